@@ -1,0 +1,42 @@
+# HgWatch: two set-up commands, `make run` and `make test`. Both work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+WORKSPACE := data/demo_workspace.gpkg
+
+.PHONY: install run test test-deps demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Shared set-up: pinned runtime packages, the demo workspace (if missing).
+install: $(VENV)/.runtime
+	@test -f $(WORKSPACE) || $(BIN)/python scripts/build_demo.py --out $(WORKSPACE)
+
+run: install
+	$(BIN)/streamlit run app.py --server.headless true --browser.gatherUsageStats false
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Test-only system package: Debian's Chromium for the one real-browser test.
+test-deps: $(VENV)/.dev
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: install test-deps
+	$(BIN)/python -m pytest -n 2 -q tests
+
+demo: $(VENV)/.runtime
+	$(BIN)/python scripts/build_demo.py --out $(WORKSPACE) --force
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/bench_rules.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

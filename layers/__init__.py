@@ -1,0 +1,1 @@
+"""The layer catalogue with its readers, writers and styles."""

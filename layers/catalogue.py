@@ -1,0 +1,264 @@
+"""The layer catalogue: one declared spec per layer type.
+
+Each spec gives the geometry types, the fields with their types, allowed values and units,
+which fields are restricted (never exported to partners), and the display style.
+Field lists start from the minimum interchange fields in the domain brief and add what the
+source documents call for (003: licence status, size class, retorts, season; 000/004: operator,
+inspections; 003: tailings lining and capping).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+DType = Literal["str", "int", "float", "bool", "date"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One attribute of a layer.
+
+    Parameters
+    ----------
+    name : column name in the workspace and in exports.
+    dtype : "str", "int", "float", "bool" or "date" (ISO 8601 day).
+    required : a value must be present in every row.
+    allowed : the closed set of values for a coded field; ``None`` means any value of ``dtype``.
+    unit : unit of a numeric field in pint notation, e.g. "kg/year", "m", "mg/kg".
+    minimum, maximum : inclusive bounds of a numeric field, in ``unit``.
+    restricted : never exported under the public or partner profile (people, contacts).
+    aliases : other column names accepted on import (compared case-insensitively).
+    description : one line for popups, help and the README.
+    """
+
+    name: str
+    dtype: DType = "str"
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+    unit: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    restricted: bool = False
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a layer draws on the map (Leaflet path options; colours are CSS hex)."""
+
+    color: str
+    fill_color: str
+    weight: float = 2.0
+    fill_opacity: float = 0.3
+    radius: float = 6.0
+    dash_array: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A layer type: its geometry types, id field, fields and style."""
+
+    name: str
+    title: str
+    geometry_types: tuple[str, ...]
+    id_field: str
+    fields: tuple[FieldSpec, ...]
+    style: Style
+    description: str = ""
+    label_field: str | None = "name"
+
+    def field(self, name: str) -> FieldSpec | None:
+        """The spec of field ``name``, or None if the layer does not declare it."""
+        return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """Declared field names, in declaration order."""
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def restricted_fields(self) -> tuple[str, ...]:
+        """Fields never exported to partners."""
+        return tuple(f.name for f in self.fields if f.restricted)
+
+
+STATUS = ("active", "inactive", "abandoned", "unknown")
+AMALGAMATION = ("none", "whole_ore", "concentrate", "partial", "unknown")
+BURNING = ("none", "open", "retort", "unknown")
+WATER_KIND = ("river", "stream", "canal", "lake", "reservoir", "pond", "wetland", "unknown")
+MEDIUM = ("water", "sediment", "soil", "fish", "hair", "air")
+POINT = ("Point",)
+POINT_OR_POLYGON = ("Point", "Polygon", "MultiPolygon")
+
+_ADMIN = FieldSpec("admin_area", description="province or region (first administrative level)")
+_DISTRICT = FieldSpec("district", description="district or commune (second level)")
+
+MINING_SITES = LayerSpec(
+    name="mining_sites",
+    title="Mining sites",
+    geometry_types=POINT_OR_POLYGON,
+    id_field="site_id",
+    description="Artisanal and small-scale gold mining sites and processing places.",
+    style=Style(color="#7a4b00", fill_color="#e69f00", radius=6),
+    fields=(
+        FieldSpec("site_id", required=True, aliases=("id", "site", "site_code"),
+                  description="unique site identifier"),
+        FieldSpec("name", aliases=("site_name",), description="site name"),
+        FieldSpec("status", allowed=STATUS, description="operating status"),
+        FieldSpec("uses_mercury", "bool", aliases=("mercury_use", "hg_use"),
+                  description="mercury is used at the site"),
+        FieldSpec("amalgamation", allowed=AMALGAMATION,
+                  description="amalgamation practice (whole_ore is a Minamata Annex C worst practice)"),
+        FieldSpec("burning", allowed=BURNING, description="how amalgam is burned"),
+        FieldSpec("burning_in_residential", "bool",
+                  description="amalgam is burned in homes or residential areas (reported)"),
+        FieldSpec("cyanide_leaching", "bool",
+                  description="cyanide leaching of ore, sediment or tailings"),
+        FieldSpec("processing_method", allowed=("amalgamation", "gravity", "cyanidation",
+                  "flotation", "direct_smelting", "borax", "mixed", "unknown"),
+                  description="main gold recovery method"),
+        FieldSpec("gold_kg_per_year", "float", unit="kg/year", minimum=0,
+                  description="gold produced"),
+        FieldSpec("gold_g_per_day", "float", unit="g/day", minimum=0,
+                  description="gold produced on a working day"),
+        FieldSpec("working_days_per_year", "int", unit="day/year", minimum=0, maximum=366,
+                  description="working days a year"),
+        FieldSpec("mercury_kg_per_year", "float", unit="kg/year", minimum=0,
+                  description="mercury used, as measured or reported at the site"),
+        FieldSpec("miners", "int", minimum=0, description="people working at the site"),
+        FieldSpec("women_miners", "int", minimum=0, description="women working at the site"),
+        FieldSpec("children_present", "bool", description="children work or live at the site"),
+        FieldSpec("size_class", allowed=("small", "average", "large", "unknown"),
+                  description="size class as used in the Kyrgyz baseline (003)"),
+        FieldSpec("operator", description="operator, cooperative or company"),
+        FieldSpec("licence_status", allowed=("licensed", "unlicensed", "pending", "expired",
+                  "unknown"), description="mining licence status"),
+        FieldSpec("registered", "bool", description="site is in the national register"),
+        FieldSpec("season", allowed=("year_round", "dry", "wet", "unknown"),
+                  description="season of operation"),
+        _ADMIN,
+        _DISTRICT,
+        FieldSpec("survey_date", "date", aliases=("date", "today", "_submission_time"),
+                  description="date of the survey visit"),
+        FieldSpec("survey_round", description="survey round or campaign"),
+        FieldSpec("last_inspected", "date", description="date of the last inspection"),
+        FieldSpec("informant_name", restricted=True, description="person interviewed"),
+        FieldSpec("informant_contact", restricted=True, description="phone or address of the informant"),
+        FieldSpec("inspector_name", restricted=True, description="inspector who visited"),
+        FieldSpec("notes", description="free text"),
+    ),
+)
+
+WATER_BODIES = LayerSpec(
+    name="water_bodies",
+    title="Water bodies",
+    geometry_types=("LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+    id_field="water_id",
+    description="Rivers, streams and canals as lines; lakes, reservoirs, ponds and wetlands as polygons.",
+    style=Style(color="#1f78b4", fill_color="#a6cee3", weight=2, fill_opacity=0.5),
+    fields=(
+        FieldSpec("water_id", required=True, aliases=("id",), description="unique water body identifier"),
+        FieldSpec("name", description="water body name"),
+        FieldSpec("kind", allowed=WATER_KIND, description="kind of water body"),
+        FieldSpec("width_m", "float", unit="m", minimum=0,
+                  description="width of a river given as a centre line; distances go to the bank"),
+        FieldSpec("flow", allowed=("forward", "reverse"),
+                  description="flow direction relative to vertex order (forward: first to last vertex)"),
+        FieldSpec("drinking_source", "bool", description="used for drinking water"),
+    ),
+)
+
+RESIDENTIAL_AREAS = LayerSpec(
+    name="residential_areas",
+    title="Residential areas",
+    geometry_types=POINT_OR_POLYGON,
+    id_field="area_id",
+    description="Villages, towns and camps where people live.",
+    style=Style(color="#6a3d9a", fill_color="#cab2d6", radius=4),
+    fields=(
+        FieldSpec("area_id", required=True, aliases=("id", "osm_id"), description="unique area identifier"),
+        FieldSpec("name", description="place name"),
+        FieldSpec("population", "int", minimum=0, description="people living there"),
+        FieldSpec("place", allowed=("city", "town", "village", "hamlet", "camp",
+                  "isolated_dwelling", "suburb", "neighbourhood", "locality", "unknown"),
+                  description="kind of place"),
+        _ADMIN,
+    ),
+)
+
+TAILINGS = LayerSpec(
+    name="tailings",
+    title="Tailings",
+    geometry_types=POINT_OR_POLYGON,
+    id_field="tailings_id",
+    description="Tailings pits, ponds and heaps (003: at least 100 m from water, clay-lined, capped).",
+    style=Style(color="#4d4d4d", fill_color="#999999", radius=5),
+    fields=(
+        FieldSpec("tailings_id", required=True, aliases=("id",), description="unique tailings identifier"),
+        FieldSpec("site_id", description="the mining site these tailings come from"),
+        FieldSpec("lined", "bool", description="lined with clay or a liner"),
+        FieldSpec("capped", "bool", description="capped with 1 m of clay when full"),
+        FieldSpec("hg_mg_per_kg", "float", unit="mg/kg", minimum=0, description="mercury in tailings"),
+        FieldSpec("volume_m3", "float", unit="m^3", minimum=0, description="volume"),
+        FieldSpec("status", allowed=("active", "closed", "abandoned", "unknown"),
+                  description="state of the tailings"),
+    ),
+)
+
+DEPOSITS = LayerSpec(
+    name="deposits",
+    title="Gold deposits",
+    geometry_types=POINT_OR_POLYGON,
+    id_field="deposit_id",
+    description="Known gold deposits and occurrences.",
+    style=Style(color="#b8860b", fill_color="#ffd700", fill_opacity=0.2, dash_array="4 4"),
+    fields=(
+        FieldSpec("deposit_id", required=True, aliases=("id",), description="unique deposit identifier"),
+        FieldSpec("name", description="deposit name"),
+        FieldSpec("deposit_type", allowed=("alluvial", "hard_rock", "unknown"),
+                  description="alluvial (placer) or hard-rock (lode)"),
+        FieldSpec("commodity", description="main commodity"),
+    ),
+)
+
+SAMPLES = LayerSpec(
+    name="samples",
+    title="Mercury samples",
+    geometry_types=POINT,
+    id_field="sample_id",
+    description="Mercury measurements by medium. A value below the detection limit is written '<0.1'.",
+    style=Style(color="#006d2c", fill_color="#41ab5d", radius=5),
+    fields=(
+        FieldSpec("sample_id", required=True, aliases=("id",), description="unique sample identifier"),
+        FieldSpec("medium", required=True, allowed=MEDIUM, description="what was sampled"),
+        FieldSpec("hg", "float", required=True, minimum=0, aliases=("mercury", "hg_value", "value"),
+                  description="mercury value in `unit`; the detection limit when below_detection"),
+        FieldSpec("below_detection", "bool",
+                  description="the value is below the detection limit given in `hg`"),
+        FieldSpec("unit", required=True, description="unit of `hg`, e.g. ug/L, mg/kg, ug/g, ug/m^3"),
+        FieldSpec("species", allowed=("total", "methyl", "inorganic", "unknown"),
+                  description="mercury species measured"),
+        FieldSpec("sampled_on", "date", aliases=("date",), description="sampling date"),
+        FieldSpec("lab", description="laboratory"),
+        FieldSpec("fish_predatory", "bool", description="fish species is predatory (Codex 1 mg/kg)"),
+        FieldSpec("collector_name", restricted=True, description="person who took the sample"),
+        FieldSpec("participant_id", restricted=True, description="person a hair sample came from"),
+        _ADMIN,
+    ),
+)
+
+CATALOGUE: dict[str, LayerSpec] = {
+    spec.name: spec
+    for spec in (MINING_SITES, WATER_BODIES, RESIDENTIAL_AREAS, TAILINGS, DEPOSITS, SAMPLES)
+}
+
+
+def spec_for(layer: str) -> LayerSpec:
+    """The spec of layer type ``layer``; raises KeyError naming the known types."""
+    try:
+        return CATALOGUE[layer]
+    except KeyError:
+        raise KeyError(
+            f"unknown layer type {layer!r}; expected one of {sorted(CATALOGUE)}"
+        ) from None
