@@ -17,6 +17,7 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 # Shared set-up: pinned runtime packages, the demo workspace (if missing).
 install: $(VENV)/.runtime
 	@test -f $(WORKSPACE) || $(BIN)/python scripts/build_demo.py --out $(WORKSPACE)
+	$(BIN)/python scripts/install_assets.py
 
 run: install
 	$(BIN)/streamlit run app.py --server.headless true --browser.gatherUsageStats false
