@@ -141,7 +141,7 @@ class Workspace:
         with open(lock_path, "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{self.path.stem}-", suffix=".gpkg.tmp", dir=self.path.parent
+                prefix=f".{self.path.stem}-tmp-", suffix=".gpkg", dir=self.path.parent
             )
             os.close(fd)
             tmp = Path(tmp_name)
@@ -158,36 +158,46 @@ class Workspace:
                 if tmp.exists():
                     tmp.unlink()
 
-    def write_layer(
+    def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, **meta: object) -> LayerInfo:
+        """Replace one layer; see ``write_layers`` for the keyword arguments."""
+        return self.write_layers([(layer, gdf)], **meta)[0]  # type: ignore[arg-type]
+
+    def write_layers(
         self,
-        layer: str,
-        gdf: gpd.GeoDataFrame,
+        items: list[tuple[str, gpd.GeoDataFrame]],
         *,
         source: str,
         licence: str = "unknown",
         accuracy_m: float | None = None,
         accuracy_note: str = "",
         synthetic: bool = False,
-    ) -> LayerInfo:
-        """Replace layer ``layer`` with ``gdf`` (EPSG:4326) and record its provenance, atomically."""
-        spec_for(layer)
-        if gdf.crs is None or gdf.crs.to_epsg() != 4326:
-            raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
-        info = LayerInfo(
-            layer, source, licence, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            len(gdf), accuracy_m, accuracy_note, synthetic,
-        )
+        append: bool = False,
+    ) -> list[LayerInfo]:
+        """Store layers (EPSG:4326) with their provenance in ONE atomic change.
+
+        With ``append``, features are added to the stored layer; an id already stored is refused.
+        """
+        infos = []
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._transaction() as tmp:
-            _write_gdf(tmp, layer, gdf)
+            for layer, gdf in items:
+                spec = spec_for(layer)
+                if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+                    raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
+                if append and tmp.exists() and layer in _stored_layers(tmp):
+                    gdf = _appended(tmp, layer, gdf, spec.id_field)
+                _write_gdf(tmp, layer, gdf)
+                infos.append(LayerInfo(layer, source, licence, now, len(gdf), accuracy_m,
+                                       accuracy_note, synthetic))
             with contextlib.closing(sqlite3.connect(tmp)) as con, con:
                 con.execute(_META_SQL)
                 con.execute(_RUNS_SQL)
-                con.execute(
+                con.executemany(
                     f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?,?,?,?,?,?,?,?)",
-                    (info.layer, info.source, info.licence, info.imported_at, info.rows,
-                     info.accuracy_m, info.accuracy_note, int(info.synthetic)),
+                    [(i.layer, i.source, i.licence, i.imported_at, i.rows, i.accuracy_m,
+                      i.accuracy_note, int(i.synthetic)) for i in infos],
                 )
-        return info
+        return infos
 
     def record_run(
         self,
@@ -212,12 +222,30 @@ class Workspace:
                 return int(cur.lastrowid or 0)
 
 
+def _stored_layers(path: Path) -> set[str]:
+    return {str(n) for n in pyogrio.list_layers(path)[:, 0]}
+
+
+def _appended(path: Path, layer: str, new: gpd.GeoDataFrame, id_field: str) -> gpd.GeoDataFrame:
+    """Stored features of ``layer`` followed by ``new``; refuses ids already stored."""
+    import pandas as pd
+
+    from geo.errors import InputError, Problem
+
+    old = pyogrio.read_dataframe(path, layer=layer)
+    clash = set(old[id_field].astype(str)) & set(new[id_field].astype(str))
+    if clash:
+        raise InputError(
+            f"cannot append to {layer}: {len(clash)} id(s) are already stored; nothing was imported",
+            [Problem("workspace", None, id_field, v, "an id not already in the workspace",
+                     kind="duplicate") for v in sorted(clash)[:50]])
+    return gpd.GeoDataFrame(pd.concat([old, new.to_crs(old.crs)], ignore_index=True), crs=old.crs)
+
+
 def _write_gdf(path: Path, layer: str, gdf: gpd.GeoDataFrame) -> None:
-    """Write ``gdf`` as table ``layer`` of GeoPackage ``path``, replacing any previous table."""
-    kwargs: dict[str, object] = {"layer": layer, "driver": "GPKG"}
-    if path.exists():
-        kwargs["append"] = False
-    # promote_to_multi keeps one geometry type column for mixed single/multi inputs;
-    # GPKG stores "GEOMETRY" when points and polygons are mixed.
-    pyogrio.write_dataframe(gdf, path, **kwargs, geometry_type="Unknown",
+    """Write ``gdf`` as table ``layer`` of GeoPackage ``path``, replacing any previous table.
+
+    The geometry type is left generic so that a layer may mix points and polygons.
+    """
+    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", geometry_type="Unknown",
                             layer_options={"OVERWRITE": "YES"})

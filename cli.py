@@ -1,0 +1,206 @@
+"""HgWatch command line: wires arguments to the functions in ``layers`` and ``geo``.
+
+Run ``python cli.py --help``. Exit codes: 0 success, 1 the input has errors (validate),
+2 refusal (bad arguments, unreadable file, a file with errors that was not imported).
+User errors print their reasons on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from geo.errors import HgWatchError, InputError, Problem
+from layers import export as exporter
+from layers.catalogue import CATALOGUE, spec_for
+from layers.filters import apply_filters, parse_bbox, parse_filters
+from layers.readers import load_layer, source_layers
+from layers.workspace import DEFAULT_PATH, Workspace
+
+
+def _workspace(args: argparse.Namespace) -> Workspace:
+    return Workspace(args.workspace)
+
+
+def _progress(message: str, started: float) -> None:
+    print(f"[{time.monotonic() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def print_problems(problems: Sequence[Problem], stream=sys.stderr) -> None:  # type: ignore[no-untyped-def]
+    """Print problems grouped by severity, then by kind, each on one line."""
+    for severity in ("error", "warning", "info"):
+        group = [p for p in problems if p.severity == severity]
+        if not group:
+            continue
+        print(f"{len(group)} {severity}(s):", file=stream)
+        for p in sorted(group, key=lambda p: (p.kind, p.row or 0)):
+            print(f"  {p}", file=stream)
+
+
+def _set_values(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--set {pair!r}: expected FIELD=VALUE, e.g. --set kind=river")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _targets(args: argparse.Namespace) -> list[tuple[str | None, str | None]]:
+    """(layer type, source layer) pairs to import from one file."""
+    path = Path(args.file)
+    if args.source_layer or path.suffix.lower() != ".gpkg":
+        return [(args.layer, args.source_layer)]
+    inside = source_layers(path)
+    known = [name for name in inside if name in CATALOGUE]
+    if args.layer:
+        return [(args.layer, args.layer if args.layer in inside else None)]
+    if known:
+        return [(name, name) for name in known]
+    return [(None, None)]
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Validate a file and store it in the workspace; nothing changes if any layer has errors."""
+    started = time.monotonic()
+    loaded = []
+    for layer, source_layer in _targets(args):
+        _progress(f"reading {args.file}" + (f" layer {source_layer}" if source_layer else ""), started)
+        item = load_layer(args.file, layer, source_layer=source_layer, crs=args.crs,
+                          repair=args.repair, set_values=_set_values(args.set))
+        _progress(f"validated {len(item.gdf)} {item.layer} features", started)
+        print_problems(item.warnings)
+        loaded.append(item)
+    ws = _workspace(args)
+    infos = ws.write_layers(
+        [(item.layer, item.gdf) for item in loaded], append=args.append,
+        source=args.source or Path(args.file).name, licence=args.licence,
+        accuracy_m=args.accuracy_m, accuracy_note=args.accuracy_note)
+    for info in infos:
+        _progress(f"stored {info.rows} features in layer {info.layer} of {ws.path}", started)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Report every problem in a file and change nothing."""
+    problems: list[Problem] = []
+    for layer, source_layer in _targets(args):
+        try:
+            item = load_layer(args.file, layer, source_layer=source_layer, crs=args.crs,
+                              repair=args.repair, set_values=_set_values(args.set))
+            problems += item.warnings
+            print(f"{args.file}: {len(item.gdf)} {item.layer} features are valid")
+        except InputError as exc:
+            problems += exc.problems or [Problem(args.file, None, None, None, exc.message)]
+    print_problems(problems, sys.stdout)
+    return 1 if any(p.severity == "error" for p in problems) else 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    """List the layers in the workspace with their provenance."""
+    ws = _workspace(args)
+    infos = ws.layers()
+    print(f"workspace {ws.path}")
+    print(f"{'layer':<18} {'rows':>7}  {'error':>9}  {'imported':<20} source / licence")
+    for i in infos:
+        err = f"±{i.accuracy_m:g} m" if i.accuracy_m is not None else "unknown"
+        tag = " [SYNTHETIC]" if i.synthetic else ""
+        print(f"{i.layer:<18} {i.rows:>7}  {err:>9}  {i.imported_at:<20} {i.source} / {i.licence}{tag}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a layer, or a filtered subset, under a profile."""
+    ws = _workspace(args)
+    gdf = ws.read(args.layer)
+    gdf = apply_filters(gdf, parse_filters(args.filter, spec_for(args.layer)),
+                        bbox=parse_bbox(args.bbox) if args.bbox else None)
+    info = ws.info(args.layer)
+    out = exporter.write(gdf, args.out, spec=spec_for(args.layer), profile=args.profile,
+                         provenance=[exporter.Provenance(info.layer, info.source, info.licence,
+                                                         info.synthetic)])
+    print(f"wrote {len(gdf)} {args.layer} features to {out} (profile {args.profile})")
+    return 0
+
+
+def _file_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, KML, CSV or XLSX")
+    p.add_argument("--layer", choices=sorted(CATALOGUE), help="layer type, when the file name does not say it")
+    p.add_argument("--source-layer", help="layer inside a GeoPackage or KML to read")
+    p.add_argument("--crs", help="CRS of a file that declares none, e.g. EPSG:32630 (never guessed)")
+    p.add_argument("--repair", action="store_true", help="repair invalid geometries with make_valid")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="fill a field the file lacks, e.g. --set kind=river (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="hgwatch", description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", default=os.environ.get("HGWATCH_WORKSPACE", str(DEFAULT_PATH)),
+                        help="workspace GeoPackage (default: $HGWATCH_WORKSPACE or the demo)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="validate a file and store it in the workspace")
+    _file_options(p)
+    p.add_argument("--append", action="store_true", help="add to the layer instead of replacing it")
+    p.add_argument("--source", help="source to record (default: the file name)")
+    p.add_argument("--licence", default="unknown", help="licence of the data, e.g. CC-BY-4.0")
+    p.add_argument("--accuracy-m", type=float, help="expected positional error in metres")
+    p.add_argument("--accuracy-note", default="", help="how the accuracy was judged")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("validate", help="report every problem in a file; change nothing")
+    _file_options(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("layers", help="list what the workspace holds")
+    p.set_defaults(func=cmd_layers)
+
+    p = sub.add_parser("export", help="export a layer or a filtered subset")
+    p.add_argument("layer", choices=sorted(CATALOGUE))
+    p.add_argument("--out", required=True, help="FILE.geojson, .gpkg, .csv or .kml")
+    p.add_argument("--profile", choices=exporter.PROFILES, default="partner",
+                   help="internal: all fields; partner/public: no restricted fields")
+    p.add_argument("--filter", action="append", default=[], metavar="FIELD=V1,V2",
+                   help="keep features whose FIELD is one of the values (repeatable)")
+    p.add_argument("--bbox", help="keep features intersecting W,S,E,N (degrees)")
+    p.set_defaults(func=cmd_export)
+
+    for register in EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Subcommands from other capabilities register here: each is a function that adds its
+# parser to ``sub`` and sets ``func``. Keep one line per capability.
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+# ---- rule engine (check, diff) ----------------------------------------------------------
+# ---- end rule engine ---------------------------------------------------------------------
+
+# ---- overlays (surface) ------------------------------------------------------------------
+# ---- end overlays -------------------------------------------------------------------------
+
+# ---- inventory (report) ------------------------------------------------------------------
+# ---- end inventory ------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the subcommand; user errors become messages and exit code 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HgWatchError as exc:
+        print(f"hgwatch: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hgwatch: interrupted; the workspace is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

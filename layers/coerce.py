@@ -1,0 +1,124 @@
+"""Turn raw column values into the dtypes the catalogue declares, remembering what failed.
+
+Each ``parse_*`` function takes a pandas Series of raw values (strings, numbers, bools, dates
+or None) and returns ``(parsed, bad)``: the parsed Series in the declared dtype with missing
+values as NA, and a boolean mask of the rows whose value was present but could not be parsed.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from layers.catalogue import FieldSpec, LayerSpec
+
+_TRUE = {"true", "t", "yes", "y", "1", "oui", "si", "sí", "ja", "да"}
+_FALSE = {"false", "f", "no", "n", "0", "non", "nein", "нет"}
+_CENSORED = re.compile(r"^\s*<\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
+
+
+def is_missing(values: pd.Series) -> pd.Series:
+    """True where a value is absent: None, NaN, NA or a blank string."""
+    blank = values.map(lambda v: isinstance(v, str) and not v.strip())
+    return values.isna() | blank.astype(bool)
+
+
+def parse_str(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Text; numbers are written without a trailing '.0' (ids read from spreadsheets)."""
+
+    def one(v: object) -> object:
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v).strip()
+
+    missing = is_missing(values)
+    out = pd.Series([None if m else one(v) for v, m in zip(values, missing)],
+                    index=values.index, dtype=object)
+    return out, pd.Series(False, index=values.index)
+
+
+def parse_float(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers; a decimal comma ("1,5") is accepted, anything else non-numeric is bad."""
+    missing = is_missing(values)
+    text = values.where(~missing).map(
+        lambda v: v.strip().replace(",", ".") if isinstance(v, str) else v
+    )
+    out = pd.to_numeric(text.where(~values.map(lambda v: isinstance(v, bool))), errors="coerce")
+    out = out.astype("float64")
+    bad = ~missing & out.isna()
+    return out, bad
+
+
+def parse_int(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Whole numbers; 3.0 is accepted, 3.5 is bad."""
+    num, bad = parse_float(values)
+    fractional = num.notna() & (np.floor(num) != num)
+    bad = bad | fractional
+    return num.where(~fractional).astype("Int64"), bad
+
+
+def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """true/false, yes/no, 1/0 and their common translations, case-insensitive."""
+    missing = is_missing(values)
+
+    def one(v: object) -> object:
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+            return bool(v)
+        text = str(v).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        return None
+
+    parsed = [None if m else one(v) for v, m in zip(values, missing)]
+    out = pd.Series(parsed, index=values.index, dtype="boolean")
+    bad = ~missing & out.isna()
+    return out, bad
+
+
+def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 dates or date-times (ODK/KoBo write both); stored as a day (datetime64)."""
+    missing = is_missing(values)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        return out.dt.normalize().astype("datetime64[ms]"), pd.Series(False, index=values.index)
+    parsed = pd.to_datetime(values.where(~missing).astype(object), errors="coerce",
+                            utc=True, format="ISO8601")
+    out = parsed.dt.tz_localize(None).dt.normalize().astype("datetime64[ms]")
+    bad = ~missing & out.isna()
+    return out, bad
+
+
+PARSERS = {"str": parse_str, "float": parse_float, "int": parse_int, "bool": parse_bool,
+           "date": parse_date}
+
+
+def parse_censored(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Split measurements such as '<0.1' into (value, below_detection, bad).
+
+    '<0.1' gives value 0.1 and below_detection True: a value under the detection limit is
+    kept as the limit with a flag, never turned into zero.
+    """
+    below = values.map(lambda v: isinstance(v, str) and bool(_CENSORED.match(v)))
+    stripped = values.map(lambda v: _CENSORED.match(v).group(1) if isinstance(v, str)
+                          and _CENSORED.match(v) else v)
+    num, bad = parse_float(stripped)
+    return num, below.astype("boolean"), bad
+
+
+def coerce_field(values: pd.Series, spec: FieldSpec) -> tuple[pd.Series, pd.Series]:
+    """Parse ``values`` as ``spec.dtype``; returns (parsed, bad mask)."""
+    return PARSERS[spec.dtype](values)
+
+
+def coerce_types(gdf: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
+    """Give every declared column of a stored layer its declared dtype (lenient: bad -> NA)."""
+    out = gdf.copy()
+    for fs in spec.fields:
+        if fs.name in out.columns:
+            out[fs.name] = coerce_field(out[fs.name], fs)[0]
+    return out
