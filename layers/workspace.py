@@ -153,6 +153,8 @@ class Workspace:
                 yield tmp
                 with open(tmp, "rb+") as fh:
                     os.fsync(fh.fileno())
+                mode = self.path.stat().st_mode & 0o777 if self.path.exists() else 0o644
+                os.chmod(tmp, mode)
                 os.replace(tmp, self.path)
             finally:
                 if tmp.exists():
