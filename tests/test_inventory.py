@@ -1,0 +1,312 @@
+"""Mercury inventory: hand-computed single sites, roll-ups, Monte Carlo, targets, bad input."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.errors import ConfigError, InputError
+from geo.inventory import (FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, MERCURY_FREE,
+                           NOT_ESTIMABLE, estimate_sites)
+from geo.montecarlo import rollup, sample_factors
+from geo.register import register_counts
+from geo.targets import target_status, trends
+from layers.factorfile import DEFAULT_PATH, load_factors
+
+FACTORS = load_factors()
+KG = 0.005  # half a centigram... of a kilogram: 5 g, far below any factor's uncertainty
+
+
+def site(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {"site_id": "s", "admin_area": "A", "amalgamation": "concentrate",
+                               "burning": "open"}
+    base.update(fields)
+    return base
+
+
+def one(**fields: object) -> pd.Series:
+    return estimate_sites(pd.DataFrame([site(**fields)]), FACTORS).iloc[0]
+
+
+# ----------------------------------------------------------------- the Kyrgyz worked example
+def test_kyrgyz_example_open_burning() -> None:
+    # 003 L62, L854-862: 1,124 kg gold x 0.5 g Hg/g Au = 562 kg used; per g Au 0.49 g to air,
+    # 0.015 g to water, 0.005 g other, which add up to 0.51 g: scaled to the 0.5 g used.
+    r = one(gold_kg_per_year=1124.0)
+    assert r["basis"] == FROM_KG
+    assert r["used_kg"] == pytest.approx(562.0, abs=KG)
+    assert r["used_low"] == pytest.approx(224.8, abs=KG)   # min 0.2 g/g
+    assert r["used_high"] == pytest.approx(1124.0, abs=KG)  # 1:1 before squeezing back
+    assert r["air_kg"] == pytest.approx(562 * 0.49 / 0.51, abs=KG)   # 539.96
+    assert r["water_kg"] == pytest.approx(562 * 0.015 / 0.51, abs=KG)  # 16.53
+    assert r["land_kg"] == pytest.approx(562 * 0.005 / 0.51, abs=KG)  # 5.51
+    assert r["released_kg"] == pytest.approx(562.0, abs=KG)
+    assert r["recovered_kg"] == pytest.approx(0.0, abs=KG)
+
+
+def test_kyrgyz_example_retort() -> None:
+    # 003 L791-796: with a retort 0 % to air, 2-5 % to water (central 3 %), up to 1 % to land.
+    r = one(gold_kg_per_year=1124.0, burning="retort")
+    assert r["used_kg"] == pytest.approx(562.0, abs=KG)
+    assert r["air_kg"] == 0.0
+    assert r["water_kg"] == pytest.approx(16.86, abs=KG)
+    assert r["land_kg"] == pytest.approx(5.62, abs=KG)
+    assert r["released_kg"] == pytest.approx(22.48, abs=KG)
+    assert r["recovered_kg"] == pytest.approx(539.52, abs=KG)
+    assert r["water_low"] == pytest.approx(224.8 * 0.02, abs=KG)
+    assert r["water_high"] == pytest.approx(1124 * 0.05, abs=KG)
+
+
+def test_kyrgyz_example_nitric_acid() -> None:
+    # 003 L895-899: 0.008 g air, 0.015 g water, 0.1 x 0.05 + 0.9 x 0.49 = 0.446 g waste per g Au
+    r = one(gold_kg_per_year=1124.0, burning="none")
+    assert r["air_kg"] == pytest.approx(1124 * 0.008, abs=KG)
+    assert r["water_kg"] == pytest.approx(1124 * 0.015, abs=KG)
+    assert r["land_kg"] == pytest.approx(1124 * 0.446, abs=KG)
+    assert r["recovered_kg"] == pytest.approx(562 - 1124 * (0.008 + 0.015 + 0.446), abs=KG)
+
+
+def test_grams_a_day_times_working_days() -> None:
+    r = one(gold_g_per_day=10.0, working_days_per_year=225)  # 003 L868: N x 10 g x 225 days
+    assert r["basis"] == FROM_DAYS
+    assert r["gold_kg_per_year"] == pytest.approx(2.25)
+    assert r["used_kg"] == pytest.approx(1.125)
+    default = one(gold_g_per_day=10.0)  # days from the configured range 90 / 225 / 300
+    assert default["basis"] == FROM_DEFAULT_DAYS
+    assert default["gold_kg_per_year"] == pytest.approx(2.25)
+    assert default["used_low"] == pytest.approx(0.9 * 0.2)
+    assert default["used_high"] == pytest.approx(3.0 * 1.0)
+
+
+def test_kg_a_year_wins_over_grams_a_day() -> None:
+    r = one(gold_kg_per_year=4.0, gold_g_per_day=10.0, working_days_per_year=225)
+    assert r["basis"] == FROM_KG and r["gold_kg_per_year"] == 4.0
+
+
+def test_measured_mercury_wins_over_the_estimate() -> None:
+    r = one(gold_kg_per_year=100.0, mercury_kg_per_year=3.0, amalgamation="whole_ore")
+    assert r["basis"] == MEASURED
+    assert (r["used_low"], r["used_kg"], r["used_high"]) == (3.0, 3.0, 3.0)
+    assert r["released_kg"] == pytest.approx(3.0)
+
+
+def test_whole_ore_uses_more_than_concentrate() -> None:
+    assert one(gold_kg_per_year=1.0, amalgamation="whole_ore")["used_kg"] > one(
+        gold_kg_per_year=1.0)["used_kg"]
+
+
+def test_no_gold_figure_is_not_estimable_not_zero() -> None:
+    est = estimate_sites(pd.DataFrame([site(site_id="a", gold_kg_per_year=10.0),
+                                       site(site_id="b")]), FACTORS)
+    assert list(est["basis"]) == [FROM_KG, NOT_ESTIMABLE]
+    assert np.isnan(est.loc[1, "used_kg"]) and np.isnan(est.loc[1, "released_high"])
+    total = rollup(est, FACTORS).iloc[0]
+    assert total["n_sites"] == 2 and total["n_not_estimable"] == 1
+    assert total["used_kg"] == pytest.approx(5.0)
+
+
+def test_mercury_free_site_is_zero_and_counted() -> None:
+    est = estimate_sites(pd.DataFrame([site(uses_mercury=False, gold_kg_per_year=9.0),
+                                       site(amalgamation="none")]), FACTORS)
+    assert list(est["basis"]) == [MERCURY_FREE, MERCURY_FREE]
+    assert list(est["used_high"]) == [0.0, 0.0]
+
+
+# ----------------------------------------------------------------- bad input
+def test_bad_sites_are_all_named_at_once() -> None:
+    frame = pd.DataFrame([site(site_id="neg", gold_kg_per_year=-5.0),
+                          site(site_id="meth", gold_kg_per_year=1.0, amalgamation="whole-ore"),
+                          site(site_id="txt", gold_g_per_day="lots"),
+                          site(site_id="days", gold_g_per_day=1.0, working_days_per_year=400)])
+    with pytest.raises(InputError) as err:
+        estimate_sites(frame, FACTORS, source="sites.csv")
+    problems = {(p.feature_id, p.field, p.row): p for p in err.value.problems}
+    assert set(problems) == {("neg", "gold_kg_per_year", 1), ("meth", "amalgamation", 2),
+                             ("txt", "gold_g_per_day", 3), ("days", "working_days_per_year", 4)}
+    text = str(err.value)
+    assert "sites.csv" in text and "-5.0" in text and "'whole-ore'" in text
+    assert "'whole_ore'" in text and "zero or more" in text and "at most 366" in text
+
+
+def _factor_file(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "my_factors.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("low = 0.2\ncentral = 0.5\nhigh = 1.0\n", "central = 0.5\nhigh = 1.0\n",
+     "key 'hg_au_ratio.concentrate.low': missing"),
+    ("[hg_au_ratio.none]", "[hg_au_ratio.nothing]", "key 'hg_au_ratio.none': missing"),
+    ('unknown = "open_burning"', 'unknown = "smelting"', "key 'burning_route.unknown': value"
+     " 'smelting'"),
+    ("high = 5.0\nsource = \"assumption: whole", "high = 0.5\nsource = \"assumption: whole",
+     "key 'hg_au_ratio.whole_ore': value [1.0, 3.0, 0.5]: low <= central <= high"),
+    ('distribution = "pert"', 'distribution = "normal"', "'pert' or 'triangular'"),
+    ('metric = "share_gold_mercury_free"', 'metric = "gold"', "key 'targets[0].metric'"),
+    ("[baseline]", "[baseline]\n[colour]", "key 'colour': unknown key"),
+])
+def test_bad_factor_file_names_file_key_and_value(tmp_path: Path, old: str, new: str,
+                                                  expected: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_factors(_factor_file(tmp_path, old, new))
+    assert "my_factors.toml" in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_factor_file_not_toml(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[settings\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="broken.toml: not a valid TOML"):
+        load_factors(path)
+
+
+def test_every_shipped_factor_is_a_sourced_range() -> None:
+    for name, value, source in FACTORS.sources():
+        assert source.strip(), name
+        assert "(" in value  # central (low-high)
+    for r in FACTORS.hg_au_ratio.values():
+        assert r.low <= r.central <= r.high
+    assert {p.central for p in FACTORS.published} == {404, 1300, 2500, 6000}
+
+
+def test_published_estimate_units_are_converted(tmp_path: Path) -> None:
+    path = _factor_file(tmp_path, 'central = 6000\nunit = "kg/year"',
+                        'central = 6\nunit = "t/year"')
+    assert {p.central for p in load_factors(path).published} == {404, 1300, 2500, 6000}
+
+
+# ----------------------------------------------------------------- roll-ups and Monte Carlo
+def _sites() -> pd.DataFrame:
+    return pd.DataFrame([
+        site(site_id="a1", admin_area="North", gold_kg_per_year=10.0),
+        site(site_id="a2", admin_area="North", gold_kg_per_year=30.0, burning="retort"),
+        site(site_id="b1", admin_area="South", gold_kg_per_year=2.0, amalgamation="whole_ore"),
+        site(site_id="b2", admin_area="South", mercury_kg_per_year=4.0),
+        site(site_id="b3", admin_area=None, gold_g_per_day=10.0),
+    ])
+
+
+def test_rollup_by_area_hand_computed() -> None:
+    est = estimate_sites(_sites(), FACTORS)
+    r = rollup(est, FACTORS, by="admin_area").set_index("admin_area")
+    assert list(r.index) == ["(not given)", "North", "South"]
+    assert r.loc["North", "used_kg"] == pytest.approx(20.0)      # (10 + 30) x 0.5
+    assert r.loc["North", "air_kg"] == pytest.approx(5 * 0.49 / 0.51)
+    assert r.loc["North", "recovered_kg"] == pytest.approx(15 * 0.96)
+    assert r.loc["South", "used_kg"] == pytest.approx(2 * 3.0 + 4.0)
+    assert r.loc["South", "n_measured"] == 1 and r.loc["South", "gold_kg"] == 2.0
+    by_method = rollup(est, FACTORS, by="amalgamation").set_index("amalgamation")
+    assert by_method.loc["whole_ore", "used_kg"] == pytest.approx(6.0)
+    total = rollup(est, FACTORS).iloc[0]
+    assert total["used_kg"] == pytest.approx(20 + 10 + 1.125)
+
+
+def test_monte_carlo_is_stable_under_the_seed() -> None:
+    est = estimate_sites(_sites(), FACTORS)
+    first = rollup(est, FACTORS, by="admin_area", draws=2000, seed=7)
+    again = rollup(est, FACTORS, by="admin_area", draws=2000, seed=7)
+    other = rollup(est, FACTORS, by="admin_area", draws=2000, seed=8)
+    pd.testing.assert_frame_equal(first, again)
+    assert not np.allclose(first["used_low"], other["used_low"])
+    for q in ("used", "released"):
+        assert (first[f"{q}_low"] <= first[f"{q}_kg"] + 1e-9).all()
+        assert (first[f"{q}_kg"] <= first[f"{q}_high"] + 1e-9).all()
+
+
+def test_percentiles_collapse_when_factors_are_points(tmp_path: Path) -> None:
+    path = _factor_file(tmp_path, "low = 0.2\ncentral = 0.5\nhigh = 1.0\n",
+                        "low = 0.5\ncentral = 0.5\nhigh = 0.5\n")
+    factors = load_factors(path)
+    est = estimate_sites(pd.DataFrame([site(gold_kg_per_year=8.0, burning="retort")]), factors)
+    r = rollup(est, factors).iloc[0]
+    assert r["used_low"] == r["used_kg"] == r["used_high"] == 4.0
+    assert r["air_high"] == 0.0
+    assert 4.0 * 0.02 < r["water_low"] < r["water_kg"] < r["water_high"] < 4.0 * 0.05
+
+
+def test_pert_draws_stay_in_range_and_centre_on_the_mode() -> None:
+    draws = sample_factors(FACTORS, draws=20000, seed=1)
+    ratio = draws["ratio"]["concentrate"]
+    assert ratio.min() >= 0.2 and ratio.max() <= 1.0
+    assert np.mean(ratio) == pytest.approx((0.2 + 4 * 0.5 + 1.0) / 6, abs=0.01)
+    for route in FACTORS.routes:
+        total = sum(draws[route].values())
+        assert (total <= 1.0 + 1e-12).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1e4), st.sampled_from(["concentrate", "whole_ore",
+                                                               "partial", "unknown", "none"]),
+                          st.sampled_from(["open", "retort", "none", "unknown"])),
+                min_size=1, max_size=8), st.randoms())
+def test_estimates_are_bounded_and_order_free(rows: list[tuple[float, str, str]],
+                                              rnd: object) -> None:
+    frame = pd.DataFrame([site(site_id=str(i), gold_kg_per_year=g, amalgamation=a, burning=b)
+                          for i, (g, a, b) in enumerate(rows)])
+    est = estimate_sites(frame, FACTORS)
+    assert (est["released_high"] <= est["used_high"] + 1e-6).all()
+    assert (est[[c for c in est.columns if c.endswith(("_kg", "_low", "_high"))]] >= 0).all().all()
+    assert (est["used_low"] <= est["used_kg"]).all() and (est["used_kg"] <= est["used_high"]).all()
+    shuffled = frame.sample(frac=1.0, random_state=rnd.randint(0, 10**6))  # type: ignore[attr-defined]
+    a = rollup(est, FACTORS, draws=200, seed=3).iloc[0]
+    b = rollup(estimate_sites(shuffled, FACTORS), FACTORS, draws=200, seed=3).iloc[0]
+    assert a["used_kg"] == pytest.approx(b["used_kg"])
+    assert a["released_high"] == pytest.approx(b["released_high"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=5), st.floats(allow_nan=True),
+                          st.integers(-10, 10), st.booleans()), min_size=1, max_size=5))
+def test_garbage_gold_is_refused_or_estimated_never_crashes(values: list[object]) -> None:
+    frame = pd.DataFrame({"site_id": [str(i) for i in range(len(values))],
+                          "gold_kg_per_year": pd.Series(values, dtype=object)})
+    try:
+        est = estimate_sites(frame, FACTORS)
+    except InputError as err:
+        assert err.problems and all(p.field == "gold_kg_per_year" for p in err.problems)
+    else:
+        assert set(est["basis"]) <= {FROM_KG, NOT_ESTIMABLE}
+
+
+# ----------------------------------------------------------------- register, trends, targets
+def test_register_counts() -> None:
+    frame = pd.DataFrame([
+        site(site_id="1", size_class="small", miners=2, registered=True, burning="retort",
+             gold_kg_per_year=1.0),
+        site(site_id="2", size_class="large", miners=8, women_miners=1, registered=False),
+        site(site_id="3", size_class=None, uses_mercury=False, burning="retort"),
+    ])
+    r = register_counts(estimate_sites(frame, FACTORS)).iloc[0]
+    assert (r["sites"], r["size_small"], r["size_large"], r["size_unknown"]) == (3, 1, 1, 1)
+    assert (r["miners"], r["women_miners"], r["sites_without_miner_count"]) == (10, 1, 1)
+    assert (r["registered"], r["unregistered"], r["registration_unknown"]) == (1, 1, 1)
+    assert (r["retorts_in_use"], r["mercury_free"], r["not_estimable"]) == (1, 1, 1)
+
+
+def test_trend_against_targets() -> None:
+    frame = pd.DataFrame([
+        site(site_id="1", survey_round="2021", gold_kg_per_year=10.0, survey_date="2021-06-01"),
+        site(site_id="2", survey_round="2021", gold_kg_per_year=30.0, survey_date="2021-06-02"),
+        site(site_id="1", survey_round="2024", gold_kg_per_year=10.0, burning="retort",
+             survey_date="2024-06-01"),
+        site(site_id="2", survey_round="2024", gold_kg_per_year=30.0, uses_mercury=False,
+             survey_date="2024-06-01"),
+    ])
+    t = trends(estimate_sites(frame, FACTORS), FACTORS)
+    assert list(t["survey_round"]) == ["2021", "2024"]
+    assert list(t["share_gold_mercury_free"]) == [0.0, 0.75]
+    assert list(t["share_sites_retort"]) == [0.0, 1.0]
+    assert t.loc[1, "released_reduction_vs_baseline"] == pytest.approx(1 - 5 * 0.04 / 20)
+    status = target_status(t, FACTORS, today=date(2026, 1, 1)).set_index("target")
+    assert status.loc["mercury_free_gold", "status"] == "not met, deadline passed"
+    assert status.loc["exposure_reduction", "status"] == "met"
+    early = target_status(t, FACTORS, today=date(2024, 12, 1)).set_index("target")
+    assert early.loc["mercury_free_gold", "status"] == "not met"
