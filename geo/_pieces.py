@@ -1,0 +1,139 @@
+"""Break lon/lat geometries into short geodesic pieces, and rebuild projected polygons.
+
+Private helper of :mod:`geo.geodesic`. A *piece* is a geodesic segment between two points
+(equal points for a Point). Edges longer than ``max_piece_m`` are split at points computed on the
+geodesic itself, so the union of the pieces is exactly the original geodesic edge, and each piece
+is short enough to be drawn as a straight chord in a local projection (chord error < 2 mm).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from geo._geodesic_kernel import WGS84, segment_lengths_m
+
+MAX_PIECE_M = 1000.0  # metres; chord-vs-geodesic error of a 1 km piece in our projections < 2 mm
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Geodesic pieces of a set of geometries, as flat arrays (degrees).
+
+    ``owner`` is the positional index of the input geometry; ``chain`` numbers the vertex chains
+    (a point, a line part, or a polygon ring) and ``is_point`` marks the zero-length pieces of
+    Point geometries.
+    """
+
+    lon1: NDArray[np.float64]
+    lat1: NDArray[np.float64]
+    lon2: NDArray[np.float64]
+    lat2: NDArray[np.float64]
+    owner: NDArray[np.int64]
+    chain: NDArray[np.int64]
+    is_point: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.owner.size)
+
+
+@dataclass(frozen=True)
+class Rings:
+    """Densified polygon rings (degrees): vertex coordinates, their ring id, and ring -> part -> owner."""
+
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    ring_of_vertex: NDArray[np.int64]
+    part_of_ring: NDArray[np.int64]
+    owner_of_part: NDArray[np.int64]
+
+
+def _chains(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.int64], NDArray[np.int64]]:
+    """Split geometries into vertex chains: returns chains, owner per chain, part per chain."""
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    parts, owner = shapely.get_parts(np.where(valid, geoms, None), return_index=True)
+    part_ids = np.arange(parts.size)
+    is_poly = shapely.get_type_id(parts) == 3
+    rings, ring_part = shapely.get_rings(parts[is_poly], return_index=True)
+    ring_part = part_ids[is_poly][ring_part]
+    chains = np.concatenate([parts[~is_poly], rings])
+    chain_part = np.concatenate([part_ids[~is_poly], ring_part])
+    order = np.argsort(chain_part, kind="stable")
+    return chains[order], owner[chain_part[order]], chain_part[order]
+
+
+def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-untyped-def]
+    """Split each segment into ``ceil(len / max_piece_m)`` equal geodesic pieces.
+
+    Returns the piece ends and, per piece, the index of its segment.
+    """
+    az, length = segment_lengths_m(lon1, lat1, lon2, lat2)
+    n = np.maximum(np.ceil(length / max_piece_m).astype(np.int64), 1)
+    seg = np.repeat(np.arange(lon1.size), n)
+    first = np.cumsum(n) - n
+    k = np.arange(seg.size) - first[seg]
+    long_ = n[seg] > 1
+    a_lon, a_lat = lon1[seg].copy(), lat1[seg].copy()
+    b_lon, b_lat = lon2[seg].copy(), lat2[seg].copy()
+    if long_.any():
+        s_idx = seg[long_]
+        frac_a = k[long_] / n[s_idx]
+        frac_b = (k[long_] + 1) / n[s_idx]
+        lo_a, la_a, _ = WGS84.fwd(lon1[s_idx], lat1[s_idx], az[s_idx], length[s_idx] * frac_a)
+        lo_b, la_b, _ = WGS84.fwd(lon1[s_idx], lat1[s_idx], az[s_idx], length[s_idx] * frac_b)
+        first_piece = k[long_] == 0
+        last_piece = k[long_] + 1 == n[s_idx]
+        a_lon[long_] = np.where(first_piece, a_lon[long_], lo_a)
+        a_lat[long_] = np.where(first_piece, a_lat[long_], la_a)
+        b_lon[long_] = np.where(last_piece, b_lon[long_], lo_b)
+        b_lat[long_] = np.where(last_piece, b_lat[long_], la_b)
+    return a_lon, a_lat, b_lon, b_lat, seg
+
+
+def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M) -> Pieces:
+    """Break geometries (lon/lat degrees) into geodesic pieces of at most ``max_piece_m`` metres."""
+    chains, owner, _ = _chains(geoms)
+    coords, chain_of_vertex = shapely.get_coordinates(chains, return_index=True)
+    lon, lat = coords[:, 0], coords[:, 1]
+    counts = np.bincount(chain_of_vertex, minlength=chains.size)
+    single = np.flatnonzero(counts == 1)  # Points: one vertex, a zero-length piece
+    same_chain = chain_of_vertex[1:] == chain_of_vertex[:-1]
+    starts = np.flatnonzero(same_chain)
+    seg_lon1 = np.concatenate([lon[starts], lon[np.searchsorted(chain_of_vertex, single)]])
+    seg_lat1 = np.concatenate([lat[starts], lat[np.searchsorted(chain_of_vertex, single)]])
+    seg_lon2 = np.concatenate([lon[starts + 1], seg_lon1[starts.size:]])
+    seg_lat2 = np.concatenate([lat[starts + 1], seg_lat1[starts.size:]])
+    seg_chain = np.concatenate([chain_of_vertex[starts], single])
+    seg_point = np.concatenate([np.zeros(starts.size, bool), np.ones(single.size, bool)])
+    a_lon, a_lat, b_lon, b_lat, seg = _densify(seg_lon1, seg_lat1, seg_lon2, seg_lat2, max_piece_m)
+    return Pieces(a_lon, a_lat, b_lon, b_lat, owner[seg_chain[seg]], seg_chain[seg], seg_point[seg])
+
+
+def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M) -> Rings:
+    """Densified rings of the polygon parts of ``geoms`` (other geometry types are ignored)."""
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    parts, owner = shapely.get_parts(np.where(valid, geoms, None), return_index=True)
+    is_poly = shapely.get_type_id(parts) == 3
+    polys, owner = parts[is_poly], owner[is_poly]
+    rings, part_of_ring = shapely.get_rings(polys, return_index=True)
+    pieces = explode(rings, max_piece_m=max_piece_m)
+    if len(pieces) == 0:
+        e = np.empty(0)
+        return Rings(e, e, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+    # vertices of ring r: every piece start, then the closing vertex (= first) once more
+    last = np.flatnonzero(np.r_[pieces.owner[1:] != pieces.owner[:-1], True])
+    lon = np.concatenate([pieces.lon1, pieces.lon2[last]])
+    lat = np.concatenate([pieces.lat1, pieces.lat2[last]])
+    ring = np.concatenate([pieces.owner, pieces.owner[last]])
+    order = np.argsort(ring, kind="stable")
+    return Rings(lon[order], lat[order], ring[order], part_of_ring, owner)
+
+
+def build_polygons(x: NDArray[np.float64], y: NDArray[np.float64], rings: Rings) -> NDArray[np.object_]:
+    """Projected polygons (one per polygon part) from projected ring vertex coordinates."""
+    if rings.part_of_ring.size == 0:
+        return np.empty(0, dtype=object)
+    lr = shapely.linearrings(np.column_stack([x, y]), indices=rings.ring_of_vertex)
+    return shapely.polygons(lr, indices=rings.part_of_ring)

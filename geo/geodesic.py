@@ -1,0 +1,230 @@
+"""Exact shortest distances on the WGS84 ellipsoid between lon/lat geometries.
+
+Definition of truth
+-------------------
+The distance between two geometries is the shortest distance on the WGS84 ellipsoid between any
+point of one and any point of the other, in metres, where every edge of a LineString or Polygon
+ring is the *geodesic* between its two vertices (not a straight line in degrees, nor in any map
+projection). It is 0 when the geometries touch or cross, or when one lies inside the other
+(a site inside a lake polygon, a lake inside a site polygon). Coordinates are longitude/latitude
+in degrees on EPSG:4326; geometries may straddle the antimeridian (an edge from 179.9995 to
+-179.9995 is a 111 m geodesic) and lie anywhere from pole to pole. Polygons that enclose a pole
+or span more than ~60 degrees of longitude are not supported.
+
+Method
+------
+1. Every edge is cut into geodesic pieces of at most 1 km (points computed on the geodesic, so
+   the pieces are exactly the original edge).
+2. Subjects are grouped by locality (UTM-style 6-degree zone x 8-degree band, or a polar cap);
+   each group and the target pieces near it are projected into a local projection (transverse
+   Mercator on the zone's meridian, or azimuthal equidistant at the pole) whose scale factor
+   stays below 1.02, and an STRtree ``dwithin`` query at ``reach * 1.02 + 1 m`` lists candidate
+   pairs. No pair within reach is missed: a projected distance is at most 1.02 times the true one,
+   and a 1 km chord departs from its geodesic by under 2 mm.
+3. Every candidate pair is then measured exactly on the ellipsoid with pyproj ``Geod`` (Karney's
+   algorithms, accurate to ~15 nm): point to geodesic piece by Newton iteration on the foot of
+   the perpendicular; two pieces that do not cross by the least of their four end-to-piece
+   distances. Crossings and containment are decided on the projected chords, which can only err
+   for geometries within ~2 mm of touching, where the distance is itself under ~2 mm.
+
+The result agrees with the geodesic truth to well under 1 cm anywhere on Earth.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import ArrayLike, NDArray
+from shapely.geometry.base import BaseGeometry
+
+from geo._locality import Extent, centred_transformer, locality_keys, transformer
+from geo._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
+from geo._pieces import Pieces, Rings, build_polygons, explode, polygon_rings
+
+SCALE_SAFETY = 1.02  # bound on the local projections' scale factor over a locality
+CHORD_MARGIN_M = 1.0  # metres added to every projected search radius (chord error < 2 mm)
+SELECT_MARGIN_M = 2000.0  # metres added to the lon/lat preselection box (geodesic bulge, rounding)
+MAX_REACH_M = 500_000.0  # metres; beyond this the local projections no longer bound the scale
+TOLERANCE_M = 1e-6  # metres; "within" compares distance <= threshold + this (arithmetic noise ~1e-8)
+
+COLUMNS = ["subject", "target", "distance_m", "centreline_distance_m", "line"]
+
+
+def _geometries(values: Sequence[BaseGeometry | None] | ArrayLike) -> NDArray[np.object_]:
+    """Input as a 1-D object array of shapely geometries (None allowed)."""
+    arr = np.asarray(getattr(values, "values", values), dtype=object)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    return arr
+
+
+def _per_target(value: float | ArrayLike | None, n: int, name: str) -> NDArray[np.float64]:
+    """A scalar or per-target array of metres, checked finite and non-negative."""
+    arr = np.zeros(n) if value is None else np.asarray(value, dtype=float)
+    arr = np.broadcast_to(arr, (n,)).astype(float)
+    if arr.size and not (np.isfinite(arr).all() and (arr >= 0).all()):
+        raise ValueError(f"{name} must be finite and >= 0 metres, got {arr[~(np.isfinite(arr) & (arr >= 0))][:3]}")
+    return arr
+
+
+def _first_vertex(p: Pieces) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Owners that have pieces, with the first vertex of each (its representative point)."""
+    owners, first = np.unique(p.owner, return_index=True)
+    return owners, p.lon1[first], p.lat1[first]
+
+
+def _select_rings(rings: Rings, keep_part: NDArray[np.bool_]) -> tuple[Rings, NDArray[np.int64]]:
+    """The rings of the selected polygon parts, renumbered; also the owner of each kept part."""
+    kept_parts = np.flatnonzero(keep_part)
+    ring_keep = keep_part[rings.part_of_ring]
+    kept_rings = np.flatnonzero(ring_keep)
+    vert_keep = ring_keep[rings.ring_of_vertex]
+    new_ring = np.searchsorted(kept_rings, rings.ring_of_vertex[vert_keep])
+    new_part = np.searchsorted(kept_parts, rings.part_of_ring[ring_keep])
+    sub = Rings(rings.lon[vert_keep], rings.lat[vert_keep], new_ring, new_part, rings.owner_of_part[keep_part])
+    return sub, rings.owner_of_part[keep_part]
+
+
+def _part_boxes(rings: Rings, lon0: float) -> tuple[NDArray[np.float64], ...]:
+    """Per polygon part: min/max longitude (wrapped around ``lon0``) and min/max latitude."""
+    n = rings.owner_of_part.size
+    part = rings.part_of_ring[rings.ring_of_vertex]
+    dlon = np.mod(rings.lon - lon0 + 180.0, 360.0) - 180.0
+    lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+    la_lo, la_hi = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(lo, part, dlon)
+    np.maximum.at(hi, part, dlon)
+    np.minimum.at(la_lo, part, rings.lat)
+    np.maximum.at(la_hi, part, rings.lat)
+    return lo + lon0, la_lo, hi + lon0, la_hi
+
+
+def _group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
+                s_rings: Rings, t_rings: Rings, tr, radius_m: float | None) -> Rows:  # type: ignore[no-untyped-def]
+    """All candidate rows between the selected subject and target pieces in one projection.
+
+    ``radius_m`` None means every pair is a candidate (single-pair use).
+    """
+    if s_sel.size == 0 or t_sel.size == 0:
+        return Rows.concat([])
+    sx1, sy1 = project(tr, sp.lon1[s_sel], sp.lat1[s_sel])
+    sx2, sy2 = project(tr, sp.lon2[s_sel], sp.lat2[s_sel])
+    tx1, ty1 = project(tr, tp.lon1[t_sel], tp.lat1[t_sel])
+    tx2, ty2 = project(tr, tp.lon2[t_sel], tp.lat2[t_sel])
+    s_geom = chords(sx1, sy1, sx2, sy2, sp.is_point[s_sel])
+    t_geom = chords(tx1, ty1, tx2, ty2, tp.is_point[t_sel])
+    if radius_m is None:
+        a, b = (g.ravel() for g in np.meshgrid(np.arange(s_sel.size), np.arange(t_sel.size), indexing="ij"))
+    else:
+        a, b = shapely.STRtree(t_geom).query(s_geom, predicate="dwithin", distance=radius_m)
+    rows = [exact_rows(sp, tp, s_sel[a], t_sel[b]),
+            crossing_rows(sp, tp, s_sel[a], t_sel[b], s_geom[a], t_geom[b], tr)]
+    # containment: a subject's first vertex inside a target polygon, and vice versa
+    s_own, s_lon, s_lat = _first_vertex(Pieces(*(getattr(sp, f)[s_sel] for f in Pieces.__dataclass_fields__)))
+    t_own, t_lon, t_lat = _first_vertex(Pieces(*(getattr(tp, f)[t_sel] for f in Pieces.__dataclass_fields__)))
+    for own, lon, lat, rings, subj in ((s_own, s_lon, s_lat, t_rings, True), (t_own, t_lon, t_lat, s_rings, False)):
+        if rings.owner_of_part.size == 0:
+            continue
+        x, y = project(tr, lon, lat)
+        rx, ry = project(tr, rings.lon, rings.lat)
+        polys = build_polygons(rx, ry, rings)
+        rows.append(inside_rows(own, lon, lat, shapely.points(x, y), rings.owner_of_part, polys,
+                                points_are_subjects=subj))
+    return Rows.concat(rows)
+
+
+def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], reach_m: NDArray[np.float64]) -> Rows:
+    """Rows for every (subject, target) pair whose distance may be within the target's reach."""
+    sp, tp = explode(subjects), explode(targets)
+    if len(sp) == 0 or len(tp) == 0:
+        return Rows.concat([])
+    reach = float(reach_m[tp.owner].max())
+    if reach > MAX_REACH_M:
+        raise ValueError(f"max_distance_m + target_offset_m is {reach} m; at most {MAX_REACH_M} m is supported")
+    s_rings, t_rings = polygon_rings(subjects), polygon_rings(targets)
+    s_own, s_lon, s_lat = _first_vertex(sp)
+    key_of = np.full(subjects.size, 0, dtype=np.int64)
+    key_of[s_own] = locality_keys(s_lon, s_lat)
+    piece_key = key_of[sp.owner]
+    rows = []
+    for key in np.unique(piece_key):
+        s_sel = np.flatnonzero(piece_key == key)
+        lon = np.concatenate([sp.lon1[s_sel], sp.lon2[s_sel]])
+        lat = np.concatenate([sp.lat1[s_sel], sp.lat2[s_sel]])
+        box = Extent(int(key), lon, lat, reach * SCALE_SAFETY + SELECT_MARGIN_M)
+        t_sel = np.flatnonzero(box.touches(tp.lon1, tp.lat1, tp.lon2, tp.lat2))
+        in_group = np.zeros(subjects.size, dtype=bool)
+        in_group[sp.owner[s_sel]] = True
+        s_r, _ = _select_rings(s_rings, in_group[s_rings.owner_of_part])
+        t_r, _ = _select_rings(t_rings, box.touches(*_part_boxes(t_rings, box.lon0)))
+        rows.append(_group_rows(sp, s_sel, tp, t_sel, s_r, t_r, transformer(int(key)),
+                                reach * SCALE_SAFETY + CHORD_MARGIN_M))
+    return Rows.concat(rows)
+
+
+def _nearest_per_pair(rows: Rows) -> Rows:
+    """Keep, per (subject, target), the row with the least distance (ties: by nearest points)."""
+    order = np.lexsort((rows.tlat, rows.tlon, rows.slat, rows.slon, rows.distance_m, rows.target, rows.subject))
+    r = Rows(*(getattr(rows, f)[order] for f in Rows.__dataclass_fields__))
+    first = np.r_[True, (r.subject[1:] != r.subject[:-1]) | (r.target[1:] != r.target[:-1])]
+    return Rows(*(getattr(r, f)[first] for f in Rows.__dataclass_fields__))
+
+
+def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
+                   targets: Sequence[BaseGeometry | None] | ArrayLike, *,
+                   max_distance_m: float | ArrayLike, target_offset_m: ArrayLike | None = None,
+                   tolerance_m: float = TOLERANCE_M) -> pd.DataFrame:
+    """The nearest target within its threshold of each subject, by exact geodesic distance.
+
+    Parameters
+    ----------
+    subjects : shapely geometries in lon/lat degrees (EPSG:4326); None or empty rows are skipped.
+    targets : shapely geometries in lon/lat degrees (EPSG:4326); None or empty rows are skipped.
+    max_distance_m : threshold in metres, one for all targets or one per target. Inclusive:
+        a distance equal to the threshold (within ``tolerance_m``) is within it.
+    target_offset_m : optional metres per target subtracted from the distance, e.g. half the
+        width of a river given as a centre line (distance to the bank); never below 0.
+    tolerance_m : metres of arithmetic slack in the inclusive comparison (default 1 micrometre).
+
+    Returns
+    -------
+    pandas.DataFrame sorted by subject, one row per subject with a target within its threshold:
+    ``subject`` and ``target`` (positional indices; the nearest target, ties to the lowest index),
+    ``distance_m`` (geodesic metres after the offset, not rounded), ``centreline_distance_m``
+    (metres before the offset) and ``line`` (shapely LineString, lon/lat, from the nearest point
+    of the subject to the nearest point of the target; two equal points when the distance is 0).
+    """
+    subj, tgt = _geometries(subjects), _geometries(targets)
+    thr = _per_target(max_distance_m, tgt.size, "max_distance_m")
+    off = _per_target(target_offset_m, tgt.size, "target_offset_m")
+    rows = _nearest_per_pair(_candidates(subj, tgt, thr + off + tolerance_m))
+    dist = np.maximum(rows.distance_m - off[rows.target], 0.0)
+    ok = dist <= thr[rows.target] + tolerance_m
+    r = Rows(*(getattr(rows, f)[ok] for f in Rows.__dataclass_fields__))
+    dist = dist[ok]
+    order = np.lexsort((r.target, dist, r.subject))
+    first = order[np.r_[True, r.subject[order][1:] != r.subject[order][:-1]]] if order.size else order
+    lines = shapely.linestrings(np.stack([np.column_stack([r.slon[first], r.slat[first]]),
+                                          np.column_stack([r.tlon[first], r.tlat[first]])], axis=1)) \
+        if first.size else np.empty(0, dtype=object)
+    return pd.DataFrame({"subject": r.subject[first].astype(np.int64), "target": r.target[first].astype(np.int64),
+                         "distance_m": dist[first], "centreline_distance_m": r.distance_m[first],
+                         "line": lines}, columns=COLUMNS)
+
+
+def geodesic_distance(a: BaseGeometry, b: BaseGeometry) -> float:
+    """Exact shortest distance in metres on the WGS84 ellipsoid between two lon/lat geometries.
+
+    Every pair of pieces is measured (no candidate pass), so it suits single pairs and small
+    geometries; see the module docstring for the definition. Raises ValueError on empty input.
+    """
+    subj, tgt = _geometries([a]), _geometries([b])
+    sp, tp = explode(subj), explode(tgt)
+    if len(sp) == 0 or len(tp) == 0:
+        raise ValueError("geodesic_distance needs two non-empty geometries")
+    tr = centred_transformer(float(sp.lon1[0]), float(sp.lat1[0]))
+    rows = _group_rows(sp, np.arange(len(sp)), tp, np.arange(len(tp)), polygon_rings(subj),
+                       polygon_rings(tgt), tr, None)
+    return float(rows.distance_m.min())
