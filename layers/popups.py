@@ -1,0 +1,104 @@
+"""Popups: which fields a feature shows, with units, and the escaping JavaScript that draws them.
+
+Popup HTML is built in the browser from plain values. Every value passes through
+``hgw.esc`` before it reaches the DOM, and the values travel inside ``<script>`` as JSON with
+``<``, ``>`` and ``&`` written as ``\\u003c`` and so on (Jinja's ``tojson``), so a site named
+``<img src=x onerror=alert(1)>`` is shown as text and never becomes an element.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from layers.catalogue import LayerSpec
+
+# Popup helpers, defined once per page; the map elements call hgw.popup(spec, values).
+HELPERS_JS = r"""
+window.hgw = window.hgw || {
+  esc: function (v) {
+    return String(v).replace(/[&<>"'`]/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "`": "&#96;"}[c];
+    });
+  },
+  text: function (v) {
+    if (v === true) { return "yes"; }
+    if (v === false) { return "no"; }
+    return String(v);
+  },
+  popup: function (spec, values) {
+    var h = '<div class="hgw-popup"><b>' + hgw.esc(spec.title) + '</b><table>';
+    for (var i = 0; i < spec.fields.length; i++) {
+      var v = values[i], f = spec.fields[i];
+      if (v === null || v === undefined || v === "") { continue; }
+      h += '<tr><th style="text-align:left;padding-right:6px">' + hgw.esc(f[1]) + '</th><td>'
+        + hgw.esc(hgw.text(v)) + (f[2] ? " " + hgw.esc(f[2]) : "") + '</td></tr>';
+    }
+    return h + '</table></div>';
+  },
+  featurePopup: function (spec) {
+    return function (feature, layer) {
+      layer.bindPopup(function () {
+        var p = feature.properties || {};
+        return hgw.popup(spec, spec.fields.map(function (f) { return p[f[0]]; }));
+      });
+    };
+  }
+};
+"""
+
+
+def popup_fields(spec: LayerSpec, columns: Iterable[str],
+                 extra: Sequence[tuple[str, str, str]] = ()) -> list[list[str]]:
+    """[[field, label, unit], ...] for the catalogue fields of ``spec`` present in ``columns``.
+
+    Restricted fields (people, contacts) are never put on a map, because a map can be exported.
+    ``extra`` adds (field, label, unit) triples for derived columns.
+    """
+    cols = set(columns)
+    out = [[f.name, f.name.replace("_", " "), f.unit or ""]
+           for f in spec.fields if f.name in cols and not f.restricted]
+    out.extend([name, label, unit] for name, label, unit in extra if name in cols)
+    return out
+
+
+def popup_spec(title: str, fields: list[list[str]]) -> dict[str, Any]:
+    """The JSON object ``hgw.popup`` reads: a title and the field list."""
+    return {"title": title, "fields": fields}
+
+
+def cell(value: object) -> object:
+    """One value made JSON-safe: NaN/NaT/None -> None, dates -> ISO text, numpy -> Python."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else round(float(value), 4)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
+        return value.isoformat()[:10] if not isinstance(value, dt.datetime) or (
+            value.hour == value.minute == value.second == 0) else value.isoformat()
+    try:
+        if pd.isna(value):  # pd.NA and friends
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def column_values(frame: pd.DataFrame, names: Sequence[str]) -> list[list[object]]:
+    """Row-wise JSON-safe values of columns ``names`` (one list per row)."""
+    cols = [[cell(v) for v in frame[n].tolist()] for n in names]
+    return [list(row) for row in zip(*cols)] if cols else [[] for _ in range(len(frame))]
+
+
+def escape(text: object) -> str:
+    """HTML-escape ``text`` for markup built on the server (legend, notes)."""
+    return html.escape(str(text), quote=True)
