@@ -166,6 +166,8 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
 
 def _nearest_per_pair(rows: Rows) -> Rows:
     """Keep, per (subject, target), the row with the least distance (ties: by nearest points)."""
+    if rows.subject.size == 0:
+        return rows
     order = np.lexsort((rows.tlat, rows.tlon, rows.slat, rows.slon, rows.distance_m, rows.target, rows.subject))
     r = Rows(*(getattr(rows, f)[order] for f in Rows.__dataclass_fields__))
     first = np.r_[True, (r.subject[1:] != r.subject[:-1]) | (r.target[1:] != r.target[:-1])]
