@@ -198,6 +198,7 @@ def _nearest(rule: Rule, ref: OtherRef, geoms: np.ndarray, frame: gpd.GeoDataFra
     targets = frame[keep].reset_index(drop=True)
     if not len(targets):
         notes.append(f"no {ref.layer} features to compare with")
+    if not len(targets) or not len(geoms):
         return pd.DataFrame({"subject": np.array([], int)})
     if rule.relation == "inside":
         found = _inside(geoms, targets.geometry.to_numpy())

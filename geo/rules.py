@@ -16,6 +16,7 @@ A missing value never equals anything and is never in a list.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal, Protocol
 
@@ -28,6 +29,8 @@ from geo.errors import ConfigError
 
 Scalar = bool | int | float | str
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# pydantic names the member of a union in an error location; users never wrote these keys
+_UNION_TAG = re.compile(r"^(int|str|bool|float|Condition|(list|dict|function-\w+|tagged-\w+)\[.*\])$")
 
 
 class FieldSchema(Protocol):
@@ -244,15 +247,20 @@ def parse_rules(data: Mapping[str, object], *, schemas: Mapping[str, LayerSchema
     try:
         ruleset = RuleSet.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError("\n".join(_describe(e, data) for e in exc.errors())) from None
+        merged: dict[str, list[str]] = {}
+        for err in exc.errors():
+            head, msg = _describe(err, data)
+            merged.setdefault(head, []).append(msg)
+        raise ConfigError("\n".join(f"{head}: {' or '.join(dict.fromkeys(msgs))}"
+                                     for head, msgs in merged.items())) from None
     problems = [p for rule in ruleset.rules for p in _catalogue_problems(rule, schemas)]
     if problems:
         raise ConfigError("\n".join(problems))
     return ruleset
 
 
-def _describe(error: Mapping[str, object], data: Mapping[str, object]) -> str:
-    """One readable line for one pydantic error: rule id, dotted key, problem, value."""
+def _describe(error: Mapping[str, object], data: Mapping[str, object]) -> tuple[str, str]:
+    """Where (rule id and dotted key) and what (problem and value) for one pydantic error."""
     loc = list(error["loc"])  # type: ignore[call-overload]
     where = "rule file"
     if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
@@ -262,14 +270,14 @@ def _describe(error: Mapping[str, object], data: Mapping[str, object]) -> str:
         where = f"rule {rid!r}" if rid else f"rule #{loc[1] + 1}"
         loc = loc[2:]
     key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc
-                  if not (isinstance(p, str) and p.startswith(("function-", "tagged-"))))
+                  if not (isinstance(p, str) and _UNION_TAG.match(p)))
     key = key.lstrip(".")
     kind = error.get("type")
     msg = "unknown key" if kind == "extra_forbidden" else str(error.get("msg", ""))
     msg = msg.removeprefix("Value error, ")
     shown = "" if kind in ("missing", "extra_forbidden") or isinstance(
         error.get("input"), Mapping) else f"; got {error.get('input')!r}"
-    return f"{where}: key {key!r}: {msg}{shown}" if key else f"{where}: {msg}{shown}"
+    return (f"{where}: key {key!r}" if key else where), f"{msg}{shown}"
 
 
 def _catalogue_problems(rule: Rule, schemas: Mapping[str, LayerSchema]) -> list[str]:

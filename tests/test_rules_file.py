@@ -1,0 +1,189 @@
+"""The rule file: every example of every rule, and refusals by name for bad files."""
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from geo.errors import ConfigError
+from geo.evaluate import example_frames, run_rules
+from geo.rules import RuleSet, parse_rules
+from layers.catalogue import CATALOGUE
+from layers.rulefile import DEFAULT_RULES, load_rules
+
+BUILT_IN = {"HG-WATER-100", "TAILINGS-WATER-100", "HG-BURN-RESIDENTIAL",
+            "WORST-PRACTICE-WHOLE-ORE", "WORST-PRACTICE-OPEN-BURNING",
+            "WORST-PRACTICE-CYANIDE-ON-HG"}
+# An agency can run its own file's examples too: HGWATCH_RULE_FILES=a.toml:b.toml pytest ...
+RULE_FILES = [DEFAULT_RULES] + [Path(p) for p in
+                                os.environ.get("HGWATCH_RULE_FILES", "").split(os.pathsep) if p]
+
+
+def _examples() -> list:
+    cases = []
+    for path in RULE_FILES:
+        for rule in load_rules(path, run_examples=False).rules:
+            cases += [pytest.param(rule, ex, id=f"{path.stem}:{rule.id}:{n + 1}")
+                      for n, ex in enumerate(rule.examples)]
+    return cases
+
+
+@pytest.mark.parametrize(("rule", "example"), _examples())
+def test_every_rule_example_behaves_as_declared(rule, example) -> None:
+    frames = example_frames(rule, example, schemas=CATALOGUE)
+    found = run_rules(RuleSet(format=1, title="t", rules=[rule]), frames,
+                      schemas=CATALOGUE).violations
+    assert (len(found) == 1) == (example.expect == "flagged"), example.note
+    if example.distance_m is not None:
+        assert abs(found["distance_m"].iloc[0] - example.distance_m) <= 0.01
+
+
+def _data() -> dict:
+    return tomllib.loads(DEFAULT_RULES.read_text(encoding="utf-8"))
+
+
+def _refusal(data: dict) -> str:
+    with pytest.raises(ConfigError) as err:
+        parse_rules(data, schemas=CATALOGUE)
+    return str(err.value)
+
+
+def test_shipped_file_holds_the_built_in_rules_with_citations() -> None:
+    rules = load_rules().rules
+    assert {r.id for r in rules} == BUILT_IN
+    for rule in rules:
+        assert rule.citation and rule.severity and rule.version is not None
+    water = load_rules().rule("HG-WATER-100")
+    assert water.distance_m == 100 and "003" in water.citation and "L1549" in water.citation
+    burn = load_rules().rule("HG-BURN-RESIDENTIAL")
+    assert burn.assumption and burn.distance_m == 500 and burn.assumption_note
+
+
+@pytest.mark.parametrize(("path", "key", "value", "needle"), [
+    ((), "colour", "red", "rule file: key 'colour': unknown key"),
+    ((0,), "distanc_m", 100, "rule 'HG-WATER-100': key 'distanc_m': unknown key"),
+    ((0, "subject"), "where", {}, "key 'subject.where': unknown key"),
+    ((0,), "severity", "urgent", "key 'severity': Input should be 'critical'"),
+    ((0,), "distance_m", "100", "key 'distance_m': Input should be a valid number"),
+    ((0,), "distance_m", -5, "key 'distance_m': Input should be greater than or equal to 0"),
+    ((0,), "relation", "near", "key 'relation'"),
+    ((0,), "version", 1.5, "key 'version'"),
+])
+def test_unknown_keys_and_bad_values_are_refused_by_name(path, key, value, needle) -> None:
+    data = _data()
+    node = data
+    for step in path:
+        node = node["rules"][step] if isinstance(step, int) else node[step]
+    node[key] = value
+    assert needle in _refusal(data)
+
+
+def test_bad_filter_shapes_are_refused() -> None:
+    data = _data()
+    data["rules"][0]["subject"]["filter"] = {"field": "burning", "equals": "open", "in": ["x"]}
+    assert "needs exactly one of" in _refusal(data)
+    data["rules"][0]["subject"]["filter"] = {"any": [{"fild": "burning", "equals": "open"}]}
+    assert "subject.filter.any[0].fild': unknown key" in _refusal(data)
+
+
+@pytest.mark.parametrize(("filt", "needle"), [
+    ({"field": "mercury_used", "is_true": True},
+     "field 'mercury_used' is not declared for layer 'mining_sites'"),
+    ({"field": "amalgamation", "in": ["wholeore"]},
+     "value 'wholeore' is not allowed; expected one of"),
+    ({"field": "burning", "is_true": True}, "'is_true' needs a bool field"),
+    ({"field": "miners", "equals": "many"}, "value 'many' is not a int"),
+])
+def test_fields_and_values_the_catalogue_does_not_declare_are_refused(filt, needle) -> None:
+    data = _data()
+    data["rules"][0]["subject"]["filter"] = filt
+    message = _refusal(data)
+    assert needle in message and "rule 'HG-WATER-100'" in message
+
+
+def test_unknown_layer_kind_and_example_field_are_refused() -> None:
+    data = _data()
+    data["rules"][0]["other"][0]["layer"] = "rivers"
+    assert "unknown layer 'rivers'" in _refusal(data)
+    data = _data()
+    data["rules"][0]["other"][0]["distance_by_kind"] = {"sea": 200}
+    assert "distance_by_kind': kind 'sea' is not allowed" in _refusal(data)
+    data = _data()
+    data["rules"][0]["examples"][0]["subject"]["fields"] = {"hg_use": True}
+    assert "example 1: field 'hg_use' is not declared" in _refusal(data)
+
+
+def test_inconsistent_rules_are_refused() -> None:
+    data = _data()
+    del data["rules"][0]["distance_m"]
+    assert "'distance_m' is required for relation 'within_distance'" in _refusal(data)
+    data = _data()
+    data["rules"][2]["assumption_note"] = ""
+    assert "'assumption = true' needs an 'assumption_note'" in _refusal(data)
+    data = _data()
+    data["rules"][0]["examples"] = [e for e in data["rules"][0]["examples"]
+                                    if e["expect"] == "flagged"]
+    assert "at least one with expect = \"flagged\" and one" in _refusal(data)
+    data = _data()
+    data["rules"][1]["id"] = "HG-WATER-100"
+    assert "repeated: ['HG-WATER-100']" in _refusal(data)
+    data = _data()
+    data["rules"][3]["other"] = [{"layer": "water_bodies"}]
+    assert "relation 'attribute' reads the subject alone" in _refusal(data)
+
+
+def test_a_file_whose_example_fails_is_refused_naming_file_rule_and_example(tmp_path) -> None:
+    text = DEFAULT_RULES.read_text(encoding="utf-8").replace(
+        'note = "mercury site 55.66 m east of a river centre line"\n'
+        'subject = { wkt = "POINT (0.0005 0)"',
+        'note = "mercury site 55.66 m east of a river centre line"\n'
+        'subject = { wkt = "POINT (0.005 0)"')
+    path = tmp_path / "agency.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_rules(path)
+    assert f"{path}: rule 'HG-WATER-100': example 1" in str(err.value)
+    assert "expected flagged, got clear" in str(err.value)
+
+
+def test_unreadable_files_are_refused(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="rule file not found"):
+        load_rules(tmp_path / "none.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("format = 1\n[[rules]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML"):
+        load_rules(bad)
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                     lambda kids: st.lists(kids, max_size=4)
+                     | st.dictionaries(st.text(max_size=8), kids, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.lists(st.sampled_from(["rules", 0, "subject", "filter", "examples", "other"]),
+                     max_size=3), garbage=_json)
+def test_garbage_anywhere_gives_config_error_or_a_rule_set(path, garbage) -> None:
+    data = copy.deepcopy(_DATA)
+    node: object = data
+    for step in path[:-1]:
+        try:
+            node = node[step]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            break
+    try:
+        node[path[-1] if path else "rules"] = garbage  # type: ignore[index]
+    except (TypeError, IndexError):
+        pass
+    try:
+        parse_rules(data, schemas=CATALOGUE)
+    except ConfigError as exc:
+        assert str(exc)
+
+
+_DATA = _data()
