@@ -10,6 +10,7 @@ read as longitude/latitude only when its coordinates fit, or when the user names
 """
 from __future__ import annotations
 
+import csv
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ READ_ERRORS = (
     pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
     pyogrio.errors.GeometryError, pyogrio.errors.CRSError, pyogrio.errors.FeatureError,
     ValueError, TypeError, OSError, UnicodeDecodeError, zipfile.BadZipFile, KeyError,
-    pd.errors.ParserError, pd.errors.EmptyDataError, IndexError, AttributeError,
+    pd.errors.ParserError, pd.errors.EmptyDataError, IndexError, AttributeError, csv.Error,
 )
 _KML_DEFAULTS = ("Name", "description", "timestamp", "begin", "end", "altitudeMode",
                  "tessellate", "extrude", "visibility", "drawOrder", "icon")

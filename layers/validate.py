@@ -36,11 +36,16 @@ def rename_columns(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
     for fs in spec.fields:
         if fs.name in gdf.columns:
             continue
+        col = None
         for candidate in (fs.name, *fs.aliases):
             col = present.get(_key(candidate))
             if col is not None and col not in mapping and col not in spec.field_names:
                 mapping[col] = fs.name
                 break
+        else:  # Shapefile (DBF) cuts field names to 10 characters: 'uses_mercu'
+            cut = present.get(_key(fs.name)[:10])
+            if len(fs.name) > 10 and cut is not None and cut not in mapping:
+                mapping[cut] = fs.name
     return gdf.rename(columns=mapping)
 
 
@@ -71,6 +76,8 @@ def validate(
     def add(i: int | None, field: str | None, value: object, expected: str, kind: str,
             severity: str = "error") -> None:
         fid = None if i is None or ids[i] is None else str(ids[i])
+        if isinstance(value, np.generic):
+            value = value.item()  # messages show 3.0, not np.float64(3.0)
         problems.append(Problem(source, None if i is None else int(rows[i]), field, value,
                                 expected, severity, fid, kind))
 
@@ -131,7 +138,8 @@ def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add) -> None:  # type: ig
 def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add) -> pd.Series:  # type: ignore[no-untyped-def]
     """Accept any case and spaces for underscores; report the rest with the closest value."""
     allowed = set(fs.allowed or ())
-    out = parsed.map(lambda v: v if v is None or v in allowed else _key(v))
+    out = parsed.map(lambda v: None if pd.isna(v) else v if v in allowed else _key(v))
+    out = out.astype(object).where(out.notna(), None)
     for i, v in enumerate(out):
         if v is not None and v not in allowed:
             close = difflib.get_close_matches(v, sorted(allowed), n=1, cutoff=0.5)

@@ -1,0 +1,40 @@
+"""Shared fixtures: small hand-made layers and a throw-away workspace."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def sites() -> gpd.GeoDataFrame:
+    """Three valid mining sites near Tarkwa, Ghana, with one restricted field filled."""
+    return gpd.GeoDataFrame(
+        {
+            "site_id": ["S1", "S2", "S3"],
+            "name": ["Alpha", "Beta <b>", "Gamma"],
+            "status": ["active", "inactive", "abandoned"],
+            "uses_mercury": [True, False, True],
+            "amalgamation": ["whole_ore", "none", "concentrate"],
+            "mercury_kg_per_year": [1.5, None, 0.25],
+            "miners": [12, 3, 40],
+            "survey_date": ["2024-03-01", "2024-04-15", None],
+            "informant_name": ["Ama", "Kofi", None],
+            "notes": ["by the river", None, "x"],
+            "local_code": ["a-1", "b-2", "c-3"],  # an extra column, not in the catalogue
+        },
+        geometry=[shapely.Point(-1.99, 5.30), shapely.Point(-1.98, 5.31),
+                  shapely.Polygon([(-1.97, 5.30), (-1.96, 5.30), (-1.96, 5.31), (-1.97, 5.30)])],
+        crs=4326,
+    )
+
+
+@pytest.fixture
+def workspace_path(tmp_path: Path) -> Path:
+    """Where a test's workspace lives (not created)."""
+    return tmp_path / "ws.gpkg"

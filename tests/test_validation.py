@@ -1,0 +1,143 @@
+"""One test per validation problem, asserting the message a person reads."""
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from layers.catalogue import spec_for
+from layers.validate import validate
+
+SITES = spec_for("mining_sites")
+
+
+def _one(problems, kind):  # type: ignore[no-untyped-def]
+    hits = [p for p in problems if p.kind == kind]
+    assert len(hits) == 1, problems
+    return hits[0]
+
+
+def _frame(**columns: list[object]) -> gpd.GeoDataFrame:
+    n = len(next(iter(columns.values())))
+    geoms = columns.pop("geometry", [shapely.Point(-1.99 + i / 100, 5.3) for i in range(n)])
+    return gpd.GeoDataFrame(columns, geometry=list(geoms), crs=4326)
+
+
+def test_valid_layer_has_no_errors_and_keeps_extra_columns(sites: gpd.GeoDataFrame) -> None:
+    out, problems = validate(sites, SITES, source="s.geojson")
+    assert [p for p in problems if p.severity == "error"] == []
+    assert list(out["local_code"]) == ["a-1", "b-2", "c-3"]
+    assert out["uses_mercury"].dtype == "boolean"
+
+
+def test_missing_required_field() -> None:
+    gdf = _frame(sample_id=["1"], medium=["water"], unit=["ug/L"])
+    p = _one(validate(gdf, spec_for("samples"), source="s.csv")[1], "missing")
+    assert (p.field, p.row) == ("hg", None)
+    assert str(p) == ("error: s.csv, field 'hg': required field is missing; add a column named "
+                      "one of: hg, mercury, hg_value, value")
+
+
+def test_missing_required_value() -> None:
+    gdf = _frame(sample_id=["1", "2"], medium=["water", None], hg=[1.0, 2.0], unit=["ug/L", "ug/L"])
+    p = _one(validate(gdf, spec_for("samples"), source="s.csv")[1], "missing")
+    assert (p.row, p.field, p.feature_id) == (2, "medium", "2")
+    assert "required value is missing" in str(p)
+
+
+def test_wrong_type() -> None:
+    gdf = _frame(site_id=["A", "B"], miners=["12", "twelve"])
+    p = _one(validate(gdf, SITES, source="s.csv")[1], "type")
+    assert str(p) == "error: s.csv, row 2, id B, field 'miners': value 'twelve': expected a whole number"
+
+
+def test_value_outside_allowed_set_suggests_the_closest() -> None:
+    gdf = _frame(site_id=["A"], amalgamation=["whole-ore-ish"], status=["actve"])
+    problems = [p for p in validate(gdf, SITES, source="s.csv")[1] if p.kind == "allowed"]
+    by_field = {p.field: str(p) for p in problems}
+    assert "did you mean 'active'?" in by_field["status"]
+    assert "value 'actve'" in by_field["status"]
+    assert "expected one of ['abandoned', 'active', 'inactive', 'unknown']" in by_field["status"]
+    assert "did you mean 'whole_ore'?" in by_field["amalgamation"]
+
+
+def test_duplicate_ids() -> None:
+    gdf = _frame(site_id=["A", "B", "A"])
+    p = _one(validate(gdf, SITES, source="s.csv")[1], "duplicate")
+    assert str(p) == "error: s.csv, row 3, id A, field 'site_id': value 'A': duplicate id: already used by record 1"
+
+
+def test_null_and_empty_geometries() -> None:
+    gdf = _frame(site_id=["A", "B"], geometry=[None, shapely.Point()])
+    problems = [p for p in validate(gdf, SITES, source="s.csv")[1] if p.kind == "geometry"]
+    assert [p.row for p in problems] == [1, 2]
+    assert "geometry is null or empty" in str(problems[0])
+
+
+def test_invalid_geometry_is_an_error_unless_repair_is_asked() -> None:
+    bowtie = shapely.Polygon([(-2, 5), (-1.9, 5.1), (-1.9, 5), (-2, 5.1), (-2, 5)])
+    gdf = _frame(site_id=["A"], geometry=[bowtie])
+    p = _one(validate(gdf, SITES, source="s.csv")[1], "invalid")
+    assert "Self-intersection" in str(p.value) and "pass --repair" in p.expected
+    out, problems = validate(gdf, SITES, source="s.csv", repair=True)
+    r = _one(problems, "repaired")
+    assert r.severity == "warning" and "MultiPolygon" in r.expected
+    assert out.geometry.iloc[0].is_valid and out.geometry.iloc[0].area > 0
+
+
+def test_coordinates_out_of_range() -> None:
+    gdf = _frame(site_id=["A"], geometry=[shapely.Point(-190.0, 95.5)])
+    p = _one(validate(gdf, SITES, source="s.csv")[1], "range")
+    assert "longitude in [-180, 180] and latitude in [-90, 90]" in str(p)
+
+
+def test_latitude_and_longitude_look_swapped() -> None:
+    gdf = _frame(site_id=["A"], geometry=[shapely.Point(5.3, -120.5)])  # Peru, written lat/lon
+    p = _one(validate(gdf, SITES, source="s.csv")[1], "swapped")
+    assert "look swapped: (-120.500000, 5.300000) would be valid" in str(p)
+
+
+def test_wrong_geometry_type_for_the_layer() -> None:
+    gdf = _frame(site_id=["A"], geometry=[shapely.LineString([(-2, 5), (-1, 5)])])
+    p = _one(validate(gdf, SITES, source="s.csv")[1], "geometry_type")
+    assert str(p) == ("error: s.csv, row 1, id A, field 'geometry': value 'LineString': "
+                      "geometry type Point, Polygon, MultiPolygon for mining_sites")
+
+
+def test_impossible_negative_mercury() -> None:
+    gdf = _frame(site_id=["A"], mercury_kg_per_year=[-3.0])
+    p = _one(validate(gdf, SITES, source="s.csv")[1], "range")
+    assert str(p) == ("error: s.csv, row 1, id A, field 'mercury_kg_per_year': value -3.0: "
+                      "impossible value: expected at least 0 kg/year")
+
+
+def test_below_detection_limit_is_kept_not_zero() -> None:
+    gdf = _frame(sample_id=["1", "2"], medium=["water", "water"], hg=["<0.1", "2.5"],
+                 unit=["ug/L", "ug/L"])
+    out, problems = validate(gdf, spec_for("samples"), source="s.csv")
+    assert not [p for p in problems if p.severity == "error"]
+    assert list(out["hg"]) == [0.1, 2.5]
+    assert list(out["below_detection"]) == [True, False]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    gdf = _frame(site_id=["A", "A", "C"], status=["bad", "active", "active"],
+                 miners=["x", "1", "-4"],
+                 geometry=[shapely.Point(-2, 5), None, shapely.Point(5, -100)])
+    kinds = sorted(p.kind for p in validate(gdf, SITES, source="s.csv")[1])
+    assert kinds == ["allowed", "duplicate", "geometry", "range", "swapped", "type"]
+
+
+def test_aliases_and_case_are_mapped_to_declared_fields() -> None:
+    gdf = _frame(ID=["A"], Site_Name=["Alpha"], STATUS=["Active"])
+    out, problems = validate(gdf, SITES, source="s.csv")
+    assert not [p for p in problems if p.severity == "error"]
+    assert (out["site_id"].iloc[0], out["name"].iloc[0], out["status"].iloc[0]) == ("A", "Alpha", "active")
+
+
+def test_missing_id_column_generates_ids_with_a_warning() -> None:
+    gdf = _frame(name=["a", "b"])
+    out, problems = validate(gdf, SITES, source="footprints.geojson")
+    assert list(out["site_id"]) == ["footprints-1", "footprints-2"]
+    assert _one(problems, "generated").severity == "warning"
+    assert pd.api.types.is_object_dtype(out["site_id"])
