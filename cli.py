@@ -186,6 +186,50 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 # ---- end overlays -------------------------------------------------------------------------
 
 # ---- inventory (report) ------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the mercury inventory report (PDF or HTML) and, on request, every table as CSV."""
+    from datetime import date
+
+    from layers.report import make_report, summary_lines
+    from layers.tables import write_csvs
+
+    today = date.fromisoformat(args.today) if args.today else None
+    out, inv = make_report(args.out, area=args.area, workspace=_workspace(args),
+                           layer_paths=_report_layers(args.layer),
+                           factors_path=args.factors, today=today)
+    print("\n".join(summary_lines(inv)))
+    print(f"wrote the {inv.area} report to {out}")
+    if args.csv:
+        paths = write_csvs(inv, args.csv)
+        print(f"wrote {len(paths)} CSV tables to {args.csv}")
+    return 0
+
+
+def _report_layers(values: list[str]) -> dict[str, str]:
+    """``LAYER=PATH`` arguments of ``report`` as {layer type: path}."""
+    out = {}
+    for value in values:
+        layer, sep, path = value.partition("=")
+        if not sep or layer not in ("mining_sites", "water_bodies") or not path:
+            raise InputError(f"--layer {value!r}: expected mining_sites=PATH or"
+                             " water_bodies=PATH, e.g. --layer mining_sites=sites.csv")
+        out[layer] = path
+    return out
+
+
+def _register_inventory_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="mercury inventory report for an area (PDF or HTML)")
+    p.add_argument("--area", help="admin_area to report on (default: all sites)")
+    p.add_argument("--out", required=True, help="FILE.pdf or FILE.html")
+    p.add_argument("--layer", action="append", default=[], metavar="LAYER=PATH",
+                   help="read mining_sites (or water_bodies) from PATH instead of the workspace")
+    p.add_argument("--factors", help="factor file (default: config/inventory.toml)")
+    p.add_argument("--csv", metavar="DIR", help="also write every table as CSV into DIR")
+    p.add_argument("--today", help="judge target deadlines on this date (YYYY-MM-DD)")
+    p.set_defaults(func=cmd_report)
+
+
+EXTRA_COMMANDS.append(_register_inventory_commands)
 # ---- end inventory ------------------------------------------------------------------------
 
 

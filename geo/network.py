@@ -50,7 +50,8 @@ class RiverNetwork:
 
 
 def _lines(water: gpd.GeoDataFrame) -> tuple[list[LineString], list[dict[str, object]], int]:
-    """Every single line part in flow order, its attributes, and the count of polygons skipped."""
+    """Every single line part in flow order, its attributes, and the count of parts skipped
+    (polygons, and lines of zero length)."""
     lines: list[LineString] = []
     attrs: list[dict[str, object]] = []
     skipped = 0
@@ -64,7 +65,8 @@ def _lines(water: gpd.GeoDataFrame) -> tuple[list[LineString], list[dict[str, ob
             skipped += 1
             continue
         for part in getattr(geom, "geoms", [geom]):
-            if len(part.coords) < 2:
+            if len(part.coords) < 2 or part.length == 0:
+                skipped += 1  # a line of one repeated point carries no flow
                 continue
             lines.append(part.reverse() if str(flow) == "reverse" else part)
             attrs.append({"water_id": str(wid), "name": None if name is None else str(name)})
@@ -129,5 +131,6 @@ def build_network(water: gpd.GeoDataFrame, *, snap_tolerance_m: float = 25.0) ->
     notes = [f"{graph.number_of_edges()} river pieces, {graph.number_of_nodes()} nodes, "
              f"end points joined within {snap_tolerance_m:g} m"]
     if skipped:
-        notes.append(f"{skipped} polygon water bodies are not part of the river network")
+        notes.append(f"{skipped} polygon water bodies or zero-length lines are not part of "
+                     "the river network")
     return RiverNetwork(graph, crs, keys, shapely.STRtree(geoms_m), notes)
