@@ -1,0 +1,159 @@
+"""A small printable map of an area's sites: water, sites by release route, legend, scale bar
+and north arrow, drawn with ReportLab graphics (PDF) and rendered to SVG for HTML.
+
+Coordinates are placed with a local equirectangular layout (longitude scaled by the cosine of
+the centre latitude), which only positions symbols on paper. The scale bar length is measured
+on the WGS84 ellipsoid with ``pyproj.Geod`` across the map's centre line, never in degrees.
+"""
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+from pyproj import Geod
+from reportlab.graphics import renderSVG
+from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Polygon, Rect, String
+from reportlab.lib import colors
+from shapely.geometry.base import BaseGeometry
+
+GEOD = Geod(ellps="WGS84")
+CLASSES: dict[str, tuple[str, str]] = {  # class -> (legend text, colour)
+    "open_burning": ("open burning", "#d7301f"),
+    "nitric_acid": ("nitric acid", "#7a0177"),
+    "retort": ("retort", "#1a9850"),
+    "mercury-free": ("mercury-free", "#2b8cbe"),
+    "not estimable": ("not estimable", "#969696"),
+}
+WATER = "#6baed6"
+_NICE = (1, 2, 5)
+
+
+def site_class(basis: str, route: str) -> str:
+    """The map class of a site: its route, or mercury-free / not estimable."""
+    return basis if basis in ("mercury-free", "not estimable") else route
+
+
+def nice_length(max_m: float) -> float:
+    """The largest 1, 2 or 5 x 10^k metres not above ``max_m`` (metres)."""
+    exp = math.floor(math.log10(max_m))
+    return max(n * 10 ** exp for n in _NICE if n * 10 ** exp <= max_m)
+
+
+def scale_bar(bounds: tuple[float, float, float, float], map_width_pt: float,
+              *, max_fraction: float = 0.3) -> tuple[float, float]:
+    """(bar length in metres, bar length in points) for a map of ``bounds`` (lon/lat degrees)
+    drawn ``map_width_pt`` points wide; the length is a ground distance on the WGS84 ellipsoid
+    along the centre latitude."""
+    west, south, east, north = bounds
+    lat = (south + north) / 2.0
+    _, _, across_m = GEOD.inv(west, lat, east, lat)
+    metres_per_pt = across_m / map_width_pt
+    length_m = nice_length(across_m * max_fraction)
+    return length_m, length_m / metres_per_pt
+
+
+def _extent(sites: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    west, south, east, north = (float(v) for v in sites.total_bounds)
+    pad_x = max((east - west) * 0.08, 0.01)
+    pad_y = max((north - south) * 0.08, 0.01)
+    return west - pad_x, south - pad_y, east + pad_x, north + pad_y
+
+
+def area_map(sites: gpd.GeoDataFrame, classes: list[str], *,
+             water: gpd.GeoDataFrame | None = None, width: float = 480.0,
+             height: float = 300.0) -> Drawing:
+    """Draw ``sites`` (EPSG:4326) coloured by ``classes`` (one per site, keys of ``CLASSES``),
+    over optional ``water``; width and height in points. Legend, scale bar and north arrow
+    are drawn inside the frame."""
+    drawing = Drawing(width, height)
+    legend_w = 110.0
+    map_w, map_h = width - legend_w, height
+    if sites.empty or sites.geometry.is_empty.all():
+        drawing.add(String(10, height / 2, "no site geometry to draw", fontSize=9))
+        return drawing
+    west, south, east, north = _extent(sites)
+    kx = math.cos(math.radians((south + north) / 2.0))
+    sx = map_w / ((east - west) * kx)
+    sy = map_h / (north - south)
+    s = min(sx, sy)
+    ox = (map_w - (east - west) * kx * s) / 2.0
+    oy = (map_h - (north - south) * s) / 2.0
+
+    def xy(lon: float, lat: float) -> tuple[float, float]:
+        return ox + (lon - west) * kx * s, oy + (lat - south) * s
+
+    drawing.add(Rect(0, 0, map_w, map_h, fillColor=colors.HexColor("#f7f7f2"),
+                     strokeColor=colors.black, strokeWidth=0.5))
+    if water is not None and not water.empty:
+        for geom in water.geometry.clip_by_rect(west, south, east, north):
+            if geom is not None and not geom.is_empty:
+                _draw_water(drawing, geom, xy)
+    for geom, cls in zip(sites.geometry.representative_point(), classes):
+        if geom is None or geom.is_empty:
+            continue
+        x, y = xy(geom.x, geom.y)
+        colour = colors.HexColor(CLASSES.get(cls, CLASSES["not estimable"])[1])
+        drawing.add(Circle(x, y, 3.2, fillColor=colour, strokeColor=colors.white,
+                           strokeWidth=0.4))
+    _north_arrow(drawing, map_w - 22, map_h - 40)
+    bar_m, bar_pt = scale_bar((west, south, east, north), (east - west) * kx * s)
+    _scale(drawing, 12, 12, bar_m, bar_pt)
+    _legend(drawing, map_w + 8, map_h - 16, water is not None and not water.empty)
+    return drawing
+
+
+def _draw_water(drawing: Drawing, geom: BaseGeometry, xy) -> None:  # type: ignore[no-untyped-def]
+    parts = getattr(geom, "geoms", [geom])
+    for part in parts:
+        if part.geom_type == "Polygon":
+            pts = [c for p in part.exterior.coords for c in xy(p[0], p[1])]
+            drawing.add(Polygon(pts, fillColor=colors.HexColor("#c6dbef"),
+                                strokeColor=colors.HexColor(WATER), strokeWidth=0.5))
+        elif part.geom_type in ("LineString", "LinearRing"):
+            pts = [c for p in part.coords for c in xy(p[0], p[1])]
+            drawing.add(PolyLine(pts, strokeColor=colors.HexColor(WATER), strokeWidth=1.0))
+        elif hasattr(part, "geoms"):
+            _draw_water(drawing, part, xy)
+
+
+def _north_arrow(drawing: Drawing, x: float, y: float) -> None:
+    drawing.add(Polygon([x, y + 24, x - 6, y, x, y + 6, x + 6, y], fillColor=colors.black,
+                        strokeColor=colors.black, strokeWidth=0.5))
+    drawing.add(String(x, y + 27, "N", fontSize=9, textAnchor="middle",
+                       fontName="Helvetica-Bold"))
+
+
+def _scale(drawing: Drawing, x: float, y: float, metres: float, points: float) -> None:
+    label = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    drawing.add(Rect(x - 3, y - 4, points + 6, 18, fillColor=colors.white, strokeWidth=0,
+                     fillOpacity=0.8))
+    drawing.add(Line(x, y, x + points, y, strokeWidth=2))
+    for tick in (x, x + points):
+        drawing.add(Line(tick, y - 3, tick, y + 3, strokeWidth=1))
+    drawing.add(String(x + points / 2, y + 5, label, fontSize=7, textAnchor="middle"))
+
+
+def _legend(drawing: Drawing, x: float, y: float, with_water: bool) -> None:
+    drawing.add(String(x, y, "Sites by release route", fontSize=8, fontName="Helvetica-Bold"))
+    row = y
+    for text, colour in CLASSES.values():
+        row -= 13
+        drawing.add(Circle(x + 4, row + 3, 3.2, fillColor=colors.HexColor(colour),
+                           strokeColor=colors.white, strokeWidth=0.4))
+        drawing.add(String(x + 12, row, text, fontSize=7))
+    if with_water:
+        row -= 13
+        drawing.add(Line(x, row + 3, x + 8, row + 3, strokeColor=colors.HexColor(WATER),
+                         strokeWidth=1.5))
+        drawing.add(String(x + 12, row, "water", fontSize=7))
+
+
+def map_svg(drawing: Drawing) -> str:
+    """The drawing as an SVG document string, for the HTML report."""
+    return renderSVG.drawToString(drawing)
+
+
+def classes_for(estimates_basis: np.ndarray | list[str], routes: np.ndarray | list[str]) -> list[str]:
+    """Map classes for parallel arrays of bases and routes."""
+    return [site_class(b, r) for b, r in zip(estimates_basis, routes)]
