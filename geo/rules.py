@@ -107,7 +107,7 @@ class Condition(_Strict):
             hit = col.eq(True) if self.is_true else ~col.eq(True).fillna(False).astype(bool)
         else:
             hit = col.eq(self.equals)
-        return np.asarray(hit.fillna(False).astype(bool), dtype=bool)
+        return np.array(hit.fillna(False).astype(bool), dtype=bool)
 
 
 class LayerRef(_Strict):
