@@ -245,3 +245,14 @@ def make_report(out: str | os.PathLike[str], *, area: str | None, workspace: Wor
     path = write_report(inv, out, sites=chosen, water=frames["water_bodies"], generated=when,
                         data_source="; ".join(sources))
     return path, inv
+
+
+def report_bytes(inv: Inventory, suffix: str, *, sites: gpd.GeoDataFrame,
+                 water: gpd.GeoDataFrame | None = None, data_source: str = "") -> bytes:
+    """The report as bytes (``suffix`` ".pdf" or ".html"), for a download button."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_report(inv, Path(folder) / f"report{suffix}", sites=sites, water=water,
+                            data_source=data_source)
+        return path.read_bytes()
