@@ -28,7 +28,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 
 # Test-only system package: Debian's Chromium for the one real-browser test.
 test-deps: $(VENV)/.dev
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null; }
 
 test: install test-deps
 	$(BIN)/python -m pytest -n 2 -q tests
