@@ -180,9 +180,142 @@ def build_parser() -> argparse.ArgumentParser:
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 # ---- rule engine (check, diff) ----------------------------------------------------------
+def _layer_files(values: list[str]) -> list[tuple[str, str]]:
+    """``LAYER=PATH`` arguments as (layer type, path) pairs."""
+    out = []
+    for value in values:
+        layer, sep, path = value.partition("=")
+        if not sep or layer not in CATALOGUE or not path:
+            raise InputError(f"--layer {value!r}: expected LAYER=PATH with LAYER one of "
+                             f"{sorted(CATALOGUE)}, e.g. --layer water_bodies=rivers.geojson")
+        out.append((layer, path))
+    return out
+
+
+def _layer_values(values: list[str]) -> dict[str, dict[str, str]]:
+    """``LAYER.FIELD=VALUE`` arguments as {layer: {field: value}}."""
+    out: dict[str, dict[str, str]] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        layer, dot, name = key.partition(".")
+        if not sep or not dot or layer not in CATALOGUE or not name:
+            raise InputError(f"--set {value!r}: expected LAYER.FIELD=VALUE with LAYER one of "
+                             f"{sorted(CATALOGUE)}, e.g. --set mining_sites.uses_mercury=true")
+        out.setdefault(layer, {})[name.strip()] = val.strip()
+    return out
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run the rules; print a summary per rule; exit 0 whether or not anything was flagged."""
+    from layers.checks import check, summary_lines
+    from layers.violations_io import write_violations
+
+    files = _layer_files(args.layer)
+    outcome = check(rules_path=args.rules, only=args.only or None,
+                    workspace=None if files else _workspace(args), files=files,
+                    set_values=_layer_values(args.set), repair=args.repair,
+                    record=not args.no_record)
+    print_problems(outcome.warnings)
+    for layer, sources in outcome.sources.items():
+        print(f"{layer}: {', '.join(sources)}")
+    print("\n".join(summary_lines(outcome.evaluation)))
+    if args.out:
+        out = write_violations(outcome.evaluation.violations, args.out)
+        print(f"wrote {len(outcome.evaluation.violations)} violation(s) to {out}")
+    if outcome.run_id is not None:
+        print(f"recorded as run {outcome.run_id} in {args.workspace}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Compare the last two recorded runs: new, resolved and persisting violations."""
+    from layers.checks import diff_last_runs, diff_lines
+
+    print("\n".join(diff_lines(diff_last_runs(_workspace(args)), show_ids=not args.counts)))
+    return 0
+
+
+def _register_rule_commands(sub: argparse._SubParsersAction) -> None:
+    from layers.rulefile import DEFAULT_RULES
+
+    p = sub.add_parser("check", help="run the rules on the workspace or on files")
+    p.add_argument("--layer", action="append", default=[], metavar="LAYER=PATH",
+                   help="read LAYER from PATH instead of the workspace (repeatable; several"
+                        " files of one layer are combined); the run is then not recorded")
+    p.add_argument("--set", action="append", default=[], metavar="LAYER.FIELD=VALUE",
+                   help="fill a field the files lack, e.g. --set mining_sites.uses_mercury=true")
+    p.add_argument("--repair", action="store_true",
+                   help="repair invalid geometries in the files with make_valid")
+    p.add_argument("--rules", default=str(DEFAULT_RULES), help="rule file (TOML)")
+    p.add_argument("--only", action="append", default=[], metavar="RULE_ID",
+                   help="run only this rule (repeatable)")
+    p.add_argument("--out", help="write the violations to FILE.geojson, .gpkg or .csv")
+    p.add_argument("--no-record", action="store_true", help="do not record the run")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("diff", help="compare the last two rule runs: new, resolved, persisting")
+    p.add_argument("--counts", action="store_true", help="counts only, no violation ids")
+    p.set_defaults(func=cmd_diff)
+
+
+EXTRA_COMMANDS.append(_register_rule_commands)
 # ---- end rule engine ---------------------------------------------------------------------
 
 # ---- overlays (surface) ------------------------------------------------------------------
+def cmd_surface(args: argparse.Namespace) -> int:
+    """Interpolate one medium's samples and write a Cloud-Optimized GeoTIFF."""
+    from layers.contamination import classed_samples, medium_surface, write_surface
+    from layers.exposurefile import load_exposure
+    from layers.guidelinefile import load_guidelines
+
+    files = _layer_files(args.layer)
+    if any(layer != "samples" for layer, _ in files) or len(files) > 1:
+        raise InputError("--layer: surface reads one file, given as --layer samples=PATH")
+    if files:
+        item = load_layer(files[0][1], "samples")
+        print_problems(item.warnings, stream=sys.stderr)
+        samples, source = item.gdf, item.source
+    else:
+        samples, source = _workspace(args).read("samples"), f"{args.workspace} (samples)"
+    guidelines, settings = load_guidelines(args.guidelines) if args.guidelines else load_guidelines()
+    exposure = load_exposure(args.exposure) if args.exposure else load_exposure()
+    classed = classed_samples(samples, guidelines, settings, source=source)
+    surface = medium_surface(classed, medium=args.medium, exposure=exposure, method=args.method,
+                             cell_m=args.cell_m, max_distance_m=args.max_distance_m,
+                             source=source)
+    out = write_surface(surface, args.out, medium=args.medium, guidelines=guidelines)
+    cv = surface.cross_validation
+    painted = int((surface.values == surface.values).sum())
+    print(f"{surface.method} surface of {surface.n_samples} {args.medium} sample position(s): "
+          f"{surface.grid.width} x {surface.grid.height} cells of {surface.grid.cell_m:g} m, "
+          f"{painted} within {surface.max_distance_m:g} m of a sample")
+    print(f"leave-one-out error ({cv.n} samples): RMSE {cv.rmse:.4g} {surface.unit}, "
+          f"MAE {cv.mae:.4g} {surface.unit}"
+          + ("" if cv.rmse_log is None else f", RMSE of ln(Hg) {cv.rmse_log:.4g}"))
+    for note in surface.notes:
+        print(f"  {note}")
+    print(f"wrote {out}")
+    return 0
+
+
+def _register_surface_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("surface", help="interpolate mercury samples of one medium to a COG")
+    p.add_argument("--medium", required=True,
+                   choices=("water", "sediment", "soil", "fish", "hair", "air"))
+    p.add_argument("--out", required=True, help="FILE.tif (Cloud-Optimized GeoTIFF)")
+    p.add_argument("--method", choices=("idw", "kriging"),
+                   help="default from config/exposure.toml (idw)")
+    p.add_argument("--cell-m", type=float, help="cell size in metres (default 100)")
+    p.add_argument("--max-distance-m", type=float,
+                   help="no value further than this from a sample, metres (default 5000)")
+    p.add_argument("--layer", action="append", default=[], metavar="samples=PATH",
+                   help="read the samples from PATH instead of the workspace")
+    p.add_argument("--guidelines", help="guideline file (default: config/guidelines.toml)")
+    p.add_argument("--exposure", help="exposure settings (default: config/exposure.toml)")
+    p.set_defaults(func=cmd_surface)
+
+
+EXTRA_COMMANDS.append(_register_surface_commands)
 # ---- end overlays -------------------------------------------------------------------------
 
 # ---- inventory (report) ------------------------------------------------------------------

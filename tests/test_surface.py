@@ -177,3 +177,43 @@ def test_idw_stays_within_sample_range(points: list[tuple[float, float, float]])
     finite = surf.values[np.isfinite(surf.values)]
     assert finite.size > 0
     assert finite.min() >= arr[:, 2].min() - 1e-9 and finite.max() <= arr[:, 2].max() + 1e-9
+
+
+def _samples_csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("sample_id,medium,hg,below_detection,unit,lon,lat\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_cli_surface_writes_a_cog(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cli
+
+    rng = np.random.default_rng(5)
+    rows = [f"S{i},water,{rng.uniform(0.5, 20):.3f},false,ug/L,{-1.6 + rng.uniform(0, 0.1):.5f},"
+            f"{6.0 + rng.uniform(0, 0.1):.5f}" for i in range(30)]
+    rows.append("S99,water,0.2,true,mg/L,-1.55,6.05")  # 200 ug/L detection limit, converted
+    src = _samples_csv(tmp_path / "samples.csv", rows)
+    out = tmp_path / "w.tif"
+    code = cli.main(["surface", "--medium", "water", "--out", str(out), "--layer",
+                     f"samples={src}", "--method", "kriging", "--cell-m", "200",
+                     "--max-distance-m", "2000"])
+    assert code == 0
+    assert "leave-one-out error (31 samples)" in capsys.readouterr().out
+    with rasterio.open(out) as ds:
+        assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert ds.res == (200.0, 200.0) and ds.tags()["HGW_UNITS"] == "ug/L"
+        assert "WHO" in ds.tags()["HGW_GUIDELINE_CITATION"]
+        assert "below-detection" in ds.tags()["HGW_NOTES"]
+
+
+def test_cli_surface_refuses_a_soil_unit_in_water(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import cli
+
+    src = _samples_csv(tmp_path / "samples.csv", ["A,water,1.0,false,ug/L,-1.6,6.0",
+                                                   "B,soil,2.0,false,ug/L,-1.61,6.0"])
+    code = cli.main(["surface", "--medium", "water", "--out", str(tmp_path / "x.tif"),
+                     "--layer", f"samples={src}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "samples.csv, row 2, id B, field 'unit': value 'ug/L'" in err
+    assert not (tmp_path / "x.tif").exists()
