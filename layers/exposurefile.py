@@ -20,9 +20,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "surface": {"default_method": str, "idw_power": float, "idw_neighbours": int,
                 "kriging_min_samples": int, "variogram_model": str, "max_distance_m": float,
                 "cell_m": float, "below_detection_fraction": float},
-    "pressure": {"kernel_width_m": float, "cell_m": float, "hg_per_gold_low": float,
-                 "hg_per_gold_central": float, "hg_per_gold_high": float,
-                 "hg_per_gold_citation": str},
+    "pressure": {"kernel_width_m": float, "cell_m": float},
     "gaps": {"max_distance_m": float, "max_age_years": float, "media": list},
 }
 
