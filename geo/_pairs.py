@@ -106,8 +106,8 @@ def crossing_rows(sp: Pieces, tp: Pieces, si: I64, ti: I64, s_geom: NDArray[np.o
     si, ti, sg, tg = si[edge], ti[edge], s_geom[edge], t_geom[edge]
     hit = shapely.intersects(sg, tg)
     si, ti = si[hit], ti[hit]
-    pts = shapely.point_on_surface(shapely.intersection(sg[hit], tg[hit]))
-    xy = shapely.get_coordinates(pts)
+    # a point where they meet: the subject end of their (zero-length) shortest line
+    xy = shapely.get_coordinates(shapely.get_point(shapely.shortest_line(sg[hit], tg[hit]), 0))
     lon, lat = tr.transform(xy[:, 0], xy[:, 1], direction=TransformDirection.INVERSE)
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     return Rows(sp.owner[si], tp.owner[ti], np.zeros(si.size), lon, lat, lon.copy(), lat.copy())

@@ -107,6 +107,7 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M) -> 
     seg_lat2 = np.concatenate([lat[starts + 1], seg_lat1[starts.size:]])
     seg_chain = np.concatenate([chain_of_vertex[starts], single])
     seg_point = np.concatenate([np.zeros(starts.size, bool), np.ones(single.size, bool)])
+    seg_point |= (seg_lon1 == seg_lon2) & (seg_lat1 == seg_lat2)  # repeated vertex: a point
     a_lon, a_lat, b_lon, b_lat, seg = _densify(seg_lon1, seg_lat1, seg_lon2, seg_lat2, max_piece_m)
     return Pieces(a_lon, a_lat, b_lon, b_lat, owner[seg_chain[seg]], seg_chain[seg], seg_point[seg])
 

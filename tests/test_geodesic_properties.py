@@ -1,0 +1,95 @@
+"""Hypothesis invariants of geo.geodesic.nearest_within on random small configurations."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from geo.geodesic import nearest_within
+from tests.test_geodesic import offset_point, reference_distance
+
+LIMIT_M = 150.0
+CM = 0.01
+EXAMPLES = int(os.environ.get("GEODESIC_EXAMPLES", "40"))  # raise it for a long soak run
+
+# anywhere on Earth, including the antimeridian and both polar caps
+base = st.tuples(st.floats(-180.0, 180.0), st.floats(-89.0, 89.0))
+offset = st.tuples(st.floats(0.0, 360.0), st.floats(0.0, 400.0))  # azimuth degrees, metres
+
+
+@st.composite
+def configuration(draw: st.DrawFn) -> tuple[list[BaseGeometry], list[BaseGeometry]]:
+    lon, lat = draw(base)
+
+    def at(o: tuple[float, float]) -> tuple[float, float]:
+        return offset_point(lon, lat, o[0], o[1])
+
+    sites: list[BaseGeometry] = [Point(at(draw(offset))) for _ in range(draw(st.integers(1, 5)))]
+    if draw(st.booleans()):
+        sites.append(Polygon([at(draw(offset)) for _ in range(3)]).convex_hull)
+    waters: list[BaseGeometry] = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["line", "polygon", "point"]))
+        if kind == "line":
+            waters.append(LineString([at(draw(offset)) for _ in range(draw(st.integers(2, 4)))]))
+        elif kind == "polygon":
+            waters.append(Polygon([at(draw(offset)) for _ in range(3)]))
+        else:
+            waters.append(Point(at(draw(offset))))
+    return sites, waters
+
+
+def _valid(geoms: list[BaseGeometry]) -> bool:
+    return all(g.is_valid and not g.is_empty and g.geom_type == g.__class__.__name__ for g in geoms)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(configuration(), st.randoms(use_true_random=False))
+def test_agrees_with_reference_and_order_independent(cfg, rnd) -> None:  # type: ignore[no-untyped-def]
+    sites, waters = cfg
+    if not _valid(sites + waters):
+        return
+    out = nearest_within(sites, waters, max_distance_m=LIMIT_M)
+    assert (out["distance_m"] >= 0).all()
+    assert out["subject"].is_monotonic_increasing and out["subject"].is_unique
+    got = dict(zip(out["subject"], zip(out["target"], out["distance_m"], strict=True), strict=True))
+    for i, site in enumerate(sites):
+        ref = [reference_distance(site, w) for w in waters]
+        best = min(ref)
+        if abs(best - LIMIT_M) < CM:
+            continue  # too close to the threshold for the reference to decide
+        assert (i in got) == (best <= LIMIT_M), (i, best)
+        if i in got:
+            t, d = got[i]
+            assert d == pytest.approx(best, abs=CM)
+            assert ref[t] == pytest.approx(best, abs=CM)
+    # permuting subjects and targets permutes the answer, nothing else
+    ps, pt = list(range(len(sites))), list(range(len(waters)))
+    rnd.shuffle(ps)
+    rnd.shuffle(pt)
+    out2 = nearest_within([sites[i] for i in ps], [waters[j] for j in pt], max_distance_m=LIMIT_M)
+    got2 = {ps[s]: (pt[t], d) for s, t, d in zip(out2["subject"], out2["target"], out2["distance_m"], strict=True)}
+    assert got2.keys() == got.keys()
+    for s, (t, d) in got.items():
+        t2, d2 = got2[s]
+        assert d2 == d  # bit-identical: the arithmetic does not depend on order
+        assert t2 == t or nearest_within([sites[s]], [waters[t2]], max_distance_m=LIMIT_M)["distance_m"][0] == d
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.builds(Point), st.builds(lambda: LineString()),
+                          st.builds(Point, st.floats(-180, 180), st.floats(-90, 90))), max_size=5),
+       st.floats(0.0, 1e5))
+def test_garbage_and_empty_rows_never_crash(geoms, limit) -> None:  # type: ignore[no-untyped-def]
+    out = nearest_within(geoms, geoms, max_distance_m=limit)
+    assert (out["distance_m"] >= 0).all()
+    real = {i for i, g in enumerate(geoms) if g is not None and not g.is_empty}
+    # every real point is at distance 0 from itself (a target too), so it is always flagged
+    assert set(out["subject"]) == real
+    assert (out["distance_m"] == 0.0).all()
+    assert all(np.asarray(out["target"]) <= np.asarray(out["subject"]))
