@@ -284,8 +284,9 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
             _add_layer(m, layer, present[layer], zoom + options.zoom_margin, options)
     if violations is not None and len(violations):
         _add_violations(m, violations, present.get("water_bodies"), zone_m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    HtmlControl(sym.legend_html(present, violations), css_class="hgw-legend").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    HtmlControl(sym.legend_html(present, violations), css_class="hgw-legend",
+                position="bottomright").add_to(m)
     HtmlControl(escape("No basemap tiles could be fetched (offline?). Every layer still draws "
                        "on a plain background."), css_class="hgw-offline-note",
                 position="topleft", on_tile_error=True).add_to(m)

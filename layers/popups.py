@@ -32,11 +32,12 @@ window.hgw = window.hgw || {
     return String(v);
   },
   popup: function (spec, values) {
-    var h = '<div class="hgw-popup"><b>' + hgw.esc(spec.title) + '</b><table>';
+    var h = '<div class="hgw-popup" style="font:12px/1.35 sans-serif;max-height:260px;'
+      + 'overflow:auto"><b>' + hgw.esc(spec.title) + '</b><table>';
     for (var i = 0; i < spec.fields.length; i++) {
       var v = values[i], f = spec.fields[i];
       if (v === null || v === undefined || v === "") { continue; }
-      h += '<tr><th style="text-align:left;padding-right:6px">' + hgw.esc(f[1]) + '</th><td>'
+      h += '<tr><th style="text-align:left;padding-right:6px;font-weight:600">' + hgw.esc(f[1]) + '</th><td>'
         + hgw.esc(hgw.text(v)) + (f[2] ? " " + hgw.esc(f[2]) : "") + '</td></tr>';
     }
     return h + '</table></div>';

@@ -96,7 +96,7 @@ def site_classes(sites: pd.DataFrame) -> pd.Series:
 
 def violation_styles() -> dict[str, dict[str, object]]:
     """Ring styles for flagged features, one per severity (unknown severities draw red)."""
-    styles = {k: {"color": c, "weight": 3, "fill": False, "radius": 13, "opacity": 1}
+    styles = {k: {"color": c, "weight": 2, "fill": False, "radius": 10, "opacity": 1}
               for k, c in SEVERITY_COLOURS.items()}
     return {**styles, **{k: styles["high"] for k in ("unknown", "None", "nan")}}
 
