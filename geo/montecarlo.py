@@ -35,8 +35,9 @@ def draw_range(rng: np.random.Generator, r: Range, n: int, distribution: str) ->
 
 def sample_factors(factors: Factors, *, draws: int | None = None,
                    seed: int | None = None) -> dict[str, dict[str, np.ndarray]]:
-    """Draw every factor: ``{"ratio": {practice: g/g}, "<route>": {compartment: share},
-    "days": {"working_days": day/year}}``, each an array of ``draws`` values.
+    """Draw every factor: ``{"ratio": {practice: g/g}, "<route>": {compartment: share,
+    "released": share of all three}, "days": {"working_days": day/year}}``, each an array of
+    ``draws`` values.
 
     Release shares of one draw that add up to more than 1 are scaled down to add up to 1.
     """
@@ -49,8 +50,10 @@ def sample_factors(factors: Factors, *, draws: int | None = None,
     for name in sorted(factors.routes):
         route = factors.routes[name]
         shares = {c: draw_range(rng, route.share(c), n, dist) for c in COMPARTMENTS}
-        total = np.maximum(sum(shares.values()), 1.0)
+        raw = sum(shares.values())
+        total = np.maximum(raw, 1.0)
         out[name] = {c: s / total for c, s in shares.items()}
+        out[name]["released"] = np.minimum(raw, 1.0)  # exact, so recovered is 0, not -1e-16
     out["days"] = {"working_days": draw_range(rng, factors.working_days, n, dist)}
     return out
 
@@ -131,7 +134,7 @@ def _group_row(group: object, part: pd.DataFrame, sample: dict[str, dict[str, np
             released += part_c
         totals["used"] += used
         totals["released"] += released
-        totals["recovered"] += used - released
+        totals["recovered"] += used * (1.0 - sample[route]["released"])
     lo, hi = factors.percentiles
     counted = ~basis.eq(NOT_ESTIMABLE)
     values: list[object] = list(group) if isinstance(group, tuple) else [group]

@@ -131,7 +131,9 @@ def _comparison(total: pd.Series, factors: Factors, label: str,
     theirs = [{"quantity": p.quantity, "area": p.area, "central_kg": p.central,
                "low_kg": p.low, "high_kg": p.high, "year": p.year, "method": p.method,
                "source": p.source} for p in factors.published]
-    return pd.DataFrame(ours + theirs)
+    table = pd.DataFrame(ours + theirs)
+    table["year"] = table["year"].astype("Int64")
+    return table
 
 
 def table_csv(table: pd.DataFrame) -> bytes:

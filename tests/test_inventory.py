@@ -238,8 +238,9 @@ def test_pert_draws_stay_in_range_and_centre_on_the_mode() -> None:
     assert ratio.min() >= 0.2 and ratio.max() <= 1.0
     assert np.mean(ratio) == pytest.approx((0.2 + 4 * 0.5 + 1.0) / 6, abs=0.01)
     for route in FACTORS.routes:
-        total = sum(draws[route].values())
+        total = sum(draws[route][c] for c in ("air", "water", "land"))
         assert (total <= 1.0 + 1e-12).all()
+        assert np.allclose(total, draws[route]["released"])
 
 
 @settings(max_examples=40, deadline=None)
