@@ -34,6 +34,17 @@ def local_aeqd(lon: float, lat: float) -> CRS:
         "+datum=WGS84 +units=m +no_defs")
 
 
+def aeqd_transformer(lon: float, lat: float) -> Transformer:
+    """Lon/lat (degrees, WGS84) to the azimuthal equidistant CRS of ``local_aeqd(lon, lat)``.
+
+    Built as a PROJ pipeline (no datum change is involved), which is ~100x faster to create
+    than ``Transformer.from_crs``; used once per source in the downstream trace.
+    """
+    return Transformer.from_pipeline(
+        "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+        f"+step +proj=aeqd +lat_0={lat:.8f} +lon_0={lon:.8f} +x_0=0 +y_0=0 +ellps=WGS84")
+
+
 def centred_crs(*frames: gpd.GeoDataFrame) -> CRS:
     """A local transverse Mercator centred on the lon/lat bounding box of ``frames``."""
     bounds = []

@@ -38,6 +38,7 @@ class RiverNetwork:
     edges: list[EdgeKey]
     tree: shapely.STRtree
     notes: list[str] = field(default_factory=list)
+    _forward: Transformer | None = None
 
     def edge(self, key: EdgeKey) -> dict[str, object]:
         """The attributes of edge ``key``."""
@@ -45,8 +46,10 @@ class RiverNetwork:
         return self.graph.edges[u, v, k]
 
     def to_metric(self) -> Transformer:
-        """Transformer from lon/lat to the network's metric CRS."""
-        return Transformer.from_crs(4326, self.crs, always_xy=True)
+        """Transformer from lon/lat to the network's metric CRS (created once)."""
+        if self._forward is None:
+            self._forward = Transformer.from_crs(4326, self.crs, always_xy=True)
+        return self._forward
 
 
 def _lines(water: gpd.GeoDataFrame) -> tuple[list[LineString], list[dict[str, object]], int]:
@@ -133,4 +136,4 @@ def build_network(water: gpd.GeoDataFrame, *, snap_tolerance_m: float = 25.0) ->
     if skipped:
         notes.append(f"{skipped} polygon water bodies or zero-length lines are not part of "
                      "the river network")
-    return RiverNetwork(graph, crs, keys, shapely.STRtree(geoms_m), notes)
+    return RiverNetwork(graph, crs, keys, shapely.STRtree(geoms_m), notes, fwd)

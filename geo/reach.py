@@ -22,7 +22,7 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiLineString, Point
 from shapely.ops import nearest_points, substring
 
-from geo.localcrs import local_aeqd
+from geo.localcrs import aeqd_transformer
 from geo.network import EdgeKey, RiverNetwork
 
 
@@ -80,7 +80,7 @@ def find_entry(network: RiverNetwork, geom, *, max_distance_m: float) -> Entry |
                               distance=max_distance_m * 1.01 + 1.0)
     if len(near) == 0:
         return None
-    aeqd = Transformer.from_crs(4326, local_aeqd(centre.x, centre.y), always_xy=True)
+    aeqd = aeqd_transformer(centre.x, centre.y)
     geom_a = _project(geom, aeqd)
     best: tuple[float, int, LineString] | None = None
     for i in near:
@@ -151,8 +151,7 @@ def people_downstream(network: RiverNetwork, reach: Reach, areas: gpd.GeoDataFra
     reach_m_geom = _project(reach.geometry, to_m)
     cand = areas.iloc[np.unique(shapely.STRtree(_project(areas.geometry.values, to_m)).query(
         reach_m_geom, predicate="dwithin", distance=buffer_m * 1.01 + 1.0))]
-    aeqd = Transformer.from_crs(4326, local_aeqd(reach.entry.point.x, reach.entry.point.y),
-                                always_xy=True)
+    aeqd = aeqd_transformer(reach.entry.point.x, reach.entry.point.y)
     pieces_a = [_project(p.geometry, aeqd) for p in reach.pieces]
     rows = []
     for _, area in cand.iterrows():
