@@ -6,7 +6,7 @@ Nothing here reads a file: ``layers.factorfile`` builds a :class:`Factors` from
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 COMPARTMENTS: tuple[str, ...] = ("air", "water", "land")
@@ -110,8 +110,8 @@ class Factors:
     seed: int = 0
     distribution: str = "pert"
     percentiles: tuple[float, float] = (5.0, 95.0)
+    counted_statuses: tuple[str, ...] = ("active", "inactive", "unknown")
     source_file: str = "config/inventory.toml"
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def route_for(self, burning: str) -> Route:
         """The release route a site's ``burning`` value stands for."""

@@ -2,6 +2,8 @@
 
 For each site the basis is, in order of precedence:
 
+0. ``not operating``: the site's status is not one the factor file counts (by default an
+   abandoned site); it adds nothing to the yearly totals but is listed.
 1. ``measured``: the site reports ``mercury_kg_per_year``; that figure is the mercury used.
 2. ``gold kg/year``: gold output x the Hg:Au ratio of the site's amalgamation practice.
 3. ``gold g/day x working days``: grams a day x working days a year (the configured range of
@@ -29,7 +31,9 @@ FROM_DAYS = "gold g/day x working days"
 FROM_DEFAULT_DAYS = "gold g/day x default working days"
 MERCURY_FREE = "mercury-free"
 NOT_ESTIMABLE = "not estimable"
-BASES = (MEASURED, FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS, MERCURY_FREE, NOT_ESTIMABLE)
+NOT_OPERATING = "not operating"
+BASES = (NOT_OPERATING, MEASURED, FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS, MERCURY_FREE,
+         NOT_ESTIMABLE)
 
 _NUMERIC = {  # field -> (pint unit, maximum or None)
     "gold_kg_per_year": ("kg/year", None),
@@ -150,22 +154,26 @@ def _assemble(frame: pd.DataFrame, values: dict[str, np.ndarray],
     """Basis, gold and every quantity as low/central/high for each site."""
     amalg = frame["amalgamation"].map(lambda v: "unknown" if _missing(v) else str(v))
     burning = frame["burning"].map(lambda v: "unknown" if _missing(v) else str(v))
-    no_mercury = (frame["uses_mercury"].map(lambda v: v is False or v is np.False_).to_numpy(
-        dtype=bool) | (amalg == "none").to_numpy(dtype=bool))
+    no_mercury = (frame["uses_mercury"].map(
+        lambda v: isinstance(v, (bool, np.bool_)) and not v).to_numpy(dtype=bool) | (amalg == "none").to_numpy(dtype=bool))
+    status = frame["status"].map(lambda v: "unknown" if _missing(v) else str(v))
+    idle = ~status.isin(factors.counted_statuses).to_numpy(dtype=bool)
+    no_mercury |= idle
     measured = values["mercury_kg_per_year"]
-    has_measured = ~np.isnan(measured)
+    has_measured = ~np.isnan(measured) & ~idle
     gold = _gold(values, factors)
     has_gold = gold["use_kg"] | gold["use_days"] | gold["use_default"]
     basis = np.select(
-        [has_measured, no_mercury, gold["use_kg"], gold["use_days"], gold["use_default"]],
-        [MEASURED, MERCURY_FREE, FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS], NOT_ESTIMABLE)
+        [idle, has_measured, no_mercury, gold["use_kg"], gold["use_days"], gold["use_default"]],
+        [NOT_OPERATING, MEASURED, MERCURY_FREE, FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS],
+        NOT_ESTIMABLE)
     out = frame[list(_CARRIED)].copy()
     out["amalgamation"], out["burning"] = amalg, burning
     out["basis"] = basis
     out["route"] = [factors.burning_route[b] for b in burning]
-    out["gold_kg_per_year"] = np.where(has_gold, gold["central"], np.nan)
-    out["gold_kg_fixed"] = np.where(basis == MERCURY_FREE, 0.0, np.nan_to_num(gold["fixed"]))
-    out["gold_kg_per_day_default_days"] = np.where(basis == MERCURY_FREE, 0.0, gold["per_day"])
+    out["gold_kg_per_year"] = np.where(has_gold & ~idle, gold["central"], np.nan)
+    out["gold_kg_fixed"] = np.where(no_mercury, 0.0, np.nan_to_num(gold["fixed"]))
+    out["gold_kg_per_day_default_days"] = np.where(no_mercury, 0.0, gold["per_day"])
     out["measured_kg"] = np.where(has_measured, measured, 0.0)
     released_share: dict[str, np.ndarray] = {}
     for bound in ("low", "central", "high"):

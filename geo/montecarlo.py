@@ -15,7 +15,7 @@ import pandas as pd
 
 from geo.factors import COMPARTMENTS, QUANTITIES, Factors, Range
 from geo.inventory import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, MERCURY_FREE, \
-    NOT_ESTIMABLE
+    NOT_ESTIMABLE, NOT_OPERATING
 
 NO_GROUP = "(not given)"
 _ESTIMATED = (FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS)
@@ -73,7 +73,8 @@ def rollup(estimates: pd.DataFrame, factors: Factors, *, by: str | Sequence[str]
     Returns
     -------
     DataFrame, one row per group: the group columns, site counts by basis (``n_sites``,
-    ``n_measured``, ``n_estimated``, ``n_mercury_free``, ``n_not_estimable``), ``gold_kg``
+    ``n_measured``, ``n_estimated``, ``n_mercury_free``, ``n_not_operating``,
+    ``n_not_estimable``), ``gold_kg``
     (gold of the estimated sites, kg a year) and, for each quantity ``q`` in
     ``geo.factors.QUANTITIES``, ``q_kg`` (central, kg of mercury a year) and ``q_low`` /
     ``q_high`` (the configured percentiles, 5th and 95th by default). Sites that are not
@@ -86,7 +87,7 @@ def rollup(estimates: pd.DataFrame, factors: Factors, *, by: str | Sequence[str]
     rows = [_group_row(group, part, sample, factors)
             for group, part in frame.groupby(keys, sort=True, dropna=False)]
     columns = list(keys) + ["n_sites", "n_measured", "n_estimated", "n_mercury_free",
-                            "n_not_estimable", "gold_kg"] + [
+                            "n_not_operating", "n_not_estimable", "gold_kg"] + [
         f"{q}_{s}" for q in QUANTITIES for s in ("kg", "low", "high")]
     out = pd.DataFrame(rows, columns=columns)
     out.attrs["percentiles"] = factors.percentiles
@@ -139,7 +140,8 @@ def _group_row(group: object, part: pd.DataFrame, sample: dict[str, dict[str, np
     counted = ~basis.eq(NOT_ESTIMABLE)
     values: list[object] = list(group) if isinstance(group, tuple) else [group]
     values += [len(part), int((basis == MEASURED).sum()), int(estimated.sum()),
-               int((basis == MERCURY_FREE).sum()), int((~counted).sum()),
+               int((basis == MERCURY_FREE).sum()), int((basis == NOT_OPERATING).sum()),
+               int((~counted).sum()),
                float(part.loc[estimated, "gold_kg_per_year"].sum())]
     for q in QUANTITIES:
         central = float(part.loc[counted, f"{q}_kg"].sum())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geo.inventory import MERCURY_FREE, NOT_ESTIMABLE
+from geo.inventory import MERCURY_FREE, NOT_ESTIMABLE, NOT_OPERATING
 
 SIZE_CLASSES = ("small", "average", "large", "unknown")
 
@@ -26,8 +26,8 @@ def register_counts(estimates: pd.DataFrame, *, by: str | None = "admin_area") -
     DataFrame with the group column, ``sites``, ``size_<class>`` for each size class (an empty
     class counts as unknown), ``miners`` and ``women_miners`` (sums of the figures given, people),
     ``sites_without_miner_count``, ``registered``, ``unregistered``, ``registration_unknown``,
-    ``retorts_in_use`` (sites using mercury that burn in a retort), ``mercury_free`` and
-    ``not_estimable`` (site counts).
+    ``retorts_in_use`` (operating sites using mercury that burn in a retort), ``mercury_free``,
+    ``not_operating`` and ``not_estimable`` (site counts).
     """
     frame = estimates.copy()
     key = by or "group"
@@ -44,7 +44,7 @@ def _counts(group: str, part: pd.DataFrame, key: str) -> dict[str, object]:
     miners = pd.to_numeric(part["miners"], errors="coerce")
     women = pd.to_numeric(part["women_miners"], errors="coerce")
     registered = part["registered"].map(lambda v: None if v is None or pd.isna(v) else bool(v))
-    free = part["basis"].eq(MERCURY_FREE)
+    free = part["basis"].isin([MERCURY_FREE, NOT_OPERATING])
     row: dict[str, object] = {key: group, "sites": len(part)}
     row.update({f"size_{c}": int((size == c).sum()) for c in SIZE_CLASSES})
     row.update({
@@ -54,7 +54,8 @@ def _counts(group: str, part: pd.DataFrame, key: str) -> dict[str, object]:
         "unregistered": int(registered.eq(False).sum()),
         "registration_unknown": int(registered.isna().sum()),
         "retorts_in_use": int((part["burning"].eq("retort") & ~free).sum()),
-        "mercury_free": int(free.sum()),
+        "mercury_free": int(part["basis"].eq(MERCURY_FREE).sum()),
+        "not_operating": int(part["basis"].eq(NOT_OPERATING).sum()),
         "not_estimable": int(part["basis"].eq(NOT_ESTIMABLE).sum()),
     })
     return row

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from geo.factors import Factors
-from geo.inventory import MERCURY_FREE, NOT_ESTIMABLE
+from geo.inventory import MERCURY_FREE, NOT_ESTIMABLE, NOT_OPERATING
 
 METRICS: dict[str, str] = {
     "share_gold_mercury_free": "share of gold output (where known) from mercury-free sites",
@@ -48,7 +48,8 @@ def trends(estimates: pd.DataFrame, factors: Factors, *, by: str = "admin_area")
     Returns
     -------
     DataFrame with ``by``, ``survey_round``, ``round_order`` (0 = first), ``n_sites``,
-    ``n_not_estimable``, the four ``METRICS`` as shares between 0 and 1 (NaN where nothing can
+    ``n_operating``, ``n_not_estimable``, the four ``METRICS`` as shares of the operating sites
+    between 0 and 1 (NaN where nothing can
     be measured), ``released_kg`` (central, kg of mercury a year, estimable sites only) and
     ``baseline_round``. The reduction compares totals of whatever sites each round holds: a
     round with fewer sites surveyed looks better than it is, so ``n_sites`` is kept beside it.
@@ -69,6 +70,8 @@ def trends(estimates: pd.DataFrame, factors: Factors, *, by: str = "admin_area")
 
 
 def _round_row(area: str, rnd: str, order: int, part: pd.DataFrame, by: str) -> dict[str, object]:
+    n_sites, n_not_estimable = len(part), int(part["basis"].eq(NOT_ESTIMABLE).sum())
+    part = part[~part["basis"].eq(NOT_OPERATING)]  # shares are of the operating sites
     free = part["basis"].eq(MERCURY_FREE)
     gold = pd.to_numeric(part["gold_kg_per_year"], errors="coerce")
     known = gold.notna()
@@ -76,8 +79,8 @@ def _round_row(area: str, rnd: str, order: int, part: pd.DataFrame, by: str) -> 
     burning_known = using & part["burning"].ne("unknown")
     estimable = ~part["basis"].eq(NOT_ESTIMABLE)
     return {
-        by: area, "survey_round": rnd, "round_order": order, "n_sites": len(part),
-        "n_not_estimable": int((~estimable).sum()),
+        by: area, "survey_round": rnd, "round_order": order, "n_sites": n_sites,
+        "n_operating": len(part), "n_not_estimable": n_not_estimable,
         "share_sites_mercury_free": float(free.mean()) if len(part) else np.nan,
         "share_gold_mercury_free": float(gold[known & free].sum() / gold[known].sum())
         if gold[known].sum() > 0 else np.nan,

@@ -16,7 +16,7 @@ import pint
 from geo.errors import ConfigError
 from geo.factors import COMPARTMENTS, Factors, PublishedEstimate, Range, Route, Target
 from geo.targets import METRICS
-from layers.catalogue import AMALGAMATION, BURNING
+from layers.catalogue import AMALGAMATION, BURNING, STATUS
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "inventory.toml"
 _TOP = {"settings", "hg_au_ratio", "route", "burning_route", "published", "baseline", "targets"}
@@ -131,6 +131,10 @@ def _build(data: dict[str, Any], check: _Checker, file: str) -> Factors:
     if distribution not in ("pert", "triangular"):
         check.fail("settings.distribution", distribution, "'pert' or 'triangular'")
     draws = check.number(settings, "settings", "draws", lo=100, hi=1_000_000)
+    statuses = settings.get("counted_statuses", ["active", "inactive", "unknown"])
+    if not isinstance(statuses, list) or any(s not in STATUS for s in statuses):
+        check.fail("settings.counted_statuses", statuses, f"a list of statuses from {list(STATUS)}")
+        statuses = ["active", "inactive", "unknown"]
     seed = settings.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         check.fail("settings.seed", seed, "a whole number, zero or more")
@@ -145,7 +149,8 @@ def _build(data: dict[str, Any], check: _Checker, file: str) -> Factors:
         baseline_round=str(baseline.get("round", "")),
         baseline_source=str(baseline.get("source", "")),
         draws=int(draws) if draws == draws else 0, seed=seed, distribution=str(distribution),
-        percentiles=(float(pcts[0]), float(pcts[1])), source_file=file,
+        percentiles=(float(pcts[0]), float(pcts[1])), counted_statuses=tuple(statuses),
+        source_file=file,
     )
 
 

@@ -172,6 +172,9 @@ def assumptions(factors: Factors) -> list[str]:
         "it uses, that figure is used instead, and the tables say which basis each site has.",
         "A site with neither a gold figure nor a mercury figure is counted as 'not estimable'. "
         "It adds nothing to the totals, so the totals are too low by whatever those sites use.",
+        "Sites whose status is not " + " / ".join(factors.counted_statuses) + " (for example "
+        "abandoned sites) are listed as 'not operating' and add nothing to the yearly totals. "
+        "Inactive sites are counted by default because mining is seasonal.",
         "The mercury used is split into air, water and land (tailings and soil) by the way the "
         "amalgam is treated: open burning, a retort, or nitric acid. Amalgam that is not burned "
         "is taken to be dissolved in nitric acid, and unknown burning is taken to be open "

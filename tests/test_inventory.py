@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from geo.errors import ConfigError, InputError
 from geo.inventory import (FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, MERCURY_FREE,
-                           NOT_ESTIMABLE, estimate_sites)
+                           NOT_ESTIMABLE, NOT_OPERATING, estimate_sites)
 from geo.montecarlo import rollup, sample_factors
 from geo.register import register_counts
 from geo.targets import target_status, trends
@@ -117,6 +117,18 @@ def test_mercury_free_site_is_zero_and_counted() -> None:
     assert list(est["used_high"]) == [0.0, 0.0]
 
 
+def test_abandoned_site_is_not_operating_and_adds_nothing() -> None:
+    est = estimate_sites(pd.DataFrame([
+        site(site_id="a", status="abandoned", gold_kg_per_year=50.0, mercury_kg_per_year=9.0),
+        site(site_id="b", status="inactive", gold_kg_per_year=2.0),
+        site(site_id="c", status=None, gold_kg_per_year=4.0)]), FACTORS)
+    assert list(est["basis"]) == [NOT_OPERATING, FROM_KG, FROM_KG]
+    assert est.loc[0, "used_high"] == 0.0
+    total = rollup(est, FACTORS).iloc[0]
+    assert (total["n_not_operating"], total["used_kg"]) == (1, pytest.approx(3.0))
+    assert register_counts(est).iloc[0]["not_operating"] == 1
+
+
 # ----------------------------------------------------------------- bad input
 def test_bad_sites_are_all_named_at_once() -> None:
     frame = pd.DataFrame([site(site_id="neg", gold_kg_per_year=-5.0),
@@ -152,6 +164,7 @@ def _factor_file(tmp_path: Path, old: str, new: str) -> Path:
     ('distribution = "pert"', 'distribution = "normal"', "'pert' or 'triangular'"),
     ('metric = "share_gold_mercury_free"', 'metric = "gold"', "key 'targets[0].metric'"),
     ("[baseline]", "[baseline]\n[colour]", "key 'colour': unknown key"),
+    ('counted_statuses = ["active"', 'counted_statuses = ["working"', "settings.counted_statuses"),
 ])
 def test_bad_factor_file_names_file_key_and_value(tmp_path: Path, old: str, new: str,
                                                   expected: str) -> None:
