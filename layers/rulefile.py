@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 
 from geo.errors import ConfigError
-from geo.evaluate import example_failures
+from geo.rule_examples import example_failures
 from geo.rules import RuleSet, parse_rules
 from layers.catalogue import CATALOGUE
 

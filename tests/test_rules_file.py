@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.errors import ConfigError
-from geo.evaluate import example_frames, run_rules
+from geo.evaluate import run_rules
+from geo.rule_examples import example_frames
 from geo.rules import RuleSet, parse_rules
 from layers.catalogue import CATALOGUE
 from layers.rulefile import DEFAULT_RULES, load_rules
