@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/provenance.py", title="Provenance & accuracy"),
     st.Page("pages/imports.py", title="Import data"),
     st.Page("pages/inventory.py", title="Mercury inventory"),
+    st.Page("pages/overlays.py", title="Contamination overlays"),
 ]
 # ---- end of PAGES -------------------------------------------------------------------------
 
