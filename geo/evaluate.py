@@ -85,7 +85,8 @@ def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
     InputError, CRSError
         A layer is missing, has no CRS, or has missing or repeated subject ids.
     """
-    rules = [ruleset.rule(r) for r in only] if only is not None else list(ruleset.rules)
+    rules = [ruleset.rule(r) for r in dict.fromkeys(only)] if only is not None \
+        else list(ruleset.rules)
     absent = {r.id: [lay for lay in r.layers if lay not in frames] for r in rules}
     _refuse_bad_layers(rules, frames, schemas, absent if missing == "refuse" else {})
     prepared = {name: _prepare(frame) for name, frame in frames.items()}

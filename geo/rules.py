@@ -13,6 +13,11 @@ Filters are small and declarative. A condition is one of::
     { all = [ <condition>, ... ] }                   # and
 
 A missing value never equals anything and is never in a list.
+
+A spatial rule flags a subject that passes the subject filter and lies within ``distance_m``
+of (or, for ``inside``, intersects) a feature of an ``other`` layer that passes that layer's
+filter; a subject that matches ``reported_if`` is flagged as well, with no distance, because the
+field survey reports the practice (e.g. burning in homes) whatever the map shows.
 """
 from __future__ import annotations
 
