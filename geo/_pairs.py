@@ -54,7 +54,7 @@ def project(tr: Transformer, lon: F64, lat: F64) -> tuple[F64, F64]:
 def chords(x1: F64, y1: F64, x2: F64, y2: F64, is_point: NDArray[np.bool_]) -> NDArray[np.object_]:
     """Projected pieces as shapely Points (zero-length pieces) and two-point LineStrings."""
     out = np.empty(x1.size, dtype=object)
-    is_point = is_point | ((x1 == x2) & (y1 == y2))  # sub-nanometre pieces: GEOS needs a Point
+    is_point = is_point | (np.hypot(x2 - x1, y2 - y1) < 1e-9)  # sub-nanometre pieces: GEOS needs a Point
     out[is_point] = shapely.points(x1[is_point], y1[is_point])
     line = ~is_point
     coords = np.stack([np.column_stack([x1[line], y1[line]]), np.column_stack([x2[line], y2[line]])], axis=1)

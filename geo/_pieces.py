@@ -50,18 +50,40 @@ class Rings:
     owner_of_part: NDArray[np.int64]
 
 
-def _chains(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.int64], NDArray[np.int64]]:
-    """Split geometries into vertex chains: returns chains, owner per chain, part per chain."""
+def _parts(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+    """Single-part, non-empty geometries (Point, LineString, LinearRing, Polygon) and their owners.
+
+    Multi-part geometries and collections are split (recursively); simple ones are used as they
+    are, without copying.
+    """
     valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    parts, owner = shapely.get_parts(np.where(valid, geoms, None), return_index=True)
-    part_ids = np.arange(parts.size)
+    owner = np.flatnonzero(valid)
+    g = geoms[owner]
+    multi = shapely.get_type_id(g) >= 4
+    while multi.any():
+        parts, pi = shapely.get_parts(g[multi], return_index=True)
+        keep = ~shapely.is_empty(parts)
+        g = np.concatenate([g[~multi], parts[keep]])
+        owner = np.concatenate([owner[~multi], owner[multi][pi[keep]]])
+        order = np.argsort(owner, kind="stable")
+        g, owner = g[order], owner[order]
+        multi = shapely.get_type_id(g) >= 4
+    return g, owner
+
+
+def _chains(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+    """Split geometries into vertex chains (points, lines, rings), sorted by owner; and owners."""
+    parts, owner = _parts(geoms)
     is_poly = shapely.get_type_id(parts) == 3
+    if not is_poly.any():
+        return parts, owner
+    part_ids = np.arange(parts.size)
     rings, ring_part = shapely.get_rings(parts[is_poly], return_index=True)
     ring_part = part_ids[is_poly][ring_part]
     chains = np.concatenate([parts[~is_poly], rings])
     chain_part = np.concatenate([part_ids[~is_poly], ring_part])
     order = np.argsort(chain_part, kind="stable")
-    return chains[order], owner[chain_part[order]], chain_part[order]
+    return chains[order], owner[chain_part[order]]
 
 
 def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-untyped-def]
@@ -94,7 +116,7 @@ def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-unt
 
 def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M) -> Pieces:
     """Break geometries (lon/lat degrees) into geodesic pieces of at most ``max_piece_m`` metres."""
-    chains, owner, _ = _chains(geoms)
+    chains, owner = _chains(geoms)
     coords, chain_of_vertex = shapely.get_coordinates(chains, return_index=True)
     lon, lat = coords[:, 0], coords[:, 1]
     counts = np.bincount(chain_of_vertex, minlength=chains.size)
@@ -108,14 +130,17 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M) -> 
     seg_chain = np.concatenate([chain_of_vertex[starts], single])
     seg_point = np.concatenate([np.zeros(starts.size, bool), np.ones(single.size, bool)])
     seg_point |= (seg_lon1 == seg_lon2) & (seg_lat1 == seg_lat2)  # repeated vertex: a point
+    if starts.size and single.size:  # mixed points and lines: restore the order of owners
+        order = np.argsort(seg_chain, kind="stable")
+        seg_lon1, seg_lat1, seg_lon2, seg_lat2 = seg_lon1[order], seg_lat1[order], seg_lon2[order], seg_lat2[order]
+        seg_chain, seg_point = seg_chain[order], seg_point[order]
     a_lon, a_lat, b_lon, b_lat, seg = _densify(seg_lon1, seg_lat1, seg_lon2, seg_lat2, max_piece_m)
     return Pieces(a_lon, a_lat, b_lon, b_lat, owner[seg_chain[seg]], seg_chain[seg], seg_point[seg])
 
 
 def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M) -> Rings:
     """Densified rings of the polygon parts of ``geoms`` (other geometry types are ignored)."""
-    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    parts, owner = shapely.get_parts(np.where(valid, geoms, None), return_index=True)
+    parts, owner = _parts(geoms)
     is_poly = shapely.get_type_id(parts) == 3
     polys, owner = parts[is_poly], owner[is_poly]
     rings, part_of_ring = shapely.get_rings(polys, return_index=True)

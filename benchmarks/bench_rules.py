@@ -1,0 +1,191 @@
+"""Benchmark: the HG-WATER-100 job (sites within 100 m of water) three ways.
+
+(a) HgWatch's exact kernel ``geo.geodesic.nearest_within(max_distance_m=100)``;
+(b) DuckDB spatial: ST_Transform to one UTM CRS, ST_DWithin join, min distance and arg_min id;
+(c) geopandas ``sjoin_nearest(max_distance=100)`` after ``to_crs(estimate_utm_crs())``.
+
+Synthetic data, fixed seed: N random sites and M short random water segments (50-400 m geodesic
+lines) in a 2 x 2 degree box straddling the 0 degree meridian (UTM zones 30 and 31), dense enough
+that ~14 % of sites fall within 100 m. Each contender runs in a fresh subprocess of this script,
+so its peak RSS (``resource.getrusage`` maxrss, which sees C allocations too) is its own. Timings
+cover the job from in-memory lon/lat geometries to the per-site answer; building the inputs is
+not timed. All contenders use one thread. This is a benchmark, not a test: it prints, never asserts.
+
+Usage: ``python benchmarks/bench_rules.py [--sizes 10000,100000,1000000] [--m 100000] [--quick]``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BOX = (-1.0, 6.0, 1.0, 8.0)  # lon_min, lat_min, lon_max, lat_max: straddles 0 deg (zones 30/31)
+LIMIT_M = 100.0
+SEED = 20261122
+
+
+def make_data(n: int, m: int, seed: int = SEED) -> dict[str, np.ndarray]:
+    """N site points and M water segments (lon/lat degrees), from a fixed seed."""
+    from pyproj import Geod
+
+    rng = np.random.default_rng(seed)
+    lon0, lat0, lon1, lat1 = BOX
+    sites = np.column_stack([rng.uniform(lon0, lon1, n), rng.uniform(lat0, lat1, n)])
+    a = np.column_stack([rng.uniform(lon0, lon1, m), rng.uniform(lat0, lat1, m)])
+    blon, blat, _ = Geod(ellps="WGS84").fwd(a[:, 0], a[:, 1], rng.uniform(0, 360, m), rng.uniform(50, 400, m))
+    return {"sites": sites, "a": a, "b": np.column_stack([blon, blat])}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_kernel(d: dict[str, np.ndarray]) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """(a) the exact kernel. Returns seconds, flagged site ids, nearest water ids, distances."""
+    import shapely
+
+    sys.path.insert(0, str(ROOT))
+    from geo.geodesic import nearest_within
+
+    sites = shapely.points(d["sites"])
+    water = shapely.linestrings(np.stack([d["a"], d["b"]], axis=1))
+    t = time.perf_counter()
+    out = nearest_within(sites, water, max_distance_m=LIMIT_M)
+    dt = time.perf_counter() - t
+    return dt, out["subject"].to_numpy(), out["target"].to_numpy(), out["distance_m"].to_numpy()
+
+
+def _utm(d: dict[str, np.ndarray]):  # type: ignore[no-untyped-def]
+    import geopandas as gpd
+
+    return gpd.GeoSeries(gpd.points_from_xy(d["sites"][:, 0], d["sites"][:, 1]), crs=4326).estimate_utm_crs()
+
+
+def run_sjoin(d: dict[str, np.ndarray]) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """(c) geopandas sjoin_nearest after to_crs(estimate_utm_crs()), the common way."""
+    import geopandas as gpd
+    import shapely
+
+    sites = gpd.GeoDataFrame({"site_id": np.arange(len(d["sites"]))},
+                             geometry=gpd.points_from_xy(d["sites"][:, 0], d["sites"][:, 1]), crs=4326)
+    water = gpd.GeoDataFrame({"water_id": np.arange(len(d["a"]))},
+                             geometry=shapely.linestrings(np.stack([d["a"], d["b"]], axis=1)), crs=4326)
+    t = time.perf_counter()
+    utm = sites.estimate_utm_crs()
+    j = gpd.sjoin_nearest(sites.to_crs(utm), water.to_crs(utm), max_distance=LIMIT_M, distance_col="distance_m")
+    j = j.sort_values(["site_id", "distance_m", "water_id"]).drop_duplicates("site_id")
+    dt = time.perf_counter() - t
+    return dt, j["site_id"].to_numpy(), j["water_id"].to_numpy(), j["distance_m"].to_numpy()
+
+
+def _spatial_extension() -> str:
+    import duckdb_extension_spatial
+
+    found = sorted(Path(duckdb_extension_spatial.__file__).parent.rglob("*.duckdb_extension"))
+    if not found:
+        raise SystemExit("spatial.duckdb_extension not found inside the duckdb-extension-spatial wheel")
+    return str(found[0])
+
+
+def run_duckdb(d: dict[str, np.ndarray], threads: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """(b) DuckDB spatial: transform to UTM metres, ST_DWithin join, min distance, arg_min id."""
+    import duckdb
+    import pandas as pd
+
+    con = duckdb.connect()
+    con.execute(f"LOAD '{_spatial_extension()}'")  # from the pinned wheel; never INSTALL/download
+    con.execute(f"SET threads = {threads}")
+    sites_df = pd.DataFrame({"id": np.arange(len(d["sites"])), "lon": d["sites"][:, 0], "lat": d["sites"][:, 1]})
+    water_df = pd.DataFrame({"id": np.arange(len(d["a"])), "lon1": d["a"][:, 0], "lat1": d["a"][:, 1],
+                             "lon2": d["b"][:, 0], "lat2": d["b"][:, 1]})
+    con.register("sites_df", sites_df)
+    con.register("water_df", water_df)
+    con.execute("CREATE TABLE sites AS SELECT id, ST_Point(lon, lat) AS geom FROM sites_df")
+    con.execute("CREATE TABLE water AS SELECT id, ST_MakeLine(ST_Point(lon1, lat1), ST_Point(lon2, lat2)) AS geom "
+                "FROM water_df")
+    epsg = _utm(d).to_epsg()
+    t = time.perf_counter()
+    con.execute(f"""
+        CREATE TABLE s AS SELECT id, ST_Transform(geom, 'EPSG:4326', 'EPSG:{epsg}', always_xy := true) AS g FROM sites;
+        CREATE TABLE w AS SELECT id, ST_Transform(geom, 'EPSG:4326', 'EPSG:{epsg}', always_xy := true) AS g FROM water;
+    """)
+    res = con.execute(f"""
+        SELECT s.id AS site_id, min(ST_Distance(s.g, w.g)) AS distance_m,
+               arg_min(w.id, ST_Distance(s.g, w.g)) AS water_id
+        FROM s JOIN w ON ST_DWithin(s.g, w.g, {LIMIT_M})
+        GROUP BY s.id ORDER BY s.id
+    """).fetchnumpy()
+    dt = time.perf_counter() - t
+    return dt, res["site_id"], res["water_id"], res["distance_m"]
+
+
+def worker(name: str, n: int, m: int, threads: int, out: str) -> None:
+    """Run one contender in this (fresh) process and save its answer and figures."""
+    d = make_data(n, m)
+    rss_inputs = _rss_mb()
+    fn = {"kernel": run_kernel, "sjoin": run_sjoin}.get(name)
+    dt, site, water, dist = fn(d) if fn else run_duckdb(d, threads)
+    np.savez(out, site=site, water=water, dist=dist)
+    print(json.dumps({"seconds": dt, "rss_mb": _rss_mb(), "rss_inputs_mb": rss_inputs}))
+
+
+def _spawn(name: str, n: int, m: int, threads: int, out: str) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--worker", name, "--n", str(n), "--m", str(m),
+           "--threads", str(threads), "--out", out]
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if res.returncode != 0:
+        print(f"  {name} failed: {res.stderr.strip().splitlines()[-1:]}")
+        return {}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated N (sites)")
+    p.add_argument("--m", type=int, default=100_000, help="M water segments")
+    p.add_argument("--quick", action="store_true", help="N=10000, M=20000 only")
+    p.add_argument("--threads", type=int, default=1, help="threads for DuckDB (the kernel uses 1)")
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--out", help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.worker:
+        worker(a.worker, a.n, a.m, a.threads, a.out)
+        return
+    sizes = [10_000] if a.quick else [int(s) for s in a.sizes.split(",")]
+    m = 20_000 if a.quick else a.m
+    print(f"HG-WATER-100 benchmark: M={m} water segments, box {BOX} (UTM 30/31), threads={a.threads}")
+    hdr = f"{'N':>9} {'method':<14} {'s':>8} {'sites/s':>10} {'peak MB':>8} {'flagged':>8} {'differ':>7} {'ratio':>6}"
+    print(hdr)
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            figs, ans = {}, {}
+            for name in ("kernel", "duckdb", "sjoin"):
+                out = os.path.join(tmp, f"{name}_{n}.npz")
+                figs[name] = _spawn(name, n, m, a.threads, out)
+                if figs[name]:
+                    ans[name] = np.load(out)
+            exact = set(ans["kernel"]["site"].tolist()) if "kernel" in ans else set()
+            for name, label in (("kernel", "hgwatch exact"), ("duckdb", "duckdb"), ("sjoin", "sjoin_nearest")):
+                if not figs.get(name):
+                    continue
+                f, flagged = figs[name], set(ans[name]["site"].tolist())
+                ratio = f["seconds"] / figs["kernel"]["seconds"] if figs.get("kernel") else float("nan")
+                print(f"{n:>9} {label:<14} {f['seconds']:>8.2f} {n / f['seconds']:>10.0f} {f['rss_mb']:>8.0f} "
+                      f"{len(flagged):>8} {len(flagged ^ exact):>7} {ratio:>6.2f}")
+            print(f"{'':>9} (peak MB = process max RSS incl. inputs; inputs alone: "
+                  f"{figs.get('kernel', {}).get('rss_inputs_mb', float('nan')):.0f} MB; ratio = time / kernel time)")
+
+
+if __name__ == "__main__":
+    main()
