@@ -100,31 +100,42 @@ def _validate(frame: pd.DataFrame, rows: np.ndarray, factors: Factors,
 
     for name, (unit, maximum) in _NUMERIC.items():
         raw = frame[name]
-        present = raw.notna() & ~raw.map(lambda v: isinstance(v, str) and not v.strip())
-        num = pd.to_numeric(raw.where(~raw.map(lambda v: isinstance(v, bool))), errors="coerce")
-        num = num.astype("float64").to_numpy()
-        for i in np.flatnonzero(present.to_numpy()):
-            v = num[i]
-            if np.isnan(v) or np.isinf(v):
-                add(i, name, raw.iloc[i], f"a number in {unit}")
-            elif v < 0 or (maximum is not None and v > maximum):
-                upper = f" and at most {maximum:g}" if maximum is not None else ""
-                add(i, name, raw.iloc[i], f"a number in {unit}, zero or more{upper}")
-        values[name] = np.where(present.to_numpy(), num, np.nan)
+        present = _present(raw)
+        if raw.dtype == object:
+            raw = raw.where(~raw.map(lambda v: isinstance(v, bool)))  # True is not 1 kg
+        num = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy()
+        bad = present & (np.isnan(num) | np.isinf(num))
+        out_of_range = present & ~bad & ((num < 0) | (num > (maximum or np.inf)))
+        upper = f" and at most {maximum:g}" if maximum is not None else ""
+        for i in np.flatnonzero(bad | out_of_range):
+            add(i, name, frame[name].iloc[i], f"a number in {unit}" + (
+                f", zero or more{upper}" if out_of_range[i] else ""))
+        values[name] = np.where(present, num, np.nan)
     for name, allowed in (("amalgamation", factors.hg_au_ratio), ("burning",
                                                                   factors.burning_route)):
-        for i, v in enumerate(frame[name]):
-            if not _missing(v) and str(v) not in allowed:
-                add(i, name, v, f"one of {sorted(allowed)}")
+        raw = frame[name]
+        unknown = _present(raw) & ~raw.astype(str).isin(list(allowed)).to_numpy(dtype=bool)
+        for i in np.flatnonzero(unknown):
+            add(i, name, raw.iloc[i], f"one of {sorted(allowed)}")
     if problems:
         raise InputError(f"{source}: {len(problems)} value(s) cannot be used for the mercury"
                          f" inventory", problems)
     return values
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or (
-        isinstance(value, str) and not value.strip())
+def _present(values: pd.Series) -> np.ndarray:
+    """True where a value is given: not None/NaN/NA and not a blank string."""
+    given = values.notna().to_numpy(dtype=bool)
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        blank = (values.astype(str).str.strip() == "").to_numpy(dtype=bool)
+        given = given & ~blank
+    return given
+
+
+def _coded(values: pd.Series) -> pd.Series:
+    """A coded field as text, empty values as "unknown"."""
+    return pd.Series(np.where(_present(values), values.astype(str), "unknown"),
+                     index=values.index, dtype=object)
 
 
 def _gold(values: dict[str, np.ndarray], factors: Factors) -> dict[str, np.ndarray]:
@@ -152,11 +163,11 @@ def _gold(values: dict[str, np.ndarray], factors: Factors) -> dict[str, np.ndarr
 def _assemble(frame: pd.DataFrame, values: dict[str, np.ndarray],
               factors: Factors) -> pd.DataFrame:
     """Basis, gold and every quantity as low/central/high for each site."""
-    amalg = frame["amalgamation"].map(lambda v: "unknown" if _missing(v) else str(v))
-    burning = frame["burning"].map(lambda v: "unknown" if _missing(v) else str(v))
+    amalg = _coded(frame["amalgamation"])
+    burning = _coded(frame["burning"])
     no_mercury = (frame["uses_mercury"].map(
         lambda v: isinstance(v, (bool, np.bool_)) and not v).to_numpy(dtype=bool) | (amalg == "none").to_numpy(dtype=bool))
-    status = frame["status"].map(lambda v: "unknown" if _missing(v) else str(v))
+    status = _coded(frame["status"])
     idle = ~status.isin(factors.counted_statuses).to_numpy(dtype=bool)
     no_mercury |= idle
     measured = values["mercury_kg_per_year"]
@@ -170,21 +181,23 @@ def _assemble(frame: pd.DataFrame, values: dict[str, np.ndarray],
     out = frame[list(_CARRIED)].copy()
     out["amalgamation"], out["burning"] = amalg, burning
     out["basis"] = basis
-    out["route"] = [factors.burning_route[b] for b in burning]
+    out["route"] = burning.map(factors.burning_route)
     out["gold_kg_per_year"] = np.where(has_gold & ~idle, gold["central"], np.nan)
     out["gold_kg_fixed"] = np.where(no_mercury, 0.0, np.nan_to_num(gold["fixed"]))
     out["gold_kg_per_day_default_days"] = np.where(no_mercury, 0.0, gold["per_day"])
     out["measured_kg"] = np.where(has_measured, measured, 0.0)
     released_share: dict[str, np.ndarray] = {}
     for bound in ("low", "central", "high"):
-        ratio = np.array([getattr(factors.hg_au_ratio[a], bound) for a in amalg])
+        ratio = amalg.map({k: getattr(r, bound) for k, r in factors.hg_au_ratio.items()}
+                          ).to_numpy(dtype=float)
         used = np.select([has_measured, no_mercury, has_gold],
                          [measured, 0.0, gold[bound] * ratio], np.nan)
         suffix = "kg" if bound == "central" else bound
-        shares = {c: np.array([_share(factors, r, c, bound) for r in out["route"]])
-                  for c in COMPARTMENTS}
-        total = np.array([min(sum(getattr(factors.routes[r].share(c), bound)
-                                      for c in COMPARTMENTS), 1.0) for r in out["route"]])
+        shares = {c: out["route"].map({r: _share(factors, r, c, bound) for r in factors.routes}
+                                      ).to_numpy(dtype=float) for c in COMPARTMENTS}
+        total = out["route"].map({r: min(sum(getattr(route.share(c), bound)
+                                             for c in COMPARTMENTS), 1.0)
+                                  for r, route in factors.routes.items()}).to_numpy(dtype=float)
         for c in COMPARTMENTS:
             out[f"{c}_{suffix}"] = used * shares[c]
         out[f"used_{suffix}"] = used
