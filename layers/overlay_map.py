@@ -36,6 +36,15 @@ def _hex(colour: str) -> np.ndarray:
     return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
 
 
+def _control_last(m: folium.Map) -> None:
+    """Move the layer switcher after the overlays just added: its script must run after the
+    layers it lists are defined (build_map adds it before any overlay of ours)."""
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            del m._children[key]
+            m.add_child(child, name=key)
+
+
 def guideline_breaks(guideline: Guideline | None, settings: ClassSettings) -> list[float] | None:
     """Class breaks [near, guideline, several x guideline] in the guideline's unit, or None."""
     if guideline is None or guideline.value is None:
@@ -76,9 +85,10 @@ def add_surface(m: folium.Map, surface: Surface, *, medium: str, guideline: Guid
     name = f"Hg in {medium}: {surface.method.upper()} surface ({surface.unit})"
     folium.raster_layers.ImageOverlay(image=image, bounds=[list(bounds[0]), list(bounds[1])],
                                       opacity=opacity, name=escape(name), mercator_project=False,
-                                      interactive=False, zindex=2).add_to(m)
+                                      interactive=False).add_to(m)
     legend = surface_legend(surface, medium=medium, guideline=guideline, breaks=breaks)
     HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomleft").add_to(m)
+    _control_last(m)
     return legend
 
 
@@ -115,6 +125,7 @@ def add_sample_classes(m: folium.Map, classed: gpd.GeoDataFrame) -> None:
                             tooltip=folium.Tooltip(tip), class_name=f"hgw-sample hgw-{cls}",
                             ).add_to(group)
     group.add_to(m)
+    _control_last(m)
 
 
 def add_reaches(m: folium.Map, reaches: list[Reach], people: pd.DataFrame, *,
@@ -143,24 +154,29 @@ def add_reaches(m: folium.Map, reaches: list[Reach], people: pd.DataFrame, *,
                             class_name="hgw-people-downstream",
                             tooltip=folium.Tooltip(tip)).add_to(group)
     group.add_to(m)
+    _control_last(m)
 
 
 def add_pressure(m: folium.Map, pressure: Pressure, *, opacity: float = 0.6) -> str:
     """The pressure estimate (central) as an image overlay; returns the legend HTML added."""
-    values = np.where(pressure.central > 0, pressure.central, np.nan)
+    hi = float(pressure.central.max()) if pressure.central.size else 0.0
+    # cells under 1 % of the peak stay blank; colour follows the square root (faint tails show)
+    values = np.where(pressure.central >= 0.01 * hi, pressure.central, np.nan) if hi > 0 else \
+        np.full(pressure.central.shape, np.nan)
     warped, bounds = to_web_mercator(values, pressure.grid)
-    image = _rgba(warped, None, PRESSURE_RAMP, 1.0)
+    image = _rgba(np.sqrt(warped), None, PRESSURE_RAMP, 1.0)
     folium.raster_layers.ImageOverlay(image=image, bounds=[list(bounds[0]), list(bounds[1])],
                                       opacity=opacity, name="Mercury pressure (ESTIMATE)",
                                       mercator_project=False, interactive=False,
-                                      zindex=1).add_to(m)
-    hi = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+                                      ).add_to(m)
     legend = (
         '<div class="hgw-pressure-legend"><b>Mercury pressure: ESTIMATE, not a measurement</b>'
         f'<br><span style="background:linear-gradient(to right,{",".join(PRESSURE_RAMP)});'
         'display:inline-block;width:120px">&nbsp;</span> 0 to '
-        f"{hi:.3g} kg Hg/yr per km² (central estimate)<br>"
+        f"{hi:.3g} kg Hg/yr per km² (central estimate, square-root scale; blank under 1 % "
+        "of the peak)<br>"
         f"Kernel width {pressure.kernel_width_m:g} m; {pressure.n_sites} sites; "
         f"{pressure.n_not_estimable} sites not estimable (not counted as zero)</div>")
     HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomleft").add_to(m)
+    _control_last(m)
     return legend

@@ -42,3 +42,38 @@ def test_overlays_page_surface_pressure_and_people(at: AppTest) -> None:
     at.radio(key="ov_method").set_value("kriging").run()
     assert not at.exception
     assert any("KRIGING surface" in c.value for c in at.caption)
+
+
+def test_overlay_html_escapes_user_text_and_orders_the_layer_switcher() -> None:
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    from shapely.geometry import Point
+
+    from geo.guidelines import ClassSettings, Guideline
+    from geo.localcrs import local_tmerc
+    from geo.surface import interpolate
+    from layers import mapview, overlay_map
+
+    water = Guideline("water", 6.0, "ug/L", "inorganic", "guideline", "WHO <GDWQ>")
+    classed = gpd.GeoDataFrame({
+        "sample_id": ["<script>alert(1)</script>"], "medium": ["water"], "hg_class": ["above"],
+        "hg_text": ["7 ug/L"],
+    }, geometry=[Point(-1.5, 6.0)], crs=4326)
+    m = mapview.build_map({"samples": gpd.GeoDataFrame(geometry=[Point(-1.5, 6.0)], crs=4326)})
+    surf = interpolate(np.array([[0.0, 0.0], [900.0, 0.0]]), np.array([1.0, 40.0]),
+                       crs=local_tmerc(-1.5, 6.0), unit="ug/L", cell_m=100.0,
+                       max_distance_m=500.0)
+    legend = overlay_map.add_surface(m, surf, medium="water", guideline=water,
+                                     settings=ClassSettings(0.5, 5.0), opacity=0.4)
+    overlay_map.add_sample_classes(m, classed)
+    overlay_map.add_reaches(m, [], pd.DataFrame(columns=["source_id", "area_id", "name",
+                                                         "population", "along_river_m"]),
+                            reach_m=20_000.0)
+    html = m.get_root().render()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "WHO &lt;GDWQ&gt;" in legend and "&gt; 6 ug/L (above guideline)" in legend
+    assert "&ge; 30 ug/L" in legend
+    assert html.index("L.control.layers(") > html.index("L.imageOverlay(")
+    assert '"opacity": 0.4' in html
