@@ -84,12 +84,16 @@ def rollup(estimates: pd.DataFrame, factors: Factors, *, by: str | Sequence[str]
     keys = _group_columns(by)
     frame = _grouped_frame(estimates, keys)
     sample = sample_factors(factors, draws=draws, seed=seed)
-    rows = [_group_row(group, part, sample, factors)
-            for group, part in frame.groupby(keys, sort=True, dropna=False)]
-    columns = list(keys) + ["n_sites", "n_measured", "n_estimated", "n_mercury_free",
-                            "n_not_operating", "n_not_estimable", "gold_kg"] + [
-        f"{q}_{s}" for q in QUANTITIES for s in ("kg", "low", "high")]
-    out = pd.DataFrame(rows, columns=columns)
+    draws_by_group = _draws_by_group(frame, keys, sample)
+    lo, hi = factors.percentiles
+    counts = _counts(frame, keys)
+    for q in QUANTITIES:
+        counted = frame[f"{q}_kg"].where(frame["basis"] != NOT_ESTIMABLE, 0.0)
+        counts[f"{q}_kg"] = counted.groupby([frame[k] for k in keys], sort=True).sum()
+        pct = {g: np.percentile(d[q], [lo, hi]) for g, d in draws_by_group.items()}
+        counts[f"{q}_low"] = [float(pct[g][0]) for g in counts.index]
+        counts[f"{q}_high"] = [float(pct[g][1]) for g in counts.index]
+    out = counts.reset_index()
     out.attrs["percentiles"] = factors.percentiles
     return out
 
@@ -111,40 +115,43 @@ def _grouped_frame(estimates: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _group_row(group: object, part: pd.DataFrame, sample: dict[str, dict[str, np.ndarray]],
-               factors: Factors) -> list[object]:
-    """Counts, central sums and percentiles of one group."""
-    basis = part["basis"]
+def _counts(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Site counts by basis and gold of the estimated sites, one row per group."""
+    basis = frame["basis"]
     estimated = basis.isin(_ESTIMATED)
-    n = len(next(iter(sample["ratio"].values())))
-    totals = {q: np.zeros(n) for q in QUANTITIES}
-    days = sample["days"]["working_days"]
+    flags = pd.DataFrame({
+        "n_sites": 1, "n_measured": basis.eq(MEASURED), "n_estimated": estimated,
+        "n_mercury_free": basis.eq(MERCURY_FREE), "n_not_operating": basis.eq(NOT_OPERATING),
+        "n_not_estimable": basis.eq(NOT_ESTIMABLE),
+    }, index=frame.index).astype(int)
+    flags["gold_kg"] = frame["gold_kg_per_year"].where(estimated, 0.0).fillna(0.0)
+    return flags.groupby([frame[k] for k in keys], sort=True).sum()
+
+
+def _draws_by_group(frame: pd.DataFrame, keys: list[str],
+                    sample: dict[str, dict[str, np.ndarray]]) -> dict[object, dict[str, np.ndarray]]:
+    """Per group, the Monte Carlo draws of every quantity (kg a year)."""
+    basis = frame["basis"]
+    estimated = basis.isin(_ESTIMATED)
     weights = pd.DataFrame({
-        "amalgamation": part["amalgamation"], "route": part["route"],
-        "measured": np.where(basis == MEASURED, part["measured_kg"], 0.0),
-        "gold": np.where(estimated, part["gold_kg_fixed"], 0.0),
-        "per_day": np.where(estimated, part["gold_kg_per_day_default_days"], 0.0),
-    })
-    summed = weights.groupby(["amalgamation", "route"], sort=True).sum()
-    for (practice, route), w in summed.iterrows():
-        used = w["measured"] + (w["gold"] + w["per_day"] * days) * sample["ratio"][practice]
-        released = np.zeros(n)
+        "measured": np.where(basis == MEASURED, frame["measured_kg"], 0.0),
+        "gold": np.where(estimated, frame["gold_kg_fixed"], 0.0),
+        "per_day": np.where(estimated, frame["gold_kg_per_day_default_days"], 0.0),
+    }, index=frame.index)
+    columns = [frame[k] for k in keys] + [frame["amalgamation"], frame["route"]]
+    summed = weights.groupby(columns, sort=True).sum()
+    n = len(next(iter(sample["ratio"].values())))
+    days = sample["days"]["working_days"]
+    out: dict[object, dict[str, np.ndarray]] = {}
+    for index, (measured, gold, per_day) in zip(summed.index, summed.to_numpy()):
+        group = index[0] if len(keys) == 1 else tuple(index[:len(keys)])
+        practice, route = index[-2], index[-1]
+        totals = out.setdefault(group, {q: np.zeros(n) for q in QUANTITIES})
+        used = measured + (gold + per_day * days) * sample["ratio"][practice]
         for c in COMPARTMENTS:
-            part_c = used * sample[route][c]
-            totals[c] += part_c
-            released += part_c
+            part = used * sample[route][c]
+            totals[c] += part
+            totals["released"] += part
         totals["used"] += used
-        totals["released"] += released
         totals["recovered"] += used * (1.0 - sample[route]["released"])
-    lo, hi = factors.percentiles
-    counted = ~basis.eq(NOT_ESTIMABLE)
-    values: list[object] = list(group) if isinstance(group, tuple) else [group]
-    values += [len(part), int((basis == MEASURED).sum()), int(estimated.sum()),
-               int((basis == MERCURY_FREE).sum()), int((basis == NOT_OPERATING).sum()),
-               int((~counted).sum()),
-               float(part.loc[estimated, "gold_kg_per_year"].sum())]
-    for q in QUANTITIES:
-        central = float(part.loc[counted, f"{q}_kg"].sum())
-        low, high = np.percentile(totals[q], [lo, hi])
-        values += [central, float(low), float(high)]
-    return values
+    return out
