@@ -37,7 +37,8 @@ def _along_track_m(d_m: Array, delta_az_deg: Array) -> Array:
 
 
 def point_segment_distance(
-    plon: Array, plat: Array, alon: Array, alat: Array, blon: Array, blat: Array
+    plon: Array, plat: Array, alon: Array, alat: Array, blon: Array, blat: Array, *,
+    frac0: Array | None = None,
 ) -> tuple[Array, Array, Array]:
     """Shortest geodesic distance from points P to geodesic segments AB, element-wise.
 
@@ -50,24 +51,33 @@ def point_segment_distance(
     ----------
     plon, plat : longitude and latitude of the points, degrees.
     alon, alat, blon, blat : longitude and latitude of the segment ends, degrees.
+    frac0 : optional first guess of the foot, as a fraction of each segment (e.g. from a planar
+        projection); without it the first guess comes from the azimuth and distance from A.
 
     Returns
     -------
     distance_m : shortest distance in metres on the WGS84 ellipsoid.
     flon, flat : the nearest point on each segment, degrees.
     """
-    n = plon.size
     az_ab, _, len_ab = WGS84.inv(alon, alat, blon, blat)
-    az_ap, _, d_a = WGS84.inv(alon, alat, plon, plat)
-    dist = np.asarray(d_a, dtype=float).copy()
     flon = np.asarray(alon, dtype=float).copy()
     flat = np.asarray(alat, dtype=float).copy()
-    s = np.clip(_along_track_m(d_a, az_ap - az_ab), 0.0, len_ab)
-    active = np.flatnonzero((len_ab > 0) & (d_a > 0))
+    if frac0 is None:
+        az_ap, _, d_a = WGS84.inv(alon, alat, plon, plat)
+        dist = np.asarray(d_a, dtype=float).copy()
+        s = np.clip(_along_track_m(d_a, az_ap - az_ab), 0.0, len_ab)
+        active = np.flatnonzero((len_ab > 0) & (d_a > 0))
+    else:
+        dist = np.full(plon.size, np.inf)
+        s = np.clip(frac0, 0.0, 1.0) * len_ab
+        active = np.arange(plon.size)
     for _ in range(_MAX_ITER):
         if active.size == 0:
             break
         xlon, xlat, back_az = WGS84.fwd(alon[active], alat[active], az_ab[active], s[active])
+        at_a, at_b = s[active] == 0.0, s[active] == len_ab[active]  # the ends exactly, not via fwd
+        xlon = np.where(at_a, alon[active], np.where(at_b, blon[active], xlon))
+        xlat = np.where(at_a, alat[active], np.where(at_b, blat[active], xlat))
         az_xp, _, d_x = WGS84.inv(xlon, xlat, plon[active], plat[active])
         better = d_x <= dist[active]
         upd = active[better]
@@ -77,7 +87,6 @@ def point_segment_distance(
         moved = np.abs(s_new - s[active])
         s[active] = s_new
         active = active[(moved > _STEP_TOL_M) & (d_x > 0)]
-    assert dist.shape == (n,)
     return dist, flon, flat
 
 

@@ -50,7 +50,7 @@ class Rings:
     owner_of_part: NDArray[np.int64]
 
 
-def _parts(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+def parts_of(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
     """Single-part, non-empty geometries (Point, LineString, LinearRing, Polygon) and their owners.
 
     Multi-part geometries and collections are split (recursively); simple ones are used as they
@@ -71,9 +71,8 @@ def _parts(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.
     return g, owner
 
 
-def _chains(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
-    """Split geometries into vertex chains (points, lines, rings), sorted by owner; and owners."""
-    parts, owner = _parts(geoms)
+def _chains(parts: NDArray[np.object_], owner: NDArray[np.int64]) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+    """Split single-part geometries into vertex chains (points, lines, rings), sorted by owner."""
     is_poly = shapely.get_type_id(parts) == 3
     if not is_poly.any():
         return parts, owner
@@ -91,7 +90,9 @@ def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-unt
 
     Returns the piece ends and, per piece, the index of its segment.
     """
-    az, length = segment_lengths_m(lon1, lat1, lon2, lat2)
+    az, length = np.zeros(lon1.size), np.zeros(lon1.size)
+    real = np.flatnonzero((lon1 != lon2) | (lat1 != lat2))
+    az[real], length[real] = segment_lengths_m(lon1[real], lat1[real], lon2[real], lat2[real])
     n = np.maximum(np.ceil(length / max_piece_m).astype(np.int64), 1)
     seg = np.repeat(np.arange(lon1.size), n)
     first = np.cumsum(n) - n
@@ -114,9 +115,13 @@ def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-unt
     return a_lon, a_lat, b_lon, b_lat, seg
 
 
-def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M) -> Pieces:
-    """Break geometries (lon/lat degrees) into geodesic pieces of at most ``max_piece_m`` metres."""
-    chains, owner = _chains(geoms)
+def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
+            parts: tuple[NDArray[np.object_], NDArray[np.int64]] | None = None) -> Pieces:
+    """Break geometries (lon/lat degrees) into geodesic pieces of at most ``max_piece_m`` metres.
+
+    ``parts`` may pass in ``parts_of(geoms)`` when it is already known.
+    """
+    chains, owner = _chains(*(parts if parts is not None else parts_of(geoms)))
     coords, chain_of_vertex = shapely.get_coordinates(chains, return_index=True)
     lon, lat = coords[:, 0], coords[:, 1]
     counts = np.bincount(chain_of_vertex, minlength=chains.size)
@@ -138,9 +143,10 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M) -> 
     return Pieces(a_lon, a_lat, b_lon, b_lat, owner[seg_chain[seg]], seg_chain[seg], seg_point[seg])
 
 
-def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M) -> Rings:
+def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
+                  parts: tuple[NDArray[np.object_], NDArray[np.int64]] | None = None) -> Rings:
     """Densified rings of the polygon parts of ``geoms`` (other geometry types are ignored)."""
-    parts, owner = _parts(geoms)
+    parts, owner = parts if parts is not None else parts_of(geoms)
     is_poly = shapely.get_type_id(parts) == 3
     polys, owner = parts[is_poly], owner[is_poly]
     rings, part_of_ring = shapely.get_rings(polys, return_index=True)

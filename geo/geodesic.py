@@ -39,12 +39,15 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry.base import BaseGeometry
 
+from geo._geodesic_kernel import point_segment_distance
+from geo._grid import points_near_segments
 from geo._locality import Extent, centred_transformer, locality_keys, transformer
 from geo._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
-from geo._pieces import Pieces, Rings, build_polygons, explode, polygon_rings
+from geo._pieces import Pieces, Rings, build_polygons, explode, parts_of, polygon_rings
 
 SCALE_SAFETY = 1.02  # bound on the local projections' scale factor over a locality
 CHORD_MARGIN_M = 1.0  # metres added to every projected search radius (chord error < 2 mm)
+CHORD_ERROR_M = 0.01  # metres: a bound on a 1 km chord's departure from its geodesic, with slack
 SELECT_MARGIN_M = 2000.0  # metres added to the lon/lat preselection box (geodesic bulge, rounding)
 MAX_REACH_M = 500_000.0  # metres; beyond this the local projections no longer bound the scale
 TOLERANCE_M = 1e-6  # metres; "within" compares distance <= threshold + this (arithmetic noise ~1e-8)
@@ -71,7 +74,11 @@ def _per_target(value: float | ArrayLike | None, n: int, name: str) -> NDArray[n
 
 def _first_vertex(p: Pieces) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Owners that have pieces, with the first vertex of each (its representative point)."""
-    owners, first = np.unique(p.owner, return_index=True)
+    if p.owner.size and (p.owner[1:] >= p.owner[:-1]).all():
+        first = np.flatnonzero(np.r_[True, p.owner[1:] != p.owner[:-1]])
+        owners = p.owner[first]
+    else:
+        owners, first = np.unique(p.owner, return_index=True)
     return owners, p.lon1[first], p.lat1[first]
 
 
@@ -99,6 +106,35 @@ def _part_boxes(rings: Rings, lon0: float) -> tuple[NDArray[np.float64], ...]:
     np.minimum.at(la_lo, part, rings.lat)
     np.maximum.at(la_hi, part, rings.lat)
     return lo + lon0, la_lo, hi + lon0, la_hi
+
+
+def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
+                      t_rings: Rings, tr, radius_m: float, prune: bool) -> Rows:  # type: ignore[no-untyped-def]
+    """Candidate rows for point subjects: grid search in the projection, then exact distances.
+
+    With ``prune``, a subject's candidates that cannot be its nearest (projected distance beyond
+    ``SCALE_SAFETY`` times its least projected distance, plus the chord margin) are dropped.
+    """
+    if s_sel.size == 0 or t_sel.size == 0:
+        return Rows.concat([])
+    px, py = project(tr, sp.lon1[s_sel], sp.lat1[s_sel])
+    tx1, ty1 = project(tr, tp.lon1[t_sel], tp.lat1[t_sel])
+    tx2, ty2 = project(tr, tp.lon2[t_sel], tp.lat2[t_sel])
+    pi, ti, d_p, frac = points_near_segments(px, py, tx1, ty1, tx2, ty2, radius_m)
+    if prune and pi.size:
+        least = np.full(s_sel.size, np.inf)
+        np.minimum.at(least, pi, d_p)
+        keep = d_p <= SCALE_SAFETY * (least[pi] + 2 * CHORD_ERROR_M)
+        pi, ti, frac = pi[keep], ti[keep], frac[keep]
+    si, tj = s_sel[pi], t_sel[ti]
+    d, flon, flat = point_segment_distance(sp.lon1[si], sp.lat1[si], tp.lon1[tj], tp.lat1[tj], tp.lon2[tj],
+                                           tp.lat2[tj], frac0=frac)
+    rows = [Rows(sp.owner[si], tp.owner[tj], d, sp.lon1[si], sp.lat1[si], flon, flat)]
+    if t_rings.owner_of_part.size:
+        rx, ry = project(tr, t_rings.lon, t_rings.lat)
+        rows.append(inside_rows(sp.owner[s_sel], sp.lon1[s_sel], sp.lat1[s_sel], shapely.points(px, py),
+                                t_rings.owner_of_part, build_polygons(rx, ry, t_rings), points_are_subjects=True))
+    return Rows.concat(rows)
 
 
 def _group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
@@ -135,32 +171,44 @@ def _group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray
     return Rows.concat(rows)
 
 
-def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], reach_m: NDArray[np.float64]) -> Rows:
-    """Rows for every (subject, target) pair whose distance may be within the target's reach."""
-    sp, tp = explode(subjects), explode(targets)
+def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], reach_m: NDArray[np.float64],
+                prune: bool) -> Rows:
+    """Rows for every (subject, target) pair whose distance may be within the target's reach.
+
+    With ``prune`` (one threshold, no offsets) only a subject's possibly-nearest pairs are kept.
+    """
+    s_parts, t_parts = parts_of(subjects), parts_of(targets)
+    sp, tp = explode(subjects, parts=s_parts), explode(targets, parts=t_parts)
     if len(sp) == 0 or len(tp) == 0:
         return Rows.concat([])
     reach = float(reach_m[tp.owner].max())
     if reach > MAX_REACH_M:
         raise ValueError(f"max_distance_m + target_offset_m is {reach} m; at most {MAX_REACH_M} m is supported")
-    s_rings, t_rings = polygon_rings(subjects), polygon_rings(targets)
+    s_rings = polygon_rings(subjects, parts=s_parts)
+    t_rings = polygon_rings(targets, parts=t_parts)
     s_own, s_lon, s_lat = _first_vertex(sp)
     key_of = np.full(subjects.size, 0, dtype=np.int64)
     key_of[s_own] = locality_keys(s_lon, s_lat)
     piece_key = key_of[sp.owner]
+    order = np.argsort(piece_key, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, piece_key[order][1:] != piece_key[order][:-1], True])
+    radius = reach * SCALE_SAFETY + CHORD_MARGIN_M
     rows = []
-    for key in np.unique(piece_key):
-        s_sel = np.flatnonzero(piece_key == key)
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        s_sel = order[lo:hi]
+        key = int(piece_key[s_sel[0]])
         lon = np.concatenate([sp.lon1[s_sel], sp.lon2[s_sel]])
         lat = np.concatenate([sp.lat1[s_sel], sp.lat2[s_sel]])
-        box = Extent(int(key), lon, lat, reach * SCALE_SAFETY + SELECT_MARGIN_M)
+        box = Extent(key, lon, lat, reach * SCALE_SAFETY + SELECT_MARGIN_M)
         t_sel = np.flatnonzero(box.touches(tp.lon1, tp.lat1, tp.lon2, tp.lat2))
+        t_r, _ = _select_rings(t_rings, box.touches(*_part_boxes(t_rings, box.lon0)))
+        if sp.is_point[s_sel].all():
+            rows.append(_point_group_rows(sp, s_sel, tp, t_sel, t_r, transformer(key), radius, prune))
+            continue
         in_group = np.zeros(subjects.size, dtype=bool)
         in_group[sp.owner[s_sel]] = True
         s_r, _ = _select_rings(s_rings, in_group[s_rings.owner_of_part])
-        t_r, _ = _select_rings(t_rings, box.touches(*_part_boxes(t_rings, box.lon0)))
-        rows.append(_group_rows(sp, s_sel, tp, t_sel, s_r, t_r, transformer(int(key)),
-                                reach * SCALE_SAFETY + CHORD_MARGIN_M))
+        rows.append(_group_rows(sp, s_sel, tp, t_sel, s_r, t_r, transformer(key), radius))
     return Rows.concat(rows)
 
 
@@ -201,7 +249,8 @@ def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
     subj, tgt = _geometries(subjects), _geometries(targets)
     thr = _per_target(max_distance_m, tgt.size, "max_distance_m")
     off = _per_target(target_offset_m, tgt.size, "target_offset_m")
-    rows = _nearest_per_pair(_candidates(subj, tgt, thr + off + tolerance_m))
+    prune = bool((off == 0).all() and (thr == thr[:1]).all())
+    rows = _nearest_per_pair(_candidates(subj, tgt, thr + off + tolerance_m, prune))
     dist = np.maximum(rows.distance_m - off[rows.target], 0.0)
     ok = dist <= thr[rows.target] + tolerance_m
     r = Rows(*(getattr(rows, f)[ok] for f in Rows.__dataclass_fields__))

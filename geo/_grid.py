@@ -1,0 +1,66 @@
+"""Planar candidate search for points against segments, by hashing into a square grid.
+
+Private helper of :mod:`geo.geodesic`: the fast path of the projected candidate pass when the
+subjects are points. Works on projected coordinates in metres; returns every (point, segment)
+pair whose planar distance is at most ``radius_m``, exactly as an STRtree ``dwithin`` query
+would, without building a shapely geometry per point.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+def planar_point_segment(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64) -> tuple[F64, F64]:
+    """Planar distance (metres) from points to segments, and the foot's fraction along each segment."""
+    dx, dy = x2 - x1, y2 - y1
+    len2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(len2 > 0, ((px - x1) * dx + (py - y1) * dy) / len2, 0.0)
+    t = np.clip(t, 0.0, 1.0)
+    return np.hypot(px - (x1 + t * dx), py - (y1 + t * dy)), t
+
+
+def _ranges(counts: I64) -> tuple[I64, I64]:
+    """For counts c_i: (owner i repeated c_i times, 0..c_i-1 within each owner)."""
+    owner = np.repeat(np.arange(counts.size), counts)
+    within = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, within
+
+
+def points_near_segments(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64,
+                         radius_m: float) -> tuple[I64, I64, F64, F64]:
+    """All (point, segment) pairs within ``radius_m`` metres in the plane.
+
+    Returns point indices, segment indices, planar distances (metres) and foot fractions.
+    """
+    if px.size == 0 or x1.size == 0:
+        e = np.empty(0, dtype=np.int64)
+        return e, e, np.empty(0), np.empty(0)
+    lengths = np.hypot(x2 - x1, y2 - y1)
+    cell = max(4.0 * radius_m, float(np.median(lengths)), 1.0)
+    ox = min(float(px.min()), float(np.minimum(x1, x2).min())) - radius_m - cell
+    oy = min(float(py.min()), float(np.minimum(y1, y2).min())) - radius_m - cell
+    # each segment registers in every cell its box, grown by the radius, overlaps
+    cx0 = np.floor((np.minimum(x1, x2) - radius_m - ox) / cell).astype(np.int64)
+    cx1 = np.floor((np.maximum(x1, x2) + radius_m - ox) / cell).astype(np.int64)
+    cy0 = np.floor((np.minimum(y1, y2) - radius_m - oy) / cell).astype(np.int64)
+    cy1 = np.floor((np.maximum(y1, y2) + radius_m - oy) / cell).astype(np.int64)
+    nx, ny = cx1 - cx0 + 1, cy1 - cy0 + 1
+    seg, k = _ranges(nx * ny)
+    stride = np.int64(1) << 32
+    keys = (cx0[seg] + k % nx[seg]) * stride + (cy0[seg] + k // nx[seg])
+    order = np.argsort(keys, kind="stable")
+    keys, seg = keys[order], seg[order]
+    # each point looks in its own cell
+    pkey = np.floor((px - ox) / cell).astype(np.int64) * stride + np.floor((py - oy) / cell).astype(np.int64)
+    lo = np.searchsorted(keys, pkey, side="left")
+    hi = np.searchsorted(keys, pkey, side="right")
+    pi, j = _ranges(hi - lo)
+    si = seg[lo[pi] + j]
+    d, t = planar_point_segment(px[pi], py[pi], x1[si], y1[si], x2[si], y2[si])
+    keep = d <= radius_m
+    return pi[keep], si[keep], d[keep], t[keep]
