@@ -5,6 +5,7 @@ and the value, so that an agency replacing the factors with its own fixes the fi
 """
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from datetime import date
@@ -48,8 +49,9 @@ class _Checker:
         if value is None:
             self.fail(f"{key}.{name}", None, "missing; expected a number")
             return float("nan")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(f"{key}.{name}", value, "a number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
+                value):
+            self.fail(f"{key}.{name}", value, "a finite number")
             return float("nan")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             self.fail(f"{key}.{name}", value, f"a number from {lo} to {hi}")

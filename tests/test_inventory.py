@@ -1,6 +1,8 @@
 """Mercury inventory: hand-computed single sites, roll-ups, Monte Carlo, targets, bad input."""
 from __future__ import annotations
 
+import re
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -172,6 +174,28 @@ def test_bad_factor_file_names_file_key_and_value(tmp_path: Path, old: str, new:
         load_factors(_factor_file(tmp_path, old, new))
     assert "my_factors.toml" in str(err.value)
     assert expected in str(err.value)
+
+
+_NUMBER = re.compile(r"(?<== )-?[0-9][0-9_.e]*")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_any_broken_number_in_the_factor_file_is_a_config_error(data: st.DataObject) -> None:
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    spots = list(_NUMBER.finditer(text))
+    spot = spots[data.draw(st.integers(0, len(spots) - 1))]
+    token = data.draw(st.sampled_from(["-1", '"x"', "[]", "true", "inf", "nan", "1e400", "{}",
+                                       "2.5", "0"]))
+    path = Path(tempfile.mkdtemp()) / "fuzz.toml"
+    path.write_text(text[:spot.start()] + token + text[spot.end():], encoding="utf-8")
+    try:
+        factors = load_factors(path)
+    except ConfigError as err:
+        assert "fuzz.toml" in str(err)
+    else:  # accepted: then it is still a usable, ordered set of ranges
+        for _, r in [(k, v) for k, v in factors.hg_au_ratio.items()]:
+            assert 0 <= r.low <= r.central <= r.high < float("inf")
 
 
 def test_factor_file_not_toml(tmp_path: Path) -> None:
