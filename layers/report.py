@@ -20,12 +20,12 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import (LongTable, PageBreak, Paragraph, SimpleDocTemplate, Spacer,
-                                TableStyle)
+                                Table, TableStyle)
 
 from geo.errors import InputError
 from layers.factorfile import load_factors
 from layers.readers import load_layer
-from layers.reportmap import area_map, classes_for, map_svg
+from layers.reportmap import area_groups, area_map, classes_for, map_svg
 from layers.tables import TABLE_TITLES, Inventory, assumptions, inventory_tables, select_area
 from layers.workspace import Workspace
 
@@ -111,17 +111,23 @@ def write_report(inv: Inventory, out: str | os.PathLike[str], *,
     if suffix not in (".pdf", ".html", ".htm"):
         raise InputError(f"--out {path.name}: expected a file name ending in .pdf or .html")
     est = inv.tables["sites"]
-    drawing = area_map(sites, classes_for(est["basis"], est["route"]), water=water)
+    classes = classes_for(est["basis"], est["route"])
+    drawing = area_map(sites, classes, water=water)
+    groups = area_groups(sites, classes)
+    small = [(name, area_map(part, cls, water=water, width=250, height=160, legend=False))
+             for name, part, cls in groups] if len(groups) > 1 else []
     when = (generated or date.today()).isoformat()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".pdf":
-        _pdf(inv, path, drawing, when, data_source)
+        _pdf(inv, path, drawing, when, data_source, small)
     else:
-        path.write_text(report_html(inv, map_svg(drawing), when, data_source), encoding="utf-8")
+        path.write_text(report_html(inv, map_svg(drawing), when, data_source,
+                                    [(n, map_svg(d)) for n, d in small]), encoding="utf-8")
     return path
 
 
-def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: str) -> None:
+def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: str,
+         per_area: list[tuple[str, object]]) -> None:
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm,
@@ -134,6 +140,11 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
     ]
     story += [Paragraph(escape(line), styles["BodyText"]) for line in summary_lines(inv)]
     story += [Spacer(1, 4 * mm), drawing, Spacer(1, 4 * mm)]
+    if per_area:
+        story.append(Paragraph("A small map per area (legend as above)", styles["Heading3"]))
+        cells = [[Paragraph(escape(name), styles["BodyText"]), d] for name, d in per_area]
+        rows = [cells[i:i + 3] + [""] * (3 - len(cells[i:i + 3])) for i in range(0, len(cells), 3)]
+        story.append(Table(rows))
     for name in _MAIN:
         story += _pdf_table(TABLE_TITLES[name], _compact(name, inv.tables[name]), styles, small)
     story.append(Paragraph("Assumptions", styles["Heading2"]))
@@ -169,7 +180,8 @@ def _pdf_table(title: str, table: pd.DataFrame, styles: object, small: object) -
     return [Paragraph(escape(title), heading), grid, Spacer(1, 3 * mm)]
 
 
-def report_html(inv: Inventory, svg: str, when: str, data_source: str = "") -> str:
+def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
+                small: list[tuple[str, str]] | None = None) -> str:
     """The report as one self-contained HTML page; every value is escaped."""
     e = html.escape
     parts = [
@@ -185,6 +197,12 @@ def report_html(inv: Inventory, svg: str, when: str, data_source: str = "") -> s
         f"<figure>{svg[svg.find('<svg'):]}<figcaption>Sites by release route, with legend, "
         "scale bar (WGS84 ellipsoid) and north arrow.</figcaption></figure>",
     ]
+    if small:
+        parts.append("<h3>A small map per area (legend as above)</h3><div style='display:flex;"
+                     "flex-wrap:wrap;gap:1em'>")
+        parts += [f"<figure>{s[s.find('<svg'):]}<figcaption>{e(name)}</figcaption></figure>"
+                  for name, s in small]
+        parts.append("</div>")
     for name in _MAIN:
         parts.append(_html_table(TABLE_TITLES[name], _compact(name, inv.tables[name])))
     parts.append("<h2>Assumptions</h2><ul>")

@@ -62,12 +62,12 @@ def _extent(sites: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
 
 def area_map(sites: gpd.GeoDataFrame, classes: list[str], *,
              water: gpd.GeoDataFrame | None = None, width: float = 480.0,
-             height: float = 300.0) -> Drawing:
+             height: float = 300.0, legend: bool = True) -> Drawing:
     """Draw ``sites`` (EPSG:4326) coloured by ``classes`` (one per site, keys of ``CLASSES``),
     over optional ``water``; width and height in points. Legend, scale bar and north arrow
-    are drawn inside the frame."""
+    are drawn inside the frame (the legend only when ``legend``, for small multiples)."""
     drawing = Drawing(width, height)
-    legend_w = 110.0
+    legend_w = 110.0 if legend else 0.0
     map_w, map_h = width - legend_w, height
     if sites.empty or sites.geometry.is_empty.all():
         drawing.add(String(10, height / 2, "no site geometry to draw", fontSize=9))
@@ -99,7 +99,8 @@ def area_map(sites: gpd.GeoDataFrame, classes: list[str], *,
     _north_arrow(drawing, map_w - 22, map_h - 40)
     bar_m, bar_pt = scale_bar((west, south, east, north), (east - west) * kx * s)
     _scale(drawing, 12, 12, bar_m, bar_pt)
-    _legend(drawing, map_w + 8, map_h - 16, water is not None and not water.empty)
+    if legend:
+        _legend(drawing, map_w + 8, map_h - 16, water is not None and not water.empty)
     return drawing
 
 
@@ -157,3 +158,17 @@ def map_svg(drawing: Drawing) -> str:
 def classes_for(estimates_basis: np.ndarray | list[str], routes: np.ndarray | list[str]) -> list[str]:
     """Map classes for parallel arrays of bases and routes."""
     return [site_class(b, r) for b, r in zip(estimates_basis, routes)]
+
+
+def area_groups(sites: gpd.GeoDataFrame, classes: list[str], *,
+                limit: int = 12) -> list[tuple[str, gpd.GeoDataFrame, list[str]]]:
+    """(area name, its sites, their classes) for each ``admin_area``, largest first, at most
+    ``limit``; for a small map per area."""
+    names = sites["admin_area"].fillna("(not given)").astype(str) if (
+        "admin_area" in sites.columns) else None
+    if names is None:
+        return []
+    order = names.value_counts().index[:limit]
+    cls = np.asarray(classes, dtype=object)
+    return [(str(a), sites[(names == a).to_numpy()],
+             list(cls[(names == a).to_numpy()])) for a in order]

@@ -16,7 +16,7 @@ from geo.targets import METRICS
 from layers import inventory_charts as charts
 from layers.factorfile import load_factors
 from layers.report import report_bytes, summary_lines
-from layers.reportmap import area_map, classes_for, map_svg
+from layers.reportmap import area_groups, area_map, classes_for, map_svg
 from layers.tables import (TABLE_TITLES, Inventory, assumptions, inventory_tables, select_area,
                            table_csv, tables_zip)
 from layers.workspace import DEFAULT_PATH, Workspace
@@ -86,8 +86,16 @@ with left:
 with right:
     st.subheader("Map")
     est = inv.tables["sites"]
-    st.image(map_svg(area_map(select_area(sites, area), classes_for(est["basis"], est["route"]),
-                              water=water)), width="stretch")
+    classes = classes_for(est["basis"], est["route"])
+    st.image(map_svg(area_map(select_area(sites, area), classes, water=water)), width="stretch")
+if area is None:
+    st.subheader("A small map per area")
+    grid = st.columns(3)
+    for i, (name, part, cls) in enumerate(area_groups(sites, classes)):
+        with grid[i % 3]:
+            st.caption(name)
+            st.image(map_svg(area_map(part, cls, water=water, width=250, height=160,
+                                      legend=False)), width="stretch")
 
 tab_area, tab_method, tab_round, tab_trend, tab_register, tab_sites = st.tabs(
     ["By area", "By method", "By survey round", "Trends and targets", "Register", "Sites"])

@@ -63,6 +63,15 @@ def test_pdf_holds_area_totals_and_sources(inventory, tmp_path: Path) -> None:  
     assert "404" in flat and "6,000" in flat                      # published estimates beside
 
 
+def test_all_areas_report_has_a_small_map_per_area(tmp_path: Path) -> None:
+    inv = inventory_tables(_sites(), load_factors(), today=date(2026, 1, 1))
+    out = write_report(inv, tmp_path / "all.pdf", sites=_sites())
+    flat = " ".join(" ".join(p.extract_text() for p in PdfReader(out).pages[:2]).split())
+    assert "A small map per area" in flat and f"{AREA} N 5 km Other N 500 m" in flat
+    page = write_report(inv, tmp_path / "all.html", sites=_sites()).read_text(encoding="utf-8")
+    assert page.count("<svg") == 3  # the main map and one per area
+
+
 def test_html_escapes_user_values(inventory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = write_report(inventory, tmp_path / "r.html", sites=select_area(_sites(), AREA))
     page = out.read_text(encoding="utf-8")
