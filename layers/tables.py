@@ -68,9 +68,12 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
     Raises
     ------
     InputError
-        when no site lies in ``area`` (naming the areas there are) or a site value is unusable.
+        when there are no sites, no site lies in ``area`` (naming the areas there are) or a
+        site value is unusable.
     """
     chosen = _select(sites, area, source)
+    if chosen.empty:
+        raise InputError(f"{source}: holds no sites; there is nothing to report")
     est = estimate_sites(chosen, factors, source=source)
     est["survey_round"] = survey_rounds(est)
     label = area or "All areas"

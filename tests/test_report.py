@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from shapely.geometry import LineString, Point
 
 from cli import main
+from geo.errors import InputError
 from layers.factorfile import load_factors
 from layers.report import write_report
 from layers.reportmap import nice_length, scale_bar
@@ -103,9 +104,19 @@ def test_scale_bar_is_measured_on_the_ellipsoid() -> None:
     assert [nice_length(v) for v in (0.9, 1.0, 3.0, 7.0, 999.0)] == [0.5, 1, 2, 5, 500]
 
 
-def test_unknown_area_names_the_areas() -> None:
-    with pytest.raises(Exception, match=r"no site has admin_area 'Nowhere'.*'Other'"):
+def test_unknown_area_or_no_sites_is_a_clear_error() -> None:
+    with pytest.raises(InputError, match=r"no site has admin_area 'Nowhere'.*'Other'"):
         inventory_tables(_sites(), load_factors(), area="Nowhere", today=date(2026, 1, 1))
+    with pytest.raises(InputError, match="holds no sites"):
+        inventory_tables(_sites().iloc[:0], load_factors(), today=date(2026, 1, 1))
+
+
+def test_minimal_sites_without_optional_fields() -> None:
+    frame = pd.DataFrame({"site_id": ["a", "b"], "gold_kg_per_year": [1.0, None]})
+    inv = inventory_tables(frame, load_factors(), today=date(2026, 1, 1))
+    assert inv.tables["totals"].loc[0, "used_kg"] == pytest.approx(0.5)  # unknown practice
+    assert inv.tables["trends"].loc[0, "survey_round"] == "(undated)"
+    assert inv.data_date == "not given"
 
 
 def test_cli_report_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
