@@ -38,7 +38,7 @@ def _along_track_m(d_m: Array, delta_az_deg: Array) -> Array:
 
 def point_segment_distance(
     plon: Array, plat: Array, alon: Array, alat: Array, blon: Array, blat: Array, *,
-    frac0: Array | None = None,
+    frac0: Array | None = None, az_ab: Array | None = None, len_ab: Array | None = None,
 ) -> tuple[Array, Array, Array]:
     """Shortest geodesic distance from points P to geodesic segments AB, element-wise.
 
@@ -53,13 +53,15 @@ def point_segment_distance(
     alon, alat, blon, blat : longitude and latitude of the segment ends, degrees.
     frac0 : optional first guess of the foot, as a fraction of each segment (e.g. from a planar
         projection); without it the first guess comes from the azimuth and distance from A.
+    az_ab, len_ab : optional azimuth (degrees) at A and length (metres) of each segment, if known.
 
     Returns
     -------
     distance_m : shortest distance in metres on the WGS84 ellipsoid.
     flon, flat : the nearest point on each segment, degrees.
     """
-    az_ab, _, len_ab = WGS84.inv(alon, alat, blon, blat)
+    if az_ab is None or len_ab is None:
+        az_ab, _, len_ab = WGS84.inv(alon, alat, blon, blat)
     flon = np.asarray(alon, dtype=float).copy()
     flat = np.asarray(alat, dtype=float).copy()
     if frac0 is None:

@@ -11,6 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
+CELL_PER_RADIUS = 2.0  # grid cell side, in search radii (at least the median segment length)
+_DENSE_CELLS = 20_000_000  # up to this many grid cells, index them in a dense table (160 MB)
 I64 = NDArray[np.int64]
 
 
@@ -41,7 +43,7 @@ def points_near_segments(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64,
         e = np.empty(0, dtype=np.int64)
         return e, e, np.empty(0), np.empty(0)
     lengths = np.hypot(x2 - x1, y2 - y1)
-    cell = max(4.0 * radius_m, float(np.median(lengths)), 1.0)
+    cell = max(CELL_PER_RADIUS * radius_m, float(np.median(lengths)), 1.0)
     ox = min(float(px.min()), float(np.minimum(x1, x2).min())) - radius_m - cell
     oy = min(float(py.min()), float(np.minimum(y1, y2).min())) - radius_m - cell
     # each segment registers in every cell its box, grown by the radius, overlaps
@@ -51,14 +53,21 @@ def points_near_segments(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64,
     cy1 = np.floor((np.maximum(y1, y2) + radius_m - oy) / cell).astype(np.int64)
     nx, ny = cx1 - cx0 + 1, cy1 - cy0 + 1
     seg, k = _ranges(nx * ny)
-    stride = np.int64(1) << 32
-    keys = (cx0[seg] + k % nx[seg]) * stride + (cy0[seg] + k // nx[seg])
+    qx = np.floor((px - ox) / cell).astype(np.int64)
+    qy = np.floor((py - oy) / cell).astype(np.int64)
+    width = int(max(int(cx1.max()), int(qx.max()))) + 1
+    height = int(max(int(cy1.max()), int(qy.max()))) + 1
+    keys = (cx0[seg] + k % nx[seg]) * height + (cy0[seg] + k // nx[seg])
+    pkey = qx * height + qy
     order = np.argsort(keys, kind="stable")
-    keys, seg = keys[order], seg[order]
-    # each point looks in its own cell
-    pkey = np.floor((px - ox) / cell).astype(np.int64) * stride + np.floor((py - oy) / cell).astype(np.int64)
-    lo = np.searchsorted(keys, pkey, side="left")
-    hi = np.searchsorted(keys, pkey, side="right")
+    if width * height <= _DENSE_CELLS:  # a dense table of cell -> first segment entry
+        start = np.zeros(width * height + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys, minlength=width * height), out=start[1:])
+        lo, hi = start[pkey], start[pkey + 1]
+    else:  # a sparse grid: binary search in the sorted keys
+        lo = np.searchsorted(keys[order], pkey, side="left")
+        hi = np.searchsorted(keys[order], pkey, side="right")
+    seg = seg[order]
     pi, j = _ranges(hi - lo)
     si = seg[lo[pi] + j]
     d, t = planar_point_segment(px[pi], py[pi], x1[si], y1[si], x2[si], y2[si])

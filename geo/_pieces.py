@@ -34,6 +34,8 @@ class Pieces:
     owner: NDArray[np.int64]
     chain: NDArray[np.int64]
     is_point: NDArray[np.bool_]
+    az_deg: NDArray[np.float64]  # azimuth of the piece at its first end, degrees
+    length_m: NDArray[np.float64]  # geodesic length of the piece, metres
 
     def __len__(self) -> int:
         return int(self.owner.size)
@@ -88,7 +90,8 @@ def _chains(parts: NDArray[np.object_], owner: NDArray[np.int64]) -> tuple[NDArr
 def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-untyped-def]
     """Split each segment into ``ceil(len / max_piece_m)`` equal geodesic pieces.
 
-    Returns the piece ends and, per piece, the index of its segment.
+    Returns the piece ends, per piece the index of its segment, and each piece's azimuth at its
+    first end (degrees) and length (metres).
     """
     az, length = np.zeros(lon1.size), np.zeros(lon1.size)
     real = np.flatnonzero((lon1 != lon2) | (lat1 != lat2))
@@ -100,11 +103,12 @@ def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-unt
     long_ = n[seg] > 1
     a_lon, a_lat = lon1[seg].copy(), lat1[seg].copy()
     b_lon, b_lat = lon2[seg].copy(), lat2[seg].copy()
+    p_az, p_len = az[seg].copy(), length[seg] / n[seg]
     if long_.any():
         s_idx = seg[long_]
         frac_a = k[long_] / n[s_idx]
         frac_b = (k[long_] + 1) / n[s_idx]
-        lo_a, la_a, _ = WGS84.fwd(lon1[s_idx], lat1[s_idx], az[s_idx], length[s_idx] * frac_a)
+        lo_a, la_a, back_a = WGS84.fwd(lon1[s_idx], lat1[s_idx], az[s_idx], length[s_idx] * frac_a)
         lo_b, la_b, _ = WGS84.fwd(lon1[s_idx], lat1[s_idx], az[s_idx], length[s_idx] * frac_b)
         first_piece = k[long_] == 0
         last_piece = k[long_] + 1 == n[s_idx]
@@ -112,7 +116,8 @@ def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-unt
         a_lat[long_] = np.where(first_piece, a_lat[long_], la_a)
         b_lon[long_] = np.where(last_piece, b_lon[long_], lo_b)
         b_lat[long_] = np.where(last_piece, b_lat[long_], la_b)
-    return a_lon, a_lat, b_lon, b_lat, seg
+        p_az[long_] = np.where(first_piece, p_az[long_], np.mod(back_a + 360.0, 360.0) - 180.0)
+    return a_lon, a_lat, b_lon, b_lat, seg, p_az, p_len
 
 
 def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
@@ -122,6 +127,10 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
     ``parts`` may pass in ``parts_of(geoms)`` when it is already known.
     """
     chains, owner = _chains(*(parts if parts is not None else parts_of(geoms)))
+    if (shapely.get_type_id(chains) == 0).all():  # points only: one zero-length piece each
+        xy = shapely.get_coordinates(chains)
+        lon, lat, zero = xy[:, 0].copy(), xy[:, 1].copy(), np.zeros(owner.size)
+        return Pieces(lon, lat, lon, lat, owner, np.arange(owner.size), np.ones(owner.size, bool), zero, zero)
     coords, chain_of_vertex = shapely.get_coordinates(chains, return_index=True)
     lon, lat = coords[:, 0], coords[:, 1]
     counts = np.bincount(chain_of_vertex, minlength=chains.size)
@@ -139,8 +148,8 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
         order = np.argsort(seg_chain, kind="stable")
         seg_lon1, seg_lat1, seg_lon2, seg_lat2 = seg_lon1[order], seg_lat1[order], seg_lon2[order], seg_lat2[order]
         seg_chain, seg_point = seg_chain[order], seg_point[order]
-    a_lon, a_lat, b_lon, b_lat, seg = _densify(seg_lon1, seg_lat1, seg_lon2, seg_lat2, max_piece_m)
-    return Pieces(a_lon, a_lat, b_lon, b_lat, owner[seg_chain[seg]], seg_chain[seg], seg_point[seg])
+    a_lon, a_lat, b_lon, b_lat, seg, p_az, p_len = _densify(seg_lon1, seg_lat1, seg_lon2, seg_lat2, max_piece_m)
+    return Pieces(a_lon, a_lat, b_lon, b_lat, owner[seg_chain[seg]], seg_chain[seg], seg_point[seg], p_az, p_len)
 
 
 def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,

@@ -128,7 +128,7 @@ def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: N
         pi, ti, frac = pi[keep], ti[keep], frac[keep]
     si, tj = s_sel[pi], t_sel[ti]
     d, flon, flat = point_segment_distance(sp.lon1[si], sp.lat1[si], tp.lon1[tj], tp.lat1[tj], tp.lon2[tj],
-                                           tp.lat2[tj], frac0=frac)
+                                           tp.lat2[tj], frac0=frac, az_ab=tp.az_deg[tj], len_ab=tp.length_m[tj])
     rows = [Rows(sp.owner[si], tp.owner[tj], d, sp.lon1[si], sp.lat1[si], flon, flat)]
     if t_rings.owner_of_part.size:
         rx, ry = project(tr, t_rings.lon, t_rings.lat)
@@ -216,10 +216,16 @@ def _nearest_per_pair(rows: Rows) -> Rows:
     """Keep, per (subject, target), the row with the least distance (ties: by nearest points)."""
     if rows.subject.size == 0:
         return rows
-    order = np.lexsort((rows.tlat, rows.tlon, rows.slat, rows.slon, rows.distance_m, rows.target, rows.subject))
-    r = Rows(*(getattr(rows, f)[order] for f in Rows.__dataclass_fields__))
-    first = np.r_[True, (r.subject[1:] != r.subject[:-1]) | (r.target[1:] != r.target[:-1])]
-    return Rows(*(getattr(r, f)[first] for f in Rows.__dataclass_fields__))
+    order = np.lexsort((rows.distance_m, rows.target, rows.subject))
+    s, t, d = rows.subject[order], rows.target[order], rows.distance_m[order]
+    same = (s[1:] == s[:-1]) & (t[1:] == t[:-1])
+    if (same & (d[1:] == d[:-1])).any():  # exact ties within a pair: order them by the points too
+        order = np.lexsort((rows.tlat, rows.tlon, rows.slat, rows.slon, rows.distance_m, rows.target,
+                            rows.subject))
+        same = (rows.subject[order][1:] == rows.subject[order][:-1]) & \
+               (rows.target[order][1:] == rows.target[order][:-1])
+    first = order[np.r_[True, ~same]]
+    return Rows(*(getattr(rows, f)[first] for f in Rows.__dataclass_fields__))
 
 
 def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
