@@ -63,7 +63,8 @@ def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: Exposure
         max_distance_m=cfg["max_distance_m"] if max_distance_m is None else max_distance_m,
         power=cfg["idw_power"], neighbours=cfg["idw_neighbours"],
         variogram_model=cfg["variogram_model"],
-        kriging_min_samples=cfg["kriging_min_samples"], source=source)
+        kriging_min_samples=cfg["kriging_min_samples"],
+        kriging_neighbours=cfg["kriging_neighbours"], source=source)
     if n_bd:
         note = (f"{n_bd} below-detection value(s) entered as "
                 f"{cfg['below_detection_fraction']:g} x the detection limit")

@@ -117,24 +117,41 @@ def test_idw_loo_known_answer() -> None:
     assert surf.cross_validation.mae == pytest.approx((4 + 3 + 2) / 3)
 
 
-def test_kriging_loo_closed_form_matches_refitting() -> None:
+@pytest.mark.parametrize("neighbours", [8, 24])  # a moving neighbourhood, and all others
+def test_kriging_loo_matches_refitting_without_each_sample(neighbours: int) -> None:
     from pykrige.ok import OrdinaryKriging
 
     rng = np.random.default_rng(3)
     xy = rng.uniform(0, 5000, (25, 2))
     values = np.exp(rng.normal(0, 1, 25))
     model = _kriging_model(xy, np.log(values), "exponential")
-    cv = kriging_cross_validation(model, xy, values)
+    cv = kriging_cross_validation(model, xy, values, neighbours=neighbours)
     preds = []
     for i in range(len(xy)):
         keep = np.arange(len(xy)) != i
         ok = OrdinaryKriging(xy[keep, 0], xy[keep, 1], np.log(values[keep]),
                              variogram_model="exponential",
                              variogram_parameters=list(model.variogram_model_parameters))
-        z, _ = ok.execute("points", xy[i:i + 1, 0], xy[i:i + 1, 1])
+        z, _ = ok.execute("points", xy[i:i + 1, 0], xy[i:i + 1, 1], backend="C",
+                          n_closest_points=neighbours)
         preds.append(float(z[0]))
     rmse_log = math.sqrt(np.mean((np.log(values) - np.array(preds)) ** 2))
     assert cv.rmse_log == pytest.approx(rmse_log, rel=1e-8)
+    assert cv.n == 25
+
+
+def test_kriging_reproduces_samples_and_has_zero_variance_there() -> None:
+    rng = np.random.default_rng(6)
+    xy = np.round(rng.uniform(0, 4000, (30, 2)) / 100) * 100 + 50  # on cell centres
+    values = np.exp(rng.normal(0, 1, 30))
+    surf = interpolate(xy, values, crs=CRS_M, unit="ug/L", method="kriging", cell_m=100.0,
+                       max_distance_m=1000.0)
+    rows = ((surf.grid.transform.f - xy[:, 1]) // 100).astype(int)
+    cols = ((xy[:, 0] - surf.grid.transform.c) // 100).astype(int)
+    merged = {(r, c): v for r, c, v in zip(rows, cols, values)}
+    for (r, c), v in merged.items():
+        assert surf.values[r, c] == pytest.approx(v, rel=1e-9)
+        assert surf.variance[r, c] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_kriging_needs_enough_positive_samples() -> None:
