@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from geo.gaps import monitoring_gaps
+from geo.geodesic import nearest_within
 from geo.inventory import estimate_sites
 from geo.localcrs import centred_crs
 from geo.network import RiverNetwork, build_network
@@ -65,13 +66,29 @@ def downstream(frames: dict[str, gpd.GeoDataFrame], exposure: ExposureSettings, 
     cfg = exposure.downstream
     network = build_network(water, snap_tolerance_m=cfg["snap_tolerance_m"])
     sources = mercury_sources(frames.get("mining_sites"), frames.get("tailings"))
+    near, half_width = _near_a_river(sources, water, cfg["entry_distance_m"])
     reaches, people = trace_downstream(
-        network, sources, frames.get("residential_areas"),
-        entry_distance_m=cfg["entry_distance_m"], reach_m=reach_m or cfg["reach_m"],
-        buffer_m=buffer_m or cfg["settlement_buffer_m"])
+        network, sources.iloc[near], frames.get("residential_areas"),
+        entry_distance_m=cfg["entry_distance_m"] + half_width,
+        reach_m=reach_m or cfg["reach_m"], buffer_m=buffer_m or cfg["settlement_buffer_m"])
     kinds = dict(zip(sources["source_id"], sources["source_type"]))
     people = people.assign(source_type=people["source_id"].map(kinds))
     return Downstream(network, reaches, people)
+
+
+def _near_a_river(sources: gpd.GeoDataFrame, water: gpd.GeoDataFrame,
+                  distance_m: float) -> tuple[np.ndarray, float]:
+    """Positions of the sources within ``distance_m`` of a river line's bank, measured exactly
+    on the ellipsoid as the rules do (``geo.geodesic``, half ``width_m`` off a centre line), and
+    the largest half width (so the reach can start from the centre line)."""
+    lines = water[water.geom_type.isin(["LineString", "MultiLineString"])].to_crs(4326)
+    width = pd.to_numeric(lines["width_m"], errors="coerce") if "width_m" in lines else None
+    half = (width.fillna(0.0) / 2).to_numpy(float) if width is not None else np.zeros(len(lines))
+    if lines.empty or sources.empty:
+        return np.array([], dtype=int), 0.0
+    found = nearest_within(sources.geometry.values, lines.geometry.values,
+                           max_distance_m=distance_m, target_offset_m=half)
+    return np.sort(found["subject"].to_numpy(dtype=int)), float(half.max(initial=0.0))
 
 
 def pressure(sites: gpd.GeoDataFrame, exposure: ExposureSettings, *,

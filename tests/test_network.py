@@ -9,6 +9,8 @@ import math
 
 import geopandas as gpd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 
@@ -151,3 +153,31 @@ def test_trace_only_mercury_sources_near_a_river() -> None:
     assert [r.source_id for r in reaches] == ["hg"]
     assert people["area_id"].tolist() == ["down", "braid"]
     assert set(people["source_id"]) == {"hg"}
+
+
+def test_entry_uses_the_bank_of_a_wide_river_as_the_rules_do() -> None:
+    from layers.exposure import downstream
+    from layers.exposurefile import load_exposure
+
+    rows = water(network_rows())
+    sites = gpd.GeoDataFrame({"site_id": ["s"], "name": ["s"], "uses_mercury": [True]},
+                             geometry=[Point(0.05, 150 / 110574.0)], crs=4326)  # ~150 m north
+    frames = {"water_bodies": rows, "mining_sites": sites, "residential_areas": AREAS}
+    assert not downstream(frames, load_exposure()).reaches  # 150 m > 100 m from a centre line
+    frames["water_bodies"] = rows.assign(width_m=[120.0] + [None] * (len(rows) - 1))
+    down = downstream(frames, load_exposure())  # 150 - 60 = 90 m from the bank of M1
+    assert [r.source_id for r in down.reaches] == ["s"]
+    assert down.people["area_id"].tolist() == ["down", "braid"]
+    assert down.people_total() == (700, 2)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.permutations(range(7)), st.permutations(range(7)))
+def test_people_downstream_do_not_depend_on_input_order(w_order: list[int],
+                                                        a_order: list[int]) -> None:
+    net = build_network(water([network_rows()[i] for i in w_order]))
+    entry = find_entry(net, SITE, max_distance_m=100.0)
+    reach = downstream_reach(net, entry, reach_m=20_000.0)
+    people = people_downstream(net, reach, AREAS.iloc[list(a_order)], buffer_m=1000.0)
+    assert people["area_id"].tolist() == ["down", "braid"]
+    assert people["along_river_m"].iloc[0] == pytest.approx(0.07 * DEG, abs=0.01)
