@@ -280,7 +280,7 @@ def test_pert_draws_stay_in_range_and_centre_on_the_mode() -> None:
         assert np.allclose(total, draws[route]["released"])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.lists(st.tuples(st.floats(0, 1e4), st.sampled_from(["concentrate", "whole_ore",
                                                                "partial", "unknown", "none"]),
                           st.sampled_from(["open", "retort", "none", "unknown"])),
