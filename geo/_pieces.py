@@ -73,18 +73,23 @@ def parts_of(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[n
     return g, owner
 
 
-def _chains(parts: NDArray[np.object_], owner: NDArray[np.int64]) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
-    """Split single-part geometries into vertex chains (points, lines, rings), sorted by owner."""
-    is_poly = shapely.get_type_id(parts) == 3
+def _chains(parts: NDArray[np.object_],
+            owner: NDArray[np.int64]) -> tuple[NDArray[np.object_], NDArray[np.int64], bool]:
+    """Split single-part geometries into vertex chains (points, lines, rings), sorted by owner.
+
+    Also says whether every chain is a Point.
+    """
+    tid = shapely.get_type_id(parts)
+    is_poly = tid == 3
     if not is_poly.any():
-        return parts, owner
+        return parts, owner, bool((tid == 0).all())
     part_ids = np.arange(parts.size)
     rings, ring_part = shapely.get_rings(parts[is_poly], return_index=True)
     ring_part = part_ids[is_poly][ring_part]
     chains = np.concatenate([parts[~is_poly], rings])
     chain_part = np.concatenate([part_ids[~is_poly], ring_part])
     order = np.argsort(chain_part, kind="stable")
-    return chains[order], owner[chain_part[order]]
+    return chains[order], owner[chain_part[order]], False
 
 
 def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-untyped-def]
@@ -126,8 +131,8 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
 
     ``parts`` may pass in ``parts_of(geoms)`` when it is already known.
     """
-    chains, owner = _chains(*(parts if parts is not None else parts_of(geoms)))
-    if (shapely.get_type_id(chains) == 0).all():  # points only: one zero-length piece each
+    chains, owner, all_points = _chains(*(parts if parts is not None else parts_of(geoms)))
+    if all_points:  # points only: one zero-length piece each
         xy = shapely.get_coordinates(chains)
         lon, lat, zero = xy[:, 0].copy(), xy[:, 1].copy(), np.zeros(owner.size)
         return Pieces(lon, lat, lon, lat, owner, np.arange(owner.size), np.ones(owner.size, bool), zero, zero)

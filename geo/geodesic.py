@@ -197,12 +197,13 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         s_sel = order[lo:hi]
         key = int(piece_key[s_sel[0]])
-        lon = np.concatenate([sp.lon1[s_sel], sp.lon2[s_sel]])
-        lat = np.concatenate([sp.lat1[s_sel], sp.lat2[s_sel]])
+        points = bool(sp.is_point[s_sel].all())
+        lon = sp.lon1[s_sel] if points else np.concatenate([sp.lon1[s_sel], sp.lon2[s_sel]])
+        lat = sp.lat1[s_sel] if points else np.concatenate([sp.lat1[s_sel], sp.lat2[s_sel]])
         box = Extent(key, lon, lat, reach * SCALE_SAFETY + SELECT_MARGIN_M)
         t_sel = np.flatnonzero(box.touches(tp.lon1, tp.lat1, tp.lon2, tp.lat2))
         t_r, _ = _select_rings(t_rings, box.touches(*_part_boxes(t_rings, box.lon0)))
-        if sp.is_point[s_sel].all():
+        if points:
             rows.append(_point_group_rows(sp, s_sel, tp, t_sel, t_r, transformer(key), radius, prune))
             continue
         in_group = np.zeros(subjects.size, dtype=bool)
