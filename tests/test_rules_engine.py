@@ -24,8 +24,10 @@ from geo.rules import Condition, parse_rules
 from geo.violations import BASIS_BANK, BASIS_EDGE, BASIS_INSIDE, BASIS_REPORTED, diff_runs, \
     violation_id
 from layers.catalogue import CATALOGUE
+from layers.rulefile import load_rules
 
 GEOD = Geod(ellps="WGS84")
+SHIPPED = load_rules(run_examples=False)  # test_rules_file.py runs its examples
 RIVER = LineString([(0, -0.01), (0, 0.01)])
 _EXAMPLES = [{"expect": "flagged", "note": "f", "subject": {"wkt": "POINT (0 0)"}},
              {"expect": "clear", "note": "c", "subject": {"wkt": "POINT (1 1)"}}]
@@ -294,3 +296,26 @@ def test_diff_of_two_runs() -> None:
     d = diff_runs([a, b, t], [b, c], new_rules=["R0"])
     assert (d.new, d.resolved, d.persisting, d.not_checked) == ((c,), (a,), (b,), (t,))
     assert d.by_rule()["R0"] == {"new": 1, "resolved": 1, "persisting": 1, "not_checked": 0}
+
+
+_garbage = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True),
+                     st.sampled_from(["open", "whole_ore", "true", "", "retort", "concentrate"]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=st.lists(st.tuples(_garbage, _garbage, _garbage, _garbage), min_size=0,
+                       max_size=6))
+def test_garbage_attributes_never_crash_the_shipped_rules(values: list[tuple]) -> None:
+    cols = list(zip(*values, strict=True)) if values else [[], [], [], []]
+    s = sites([east(0, 0, 15.0 * i) for i in range(len(values))],
+              uses_mercury=list(cols[0]), amalgamation=list(cols[1]), burning=list(cols[2]),
+              cyanide_leaching=list(cols[3]))
+    empty = gpd.GeoDataFrame({"tailings_id": []}, geometry=[], crs="EPSG:4326")
+    areas = gpd.GeoDataFrame({"area_id": ["A"]}, geometry=[Point(0, 0)], crs="EPSG:4326")
+    result = run_rules(SHIPPED, {
+        "mining_sites": s, "water_bodies": water([RIVER]), "tailings": empty,
+        "residential_areas": areas}, schemas=CATALOGUE)
+    assert result.violations["violation_id"].is_unique
+    strict = s["uses_mercury"].map(lambda v: v is True or v is np.True_)
+    water_hits = set(result.violations.query("rule_id == 'HG-WATER-100'")["site_id"])
+    assert set(s["site_id"][strict]) <= water_hits  # all sites lie within 75 m of the river
