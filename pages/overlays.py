@@ -61,7 +61,10 @@ def _cog_bytes(surface, medium: str) -> bytes:  # noqa: ANN001
         return path.read_bytes()
 
 
-view = chrome.current()
+try:
+    view = chrome.current()
+except KeyError:  # page opened by its own URL before app.py ran: build the shared sidebar
+    view = chrome.sidebar()
 cfg = load_exposure()
 guidelines, class_settings = load_guidelines()
 st.title("Contamination overlays and exposure")
@@ -81,7 +84,8 @@ if samples is not None and len(samples):
 c1, c2, c3, c4 = st.columns(4)
 overlay = c1.radio("Overlay", (SURFACE, PRESSURE, NONE), key="ov_overlay")
 media = sorted(set(classed["medium"])) if classed is not None else []
-medium = c2.selectbox("Medium", media or ["water"], key="ov_medium", disabled=not media)
+medium = c2.selectbox("Medium", media or ["water"], key="ov_medium", disabled=not media,
+                      index=media.index("water") if "water" in media else 0)
 method = c2.radio("Method", ("idw", "kriging"), horizontal=True, key="ov_method",
                   help="IDW by default; ordinary kriging of ln(Hg) needs "
                        f"{cfg.surface['kriging_min_samples']} samples and adds an uncertainty map")
@@ -139,7 +143,8 @@ if surface is not None:
     st.caption(f"{surface.method.upper()} surface of {surface.n_samples} sample positions, "
                f"{surface.grid.cell_m:g} m cells, blank beyond {surface.max_distance_m:g} m. "
                f"Leave-one-out error: RMSE {cv.rmse:.3g} {surface.unit}, MAE {cv.mae:.3g} "
-               f"{surface.unit} ({cv.n} samples). " + " ".join(surface.notes))
+               f"{surface.unit} ({cv.n} samples could be predicted from others within the "
+               f"distance). " + "; ".join(surface.notes) + ".")
     st.download_button("Surface (Cloud-Optimized GeoTIFF)", key="ov_cog", mime="image/tiff",
                        file_name=f"hgwatch_{medium}_{surface.method}.tif", on_click="ignore",
                        data=lambda: _cog_bytes(surface, medium))
