@@ -85,3 +85,47 @@ class Extent:
         near = np.abs(d1 - d2) <= 180.0  # a box across the far-side seam lies on the other hemisphere
         lon_ok = (np.maximum(d1, d2) >= self.dlon_lo) & (np.minimum(d1, d2) <= self.dlon_hi)
         return lat_ok & lon_ok & near
+
+
+_A = 6_378_137.0  # WGS84 semi-major axis, metres
+_E2 = 6.694379990141317e-3  # WGS84 first eccentricity squared
+
+
+class Plate:
+    """A local equirectangular frame (metres) over a latitude range, with rigorous error bounds.
+
+    ``x = rho0 * dlon``, ``y = M0 * (lat - lat0)`` (radians), where ``rho0`` and ``M0`` are the
+    parallel and meridian radii at ``lat0``. Over latitudes ``[lat_lo, lat_hi]`` every scale factor
+    lies in ``[k_min, k_max]``, and a geodesic piece of at most ``piece_m`` metres departs from its
+    straight chord by at most ``chord_m`` metres (from the curvature of its image). Cheap: plain
+    numpy, no PROJ call. Not for the polar caps.
+    """
+
+    def __init__(self, lon0: float, lat_lo: float, lat_hi: float, piece_m: float) -> None:
+        lat_lo, lat_hi = max(lat_lo, -89.0), min(lat_hi, 89.0)
+        self.lon0, self.lat0 = lon0, 0.5 * (lat_lo + lat_hi)
+        self.rho0, self.m0 = _rho(self.lat0), _meridian(self.lat0)
+        nearest_eq = 0.0 if lat_lo <= 0.0 <= lat_hi else min(abs(lat_lo), abs(lat_hi))
+        farthest = max(abs(lat_lo), abs(lat_hi))
+        kx = (self.rho0 / _rho(nearest_eq), self.rho0 / _rho(farthest))  # rho falls with |lat|
+        ky = (self.m0 / _meridian(farthest), self.m0 / _meridian(nearest_eq))  # M grows with |lat|
+        self.k_min, self.k_max = min(kx[0], ky[0]), max(kx[1], ky[1])
+        tan_max = float(np.tan(np.radians(farthest)))
+        curvature = self.k_max * (2.0 * tan_max + 3.1 * _E2 / (1.0 - _E2)) / (_A * self.k_min**2)
+        self.chord_m = 1.5 * curvature * (self.k_max * piece_m) ** 2 / 8.0 + 1e-3
+
+    def xy(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+        """Frame coordinates in metres."""
+        return (np.radians(wrap_lon(lon - self.lon0)) * self.rho0, np.radians(lat - self.lat0) * self.m0)
+
+
+def _rho(lat_deg: float) -> float:
+    """Radius of the parallel at a latitude, metres."""
+    s = np.sin(np.radians(lat_deg))
+    return float(_A * np.cos(np.radians(lat_deg)) / np.sqrt(1.0 - _E2 * s * s))
+
+
+def _meridian(lat_deg: float) -> float:
+    """Meridional radius of curvature at a latitude, metres."""
+    s = np.sin(np.radians(lat_deg))
+    return float(_A * (1.0 - _E2) / (1.0 - _E2 * s * s) ** 1.5)

@@ -41,7 +41,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo._geodesic_kernel import point_segment_distance
 from geo._grid import points_near_segments
-from geo._locality import Extent, centred_transformer, locality_keys, transformer
+from geo._locality import Extent, Plate, centred_transformer, locality_keys, transformer
 from geo._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
 from geo._pieces import Pieces, Rings, build_polygons, explode, parts_of, polygon_rings
 
@@ -109,30 +109,43 @@ def _part_boxes(rings: Rings, lon0: float) -> tuple[NDArray[np.float64], ...]:
 
 
 def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
-                      t_rings: Rings, tr, radius_m: float, prune: bool) -> Rows:  # type: ignore[no-untyped-def]
-    """Candidate rows for point subjects: grid search in the projection, then exact distances.
+                      t_rings: Rings, key: int, box: Extent, reach_m: float, prune: bool) -> Rows:
+    """Candidate rows for point subjects: grid search in a local frame, then exact distances.
 
-    With ``prune``, a subject's candidates that cannot be its nearest (projected distance beyond
-    ``SCALE_SAFETY`` times its least projected distance, plus the chord margin) are dropped.
+    Outside the polar caps the frame is a local equirectangular :class:`Plate` (numpy only) with
+    scale bounds ``k_min..k_max`` and chord error ``chord``; in the caps, the cap's projection.
+    A pair is a candidate when its frame distance is at most ``k_max * reach + chord`` (plus the
+    chord margin). With ``prune``, pairs that cannot be a subject's nearest are dropped: the true
+    distance lies between ``(d - chord) / k_max`` and ``(d + chord) / k_min``.
     """
     if s_sel.size == 0 or t_sel.size == 0:
         return Rows.concat([])
-    px, py = project(tr, sp.lon1[s_sel], sp.lat1[s_sel])
-    tx1, ty1 = project(tr, tp.lon1[t_sel], tp.lat1[t_sel])
-    tx2, ty2 = project(tr, tp.lon2[t_sel], tp.lat2[t_sel])
-    pi, ti, d_p, frac = points_near_segments(px, py, tx1, ty1, tx2, ty2, radius_m)
+    tr = transformer(key)
+    if key >= 0:
+        piece_m = float(tp.length_m[t_sel].max(initial=0.0))
+        frame = Plate(box.lon0, box.lat_lo, box.lat_hi, piece_m)
+        k_min, k_max, chord = frame.k_min, frame.k_max, frame.chord_m
+        xy = frame.xy
+    else:
+        k_min, k_max, chord = 1.0, SCALE_SAFETY, CHORD_ERROR_M
+        xy = lambda lon, lat: project(tr, lon, lat)  # noqa: E731
+    px, py = xy(sp.lon1[s_sel], sp.lat1[s_sel])
+    tx1, ty1 = xy(tp.lon1[t_sel], tp.lat1[t_sel])
+    tx2, ty2 = xy(tp.lon2[t_sel], tp.lat2[t_sel])
+    pi, ti, d_p, frac = points_near_segments(px, py, tx1, ty1, tx2, ty2, k_max * reach_m + chord + CHORD_MARGIN_M)
     if prune and pi.size:
         least = np.full(s_sel.size, np.inf)
         np.minimum.at(least, pi, d_p)
-        keep = d_p <= SCALE_SAFETY * (least[pi] + 2 * CHORD_ERROR_M)
+        keep = d_p <= k_max * (least[pi] + chord) / k_min + chord + CHORD_ERROR_M
         pi, ti, frac = pi[keep], ti[keep], frac[keep]
     si, tj = s_sel[pi], t_sel[ti]
     d, flon, flat = point_segment_distance(sp.lon1[si], sp.lat1[si], tp.lon1[tj], tp.lat1[tj], tp.lon2[tj],
                                            tp.lat2[tj], frac0=frac, az_ab=tp.az_deg[tj], len_ab=tp.length_m[tj])
     rows = [Rows(sp.owner[si], tp.owner[tj], d, sp.lon1[si], sp.lat1[si], flon, flat)]
-    if t_rings.owner_of_part.size:
+    if t_rings.owner_of_part.size:  # containment is decided in the conformal projection
+        qx, qy = project(tr, sp.lon1[s_sel], sp.lat1[s_sel])
         rx, ry = project(tr, t_rings.lon, t_rings.lat)
-        rows.append(inside_rows(sp.owner[s_sel], sp.lon1[s_sel], sp.lat1[s_sel], shapely.points(px, py),
+        rows.append(inside_rows(sp.owner[s_sel], sp.lon1[s_sel], sp.lat1[s_sel], shapely.points(qx, qy),
                                 t_rings.owner_of_part, build_polygons(rx, ry, t_rings), points_are_subjects=True))
     return Rows.concat(rows)
 
@@ -204,7 +217,7 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
         t_sel = np.flatnonzero(box.touches(tp.lon1, tp.lat1, tp.lon2, tp.lat2))
         t_r, _ = _select_rings(t_rings, box.touches(*_part_boxes(t_rings, box.lon0)))
         if points:
-            rows.append(_point_group_rows(sp, s_sel, tp, t_sel, t_r, transformer(key), radius, prune))
+            rows.append(_point_group_rows(sp, s_sel, tp, t_sel, t_r, key, box, reach, prune))
             continue
         in_group = np.zeros(subjects.size, dtype=bool)
         in_group[sp.owner[s_sel]] = True

@@ -93,3 +93,32 @@ def test_garbage_and_empty_rows_never_crash(geoms, limit) -> None:  # type: igno
     assert set(out["subject"]) == real
     assert (out["distance_m"] == 0.0).all()
     assert all(np.asarray(out["target"]) <= np.asarray(out["subject"]))
+
+
+@settings(max_examples=EXAMPLES * 5, deadline=None)
+@given(st.floats(-83.0, 83.0), st.floats(0.0, 6.0), st.floats(-180.0, 180.0), st.floats(0.0, 360.0),
+       st.floats(0.0, 3000.0), st.floats(0.0, 360.0), st.floats(0.0, 1000.0))
+def test_plate_frame_bounds_hold(lat_lo, span, lon, az, dist, az2, piece) -> None:  # type: ignore[no-untyped-def]
+    """The candidate frame's promise: frame distance within [k_min d, k_max d] (+ chord error)."""
+    from geo._locality import Plate
+
+    from tests.test_geodesic import GEOD
+
+    lat_hi = min(lat_lo + span, 84.0)
+    frame = Plate(lon + 1.5, lat_lo, lat_hi, piece)
+    lat = lat_lo + (lat_hi - lat_lo) * 0.5
+    lon2, lat2, _ = GEOD.fwd(lon, lat, az, dist)
+    if not lat_lo <= lat2 <= lat_hi:
+        return
+    x1, y1 = frame.xy(np.array([lon]), np.array([lat]))
+    x2, y2 = frame.xy(np.array([lon2]), np.array([lat2]))
+    d_frame = float(np.hypot(x2 - x1, y2 - y1)[0])
+    assert frame.k_min * dist - 1e-6 <= d_frame <= frame.k_max * dist + 1e-6
+    # the midpoint of a geodesic piece lies within chord_m of its chord in the frame
+    b_lon, b_lat, _ = GEOD.fwd(lon, lat, az2, piece)
+    m_lon, m_lat, _ = GEOD.fwd(lon, lat, az2, piece / 2)
+    if not (lat_lo <= b_lat <= lat_hi and lat_lo <= m_lat <= lat_hi):
+        return
+    (ax, bx, mx), (ay, by, my) = frame.xy(np.array([lon, b_lon, m_lon]), np.array([lat, b_lat, m_lat]))
+    cross = abs((bx - ax) * (my - ay) - (by - ay) * (mx - ax)) / max(np.hypot(bx - ax, by - ay), 1e-12)
+    assert cross <= frame.chord_m
