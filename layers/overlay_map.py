@@ -103,6 +103,9 @@ def surface_legend(surface: Surface, *, medium: str, guideline: Guideline | None
                           ("above", f"&gt; {g:g}"), ("several_times_above", f"&ge; {several:g}")):
             rows.append(f'<span class="hgw-swatch" style="background:{CLASS_COLOURS[cls]}">'
                         f"&nbsp;&nbsp;&nbsp;</span> {text} {u} ({escape(CLASS_LABELS[cls])})")
+        if guideline.upper_value is not None:
+            rows.append(f"Range of concern {g:g} to {guideline.upper_value:g} {u}; the lower end "
+                        "is used")
         rows.append(f"Guideline {g:g} {u}: {escape(guideline.citation)}")
     else:
         rows.append("No guideline set for this medium: colours show low to high only.")
@@ -110,6 +113,33 @@ def surface_legend(surface: Surface, *, medium: str, guideline: Guideline | None
     rows.append(f"Leave-one-out error: RMSE {cv.rmse:.3g} {u} ({cv.n} samples). "
                 f"Blank beyond {surface.max_distance_m:g} m from a sample.")
     return '<div class="hgw-surface-legend">' + "<br>".join(rows) + "</div>"
+
+
+VARIANCE_RAMP = ("#f7fbff", "#6baed6", "#08306b")
+
+
+def add_uncertainty(m: folium.Map, surface: Surface, *, medium: str,
+                    opacity: float = 0.6) -> str:
+    """The kriging variance of ln(Hg) as an overlay; returns the legend HTML added."""
+    if surface.variance is None:
+        raise ValueError("only a kriged surface has an uncertainty map")
+    warped, bounds = to_web_mercator(surface.variance, surface.grid)
+    image = _rgba(warped, None, VARIANCE_RAMP, 1.0)
+    folium.raster_layers.ImageOverlay(image=image, bounds=[list(bounds[0]), list(bounds[1])],
+                                      opacity=opacity, interactive=False,
+                                      name=escape(f"Hg in {medium}: kriging uncertainty"),
+                                      mercator_project=False).add_to(m)
+    finite = surface.variance[np.isfinite(surface.variance)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    legend = (
+        f'<div class="hgw-surface-legend"><b>Kriging uncertainty, Hg in {escape(medium)}</b><br>'
+        f'<span style="background:linear-gradient(to right,{",".join(VARIANCE_RAMP)});'
+        'display:inline-block;width:120px">&nbsp;</span> '
+        f"variance of ln(Hg) {lo:.3g} (at samples) to {hi:.3g}<br>A variance of 1 means the "
+        "true value is within a factor of about 7 (95 %) of the estimate.</div>")
+    HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomleft").add_to(m)
+    _control_last(m)
+    return legend
 
 
 def add_sample_classes(m: folium.Map, classed: gpd.GeoDataFrame) -> None:

@@ -107,6 +107,9 @@ if overlay == SURFACE and classed is not None and media:
     if isinstance(surface, HgWatchError):
         st.warning(str(surface))
         surface = None
+    elif surface.variance is not None and c2.toggle("Show the kriging uncertainty",
+                                                     key="ov_uncertainty"):
+        overlay_map.add_uncertainty(m, surface, medium=medium, opacity=opacity)
     else:
         overlay_map.add_surface(m, surface, medium=medium, guideline=guidelines.get(medium),
                                 settings=class_settings, opacity=opacity)

@@ -42,6 +42,8 @@ def test_overlays_page_surface_pressure_and_people(at: AppTest) -> None:
     at.radio(key="ov_method").set_value("kriging").run()
     assert not at.exception
     assert any("KRIGING surface" in c.value for c in at.caption)
+    at.toggle(key="ov_uncertainty").set_value(True).run()
+    assert not at.exception
 
 
 def test_overlay_html_escapes_user_text_and_orders_the_layer_switcher() -> None:

@@ -234,3 +234,19 @@ def test_cli_surface_refuses_a_soil_unit_in_water(tmp_path: Path,
     assert code == 2 and "Traceback" not in err
     assert "samples.csv, row 2, id B, field 'unit': value 'ug/L'" in err
     assert not (tmp_path / "x.tif").exists()
+
+
+@pytest.mark.skipif(not Path(__file__).resolve().parent.parent.joinpath(
+    "data", "demo_workspace.gpkg").exists(), reason="demo workspace missing")
+def test_cli_surface_on_the_workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cli
+    from layers.workspace import DEFAULT_PATH
+
+    out = tmp_path / "sediment.tif"
+    code = cli.main(["--workspace", str(DEFAULT_PATH), "surface", "--medium", "sediment",
+                     "--out", str(out), "--cell-m", "250"])
+    assert code == 0, capsys.readouterr().err
+    with rasterio.open(out) as ds:
+        assert ds.tags()["HGW_MEDIUM"] == "sediment" and ds.tags()["HGW_UNITS"] == "mg/kg"
+        assert "HGW_GUIDELINE" not in ds.tags()  # sediment ships no guideline value
+        assert ds.res == (250.0, 250.0)
