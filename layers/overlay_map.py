@@ -135,7 +135,7 @@ def add_uncertainty(m: folium.Map, surface: Surface, *, medium: str,
         f'<div class="hgw-surface-legend"><b>Kriging uncertainty, Hg in {escape(medium)}</b><br>'
         f'<span style="background:linear-gradient(to right,{",".join(VARIANCE_RAMP)});'
         'display:inline-block;width:120px">&nbsp;</span> '
-        f"variance of ln(Hg) {lo:.3g} (at samples) to {hi:.3g}<br>A variance of 1 means the "
+        f"variance of ln(Hg) {lo:.3g} to {hi:.3g} (lowest near samples)<br>A variance of 1 means the "
         "true value is within a factor of about 7 (95 %) of the estimate.</div>")
     HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomleft").add_to(m)
     _control_last(m)
