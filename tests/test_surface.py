@@ -250,3 +250,14 @@ def test_cli_surface_on_the_workspace(tmp_path: Path, capsys: pytest.CaptureFixt
         assert ds.tags()["HGW_MEDIUM"] == "sediment" and ds.tags()["HGW_UNITS"] == "mg/kg"
         assert "HGW_GUIDELINE" not in ds.tags()  # sediment ships no guideline value
         assert ds.res == (250.0, 250.0)
+
+
+def test_samples_at_one_place_are_averaged_not_duplicated() -> None:
+    xy = np.array([[0.0, 0.0], [0.0, 0.0], [1000.0, 0.0]])
+    surf = interpolate(xy, np.array([2.0, 4.0, 10.0]), crs=CRS_M, unit="ug/L", cell_m=100.0,
+                       max_distance_m=200.0)
+    assert surf.n_samples == 2
+    assert idw(np.array([[0.0, 0.0]]), np.array([3.0]), np.array([[0.0, 0.0]]))[0] == 3.0
+    cx, cy = surf.grid.centres()
+    near = np.hypot(cx, cy) < 100
+    assert np.allclose(surf.values[near], 3.0)

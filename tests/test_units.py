@@ -136,3 +136,20 @@ def test_any_unit_text_is_accepted_or_explained(text: str, medium: str) -> None:
 def test_round_trip_conversion(value: float) -> None:
     back = convert(convert(value, "mg/kg", "ng/g"), "ng/g", "mg/kg")
     assert math.isclose(back, value, rel_tol=1e-11)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["water", "soil", "fish", "hair", "air", "lava", ""]),
+                          st.floats(min_value=0, max_value=1e6),
+                          st.one_of(st.none(), st.text(max_size=8),
+                                    st.sampled_from(["ug/L", "mg/kg", "ug/g", "ug/m3"]))),
+                max_size=6))
+def test_convert_samples_never_crashes(rows: list[tuple[str, float, str | None]]) -> None:
+    frame = pd.DataFrame({"sample_id": [f"s{i}" for i in range(len(rows))],
+                          "medium": [r[0] for r in rows], "hg": [r[1] for r in rows],
+                          "unit": [r[2] for r in rows]})
+    try:
+        out = convert_samples(frame, TARGETS, source="g.csv")
+    except InputError as err:
+        assert err.problems and all(p.file == "g.csv" and p.row for p in err.problems)
+    else:
+        assert len(out) == len(rows) and out["hg_value"].notna().all()
