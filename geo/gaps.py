@@ -1,6 +1,7 @@
 """Monitoring gaps: high-pressure sites with no recent sample nearby, ranked.
 
-This answers "where should we sample next". A site has a gap when no sample of the counted
+This answers "where should we sample next". ``monitoring_gaps`` ranks sites, ``reach_gaps``
+ranks downstream river reaches. A site has a gap when no sample of the counted
 media lies within ``max_distance_m`` (exact geodesic metres, ``geo.geodesic``) that was taken
 within ``max_age_years`` before ``today``. Gaps are ranked by estimated mercury use (central,
 then high), then by people downstream when given.
@@ -87,3 +88,47 @@ def _newest_within(point, samples: gpd.GeoDataFrame, when: pd.Series,  # noqa: A
     found = nearest_within(samples.geometry.values, [point], max_distance_m=max_distance_m)
     dates = when.iloc[found["subject"].to_numpy()].dropna()
     return None if dates.empty else dates.max().date().isoformat()
+
+
+REACH_COLUMNS = ["rank", "source_id", "people_downstream", "reach_km", "nearest_sample_m",
+                 "reason"]
+
+
+def reach_gaps(reaches: gpd.GeoDataFrame, samples: gpd.GeoDataFrame, *, max_distance_m: float,
+               max_age_years: float, today: date, media: list[str]) -> pd.DataFrame:
+    """Rank downstream reaches with no recent sample within ``max_distance_m`` of the river.
+
+    Parameters
+    ----------
+    reaches : lon/lat reach lines with ``source_id``, ``people_downstream`` and ``reach_km``.
+    samples, max_distance_m, max_age_years, today, media : as in ``monitoring_gaps``.
+
+    Returns
+    -------
+    One row per reach without a counted sample taken within ``max_age_years`` lying within
+    ``max_distance_m`` (exact geodesic metres) of any part of it, ranked by people downstream.
+    """
+    counted = samples[samples["medium"].isin(media)].to_crs(4326).reset_index(drop=True)
+    when = pd.to_datetime(counted.get("sampled_on"), errors="coerce")
+    cutoff = pd.Timestamp(today) - pd.Timedelta(days=365.25 * max_age_years)
+    recent = counted[(when >= cutoff).to_numpy(dtype=bool)].reset_index(drop=True)
+    lines = reaches.to_crs(4326).reset_index(drop=True)
+    covered = nearest_within(lines.geometry.values, recent.geometry.values,
+                             max_distance_m=max_distance_m)
+    gap = lines.drop(index=covered["subject"].to_numpy()).reset_index(drop=True)
+    if gap.empty:
+        return pd.DataFrame(columns=REACH_COLUMNS)
+    any_age = nearest_within(gap.geometry.values, counted.geometry.values,
+                             max_distance_m=10 * max_distance_m).set_index("subject")
+    out = pd.DataFrame({
+        "source_id": gap["source_id"].astype(str),
+        "people_downstream": gap["people_downstream"].astype(int),
+        "reach_km": gap["reach_km"].astype(float),
+        "nearest_sample_m": [any_age["distance_m"].get(i, np.nan) for i in range(len(gap))],
+    })
+    out["reason"] = (f"no sample within {max_distance_m / 1000:g} km of the reach taken in the "
+                     f"last {max_age_years:g} years")
+    out = out.sort_values(["people_downstream", "reach_km"], ascending=False,
+                          kind="stable").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out[REACH_COLUMNS]

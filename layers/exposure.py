@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.gaps import monitoring_gaps
+from geo.gaps import monitoring_gaps, reach_gaps
 from geo.geodesic import nearest_within
 from geo.inventory import estimate_sites
 from geo.localcrs import centred_crs
@@ -114,8 +114,35 @@ def gaps(sites: gpd.GeoDataFrame, samples: gpd.GeoDataFrame | None, exposure: Ex
     est = site_estimates(sites)
     est = est.set_geometry(est.geometry.representative_point())
     if samples is None:
-        samples = gpd.GeoDataFrame({"sample_id": [], "medium": [], "sampled_on": []},
-                                   geometry=[], crs=4326)
+        samples = _no_samples()
     return monitoring_gaps(est, samples, max_distance_m=cfg["max_distance_m"],
                            max_age_years=cfg["max_age_years"], today=today,
                            media=list(cfg["media"]), people=people)
+
+
+def river_gaps(down: Downstream, samples: gpd.GeoDataFrame | None, exposure: ExposureSettings,
+               *, today: date) -> pd.DataFrame:
+    """Ranked downstream reaches with no recent sample near them (see ``geo.gaps``)."""
+    cfg = exposure.gaps
+    if not down.reaches:
+        return reach_gaps(gpd.GeoDataFrame({"source_id": [], "people_downstream": [],
+                                            "reach_km": []}, geometry=[], crs=4326),
+                          _no_samples() if samples is None else samples,
+                          max_distance_m=cfg["max_distance_m"],
+                          max_age_years=cfg["max_age_years"], today=today,
+                          media=list(cfg["media"]))
+    people = down.people_by_source()
+    lines = gpd.GeoDataFrame({
+        "source_id": [r.source_id for r in down.reaches],
+        "people_downstream": [int(people.get(r.source_id, 0)) for r in down.reaches],
+        "reach_km": [sum(p.length_m for p in r.pieces) / 1000 for r in down.reaches],
+    }, geometry=[r.geometry for r in down.reaches], crs=4326)
+    return reach_gaps(lines, _no_samples() if samples is None else samples,
+                      max_distance_m=cfg["max_distance_m"], max_age_years=cfg["max_age_years"],
+                      today=today, media=list(cfg["media"]))
+
+
+def _no_samples() -> gpd.GeoDataFrame:
+    """An empty samples layer."""
+    return gpd.GeoDataFrame({"sample_id": [], "medium": [], "sampled_on": []}, geometry=[],
+                            crs=4326)

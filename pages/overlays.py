@@ -175,6 +175,12 @@ if sites is not None and len(sites):
                f"{cfg.gaps['max_age_years']:g} years, ranked by estimated mercury use "
                "(kg/yr, central with range), then people downstream.")
     st.dataframe(gap_table.round(1), hide_index=True)
+if down is not None and down.reaches:
+    st.caption("Downstream reaches with no such sample within "
+               f"{cfg.gaps['max_distance_m'] / 1000:g} km of the river, ranked by people "
+               "downstream.")
+    st.dataframe(ex.river_gaps(down, samples, cfg, today=date.today()).round(1),
+                 hide_index=True)
 
 if classed is not None:
     st.subheader("Samples against guideline values")

@@ -124,3 +124,24 @@ def test_bad_exposure_files_are_refused(tmp_path: Path, text: str) -> None:
     path.write_text(text)
     with pytest.raises(ConfigError, match=str(path)):
         load_exposure(path)
+
+
+def test_reach_gaps_measure_to_the_whole_reach() -> None:
+    from shapely.geometry import LineString
+
+    from geo.gaps import reach_gaps
+
+    reaches = gpd.GeoDataFrame({
+        "source_id": ["watched", "blind", "old"], "people_downstream": [10, 500, 900],
+        "reach_km": [20.0, 20.0, 5.0],
+    }, geometry=[LineString([(0, 0), (0.18, 0)]), LineString([(0, 1), (0.18, 1)]),
+                 LineString([(0, 2), (0.05, 2)])], crs=4326)
+    samples = gpd.GeoDataFrame({
+        "sample_id": ["at_the_end", "old_one"], "medium": ["water", "water"],
+        "sampled_on": pd.to_datetime(["2025-01-01", "2015-01-01"]),
+    }, geometry=[Point(0.18 + 4000 / DEG, 0), Point(0.05, 2)], crs=4326)
+    gaps = reach_gaps(reaches, samples, max_distance_m=5000.0, max_age_years=3.0,
+                      today=date(2026, 1, 1), media=["water"])
+    # 'watched' has a recent sample 4 km beyond its far end; ranked by people downstream
+    assert gaps["source_id"].tolist() == ["old", "blind"]
+    assert gaps.loc[0, "nearest_sample_m"] == pytest.approx(0.0, abs=0.01)
