@@ -14,6 +14,7 @@ WGS84 = Geod(ellps="WGS84")
 
 _R_MEAN_M = 6_371_008.8  # mean Earth radius, metres: only used to size a Newton step
 _STEP_TOL_M = 1e-6  # stop when the foot moves less than this along the segment, metres
+_FINISH_M = 1e-3  # metres: see point_segment_distance
 _MAX_ITER = 30
 
 Array = NDArray[np.float64]
@@ -45,7 +46,10 @@ def point_segment_distance(
     The foot of the perpendicular is found by iterating on the along-segment distance ``s``:
     from the point ``X(s)`` on the geodesic, the step is the along-track distance of P seen from
     ``X`` (exact on a sphere), so the iteration converges in two or three steps. ``s`` is clamped
-    to ``[0, |AB|]``, so a foot beyond either end becomes that end.
+    to ``[0, |AB|]``, so a foot beyond either end becomes that end. When the foot is found to lie
+    inside the segment within ``_FINISH_M`` (1 mm) of the last point ``X``, the distance is taken
+    from the right triangle X-foot-P, ``sqrt(|XP|^2 - step^2)`` (error ~ step^2 * |XP| / R^2,
+    i.e. far below a nanometre) and the returned nearest point is ``X``, at most 1 mm from the foot.
 
     Parameters
     ----------
@@ -85,10 +89,16 @@ def point_segment_distance(
         upd = active[better]
         dist[upd], flon[upd], flat[upd] = d_x[better], xlon[better], xlat[better]
         step = _along_track_m(d_x, az_xp - (back_az + 180.0))
-        s_new = np.clip(s[active] + step, 0.0, len_ab[active])
+        aim = s[active] + step
+        s_new = np.clip(aim, 0.0, len_ab[active])
         moved = np.abs(s_new - s[active])
+        # the foot lies inside the segment, within _FINISH_M of X: the perpendicular distance follows
+        # from the right triangle X-foot-P (second-order exact at this size), no further evaluation
+        finish = (s_new == aim) & (np.abs(step) <= _FINISH_M) & (moved > _STEP_TOL_M)
+        fin = active[finish]
+        dist[fin] = np.minimum(dist[fin], np.sqrt(np.maximum(d_x[finish] ** 2 - step[finish] ** 2, 0.0)))
         s[active] = s_new
-        active = active[(moved > _STEP_TOL_M) & (d_x > 0)]
+        active = active[(moved > _STEP_TOL_M) & (d_x > 0) & ~finish]
     return dist, flon, flat
 
 

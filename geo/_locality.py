@@ -119,6 +119,13 @@ class Plate:
         return (np.radians(wrap_lon(lon - self.lon0)) * self.rho0, np.radians(lat - self.lat0) * self.m0)
 
 
+    def local_scales(self, lat: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Factors that turn frame offsets near ``lat`` into local metres (conformal there)."""
+        s2 = np.sin(np.radians(lat)) ** 2
+        w = np.sqrt(1.0 - _E2 * s2)
+        return _A * np.cos(np.radians(lat)) / w / self.rho0, _A * (1.0 - _E2) / w**3 / self.m0
+
+
 def _rho(lat_deg: float) -> float:
     """Radius of the parallel at a latitude, metres."""
     s = np.sin(np.radians(lat_deg))

@@ -40,7 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 from shapely.geometry.base import BaseGeometry
 
 from geo._geodesic_kernel import point_segment_distance
-from geo._grid import points_near_segments
+from geo._grid import planar_point_segment, points_near_segments
 from geo._locality import Extent, Plate, centred_transformer, locality_keys, transformer
 from geo._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
 from geo._pieces import Pieces, Rings, build_polygons, explode, parts_of, polygon_rings
@@ -138,6 +138,10 @@ def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: N
         np.minimum.at(least, pi, d_p)
         keep = d_p <= k_max * (least[pi] + chord) / k_min + chord + CHORD_ERROR_M
         pi, ti, frac = pi[keep], ti[keep], frac[keep]
+    if key >= 0 and pi.size:  # a better first guess of the foot: the frame made conformal at P
+        sx, sy = frame.local_scales(sp.lat1[s_sel[pi]])
+        frac = planar_point_segment(px[pi] * sx, py[pi] * sy, tx1[ti] * sx, ty1[ti] * sy, tx2[ti] * sx,
+                                    ty2[ti] * sy)[1]
     si, tj = s_sel[pi], t_sel[ti]
     d, flon, flat = point_segment_distance(sp.lon1[si], sp.lat1[si], tp.lon1[tj], tp.lat1[tj], tp.lon2[tj],
                                            tp.lat2[tj], frac0=frac, az_ab=tp.az_deg[tj], len_ab=tp.length_m[tj])
