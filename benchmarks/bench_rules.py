@@ -11,7 +11,7 @@ so its peak RSS (``resource.getrusage`` maxrss, which sees C allocations too) is
 cover the job from in-memory lon/lat geometries to the per-site answer; building the inputs is
 not timed. All contenders use one thread. This is a benchmark, not a test: it prints, never asserts.
 
-Usage: ``python benchmarks/bench_rules.py [--sizes 10000,100000,1000000] [--m 100000] [--quick]``
+Usage: ``python benchmarks/bench_rules.py [--sizes 10000,100000,1000000] [--m 100000] [--quick] [--verify]``
 """
 from __future__ import annotations
 
@@ -141,6 +141,34 @@ def worker(name: str, n: int, m: int, threads: int, out: str) -> None:
     print(json.dumps({"seconds": wall, "cpu_seconds": cpu, "rss_mb": _rss_mb(), "rss_inputs_mb": rss_inputs}))
 
 
+def check_disputed(n: int, m: int, exact: set[int], others: list[set[int]], sample: int = 200) -> str:
+    """Settle disagreements with the independent test reference (aeqd per site, 2 m densification).
+
+    Checks every site that a baseline flags differently from the kernel (up to ``sample`` of them)
+    plus ``sample`` random flags of the kernel; returns a one-line verdict.
+    """
+    import shapely
+
+    sys.path.insert(0, str(ROOT))
+    from tests.test_geodesic import reference_distance
+
+    d = make_data(n, m)
+    sites = shapely.points(d["sites"])
+    water = shapely.linestrings(np.stack([d["a"], d["b"]], axis=1))
+    tree = shapely.STRtree(water)
+    rng = np.random.default_rng(0)
+    disputed = sorted(set().union(*(o ^ exact for o in others)))[:sample]
+    flags = sorted(exact)
+    picked = disputed + [int(i) for i in rng.choice(flags, min(sample, len(flags)), replace=False)]
+    wrong = 0
+    for i in picked:
+        near = tree.query(sites[i], predicate="dwithin", distance=0.01)  # degrees: > 1 km here
+        ref = min((reference_distance(sites[i], water[j]) for j in near), default=np.inf)
+        wrong += (ref <= LIMIT_M) != (i in exact)
+    return (f"independent reference: kernel right on {len(picked) - wrong}/{len(picked)} checked sites "
+            f"({len(disputed)} disputed by a baseline, the rest random flags)")
+
+
 def _spawn(name: str, n: int, m: int, threads: int, out: str) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--worker", name, "--n", str(n), "--m", str(m),
            "--threads", str(threads), "--out", out]
@@ -158,6 +186,7 @@ def main() -> None:
     p.add_argument("--m", type=int, default=100_000, help="M water segments")
     p.add_argument("--quick", action="store_true", help="N=10000, M=20000 only")
     p.add_argument("--threads", type=int, default=1, help="threads for DuckDB (the kernel uses 1)")
+    p.add_argument("--verify", action="store_true", help="settle disputed flags with the test reference")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
@@ -188,6 +217,8 @@ def main() -> None:
                 print(f"{n:>9} {label:<14} {f['seconds']:>7.2f} {f['cpu_seconds']:>6.2f} {n / f['seconds']:>9.0f} "
                       f"{f['rss_mb']:>7.0f} {len(flagged):>8} {len(flagged ^ exact):>6} "
                       f"{f['seconds'] / k['seconds']:>6.2f} {f['cpu_seconds'] / k['cpu_seconds']:>6.2f}")
+            if a.verify and exact:
+                print(f"{'':>9} " + check_disputed(n, m, exact, [set(ans[k]["site"].tolist()) for k in ans if k != "kernel"]))
             print(f"{'':>9} peak MB = the process's max RSS, inputs included (inputs alone: "
                   f"{figs.get('kernel', {}).get('rss_inputs_mb', float('nan')):.0f} MB); x = time / kernel time; "
                   "differ = flagged sites not in the exact set or missing from it")
