@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from geo.errors import HgWatchError, InputError, Problem
 from layers import export as exporter
@@ -29,8 +30,9 @@ def _progress(message: str, started: float) -> None:
     print(f"[{time.monotonic() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
-def print_problems(problems: Sequence[Problem], stream=sys.stderr) -> None:  # type: ignore[no-untyped-def]
-    """Print problems grouped by severity, then by kind, each on one line."""
+def print_problems(problems: Sequence[Problem], stream: TextIO | None = None) -> None:
+    """Print problems grouped by severity, then by kind, each on one line (stderr by default)."""
+    stream = stream or sys.stderr
     for severity in ("error", "warning", "info"):
         group = [p for p in problems if p.severity == severity]
         if not group:
