@@ -133,8 +133,7 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
     """
     chains, owner, all_points = _chains(*(parts if parts is not None else parts_of(geoms)))
     if all_points:  # points only: one zero-length piece each
-        xy = shapely.get_coordinates(chains)
-        lon, lat, zero = xy[:, 0].copy(), xy[:, 1].copy(), np.zeros(owner.size)
+        lon, lat, zero = shapely.get_x(chains), shapely.get_y(chains), np.zeros(owner.size)
         return Pieces(lon, lat, lon, lat, owner, np.arange(owner.size), np.ones(owner.size, bool), zero, zero)
     coords, chain_of_vertex = shapely.get_coordinates(chains, return_index=True)
     lon, lat = coords[:, 0], coords[:, 1]

@@ -120,7 +120,6 @@ def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: N
     """
     if s_sel.size == 0 or t_sel.size == 0:
         return Rows.concat([])
-    tr = transformer(key)
     if key >= 0:
         piece_m = float(tp.length_m[t_sel].max(initial=0.0))
         frame = Plate(box.lon0, box.lat_lo, box.lat_hi, piece_m)
@@ -128,7 +127,7 @@ def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: N
         xy = frame.xy
     else:
         k_min, k_max, chord = 1.0, SCALE_SAFETY, CHORD_ERROR_M
-        xy = lambda lon, lat: project(tr, lon, lat)  # noqa: E731
+        xy = lambda lon, lat: project(transformer(key), lon, lat)  # noqa: E731
     px, py = xy(sp.lon1[s_sel], sp.lat1[s_sel])
     tx1, ty1 = xy(tp.lon1[t_sel], tp.lat1[t_sel])
     tx2, ty2 = xy(tp.lon2[t_sel], tp.lat2[t_sel])
@@ -147,6 +146,7 @@ def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: N
                                            tp.lat2[tj], frac0=frac, az_ab=tp.az_deg[tj], len_ab=tp.length_m[tj])
     rows = [Rows(sp.owner[si], tp.owner[tj], d, sp.lon1[si], sp.lat1[si], flon, flat)]
     if t_rings.owner_of_part.size:  # containment is decided in the conformal projection
+        tr = transformer(key)
         qx, qy = project(tr, sp.lon1[s_sel], sp.lat1[s_sel])
         rx, ry = project(tr, t_rings.lon, t_rings.lat)
         rows.append(inside_rows(sp.owner[s_sel], sp.lon1[s_sel], sp.lat1[s_sel], shapely.points(qx, qy),
