@@ -15,17 +15,20 @@ Method
 ------
 1. Every edge is cut into geodesic pieces of at most 1 km (points computed on the geodesic, so
    the pieces are exactly the original edge).
-2. Subjects are grouped by locality (UTM-style 6-degree zone x 8-degree band, or a polar cap);
-   each group and the target pieces near it are projected into a local projection (transverse
-   Mercator on the zone's meridian, or azimuthal equidistant at the pole) whose scale factor
-   stays below 1.02, and an STRtree ``dwithin`` query at ``reach * 1.02 + 1 m`` lists candidate
-   pairs. No pair within reach is missed: a projected distance is at most 1.02 times the true one,
-   and a 1 km chord departs from its geodesic by under 2 mm.
+2. Subjects are grouped by locality (UTM-style 6-degree zone x 8-degree band, or a polar cap).
+   Point subjects are matched to nearby target pieces in a local equirectangular frame (numpy, no
+   projection call per point) whose scale factors ``k_min..k_max`` and chord error are bounded over
+   the band: every pair within ``k_max * reach + chord + 1 m`` in the frame is a candidate, so no
+   pair within reach is missed. Other subjects (lines, polygons), and the polar caps, use an
+   STRtree ``dwithin`` query at ``reach * 1.02 + 1 m`` in a local conformal projection (transverse
+   Mercator on the zone's meridian, or azimuthal equidistant at the pole; scale factor between 1
+   and 1.02, a 1 km chord within 2 mm of its geodesic).
 3. Every candidate pair is then measured exactly on the ellipsoid with pyproj ``Geod`` (Karney's
    algorithms, accurate to ~15 nm): point to geodesic piece by Newton iteration on the foot of
-   the perpendicular; two pieces that do not cross by the least of their four end-to-piece
-   distances. Crossings and containment are decided on the projected chords, which can only err
-   for geometries within ~2 mm of touching, where the distance is itself under ~2 mm.
+   the perpendicular (see ``geo._geodesic_kernel``); two pieces that do not cross by the least of
+   their four end-to-piece distances. Crossings and containment are decided on the projected
+   chords of the conformal projection, which can only err for geometries within ~2 mm of
+   touching, where the distance is itself under ~2 mm.
 
 The result agrees with the geodesic truth to well under 1 cm anywhere on Earth.
 """
