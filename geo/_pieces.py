@@ -41,6 +41,7 @@ class Pieces:
         return int(self.owner.size)
 
 
+
 @dataclass(frozen=True)
 class Rings:
     """Densified polygon rings (degrees): vertex coordinates, their ring id, and ring -> part -> owner."""
@@ -92,6 +93,20 @@ def _chains(parts: NDArray[np.object_],
     return chains[order], owner[chain_part[order]], False
 
 
+def check_degrees(lon1: NDArray[np.float64], lat1: NDArray[np.float64], lon2: NDArray[np.float64],
+                  lat2: NDArray[np.float64], owner: NDArray[np.int64], name: str) -> None:
+    """Raise ValueError naming the rows whose coordinates are not lon/lat degrees."""
+    with np.errstate(invalid="ignore"):
+        lat_ok = (np.abs(lat1) <= 90.0) & (np.abs(lat2) <= 90.0)
+    bad = ~(np.isfinite(lon1) & np.isfinite(lon2) & lat_ok)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        rows = np.unique(owner[bad])
+        raise ValueError(f"{name}: rows {rows[:10].tolist()} have coordinates that are not longitude/latitude "
+                         f"degrees (row {int(owner[i])}: {lon1[i]}, {lat1[i]}); expected finite values with "
+                         "latitude in [-90, 90] (EPSG:4326)")
+
+
 def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-untyped-def]
     """Split each segment into ``ceil(len / max_piece_m)`` equal geodesic pieces.
 
@@ -126,14 +141,16 @@ def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-unt
 
 
 def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
-            parts: tuple[NDArray[np.object_], NDArray[np.int64]] | None = None) -> Pieces:
+            parts: tuple[NDArray[np.object_], NDArray[np.int64]] | None = None, name: str = "geometries") -> Pieces:
     """Break geometries (lon/lat degrees) into geodesic pieces of at most ``max_piece_m`` metres.
 
-    ``parts`` may pass in ``parts_of(geoms)`` when it is already known.
+    ``parts`` may pass in ``parts_of(geoms)`` when it is already known. Raises ValueError, naming
+    the rows (positions in ``geoms``) and ``name``, when a coordinate is not lon/lat degrees.
     """
     chains, owner, all_points = _chains(*(parts if parts is not None else parts_of(geoms)))
     if all_points:  # points only: one zero-length piece each
         lon, lat, zero = shapely.get_x(chains), shapely.get_y(chains), np.zeros(owner.size)
+        check_degrees(lon, lat, lon, lat, owner, name)
         return Pieces(lon, lat, lon, lat, owner, np.arange(owner.size), np.ones(owner.size, bool), zero, zero)
     coords, chain_of_vertex = shapely.get_coordinates(chains, return_index=True)
     lon, lat = coords[:, 0], coords[:, 1]
@@ -152,6 +169,7 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
         order = np.argsort(seg_chain, kind="stable")
         seg_lon1, seg_lat1, seg_lon2, seg_lat2 = seg_lon1[order], seg_lat1[order], seg_lon2[order], seg_lat2[order]
         seg_chain, seg_point = seg_chain[order], seg_point[order]
+    check_degrees(seg_lon1, seg_lat1, seg_lon2, seg_lat2, owner[seg_chain], name)
     a_lon, a_lat, b_lon, b_lat, seg, p_az, p_len = _densify(seg_lon1, seg_lat1, seg_lon2, seg_lat2, max_piece_m)
     return Pieces(a_lon, a_lat, b_lon, b_lat, owner[seg_chain[seg]], seg_chain[seg], seg_point[seg], p_az, p_len)
 

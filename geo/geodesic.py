@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
+from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from geo._geodesic_kernel import point_segment_distance
@@ -47,6 +48,7 @@ from geo._grid import planar_point_segment, points_near_segments
 from geo._locality import Extent, Plate, centred_transformer, locality_keys, transformer
 from geo._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
 from geo._pieces import Pieces, Rings, build_polygons, explode, parts_of, polygon_rings
+from geo.errors import CRSError
 
 SCALE_SAFETY = 1.02  # bound on the local projections' scale factor over a locality
 CHORD_MARGIN_M = 1.0  # metres added to every projected search radius (chord error < 2 mm)
@@ -58,8 +60,12 @@ TOLERANCE_M = 1e-6  # metres; "within" compares distance <= threshold + this (ar
 COLUMNS = ["subject", "target", "distance_m", "centreline_distance_m", "line"]
 
 
-def _geometries(values: Sequence[BaseGeometry | None] | ArrayLike) -> NDArray[np.object_]:
-    """Input as a 1-D object array of shapely geometries (None allowed)."""
+def _geometries(values: Sequence[BaseGeometry | None] | ArrayLike, name: str) -> NDArray[np.object_]:
+    """Input as a 1-D object array of shapely geometries (None allowed); refuses a non-lon/lat CRS."""
+    crs = getattr(values, "crs", None)
+    if crs is not None and not CRS.from_user_input(crs).equals("EPSG:4326", ignore_axis_order=True):
+        raise CRSError(f"{name} are in {CRS.from_user_input(crs).to_string()}; expected longitude/latitude "
+                       "EPSG:4326 (reproject with .to_crs(4326))")
     arr = np.asarray(getattr(values, "values", values), dtype=object)
     if arr.ndim != 1:
         arr = arr.reshape(-1)
@@ -198,7 +204,8 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
     With ``prune`` (one threshold, no offsets) only a subject's possibly-nearest pairs are kept.
     """
     s_parts, t_parts = parts_of(subjects), parts_of(targets)
-    sp, tp = explode(subjects, parts=s_parts), explode(targets, parts=t_parts)
+    sp = explode(subjects, parts=s_parts, name="subjects")
+    tp = explode(targets, parts=t_parts, name="targets")
     if len(sp) == 0 or len(tp) == 0:
         return Rows.concat([])
     reach = float(reach_m[tp.owner].max())
@@ -273,7 +280,7 @@ def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
     (metres before the offset) and ``line`` (shapely LineString, lon/lat, from the nearest point
     of the subject to the nearest point of the target; two equal points when the distance is 0).
     """
-    subj, tgt = _geometries(subjects), _geometries(targets)
+    subj, tgt = _geometries(subjects, "subjects"), _geometries(targets, "targets")
     thr = _per_target(max_distance_m, tgt.size, "max_distance_m")
     off = _per_target(target_offset_m, tgt.size, "target_offset_m")
     prune = bool((off == 0).all() and (thr == thr[:1]).all())
@@ -298,8 +305,8 @@ def geodesic_distance(a: BaseGeometry, b: BaseGeometry) -> float:
     Every pair of pieces is measured (no candidate pass), so it suits single pairs and small
     geometries; see the module docstring for the definition. Raises ValueError on empty input.
     """
-    subj, tgt = _geometries([a]), _geometries([b])
-    sp, tp = explode(subj), explode(tgt)
+    subj, tgt = _geometries([a], "a"), _geometries([b], "b")
+    sp, tp = explode(subj, name="a"), explode(tgt, name="b")
     if len(sp) == 0 or len(tp) == 0:
         raise ValueError("geodesic_distance needs two non-empty geometries")
     tr = centred_transformer(float(sp.lon1[0]), float(sp.lat1[0]))

@@ -294,3 +294,21 @@ def _edges(geoms: np.ndarray) -> list[tuple[int, BaseGeometry]]:
                 c = list(ring.coords)
                 out.extend((i, LineString([a, b])) for a, b in zip(c[:-1], c[1:], strict=True))
     return out
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # shapely, building the NaN line
+def test_refuses_projected_crs_and_non_degree_coordinates() -> None:
+    import geopandas as gpd
+
+    from geo.errors import CRSError
+
+    river = LineString([(0.0, 0.0), (0.0, 0.01)])
+    utm = gpd.GeoSeries([Point(500000.0, 0.0)], crs=32631)
+    with pytest.raises(CRSError, match="EPSG:32631"):
+        nearest_within(utm, [river], max_distance_m=100.0)
+    crs84 = gpd.GeoSeries([Point(0.0005, 0.005)], crs="OGC:CRS84")
+    assert len(nearest_within(crs84, [river], max_distance_m=100.0)) == 1
+    with pytest.raises(ValueError, match=r"rows \[1\]"):
+        nearest_within([Point(0, 0), Point(500000.0, 4000000.0)], [river], max_distance_m=100.0)
+    with pytest.raises(ValueError, match="targets"):
+        nearest_within([Point(0, 0)], [LineString([(0, 0), (float("nan"), 1)])], max_distance_m=100.0)
