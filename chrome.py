@@ -5,6 +5,7 @@ run before the page; pages call ``current()`` for the view it built.
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,13 +92,22 @@ def _run(path: str, mtime: float, rules_mtime: float, filters: Filters,
 
 
 @st.cache_resource(show_spinner="Drawing the map...", max_entries=8)
-def cached_map(key: tuple[object, ...]) -> folium.Map:
-    """The folium map of the view identified by ``key`` (see ``View.key``)."""
+def _map_bytes(key: tuple[object, ...]) -> bytes:
     path, mtime, rules_mtime, filters, rule_ids, distance_m = key
     _, frames = _frames(path, mtime)
     violations, _ = _run(path, mtime, rules_mtime, filters, rule_ids, distance_m)
     zone = distance_m or (100.0 if len(violations) else None)
-    return mapview.build_map(filter_layers(frames, filters), violations=violations, zone_m=zone)
+    m = mapview.build_map(filter_layers(frames, filters), violations=violations, zone_m=zone)
+    return pickle.dumps(m)
+
+
+def cached_map(key: tuple[object, ...]) -> folium.Map:
+    """A fresh folium map of the view identified by ``key`` (see ``View.key``).
+
+    The map is built once per view and kept pickled: ``st_folium`` rewrites element ids while
+    rendering, so one Map object must never be rendered twice.
+    """
+    return pickle.loads(_map_bytes(key))
 
 
 def _filters(sites: gpd.GeoDataFrame) -> Filters:

@@ -5,6 +5,8 @@ Each element renders plain Leaflet calls. Data travel as JSON through Jinja's ``
 """
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import folium
@@ -40,7 +42,7 @@ class PointRows(JSCSSMixin, Layer):
         var {{ this.get_name() }} = (function () {
             var spec = {{ this.popup|tojson }};
             var styles = {{ this.styles|tojson }};
-            var rows = {{ this.rows|tojson }};
+            var rows = {{ this.rows_json }};
             var group = {% if this.cluster %}L.markerClusterGroup({{ this.cluster_options|tojson }})
                         {% else %}L.featureGroup(){% endif %};
             var made = [];
@@ -65,6 +67,7 @@ class PointRows(JSCSSMixin, Layer):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "PointRows"
         self.rows = rows
+        self.rows_json = script_json(rows)
         self.styles = styles
         self.popup = popup
         self.cluster = cluster
@@ -79,6 +82,78 @@ class PointRows(JSCSSMixin, Layer):
         lats = [r[0] for r in self.rows]
         lons = [r[1] for r in self.rows]
         return [[min(lats), min(lons)], [max(lats), max(lons)]]
+
+
+class EncodedShapes(Layer):
+    """Lines and polygons sent as encoded polylines (``layers.polyline``), one row per feature:
+    ``[class, "L" | "P", parts, v0, v1, ...]``; drawn as Leaflet polylines / polygons.
+
+    Parameters
+    ----------
+    rows : per feature a style class key, "L" (parts = [line, ...]) or "P" (parts = [[ring,
+        ...], ...]), the encoded parts, then the popup values in ``popup['fields']`` order.
+    styles : Leaflet path options per style class.
+    popup : ``{"title": ..., "fields": [...]}`` for ``hgw.popup``; None for no popup.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var spec = {{ this.popup|tojson }};
+            var styles = {{ this.styles|tojson }};
+            var rows = {{ this.rows_json }};
+            var group = L.featureGroup();
+            var popup = function (layer) { return hgw.popup(spec, layer.hgwRow.slice(3)); };
+            for (var i = 0; i < rows.length; i++) {
+                var r = rows[i], shape;
+                if (r[1] === "L") {
+                    shape = L.polyline(r[2].map(hgw.decode), styles[r[0]]);
+                } else {
+                    shape = L.polygon(r[2].map(function (p) { return p.map(hgw.decode); }),
+                                      styles[r[0]]);
+                }
+                shape.hgwRow = r;
+                if (spec) { shape.bindPopup(popup); }
+                group.addLayer(shape);
+            }
+            return group;
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list[list[Any]], *, styles: dict[str, dict[str, Any]],
+                 popup: dict[str, Any] | None, name: str, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "EncodedShapes"
+        self.rows = rows
+        self.rows_json = script_json(rows)
+        self.styles = styles
+        self.popup = popup
+
+    def _get_self_bounds(self) -> list[list[float | None]]:
+        return [[None, None], [None, None]]
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # one JSON string literal
+_IN_STRING = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "{": "\\u007b", "}": "\\u007d",
+              "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def script_json(value: object) -> str:
+    """Compact JSON safe inside ``<script>`` and inside folium's templates.
+
+    Inside string values, ``<``, ``>``, ``&``, ``{``, ``}`` and U+2028/9 become ``\\uXXXX``
+    escapes: no value can close the script element, and none can form ``{{ }}`` or ``{% %}``,
+    which branca would otherwise evaluate as Jinja when it assembles the page.
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    def clean(match: re.Match[str]) -> str:
+        out = match.group(0)
+        for ch, esc in _IN_STRING.items():
+            out = out.replace(ch, esc)
+        return out
+    return _JSON_STRING.sub(clean, text)
 
 
 class BlankBase(Layer):

@@ -19,7 +19,8 @@ import pandas as pd
 import shapely
 
 from layers.catalogue import CATALOGUE, LayerSpec
-from layers.elements import BlankBase, HtmlControl, PointRows, offline_map
+from layers.elements import BlankBase, EncodedShapes, HtmlControl, PointRows, offline_map
+from layers.polyline import encode_geometry
 from layers.popups import column_values, escape, popup_fields, popup_spec
 from layers import symbology as sym
 
@@ -141,24 +142,21 @@ def rule_zone(water: gpd.GeoDataFrame, violations: gpd.GeoDataFrame,
     return gpd.GeoSeries(pd.concat(pieces), crs=4326)
 
 
-def _polygon_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, style: dict[str, object],
-                   name: str, zoom: int, show: bool = True,
-                   extra: tuple[tuple[str, str, str], ...] = ()) -> folium.GeoJson:
-    """Lines and polygons of one layer as a GeoJson overlay with escaped popups."""
+def _shape_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, classes: pd.Series,
+                 styles: dict[str, dict[str, object]], name: str, zoom: int, show: bool = True,
+                 extra: tuple[tuple[str, str, str], ...] = ()) -> EncodedShapes:
+    """Lines and polygons of one layer as encoded polylines with escaped popups."""
     fields = popup_fields(spec, gdf.columns, extra)
     geoms = generalise(gdf.geometry, zoom)
     values = column_values(gdf, [f[0] for f in fields])
-    features = [
-        {"type": "Feature", "properties": dict(zip((f[0] for f in fields), row)),
-         "geometry": shapely.geometry.mapping(g)}
-        for row, g in zip(values, geoms.values) if g is not None and not g.is_empty
-    ]
-    spec_json = popup_spec(spec.title, fields)
-    return folium.GeoJson(
-        {"type": "FeatureCollection", "features": features}, name=name, show=show,
-        on_each_feature=folium.JsCode(f"hgw.featurePopup({_js(spec_json)})"),
-        style=folium.JsCode(f"function () {{ return {_js(style)}; }}"),
-    )
+    rows = []
+    for key, row, g in zip(classes.tolist(), values, geoms.values):
+        if g is None or g.is_empty:
+            continue
+        kind, parts = encode_geometry(g)
+        rows.append([key, kind, parts, *row])
+    return EncodedShapes(rows, styles=styles, popup=popup_spec(spec.title, fields), name=name,
+                         show=show)
 
 
 def _point_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, classes: pd.Series,
@@ -173,16 +171,9 @@ def _point_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, classes: pd.Series,
                      cluster=len(rows) > cluster_above)
 
 
-def _js(value: object) -> str:
-    """``value`` as JSON safe to put inside a ``<script>`` element."""
-    import json
-    text = json.dumps(value, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
 def _add_layer(m: folium.Map, layer: str, gdf: gpd.GeoDataFrame, zoom: int,
                options: MapOptions) -> None:
-    """Add one catalogue layer: points as rows, lines and polygons as GeoJson."""
+    """Add one catalogue layer: points as compact rows, lines and polygons as encoded polylines."""
     spec = CATALOGUE[layer]
     if layer == "water_bodies":
         gdf = aggregate_water(gdf, options.water_budget)
@@ -194,19 +185,16 @@ def _add_layer(m: folium.Map, layer: str, gdf: gpd.GeoDataFrame, zoom: int,
         classes = sym.site_classes(gdf)
         styles = sym.site_styles(spec.style)
         if not shapes.empty:
-            group = folium.FeatureGroup(name=f"{title}: areas")
-            for key in classes[shapes.index].unique():
-                _polygon_layer(shapes[classes[shapes.index] == key], spec, styles[key],
-                               key, zoom).add_to(group)
-            group.add_to(m)
+            _shape_layer(shapes, spec, classes[shapes.index], styles, f"{title}: areas",
+                         zoom).add_to(m)
         if not pts.empty:
             _point_layer(pts, spec, classes[pts.index], styles, title,
                          options.cluster_above).add_to(m)
         return
     style = sym.path_style(spec.style, line=layer == "water_bodies")
     if not shapes.empty:
-        _polygon_layer(shapes, spec, style, title if pts.empty else f"{title}: shapes",
-                       zoom, extra=extra).add_to(m)
+        _shape_layer(shapes, spec, pd.Series("default", index=shapes.index), {"default": style},
+                     title if pts.empty else f"{title}: shapes", zoom, extra=extra).add_to(m)
     if not pts.empty:
         _point_layer(pts, spec, pd.Series("default", index=pts.index), {"default": style},
                      title if shapes.empty else f"{title}: points", options.cluster_above).add_to(m)
@@ -219,27 +207,18 @@ def _add_violations(m: folium.Map, violations: gpd.GeoDataFrame, water: gpd.GeoD
     if water is not None and zone_m:
         zone = rule_zone(water, violations, zone_m)
         if not zone.empty:
-            folium.GeoJson(
-                shapely.geometry.mapping(shapely.union_all(generalise(zone, 16).values)),
-                name=f"rule buffer {zone_m:g} m",
-                style=folium.JsCode(f"function () {{ return {_js(sym.ZONE_STYLE)}; }}"),
-            ).add_to(group)
+            merged = gpd.GeoDataFrame(geometry=[shapely.union_all(zone.values)], crs=4326)
+            _shape_layer(merged, sym.VIOLATION_SPEC, pd.Series("zone", index=merged.index),
+                         {"zone": sym.ZONE_STYLE}, f"rule buffer {zone_m:g} m", 16).add_to(group)
     spec = sym.VIOLATION_SPEC
-    fields = popup_fields(spec, violations.columns)
     if "nearest_line" in violations:
         lines = gpd.GeoSeries(violations["nearest_line"], crs=4326)
         ok = lines.notna() & ~lines.is_empty
         if ok.any():
-            data = violations[ok]
-            values = column_values(data, [f[0] for f in fields])
-            feats = [{"type": "Feature", "properties": dict(zip((f[0] for f in fields), v)),
-                      "geometry": shapely.geometry.mapping(g)}
-                     for v, g in zip(values, generalise(lines[ok], 18).values)]
-            folium.GeoJson(
-                {"type": "FeatureCollection", "features": feats}, name="to nearest water",
-                on_each_feature=folium.JsCode(f"hgw.featurePopup({_js(popup_spec(spec.title, fields))})"),
-                style=folium.JsCode(f"function () {{ return {_js(sym.LINK_STYLE)}; }}"),
-            ).add_to(group)
+            data = gpd.GeoDataFrame(violations[ok].drop(columns=["geometry", "nearest_line"]),
+                                    geometry=lines[ok], crs=4326)
+            _shape_layer(data, spec, pd.Series("link", index=data.index),
+                         {"link": sym.LINK_STYLE}, "to nearest water", 18).add_to(group)
     points = violations.geometry.representative_point()
     subjects = gpd.GeoDataFrame(violations.drop(columns=["nearest_line"], errors="ignore"),
                                 geometry=points, crs=4326)

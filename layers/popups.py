@@ -42,6 +42,19 @@ window.hgw = window.hgw || {
     }
     return h + '</table></div>';
   },
+  decode: function (s) {
+    var i = 0, lat = 0, lng = 0, out = [];
+    while (i < s.length) {
+      var b, shift = 0, r = 0;
+      do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+      lat += (r & 1) ? ~(r >> 1) : (r >> 1);
+      shift = 0; r = 0;
+      do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+      lng += (r & 1) ? ~(r >> 1) : (r >> 1);
+      out.push([lat / 1e6, lng / 1e6]);
+    }
+    return out;
+  },
   featurePopup: function (spec) {
     return function (feature, layer) {
       layer.bindPopup(function () {

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -37,8 +38,9 @@ def running_app(script: str = "app.py", *, env: dict[str, str] | None = None,
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe stalls the server
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
@@ -50,16 +52,21 @@ def running_app(script: str = "app.py", *, env: dict[str, str] | None = None,
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.stdout else ""
+                log.seek(0)
+                out = log.read()
                 raise RuntimeError(f"streamlit did not start:\n{out[-3000:]}")
             time.sleep(0.3)
         yield url
     finally:
+        if os.environ.get("HGW_SHOW_SERVER_LOG"):
+            log.seek(0)
+            print(log.read()[-5000:])
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 @dataclass

@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import polyline
 import pytest
 
 from layers.assets import installed
@@ -97,6 +98,10 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
         assert XSS in popup.inner_text()
         assert popup.locator("img").count() == 0 and frame.locator("img[src='x']").count() == 0
         assert not dialogs, dialogs
+        # the polyline decoder the lines travel through gives back the coordinates
+        pts = [(6.0, -1.5), (6.123456, -1.654321), (-89.999999, 179.999999)]
+        back = inner.evaluate("s => hgw.decode(s)", polyline.encode(pts, 6))
+        assert [tuple(p) for p in back] == pts
         page.screenshot(path=str(ARTIFACTS / "dashboard_map.png"), full_page=True)
 
         # the partner GeoJSON download of the violations is valid RFC 7946
@@ -107,6 +112,11 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
         assert doc["hgwatch"]["profile"] == "partner"
         assert {lay["layer"] for lay in doc["hgwatch"]["layers"]} >= {"mining_sites",
                                                                      "water_bodies"}
+        # a second visit renders the (cached) map again: one Map object is never re-rendered
+        page.reload()
+        again = map_frame(page)
+        again.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+        assert again.locator("path.leaflet-interactive").count() >= 150
         browser.close()
 
     # Leaflet came from the app, as JavaScript; nothing but basemap tiles tried to leave

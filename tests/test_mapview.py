@@ -6,6 +6,7 @@ import re
 
 import geopandas as gpd
 import numpy as np
+import polyline
 import pytest
 import shapely
 from hypothesis import given, settings, strategies as st
@@ -16,7 +17,9 @@ from layers.catalogue import CATALOGUE
 from layers.mapview import (
     aggregate_water, build_map, display_zoom, generalise, rule_zone,
 )
+from layers.elements import script_json
 from layers.maphtml import standalone_html
+from layers.polyline import encode_parts
 from layers.symbology import SITE_CLASSES, site_classes, site_styles
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -89,7 +92,7 @@ def test_layers_switcher_legend_and_basemaps(html: str) -> None:
 
 def test_styles_come_from_the_catalogue(html: str) -> None:
     water = CATALOGUE["water_bodies"].style
-    assert f'"color":"{water.color}"' in html
+    assert f'"color": "{water.color}"' in html
     styles = site_styles(CATALOGUE["mining_sites"].style)
     assert styles["whole_ore"]["radius"] > styles["mercury"]["radius"]
     assert styles["mercury"]["fillColor"] == CATALOGUE["mining_sites"].style.fill_color
@@ -98,7 +101,26 @@ def test_styles_come_from_the_catalogue(html: str) -> None:
 
 def test_units_in_popup_fields(html: str) -> None:
     assert '["gold_kg_per_year", "gold kg per year", "kg/year"]' in html
-    assert '["distance_m","distance m","m"]' in html
+    assert '["distance_m", "distance m", "m"]' in html
+
+
+def test_lines_travel_as_encoded_polylines(html: str) -> None:
+    # the Ankobra line (-2.001 5.9) -> (-2.001 6.1) in Google's encoding at precision 6
+    assert polyline.encode([(5.9, -2.001), (6.1, -2.001)], 6) in html
+    assert "5.9, -2.001" not in html and "-2.001, 5.9" not in html
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.floats(-180, 180), st.floats(-90, 90)), min_size=1,
+                         max_size=30), min_size=1, max_size=8))
+def test_encoder_matches_the_polyline_library(parts: list[list[tuple[float, float]]]) -> None:
+    arrays = [np.array(p, dtype=float) for p in parts]
+    ours = encode_parts(arrays)
+    ref = [polyline.encode([(round(y, 6), round(x, 6)) for x, y in p], 6) for p in parts]
+    assert ours == ref
+    for enc, p in zip(ours, parts):
+        back = np.array(polyline.decode(enc, 6))[:, ::-1]
+        assert np.abs(back - np.array(p)).max() <= 0.5e-6 + 1e-9
 
 
 def test_display_zoom_known_boxes() -> None:
@@ -180,3 +202,21 @@ def test_standalone_html_is_self_contained() -> None:
     head_scripts = re.findall(r"<script>(.*?)</script>", doc, flags=re.S)
     assert any("Leaflet 1.9.3" in s for s in head_scripts)
     json.dumps(doc)  # plain text, no bytes
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=12))
+def test_script_json_round_trips_and_cannot_break_out(value: object) -> None:
+    text = script_json(value)
+    assert json.loads(text) == value
+    for bad in ("</", "<!--", "{{", "{%", "{#", "\u2028"):
+        assert bad not in text
+
+
+def test_template_syntax_in_a_name_is_not_evaluated() -> None:
+    sites = _sites()
+    sites.loc[1, "name"] = "{{ 'zq' ~ 'xw' }} {% if true %}x{% endif %} {# c #}"
+    html = build_map({"mining_sites": sites}).get_root().render()
+    assert "\\u007b\\u007b 'zq' ~ 'xw' \\u007d\\u007d" in html and "zqxw" not in html

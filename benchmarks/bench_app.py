@@ -1,0 +1,64 @@
+"""A minimal Streamlit page for benchmarks/bench_map.py: one status filter and one map.
+
+BENCH_WORKSPACE names the workspace; BENCH_VARIANT is "hgwatch" (layers.mapview.build_map) or
+"naive" (a folium.GeoJson of every raw layer, the same local Leaflet files, no simplification,
+no rounding, every column).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import folium  # noqa: E402
+import geopandas as gpd  # noqa: E402
+import streamlit as st  # noqa: E402
+from streamlit_folium import st_folium  # noqa: E402
+
+from layers import assets  # noqa: E402
+from layers.mapview import build_map  # noqa: E402
+from layers.workspace import Workspace  # noqa: E402
+
+VARIANT = os.environ.get("BENCH_VARIANT", "hgwatch")
+
+
+@st.cache_resource
+def frames(path: str) -> dict[str, gpd.GeoDataFrame]:
+    ws = Workspace(path)
+    return {i.layer: ws.read(i.layer) for i in ws.layers()}
+
+
+def naive(layers: dict[str, gpd.GeoDataFrame]) -> folium.Map:
+    m = folium.Map(tiles="OpenStreetMap")
+    m.default_js = assets.js_urls("leaflet")
+    m.default_css = assets.css_urls("leaflet")
+    for name, gdf in layers.items():
+        folium.GeoJson(gdf.assign(**{c: gdf[c].astype(str) for c in gdf.columns
+                                     if c != "geometry" and gdf[c].dtype.kind in "mMO"}),
+                       name=name).add_to(m)
+    b = gpd.GeoSeries(gpd.pd.concat([g.geometry for g in layers.values()]), crs=4326).total_bounds
+    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    folium.LayerControl().add_to(m)
+    return m
+
+
+@st.cache_resource(max_entries=4)
+def map_bytes(path: str, status: str) -> bytes:
+    layers = dict(frames(path))
+    if status != "all":
+        sites = layers["mining_sites"]
+        layers["mining_sites"] = sites[sites["status"].astype(str) == status]
+    return pickle.dumps(naive(layers) if VARIANT == "naive" else build_map(layers))
+
+
+def the_map(path: str, status: str) -> folium.Map:
+    """A fresh map each run (st_folium rewrites ids while rendering), built once per filter."""
+    return pickle.loads(map_bytes(path, status))
+
+
+status = st.radio("Status", ["all", "active"], horizontal=True, key="status")
+st_folium(the_map(os.environ["BENCH_WORKSPACE"], status), height=620,
+          use_container_width=True, returned_objects=[], key="bench_map")

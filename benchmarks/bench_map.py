@@ -1,0 +1,182 @@
+"""Map benchmark (not a test): time to first drawn map, bytes delivered, time for a filter change,
+in headless Chromium with the network cut to loopback, for HgWatch's map and a naive
+folium.GeoJson of the raw layers, on the demo workspace and on 10,000 sites + 50,000 water
+segments. Prints figures and ratios; never fails on time.
+
+    .venv/bin/python benchmarks/bench_map.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from layers.workspace import DEFAULT_PATH, Workspace  # noqa: E402
+from tests.browser_harness import ROOT, NetLog, launch, running_app  # noqa: E402
+
+TARGETS = {"first_s": 3.0, "mb": 5.0, "ratio": 5.0}
+DRAWN_JS = """() => { const f = [...document.querySelectorAll('iframe')].find(
+    i => i.title === 'streamlit_folium.st_folium'); if (!f) return false;
+    const w = f.contentWindow; if (!w || !w.map_div || w.map_div.__bench) return false;
+    const d = w.document; return d.querySelectorAll(
+    'path.leaflet-interactive, canvas.leaflet-zoom-animated, .marker-cluster').length > 0; }"""
+MARK_JS = """() => { const f = [...document.querySelectorAll('iframe')].find(
+    i => i.title === 'streamlit_folium.st_folium'); f.contentWindow.map_div.__bench = 1; }"""
+
+
+def large_workspace(path: Path, *, sites: int = 10_000, segments: int = 50_000,
+                    seed: int = 1) -> Path:
+    """A synthetic workspace: ``sites`` points and ``segments`` 5-vertex river segments
+    (100 per river) in a 3 x 3 degree box in south-west Ghana."""
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(-3.2, -0.2, sites), rng.uniform(4.8, 7.8, sites)
+    frame = gpd.GeoDataFrame({
+        "site_id": [f"B{i:05d}" for i in range(sites)],
+        "name": [f"bench site {i}" for i in range(sites)],
+        "status": rng.choice(["active", "inactive", "abandoned"], sites),
+        "uses_mercury": rng.random(sites) < 0.7,
+        "amalgamation": rng.choice(["whole_ore", "concentrate", "none"], sites),
+        "burning": rng.choice(["open", "retort", "none"], sites),
+        "processing_method": rng.choice(["amalgamation", "gravity", "cyanidation"], sites),
+        "gold_kg_per_year": np.round(rng.uniform(0.1, 20, sites), 2),
+        "admin_area": rng.choice(["North", "Centre", "South"], sites),
+        "survey_date": pd.to_datetime("2024-01-01") + pd.to_timedelta(
+            rng.integers(0, 365, sites), unit="D"),
+    }, geometry=shapely.points(lon, lat), crs=4326)
+    rivers = segments // 100
+    lines, ids, names = [], [], []
+    for r in range(rivers):
+        x, y = rng.uniform(-3.2, -0.2), rng.uniform(4.8, 7.8)
+        for s in range(100):
+            steps = rng.normal(0, 0.002, (4, 2)) + np.array([0.001, 0.0005])
+            pts = np.vstack([[x, y], np.array([x, y]) + np.cumsum(steps, axis=0)])
+            lines.append(shapely.linestrings(pts))
+            x, y = pts[-1]
+            ids.append(f"R{r:03d}-{s:03d}")
+            names.append(f"River {r}")
+    water = gpd.GeoDataFrame({"water_id": ids, "name": names, "kind": "river"},
+                             geometry=lines, crs=4326)
+    ws = Workspace(path)
+    ws.write_layer("mining_sites", frame, source="benchmark synthetic", synthetic=True)
+    ws.write_layer("water_bodies", water, source="benchmark synthetic", synthetic=True)
+    return path
+
+
+def bench_app(tmp: Path) -> Path:
+    """bench_app.py in ``tmp`` beside a link to the project's static folder, because Streamlit
+    serves /app/static/ from the folder next to the main script."""
+    script = tmp / "bench_app.py"
+    shutil.copyfile(Path(__file__).with_name("bench_app.py"), script)
+    (tmp / "static").symlink_to(ROOT / "static", target_is_directory=True)
+    return script
+
+
+def _load(browser, url: str, timeout_s: float) -> tuple[object, float, dict[str, int]]:  # type: ignore[no-untyped-def]
+    """Open ``url`` in a fresh context; seconds until the map has drawn, bytes by kind."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    log = NetLog()
+    context.route("**/*", log.route)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable", {})
+    urls: dict[str, str] = {}
+    got = {"streamlit shell": 0, "leaflet files": 0, "map component": 0, "websocket": 0}
+
+    def kind(url: str) -> str:
+        if "/app/static/vendor/" in url:
+            return "leaflet files"
+        return "map component" if "/component/" in url else "streamlit shell"
+    cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
+    cdp.on("Network.loadingFinished", lambda e: got.__setitem__(
+        kind(urls.get(e["requestId"], "")),
+        got[kind(urls.get(e["requestId"], ""))] + int(e.get("encodedDataLength", 0))))
+
+    def frame(e: dict) -> None:
+        data = e["response"].get("payloadData", "")
+        got["websocket"] += len(base64.b64decode(data)) if e["response"].get("opcode") == 2 else len(data)
+    cdp.on("Network.webSocketFrameReceived", frame)
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_function(DRAWN_JS, timeout=timeout_s * 1000, polling=50)
+    return page, time.perf_counter() - t0, got
+
+
+def measure(script: Path, workspace: Path, variant: str,
+            timeout_s: float = 300) -> dict[str, float]:
+    """In headless Chromium: a cold first visit (server just started: imports and map build
+    included), a warm first visit (another visitor; server caches warm), then a filter change
+    on the warm page (the filtered map is built for the first time)."""
+    from playwright.sync_api import sync_playwright
+
+    env = {"BENCH_WORKSPACE": str(workspace), "BENCH_VARIANT": variant, "PYTHONPATH": str(ROOT)}
+    with running_app(str(script), env=env) as url, sync_playwright() as p:
+        browser = launch(p)
+        _, cold, _ = _load(browser, url, timeout_s)
+        page, warm, got = _load(browser, url, timeout_s)
+        page.evaluate(MARK_JS)  # type: ignore[attr-defined]
+        t1 = time.perf_counter()
+        page.get_by_text("active", exact=True).click()  # type: ignore[attr-defined]
+        page.wait_for_function(DRAWN_JS, timeout=timeout_s * 1000, polling=50)  # type: ignore[attr-defined]
+        change = time.perf_counter() - t1
+        browser.close()
+    map_bytes = got["websocket"] + got["leaflet files"] + got["map component"]
+    return {"cold_s": cold, "first_s": warm, "filter_s": change,
+            "mb": map_bytes / 1e6, "total_mb": (map_bytes + got["streamlit shell"]) / 1e6,
+            "shell_mb": got["streamlit shell"] / 1e6}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 sites, 5,000 segments")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="hgw-bench-"))
+    try:
+        demo = tmp / "demo.gpkg"
+        shutil.copyfile(DEFAULT_PATH, demo)
+        n_sites, n_segs = (1_000, 5_000) if args.quick else (10_000, 50_000)
+        t = time.perf_counter()
+        large = large_workspace(tmp / "large.gpkg", sites=n_sites, segments=n_segs)
+        print(f"built the large workspace ({n_sites:,} sites, {n_segs:,} water segments) in "
+              f"{time.perf_counter() - t:.1f} s")
+        script = bench_app(tmp)
+        results = {}
+        for case, path in (("demo", demo), (f"{n_sites // 1000}k sites + {n_segs // 1000}k "
+                                            "segments", large)):
+            for variant in ("hgwatch", "naive"):
+                r = measure(script, path, variant)
+                results[(case, variant)] = r
+                print(f"{case:28s} {variant:8s} first map {r['first_s']:6.2f} s "
+                      f"(cold server {r['cold_s']:6.2f} s)  map bytes {r['mb']:7.2f} MB "
+                      f"(page total {r['total_mb']:6.2f} MB)  filter change {r['filter_s']:6.2f} s",
+                      flush=True)
+        print("\nmap bytes = WebSocket payload (map data and page protobufs) + Leaflet files + "
+              "map component; the Streamlit shell itself is the same for both variants.")
+        print("ratios naive / hgwatch (map bytes, first map, filter change):")
+        for case in dict.fromkeys(c for c, _ in results):
+            h, n = results[(case, "hgwatch")], results[(case, "naive")]
+            print(f"  {case:28s} bytes x{n['mb'] / h['mb']:.1f}  first x{n['first_s'] / h['first_s']:.1f}"
+                  f"  filter x{n['filter_s'] / h['filter_s']:.1f}")
+        big = results[(case, "hgwatch")]
+        ratio = results[(case, "naive")]["mb"] / big["mb"]
+        print(f"\ntargets, large case: first map {big['first_s']:.2f} s warm, {big['cold_s']:.2f} s "
+              f"cold (< {TARGETS['first_s']} s), "
+              f"{big['mb']:.2f} MB (< {TARGETS['mb']} MB), {ratio:.1f}x less than naive "
+              f"(>= {TARGETS['ratio']}x)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
