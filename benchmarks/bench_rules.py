@@ -224,7 +224,8 @@ def main() -> None:
                       f"{f['rss_mb']:>7.0f} {len(flagged):>8} {len(flagged ^ exact):>6} "
                       f"{f['seconds'] / k['seconds']:>6.2f} {f['cpu_seconds'] / k['cpu_seconds']:>6.2f}")
             if a.verify and exact:
-                print(f"{'':>9} " + check_disputed(n, m, exact, [set(ans[k]["site"].tolist()) for k in ans if k != "kernel"]))
+                others = [set(ans[k]["site"].tolist()) for k in ans if k != "kernel"]
+                print(f"{'':>9} " + check_disputed(n, m, exact, others))
             print(f"{'':>9} peak MB = the process's max RSS, inputs included (inputs alone: "
                   f"{figs.get('kernel', {}).get('rss_inputs_mb', float('nan')):.0f} MB); x = time / kernel time; "
                   "differ = flagged sites not in the exact set or missing from it")
