@@ -60,7 +60,7 @@ def points_near_segments(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64,
     keys = (cx0[seg] + k % nx[seg]) * height + (cy0[seg] + k // nx[seg])
     pkey = qx * height + qy
     order = np.argsort(keys, kind="stable")
-    if width * height <= _DENSE_CELLS:  # a dense table of cell -> first segment entry
+    if width * height <= min(_DENSE_CELLS, 4 * (keys.size + pkey.size)):  # dense table: cell -> first entry
         start = np.zeros(width * height + 1, dtype=np.int64)
         np.cumsum(np.bincount(keys, minlength=width * height), out=start[1:])
         lo, hi = start[pkey], start[pkey + 1]

@@ -55,6 +55,7 @@ CHORD_MARGIN_M = 1.0  # metres added to every projected search radius (chord err
 CHORD_ERROR_M = 0.01  # metres: a bound on a 1 km chord's departure from its geodesic, with slack
 SELECT_MARGIN_M = 2000.0  # metres added to the lon/lat preselection box (geodesic bulge, rounding)
 MAX_REACH_M = 500_000.0  # metres; beyond this the local projections no longer bound the scale
+PIECE_DEG_LAT = 0.01  # degrees: a piece (<= 1 km) spans less latitude than this
 TOLERANCE_M = 1e-6  # metres; "within" compares distance <= threshold + this (arithmetic noise ~1e-8)
 
 COLUMNS = ["subject", "target", "distance_m", "centreline_distance_m", "line"]
@@ -220,6 +221,9 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
     order = np.argsort(piece_key, kind="stable")
     bounds = np.flatnonzero(np.r_[True, piece_key[order][1:] != piece_key[order][:-1], True])
     radius = reach * SCALE_SAFETY + CHORD_MARGIN_M
+    # target pieces by their lower latitude: a locality only scans the pieces of its latitudes
+    by_lat = np.argsort(np.minimum(tp.lat1, tp.lat2), kind="stable")
+    low_lat = np.minimum(tp.lat1, tp.lat2)[by_lat]
     rows = []
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         s_sel = order[lo:hi]
@@ -228,7 +232,9 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
         lon = sp.lon1[s_sel] if points else np.concatenate([sp.lon1[s_sel], sp.lon2[s_sel]])
         lat = sp.lat1[s_sel] if points else np.concatenate([sp.lat1[s_sel], sp.lat2[s_sel]])
         box = Extent(key, lon, lat, reach * SCALE_SAFETY + SELECT_MARGIN_M)
-        t_sel = np.flatnonzero(box.touches(tp.lon1, tp.lat1, tp.lon2, tp.lat2))
+        span = by_lat[np.searchsorted(low_lat, box.lat_lo - PIECE_DEG_LAT):
+                      np.searchsorted(low_lat, box.lat_hi, side="right")]
+        t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
         t_r, _ = _select_rings(t_rings, box.touches(*_part_boxes(t_rings, box.lon0)))
         if points:
             rows.append(_point_group_rows(sp, s_sel, tp, t_sel, t_r, key, box, reach, prune))
