@@ -34,11 +34,21 @@ class Pieces:
     owner: NDArray[np.int64]
     chain: NDArray[np.int64]
     is_point: NDArray[np.bool_]
-    az_deg: NDArray[np.float64]  # azimuth of the piece at its first end, degrees
-    length_m: NDArray[np.float64]  # geodesic length of the piece, metres
+    az_deg: NDArray[np.float64]  # azimuth of the piece at its first end, degrees (NaN: not yet known)
+    length_m: NDArray[np.float64]  # geodesic length of the piece, metres (NaN: not yet known)
 
     def __len__(self) -> int:
         return int(self.owner.size)
+
+    def fill_geodesics(self, idx: NDArray[np.int64]) -> None:
+        """Compute the azimuth and length of the pieces ``idx`` that do not have them yet."""
+        need = np.zeros(self.owner.size, dtype=bool)
+        need[idx] = True
+        need &= np.isnan(self.length_m)
+        todo = np.flatnonzero(need)
+        if todo.size:
+            self.az_deg[todo], self.length_m[todo] = segment_lengths_m(
+                self.lon1[todo], self.lat1[todo], self.lon2[todo], self.lat2[todo])
 
 
 
@@ -107,16 +117,28 @@ def check_degrees(lon1: NDArray[np.float64], lat1: NDArray[np.float64], lon2: ND
                          "latitude in [-90, 90] (EPSG:4326)")
 
 
+def _haversine_bound_m(lon1: NDArray[np.float64], lat1: NDArray[np.float64], lon2: NDArray[np.float64],
+                       lat2: NDArray[np.float64]) -> NDArray[np.float64]:
+    """An upper bound (metres) of the geodesic length: the great-circle length on a sphere of the
+    equatorial radius, plus 1 % (the ellipsoid's radii of curvature exceed it by at most 0.34 %)."""
+    p1, p2, dl = np.radians(lat1), np.radians(lat2), np.radians(lon2 - lon1)
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 1.01 * 2.0 * 6_378_137.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
 def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-untyped-def]
     """Split each segment into ``ceil(len / max_piece_m)`` equal geodesic pieces.
 
     Returns the piece ends, per piece the index of its segment, and each piece's azimuth at its
-    first end (degrees) and length (metres).
+    first end (degrees) and length (metres), NaN where not computed yet.
     """
-    az, length = np.zeros(lon1.size), np.zeros(lon1.size)
-    real = np.flatnonzero((lon1 != lon2) | (lat1 != lat2))
+    az, length = np.full(lon1.size, np.nan), np.full(lon1.size, np.nan)
+    # only edges that may be longer than a piece need their geodesic now; the others get it
+    # on demand (Pieces.fill_geodesics) if they become candidates
+    real = np.flatnonzero(_haversine_bound_m(lon1, lat1, lon2, lat2) > max_piece_m)
     az[real], length[real] = segment_lengths_m(lon1[real], lat1[real], lon2[real], lat2[real])
-    n = np.maximum(np.ceil(length / max_piece_m).astype(np.int64), 1)
+    n = np.ones(lon1.size, dtype=np.int64)
+    n[real] = np.maximum(np.ceil(length[real] / max_piece_m).astype(np.int64), 1)
     seg = np.repeat(np.arange(lon1.size), n)
     first = np.cumsum(n) - n
     k = np.arange(seg.size) - first[seg]

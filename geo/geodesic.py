@@ -47,7 +47,7 @@ from geo._geodesic_kernel import point_segment_distance
 from geo._grid import planar_point_segment, points_near_segments
 from geo._locality import Extent, Plate, centred_transformer, locality_keys, transformer
 from geo._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
-from geo._pieces import Pieces, Rings, build_polygons, explode, parts_of, polygon_rings
+from geo._pieces import MAX_PIECE_M, Pieces, Rings, build_polygons, explode, parts_of, polygon_rings
 from geo.errors import CRSError
 
 SCALE_SAFETY = 1.02  # bound on the local projections' scale factor over a locality
@@ -131,8 +131,7 @@ def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: N
     if s_sel.size == 0 or t_sel.size == 0:
         return Rows.concat([])
     if key >= 0:
-        piece_m = float(tp.length_m[t_sel].max(initial=0.0))
-        frame = Plate(box.lon0, box.lat_lo, box.lat_hi, piece_m)
+        frame = Plate(box.lon0, box.lat_lo, box.lat_hi, MAX_PIECE_M)
         k_min, k_max, chord = frame.k_min, frame.k_max, frame.chord_m
         xy = frame.xy
     else:
@@ -152,6 +151,7 @@ def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: N
         frac = planar_point_segment(px[pi] * sx, py[pi] * sy, tx1[ti] * sx, ty1[ti] * sy, tx2[ti] * sx,
                                     ty2[ti] * sy)[1]
     si, tj = s_sel[pi], t_sel[ti]
+    tp.fill_geodesics(tj)
     d, flon, flat = point_segment_distance(sp.lon1[si], sp.lat1[si], tp.lon1[tj], tp.lat1[tj], tp.lon2[tj],
                                            tp.lat2[tj], frac0=frac, az_ab=tp.az_deg[tj], len_ab=tp.length_m[tj])
     rows = [Rows(sp.owner[si], tp.owner[tj], d, sp.lon1[si], sp.lat1[si], flon, flat)]
