@@ -11,7 +11,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
-CELL_PER_RADIUS = 2.0  # grid cell side, in search radii (at least the median segment length)
 _DENSE_CELLS = 20_000_000  # up to this many grid cells, index them in a dense table (160 MB)
 I64 = NDArray[np.int64]
 
@@ -33,6 +32,20 @@ def _ranges(counts: I64) -> tuple[I64, I64]:
     return owner, within
 
 
+def _cell_size(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64, radius_m: float) -> float:
+    """Grid cell side (metres) that minimises the expected work.
+
+    Work = cell registrations of the segments, ``M (1 + E/c)^2``, plus point-segment pairs to
+    test, ``N M (c + E)^2 / area``, where E is a segment's mean box side grown by the radius.
+    """
+    n, m = px.size, x1.size
+    ext = float(np.mean(np.abs(x2 - x1) + np.abs(y2 - y1))) / 2.0 + 2.0 * radius_m
+    area = max(float(np.ptp(px)) * float(np.ptp(py)), ext * ext)
+    sizes = max(ext, 1.0) * np.array([0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0])
+    work = m * (1.0 + ext / sizes) ** 2 + n * m * (sizes + ext) ** 2 / area
+    return float(sizes[np.argmin(work)])
+
+
 def points_near_segments(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64,
                          radius_m: float) -> tuple[I64, I64, F64, F64]:
     """All (point, segment) pairs within ``radius_m`` metres in the plane.
@@ -42,8 +55,7 @@ def points_near_segments(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64,
     if px.size == 0 or x1.size == 0:
         e = np.empty(0, dtype=np.int64)
         return e, e, np.empty(0), np.empty(0)
-    lengths = np.hypot(x2 - x1, y2 - y1)
-    cell = max(CELL_PER_RADIUS * radius_m, float(np.median(lengths)), 1.0)
+    cell = _cell_size(px, py, x1, y1, x2, y2, radius_m)
     ox = min(float(px.min()), float(np.minimum(x1, x2).min())) - radius_m - cell
     oy = min(float(py.min()), float(np.minimum(y1, y2).min())) - radius_m - cell
     # each segment registers in every cell its box, grown by the radius, overlaps
