@@ -19,7 +19,7 @@ from geo.rules import RuleSet
 from layers import mapview
 from layers.rulefile import DEFAULT_RULES, load_rules
 from layers.view import (MERCURY_CHOICES, SEVERITIES, Filters, Headline, choices, date_range,
-                         filter_layers, headline, violations_for)
+                         filter_layers, headline, violations_for, zone_distance)
 from layers.workspace import DEFAULT_PATH, LayerInfo, Workspace
 
 WORKSPACE_ENV = "HGWATCH_WORKSPACE"
@@ -41,6 +41,7 @@ class View:
     headline: Headline
     problem: str | None = None
     key: tuple[object, ...] = field(default_factory=tuple)
+    zone_m: float | None = None
 
 
 def _mtime(path: Path) -> float:
@@ -96,7 +97,8 @@ def _map_bytes(key: tuple[object, ...]) -> bytes:
     path, mtime, rules_mtime, filters, rule_ids, distance_m = key
     _, frames = _frames(path, mtime)
     violations, _ = _run(path, mtime, rules_mtime, filters, rule_ids, distance_m)
-    zone = distance_m or (100.0 if len(violations) else None)
+    ruleset = _rules(rules_mtime)
+    zone = None if isinstance(ruleset, str) else zone_distance(ruleset, rule_ids, distance_m)
     m = mapview.build_map(filter_layers(frames, filters), violations=violations, zone_m=zone)
     return pickle.dumps(m)
 
@@ -139,7 +141,9 @@ def _rule_picker(ruleset: RuleSet | str) -> tuple[tuple[str, ...], float | None]
                                     format_func=titles.get, key="f_rules")
     whatif = st.sidebar.toggle("What if: override the distance", key="whatif_on",
                                help="Re-run the chosen distance rules with another distance.")
-    metres = st.sidebar.slider("Distance (m)", min_value=50, max_value=500, value=100, step=1,
+    own = zone_distance(ruleset, tuple(titles), None)
+    start = int(min(500, max(50, own))) if own else 50
+    metres = st.sidebar.slider("Distance (m)", min_value=50, max_value=500, value=start, step=1,
                                key="whatif_m", disabled=not whatif,
                                help="50, 100, 200, 500 m or anything in between.")
     return tuple(picked), float(metres) if whatif else None
@@ -160,7 +164,8 @@ def sidebar() -> View:
     head = headline(view_frames.get("mining_sites", sites), violations, _factors())
     view = View(Workspace(path), infos, view_frames, filters, rule_ids, distance, violations,
                 notes, head, ruleset if isinstance(ruleset, str) else None,
-                (str(path), mtime, rules_mtime, filters, rule_ids, distance))
+                (str(path), mtime, rules_mtime, filters, rule_ids, distance),
+                None if isinstance(ruleset, str) else zone_distance(ruleset, rule_ids, distance))
     st.session_state[_KEY] = view
     return view
 

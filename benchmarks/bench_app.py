@@ -59,6 +59,9 @@ def the_map(path: str, status: str) -> folium.Map:
     return pickle.loads(map_bytes(path, status))
 
 
+if os.environ.get("BENCH_RUNLOG"):
+    with open(os.environ["BENCH_RUNLOG"], "a") as fh:
+        fh.write("run\n")
 status = st.radio("Status", ["all", "active"], horizontal=True, key="status")
 st_folium(the_map(os.environ["BENCH_WORKSPACE"], status), height=620,
           use_container_width=True, returned_objects=[], key="bench_map")

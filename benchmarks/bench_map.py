@@ -126,7 +126,7 @@ def measure(script: Path, workspace: Path, variant: str,
         page, warm, got = _load(browser, url, timeout_s)
         page.evaluate(MARK_JS)  # type: ignore[attr-defined]
         t1 = time.perf_counter()
-        page.get_by_text("active", exact=True).click()  # type: ignore[attr-defined]
+        page.get_by_text("active", exact=True).click(timeout=timeout_s * 1000)  # type: ignore[attr-defined]
         page.wait_for_function(DRAWN_JS, timeout=timeout_s * 1000, polling=50)  # type: ignore[attr-defined]
         change = time.perf_counter() - t1
         browser.close()

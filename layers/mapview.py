@@ -51,7 +51,7 @@ class MapOptions:
 
     width_px: int = 1000
     height_px: int = 620
-    zoom_margin: int = 2
+    zoom_margin: int = 1
     cluster_above: int = 1500
     canvas_above: int = 3000
     water_budget: int = 4000

@@ -1,4 +1,4 @@
-"""Encoded polylines (Google's algorithm, precision 6): about 4 bytes per vertex instead of 22.
+"""Encoded polylines (Google's algorithm, precision 6): 4-10 bytes per vertex instead of 22.
 
 Coordinates are rounded to 6 decimals (about 0.1 m) by the encoding itself. The browser decodes
 them with ``hgw.decode`` (layers/popups.py). Vectorised with numpy: 250,000 vertices encode in
@@ -55,17 +55,29 @@ def encode_parts(coords: list[np.ndarray]) -> list[str]:
     return [text[offsets[i]:offsets[i + 1]] for i in range(len(lengths))]
 
 
+_TO_SCRIPT = str.maketrans("{}", "!#")
+
+
+def script_safe(encoded: str) -> str:
+    """``encoded`` with ``{`` and ``}`` written as ``!`` and ``#`` (outside the polyline
+    alphabet, 63..126), so that no string on the page can form a template tag without the
+    6-byte ``\\u007b`` escape; ``hgw.decode`` maps them back."""
+    return encoded.translate(_TO_SCRIPT)
+
+
 def encode_geometry(geom: shapely.Geometry) -> tuple[str, list[object]]:
     """("L", [line, ...]) for (multi)lines, ("P", [[ring, ...], ...]) for (multi)polygons."""
     kind = geom.geom_type
     if kind in ("LineString", "MultiLineString"):
         parts = shapely.get_parts(geom)
-        return "L", encode_parts([shapely.get_coordinates(p) for p in parts])
+        return "L", [script_safe(e) for e in
+                     encode_parts([shapely.get_coordinates(p) for p in parts])]
     if kind in ("Polygon", "MultiPolygon"):
         polys = shapely.get_parts(geom)
         out: list[object] = []
         for poly in polys:
             rings = [poly.exterior, *poly.interiors]
-            out.append(encode_parts([shapely.get_coordinates(r) for r in rings]))
+            out.append([script_safe(e) for e in
+                        encode_parts([shapely.get_coordinates(r) for r in rings])])
         return "P", out
     raise ValueError(f"cannot encode a {kind} as a polyline")

@@ -43,13 +43,18 @@ window.hgw = window.hgw || {
     return h + '</table></div>';
   },
   decode: function (s) {
+    // Google's encoded polyline at precision 6; "!" and "#" stand for "{" and "}"
     var i = 0, lat = 0, lng = 0, out = [];
+    var code = function () {
+      var c = s.charCodeAt(i++);
+      return (c === 33 ? 123 : c === 35 ? 125 : c) - 63;
+    };
     while (i < s.length) {
       var b, shift = 0, r = 0;
-      do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+      do { b = code(); r |= (b & 31) << shift; shift += 5; } while (b >= 32);
       lat += (r & 1) ? ~(r >> 1) : (r >> 1);
       shift = 0; r = 0;
-      do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+      do { b = code(); r |= (b & 31) << shift; shift += 5; } while (b >= 32);
       lng += (r & 1) ? ~(r >> 1) : (r >> 1);
       out.push([lat / 1e6, lng / 1e6]);
     }

@@ -135,6 +135,18 @@ def with_distance(ruleset: RuleSet, rule_ids: tuple[str, ...], distance_m: float
     return ruleset.model_copy(update={"rules": rules})
 
 
+def zone_distance(ruleset: RuleSet, rule_ids: tuple[str, ...],
+                  distance_m: float | None) -> float | None:
+    """The buffer to draw around water, in metres: the "what if" distance when set, else the
+    largest distance of the chosen rules that measure to water bodies (from the rule file)."""
+    if distance_m is not None:
+        return distance_m
+    found = [float(r.distance_m) for r in ruleset.rules
+             if r.id in rule_ids and r.relation == "within_distance" and r.distance_m
+             and any(o.layer == "water_bodies" for o in r.other)]
+    return max(found) if found else None
+
+
 def violations_for(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame],
                    rule_ids: tuple[str, ...], distance_m: float | None) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Run the chosen rules on the view; returns the violations and notes (rules not run).

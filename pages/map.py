@@ -56,8 +56,6 @@ cols[-1].download_button(
     "Map (stand-alone HTML)", key="dl_map_html", mime="text/html", on_click="ignore",
     file_name="hgwatch_map.html",
     data=lambda: standalone_html(mapview.build_map(
-        view.frames, violations=view.violations,
-        zone_m=view.distance_m or (100.0 if len(view.violations) else None)),
-        title="HgWatch map"))
+        view.frames, violations=view.violations, zone_m=view.zone_m), title="HgWatch map"))
 st.caption("The stand-alone map is one self-contained file (Leaflet inlined) for a laptop in "
            "the field; it shows no restricted fields.")

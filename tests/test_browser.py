@@ -14,6 +14,7 @@ import polyline
 import pytest
 
 from layers.assets import installed
+from layers.polyline import script_safe
 from layers.workspace import DEFAULT_PATH, Workspace
 from tests.browser_harness import (CHROMIUM, ROOT, NetLog, is_tile, launch, map_frame,
                                    running_app)
@@ -99,8 +100,10 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
         assert popup.locator("img").count() == 0 and frame.locator("img[src='x']").count() == 0
         assert not dialogs, dialogs
         # the polyline decoder the lines travel through gives back the coordinates
-        pts = [(6.0, -1.5), (6.123456, -1.654321), (-89.999999, 179.999999)]
-        back = inner.evaluate("s => hgw.decode(s)", polyline.encode(pts, 6))
+        pts = [(6.0, -1.5), (6.123456, -1.654321), (-89.999999, 179.999999), (7.77, -2.5)]
+        raw = polyline.encode(pts, 6)
+        assert "{" in raw and "}" in raw  # the "!"/"#" stand-ins are exercised
+        back = inner.evaluate("s => hgw.decode(s)", script_safe(raw))
         assert [tuple(p) for p in back] == pts
         page.screenshot(path=str(ARTIFACTS / "dashboard_map.png"), full_page=True)
 
