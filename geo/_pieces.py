@@ -63,8 +63,12 @@ class Rings:
     owner_of_part: NDArray[np.int64]
 
 
-def parts_of(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
-    """Single-part, non-empty geometries (Point, LineString, LinearRing, Polygon) and their owners.
+Parts = tuple[NDArray[np.object_], NDArray[np.int64], NDArray[np.int32]]
+
+
+def parts_of(geoms: NDArray[np.object_]) -> Parts:
+    """Single-part, non-empty geometries (Point, LineString, LinearRing, Polygon), their owners
+    and their shapely type ids.
 
     Multi-part geometries and collections are split (recursively); simple ones are used as they
     are, without copying.
@@ -72,25 +76,25 @@ def parts_of(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[n
     valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     owner = np.flatnonzero(valid)
     g = geoms[owner]
-    multi = shapely.get_type_id(g) >= 4
-    while multi.any():
+    tid = shapely.get_type_id(g)
+    while (tid >= 4).any():
+        multi = tid >= 4
         parts, pi = shapely.get_parts(g[multi], return_index=True)
         keep = ~shapely.is_empty(parts)
         g = np.concatenate([g[~multi], parts[keep]])
         owner = np.concatenate([owner[~multi], owner[multi][pi[keep]]])
         order = np.argsort(owner, kind="stable")
         g, owner = g[order], owner[order]
-        multi = shapely.get_type_id(g) >= 4
-    return g, owner
+        tid = shapely.get_type_id(g)
+    return g, owner, tid
 
 
-def _chains(parts: NDArray[np.object_],
-            owner: NDArray[np.int64]) -> tuple[NDArray[np.object_], NDArray[np.int64], bool]:
+def _chains(parts: NDArray[np.object_], owner: NDArray[np.int64],
+            tid: NDArray[np.int32]) -> tuple[NDArray[np.object_], NDArray[np.int64], bool]:
     """Split single-part geometries into vertex chains (points, lines, rings), sorted by owner.
 
     Also says whether every chain is a Point.
     """
-    tid = shapely.get_type_id(parts)
     is_poly = tid == 3
     if not is_poly.any():
         return parts, owner, bool((tid == 0).all())
@@ -163,7 +167,7 @@ def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-unt
 
 
 def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
-            parts: tuple[NDArray[np.object_], NDArray[np.int64]] | None = None, name: str = "geometries") -> Pieces:
+            parts: Parts | None = None, name: str = "geometries") -> Pieces:
     """Break geometries (lon/lat degrees) into geodesic pieces of at most ``max_piece_m`` metres.
 
     ``parts`` may pass in ``parts_of(geoms)`` when it is already known. Raises ValueError, naming
@@ -197,10 +201,10 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
 
 
 def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
-                  parts: tuple[NDArray[np.object_], NDArray[np.int64]] | None = None) -> Rings:
+                  parts: Parts | None = None) -> Rings:
     """Densified rings of the polygon parts of ``geoms`` (other geometry types are ignored)."""
-    parts, owner = parts if parts is not None else parts_of(geoms)
-    is_poly = shapely.get_type_id(parts) == 3
+    parts, owner, tid = parts if parts is not None else parts_of(geoms)
+    is_poly = tid == 3
     polys, owner = parts[is_poly], owner[is_poly]
     rings, part_of_ring = shapely.get_rings(polys, return_index=True)
     pieces = explode(rings, max_piece_m=max_piece_m)

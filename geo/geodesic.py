@@ -45,7 +45,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo._geodesic_kernel import point_segment_distance
 from geo._grid import planar_point_segment, points_near_segments
-from geo._locality import Extent, Plate, centred_transformer, locality_keys, transformer
+from geo._locality import SOUTH_CAP, Extent, Plate, centred_transformer, locality_keys, transformer
 from geo._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
 from geo._pieces import MAX_PIECE_M, Pieces, Rings, build_polygons, explode, parts_of, polygon_rings
 from geo.errors import CRSError
@@ -198,6 +198,17 @@ def _group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray
     return Rows.concat(rows)
 
 
+def _groups(keys: NDArray[np.int64]) -> list[tuple[int, NDArray[np.int64]]]:
+    """(key, ascending positions) for each distinct locality key."""
+    counts = np.bincount(keys - SOUTH_CAP)  # keys are >= SOUTH_CAP (-2)
+    present = np.flatnonzero(counts) + SOUTH_CAP
+    if present.size <= 16:  # a few localities: one pass each beats a sort
+        return [(int(k), np.flatnonzero(keys == k)) for k in present]
+    order = np.argsort(keys, kind="stable")
+    bounds = np.r_[0, np.cumsum(counts[present - SOUTH_CAP])]
+    return [(int(k), order[lo:hi]) for k, lo, hi in zip(present, bounds[:-1], bounds[1:], strict=True)]
+
+
 def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], reach_m: NDArray[np.float64],
                 prune: bool) -> Rows:
     """Rows for every (subject, target) pair whose distance may be within the target's reach.
@@ -218,16 +229,12 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
     key_of = np.full(subjects.size, 0, dtype=np.int64)
     key_of[s_own] = locality_keys(s_lon, s_lat)
     piece_key = key_of[sp.owner]
-    order = np.argsort(piece_key, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, piece_key[order][1:] != piece_key[order][:-1], True])
     radius = reach * SCALE_SAFETY + CHORD_MARGIN_M
     # target pieces by their lower latitude: a locality only scans the pieces of its latitudes
     by_lat = np.argsort(np.minimum(tp.lat1, tp.lat2), kind="stable")
     low_lat = np.minimum(tp.lat1, tp.lat2)[by_lat]
     rows = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        s_sel = order[lo:hi]
-        key = int(piece_key[s_sel[0]])
+    for key, s_sel in _groups(piece_key):
         points = bool(sp.is_point[s_sel].all())
         lon = sp.lon1[s_sel] if points else np.concatenate([sp.lon1[s_sel], sp.lon2[s_sel]])
         lat = sp.lat1[s_sel] if points else np.concatenate([sp.lat1[s_sel], sp.lat2[s_sel]])
@@ -247,17 +254,18 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
 
 
 def _nearest_per_pair(rows: Rows) -> Rows:
-    """Keep, per (subject, target), the row with the least distance (ties: by nearest points)."""
+    """Keep, per (subject, target), the row with the least distance (ties: by nearest points).
+
+    The result is sorted by subject, then target.
+    """
     if rows.subject.size == 0:
         return rows
-    order = np.lexsort((rows.distance_m, rows.target, rows.subject))
-    s, t, d = rows.subject[order], rows.target[order], rows.distance_m[order]
-    same = (s[1:] == s[:-1]) & (t[1:] == t[:-1])
-    if (same & (d[1:] == d[:-1])).any():  # exact ties within a pair: order them by the points too
-        order = np.lexsort((rows.tlat, rows.tlon, rows.slat, rows.slon, rows.distance_m, rows.target,
-                            rows.subject))
-        same = (rows.subject[order][1:] == rows.subject[order][:-1]) & \
-               (rows.target[order][1:] == rows.target[order][:-1])
+    pair = rows.subject * (int(rows.target.max()) + 1) + rows.target
+    order = np.argsort(pair, kind="stable")
+    same = pair[order][1:] == pair[order][:-1]
+    if same.any():  # several rows for a pair: the nearest, exact ties ordered by the points
+        order = np.lexsort((rows.tlat, rows.tlon, rows.slat, rows.slon, rows.distance_m, pair))
+        same = pair[order][1:] == pair[order][:-1]
     first = order[np.r_[True, ~same]]
     return Rows(*(getattr(rows, f)[first] for f in Rows.__dataclass_fields__))
 
@@ -295,7 +303,9 @@ def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
     ok = dist <= thr[rows.target] + tolerance_m
     r = Rows(*(getattr(rows, f)[ok] for f in Rows.__dataclass_fields__))
     dist = dist[ok]
-    order = np.lexsort((r.target, dist, r.subject))
+    order = np.arange(dist.size)  # rows are sorted by subject, then target
+    if (r.subject[1:] == r.subject[:-1]).any():  # several targets for a subject: nearest, ties lowest
+        order = np.lexsort((r.target, dist, r.subject))
     first = order[np.r_[True, r.subject[order][1:] != r.subject[order][:-1]]] if order.size else order
     lines = shapely.linestrings(np.stack([np.column_stack([r.slon[first], r.slat[first]]),
                                           np.column_stack([r.tlon[first], r.tlat[first]])], axis=1)) \
