@@ -122,3 +122,28 @@ def test_plate_frame_bounds_hold(lat_lo, span, lon, az, dist, az2, piece) -> Non
     (ax, bx, mx), (ay, by, my) = frame.xy(np.array([lon, b_lon, m_lon]), np.array([lat, b_lat, m_lat]))
     cross = abs((bx - ax) * (my - ay) - (by - ay) * (mx - ax)) / max(np.hypot(bx - ax, by - ay), 1e-12)
     assert cross <= frame.chord_m
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(configuration(), st.data())
+def test_per_target_thresholds_and_offsets_agree_with_reference(cfg, data) -> None:  # type: ignore[no-untyped-def]
+    """Per-target thresholds and centre-line offsets: the nearest qualifying target, by bank distance."""
+    sites, waters = cfg
+    if not _valid(sites + waters):
+        return
+    n = len(waters)
+    limit = np.array(data.draw(st.lists(st.floats(20.0, 200.0), min_size=n, max_size=n)))
+    offset = np.array(data.draw(st.lists(st.sampled_from([0.0, 5.0, 30.0]), min_size=n, max_size=n)))
+    out = nearest_within(sites, waters, max_distance_m=limit, target_offset_m=offset)
+    got = dict(zip(out["subject"], zip(out["target"], out["distance_m"], strict=True), strict=True))
+    for i, site in enumerate(sites):
+        bank = [max(reference_distance(site, w) - o, 0.0) for w, o in zip(waters, offset, strict=True)]
+        margin = [b - lim for b, lim in zip(bank, limit, strict=True)]
+        if any(abs(m) < CM for m in margin):
+            continue  # too close to a threshold for the reference to decide
+        qualifying = [b for b, m in zip(bank, margin, strict=True) if m <= 0]
+        assert (i in got) == bool(qualifying), (i, margin)
+        if qualifying:
+            t, d = got[i]
+            assert d == pytest.approx(min(qualifying), abs=CM)
+            assert margin[t] <= CM and bank[t] == pytest.approx(d, abs=CM)
