@@ -43,7 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from geo._geodesic_kernel import point_segment_distance
+from geo._geodesic_kernel import WGS84, point_segment_distance
 from geo._grid import planar_point_segment, points_near_segments
 from geo._locality import SOUTH_CAP, Extent, Plate, centred_transformer, locality_keys, transformer
 from geo._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
@@ -56,6 +56,7 @@ CHORD_ERROR_M = 0.01  # metres: a bound on a 1 km chord's departure from its geo
 SELECT_MARGIN_M = 2000.0  # metres added to the lon/lat preselection box (geodesic bulge, rounding)
 MAX_REACH_M = 500_000.0  # metres; beyond this the local projections no longer bound the scale
 PIECE_DEG_LAT = 0.01  # degrees: a piece (<= 1 km) spans less latitude than this
+ALL_PAIRS_MAX = 200_000  # piece pairs geodesic_distance measures one by one before it uses a search
 TOLERANCE_M = 1e-6  # metres; "within" compares distance <= threshold + this (arithmetic noise ~1e-8)
 
 COLUMNS = ["subject", "target", "distance_m", "centreline_distance_m", "line"]
@@ -318,13 +319,19 @@ def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
 def geodesic_distance(a: BaseGeometry, b: BaseGeometry) -> float:
     """Exact shortest distance in metres on the WGS84 ellipsoid between two lon/lat geometries.
 
-    Every pair of pieces is measured (no candidate pass), so it suits single pairs and small
-    geometries; see the module docstring for the definition. Raises ValueError on empty input.
+    Small geometries: every pair of pieces is measured. Large ones (over ``ALL_PAIRS_MAX`` piece
+    pairs) within ``MAX_REACH_M`` of each other go through :func:`nearest_within`, with the
+    distance between their first vertices as the (inclusive) reach. See the module docstring for
+    the definition. Raises ValueError on empty input.
     """
     subj, tgt = _geometries([a], "a"), _geometries([b], "b")
     sp, tp = explode(subj, name="a"), explode(tgt, name="b")
     if len(sp) == 0 or len(tp) == 0:
         raise ValueError("geodesic_distance needs two non-empty geometries")
+    if len(sp) * len(tp) > ALL_PAIRS_MAX:
+        bound = float(WGS84.inv(sp.lon1[0], sp.lat1[0], tp.lon1[0], tp.lat1[0])[2])
+        if bound <= MAX_REACH_M:
+            return float(nearest_within(subj, tgt, max_distance_m=bound)["distance_m"].iloc[0])
     tr = centred_transformer(float(sp.lon1[0]), float(sp.lat1[0]))
     rows = _group_rows(sp, np.arange(len(sp)), tp, np.arange(len(tp)), polygon_rings(subj),
                        polygon_rings(tgt), tr, None)

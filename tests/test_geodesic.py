@@ -312,3 +312,22 @@ def test_refuses_projected_crs_and_non_degree_coordinates() -> None:
         nearest_within([Point(0, 0), Point(500000.0, 4000000.0)], [river], max_distance_m=100.0)
     with pytest.raises(ValueError, match="targets"):
         nearest_within([Point(0, 0)], [LineString([(0, 0), (float("nan"), 1)])], max_distance_m=100.0)
+
+
+def test_large_geometries_take_the_search_path_with_the_same_answer() -> None:
+    import geo.geodesic as gd
+
+    centre = (12.0, -4.0)
+    ring = [offset_point(*centre, az, 800.0) for az in np.linspace(0.0, 360.0, 721)[:-1]]  # 720 vertices
+    lake = Polygon(ring)
+    a = offset_point(*centre, 10.0, 900.0)
+    b = offset_point(*a, 100.0, 3000.0)
+    river = LineString([a, b])  # 3 km: cut into 3 pieces; 2160 piece pairs
+    small = geodesic_distance(lake, river)
+    old = gd.ALL_PAIRS_MAX
+    try:
+        gd.ALL_PAIRS_MAX = 100
+        assert geodesic_distance(lake, river) == pytest.approx(small, abs=1e-6)
+    finally:
+        gd.ALL_PAIRS_MAX = old
+    assert small == pytest.approx(reference_distance(river, lake), abs=CM)
