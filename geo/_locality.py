@@ -136,3 +136,14 @@ def _meridian(lat_deg: float) -> float:
     """Meridional radius of curvature at a latitude, metres."""
     s = np.sin(np.radians(lat_deg))
     return float(_A * (1.0 - _E2) / (1.0 - _E2 * s * s) ** 1.5)
+
+
+def groups(keys: NDArray[np.int64]) -> list[tuple[int, NDArray[np.int64]]]:
+    """(key, ascending positions) for each distinct locality key."""
+    counts = np.bincount(keys - SOUTH_CAP)  # keys are >= SOUTH_CAP (-2)
+    present = np.flatnonzero(counts) + SOUTH_CAP
+    if present.size <= 16:  # a few localities: one pass each beats a sort
+        return [(int(k), np.flatnonzero(keys == k)) for k in present]
+    order = np.argsort(keys, kind="stable")
+    bounds = np.r_[0, np.cumsum(counts[present - SOUTH_CAP])]
+    return [(int(k), order[lo:hi]) for k, lo, hi in zip(present, bounds[:-1], bounds[1:], strict=True)]

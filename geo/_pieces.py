@@ -226,3 +226,29 @@ def build_polygons(x: NDArray[np.float64], y: NDArray[np.float64], rings: Rings)
         return np.empty(0, dtype=object)
     lr = shapely.linearrings(np.column_stack([x, y]), indices=rings.ring_of_vertex)
     return shapely.polygons(lr, indices=rings.part_of_ring)
+
+
+def select_rings(rings: Rings, keep_part: NDArray[np.bool_]) -> tuple[Rings, NDArray[np.int64]]:
+    """The rings of the selected polygon parts, renumbered; also the owner of each kept part."""
+    kept_parts = np.flatnonzero(keep_part)
+    ring_keep = keep_part[rings.part_of_ring]
+    kept_rings = np.flatnonzero(ring_keep)
+    vert_keep = ring_keep[rings.ring_of_vertex]
+    new_ring = np.searchsorted(kept_rings, rings.ring_of_vertex[vert_keep])
+    new_part = np.searchsorted(kept_parts, rings.part_of_ring[ring_keep])
+    sub = Rings(rings.lon[vert_keep], rings.lat[vert_keep], new_ring, new_part, rings.owner_of_part[keep_part])
+    return sub, rings.owner_of_part[keep_part]
+
+
+def part_boxes(rings: Rings, lon0: float) -> tuple[NDArray[np.float64], ...]:
+    """Per polygon part: min/max longitude (wrapped around ``lon0``) and min/max latitude."""
+    n = rings.owner_of_part.size
+    part = rings.part_of_ring[rings.ring_of_vertex]
+    dlon = np.mod(rings.lon - lon0 + 180.0, 360.0) - 180.0
+    lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+    la_lo, la_hi = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(lo, part, dlon)
+    np.maximum.at(hi, part, dlon)
+    np.minimum.at(la_lo, part, rings.lat)
+    np.maximum.at(la_hi, part, rings.lat)
+    return lo + lon0, la_lo, hi + lon0, la_hi

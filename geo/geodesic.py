@@ -45,9 +45,10 @@ from shapely.geometry.base import BaseGeometry
 
 from geo._geodesic_kernel import WGS84, point_segment_distance
 from geo._grid import planar_point_segment, points_near_segments
-from geo._locality import SOUTH_CAP, Extent, Plate, centred_transformer, locality_keys, transformer
+from geo._locality import Extent, Plate, centred_transformer, groups, locality_keys, transformer
 from geo._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
-from geo._pieces import MAX_PIECE_M, Pieces, Rings, build_polygons, explode, parts_of, polygon_rings
+from geo._pieces import (MAX_PIECE_M, Pieces, Rings, build_polygons, explode, part_boxes, parts_of, polygon_rings,
+                         select_rings)
 from geo.errors import CRSError
 
 SCALE_SAFETY = 1.02  # bound on the local projections' scale factor over a locality
@@ -91,32 +92,6 @@ def _first_vertex(p: Pieces) -> tuple[NDArray[np.int64], NDArray[np.float64], ND
     else:
         owners, first = np.unique(p.owner, return_index=True)
     return owners, p.lon1[first], p.lat1[first]
-
-
-def _select_rings(rings: Rings, keep_part: NDArray[np.bool_]) -> tuple[Rings, NDArray[np.int64]]:
-    """The rings of the selected polygon parts, renumbered; also the owner of each kept part."""
-    kept_parts = np.flatnonzero(keep_part)
-    ring_keep = keep_part[rings.part_of_ring]
-    kept_rings = np.flatnonzero(ring_keep)
-    vert_keep = ring_keep[rings.ring_of_vertex]
-    new_ring = np.searchsorted(kept_rings, rings.ring_of_vertex[vert_keep])
-    new_part = np.searchsorted(kept_parts, rings.part_of_ring[ring_keep])
-    sub = Rings(rings.lon[vert_keep], rings.lat[vert_keep], new_ring, new_part, rings.owner_of_part[keep_part])
-    return sub, rings.owner_of_part[keep_part]
-
-
-def _part_boxes(rings: Rings, lon0: float) -> tuple[NDArray[np.float64], ...]:
-    """Per polygon part: min/max longitude (wrapped around ``lon0``) and min/max latitude."""
-    n = rings.owner_of_part.size
-    part = rings.part_of_ring[rings.ring_of_vertex]
-    dlon = np.mod(rings.lon - lon0 + 180.0, 360.0) - 180.0
-    lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
-    la_lo, la_hi = np.full(n, np.inf), np.full(n, -np.inf)
-    np.minimum.at(lo, part, dlon)
-    np.maximum.at(hi, part, dlon)
-    np.minimum.at(la_lo, part, rings.lat)
-    np.maximum.at(la_hi, part, rings.lat)
-    return lo + lon0, la_lo, hi + lon0, la_hi
 
 
 def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
@@ -199,17 +174,6 @@ def _group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray
     return Rows.concat(rows)
 
 
-def _groups(keys: NDArray[np.int64]) -> list[tuple[int, NDArray[np.int64]]]:
-    """(key, ascending positions) for each distinct locality key."""
-    counts = np.bincount(keys - SOUTH_CAP)  # keys are >= SOUTH_CAP (-2)
-    present = np.flatnonzero(counts) + SOUTH_CAP
-    if present.size <= 16:  # a few localities: one pass each beats a sort
-        return [(int(k), np.flatnonzero(keys == k)) for k in present]
-    order = np.argsort(keys, kind="stable")
-    bounds = np.r_[0, np.cumsum(counts[present - SOUTH_CAP])]
-    return [(int(k), order[lo:hi]) for k, lo, hi in zip(present, bounds[:-1], bounds[1:], strict=True)]
-
-
 def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], reach_m: NDArray[np.float64],
                 prune: bool) -> Rows:
     """Rows for every (subject, target) pair whose distance may be within the target's reach.
@@ -235,7 +199,7 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
     by_lat = np.argsort(np.minimum(tp.lat1, tp.lat2), kind="stable")
     low_lat = np.minimum(tp.lat1, tp.lat2)[by_lat]
     rows = []
-    for key, s_sel in _groups(piece_key):
+    for key, s_sel in groups(piece_key):
         points = bool(sp.is_point[s_sel].all())
         lon = sp.lon1[s_sel] if points else np.concatenate([sp.lon1[s_sel], sp.lon2[s_sel]])
         lat = sp.lat1[s_sel] if points else np.concatenate([sp.lat1[s_sel], sp.lat2[s_sel]])
@@ -243,13 +207,13 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
         span = by_lat[np.searchsorted(low_lat, box.lat_lo - PIECE_DEG_LAT):
                       np.searchsorted(low_lat, box.lat_hi, side="right")]
         t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
-        t_r, _ = _select_rings(t_rings, box.touches(*_part_boxes(t_rings, box.lon0)))
+        t_r, _ = select_rings(t_rings, box.touches(*part_boxes(t_rings, box.lon0)))
         if points:
             rows.append(_point_group_rows(sp, s_sel, tp, t_sel, t_r, key, box, reach, prune))
             continue
         in_group = np.zeros(subjects.size, dtype=bool)
         in_group[sp.owner[s_sel]] = True
-        s_r, _ = _select_rings(s_rings, in_group[s_rings.owner_of_part])
+        s_r, _ = select_rings(s_rings, in_group[s_rings.owner_of_part])
         rows.append(_group_rows(sp, s_sel, tp, t_sel, s_r, t_r, transformer(key), radius))
     return Rows.concat(rows)
 
