@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,6 +169,15 @@ def sidebar() -> View:
                 None if isinstance(ruleset, str) else zone_distance(ruleset, rule_ids, distance))
     st.session_state[_KEY] = view
     return view
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """``text`` with every Markdown character backslash-escaped, for user values in messages
+    (a file name cannot become a link, an image or a formatting trick)."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def current() -> View:

@@ -109,7 +109,7 @@ def _load(browser, url: str, timeout_s: float) -> tuple[object, float, dict[str,
     t0 = time.perf_counter()
     page.goto(url)
     page.wait_for_function(DRAWN_JS, timeout=timeout_s * 1000, polling=50)
-    return page, time.perf_counter() - t0, got
+    return page, time.perf_counter() - t0, dict(got)  # a copy: later traffic is not this load
 
 
 def measure(script: Path, workspace: Path, variant: str,

@@ -1,6 +1,7 @@
 """Import data: upload a file, see every validation problem grouped, add it to the workspace."""
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -32,26 +33,28 @@ def _show(problems: list, *, errors: bool) -> None:  # type: ignore[type-arg]
 
 if upload is not None:
     name = Path(upload.name).name or "upload"
+    # the copy on disk gets a plain name: GDAL reads characters such as "!" as path syntax
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "upload"
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
+        path = Path(tmp) / safe
         path.write_bytes(upload.getvalue())
         try:
             loaded = load_layer(path, None if layer == auto else layer, crs=crs.strip() or None)
         except InputError as exc:
             loaded = None
             errors = [p for p in exc.problems if p.severity == "error"]
-            st.error(f"{name} was not imported: {len(errors)} problem(s) to fix."
-                     if exc.problems else f"{name} was not imported.")
+            st.error(f"{chrome.plain(name)} was not imported: {len(errors)} problem(s) to fix."
+                     if exc.problems else f"{chrome.plain(name)} was not imported.")
             if not exc.problems:
                 st.code(exc.message, language=None)
             _show(exc.problems, errors=True)
         except HgWatchError as exc:
             loaded = None
-            st.error(f"{name} was not imported.")
+            st.error(f"{chrome.plain(name)} was not imported.")
             st.code(str(exc), language=None)
     if loaded is not None:
         spec = CATALOGUE[loaded.layer]
-        st.success(f"{name}: {len(loaded.gdf):,} {spec.title.lower()} are valid.")
+        st.success(f"{chrome.plain(name)}: {len(loaded.gdf):,} {spec.title.lower()} are valid.")
         if loaded.warnings:
             st.warning(f"{len(loaded.warnings)} warning(s); the layer can still be added.")
             _show(loaded.warnings, errors=False)
@@ -63,5 +66,5 @@ if upload is not None:
         if st.button(f"Add to workspace (replaces {loaded.layer})", key="imp_add"):
             view.ws.write_layer(loaded.layer, loaded.gdf, source=source, licence=licence,
                                 accuracy_m=accuracy or None)
-            st.success(f"Added {len(loaded.gdf):,} features to {view.ws.path.name}. The map "
-                       "and rules use them from now on.")
+            st.success(f"Added {len(loaded.gdf):,} features to "
+                       f"{chrome.plain(view.ws.path.name)}. The map and rules use them from now on.")

@@ -16,11 +16,11 @@ if view.problem:
     st.error("The rule file could not be used, so no violations are shown.")
     st.code(view.problem, language=None)
 if not view.infos:
-    st.warning(f"The workspace {view.ws.path} holds no layers yet. Import data on the "
+    st.warning(f"The workspace {chrome.plain(view.ws.path)} holds no layers yet. Import data on the "
                "'Import data' page, or run `make demo` for the demo workspace.")
 chrome.headline_row(view)
 for note in view.notes:
-    st.warning(note)
+    st.warning(chrome.plain(note))
 if not installed():
     st.error("The offline Leaflet files are missing from static/vendor; run `make install` "
              "(scripts/install_assets.py). The map cannot draw without them.")

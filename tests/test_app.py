@@ -122,9 +122,13 @@ def test_upload_bad_file_shows_grouped_problems(ws_path: Path) -> None:
     bad = _geojson([_site({"site_id": "A1", "status": "bogus", "name": "<b>x</b>"}),
                     _site({"site_id": "A1", "status": "active"}),
                     _site({"site_id": "A3", "status": "closed-ish", "miners": -4})])
-    at.file_uploader[0].set_value(("mining_sites.geojson", bad, "application/geo+json")).run()
+    name = "mining_sites ![x](evil.png).geojson"
+    at.file_uploader[0].set_value((name, bad, "application/geo+json")).run()
     assert not at.exception
     assert any("was not imported" in e.value for e in at.error)
+    # the user's file name is shown as text, never as a Markdown image or link
+    assert all("![x](" not in e.value for e in at.error)
+    assert any("\\!\\[x\\]\\(evil" in e.value for e in at.error)
     headings = [e.label for e in at.expander]
     assert any("'status'" in h for h in headings), headings
     assert any("site_id" in h for h in headings), headings
