@@ -114,8 +114,9 @@ def _swatch(style: Mapping[str, object], *, line: bool = False) -> str:
 
 def legend_html(layers: Mapping[str, gpd.GeoDataFrame],
                 violations: gpd.GeoDataFrame | None) -> str:
-    """The legend as escaped HTML: site classes present, the other layers, violation marks."""
-    rows: list[str] = ["<b>Legend</b>"]
+    """The legend as escaped HTML (collapsible): site classes present, the other layers,
+    violation marks."""
+    rows: list[str] = []
     if "mining_sites" in layers:
         styles = site_styles(CATALOGUE["mining_sites"].style)
         present = set(site_classes(layers["mining_sites"]))
@@ -130,4 +131,5 @@ def legend_html(layers: Mapping[str, gpd.GeoDataFrame],
         rows.append(f"{_swatch(violation_styles()['high'])} flagged by a rule")
         rows.append(f"{_swatch(LINK_STYLE, line=True)} line to the nearest water")
         rows.append(f"{_swatch(ZONE_STYLE)} rule buffer around that water")
-    return "<br>".join(rows)
+    return ('<details open><summary style="cursor:pointer"><b>Legend</b></summary>'
+            + "<br>".join(rows) + "</details>")
