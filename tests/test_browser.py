@@ -105,6 +105,7 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
         assert "{" in raw and "}" in raw  # the "!"/"#" stand-ins are exercised
         back = inner.evaluate("s => hgw.decode(s)", script_safe(raw))
         assert [tuple(p) for p in back] == pts
+        page.wait_for_timeout(500)  # let the popup finish fading in for the screenshot
         page.screenshot(path=str(ARTIFACTS / "dashboard_map.png"), full_page=True)
 
         # the partner GeoJSON download of the violations is valid RFC 7946
