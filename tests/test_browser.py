@@ -71,6 +71,8 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.on("response", lambda r: mime.__setitem__(r.url, r.headers.get("content-type", ""))
                 if "/app/static/vendor/" in r.url else None)
+        sent: list[object] = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
         page.goto(url)
 
         # the map draws: container, vector paths (water, areas) and circle markers (sites)
@@ -87,8 +89,15 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
         # tiles were blocked, so the offline note is shown and the layers still drew
         assert frame.locator(".hgw-offline-note").is_visible()
 
-        # the hostile name opens as text in its popup and never becomes an element
+        # panning and zooming stay in the browser: nothing goes back to the server (no rerun)
         inner = next(f for f in page.frames if "streamlit_folium" in f.url)
+        page.wait_for_timeout(1500)
+        before = len(sent)
+        inner.evaluate("() => { map_div.panBy([250, 120], {animate: false}); map_div.zoomIn(1); }")
+        page.wait_for_timeout(1500)
+        assert len(sent) == before, "panning the map sent a message to the server"
+
+        # the hostile name opens as text in its popup and never becomes an element
         opened = inner.evaluate("""id => { let hit = null;
             map_div.eachLayer(l => { if (l.hgwRow && l.hgwRow[3] === id && !hit) { hit = l; } });
             if (!hit) { return false; } map_div.setView(hit.getLatLng(), 15); hit.openPopup();
