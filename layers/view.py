@@ -94,12 +94,12 @@ def filter_sites(sites: gpd.GeoDataFrame, f: Filters) -> gpd.GeoDataFrame:
         keep &= mercury_use(sites).isin(f.mercury)
     if (f.survey_from or f.survey_to or f.dated_only) and "survey_date" in sites:
         dates = pd.to_datetime(sites["survey_date"], errors="coerce")
-        ok = dates.notna() if f.dated_only else pd.Series(True, index=sites.index)
+        inside = dates.notna()
         if f.survey_from:
-            ok &= dates.isna() & ~f.dated_only | (dates >= pd.Timestamp(f.survey_from))
+            inside &= dates >= pd.Timestamp(f.survey_from)
         if f.survey_to:
-            ok &= dates.isna() & ~f.dated_only | (dates <= pd.Timestamp(f.survey_to))
-        keep &= ok
+            inside &= dates <= pd.Timestamp(f.survey_to)
+        keep &= inside | (dates.isna() & (not f.dated_only))
     return sites[keep]
 
 

@@ -2,10 +2,12 @@
 slider, every page, and an upload with a bad file. No browser."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
@@ -68,6 +70,14 @@ def test_map_page_headline_and_filters(ws_path: Path) -> None:
     assert _metric(at, "Sites in view") == f"{int((sites['admin_area'] == area).sum()):,}"
 
     at.multiselect(key="f_admin").set_value([]).run()
+    dates = pd.to_datetime(sites["survey_date"])
+    lo, hi = dt.date(2022, 7, 1), dt.date(2024, 6, 30)
+    at.date_input(key="f_dates").set_value((lo, hi)).run()
+    assert not at.exception
+    kept = (dates.isna() | ((dates >= pd.Timestamp(lo)) & (dates <= pd.Timestamp(hi)))).sum()
+    assert 0 < kept < len(sites)
+    assert _metric(at, "Sites in view") == f"{int(kept):,}"
+    at.date_input(key="f_dates").set_value((dates.min().date(), dates.max().date())).run()
     at.multiselect(key="f_mercury").set_value(["no mercury"]).run()
     assert not at.exception
     assert _metric(at, "Using mercury") == "0"
