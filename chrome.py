@@ -197,6 +197,8 @@ def headline_row(view: View) -> None:
                    f"{h.violations.get('high', 0)}")
     cols[4].metric("Hg used (kg/yr)", f"{h.hg_low:,.0f}-{h.hg_high:,.0f}",
                    help=f"central {h.hg_central:,.0f} kg/yr. {h.basis}")
+    st.caption("Violations by severity: " + ", ".join(f"{k} {v:,}" for k, v in h.violations.items())
+               + ".")
     if h.basis:
         st.caption(f"Estimated mercury use in view: {h.hg_central:,.0f} kg/yr "
                    f"(range {h.hg_low:,.0f}-{h.hg_high:,.0f}); {h.measured_sites} sites measured, "
