@@ -36,8 +36,12 @@ test: install test-deps
 demo: $(VENV)/.runtime
 	$(BIN)/python scripts/build_demo.py --out $(WORKSPACE) --force
 
-bench: $(VENV)/.dev
+# Benchmarks print figures and ratios; they are not tests (README, benchmarks/README.md).
+bench: install test-deps
 	$(BIN)/python benchmarks/bench_rules.py
+	$(BIN)/python benchmarks/bench_surface.py
+	$(BIN)/python benchmarks/bench_inventory.py
+	$(BIN)/python benchmarks/bench_map.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
