@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +29,7 @@ import shapely
 
 from geo.errors import InputError
 from layers.catalogue import LayerSpec
+from layers.safefile import atomic_path, defuse_formula
 
 PROFILES = ("internal", "partner", "public")
 FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".csv": "csv",
@@ -81,7 +81,7 @@ def write(gdf: gpd.GeoDataFrame, path: str | Path, *, spec: LayerSpec, profile: 
                          f"{sorted(FORMATS)}")
     out = _prepare(apply_profile(gdf, spec, profile))
     meta = metadata(profile, provenance)
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         WRITERS[fmt](out, tmp, spec.name, meta)
     return path
 
@@ -107,21 +107,6 @@ def _prepare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _geojson(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
     pyogrio.write_dataframe(gdf, path, driver="GeoJSON", layer=layer,
                             layer_options={"RFC7946": "YES", "WRITE_NAME": "NO",
@@ -141,6 +126,9 @@ def _gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]
 
 def _csv(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    for col in df.columns:
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+            df[col] = df[col].map(defuse_formula)
     df["geometry"] = shapely.to_wkt(gdf.geometry.to_numpy(), rounding_precision=COORD_DECIMALS,
                                     trim=True)
     df[f"{META_PREFIX}profile"] = meta["profile"]

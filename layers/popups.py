@@ -119,5 +119,9 @@ def column_values(frame: pd.DataFrame, names: Sequence[str]) -> list[list[object
 
 
 def escape(text: object) -> str:
-    """HTML-escape ``text`` for markup built on the server (legend, notes)."""
-    return html.escape(str(text), quote=True)
+    """HTML-escape ``text`` for markup built on the server (legend, notes, tooltips).
+
+    Braces become entities too: folium renders element templates through Jinja a second time,
+    so a user's ``{{ ... }}`` would otherwise be run as template code on the server.
+    """
+    return html.escape(str(text), quote=True).replace("{", "&#123;").replace("}", "&#125;")

@@ -29,6 +29,7 @@ from geo import geomcheck
 from geo.errors import CRSError, InputError, Problem
 from layers.catalogue import CATALOGUE, spec_for
 from layers.coordinates import find_geometry
+from layers.safefile import restore_formula
 from layers.validate import ROW, validate
 
 VECTOR = {".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".fgb", ".gml"}
@@ -79,7 +80,7 @@ def source_layers(path: str | Path) -> list[str]:
     if path.suffix.lower() not in VECTOR:
         return []
     try:
-        return [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        return [str(n) for n in pyogrio.list_layers(_gdal_source(path))[:, 0]]
     except READ_ERRORS as exc:
         raise InputError(f"{path.name}: cannot open the file: {_gdal_message(exc)}") from None
 
@@ -170,16 +171,22 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
                   path.name)
 
 
+def _gdal_source(path: Path) -> Path | bytes:
+    """``path`` itself, or its bytes when its name holds '!', which GDAL reads as archive syntax."""
+    return path.read_bytes() if "!" in str(path) else path
+
+
 def _read_vector(path: Path, source_layer: str | None) -> gpd.GeoDataFrame:
-    layers = list(pyogrio.list_layers(path)[:, 0])
+    source = _gdal_source(path)
+    layers = list(pyogrio.list_layers(source)[:, 0])
     if source_layer is not None and source_layer not in layers:
         raise InputError(f"{path.name}: has no layer {source_layer!r}; it holds {layers}")
     if source_layer is None and len(layers) > 1:
         if path.suffix.lower() in (".kml", ".kmz"):  # KML folders: one layer, many folders
-            frames = [pyogrio.read_dataframe(path, layer=name) for name in layers]
+            frames = [pyogrio.read_dataframe(source, layer=name) for name in layers]
             return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
         raise InputError(f"{path.name}: holds several layers {layers}; name one with --source-layer")
-    return pyogrio.read_dataframe(path, layer=source_layer)
+    return pyogrio.read_dataframe(source, layer=source_layer)
 
 
 def _read_table(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -187,7 +194,7 @@ def _read_table(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[Pro
         df = pd.read_excel(path, dtype=object)
     else:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         sep=None, engine="python")
+                         sep=None, engine="python").map(restore_formula)
     found = find_geometry(df)
     if found is None:
         raise InputError(

@@ -11,10 +11,7 @@ Writes go to a temporary file renamed into place, so a failed write leaves no ha
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,12 +21,12 @@ import shapely
 
 from geo.errors import InputError
 from geo.violations import LINE_COLUMN
+from layers.safefile import atomic_path, defuse_formula
 
 FORMATS = (".geojson", ".gpkg", ".csv")
 DECIMALS = 7
 LAYER = "violations"
 LINE_LAYER = "violations_nearest_line"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_violations(violations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
@@ -46,7 +43,7 @@ def write_violations(violations: gpd.GeoDataFrame, path: str | os.PathLike[str])
         raise InputError(f"{path.name}: cannot write violations to {suffix or 'no extension'!r};"
                          f" expected one of {list(FORMATS)}")
     frame = _rounded(violations)
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         if suffix == ".geojson":
             _geojson(frame, tmp)
         elif suffix == ".gpkg":
@@ -102,30 +99,10 @@ def _csv(frame: gpd.GeoDataFrame, path: Path) -> None:
     df = pd.DataFrame(frame.drop(columns=[frame.geometry.name, LINE_COLUMN], errors="ignore"))
     for col in df.columns:
         if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
-            df[col] = df[col].map(_defuse)
+            df[col] = df[col].map(defuse_formula)
     df["geometry"] = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=DECIMALS,
                                     trim=True)
     df[LINE_COLUMN] = _line_wkt(frame)
     df.to_csv(path, index=False)
 
 
-def _defuse(value: object) -> object:
-    """Keep a spreadsheet from running a text cell as a formula (prefix a quote)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

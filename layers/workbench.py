@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 
 from geo.violations import diff_runs
+from layers.safefile import defuse_formula
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 TABLE_COLUMNS = ("violation_id", "rule_id", "severity", "title", "site", "site_name",
                  "admin_area", "distance_m", "threshold_m", "nearest_water", "change",
                  "lat", "lon")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def change_status(violations: pd.DataFrame, runs: Sequence[dict[str, object]]) -> pd.Series:
@@ -95,18 +95,11 @@ def field_list(table: pd.DataFrame) -> pd.DataFrame:
     return grouped.drop(columns="_r").reset_index(drop=True)
 
 
-def _defuse(value: object) -> object:
-    """A text cell that a spreadsheet would run as a formula, prefixed with an apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_text(frame: pd.DataFrame, *, header_lines: Sequence[str] = ()) -> str:
     """``frame`` as CSV with formula-like text defused; ``header_lines`` become '# ' comments."""
     buf = io.StringIO()
     for line in header_lines:
         buf.write(f"# {line}\n")
-    safe = frame.apply(lambda col: col.map(_defuse)) if len(frame) else frame
+    safe = frame.apply(lambda col: col.map(defuse_formula)) if len(frame) else frame
     safe.to_csv(buf, index=False)
     return buf.getvalue()

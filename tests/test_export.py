@@ -101,3 +101,12 @@ def test_unknown_profile_and_format_are_refused(sites: gpd.GeoDataFrame, tmp_pat
 def test_to_bytes_matches_the_file(sites: gpd.GeoDataFrame) -> None:
     data = export.to_bytes(_clean(sites), "geojson", spec=SPEC, provenance=PROV)
     assert json.loads(data)["type"] == "FeatureCollection"
+
+
+def test_csv_defuses_formulas_and_reads_them_back(sites: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    gdf = _clean(sites)
+    gdf.loc[0, "name"] = '=HYPERLINK("http://x","click")'
+    path = export.write(gdf, tmp_path / "a.csv", spec=SPEC, profile="internal")
+    raw = pd.read_csv(path, dtype=str)
+    assert raw.loc[0, "name"] == "'=HYPERLINK(\"http://x\",\"click\")"  # a spreadsheet shows text
+    assert load_layer(path, "mining_sites").gdf.loc[0, "name"] == '=HYPERLINK("http://x","click")'

@@ -79,3 +79,19 @@ def test_overlay_html_escapes_user_text_and_orders_the_layer_switcher() -> None:
     assert "&ge; 30 ug/L" in legend
     assert html.index("L.control.layers(") > html.index("L.imageOverlay(")
     assert '"opacity": 0.4' in html
+
+
+def test_overlay_tooltips_do_not_run_template_code_from_user_text() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from layers import mapview, overlay_map
+
+    classed = gpd.GeoDataFrame({"sample_id": ["{{ 7*7 }}zq"], "medium": ["water"],
+                                "hg_class": ["above"], "hg_text": ["{% if 1 %}ran{% endif %}"]},
+                               geometry=[Point(-1.5, 6.0)], crs=4326)
+    m = mapview.build_map({"samples": gpd.GeoDataFrame(geometry=[Point(-1.5, 6.0)], crs=4326)})
+    overlay_map.add_sample_classes(m, classed)
+    html = m.get_root().render()
+    assert "49zq" not in html and "&#123;&#123; 7*7 &#125;&#125;zq" in html
+    assert "ran (" not in html

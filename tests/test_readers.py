@@ -149,3 +149,11 @@ def test_shared_peru_points_report_their_two_duplicate_ids() -> None:
         load_layer(SHARED / "peru" / "gold_mining_points.geojson", "mining_sites")
     dups = [p for p in info.value.problems if p.kind == "duplicate"]
     assert sorted(p.value for p in dups) == ["1187", "1196"]
+
+
+def test_file_names_with_gdal_syntax_characters(tmp_path: Path) -> None:
+    gdf = gpd.GeoDataFrame(_table(), geometry=shapely.points(POINTS), crs=4326)
+    plain = tmp_path / "plain.geojson"
+    pyogrio.write_dataframe(gdf, plain)
+    path = plain.rename(tmp_path / "sites!v2 (final).geojson")  # GDAL reads '!' as archive syntax
+    _check_points(load_layer(path, "mining_sites").gdf)
