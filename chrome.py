@@ -18,6 +18,10 @@ from geo.errors import HgWatchError
 from geo.factors import Factors
 from geo.rules import RuleSet
 from layers import mapview
+from layers.exposure import Downstream
+from layers.exposurefile import DEFAULT_PATH as EXPOSURE_PATH
+from layers.exposurefile import ExposureSettings, load_exposure
+from layers.people import PeopleFigure, people_figure, trace_view
 from layers.rulefile import DEFAULT_RULES, load_rules
 from layers.view import (MERCURY_CHOICES, SEVERITIES, Filters, Headline, choices, date_range,
                          filter_layers, headline, violations_for, zone_distance)
@@ -104,6 +108,37 @@ def _map_bytes(key: tuple[object, ...]) -> bytes:
     return pickle.dumps(m)
 
 
+@st.cache_resource(show_spinner=False)
+def _exposure(mtime: float) -> ExposureSettings | str:
+    try:
+        return load_exposure(EXPOSURE_PATH)
+    except HgWatchError as exc:
+        return str(exc)
+
+
+@st.cache_resource(show_spinner="Tracing downstream...", max_entries=8)
+def _downstream(path: str, mtime: float, exposure_mtime: float,
+                filters: Filters) -> Downstream | None:
+    _, frames = _frames(path, mtime)
+    settings = _exposure(exposure_mtime)
+    if isinstance(settings, str):
+        return None
+    return trace_view(filter_layers(frames, filters), settings,
+                      areas=frames.get("residential_areas"))
+
+
+def downstream_in_view(view: View) -> tuple[Downstream | None, PeopleFigure | str]:
+    """The downstream reach of the mercury sources in view (cached) and its headline figure,
+    or the exposure settings' error message instead of the figure."""
+    path, mtime = view.key[0], view.key[1]
+    exposure_mtime = _mtime(EXPOSURE_PATH)
+    settings = _exposure(exposure_mtime)
+    if isinstance(settings, str):
+        return None, settings
+    down = _downstream(path, mtime, exposure_mtime, view.filters)
+    return down, people_figure(down, settings)
+
+
 def cached_map(key: tuple[object, ...]) -> folium.Map:
     """A fresh folium map of the view identified by ``key`` (see ``View.key``).
 
@@ -186,7 +221,8 @@ def current() -> View:
 
 
 def headline_row(view: View) -> None:
-    """The headline figures: sites, mercury-using sites, violations by severity, mercury use."""
+    """The headline figures: sites, mercury-using sites, violations by severity, mercury use,
+    people downstream of the mercury sources in view."""
     h = view.headline
     cols = st.columns(4 + len(SEVERITIES) - 2)
     cols[0].metric("Sites in view", f"{h.sites:,}")
@@ -197,6 +233,11 @@ def headline_row(view: View) -> None:
                    f"{h.violations.get('high', 0)}")
     cols[4].metric("Hg used (kg/yr)", f"{h.hg_low:,.0f}-{h.hg_high:,.0f}",
                    help=f"central {h.hg_central:,.0f} kg/yr. {h.basis}")
+    _, people = downstream_in_view(view)
+    if isinstance(people, str):
+        cols[5].metric("People downstream", "n/a", help=people)
+    else:
+        cols[5].metric("People downstream", f"{people.people:,}", help=people.help())
     st.caption("Violations by severity: " + ", ".join(f"{k} {v:,}" for k, v in h.violations.items())
                + ".")
     if h.basis:

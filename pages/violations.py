@@ -6,7 +6,7 @@ from streamlit_folium import st_folium
 
 import chrome
 from geo.errors import HgWatchError
-from layers import workbench
+from layers import people, workbench
 
 view = chrome.current()
 st.title("Violations workbench")
@@ -67,6 +67,14 @@ with right:
         st.text(f"{chosen['title']}\nsite {chosen['site']} {chosen['site_name'] or ''}\n"
                 f"distance {chosen['distance_m']} m (rule {chosen['threshold_m']} m)\n"
                 f"nearest water: {chosen['nearest_water']}\nchange: {chosen['change']}")
+        source = people.violation_source(record.iloc[0]) if len(record) else None
+        if source is not None:
+            down, figure = chrome.downstream_in_view(view)
+            if isinstance(figure, str):
+                st.caption("People downstream: the exposure settings could not be used.")
+            else:
+                st.text("\n".join(people.detail_lines(people.source_people(down, source),
+                                                       figure)))
         if len(record):
             detail = record.drop(columns=["geometry", "nearest_line"], errors="ignore").iloc[0]
             st.dataframe(detail.astype(str).rename("value"), width="stretch")

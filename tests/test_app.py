@@ -13,6 +13,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
+from layers.exposurefile import load_exposure
+from layers.people import trace_view
 from layers.view import mercury_use
 from layers.workspace import DEFAULT_PATH, Workspace
 
@@ -63,11 +65,15 @@ def test_map_page_headline_and_filters(ws_path: Path) -> None:
     assert _metric(at, "Using mercury") == f"{hg:,}"
     assert "-" in _metric(at, "Hg used (kg/yr)")  # a range, never a bare number
     assert any("g/g, source 003" in c.value for c in at.caption)
+    people = next(m for m in at.metric if m.label == "People downstream")
+    total = int(people.value.replace(",", ""))
+    assert total > 0 and "config/exposure.toml" in people.help and "20 km" in people.help
 
     area = sorted(sites["admin_area"].dropna().unique())[0]
     at.multiselect(key="f_admin").set_value([area]).run()
     assert not at.exception
     assert _metric(at, "Sites in view") == f"{int((sites['admin_area'] == area).sum()):,}"
+    assert int(_metric(at, "People downstream").replace(",", "")) <= total
 
     at.multiselect(key="f_admin").set_value([]).run()
     dates = pd.to_datetime(sites["survey_date"])
@@ -108,6 +114,18 @@ def test_every_page_runs(ws_path: Path) -> None:
     at.switch_page("pages/violations.py").run()
     assert not at.exception
     assert at.dataframe and any("violations" in m.value for m in at.markdown)
+    # a selected violation's detail names the people downstream of its site, with distances
+    ws = Workspace(ws_path)
+    down = trace_view({i.layer: ws.read(i.layer) for i in ws.layers()}, load_exposure())
+    by_source = down.people_by_source()
+    table = at.dataframe(key="wb_table").value
+    row = next(i for i, s in enumerate(table["site"]) if by_source.get(s, 0) > 0)
+    at.session_state["wb_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    detail = next(t.value for t in at.text if t.value.startswith("People downstream"))
+    assert detail.startswith(f"People downstream: {by_source[table['site'][row]]:,} in ")
+    assert "km along the river" in detail
     at.selectbox(key="wb_area").set_value(at.selectbox(key="wb_area").options[-1]).run()
     assert not at.exception
     at.switch_page("pages/provenance.py").run()
