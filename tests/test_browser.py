@@ -2,7 +2,8 @@
 
 It proves what a person sees: the map draws its layers and markers from the app's own Leaflet
 files, a hostile site name shows as text, nothing but (blocked) basemap tiles tries to leave
-the machine, and the GeoJSON download is valid RFC 7946. A screenshot goes to test-artifacts/.
+the machine, the GeoJSON download is valid RFC 7946, and the contamination overlay draws its
+surface, legend, downstream reaches and samples. Screenshots go to test-artifacts/.
 """
 from __future__ import annotations
 
@@ -130,6 +131,31 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
         again = map_frame(page)
         again.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
         assert again.locator("path.leaflet-interactive").count() >= 150
+
+        # one overlay: the interpolated surface, its legend, downstream reaches and samples
+        page.get_by_role("link", name="Contamination overlays").click()
+        page.get_by_role("heading", name="Contamination overlays and exposure").wait_for(
+            timeout=60_000)
+        overlay = map_frame(page)
+        overlay.locator(".hgw-surface-legend").first.wait_for(timeout=60_000)
+        assert overlay.locator(".hgw-surface-legend").count() == 1
+        surface = overlay.locator("img.leaflet-image-layer")
+        assert surface.count() >= 1
+        assert surface.first.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert overlay.locator("path.hgw-reach").count() > 0
+        n_samples = len(Workspace(ws_path).read("samples"))
+        assert overlay.locator("path.hgw-sample").count() == n_samples  # 180 on the demo
+        # zoom to a water sample for the screenshot, so the 100 m surface cells show
+        inner = next(f for f in page.frames if "streamlit_folium" in f.url and not f.is_detached()
+                     and f.evaluate("() => !!document.querySelector('img.leaflet-image-layer')"))
+        assert inner.evaluate("""() => { let hit = null;
+            map_div.eachLayer(l => { const t = l.getTooltip && l.getTooltip();
+                if (!hit && t && String(t.getContent()).includes('(water)')) { hit = l; } });
+            if (hit) { map_div.setView(hit.getLatLng(), 11, {animate: false}); }
+            return !!hit; }""")
+        page.locator("iframe[title='streamlit_folium.st_folium']").scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "overlays.png"))
         browser.close()
 
     # Leaflet came from the app, as JavaScript; nothing but basemap tiles tried to leave
