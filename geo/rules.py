@@ -21,7 +21,6 @@ field survey reports the practice (e.g. burning in homes) whatever the map shows
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Literal, Protocol
 
@@ -31,12 +30,10 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geo.errors import ConfigError
+from geo.pydantic_errors import describe, merge
 
 Scalar = bool | int | float | str
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-# pydantic names the member of a union in an error location; users never wrote these keys
-_UNION_TAG = re.compile(
-    r"^(int|str|bool|float|Condition|(list|dict|function-\w+|tagged-\w+)\[.*\])$")
 
 
 class FieldSchema(Protocol):
@@ -253,12 +250,8 @@ def parse_rules(data: Mapping[str, object], *, schemas: Mapping[str, LayerSchema
     try:
         ruleset = RuleSet.model_validate(dict(data))
     except ValidationError as exc:
-        merged: dict[str, list[str]] = {}
-        for err in exc.errors():
-            head, msg = _describe(err, data)
-            merged.setdefault(head, []).append(msg)
-        raise ConfigError("\n".join(f"{head}: {' or '.join(dict.fromkeys(msgs))}"
-                                     for head, msgs in merged.items())) from None
+        lines = merge(_describe(err, data) for err in exc.errors())
+        raise ConfigError("\n".join(lines)) from None
     from geo.rulecheck import catalogue_problems  # it reads these models: import here
 
     problems = [p for rule in ruleset.rules for p in catalogue_problems(rule, schemas)]
@@ -277,12 +270,5 @@ def _describe(error: Mapping[str, object], data: Mapping[str, object]) -> tuple[
         rid = raw.get("id") if isinstance(raw, Mapping) else None
         where = f"rule {rid!r}" if rid else f"rule #{loc[1] + 1}"
         loc = loc[2:]
-    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc
-                  if not (isinstance(p, str) and _UNION_TAG.match(p)))
-    key = key.lstrip(".")
-    kind = error.get("type")
-    msg = "unknown key" if kind == "extra_forbidden" else str(error.get("msg", ""))
-    msg = msg.removeprefix("Value error, ")
-    shown = "" if kind in ("missing", "extra_forbidden") or isinstance(
-        error.get("input"), Mapping) else f"; got {error.get('input')!r}"
-    return (f"{where}: key {key!r}" if key else where), f"{msg}{shown}"
+    key, msg = describe(error, loc)
+    return (f"{where}: key {key!r}" if key else where), msg

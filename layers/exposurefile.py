@@ -1,29 +1,40 @@
 """Read the exposure settings file (config/exposure.toml): reach, buffers, surface, pressure, gaps.
 
 Every figure in that file is an assumption of this product, not law (except the 100 m entry
-distance, cited to 003). Unknown keys are refused by name.
+distance, cited to 003). Every key of every section is required; pydantic refuses unknown keys by
+name and reports every problem at once. Distances (``*_m``) are in metres.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, create_model
 
 from geo.errors import ConfigError
+from geo.units import MEDIUM_KIND
+from layers.configfile import Strict, load_toml, validation_message
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "exposure.toml"
-
-_SCHEMA: dict[str, dict[str, type]] = {
-    "downstream": {"reach_m": float, "settlement_buffer_m": float, "entry_distance_m": float,
-                   "entry_citation": str, "snap_tolerance_m": float},
-    "surface": {"default_method": str, "idw_power": float, "idw_neighbours": int,
-                "kriging_min_samples": int, "kriging_neighbours": int, "variogram_model": str,
-                "max_distance_m": float,
-                "cell_m": float, "below_detection_fraction": float},
-    "pressure": {"kernel_width_m": float, "cell_m": float},
-    "gaps": {"max_distance_m": float, "max_age_years": float, "media": list},
+_M = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # metres, years or a factor, >= 0
+_N = Annotated[int, Field(gt=0)]
+_SCHEMA: dict[str, dict[str, Any]] = {
+    "downstream": {"reach_m": _M, "settlement_buffer_m": _M, "entry_distance_m": _M,
+                   "entry_citation": str, "snap_tolerance_m": _M},
+    "surface": {"default_method": Literal["idw", "kriging"], "idw_power": _M,
+                "idw_neighbours": _N, "kriging_min_samples": _N, "kriging_neighbours": _N,
+                "variogram_model": str, "max_distance_m": _M, "cell_m": _M,
+                "below_detection_fraction": _M},
+    "pressure": {"kernel_width_m": _M, "cell_m": _M},
+    "gaps": {"max_distance_m": _M, "max_age_years": _M,
+             "media": list[Literal[tuple(MEDIUM_KIND)]]},  # type: ignore[misc]
 }
+
+
+_ExposureFile = create_model("ExposureFile", __base__=Strict, **{
+    name: (create_model(name, __base__=Strict, **{k: (t, ...) for k, t in keys.items()}), ...)
+    for name, keys in _SCHEMA.items()})
 
 
 @dataclass(frozen=True)
@@ -43,41 +54,11 @@ def load_exposure(path: str | Path = DEFAULT_PATH) -> ExposureSettings:
     Raises
     ------
     ConfigError
-        Missing file, unknown section or key, missing key, or a value of the wrong type.
+        Missing file, unknown section or key, missing key, or a value of the wrong type; one
+        line per problem naming the file, the key, the value and what was expected.
     """
-    path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read exposure settings: {exc}") from None
-    unknown = sorted(set(data) - set(_SCHEMA))
-    if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {unknown}; expected {sorted(_SCHEMA)}")
-    sections: dict[str, dict[str, Any]] = {}
-    for name, keys in _SCHEMA.items():
-        table = data.get(name, {})
-        extra = sorted(set(table) - set(keys))
-        if extra:
-            raise ConfigError(f"{path}: [{name}]: unknown key(s) {extra}; expected {sorted(keys)}")
-        section: dict[str, Any] = {}
-        for key, kind in keys.items():
-            if key not in table:
-                raise ConfigError(f"{path}: [{name}] {key}: missing; expected a {kind.__name__}")
-            section[key] = _typed(path, f"{name}.{key}", table[key], kind)
-        sections[name] = section
-    if sections["surface"]["default_method"] not in ("idw", "kriging"):
-        raise ConfigError(f"{path}: surface.default_method: expected 'idw' or 'kriging'")
-    return ExposureSettings(**sections, path=str(path))
-
-
-def _typed(path: Path, key: str, value: object, kind: type) -> Any:
-    """``value`` as ``kind``; numbers must be non-negative and finite."""
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        if not 0 <= float(value) < float("inf"):
-            raise ConfigError(f"{path}: {key}: value {value!r}: expected a non-negative number")
-        return float(value)
-    if kind is int and isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if kind in (str, list) and isinstance(value, kind):
-        return value
-    raise ConfigError(f"{path}: {key}: value {value!r}: expected a {kind.__name__}")
+        model = _ExposureFile.model_validate(load_toml(path, "exposure settings file"))
+    except ValidationError as exc:
+        raise ConfigError(validation_message(path, exc)) from None
+    return ExposureSettings(**model.model_dump(), path=str(path))

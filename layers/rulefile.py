@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tomllib
 from pathlib import Path
 
 from geo.errors import ConfigError
 from geo.rule_examples import example_failures
 from geo.rules import RuleSet, parse_rules
 from layers.catalogue import CATALOGUE
+from layers.configfile import load_toml
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "config" / "rules.toml"
 
@@ -35,14 +35,7 @@ def load_rules(path: str | os.PathLike[str] = DEFAULT_RULES, *,
         or field, or an example that fails; every line names the file, the rule id and the key.
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: rule file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the rule file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = load_toml(path, "rule file")
     try:
         ruleset = parse_rules(data, schemas=CATALOGUE)
     except ConfigError as exc:

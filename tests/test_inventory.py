@@ -159,10 +159,10 @@ def _factor_file(tmp_path: Path, old: str, new: str) -> Path:
     ("low = 0.2\ncentral = 0.5\nhigh = 1.0\n", "central = 0.5\nhigh = 1.0\n",
      "key 'hg_au_ratio.concentrate.low': missing"),
     ("[hg_au_ratio.none]", "[hg_au_ratio.nothing]", "key 'hg_au_ratio.none': missing"),
-    ('unknown = "open_burning"', 'unknown = "smelting"', "key 'burning_route.unknown': value"
-     " 'smelting'"),
+    ('unknown = "open_burning"', 'unknown = "smelting"', "key 'burning_route.unknown': one of"
+     " the routes ['nitric_acid', 'open_burning', 'retort']; got 'smelting'"),
     ("high = 5.0\nsource = \"assumption: whole", "high = 0.5\nsource = \"assumption: whole",
-     "key 'hg_au_ratio.whole_ore': value [1.0, 3.0, 0.5]: low <= central <= high"),
+     "key 'hg_au_ratio.whole_ore': low <= central <= high; got [1.0, 3.0, 0.5]"),
     ('distribution = "pert"', 'distribution = "normal"', "'pert' or 'triangular'"),
     ('metric = "share_gold_mercury_free"', 'metric = "gold"', "key 'targets[0].metric'"),
     ("[baseline]", "[baseline]\n[colour]", "key 'colour': unknown key"),
@@ -201,7 +201,7 @@ def test_any_broken_number_in_the_factor_file_is_a_config_error(data: st.DataObj
 def test_factor_file_not_toml(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
     path.write_text("[settings\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="broken.toml: not a valid TOML"):
+    with pytest.raises(ConfigError, match="broken.toml: not valid TOML"):
         load_factors(path)
 
 
@@ -348,3 +348,14 @@ def test_trend_against_targets() -> None:
     assert status.loc["exposure_reduction", "status"] == "met"
     early = target_status(t, FACTORS, today=date(2024, 12, 1)).set_index("target")
     assert early.loc["mercury_free_gold", "status"] == "not met"
+
+
+def test_every_problem_of_a_factor_file_is_reported_at_once(tmp_path: Path) -> None:
+    path = _factor_file(tmp_path, 'metric = "share_gold_mercury_free"', 'metric = "gold"')
+    path.write_text(path.read_text().replace('"pert"', '"normal"\ncolour = 1', 1))
+    with pytest.raises(ConfigError) as err:
+        load_factors(path)
+    keys = ("settings.distribution", "settings.colour", "targets[0].metric")
+    assert [ln.split("': ")[0] for ln in str(err.value).splitlines()] == [
+        f"{path}: key '{k}" for k in keys]
+    assert "; got 'normal'" in str(err.value) and str(err.value).endswith("; got 'gold'")
