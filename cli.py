@@ -330,7 +330,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     today = date.fromisoformat(args.today) if args.today else None
     out, inv = make_report(args.out, area=args.area, workspace=_workspace(args),
-                           layer_paths=_report_layers(args.layer),
+                           layer_paths=dict(_layer_files(args.layer)),
                            factors_path=args.factors, today=today)
     print("\n".join(summary_lines(inv)))
     print(f"wrote the {inv.area} report to {out}")
@@ -338,18 +338,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         paths = write_csvs(inv, args.csv)
         print(f"wrote {len(paths)} CSV tables to {args.csv}")
     return 0
-
-
-def _report_layers(values: list[str]) -> dict[str, str]:
-    """``LAYER=PATH`` arguments of ``report`` as {layer type: path}."""
-    out = {}
-    for value in values:
-        layer, sep, path = value.partition("=")
-        if not sep or layer not in ("mining_sites", "water_bodies") or not path:
-            raise InputError(f"--layer {value!r}: expected mining_sites=PATH or"
-                             " water_bodies=PATH, e.g. --layer mining_sites=sites.csv")
-        out[layer] = path
-    return out
 
 
 def _register_inventory_commands(sub: argparse._SubParsersAction) -> None:
