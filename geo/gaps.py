@@ -43,10 +43,7 @@ def monitoring_gaps(sites: gpd.GeoDataFrame, samples: gpd.GeoDataFrame, *, max_d
     """
     used = pd.to_numeric(sites["used_kg"], errors="coerce")
     chosen = sites[(used > 0).to_numpy()].to_crs(4326).reset_index(drop=True)
-    counted = samples[samples["medium"].isin(media)].to_crs(4326).reset_index(drop=True)
-    when = pd.to_datetime(counted.get("sampled_on"), errors="coerce")
-    cutoff = pd.Timestamp(today) - pd.Timedelta(days=365.25 * max_age_years)
-    recent = counted[(when >= cutoff).to_numpy(dtype=bool)].reset_index(drop=True)
+    counted, when, recent = _counted_and_recent(samples, media, today, max_age_years)
     covered = nearest_within(chosen.geometry.values, recent.geometry.values,
                              max_distance_m=max_distance_m)
     gap = chosen.drop(index=covered["subject"].to_numpy()).reset_index(drop=True)
@@ -108,10 +105,7 @@ def reach_gaps(reaches: gpd.GeoDataFrame, samples: gpd.GeoDataFrame, *, max_dist
     One row per reach without a counted sample taken within ``max_age_years`` lying within
     ``max_distance_m`` (exact geodesic metres) of any part of it, ranked by people downstream.
     """
-    counted = samples[samples["medium"].isin(media)].to_crs(4326).reset_index(drop=True)
-    when = pd.to_datetime(counted.get("sampled_on"), errors="coerce")
-    cutoff = pd.Timestamp(today) - pd.Timedelta(days=365.25 * max_age_years)
-    recent = counted[(when >= cutoff).to_numpy(dtype=bool)].reset_index(drop=True)
+    counted, _, recent = _counted_and_recent(samples, media, today, max_age_years)
     lines = reaches.to_crs(4326).reset_index(drop=True)
     covered = nearest_within(lines.geometry.values, recent.geometry.values,
                              max_distance_m=max_distance_m)
@@ -132,3 +126,12 @@ def reach_gaps(reaches: gpd.GeoDataFrame, samples: gpd.GeoDataFrame, *, max_dist
                           kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out[REACH_COLUMNS]
+
+
+def _counted_and_recent(samples: gpd.GeoDataFrame, media, today, max_age_years: float):  # type: ignore[no-untyped-def]
+    """Samples of ``media`` in lon/lat, their dates, and those taken within ``max_age_years``."""
+    counted = samples[samples["medium"].isin(media)].to_crs(4326).reset_index(drop=True)
+    when = pd.to_datetime(counted.get("sampled_on"), errors="coerce")
+    cutoff = pd.Timestamp(today) - pd.Timedelta(days=365.25 * max_age_years)
+    recent = counted[(when >= cutoff).to_numpy(dtype=bool)].reset_index(drop=True)
+    return counted, when, recent

@@ -1,7 +1,6 @@
 """Import data: upload a file, see every validation problem grouped, add it to the workspace."""
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 
@@ -32,11 +31,9 @@ def _show(problems: list, *, errors: bool) -> None:  # type: ignore[type-arg]
 
 
 if upload is not None:
-    name = Path(upload.name).name or "upload"
-    # the copy on disk gets a plain name: GDAL reads characters such as "!" as path syntax
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "upload"
+    name = Path(upload.name).name or "upload"  # no folders: the copy stays in the temp dir
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / safe
+        path = Path(tmp) / name
         path.write_bytes(upload.getvalue())
         try:
             loaded = load_layer(path, None if layer == auto else layer, crs=crs.strip() or None)
