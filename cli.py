@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TextIO
 
 from geo.errors import HgWatchError, InputError, Problem
-from layers import export as exporter
+from layers.io import export as exporter
 from layers.catalogue import CATALOGUE, spec_for
-from layers.filters import apply_filters, parse_bbox, parse_filters
-from layers.readers import load_layer, source_layers
-from layers.workspace import DEFAULT_PATH, Workspace
+from services.filters import apply_filters, parse_bbox, parse_filters
+from layers.io.readers import load_layer, source_layers
+from layers.store.workspace import DEFAULT_PATH, Workspace
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
@@ -209,8 +209,8 @@ def _layer_values(values: list[str]) -> dict[str, dict[str, str]]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run the rules; print a summary per rule; exit 0 whether or not anything was flagged."""
-    from layers.checks import check, summary_lines
-    from layers.violations_io import write_violations
+    from services.checks import check, summary_lines
+    from layers.io.violations import write_violations
 
     files = _layer_files(args.layer)
     outcome = check(rules_path=args.rules, only=args.only or None,
@@ -231,14 +231,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """Compare the last two recorded runs: new, resolved and persisting violations."""
-    from layers.checks import diff_last_runs, diff_lines
+    from services.checks import diff_last_runs, diff_lines
 
     print("\n".join(diff_lines(diff_last_runs(_workspace(args)), show_ids=not args.counts)))
     return 0
 
 
 def _register_rule_commands(sub: argparse._SubParsersAction) -> None:
-    from layers.rulefile import DEFAULT_RULES
+    from settings.rules import DEFAULT_RULES
 
     p = sub.add_parser("check", help="run the rules on the workspace or on files")
     p.add_argument("--layer", action="append", default=[], metavar="LAYER=PATH",
@@ -266,9 +266,9 @@ EXTRA_COMMANDS.append(_register_rule_commands)
 # ---- overlays (surface) ------------------------------------------------------------------
 def cmd_surface(args: argparse.Namespace) -> int:
     """Interpolate one medium's samples and write a Cloud-Optimized GeoTIFF."""
-    from layers.contamination import classed_samples, medium_surface, write_surface
-    from layers.exposurefile import load_exposure
-    from layers.guidelinefile import load_guidelines
+    from services.contamination import classed_samples, medium_surface, write_surface
+    from settings.exposure import load_exposure
+    from settings.guidelines import load_guidelines
 
     files = _layer_files(args.layer)
     if any(layer != "samples" for layer, _ in files) or len(files) > 1:
@@ -325,8 +325,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the mercury inventory report (PDF or HTML) and, on request, every table as CSV."""
     from datetime import date
 
-    from layers.report import make_report, summary_lines
-    from layers.tables import write_csvs
+    from render.report.document import make_report, summary_lines
+    from render.report.tables import write_csvs
 
     today = date.fromisoformat(args.today) if args.today else None
     out, inv = make_report(args.out, area=args.area, workspace=_workspace(args),

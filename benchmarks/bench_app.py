@@ -1,6 +1,6 @@
 """A minimal Streamlit page for benchmarks/bench_map.py: one status filter and one map.
 
-BENCH_WORKSPACE names the workspace; BENCH_VARIANT is "hgwatch" (layers.mapview.build_map) or
+BENCH_WORKSPACE names the workspace; BENCH_VARIANT is "hgwatch" (render.map.mapview.build_map) or
 "naive" (a folium.GeoJson of every raw layer, the same local Leaflet files, no simplification,
 no rounding, every column).
 """
@@ -19,8 +19,8 @@ import streamlit as st  # noqa: E402
 from streamlit_folium import st_folium  # noqa: E402
 
 from layers import assets  # noqa: E402
-from layers.mapview import build_map  # noqa: E402
-from layers.workspace import Workspace  # noqa: E402
+from render.map.mapview import build_map  # noqa: E402
+from layers.store.workspace import Workspace  # noqa: E402
 
 VARIANT = os.environ.get("BENCH_VARIANT", "hgwatch")
 

@@ -24,9 +24,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo.inventory import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, estimate_sites  # noqa: E402
-from geo.montecarlo import rollup, sample_factors  # noqa: E402
-from layers.factorfile import load_factors  # noqa: E402
+from geo.inventory.estimate import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, estimate_sites  # noqa: E402
+from geo.inventory.montecarlo import rollup, sample_factors  # noqa: E402
+from settings.factors import load_factors  # noqa: E402
 
 SEED = 20261122
 
@@ -96,8 +96,8 @@ def main() -> None:
         print(f"{n:>8} {t_est:>11.3f} {t_area:>10.3f} {t_round:>15.3f} {t_naive:>9.3f} "
               f"{t_naive / t_group_sub:>8.0f}x {diff:>13.2e}"
               + (f"  (naive on first {naive_n})" if naive_n < n else ""))
-    from layers.report import write_report
-    from layers.tables import inventory_tables
+    from render.report.document import write_report
+    from render.report.tables import inventory_tables
 
     import geopandas as gpd
     from shapely.geometry import Point

@@ -22,7 +22,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from layers.workspace import DEFAULT_PATH, Workspace  # noqa: E402
+from layers.store.workspace import DEFAULT_PATH, Workspace  # noqa: E402
 from tests.browser_harness import ROOT, NetLog, launch, running_app  # noqa: E402
 
 TARGETS = {"first_s": 3.0, "mb": 5.0, "ratio": 5.0}

@@ -1,6 +1,6 @@
 """Benchmark: the HG-WATER-100 job (sites within 100 m of water) three ways.
 
-(a) HgWatch's exact kernel ``geo.geodesic.nearest_within(max_distance_m=100)``;
+(a) HgWatch's exact kernel ``geo.distance.geodesic.nearest_within(max_distance_m=100)``;
 (b) DuckDB spatial: ST_Transform to one UTM CRS, ST_DWithin join, min distance and arg_min id;
 (c) geopandas ``sjoin_nearest(max_distance=100)`` after ``to_crs(estimate_utm_crs())``.
 
@@ -63,7 +63,7 @@ def run_kernel(d: dict[str, np.ndarray]) -> Result:
     import shapely
 
     sys.path.insert(0, str(ROOT))
-    from geo.geodesic import nearest_within
+    from geo.distance.geodesic import nearest_within
 
     sites = shapely.points(d["sites"])
     water = shapely.linestrings(np.stack([d["a"], d["b"]], axis=1))

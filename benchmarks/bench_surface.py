@@ -16,9 +16,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.localcrs import local_tmerc  # noqa: E402
-from geo.surface import interpolate  # noqa: E402
-from layers.raster import surface_tags, to_web_mercator, write_cog  # noqa: E402
+from geo.distance.localcrs import local_tmerc  # noqa: E402
+from geo.contamination.surface import interpolate  # noqa: E402
+from layers.io.raster import surface_tags, to_web_mercator, write_cog  # noqa: E402
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ import shapely
 from pyproj import Geod
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from layers.workspace import Workspace  # noqa: E402
+from layers.store.workspace import Workspace  # noqa: E402
 
 REGION = "-2.4/-1.3/5.9/6.7"
 GEOD = Geod(ellps="WGS84")
@@ -200,7 +200,7 @@ def samples(rng: np.random.Generator, rivers: list[shapely.LineString]) -> gpd.G
 def build(out: Path) -> None:
     """Build every layer, validate it through the same path as user imports, and store it."""
     from layers.catalogue import spec_for
-    from layers.validate import validate
+    from layers.io.validate import validate
 
     rng = np.random.default_rng(7)
     water_gdf = water()

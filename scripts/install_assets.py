@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from layers.assets import VENDOR_DIR, install  # noqa: E402
+from render.map.assets import VENDOR_DIR, install  # noqa: E402
 
 
 def main() -> int:

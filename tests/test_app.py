@@ -13,10 +13,10 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from layers.exposurefile import load_exposure
-from layers.people import trace_view
-from layers.view import mercury_use
-from layers.workspace import DEFAULT_PATH, Workspace
+from settings.exposure import load_exposure
+from services.people import trace_view
+from services.view import mercury_use
+from layers.store.workspace import DEFAULT_PATH, Workspace
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 pytestmark = pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing "
@@ -111,7 +111,7 @@ def test_rule_picker_and_what_if_slider(ws_path: Path) -> None:
 
 def test_every_page_runs(ws_path: Path) -> None:
     at = _app()
-    at.switch_page("pages/violations.py").run()
+    at.switch_page("ui/pages/violations.py").run()
     assert not at.exception
     assert at.dataframe and any("violations" in m.value for m in at.markdown)
     # a selected violation's detail names the people downstream of its site, with distances
@@ -128,10 +128,10 @@ def test_every_page_runs(ws_path: Path) -> None:
     assert "km along the river" in detail
     at.selectbox(key="wb_area").set_value(at.selectbox(key="wb_area").options[-1]).run()
     assert not at.exception
-    at.switch_page("pages/provenance.py").run()
+    at.switch_page("ui/pages/provenance.py").run()
     assert not at.exception
     assert any("hundreds of metres" in m.value for m in at.markdown)
-    at.switch_page("pages/imports.py").run()
+    at.switch_page("ui/pages/imports.py").run()
     assert not at.exception
 
 
@@ -146,7 +146,7 @@ def _site(props: dict, lon: float = -1.5, lat: float = 6.0) -> dict:
 
 def test_upload_bad_file_shows_grouped_problems(ws_path: Path) -> None:
     at = _app()
-    at.switch_page("pages/imports.py").run()
+    at.switch_page("ui/pages/imports.py").run()
     bad = _geojson([_site({"site_id": "A1", "status": "bogus", "name": "<b>x</b>"}),
                     _site({"site_id": "A1", "status": "active"}),
                     _site({"site_id": "A3", "status": "closed-ish", "miners": -4})])
@@ -165,7 +165,7 @@ def test_upload_bad_file_shows_grouped_problems(ws_path: Path) -> None:
 
 def test_upload_good_file_and_add(ws_path: Path) -> None:
     at = _app()
-    at.switch_page("pages/imports.py").run()
+    at.switch_page("ui/pages/imports.py").run()
     good = _geojson([_site({"site_id": "N1", "status": "active", "uses_mercury": True}),
                      _site({"site_id": "N2", "status": "inactive"}, lon=-1.6)])
     at.file_uploader[0].set_value(("mining_sites.geojson", good, "application/geo+json")).run()

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from layers import export
+from layers.io import export
 from layers.catalogue import spec_for
-from layers.readers import load_layer
-from layers.validate import validate
+from layers.io.readers import load_layer
+from layers.io.validate import validate
 
 SPEC = spec_for("mining_sites")
 PROV = [export.Provenance("mining_sites", "survey 2024", "CC-BY-4.0")]

@@ -4,7 +4,7 @@ Both geometries are densified along their geodesic edges every ~2 m with ``Geod.
 projected into an azimuthal-equidistant projection centred on the first vertex of the first
 geometry (exact for distances from that centre; off-centre distortion ~(r/R)^2, i.e. micrometres
 over a few kilometres). The distance is then shapely's planar distance there. It shares no code
-with geo.geodesic (no Newton iteration, no localities, no STRtree).
+with geo.distance.geodesic (no Newton iteration, no localities, no STRtree).
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def perpendicular_site(a: tuple[float, float], b: tuple[float, float], frac: flo
 
 
 # --------------------------------------------------------------------------------------------
-# Tests of geo.geodesic against the reference above and hand-made geometries.
+# Tests of geo.distance.geodesic against the reference above and hand-made geometries.
 # --------------------------------------------------------------------------------------------
 import math  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -89,7 +89,7 @@ from pyproj.aoi import AreaOfInterest  # noqa: E402
 from pyproj.database import query_utm_crs_info  # noqa: E402
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon  # noqa: E402
 
-from geo.geodesic import COLUMNS, geodesic_distance, nearest_within  # noqa: E402
+from geo.distance.geodesic import COLUMNS, geodesic_distance, nearest_within  # noqa: E402
 
 CM = 0.01  # metres: the accuracy the issue asks for
 
@@ -315,7 +315,7 @@ def test_refuses_projected_crs_and_non_degree_coordinates() -> None:
 
 
 def test_large_geometries_take_the_search_path_with_the_same_answer() -> None:
-    import geo.geodesic as gd
+    import geo.distance.geodesic as gd
 
     centre = (12.0, -4.0)
     ring = [offset_point(*centre, az, 800.0) for az in np.linspace(0.0, 360.0, 721)[:-1]]  # 720 vertices

@@ -1,4 +1,4 @@
-"""Hypothesis invariants of geo.geodesic.nearest_within on random small configurations."""
+"""Hypothesis invariants of geo.distance.geodesic.nearest_within on random small configurations."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.geodesic import nearest_within
+from geo.distance.geodesic import nearest_within
 from tests.test_geodesic import offset_point, reference_distance
 
 LIMIT_M = 150.0
@@ -100,7 +100,7 @@ def test_garbage_and_empty_rows_never_crash(geoms, limit) -> None:  # type: igno
        st.floats(0.0, 3000.0), st.floats(0.0, 360.0), st.floats(0.0, 1000.0))
 def test_plate_frame_bounds_hold(lat_lo, span, lon, az, dist, az2, piece) -> None:  # type: ignore[no-untyped-def]
     """The candidate frame's promise: frame distance within [k_min d, k_max d] (+ chord error)."""
-    from geo._locality import Plate
+    from geo.distance._locality import Plate
 
     from tests.test_geodesic import GEOD
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cli
-from layers.workspace import Workspace
+from layers.store.workspace import Workspace
 
 VALID = json.dumps({"type": "FeatureCollection", "features": [
     {"type": "Feature", "properties": {"site_id": f"S{i}", "status": "active", "miners": i},

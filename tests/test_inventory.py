@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.errors import ConfigError, InputError
-from geo.inventory import (FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, MERCURY_FREE,
+from geo.inventory.estimate import (FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, MERCURY_FREE,
                            NOT_ESTIMABLE, NOT_OPERATING, estimate_sites)
-from geo.montecarlo import rollup, sample_factors
-from geo.register import register_counts
-from geo.targets import target_status, trends
-from layers.factorfile import DEFAULT_PATH, load_factors
+from geo.inventory.montecarlo import rollup, sample_factors
+from geo.inventory.register import register_counts
+from geo.inventory.targets import target_status, trends
+from settings.factors import DEFAULT_PATH, load_factors
 
 FACTORS = load_factors()
 KG = 0.005  # half a centigram... of a kilogram: 5 g, far below any factor's uncertainty

@@ -14,13 +14,13 @@ from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon
 
 from layers.catalogue import CATALOGUE
-from layers.mapview import (
+from render.map.mapview import (
     aggregate_water, build_map, display_zoom, generalise, rule_zone,
 )
-from layers.elements import script_json
-from layers.maphtml import standalone_html
-from layers.polyline import encode_parts, script_safe
-from layers.symbology import SITE_CLASSES, site_classes, site_styles
+from render.map.elements import script_json
+from render.map.standalone import standalone_html
+from render.map.polyline import encode_parts, script_safe
+from render.map.symbology import SITE_CLASSES, site_classes, site_styles
 
 XSS = "<img src=x onerror=alert(1)>"
 GEOD = Geod(ellps="WGS84")

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 
-from geo.network import build_network
-from geo.reach import (downstream_reach, find_entry, mercury_sources, people_downstream,
+from geo.exposure.network import build_network
+from geo.exposure.reach import (downstream_reach, find_entry, mercury_sources, people_downstream,
                        trace_downstream)
 
 DEG = 6378137.0 * math.pi / 180.0  # metres per degree of longitude on the equator
@@ -156,8 +156,8 @@ def test_trace_only_mercury_sources_near_a_river() -> None:
 
 
 def test_entry_uses_the_bank_of_a_wide_river_as_the_rules_do() -> None:
-    from layers.exposure import downstream
-    from layers.exposurefile import load_exposure
+    from services.exposure import downstream
+    from settings.exposure import load_exposure
 
     rows = water(network_rows())
     sites = gpd.GeoDataFrame({"site_id": ["s"], "name": ["s"], "uses_mercury": [True]},

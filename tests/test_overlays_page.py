@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from layers.workspace import DEFAULT_PATH
+from layers.store.workspace import DEFAULT_PATH
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 pytestmark = pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing "
@@ -20,7 +20,7 @@ def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     shutil.copyfile(DEFAULT_PATH, path)
     monkeypatch.setenv("HGWATCH_WORKSPACE", str(path))
     app = AppTest.from_file(APP, default_timeout=120).run()
-    app.switch_page("pages/overlays.py").run()
+    app.switch_page("ui/pages/overlays.py").run()
     assert not app.exception, app.exception
     return app
 
@@ -52,11 +52,11 @@ def test_overlay_html_escapes_user_text_and_orders_the_layer_switcher() -> None:
     import pandas as pd
     from shapely.geometry import Point
 
-    from geo.guidelines import ClassSettings, Guideline
-    from geo.localcrs import local_tmerc
-    from geo.surface import interpolate
-    from layers import mapview, overlay_map
-
+    from geo.contamination.guidelines import ClassSettings, Guideline
+    from geo.distance.localcrs import local_tmerc
+    from geo.contamination.surface import interpolate
+    from render.map import mapview
+    from render.map import overlays as overlay_map
     water = Guideline("water", 6.0, "ug/L", "inorganic", "guideline", "WHO <GDWQ>")
     classed = gpd.GeoDataFrame({
         "sample_id": ["<script>alert(1)</script>"], "medium": ["water"], "hg_class": ["above"],
@@ -85,8 +85,9 @@ def test_overlay_tooltips_do_not_run_template_code_from_user_text() -> None:
     import geopandas as gpd
     from shapely.geometry import Point
 
-    from layers import mapview, overlay_map
+    from render.map import mapview
 
+    from render.map import overlays as overlay_map
     classed = gpd.GeoDataFrame({"sample_id": ["{{ 7*7 }}zq"], "medium": ["water"],
                                 "hg_class": ["above"], "hg_text": ["{% if 1 %}ran{% endif %}"]},
                                geometry=[Point(-1.5, 6.0)], crs=4326)

@@ -1,4 +1,4 @@
-"""People downstream for the headline and a site's detail (layers.people), on a hand-made river
+"""People downstream for the headline and a site's detail (services.people), on a hand-made river
 with known answers. No Streamlit."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 
-from layers.exposurefile import load_exposure
-from layers.people import (detail_lines, headline_people, people_figure, source_people,
+from settings.exposure import load_exposure
+from services.people import (detail_lines, headline_people, people_figure, source_people,
                            trace_view, violation_source)
 
 DEG = 6378137.0 * math.pi / 180.0  # metres per degree of longitude on the equator

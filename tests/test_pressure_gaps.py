@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from geo.gaps import monitoring_gaps
-from geo.localcrs import local_tmerc
-from geo.pressure import LABEL, pressure_surface
-from layers.exposurefile import load_exposure
+from geo.exposure.gaps import monitoring_gaps
+from geo.distance.localcrs import local_tmerc
+from geo.exposure.pressure import LABEL, pressure_surface
+from settings.exposure import load_exposure
 
 CRS_M = local_tmerc(0.0, 0.0)
 DEG = 6378137.0 * math.pi / 180.0
@@ -129,7 +129,7 @@ def test_bad_exposure_files_are_refused(tmp_path: Path, text: str) -> None:
 def test_reach_gaps_measure_to_the_whole_reach() -> None:
     from shapely.geometry import LineString
 
-    from geo.gaps import reach_gaps
+    from geo.exposure.gaps import reach_gaps
 
     reaches = gpd.GeoDataFrame({
         "source_id": ["watched", "blind", "old"], "people_downstream": [10, 500, 900],

@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from geo.errors import CRSError, InputError
-from layers.readers import infer_layer, load_layer
+from layers.io.readers import infer_layer, load_layer
 
 POINTS = [(-1.99, 5.30), (-1.98, 5.31)]
 

@@ -14,11 +14,11 @@ from shapely.geometry import LineString, Point
 
 from cli import main
 from geo.errors import InputError
-from layers.factorfile import load_factors
-from layers.report import write_report
-from layers.reportmap import nice_length, scale_bar
-from layers.tables import TABLE_TITLES, inventory_tables, select_area, tables_zip, write_csvs
-from layers.workspace import Workspace
+from settings.factors import load_factors
+from render.report.document import write_report
+from render.report.areamap import nice_length, scale_bar
+from render.report.tables import TABLE_TITLES, inventory_tables, select_area, tables_zip, write_csvs
+from layers.store.workspace import Workspace
 
 AREA = "Talas <b>&amp; North"  # markup in a user's value must reach the page as text
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +157,7 @@ def test_inventory_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     ws = Workspace(tmp_path / "ws.gpkg")
     ws.write_layer("mining_sites", _sites(), source="hand-made test sites")
     monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws.path))
-    at = AppTest.from_file(str(ROOT / "pages" / "inventory.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "ui" / "pages" / "inventory.py"), default_timeout=60).run()
     assert not at.exception
     assert [m.value for m in at.metric][:4] == ["567", "562", "3", "1"]  # 562 + 5 x 4 %
     at.selectbox(key="inv_area").select("Other").run()

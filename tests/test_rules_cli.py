@@ -23,11 +23,11 @@ from shapely.geometry import LineString, Point, Polygon
 
 import cli
 from geo.errors import InputError
-from geo.evaluate import run_rules
+from geo.rules.evaluate import run_rules
 from layers.catalogue import CATALOGUE
-from layers.rulefile import load_rules
-from layers.violations_io import LINE_LAYER, write_violations
-from layers.workspace import Workspace
+from settings.rules import load_rules
+from layers.io.violations import LINE_LAYER, write_violations
+from layers.store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 GHANA = ROOT.parent / "shared" / "data" / "ghana"

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.errors import ConfigError
-from geo.evaluate import run_rules
-from geo.rule_examples import example_frames
-from geo.rules import RuleSet, parse_rules
+from geo.rules.evaluate import run_rules
+from geo.rules.examples import example_frames
+from geo.rules.model import RuleSet, parse_rules
 from layers.catalogue import CATALOGUE
-from layers.rulefile import DEFAULT_RULES, load_rules
+from settings.rules import DEFAULT_RULES, load_rules
 
 BUILT_IN = {"HG-WATER-100", "TAILINGS-WATER-100", "HG-BURN-RESIDENTIAL",
             "WORST-PRACTICE-WHOLE-ORE", "WORST-PRACTICE-OPEN-BURNING",

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from geo.errors import InputError
-from geo.localcrs import local_tmerc
-from geo.surface import (idw, interpolate, kriging_cross_validation, make_grid,
+from geo.distance.localcrs import local_tmerc
+from geo.contamination.surface import (idw, interpolate, kriging_cross_validation, make_grid,
                          surface_inputs, _kriging_model)
-from layers.raster import NODATA, surface_tags, to_web_mercator, write_cog
+from layers.io.raster import NODATA, surface_tags, to_web_mercator, write_cog
 
 CRS_M = local_tmerc(-1.5, 6.0)
 SQUARE = np.array([[0.0, 0.0], [1000.0, 0.0], [0.0, 1000.0], [1000.0, 1000.0]])
@@ -240,7 +240,7 @@ def test_cli_surface_refuses_a_soil_unit_in_water(tmp_path: Path,
     "data", "demo_workspace.gpkg").exists(), reason="demo workspace missing")
 def test_cli_surface_on_the_workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import cli
-    from layers.workspace import DEFAULT_PATH
+    from layers.store.workspace import DEFAULT_PATH
 
     out = tmp_path / "sediment.tif"
     code = cli.main(["--workspace", str(DEFAULT_PATH), "surface", "--medium", "sediment",

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geo.errors import ConfigError, InputError
-from geo.guidelines import ClassSettings, Guideline, classify, classify_samples
-from geo.units import check_unit, convert, convert_samples
-from layers.guidelinefile import load_guidelines
+from geo.contamination.guidelines import ClassSettings, Guideline, classify, classify_samples
+from geo.contamination.units import check_unit, convert, convert_samples
+from settings.guidelines import load_guidelines
 
 TARGETS = {"water": "ug/L", "air": "ug/m^3", "fish": "mg/kg", "hair": "ug/g",
            "sediment": "mg/kg", "soil": "mg/kg"}

@@ -6,7 +6,7 @@ import pandas as pd
 import shapely
 
 from layers.catalogue import spec_for
-from layers.validate import validate
+from layers.io.validate import validate
 
 SITES = spec_for("mining_sites")
 

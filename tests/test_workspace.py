@@ -15,8 +15,8 @@ import pytest
 import shapely
 
 from geo.errors import InputError
-from layers import workspace as ws_module
-from layers.workspace import Workspace
+from layers.store import workspace as ws_module
+from layers.store.workspace import Workspace
 from tests.conftest import ROOT
 
 
@@ -66,7 +66,7 @@ def test_an_import_killed_before_it_finishes_leaves_the_workspace_unchanged(
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
         import geopandas as gpd, shapely
-        from layers import workspace as w
+        from layers.store import workspace as w
         real = w._write_gdf
         def slow(path, layer, gdf):
             real(path, layer, gdf)
@@ -90,7 +90,7 @@ def test_two_imports_at_once_both_land(workspace_path: Path) -> None:
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
         import geopandas as gpd, shapely
-        from layers import workspace as w
+        from layers.store import workspace as w
         real = w._write_gdf
         def slow(path, layer, gdf):
             time.sleep(0.5)  # widen the window in which an unlocked writer would lose work

@@ -1,0 +1,220 @@
+"""Per-site estimate of mercury used and released, from gold output and processing practice.
+
+For each site the basis is, in order of precedence:
+
+0. ``not operating``: the site's status is not one the factor file counts (by default an
+   abandoned site); it adds nothing to the yearly totals but is listed.
+1. ``measured``: the site reports ``mercury_kg_per_year``; that figure is the mercury used.
+2. ``gold kg/year``: gold output x the Hg:Au ratio of the site's amalgamation practice.
+3. ``gold g/day x working days``: grams a day x working days a year (the configured range of
+   working days when the site gives none), then as in 2.
+4. ``mercury-free``: the site does not use mercury (``uses_mercury`` false, or no amalgamation).
+5. ``not estimable``: none of the above. Such a site is counted, never taken as zero.
+
+The mercury used is then split by the release route of the site's burning method into air,
+water and land (tailings and soil); the rest is recovered (e.g. in a retort). Quantities are in
+kg of mercury a year, each as low, central and high. The per-site low/high are the bounds of the
+factor ranges; roll-ups with percentiles come from ``geo.inventory.montecarlo``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pint
+
+from geo.errors import InputError, Problem
+from geo.inventory.factors import COMPARTMENTS, Factors
+
+MEASURED = "measured"
+FROM_KG = "gold kg/year"
+FROM_DAYS = "gold g/day x working days"
+FROM_DEFAULT_DAYS = "gold g/day x default working days"
+MERCURY_FREE = "mercury-free"
+NOT_ESTIMABLE = "not estimable"
+NOT_OPERATING = "not operating"
+BASES = (NOT_OPERATING, MEASURED, FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS, MERCURY_FREE,
+         NOT_ESTIMABLE)
+
+_NUMERIC = {  # field -> (pint unit, maximum or None)
+    "gold_kg_per_year": ("kg/year", None),
+    "gold_g_per_day": ("g/day", None),
+    "working_days_per_year": ("day/year", 366.0),
+    "mercury_kg_per_year": ("kg/year", None),
+}
+_CARRIED = ("site_id", "name", "admin_area", "district", "survey_round", "survey_date", "status",
+            "size_class", "uses_mercury", "amalgamation", "burning", "miners", "women_miners",
+            "registered", "licence_status")
+_UREG = pint.get_application_registry()
+
+
+def estimate_sites(sites: pd.DataFrame, factors: Factors, *,
+                   source: str = "mining_sites") -> pd.DataFrame:
+    """Estimate mercury used and released for every site.
+
+    Parameters
+    ----------
+    sites : one row per site with the ``mining_sites`` fields (missing columns count as empty);
+        an optional ``_row`` column gives source record numbers for messages.
+    factors : Hg:Au ratios, release routes and default working days.
+    source : file or layer name used in error messages.
+
+    Returns
+    -------
+    DataFrame, one row per site in input order: the carried fields, ``basis`` (one of
+    ``BASES``), ``route``, ``gold_kg_per_year`` (gold in kg a year, central), the inputs the
+    Monte Carlo needs (``gold_kg_fixed``, ``gold_kg_per_day_default_days``, ``measured_kg``)
+    and, for every quantity in ``geo.inventory.factors.QUANTITIES``, columns ``<q>_kg``, ``<q>_low`` and
+    ``<q>_high`` in kg of mercury a year (NaN for a site that is not estimable).
+
+    Raises
+    ------
+    InputError
+        listing every negative or non-numeric figure and every unknown practice.
+    """
+    frame, rows = _columns(sites)
+    values = _validate(frame, rows, factors, source)
+    return _assemble(frame, values, factors)
+
+
+def _columns(sites: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The fields used here, missing ones as empty, and the 1-based source row numbers."""
+    frame = pd.DataFrame(index=sites.index)
+    for name in (*_CARRIED, *_NUMERIC):
+        frame[name] = sites[name] if name in sites.columns else pd.Series(
+            [None] * len(sites), index=sites.index, dtype=object)
+    rows = (sites["_row"].to_numpy() if "_row" in sites.columns
+            else np.arange(1, len(sites) + 1))
+    return frame.reset_index(drop=True), rows
+
+
+def _validate(frame: pd.DataFrame, rows: np.ndarray, factors: Factors,
+              source: str) -> dict[str, np.ndarray]:
+    """Numeric fields as float arrays; raise InputError naming every bad value."""
+    problems: list[Problem] = []
+    values: dict[str, np.ndarray] = {}
+    ids = frame["site_id"].to_numpy()
+
+    def add(i: int, name: str, value: object, expected: str) -> None:
+        fid = None if pd.isna(ids[i]) else str(ids[i])
+        problems.append(Problem(source, int(rows[i]), name, value, expected, feature_id=fid))
+
+    for name, (unit, maximum) in _NUMERIC.items():
+        raw = frame[name]
+        present = _present(raw)
+        if raw.dtype == object:
+            raw = raw.where(~raw.map(lambda v: isinstance(v, bool)))  # True is not 1 kg
+        num = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy()
+        bad = present & (np.isnan(num) | np.isinf(num))
+        out_of_range = present & ~bad & ((num < 0) | (num > (maximum or np.inf)))
+        upper = f" and at most {maximum:g}" if maximum is not None else ""
+        for i in np.flatnonzero(bad | out_of_range):
+            add(i, name, frame[name].iloc[i], f"a number in {unit}" + (
+                f", zero or more{upper}" if out_of_range[i] else ""))
+        values[name] = np.where(present, num, np.nan)
+    for name, allowed in (("amalgamation", factors.hg_au_ratio), ("burning",
+                                                                  factors.burning_route)):
+        raw = frame[name]
+        unknown = _present(raw) & ~raw.astype(str).isin(list(allowed)).to_numpy(dtype=bool)
+        for i in np.flatnonzero(unknown):
+            add(i, name, raw.iloc[i], f"one of {sorted(allowed)}")
+    if problems:
+        raise InputError(f"{source}: {len(problems)} value(s) cannot be used for the mercury"
+                         f" inventory", problems)
+    return values
+
+
+def _present(values: pd.Series) -> np.ndarray:
+    """True where a value is given: not None/NaN/NA and not a blank string."""
+    given = values.notna().to_numpy(dtype=bool)
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        blank = (values.astype(str).str.strip() == "").to_numpy(dtype=bool)
+        given = given & ~blank
+    return given
+
+
+def _coded(values: pd.Series) -> pd.Series:
+    """A coded field as text, empty values as "unknown"."""
+    return pd.Series(np.where(_present(values), values.astype(str), "unknown"),
+                     index=values.index, dtype=object)
+
+
+def _gold(values: dict[str, np.ndarray], factors: Factors) -> dict[str, np.ndarray]:
+    """Gold in kg a year: fixed part, per-day part that needs default days, and low/high bounds."""
+    to_kg_year = (1 * _UREG("g/day") * _UREG("day/year")).to("kg/year").magnitude
+    per_kg = (1 * _UREG("kg/year")).to("kg/year").magnitude
+    kg_year = values["gold_kg_per_year"] * per_kg
+    g_day = values["gold_g_per_day"]
+    days = values["working_days_per_year"]
+    use_kg = ~np.isnan(kg_year)
+    use_days = ~use_kg & ~np.isnan(g_day) & ~np.isnan(days)
+    use_default = ~use_kg & ~np.isnan(g_day) & np.isnan(days)
+    fixed = np.where(use_kg, kg_year, np.where(use_days, g_day * days * to_kg_year, np.nan))
+    per_day = np.where(use_default, g_day * to_kg_year, 0.0)  # kg a year per working day a year
+    wd = factors.working_days
+    return {
+        "fixed": fixed, "per_day": per_day, "use_kg": use_kg, "use_days": use_days,
+        "use_default": use_default,
+        "low": np.where(use_default, per_day * wd.low, fixed),
+        "central": np.where(use_default, per_day * wd.central, fixed),
+        "high": np.where(use_default, per_day * wd.high, fixed),
+    }
+
+
+def _assemble(frame: pd.DataFrame, values: dict[str, np.ndarray],
+              factors: Factors) -> pd.DataFrame:
+    """Basis, gold and every quantity as low/central/high for each site."""
+    amalg = _coded(frame["amalgamation"])
+    burning = _coded(frame["burning"])
+    no_mercury = (frame["uses_mercury"].map(
+        lambda v: isinstance(v, (bool, np.bool_)) and not v).to_numpy(dtype=bool) | (amalg == "none").to_numpy(dtype=bool))
+    status = _coded(frame["status"])
+    idle = ~status.isin(factors.counted_statuses).to_numpy(dtype=bool)
+    no_mercury |= idle
+    measured = values["mercury_kg_per_year"]
+    has_measured = ~np.isnan(measured) & ~idle
+    gold = _gold(values, factors)
+    has_gold = gold["use_kg"] | gold["use_days"] | gold["use_default"]
+    basis = np.select(
+        [idle, has_measured, no_mercury, gold["use_kg"], gold["use_days"], gold["use_default"]],
+        [NOT_OPERATING, MEASURED, MERCURY_FREE, FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS],
+        NOT_ESTIMABLE)
+    out = frame[list(_CARRIED)].copy()
+    out["amalgamation"], out["burning"] = amalg, burning
+    out["basis"] = basis
+    out["route"] = burning.map(factors.burning_route)
+    out["gold_kg_per_year"] = np.where(has_gold & ~idle, gold["central"], np.nan)
+    out["gold_kg_fixed"] = np.where(no_mercury, 0.0, np.nan_to_num(gold["fixed"]))
+    out["gold_kg_per_day_default_days"] = np.where(no_mercury, 0.0, gold["per_day"])
+    out["measured_kg"] = np.where(has_measured, measured, 0.0)
+    released_share: dict[str, np.ndarray] = {}
+    for bound in ("low", "central", "high"):
+        ratio = amalg.map({k: getattr(r, bound) for k, r in factors.hg_au_ratio.items()}
+                          ).to_numpy(dtype=float)
+        used = np.select([has_measured, no_mercury, has_gold],
+                         [measured, 0.0, gold[bound] * ratio], np.nan)
+        suffix = "kg" if bound == "central" else bound
+        shares = {c: out["route"].map({r: _share(factors, r, c, bound) for r in factors.routes}
+                                      ).to_numpy(dtype=float) for c in COMPARTMENTS}
+        total = out["route"].map({r: min(sum(getattr(route.share(c), bound)
+                                             for c in COMPARTMENTS), 1.0)
+                                  for r, route in factors.routes.items()}).to_numpy(dtype=float)
+        for c in COMPARTMENTS:
+            out[f"{c}_{suffix}"] = used * shares[c]
+        out[f"used_{suffix}"] = used
+        out[f"released_{suffix}"] = used * np.minimum(total, 1.0)
+        released_share[bound] = np.minimum(total, 1.0)
+    # recovered is what is not released: its low pairs the low use with the high release shares
+    for suffix, use, shares_of in (("kg", "central", "central"), ("low", "low", "high"),
+                                   ("high", "high", "low")):
+        out[f"recovered_{suffix}"] = out[f"used_{'kg' if use == 'central' else use}"] * (
+            1.0 - released_share[shares_of])
+    return out
+
+
+def _share(factors: Factors, route: str, compartment: str, bound: str) -> float:
+    """One compartment's share of a route at a bound; central shares adding past 1 are scaled."""
+    r = factors.routes[route]
+    if bound != "central":
+        return float(getattr(r.share(compartment), bound))
+    total = sum(r.share(c).central for c in COMPARTMENTS)
+    return r.share(compartment).central / max(total, 1.0)

@@ -1,0 +1,130 @@
+"""Inventory factors as plain typed values: ranges with sources, routes, published estimates, targets.
+
+Nothing here reads a file: ``settings.factors`` builds a :class:`Factors` from
+``config/inventory.toml`` and checks it. The inventory, Monte Carlo and target modules take a
+:class:`Factors` and never look anywhere else for a number.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+COMPARTMENTS: tuple[str, ...] = ("air", "water", "land")
+"""Where released mercury goes: air, water, and land (tailings and soil)."""
+
+QUANTITIES: tuple[str, ...] = ("used", "air", "water", "land", "released", "recovered")
+"""Per-site and rolled-up quantities, each in kg of mercury a year."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """One uncertain factor: low <= central <= high, in ``unit``, with where it comes from.
+
+    Parameters
+    ----------
+    low, central, high : the range; ``central`` is the most likely value.
+    source : document and line reference, or "assumption: ..." in plain words.
+    unit : pint unit of the factor ("g/g" for grams of mercury per gram of gold, "" for a
+        share between 0 and 1, "day/year" for working days).
+    """
+
+    low: float
+    central: float
+    high: float
+    source: str
+    unit: str = ""
+
+    @property
+    def is_assumption(self) -> bool:
+        """True when the value is HgWatch's own assumption, not a figure from a source."""
+        return self.source.lower().startswith("assumption")
+
+    def text(self, digits: int = 3) -> str:
+        """The range as 'central (low-high)' for tables."""
+        fmt = f"{{:.{digits}g}}"
+        return f"{fmt.format(self.central)} ({fmt.format(self.low)}-{fmt.format(self.high)})"
+
+
+@dataclass(frozen=True)
+class Route:
+    """How the mercury used on a site is split: shares (0-1) to air, water and land."""
+
+    name: str
+    label: str
+    air: Range
+    water: Range
+    land: Range
+
+    def share(self, compartment: str) -> Range:
+        """The share range of ``compartment`` ("air", "water" or "land")."""
+        return {"air": self.air, "water": self.water, "land": self.land}[compartment]
+
+
+@dataclass(frozen=True)
+class PublishedEstimate:
+    """A figure someone else published for the same quantity, kept beside ours.
+
+    ``low`` and ``high`` are None where the source gives a single figure.
+    """
+
+    area: str
+    quantity: str
+    central: float
+    low: float | None
+    high: float | None
+    unit: str
+    year: int | None
+    method: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """A National Action Plan target: a metric, the value to reach, and by when.
+
+    ``metric`` is one of ``targets.METRICS``; ``value`` is a share between 0 and 1.
+    """
+
+    id: str
+    label: str
+    metric: str
+    value: float
+    deadline: date | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Factors:
+    """Everything the inventory needs besides the sites, as read from one factor file."""
+
+    hg_au_ratio: dict[str, Range]
+    routes: dict[str, Route]
+    burning_route: dict[str, str]
+    working_days: Range
+    published: tuple[PublishedEstimate, ...] = ()
+    targets: tuple[Target, ...] = ()
+    baseline_year: int | None = None
+    baseline_round: str = ""
+    baseline_source: str = ""
+    draws: int = 5000
+    seed: int = 0
+    distribution: str = "pert"
+    percentiles: tuple[float, float] = (5.0, 95.0)
+    counted_statuses: tuple[str, ...] = ("active", "inactive", "unknown")
+    source_file: str = "config/inventory.toml"
+
+    def route_for(self, burning: str) -> Route:
+        """The release route a site's ``burning`` value stands for."""
+        return self.routes[self.burning_route[burning]]
+
+    def sources(self) -> list[tuple[str, str, str]]:
+        """Every factor as (name, range text, source), for the report's sources table."""
+        rows = [(f"Hg:Au ratio, {k.replace('_', ' ')} (g Hg per g Au)", r.text(), r.source)
+                for k, r in self.hg_au_ratio.items()]
+        for route in self.routes.values():
+            for comp in COMPARTMENTS:
+                r = route.share(comp)
+                rows.append((f"share to {comp}, {route.label}", r.text(), r.source))
+        rows.append(("working days a year (when not given)", self.working_days.text(),
+                     self.working_days.source))
+        return rows

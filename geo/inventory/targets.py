@@ -1,0 +1,136 @@
+"""Trends per area and survey round, and where each area stands against the plan's targets.
+
+A survey round is the site's ``survey_round``; where that is empty, the year of its
+``survey_date``; where both are empty, "(undated)". Rounds are ordered by their earliest survey
+date, then by name. The baseline round is the factor file's ``baseline.round`` or, when that is
+empty or absent from an area's data, that area's first round.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from geo.inventory.factors import Factors
+from geo.inventory.estimate import MERCURY_FREE, NOT_ESTIMABLE, NOT_OPERATING
+
+METRICS: dict[str, str] = {
+    "share_gold_mercury_free": "share of gold output (where known) from mercury-free sites",
+    "share_sites_mercury_free": "share of sites that do not use mercury",
+    "share_sites_retort": "share of mercury-using sites that burn amalgam in a retort",
+    "released_reduction_vs_baseline": "fall in estimated mercury released since the baseline round",
+}
+UNDATED = "(undated)"
+
+
+def survey_rounds(estimates: pd.DataFrame) -> pd.Series:
+    """The survey round of each site as text (see module docstring)."""
+    rounds = estimates.get("survey_round", pd.Series([None] * len(estimates),
+                                                     index=estimates.index))
+    dates = pd.to_datetime(estimates.get("survey_date"), errors="coerce") if (
+        "survey_date" in estimates.columns) else pd.Series(pd.NaT, index=estimates.index)
+    years = dates.dt.year.map(lambda y: UNDATED if pd.isna(y) else str(int(y)))
+    given = rounds.map(lambda v: isinstance(v, str) and bool(v.strip()) or (
+        v is not None and not isinstance(v, str) and not pd.isna(v)))
+    return rounds.where(given, years).map(str)
+
+
+def trends(estimates: pd.DataFrame, factors: Factors, *, by: str = "admin_area") -> pd.DataFrame:
+    """One row per area and survey round with the shares the targets are measured by.
+
+    Parameters
+    ----------
+    estimates : output of ``geo.inventory.estimate.estimate_sites``.
+    factors : gives the baseline round.
+    by : the area column.
+
+    Returns
+    -------
+    DataFrame with ``by``, ``survey_round``, ``round_order`` (0 = first), ``n_sites``,
+    ``n_operating``, ``n_not_estimable``, the four ``METRICS`` as shares of the operating sites
+    between 0 and 1 (NaN where nothing can
+    be measured), ``released_kg`` (central, kg of mercury a year, estimable sites only) and
+    ``baseline_round``. The reduction compares totals of whatever sites each round holds: a
+    round with fewer sites surveyed looks better than it is, so ``n_sites`` is kept beside it.
+    """
+    frame = estimates.copy()
+    frame[by] = frame[by].map(lambda v: "(not given)" if v is None or pd.isna(v) else str(v))
+    frame["survey_round"] = survey_rounds(frame)
+    frame["_date"] = pd.to_datetime(frame.get("survey_date"), errors="coerce") if (
+        "survey_date" in frame.columns) else pd.NaT
+    order = (frame.groupby("survey_round")["_date"].min().reset_index()
+             .sort_values(["_date", "survey_round"], na_position="last"))
+    rank = {r: i for i, r in enumerate(order["survey_round"])}
+    rows = []
+    for (area, rnd), part in frame.groupby([by, "survey_round"], sort=False):
+        rows.append(_round_row(area, rnd, rank[rnd], part, by))
+    out = pd.DataFrame(rows).sort_values([by, "round_order"]).reset_index(drop=True)
+    return _add_reduction(out, factors, by)
+
+
+def _round_row(area: str, rnd: str, order: int, part: pd.DataFrame, by: str) -> dict[str, object]:
+    n_sites, n_not_estimable = len(part), int(part["basis"].eq(NOT_ESTIMABLE).sum())
+    part = part[~part["basis"].eq(NOT_OPERATING)]  # shares are of the operating sites
+    free = part["basis"].eq(MERCURY_FREE)
+    gold = pd.to_numeric(part["gold_kg_per_year"], errors="coerce")
+    known = gold.notna()
+    using = ~free
+    burning_known = using & part["burning"].ne("unknown")
+    estimable = ~part["basis"].eq(NOT_ESTIMABLE)
+    return {
+        by: area, "survey_round": rnd, "round_order": order, "n_sites": n_sites,
+        "n_operating": len(part), "n_not_estimable": n_not_estimable,
+        "share_sites_mercury_free": float(free.mean()) if len(part) else np.nan,
+        "share_gold_mercury_free": float(gold[known & free].sum() / gold[known].sum())
+        if gold[known].sum() > 0 else np.nan,
+        "share_sites_retort": float((part["burning"].eq("retort") & burning_known).sum()
+                                    / burning_known.sum()) if burning_known.any() else np.nan,
+        "released_kg": float(part.loc[estimable, "released_kg"].sum()),
+    }
+
+
+def _add_reduction(out: pd.DataFrame, factors: Factors, by: str) -> pd.DataFrame:
+    """Baseline round per area and the fall in released mercury since it (share 0-1)."""
+    base_rounds, reductions = [], []
+    for _, row in out.iterrows():
+        area_rows = out[out[by] == row[by]]
+        wanted = area_rows[area_rows["survey_round"] == factors.baseline_round]
+        base = wanted.iloc[0] if len(wanted) else area_rows.iloc[0]
+        base_rounds.append(base["survey_round"])
+        reductions.append(1.0 - row["released_kg"] / base["released_kg"]
+                          if base["released_kg"] > 0 else np.nan)
+    out["baseline_round"] = base_rounds
+    out["released_reduction_vs_baseline"] = reductions
+    return out
+
+
+def target_status(trend: pd.DataFrame, factors: Factors, *, today: date,
+                  by: str = "admin_area") -> pd.DataFrame:
+    """Where each area's latest round stands against each target.
+
+    Returns
+    -------
+    DataFrame with ``by``, ``target``, ``label``, ``metric``, ``latest_round``, ``value``
+    (share 0-1 in the latest round), ``target_value``, ``deadline``, ``status`` ("met",
+    "not met", "not met, deadline passed" or "no data") and ``source``.
+    """
+    rows = []
+    for area, part in trend.groupby(by, sort=True):
+        latest = part.sort_values("round_order").iloc[-1]
+        for t in factors.targets:
+            value = latest.get(t.metric, np.nan)
+            if value is None or pd.isna(value):
+                status = "no data"
+            elif value >= t.value - 1e-12:
+                status = "met"
+            elif t.deadline is not None and today > t.deadline:
+                status = "not met, deadline passed"
+            else:
+                status = "not met"
+            rows.append({by: area, "target": t.id, "label": t.label, "metric": t.metric,
+                         "latest_round": latest["survey_round"], "value": value,
+                         "target_value": t.value,
+                         "deadline": t.deadline.isoformat() if t.deadline else "",
+                         "status": status, "source": t.source})
+    return pd.DataFrame(rows)

@@ -1,0 +1,98 @@
+"""Check a parsed rule against the layer catalogue: layers, fields, values and kinds it names.
+
+A rule that names a layer or field the catalogue does not declare, a value outside a coded
+field's allowed set, or a value of the wrong type is refused here, one line per problem, each
+naming the rule id and the key.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from geo.rules.model import Condition, Example, FieldSchema, LayerSchema, OtherRef, Rule
+
+
+def catalogue_problems(rule: Rule, schemas: Mapping[str, LayerSchema]) -> list[str]:
+    """Every layer, field and value the rule names that the catalogue does not declare."""
+    out: list[str] = []
+    at = f"rule {rule.id!r}"
+    for role, ref in [("subject", rule.subject)] + [(f"other[{i}]", o)
+                                                     for i, o in enumerate(rule.other)]:
+        schema = schemas.get(ref.layer)
+        if schema is None:
+            out.append(f"{at}: key '{role}.layer': unknown layer {ref.layer!r}; expected one"
+                       f" of {sorted(schemas)}")
+            continue
+        conds = [("filter", ref.where)]
+        if role == "subject":
+            conds.append(("reported_if", rule.reported_if))
+        for key, cond in conds:
+            if cond is not None:
+                out += _condition_problems(cond, schema, f"{at}: key '{role}.{key}'", ref.layer)
+        if isinstance(ref, OtherRef):
+            out += _other_problems(ref, schema, f"{at}: key '{role}", rule.relation)
+    for n, ex in enumerate(rule.examples):
+        out += _example_problems(ex, rule, schemas, f"{at}: example {n + 1}")
+    return out
+
+
+def _condition_problems(cond: Condition, schema: LayerSchema, at: str, layer: str) -> list[str]:
+    if cond.any_ or cond.all_:
+        return [p for c in (cond.any_ or cond.all_ or [])
+                for p in _condition_problems(c, schema, at, layer)]
+    assert cond.field is not None
+    spec = schema.field(cond.field)
+    if spec is None:
+        return [f"{at}: field {cond.field!r} is not declared for layer {layer!r}"]
+    if cond.is_true is not None:
+        return [] if spec.dtype == "bool" else [
+            f"{at}: 'is_true' needs a bool field; {cond.field!r} is {spec.dtype}"]
+    values = cond.in_ if cond.in_ is not None else [cond.equals]
+    return [f"{at}: field {cond.field!r}: value {v!r} {why}"
+            for v in values if (why := _value_problem(v, spec))]
+
+
+def _value_problem(value: object, spec: FieldSchema) -> str | None:
+    """Why ``value`` cannot appear in field ``spec``, or None when it can."""
+    ok = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,), "date": (str,)}
+    types = ok.get(spec.dtype, (str,))
+    if not isinstance(value, types) or (spec.dtype != "bool" and isinstance(value, bool)):
+        return f"is not a {spec.dtype}"
+    if spec.allowed is not None and value not in spec.allowed:
+        return f"is not allowed; expected one of {list(spec.allowed)}"
+    return None
+
+
+def _other_problems(ref: OtherRef, schema: LayerSchema, at: str, relation: str) -> list[str]:
+    out = []
+    if relation == "within_distance" and schema.field(ref.width_field) is None \
+            and ref.width_field != "width_m":
+        out.append(f"{at}.width_field': field {ref.width_field!r} is not declared for layer"
+                   f" {ref.layer!r}")
+    if ref.distance_by_kind:
+        spec = schema.field(ref.kind_field)
+        if spec is None:
+            return out + [f"{at}.kind_field': field {ref.kind_field!r} is not declared for"
+                          f" layer {ref.layer!r}"]
+        out += [f"{at}.distance_by_kind': kind {k!r} {why}"
+                for k in ref.distance_by_kind if (why := _value_problem(k, spec))]
+    return out
+
+
+def _example_problems(ex: Example, rule: Rule, schemas: Mapping[str, LayerSchema],
+                      at: str) -> list[str]:
+    out = []
+    unknown = sorted(set(ex.other) - set(rule.layers[1:]))
+    if unknown:
+        out.append(f"{at}: key 'other': layers {unknown} are not among the rule's other layers"
+                   f" {rule.layers[1:]}")
+    feats = [(rule.subject.layer, ex.subject)] + [
+        (layer, f) for layer, fs in ex.other.items() if layer in schemas for f in fs]
+    for layer, feat in feats:
+        schema = schemas.get(layer)
+        for name, value in feat.fields.items() if schema is not None else ():
+            spec = schema.field(name)
+            if spec is None:
+                out.append(f"{at}: field {name!r} is not declared for layer {layer!r}")
+            elif why := _value_problem(value, spec):
+                out.append(f"{at}: field {name!r}: value {value!r} {why}")
+    return out

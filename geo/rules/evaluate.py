@@ -1,0 +1,295 @@
+"""Run a rule set on layers: which subjects break which rule, by how much, and next to what.
+
+The engine takes GeoDataFrames and plain objects, never paths. Distances come from
+``geo.distance.geodesic.nearest_within``: the shortest distance on the WGS84 ellipsoid in metres, to the
+bank when a water body is a centre line with ``width_m`` (centre-line distance minus half the
+width, never below 0), with the threshold inclusive (100.000 m is within 100 m).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.errors import CRSError, InputError, Problem
+from geo.rules.model import LayerSchema, OtherRef, Rule, RuleSet
+from geo.rules.violations import (BASIS_BANK, BASIS_EDGE, BASIS_INSIDE, BASIS_REPORTED, LINE_COLUMN,
+                            empty_violations, violation_id)
+
+_POLYGONS = ("Polygon", "MultiPolygon")
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    """How one rule went: subjects checked, violations found, and notes for the user."""
+
+    rule_id: str
+    severity: str
+    title: str
+    subject_layer: str
+    checked: int
+    violations: int
+    ran: bool = True
+    assumption: bool = False
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The violations of a run (one row per rule and subject) and a summary per rule."""
+
+    violations: gpd.GeoDataFrame
+    summaries: tuple[RuleSummary, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rule id -> number of violations, for the rules that ran."""
+        return {s.rule_id: s.violations for s in self.summaries if s.ran}
+
+
+def evaluate(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
+             schemas: Mapping[str, LayerSchema],
+             only: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+    """The violations of ``ruleset`` on ``frames`` (see :func:`run_rules`), as a GeoDataFrame."""
+    return run_rules(ruleset, frames, schemas=schemas, only=only).violations
+
+
+def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
+              schemas: Mapping[str, LayerSchema], only: Iterable[str] | None = None,
+              missing: Literal["refuse", "skip"] = "refuse") -> Evaluation:
+    """Evaluate every rule (or the rules in ``only``) on the layers in ``frames``.
+
+    Parameters
+    ----------
+    ruleset : a parsed rule file (``geo.rules.model.parse_rules``).
+    frames : layer type -> GeoDataFrame with a CRS (transformed to EPSG:4326 here).
+    schemas : layer type -> declared schema, for id and name fields.
+    only : rule ids to run; ``None`` runs all. An unknown id raises ConfigError.
+    missing : "refuse" raises InputError when a rule's layer is absent; "skip" leaves that rule
+        out with a note in its summary.
+
+    Returns
+    -------
+    Evaluation
+        ``violations``: GeoDataFrame in EPSG:4326, geometry = the subject, ``nearest_line`` = the
+        shortest line from the subject to the nearest feature (None for attribute rules);
+        ``distance_m`` in metres rounded to 0.01 m. ``summaries``: one per selected rule.
+
+    Raises
+    ------
+    InputError, CRSError
+        A layer is missing, has no CRS, or has missing or repeated subject ids.
+    """
+    rules = [ruleset.rule(r) for r in dict.fromkeys(only)] if only is not None \
+        else list(ruleset.rules)
+    absent = {r.id: [lay for lay in r.layers if lay not in frames] for r in rules}
+    _refuse_bad_layers(rules, frames, schemas, absent if missing == "refuse" else {})
+    prepared = {name: _prepare(frame) for name, frame in frames.items()}
+    id_columns = list(dict.fromkeys(schemas[r.subject.layer].id_field for r in ruleset.rules))
+    parts, summaries = [], []
+    for rule in rules:
+        if absent[rule.id]:
+            summaries.append(RuleSummary(rule.id, rule.severity, rule.title, rule.subject.layer,
+                                         0, 0, ran=False, assumption=rule.assumption,
+                                         notes=(f"not run: layer(s) {absent[rule.id]} not given",)))
+            continue
+        part, summary = _evaluate_rule(rule, prepared, schemas)
+        parts.append(part)
+        summaries.append(summary)
+    return Evaluation(_assemble(parts, id_columns), tuple(summaries))
+
+
+def _refuse_bad_layers(rules: list[Rule], frames: Mapping[str, gpd.GeoDataFrame],
+                       schemas: Mapping[str, LayerSchema], absent: Mapping[str, list[str]]) -> None:
+    """Raise once with every missing layer, CRS-less layer and bad subject id column."""
+    problems = [Problem(f"layer {lay}", None, None, None,
+                        f"rule {rid} needs layer {lay!r}, which was not given", kind="missing")
+                for rid, lays in absent.items() for lay in lays]
+    no_crs = sorted({lay for r in rules for lay in r.layers
+                     if lay in frames and frames[lay].crs is None})
+    if no_crs and not problems:
+        raise CRSError(f"layer(s) {no_crs} have no coordinate reference system; HgWatch never"
+                       " guesses one: set it in the source file (GeoJSON is lon/lat EPSG:4326)")
+    problems += [Problem(f"layer {lay}", None, None, None, "a coordinate reference system",
+                         kind="crs") for lay in no_crs]
+    for lay in sorted({r.subject.layer for r in rules if r.subject.layer in frames}):
+        problems += _id_problems(frames[lay], lay, schemas[lay].id_field)
+    if problems:
+        raise InputError("cannot run the rules", problems)
+
+
+def _id_problems(frame: pd.DataFrame, layer: str, id_field: str) -> list[Problem]:
+    """Missing or repeated subject ids: a violation id needs one id per subject."""
+    if id_field not in frame.columns:
+        return [Problem(f"layer {layer}", None, id_field, None,
+                        "an id column (every subject needs an id)", kind="missing")]
+    ids = frame[id_field].reset_index(drop=True)
+    out = [Problem(f"layer {layer}", int(i) + 1, id_field, None, "an id", kind="missing")
+           for i in np.flatnonzero(ids.isna().to_numpy())]
+    dupes = ids[ids.duplicated(keep=False) & ids.notna()]
+    out += [Problem(f"layer {layer}", int(i) + 1, id_field, v, "a unique id", kind="duplicate")
+            for i, v in dupes.items()]
+    return out
+
+
+def _prepare(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The frame in EPSG:4326 with a 0..n-1 index (a frame without CRS is left as is)."""
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs("EPSG:4326")
+    return frame.reset_index(drop=True)
+
+
+def _evaluate_rule(rule: Rule, frames: Mapping[str, gpd.GeoDataFrame],
+                   schemas: Mapping[str, LayerSchema]) -> tuple[pd.DataFrame, RuleSummary]:
+    subj = frames[rule.subject.layer]
+    notes = [] if len(subj) else [f"layer {rule.subject.layer!r} is empty: nothing to check"]
+    read = (rule.subject.where.fields() if rule.subject.where else set()) | (
+        rule.reported_if.fields() if rule.reported_if else set())
+    lacking = sorted(read - set(subj.columns))
+    if lacking and len(subj):
+        notes.append(f"field(s) {lacking} absent from layer {rule.subject.layer!r}: treated as"
+                     " missing, so no subject matched on them")
+    cand = rule.subject.where.mask(subj) if rule.subject.where else np.ones(len(subj), bool)
+    reported = rule.reported_if.mask(subj) if rule.reported_if else np.zeros(len(subj), bool)
+    hits = pd.DataFrame({"subject": np.flatnonzero(cand)}) if rule.relation == "attribute" \
+        else _spatial_hits(rule, subj, cand, reported, frames, schemas, notes)
+    checked = int((cand | reported).sum())
+    part = _rows(rule, subj, hits, schemas)
+    return part, RuleSummary(rule.id, rule.severity, rule.title, rule.subject.layer, checked,
+                             len(part), assumption=rule.assumption, notes=tuple(notes))
+
+
+def _spatial_hits(rule: Rule, subj: gpd.GeoDataFrame, cand: np.ndarray, reported: np.ndarray,
+                  frames: Mapping[str, gpd.GeoDataFrame], schemas: Mapping[str, LayerSchema],
+                  notes: list[str]) -> pd.DataFrame:
+    """One row per flagged subject with its nearest qualifying feature over all other layers."""
+    has_geom = ~(subj.geometry.isna() | subj.geometry.is_empty).to_numpy()
+    if (cand & ~has_geom).any():
+        notes.append(f"{int((cand & ~has_geom).sum())} subject(s) without geometry were not"
+                     " compared")
+    idx = np.flatnonzero(cand & has_geom)
+    best: pd.DataFrame | None = None
+    for ref in rule.other:
+        found = _nearest(rule, ref, subj.geometry.to_numpy()[idx], frames[ref.layer],
+                         schemas[ref.layer], notes)
+        found["subject"] = idx[found["subject"].to_numpy()]
+        best = found if best is None else _closer(best, found)
+    spatial = best if best is not None else pd.DataFrame({"subject": np.array([], int)})
+    extra = np.setdiff1d(np.flatnonzero(reported), spatial["subject"].to_numpy())
+    only_reported = pd.DataFrame({"subject": extra, "distance_basis": BASIS_REPORTED})
+    return pd.concat([spatial, only_reported], ignore_index=True).sort_values("subject")
+
+
+def _nearest(rule: Rule, ref: OtherRef, geoms: np.ndarray, frame: gpd.GeoDataFrame,
+             schema: LayerSchema, notes: list[str]) -> pd.DataFrame:
+    """Nearest qualifying feature of ``ref``'s layer for each subject geometry within range."""
+    keep = ref.where.mask(frame) if ref.where else np.ones(len(frame), bool)
+    keep &= ~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
+    if rule.relation == "inside":
+        polygonal = frame.geom_type.isin(_POLYGONS).to_numpy()
+        if (keep & ~polygonal).any():
+            notes.append(f"{int((keep & ~polygonal).sum())} {ref.layer} feature(s) are not"
+                         " polygons and cannot contain anything; they were left out")
+        keep &= polygonal
+    targets = frame[keep].reset_index(drop=True)
+    if not len(targets):
+        notes.append(f"no {ref.layer} features to compare with")
+    if not len(targets) or not len(geoms):
+        return pd.DataFrame({"subject": np.array([], int)})
+    if rule.relation == "inside":
+        found = _inside(geoms, targets.geometry.to_numpy())
+    else:
+        found = _within(rule, ref, geoms, targets)
+    tid = targets[schema.id_field] if schema.id_field in targets else pd.Series(targets.index)
+    found["nearest_layer"] = ref.layer
+    found["nearest_id"] = tid.astype(str).to_numpy()[found["target"].to_numpy()]
+    label = schema.label_field
+    names = targets[label] if label and label in targets else pd.Series([None] * len(targets))
+    found["nearest_name"] = names.astype(object).where(names.notna(), None).to_numpy()[
+        found["target"].to_numpy()]
+    return found.drop(columns=["target"])
+
+
+def _within(rule: Rule, ref: OtherRef, geoms: np.ndarray,
+            targets: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Candidates within distance, through the exact geodesic kernel."""
+    from geo.distance.geodesic import nearest_within  # the kernel module is heavy; load on first use
+
+    assert rule.distance_m is not None
+    limit = np.full(len(targets), float(rule.distance_m))
+    if ref.distance_by_kind and ref.kind_field in targets:
+        per_kind = targets[ref.kind_field].map(ref.distance_by_kind)
+        limit = per_kind.fillna(rule.distance_m).to_numpy(dtype=float)
+    offset = np.zeros(len(targets))
+    if ref.width_field in targets:
+        lines = targets.geom_type.isin(("LineString", "MultiLineString")).to_numpy()
+        width = pd.to_numeric(targets[ref.width_field], errors="coerce").to_numpy(dtype=float)
+        offset = np.where(lines & np.isfinite(width) & (width > 0), width / 2.0, 0.0)
+    found = nearest_within(list(geoms), list(targets.geometry.to_numpy()),
+                           max_distance_m=limit, target_offset_m=offset)
+    found = found[["subject", "target", "distance_m", "line"]].rename(
+        columns={"line": LINE_COLUMN}).astype({"subject": int, "target": int, "distance_m": float})
+    t = found["target"].to_numpy()
+    found["threshold_m"] = limit[t]
+    found["distance_basis"] = np.where(offset[t] > 0, BASIS_BANK, BASIS_EDGE)
+    return found
+
+
+def _inside(geoms: np.ndarray, polygons: np.ndarray) -> pd.DataFrame:
+    """Subjects that intersect a polygon (edges straight in lon/lat, as RFC 7946 reads them)."""
+    pairs = shapely.STRtree(polygons).query(geoms, predicate="intersects")
+    found = pd.DataFrame({"subject": pairs[0], "target": pairs[1]}).sort_values(
+        ["subject", "target"]).drop_duplicates("subject")
+    found["distance_m"] = 0.0
+    found[LINE_COLUMN] = None
+    found["threshold_m"] = np.nan
+    found["distance_basis"] = BASIS_INSIDE
+    return found.reset_index(drop=True)
+
+
+def _closer(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Per subject, the row of ``a`` or ``b`` with the smaller distance (``a`` on a tie)."""
+    both = pd.concat([a.assign(_order=0), b.assign(_order=1)], ignore_index=True)
+    both = both.sort_values(["subject", "distance_m", "_order"], kind="stable")
+    return both.drop_duplicates("subject").drop(columns="_order").reset_index(drop=True)
+
+
+def _rows(rule: Rule, subj: gpd.GeoDataFrame, hits: pd.DataFrame,
+          schemas: Mapping[str, LayerSchema]) -> pd.DataFrame:
+    """Violation rows of one rule (columns as in ``geo.rules.violations``), geometry = the subject."""
+    id_field = schemas[rule.subject.layer].id_field
+    at = hits["subject"].to_numpy(dtype=int)
+    sid = subj[id_field].astype(str).to_numpy()[at] if len(at) else np.array([], object)
+    out = pd.DataFrame({
+        "violation_id": [violation_id(rule.id, rule.version, rule.subject.layer, s) for s in sid],
+        "rule_id": rule.id, "rule_version": str(rule.version), "severity": rule.severity,
+        "title": rule.title, "citation": rule.citation, "subject_layer": rule.subject.layer,
+        "subject_id": sid, id_field: sid, "assumption": rule.assumption,
+    }, index=range(len(at)))
+    for col in ("distance_m", "threshold_m"):
+        out[col] = pd.to_numeric(hits[col], errors="coerce").round(2).to_numpy() \
+            if col in hits else np.nan
+    for col in ("distance_basis", "nearest_layer", "nearest_id", "nearest_name", LINE_COLUMN):
+        out[col] = hits[col].astype(object).where(hits[col].notna(), None).to_numpy() \
+            if col in hits else None
+    out["geometry"] = subj.geometry.to_numpy()[at]
+    return out
+
+
+def _assemble(parts: list[pd.DataFrame], id_columns: list[str]) -> gpd.GeoDataFrame:
+    """One violations GeoDataFrame with every column, in the documented order."""
+    empty = empty_violations(id_columns)
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame.reindex(columns=[c for c in empty.columns])
+    frame[LINE_COLUMN] = gpd.GeoSeries(frame[LINE_COLUMN], crs="EPSG:4326")
+    out = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
+    out["assumption"] = out["assumption"].astype(bool)
+    return out

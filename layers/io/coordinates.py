@@ -1,0 +1,127 @@
+"""Find the coordinates in a table read from CSV or XLSX, as field tools export them.
+
+Recognised, in this order:
+
+1. a WKT column: ``geometry``, ``wkt``, ``geom`` or ``the_geom`` (what HgWatch's CSV export writes);
+2. a latitude/longitude column pair: ``lat``/``lon``, ``latitude``/``longitude``, ``lat``/``lng``,
+   ``y``/``x``, KoBoToolbox's ``_<field>_latitude``/``_<field>_longitude`` and ODK Central's
+   ``<group>-<field>-Latitude``/``-Longitude``;
+3. KoBoToolbox's ``_geolocation`` column, a JSON list ``[lat, lon]``;
+4. an ODK/KoBo geopoint column holding ``"lat lon altitude accuracy"``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.io.coerce import is_missing, parse_float
+
+WKT_NAMES = ("geometry", "wkt", "geom", "the_geom")
+PAIRS = (("latitude", "longitude"), ("lat", "lon"), ("lat", "lng"), ("lat", "long"), ("y", "x"))
+_SUFFIX = re.compile(r"^(?P<stem>.*?)[-_ ]?(?P<axis>latitude|longitude)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where the coordinates were found and the geometries built from them."""
+
+    description: str
+    geometries: np.ndarray
+    bad_rows: list[tuple[int, str, object, str]]  # (index, column, value, expected)
+    used_columns: tuple[str, ...]
+
+
+def find_geometry(df: pd.DataFrame) -> Found | None:
+    """Geometries for every row of ``df``; None when no coordinate columns are recognised."""
+    lower = {str(c).strip().lower(): c for c in df.columns}
+    for name in WKT_NAMES:
+        if name in lower:
+            return _from_wkt(df, lower[name])
+    pair = _find_pair(df, lower)
+    if pair is not None:
+        return _from_pair(df, *pair)
+    if "_geolocation" in lower:
+        return _from_geolocation(df, lower["_geolocation"])
+    for col in df.columns:
+        values = df[col].dropna().astype(str).head(20)
+        if len(values) and values.str.fullmatch(r"\s*-?\d+(\.\d+)?\s+-?\d+(\.\d+)?(\s+\S+){0,2}\s*").all():
+            return _from_geopoint(df, col)
+    return None
+
+
+def _find_pair(df: pd.DataFrame, lower: dict[str, object]) -> tuple[object, object] | None:
+    for lat, lon in PAIRS:
+        if lat in lower and lon in lower:
+            return lower[lat], lower[lon]
+    stems: dict[str, dict[str, object]] = {}
+    for col in df.columns:
+        m = _SUFFIX.match(str(col))
+        if m:
+            stems.setdefault(m.group("stem").lower(), {})[m.group("axis").lower()] = col
+    for axes in stems.values():
+        if "latitude" in axes and "longitude" in axes:
+            return axes["latitude"], axes["longitude"]
+    return None
+
+
+def _points(lat: pd.Series, lon: pd.Series, lat_name: str, lon_name: str) -> Found:
+    y, bad_y = parse_float(lat)
+    x, bad_x = parse_float(lon)
+    bad: list[tuple[int, str, object, str]] = []
+    for i in np.flatnonzero(bad_y.to_numpy()):
+        bad.append((int(i), lat_name, lat.iloc[i], "expected a latitude in decimal degrees"))
+    for i in np.flatnonzero(bad_x.to_numpy()):
+        bad.append((int(i), lon_name, lon.iloc[i], "expected a longitude in decimal degrees"))
+    xs, ys = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
+    ok = ~(np.isnan(xs) | np.isnan(ys))
+    geoms = np.full(len(xs), None, dtype=object)
+    geoms[ok] = shapely.points(xs[ok], ys[ok])
+    return Found(f"columns '{lat_name}' (latitude) and '{lon_name}' (longitude)", geoms, bad,
+                 (lat_name, lon_name))
+
+
+def _from_pair(df: pd.DataFrame, lat: object, lon: object) -> Found:
+    return _points(df[lat], df[lon], str(lat), str(lon))
+
+
+def _from_wkt(df: pd.DataFrame, col: object) -> Found:
+    values = df[col]
+    missing = is_missing(values)
+    geoms = np.full(len(values), None, dtype=object)
+    bad: list[tuple[int, str, object, str]] = []
+    for i, (v, m) in enumerate(zip(values, missing)):
+        if m:
+            continue
+        try:
+            geoms[i] = shapely.from_wkt(str(v))
+        except shapely.errors.GEOSException:
+            bad.append((i, str(col), v, "expected a WKT geometry such as POINT (-1.5 6.2)"))
+    return Found(f"WKT column '{col}'", geoms, bad, (str(col),))
+
+
+def _from_geolocation(df: pd.DataFrame, col: object) -> Found:
+    lat, lon, bad = [], [], []
+    for i, v in enumerate(df[col]):
+        try:
+            pair = json.loads(v) if isinstance(v, str) else v
+            la, lo = (float(pair[0]), float(pair[1])) if pair and pair[0] is not None else (None, None)
+        except (ValueError, TypeError, IndexError, KeyError):
+            bad.append((i, str(col), v, "expected a [latitude, longitude] list"))
+            la = lo = None
+        lat.append(la)
+        lon.append(lo)
+    found = _points(pd.Series(lat, dtype=object), pd.Series(lon, dtype=object), str(col), str(col))
+    return Found(f"KoBoToolbox column '{col}' ([latitude, longitude])", found.geometries,
+                 bad + found.bad_rows, (str(col),))
+
+
+def _from_geopoint(df: pd.DataFrame, col: object) -> Found:
+    parts = df[col].astype("string").str.split(expand=True)
+    found = _points(parts[0].astype(object), parts[1].astype(object), str(col), str(col))
+    return Found(f"geopoint column '{col}' (latitude longitude altitude accuracy)",
+                 found.geometries, found.bad_rows, (str(col),))

@@ -1,0 +1,214 @@
+"""Validate a layer against its catalogue spec, collecting every problem before reporting.
+
+``validate`` never stops at the first problem: it returns the cleaned layer together with
+every error and warning found, each naming the file, row, feature id, field, bad value and
+what was expected, so that a person can fix a file in one pass.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo import geomcheck
+from geo.errors import Problem
+from layers.catalogue import FieldSpec, LayerSpec
+from layers.io.coerce import coerce_field, is_missing, parse_censored
+
+ROW = "_row"  # column readers add: 1-based record number in the source file
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(text).strip().lower()).strip("_")
+
+
+def rename_columns(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
+    """Map declared names and aliases (any case, spaces or dashes) onto declared field names.
+
+    Columns that match no declared field are kept unchanged, never dropped.
+    """
+    present = {_key(c): c for c in gdf.columns if c not in (ROW, gdf.geometry.name)}
+    mapping: dict[str, str] = {}
+    for fs in spec.fields:
+        if fs.name in gdf.columns:
+            continue
+        col = None
+        for candidate in (fs.name, *fs.aliases):
+            col = present.get(_key(candidate))
+            if col is not None and col not in mapping and col not in spec.field_names:
+                mapping[col] = fs.name
+                break
+        else:  # Shapefile (DBF) cuts field names to 10 characters: 'uses_mercu'
+            cut = present.get(_key(fs.name)[:10])
+            if len(fs.name) > 10 and cut is not None and cut not in mapping:
+                mapping[cut] = fs.name
+    return gdf.rename(columns=mapping)
+
+
+def validate(
+    gdf: gpd.GeoDataFrame, spec: LayerSpec, *, source: str, repair: bool = False
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Check ``gdf`` (lon/lat, EPSG:4326) against ``spec``.
+
+    Parameters
+    ----------
+    gdf : the layer as read, with an optional ``_row`` column of source record numbers.
+    spec : the layer type's catalogue entry.
+    source : file name used in every message.
+    repair : repair invalid geometries with ``make_valid`` (each repair is reported as a
+        warning); when False, an invalid geometry is an error.
+
+    Returns
+    -------
+    (layer, problems): the layer with declared fields in their dtypes and extra columns kept,
+    and every problem found. The layer must not be stored when any problem is an error.
+    """
+    gdf = rename_columns(gdf, spec).copy()
+    rows = gdf[ROW].to_numpy() if ROW in gdf.columns else np.arange(1, len(gdf) + 1)
+    problems: list[Problem] = []
+    gdf = _ensure_id(gdf, spec, source, problems)
+    ids = gdf[spec.id_field].to_numpy()
+
+    def add(i: int | None, field: str | None, value: object, expected: str, kind: str,
+            severity: str = "error") -> None:
+        fid = None if i is None or ids[i] is None else str(ids[i])
+        if isinstance(value, np.generic):
+            value = value.item()  # messages show 3.0, not np.float64(3.0)
+        problems.append(Problem(source, None if i is None else int(rows[i]), field, value,
+                                expected, severity, fid, kind))
+
+    for fs in spec.fields:
+        _check_field(gdf, fs, add)
+    _check_duplicates(gdf, spec.id_field, add)
+    gdf = _check_geometry(gdf, spec, repair, add)
+    return gdf, problems
+
+
+def _ensure_id(gdf: gpd.GeoDataFrame, spec: LayerSpec, source: str,
+               problems: list[Problem]) -> gpd.GeoDataFrame:
+    """Generate ids '<file stem>-<row>' when the file has no id column at all (a warning)."""
+    if spec.id_field in gdf.columns:
+        return gdf
+    stem = Path(source).stem
+    rows = gdf[ROW] if ROW in gdf.columns else pd.Series(range(1, len(gdf) + 1), index=gdf.index)
+    gdf[spec.id_field] = [f"{stem}-{r}" for r in rows]
+    problems.append(Problem(
+        source, None, spec.id_field, None,
+        f"no '{spec.id_field}' column; ids were generated as '{stem}-<row>'. "
+        f"Add a '{spec.id_field}' column to keep ids stable across imports",
+        "warning", None, "generated"))
+    return gdf
+
+
+def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add) -> None:  # type: ignore[no-untyped-def]
+    if fs.name not in gdf.columns:
+        if fs.required:
+            names = ", ".join([fs.name, *fs.aliases])
+            add(None, fs.name, None, f"required field is missing; add a column named one of: {names}",
+                "missing")
+        return
+    raw = gdf[fs.name]
+    missing = is_missing(raw)
+    if fs.name == "hg":  # measurements: '<0.1' is a value below the detection limit
+        parsed, below, bad = parse_censored(raw)
+        if "below_detection" not in gdf.columns or is_missing(gdf["below_detection"]).all():
+            gdf["below_detection"] = below
+        else:
+            gdf["below_detection"] = gdf["below_detection"].where(~below, True)
+    else:
+        parsed, bad = coerce_field(raw, fs)
+    expected = {"str": "text", "int": "a whole number", "float": "a number",
+                "bool": "true or false (yes/no, 1/0)", "date": "a date such as 2024-03-31"}
+    for i in np.flatnonzero(bad.to_numpy()):
+        add(i, fs.name, raw.iloc[i], f"expected {expected[fs.dtype]}", "type")
+    if fs.required:
+        for i in np.flatnonzero(missing.to_numpy()):
+            add(i, fs.name, None, "required value is missing", "missing")
+    if fs.allowed is not None:
+        parsed = _check_allowed(parsed, raw, fs, add)
+    if fs.dtype in ("int", "float"):
+        _check_range(parsed, fs, add)
+    gdf[fs.name] = parsed
+
+
+def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add) -> pd.Series:  # type: ignore[no-untyped-def]
+    """Accept any case and spaces for underscores; report the rest with the closest value."""
+    allowed = set(fs.allowed or ())
+    out = parsed.map(lambda v: None if pd.isna(v) else v if v in allowed else _key(v))
+    out = out.astype(object).where(out.notna(), None)
+    for i, v in enumerate(out):
+        if v is not None and v not in allowed:
+            close = difflib.get_close_matches(v, sorted(allowed), n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            add(i, fs.name, raw.iloc[i], f"expected one of {sorted(allowed)}{hint}", "allowed")
+    return out
+
+
+def _check_range(parsed: pd.Series, fs: FieldSpec, add) -> None:  # type: ignore[no-untyped-def]
+    unit = f" {fs.unit}" if fs.unit else ""
+    values = parsed.astype("float64").to_numpy()
+    for i, v in enumerate(values):
+        if np.isnan(v):
+            continue
+        if fs.minimum is not None and v < fs.minimum:
+            add(i, fs.name, v, f"impossible value: expected at least {fs.minimum:g}{unit}", "range")
+        elif fs.maximum is not None and v > fs.maximum:
+            add(i, fs.name, v, f"impossible value: expected at most {fs.maximum:g}{unit}", "range")
+
+
+def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add) -> None:  # type: ignore[no-untyped-def]
+    ids = gdf[id_field]
+    dup = ids.notna() & ids.duplicated(keep=False)
+    first_row: dict[object, int] = {}
+    for i in np.flatnonzero(dup.to_numpy()):
+        value = ids.iloc[i]
+        if value in first_row:
+            add(i, id_field, value, f"duplicate id: already used by record {first_row[value] + 1}",
+                "duplicate")
+        else:
+            first_row[value] = i
+
+
+def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add) -> gpd.GeoDataFrame:  # type: ignore[no-untyped-def]
+    geoms = gdf.geometry.to_numpy()
+    missing = geomcheck.missing_mask(geoms)
+    kinds = geomcheck.geometry_kinds(geoms)
+    swapped = geomcheck.swapped_mask(geoms)
+    out_of_range = geomcheck.out_of_range_mask(geoms)
+    reasons = geomcheck.invalid_reasons(geoms)
+    allowed = ", ".join(spec.geometry_types)
+    repaired = geoms.copy()
+    for i in range(len(geoms)):
+        if missing[i]:
+            add(i, "geometry", None if geoms[i] is None else "EMPTY",
+                f"a {allowed} geometry; the geometry is null or empty", "geometry")
+            continue
+        if kinds[i] not in spec.geometry_types:
+            add(i, "geometry", kinds[i], f"geometry type {allowed} for {spec.name}",
+                "geometry_type")
+            continue
+        if swapped[i]:
+            x, y = geoms[i].centroid.x, geoms[i].centroid.y
+            add(i, "geometry", f"({x:.6f}, {y:.6f})",
+                f"longitude in [-180, 180] and latitude in [-90, 90]; latitude and longitude "
+                f"look swapped: ({y:.6f}, {x:.6f}) would be valid", "swapped")
+            continue
+        if out_of_range[i]:
+            minx, miny, maxx, maxy = geoms[i].bounds
+            add(i, "geometry", f"x {minx:.6f}..{maxx:.6f}, y {miny:.6f}..{maxy:.6f}",
+                "longitude in [-180, 180] and latitude in [-90, 90]", "range")
+            continue
+        if reasons[i] is not None:
+            if repair:
+                fixed = geomcheck.repair(np.array([geoms[i]], dtype=object), spec.geometry_types)[0]
+                repaired[i] = fixed
+                add(i, "geometry", reasons[i], f"repaired with make_valid into a {fixed.geom_type}",
+                    "repaired", "warning")
+            else:
+                add(i, "geometry", reasons[i],
+                    "a valid geometry; pass --repair to fix it with make_valid", "invalid")
+    return gdf.set_geometry(gpd.GeoSeries(repaired, index=gdf.index, crs=gdf.crs))

@@ -1,0 +1,212 @@
+"""Contamination overlays drawn onto a folium map: surfaces, sample classes, reaches, pressure.
+
+Every function takes a ``folium.Map`` (e.g. from ``render.map.mapview.build_map``) and adds one
+named layer to it; every text from a user's file is HTML-escaped before it reaches the page.
+Rasters are warped to Web Mercator with rasterio before they are drawn as image overlays.
+"""
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.contamination.guidelines import ClassSettings, Guideline
+from geo.exposure.pressure import Pressure
+from geo.exposure.reach import Reach
+from geo.contamination.surface import Surface
+from render.map.elements import HtmlControl
+from render.map.popups import escape
+from layers.io.raster import to_web_mercator
+
+CLASS_COLOURS = {
+    "below": "#1a9850", "near": "#fee08b", "above": "#f46d43",
+    "several_times_above": "#a50026", "inconclusive": "#9e9ac8", "no_guideline": "#969696",
+}
+CLASS_LABELS = {
+    "below": "below guideline", "near": "near guideline", "above": "above guideline",
+    "several_times_above": "several times above", "inconclusive": "below detection, limit too high",
+    "no_guideline": "no guideline set",
+}
+_NO_GUIDELINE_RAMP = ("#f7fcf5", "#74c476", "#00441b")
+PRESSURE_RAMP = ("#fff5eb", "#fd8d3c", "#7f2704")
+
+
+def _hex(colour: str) -> np.ndarray:
+    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+
+def _control_last(m: folium.Map) -> None:
+    """Move the layer switcher after the overlays just added: its script must run after the
+    layers it lists are defined (build_map adds it before any overlay of ours)."""
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            del m._children[key]
+            m.add_child(child, name=key)
+
+
+def guideline_breaks(guideline: Guideline | None, settings: ClassSettings) -> list[float] | None:
+    """Class breaks [near, guideline, several x guideline] in the guideline's unit, or None."""
+    if guideline is None or guideline.value is None:
+        return None
+    g = guideline.value
+    return [settings.near_fraction * g, g, settings.several_times * g]
+
+
+def _rgba(values: np.ndarray, breaks: list[float] | None, ramp: tuple[str, ...],
+          opacity: float) -> np.ndarray:
+    """RGBA image: stepped class colours when ``breaks`` is given, else a linear ramp."""
+    out = np.zeros((*values.shape, 4), dtype=np.uint8)
+    ok = np.isfinite(values)
+    if breaks is not None:
+        colours = [CLASS_COLOURS[c] for c in ("below", "near", "above", "several_times_above")]
+        # "near" includes the guideline itself; "above" starts strictly above it
+        idx = np.searchsorted(np.asarray(breaks), values, side="left")
+        idx = np.where(values == breaks[1], 1, idx)
+        for i, colour in enumerate(colours):
+            out[ok & (idx == i), :3] = _hex(colour)
+    elif ok.any():
+        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+        t = np.clip((values - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+        stops = np.array([_hex(c) for c in ramp])
+        pos = np.linspace(0, 1, len(ramp))
+        for ch in range(3):
+            out[..., ch] = np.interp(np.nan_to_num(t), pos, stops[:, ch]).astype(np.uint8)
+    out[..., 3] = np.where(ok, int(round(255 * opacity)), 0)
+    return out
+
+
+def add_surface(m: folium.Map, surface: Surface, *, medium: str, guideline: Guideline | None,
+                settings: ClassSettings, opacity: float = 0.6) -> str:
+    """Draw ``surface`` with colours tied to the guideline; returns the legend HTML added."""
+    warped, bounds = to_web_mercator(surface.values, surface.grid)
+    breaks = guideline_breaks(guideline, settings)
+    image = _rgba(warped, breaks, _NO_GUIDELINE_RAMP, 1.0)
+    name = f"Hg in {medium}: {surface.method.upper()} surface ({surface.unit})"
+    folium.raster_layers.ImageOverlay(image=image, bounds=[list(bounds[0]), list(bounds[1])],
+                                      opacity=opacity, name=escape(name), mercator_project=False,
+                                      interactive=False).add_to(m)
+    legend = surface_legend(surface, medium=medium, guideline=guideline, breaks=breaks)
+    HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomleft").add_to(m)
+    _control_last(m)
+    return legend
+
+
+def surface_legend(surface: Surface, *, medium: str, guideline: Guideline | None,
+                   breaks: list[float] | None) -> str:
+    """Escaped legend HTML for a surface: classes against the guideline, method, CV error."""
+    u = escape(surface.unit)
+    rows = [f"<b>Hg in {escape(medium)} ({u}), {escape(surface.method.upper())}</b>"]
+    if breaks is not None and guideline is not None:
+        near, g, several = breaks
+        for cls, text in (("below", f"&lt; {near:g}"), ("near", f"{near:g} to {g:g}"),
+                          ("above", f"&gt; {g:g}"), ("several_times_above", f"&ge; {several:g}")):
+            rows.append(f'<span class="hgw-swatch" style="background:{CLASS_COLOURS[cls]}">'
+                        f"&nbsp;&nbsp;&nbsp;</span> {text} {u} ({escape(CLASS_LABELS[cls])})")
+        if guideline.upper_value is not None:
+            rows.append(f"Range of concern {g:g} to {guideline.upper_value:g} {u}; the lower end "
+                        "is used")
+        rows.append(f"Guideline {g:g} {u}: {escape(guideline.citation)}")
+    else:
+        rows.append("No guideline set for this medium: colours show low to high only.")
+    cv = surface.cross_validation
+    rows.append(f"Leave-one-out error: RMSE {cv.rmse:.3g} {u} ({cv.n} samples). "
+                f"Blank beyond {surface.max_distance_m:g} m from a sample.")
+    return '<div class="hgw-surface-legend">' + "<br>".join(rows) + "</div>"
+
+
+VARIANCE_RAMP = ("#f7fbff", "#6baed6", "#08306b")
+
+
+def add_uncertainty(m: folium.Map, surface: Surface, *, medium: str,
+                    opacity: float = 0.6) -> str:
+    """The kriging variance of ln(Hg) as an overlay; returns the legend HTML added."""
+    if surface.variance is None:
+        raise ValueError("only a kriged surface has an uncertainty map")
+    warped, bounds = to_web_mercator(surface.variance, surface.grid)
+    image = _rgba(warped, None, VARIANCE_RAMP, 1.0)
+    folium.raster_layers.ImageOverlay(image=image, bounds=[list(bounds[0]), list(bounds[1])],
+                                      opacity=opacity, interactive=False,
+                                      name=escape(f"Hg in {medium}: kriging uncertainty"),
+                                      mercator_project=False).add_to(m)
+    finite = surface.variance[np.isfinite(surface.variance)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    legend = (
+        f'<div class="hgw-surface-legend"><b>Kriging uncertainty, Hg in {escape(medium)}</b><br>'
+        f'<span style="background:linear-gradient(to right,{",".join(VARIANCE_RAMP)});'
+        'display:inline-block;width:120px">&nbsp;</span> '
+        f"variance of ln(Hg) {lo:.3g} to {hi:.3g} (lowest near samples)<br>A variance of 1 means the "
+        "true value is within a factor of about 7 (95 %) of the estimate.</div>")
+    HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomleft").add_to(m)
+    _control_last(m)
+    return legend
+
+
+def add_sample_classes(m: folium.Map, classed: gpd.GeoDataFrame) -> None:
+    """Samples as circles coloured by guideline class, with escaped tooltips."""
+    group = folium.FeatureGroup(name="Samples by guideline class", show=True)
+    for row in classed.to_crs(4326).itertuples():
+        cls = str(row.hg_class)
+        tip = (f"{escape(row.sample_id)} ({escape(row.medium)}): {escape(row.hg_text)}, "
+               f"{escape(CLASS_LABELS.get(cls, cls))}")
+        folium.CircleMarker([row.geometry.y, row.geometry.x], radius=6, weight=1,
+                            color="#333333", fill=True, fill_opacity=0.9,
+                            fill_color=CLASS_COLOURS.get(cls, "#969696"),
+                            tooltip=folium.Tooltip(tip), class_name=f"hgw-sample hgw-{cls}",
+                            ).add_to(group)
+    group.add_to(m)
+    _control_last(m)
+
+
+def add_reaches(m: folium.Map, reaches: list[Reach], people: pd.DataFrame, *,
+                reach_m: float, areas: dict[str, object] | None = None) -> None:
+    """Downstream reaches as lines and the settlements along them as labelled circles.
+
+    ``areas`` maps area_id to its lon/lat geometry (for the settlement markers).
+    """
+    group = folium.FeatureGroup(name=f"Downstream reach ({reach_m / 1000:g} km)", show=True)
+    for reach in reaches:
+        for piece in reach.pieces:
+            folium.PolyLine([(y, x) for x, y in piece.geometry.coords], color="#d7301f",
+                            weight=4, opacity=0.85, class_name="hgw-reach",
+                            tooltip=folium.Tooltip(f"downstream of {escape(reach.source_id)}"),
+                            ).add_to(group)
+    for row in people.itertuples():
+        pop = "population unknown" if pd.isna(row.population) else f"{int(row.population):,} people"
+        tip = (f"{escape(row.name if isinstance(row.name, str) else row.area_id)}: {pop}, "
+               f"{row.along_river_m / 1000:.1f} km downstream of {escape(row.source_id)}")
+        area = areas.get(str(row.area_id)) if areas is not None else None
+        if area is None:
+            continue
+        point = area.representative_point()
+        folium.CircleMarker([point.y, point.x], radius=8, weight=2, color="#6a3d9a",
+                            fill=True, fill_color="#cab2d6", fill_opacity=0.9,
+                            class_name="hgw-people-downstream",
+                            tooltip=folium.Tooltip(tip)).add_to(group)
+    group.add_to(m)
+    _control_last(m)
+
+
+def add_pressure(m: folium.Map, pressure: Pressure, *, opacity: float = 0.6) -> str:
+    """The pressure estimate (central) as an image overlay; returns the legend HTML added."""
+    hi = float(pressure.central.max()) if pressure.central.size else 0.0
+    # cells under 1 % of the peak stay blank; colour follows the square root (faint tails show)
+    values = np.where(pressure.central >= 0.01 * hi, pressure.central, np.nan) if hi > 0 else \
+        np.full(pressure.central.shape, np.nan)
+    warped, bounds = to_web_mercator(values, pressure.grid)
+    image = _rgba(np.sqrt(warped), None, PRESSURE_RAMP, 1.0)
+    folium.raster_layers.ImageOverlay(image=image, bounds=[list(bounds[0]), list(bounds[1])],
+                                      opacity=opacity, name="Mercury pressure (ESTIMATE)",
+                                      mercator_project=False, interactive=False,
+                                      ).add_to(m)
+    legend = (
+        '<div class="hgw-pressure-legend"><b>Mercury pressure: ESTIMATE, not a measurement</b>'
+        f'<br><span style="background:linear-gradient(to right,{",".join(PRESSURE_RAMP)});'
+        'display:inline-block;width:120px">&nbsp;</span> 0 to '
+        f"{hi:.3g} kg Hg/yr per km² (central estimate, square-root scale; blank under 1 % "
+        "of the peak)<br>"
+        f"Kernel width {pressure.kernel_width_m:g} m; {pressure.n_sites} sites; "
+        f"{pressure.n_not_estimable} sites not estimable (not counted as zero)</div>")
+    HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomleft").add_to(m)
+    _control_last(m)
+    return legend

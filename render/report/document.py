@@ -1,0 +1,276 @@
+"""Printable mercury inventory report: PDF (ReportLab) or HTML, from ``render.report.tables``.
+
+Both carry the area, the data date, the totals with their ranges, our estimate beside the
+published ones, register counts, trends against targets, a map with legend, scale bar and north
+arrow, the factor sources and the assumptions in plain words. Every value that comes from a
+user's file is escaped before it reaches PDF markup or HTML.
+"""
+from __future__ import annotations
+
+import html
+import os
+from datetime import date
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import geopandas as gpd
+import pandas as pd
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import (LongTable, PageBreak, Paragraph, SimpleDocTemplate, Spacer,
+                                Table, TableStyle)
+
+from geo.errors import InputError
+from settings.factors import load_factors
+from layers.io.readers import load_layer
+from render.report.areamap import area_groups, area_map, classes_for, map_svg
+from render.report.tables import TABLE_TITLES, Inventory, assumptions, inventory_tables, select_area
+from layers.store.workspace import Workspace
+
+MAX_SITE_ROWS = 300
+_MAIN = ("totals", "comparison", "register", "targets", "trends", "by_method", "by_round",
+         "by_area")
+
+
+def fmt(value: object) -> str:
+    """A cell as text: numbers to 4 significant figures, shares kept, empty for missing."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)
+
+
+def _kg(value: float) -> str:
+    return f"{value:,.1f} kg" if value == value else "not estimable"
+
+
+def summary_lines(inv: Inventory) -> list[str]:
+    """The headline figures as sentences (plain text, not escaped)."""
+    t = inv.tables["totals"].iloc[0]
+    lo, hi = (int(p) for p in inv.factors.percentiles)
+    return [
+        f"Mercury used: {_kg(t['used_kg'])} a year ({lo}th-{hi}th percentile "
+        f"{_kg(t['used_low'])} to {_kg(t['used_high'])}).",
+        f"Mercury released: {_kg(t['released_kg'])} a year ({_kg(t['released_low'])} to "
+        f"{_kg(t['released_high'])}): to air {_kg(t['air_kg'])}, to water {_kg(t['water_kg'])},"
+        f" to tailings and soil {_kg(t['land_kg'])}; recovered {_kg(t['recovered_kg'])}.",
+        f"Sites: {int(t['n_sites'])} ({int(t['n_measured'])} measured, {int(t['n_estimated'])} "
+        f"estimated from gold, {int(t['n_mercury_free'])} mercury-free, "
+        f"{int(t['n_not_estimable'])} not estimable). Gold of the estimated sites: "
+        f"{t['gold_kg']:,.1f} kg a year.",
+    ]
+
+
+def _ranged(row: pd.Series, q: str) -> str:
+    if row[f"{q}_kg"] != row[f"{q}_kg"]:
+        return ""
+    return f"{fmt(row[f'{q}_kg'])} ({fmt(row[f'{q}_low'])}-{fmt(row[f'{q}_high'])})"
+
+
+def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    """The print form of a table: ranges as 'central (low-high)', fewer columns."""
+    if name in ("totals", "by_area", "by_method", "by_round"):
+        groups = [c for c in table.columns if not c.startswith(("n_", "gold_")) and not
+                  c.endswith(("_kg", "_low", "_high"))]
+        out = table[groups].copy()
+        out["sites"] = table["n_sites"]
+        out["not estimable"] = table["n_not_estimable"]
+        out["gold kg/yr"] = table["gold_kg"]
+        for q in ("used", "air", "water", "land", "released", "recovered"):
+            out[q] = [_ranged(row, q) for _, row in table.iterrows()]
+        return out
+    if name == "targets":
+        return table.drop(columns=["label", "source"])
+    if name == "comparison":
+        out = table.drop(columns=["low_kg", "high_kg"]).copy()
+        out["range_kg"] = [f"{fmt(lo)}-{fmt(hi)}" if lo == lo and lo is not None else
+                           "no range published" for lo, hi in zip(table["low_kg"],
+                                                                  table["high_kg"])]
+        return out[["quantity", "area", "central_kg", "range_kg", "year", "method", "source"]]
+    return table
+
+
+def write_report(inv: Inventory, out: str | os.PathLike[str], *,
+                 sites: gpd.GeoDataFrame, water: gpd.GeoDataFrame | None = None,
+                 generated: date | None = None, data_source: str = "") -> Path:
+    """Write the report to ``out``: PDF for ``.pdf``, HTML for ``.html``/``.htm``.
+
+    Parameters
+    ----------
+    inv : the tables, from ``render.report.tables.inventory_tables``.
+    sites : the mapped sites (EPSG:4326), in the order of ``inv.tables["sites"]``.
+    water : optional water bodies drawn under the sites.
+    generated : the report date (default today).
+    data_source : where the sites came from (workspace path or file), printed as a source.
+    """
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if suffix not in (".pdf", ".html", ".htm"):
+        raise InputError(f"--out {path.name}: expected a file name ending in .pdf or .html")
+    est = inv.tables["sites"]
+    classes = classes_for(est["basis"], est["route"])
+    drawing = area_map(sites, classes, water=water)
+    groups = area_groups(sites, classes)
+    small = [(name, area_map(part, cls, water=water, width=250, height=160, legend=False))
+             for name, part, cls in groups] if len(groups) > 1 else []
+    when = (generated or date.today()).isoformat()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".pdf":
+        _pdf(inv, path, drawing, when, data_source, small)
+    else:
+        path.write_text(report_html(inv, map_svg(drawing), when, data_source,
+                                    [(n, map_svg(d)) for n, d in small]), encoding="utf-8")
+    return path
+
+
+def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: str,
+         per_area: list[tuple[str, object]]) -> None:
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
+    doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm,
+                            rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
+                            title=f"Mercury inventory: {inv.area}", author="HgWatch")
+    story: list[object] = [
+        Paragraph(escape(f"Mercury inventory: {inv.area}"), styles["Title"]),
+        Paragraph(escape(f"Data date (latest survey): {inv.data_date}. Report made {when}. "
+                         f"Factors: {Path(inv.factors.source_file).name}."), styles["BodyText"]),
+    ]
+    story += [Paragraph(escape(line), styles["BodyText"]) for line in summary_lines(inv)]
+    story += [Spacer(1, 4 * mm), drawing, Spacer(1, 4 * mm)]
+    if per_area:
+        story.append(Paragraph("A small map per area (legend as above)", styles["Heading3"]))
+        cells = [[Paragraph(escape(name), styles["BodyText"]), d] for name, d in per_area]
+        rows = [cells[i:i + 3] + [""] * (3 - len(cells[i:i + 3])) for i in range(0, len(cells), 3)]
+        story.append(Table(rows))
+    for name in _MAIN:
+        story += _pdf_table(TABLE_TITLES[name], _compact(name, inv.tables[name]), styles, small)
+    story.append(Paragraph("Assumptions", styles["Heading2"]))
+    story += [Paragraph(escape(f"- {a}"), styles["BodyText"]) for a in assumptions(inv.factors)]
+    story.append(Paragraph("Sources", styles["Heading2"]))
+    sources = [f"Sites: {data_source or 'workspace'}.",
+               f"Factors: {inv.factors.source_file}.",
+               *{f"{p.source}: {p.method}" for p in inv.factors.published},
+               *{t.source for t in inv.factors.targets}]
+    story += [Paragraph(escape(s), small) for s in sources]
+    story += _pdf_table(TABLE_TITLES["factors"], inv.tables["factors"], styles, small)
+    story.append(PageBreak())
+    sites = inv.tables["sites"]
+    story += _pdf_table(TABLE_TITLES["sites"], sites.head(MAX_SITE_ROWS), styles, small)
+    if len(sites) > MAX_SITE_ROWS:
+        story.append(Paragraph(escape(f"First {MAX_SITE_ROWS} of {len(sites)} sites; the CSV "
+                                      "export holds them all."), small))
+    doc.build(story)
+
+
+def _pdf_table(title: str, table: pd.DataFrame, styles: object, small: object) -> list[object]:
+    head = [Paragraph(f"<b>{escape(str(c))}</b>", small) for c in table.columns]
+    body = [[Paragraph(escape(fmt(v)), small) for v in row]
+            for row in table.itertuples(index=False)]
+    grid = LongTable([head] + body, repeatRows=1)
+    grid.setStyle(TableStyle([
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+    ]))
+    heading = styles["Heading3"]  # type: ignore[index]
+    return [Paragraph(escape(title), heading), grid, Spacer(1, 3 * mm)]
+
+
+def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
+                small: list[tuple[str, str]] | None = None) -> str:
+    """The report as one self-contained HTML page; every value is escaped."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{e('Mercury inventory: ' + inv.area)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}"
+        "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
+        "td,th{border:1px solid #bbb;padding:2px 5px;text-align:left}"
+        "th{background:#eee}@media print{.pb{page-break-before:always}}</style></head><body>",
+        f"<h1>{e('Mercury inventory: ' + inv.area)}</h1>",
+        f"<p>{e(f'Data date (latest survey): {inv.data_date}. Report made {when}.')}</p>",
+        *[f"<p>{e(line)}</p>" for line in summary_lines(inv)],
+        f"<figure>{svg[svg.find('<svg'):]}<figcaption>Sites by release route, with legend, "
+        "scale bar (WGS84 ellipsoid) and north arrow.</figcaption></figure>",
+    ]
+    if small:
+        parts.append("<h3>A small map per area (legend as above)</h3><div style='display:flex;"
+                     "flex-wrap:wrap;gap:1em'>")
+        parts += [f"<figure>{s[s.find('<svg'):]}<figcaption>{e(name)}</figcaption></figure>"
+                  for name, s in small]
+        parts.append("</div>")
+    for name in _MAIN:
+        parts.append(_html_table(TABLE_TITLES[name], _compact(name, inv.tables[name])))
+    parts.append("<h2>Assumptions</h2><ul>")
+    parts += [f"<li>{e(a)}</li>" for a in assumptions(inv.factors)]
+    parts.append("</ul><h2>Sources</h2><ul>")
+    parts.append(f"<li>{e('Sites: ' + (data_source or 'workspace'))}</li>")
+    parts.append(f"<li>{e('Factors: ' + inv.factors.source_file)}</li>")
+    parts += [f"<li>{e(p.source + ': ' + p.method)}</li>" for p in inv.factors.published]
+    parts += [f"<li>{e(t.source)}</li>" for t in inv.factors.targets]
+    parts.append("</ul>")
+    parts.append(_html_table(TABLE_TITLES["factors"], inv.tables["factors"]))
+    parts.append("<div class='pb'></div>")
+    parts.append(_html_table(TABLE_TITLES["sites"], inv.tables["sites"]))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _html_table(title: str, table: pd.DataFrame) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(str(c))}</th>" for c in table.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{e(fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in table.itertuples(index=False))
+    return f"<h2>{e(title)}</h2><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def make_report(out: str | os.PathLike[str], *, area: str | None, workspace: Workspace,
+                layer_paths: dict[str, str] | None = None, factors_path: str | None = None,
+                today: date | None = None) -> tuple[Path, Inventory]:
+    """Read the sites (and water, if any) from ``workspace`` or from ``layer_paths``
+    (``{"mining_sites": PATH}``), compute the inventory for ``area`` and write the report."""
+    paths = layer_paths or {}
+    for layer in paths:
+        if layer not in ("mining_sites", "water_bodies"):
+            raise InputError(f"--layer {layer}=...: the report reads mining_sites and"
+                             " water_bodies only")
+    frames: dict[str, gpd.GeoDataFrame | None] = {}
+    sources: list[str] = []
+    for layer in ("mining_sites", "water_bodies"):
+        if layer in paths:
+            frames[layer] = load_layer(paths[layer], layer).gdf
+            sources.append(f"{layer}: {paths[layer]}")
+        elif workspace.has(layer):
+            frames[layer] = workspace.read(layer)
+            info = workspace.info(layer)
+            tag = " (SYNTHETIC demo data)" if info.synthetic else ""
+            sources.append(f"{layer}: {info.source}, licence {info.licence}, imported"
+                           f" {info.imported_at}{tag}")
+        else:
+            frames[layer] = None
+    sites = frames["mining_sites"]
+    if sites is None:
+        raise InputError(f"workspace {workspace.path} holds no mining_sites layer; import one or"
+                         " pass --layer mining_sites=PATH")
+    when = today or date.today()
+    name = paths.get("mining_sites", "mining_sites")
+    inv = inventory_tables(sites, load_factors(factors_path), area=area, today=when, source=name)
+    chosen = select_area(sites, area, source=name)
+    path = write_report(inv, out, sites=chosen, water=frames["water_bodies"], generated=when,
+                        data_source="; ".join(sources))
+    return path, inv
+
+
+def report_bytes(inv: Inventory, suffix: str, *, sites: gpd.GeoDataFrame,
+                 water: gpd.GeoDataFrame | None = None, data_source: str = "") -> bytes:
+    """The report as bytes (``suffix`` ".pdf" or ".html"), for a download button."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_report(inv, Path(folder) / f"report{suffix}", sites=sites, water=water,
+                            data_source=data_source)
+        return path.read_bytes()

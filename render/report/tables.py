@@ -1,0 +1,198 @@
+"""Every table of the mercury inventory for one area (or the whole workspace), and CSV export.
+
+``inventory_tables`` runs the estimate, the Monte Carlo roll-ups, the register counts and the
+trends, and returns plain DataFrames keyed by table name. The report, the dashboard page and the
+CSV export all use these same tables, so the numbers agree everywhere.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from geo.errors import InputError
+from geo.inventory.factors import Factors
+from geo.inventory.estimate import estimate_sites
+from geo.inventory.montecarlo import rollup
+from geo.inventory.register import register_counts
+from geo.inventory.targets import METRICS, survey_rounds, target_status, trends
+
+SITE_COLUMNS = (
+    "site_id", "name", "admin_area", "district", "survey_round", "status", "amalgamation",
+    "burning", "route", "basis", "gold_kg_per_year", "used_low", "used_kg", "used_high",
+    "air_kg", "water_kg", "land_kg", "released_low", "released_kg", "released_high",
+    "recovered_kg")
+TABLE_TITLES: dict[str, str] = {
+    "totals": "Totals, kg of mercury a year",
+    "comparison": "Our estimate beside published estimates, kg of mercury a year",
+    "by_area": "By admin area, kg of mercury a year",
+    "by_method": "By amalgamation practice, kg of mercury a year",
+    "by_round": "By survey round, kg of mercury a year",
+    "register": "Register counts",
+    "trends": "Trend per area and survey round",
+    "targets": "Targets: where the latest survey round stands",
+    "factors": "Factors and their sources",
+    "sites": "Per-site estimates, kg of mercury a year",
+}
+
+
+@dataclass
+class Inventory:
+    """The tables of one inventory and what they were made from."""
+
+    area: str
+    tables: dict[str, pd.DataFrame]
+    factors: Factors
+    data_date: str
+    sites_used: int
+    notes: list[str] = field(default_factory=list)
+
+
+def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None = None,
+                     today: date, source: str = "mining_sites") -> Inventory:
+    """Compute every inventory table for ``area`` (an ``admin_area`` value; None: all sites).
+
+    Parameters
+    ----------
+    sites : the ``mining_sites`` layer (GeoDataFrame or DataFrame).
+    factors : from ``settings.factors.load_factors``.
+    area : restrict to sites whose ``admin_area`` equals this name.
+    today : the date targets are judged on.
+    source : file or layer name for error messages.
+
+    Raises
+    ------
+    InputError
+        when there are no sites, no site lies in ``area`` (naming the areas there are) or a
+        site value is unusable.
+    """
+    chosen = _select(sites, area, source)
+    if chosen.empty:
+        raise InputError(f"{source}: holds no sites; there is nothing to report")
+    est = estimate_sites(chosen, factors, source=source)
+    est["survey_round"] = survey_rounds(est)
+    label = area or "All areas"
+    totals = rollup(est, factors)
+    totals["group"] = label
+    tables = {
+        "totals": totals.rename(columns={"group": "area"}),
+        "comparison": _comparison(totals.iloc[0], factors, label, est),
+        "by_area": rollup(est, factors, by="admin_area"),
+        "by_method": rollup(est, factors, by="amalgamation"),
+        "by_round": rollup(est, factors, by="survey_round"),
+        "register": register_counts(est, by="admin_area"),
+        "trends": trends(est, factors, by="admin_area"),
+        "factors": pd.DataFrame(factors.sources(), columns=["factor", "central (low-high)",
+                                                            "source"]),
+        "sites": est[list(SITE_COLUMNS)].copy(),
+    }
+    tables["targets"] = target_status(tables["trends"], factors, today=today, by="admin_area")
+    dates = pd.to_datetime(est["survey_date"], errors="coerce")
+    data_date = dates.max().date().isoformat() if dates.notna().any() else "not given"
+    return Inventory(label, {k: tables[k] for k in TABLE_TITLES}, factors, data_date, len(est))
+
+
+def select_area(sites: pd.DataFrame, area: str | None, *,
+                source: str = "mining_sites") -> pd.DataFrame:
+    """The sites whose ``admin_area`` is ``area`` (all when None), geometry kept.
+
+    Raises InputError naming the areas there are when no site lies in ``area``.
+    """
+    if area is None:
+        return sites
+    names = sites["admin_area"] if "admin_area" in sites.columns else pd.Series(
+        [None] * len(sites), index=sites.index, dtype=object)
+    chosen = sites[names == area]
+    if chosen.empty:
+        known = sorted({str(v) for v in names.dropna()})
+        raise InputError(f"{source}: no site has admin_area {area!r}; expected one of {known}")
+    return chosen
+
+
+def _select(sites: pd.DataFrame, area: str | None, source: str) -> pd.DataFrame:
+    chosen = select_area(sites, area, source=source)
+    return pd.DataFrame(chosen.drop(columns="geometry", errors="ignore"))
+
+
+def _comparison(total: pd.Series, factors: Factors, label: str,
+                est: pd.DataFrame) -> pd.DataFrame:
+    """Our used and released totals, then every published estimate, side by side."""
+    lo, hi = (int(p) for p in factors.percentiles)
+    n = int((est["basis"] != "not estimable").sum())
+    ours = [{"quantity": q, "area": label, "central_kg": total[f"{k}_kg"],
+             "low_kg": total[f"{k}_low"], "high_kg": total[f"{k}_high"], "year": None,
+             "method": f"HgWatch: {n} estimable sites (of {len(est)}); measured mercury where"
+                       f" reported, else gold x Hg:Au ratio; range = {lo}th-{hi}th percentile of"
+                       f" {factors.draws} Monte Carlo draws",
+             "source": f"this workspace; factors {Path(factors.source_file).name}"}
+            for q, k in (("mercury_used", "used"), ("mercury_released", "released"))]
+    theirs = [{"quantity": p.quantity, "area": p.area, "central_kg": p.central,
+               "low_kg": p.low, "high_kg": p.high, "year": p.year, "method": p.method,
+               "source": p.source} for p in factors.published]
+    table = pd.DataFrame(ours + theirs)
+    table["year"] = table["year"].astype("Int64")
+    return table
+
+
+def table_csv(table: pd.DataFrame) -> bytes:
+    """One table as UTF-8 CSV bytes (with a byte-order mark so spreadsheets read accents)."""
+    return table.to_csv(index=False, float_format="%.6g").encode("utf-8-sig")
+
+
+def write_csvs(inventory: Inventory, folder: str | os.PathLike[str]) -> list[Path]:
+    """Write every table as ``<name>.csv`` into ``folder``; returns the paths written."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, table in inventory.tables.items():
+        path = out / f"{name}.csv"
+        path.write_bytes(table_csv(table))
+        paths.append(path)
+    return paths
+
+
+def tables_zip(inventory: Inventory) -> bytes:
+    """Every table as CSV in one ZIP archive, for a single download."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, table in inventory.tables.items():
+            archive.writestr(f"{name}.csv", table_csv(table))
+    return buffer.getvalue()
+
+
+def assumptions(factors: Factors) -> list[str]:
+    """The assumptions behind the numbers, in plain words, for reports and the page."""
+    lo, hi = (int(p) for p in factors.percentiles)
+    own = [name for name, _, src in factors.sources() if src.lower().startswith("assumption")]
+    return [
+        "Mercury used is estimated from gold output times a ratio of grams of mercury per gram "
+        "of gold that depends on how the ore is amalgamated. Where a site reports the mercury "
+        "it uses, that figure is used instead, and the tables say which basis each site has.",
+        "A site with neither a gold figure nor a mercury figure is counted as 'not estimable'. "
+        "It adds nothing to the totals, so the totals are too low by whatever those sites use.",
+        "Sites whose status is not " + " / ".join(factors.counted_statuses) + " (for example "
+        "abandoned sites) are listed as 'not operating' and add nothing to the yearly totals. "
+        "Inactive sites are counted by default because mining is seasonal.",
+        "The mercury used is split into air, water and land (tailings and soil) by the way the "
+        "amalgam is treated: open burning, a retort, or nitric acid. Amalgam that is not burned "
+        "is taken to be dissolved in nitric acid, and unknown burning is taken to be open "
+        "burning. What is not released is recovered.",
+        "Where the source's shares add up to more than 100 % (open burning: 0.49 + 0.015 + "
+        "0.005 g per 0.5 g used), they are scaled down to 100 %.",
+        f"Every factor is a range. The totals give a central figure and the {lo}th to {hi}th "
+        f"percentile of {factors.draws} Monte Carlo draws ({factors.distribution} distribution,"
+        f" seed {factors.seed}). A factor is drawn once per draw for all sites, because it is one "
+        "national figure whose error is shared.",
+        "Gold in grams a day is turned into kilograms a year with the working days given for "
+        f"the site or, where none are given, {factors.working_days.text()} days a year.",
+        "The trend compares survey rounds as they are: a round that surveyed fewer sites shows "
+        "less mercury. The reduction target is measured by the estimated mercury released.",
+        "Factors that are HgWatch assumptions rather than figures from a source: "
+        + (", ".join(own) if own else "none") + ".",
+        "Metrics: " + "; ".join(f"{k} = {v}" for k, v in METRICS.items()) + ".",
+    ]

@@ -1,0 +1,181 @@
+"""Rule runs on the workspace or on files: load the layers, run the rules, record, compare.
+
+``check`` is what ``python cli.py check`` calls; ``diff_last_runs`` is ``python cli.py diff``.
+A run on the workspace is recorded in it (time, rule file hash, input layer hashes, counts per
+rule, violation ids), so the next run can say what is new, resolved or persisting.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo.errors import Problem, WorkspaceError
+from geo.rules.evaluate import Evaluation, run_rules
+from geo.rules.violations import RunDiff, diff_runs
+from layers.catalogue import CATALOGUE
+from layers.io.readers import load_layer
+from settings.rules import DEFAULT_RULES, load_rules, rules_hash
+from layers.store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """A finished rule run: its evaluation, where the layers came from, and load warnings."""
+
+    evaluation: Evaluation
+    sources: dict[str, list[str]]
+    input_hashes: dict[str, str]
+    rules_hash: str
+    run_id: int | None = None
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def check(*, rules_path: str | os.PathLike[str] = DEFAULT_RULES,
+          only: Sequence[str] | None = None, workspace: Workspace | None = None,
+          files: Sequence[tuple[str, str | os.PathLike[str]]] = (),
+          set_values: Mapping[str, Mapping[str, str]] | None = None, repair: bool = False,
+          record: bool = True) -> CheckOutcome:
+    """Run the rules on ``files`` (layer type, path) if any are given, else on ``workspace``.
+
+    Parameters
+    ----------
+    rules_path : the rule file (TOML).
+    only : rule ids to run. Without it every rule runs, and a rule whose layer is absent is
+        skipped with a note; with it, an absent layer is refused.
+    workspace : the workspace to read (and record the run in) when no files are given.
+    files : (layer type, path) pairs; several files of one type are concatenated.
+    set_values : layer type -> {field: value} for fields the files lack (``--set``).
+    repair : repair invalid geometries in the files with make_valid (each repair is a warning).
+    record : record a workspace run with ``Workspace.record_run``.
+    """
+    ruleset = load_rules(rules_path)
+    selected = [ruleset.rule(r) for r in only] if only else list(ruleset.rules)
+    needed = list(dict.fromkeys(lay for r in selected for lay in r.layers))
+    warnings: list[Problem] = []
+    if files:
+        frames, sources, hashes, warnings = _from_files(files, set_values or {}, repair)
+    else:
+        workspace = workspace or Workspace()
+        if not workspace.exists():
+            raise WorkspaceError(f"workspace {workspace.path} does not exist; import layers"
+                                 " first, run `make demo`, or give --layer LAYER=PATH")
+        held = {i.layer: i for i in workspace.layers()}
+        frames = {lay: workspace.read(lay) for lay in needed if lay in held}
+        sources = {lay: [held[lay].source] for lay in frames}
+        hashes = {lay: frame_hash(frame) for lay, frame in frames.items()}
+    evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=only,
+                           missing="refuse" if only else "skip")
+    digest = rules_hash(rules_path)
+    run_id = None
+    if not files and record and workspace is not None:
+        run_id = workspace.record_run(
+            rules_hash=digest, input_hashes=hashes, counts=evaluation.counts,
+            violation_ids=list(evaluation.violations["violation_id"]))
+    return CheckOutcome(evaluation, sources, hashes, digest, run_id, warnings)
+
+
+def _from_files(files: Sequence[tuple[str, str | os.PathLike[str]]],
+                set_values: Mapping[str, Mapping[str, str]], repair: bool,
+                ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, list[str]], dict[str, str],
+                           list[Problem]]:
+    loaded: dict[str, list[gpd.GeoDataFrame]] = {}
+    sources: dict[str, list[str]] = {}
+    digests: dict[str, list[str]] = {}
+    warnings: list[Problem] = []
+    for layer, path in files:
+        item = load_layer(path, layer, repair=repair, set_values=dict(set_values.get(layer, {})))
+        warnings += item.warnings
+        loaded.setdefault(layer, []).append(item.gdf)
+        sources.setdefault(layer, []).append(str(path))
+        digests.setdefault(layer, []).append(hashlib.sha256(Path(path).read_bytes()).hexdigest())
+    frames = {lay: gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+              if len(parts) > 1 else parts[0] for lay, parts in loaded.items()}
+    hashes = {lay: hashlib.sha256("".join(sorted(d)).encode()).hexdigest()
+              for lay, d in digests.items()}
+    return frames, sources, hashes, warnings
+
+
+def frame_hash(frame: gpd.GeoDataFrame) -> str:
+    """SHA-256 (hex) of a layer's content: attribute values and geometry WKB, in row order."""
+    digest = hashlib.sha256()
+    attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name)).astype(str)
+    digest.update(",".join(attrs.columns).encode())
+    digest.update(pd.util.hash_pandas_object(attrs, index=False).to_numpy().tobytes())
+    for wkb in shapely.to_wkb(frame.geometry.to_numpy()):
+        digest.update(wkb or b"")
+    return digest.hexdigest()
+
+
+def summary_lines(evaluation: Evaluation) -> list[str]:
+    """A table of rules (id, severity, subjects checked, violations) with notes under each."""
+    lines = [f"{'rule':<30} {'severity':<9} {'checked':>8} {'violations':>10}"]
+    for s in evaluation.summaries:
+        mark = "  (distance is an assumption)" if s.assumption else ""
+        checked = f"{s.checked:>8}" if s.ran else f"{'-':>8}"
+        lines.append(f"{s.rule_id:<30} {s.severity:<9} {checked} {s.violations:>10}{mark}")
+        lines += [f"    note: {n}" for n in s.notes]
+    lines.append(f"{len(evaluation.violations)} violation(s) in "
+                 f"{sum(s.ran for s in evaluation.summaries)} rule(s) run")
+    return lines
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """The last two recorded runs and what changed between them."""
+
+    older: dict[str, object]
+    newer: dict[str, object]
+    diff: RunDiff
+
+
+def diff_last_runs(workspace: Workspace) -> RunComparison:
+    """Compare the last two runs recorded in ``workspace``; WorkspaceError if fewer than two."""
+    runs = workspace.runs(limit=2)
+    if len(runs) < 2:
+        raise WorkspaceError(f"workspace {workspace.path} holds {len(runs)} recorded run(s);"
+                             " `cli.py diff` needs two: run `cli.py check` again")
+    newer, older = runs
+    counts = newer["counts"]
+    diff = diff_runs(_ids(older["violation_ids"]), _ids(newer["violation_ids"]),
+                     new_rules=list(counts) if isinstance(counts, Mapping) else None)
+    return RunComparison(older, newer, diff)
+
+
+def _ids(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, Iterable) else []
+
+
+def diff_lines(comparison: RunComparison, *, show_ids: bool = True) -> list[str]:
+    """Counts of new, resolved and persisting violations per rule, then the ids."""
+    old, new, diff = comparison.older, comparison.newer, comparison.diff
+    lines = [f"run {old['run_id']} ({old['ran_at']}) -> run {new['run_id']} ({new['ran_at']})"]
+    if old["rules_hash"] != new["rules_hash"]:
+        lines.append("  the rule file changed between the runs")
+    changed = sorted(k for k in set(_keys(old["input_hashes"])) | set(_keys(new["input_hashes"]))
+                     if _get(old["input_hashes"], k) != _get(new["input_hashes"], k))
+    lines.append(f"  layers changed: {', '.join(changed) if changed else 'none'}")
+    lines.append(f"{'rule':<30} {'new':>6} {'resolved':>9} {'persisting':>11} {'not checked':>12}")
+    for rule, c in diff.by_rule().items():
+        lines.append(f"{rule:<30} {c['new']:>6} {c['resolved']:>9} {c['persisting']:>11}"
+                     f" {c['not_checked']:>12}")
+    lines.append(f"total: {len(diff.new)} new, {len(diff.resolved)} resolved,"
+                 f" {len(diff.persisting)} persisting, {len(diff.not_checked)} not checked")
+    if show_ids:
+        for name in ("new", "resolved"):
+            lines += [f"  {name}: {vid}" for vid in getattr(diff, name)]
+    return lines
+
+
+def _keys(value: object) -> list[str]:
+    return list(value) if isinstance(value, Mapping) else []
+
+
+def _get(value: object, key: str) -> object:
+    return value.get(key) if isinstance(value, Mapping) else None

@@ -1,0 +1,83 @@
+"""Contamination overlays for the CLI and the dashboard: samples classed, surfaces built.
+
+Thin wiring between the layers (samples, guideline and exposure files) and the pure
+computations in ``geo.contamination.units``, ``geo.contamination.guidelines`` and ``geo.contamination.surface``.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import geopandas as gpd
+
+from geo.errors import InputError, Problem
+from geo.contamination.guidelines import ClassSettings, Guideline, classify_samples
+from geo.distance.localcrs import centred_crs
+from geo.contamination.surface import Surface, interpolate, surface_inputs
+from geo.contamination.units import convert_samples
+from settings.exposure import ExposureSettings
+from layers.io.raster import surface_tags, write_cog
+
+GUIDELINE_NOTE = ("Guideline values come from outside the source documents; check them "
+                  "before use and set national values in config/guidelines.toml.")
+
+
+def target_units(guidelines: dict[str, Guideline]) -> dict[str, str]:
+    """The unit each medium is converted to: its guideline's unit."""
+    return {medium: g.unit for medium, g in guidelines.items()}
+
+
+def classed_samples(samples: gpd.GeoDataFrame, guidelines: dict[str, Guideline],
+                    settings: ClassSettings, *, source: str) -> gpd.GeoDataFrame:
+    """``samples`` converted to guideline units and classed (see geo.contamination.guidelines).
+
+    Raises
+    ------
+    InputError
+        Every row whose unit is unknown or wrong for its medium, named by file and row.
+    """
+    converted = convert_samples(samples, target_units(guidelines), source=source)
+    return gpd.GeoDataFrame(classify_samples(converted, guidelines, settings),
+                            geometry=samples.geometry.name, crs=samples.crs)
+
+
+def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: ExposureSettings,
+                   method: str | None = None, cell_m: float | None = None,
+                   max_distance_m: float | None = None, source: str = "samples") -> Surface:
+    """The interpolated surface of ``medium`` from classed samples, in a local metric CRS.
+
+    Unset options come from the [surface] section of the exposure settings.
+    """
+    cfg = exposure.surface
+    chosen = classed[classed["medium"] == medium]
+    if chosen.empty:
+        raise InputError(f"{source}: no {medium} samples to interpolate", [Problem(
+            source, None, "medium", medium,
+            f"at least one sample of this medium; found media {sorted(set(classed['medium']))}")])
+    crs = centred_crs(chosen)
+    xy, values, n_bd = surface_inputs(chosen, medium=medium, crs=crs,
+                                      below_detection_fraction=cfg["below_detection_fraction"])
+    surface = interpolate(
+        xy, values, crs=crs, unit=str(chosen["hg_unit"].iloc[0]),
+        method=method or cfg["default_method"], cell_m=cell_m or cfg["cell_m"],
+        max_distance_m=cfg["max_distance_m"] if max_distance_m is None else max_distance_m,
+        power=cfg["idw_power"], neighbours=cfg["idw_neighbours"],
+        variogram_model=cfg["variogram_model"],
+        kriging_min_samples=cfg["kriging_min_samples"],
+        kriging_neighbours=cfg["kriging_neighbours"], source=source)
+    if n_bd:
+        note = (f"{n_bd} below-detection value(s) entered as "
+                f"{cfg['below_detection_fraction']:g} x the detection limit")
+        surface = replace(surface, notes=(*surface.notes, note))
+    return surface
+
+
+def write_surface(surface: Surface, out: str | Path, *, medium: str,
+                  guidelines: dict[str, Guideline]) -> Path:
+    """Write ``surface`` as a COG with its units, method, guideline and citation in the tags."""
+    g = guidelines.get(medium)
+    return write_cog(surface, out, tags=surface_tags(
+        surface, medium=medium, guideline=None if g is None else g.value,
+        guideline_citation="" if g is None else g.citation,
+        extra={"HGW_NOTE": "Interpolated from point samples; an estimate between samples, "
+                           "masked beyond the max distance. " + GUIDELINE_NOTE}))

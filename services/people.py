@@ -1,0 +1,135 @@
+"""People downstream of the sites in view: the headline figure and one site's detail.
+
+Wiring over ``services.exposure.downstream`` (which traces the reach over ``geo.exposure.network`` and
+``geo.exposure.reach``). The sources are the mercury-using sites and tailings that pass the sidebar
+filters; settlements are counted wherever they lie, also outside a filtered admin area, since
+a river carries mercury across boundaries. Reach length, settlement distance and entry distance
+come from the exposure settings (config/exposure.toml). No Streamlit here.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+
+from services.exposure import Downstream, downstream
+from settings.exposure import ExposureSettings
+
+DETAIL_COLUMNS = ["name", "area_id", "population", "along_river_m", "distance_to_river_m"]
+SOURCE_LAYERS = {"mining_sites": "mining_site", "tailings": "tailings"}
+
+
+@dataclass(frozen=True)
+class PeopleFigure:
+    """People downstream of the sources in view.
+
+    ``people`` sums the known populations of ``settlements`` distinct residential areas
+    (``unknown_population`` of them have none recorded and add 0); ``sources`` is the number of
+    sources traced (within ``entry_m`` metres of a river line). Distances in metres.
+    """
+
+    people: int
+    settlements: int
+    unknown_population: int
+    sources: int
+    reach_m: float
+    buffer_m: float
+    entry_m: float
+    rivers: bool
+
+    def help(self) -> str:
+        """What the figure counts and the assumptions it rests on, in one paragraph."""
+        if not self.rivers:
+            return "No river lines in the workspace, so nothing can be traced downstream."
+        unknown = (f" {self.unknown_population} of them have no population recorded and "
+                   "add 0." if self.unknown_population else "")
+        return (f"Known population of the {self.settlements} residential areas within "
+                f"{self.buffer_m / 1000:g} km of the river for {self.reach_m / 1000:g} km "
+                f"downstream of the {self.sources} mercury-using sites and tailings in view "
+                f"that lie within {self.entry_m:g} m of a river line; each area counted once, "
+                f"wherever it lies; areas upstream are never counted.{unknown} The reach "
+                "and the buffer are assumptions of this product (config/exposure.toml), "
+                "not law.")
+
+
+@dataclass(frozen=True)
+class SourcePeople:
+    """People downstream of one source: ``traced`` is False when it is not a mercury source
+    within the entry distance of a river; ``settlements`` has ``DETAIL_COLUMNS`` (metres)."""
+
+    source_id: str
+    traced: bool
+    people: int
+    settlements: pd.DataFrame
+
+
+def trace_view(frames: Mapping[str, gpd.GeoDataFrame], settings: ExposureSettings, *,
+               areas: gpd.GeoDataFrame | None = None) -> Downstream | None:
+    """The downstream reach of the sources in ``frames`` (the filtered view).
+
+    ``areas`` replaces the view's residential areas when given (pass the whole workspace's
+    layer so that settlements outside a filtered admin area still count). None without rivers.
+    """
+    layers = dict(frames)
+    if areas is not None:
+        layers["residential_areas"] = areas
+    return downstream(layers, settings)
+
+
+def people_figure(down: Downstream | None, settings: ExposureSettings) -> PeopleFigure:
+    """The headline figure of ``down`` (None: no river lines), each settlement counted once."""
+    cfg = settings.downstream
+    people, settlements = down.people_total() if down is not None else (0, 0)
+    unknown = 0
+    if down is not None and not down.people.empty:
+        unique = down.people.drop_duplicates("area_id")
+        unknown = int(pd.to_numeric(unique["population"], errors="coerce").isna().sum())
+    return PeopleFigure(people, settlements, unknown, len(down.reaches) if down else 0,
+                        float(cfg["reach_m"]), float(cfg["settlement_buffer_m"]),
+                        float(cfg["entry_distance_m"]), down is not None)
+
+
+def headline_people(frames: Mapping[str, gpd.GeoDataFrame], settings: ExposureSettings, *,
+                    areas: gpd.GeoDataFrame | None = None) -> PeopleFigure:
+    """``people_figure(trace_view(frames, settings, areas=areas), settings)``."""
+    return people_figure(trace_view(frames, settings, areas=areas), settings)
+
+
+def source_people(down: Downstream | None, source_id: str) -> SourcePeople:
+    """The settlements downstream of source ``source_id`` (a site_id or tailings_id), nearest
+    along the river first."""
+    traced = down is not None and any(r.source_id == source_id for r in down.reaches)
+    if not traced or down is None or down.people.empty:
+        return SourcePeople(source_id, traced, 0, pd.DataFrame(columns=DETAIL_COLUMNS))
+    rows = down.people[down.people["source_id"] == source_id]
+    table = rows[DETAIL_COLUMNS].sort_values("along_river_m").reset_index(drop=True)
+    return SourcePeople(source_id, True, int(down.people_by_source().get(source_id, 0)), table)
+
+
+def violation_source(record: Mapping[str, object]) -> str | None:
+    """The source id a violation is about: its subject when that is a site or a tailings."""
+    layer, subject = record.get("subject_layer"), record.get("subject_id")
+    if layer in SOURCE_LAYERS and subject is not None and not pd.isna(subject):
+        return str(subject)
+    return None
+
+
+def detail_lines(found: SourcePeople, figure: PeopleFigure) -> list[str]:
+    """Plain-text lines for a site's detail: the number, then each settlement with its
+    distance along the river and from the river (km / m)."""
+    if not figure.rivers:
+        return ["People downstream: no river lines in the workspace."]
+    if not found.traced:
+        return [f"People downstream: not traced ({found.source_id} is not a mercury-using "
+                f"site or tailings within {figure.entry_m:g} m of a river line)."]
+    head = (f"People downstream: {found.people:,} in {len(found.settlements)} settlement(s) "
+            f"within {figure.buffer_m / 1000:g} km of the river, "
+            f"{figure.reach_m / 1000:g} km downstream (assumptions, config/exposure.toml)")
+    lines = [head]
+    for row in found.settlements.itertuples(index=False):
+        pop = "population unknown" if pd.isna(row.population) else f"{int(row.population):,} people"
+        lines.append(f"  {row.name} ({row.area_id}): {pop}, {row.along_river_m / 1000:.2f} km "
+                     f"along the river, {row.distance_to_river_m:,.0f} m from it")
+    return lines

@@ -1,0 +1,105 @@
+"""The violations workbench for field coordinators: the table, new / persisting since the last
+recorded run, the field list of sites to visit grouped by area, and CSV text safe for
+spreadsheets. No Streamlit here.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.rules.violations import diff_runs
+from layers.io.safefile import defuse_formula
+
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+TABLE_COLUMNS = ("violation_id", "rule_id", "severity", "title", "site", "site_name",
+                 "admin_area", "distance_m", "threshold_m", "nearest_water", "change",
+                 "lat", "lon")
+
+
+def change_status(violations: pd.DataFrame, runs: Sequence[dict[str, object]]) -> pd.Series:
+    """Per violation: "new" or "persisting" against the newest recorded run, or "no earlier run"."""
+    if not runs:
+        return pd.Series("no earlier run", index=violations.index, dtype=object)
+    previous = [str(v) for v in runs[0].get("violation_ids", [])]  # type: ignore[union-attr]
+    diff = diff_runs(previous, violations["violation_id"].astype(str))
+    persisting = set(diff.persisting)
+    return violations["violation_id"].map(lambda v: "persisting" if v in persisting else "new")
+
+
+def resolved_since(violations: pd.DataFrame, runs: Sequence[dict[str, object]],
+                   rule_ids: Sequence[str]) -> tuple[str, ...]:
+    """Ids of the newest recorded run that this run no longer flags (rules it checked only)."""
+    if not runs:
+        return ()
+    previous = [str(v) for v in runs[0].get("violation_ids", [])]  # type: ignore[union-attr]
+    return diff_runs(previous, violations["violation_id"].astype(str), new_rules=rule_ids).resolved
+
+
+def violations_table(violations: gpd.GeoDataFrame, sites: pd.DataFrame | None,
+                     change: pd.Series, tailings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per violation with the columns in ``TABLE_COLUMNS`` (distances in metres,
+    coordinates of the flagged feature in degrees, 6 decimals). A tailings violation takes
+    the name and area of the site its tailings belong to."""
+    v = pd.DataFrame(violations.drop(columns=["geometry", "nearest_line"], errors="ignore"))
+    out = pd.DataFrame(index=v.index)
+    for name in ("violation_id", "rule_id", "severity", "title", "distance_m", "threshold_m"):
+        out[name] = v[name] if name in v else None
+    site = v["site_id"] if "site_id" in v else pd.Series(None, index=v.index, dtype=object)
+    if "tailings_id" in v:
+        site = site.where(site.notna(), v["tailings_id"])
+    out["site"] = site
+    names = areas = pd.Series(None, index=v.index, dtype=object)
+    owner = v["site_id"] if "site_id" in v else pd.Series(None, index=v.index, dtype=object)
+    if tailings is not None and "tailings_id" in v and len(tailings) and "site_id" in tailings:
+        link = pd.DataFrame(tailings).drop_duplicates("tailings_id").set_index("tailings_id")
+        owner = owner.where(owner.notna(), v["tailings_id"].map(link["site_id"]))
+    if sites is not None and len(sites):
+        lookup = pd.DataFrame(sites).drop_duplicates("site_id").set_index("site_id")
+        names = owner.map(lookup["name"]) if "name" in lookup else names
+        areas = owner.map(lookup["admin_area"]) if "admin_area" in lookup else areas
+    out["site_name"], out["admin_area"] = names, areas
+    nid = v["nearest_id"] if "nearest_id" in v else pd.Series(None, index=v.index, dtype=object)
+    nname = v["nearest_name"] if "nearest_name" in v else pd.Series(None, index=v.index, dtype=object)
+    out["nearest_water"] = nname.where(nname.notna(), nid)
+    out["change"] = change.reindex(v.index)
+    pts = violations.geometry.representative_point() if len(violations) else violations.geometry
+    out["lat"] = np.round(pts.y.to_numpy(), 6) if len(violations) else []
+    out["lon"] = np.round(pts.x.to_numpy(), 6) if len(violations) else []
+    rank = out["severity"].map(SEVERITY_RANK).fillna(9)
+    return out.assign(_r=rank).sort_values(["_r", "distance_m"]).drop(columns="_r")[
+        list(TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def field_list(table: pd.DataFrame) -> pd.DataFrame:
+    """Sites to visit, one row per site, grouped by area: worst severity first, then nearest.
+
+    Columns: area, site, site_name, lat, lon (degrees), rules broken, worst severity,
+    closest distance in metres and the nearest water body.
+    """
+    if table.empty:
+        return pd.DataFrame(columns=["area", "site", "site_name", "lat", "lon", "rules",
+                                     "worst_severity", "closest_m", "nearest_water"])
+    t = table.assign(area=table["admin_area"].fillna("(no area)"),
+                     _r=table["severity"].map(SEVERITY_RANK).fillna(9))
+    t = t.sort_values(["_r", "distance_m"])
+    grouped = t.groupby(["area", "site"], dropna=False, sort=False).agg(
+        site_name=("site_name", "first"), lat=("lat", "first"), lon=("lon", "first"),
+        rules=("rule_id", lambda s: ", ".join(sorted(set(map(str, s))))),
+        worst_severity=("severity", "first"), _r=("_r", "min"),
+        closest_m=("distance_m", "min"), nearest_water=("nearest_water", "first"))
+    grouped = grouped.reset_index().sort_values(["area", "_r", "closest_m"])
+    return grouped.drop(columns="_r").reset_index(drop=True)
+
+
+def csv_text(frame: pd.DataFrame, *, header_lines: Sequence[str] = ()) -> str:
+    """``frame`` as CSV with formula-like text defused; ``header_lines`` become '# ' comments."""
+    buf = io.StringIO()
+    for line in header_lines:
+        buf.write(f"# {line}\n")
+    safe = frame.apply(lambda col: col.map(defuse_formula)) if len(frame) else frame
+    safe.to_csv(buf, index=False)
+    return buf.getvalue()

@@ -1,0 +1,193 @@
+"""Read and check the inventory factor file (``config/inventory.toml``) with pydantic models.
+
+Unknown keys are refused by name, every factor is a sourced range low <= central <= high, every
+practice of the layer catalogue needs its factor, and published units go through pint. Every
+problem is raised at once, naming the file, the key, the value and what was expected.
+"""
+from __future__ import annotations
+
+import math
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
+
+import pint
+from pydantic import (AfterValidator, BeforeValidator, Field, StringConstraints, ValidationError,
+                      ValidationInfo, create_model, model_validator)
+
+from geo.errors import ConfigError
+from geo.inventory.factors import Factors, PublishedEstimate, Range, Route, Target
+from geo.inventory.targets import METRICS
+from layers.catalogue import AMALGAMATION, BURNING, STATUS
+from settings.toml import Strict, load_toml, validation_message
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "inventory.toml"
+_UREG = pint.get_application_registry()
+
+
+def _mass_per_year(unit: str) -> str:
+    try:
+        (1 * _UREG(unit)).to("kg/year")
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError):
+        raise ValueError("a mass per time unit such as 'kg/year' or 't/year'") from None
+    return unit
+
+
+def _known_route(name: str, info: ValidationInfo) -> str:
+    given = (info.context or {}).get("routes")  # the file's [route] table, unchecked
+    if name not in (routes := sorted(given) if isinstance(given, dict) else []):
+        raise ValueError(f"one of the routes {routes}")
+    return name
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Status = Literal[STATUS]  # type: ignore[valid-type]
+
+
+class _Ordered(Strict):
+    """low <= central <= high <= upper; a published estimate may give no low or high."""
+
+    low: Amount | None
+    central: Amount
+    high: Amount | None
+    upper: ClassVar[float] = math.inf
+
+    @model_validator(mode="after")
+    def _in_order(self) -> _Ordered:
+        lo, mid, hi = self.low, self.central, self.high
+        if (lo is not None and lo > mid) or (hi is not None and not mid <= hi <= self.upper):
+            bound = "" if self.upper == math.inf else f" <= {self.upper:g}"
+            raise ValueError(f"low <= central <= high{bound}; got {[lo, mid, hi]}")
+        return self
+
+
+class _Range(_Ordered):
+    low: Amount
+    high: Amount
+    source: Text
+    unit: str | None = None
+
+    def range(self, unit: str) -> Range:
+        """As a :class:`Range`, in ``unit`` unless the file names one."""
+        return Range(self.low, self.central, self.high, self.source, self.unit or unit)
+
+
+class _Share(_Range):
+    upper = 1.0
+
+
+class _WorkingDays(_Range):
+    upper = 366.0
+
+
+class _Route(Strict):
+    label: str | None = None
+    air: _Share
+    water: _Share
+    land: _Share
+
+    @model_validator(mode="after")
+    def _at_most_all(self) -> _Route:
+        lows = [self.air.low, self.water.low, self.land.low]
+        if sum(lows) > 1.0:
+            raise ValueError(f"low shares of air, water and land adding to 1 at most; got {lows}")
+        return self
+
+
+class _Settings(Strict):
+    draws: int = Field(ge=100, le=1_000_000)
+    seed: int = Field(ge=0)
+    distribution: Literal["pert", "triangular"] = "pert"
+    percentiles: list[Annotated[float, Field(gt=0, lt=100)]] = Field(
+        default=[5.0, 95.0], min_length=2, max_length=2)
+    counted_statuses: list[Status] = ["active", "inactive", "unknown"]  # type: ignore[valid-type]
+    working_days: _WorkingDays
+
+    @model_validator(mode="after")
+    def _ascending(self) -> _Settings:
+        if self.percentiles[0] >= self.percentiles[1]:
+            raise ValueError(f"'percentiles' in ascending order; got {self.percentiles}")
+        return self
+
+
+class _Published(_Ordered):
+    area: Text
+    quantity: Literal["mercury_used", "mercury_released"]
+    low: Amount | None = None
+    high: Amount | None = None
+    unit: Annotated[str, AfterValidator(_mass_per_year)] = "kg/year"
+    year: int | None = None
+    method: Text
+    source: Text
+
+    def estimate(self) -> PublishedEstimate:
+        """As a :class:`PublishedEstimate` in kg a year."""
+        kg = float((1 * _UREG(self.unit)).to("kg/year").magnitude)
+        low, high = (None if v is None else v * kg for v in (self.low, self.high))
+        return PublishedEstimate(self.area, self.quantity, self.central * kg, low, high,
+                                 "kg/year", self.year, self.method, self.source)
+
+
+class _Target(Strict):
+    id: Text
+    label: Text
+    metric: Literal[tuple(METRICS)]  # type: ignore[valid-type]
+    value: float = Field(ge=0, le=1)
+    deadline: Annotated[date | None, BeforeValidator(lambda v: None if v == "" else v)] = Field(
+        default=None, strict=False)  # a TOML date or "YYYY-MM-DD"; empty: no deadline
+    source: Text
+
+
+class _Baseline(Strict):
+    year: int | None = None
+    round: str = ""
+    source: str = ""
+
+
+# one key per practice of the layer catalogue: a missing one is refused, an unknown one too
+_Ratios = create_model("HgAuRatio", __base__=Strict, **{k: (_Range, ...) for k in AMALGAMATION})
+_Burning = create_model("BurningRoute", __base__=Strict, **{
+    k: (Annotated[str, AfterValidator(_known_route)], ...) for k in BURNING})
+
+
+class _FactorFile(Strict):
+    settings: _Settings
+    hg_au_ratio: _Ratios  # type: ignore[valid-type]
+    route: dict[str, _Route]
+    burning_route: _Burning  # type: ignore[valid-type]
+    published: list[_Published] = []
+    baseline: _Baseline = _Baseline()
+    targets: list[_Target] = []
+
+
+def load_factors(path: str | os.PathLike[str] | None = None) -> Factors:
+    """Read, check and return the factors in TOML file ``path`` (default config/inventory.toml).
+
+    Raises
+    ------
+    ConfigError
+        One line per problem naming the file, the key, the value and what was expected: a
+        factor without a full range or source, a practice of the layer catalogue without a
+        factor, an unknown route, metric or key.
+    """
+    file = Path(path) if path is not None else DEFAULT_PATH
+    data = load_toml(file, "factor file")
+    try:
+        m = _FactorFile.model_validate(data, context={"routes": data.get("route")})
+    except ValidationError as exc:
+        raise ConfigError(validation_message(file, exc)) from None
+    s = m.settings
+    return Factors(  # tables in the file's order
+        hg_au_ratio={k: getattr(m.hg_au_ratio, k).range("g/g") for k in data["hg_au_ratio"]},
+        routes={k: Route(k, r.label or k, r.air.range(""), r.water.range(""), r.land.range(""))
+                for k, r in m.route.items()},
+        burning_route={k: getattr(m.burning_route, k) for k in data["burning_route"]},
+        working_days=s.working_days.range("day/year"),
+        published=tuple(p.estimate() for p in m.published),
+        targets=tuple(Target(**t.model_dump()) for t in m.targets),
+        baseline_year=m.baseline.year, baseline_round=m.baseline.round,
+        baseline_source=m.baseline.source, draws=s.draws, seed=s.seed,
+        distribution=s.distribution, percentiles=(s.percentiles[0], s.percentiles[1]),
+        counted_statuses=tuple(s.counted_statuses), source_file=str(file))

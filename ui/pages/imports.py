@@ -1,0 +1,67 @@
+"""Import data: upload a file, see every validation problem grouped, add it to the workspace."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from ui import sidebar as chrome
+from geo.errors import HgWatchError, InputError
+from layers.catalogue import CATALOGUE
+from services.problemtable import group_problems
+from layers.io.readers import load_layer
+
+view = chrome.current()
+st.title("Import data")
+st.write("Upload a layer (GeoJSON, GeoPackage, KML, CSV or Excel with coordinates). Every "
+         "problem in the file is listed at once, by row, field and value, so it can be fixed "
+         "in one pass. Nothing is stored until the file is clean and you press 'Add'.")
+upload = st.file_uploader("Layer file", key="imp_file")
+auto = "(from the file name)"
+layer = st.selectbox("Layer type", [auto, *CATALOGUE], key="imp_layer",
+                     format_func=lambda k: k if k == auto else f"{CATALOGUE[k].title} ({k})")
+crs = st.text_input("CRS, only if the file declares none (e.g. EPSG:32630)", key="imp_crs")
+
+
+def _show(problems: list, *, errors: bool) -> None:  # type: ignore[type-arg]
+    for heading, table in group_problems(problems):
+        with st.expander(heading, expanded=errors):
+            st.dataframe(table, hide_index=True, width="stretch")
+
+
+if upload is not None:
+    name = Path(upload.name).name or "upload"  # no folders: the copy stays in the temp dir
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(upload.getvalue())
+        try:
+            loaded = load_layer(path, None if layer == auto else layer, crs=crs.strip() or None)
+        except InputError as exc:
+            loaded = None
+            errors = [p for p in exc.problems if p.severity == "error"]
+            st.error(f"{chrome.plain(name)} was not imported: {len(errors)} problem(s) to fix."
+                     if exc.problems else f"{chrome.plain(name)} was not imported.")
+            if not exc.problems:
+                st.code(exc.message, language=None)
+            _show(exc.problems, errors=True)
+        except HgWatchError as exc:
+            loaded = None
+            st.error(f"{chrome.plain(name)} was not imported.")
+            st.code(str(exc), language=None)
+    if loaded is not None:
+        spec = CATALOGUE[loaded.layer]
+        st.success(f"{chrome.plain(name)}: {len(loaded.gdf):,} {spec.title.lower()} are valid.")
+        if loaded.warnings:
+            st.warning(f"{len(loaded.warnings)} warning(s); the layer can still be added.")
+            _show(loaded.warnings, errors=False)
+        st.dataframe(loaded.gdf.drop(columns="geometry").head(20), hide_index=True)
+        source = st.text_input("Source (who made the data, when)", value=name, key="imp_source")
+        licence = st.text_input("Licence", value="unknown", key="imp_licence")
+        accuracy = st.number_input("Expected position error (m), 0 if unknown", min_value=0.0,
+                                   value=0.0, key="imp_accuracy")
+        if st.button(f"Add to workspace (replaces {loaded.layer})", key="imp_add"):
+            view.ws.write_layer(loaded.layer, loaded.gdf, source=source, licence=licence,
+                                accuracy_m=accuracy or None)
+            st.success(f"Added {len(loaded.gdf):,} features to "
+                       f"{chrome.plain(view.ws.path.name)}. The map and rules use them from now on.")

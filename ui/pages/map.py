@@ -1,0 +1,62 @@
+"""Map page: headline figures, the map of the filtered view, and downloads for partners."""
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from ui import sidebar as chrome
+from services import downloads
+from render.map import mapview
+from render.map.assets import installed
+from layers.io.export import PROFILES
+from render.map.standalone import standalone_html
+
+view = chrome.current()
+st.title("HgWatch: mercury in small-scale gold mining")
+if view.problem:
+    st.error("The rule file could not be used, so no violations are shown.")
+    st.code(view.problem, language=None)
+if not view.infos:
+    st.warning(f"The workspace {chrome.plain(view.ws.path)} holds no layers yet. Import data on the "
+               "'Import data' page, or run `make demo` for the demo workspace.")
+chrome.headline_row(view)
+for note in view.notes:
+    st.warning(chrome.plain(note))
+if not installed():
+    st.error("The offline Leaflet files are missing from static/vendor; run `make install` "
+             "(scripts/install_assets.py). The map cannot draw without them.")
+
+st_folium(chrome.cached_map(view.key), height=620, use_container_width=True,
+          returned_objects=[], key="main_map")
+st.caption("Basemaps: OpenStreetMap and Esri World Imagery when online. With no internet the "
+           "tiles stay blank, a note appears on the map, and every layer still draws; choose "
+           "'No basemap (offline)' in the layer switcher for a plain background. Lines and "
+           "shapes are simplified to one screen pixel at this zoom and rounded to 6 decimals.")
+
+st.subheader("Downloads")
+profile = st.radio("Export profile", PROFILES, index=1, horizontal=True, key="dl_profile",
+                   help="internal: every field. partner and public drop restricted fields "
+                   "(people, contacts); public also drops free text. Every file names its "
+                   "profile and the source and licence of each layer.")
+sites = view.frames.get("mining_sites")
+cols = st.columns(len(downloads.FORMATS) + 1)
+for col, (fmt, (suffix, mime)) in zip(cols, downloads.FORMATS.items()):
+    if sites is not None:
+        col.download_button(
+            f"Sites in view ({fmt})", key=f"dl_sites_{fmt}", mime=mime, on_click="ignore",
+            file_name=f"hgwatch_sites_{profile}{suffix}",
+            data=lambda fmt=fmt: downloads.layer_file(sites, "mining_sites", fmt,
+                                                      profile=profile, infos=view.infos))
+    if len(view.violations):
+        col.download_button(
+            f"Violations ({fmt})", key=f"dl_viol_{fmt}", mime=mime, on_click="ignore",
+            file_name=f"hgwatch_violations_{profile}{suffix}",
+            data=lambda fmt=fmt: downloads.violations_file(
+                view.violations, fmt, profile=profile, infos=view.infos, layers=view.frames))
+cols[-1].download_button(
+    "Map (stand-alone HTML)", key="dl_map_html", mime="text/html", on_click="ignore",
+    file_name="hgwatch_map.html",
+    data=lambda: standalone_html(mapview.build_map(
+        view.frames, violations=view.violations, zone_m=view.zone_m), title="HgWatch map"))
+st.caption("The stand-alone map is one self-contained file (Leaflet inlined) for a laptop in "
+           "the field; it shows no restricted fields.")
