@@ -4,14 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 WORKSPACE := data/demo_workspace.gpkg
 
-.PHONY: install run test test-deps demo bench clean
+.PHONY: install run test test-deps lint demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 # Shared set-up: pinned runtime packages, the demo workspace (if missing).
@@ -30,7 +31,13 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 test-deps: $(VENV)/.dev
 	@command -v chromium >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null; }
 
-test: install test-deps
+# Lint and types first (seconds), then the suite. A lint or type error fails `make test`.
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/vulture
+
+test: install test-deps lint
 	$(BIN)/python -m pytest -n 2 -q tests
 
 demo: $(VENV)/.runtime

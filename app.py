@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import sidebar as chrome
+
 st.set_page_config(page_title="HgWatch", layout="wide")
 
 # ---- PAGES: one line per page; add yours here -------------------------------------------

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TextIO
 
 from geo.errors import HgWatchError, InputError, Problem
-from layers.io import export as exporter
 from layers.catalogue import CATALOGUE, spec_for
-from services.filters import apply_filters, parse_bbox, parse_filters
+from layers.io import export as exporter
 from layers.io.readers import load_layer, source_layers
 from layers.store.workspace import DEFAULT_PATH, Workspace
+from services.filters import apply_filters, parse_bbox, parse_filters
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
@@ -209,8 +209,8 @@ def _layer_values(values: list[str]) -> dict[str, dict[str, str]]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run the rules; print a summary per rule; exit 0 whether or not anything was flagged."""
-    from services.checks import check, summary_lines
     from layers.io.violations import write_violations
+    from services.checks import check, summary_lines
 
     files = _layer_files(args.layer)
     outcome = check(rules_path=args.rules, only=args.only or None,

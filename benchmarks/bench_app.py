@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import os
 import pickle
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import folium
+import geopandas as gpd
+import streamlit as st
+from streamlit_folium import st_folium
 
-import folium  # noqa: E402
-import geopandas as gpd  # noqa: E402
-import streamlit as st  # noqa: E402
-from streamlit_folium import st_folium  # noqa: E402
-
-from layers import assets  # noqa: E402
-from render.map.mapview import build_map  # noqa: E402
-from layers.store.workspace import Workspace  # noqa: E402
+from layers import assets
+from layers.store.workspace import Workspace
+from render.map.mapview import build_map
 
 VARIANT = os.environ.get("BENCH_VARIANT", "hgwatch")
 

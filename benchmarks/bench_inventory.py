@@ -13,7 +13,6 @@ Usage: ``python benchmarks/bench_inventory.py [--sizes 1000,10000,100000]``
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from datetime import date
@@ -22,11 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from geo.inventory.estimate import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, estimate_sites  # noqa: E402
-from geo.inventory.montecarlo import rollup, sample_factors  # noqa: E402
-from settings.factors import load_factors  # noqa: E402
+from geo.inventory.estimate import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, estimate_sites
+from geo.inventory.montecarlo import rollup, sample_factors
+from settings.factors import load_factors
 
 SEED = 20261122
 
@@ -96,11 +93,11 @@ def main() -> None:
         print(f"{n:>8} {t_est:>11.3f} {t_area:>10.3f} {t_round:>15.3f} {t_naive:>9.3f} "
               f"{t_naive / t_group_sub:>8.0f}x {diff:>13.2e}"
               + (f"  (naive on first {naive_n})" if naive_n < n else ""))
-    from render.report.document import write_report
-    from render.report.tables import inventory_tables
-
     import geopandas as gpd
     from shapely.geometry import Point
+
+    from render.report.document import write_report
+    from render.report.tables import inventory_tables
 
     sites = make_sites(2000)
     rng = np.random.default_rng(SEED)

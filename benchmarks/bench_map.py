@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import base64
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,10 +19,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from layers.store.workspace import DEFAULT_PATH, Workspace  # noqa: E402
-from tests.browser_harness import ROOT, NetLog, launch, running_app  # noqa: E402
+from layers.store.workspace import DEFAULT_PATH, Workspace
+from tests.browser_harness import ROOT, NetLog, launch, running_app
 
 TARGETS = {"first_s": 3.0, "mb": 5.0, "ratio": 5.0}
 DRAWN_JS = """() => { const f = [...document.querySelectorAll('iframe')].find(

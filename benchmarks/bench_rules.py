@@ -62,7 +62,6 @@ def run_kernel(d: dict[str, np.ndarray]) -> Result:
     """(a) the exact kernel. Returns (wall, CPU) seconds, flagged site ids, nearest water ids, distances."""
     import shapely
 
-    sys.path.insert(0, str(ROOT))
     from geo.distance.geodesic import nearest_within
 
     sites = shapely.points(d["sites"])
@@ -155,7 +154,7 @@ def check_disputed(n: int, m: int, exact: set[int], others: list[set[int]], samp
     """
     import shapely
 
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT))  # the independent reference lives with the tests, not in the package
     from tests.test_geodesic import reference_distance
 
     d = make_data(n, m)

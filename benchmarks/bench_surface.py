@@ -7,18 +7,15 @@ Run: .venv/bin/python benchmarks/bench_surface.py [--samples 1000] [--size-km 50
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from geo.distance.localcrs import local_tmerc  # noqa: E402
-from geo.contamination.surface import interpolate  # noqa: E402
-from layers.io.raster import surface_tags, to_web_mercator, write_cog  # noqa: E402
+from geo.contamination.surface import interpolate
+from geo.distance.localcrs import local_tmerc
+from layers.io.raster import surface_tags, to_web_mercator, write_cog
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ inspections; 003: tailings lining and capping).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 DType = Literal["str", "int", "float", "bool", "date"]

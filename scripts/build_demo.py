@@ -24,8 +24,7 @@ import pandas as pd
 import shapely
 from pyproj import Geod
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from layers.store.workspace import Workspace  # noqa: E402
+from layers.store.workspace import Workspace
 
 REGION = "-2.4/-1.3/5.9/6.7"
 GEOD = Geod(ellps="WGS84")

@@ -5,11 +5,8 @@ Run by `make install`. The files come from the XStatic packages pinned in requir
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from render.map.assets import VENDOR_DIR, install  # noqa: E402
+from render.map.assets import VENDOR_DIR, install
 
 
 def main() -> int:

@@ -21,8 +21,8 @@ from geo.rules.evaluate import Evaluation, run_rules
 from geo.rules.violations import RunDiff, diff_runs
 from layers.catalogue import CATALOGUE
 from layers.io.readers import load_layer
-from settings.rules import DEFAULT_RULES, load_rules, rules_hash
 from layers.store.workspace import Workspace
+from settings.rules import DEFAULT_RULES, load_rules, rules_hash
 
 
 @dataclass(frozen=True)

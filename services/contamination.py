@@ -10,13 +10,13 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from geo.errors import InputError, Problem
 from geo.contamination.guidelines import ClassSettings, Guideline, classify_samples
-from geo.distance.localcrs import centred_crs
 from geo.contamination.surface import Surface, interpolate, surface_inputs
 from geo.contamination.units import convert_samples
-from settings.exposure import ExposureSettings
+from geo.distance.localcrs import centred_crs
+from geo.errors import InputError, Problem
 from layers.io.raster import surface_tags, write_cog
+from settings.exposure import ExposureSettings
 
 GUIDELINE_NOTE = ("Guideline values come from outside the source documents; check them "
                   "before use and set national values in config/guidelines.toml.")

@@ -10,10 +10,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from layers.io import export
 from layers.catalogue import CATALOGUE
-from render.map.symbology import VIOLATION_SPEC
+from layers.io import export
 from layers.store.workspace import LayerInfo
+from render.map.symbology import VIOLATION_SPEC
 
 FORMATS: dict[str, tuple[str, str]] = {  # fmt -> (file suffix, MIME type)
     "geojson": (".geojson", "application/geo+json"),

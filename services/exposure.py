@@ -13,13 +13,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.exposure.gaps import monitoring_gaps, reach_gaps
 from geo.distance.geodesic import nearest_within
-from geo.inventory.estimate import estimate_sites
 from geo.distance.localcrs import centred_crs
+from geo.exposure.gaps import monitoring_gaps, reach_gaps
 from geo.exposure.network import RiverNetwork, build_network
 from geo.exposure.pressure import Pressure, pressure_surface
 from geo.exposure.reach import Reach, mercury_sources, trace_downstream
+from geo.inventory.estimate import estimate_sites
 from settings.exposure import ExposureSettings
 from settings.factors import load_factors
 

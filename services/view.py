@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo.rules.evaluate import run_rules
-from geo.inventory.factors import Factors
 from geo.inventory.estimate import estimate_sites
+from geo.inventory.factors import Factors
+from geo.rules.evaluate import run_rules
 from geo.rules.model import RuleSet
 from layers.catalogue import CATALOGUE
 

@@ -1,1 +1,88 @@
-"""TODO"""
+"""Settings: the four TOML files (rules, inventory factors, guideline values, exposure) and the
+environment, loaded once into one typed object that is passed in. No compute function reads a
+config file itself.
+
+``Settings.from_env()`` is the one place that reads ``$HGWATCH_WORKSPACE``. Each file is parsed on
+first use and kept; a file with errors raises ``ConfigError`` (with every problem) on each access,
+so a page can show the message and go on with what else works.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+from geo.contamination.guidelines import ClassSettings, Guideline
+from geo.inventory.factors import Factors
+from geo.rules.model import RuleSet
+from layers.store.workspace import DEFAULT_PATH as DEMO_WORKSPACE
+from settings.exposure import DEFAULT_PATH as EXPOSURE_PATH
+from settings.exposure import ExposureSettings, load_exposure
+from settings.factors import DEFAULT_PATH as FACTORS_PATH
+from settings.factors import load_factors
+from settings.guidelines import DEFAULT_PATH as GUIDELINES_PATH
+from settings.guidelines import load_guidelines
+from settings.rules import DEFAULT_RULES as RULES_PATH
+from settings.rules import load_rules, rules_hash
+
+WORKSPACE_ENV = "HGWATCH_WORKSPACE"
+
+__all__ = ["DEMO_WORKSPACE", "WORKSPACE_ENV", "Settings", "workspace_from_env"]
+
+
+def workspace_from_env(environ: Mapping[str, str] | None = None) -> Path:
+    """The workspace file: ``$HGWATCH_WORKSPACE``, else the embedded demo workspace."""
+    env = os.environ if environ is None else environ
+    return Path(env.get(WORKSPACE_ENV) or DEMO_WORKSPACE)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the workspace and the four settings files are, and their parsed contents."""
+
+    workspace: Path = DEMO_WORKSPACE
+    rules_path: Path = RULES_PATH
+    factors_path: Path = FACTORS_PATH
+    guidelines_path: Path = GUIDELINES_PATH
+    exposure_path: Path = EXPOSURE_PATH
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **paths: Path | str | None) -> Settings:
+        """Settings for this process: the workspace from ``paths`` or the environment, and the
+        settings files from ``paths`` where given, else the shipped ones in ``config/``."""
+        chosen = {k: Path(v) for k, v in paths.items() if v is not None}
+        chosen.setdefault("workspace", workspace_from_env(environ))
+        return cls(**chosen)  # type: ignore[arg-type]
+
+    def with_paths(self, **paths: Path | str | None) -> Settings:
+        """A copy with other file paths (``None`` keeps the current one); nothing is re-read
+        from files that did not change name."""
+        return replace(self, **{k: Path(v) for k, v in paths.items() if v is not None})
+
+    @cached_property
+    def rules(self) -> RuleSet:
+        """The rule set, its examples run (``ConfigError`` if the file is unusable)."""
+        return load_rules(self.rules_path)
+
+    @cached_property
+    def rules_hash(self) -> str:
+        return rules_hash(self.rules_path)
+
+    @cached_property
+    def factors(self) -> Factors:
+        return load_factors(self.factors_path)
+
+    @cached_property
+    def guidelines(self) -> tuple[dict[str, Guideline], ClassSettings]:
+        return load_guidelines(self.guidelines_path)
+
+    @cached_property
+    def exposure(self) -> ExposureSettings:
+        return load_exposure(self.exposure_path)
+
+    def stamp(self) -> tuple[float, ...]:
+        """Modification times of the workspace and the four files, for cache keys."""
+        return tuple(p.stat().st_mtime if p.exists() else 0.0 for p in (
+            self.workspace, self.rules_path, self.factors_path, self.guidelines_path, self.exposure_path))

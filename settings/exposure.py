@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, create_model
 
-from geo.errors import ConfigError
 from geo.contamination.units import MEDIUM_KIND
+from geo.errors import ConfigError
 from settings.toml import Strict, load_toml, validation_message
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "exposure.toml"

@@ -13,8 +13,16 @@ from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
 import pint
-from pydantic import (AfterValidator, BeforeValidator, Field, StringConstraints, ValidationError,
-                      ValidationInfo, create_model, model_validator)
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
 
 from geo.errors import ConfigError
 from geo.inventory.factors import Factors, PublishedEstimate, Range, Route, Target

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, create_model, model_validator
 
-from geo.errors import ConfigError
 from geo.contamination.guidelines import ClassSettings, Guideline
 from geo.contamination.units import MEDIUM_KIND, check_unit
+from geo.errors import ConfigError
 from settings.toml import Strict, load_toml, validation_message
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "guidelines.toml"

@@ -13,10 +13,10 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from settings.exposure import load_exposure
+from layers.store.workspace import DEFAULT_PATH, Workspace
 from services.people import trace_view
 from services.view import mercury_use
-from layers.store.workspace import DEFAULT_PATH, Workspace
+from settings.exposure import load_exposure
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 pytestmark = pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing "

@@ -14,11 +14,10 @@ from pathlib import Path
 import polyline
 import pytest
 
+from layers.store.workspace import DEFAULT_PATH, Workspace
 from render.map.assets import installed
 from render.map.polyline import script_safe
-from layers.store.workspace import DEFAULT_PATH, Workspace
-from tests.browser_harness import (CHROMIUM, ROOT, NetLog, is_tile, launch, map_frame,
-                                   running_app)
+from tests.browser_harness import CHROMIUM, ROOT, NetLog, is_tile, launch, map_frame, running_app
 
 XSS = "<img src=x onerror=alert(1)>"
 ARTIFACTS = ROOT / "test-artifacts"

@@ -11,12 +11,12 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from geo.errors import Problem
+from layers.store.workspace import LayerInfo
 from services.downloads import violations_file, violations_frame
 from services.problemtable import group_problems
-from settings.rules import load_rules
 from services.view import Filters, filter_sites, mercury_use, violations_for, with_distance, zone_distance
 from services.workbench import change_status, csv_text, field_list, violations_table
-from layers.store.workspace import LayerInfo
+from settings.rules import load_rules
 
 
 def _sites() -> gpd.GeoDataFrame:

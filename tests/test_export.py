@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from layers.io import export
 from layers.catalogue import spec_for
+from layers.io import export
 from layers.io.readers import load_layer
 from layers.io.validate import validate
 

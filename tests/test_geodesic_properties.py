@@ -101,7 +101,6 @@ def test_garbage_and_empty_rows_never_crash(geoms, limit) -> None:  # type: igno
 def test_plate_frame_bounds_hold(lat_lo, span, lon, az, dist, az2, piece) -> None:  # type: ignore[no-untyped-def]
     """The candidate frame's promise: frame distance within [k_min d, k_max d] (+ chord error)."""
     from geo.distance._locality import Plate
-
     from tests.test_geodesic import GEOD
 
     lat_hi = min(lat_lo + span, 84.0)

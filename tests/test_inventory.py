@@ -13,8 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.errors import ConfigError, InputError
-from geo.inventory.estimate import (FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, MERCURY_FREE,
-                           NOT_ESTIMABLE, NOT_OPERATING, estimate_sites)
+from geo.inventory.estimate import (
+    FROM_DAYS,
+    FROM_DEFAULT_DAYS,
+    FROM_KG,
+    MEASURED,
+    MERCURY_FREE,
+    NOT_ESTIMABLE,
+    NOT_OPERATING,
+    estimate_sites,
+)
 from geo.inventory.montecarlo import rollup, sample_factors
 from geo.inventory.register import register_counts
 from geo.inventory.targets import target_status, trends

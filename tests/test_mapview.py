@@ -9,17 +9,22 @@ import numpy as np
 import polyline
 import pytest
 import shapely
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon
 
 from layers.catalogue import CATALOGUE
-from render.map.mapview import (
-    aggregate_water, build_map, display_zoom, generalise, rule_zone,
-)
 from render.map.elements import script_json
-from render.map.standalone import standalone_html
+from render.map.mapview import (
+    aggregate_water,
+    build_map,
+    display_zoom,
+    generalise,
+    rule_zone,
+)
 from render.map.polyline import encode_parts, script_safe
+from render.map.standalone import standalone_html
 from render.map.symbology import SITE_CLASSES, site_classes, site_styles
 
 XSS = "<img src=x onerror=alert(1)>"

@@ -53,8 +53,8 @@ def test_overlay_html_escapes_user_text_and_orders_the_layer_switcher() -> None:
     from shapely.geometry import Point
 
     from geo.contamination.guidelines import ClassSettings, Guideline
-    from geo.distance.localcrs import local_tmerc
     from geo.contamination.surface import interpolate
+    from geo.distance.localcrs import local_tmerc
     from render.map import mapview
     from render.map import overlays as overlay_map
     water = Guideline("water", 6.0, "ug/L", "inorganic", "guideline", "WHO <GDWQ>")
@@ -86,7 +86,6 @@ def test_overlay_tooltips_do_not_run_template_code_from_user_text() -> None:
     from shapely.geometry import Point
 
     from render.map import mapview
-
     from render.map import overlays as overlay_map
     classed = gpd.GeoDataFrame({"sample_id": ["{{ 7*7 }}zq"], "medium": ["water"],
                                 "hg_class": ["above"], "hg_text": ["{% if 1 %}ran{% endif %}"]},

@@ -11,9 +11,15 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 
+from services.people import (
+    detail_lines,
+    headline_people,
+    people_figure,
+    source_people,
+    trace_view,
+    violation_source,
+)
 from settings.exposure import load_exposure
-from services.people import (detail_lines, headline_people, people_figure, source_people,
-                           trace_view, violation_source)
 
 DEG = 6378137.0 * math.pi / 180.0  # metres per degree of longitude on the equator
 GEOD = Geod(ellps="WGS84")

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from geo.exposure.gaps import monitoring_gaps
 from geo.distance.localcrs import local_tmerc
+from geo.exposure.gaps import monitoring_gaps
 from geo.exposure.pressure import LABEL, pressure_surface
 from settings.exposure import load_exposure
 

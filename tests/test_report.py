@@ -14,11 +14,11 @@ from shapely.geometry import LineString, Point
 
 from cli import main
 from geo.errors import InputError
-from settings.factors import load_factors
-from render.report.document import write_report
-from render.report.areamap import nice_length, scale_bar
-from render.report.tables import TABLE_TITLES, inventory_tables, select_area, tables_zip, write_csvs
 from layers.store.workspace import Workspace
+from render.report.areamap import nice_length, scale_bar
+from render.report.document import write_report
+from render.report.tables import TABLE_TITLES, inventory_tables, select_area, tables_zip, write_csvs
+from settings.factors import load_factors
 
 AREA = "Talas <b>&amp; North"  # markup in a user's value must reach the page as text
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,9 +24,9 @@ import cli
 from geo.errors import InputError
 from geo.rules.evaluate import run_rules
 from layers.catalogue import CATALOGUE
-from settings.rules import load_rules
 from layers.io.violations import LINE_LAYER, write_violations
 from layers.store.workspace import Workspace
+from settings.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 GHANA = ROOT.parent / "shared" / "data" / "ghana"

@@ -12,7 +12,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
@@ -21,8 +20,7 @@ from shapely.geometry import LineString, Point, Polygon
 from geo.errors import CRSError, InputError
 from geo.rules.evaluate import run_rules
 from geo.rules.model import Condition, parse_rules
-from geo.rules.violations import BASIS_BANK, BASIS_EDGE, BASIS_INSIDE, BASIS_REPORTED, diff_runs, \
-    violation_id
+from geo.rules.violations import BASIS_BANK, BASIS_EDGE, BASIS_INSIDE, BASIS_REPORTED, diff_runs, violation_id
 from layers.catalogue import CATALOGUE
 from settings.rules import load_rules
 
@@ -161,7 +159,7 @@ def test_filters() -> None:
     frame = pd.DataFrame({"uses_mercury": pd.array([True, False, None, True], dtype="boolean"),
                           "burning": ["open", "retort", None, "open"],
                           "amalgamation": ["none", "whole_ore", None, "partial"]})
-    cond = lambda **kw: Condition.model_validate(kw)  # noqa: E731
+    cond = lambda **kw: Condition.model_validate(kw)
     assert list(cond(field="uses_mercury", is_true=True).mask(frame)) == [1, 0, 0, 1]
     assert list(cond(field="uses_mercury", is_true=False).mask(frame)) == [0, 1, 1, 0]
     assert list(cond(field="burning", equals="open").mask(frame)) == [1, 0, 0, 1]

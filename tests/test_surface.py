@@ -13,10 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from geo.errors import InputError
+from geo.contamination.surface import (
+    _kriging_model,
+    idw,
+    interpolate,
+    kriging_cross_validation,
+    make_grid,
+    surface_inputs,
+)
 from geo.distance.localcrs import local_tmerc
-from geo.contamination.surface import (idw, interpolate, kriging_cross_validation, make_grid,
-                         surface_inputs, _kriging_model)
+from geo.errors import InputError
 from layers.io.raster import NODATA, surface_tags, to_web_mercator, write_cog
 
 CRS_M = local_tmerc(-1.5, 6.0)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.errors import ConfigError, InputError
 from geo.contamination.guidelines import ClassSettings, Guideline, classify, classify_samples
 from geo.contamination.units import check_unit, convert, convert_samples
+from geo.errors import ConfigError, InputError
 from settings.guidelines import load_guidelines
 
 TARGETS = {"water": "ug/L", "air": "ug/m^3", "fish": "mg/kg", "hair": "ug/g",

@@ -17,15 +17,25 @@ import streamlit as st
 from geo.errors import HgWatchError
 from geo.inventory.factors import Factors
 from geo.rules.model import RuleSet
+from layers.store.workspace import DEFAULT_PATH, LayerInfo, Workspace
 from render.map import mapview
 from services.exposure import Downstream
+from services.people import PeopleFigure, people_figure, trace_view
+from services.view import (
+    MERCURY_CHOICES,
+    SEVERITIES,
+    Filters,
+    Headline,
+    choices,
+    date_range,
+    filter_layers,
+    headline,
+    violations_for,
+    zone_distance,
+)
 from settings.exposure import DEFAULT_PATH as EXPOSURE_PATH
 from settings.exposure import ExposureSettings, load_exposure
-from services.people import PeopleFigure, people_figure, trace_view
 from settings.rules import DEFAULT_RULES, load_rules
-from services.view import (MERCURY_CHOICES, SEVERITIES, Filters, Headline, choices, date_range,
-                         filter_layers, headline, violations_for, zone_distance)
-from layers.store.workspace import DEFAULT_PATH, LayerInfo, Workspace
 
 WORKSPACE_ENV = "HGWATCH_WORKSPACE"
 _KEY = "_hgw_view"

@@ -159,7 +159,7 @@ def _scores(method: str, pred: np.ndarray, obs: np.ndarray,
     return CrossValidation(method, n, rmse, mae, rmse_log)
 
 
-def _kriging_model(xy: np.ndarray, logv: np.ndarray, variogram_model: str):  # noqa: ANN202
+def _kriging_model(xy: np.ndarray, logv: np.ndarray, variogram_model: str):
     """A fitted PyKrige OrdinaryKriging on ln values."""
     from pykrige.ok import OrdinaryKriging  # local: heavy import, only for kriging
 
@@ -167,13 +167,13 @@ def _kriging_model(xy: np.ndarray, logv: np.ndarray, variogram_model: str):  # n
                            coordinates_type="euclidean", verbose=False, enable_plotting=False)
 
 
-def _semivariance(model, d: np.ndarray) -> np.ndarray:  # noqa: ANN001
+def _semivariance(model, d: np.ndarray) -> np.ndarray:
     """The fitted variogram at lags ``d`` (metres), 0 at lag 0 (exact interpolation)."""
     g = np.asarray(model.variogram_function(model.variogram_model_parameters, d), dtype=float)
     return np.where(d == 0, 0.0, g)
 
 
-def kriging_cross_validation(model, xy: np.ndarray, values: np.ndarray, *,  # noqa: ANN001
+def kriging_cross_validation(model, xy: np.ndarray, values: np.ndarray, *,
                              neighbours: int = 32) -> CrossValidation:
     """Leave-one-out error of ordinary kriging of ln(Hg) with the fitted variogram.
 
@@ -273,7 +273,7 @@ def _check_kriging(values: np.ndarray, minimum: int, source: str) -> None:
             source, None, "hg", float(values.min()), "values > 0 for kriging on ln(Hg)")])
 
 
-def surface_inputs(samples, *, medium: str, crs: CRS,  # noqa: ANN001 - a GeoDataFrame
+def surface_inputs(samples, *, medium: str, crs: CRS,
                    below_detection_fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray, int]:
     """Positions (metres in ``crs``) and values of the converted ``medium`` samples.
 

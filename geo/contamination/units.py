@@ -52,7 +52,7 @@ def parse_unit(text: str) -> pint.Unit:
         raise ValueError("blank unit")
     try:
         unit = UREG.Unit(cleaned)
-    except Exception as exc:  # noqa: BLE001 - pint's parser raises many types on garbage
+    except Exception as exc:
         # (UndefinedUnitError, AssertionError, TokenError, ...); all mean "not a unit".
         raise ValueError(f"unknown unit {text!r}") from exc
     return unit

@@ -43,12 +43,21 @@ from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from geo.distance._kernel import WGS84, point_segment_distance
 from geo.distance._grid import planar_point_segment, points_near_segments
+from geo.distance._kernel import WGS84, point_segment_distance
 from geo.distance._locality import Extent, Plate, centred_transformer, groups, locality_keys, transformer
 from geo.distance._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
-from geo.distance._pieces import (MAX_PIECE_M, Pieces, Rings, build_polygons, explode, part_boxes, parts_of, polygon_rings,
-                         select_rings)
+from geo.distance._pieces import (
+    MAX_PIECE_M,
+    Pieces,
+    Rings,
+    build_polygons,
+    explode,
+    part_boxes,
+    parts_of,
+    polygon_rings,
+    select_rings,
+)
 from geo.errors import CRSError
 
 SCALE_SAFETY = 1.02  # bound on the local projections' scale factor over a locality
@@ -112,7 +121,7 @@ def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: N
         xy = frame.xy
     else:
         k_min, k_max, chord = 1.0, SCALE_SAFETY, CHORD_ERROR_M
-        xy = lambda lon, lat: project(transformer(key), lon, lat)  # noqa: E731
+        xy = lambda lon, lat: project(transformer(key), lon, lat)
     px, py = xy(sp.lon1[s_sel], sp.lat1[s_sel])
     tx1, ty1 = xy(tp.lon1[t_sel], tp.lat1[t_sel])
     tx2, ty2 = xy(tp.lon2[t_sel], tp.lat2[t_sel])

@@ -79,7 +79,7 @@ def monitoring_gaps(sites: gpd.GeoDataFrame, samples: gpd.GeoDataFrame, *, max_d
     return out[COLUMNS]
 
 
-def _newest_within(point, samples: gpd.GeoDataFrame, when: pd.Series,  # noqa: ANN001
+def _newest_within(point, samples: gpd.GeoDataFrame, when: pd.Series,
                    max_distance_m: float) -> str | None:
     """ISO date of the newest sample within ``max_distance_m`` of ``point``."""
     found = nearest_within(samples.geometry.values, [point], max_distance_m=max_distance_m)

@@ -25,7 +25,6 @@ from shapely.ops import nearest_points, substring
 from geo.distance.localcrs import aeqd_transformer
 from geo.exposure.network import EdgeKey, RiverNetwork
 
-
 PEOPLE_COLUMNS = ["source_id", "area_id", "name", "population", "distance_to_river_m",
                   "along_river_m"]
 
@@ -67,12 +66,12 @@ class Reach:
         return MultiLineString([p.geometry for p in self.pieces])
 
 
-def _project(geom, transformer: Transformer):  # noqa: ANN001, ANN202 - shapely geometry
+def _project(geom, transformer: Transformer):
     """``geom`` through ``transformer`` (xy order)."""
     return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
-def find_entry(network: RiverNetwork, geom, *, max_distance_m: float) -> Entry | None:  # noqa: ANN001
+def find_entry(network: RiverNetwork, geom, *, max_distance_m: float) -> Entry | None:
     """The nearest river point within ``max_distance_m`` of lon/lat ``geom``, or None."""
     centre = geom.representative_point()
     to_m = network.to_metric()
@@ -173,7 +172,7 @@ def people_downstream(network: RiverNetwork, reach: Reach, areas: gpd.GeoDataFra
     return out.sort_values("along_river_m", kind="stable").reset_index(drop=True)
 
 
-def _off_reach_distance(network: RiverNetwork, reach: Reach, geom, aeqd: Transformer,  # noqa: ANN001
+def _off_reach_distance(network: RiverNetwork, reach: Reach, geom, aeqd: Transformer,
                         within: float) -> float:
     """Distance (metres) from lon/lat ``geom`` to the river network outside ``reach``."""
     covered: dict[EdgeKey, list[tuple[float, float]]] = {}

@@ -13,9 +13,16 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from geo.inventory.estimate import (
+    FROM_DAYS,
+    FROM_DEFAULT_DAYS,
+    FROM_KG,
+    MEASURED,
+    MERCURY_FREE,
+    NOT_ESTIMABLE,
+    NOT_OPERATING,
+)
 from geo.inventory.factors import COMPARTMENTS, QUANTITIES, Factors, Range
-from geo.inventory.estimate import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, MERCURY_FREE, \
-    NOT_ESTIMABLE, NOT_OPERATING
 
 NO_GROUP = "(not given)"
 _ESTIMATED = (FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS)

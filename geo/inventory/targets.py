@@ -12,8 +12,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from geo.inventory.factors import Factors
 from geo.inventory.estimate import MERCURY_FREE, NOT_ESTIMABLE, NOT_OPERATING
+from geo.inventory.factors import Factors
 
 METRICS: dict[str, str] = {
     "share_gold_mercury_free": "share of gold output (where known) from mercury-free sites",

@@ -18,8 +18,15 @@ import shapely
 
 from geo.errors import CRSError, InputError, Problem
 from geo.rules.model import LayerSchema, OtherRef, Rule, RuleSet
-from geo.rules.violations import (BASIS_BANK, BASIS_EDGE, BASIS_INSIDE, BASIS_REPORTED, LINE_COLUMN,
-                            empty_violations, violation_id)
+from geo.rules.violations import (
+    BASIS_BANK,
+    BASIS_EDGE,
+    BASIS_INSIDE,
+    BASIS_REPORTED,
+    LINE_COLUMN,
+    empty_violations,
+    violation_id,
+)
 
 _POLYGONS = ("Polygon", "MultiPolygon")
 

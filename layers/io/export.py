@@ -19,7 +19,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -66,7 +66,7 @@ def metadata(profile: str, provenance: Iterable[Provenance]) -> dict[str, object
     return {
         "generator": "HgWatch",
         "profile": profile,
-        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "layers": [asdict(p) for p in provenance],
     }
 

@@ -23,7 +23,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -180,7 +180,7 @@ class Workspace:
         With ``append``, features are added to the stored layer; an id already stored is refused.
         """
         infos = []
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction() as tmp:
             for layer, gdf in items:
                 spec = spec_for(layer)
@@ -210,18 +210,17 @@ class Workspace:
         violation_ids: list[str],
     ) -> int:
         """Append one rule run; returns its run id."""
-        with self._transaction() as tmp:
-            with contextlib.closing(sqlite3.connect(tmp)) as con, con:
-                con.execute(_META_SQL)
-                con.execute(_RUNS_SQL)
-                cur = con.execute(
-                    f"INSERT INTO {RUNS_TABLE} (ran_at, rules_hash, input_hashes, counts,"
-                    f" violation_ids) VALUES (?,?,?,?,?)",
-                    (datetime.now(timezone.utc).isoformat(timespec="seconds"), rules_hash,
-                     json.dumps(input_hashes, sort_keys=True), json.dumps(counts, sort_keys=True),
-                     json.dumps(sorted(violation_ids))),
-                )
-                return int(cur.lastrowid or 0)
+        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
+            con.execute(_META_SQL)
+            con.execute(_RUNS_SQL)
+            cur = con.execute(
+                f"INSERT INTO {RUNS_TABLE} (ran_at, rules_hash, input_hashes, counts,"
+                f" violation_ids) VALUES (?,?,?,?,?)",
+                (datetime.now(UTC).isoformat(timespec="seconds"), rules_hash,
+                 json.dumps(input_hashes, sort_keys=True), json.dumps(counts, sort_keys=True),
+                 json.dumps(sorted(violation_ids))),
+            )
+            return int(cur.lastrowid or 0)
 
 
 def _stored_layers(path: Path) -> set[str]:

@@ -60,7 +60,7 @@ def source_dir(asset: Asset) -> Path:
         raise RuntimeError(
             f"package {asset.module} is not installed; run `make install`"
         ) from None
-    if pkg.VERSION != asset.version:
+    if asset.version != pkg.VERSION:
         raise RuntimeError(
             f"{asset.module} is version {pkg.VERSION}, expected the pinned {asset.version}"
         )

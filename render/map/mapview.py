@@ -19,10 +19,11 @@ import pandas as pd
 import shapely
 
 from layers.catalogue import CATALOGUE, LayerSpec
+from render.map import symbology as sym
 from render.map.elements import BlankBase, EncodedShapes, HtmlControl, PointRows, offline_map
 from render.map.polyline import encode_geometry
 from render.map.popups import column_values, escape, popup_fields, popup_spec
-from render.map import symbology as sym
+
 MERCATOR_M_PER_PX_Z0 = 156543.03392804097  # Web Mercator metres per 256-px tile pixel at zoom 0
 TILES = (
     ("OpenStreetMap", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 
 from geo.contamination.guidelines import ClassSettings, Guideline
+from geo.contamination.surface import Surface
 from geo.exposure.pressure import Pressure
 from geo.exposure.reach import Reach
-from geo.contamination.surface import Surface
+from layers.io.raster import to_web_mercator
 from render.map.elements import HtmlControl
 from render.map.popups import escape
-from layers.io.raster import to_web_mercator
 
 CLASS_COLOURS = {
     "below": "#1a9850", "near": "#fee08b", "above": "#f46d43",

@@ -12,6 +12,8 @@ from branca.element import Element
 from folium.elements import JSCSSMixin
 
 from render.map import assets
+
+
 def _walk(element: object) -> list[object]:
     """``element`` and all its descendants."""
     out = [element]

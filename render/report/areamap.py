@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 from pyproj import Geod
 from reportlab.graphics import renderSVG
-from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Polygon, Rect, String
+from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 from shapely.geometry.base import BaseGeometry
 

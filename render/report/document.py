@@ -19,15 +19,14 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import (LongTable, PageBreak, Paragraph, SimpleDocTemplate, Spacer,
-                                Table, TableStyle)
+from reportlab.platypus import LongTable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from geo.errors import InputError
-from settings.factors import load_factors
 from layers.io.readers import load_layer
+from layers.store.workspace import Workspace
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.tables import TABLE_TITLES, Inventory, assumptions, inventory_tables, select_area
-from layers.store.workspace import Workspace
+from settings.factors import load_factors
 
 MAX_SITE_ROWS = 300
 _MAIN = ("totals", "comparison", "register", "targets", "trends", "by_method", "by_round",

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from geo.errors import InputError
-from geo.inventory.factors import Factors
 from geo.inventory.estimate import estimate_sites
+from geo.inventory.factors import Factors
 from geo.inventory.montecarlo import rollup
 from geo.inventory.register import register_counts
 from geo.inventory.targets import METRICS, survey_rounds, target_status, trends

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import sidebar as chrome
 from geo.errors import HgWatchError, InputError
 from layers.catalogue import CATALOGUE
-from services.problemtable import group_problems
 from layers.io.readers import load_layer
+from services.problemtable import group_problems
+from ui import sidebar as chrome
 
 view = chrome.current()
 st.title("Import data")

@@ -13,13 +13,20 @@ import streamlit as st
 
 from geo.errors import HgWatchError
 from geo.inventory.targets import METRICS
-from render.report import charts
-from settings.factors import load_factors
-from render.report.document import report_bytes, summary_lines
-from render.report.areamap import area_groups, area_map, classes_for, map_svg
-from render.report.tables import (TABLE_TITLES, Inventory, assumptions, inventory_tables, select_area,
-                           table_csv, tables_zip)
 from layers.store.workspace import DEFAULT_PATH, Workspace
+from render.report import charts
+from render.report.areamap import area_groups, area_map, classes_for, map_svg
+from render.report.document import report_bytes, summary_lines
+from render.report.tables import (
+    TABLE_TITLES,
+    Inventory,
+    assumptions,
+    inventory_tables,
+    select_area,
+    table_csv,
+    tables_zip,
+)
+from settings.factors import load_factors
 
 ALL = "All areas"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ui import sidebar as chrome
-from services import downloads
+from layers.io.export import PROFILES
 from render.map import mapview
 from render.map.assets import installed
-from layers.io.export import PROFILES
 from render.map.standalone import standalone_html
+from services import downloads
+from ui import sidebar as chrome
 
 view = chrome.current()
 st.title("HgWatch: mercury in small-scale gold mining")

@@ -12,21 +12,20 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ui import sidebar as chrome
 from geo.errors import HgWatchError, InputError
-from services import exposure as ex
 from render.map import mapview
 from render.map import overlays as overlay_map
-from services.contamination import (GUIDELINE_NOTE, classed_samples, medium_surface,
-                                  write_surface)
+from services import exposure as ex
+from services.contamination import GUIDELINE_NOTE, classed_samples, medium_surface, write_surface
 from settings.exposure import load_exposure
 from settings.guidelines import load_guidelines
+from ui import sidebar as chrome
 
 SURFACE, PRESSURE, NONE = "Measured mercury (interpolated)", "Mercury pressure (estimate)", "None"
 
 
 @st.cache_resource(show_spinner="Classing the samples...")
-def _classed(key: tuple[object, ...], _samples):  # noqa: ANN001, ANN202
+def _classed(key: tuple[object, ...], _samples):
     guidelines, settings = load_guidelines()
     try:
         return classed_samples(_samples, guidelines, settings, source="samples layer")
@@ -36,7 +35,7 @@ def _classed(key: tuple[object, ...], _samples):  # noqa: ANN001, ANN202
 
 @st.cache_resource(show_spinner="Interpolating...")
 def _surface(key: tuple[object, ...], medium: str, method: str, cell_m: float,
-             max_distance_m: float, _classed):  # noqa: ANN001, ANN202
+             max_distance_m: float, _classed):
     try:
         return medium_surface(_classed, medium=medium, exposure=load_exposure(), method=method,
                               cell_m=cell_m, max_distance_m=max_distance_m)
@@ -45,16 +44,16 @@ def _surface(key: tuple[object, ...], medium: str, method: str, cell_m: float,
 
 
 @st.cache_resource(show_spinner="Tracing downstream...")
-def _downstream(key: tuple[object, ...], reach_m: float, buffer_m: float, _frames):  # noqa: ANN001, ANN202
+def _downstream(key: tuple[object, ...], reach_m: float, buffer_m: float, _frames):
     return ex.downstream(_frames, load_exposure(), reach_m=reach_m, buffer_m=buffer_m)
 
 
 @st.cache_resource(show_spinner="Spreading estimated mercury use...")
-def _pressure(key: tuple[object, ...], kernel_m: float, _sites):  # noqa: ANN001, ANN202
+def _pressure(key: tuple[object, ...], kernel_m: float, _sites):
     return ex.pressure(_sites, load_exposure(), kernel_width_m=kernel_m)
 
 
-def _cog_bytes(surface, medium: str) -> bytes:  # noqa: ANN001
+def _cog_bytes(surface, medium: str) -> bytes:
     guidelines, _ = load_guidelines()
     with tempfile.TemporaryDirectory() as tmp:
         path = write_surface(surface, Path(tmp) / "surface.tif", medium=medium,

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import sidebar as chrome
 from layers.catalogue import CATALOGUE
+from ui import sidebar as chrome
 
 view = chrome.current()
 st.title("Provenance & accuracy")

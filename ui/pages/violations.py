@@ -4,10 +4,10 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ui import sidebar as chrome
 from geo.errors import HgWatchError
-from services import people
-from services import workbench
+from services import people, workbench
+from ui import sidebar as chrome
+
 view = chrome.current()
 st.title("Violations workbench")
 if view.problem:
