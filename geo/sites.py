@@ -1,0 +1,56 @@
+"""Facts about a mining site that several parts of HgWatch ask for, defined once.
+
+"Uses mercury" is one of them. A site uses mercury when it says so (``uses_mercury`` true), when
+it amalgamates (whole ore, concentrate or partial) or when it burns amalgam (open or in a
+retort): there is no amalgam to burn without mercury. It uses none when none of that holds and it
+says so (``uses_mercury`` false, or amalgamation ``none``). Anything else is "not recorded".
+The rules file, the map's symbols, the filters, the downstream sources and the inventory all
+read this one definition.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+USES = "uses mercury"
+NONE = "no mercury"
+NOT_RECORDED = "not recorded"
+MERCURY_USE = (USES, NONE, NOT_RECORDED)
+
+AMALGAMATION_WITH_MERCURY = ("whole_ore", "concentrate", "partial")
+BURNING_OF_AMALGAM = ("open", "retort")
+
+__all__ = ["AMALGAMATION_WITH_MERCURY", "BURNING_OF_AMALGAM", "MERCURY_USE", "NONE", "NOT_RECORDED",
+           "USES", "mercury_use", "uses_mercury"]
+
+
+def _flag(values: pd.Series, wanted: bool) -> np.ndarray:
+    """True where a value is the boolean ``wanted`` (True/False, numpy bools, 1/0)."""
+    def test(v: object) -> bool:
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v) is wanted
+        return isinstance(v, (int, float, np.integer, np.floating)) and not pd.isna(v) and v == int(wanted)
+    return np.fromiter((test(v) for v in values), dtype=bool, count=len(values))
+
+
+def _column(sites: pd.DataFrame, name: str) -> pd.Series:
+    return sites[name] if name in sites else pd.Series(None, index=sites.index, dtype=object)
+
+
+def mercury_use(sites: pd.DataFrame) -> pd.Series:
+    """Per site: ``USES``, ``NONE`` or ``NOT_RECORDED`` (see the module docstring)."""
+    amal = _column(sites, "amalgamation").astype(object).where(lambda s: s.notna(), "").astype(str)
+    burn = _column(sites, "burning").astype(object).where(lambda s: s.notna(), "").astype(str)
+    said = _column(sites, "uses_mercury")
+    yes = (_flag(said, True) | amal.isin(AMALGAMATION_WITH_MERCURY).to_numpy()
+           | burn.isin(BURNING_OF_AMALGAM).to_numpy())
+    no = ~yes & (_flag(said, False) | (amal == "none").to_numpy())
+    out = np.full(len(sites), NOT_RECORDED, dtype=object)
+    out[no] = NONE
+    out[yes] = USES
+    return pd.Series(out, index=sites.index, dtype=object)
+
+
+def uses_mercury(sites: pd.DataFrame) -> np.ndarray:
+    """Boolean per site: the site uses mercury (``mercury_use(sites) == USES``)."""
+    return (mercury_use(sites) == USES).to_numpy(dtype=bool)
