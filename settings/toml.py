@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from geo.errors import ConfigError
-from geo.pydantic_errors import error_lines
+from settings.pydantic_errors import error_lines
 
 
 class Strict(BaseModel):

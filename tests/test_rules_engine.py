@@ -19,10 +19,10 @@ from shapely.geometry import LineString, Point, Polygon
 
 from geo.errors import CRSError, InputError
 from geo.rules.evaluate import run_rules
-from geo.rules.model import Condition, parse_rules
+from geo.rules.model import Condition
 from geo.rules.violations import BASIS_BANK, BASIS_EDGE, BASIS_INSIDE, BASIS_REPORTED, diff_runs, violation_id
 from layers.catalogue import CATALOGUE
-from settings.rules import load_rules
+from settings.rules import load_rules, parse_rules
 
 GEOD = Geod(ellps="WGS84")
 SHIPPED = load_rules(run_examples=False)  # test_rules_file.py runs its examples

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from geo.errors import ConfigError
 from geo.rules.evaluate import run_rules
 from geo.rules.examples import example_frames
-from geo.rules.model import RuleSet, parse_rules
+from geo.rules.model import RuleSet
 from layers.catalogue import CATALOGUE
-from settings.rules import DEFAULT_RULES, load_rules
+from settings.rules import DEFAULT_RULES, load_rules, parse_rules
 
 BUILT_IN = {"HG-WATER-100", "TAILINGS-WATER-100", "HG-BURN-RESIDENTIAL",
             "WORST-PRACTICE-WHOLE-ORE", "WORST-PRACTICE-OPEN-BURNING",

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.distance.geodesic import nearest_within
 from geo.errors import CRSError, InputError, Problem
 from geo.rules.model import LayerSchema, OtherRef, Rule, RuleSet
 from geo.rules.violations import (
@@ -73,7 +74,7 @@ def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
 
     Parameters
     ----------
-    ruleset : a parsed rule file (``geo.rules.model.parse_rules``).
+    ruleset : a parsed rule file (``settings.rules.parse_rules``).
     frames : layer type -> GeoDataFrame with a CRS (transformed to EPSG:4326 here).
     schemas : layer type -> declared schema, for id and name fields.
     only : rule ids to run; ``None`` runs all. An unknown id raises ConfigError.
@@ -225,8 +226,6 @@ def _nearest(rule: Rule, ref: OtherRef, geoms: np.ndarray, frame: gpd.GeoDataFra
 def _within(rule: Rule, ref: OtherRef, geoms: np.ndarray,
             targets: gpd.GeoDataFrame) -> pd.DataFrame:
     """Candidates within distance, through the exact geodesic kernel."""
-    from geo.distance.geodesic import nearest_within  # the kernel module is heavy; load on first use
-
     assert rule.distance_m is not None
     limit = np.full(len(targets), float(rule.distance_m))
     if ref.distance_by_kind and ref.kind_field in targets:

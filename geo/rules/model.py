@@ -1,8 +1,8 @@
-"""Rules as data: the pydantic models of a rule file and its checks against the layer catalogue.
+"""Rules as data: the pydantic models of a rule file, pure (no file, no catalogue).
 
-A rule file is a plain mapping (read from TOML by ``settings.rules``) with ``format = 1``, a
-``title`` and a list of ``rules``. Every key is checked: an unknown key or a bad value is refused
-by name, and a rule that names a layer or field the catalogue does not declare is refused too.
+A rule file is a plain mapping with ``format = 1``, a ``title`` and a list of ``rules``; these
+models refuse an unknown key or a bad value. Reading the file, wording the errors and checking the
+layers and fields a rule names against the layer catalogue is the job of ``settings.rules``.
 
 Filters are small and declarative. A condition is one of::
 
@@ -21,16 +21,14 @@ field survey reports the practice (e.g. burning in homes) whatever the map shows
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from geo.errors import ConfigError
-from geo.pydantic_errors import describe, merge
 
 Scalar = bool | int | float | str
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -232,43 +230,3 @@ class RuleSet(_Strict):
             if rule.id == rule_id:
                 return rule
         raise ConfigError(f"no rule {rule_id!r}; the rule file has {[r.id for r in self.rules]}")
-
-
-def parse_rules(data: Mapping[str, object], *, schemas: Mapping[str, LayerSchema]) -> RuleSet:
-    """Validate a rule file's content and check it against the layer catalogue.
-
-    Parameters
-    ----------
-    data : the parsed file (e.g. from ``tomllib``).
-    schemas : layer type name -> its declared schema (``layers.catalogue.CATALOGUE``).
-
-    Raises
-    ------
-    ConfigError
-        One line per problem, each naming the rule id, the key and the bad value.
-    """
-    try:
-        ruleset = RuleSet.model_validate(dict(data))
-    except ValidationError as exc:
-        lines = merge(_describe(err, data) for err in exc.errors())
-        raise ConfigError("\n".join(lines)) from None
-    from geo.rules.check import catalogue_problems  # it reads these models: import here
-
-    problems = [p for rule in ruleset.rules for p in catalogue_problems(rule, schemas)]
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return ruleset
-
-
-def _describe(error: Mapping[str, object], data: Mapping[str, object]) -> tuple[str, str]:
-    """Where (rule id and dotted key) and what (problem and value) for one pydantic error."""
-    loc = list(error["loc"])  # type: ignore[call-overload]
-    where = "rule file"
-    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        rules = data.get("rules")
-        raw = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else {}
-        rid = raw.get("id") if isinstance(raw, Mapping) else None
-        where = f"rule {rid!r}" if rid else f"rule #{loc[1] + 1}"
-        loc = loc[2:]
-    key, msg = describe(error, loc)
-    return (f"{where}: key {key!r}" if key else where), msg

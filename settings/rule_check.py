@@ -1,5 +1,8 @@
 """Check a parsed rule against the layer catalogue: layers, fields, values and kinds it names.
 
+``settings.rules.parse_rules`` runs it on every rule of a rule file after the pure models
+(``geo.rules.model``) have accepted the file's shape.
+
 A rule that names a layer or field the catalogue does not declare, a value outside a coded
 field's allowed set, or a value of the wrong type is refused here, one line per problem, each
 naming the rule id and the key.
