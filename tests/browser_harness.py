@@ -1,5 +1,5 @@
 """Start the app on a free localhost port and drive headless Chromium with the network cut to
-loopback. Shared by tests/test_browser.py and benchmarks/bench_map.py.
+loopback. Shared by the tests/test_browser*.py modules and benchmarks/bench_map.py.
 """
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,43 +31,86 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextlib.contextmanager
-def running_app(script: str = "app.py", *, env: dict[str, str] | None = None,
-                timeout_s: float = 90) -> Iterator[str]:
-    """``streamlit run script`` on a free port; yields its base URL and stops it afterwards."""
+@dataclass
+class Server:
+    """One ``streamlit run`` process on a free port, its stdout and stderr kept in files (a full
+    pipe would stall the server)."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    out: IO[str]
+    err: IO[str]
+
+    def stderr(self) -> str:
+        """Everything the server wrote to stderr so far (Streamlit's log goes there)."""
+        self.err.flush()
+        self.err.seek(0)
+        return self.err.read()
+
+    def wait_ready(self, timeout_s: float = 90) -> None:
+        """Block until ``/_stcore/health`` answers 200 (this runs no page script)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start:\n{self.stderr()[-3000:]}")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        """Terminate the server (kill it after 10 s) and close its log files."""
+        if os.environ.get("HGW_SHOW_SERVER_LOG"):
+            print(self.stderr()[-5000:])
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.out.close()
+        self.err.close()
+
+
+def start_server(script: str = "app.py", *, env: dict[str, str] | None = None,
+                 cwd: Path = ROOT) -> Server:
+    """Start ``streamlit run script`` in ``cwd`` (whose ``.streamlit/config.toml`` applies) and
+    return at once; call ``wait_ready`` before the first request."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe stalls the server
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
+    out, err = tempfile.TemporaryFile(mode="w+"), tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
+                            stdout=out, stderr=err, text=True)
+    return Server(proc, f"http://127.0.0.1:{port}", out, err)
+
+
+@contextlib.contextmanager
+def running_servers(count: int, script: str = "app.py", *, env: dict[str, str] | None = None,
+                    cwd: Path = ROOT, timeout_s: float = 90) -> Iterator[Sequence[Server]]:
+    """``count`` fresh servers of ``script``, started together; all stopped afterwards."""
+    servers: list[Server] = []
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                out = log.read()
-                raise RuntimeError(f"streamlit did not start:\n{out[-3000:]}")
-            time.sleep(0.3)
-        yield url
+        for _ in range(count):
+            servers.append(start_server(script, env=env, cwd=cwd))
+        for server in servers:
+            server.wait_ready(timeout_s)
+        yield servers
     finally:
-        if os.environ.get("HGW_SHOW_SERVER_LOG"):
-            log.seek(0)
-            print(log.read()[-5000:])
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        for server in servers:
+            server.stop()
+
+
+@contextlib.contextmanager
+def running_app(script: str = "app.py", *, env: dict[str, str] | None = None,
+                timeout_s: float = 90) -> Iterator[str]:
+    """``streamlit run script`` on a free port; yields its base URL and stops it afterwards."""
+    with running_servers(1, script, env=env, timeout_s=timeout_s) as (server,):
+        yield server.url
 
 
 @dataclass
@@ -107,3 +151,13 @@ def map_frame(page, timeout_ms: int = 60_000):  # type: ignore[no-untyped-def]
     frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']").first
     frame.locator(".leaflet-container").wait_for(timeout=timeout_ms)
     return frame
+
+
+def wait_idle(page, timeout_ms: int = 120_000) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the page's script run has finished: the app is connected, the script is not
+    running and a heading or an exception is on the page."""
+    page.wait_for_function("""() => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        return !!app && app.dataset.testScriptState === 'notRunning'
+            && !!document.querySelector('h1, [data-testid="stException"]'); }""",
+                           timeout=timeout_ms)
