@@ -5,12 +5,15 @@
 
 A rule that names a layer or field the catalogue does not declare, a value outside a coded
 field's allowed set, or a value of the wrong type is refused here, one line per problem, each
-naming the rule id and the key.
+naming the rule id and the key. A filter may also name a derived field (``geo.rules.derived``,
+e.g. ``mercury_use``) on a layer that declares a field it is computed from; an example feature
+may not give one, since it is always computed.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from geo.rules.derived import DERIVED_FIELDS
 from geo.rules.model import Condition, Example, FieldSchema, LayerSchema, OtherRef, Rule
 
 
@@ -43,7 +46,11 @@ def _condition_problems(cond: Condition, schema: LayerSchema, at: str, layer: st
         return [p for c in (cond.any_ or cond.all_ or [])
                 for p in _condition_problems(c, schema, at, layer)]
     assert cond.field is not None
-    spec = schema.field(cond.field)
+    derived = DERIVED_FIELDS.get(cond.field)
+    spec: FieldSchema | None = derived or schema.field(cond.field)
+    if derived is not None and not any(schema.field(f) is not None for f in derived.reads):
+        return [f"{at}: derived field {cond.field!r} is computed from {list(derived.reads)},"
+                f" none of which layer {layer!r} declares"]
     if spec is None:
         return [f"{at}: field {cond.field!r} is not declared for layer {layer!r}"]
     if cond.is_true is not None:
@@ -59,7 +66,7 @@ def _value_problem(value: object, spec: FieldSchema) -> str | None:
     ok = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,), "date": (str,)}
     types = ok.get(spec.dtype, (str,))
     if not isinstance(value, types) or (spec.dtype != "bool" and isinstance(value, bool)):
-        return f"is not a {spec.dtype}"
+        return f"is not {'an' if spec.dtype[:1] in 'aeiou' else 'a'} {spec.dtype}"
     if spec.allowed is not None and value not in spec.allowed:
         return f"is not allowed; expected one of {list(spec.allowed)}"
     return None
@@ -92,9 +99,14 @@ def _example_problems(ex: Example, rule: Rule, schemas: Mapping[str, LayerSchema
         (layer, f) for layer, fs in ex.other.items() if layer in schemas for f in fs]
     for layer, feat in feats:
         schema = schemas.get(layer)
-        for name, value in feat.fields.items() if schema is not None else ():
+        if schema is None:
+            continue
+        for name, value in feat.fields.items():
             spec = schema.field(name)
-            if spec is None:
+            if name in DERIVED_FIELDS:
+                out.append(f"{at}: field {name!r} is derived (computed from"
+                           f" {list(DERIVED_FIELDS[name].reads)}); give those fields instead")
+            elif spec is None:
                 out.append(f"{at}: field {name!r} is not declared for layer {layer!r}")
             elif why := _value_problem(value, spec):
                 out.append(f"{at}: field {name!r}: value {value!r} {why}")

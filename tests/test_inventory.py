@@ -26,6 +26,7 @@ from geo.inventory.estimate import (
 from geo.inventory.montecarlo import rollup, sample_factors
 from geo.inventory.register import register_counts
 from geo.inventory.targets import target_status, trends
+from geo.sites import mercury_use
 from settings.factors import DEFAULT_PATH, load_factors
 
 FACTORS = load_factors()
@@ -121,10 +122,29 @@ def test_no_gold_figure_is_not_estimable_not_zero() -> None:
 
 
 def test_mercury_free_site_is_zero_and_counted() -> None:
-    est = estimate_sites(pd.DataFrame([site(uses_mercury=False, gold_kg_per_year=9.0),
-                                       site(amalgamation="none")]), FACTORS)
-    assert list(est["basis"]) == [MERCURY_FREE, MERCURY_FREE]
-    assert list(est["used_high"]) == [0.0, 0.0]
+    # mercury-free by the one definition (geo.sites): it says so or does not amalgamate, and
+    # neither amalgamates nor burns amalgam
+    est = estimate_sites(pd.DataFrame([
+        site(uses_mercury=False, amalgamation="none", burning="none", gold_kg_per_year=9.0),
+        site(amalgamation="none", burning="none"),
+        site(uses_mercury=False, amalgamation=None, burning=None, gold_kg_per_year=9.0),
+    ]), FACTORS)
+    assert list(est["basis"]) == [MERCURY_FREE, MERCURY_FREE, MERCURY_FREE]
+    assert list(est["used_high"]) == [0.0, 0.0, 0.0]
+
+
+def test_mercury_use_has_one_definition_shared_with_geo_sites() -> None:
+    # "uses_mercury = false" beside concentrate amalgamation or amalgam burning is a site that
+    # uses mercury (geo.sites.mercury_use): the inventory estimates it, as the map and the rules do
+    est = estimate_sites(pd.DataFrame([
+        site(site_id="says-no-amalgamates", uses_mercury=False, gold_kg_per_year=10.0),
+        site(site_id="burns-in-retort", amalgamation="none", burning="retort", gold_kg_per_year=10.0),
+        site(site_id="said-no", uses_mercury=False, amalgamation="none", burning="none",
+             gold_kg_per_year=10.0),
+    ]), FACTORS)
+    assert list(est["basis"]) == [FROM_KG, FROM_KG, MERCURY_FREE]
+    assert est.loc[0, "used_kg"] == pytest.approx(10.0 * 0.5)  # concentrate, central 0.5 g/g
+    assert list(mercury_use(est)) == ["uses mercury", "uses mercury", "no mercury"]
 
 
 def test_abandoned_site_is_not_operating_and_adds_nothing() -> None:
@@ -328,13 +348,15 @@ def test_register_counts() -> None:
         site(site_id="1", size_class="small", miners=2, registered=True, burning="retort",
              gold_kg_per_year=1.0),
         site(site_id="2", size_class="large", miners=8, women_miners=1, registered=False),
-        site(site_id="3", size_class=None, uses_mercury=False, burning="retort"),
+        site(site_id="3", size_class=None, uses_mercury=False, amalgamation="none", burning="none"),
+        site(site_id="4", status="abandoned", burning="retort", gold_kg_per_year=1.0),
     ])
     r = register_counts(estimate_sites(frame, FACTORS)).iloc[0]
-    assert (r["sites"], r["size_small"], r["size_large"], r["size_unknown"]) == (3, 1, 1, 1)
-    assert (r["miners"], r["women_miners"], r["sites_without_miner_count"]) == (10, 1, 1)
-    assert (r["registered"], r["unregistered"], r["registration_unknown"]) == (1, 1, 1)
-    assert (r["retorts_in_use"], r["mercury_free"], r["not_estimable"]) == (1, 1, 1)
+    assert (r["sites"], r["size_small"], r["size_large"], r["size_unknown"]) == (4, 1, 1, 2)
+    assert (r["miners"], r["women_miners"], r["sites_without_miner_count"]) == (10, 1, 2)
+    assert (r["registered"], r["unregistered"], r["registration_unknown"]) == (1, 1, 2)
+    # the abandoned site's retort is not in use
+    assert (r["retorts_in_use"], r["mercury_free"], r["not_operating"], r["not_estimable"]) == (1, 1, 1, 1)
 
 
 def test_trend_against_targets() -> None:
@@ -344,7 +366,7 @@ def test_trend_against_targets() -> None:
         site(site_id="1", survey_round="2024", gold_kg_per_year=10.0, burning="retort",
              survey_date="2024-06-01"),
         site(site_id="2", survey_round="2024", gold_kg_per_year=30.0, uses_mercury=False,
-             survey_date="2024-06-01"),
+             amalgamation="none", burning="none", survey_date="2024-06-01"),
     ])
     t = trends(estimate_sites(frame, FACTORS), FACTORS)
     assert list(t["survey_round"]) == ["2021", "2024"]

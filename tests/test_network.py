@@ -160,6 +160,18 @@ def test_trace_only_mercury_sources_near_a_river() -> None:
     assert set(people["source_id"]) == {"hg"}
 
 
+def test_sources_follow_the_one_definition_of_mercury_use() -> None:
+    # geo.sites: burning amalgam (open or in a retort) or amalgamating is using mercury, whatever
+    # uses_mercury says; "none" with no burning is not; unknown practice is not recorded
+    sites = gpd.GeoDataFrame({
+        "site_id": ["retort", "says-no-amalgamates", "none", "unrecorded"],
+        "uses_mercury": [None, False, False, None],
+        "amalgamation": [None, "concentrate", "none", "unknown"],
+        "burning": ["retort", None, "none", None],
+    }, geometry=[Point(0.0, 0.0)] * 4, crs=4326)
+    assert mercury_sources(sites, None)["source_id"].tolist() == ["retort", "says-no-amalgamates"]
+
+
 def test_entry_uses_the_bank_of_a_wide_river_as_the_rules_do() -> None:
     from services.exposure import downstream
     from settings.exposure import load_exposure

@@ -191,6 +191,30 @@ def test_subject_and_other_filters_and_the_note_for_an_absent_field() -> None:
     assert "field(s) ['uses_mercury'] absent" in result.summaries[0].notes[0]
 
 
+def test_derived_mercury_use_is_the_one_definition_and_beats_a_column_of_that_name() -> None:
+    ruleset = rules({"subject": {"layer": "mining_sites",
+                                 "filter": {"field": "mercury_use", "equals": "uses mercury"}}})
+    s = sites([east(0, 0, 50.0)] * 5, site_id=["said", "retort", "amalgamates", "none", "unknown"],
+              uses_mercury=[True, None, False, False, None],
+              amalgamation=[None, None, "concentrate", "none", "unknown"],
+              burning=[None, "retort", None, "none", None],
+              mercury_use=["no mercury"] * 3 + ["uses mercury"] * 2)  # a stale column: ignored
+    result = run(ruleset, mining_sites=s, water_bodies=water([RIVER]))
+    assert list(result.violations["site_id"]) == ["said", "retort", "amalgamates"]
+    assert result.summaries[0].notes == ()
+    assert "mercury_use" not in result.violations.columns
+
+
+def test_derived_field_on_a_layer_without_its_inputs_matches_nothing_with_a_note() -> None:
+    ruleset = rules({"subject": {"layer": "mining_sites",
+                                 "filter": {"field": "mercury_use", "equals": "uses mercury"}}})
+    result = run(ruleset, mining_sites=sites([east(0, 0, 50.0)]), water_bodies=water([RIVER]))
+    assert result.violations.empty
+    assert result.summaries[0].notes == (
+        "field(s) ['mercury_use'] absent from layer 'mining_sites': treated as missing, so no"
+        " subject matched on them",)
+
+
 def test_inside_relation() -> None:
     ruleset = rules({"relation": "inside", "distance_m": None,
                      "other": [{"layer": "residential_areas"}]})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -65,77 +66,117 @@ def test_shipped_file_holds_the_built_in_rules_with_citations() -> None:
     assert burn.assumption and burn.distance_m == 500 and burn.assumption_note
 
 
-@pytest.mark.parametrize(("path", "key", "value", "needle"), [
+W = "rule 'HG-WATER-100'"
+
+
+@pytest.mark.parametrize(("path", "key", "value", "message"), [
     ((), "colour", "red", "rule file: key 'colour': unknown key"),
-    ((0,), "distanc_m", 100, "rule 'HG-WATER-100': key 'distanc_m': unknown key"),
-    ((0, "subject"), "where", {}, "key 'subject.where': unknown key"),
-    ((0,), "severity", "urgent", "key 'severity': Input should be 'critical'"),
-    ((0,), "distance_m", "100", "key 'distance_m': Input should be a valid number"),
-    ((0,), "distance_m", -5, "key 'distance_m': Input should be greater than or equal to 0"),
-    ((0,), "relation", "near", "key 'relation'"),
-    ((0,), "version", 1.5, "key 'version'"),
+    ((0,), "distanc_m", 100, f"{W}: key 'distanc_m': unknown key"),
+    ((0, "subject"), "where", {}, f"{W}: key 'subject.where': unknown key"),
+    ((0,), "severity", "urgent",
+     f"{W}: key 'severity': Input should be 'critical', 'high', 'medium' or 'low'; got 'urgent'"),
+    ((0,), "distance_m", "100", f"{W}: key 'distance_m': Input should be a valid number; got '100'"),
+    ((0,), "distance_m", -5,
+     f"{W}: key 'distance_m': Input should be greater than or equal to 0; got -5"),
+    ((0,), "relation", "near", f"{W}: key 'relation': Input should be 'within_distance', 'inside'"
+                               " or 'attribute'; got 'near'"),
+    ((0,), "version", 1.5, f"{W}: key 'version': Input should be a valid integer; got 1.5 or Input"
+                           " should be a valid string; got 1.5"),
 ])
-def test_unknown_keys_and_bad_values_are_refused_by_name(path, key, value, needle) -> None:
+def test_unknown_keys_and_bad_values_are_refused_by_name(path, key, value, message) -> None:
     data = _data()
     node = data
     for step in path:
         node = node["rules"][step] if isinstance(step, int) else node[step]
     node[key] = value
-    assert needle in _refusal(data)
+    assert _refusal(data) == message
 
 
-def test_bad_filter_shapes_are_refused() -> None:
-    data = _data()
-    data["rules"][0]["subject"]["filter"] = {"field": "burning", "equals": "open", "in": ["x"]}
-    assert "needs exactly one of" in _refusal(data)
-    data["rules"][0]["subject"]["filter"] = {"any": [{"fild": "burning", "equals": "open"}]}
-    assert "subject.filter.any[0].fild': unknown key" in _refusal(data)
-
-
-@pytest.mark.parametrize(("filt", "needle"), [
+@pytest.mark.parametrize(("filt", "message"), [
+    ({"field": "burning", "equals": "open", "in": ["x"]},
+     "key 'subject.filter': field 'burning' needs exactly one of 'equals', 'in', 'is_true'; got"
+     " ['equals', 'in']"),
+    ({"any": [{"fild": "burning", "equals": "open"}]}, "key 'subject.filter.any[0].fild': unknown key"),
     ({"field": "mercury_used", "is_true": True},
-     "field 'mercury_used' is not declared for layer 'mining_sites'"),
+     "key 'subject.filter': field 'mercury_used' is not declared for layer 'mining_sites'"),
     ({"field": "amalgamation", "in": ["wholeore"]},
-     "value 'wholeore' is not allowed; expected one of"),
-    ({"field": "burning", "is_true": True}, "'is_true' needs a bool field"),
-    ({"field": "miners", "equals": "many"}, "value 'many' is not a int"),
+     "key 'subject.filter': field 'amalgamation': value 'wholeore' is not allowed; expected one of"
+     " ['none', 'whole_ore', 'concentrate', 'partial', 'unknown']"),
+    ({"field": "burning", "is_true": True}, "key 'subject.filter': 'is_true' needs a bool field;"
+                                            " 'burning' is str"),
+    ({"field": "miners", "equals": "many"},
+     "key 'subject.filter': field 'miners': value 'many' is not an int"),
+    ({"field": "mercury_use", "equals": "yes"},
+     "key 'subject.filter': field 'mercury_use': value 'yes' is not allowed; expected one of"
+     " ['uses mercury', 'no mercury', 'not recorded']"),
 ])
-def test_fields_and_values_the_catalogue_does_not_declare_are_refused(filt, needle) -> None:
+def test_bad_filters_and_undeclared_fields_and_values_are_refused(filt, message) -> None:
     data = _data()
     data["rules"][0]["subject"]["filter"] = filt
-    message = _refusal(data)
-    assert needle in message and "rule 'HG-WATER-100'" in message
+    assert _refusal(data) == f"{W}: {message}"
+
+
+def test_the_derived_field_is_accepted_where_its_inputs_are_declared_and_nowhere_else() -> None:
+    data = _data()
+    data["rules"][0]["subject"]["filter"] = {"field": "mercury_use", "in": ["no mercury", "not recorded"]}
+    accepted = parse_rules(data, schemas=CATALOGUE).rule("HG-WATER-100").subject.where
+    assert accepted is not None and (accepted.field, accepted.in_) == (
+        "mercury_use", ["no mercury", "not recorded"])
+    data = _data()
+    data["rules"][0]["other"][0]["filter"] = {"field": "mercury_use", "equals": "uses mercury"}
+    assert _refusal(data) == (
+        f"{W}: key 'other[0].filter': derived field 'mercury_use' is computed from"
+        " ['uses_mercury', 'amalgamation', 'burning'], none of which layer 'water_bodies' declares")
+    data = _data()
+    data["rules"][0]["examples"][0]["subject"]["fields"] = {"mercury_use": "uses mercury"}
+    assert _refusal(data) == (
+        f"{W}: example 1: field 'mercury_use' is derived (computed from ['uses_mercury',"
+        " 'amalgamation', 'burning']); give those fields instead")
 
 
 def test_unknown_layer_kind_and_example_field_are_refused() -> None:
     data = _data()
     data["rules"][0]["other"][0]["layer"] = "rivers"
-    assert "unknown layer 'rivers'" in _refusal(data)
+    lines = _refusal(data).splitlines()
+    assert lines[0] == (f"{W}: key 'other[0].layer': unknown layer 'rivers'; expected one of"
+                        " ['deposits', 'mining_sites', 'residential_areas', 'samples', 'tailings',"
+                        " 'water_bodies']")
+    n = len(data["rules"][0]["examples"])
+    assert lines[1:] == [f"{W}: example {i}: key 'other': layers ['water_bodies'] are not among the"
+                         " rule's other layers ['rivers']" for i in range(1, n + 1)
+                         if "other" in data["rules"][0]["examples"][i - 1]]
     data = _data()
     data["rules"][0]["other"][0]["distance_by_kind"] = {"sea": 200}
-    assert "distance_by_kind': kind 'sea' is not allowed" in _refusal(data)
+    assert _refusal(data) == (
+        f"{W}: key 'other[0].distance_by_kind': kind 'sea' is not allowed; expected one of ['river',"
+        " 'stream', 'canal', 'lake', 'reservoir', 'pond', 'wetland', 'unknown']")
     data = _data()
     data["rules"][0]["examples"][0]["subject"]["fields"] = {"hg_use": True}
-    assert "example 1: field 'hg_use' is not declared" in _refusal(data)
+    assert _refusal(data) == f"{W}: example 1: field 'hg_use' is not declared for layer 'mining_sites'"
 
 
 def test_inconsistent_rules_are_refused() -> None:
     data = _data()
     del data["rules"][0]["distance_m"]
-    assert "'distance_m' is required for relation 'within_distance'" in _refusal(data)
+    assert _refusal(data) == (f"{W}: 'distance_m' is required for relation 'within_distance' and"
+                              " not allowed for any other relation")
     data = _data()
     data["rules"][2]["assumption_note"] = ""
-    assert "'assumption = true' needs an 'assumption_note'" in _refusal(data)
+    assert _refusal(data) == ("rule 'HG-BURN-RESIDENTIAL': 'assumption = true' needs an"
+                              " 'assumption_note' saying what is assumed, and a note needs"
+                              " 'assumption = true'")
     data = _data()
     data["rules"][0]["examples"] = [e for e in data["rules"][0]["examples"]
                                     if e["expect"] == "flagged"]
-    assert "at least one with expect = \"flagged\" and one" in _refusal(data)
+    assert _refusal(data) == (f"{W}: 'examples' needs at least one with expect = \"flagged\" and"
+                              " one with expect = \"clear\"; got ['flagged']")
     data = _data()
     data["rules"][1]["id"] = "HG-WATER-100"
-    assert "repeated: ['HG-WATER-100']" in _refusal(data)
+    assert _refusal(data) == "rule file: rule ids must be unique; repeated: ['HG-WATER-100']"
     data = _data()
     data["rules"][3]["other"] = [{"layer": "water_bodies"}]
-    assert "relation 'attribute' reads the subject alone" in _refusal(data)
+    assert _refusal(data) == ("rule 'WORST-PRACTICE-WHOLE-ORE': relation 'attribute' reads the"
+                              " subject alone; remove 'other'")
 
 
 def test_a_file_whose_example_fails_is_refused_naming_file_rule_and_example(tmp_path) -> None:
@@ -182,9 +223,19 @@ def test_garbage_anywhere_gives_config_error_or_a_rule_set(path, garbage) -> Non
     except (TypeError, IndexError):
         pass
     try:
-        parse_rules(data, schemas=CATALOGUE)
+        ruleset = parse_rules(data, schemas=CATALOGUE)
     except ConfigError as exc:
-        assert str(exc)
+        lines = str(exc).splitlines()
+        assert lines, "a refusal says why"
+        for line in lines:  # where (the file or a rule, then key or example), then what
+            assert _PROBLEM.fullmatch(line), line
+    else:  # accepted: exactly what the models make of the data, its rules in order
+        assert ruleset == RuleSet.model_validate(data)
+        assert [r.id for r in ruleset.rules] == [r["id"] for r in data["rules"]]
+        if data == _DATA:
+            assert ruleset == _SHIPPED
 
 
 _DATA = _data()
+_SHIPPED = parse_rules(_DATA, schemas=CATALOGUE)
+_PROBLEM = re.compile(r"(rule file|rule '[^']+'|rule #\d+)(: example \d+)?(: key '[^']*')?: \S.*")

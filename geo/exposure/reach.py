@@ -24,6 +24,7 @@ from shapely.ops import nearest_points, substring
 
 from geo.distance.localcrs import aeqd_transformer
 from geo.exposure.network import EdgeKey, RiverNetwork
+from geo.sites import uses_mercury
 
 PEOPLE_COLUMNS = ["source_id", "area_id", "name", "population", "distance_to_river_m",
                   "along_river_m"]
@@ -203,16 +204,12 @@ def _gaps(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 def mercury_sources(sites: gpd.GeoDataFrame | None,
                     tailings: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-    """Sources to trace: mining sites using mercury (``uses_mercury`` true or an amalgamation
-    practice other than none/unknown) and every tailings, as ``source_id``, ``source_type``,
-    ``name``, geometry (EPSG:4326)."""
+    """Sources to trace: the mining sites that use mercury (``geo.sites.uses_mercury``, the one
+    definition) and every tailings, as ``source_id``, ``source_type``, ``name``, geometry
+    (EPSG:4326)."""
     frames = []
     if sites is not None and len(sites):
-        uses = sites.get("uses_mercury", pd.Series(pd.NA, index=sites.index))
-        uses = pd.Series(uses, index=sites.index).astype("boolean").fillna(False)
-        amal = sites.get("amalgamation", pd.Series(None, index=sites.index))
-        amal = pd.Series(amal, index=sites.index).isin(["whole_ore", "concentrate", "partial"])
-        chosen = sites[uses.to_numpy(dtype=bool) | amal.to_numpy(dtype=bool)].to_crs(4326)
+        chosen = sites[uses_mercury(sites)].to_crs(4326)
         frames.append(gpd.GeoDataFrame({
             "source_id": chosen["site_id"].astype(str).to_numpy(), "source_type": "mining_site",
             "name": chosen["name"].to_numpy() if "name" in chosen else None,

@@ -8,7 +8,8 @@ For each site the basis is, in order of precedence:
 2. ``gold kg/year``: gold output x the Hg:Au ratio of the site's amalgamation practice.
 3. ``gold g/day x working days``: grams a day x working days a year (the configured range of
    working days when the site gives none), then as in 2.
-4. ``mercury-free``: the site does not use mercury (``uses_mercury`` false, or no amalgamation).
+4. ``mercury-free``: the site uses no mercury by the one definition, ``geo.sites.mercury_use``
+   (it says so or does not amalgamate, and does not amalgamate or burn amalgam either).
 5. ``not estimable``: none of the above. Such a site is counted, never taken as zero.
 
 The mercury used is then split by the release route of the site's burning method into air,
@@ -24,6 +25,8 @@ import pint
 
 from geo.errors import InputError, Problem
 from geo.inventory.factors import COMPARTMENTS, Factors
+from geo.sites import NONE as NO_MERCURY
+from geo.sites import mercury_use
 
 MEASURED = "measured"
 FROM_KG = "gold kg/year"
@@ -165,8 +168,7 @@ def _assemble(frame: pd.DataFrame, values: dict[str, np.ndarray],
     """Basis, gold and every quantity as low/central/high for each site."""
     amalg = _coded(frame["amalgamation"])
     burning = _coded(frame["burning"])
-    no_mercury = (frame["uses_mercury"].map(
-        lambda v: isinstance(v, (bool, np.bool_)) and not v).to_numpy(dtype=bool) | (amalg == "none").to_numpy(dtype=bool))
+    no_mercury = (mercury_use(frame) == NO_MERCURY).to_numpy(dtype=bool, copy=True)
     status = _coded(frame["status"])
     idle = ~status.isin(factors.counted_statuses).to_numpy(dtype=bool)
     no_mercury |= idle

@@ -1,9 +1,11 @@
 """Run a rule set on layers: which subjects break which rule, by how much, and next to what.
 
-The engine takes GeoDataFrames and plain objects, never paths. Distances come from
-``geo.distance.geodesic.nearest_within``: the shortest distance on the WGS84 ellipsoid in metres, to the
-bank when a water body is a centre line with ``width_m`` (centre-line distance minus half the
-width, never below 0), with the threshold inclusive (100.000 m is within 100 m).
+The engine takes GeoDataFrames and plain objects, never paths. A derived field a filter names
+(``geo.rules.derived``, e.g. ``mercury_use``) is computed on the layer before it is filtered.
+Distances come from ``geo.distance.nearest_within``: the shortest distance on the WGS84
+ellipsoid in metres, to the bank when a water body is a centre line with ``width_m``
+(centre-line distance minus half the width, never below 0), with the threshold inclusive
+(100.000 m is within 100 m).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import shapely
 
 from geo.distance.geodesic import nearest_within
 from geo.errors import CRSError, InputError, Problem
+from geo.rules.derived import DERIVED_FIELDS, missing_inputs, with_derived
 from geo.rules.model import LayerSchema, OtherRef, Rule, RuleSet
 from geo.rules.violations import (
     BASIS_BANK,
@@ -158,7 +161,8 @@ def _evaluate_rule(rule: Rule, frames: Mapping[str, gpd.GeoDataFrame],
     notes = [] if len(subj) else [f"layer {rule.subject.layer!r} is empty: nothing to check"]
     read = (rule.subject.where.fields() if rule.subject.where else set()) | (
         rule.reported_if.fields() if rule.reported_if else set())
-    lacking = sorted(read - set(subj.columns))
+    lacking = sorted((read - set(subj.columns) - set(DERIVED_FIELDS)) | set(missing_inputs(subj, read)))
+    subj = with_derived(subj, read)
     if lacking and len(subj):
         notes.append(f"field(s) {lacking} absent from layer {rule.subject.layer!r}: treated as"
                      " missing, so no subject matched on them")
@@ -196,7 +200,8 @@ def _spatial_hits(rule: Rule, subj: gpd.GeoDataFrame, cand: np.ndarray, reported
 def _nearest(rule: Rule, ref: OtherRef, geoms: np.ndarray, frame: gpd.GeoDataFrame,
              schema: LayerSchema, notes: list[str]) -> pd.DataFrame:
     """Nearest qualifying feature of ``ref``'s layer for each subject geometry within range."""
-    keep = ref.where.mask(frame) if ref.where else np.ones(len(frame), bool)
+    keep = ref.where.mask(with_derived(frame, ref.where.fields())) if ref.where \
+        else np.ones(len(frame), bool)
     keep &= ~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
     if rule.relation == "inside":
         polygonal = frame.geom_type.isin(_POLYGONS).to_numpy()
