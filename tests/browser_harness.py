@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlparse
 
+from playwright.sync_api import Browser, FrameLocator, Page, Playwright, Route
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -121,7 +123,7 @@ class NetLog:
     blocked: list[str] = field(default_factory=list)
     bytes_in: int = 0
 
-    def route(self, route) -> None:  # type: ignore[no-untyped-def]
+    def route(self, route: Route) -> None:
         """Playwright route handler: continue loopback requests, abort and record the rest."""
         url = route.request.url
         host = urlparse(url).hostname or ""
@@ -139,13 +141,13 @@ def is_tile(url: str) -> bool:
     return host.endswith("tile.openstreetmap.org") or host == "server.arcgisonline.com"
 
 
-def launch(playwright):  # type: ignore[no-untyped-def]
+def launch(playwright: Playwright) -> Browser:
     """Headless Debian Chromium through Playwright."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                       headless=True)
 
 
-def map_frame(page, timeout_ms: int = 60_000):  # type: ignore[no-untyped-def]
+def map_frame(page: Page, timeout_ms: int = 60_000) -> FrameLocator:
     """The streamlit-folium iframe once Leaflet has drawn in it."""
     page.wait_for_selector("iframe[title='streamlit_folium.st_folium']", timeout=timeout_ms)
     frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']").first
@@ -153,7 +155,7 @@ def map_frame(page, timeout_ms: int = 60_000):  # type: ignore[no-untyped-def]
     return frame
 
 
-def wait_idle(page, timeout_ms: int = 120_000) -> None:  # type: ignore[no-untyped-def]
+def wait_idle(page: Page, timeout_ms: int = 120_000) -> None:
     """Wait until the page's script run has finished: the app is connected, the script is not
     running and a heading or an exception is on the page."""
     page.wait_for_function("""() => {

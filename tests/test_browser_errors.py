@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.browser_harness import CHROMIUM, ROOT, launch, running_servers, wait_idle
 
@@ -20,8 +21,6 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 
 
 def test_uncaught_error_shows_a_short_message_and_logs_the_traceback() -> None:
-    from playwright.sync_api import sync_playwright
-
     with running_servers(1, SCRIPT) as (server,), sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1200, "height": 700})

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, sync_playwright
 
 from layers.store.workspace import DEFAULT_PATH
 from tests.browser_harness import CHROMIUM, ROOT, launch, running_servers, wait_idle
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not DEFAULT_PATH.
                                        "(run `make test`)")
 
 
-def _problems(page, url: str, title: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _problems(page: Page, url: str, title: str) -> list[str]:
     """What is wrong with ``page``, opened at ``url``, once its first run has finished; one
     line per fault."""
     where = "/" + url.split("/", 3)[-1] if url.count("/") > 2 else "/"
@@ -55,8 +56,6 @@ def _problems(page, url: str, title: str) -> list[str]:  # type: ignore[no-untyp
 
 
 def test_every_page_opens_by_url_on_a_fresh_server(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     ws = tmp_path / "ws.gpkg"
     shutil.copyfile(DEFAULT_PATH, ws)
     problems: list[str] = []

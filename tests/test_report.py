@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -43,6 +44,20 @@ def _water() -> gpd.GeoDataFrame:
                             geometry=[LineString([(71.9, 42.4), (72.4, 42.7)])], crs="EPSG:4326")
 
 
+def _text_runs(pdf: Path) -> list[tuple[str, str]]:
+    """Every piece of text drawn in ``pdf``, stripped, with its font name."""
+    runs: list[tuple[str, str]] = []
+
+    def visit(text: str, _cm: object, _tm: object, font: dict[str, object] | None,
+              _size: float) -> None:
+        if text.strip():
+            runs.append((text.strip(), str((font or {}).get("/BaseFont", ""))))
+
+    for page in PdfReader(pdf).pages:
+        page.extract_text(visitor_text=visit)
+    return runs
+
+
 @pytest.fixture(scope="module")
 def inventory():  # type: ignore[no-untyped-def]
     return inventory_tables(_sites(), load_factors(), area=AREA, today=date(2026, 1, 1))
@@ -60,7 +75,9 @@ def test_pdf_holds_area_totals_and_sources(inventory, tmp_path: Path) -> None:  
     for source in ("003 L919-921", "003 L5521-5525", "003 L844-854", "003 L1477-1479"):
         assert source in flat
     assert "Assumptions" in flat and "Sites by release route" in flat
-    assert " km" in flat and "N" in flat                          # scale bar label, north arrow
+    runs = _text_runs(out)
+    assert ("5 km", "/Helvetica") in runs                         # the scale bar's label
+    assert ("N", "/Helvetica-Bold") in runs                       # the north arrow's own label
     assert "404" in flat and "6,000" in flat                      # published estimates beside
 
 
@@ -80,6 +97,7 @@ def test_html_escapes_user_values(inventory, tmp_path: Path) -> None:  # type: i
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Talas &lt;b&gt;&amp;amp; North" in page
     assert "<svg" in page and "562" in page and "003 L919-921" in page
+    assert len(re.findall(r"<text [^>]*Helvetica-Bold[^>]*>N</text>", page)) == 1  # north arrow
 
 
 def test_every_table_exports_as_csv(inventory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
