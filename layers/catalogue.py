@@ -29,6 +29,8 @@ class FieldSpec:
     restricted : never exported under the public or partner profile (people, contacts).
     aliases : other column names accepted on import (compared case-insensitively).
     description : one line for popups, help and the README.
+    detection_flag : for a measurement, the bool field that marks a value below the detection
+        limit; the value may then be written '<0.1' (limit 0.1, flag set).
     """
 
     name: str
@@ -41,6 +43,7 @@ class FieldSpec:
     restricted: bool = False
     aliases: tuple[str, ...] = ()
     description: str = ""
+    detection_flag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,8 @@ SAMPLES = LayerSpec(
         FieldSpec("sample_id", required=True, aliases=("id",), description="unique sample identifier"),
         FieldSpec("medium", required=True, allowed=MEDIUM, description="what was sampled"),
         FieldSpec("hg", "float", required=True, minimum=0, aliases=("mercury", "hg_value", "value"),
-                  description="mercury value in `unit`; the detection limit when below_detection"),
+                  description="mercury value in `unit`; the detection limit when below_detection",
+                  detection_flag="below_detection"),
         FieldSpec("below_detection", "bool",
                   description="the value is below the detection limit given in `hg`"),
         FieldSpec("unit", required=True, description="unit of `hg`, e.g. ug/L, mg/kg, ug/g, ug/m^3"),

@@ -5,13 +5,14 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geo.errors import Problem
 from layers.catalogue import spec_for
 from layers.io.validate import validate
 
 SITES = spec_for("mining_sites")
 
 
-def _one(problems, kind):  # type: ignore[no-untyped-def]
+def _one(problems: list[Problem], kind: str) -> Problem:
     hits = [p for p in problems if p.kind == kind]
     assert len(hits) == 1, problems
     return hits[0]
@@ -141,3 +142,23 @@ def test_missing_id_column_generates_ids_with_a_warning() -> None:
     assert list(out["site_id"]) == ["footprints-1", "footprints-2"]
     assert _one(problems, "generated").severity == "warning"
     assert pd.api.types.is_object_dtype(out["site_id"])
+
+
+def test_units_bounds_and_detection_flags_come_from_the_catalogue() -> None:
+    """Validation repeats no field fact: a new spec's unit, bounds and detection flag just work."""
+    from layers.catalogue import FieldSpec, LayerSpec, Style
+
+    spec = LayerSpec(
+        name="air_readings", title="Air", geometry_types=("Point",), id_field="reading_id",
+        style=Style(color="#000000", fill_color="#ffffff"),
+        fields=(FieldSpec("reading_id", required=True),
+                FieldSpec("hg_air", "float", unit="ng/m^3", minimum=0, maximum=50000,
+                          detection_flag="hg_air_below"),
+                FieldSpec("hg_air_below", "bool")))
+    gdf = _frame(reading_id=["a", "b", "c"], hg_air=["<2", "60000", "15"])
+    out, problems = validate(gdf, spec, source="air.csv")
+    assert [str(p) for p in problems] == [
+        "error: air.csv, row 2, id b, field 'hg_air': value 60000.0: impossible value: expected at most "
+        "50000 ng/m^3"]
+    assert list(out["hg_air"]) == [2.0, 60000.0, 15.0]
+    assert list(out["hg_air_below"]) == [True, False, False]

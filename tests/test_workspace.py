@@ -1,4 +1,5 @@
-"""The workspace: atomic imports, killed imports, concurrent imports, appends."""
+"""The workspace: atomic imports, killed imports, concurrent imports, appends, read-only reading,
+GeoPackages made by other tools, and a lock that gives up."""
 from __future__ import annotations
 
 import hashlib
@@ -11,10 +12,11 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import pyogrio
 import pytest
 import shapely
 
-from geo.errors import InputError
+from geo.errors import InputError, WorkspaceError
 from layers.store import workspace as ws_module
 from layers.store.workspace import Workspace
 from tests.conftest import ROOT
@@ -131,3 +133,82 @@ def test_runs_are_recorded_newest_first(workspace_path: Path) -> None:
     runs = ws.runs()
     assert [r["counts"] for r in runs] == [{"R": 2}, {"R": 1}]
     assert runs[0]["violation_ids"] == ["v1", "v2"]
+
+
+# ---------------------------------------------------------------- reading never writes
+def _qgis_geopackage(path: Path, sites: gpd.GeoDataFrame) -> None:
+    """A GeoPackage made by another tool: layers, no hgw_layers or hgw_runs table."""
+    pyogrio.write_dataframe(sites, path, layer="mining_sites", driver="GPKG")
+    pyogrio.write_dataframe(_water(), path, layer="roads", driver="GPKG")  # not a layer type
+
+
+def test_reading_a_workspace_without_metadata_tables_leaves_it_byte_identical(
+        sites: gpd.GeoDataFrame, workspace_path: Path) -> None:
+    _qgis_geopackage(workspace_path, sites)
+    before = _digest(workspace_path)
+    ws = Workspace(workspace_path)
+    assert ws.runs() == []
+    assert ws.has("mining_sites") and not ws.has("water_bodies")
+    assert len(ws.read("mining_sites")) == 3
+    ws.layers()
+    ws.info("mining_sites")
+    assert _digest(workspace_path) == before
+    assert sorted(p.name for p in workspace_path.parent.iterdir()) == ["ws.gpkg"]  # no journal, no lock
+
+
+def test_a_geopackage_made_by_another_tool_lists_its_layers_with_unknown_provenance(
+        sites: gpd.GeoDataFrame, workspace_path: Path) -> None:
+    _qgis_geopackage(workspace_path, sites)
+    [info] = Workspace(workspace_path).layers()
+    assert (info.layer, info.source, info.licence, info.rows, info.accuracy_m, info.synthetic) == (
+        "mining_sites", "unknown", "unknown", 3, None, False)
+    assert info.accuracy_note == "not imported by HgWatch; no provenance recorded"
+    assert info.imported_at.startswith("20")  # gpkg_contents.last_change, an ISO 8601 time
+
+
+def test_a_layer_added_by_another_tool_is_listed_beside_recorded_ones(
+        sites: gpd.GeoDataFrame, workspace_path: Path) -> None:
+    ws = Workspace(workspace_path)
+    ws.write_layer("water_bodies", _water(), source="rivers.geojson", licence="ODbL-1.0")
+    pyogrio.write_dataframe(sites, workspace_path, layer="mining_sites", driver="GPKG", append=False)
+    infos = {i.layer: i for i in ws.layers()}
+    assert list(infos) == ["mining_sites", "water_bodies"]  # catalogue order
+    assert (infos["water_bodies"].source, infos["water_bodies"].licence) == ("rivers.geojson", "ODbL-1.0")
+    assert (infos["mining_sites"].source, infos["mining_sites"].rows) == ("unknown", 3)
+
+
+def test_a_file_that_is_not_a_geopackage_is_a_workspace_error(workspace_path: Path) -> None:
+    workspace_path.write_text("site_id,lat,lon\nA,5,-2\n")
+    with pytest.raises(WorkspaceError, match=f"workspace {workspace_path} cannot be read as a GeoPackage"):
+        Workspace(workspace_path).layers()
+
+
+# ---------------------------------------------------------------- a lock that gives up
+def test_a_write_gives_up_on_a_held_lock_with_a_clear_message(
+        sites: gpd.GeoDataFrame, workspace_path: Path) -> None:
+    ws = Workspace(workspace_path, lock_timeout_s=0.5)
+    ws.write_layer("mining_sites", sites, source="a")
+    before = _digest(workspace_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time, filelock
+            lock = filelock.FileLock({str(ws.lock_path)!r})
+            lock.acquire()
+            print("locked", flush=True)
+            time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        with pytest.raises(WorkspaceError) as info:
+            ws.write_layer("water_bodies", _water(), source="b")
+        waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert str(info.value) == (f"workspace {workspace_path} is locked by another writer; tried for 0.5 s. "
+                               "Wait for the other import or rule run to finish, then try again")
+    assert 0.5 <= waited < 5
+    assert _digest(workspace_path) == before
+    ws.write_layer("water_bodies", _water(), source="b")  # the dead holder's lock went with it
+    assert [i.layer for i in ws.layers()] == ["mining_sites", "water_bodies"]

@@ -13,8 +13,12 @@ import pandas as pd
 
 from layers.catalogue import FieldSpec, LayerSpec
 
-_TRUE = {"true", "t", "yes", "y", "1", "oui", "si", "sí", "ja", "да"}
-_FALSE = {"false", "f", "no", "n", "0", "non", "nein", "нет"}
+# yes/no in the languages of the field forms: English, French, Spanish, Portuguese, German,
+# Russian and Kyrgyz (compared after strip() and lower()).
+_TRUE = {"true", "t", "yes", "y", "1", "oui", "si", "sí", "sim", "ja", "да", "ооба"}
+_FALSE = {"false", "f", "no", "n", "0", "non", "não", "nao", "nein", "нет", "жок"}
+# '1,234' could be 1.234 (decimal comma) or 1234 (thousands separator): refused, not guessed.
+_AMBIGUOUS_COMMA = re.compile(r"^[-+]?[1-9][0-9]{0,2},[0-9]{3}$")
 _CENSORED = re.compile(r"^\s*<\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
 
 
@@ -39,12 +43,20 @@ def parse_str(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def parse_float(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Numbers; a decimal comma ("1,5") is accepted, anything else non-numeric is bad."""
+    """Numbers; a decimal comma ("1,5") is accepted, anything else non-numeric is bad.
+
+    "1,234" is bad too: it is 1.234 with a decimal comma but 1234 with a thousands separator.
+    """
     missing = is_missing(values)
-    text = values.where(~missing).map(
-        lambda v: v.strip().replace(",", ".") if isinstance(v, str) else v
-    )
-    out = pd.to_numeric(text.where(~values.map(lambda v: isinstance(v, bool))), errors="coerce")
+
+    def text(v: object) -> object:
+        if not isinstance(v, str):
+            return v
+        v = v.strip()
+        return None if _AMBIGUOUS_COMMA.match(v) else v.replace(",", ".")
+
+    text_values = values.where(~missing).map(text)
+    out = pd.to_numeric(text_values.where(~values.map(lambda v: isinstance(v, bool))), errors="coerce")
     out = out.astype("float64")
     bad = ~missing & out.isna()
     return out, bad
@@ -103,9 +115,9 @@ def parse_censored(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     '<0.1' gives value 0.1 and below_detection True: a value under the detection limit is
     kept as the limit with a flag, never turned into zero.
     """
-    below = values.map(lambda v: isinstance(v, str) and bool(_CENSORED.match(v)))
-    stripped = values.map(lambda v: _CENSORED.match(v).group(1) if isinstance(v, str)
-                          and _CENSORED.match(v) else v)
+    matches = values.map(lambda v: _CENSORED.match(v) if isinstance(v, str) else None)
+    below = matches.map(lambda m: m is not None)
+    stripped = values.where(below.map(lambda b: not b), matches.map(lambda m: m and m.group(1)))
     num, bad = parse_float(stripped)
     return num, below.astype("boolean"), bad
 

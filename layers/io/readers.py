@@ -4,17 +4,24 @@ Formats: GeoJSON, GeoPackage (several layers in one file), zipped Shapefile, Geo
 KMZ (through pyogrio/GDAL), and CSV or XLSX with coordinate columns (through pandas; see
 ``layers.io.coordinates`` for the column names understood).
 
-CRS policy: any CRS goes in and everything comes out in EPSG:4326. A file without a CRS is
-read as longitude/latitude only when its coordinates fit, or when the user names the CRS with
-``crs=``; the assumption is reported as a warning. Anything else is refused with an explanation.
+CRS policy (``layers.io.crs``): any CRS goes in and everything comes out in EPSG:4326; a CRS is
+never guessed, and a ``crs=`` that conflicts with the file's own CRS is refused.
+
+A KML or KMZ with several folders is read whole: every placemark of every folder (nested folders
+included), with the folder each came from in a ``folder`` column. ``source_layer=`` reads one.
+
+Errors: only the errors that mean the file is bad (``READ_ERRORS``) become "cannot read the file";
+any other exception is a bug in HgWatch and propagates as one.
 """
 from __future__ import annotations
 
 import csv
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import geopandas as gpd
 import numpy as np
@@ -22,25 +29,33 @@ import pandas as pd
 import pyogrio
 import pyogrio.errors
 import shapely
-from pyproj import CRS
+from openpyxl.utils.exceptions import InvalidFileException
 from pyproj.exceptions import CRSError as ProjCRSError
 
-from geo import geomcheck
-from geo.errors import CRSError, InputError, Problem
+from geo.errors import InputError, Problem
 from layers.catalogue import CATALOGUE, spec_for
 from layers.io.coordinates import find_geometry
+from layers.io.crs import place_crs
 from layers.io.safefile import restore_formula
 from layers.io.validate import ROW, validate
 
 VECTOR = {".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".fgb", ".gml"}
 TABLE = {".csv", ".txt", ".xlsx", ".xls"}
 PARQUET = {".parquet", ".geoparquet"}
-READ_ERRORS = (
-    pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
-    pyogrio.errors.GeometryError, pyogrio.errors.CRSError, pyogrio.errors.FeatureError,
-    ValueError, TypeError, OSError, UnicodeDecodeError, zipfile.BadZipFile, KeyError,
-    pd.errors.ParserError, pd.errors.EmptyDataError, IndexError, AttributeError, csv.Error,
+# The errors that mean "this file is bad", from GDAL (pyogrio), pandas, pyarrow and the csv and
+# zipfile modules. ValueError covers UnicodeDecodeError, pandas' ParserError and EmptyDataError
+# and pyarrow's ArrowInvalid; OSError covers pyarrow's ArrowIOError. KeyError, IndexError,
+# AttributeError and TypeError are not here: from HgWatch's own code they are bugs.
+READ_ERRORS: tuple[type[Exception], ...] = (
+    pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,  # and its Field/Geometry/CRS/Feature
+    OSError, ValueError, zipfile.BadZipFile, csv.Error, ParseError,
+    ProjCRSError,  # a damaged CRS in the file's metadata (GeoParquet PROJJSON)
 )
+# openpyxl turns a damaged workbook into these as well: a missing zip member is a KeyError, a
+# garbled XML attribute a TypeError. They are caught around the openpyxl call only.
+_EXCEL_ERRORS: tuple[type[Exception], ...] = READ_ERRORS + (
+    InvalidFileException, KeyError, TypeError, EOFError, NotImplementedError, zlib.error)
+FOLDER = "folder"  # column naming the KML folder a placemark came from
 _KML_DEFAULTS = ("Name", "description", "timestamp", "begin", "end", "altitudeMode",
                  "tessellate", "extrude", "visibility", "drawOrder", "icon")
 _KML_EMPTY = ("", None, -1, 0, "clampToGround")
@@ -98,9 +113,9 @@ def read_raw(path: str | Path, *, source_layer: str | None = None,
             if suffix in TABLE:
                 gdf, problems = _read_table(path, crs)
             elif suffix in PARQUET:
-                gdf, problems = _place_crs(gpd.read_parquet(path), path, crs)
+                gdf, problems = place_crs(gpd.read_parquet(path), path, crs)
             elif suffix in VECTOR:
-                gdf, problems = _place_crs(_read_vector(path, source_layer), path, crs)
+                gdf, problems = place_crs(_read_vector(path, source_layer), path, crs)
             else:
                 raise InputError(
                     f"{path.name}: unknown file type {suffix!r}; expected one of "
@@ -181,17 +196,58 @@ def _read_vector(path: Path, source_layer: str | None) -> gpd.GeoDataFrame:
     layers = list(pyogrio.list_layers(source)[:, 0])
     if source_layer is not None and source_layer not in layers:
         raise InputError(f"{path.name}: has no layer {source_layer!r}; it holds {layers}")
+    if not layers:
+        raise InputError(f"{path.name}: holds no layer; nothing to read")
     if source_layer is None and len(layers) > 1:
-        if path.suffix.lower() in (".kml", ".kmz"):  # KML folders: one layer, many folders
-            frames = [pyogrio.read_dataframe(source, layer=name) for name in layers]
-            return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+        if path.suffix.lower() in (".kml", ".kmz"):
+            return _read_kml_folders(source, layers)
         raise InputError(f"{path.name}: holds several layers {layers}; name one with --source-layer")
-    return pyogrio.read_dataframe(source, layer=source_layer)
+    return _read_gdal(source, source_layer)
+
+
+def _read_gdal(source: Path | bytes, layer: str | None) -> gpd.GeoDataFrame:
+    """``pyogrio.read_dataframe``, with pyogrio 0.13's own failure on undecodable text as data error.
+
+    pyogrio fails on a CRS whose text is not UTF-8 (a Latin-1 ``.prj``) with an
+    UnboundLocalError raised while handling the UnicodeDecodeError; only that case is turned
+    into a UnicodeDecodeError (one of ``READ_ERRORS``), any other UnboundLocalError propagates.
+    """
+    try:
+        return pyogrio.read_dataframe(source, layer=layer)
+    except UnboundLocalError as exc:
+        if isinstance(exc.__context__, UnicodeDecodeError):
+            raise exc.__context__ from None
+        raise
+
+
+def _read_kml_folders(source: Path | bytes, folders: list[str]) -> gpd.GeoDataFrame:
+    """Every placemark of every KML folder, in file order, with its folder in ``FOLDER``.
+
+    GDAL's LIBKML driver gives one layer per folder (a nested folder is a layer of its own, named
+    by its own name; placemarks outside any folder form a layer named after the document).
+    """
+    frames = []
+    for name in folders:
+        frame = _read_gdal(source, name)
+        if len(frame):
+            if FOLDER not in frame.columns:
+                frame[FOLDER] = name
+            frames.append(frame)
+    if not frames:
+        return _read_gdal(source, folders[0])
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def _read_table(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        df = pd.read_excel(path, dtype=object)
+    if path.suffix.lower() == ".xls":
+        raise InputError(f"{path.name}: old Excel 97-2003 (.xls) workbooks are not read; "
+                         "save it as .xlsx or .csv")
+    if path.suffix.lower() == ".xlsx":
+        try:
+            df = pd.read_excel(path, dtype=object, engine="openpyxl")
+        except _EXCEL_ERRORS as exc:
+            raise InputError(f"{path.name}: cannot read the file as an Excel workbook: "
+                             f"{_gdal_message(exc)}") from None
     else:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
                          sep=None, engine="python").map(restore_formula)
@@ -206,48 +262,13 @@ def _read_table(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[Pro
     problems.append(Problem(path.name, None, None, None,
                             f"coordinates read from {found.description}", "info", kind="coordinates"))
     gdf = gpd.GeoDataFrame(df.drop(columns=list(found.used_columns)), geometry=found.geometries)
-    gdf, crs_problems = _place_crs(gdf, path, crs)
+    gdf, crs_problems = place_crs(gdf, path, crs)
     return gdf, problems + crs_problems
 
 
-def _place_crs(gdf: gpd.GeoDataFrame, path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    """Put ``gdf`` in EPSG:4326, refusing what would be a guess."""
-    problems: list[Problem] = []
-    if crs is not None:
-        try:
-            given = CRS.from_user_input(crs)
-        except ProjCRSError:
-            raise CRSError(f"--crs {crs!r} is not a CRS PROJ knows; expected e.g. EPSG:32630") from None
-        if gdf.crs is not None and not CRS(gdf.crs).equals(given):
-            raise CRSError(f"{path.name}: declares {CRS(gdf.crs).to_string()}, not {crs}; drop --crs")
-        gdf = gdf.set_crs(given, allow_override=True)
-    elif gdf.crs is None:
-        geoms = gdf.geometry.to_numpy()
-        present = ~geomcheck.missing_mask(geoms)
-        in_range = ~geomcheck.out_of_range_mask(geoms) | geomcheck.swapped_mask(geoms)
-        if present.any() and (in_range[present].mean() < 0.5):
-            bounds = tuple(round(b, 3) for b in gdf.total_bounds)
-            raise CRSError(
-                f"{path.name}: has no CRS and its coordinates {bounds} are not longitude/latitude "
-                "degrees, so HgWatch will not guess one; give it with --crs (e.g. --crs EPSG:32630)")
-        gdf = gdf.set_crs(4326)
-        problems.append(Problem(path.name, None, None, None,
-                                "the file declares no CRS; its coordinates fit longitude/latitude, "
-                                "so WGS84 (EPSG:4326) was assumed", "warning", kind="crs"))
-    elif CRS(gdf.crs).is_geographic and CRS(gdf.crs).to_epsg() in (4326, None):
-        geoms = gdf.geometry.to_numpy()
-        present = ~geomcheck.missing_mask(geoms)
-        bad = geomcheck.out_of_range_mask(geoms) & ~geomcheck.swapped_mask(geoms)
-        if present.any() and bad[present].mean() > 0.5:
-            raise CRSError(
-                f"{path.name}: claims longitude/latitude but most coordinates (bounds "
-                f"{tuple(round(b, 1) for b in gdf.total_bounds)}) are out of range; it is probably "
-                "projected. Re-export it with its CRS, or convert it to WGS84")
-    if not CRS(gdf.crs).equals(CRS.from_epsg(4326)):
-        gdf = gdf.to_crs(4326)
-    return gdf, problems
-
-
 def _gdal_message(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"it holds text that is not UTF-8 (byte {exc.object[exc.start:exc.start + 1]!r} "
+                f"at position {exc.start}); save it as UTF-8")
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text.replace(" or file not found", "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,18 @@ from layers.catalogue import FieldSpec, LayerSpec
 from layers.io.coerce import coerce_field, is_missing, parse_censored
 
 ROW = "_row"  # column readers add: 1-based record number in the source file
+EXPECTED = {"str": "text", "int": "a whole number",
+            "float": "a number such as 2.5 or 2,5, without thousands separators",
+            "bool": "true or false (yes/no, 1/0)", "date": "a date such as 2024-03-31"}
+_LONLAT = "longitude in [-180, 180] and latitude in [-90, 90]"
+
+
+class _Add(Protocol):
+    """Records one problem: record index (0-based, None for the whole file), field, value,
+    what was expected, kind and severity."""
+
+    def __call__(self, i: int | np.integer | None, field: str | None, value: object, expected: str,
+                 kind: str, severity: str = "error") -> None: ...
 
 
 def _key(text: str) -> str:
@@ -73,7 +86,7 @@ def validate(
     gdf = _ensure_id(gdf, spec, source, problems)
     ids = gdf[spec.id_field].to_numpy()
 
-    def add(i: int | None, field: str | None, value: object, expected: str, kind: str,
+    def add(i: int | np.integer | None, field: str | None, value: object, expected: str, kind: str,
             severity: str = "error") -> None:
         fid = None if i is None or ids[i] is None else str(ids[i])
         if isinstance(value, np.generic):
@@ -104,7 +117,7 @@ def _ensure_id(gdf: gpd.GeoDataFrame, spec: LayerSpec, source: str,
     return gdf
 
 
-def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add) -> None:  # type: ignore[no-untyped-def]
+def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add) -> None:
     if fs.name not in gdf.columns:
         if fs.required:
             names = ", ".join([fs.name, *fs.aliases])
@@ -113,18 +126,17 @@ def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add) -> None:  # type: ig
         return
     raw = gdf[fs.name]
     missing = is_missing(raw)
-    if fs.name == "hg":  # measurements: '<0.1' is a value below the detection limit
+    flag = fs.detection_flag
+    if flag is not None:  # a measurement: '<0.1' is a value below the detection limit
         parsed, below, bad = parse_censored(raw)
-        if "below_detection" not in gdf.columns or is_missing(gdf["below_detection"]).all():
-            gdf["below_detection"] = below
+        if flag not in gdf.columns or is_missing(gdf[flag]).all():
+            gdf[flag] = below
         else:
-            gdf["below_detection"] = gdf["below_detection"].where(~below, True)
+            gdf[flag] = gdf[flag].where(~below, True)
     else:
         parsed, bad = coerce_field(raw, fs)
-    expected = {"str": "text", "int": "a whole number", "float": "a number",
-                "bool": "true or false (yes/no, 1/0)", "date": "a date such as 2024-03-31"}
     for i in np.flatnonzero(bad.to_numpy()):
-        add(i, fs.name, raw.iloc[i], f"expected {expected[fs.dtype]}", "type")
+        add(i, fs.name, raw.iloc[i], f"expected {EXPECTED[fs.dtype]}", "type")
     if fs.required:
         for i in np.flatnonzero(missing.to_numpy()):
             add(i, fs.name, None, "required value is missing", "missing")
@@ -135,7 +147,7 @@ def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add) -> None:  # type: ig
     gdf[fs.name] = parsed
 
 
-def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add) -> pd.Series:  # type: ignore[no-untyped-def]
+def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add: _Add) -> pd.Series:
     """Accept any case and spaces for underscores; report the rest with the closest value."""
     allowed = set(fs.allowed or ())
     out = parsed.map(lambda v: None if pd.isna(v) else v if v in allowed else _key(v))
@@ -148,7 +160,7 @@ def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add) -> pd.
     return out
 
 
-def _check_range(parsed: pd.Series, fs: FieldSpec, add) -> None:  # type: ignore[no-untyped-def]
+def _check_range(parsed: pd.Series, fs: FieldSpec, add: _Add) -> None:
     unit = f" {fs.unit}" if fs.unit else ""
     values = parsed.astype("float64").to_numpy()
     for i, v in enumerate(values):
@@ -160,7 +172,7 @@ def _check_range(parsed: pd.Series, fs: FieldSpec, add) -> None:  # type: ignore
             add(i, fs.name, v, f"impossible value: expected at most {fs.maximum:g}{unit}", "range")
 
 
-def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add) -> None:  # type: ignore[no-untyped-def]
+def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add) -> None:
     ids = gdf[id_field]
     dup = ids.notna() & ids.duplicated(keep=False)
     first_row: dict[object, int] = {}
@@ -170,10 +182,10 @@ def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add) -> None:  # typ
             add(i, id_field, value, f"duplicate id: already used by record {first_row[value] + 1}",
                 "duplicate")
         else:
-            first_row[value] = i
+            first_row[value] = int(i)
 
 
-def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add) -> gpd.GeoDataFrame:  # type: ignore[no-untyped-def]
+def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _Add) -> gpd.GeoDataFrame:
     geoms = gdf.geometry.to_numpy()
     missing = geomcheck.missing_mask(geoms)
     kinds = geomcheck.geometry_kinds(geoms)
@@ -194,13 +206,12 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add) -
         if swapped[i]:
             x, y = geoms[i].centroid.x, geoms[i].centroid.y
             add(i, "geometry", f"({x:.6f}, {y:.6f})",
-                f"longitude in [-180, 180] and latitude in [-90, 90]; latitude and longitude "
-                f"look swapped: ({y:.6f}, {x:.6f}) would be valid", "swapped")
+                f"{_LONLAT}; latitude and longitude look swapped: ({y:.6f}, {x:.6f}) would be valid", "swapped")
             continue
         if out_of_range[i]:
             minx, miny, maxx, maxy = geoms[i].bounds
             add(i, "geometry", f"x {minx:.6f}..{maxx:.6f}, y {miny:.6f}..{maxy:.6f}",
-                "longitude in [-180, 180] and latitude in [-90, 90]", "range")
+                _LONLAT, "range")
             continue
         if reasons[i] is not None:
             if repair:

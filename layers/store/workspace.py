@@ -7,15 +7,21 @@ Tables besides the layers:
 - ``hgw_runs``: one row per rule run (time, rule file hash, input layer hashes, counts, violations
   as JSON) so that two runs can be compared.
 
+Reading never writes and never locks: it opens the file read-only, so a workspace that lacks
+these tables (a GeoPackage made by QGIS, say) reads as one with no recorded provenance and no
+runs, and stays byte-identical. Its feature tables named after a layer type are listed with
+provenance "unknown".
+
 Every change is atomic: the workspace is copied to a temporary file in the same folder, the
 change is made there, and the copy is renamed over the original with ``os.replace``. A change
-that fails or is killed leaves the previous file untouched. An exclusive ``flock`` on a side
-lock file serialises concurrent writers, so two imports at once cannot lose each other's work.
+that fails or is killed leaves the previous file untouched. An exclusive lock on a side file
+(``filelock``; the kernel releases it when the writer dies) serialises concurrent writers, so two
+imports at once cannot lose each other's work; a writer waits at most ``lock_timeout_s`` seconds
+for it and then gives up with a ``WorkspaceError``.
 """
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -26,15 +32,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import filelock
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 
-from geo.errors import WorkspaceError
+from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, spec_for
 
 META_TABLE = "hgw_layers"
 RUNS_TABLE = "hgw_runs"
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "demo_workspace.gpkg"
+LOCK_TIMEOUT_S = 60.0  # how long a writer waits for another writer to finish, seconds
+UNRECORDED = "unknown"  # source and licence of a layer HgWatch did not import
 
 
 @dataclass(frozen=True)
@@ -65,10 +75,23 @@ CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
 
 
 class Workspace:
-    """A GeoPackage workspace at ``path``. Reading never locks; writing is atomic."""
+    """A GeoPackage workspace at ``path``. Reading never writes or locks; writing is atomic.
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH) -> None:
+    Parameters
+    ----------
+    path : the GeoPackage file.
+    lock_timeout_s : how long a write waits for another writer's lock, in seconds.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH, *,
+                 lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
         self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+
+    @property
+    def lock_path(self) -> Path:
+        """The side file writers lock: ``<workspace>.lock``."""
+        return self.path.with_name(self.path.name + ".lock")
 
     # ----------------------------------------------------------------- reading
     def exists(self) -> bool:
@@ -81,18 +104,49 @@ class Workspace:
                 f"workspace {self.path} does not exist; import a layer first or run `make demo`"
             )
 
-    def layers(self) -> list[LayerInfo]:
-        """Provenance of every layer the workspace holds, in catalogue order."""
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[tuple[sqlite3.Connection, set[str]]]:
+        """A read-only connection and the names of the tables it holds."""
         self._require()
-        with contextlib.closing(sqlite3.connect(self.path)) as con:
-            con.execute(_META_SQL)
-            rows = con.execute(
-                f"SELECT layer, source, licence, imported_at, rows, accuracy_m, accuracy_note,"
-                f" synthetic FROM {META_TABLE}"
-            ).fetchall()
-        order = list(CATALOGUE)
-        infos = [LayerInfo(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], bool(r[7])) for r in rows]
-        return sorted(infos, key=lambda i: order.index(i.layer) if i.layer in order else 99)
+        try:
+            with contextlib.closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro",
+                                                    uri=True)) as con:
+                tables = {r[0] for r in con.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+                yield con, tables
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"workspace {self.path} cannot be read as a GeoPackage: {exc}") from None
+
+    def layers(self) -> list[LayerInfo]:
+        """Provenance of every layer the workspace holds, in catalogue order.
+
+        A feature table named after a layer type but absent from ``hgw_layers`` (added by another
+        tool) is listed with source and licence "unknown" and its row count.
+        """
+        with self._reading() as (con, tables):
+            recorded: dict[str, LayerInfo] = {}
+            if META_TABLE in tables:
+                for r in con.execute(
+                        f"SELECT layer, source, licence, imported_at, rows, accuracy_m,"
+                        f" accuracy_note, synthetic FROM {META_TABLE}"):
+                    recorded[r[0]] = LayerInfo(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6],
+                                               bool(r[7]))
+            features: dict[str, str] = {}
+            if "gpkg_contents" in tables:
+                features = {str(r[0]): str(r[1] or "") for r in con.execute(
+                    "SELECT table_name, last_change FROM gpkg_contents WHERE data_type = 'features'")}
+            infos = []
+            for layer in CATALOGUE:
+                if layer not in features or layer not in tables:
+                    continue
+                if layer in recorded:
+                    infos.append(recorded[layer])
+                    continue
+                rows = con.execute(f'SELECT count(*) FROM "{layer}"').fetchone()[0]
+                infos.append(LayerInfo(layer, UNRECORDED, UNRECORDED, features[layer], int(rows),
+                                       None, "not imported by HgWatch; no provenance recorded",
+                                       False))
+        return infos
 
     def has(self, layer: str) -> bool:
         """True when the workspace holds layer type ``layer``."""
@@ -118,8 +172,9 @@ class Workspace:
         """The last ``limit`` rule runs, newest first, with counts and violation ids decoded."""
         if not self.exists():
             return []
-        with contextlib.closing(sqlite3.connect(self.path)) as con:
-            con.execute(_RUNS_SQL)
+        with self._reading() as (con, tables):
+            if RUNS_TABLE not in tables:
+                return []
             rows = con.execute(
                 f"SELECT run_id, ran_at, rules_hash, input_hashes, counts, violation_ids"
                 f" FROM {RUNS_TABLE} ORDER BY run_id DESC LIMIT ?",
@@ -137,9 +192,15 @@ class Workspace:
     def _transaction(self) -> Iterator[Path]:
         """Lock, copy to a temporary file, yield it, then rename it over the workspace."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        lock = filelock.FileLock(self.lock_path, timeout=self.lock_timeout_s)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise WorkspaceError(
+                f"workspace {self.path} is locked by another writer; tried for "
+                f"{self.lock_timeout_s:g} s. Wait for the other import or rule run to finish, "
+                f"then try again") from None
+        try:
             fd, tmp_name = tempfile.mkstemp(
                 prefix=f".{self.path.stem}-tmp-", suffix=".gpkg", dir=self.path.parent
             )
@@ -159,22 +220,16 @@ class Workspace:
             finally:
                 if tmp.exists():
                     tmp.unlink()
+        finally:
+            lock.release()
 
     def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, **meta: object) -> LayerInfo:
         """Replace one layer; see ``write_layers`` for the keyword arguments."""
         return self.write_layers([(layer, gdf)], **meta)[0]  # type: ignore[arg-type]
 
-    def write_layers(
-        self,
-        items: list[tuple[str, gpd.GeoDataFrame]],
-        *,
-        source: str,
-        licence: str = "unknown",
-        accuracy_m: float | None = None,
-        accuracy_note: str = "",
-        synthetic: bool = False,
-        append: bool = False,
-    ) -> list[LayerInfo]:
+    def write_layers(self, items: list[tuple[str, gpd.GeoDataFrame]], *, source: str, licence: str = UNRECORDED,
+                     accuracy_m: float | None = None, accuracy_note: str = "", synthetic: bool = False,
+                     append: bool = False) -> list[LayerInfo]:
         """Store layers (EPSG:4326) with their provenance in ONE atomic change.
 
         With ``append``, features are added to the stored layer; an id already stored is refused.
@@ -201,14 +256,8 @@ class Workspace:
                 )
         return infos
 
-    def record_run(
-        self,
-        *,
-        rules_hash: str,
-        input_hashes: dict[str, str],
-        counts: dict[str, int],
-        violation_ids: list[str],
-    ) -> int:
+    def record_run(self, *, rules_hash: str, input_hashes: dict[str, str], counts: dict[str, int],
+                   violation_ids: list[str]) -> int:
         """Append one rule run; returns its run id."""
         with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
             con.execute(_META_SQL)
@@ -229,10 +278,6 @@ def _stored_layers(path: Path) -> set[str]:
 
 def _appended(path: Path, layer: str, new: gpd.GeoDataFrame, id_field: str) -> gpd.GeoDataFrame:
     """Stored features of ``layer`` followed by ``new``; refuses ids already stored."""
-    import pandas as pd
-
-    from geo.errors import InputError, Problem
-
     old = pyogrio.read_dataframe(path, layer=layer)
     clash = set(old[id_field].astype(str)) & set(new[id_field].astype(str))
     if clash:
