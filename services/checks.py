@@ -1,6 +1,7 @@
 """Rule runs on the workspace or on files: load the layers, run the rules, record, compare.
 
 ``check`` is what ``python cli.py check`` calls; ``diff_last_runs`` is ``python cli.py diff``.
+The rule file comes in with the ``settings.Settings`` passed; nothing here reads it.
 A run on the workspace is recorded in it (time, rule file hash, input layer hashes, counts per
 rule, violation ids), so the next run can say what is new, resolved or persisting.
 """
@@ -20,9 +21,10 @@ from geo.errors import Problem, WorkspaceError
 from geo.rules.evaluate import Evaluation, run_rules
 from geo.rules.violations import RunDiff, diff_runs
 from layers.catalogue import CATALOGUE
+from layers.io.export import Provenance
 from layers.io.readers import load_layer
 from layers.store.workspace import Workspace
-from settings.rules import DEFAULT_RULES, load_rules, rules_hash
+from settings import Settings
 
 
 @dataclass(frozen=True)
@@ -35,34 +37,36 @@ class CheckOutcome:
     rules_hash: str
     run_id: int | None = None
     warnings: list[Problem] = field(default_factory=list)
+    provenance: list[Provenance] = field(default_factory=list)  # of the layers the rules read
 
 
-def check(*, rules_path: str | os.PathLike[str] = DEFAULT_RULES,
-          only: Sequence[str] | None = None, workspace: Workspace | None = None,
+def check(settings: Settings, *, only: Sequence[str] | None = None,
           files: Sequence[tuple[str, str | os.PathLike[str]]] = (),
           set_values: Mapping[str, Mapping[str, str]] | None = None, repair: bool = False,
           record: bool = True) -> CheckOutcome:
-    """Run the rules on ``files`` (layer type, path) if any are given, else on ``workspace``.
+    """Run the rules of ``settings`` on ``files`` (layer type, path) if any are given, else on
+    the workspace of ``settings``.
 
     Parameters
     ----------
-    rules_path : the rule file (TOML).
+    settings : the rule file (``settings.rules``) and the workspace to read and record in.
     only : rule ids to run. Without it every rule runs, and a rule whose layer is absent is
         skipped with a note; with it, an absent layer is refused.
-    workspace : the workspace to read (and record the run in) when no files are given.
     files : (layer type, path) pairs; several files of one type are concatenated.
     set_values : layer type -> {field: value} for fields the files lack (``--set``).
     repair : repair invalid geometries in the files with make_valid (each repair is a warning).
     record : record a workspace run with ``Workspace.record_run``.
     """
-    ruleset = load_rules(rules_path)
+    ruleset = settings.rules
     selected = [ruleset.rule(r) for r in only] if only else list(ruleset.rules)
     needed = list(dict.fromkeys(lay for r in selected for lay in r.layers))
     warnings: list[Problem] = []
+    workspace = Workspace(settings.workspace)
     if files:
         frames, sources, hashes, warnings = _from_files(files, set_values or {}, repair)
+        provenance = [Provenance(lay, src, "unknown") for lay, paths in sources.items()
+                      for src in paths]
     else:
-        workspace = workspace or Workspace()
         if not workspace.exists():
             raise WorkspaceError(f"workspace {workspace.path} does not exist; import layers"
                                  " first, run `make demo`, or give --layer LAYER=PATH")
@@ -70,15 +74,17 @@ def check(*, rules_path: str | os.PathLike[str] = DEFAULT_RULES,
         frames = {lay: workspace.read(lay) for lay in needed if lay in held}
         sources = {lay: [held[lay].source] for lay in frames}
         hashes = {lay: frame_hash(frame) for lay, frame in frames.items()}
+        provenance = [Provenance(i.layer, i.source, i.licence, i.synthetic)
+                      for i in held.values() if i.layer in frames]
     evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=only,
                            missing="refuse" if only else "skip")
-    digest = rules_hash(rules_path)
+    digest = settings.rules_hash
     run_id = None
-    if not files and record and workspace is not None:
+    if not files and record:
         run_id = workspace.record_run(
             rules_hash=digest, input_hashes=hashes, counts=evaluation.counts,
             violation_ids=list(evaluation.violations["violation_id"]))
-    return CheckOutcome(evaluation, sources, hashes, digest, run_id, warnings)
+    return CheckOutcome(evaluation, sources, hashes, digest, run_id, warnings, provenance)
 
 
 def _from_files(files: Sequence[tuple[str, str | os.PathLike[str]]],

@@ -5,10 +5,12 @@ computations in ``geo.contamination.units``, ``geo.contamination.guidelines`` an
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from geo.contamination.guidelines import ClassSettings, Guideline, classify_samples
 from geo.contamination.surface import Surface, interpolate, surface_inputs
@@ -81,3 +83,37 @@ def write_surface(surface: Surface, out: str | Path, *, medium: str,
         guideline_citation="" if g is None else g.citation,
         extra={"HGW_NOTE": "Interpolated from point samples; an estimate between samples, "
                            "masked beyond the max distance. " + GUIDELINE_NOTE}))
+
+
+def surface_bytes(surface: Surface, *, medium: str, guidelines: dict[str, Guideline]) -> bytes:
+    """``write_surface`` as bytes, for a download button."""
+    with tempfile.TemporaryDirectory() as folder:
+        return write_surface(surface, Path(folder) / "surface.tif", medium=medium,
+                             guidelines=guidelines).read_bytes()
+
+
+def surface_lines(surface: Surface, *, medium: str) -> list[str]:
+    """What a surface is, in plain lines: grid, painted cells, leave-one-out error, notes."""
+    cv = surface.cross_validation
+    painted = int((surface.values == surface.values).sum())
+    lines = [f"{surface.method} surface of {surface.n_samples} {medium} sample position(s): "
+             f"{surface.grid.width} x {surface.grid.height} cells of {surface.grid.cell_m:g} m, "
+             f"{painted} within {surface.max_distance_m:g} m of a sample",
+             f"leave-one-out error ({cv.n} samples): RMSE {cv.rmse:.4g} {surface.unit}, "
+             f"MAE {cv.mae:.4g} {surface.unit}"
+             + ("" if cv.rmse_log is None else f", RMSE of ln(Hg) {cv.rmse_log:.4g}")]
+    return lines + [f"  {note}" for note in surface.notes]
+
+
+def above_guideline(classed: gpd.GeoDataFrame) -> int:
+    """How many classed samples lie above their guideline (once or several times)."""
+    return int(classed["hg_class"].isin(["above", "several_times_above"]).sum())
+
+
+def guideline_table(guidelines: dict[str, Guideline]) -> pd.DataFrame:
+    """One row per medium: its guideline value and unit, predatory-fish value, kind, citation."""
+    return pd.DataFrame([{
+        "medium": k, "guideline": "none set" if g.value is None else f"{g.value:g} {g.unit}",
+        "predatory fish": "" if g.predatory_value is None else f"{g.predatory_value:g} {g.unit}",
+        "kind": g.kind, "citation": g.citation or "set a national value"}
+        for k, g in guidelines.items()])

@@ -2,7 +2,7 @@
 
 Thin wiring from workspace layers and the settings files to ``geo.exposure.network``, ``geo.exposure.reach``,
 ``geo.exposure.pressure`` and ``geo.exposure.gaps``. Site mercury use comes from the inventory estimate
-(``geo.inventory.estimate`` with ``config/inventory.toml``): low, central and high kg a year.
+(``geo.inventory.estimate`` with the factors passed in): low, central and high kg a year.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from geo.exposure.network import RiverNetwork, build_network
 from geo.exposure.pressure import Pressure, pressure_surface
 from geo.exposure.reach import Reach, mercury_sources, trace_downstream
 from geo.inventory.estimate import estimate_sites
+from geo.inventory.factors import Factors
 from settings.exposure import ExposureSettings
-from settings.factors import load_factors
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,10 @@ class Downstream:
         return int(pop.sum()), len(unique)
 
 
-def site_estimates(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Sites with the inventory's mercury use estimate (``used_kg``, ``used_low``, ``used_high``)."""
-    est = estimate_sites(sites, load_factors(), source="mining_sites")
+def site_estimates(sites: gpd.GeoDataFrame, factors: Factors) -> gpd.GeoDataFrame:
+    """Sites with the inventory's mercury use estimate (``used_kg``, ``used_low``, ``used_high``,
+    kg a year) from the factor file's ``factors``."""
+    est = estimate_sites(sites, factors, source="mining_sites")
     keep = ["basis", "used_kg", "used_low", "used_high"]
     return gpd.GeoDataFrame(pd.concat([sites.reset_index(drop=True),
                                        est[keep].reset_index(drop=True)], axis=1),
@@ -91,12 +92,12 @@ def _near_a_river(sources: gpd.GeoDataFrame, water: gpd.GeoDataFrame,
     return np.sort(found["subject"].to_numpy(dtype=int)), float(half.max(initial=0.0))
 
 
-def pressure(sites: gpd.GeoDataFrame, exposure: ExposureSettings, *,
+def pressure(sites: gpd.GeoDataFrame, exposure: ExposureSettings, factors: Factors, *,
              kernel_width_m: float | None = None) -> Pressure | None:
     """Kernel-spread estimated mercury use of the sites; None without sites."""
     if sites is None or sites.empty:
         return None
-    est = site_estimates(sites)
+    est = site_estimates(sites, factors)
     crs = centred_crs(est)
     pts = est.to_crs(crs).geometry.representative_point()
     xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
@@ -108,10 +109,10 @@ def pressure(sites: gpd.GeoDataFrame, exposure: ExposureSettings, *,
 
 
 def gaps(sites: gpd.GeoDataFrame, samples: gpd.GeoDataFrame | None, exposure: ExposureSettings,
-         *, today: date, people: pd.Series | None = None) -> pd.DataFrame:
+         factors: Factors, *, today: date, people: pd.Series | None = None) -> pd.DataFrame:
     """Ranked monitoring gaps of the mercury-using sites (see ``geo.exposure.gaps``)."""
     cfg = exposure.gaps
-    est = site_estimates(sites)
+    est = site_estimates(sites, factors)
     est = est.set_geometry(est.geometry.representative_point())
     if samples is None:
         samples = _no_samples()

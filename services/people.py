@@ -66,20 +66,25 @@ class SourcePeople:
 
 
 def trace_view(frames: Mapping[str, gpd.GeoDataFrame], settings: ExposureSettings, *,
-               areas: gpd.GeoDataFrame | None = None) -> Downstream | None:
+               areas: gpd.GeoDataFrame | None = None, reach_m: float | None = None,
+               buffer_m: float | None = None) -> Downstream | None:
     """The downstream reach of the sources in ``frames`` (the filtered view).
 
     ``areas`` replaces the view's residential areas when given (pass the whole workspace's
-    layer so that settlements outside a filtered admin area still count). None without rivers.
+    layer so that settlements outside a filtered admin area still count). ``reach_m`` and
+    ``buffer_m`` (metres) replace the settings' reach length and settlement distance. None
+    without rivers.
     """
     layers = dict(frames)
     if areas is not None:
         layers["residential_areas"] = areas
-    return downstream(layers, settings)
+    return downstream(layers, settings, reach_m=reach_m, buffer_m=buffer_m)
 
 
-def people_figure(down: Downstream | None, settings: ExposureSettings) -> PeopleFigure:
-    """The headline figure of ``down`` (None: no river lines), each settlement counted once."""
+def people_figure(down: Downstream | None, settings: ExposureSettings, *,
+                  reach_m: float | None = None, buffer_m: float | None = None) -> PeopleFigure:
+    """The headline figure of ``down`` (None: no river lines), each settlement counted once;
+    ``reach_m`` / ``buffer_m`` are the distances it was traced with when not the settings'."""
     cfg = settings.downstream
     people, settlements = down.people_total() if down is not None else (0, 0)
     unknown = 0
@@ -87,7 +92,8 @@ def people_figure(down: Downstream | None, settings: ExposureSettings) -> People
         unique = down.people.drop_duplicates("area_id")
         unknown = int(pd.to_numeric(unique["population"], errors="coerce").isna().sum())
     return PeopleFigure(people, settlements, unknown, len(down.reaches) if down else 0,
-                        float(cfg["reach_m"]), float(cfg["settlement_buffer_m"]),
+                        float(reach_m or cfg["reach_m"]),
+                        float(buffer_m or cfg["settlement_buffer_m"]),
                         float(cfg["entry_distance_m"]), down is not None)
 
 

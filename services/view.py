@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo.inventory.estimate import estimate_sites
+from geo.inventory.estimate import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, NOT_ESTIMABLE, estimate_sites
 from geo.inventory.factors import Factors
 from geo.rules.evaluate import run_rules
 from geo.rules.model import RuleSet
+from geo.sites import mercury_use, uses_mercury
 from layers.catalogue import CATALOGUE
 
 SEVERITIES = ("critical", "high", "medium", "low")
+GOLD_BASES = (FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS)
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,10 @@ class Filters:
     admin_areas: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
-    mercury: tuple[str, ...] = ()  # "uses mercury", "no mercury", "not recorded"
+    mercury: tuple[str, ...] = ()  # of geo.sites.MERCURY_USE
     survey_from: dt.date | None = None
     survey_to: dt.date | None = None
     dated_only: bool = False
-
-
-MERCURY_CHOICES = ("uses mercury", "no mercury", "not recorded")
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,7 @@ class Headline:
     estimated_sites: int = 0
     not_estimable: int = 0
     basis: str = ""
+    problem: str | None = None  # why there is no mercury range (the factor file's error)
 
 
 def choices(sites: gpd.GeoDataFrame, column: str) -> list[str]:
@@ -68,19 +68,6 @@ def date_range(sites: gpd.GeoDataFrame) -> tuple[dt.date, dt.date] | None:
         return None
     dates = pd.to_datetime(sites["survey_date"], errors="coerce").dropna()
     return (dates.min().date(), dates.max().date()) if len(dates) else None
-
-
-def mercury_use(sites: pd.DataFrame) -> pd.Series:
-    """Per site: "uses mercury", "no mercury" or "not recorded" (amalgamation counts as use)."""
-    uses = sites["uses_mercury"] if "uses_mercury" in sites else pd.Series(None, index=sites.index)
-    amal = sites["amalgamation"].astype(str) if "amalgamation" in sites else pd.Series(
-        "", index=sites.index)
-    yes = uses.map(lambda v: v is True or v == 1) | amal.isin(["whole_ore", "concentrate", "partial"])
-    no = uses.map(lambda v: v is False or v == 0) & ~yes
-    out = pd.Series("not recorded", index=sites.index, dtype=object)
-    out[no] = "no mercury"
-    out[yes] = "uses mercury"
-    return out
 
 
 def filter_sites(sites: gpd.GeoDataFrame, f: Filters) -> gpd.GeoDataFrame:
@@ -161,24 +148,34 @@ def violations_for(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame],
 
 
 def headline(sites: gpd.GeoDataFrame, violations: gpd.GeoDataFrame,
-             factors: Factors | None) -> Headline:
-    """Headline figures; mercury use comes from ``geo.inventory.estimate`` (measured where given, else
-    gold x the Hg:Au ratio range of the factor file) and is a low / central / high range."""
+             factors: Factors | None, *, problem: str | None = None) -> Headline:
+    """Headline figures; mercury use comes from ``geo.inventory.estimate`` (measured where given,
+    else gold x the Hg:Au ratio of the site's amalgamation practice) as a low / central / high
+    range in kg a year. Without ``factors`` (``problem`` says why) there is no range."""
     counts = {s: int((violations["severity"] == s).sum()) if len(violations) else 0
               for s in SEVERITIES}
-    n_hg = int((mercury_use(sites) == "uses mercury").sum())
+    n_hg = int(uses_mercury(sites).sum())
     if factors is None or sites.empty:
-        return Headline(len(sites), n_hg, counts)
+        return Headline(len(sites), n_hg, counts, problem=problem)
     est = estimate_sites(pd.DataFrame(sites.drop(columns="geometry")), factors)
-    ratio = factors.hg_au_ratio.get("concentrate")
-    basis = ("measured mercury_kg_per_year where given, else gold x Hg:Au ratio"
-             + (f" {ratio.central:g} ({ratio.low:g}-{ratio.high:g}) g/g, source {ratio.source}"
-                if ratio else ""))
+    from_gold = est["basis"].isin(GOLD_BASES)
     return Headline(
         len(sites), n_hg, counts,
         hg_low=float(est["used_low"].sum()), hg_central=float(est["used_kg"].sum()),
         hg_high=float(est["used_high"].sum()),
-        measured_sites=int((est["basis"] == "measured").sum()),
-        estimated_sites=int(est["basis"].isin(["gold kg/year", "gold g/day x working days",
-                                               "gold g/day x default working days"]).sum()),
-        not_estimable=int((est["basis"] == "not estimable").sum()), basis=basis)
+        measured_sites=int((est["basis"] == MEASURED).sum()),
+        estimated_sites=int(from_gold.sum()),
+        not_estimable=int((est["basis"] == NOT_ESTIMABLE).sum()),
+        basis=ratio_basis(est.loc[from_gold, "amalgamation"], factors))
+
+
+def ratio_basis(practices: pd.Series, factors: Factors) -> str:
+    """The basis sentence of the mercury range: the Hg:Au ratio of every amalgamation practice
+    applied to the sites estimated from gold (``practices``: one value per such site), with the
+    number of sites, the range in g/g and its source."""
+    used = practices.astype(str).value_counts()
+    ratios = [f"{int(used[name])} site(s) {name.replace('_', ' ')}: {r.central:g} "
+              f"({r.low:g}-{r.high:g}) g/g, source {r.source}"
+              for name, r in factors.hg_au_ratio.items() if name in used.index]
+    text = "measured mercury_kg_per_year where given"
+    return text + (", else gold x Hg:Au ratio: " + "; ".join(ratios) if ratios else "")

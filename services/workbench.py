@@ -47,7 +47,7 @@ def violations_table(violations: gpd.GeoDataFrame, sites: pd.DataFrame | None,
     v = pd.DataFrame(violations.drop(columns=["geometry", "nearest_line"], errors="ignore"))
     out = pd.DataFrame(index=v.index)
     for name in ("violation_id", "rule_id", "severity", "title", "distance_m", "threshold_m"):
-        out[name] = v[name] if name in v else None
+        out[name] = v.get(name)
     site = v["site_id"] if "site_id" in v else pd.Series(None, index=v.index, dtype=object)
     if "tailings_id" in v:
         site = site.where(site.notna(), v["tailings_id"])
@@ -72,6 +72,26 @@ def violations_table(violations: gpd.GeoDataFrame, sites: pd.DataFrame | None,
     rank = out["severity"].map(SEVERITY_RANK).fillna(9)
     return out.assign(_r=rank).sort_values(["_r", "distance_m"]).drop(columns="_r")[
         list(TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def narrow(table: pd.DataFrame, *, severities: Sequence[str] = (), rules: Sequence[str] = (),
+           changes: Sequence[str] = (), text: str = "") -> pd.DataFrame:
+    """The rows of a ``violations_table`` with one of the chosen severities, rules and changes
+    (empty: any) whose site id, site name or nearest water contains ``text`` (any case)."""
+    shown = table
+    for column, wanted in (("severity", severities), ("rule_id", rules), ("change", changes)):
+        if wanted:
+            shown = shown[shown[column].isin(wanted)]
+    if text:
+        hay = (shown["site"].astype(str) + " " + shown["site_name"].astype(str) + " "
+               + shown["nearest_water"].astype(str)).str.lower()
+        shown = shown[hay.str.contains(text.lower(), regex=False)]
+    return shown.reset_index(drop=True)
+
+
+def options(table: pd.DataFrame, column: str) -> list[str]:
+    """The distinct values of ``column`` in the table, sorted, for a multiselect."""
+    return sorted(table[column].dropna().unique())
 
 
 def field_list(table: pd.DataFrame) -> pd.DataFrame:

@@ -12,8 +12,8 @@ from shapely.geometry import LineString, Point
 
 from geo.errors import Problem
 from layers.store.workspace import LayerInfo
-from services.downloads import violations_file, violations_frame
-from services.problemtable import group_problems
+from services.exports import violations_file
+from services.imports import group_problems
 from services.view import Filters, filter_sites, mercury_use, violations_for, with_distance, zone_distance
 from services.workbench import change_status, csv_text, field_list, violations_table
 from settings.rules import load_rules
@@ -119,8 +119,6 @@ def test_problems_grouped_errors_first_biggest_first() -> None:
 
 
 def test_violation_export_names_profile_and_sources() -> None:
-    frame = violations_frame(_violations())
-    assert "nearest_line" not in frame and frame["nearest_line_wkt"].iloc[0].startswith("LINESTRING")
     infos = [LayerInfo("water_bodies", "GSHHG 2.3.7", "LGPL-3.0-or-later", "t", 2, 500.0, "", False)]
     doc = json.loads(violations_file(_violations(), "geojson", profile="public", infos=infos,
                                      layers=["water_bodies", "mining_sites"]))
@@ -128,3 +126,4 @@ def test_violation_export_names_profile_and_sources() -> None:
     assert doc["hgwatch"]["layers"] == [{"layer": "water_bodies", "source": "GSHHG 2.3.7",
                                          "licence": "LGPL-3.0-or-later", "synthetic": False}]
     assert len(doc["features"]) == 3
+    assert doc["features"][0]["properties"]["nearest_line"].startswith("LINESTRING")

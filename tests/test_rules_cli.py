@@ -90,7 +90,7 @@ def test_geojson_is_rfc7946_with_the_line_as_a_property(violations, tmp_path) ->
 def test_gpkg_holds_two_layers_and_csv_holds_wkt(violations, tmp_path) -> None:
     gpkg = write_violations(violations, tmp_path / "v.gpkg")
     names = list(pyogrio.list_layers(gpkg)[:, 0])
-    assert names == ["violations", LINE_LAYER]
+    assert names == ["violations", LINE_LAYER, "hgw_export"]  # the export table: profile, sources
     lines = pyogrio.read_dataframe(gpkg, layer=LINE_LAYER)
     assert len(pyogrio.read_dataframe(gpkg, layer="violations")) == len(violations)
     assert len(lines) == violations["nearest_line"].notna().sum()

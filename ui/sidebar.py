@@ -1,161 +1,59 @@
-"""Shared dashboard chrome, written once: the sidebar (filters, rule picker, "what if" distance),
-cached loads and rule runs, and the headline figures. ``app.py`` calls ``sidebar()`` on every
-run before the page; pages call ``current()`` for the view it built.
+"""Shared dashboard chrome, written once: the one service of this process, the sidebar (filters,
+rule picker, "what if" distance) and the headline figures. ``app.py`` calls ``sidebar()`` on
+every run before the page; pages call ``current()`` for the view it built. Widgets and drawing
+only: every figure comes from ``services.hgwatch.HgWatch``, which also keeps the caches.
 """
 from __future__ import annotations
 
-import os
-import pickle
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-import folium
 import geopandas as gpd
 import streamlit as st
 
 from geo.errors import HgWatchError
-from geo.inventory.factors import Factors
 from geo.rules.model import RuleSet
-from layers.store.workspace import DEFAULT_PATH, LayerInfo, Workspace
-from render.map import mapview
-from services.exposure import Downstream
-from services.people import PeopleFigure, people_figure, trace_view
-from services.view import (
-    MERCURY_CHOICES,
-    SEVERITIES,
-    Filters,
-    Headline,
-    choices,
-    date_range,
-    filter_layers,
-    headline,
-    violations_for,
-    zone_distance,
-)
-from settings.exposure import DEFAULT_PATH as EXPOSURE_PATH
-from settings.exposure import ExposureSettings, load_exposure
-from settings.rules import DEFAULT_RULES, load_rules
+from geo.sites import MERCURY_USE
+from layers.store.workspace import LayerInfo
+from services.hgwatch import HgWatch, Query
+from services.view import SEVERITIES, Filters, Headline, choices, date_range, zone_distance
+from settings import workspace_from_env
 
-WORKSPACE_ENV = "HGWATCH_WORKSPACE"
 _KEY = "_hgw_view"
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 @dataclass
 class View:
-    """Everything a page needs: the workspace, the filtered layers and the rule run."""
+    """Everything a page needs: the service, what the sidebar asked, and its answers."""
 
-    ws: Workspace
+    service: HgWatch
+    query: Query
     infos: list[LayerInfo]
     frames: dict[str, gpd.GeoDataFrame]
-    filters: Filters
-    rule_ids: tuple[str, ...]
-    distance_m: float | None
     violations: gpd.GeoDataFrame
     notes: list[str]
     headline: Headline
-    problem: str | None = None
-    key: tuple[object, ...] = field(default_factory=tuple)
+    problem: str | None = None  # the rule file's error, when it cannot be used
     zone_m: float | None = None
 
+    @property
+    def filters(self) -> Filters:
+        return self.query.filters
 
-def _mtime(path: Path) -> float:
-    return path.stat().st_mtime if path.exists() else 0.0
-
-
-def workspace_path() -> Path:
-    """The workspace file: $HGWATCH_WORKSPACE, else the demo workspace."""
-    return Path(os.environ.get(WORKSPACE_ENV) or DEFAULT_PATH)
-
-
-@st.cache_resource(show_spinner="Reading the workspace...")
-def _frames(path: str, mtime: float) -> tuple[list[LayerInfo], dict[str, gpd.GeoDataFrame]]:
-    ws = Workspace(path)
-    if not ws.exists():
-        return [], {}
-    infos = ws.layers()
-    return infos, {i.layer: ws.read(i.layer) for i in infos}
-
-
-@st.cache_resource(show_spinner="Loading the rules...")
-def _rules(mtime: float) -> RuleSet | str:
-    try:
-        return load_rules(DEFAULT_RULES)
-    except HgWatchError as exc:
-        return str(exc)
+    @property
+    def distance_m(self) -> float | None:
+        return self.query.distance_m
 
 
 @st.cache_resource(show_spinner=False)
-def _factors() -> Factors | None:
-    try:
-        from settings.factors import load_factors
-        return load_factors()
-    except (HgWatchError, ImportError):
-        return None
+def _service(workspace: str) -> HgWatch:
+    return HgWatch.from_env(workspace=workspace)
 
 
-@st.cache_data(show_spinner="Checking the rules...", max_entries=32)
-def _run(path: str, mtime: float, rules_mtime: float, filters: Filters,
-         rule_ids: tuple[str, ...], distance_m: float | None) -> tuple[gpd.GeoDataFrame, list[str]]:
-    _, frames = _frames(path, mtime)
-    ruleset = _rules(rules_mtime)
-    if isinstance(ruleset, str) or not rule_ids:
-        return gpd.GeoDataFrame({"severity": []}, geometry=[], crs=4326), []
-    try:
-        return violations_for(ruleset, filter_layers(frames, filters), rule_ids, distance_m)
-    except HgWatchError as exc:
-        return gpd.GeoDataFrame({"severity": []}, geometry=[], crs=4326), [str(exc)]
-
-
-@st.cache_resource(show_spinner="Drawing the map...", max_entries=8)
-def _map_bytes(key: tuple[object, ...]) -> bytes:
-    path, mtime, rules_mtime, filters, rule_ids, distance_m = key
-    _, frames = _frames(path, mtime)
-    violations, _ = _run(path, mtime, rules_mtime, filters, rule_ids, distance_m)
-    ruleset = _rules(rules_mtime)
-    zone = None if isinstance(ruleset, str) else zone_distance(ruleset, rule_ids, distance_m)
-    m = mapview.build_map(filter_layers(frames, filters), violations=violations, zone_m=zone)
-    return pickle.dumps(m)
-
-
-@st.cache_resource(show_spinner=False)
-def _exposure(mtime: float) -> ExposureSettings | str:
-    try:
-        return load_exposure(EXPOSURE_PATH)
-    except HgWatchError as exc:
-        return str(exc)
-
-
-@st.cache_resource(show_spinner="Tracing downstream...", max_entries=8)
-def _downstream(path: str, mtime: float, exposure_mtime: float,
-                filters: Filters) -> Downstream | None:
-    _, frames = _frames(path, mtime)
-    settings = _exposure(exposure_mtime)
-    if isinstance(settings, str):
-        return None
-    return trace_view(filter_layers(frames, filters), settings,
-                      areas=frames.get("residential_areas"))
-
-
-def downstream_in_view(view: View) -> tuple[Downstream | None, PeopleFigure | str]:
-    """The downstream reach of the mercury sources in view (cached) and its headline figure,
-    or the exposure settings' error message instead of the figure."""
-    path, mtime = view.key[0], view.key[1]
-    exposure_mtime = _mtime(EXPOSURE_PATH)
-    settings = _exposure(exposure_mtime)
-    if isinstance(settings, str):
-        return None, settings
-    down = _downstream(path, mtime, exposure_mtime, view.filters)
-    return down, people_figure(down, settings)
-
-
-def cached_map(key: tuple[object, ...]) -> folium.Map:
-    """A fresh folium map of the view identified by ``key`` (see ``View.key``).
-
-    The map is built once per view and kept pickled: ``st_folium`` rewrites element ids while
-    rendering, so one Map object must never be rendered twice.
-    """
-    return pickle.loads(_map_bytes(key))
+def service() -> HgWatch:
+    """The one service of this process for the workspace ``settings.workspace_from_env`` names."""
+    return _service(str(workspace_from_env()))
 
 
 def _filters(sites: gpd.GeoDataFrame) -> Filters:
@@ -164,7 +62,7 @@ def _filters(sites: gpd.GeoDataFrame) -> Filters:
     status = st.sidebar.multiselect("Status", choices(sites, "status"), key="f_status")
     methods = st.sidebar.multiselect("Processing method", choices(sites, "processing_method"),
                                      key="f_method")
-    mercury = st.sidebar.multiselect("Mercury use", list(MERCURY_CHOICES), key="f_mercury")
+    mercury = st.sidebar.multiselect("Mercury use", list(MERCURY_USE), key="f_mercury")
     span = date_range(sites)
     start = end = None
     if span:
@@ -177,9 +75,9 @@ def _filters(sites: gpd.GeoDataFrame) -> Filters:
                    end if span and end != span[1] else None)
 
 
-def _rule_picker(ruleset: RuleSet | str) -> tuple[tuple[str, ...], float | None]:
+def _rule_picker(ruleset: RuleSet | None) -> tuple[tuple[str, ...], float | None]:
     st.sidebar.header("Rules")
-    if isinstance(ruleset, str):
+    if ruleset is None:
         st.sidebar.error("The rule file could not be used; no rules were run. See the Map page.")
         return (), None
     titles = {r.id: f"{r.id}: {r.title}" for r in ruleset.rules}
@@ -196,27 +94,26 @@ def _rule_picker(ruleset: RuleSet | str) -> tuple[tuple[str, ...], float | None]
 
 
 def sidebar() -> View:
-    """Draw the sidebar, run the rules on the filtered view (cached) and remember the view."""
-    path = workspace_path()
-    mtime, rules_mtime = _mtime(path), _mtime(DEFAULT_RULES)
-    infos, frames = _frames(str(path), mtime)
-    ruleset = _rules(rules_mtime)
+    """Draw the sidebar, ask the service for the filtered view and its rule run, and remember
+    the view for the page."""
+    svc = service()
+    with st.spinner("Reading the workspace..."):
+        infos, frames = svc.layers(), svc.frames()
+    try:
+        ruleset, problem = svc.rules(), None
+    except HgWatchError as exc:
+        ruleset, problem = None, str(exc)
     st.sidebar.title("HgWatch")
-    sites = frames.get("mining_sites", gpd.GeoDataFrame(geometry=[], crs=4326))
-    filters = _filters(sites)
+    filters = _filters(frames.get("mining_sites", gpd.GeoDataFrame(geometry=[], crs=4326)))
     rule_ids, distance = _rule_picker(ruleset)
-    violations, notes = _run(str(path), mtime, rules_mtime, filters, rule_ids, distance)
-    view_frames = filter_layers(frames, filters)
-    head = headline(view_frames.get("mining_sites", sites), violations, _factors())
-    view = View(Workspace(path), infos, view_frames, filters, rule_ids, distance, violations,
-                notes, head, ruleset if isinstance(ruleset, str) else None,
-                (str(path), mtime, rules_mtime, filters, rule_ids, distance),
-                None if isinstance(ruleset, str) else zone_distance(ruleset, rule_ids, distance))
+    query = Query(filters, rule_ids, distance)
+    with st.spinner("Checking the rules..."):
+        violations, notes = svc.violations(query)
+        head = svc.headline(query)
+    view = View(svc, query, infos, svc.view(filters), violations, notes, head, problem,
+                svc.zone_m(query))
     st.session_state[_KEY] = view
     return view
-
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 def plain(text: object) -> str:
@@ -226,8 +123,9 @@ def plain(text: object) -> str:
 
 
 def current() -> View:
-    """The view ``sidebar()`` built in this run."""
-    return st.session_state[_KEY]
+    """The view ``sidebar()`` built in this run (built here when a page is opened on its own)."""
+    view = st.session_state.get(_KEY)
+    return view if isinstance(view, View) else sidebar()
 
 
 def headline_row(view: View) -> None:
@@ -241,16 +139,23 @@ def headline_row(view: View) -> None:
                    help=", ".join(f"{k}: {v}" for k, v in h.violations.items()))
     cols[3].metric("Critical / high", f"{h.violations.get('critical', 0)} / "
                    f"{h.violations.get('high', 0)}")
-    cols[4].metric("Hg used (kg/yr)", f"{h.hg_low:,.0f}-{h.hg_high:,.0f}",
-                   help=f"central {h.hg_central:,.0f} kg/yr. {h.basis}")
-    _, people = downstream_in_view(view)
+    if h.problem:
+        cols[4].metric("Hg used (kg/yr)", "n/a", help=h.problem)
+    else:
+        cols[4].metric("Hg used (kg/yr)", f"{h.hg_low:,.0f}-{h.hg_high:,.0f}",
+                       help=f"central {h.hg_central:,.0f} kg/yr. {h.basis}")
+    with st.spinner("Tracing downstream..."):
+        people = view.service.people(view.filters)
     if isinstance(people, str):
         cols[5].metric("People downstream", "n/a", help=people)
     else:
         cols[5].metric("People downstream", f"{people.people:,}", help=people.help())
     st.caption("Violations by severity: " + ", ".join(f"{k} {v:,}" for k, v in h.violations.items())
                + ".")
-    if h.basis:
+    if h.problem:
+        st.warning("Mercury use cannot be estimated: the factor file could not be used.")
+        st.code(h.problem, language=None)
+    elif h.basis:
         st.caption(f"Estimated mercury use in view: {h.hg_central:,.0f} kg/yr "
                    f"(range {h.hg_low:,.0f}-{h.hg_high:,.0f}); {h.measured_sites} sites measured, "
                    f"{h.estimated_sites} estimated from gold, {h.not_estimable} not estimable. "

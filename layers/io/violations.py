@@ -1,17 +1,23 @@
-"""Write a violations frame (``geo.rules.evaluate``) to GeoJSON, GeoPackage or CSV.
+"""The one writer of violation files (``geo.rules.evaluate`` frames), for the CLI and the dashboard.
+
+One layout per format, whoever asks (``cli.py check --out`` or a download button):
 
 - ``.geojson``: RFC 7946 (no ``crs`` member, lon/lat with 7 decimals, about 1 cm); the geometry
-  is the subject, and ``nearest_line`` (the shortest line to the nearest feature) is a WKT
-  property, since a GeoJSON feature holds one geometry.
-- ``.gpkg``: layer ``violations`` (subject geometry) and layer ``violations_nearest_line`` (the
-  line geometry, one row per violation that has one, same attributes).
-- ``.csv``: one row per violation, both geometries as WKT (``geometry``, ``nearest_line``).
+  is the flagged feature, ``nearest_line`` (the shortest line to the nearest feature) is a WKT
+  property, and a top-level ``hgwatch`` member names the profile and every source layer.
+- ``.gpkg``: layer ``violations`` (flagged geometry), layer ``violations_nearest_line`` (the line
+  geometry, one row per violation that has one, same attributes) and the ``hgw_export`` table.
+- ``.csv``: one row per violation, both geometries as WKT (``geometry``, ``nearest_line``), and
+  ``hgw_profile`` / ``hgw_sources`` columns; formula-like text is defused.
+- ``.kml``: the flagged geometry, ``nearest_line`` as WKT, profile and sources in the document.
 
 Writes go to a temporary file renamed into place, so a failed write leaves no half file.
 """
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,88 +27,91 @@ import shapely
 
 from geo.errors import InputError
 from geo.rules.violations import LINE_COLUMN
-from layers.io.safefile import atomic_path, defuse_formula
+from layers.catalogue import FieldSpec, LayerSpec, Style
+from layers.io import export
+from layers.io.safefile import atomic_path
 
-FORMATS = (".geojson", ".gpkg", ".csv")
-DECIMALS = 7
+FORMATS = {".geojson": "geojson", ".gpkg": "gpkg", ".csv": "csv", ".kml": "kml"}
+DECIMALS = export.COORD_DECIMALS
 LAYER = "violations"
 LINE_LAYER = "violations_nearest_line"
 
+#: The violations "layer": its fields, units and map style (no restricted fields).
+VIOLATION_SPEC = LayerSpec(
+    name=LAYER, title="Rule violation", geometry_types=("Point",), id_field="violation_id",
+    style=Style(color="#d7191c", fill_color="#d7191c"),
+    fields=(FieldSpec("violation_id"), FieldSpec("rule_id"), FieldSpec("severity"),
+            FieldSpec("title"), FieldSpec("site_id"), FieldSpec("tailings_id"),
+            FieldSpec("distance_m", "float", unit="m"), FieldSpec("threshold_m", "float", unit="m"),
+            FieldSpec("nearest_layer"), FieldSpec("nearest_id"), FieldSpec("nearest_name"),
+            FieldSpec("change"), FieldSpec("rule_version")),
+)
 
-def write_violations(violations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``violations`` to ``path``; the format follows the extension (.geojson .gpkg .csv).
+
+def write_violations(violations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
+                     profile: str = "internal",
+                     provenance: Iterable[export.Provenance] = ()) -> Path:
+    """Write ``violations`` to ``path``; the format follows the extension (see the module).
+
+    Parameters
+    ----------
+    violations : the rule engine's violations (flagged geometry, ``nearest_line`` column), any CRS.
+    path : the file to write; ``.geojson``, ``.gpkg``, ``.csv`` or ``.kml``.
+    profile : ``internal``, ``partner`` or ``public`` (``layers.io.export.PROFILES``).
+    provenance : source and licence of every layer the rules read.
 
     Raises
     ------
     InputError
-        The extension is not one of ``FORMATS``.
+        The extension is not one of ``FORMATS``, or the profile is unknown.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise InputError(f"{path.name}: cannot write violations to {suffix or 'no extension'!r};"
                          f" expected one of {list(FORMATS)}")
-    frame = _rounded(violations)
+    frame, lines = _split(violations)
     with atomic_path(path) as tmp:
-        if suffix == ".geojson":
-            _geojson(frame, tmp)
-        elif suffix == ".gpkg":
-            _gpkg(frame, tmp)
-        else:
-            _csv(frame, tmp)
+        export.write(frame, tmp, spec=VIOLATION_SPEC, profile=profile, provenance=provenance)
+        if suffix == ".gpkg" and lines is not None:
+            _append_lines(export.apply_profile(frame, VIOLATION_SPEC, profile), lines, tmp)
     return path
 
 
-def _rounded(violations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """A copy in EPSG:4326 with both geometries rounded to ``DECIMALS`` decimal degrees."""
-    out = violations.to_crs("EPSG:4326") if violations.crs is not None else violations.copy()
-    grid = 10.0 ** -DECIMALS
-    out[out.geometry.name] = shapely.set_precision(
-        shapely.force_2d(out.geometry.to_numpy()), grid, mode="pointwise")
-    if LINE_COLUMN in out:
-        lines = gpd.GeoSeries(out[LINE_COLUMN]).to_numpy()
-        out[LINE_COLUMN] = gpd.GeoSeries(shapely.set_precision(lines, grid, mode="pointwise"),
-                                         index=out.index, crs="EPSG:4326")
-    return out
+def violations_bytes(violations: gpd.GeoDataFrame, fmt: str, *, profile: str = "partner",
+                     provenance: Iterable[export.Provenance] = ()) -> bytes:
+    """``write_violations`` as bytes, for a download button; ``fmt`` is a key of ``FORMATS``
+    without the dot (geojson, gpkg, csv or kml)."""
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / f"{LAYER}.{fmt}"
+        return write_violations(violations, target, profile=profile,
+                                provenance=provenance).read_bytes()
 
 
-def _line_wkt(frame: gpd.GeoDataFrame) -> pd.Series:
+def _split(violations: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries | None]:
+    """The frame in EPSG:4326 with ``nearest_line`` as WKT text (7 decimals), and the lines
+    themselves (rounded) for the GeoPackage line layer; None when there is no line column."""
+    frame = violations.to_crs("EPSG:4326") if violations.crs is not None else violations.copy()
     if LINE_COLUMN not in frame:
-        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    lines = gpd.GeoSeries(frame[LINE_COLUMN]).to_numpy()
-    wkt = shapely.to_wkt(lines, rounding_precision=DECIMALS, trim=True)
-    return pd.Series(wkt, index=frame.index, dtype=object)
+        frame[LINE_COLUMN] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        return frame, None
+    raw = gpd.GeoSeries(frame[LINE_COLUMN], index=frame.index, crs="EPSG:4326")
+    lines = gpd.GeoSeries(shapely.set_precision(raw.to_numpy(), 10.0 ** -DECIMALS, mode="pointwise"),
+                          index=frame.index, crs="EPSG:4326")
+    wkt = shapely.to_wkt(lines.to_numpy(), rounding_precision=DECIMALS, trim=True)
+    frame[LINE_COLUMN] = pd.Series(wkt, index=frame.index, dtype=object)
+    return frame, lines
 
 
-def _geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
-    out = frame.drop(columns=[LINE_COLUMN], errors="ignore")
-    out[LINE_COLUMN] = _line_wkt(frame)
-    pyogrio.write_dataframe(out, path, driver="GeoJSON", layer=LAYER,
-                            layer_options={"RFC7946": "YES", "WRITE_NAME": "NO",
-                                           "COORDINATE_PRECISION": str(DECIMALS)})
-
-
-def _gpkg(frame: gpd.GeoDataFrame, path: Path) -> None:
-    attrs = frame.drop(columns=[LINE_COLUMN], errors="ignore")
-    pyogrio.write_dataframe(attrs, path, driver="GPKG", layer=LAYER, geometry_type="Unknown")
-    if LINE_COLUMN not in frame:
+def _append_lines(frame: gpd.GeoDataFrame, lines: gpd.GeoSeries, path: Path) -> None:
+    """Add the ``violations_nearest_line`` layer: the attributes of each violation with a line."""
+    has_line = (lines.notna() & ~lines.is_empty).to_numpy()
+    if not has_line.any():
         return
-    has_line = gpd.GeoSeries(frame[LINE_COLUMN]).notna().to_numpy()
-    lines = gpd.GeoDataFrame(
-        pd.DataFrame(attrs.drop(columns=attrs.geometry.name)[has_line]),
-        geometry=gpd.GeoSeries(frame[LINE_COLUMN][has_line], crs="EPSG:4326"))
-    pyogrio.write_dataframe(lines, path, driver="GPKG", layer=LINE_LAYER, append=True,
+    attrs = pd.DataFrame(frame.drop(columns=[frame.geometry.name, LINE_COLUMN])[has_line])
+    for col in attrs.columns:
+        if pd.api.types.is_datetime64_any_dtype(attrs[col]):
+            attrs[col] = attrs[col].dt.strftime("%Y-%m-%d")
+    pyogrio.write_dataframe(gpd.GeoDataFrame(attrs, geometry=lines[has_line], crs="EPSG:4326"),
+                            path, driver="GPKG", layer=LINE_LAYER, append=True,
                             geometry_type="LineString")
-
-
-def _csv(frame: gpd.GeoDataFrame, path: Path) -> None:
-    df = pd.DataFrame(frame.drop(columns=[frame.geometry.name, LINE_COLUMN], errors="ignore"))
-    for col in df.columns:
-        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
-            df[col] = df[col].map(defuse_formula)
-    df["geometry"] = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=DECIMALS,
-                                    trim=True)
-    df[LINE_COLUMN] = _line_wkt(frame)
-    df.to_csv(path, index=False)
-
-

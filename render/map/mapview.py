@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from layers.catalogue import CATALOGUE, LayerSpec
+from layers.io.violations import VIOLATION_SPEC
 from render.map import symbology as sym
 from render.map.elements import BlankBase, EncodedShapes, HtmlControl, PointRows, offline_map
 from render.map.polyline import encode_geometry
@@ -208,9 +209,9 @@ def _add_violations(m: folium.Map, violations: gpd.GeoDataFrame, water: gpd.GeoD
         zone = rule_zone(water, violations, zone_m)
         if not zone.empty:
             merged = gpd.GeoDataFrame(geometry=[shapely.union_all(zone.values)], crs=4326)
-            _shape_layer(merged, sym.VIOLATION_SPEC, pd.Series("zone", index=merged.index),
+            _shape_layer(merged, VIOLATION_SPEC, pd.Series("zone", index=merged.index),
                          {"zone": sym.ZONE_STYLE}, f"rule buffer {zone_m:g} m", 16).add_to(group)
-    spec = sym.VIOLATION_SPEC
+    spec = VIOLATION_SPEC
     if "nearest_line" in violations:
         lines = gpd.GeoSeries(violations["nearest_line"], crs=4326)
         ok = lines.notna() & ~lines.is_empty

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
-from layers.catalogue import CATALOGUE, FieldSpec, LayerSpec, Style
+from geo.sites import NONE, USES, mercury_use
+from layers.catalogue import CATALOGUE, Style
 from render.map.popups import escape
 
 # (key, legend label) in drawing priority: the first class a site matches wins.
@@ -29,17 +29,6 @@ SEVERITY_COLOURS = {"critical": "#67000d", "high": "#d7191c", "medium": "#f46d43
 ZONE_STYLE = {"color": "#d7191c", "weight": 1, "fillColor": "#fb6a4a", "fillOpacity": 0.15,
               "dashArray": "2 4", "interactive": False}
 LINK_STYLE = {"color": "#d7191c", "weight": 2.5, "dashArray": "6 4", "opacity": 0.9}
-
-VIOLATION_SPEC = LayerSpec(
-    name="violations", title="Rule violation", geometry_types=("Point",), id_field="violation_id",
-    style=Style(color="#d7191c", fill_color="#d7191c"),
-    fields=(FieldSpec("violation_id"), FieldSpec("rule_id"), FieldSpec("severity"),
-            FieldSpec("title"), FieldSpec("site_id"), FieldSpec("tailings_id"),
-            FieldSpec("distance_m", "float", unit="m"), FieldSpec("threshold_m", "float", unit="m"),
-            FieldSpec("nearest_layer"), FieldSpec("nearest_id"), FieldSpec("nearest_name"),
-            FieldSpec("change"), FieldSpec("rule_version")),
-)
-
 
 def path_style(style: Style, *, line: bool = False) -> dict[str, object]:
     """Leaflet path options of a catalogue ``Style``; ``line`` draws thicker, fully opaque."""
@@ -77,16 +66,17 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 
 def site_classes(sites: pd.DataFrame) -> pd.Series:
-    """The symbology class key of every site (see ``SITE_CLASSES``), aligned with ``sites``."""
+    """The symbology class key of every site (see ``SITE_CLASSES``), aligned with ``sites``.
+
+    Whether a site uses mercury is ``geo.sites.mercury_use`` (said so, amalgamates, or burns
+    amalgam); whole-ore amalgamation and open burning then stand out on their own."""
     amal = _column(sites, "amalgamation").astype(str)
     burn = _column(sites, "burning").astype(str)
     status = _column(sites, "status").astype(str)
-    uses = _column(sites, "uses_mercury")
-    hg = uses.map(lambda v: v is True or v is np.True_ or v == 1) | amal.isin(
-        ["whole_ore", "concentrate", "partial"]) | burn.isin(["open", "retort"])
-    no_hg = uses.map(lambda v: v is False or v is np.False_ or v == 0) & ~hg
+    use = mercury_use(sites)
+    hg = use == USES
     out = pd.Series("unknown", index=sites.index, dtype=object)
-    out[no_hg] = "no_mercury"
+    out[use == NONE] = "no_mercury"
     out[hg & (status != "active")] = "mercury_idle"
     out[hg & (status == "active")] = "mercury"
     out[burn == "open"] = "open_burning"
@@ -121,7 +111,7 @@ def legend_html(layers: Mapping[str, gpd.GeoDataFrame],
         styles = site_styles(CATALOGUE["mining_sites"].style)
         present = set(site_classes(layers["mining_sites"]))
         rows += [f"{_swatch(styles[k])} {escape(label)}" for k, label in SITE_CLASSES if k in present]
-    for name, gdf in layers.items():
+    for name in layers:
         if name == "mining_sites" or name not in CATALOGUE:
             continue
         spec = CATALOGUE[name]

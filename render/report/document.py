@@ -22,11 +22,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from geo.errors import InputError
-from layers.io.readers import load_layer
-from layers.store.workspace import Workspace
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
-from render.report.tables import TABLE_TITLES, Inventory, assumptions, inventory_tables, select_area
-from settings.factors import load_factors
+from render.report.tables import TABLE_TITLES, Inventory, assumptions
 
 MAX_SITE_ROWS = 300
 _MAIN = ("totals", "comparison", "register", "targets", "trends", "by_method", "by_round",
@@ -225,43 +222,6 @@ def _html_table(title: str, table: pd.DataFrame) -> str:
     rows = "".join("<tr>" + "".join(f"<td>{e(fmt(v))}</td>" for v in row) + "</tr>"
                    for row in table.itertuples(index=False))
     return f"<h2>{e(title)}</h2><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
-def make_report(out: str | os.PathLike[str], *, area: str | None, workspace: Workspace,
-                layer_paths: dict[str, str] | None = None, factors_path: str | None = None,
-                today: date | None = None) -> tuple[Path, Inventory]:
-    """Read the sites (and water, if any) from ``workspace`` or from ``layer_paths``
-    (``{"mining_sites": PATH}``), compute the inventory for ``area`` and write the report."""
-    paths = layer_paths or {}
-    for layer in paths:
-        if layer not in ("mining_sites", "water_bodies"):
-            raise InputError(f"--layer {layer}=...: the report reads mining_sites and"
-                             " water_bodies only")
-    frames: dict[str, gpd.GeoDataFrame | None] = {}
-    sources: list[str] = []
-    for layer in ("mining_sites", "water_bodies"):
-        if layer in paths:
-            frames[layer] = load_layer(paths[layer], layer).gdf
-            sources.append(f"{layer}: {paths[layer]}")
-        elif workspace.has(layer):
-            frames[layer] = workspace.read(layer)
-            info = workspace.info(layer)
-            tag = " (SYNTHETIC demo data)" if info.synthetic else ""
-            sources.append(f"{layer}: {info.source}, licence {info.licence}, imported"
-                           f" {info.imported_at}{tag}")
-        else:
-            frames[layer] = None
-    sites = frames["mining_sites"]
-    if sites is None:
-        raise InputError(f"workspace {workspace.path} holds no mining_sites layer; import one or"
-                         " pass --layer mining_sites=PATH")
-    when = today or date.today()
-    name = paths.get("mining_sites", "mining_sites")
-    inv = inventory_tables(sites, load_factors(factors_path), area=area, today=when, source=name)
-    chosen = select_area(sites, area, source=name)
-    path = write_report(inv, out, sites=chosen, water=frames["water_bodies"], generated=when,
-                        data_source="; ".join(sources))
-    return path, inv
 
 
 def report_bytes(inv: Inventory, suffix: str, *, sites: gpd.GeoDataFrame,

@@ -60,7 +60,7 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
     Parameters
     ----------
     sites : the ``mining_sites`` layer (GeoDataFrame or DataFrame).
-    factors : from ``settings.factors.load_factors``.
+    factors : the parsed factor file (``settings.Settings.factors``).
     area : restrict to sites whose ``admin_area`` equals this name.
     today : the date targets are judged on.
     source : file or layer name for error messages.

@@ -1,15 +1,14 @@
 """Import data: upload a file, see every validation problem grouped, add it to the workspace."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from geo.errors import HgWatchError, InputError
+from geo.errors import HgWatchError, InputError, Problem
 from layers.catalogue import CATALOGUE
-from layers.io.readers import load_layer
-from services.problemtable import group_problems
+from layers.io.readers import Loaded
+from services.imports import group_problems, load_upload
 from ui import sidebar as chrome
 
 view = chrome.current()
@@ -24,44 +23,40 @@ layer = st.selectbox("Layer type", [auto, *CATALOGUE], key="imp_layer",
 crs = st.text_input("CRS, only if the file declares none (e.g. EPSG:32630)", key="imp_crs")
 
 
-def _show(problems: list, *, errors: bool) -> None:  # type: ignore[type-arg]
+def _show(problems: list[Problem], *, errors: bool) -> None:
     for heading, table in group_problems(problems):
         with st.expander(heading, expanded=errors):
             st.dataframe(table, hide_index=True, width="stretch")
 
 
+loaded: Loaded | None = None
 if upload is not None:
-    name = Path(upload.name).name or "upload"  # no folders: the copy stays in the temp dir
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(upload.getvalue())
-        try:
-            loaded = load_layer(path, None if layer == auto else layer, crs=crs.strip() or None)
-        except InputError as exc:
-            loaded = None
-            errors = [p for p in exc.problems if p.severity == "error"]
-            st.error(f"{chrome.plain(name)} was not imported: {len(errors)} problem(s) to fix."
-                     if exc.problems else f"{chrome.plain(name)} was not imported.")
-            if not exc.problems:
-                st.code(exc.message, language=None)
-            _show(exc.problems, errors=True)
-        except HgWatchError as exc:
-            loaded = None
-            st.error(f"{chrome.plain(name)} was not imported.")
-            st.code(str(exc), language=None)
-    if loaded is not None:
-        spec = CATALOGUE[loaded.layer]
-        st.success(f"{chrome.plain(name)}: {len(loaded.gdf):,} {spec.title.lower()} are valid.")
-        if loaded.warnings:
-            st.warning(f"{len(loaded.warnings)} warning(s); the layer can still be added.")
-            _show(loaded.warnings, errors=False)
-        st.dataframe(loaded.gdf.drop(columns="geometry").head(20), hide_index=True)
-        source = st.text_input("Source (who made the data, when)", value=name, key="imp_source")
-        licence = st.text_input("Licence", value="unknown", key="imp_licence")
-        accuracy = st.number_input("Expected position error (m), 0 if unknown", min_value=0.0,
-                                   value=0.0, key="imp_accuracy")
-        if st.button(f"Add to workspace (replaces {loaded.layer})", key="imp_add"):
-            view.ws.write_layer(loaded.layer, loaded.gdf, source=source, licence=licence,
-                                accuracy_m=accuracy or None)
-            st.success(f"Added {len(loaded.gdf):,} features to "
-                       f"{chrome.plain(view.ws.path.name)}. The map and rules use them from now on.")
+    name = Path(upload.name).name or "upload"
+    try:
+        loaded = load_upload(name, upload.getvalue(), None if layer == auto else layer,
+                             crs=crs.strip() or None)
+    except InputError as exc:
+        errors = [p for p in exc.problems if p.severity == "error"]
+        st.error(f"{chrome.plain(name)} was not imported: {len(errors)} problem(s) to fix."
+                 if exc.problems else f"{chrome.plain(name)} was not imported.")
+        if not exc.problems:
+            st.code(exc.message, language=None)
+        _show(exc.problems, errors=True)
+    except HgWatchError as exc:
+        st.error(f"{chrome.plain(name)} was not imported.")
+        st.code(str(exc), language=None)
+if upload is not None and loaded is not None:
+    spec = CATALOGUE[loaded.layer]
+    st.success(f"{chrome.plain(name)}: {len(loaded.gdf):,} {spec.title.lower()} are valid.")
+    if loaded.warnings:
+        st.warning(f"{len(loaded.warnings)} warning(s); the layer can still be added.")
+        _show(loaded.warnings, errors=False)
+    st.dataframe(loaded.gdf.drop(columns="geometry").head(20), hide_index=True)
+    source = st.text_input("Source (who made the data, when)", value=name, key="imp_source")
+    licence = st.text_input("Licence", value="unknown", key="imp_licence")
+    accuracy = st.number_input("Expected position error (m), 0 if unknown", min_value=0.0,
+                               value=0.0, key="imp_accuracy")
+    if st.button(f"Add to workspace (replaces {loaded.layer})", key="imp_add"):
+        view.service.add_layers([loaded], source=source, licence=licence, accuracy_m=accuracy or None)
+        st.success(f"Added {len(loaded.gdf):,} features to "
+                   f"{chrome.plain(view.service.store.path.name)}. The map and rules use them from now on.")

@@ -1,73 +1,41 @@
 """Inventory page: mercury used and released with ranges, published estimates side by side,
 trends against the National Action Plan targets, register counts, a small map, the assumptions
-and factor sources, CSV and report downloads. Wiring only: the numbers come from render.report.tables.
+and factor sources, CSV and report downloads. Wiring only: the numbers come from the HgWatch service
+(``services.hgwatch``, which runs ``render.report.tables``).
 """
 from __future__ import annotations
 
-import os
 from datetime import date
-from pathlib import Path
 
-import geopandas as gpd
 import streamlit as st
 
 from geo.errors import HgWatchError
 from geo.inventory.targets import METRICS
-from layers.store.workspace import DEFAULT_PATH, Workspace
 from render.report import charts
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.document import report_bytes, summary_lines
-from render.report.tables import (
-    TABLE_TITLES,
-    Inventory,
-    assumptions,
-    inventory_tables,
-    select_area,
-    table_csv,
-    tables_zip,
-)
-from settings.factors import load_factors
+from render.report.tables import TABLE_TITLES, assumptions, select_area, table_csv, tables_zip
+from services.view import choices
+from ui import sidebar as chrome
 
 ALL = "All areas"
 
-
-def _workspace_path() -> Path:
-    return Path(os.environ.get("HGWATCH_WORKSPACE") or DEFAULT_PATH)
-
-
-@st.cache_resource(show_spinner="Reading the sites...")
-def _layers(path: str, mtime: float) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
-    ws = Workspace(path)
-    read = {layer: ws.read(layer) if ws.has(layer) else None
-            for layer in ("mining_sites", "water_bodies")}
-    return read["mining_sites"], read["water_bodies"]
-
-
-@st.cache_resource(show_spinner="Running the Monte Carlo...")
-def _inventory(path: str, mtime: float, area: str | None, today: date) -> Inventory | str:
-    sites, _ = _layers(path, mtime)
-    try:
-        return inventory_tables(sites, load_factors(), area=area, today=today)
-    except HgWatchError as exc:
-        return str(exc)
-
-
 st.title("Mercury inventory and National Action Plan tracking")
-path = _workspace_path()
-mtime = path.stat().st_mtime if path.exists() else 0.0
-sites, water = _layers(str(path), mtime) if path.exists() else (None, None)
+svc = chrome.service()
+sites, water = svc.frames().get("mining_sites"), svc.frames().get("water_bodies")
 if sites is None:
-    st.warning(f"The workspace {path} holds no mining_sites layer. Import one on the "
+    st.warning(f"The workspace {svc.store.path} holds no mining_sites layer. Import one on the "
                "'Import data' page, or run `make demo`.")
     st.stop()
 
-areas = sorted({str(a) for a in sites["admin_area"].dropna()}) if "admin_area" in sites else []
-choice = st.selectbox("Area", [ALL, *areas], key="inv_area")
+choice = st.selectbox("Area", [ALL, *choices(sites, "admin_area")], key="inv_area")
 area = None if choice == ALL else choice
-inv = _inventory(str(path), mtime, area, date.today())
-if isinstance(inv, str):
+try:
+    with st.spinner("Running the Monte Carlo..."):
+        inv = svc.inventory(area, date.today())
+except HgWatchError as exc:
     st.error("The inventory cannot be computed:")
-    st.code(inv, language=None)
+    st.code(str(exc), language=None)
     st.stop()
 
 t = inv.tables["totals"].iloc[0]
@@ -145,11 +113,11 @@ chosen = select_area(sites, area)
 cols[1].download_button(
     "Report (PDF)", key="inv_pdf", mime="application/pdf", file_name=f"{stem}.pdf",
     on_click="ignore", data=lambda: report_bytes(inv, ".pdf", sites=chosen, water=water,
-                                                 data_source=str(path)))
+                                                 data_source=str(svc.store.path)))
 cols[2].download_button(
     "Report (HTML)", key="inv_html", mime="text/html", file_name=f"{stem}.html",
     on_click="ignore", data=lambda: report_bytes(inv, ".html", sites=chosen, water=water,
-                                                 data_source=str(path)))
+                                                 data_source=str(svc.store.path)))
 name = cols[3].selectbox("One table", list(TABLE_TITLES), format_func=TABLE_TITLES.get,
                          key="inv_table")
 cols[3].download_button("Download it (CSV)", data=table_csv(inv.tables[name]), key="inv_csv",

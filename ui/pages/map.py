@@ -5,10 +5,9 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from layers.io.export import PROFILES
-from render.map import mapview
 from render.map.assets import installed
 from render.map.standalone import standalone_html
-from services import downloads
+from services.exports import FORMATS
 from ui import sidebar as chrome
 
 view = chrome.current()
@@ -17,7 +16,7 @@ if view.problem:
     st.error("The rule file could not be used, so no violations are shown.")
     st.code(view.problem, language=None)
 if not view.infos:
-    st.warning(f"The workspace {chrome.plain(view.ws.path)} holds no layers yet. Import data on the "
+    st.warning(f"The workspace {chrome.plain(view.service.store.path)} holds no layers yet. Import data on the "
                "'Import data' page, or run `make demo` for the demo workspace.")
 chrome.headline_row(view)
 for note in view.notes:
@@ -26,7 +25,9 @@ if not installed():
     st.error("The offline Leaflet files are missing from static/vendor; run `make install` "
              "(scripts/install_assets.py). The map cannot draw without them.")
 
-st_folium(chrome.cached_map(view.key), height=620, use_container_width=True,
+with st.spinner("Drawing the map..."):
+    m = view.service.map(view.query)
+st_folium(m, height=620, use_container_width=True,
           returned_objects=[], key="main_map")
 st.caption("Basemaps: OpenStreetMap and Esri World Imagery when online. With no internet the "
            "tiles stay blank, a note appears on the map, and every layer still draws; choose "
@@ -38,25 +39,21 @@ profile = st.radio("Export profile", PROFILES, index=1, horizontal=True, key="dl
                    help="internal: every field. partner and public drop restricted fields "
                    "(people, contacts); public also drops free text. Every file names its "
                    "profile and the source and licence of each layer.")
-sites = view.frames.get("mining_sites")
-cols = st.columns(len(downloads.FORMATS) + 1)
-for col, (fmt, (suffix, mime)) in zip(cols, downloads.FORMATS.items()):
-    if sites is not None:
+svc, query, has_sites = view.service, view.query, "mining_sites" in view.frames
+cols = st.columns(len(FORMATS) + 1)
+for col, (fmt, (suffix, mime)) in zip(cols, FORMATS.items()):
+    if has_sites:
         col.download_button(
             f"Sites in view ({fmt})", key=f"dl_sites_{fmt}", mime=mime, on_click="ignore",
             file_name=f"hgwatch_sites_{profile}{suffix}",
-            data=lambda fmt=fmt: downloads.layer_file(sites, "mining_sites", fmt,
-                                                      profile=profile, infos=view.infos))
+            data=lambda fmt=fmt: svc.layer_file(query.filters, "mining_sites", fmt, profile))
     if len(view.violations):
         col.download_button(
             f"Violations ({fmt})", key=f"dl_viol_{fmt}", mime=mime, on_click="ignore",
             file_name=f"hgwatch_violations_{profile}{suffix}",
-            data=lambda fmt=fmt: downloads.violations_file(
-                view.violations, fmt, profile=profile, infos=view.infos, layers=view.frames))
+            data=lambda fmt=fmt: svc.violations_file(query, fmt, profile))
 cols[-1].download_button(
     "Map (stand-alone HTML)", key="dl_map_html", mime="text/html", on_click="ignore",
-    file_name="hgwatch_map.html",
-    data=lambda: standalone_html(mapview.build_map(
-        view.frames, violations=view.violations, zone_m=view.zone_m), title="HgWatch map"))
+    file_name="hgwatch_map.html", data=lambda: standalone_html(svc.map(query), title="HgWatch map"))
 st.caption("The stand-alone map is one self-contained file (Leaflet inlined) for a laptop in "
            "the field; it shows no restricted fields.")

@@ -1,85 +1,39 @@
 """Contamination overlays page: measured surfaces, sample classes, downstream reach and people,
-mercury pressure (an estimate) and the monitoring-gap list. Wiring only: the numbers come from
-services.contamination and services.exposure.
+mercury pressure (an estimate) and the monitoring-gap list. Widgets and drawing only: the numbers
+come from the HgWatch service (``services.hgwatch``), computed once there.
 """
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.errors import HgWatchError, InputError
+from geo.errors import HgWatchError
 from render.map import mapview
 from render.map import overlays as overlay_map
-from services import exposure as ex
-from services.contamination import GUIDELINE_NOTE, classed_samples, medium_surface, write_surface
-from settings.exposure import load_exposure
-from settings.guidelines import load_guidelines
+from services.contamination import GUIDELINE_NOTE, above_guideline, guideline_table, surface_bytes
 from ui import sidebar as chrome
 
 SURFACE, PRESSURE, NONE = "Measured mercury (interpolated)", "Mercury pressure (estimate)", "None"
 
-
-@st.cache_resource(show_spinner="Classing the samples...")
-def _classed(key: tuple[object, ...], _samples):
-    guidelines, settings = load_guidelines()
-    try:
-        return classed_samples(_samples, guidelines, settings, source="samples layer")
-    except InputError as exc:
-        return exc
-
-
-@st.cache_resource(show_spinner="Interpolating...")
-def _surface(key: tuple[object, ...], medium: str, method: str, cell_m: float,
-             max_distance_m: float, _classed):
-    try:
-        return medium_surface(_classed, medium=medium, exposure=load_exposure(), method=method,
-                              cell_m=cell_m, max_distance_m=max_distance_m)
-    except HgWatchError as exc:
-        return exc
-
-
-@st.cache_resource(show_spinner="Tracing downstream...")
-def _downstream(key: tuple[object, ...], reach_m: float, buffer_m: float, _frames):
-    return ex.downstream(_frames, load_exposure(), reach_m=reach_m, buffer_m=buffer_m)
-
-
-@st.cache_resource(show_spinner="Spreading estimated mercury use...")
-def _pressure(key: tuple[object, ...], kernel_m: float, _sites):
-    return ex.pressure(_sites, load_exposure(), kernel_width_m=kernel_m)
-
-
-def _cog_bytes(surface, medium: str) -> bytes:
-    guidelines, _ = load_guidelines()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = write_surface(surface, Path(tmp) / "surface.tif", medium=medium,
-                             guidelines=guidelines)
-        return path.read_bytes()
-
-
-try:
-    view = chrome.current()
-except KeyError:  # page opened by its own URL before app.py ran: build the shared sidebar
-    view = chrome.sidebar()
-cfg = load_exposure()
-guidelines, class_settings = load_guidelines()
+view = chrome.current()
+svc, filters = view.service, view.filters
+cfg = svc.settings.exposure
+guidelines, class_settings = svc.settings.guidelines
 st.title("Contamination overlays and exposure")
 st.caption(GUIDELINE_NOTE + " Reach length, settlement distance, kernel width and gap "
            "thresholds are assumptions of this product (config/exposure.toml), not law.")
 
-samples = view.frames.get("samples")
 sites = view.frames.get("mining_sites")
-classed = None
-if samples is not None and len(samples):
-    classed = _classed(view.key, samples)
-    if isinstance(classed, InputError):
-        st.error("Some samples have units that cannot be used; fix them and import again.")
-        st.code(str(classed), language=None)
-        classed = None
+try:
+    with st.spinner("Classing the samples..."):
+        classed = svc.classed_samples(filters)
+except HgWatchError as exc:
+    st.error("Some samples have units that cannot be used; fix them and import again.")
+    st.code(str(exc), language=None)
+    classed = None
 
 c1, c2, c3, c4 = st.columns(4)
 overlay = c1.radio("Overlay", (SURFACE, PRESSURE, NONE), key="ov_overlay")
@@ -99,46 +53,50 @@ reach_m = c4.number_input("Downstream reach (m)", 1000.0, 200_000.0,
 buffer_m = c4.number_input("Settlements within (m of the reach)", 50.0, 10_000.0,
                            float(cfg.downstream["settlement_buffer_m"]), 50.0, key="ov_buffer")
 
-base = {k: v for k, v in view.frames.items() if k != "samples"}
-m = mapview.build_map(base)
+m = mapview.build_map({k: v for k, v in view.frames.items() if k != "samples"})
 surface = None
-if overlay == SURFACE and classed is not None and media:
-    surface = _surface(view.key, medium, method, cell_m, max_distance, classed)
-    if isinstance(surface, HgWatchError):
-        st.warning(str(surface))
-        surface = None
-    elif surface.variance is not None and c2.toggle("Show the kriging uncertainty",
-                                                     key="ov_uncertainty"):
-        overlay_map.add_uncertainty(m, surface, medium=medium, opacity=opacity)
-    else:
-        overlay_map.add_surface(m, surface, medium=medium, guideline=guidelines.get(medium),
-                                settings=class_settings, opacity=opacity)
-elif overlay == PRESSURE and sites is not None and len(sites):
-    pressure = _pressure(view.key, float(cfg.pressure["kernel_width_m"]), sites)
-    if pressure is not None:
-        overlay_map.add_pressure(m, pressure, opacity=opacity)
-        st.info(pressure.label + f". Kernel width {pressure.kernel_width_m:g} m.")
+try:
+    if overlay == SURFACE and classed is not None and media:
+        with st.spinner("Interpolating..."):
+            surface = svc.surface(filters, medium, method, cell_m, max_distance)
+        if surface.variance is not None and c2.toggle("Show the kriging uncertainty",
+                                                      key="ov_uncertainty"):
+            overlay_map.add_uncertainty(m, surface, medium=medium, opacity=opacity)
+        else:
+            overlay_map.add_surface(m, surface, medium=medium, guideline=guidelines.get(medium),
+                                    settings=class_settings, opacity=opacity)
+    elif overlay == PRESSURE and sites is not None and len(sites):
+        with st.spinner("Spreading estimated mercury use..."):
+            pressure = svc.pressure(filters, float(cfg.pressure["kernel_width_m"]))
+        if pressure is not None:
+            overlay_map.add_pressure(m, pressure, opacity=opacity)
+            st.info(pressure.label + f". Kernel width {pressure.kernel_width_m:g} m.")
+except HgWatchError as exc:
+    st.warning(str(exc))
 if classed is not None:
     overlay_map.add_sample_classes(m, classed)
-down = _downstream(view.key, reach_m, buffer_m, view.frames)
+with st.spinner("Tracing downstream..."):
+    down = svc.downstream(filters, reach_m, buffer_m)
+    figure = svc.people(filters, reach_m, buffer_m)
 if down is not None:
-    areas = view.frames.get("residential_areas")
+    areas = svc.frames().get("residential_areas")  # settlements wherever they lie
     geoms = {} if areas is None else dict(zip(areas["area_id"].astype(str), areas.geometry))
     overlay_map.add_reaches(m, down.reaches, down.people, reach_m=reach_m, areas=geoms)
 
-people, settlements = down.people_total() if down is not None else (0, 0)
 h1, h2, h3 = st.columns(3)
-h1.metric("People downstream", f"{people:,}",
-          help=f"Known population of {settlements} settlements within {buffer_m:g} m of a "
-               f"{reach_m / 1000:g} km reach downstream of a mercury-using site or tailings; "
-               "each settlement counted once. Settlements upstream are never counted.")
+if isinstance(figure, str):
+    h1.metric("People downstream", "n/a", help=figure)
+else:
+    h1.metric("People downstream", f"{figure.people:,}",
+              help=f"Known population of {figure.settlements} settlements within {buffer_m:g} m "
+                   f"of a {reach_m / 1000:g} km reach downstream of a mercury-using site or "
+                   "tailings in view, wherever they lie; each settlement counted once. "
+                   "Settlements upstream are never counted.")
 h2.metric("Sources traced", f"{len(down.reaches) if down else 0:,}",
           help=f"within {cfg.downstream['entry_distance_m']:g} m of a river line "
                f"({cfg.downstream['entry_citation']})")
 if classed is not None:
-    h3.metric("Samples above guideline",
-              f"{int(classed['hg_class'].isin(['above', 'several_times_above']).sum()):,}"
-              f" of {len(classed):,}")
+    h3.metric("Samples above guideline", f"{above_guideline(classed):,} of {len(classed):,}")
 st_folium(m, height=600, use_container_width=True, returned_objects=[], key="ov_map")
 
 if surface is not None:
@@ -150,47 +108,38 @@ if surface is not None:
                f"distance). " + "; ".join(surface.notes) + ".")
     st.download_button("Surface (Cloud-Optimized GeoTIFF)", key="ov_cog", mime="image/tiff",
                        file_name=f"hgwatch_{medium}_{surface.method}.tif", on_click="ignore",
-                       data=lambda: _cog_bytes(surface, medium))
+                       data=lambda: surface_bytes(surface, medium=medium, guidelines=guidelines))
 
 st.subheader("People downstream of a site")
 if down is None or not down.reaches:
     st.write("No mercury-using site or tailings lies within "
              f"{cfg.downstream['entry_distance_m']:g} m of a river line.")
 else:
-    ids = [r.source_id for r in down.reaches]
-    chosen = st.selectbox("Site or tailings", ids, key="ov_source")
+    chosen = st.selectbox("Site or tailings", [r.source_id for r in down.reaches], key="ov_source")
     table = down.people[down.people["source_id"] == chosen]
-    by_source = down.people_by_source()
-    st.write(f"{int(by_source.get(chosen, 0)):,} people in {len(table)} settlement(s) within "
-             f"{buffer_m:g} m of the {reach_m / 1000:g} km downstream of {chosen}.")
+    st.write(f"{int(down.people_by_source().get(chosen, 0)):,} people in {len(table)} settlement(s) "
+             f"within {buffer_m:g} m of the {reach_m / 1000:g} km downstream of {chosen}.")
     st.dataframe(table[["name", "area_id", "population", "along_river_m",
                         "distance_to_river_m"]].round(1), hide_index=True)
 
 st.subheader("Where to sample next: monitoring gaps")
-if sites is not None and len(sites):
-    gap_table = ex.gaps(sites, samples, cfg, today=date.today(),
-                        people=down.people_by_source() if down is not None else None)
+by_site, by_reach = svc.gaps(filters, date.today(), reach_m, buffer_m)
+if by_site is not None:
     st.caption(f"Mercury-using sites with no {', '.join(cfg.gaps['media'])} sample within "
                f"{cfg.gaps['max_distance_m'] / 1000:g} km taken in the last "
                f"{cfg.gaps['max_age_years']:g} years, ranked by estimated mercury use "
                "(kg/yr, central with range), then people downstream.")
-    st.dataframe(gap_table.round(1), hide_index=True)
-if down is not None and down.reaches:
+    st.dataframe(by_site.round(1), hide_index=True)
+if by_reach is not None:
     st.caption("Downstream reaches with no such sample within "
                f"{cfg.gaps['max_distance_m'] / 1000:g} km of the river, ranked by people "
                "downstream.")
-    st.dataframe(ex.river_gaps(down, samples, cfg, today=date.today()).round(1),
-                 hide_index=True)
+    st.dataframe(by_reach.round(1), hide_index=True)
 
 if classed is not None:
     st.subheader("Samples against guideline values")
-    counts = pd.crosstab(classed["medium"], classed["hg_class"])
-    st.dataframe(counts)
-    rows = [{"medium": k, "guideline": "none set" if g.value is None else f"{g.value:g} {g.unit}",
-             "predatory fish": "" if g.predatory_value is None else f"{g.predatory_value:g} {g.unit}",
-             "kind": g.kind, "citation": g.citation or "set a national value"}
-            for k, g in guidelines.items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.dataframe(pd.crosstab(classed["medium"], classed["hg_class"]))
+    st.dataframe(guideline_table(guidelines), hide_index=True)
     st.caption(f"Near: from {class_settings.near_fraction:g} x the guideline; several times "
                f"above: from {class_settings.several_times:g} x (assumptions). A value below "
                "the detection limit is shown as '<limit' and classed by what that limit proves.")

@@ -9,13 +9,14 @@ from services import people, workbench
 from ui import sidebar as chrome
 
 view = chrome.current()
+svc = view.service
 st.title("Violations workbench")
 if view.problem:
     st.error("The rule file could not be used, so there are no violations to list.")
-runs = view.ws.runs()
-sites, tailings = view.frames.get("mining_sites"), view.frames.get("tailings")
-change = workbench.change_status(view.violations, runs)
-table = workbench.violations_table(view.violations, sites, change, tailings)
+runs = svc.runs()
+table = workbench.violations_table(view.violations, view.frames.get("mining_sites"),
+                                   workbench.change_status(view.violations, runs),
+                                   view.frames.get("tailings"))
 if runs:
     st.caption(f"New / persisting compare with the run recorded at {runs[0]['ran_at']}.")
 else:
@@ -23,23 +24,11 @@ else:
                "persisting. Record one below or with `python cli.py check`.")
 
 c1, c2, c3, c4 = st.columns(4)
-sev = c1.multiselect("Severity", sorted(table["severity"].dropna().unique()), key="wb_sev")
-rules = c2.multiselect("Rule", sorted(table["rule_id"].dropna().unique()), key="wb_rule")
-changes = c3.multiselect("Since last run", sorted(table["change"].dropna().unique()),
-                         key="wb_change")
-text = c4.text_input("Site or water body contains", key="wb_text")
-shown = table
-if sev:
-    shown = shown[shown["severity"].isin(sev)]
-if rules:
-    shown = shown[shown["rule_id"].isin(rules)]
-if changes:
-    shown = shown[shown["change"].isin(changes)]
-if text:
-    hay = (shown["site"].astype(str) + " " + shown["site_name"].astype(str) + " "
-           + shown["nearest_water"].astype(str)).str.lower()
-    shown = shown[hay.str.contains(text.lower(), regex=False)]
-shown = shown.reset_index(drop=True)
+shown = workbench.narrow(
+    table, severities=c1.multiselect("Severity", workbench.options(table, "severity"), key="wb_sev"),
+    rules=c2.multiselect("Rule", workbench.options(table, "rule_id"), key="wb_rule"),
+    changes=c3.multiselect("Since last run", workbench.options(table, "change"), key="wb_change"),
+    text=c4.text_input("Site or water body contains", key="wb_text"))
 
 st.write(f"{len(shown):,} of {len(table):,} violations. Click a row to zoom the map to it.")
 event = st.dataframe(
@@ -54,7 +43,7 @@ chosen = shown.iloc[rows[0]] if rows and rows[0] < len(shown) else None
 
 left, right = st.columns([3, 2])
 with left:
-    st_folium(chrome.cached_map(view.key), height=480, use_container_width=True,
+    st_folium(svc.map(view.query), height=480, use_container_width=True,
               returned_objects=[], key="wb_map",
               center=(chosen["lat"], chosen["lon"]) if chosen is not None else None,
               zoom=17 if chosen is not None else None)
@@ -69,12 +58,12 @@ with right:
                 f"nearest water: {chosen['nearest_water']}\nchange: {chosen['change']}")
         source = people.violation_source(record.iloc[0]) if len(record) else None
         if source is not None:
-            down, figure = chrome.downstream_in_view(view)
+            figure = svc.people(view.filters)
             if isinstance(figure, str):
                 st.caption("People downstream: the exposure settings could not be used.")
             else:
-                st.text("\n".join(people.detail_lines(people.source_people(down, source),
-                                                       figure)))
+                found = people.source_people(svc.downstream(view.filters), source)
+                st.text("\n".join(people.detail_lines(found, figure)))
         if len(record):
             detail = record.drop(columns=["geometry", "nearest_line"], errors="ignore").iloc[0]
             st.dataframe(detail.astype(str).rename("value"), width="stretch")
@@ -86,8 +75,8 @@ e1.download_button("Table (CSV)", key="wb_csv", mime="text/csv", on_click="ignor
                    data=lambda: workbench.csv_text(shown, header_lines=[
                        "HgWatch violations table; distances in metres on the WGS84 ellipsoid"]))
 fl = workbench.field_list(shown)
-areas = ["all areas", *sorted(fl["area"].astype(str).unique())]
-area = e2.selectbox("Field list for", areas, key="wb_area")
+area = e2.selectbox("Field list for", ["all areas", *sorted(fl["area"].astype(str).unique())],
+                    key="wb_area")
 part = fl if area == "all areas" else fl[fl["area"].astype(str) == area]
 e2.download_button(f"Field list: {area} (CSV)", key="wb_field", mime="text/csv",
                    on_click="ignore", file_name="hgwatch_field_list.csv",
@@ -99,8 +88,7 @@ if e3.button("Record a full run now", key="wb_record",
              help="Runs every rule on the whole workspace and records it, so the next "
                   "run can say what is new and what persists."):
     try:
-        from services.checks import check
-        outcome = check(workspace=view.ws, record=True)
+        outcome = svc.check(record=True)
         st.success(f"Recorded run {outcome.run_id}: "
                    f"{len(outcome.evaluation.violations):,} violations.")
     except HgWatchError as exc:

@@ -1,0 +1,118 @@
+"""What the faces hand in as text, parsed once: ``KEY=VALUE`` pairs (``--set``, ``--layer``,
+``--filter``), a bounding box, and the attribute filter those select.
+
+Every refusal names the flag, the bad item, the form expected and an example.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo.errors import InputError
+from layers.catalogue import CATALOGUE, LayerSpec
+
+
+def parse_pairs(items: Iterable[str], *, flag: str, form: str, example: str,
+                keys: Collection[str] | None = None, need_value: bool = False) -> list[tuple[str, str]]:
+    """Parse ``KEY=VALUE`` items into (key, value) pairs, both stripped, in order.
+
+    Parameters
+    ----------
+    items : the texts as given, e.g. ``["kind=river"]``.
+    flag : the option they came with, for messages (``"--set"``).
+    form : the expected form, e.g. ``"FIELD=VALUE"`` or ``"LAYER.FIELD=VALUE"``; a dot in its key
+        part means the key must be ``A.B`` with both parts given.
+    example : an item that would be accepted, shown in the message.
+    keys : when given, the allowed keys (their part before a dot for a dotted form).
+    need_value : refuse an empty value.
+
+    Raises
+    ------
+    InputError
+        ``"<flag> '<item>': expected <form> [with KEY one of [...]], e.g. <flag> <example>"``.
+    """
+    name = form.partition("=")[0]
+    dotted = "." in name
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        head, dot, tail = key.partition(".")
+        ok = bool(sep and key and (value or not need_value))
+        if dotted:
+            ok = ok and bool(head and dot and tail.strip())
+        if ok and keys is not None:
+            ok = (head if dotted else key) in keys
+        if not ok:
+            allowed = f" with {name.partition('.')[0]} one of {sorted(keys)}" if keys is not None else ""
+            raise InputError(f"{flag} {item!r}: expected {form}{allowed}, e.g. {flag} {example}")
+        pairs.append((key, value))
+    return pairs
+
+
+def set_values(items: Iterable[str]) -> dict[str, str]:
+    """``--set FIELD=VALUE`` items of ``import`` / ``validate`` as {field: value}."""
+    return dict(parse_pairs(items, flag="--set", form="FIELD=VALUE", example="kind=river"))
+
+
+def layer_files(items: Iterable[str]) -> list[tuple[str, str]]:
+    """``--layer LAYER=PATH`` items as (layer type, path) pairs."""
+    return parse_pairs(items, flag="--layer", form="LAYER=PATH", keys=CATALOGUE, need_value=True,
+                       example="water_bodies=rivers.geojson")
+
+
+def layer_values(items: Iterable[str]) -> dict[str, dict[str, str]]:
+    """``--set LAYER.FIELD=VALUE`` items as {layer: {field: value}}."""
+    out: dict[str, dict[str, str]] = {}
+    for key, value in parse_pairs(items, flag="--set", form="LAYER.FIELD=VALUE", keys=CATALOGUE,
+                                  example="mining_sites.uses_mercury=true"):
+        layer, _, name = key.partition(".")
+        out.setdefault(layer, {})[name.strip()] = value
+    return out
+
+
+def parse_filters(items: Iterable[str], spec: LayerSpec) -> dict[str, list[str]]:
+    """``--filter FIELD=V1,V2`` items as {field: [values]}; the field must be one of the layer's."""
+    pairs = parse_pairs(items, flag="--filter", form="FIELD=V1,V2", keys=spec.field_names,
+                        example="status=active,inactive")
+    return {field: [v.strip() for v in values.split(",")] for field, values in pairs}
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """Parse 'W,S,E,N' in degrees."""
+    try:
+        w, s, e, n = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--bbox {text!r}: expected four numbers W,S,E,N in degrees,"
+                         " e.g. --bbox -2.5,5.0,-1.5,6.0") from None
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s < n <= 90):
+        raise InputError(f"--bbox {text!r}: expected -180<=W,E<=180 and -90<=S<N<=90")
+    return w, s, e, n
+
+
+def apply_filters(gdf: gpd.GeoDataFrame, filters: dict[str, list[str]], *,
+                  bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+    """Rows whose fields match every filter (any listed value), intersecting ``bbox``.
+
+    Values compare as text, case-insensitively, so ``uses_mercury=true`` matches a boolean.
+    A ``bbox`` whose west edge is east of its east edge crosses the antimeridian.
+    """
+    keep = pd.Series(True, index=gdf.index)
+    for field, values in filters.items():
+        if field not in gdf.columns:
+            keep &= False
+            continue
+        wanted = {v.lower() for v in values}
+        keep &= gdf[field].map(lambda v, wanted=wanted: not pd.isna(v) and str(v).lower() in wanted).astype(bool)
+    if bbox is not None:
+        w, s, e, n = bbox
+        boxes = [shapely.box(w, s, e, n)] if w <= e else [shapely.box(w, s, 180, n),
+                                                         shapely.box(-180, s, e, n)]
+        hit = pd.Series(False, index=gdf.index)
+        for box in boxes:
+            hit |= gdf.geometry.intersects(box)
+        keep &= hit
+    return gdf[keep]

@@ -1,0 +1,113 @@
+"""Files for people outside: a layer or its filtered subset (GeoJSON RFC 7946, GeoPackage, CSV,
+KML under the profiles internal / partner / public), the violations, and the inventory report.
+
+The CLI writes these to disk and the dashboard offers them as downloads; both call these same
+functions, so a file has one layout whoever asks for it. No Streamlit here.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+
+from geo.errors import InputError
+from geo.inventory.factors import Factors
+from layers.catalogue import CATALOGUE
+from layers.io import export
+from layers.io.readers import load_layer
+from layers.io.violations import violations_bytes
+from layers.store.workspace import LayerInfo, Workspace
+from render.report.document import write_report
+from render.report.tables import Inventory, inventory_tables, select_area
+from services.arguments import apply_filters, parse_bbox, parse_filters
+
+FORMATS: dict[str, tuple[str, str]] = {  # fmt -> (file suffix, MIME type)
+    "geojson": (".geojson", "application/geo+json"),
+    "gpkg": (".gpkg", "application/geopackage+sqlite3"),
+    "csv": (".csv", "text/csv"),
+    "kml": (".kml", "application/vnd.google-earth.kml+xml"),
+}
+REPORT_LAYERS = ("mining_sites", "water_bodies")
+
+
+def provenance(infos: Iterable[LayerInfo], layers: Iterable[str]) -> list[export.Provenance]:
+    """Source and licence of each of ``layers``, from the workspace's provenance table."""
+    wanted = set(layers)
+    return [export.Provenance(i.layer, i.source, i.licence, i.synthetic)
+            for i in infos if i.layer in wanted]
+
+
+def layer_file(gdf: gpd.GeoDataFrame, layer: str, fmt: str, *, profile: str,
+               infos: Iterable[LayerInfo]) -> bytes:
+    """One catalogue layer of the view as a ``fmt`` file made under ``profile``."""
+    return export.to_bytes(gdf, fmt, spec=CATALOGUE[layer], profile=profile,
+                           provenance=provenance(infos, [layer]))
+
+
+def violations_file(violations: gpd.GeoDataFrame, fmt: str, *, profile: str,
+                    infos: Iterable[LayerInfo], layers: Iterable[str]) -> bytes:
+    """The violations as a ``fmt`` file (``layers.io.violations``, the layout ``cli.py check
+    --out`` writes); the provenance names every one of ``layers``, the layers the rules read."""
+    return violations_bytes(violations, fmt, profile=profile, provenance=provenance(infos, layers))
+
+
+def export_layer(workspace: Workspace, layer: str, out: str | os.PathLike[str], *, profile: str,
+                 filters: Iterable[str] = (), bbox: str | None = None) -> tuple[Path, int]:
+    """Write ``layer`` of ``workspace``, or the features that pass ``--filter`` items
+    (``FIELD=V1,V2``) and ``--bbox`` text (``W,S,E,N``), to ``out``; returns the path and the
+    number of features written."""
+    spec = CATALOGUE[layer]
+    gdf = apply_filters(workspace.read(layer), parse_filters(filters, spec),
+                        bbox=parse_bbox(bbox) if bbox else None)
+    path = export.write(gdf, out, spec=spec, profile=profile,
+                        provenance=provenance(workspace.layers(), [layer]))
+    return path, len(gdf)
+
+
+def report_layers(workspace: Workspace, paths: Mapping[str, str]
+                  ) -> tuple[dict[str, gpd.GeoDataFrame | None], list[str]]:
+    """The sites and water of a report, each from its file in ``paths`` or else the workspace,
+    and a line per layer saying where it came from (source, licence, import time)."""
+    for layer in paths:
+        if layer not in REPORT_LAYERS:
+            raise InputError(f"--layer {layer}=...: the report reads mining_sites and"
+                             " water_bodies only")
+    frames: dict[str, gpd.GeoDataFrame | None] = {}
+    sources: list[str] = []
+    for layer in REPORT_LAYERS:
+        frames[layer] = None
+        if layer in paths:
+            frames[layer] = load_layer(paths[layer], layer).gdf
+            sources.append(f"{layer}: {paths[layer]}")
+        elif workspace.exists() and workspace.has(layer):
+            frames[layer] = workspace.read(layer)
+            info = workspace.info(layer)
+            tag = " (SYNTHETIC demo data)" if info.synthetic else ""
+            sources.append(f"{layer}: {info.source}, licence {info.licence}, imported"
+                           f" {info.imported_at}{tag}")
+    if frames["mining_sites"] is None:
+        raise InputError(f"workspace {workspace.path} holds no mining_sites layer; import one or"
+                         " pass --layer mining_sites=PATH")
+    return frames, sources
+
+
+def write_inventory_report(out: str | os.PathLike[str], *, factors: Factors, workspace: Workspace,
+                           area: str | None = None, layer_paths: Mapping[str, str] | None = None,
+                           today: date | None = None) -> tuple[Path, Inventory]:
+    """Read the sites (and water, if any) from ``workspace`` or ``layer_paths``
+    (``{"mining_sites": PATH}``), compute the inventory for ``area`` with ``factors`` and write
+    the report (PDF or HTML, by the suffix of ``out``)."""
+    paths = dict(layer_paths or {})
+    frames, sources = report_layers(workspace, paths)
+    sites = frames["mining_sites"]
+    assert sites is not None  # report_layers refuses a report without sites
+    when = today or date.today()
+    name = paths.get("mining_sites", "mining_sites")
+    inv = inventory_tables(sites, factors, area=area, today=when, source=name)
+    path = write_report(inv, out, sites=select_area(sites, area, source=name),
+                        water=frames["water_bodies"], generated=when,
+                        data_source="; ".join(sources))
+    return path, inv

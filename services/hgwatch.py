@@ -1,0 +1,314 @@
+"""HgWatch as one service: the store opened with its settings, answering what both faces ask.
+
+``HgWatch(settings)`` reads the workspace of ``settings`` and the four settings files it names.
+The dashboard keeps one per process; the CLI makes one per command. Every answer is cached here,
+once, and the whole cache is dropped when the workspace or a settings file changes on disk
+(``Settings.stamp``), so a page never shows data older than the files. The caches are shared by
+every session of a dashboard process, behind one lock. No Streamlit here.
+
+Errors a user can fix (``HgWatchError``: a bad settings file, a bad value in a layer) are raised
+to the face, which shows them; the dashboard's headline keeps going without the mercury range
+when only the factor file is unusable.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from geo.contamination.surface import Surface
+from geo.errors import HgWatchError, Problem
+from geo.exposure.pressure import Pressure
+from geo.inventory.factors import Factors
+from geo.rules.model import RuleSet
+from layers.io.readers import Loaded, load_layer
+from layers.store.workspace import LayerInfo, Workspace
+from render.map.mapview import build_map
+from render.report.tables import Inventory, inventory_tables
+from services import checks, contamination, exports
+from services import exposure as ex
+from services.people import PeopleFigure, people_figure, trace_view
+from services.view import Filters, Headline, filter_layers, headline, violations_for, zone_distance
+from settings import Settings
+
+T = TypeVar("T")
+EMPTY_VIOLATIONS = gpd.GeoDataFrame({"severity": []}, geometry=[], crs=4326)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the sidebar asks: the filters, the rules to run (None: all) and a "what if"
+    distance in metres for the distance rules (None: the rule file's own)."""
+
+    filters: Filters = field(default_factory=Filters)
+    rule_ids: tuple[str, ...] | None = None
+    distance_m: float | None = None
+
+
+class HgWatch:
+    """The workspace and settings of ``settings``, and every answer the faces ask of them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._base = settings
+        self._settings = settings
+        self._stamp: tuple[float, ...] | None = None
+        self._lock = threading.RLock()
+        self._memo: dict[str, OrderedDict[Any, tuple[bool, Any]]] = {}
+
+    @classmethod
+    def from_env(cls, **paths: Path | str | None) -> HgWatch:
+        """The service of ``Settings.from_env(**paths)`` ($HGWATCH_WORKSPACE, shipped files)."""
+        return cls(Settings.from_env(None, **paths))
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def settings(self) -> Settings:
+        """The settings, re-read from their files when one changed since the last call."""
+        stamp = self._base.stamp()
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp, self._settings = stamp, replace(self._base)
+                self._memo.clear()
+            return self._settings
+
+    @property
+    def store(self) -> Workspace:
+        """The workspace GeoPackage."""
+        return Workspace(self._base.workspace)
+
+    def _cached(self, kind: str, key: object, make: Callable[[], T], size: int = 8) -> T:
+        """``make()`` once per ``key`` (the last ``size`` kept); a HgWatchError is kept too."""
+        _ = self.settings  # drops the caches when a file changed
+        with self._lock:
+            memo = self._memo.setdefault(kind, OrderedDict())
+            if key not in memo:
+                try:
+                    memo[key] = (True, make())
+                except HgWatchError as exc:
+                    memo[key] = (False, exc)
+                while len(memo) > size:
+                    memo.popitem(last=False)
+            memo.move_to_end(key)
+            ok, value = memo[key]
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ layers and settings
+    def _read(self) -> tuple[list[LayerInfo], dict[str, gpd.GeoDataFrame]]:
+        ws = self.store
+        if not ws.exists():
+            return [], {}
+        infos = ws.layers()
+        return infos, {i.layer: ws.read(i.layer) for i in infos}
+
+    def layers(self) -> list[LayerInfo]:
+        """Provenance of every layer in the workspace (empty when there is no workspace)."""
+        return self._cached("store", None, self._read, 1)[0]
+
+    def frames(self) -> dict[str, gpd.GeoDataFrame]:
+        """Every layer of the workspace, whole."""
+        return self._cached("store", None, self._read, 1)[1]
+
+    def view(self, filters: Filters) -> dict[str, gpd.GeoDataFrame]:
+        """Every layer as the sidebar ``filters`` select it (see ``services.view.filter_layers``)."""
+        return self._cached("view", filters, lambda: filter_layers(self.frames(), filters), 16)
+
+    def rules(self) -> RuleSet:
+        """The rule set (ConfigError when the rule file is unusable)."""
+        return self._cached("rules", None, lambda: self.settings.rules, 1)
+
+    def factors(self) -> Factors:
+        """The inventory factors (ConfigError when the factor file is unusable)."""
+        return self._cached("factors", None, lambda: self.settings.factors, 1)
+
+    def _rule_ids(self, q: Query) -> tuple[str, ...]:
+        return tuple(r.id for r in self.rules().rules) if q.rule_ids is None else q.rule_ids
+
+    # ------------------------------------------------------------------ the rules in view
+    def violations(self, q: Query) -> tuple[gpd.GeoDataFrame, list[str]]:
+        """The violations of the chosen rules in the filtered view, and notes on rules not run
+        (an empty frame and no notes when the rule file is unusable: see ``rules``)."""
+        def run() -> tuple[gpd.GeoDataFrame, list[str]]:
+            try:
+                ruleset, ids = self.rules(), self._rule_ids(q)
+            except HgWatchError:
+                return EMPTY_VIOLATIONS, []
+            if not ids:
+                return EMPTY_VIOLATIONS, []
+            try:
+                return violations_for(ruleset, self.view(q.filters), ids, q.distance_m)
+            except HgWatchError as exc:
+                return EMPTY_VIOLATIONS, [str(exc)]
+        return self._cached("violations", q, run, 32)
+
+    def zone_m(self, q: Query) -> float | None:
+        """The rule buffer drawn around water, in metres (see ``services.view.zone_distance``)."""
+        try:
+            return zone_distance(self.rules(), self._rule_ids(q), q.distance_m)
+        except HgWatchError:
+            return None
+
+    def read_by_rules(self, q: Query) -> list[str]:
+        """The layers the chosen rules read, for the provenance of a violations file."""
+        try:
+            ids = set(self._rule_ids(q))
+            return list(dict.fromkeys(lay for r in self.rules().rules if r.id in ids for lay in r.layers))
+        except HgWatchError:
+            return []
+
+    def headline(self, q: Query) -> Headline:
+        """Sites, mercury-using sites, violations by severity and the mercury-use range; the
+        range is left out, and ``problem`` says why, when the factor file is unusable."""
+        def make() -> Headline:
+            sites = self.view(q.filters).get("mining_sites", gpd.GeoDataFrame(geometry=[], crs=4326))
+            violations = self.violations(q)[0]
+            try:
+                return headline(sites, violations, self.factors())
+            except HgWatchError as exc:
+                return headline(sites, violations, None, problem=str(exc))
+        return self._cached("headline", q, make, 16)
+
+    def map(self, q: Query) -> folium.Map:
+        """A fresh folium map of the view: built once per query and kept pickled, since
+        ``st_folium`` rewrites element ids while rendering (one Map must never render twice)."""
+        data = self._cached("map", q, lambda: pickle.dumps(build_map(
+            self.view(q.filters), violations=self.violations(q)[0], zone_m=self.zone_m(q))))
+        return pickle.loads(data)  # our own bytes, made just above
+
+    # ------------------------------------------------------------------ people downstream
+    def downstream(self, filters: Filters, reach_m: float | None = None,
+                   buffer_m: float | None = None) -> ex.Downstream | None:
+        """The reach downstream of the mercury sources in view, and the settlements near it
+        wherever they lie (a river crosses admin boundaries); None without river lines.
+        ``reach_m`` / ``buffer_m`` (metres) default to the exposure settings."""
+        cfg = self.settings.exposure.downstream
+        reach, buffer = float(reach_m or cfg["reach_m"]), float(buffer_m or cfg["settlement_buffer_m"])
+        return self._cached("downstream", (filters, reach, buffer), lambda: trace_view(
+            self.view(filters), self.settings.exposure, areas=self.frames().get("residential_areas"),
+            reach_m=reach, buffer_m=buffer))
+
+    def people(self, filters: Filters, reach_m: float | None = None,
+               buffer_m: float | None = None) -> PeopleFigure | str:
+        """The people-downstream figure of ``downstream``, or the exposure settings' error."""
+        try:
+            down = self.downstream(filters, reach_m, buffer_m)
+            return people_figure(down, self.settings.exposure, reach_m=reach_m, buffer_m=buffer_m)
+        except HgWatchError as exc:
+            return str(exc)
+
+    # ------------------------------------------------------------------ inventory, overlays
+    def inventory(self, area: str | None, today: date) -> Inventory:
+        """Every inventory table for ``area`` (None: all sites), targets judged on ``today``."""
+        def make() -> Inventory:
+            sites = self.frames().get("mining_sites")
+            if sites is None:
+                raise HgWatchError(f"workspace {self.store.path} holds no mining_sites layer")
+            return inventory_tables(sites, self.factors(), area=area, today=today)
+        return self._cached("inventory", (area, today), make)
+
+    def classed_samples(self, filters: Filters) -> gpd.GeoDataFrame | None:
+        """The samples in view in guideline units and classed; None without samples."""
+        samples = self.view(filters).get("samples")
+        if samples is None or samples.empty:
+            return None
+        guidelines, classes = self.settings.guidelines
+        return self._cached("classed", filters, lambda: contamination.classed_samples(
+            samples, guidelines, classes, source="samples layer"))
+
+    def surface(self, filters: Filters, medium: str, method: str, cell_m: float,
+                max_distance_m: float) -> Surface:
+        """The interpolated surface of ``medium`` from the samples in view."""
+        def make() -> Surface:
+            classed = self.classed_samples(filters)
+            if classed is None:
+                raise HgWatchError("no samples in view to interpolate")
+            return contamination.medium_surface(classed, medium=medium, exposure=self.settings.exposure,
+                                                method=method, cell_m=cell_m, max_distance_m=max_distance_m)
+        return self._cached("surface", (filters, medium, method, cell_m, max_distance_m), make)
+
+    def pressure(self, filters: Filters, kernel_width_m: float) -> Pressure | None:
+        """Estimated mercury use of the sites in view, spread by a kernel (None without sites)."""
+        return self._cached("pressure", (filters, kernel_width_m), lambda: ex.pressure(
+            self.view(filters).get("mining_sites"), self.settings.exposure, self.factors(),
+            kernel_width_m=kernel_width_m))
+
+    def gaps(self, filters: Filters, today: date, reach_m: float | None = None,
+             buffer_m: float | None = None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        """Ranked monitoring gaps: of the mercury-using sites in view (None without sites) and of
+        the downstream reaches (None without any)."""
+        frames = self.view(filters)
+        sites, samples = frames.get("mining_sites"), frames.get("samples")
+        down = self.downstream(filters, reach_m, buffer_m)
+        cfg = self.settings.exposure
+        by_site = None if sites is None or sites.empty else ex.gaps(
+            sites, samples, cfg, self.factors(), today=today,
+            people=down.people_by_source() if down is not None else None)
+        by_reach = ex.river_gaps(down, samples, cfg, today=today) if down and down.reaches else None
+        return by_site, by_reach
+
+    # ------------------------------------------------------------------ runs, files, writes
+    def runs(self, limit: int = 2) -> list[dict[str, object]]:
+        """The newest recorded rule runs, newest first (none without a workspace)."""
+        return self.store.runs(limit) if self.store.exists() else []
+
+    def check(self, *, only: Sequence[str] | None = None, files: Sequence[tuple[str, str]] = (),
+              set_values: dict[str, dict[str, str]] | None = None, repair: bool = False,
+              record: bool = True) -> checks.CheckOutcome:
+        """Run the rules on the workspace (recorded) or on ``files``; see ``services.checks.check``."""
+        return checks.check(self.settings, only=only, files=files, set_values=set_values,
+                            repair=repair, record=record)
+
+    def diff(self) -> checks.RunComparison:
+        """The last two recorded runs and what changed between them."""
+        return checks.diff_last_runs(self.store)
+
+    def add_layers(self, loaded: Sequence[Loaded], **meta: Any) -> list[LayerInfo]:
+        """Store validated layers with their provenance (``Workspace.write_layers``), atomically."""
+        return self.store.write_layers([(item.layer, item.gdf) for item in loaded], **meta)
+
+    def layer_file(self, filters: Filters, layer: str, fmt: str, profile: str) -> bytes:
+        """One layer of the view as a download (``services.exports.layer_file``)."""
+        return exports.layer_file(self.view(filters)[layer], layer, fmt, profile=profile,
+                                  infos=self.layers())
+
+    def violations_file(self, q: Query, fmt: str, profile: str) -> bytes:
+        """The violations of ``q`` as a download, in the layout of ``cli.py check --out``."""
+        return exports.violations_file(self.violations(q)[0], fmt, profile=profile,
+                                       infos=self.layers(), layers=self.read_by_rules(q))
+
+    def report(self, out: str | os.PathLike[str], *, area: str | None,
+               layer_paths: dict[str, str] | None = None, today: date | None = None
+               ) -> tuple[Path, Inventory]:
+        """Write the inventory report of ``area`` to ``out`` (``services.exports``)."""
+        return exports.write_inventory_report(out, factors=self.settings.factors, workspace=self.store,
+                                              area=area, layer_paths=layer_paths, today=today)
+
+    def write_surface(self, out: str | os.PathLike[str], *, medium: str, samples_path: str | None = None,
+                      method: str | None = None, cell_m: float | None = None,
+                      max_distance_m: float | None = None) -> tuple[Surface, Path, list[Problem]]:
+        """Interpolate ``medium`` from the samples in the file at ``samples_path`` (else the
+        workspace's) and write a Cloud-Optimized GeoTIFF to ``out``; returns the surface, the
+        path and the file's warnings. Unset options come from the exposure settings."""
+        warnings: list[Problem] = []
+        if samples_path:
+            item = load_layer(samples_path, "samples")
+            samples, source, warnings = item.gdf, item.source, item.warnings
+        else:
+            samples, source = self.store.read("samples"), f"{self.store.path} (samples)"
+        guidelines, classes = self.settings.guidelines
+        classed = contamination.classed_samples(samples, guidelines, classes, source=source)
+        surface = contamination.medium_surface(
+            classed, medium=medium, exposure=self.settings.exposure, method=method, cell_m=cell_m,
+            max_distance_m=max_distance_m, source=source)
+        return surface, contamination.write_surface(surface, out, medium=medium, guidelines=guidelines), warnings
