@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, create_model
 
-from geo.contamination.units import MEDIUM_KIND
+from geo.contamination.units import MEDIA
 from geo.errors import ConfigError
 from settings.toml import Strict, load_toml, validation_message
 
@@ -28,7 +28,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
                 "below_detection_fraction": _M},
     "pressure": {"kernel_width_m": _M, "cell_m": _M},
     "gaps": {"max_distance_m": _M, "max_age_years": _M,
-             "media": list[Literal[tuple(MEDIUM_KIND)]]},  # type: ignore[misc]
+             "media": list[Literal[MEDIA]]},  # type: ignore[valid-type]
 }
 
 

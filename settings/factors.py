@@ -1,8 +1,11 @@
 """Read and check the inventory factor file (``config/inventory.toml``) with pydantic models.
 
 Unknown keys are refused by name, every factor is a sourced range low <= central <= high, every
-practice of the layer catalogue needs its factor, and published units go through pint. Every
-problem is raised at once, naming the file, the key, the value and what was expected.
+practice of the layer catalogue needs its factor, and every unit goes through pint
+(``geo.quantities``): a factor's ``unit`` must be of the factor's kind (a mass ratio for an
+Hg:Au ratio, days a year for working days) and is converted to the computing unit, and a
+published estimate's unit to kg a year. Every problem is raised at once, naming the file, the
+key, the value and what was expected.
 """
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-import pint
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -25,19 +27,28 @@ from pydantic import (
 )
 
 from geo.errors import ConfigError
-from geo.inventory.factors import Factors, PublishedEstimate, Range, Route, Target
+from geo.inventory.factors import (
+    DAYS_UNIT,
+    RATIO_UNIT,
+    SHARE_UNIT,
+    Factors,
+    PublishedEstimate,
+    Range,
+    Route,
+    Target,
+)
 from geo.inventory.targets import METRICS
+from geo.quantities import UNIT_ERRORS, factor
 from layers.catalogue import AMALGAMATION, BURNING, STATUS
 from settings.toml import Strict, load_toml, validation_message
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "inventory.toml"
-_UREG = pint.get_application_registry()
 
 
 def _mass_per_year(unit: str) -> str:
     try:
-        (1 * _UREG(unit)).to("kg/year")
-    except (pint.errors.PintError, AttributeError, TypeError, ValueError):
+        factor(unit, "kg/year")
+    except UNIT_ERRORS:
         raise ValueError("a mass per time unit such as 'kg/year' or 't/year'") from None
     return unit
 
@@ -55,39 +66,71 @@ Status = Literal[STATUS]  # type: ignore[valid-type]
 
 
 class _Ordered(Strict):
-    """low <= central <= high <= upper; a published estimate may give no low or high."""
+    """low <= central <= high <= upper (in the computing unit); a published estimate may give
+    no low or high."""
 
     low: Amount | None
     central: Amount
     high: Amount | None
     upper: ClassVar[float] = math.inf
 
+    def _scale(self) -> float:
+        """One unit of the values in the unit ``upper`` is in."""
+        return 1.0
+
     @model_validator(mode="after")
     def _in_order(self) -> _Ordered:
         lo, mid, hi = self.low, self.central, self.high
-        if (lo is not None and lo > mid) or (hi is not None and not mid <= hi <= self.upper):
-            bound = "" if self.upper == math.inf else f" <= {self.upper:g}"
+        if (lo is not None and lo > mid) or (
+                hi is not None and not (mid <= hi and hi * self._scale() <= self.upper)):
+            bound = "" if self.upper == math.inf else f" <= {self.upper / self._scale():g}"  # file's unit
             raise ValueError(f"low <= central <= high{bound}; got {[lo, mid, hi]}")
         return self
 
 
 class _Range(_Ordered):
+    """A factor range; ``unit`` (optional) must be of the kind of ``computing_unit``."""
+
     low: Amount
     high: Amount
     source: Text
     unit: str | None = None
+    computing_unit: ClassVar[str] = RATIO_UNIT
+    kind: ClassVar[str] = "a mass ratio unit such as 'g/g', 'mg/g' or 'kg/t'"
 
-    def range(self, unit: str) -> Range:
-        """As a :class:`Range`, in ``unit`` unless the file names one."""
-        return Range(self.low, self.central, self.high, self.source, self.unit or unit)
+    @model_validator(mode="before")
+    @classmethod
+    def _known_unit(cls, data: object) -> object:
+        unit = data.get("unit") if isinstance(data, dict) else None
+        if isinstance(unit, str):
+            try:
+                factor(unit, cls.computing_unit)
+            except UNIT_ERRORS:
+                raise ValueError(f"'unit' {cls.kind}; got {unit!r}") from None
+        return data
+
+    def _scale(self) -> float:
+        try:
+            return factor(self.unit or self.computing_unit, self.computing_unit)
+        except UNIT_ERRORS:  # _known_unit has refused it already
+            return 1.0
+
+    def range(self) -> Range:
+        """As a :class:`Range` in the file's unit (``Factors`` converts it to the computing unit)."""
+        return Range(self.low, self.central, self.high, self.source,
+                     self.computing_unit if self.unit is None else self.unit)
 
 
 class _Share(_Range):
     upper = 1.0
+    computing_unit = SHARE_UNIT
+    kind = "a share: no unit, or 'percent'"
 
 
 class _WorkingDays(_Range):
     upper = 366.0
+    computing_unit = DAYS_UNIT
+    kind = "a number of days per time such as 'day/year' or 'day/week'"
 
 
 class _Route(Strict):
@@ -98,7 +141,7 @@ class _Route(Strict):
 
     @model_validator(mode="after")
     def _at_most_all(self) -> _Route:
-        lows = [self.air.low, self.water.low, self.land.low]
+        lows = [r.low * r._scale() for r in (self.air, self.water, self.land)]
         if sum(lows) > 1.0:
             raise ValueError(f"low shares of air, water and land adding to 1 at most; got {lows}")
         return self
@@ -132,7 +175,7 @@ class _Published(_Ordered):
 
     def estimate(self) -> PublishedEstimate:
         """As a :class:`PublishedEstimate` in kg a year."""
-        kg = float((1 * _UREG(self.unit)).to("kg/year").magnitude)
+        kg = factor(self.unit, "kg/year")
         low, high = (None if v is None else v * kg for v in (self.low, self.high))
         return PublishedEstimate(self.area, self.quantity, self.central * kg, low, high,
                                  "kg/year", self.year, self.method, self.source)
@@ -188,11 +231,11 @@ def load_factors(path: str | os.PathLike[str] | None = None) -> Factors:
         raise ConfigError(validation_message(file, exc)) from None
     s = m.settings
     return Factors(  # tables in the file's order
-        hg_au_ratio={k: getattr(m.hg_au_ratio, k).range("g/g") for k in data["hg_au_ratio"]},
-        routes={k: Route(k, r.label or k, r.air.range(""), r.water.range(""), r.land.range(""))
+        hg_au_ratio={k: getattr(m.hg_au_ratio, k).range() for k in data["hg_au_ratio"]},
+        routes={k: Route(k, r.label or k, r.air.range(), r.water.range(), r.land.range())
                 for k, r in m.route.items()},
         burning_route={k: getattr(m.burning_route, k) for k in data["burning_route"]},
-        working_days=s.working_days.range("day/year"),
+        working_days=s.working_days.range(),
         published=tuple(p.estimate() for p in m.published),
         targets=tuple(Target(**t.model_dump()) for t in m.targets),
         baseline_year=m.baseline.year, baseline_round=m.baseline.round,

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, ValidationError, create_model, model_validator
 
 from geo.contamination.guidelines import ClassSettings, Guideline
-from geo.contamination.units import MEDIUM_KIND, check_unit
+from geo.contamination.units import MEDIA, check_unit
 from geo.errors import ConfigError
 from settings.toml import Strict, load_toml, validation_message
 
@@ -48,7 +48,7 @@ def _unit_of(medium: str, text: str) -> str:
 # one optional table per known medium, its unit checked against the medium's kind
 _Media = create_model("Media", __base__=Strict, **{m: (create_model(
     f"Medium_{m}", __base__=_Medium, unit=(Annotated[str, AfterValidator(partial(_unit_of, m))],
-                                           ...)) | None, None) for m in MEDIUM_KIND})
+                                           ...)) | None, None) for m in MEDIA})
 
 
 class _GuidelineFile(Strict):

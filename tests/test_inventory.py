@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.errors import ConfigError, InputError
+from geo.inventory._groups import ALL_SITES, NOT_GIVEN
 from geo.inventory.estimate import (
     FROM_DAYS,
     FROM_DEFAULT_DAYS,
@@ -23,6 +25,7 @@ from geo.inventory.estimate import (
     NOT_OPERATING,
     estimate_sites,
 )
+from geo.inventory.factors import Range
 from geo.inventory.montecarlo import rollup, sample_factors
 from geo.inventory.register import register_counts
 from geo.inventory.targets import target_status, trends
@@ -246,6 +249,62 @@ def test_published_estimate_units_are_converted(tmp_path: Path) -> None:
     path = _factor_file(tmp_path, 'central = 6000\nunit = "kg/year"',
                         'central = 6\nunit = "t/year"')
     assert {p.central for p in load_factors(path).published} == {404, 1300, 2500, 6000}
+
+
+def test_factor_units_go_through_pint() -> None:
+    # the same factors given in mg/g and in working days a month: the same estimate
+    ratio, days = FACTORS.hg_au_ratio["concentrate"], FACTORS.working_days
+    assert (ratio.unit, days.unit) == ("g/g", "day/year")
+    other = replace(FACTORS, hg_au_ratio={**FACTORS.hg_au_ratio, "concentrate": Range(
+        200.0, 500.0, 1000.0, ratio.source, "mg/g")}, working_days=Range(7.5, 18.75, 25.0, days.source,
+                                                                          "day/month"))
+    assert other.hg_au_ratio["concentrate"] == Range(0.2, 0.5, 1.0, ratio.source, "g/g")
+    assert other.working_days.unit == "day/year"
+    assert (other.working_days.low, other.working_days.central, other.working_days.high) == \
+        pytest.approx((90.0, 225.0, 300.0), rel=1e-12)
+    frame = pd.DataFrame([site(gold_g_per_day=100.0)])  # 100 g/day x 225 day/year = 22.5 kg/year
+    mine, theirs = estimate_sites(frame, other).iloc[0], estimate_sites(frame, FACTORS).iloc[0]
+    assert mine["used_kg"] == pytest.approx(22.5 * 0.5, rel=1e-12)
+    assert (mine["used_low"], mine["used_high"]) == pytest.approx((9.0 * 0.2, 30.0 * 1.0), rel=1e-12)
+    assert mine[["used_kg", "used_low", "used_high"]].tolist() == pytest.approx(
+        theirs[["used_kg", "used_low", "used_high"]].tolist(), rel=1e-12)
+
+
+def test_factor_file_units_are_converted_or_refused_by_kind(tmp_path: Path) -> None:
+    ratio = 'unit = "g/g"\nlow = 0.2\ncentral = 0.5\nhigh = 1.0\n'
+    path = _factor_file(tmp_path, ratio, 'unit = "kg/t"\nlow = 200\ncentral = 500\nhigh = 1000\n')
+    r = load_factors(path).hg_au_ratio["concentrate"]
+    assert (r.low, r.central, r.high, r.unit) == (pytest.approx(0.2), pytest.approx(0.5),
+                                                  pytest.approx(1.0), "g/g")
+    air = "air = { low = 0.96, central = 0.98, high = 0.98,"
+    path = _factor_file(tmp_path, air, 'air = { unit = "percent", low = 96, central = 98, high = 98,')
+    a = load_factors(path).routes["open_burning"].air
+    assert (a.low, a.central, a.high) == pytest.approx((0.96, 0.98, 0.98))
+    for old, new, message in [
+        (ratio, 'unit = "m"\nlow = 0.2\ncentral = 0.5\nhigh = 1.0\n',
+         "key 'hg_au_ratio.concentrate': 'unit' a mass ratio unit such as 'g/g', 'mg/g' or 'kg/t';"
+         " got 'm'"),
+        (air, 'air = { unit = "percent", low = 96, central = 98, high = 120,',
+         "key 'route.open_burning.air': low <= central <= high <= 100; got [96.0, 98.0, 120.0]"),
+        ('unit = "day/year"\nlow = 90', 'unit = "kg"\nlow = 90',
+         "key 'settings.working_days': 'unit' a number of days per time such as 'day/year' or"
+         " 'day/week'; got 'kg'"),
+    ]:
+        path = _factor_file(tmp_path, old, new)
+        with pytest.raises(ConfigError) as err:
+            load_factors(path)
+        assert str(err.value) == f"{path}: {message}"
+
+
+def test_every_table_labels_an_empty_group_the_same_way() -> None:
+    est = estimate_sites(pd.DataFrame([site(site_id="1", admin_area="  ", gold_kg_per_year=1.0),
+                                       site(site_id="2", admin_area=None, gold_kg_per_year=1.0)]),
+                         FACTORS)
+    assert register_counts(est)["admin_area"].tolist() == [NOT_GIVEN]
+    assert rollup(est, FACTORS, by="admin_area")["admin_area"].tolist() == [NOT_GIVEN]
+    assert trends(est, FACTORS)["admin_area"].tolist() == [NOT_GIVEN]
+    assert register_counts(est, by=None)["group"].tolist() == [ALL_SITES]
+    assert rollup(est, FACTORS)["group"].tolist() == [ALL_SITES]
 
 
 # ----------------------------------------------------------------- roll-ups and Monte Carlo

@@ -1,4 +1,4 @@
-"""Mercury concentration units through pint: parse, check against the medium, convert.
+"""Mercury concentration units through pint (``geo.quantities.UREG``): parse, check, convert.
 
 Water and air are measured as mass per volume (ug/L, ug/m^3); sediment, soil, fish and hair as
 mass per mass (mg/kg, ug/g, ppm). A unit of the wrong kind for its medium (``ug/L`` in a soil
@@ -14,22 +14,21 @@ import pandas as pd
 import pint
 
 from geo.errors import InputError, Problem
-
-UREG = pint.UnitRegistry()
-UREG.define("ppb = 1e-9 = parts_per_billion")
-UREG.define("ppt = 1e-12 = parts_per_trillion")
+from geo.quantities import UREG
 
 #: The kind of quantity each medium is measured in.
 MASS_PER_VOLUME = "mass per volume"
 MASS_PER_MASS = "mass per mass"
 MEDIUM_KIND: dict[str, str] = {
     "water": MASS_PER_VOLUME,
-    "air": MASS_PER_VOLUME,
     "sediment": MASS_PER_MASS,
     "soil": MASS_PER_MASS,
     "fish": MASS_PER_MASS,
     "hair": MASS_PER_MASS,
+    "air": MASS_PER_VOLUME,
 }
+MEDIA: tuple[str, ...] = tuple(MEDIUM_KIND)
+"""Every sample medium HgWatch knows, in the order lists show them: the one list of media."""
 _EXAMPLES = {MASS_PER_VOLUME: "e.g. ug/L, ng/L, mg/L, ug/m^3, ng/m^3",
              MASS_PER_MASS: "e.g. mg/kg, ug/g, ng/g, ug/kg, ppm, ppb"}
 _RATIOS = {"ppm", "ppb", "ppt", "percent", "permille"}

@@ -15,16 +15,19 @@ For each site the basis is, in order of precedence:
 The mercury used is then split by the release route of the site's burning method into air,
 water and land (tailings and soil); the rest is recovered (e.g. in a retort). Quantities are in
 kg of mercury a year, each as low, central and high. The per-site low/high are the bounds of the
-factor ranges; roll-ups with percentiles come from ``geo.inventory.montecarlo``.
+factor ranges; roll-ups with percentiles come from ``geo.inventory.montecarlo``. Every unit
+conversion (the site fields' units to kg a year, gold times the Hg:Au ratio in g/g to mercury)
+goes through pint (``geo.quantities``); the factors come in their computing units
+(``geo.inventory.factors``).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pint
 
 from geo.errors import InputError, Problem
-from geo.inventory.factors import COMPARTMENTS, Factors
+from geo.inventory.factors import COMPARTMENTS, DAYS_UNIT, RATIO_UNIT, Factors
+from geo.quantities import factor
 from geo.sites import NONE as NO_MERCURY
 from geo.sites import mercury_use
 
@@ -37,17 +40,26 @@ NOT_ESTIMABLE = "not estimable"
 NOT_OPERATING = "not operating"
 BASES = (NOT_OPERATING, MEASURED, FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS, MERCURY_FREE,
          NOT_ESTIMABLE)
+ESTIMATED = (FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS)
+"""The bases of a site estimated from its gold output."""
 
-_NUMERIC = {  # field -> (pint unit, maximum or None)
+MASS_UNIT = "kg/year"
+"""Unit of every gold and mercury quantity this module returns."""
+
+_NUMERIC = {  # field -> (pint unit of the mining_sites field, maximum or None)
     "gold_kg_per_year": ("kg/year", None),
     "gold_g_per_day": ("g/day", None),
-    "working_days_per_year": ("day/year", 366.0),
+    "working_days_per_year": (DAYS_UNIT, 366.0),
     "mercury_kg_per_year": ("kg/year", None),
 }
 _CARRIED = ("site_id", "name", "admin_area", "district", "survey_round", "survey_date", "status",
             "size_class", "uses_mercury", "amalgamation", "burning", "miners", "women_miners",
             "registered", "licence_status")
-_UREG = pint.get_application_registry()
+# conversions through pint: field units to MASS_UNIT, and gold x Hg:Au ratio to mercury
+_GOLD_PER_YEAR = factor(_NUMERIC["gold_kg_per_year"][0], MASS_UNIT)
+_GOLD_PER_DAY_TIMES_DAYS = factor(f"({_NUMERIC['gold_g_per_day'][0]}) * ({DAYS_UNIT})", MASS_UNIT)
+_MEASURED = factor(_NUMERIC["mercury_kg_per_year"][0], MASS_UNIT)
+MERCURY_PER_GOLD = factor(f"({MASS_UNIT}) * ({RATIO_UNIT})", MASS_UNIT)
 
 
 def estimate_sites(sites: pd.DataFrame, factors: Factors, *,
@@ -143,9 +155,8 @@ def _coded(values: pd.Series) -> pd.Series:
 
 def _gold(values: dict[str, np.ndarray], factors: Factors) -> dict[str, np.ndarray]:
     """Gold in kg a year: fixed part, per-day part that needs default days, and low/high bounds."""
-    to_kg_year = (1 * _UREG("g/day") * _UREG("day/year")).to("kg/year").magnitude
-    per_kg = (1 * _UREG("kg/year")).to("kg/year").magnitude
-    kg_year = values["gold_kg_per_year"] * per_kg
+    to_kg_year = _GOLD_PER_DAY_TIMES_DAYS  # g/day x day/year in kg/year
+    kg_year = values["gold_kg_per_year"] * _GOLD_PER_YEAR
     g_day = values["gold_g_per_day"]
     days = values["working_days_per_year"]
     use_kg = ~np.isnan(kg_year)
@@ -172,7 +183,7 @@ def _assemble(frame: pd.DataFrame, values: dict[str, np.ndarray],
     status = _coded(frame["status"])
     idle = ~status.isin(factors.counted_statuses).to_numpy(dtype=bool)
     no_mercury |= idle
-    measured = values["mercury_kg_per_year"]
+    measured = values["mercury_kg_per_year"] * _MEASURED
     has_measured = ~np.isnan(measured) & ~idle
     gold = _gold(values, factors)
     has_gold = gold["use_kg"] | gold["use_days"] | gold["use_default"]
@@ -193,7 +204,7 @@ def _assemble(frame: pd.DataFrame, values: dict[str, np.ndarray],
         ratio = amalg.map({k: getattr(r, bound) for k, r in factors.hg_au_ratio.items()}
                           ).to_numpy(dtype=float)
         used = np.select([has_measured, no_mercury, has_gold],
-                         [measured, 0.0, gold[bound] * ratio], np.nan)
+                         [measured, 0.0, gold[bound] * ratio * MERCURY_PER_GOLD], np.nan)
         suffix = "kg" if bound == "central" else bound
         shares = {c: out["route"].map({r: _share(factors, r, c, bound) for r in factors.routes}
                                       ).to_numpy(dtype=float) for c in COMPARTMENTS}

@@ -2,12 +2,24 @@
 
 Nothing here reads a file: ``settings.factors`` builds a :class:`Factors` from
 ``config/inventory.toml`` and checks it. The inventory, Monte Carlo and target modules take a
-:class:`Factors` and never look anywhere else for a number.
+:class:`Factors` and never look anywhere else for a number. A :class:`Factors` holds every range
+in the unit the computations use (``RATIO_UNIT``, ``SHARE_UNIT``, ``DAYS_UNIT``): a range given
+in another unit of the same kind (``"mg/g"``, ``"percent"``, ``"day/week"``) is converted
+through pint (``geo.quantities``) when the :class:`Factors` is made.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+
+from geo.quantities import factor
+
+RATIO_UNIT = "g/g"
+"""Unit of an Hg:Au ratio: grams of mercury used per gram of gold."""
+SHARE_UNIT = ""
+"""Unit of a release share: a pure number between 0 and 1."""
+DAYS_UNIT = "day/year"
+"""Unit of working days."""
 
 COMPARTMENTS: tuple[str, ...] = ("air", "water", "land")
 """Where released mercury goes: air, water, and land (tailings and soil)."""
@@ -38,6 +50,18 @@ class Range:
     def is_assumption(self) -> bool:
         """True when the value is HgWatch's own assumption, not a figure from a source."""
         return self.source.lower().startswith("assumption")
+
+    def to(self, unit: str) -> Range:
+        """The same range in ``unit``, converted through pint.
+
+        Raises
+        ------
+        pint.errors.DimensionalityError
+            ``unit`` is not of the same kind as the range's own unit.
+        """
+        k = factor(self.unit, unit)
+        return replace(self, low=self.low * k, central=self.central * k, high=self.high * k,
+                       unit=unit)
 
     def text(self, digits: int = 3) -> str:
         """The range as 'central (low-high)' for tables."""
@@ -112,6 +136,14 @@ class Factors:
     percentiles: tuple[float, float] = (5.0, 95.0)
     counted_statuses: tuple[str, ...] = ("active", "inactive", "unknown")
     source_file: str = "config/inventory.toml"
+
+    def __post_init__(self) -> None:
+        """Every range in the unit the computations use (see the module docstring)."""
+        set_ = object.__setattr__  # a frozen dataclass sets its own fields once, here
+        set_(self, "hg_au_ratio", {k: r.to(RATIO_UNIT) for k, r in self.hg_au_ratio.items()})
+        set_(self, "routes", {k: replace(r, air=r.air.to(SHARE_UNIT), water=r.water.to(SHARE_UNIT),
+                                         land=r.land.to(SHARE_UNIT)) for k, r in self.routes.items()})
+        set_(self, "working_days", self.working_days.to(DAYS_UNIT))
 
     def route_for(self, burning: str) -> Route:
         """The release route a site's ``burning`` value stands for."""

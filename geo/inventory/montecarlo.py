@@ -13,19 +13,16 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from geo.inventory._groups import ALL_SITES, group_labels
 from geo.inventory.estimate import (
-    FROM_DAYS,
-    FROM_DEFAULT_DAYS,
-    FROM_KG,
+    ESTIMATED,
     MEASURED,
     MERCURY_FREE,
+    MERCURY_PER_GOLD,
     NOT_ESTIMABLE,
     NOT_OPERATING,
 )
 from geo.inventory.factors import COMPARTMENTS, QUANTITIES, Factors, Range
-
-NO_GROUP = "(not given)"
-_ESTIMATED = (FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS)
 
 
 def draw_range(rng: np.random.Generator, r: Range, n: int, distribution: str) -> np.ndarray:
@@ -115,17 +112,15 @@ def _grouped_frame(estimates: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     frame = estimates.copy()
     for key in keys:
         if key == "group" and key not in frame.columns:
-            frame[key] = "all sites"
-        frame[key] = frame[key].map(
-            lambda v: NO_GROUP if v is None or v is pd.NA or (isinstance(v, float) and v != v)
-            or (isinstance(v, str) and not v.strip()) else str(v))
+            frame[key] = ALL_SITES
+        frame[key] = group_labels(frame[key])
     return frame
 
 
 def _counts(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Site counts by basis and gold of the estimated sites, one row per group."""
     basis = frame["basis"]
-    estimated = basis.isin(_ESTIMATED)
+    estimated = basis.isin(ESTIMATED)
     flags = pd.DataFrame({
         "n_sites": 1, "n_measured": basis.eq(MEASURED), "n_estimated": estimated,
         "n_mercury_free": basis.eq(MERCURY_FREE), "n_not_operating": basis.eq(NOT_OPERATING),
@@ -139,7 +134,7 @@ def _draws_by_group(frame: pd.DataFrame, keys: list[str],
                     sample: dict[str, dict[str, np.ndarray]]) -> dict[object, dict[str, np.ndarray]]:
     """Per group, the Monte Carlo draws of every quantity (kg a year)."""
     basis = frame["basis"]
-    estimated = basis.isin(_ESTIMATED)
+    estimated = basis.isin(ESTIMATED)
     weights = pd.DataFrame({
         "measured": np.where(basis == MEASURED, frame["measured_kg"], 0.0),
         "gold": np.where(estimated, frame["gold_kg_fixed"], 0.0),
@@ -154,7 +149,7 @@ def _draws_by_group(frame: pd.DataFrame, keys: list[str],
         group = index[0] if len(keys) == 1 else tuple(index[:len(keys)])
         practice, route = index[-2], index[-1]
         totals = out.setdefault(group, {q: np.zeros(n) for q in QUANTITIES})
-        used = measured + (gold + per_day * days) * sample["ratio"][practice]
+        used = measured + (gold + per_day * days) * sample["ratio"][practice] * MERCURY_PER_GOLD
         for c in COMPARTMENTS:
             part = used * sample[route][c]
             totals[c] += part

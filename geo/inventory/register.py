@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from geo.inventory._groups import ALL_SITES, group_labels
 from geo.inventory.estimate import MERCURY_FREE, NOT_ESTIMABLE, NOT_OPERATING
 
 SIZE_CLASSES = ("small", "average", "large", "unknown")
@@ -23,8 +24,9 @@ def register_counts(estimates: pd.DataFrame, *, by: str | None = "admin_area") -
 
     Returns
     -------
-    DataFrame with the group column, ``sites``, ``size_<class>`` for each size class (an empty
-    class counts as unknown), ``miners`` and ``women_miners`` (sums of the figures given, people),
+    DataFrame with the group column (an empty value as "(not given)"), ``sites``,
+    ``size_<class>`` for each size class (an empty class counts as unknown), ``miners`` and
+    ``women_miners`` (sums of the figures given, people),
     ``sites_without_miner_count``, ``registered``, ``unregistered``, ``registration_unknown``,
     ``retorts_in_use`` (operating sites using mercury that burn in a retort), ``mercury_free``,
     ``not_operating`` and ``not_estimable`` (site counts).
@@ -32,8 +34,8 @@ def register_counts(estimates: pd.DataFrame, *, by: str | None = "admin_area") -
     frame = estimates.copy()
     key = by or "group"
     if by is None:
-        frame[key] = "all sites"
-    frame[key] = frame[key].map(lambda v: "(not given)" if v is None or pd.isna(v) else str(v))
+        frame[key] = ALL_SITES
+    frame[key] = group_labels(frame[key])
     rows = [_counts(group, part, key) for group, part in frame.groupby(key, sort=True)]
     return pd.DataFrame(rows)
 

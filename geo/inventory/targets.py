@@ -12,6 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from geo.inventory._groups import group_labels
 from geo.inventory.estimate import MERCURY_FREE, NOT_ESTIMABLE, NOT_OPERATING
 from geo.inventory.factors import Factors
 
@@ -55,7 +56,7 @@ def trends(estimates: pd.DataFrame, factors: Factors, *, by: str = "admin_area")
     round with fewer sites surveyed looks better than it is, so ``n_sites`` is kept beside it.
     """
     frame = estimates.copy()
-    frame[by] = frame[by].map(lambda v: "(not given)" if v is None or pd.isna(v) else str(v))
+    frame[by] = group_labels(frame[by])
     frame["survey_round"] = survey_rounds(frame)
     frame["_date"] = pd.to_datetime(frame.get("survey_date"), errors="coerce") if (
         "survey_date" in frame.columns) else pd.NaT
