@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -52,8 +52,7 @@ def _valid(geoms: list[BaseGeometry]) -> bool:
 @given(configuration(), st.randoms(use_true_random=False))
 def test_agrees_with_reference_and_order_independent(cfg, rnd) -> None:  # type: ignore[no-untyped-def]
     sites, waters = cfg
-    if not _valid(sites + waters):
-        return
+    assume(_valid(sites + waters))
     out = nearest_within(sites, waters, max_distance_m=LIMIT_M)
     assert (out["distance_m"] >= 0).all()
     assert out["subject"].is_monotonic_increasing and out["subject"].is_unique
@@ -107,8 +106,7 @@ def test_plate_frame_bounds_hold(lat_lo, span, lon, az, dist, az2, piece) -> Non
     frame = Plate(lon + 1.5, lat_lo, lat_hi, piece)
     lat = lat_lo + (lat_hi - lat_lo) * 0.5
     lon2, lat2, _ = GEOD.fwd(lon, lat, az, dist)
-    if not lat_lo <= lat2 <= lat_hi:
-        return
+    assume(lat_lo <= lat2 <= lat_hi)
     x1, y1 = frame.xy(np.array([lon]), np.array([lat]))
     x2, y2 = frame.xy(np.array([lon2]), np.array([lat2]))
     d_frame = float(np.hypot(x2 - x1, y2 - y1)[0])
@@ -116,8 +114,7 @@ def test_plate_frame_bounds_hold(lat_lo, span, lon, az, dist, az2, piece) -> Non
     # the midpoint of a geodesic piece lies within chord_m of its chord in the frame
     b_lon, b_lat, _ = GEOD.fwd(lon, lat, az2, piece)
     m_lon, m_lat, _ = GEOD.fwd(lon, lat, az2, piece / 2)
-    if not (lat_lo <= b_lat <= lat_hi and lat_lo <= m_lat <= lat_hi):
-        return
+    assume(lat_lo <= b_lat <= lat_hi and lat_lo <= m_lat <= lat_hi)
     (ax, bx, mx), (ay, by, my) = frame.xy(np.array([lon, b_lon, m_lon]), np.array([lat, b_lat, m_lat]))
     cross = abs((bx - ax) * (my - ay) - (by - ay) * (mx - ax)) / max(np.hypot(bx - ax, by - ay), 1e-12)
     assert cross <= frame.chord_m
@@ -128,8 +125,7 @@ def test_plate_frame_bounds_hold(lat_lo, span, lon, az, dist, az2, piece) -> Non
 def test_per_target_thresholds_and_offsets_agree_with_reference(cfg, data) -> None:  # type: ignore[no-untyped-def]
     """Per-target thresholds and centre-line offsets: the nearest qualifying target, by bank distance."""
     sites, waters = cfg
-    if not _valid(sites + waters):
-        return
+    assume(_valid(sites + waters))
     n = len(waters)
     limit = np.array(data.draw(st.lists(st.floats(20.0, 200.0), min_size=n, max_size=n)))
     offset = np.array(data.draw(st.lists(st.sampled_from([0.0, 5.0, 30.0]), min_size=n, max_size=n)))
