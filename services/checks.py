@@ -96,7 +96,7 @@ def _from_files(files: Sequence[tuple[str, str | os.PathLike[str]]],
     digests: dict[str, list[str]] = {}
     warnings: list[Problem] = []
     for layer, path in files:
-        item = load_layer(path, layer, repair=repair, set_values=dict(set_values.get(layer, {})))
+        item = load_layer(Path(path), layer, repair=repair, set_values=dict(set_values.get(layer, {})))
         warnings += item.warnings
         loaded.setdefault(layer, []).append(item.gdf)
         sources.setdefault(layer, []).append(str(path))

@@ -62,7 +62,7 @@ def export_layer(workspace: Workspace, layer: str, out: str | os.PathLike[str], 
     spec = CATALOGUE[layer]
     gdf = apply_filters(workspace.read(layer), parse_filters(filters, spec),
                         bbox=parse_bbox(bbox) if bbox else None)
-    path = export.write(gdf, out, spec=spec, profile=profile,
+    path = export.write(gdf, Path(out), spec=spec, profile=profile,
                         provenance=provenance(workspace.layers(), [layer]))
     return path, len(gdf)
 

@@ -102,7 +102,7 @@ class HgWatch:
             ok, value = memo[key]
         if not ok:
             raise value
-        return value  # type: ignore[no-any-return]
+        return value
 
     # ------------------------------------------------------------------ layers and settings
     def _read(self) -> tuple[list[LayerInfo], dict[str, gpd.GeoDataFrame]]:
@@ -311,4 +311,4 @@ class HgWatch:
         surface = contamination.medium_surface(
             classed, medium=medium, exposure=self.settings.exposure, method=method, cell_m=cell_m,
             max_distance_m=max_distance_m, source=source)
-        return surface, contamination.write_surface(surface, out, medium=medium, guidelines=guidelines), warnings
+        return surface, contamination.write_surface(surface, Path(out), medium=medium, guidelines=guidelines), warnings

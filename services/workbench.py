@@ -5,7 +5,7 @@ spreadsheets. No Streamlit here.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -24,19 +24,11 @@ def change_status(violations: pd.DataFrame, runs: Sequence[dict[str, object]]) -
     """Per violation: "new" or "persisting" against the newest recorded run, or "no earlier run"."""
     if not runs:
         return pd.Series("no earlier run", index=violations.index, dtype=object)
-    previous = [str(v) for v in runs[0].get("violation_ids", [])]  # type: ignore[union-attr]
+    ids = runs[0].get("violation_ids")
+    previous = [str(v) for v in ids] if isinstance(ids, Iterable) else []
     diff = diff_runs(previous, violations["violation_id"].astype(str))
     persisting = set(diff.persisting)
     return violations["violation_id"].map(lambda v: "persisting" if v in persisting else "new")
-
-
-def resolved_since(violations: pd.DataFrame, runs: Sequence[dict[str, object]],
-                   rule_ids: Sequence[str]) -> tuple[str, ...]:
-    """Ids of the newest recorded run that this run no longer flags (rules it checked only)."""
-    if not runs:
-        return ()
-    previous = [str(v) for v in runs[0].get("violation_ids", [])]  # type: ignore[union-attr]
-    return diff_runs(previous, violations["violation_id"].astype(str), new_rules=rule_ids).resolved
 
 
 def violations_table(violations: gpd.GeoDataFrame, sites: pd.DataFrame | None,

@@ -21,7 +21,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-def test_validate_reports_problems_and_changes_nothing(capsys, workspace_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_validate_reports_problems_and_changes_nothing(capsys: pytest.CaptureFixture[str], workspace_path: Path) -> None:
     code, out, _ = _run(capsys, "--workspace", str(workspace_path), "validate",
                         str(GHANA / "amw_mining_footprints_2024.geojson"), "--layer", "mining_sites")
     assert code == 1
@@ -33,7 +33,8 @@ def test_validate_reports_problems_and_changes_nothing(capsys, workspace_path: P
     assert code == 0 and "685 mining_sites features are valid" in out
 
 
-def test_import_real_files_then_list_and_export(capsys, workspace_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_real_files_then_list_and_export(capsys: pytest.CaptureFixture[str], workspace_path: Path,
+                                                tmp_path: Path) -> None:
     ws = ["--workspace", str(workspace_path)]
     code, _, err = _run(capsys, *ws, "import", str(GHANA / "gshhg_rivers.geojson"), "--set", "kind=river",
                         "--repair", "--licence", "LGPL-3.0-or-later", "--accuracy-m", "500")
@@ -53,7 +54,8 @@ def test_import_real_files_then_list_and_export(capsys, workspace_path: Path, tm
     assert doc["hgwatch"]["layers"][0]["licence"] == "ODbL-1.0"
 
 
-def test_refused_import_exits_2_and_leaves_workspace_unchanged(capsys, workspace_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_refused_import_exits_2_and_leaves_workspace_unchanged(capsys: pytest.CaptureFixture[str],
+                                                               workspace_path: Path) -> None:
     ws = ["--workspace", str(workspace_path)]
     assert _run(capsys, *ws, "import", str(GHANA / "gshhg_lakes.geojson"), "--layer", "water_bodies")[0] == 0
     before = hashlib.sha256(workspace_path.read_bytes()).hexdigest()

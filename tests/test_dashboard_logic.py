@@ -35,6 +35,17 @@ def test_mercury_use_counts_amalgamation_as_use() -> None:
                                               "not recorded"]
 
 
+def test_the_mercury_filter_counts_burning_amalgam_as_use() -> None:
+    """The sidebar filter reads ``geo.sites``: a site that burns amalgam uses mercury, and its
+    choices are ``geo.sites.MERCURY_USE``."""
+    from geo.sites import MERCURY_USE
+
+    burns = _sites().assign(uses_mercury=None, amalgamation=None, burning=["open", None, None, None])
+    kept = filter_sites(burns, Filters(mercury=("uses mercury",)))
+    assert kept["site_id"].tolist() == ["A"]
+    assert set(mercury_use(burns)) <= set(MERCURY_USE)
+
+
 @pytest.mark.parametrize(("filters", "expected"), [
     (Filters(), ["A", "B", "C", "D"]),
     (Filters(admin_areas=("North",)), ["A", "C"]),
@@ -86,7 +97,7 @@ def _violations() -> gpd.GeoDataFrame:
 
 def test_table_status_and_field_list() -> None:
     v = _violations()
-    runs = [{"violation_ids": ["R1/a", "gone/x"]}]
+    runs: list[dict[str, object]] = [{"violation_ids": ["R1/a", "gone/x"]}]
     change = change_status(v, runs)
     assert change.tolist() == ["persisting", "new", "new"]
     assert change_status(v, []).unique().tolist() == ["no earlier run"]

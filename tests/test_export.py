@@ -38,7 +38,8 @@ def test_round_trip_keeps_every_feature_and_field(sites: gpd.GeoDataFrame, tmp_p
             continue
         a = original[col].astype(object).where(original[col].notna(), None).tolist()
         b = back[col].astype(object).where(back[col].notna(), None).tolist()
-        if col == "local_code" or SPEC.field(col) is None or SPEC.field(col).dtype == "str":
+        field = SPEC.field(col)
+        if col == "local_code" or field is None or field.dtype == "str":
             a, b = [None if v is None else str(v) for v in a], [None if v is None else str(v) for v in b]
         assert a == b, col
     for g1, g2 in zip(original.geometry, back.geometry):

@@ -99,7 +99,7 @@ def test_styles_come_from_the_catalogue(html: str) -> None:
     water = CATALOGUE["water_bodies"].style
     assert f'"color": "{water.color}"' in html
     styles = site_styles(CATALOGUE["mining_sites"].style)
-    assert styles["whole_ore"]["radius"] > styles["mercury"]["radius"]
+    assert float(styles["whole_ore"]["radius"]) > float(styles["mercury"]["radius"])  # type: ignore[arg-type]
     assert styles["mercury"]["fillColor"] == CATALOGUE["mining_sites"].style.fill_color
     assert '"whole_ore": {"color": "#67000d"' in html
 
@@ -168,6 +168,21 @@ def test_rule_zone_is_the_distance_in_metres() -> None:
 
 def test_site_classes_priority() -> None:
     assert site_classes(_sites()).tolist() == ["whole_ore", "mercury_idle", "no_mercury"]
+
+
+def test_site_classes_read_the_one_definition_of_mercury_use() -> None:
+    """``geo.sites.mercury_use`` decides: no amalgamation alone means no mercury, burning
+    amalgam in a retort means mercury, and the map agrees with the sidebar's filter."""
+    from geo.sites import mercury_use
+
+    sites = gpd.GeoDataFrame(
+        {"uses_mercury": [None, None, None, False],
+         "amalgamation": ["none", None, None, None], "burning": [None, "retort", None, None],
+         "status": ["active", "active", "active", "active"]},
+        geometry=[Point(0, 0)] * 4, crs=4326)
+    assert site_classes(sites).tolist() == ["no_mercury", "mercury", "unknown", "no_mercury"]
+    expected = {"no_mercury": "no mercury", "mercury": "uses mercury", "unknown": "not recorded"}
+    assert site_classes(sites).map(expected).tolist() == mercury_use(sites).tolist()
 
 
 @settings(max_examples=60, deadline=None)

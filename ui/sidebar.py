@@ -82,7 +82,7 @@ def _rule_picker(ruleset: RuleSet | None) -> tuple[tuple[str, ...], float | None
         return (), None
     titles = {r.id: f"{r.id}: {r.title}" for r in ruleset.rules}
     picked = st.sidebar.multiselect("Rules to check", list(titles), default=list(titles),
-                                    format_func=titles.get, key="f_rules")
+                                    format_func=lambda k: titles[k], key="f_rules")
     whatif = st.sidebar.toggle("What if: override the distance", key="whatif_on",
                                help="Re-run the chosen distance rules with another distance.")
     own = zone_distance(ruleset, tuple(titles), None)

@@ -6,10 +6,13 @@ Rasters are warped to Web Mercator with rasterio before they are drawn as image 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.geometry.base import BaseGeometry
 
 from geo.contamination.guidelines import ClassSettings, Guideline
 from geo.contamination.surface import Surface
@@ -159,7 +162,7 @@ def add_sample_classes(m: folium.Map, classed: gpd.GeoDataFrame) -> None:
 
 
 def add_reaches(m: folium.Map, reaches: list[Reach], people: pd.DataFrame, *,
-                reach_m: float, areas: dict[str, object] | None = None) -> None:
+                reach_m: float, areas: Mapping[str, BaseGeometry] | None = None) -> None:
     """Downstream reaches as lines and the settlements along them as labelled circles.
 
     ``areas`` maps area_id to its lon/lat geometry (for the settlement markers).

@@ -6,9 +6,10 @@ packages, with their images as data: URIs; only basemap tiles are fetched when o
 from __future__ import annotations
 
 import html
+from typing import cast
 
 import folium
-from branca.element import Element
+from branca.element import Element, Figure
 from folium.elements import JSCSSMixin
 
 from render.map import assets
@@ -43,7 +44,7 @@ def standalone_html(m: folium.Map, *, title: str = "HgWatch map") -> str:
     js, css = assets.inline_bundle(*sorted(keys, key=lambda k: k != "leaflet"))
     js = js.replace("</", "<\\/")  # nothing in a script may close the element early
     css = css.replace("</", "<\\/")
-    root = m.get_root()
+    root = cast(Figure, m.get_root())  # a Map's root is always its Figure
     root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="hgw_title", index=0)
     root.header.add_child(Element(f"<style>{css}</style>"), name="hgw_css", index=1)
     root.header.add_child(Element(f"<script>{js}</script>"), name="hgw_js", index=2)

@@ -8,6 +8,7 @@ on the WGS84 ellipsoid with ``pyproj.Geod`` across the map's centre line, never 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -104,7 +105,8 @@ def area_map(sites: gpd.GeoDataFrame, classes: list[str], *,
     return drawing
 
 
-def _draw_water(drawing: Drawing, geom: BaseGeometry, xy) -> None:  # type: ignore[no-untyped-def]
+def _draw_water(drawing: Drawing, geom: BaseGeometry,
+                xy: Callable[[float, float], tuple[float, float]]) -> None:
     parts = getattr(geom, "geoms", [geom])
     for part in parts:
         if part.geom_type == "Polygon":

@@ -88,7 +88,7 @@ with tab_round:
     st.dataframe(inv.tables["by_round"], hide_index=True)
 with tab_trend:
     targets = {tg.metric: tg.value for tg in inv.factors.targets}
-    metric = st.selectbox("Measure", list(METRICS), format_func=METRICS.get, key="inv_metric")
+    metric = st.selectbox("Measure", list(METRICS), format_func=lambda k: METRICS[k], key="inv_metric")
     st.altair_chart(charts.trend_chart(inv.tables["trends"], metric, targets.get(metric)),
                     width="stretch")
     st.dataframe(inv.tables["targets"], hide_index=True)
@@ -118,7 +118,7 @@ cols[2].download_button(
     "Report (HTML)", key="inv_html", mime="text/html", file_name=f"{stem}.html",
     on_click="ignore", data=lambda: report_bytes(inv, ".html", sites=chosen, water=water,
                                                  data_source=str(svc.store.path)))
-name = cols[3].selectbox("One table", list(TABLE_TITLES), format_func=TABLE_TITLES.get,
+name = cols[3].selectbox("One table", list(TABLE_TITLES), format_func=lambda k: TABLE_TITLES[k],
                          key="inv_table")
 cols[3].download_button("Download it (CSV)", data=table_csv(inv.tables[name]), key="inv_csv",
                         file_name=f"{stem}_{name}.csv", mime="text/csv")

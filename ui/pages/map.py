@@ -1,6 +1,8 @@
 """Map page: headline figures, the map of the filtered view, and downloads for partners."""
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -46,12 +48,12 @@ for col, (fmt, (suffix, mime)) in zip(cols, FORMATS.items()):
         col.download_button(
             f"Sites in view ({fmt})", key=f"dl_sites_{fmt}", mime=mime, on_click="ignore",
             file_name=f"hgwatch_sites_{profile}{suffix}",
-            data=lambda fmt=fmt: svc.layer_file(query.filters, "mining_sites", fmt, profile))
+            data=partial(svc.layer_file, query.filters, "mining_sites", fmt, profile))
     if len(view.violations):
         col.download_button(
             f"Violations ({fmt})", key=f"dl_viol_{fmt}", mime=mime, on_click="ignore",
             file_name=f"hgwatch_violations_{profile}{suffix}",
-            data=lambda fmt=fmt: svc.violations_file(query, fmt, profile))
+            data=partial(svc.violations_file, query, fmt, profile))
 cols[-1].download_button(
     "Map (stand-alone HTML)", key="dl_map_html", mime="text/html", on_click="ignore",
     file_name="hgwatch_map.html", data=lambda: standalone_html(svc.map(query), title="HgWatch map"))

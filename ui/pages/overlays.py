@@ -5,6 +5,7 @@ come from the HgWatch service (``services.hgwatch``), computed once there.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -108,7 +109,7 @@ if surface is not None:
                f"distance). " + "; ".join(surface.notes) + ".")
     st.download_button("Surface (Cloud-Optimized GeoTIFF)", key="ov_cog", mime="image/tiff",
                        file_name=f"hgwatch_{medium}_{surface.method}.tif", on_click="ignore",
-                       data=lambda: surface_bytes(surface, medium=medium, guidelines=guidelines))
+                       data=partial(surface_bytes, surface, medium=medium, guidelines=guidelines))
 
 st.subheader("People downstream of a site")
 if down is None or not down.reaches:
