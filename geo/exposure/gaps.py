@@ -70,9 +70,11 @@ def monitoring_gaps(sites: gpd.GeoDataFrame, samples: gpd.GeoDataFrame, *, max_d
         latest.append(None if dist.empty else _newest_within(gap.geometry.iloc[i], counted, when,
                                                              max_distance_m))
     out["latest_nearby"] = latest
-    out["reason"] = [f"no sample within {max_distance_m / 1000:g} km" if d is None else
-                     f"newest sample within {max_distance_m / 1000:g} km is from {d}, older than "
-                     f"{max_age_years:g} years" for d in latest]
+    within = f"within {max_distance_m / 1000:g} km"
+    out["reason"] = [
+        f"newest sample {within} is from {d}, older than {max_age_years:g} years" if d is not None
+        else f"no dated sample {within}" if (nearby["subject"] == i).any()
+        else f"no sample {within}" for i, d in zip(idx, latest)]
     out = out.sort_values(["used_kg", "used_high", "people_downstream"],
                           ascending=False, kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
@@ -128,10 +130,13 @@ def reach_gaps(reaches: gpd.GeoDataFrame, samples: gpd.GeoDataFrame, *, max_dist
     return out[REACH_COLUMNS]
 
 
-def _counted_and_recent(samples: gpd.GeoDataFrame, media, today, max_age_years: float):  # type: ignore[no-untyped-def]
-    """Samples of ``media`` in lon/lat, their dates, and those taken within ``max_age_years``."""
+def _counted_and_recent(samples: gpd.GeoDataFrame, media: list[str], today: date,
+                        max_age_years: float) -> tuple[gpd.GeoDataFrame, pd.Series, gpd.GeoDataFrame]:
+    """Samples of ``media`` in lon/lat, their dates (NaT when not given, or when the layer has no
+    ``sampled_on`` at all), and those taken within ``max_age_years`` before ``today``."""
     counted = samples[samples["medium"].isin(media)].to_crs(4326).reset_index(drop=True)
-    when = pd.to_datetime(counted.get("sampled_on"), errors="coerce")
+    when = (pd.to_datetime(counted["sampled_on"], errors="coerce") if "sampled_on" in counted
+            else pd.Series(pd.NaT, index=counted.index, dtype="datetime64[ns]"))
     cutoff = pd.Timestamp(today) - pd.Timedelta(days=365.25 * max_age_years)
     recent = counted[(when >= cutoff).to_numpy(dtype=bool)].reset_index(drop=True)
     return counted, when, recent
