@@ -54,7 +54,7 @@ class Settings:
         settings files from ``paths`` where given, else the shipped ones in ``config/``."""
         chosen = {k: Path(v) for k, v in paths.items() if v is not None}
         chosen.setdefault("workspace", workspace_from_env(environ))
-        return cls(**chosen)  # type: ignore[arg-type]
+        return cls(**chosen)
 
     def with_paths(self, **paths: Path | str | None) -> Settings:
         """A copy with other file paths (``None`` keeps the current one); nothing is re-read

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, create_model
+from pydantic import Field, ValidationError
 
 from geo.contamination.units import MEDIA
 from geo.errors import ConfigError
-from settings.toml import Strict, load_toml, validation_message
+from settings.toml import load_toml, strict_model, validation_message
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "exposure.toml"
 _M = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # metres, years or a factor, >= 0
@@ -32,8 +32,8 @@ _SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 
-_ExposureFile = create_model("ExposureFile", __base__=Strict, **{
-    name: (create_model(name, __base__=Strict, **{k: (t, ...) for k, t in keys.items()}), ...)
+_ExposureFile = strict_model("ExposureFile", {
+    name: (strict_model(name, {k: (t, ...) for k, t in keys.items()}), ...)
     for name, keys in _SCHEMA.items()})
 
 

@@ -22,7 +22,6 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
-    create_model,
     model_validator,
 )
 
@@ -40,7 +39,7 @@ from geo.inventory.factors import (
 from geo.inventory.targets import METRICS
 from geo.quantities import UNIT_ERRORS, factor
 from layers.catalogue import AMALGAMATION, BURNING, STATUS
-from settings.toml import Strict, load_toml, validation_message
+from settings.toml import Strict, load_toml, strict_model, validation_message
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "inventory.toml"
 
@@ -153,7 +152,7 @@ class _Settings(Strict):
     distribution: Literal["pert", "triangular"] = "pert"
     percentiles: list[Annotated[float, Field(gt=0, lt=100)]] = Field(
         default=[5.0, 95.0], min_length=2, max_length=2)
-    counted_statuses: list[Status] = ["active", "inactive", "unknown"]  # type: ignore[valid-type]
+    counted_statuses: list[Status] = ["active", "inactive", "unknown"]
     working_days: _WorkingDays
 
     @model_validator(mode="after")
@@ -198,8 +197,8 @@ class _Baseline(Strict):
 
 
 # one key per practice of the layer catalogue: a missing one is refused, an unknown one too
-_Ratios = create_model("HgAuRatio", __base__=Strict, **{k: (_Range, ...) for k in AMALGAMATION})
-_Burning = create_model("BurningRoute", __base__=Strict, **{
+_Ratios = strict_model("HgAuRatio", {k: (_Range, ...) for k in AMALGAMATION})
+_Burning = strict_model("BurningRoute", {
     k: (Annotated[str, AfterValidator(_known_route)], ...) for k in BURNING})
 
 

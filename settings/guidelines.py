@@ -5,12 +5,12 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, create_model, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from geo.contamination.guidelines import ClassSettings, Guideline
 from geo.contamination.units import MEDIA, check_unit
 from geo.errors import ConfigError
-from settings.toml import Strict, load_toml, validation_message
+from settings.toml import Strict, load_toml, strict_model, validation_message
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "guidelines.toml"
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -46,9 +46,9 @@ def _unit_of(medium: str, text: str) -> str:
 
 
 # one optional table per known medium, its unit checked against the medium's kind
-_Media = create_model("Media", __base__=Strict, **{m: (create_model(
-    f"Medium_{m}", __base__=_Medium, unit=(Annotated[str, AfterValidator(partial(_unit_of, m))],
-                                           ...)) | None, None) for m in MEDIA})
+_Media = strict_model("Media", {m: (strict_model(
+    f"Medium_{m}", {"unit": (Annotated[str, AfterValidator(partial(_unit_of, m))], ...)},
+    base=_Medium) | None, None) for m in MEDIA})
 
 
 class _GuidelineFile(Strict):

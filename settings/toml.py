@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from geo.errors import ConfigError
 from settings.pydantic_errors import error_lines
@@ -16,6 +16,12 @@ class Strict(BaseModel):
     """Base of the config file models: unknown keys refused, no silent type coercion."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def strict_model(name: str, fields: dict[str, Any], base: type[Strict] | None = None) -> type[Strict]:
+    """A model class ``name`` (on ``base``, default ``Strict``) with ``fields``: name -> (type,
+    default), ``...`` as the default of a required key."""
+    return create_model(name, __base__=base or Strict, **fields)
 
 
 def load_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def exact_rows(sp: Pieces, tp: Pieces, si: I64, ti: I64) -> Rows:
     # end 1 (and 2, for subject edges) of the subject piece to the target piece
     ends_s = [(sp.lon1[si], sp.lat1[si]), (sp.lon2[si[line]], sp.lat2[si[line]])]
     t_of = [ti, ti[line]]
-    best = None
+    best: tuple[F64, ...] | None = None
     for (plon, plat), tt in zip(ends_s, t_of, strict=True):
         d, flon, flat = point_segment_distance(plon, plat, tp.lon1[tt], tp.lat1[tt], tp.lon2[tt], tp.lat2[tt])
         cand = (d, plon, plat, flon, flat)

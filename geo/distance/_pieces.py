@@ -8,6 +8,7 @@ is short enough to be drawn as a straight chord in a local projection (chord err
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -130,7 +131,8 @@ def _haversine_bound_m(lon1: NDArray[np.float64], lat1: NDArray[np.float64], lon
     return 1.01 * 2.0 * 6_378_137.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
-def _densify(lon1, lat1, lon2, lat2, max_piece_m: float):  # type: ignore[no-untyped-def]
+def _densify(lon1: NDArray[np.float64], lat1: NDArray[np.float64], lon2: NDArray[np.float64],
+             lat2: NDArray[np.float64], max_piece_m: float) -> tuple[NDArray[Any], ...]:
     """Split each segment into ``ceil(len / max_piece_m)`` equal geodesic pieces.
 
     Returns the piece ends, per piece the index of its segment, and each piece's azimuth at its
@@ -203,9 +205,9 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
 def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
                   parts: Parts | None = None) -> Rings:
     """Densified rings of the polygon parts of ``geoms`` (other geometry types are ignored)."""
-    parts, owner, tid = parts if parts is not None else parts_of(geoms)
+    geo_parts, owner, tid = parts if parts is not None else parts_of(geoms)
     is_poly = tid == 3
-    polys, owner = parts[is_poly], owner[is_poly]
+    polys, owner = geo_parts[is_poly], owner[is_poly]
     rings, part_of_ring = shapely.get_rings(polys, return_index=True)
     pieces = explode(rings, max_piece_m=max_piece_m)
     if len(pieces) == 0:

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from geo.distance._grid import planar_point_segment, points_near_segments
@@ -150,7 +150,7 @@ def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: N
 
 
 def _group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
-                s_rings: Rings, t_rings: Rings, tr, radius_m: float | None) -> Rows:  # type: ignore[no-untyped-def]
+                s_rings: Rings, t_rings: Rings, tr: Transformer, radius_m: float | None) -> Rows:
     """All candidate rows between the selected subject and target pieces in one projection.
 
     ``radius_m`` None means every pair is a candidate (single-pair use).

@@ -9,6 +9,7 @@ searching use a transverse Mercator centred on the network.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -40,7 +41,7 @@ class RiverNetwork:
     notes: list[str] = field(default_factory=list)
     _forward: Transformer | None = None
 
-    def edge(self, key: EdgeKey) -> dict[str, object]:
+    def edge(self, key: EdgeKey) -> dict[str, Any]:
         """The attributes of edge ``key``."""
         u, v, k = key
         return self.graph.edges[u, v, k]

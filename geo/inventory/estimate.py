@@ -123,7 +123,7 @@ def _validate(frame: pd.DataFrame, rows: np.ndarray, factors: Factors,
         out_of_range = present & ~bad & ((num < 0) | (num > (maximum or np.inf)))
         upper = f" and at most {maximum:g}" if maximum is not None else ""
         for i in np.flatnonzero(bad | out_of_range):
-            add(i, name, frame[name].iloc[i], f"a number in {unit}" + (
+            add(int(i), name, frame[name].iloc[i], f"a number in {unit}" + (
                 f", zero or more{upper}" if out_of_range[i] else ""))
         values[name] = np.where(present, num, np.nan)
     for name, allowed in (("amalgamation", factors.hg_au_ratio), ("burning",
@@ -131,7 +131,7 @@ def _validate(frame: pd.DataFrame, rows: np.ndarray, factors: Factors,
         raw = frame[name]
         unknown = _present(raw) & ~raw.astype(str).isin(list(allowed)).to_numpy(dtype=bool)
         for i in np.flatnonzero(unknown):
-            add(i, name, raw.iloc[i], f"one of {sorted(allowed)}")
+            add(int(i), name, raw.iloc[i], f"one of {sorted(allowed)}")
     if problems:
         raise InputError(f"{source}: {len(problems)} value(s) cannot be used for the mercury"
                          f" inventory", problems)
