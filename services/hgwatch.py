@@ -1,14 +1,10 @@
 """HgWatch as one service: the store opened with its settings, answering what both faces ask.
 
-``HgWatch(settings)`` reads the workspace of ``settings`` and the four settings files it names.
-The dashboard keeps one per process; the CLI makes one per command. Every answer is cached here,
-once, and the whole cache is dropped when the workspace or a settings file changes on disk
-(``Settings.stamp``), so a page never shows data older than the files. The caches are shared by
-every session of a dashboard process, behind one lock. No Streamlit here.
-
-Errors a user can fix (``HgWatchError``: a bad settings file, a bad value in a layer) are raised
-to the face, which shows them; the dashboard's headline keeps going without the mercury range
-when only the factor file is unusable.
+``HgWatch(settings)`` reads the workspace and the four settings files ``settings`` names. The
+dashboard keeps one per process, the CLI makes one per command. Every answer is cached here, once,
+and the cache is dropped when the workspace or a settings file changes (``Settings.stamp``); the
+sessions of a dashboard process share it behind one lock. A ``HgWatchError`` (a user's bad file
+or value) goes to the face, which shows it. No Streamlit here.
 """
 from __future__ import annotations
 
@@ -300,15 +296,13 @@ class HgWatch:
         """Interpolate ``medium`` from the samples in the file at ``samples_path`` (else the
         workspace's) and write a Cloud-Optimized GeoTIFF to ``out``; returns the surface, the
         path and the file's warnings. Unset options come from the exposure settings."""
-        warnings: list[Problem] = []
-        if samples_path:
-            item = load_layer(samples_path, "samples")
-            samples, source, warnings = item.gdf, item.source, item.warnings
-        else:
-            samples, source = self.store.read("samples"), f"{self.store.path} (samples)"
+        item = load_layer(samples_path, "samples") if samples_path else None
+        samples = item.gdf if item else self.store.read("samples")
+        source = item.source if item else f"{self.store.path} (samples)"
         guidelines, classes = self.settings.guidelines
-        classed = contamination.classed_samples(samples, guidelines, classes, source=source)
         surface = contamination.medium_surface(
-            classed, medium=medium, exposure=self.settings.exposure, method=method, cell_m=cell_m,
-            max_distance_m=max_distance_m, source=source)
-        return surface, contamination.write_surface(surface, Path(out), medium=medium, guidelines=guidelines), warnings
+            contamination.classed_samples(samples, guidelines, classes, source=source), medium=medium,
+            exposure=self.settings.exposure, method=method, cell_m=cell_m, max_distance_m=max_distance_m,
+            source=source)
+        path = contamination.write_surface(surface, Path(out), medium=medium, guidelines=guidelines)
+        return surface, path, item.warnings if item else []

@@ -1,1 +1,1 @@
-"""TODO"""
+"""The dashboard face: ``ui.sidebar`` (shared chrome and the one service) and ``ui.pages``."""

@@ -1,1 +1,1 @@
-"""TODO"""
+"""The mercury inventory report: tables, charts, the area map, PDF and HTML documents."""

@@ -1,1 +1,1 @@
-"""TODO"""
+"""One Streamlit page per file, listed in ``app.py``: widgets and drawing only."""

@@ -85,14 +85,8 @@ if down is not None:
     overlay_map.add_reaches(m, down.reaches, down.people, reach_m=reach_m, areas=geoms)
 
 h1, h2, h3 = st.columns(3)
-if isinstance(figure, str):
-    h1.metric("People downstream", "n/a", help=figure)
-else:
-    h1.metric("People downstream", f"{figure.people:,}",
-              help=f"Known population of {figure.settlements} settlements within {buffer_m:g} m "
-                   f"of a {reach_m / 1000:g} km reach downstream of a mercury-using site or "
-                   "tailings in view, wherever they lie; each settlement counted once. "
-                   "Settlements upstream are never counted.")
+h1.metric("People downstream", "n/a" if isinstance(figure, str) else f"{figure.people:,}",
+          help=figure if isinstance(figure, str) else figure.help())  # the sidebar's figure
 h2.metric("Sources traced", f"{len(down.reaches) if down else 0:,}",
           help=f"within {cfg.downstream['entry_distance_m']:g} m of a river line "
                f"({cfg.downstream['entry_citation']})")
