@@ -14,9 +14,9 @@ from pydantic import Field, ValidationError
 
 from geo.contamination.units import MEDIA
 from geo.errors import ConfigError
-from settings.toml import load_toml, strict_model, validation_message
+from settings.toml import CONFIG_DIR, load_toml, strict_model, validation_message
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "exposure.toml"
+DEFAULT_PATH = CONFIG_DIR / "exposure.toml"
 _M = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # metres, years or a factor, >= 0
 _N = Annotated[int, Field(gt=0)]
 _SCHEMA: dict[str, dict[str, Any]] = {

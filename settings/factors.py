@@ -27,7 +27,10 @@ from pydantic import (
 
 from geo.errors import ConfigError
 from geo.inventory.factors import (
+    COUNTED_STATUSES,
     DAYS_UNIT,
+    DISTRIBUTION,
+    PERCENTILES,
     RATIO_UNIT,
     SHARE_UNIT,
     Factors,
@@ -39,9 +42,9 @@ from geo.inventory.factors import (
 from geo.inventory.targets import METRICS
 from geo.quantities import UNIT_ERRORS, factor
 from layers.catalogue import AMALGAMATION, BURNING, STATUS
-from settings.toml import Strict, load_toml, strict_model, validation_message
+from settings.toml import CONFIG_DIR, Strict, load_toml, strict_model, validation_message
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "inventory.toml"
+DEFAULT_PATH = CONFIG_DIR / "inventory.toml"
 
 
 def _mass_per_year(unit: str) -> str:
@@ -149,10 +152,10 @@ class _Route(Strict):
 class _Settings(Strict):
     draws: int = Field(ge=100, le=1_000_000)
     seed: int = Field(ge=0)
-    distribution: Literal["pert", "triangular"] = "pert"
+    distribution: Literal["pert", "triangular"] = DISTRIBUTION
     percentiles: list[Annotated[float, Field(gt=0, lt=100)]] = Field(
-        default=[5.0, 95.0], min_length=2, max_length=2)
-    counted_statuses: list[Status] = ["active", "inactive", "unknown"]
+        default=list(PERCENTILES), min_length=2, max_length=2)
+    counted_statuses: list[Status] = list(COUNTED_STATUSES)
     working_days: _WorkingDays
 
     @model_validator(mode="after")

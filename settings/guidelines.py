@@ -10,9 +10,9 @@ from pydantic import AfterValidator, Field, ValidationError, model_validator
 from geo.contamination.guidelines import ClassSettings, Guideline
 from geo.contamination.units import MEDIA, check_unit
 from geo.errors import ConfigError
-from settings.toml import Strict, load_toml, strict_model, validation_message
+from settings.toml import CONFIG_DIR, Strict, load_toml, strict_model, validation_message
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "guidelines.toml"
+DEFAULT_PATH = CONFIG_DIR / "guidelines.toml"
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 

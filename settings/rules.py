@@ -20,9 +20,9 @@ from geo.rules.model import LayerSchema, RuleSet
 from layers.catalogue import CATALOGUE
 from settings.pydantic_errors import describe, merge
 from settings.rule_check import catalogue_problems
-from settings.toml import load_toml
+from settings.toml import CONFIG_DIR, load_toml
 
-DEFAULT_RULES = Path(__file__).resolve().parent.parent / "config" / "rules.toml"
+DEFAULT_RULES = CONFIG_DIR / "rules.toml"
 
 
 def load_rules(path: str | os.PathLike[str] = DEFAULT_RULES, *,

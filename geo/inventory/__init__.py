@@ -1,1 +1,42 @@
-"""TODO"""
+"""The mercury inventory: per-site estimates, Monte Carlo roll-ups, register counts and targets.
+
+``estimate_sites`` gives each site's mercury used and released (kg a year, low / central / high)
+and its ``basis`` (``MEASURED``, ``FROM_KG``, ``FROM_DAYS``, ``FROM_DEFAULT_DAYS``,
+``MERCURY_FREE``, ``NOT_OPERATING``, ``NOT_ESTIMABLE``; ``ESTIMATED`` are the gold-based ones)
+from ``Factors`` (ranges with sources, in the computing units ``RATIO_UNIT``, ``SHARE_UNIT`` and
+``DAYS_UNIT``). ``rollup`` totals them by group with seeded Monte Carlo percentiles
+(``sample_factors``), ``register_counts`` counts sites, miners and retorts, and ``trends`` /
+``target_status`` follow the National Action Plan ``METRICS`` by survey round. Every grouped table
+labels an empty group ``NOT_GIVEN`` and the ungrouped total ``ALL_SITES``.
+"""
+from geo.inventory._groups import ALL_SITES, NOT_GIVEN
+from geo.inventory.estimate import (
+    ESTIMATED,
+    FROM_DAYS,
+    FROM_DEFAULT_DAYS,
+    FROM_KG,
+    MEASURED,
+    MERCURY_FREE,
+    NOT_ESTIMABLE,
+    NOT_OPERATING,
+    estimate_sites,
+)
+from geo.inventory.factors import (
+    DAYS_UNIT,
+    RATIO_UNIT,
+    SHARE_UNIT,
+    Factors,
+    PublishedEstimate,
+    Range,
+    Route,
+    Target,
+)
+from geo.inventory.montecarlo import rollup, sample_factors
+from geo.inventory.register import register_counts
+from geo.inventory.targets import METRICS, survey_rounds, target_status, trends
+
+__all__ = ["ALL_SITES", "DAYS_UNIT", "ESTIMATED", "FROM_DAYS", "FROM_DEFAULT_DAYS", "FROM_KG",
+           "MEASURED", "MERCURY_FREE", "METRICS", "NOT_ESTIMABLE", "NOT_GIVEN", "NOT_OPERATING",
+           "RATIO_UNIT", "SHARE_UNIT", "Factors", "PublishedEstimate", "Range", "Route", "Target",
+           "estimate_sites", "register_counts", "rollup", "sample_factors", "survey_rounds",
+           "target_status", "trends"]

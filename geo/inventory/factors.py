@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Literal
 
 from geo.quantities import factor
 
@@ -20,6 +21,13 @@ SHARE_UNIT = ""
 """Unit of a release share: a pure number between 0 and 1."""
 DAYS_UNIT = "day/year"
 """Unit of working days."""
+
+DISTRIBUTION: Literal["pert", "triangular"] = "pert"
+"""The Monte Carlo distribution over low/central/high when the factor file names none."""
+PERCENTILES: tuple[float, float] = (5.0, 95.0)
+"""The percentiles of a roll-up when the factor file names none."""
+COUNTED_STATUSES: tuple[str, ...] = ("active", "inactive", "unknown")
+"""The site statuses that add to the yearly totals when the factor file names none."""
 
 COMPARTMENTS: tuple[str, ...] = ("air", "water", "land")
 """Where released mercury goes: air, water, and land (tailings and soil)."""
@@ -132,9 +140,9 @@ class Factors:
     baseline_source: str = ""
     draws: int = 5000
     seed: int = 0
-    distribution: str = "pert"
-    percentiles: tuple[float, float] = (5.0, 95.0)
-    counted_statuses: tuple[str, ...] = ("active", "inactive", "unknown")
+    distribution: str = DISTRIBUTION
+    percentiles: tuple[float, float] = PERCENTILES
+    counted_statuses: tuple[str, ...] = COUNTED_STATUSES
     source_file: str = "config/inventory.toml"
 
     def __post_init__(self) -> None:
