@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -169,7 +170,7 @@ def test_kernel_is_cut_at_four_sigma_and_spread_exactly_over_the_cells_inside() 
 def test_two_sites_add_up_where_their_kernels_overlap() -> None:
     one = np.array([[50.0, 50.0]])
     two = np.array([[50.0, 50.0], [350.0, 50.0]])
-    kw = {"crs": CRS_M, "kernel_width_m": 100.0, "cell_m": 50.0}
+    kw: dict[str, Any] = {"crs": CRS_M, "kernel_width_m": 100.0, "cell_m": 50.0}
     a = pressure_surface(one, np.array([3.0]), np.array([3.0]), np.array([3.0]), **kw)
     ab = pressure_surface(two, np.array([3.0, 5.0]), np.array([3.0, 5.0]), np.array([3.0, 5.0]), **kw)
     assert ab.n_sites == 2
