@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo.inventory.estimate import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, estimate_sites
-from geo.inventory.montecarlo import rollup, sample_factors
+from geo.inventory import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, estimate_sites, rollup, sample_factors
 from settings.factors import load_factors
 
 SEED = 20261122

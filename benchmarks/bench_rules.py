@@ -62,7 +62,7 @@ def run_kernel(d: dict[str, np.ndarray]) -> Result:
     """(a) the exact kernel. Returns (wall, CPU) seconds, flagged site ids, nearest water ids, distances."""
     import shapely
 
-    from geo.distance.geodesic import nearest_within
+    from geo.distance import nearest_within
 
     sites = shapely.points(d["sites"])
     water = shapely.linestrings(np.stack([d["a"], d["b"]], axis=1))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from geo.contamination.surface import interpolate
-from geo.distance.localcrs import local_tmerc
+from geo.contamination import interpolate
+from geo.distance import local_tmerc
 from layers.io.raster import surface_tags, to_web_mercator, write_cog
 
 

@@ -18,8 +18,7 @@ import pandas as pd
 import shapely
 
 from geo.errors import Problem, WorkspaceError
-from geo.rules.evaluate import Evaluation, run_rules
-from geo.rules.violations import RunDiff, diff_runs
+from geo.rules import Evaluation, RunDiff, diff_runs, run_rules
 from layers.catalogue import CATALOGUE
 from layers.io.export import Provenance
 from layers.io.readers import load_layer

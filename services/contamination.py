@@ -12,10 +12,16 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo.contamination.guidelines import ClassSettings, Guideline, classify_samples
-from geo.contamination.surface import Surface, interpolate, surface_inputs
-from geo.contamination.units import convert_samples
-from geo.distance.localcrs import centred_crs
+from geo.contamination import (
+    ClassSettings,
+    Guideline,
+    Surface,
+    classify_samples,
+    convert_samples,
+    interpolate,
+    surface_inputs,
+)
+from geo.distance import centred_crs
 from geo.errors import InputError, Problem
 from layers.io.raster import surface_tags, write_cog
 from settings.exposure import ExposureSettings

@@ -14,7 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from geo.errors import InputError
-from geo.inventory.factors import Factors
+from geo.inventory import Factors
 from layers.catalogue import CATALOGUE
 from layers.io import export
 from layers.io.readers import load_layer

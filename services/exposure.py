@@ -13,14 +13,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.distance.geodesic import nearest_within
-from geo.distance.localcrs import centred_crs
-from geo.exposure.gaps import monitoring_gaps, reach_gaps
-from geo.exposure.network import RiverNetwork, build_network
-from geo.exposure.pressure import Pressure, pressure_surface
-from geo.exposure.reach import Reach, mercury_sources, trace_downstream
-from geo.inventory.estimate import estimate_sites
-from geo.inventory.factors import Factors
+from geo.distance import centred_crs, nearest_within
+from geo.exposure import (
+    Pressure,
+    Reach,
+    RiverNetwork,
+    build_network,
+    mercury_sources,
+    monitoring_gaps,
+    pressure_surface,
+    reach_gaps,
+    trace_downstream,
+)
+from geo.inventory import Factors, estimate_sites
 from settings.exposure import ExposureSettings
 
 

@@ -22,11 +22,11 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from geo.contamination.surface import Surface
+from geo.contamination import Surface
 from geo.errors import HgWatchError, Problem
-from geo.exposure.pressure import Pressure
-from geo.inventory.factors import Factors
-from geo.rules.model import RuleSet
+from geo.exposure import Pressure
+from geo.inventory import Factors
+from geo.rules import RuleSet
 from layers.io.readers import Loaded, load_layer
 from layers.store.workspace import LayerInfo, Workspace
 from render.map.mapview import build_map

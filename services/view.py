@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo.inventory.estimate import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, NOT_ESTIMABLE, estimate_sites
-from geo.inventory.factors import Factors
-from geo.rules.evaluate import run_rules
-from geo.rules.model import RuleSet
+from geo.inventory import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, NOT_ESTIMABLE, Factors, estimate_sites
+from geo.rules import RuleSet, run_rules
 from geo.sites import mercury_use, uses_mercury
 from layers.catalogue import CATALOGUE
 

@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.rules.violations import diff_runs
+from geo.rules import diff_runs
 from layers.io.safefile import defuse_formula
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
-from geo.contamination.guidelines import ClassSettings, Guideline
-from geo.inventory.factors import Factors
-from geo.rules.model import RuleSet
+from geo.contamination import ClassSettings, Guideline
+from geo.inventory import Factors
+from geo.rules import RuleSet
 from layers.store.workspace import DEFAULT_PATH as DEMO_WORKSPACE
 from settings.exposure import DEFAULT_PATH as EXPOSURE_PATH
 from settings.exposure import ExposureSettings, load_exposure

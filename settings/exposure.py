@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
-from geo.contamination.units import MEDIA
+from geo.contamination import MEDIA
 from geo.errors import ConfigError
 from settings.toml import CONFIG_DIR, load_toml, strict_model, validation_message
 

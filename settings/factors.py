@@ -26,20 +26,8 @@ from pydantic import (
 )
 
 from geo.errors import ConfigError
-from geo.inventory.factors import (
-    COUNTED_STATUSES,
-    DAYS_UNIT,
-    DISTRIBUTION,
-    PERCENTILES,
-    RATIO_UNIT,
-    SHARE_UNIT,
-    Factors,
-    PublishedEstimate,
-    Range,
-    Route,
-    Target,
-)
-from geo.inventory.targets import METRICS
+from geo.inventory import DAYS_UNIT, METRICS, RATIO_UNIT, SHARE_UNIT, Factors, PublishedEstimate, Range, Route, Target
+from geo.inventory.factors import COUNTED_STATUSES, DISTRIBUTION, PERCENTILES
 from geo.quantities import UNIT_ERRORS, factor
 from layers.catalogue import AMALGAMATION, BURNING, STATUS
 from settings.toml import CONFIG_DIR, Strict, load_toml, strict_model, validation_message

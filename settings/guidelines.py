@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from geo.contamination.guidelines import ClassSettings, Guideline
-from geo.contamination.units import MEDIA, check_unit
+from geo.contamination import MEDIA, ClassSettings, Guideline, check_unit
 from geo.errors import ConfigError
 from settings.toml import CONFIG_DIR, Strict, load_toml, strict_model, validation_message
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from geo.rules.derived import DERIVED_FIELDS
-from geo.rules.model import Condition, Example, FieldSchema, LayerSchema, OtherRef, Rule
+from geo.rules import DERIVED_FIELDS, Condition, Example, FieldSchema, LayerSchema, OtherRef, Rule
 
 
 def catalogue_problems(rule: Rule, schemas: Mapping[str, LayerSchema]) -> list[str]:

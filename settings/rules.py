@@ -15,8 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from geo.errors import ConfigError
-from geo.rules.examples import example_failures
-from geo.rules.model import LayerSchema, RuleSet
+from geo.rules import LayerSchema, RuleSet, example_failures
 from layers.catalogue import CATALOGUE
 from settings.pydantic_errors import describe, merge
 from settings.rule_check import catalogue_problems

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pyproj import Geod, Proj
 
-from geo.distance.localcrs import aeqd_transformer, local_aeqd, local_tmerc
+from geo.distance import aeqd_transformer, local_aeqd, local_tmerc
 
 GEOD = Geod(ellps="WGS84")
 CENTRES = [(0.0, 0.0), (74.6, 41.5), (-1.9, 5.3), (25.0, 68.0)]  # equator, Kyrgyzstan, Ghana, Lapland

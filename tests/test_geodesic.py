@@ -89,7 +89,8 @@ from pyproj.aoi import AreaOfInterest  # noqa: E402
 from pyproj.database import query_utm_crs_info  # noqa: E402
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon  # noqa: E402
 
-from geo.distance.geodesic import COLUMNS, geodesic_distance, nearest_within  # noqa: E402
+from geo.distance import geodesic_distance, nearest_within  # noqa: E402
+from geo.distance.geodesic import COLUMNS  # noqa: E402
 
 CM = 0.01  # metres: the accuracy the issue asks for
 

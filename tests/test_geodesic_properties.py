@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.distance.geodesic import nearest_within
+from geo.distance import nearest_within
 from tests.test_geodesic import offset_point, reference_distance
 
 LIMIT_M = 150.0

@@ -14,21 +14,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.errors import ConfigError, InputError
-from geo.inventory._groups import ALL_SITES, NOT_GIVEN
-from geo.inventory.estimate import (
+from geo.inventory import (
+    ALL_SITES,
     FROM_DAYS,
     FROM_DEFAULT_DAYS,
     FROM_KG,
     MEASURED,
     MERCURY_FREE,
     NOT_ESTIMABLE,
+    NOT_GIVEN,
     NOT_OPERATING,
+    Range,
     estimate_sites,
+    register_counts,
+    rollup,
+    sample_factors,
+    target_status,
+    trends,
 )
-from geo.inventory.factors import Range
-from geo.inventory.montecarlo import rollup, sample_factors
-from geo.inventory.register import register_counts
-from geo.inventory.targets import target_status, trends
 from geo.sites import mercury_use
 from settings.factors import DEFAULT_PATH, load_factors
 

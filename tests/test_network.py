@@ -14,14 +14,7 @@ from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 
-from geo.exposure.network import build_network
-from geo.exposure.reach import (
-    downstream_reach,
-    find_entry,
-    mercury_sources,
-    people_downstream,
-    trace_downstream,
-)
+from geo.exposure import build_network, downstream_reach, find_entry, mercury_sources, people_downstream, trace_downstream
 
 DEG = 6378137.0 * math.pi / 180.0  # metres per degree of longitude on the equator
 GEOD = Geod(ellps="WGS84")

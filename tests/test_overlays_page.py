@@ -52,9 +52,8 @@ def test_overlay_html_escapes_user_text_and_orders_the_layer_switcher() -> None:
     import pandas as pd
     from shapely.geometry import Point
 
-    from geo.contamination.guidelines import ClassSettings, Guideline
-    from geo.contamination.surface import interpolate
-    from geo.distance.localcrs import local_tmerc
+    from geo.contamination import ClassSettings, Guideline, interpolate
+    from geo.distance import local_tmerc
     from render.map import mapview
     from render.map import overlays as overlay_map
     water = Guideline("water", 6.0, "ug/L", "inorganic", "guideline", "WHO <GDWQ>")

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from geo.distance.localcrs import local_tmerc
-from geo.exposure.gaps import COLUMNS, REACH_COLUMNS, monitoring_gaps
-from geo.exposure.pressure import LABEL, pressure_surface
+from geo.distance import local_tmerc
+from geo.exposure import monitoring_gaps, pressure_surface
+from geo.exposure.gaps import COLUMNS, REACH_COLUMNS
+from geo.exposure.pressure import LABEL
 from settings.exposure import load_exposure
 
 CRS_M = local_tmerc(0.0, 0.0)
@@ -130,7 +131,7 @@ def test_bad_exposure_files_are_refused(tmp_path: Path, text: str) -> None:
 def test_reach_gaps_measure_to_the_whole_reach() -> None:
     from shapely.geometry import LineString
 
-    from geo.exposure.gaps import reach_gaps
+    from geo.exposure import reach_gaps
 
     reaches = gpd.GeoDataFrame({
         "source_id": ["watched", "blind", "old"], "people_downstream": [10, 500, 900],
@@ -261,7 +262,7 @@ def test_no_gap_gives_the_columns_and_a_projected_layer_gives_the_same_answer() 
 def test_reach_gaps_tie_on_people_by_length_and_count_only_the_media_given() -> None:
     from shapely.geometry import LineString
 
-    from geo.exposure.gaps import reach_gaps
+    from geo.exposure import reach_gaps
 
     reaches = gpd.GeoDataFrame({
         "source_id": ["short", "long", "fished"], "people_downstream": [100, 100, 5],

@@ -22,7 +22,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 import cli
 from geo.errors import InputError
-from geo.rules.evaluate import run_rules
+from geo.rules import run_rules
 from layers.catalogue import CATALOGUE
 from layers.io.violations import LINE_LAYER, write_violations
 from layers.store.workspace import Workspace

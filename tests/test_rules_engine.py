@@ -18,9 +18,7 @@ from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon
 
 from geo.errors import CRSError, InputError
-from geo.rules.evaluate import run_rules
-from geo.rules.model import Condition
-from geo.rules.violations import BASIS_BANK, BASIS_EDGE, BASIS_INSIDE, BASIS_REPORTED, diff_runs, violation_id
+from geo.rules import BASIS_BANK, BASIS_EDGE, BASIS_INSIDE, BASIS_REPORTED, Condition, diff_runs, run_rules, violation_id
 from layers.catalogue import CATALOGUE
 from settings.rules import load_rules, parse_rules
 

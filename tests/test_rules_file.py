@@ -12,9 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.errors import ConfigError
-from geo.rules.evaluate import run_rules
-from geo.rules.examples import example_frames
-from geo.rules.model import RuleSet
+from geo.rules import RuleSet, example_frames, run_rules
 from layers.catalogue import CATALOGUE
 from settings.rules import DEFAULT_RULES, load_rules, parse_rules
 

@@ -11,7 +11,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point
 
-from geo.inventory.factors import Factors
+from geo.inventory import Factors
 from layers.store.workspace import Workspace
 from services.hgwatch import HgWatch, Query
 from services.view import Filters

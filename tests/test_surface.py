@@ -13,15 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from geo.contamination.surface import (
-    _kriging_model,
-    idw,
-    interpolate,
-    kriging_cross_validation,
-    make_grid,
-    surface_inputs,
-)
-from geo.distance.localcrs import local_tmerc
+from geo.contamination import interpolate, make_grid, surface_inputs
+from geo.contamination.surface import _kriging_model, idw, kriging_cross_validation
+from geo.distance import local_tmerc
 from geo.errors import InputError
 from layers.io.raster import NODATA, surface_tags, to_web_mercator, write_cog
 

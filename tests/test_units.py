@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.contamination.guidelines import ClassSettings, Guideline, classify, classify_samples
-from geo.contamination.units import check_unit, convert, convert_samples
+from geo.contamination import ClassSettings, Guideline, check_unit, classify, classify_samples, convert, convert_samples
 from geo.errors import ConfigError, InputError
 from settings.guidelines import load_guidelines
 

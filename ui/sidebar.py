@@ -12,7 +12,7 @@ import geopandas as gpd
 import streamlit as st
 
 from geo.errors import HgWatchError
-from geo.rules.model import RuleSet
+from geo.rules import RuleSet
 from geo.sites import MERCURY_USE
 from layers.store.workspace import LayerInfo
 from services.hgwatch import HgWatch, Query

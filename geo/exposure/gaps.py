@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.distance.geodesic import nearest_within
+from geo.distance import nearest_within
 
 COLUMNS = ["rank", "site_id", "name", "used_kg", "used_low", "used_high", "people_downstream",
            "nearest_sample_m", "nearest_sample_id", "latest_nearby", "reason"]

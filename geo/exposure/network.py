@@ -20,7 +20,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 from shapely.ops import substring
 
-from geo.distance.localcrs import centred_crs, require_crs
+from geo.distance import centred_crs, require_crs
 
 GEOD = Geod(ellps="WGS84")
 EdgeKey = tuple[int, int, int]

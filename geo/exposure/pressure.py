@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from pyproj import CRS
 
-from geo.contamination.surface import Grid, make_grid
+from geo.contamination import Grid, make_grid
 
 LABEL = "Estimated mercury pressure (kg Hg/year per km², from estimated use; not a measurement)"
 _SIGMAS = 4.0

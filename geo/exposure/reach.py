@@ -22,7 +22,7 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiLineString, Point
 from shapely.ops import nearest_points, substring
 
-from geo.distance.localcrs import aeqd_transformer
+from geo.distance import aeqd_transformer
 from geo.exposure.network import EdgeKey, RiverNetwork
 from geo.sites import uses_mercury
 

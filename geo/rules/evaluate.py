@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.distance.geodesic import nearest_within
+from geo.distance import nearest_within
 from geo.errors import CRSError, InputError, Problem
 from geo.rules.derived import DERIVED_FIELDS, missing_inputs, with_derived
 from geo.rules.model import LayerSchema, OtherRef, Rule, RuleSet

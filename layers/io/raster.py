@@ -9,7 +9,7 @@ from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds
 
-from geo.contamination.surface import Grid, Surface
+from geo.contamination import Grid, Surface
 
 NODATA = -9999.0
 

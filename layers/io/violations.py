@@ -26,7 +26,7 @@ import pyogrio
 import shapely
 
 from geo.errors import InputError
-from geo.rules.violations import LINE_COLUMN
+from geo.rules import LINE_COLUMN
 from layers.catalogue import FieldSpec, LayerSpec, Style
 from layers.io import export
 from layers.io.safefile import atomic_path

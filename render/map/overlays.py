@@ -14,10 +14,8 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from geo.contamination.guidelines import ClassSettings, Guideline
-from geo.contamination.surface import Surface
-from geo.exposure.pressure import Pressure
-from geo.exposure.reach import Reach
+from geo.contamination import ClassSettings, Guideline, Surface
+from geo.exposure import Pressure, Reach
 from layers.io.raster import to_web_mercator
 from render.map.elements import HtmlControl
 from render.map.popups import escape

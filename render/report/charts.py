@@ -8,7 +8,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from geo.inventory.targets import METRICS
+from geo.inventory import METRICS
 
 
 def comparison_chart(comparison: pd.DataFrame) -> alt.LayerChart:

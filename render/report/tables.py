@@ -16,11 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo.errors import InputError
-from geo.inventory.estimate import estimate_sites
-from geo.inventory.factors import Factors
-from geo.inventory.montecarlo import rollup
-from geo.inventory.register import register_counts
-from geo.inventory.targets import METRICS, survey_rounds, target_status, trends
+from geo.inventory import METRICS, Factors, estimate_sites, register_counts, rollup, survey_rounds, target_status, trends
 
 SITE_COLUMNS = (
     "site_id", "name", "admin_area", "district", "survey_round", "status", "amalgamation",

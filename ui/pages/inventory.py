@@ -10,7 +10,7 @@ from datetime import date
 import streamlit as st
 
 from geo.errors import HgWatchError
-from geo.inventory.targets import METRICS
+from geo.inventory import METRICS
 from render.report import charts
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.document import report_bytes, summary_lines
