@@ -44,9 +44,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                                repair=args.repair, set_values=arguments.set_values(args.set),
                                progress=progress, warn=print_problems)
     svc = _service(args)
-    infos = svc.add_layers(loaded, append=args.append, source=args.source or Path(args.file).name,
-                           licence=args.licence, accuracy_m=args.accuracy_m,
-                           accuracy_note=args.accuracy_note)
+    infos = svc.add_layers(loaded, append=args.append, replace_all=args.replace_all,
+                           source=args.source or Path(args.file).name, licence=args.licence,
+                           accuracy_m=args.accuracy_m, accuracy_note=args.accuracy_note)
     for info in infos:
         progress(f"stored {info.rows} features in layer {info.layer} of {svc.store.path}")
     return 0
@@ -96,6 +96,8 @@ def _register_file_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="validate a file and store it in the workspace")
     _file_options(p)
     p.add_argument("--append", action="store_true", help="add to the layer instead of replacing it")
+    p.add_argument("--replace-all", action="store_true",
+                   help="replace a stored layer even when the file has fewer than half its rows")
     p.add_argument("--source", help="source to record (default: the file name)")
     p.add_argument("--licence", default="unknown", help="licence of the data, e.g. CC-BY-4.0")
     p.add_argument("--accuracy-m", type=float, help="expected positional error in metres")

@@ -57,6 +57,11 @@ if upload is not None and loaded is not None:
     accuracy = st.number_input("Expected position error (m), 0 if unknown", min_value=0.0,
                                value=0.0, key="imp_accuracy")
     if st.button(f"Add to workspace (replaces {loaded.layer})", key="imp_add"):
-        view.service.add_layers([loaded], source=source, licence=licence, accuracy_m=accuracy or None)
-        st.success(f"Added {len(loaded.gdf):,} features to "
-                   f"{chrome.plain(view.service.store.path.name)}. The map and rules use them from now on.")
+        try:  # the button names the replacement, so pressing it is consent to replace it all
+            view.service.add_layers([loaded], source=source, licence=licence,
+                                    accuracy_m=accuracy or None, replace_all=True)
+            st.success(f"Added {len(loaded.gdf):,} features to {chrome.plain(view.service.store.path.name)}."
+                       " The map and rules use them from now on.")
+        except HgWatchError as exc:
+            st.error(f"{chrome.plain(name)} was not added.")
+            st.code(str(exc), language=None)
