@@ -17,7 +17,7 @@ import pytest
 import shapely
 
 from geo.errors import InputError, WorkspaceError
-from layers.store import workspace as ws_module
+from layers.store import gpkg as gpkg_module
 from layers.store.workspace import Workspace
 from tests.conftest import ROOT
 
@@ -46,13 +46,13 @@ def test_a_failing_import_leaves_the_workspace_unchanged(
     ws = Workspace(workspace_path)
     ws.write_layer("mining_sites", sites, source="a")
     before = _digest(workspace_path)
-    real = ws_module._write_gdf
+    real = gpkg_module.write_gdf
 
     def write_then_fail(path: Path, layer: str, gdf: gpd.GeoDataFrame) -> None:
         real(path, layer, gdf)  # the temporary copy is really changed ...
         raise OSError("disk full")  # ... and then the import fails
 
-    monkeypatch.setattr(ws_module, "_write_gdf", write_then_fail)
+    monkeypatch.setattr(gpkg_module, "write_gdf", write_then_fail)
     with pytest.raises(OSError):
         ws.write_layer("water_bodies", _water(), source="b")
     assert _digest(workspace_path) == before
@@ -68,15 +68,16 @@ def test_an_import_killed_before_it_finishes_leaves_the_workspace_unchanged(
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
         import geopandas as gpd, shapely
-        from layers.store import workspace as w
-        real = w._write_gdf
+        from layers.store import gpkg as w
+        from layers.store.workspace import Workspace
+        real = w.write_gdf
         def slow(path, layer, gdf):
             real(path, layer, gdf)
             print("written", flush=True)
             time.sleep(60)
-        w._write_gdf = slow
+        w.write_gdf = slow
         gdf = gpd.GeoDataFrame({{"water_id": ["W1"]}}, geometry=[shapely.LineString([(0, 0), (1, 1)])], crs=4326)
-        w.Workspace({str(workspace_path)!r}).write_layer("water_bodies", gdf, source="b")
+        Workspace({str(workspace_path)!r}).write_layer("water_bodies", gdf, source="b")
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "written"
@@ -92,15 +93,16 @@ def test_two_imports_at_once_both_land(workspace_path: Path) -> None:
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
         import geopandas as gpd, shapely
-        from layers.store import workspace as w
-        real = w._write_gdf
+        from layers.store import gpkg as w
+        from layers.store.workspace import Workspace
+        real = w.write_gdf
         def slow(path, layer, gdf):
             time.sleep(0.5)  # widen the window in which an unlocked writer would lose work
             real(path, layer, gdf)
-        w._write_gdf = slow
+        w.write_gdf = slow
         layer, id_field = sys.argv[1], sys.argv[2]
         gdf = gpd.GeoDataFrame({{id_field: ["X1"]}}, geometry=[shapely.Point(0, 0)], crs=4326)
-        w.Workspace({str(workspace_path)!r}).write_layer(layer, gdf, source=layer)
+        Workspace({str(workspace_path)!r}).write_layer(layer, gdf, source=layer)
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script, layer, id_field])
              for layer, id_field in (("deposits", "deposit_id"), ("residential_areas", "area_id"),
@@ -123,8 +125,12 @@ def test_append_refuses_ids_already_stored(sites: gpd.GeoDataFrame, workspace_pa
     assert _digest(workspace_path) == before
 
 
-def test_runs_are_recorded_newest_first(workspace_path: Path) -> None:
+def test_runs_are_recorded_newest_first(sites: gpd.GeoDataFrame, workspace_path: Path) -> None:
     ws = Workspace(workspace_path)
+    with pytest.raises(WorkspaceError, match="does not exist"):  # not a bare SQLite file with runs
+        ws.record_run(rules_hash="h0", input_hashes={}, counts={}, violation_ids=[])
+    assert not workspace_path.exists()
+    ws.write_layer("mining_sites", sites, source="a")
     ws.record_run(rules_hash="h1", input_hashes={"mining_sites": "a"}, counts={"R": 1},
                   violation_ids=["v1"])
     time.sleep(0.01)
@@ -179,8 +185,9 @@ def test_a_layer_added_by_another_tool_is_listed_beside_recorded_ones(
 
 def test_a_file_that_is_not_a_geopackage_is_a_workspace_error(workspace_path: Path) -> None:
     workspace_path.write_text("site_id,lat,lon\nA,5,-2\n")
-    with pytest.raises(WorkspaceError, match=f"workspace {workspace_path} cannot be read as a GeoPackage"):
+    with pytest.raises(WorkspaceError) as info:
         Workspace(workspace_path).layers()
+    assert str(info.value).startswith(f"workspace {workspace_path} is not a GeoPackage (it is not an SQLite database)")
 
 
 # ---------------------------------------------------------------- a lock that gives up

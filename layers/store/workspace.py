@@ -1,23 +1,26 @@
 """The workspace: one GeoPackage holding every layer plus metadata tables.
 
-Tables besides the layers:
+Besides the layers, ``hgw_layers`` holds each layer's source file, licence, import time, row
+count, expected positional error (metres) and accuracy note; ``hgw_runs`` one row per rule run
+(time, rule file hash, input layer hashes, counts, violations as JSON) so that runs can be compared.
 
-- ``hgw_layers``: per layer, the source file, licence, import time, row count, expected
-  positional error in metres and free-text accuracy note;
-- ``hgw_runs``: one row per rule run (time, rule file hash, input layer hashes, counts, violations
-  as JSON) so that two runs can be compared.
+The path is resolved once: a symlinked workspace is read and written through to its real file (the
+link stays a link) and every path to one file shares one lock. An existing path that is not a
+GeoPackage (a CSV, a PDF, a plain SQLite file, a folder) is refused for reading and writing, and
+never changed (``layers.store.files``).
 
-Reading never writes and never locks: it opens the file read-only, so a workspace that lacks
-these tables (a GeoPackage made by QGIS, say) reads as one with no recorded provenance and no
-runs, and stays byte-identical. Its feature tables named after a layer type are listed with
-provenance "unknown".
+Reading never writes and never locks: a GeoPackage without the ``hgw_*`` tables (made by QGIS,
+say) reads as one with no runs, its layers listed with provenance "unknown", and stays
+byte-identical.
 
-Every change is atomic: the workspace is copied to a temporary file in the same folder, the
-change is made there, and the copy is renamed over the original with ``os.replace``. A change
-that fails or is killed leaves the previous file untouched. An exclusive lock on a side file
-(``filelock``; the kernel releases it when the writer dies) serialises concurrent writers, so two
-imports at once cannot lose each other's work; a writer waits at most ``lock_timeout_s`` seconds
-for it and then gives up with a ``WorkspaceError``.
+Every change is atomic: the workspace is copied to ``.<name>.hgw-tmp-XXXXXXXX.gpkg`` beside it,
+changed there, and renamed over the original (``os.replace``). A failed change deletes its copy; a
+killed writer's copy (it holds restricted fields too) is deleted by the next ``Workspace`` opened on
+the file. An exclusive lock on a side file (``filelock``; the kernel releases it when the writer
+dies) serialises writers; a writer waits at most ``lock_timeout_s`` seconds, then gives up with a
+``WorkspaceError``. Replacing a layer with fewer than half its rows (or none) raises
+``ReplaceRefused`` unless ``replace_all=True``; ``Workspace.replacement`` tells a caller
+beforehand. A refused change writes nothing, not even the lock file.
 """
 from __future__ import annotations
 
@@ -34,11 +37,12 @@ from pathlib import Path
 
 import filelock
 import geopandas as gpd
-import pandas as pd
 import pyogrio
 
-from geo.errors import InputError, Problem, WorkspaceError
+from geo.errors import WorkspaceError
 from layers.catalogue import CATALOGUE, spec_for
+from layers.store import files, gpkg
+from layers.store.gpkg import Replacement
 
 META_TABLE = "hgw_layers"
 RUNS_TABLE = "hgw_runs"
@@ -77,45 +81,52 @@ CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
 class Workspace:
     """A GeoPackage workspace at ``path``. Reading never writes or locks; writing is atomic.
 
+    Opening one deletes the stray temporary copies a killed writer left (see
+    ``layers.store.files.remove_strays``); ``removed_strays`` lists them.
+
     Parameters
     ----------
-    path : the GeoPackage file.
+    path : the GeoPackage file, or a symlink to it, or a path where one will be created.
     lock_timeout_s : how long a write waits for another writer's lock, in seconds.
     """
 
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH, *,
                  lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
         self.path = Path(path)
+        self.real = files.real_path(path)
         self.lock_timeout_s = lock_timeout_s
+        self.removed_strays = files.remove_strays(self.real, self.lock_path)
 
     @property
     def lock_path(self) -> Path:
-        """The side file writers lock: ``<workspace>.lock``."""
-        return self.path.with_name(self.path.name + ".lock")
+        """The side file writers lock: ``<real workspace file>.lock``."""
+        return self.real.with_name(self.real.name + ".lock")
+
+    @property
+    def _name(self) -> str:
+        return files.describe(self.path, self.real)
 
     # ----------------------------------------------------------------- reading
     def exists(self) -> bool:
-        """True when the workspace file exists."""
-        return self.path.exists()
+        """True when the workspace path exists (whether or not it is a GeoPackage)."""
+        return self.real.exists()
 
     def _require(self) -> None:
-        if not self.path.exists():
-            raise WorkspaceError(
-                f"workspace {self.path} does not exist; import a layer first or run `make demo`"
-            )
+        files.refuse_unless_geopackage(self.path, self.real)
+        if not self.real.exists():
+            raise WorkspaceError(f"workspace {self._name} does not exist; import a layer first or run `make demo`")
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[tuple[sqlite3.Connection, set[str]]]:
         """A read-only connection and the names of the tables it holds."""
         self._require()
         try:
-            with contextlib.closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro",
-                                                    uri=True)) as con:
+            with contextlib.closing(gpkg.read_only(self.real)) as con:
                 tables = {r[0] for r in con.execute(
                     "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
                 yield con, tables
         except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(f"workspace {self.path} cannot be read as a GeoPackage: {exc}") from None
+            raise WorkspaceError(f"workspace {self._name} cannot be read as a GeoPackage: {exc}") from None
 
     def layers(self) -> list[LayerInfo]:
         """Provenance of every layer the workspace holds, in catalogue order.
@@ -131,19 +142,16 @@ class Workspace:
                         f" accuracy_note, synthetic FROM {META_TABLE}"):
                     recorded[r[0]] = LayerInfo(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6],
                                                bool(r[7]))
-            features: dict[str, str] = {}
-            if "gpkg_contents" in tables:
-                features = {str(r[0]): str(r[1] or "") for r in con.execute(
-                    "SELECT table_name, last_change FROM gpkg_contents WHERE data_type = 'features'")}
+            changed = gpkg.feature_tables(con, tables)
             infos = []
             for layer in CATALOGUE:
-                if layer not in features or layer not in tables:
+                if layer not in changed:
                     continue
                 if layer in recorded:
                     infos.append(recorded[layer])
                     continue
                 rows = con.execute(f'SELECT count(*) FROM "{layer}"').fetchone()[0]
-                infos.append(LayerInfo(layer, UNRECORDED, UNRECORDED, features[layer], int(rows),
+                infos.append(LayerInfo(layer, UNRECORDED, UNRECORDED, changed[layer], int(rows),
                                        None, "not imported by HgWatch; no provenance recorded",
                                        False))
         return infos
@@ -157,13 +165,13 @@ class Workspace:
         for info in self.layers():
             if info.layer == layer:
                 return info
-        raise WorkspaceError(f"workspace {self.path} holds no {layer!r} layer")
+        raise WorkspaceError(f"workspace {self._name} holds no {layer!r} layer")
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
         """The layer as a GeoDataFrame in EPSG:4326, with its declared dtypes."""
         spec_for(layer)
         self.info(layer)
-        gdf = pyogrio.read_dataframe(self.path, layer=layer)
+        gdf = pyogrio.read_dataframe(self.real, layer=layer)
         from layers.io.coerce import coerce_types  # local: coerce imports pandas heavy bits
 
         return coerce_types(gdf, spec_for(layer))
@@ -187,39 +195,50 @@ class Workspace:
             for r in rows
         ]
 
+    def replacement(self, layer: str, incoming: int) -> Replacement:
+        """What replacing ``layer`` with ``incoming`` rows would do; ask the user first when
+        ``.needs_replace_all``. Reads only; a workspace not yet created holds 0 rows."""
+        spec_for(layer)
+        files.refuse_unless_geopackage(self.path, self.real)
+        stored = gpkg.row_counts(self.real).get(layer, 0) if self.real.exists() else 0
+        return Replacement(layer, stored, incoming)
+
     # ----------------------------------------------------------------- writing
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Path]:
         """Lock, copy to a temporary file, yield it, then rename it over the workspace."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        files.refuse_unless_geopackage(self.path, self.real)  # before the lock: a refusal writes nothing
+        self.real.parent.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(self.lock_path, timeout=self.lock_timeout_s)
         try:
             lock.acquire()
         except filelock.Timeout:
             raise WorkspaceError(
-                f"workspace {self.path} is locked by another writer; tried for "
+                f"workspace {self._name} is locked by another writer; tried for "
                 f"{self.lock_timeout_s:g} s. Wait for the other import or rule run to finish, "
                 f"then try again") from None
         try:
-            fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{self.path.stem}-tmp-", suffix=".gpkg", dir=self.path.parent
-            )
+            files.refuse_unless_geopackage(self.path, self.real)  # again: it may have changed meanwhile
+            files.remove_files(files.strays(self.real))  # we hold the lock: any copy left is a dead writer's
+            fd, tmp_name = tempfile.mkstemp(prefix=files.temp_prefix(self.real), suffix=files.TEMP_SUFFIX,
+                                            dir=self.real.parent)
             os.close(fd)
             tmp = Path(tmp_name)
             try:
-                if self.path.exists():
-                    shutil.copyfile(self.path, tmp)
+                if self.real.exists():
+                    shutil.copyfile(self.real, tmp)
                 else:
                     tmp.unlink()
                 yield tmp
+                files.refuse_unless_geopackage(tmp, tmp)  # never put anything else in its place
                 with open(tmp, "rb+") as fh:
                     os.fsync(fh.fileno())
-                mode = self.path.stat().st_mode & 0o777 if self.path.exists() else 0o644
+                mode = self.real.stat().st_mode & 0o777 if self.real.exists() else 0o644
                 os.chmod(tmp, mode)
-                os.replace(tmp, self.path)
+                os.replace(tmp, self.real)
+                gpkg.sync_folder(self.real.parent)
             finally:
-                if tmp.exists():
-                    tmp.unlink()
+                files.remove_files([tmp] + [tmp.with_name(tmp.name + s) for s in files.SIDE_SUFFIXES])
         finally:
             lock.release()
 
@@ -229,21 +248,31 @@ class Workspace:
 
     def write_layers(self, items: list[tuple[str, gpd.GeoDataFrame]], *, source: str, licence: str = UNRECORDED,
                      accuracy_m: float | None = None, accuracy_note: str = "", synthetic: bool = False,
-                     append: bool = False) -> list[LayerInfo]:
+                     append: bool = False, replace_all: bool = False) -> list[LayerInfo]:
         """Store layers (EPSG:4326) with their provenance in ONE atomic change.
 
         With ``append``, features are added to the stored layer; an id already stored is refused.
+        Without it each layer is replaced; a replacement with fewer than half the stored rows (or
+        none) raises ``ReplaceRefused`` unless ``replace_all``. Every refusal leaves every file
+        as it was.
         """
+        for layer, gdf in items:
+            spec_for(layer)
+            if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+                raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
+        files.refuse_unless_geopackage(self.path, self.real)
+        if self.real.exists():  # refuse before taking the lock; checked again under it
+            gpkg.check_write(self.real, items, self._name, source, append=append,
+                             replace_all=replace_all)
         infos = []
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction() as tmp:
+            if tmp.exists():
+                gpkg.check_write(tmp, items, self._name, source, append=append, replace_all=replace_all)
             for layer, gdf in items:
-                spec = spec_for(layer)
-                if gdf.crs is None or gdf.crs.to_epsg() != 4326:
-                    raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
-                if append and tmp.exists() and layer in _stored_layers(tmp):
-                    gdf = _appended(tmp, layer, gdf, spec.id_field)
-                _write_gdf(tmp, layer, gdf)
+                if append and tmp.exists() and layer in gpkg.stored_layers(tmp):
+                    gdf = gpkg.appended(tmp, layer, gdf, spec_for(layer).id_field)
+                gpkg.write_gdf(tmp, layer, gdf)
                 infos.append(LayerInfo(layer, source, licence, now, len(gdf), accuracy_m,
                                        accuracy_note, synthetic))
             with contextlib.closing(sqlite3.connect(tmp)) as con, con:
@@ -258,7 +287,8 @@ class Workspace:
 
     def record_run(self, *, rules_hash: str, input_hashes: dict[str, str], counts: dict[str, int],
                    violation_ids: list[str]) -> int:
-        """Append one rule run; returns its run id."""
+        """Append one rule run to an existing workspace; returns its run id."""
+        self._require()
         with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
             con.execute(_META_SQL)
             con.execute(_RUNS_SQL)
@@ -270,28 +300,3 @@ class Workspace:
                  json.dumps(sorted(violation_ids))),
             )
             return int(cur.lastrowid or 0)
-
-
-def _stored_layers(path: Path) -> set[str]:
-    return {str(n) for n in pyogrio.list_layers(path)[:, 0]}
-
-
-def _appended(path: Path, layer: str, new: gpd.GeoDataFrame, id_field: str) -> gpd.GeoDataFrame:
-    """Stored features of ``layer`` followed by ``new``; refuses ids already stored."""
-    old = pyogrio.read_dataframe(path, layer=layer)
-    clash = set(old[id_field].astype(str)) & set(new[id_field].astype(str))
-    if clash:
-        raise InputError(
-            f"cannot append to {layer}: {len(clash)} id(s) are already stored; nothing was imported",
-            [Problem("workspace", None, id_field, v, "an id not already in the workspace",
-                     kind="duplicate") for v in sorted(clash)[:50]])
-    return gpd.GeoDataFrame(pd.concat([old, new.to_crs(old.crs)], ignore_index=True), crs=old.crs)
-
-
-def _write_gdf(path: Path, layer: str, gdf: gpd.GeoDataFrame) -> None:
-    """Write ``gdf`` as table ``layer`` of GeoPackage ``path``, replacing any previous table.
-
-    The geometry type is left generic so that a layer may mix points and polygons.
-    """
-    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", geometry_type="Unknown",
-                            layer_options={"OVERWRITE": "YES"})

@@ -1,0 +1,141 @@
+"""The workspace as a file: where it really is, whether it is a GeoPackage, and its stray copies.
+
+Three guards keep a workspace command from destroying data while exiting 0:
+
+- ``real_path`` resolves a symlinked workspace once, so that a write goes through to the real
+  file (the link stays a link) and every path to one file shares one lock;
+- ``refuse_unless_geopackage`` refuses any existing path that is not a GeoPackage (a CSV, a PDF,
+  a plain SQLite database, a folder), for reading or writing, before anything is opened for
+  writing, so that such a file is never replaced and no ``hgw_*`` table is written into it;
+- ``remove_strays`` deletes the temporary copies a killed writer left beside the workspace
+  (they hold every field, restricted ones included), matching the store's own naming only and
+  only while no live writer holds the workspace's lock.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+from pathlib import Path
+
+import filelock
+
+from geo.errors import WorkspaceError
+
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+GPKG_TABLES = ("gpkg_contents", "gpkg_spatial_ref_sys")  # required by the GeoPackage standard
+TEMP_MARK = ".hgw-tmp-"  # temporary copy of workspace W: ".<W's name>.hgw-tmp-XXXXXXXX.gpkg"
+TEMP_SUFFIX = ".gpkg"
+SIDE_SUFFIXES = ("-journal", "-wal", "-shm")  # files SQLite keeps beside a database it writes
+_RANDOM = r"[a-z0-9_]{8}"  # what tempfile.mkstemp puts between prefix and suffix
+_EXPECTED = ("Give the path of a GeoPackage (.gpkg) made by HgWatch or a GIS, or a path that does not"
+             " exist yet to start a new workspace; HgWatch neither reads nor replaces this file")
+
+
+def real_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` with every symlink resolved (an absolute path); WorkspaceError on a link loop."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on Python < 3.13
+        raise WorkspaceError(f"workspace {path} cannot be resolved to a file: {exc}") from None
+
+
+def describe(given: Path, real: Path) -> str:
+    """How messages name the workspace: as given, plus the real file when a link leads there."""
+    return str(given) if Path(os.path.abspath(given)) == real else f"{given} (which leads to {real})"
+
+
+def refuse_unless_geopackage(given: Path, real: Path) -> None:
+    """Raise WorkspaceError unless ``real`` is absent or a GeoPackage; opens nothing for writing.
+
+    A GeoPackage is an SQLite database holding the tables ``gpkg_contents`` and
+    ``gpkg_spatial_ref_sys``. The file is read (its first 16 bytes, then read-only through SQLite),
+    never changed.
+    """
+    name = describe(given, real)
+    if real.is_dir():
+        raise WorkspaceError(f"workspace {name} is a folder, not a GeoPackage file; give the path of"
+                             f" a .gpkg file, e.g. {given / 'workspace.gpkg'}")
+    if not real.exists():
+        return
+    if not real.is_file():
+        raise WorkspaceError(f"workspace {name} is not a regular file, so not a GeoPackage. {_EXPECTED}")
+    try:
+        with open(real, "rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise WorkspaceError(f"workspace {name} cannot be read: {exc.strerror}") from None
+    if not head:
+        raise WorkspaceError(f"workspace {name} is an empty file, not a GeoPackage. {_EXPECTED}")
+    if head != SQLITE_HEADER:
+        raise WorkspaceError(f"workspace {name} is not a GeoPackage (it is not an SQLite database)."
+                             f" {_EXPECTED}")
+    try:
+        with contextlib.closing(sqlite3.connect(f"{real.as_uri()}?mode=ro", uri=True)) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise WorkspaceError(f"workspace {name} cannot be read as a GeoPackage: {exc}") from None
+    missing = [t for t in GPKG_TABLES if t not in tables]
+    if missing:
+        raise WorkspaceError(f"workspace {name} is an SQLite database but not a GeoPackage (it has no"
+                             f" {' or '.join(missing)} table). {_EXPECTED}")
+
+
+def temp_prefix(real: Path) -> str:
+    """The start of the name of every temporary copy of workspace ``real``."""
+    return f".{real.name}{TEMP_MARK}"
+
+
+def _stray_name(real: Path) -> re.Pattern[str]:
+    """Names of temporary copies of ``real`` and their SQLite side files, and nothing else.
+
+    Besides today's ``.<name>.hgw-tmp-XXXXXXXX.gpkg`` this matches the copies of earlier versions,
+    ``.<stem>-tmp-XXXXXXXX.gpkg``, for a workspace whose name ends in ``.gpkg``.
+    """
+    names = [re.escape(temp_prefix(real)) + _RANDOM + re.escape(TEMP_SUFFIX)]
+    if real.suffix == TEMP_SUFFIX:
+        names.append(re.escape(f".{real.stem}-tmp-") + _RANDOM + re.escape(TEMP_SUFFIX))
+    sides = "|".join(re.escape(s) for s in SIDE_SUFFIXES)
+    return re.compile(rf"(?:{'|'.join(names)})(?:{sides})?")
+
+
+def strays(real: Path) -> list[Path]:
+    """Temporary copies of workspace ``real`` (and their side files) in its folder, by name."""
+    pattern = _stray_name(real)
+    try:
+        with os.scandir(real.parent) as entries:
+            return sorted(real.parent / e.name for e in entries
+                          if pattern.fullmatch(e.name) and not e.is_dir(follow_symlinks=False))
+    except OSError:  # no folder yet, or one we may not list: nothing of ours to remove
+        return []
+
+
+def remove_files(paths: list[Path]) -> list[Path]:
+    """Delete ``paths``, skipping any already gone or not removable; returns those deleted."""
+    removed = []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def remove_strays(real: Path, lock_path: Path) -> list[Path]:
+    """Delete the stray temporary copies of workspace ``real``; returns the paths deleted.
+
+    Does nothing (and creates no lock file) when there are none. Otherwise it takes the
+    workspace's writer lock without waiting: while a live writer holds it, its copy is in use and
+    stays; the kernel releases a dead writer's lock, so a killed writer's copies go.
+    """
+    if not strays(real):
+        return []
+    lock = filelock.FileLock(lock_path, timeout=0)
+    try:
+        lock.acquire()
+    except (filelock.Timeout, OSError):  # a live writer, or a folder we may not write in
+        return []
+    try:
+        return remove_files(strays(real))
+    finally:
+        lock.release()
