@@ -382,3 +382,17 @@ def test_a_write_that_fails_midway_changes_no_file(tmp_path: Path, monkeypatch: 
     with pytest.raises(OSError, match="No space left"):
         ws.write_layer("deposits", sites(2).rename(columns={"site_id": "deposit_id"}), source="d")
     assert tree_digest(tmp_path) == before
+
+
+def test_an_atomic_write_to_a_symlink_updates_its_target(tmp_path: Path) -> None:
+    from layers.io.safefile import atomic_path
+
+    target = tmp_path / "shared" / "violations.csv"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+    with atomic_path(link) as tmp:
+        tmp.write_text("new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["latest.csv", "shared", "violations.csv"]

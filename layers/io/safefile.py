@@ -14,8 +14,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
 
-    A failed or interrupted write never leaves a half-written ``path``.
+    A failed or interrupted write never leaves a half-written ``path``. When ``path`` is a
+    symlink, the file it leads to is replaced and the link stays a link.
     """
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
