@@ -43,7 +43,7 @@ def _import_must_not_crash(path: Path, data: bytes, workspace: Path, capsys: pyt
         assert hashlib.sha256(workspace.read_bytes()).hexdigest() == before
     else:  # garbage that happens to be a valid layer was imported whole: put the seed back
         Workspace(workspace).write_layer("mining_sites", gpd.GeoDataFrame(
-            {"site_id": ["A"]}, geometry=[shapely.Point(-2, 5)], crs=4326), source="seed")
+            {"site_id": ["A"]}, geometry=[shapely.Point(-2, 5)], crs=4326), source="seed", replace_all=True)
 
 
 @SETTINGS
