@@ -14,7 +14,7 @@ import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from layers import assets
+from render.map import assets
 from layers.store.workspace import Workspace
 from render.map.mapview import build_map
 

@@ -46,7 +46,7 @@ def make_sites(n: int, seed: int = SEED) -> pd.DataFrame:
     })
 
 
-def naive_used(est: pd.DataFrame, factors, draws: int, seed: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+def naive_used(est: pd.DataFrame, factors, draws: int, seed: int) -> np.ndarray:
     """Total mercury used per draw, computed site by site (sites x draws)."""
     sample = sample_factors(factors, draws=draws, seed=seed)
     days = sample["days"]["working_days"]
@@ -62,7 +62,7 @@ def naive_used(est: pd.DataFrame, factors, draws: int, seed: int) -> np.ndarray:
     return total
 
 
-def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+def timed(fn, *args, **kwargs):
     start = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - start

@@ -79,7 +79,7 @@ def bench_app(tmp: Path) -> Path:
     return script
 
 
-def _load(browser, url: str, timeout_s: float) -> tuple[object, float, dict[str, int]]:  # type: ignore[no-untyped-def]
+def _load(browser, url: str, timeout_s: float) -> tuple[object, float, dict[str, int]]:
     """Open ``url`` in a fresh context; seconds until the map has drawn, bytes by kind."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     log = NetLog()

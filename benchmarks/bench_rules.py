@@ -72,7 +72,7 @@ def run_kernel(d: dict[str, np.ndarray]) -> Result:
     return dt, out["subject"].to_numpy(), out["target"].to_numpy(), out["distance_m"].to_numpy()
 
 
-def _utm(d: dict[str, np.ndarray]):  # type: ignore[no-untyped-def]
+def _utm(d: dict[str, np.ndarray]):
     import geopandas as gpd
 
     return gpd.GeoSeries(gpd.points_from_xy(d["sites"][:, 0], d["sites"][:, 1]), crs=4326).estimate_utm_crs()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from geo.contamination import MEDIA
+
 DType = Literal["str", "int", "float", "bool", "date"]
 
 
@@ -90,7 +92,7 @@ STATUS = ("active", "inactive", "abandoned", "unknown")
 AMALGAMATION = ("none", "whole_ore", "concentrate", "partial", "unknown")
 BURNING = ("none", "open", "retort", "unknown")
 WATER_KIND = ("river", "stream", "canal", "lake", "reservoir", "pond", "wetland", "unknown")
-MEDIUM = ("water", "sediment", "soil", "fish", "hair", "air")
+MEDIUM = MEDIA  # the one list of sample media lives in geo.contamination
 POINT = ("Point",)
 POINT_OR_POLYGON = ("Point", "Polygon", "MultiPolygon")
 

@@ -43,7 +43,8 @@ def gmt_segments(args: list[str]) -> list[np.ndarray]:
         sys.exit("build_demo: GMT is missing; run `apt-get install -y gmt gmt-gshhg-full`")
     text = subprocess.run(["gmt", "coast", f"-R{REGION}", "-Df", "-M", *args], check=True,
                           capture_output=True, text=True).stdout
-    segments, current = [], []
+    segments: list[np.ndarray] = []
+    current: list[list[float]] = []
     for line in text.splitlines():
         if line.startswith(">"):
             if len(current) > 1:
@@ -222,7 +223,7 @@ def build(out: Path) -> None:
         if errors:
             sys.exit("build_demo: generated data failed validation:\n" + "\n".join(map(str, errors)))
         meta = GSHHG if name == "water_bodies" else SYNTHETIC
-        ws.write_layer(name, gpd.GeoDataFrame(pd.DataFrame(clean), crs=4326), **meta)  # type: ignore[arg-type]
+        ws.write_layer(name, gpd.GeoDataFrame(pd.DataFrame(clean), crs=4326), **meta)
         print(f"{name}: {len(clean)} features")
     tmp.replace(out)
     tmp.with_name(tmp.name + ".lock").unlink(missing_ok=True)

@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo.inventory import FROM_DAYS, FROM_DEFAULT_DAYS, FROM_KG, MEASURED, NOT_ESTIMABLE, Factors, estimate_sites
+from geo.inventory import ESTIMATED, MEASURED, NOT_ESTIMABLE, Factors, estimate_sites
 from geo.rules import RuleSet, run_rules
 from geo.sites import mercury_use, uses_mercury
 from layers.catalogue import CATALOGUE
 
 SEVERITIES = ("critical", "high", "medium", "low")
-GOLD_BASES = (FROM_KG, FROM_DAYS, FROM_DEFAULT_DAYS)
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,7 @@ def headline(sites: gpd.GeoDataFrame, violations: gpd.GeoDataFrame,
     if factors is None or sites.empty:
         return Headline(len(sites), n_hg, counts, problem=problem)
     est = estimate_sites(pd.DataFrame(sites.drop(columns="geometry")), factors)
-    from_gold = est["basis"].isin(GOLD_BASES)
+    from_gold = est["basis"].isin(ESTIMATED)
     return Headline(
         len(sites), n_hg, counts,
         hg_low=float(est["used_low"].sum()), hg_central=float(est["used_kg"].sum()),

@@ -9,6 +9,7 @@ with geo.distance.geodesic (no Newton iteration, no localities, no STRtree).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import shapely
@@ -101,7 +102,7 @@ def _square(lon: float, lat: float, half_m: float) -> Polygon:
     return Polygon(corners)
 
 
-def _flags(sites: list[Point], waters: list[BaseGeometry], limit: float = 100.0, **kw: object) -> dict[int, float]:
+def _flags(sites: list[Point], waters: list[BaseGeometry], limit: float = 100.0, **kw: Any) -> dict[int, float]:
     out = nearest_within(sites, waters, max_distance_m=limit, **kw)
     return dict(zip(out["subject"], out["distance_m"], strict=True))
 
@@ -287,7 +288,7 @@ def test_ghana_footprints_against_gshhg_water_match_reference() -> None:
 
 def _edges(geoms: np.ndarray) -> list[tuple[int, BaseGeometry]]:
     """Every edge of every line or ring, as (owner, two-point LineString)."""
-    out = []
+    out: list[tuple[int, BaseGeometry]] = []
     for i, g in enumerate(geoms):
         for part in shapely.get_parts(g):
             rings = [part.exterior, *part.interiors] if part.geom_type == "Polygon" else [part]

@@ -23,6 +23,7 @@ from geo.inventory.estimate import (
 )
 from geo.inventory.factors import (
     DAYS_UNIT,
+    QUANTITIES,
     RATIO_UNIT,
     SHARE_UNIT,
     Factors,
@@ -36,7 +37,7 @@ from geo.inventory.register import register_counts
 from geo.inventory.targets import METRICS, survey_rounds, target_status, trends
 
 __all__ = ["ALL_SITES", "DAYS_UNIT", "ESTIMATED", "FROM_DAYS", "FROM_DEFAULT_DAYS", "FROM_KG",
-           "MEASURED", "MERCURY_FREE", "METRICS", "NOT_ESTIMABLE", "NOT_GIVEN", "NOT_OPERATING",
+           "MEASURED", "MERCURY_FREE", "METRICS", "NOT_ESTIMABLE", "NOT_GIVEN", "NOT_OPERATING", "QUANTITIES",
            "RATIO_UNIT", "SHARE_UNIT", "Factors", "PublishedEstimate", "Range", "Route", "Target",
            "estimate_sites", "register_counts", "rollup", "sample_factors", "survey_rounds",
            "target_status", "trends"]

@@ -137,8 +137,8 @@ def _csv(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object])
 
 
 def _kml(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
-    sources = "; ".join(f"{p['layer']}: {p['source']} ({p['licence']})"
-                        for p in meta["layers"])  # type: ignore[index, union-attr]
+    layers: list[dict[str, str]] = meta["layers"]  # type: ignore[assignment]
+    sources = "; ".join(f"{p['layer']}: {p['source']} ({p['licence']})" for p in layers)
     pyogrio.write_dataframe(
         gdf, path, driver="LIBKML", layer=layer,
         dataset_options={"NAME": f"HgWatch {layer}",

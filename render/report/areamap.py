@@ -18,13 +18,15 @@ from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, 
 from reportlab.lib import colors
 from shapely.geometry.base import BaseGeometry
 
+from geo.inventory import MERCURY_FREE, NOT_ESTIMABLE, NOT_GIVEN
+
 GEOD = Geod(ellps="WGS84")
 CLASSES: dict[str, tuple[str, str]] = {  # class -> (legend text, colour)
     "open_burning": ("open burning", "#d7301f"),
     "nitric_acid": ("nitric acid", "#7a0177"),
     "retort": ("retort", "#1a9850"),
-    "mercury-free": ("mercury-free", "#2b8cbe"),
-    "not estimable": ("not estimable", "#969696"),
+    MERCURY_FREE: (MERCURY_FREE, "#2b8cbe"),
+    NOT_ESTIMABLE: (NOT_ESTIMABLE, "#969696"),
 }
 WATER = "#6baed6"
 _NICE = (1, 2, 5)
@@ -32,7 +34,7 @@ _NICE = (1, 2, 5)
 
 def site_class(basis: str, route: str) -> str:
     """The map class of a site: its route, or mercury-free / not estimable."""
-    return basis if basis in ("mercury-free", "not estimable") else route
+    return basis if basis in (MERCURY_FREE, NOT_ESTIMABLE) else route
 
 
 def nice_length(max_m: float) -> float:
@@ -94,7 +96,7 @@ def area_map(sites: gpd.GeoDataFrame, classes: list[str], *,
         if geom is None or geom.is_empty:
             continue
         x, y = xy(geom.x, geom.y)
-        colour = colors.HexColor(CLASSES.get(cls, CLASSES["not estimable"])[1])
+        colour = colors.HexColor(CLASSES.get(cls, CLASSES[NOT_ESTIMABLE])[1])
         drawing.add(Circle(x, y, 3.2, fillColor=colour, strokeColor=colors.white,
                            strokeWidth=0.4))
     _north_arrow(drawing, map_w - 22, map_h - 40)
@@ -166,7 +168,7 @@ def area_groups(sites: gpd.GeoDataFrame, classes: list[str], *,
                 limit: int = 12) -> list[tuple[str, gpd.GeoDataFrame, list[str]]]:
     """(area name, its sites, their classes) for each ``admin_area``, largest first, at most
     ``limit``; for a small map per area."""
-    names = sites["admin_area"].fillna("(not given)").astype(str) if (
+    names = sites["admin_area"].fillna(NOT_GIVEN).astype(str) if (
         "admin_area" in sites.columns) else None
     if names is None:
         return []

@@ -22,6 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from geo.errors import InputError
+from geo.inventory import QUANTITIES
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.tables import TABLE_TITLES, Inventory, assumptions
 
@@ -75,7 +76,7 @@ def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
         out["sites"] = table["n_sites"]
         out["not estimable"] = table["n_not_estimable"]
         out["gold kg/yr"] = table["gold_kg"]
-        for q in ("used", "air", "water", "land", "released", "recovered"):
+        for q in QUANTITIES:
             out[q] = [_ranged(row, q) for _, row in table.iterrows()]
         return out
     if name == "targets":

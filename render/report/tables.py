@@ -16,7 +16,17 @@ from pathlib import Path
 import pandas as pd
 
 from geo.errors import InputError
-from geo.inventory import METRICS, Factors, estimate_sites, register_counts, rollup, survey_rounds, target_status, trends
+from geo.inventory import (
+    METRICS,
+    NOT_ESTIMABLE,
+    Factors,
+    estimate_sites,
+    register_counts,
+    rollup,
+    survey_rounds,
+    target_status,
+    trends,
+)
 
 SITE_COLUMNS = (
     "site_id", "name", "admin_area", "district", "survey_round", "status", "amalgamation",
@@ -119,7 +129,7 @@ def _comparison(total: pd.Series, factors: Factors, label: str,
                 est: pd.DataFrame) -> pd.DataFrame:
     """Our used and released totals, then every published estimate, side by side."""
     lo, hi = (int(p) for p in factors.percentiles)
-    n = int((est["basis"] != "not estimable").sum())
+    n = int((est["basis"] != NOT_ESTIMABLE).sum())
     ours = [{"quantity": q, "area": label, "central_kg": total[f"{k}_kg"],
              "low_kg": total[f"{k}_low"], "high_kg": total[f"{k}_high"], "year": None,
              "method": f"HgWatch: {n} estimable sites (of {len(est)}); measured mercury where"
