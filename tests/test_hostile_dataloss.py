@@ -161,8 +161,8 @@ def test_two_workspaces_via_the_link_and_the_target_share_one_lock(tmp_path: Pat
 
 # ---------------------------------------------------------------- replacing most of a layer
 def _empty_inputs(folder: Path) -> list[Path]:
-    """Files with no rows that the readers accept. (A zip holding only whitespace makes the reader
-    fail with an AttributeError today, before the store; that is the readers' to fix.)"""
+    """Files with no rows that the readers accept. (A zip holding only whitespace never reaches the
+    store: the reader refuses it as not a zipped Shapefile.)"""
     folder.mkdir()
     empty_fc = folder / "mining_sites.geojson"
     empty_fc.write_text('{"type": "FeatureCollection", "features": []}')
