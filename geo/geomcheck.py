@@ -1,9 +1,18 @@
 """Geometry checks on lon/lat layers: nulls, validity, type, coordinate range, swapped axes.
 
 All functions take numpy arrays of shapely geometries in lon/lat degrees and return one
-entry per geometry, so that the caller can report every problem row by row.
+entry per geometry, so that the caller can report every problem row by row. ``decode_wkb`` and
+``decode_wkt`` build geometries from a file's WKB or WKT without ever raising on a bad record:
+a polygon ring whose last point is not its first is built closed and named, so that the
+validation can report it (or ``--repair`` keep it), and any other unreadable record is None
+with GEOS's reason.
 """
 from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -77,3 +86,109 @@ def repair(geoms: NDArray[np.object_], wanted_types: tuple[str, ...]) -> NDArray
             g = shapely.union_all(parts) if parts else shapely.Point()
         out.append(g)
     return np.array(out, dtype=object)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Geometries built from WKB or WKT, with what stopped GEOS from building some of them.
+
+    ``open_rings[i]`` describes the first ring of record ``i`` whose last point is not its first
+    (the geometry is then built with its rings closed, so that ``--repair`` can keep it);
+    ``unreadable[i]`` is GEOS's reason when record ``i`` could not be built at all (its
+    geometry is None). Both are None for a record built as it is.
+    """
+
+    geoms: NDArray[np.object_]
+    open_rings: list[str | None]
+    unreadable: list[str | None]
+
+
+def decode_wkb(blobs: NDArray[np.object_]) -> Decoded:
+    """Geometries from WKB blobs (None for a null blob), never raising on a bad one."""
+    return _decode(blobs, shapely.from_wkb, _open_ring_in_wkb)
+
+
+def decode_wkt(texts: NDArray[np.object_]) -> Decoded:
+    """Geometries from WKT text (None for a null entry), never raising on a bad one."""
+    return _decode(texts, shapely.from_wkt, _open_ring_in_wkt)
+
+
+def _decode(values: NDArray[np.object_], build: Callable[..., Any],
+            open_ring: Callable[[Any], str | None]) -> Decoded:
+    values = np.asarray(values, dtype=object)
+    geoms = np.asarray(build(values, on_invalid="ignore"), dtype=object)
+    open_rings: list[str | None] = [None] * len(values)
+    unreadable: list[str | None] = [None] * len(values)
+    for i in np.flatnonzero(shapely.is_missing(geoms)):
+        if values[i] is None:
+            continue
+        try:
+            geoms[i] = build(values[i])
+            continue
+        except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+            reason = str(exc).split(":", 1)[-1].strip() or type(exc).__name__
+        ring = open_ring(values[i]) if "closed" in reason else None
+        fixed = build(values[i], on_invalid="fix") if ring else None
+        if ring and fixed is not None:
+            geoms[i], open_rings[i] = fixed, ring
+        else:
+            geoms[i], unreadable[i] = None, reason[:120]
+    return Decoded(geoms, open_rings, unreadable)
+
+
+def _point(x: float, y: float) -> str:
+    return f"({round(x, 7)!r}, {round(y, 7)!r})"
+
+
+def _open_ring_in_wkt(text: object) -> str | None:
+    """The WKT itself, shortened: the user wrote it, so that is the value to show."""
+    value = " ".join(str(text).split())
+    return value if len(value) <= 70 else value[:67] + "..."
+
+
+def _open_ring_in_wkb(blob: object) -> str | None:
+    """'ring 1 of polygon 1 starts at (x, y) but ends at (x, y)' for the first open ring in WKB.
+
+    Reads ISO and extended (PostGIS) WKB in either byte order; None when no ring is open or the
+    blob cannot be walked.
+    """
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        return None
+    data = bytes(blob)
+    found: list[str] = []
+    polygons = [0]
+
+    def walk(pos: int) -> int:
+        order = "<" if data[pos] == 1 else ">"
+        (code,) = struct.unpack_from(order + "I", data, pos + 1)
+        pos += 5 + (4 if code & 0x20000000 else 0)
+        base, iso = (code & 0x0FFFFFFF) % 1000, (code & 0x0FFFFFFF) // 1000
+        step = 8 * (2 + bool(code & 0x80000000 or iso in (1, 3)) + bool(code & 0x40000000 or iso in (2, 3)))
+        if base == 1:
+            return pos + step
+        (count,) = struct.unpack_from(order + "I", data, pos)
+        pos += 4
+        if base == 2:
+            return pos + count * step
+        if base == 3:
+            polygons[0] += 1
+            for ring in range(count):
+                (n,) = struct.unpack_from(order + "I", data, pos)
+                first = struct.unpack_from(order + "dd", data, pos + 4)
+                last = struct.unpack_from(order + "dd", data, pos + 4 + (n - 1) * step) if n else first
+                if n and first != last and not found:
+                    found.append(f"ring {ring + 1} of polygon {polygons[0]} starts at {_point(*first)} "
+                                 f"but ends at {_point(*last)}")
+                pos += 4 + n * step
+            return pos
+        if base in (4, 5, 6, 7):
+            for _ in range(count):
+                pos = walk(pos)
+            return pos
+        raise ValueError(f"WKB geometry type {code}")
+
+    try:
+        walk(0)
+    except (struct.error, ValueError, IndexError):
+        pass  # a damaged blob: report what was found before the damage
+    return found[0] if found else None

@@ -45,7 +45,8 @@ def parse_str(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 def parse_float(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Numbers; a decimal comma ("1,5") is accepted, anything else non-numeric is bad.
 
-    "1,234" is bad too: it is 1.234 with a decimal comma but 1234 with a thousands separator.
+    "1,234" is bad too: it is 1.234 with a decimal comma but 1234 with a thousands separator;
+    so are "inf" and "nan" (no measurement or count is infinite, and a missing value is blank).
     """
     missing = is_missing(values)
 
@@ -58,6 +59,7 @@ def parse_float(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     text_values = values.where(~missing).map(text)
     out = pd.to_numeric(text_values.where(~values.map(lambda v: isinstance(v, bool))), errors="coerce")
     out = out.astype("float64")
+    out = out.where(np.isfinite(out.to_numpy()))
     bad = ~missing & out.isna()
     return out, bad
 

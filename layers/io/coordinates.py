@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import geomcheck
 from layers.io.coerce import is_missing, parse_float
 
 WKT_NAMES = ("geometry", "wkt", "geom", "the_geom")
@@ -34,6 +35,7 @@ class Found:
     geometries: np.ndarray
     bad_rows: list[tuple[int, str, object, str]]  # (index, column, value, expected)
     used_columns: tuple[str, ...]
+    open_rings: tuple[str | None, ...] = ()  # per row: the WKT of a polygon ring left open (built closed)
 
 
 def find_geometry(df: pd.DataFrame) -> Found | None:
@@ -91,17 +93,12 @@ def _from_pair(df: pd.DataFrame, lat: object, lon: object) -> Found:
 
 def _from_wkt(df: pd.DataFrame, col: object) -> Found:
     values = df[col]
-    missing = is_missing(values)
-    geoms = np.full(len(values), None, dtype=object)
-    bad: list[tuple[int, str, object, str]] = []
-    for i, (v, m) in enumerate(zip(values, missing)):
-        if m:
-            continue
-        try:
-            geoms[i] = shapely.from_wkt(str(v))
-        except shapely.errors.GEOSException:
-            bad.append((i, str(col), v, "expected a WKT geometry such as POINT (-1.5 6.2)"))
-    return Found(f"WKT column '{col}'", geoms, bad, (str(col),))
+    missing = is_missing(values).to_numpy()
+    texts = np.array([None if m else str(v) for v, m in zip(values, missing)], dtype=object)
+    decoded = geomcheck.decode_wkt(texts)
+    bad = [(int(i), str(col), values.iloc[i], "expected a WKT geometry such as POINT (-1.5 6.2)")
+           for i, reason in enumerate(decoded.unreadable) if reason is not None]
+    return Found(f"WKT column '{col}'", decoded.geoms, bad, (str(col),), tuple(decoded.open_rings))
 
 
 def _from_geolocation(df: pd.DataFrame, col: object) -> Found:

@@ -8,6 +8,8 @@ Policy: any CRS goes in and everything comes out in longitude/latitude (EPSG:432
   accepted. Different: refused with a message naming both; HgWatch never picks one.
 - Neither: longitude/latitude is assumed only when the coordinates fit it, and the assumption is
   reported as a warning; otherwise the file is refused.
+- Only a geographic (longitude/latitude) or projected CRS is used: a geocentric (EPSG:4978),
+  vertical or engineering CRS, named by the file or by ``--crs``, is refused by name.
 """
 from __future__ import annotations
 
@@ -30,6 +32,25 @@ def crs_name(crs: CRS) -> str:
     return f"{authority[0]}:{authority[1]}" if authority else str(crs.name)
 
 
+def check_kind(crs: CRS, whose: str) -> None:
+    """Refuse a CRS that is neither geographic nor projected; ``whose`` starts the message.
+
+    Raises
+    ------
+    CRSError : e.g. "--crs 'EPSG:4978' is a geocentric CRS (WGS 84); expected ...".
+    """
+    if crs.is_geographic or crs.is_projected:
+        return
+    kind = str(crs.type_name).replace(" CRS", "").lower() or "unknown kind of"
+    raise CRSError(f"{whose} is a {kind} CRS ({crs.name}); expected a geographic (longitude/latitude) "
+                   "or projected 2D CRS such as EPSG:4326 or EPSG:32630")
+
+
+def _bounds(gdf: gpd.GeoDataFrame, digits: int) -> tuple[float, ...]:
+    """The layer's total bounds as plain numbers for a message: (500000.0, ...), not np.float64."""
+    return tuple(round(float(b), digits) for b in gdf.total_bounds)
+
+
 def place_crs(gdf: gpd.GeoDataFrame, path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """``gdf`` in EPSG:4326, and the warnings about what was assumed.
 
@@ -50,6 +71,7 @@ def place_crs(gdf: gpd.GeoDataFrame, path: Path, crs: str | None) -> tuple[gpd.G
             given = CRS.from_user_input(crs)
         except ProjCRSError:
             raise CRSError(f"--crs {crs!r} is not a CRS PROJ knows; expected e.g. EPSG:32630") from None
+        check_kind(given, f"--crs {crs!r}")
         if gdf.crs is not None:
             declared = CRS(gdf.crs)
             if not declared.equals(given, ignore_axis_order=True):
@@ -63,7 +85,7 @@ def place_crs(gdf: gpd.GeoDataFrame, path: Path, crs: str | None) -> tuple[gpd.G
         present = ~geomcheck.missing_mask(geoms)
         in_range = ~geomcheck.out_of_range_mask(geoms) | geomcheck.swapped_mask(geoms)
         if present.any() and (in_range[present].mean() < 0.5):
-            bounds = tuple(round(b, 3) for b in gdf.total_bounds)
+            bounds = _bounds(gdf, 3)
             raise CRSError(
                 f"{path.name}: has no CRS and its coordinates {bounds} are not longitude/latitude "
                 "degrees, so HgWatch will not guess one; give it with --crs (e.g. --crs EPSG:32630)")
@@ -78,8 +100,9 @@ def place_crs(gdf: gpd.GeoDataFrame, path: Path, crs: str | None) -> tuple[gpd.G
         if present.any() and bad[present].mean() > 0.5:
             raise CRSError(
                 f"{path.name}: claims longitude/latitude but most coordinates (bounds "
-                f"{tuple(round(b, 1) for b in gdf.total_bounds)}) are out of range; it is probably "
+                f"{_bounds(gdf, 1)}) are out of range; it is probably "
                 "projected. Re-export it with its CRS, or convert it to WGS84")
+    check_kind(CRS(gdf.crs), f"{path.name}: its CRS {crs_name(CRS(gdf.crs))}")
     if not CRS(gdf.crs).equals(LONLAT):
         try:
             gdf = gdf.to_crs(LONLAT)

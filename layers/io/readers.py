@@ -1,14 +1,20 @@
 """Read what users actually have into validated lon/lat layers.
 
-Formats: GeoJSON, GeoPackage (several layers in one file), zipped Shapefile, GeoParquet, KML or
-KMZ (through pyogrio/GDAL), and CSV or XLSX with coordinate columns (through pandas; see
-``layers.io.coordinates`` for the column names understood).
+Formats: GeoJSON, GeoPackage (several layers in one file), zipped Shapefile, KML or KMZ (through
+pyogrio/GDAL), GeoParquet (pyarrow), and CSV or XLSX with coordinate columns (pandas, openpyxl;
+see ``layers.io.coordinates`` for the column names understood).
+
+Hostile uploads: ``layers.io.sniff`` checks every file before a reader opens it. Only the reader
+that its extension AND its content agree on may open it (a VRT named ``.geojson`` is refused),
+GDAL is told its driver where it can be (``layers.io.gdalread``) and has no network.
 
 CRS policy (``layers.io.crs``): any CRS goes in and everything comes out in EPSG:4326; a CRS is
-never guessed, and a ``crs=`` that conflicts with the file's own CRS is refused.
+never guessed, and a ``crs=`` that conflicts with the file's own CRS is refused. A GeoJSON
+without a ``crs`` member declares nothing (GDAL's WGS84 is its default), so ``crs=`` is used.
 
 A KML or KMZ with several folders is read whole: every placemark of every folder (nested folders
 included), with the folder each came from in a ``folder`` column. ``source_layer=`` reads one.
+An XLSX with several sheets holding data needs ``source_layer=`` to name the sheet.
 
 Errors: only the errors that mean the file is bad (``READ_ERRORS``) become "cannot read the file";
 any other exception is a bug in HgWatch and propagates as one.
@@ -16,9 +22,9 @@ any other exception is a bug in HgWatch and propagates as one.
 from __future__ import annotations
 
 import csv
+import json
 import warnings
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -26,36 +32,32 @@ from xml.etree.ElementTree import ParseError
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
+import pyarrow.parquet as pq
 import pyogrio.errors
 import shapely
-from openpyxl.utils.exceptions import InvalidFileException
+from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 
-from geo.errors import InputError, Problem
+from geo import geomcheck
+from geo.errors import CRSError, InputError, Problem
 from layers.catalogue import CATALOGUE, spec_for
+from layers.io import gdalread, tables
+from layers.io.containers import ZIP_ERRORS, check_gpkg_layer
 from layers.io.coordinates import find_geometry
-from layers.io.crs import place_crs
-from layers.io.safefile import restore_formula
-from layers.io.validate import ROW, validate
+from layers.io.crs import crs_name, place_crs
+from layers.io.sniff import Sniffed, sniff
+from layers.io.validate import OPEN_RING, ROW, UNREADABLE, plain, validate
 
-VECTOR = {".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".fgb", ".gml"}
-TABLE = {".csv", ".txt", ".xlsx", ".xls"}
-PARQUET = {".parquet", ".geoparquet"}
 # The errors that mean "this file is bad", from GDAL (pyogrio), pandas, pyarrow and the csv and
 # zipfile modules. ValueError covers UnicodeDecodeError, pandas' ParserError and EmptyDataError
 # and pyarrow's ArrowInvalid; OSError covers pyarrow's ArrowIOError. KeyError, IndexError,
 # AttributeError and TypeError are not here: from HgWatch's own code they are bugs.
 READ_ERRORS: tuple[type[Exception], ...] = (
     pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,  # and its Field/Geometry/CRS/Feature
-    OSError, ValueError, zipfile.BadZipFile, csv.Error, ParseError,
+    OSError, ValueError, zipfile.BadZipFile, csv.Error, ParseError, *ZIP_ERRORS,
     ProjCRSError,  # a damaged CRS in the file's metadata (GeoParquet PROJJSON)
 )
-# openpyxl turns a damaged workbook into these as well: a missing zip member is a KeyError, a
-# garbled XML attribute a TypeError. They are caught around the openpyxl call only.
-_EXCEL_ERRORS: tuple[type[Exception], ...] = READ_ERRORS + (
-    InvalidFileException, KeyError, TypeError, EOFError, NotImplementedError, zlib.error)
-FOLDER = "folder"  # column naming the KML folder a placemark came from
+FOLDER = gdalread.FOLDER
 _KML_DEFAULTS = ("Name", "description", "timestamp", "begin", "end", "altitudeMode",
                  "tessellate", "extrude", "visibility", "drawOrder", "icon")
 _KML_EMPTY = ("", None, -1, 0, "clampToGround")
@@ -90,12 +92,20 @@ def infer_layer(path: str | Path) -> str | None:
 
 
 def source_layers(path: str | Path) -> list[str]:
-    """Names of the layers inside a multi-layer file (GeoPackage, KML); [] for tables."""
-    path = Path(path)
-    if path.suffix.lower() not in VECTOR:
-        return []
+    """Names of the layers inside a file: GeoPackage or KML layers, zipped Shapefiles, workbook
+    sheets; [] for CSV and GeoParquet."""
+    path = _existing(path)
     try:
-        return [str(n) for n in pyogrio.list_layers(_gdal_source(path))[:, 0]]
+        found = sniff(path)
+        if found.kind == "xlsx":
+            return tables.sheet_names(path)
+        if found.kind in ("csv", "parquet"):
+            return []
+        with gdalread.plain_path(path) as plain:
+            named = gdalread.sources(plain, found)
+            if found.kind == "shapefile":
+                return list(named)
+            return gdalread.list_layers(named[""])
     except READ_ERRORS as exc:
         raise InputError(f"{path.name}: cannot open the file: {_gdal_message(exc)}") from None
 
@@ -103,23 +113,17 @@ def source_layers(path: str | Path) -> list[str]:
 def read_raw(path: str | Path, *, source_layer: str | None = None,
              crs: str | None = None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Read ``path`` into a GeoDataFrame in EPSG:4326 with a ``_row`` column, unvalidated."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    suffix = path.suffix.lower()
+    path = _existing(path)
     try:
+        found = sniff(path)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notes such as renumbered fids
-            if suffix in TABLE:
-                gdf, problems = _read_table(path, crs)
-            elif suffix in PARQUET:
-                gdf, problems = place_crs(gpd.read_parquet(path), path, crs)
-            elif suffix in VECTOR:
-                gdf, problems = place_crs(_read_vector(path, source_layer), path, crs)
+            if found.kind in ("csv", "xlsx"):
+                gdf, problems = _read_table(path, found, source_layer, crs)
+            elif found.kind == "parquet":
+                gdf, problems = place_crs(_read_parquet(path), path, crs)
             else:
-                raise InputError(
-                    f"{path.name}: unknown file type {suffix!r}; expected one of "
-                    f"{sorted(VECTOR | TABLE | PARQUET)}")
+                gdf, problems = place_crs(_read_vector(path, found, source_layer, crs), path, crs)
     except READ_ERRORS as exc:
         raise InputError(f"{path.name}: cannot read the file: {_gdal_message(exc)}") from None
     except Exception as exc:  # pyarrow raises its own hierarchy on corrupt Parquet
@@ -128,7 +132,14 @@ def read_raw(path: str | Path, *, source_layer: str | None = None,
         raise
     gdf = _tidy(gdf)
     gdf[ROW] = np.arange(1, len(gdf) + 1)
-    return gdf, problems
+    return gdf, found.notes + problems
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    return path
 
 
 def _tidy(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -186,82 +197,91 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
                   path.name)
 
 
-def _gdal_source(path: Path) -> Path | bytes:
-    """``path`` itself, or its bytes when its name holds '!', which GDAL reads as archive syntax."""
-    return path.read_bytes() if "!" in str(path) else path
+def _read_vector(path: Path, found: Sniffed, source_layer: str | None,
+                 crs: str | None) -> gpd.GeoDataFrame:
+    """A GeoJSON, GeoPackage, zipped Shapefile, KML or KMZ layer, through ``layers.io.gdalread``."""
+    with gdalread.plain_path(path) as plain:
+        named = gdalread.sources(plain, found)
+        options = gdalread.open_options(found)
+        if found.kind == "shapefile":
+            layers = list(named)
+            source = named[source_layer] if source_layer in named else named[layers[0]]
+        else:
+            source = named[""]
+            layers = gdalread.list_layers(source)
+        if source_layer is not None and source_layer not in layers:
+            raise InputError(f"{path.name}: has no layer {source_layer!r}; it holds {layers}")
+        if not layers:
+            raise InputError(f"{path.name}: holds no layer; nothing to read")
+        if source_layer is None and len(layers) > 1:
+            if found.kind in ("kml", "kmz"):
+                return gdalread.read_kml_folders(source, layers)
+            raise InputError(f"{path.name}: holds several layers {layers}; name one with --source-layer")
+        if found.gpkg is not None:
+            check_gpkg_layer(path, found.gpkg, source_layer or layers[0])
+        gdf = gdalread.read(source, None if found.kind == "shapefile" else source_layer, options)
+    if found.kind == "geojson":
+        gdf = _geojson_crs(gdf, path, found, crs)
+    return gdf
 
 
-def _read_vector(path: Path, source_layer: str | None) -> gpd.GeoDataFrame:
-    source = _gdal_source(path)
-    layers = list(pyogrio.list_layers(source)[:, 0])
-    if source_layer is not None and source_layer not in layers:
-        raise InputError(f"{path.name}: has no layer {source_layer!r}; it holds {layers}")
-    if not layers:
-        raise InputError(f"{path.name}: holds no layer; nothing to read")
-    if source_layer is None and len(layers) > 1:
-        if path.suffix.lower() in (".kml", ".kmz"):
-            return _read_kml_folders(source, layers)
-        raise InputError(f"{path.name}: holds several layers {layers}; name one with --source-layer")
-    return _read_gdal(source, source_layer)
+def _geojson_crs(gdf: gpd.GeoDataFrame, path: Path, found: Sniffed, crs: str | None) -> gpd.GeoDataFrame:
+    """The CRS a GeoJSON states: its ``crs`` member, else none when ``crs=`` names one.
 
-
-def _read_gdal(source: Path | bytes, layer: str | None) -> gpd.GeoDataFrame:
-    """``pyogrio.read_dataframe``, with pyogrio 0.13's own failure on undecodable text as data error.
-
-    pyogrio fails on a CRS whose text is not UTF-8 (a Latin-1 ``.prj``) with an
-    UnboundLocalError raised while handling the UnicodeDecodeError; only that case is turned
-    into a UnicodeDecodeError (one of ``READ_ERRORS``), any other UnboundLocalError propagates.
+    GDAL gives every GeoJSON without a ``crs`` member WGS84; that is a default, not the file's
+    statement, so the user's ``crs=`` is honoured. With a member, GDAL must have read the CRS
+    that the member names (checked by ``layers.io.sniff``), else the file is refused.
     """
+    if not found.crs_member:
+        return gdf.set_crs(None, allow_override=True) if crs is not None else gdf
+    declared = found.crs
+    if declared is not None and (gdf.crs is None or not CRS(gdf.crs).equals(declared, ignore_axis_order=True)):
+        got = crs_name(CRS(gdf.crs)) if gdf.crs is not None else "none"
+        raise CRSError(f"{path.name}: its 'crs' member names {crs_name(declared)} but GDAL read {got}; "
+                       "HgWatch will not pick one. Re-export the file with its CRS")
+    return gdf
+
+
+def _read_parquet(path: Path) -> gpd.GeoDataFrame:
+    """A GeoParquet file; a geometry GEOS cannot build (an open ring) is noted, not raised."""
     try:
-        return pyogrio.read_dataframe(source, layer=layer)
-    except UnboundLocalError as exc:
-        if isinstance(exc.__context__, UnicodeDecodeError):
-            raise exc.__context__ from None
-        raise
+        return gpd.read_parquet(path)
+    except shapely.errors.GEOSException:
+        pass  # read it again, decoding the WKB record by record
+    table = pq.read_table(path)
+    meta = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
+    column = meta.get("primary_column")
+    info = meta.get("columns", {}).get(column, {})
+    if column not in table.column_names or str(info.get("encoding", "WKB")).upper() != "WKB":
+        raise InputError(f"{path.name}: cannot read the file as GeoParquet: its geometries cannot be built")
+    crs = info.get("crs", "OGC:CRS84")  # GeoParquet: an absent crs is OGC:CRS84, a null one unknown
+    decoded = geomcheck.decode_wkb(np.asarray(table.column(column).to_pylist(), dtype=object))
+    gdf = gpd.GeoDataFrame(table.drop_columns([column]).to_pandas(), geometry=decoded.geoms,
+                           crs=None if crs is None else CRS.from_user_input(crs))
+    gdf[OPEN_RING], gdf[UNREADABLE] = decoded.open_rings, decoded.unreadable
+    return gdf
 
 
-def _read_kml_folders(source: Path | bytes, folders: list[str]) -> gpd.GeoDataFrame:
-    """Every placemark of every KML folder, in file order, with its folder in ``FOLDER``.
-
-    GDAL's LIBKML driver gives one layer per folder (a nested folder is a layer of its own, named
-    by its own name; placemarks outside any folder form a layer named after the document).
-    """
-    frames = []
-    for name in folders:
-        frame = _read_gdal(source, name)
-        if len(frame):
-            if FOLDER not in frame.columns:
-                frame[FOLDER] = name
-            frames.append(frame)
-    if not frames:
-        return _read_gdal(source, folders[0])
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
-
-
-def _read_table(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    if path.suffix.lower() == ".xls":
-        raise InputError(f"{path.name}: old Excel 97-2003 (.xls) workbooks are not read; "
-                         "save it as .xlsx or .csv")
-    if path.suffix.lower() == ".xlsx":
-        try:
-            df = pd.read_excel(path, dtype=object, engine="openpyxl")
-        except _EXCEL_ERRORS as exc:
-            raise InputError(f"{path.name}: cannot read the file as an Excel workbook: "
-                             f"{_gdal_message(exc)}") from None
+def _read_table(path: Path, found: Sniffed, sheet: str | None,
+                crs: str | None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    if found.kind == "xlsx":
+        df, problems = tables.read_xlsx(path, sheet)
     else:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         sep=None, engine="python").map(restore_formula)
-    found = find_geometry(df)
-    if found is None:
+        df, problems = tables.read_csv(path)
+    found_geometry = find_geometry(df)
+    if found_geometry is None:
         raise InputError(
             f"{path.name}: no coordinate columns found in {list(map(str, df.columns))}; expected "
             "'lat'/'lon', 'latitude'/'longitude', 'y'/'x', KoBoToolbox '_<field>_latitude'/"
             "'_<field>_longitude' or '_geolocation', or a WKT column named 'geometry'")
-    problems = [Problem(path.name, i + 1, col, value, expected, kind="type")
-                for i, col, value, expected in found.bad_rows]
+    problems += [Problem(path.name, i + 1, col, plain(value), expected, kind="type")
+                 for i, col, value, expected in found_geometry.bad_rows]
     problems.append(Problem(path.name, None, None, None,
-                            f"coordinates read from {found.description}", "info", kind="coordinates"))
-    gdf = gpd.GeoDataFrame(df.drop(columns=list(found.used_columns)), geometry=found.geometries)
+                            f"coordinates read from {found_geometry.description}", "info", kind="coordinates"))
+    gdf = gpd.GeoDataFrame(df.drop(columns=list(found_geometry.used_columns)),
+                           geometry=found_geometry.geometries)
+    if any(found_geometry.open_rings):
+        gdf[OPEN_RING] = found_geometry.open_rings
     gdf, crs_problems = place_crs(gdf, path, crs)
     return gdf, problems + crs_problems
 

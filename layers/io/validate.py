@@ -21,6 +21,13 @@ from layers.catalogue import FieldSpec, LayerSpec
 from layers.io.coerce import coerce_field, is_missing, parse_censored
 
 ROW = "_row"  # column readers add: 1-based record number in the source file
+# Columns readers add for records whose geometry GEOS could not build as written (see
+# geo.geomcheck.decode_wkb): a polygon ring left open (built closed; described here) and a
+# geometry that could not be built at all (None; GEOS's reason here). ``validate`` drops them.
+OPEN_RING = "_open_ring"
+UNREADABLE = "_unreadable"
+MARKERS = (ROW, OPEN_RING, UNREADABLE)
+CLOSED_RING = "a closed ring (first point = last point)"
 EXPECTED = {"str": "text", "int": "a whole number",
             "float": "a number such as 2.5 or 2,5, without thousands separators",
             "bool": "true or false (yes/no, 1/0)", "date": "a date such as 2024-03-31"}
@@ -35,6 +42,11 @@ class _Add(Protocol):
                  kind: str, severity: str = "error") -> None: ...
 
 
+def plain(value: object) -> object:
+    """``value`` as a message shows it: numpy scalars as Python ones (inf, -4, 3.0, not np.float64(3.0))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _key(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).strip().lower()).strip("_")
 
@@ -44,7 +56,7 @@ def rename_columns(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
 
     Columns that match no declared field are kept unchanged, never dropped.
     """
-    present = {_key(c): c for c in gdf.columns if c not in (ROW, gdf.geometry.name)}
+    present = {_key(c): c for c in gdf.columns if c not in (*MARKERS, gdf.geometry.name)}
     mapping: dict[str, str] = {}
     for fs in spec.fields:
         if fs.name in gdf.columns:
@@ -89,9 +101,7 @@ def validate(
     def add(i: int | np.integer | None, field: str | None, value: object, expected: str, kind: str,
             severity: str = "error") -> None:
         fid = None if i is None or ids[i] is None else str(ids[i])
-        if isinstance(value, np.generic):
-            value = value.item()  # messages show 3.0, not np.float64(3.0)
-        problems.append(Problem(source, None if i is None else int(rows[i]), field, value,
+        problems.append(Problem(source, None if i is None else int(rows[i]), field, plain(value),
                                 expected, severity, fid, kind))
 
     for fs in spec.fields:
@@ -166,10 +176,11 @@ def _check_range(parsed: pd.Series, fs: FieldSpec, add: _Add) -> None:
     for i, v in enumerate(values):
         if np.isnan(v):
             continue
+        shown = int(v) if fs.dtype == "int" else v  # a whole-number field shows -4, not -4.0
         if fs.minimum is not None and v < fs.minimum:
-            add(i, fs.name, v, f"impossible value: expected at least {fs.minimum:g}{unit}", "range")
+            add(i, fs.name, shown, f"impossible value: expected at least {fs.minimum:g}{unit}", "range")
         elif fs.maximum is not None and v > fs.maximum:
-            add(i, fs.name, v, f"impossible value: expected at most {fs.maximum:g}{unit}", "range")
+            add(i, fs.name, shown, f"impossible value: expected at most {fs.maximum:g}{unit}", "range")
 
 
 def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add) -> None:
@@ -185,7 +196,16 @@ def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add) -> None:
             first_row[value] = int(i)
 
 
+def _notes(gdf: gpd.GeoDataFrame, column: str) -> list[str | None]:
+    """The reader's notes in ``column`` (None per record when it added none)."""
+    if column not in gdf.columns:
+        return [None] * len(gdf)
+    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in gdf[column]]
+
+
 def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _Add) -> gpd.GeoDataFrame:
+    open_rings, unreadable = _notes(gdf, OPEN_RING), _notes(gdf, UNREADABLE)
+    gdf = gdf.drop(columns=[c for c in (OPEN_RING, UNREADABLE) if c in gdf.columns])
     geoms = gdf.geometry.to_numpy()
     missing = geomcheck.missing_mask(geoms)
     kinds = geomcheck.geometry_kinds(geoms)
@@ -195,6 +215,15 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
     allowed = ", ".join(spec.geometry_types)
     repaired = geoms.copy()
     for i in range(len(geoms)):
+        if unreadable[i] is not None:
+            add(i, "geometry", unreadable[i], f"a {allowed} geometry that GEOS can build", "invalid")
+            continue
+        if open_rings[i] is not None:
+            if not repair:
+                add(i, "geometry", open_rings[i], f"{CLOSED_RING}; pass --repair to close it", "invalid")
+                continue
+            add(i, "geometry", open_rings[i], f"repaired: the ring was closed ({CLOSED_RING})",
+                "repaired", "warning")
         if missing[i]:
             add(i, "geometry", None if geoms[i] is None else "EMPTY",
                 f"a {allowed} geometry; the geometry is null or empty", "geometry")

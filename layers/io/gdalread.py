@@ -1,0 +1,140 @@
+"""GDAL (pyogrio) reads of uploads that ``layers.io.sniff`` has checked, with GDAL's network off.
+
+Only four kinds of upload reach GDAL, each through a connection string that leaves GDAL no
+driver to choose where it can be told one:
+
+- GeoJSON: ``GeoJSON:<path>`` (the GeoJSON driver only);
+- GeoPackage: ``GPKG:<path>``, opened read-only and immutable (no lock, no journal written);
+- zipped Shapefile: ``/vsizip/{<path>}/<member>.shp``, one checked member, never the archive;
+- KML: ``<path>``, or ``/vsizip/{<path>}/<member>.kml`` for a KMZ (checked: root element <kml>).
+
+``lock_network`` sets GDAL options so that no read can reach the network: ``/vsicurl`` accepts
+no file extension, and GDAL's HTTP client goes through a closed loopback port, once, briefly.
+
+Geometries are decoded by ``geo.geomcheck.decode_wkb``: a polygon ring left open or a geometry
+GEOS cannot build becomes a note in the ``OPEN_RING``/``UNREADABLE`` columns for the validation
+to report, never an exception.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyogrio.raw
+import shapely
+
+from geo import geomcheck
+from layers.io.sniff import Sniffed
+from layers.io.validate import OPEN_RING, UNREADABLE
+
+NO_NETWORK = {
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".hgwatch-reads-no-url",  # no file has it: /vsicurl opens nothing
+    "GDAL_HTTP_PROXY": "127.0.0.1:9",  # the discard port, closed here: any HTTP request fails at once
+    "GDAL_HTTPS_PROXY": "127.0.0.1:9",
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "GDAL_HTTP_TIMEOUT": "1",
+    "GDAL_HTTP_CONNECTTIMEOUT": "1",
+    "GDAL_VRT_ENABLE_PYTHON": "NO",
+}
+FOLDER = "folder"  # column naming the KML folder a placemark came from
+# A path GDAL and pyogrio take as a plain file: absolute, no '!' (pyogrio's archive syntax), no ':'
+# (GDAL's 'DRIVER:path:layer'), no backslash or control character, no archive or /vsi part in it.
+_PLAIN = re.compile(r"/[^!:\\\x00-\x1f{}]*")
+_ARCHIVE_PART = re.compile(r"\.(zip|kmz|tar|tgz|gz|7z)/|^/vsi", re.IGNORECASE)
+
+
+def lock_network() -> None:
+    """Turn GDAL's network access off for every read in this process (idempotent)."""
+    pyogrio.set_gdal_config_options(NO_NETWORK)
+
+
+@contextlib.contextmanager
+def plain_path(path: Path) -> Iterator[str]:
+    """``path`` as GDAL must see it: itself when plain, else a copy named 'upload<suffix>'."""
+    text = str(path.resolve())
+    if _PLAIN.fullmatch(text) and not _ARCHIVE_PART.search(text):
+        yield text
+        return
+    with tempfile.TemporaryDirectory(prefix="hgwatch-") as folder:
+        copy = Path(folder) / f"upload{path.suffix.lower()}"
+        shutil.copyfile(path, copy)
+        yield str(copy)
+
+
+def sources(plain: str, sniffed: Sniffed) -> dict[str, str]:
+    """GDAL connection strings of an upload; for a zip, one per .shp keyed by its layer name."""
+    if sniffed.kind == "geojson":
+        return {"": f"GeoJSON:{plain}"}
+    if sniffed.kind == "gpkg":
+        return {"": f"GPKG:{plain}"}
+    if sniffed.kind == "kml":
+        return {"": plain}
+    if sniffed.kind == "kmz":
+        return {"": f"/vsizip/{{{plain}}}/{sniffed.members[0]}"}
+    if sniffed.kind == "shapefile":
+        return {PurePosixPath(m).stem: f"/vsizip/{{{plain}}}/{m}" for m in sniffed.members}
+    raise ValueError(f"{sniffed.kind} is not read through GDAL")
+
+
+def open_options(sniffed: Sniffed) -> dict[str, str]:
+    """GDAL open options: a GeoPackage is read immutable (no lock taken, nothing written)."""
+    return {"IMMUTABLE": "YES"} if sniffed.kind == "gpkg" else {}
+
+
+def list_layers(source: str) -> list[str]:
+    """The layer names GDAL sees in ``source``."""
+    lock_network()
+    return [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+
+
+def read(source: str, layer: str | None, options: dict[str, str]) -> gpd.GeoDataFrame:
+    """One layer; geometries GEOS cannot build as written are noted, not raised.
+
+    pyogrio 0.13 fails on a CRS whose text is not UTF-8 (a Latin-1 ``.prj``) with an
+    UnboundLocalError raised while handling the UnicodeDecodeError; only that case is turned
+    into the UnicodeDecodeError (a bad-file error), any other UnboundLocalError propagates.
+    """
+    lock_network()
+    try:
+        frame = pyogrio.read_dataframe(source, layer=layer, on_invalid="ignore", **options)
+        geoms = frame.geometry.to_numpy() if isinstance(frame, gpd.GeoDataFrame) else np.array([])
+        if not shapely.is_missing(geoms).any():
+            return frame
+        blobs = pyogrio.raw.read(source, layer=layer, columns=[], read_geometry=True, **options)[2]
+    except UnboundLocalError as exc:
+        if isinstance(exc.__context__, UnicodeDecodeError):
+            raise exc.__context__ from None
+        raise
+    decoded = geomcheck.decode_wkb(np.asarray(blobs, dtype=object))
+    frame = frame.set_geometry(gpd.GeoSeries(decoded.geoms, index=frame.index, crs=frame.crs))
+    if any(decoded.open_rings):
+        frame[OPEN_RING] = decoded.open_rings
+    if any(decoded.unreadable):
+        frame[UNREADABLE] = decoded.unreadable
+    return frame
+
+
+def read_kml_folders(source: str, folders: list[str]) -> gpd.GeoDataFrame:
+    """Every placemark of every KML folder, in file order, with its folder in ``FOLDER``.
+
+    GDAL's LIBKML driver gives one layer per folder (a nested folder is a layer of its own, named
+    by its own name; placemarks outside any folder form a layer named after the document).
+    """
+    frames = []
+    for name in folders:
+        frame = read(source, name, {})
+        if len(frame):
+            if FOLDER not in frame.columns:
+                frame[FOLDER] = name
+            frames.append(frame)
+    if not frames:
+        return read(source, folders[0], {})
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)

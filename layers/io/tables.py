@@ -1,0 +1,145 @@
+"""CSV and XLSX uploads as plain tables of text and numbers: pandas for CSV, openpyxl for XLSX.
+
+Never through GDAL. What a table reader must not do silently, it reports:
+
+- a header used by two columns (pandas would rename the second 'name.1'): an error naming it;
+- a workbook with several sheets holding data: refused with the sheet names unless one is chosen
+  (``sheet=``, the ``--source-layer``); ``sheet_names`` lists them;
+- a formula cell (openpyxl, read with ``data_only=False``, sees the formula, not a cached value):
+  an error naming the cell, e.g. ``C2``; its value is left empty.
+
+XLSX cells become the values ``pandas.read_excel`` gives (whole numbers as int, errors as NaN,
+'NA'-like text as missing), through the same ``TextParser``.
+"""
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openpyxl
+import pandas as pd
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from pandas.io.parsers import TextParser
+
+from geo.errors import InputError, Problem
+from layers.io.safefile import restore_formula
+
+# openpyxl turns a damaged workbook into these as well as the usual bad-file errors: a missing
+# zip member is a KeyError, a garbled XML attribute a TypeError. Caught around openpyxl only.
+EXCEL_ERRORS: tuple[type[Exception], ...] = (
+    InvalidFileException, KeyError, TypeError, EOFError, NotImplementedError, zlib.error, OSError, ValueError)
+
+
+def read_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
+    """All cells as text (a CSV written by HgWatch has its formula quotes removed)."""
+    options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig",
+                               "sep": None, "engine": "python"}
+    df = pd.read_csv(path, **options).map(restore_formula)
+    header = pd.read_csv(path, header=None, nrows=1, **options).iloc[0].tolist() if len(df.columns) else []
+    return df, duplicate_headers(path.name, header)
+
+
+def duplicate_headers(source: str, header: list[object]) -> list[Problem]:
+    """One error per header that names more than one column, with the columns' letters."""
+    names = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip() for v in header]
+    problems = []
+    for name, count in Counter(n for n in names if n).items():
+        if count > 1:
+            letters = ", ".join(get_column_letter(i + 1) for i, n in enumerate(names) if n == name)
+            problems.append(Problem(source, None, name, None,
+                                    f"duplicate column header: {count} columns ({letters}) are named "
+                                    f"'{name}'; rename all but one so that no value is lost", kind="duplicate_header"))
+    return problems
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The names of the worksheets of a workbook, in order."""
+    book = _open(path)
+    try:
+        return [ws.title for ws in book.worksheets]
+    finally:
+        book.close()
+
+
+def read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[Problem]]:
+    """One sheet of a workbook: ``sheet``, else the only sheet holding data."""
+    book = _open(path)
+    try:
+        names = [ws.title for ws in book.worksheets]
+        if sheet is not None and sheet not in names:
+            raise InputError(f"{path.name}: has no sheet {sheet!r}; it holds {names}")
+        if sheet is None:
+            filled = [ws.title for ws in book.worksheets if _has_values(ws)]
+            if len(filled) > 1:
+                raise InputError(f"{path.name}: holds several sheets {filled}; name one with --source-layer "
+                                 f"(e.g. --source-layer {filled[0]!r}), so that no sheet is left out")
+            if not names:
+                raise InputError(f"{path.name}: holds no worksheet; expected a sheet with a header row")
+            sheet = (filled or names)[0]
+        data, formulas = _cells(book[sheet])
+    except EXCEL_ERRORS as exc:
+        raise InputError(f"{path.name}: cannot read the file as an Excel workbook: "
+                         f"{str(exc).strip() or type(exc).__name__}") from None
+    finally:
+        book.close()
+    if not data:
+        return pd.DataFrame(), []
+    df = TextParser(data, header=0, dtype=object, skip_blank_lines=False).read()
+    problems = duplicate_headers(path.name, data[0])
+    for row, col, cell, formula in formulas:
+        problems.append(Problem(path.name, row or None, str(df.columns[col]), formula,
+                                f"cell {cell} holds a formula, not a value; HgWatch does not compute "
+                                "formulas: copy the column and paste it as values", kind="formula"))
+    return df, problems
+
+
+def _open(path: Path) -> Any:
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
+    except EXCEL_ERRORS as exc:
+        raise InputError(f"{path.name}: cannot read the file as an Excel workbook: "
+                         f"{str(exc).strip() or type(exc).__name__}") from None
+
+
+def _has_values(ws: Any) -> bool:
+    return any(v is not None for row in ws.iter_rows(values_only=True) for v in row)
+
+
+def _cells(ws: Any) -> tuple[list[list[object]], list[tuple[int, int, str, str]]]:
+    """The sheet's rows as ``pandas.read_excel`` builds them, and its formula cells as
+    (record number, column index, cell reference, formula); a formula's cell is left empty."""
+    ws.reset_dimensions()  # declared dimensions can be wrong: let openpyxl find the extent
+    data: list[list[object]] = []
+    formulas: list[tuple[int, int, str, str]] = []
+    for number, row in enumerate(ws.rows):
+        values: list[object] = []
+        for col, cell in enumerate(row):
+            if cell.data_type == "f":
+                text = cell.value if isinstance(cell.value, str) else getattr(cell.value, "text", "")
+                formulas.append((number, col, cell.coordinate, str(text)[:80]))
+                values.append("")
+            else:
+                values.append(_value(cell))
+        while values and values[-1] == "":
+            values.pop()
+        data.append(values)
+    while data and not data[-1]:
+        data.pop()
+    width = max((len(r) for r in data), default=0)
+    return [r + [""] * (width - len(r)) for r in data], formulas
+
+
+def _value(cell: Any) -> object:
+    """A cell's value as pandas' openpyxl reader gives it."""
+    if cell.value is None:
+        return ""
+    if cell.data_type == "e":
+        return np.nan
+    if cell.data_type == "n":
+        whole = int(cell.value)
+        return whole if whole == cell.value else float(cell.value)
+    return cell.value
