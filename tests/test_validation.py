@@ -1,13 +1,18 @@
 """One test per validation problem, asserting the message a person reads."""
 from __future__ import annotations
 
+import struct
+
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pytest
 import shapely
 
+from geo import geomcheck
 from geo.errors import Problem
 from layers.catalogue import spec_for
-from layers.io.validate import validate
+from layers.io.validate import OPEN_RING, validate
 
 SITES = spec_for("mining_sites")
 
@@ -162,3 +167,51 @@ def test_units_bounds_and_detection_flags_come_from_the_catalogue() -> None:
         "50000 ng/m^3"]
     assert list(out["hg_air"]) == [2.0, 60000.0, 15.0]
     assert list(out["hg_air_below"]) == [True, False, False]
+
+
+# ---------------------------------------------------------------- issue 10: what GEOS cannot build
+def _wkb(order: str, code: int, body: bytes) -> bytes:
+    return struct.pack(order + "BI", 1 if order == "<" else 0, code) + body
+
+
+def _polygon(order: str, ring: list[tuple[float, float]], code: int = 3, srid: bytes = b"") -> bytes:
+    points = b"".join(struct.pack(order + "dd", x, y) for x, y in ring)
+    return _wkb(order, code, srid + struct.pack(order + "II", 1, len(ring)) + points)
+
+
+def test_decode_wkb_names_the_first_open_ring_in_any_byte_order_and_part() -> None:
+    closed = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)]
+    open_ = [(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0)]
+    multi = _wkb(">", 6, struct.pack(">I", 2) + _polygon(">", closed) + _polygon(">", open_))
+    ewkb = _polygon("<", open_, code=0x20000003, srid=struct.pack("<I", 4326))  # PostGIS, with SRID
+    decoded = geomcheck.decode_wkb(np.array([multi, ewkb, _polygon("<", closed), None], dtype=object))
+    assert decoded.open_rings == ["ring 1 of polygon 2 starts at (0.0, 0.0) but ends at (0.0, 2.0)",
+                                  "ring 1 of polygon 1 starts at (0.0, 0.0) but ends at (0.0, 2.0)", None, None]
+    assert shapely.equals(decoded.geoms[1], shapely.Polygon(open_))  # built closed, for --repair
+    assert decoded.geoms[3] is None and decoded.unreadable == [None] * 4
+
+
+def test_an_open_ring_noted_by_the_reader_is_an_error_or_a_repair() -> None:
+    gdf = _frame(site_id=["A", "B"], geometry=[shapely.Polygon([(-2, 5), (-1.9, 5), (-1.9, 5.1)]),
+                                               shapely.Point(-2, 5)])
+    gdf[OPEN_RING] = ["ring 1 of polygon 1 starts at (-2.0, 5.0) but ends at (-1.9, 5.1)", None]
+    out, problems = validate(gdf, SITES, source="s.geojson")
+    assert [str(p) for p in problems if p.severity == "error"] == [
+        "error: s.geojson, row 1, id A, field 'geometry': value 'ring 1 of polygon 1 starts at (-2.0, 5.0) but "
+        "ends at (-1.9, 5.1)': a closed ring (first point = last point); pass --repair to close it"]
+    assert OPEN_RING not in out.columns
+    out, problems = validate(gdf, SITES, source="s.geojson", repair=True)
+    assert [p.kind for p in problems] == ["repaired"] and problems[0].severity == "warning"
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "Infinity", "nan"])
+def test_numbers_that_are_not_finite_are_bad_values(text: str) -> None:
+    gdf = _frame(site_id=["A"], mercury_kg_per_year=[text], miners=[text])
+    problems = validate(gdf, SITES, source="s.csv")[1]
+    assert sorted((p.field, p.value) for p in problems if p.kind == "type") == [
+        ("mercury_kg_per_year", text), ("miners", text)]
+
+
+def test_a_whole_number_field_shows_its_value_without_a_decimal() -> None:
+    p = _one(validate(_frame(site_id=["A"], miners=[-4.0]), SITES, source="s.csv")[1], "range")
+    assert str(p) == "error: s.csv, row 1, id A, field 'miners': value -4: impossible value: expected at least 0"

@@ -250,14 +250,14 @@ def _read_parquet(path: Path) -> gpd.GeoDataFrame:
         pass  # read it again, decoding the WKB record by record
     table = pq.read_table(path)
     meta = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
-    column = meta.get("primary_column")
-    info = meta.get("columns", {}).get(column, {})
-    if column not in table.column_names or str(info.get("encoding", "WKB")).upper() != "WKB":
+    column = meta.get("primary_column") if isinstance(meta, dict) else None
+    info = meta.get("columns", {}).get(column) if column in table.column_names else None
+    if not isinstance(info, dict) or str(info.get("encoding", "WKB")).upper() != "WKB":
         raise InputError(f"{path.name}: cannot read the file as GeoParquet: its geometries cannot be built")
     crs = info.get("crs", "OGC:CRS84")  # GeoParquet: an absent crs is OGC:CRS84, a null one unknown
     decoded = geomcheck.decode_wkb(np.asarray(table.column(column).to_pylist(), dtype=object))
-    gdf = gpd.GeoDataFrame(table.drop_columns([column]).to_pandas(), geometry=decoded.geoms,
-                           crs=None if crs is None else CRS.from_user_input(crs))
+    gdf = gpd.GeoDataFrame(table.drop_columns([column]).to_pandas(), geometry=decoded.geoms, crs=None if crs is None
+                           else CRS.from_json_dict(crs) if isinstance(crs, dict) else CRS.from_user_input(crs))
     gdf[OPEN_RING], gdf[UNREADABLE] = decoded.open_rings, decoded.unreadable
     return gdf
 
