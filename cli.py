@@ -2,7 +2,8 @@
 
 Run ``python cli.py --help``. Exit codes: 0 success, 1 the input has errors (validate),
 2 refusal (bad arguments, unreadable file, a file with errors that was not imported).
-User errors print their reasons on stderr, never a traceback.
+User errors print their reasons on stderr, never a traceback. Every output path is checked
+before anything is computed or recorded, and a refused command writes nothing.
 """
 from __future__ import annotations
 
@@ -10,18 +11,38 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from geo.errors import HgWatchError, InputError, Problem
 from layers.catalogue import CATALOGUE, MEDIUM
+from layers.io.export import FORMATS as EXPORT_FORMATS
 from layers.io.export import PROFILES
-from services import arguments, imports
+from layers.io.violations import FORMATS as VIOLATION_FORMATS
+from layers.io.violations import write_violations
+from services import arguments, imports, outputs
 from services.checks import diff_lines, summary_lines
 from services.contamination import surface_lines
 from services.exports import export_layer
 from services.hgwatch import HgWatch
+
+
+def _typed(parse: Callable[..., Any], **options: Any) -> Callable[[str], Any]:
+    """An argparse ``type=`` from a ``services.arguments`` parser: its InputError becomes
+    argparse's own refusal (exit 2, the usage line, the flag and the message)."""
+    flag = f"{options.get('flag', '')} "
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text, **options)
+        except InputError as exc:  # argparse names the flag itself: "argument --cell-m: ..."
+            raise argparse.ArgumentTypeError(exc.message.removeprefix(flag)) from None
+    return convert
+
+
+# Flags whose value may start with a minus sign ("--bbox -2.5,5,-1.5,6", "--accuracy-m -inf"):
+# argparse would take such a value for an option, so it is glued on as "--bbox=-2.5,...".
+SIGNED = ("--bbox", "--accuracy-m", "--cell-m", "--max-distance-m")
 
 
 def _service(args: argparse.Namespace, **paths: str | None) -> HgWatch:
@@ -76,7 +97,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a layer, or a filtered subset, under a profile."""
-    out, n = export_layer(_service(args).store, args.layer, args.out, profile=args.profile,
+    target = outputs.output_file(args.out, flag="--out", suffixes=EXPORT_FORMATS)
+    out, n = export_layer(_service(args).store, args.layer, target, profile=args.profile,
                           filters=args.filter, bbox=args.bbox)
     print(f"wrote {n} {args.layer} features to {out} (profile {args.profile})")
     return 0
@@ -100,7 +122,9 @@ def _register_file_commands(sub: argparse._SubParsersAction) -> None:
                    help="replace a stored layer even when the file has fewer than half its rows")
     p.add_argument("--source", help="source to record (default: the file name)")
     p.add_argument("--licence", default="unknown", help="licence of the data, e.g. CC-BY-4.0")
-    p.add_argument("--accuracy-m", type=float, help="expected positional error in metres")
+    p.add_argument("--accuracy-m", help="expected positional error in metres (>= 0)",
+                   type=_typed(arguments.parse_metres, flag="--accuracy-m", positive=False,
+                               what="a positional error", example="10"))
     p.add_argument("--accuracy-note", default="", help="how the accuracy was judged")
     p.set_defaults(func=cmd_import)
 
@@ -125,8 +149,7 @@ def _register_file_commands(sub: argparse._SubParsersAction) -> None:
 # ---- rule engine: check, diff -------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
     """Run the rules; print a summary per rule; exit 0 whether or not anything was flagged."""
-    from layers.io.violations import write_violations
-
+    target = outputs.output_file(args.out, flag="--out", suffixes=VIOLATION_FORMATS) if args.out else None
     files = arguments.layer_files(args.layer)
     svc = _service(args, rules_path=args.rules)
     outcome = svc.check(
@@ -136,8 +159,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     for layer, sources in outcome.sources.items():
         print(f"{layer}: {', '.join(sources)}")
     print("\n".join(summary_lines(outcome.evaluation)))
-    if args.out:
-        out = write_violations(outcome.evaluation.violations, args.out, provenance=outcome.provenance)
+    if target:
+        out = write_violations(outcome.evaluation.violations, target, provenance=outcome.provenance)
         print(f"wrote {len(outcome.evaluation.violations)} violation(s) to {out}")
     if outcome.run_id is not None:
         print(f"recorded as run {outcome.run_id} in {svc.store.path}")
@@ -174,12 +197,13 @@ def _register_rule_commands(sub: argparse._SubParsersAction) -> None:
 # ---- overlays: surface --------------------------------------------------------------------
 def cmd_surface(args: argparse.Namespace) -> int:
     """Interpolate one medium's samples and write a Cloud-Optimized GeoTIFF."""
+    target = outputs.output_file(args.out, flag="--out")
     files = arguments.layer_files(args.layer)
     if any(layer != "samples" for layer, _ in files) or len(files) > 1:
         raise InputError("--layer: surface reads one file, given as --layer samples=PATH")
     svc = _service(args, guidelines_path=args.guidelines, exposure_path=args.exposure)
     surface, out, warnings = svc.write_surface(
-        args.out, medium=args.medium, samples_path=files[0][1] if files else None,
+        target, medium=args.medium, samples_path=files[0][1] if files else None,
         method=args.method, cell_m=args.cell_m, max_distance_m=args.max_distance_m)
     print_problems(warnings)
     print("\n".join(surface_lines(surface, medium=args.medium)))
@@ -193,9 +217,12 @@ def _register_surface_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="FILE.tif (Cloud-Optimized GeoTIFF)")
     p.add_argument("--method", choices=("idw", "kriging"),
                    help="default from config/exposure.toml (idw)")
-    p.add_argument("--cell-m", type=float, help="cell size in metres (default 100)")
-    p.add_argument("--max-distance-m", type=float,
-                   help="no value further than this from a sample, metres (default 5000)")
+    p.add_argument("--cell-m", help="cell size in metres, > 0 (default 100)",
+                   type=_typed(arguments.parse_metres, flag="--cell-m", what="a cell size"))
+    p.add_argument("--max-distance-m",
+                   help="no value further than this from a sample, metres, > 0 (default 5000)",
+                   type=_typed(arguments.parse_metres, flag="--max-distance-m",
+                               what="a distance from a sample", example="5000"))
     p.add_argument("--layer", action="append", default=[], metavar="samples=PATH",
                    help="read the samples from PATH instead of the workspace")
     p.add_argument("--guidelines", help="guideline file (default: config/guidelines.toml)")
@@ -206,16 +233,18 @@ def _register_surface_commands(sub: argparse._SubParsersAction) -> None:
 # ---- inventory: report --------------------------------------------------------------------
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the mercury inventory report (PDF or HTML) and, on request, every table as CSV."""
+    from render.report.document import REPORT_SUFFIXES
     from render.report.document import summary_lines as inventory_lines
-    from render.report.tables import write_csvs
 
+    target = outputs.output_file(args.out, flag="--out", suffixes=REPORT_SUFFIXES)
+    folder = outputs.output_folder(args.csv, flag="--csv") if args.csv else None
     out, inv = _service(args, factors_path=args.factors).report(
-        args.out, area=args.area, layer_paths=dict(arguments.layer_files(args.layer)),
-        today=date.fromisoformat(args.today) if args.today else None)
+        target, area=args.area, layer_paths=dict(arguments.layer_files(args.layer)),
+        today=args.today)
     print("\n".join(inventory_lines(inv)))
     print(f"wrote the {inv.area} report to {out}")
-    if args.csv:
-        print(f"wrote {len(write_csvs(inv, args.csv))} CSV tables to {args.csv}")
+    if folder:
+        print(f"wrote {len(outputs.write_tables(inv, folder))} CSV tables to {folder}")
     return 0
 
 
@@ -227,7 +256,8 @@ def _register_inventory_commands(sub: argparse._SubParsersAction) -> None:
                    help="read mining_sites (or water_bodies) from PATH instead of the workspace")
     p.add_argument("--factors", help="factor file (default: config/inventory.toml)")
     p.add_argument("--csv", metavar="DIR", help="also write every table as CSV into DIR")
-    p.add_argument("--today", help="judge target deadlines on this date (YYYY-MM-DD)")
+    p.add_argument("--today", help="judge target deadlines on this date (YYYY-MM-DD)",
+                   type=_typed(arguments.parse_day, flag="--today"))
     p.set_defaults(func=cmd_report)
 
 
@@ -249,11 +279,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the subcommand; user errors become messages and exit code 2."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(arguments.glue_signed(
+        sys.argv[1:] if argv is None else argv, SIGNED))
     try:
         return int(args.func(args))
     except HgWatchError as exc:
         print(f"hgwatch: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the system refused a read or write the checks could not foresee
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"hgwatch: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hgwatch: interrupted; the workspace is unchanged", file=sys.stderr)

@@ -1,11 +1,14 @@
 """What the faces hand in as text, parsed once: ``KEY=VALUE`` pairs (``--set``, ``--layer``,
-``--filter``), a bounding box, and the attribute filter those select.
+``--filter``), a bounding box, the attribute filter those select, distances in metres and days.
 
 Every refusal names the flag, the bad item, the form expected and an example.
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import math
+import re
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date
 
 import geopandas as gpd
 import pandas as pd
@@ -116,3 +119,77 @@ def apply_filters(gdf: gpd.GeoDataFrame, filters: dict[str, list[str]], *,
             hit |= gdf.geometry.intersects(box)
         keep &= hit
     return gdf[keep]
+
+
+def glue_signed(argv: Sequence[str], flags: Collection[str]) -> list[str]:
+    """``argv`` with each value of one of ``flags`` that starts with "-" (but not "--", nor
+    "-h") joined to its flag: ``["--bbox", "-2.5,5,-1.5,6"]`` -> ``["--bbox=-2.5,5,-1.5,6"]``,
+    so argparse reads it as the value instead of an unknown option."""
+    out: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        nxt = items[i + 1] if i + 1 < len(items) else ""
+        if items[i] in flags and nxt.startswith("-") and not nxt.startswith("--") and nxt != "-h":
+            out.append(f"{items[i]}={nxt}")
+            i += 2
+        else:
+            out.append(items[i])
+            i += 1
+    return out
+
+
+def parse_metres(text: str, *, flag: str, what: str, positive: bool = True,
+                 example: str = "100") -> float:
+    """A distance in metres given as text: a finite number, > 0 (``positive``) or >= 0.
+
+    Parameters
+    ----------
+    text : the value as given, e.g. ``"250"``.
+    flag : the option it came with, for the message (``"--cell-m"``).
+    what : what the number is, for the message (``"a cell size"``).
+    positive : refuse 0 as well as negative numbers.
+    example : a value that would be accepted, shown in the message.
+
+    Raises
+    ------
+    InputError
+        ``"<flag> '<text>': expected <what> in metres, a finite number > 0, e.g. <flag> 100"``.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    return check_metres(value, name=flag, what=what, positive=positive, example=example,
+                        shown=text)
+
+
+def check_metres(value: float, *, name: str, what: str, positive: bool = True,
+                 example: str = "100", shown: str | None = None) -> float:
+    """``value`` (metres) when it is finite and > 0 (``positive``) or >= 0; see ``parse_metres``.
+
+    ``name`` is the flag or field the value came with, ``shown`` the value as the user gave it.
+    """
+    if not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
+        bound = "> 0" if positive else ">= 0"
+        given = repr(shown) if shown is not None else f"{float(value)!r}"
+        raise InputError(f"{name} {given}: expected {what} in metres, a finite number {bound},"
+                         f" e.g. {name} {example}")
+    return value
+
+
+def parse_day(text: str, *, flag: str) -> date:
+    """A calendar day given as ``YYYY-MM-DD`` text.
+
+    Raises
+    ------
+    InputError
+        ``"<flag> '2024-99-99': expected a date as YYYY-MM-DD, e.g. <flag> 2024-06-30 (...)"``.
+    """
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            raise ValueError("not in that form")
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InputError(f"{flag} {text!r}: expected a date as YYYY-MM-DD, e.g. {flag} 2024-06-30"
+                         f" ({exc})") from None

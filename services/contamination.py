@@ -24,6 +24,8 @@ from geo.contamination import (
 from geo.distance import centred_crs
 from geo.errors import InputError, Problem
 from layers.io.raster import surface_tags, write_cog
+from layers.io.safefile import atomic_path
+from services.arguments import check_metres
 from settings.exposure import ExposureSettings
 
 GUIDELINE_NOTE = ("Guideline values come from outside the source documents; check them "
@@ -54,9 +56,19 @@ def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: Exposure
                    max_distance_m: float | None = None, source: str = "samples") -> Surface:
     """The interpolated surface of ``medium`` from classed samples, in a local metric CRS.
 
-    Unset options come from the [surface] section of the exposure settings.
+    Unset options come from the [surface] section of the exposure settings; a given
+    ``cell_m`` or ``max_distance_m`` (metres) must be a finite number > 0.
+
+    Raises
+    ------
+    InputError
+        No sample of ``medium``, or a cell size or distance that is not a finite number > 0.
     """
     cfg = exposure.surface
+    cell = float(cfg["cell_m"]) if cell_m is None else check_metres(
+        cell_m, name="cell_m", what="a cell size")
+    reach = float(cfg["max_distance_m"]) if max_distance_m is None else check_metres(
+        max_distance_m, name="max_distance_m", what="a distance from a sample", example="5000")
     chosen = classed[classed["medium"] == medium]
     if chosen.empty:
         raise InputError(f"{source}: no {medium} samples to interpolate", [Problem(
@@ -67,8 +79,7 @@ def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: Exposure
                                       below_detection_fraction=cfg["below_detection_fraction"])
     surface = interpolate(
         xy, values, crs=crs, unit=str(chosen["hg_unit"].iloc[0]),
-        method=method or cfg["default_method"], cell_m=cell_m or cfg["cell_m"],
-        max_distance_m=cfg["max_distance_m"] if max_distance_m is None else max_distance_m,
+        method=method or cfg["default_method"], cell_m=cell, max_distance_m=reach,
         power=cfg["idw_power"], neighbours=cfg["idw_neighbours"],
         variogram_model=cfg["variogram_model"],
         kriging_min_samples=cfg["kriging_min_samples"],
@@ -82,13 +93,18 @@ def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: Exposure
 
 def write_surface(surface: Surface, out: str | Path, *, medium: str,
                   guidelines: dict[str, Guideline]) -> Path:
-    """Write ``surface`` as a COG with its units, method, guideline and citation in the tags."""
+    """Write ``surface`` as a COG with its units, method, guideline and citation in the tags;
+    atomically: ``out`` appears only once the whole file is written."""
     g = guidelines.get(medium)
-    return write_cog(surface, out, tags=surface_tags(
+    tags = surface_tags(
         surface, medium=medium, guideline=None if g is None else g.value,
         guideline_citation="" if g is None else g.citation,
         extra={"HGW_NOTE": "Interpolated from point samples; an estimate between samples, "
-                           "masked beyond the max distance. " + GUIDELINE_NOTE}))
+                           "masked beyond the max distance. " + GUIDELINE_NOTE})
+    path = Path(out)
+    with atomic_path(path) as tmp:
+        write_cog(surface, tmp, tags=tags)
+    return path
 
 
 def surface_bytes(surface: Surface, *, medium: str, guidelines: dict[str, Guideline]) -> bytes:

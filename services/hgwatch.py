@@ -33,6 +33,7 @@ from render.map.mapview import build_map
 from render.report.tables import Inventory, inventory_tables
 from services import checks, contamination, exports
 from services import exposure as ex
+from services.arguments import check_metres
 from services.people import PeopleFigure, people_figure, trace_view
 from services.view import Filters, Headline, filter_layers, headline, violations_for, zone_distance
 from settings import Settings
@@ -270,7 +271,11 @@ class HgWatch:
         return checks.diff_last_runs(self.store)
 
     def add_layers(self, loaded: Sequence[Loaded], **meta: Any) -> list[LayerInfo]:
-        """Store validated layers with their provenance (``Workspace.write_layers``), atomically."""
+        """Store validated layers with their provenance (``Workspace.write_layers``), atomically;
+        an ``accuracy_m`` must be a finite number of metres >= 0 (or None: unknown)."""
+        if meta.get("accuracy_m") is not None:
+            check_metres(float(meta["accuracy_m"]), name="accuracy_m", what="an expected error",
+                         positive=False, example="10")
         return self.store.write_layers([(item.layer, item.gdf) for item in loaded], **meta)
 
     def layer_file(self, filters: Filters, layer: str, fmt: str, profile: str) -> bytes:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.errors import InputError, Problem
+from geo.errors import CRSError, HgWatchError, InputError, Problem
 from layers.catalogue import CATALOGUE
 from layers.io.readers import Loaded, load_layer, source_layers
 
@@ -66,19 +66,32 @@ def validate_file(file: str | Path, layer: str | None = None, *, source_layer: s
                   crs: str | None = None, repair: bool = False,
                   set_values: Mapping[str, str] | None = None) -> tuple[list[str], list[Problem]]:
     """Check every target layer of ``file`` and change nothing: a line per valid layer, and
-    every problem of every layer (errors included)."""
+    every problem of every layer (errors included). A file that cannot be read at all, or
+    whose CRS cannot be used, is an error of the file, not a refusal."""
     lines: list[str] = []
     problems: list[Problem] = []
-    for name, inner in targets(file, layer, source_layer):
+    try:
+        chosen = targets(file, layer, source_layer)
+    except HgWatchError as exc:
+        return lines, _as_problems(file, exc)
+    for name, inner in chosen:
         try:
             item = load_layer(file, name, source_layer=inner, crs=crs, repair=repair,
                               set_values=dict(set_values or {}))
-        except InputError as exc:
-            problems += exc.problems or [Problem(str(file), None, None, None, exc.message)]
+        except HgWatchError as exc:
+            problems += _as_problems(file, exc)
             continue
         problems += item.warnings
         lines.append(f"{file}: {len(item.gdf)} {item.layer} features are valid")
     return lines, problems
+
+
+def _as_problems(file: str | Path, exc: HgWatchError) -> list[Problem]:
+    """The problems an error carries, or the error itself as one problem of ``file``."""
+    if isinstance(exc, InputError):
+        return exc.problems or [Problem(str(file), None, None, None, exc.message)]
+    kind = "crs" if isinstance(exc, CRSError) else "unreadable"
+    return [Problem(str(file), None, None, None, str(exc), kind=kind)]
 
 
 def problem_lines(problems: Sequence[Problem]) -> list[str]:

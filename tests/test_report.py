@@ -166,7 +166,8 @@ def test_cli_report_errors_are_messages(tmp_path: Path,
     err = capsys.readouterr().err
     assert code == 2 and "f.toml" in err and "hg_au_ratio" in err
     code = main(["report", "--out", str(tmp_path / "x.docx"), "--layer", f"mining_sites={path}"])
-    assert code == 2 and ".pdf or .html" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "'.docx'" in err and ".pdf, .html or .htm" in err
 
 
 def test_inventory_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,10 @@
 Both carry the area, the data date, the totals with their ranges, our estimate beside the
 published ones, register counts, trends against targets, a map with legend, scale bar and north
 arrow, the factor sources and the assumptions in plain words. Every value that comes from a
-user's file is escaped before it reaches PDF markup or HTML.
+user's file is escaped before it reaches PDF markup or HTML. Long text never breaks the layout:
+in the PDF a cell holds at most ``CELL_CHARS`` characters (the rest cut, with an ellipsis) and
+wraps inside columns sized to the page; in the HTML it wraps anywhere. The file is written
+atomically: it appears only once it is complete.
 """
 from __future__ import annotations
 
@@ -23,10 +26,15 @@ from reportlab.platypus import LongTable, PageBreak, Paragraph, SimpleDocTemplat
 
 from geo.errors import InputError
 from geo.inventory import QUANTITIES
+from layers.io.safefile import atomic_path
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.tables import TABLE_TITLES, Inventory, assumptions
 
 MAX_SITE_ROWS = 300
+REPORT_SUFFIXES = (".pdf", ".html", ".htm")
+CELL_CHARS = 80  # longest text in a PDF table cell, characters
+LINE_CHARS = 240  # longest user text in a PDF heading or caption, characters
+_MIN_COL_PT = 24.0  # narrowest PDF table column, points
 _MAIN = ("totals", "comparison", "register", "targets", "trends", "by_method", "by_round",
          "by_area")
 
@@ -38,6 +46,26 @@ def fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
     return str(value)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` when it has at most ``limit`` characters, else its start and an ellipsis."""
+    return text if len(text) <= limit else text[:max(limit - 1, 0)] + "\u2026"
+
+
+def column_widths(table: pd.DataFrame, width: float) -> list[float]:
+    """Widths in points of ``table``'s columns sharing ``width`` points: each in proportion to
+    its longest text (header or cell, at most ``CELL_CHARS``), none under ``_MIN_COL_PT``
+    unless the page is too narrow for that."""
+    cols = max(len(table.columns), 1)
+    weights = []
+    for i, name in enumerate(table.columns):
+        cells = [len(fmt(v)) for v in table.iloc[:, i]]
+        weights.append(min(max([len(str(name)), *cells, 1]), CELL_CHARS / 2) + 2)
+    floor = min(_MIN_COL_PT, width / cols)
+    spare = width - floor * cols
+    total = sum(weights) or 1.0
+    return [floor + spare * w / total for w in weights]
 
 
 def _kg(value: float) -> str:
@@ -105,7 +133,7 @@ def write_report(inv: Inventory, out: str | os.PathLike[str], *,
     """
     path = Path(out)
     suffix = path.suffix.lower()
-    if suffix not in (".pdf", ".html", ".htm"):
+    if suffix not in REPORT_SUFFIXES:
         raise InputError(f"--out {path.name}: expected a file name ending in .pdf or .html")
     est = inv.tables["sites"]
     classes = classes_for(est["basis"], est["route"])
@@ -114,12 +142,12 @@ def write_report(inv: Inventory, out: str | os.PathLike[str], *,
     small = [(name, area_map(part, cls, water=water, width=250, height=160, legend=False))
              for name, part, cls in groups] if len(groups) > 1 else []
     when = (generated or date.today()).isoformat()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".pdf":
-        _pdf(inv, path, drawing, when, data_source, small)
-    else:
-        path.write_text(report_html(inv, map_svg(drawing), when, data_source,
-                                    [(n, map_svg(d)) for n, d in small]), encoding="utf-8")
+    with atomic_path(path) as tmp:
+        if suffix == ".pdf":
+            _pdf(inv, tmp, drawing, when, data_source, small)
+        else:
+            tmp.write_text(report_html(inv, map_svg(drawing), when, data_source,
+                                       [(n, map_svg(d)) for n, d in small]), encoding="utf-8")
     return path
 
 
@@ -131,7 +159,7 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
                             rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
                             title=f"Mercury inventory: {inv.area}", author="HgWatch")
     story: list[object] = [
-        Paragraph(escape(f"Mercury inventory: {inv.area}"), styles["Title"]),
+        Paragraph(escape(f"Mercury inventory: {clip(inv.area, LINE_CHARS)}"), styles["Title"]),
         Paragraph(escape(f"Data date (latest survey): {inv.data_date}. Report made {when}. "
                          f"Factors: {Path(inv.factors.source_file).name}."), styles["BodyText"]),
     ]
@@ -139,11 +167,13 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
     story += [Spacer(1, 4 * mm), drawing, Spacer(1, 4 * mm)]
     if per_area:
         story.append(Paragraph("A small map per area (legend as above)", styles["Heading3"]))
-        cells = [[Paragraph(escape(name), styles["BodyText"]), d] for name, d in per_area]
+        cells = [[Paragraph(escape(clip(name, LINE_CHARS)), styles["BodyText"]), d]
+                 for name, d in per_area]
         rows = [cells[i:i + 3] + [""] * (3 - len(cells[i:i + 3])) for i in range(0, len(cells), 3)]
-        story.append(Table(rows))
+        story.append(Table(rows, colWidths=[doc.width / 3] * 3))
     for name in _MAIN:
-        story += _pdf_table(TABLE_TITLES[name], _compact(name, inv.tables[name]), styles, small)
+        story += _pdf_table(TABLE_TITLES[name], _compact(name, inv.tables[name]), styles, small,
+                            doc.width)
     story.append(Paragraph("Assumptions", styles["Heading2"]))
     story += [Paragraph(escape(f"- {a}"), styles["BodyText"]) for a in assumptions(inv.factors)]
     story.append(Paragraph("Sources", styles["Heading2"]))
@@ -152,21 +182,24 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
                *{f"{p.source}: {p.method}" for p in inv.factors.published},
                *{t.source for t in inv.factors.targets}]
     story += [Paragraph(escape(s), small) for s in sources]
-    story += _pdf_table(TABLE_TITLES["factors"], inv.tables["factors"], styles, small)
+    story += _pdf_table(TABLE_TITLES["factors"], inv.tables["factors"], styles, small, doc.width)
     story.append(PageBreak())
     sites = inv.tables["sites"]
-    story += _pdf_table(TABLE_TITLES["sites"], sites.head(MAX_SITE_ROWS), styles, small)
+    story += _pdf_table(TABLE_TITLES["sites"], sites.head(MAX_SITE_ROWS), styles, small,
+                        doc.width)
     if len(sites) > MAX_SITE_ROWS:
         story.append(Paragraph(escape(f"First {MAX_SITE_ROWS} of {len(sites)} sites; the CSV "
                                       "export holds them all."), small))
     doc.build(story)
 
 
-def _pdf_table(title: str, table: pd.DataFrame, styles: object, small: object) -> list[object]:
-    head = [Paragraph(f"<b>{escape(str(c))}</b>", small) for c in table.columns]
-    body = [[Paragraph(escape(fmt(v)), small) for v in row]
+def _pdf_table(title: str, table: pd.DataFrame, styles: object, small: object,
+               width: float) -> list[object]:
+    """A titled table ``width`` points wide; long cells cut (``CELL_CHARS``) and wrapped."""
+    head = [Paragraph(f"<b>{escape(clip(str(c), CELL_CHARS))}</b>", small) for c in table.columns]
+    body = [[Paragraph(escape(clip(fmt(v), CELL_CHARS)), small) for v in row]
             for row in table.itertuples(index=False)]
-    grid = LongTable([head] + body, repeatRows=1)
+    grid = LongTable([head] + body, repeatRows=1, colWidths=column_widths(table, width))
     grid.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
@@ -186,7 +219,8 @@ def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
         f"<title>{e('Mercury inventory: ' + inv.area)}</title>",
         "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}"
         "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
-        "td,th{border:1px solid #bbb;padding:2px 5px;text-align:left}"
+        "td,th{border:1px solid #bbb;padding:2px 5px;text-align:left;overflow-wrap:anywhere}"
+        "h1,p,li,figcaption{overflow-wrap:anywhere}"
         "th{background:#eee}@media print{.pb{page-break-before:always}}</style></head><body>",
         f"<h1>{e('Mercury inventory: ' + inv.area)}</h1>",
         f"<p>{e(f'Data date (latest survey): {inv.data_date}. Report made {when}.')}</p>",
