@@ -87,11 +87,14 @@ def validate_file(file: str | Path, layer: str | None = None, *, source_layer: s
 
 
 def _as_problems(file: str | Path, exc: HgWatchError) -> list[Problem]:
-    """The problems an error carries, or the error itself as one problem of ``file``."""
-    if isinstance(exc, InputError):
-        return exc.problems or [Problem(str(file), None, None, None, exc.message)]
+    """The problems an error carries, or the error itself as one problem of ``file`` (its
+    message without a leading "<file name>: ", which the problem prints already)."""
+    if isinstance(exc, InputError) and exc.problems:
+        return exc.problems
+    text = exc.message if isinstance(exc, InputError) else str(exc)
+    text = text.removeprefix(f"{Path(file).name}: ")
     kind = "crs" if isinstance(exc, CRSError) else "unreadable"
-    return [Problem(str(file), None, None, None, str(exc), kind=kind)]
+    return [Problem(str(file), None, None, None, text, kind=kind)]
 
 
 def problem_lines(problems: Sequence[Problem]) -> list[str]:
