@@ -15,6 +15,9 @@ import numpy as np
 from numpy.typing import NDArray
 from pyproj import Transformer
 
+SCALE_SAFETY = 1.02  # bound on the local projections' scale factor over a locality
+CHORD_MARGIN_M = 1.0  # metres added to every projected search radius (chord error < 2 mm)
+CHORD_ERROR_M = 0.01  # metres: a bound on a 1 km chord's departure from its geodesic, with slack
 NORTH_CAP = -1
 SOUTH_CAP = -2
 _M_PER_DEG_LAT = 110_000.0  # fewer metres than any degree of latitude has (110 574 at the equator)

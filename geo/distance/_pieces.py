@@ -41,17 +41,6 @@ class Pieces:
     def __len__(self) -> int:
         return int(self.owner.size)
 
-    def fill_geodesics(self, idx: NDArray[np.int64]) -> None:
-        """Compute the azimuth and length of the pieces ``idx`` that do not have them yet."""
-        need = np.zeros(self.owner.size, dtype=bool)
-        need[idx] = True
-        need &= np.isnan(self.length_m)
-        todo = np.flatnonzero(need)
-        if todo.size:
-            self.az_deg[todo], self.length_m[todo] = segment_lengths_m(
-                self.lon1[todo], self.lat1[todo], self.lon2[todo], self.lat2[todo])
-
-
 
 @dataclass(frozen=True)
 class Rings:
@@ -140,7 +129,7 @@ def _densify(lon1: NDArray[np.float64], lat1: NDArray[np.float64], lon2: NDArray
     """
     az, length = np.full(lon1.size, np.nan), np.full(lon1.size, np.nan)
     # only edges that may be longer than a piece need their geodesic now; the others get it
-    # on demand (Pieces.fill_geodesics) if they become candidates
+    # on demand if they become candidates (geo.distance._points)
     real = np.flatnonzero(_haversine_bound_m(lon1, lat1, lon2, lat2) > max_piece_m)
     az[real], length[real] = segment_lengths_m(lon1[real], lat1[real], lon2[real], lat2[real])
     n = np.ones(lon1.size, dtype=np.int64)

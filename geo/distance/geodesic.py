@@ -23,6 +23,9 @@ Method
    STRtree ``dwithin`` query at ``reach * 1.02 + 1 m`` in a local conformal projection (transverse
    Mercator on the zone's meridian, or azimuthal equidistant at the pole; scale factor between 1
    and 1.02, a 1 km chord within 2 mm of its geodesic).
+   With ``threads`` > 1, the point subjects of a locality are cut into strips along the frame's
+   x axis, searched and measured on a pool of threads (``geo.distance._points``); the frame and
+   every bound are fixed per locality, so the answer is the same, bit for bit, for any count.
 3. Every candidate pair is then measured exactly on the ellipsoid with pyproj ``Geod`` (Karney's
    algorithms, accurate to ~15 nm): point to geodesic piece by Newton iteration on the foot of
    the perpendicular (see ``geo.distance._kernel``); two pieces that do not cross by the least of
@@ -35,6 +38,7 @@ The result agrees with the geodesic truth to well under 1 cm anywhere on Earth.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -43,12 +47,18 @@ from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
-from geo.distance._grid import planar_point_segment, points_near_segments
-from geo.distance._kernel import WGS84, point_segment_distance
-from geo.distance._locality import Extent, Plate, centred_transformer, groups, locality_keys, transformer
+from geo.distance._kernel import WGS84
+from geo.distance._locality import (
+    CHORD_MARGIN_M,
+    SCALE_SAFETY,
+    Extent,
+    centred_transformer,
+    groups,
+    locality_keys,
+    transformer,
+)
 from geo.distance._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
 from geo.distance._pieces import (
-    MAX_PIECE_M,
     Pieces,
     Rings,
     build_polygons,
@@ -58,11 +68,9 @@ from geo.distance._pieces import (
     polygon_rings,
     select_rings,
 )
+from geo.distance._points import point_group_rows
 from geo.errors import CRSError
 
-SCALE_SAFETY = 1.02  # bound on the local projections' scale factor over a locality
-CHORD_MARGIN_M = 1.0  # metres added to every projected search radius (chord error < 2 mm)
-CHORD_ERROR_M = 0.01  # metres: a bound on a 1 km chord's departure from its geodesic, with slack
 SELECT_MARGIN_M = 2000.0  # metres added to the lon/lat preselection box (geodesic bulge, rounding)
 MAX_REACH_M = 500_000.0  # metres; beyond this the local projections no longer bound the scale
 PIECE_DEG_LAT = 0.01  # degrees: a piece (<= 1 km) spans less latitude than this
@@ -103,52 +111,6 @@ def _first_vertex(p: Pieces) -> tuple[NDArray[np.int64], NDArray[np.float64], ND
     return owners, p.lon1[first], p.lat1[first]
 
 
-def _point_group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
-                      t_rings: Rings, key: int, box: Extent, reach_m: float, prune: bool) -> Rows:
-    """Candidate rows for point subjects: grid search in a local frame, then exact distances.
-
-    Outside the polar caps the frame is a local equirectangular :class:`Plate` (numpy only) with
-    scale bounds ``k_min..k_max`` and chord error ``chord``; in the caps, the cap's projection.
-    A pair is a candidate when its frame distance is at most ``k_max * reach + chord`` (plus the
-    chord margin). With ``prune``, pairs that cannot be a subject's nearest are dropped: the true
-    distance lies between ``(d - chord) / k_max`` and ``(d + chord) / k_min``.
-    """
-    if s_sel.size == 0 or t_sel.size == 0:
-        return Rows.concat([])
-    if key >= 0:
-        frame = Plate(box.lon0, box.lat_lo, box.lat_hi, MAX_PIECE_M)
-        k_min, k_max, chord = frame.k_min, frame.k_max, frame.chord_m
-        xy = frame.xy
-    else:
-        k_min, k_max, chord = 1.0, SCALE_SAFETY, CHORD_ERROR_M
-        xy = lambda lon, lat: project(transformer(key), lon, lat)
-    px, py = xy(sp.lon1[s_sel], sp.lat1[s_sel])
-    tx1, ty1 = xy(tp.lon1[t_sel], tp.lat1[t_sel])
-    tx2, ty2 = xy(tp.lon2[t_sel], tp.lat2[t_sel])
-    pi, ti, d_p, frac = points_near_segments(px, py, tx1, ty1, tx2, ty2, k_max * reach_m + chord + CHORD_MARGIN_M)
-    if prune and pi.size:
-        least = np.full(s_sel.size, np.inf)
-        np.minimum.at(least, pi, d_p)
-        keep = d_p <= k_max * (least[pi] + chord) / k_min + chord + CHORD_ERROR_M
-        pi, ti, frac = pi[keep], ti[keep], frac[keep]
-    if key >= 0 and pi.size:  # a better first guess of the foot: the frame made conformal at P
-        sx, sy = frame.local_scales(sp.lat1[s_sel[pi]])
-        frac = planar_point_segment(px[pi] * sx, py[pi] * sy, tx1[ti] * sx, ty1[ti] * sy, tx2[ti] * sx,
-                                    ty2[ti] * sy)[1]
-    si, tj = s_sel[pi], t_sel[ti]
-    tp.fill_geodesics(tj)
-    d, flon, flat = point_segment_distance(sp.lon1[si], sp.lat1[si], tp.lon1[tj], tp.lat1[tj], tp.lon2[tj],
-                                           tp.lat2[tj], frac0=frac, az_ab=tp.az_deg[tj], len_ab=tp.length_m[tj])
-    rows = [Rows(sp.owner[si], tp.owner[tj], d, sp.lon1[si], sp.lat1[si], flon, flat)]
-    if t_rings.owner_of_part.size:  # containment is decided in the conformal projection
-        tr = transformer(key)
-        qx, qy = project(tr, sp.lon1[s_sel], sp.lat1[s_sel])
-        rx, ry = project(tr, t_rings.lon, t_rings.lat)
-        rows.append(inside_rows(sp.owner[s_sel], sp.lon1[s_sel], sp.lat1[s_sel], shapely.points(qx, qy),
-                                t_rings.owner_of_part, build_polygons(rx, ry, t_rings), points_are_subjects=True))
-    return Rows.concat(rows)
-
-
 def _group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
                 s_rings: Rings, t_rings: Rings, tr: Transformer, radius_m: float | None) -> Rows:
     """All candidate rows between the selected subject and target pieces in one projection.
@@ -184,10 +146,11 @@ def _group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray
 
 
 def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], reach_m: NDArray[np.float64],
-                prune: bool) -> Rows:
+                prune: bool, pool: Executor | None = None, threads: int = 1) -> Rows:
     """Rows for every (subject, target) pair whose distance may be within the target's reach.
 
     With ``prune`` (one threshold, no offsets) only a subject's possibly-nearest pairs are kept.
+    Point subjects are searched in spatial strips on ``pool`` (``threads`` workers), if given.
     """
     s_parts, t_parts = parts_of(subjects), parts_of(targets)
     sp = explode(subjects, parts=s_parts, name="subjects")
@@ -218,7 +181,7 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
         t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
         t_r, _ = select_rings(t_rings, box.touches(*part_boxes(t_rings, box.lon0)))
         if points:
-            rows.append(_point_group_rows(sp, s_sel, tp, t_sel, t_r, key, box, reach, prune))
+            rows.append(point_group_rows(sp, s_sel, tp, t_sel, t_r, key, box, reach, prune, pool, threads))
             continue
         in_group = np.zeros(subjects.size, dtype=bool)
         in_group[sp.owner[s_sel]] = True
@@ -247,7 +210,7 @@ def _nearest_per_pair(rows: Rows) -> Rows:
 def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
                    targets: Sequence[BaseGeometry | None] | ArrayLike, *,
                    max_distance_m: float | ArrayLike, target_offset_m: ArrayLike | None = None,
-                   tolerance_m: float = TOLERANCE_M) -> pd.DataFrame:
+                   tolerance_m: float = TOLERANCE_M, threads: int = 1) -> pd.DataFrame:
     """The nearest target within its threshold of each subject, by exact geodesic distance.
 
     Parameters
@@ -259,6 +222,9 @@ def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
     target_offset_m : optional metres per target subtracted from the distance, e.g. half the
         width of a river given as a centre line (distance to the bank); never below 0.
     tolerance_m : metres of arithmetic slack in the inclusive comparison (default 1 micrometre).
+    threads : worker threads for the search and the exact distances of point subjects, which are
+        cut into spatial strips (1: all on the calling thread). The result is identical, bit for
+        bit, for any number of threads.
 
     Returns
     -------
@@ -272,7 +238,14 @@ def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
     thr = _per_target(max_distance_m, tgt.size, "max_distance_m")
     off = _per_target(target_offset_m, tgt.size, "target_offset_m")
     prune = bool((off == 0).all() and (thr == thr[:1]).all())
-    rows = _nearest_per_pair(_candidates(subj, tgt, thr + off + tolerance_m, prune))
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    if threads == 1:
+        found = _candidates(subj, tgt, thr + off + tolerance_m, prune)
+    else:
+        with ThreadPoolExecutor(threads, thread_name_prefix="geodesic") as pool:
+            found = _candidates(subj, tgt, thr + off + tolerance_m, prune, pool, threads)
+    rows = _nearest_per_pair(found)
     dist = np.maximum(rows.distance_m - off[rows.target], 0.0)
     ok = dist <= thr[rows.target] + tolerance_m
     r = Rows(*(getattr(rows, f)[ok] for f in Rows.__dataclass_fields__))

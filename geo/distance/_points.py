@@ -1,0 +1,130 @@
+"""Point subjects against target pieces in one locality: spatial chunks, run on threads.
+
+Private helper of :mod:`geo.distance.geodesic`. The locality's frame (and so every search radius
+and bound) is fixed once for the whole locality; its point subjects are then cut into strips of
+about equal size along the frame's x axis, and each strip is searched and measured on its own,
+on a thread of the pool (numpy, shapely and pyproj's ``Geod`` release the GIL in their loops).
+A strip reads only shared arrays and returns its own rows, so the threads share no mutable
+state. Every candidate pair is decided by its own planar distance in the one frame and measured
+element by element, and each subject lies in exactly one strip, so the rows for each subject are
+the same for any number of strips or threads; the caller's reduction
+(``geodesic._nearest_per_pair``) orders them by value, so the result is identical bit for bit.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from geo.distance._grid import planar_point_segment, points_near_segments
+from geo.distance._kernel import point_segment_distance, segment_lengths_m
+from geo.distance._locality import (
+    CHORD_ERROR_M,
+    CHORD_MARGIN_M,
+    SCALE_SAFETY,
+    Extent,
+    Plate,
+    transformer,
+)
+from geo.distance._pairs import Rows, inside_rows, project
+from geo.distance._pieces import MAX_PIECE_M, Pieces, Rings, build_polygons
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+MIN_CHUNK = 25_000  # point subjects; below this a strip costs more in overhead than it saves
+CHUNKS_PER_THREAD = 2  # strips per thread, so that a slow strip does not leave a core idle
+
+
+def strips(x: F64, count: int) -> list[I64]:
+    """Positions of ``x`` cut into at most ``count`` strips of about equal size along x.
+
+    The cut points are quantiles of a sample of ``x``; each position falls in exactly one strip
+    and the positions in a strip are ascending.
+    """
+    count = int(min(count, x.size // MIN_CHUNK))
+    if count <= 1:
+        return [np.arange(x.size)]
+    step = max(1, x.size // 50_000)
+    edges = np.quantile(x[::step], np.linspace(0.0, 1.0, count + 1)[1:-1])
+    strip = np.searchsorted(edges, x, side="right")
+    order = np.argsort(strip.astype(np.int16), kind="stable")  # a radix sort: positions stay ascending
+    bounds = np.searchsorted(strip[order], np.arange(count + 1))
+    return [order[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
+
+
+def _strip_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | None,
+                xy: tuple[F64, ...], k: tuple[float, float, float], reach_m: float, prune: bool,
+                chunk: I64) -> Rows:
+    """Rows for the subjects ``s_sel[chunk]``: planar candidates, pruning, exact distances.
+
+    ``xy`` holds the frame coordinates of all the locality's subjects and targets
+    (``px, py, tx1, ty1, tx2, ty2``) and ``k`` the frame's ``k_min, k_max, chord``.
+    """
+    px, py, tx1, ty1, tx2, ty2 = xy
+    k_min, k_max, chord = k
+    radius = k_max * reach_m + chord + CHORD_MARGIN_M
+    cx, cy = px[chunk], py[chunk]
+    # only the targets whose box, grown by the radius, meets the strip's box can be candidates
+    near = np.flatnonzero((np.maximum(tx1, tx2) >= cx.min() - radius) & (np.minimum(tx1, tx2) <= cx.max() + radius)
+                          & (np.maximum(ty1, ty2) >= cy.min() - radius) & (np.minimum(ty1, ty2) <= cy.max() + radius))
+    pi, ti, d_p, frac = points_near_segments(cx, cy, tx1[near], ty1[near], tx2[near], ty2[near], radius)
+    if prune and pi.size:
+        least = np.full(chunk.size, np.inf)
+        np.minimum.at(least, pi, d_p)
+        keep = d_p <= k_max * (least[pi] + chord) / k_min + chord + CHORD_ERROR_M
+        pi, ti, frac = pi[keep], ti[keep], frac[keep]
+    pi, ti = chunk[pi], near[ti]
+    if frame is not None and pi.size:  # a better first guess of the foot: the frame made conformal at P
+        sx, sy = frame.local_scales(sp.lat1[s_sel[pi]])
+        frac = planar_point_segment(px[pi] * sx, py[pi] * sy, tx1[ti] * sx, ty1[ti] * sy, tx2[ti] * sx,
+                                    ty2[ti] * sy)[1]
+    si, tj = s_sel[pi], t_sel[ti]
+    az, length = tp.az_deg[tj], tp.length_m[tj]  # copies: this strip fills in its own
+    todo = np.flatnonzero(np.isnan(length))
+    if todo.size:
+        az[todo], length[todo] = segment_lengths_m(tp.lon1[tj[todo]], tp.lat1[tj[todo]], tp.lon2[tj[todo]],
+                                                   tp.lat2[tj[todo]])
+    d, flon, flat = point_segment_distance(sp.lon1[si], sp.lat1[si], tp.lon1[tj], tp.lat1[tj], tp.lon2[tj],
+                                           tp.lat2[tj], frac0=frac, az_ab=az, len_ab=length)
+    return Rows(sp.owner[si], tp.owner[tj], d, sp.lon1[si], sp.lat1[si], flon, flat)
+
+
+def point_group_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, t_rings: Rings, key: int, box: Extent,
+                     reach_m: float, prune: bool, pool: Executor | None, threads: int) -> Rows:
+    """Candidate rows for point subjects: grid search in a local frame, then exact distances.
+
+    Outside the polar caps the frame is a local equirectangular :class:`Plate` (numpy only) with
+    scale bounds ``k_min..k_max`` and chord error ``chord``; in the caps, the cap's projection.
+    A pair is a candidate when its frame distance is at most ``k_max * reach + chord`` (plus the
+    chord margin). With ``prune``, pairs that cannot be a subject's nearest are dropped: the true
+    distance lies between ``(d - chord) / k_max`` and ``(d + chord) / k_min``. The subjects are cut
+    into strips run on ``pool`` (``threads`` workers; None runs them here, one after the other).
+    """
+    if s_sel.size == 0 or t_sel.size == 0:
+        return Rows.concat([])
+    frame: Plate | None = None
+    if key >= 0:
+        frame = Plate(box.lon0, box.lat_lo, box.lat_hi, MAX_PIECE_M)
+        k = (frame.k_min, frame.k_max, frame.chord_m)
+        to_xy: Callable[[F64, F64], tuple[F64, ...]] = frame.xy
+    else:
+        k = (1.0, SCALE_SAFETY, CHORD_ERROR_M)
+        to_xy = lambda lon, lat: project(transformer(key), lon, lat)
+    px, py = to_xy(sp.lon1[s_sel], sp.lat1[s_sel])
+    tx1, ty1 = to_xy(tp.lon1[t_sel], tp.lat1[t_sel])
+    tx2, ty2 = to_xy(tp.lon2[t_sel], tp.lat2[t_sel])
+    xy = (px, py, tx1, ty1, tx2, ty2)
+    chunks = strips(px, threads * CHUNKS_PER_THREAD if pool is not None else 1)
+    run = lambda chunk: _strip_rows(sp, s_sel, tp, t_sel, frame, xy, k, reach_m, prune, chunk)
+    parts: Iterator[Rows] = pool.map(run, chunks) if pool is not None and len(chunks) > 1 else map(run, chunks)
+    rows = list(parts)
+    if t_rings.owner_of_part.size:  # containment is decided in the conformal projection
+        tr = transformer(key)
+        qx, qy = project(tr, sp.lon1[s_sel], sp.lat1[s_sel])
+        rx, ry = project(tr, t_rings.lon, t_rings.lat)
+        rows.append(inside_rows(sp.owner[s_sel], sp.lon1[s_sel], sp.lat1[s_sel], shapely.points(qx, qy),
+                                t_rings.owner_of_part, build_polygons(rx, ry, t_rings), points_are_subjects=True))
+    return Rows.concat(rows)
