@@ -197,7 +197,7 @@ def _register_rule_commands(sub: argparse._SubParsersAction) -> None:
 # ---- overlays: surface --------------------------------------------------------------------
 def cmd_surface(args: argparse.Namespace) -> int:
     """Interpolate one medium's samples and write a Cloud-Optimized GeoTIFF."""
-    target = outputs.output_file(args.out, flag="--out")
+    target = outputs.output_file(args.out, flag="--out", suffixes=(".tif", ".tiff"))
     files = arguments.layer_files(args.layer)
     if any(layer != "samples" for layer, _ in files) or len(files) > 1:
         raise InputError("--layer: surface reads one file, given as --layer samples=PATH")

@@ -344,3 +344,18 @@ def test_a_surface_and_its_overwrite_leave_no_temporary_file(tmp_path: Path) -> 
         assert code == 0, err
         assert f"cells of {cell} m" in stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tif", "ws"]
+
+
+@pytest.mark.parametrize("name", ["s.png", "s.txt", "s"])
+def test_surface_out_must_be_a_geotiff(tmp_path: Path, name: str) -> None:
+    ws = demo_copy(tmp_path)
+    said = _refused(tmp_path, "--workspace", str(ws), "surface", "--medium", "water", "--out", str(tmp_path / name))
+    assert ".tif" in said
+
+
+def test_a_surface_too_large_names_both_its_causes(tmp_path: Path) -> None:
+    """A huge max distance, not the cell size, makes this grid too large; the message says so."""
+    ws = demo_copy(tmp_path)
+    said = _refused(tmp_path, "--workspace", str(ws), "surface", "--medium", "water",
+                    "--out", str(tmp_path / "s.tif"), "--cell-m", "100", "--max-distance-m", "2000000")
+    assert "cell_m, max_distance_m" in said and "2,000,000 m" in said and "smaller max distance" in said

@@ -91,9 +91,12 @@ def make_grid(xy: np.ndarray, *, crs: CRS, cell_m: float, max_distance_m: float,
     y1 = math.ceil((xy[:, 1].max() + max_distance_m) / cell_m) * cell_m
     width, height = max(1, round((x1 - x0) / cell_m)), max(1, round((y1 - y0) / cell_m))
     if width * height > max_cells:
-        raise InputError("surface too large", [Problem("arguments", None, "cell_m", cell_m,
-                         f"a cell size giving at most {max_cells:,} cells; this one gives "
-                         f"{width * height:,}")])
+        span_km = (max(x1 - x0, y1 - y0)) / 1000
+        raise InputError("surface too large", [Problem(
+            "arguments", None, "cell_m, max_distance_m", f"{cell_m:,.12g} m, {max_distance_m:,.12g} m",
+            f"a grid of at most {max_cells:,} cells; the samples' extent plus {max_distance_m:,.12g} m "
+            f"on each side spans {span_km:,.1f} km, which at {cell_m:,.12g} m gives {width * height:,}: "
+            "use larger cells or a smaller max distance")])
     return Grid(crs, Affine(cell_m, 0.0, x0, 0.0, -cell_m, y1), width, height)
 
 
