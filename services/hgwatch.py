@@ -28,6 +28,7 @@ from geo.exposure import Pressure
 from geo.inventory import Factors
 from geo.rules import RuleSet
 from layers.io.readers import Loaded, load_layer
+from layers.store.gpkg import Replacement
 from layers.store.workspace import LayerInfo, Workspace
 from render.map.mapview import build_map
 from render.report.tables import Inventory, inventory_tables
@@ -277,6 +278,11 @@ class HgWatch:
             check_metres(float(meta["accuracy_m"]), name="accuracy_m", what="an expected error",
                          positive=False, example="10")
         return self.store.write_layers([(item.layer, item.gdf) for item in loaded], **meta)
+
+    def replacement(self, layer: str, incoming: int) -> Replacement:
+        """What storing ``incoming`` rows as ``layer`` would replace (read only), so a face can
+        ask before most of a layer goes."""
+        return self.store.replacement(layer, incoming)
 
     def layer_file(self, filters: Filters, layer: str, fmt: str, profile: str) -> bytes:
         """One layer of the view as a download (``services.exports.layer_file``)."""

@@ -52,14 +52,29 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
 
 
 def load_upload(name: str, data: bytes, layer: str | None = None, *,
-                crs: str | None = None) -> Loaded:
+                crs: str | None = None, source_layer: str | None = None) -> Loaded:
     """Read and validate an uploaded file: its bytes saved under its plain name (no folders)
-    in a temporary folder, so messages name the file the user chose."""
+    in a temporary folder, so messages name the file the user chose. ``source_layer`` picks a
+    layer of a GeoPackage or KML, or a sheet of a workbook (see ``upload_layers``)."""
     plain = Path(name).name or "upload"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / plain
         path.write_bytes(data)
-        return load_layer(path, layer, crs=crs)
+        return load_layer(path, layer, crs=crs, source_layer=source_layer)
+
+
+def upload_layers(name: str, data: bytes) -> list[str]:
+    """The layers (GeoPackage, KML) or sheets (XLSX) inside an uploaded file; [] when it has
+    one or none, or when it cannot be read (``load_upload`` then says why)."""
+    plain = Path(name).name or "upload"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / plain
+        path.write_bytes(data)
+        try:
+            inside = source_layers(path)
+        except HgWatchError:
+            return []
+    return inside if len(inside) > 1 else []
 
 
 def validate_file(file: str | Path, layer: str | None = None, *, source_layer: str | None = None,

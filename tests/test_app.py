@@ -237,6 +237,37 @@ def test_upload_good_file_and_add(ws_path: Path) -> None:
                      _site({"site_id": "N2", "status": "inactive"}, lon=-1.6)])
     at.file_uploader[0].set_value(("mining_sites.geojson", good, "application/geo+json")).run()
     assert not at.exception and any("are valid" in s.value for s in at.success)
+    stored = len(_layer(ws_path, "mining_sites"))
+    # two rows would replace the whole stored layer: the page says how many go and asks first
+    assert any(f"holds {stored} rows" in w.value and f"{stored - 2} rows would go" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+    assert at.button(key="imp_add").disabled
+    at.checkbox(key="imp_replace_all").check().run()
+    assert not at.button(key="imp_add").disabled
     at.button(key="imp_add").click().run()
     assert not at.exception
     assert sorted(_layer(ws_path, "mining_sites")["site_id"]) == ["N1", "N2"]
+
+
+def test_upload_a_workbook_asks_which_sheet(ws_path: Path) -> None:
+    import io
+
+    import openpyxl
+    book = openpyxl.Workbook()
+    north = book.active
+    north.title = "north"
+    north.append(["site_id", "status", "lon", "lat"])
+    north.append(["A", "active", -1.99, 5.30])
+    south = book.create_sheet("south")
+    south.append(["site_id", "status", "lon", "lat"])
+    south.append(["B", "active", -1.98, 5.31])
+    south.append(["C", "active", -1.97, 5.31])
+    data = io.BytesIO()
+    book.save(data)
+    at = _app()
+    at.switch_page("ui/pages/imports.py").run()
+    at.file_uploader[0].set_value(("mining_sites.xlsx", data.getvalue(), "application/vnd.ms-excel")).run()
+    assert not at.exception
+    assert at.selectbox(key="imp_part").options == ["north", "south"]
+    at.selectbox(key="imp_part").select("south").run()
+    assert any("2 mining sites are valid" in s.value for s in at.success), [s.value for s in at.success]

@@ -8,7 +8,7 @@ import streamlit as st
 from geo.errors import HgWatchError, InputError, Problem
 from layers.catalogue import CATALOGUE
 from layers.io.readers import Loaded
-from services.imports import group_problems, load_upload
+from services.imports import group_problems, load_upload, upload_layers
 from ui import sidebar as chrome
 
 view = chrome.current()
@@ -21,6 +21,8 @@ auto = "(from the file name)"
 layer = st.selectbox("Layer type", [auto, *CATALOGUE], key="imp_layer",
                      format_func=lambda k: k if k == auto else f"{CATALOGUE[k].title} ({k})")
 crs = st.text_input("CRS, only if the file declares none (e.g. EPSG:32630)", key="imp_crs")
+inside = upload_layers(upload.name, upload.getvalue()) if upload is not None else []
+part = st.selectbox("Layer or sheet in the file", inside, key="imp_part") if inside else None
 
 
 def _show(problems: list[Problem], *, errors: bool) -> None:
@@ -34,7 +36,7 @@ if upload is not None:
     name = Path(upload.name).name or "upload"
     try:
         loaded = load_upload(name, upload.getvalue(), None if layer == auto else layer,
-                             crs=crs.strip() or None)
+                             crs=crs.strip() or None, source_layer=part)
     except InputError as exc:
         errors = [p for p in exc.problems if p.severity == "error"]
         st.error(f"{chrome.plain(name)} was not imported: {len(errors)} problem(s) to fix."
@@ -56,10 +58,16 @@ if upload is not None and loaded is not None:
     licence = st.text_input("Licence", value="unknown", key="imp_licence")
     accuracy = st.number_input("Expected position error (m), 0 if unknown", min_value=0.0,
                                value=0.0, key="imp_accuracy")
-    if st.button(f"Add to workspace (replaces {loaded.layer})", key="imp_add"):
-        try:  # the button names the replacement, so pressing it is consent to replace it all
+    change = view.service.replacement(loaded.layer, len(loaded.gdf))
+    consent = True
+    if change.needs_replace_all:  # most of the stored layer would go: ask, naming how much
+        st.warning(change.message(name).replace("Pass --replace-all to replace them.", "").strip())
+        consent = st.checkbox(f"Yes, replace all {change.stored:,} stored {loaded.layer}: "
+                              f"{change.lost:,} rows will go", key="imp_replace_all")
+    if st.button(f"Add to workspace (replaces {loaded.layer})", key="imp_add", disabled=not consent):
+        try:
             view.service.add_layers([loaded], source=source, licence=licence,
-                                    accuracy_m=accuracy or None, replace_all=True)
+                                    accuracy_m=accuracy or None, replace_all=consent)
             st.success(f"Added {len(loaded.gdf):,} features to {chrome.plain(view.service.store.path.name)}."
                        " The map and rules use them from now on.")
         except HgWatchError as exc:
