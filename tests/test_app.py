@@ -271,3 +271,18 @@ def test_upload_a_workbook_asks_which_sheet(ws_path: Path) -> None:
     assert at.selectbox(key="imp_part").options == ["north", "south"]
     at.selectbox(key="imp_part").select("south").run()
     assert any("2 mining sites are valid" in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_a_workspace_that_is_not_a_geopackage_is_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$HGWATCH_WORKSPACE naming a CSV: a message naming the file on every page, no exception,
+    and the file untouched."""
+    budget = tmp_path / "budget.csv"
+    budget.write_text("line,amount\n1,100\n")
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(budget))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert any("cannot be opened" in e.value for e in at.error)
+    assert any("budget.csv" in c.value and "GeoPackage" in c.value for c in at.code), [c.value for c in at.code]
+    at.switch_page("ui/pages/violations.py").run()
+    assert not at.exception and any("cannot be opened" in e.value for e in at.error)
+    assert budget.read_text() == "line,amount\n1,100\n"

@@ -97,8 +97,14 @@ def sidebar() -> View:
     """Draw the sidebar, ask the service for the filtered view and its rule run, and remember
     the view for the page."""
     svc = service()
-    with st.spinner("Reading the workspace..."):
-        infos, frames = svc.layers(), svc.frames()
+    try:
+        with st.spinner("Reading the workspace..."):
+            infos, frames = svc.layers(), svc.frames()
+    except HgWatchError as exc:  # e.g. $HGWATCH_WORKSPACE names a file that is not a GeoPackage
+        st.title("HgWatch")
+        st.error("The workspace cannot be opened, so nothing can be shown.")
+        st.code(str(exc), language=None)
+        st.stop()
     try:
         ruleset, problem = svc.rules(), None
     except HgWatchError as exc:
