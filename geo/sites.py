@@ -26,6 +26,8 @@ __all__ = ["AMALGAMATION_WITH_MERCURY", "BURNING_OF_AMALGAM", "MERCURY_USE", "NO
 
 def _flag(values: pd.Series, wanted: bool) -> np.ndarray:
     """True where a value is the boolean ``wanted`` (True/False, numpy bools, 1/0)."""
+    if pd.api.types.is_bool_dtype(values.dtype):  # a boolean column (missing values are neither)
+        return values.to_numpy(dtype=bool, na_value=not wanted) == wanted
     def test(v: object) -> bool:
         if isinstance(v, (bool, np.bool_)):
             return bool(v) is wanted

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -76,7 +79,7 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
         provenance = [Provenance(i.layer, i.source, i.licence, i.synthetic)
                       for i in held.values() if i.layer in frames]
     evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=only,
-                           missing="refuse" if only else "skip")
+                           missing="refuse" if only else "skip", threads=settings.threads)
     digest = settings.rules_hash
     run_id = None
     if not files and record:
@@ -90,21 +93,32 @@ def _from_files(files: Sequence[tuple[str, str | os.PathLike[str]]],
                 set_values: Mapping[str, Mapping[str, str]], repair: bool,
                 ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, list[str]], dict[str, str],
                            list[Problem]]:
+    """Load each file once; its SHA-256 is streamed on a side thread while the reader parses it."""
     loaded: dict[str, list[gpd.GeoDataFrame]] = {}
     sources: dict[str, list[str]] = {}
     digests: dict[str, list[str]] = {}
     warnings: list[Problem] = []
-    for layer, path in files:
-        item = load_layer(Path(path), layer, repair=repair, set_values=dict(set_values.get(layer, {})))
-        warnings += item.warnings
-        loaded.setdefault(layer, []).append(item.gdf)
-        sources.setdefault(layer, []).append(str(path))
-        digests.setdefault(layer, []).append(hashlib.sha256(Path(path).read_bytes()).hexdigest())
+    with ThreadPoolExecutor(1, thread_name_prefix="file-digest") as hasher:
+        pending = []
+        for layer, path in files:
+            item = load_layer(Path(path), layer, repair=repair, set_values=dict(set_values.get(layer, {})))
+            pending.append((layer, hasher.submit(file_digest, Path(path))))
+            warnings += item.warnings
+            loaded.setdefault(layer, []).append(item.gdf)
+            sources.setdefault(layer, []).append(str(path))
+        for layer, digest in pending:
+            digests.setdefault(layer, []).append(digest.result())
     frames = {lay: gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
               if len(parts) > 1 else parts[0] for lay, parts in loaded.items()}
     hashes = {lay: hashlib.sha256("".join(sorted(d)).encode()).hexdigest()
               for lay, d in digests.items()}
     return frames, sources, hashes, warnings
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 (hex) of a file's bytes, read in blocks (never the whole file in memory)."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def frame_hash(frame: gpd.GeoDataFrame) -> str:
@@ -113,9 +127,29 @@ def frame_hash(frame: gpd.GeoDataFrame) -> str:
     attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name)).astype(str)
     digest.update(",".join(attrs.columns).encode())
     digest.update(pd.util.hash_pandas_object(attrs, index=False).to_numpy().tobytes())
-    for wkb in shapely.to_wkb(frame.geometry.to_numpy()):
-        digest.update(wkb or b"")
+    digest.update(_wkb_bytes(frame.geometry.to_numpy()))
     return digest.hexdigest()
+
+
+_POINT_WKB = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])  # packed: 21 bytes
+
+
+def _wkb_bytes(geoms: np.ndarray) -> bytes:
+    """The WKB of every geometry, one after the other (nothing for a missing one).
+
+    Equal to joining ``shapely.to_wkb`` item by item; a layer of 2D points (the common case)
+    is written straight from its coordinates.
+    """
+    points = sys.byteorder == "little" and geoms.size > 0 and bool(
+        (shapely.get_type_id(geoms) == 0).all() and not shapely.has_z(geoms).any()
+        and not shapely.is_empty(geoms).any())
+    if not points:
+        return b"".join(wkb or b"" for wkb in shapely.to_wkb(geoms))
+    xy = shapely.get_coordinates(geoms)
+    record = np.empty(geoms.size, dtype=_POINT_WKB)
+    record["order"], record["kind"] = 1, 1  # little-endian, Point
+    record["x"], record["y"] = xy[:, 0], xy[:, 1]
+    return record.tobytes()
 
 
 def summary_lines(evaluation: Evaluation) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from geo.contamination import ClassSettings, Guideline
 from geo.inventory import Factors
@@ -26,6 +27,7 @@ from settings.guidelines import DEFAULT_PATH as GUIDELINES_PATH
 from settings.guidelines import load_guidelines
 from settings.rules import DEFAULT_RULES as RULES_PATH
 from settings.rules import load_rules, rules_hash
+from settings.threads import THREADS_ENV, parse_threads
 
 WORKSPACE_ENV = "HGWATCH_WORKSPACE"
 
@@ -47,6 +49,7 @@ class Settings:
     factors_path: Path = FACTORS_PATH
     guidelines_path: Path = GUIDELINES_PATH
     exposure_path: Path = EXPOSURE_PATH
+    threads_value: str | None = None  # $HGWATCH_THREADS as given; None: every core (see .threads)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **paths: Path | str | None) -> Settings:
@@ -54,12 +57,18 @@ class Settings:
         settings files from ``paths`` where given, else the shipped ones in ``config/``."""
         chosen = {k: Path(v) for k, v in paths.items() if v is not None}
         chosen.setdefault("workspace", workspace_from_env(environ))
-        return cls(**chosen)
+        return cls(**chosen, threads_value=(os.environ if environ is None else environ).get(THREADS_ENV))
 
     def with_paths(self, **paths: Path | str | None) -> Settings:
         """A copy with other file paths (``None`` keeps the current one); nothing is re-read
         from files that did not change name."""
-        return replace(self, **{k: Path(v) for k, v in paths.items() if v is not None})
+        changed: dict[str, Any] = {k: Path(v) for k, v in paths.items() if v is not None}
+        return replace(self, **changed)
+
+    @cached_property
+    def threads(self) -> int:
+        """Worker threads for the geodesic kernel (``ConfigError`` if $HGWATCH_THREADS is bad)."""
+        return parse_threads(self.threads_value)
 
     @cached_property
     def rules(self) -> RuleSet:

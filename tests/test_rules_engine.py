@@ -6,7 +6,10 @@ equator, so the distance to it is an arc of the equator.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -17,10 +20,23 @@ from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon
 
-from geo.errors import CRSError, InputError
-from geo.rules import BASIS_BANK, BASIS_EDGE, BASIS_INSIDE, BASIS_REPORTED, Condition, diff_runs, run_rules, violation_id
+from geo.errors import ConfigError, CRSError, InputError
+from geo.rules import (
+    BASIS_BANK,
+    BASIS_EDGE,
+    BASIS_INSIDE,
+    BASIS_REPORTED,
+    Condition,
+    Evaluation,
+    RuleSet,
+    diff_runs,
+    run_rules,
+    violation_id,
+)
+from geo.sites import mercury_use
 from layers.catalogue import CATALOGUE
-from settings.rules import load_rules, parse_rules
+from settings import Settings
+from settings.rules import DEFAULT_RULES, examples_cache, load_rules, parse_rules
 
 GEOD = Geod(ellps="WGS84")
 SHIPPED = load_rules(run_examples=False)  # test_rules_file.py runs its examples
@@ -29,7 +45,7 @@ _EXAMPLES = [{"expect": "flagged", "note": "f", "subject": {"wkt": "POINT (0 0)"
              {"expect": "clear", "note": "c", "subject": {"wkt": "POINT (1 1)"}}]
 
 
-def rules(*specs: dict) -> object:
+def rules(*specs: dict) -> RuleSet:
     """A parsed rule set; each spec overrides a within-100 m mining-site/water rule."""
     out = []
     for n, spec in enumerate(specs):
@@ -52,7 +68,7 @@ def water(geoms: list, **fields: list) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"water_id": ids, **fields}, geometry=geoms, crs="EPSG:4326")
 
 
-def run(ruleset, **frames):  # type: ignore[no-untyped-def]
+def run(ruleset: RuleSet, **frames: gpd.GeoDataFrame) -> Evaluation:
     return run_rules(ruleset, frames, schemas=CATALOGUE)
 
 
@@ -326,7 +342,7 @@ _garbage = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(all
 @given(values=st.lists(st.tuples(_garbage, _garbage, _garbage, _garbage), min_size=0,
                        max_size=6))
 def test_garbage_attributes_never_crash_the_shipped_rules(values: list[tuple]) -> None:
-    cols = list(zip(*values, strict=True)) if values else [[], [], [], []]
+    cols: list[tuple] = list(zip(*values, strict=True)) if values else [(), (), (), ()]
     s = sites([east(0, 0, 15.0 * i) for i in range(len(values))],
               uses_mercury=list(cols[0]), amalgamation=list(cols[1]), burning=list(cols[2]),
               cyanide_leaching=list(cols[3]))
@@ -339,3 +355,83 @@ def test_garbage_attributes_never_crash_the_shipped_rules(values: list[tuple]) -
     strict = s["uses_mercury"].map(lambda v: v is True or v is np.True_)
     water_hits = set(result.violations.query("rule_id == 'HG-WATER-100'")["site_id"])
     assert set(s["site_id"][strict]) <= water_hits  # all sites lie within 75 m of the river
+
+
+# ---- the rule file's examples run once per file: cached by its SHA-256 (issue 13) ----------
+def _copy_of_shipped(tmp_path: Path, extra: bytes = b"") -> Path:
+    path = tmp_path / "agency.toml"
+    path.write_bytes(DEFAULT_RULES.read_bytes() + extra)
+    return path
+
+
+def test_examples_are_cached_by_the_rule_files_sha256(tmp_path: Path) -> None:
+    path, cache = _copy_of_shipped(tmp_path), tmp_path / "cache" / "rule-examples.json"
+    load_rules(path, cache=cache)
+    entries = json.loads(cache.read_text(encoding="utf-8"))
+    [key] = entries
+    assert key.startswith(hashlib.sha256(path.read_bytes()).hexdigest() + ":")
+    assert entries[key] == []  # the shipped examples all pass
+    # the next load takes the outcome from the cache, not from a new run: a planted one shows
+    entries[key] = ["rule 'HG-WATER-100': example 1 (planted): expected flagged, got clear"]
+    cache.write_text(json.dumps(entries), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_rules(path, cache=cache)
+    assert str(err.value) == f"{path}: rule 'HG-WATER-100': example 1 (planted): expected flagged, got clear"
+    # an edited file is another key: its examples run again, and both outcomes are kept
+    _copy_of_shipped(tmp_path, b"\n# edited by the agency\n")
+    assert len(load_rules(path, cache=cache).rules) == len(SHIPPED.rules)
+    assert len(json.loads(cache.read_text(encoding="utf-8"))) == 2
+
+
+def test_a_failing_file_is_refused_again_from_the_cache(tmp_path: Path) -> None:
+    text = DEFAULT_RULES.read_text(encoding="utf-8").replace('subject = { wkt = "POINT (0.0005 0)"',
+                                                             'subject = { wkt = "POINT (0.005 0)"')
+    path, cache = tmp_path / "agency.toml", tmp_path / "rule-examples.json"
+    path.write_text(text, encoding="utf-8")
+    messages = []
+    for _ in range(2):
+        with pytest.raises(ConfigError) as err:
+            load_rules(path, cache=cache)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert f"{path}: rule 'HG-WATER-100': example 1" in messages[0]
+    assert "expected flagged, got clear" in messages[0]
+
+
+@pytest.mark.parametrize("content", [b"\x00\xffnot json{", b"[1, 2]", b'{"k": "not a list"}', b""])
+def test_a_corrupt_cache_is_a_miss_and_is_rewritten(tmp_path: Path, content: bytes) -> None:
+    path, cache = _copy_of_shipped(tmp_path), tmp_path / "rule-examples.json"
+    cache.write_bytes(content)
+    assert len(load_rules(path, cache=cache).rules) == len(SHIPPED.rules)
+    entries = json.loads(cache.read_text(encoding="utf-8"))
+    assert [v for k, v in entries.items() if k.startswith(hashlib.sha256(path.read_bytes()).hexdigest())] == [[]]
+
+
+def test_a_cache_that_cannot_be_written_is_skipped(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    path = _copy_of_shipped(tmp_path)
+    for _ in range(2):  # the cache would live under a plain file: every load runs the examples
+        assert len(load_rules(path, cache=blocker / "hgwatch" / "rule-examples.json").rules) == len(SHIPPED.rules)
+    assert blocker.read_text(encoding="utf-8") == "x"
+
+
+def test_the_cache_lives_in_the_users_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert examples_cache({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "hgwatch" / "rule-examples.json"
+    assert examples_cache({"XDG_CACHE_HOME": "relative/dir"}) == Path.home() / ".cache" / "hgwatch" / "rule-examples.json"
+    assert examples_cache({}) == Path.home() / ".cache" / "hgwatch" / "rule-examples.json"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert len(Settings(rules_path=_copy_of_shipped(tmp_path)).rules.rules) == len(SHIPPED.rules)
+    assert len(json.loads((tmp_path / "hgwatch" / "rule-examples.json").read_text(encoding="utf-8"))) == 1
+
+
+def test_mercury_use_reads_a_boolean_column_like_an_object_column() -> None:
+    flags = [True, False, None, True, None, False]
+    amal = ["none", None, "none", None, "whole_ore", "partial"]
+    nullable = pd.DataFrame({"uses_mercury": pd.array(flags, dtype="boolean"), "amalgamation": amal})
+    plain = pd.DataFrame({"uses_mercury": pd.Series(flags, dtype=object), "amalgamation": amal})
+    numpy_bool = pd.DataFrame({"uses_mercury": np.array([bool(f) for f in flags])})
+    expected = ["uses mercury", "no mercury", "no mercury", "uses mercury", "uses mercury", "uses mercury"]
+    assert mercury_use(nullable).tolist() == mercury_use(plain).tolist() == expected
+    assert mercury_use(numpy_bool).tolist() == ["uses mercury", "no mercury", "no mercury", "uses mercury",
+                                                "no mercury", "no mercury"]

@@ -72,7 +72,7 @@ def evaluate(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
 
 def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
               schemas: Mapping[str, LayerSchema], only: Iterable[str] | None = None,
-              missing: Literal["refuse", "skip"] = "refuse") -> Evaluation:
+              missing: Literal["refuse", "skip"] = "refuse", threads: int = 1) -> Evaluation:
     """Evaluate every rule (or the rules in ``only``) on the layers in ``frames``.
 
     Parameters
@@ -83,6 +83,8 @@ def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
     only : rule ids to run; ``None`` runs all. An unknown id raises ConfigError.
     missing : "refuse" raises InputError when a rule's layer is absent; "skip" leaves that rule
         out with a note in its summary.
+    threads : worker threads for the distance kernel (``geo.distance.nearest_within``); the
+        result is the same for any number.
 
     Returns
     -------
@@ -109,7 +111,7 @@ def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
                                          0, 0, ran=False, assumption=rule.assumption,
                                          notes=(f"not run: layer(s) {absent[rule.id]} not given",)))
             continue
-        part, summary = _evaluate_rule(rule, prepared, schemas)
+        part, summary = _evaluate_rule(rule, prepared, schemas, threads)
         parts.append(part)
         summaries.append(summary)
     return Evaluation(_assemble(parts, id_columns), tuple(summaries))
@@ -156,7 +158,7 @@ def _prepare(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _evaluate_rule(rule: Rule, frames: Mapping[str, gpd.GeoDataFrame],
-                   schemas: Mapping[str, LayerSchema]) -> tuple[pd.DataFrame, RuleSummary]:
+                   schemas: Mapping[str, LayerSchema], threads: int) -> tuple[pd.DataFrame, RuleSummary]:
     subj = frames[rule.subject.layer]
     notes = [] if len(subj) else [f"layer {rule.subject.layer!r} is empty: nothing to check"]
     read = (rule.subject.where.fields() if rule.subject.where else set()) | (
@@ -169,7 +171,7 @@ def _evaluate_rule(rule: Rule, frames: Mapping[str, gpd.GeoDataFrame],
     cand = rule.subject.where.mask(subj) if rule.subject.where else np.ones(len(subj), bool)
     reported = rule.reported_if.mask(subj) if rule.reported_if else np.zeros(len(subj), bool)
     hits = pd.DataFrame({"subject": np.flatnonzero(cand)}) if rule.relation == "attribute" \
-        else _spatial_hits(rule, subj, cand, reported, frames, schemas, notes)
+        else _spatial_hits(rule, subj, cand, reported, frames, schemas, notes, threads)
     checked = int((cand | reported).sum())
     part = _rows(rule, subj, hits, schemas)
     return part, RuleSummary(rule.id, rule.severity, rule.title, rule.subject.layer, checked,
@@ -178,7 +180,7 @@ def _evaluate_rule(rule: Rule, frames: Mapping[str, gpd.GeoDataFrame],
 
 def _spatial_hits(rule: Rule, subj: gpd.GeoDataFrame, cand: np.ndarray, reported: np.ndarray,
                   frames: Mapping[str, gpd.GeoDataFrame], schemas: Mapping[str, LayerSchema],
-                  notes: list[str]) -> pd.DataFrame:
+                  notes: list[str], threads: int) -> pd.DataFrame:
     """One row per flagged subject with its nearest qualifying feature over all other layers."""
     has_geom = ~(subj.geometry.isna() | subj.geometry.is_empty).to_numpy()
     if (cand & ~has_geom).any():
@@ -188,7 +190,7 @@ def _spatial_hits(rule: Rule, subj: gpd.GeoDataFrame, cand: np.ndarray, reported
     best: pd.DataFrame | None = None
     for ref in rule.other:
         found = _nearest(rule, ref, subj.geometry.to_numpy()[idx], frames[ref.layer],
-                         schemas[ref.layer], notes)
+                         schemas[ref.layer], notes, threads)
         found["subject"] = idx[found["subject"].to_numpy()]
         best = found if best is None else _closer(best, found)
     spatial = best if best is not None else pd.DataFrame({"subject": np.array([], int)})
@@ -198,7 +200,7 @@ def _spatial_hits(rule: Rule, subj: gpd.GeoDataFrame, cand: np.ndarray, reported
 
 
 def _nearest(rule: Rule, ref: OtherRef, geoms: np.ndarray, frame: gpd.GeoDataFrame,
-             schema: LayerSchema, notes: list[str]) -> pd.DataFrame:
+             schema: LayerSchema, notes: list[str], threads: int) -> pd.DataFrame:
     """Nearest qualifying feature of ``ref``'s layer for each subject geometry within range."""
     keep = ref.where.mask(with_derived(frame, ref.where.fields())) if ref.where \
         else np.ones(len(frame), bool)
@@ -217,19 +219,19 @@ def _nearest(rule: Rule, ref: OtherRef, geoms: np.ndarray, frame: gpd.GeoDataFra
     if rule.relation == "inside":
         found = _inside(geoms, targets.geometry.to_numpy())
     else:
-        found = _within(rule, ref, geoms, targets)
+        found = _within(rule, ref, geoms, targets, threads)
+    at = found["target"].to_numpy()
     tid = targets[schema.id_field] if schema.id_field in targets else pd.Series(targets.index)
     found["nearest_layer"] = ref.layer
-    found["nearest_id"] = tid.astype(str).to_numpy()[found["target"].to_numpy()]
+    found["nearest_id"] = tid.iloc[at].astype(str).to_numpy(dtype=object)
     label = schema.label_field
-    names = targets[label] if label and label in targets else pd.Series([None] * len(targets))
-    found["nearest_name"] = names.astype(object).where(names.notna(), None).to_numpy()[
-        found["target"].to_numpy()]
+    names = targets[label].iloc[at] if label and label in targets else pd.Series([None] * len(at))
+    found["nearest_name"] = names.astype(object).where(names.notna(), None).to_numpy()
     return found.drop(columns=["target"])
 
 
 def _within(rule: Rule, ref: OtherRef, geoms: np.ndarray,
-            targets: gpd.GeoDataFrame) -> pd.DataFrame:
+            targets: gpd.GeoDataFrame, threads: int) -> pd.DataFrame:
     """Candidates within distance, through the exact geodesic kernel."""
     assert rule.distance_m is not None
     limit = np.full(len(targets), float(rule.distance_m))
@@ -241,8 +243,8 @@ def _within(rule: Rule, ref: OtherRef, geoms: np.ndarray,
         lines = targets.geom_type.isin(("LineString", "MultiLineString")).to_numpy()
         width = pd.to_numeric(targets[ref.width_field], errors="coerce").to_numpy(dtype=float)
         offset = np.where(lines & np.isfinite(width) & (width > 0), width / 2.0, 0.0)
-    found = nearest_within(list(geoms), list(targets.geometry.to_numpy()),
-                           max_distance_m=limit, target_offset_m=offset)
+    found = nearest_within(geoms, targets.geometry.to_numpy(), max_distance_m=limit,
+                           target_offset_m=offset, threads=threads)
     found = found[["subject", "target", "distance_m", "line"]].rename(
         columns={"line": LINE_COLUMN}).astype({"subject": int, "target": int, "distance_m": float})
     t = found["target"].to_numpy()
@@ -275,7 +277,7 @@ def _rows(rule: Rule, subj: gpd.GeoDataFrame, hits: pd.DataFrame,
     """Violation rows of one rule (columns as in ``geo.rules.violations``), geometry = the subject."""
     id_field = schemas[rule.subject.layer].id_field
     at = hits["subject"].to_numpy(dtype=int)
-    sid = subj[id_field].astype(str).to_numpy()[at] if len(at) else np.array([], object)
+    sid = subj[id_field].iloc[at].astype(str).to_numpy(dtype=object) if len(at) else np.array([], object)
     out = pd.DataFrame({
         "violation_id": [violation_id(rule.id, rule.version, rule.subject.layer, s) for s in sid],
         "rule_id": rule.id, "rule_version": str(rule.version), "severity": rule.severity,
