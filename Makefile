@@ -15,10 +15,12 @@ $(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-# Shared set-up: pinned runtime packages, the demo workspace (if missing).
+# Shared set-up: pinned runtime packages, the demo workspace (if missing), the map's front-end
+# files (Leaflet from PyPI; protomaps-leaflet and pmtiles from the npm registry, so npm is needed).
 install: $(VENV)/.runtime
 	@test -f $(WORKSPACE) || $(BIN)/python scripts/build_demo.py --out $(WORKSPACE)
-	$(BIN)/python scripts/install_assets.py
+	@command -v npm >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm >/dev/null; }
+	$(BIN)/python scripts/install_assets.py --require-npm
 
 run: install
 	$(BIN)/streamlit run app.py --server.headless true --browser.gatherUsageStats false

@@ -1,22 +1,40 @@
-"""Copy the pinned Leaflet assets into static/vendor/ so the app serves them offline.
+"""Copy the pinned map assets into static/vendor/ so the app serves them offline.
 
-Run by `make install`. The files come from the XStatic packages pinned in requirements.txt.
+Run by `make install`. Leaflet and its marker-cluster plugin come from the XStatic packages
+pinned in requirements.txt; protomaps-leaflet and pmtiles (vector tiles for large layers) are
+installed from the npm registry into build/npm/ at the versions and SHA-256 pinned in
+render/map/assets.py. Without npm the vector-tile files are skipped with a warning (large
+layers then draw the row-based way) unless --require-npm is given.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
-from render.map.assets import VENDOR_DIR, install
+from render.map.assets import VENDOR_DIR, install, npm_install
 
 
-def main() -> int:
-    """Install the assets and print what was written."""
+def main(argv: list[str] | None = None) -> int:
+    """Install the assets and print what was written; 1 on an error."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--require-npm", action="store_true",
+                        help="fail when the npm assets (vector tiles) cannot be installed")
+    args = parser.parse_args(argv)
+    npm = True
     try:
-        files = install(VENDOR_DIR)
+        npm_install()
+    except RuntimeError as exc:
+        if args.require_npm:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"warning: {exc}; large layers will draw without vector tiles", file=sys.stderr)
+        npm = False
+    try:
+        files = install(VENDOR_DIR, npm=npm)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"installed {len(files)} Leaflet asset files into {VENDOR_DIR}")
+    print(f"installed {len(files)} map asset files into {VENDOR_DIR}")
     return 0
 
 

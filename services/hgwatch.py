@@ -30,12 +30,12 @@ from geo.rules import RuleSet
 from layers.io.readers import Loaded, load_layer
 from layers.store.gpkg import Replacement
 from layers.store.workspace import LayerInfo, Workspace
-from render.map.mapview import build_map
 from render.report.tables import Inventory, inventory_tables
 from services import checks, contamination, exports
 from services import exposure as ex
 from services.arguments import check_metres
 from services.people import PeopleFigure, people_figure, trace_view
+from services.tiles import draw_map
 from services.view import Filters, Headline, filter_layers, headline, violations_for, zone_distance
 from settings import Settings
 
@@ -180,7 +180,7 @@ class HgWatch:
     def map(self, q: Query) -> folium.Map:
         """A fresh folium map of the view: built once per query and kept pickled, since
         ``st_folium`` rewrites element ids while rendering (one Map must never render twice)."""
-        data = self._cached("map", q, lambda: pickle.dumps(build_map(
+        data = self._cached("map", q, lambda: pickle.dumps(draw_map(
             self.view(q.filters), violations=self.violations(q)[0], zone_m=self.zone_m(q))))
         return pickle.loads(data)  # our own bytes, made just above
 

@@ -1,16 +1,21 @@
 """Offline Leaflet: the pinned JavaScript and CSS the map needs, served by the app itself.
 
-The files come from the XStatic packages on PyPI (pinned in requirements.txt), are copied at
-install time by ``scripts/install_assets.py`` into ``static/vendor/`` (gitignored) and are
-served by Streamlit's static file serving under ``/app/static/vendor/``. Nothing is loaded
-from a CDN. For the stand-alone HTML export the same files are inlined into one document.
+Leaflet and its marker-cluster plugin come from the XStatic packages on PyPI (pinned in
+requirements.txt); protomaps-leaflet and pmtiles (vector tiles) from the npm registry, installed
+with ``npm install`` of the pinned versions into ``build/npm/`` and checked against the SHA-256
+pinned here. ``scripts/install_assets.py`` copies them at install time into ``static/vendor/``
+(gitignored), which Streamlit serves under ``/app/static/vendor/``. Nothing is loaded from a CDN.
+For the stand-alone HTML export the same files are inlined into one document.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
 import importlib
+import json
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = ROOT / "static"
 VENDOR_DIR = STATIC_DIR / "vendor"
 URL_PREFIX = "/app/static/vendor"
+NPM_DIR = ROOT / "build" / "npm"
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class Asset:
     js: tuple[str, ...]
     css: tuple[str, ...]
     extra: tuple[str, ...] = ()
+    npm: str | None = None  # the npm package name: files come from its dist/ folder
+    sha256: tuple[str, ...] = ()  # of each file in ``js`` (npm assets)
 
     @property
     def folder(self) -> str:
@@ -43,7 +51,38 @@ ASSETS: tuple[Asset, ...] = (
     Asset("markercluster", "xstatic.pkg.leaflet_markercluster", "1.4.1",
           js=("leaflet.markercluster.js",),
           css=("MarkerCluster.css", "MarkerCluster.Default.css")),
+    Asset("protomaps-leaflet", "", "5.1.0", js=("protomaps-leaflet.js",), css=(),
+          npm="protomaps-leaflet",
+          sha256=("26af014f7b1af308ec120b791cff76657bb9c3383633b52033e6edf9e5e4cdb5",)),
+    Asset("pmtiles", "", "3.2.1", js=("pmtiles.js",), css=(), npm="pmtiles",
+          sha256=("367c19f8936d1d6c1b1820b0dee053f793fc29277655c3e471f5ed4d37b5f045",)),
 )
+NPM_ASSETS = tuple(a for a in ASSETS if a.npm)
+
+
+def npm_install(build: Path = NPM_DIR) -> Path:
+    """``npm install`` the pinned npm assets into ``build`` (a package.json naming exact
+    versions, scripts off); returns its node_modules folder.
+
+    Raises
+    ------
+    RuntimeError
+        When npm is missing or the install fails (npm's last lines are quoted).
+    """
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not installed (Debian: apt-get install npm); it fetches "
+                           + ", ".join(f"{a.npm}@{a.version}" for a in NPM_ASSETS))
+    build.mkdir(parents=True, exist_ok=True)
+    (build / "package.json").write_text(json.dumps({
+        "name": "hgwatch-assets", "private": True,
+        "dependencies": {a.npm: a.version for a in NPM_ASSETS}}, indent=2) + "\n", encoding="utf-8")
+    done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--ignore-scripts",
+                           "--omit=dev", "--no-package-lock"], cwd=build, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"npm install failed: {(done.stderr or done.stdout).strip()[-800:]}")
+    return build / "node_modules"
 
 
 def source_dir(asset: Asset) -> Path:
@@ -54,6 +93,21 @@ def source_dir(asset: Asset) -> Path:
     RuntimeError
         When the package is missing or its version differs from the pin.
     """
+    if asset.npm:
+        folder = NPM_DIR / "node_modules" / asset.npm
+        meta = folder / "package.json"
+        if not meta.is_file():
+            raise RuntimeError(f"npm package {asset.npm} is not installed; run `make install`")
+        version = json.loads(meta.read_text(encoding="utf-8")).get("version")
+        if version != asset.version:
+            raise RuntimeError(f"npm package {asset.npm} is version {version}, expected the "
+                               f"pinned {asset.version}")
+        for name, digest in zip(asset.js, asset.sha256):
+            got = hashlib.sha256((folder / "dist" / name).read_bytes()).hexdigest()
+            if got != digest:
+                raise RuntimeError(f"{asset.npm}/dist/{name} has SHA-256 {got}, expected the "
+                                   f"pinned {digest}")
+        return folder / "dist"
     try:
         pkg = importlib.import_module(asset.module)
     except ImportError:
@@ -67,10 +121,13 @@ def source_dir(asset: Asset) -> Path:
     return Path(pkg.BASE_DIR)
 
 
-def install(dest: Path = VENDOR_DIR) -> list[Path]:
-    """Copy every pinned asset into ``dest``; returns the files written."""
+def install(dest: Path = VENDOR_DIR, *, npm: bool = True) -> list[Path]:
+    """Copy every pinned asset into ``dest`` (the npm ones only when ``npm``, after
+    ``npm_install``); returns the files written."""
     written: list[Path] = []
     for asset in ASSETS:
+        if asset.npm and not npm:
+            continue
         src, out = source_dir(asset), dest / asset.folder
         out.mkdir(parents=True, exist_ok=True)
         for name in asset.js + asset.css:
@@ -81,9 +138,12 @@ def install(dest: Path = VENDOR_DIR) -> list[Path]:
     return written
 
 
-def installed(dest: Path = VENDOR_DIR) -> bool:
-    """True when every pinned file is present in ``dest``."""
-    return all((dest / a.folder / n).is_file() for a in ASSETS for n in a.js + a.css)
+def installed(dest: Path = VENDOR_DIR, *keys: str) -> bool:
+    """True when every pinned file (of assets ``keys``; default: Leaflet and its plugin) is
+    present in ``dest``."""
+    wanted = keys or ("leaflet", "markercluster")
+    return all((dest / a.folder / n).is_file() for a in ASSETS if a.key in wanted
+               for n in a.js + a.css)
 
 
 def js_urls(*keys: str) -> list[tuple[str, str]]:
@@ -124,7 +184,8 @@ def inline_bundle(*keys: str) -> tuple[str, str]:
     for asset in ASSETS:
         if asset.key not in keys:
             continue
-        src = source_dir(asset)
+        copied = VENDOR_DIR / asset.folder
+        src = copied if asset.npm and all((copied / n).is_file() for n in asset.js) else source_dir(asset)
         js.extend((src / n).read_text(encoding="utf-8") for n in asset.js)
         css.extend(_inline_css(src, (src / n).read_text(encoding="utf-8")) for n in asset.css)
     return "\n;\n".join(js), "\n".join(css)

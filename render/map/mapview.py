@@ -4,7 +4,9 @@ A pure function from GeoDataFrames to a ``folium.Map``; no Streamlit. What reach
 is kept small: lines and polygons are simplified for the display zoom (in Web Mercator metres,
 one screen pixel) and rounded to 6 decimals (about 0.1 m); points travel as compact rows; a
 water layer with more features than the budget is drawn as one multi-line per named river.
-Maps with many features draw on a canvas, and large point layers are clustered.
+Maps with many features draw on a canvas, and large point layers are clustered. Given a
+``TileStore``, a layer with more than ``tiles_above`` features travels as vector tiles instead
+(``render.map.vectortiles``), every feature kept with its popup.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from render.map import symbology as sym
 from render.map.elements import BlankBase, EncodedShapes, HtmlControl, PointRows, offline_map
 from render.map.polyline import encode_geometry
 from render.map.popups import column_values, escape, popup_fields, popup_spec
+from render.map.tiles import TileStore
+from render.map.vectortiles import VectorTiles, tiled_layers
 
 MERCATOR_M_PER_PX_Z0 = 156543.03392804097  # Web Mercator metres per 256-px tile pixel at zoom 0
 TILES = (
@@ -48,6 +52,10 @@ class MapOptions:
     canvas_above : draw on a canvas instead of SVG when the map holds more features than this.
     water_budget : most water features sent one by one; above it, one feature per named river.
     basemap : "osm", "satellite" or "none": the base layer shown first.
+    tiles : where vector tiles are built and served from; None draws every layer as rows.
+    tiles_above : a layer (or the violations) with more features than this is drawn as
+        vector tiles when ``tiles`` is set. 20,000 from ``benchmarks/bench_map.py``: below it
+        the rows arrive and draw faster than tippecanoe builds an archive.
     """
 
     width_px: int = 1000
@@ -57,6 +65,8 @@ class MapOptions:
     canvas_above: int = 3000
     water_budget: int = 4000
     basemap: str = "osm"
+    tiles: TileStore | None = None
+    tiles_above: int = 20_000
 
 
 def display_zoom(bounds: tuple[float, float, float, float], *, width_px: int,
@@ -202,8 +212,9 @@ def _add_layer(m: folium.Map, layer: str, gdf: gpd.GeoDataFrame, zoom: int,
 
 
 def _add_violations(m: folium.Map, violations: gpd.GeoDataFrame, water: gpd.GeoDataFrame | None,
-                    zone_m: float | None) -> None:
-    """Rule buffers, site-to-water lines and red rings around every flagged feature."""
+                    zone_m: float | None, tiled: list[VectorTiles] | None = None) -> None:
+    """Rule buffers, site-to-water lines and red rings around every flagged feature (the lines
+    and rings as the vector tiles ``tiled`` when given)."""
     group = folium.FeatureGroup(name=f"Violations ({len(violations):,})")
     if water is not None and zone_m:
         zone = rule_zone(water, violations, zone_m)
@@ -212,6 +223,11 @@ def _add_violations(m: folium.Map, violations: gpd.GeoDataFrame, water: gpd.GeoD
             _shape_layer(merged, VIOLATION_SPEC, pd.Series("zone", index=merged.index),
                          {"zone": sym.ZONE_STYLE}, f"rule buffer {zone_m:g} m", 16).add_to(group)
     spec = VIOLATION_SPEC
+    if tiled:
+        for element in tiled:
+            element.add_to(group)
+        group.add_to(m)
+        return
     if "nearest_line" in violations:
         lines = gpd.GeoSeries(violations["nearest_line"], crs=4326)
         ok = lines.notna() & ~lines.is_empty
@@ -259,11 +275,15 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
         folium.TileLayer(url, name=label, attr=attr, max_zoom=19,
                          show=options.basemap == ("osm", "satellite")[i]).add_to(m)
     BlankBase(show=options.basemap == "none").add_to(m)
+    tiled: dict[str, list[VectorTiles]] = {} if options.tiles is None else tiled_layers(
+        options.tiles, zoom, present, violations, options.tiles_above)
     for layer in DRAW_ORDER:
-        if layer in present:
+        for element in tiled.get(layer, []):
+            element.add_to(m)
+        if layer in present and layer not in tiled:
             _add_layer(m, layer, present[layer], zoom + options.zoom_margin, options)
     if violations is not None and len(violations):
-        _add_violations(m, violations, present.get("water_bodies"), zone_m)
+        _add_violations(m, violations, present.get("water_bodies"), zone_m, tiled.get("violations"))
     folium.LayerControl(collapsed=True).add_to(m)
     HtmlControl(sym.legend_html(present, violations), css_class="hgw-legend",
                 position="bottomright").add_to(m)

@@ -1,0 +1,279 @@
+"""Large layers drawn as vector tiles: protomaps-leaflet reading the PMTiles of ``render.map.tiles``.
+
+Each tiled layer is one Leaflet grid layer in its own pane, above the basemap and below the
+SVG/canvas overlays (violation rings stay on top). Styles are the same Leaflet path options as
+the row-based layers, turned into protomaps symbolizers per style class. A click asks every
+tiled layer for the features under the pointer (nearest first: 4, 8, then 16 pixels), fetches
+that feature's chunk of popup values (one range request) and opens ``hgw.popup``, which escapes
+every value. Nothing is loaded from outside the app: the scripts come from ``static/vendor``.
+"""
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.template import Template
+
+from geo.rules import LINE_COLUMN
+from layers.catalogue import CATALOGUE, LayerSpec
+from layers.io.violations import VIOLATION_SPEC
+from render.map import assets
+from render.map import symbology as sym
+from render.map.elements import script_json
+from render.map.popups import popup_fields, popup_spec
+from render.map.tiles import CHUNK, PMTILES, ROWS, Bundle, Job, TileStore, Zooms, build_all
+
+PANE_Z = 350  # between Leaflet's tilePane (200) and overlayPane (400)
+
+VECTOR_JS = r"""
+window.hgwVT = window.hgwVT || (function () {
+  var P = window.protomapsL;
+  var filter = function (cls, geom) {
+    return function (z, f) { return f.props.c === cls && f.geomType === geom; };
+  };
+  var rules = function (cfg) {
+    return cfg.rules.map(function (r) {
+      var sym = r.kind === "circle" ? new P.CircleSymbolizer(r.opts)
+        : r.kind === "line" ? new P.LineSymbolizer(r.opts) : new P.PolygonSymbolizer(r.opts);
+      return {dataLayer: cfg.layer, symbolizer: sym, filter: filter(r.cls, r.geom)};
+    });
+  };
+  var b64 = function (text) {
+    var raw = atob(text), out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { out[i] = raw.charCodeAt(i); }
+    return out;
+  };
+  var rowsOf = function (cfg) {
+    var cache = {}, inline = cfg.inline ? b64(cfg.inline.rows) : null;
+    var text = function (bytes) { return new TextDecoder("utf-8").decode(bytes); };
+    return function (chunk) {
+      if (cache[chunk]) { return cache[chunk]; }
+      var a = cfg.offsets[chunk], b = cfg.offsets[chunk + 1];
+      cache[chunk] = inline ? Promise.resolve(JSON.parse(text(inline.subarray(a, b))))
+        : fetch(cfg.url + "/" + cfg.rowsFile, {headers: {Range: "bytes=" + a + "-" + (b - 1)}})
+          .then(function (r) {
+            if (!r.ok) { throw new Error("rows " + r.status); }
+            return r.arrayBuffer().then(function (buf) {
+              var bytes = new Uint8Array(buf);
+              return JSON.parse(text(r.status === 206 ? bytes : bytes.subarray(a, b)));
+            });
+          });
+      return cache[chunk];
+    };
+  };
+  var source = function (cfg) {
+    if (!cfg.inline) { return cfg.url + "/" + cfg.tilesFile; }
+    var bytes = b64(cfg.inline.tiles);
+    return new window.pmtiles.PMTiles({
+      getKey: function () { return cfg.url; },
+      getBytes: function (offset, length) {
+        return Promise.resolve({data: bytes.buffer.slice(offset, offset + length)});
+      }
+    });
+  };
+  var click = function (e) {
+    var map = this, found = null;
+    // the popup of the preceding click closed on "preclick": an open one was opened by a
+    // row-based layer (a violation ring, say) for this very click, and wins
+    if (map._popup && map._popup.isOpen()) { return; }
+    var layers = [];
+    map.eachLayer(function (l) { if (l.hgwCfg && l.hgwCfg.popup) { layers.unshift(l); } });
+    [4, 8, 16].some(function (brush) {
+      return layers.some(function (l) {
+        var hits = [];
+        l.queryTileFeaturesDebug(e.latlng.lng, e.latlng.lat, brush).forEach(function (v) {
+          hits = hits.concat(v);
+        });
+        if (hits.length) { found = {layer: l, feature: hits[hits.length - 1].feature}; }
+        return !!found;
+      });
+    });
+    if (!found || found.feature.id === undefined) { return; }
+    var cfg = found.layer.hgwCfg, id = Number(found.feature.id);
+    found.layer.hgwRows(Math.floor(id / cfg.chunk)).then(function (rows) {
+      var html = hgw.popup(cfg.popup, rows[id % cfg.chunk]);
+      L.popup({maxWidth: 340}).setLatLng(e.latlng).setContent(html).openOn(map);
+      map.hgwLastPopup = {layer: cfg.layer, id: id};
+    }).catch(function (err) { console.error(err); });
+  };
+  return {
+    make: function (cfg) {
+      var layer = P.leafletLayer({url: source(cfg), paintRules: rules(cfg), labelRules: [],
+        maxDataZoom: cfg.maxZoom, levelDiff: cfg.levelDiff, pane: "hgwTiles",
+        attribution: "", maxZoom: 22});
+      layer.hgwCfg = cfg;
+      layer.hgwRows = rowsOf(cfg);
+      layer.on("load", function () { layer.hgwDrawn = true; });
+      layer.on("loading", function () { layer.hgwDrawn = false; });
+      layer.beforeAdd = function (map) {
+        if (!map.getPane("hgwTiles")) {
+          var pane = map.createPane("hgwTiles");
+          pane.style.zIndex = cfg.paneZ;
+          pane.style.pointerEvents = "none";
+        }
+        if (!map.hgwClick) {
+          map.hgwClick = true;
+          map.on("click", click, map);
+        }
+        return this;
+      };
+      return layer;
+    }
+  };
+})();
+"""
+
+
+class VectorTiles(JSCSSMixin, Layer):
+    """One tiled layer: a protomaps-leaflet grid layer over a ``render.map.tiles.Bundle``.
+
+    Parameters
+    ----------
+    bundle : the built archive and rows file.
+    layer : the archive's layer name.
+    rules : protomaps paint rules, ``[{"cls", "geom" (1 point, 2 line, 3 polygon), "kind"
+        ("circle", "line", "fill"), "opts"}, ...]``, drawn in this order.
+    popup : ``{"title": ..., "fields": [...]}`` for ``hgw.popup``, or None for no popup.
+    name : the name in the layer switcher.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        """ + VECTOR_JS + """
+        var {{ this.get_name() }} = hgwVT.make({{ this.config_json }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bundle: Bundle, *, layer: str, rules: list[dict[str, Any]],
+                 popup: dict[str, Any] | None, name: str, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "VectorTiles"
+        self.bundle = bundle
+        self.config: dict[str, Any] = {
+            "url": bundle.url, "tilesFile": PMTILES, "rowsFile": ROWS, "layer": layer,
+            "rules": rules, "popup": popup, "offsets": list(bundle.offsets), "chunk": CHUNK,
+            "maxZoom": bundle.zooms.max_zoom, "levelDiff": bundle.zooms.level_diff,
+            "paneZ": PANE_Z, "features": bundle.features}
+        self.default_js = assets.js_urls("protomaps-leaflet")
+        self.default_css = []
+
+    @property
+    def config_json(self) -> str:
+        """The layer's configuration as script-safe JSON (``elements.script_json``)."""
+        return script_json(self.config)
+
+    def inline(self) -> None:
+        """Carry the archive and the rows inside the page (base64), for the stand-alone map."""
+        self.config["inline"] = {
+            "tiles": base64.b64encode((self.bundle.path / PMTILES).read_bytes()).decode("ascii"),
+            "rows": base64.b64encode((self.bundle.path / ROWS).read_bytes()).decode("ascii")}
+
+    def _get_self_bounds(self) -> list[list[float | None]]:
+        return [[None, None], [None, None]]
+
+
+def _rgba(colour: object, alpha: object) -> str:
+    """``#rrggbb`` and an opacity as a CSS ``rgba()`` colour (other colours pass unchanged)."""
+    text, a = str(colour), float(alpha) if isinstance(alpha, (int, float)) else 1.0
+    if len(text) == 7 and text.startswith("#"):
+        r, g, b = (int(text[i:i + 2], 16) for i in (1, 3, 5))
+        return f"rgba({r},{g},{b},{a:g})"
+    return text
+
+
+def _dash(style: dict[str, object]) -> list[float] | None:
+    text = str(style.get("dashArray") or "").replace(",", " ").split()
+    return [float(v) for v in text] or None
+
+
+def paint_rules(styles: dict[str, dict[str, object]], order: list[str]) -> list[dict[str, Any]]:
+    """protomaps paint rules from Leaflet path options per style class, in drawing ``order``
+    (last on top): circles for points, lines, and filled polygons with their outline."""
+    out: list[dict[str, Any]] = []
+    for geom in (3, 2, 1):  # polygons under lines under points
+        for cls in order:
+            s = styles[cls]
+            stroke = _rgba(s.get("color", "#3388ff"), s.get("opacity", 1.0))
+            width = float(str(s.get("weight", 2)))
+            if geom == 1:
+                fill = "rgba(0,0,0,0)" if s.get("fill") is False else _rgba(
+                    s.get("fillColor", s.get("color")), s.get("fillOpacity", 0.2))
+                opts: dict[str, Any] = {"radius": float(str(s.get("radius", 5))), "fill": fill,
+                                        "stroke": stroke, "width": width}
+                out.append({"cls": cls, "geom": 1, "kind": "circle", "opts": opts})
+            elif geom == 2:
+                line: dict[str, Any] = {"color": stroke, "width": width}
+                if _dash(s):
+                    line["dash"] = _dash(s)
+                out.append({"cls": cls, "geom": 2, "kind": "line", "opts": line})
+            else:
+                out.append({"cls": cls, "geom": 3, "kind": "fill", "opts": {
+                    "fill": _rgba(s.get("fillColor", s.get("color")), s.get("fillOpacity", 0.2)),
+                    "stroke": stroke, "width": width}})
+    return out
+
+
+def tiled(store: TileStore, zoom: int, items: list[tuple[str, gpd.GeoDataFrame, LayerSpec, pd.Series,
+                                                       dict[str, dict[str, object]], list[str], str]],
+          extra: tuple[tuple[str, str, str], ...] = ()) -> list[VectorTiles]:
+    """One ``VectorTiles`` per item ``(archive layer, frame, spec, classes, styles, draw order,
+    switcher name)``; the missing archives are built side by side. Only the geometry, the class
+    and the popup fields (never a restricted one) are written."""
+    zooms = Zooms.for_view(zoom)
+    jobs, specs = [], []
+    for layer, frame, spec, classes, styles, order, name in items:
+        fields = popup_fields(spec, frame.columns, extra)
+        ok = (frame.geometry.notna() & ~frame.geometry.is_empty).to_numpy()
+        frame, classes = frame[ok], classes[ok]
+        keep = gpd.GeoDataFrame(frame[[f[0] for f in fields]].reset_index(drop=True),
+                                geometry=frame.geometry.reset_index(drop=True), crs=4326)
+        jobs.append(Job(keep, layer, classes.reset_index(drop=True), fields, zooms))
+        specs.append((layer, paint_rules(styles, order), popup_spec(spec.title, fields), name))
+    return [VectorTiles(bundle, layer=layer, rules=rules, popup=popup, name=name)
+            for bundle, (layer, rules, popup, name) in zip(build_all(store, jobs), specs)]
+
+
+def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFrame],
+                 violations: gpd.GeoDataFrame | None, above: int) -> dict[str, list[VectorTiles]]:
+    """The vector-tile elements of every catalogue layer with more than ``above`` features,
+    and of the violations (rings and lines to water) when there are more than ``above``;
+    keyed by layer type (``"violations"`` for those). All archives are built in one go."""
+    items = []
+    for layer, gdf in layers.items():
+        if len(gdf) <= above or layer not in CATALOGUE:
+            continue
+        spec = CATALOGUE[layer]
+        if layer == "mining_sites":
+            classes, styles = sym.site_classes(gdf), sym.site_styles(spec.style)
+            order = [k for k, _ in reversed(sym.SITE_CLASSES)]
+        else:
+            classes = pd.Series("default", index=gdf.index)
+            styles = {"default": sym.path_style(spec.style, line=layer == "water_bodies")}
+            order = ["default"]
+        items.append((layer, gdf, spec, classes, styles, order, f"{spec.title} ({len(gdf):,})"))
+    if violations is not None and len(violations) > above:
+        if LINE_COLUMN in violations:
+            lines = gpd.GeoSeries(violations[LINE_COLUMN], crs=4326)
+            ok = lines.notna() & ~lines.is_empty
+            links = gpd.GeoDataFrame(violations[ok].drop(columns=["geometry", LINE_COLUMN]),
+                                     geometry=lines[ok], crs=4326)
+            items.append(("violations_links", links, VIOLATION_SPEC,
+                          pd.Series("link", index=links.index), {"link": sym.LINK_STYLE},
+                          ["link"], "to nearest water"))
+        rings = gpd.GeoDataFrame(violations.drop(columns=[LINE_COLUMN], errors="ignore"),
+                                 geometry=violations.geometry.representative_point(), crs=4326)
+        severity = rings["severity"].astype(str) if "severity" in rings else pd.Series(
+            "unknown", index=rings.index)
+        styles = sym.violation_styles()
+        severity = severity.where(severity.isin(list(styles)), "unknown")
+        items.append(("violations", rings, VIOLATION_SPEC, severity, styles,
+                      list(reversed(list(styles))), "flagged"))
+    out: dict[str, list[VectorTiles]] = {}
+    for item, element in zip(items, tiled(store, zoom, items)):
+        out.setdefault("violations" if item[0].startswith("violations") else item[0], []).append(element)
+    return out

@@ -1,0 +1,71 @@
+"""Vector tiles for the dashboard's map: where they are written and served, and from what size.
+
+Streamlit serves the folder ``static/`` beside the main script at ``/app/static/``
+(``server.enableStaticServing``) and answers HTTP range requests, which is all a PMTiles archive
+needs. Bundles go to ``static/tiles/`` (gitignored). A layer is drawn as vector tiles when it has
+more features than ``HGWATCH_TILES_ABOVE`` (default ``MapOptions.tiles_above``), and only when
+tippecanoe and the protomaps-leaflet files are installed (``make install``); otherwise every
+layer draws as rows, as before.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+
+from geo.errors import InputError
+from render.map.assets import STATIC_DIR, VENDOR_DIR, installed
+from render.map.mapview import MapOptions, build_map
+from render.map.tiles import TileError, TileStore, tippecanoe_path
+
+LOG = logging.getLogger(__name__)
+
+TILES_DIR = STATIC_DIR / "tiles"
+TILES_URL = "/app/static/tiles"
+ENV_ABOVE = "HGWATCH_TILES_ABOVE"
+
+
+def tiles_above(env: dict[str, str] | None = None) -> int:
+    """The feature count above which a layer is tiled: ``$HGWATCH_TILES_ABOVE`` or the default.
+
+    Raises
+    ------
+    InputError
+        When the variable is set but is not a whole number >= 0 (names the variable and value).
+    """
+    raw = (os.environ if env is None else env).get(ENV_ABOVE, "").strip()
+    if not raw:
+        return MapOptions.tiles_above
+    if not raw.isdigit():
+        raise InputError(f"environment variable {ENV_ABOVE}: value {raw!r}: expected a whole "
+                         "number of features >= 0")
+    return int(raw)
+
+
+def available(vendor: Path = VENDOR_DIR) -> bool:
+    """True when tippecanoe and the protomaps-leaflet files are installed."""
+    return tippecanoe_path() is not None and installed(vendor, "protomaps-leaflet")
+
+
+def map_options(folder: Path = TILES_DIR, url: str = TILES_URL) -> MapOptions:
+    """The dashboard's map options: vector tiles in ``folder`` (served at ``url``) above the
+    threshold when they can be built and drawn, else the row-based map."""
+    if not available():
+        return MapOptions()
+    return MapOptions(tiles=TileStore(Path(folder), url), tiles_above=tiles_above())
+
+
+def draw_map(layers: Mapping[str, gpd.GeoDataFrame], *, violations: gpd.GeoDataFrame | None,
+             zone_m: float | None) -> folium.Map:
+    """``render.map.mapview.build_map`` with the dashboard's ``map_options``; when the tiles
+    cannot be built (tippecanoe failed), the row-based map, and the reason goes to the log."""
+    options = map_options()
+    try:
+        return build_map(layers, violations=violations, zone_m=zone_m, options=options)
+    except TileError as exc:
+        LOG.warning("vector tiles not built, drawing rows instead: %s", exc)
+        return build_map(layers, violations=violations, zone_m=zone_m)
