@@ -8,6 +8,7 @@ inspections; 003: tailings lining and capping).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -86,6 +87,11 @@ class LayerSpec:
     def restricted_fields(self) -> tuple[str, ...]:
         """Fields never exported to partners."""
         return tuple(f.name for f in self.fields if f.restricted)
+
+    @property
+    def shared_fields(self) -> tuple[str, ...]:
+        """Declared fields that may leave under the partner profile: the allow-list."""
+        return tuple(f.name for f in self.fields if not f.restricted and not is_restricted_name(f.name))
 
 
 STATUS = ("active", "inactive", "abandoned", "unknown")
@@ -268,3 +274,60 @@ def spec_for(layer: str) -> LayerSpec:
         raise KeyError(
             f"unknown layer type {layer!r}; expected one of {sorted(CATALOGUE)}"
         ) from None
+
+
+# ---------------------------------------------------------------- names that mean a person
+#: Words naming a person a record is about or who made it; a column whose name holds one is
+#: restricted on EVERY layer, whatever else its name says (``informant_name``, ``collectorID``).
+PERSON_WORDS = ("informant", "inspector", "collector", "participant", "enumerator", "interviewer",
+                "interviewee", "respondent", "surveyor", "owner", "person", "household")
+#: Person words long enough to be recognised when a Shapefile cut them ('informan', 'particip').
+CUT_PERSON_WORDS = PERSON_WORDS[:8]
+#: Words naming a way to reach or identify someone; restricted on every layer too.
+CONTACT_WORDS = ("contact", "phone", "mobile", "email", "whatsapp", "address", "username",
+                 "deviceid", "imei", "simserial", "subscriberid", "passport", "nationalid")
+#: Prefixes survey tools put before a field name: KoBo/ODK groups ``interview/``,
+#: ``group_1/``, ``grp-``, ``meta-``. Everything up to the last '/' or ':' goes too.
+GROUP_PREFIX = re.compile(r"^(?:(?:grp|group|grp_?\d+|group_?\d+|meta|section_?[a-z0-9]?|g\d+)_)+")
+SHAPEFILE_WIDTH = 10  # a DBF field name holds at most 10 characters
+_TRUNCATED_MIN = 5  # a cut-off person word must keep at least this many letters ('infor')
+
+
+def name_key(name: object) -> str:
+    """A column name normalised for matching: group prefixes dropped, camelCase split, lower
+    case, every run of spaces, dashes, dots and other signs made one '_'.
+
+    ``'interview/InformantName'``, ``'grp-informant-name'``, ``'Informant Name'`` and
+    ``'informant.name'`` all give ``'informant_name'``.
+    """
+    text = re.split(r"[/:]", str(name).strip())[-1]
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", text)
+    key = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return GROUP_PREFIX.sub("", key) or key
+
+
+def is_person_name(name: object) -> bool:
+    """True when column ``name`` looks like it holds a person or a way to reach one.
+
+    Matched on the letters of the name in any spelling (``'meta/inspectorName'``,
+    ``'COLLECTOR-ID'``, ``'Participant Id'``), and on Shapefile cuts to 10 characters with
+    their numbered duplicates (``'informant_'``, ``'informan_1'``, ``'grp-inform'``).
+    """
+    raw = str(name)
+    letters = re.sub(r"[^a-z0-9]", "", raw.lower())
+    if any(word in letters for word in (*PERSON_WORDS, *CONTACT_WORDS)):
+        return True
+    if len(raw.strip()) > SHAPEFILE_WIDTH:
+        return False
+    stem = re.sub(r"[^a-z]", "", re.sub(r"_\d+$", "", raw.strip().lower()))
+    return any(stem.endswith(word[:n]) for word in CUT_PERSON_WORDS
+               for n in range(_TRUNCATED_MIN, len(word) + 1))
+
+
+def is_restricted_name(name: object) -> bool:
+    """True when column ``name`` may never leave under partner or public, on any layer: a
+    person-like name (``is_person_name``) or any spelling of a field the catalogue restricts."""
+    if is_person_name(name):
+        return True
+    key = name_key(name)
+    return any(key == name_key(r) for spec in CATALOGUE.values() for r in spec.restricted_fields)

@@ -4,7 +4,6 @@ spreadsheets. No Streamlit here.
 """
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Sequence
 
 import geopandas as gpd
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from geo.rules import diff_runs
-from layers.io.safefile import defuse_formula
+from layers.io import csvfile
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 TABLE_COLUMNS = ("violation_id", "rule_id", "severity", "title", "site", "site_name",
@@ -108,10 +107,6 @@ def field_list(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_text(frame: pd.DataFrame, *, header_lines: Sequence[str] = ()) -> str:
-    """``frame`` as CSV with formula-like text defused; ``header_lines`` become '# ' comments."""
-    buf = io.StringIO()
-    for line in header_lines:
-        buf.write(f"# {line}\n")
-    safe = frame.apply(lambda col: col.map(defuse_formula)) if len(frame) else frame
-    safe.to_csv(buf, index=False)
-    return buf.getvalue()
+    """``frame`` as CSV with formula-like text defused in values and header names
+    (``layers.io.csvfile``, the one CSV writer); ``header_lines`` become '# ' comments."""
+    return csvfile.csv_text(frame, header_lines=header_lines)

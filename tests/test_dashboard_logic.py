@@ -114,7 +114,7 @@ def test_table_status_and_field_list() -> None:
 
 def test_csv_defuses_formulas() -> None:
     text = csv_text(pd.DataFrame({"name": ["=HYPERLINK(1)", "+1", "ok"]}), header_lines=["h"])
-    assert text.splitlines() == ["# h", "name", "'=HYPERLINK(1)", "'+1", "ok"]
+    assert text.splitlines() == ["# h", "name", "'=HYPERLINK(1)", "+1", "ok"]
 
 
 def test_problems_grouped_errors_first_biggest_first() -> None:

@@ -1,15 +1,23 @@
 """Write layers for partners and field laptops: GeoJSON (RFC 7946), GeoPackage, CSV, KML.
 
-Profiles decide which fields leave the agency:
+Profiles decide which fields leave the agency. ``partner`` and ``public`` are ALLOW-lists:
 
-- ``internal``: every field;
-- ``partner``: drops restricted fields (people, contacts: see ``FieldSpec.restricted``);
-- ``public``: also drops free-text fields that may name people (``notes``, ``operator``).
+- ``internal``: every column the layer holds;
+- ``partner``: only the catalogue's declared non-restricted fields of the layer
+  (``LayerSpec.shared_fields``), plus the columns an analyst marked shareable in the workspace
+  (``cli.py share``); any other column stays inside, whatever its name;
+- ``public``: the same without the free text that may name people (``notes``, ``operator``).
+
+A column whose name looks like a person or a contact (``layers.catalogue.is_restricted_name``:
+``informantName``, ``interview/collector_id``, ``informan_1``...) never leaves under partner or
+public, even if it was marked shareable.
 
 Every file says which profile made it and names the source and licence of each layer: a
 top-level ``hgwatch`` member in GeoJSON, an ``hgw_export`` table in GeoPackage, ``hgw_*``
-columns in CSV and the document description in KML. Writes go to a temporary file that is
-renamed into place, so a failed export never leaves a half-written file.
+columns in CSV and the document description in KML. CSV goes through HgWatch's one CSV writer
+(``layers.io.csvfile``: formulas defused in values and header names), KML through an XML library
+(``layers.io.kml``: well-formed whatever the names and values). Writes go to a temporary file
+that is renamed into place, so a failed export never leaves a half-written file.
 """
 from __future__ import annotations
 
@@ -17,7 +25,7 @@ import contextlib
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +36,10 @@ import pyogrio
 import shapely
 
 from geo.errors import InputError
-from layers.catalogue import LayerSpec
-from layers.io.safefile import atomic_path, defuse_formula
+from layers.catalogue import LayerSpec, is_restricted_name
+from layers.io.csvfile import write_csv
+from layers.io.kml import write_kml
+from layers.io.safefile import atomic_path
 
 PROFILES = ("internal", "partner", "public")
 FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".csv": "csv",
@@ -49,16 +59,29 @@ class Provenance:
     synthetic: bool = False
 
 
-def apply_profile(gdf: gpd.GeoDataFrame, spec: LayerSpec, profile: str) -> gpd.GeoDataFrame:
-    """Drop the columns ``profile`` may not see; raise InputError for an unknown profile."""
+def apply_profile(gdf: gpd.GeoDataFrame, spec: LayerSpec, profile: str,
+                  shareable: Collection[str] = ()) -> gpd.GeoDataFrame:
+    """The columns ``profile`` may see; raise InputError for an unknown profile.
+
+    Parameters
+    ----------
+    gdf : the layer (any columns).
+    spec : its catalogue entry: under partner and public only its declared non-restricted
+        fields leave (public also drops ``PUBLIC_EXTRA_DROPS``).
+    profile : one of ``PROFILES``.
+    shareable : columns an analyst marked shareable for this layer; a person-like name among
+        them still never leaves.
+    """
     if profile not in PROFILES:
         raise InputError(f"profile {profile!r} is not known; expected one of {list(PROFILES)}")
-    drop: set[str] = set()
-    if profile in ("partner", "public"):
-        drop |= set(spec.restricted_fields)
+    if profile == "internal":
+        return gdf
+    allowed = set(spec.shared_fields) | set(shareable)
     if profile == "public":
-        drop |= set(PUBLIC_EXTRA_DROPS)
-    return gdf.drop(columns=[c for c in gdf.columns if c in drop])
+        allowed -= set(PUBLIC_EXTRA_DROPS)
+    geometry = gdf.geometry.name
+    keep = [c for c in gdf.columns if c == geometry or (c in allowed and not is_restricted_name(c))]
+    return gdf[keep]
 
 
 def metadata(profile: str, provenance: Iterable[Provenance]) -> dict[str, object]:
@@ -72,14 +95,15 @@ def metadata(profile: str, provenance: Iterable[Provenance]) -> dict[str, object
 
 
 def write(gdf: gpd.GeoDataFrame, path: str | Path, *, spec: LayerSpec, profile: str = "partner",
-          provenance: Iterable[Provenance] = ()) -> Path:
-    """Export ``gdf`` (EPSG:4326) to ``path``; the format follows the file extension."""
+          provenance: Iterable[Provenance] = (), shareable: Collection[str] = ()) -> Path:
+    """Export ``gdf`` (EPSG:4326) to ``path`` under ``profile`` (see ``apply_profile`` for
+    ``shareable``); the format follows the file extension."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(f"{path.name}: cannot export to {path.suffix!r}; expected one of "
                          f"{sorted(FORMATS)}")
-    out = _prepare(apply_profile(gdf, spec, profile))
+    out = _prepare(apply_profile(gdf, spec, profile, shareable))
     meta = metadata(profile, provenance)
     with atomic_path(path) as tmp:
         WRITERS[fmt](out, tmp, spec.name, meta)
@@ -87,12 +111,12 @@ def write(gdf: gpd.GeoDataFrame, path: str | Path, *, spec: LayerSpec, profile: 
 
 
 def to_bytes(gdf: gpd.GeoDataFrame, fmt: str, *, spec: LayerSpec, profile: str = "partner",
-             provenance: Iterable[Provenance] = ()) -> bytes:
+             provenance: Iterable[Provenance] = (), shareable: Collection[str] = ()) -> bytes:
     """The export as bytes (for download buttons); ``fmt`` is geojson, gpkg, csv or kml."""
     suffix = {v: k for k, v in FORMATS.items()}[fmt]
     with tempfile.TemporaryDirectory() as tmpdir:
         target = Path(tmpdir) / f"{spec.name}{suffix}"
-        write(gdf, target, spec=spec, profile=profile, provenance=provenance)
+        write(gdf, target, spec=spec, profile=profile, provenance=provenance, shareable=shareable)
         return target.read_bytes()
 
 
@@ -126,23 +150,19 @@ def _gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]
 
 def _csv(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    for col in df.columns:
-        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
-            df[col] = df[col].map(defuse_formula)
     df["geometry"] = shapely.to_wkt(gdf.geometry.to_numpy(), rounding_precision=COORD_DECIMALS,
                                     trim=True)
     df[f"{META_PREFIX}profile"] = meta["profile"]
     df[f"{META_PREFIX}sources"] = json.dumps(meta["layers"], ensure_ascii=False)
-    df.to_csv(path, index=False)
+    write_csv(df, path, bom=False)
 
 
 def _kml(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
     layers: list[dict[str, str]] = meta["layers"]  # type: ignore[assignment]
     sources = "; ".join(f"{p['layer']}: {p['source']} ({p['licence']})" for p in layers)
-    pyogrio.write_dataframe(
-        gdf, path, driver="LIBKML", layer=layer,
-        dataset_options={"NAME": f"HgWatch {layer}",
-                         "DESCRIPTION": f"HgWatch export, profile {meta['profile']}. Sources: {sources}"})
+    write_kml(gdf, path, layer, title=f"HgWatch {layer}",
+              description=f"HgWatch export, profile {meta['profile']}. Sources: {sources}",
+              decimals=COORD_DECIMALS)
 
 
 WRITERS = {"geojson": _geojson, "gpkg": _gpkg, "csv": _csv, "kml": _kml}

@@ -1,4 +1,4 @@
-"""Writing files safely: atomic replacement, and CSV text that spreadsheets will not run."""
+"""Writing files safely: atomic replacement (CSV text that spreadsheets will not run: ``layers.io.csvfile``)."""
 from __future__ import annotations
 
 import contextlib
@@ -6,8 +6,6 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @contextlib.contextmanager
@@ -29,17 +27,3 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def defuse_formula(value: object) -> object:
-    """Prefix a quote to text a spreadsheet would run as a formula ('=cmd|...' -> \"'=cmd|...\")."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def restore_formula(value: object) -> object:
-    """Undo ``defuse_formula`` when reading back a CSV that HgWatch wrote."""
-    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_START):
-        return value[1:]
-    return value

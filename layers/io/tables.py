@@ -26,7 +26,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from pandas.io.parsers import TextParser
 
 from geo.errors import InputError, Problem
-from layers.io.safefile import restore_formula
+from layers.io.csvfile import restore_formula
 
 # openpyxl turns a damaged workbook into these as well as the usual bad-file errors: a missing
 # zip member is a KeyError, a garbled XML attribute a TypeError. Caught around openpyxl only.
@@ -35,11 +35,14 @@ EXCEL_ERRORS: tuple[type[Exception], ...] = (
 
 
 def read_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
-    """All cells as text (a CSV written by HgWatch has its formula quotes removed)."""
+    """All cells as text (a CSV written by HgWatch has its formula quotes removed, in values and
+    header names)."""
     options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig",
                                "sep": None, "engine": "python"}
     df = pd.read_csv(path, **options).map(restore_formula)
-    header = pd.read_csv(path, header=None, nrows=1, **options).iloc[0].tolist() if len(df.columns) else []
+    df.columns = [restore_formula(c) for c in df.columns]
+    header = pd.read_csv(path, header=None, nrows=1, **options).iloc[0].map(restore_formula).tolist() \
+        if len(df.columns) else []
     return df, duplicate_headers(path.name, header)
 
 

@@ -27,7 +27,7 @@ import shapely
 
 from geo.errors import InputError
 from geo.rules import LINE_COLUMN
-from layers.catalogue import FieldSpec, LayerSpec, Style
+from layers.catalogue import CATALOGUE, FieldSpec, LayerSpec, Style
 from layers.io import export
 from layers.io.safefile import atomic_path
 
@@ -36,14 +36,19 @@ DECIMALS = export.COORD_DECIMALS
 LAYER = "violations"
 LINE_LAYER = "violations_nearest_line"
 
-#: The violations "layer": its fields, units and map style (no restricted fields).
+#: The violations "layer": its fields, units and map style (no restricted fields). Under the
+#: partner and public profiles these are the only columns that leave (an allow-list, as for
+#: every layer): the columns of ``geo.rules.violations`` and the id field of every layer type.
 VIOLATION_SPEC = LayerSpec(
     name=LAYER, title="Rule violation", geometry_types=("Point",), id_field="violation_id",
     style=Style(color="#d7191c", fill_color="#d7191c"),
     fields=(FieldSpec("violation_id"), FieldSpec("rule_id"), FieldSpec("severity"),
-            FieldSpec("title"), FieldSpec("site_id"), FieldSpec("tailings_id"),
+            FieldSpec("title"), FieldSpec("citation"), FieldSpec("subject_layer"),
+            FieldSpec("subject_id"),
+            *(FieldSpec(spec.id_field) for spec in CATALOGUE.values()),
             FieldSpec("distance_m", "float", unit="m"), FieldSpec("threshold_m", "float", unit="m"),
-            FieldSpec("nearest_layer"), FieldSpec("nearest_id"), FieldSpec("nearest_name"),
+            FieldSpec("distance_basis"), FieldSpec("nearest_layer"), FieldSpec("nearest_id"),
+            FieldSpec("nearest_name"), FieldSpec("assumption", "bool"), FieldSpec(LINE_COLUMN),
             FieldSpec("change"), FieldSpec("rule_version")),
 )
 

@@ -27,6 +27,7 @@ from geo.inventory import (
     target_status,
     trends,
 )
+from layers.io.csvfile import csv_bytes
 
 SITE_COLUMNS = (
     "site_id", "name", "admin_area", "district", "survey_round", "status", "amalgamation",
@@ -146,8 +147,9 @@ def _comparison(total: pd.Series, factors: Factors, label: str,
 
 
 def table_csv(table: pd.DataFrame) -> bytes:
-    """One table as UTF-8 CSV bytes (with a byte-order mark so spreadsheets read accents)."""
-    return table.to_csv(index=False, float_format="%.6g").encode("utf-8-sig")
+    """One table as UTF-8 CSV bytes (with a byte-order mark so spreadsheets read accents), through
+    the one CSV writer (``layers.io.csvfile``: formulas defused in values and header names)."""
+    return csv_bytes(table, float_format="%.6g")
 
 
 def write_csvs(inventory: Inventory, folder: str | os.PathLike[str]) -> list[Path]:
