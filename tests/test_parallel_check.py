@@ -17,6 +17,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 from geo.distance import _points
 from geo.errors import ConfigError
+from layers.io.readers import load_layer
 from services.checks import check, file_digest, frame_hash
 from settings import Settings
 from settings.threads import parse_threads
@@ -130,3 +131,13 @@ def test_layer_hash_of_many_points_equals_the_item_by_item_hash() -> None:
     moved = frame.copy()
     moved.loc[123, "geometry"] = Point(xy[123, 0], np.nextafter(xy[123, 1], 100.0))  # one ulp
     assert frame_hash(moved) != frame_hash(frame)
+
+
+def test_a_3d_file_is_still_read_as_2d(tmp_path: Path) -> None:
+    # the reader now rebuilds geometries only when one has Z; a file with Z still comes out 2D
+    path = tmp_path / "sites.geojson"
+    gpd.GeoDataFrame({"site_id": ["A", "B"]}, geometry=[Point(-1.5, 5.2, 210.0), Point(-1.4, 5.3)],
+                     crs="EPSG:4326").to_file(path)
+    loaded = load_layer(path, "mining_sites").gdf
+    assert not shapely.has_z(loaded.geometry.to_numpy()).any()
+    assert shapely.get_coordinates(loaded.geometry.to_numpy()).tolist() == [[-1.5, 5.2], [-1.4, 5.3]]

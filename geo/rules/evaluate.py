@@ -142,6 +142,8 @@ def _id_problems(frame: pd.DataFrame, layer: str, id_field: str) -> list[Problem
         return [Problem(f"layer {layer}", None, id_field, None,
                         "an id column (every subject needs an id)", kind="missing")]
     ids = frame[id_field].reset_index(drop=True)
+    if ids.is_unique and not ids.hasnans:  # the usual case, in one hash pass
+        return []
     out = [Problem(f"layer {layer}", int(i) + 1, id_field, None, "an id", kind="missing")
            for i in np.flatnonzero(ids.isna().to_numpy())]
     dupes = ids[ids.duplicated(keep=False) & ids.notna()]
