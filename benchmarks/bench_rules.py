@@ -9,9 +9,12 @@ lines) in a 2 x 2 degree box straddling the 0 degree meridian (UTM zones 30 and 
 that ~14 % of sites fall within 100 m. Each contender runs in a fresh subprocess of this script,
 so its peak RSS (``VmHWM`` from /proc, which sees C allocations too) is its own. Timings
 cover the job from in-memory lon/lat geometries to the per-site answer; building the inputs is
-not timed. All contenders use one thread. This is a benchmark, not a test: it prints, never asserts.
+not timed. The kernel and DuckDB use ``--threads`` threads (default 1; the kernel cuts its point
+subjects into spatial strips), ``sjoin_nearest`` one. This is a benchmark, not a test: it prints,
+never asserts.
 
-Usage: ``python benchmarks/bench_rules.py [--sizes 10000,100000,1000000] [--m 100000] [--quick] [--verify]``
+Usage: ``python benchmarks/bench_rules.py [--sizes 10000,100000,1000000] [--m 100000] [--threads 1] [--quick]
+[--verify]``
 """
 from __future__ import annotations
 
@@ -58,8 +61,9 @@ def _rss_mb() -> float:
 Result = tuple[tuple[float, float], np.ndarray, np.ndarray, np.ndarray]
 
 
-def run_kernel(d: dict[str, np.ndarray]) -> Result:
-    """(a) the exact kernel. Returns (wall, CPU) seconds, flagged site ids, nearest water ids, distances."""
+def run_kernel(d: dict[str, np.ndarray], threads: int) -> Result:
+    """(a) the exact kernel on ``threads`` threads. Returns (wall, CPU) seconds, flagged site ids,
+    nearest water ids, distances."""
     import shapely
 
     from geo.distance import nearest_within
@@ -67,7 +71,7 @@ def run_kernel(d: dict[str, np.ndarray]) -> Result:
     sites = shapely.points(d["sites"])
     water = shapely.linestrings(np.stack([d["a"], d["b"]], axis=1))
     t, c = time.perf_counter(), time.process_time()
-    out = nearest_within(sites, water, max_distance_m=LIMIT_M)
+    out = nearest_within(sites, water, max_distance_m=LIMIT_M, threads=threads)
     dt = (time.perf_counter() - t, time.process_time() - c)
     return dt, out["subject"].to_numpy(), out["target"].to_numpy(), out["distance_m"].to_numpy()
 
@@ -140,8 +144,9 @@ def worker(name: str, n: int, m: int, threads: int, out: str) -> None:
     """Run one contender in this (fresh) process and save its answer and figures."""
     d = make_data(n, m)
     rss_inputs = _rss_mb()
-    fn = {"kernel": run_kernel, "sjoin": run_sjoin}.get(name)
-    (wall, cpu), site, water, dist = fn(d) if fn else run_duckdb(d, threads)
+    runs = {"kernel": lambda: run_kernel(d, threads), "sjoin": lambda: run_sjoin(d),
+            "duckdb": lambda: run_duckdb(d, threads)}
+    (wall, cpu), site, water, dist = runs[name]()
     np.savez(out, site=site, water=water, dist=dist)
     print(json.dumps({"seconds": wall, "cpu_seconds": cpu, "rss_mb": _rss_mb(), "rss_inputs_mb": rss_inputs}))
 
@@ -190,7 +195,7 @@ def main() -> None:
     p.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated N (sites)")
     p.add_argument("--m", type=int, default=100_000, help="M water segments")
     p.add_argument("--quick", action="store_true", help="N=10000, M=20000 only")
-    p.add_argument("--threads", type=int, default=1, help="threads for DuckDB (the kernel uses 1)")
+    p.add_argument("--threads", type=int, default=1, help="threads for DuckDB and the kernel (sjoin uses 1)")
     p.add_argument("--verify", action="store_true", help="settle disputed flags with the test reference")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)

@@ -1,0 +1,177 @@
+"""Benchmark: the whole ``cli.py check`` process against a whole DuckDB spatial process.
+
+The job is HG-WATER-100 (mercury sites within 100 m of water) on N sites and M water segments in
+WGS84 across two UTM zones (the data of ``bench_rules.py``: a 2 x 2 degree box straddling 0 deg),
+written once as GeoParquet into a temporary folder. Then, each in a fresh child process:
+
+- HgWatch: ``python cli.py check --layer mining_sites=sites.parquet --layer
+  water_bodies=water.parquet --only HG-WATER-100 --out v.csv --no-record``;
+- DuckDB: a child Python that loads ``duckdb`` and the spatial extension from the pinned wheel
+  (never a download), reads the same two files, keeps the mercury sites, joins each site with the
+  water within 100 m in the UTM zone of the site (``ST_Transform``, ``ST_DWithin``), keeps the
+  minimum distance and its water id, and writes a CSV; ``SET threads`` to the given count.
+
+Figures are wall seconds from start to exit and the child's peak resident memory (``ru_maxrss``
+from ``os.wait4``: the child alone). It prints both and the ratio HgWatch / DuckDB (target <= 1).
+This is a benchmark, not a test: it prints, never asserts.
+
+Usage: ``python benchmarks/bench_check.py [--n 1000000] [--m 100000] [--threads 2] [--repeat 1]
+[--tree DIR] [--profile FILE]``. ``--tree`` also times the ``cli.py`` of another checkout of HgWatch
+(e.g. ``git archive <commit> | tar -x -C DIR``), run with ``PYTHONPATH=DIR``, on the same data: a
+before/after in one run. ``--profile`` runs the HgWatch child under cProfile and prints its top lines.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIMIT_M = 100.0
+RULE = "HG-WATER-100"
+
+
+def write_inputs(folder: Path, n: int, m: int) -> tuple[Path, Path]:
+    """Sites (all using mercury) and water segments as GeoParquet in ``folder``, from a fixed seed."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_rules import make_data
+
+    d = make_data(n, m)
+    sites = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(n)], "uses_mercury": np.ones(n, bool)},
+                             geometry=shapely.points(d["sites"]), crs=4326)
+    water = gpd.GeoDataFrame({"water_id": [f"W{i}" for i in range(m)], "kind": "stream"},
+                             geometry=shapely.linestrings(np.stack([d["a"], d["b"]], axis=1)), crs=4326)
+    paths = folder / "sites.parquet", folder / "water.parquet"
+    sites.to_parquet(paths[0])
+    water.to_parquet(paths[1])
+    return paths
+
+
+def _spatial_extension() -> str:
+    import duckdb_extension_spatial
+
+    found = sorted(Path(duckdb_extension_spatial.__file__).parent.rglob("*.duckdb_extension"))
+    if not found:
+        raise SystemExit("spatial.duckdb_extension not found inside the duckdb-extension-spatial wheel")
+    return str(found[0])
+
+
+def duckdb_job(sites: str, water: str, out: str, threads: int) -> None:
+    """The baseline, in this process: read, join in the local UTM, min distance, write CSV."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"LOAD '{_spatial_extension()}'")  # from the pinned wheel; never INSTALL/download
+    con.execute(f"SET threads = {threads}")
+    con.execute(f"""CREATE TABLE s AS SELECT site_id, geometry AS g,
+                    CAST(floor((ST_X(geometry) + 180) / 6) + 1 AS INTEGER) AS zone
+                    FROM read_parquet('{sites}') WHERE uses_mercury""")
+    con.execute(f"CREATE TABLE w AS SELECT water_id, geometry AS g FROM read_parquet('{water}')")
+    zones = [int(z) for (z,) in con.execute("SELECT DISTINCT zone FROM s ORDER BY zone").fetchall()]
+    parts = []
+    for z in zones:
+        epsg = f"EPSG:{32600 + z}"  # the sites are north of the equator
+        parts.append(f"""
+            SELECT s.site_id, min(ST_Distance(s.p, w.p)) AS distance_m,
+                   arg_min(w.water_id, ST_Distance(s.p, w.p)) AS water_id, any_value(s.wkt) AS geometry
+            FROM (SELECT site_id, ST_AsText(g) AS wkt,
+                         ST_Transform(g, 'EPSG:4326', '{epsg}', always_xy := true) AS p FROM s WHERE zone = {z}) s
+            JOIN (SELECT water_id, ST_Transform(g, 'EPSG:4326', '{epsg}', always_xy := true) AS p FROM w) w
+              ON ST_DWithin(s.p, w.p, {LIMIT_M})
+            GROUP BY s.site_id""")
+    con.execute(f"COPY ({' UNION ALL '.join(parts)} ORDER BY site_id) TO '{out}' (HEADER)")
+
+
+def run_child(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Run ``cmd``; wall seconds, CPU seconds (user + system), the child's peak RSS in MB, and
+    its stderr tail (empty when it succeeded)."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
+    if proc.returncode != 0:
+        return float("nan"), float("nan"), float("nan"), f"exit {proc.returncode}: {' | '.join(tail)}"
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, ""
+
+
+def _rows(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(1 for _ in f) - 1
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int, default=1_000_000, help="sites (default 1e6)")
+    p.add_argument("--m", type=int, default=100_000, help="water segments (default 1e5)")
+    p.add_argument("--threads", type=int, default=2, help="threads for DuckDB and HgWatch (HGWATCH_THREADS)")
+    p.add_argument("--repeat", type=int, default=1, help="runs of each contender; the best is kept")
+    p.add_argument("--tree", help="also time the cli.py of this other HgWatch checkout (before/after)")
+    p.add_argument("--profile", help="also run HgWatch under cProfile, saving the stats to this file")
+    p.add_argument("--worker", nargs=4, metavar=("SITES", "WATER", "OUT", "THREADS"), help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.worker:
+        duckdb_job(a.worker[0], a.worker[1], a.worker[2], int(a.worker[3]))
+        return
+    env = dict(os.environ, HGWATCH_THREADS=str(a.threads))
+    load = os.getloadavg()
+    print(f"check benchmark: N={a.n} sites, M={a.m} water segments, {os.cpu_count()} cores, "
+          f"threads={a.threads}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        t = time.perf_counter()
+        sites, water = write_inputs(folder, a.n, a.m)
+        print(f"inputs written in {time.perf_counter() - t:.1f} s: {sites.stat().st_size / 1e6:.1f} MB sites, "
+              f"{water.stat().st_size / 1e6:.1f} MB water")
+        hg = [sys.executable, str(ROOT / "cli.py"), "check", "--layer", f"mining_sites={sites.name}",
+              "--layer", f"water_bodies={water.name}", "--only", RULE, "--out", "v.csv", "--no-record"]
+        duck = [sys.executable, str(Path(__file__).resolve()), "--worker", sites.name, water.name, "duck.csv",
+                str(a.threads)]
+        results: dict[str, tuple[float, float, float]] = {}
+        contenders = [("hgwatch check", hg, env), ("duckdb spatial", duck, env)]
+        if a.tree:
+            tree = Path(a.tree).resolve()
+            contenders.append(("other tree", [sys.executable, str(tree / "cli.py"), *hg[2:]],
+                               dict(env, PYTHONPATH=str(tree))))
+        for name, cmd, child_env in contenders:
+            runs = []
+            for _ in range(a.repeat):
+                wall, cpu, rss, err = run_child(cmd, folder, child_env)
+                if err:
+                    print(f"  {name} failed: {err}")
+                    break
+                runs.append((wall, cpu, rss))
+            if runs:
+                results[name] = min(runs)
+                out = folder / ("duck.csv" if name.startswith("duck") else "v.csv")
+                wall, cpu, rss = results[name]
+                print(f"{name:<15} wall {wall:6.2f} s   CPU {cpu:6.2f} s   peak {rss:6.0f} MB   {_rows(out)} rows written"
+                      f"   (wall of each run: {', '.join(f'{r[0]:.2f}' for r in runs)})")
+        if "hgwatch check" in results and "duckdb spatial" in results:
+            (hw, hc, hr), (dw, dc, dr) = results["hgwatch check"], results["duckdb spatial"]
+            print(f"ratio hgwatch / duckdb: wall {hw / dw:.2f} (target <= 1.0), CPU {hc / dc:.2f}, "
+                  f"peak memory {hr / dr:.2f}")
+        if "hgwatch check" in results and "other tree" in results:
+            (ow, oc, _), (hw, hc, _) = results["other tree"], results["hgwatch check"]
+            print(f"ratio other tree / hgwatch: wall {ow / hw:.2f}, CPU {oc / hc:.2f}")
+        if a.profile:
+            prof = [sys.executable, "-m", "cProfile", "-o", str(Path(a.profile).resolve()), *hg[1:]]
+            wall, _, _, err = run_child(prof, folder, env)
+            print(f"profiled run: {wall:.2f} s {err}")
+            pstats.Stats(str(Path(a.profile).resolve())).sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    main()
