@@ -23,7 +23,7 @@ from layers.io.violations import write_violations
 from services import arguments, imports, outputs
 from services.checks import diff_lines, summary_lines
 from services.contamination import surface_lines
-from services.exports import export_layer
+from services.exports import export_layer, share_fields
 from services.hgwatch import HgWatch
 
 
@@ -104,6 +104,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_share(args: argparse.Namespace) -> int:
+    """Mark columns the catalogue does not declare as shareable (they then leave under partner
+    and public), or unmark them with --undo; a person-like name is refused as restricted."""
+    store = _service(args).store
+    marks = share_fields(store, args.layer, args.fields, undo=args.undo)
+    print(f"{args.layer}: columns marked shareable: {', '.join(marks) or 'none'} ({store.path})")
+    return 0
+
+
 def _file_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, KML, CSV or XLSX")
     p.add_argument("--layer", choices=sorted(CATALOGUE), help="layer type, when the file name does not say it")
@@ -144,6 +153,12 @@ def _register_file_commands(sub: argparse._SubParsersAction) -> None:
                    help="keep features whose FIELD is one of the values (repeatable)")
     p.add_argument("--bbox", help="keep features intersecting W,S,E,N (degrees)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("share", help="let undeclared columns of a layer leave under partner/public")
+    p.add_argument("layer", choices=sorted(CATALOGUE))
+    p.add_argument("fields", nargs="+", metavar="FIELD", help="column of the stored layer")
+    p.add_argument("--undo", action="store_true", help="remove the marks: the columns stay inside again")
+    p.set_defaults(func=cmd_share)
 
 
 # ---- rule engine: check, diff -------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Files for people outside: a layer or its filtered subset (GeoJSON RFC 7946, GeoPackage, CSV,
-KML under the profiles internal / partner / public), the violations, and the inventory report.
+KML under the profiles internal / partner / public), the violations, and the inventory report;
+and the analyst's marks of the columns that may leave (``share_fields``).
 
 The CLI writes these to disk and the dashboard offers them as downloads; both call these same
 functions, so a file has one layout whoever asks for it. No Streamlit here.
@@ -15,7 +16,7 @@ import geopandas as gpd
 
 from geo.errors import InputError
 from geo.inventory import Factors
-from layers.catalogue import CATALOGUE
+from layers.catalogue import CATALOGUE, is_restricted_name
 from layers.io import export
 from layers.io.readers import load_layer
 from layers.io.violations import violations_bytes
@@ -40,11 +41,18 @@ def provenance(infos: Iterable[LayerInfo], layers: Iterable[str]) -> list[export
             for i in infos if i.layer in wanted]
 
 
+def shareable(infos: Iterable[LayerInfo], layer: str) -> tuple[str, ...]:
+    """The columns of ``layer`` an analyst marked shareable, from the workspace's layer list."""
+    return next((i.shareable for i in infos if i.layer == layer), ())
+
+
 def layer_file(gdf: gpd.GeoDataFrame, layer: str, fmt: str, *, profile: str,
                infos: Iterable[LayerInfo]) -> bytes:
-    """One catalogue layer of the view as a ``fmt`` file made under ``profile``."""
+    """One catalogue layer of the view as a ``fmt`` file made under ``profile`` (the allow-list
+    of ``layers.io.export.apply_profile`` with the layer's shareable marks)."""
+    infos = list(infos)
     return export.to_bytes(gdf, fmt, spec=CATALOGUE[layer], profile=profile,
-                           provenance=provenance(infos, [layer]))
+                           provenance=provenance(infos, [layer]), shareable=shareable(infos, layer))
 
 
 def violations_file(violations: gpd.GeoDataFrame, fmt: str, *, profile: str,
@@ -62,9 +70,49 @@ def export_layer(workspace: Workspace, layer: str, out: str | os.PathLike[str], 
     spec = CATALOGUE[layer]
     gdf = apply_filters(workspace.read(layer), parse_filters(filters, spec),
                         bbox=parse_bbox(bbox) if bbox else None)
+    infos = workspace.layers()
     path = export.write(gdf, Path(out), spec=spec, profile=profile,
-                        provenance=provenance(workspace.layers(), [layer]))
+                        provenance=provenance(infos, [layer]), shareable=shareable(infos, layer))
     return path, len(gdf)
+
+
+def share_fields(workspace: Workspace, layer: str, fields: Iterable[str], *,
+                 undo: bool = False) -> tuple[str, ...]:
+    """Mark columns of ``layer`` that the catalogue does not declare as shareable: they then
+    leave under the partner and public profiles too (``undo``: they stay inside again).
+    Returns the layer's marks afterwards. All or nothing: any refusal changes nothing.
+
+    Raises
+    ------
+    InputError
+        A name looks like a person or a contact (restricted on every layer), is a declared
+        field, is not a column of the stored layer, or (``undo``) is not marked.
+    """
+    spec = CATALOGUE[layer]
+    names = list(dict.fromkeys(fields))
+    info = workspace.info(layer)
+    problems = []
+    for name in names:
+        if undo:
+            if name not in info.shareable:
+                problems.append(f"'{name}' is not marked shareable; marked: {list(info.shareable)}")
+        elif is_restricted_name(name):
+            problems.append(f"'{name}' is restricted: its name means a person or a way to reach one "
+                            "(informant, inspector, collector, participant, enumerator, respondent, "
+                            "... name, contact, phone, email, address, id), on every layer; it never"
+                            " leaves under partner or public and cannot be marked shareable")
+        elif spec.field(name) is not None:
+            problems.append(f"'{name}' is a field the catalogue declares for {layer}: it leaves under"
+                            f" partner already (public leaves out {list(export.PUBLIC_EXTRA_DROPS)});"
+                            " share marks the columns the catalogue does not declare")
+    if not undo and not problems:
+        columns = workspace.columns(layer)
+        extra = [c for c in columns if spec.field(c) is None]
+        problems += [f"'{name}' is not a column of {layer}; its columns the catalogue does not"
+                     f" declare are {extra}" for name in names if name not in columns]
+    if problems:
+        raise InputError(f"share {layer}: nothing was changed: " + "; ".join(problems))
+    return workspace.mark_shareable(layer, names, undo=undo)
 
 
 def report_layers(workspace: Workspace, paths: Mapping[str, str]

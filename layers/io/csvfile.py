@@ -8,6 +8,9 @@ Every such text, in a value or in a header name, is written with a leading quote
 more, so ``restore_formula`` (used by HgWatch's CSV reader, ``layers.io.tables``) gives back
 exactly the text that was written: ``restore_formula(defuse_formula(v)) == v`` for every ``v``.
 
+Rows end in CRLF (RFC 4180), so the writer quotes any value holding a carriage return or a line
+feed: a lone CR in a value can never start a new row in another program.
+
 Only this module calls ``to_csv`` or the ``csv`` module's writers (a test scans the code).
 """
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+LINE_END = "\r\n"  # with CRLF rows the csv writer quotes a value holding either character
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -78,9 +82,9 @@ def csv_text(frame: pd.DataFrame, *, float_format: str | None = None,
     """
     buf = io.StringIO()
     for line in header_lines:
-        buf.write("# " + re.sub(r"[\r\n]+", " ", line) + "\n")
+        buf.write("# " + re.sub(r"[\r\n]+", " ", line) + LINE_END)
     safe, headers = defused(frame)
-    safe.to_csv(buf, index=False, header=headers, float_format=float_format, lineterminator="\n")
+    safe.to_csv(buf, index=False, header=headers, float_format=float_format, lineterminator=LINE_END)
     return buf.getvalue()
 
 

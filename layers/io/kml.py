@@ -10,8 +10,10 @@ normalisation cannot turn it into a line feed.
 The layout is the one GDAL's LIBKML driver writes and reads back (``layers.io.readers``): a root
 ``Document`` with the export's name and description, one ``Schema`` typing every column, and
 one ``Document`` per layer holding the placemarks. The ``name`` column is the placemark's
-``<name>`` (its label in Google Earth; GDAL reads it as ``Name``); every other column is a
-``SimpleData`` of the placemark's ``SchemaData``. A missing value is left out.
+``<name>`` (its label in Google Earth, plain text; GDAL reads it as ``Name``); every other column
+is a ``SimpleData`` of the placemark's ``SchemaData``, never the ``<description>``, which Google
+Earth renders as HTML. A missing value is left out. GDAL reads a ``SimpleData`` named like one
+of its own KML fields (``description``, ``id``, ``timestamp``, ...) back as ``description2``.
 """
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ def kml_bytes(gdf: gpd.GeoDataFrame, layer: str, *, title: str, description: str
         mark = ET.SubElement(folder, "Placemark", {"id": f"{layer}.{number}"})
         row = dict(zip(columns, values))
         if LABEL in row and not _missing(row[LABEL]):
-            ET.SubElement(mark, "name").text = _text(row[LABEL])
+            ET.SubElement(mark, LABEL).text = _text(row[LABEL])
         extended = ET.SubElement(mark, "ExtendedData")
         data = ET.SubElement(extended, "SchemaData", {"schemaUrl": f"#{schema_id}"})
         for col in data_columns:

@@ -6,7 +6,9 @@ see ``layers.io.coordinates`` for the column names understood).
 
 Hostile uploads: ``layers.io.sniff`` checks every file before a reader opens it. Only the reader
 that its extension AND its content agree on may open it (a VRT named ``.geojson`` is refused),
-GDAL is told its driver where it can be (``layers.io.gdalread``) and has no network.
+GDAL is told its driver where it can be (``layers.io.gdalread``) and has no network. A nested
+object (a GeoJSON property holding one) becomes a column per leaf, ``interview.informant_name``;
+a list is an error (``layers.io.nested``): nothing nested is stored as JSON text.
 
 CRS policy (``layers.io.crs``): any CRS goes in and everything comes out in EPSG:4326; a CRS is
 never guessed, and a ``crs=`` that conflicts with the file's own CRS is refused. A GeoJSON
@@ -45,6 +47,7 @@ from layers.io import gdalread, tables
 from layers.io.containers import ZIP_ERRORS, check_gpkg_layer
 from layers.io.coordinates import find_geometry
 from layers.io.crs import crs_name, place_crs
+from layers.io.nested import flatten_nested
 from layers.io.sniff import Sniffed, sniff
 from layers.io.validate import OPEN_RING, ROW, UNREADABLE, plain, validate
 
@@ -132,7 +135,8 @@ def read_raw(path: str | Path, *, source_layer: str | None = None,
         raise
     gdf = _tidy(gdf)
     gdf[ROW] = np.arange(1, len(gdf) + 1)
-    return gdf, found.notes + problems
+    gdf, nested = flatten_nested(gdf, path.name)  # objects become columns; lists are refused
+    return gdf, found.notes + problems + nested
 
 
 def _existing(path: str | Path) -> Path:

@@ -9,6 +9,9 @@ link stays a link) and every path to one file shares one lock. An existing path 
 GeoPackage (a CSV, a PDF, a plain SQLite file, a folder) is refused for reading and writing, and
 never changed (``layers.store.files``).
 
+``hgw_shareable`` lists the columns an analyst marked shareable per layer (``layers.store.sharing``;
+``LayerInfo.shareable``, ``Workspace.mark_shareable``).
+
 Reading never writes and never locks: a GeoPackage without the ``hgw_*`` tables (made by QGIS,
 say) reads as one with no runs, its layers listed with provenance "unknown", and stays
 byte-identical.
@@ -31,7 +34,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,8 +43,8 @@ import geopandas as gpd
 import pyogrio
 
 from geo.errors import WorkspaceError
-from layers.catalogue import CATALOGUE, spec_for
-from layers.store import files, gpkg
+from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
+from layers.store import files, gpkg, sharing
 from layers.store.gpkg import Replacement
 
 META_TABLE = "hgw_layers"
@@ -63,6 +66,7 @@ class LayerInfo:
     accuracy_m: float | None
     accuracy_note: str
     synthetic: bool
+    shareable: tuple[str, ...] = ()  # columns an analyst marked shareable (``cli.py share``)
 
 
 _META_SQL = f"""
@@ -143,17 +147,18 @@ class Workspace:
                     recorded[r[0]] = LayerInfo(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6],
                                                bool(r[7]))
             changed = gpkg.feature_tables(con, tables)
+            marks = sharing.read_marks(con, tables)
             infos = []
             for layer in CATALOGUE:
                 if layer not in changed:
                     continue
                 if layer in recorded:
-                    infos.append(recorded[layer])
+                    infos.append(replace(recorded[layer], shareable=marks.get(layer, ())))
                     continue
                 rows = con.execute(f'SELECT count(*) FROM "{layer}"').fetchone()[0]
                 infos.append(LayerInfo(layer, UNRECORDED, UNRECORDED, changed[layer], int(rows),
                                        None, "not imported by HgWatch; no provenance recorded",
-                                       False))
+                                       False, marks.get(layer, ())))
         return infos
 
     def has(self, layer: str) -> bool:
@@ -175,6 +180,11 @@ class Workspace:
         from layers.io.coerce import coerce_types  # local: coerce imports pandas heavy bits
 
         return coerce_types(gdf, spec_for(layer))
+
+    def columns(self, layer: str) -> list[str]:
+        """The attribute columns of stored ``layer``, as stored (no geometry)."""
+        self.info(layer)
+        return [str(c) for c in pyogrio.read_info(self.real, layer=layer)["fields"]]
 
     def runs(self, limit: int = 2) -> list[dict[str, object]]:
         """The last ``limit`` rule runs, newest first, with counts and violation ids decoded."""
@@ -284,6 +294,19 @@ class Workspace:
                       i.accuracy_note, int(i.synthetic)) for i in infos],
                 )
         return infos
+
+    def mark_shareable(self, layer: str, fields: list[str], *, undo: bool = False) -> tuple[str, ...]:
+        """Mark columns of ``layer`` shareable (``undo``: unmark them) in one atomic change;
+        returns the layer's marks afterwards. A restricted (person-like) name is refused
+        (``services.exports.share_fields`` checks the rest and explains)."""
+        refused = [f for f in fields if is_restricted_name(f)]
+        if refused and not undo:
+            raise WorkspaceError(f"{layer}: {refused} are restricted and cannot be marked shareable")
+        self.info(layer)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
+            sharing.write_marks(con, layer, fields, undo=undo, now=now)
+        return self.info(layer).shareable
 
     def record_run(self, *, rules_hash: str, input_hashes: dict[str, str], counts: dict[str, int],
                    violation_ids: list[str]) -> int:

@@ -1,0 +1,117 @@
+"""Hypothesis fuzz across the hostile-input classes: driver confusion, restricted-name variants,
+spreadsheet formulas, and KML that must stay well-formed. Each property must hold for every
+draw, not only for the examples the issue listed."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from geo.errors import InputError
+from layers.catalogue import CATALOGUE
+from layers.io.csvfile import csv_bytes
+from layers.io.export import apply_profile, to_bytes
+from layers.io.readers import load_layer
+from tests.hostile_kit import SECRET
+
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+PEOPLE = ["informant", "inspector", "collector", "participant", "enumerator", "interviewer", "respondent"]
+WHAT = ["name", "contact", "id", "phone", "email", "address"]
+
+
+@st.composite
+def person_column(draw: st.DrawFn) -> str:
+    """A column name meaning a person, spelled as exports from KoBo, ODK, Excel or a Shapefile do."""
+    who, what = draw(st.sampled_from(PEOPLE)), draw(st.sampled_from(WHAT))
+    style = draw(st.sampled_from(["snake", "camel", "title", "upper", "dash", "dot", "truncate"]))
+    name = {"snake": f"{who}_{what}", "camel": who + what.capitalize(), "title": f"{who.title()} {what.title()}",
+            "upper": f"{who}_{what}".upper(), "dash": f"{who}-{what}", "dot": f"{who}.{what}",
+            "truncate": f"{who}_{what}"[:10]}[style]
+    prefix = draw(st.sampled_from(["", "interview/", "grp-", "group_1/", "meta-", "survey/section_b/"]))
+    return prefix + name
+
+
+@FUZZ
+@given(column=person_column(), layer=st.sampled_from(sorted(CATALOGUE)), profile=st.sampled_from(["partner", "public"]))
+def test_person_columns_never_pass_a_partner_profile(column: str, layer: str, profile: str) -> None:
+    frame = gpd.GeoDataFrame({column: [SECRET]}, geometry=[shapely.Point(0, 0)], crs=4326)
+    kept = apply_profile(frame, CATALOGUE[layer], profile)
+    assert column not in kept.columns
+    assert SECRET not in kept.to_json()
+
+
+FORMULA = st.tuples(st.sampled_from(["=", "+", "-", "@", "\t", "\r", "\t=", " ="]),
+                    st.text(min_size=0, max_size=20)).map("".join)
+
+
+@FUZZ
+@given(values=st.lists(FORMULA, min_size=1, max_size=5), header=FORMULA)
+def test_no_csv_cell_or_header_can_run_as_a_formula(values: list[str], header: str) -> None:
+    frame = pd.DataFrame({header or "=x": values, "ok": ["plain"] * len(values)})
+    text = csv_bytes(frame).decode("utf-8-sig")
+    for row in csv.reader(io.StringIO(text)):
+        for cell in row:
+            stripped = cell.lstrip(" ")
+            if stripped[:1] in ("=", "+", "-", "@", "\t", "\r"):
+                try:
+                    float(stripped)
+                except ValueError:
+                    raise AssertionError(f"armed cell {cell!r}") from None
+
+
+XML_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@FUZZ
+@given(names=st.lists(XML_TEXT, min_size=1, max_size=4), column=XML_TEXT.filter(lambda s: s.strip() != ""))
+def test_kml_stays_well_formed_and_reimports(tmp_path_factory: object, names: list[str], column: str) -> None:
+    n = len(names)
+    frame = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(n)], "name": names, "status": ["active"] * n,
+                              "extra " + column: names},
+                             geometry=[shapely.Point(-1.99 + i * 1e-3, 5.3) for i in range(n)], crs=4326)
+    data = to_bytes(frame, "kml", spec=CATALOGUE["mining_sites"], profile="internal")
+    ET.fromstring(data)
+    folder = Path(str(tmp_path_factory.mktemp("kml")))  # type: ignore[attr-defined]
+    path = folder / "mining_sites.kml"
+    path.write_bytes(data)
+    back = load_layer(path, "mining_sites")
+    printable = [re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", v) for v in names]
+    # GDAL reads a KML whose every <name> is empty without a name column (KML's empty defaults
+    # are dropped): the names are then all empty, which is what was written.
+    got = back.gdf["name"] if "name" in back.gdf else pd.Series([""] * len(back.gdf), dtype=object)
+    assert sorted(str(v) if v is not None else "" for v in got.fillna("")) == sorted(
+        v.strip() for v in printable) or sorted(got.fillna("")) == sorted(printable)
+
+
+VRT = b"<OGRVRTDataSource><OGRVRTLayer name='x'><SrcDataSource>/etc/passwd</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>"
+DISGUISES = st.sampled_from([VRT, b"\xef\xbb\xbf" + VRT, b"  \n" + VRT, b"<?xml version='1.0'?>" + VRT,
+                             b"<!-- x -->" + VRT])
+
+
+@FUZZ
+@given(payload=DISGUISES, suffix=st.sampled_from([".geojson", ".json", ".gpkg", ".kml", ".kmz", ".zip", ".shp",
+                                                  ".parquet", ".csv", ".xlsx"]))
+def test_no_disguise_opens_another_driver(tmp_path_factory: object, payload: bytes, suffix: str) -> None:
+    folder = Path(str(tmp_path_factory.mktemp("up")))  # type: ignore[attr-defined]
+    path = folder / f"mining_sites{suffix}"
+    if suffix in (".zip", ".kmz"):
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("doc.kml" if suffix == ".kmz" else "mining_sites.shp", payload)
+    else:
+        path.write_bytes(payload)
+    try:
+        loaded = load_layer(path, "mining_sites")
+    except InputError as exc:
+        assert "root:" not in str(exc)
+    else:
+        assert "root:" not in loaded.gdf.to_json()

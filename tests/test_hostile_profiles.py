@@ -1,0 +1,101 @@
+"""Issue: restricted fields left under the partner and public profiles when their name varied.
+The partner and public profiles are allow-lists: only the catalogue's declared non-restricted
+fields leave, plus columns an analyst marked shareable; person-like names are restricted on
+every layer whatever their spelling; nested objects never pass through."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.hostile_kit import SECRET, run, sites
+
+FORMATS = (".geojson", ".gpkg", ".csv", ".kml")
+VARIANTS = [  # column names that all mean a restricted person field
+    "informant_", "informan_1", "inspector_", "Informant Name", "informantName", "INFORMANT-NAME",
+    "interview/informant_name", "grp-informant_contact", "collector_name", "participant_id",
+    "interview-informant_name", "meta/inspectorName", "Collector Name",
+]
+
+
+def _planted(n: int) -> dict[str, list[object]]:
+    return {name: [f"{SECRET}-{k}-{i}" for i in range(n)] for k, name in enumerate(VARIANTS)}
+
+
+def _layer_frame(layer: str, tmp_path: Path) -> Path:
+    """A GeoJSON of ``layer`` carrying every variant, an unknown column and a nested object."""
+    base = sites(2, **_planted(2), local_code=["LC-1", "LC-2"])
+    if layer == "tailings":
+        base = base[["geometry", *VARIANTS, "local_code"]].assign(tailings_id=["T1", "T2"], site_id=["S1", "S2"])
+    elif layer == "samples":
+        base = base[["geometry", *VARIANTS, "local_code"]].assign(
+            sample_id=["X1", "X2"], medium=["water", "water"], hg=[1.0, 2.0], unit=["ug/L", "ug/L"],
+            sampled_on=["2024-01-01", "2024-01-02"])
+    data = json.loads(base.to_json())
+    for i, feature in enumerate(data["features"]):
+        feature["properties"]["interview"] = {"informant_name": f"{SECRET}-nested-{i}", "village": "x"}
+    path = tmp_path / f"{layer}.geojson"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.fixture(params=["mining_sites", "tailings", "samples"])
+def stored(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]:
+    layer = request.param
+    ws = tmp_path / "ws.gpkg"
+    code, out, err = run("--workspace", str(ws), "import", str(_layer_frame(layer, tmp_path)), "--layer", layer)
+    assert code == 0, err
+    return ws, layer
+
+
+@pytest.mark.parametrize("profile", ["partner", "public"])
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_no_variant_of_a_restricted_name_leaves(stored: tuple[Path, str], tmp_path: Path,
+                                                profile: str, suffix: str) -> None:
+    ws, layer = stored
+    out = tmp_path / f"out_{profile}{suffix}"
+    code, _, err = run("--workspace", str(ws), "export", layer, "--out", str(out), "--profile", profile)
+    assert code == 0, err
+    data = out.read_bytes()
+    assert SECRET.encode() not in data
+    assert b"LC-1" not in data  # an unknown column stays inside unless marked shareable
+
+
+def test_internal_keeps_what_was_imported(stored: tuple[Path, str], tmp_path: Path) -> None:
+    """The planted values are really there: the partner test above is not vacuous."""
+    ws, layer = stored
+    out = tmp_path / "internal.csv"
+    assert run("--workspace", str(ws), "export", layer, "--out", str(out), "--profile", "internal")[0] == 0
+    text = out.read_text()
+    assert f"{SECRET}-0-0" in text and "LC-1" in text
+
+
+def test_nested_objects_never_pass_through(stored: tuple[Path, str], tmp_path: Path) -> None:
+    ws, layer = stored
+    out = tmp_path / "internal.geojson"
+    assert run("--workspace", str(ws), "export", layer, "--out", str(out), "--profile", "internal")[0] == 0
+    for feature in json.loads(out.read_text())["features"]:
+        assert not any(isinstance(v, (dict, list)) for v in feature["properties"].values())
+        assert not any(isinstance(v, str) and v.lstrip().startswith("{") for v in feature["properties"].values())
+
+
+def test_an_analyst_can_mark_an_unknown_column_shareable(tmp_path: Path) -> None:
+    ws = tmp_path / "ws.gpkg"
+    assert run("--workspace", str(ws), "import", str(_layer_frame("mining_sites", tmp_path)))[0] == 0
+    code, _, err = run("--workspace", str(ws), "share", "mining_sites", "local_code")
+    assert code == 0, err
+    out = tmp_path / "p.geojson"
+    assert run("--workspace", str(ws), "export", "mining_sites", "--out", str(out), "--profile", "partner")[0] == 0
+    props = json.loads(out.read_text())["features"][0]["properties"]
+    assert props["local_code"] == "LC-1"
+    assert SECRET not in out.read_text()
+
+
+@pytest.mark.parametrize("name", ["informantName", "Collector Name", "interview/informant_name", "informan_1"])
+def test_a_person_field_cannot_be_marked_shareable(tmp_path: Path, name: str) -> None:
+    ws = tmp_path / "ws.gpkg"
+    assert run("--workspace", str(ws), "import", str(_layer_frame("mining_sites", tmp_path)))[0] == 0
+    code, _, err = run("--workspace", str(ws), "share", "mining_sites", name)
+    assert code == 2
+    assert "restricted" in err
