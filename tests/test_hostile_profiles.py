@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile_kit import SECRET, run, sites
+from geo.errors import InputError
+from layers.io.readers import load_layer
+from tests.hostile_kit import SECRET, digest, run, sites
 
 FORMATS = (".geojson", ".gpkg", ".csv", ".kml")
 VARIANTS = [  # column names that all mean a restricted person field
@@ -99,3 +101,46 @@ def test_a_person_field_cannot_be_marked_shareable(tmp_path: Path, name: str) ->
     code, _, err = run("--workspace", str(ws), "share", "mining_sites", name)
     assert code == 2
     assert "restricted" in err
+
+
+def test_share_undo_and_every_refusal_changes_nothing(tmp_path: Path) -> None:
+    ws = tmp_path / "ws.gpkg"
+    assert run("--workspace", str(ws), "import", str(_layer_frame("mining_sites", tmp_path)))[0] == 0
+    before = digest(ws)
+    for fields, says in ((["name"], "declares"), (["nope"], "not a column"), (["local_code", "nope"], "not a column"),
+                         (["local_code", "informantName"], "restricted")):
+        code, _, err = run("--workspace", str(ws), "share", "mining_sites", *fields)
+        assert code == 2 and says in err and "Traceback" not in err, err
+        assert digest(ws) == before  # all or nothing: local_code was not marked either
+    assert run("--workspace", str(ws), "share", "mining_sites", "local_code")[0] == 0
+    code, out, _ = run("--workspace", str(ws), "share", "mining_sites", "local_code", "--undo")
+    assert code == 0 and "none" in out
+    target = tmp_path / "p.csv"
+    assert run("--workspace", str(ws), "export", "mining_sites", "--out", str(target), "--profile", "partner")[0] == 0
+    assert b"LC-1" not in target.read_bytes()
+    assert run("--workspace", str(ws), "share", "mining_sites", "local_code", "--undo")[0] == 2
+
+
+def test_nested_objects_become_dotted_columns_and_lists_are_refused(tmp_path: Path) -> None:
+    data = json.loads(sites(2).to_json())
+    data["features"][0]["properties"]["interview"] = {"village": "Nsuta", "informant": {"phone": f"{SECRET}-phone"}}
+    path = tmp_path / "mining_sites.geojson"
+    path.write_text(json.dumps(data))
+    loaded = load_layer(path, "mining_sites")
+    assert loaded.gdf["interview.village"].tolist()[0] == "Nsuta"
+    assert "interview.informant.phone" in loaded.gdf.columns and "interview" not in loaded.gdf.columns
+    data["features"][1]["properties"]["tags"] = ["a", "b"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError) as caught:
+        load_layer(path, "mining_sites")
+    listed = [p for p in caught.value.problems if p.field == "tags"]
+    assert len(listed) == 1 and listed[0].row == 2 and "['a', 'b']" in str(listed[0])
+
+
+def test_a_nested_field_that_clashes_with_a_column_is_refused(tmp_path: Path) -> None:
+    data = json.loads(sites(1, **{"interview.village": ["x"]}).to_json())
+    data["features"][0]["properties"]["interview"] = {"village": "y"}
+    path = tmp_path / "mining_sites.geojson"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="interview.village"):
+        load_layer(path, "mining_sites")
