@@ -1,8 +1,10 @@
 """A minimal Streamlit page for benchmarks/bench_map.py: one status filter and one map.
 
-BENCH_WORKSPACE names the workspace; BENCH_VARIANT is "hgwatch" (render.map.mapview.build_map) or
-"naive" (a folium.GeoJson of every raw layer, the same local Leaflet files, no simplification,
-no rounding, every column).
+BENCH_WORKSPACE names the workspace; BENCH_VARIANT is "hgwatch" (render.map.mapview.build_map,
+every layer as rows), "tiles" (the same with vector tiles above the dashboard's threshold, built
+into static/tiles/BENCH_TILES, served at /app/static/tiles/BENCH_TILES) or "naive" (a
+folium.GeoJson of every raw layer, the same local Leaflet files, no simplification, no rounding,
+every column).
 """
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from render.map import assets
 from layers.store.workspace import Workspace
-from render.map.mapview import build_map
+from render.map import assets
+from render.map.mapview import MapOptions, build_map
+from render.map.tiles import TileStore
+from services.tiles import TILES_DIR, TILES_URL, tiles_above
 
 VARIANT = os.environ.get("BENCH_VARIANT", "hgwatch")
 
@@ -47,7 +51,13 @@ def map_bytes(path: str, status: str) -> bytes:
     if status != "all":
         sites = layers["mining_sites"]
         layers["mining_sites"] = sites[sites["status"].astype(str) == status]
-    return pickle.dumps(naive(layers) if VARIANT == "naive" else build_map(layers))
+    if VARIANT == "naive":
+        return pickle.dumps(naive(layers))
+    if VARIANT == "tiles":
+        sub = os.environ.get("BENCH_TILES", "bench")
+        store = TileStore(TILES_DIR / sub, f"{TILES_URL}/{sub}")
+        return pickle.dumps(build_map(layers, options=MapOptions(tiles=store, tiles_above=tiles_above())))
+    return pickle.dumps(build_map(layers))
 
 
 def the_map(path: str, status: str) -> folium.Map:

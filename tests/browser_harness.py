@@ -168,7 +168,7 @@ def wait_idle(page: Page, timeout_ms: int = 120_000) -> None:
 def tiles_drawn(frame: Frame, timeout_ms: int = 60_000) -> list[str]:
     """Wait until every vector-tile layer on the map (``render.map.vectortiles``) has drawn the
     tiles in view; returns their archive layer names (empty when the map has none)."""
-    frame.wait_for_function("""() => { if (!window.map_div) return false; let all = true;
+    frame.wait_for_function("""() => { if (!window.map_div || !map_div.eachLayer) return false; let all = true;
         map_div.eachLayer(l => { if (l.hgwCfg && !l.hgwDrawn) all = false; }); return all; }""",
                             timeout=timeout_ms)
     return list(frame.evaluate("""() => { const out = [];

@@ -14,7 +14,9 @@ import pytest
 
 from layers.store.workspace import DEFAULT_PATH, Workspace
 from render.map.assets import VENDOR_DIR, installed
-from render.map.tiles import tippecanoe_path
+from render.map.mapview import MapOptions, build_map
+from render.map.standalone import standalone_html
+from render.map.tiles import TileStore, tippecanoe_path
 from tests.browser_harness import (
     CHROMIUM,
     ROOT,
@@ -27,6 +29,7 @@ from tests.browser_harness import (
 
 XSS = "<img src=x onerror=alert(1)>"
 ARTIFACTS = ROOT / "test-artifacts"
+FOLIUM_MAP = "() => window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() or not DEFAULT_PATH.exists() or not installed()
@@ -110,3 +113,38 @@ def test_vector_tiles_in_chromium(tmp_path: Path) -> None:
     assert log.blocked == [], log.blocked
     assert log.allowed and all("127.0.0.1" in u or u.startswith(("data:", "blob:", "about:"))
                                for u in log.allowed)
+
+
+def test_standalone_map_draws_its_tiles_offline(tmp_path: Path) -> None:
+    """The stand-alone HTML of a tiled map reads its archives from inside the page: it draws
+    from a file:// URL with every request refused, and a click still opens the popup."""
+    from playwright.sync_api import sync_playwright
+
+    ws_path, site_id, (lon, lat) = _workspace(tmp_path)
+    ws = Workspace(ws_path)
+    store = TileStore(tmp_path / "tiles", "/app/static/tiles")
+    m = build_map({"mining_sites": ws.read("mining_sites")},
+                  options=MapOptions(tiles=store, tiles_above=25, basemap="none"))
+    doc = tmp_path / "map.html"
+    doc.write_text(standalone_html(m), encoding="utf-8")
+    log, dialogs = NetLog(), []
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1000, "height": 700})
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                   else log.route(route))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(doc.as_uri())
+        page.wait_for_function(FOLIUM_MAP)  # folium names the map map_<id>; st_folium map_div
+        page.evaluate(f"() => {{ window.map_div = ({FOLIUM_MAP})(); }}")
+        assert tiles_drawn(page.main_frame) == ["mining_sites"]
+        page.evaluate("([lat, lon]) => map_div.setView([lat, lon], 16, {animate: false})", [lat, lon])
+        tiles_drawn(page.main_frame)
+        xy = page.evaluate("([lat, lon]) => map_div.latLngToContainerPoint([lat, lon])", [lat, lon])
+        page.locator(".leaflet-container").click(position={"x": xy["x"], "y": xy["y"]})
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=20_000)
+        assert XSS in popup.inner_text() and site_id in popup.inner_text()
+        assert popup.locator("img").count() == 0 and not dialogs
+        browser.close()
+    assert log.blocked == [], log.blocked

@@ -1,7 +1,9 @@
 """The stand-alone map: one self-contained HTML file for a laptop in the field, no network needed.
 
 Leaflet's JavaScript and CSS (and the marker-cluster plugin's) are inlined from the pinned
-packages, with their images as data: URIs; only basemap tiles are fetched when online.
+packages, with their images as data: URIs; only basemap tiles are fetched when online. A layer
+drawn as vector tiles carries its PMTiles archive and popup rows inside the page (base64), read
+by pmtiles from memory.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from branca.element import Element, Figure
 from folium.elements import JSCSSMixin
 
 from render.map import assets
+from render.map.vectortiles import VectorTiles
 
 
 def _walk(element: object) -> list[object]:
@@ -37,6 +40,9 @@ def standalone_html(m: folium.Map, *, title: str = "HgWatch map") -> str:
     """
     keys = {"leaflet"}
     for el in _walk(m):
+        if isinstance(el, VectorTiles):
+            el.inline()  # the archive and its popup rows travel inside the page
+            keys.update(("protomaps-leaflet", "pmtiles"))
         if isinstance(el, JSCSSMixin):
             if any("markercluster" in url for _, url in el.default_js):
                 keys.add("markercluster")

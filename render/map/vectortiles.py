@@ -204,6 +204,7 @@ class VectorTiles(JSCSSMixin, Layer):
 
     def inline(self) -> None:
         """Carry the archive and the rows inside the page (base64), for the stand-alone map."""
+        self.config["url"] = f"inline:{self.bundle.key}"  # a cache key only: nothing is fetched
         self.config["inline"] = {
             "tiles": base64.b64encode((self.bundle.path / PMTILES).read_bytes()).decode("ascii"),
             "rows": base64.b64encode((self.bundle.path / ROWS).read_bytes()).decode("ascii")}
