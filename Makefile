@@ -29,9 +29,13 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Test-only system package: Debian's Chromium for the one real-browser test.
+# Test-only system packages: Debian's Chromium for the one real-browser test, and PostgreSQL 15
+# with PostGIS 3 for the PostGIS store tests (tests/postgis.py starts a throwaway server).
+PG_BIN := /usr/lib/postgresql/15/bin
+POSTGIS_CONTROL := /usr/share/postgresql/15/extension/postgis.control
 test-deps: $(VENV)/.dev
 	@command -v chromium >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null; }
+	@{ test -x $(PG_BIN)/initdb && test -f $(POSTGIS_CONTROL); } || { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql-15-postgis-3 >/dev/null; }
 
 # Lint and types first (seconds), then the suite. A lint or type error fails `make test`.
 lint: $(VENV)/.dev

@@ -46,8 +46,9 @@ SIGNED = ("--bbox", "--accuracy-m", "--cell-m", "--max-distance-m")
 
 
 def _service(args: argparse.Namespace, **paths: str | None) -> HgWatch:
-    """The service of ``--workspace`` (else $HGWATCH_WORKSPACE or the demo) and ``paths``."""
-    return HgWatch.from_env(workspace=args.workspace, **paths)
+    """The service of ``--database-url`` or ``--workspace`` (else $HGWATCH_DATABASE_URL,
+    $HGWATCH_WORKSPACE or the demo) and ``paths``."""
+    return HgWatch.from_env(workspace=args.workspace, database_url=args.database_url, **paths)
 
 
 def print_problems(problems: Sequence[Problem], stream: TextIO | None = None) -> None:
@@ -276,16 +277,39 @@ def _register_inventory_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_report)
 
 
+# ---- the PostGIS store: db upgrade ---------------------------------------------------------
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Create or update the PostGIS schema; with --from-workspace, copy a GeoPackage workspace in."""
+    from services import db
+    from settings import Settings
+
+    url = Settings.from_env(None, database_url=args.database_url).database_url
+    print("\n".join(db.upgrade(url, args.from_workspace).lines()))
+    return 0
+
+
+def _register_db_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("db", help="the PostGIS store (--database-url): its schema")
+    db_sub = p.add_subparsers(dest="db_command", required=True)
+    p = db_sub.add_parser("upgrade", help="create or update the schema; optionally copy a workspace in")
+    p.add_argument("--from-workspace", metavar="PATH",
+                   help="copy this GeoPackage workspace (layers, provenance, runs) into the empty database")
+    p.set_defaults(func=cmd_db_upgrade)
+
+
 # Each capability adds its subcommands here: a function that adds its parsers to ``sub``.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_file_commands, _register_rule_commands, _register_surface_commands,
-    _register_inventory_commands]
+    _register_inventory_commands, _register_db_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="hgwatch", description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", help="workspace GeoPackage (default: $HGWATCH_WORKSPACE or the demo)")
+    parser.add_argument("--database-url", metavar="URL",
+                        help="PostGIS store instead of the GeoPackage, postgresql://USER:PASSWORD@HOST/DB"
+                             " (default: $HGWATCH_DATABASE_URL)")
     sub = parser.add_subparsers(dest="command", required=True)
     for register in COMMANDS:
         register(sub)

@@ -25,7 +25,8 @@ from geo.rules import Evaluation, RunDiff, diff_runs, run_rules
 from layers.catalogue import CATALOGUE
 from layers.io.export import Provenance
 from layers.io.readers import load_layer
-from layers.store.workspace import Workspace
+from layers.store.base import Store
+from layers.store.open import open_store
 from settings import Settings
 
 
@@ -57,13 +58,13 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
     files : (layer type, path) pairs; several files of one type are concatenated.
     set_values : layer type -> {field: value} for fields the files lack (``--set``).
     repair : repair invalid geometries in the files with make_valid (each repair is a warning).
-    record : record a workspace run with ``Workspace.record_run``.
+    record : record a workspace run with ``Store.record_run``.
     """
     ruleset = settings.rules
     selected = [ruleset.rule(r) for r in only] if only else list(ruleset.rules)
     needed = list(dict.fromkeys(lay for r in selected for lay in r.layers))
     warnings: list[Problem] = []
-    workspace = Workspace(settings.workspace)
+    workspace = open_store(settings.workspace, settings.database_url)
     if files:
         frames, sources, hashes, warnings = _from_files(files, set_values or {}, repair)
         provenance = [Provenance(lay, src, "unknown") for lay, paths in sources.items()
@@ -174,7 +175,7 @@ class RunComparison:
     diff: RunDiff
 
 
-def diff_last_runs(workspace: Workspace) -> RunComparison:
+def diff_last_runs(workspace: Store) -> RunComparison:
     """Compare the last two runs recorded in ``workspace``; WorkspaceError if fewer than two."""
     runs = workspace.runs(limit=2)
     if len(runs) < 2:

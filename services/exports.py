@@ -20,7 +20,7 @@ from layers.catalogue import CATALOGUE, is_restricted_name
 from layers.io import export
 from layers.io.readers import load_layer
 from layers.io.violations import violations_bytes
-from layers.store.workspace import LayerInfo, Workspace
+from layers.store.base import LayerInfo, Store
 from render.report.document import write_report
 from render.report.tables import Inventory, inventory_tables, select_area
 from services.arguments import apply_filters, parse_bbox, parse_filters
@@ -62,7 +62,7 @@ def violations_file(violations: gpd.GeoDataFrame, fmt: str, *, profile: str,
     return violations_bytes(violations, fmt, profile=profile, provenance=provenance(infos, layers))
 
 
-def export_layer(workspace: Workspace, layer: str, out: str | os.PathLike[str], *, profile: str,
+def export_layer(workspace: Store, layer: str, out: str | os.PathLike[str], *, profile: str,
                  filters: Iterable[str] = (), bbox: str | None = None) -> tuple[Path, int]:
     """Write ``layer`` of ``workspace``, or the features that pass ``--filter`` items
     (``FIELD=V1,V2``) and ``--bbox`` text (``W,S,E,N``), to ``out``; returns the path and the
@@ -76,7 +76,7 @@ def export_layer(workspace: Workspace, layer: str, out: str | os.PathLike[str], 
     return path, len(gdf)
 
 
-def share_fields(workspace: Workspace, layer: str, fields: Iterable[str], *,
+def share_fields(workspace: Store, layer: str, fields: Iterable[str], *,
                  undo: bool = False) -> tuple[str, ...]:
     """Mark columns of ``layer`` that the catalogue does not declare as shareable: they then
     leave under the partner and public profiles too (``undo``: they stay inside again).
@@ -115,7 +115,7 @@ def share_fields(workspace: Workspace, layer: str, fields: Iterable[str], *,
     return workspace.mark_shareable(layer, names, undo=undo)
 
 
-def report_layers(workspace: Workspace, paths: Mapping[str, str]
+def report_layers(workspace: Store, paths: Mapping[str, str]
                   ) -> tuple[dict[str, gpd.GeoDataFrame | None], list[str]]:
     """The sites and water of a report, each from its file in ``paths`` or else the workspace,
     and a line per layer saying where it came from (source, licence, import time)."""
@@ -142,7 +142,7 @@ def report_layers(workspace: Workspace, paths: Mapping[str, str]
     return frames, sources
 
 
-def write_inventory_report(out: str | os.PathLike[str], *, factors: Factors, workspace: Workspace,
+def write_inventory_report(out: str | os.PathLike[str], *, factors: Factors, workspace: Store,
                            area: str | None = None, layer_paths: Mapping[str, str] | None = None,
                            today: date | None = None) -> tuple[Path, Inventory]:
     """Read the sites (and water, if any) from ``workspace`` or ``layer_paths``

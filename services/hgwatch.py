@@ -28,8 +28,10 @@ from geo.exposure import Pressure
 from geo.inventory import Factors
 from geo.rules import RuleSet
 from layers.io.readers import Loaded, load_layer
+from layers.store.base import LayerInfo, Store
 from layers.store.gpkg import Replacement
-from layers.store.workspace import LayerInfo, Workspace
+from layers.store.open import open_store
+from layers.store.postgis import PostgisStore
 from render.report.tables import Inventory, inventory_tables
 from services import checks, contamination, exports
 from services import exposure as ex
@@ -64,15 +66,17 @@ class HgWatch:
         self._memo: dict[str, OrderedDict[Any, tuple[bool, Any]]] = {}
 
     @classmethod
-    def from_env(cls, **paths: Path | str | None) -> HgWatch:
-        """The service of ``Settings.from_env(**paths)`` ($HGWATCH_WORKSPACE, shipped files)."""
-        return cls(Settings.from_env(None, **paths))
+    def from_env(cls, *, database_url: str | None = None, **paths: Path | str | None) -> HgWatch:
+        """The service of ``Settings.from_env(**paths)`` ($HGWATCH_DATABASE_URL, $HGWATCH_WORKSPACE,
+        shipped files); ``database_url`` selects a PostGIS store."""
+        return cls(Settings.from_env(None, database_url=database_url, **paths))
 
     # ------------------------------------------------------------------ plumbing
     @property
     def settings(self) -> Settings:
-        """The settings, re-read from their files when one changed since the last call."""
-        stamp = self._base.stamp()
+        """The settings, re-read from their files when one changed since the last call (the
+        caches also go when a PostGIS store changed)."""
+        stamp = self._base.stamp() + self._store_stamp()
         with self._lock:
             if stamp != self._stamp:
                 self._stamp, self._settings = stamp, replace(self._base)
@@ -80,9 +84,20 @@ class HgWatch:
             return self._settings
 
     @property
-    def store(self) -> Workspace:
-        """The workspace GeoPackage."""
-        return Workspace(self._base.workspace)
+    def store(self) -> Store:
+        """The store: the PostGIS database of ``settings.database_url``, else the workspace GeoPackage."""
+        return open_store(self._base.workspace, self._base.database_url)
+
+    def _store_stamp(self) -> tuple[float, ...]:
+        """A PostGIS store's change counter (-2 while it cannot be read); a GeoPackage's
+        modification time is in ``Settings.stamp`` already."""
+        store = self.store
+        if not isinstance(store, PostgisStore):
+            return ()
+        try:
+            return (float(store.generation()),)
+        except HgWatchError:
+            return (-2.0,)
 
     def _cached(self, kind: str, key: object, make: Callable[[], T], size: int = 8) -> T:
         """``make()`` once per ``key`` (the last ``size`` kept); a HgWatchError is kept too."""
@@ -272,7 +287,7 @@ class HgWatch:
         return checks.diff_last_runs(self.store)
 
     def add_layers(self, loaded: Sequence[Loaded], **meta: Any) -> list[LayerInfo]:
-        """Store validated layers with their provenance (``Workspace.write_layers``), atomically;
+        """Store validated layers with their provenance (``Store.write_layers``), atomically;
         an ``accuracy_m`` must be a finite number of metres >= 0 (or None: unknown)."""
         if meta.get("accuracy_m") is not None:
             check_metres(float(meta["accuracy_m"]), name="accuracy_m", what="an expected error",

@@ -2,7 +2,8 @@
 environment, loaded once into one typed object that is passed in. No compute function reads a
 config file itself.
 
-``Settings.from_env()`` is the one place that reads ``$HGWATCH_WORKSPACE``. Each file is parsed on
+``Settings.from_env()`` is the one place that reads ``$HGWATCH_WORKSPACE`` and
+``$HGWATCH_DATABASE_URL`` (the PostGIS store, ``layers.store.open``). Each file is parsed on
 first use and kept; a file with errors raises ``ConfigError`` (with every problem) on each access,
 so a page can show the message and go on with what else works.
 """
@@ -30,8 +31,9 @@ from settings.rules import load_rules, rules_hash
 from settings.threads import THREADS_ENV, parse_threads
 
 WORKSPACE_ENV = "HGWATCH_WORKSPACE"
+DATABASE_ENV = "HGWATCH_DATABASE_URL"  # a postgresql:// URL: the PostGIS store instead of the file
 
-__all__ = ["DEMO_WORKSPACE", "WORKSPACE_ENV", "Settings", "workspace_from_env"]
+__all__ = ["DATABASE_ENV", "DEMO_WORKSPACE", "WORKSPACE_ENV", "Settings", "workspace_from_env"]
 
 
 def workspace_from_env(environ: Mapping[str, str] | None = None) -> Path:
@@ -50,14 +52,21 @@ class Settings:
     guidelines_path: Path = GUIDELINES_PATH
     exposure_path: Path = EXPOSURE_PATH
     threads_value: str | None = None  # $HGWATCH_THREADS as given; None: every core (see .threads)
+    database_url: str | None = None  # the PostGIS store (layers.store.open), used instead of `workspace`
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **paths: Path | str | None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, database_url: str | None = None,
+                 **paths: Path | str | None) -> Settings:
         """Settings for this process: the workspace from ``paths`` or the environment, and the
-        settings files from ``paths`` where given, else the shipped ones in ``config/``."""
+        settings files from ``paths`` where given, else the shipped ones in ``config/``.
+        The store is the database ``database_url`` if given, else the workspace file given in
+        ``paths``, else ``$HGWATCH_DATABASE_URL``, else ``$HGWATCH_WORKSPACE`` or the demo."""
+        env = os.environ if environ is None else environ
         chosen = {k: Path(v) for k, v in paths.items() if v is not None}
+        if not database_url and "workspace" not in chosen:
+            database_url = env.get(DATABASE_ENV, "").strip() or None
         chosen.setdefault("workspace", workspace_from_env(environ))
-        return cls(**chosen, threads_value=(os.environ if environ is None else environ).get(THREADS_ENV))
+        return cls(**chosen, threads_value=env.get(THREADS_ENV), database_url=database_url or None)
 
     def with_paths(self, **paths: Path | str | None) -> Settings:
         """A copy with other file paths (``None`` keeps the current one); nothing is re-read

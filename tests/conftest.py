@@ -38,3 +38,16 @@ def sites() -> gpd.GeoDataFrame:
 def workspace_path(tmp_path: Path) -> Path:
     """Where a test's workspace lives (not created)."""
     return tmp_path / "ws.gpkg"
+
+
+# A real PostgreSQL + PostGIS server for the PostGIS store tests (tests/postgis.py): started once
+# per test process on first use, each test given a fresh database from a template.
+from tests.postgis import (  # noqa: E402, F401
+    pg_bare_url,
+    pg_url,
+    postgis_bare,
+    postgis_bare_proc,
+    postgis_ready,
+    postgis_ready_proc,
+    postgis_server,
+)

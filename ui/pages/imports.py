@@ -8,6 +8,7 @@ import streamlit as st
 from geo.errors import HgWatchError, InputError, Problem
 from layers.catalogue import CATALOGUE
 from layers.io.readers import Loaded
+from layers.store.base import store_name
 from services.imports import group_problems, load_upload, upload_layers
 from ui import sidebar as chrome
 
@@ -68,7 +69,7 @@ if upload is not None and loaded is not None:
         try:
             view.service.add_layers([loaded], source=source, licence=licence,
                                     accuracy_m=accuracy or None, replace_all=consent)
-            st.success(f"Added {len(loaded.gdf):,} features to {chrome.plain(view.service.store.path.name)}."
+            st.success(f"Added {len(loaded.gdf):,} features to {chrome.plain(store_name(view.service.store))}."
                        " The map and rules use them from now on.")
         except HgWatchError as exc:
             st.error(f"{chrome.plain(name)} was not added.")

@@ -1,0 +1,87 @@
+"""The store interface: what every back end of the workspace offers.
+
+Two back ends implement it: the embedded GeoPackage (``layers.store.workspace.Workspace``, the
+default) and PostGIS for a shared server (``layers.store.postgis.PostgisStore``).
+``layers.store.open.open_store`` picks one. Code above the store names only ``Store``, so it
+runs unchanged on either; the tests in ``tests/test_store_backends.py`` run every store test on
+both.
+
+The interface mirrors ``Workspace`` exactly: layer provenance (``LayerInfo``), whole layers
+read and written as GeoDataFrames in EPSG:4326, the columns marked shareable, rule runs, and the
+check that keeps a replacement from silently dropping most of a layer (``Replacement``;
+``ReplaceRefused`` when refused). Every
+write is one atomic change, and writers wait for each other (``WorkspaceError`` after the lock
+timeout).
+"""
+from __future__ import annotations
+
+import os
+from typing import Protocol, runtime_checkable
+
+import geopandas as gpd
+
+from layers.store.gpkg import Replacement, ReplaceRefused
+from layers.store.workspace import UNRECORDED, LayerInfo
+
+__all__ = ["UNRECORDED", "LayerInfo", "ReplaceRefused", "Replacement", "Store", "store_name"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A workspace: layers with provenance, and the rule runs recorded on them."""
+
+    @property
+    def path(self) -> str | os.PathLike[str]:
+        """Where the store is, for messages: a GeoPackage path or a database URL without password."""
+
+    def exists(self) -> bool:
+        """True when the store is there to read (a GeoPackage file; a database with the schema)."""
+
+    def layers(self) -> list[LayerInfo]:
+        """Provenance of every layer held, in catalogue order."""
+
+    def has(self, layer: str) -> bool:
+        """True when the store holds layer type ``layer``."""
+
+    def info(self, layer: str) -> LayerInfo:
+        """Provenance of ``layer``; ``WorkspaceError`` when absent."""
+
+    def read(self, layer: str) -> gpd.GeoDataFrame:
+        """The layer as a GeoDataFrame in EPSG:4326 with its declared dtypes, in stored row order."""
+
+    def columns(self, layer: str) -> list[str]:
+        """The attribute columns of stored ``layer``, as stored (no geometry)."""
+
+    def runs(self, limit: int = 2) -> list[dict[str, object]]:
+        """The last ``limit`` rule runs, newest first (``run_id``, ``ran_at``, ``rules_hash``,
+        ``input_hashes``, ``counts``, ``violation_ids``)."""
+
+    def replacement(self, layer: str, incoming: int) -> Replacement:
+        """What replacing ``layer`` with ``incoming`` rows would do (reads only)."""
+
+    def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, **meta: object) -> LayerInfo:
+        """Replace one layer; the keywords are those of ``write_layers``."""
+
+    def write_layers(self, items: list[tuple[str, gpd.GeoDataFrame]], *, source: str, licence: str = UNRECORDED,
+                     accuracy_m: float | None = None, accuracy_note: str = "", synthetic: bool = False,
+                     append: bool = False, replace_all: bool = False) -> list[LayerInfo]:
+        """Store layers (EPSG:4326) with their provenance in ONE atomic change.
+
+        With ``append`` features are added (an id already stored is refused with ``InputError``);
+        without it each layer is replaced, and a replacement with fewer than half the stored rows
+        raises ``ReplaceRefused`` unless ``replace_all``. A refusal changes nothing.
+        """
+
+    def mark_shareable(self, layer: str, fields: list[str], *, undo: bool = False) -> tuple[str, ...]:
+        """Mark columns of ``layer`` shareable (``undo``: unmark them) in one atomic change; returns
+        the layer's marks afterwards (``LayerInfo.shareable``). A restricted name is refused."""
+
+    def record_run(self, *, rules_hash: str, input_hashes: dict[str, str], counts: dict[str, int],
+                   violation_ids: list[str]) -> int:
+        """Append one rule run to an existing store; returns its run id."""
+
+
+def store_name(store: Store) -> str:
+    """A short name for a person: the GeoPackage's file name, or the database URL (no password)."""
+    where = store.path
+    return os.path.basename(where) if isinstance(where, os.PathLike) else str(where)

@@ -1,0 +1,120 @@
+"""A PostGIS store's database: its URL, the process's connection pools and the schema revision.
+
+``upgrade_schema(url)`` creates or updates the HgWatch schema with the Alembic migrations in
+``layers/store/migrations`` (run here, in one transaction; nobody calls the ``alembic`` command).
+URLs are ``postgresql://user:password@host:port/database`` (``?host=/socket/dir`` for a Unix
+socket); the password never appears in a message.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from geo.errors import WorkspaceError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "hgw_schema_version"
+WRITE_LOCK = 0x4867_5761_7463_68  # the transaction advisory lock every writer takes ("HgWatch")
+SCHEMES = ("postgresql", "postgresql+psycopg")
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def is_database_url(location: object) -> bool:
+    """True for a ``postgresql://`` (or ``postgresql+psycopg://``) URL."""
+    return isinstance(location, str) and location.split("://", 1)[0] in SCHEMES
+
+
+def _driver_url(url: str) -> sa.URL:
+    if not is_database_url(url):
+        raise WorkspaceError(f"database URL {url!r}: expected one starting with postgresql://")
+    try:
+        return sa.make_url(url).set(drivername="postgresql+psycopg")
+    except sa.exc.ArgumentError as exc:
+        raise WorkspaceError(f"database URL {url!r} cannot be read: {exc}") from None
+
+
+def display_url(url: str) -> str:
+    """``url`` as shown to a person: ``postgresql://``, the password replaced by ``***``."""
+    return _driver_url(url).set(drivername="postgresql").render_as_string(hide_password=True)
+
+
+def engine_for(url: str) -> Engine:
+    """The process's engine for ``url``: one connection pool per database, made on first use."""
+    key = _driver_url(url).render_as_string(hide_password=False)
+    with _engines_lock:
+        if key not in _engines:
+            _engines[key] = sa.create_engine(key, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return _engines[key]
+
+
+def forget_engine(url: str) -> None:
+    """Close and drop the pool of ``url``, e.g. before the database is dropped."""
+    key = _driver_url(url).render_as_string(hide_password=False)
+    with _engines_lock:
+        engine = _engines.pop(key, None)
+    if engine is not None:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def connect(url: str, **options: object) -> Iterator[Connection]:
+    """A pooled connection to ``url`` with SQLAlchemy execution ``options``; a database that
+    cannot be reached, or refuses, is a ``WorkspaceError`` naming it (without the password)."""
+    try:
+        with engine_for(url).connect().execution_options(**options) as con:
+            yield con
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise WorkspaceError(f"workspace {display_url(url)}: the database refused or failed: {reason}") from None
+
+
+@cache
+def head_revision() -> str:
+    """The newest schema revision this HgWatch knows."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None  # versions/ holds at least the first revision
+    return head
+
+
+def revision(con: Connection) -> str | None:
+    """The schema revision of the database of ``con`` (None: no HgWatch schema)."""
+    if con.execute(sa.text(f"SELECT to_regclass('{VERSION_TABLE}')")).scalar() is None:
+        return None
+    return con.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+
+
+def schema_revision(url: str) -> str | None:
+    """The schema revision of the database at ``url`` (None: no HgWatch schema)."""
+    with connect(url) as con:
+        return revision(con)
+
+
+def upgrade_schema(url: str) -> tuple[str | None, str]:
+    """Create or update the HgWatch schema at ``url`` to the newest revision in one transaction
+    (PostGIS must be installable there); concurrent upgrades and writers wait for each other.
+    Returns the revisions before and after."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with connect(url) as con, con.begin():
+        con.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK})
+        before = revision(con)
+        config.attributes["connection"] = con
+        try:
+            command.upgrade(config, "head")
+        except sa.exc.DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise WorkspaceError(f"workspace {display_url(url)}: the schema upgrade failed and changed"
+                                 f" nothing: {reason}") from None
+    return before, head_revision()

@@ -1,0 +1,328 @@
+"""The PostGIS store: the workspace in a PostgreSQL database, for a server shared by several desks.
+
+It implements ``layers.store.base.Store`` exactly as the GeoPackage ``Workspace`` does. The
+schema (``layers/store/migrations``, Alembic) has one table per layer type: ``fid`` for row order,
+one typed column per catalogue field, ``extra`` (JSONB) for the file's other columns, ``geom``
+(EPSG:4326, GiST-indexed); ``hgw_layers`` holds each layer's provenance and column layout,
+``hgw_runs`` the rule runs and ``hgw_state`` a counter bumped by every change (for caches).
+``upgrade_schema`` creates or updates it; a store refuses to read or write a database whose schema
+is missing or at another revision, and says to run ``python cli.py db upgrade``.
+
+Every write is one transaction: a refusal, an error or a killed writer (PostgreSQL rolls back a
+transaction whose client is gone) leaves the previous state. Writers serialise on a transaction
+advisory lock and wait at most ``lock_timeout_s`` seconds for it. Readers never wait: each read
+sees one committed state (a read-only REPEATABLE READ transaction).
+
+Engines are kept per URL for the life of the process (a pool of connections each).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import geopandas as gpd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from geo.errors import InputError, Problem, WorkspaceError
+from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
+from layers.store import pgframe
+from layers.store.base import UNRECORDED, LayerInfo, Replacement, ReplaceRefused, Store
+from layers.store.pgschema import WRITE_LOCK, connect, display_url, head_revision, revision
+
+LOCK_TIMEOUT_S = 60.0  # how long a writer waits for another writer to finish, seconds
+_META_COLUMNS = 'layer, source, licence, imported_at, "rows", accuracy_m, accuracy_note, synthetic'
+
+
+def copy_rows(con: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:
+    """``COPY`` ``rows`` into ``table`` inside the open transaction of ``con``."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    raw: Any = con.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+class PostgisStore:
+    """The workspace in the PostGIS database at ``url`` (``postgresql://user:pw@host/db``).
+
+    Parameters
+    ----------
+    url : the database URL; the password never appears in ``path`` or in a message.
+    lock_timeout_s : how long a write waits for another writer, in seconds.
+    """
+
+    def __init__(self, url: str, *, lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
+        self.url = url
+        self.path = display_url(url)
+        self.lock_timeout_s = lock_timeout_s
+
+    def _check_schema(self, con: Connection) -> None:
+        found = revision(con)
+        if found is None:
+            raise WorkspaceError(f"workspace {self.path} has no HgWatch schema; create it with"
+                                 " `python cli.py --database-url URL db upgrade`")
+        if found != head_revision():
+            raise WorkspaceError(f"workspace {self.path} has schema revision {found}; this HgWatch needs"
+                                 f" {head_revision()}: run `python cli.py --database-url URL db upgrade`")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A read-only transaction that sees one committed state; checks the schema first."""
+        with connect(self.url, isolation_level="REPEATABLE READ", postgresql_readonly=True) as con, con.begin():
+            self._check_schema(con)
+            yield con
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One transaction holding the writers' lock; committed only if the block succeeds."""
+        with connect(self.url) as con, con.begin():
+            self._check_schema(con)
+            con.execute(sa.text(f"SET LOCAL lock_timeout = '{int(self.lock_timeout_s * 1000)}ms'"))
+            try:
+                con.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK})
+            except sa.exc.OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                    raise
+                raise WorkspaceError(
+                    f"workspace {self.path} is locked by another writer; tried for {self.lock_timeout_s:g} s."
+                    " Wait for the other import or rule run to finish, then try again") from None
+            con.execute(sa.text("SET LOCAL lock_timeout = 0"))
+            yield con
+            con.execute(sa.text("UPDATE hgw_state SET generation = generation + 1"))
+
+    # ----------------------------------------------------------------- reading
+    def exists(self) -> bool:
+        """True when the database holds the HgWatch schema (a database it cannot reach is an error)."""
+        with connect(self.url) as con:
+            return revision(con) is not None
+
+    def generation(self) -> int:
+        """A counter that every change increases: a cache of what was read is stale when it moved."""
+        with connect(self.url) as con:
+            if revision(con) is None:
+                return -1
+            return int(con.execute(sa.text("SELECT generation FROM hgw_state")).scalar_one())
+
+    @staticmethod
+    def _infos(con: Connection) -> dict[str, LayerInfo]:
+        marks: dict[str, list[str]] = {}
+        for layer, field in con.execute(sa.text("SELECT layer, field FROM hgw_shareable ORDER BY layer, field")):
+            marks.setdefault(layer, []).append(field)
+        rows = con.execute(sa.text(f"SELECT {_META_COLUMNS} FROM hgw_layers")).all()
+        return {r[0]: LayerInfo(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], bool(r[7]),
+                                tuple(marks.get(r[0], ()))) for r in rows if r[0] in CATALOGUE}
+
+    def layers(self) -> list[LayerInfo]:
+        """Provenance of every layer the database holds, in catalogue order."""
+        with self._reading() as con:
+            held = self._infos(con)
+        return [held[layer] for layer in CATALOGUE if layer in held]
+
+    def has(self, layer: str) -> bool:
+        """True when the database holds layer type ``layer``."""
+        return self.exists() and any(i.layer == layer for i in self.layers())
+
+    def info(self, layer: str) -> LayerInfo:
+        """Provenance of ``layer``; raises WorkspaceError when absent."""
+        for info in self.layers():
+            if info.layer == layer:
+                return info
+        raise WorkspaceError(f"workspace {self.path} holds no {layer!r} layer")
+
+    @staticmethod
+    def _typed(con: Connection, layer: str) -> list[str]:
+        """The catalogue fields of ``layer`` that have a typed column in its table, in catalogue order."""
+        present = set(con.execute(sa.text(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = :t"), {"t": layer}).scalars())
+        return [f for f in spec_for(layer).field_names if f in present]
+
+    def read(self, layer: str) -> gpd.GeoDataFrame:
+        """The layer as a GeoDataFrame in EPSG:4326, with its declared dtypes, in stored order."""
+        spec = spec_for(layer)
+        with self._reading() as con:
+            columns = con.execute(sa.text("SELECT columns FROM hgw_layers WHERE layer = :l"), {"l": layer}).all()
+            if not columns:
+                raise WorkspaceError(f"workspace {self.path} holds no {layer!r} layer")
+            typed = self._typed(con, layer)
+            names = "".join(f'"{c}", ' for c in typed)
+            rows = con.execute(sa.text(
+                f'SELECT {names}extra, ST_AsBinary(geom) FROM "{layer}" ORDER BY fid')).all()
+        return pgframe.frame(rows, columns[0][0], typed, spec)
+
+    def columns(self, layer: str) -> list[str]:
+        """The attribute columns of stored ``layer``, as stored (no geometry)."""
+        spec_for(layer)
+        with self._reading() as con:
+            found = con.execute(sa.text("SELECT columns FROM hgw_layers WHERE layer = :l"), {"l": layer}).all()
+        if not found:
+            raise WorkspaceError(f"workspace {self.path} holds no {layer!r} layer")
+        return [str(name) for name, _ in found[0][0]]
+
+    def runs(self, limit: int = 2) -> list[dict[str, object]]:
+        """The last ``limit`` rule runs, newest first, with counts and violation ids decoded."""
+        if not self.exists():
+            return []
+        with self._reading() as con:
+            rows = con.execute(sa.text(
+                "SELECT run_id, ran_at, rules_hash, input_hashes, counts, violation_ids FROM hgw_runs"
+                " ORDER BY run_id DESC LIMIT :n"), {"n": limit}).all()
+        return [{"run_id": int(r[0]), "ran_at": r[1], "rules_hash": r[2],
+                 "input_hashes": dict(sorted(r[3].items())), "counts": dict(sorted(r[4].items())),
+                 "violation_ids": list(r[5])} for r in rows]
+
+    def replacement(self, layer: str, incoming: int) -> Replacement:
+        """What replacing ``layer`` with ``incoming`` rows would do. Reads only."""
+        spec_for(layer)
+        if not self.exists():
+            return Replacement(layer, 0, incoming)
+        with self._reading() as con:
+            return Replacement(layer, self._stored(con).get(layer, 0), incoming)
+
+    @staticmethod
+    def _stored(con: Connection) -> dict[str, int]:
+        """Rows of every layer held (counted, so that rows added from outside count too)."""
+        held = con.execute(sa.text("SELECT layer FROM hgw_layers")).scalars().all()
+        return {layer: int(con.execute(sa.text(f'SELECT count(*) FROM "{layer}"')).scalar_one())
+                for layer in held if layer in CATALOGUE}
+
+    # ----------------------------------------------------------------- writing
+    def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, **meta: object) -> LayerInfo:
+        """Replace one layer; see ``write_layers`` for the keyword arguments."""
+        return self.write_layers([(layer, gdf)], **meta)[0]  # type: ignore[arg-type]
+
+    def write_layers(self, items: list[tuple[str, gpd.GeoDataFrame]], *, source: str, licence: str = UNRECORDED,
+                     accuracy_m: float | None = None, accuracy_note: str = "", synthetic: bool = False,
+                     append: bool = False, replace_all: bool = False) -> list[LayerInfo]:
+        """Store layers (EPSG:4326) with their provenance in ONE transaction.
+
+        With ``append``, features are added to the stored layer; an id already stored is refused.
+        Without it each layer is replaced; a replacement with fewer than half the stored rows (or
+        none) raises ``ReplaceRefused`` unless ``replace_all``. A refusal changes nothing.
+        """
+        for layer, gdf in items:
+            spec_for(layer)
+            if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+                raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._writing() as con:
+            stored = self._stored(con)
+            if append:
+                for layer, gdf in items:
+                    if layer in stored:
+                        self._refuse_clash(con, layer, gdf)
+            elif not replace_all:
+                shrinking = [r for r in (Replacement(layer, stored.get(layer, 0), len(gdf)) for layer, gdf in items)
+                             if r.needs_replace_all]
+                if shrinking:
+                    raise ReplaceRefused(self.path, source, shrinking)
+            infos = []
+            for layer, gdf in items:
+                rows = self._put(con, layer, gdf, append=append and layer in stored)
+                info = LayerInfo(layer, source, licence, now, rows, accuracy_m, accuracy_note, synthetic)
+                self._record_info(con, info)
+                infos.append(info)
+        return infos
+
+    def _put(self, con: Connection, layer: str, gdf: gpd.GeoDataFrame, *, append: bool) -> int:
+        """Write ``gdf`` into ``layer``'s table (after the stored rows when ``append``); the row count."""
+        prepared = pgframe.prepare(gdf, spec_for(layer), self._typed(con, layer))
+        columns = prepared.columns
+        if append:
+            old = con.execute(sa.text("SELECT columns FROM hgw_layers WHERE layer = :l"), {"l": layer}).scalar_one()
+            columns = pgframe.merged(old, columns)
+        else:
+            con.execute(sa.text(f'DELETE FROM "{layer}"'))
+        copy_rows(con, layer, prepared.table_columns, prepared.rows)
+        con.execute(sa.text(
+            "INSERT INTO hgw_layers (layer, source, licence, imported_at, \"rows\", columns)"
+            " VALUES (:l, '', '', '', 0, CAST(:c AS jsonb)) ON CONFLICT (layer) DO UPDATE SET columns = EXCLUDED.columns"),
+            {"l": layer, "c": json.dumps(columns)})
+        return int(con.execute(sa.text(f'SELECT count(*) FROM "{layer}"')).scalar_one())
+
+    @staticmethod
+    def _record_info(con: Connection, info: LayerInfo) -> None:
+        con.execute(sa.text(
+            "UPDATE hgw_layers SET source = :s, licence = :li, imported_at = :t, \"rows\" = :n,"
+            " accuracy_m = :a, accuracy_note = :note, synthetic = :syn WHERE layer = :l"),
+            {"l": info.layer, "s": info.source, "li": info.licence, "t": info.imported_at, "n": info.rows,
+             "a": info.accuracy_m, "note": info.accuracy_note, "syn": info.synthetic})
+
+    def _refuse_clash(self, con: Connection, layer: str, gdf: gpd.GeoDataFrame) -> None:
+        """InputError when an id of ``gdf`` is already stored in ``layer`` (the GeoPackage's message)."""
+        id_field = spec_for(layer).id_field
+        new = sorted({str(v) for v in gdf[id_field].dropna()}) if id_field in gdf.columns else []
+        clash = con.execute(sa.text(
+            f'SELECT DISTINCT "{id_field}" FROM "{layer}" WHERE "{id_field}" = ANY(:ids) ORDER BY 1'),
+            {"ids": new}).scalars().all()
+        if clash:
+            raise InputError(
+                f"cannot append to {layer}: {len(clash)} id(s) are already stored; nothing was imported",
+                [Problem("workspace", None, id_field, v, "an id not already in the workspace",
+                         kind="duplicate") for v in clash[:50]])
+
+    def mark_shareable(self, layer: str, fields: list[str], *, undo: bool = False) -> tuple[str, ...]:
+        """Mark columns of ``layer`` shareable (``undo``: unmark them) in one transaction; returns
+        the layer's marks afterwards. A restricted (person-like) name is refused."""
+        refused = [f for f in fields if is_restricted_name(f)]
+        if refused and not undo:
+            raise WorkspaceError(f"{layer}: {refused} are restricted and cannot be marked shareable")
+        self.info(layer)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._writing() as con:
+            for field in fields:
+                con.execute(sa.text("DELETE FROM hgw_shareable WHERE layer = :l AND field = :f"),
+                            {"l": layer, "f": field})
+                if not undo:
+                    con.execute(sa.text("INSERT INTO hgw_shareable VALUES (:l, :f, :t)"),
+                                {"l": layer, "f": field, "t": now})
+        return self.info(layer).shareable
+
+    def record_run(self, *, rules_hash: str, input_hashes: dict[str, str], counts: dict[str, int],
+                   violation_ids: list[str]) -> int:
+        """Append one rule run; returns its run id."""
+        with self._writing() as con:
+            return int(con.execute(sa.text(
+                "INSERT INTO hgw_runs (ran_at, rules_hash, input_hashes, counts, violation_ids)"
+                " VALUES (:t, :h, CAST(:i AS jsonb), CAST(:c AS jsonb), CAST(:v AS jsonb)) RETURNING run_id"),
+                {"t": datetime.now(UTC).isoformat(timespec="seconds"), "h": rules_hash,
+                 "i": json.dumps(input_hashes), "c": json.dumps(counts),
+                 "v": json.dumps(sorted(violation_ids))}).scalar_one())
+
+    # ----------------------------------------------------------------- copying a workspace in
+    def copy_from(self, other: Store) -> tuple[list[LayerInfo], int]:
+        """Copy every layer (with its provenance, import time included) and every run of the store
+        ``other`` into this empty database, in one transaction; returns the layers and the number
+        of runs copied. A database that already holds a layer or a run is refused, unchanged."""
+        infos = other.layers() if other.exists() else []
+        frames = {i.layer: other.read(i.layer) for i in infos}
+        runs = list(reversed(other.runs(limit=2**62))) if infos else []
+        with self._writing() as con:
+            held = sorted(self._stored(con))
+            n_runs = int(con.execute(sa.text("SELECT count(*) FROM hgw_runs")).scalar_one())
+            if held or n_runs:
+                raise WorkspaceError(
+                    f"workspace {self.path} already holds {len(held)} layer(s) {held} and {n_runs} run(s);"
+                    f" copy {other.path} into an empty database, nothing was copied")
+            for info in infos:
+                rows = self._put(con, info.layer, frames[info.layer], append=False)
+                self._record_info(con, LayerInfo(**{**info.__dict__, "rows": rows}))
+                for field in info.shareable:
+                    con.execute(sa.text("INSERT INTO hgw_shareable VALUES (:l, :f, :t)"),
+                                {"l": info.layer, "f": field, "t": info.imported_at})
+            for run in runs:
+                con.execute(sa.text(
+                    "INSERT INTO hgw_runs (run_id, ran_at, rules_hash, input_hashes, counts, violation_ids)"
+                    " VALUES (:r, :t, :h, CAST(:i AS jsonb), CAST(:c AS jsonb), CAST(:v AS jsonb))"),
+                    {"r": run["run_id"], "t": run["ran_at"], "h": run["rules_hash"],
+                     "i": json.dumps(run["input_hashes"]), "c": json.dumps(run["counts"]),
+                     "v": json.dumps(run["violation_ids"])})
+            if runs:
+                con.execute(sa.text("SELECT setval(pg_get_serial_sequence('hgw_runs', 'run_id'),"
+                                    " (SELECT max(run_id) FROM hgw_runs))"))
+        return [LayerInfo(**{**i.__dict__, "rows": len(frames[i.layer])}) for i in infos], len(runs)
+

@@ -1,0 +1,74 @@
+"""``python cli.py db upgrade``: create or update the PostGIS schema, and move a GeoPackage
+workspace into it.
+
+The schema is managed by Alembic migrations (``layers/store/migrations``), run here through
+``layers.store.pgschema.upgrade_schema``; nobody runs the ``alembic`` command. With a GeoPackage
+workspace to copy, every layer (rows, columns, provenance with its import time, shareable marks)
+and every recorded rule run goes into the database in one transaction, so that ``check``,
+``diff`` and the dashboard answer the same on either back end. A database already holding data
+is refused, unchanged.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from geo.errors import InputError
+from layers.store.base import LayerInfo
+from layers.store.pgschema import display_url, is_database_url, upgrade_schema
+from layers.store.postgis import PostgisStore
+from layers.store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What ``upgrade`` did: the revisions before (None: no schema) and after, and what was copied."""
+
+    database: str
+    before: str | None
+    after: str
+    copied_from: str | None = None
+    layers: list[LayerInfo] = field(default_factory=list)
+    runs: int = 0
+
+    def lines(self) -> list[str]:
+        """One line per step, for the command line."""
+        if self.before is None:
+            out = [f"created the HgWatch schema (revision {self.after}) in {self.database}"]
+        elif self.before == self.after:
+            out = [f"the schema of {self.database} is already at revision {self.after}"]
+        else:
+            out = [f"upgraded the schema of {self.database} from revision {self.before} to {self.after}"]
+        if self.copied_from is not None:
+            out += [f"copied {i.layer}: {i.rows} rows ({i.source})" for i in self.layers]
+            out.append(f"copied {len(self.layers)} layer(s) and {self.runs} recorded run(s) from {self.copied_from}")
+        return out
+
+
+def upgrade(database_url: str | None, from_workspace: str | os.PathLike[str] | None = None) -> Upgrade:
+    """Bring the schema at ``database_url`` to the newest revision, then copy the GeoPackage
+    ``from_workspace`` into it when given.
+
+    Raises
+    ------
+    InputError
+        No database URL, or one that is not ``postgresql://``.
+    WorkspaceError
+        The database cannot be reached, the upgrade failed (nothing changed), the workspace
+        cannot be read, or the database already holds layers or runs (nothing copied).
+    """
+    if not database_url:
+        raise InputError("db upgrade needs a PostgreSQL database: give --database-url postgresql://USER@HOST/DB"
+                         " or set HGWATCH_DATABASE_URL")
+    if not is_database_url(database_url):
+        raise InputError(f"--database-url {database_url!r}: expected a URL starting with postgresql://")
+    source = None
+    if from_workspace is not None:
+        source = Workspace(from_workspace)
+        source.layers()  # refuse an unreadable or missing workspace before touching the database
+    before, after = upgrade_schema(database_url)
+    done = Upgrade(display_url(database_url), before, after)
+    if source is None:
+        return done
+    infos, runs = PostgisStore(database_url).copy_from(source)
+    return Upgrade(done.database, before, after, str(source.path), infos, runs)
