@@ -91,6 +91,8 @@ class HgWatch:
     def _store_stamp(self) -> tuple[float, ...]:
         """A PostGIS store's change counter (-2 while it cannot be read); a GeoPackage's
         modification time is in ``Settings.stamp`` already."""
+        if not self._base.database_url:
+            return ()
         store = self.store
         if not isinstance(store, PostgisStore):
             return ()

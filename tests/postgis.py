@@ -13,7 +13,8 @@ and ``postgis_bare`` give each test a fresh database cloned from its template, d
 ``pg_url`` / ``pg_bare_url`` are the ``postgresql://`` URLs of those databases.
 
 With the server binaries or PostGIS missing, every test that asks for them FAILS, naming the
-Debian package to install; nothing is skipped. Nothing is mocked.
+Debian package to install; nothing is skipped. Nothing is mocked. A test process killed before it
+could stop its server leaves an ``owner`` file naming its pid; the next run stops that server.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ PG_BIN = Path(os.environ.get("HGWATCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
 POSTGIS_CONTROL = Path("/usr/share/postgresql/15/extension/postgis.control")
 PACKAGE = "postgresql-15-postgis-3"
 PORT = 5432  # only names the socket file: the server listens on no TCP port
+PREFIX = "hgw-pg-"  # the temporary folders of the test servers
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,39 @@ def _run(argv: list[str], what: str) -> None:
                     pytrace=False)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_stale() -> None:
+    """Stop and delete the servers of earlier test processes that died without stopping them."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((folder / "owner").read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate",
+                                        "-w", "stop"]), capture_output=True, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def running_server() -> Iterator[Server]:
     """Create, start and finally stop and delete a throwaway cluster (see the module docstring)."""
     reason = missing()
     if reason:
         pytest.fail(reason, pytrace=False)
-    folder = Path(tempfile.mkdtemp(prefix="hgw-pg-"))
+    stop_stale()
+    folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+    (folder / "owner").write_text(str(os.getpid()))  # so that a later run can stop it if we die
     if os.geteuid() == 0:
         owner = pwd.getpwnam("postgres")
         os.chown(folder, owner.pw_uid, owner.pw_gid)
