@@ -1,6 +1,7 @@
 """The map as rendered HTML, without Streamlit or a browser: layers, styles, escaping, offline."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from render.map.mapview import (
     rule_zone,
 )
 from render.map.polyline import encode_parts, script_safe
+from render.map.popups import cell, column_values
 from render.map.standalone import standalone_html
 from render.map.symbology import SITE_CLASSES, site_classes, site_styles
 from render.map.tiles import CHUNK, PMTILES, ROWS, TileStore, Zooms, rows_file, tippecanoe_path
@@ -370,3 +372,24 @@ def test_standalone_map_carries_its_tiles(tmp_path: Path) -> None:
     doc = standalone_html(m)
     assert "/app/static/" not in doc and not re.search(r"<script[^>]+src=", doc)
     assert '"inline":{"tiles":"' in doc and "var pmtiles" in doc and "protomapsL" in doc
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-10**6, 10**6),
+                          st.floats(allow_nan=True, allow_infinity=True, width=32),
+                          st.one_of(st.none(), st.text(max_size=6)),
+                          st.one_of(st.none(), st.datetimes(min_value=dt.datetime(1990, 1, 1),
+                                                            max_value=dt.datetime(2030, 1, 1))),
+                          st.one_of(st.none(), st.integers(0, 9), st.text(max_size=3))),
+                min_size=1, max_size=20), st.booleans())
+def test_column_values_equal_cell_by_cell(rows: list[tuple], gaps: bool) -> None:
+    """The whole-column popup values equal ``cell`` applied value by value (the oracle)."""
+    cols = list(zip(*rows))
+    frame = pd.DataFrame({"b": pd.array(cols[0], dtype="boolean"), "i": list(cols[1]),
+                          "f": list(cols[2]), "s": list(cols[3]),
+                          "d": pd.to_datetime(pd.Series(cols[4], dtype=object)), "o": list(cols[5])})
+    if gaps:  # nullable columns with a gap take the value-by-value path
+        frame["b"] = frame["b"].where(frame.index > 0)
+        frame["i"] = frame["i"].astype("Int64").where(frame.index > 0)
+    oracle = [[cell(v) for v in row] for row in frame.itertuples(index=False)]
+    assert column_values(frame, list(frame.columns)) == oracle

@@ -92,11 +92,11 @@ def popup_spec(title: str, fields: list[list[str]]) -> dict[str, Any]:
 
 
 def cell(value: object) -> object:
-    """One value made JSON-safe: NaN/NaT/None -> None, dates -> ISO text, numpy -> Python."""
+    """One value made JSON-safe: NaN/inf/NaT/None -> None, dates -> ISO text, numpy -> Python."""
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else round(float(value), 4)
+        return None if not math.isfinite(value) else round(float(value), 4)  # JSON has no inf
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -112,9 +112,35 @@ def cell(value: object) -> object:
     return str(value)
 
 
+def column_cells(col: pd.Series) -> list[object]:
+    """``cell`` of every value of ``col``, whole-column for the common dtypes (booleans, whole
+    numbers, floats, text, naive dates), value by value for the rest."""
+    dtype, missing = col.dtype, col.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(dtype) and not missing.any():
+        return col.astype(bool).tolist()
+    if pd.api.types.is_integer_dtype(dtype) and not missing.any():
+        return col.astype("int64").tolist()
+    if pd.api.types.is_float_dtype(dtype) and not isinstance(dtype, pd.ArrowDtype):
+        values = np.round(col.to_numpy(dtype=float, na_value=np.nan), 4).astype(object)
+        values[~np.isfinite(col.to_numpy(dtype=float, na_value=np.nan))] = None
+        return values.tolist()
+    if pd.api.types.is_datetime64_dtype(dtype):
+        odd = ((col.dt.normalize() != col) & col.notna()).to_numpy()  # a time of day is kept
+        text = col.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value=None, copy=True)
+        text[missing] = None
+        if odd.any():
+            text[odd] = [v.isoformat() for v in col[odd]]
+        return text.tolist()
+    if pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"):
+        values = col.to_numpy(dtype=object, na_value=None, copy=True)
+        values[missing] = None
+        return values.tolist()
+    return [cell(v) for v in col.tolist()]
+
+
 def column_values(frame: pd.DataFrame, names: Sequence[str]) -> list[list[object]]:
-    """Row-wise JSON-safe values of columns ``names`` (one list per row)."""
-    cols = [[cell(v) for v in frame[n].tolist()] for n in names]
+    """Row-wise JSON-safe values of columns ``names`` (one list per row; ``cell`` of each)."""
+    cols = [column_cells(frame[n]) for n in names]
     return [list(row) for row in zip(*cols)] if cols else [[] for _ in range(len(frame))]
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -185,12 +186,24 @@ def data_key(frame: gpd.GeoDataFrame, classes: pd.Series, names: Sequence[str], 
     zooms and the bundle format. 24 hex digits."""
     h = hashlib.blake2b(digest_size=12)
     h.update(json.dumps([FORMAT, name, list(names), zooms.__dict__]).encode())
-    h.update(b"".join(shapely.to_wkb(frame.geometry.values, hex=False)))
-    cols = pd.DataFrame({"_c": classes.astype(str).to_numpy()})
+    geoms = frame.geometry.values
+    for part in (shapely.get_type_id(geoms), shapely.get_num_geometries(geoms),
+                 shapely.get_num_interior_rings(geoms), shapely.get_num_coordinates(geoms),
+                 shapely.get_coordinates(geoms)):
+        h.update(np.ascontiguousarray(part).tobytes())
+    h.update(_hash_column(classes))
     for n in names:
-        cols[n] = frame[n].astype(str).to_numpy() if frame[n].dtype == object else frame[n].to_numpy()
-    h.update(pd.util.hash_pandas_object(cols, index=False).to_numpy().tobytes())
+        h.update(_hash_column(frame[n]))
     return h.hexdigest()
+
+
+def _hash_column(col: pd.Series) -> bytes:
+    """pandas' hash of every value of ``col`` (text for mixed objects), as bytes."""
+    try:
+        hashed = pd.util.hash_pandas_object(col, index=False)
+    except TypeError:  # mixed objects: hash their text
+        hashed = pd.util.hash_pandas_object(col.astype(str), index=False)
+    return hashed.to_numpy().tobytes() + str(col.dtype).encode()
 
 
 def geojson_lines(frame: gpd.GeoDataFrame, classes: pd.Series) -> str:

@@ -6,6 +6,7 @@ from functools import partial
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.errors import HgWatchError
 from layers.io.export import PROFILES
 from render.map.assets import installed
 from render.map.standalone import standalone_html
@@ -27,14 +28,21 @@ if not installed():
     st.error("The offline Leaflet files are missing from static/vendor; run `make install` "
              "(scripts/install_assets.py). The map cannot draw without them.")
 
-with st.spinner("Drawing the map..."):
-    m = view.service.map(view.query)
+try:
+    with st.spinner("Drawing the map..."):
+        m = view.service.map(view.query)
+except HgWatchError as exc:  # a bad HGWATCH_TILES_ABOVE / HGWATCH_BASEMAP value
+    st.error(chrome.plain(exc))
+    st.stop()
 st_folium(m, height=620, use_container_width=True,
           returned_objects=[], key="main_map")
 st.caption("Basemaps: OpenStreetMap and Esri World Imagery when online. With no internet the "
            "tiles stay blank, a note appears on the map, and every layer still draws; choose "
            "'No basemap (offline)' in the layer switcher for a plain background. Lines and "
-           "shapes are simplified to one screen pixel at this zoom and rounded to 6 decimals.")
+           "shapes are simplified to one screen pixel at this zoom and rounded to 6 decimals. "
+           "A layer with more features than the vector-tile threshold (HGWATCH_TILES_ABOVE) "
+           "arrives as vector tiles served by this app: every feature is drawn at every zoom, "
+           "and a click on one opens its popup.")
 
 st.subheader("Downloads")
 profile = st.radio("Export profile", PROFILES, index=1, horizontal=True, key="dl_profile",
