@@ -125,7 +125,8 @@ def column_cells(col: pd.Series) -> list[object]:
         values[~np.isfinite(col.to_numpy(dtype=float, na_value=np.nan))] = None
         return values.tolist()
     if pd.api.types.is_datetime64_dtype(dtype):
-        odd = ((col.dt.normalize() != col) & col.notna()).to_numpy()  # a time of day is kept
+        # a time of day (to the second, as in ``cell``) is kept
+        odd = ((col.dt.normalize() != col.dt.floor("s")) & col.notna()).to_numpy()
         text = col.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value=None, copy=True)
         text[missing] = None
         if odd.any():
