@@ -1,0 +1,167 @@
+"""Vector tiles (issue 13 B) without a browser: what the archives and rows files hold, when a
+bundle is reused or rebuilt, the cleanup, the style conversion, the settings, the stand-alone
+map, and the whole-column popup values against ``cell`` as the oracle."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from render.map.mapview import MapOptions, build_map
+from render.map.popups import cell, column_values
+from render.map.standalone import standalone_html
+from render.map.symbology import site_classes
+from render.map.tiles import CHUNK, PMTILES, ROWS, TileStore, Zooms, rows_file, tippecanoe_path
+from render.map.vectortiles import paint_rules
+from tests.test_mapview import XSS, _sites, _violations, _water
+
+DECODE = None if tippecanoe_path() is None else tippecanoe_path().with_name("tippecanoe-decode")
+needs_tippecanoe = pytest.mark.skipif(DECODE is None, reason="tippecanoe is not installed")
+
+
+def _tiled(tmp: Path, sites: gpd.GeoDataFrame, above: int = 1) -> tuple[str, TileStore]:
+    store = TileStore(tmp / "tiles", "/app/static/tiles")
+    m = build_map({"mining_sites": sites, "water_bodies": _water()}, violations=_violations(),
+                  zone_m=100, options=MapOptions(tiles=store, tiles_above=above))
+    return m.get_root().render(), store
+
+
+def _features(archive: Path) -> list[dict]:
+    """Every feature of the archive's deepest zoom, decoded by tippecanoe-decode."""
+    assert DECODE is not None
+    doc = json.loads(subprocess.run([str(DECODE), str(archive)], capture_output=True, text=True,
+                                    check=True).stdout)
+    top = max(t["properties"]["zoom"] for t in doc["features"])
+    return [f for t in doc["features"] if t["properties"]["zoom"] == top
+            for layer in t["features"] for f in layer["features"]]
+
+
+@needs_tippecanoe
+def test_large_layers_travel_as_vector_tiles_with_only_shown_fields(tmp_path: Path) -> None:
+    html, store = _tiled(tmp_path, _sites(), above=2)  # 3 sites are tiled, 2 water bodies not
+    assert html.count("hgwVT.make(") == 1 and "hgw.decode" in html  # water stays rows
+    assert "/app/static/vendor/protomaps-leaflet-5.1.0/protomaps-leaflet.js" in html
+    assert "Bogoso" not in html and "Secretperson" not in html  # site rows are not on the page
+    (bundle,) = [p for p in (tmp_path / "tiles").iterdir() if not p.name.startswith(".")]
+    assert f'"url":"/app/static/tiles/{bundle.name}"' in html
+    feats = _features(bundle / PMTILES)
+    assert {f["id"] for f in feats} == {0, 1, 2}  # (a point on a tile edge is in both)
+    assert all(f["properties"].keys() == {"c"} for f in feats)  # the class, nothing else
+    assert {f["properties"]["c"] for f in feats} == {"whole_ore", "mercury_idle", "no_mercury"}
+    rows_text = (bundle / ROWS).read_text(encoding="utf-8")
+    assert "Secretperson" not in rows_text and "informant" not in rows_text
+    fields = json.loads(re.search(r'hgwVT\.make\((\{.*?\})\);', html).group(1))["popup"]["fields"]
+    rows = json.loads(rows_text)
+    assert rows[0][[f[0] for f in fields].index("name")] == XSS  # plain value; hgw.popup escapes
+    assert "\\u003cimg" not in rows_text and "<img" in rows_text
+
+
+@needs_tippecanoe
+def test_bundles_follow_the_data_and_are_reused(tmp_path: Path) -> None:
+    store = TileStore(tmp_path / "t", "/x")
+    zooms = Zooms.for_view(9)
+    sites = _sites()
+    fields = [["site_id", "site id", ""], ["name", "name", ""]]
+    classes = site_classes(sites)
+    first = store.bundle(sites, name="s", classes=classes, fields=fields, zooms=zooms)
+    again = store.bundle(sites.copy(), name="s", classes=classes, fields=fields, zooms=zooms)
+    assert again.key == first.key and again.offsets == first.offsets
+    renamed = sites.assign(name=["a", "b", "c"])
+    moved = sites.set_geometry(sites.translate(0.001))
+    keys = {store.bundle(f, name="s", classes=classes[f.index], fields=fields, zooms=zooms).key
+            for f in (renamed, moved, sites.iloc[:2])}  # another value, place, filter
+    assert len(keys | {first.key}) == 4
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == sorted(keys | {first.key})
+
+
+def test_clean_keeps_recent_bundles_and_removes_dead_builds(tmp_path: Path) -> None:
+    store = TileStore(tmp_path, "/x", keep=2, min_age_s=600)
+    now = time.time()
+    for i, age in enumerate((0, 700, 800, 900, 100)):
+        (tmp_path / f"b{i}").mkdir()
+        os.utime(tmp_path / f"b{i}", (now - age, now - age))
+    for name, age in ((".dead-1", 4000), (".live-2", 60)):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (now - age, now - age))
+    store.clean()
+    # newest two kept (b0, b4), b1..b3 are older than 10 min beyond them; a build still
+    # running (.live-2) is kept, one dead an hour ago is removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".live-2", "b0", "b4"]
+
+
+def test_rows_file_chunks_at_their_offsets(tmp_path: Path) -> None:
+    n = CHUNK * 2 + 5
+    frame = pd.DataFrame({"a": [f"<{i}>" for i in range(n)], "b": [float(i) / 3 for i in range(n)]})
+    offsets = rows_file(frame, ["a", "b"], tmp_path / "r.json")
+    data = (tmp_path / "r.json").read_bytes()
+    assert len(offsets) == 4 and offsets[-1] == len(data)
+    last = json.loads(data[offsets[2]:offsets[3]])
+    assert last[-1] == [f"<{n - 1}>", round((n - 1) / 3, 4)] and len(last) == 5
+
+
+def test_paint_rules_follow_the_leaflet_styles() -> None:
+    rules = paint_rules({"a": {"color": "#ff0000", "opacity": 0.5, "weight": 2, "radius": 10,
+                               "fill": False, "dashArray": "6 4"}}, ["a"])
+    by_geom = {r["geom"]: r for r in rules}
+    assert by_geom[1]["opts"] == {"radius": 9.0, "fill": "rgba(0,0,0,0)",
+                                  "stroke": "rgba(255,0,0,0.5)", "width": 2.0}
+    assert by_geom[2]["opts"]["dash"] == [6.0, 4.0] and by_geom[3]["kind"] == "fill"
+
+
+def test_zooms_keep_a_pixel_at_zoom_18() -> None:
+    for view in range(0, 19):
+        z = Zooms.for_view(view)
+        assert 0 <= z.max_zoom <= 14 and z.detail + z.max_zoom <= 30
+        assert 26 - z.max_zoom - z.detail <= 0 or z.max_zoom == 14  # <= 1 px per tile unit
+
+
+def test_tile_settings_from_the_environment() -> None:
+    from geo.errors import InputError
+    from services.tiles import basemap, tiles_above
+
+    assert tiles_above({}) == MapOptions.tiles_above and tiles_above({"HGWATCH_TILES_ABOVE": "50"}) == 50
+    assert basemap({"HGWATCH_BASEMAP": "None"}) == "none" and basemap({}) == "osm"
+    with pytest.raises(InputError, match=r"HGWATCH_TILES_ABOVE: value '-5': expected a whole number"):
+        tiles_above({"HGWATCH_TILES_ABOVE": "-5"})
+    with pytest.raises(InputError, match=r"HGWATCH_BASEMAP: value 'google'"):
+        basemap({"HGWATCH_BASEMAP": "google"})
+
+
+@needs_tippecanoe
+def test_standalone_map_carries_its_tiles(tmp_path: Path) -> None:
+    store = TileStore(tmp_path / "tiles", "/app/static/tiles")
+    m = build_map({"mining_sites": _sites()}, options=MapOptions(tiles=store, tiles_above=1))
+    doc = standalone_html(m)
+    assert "/app/static/" not in doc and not re.search(r"<script[^>]+src=", doc)
+    assert '"inline":{"tiles":"' in doc and "var pmtiles" in doc and "protomapsL" in doc
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-10**6, 10**6),
+                          st.floats(allow_nan=True, allow_infinity=True, width=32),
+                          st.one_of(st.none(), st.text(max_size=6)),
+                          st.one_of(st.none(), st.datetimes(min_value=dt.datetime(1990, 1, 1),
+                                                            max_value=dt.datetime(2030, 1, 1))),
+                          st.one_of(st.none(), st.integers(0, 9), st.text(max_size=3))),
+                min_size=1, max_size=20), st.booleans())
+def test_column_values_equal_cell_by_cell(rows: list[tuple], gaps: bool) -> None:
+    """The whole-column popup values equal ``cell`` applied value by value (the oracle)."""
+    cols = list(zip(*rows))
+    frame = pd.DataFrame({"b": pd.array(cols[0], dtype="boolean"), "i": list(cols[1]),
+                          "f": list(cols[2]), "s": list(cols[3]),
+                          "d": pd.to_datetime(pd.Series(cols[4], dtype=object)), "o": list(cols[5])})
+    if gaps:  # nullable columns with a gap take the value-by-value path
+        frame["b"] = frame["b"].where(frame.index > 0)
+        frame["i"] = frame["i"].astype("Int64").where(frame.index > 0)
+    oracle = [[cell(v) for v in row] for row in frame.itertuples(index=False)]
+    assert column_values(frame, list(frame.columns)) == oracle
