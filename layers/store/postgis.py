@@ -4,7 +4,9 @@ It implements ``layers.store.base.Store`` exactly as the GeoPackage ``Workspace`
 schema (``layers/store/migrations``, Alembic) has one table per layer type: ``fid`` for row order,
 one typed column per catalogue field, ``extra`` (JSONB) for the file's other columns, ``geom``
 (EPSG:4326, GiST-indexed); ``hgw_layers`` holds each layer's provenance and column layout,
-``hgw_runs`` the rule runs and ``hgw_state`` a counter bumped by every change (for caches).
+``hgw_shareable`` the columns marked shareable, ``hgw_runs`` the rule runs and ``hgw_state`` a
+counter bumped by every change (for caches). ``layers.store.pgframe`` turns frames into rows and
+back.
 ``upgrade_schema`` creates or updates it; a store refuses to read or write a database whose schema
 is missing or at another revision, and says to run ``python cli.py db upgrade``.
 
@@ -13,7 +15,7 @@ transaction whose client is gone) leaves the previous state. Writers serialise o
 advisory lock and wait at most ``lock_timeout_s`` seconds for it. Readers never wait: each read
 sees one committed state (a read-only REPEATABLE READ transaction).
 
-Engines are kept per URL for the life of the process (a pool of connections each).
+Connection pools are kept per URL for the life of the process (``layers.store.pgschema``).
 """
 from __future__ import annotations
 
