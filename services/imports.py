@@ -42,7 +42,7 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
         if progress:
             progress(f"reading {file}" + (f" layer {inner}" if inner else ""))
         item = load_layer(file, name, source_layer=inner, crs=crs, repair=repair,
-                          set_values=dict(set_values or {}))
+                          set_values=dict(set_values or {}), refused="nothing was imported")
         if progress:
             progress(f"validated {len(item.gdf)} {item.layer} features")
         if warn:
@@ -60,7 +60,7 @@ def load_upload(name: str, data: bytes, layer: str | None = None, *,
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / plain
         path.write_bytes(data)
-        return load_layer(path, layer, crs=crs, source_layer=source_layer)
+        return load_layer(path, layer, crs=crs, source_layer=source_layer, refused="nothing was imported")
 
 
 def upload_layers(name: str, data: bytes) -> list[str]:

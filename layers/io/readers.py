@@ -143,6 +143,9 @@ def _existing(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a file (GeoJSON, GeoPackage, zipped "
+                         "Shapefile, GeoParquet, KML/KMZ, CSV or XLSX)")
     return path
 
 
@@ -164,7 +167,8 @@ def _tidy(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str | None = None,
                crs: str | None = None, repair: bool = False,
-               set_values: dict[str, str] | None = None) -> Loaded:
+               set_values: dict[str, str] | None = None,
+               refused: str = "the file was not used") -> Loaded:
     """Read and validate one layer; raise InputError listing every error found.
 
     Parameters
@@ -175,6 +179,7 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
     crs : the CRS of a file that declares none (e.g. "EPSG:32630"); never guessed.
     repair : repair invalid geometries with make_valid, reporting each repair.
     set_values : constant values for fields the file lacks, e.g. {"kind": "river"}.
+    refused : what the error message says happened to the file ("nothing was imported").
     """
     path = Path(path)
     layer = layer or infer_layer(source_layer or path) or (infer_layer(path) if source_layer else None)
@@ -197,7 +202,7 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
     problems += found
     errors = [p for p in problems if p.severity == "error"]
     if errors:
-        raise InputError(f"{path.name}: {len(errors)} problem(s); nothing was imported", problems)
+        raise InputError(f"{path.name}: {len(errors)} problem(s); {refused}", problems)
     return Loaded(layer, gdf.drop(columns=[ROW]), [p for p in problems if p.severity != "error"],
                   path.name)
 
