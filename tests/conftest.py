@@ -1,6 +1,9 @@
 """Shared fixtures: small hand-made layers and a throw-away workspace."""
 from __future__ import annotations
 
+import http.server
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,6 +41,29 @@ def sites() -> gpd.GeoDataFrame:
 def workspace_path(tmp_path: Path) -> Path:
     """Where a test's workspace lives (not created)."""
     return tmp_path / "ws.gpkg"
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[str]]]:
+    """An HTTP server on loopback that records every request it gets: (base URL, paths seen).
+    Proves that something makes no network request."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        do_HEAD = do_GET
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
 
 
 # A real PostgreSQL + PostGIS server for the PostGIS store tests (tests/postgis.py): started once

@@ -4,11 +4,8 @@ are refused; GDAL's network access is off; a GeoPackage upload is read-only and 
 triggers never run."""
 from __future__ import annotations
 
-import http.server
 import sqlite3
-import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -70,27 +67,6 @@ def test_cli_import_of_a_disguised_vrt_stores_nothing(tmp_path: Path, server_gpk
     assert not ws.exists()
 
 
-@pytest.fixture
-def listener() -> Iterator[tuple[str, list[str]]]:
-    """An HTTP server on loopback that records every request it gets."""
-    seen: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            self.send_response(404)
-            self.end_headers()
-
-        do_HEAD = do_GET
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
 
 
 @pytest.mark.parametrize("suffix", [".geojson", ".json", ".kml", ".zip", ".gpkg"])

@@ -4,13 +4,10 @@ value, or are read as the user meant; never a traceback, a silent cut, or anothe
 Called through ``layers.io.readers`` directly (the CLI is tested elsewhere)."""
 from __future__ import annotations
 
-import http.server
 import json
 import sqlite3
 import struct
-import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -343,24 +340,6 @@ def test_json_nested_too_deeply_is_refused(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- no network
-@pytest.fixture
-def listener() -> Iterator[tuple[str, list[str]]]:
-    """An HTTP server on loopback that records every request it gets."""
-    seen: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            self.send_response(404)
-            self.end_headers()
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
 
 
 def test_gdal_itself_makes_no_request_once_locked(tmp_path: Path, listener: tuple[str, list[str]]) -> None:
