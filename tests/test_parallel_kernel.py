@@ -149,3 +149,29 @@ def test_threads_give_the_one_thread_answer_on_random_draws(case: Case) -> None:
         mp.setattr(_points, "MIN_CHUNK", 3)
         one = nearest_within(sites, waters, max_distance_m=100.0, threads=1)
         identical(one, nearest_within(sites, waters, max_distance_m=100.0, threads=threads))
+
+
+def test_a_point_is_measured_the_same_whoever_shares_its_locality() -> None:
+    # a point on a river, alone or beside a line subject in the same locality: the same pair,
+    # the same arithmetic (before, the line sent the point through the other search, which
+    # gave 0.0 there and 7.7e-13 m alone)
+    site, line = Point(0, 9.044e-6), LineString([(0, 0), (0, 9.044e-6)])
+    river = LineString([(0, 0.0007), (0, 0)])
+    alone = nearest_within([site], [river], max_distance_m=150.0)
+    mixed = nearest_within([site, line], [river], max_distance_m=150.0)
+    assert mixed["distance_m"].iloc[0] == alone["distance_m"].iloc[0] < 1e-9
+    assert shapely.get_coordinates(mixed["line"].iloc[:1].to_numpy()).tobytes() == \
+        shapely.get_coordinates(alone["line"].to_numpy()).tobytes()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scattered(), st.integers(1, 5))
+def test_points_give_the_same_answer_beside_lines_and_polygons(case: Case, extra: int) -> None:
+    sites, waters, threads = case
+    rng = np.random.default_rng(extra)
+    c = np.array(shapely.get_coordinates(sites[0])[0])
+    others: list[BaseGeometry] = [LineString(c + rng.uniform(-0.003, 0.003, (3, 2))) for _ in range(extra)]
+    others.append(Polygon(c + np.array([(0, 0), (0.002, 0), (0.002, 0.002)])))
+    points_only = nearest_within(sites, waters, max_distance_m=100.0, threads=threads)
+    mixed = nearest_within(sites + others, waters, max_distance_m=100.0, threads=threads)
+    identical(points_only, mixed[mixed["subject"] < len(sites)].reset_index(drop=True))

@@ -122,11 +122,20 @@ class Plate:
         return (np.radians(wrap_lon(lon - self.lon0)) * self.rho0, np.radians(lat - self.lat0) * self.m0)
 
 
-    def local_scales(self, lat: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Factors that turn frame offsets near ``lat`` into local metres (conformal there)."""
-        s2 = np.sin(np.radians(lat)) ** 2
-        w = np.sqrt(1.0 - _E2 * s2)
-        return _A * np.cos(np.radians(lat)) / w / self.rho0, _A * (1.0 - _E2) / w**3 / self.m0
+
+def tangent_plane(plon: NDArray[np.float64], plat: NDArray[np.float64], lon: NDArray[np.float64],
+                  lat: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Metres east and north of each P (``plon, plat``, degrees) of the points ``lon, lat``, in the
+    plane conformal at P (the radii of curvature at P's latitude).
+
+    It depends on P and the point alone, never on a frame chosen for a group of points, so a
+    first guess made in it is the same whoever else is in the group. Not for the polar caps.
+    """
+    s2 = np.sin(np.radians(plat)) ** 2
+    w = np.sqrt(1.0 - _E2 * s2)
+    east = np.radians(wrap_lon(lon - plon)) * (_A * np.cos(np.radians(plat)) / w)
+    north = np.radians(lat - plat) * (_A * (1.0 - _E2) / w**3)
+    return east, north
 
 
 def _rho(lat_deg: float) -> float:

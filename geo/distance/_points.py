@@ -27,6 +27,7 @@ from geo.distance._locality import (
     SCALE_SAFETY,
     Extent,
     Plate,
+    tangent_plane,
     transformer,
 )
 from geo.distance._pairs import Rows, inside_rows, project
@@ -77,11 +78,13 @@ def _strip_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | N
         keep = d_p <= k_max * (least[pi] + chord) / k_min + chord + CHORD_ERROR_M
         pi, ti, frac = pi[keep], ti[keep], frac[keep]
     pi, ti = chunk[pi], near[ti]
-    if frame is not None and pi.size:  # a better first guess of the foot: the frame made conformal at P
-        sx, sy = frame.local_scales(sp.lat1[s_sel[pi]])
-        frac = planar_point_segment(px[pi] * sx, py[pi] * sy, tx1[ti] * sx, ty1[ti] * sy, tx2[ti] * sx,
-                                    ty2[ti] * sy)[1]
     si, tj = s_sel[pi], t_sel[ti]
+    if frame is not None and pi.size:  # a better first guess of the foot: the plane conformal at P
+        plon, plat = sp.lon1[si], sp.lat1[si]
+        ax, ay = tangent_plane(plon, plat, tp.lon1[tj], tp.lat1[tj])
+        bx, by = tangent_plane(plon, plat, tp.lon2[tj], tp.lat2[tj])
+        zero = np.zeros(si.size)
+        frac = planar_point_segment(zero, zero, ax, ay, bx, by)[1]
     az, length = tp.az_deg[tj], tp.length_m[tj]  # copies: this strip fills in its own
     todo = np.flatnonzero(np.isnan(length))
     if todo.size:

@@ -171,22 +171,27 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
     by_lat = np.argsort(np.minimum(tp.lat1, tp.lat2), kind="stable")
     low_lat = np.minimum(tp.lat1, tp.lat2)[by_lat]
     rows = []
-    for key, s_sel in groups(piece_key):
-        points = bool(sp.is_point[s_sel].all())
-        lon = sp.lon1[s_sel] if points else np.concatenate([sp.lon1[s_sel], sp.lon2[s_sel]])
-        lat = sp.lat1[s_sel] if points else np.concatenate([sp.lat1[s_sel], sp.lat2[s_sel]])
-        box = Extent(key, lon, lat, reach * SCALE_SAFETY + SELECT_MARGIN_M)
-        span = by_lat[np.searchsorted(low_lat, box.lat_lo - PIECE_DEG_LAT):
-                      np.searchsorted(low_lat, box.lat_hi, side="right")]
-        t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
-        t_r, _ = select_rings(t_rings, box.touches(*part_boxes(t_rings, box.lon0)))
-        if points:
-            rows.append(point_group_rows(sp, s_sel, tp, t_sel, t_r, key, box, reach, prune, pool, threads))
-            continue
-        in_group = np.zeros(subjects.size, dtype=bool)
-        in_group[sp.owner[s_sel]] = True
-        s_r, _ = select_rings(s_rings, in_group[s_rings.owner_of_part])
-        rows.append(_group_rows(sp, s_sel, tp, t_sel, s_r, t_r, transformer(key), radius))
+    # in each locality, point pieces (of points, or a line's repeated vertex) take the grid search
+    # and the other pieces the projected one, so a pair is measured the same way whatever else
+    # shares the locality
+    for key, sel in groups(piece_key):
+        for points, s_sel in ((True, sel[sp.is_point[sel]]), (False, sel[~sp.is_point[sel]])):
+            if s_sel.size == 0:
+                continue
+            lon = sp.lon1[s_sel] if points else np.concatenate([sp.lon1[s_sel], sp.lon2[s_sel]])
+            lat = sp.lat1[s_sel] if points else np.concatenate([sp.lat1[s_sel], sp.lat2[s_sel]])
+            box = Extent(key, lon, lat, reach * SCALE_SAFETY + SELECT_MARGIN_M)
+            span = by_lat[np.searchsorted(low_lat, box.lat_lo - PIECE_DEG_LAT):
+                          np.searchsorted(low_lat, box.lat_hi, side="right")]
+            t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
+            t_r, _ = select_rings(t_rings, box.touches(*part_boxes(t_rings, box.lon0)))
+            if points:
+                rows.append(point_group_rows(sp, s_sel, tp, t_sel, t_r, key, box, reach, prune, pool, threads))
+                continue
+            in_group = np.zeros(subjects.size, dtype=bool)
+            in_group[sp.owner[s_sel]] = True
+            s_r, _ = select_rings(s_rings, in_group[s_rings.owner_of_part])
+            rows.append(_group_rows(sp, s_sel, tp, t_sel, s_r, t_r, transformer(key), radius))
     return Rows.concat(rows)
 
 
