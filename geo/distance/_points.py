@@ -6,8 +6,9 @@ about equal size along the frame's x axis, and each strip is searched and measur
 on a thread of the pool (numpy, shapely and pyproj's ``Geod`` release the GIL in their loops).
 A strip reads only shared arrays and returns its own rows, so the threads share no mutable
 state. Every candidate pair is decided by its own planar distance in the one frame and measured
-element by element, and each subject lies in exactly one strip, so the rows for each subject are
-the same for any number of strips or threads; the caller's reduction
+element by element, from a first guess of the foot made in the plane tangent at the point (so
+the measurement depends on the pair alone), and each subject lies in exactly one strip: the rows
+for each subject are the same for any number of strips or threads, and the caller's reduction
 (``geodesic._nearest_per_pair``) orders them by value, so the result is identical bit for bit.
 """
 from __future__ import annotations
