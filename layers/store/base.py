@@ -16,6 +16,7 @@ timeout).
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from typing import Protocol, runtime_checkable
 
 import geopandas as gpd
@@ -46,8 +47,10 @@ class Store(Protocol):
     def info(self, layer: str) -> LayerInfo:
         """Provenance of ``layer``; ``WorkspaceError`` when absent."""
 
-    def read(self, layer: str) -> gpd.GeoDataFrame:
-        """The layer as a GeoDataFrame in EPSG:4326 with its declared dtypes, in stored row order."""
+    def read(self, layer: str, columns: Collection[str] | None = None) -> gpd.GeoDataFrame:
+        """The layer as a GeoDataFrame in EPSG:4326 with its declared dtypes, in stored row order;
+        with ``columns`` only those attribute columns are read (the others never leave the store:
+        ``services.auth.allowed_columns`` gives them for an identity)."""
 
     def columns(self, layer: str) -> list[str]:
         """The attribute columns of stored ``layer``, as stored (no geometry)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,6 +96,14 @@ class PostgisStore:
             yield con
             con.execute(sa.text("UPDATE hgw_state SET generation = generation + 1"))
 
+    def reading(self) -> contextlib.AbstractContextManager[Connection]:
+        """A read-only transaction on the checked schema (for the accounts table)."""
+        return self._reading()
+
+    def writing(self) -> contextlib.AbstractContextManager[Connection]:
+        """One write transaction under the writers' lock (for the accounts table)."""
+        return self._writing()
+
     # ----------------------------------------------------------------- reading
     def exists(self) -> bool:
         """True when the database holds the HgWatch schema (a database it cannot reach is an error)."""
@@ -143,18 +151,33 @@ class PostgisStore:
             " WHERE table_schema = current_schema() AND table_name = :t"), {"t": layer}).scalars())
         return [f for f in spec_for(layer).field_names if f in present]
 
-    def read(self, layer: str) -> gpd.GeoDataFrame:
-        """The layer as a GeoDataFrame in EPSG:4326, with its declared dtypes, in stored order."""
+    def read(self, layer: str, columns: Collection[str] | None = None) -> gpd.GeoDataFrame:
+        """The layer as a GeoDataFrame in EPSG:4326, with its declared dtypes, in stored order.
+
+        With ``columns`` only those attribute columns are selected from the database (a typed
+        column not named is never read; of ``extra`` only the named keys), so a column a reader
+        may not see never leaves PostgreSQL.
+        """
         spec = spec_for(layer)
         with self._reading() as con:
-            columns = con.execute(sa.text("SELECT columns FROM hgw_layers WHERE layer = :l"), {"l": layer}).all()
-            if not columns:
+            found = con.execute(sa.text("SELECT columns FROM hgw_layers WHERE layer = :l"), {"l": layer}).all()
+            if not found:
                 raise WorkspaceError(f"workspace {self.path} holds no {layer!r} layer")
+            layout = found[0][0]
             typed = self._typed(con, layer)
+            extra, keys = "extra", []
+            if columns is not None:
+                wanted = set(columns)
+                layout = [item for item in layout if item[0] in wanted]
+                typed = [c for c in typed if c in wanted]
+                keys = [str(item[0]) for item in layout if item[0] not in typed]
+                extra = "COALESCE((SELECT jsonb_object_agg(key, value) FROM jsonb_each(extra)" \
+                        " WHERE key = ANY(:keys)), '{}'::jsonb)"
             names = "".join(f'"{c}", ' for c in typed)
             rows = con.execute(sa.text(
-                f'SELECT {names}extra, ST_AsBinary(geom) FROM "{layer}" ORDER BY fid')).all()
-        return pgframe.frame(rows, columns[0][0], typed, spec)
+                f'SELECT {names}{extra}, ST_AsBinary(geom) FROM "{layer}" ORDER BY fid'),
+                {"keys": keys} if columns is not None else {}).all()
+        return pgframe.frame(rows, layout, typed, spec)
 
     def columns(self, layer: str) -> list[str]:
         """The attribute columns of stored ``layer``, as stored (no geometry)."""

@@ -33,7 +33,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,11 +172,19 @@ class Workspace:
                 return info
         raise WorkspaceError(f"workspace {self._name} holds no {layer!r} layer")
 
-    def read(self, layer: str) -> gpd.GeoDataFrame:
-        """The layer as a GeoDataFrame in EPSG:4326, with its declared dtypes."""
+    def read(self, layer: str, columns: Collection[str] | None = None) -> gpd.GeoDataFrame:
+        """The layer as a GeoDataFrame in EPSG:4326, with its declared dtypes.
+
+        With ``columns`` only those attribute columns are read from the file (GDAL selects
+        them; the others are never read), in stored order."""
         spec_for(layer)
         self.info(layer)
-        gdf = pyogrio.read_dataframe(self.real, layer=layer)
+        if columns is not None:
+            wanted = set(columns)
+            stored = [str(c) for c in pyogrio.read_info(self.real, layer=layer)["fields"]]
+            gdf = pyogrio.read_dataframe(self.real, layer=layer, columns=[c for c in stored if c in wanted])
+        else:
+            gdf = pyogrio.read_dataframe(self.real, layer=layer)
         from layers.io.coerce import coerce_types  # local: coerce imports pandas heavy bits
 
         return coerce_types(gdf, spec_for(layer))

@@ -1,0 +1,248 @@
+"""Who is asking, and what they may see and do: identities, the role table, sign-in, accounts.
+
+The role table ``ROLES`` is data: what each role sees (every field; restricted fields only in its
+admin areas; the partner profile only) and may do (manage accounts, import, see the audit
+trail, the export profiles offered). ``allowed_columns`` is the one home of "which columns of a
+stored layer an identity may read"; it is built on the export allow-list
+(``layers.io.export.apply_profile``), and ``read_layer`` hands it to the store's read
+(``Store.read(layer, columns=...)``), so a partner's restricted columns are never read at all.
+
+Passwords are hashed with Argon2id (``argon2-cffi``); only the hash is stored
+(``layers.store.accounts``). Failed sign-ins are throttled: after ``FREE_FAILURES`` failures in a
+row an account (or an unknown name, counted in this process) must wait ``throttle_s`` seconds,
+doubling per failure up to ``MAX_WAIT_S``, before a password is even checked.
+"""
+from __future__ import annotations
+
+import getpass
+import re
+import threading
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import argon2
+import geopandas as gpd
+import pandas as pd
+
+from geo.errors import HgWatchError, InputError
+from layers.catalogue import spec_for
+from layers.io.export import PROFILES, apply_profile
+from layers.store.accounts import Account, accounts_for, changed, now_iso
+from layers.store.base import Store
+
+FREE_FAILURES = 3  # failed sign-ins in a row before the next one must wait
+MAX_WAIT_S = 300.0  # the longest wait between tries, seconds
+MIN_PASSWORD = 8  # characters
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_HASHER = argon2.PasswordHasher()
+_DUMMY = _HASHER.hash("not a password of anyone")  # checked for unknown names: the same time either way
+_unknown: dict[str, tuple[int, float]] = {}
+_unknown_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What one role sees and may do.
+
+    Attributes
+    ----------
+    restricted : which restricted fields it sees: "all", "areas" (only in the account's admin
+        areas) or "none" (read under the partner profile).
+    profiles : the export profiles offered to it.
+    manage_accounts, may_import, see_audit, edit_settings : what it may do.
+    """
+
+    restricted: str
+    profiles: tuple[str, ...]
+    manage_accounts: bool
+    may_import: bool
+    see_audit: bool
+    edit_settings: bool
+
+
+ROLES: dict[str, Rights] = {
+    "admin": Rights("all", PROFILES, True, True, True, True),
+    "analyst": Rights("all", PROFILES, False, True, True, True),
+    "field": Rights("areas", PROFILES, False, True, False, False),
+    "partner": Rights("none", ("partner", "public"), False, False, False, False),
+}
+
+
+class SignInError(HgWatchError):
+    """A sign-in refused: wrong name or password, a disabled account, or too many tries."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is asking: an account's name, its role, and a field coordinator's admin areas."""
+
+    name: str
+    role: str
+    areas: tuple[str, ...] = ()
+
+    @property
+    def rights(self) -> Rights:
+        """What the role sees and may do (``ROLES``)."""
+        return ROLES[self.role]
+
+
+def cli_identity() -> Identity:
+    """The command line without ``--as``: an analyst recorded as ``cli:<OS user>``."""
+    return Identity(f"cli:{getpass.getuser()}", "analyst")
+
+
+LOCAL = Identity("local", "analyst")  # the embedded first run, before any account exists
+
+
+def profiles_for(identity: Identity) -> tuple[str, ...]:
+    """The export profiles ``identity`` may use, most open first."""
+    return identity.rights.profiles
+
+
+def allowed_columns(identity: Identity, layer: str, stored: Collection[str],
+                    shareable: Collection[str] = ()) -> list[str] | None:
+    """The attribute columns of ``layer`` that ``identity`` may read, or None for all of them.
+
+    A role that sees no restricted field reads exactly what the ``partner`` export profile lets
+    out (``apply_profile``: declared non-restricted fields, plus columns marked ``shareable``,
+    never a person-like name), out of the ``stored`` columns.
+    """
+    if identity.rights.restricted != "none":
+        return None
+    empty = gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in stored}, geometry=[], crs=4326)
+    kept = apply_profile(empty, spec_for(layer), "partner", shareable)
+    return [str(c) for c in kept.columns if c != kept.geometry.name]
+
+
+def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame:
+    """Stored ``layer`` as ``identity`` may see it: the store reads only the allowed columns; a
+    field coordinator's restricted values outside the account's admin areas are blanked."""
+    info = store.info(layer)
+    columns = allowed_columns(identity, layer, store.columns(layer), info.shareable)
+    gdf = store.read(layer, columns=columns)
+    if identity.rights.restricted == "areas":
+        hidden = ~gdf["admin_area"].isin(identity.areas) if "admin_area" in gdf.columns else slice(None)
+        for name in spec_for(layer).restricted_fields:
+            if name in gdf.columns:
+                gdf[name] = gdf[name].astype(object)
+                gdf.loc[hidden, name] = None
+    return gdf
+
+
+# ---------------------------------------------------------------- sign-in
+def throttle_s(failures: int) -> float:
+    """How long to wait after ``failures`` failed sign-ins in a row, seconds."""
+    return 0.0 if failures < FREE_FAILURES else min(2.0 ** (failures - FREE_FAILURES + 1), MAX_WAIT_S)
+
+
+def _wait_left(failures: int, last: float, now: float) -> float:
+    return max(0.0, last + throttle_s(failures) - now)
+
+
+def authenticate(store: Store, name: str, password: str, *, now: float | None = None) -> Identity:
+    """The identity of account ``name`` when ``password`` is its password; else ``SignInError``
+    (one message for an unknown name and a wrong password). Failures are counted and throttled."""
+    now = time.time() if now is None else now
+    accounts = accounts_for(store)
+    account = accounts.get(name)
+    if account is None:
+        with _unknown_lock:
+            failures, last = _unknown.get(name, (0, 0.0))
+            wait = _wait_left(failures, last, now)
+            if not wait:
+                _unknown[name] = (failures + 1, now)
+        if wait:
+            raise SignInError(f"too many failed sign-ins; try again in {wait:.0f} s")
+        _verify(_DUMMY, password)
+        raise SignInError("wrong username or password")
+    wait = _wait_left(account.failures, account.last_failure, now)
+    if wait:
+        raise SignInError(f"too many failed sign-ins; try again in {wait:.0f} s")
+    if not _verify(account.password_hash, password):
+        accounts.put(changed(account, failures=account.failures + 1, last_failure=now))
+        raise SignInError("wrong username or password")
+    if account.disabled:
+        raise SignInError(f"account {name!r} is disabled; ask an administrator")
+    if account.failures:
+        accounts.put(changed(account, failures=0, last_failure=0.0))
+    return Identity(account.name, account.role, account.areas)
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hashed, password)
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return False
+
+
+def identity_of(store: Store, name: str) -> Identity:
+    """The identity of the enabled account ``name`` (``--as NAME``); InputError otherwise."""
+    account = accounts_for(store).get(name)
+    if account is None or account.disabled:
+        state = "is disabled" if account else "does not exist"
+        raise InputError(f"--as {name!r}: the account {state} in workspace {store.path}; see `cli.py users list`")
+    return Identity(account.name, account.role, account.areas)
+
+
+def has_accounts(store: Store) -> bool:
+    """True once the store holds any account (sign-in is then required everywhere)."""
+    return bool(accounts_for(store).all()) if store.exists() else False
+
+
+# ---------------------------------------------------------------- managing accounts
+def _check_role(role: str, areas: Collection[str]) -> None:
+    if role not in ROLES:
+        raise InputError(f"role {role!r} is not known; expected one of {list(ROLES)}")
+    if areas and role != "field":
+        raise InputError(f"--areas {','.join(areas)!r}: only a field account has admin areas, not {role!r}")
+    if role == "field" and not areas:
+        raise InputError("a field account needs its admin areas: --areas A,B")
+
+
+def _check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"the password has {len(password)} characters; expected at least {MIN_PASSWORD}")
+    return _HASHER.hash(password)
+
+
+def _existing(store: Store, name: str) -> Account:
+    account = accounts_for(store).get(name)
+    if account is None:
+        raise InputError(f"account {name!r} does not exist in workspace {store.path}; see `cli.py users list`")
+    return account
+
+
+def add_account(store: Store, name: str, role: str, password: str, areas: Collection[str] = ()) -> Account:
+    """Add account ``name`` with ``role``; InputError for a bad name, role, areas or password."""
+    if not _NAME.match(name):
+        raise InputError(f"account name {name!r}: expected 1-64 letters, digits, '.', '_', '@' or '-',"
+                         " starting with a letter or digit")
+    _check_role(role, areas)
+    account = Account(name, role, tuple(areas), _check_password(password), created_at=now_iso())
+    accounts_for(store).add(account)
+    return account
+
+
+def set_role(store: Store, name: str, role: str, areas: Collection[str] | None = None) -> Account:
+    """Give account ``name`` another role (and, for a field account, its areas)."""
+    account = _existing(store, name)
+    kept = account.areas if areas is None and role == "field" else tuple(areas or ())
+    _check_role(role, kept)
+    account = changed(account, role=role, areas=kept)
+    accounts_for(store).put(account)
+    return account
+
+
+def set_password(store: Store, name: str, password: str) -> Account:
+    """Give account ``name`` a new password; its failed sign-ins are forgotten."""
+    account = changed(_existing(store, name), password_hash=_check_password(password), failures=0, last_failure=0.0)
+    accounts_for(store).put(account)
+    return account
+
+
+def disable(store: Store, name: str) -> Account:
+    """Disable account ``name``: it can no longer sign in (it stays listed)."""
+    account = changed(_existing(store, name), disabled=True)
+    accounts_for(store).put(account)
+    return account
