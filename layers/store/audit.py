@@ -1,0 +1,206 @@
+"""The audit trail, stored beside the data: one ``hgw_audit`` table, its rows chained by hash.
+
+Each row holds ``seq`` (1, 2, 3, ... with no gap), ``at`` (ISO 8601 UTC to the second), ``who``,
+``action``, ``target``, ``before`` and ``after`` (JSON), ``prev_hash`` (the previous row's
+``hash``; 64 zeros for the first) and ``hash``: the SHA-256 (hex) of ``row_text`` over all of
+them. An edited row no longer matches its hash; a deleted row leaves a gap in ``seq`` and a
+``prev_hash`` that matches nothing (``verify``). Deleting the newest rows is not detectable from
+the table alone.
+
+- GeoPackage: a plain SQLite table inside the workspace file, appended in one SQLite transaction
+  on the file itself while holding the workspace's writer lock (``Workspace.lock_path``); call it
+  after a layer write has put its copy in place (the lock is not re-entrant). Reading locks nothing.
+- PostGIS: the table of migration ``v0003_audit``. The database itself fills ``seq``, ``at``,
+  ``prev_hash`` and ``hash`` (a ``BEFORE INSERT`` trigger, serialised by an advisory lock), and
+  statement triggers on the layer and metadata tables record edits made from outside the app
+  (psql, QGIS) as ``who = "db:<database user>"``, ``action = "sql insert|update|delete"`` with
+  the changed rows before and after. Writes made by the app hold the store's writer lock and are
+  not recorded by the triggers: the app records them itself.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import filelock
+import sqlalchemy as sa
+
+from geo.errors import WorkspaceError
+from layers.store import files, gpkg
+from layers.store.base import Store
+from layers.store.pgschema import connect
+from layers.store.postgis import PostgisStore
+from layers.store.workspace import Workspace
+
+TABLE = "hgw_audit"
+GENESIS = "0" * 64  # the prev_hash of the first row
+SEP = "\x1f"  # between the fields hashed (the ASCII unit separator; PostgreSQL: E'\x1f')
+_COLUMNS = "seq, at, who, action, target, before, after, prev_hash, hash"
+_SQLITE_TABLE = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL,
+    prev_hash TEXT NOT NULL, hash TEXT NOT NULL)
+"""
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One row of the trail as stored; ``before`` and ``after`` are JSON text."""
+
+    seq: int
+    at: str
+    who: str
+    action: str
+    target: str
+    before: str
+    after: str
+    prev_hash: str
+    hash: str
+
+    def content(self) -> str:
+        """The text whose SHA-256 is ``hash`` (see ``row_text``)."""
+        return row_text(self.prev_hash, self.seq, self.at, self.who, self.action, self.target,
+                        self.before, self.after)
+
+
+def row_text(prev_hash: str, seq: int, at: str, who: str, action: str, target: str,
+             before: str, after: str) -> str:
+    """The fields of a row joined by ``SEP``; the PostGIS trigger builds the same text."""
+    return SEP.join([prev_hash, str(seq), at, who, action, target, before, after])
+
+
+def row_hash(text: str) -> str:
+    """SHA-256 of ``text`` (UTF-8), hex."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def to_json(value: object) -> str:
+    """``value`` as the JSON text stored (keys sorted; a date or other object as its text)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def now_iso() -> str:
+    """The time now, ISO 8601 UTC to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------- GeoPackage
+@contextlib.contextmanager
+def _gpkg_writing(ws: Workspace) -> Iterator[sqlite3.Connection]:
+    """One SQLite transaction on the workspace file itself, under the workspace's writer lock."""
+    files.refuse_unless_geopackage(ws.path, ws.real)
+    if not ws.real.exists():
+        raise WorkspaceError(f"workspace {ws.path} does not exist; the audit trail lives in the workspace:"
+                             " import a layer first or run `make demo`")
+    lock = filelock.FileLock(ws.lock_path, timeout=ws.lock_timeout_s)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise WorkspaceError(f"workspace {ws.path} is locked by another writer; tried for {ws.lock_timeout_s:g} s."
+                             " Wait for the other import or rule run to finish, then try again") from None
+    try:
+        files.refuse_unless_geopackage(ws.path, ws.real)
+        with contextlib.closing(sqlite3.connect(ws.real, isolation_level=None)) as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+    finally:
+        lock.release()
+
+
+def _gpkg_append(ws: Workspace, who: str, action: str, target: str, before: str, after: str) -> AuditRow:
+    with _gpkg_writing(ws) as con:
+        con.execute(_SQLITE_TABLE)
+        last = con.execute(f"SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
+        at = now_iso()
+        digest = row_hash(row_text(prev, seq, at, who, action, target, before, after))
+        con.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (seq, at, who, action, target, before, after, prev, digest))
+    return AuditRow(seq, at, who, action, target, before, after, prev, digest)
+
+
+def _gpkg_rows(ws: Workspace) -> list[AuditRow]:
+    if not ws.real.exists():
+        return []
+    files.refuse_unless_geopackage(ws.path, ws.real)
+    try:
+        with contextlib.closing(gpkg.read_only(ws.real)) as con:
+            if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone() is None:
+                return []
+            rows = con.execute(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY seq").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise WorkspaceError(f"workspace {ws.path} cannot be read as a GeoPackage: {exc}") from None
+    return [AuditRow(int(r[0]), *(str(v) for v in r[1:])) for r in rows]
+
+
+# ---------------------------------------------------------------------- PostGIS
+def _pg_append(store: PostgisStore, who: str, action: str, target: str, before: str, after: str) -> AuditRow:
+    with connect(store.url) as con, con.begin():
+        found = con.execute(sa.text(
+            f"INSERT INTO {TABLE} (who, action, target, before, after)"
+            " VALUES (:w, :a, :t, CAST(:b AS jsonb), CAST(:f AS jsonb))"
+            " RETURNING seq, at, who, action, target, before::text, after::text, prev_hash, hash"),
+            {"w": who, "a": action, "t": target, "b": before, "f": after}).one()
+    return AuditRow(int(found[0]), *(str(v) for v in found[1:]))
+
+
+def _pg_rows(store: PostgisStore) -> list[AuditRow]:
+    with connect(store.url) as con, con.begin():
+        if con.execute(sa.text(f"SELECT to_regclass('{TABLE}')")).scalar() is None:
+            return []
+        rows = con.execute(sa.text(
+            f"SELECT seq, at, who, action, target, before::text, after::text, prev_hash, hash"
+            f" FROM {TABLE} ORDER BY seq")).all()
+    return [AuditRow(int(r[0]), *(str(v) for v in r[1:])) for r in rows]
+
+
+# ---------------------------------------------------------------------- either
+def append(store: Store, *, who: str, action: str, target: str, before: object = None,
+           after: object = None) -> AuditRow:
+    """Append one row to the trail of ``store`` in its own transaction; returns it as stored.
+
+    ``before`` and ``after`` are any JSON-able values (``None``: nothing). A GeoPackage that
+    does not exist yet is a ``WorkspaceError``.
+    """
+    b, a = to_json(before), to_json(after)
+    if isinstance(store, PostgisStore):
+        return _pg_append(store, who, action, target, b, a)
+    if isinstance(store, Workspace):
+        return _gpkg_append(store, who, action, target, b, a)
+    raise WorkspaceError(f"store {store.path} keeps no audit trail")
+
+
+def rows(store: Store) -> list[AuditRow]:
+    """Every row of the trail of ``store``, oldest first (none when it has no trail yet)."""
+    if isinstance(store, PostgisStore):
+        return _pg_rows(store)
+    if isinstance(store, Workspace):
+        return _gpkg_rows(store)
+    raise WorkspaceError(f"store {store.path} keeps no audit trail")
+
+
+def first_break(trail: list[AuditRow]) -> tuple[int, str] | None:
+    """The position (0-based) and reason of the first row that breaks the chain; None if whole."""
+    prev, expected_seq = GENESIS, 1
+    for i, row in enumerate(trail):
+        if row.seq != expected_seq:
+            return i, (f"row {row.seq}: expected row {expected_seq} here; row(s) {expected_seq}"
+                       f"..{row.seq - 1} were deleted" if row.seq > expected_seq else
+                       f"row {row.seq}: expected row {expected_seq} here")
+        if row.prev_hash != prev:
+            return i, f"row {row.seq}: its prev_hash does not match the hash of the row before it"
+        if row_hash(row.content()) != row.hash:
+            return i, f"row {row.seq}: its content does not match its hash (the row was edited)"
+        prev, expected_seq = row.hash, row.seq + 1
+    return None
