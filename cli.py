@@ -303,6 +303,88 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_inventory_commands, _register_db_commands]
 
 
+# ---- accounts: users add/list/disable/set-role/passwd; --as NAME --------------------------------
+def _password(stream: TextIO) -> str:
+    """One line of ``stream`` (``--password-stdin``), without its line ending."""
+    line = stream.readline()
+    if not line.strip():
+        raise InputError("--password-stdin: no password on standard input; expected one line, e.g."
+                         " `printf '%s\\n' \"$PASSWORD\" | python cli.py users add ...`")
+    return line.removesuffix("\n").removesuffix("\r")
+
+
+def _areas(text: str | None) -> list[str] | None:
+    return None if text is None else [a.strip() for a in text.split(",") if a.strip()]
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """Add, list, disable accounts, change a role or a password (the store's own accounts)."""
+    from services import auth
+
+    if args.as_name and not args.identity.rights.manage_accounts:
+        raise InputError(f"--as {args.as_name!r}: role {args.identity.role!r} may not manage accounts; an admin may")
+    store = _service(args).store
+    action = args.users_command
+    if action == "list":
+        for acc in auth.accounts_for(store).all():
+            state = "disabled" if acc.disabled else "active"
+            print(f"{acc.name:<20} {acc.role:<8} {state:<8} {','.join(acc.areas) or '-':<20} {acc.created_at}")
+        return 0
+    if action == "add":
+        acc = auth.add_account(store, args.name, args.role, _password(sys.stdin), _areas(args.areas) or ())
+    elif action == "set-role":
+        acc = auth.set_role(store, args.name, args.role, _areas(args.areas))
+    elif action == "passwd":
+        acc = auth.set_password(store, args.name, _password(sys.stdin))
+    else:
+        acc = auth.disable(store, args.name)
+    print(f"{action}: account {acc.name} ({acc.role}{', areas ' + ','.join(acc.areas) if acc.areas else ''}"
+          f"{', disabled' if acc.disabled else ''}) in {store.path}")
+    return 0
+
+
+def _register_user_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("users", help="accounts that sign in to the dashboard (kept in the workspace)")
+    users = p.add_subparsers(dest="users_command", required=True)
+    roles = ["admin", "analyst", "field", "partner"]
+    q = users.add_parser("add", help="add an account; its password is one line on standard input")
+    q.add_argument("name")
+    q.add_argument("--role", required=True, choices=roles)
+    q.add_argument("--areas", metavar="A,B", help="admin areas of a field account")
+    q.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin")
+    q = users.add_parser("list", help="list the accounts")
+    q = users.add_parser("disable", help="stop an account from signing in")
+    q.add_argument("name")
+    q = users.add_parser("set-role", help="give an account another role")
+    q.add_argument("name")
+    q.add_argument("role", choices=roles)
+    q.add_argument("--areas", metavar="A,B", help="admin areas of a field account")
+    q = users.add_parser("passwd", help="set an account's password (one line on standard input)")
+    q.add_argument("name")
+    q.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin")
+    p.set_defaults(func=cmd_users)
+
+
+COMMANDS.append(_register_user_commands)
+
+
+def _identity(args: argparse.Namespace) -> Any:
+    """Who the command acts as: ``--as NAME``'s account, else an analyst ``cli:<OS user>``; a role
+    that may not import or use the chosen export profile is refused here (exit 2)."""
+    from services import auth
+
+    if not args.as_name:
+        return auth.cli_identity()
+    who = auth.identity_of(_service(args).store, args.as_name)
+    if args.command in ("import", "share") and not who.rights.may_import:
+        raise InputError(f"--as {args.as_name!r}: role {who.role!r} may not change the workspace ({args.command})")
+    profile = getattr(args, "profile", None)
+    if profile is not None and profile not in auth.profiles_for(who):
+        raise InputError(f"--as {args.as_name!r}: role {who.role!r} may not export under profile {profile!r};"
+                         f" expected one of {list(auth.profiles_for(who))}")
+    return who
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="hgwatch", description=__doc__.splitlines()[0])
@@ -310,6 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", metavar="URL",
                         help="PostGIS store instead of the GeoPackage, postgresql://USER:PASSWORD@HOST/DB"
                              " (default: $HGWATCH_DATABASE_URL)")
+    parser.add_argument("--as", dest="as_name", metavar="NAME",
+                        help="act as this account, with its role (default: an analyst, recorded as cli:<OS user>)")
     sub = parser.add_subparsers(dest="command", required=True)
     for register in COMMANDS:
         register(sub)
@@ -321,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(arguments.glue_signed(
         sys.argv[1:] if argv is None else argv, SIGNED))
     try:
+        args.identity = _identity(args)
         return int(args.func(args))
     except HgWatchError as exc:
         print(f"hgwatch: {exc}", file=sys.stderr)

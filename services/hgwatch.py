@@ -36,6 +36,7 @@ from render.report.tables import Inventory, inventory_tables
 from services import checks, contamination, exports
 from services import exposure as ex
 from services.arguments import check_metres
+from services.auth import Identity, read_layer
 from services.people import PeopleFigure, people_figure, trace_view
 from services.tiles import draw_map
 from services.view import Filters, Headline, filter_layers, headline, violations_for, zone_distance
@@ -58,8 +59,9 @@ class Query:
 class HgWatch:
     """The workspace and settings of ``settings``, and every answer the faces ask of them."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, identity: Identity | None = None) -> None:
         self._base = settings
+        self.identity = identity  # who asks (None: the whole store); its reads are limited by the store
         self._settings = settings
         self._stamp: tuple[float, ...] | None = None
         self._lock = threading.RLock()
@@ -125,6 +127,8 @@ class HgWatch:
         if not ws.exists():
             return [], {}
         infos = ws.layers()
+        if self.identity is not None:  # only the columns the identity may see are read
+            return infos, {i.layer: read_layer(ws, i.layer, self.identity) for i in infos}
         return infos, {i.layer: ws.read(i.layer) for i in infos}
 
     def layers(self) -> list[LayerInfo]:

@@ -1,0 +1,98 @@
+"""The ``users`` commands and ``--as``: one line of password on stdin, exit 2 with a message on
+every misuse (never a traceback), and a role's limits applied to the command line."""
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+import cli
+from layers.store.accounts import accounts_for
+from layers.store.open import open_store
+from services import auth
+
+PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def ws(tmp_path: Path, sites: gpd.GeoDataFrame) -> str:
+    path = tmp_path / "ws.gpkg"
+    open_store(path).write_layer("mining_sites", sites, source="sites.geojson")
+    return str(path)
+
+
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ws: str, *argv: str,
+        stdin: str = "") -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = cli.main(["--workspace", ws, *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_add_list_set_role_passwd_disable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                          ws: str) -> None:
+    code, out, err = run(monkeypatch, capsys, ws, "users", "add", "ama", "--role", "field", "--areas",
+                         "Western, Ashanti", "--password-stdin", stdin=PASSWORD + "\nsecond line ignored\n")
+    assert (code, err) == (0, "")
+    assert "add: account ama (field, areas Western,Ashanti)" in out
+    store = open_store(ws)
+    assert auth.authenticate(store, "ama", PASSWORD).areas == ("Western", "Ashanti")  # one line, no "\n"
+    code, out, _ = run(monkeypatch, capsys, ws, "users", "list")
+    assert code == 0 and out.split()[:4] == ["ama", "field", "active", "Western,Ashanti"]
+    assert run(monkeypatch, capsys, ws, "users", "set-role", "ama", "analyst")[0] == 0
+    assert run(monkeypatch, capsys, ws, "users", "passwd", "ama", "--password-stdin", stdin="new password\n")[0] == 0
+    assert auth.authenticate(store, "ama", "new password").role == "analyst"
+    assert run(monkeypatch, capsys, ws, "users", "disable", "ama")[0] == 0
+    assert accounts_for(store).get("ama").disabled  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("argv", "stdin", "message"), [
+    (["users", "add", "kofi", "--role", "analyst", "--password-stdin"], "", "no password on standard input"),
+    (["users", "add", "kofi", "--role", "analyst", "--password-stdin"], "short\n", "at least 8"),
+    (["users", "add", "kofi", "--role", "field", "--password-stdin"], PASSWORD, "needs its admin areas"),
+    (["users", "add", "kofi", "--role", "partner", "--areas", "X", "--password-stdin"], PASSWORD, "only a field"),
+    (["users", "disable", "ghost"], "", "account 'ghost' does not exist"),
+    (["users", "set-role", "ghost", "analyst"], "", "does not exist"),
+    (["users", "passwd", "ghost", "--password-stdin"], PASSWORD, "does not exist"),
+    (["--as", "ghost", "layers"], "", "--as 'ghost': the account does not exist"),
+])
+def test_misuse_exits_2_with_a_message(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                       ws: str, argv: list[str], stdin: str, message: str) -> None:
+    code, _, err = run(monkeypatch, capsys, ws, *argv, stdin=stdin)
+    assert code == 2 and message in err and "Traceback" not in err
+    assert accounts_for(open_store(ws)).all() == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["users", "add", "kofi", "--role", "boss", "--password-stdin"],
+    ["users", "add", "kofi", "--role", "analyst"],  # the password must come on stdin
+    ["users"],
+])
+def test_argument_misuse_is_argparse_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                            ws: str, argv: list[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD))
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--workspace", ws, *argv])
+    assert stop.value.code == 2 and "error:" in capsys.readouterr().err
+
+
+def test_as_a_partner_limits_the_command_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                              ws: str, tmp_path: Path) -> None:
+    store = open_store(ws)
+    auth.add_account(store, "pat", "partner", PASSWORD)
+    auth.add_account(store, "boss", "admin", PASSWORD)
+    code, _, err = run(monkeypatch, capsys, ws, "--as", "pat", "export", "mining_sites", "--profile", "internal",
+                       "--out", str(tmp_path / "x.geojson"))
+    assert code == 2 and "may not export under profile 'internal'" in err
+    assert not (tmp_path / "x.geojson").exists()
+    code, _, err = run(monkeypatch, capsys, ws, "--as", "pat", "users", "disable", "boss")
+    assert code == 2 and "may not manage accounts" in err
+    code, _, err = run(monkeypatch, capsys, ws, "--as", "pat", "share", "mining_sites", "local_code")
+    assert code == 2 and "may not change the workspace" in err
+    assert run(monkeypatch, capsys, ws, "--as", "boss", "users", "disable", "pat")[0] == 0
+    code, out, _ = run(monkeypatch, capsys, ws, "--as", "boss", "export", "mining_sites", "--profile", "internal",
+                       "--out", str(tmp_path / "y.geojson"))
+    assert code == 0 and "Ama" in (tmp_path / "y.geojson").read_text()
