@@ -27,6 +27,20 @@ def geometry_kinds(geoms: NDArray[np.object_]) -> NDArray[np.str_]:
     return np.where(types < 0, "", names[np.clip(types, 0, 7)])
 
 
+_TYPE_IDS = {"Point": 0, "LineString": 1, "LinearRing": 2, "Polygon": 3, "MultiPoint": 4,
+             "MultiLineString": 5, "MultiPolygon": 6, "GeometryCollection": 7}
+
+
+def kind_in(geoms: NDArray[np.object_], kinds: tuple[str, ...]) -> NDArray[np.bool_]:
+    """True where a geometry's type is one of ``kinds`` (type names as ``geometry_kinds``)."""
+    return np.isin(shapely.get_type_id(geoms), [_TYPE_IDS[k] for k in kinds if k in _TYPE_IDS])
+
+
+def invalid_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
+    """True where a present, non-empty geometry is not valid (GEOS ``is_valid``)."""
+    return ~(shapely.is_valid(geoms) | missing_mask(geoms))
+
+
 def missing_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
     """True where a geometry is None or empty."""
     return shapely.is_missing(geoms) | shapely.is_empty(geoms)

@@ -10,6 +10,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from layers.catalogue import FieldSpec, LayerSpec
 
@@ -19,11 +21,37 @@ _TRUE = {"true", "t", "yes", "y", "1", "oui", "si", "sí", "sim", "ja", "да", 
 _FALSE = {"false", "f", "no", "n", "0", "non", "não", "nao", "nein", "нет", "жок"}
 # '1,234' could be 1.234 (decimal comma) or 1234 (thousands separator): refused, not guessed.
 _AMBIGUOUS_COMMA = re.compile(r"^[-+]?[1-9][0-9]{0,2},[0-9]{3}$")
+_SPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())  # what str.strip() removes
 _CENSORED = re.compile(r"^\s*<\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
+
+
+def _texts(values: pd.Series) -> pd.Series | None:
+    """``values`` stripped exactly as ``str.strip()`` does (pyarrow strings, NA where absent) when
+    every present value is text; None when the column holds anything else (then the caller goes
+    row by row)."""
+    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+        return None
+    try:
+        array = pa.array(values.array) if hasattr(values.array, "__arrow_array__") else \
+            pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid, UnicodeEncodeError):
+        return None  # numbers, bools or dates mixed with text, or text that is not UTF-8
+    trimmed = pc.utf8_trim(array, characters=_SPACE)
+    return pd.Series(pd.arrays.ArrowStringArray(trimmed), index=values.index)
+
+
+def _numeric(values: pd.Series) -> bool:
+    """True for a column of numbers (not bools): whole-column arithmetic applies."""
+    return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
 
 
 def is_missing(values: pd.Series) -> pd.Series:
     """True where a value is absent: None, NaN, NA or a blank string."""
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.isna()
+    texts = _texts(values)
+    if texts is not None:
+        return values.isna() | texts.eq("").to_numpy(dtype=bool, na_value=False)
     blank = values.map(lambda v: isinstance(v, str) and not v.strip())
     return values.isna() | blank.astype(bool)
 
@@ -36,6 +64,14 @@ def parse_str(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             return str(int(v))
         return str(v).strip()
 
+    if _numeric(values):  # each distinct number written once, then spread to its rows
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        written = np.array([one(v) for v in uniques.tolist()] + [None], dtype=object)
+        return pd.Series(written[codes], index=values.index, dtype=object), pd.Series(False, index=values.index)
+    texts = _texts(values)
+    if texts is not None:
+        missing = texts.isna() | texts.eq("").to_numpy(dtype=bool, na_value=False)
+        return texts.astype(object).where(~missing, None), pd.Series(False, index=values.index)
     missing = is_missing(values)
     out = pd.Series([None if m else one(v) for v, m in zip(values, missing)],
                     index=values.index, dtype=object)
@@ -48,6 +84,18 @@ def parse_float(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     "1,234" is bad too: it is 1.234 with a decimal comma but 1234 with a thousands separator;
     so are "inf" and "nan" (no measurement or count is infinite, and a missing value is blank).
     """
+    if _numeric(values):
+        out = values.astype("float64")
+        out = out.where(np.isfinite(out.to_numpy()))
+        return out, values.notna() & out.isna()
+    texts = _texts(values)
+    if texts is not None:
+        present = texts.notna() & texts.ne("").to_numpy(dtype=bool, na_value=False)
+        ambiguous = texts.str.match(_AMBIGUOUS_COMMA).to_numpy(dtype=bool, na_value=False)
+        cleaned = texts.str.replace(",", ".", regex=False).where(present & ~ambiguous)
+        out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+        out = out.where(np.isfinite(out.to_numpy()))
+        return out, present & out.isna()
     missing = is_missing(values)
 
     def text(v: object) -> object:
@@ -74,6 +122,22 @@ def parse_int(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """true/false, yes/no, 1/0 and their common translations, case-insensitive."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("boolean"), pd.Series(False, index=values.index)
+    if _numeric(values):
+        num = values.astype("float64")
+        out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        out[num.eq(1)], out[num.eq(0)] = True, False
+        return out, values.notna() & out.isna()
+    texts = _texts(values)
+    if texts is not None:
+        present = texts.notna() & texts.ne("").to_numpy(dtype=bool, na_value=False)
+        codes, uniques = pd.factorize(texts, use_na_sentinel=True)  # few distinct answers
+        lower = pd.Series(np.array([v.lower() for v in uniques.tolist()] + [""], dtype=object)[codes],
+                          index=values.index)
+        out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        out[lower.isin(_TRUE) & present], out[lower.isin(_FALSE) & present] = True, False
+        return out, present & out.isna()
     missing = is_missing(values)
 
     def one(v: object) -> object:
@@ -117,6 +181,19 @@ def parse_censored(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     '<0.1' gives value 0.1 and below_detection True: a value under the detection limit is
     kept as the limit with a flag, never turned into zero.
     """
+    if _numeric(values):
+        num, bad = parse_float(values)
+        return num, pd.Series(False, index=values.index, dtype="boolean"), bad
+    texts = _texts(values)
+    if texts is not None:
+        limit = pd.Series(None, index=values.index, dtype=object)
+        marked = np.flatnonzero(texts.str.contains("<", regex=False).to_numpy(dtype=bool, na_value=False))
+        for i in marked:  # only the rows written '<...' go through the regular expression
+            match = _CENSORED.match(values.iloc[i])
+            limit.iloc[i] = match and match.group(1)
+        below = limit.notna()
+        num, bad = parse_float(texts.where(~below, limit))
+        return num, below.astype("boolean"), bad
     matches = values.map(lambda v: _CENSORED.match(v) if isinstance(v, str) else None)
     below = matches.map(lambda m: m is not None)
     stripped = values.where(below.map(lambda b: not b), matches.map(lambda m: m and m.group(1)))

@@ -14,6 +14,7 @@ from typing import Protocol
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from geo import geomcheck
 from geo.errors import Problem
@@ -118,7 +119,7 @@ def _ensure_id(gdf: gpd.GeoDataFrame, spec: LayerSpec, source: str,
         return gdf
     stem = Path(source).stem
     rows = gdf[ROW] if ROW in gdf.columns else pd.Series(range(1, len(gdf) + 1), index=gdf.index)
-    gdf[spec.id_field] = [f"{stem}-{r}" for r in rows]
+    gdf[spec.id_field] = (f"{stem}-" + pd.Series(rows).astype(str)).to_numpy(dtype=object)
     problems.append(Problem(
         source, None, spec.id_field, None,
         f"no '{spec.id_field}' column; ids were generated as '{stem}-<row>'. "
@@ -158,28 +159,43 @@ def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add) -> None:
 
 
 def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add: _Add) -> pd.Series:
-    """Accept any case and spaces for underscores; report the rest with the closest value."""
+    """Accept any case and spaces for underscores; report the rest with the closest value.
+
+    Whole-column: each distinct value not written exactly as allowed is keyed once; the closest
+    allowed value is looked for only for the values that stay unknown.
+    """
     allowed = set(fs.allowed or ())
-    out = parsed.map(lambda v: None if pd.isna(v) else v if v in allowed else _key(v))
-    out = out.astype(object).where(out.notna(), None)
-    for i, v in enumerate(out):
-        if v is not None and v not in allowed:
-            close = difflib.get_close_matches(v, sorted(allowed), n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            add(i, fs.name, raw.iloc[i], f"expected one of {sorted(allowed)}{hint}", "allowed")
-    return out
+    values = parsed.astype(object).where(parsed.notna(), None)
+    exact = values.isin(allowed).to_numpy() | values.isna().to_numpy()
+    out = values.to_numpy(dtype=object).copy()
+    others = np.flatnonzero(~exact)
+    if len(others):
+        codes, uniques = pd.factorize(pd.Series(out[others], dtype=object))
+        keyed = np.array([_key(u) for u in uniques.tolist()], dtype=object)
+        out[others] = keyed[codes]
+        choices = sorted(allowed)
+        hints: dict[str, str] = {}
+        for i in others[~np.isin(keyed[codes], list(allowed))]:
+            v = out[i]
+            if v not in hints:
+                close = difflib.get_close_matches(v, choices, n=1, cutoff=0.5)
+                hints[v] = f"; did you mean {close[0]!r}?" if close else ""
+            add(i, fs.name, raw.iloc[i], f"expected one of {choices}{hints[v]}", "allowed")
+    return pd.Series(out, index=parsed.index, dtype=object)
 
 
 def _check_range(parsed: pd.Series, fs: FieldSpec, add: _Add) -> None:
     unit = f" {fs.unit}" if fs.unit else ""
-    values = parsed.astype("float64").to_numpy()
-    for i, v in enumerate(values):
-        if np.isnan(v):
-            continue
+    values = parsed.astype("float64").to_numpy(na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        low = values < fs.minimum if fs.minimum is not None else np.zeros(len(values), bool)
+        high = values > fs.maximum if fs.maximum is not None else np.zeros(len(values), bool)
+    for i in np.flatnonzero(low | high):
+        v = values[i]
         shown = int(v) if fs.dtype == "int" else v  # a whole-number field shows -4, not -4.0
-        if fs.minimum is not None and v < fs.minimum:
+        if low[i]:
             add(i, fs.name, shown, f"impossible value: expected at least {fs.minimum:g}{unit}", "range")
-        elif fs.maximum is not None and v > fs.maximum:
+        else:
             add(i, fs.name, shown, f"impossible value: expected at most {fs.maximum:g}{unit}", "range")
 
 
@@ -196,25 +212,31 @@ def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add) -> None:
             first_row[value] = int(i)
 
 
-def _notes(gdf: gpd.GeoDataFrame, column: str) -> list[str | None]:
+def _notes(gdf: gpd.GeoDataFrame, column: str) -> NDArray[np.object_]:
     """The reader's notes in ``column`` (None per record when it added none)."""
     if column not in gdf.columns:
-        return [None] * len(gdf)
-    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in gdf[column]]
+        return np.full(len(gdf), None, dtype=object)
+    notes = gdf[column]
+    out: NDArray[np.object_] = notes.astype(str).to_numpy(dtype=object)
+    out[notes.isna().to_numpy()] = None
+    return out
 
 
 def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _Add) -> gpd.GeoDataFrame:
+    """Whole-column shapely 2 predicates; a message is written only for the rows that fail."""
     open_rings, unreadable = _notes(gdf, OPEN_RING), _notes(gdf, UNREADABLE)
     gdf = gdf.drop(columns=[c for c in (OPEN_RING, UNREADABLE) if c in gdf.columns])
     geoms = gdf.geometry.to_numpy()
     missing = geomcheck.missing_mask(geoms)
-    kinds = geomcheck.geometry_kinds(geoms)
+    wrong_kind = ~missing & ~geomcheck.kind_in(geoms, spec.geometry_types)
     swapped = geomcheck.swapped_mask(geoms)
     out_of_range = geomcheck.out_of_range_mask(geoms)
-    reasons = geomcheck.invalid_reasons(geoms)
+    invalid = geomcheck.invalid_mask(geoms)
+    noted = pd.notna(unreadable) | pd.notna(open_rings)
+    flagged = noted | missing | wrong_kind | swapped | out_of_range | invalid
     allowed = ", ".join(spec.geometry_types)
-    repaired = geoms.copy()
-    for i in range(len(geoms)):
+    repaired = geoms.copy() if repair and invalid.any() else geoms
+    for i in np.flatnonzero(flagged):
         if unreadable[i] is not None:
             add(i, "geometry", unreadable[i], f"a {allowed} geometry that GEOS can build", "invalid")
             continue
@@ -228,8 +250,8 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
             add(i, "geometry", None if geoms[i] is None else "EMPTY",
                 f"a {allowed} geometry; the geometry is null or empty", "geometry")
             continue
-        if kinds[i] not in spec.geometry_types:
-            add(i, "geometry", kinds[i], f"geometry type {allowed} for {spec.name}",
+        if wrong_kind[i]:
+            add(i, "geometry", geoms[i].geom_type, f"geometry type {allowed} for {spec.name}",
                 "geometry_type")
             continue
         if swapped[i]:
@@ -242,13 +264,16 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
             add(i, "geometry", f"x {minx:.6f}..{maxx:.6f}, y {miny:.6f}..{maxy:.6f}",
                 _LONLAT, "range")
             continue
-        if reasons[i] is not None:
+        if invalid[i]:
+            reason = geomcheck.invalid_reasons(geoms[i:i + 1])[0]
             if repair:
                 fixed = geomcheck.repair(np.array([geoms[i]], dtype=object), spec.geometry_types)[0]
                 repaired[i] = fixed
-                add(i, "geometry", reasons[i], f"repaired with make_valid into a {fixed.geom_type}",
+                add(i, "geometry", reason, f"repaired with make_valid into a {fixed.geom_type}",
                     "repaired", "warning")
             else:
-                add(i, "geometry", reasons[i],
+                add(i, "geometry", reason,
                     "a valid geometry; pass --repair to fix it with make_valid", "invalid")
+    if repaired is geoms:
+        return gdf
     return gdf.set_geometry(gpd.GeoSeries(repaired, index=gdf.index, crs=gdf.crs))
