@@ -20,7 +20,7 @@ from layers.io.export import FORMATS as EXPORT_FORMATS
 from layers.io.export import PROFILES
 from layers.io.violations import FORMATS as VIOLATION_FORMATS
 from layers.io.violations import write_violations
-from services import arguments, imports, outputs
+from services import arguments, audit, imports, outputs
 from services.checks import diff_lines, summary_lines
 from services.contamination import surface_lines
 from services.exports import export_layer, share_fields
@@ -99,8 +99,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a layer, or a filtered subset, under a profile."""
     target = outputs.output_file(args.out, flag="--out", suffixes=EXPORT_FORMATS)
-    out, n = export_layer(_service(args).store, args.layer, target, profile=args.profile,
+    store = _service(args).store
+    out, n = export_layer(store, args.layer, target, profile=args.profile,
                           filters=args.filter, bbox=args.bbox)
+    audit.record(store, "export", args.layer, after={"profile": args.profile, "rows": n, "file": str(out),
+                                                     "filters": args.filter, "bbox": args.bbox})
     print(f"wrote {n} {args.layer} features to {out} (profile {args.profile})")
     return 0
 
@@ -109,7 +112,9 @@ def cmd_share(args: argparse.Namespace) -> int:
     """Mark columns the catalogue does not declare as shareable (they then leave under partner
     and public), or unmark them with --undo; a person-like name is refused as restricted."""
     store = _service(args).store
+    before = store.info(args.layer).shareable
     marks = share_fields(store, args.layer, args.fields, undo=args.undo)
+    audit.record(store, "share", args.layer, before={"shareable": list(before)}, after={"shareable": list(marks)})
     print(f"{args.layer}: columns marked shareable: {', '.join(marks) or 'none'} ({store.path})")
     return 0
 
@@ -259,6 +264,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         today=args.today)
     print("\n".join(inventory_lines(inv)))
     print(f"wrote the {inv.area} report to {out}")
+    store = _service(args).store
+    if store.exists():  # a report made from files alone, with no workspace, has no trail to go in
+        audit.record(store, "export", "report",
+                     after={"area": inv.area, "file": str(out), "csv": str(folder) if folder else None})
     if folder:
         print(f"wrote {len(outputs.write_tables(inv, folder))} CSV tables to {folder}")
     return 0
@@ -297,10 +306,38 @@ def _register_db_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_db_upgrade)
 
 
+# ---- the audit trail: audit verify, audit list -----------------------------------------------
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Check the audit trail's hash chain; exit 1 naming the first broken row."""
+    store = _service(args).store
+    verdict = audit.verify(store)
+    print(verdict.line(str(store.path)), file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
+
+
+def cmd_audit_list(args: argparse.Namespace) -> int:
+    """Show the audit trail, oldest first."""
+    rows = audit.trail(_service(args).store, since=args.since, user=args.user)
+    print("\n".join(audit.trail_lines(rows)))
+    return 0
+
+
+def _register_audit_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="the audit trail: who changed what, when")
+    audit_sub = p.add_subparsers(dest="audit_command", required=True)
+    p = audit_sub.add_parser("verify", help="check the hash chain; exit 1 naming the first broken row")
+    p.set_defaults(func=cmd_audit_verify)
+    p = audit_sub.add_parser("list", help="show the trail, oldest first")
+    p.add_argument("--since", metavar="DATE", type=_typed(audit.parse_since, flag="--since"),
+                   help="only rows from this UTC day on (YYYY-MM-DD)")
+    p.add_argument("--user", metavar="NAME", help="only rows by NAME (e.g. cli:ana, local)")
+    p.set_defaults(func=cmd_audit_list)
+
+
 # Each capability adds its subcommands here: a function that adds its parsers to ``sub``.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_file_commands, _register_rule_commands, _register_surface_commands,
-    _register_inventory_commands, _register_db_commands]
+    _register_inventory_commands, _register_db_commands, _register_audit_commands]
 
 
 # ---- accounts: users add/list/disable/set-role/passwd; --as NAME --------------------------------
@@ -406,7 +443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.argv[1:] if argv is None else argv, SIGNED))
     try:
         args.identity = _identity(args)
-        return int(args.func(args))
+        with audit.acting_as(args.identity.name):  # who the audit trail names
+            return int(args.func(args))
     except HgWatchError as exc:
         print(f"hgwatch: {exc}", file=sys.stderr)
         return 2

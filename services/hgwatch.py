@@ -33,10 +33,11 @@ from layers.store.gpkg import Replacement
 from layers.store.open import open_store
 from layers.store.postgis import PostgisStore
 from render.report.tables import Inventory, inventory_tables
-from services import checks, contamination, exports
+from services import audit, checks, contamination, exports
 from services import exposure as ex
 from services.arguments import check_metres
-from services.auth import Identity, read_layer
+from services.audit import audit_layer, audit_run
+from services.auth import Identity, profiles_for, read_layer
 from services.people import PeopleFigure, people_figure, trace_view
 from services.tiles import draw_map
 from services.view import Filters, Headline, filter_layers, headline, violations_for, zone_distance
@@ -285,8 +286,14 @@ class HgWatch:
               set_values: dict[str, dict[str, str]] | None = None, repair: bool = False,
               record: bool = True) -> checks.CheckOutcome:
         """Run the rules on the workspace (recorded) or on ``files``; see ``services.checks.check``."""
-        return checks.check(self.settings, only=only, files=files, set_values=set_values,
-                            repair=repair, record=record)
+        before = self.runs(1) if record and not files else []
+        outcome = checks.check(self.settings, only=only, files=files, set_values=set_values,
+                               repair=repair, record=record)
+        if outcome.run_id is not None:
+            audit.record(self.store, "rule run", f"run {outcome.run_id}", before=audit_run(before),
+                         after=audit_run([{"run_id": outcome.run_id, "rules_hash": outcome.rules_hash,
+                                           "counts": outcome.evaluation.counts}]))
+        return outcome
 
     def diff(self) -> checks.RunComparison:
         """The last two recorded runs and what changed between them."""
@@ -298,20 +305,40 @@ class HgWatch:
         if meta.get("accuracy_m") is not None:
             check_metres(float(meta["accuracy_m"]), name="accuracy_m", what="an expected error",
                          positive=False, example="10")
-        return self.store.write_layers([(item.layer, item.gdf) for item in loaded], **meta)
+        store = self.store
+        before = {item.layer: audit_layer(store, item.layer) for item in loaded}
+        infos = store.write_layers([(item.layer, item.gdf) for item in loaded], **meta)
+        for info in infos:
+            audit.record(store, "import", info.layer, before=before[info.layer], after={
+                "rows": info.rows, "source": info.source, "licence": info.licence,
+                "append": bool(meta.get("append"))})
+        return infos
 
     def replacement(self, layer: str, incoming: int) -> Replacement:
         """What storing ``incoming`` rows as ``layer`` would replace (read only), so a face can
         ask before most of a layer goes."""
         return self.store.replacement(layer, incoming)
 
+    def _may_export(self, profile: str) -> None:
+        """Refuse a profile the identity may not use (a partner: internal)."""
+        if self.identity is not None and profile not in profiles_for(self.identity):
+            raise HgWatchError(f"role {self.identity.role!r} may not export under profile {profile!r};"
+                               f" expected one of {list(profiles_for(self.identity))}")
+
     def layer_file(self, filters: Filters, layer: str, fmt: str, profile: str) -> bytes:
         """One layer of the view as a download (``services.exports.layer_file``)."""
+        self._may_export(profile)
         return exports.layer_file(self.view(filters)[layer], layer, fmt, profile=profile,
                                   infos=self.layers())
 
+    def downloaded(self, what: str, fmt: str, profile: str, *, rows: int | None = None) -> None:
+        """Record in the audit trail that ``what`` was downloaded as ``fmt`` under ``profile``
+        (a face calls it when the download happens, e.g. from a button's ``on_click``)."""
+        audit.record(self.store, "download", what, after={"format": fmt, "profile": profile, "rows": rows})
+
     def violations_file(self, q: Query, fmt: str, profile: str) -> bytes:
         """The violations of ``q`` as a download, in the layout of ``cli.py check --out``."""
+        self._may_export(profile)
         return exports.violations_file(self.violations(q)[0], fmt, profile=profile,
                                        infos=self.layers(), layers=self.read_by_rules(q))
 

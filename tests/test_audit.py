@@ -1,0 +1,198 @@
+"""The audit trail on both back ends (the embedded GeoPackage and PostGIS, a real server): the hash
+chain detects an edited and a deleted row (made with direct SQL); an import, a rule run, a share
+mark and an export each leave one row with the right who, what, before and after; on PostGIS an
+edit made with plain SQL from outside the app is recorded by the database's trigger."""
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import psycopg
+import pytest
+
+import cli
+from layers.store.audit import AuditRow, row_hash
+from layers.store.base import Store
+from layers.store.open import open_store
+from services import audit
+from services.hgwatch import HgWatch
+from settings import Settings
+
+BACKENDS = ["geopackage", "postgis"]
+WHO = f"cli:{getpass.getuser()}"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A GeoPackage path not yet created, or a fresh database at the newest schema."""
+    return str(tmp_path / "ws.gpkg") if backend == "geopackage" else str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(location: str, sites: gpd.GeoDataFrame) -> Store:
+    """A store holding the three hand-made sites (written by the store itself: no audit row)."""
+    opened = open_store(location)
+    opened.write_layer("mining_sites", sites, source="sites.geojson")
+    return opened
+
+
+@contextlib.contextmanager
+def sql(location: str) -> Iterator[Any]:
+    """A plain SQL connection to the store, committed at the end: what psql or sqlite3 would do."""
+    if location.startswith("postgresql"):
+        with psycopg.connect(location) as pg:
+            yield pg
+    else:
+        with contextlib.closing(sqlite3.connect(location)) as lite, lite:
+            yield lite
+
+
+def _flags(location: str) -> list[str]:
+    return ["--database-url" if location.startswith("postgresql") else "--workspace", location]
+
+
+def _three(store: Store) -> list[AuditRow]:
+    return [audit.record(store, "settings change", f"file {i}", before={"v": i}, after={"v": i + 1}, who="ana")
+            for i in range(3)]
+
+
+def test_the_store_write_alone_records_nothing_and_three_records_chain(store: Store) -> None:
+    assert audit.trail(store) == []  # the app's own layer write fired no trigger
+    written = _three(store)
+    rows = audit.trail(store)
+    assert rows == written
+    assert [r.seq for r in rows] == [1, 2, 3]
+    assert rows[0].prev_hash == "0" * 64
+    assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
+    assert [json.loads(r.after) for r in rows] == [{"v": 1}, {"v": 2}, {"v": 3}]
+    assert audit.verify(store) == audit.Verdict(3)
+
+
+def test_the_chain_detects_an_edited_row(store: Store, location: str) -> None:
+    _three(store)
+    with sql(location) as con:
+        con.execute("UPDATE hgw_audit SET who = 'mallory' WHERE seq = 2")
+    verdict = audit.verify(store)
+    assert (verdict.ok, verdict.broken_seq) == (False, 2)
+    assert verdict.reason == "row 2: its content does not match its hash (the row was edited)"
+
+
+def test_the_chain_detects_a_row_edited_with_its_hash_recomputed(store: Store, location: str) -> None:
+    rows = _three(store)
+    forged = AuditRow(**{**rows[1].__dict__, "who": "mallory"})
+    with sql(location) as con:
+        con.execute(f"UPDATE hgw_audit SET who = 'mallory', hash = '{row_hash(forged.content())}'"
+                    " WHERE seq = 2")
+    verdict = audit.verify(store)
+    assert verdict.broken_seq == 3
+    assert "prev_hash does not match" in verdict.reason
+
+
+def test_the_chain_detects_a_deleted_row(store: Store, location: str) -> None:
+    _three(store)
+    with sql(location) as con:
+        con.execute("DELETE FROM hgw_audit WHERE seq = 2")
+    verdict = audit.verify(store)
+    assert verdict.broken_seq == 3
+    assert verdict.reason == "row 3: expected row 2 here; row(s) 2..2 were deleted"
+
+
+def test_audit_verify_exits_1_naming_the_first_broken_row(store: Store, location: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    _three(store)
+    assert cli.main([*_flags(location), "audit", "verify"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("3 row(s), the chain is whole")
+    with sql(location) as con:
+        con.execute("DELETE FROM hgw_audit WHERE seq = 1")
+    assert cli.main([*_flags(location), "audit", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert "BROKEN at row 2: expected row 1 here; row(s) 1..1 were deleted" in err
+    assert "Traceback" not in err
+
+
+def _rows_by(location: str, action: str) -> list[AuditRow]:
+    return [r for r in audit.trail(open_store(location)) if r.action == action]
+
+
+def test_import_run_share_export_each_leave_one_row(location: str, sites: gpd.GeoDataFrame, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "mining_sites.geojson"
+    sites.drop(columns=["informant_name"]).to_file(src)
+    flags = _flags(location)
+    assert cli.main([*flags, "import", str(src), "--licence", "CC-BY-4.0"]) == 0
+    assert cli.main([*flags, "import", str(src), "--licence", "CC0"]) == 0
+    imports = _rows_by(location, "import")
+    assert [(r.who, r.target) for r in imports] == [(WHO, "mining_sites")] * 2
+    assert json.loads(imports[0].before) is None
+    assert json.loads(imports[0].after) == {"rows": 3, "source": src.name, "licence": "CC-BY-4.0", "append": False}
+    assert json.loads(imports[1].before) == {"rows": 3, "source": src.name, "licence": "CC-BY-4.0"}
+    assert json.loads(imports[1].after)["licence"] == "CC0"
+
+    assert cli.main([*flags, "check"]) == 0
+    (run,) = _rows_by(location, "rule run")
+    after = json.loads(run.after)
+    assert (run.who, run.target, json.loads(run.before)) == (WHO, f"run {after['run_id']}", None)
+    assert after["counts"] == open_store(location).runs(1)[0]["counts"]
+
+    assert cli.main([*flags, "share", "mining_sites", "local_code"]) == 0
+    (share,) = _rows_by(location, "share")
+    assert (share.who, share.target) == (WHO, "mining_sites")
+    assert (json.loads(share.before), json.loads(share.after)) == ({"shareable": []}, {"shareable": ["local_code"]})
+
+    out = tmp_path / "out.csv"
+    assert cli.main([*flags, "export", "mining_sites", "--out", str(out), "--profile", "public"]) == 0
+    (export,) = _rows_by(location, "export")
+    assert (export.who, export.target, json.loads(export.before)) == (WHO, "mining_sites", None)
+    assert json.loads(export.after) == {"profile": "public", "rows": 3, "file": str(out), "filters": [], "bbox": None}
+    assert audit.verify(open_store(location)).ok
+    capsys.readouterr()
+    assert cli.main([*flags, "audit", "list", "--user", WHO]) == 0
+    listed = capsys.readouterr().out
+    assert listed.count(f" {WHO}: ") == 5 and "share (mining_sites)" in listed
+    assert cli.main([*flags, "audit", "list", "--user", "nobody"]) == 0
+    assert capsys.readouterr().out.strip() == "no audit rows"
+
+
+def test_the_service_records_the_actor_of_its_context(location: str, sites: gpd.GeoDataFrame) -> None:
+    on_pg = location.startswith("postgresql")
+    svc = HgWatch(Settings.from_env({}, database_url=location) if on_pg else Settings.from_env({}, workspace=location))
+    from layers.io.readers import Loaded
+
+    item = Loaded(layer="mining_sites", gdf=sites, source="s.geojson", warnings=[])
+    svc.add_layers([item], source="s.geojson")
+    with audit.acting_as("maria"):
+        svc.downloaded("mining_sites", "csv", "partner", rows=3)
+    assert audit.actor() == "local"
+    rows = audit.trail(svc.store)
+    assert [(r.who, r.action, r.target) for r in rows] == [
+        ("local", "import", "mining_sites"), ("maria", "download", "mining_sites")]
+    assert json.loads(rows[1].after) == {"format": "csv", "profile": "partner", "rows": 3}
+
+
+def test_an_outside_sql_edit_is_recorded_by_the_trigger(pg_url: str, sites: gpd.GeoDataFrame) -> None:
+    store = open_store(pg_url)
+    store.write_layer("mining_sites", sites, source="sites.geojson")
+    with psycopg.connect(pg_url) as con:
+        con.execute("UPDATE mining_sites SET status = 'closed' WHERE site_id = 'S2'")
+        con.execute("DELETE FROM mining_sites WHERE site_id = 'S3'")
+        user = con.execute("SELECT session_user").fetchone()[0]  # type: ignore[index]
+    rows = audit.trail(store)
+    assert [(r.who, r.action, r.target) for r in rows] == [
+        (f"db:{user}", "sql update", "mining_sites"), (f"db:{user}", "sql delete", "mining_sites")]
+    (old,), (new,) = json.loads(rows[0].before), json.loads(rows[0].after)
+    assert (old["site_id"], old["status"], new["status"]) == ("S2", "inactive", "closed")
+    assert json.loads(rows[1].after) is None
+    assert [r["site_id"] for r in json.loads(rows[1].before)] == ["S3"]
+    assert audit.verify(store).ok
+    assert audit.trail(store, user="local") == []
