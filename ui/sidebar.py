@@ -5,6 +5,7 @@ only: every figure comes from ``services.hgwatch.HgWatch``, which also keeps the
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -15,9 +16,11 @@ from geo.errors import HgWatchError
 from geo.rules import RuleSet
 from geo.sites import MERCURY_USE
 from layers.store.workspace import LayerInfo
+from services.auth import LOCAL, Identity
 from services.hgwatch import HgWatch, Query
 from services.view import SEVERITIES, Filters, Headline, choices, date_range, zone_distance
-from settings import workspace_from_env
+from settings import DATABASE_ENV, Settings, workspace_from_env
+from ui import login
 
 _KEY = "_hgw_view"
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -47,13 +50,16 @@ class View:
 
 
 @st.cache_resource(show_spinner=False)
-def _service(workspace: str) -> HgWatch:
-    return HgWatch.from_env(workspace=workspace)
+def _service(workspace: str, database_url: str, identity: Identity) -> HgWatch:
+    return HgWatch(Settings.from_env(None), identity)
 
 
 def service() -> HgWatch:
-    """The one service of this process for the workspace ``settings.workspace_from_env`` names."""
-    return _service(str(workspace_from_env()))
+    """The service of this process for the store the environment names ($HGWATCH_DATABASE_URL,
+    else $HGWATCH_WORKSPACE or the demo) and the signed-in identity: one per identity, so that
+    its caches hold only what that identity may see (the store reads nothing else)."""
+    who = login.signed_in() or LOCAL
+    return _service(str(workspace_from_env()), os.environ.get(DATABASE_ENV, "").strip(), who)
 
 
 def _filters(sites: gpd.GeoDataFrame) -> Filters:

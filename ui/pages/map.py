@@ -7,9 +7,9 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError
-from layers.io.export import PROFILES
 from render.map.assets import installed
 from render.map.standalone import standalone_html
+from services.auth import LOCAL, profiles_for
 from services.exports import FORMATS
 from ui import sidebar as chrome
 
@@ -45,7 +45,8 @@ st.caption("Basemaps: OpenStreetMap and Esri World Imagery when online. With no 
            "and a click on one opens its popup.")
 
 st.subheader("Downloads")
-profile = st.radio("Export profile", PROFILES, index=1, horizontal=True, key="dl_profile",
+offered = profiles_for(view.service.identity or LOCAL)  # a partner is never offered internal
+profile = st.radio("Export profile", offered, index=offered.index("partner"), horizontal=True, key="dl_profile",
                    help="internal: every field. partner and public drop restricted fields "
                    "(people, contacts); public also drops free text. Every file names its "
                    "profile and the source and licence of each layer.")
