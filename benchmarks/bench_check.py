@@ -16,9 +16,11 @@ from ``os.wait4``: the child alone). It prints both and the ratio HgWatch / Duck
 This is a benchmark, not a test: it prints, never asserts.
 
 Usage: ``python benchmarks/bench_check.py [--n 1000000] [--m 100000] [--threads 2] [--repeat 1]
-[--tree DIR] [--profile FILE]``. ``--tree`` also times the ``cli.py`` of another checkout of HgWatch
+[--tree DIR] [--stages K] [--profile FILE]``. ``--tree`` also times the ``cli.py`` of another checkout of HgWatch
 (e.g. ``git archive <commit> | tar -x -C DIR``), run with ``PYTHONPATH=DIR``, on the same data: a
-before/after in one run. ``--profile`` runs the HgWatch child under cProfile and prints its top lines.
+before/after in one run. ``--stages K`` runs the check path K times more, in a child that times its
+stages (imports, rule file, read and validate, rules, write) in wall and CPU seconds, and prints
+the medians. ``--profile`` runs the HgWatch child under cProfile and prints its top lines.
 """
 from __future__ import annotations
 
@@ -91,6 +93,51 @@ def duckdb_job(sites: str, water: str, out: str, threads: int) -> None:
     con.execute(f"COPY ({' UNION ALL '.join(parts)} ORDER BY site_id) TO '{out}' (HEADER)")
 
 
+STAGE_JOB = """
+import json, sys, time
+marks, t, c = {}, time.perf_counter(), time.process_time()
+def mark(name):
+    global t, c
+    marks[name] = (time.perf_counter() - t, time.process_time() - c)
+    t, c = time.perf_counter(), time.process_time()
+import cli
+from geo.rules import run_rules
+from layers.catalogue import CATALOGUE
+from layers.io.violations import write_violations
+from services import checks
+from settings import Settings
+mark("imports")
+settings = Settings.from_env()
+ruleset = settings.rules
+mark("rule file")
+frames, _, _, _ = checks._from_files([("mining_sites", sys.argv[1]), ("water_bodies", sys.argv[2])], {}, False)
+mark("read + validate")
+evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=[sys.argv[3]], threads=settings.threads)
+mark("rules")
+write_violations(evaluation.violations, "stages.csv")
+mark("write")
+print(json.dumps(marks))
+"""
+
+
+def stage_times(folder: Path, sites: Path, water: Path, env: dict[str, str], runs: int) -> None:
+    """Median wall and CPU seconds of each stage of the check path over ``runs`` child runs."""
+    import json
+    import statistics
+
+    got: list[dict[str, list[float]]] = []
+    for _ in range(runs):
+        res = subprocess.run([sys.executable, "-c", STAGE_JOB, sites.name, water.name, RULE], cwd=folder,
+                             env=dict(env, PYTHONPATH=str(ROOT)), capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            print(f"  stages failed: {res.stderr.strip().splitlines()[-1:]}")
+            return
+        got.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    print(f"stages (median of {runs}): " + " | ".join(
+        f"{name} {statistics.median(g[name][0] for g in got):.2f} s wall, "
+        f"{statistics.median(g[name][1] for g in got):.2f} s CPU" for name in got[0]))
+
+
 def run_child(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float, str]:
     """Run ``cmd``; wall seconds, CPU seconds (user + system), the child's peak RSS in MB, and
     its stderr tail (empty when it succeeded)."""
@@ -119,6 +166,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2, help="threads for DuckDB and HgWatch (HGWATCH_THREADS)")
     p.add_argument("--repeat", type=int, default=1, help="runs of each contender; the best is kept")
     p.add_argument("--tree", help="also time the cli.py of this other HgWatch checkout (before/after)")
+    p.add_argument("--stages", type=int, default=0, metavar="K", help="also time the stages, K runs")
     p.add_argument("--profile", help="also run HgWatch under cProfile, saving the stats to this file")
     p.add_argument("--worker", nargs=4, metavar=("SITES", "WATER", "OUT", "THREADS"), help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -166,6 +214,8 @@ def main() -> None:
         if "hgwatch check" in results and "other tree" in results:
             (ow, oc, _), (hw, hc, _) = results["other tree"], results["hgwatch check"]
             print(f"ratio other tree / hgwatch: wall {ow / hw:.2f}, CPU {oc / hc:.2f}")
+        if a.stages:
+            stage_times(folder, sites, water, env, a.stages)
         if a.profile:
             prof = [sys.executable, "-m", "cProfile", "-o", str(Path(a.profile).resolve()), *hg[1:]]
             wall, _, _, err = run_child(prof, folder, env)
