@@ -102,8 +102,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = _service(args).store
     out, n = export_layer(store, args.layer, target, profile=args.profile,
                           filters=args.filter, bbox=args.bbox)
-    audit.record(store, "export", args.layer, after={"profile": args.profile, "rows": n, "file": str(out),
-                                                     "filters": args.filter, "bbox": args.bbox})
+    audit.record_output(store, "export", args.layer, after={"profile": args.profile, "rows": n, "file": str(out),
+                                                            "filters": args.filter, "bbox": args.bbox})
     print(f"wrote {n} {args.layer} features to {out} (profile {args.profile})")
     return 0
 
@@ -264,10 +264,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         today=args.today)
     print("\n".join(inventory_lines(inv)))
     print(f"wrote the {inv.area} report to {out}")
-    store = _service(args).store
-    if store.exists():  # a report made from files alone, with no workspace, has no trail to go in
-        audit.record(store, "export", "report",
-                     after={"area": inv.area, "file": str(out), "csv": str(folder) if folder else None})
+    audit.record_output(_service(args).store, "export", "report",
+                        after={"area": inv.area, "file": str(out), "csv": str(folder) if folder else None})
     if folder:
         print(f"wrote {len(outputs.write_tables(inv, folder))} CSV tables to {folder}")
     return 0

@@ -18,7 +18,8 @@ Recording a write (the one function other services call)::
   ``set_actor`` in this context (the signed-in identity's name; the command line's
   ``cli:<OS user>`` or its ``--as`` account), else ``local`` (the single-user mode).
 
-Call it after the write succeeded, outside the store's write transaction. Rows are chained by
+Call it after the write succeeded, outside the store's write transaction. Outputs (exports,
+reports, downloads) go through ``record_output``: not recorded for the shipped demo workspace. Rows are chained by
 hash (``layers.store.audit``); ``verify`` checks the chain, ``trail`` lists it.
 """
 from __future__ import annotations
@@ -33,8 +34,11 @@ from geo.errors import InputError
 from layers.store import audit as stored
 from layers.store.audit import AuditRow
 from layers.store.base import Store
+from layers.store.workspace import Workspace
+from settings import DEMO_WORKSPACE
 
 __all__ = ["AuditRow", "Verdict", "acting_as", "actor", "audit_layer", "audit_run", "parse_since", "record",
+           "record_output",
            "set_actor", "trail", "trail_lines", "verify"]
 
 LOCAL = "local"  # who acts in the single-user mode (no account exists yet)
@@ -65,6 +69,18 @@ def record(store: Store, action: str, target: str, *, before: object = None, aft
            who: str | None = None) -> AuditRow:
     """Append one row to the trail of ``store`` (see the module docstring); returns it."""
     return stored.append(store, who=who or actor(), action=action, target=target, before=before, after=after)
+
+
+def record_output(store: Store, action: str, target: str, *, after: object = None,
+                  who: str | None = None) -> AuditRow | None:
+    """``record`` for an output read from ``store`` (an export, a report, a download): the same
+    row, except that outputs of the shipped demo workspace are not recorded (each would change
+    the shipped file) and a store not yet created has no trail to record in (None then)."""
+    if isinstance(store, Workspace) and store.real == DEMO_WORKSPACE.resolve():
+        return None
+    if not store.exists():
+        return None
+    return record(store, action, target, after=after, who=who)
 
 
 @dataclass(frozen=True)

@@ -290,9 +290,9 @@ class HgWatch:
         outcome = checks.check(self.settings, only=only, files=files, set_values=set_values,
                                repair=repair, record=record)
         if outcome.run_id is not None:
-            audit.record(self.store, "rule run", f"run {outcome.run_id}", before=audit_run(before),
-                         after=audit_run([{"run_id": outcome.run_id, "rules_hash": outcome.rules_hash,
-                                           "counts": outcome.evaluation.counts}]))
+            self._audit("rule run", f"run {outcome.run_id}", before=audit_run(before),
+                        after=audit_run([{"run_id": outcome.run_id, "rules_hash": outcome.rules_hash,
+                                          "counts": outcome.evaluation.counts}]))
         return outcome
 
     def diff(self) -> checks.RunComparison:
@@ -309,7 +309,7 @@ class HgWatch:
         before = {item.layer: audit_layer(store, item.layer) for item in loaded}
         infos = store.write_layers([(item.layer, item.gdf) for item in loaded], **meta)
         for info in infos:
-            audit.record(store, "import", info.layer, before=before[info.layer], after={
+            self._audit("import", info.layer, before=before[info.layer], after={
                 "rows": info.rows, "source": info.source, "licence": info.licence,
                 "append": bool(meta.get("append"))})
         return infos
@@ -328,19 +328,31 @@ class HgWatch:
     def layer_file(self, filters: Filters, layer: str, fmt: str, profile: str) -> bytes:
         """One layer of the view as a download (``services.exports.layer_file``)."""
         self._may_export(profile)
-        return exports.layer_file(self.view(filters)[layer], layer, fmt, profile=profile,
-                                  infos=self.layers())
+        frame = self.view(filters)[layer]
+        data = exports.layer_file(frame, layer, fmt, profile=profile, infos=self.layers())
+        self.downloaded(layer, fmt, profile, rows=len(frame))
+        return data
 
     def downloaded(self, what: str, fmt: str, profile: str, *, rows: int | None = None) -> None:
         """Record in the audit trail that ``what`` was downloaded as ``fmt`` under ``profile``
         (a face calls it when the download happens, e.g. from a button's ``on_click``)."""
-        audit.record(self.store, "download", what, after={"format": fmt, "profile": profile, "rows": rows})
+        audit.record_output(self.store, "download", what, after={"format": fmt, "profile": profile, "rows": rows},
+                            who=self.identity.name if self.identity is not None else None)
+
+    def _audit(self, action: str, target: str, *, before: object = None, after: object = None) -> None:
+        """One row in the audit trail, by the service's identity if it has one, else by the actor
+        of this context (``services.audit.actor``: a download runs outside the page's script)."""
+        audit.record(self.store, action, target, before=before, after=after,
+                     who=self.identity.name if self.identity is not None else None)
 
     def violations_file(self, q: Query, fmt: str, profile: str) -> bytes:
         """The violations of ``q`` as a download, in the layout of ``cli.py check --out``."""
         self._may_export(profile)
-        return exports.violations_file(self.violations(q)[0], fmt, profile=profile,
-                                       infos=self.layers(), layers=self.read_by_rules(q))
+        found = self.violations(q)[0]
+        data = exports.violations_file(found, fmt, profile=profile, infos=self.layers(),
+                                       layers=self.read_by_rules(q))
+        self.downloaded("violations", fmt, profile, rows=len(found))
+        return data
 
     def report(self, out: str | os.PathLike[str], *, area: str | None,
                layer_paths: dict[str, str] | None = None, today: date | None = None

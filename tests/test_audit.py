@@ -20,9 +20,11 @@ import cli
 from layers.store.audit import AuditRow, row_hash
 from layers.store.base import Store
 from layers.store.open import open_store
-from services import audit
-from services.hgwatch import HgWatch
-from settings import Settings
+from layers.store.workspace import Workspace
+from services import audit, auth
+from services.hgwatch import HgWatch, Query
+from services.view import Filters
+from settings import DEMO_WORKSPACE, Settings
 
 BACKENDS = ["geopackage", "postgis"]
 WHO = f"cli:{getpass.getuser()}"
@@ -164,7 +166,7 @@ def test_import_run_share_export_each_leave_one_row(location: str, sites: gpd.Ge
     assert capsys.readouterr().out.strip() == "no audit rows"
 
 
-def test_the_service_records_the_actor_of_its_context(location: str, sites: gpd.GeoDataFrame) -> None:
+def test_the_service_records_imports_and_downloads_by_its_identity_or_actor(location: str, sites: gpd.GeoDataFrame) -> None:
     on_pg = location.startswith("postgresql")
     svc = HgWatch(Settings.from_env({}, database_url=location) if on_pg else Settings.from_env({}, workspace=location))
     from layers.io.readers import Loaded
@@ -172,12 +174,18 @@ def test_the_service_records_the_actor_of_its_context(location: str, sites: gpd.
     item = Loaded(layer="mining_sites", gdf=sites, source="s.geojson", warnings=[])
     svc.add_layers([item], source="s.geojson")
     with audit.acting_as("maria"):
-        svc.downloaded("mining_sites", "csv", "partner", rows=3)
+        svc.layer_file(Filters(), "mining_sites", "csv", "partner")
+        svc.violations_file(Query(rule_ids=()), "geojson", "public")
     assert audit.actor() == "local"
     rows = audit.trail(svc.store)
     assert [(r.who, r.action, r.target) for r in rows] == [
-        ("local", "import", "mining_sites"), ("maria", "download", "mining_sites")]
+        ("local", "import", "mining_sites"), ("maria", "download", "mining_sites"),
+        ("maria", "download", "violations")]
     assert json.loads(rows[1].after) == {"format": "csv", "profile": "partner", "rows": 3}
+    assert json.loads(rows[2].after) == {"format": "geojson", "profile": "public", "rows": 0}
+    as_kim = HgWatch(svc.settings, auth.Identity("kim", "field"))
+    as_kim.layer_file(Filters(), "mining_sites", "csv", "partner")
+    assert (audit.trail(svc.store)[-1].who, audit.actor()) == ("kim", "local")
 
 
 def test_an_outside_sql_edit_is_recorded_by_the_trigger(pg_url: str, sites: gpd.GeoDataFrame) -> None:
@@ -196,3 +204,13 @@ def test_an_outside_sql_edit_is_recorded_by_the_trigger(pg_url: str, sites: gpd.
     assert [r["site_id"] for r in json.loads(rows[1].before)] == ["S3"]
     assert audit.verify(store).ok
     assert audit.trail(store, user="local") == []
+
+
+def test_outputs_of_the_shipped_demo_are_not_recorded_in_it(tmp_path: Path) -> None:
+    demo = Workspace(DEMO_WORKSPACE)
+    before = DEMO_WORKSPACE.read_bytes()
+    assert cli.main(["--workspace", str(DEMO_WORKSPACE), "export", "water_bodies", "--out",
+                     str(tmp_path / "w.csv"), "--profile", "public"]) == 0
+    assert cli.main(["--workspace", str(DEMO_WORKSPACE), "report", "--out", str(tmp_path / "r.html")]) == 0
+    assert DEMO_WORKSPACE.read_bytes() == before
+    assert audit.trail(demo) == []
