@@ -138,12 +138,12 @@ _POINT_WKB = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f
 def _wkb_bytes(geoms: np.ndarray) -> bytes:
     """The WKB of every geometry, one after the other (nothing for a missing one).
 
-    Equal to joining ``shapely.to_wkb`` item by item; a layer of 2D points (the common case)
-    is written straight from its coordinates.
+    Equal to joining ``shapely.to_wkb`` item by item; a layer of plain 2D points (the common case:
+    no Z, no M, none empty or missing) is written straight from its coordinates.
     """
     points = sys.byteorder == "little" and geoms.size > 0 and bool(
         (shapely.get_type_id(geoms) == 0).all() and not shapely.has_z(geoms).any()
-        and not shapely.is_empty(geoms).any())
+        and not shapely.has_m(geoms).any() and not shapely.is_empty(geoms).any())
     if not points:
         return b"".join(wkb or b"" for wkb in shapely.to_wkb(geoms))
     xy = shapely.get_coordinates(geoms)

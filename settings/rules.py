@@ -8,9 +8,10 @@ not behave as declared is refused, so an agency file is tested the moment it is 
 The examples run once per rule file, not on every command: their outcome (the list of failures,
 empty when all pass) is kept in a small JSON file under the user's cache folder
 (``$XDG_CACHE_HOME/hgwatch`` or ``~/.cache/hgwatch``), keyed by the SHA-256 of the rule file's
-bytes together with a fingerprint of the code that runs them (``geo`` and the layer catalogue),
-so an edited file or an updated HgWatch runs them again. A missing, unreadable or corrupt cache
-is a miss; a cache that cannot be written is skipped.
+bytes together with a fingerprint of the code that runs them (``geo``, the layer catalogue and
+the versions of numpy, pandas, shapely, pyproj and geopandas), so an edited file or an updated
+HgWatch or library runs them again. A missing, unreadable or corrupt cache is a miss; a cache that
+cannot be written is skipped.
 """
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
 from pydantic import ValidationError
 
 import geo
@@ -122,9 +128,10 @@ def examples_cache(environ: Mapping[str, str] | None = None) -> Path:
 
 @lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
-    """SHA-256 (hex) of the source of ``geo`` and of the layer catalogue: the code that runs examples."""
+    """SHA-256 (hex) of the code that runs examples: the source of ``geo`` and of the layer
+    catalogue, and the versions of the libraries that compute with them."""
     root = Path(geo.__file__).resolve().parent
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(" ".join(m.__version__ for m in (np, pd, shapely, pyproj, gpd)).encode())
     for file in [*sorted(root.rglob("*.py")), Path(layers.catalogue.__file__).resolve()]:
         digest.update(file.name.encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()

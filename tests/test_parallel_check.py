@@ -113,6 +113,8 @@ def _frame_hash_oracle(frame: gpd.GeoDataFrame) -> str:
     [Point(1, 2), None, Point(3, 4)],  # a missing geometry
     [Point(1, 2), Point()],  # an empty point
     [Point(1, 2, 3), Point(4, 5, 6)],  # 3D points
+    list(shapely.from_wkt(["POINT M (1 2 3)", "POINT (5 6)"])),  # a measure
+    list(shapely.from_wkt(["POINT (nan nan)", "POINT (5 6)"])),  # not a number
     [Point(1, 2), LineString([(0, 0), (1, 1)]), Polygon([(0, 0), (1, 0), (1, 1), (0, 0)])],  # mixed
     [],
 ])
