@@ -67,7 +67,8 @@ def test_no_account_is_local_single_user_mode_on_every_page(ws: Path) -> None:
         assert not at.text_input or at.text_input[0].label != "Username"
 
 
-def test_no_account_on_a_network_address_is_refused(ws: Path, address: None) -> None:
+@pytest.mark.usefixtures("address")
+def test_no_account_on_a_network_address_is_refused(ws: Path) -> None:
     config.set_option("server.address", "0.0.0.0")
     at = _run(AppTest.from_file(APP, default_timeout=120))
     text = _texts(at)
