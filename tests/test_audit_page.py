@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers.store.workspace import DEFAULT_PATH, Workspace
 from services import audit, auth
+from ui import login
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "ui/pages/audit.py"
@@ -28,11 +29,8 @@ def ws_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _page(identity: auth.Identity | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    if identity is not None:
-        at.session_state["identity"] = identity
-    at.run()
+def _page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at
@@ -59,8 +57,12 @@ def test_a_broken_chain_is_named(ws_path: Path) -> None:
 
 
 @pytest.mark.parametrize("role", ["field", "partner"])
-def test_field_and_partner_are_refused(ws_path: Path, role: str) -> None:
-    at = _page(auth.Identity("kim", role))
+def test_field_and_partner_are_refused_even_at_the_page_itself(ws_path: Path, role: str) -> None:
+    auth.add_account(Workspace(ws_path), "kim", role, "a long password", ["Tarkwa"] if role == "field" else [])
+    at = AppTest.from_file(str(Path(APP).parent / PAGE), default_timeout=120)  # not offered in the menu
+    at.session_state[login._KEY] = auth.Identity("kim", role)
+    at.run()
+    assert not at.exception, at.exception
     assert [e.value for e in at.error] == [
         f"The audit trail is shown to admins and analysts; kim signed in as {role}."]
     assert not at.dataframe

@@ -10,13 +10,13 @@ import streamlit as st
 
 from geo.errors import HgWatchError
 from services import audit, auth
+from ui import login
 from ui import sidebar as chrome
 
 view = chrome.current()
 svc = view.service
 st.title("Audit trail")
-who = st.session_state.get("identity")
-identity = who if isinstance(who, auth.Identity) else (svc.identity or auth.LOCAL)
+identity = login.signed_in() or svc.identity or auth.LOCAL
 if not identity.rights.see_audit:
     st.error(f"The audit trail is shown to admins and analysts; {identity.name} signed in as {identity.role}.")
     st.stop()
