@@ -110,12 +110,14 @@ def test_rows_file_chunks_at_their_offsets(tmp_path: Path) -> None:
 
 
 def test_paint_rules_follow_the_leaflet_styles() -> None:
-    rules = paint_rules({"a": {"color": "#ff0000", "opacity": 0.5, "weight": 2, "radius": 10,
-                               "fill": False, "dashArray": "6 4"}}, ["a"])
-    by_geom = {r["geom"]: r for r in rules}
-    assert by_geom[1]["opts"] == {"radius": 9.0, "fill": "rgba(0,0,0,0)",
-                                  "stroke": "rgba(255,0,0,0.5)", "width": 2.0}
-    assert by_geom[2]["opts"]["dash"] == [6.0, 4.0] and by_geom[3]["kind"] == "fill"
+    styles = {"a": {"color": "#ff0000", "opacity": 0.5, "weight": 2, "radius": 10, "fill": False,
+                    "dashArray": "6 4"},
+              "b": {"color": "#00ff00", "fillColor": "#0000ff", "fillOpacity": 0.25, "radius": 4}}
+    rules = paint_rules(styles, ["a", "b"], {("a", 1), ("b", 1), ("b", 2)})
+    assert [(r["cls"], r["geom"]) for r in rules] == [("b", 2), ("a", 1), ("b", 1)]  # b on top
+    assert rules[1] == {"cls": "a", "geom": 1, "width": 2.0, "stroke": "rgba(255,0,0,0.5)",
+                        "radius": 10.0, "dash": [6.0, 4.0]}  # a ring: no fill
+    assert rules[2]["fill"] == "rgba(0,0,255,0.25)" and "fill" not in rules[0]  # a line
 
 
 def test_zooms_keep_a_pixel_at_zoom_18() -> None:

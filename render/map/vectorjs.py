@@ -1,27 +1,86 @@
 """The browser side of vector tiles: ``hgwVT.make(config)``, defined once per page.
 
 It turns a ``render.map.vectortiles.VectorTiles`` configuration into a protomaps-leaflet grid
-layer in the pane ``hgwTiles`` (above the basemap, below the SVG/canvas overlays), with paint
-rules per style class, and answers clicks: the nearest feature under the pointer (points by
-their drawn size, a ring only on its band, then lines, then polygons; the topmost layer wins a
-tie), its chunk of popup values fetched with one range request (or read from the page in the
-stand-alone map) and shown through ``hgw.popup``, which escapes every value. A layer sets
-``hgwDrawn`` once the tiles in view are painted (tests and benchmarks wait for it).
+layer in the pane ``hgwTiles`` (above the basemap, below the SVG/canvas overlays). protomaps
+fetches, decodes and caches the tiles (inflated synchronously: Chromium's DecompressionStream
+held tiles back for seconds); our painter draws the features of each style class in paths of
+64, each filled and stroked once (protomaps' own symbolizers stroke every feature on its own,
+which took most of the first draw of 100,000 features). A click opens the popup of the
+nearest feature under the pointer (points by their drawn size, a ring only on its band, then
+lines, then polygons; the topmost layer wins a tie): its chunk of popup values is fetched with
+one range request (or read from the page in the stand-alone map) and shown through
+``hgw.popup``, which escapes every value. A layer sets ``hgwDrawn`` once the tiles in view are
+painted (tests and benchmarks wait for it).
 """
 from __future__ import annotations
 
 VECTOR_JS = r"""
 window.hgwVT = window.hgwVT || (function () {
   var P = window.protomapsL;
-  var filter = function (cls, geom) {
-    return function (z, f) { return f.props.c === cls && f.geomType === geom; };
-  };
-  var rules = function (cfg) {
-    return cfg.rules.map(function (r) {
-      var sym = r.kind === "circle" ? new P.CircleSymbolizer(r.opts)
-        : r.kind === "line" ? new P.LineSymbolizer(r.opts) : new P.PolygonSymbolizer(r.opts);
-      return {dataLayer: cfg.layer, symbolizer: sym, filter: filter(r.cls, r.geom)};
+  // the features of one style class and geometry kind in paths of BATCH, each filled and
+  // stroked once (Leaflet's look: the stroke is centred on the radius)
+  var BATCH = 64;  // features per canvas path
+  var paintTile = function (ctx, coords, tile, cfg) {
+    var feats = tile.data.get(cfg.layer) || [], ps = tile.scale, po = tile.origin;
+    var buf = cfg.buffer, minX = 256 * coords.x - buf, minY = 256 * coords.y - buf;
+    var maxX = 256 * (coords.x + 1) + buf, maxY = 256 * (coords.y + 1) + buf;
+    var index = cfg.ruleIndex, buckets = cfg.rules.map(function () { return []; });
+    for (var i = 0; i < feats.length; i++) {
+      var f = feats[i], b = f.bbox, k = index[f.props.c + "|" + f.geomType];
+      if (k === undefined || b.maxX * ps + po.x < minX || b.minX * ps + po.x > maxX
+          || b.minY * ps + po.y > maxY || b.maxY * ps + po.y < minY) { continue; }
+      buckets[k].push(f);
+    }
+    ctx.save();
+    ctx.translate(po.x - 256 * coords.x, po.y - 256 * coords.y);
+    ctx.lineJoin = "round";
+    ctx.lineCap = "round";
+    cfg.rules.forEach(function (r, k) {
+      var fs = buckets[k];
+      if (!fs.length) { return; }
+      if (r.fill && r.geom !== 2) { ctx.fillStyle = r.fill; }
+      ctx.strokeStyle = r.stroke;
+      ctx.lineWidth = r.width;
+      ctx.setLineDash(r.dash || []);
+      // a few hundred features per path: one path of 50,000 makes Skia's rasteriser crawl
+      for (var start = 0; start < fs.length; start += BATCH) {
+        ctx.beginPath();
+        for (var j = start; j < Math.min(fs.length, start + BATCH); j++) {
+          var g = fs[j].geom;
+          if (r.geom === 1) {
+            var x = g[0][0].x * ps, y = g[0][0].y * ps;
+            ctx.moveTo(x + r.radius, y);
+            ctx.arc(x, y, r.radius, 0, 2 * Math.PI);
+            continue;
+          }
+          for (var q = 0; q < g.length; q++) {
+            var part = g[q];
+            ctx.moveTo(part[0].x * ps, part[0].y * ps);
+            for (var v = 1; v < part.length; v++) { ctx.lineTo(part[v].x * ps, part[v].y * ps); }
+            if (r.geom === 3) { ctx.closePath(); }
+          }
+        }
+        if (r.fill && r.geom !== 2) { ctx.fill(); }
+        if (r.width > 0) { ctx.stroke(); }
+      }
     });
+    ctx.restore();
+  };
+  // protomaps-leaflet fetches, decodes and caches the tiles; our painter draws them
+  var renderTile = function (coords, element, key, done) {
+    var self = this, cfg = this.hgwCfg, views = [];
+    this.lastRequestedZ = coords.z;
+    this.views.forEach(function (view) { views.push(view.getDisplayTile(coords)); });
+    return Promise.all(views).then(function (tiles) {
+      if (element.key !== key || self.lastRequestedZ !== coords.z || !self._map) { return; }
+      element.width = self.tileSize;
+      element.height = self.tileSize;
+      var ctx = element.getContext("2d");
+      ctx.setTransform(self.tileSize / 256, 0, 0, self.tileSize / 256, 0, 0);
+      ctx.clearRect(0, 0, 256, 256);
+      tiles.forEach(function (tile) { paintTile(ctx, coords, tile, cfg); });
+      if (done) { done(); }
+    }, function (err) { if (err.name !== "AbortError") { console.error(err); } });
   };
   var b64 = function (text) {
     var raw = atob(text), out = new Uint8Array(raw.length);
@@ -46,6 +105,19 @@ window.hgwVT = window.hgwVT || (function () {
       return cache[chunk];
     };
   };
+  // pmtiles inflates tiles through DecompressionStream, which in Chromium stalled a 15 kB tile
+  // for seconds while others were painted; without it pmtiles uses its bundled fflate, at once
+  var syncGunzip = function (p) {
+    var inflate = p.decompress;
+    p.decompress = function (buf, compression) {
+      var saved = Object.getOwnPropertyDescriptor(globalThis, "DecompressionStream");
+      if (!saved) { return inflate(buf, compression); }
+      Object.defineProperty(globalThis, "DecompressionStream",
+                            {value: undefined, configurable: true, writable: true});
+      try { return inflate(buf, compression); }  // decides synchronously, before any await
+      finally { Object.defineProperty(globalThis, "DecompressionStream", saved); }
+    };
+  };
   var source = function (cfg) {
     if (!cfg.inline) { return cfg.url + "/" + cfg.tilesFile; }
     var bytes = b64(cfg.inline.tiles);
@@ -65,11 +137,8 @@ window.hgwVT = window.hgwVT || (function () {
     return map.unproject(L.point((tx + g.x / size) * 256, (ty + g.y / size) * 256), dz);
   };
   var circle = function (cfg, cls) {
-    for (var i = 0; i < cfg.rules.length; i++) {
-      var r = cfg.rules[i];
-      if (r.geom === 1 && r.cls === cls) { return r.opts; }
-    }
-    return {radius: 5, width: 1, fill: ""};
+    var k = cfg.ruleIndex[cls + "|1"];
+    return k === undefined ? {radius: 5, width: 1, fill: "x"} : cfg.rules[k];
   };
   // the feature under a click: points by their drawn size (a ring only on its band), then
   // lines within 4 or 8 pixels, then polygons; the topmost layer wins a tie
@@ -87,9 +156,9 @@ window.hgwVT = window.hgwVT || (function () {
             if (f.geomType === 1) {
               var o = circle(l.hgwCfg, f.props.c), d = map.latLngToContainerPoint(
                 pointAt(l, f, e.latlng)).distanceTo(e.containerPoint);
-              var ring = o.fill === "rgba(0,0,0,0)";
-              if (ring ? (d < o.radius - 3 || d > o.radius + o.width + 3) : d > o.radius + o.width + 3) { return; }
-              score = ring ? Math.abs(d - o.radius - o.width / 2) : d;
+              var ring = !o.fill, edge = o.width / 2 + 3;
+              if (ring ? Math.abs(d - o.radius) > edge : d > o.radius + edge) { return; }
+              score = ring ? Math.abs(d - o.radius) : d;
             } else {
               score = f.geomType === 2 ? 20 + brush : 40;
             }
@@ -118,10 +187,18 @@ window.hgwVT = window.hgwVT || (function () {
   };
   return {
     make: function (cfg) {
-      var layer = P.leafletLayer({url: source(cfg), paintRules: rules(cfg), labelRules: [],
+      var layer = P.leafletLayer({url: source(cfg), paintRules: [], labelRules: [],
         maxDataZoom: cfg.maxZoom, levelDiff: cfg.levelDiff, pane: "hgwTiles",
         attribution: "", maxZoom: 22});
+      cfg.ruleIndex = {};
+      cfg.buffer = 4;
+      cfg.rules.forEach(function (r, k) {
+        cfg.ruleIndex[r.cls + "|" + r.geom] = k;
+        cfg.buffer = Math.max(cfg.buffer, (r.radius || 0) + r.width);
+      });
       layer.hgwCfg = cfg;
+      layer.renderTile = renderTile;
+      layer.views.forEach(function (view) { syncGunzip(view.tileCache.source.p); });
       layer.hgwRows = rowsOf(cfg);
       layer.on("load", function () { layer.hgwDrawn = true; });
       layer.on("loading", function () { layer.hgwDrawn = false; });

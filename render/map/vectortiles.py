@@ -40,8 +40,7 @@ class VectorTiles(JSCSSMixin, Layer):
     ----------
     bundle : the built archive and rows file.
     layer : the archive's layer name.
-    rules : protomaps paint rules, ``[{"cls", "geom" (1 point, 2 line, 3 polygon), "kind"
-        ("circle", "line", "fill"), "opts"}, ...]``, drawn in this order.
+    rules : paint rules (``paint_rules``), drawn in this order.
     popup : ``{"title": ..., "fields": [...]}`` for ``hgw.popup``, or None for no popup.
     name : the name in the layer switcher.
     """
@@ -96,32 +95,32 @@ def _dash(style: dict[str, object]) -> list[float] | None:
     return [float(v) for v in text] or None
 
 
-def paint_rules(styles: dict[str, dict[str, object]], order: list[str]) -> list[dict[str, Any]]:
-    """protomaps paint rules from Leaflet path options per style class, in drawing ``order``
-    (last on top): circles for points, lines, and filled polygons with their outline."""
+GEOM_KIND = {"Point": 1, "MultiPoint": 1, "LineString": 2, "MultiLineString": 2,
+             "Polygon": 3, "MultiPolygon": 3}
+
+
+def paint_rules(styles: dict[str, dict[str, object]], order: list[str],
+                present: set[tuple[str, int]] | None = None) -> list[dict[str, Any]]:
+    """Paint rules from Leaflet path options per style class, in drawing ``order`` (last on
+    top), polygons under lines under points: ``{"cls", "geom" (1 point, 2 line, 3 polygon),
+    "stroke", "width", "fill" (none for lines and unfilled rings), "radius" (points, pixels),
+    "dash"}``. Only the (class, geometry kind) pairs in ``present`` get a rule (all when None)."""
     out: list[dict[str, Any]] = []
     for geom in (3, 2, 1):  # polygons under lines under points
         for cls in order:
+            if present is not None and (cls, geom) not in present:
+                continue
             s = styles[cls]
-            stroke = _rgba(s.get("color", "#3388ff"), s.get("opacity", 1.0))
-            width = float(str(s.get("weight", 2)))
+            rule: dict[str, Any] = {
+                "cls": cls, "geom": geom, "width": float(str(s.get("weight", 2))),
+                "stroke": _rgba(s.get("color", "#3388ff"), s.get("opacity", 1.0))}
+            if geom != 2 and s.get("fill") is not False:
+                rule["fill"] = _rgba(s.get("fillColor", s.get("color")), s.get("fillOpacity", 0.2))
             if geom == 1:
-                fill = "rgba(0,0,0,0)" if s.get("fill") is False else _rgba(
-                    s.get("fillColor", s.get("color")), s.get("fillOpacity", 0.2))
-                # Leaflet centres the stroke on the radius; protomaps strokes outside it
-                radius = max(1.0, float(str(s.get("radius", 5))) - width / 2)
-                opts: dict[str, Any] = {"radius": radius, "fill": fill, "stroke": stroke,
-                                        "width": width}
-                out.append({"cls": cls, "geom": 1, "kind": "circle", "opts": opts})
-            elif geom == 2:
-                line: dict[str, Any] = {"color": stroke, "width": width}
-                if _dash(s):
-                    line["dash"] = _dash(s)
-                out.append({"cls": cls, "geom": 2, "kind": "line", "opts": line})
-            else:
-                out.append({"cls": cls, "geom": 3, "kind": "fill", "opts": {
-                    "fill": _rgba(s.get("fillColor", s.get("color")), s.get("fillOpacity", 0.2)),
-                    "stroke": stroke, "width": width}})
+                rule["radius"] = float(str(s.get("radius", 5)))
+            if _dash(s):
+                rule["dash"] = _dash(s)
+            out.append(rule)
     return out
 
 
@@ -140,7 +139,9 @@ def tiled(store: TileStore, zoom: int, items: list[tuple[str, gpd.GeoDataFrame, 
         keep = gpd.GeoDataFrame(frame[[f[0] for f in fields]].reset_index(drop=True),
                                 geometry=frame.geometry.reset_index(drop=True), crs=4326)
         jobs.append(Job(keep, layer, classes.reset_index(drop=True), fields, zooms))
-        specs.append((layer, paint_rules(styles, order), popup_spec(spec.title, fields), name))
+        kinds = frame.geom_type.map(GEOM_KIND).fillna(0).astype(int)
+        present = set(zip(classes.astype(str), kinds))
+        specs.append((layer, paint_rules(styles, order, present), popup_spec(spec.title, fields), name))
     return [VectorTiles(bundle, layer=layer, rules=rules, popup=popup, name=name)
             for bundle, (layer, rules, popup, name) in zip(build_all(store, jobs), specs)]
 
