@@ -2,10 +2,9 @@
 
 It turns a ``render.map.vectortiles.VectorTiles`` configuration into a protomaps-leaflet grid
 layer in the pane ``hgwTiles`` (above the basemap, below the SVG/canvas overlays). protomaps
-fetches, decodes and caches the tiles (inflated synchronously: Chromium's DecompressionStream
-held tiles back for seconds); our painter draws the features of each style class in paths of
-64, each filled and stroked once (protomaps' own symbolizers stroke every feature on its own,
-which took most of the first draw of 100,000 features). A click opens the popup of the
+fetches, decodes and caches the tiles; our painter draws the features of each style class in
+paths of 64, each filled and stroked once (protomaps' own symbolizers stroke every feature on
+its own, the largest share of the browser's work in the first draw of 100,000 features). A click opens the popup of the
 nearest feature under the pointer (points by their drawn size, a ring only on its band, then
 lines, then polygons; the topmost layer wins a tie): its chunk of popup values is fetched with
 one range request (or read from the page in the stand-alone map) and shown through
@@ -105,19 +104,6 @@ window.hgwVT = window.hgwVT || (function () {
       return cache[chunk];
     };
   };
-  // pmtiles inflates tiles through DecompressionStream, which in Chromium stalled a 15 kB tile
-  // for seconds while others were painted; without it pmtiles uses its bundled fflate, at once
-  var syncGunzip = function (p) {
-    var inflate = p.decompress;
-    p.decompress = function (buf, compression) {
-      var saved = Object.getOwnPropertyDescriptor(globalThis, "DecompressionStream");
-      if (!saved) { return inflate(buf, compression); }
-      Object.defineProperty(globalThis, "DecompressionStream",
-                            {value: undefined, configurable: true, writable: true});
-      try { return inflate(buf, compression); }  // decides synchronously, before any await
-      finally { Object.defineProperty(globalThis, "DecompressionStream", saved); }
-    };
-  };
   var source = function (cfg) {
     if (!cfg.inline) { return cfg.url + "/" + cfg.tilesFile; }
     var bytes = b64(cfg.inline.tiles);
@@ -198,7 +184,6 @@ window.hgwVT = window.hgwVT || (function () {
       });
       layer.hgwCfg = cfg;
       layer.renderTile = renderTile;
-      layer.views.forEach(function (view) { syncGunzip(view.tileCache.source.p); });
       layer.hgwRows = rowsOf(cfg);
       layer.on("load", function () { layer.hgwDrawn = true; });
       layer.on("loading", function () { layer.hgwDrawn = false; });
