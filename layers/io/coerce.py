@@ -113,9 +113,10 @@ def parse_float(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def parse_int(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Whole numbers; 3.0 is accepted, 3.5 is bad."""
+    """Whole numbers; 3.0 is accepted, 3.5 and 1e300 (beyond 64 bits) are bad."""
     num, bad = parse_float(values)
-    fractional = num.notna() & (np.floor(num) != num)
+    # a fraction, or a number no 64-bit whole number holds (1e300 would crash the cast)
+    fractional = num.notna() & ((np.floor(num) != num) | (num.abs() >= 2.0 ** 63))
     bad = bad | fractional
     return num.where(~fractional).astype("Int64"), bad
 

@@ -1,0 +1,87 @@
+"""Benchmark: ``cli.py import`` of N points from GeoParquet into a new workspace, whole process.
+
+The file holds N mining sites (``site_id``, ``name``, ``status``, ``uses_mercury``,
+``gold_kg_per_year``, ``miners``; random points in lon/lat from a fixed seed), written once into
+a temporary folder. Then, each in a fresh child process:
+
+- HgWatch: ``python cli.py --workspace new.gpkg import sites.parquet --layer mining_sites``;
+- baseline: a child Python that runs ``geopandas.read_parquet`` and ``to_file(..., driver="GPKG",
+  engine="pyogrio", use_arrow=True)``, the bare read plus write of the same file.
+
+Figures are wall seconds from start to exit and the child's peak resident memory (``ru_maxrss``
+from ``os.wait4``: the child alone). It prints both and the ratios HgWatch / baseline (targets:
+time <= 1.3, memory <= 1.5). A benchmark, not a test: it prints, never asserts.
+
+Usage: ``python benchmarks/bench_import.py [--n 1000000] [--profile]`` (``--profile`` runs the
+HgWatch child under cProfile and prints its top lines).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ("import sys, geopandas as gpd; gpd.read_parquet(sys.argv[1]).to_file(sys.argv[2], "
+            "driver='GPKG', engine='pyogrio', use_arrow=True)")
+
+
+def write_sites(path: Path, n: int, seed: int = 13) -> None:
+    """N clean mining sites as GeoParquet."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    frame = {"site_id": np.char.add("S", np.arange(n).astype(str)).astype(object), "name": "site",
+             "status": np.array(["active", "inactive", "abandoned", "unknown"], dtype=object)[rng.integers(0, 4, n)],
+             "uses_mercury": rng.integers(0, 2, n).astype(bool),
+             "gold_kg_per_year": np.round(rng.uniform(0, 50, n), 3), "miners": rng.integers(0, 500, n)}
+    points = shapely.points(rng.uniform(-3, 1, n), rng.uniform(5, 11, n))
+    gpd.GeoDataFrame(frame, geometry=points, crs=4326).to_parquet(path)
+
+
+def run_child(cmd: list[str]) -> tuple[float, float, str]:
+    """Run ``cmd``; wall seconds, the child's peak RSS in MB and its stderr tail on failure."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        err.seek(0)
+        tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
+    if os.waitstatus_to_exitcode(status) != 0:
+        return float("nan"), float("nan"), " | ".join(tail)
+    return wall, usage.ru_maxrss / 1024.0, ""
+
+
+def main() -> None:
+    """Write the file, run both children and print the figures and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        sites = folder / "sites.parquet"
+        write_sites(sites, args.n)
+        base_s, base_mb, base_err = run_child([sys.executable, "-c", BASELINE, str(sites), str(folder / "base.gpkg")])
+        prefix = [sys.executable] + (["-m", "cProfile", "-o", str(folder / "prof")] if args.profile else [])
+        hgw_s, hgw_mb, hgw_err = run_child([*prefix, str(ROOT / "cli.py"), "--workspace", str(folder / "new.gpkg"),
+                                            "import", str(sites), "--layer", "mining_sites"])
+        print(f"import of {args.n:,} points from GeoParquet into a new workspace, whole process")
+        print(f"{'':<22}{'wall s':>8}{'peak MB':>9}")
+        print(f"{'baseline read+write':<22}{base_s:>8.2f}{base_mb:>9.0f} {base_err}")
+        print(f"{'hgwatch import':<22}{hgw_s:>8.2f}{hgw_mb:>9.0f} {hgw_err}")
+        print(f"ratio time {hgw_s / base_s:.2f} (target <= 1.3), memory {hgw_mb / base_mb:.2f} (target <= 1.5)")
+        if args.profile and not hgw_err:
+            pstats.Stats(str(folder / "prof")).sort_stats("cumulative").print_stats(30)
+
+
+if __name__ == "__main__":
+    main()
