@@ -79,10 +79,11 @@ def map_options(folder: Path = TILES_DIR, url: str = TILES_URL) -> MapOptions:
 
 
 def draw_map(layers: Mapping[str, gpd.GeoDataFrame], *, violations: gpd.GeoDataFrame | None,
-             zone_m: float | None) -> folium.Map:
-    """``render.map.mapview.build_map`` with the dashboard's ``map_options``; when the tiles
-    cannot be built (tippecanoe failed), the row-based map, and the reason goes to the log."""
-    options = map_options()
+             zone_m: float | None, options: MapOptions | None = None) -> folium.Map:
+    """``render.map.mapview.build_map`` with ``options`` (default: the dashboard's
+    ``map_options``); when the tiles cannot be built (tippecanoe failed, the folder cannot be
+    written), the row-based map, and the reason goes to the log."""
+    options = options or map_options()
     try:
         return build_map(layers, violations=violations, zone_m=zone_m, options=options)
     except TileError as exc:

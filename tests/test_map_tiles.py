@@ -21,7 +21,7 @@ from render.map.mapview import MapOptions, build_map
 from render.map.popups import cell, column_values
 from render.map.standalone import standalone_html
 from render.map.symbology import site_classes
-from render.map.tiles import CHUNK, PMTILES, ROWS, TileStore, Zooms, rows_file, tippecanoe_path
+from render.map.tiles import CHUNK, PMTILES, ROWS, TileError, TileStore, Zooms, rows_file, tippecanoe_path
 from render.map.vectortiles import paint_rules
 from tests.test_mapview import XSS, _sites, _violations, _water
 
@@ -167,3 +167,21 @@ def test_column_values_equal_cell_by_cell(rows: list[tuple], gaps: bool) -> None
         frame["i"] = frame["i"].astype("Int64").where(frame.index > 0)
     oracle = [[cell(v) for v in row] for row in frame.itertuples(index=False)]
     assert column_values(frame, list(frame.columns)) == oracle
+
+
+@needs_tippecanoe
+def test_an_unwritable_tile_folder_falls_back_to_rows(tmp_path: Path) -> None:
+    """A tile folder that cannot be written (a file stands in its place) draws the map as rows,
+    with every feature still on it, instead of failing the page."""
+    from services.tiles import draw_map
+
+    blocker = tmp_path / "tiles"
+    blocker.write_text("not a folder", encoding="utf-8")
+    store = TileStore(blocker, "/x")
+    with pytest.raises(TileError, match=r"cannot write vector tiles to .*tiles"):
+        store.bundle(_sites(), name="s", classes=site_classes(_sites()),
+                     fields=[["name", "name", ""]], zooms=Zooms.for_view(9))
+    m = draw_map({"mining_sites": _sites()}, violations=None, zone_m=None,
+                 options=MapOptions(tiles=store, tiles_above=1, basemap="none"))
+    html = m.get_root().render()
+    assert "hgwVT.make(" not in html and "Prestea" in html  # the rows path

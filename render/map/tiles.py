@@ -140,8 +140,11 @@ class TileStore:
         if index.is_file():
             os.utime(path)  # recently used: the cleanup keeps it
             return _bundle(key, self.url, path, json.loads(index.read_text(encoding="utf-8")))
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self.folder))
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self.folder))
+        except OSError as exc:
+            raise TileError(f"cannot write vector tiles to {self.folder}: {exc.strerror}") from None
         tmp.chmod(0o755)  # mkdtemp makes it private; any server process may read it
         try:
             meta = build(frame, classes, names, zooms, name=name, out=tmp)
