@@ -1,0 +1,134 @@
+"""Validate a file larger than memory, a chunk of records at a time (issue 13 C, bounded memory).
+
+GeoParquet is read by record batches (``pyarrow.parquet.ParquetFile.iter_batches``), GeoJSON and
+GeoPackage by pages of features (pyogrio ``skip_features``/``max_features``). Each chunk goes
+through the same tidying, CRS placement and ``validate`` as a whole-file read; duplicate ids are
+found across chunks from the ids alone (kept as compact Arrow strings, not as the layer), and the
+problems are put in the order of a whole-file run, so that a chunked run equals a whole-file one.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pyogrio
+from pyproj import CRS
+
+from geo import geomcheck
+from geo.errors import InputError, Problem
+from layers.catalogue import LayerSpec
+from layers.io.crs import place_crs
+from layers.io.nested import flatten_nested
+from layers.io.sniff import sniff
+from layers.io.validate import OPEN_RING, ROW, UNREADABLE, rename_columns, validate
+
+_FIELD_KINDS = {"type": 1, "missing": 2, "allowed": 3, "range": 4}
+
+
+def read_chunks(path: Path, rows: int, crs: str | None = None) -> Iterator[tuple[gpd.GeoDataFrame, list[Problem]]]:
+    """The file's records ``rows`` at a time, in EPSG:4326 with a global ``_row`` column."""
+    kind = sniff(path).kind
+    if kind not in ("parquet", "geojson", "gpkg"):
+        raise InputError(f"{path.name}: reading in chunks handles GeoParquet, GeoJSON and GeoPackage; "
+                         f"read this {kind} file whole")
+    start = 0
+    for raw in (_parquet_batches(path, rows) if kind == "parquet" else _ogr_pages(path, rows)):
+        if start == 0:  # the CRS is judged once, on the first chunk, as ``read_raw`` judges the file
+            gdf, problems = place_crs(raw, path, crs)
+        else:
+            declared = raw if raw.crs is not None else raw.set_crs(crs or "EPSG:4326")
+            gdf, problems = declared.to_crs("EPSG:4326"), []
+        gdf[ROW] = np.arange(start + 1, start + len(gdf) + 1)
+        start += len(gdf)
+        gdf, nested = flatten_nested(gdf, path.name)
+        yield gdf, problems + nested
+
+
+def _parquet_batches(path: Path, rows: int) -> Iterator[gpd.GeoDataFrame]:
+    parquet = pq.ParquetFile(path)
+    meta = json.loads((parquet.schema_arrow.metadata or {}).get(b"geo", b"{}"))
+    column = meta.get("primary_column", "geometry")
+    crs = meta.get("columns", {}).get(column, {}).get("crs", "OGC:CRS84")
+    crs = None if crs is None else CRS.from_json_dict(crs) if isinstance(crs, dict) else CRS.from_user_input(crs)
+    for batch in parquet.iter_batches(batch_size=rows):
+        decoded = geomcheck.decode_wkb(np.asarray(batch.column(column).to_pylist(), dtype=object))
+        table = pa.Table.from_batches([batch]).drop_columns([column])
+        gdf = gpd.GeoDataFrame(table.to_pandas(), geometry=decoded.geoms, crs=crs)
+        if any(decoded.open_rings) or any(decoded.unreadable):
+            gdf[OPEN_RING], gdf[UNREADABLE] = decoded.open_rings, decoded.unreadable
+        yield gdf
+
+
+def _ogr_pages(path: Path, rows: int) -> Iterator[gpd.GeoDataFrame]:
+    total = pyogrio.read_info(path)["features"]
+    for skip in range(0, max(total, 1), rows):
+        yield pyogrio.read_dataframe(path, skip_features=skip, max_features=rows, use_arrow=True)
+
+
+def validate_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], spec: LayerSpec, *,
+                    source: str, repair: bool = False) -> tuple[int, list[Problem]]:
+    """Every problem of the whole file, chunk by chunk; returns (records read, problems).
+
+    Memory: one chunk at a time, plus every id as Arrow text (about 20 bytes an id).
+    """
+    problems: list[Problem] = []
+    file_level: set[str] = set()
+    parsed_ids: list[pa.Array] = []
+    raw_ids: list[pa.Array] = []
+    rows: list[np.ndarray] = []
+    for gdf, notes in chunks:
+        for p in notes:
+            if p.row is None and repr(p) in file_level:
+                continue
+            file_level.add(repr(p))
+            problems.append(p)
+        raw = rename_columns(gdf, spec)
+        raw_id = raw[spec.id_field] if spec.id_field in raw.columns else None
+        layer, found = validate(gdf, spec, source=source, repair=repair)
+        for p in found:
+            if p.kind == "duplicate" or (p.row is None and repr(p) in file_level):
+                continue  # duplicates are found across chunks below; whole-file notes once
+            if p.row is None:
+                file_level.add(repr(p))
+            problems.append(p)
+        parsed_ids.append(pa.array(layer[spec.id_field].to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+        shown = (raw_id if raw_id is not None else layer[spec.id_field]).to_numpy(dtype=object)
+        raw_ids.append(pa.array([None if v is None else str(v) for v in shown], type=pa.string()))
+        rows.append(layer[ROW].to_numpy())
+    problems += _duplicates(parsed_ids, raw_ids, rows, spec.id_field, source)
+    order = {fs.name: k for k, fs in enumerate(spec.fields)}
+
+    def key(p: Problem) -> tuple[int, int]:
+        if p.kind == "generated" or p.field is None:
+            return -1, 0
+        if p.kind == "duplicate":
+            return len(order), 0
+        if p.field in order:
+            return order[p.field], 0 if p.row is None else _FIELD_KINDS.get(p.kind, 5)
+        return len(order) + 1, 0  # geometry, record by record
+    return int(sum(len(r) for r in rows)), sorted(problems, key=key)
+
+
+def _duplicates(parsed: list[pa.Array], raw: list[pa.Array], rows: list[np.ndarray], field: str,
+                source: str) -> list[Problem]:
+    """'duplicate id: already used by record N' for every repeat of an id, across all chunks."""
+    if not parsed:
+        return []
+    ids = pa.chunked_array(parsed, type=pa.string()).combine_chunks()
+    codes = pc.fill_null(pc.dictionary_encode(ids).indices, -1).to_numpy().astype(np.int64)
+    present = codes >= 0
+    values, first = np.unique(codes, return_index=True)
+    first_of = np.zeros(int(values.max()) + 2, dtype=np.int64)
+    first_of[values + 1] = first
+    repeats = np.flatnonzero(present & (first_of[codes + 1] != np.arange(len(codes))))
+    shown = pa.chunked_array(raw, type=pa.string()).combine_chunks()
+    row = np.concatenate(rows)
+    return [Problem(source, int(row[i]), field, ids[i].as_py(),
+                    f"duplicate id: already used by record {first_of[codes[i] + 1] + 1}", "error",
+                    shown[i].as_py(), "duplicate") for i in repeats]
