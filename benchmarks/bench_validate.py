@@ -12,15 +12,26 @@ It times one in-process call (wall seconds, building the frame not timed), check
 planted error is reported (exactly ``--errors`` error problems) and prints the figures. It never
 asserts on time. ``--profile`` prints the top cProfile lines.
 
-Usage: ``python benchmarks/bench_validate.py [--n 1000000] [--errors 1000] [--profile]``
+``--chunked N`` instead writes N rows (with the same share of planted errors) as GeoParquet,
+1e6 rows at a time, and validates the file in a child process with ``layers.io.chunked`` in
+chunks of ``--chunk-rows``; it prints the child's wall seconds and peak resident memory
+(``ru_maxrss``), which is what bounds the size of file a machine can take.
+
+Usage: ``python benchmarks/bench_validate.py [--n 1000000] [--errors 1000] [--profile]
+[--chunked 10000000 --chunk-rows 1000000]``
 """
 from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
+import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -74,13 +85,51 @@ def make_frame(n: int, errors: int, seed: int = 13) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=4326)
 
 
+CHILD = ("import sys; from pathlib import Path; from layers.catalogue import spec_for; "
+         "from layers.io.chunked import read_chunks, validate_chunks; p = Path(sys.argv[1]); "
+         "n, problems = validate_chunks(read_chunks(p, int(sys.argv[2])), spec_for('mining_sites'), source=p.name); "
+         "print(n, sum(q.severity == 'error' for q in problems))")
+
+
+def chunked(n: int, errors: int, chunk_rows: int) -> None:
+    """Write ``n`` rows as GeoParquet a million at a time; validate it in chunks in a child."""
+    import pyarrow.parquet as pq
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sites.parquet"
+        writer = None
+        step = 1_000_000
+        for k, start in enumerate(range(0, n, step)):
+            part = make_frame(min(step, n - start), errors * min(step, n - start) // n, seed=13 + k)
+            part["site_id"] = part["site_id"].map(lambda s, k=k: None if s is None else f"{s}-{k}")
+            table = part.drop(columns=[ROW]).to_arrow(geometry_encoding="WKB")
+            import pyarrow as pa
+            table = pa.table(table)
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table, row_group_size=100_000)
+        assert writer is not None
+        writer.close()
+        print(f"wrote {n:,} rows, {path.stat().st_size / 1e6:,.0f} MB GeoParquet")
+        start_t = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(chunk_rows)], stdout=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        out = proc.stdout.read().decode().strip() if proc.stdout else ""
+        print(f"chunked validate: {n:,} rows in chunks of {chunk_rows:,}: {time.perf_counter() - start_t:.1f} s wall, "
+              f"peak {usage.ru_maxrss / 1024:,.0f} MB (exit {os.waitstatus_to_exitcode(status)}; rows, errors: {out})")
+
+
 def main() -> None:
     """Build the frame, time ``validate`` once and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--errors", type=int, default=1000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--chunked", type=int, default=0)
+    parser.add_argument("--chunk-rows", type=int, default=1_000_000)
     args = parser.parse_args()
+    if args.chunked:
+        chunked(args.chunked, args.errors * args.chunked // args.n, args.chunk_rows)
+        return
     gdf = make_frame(args.n, args.errors)
     spec = spec_for("mining_sites")
     profiler = cProfile.Profile() if args.profile else None
