@@ -22,6 +22,7 @@ PAGES = [
     ("imports", "Import data", "Import data"),
     ("inventory", "Mercury inventory", "Mercury inventory and National Action Plan tracking"),
     ("overlays", "Contamination overlays", "Contamination overlays and exposure"),
+    ("audit", "Audit trail", "Audit trail"),  # local single-user mode acts as an analyst, who may see it
 ]
 ARTIFACTS = ROOT / "test-artifacts"
 
