@@ -14,6 +14,8 @@ from typing import Protocol
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from geo import geomcheck
@@ -201,7 +203,13 @@ def _check_range(parsed: pd.Series, fs: FieldSpec, add: _Add) -> None:
 
 def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add) -> None:
     ids = gdf[id_field]
-    dup = ids.notna() & ids.duplicated(keep=False)
+    try:  # ids are text: Arrow's hash table finds the repeats (pandas hashes Python objects)
+        codes = pc.fill_null(pc.dictionary_encode(pa.array(ids.to_numpy(dtype=object), type=pa.string(),
+                                                           from_pandas=True)).indices, -1)
+        numbers = codes.to_numpy().astype(np.int64)
+        dup = pd.Series((numbers >= 0) & pd.Series(numbers).duplicated(keep=False).to_numpy())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        dup = ids.notna() & ids.duplicated(keep=False)
     first_row: dict[object, int] = {}
     for i in np.flatnonzero(dup.to_numpy()):
         value = ids.iloc[i]
