@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import random
 
 import numpy as np
 import pytest
@@ -22,8 +23,11 @@ base = st.tuples(st.floats(-180.0, 180.0), st.floats(-89.0, 89.0))
 offset = st.tuples(st.floats(0.0, 360.0), st.floats(0.0, 400.0))  # azimuth degrees, metres
 
 
+Config = tuple[list[BaseGeometry], list[BaseGeometry]]
+
+
 @st.composite
-def configuration(draw: st.DrawFn) -> tuple[list[BaseGeometry], list[BaseGeometry]]:
+def configuration(draw: st.DrawFn) -> Config:
     lon, lat = draw(base)
 
     def at(o: tuple[float, float]) -> tuple[float, float]:
@@ -50,7 +54,7 @@ def _valid(geoms: list[BaseGeometry]) -> bool:
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configuration(), st.randoms(use_true_random=False))
-def test_agrees_with_reference_and_order_independent(cfg, rnd) -> None:  # type: ignore[no-untyped-def]
+def test_agrees_with_reference_and_order_independent(cfg: Config, rnd: random.Random) -> None:
     sites, waters = cfg
     assume(_valid(sites + waters))
     out = nearest_within(sites, waters, max_distance_m=LIMIT_M)
@@ -84,7 +88,7 @@ def test_agrees_with_reference_and_order_independent(cfg, rnd) -> None:  # type:
 @given(st.lists(st.one_of(st.none(), st.builds(Point), st.builds(lambda: LineString()),
                           st.builds(Point, st.floats(-180, 180), st.floats(-90, 90))), max_size=5),
        st.floats(0.0, 1e5))
-def test_garbage_and_empty_rows_never_crash(geoms, limit) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_and_empty_rows_never_crash(geoms: list[BaseGeometry | None], limit: float) -> None:
     out = nearest_within(geoms, geoms, max_distance_m=limit)
     assert (out["distance_m"] >= 0).all()
     real = {i for i, g in enumerate(geoms) if g is not None and not g.is_empty}
@@ -97,7 +101,8 @@ def test_garbage_and_empty_rows_never_crash(geoms, limit) -> None:  # type: igno
 @settings(max_examples=EXAMPLES * 5, deadline=None)
 @given(st.floats(-83.0, 83.0), st.floats(0.0, 6.0), st.floats(-180.0, 180.0), st.floats(0.0, 360.0),
        st.floats(0.0, 3000.0), st.floats(0.0, 360.0), st.floats(0.0, 1000.0))
-def test_plate_frame_bounds_hold(lat_lo, span, lon, az, dist, az2, piece) -> None:  # type: ignore[no-untyped-def]
+def test_plate_frame_bounds_hold(lat_lo: float, span: float, lon: float, az: float, dist: float, az2: float,
+                                 piece: float) -> None:
     """The candidate frame's promise: frame distance within [k_min d, k_max d] (+ chord error)."""
     from geo.distance._locality import Plate
     from tests.test_geodesic import GEOD
@@ -122,7 +127,7 @@ def test_plate_frame_bounds_hold(lat_lo, span, lon, az, dist, az2, piece) -> Non
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configuration(), st.data())
-def test_per_target_thresholds_and_offsets_agree_with_reference(cfg, data) -> None:  # type: ignore[no-untyped-def]
+def test_per_target_thresholds_and_offsets_agree_with_reference(cfg: Config, data: st.DataObject) -> None:
     """Per-target thresholds and centre-line offsets: the nearest qualifying target, by bank distance."""
     sites, waters = cfg
     assume(_valid(sites + waters))
