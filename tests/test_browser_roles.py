@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, WebSocket, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from layers.store.open import open_store
 from layers.store.workspace import DEFAULT_PATH, Workspace
@@ -77,8 +78,15 @@ def _download_all(page: Page, seen: Seen, label: str) -> None:
     for i in range(buttons.count()):
         button = buttons.nth(i)
         name = f"{label}: {button.inner_text().strip()}"
-        with page.expect_download(timeout=120_000) as info:
-            button.click()
+        for attempt in range(3):  # a click that lands while Streamlit re-renders the button is lost
+            try:
+                with page.expect_download(timeout=40_000) as info:
+                    button.click()
+                break
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
+                _idle(page)
         seen.downloads[name] = Path(info.value.path()).read_bytes()
 
 
