@@ -64,7 +64,15 @@ def defused(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         series = out[col]
         if series.dtype == object or pd.api.types.is_string_dtype(series) \
                 or isinstance(series.dtype, pd.CategoricalDtype):
-            out[col] = series.astype(object).map(defuse_formula)
+            cells = series.astype(object)
+            # only a cell whose first character after spaces is a formula character or a quote can
+            # need defusing: find those in one pass over the column, then look at them alone
+            first = cells.astype(str).str.lstrip(" ").str[:1]
+            maybe = first.isin([*FORMULA_START, "'"]).to_numpy()
+            if maybe.any():
+                cells = cells.copy()
+                cells[maybe] = cells[maybe].map(defuse_formula)
+            out[col] = cells
     headers = [str(defuse_formula(str(c))) for c in out.columns]
     return out, headers
 
