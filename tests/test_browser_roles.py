@@ -103,8 +103,8 @@ def _tour(page: Page, url: str, name: str, *, internal: bool) -> tuple[Seen, lis
     page.locator('[data-testid="stRadio"]').filter(has_text="Export profile").wait_for(timeout=120_000)
     radio = page.locator('[data-testid="stRadio"]').filter(has_text="Export profile")
     offered = [t.strip() for t in radio.locator("label").all_inner_texts()]
-    if internal:
-        radio.get_by_text("internal", exact=True).click()
+    if internal:  # check() clicks again until the choice holds (a click during a re-render is lost)
+        radio.get_by_role("radio", name="internal", exact=True).check(force=True, timeout=60_000)
         _idle(page)
     links = page.locator('[data-testid="stSidebarNavLink"]')
     titles = [t.strip() for t in links.all_inner_texts()]
