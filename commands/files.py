@@ -1,0 +1,123 @@
+"""Commands on files and the stored layers: import, validate, layers, export, share."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from commands.common import print_problems, service, typed
+from layers.catalogue import CATALOGUE
+from layers.io.export import FORMATS as EXPORT_FORMATS
+from layers.io.export import PROFILES
+from services import arguments, audit, imports, outputs
+from services.exports import export_layer, share_fields
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Validate a file and store it in the workspace; nothing changes if any layer has errors."""
+    started = time.monotonic()
+    progress = lambda m: print(f"[{time.monotonic() - started:6.1f} s] {m}", file=sys.stderr, flush=True)
+    loaded = imports.load_file(args.file, args.layer, source_layer=args.source_layer, crs=args.crs,
+                               repair=args.repair, set_values=arguments.set_values(args.set),
+                               progress=progress, warn=print_problems)
+    svc = service(args)
+    infos = svc.add_layers(loaded, append=args.append, replace_all=args.replace_all,
+                           source=args.source or Path(args.file).name, licence=args.licence,
+                           accuracy_m=args.accuracy_m, accuracy_note=args.accuracy_note)
+    for info in infos:
+        progress(f"stored {info.rows} features in layer {info.layer} of {svc.store.path}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Report every problem in a file and change nothing."""
+    lines, problems = imports.validate_file(args.file, args.layer, source_layer=args.source_layer,
+                                            crs=args.crs, repair=args.repair,
+                                            set_values=arguments.set_values(args.set))
+    for line in lines + imports.problem_lines(problems):
+        print(line)
+    return 1 if any(p.severity == "error" for p in problems) else 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    """List the layers in the workspace with their provenance."""
+    ws = service(args).store
+    print(f"workspace {ws.path}")
+    print(f"{'layer':<18} {'rows':>7}  {'error':>9}  {'imported':<20} source / licence")
+    for i in ws.layers():
+        err = f"±{i.accuracy_m:g} m" if i.accuracy_m is not None else "unknown"
+        tag = " [SYNTHETIC]" if i.synthetic else ""
+        print(f"{i.layer:<18} {i.rows:>7}  {err:>9}  {i.imported_at:<20} {i.source} / {i.licence}{tag}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a layer, or a filtered subset, under a profile."""
+    target = outputs.output_file(args.out, flag="--out", suffixes=EXPORT_FORMATS)
+    store = service(args).store
+    out, n = export_layer(store, args.layer, target, profile=args.profile,
+                          filters=args.filter, bbox=args.bbox)
+    audit.record_output(store, "export", args.layer, after={"profile": args.profile, "rows": n, "file": str(out),
+                                                            "filters": args.filter, "bbox": args.bbox})
+    print(f"wrote {n} {args.layer} features to {out} (profile {args.profile})")
+    return 0
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    """Mark columns the catalogue does not declare as shareable (they then leave under partner
+    and public), or unmark them with --undo; a person-like name is refused as restricted."""
+    store = service(args).store
+    before = store.info(args.layer).shareable
+    marks = share_fields(store, args.layer, args.fields, undo=args.undo)
+    audit.record(store, "share", args.layer, before={"shareable": list(before)}, after={"shareable": list(marks)})
+    print(f"{args.layer}: columns marked shareable: {', '.join(marks) or 'none'} ({store.path})")
+    return 0
+
+
+def _file_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, KML, CSV or XLSX")
+    p.add_argument("--layer", choices=sorted(CATALOGUE), help="layer type, when the file name does not say it")
+    p.add_argument("--source-layer", help="layer inside a GeoPackage or KML to read")
+    p.add_argument("--crs", help="CRS of a file that declares none, e.g. EPSG:32630 (never guessed)")
+    p.add_argument("--repair", action="store_true", help="repair invalid geometries with make_valid")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="fill a field the file lacks, e.g. --set kind=river (repeatable)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="validate a file and store it in the workspace")
+    _file_options(p)
+    p.add_argument("--append", action="store_true", help="add to the layer instead of replacing it")
+    p.add_argument("--replace-all", action="store_true",
+                   help="replace a stored layer even when the file has fewer than half its rows")
+    p.add_argument("--source", help="source to record (default: the file name)")
+    p.add_argument("--licence", default="unknown", help="licence of the data, e.g. CC-BY-4.0")
+    p.add_argument("--accuracy-m", help="expected positional error in metres (>= 0)",
+                   type=typed(arguments.parse_metres, flag="--accuracy-m", positive=False,
+                               what="a positional error", example="10"))
+    p.add_argument("--accuracy-note", default="", help="how the accuracy was judged")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("validate", help="report every problem in a file; change nothing")
+    _file_options(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("layers", help="list what the workspace holds")
+    p.set_defaults(func=cmd_layers)
+
+    p = sub.add_parser("export", help="export a layer or a filtered subset")
+    p.add_argument("layer", choices=sorted(CATALOGUE))
+    p.add_argument("--out", required=True, help="FILE.geojson, .gpkg, .csv or .kml")
+    p.add_argument("--profile", choices=PROFILES, default="partner",
+                   help="internal: all fields; partner/public: no restricted fields")
+    p.add_argument("--filter", action="append", default=[], metavar="FIELD=V1,V2",
+                   help="keep features whose FIELD is one of the values (repeatable)")
+    p.add_argument("--bbox", help="keep features intersecting W,S,E,N (degrees)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("share", help="let undeclared columns of a layer leave under partner/public")
+    p.add_argument("layer", choices=sorted(CATALOGUE))
+    p.add_argument("fields", nargs="+", metavar="FIELD", help="column of the stored layer")
+    p.add_argument("--undo", action="store_true", help="remove the marks: the columns stay inside again")
+    p.set_defaults(func=cmd_share)

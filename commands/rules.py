@@ -1,0 +1,57 @@
+"""Commands of the rule engine: check, diff."""
+from __future__ import annotations
+
+import argparse
+
+from commands.common import print_problems, service
+from layers.io.violations import FORMATS as VIOLATION_FORMATS
+from layers.io.violations import write_violations
+from services import arguments, outputs
+from services.checks import diff_lines, summary_lines
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run the rules; print a summary per rule; exit 0 whether or not anything was flagged."""
+    target = outputs.output_file(args.out, flag="--out", suffixes=VIOLATION_FORMATS) if args.out else None
+    files = arguments.layer_files(args.layer)
+    svc = service(args, rules_path=args.rules)
+    outcome = svc.check(
+        only=args.only or None, files=files, set_values=arguments.layer_values(args.set),
+        repair=args.repair, record=not args.no_record)
+    print_problems(outcome.warnings)
+    for layer, sources in outcome.sources.items():
+        print(f"{layer}: {', '.join(sources)}")
+    print("\n".join(summary_lines(outcome.evaluation)))
+    if target:
+        out = write_violations(outcome.evaluation.violations, target, provenance=outcome.provenance)
+        print(f"wrote {len(outcome.evaluation.violations)} violation(s) to {out}")
+    if outcome.run_id is not None:
+        print(f"recorded as run {outcome.run_id} in {svc.store.path}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Compare the last two recorded runs: new, resolved and persisting violations."""
+    print("\n".join(diff_lines(service(args).diff(), show_ids=not args.counts)))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="run the rules on the workspace or on files")
+    p.add_argument("--layer", action="append", default=[], metavar="LAYER=PATH",
+                   help="read LAYER from PATH instead of the workspace (repeatable; several"
+                        " files of one layer are combined); the run is then not recorded")
+    p.add_argument("--set", action="append", default=[], metavar="LAYER.FIELD=VALUE",
+                   help="fill a field the files lack, e.g. --set mining_sites.uses_mercury=true")
+    p.add_argument("--repair", action="store_true",
+                   help="repair invalid geometries in the files with make_valid")
+    p.add_argument("--rules", help="rule file (TOML)")
+    p.add_argument("--only", action="append", default=[], metavar="RULE_ID",
+                   help="run only this rule (repeatable)")
+    p.add_argument("--out", help="write the violations to FILE.geojson, .gpkg, .csv or .kml")
+    p.add_argument("--no-record", action="store_true", help="do not record the run")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("diff", help="compare the last two rule runs: new, resolved, persisting")
+    p.add_argument("--counts", action="store_true", help="counts only, no violation ids")
+    p.set_defaults(func=cmd_diff)
