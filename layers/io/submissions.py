@@ -85,16 +85,16 @@ def read_submissions(path: Path) -> tuple[list[Submission], list[Problem]]:
         for number, cells in enumerate(export.rows, start=1):
             if not any(c.strip() for c in cells):
                 continue
+            key = cells[found.columns["key"]].strip() if found.columns["key"] < len(cells) else ""
+            if key and key in seen:
+                problems.append(Problem(export.source, number, found.name("key"), key,
+                                        f"a key used once; row {seen[key]} has the same key", kind="duplicate"))
+                continue
+            seen[key] = number
             submission, row_problems = _submission(export, found, number, cells)
             problems += row_problems
-            if submission is None:
-                continue
-            if submission.key in seen:
-                problems.append(Problem(export.source, number, found.name("key"), submission.key,
-                                        f"a key used once; row {seen[submission.key]} has the same key", kind="duplicate"))
-                continue
-            seen[submission.key] = number
-            submissions.append(submission)
+            if submission is not None:
+                submissions.append(submission)
         return submissions, problems
     finally:
         if export.media is not None:
@@ -144,10 +144,14 @@ def _csv_rows(source: str, data: bytes) -> tuple[list[str], list[list[str]]]:
 
 def _read_xlsx(path: Path) -> _Export:
     """The first sheet of a KoBoToolbox workbook (repeat groups are in further sheets, not read)."""
-    names = tables.sheet_names(path)
-    if not names:
-        raise InputError(f"{path.name}: holds no worksheet; expected KoBoToolbox's XLSX export")
-    frame, problems = tables.read_xlsx(path, names[0])
+    try:
+        names = tables.sheet_names(path)
+        if not names:
+            raise InputError(f"{path.name}: holds no worksheet; expected KoBoToolbox's XLSX export")
+        frame, problems = tables.read_xlsx(path, names[0])
+    except _ZIP_ERRORS as exc:  # openpyxl lets a damaged zip's own errors through
+        raise InputError(f"{path.name}: cannot read the file as an Excel workbook ({exc}); "
+                         "expected KoBoToolbox's XLSX export") from None
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InputError(f"{path.name}: cannot be read as a form export", errors)
