@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from geo.errors import InputError
 
 QUESTIONS = ("violation_id", "outcome", "reason", "visit_location", "visited_at", "photo", "notes")
+OUTCOMES = ("confirmed", "false_positive", "not_accessible", "remediated")  # the outcome question's choices
 REQUIRED = ("violation_id", "outcome")
 POINT = "visit_location"
 ODK, KOBO = "ODK Central", "KoBoToolbox"

@@ -24,9 +24,8 @@ from pathlib import Path
 from geo.errors import InputError, Problem
 from layers.io import tables
 from layers.io.signatures import ZIP
-from layers.io.submission_layout import POINT, REJECTED, Layout, layout
+from layers.io.submission_layout import OUTCOMES, POINT, REJECTED, Layout, layout
 
-OUTCOMES = ("confirmed", "false_positive", "not_accessible", "remediated")
 MAX_TABLE_BYTES = 256 * 2**20   # the export's table, inside or outside a ZIP
 MAX_PHOTO_BYTES = 64 * 2**20    # one photo from a ZIP's media
 Cell = Callable[[str], str]            # part -> the row's stripped text for it
