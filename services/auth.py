@@ -2,10 +2,15 @@
 
 The role table ``ROLES`` is data: what each role sees (every field; restricted fields only in its
 admin areas; the partner profile only) and may do (manage accounts, import, see the audit
-trail, the export profiles offered). ``allowed_columns`` is the one home of "which columns of a
-stored layer an identity may read"; it is built on the export allow-list
-(``layers.io.export.apply_profile``), and ``read_layer`` hands it to the store's read
-(``Store.read(layer, columns=...)``), so a partner's restricted columns are never read at all.
+trail, the export profiles offered). ``read_layer`` is the one read of a layer for an identity,
+on either back end: for a partner the columns ``allowed_columns`` gives (the partner export
+profile, ``layers.store.visibility``), so restricted columns are never read at all; on PostGIS
+PostgreSQL itself enforces it (role ``hgw_partner`` reads view ``partner.<layer>``; a field
+coordinator's role ``hgw_field`` sees its areas' rows through row-level security).
+
+Account changes (add, role, password, disable) are recorded in the audit trail
+(``services.audit``) with the role, areas and disabled flag before and after, never a password or
+its hash. Failed sign-ins are not recorded row by row: the account row counts them (throttling).
 
 Passwords are hashed with Argon2id (``argon2-cffi``); only the hash is stored
 (``layers.store.accounts``). Failed sign-ins are throttled: after ``FREE_FAILURES`` failures in a
@@ -25,11 +30,13 @@ import argon2
 import geopandas as gpd
 import pandas as pd
 
-from geo.errors import HgWatchError, InputError
-from layers.catalogue import spec_for
-from layers.io.export import PROFILES, apply_profile
+from geo.errors import HgWatchError, InputError, WorkspaceError
+from layers.io.export import PROFILES
 from layers.store.accounts import Account, accounts_for, changed, now_iso
 from layers.store.base import Store
+from layers.store.postgis import PostgisStore
+from layers.store.visibility import AREA_FIELD, outside_areas, partner_columns, wholly_restricted
+from services import audit
 
 FREE_FAILURES = 3  # failed sign-ins in a row before the next one must wait
 MAX_WAIT_S = 300.0  # the longest wait between tries, seconds
@@ -105,29 +112,53 @@ def allowed_columns(identity: Identity, layer: str, stored: Collection[str],
     """The attribute columns of ``layer`` that ``identity`` may read, or None for all of them.
 
     A role that sees no restricted field reads exactly what the ``partner`` export profile lets
-    out (``apply_profile``: declared non-restricted fields, plus columns marked ``shareable``,
-    never a person-like name), out of the ``stored`` columns.
+    out (``layers.store.visibility.partner_columns``: declared non-restricted fields, plus
+    columns marked ``shareable``, never a person-like name), out of the ``stored`` columns.
     """
     if identity.rights.restricted != "none":
         return None
-    empty = gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in stored}, geometry=[], crs=4326)
-    kept = apply_profile(empty, spec_for(layer), "partner", shareable)
-    return [str(c) for c in kept.columns if c != kept.geometry.name]
+    return partner_columns(layer, stored, shareable)
 
 
 def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame:
-    """Stored ``layer`` as ``identity`` may see it: the store reads only the allowed columns; a
-    field coordinator's restricted values outside the account's admin areas are blanked."""
-    info = store.info(layer)
-    columns = allowed_columns(identity, layer, store.columns(layer), info.shareable)
-    gdf = store.read(layer, columns=columns)
-    if identity.rights.restricted == "areas":
-        hidden = ~gdf["admin_area"].isin(identity.areas) if "admin_area" in gdf.columns else slice(None)
-        for name in spec_for(layer).restricted_fields:
-            if name in gdf.columns:
-                gdf[name] = gdf[name].astype(object)
-                gdf.loc[hidden, name] = None
+    """Stored ``layer`` as ``identity`` may see it, on either back end: the one read a service
+    that serves a role (a page, a download, the OGC API) calls.
+
+    - ``all`` (admin, analyst): the whole layer.
+    - ``none`` (partner): only the columns ``allowed_columns`` gives. On PostGIS, PostgreSQL
+      enforces it: the read runs as role ``hgw_partner`` on view ``partner.<layer>``
+      (``PostgisStore.read_partner``); on a GeoPackage the store reads only those columns. A
+      wholly restricted layer is refused (``WorkspaceError``).
+    - ``areas`` (field): every column in the rows of the account's admin areas; elsewhere the
+      columns a partner may not see are empty. On PostGIS by row-level security as role
+      ``hgw_field`` (``PostgisStore.read_field``). Those columns come back as ``object`` with
+      None on both back ends.
+    """
+    sees = identity.rights.restricted
+    if sees == "all":
+        return store.read(layer)
+    if sees == "none" and wholly_restricted(layer):
+        raise WorkspaceError(f"layer {layer!r} is restricted: role {identity.role!r} does not see it")
+    shareable = store.info(layer).shareable
+    if isinstance(store, PostgisStore):
+        gdf = store.read_partner(layer) if sees == "none" else store.read_field(layer, identity.areas)
+    elif sees == "none":
+        gdf = store.read(layer, columns=allowed_columns(identity, layer, store.columns(layer), shareable))
+    else:
+        gdf = store.read(layer)
+        inside = gdf[AREA_FIELD].isin(identity.areas) if AREA_FIELD in gdf.columns else pd.Series(False, gdf.index)
+        if wholly_restricted(layer):
+            return gdf[inside.to_numpy()].reset_index(drop=True)
+        for name in outside_areas(layer, _attributes(gdf), shareable):
+            gdf[name] = gdf[name].astype(object).where(inside.to_numpy(), None)
+    if sees == "areas":
+        for name in outside_areas(layer, _attributes(gdf), shareable):
+            gdf[name] = gdf[name].astype(object).where(gdf[name].notna(), None)
     return gdf
+
+
+def _attributes(gdf: gpd.GeoDataFrame) -> list[str]:
+    return [str(c) for c in gdf.columns if c != gdf.geometry.name]
 
 
 # ---------------------------------------------------------------- sign-in
@@ -213,36 +244,51 @@ def _existing(store: Store, name: str) -> Account:
     return account
 
 
+def _state(account: Account) -> dict[str, object]:
+    """What the audit trail records of an account: never its password or hash."""
+    return {"role": account.role, "areas": list(account.areas), "disabled": account.disabled}
+
+
 def add_account(store: Store, name: str, role: str, password: str, areas: Collection[str] = ()) -> Account:
-    """Add account ``name`` with ``role``; InputError for a bad name, role, areas or password."""
+    """Add account ``name`` with ``role``; InputError for a bad name, role, areas or password.
+    Recorded in the audit trail (``account add``)."""
     if not _NAME.match(name):
         raise InputError(f"account name {name!r}: expected 1-64 letters, digits, '.', '_', '@' or '-',"
                          " starting with a letter or digit")
     _check_role(role, areas)
     account = Account(name, role, tuple(areas), _check_password(password), created_at=now_iso())
     accounts_for(store).add(account)
+    audit.record(store, "account add", name, before=None, after=_state(account))
     return account
 
 
 def set_role(store: Store, name: str, role: str, areas: Collection[str] | None = None) -> Account:
-    """Give account ``name`` another role (and, for a field account, its areas)."""
-    account = _existing(store, name)
-    kept = account.areas if areas is None and role == "field" else tuple(areas or ())
+    """Give account ``name`` another role (and, for a field account, its areas); recorded
+    (``account role``)."""
+    before = _existing(store, name)
+    kept = before.areas if areas is None and role == "field" else tuple(areas or ())
     _check_role(role, kept)
-    account = changed(account, role=role, areas=kept)
+    account = changed(before, role=role, areas=kept)
     accounts_for(store).put(account)
+    audit.record(store, "account role", name, before=_state(before), after=_state(account))
     return account
 
 
 def set_password(store: Store, name: str, password: str) -> Account:
-    """Give account ``name`` a new password; its failed sign-ins are forgotten."""
-    account = changed(_existing(store, name), password_hash=_check_password(password), failures=0, last_failure=0.0)
+    """Give account ``name`` a new password; its failed sign-ins are forgotten. Recorded
+    (``account password``: the state before and after, never a password or hash)."""
+    before = _existing(store, name)
+    account = changed(before, password_hash=_check_password(password), failures=0, last_failure=0.0)
     accounts_for(store).put(account)
+    audit.record(store, "account password", name, before=_state(before), after=_state(account))
     return account
 
 
 def disable(store: Store, name: str) -> Account:
-    """Disable account ``name``: it can no longer sign in (it stays listed)."""
-    account = changed(_existing(store, name), disabled=True)
+    """Disable account ``name``: it can no longer sign in (it stays listed). Recorded
+    (``account disable``)."""
+    before = _existing(store, name)
+    account = changed(before, disabled=True)
     accounts_for(store).put(account)
+    audit.record(store, "account disable", name, before=_state(before), after=_state(account))
     return account

@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from geo.errors import WorkspaceError
+from layers.store import pgroles
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "hgw_schema_version"
@@ -100,8 +102,9 @@ def schema_revision(url: str) -> str | None:
 
 def upgrade_schema(url: str) -> tuple[str | None, str]:
     """Create or update the HgWatch schema at ``url`` to the newest revision in one transaction
-    (PostGIS must be installable there); concurrent upgrades and writers wait for each other.
-    Returns the revisions before and after."""
+    (PostGIS must be installable there), then (re)make the partner views, grants and row policies
+    (``layers.store.pgroles.refresh``; so running it again is harmless); concurrent upgrades and
+    writers wait for each other. Returns the revisions before and after."""
     from alembic import command
     from alembic.config import Config
 
@@ -113,8 +116,10 @@ def upgrade_schema(url: str) -> tuple[str | None, str]:
         config.attributes["connection"] = con
         try:
             command.upgrade(config, "head")
-        except sa.exc.DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            pgroles.refresh(con)
+        except (sa.exc.DBAPIError, psycopg.Error) as exc:
+            cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig else exc
+            reason = str(cause).strip().splitlines()[0]
             raise WorkspaceError(f"workspace {display_url(url)}: the schema upgrade failed and changed"
                                  f" nothing: {reason}") from None
     return before, head_revision()

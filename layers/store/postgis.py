@@ -15,6 +15,10 @@ transaction whose client is gone) leaves the previous state. Writers serialise o
 advisory lock and wait at most ``lock_timeout_s`` seconds for it. Readers never wait: each read
 sees one committed state (a read-only REPEATABLE READ transaction).
 
+A partner's and a field coordinator's reads (``read_partner``, ``read_field``) run as the
+PostgreSQL roles ``hgw_partner`` and ``hgw_field``, so that PostgreSQL itself keeps restricted
+columns from them (views and row-level security, ``layers.store.pgroles``).
+
 Connection pools are kept per URL for the life of the process (``layers.store.pgschema``).
 """
 from __future__ import annotations
@@ -31,9 +35,10 @@ from sqlalchemy.engine import Connection
 
 from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
-from layers.store import pgframe
+from layers.store import pgframe, pgroles
 from layers.store.base import UNRECORDED, LayerInfo, Replacement, ReplaceRefused, Store
 from layers.store.pgschema import WRITE_LOCK, connect, display_url, head_revision, revision
+from layers.store.visibility import partner_columns, wholly_restricted
 
 LOCK_TIMEOUT_S = 60.0  # how long a writer waits for another writer to finish, seconds
 _META_COLUMNS = 'layer, source, licence, imported_at, "rows", accuracy_m, accuracy_note, synthetic'
@@ -179,6 +184,54 @@ class PostgisStore:
                 {"keys": keys} if columns is not None else {}).all()
         return pgframe.frame(rows, layout, typed, spec)
 
+    def _layout(self, con: Connection, layer: str) -> list[list[str]]:
+        found = con.execute(sa.text("SELECT columns FROM hgw_layers WHERE layer = :l"), {"l": layer}).all()
+        if not found:
+            raise WorkspaceError(f"workspace {self.path} holds no {layer!r} layer")
+        return [list(item) for item in found[0][0]]
+
+    def read_partner(self, layer: str) -> gpd.GeoDataFrame:
+        """The layer as a partner may see it, read by PostgreSQL role ``hgw_partner`` from view
+        ``partner.<layer>`` (``layers.store.pgroles``): the columns, order and dtypes the
+        GeoPackage read of ``visibility.partner_columns`` gives. A wholly restricted layer is
+        refused (``WorkspaceError``): it has no partner view."""
+        spec = spec_for(layer)
+        if wholly_restricted(layer):
+            raise WorkspaceError(f"layer {layer!r} is restricted: a partner does not see it")
+        with self._reading() as con:
+            layout = self._layout(con, layer)
+            seen = set(partner_columns(layer, [n for n, _ in layout], pgroles.marks(con).get(layer, ())))
+            layout = [item for item in layout if item[0] in seen]
+            typed = [c for c in self._typed(con, layer) if c in seen]
+            pgroles.as_partner(con)
+            names = "".join(f'p."{c}", ' for c in typed)
+            rows = con.execute(sa.text(
+                f'SELECT {names}p.extra, ST_AsBinary(p.geom) FROM "{pgroles.SCHEMA}"."{layer}" p ORDER BY p.fid')).all()
+        return pgframe.frame(rows, layout, typed, spec)
+
+    def read_field(self, layer: str, areas: Collection[str]) -> gpd.GeoDataFrame:
+        """The layer as a field coordinator of admin ``areas`` may see it, read by PostgreSQL role
+        ``hgw_field``: every row from the partner view, the other columns from the table, whose
+        row-level security shows ``hgw_field`` only the rows of ``areas`` (elsewhere those columns
+        come back empty). A wholly restricted layer: only the rows of ``areas``."""
+        spec = spec_for(layer)
+        with self._reading() as con:
+            layout = self._layout(con, layer)
+            typed = self._typed(con, layer)
+            schema = pgroles.base_schema(con)
+            seen = set(partner_columns(layer, [n for n, _ in layout], pgroles.marks(con).get(layer, ())))
+            pgroles.as_field(con, areas)
+            if wholly_restricted(layer):
+                names = "".join(f'b."{c}", ' for c in typed)
+                query = f'SELECT {names}b.extra, ST_AsBinary(b.geom) FROM "{schema}"."{layer}" b ORDER BY b.fid'
+            else:
+                names = "".join(f'{"p" if c in seen else "b"}."{c}", ' for c in typed)
+                query = (f"SELECT {names}CASE WHEN b.fid IS NULL THEN p.extra ELSE b.extra END, ST_AsBinary(p.geom)"
+                         f' FROM "{pgroles.SCHEMA}"."{layer}" p LEFT JOIN "{schema}"."{layer}" b ON b.fid = p.fid'
+                         " ORDER BY p.fid")
+            rows = con.execute(sa.text(query)).all()
+        return pgframe.frame(rows, layout, typed, spec)
+
     def columns(self, layer: str) -> list[str]:
         """The attribute columns of stored ``layer``, as stored (no geometry)."""
         spec_for(layer)
@@ -305,6 +358,7 @@ class PostgisStore:
                 if not undo:
                     con.execute(sa.text("INSERT INTO hgw_shareable VALUES (:l, :f, :t)"),
                                 {"l": layer, "f": field, "t": now})
+            pgroles.refresh(con, [layer])  # the partner view lets out exactly the marked columns
         return self.info(layer).shareable
 
     def record_run(self, *, rules_hash: str, input_hashes: dict[str, str], counts: dict[str, int],
@@ -346,6 +400,7 @@ class PostgisStore:
                     {"r": run["run_id"], "t": run["ran_at"], "h": run["rules_hash"],
                      "i": json.dumps(run["input_hashes"]), "c": json.dumps(run["counts"]),
                      "v": json.dumps(run["violation_ids"])})
+            pgroles.refresh(con)
             if runs:
                 con.execute(sa.text("SELECT setval(pg_get_serial_sequence('hgw_runs', 'run_id'),"
                                     " (SELECT max(run_id) FROM hgw_runs))"))

@@ -1,0 +1,306 @@
+"""PostgreSQL itself keeps restricted data from partners and field coordinators (issue 11), on a
+real PostGIS server (tests/postgis.py); and account changes land in the audit trail on both back
+ends.
+
+Every layer type holds planted values (``SECRET-...``) in its restricted catalogue fields, in an
+undeclared column never marked shareable and in person-like undeclared columns. As the database
+role ``hgw_partner`` a restricted column cannot be selected (permission denied), the partner
+views hold none of the planted values, and the store's partner read equals the GeoPackage's. As
+``hgw_field`` row-level security shows the layer tables' rows of the account's areas only."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import psycopg
+import pytest
+import shapely
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from geopandas.testing import assert_geodataframe_equal
+from psycopg import errors
+
+import cli
+from geo.errors import WorkspaceError
+from layers.catalogue import CATALOGUE, spec_for
+from layers.store.base import Store
+from layers.store.open import open_store
+from layers.store.pgschema import MIGRATIONS, connect
+from layers.store.postgis import PostgisStore
+from services import audit, auth
+from services.auth import Identity
+
+SECRET = "SECRET-"  # every planted value a partner may never get starts with it
+EXTRA_SECRETS = ("local_code", "Enumerator Phone", "interview/informant_name")  # undeclared, never marked
+PARTNER = Identity("pat", "partner")
+FIELD = Identity("kofi", "field", ("A",))
+PASSWORD = "correct horse"
+
+
+def layer_frame(layer: str) -> gpd.GeoDataFrame:
+    """Three rows of ``layer``: in admin area A, B and none (declared, or an undeclared column
+    where the catalogue has no ``admin_area``), a secret in every restricted field and in
+    ``EXTRA_SECRETS``."""
+    spec = spec_for(layer)
+    data: dict[str, list[object]] = {spec.id_field: [f"{layer}-{i}" for i in (1, 2, 3)],
+                                     "admin_area": ["A", "B", None]}
+    for name in [*spec.restricted_fields, *EXTRA_SECRETS]:
+        data[name] = [f"{SECRET}{layer}-{name}-{i}" for i in (1, 2, 3)]
+    points = [shapely.Point(-1.99 + i / 100, 5.30) for i in range(3)]
+    return gpd.GeoDataFrame(data, geometry=points, crs=4326)
+
+
+def fill(store: Store, layers: list[str]) -> Store:
+    store.write_layers([(layer, layer_frame(layer)) for layer in layers], source="planted.geojson")
+    return store
+
+
+@pytest.fixture
+def held(pg_url: str) -> list[str]:
+    """Every layer type of the catalogue that has a table at the newest schema revision."""
+    with psycopg.connect(pg_url) as owner:
+        tables = {r[0] for r in owner.execute("SELECT table_name FROM information_schema.tables"
+                                              " WHERE table_schema = 'public'")}
+    found = [layer for layer in CATALOGUE if layer in tables]
+    assert {"mining_sites", "tailings", "samples"} <= set(found)
+    return found
+
+
+@pytest.fixture
+def shared(held: list[str]) -> list[str]:
+    """The held layer types a partner may see (not wholly restricted)."""
+    return [layer for layer in held if not getattr(spec_for(layer), "restricted", False)]
+
+
+@pytest.fixture
+def pg(pg_url: str, held: list[str]) -> PostgisStore:
+    store = fill(open_store(pg_url), held)
+    assert isinstance(store, PostgisStore)
+    return store
+
+
+@pytest.fixture
+def gpkg(tmp_path: Path, held: list[str]) -> Store:
+    return fill(open_store(tmp_path / "ws.gpkg"), held)
+
+
+@contextlib.contextmanager
+def as_role(url: str, role: str, areas: str | None = None) -> Iterator[psycopg.Connection]:
+    """Direct SQL (autocommit, as psql would) as database role ``role``, with ``hgwatch.areas``."""
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"SET ROLE {role}")
+        if areas is not None:
+            con.execute("SELECT set_config('hgwatch.areas', %s, false)", (areas,))
+        yield con
+
+
+def typed_restricted(con: psycopg.Connection, layer: str) -> list[str]:
+    """The restricted catalogue fields of ``layer`` that are typed columns of its table."""
+    present = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns"
+                                         " WHERE table_schema = 'public' AND table_name = %s", (layer,))}
+    return [f for f in spec_for(layer).restricted_fields if f in present]
+
+
+# ---------------------------------------------------------------- the partner role
+def test_the_partner_role_gets_a_permission_error_on_every_base_and_metadata_table(pg: PostgisStore, pg_url: str,
+                                                                                  held: list[str]) -> None:
+    auth.add_account(pg, "ana", "analyst", PASSWORD)  # so that hgw_accounts and hgw_audit hold rows
+    with psycopg.connect(pg_url) as owner:
+        restricted = {layer: typed_restricted(owner, layer) for layer in held}
+    assert restricted["mining_sites"] == ["informant_name", "informant_contact", "inspector_name"]
+    assert restricted["samples"] == ["collector_name", "participant_id"]
+    with as_role(pg_url, "hgw_partner") as con:
+        with pytest.raises(errors.InsufficientPrivilege):
+            con.execute("SELECT informant_name FROM public.mining_sites")
+        for layer, fields in restricted.items():
+            for field in fields:
+                with pytest.raises(errors.InsufficientPrivilege):
+                    con.execute(f'SELECT "{field}" FROM public."{layer}"')
+            with pytest.raises(errors.InsufficientPrivilege):
+                con.execute(f'SELECT extra FROM public."{layer}"')
+        for table in ("hgw_accounts", "hgw_audit", "hgw_layers", "hgw_shareable", "hgw_runs", "hgw_state",
+                      "hgw_schema_version"):
+            with pytest.raises(errors.InsufficientPrivilege):
+                con.execute(f"SELECT * FROM public.{table}")
+        with pytest.raises(errors.UndefinedColumn):
+            con.execute("SELECT informant_name FROM partner.mining_sites")
+        with pytest.raises(errors.InsufficientPrivilege):
+            con.execute("UPDATE partner.mining_sites SET name = 'x'")
+
+
+def test_a_partner_view_holds_every_row_and_no_planted_value(pg: PostgisStore, pg_url: str, held: list[str],
+                                                             shared: list[str]) -> None:
+    with as_role(pg_url, "hgw_partner") as con:
+        views = {r[0] for r in con.execute("SELECT table_name FROM information_schema.views"
+                                           " WHERE table_schema = 'partner'")}
+        assert views == set(shared)  # a wholly restricted layer has no partner view
+        for layer in shared:
+            rows = [r[0] for r in con.execute(f'SELECT to_jsonb(p)::text FROM partner."{layer}" p ORDER BY fid')]
+            dump = "\n".join(rows)
+            assert len(rows) == 3 and all(f'"{layer}-{i}"' in dump for i in (1, 2, 3)), layer  # not vacuous
+            assert SECRET not in dump, layer
+
+
+# ---------------------------------------------------------------- the store's reads, both back ends
+def test_the_partner_read_equals_the_geopackage_one(pg: PostgisStore, gpkg: Store, held: list[str],
+                                                    shared: list[str]) -> None:
+    for layer in shared:
+        on_pg = auth.read_layer(pg, layer, PARTNER)
+        assert_geodataframe_equal(on_pg, auth.read_layer(gpkg, layer, PARTNER))
+        assert list(on_pg[spec_for(layer).id_field]) == [f"{layer}-{i}" for i in (1, 2, 3)]
+        assert SECRET not in on_pg.to_json()
+    for layer in set(held) - set(shared):
+        for store in (pg, gpkg):
+            with pytest.raises(WorkspaceError, match="restricted"):
+                auth.read_layer(store, layer, PARTNER)
+
+
+def test_the_partner_read_runs_as_the_partner_role(pg: PostgisStore, pg_url: str) -> None:
+    """Take the partner role's grant on one view away: the partner read of that layer is refused
+    by PostgreSQL (it never falls back to the owner's rights), the owner's read still works."""
+    with psycopg.connect(pg_url) as owner:
+        owner.execute("REVOKE SELECT ON partner.deposits FROM hgw_partner")
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        pg.read_partner("deposits")
+    assert len(pg.read_partner("samples")) == 3 and len(pg.read("deposits")) == 3
+
+
+def test_a_field_account_sees_restricted_values_in_its_areas_only(pg: PostgisStore, gpkg: Store,
+                                                                  held: list[str], shared: list[str]) -> None:
+    for layer in held:
+        on_pg = auth.read_layer(pg, layer, FIELD)
+        assert_geodataframe_equal(on_pg, auth.read_layer(gpkg, layer, FIELD))
+        if layer not in shared:  # a wholly restricted layer: the rows of the account's areas only
+            assert list(on_pg[spec_for(layer).id_field]) == [f"{layer}-1"]
+            continue
+        for name in [*spec_for(layer).restricted_fields, *EXTRA_SECRETS]:
+            assert list(on_pg[name]) == [f"{SECRET}{layer}-{name}-1", None, None], (layer, name)
+        assert list(on_pg[spec_for(layer).id_field]) == [f"{layer}-{i}" for i in (1, 2, 3)]
+
+
+def test_row_level_security_shows_the_field_role_its_areas_rows_only(pg: PostgisStore, pg_url: str) -> None:
+    with as_role(pg_url, "hgw_field", '["A"]') as con:
+        assert [r[0] for r in con.execute("SELECT site_id FROM public.mining_sites ORDER BY fid")] == ["mining_sites-1"]
+        assert [r[0] for r in con.execute("SELECT informant_name FROM public.mining_sites")] == [
+            f"{SECRET}mining_sites-informant_name-1"]
+        # tailings has no declared admin_area: its undeclared one (in extra) decides
+        assert [r[0] for r in con.execute("SELECT tailings_id FROM public.tailings")] == ["tailings-1"]
+        assert len(con.execute("SELECT * FROM partner.mining_sites").fetchall()) == 3
+        con.execute("SELECT set_config('hgwatch.areas', '[\"A\", \"B\"]', false)")
+        assert len(con.execute("SELECT * FROM public.samples").fetchall()) == 2
+        con.execute("RESET hgwatch.areas")
+        assert con.execute("SELECT * FROM public.samples").fetchall() == []
+        with pytest.raises(errors.InsufficientPrivilege):
+            con.execute("SELECT * FROM public.hgw_accounts")
+        with pytest.raises(errors.InsufficientPrivilege):
+            con.execute("UPDATE public.mining_sites SET name = 'x'")
+    with psycopg.connect(pg_url) as owner:  # the owner (and an outside editor) still sees every row
+        assert owner.execute("SELECT count(*) FROM public.mining_sites").fetchone() == (3,)
+
+
+# ---------------------------------------------------------------- shareable marks
+def test_marking_a_column_shareable_puts_it_in_the_partner_view_and_unmarking_removes_it(
+        pg: PostgisStore, gpkg: Store, pg_url: str) -> None:
+    def view_keys() -> set[str]:
+        with as_role(pg_url, "hgw_partner") as con:
+            return {k for (e,) in con.execute("SELECT extra FROM partner.mining_sites") for k in e}
+
+    assert view_keys() == set()
+    for store in (pg, gpkg):
+        store.mark_shareable("mining_sites", ["local_code"])
+    assert view_keys() == {"local_code"}
+    on_pg = auth.read_layer(pg, "mining_sites", PARTNER)
+    assert list(on_pg["local_code"]) == [f"{SECRET}mining_sites-local_code-{i}" for i in (1, 2, 3)]
+    assert_geodataframe_equal(on_pg, auth.read_layer(gpkg, "mining_sites", PARTNER))
+    for store in (pg, gpkg):
+        store.mark_shareable("mining_sites", ["local_code"], undo=True)
+    assert view_keys() == set()
+    assert "local_code" not in auth.read_layer(pg, "mining_sites", PARTNER).columns
+    # a person-like mark slipped in with SQL never reaches the view, even after a refresh
+    with psycopg.connect(pg_url) as owner:
+        owner.execute("INSERT INTO hgw_shareable VALUES ('mining_sites', 'Enumerator Phone', 'now')")
+    assert cli.main(["--database-url", pg_url, "db", "upgrade"]) == 0
+    assert view_keys() == set()
+
+
+# ---------------------------------------------------------------- db upgrade from v0003
+def _upgrade_to(url: str, rev: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with connect(url) as con, con.begin():
+        config.attributes["connection"] = con
+        command.upgrade(config, rev)
+
+
+def test_db_upgrade_from_v0003_makes_the_views_and_running_it_twice_is_harmless(
+        pg_bare_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _upgrade_to(pg_bare_url, "v0003_audit")
+    with psycopg.connect(pg_bare_url) as owner:
+        owner.execute("INSERT INTO mining_sites (site_id, name, informant_name, admin_area, geom) VALUES"
+                      " ('S1', 'Alpha', 'SECRET-ama', 'A', 'SRID=4326;POINT(-1.99 5.3)')")
+        owner.execute("INSERT INTO hgw_layers (layer, source, licence, imported_at, \"rows\", columns) VALUES"
+                      " ('mining_sites', 's.geojson', 'CC0', '2026-01-01', 1, '[[\"site_id\", \"declared\"],"
+                      " [\"name\", \"declared\"], [\"informant_name\", \"declared\"], [\"admin_area\", \"declared\"]]')")
+        assert owner.execute("SELECT to_regnamespace('partner')").fetchone() == (None,)
+    capsys.readouterr()
+    assert cli.main(["--database-url", pg_bare_url, "db", "upgrade"]) == 0
+    assert "from revision v0003_audit to v0004_partner_views" in capsys.readouterr().out
+    for _ in range(2):
+        store = open_store(pg_bare_url)
+        seen = auth.read_layer(store, "mining_sites", PARTNER)
+        assert list(seen.columns) == ["site_id", "name", "admin_area", "geometry"] and list(seen["name"]) == ["Alpha"]
+        with as_role(pg_bare_url, "hgw_partner") as con, pytest.raises(errors.InsufficientPrivilege):
+            con.execute("SELECT informant_name FROM public.mining_sites")
+        assert cli.main(["--database-url", pg_bare_url, "db", "upgrade"]) == 0
+        assert "already at revision v0004_partner_views" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- account changes in the audit trail
+@pytest.fixture(params=["geopackage", "postgis"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "geopackage":
+        open_store(tmp_path / "ws.gpkg").write_layer("deposits", layer_frame("deposits"), source="d.geojson")
+        return str(tmp_path / "ws.gpkg")
+    return str(request.getfixturevalue("pg_url"))
+
+
+def test_account_changes_are_in_the_audit_trail_without_any_hash(location: str, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    flags = ["--database-url" if location.startswith("postgresql") else "--workspace", location]
+
+    def users(*argv: str, stdin: str = "") -> int:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        return cli.main([*flags, "users", *argv])
+
+    assert users("add", "kofi", "--role", "field", "--areas", "A,B", "--password-stdin", stdin=PASSWORD + "\n") == 0
+    assert users("set-role", "kofi", "partner") == 0
+    assert users("passwd", "kofi", "--password-stdin", stdin="another password\n") == 0
+    assert users("disable", "kofi") == 0
+    assert users("set-role", "kofi", "analyst", "--areas", "A") == 2  # refused: nothing recorded
+    assert users("add", "kofi", "--role", "analyst", "--password-stdin", stdin=PASSWORD + "\n") == 2  # taken
+    store = open_store(location)
+    rows = [r for r in audit.trail(store) if r.action.startswith("account")]
+    field = {"role": "field", "areas": ["A", "B"], "disabled": False}
+    partner = {"role": "partner", "areas": [], "disabled": False}
+    assert [(r.action, r.target, json.loads(r.before), json.loads(r.after)) for r in rows] == [
+        ("account add", "kofi", None, field),
+        ("account role", "kofi", field, partner),
+        ("account password", "kofi", partner, partner),
+        ("account disable", "kofi", partner, {**partner, "disabled": True})]
+    assert {r.who for r in rows} == {auth.cli_identity().name}
+    hashes = [auth.accounts_for(store).get("kofi").password_hash]  # type: ignore[union-attr]
+    text = "".join(r.content() for r in audit.trail(store))
+    assert "argon2" not in text and hashes[0] not in text and PASSWORD not in text and "another password" not in text
+    capsys.readouterr()
+    assert cli.main([*flags, "audit", "list", "--user", auth.cli_identity().name]) == 0
+    listed = capsys.readouterr().out
+    for action in ("account add", "account role", "account password", "account disable"):
+        assert f"{action} (kofi)" in listed
+    assert cli.main([*flags, "audit", "verify"]) == 0
+    assert "the chain is whole" in capsys.readouterr().out
