@@ -1,0 +1,123 @@
+"""Publishing a field pack to an ODK Central server through pyodk (``fieldpack --odk-central``).
+
+The cases go first, as the entity list ``cases`` (one entity per case, matched on its
+``violation_id``: new cases are created, changed ones updated, cases no longer open deleted),
+then the inspection form is created or, when the server has it, replaced by a new version.
+Central links the form's ``cases.csv`` attachment to the entity list of the same name, so the
+phones always get the server's current case list.
+
+The server and the account come from a pyodk configuration file (TOML, ``[central]`` with
+``base_url``, ``username``, ``password``, ``default_project_id``), named by ``--odk-config`` or
+``$HGWATCH_ODK_CONFIG``. The session token is kept in memory only. Nothing is sent anywhere
+unless a command asks for it.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pydantic
+import requests
+from pyodk._utils import config as pyodk_config
+from pyodk._utils.session import Session
+from pyodk.client import Client
+from pyodk.errors import PyODKError
+
+from geo.errors import InputError
+from layers.io.xlsform import CASES_LIST
+from services.fieldpack import FORM_ID, FieldPack
+
+CONFIG_ENV = "HGWATCH_ODK_CONFIG"
+MATCH_KEY = "violation_id"
+logging.getLogger("pyodk").addHandler(logging.NullHandler())  # its errors reach the user as messages, not logs
+
+
+@dataclass(frozen=True)
+class OdkPush:
+    """What a push did on the server."""
+
+    server: str
+    project_id: int
+    form_id: str
+    form_created: bool      # False: a new version of the existing form
+    created: int            # entities created, updated and deleted in the entity list
+    updated: int
+    deleted: int
+
+
+def config_path(flag_value: str | None) -> Path:
+    """The pyodk configuration file: ``--odk-config`` or ``$HGWATCH_ODK_CONFIG``; refused when neither names one."""
+    text = flag_value or os.environ.get(CONFIG_ENV)
+    if not text:
+        raise InputError(f"--odk-central needs a pyodk configuration file: give --odk-config PATH or set ${CONFIG_ENV} "
+                         "(TOML with [central] base_url, username, password, default_project_id)")
+    path = Path(text)
+    if not path.is_file():
+        raise InputError(f"--odk-config {path}: no such file; expected a pyodk configuration (TOML)")
+    return path
+
+
+def entity_rows(rows: pd.DataFrame) -> list[dict[str, str]]:
+    """The pack's case rows as entities: ``label`` and every column but ``name`` (Central names entities), as text."""
+    out = []
+    for record in rows.drop(columns=["name"]).to_dict("records"):
+        out.append({str(k): _text(v) for k, v in record.items()})
+    return out
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def push_pack(pack: FieldPack, rows: pd.DataFrame, *, config: Path, project_id: int | None = None) -> OdkPush:
+    """Publish ``pack``'s form and its case ``rows`` (``services.fieldpack.pack_cases``) to ODK Central.
+
+    Raises
+    ------
+    InputError
+        The configuration cannot be read, no project is named, or the server refused a request
+        (the message says which, and what was already done).
+    """
+    try:
+        settings = pyodk_config.read_config(config_path=config)
+    except (PyODKError, KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"--odk-config {config.name}: cannot be read as a pyodk configuration ({exc}); expected "
+                         "TOML with [central] base_url, username, password, default_project_id") from None
+    server = settings.central.base_url
+    pid = project_id if project_id is not None else settings.central.default_project_id
+    if pid is None:
+        raise InputError(f"--odk-config {config.name}: names no default_project_id; give --odk-project ID")
+    session = Session(base_url=server, api_version="v1", username=settings.central.username,
+                      password=settings.central.password, cache_path=None)
+    done = "nothing was changed"
+    try:
+        with Client(config=settings, session=session, project_id=pid) as client:
+            if CASES_LIST not in {el.name for el in client.entity_lists.list(project_id=pid)}:
+                client.entity_lists.create(entity_list_name=CASES_LIST, project_id=pid)
+            actions = client.entities.merge(
+                entity_rows(rows), entity_list_name=CASES_LIST, project_id=pid, match_keys=[MATCH_KEY],
+                add_new_properties=True, update_matched=True, delete_not_matched=True,
+                create_source=f"hgwatch fieldpack {pack.folder.name}", source_size=str(len(rows)))
+            done = f"the entity list {CASES_LIST!r} was updated, the form was not"
+            exists = FORM_ID in {f.xmlFormId for f in client.forms.list(project_id=pid)}
+            definition = pack.folder / "inspection.xlsx"
+            if exists:
+                client.forms.update(FORM_ID, project_id=pid, definition=definition)
+            else:
+                client.forms.create(definition=definition, form_id=FORM_ID, project_id=pid)
+    except (PyODKError, requests.RequestException, pydantic.ValidationError) as exc:  # last: an answer unlike Central's
+        raise InputError(f"ODK Central {server}: {_reason(exc)}; {done}") from None
+    return OdkPush(server, pid, FORM_ID, not exists, len(actions.to_insert), len(actions.to_update),
+                   len(actions.to_delete))
+
+
+def _reason(exc: Exception) -> str:
+    """A short reason without a traceback (the first line of pyodk's or requests' message)."""
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
