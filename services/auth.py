@@ -120,6 +120,12 @@ def allowed_columns(identity: Identity, layer: str, stored: Collection[str],
     return partner_columns(layer, stored, shareable)
 
 
+def may_see_layer(identity: Identity, layer: str) -> bool:
+    """False when ``identity`` may not see layer type ``layer`` at all: a partner and a layer the
+    catalogue marks wholly restricted."""
+    return not (identity.rights.restricted == "none" and wholly_restricted(layer))
+
+
 def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame:
     """Stored ``layer`` as ``identity`` may see it, on either back end: the one read a service
     that serves a role (a page, a download, the OGC API) calls.
@@ -137,7 +143,7 @@ def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame
     sees = identity.rights.restricted
     if sees == "all":
         return store.read(layer)
-    if sees == "none" and wholly_restricted(layer):
+    if not may_see_layer(identity, layer):
         raise WorkspaceError(f"layer {layer!r} is restricted: role {identity.role!r} does not see it")
     shareable = store.info(layer).shareable
     if isinstance(store, PostgisStore):

@@ -37,7 +37,7 @@ from services import audit, checks, contamination, exports
 from services import exposure as ex
 from services.arguments import check_metres
 from services.audit import audit_layer, audit_run
-from services.auth import Identity, profiles_for, read_layer
+from services.auth import Identity, may_see_layer, profiles_for, read_layer
 from services.people import PeopleFigure, people_figure, trace_view
 from services.tiles import draw_map
 from services.view import Filters, Headline, filter_layers, headline, violations_for, zone_distance
@@ -128,7 +128,8 @@ class HgWatch:
         if not ws.exists():
             return [], {}
         infos = ws.layers()
-        if self.identity is not None:  # only the columns the identity may see are read
+        if self.identity is not None:  # only the layers and columns the identity may see are read
+            infos = [i for i in infos if may_see_layer(self.identity, i.layer)]
             return infos, {i.layer: read_layer(ws, i.layer, self.identity) for i in infos}
         return infos, {i.layer: ws.read(i.layer) for i in infos}
 
