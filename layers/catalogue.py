@@ -63,7 +63,13 @@ class Style:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """A layer type: its geometry types, id field, fields and style."""
+    """A layer type: its geometry types, id field, fields and style.
+
+    ``geometry_optional``: a record may have no geometry (a register row); when it has one, it
+    is one of ``geometry_types``. ``restricted``: the WHOLE layer is closed: only roles that may
+    see restricted data (analyst, admin) ever read it; it has no partner view and no export
+    profile below internal holds it (``services.auth`` enforces this on the read path).
+    """
 
     name: str
     title: str
@@ -73,6 +79,8 @@ class LayerSpec:
     style: Style
     description: str = ""
     label_field: str | None = "name"
+    geometry_optional: bool = False
+    restricted: bool = False
 
     def field(self, name: str) -> FieldSpec | None:
         """The spec of field ``name``, or None if the layer does not declare it."""
@@ -101,6 +109,18 @@ WATER_KIND = ("river", "stream", "canal", "lake", "reservoir", "pond", "wetland"
 MEDIUM = MEDIA  # the one list of sample media lives in geo.contamination
 POINT = ("Point",)
 POINT_OR_POLYGON = ("Point", "Polygon", "MultiPolygon")
+POLYGON = ("Polygon", "MultiPolygon")
+ADMIN_LEVELS = ("country", "region", "province", "district", "commune")
+ZONE_TYPES = ("protected_area", "water_protection", "licence_area", "competitive_auction", "pasture",
+              "border", "asm_zone", "other")
+RECEPTOR_TYPES = ("school", "health_post", "water_intake", "fishing_community", "market", "other")
+LICENCE_TYPES = ("prospecting", "mining", "processing", "trading")
+LICENCE_STATUS = ("valid", "suspended", "revoked", "expired")
+FACILITY_TYPES = ("centralized_amalgamation", "processing_plant", "hg_waste_treatment", "hg_storage", "gold_buyer")
+TRADE_RECORD_TYPES = ("trader", "transaction", "seizure", "route", "entry_point")
+SEX = ("female", "male", "unknown")
+#: Age bands of the miners' register: under 15 and 15-17 are the children the NAPs name (000, 003).
+AGE_BANDS = ("under_15", "15_17", "18_24", "25_49", "50_plus", "unknown")
 
 _ADMIN = FieldSpec("admin_area", description="province or region (first administrative level)")
 _DISTRICT = FieldSpec("district", description="district or commune (second level)")
@@ -212,6 +232,8 @@ TAILINGS = LayerSpec(
         FieldSpec("capped", "bool", description="capped with 1 m of clay when full"),
         FieldSpec("hg_mg_per_kg", "float", unit="mg/kg", minimum=0, description="mercury in tailings"),
         FieldSpec("volume_m3", "float", unit="m^3", minimum=0, description="volume"),
+        FieldSpec("au_g_per_t", "float", unit="g/t", minimum=0,
+                  description="gold left in the tailings (the catalogue of tailings, 003 L2985-3000)"),
         FieldSpec("status", allowed=("active", "closed", "abandoned", "unknown"),
                   description="state of the tailings"),
     ),
@@ -260,9 +282,149 @@ SAMPLES = LayerSpec(
     ),
 )
 
+ADMIN_AREAS = LayerSpec(
+    name="admin_areas",
+    title="Administrative areas",
+    geometry_types=POLYGON,
+    id_field="area_code",
+    description="Administrative units (country, region or province, district, commune) that the NAPs report by.",
+    style=Style(color="#525252", fill_color="#f0f0f0", weight=1.5, fill_opacity=0.0, dash_array="6 3"),
+    fields=(
+        FieldSpec("area_code", required=True, aliases=("code", "id", "pcode"),
+                  description="unique code of the unit (e.g. a P-code)"),
+        FieldSpec("name", description="name of the unit"),
+        FieldSpec("level", required=True, allowed=ADMIN_LEVELS, description="administrative level"),
+        FieldSpec("parent_code", description="area_code of the unit one level up; empty for a country"),
+    ),
+)
+
+ZONES = LayerSpec(
+    name="zones",
+    title="Zones",
+    geometry_types=POLYGON,
+    id_field="zone_id",
+    description="Protected areas, water-protection zones, licence, auction, pasture and border areas "
+                "where artisanal mining may be banned (003 L972-988), and ASM zones.",
+    style=Style(color="#b2182b", fill_color="#f4a582", weight=2, fill_opacity=0.15, dash_array="8 4"),
+    fields=(
+        FieldSpec("zone_id", required=True, aliases=("id",), description="unique zone identifier"),
+        FieldSpec("name", description="zone name"),
+        FieldSpec("zone_type", allowed=ZONE_TYPES, description="kind of zone"),
+        FieldSpec("prohibits_mining", "bool", description="artisanal mining is prohibited inside the zone"),
+        FieldSpec("legal_source", description="the law or decision that sets the zone, with its reference"),
+    ),
+)
+
+RECEPTORS = LayerSpec(
+    name="receptors",
+    title="Sensitive receptors",
+    geometry_types=POINT_OR_POLYGON,
+    id_field="receptor_id",
+    description="Schools, health posts, drinking-water intakes and fishing communities exposed to mercury.",
+    style=Style(color="#c51b7d", fill_color="#f1b6da", radius=5, fill_opacity=0.5),
+    fields=(
+        FieldSpec("receptor_id", required=True, aliases=("id",), description="unique receptor identifier"),
+        FieldSpec("name", description="name of the school, health post, intake or community"),
+        FieldSpec("receptor_type", allowed=RECEPTOR_TYPES, description="kind of receptor"),
+        FieldSpec("population", "int", minimum=0, description="people served or present (pupils, patients)"),
+        _ADMIN,
+    ),
+)
+
+LICENCES = LayerSpec(
+    name="licences",
+    title="Licences",
+    geometry_types=POLYGON,
+    id_field="licence_id",
+    description="Licensed areas by prospecting, mining, processing and trading (004 L1650-1690; 003 L1841-1862).",
+    style=Style(color="#1b7837", fill_color="#a6dba0", weight=1.5, fill_opacity=0.15),
+    label_field="licence_id",
+    fields=(
+        FieldSpec("licence_id", required=True, aliases=("id", "licence_no", "license_id"),
+                  description="unique licence number"),
+        FieldSpec("holder", restricted=True,
+                  description="licence holder; often a person (an individual entrepreneur), so restricted"),
+        FieldSpec("holder_type", allowed=("individual", "cooperative", "company", "state", "unknown"),
+                  description="kind of holder"),
+        FieldSpec("licence_type", allowed=LICENCE_TYPES, description="what the licence allows"),
+        FieldSpec("valid_from", "date", description="first day of validity; empty is open"),
+        FieldSpec("valid_to", "date", description="last day of validity; empty is open"),
+        FieldSpec("status", allowed=LICENCE_STATUS, description="licence status"),
+        FieldSpec("authority", description="issuing authority"),
+    ),
+)
+
+FACILITIES = LayerSpec(
+    name="facilities",
+    title="Facilities",
+    geometry_types=POINT,
+    id_field="facility_id",
+    description="Centralized amalgamation facilities, processing plants, mercury-waste treatment and storage, "
+                "gold buyers (003 L2985-3000; 002 L445-455).",
+    style=Style(color="#08519c", fill_color="#6baed6", radius=7, fill_opacity=0.7),
+    fields=(
+        FieldSpec("facility_id", required=True, aliases=("id",), description="unique facility identifier"),
+        FieldSpec("name", description="facility name"),
+        FieldSpec("facility_type", allowed=FACILITY_TYPES, description="kind of facility"),
+        FieldSpec("licence_id", description="the licence it works under"),
+        FieldSpec("capacity", "float", unit="t/day", minimum=0,
+                  description="material it can process or take in a day (ore, concentrate or waste)"),
+        FieldSpec("storage_kg", "float", unit="kg", minimum=0, description="mercury or mercury waste it can hold"),
+        FieldSpec("operator", description="company, cooperative or agency that runs it"),
+        FieldSpec("status", allowed=("operating", "planned", "closed", "unknown"), description="state"),
+        _ADMIN,
+    ),
+)
+
+MERCURY_TRADE = LayerSpec(
+    name="mercury_trade",
+    title="Mercury trade",
+    geometry_types=("Point", "LineString"),
+    id_field="record_id",
+    description="Mercury traders, transactions, seizures, routes and entry points (003 L1841-1862, "
+                "L1936-1950). The whole layer is closed (003 L2895-2925: routes only in the closed portal).",
+    style=Style(color="#67001f", fill_color="#d6604d", weight=3, radius=6, fill_opacity=0.6, dash_array="2 4"),
+    label_field="record_type",
+    restricted=True,
+    fields=(
+        FieldSpec("record_id", required=True, aliases=("id",), description="unique record identifier"),
+        FieldSpec("record_type", required=True, allowed=TRADE_RECORD_TYPES, description="kind of record"),
+        FieldSpec("kg", "float", unit="kg", minimum=0, aliases=("mercury_kg",),
+                  description="mercury traded, seized or moved"),
+        FieldSpec("date", "date", description="date of the transaction, seizure or record"),
+        FieldSpec("seller", restricted=True, description="who sold the mercury (person or business)"),
+        FieldSpec("buyer", restricted=True, description="who bought the mercury (person or business)"),
+        FieldSpec("place", description="where it took place (market, border crossing)"),
+    ),
+)
+
+MINERS = LayerSpec(
+    name="miners",
+    title="Miners",
+    geometry_types=POINT,
+    geometry_optional=True,
+    id_field="miner_id",
+    description="The register of miners (003 L994-1067; 000 activity 1.2.3): one row per person, with or "
+                "without a location. Personal fields are restricted.",
+    style=Style(color="#8c510a", fill_color="#dfc27d", radius=3, fill_opacity=0.6),
+    label_field=None,
+    fields=(
+        FieldSpec("miner_id", required=True, aliases=("id",), description="unique register entry"),
+        FieldSpec("site_id", description="the mining site the miner works at"),
+        FieldSpec("certificate_no", restricted=True, aliases=("certificate",),
+                  description="artisanal miner's certificate number (identifies a person)"),
+        FieldSpec("registered_on", "date", description="date entered in the register"),
+        FieldSpec("sex", restricted=True, allowed=SEX, description="sex of the miner"),
+        FieldSpec("age_band", restricted=True, allowed=AGE_BANDS, description="age band of the miner"),
+        FieldSpec("activity", allowed=("digging", "processing", "amalgamation", "trading", "mixed", "unknown"),
+                  description="main work"),
+    ),
+)
+
 CATALOGUE: dict[str, LayerSpec] = {
     spec.name: spec
-    for spec in (MINING_SITES, WATER_BODIES, RESIDENTIAL_AREAS, TAILINGS, DEPOSITS, SAMPLES)
+    for spec in (MINING_SITES, WATER_BODIES, RESIDENTIAL_AREAS, TAILINGS, DEPOSITS, SAMPLES,
+                 ADMIN_AREAS, ZONES, RECEPTORS, LICENCES, FACILITIES, MERCURY_TRADE, MINERS)
 }
 
 

@@ -18,7 +18,8 @@ from settings.rules import DEFAULT_RULES, load_rules, parse_rules
 
 BUILT_IN = {"HG-WATER-100", "TAILINGS-WATER-100", "HG-BURN-RESIDENTIAL",
             "WORST-PRACTICE-WHOLE-ORE", "WORST-PRACTICE-OPEN-BURNING",
-            "WORST-PRACTICE-CYANIDE-ON-HG"}
+            "WORST-PRACTICE-CYANIDE-ON-HG", "SITE-IN-PROHIBITED-ZONE", "SITE-OUTSIDE-LICENCE",
+            "HG-NEAR-RECEPTOR"}
 # An agency can run its own file's examples too: HGWATCH_RULE_FILES=a.toml:b.toml pytest ...
 RULE_FILES = [DEFAULT_RULES] + [Path(p) for p in
                                 os.environ.get("HGWATCH_RULE_FILES", "").split(os.pathsep) if p]
@@ -37,10 +38,12 @@ def _examples() -> list:
 def test_every_rule_example_behaves_as_declared(rule, example) -> None:
     frames = example_frames(rule, example, schemas=CATALOGUE)
     found = run_rules(RuleSet(format=1, title="t", rules=[rule]), frames,
-                      schemas=CATALOGUE).violations
+                      schemas=CATALOGUE, today=example.today).violations
     assert (len(found) == 1) == (example.expect == "flagged"), example.note
     if example.distance_m is not None:
         assert abs(found["distance_m"].iloc[0] - example.distance_m) <= 0.01
+    if example.area_m2 is not None:
+        assert abs(found["area_m2"].iloc[0] - example.area_m2) <= max(0.01, 1e-4 * example.area_m2)
 
 
 def _data() -> dict:
@@ -77,7 +80,7 @@ W = "rule 'HG-WATER-100'"
     ((0,), "distance_m", -5,
      f"{W}: key 'distance_m': Input should be greater than or equal to 0; got -5"),
     ((0,), "relation", "near", f"{W}: key 'relation': Input should be 'within_distance', 'inside'"
-                               " or 'attribute'; got 'near'"),
+                               ", 'not_covered' or 'attribute'; got 'near'"),
     ((0,), "version", 1.5, f"{W}: key 'version': Input should be a valid integer; got 1.5 or Input"
                            " should be a valid string; got 1.5"),
 ])
@@ -137,8 +140,7 @@ def test_unknown_layer_kind_and_example_field_are_refused() -> None:
     data["rules"][0]["other"][0]["layer"] = "rivers"
     lines = _refusal(data).splitlines()
     assert lines[0] == (f"{W}: key 'other[0].layer': unknown layer 'rivers'; expected one of"
-                        " ['deposits', 'mining_sites', 'residential_areas', 'samples', 'tailings',"
-                        " 'water_bodies']")
+                        f" {sorted(CATALOGUE)}")
     n = len(data["rules"][0]["examples"])
     assert lines[1:] == [f"{W}: example {i}: key 'other': layers ['water_bodies'] are not among the"
                          " rule's other layers ['rivers']" for i in range(1, n + 1)
