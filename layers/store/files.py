@@ -1,4 +1,4 @@
-"""The workspace as a file: where it really is, whether it is a GeoPackage, and its stray copies.
+"""The workspace as a file: where it really is, whether it is a GeoPackage, and its stray staging files.
 
 Three guards keep a workspace command from destroying data while exiting 0:
 
@@ -7,9 +7,13 @@ Three guards keep a workspace command from destroying data while exiting 0:
 - ``refuse_unless_geopackage`` refuses any existing path that is not a GeoPackage (a CSV, a PDF,
   a plain SQLite database, a folder), for reading or writing, before anything is opened for
   writing, so that such a file is never replaced and no ``hgw_*`` table is written into it;
-- ``remove_strays`` deletes the temporary copies a killed writer left beside the workspace
-  (they hold every field, restricted ones included), matching the store's own naming only and
-  only while no live writer holds the workspace's lock.
+- ``remove_strays`` deletes the staging files a killed writer left beside the workspace (they
+  hold every field, restricted ones included; earlier versions left whole temporary copies under
+  the same names), matching the store's own naming only and only while no live writer holds the
+  workspace's lock.
+
+``roll_back_dead_writer`` undoes the half-done transaction of a writer killed inside the
+workspace file (SQLite's hot journal), so that read-only readers can read it again.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from geo.errors import WorkspaceError
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 GPKG_TABLES = ("gpkg_contents", "gpkg_spatial_ref_sys")  # required by the GeoPackage standard
-TEMP_MARK = ".hgw-tmp-"  # temporary copy of workspace W: ".<W's name>.hgw-tmp-XXXXXXXX.gpkg"
+TEMP_MARK = ".hgw-tmp-"  # staging file of workspace W: ".<W's name>.hgw-tmp-XXXXXXXX.gpkg"
 TEMP_SUFFIX = ".gpkg"
 SIDE_SUFFIXES = ("-journal", "-wal", "-shm")  # files SQLite keeps beside a database it writes
 _RANDOM = r"[a-z0-9_]{8}"  # what tempfile.mkstemp puts between prefix and suffix
@@ -71,6 +75,7 @@ def refuse_unless_geopackage(given: Path, real: Path) -> None:
     if head != SQLITE_HEADER:
         raise WorkspaceError(f"workspace {name} is not a GeoPackage (it is not an SQLite database)."
                              f" {_EXPECTED}")
+    roll_back_dead_writer(real)
     try:
         with contextlib.closing(sqlite3.connect(f"{real.as_uri()}?mode=ro", uri=True)) as con:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -82,13 +87,49 @@ def refuse_unless_geopackage(given: Path, real: Path) -> None:
                              f" {' or '.join(missing)} table). {_EXPECTED}")
 
 
+def lock_path(real: Path) -> Path:
+    """The side file writers of workspace ``real`` lock: ``<real workspace file>.lock``."""
+    return real.with_name(real.name + ".lock")
+
+
+def roll_back_dead_writer(real: Path) -> bool:
+    """Roll back what a writer killed inside workspace ``real``'s transaction left; True if it ran.
+
+    Such a writer leaves ``<real>-journal`` (a hot journal) and maybe a half-changed file, which
+    SQLite can read only once a connection able to write has rolled it back. That is done here
+    when the journal is there and no live writer holds the lock (a live writer's journal is not
+    hot, and is left alone). Does nothing, and creates nothing, when there is no journal.
+    """
+    if not real.with_name(real.name + "-journal").exists():
+        return False
+    lock = filelock.FileLock(lock_path(real), timeout=0)
+    try:
+        lock.acquire()
+    except (filelock.Timeout, OSError):  # a live writer, or a folder we may not write in
+        return False
+    journal = real.with_name(real.name + "-journal")
+    try:
+        with contextlib.suppress(sqlite3.DatabaseError), \
+                contextlib.closing(sqlite3.connect(real, timeout=0, isolation_level=None)) as con:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()  # SQLite rolls a hot journal back here
+            # a journal the writer died before syncing is not hot (the file was never touched) but
+            # stays; with the reserved lock no other writer can be using it, so it goes
+            con.execute("BEGIN IMMEDIATE")
+            with contextlib.suppress(OSError):
+                journal.unlink()
+            con.execute("ROLLBACK")
+    finally:
+        lock.release()
+    return True
+
+
 def temp_prefix(real: Path) -> str:
-    """The start of the name of every temporary copy of workspace ``real``."""
+    """The start of the name of every staging file of workspace ``real``."""
     return f".{real.name}{TEMP_MARK}"
 
 
 def _stray_name(real: Path) -> re.Pattern[str]:
-    """Names of temporary copies of ``real`` and their SQLite side files, and nothing else.
+    """Names of staging files of ``real`` and their SQLite side files, and nothing else.
 
     Besides today's ``.<name>.hgw-tmp-XXXXXXXX.gpkg`` this matches the copies of earlier versions,
     ``.<stem>-tmp-XXXXXXXX.gpkg``, for a workspace whose name ends in ``.gpkg``.
@@ -101,7 +142,7 @@ def _stray_name(real: Path) -> re.Pattern[str]:
 
 
 def strays(real: Path) -> list[Path]:
-    """Temporary copies of workspace ``real`` (and their side files) in its folder, by name."""
+    """Staging files of workspace ``real`` (and their side files) in its folder, by name."""
     pattern = _stray_name(real)
     try:
         with os.scandir(real.parent) as entries:
@@ -122,11 +163,11 @@ def remove_files(paths: list[Path]) -> list[Path]:
 
 
 def remove_strays(real: Path, lock_path: Path) -> list[Path]:
-    """Delete the stray temporary copies of workspace ``real``; returns the paths deleted.
+    """Delete the stray staging files of workspace ``real``; returns the paths deleted.
 
     Does nothing (and creates no lock file) when there are none. Otherwise it takes the
-    workspace's writer lock without waiting: while a live writer holds it, its copy is in use and
-    stays; the kernel releases a dead writer's lock, so a killed writer's copies go.
+    workspace's writer lock without waiting: while a live writer holds it, its file is in use and
+    stays; the kernel releases a dead writer's lock, so a killed writer's files go.
     """
     if not strays(real):
         return []

@@ -1,24 +1,41 @@
-"""Inside the workspace GeoPackage: row counts, appends, table writes, and the check that keeps a
-replacement from silently dropping most of a layer.
+"""Inside the workspace GeoPackage: connections, the write transaction, row counts, the check that
+keeps a replacement from silently dropping most of a layer, and layer writes through GDAL.
 
-Every function takes the path of a GeoPackage (the workspace or its temporary copy); those that
-only read open it read-only.
+Readers open the file read-only (``read_only``). Writers change it in place in ONE SQLite
+transaction (``transaction``): SQLite's rollback journal (``<file>-journal``, the SQLite and GDAL
+default) makes the change all or nothing, and a writer killed mid-transaction leaves a hot journal
+that the next connection able to write rolls back (``files.roll_back_dead_writer``). The rollback
+journal, not WAL, keeps the workspace one self-contained file: it can be copied or e-mailed at any
+time, read from read-only media and by ``mode=ro`` readers without ``-wal``/``-shm`` side files,
+and its header stays the one GDAL and QGIS write.
+
+A write connection knows the SQL functions the GeoPackage R-tree triggers GDAL creates call
+(``ST_IsEmpty``, ``ST_MinX``, ``ST_MaxX``, ``ST_MinY``, ``ST_MaxY``), computed from the GeoPackage
+binary header (its envelope, or the WKB after it), so that a row inserted or updated with plain
+SQLite keeps the spatial index right.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
-from collections.abc import Sequence
+import struct
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
 from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, spec_for
+from layers.store import files
+
+_ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}  # GeoPackage binary header: envelope indicator -> doubles
+_IDS_PER_QUERY = 500  # ids looked up per SQL statement when checking an append for clashes
 
 
 def _rows(n: int) -> str:
@@ -65,28 +82,84 @@ class ReplaceRefused(WorkspaceError):
         super().__init__("\n".join(lines + [f"Nothing was stored; workspace {workspace} is unchanged."]))
 
 
+# ---------------------------------------------------------------------- connections
 def read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to GeoPackage ``path`` (a dead writer's half-done change is rolled
+    back first, or SQLite could not read it read-only)."""
+    files.roll_back_dead_writer(path)
     return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
 
 
-def feature_tables(con: sqlite3.Connection, tables: set[str]) -> dict[str, str]:
-    """Feature tables listed in ``gpkg_contents`` and present, with their last change time."""
-    if "gpkg_contents" not in tables:
-        return {}
-    return {str(r[0]): str(r[1] or "") for r in con.execute(
-        "SELECT table_name, last_change FROM gpkg_contents WHERE data_type = 'features'")
-        if str(r[0]) in tables}
+def _header_envelope(blob: bytes) -> tuple[bool, tuple[float, float, float, float] | None, int]:
+    """(empty flag, (minx, maxx, miny, maxy) or None, offset of the WKB) of GeoPackage binary ``blob``."""
+    if len(blob) < 8 or blob[:2] != b"GP":
+        raise ValueError("not a GeoPackage geometry blob")
+    flags = blob[3]
+    order = "<" if flags & 1 else ">"
+    doubles = _ENVELOPE_DOUBLES.get((flags >> 1) & 7)
+    if doubles is None:
+        raise ValueError("invalid envelope indicator in a GeoPackage geometry blob")
+    env = struct.unpack_from(f"{order}{doubles}d", blob, 8) if doubles else ()
+    return bool(flags & 0x10), (env[0], env[1], env[2], env[3]) if env else None, 8 + 8 * doubles
 
 
-def row_counts(path: Path) -> dict[str, int]:
-    """Rows of each layer type stored in GeoPackage ``path``, read-only."""
-    try:
-        with contextlib.closing(read_only(path)) as con:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            return {layer: int(con.execute(f'SELECT count(*) FROM "{layer}"').fetchone()[0])
-                    for layer in feature_tables(con, tables) if layer in CATALOGUE}
-    except sqlite3.DatabaseError as exc:
-        raise WorkspaceError(f"workspace {path} cannot be read as a GeoPackage: {exc}") from None
+@functools.lru_cache(maxsize=64)
+def _bounds(blob: bytes) -> tuple[float, float, float, float] | None:
+    """(minx, maxx, miny, maxy) of GeoPackage binary ``blob``; None when empty."""
+    empty, env, start = _header_envelope(blob)
+    if empty:
+        return None
+    if env is not None:
+        return env
+    geom = shapely.from_wkb(blob[start:])
+    if geom.is_empty:
+        return None
+    minx, miny, maxx, maxy = geom.bounds
+    return minx, maxx, miny, maxy
+
+
+def _is_empty(blob: bytes | None) -> int | None:
+    return None if blob is None else int(_bounds(bytes(blob)) is None)
+
+
+def _coordinate(index: int) -> Callable[[bytes | None], float | None]:
+    def value(blob: bytes | None) -> float | None:
+        found = None if blob is None else _bounds(bytes(blob))
+        return None if found is None else found[index]
+    return value
+
+
+def register_functions(con: sqlite3.Connection) -> None:
+    """Give ``con`` the ST_* functions GDAL's R-tree triggers call."""
+    con.create_function("ST_IsEmpty", 1, _is_empty, deterministic=True)
+    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+        con.create_function(name, 1, _coordinate(i), deterministic=True)
+
+
+@contextlib.contextmanager
+def transaction(path: Path) -> Iterator[sqlite3.Connection]:
+    """One SQLite transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``) on GeoPackage ``path`` itself.
+
+    The caller holds the workspace's writer lock. Any exception rolls everything back. Dirty
+    pages are kept in memory until the commit (``cache_spill = OFF``), so that readers are
+    kept out only while the commit writes, not for the whole transaction.
+    """
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as con:
+        register_functions(con)
+        con.execute("PRAGMA cache_spill = OFF")
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+def sync_file(path: Path) -> None:
+    """Flush ``path`` to disk."""
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
 
 
 def sync_folder(folder: Path) -> None:
@@ -99,35 +172,96 @@ def sync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def stored_layers(path: Path) -> set[str]:
-    return {str(n) for n in pyogrio.list_layers(path)[:, 0]}
+# ---------------------------------------------------------------------- reading
+def table_names(con: sqlite3.Connection, schema: str = "main") -> set[str]:
+    """Tables and views of ``schema`` on ``con``."""
+    return {str(r[0]) for r in con.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type IN ('table', 'view')")}
 
 
-def check_write(path: Path, items: Sequence[tuple[str, gpd.GeoDataFrame]], workspace: str, source: str,
+def feature_tables(con: sqlite3.Connection, tables: set[str], schema: str = "main") -> dict[str, str]:
+    """Feature tables listed in ``gpkg_contents`` and present, with their last change time."""
+    if "gpkg_contents" not in tables:
+        return {}
+    return {str(r[0]): str(r[1] or "") for r in con.execute(
+        f"SELECT table_name, last_change FROM {schema}.gpkg_contents WHERE data_type = 'features'")
+        if str(r[0]) in tables}
+
+
+def count_rows(con: sqlite3.Connection, layer: str) -> int:
+    """Rows of table ``layer`` in the main database of ``con``."""
+    return int(con.execute(f'SELECT count(*) FROM main."{layer}"').fetchone()[0])
+
+
+def feature_count(con: sqlite3.Connection, layer: str) -> int:
+    """Rows of ``layer`` in the main database of ``con``: GDAL's ``gpkg_ogr_contents`` count (kept by
+    its triggers, so reading it does not grow with the layer) where there is one, else a count."""
+    if "gpkg_ogr_contents" in table_names(con):
+        found = con.execute("SELECT feature_count FROM main.gpkg_ogr_contents WHERE lower(table_name) = lower(?)",
+                            (layer,)).fetchone()
+        if found is not None and found[0] is not None:
+            return int(found[0])
+    return count_rows(con, layer)
+
+
+def layer_rows(con: sqlite3.Connection) -> dict[str, int]:
+    """Rows of each layer type stored in the main database of ``con``."""
+    return {layer: count_rows(con, layer) for layer in feature_tables(con, table_names(con)) if layer in CATALOGUE}
+
+
+def row_counts(path: Path) -> dict[str, int]:
+    """Rows of each layer type stored in GeoPackage ``path``, read-only."""
+    try:
+        with contextlib.closing(read_only(path)) as con:
+            return layer_rows(con)
+    except sqlite3.DatabaseError as exc:
+        raise WorkspaceError(f"workspace {path} cannot be read as a GeoPackage: {exc}") from None
+
+
+def stored_layers(con: sqlite3.Connection) -> set[str]:
+    """Feature tables of the main database of ``con``."""
+    return set(feature_tables(con, table_names(con)))
+
+
+# ---------------------------------------------------------------------- checks
+def check_write(con: sqlite3.Connection, items: Sequence[tuple[str, gpd.GeoDataFrame]], workspace: str, source: str,
                 *, append: bool, replace_all: bool) -> None:
-    """Refuse, reading GeoPackage ``path``, what ``Workspace.write_layers`` must not do.
+    """Refuse, reading the GeoPackage of ``con``, what ``Workspace.write_layers`` must not do.
 
     With ``append``: an id already stored (InputError). Without it and without ``replace_all``:
     a replacement with fewer than half the stored rows (``ReplaceRefused``, naming ``workspace``
     and the ``source`` file).
     """
     if append:
-        stored = stored_layers(path)
+        stored = stored_layers(con)
         for layer, gdf in items:
             if layer in stored:
-                refuse_clash(path, layer, gdf, spec_for(layer).id_field)
+                refuse_clash(con, layer, gdf, spec_for(layer).id_field)
     elif not replace_all:
-        counts = row_counts(path)
+        counts = layer_rows(con)
         shrinking = [r for r in (Replacement(layer, counts.get(layer, 0), len(gdf)) for layer, gdf in items)
                      if r.needs_replace_all]
         if shrinking:
             raise ReplaceRefused(workspace, source, shrinking)
 
 
-def refuse_clash(path: Path, layer: str, new: gpd.GeoDataFrame, id_field: str) -> None:
-    """InputError when an id of ``new`` is already stored in ``layer`` of ``path``."""
-    old = pyogrio.read_dataframe(path, layer=layer, columns=[id_field], read_geometry=False)
-    clash = set(old[id_field].astype(str)) & set(new[id_field].astype(str))
+def _columns(con: sqlite3.Connection, layer: str, schema: str = "main") -> list[tuple[str, str, int]]:
+    """(name, declared type, pk) of each column of ``schema.layer``."""
+    return [(str(r[1]), str(r[2]).upper(), int(r[5])) for r in con.execute(f'PRAGMA {schema}.table_info("{layer}")')]
+
+
+def refuse_clash(con: sqlite3.Connection, layer: str, new: gpd.GeoDataFrame, id_field: str) -> None:
+    """InputError when an id of ``new`` is already stored in ``layer`` (looked up by the id index
+    ``id_index`` keeps, so the cost does not grow with the layer)."""
+    if id_field not in {c[0] for c in _columns(con, layer)}:
+        return
+    wanted = sorted(set(new[id_field].astype(str)))
+    clash: set[str] = set()
+    for start in range(0, len(wanted), _IDS_PER_QUERY):
+        chunk = wanted[start:start + _IDS_PER_QUERY]
+        marks = ",".join("?" * len(chunk))
+        found = con.execute(f'SELECT "{id_field}" FROM main."{layer}" WHERE "{id_field}" IN ({marks})', chunk)
+        clash.update(str(r[0]) for r in found)
+    clash &= set(wanted)
     if clash:
         raise InputError(
             f"cannot append to {layer}: {len(clash)} id(s) are already stored; nothing was imported",
@@ -135,9 +269,16 @@ def refuse_clash(path: Path, layer: str, new: gpd.GeoDataFrame, id_field: str) -
                      kind="duplicate") for v in sorted(clash)[:50]])
 
 
-def appended(path: Path, layer: str, new: gpd.GeoDataFrame, id_field: str) -> gpd.GeoDataFrame:
-    """Stored features of ``layer`` followed by ``new``; refuses ids already stored."""
-    refuse_clash(path, layer, new, id_field)
+def id_index(con: sqlite3.Connection, layer: str) -> None:
+    """Index ``layer``'s id field (``hgw_<layer>_<id field>``) unless it is indexed already."""
+    id_field = spec_for(layer).id_field
+    if id_field in {c[0] for c in _columns(con, layer)}:
+        con.execute(f'CREATE INDEX IF NOT EXISTS main."hgw_{layer}_{id_field}" ON "{layer}" ("{id_field}")')
+
+
+# ---------------------------------------------------------------------- writing through GDAL
+def appended(path: Path, layer: str, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Stored features of ``layer`` in GeoPackage ``path`` followed by ``new``."""
     old = pyogrio.read_dataframe(path, layer=layer)
     return gpd.GeoDataFrame(pd.concat([old, new.to_crs(old.crs)], ignore_index=True), crs=old.crs)
 

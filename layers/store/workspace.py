@@ -16,21 +16,25 @@ Reading never writes and never locks: a GeoPackage without the ``hgw_*`` tables 
 say) reads as one with no runs, its layers listed with provenance "unknown", and stays
 byte-identical.
 
-Every change is atomic: the workspace is copied to ``.<name>.hgw-tmp-XXXXXXXX.gpkg`` beside it,
-changed there, and renamed over the original (``os.replace``). A failed change deletes its copy; a
-killed writer's copy (it holds restricted fields too) is deleted by the next ``Workspace`` opened on
-the file. An exclusive lock on a side file (``filelock``; the kernel releases it when the writer
-dies) serialises writers; a writer waits at most ``lock_timeout_s`` seconds, then gives up with a
-``WorkspaceError``. Replacing a layer with fewer than half its rows (or none) raises
-``ReplaceRefused`` unless ``replace_all=True``; ``Workspace.replacement`` tells a caller
-beforehand. A refused change writes nothing, not even the lock file.
+Every change is ONE SQLite transaction inside the workspace file itself (``Workspace.writing``;
+``layers.store.gpkg`` says why the rollback journal and not WAL), so a one-row change writes a few
+pages, not a copy of the file. Features are written by GDAL into a staging GeoPackage beside the
+workspace (``.<name>.hgw-tmp-XXXXXXXX.gpkg``) and moved in by that transaction, with their
+provenance (``layers.store.staging``); a new workspace is built whole as a staging file and renamed
+into place. A failed change rolls back and deletes its staging file; a killed writer's half-done
+transaction is rolled back, and its staging file (it holds restricted fields too) deleted, by the
+next ``Workspace`` opened on the file or the next read. An exclusive lock on a side file
+(``filelock``; the kernel releases it when the writer dies) serialises writers; a writer waits at
+most ``lock_timeout_s`` seconds, then gives up with a ``WorkspaceError``. Replacing a layer with
+fewer than half its rows (or none) raises ``ReplaceRefused`` unless ``replace_all=True``;
+``Workspace.replacement`` tells a caller beforehand. A refused change writes nothing, not even the
+lock file.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import shutil
 import sqlite3
 import tempfile
 from collections.abc import Collection, Iterator
@@ -44,7 +48,7 @@ import pyogrio
 
 from geo.errors import WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
-from layers.store import files, gpkg, sharing
+from layers.store import files, gpkg, sharing, staging
 from layers.store.gpkg import Replacement
 
 META_TABLE = "hgw_layers"
@@ -85,8 +89,8 @@ CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
 class Workspace:
     """A GeoPackage workspace at ``path``. Reading never writes or locks; writing is atomic.
 
-    Opening one deletes the stray temporary copies a killed writer left (see
-    ``layers.store.files.remove_strays``); ``removed_strays`` lists them.
+    Opening one rolls back a killed writer's half-done transaction and deletes the stray staging
+    files it left (``layers.store.files``); ``removed_strays`` lists those files.
 
     Parameters
     ----------
@@ -100,11 +104,13 @@ class Workspace:
         self.real = files.real_path(path)
         self.lock_timeout_s = lock_timeout_s
         self.removed_strays = files.remove_strays(self.real, self.lock_path)
+        if self.real.is_file():
+            files.roll_back_dead_writer(self.real)
 
     @property
     def lock_path(self) -> Path:
         """The side file writers lock: ``<real workspace file>.lock``."""
-        return self.real.with_name(self.real.name + ".lock")
+        return files.lock_path(self.real)
 
     @property
     def _name(self) -> str:
@@ -223,8 +229,8 @@ class Workspace:
 
     # ----------------------------------------------------------------- writing
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Path]:
-        """Lock, copy to a temporary file, yield it, then rename it over the workspace."""
+    def _locked(self) -> Iterator[None]:
+        """Hold the writer lock (waiting at most ``lock_timeout_s``); strays of dead writers go."""
         files.refuse_unless_geopackage(self.path, self.real)  # before the lock: a refusal writes nothing
         self.real.parent.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(self.lock_path, timeout=self.lock_timeout_s)
@@ -237,28 +243,36 @@ class Workspace:
                 f"then try again") from None
         try:
             files.refuse_unless_geopackage(self.path, self.real)  # again: it may have changed meanwhile
-            files.remove_files(files.strays(self.real))  # we hold the lock: any copy left is a dead writer's
-            fd, tmp_name = tempfile.mkstemp(prefix=files.temp_prefix(self.real), suffix=files.TEMP_SUFFIX,
-                                            dir=self.real.parent)
-            os.close(fd)
-            tmp = Path(tmp_name)
-            try:
-                if self.real.exists():
-                    shutil.copyfile(self.real, tmp)
-                else:
-                    tmp.unlink()
-                yield tmp
-                files.refuse_unless_geopackage(tmp, tmp)  # never put anything else in its place
-                with open(tmp, "rb+") as fh:
-                    os.fsync(fh.fileno())
-                mode = self.real.stat().st_mode & 0o777 if self.real.exists() else 0o644
-                os.chmod(tmp, mode)
-                os.replace(tmp, self.real)
-                gpkg.sync_folder(self.real.parent)
-            finally:
-                files.remove_files([tmp] + [tmp.with_name(tmp.name + s) for s in files.SIDE_SUFFIXES])
+            files.remove_files(files.strays(self.real))  # we hold the lock: any left is a dead writer's
+            yield
         finally:
             lock.release()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """One SQLite transaction on the workspace file itself, under the writer lock.
+
+        Every change to an existing workspace goes through here (accounts, the audit trail and
+        cases use it too): the connection is in ``BEGIN IMMEDIATE``; leaving the block commits,
+        an exception rolls back. Its cost does not grow with the workspace: a lock, a connection,
+        the pages the change touches and the commit's journal.
+        """
+        self._require()
+        with self._locked(), gpkg.transaction(self.real) as con:
+            yield con
+
+    @contextlib.contextmanager
+    def _staging(self) -> Iterator[Path]:
+        """A staging GeoPackage path beside the workspace (not yet created), deleted afterwards."""
+        fd, name = tempfile.mkstemp(prefix=files.temp_prefix(self.real), suffix=files.TEMP_SUFFIX,
+                                    dir=self.real.parent)
+        os.close(fd)
+        stage = Path(name)
+        stage.unlink()  # GDAL creates it
+        try:
+            yield stage
+        finally:
+            files.remove_files([stage] + [stage.with_name(stage.name + s) for s in files.SIDE_SUFFIXES])
 
     def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, **meta: object) -> LayerInfo:
         """Replace one layer; see ``write_layers`` for the keyword arguments."""
@@ -280,27 +294,57 @@ class Workspace:
                 raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
         files.refuse_unless_geopackage(self.path, self.real)
         if self.real.exists():  # refuse before taking the lock; checked again under it
-            gpkg.check_write(self.real, items, self._name, source, append=append,
-                             replace_all=replace_all)
-        infos = []
+            with contextlib.closing(gpkg.read_only(self.real)) as con:
+                gpkg.check_write(con, items, self._name, source, append=append, replace_all=replace_all)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._transaction() as tmp:
-            if tmp.exists():
-                gpkg.check_write(tmp, items, self._name, source, append=append, replace_all=replace_all)
-            for layer, gdf in items:
-                if append and tmp.exists() and layer in gpkg.stored_layers(tmp):
-                    gdf = gpkg.appended(tmp, layer, gdf, spec_for(layer).id_field)
-                gpkg.write_gdf(tmp, layer, gdf)
-                infos.append(LayerInfo(layer, source, licence, now, len(gdf), accuracy_m,
-                                       accuracy_note, synthetic))
-            with contextlib.closing(sqlite3.connect(tmp)) as con, con:
-                con.execute(_META_SQL)
-                con.execute(_RUNS_SQL)
-                con.executemany(
-                    f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?,?,?,?,?,?,?,?)",
-                    [(i.layer, i.source, i.licence, i.imported_at, i.rows, i.accuracy_m,
-                      i.accuracy_note, int(i.synthetic)) for i in infos],
-                )
+        with self._locked(), self._staging() as stage:
+            if not self.real.exists():
+                return self._create(stage, items, now, source, licence, accuracy_m, accuracy_note, synthetic)
+            in_place = self._stage(stage, items, append)
+            with gpkg.transaction(self.real) as con:
+                con.execute(f"ATTACH DATABASE ? AS {staging.STAGE}", (str(stage),))
+                gpkg.check_write(con, items, self._name, source, append=append, replace_all=replace_all)
+                infos = []
+                for layer, _ in items:
+                    (staging.append if layer in in_place else staging.replace)(con, layer)
+                    gpkg.id_index(con, layer)
+                    infos.append(LayerInfo(layer, source, licence, now, gpkg.feature_count(con, layer), accuracy_m,
+                                           accuracy_note, synthetic))
+                _record_layers(con, infos)
+            return infos
+
+    def _stage(self, stage: Path, items: list[tuple[str, gpd.GeoDataFrame]], append: bool) -> set[str]:
+        """Write each layer into ``stage``: the rows to append where they can be inserted in place,
+        else the whole new layer. Returns the layers to append in place."""
+        in_place = set()
+        with contextlib.closing(gpkg.read_only(self.real)) as con:
+            stored = gpkg.stored_layers(con) if append else set()
+        for layer, gdf in items:
+            gpkg.write_gdf(stage, layer, gdf)
+            if layer not in stored:
+                continue
+            if staging.appends_in_place(self.real, stage, layer):
+                in_place.add(layer)
+            else:  # rewrite the layer whole, exactly as before
+                gpkg.write_gdf(stage, layer, gpkg.appended(self.real, layer, gdf))
+        return in_place
+
+    def _create(self, stage: Path, items: list[tuple[str, gpd.GeoDataFrame]], now: str, source: str, licence: str,
+                accuracy_m: float | None, accuracy_note: str, synthetic: bool) -> list[LayerInfo]:
+        """A new workspace: built whole in ``stage``, then renamed into place."""
+        infos = [LayerInfo(layer, source, licence, now, len(gdf), accuracy_m, accuracy_note, synthetic)
+                 for layer, gdf in items]
+        for layer, gdf in items:
+            gpkg.write_gdf(stage, layer, gdf)
+        with contextlib.closing(sqlite3.connect(stage)) as con, con:
+            for layer, _ in items:
+                gpkg.id_index(con, layer)
+            _record_layers(con, infos)
+        files.refuse_unless_geopackage(stage, stage)  # never put anything else in its place
+        gpkg.sync_file(stage)
+        os.chmod(stage, 0o644)
+        os.replace(stage, self.real)
+        gpkg.sync_folder(self.real.parent)
         return infos
 
     def mark_shareable(self, layer: str, fields: list[str], *, undo: bool = False) -> tuple[str, ...]:
@@ -312,15 +356,14 @@ class Workspace:
             raise WorkspaceError(f"{layer}: {refused} are restricted and cannot be marked shareable")
         self.info(layer)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
+        with self.writing() as con:
             sharing.write_marks(con, layer, fields, undo=undo, now=now)
         return self.info(layer).shareable
 
     def record_run(self, *, rules_hash: str, input_hashes: dict[str, str], counts: dict[str, int],
                    violation_ids: list[str]) -> int:
         """Append one rule run to an existing workspace; returns its run id."""
-        self._require()
-        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
+        with self.writing() as con:
             con.execute(_META_SQL)
             con.execute(_RUNS_SQL)
             cur = con.execute(
@@ -331,3 +374,13 @@ class Workspace:
                  json.dumps(sorted(violation_ids))),
             )
             return int(cur.lastrowid or 0)
+
+
+def _record_layers(con: sqlite3.Connection, infos: list[LayerInfo]) -> None:
+    """Write the provenance of ``infos`` into ``hgw_layers`` (and make sure ``hgw_runs`` exists)."""
+    con.execute(_META_SQL)
+    con.execute(_RUNS_SQL)
+    con.executemany(
+        f"INSERT OR REPLACE INTO main.{META_TABLE} VALUES (?,?,?,?,?,?,?,?)",
+        [(i.layer, i.source, i.licence, i.imported_at, i.rows, i.accuracy_m, i.accuracy_note, int(i.synthetic))
+         for i in infos])
