@@ -187,3 +187,24 @@ def test_random_cells_under_a_real_header_never_crash(tmp_path: Path, rows: list
         assert s.lat is None or -90 <= s.lat <= 90
         assert s.outcome == "confirmed" or s.reason
     assert all(p.file == "cells.csv" and p.expected for p in problems)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["zip", "xlsx"]), cut=st.integers(min_value=0, max_value=10**6),
+       edits=st.lists(st.tuples(st.integers(min_value=0, max_value=10**6), st.integers(0, 255)), max_size=12))
+def test_a_damaged_real_export_raises_only_input_error(tmp_path: Path, kind: str, cut: int,
+                                                       edits: list[tuple[int, int]]) -> None:
+    good = tmp_path / f"good.{kind}"
+    if kind == "zip":
+        fx.odk_zip(good, GOOD, {"1714550000001.jpg": fx.jpeg(-5.5, -1.25)})
+    else:
+        fx.kobo_xlsx(good, GOOD)
+    data = bytearray(good.read_bytes())
+    for at, value in edits:
+        data[at % len(data)] = value
+    path = tmp_path / f"damaged.{kind}"
+    path.write_bytes(bytes(data[: max(1, cut % (len(data) + 1))]))
+    try:
+        read_submissions(path)
+    except InputError:
+        pass
