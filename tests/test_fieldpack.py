@@ -48,6 +48,7 @@ def test_the_xlsform_compiles_with_pyxform_and_asks_the_issues_questions(tmp_pat
     assert book["settings"]["A2"].data_type == "s"  # a title never becomes a formula
     warnings: list[str] = []
     xform = xls2xform.convert(xlsform=str(path), warnings=warnings).xform
+    assert warnings == []
     root = ET.fromstring(xform)
     ns = {"x": "http://www.w3.org/2002/xforms"}
     binds = {b.get("nodeset", "").rsplit("/", 1)[-1]: b for b in root.iter("{http://www.w3.org/2002/xforms}bind")}
