@@ -6,8 +6,8 @@ failed sign-ins since the last good one (for throttling, ``services.auth``). Wha
 is not here: it is data in ``services.auth``.
 
 - GeoPackage: a plain SQLite table inside the workspace file, changed in place in one SQLite
-  transaction while holding the workspace's own writer lock (``Workspace.lock_path``), so that a
-  layer write (which copies the file) and an account change never lose each other's work.
+  transaction while holding the workspace's own writer lock (``Workspace.writing``), so that a
+  layer write and an account change never lose each other's work.
   Reading takes no lock. A workspace that does not exist yet holds no account.
 - PostGIS: the table of migration ``v0002_accounts``, changed in one transaction under the
   store's writer lock.
@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import filelock
 import sqlalchemy as sa
 
 from geo.errors import WorkspaceError
@@ -134,24 +133,9 @@ class GpkgAccounts:
         if not self.ws.real.exists():
             raise WorkspaceError(f"workspace {self.ws.path} does not exist; accounts live in the workspace:"
                                  " import a layer first or run `make demo`")
-        lock = filelock.FileLock(self.ws.lock_path, timeout=self.ws.lock_timeout_s)
-        try:
-            lock.acquire()
-        except filelock.Timeout:
-            raise WorkspaceError(f"workspace {self.ws.path} is locked by another writer; tried for"
-                                 f" {self.ws.lock_timeout_s:g} s. Try again when it has finished") from None
-        try:
-            with contextlib.closing(sqlite3.connect(self.ws.real, isolation_level=None)) as con:
-                con.execute("BEGIN IMMEDIATE")
-                try:
-                    con.execute(_SQLITE_TABLE)
-                    yield con
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                con.execute("COMMIT")
-        finally:
-            lock.release()
+        with self.ws.writing() as con:  # the workspace's in-place transaction under its writer lock
+            con.execute(_SQLITE_TABLE)
+            yield con
 
     def add(self, account: Account) -> None:
         """Add ``account`` (refused, unchanged, when the name is taken)."""

@@ -8,8 +8,8 @@ them. An edited row no longer matches its hash; a deleted row leaves a gap in ``
 the table alone.
 
 - GeoPackage: a plain SQLite table inside the workspace file, appended in one SQLite transaction
-  on the file itself while holding the workspace's writer lock (``Workspace.lock_path``); call it
-  after a layer write has put its copy in place (the lock is not re-entrant). Reading locks nothing.
+  on the file itself while holding the workspace's writer lock (``Workspace.writing``); call it
+  after a layer write has committed (the lock is not re-entrant). Reading locks nothing.
 - PostGIS: the table of migration ``v0003_audit``. The database itself fills ``seq``, ``at``,
   ``prev_hash`` and ``hash`` (a ``BEFORE INSERT`` trigger, serialised by an advisory lock), and
   statement triggers on the layer and metadata tables record edits made from outside the app
@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import filelock
 import sqlalchemy as sa
 
 from geo.errors import WorkspaceError
@@ -98,24 +97,8 @@ def _gpkg_writing(ws: Workspace) -> Iterator[sqlite3.Connection]:
     if not ws.real.exists():
         raise WorkspaceError(f"workspace {ws.path} does not exist; the audit trail lives in the workspace:"
                              " import a layer first or run `make demo`")
-    lock = filelock.FileLock(ws.lock_path, timeout=ws.lock_timeout_s)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise WorkspaceError(f"workspace {ws.path} is locked by another writer; tried for {ws.lock_timeout_s:g} s."
-                             " Wait for the other import or rule run to finish, then try again") from None
-    try:
-        files.refuse_unless_geopackage(ws.path, ws.real)
-        with contextlib.closing(sqlite3.connect(ws.real, isolation_level=None)) as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-    finally:
-        lock.release()
+    with ws.writing() as con:  # the workspace's in-place transaction under its writer lock
+        yield con
 
 
 def _gpkg_append(ws: Workspace, who: str, action: str, target: str, before: str, after: str) -> AuditRow:
