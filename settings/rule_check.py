@@ -35,6 +35,10 @@ def catalogue_problems(rule: Rule, schemas: Mapping[str, LayerSchema]) -> list[s
                 out += _condition_problems(cond, schema, f"{at}: key '{role}.{key}'", ref.layer)
         if isinstance(ref, OtherRef):
             out += _other_problems(ref, schema, f"{at}: key '{role}", rule.relation)
+    subject = schemas.get(rule.subject.layer)
+    out += [f"{at}: key 'other[{i}].valid_on.date_field': field {o.valid_on.date_field!r} is not declared"
+            f" for layer {rule.subject.layer!r}" for i, o in enumerate(rule.other)
+            if subject is not None and o.valid_on is not None and subject.field(o.valid_on.date_field) is None]
     for n, ex in enumerate(rule.examples):
         out += _example_problems(ex, rule, schemas, f"{at}: example {n + 1}")
     return out
@@ -77,6 +81,10 @@ def _other_problems(ref: OtherRef, schema: LayerSchema, at: str, relation: str) 
             and ref.width_field != "width_m":
         out.append(f"{at}.width_field': field {ref.width_field!r} is not declared for layer"
                    f" {ref.layer!r}")
+    named = [("source_field", ref.source_field)] + ([] if ref.valid_on is None else [
+        ("valid_on.from_field", ref.valid_on.from_field), ("valid_on.to_field", ref.valid_on.to_field)])
+    out += [f"{at}.{key}': field {name!r} is not declared for layer {ref.layer!r}"
+            for key, name in named if name is not None and schema.field(name) is None]
     if ref.distance_by_kind:
         spec = schema.field(ref.kind_field)
         if spec is None:

@@ -348,9 +348,11 @@ def test_garbage_attributes_never_crash_the_shipped_rules(values: list[tuple]) -
               cyanide_leaching=list(cols[3]))
     empty = gpd.GeoDataFrame({"tailings_id": []}, geometry=[], crs="EPSG:4326")
     areas = gpd.GeoDataFrame({"area_id": ["A"]}, geometry=[Point(0, 0)], crs="EPSG:4326")
+    none = {layer: gpd.GeoDataFrame({CATALOGUE[layer].id_field: []}, geometry=[], crs="EPSG:4326")
+            for layer in ("zones", "licences", "receptors")}
     result = run_rules(SHIPPED, {
         "mining_sites": s, "water_bodies": water([RIVER]), "tailings": empty,
-        "residential_areas": areas}, schemas=CATALOGUE)
+        "residential_areas": areas, **none}, schemas=CATALOGUE)
     assert result.violations["violation_id"].is_unique
     strict = s["uses_mercury"].map(lambda v: v is True or v is np.True_)
     water_hits = set(result.violations.query("rule_id == 'HG-WATER-100'")["site_id"])

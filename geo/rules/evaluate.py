@@ -9,6 +9,7 @@ ellipsoid in metres, to the bank when a water body is a centre line with ``width
 """
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -16,23 +17,15 @@ from typing import Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo.distance import nearest_within
 from geo.errors import CRSError, InputError, Problem
 from geo.rules.derived import DERIVED_FIELDS, missing_inputs, with_derived
 from geo.rules.model import LayerSchema, OtherRef, Rule, RuleSet
-from geo.rules.violations import (
-    BASIS_BANK,
-    BASIS_EDGE,
-    BASIS_INSIDE,
-    BASIS_REPORTED,
-    LINE_COLUMN,
-    empty_violations,
-    violation_id,
-)
-
-_POLYGONS = ("Polygon", "MultiPolygon")
+from geo.rules.qualify import days_for, qualifying
+from geo.rules.relations import inside_hits, uncovered_subjects
+from geo.rules.validity import bad_bounds
+from geo.rules.violations import BASIS_BANK, BASIS_EDGE, BASIS_REPORTED, LINE_COLUMN, empty_violations, violation_id
 
 
 @dataclass(frozen=True)
@@ -72,7 +65,8 @@ def evaluate(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
 
 def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
               schemas: Mapping[str, LayerSchema], only: Iterable[str] | None = None,
-              missing: Literal["refuse", "skip"] = "refuse", threads: int = 1) -> Evaluation:
+              missing: Literal["refuse", "skip"] = "refuse", threads: int = 1,
+              today: datetime.date | None = None) -> Evaluation:
     """Evaluate every rule (or the rules in ``only``) on the layers in ``frames``.
 
     Parameters
@@ -85,6 +79,8 @@ def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
         out with a note in its summary.
     threads : worker threads for the distance kernel (``geo.distance.nearest_within``); the
         result is the same for any number.
+    today : the day a subject without a date is checked on, for layers with ``valid_on``
+        (``geo.rules.validity``); the current date when None.
 
     Returns
     -------
@@ -111,7 +107,7 @@ def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
                                          0, 0, ran=False, assumption=rule.assumption,
                                          notes=(f"not run: layer(s) {absent[rule.id]} not given",)))
             continue
-        part, summary = _evaluate_rule(rule, prepared, schemas, threads)
+        part, summary = _evaluate_rule(rule, prepared, schemas, threads, today or datetime.date.today())
         parts.append(part)
         summaries.append(summary)
     return Evaluation(_assemble(parts, id_columns), tuple(summaries))
@@ -159,8 +155,8 @@ def _prepare(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.reset_index(drop=True)
 
 
-def _evaluate_rule(rule: Rule, frames: Mapping[str, gpd.GeoDataFrame],
-                   schemas: Mapping[str, LayerSchema], threads: int) -> tuple[pd.DataFrame, RuleSummary]:
+def _evaluate_rule(rule: Rule, frames: Mapping[str, gpd.GeoDataFrame], schemas: Mapping[str, LayerSchema],
+                   threads: int, today: datetime.date) -> tuple[pd.DataFrame, RuleSummary]:
     subj = frames[rule.subject.layer]
     notes = [] if len(subj) else [f"layer {rule.subject.layer!r} is empty: nothing to check"]
     read = (rule.subject.where.fields() if rule.subject.where else set()) | (
@@ -173,53 +169,54 @@ def _evaluate_rule(rule: Rule, frames: Mapping[str, gpd.GeoDataFrame],
     cand = rule.subject.where.mask(subj) if rule.subject.where else np.ones(len(subj), bool)
     reported = rule.reported_if.mask(subj) if rule.reported_if else np.zeros(len(subj), bool)
     hits = pd.DataFrame({"subject": np.flatnonzero(cand)}) if rule.relation == "attribute" \
-        else _spatial_hits(rule, subj, cand, reported, frames, schemas, notes, threads)
+        else _spatial_hits(rule, subj, cand, reported, frames, schemas, notes, threads, today)
     checked = int((cand | reported).sum())
     part = _rows(rule, subj, hits, schemas)
     return part, RuleSummary(rule.id, rule.severity, rule.title, rule.subject.layer, checked,
-                             len(part), assumption=rule.assumption, notes=tuple(notes))
+                             len(part), assumption=rule.assumption, notes=tuple(dict.fromkeys(notes)))
 
 
 def _spatial_hits(rule: Rule, subj: gpd.GeoDataFrame, cand: np.ndarray, reported: np.ndarray,
                   frames: Mapping[str, gpd.GeoDataFrame], schemas: Mapping[str, LayerSchema],
-                  notes: list[str], threads: int) -> pd.DataFrame:
-    """One row per flagged subject with its nearest qualifying feature over all other layers."""
+                  notes: list[str], threads: int, today: datetime.date) -> pd.DataFrame:
+    """One row per flagged subject with its nearest qualifying feature over all other layers
+    (``not_covered``: one row per subject the qualifying features do not wholly cover)."""
     has_geom = ~(subj.geometry.isna() | subj.geometry.is_empty).to_numpy()
     if (cand & ~has_geom).any():
         notes.append(f"{int((cand & ~has_geom).sum())} subject(s) without geometry were not"
                      " compared")
     idx = np.flatnonzero(cand & has_geom)
-    best: pd.DataFrame | None = None
+    geoms = subj.geometry.to_numpy()
     for ref in rule.other:
-        found = _nearest(rule, ref, subj.geometry.to_numpy()[idx], frames[ref.layer],
-                         schemas[ref.layer], notes, threads)
-        found["subject"] = idx[found["subject"].to_numpy()]
-        best = found if best is None else _closer(best, found)
-    spatial = best if best is not None else pd.DataFrame({"subject": np.array([], int)})
+        if ref.valid_on is not None and (bad := bad_bounds(frames[ref.layer], ref.valid_on)):
+            notes.append(f"{bad} {ref.layer} feature(s) give a validity bound that is not a date;"
+                         " they count on no day")
+    if rule.relation == "not_covered":
+        spatial = uncovered_subjects(rule, subj, idx, frames, notes, today)
+    else:
+        best: pd.DataFrame | None = None
+        for ref in rule.other:
+            found = pd.concat([_nearest(rule, ref, geoms[rows], frames[ref.layer], schemas[ref.layer], notes,
+                                        threads, day).assign(subject=lambda f, r=rows: r[f["subject"].to_numpy()])
+                               for day, rows in days_for(ref, subj, idx, today)], ignore_index=True)
+            best = found if best is None else _closer(best, found)
+        spatial = best if best is not None else pd.DataFrame({"subject": np.array([], int)})
     extra = np.setdiff1d(np.flatnonzero(reported), spatial["subject"].to_numpy())
     only_reported = pd.DataFrame({"subject": extra, "distance_basis": BASIS_REPORTED})
     return pd.concat([spatial, only_reported], ignore_index=True).sort_values("subject")
 
 
-def _nearest(rule: Rule, ref: OtherRef, geoms: np.ndarray, frame: gpd.GeoDataFrame,
-             schema: LayerSchema, notes: list[str], threads: int) -> pd.DataFrame:
+def _nearest(rule: Rule, ref: OtherRef, geoms: np.ndarray, frame: gpd.GeoDataFrame, schema: LayerSchema,
+             notes: list[str], threads: int, day: datetime.date | None = None) -> pd.DataFrame:
     """Nearest qualifying feature of ``ref``'s layer for each subject geometry within range."""
-    keep = ref.where.mask(with_derived(frame, ref.where.fields())) if ref.where \
-        else np.ones(len(frame), bool)
-    keep &= ~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
-    if rule.relation == "inside":
-        polygonal = frame.geom_type.isin(_POLYGONS).to_numpy()
-        if (keep & ~polygonal).any():
-            notes.append(f"{int((keep & ~polygonal).sum())} {ref.layer} feature(s) are not"
-                         " polygons and cannot contain anything; they were left out")
-        keep &= polygonal
-    targets = frame[keep].reset_index(drop=True)
+    targets = frame[qualifying(rule, ref, frame, notes, day)].reset_index(drop=True)
     if not len(targets):
-        notes.append(f"no {ref.layer} features to compare with")
+        notes.append(f"no {ref.layer} features to compare with"
+                     + (f" valid on {day.isoformat()}" if day is not None else ""))
     if not len(targets) or not len(geoms):
         return pd.DataFrame({"subject": np.array([], int)})
     if rule.relation == "inside":
-        found = _inside(geoms, targets.geometry.to_numpy())
+        found = inside_hits(geoms, targets.geometry.to_numpy())
     else:
         found = _within(rule, ref, geoms, targets, threads)
     at = found["target"].to_numpy()
@@ -229,6 +226,9 @@ def _nearest(rule: Rule, ref: OtherRef, geoms: np.ndarray, frame: gpd.GeoDataFra
     label = schema.label_field
     names = targets[label].iloc[at] if label and label in targets else pd.Series([None] * len(at))
     found["nearest_name"] = names.astype(object).where(names.notna(), None).to_numpy()
+    if ref.source_field and ref.source_field in targets:
+        src = targets[ref.source_field].iloc[at]
+        found["nearest_source"] = src.astype(object).where(src.notna(), None).to_numpy()
     return found.drop(columns=["target"])
 
 
@@ -255,18 +255,6 @@ def _within(rule: Rule, ref: OtherRef, geoms: np.ndarray,
     return found
 
 
-def _inside(geoms: np.ndarray, polygons: np.ndarray) -> pd.DataFrame:
-    """Subjects that intersect a polygon (edges straight in lon/lat, as RFC 7946 reads them)."""
-    pairs = shapely.STRtree(polygons).query(geoms, predicate="intersects")
-    found = pd.DataFrame({"subject": pairs[0], "target": pairs[1]}).sort_values(
-        ["subject", "target"]).drop_duplicates("subject")
-    found["distance_m"] = 0.0
-    found[LINE_COLUMN] = None
-    found["threshold_m"] = np.nan
-    found["distance_basis"] = BASIS_INSIDE
-    return found.reset_index(drop=True)
-
-
 def _closer(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Per subject, the row of ``a`` or ``b`` with the smaller distance (``a`` on a tie)."""
     both = pd.concat([a.assign(_order=0), b.assign(_order=1)], ignore_index=True)
@@ -286,10 +274,10 @@ def _rows(rule: Rule, subj: gpd.GeoDataFrame, hits: pd.DataFrame,
         "title": rule.title, "citation": rule.citation, "subject_layer": rule.subject.layer,
         "subject_id": sid, id_field: sid, "assumption": rule.assumption,
     }, index=range(len(at)))
-    for col in ("distance_m", "threshold_m"):
+    for col in ("distance_m", "threshold_m", "area_m2"):
         out[col] = pd.to_numeric(hits[col], errors="coerce").round(2).to_numpy() \
             if col in hits else np.nan
-    for col in ("distance_basis", "nearest_layer", "nearest_id", "nearest_name", LINE_COLUMN):
+    for col in ("distance_basis", "nearest_layer", "nearest_id", "nearest_name", "nearest_source", LINE_COLUMN):
         out[col] = hits[col].astype(object).where(hits[col].notna(), None).to_numpy() \
             if col in hits else None
     out["geometry"] = subj.geometry.to_numpy()[at]

@@ -34,15 +34,17 @@ def example_frames(rule: Rule, example: Example, *,
 def example_failures(ruleset: RuleSet, *, schemas: Mapping[str, LayerSchema]) -> list[str]:
     """Run every example of every rule; one line per example that does not behave as declared.
 
-    An example fails when it is flagged but expects "clear" (or the reverse), or when it gives
-    ``distance_m`` and the measured distance differs by more than 0.01 m.
+    An example fails when it is flagged but expects "clear" (or the reverse), when it gives
+    ``distance_m`` and the measured distance differs by more than 0.01 m, or when it gives
+    ``area_m2`` and the measured area differs by more than 0.01 m2 or 0.01 %. An example with
+    ``today`` is run on that day (the day a subject without a date is checked on).
     """
     out = []
     for rule in ruleset.rules:
         for n, ex in enumerate(rule.examples):
             frames = example_frames(rule, ex, schemas=schemas)
             found = run_rules(RuleSet(format=1, title="example", rules=[rule]), frames,
-                              schemas=schemas).violations
+                              schemas=schemas, today=ex.today).violations
             flagged = len(found) > 0
             what = f"rule {rule.id!r}: example {n + 1} ({ex.note})"
             if flagged != (ex.expect == "flagged"):
@@ -52,4 +54,7 @@ def example_failures(ruleset: RuleSet, *, schemas: Mapping[str, LayerSchema]) ->
                     abs(float(found["distance_m"].iloc[0]) - ex.distance_m) <= 0.01):
                 out.append(f"{what}: expected distance_m {ex.distance_m}, got "
                            f"{found['distance_m'].iloc[0]}")
+            elif ex.area_m2 is not None and flagged and not (
+                    abs(float(found["area_m2"].iloc[0]) - ex.area_m2) <= max(0.01, 1e-4 * ex.area_m2)):
+                out.append(f"{what}: expected area_m2 {ex.area_m2}, got {found['area_m2'].iloc[0]}")
     return out

@@ -15,12 +15,15 @@ Filters are small and declarative. A condition is one of::
 A missing value never equals anything and is never in a list.
 
 A spatial rule flags a subject that passes the subject filter and lies within ``distance_m``
-of (or, for ``inside``, intersects) a feature of an ``other`` layer that passes that layer's
-filter; a subject that matches ``reported_if`` is flagged as well, with no distance, because the
+of (or, for ``inside``, touches or lies inside) a feature of an ``other`` layer that passes that
+layer's filter, or (for ``not_covered``) is not wholly covered by the union of those features;
+an ``other`` layer with ``valid_on`` counts only the features valid on the subject's date;
+a subject that matches ``reported_if`` is flagged as well, with no distance, because the
 field survey reports the practice (e.g. burning in homes) whatever the map shows.
 """
 from __future__ import annotations
 
+import datetime
 from typing import Literal, Protocol
 
 import numpy as np
@@ -118,12 +121,28 @@ class LayerRef(_Strict):
     where: Condition | None = Field(default=None, alias="filter")
 
 
+class Validity(_Strict):
+    """When a feature counts: on the subject's ``date_field`` (today when empty), a feature counts
+    when ``from_field`` <= date <= ``to_field``, both bounds included; an empty bound is open."""
+
+    from_field: str = "valid_from"
+    to_field: str = "valid_to"
+    date_field: str = "survey_date"
+
+
 class OtherRef(LayerRef):
-    """The layer a subject is compared with, with optional per-kind distances in metres."""
+    """The layer a subject is compared with, with optional per-kind distances in metres.
+
+    ``source_field`` names a field of this layer copied to the violation as ``nearest_source``
+    (e.g. the law a zone is declared under); ``valid_on`` limits the features to those valid on
+    the subject's date.
+    """
 
     distance_by_kind: dict[str, float] | None = None
     kind_field: str = "kind"
     width_field: str = "width_m"
+    source_field: str | None = None
+    valid_on: Validity | None = None
 
     @model_validator(mode="after")
     def _positive(self) -> OtherRef:
@@ -160,6 +179,8 @@ class Example(_Strict):
     subject: ExampleFeature
     other: dict[str, list[ExampleFeature]] = Field(default_factory=dict)
     distance_m: float | None = Field(default=None, ge=0)
+    area_m2: float | None = Field(default=None, ge=0)
+    today: datetime.date | None = None
 
 
 class Rule(_Strict):
@@ -170,7 +191,7 @@ class Rule(_Strict):
     title: str = Field(min_length=1)
     citation: str = Field(min_length=1)
     severity: Literal["critical", "high", "medium", "low"]
-    relation: Literal["within_distance", "inside", "attribute"]
+    relation: Literal["within_distance", "inside", "not_covered", "attribute"]
     distance_m: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     subject: LayerRef
     other: list[OtherRef] = Field(default_factory=list)

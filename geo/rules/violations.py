@@ -21,7 +21,7 @@ BASE_COLUMNS: tuple[str, ...] = (
 )
 DISTANCE_COLUMNS: tuple[str, ...] = (
     "distance_m", "threshold_m", "distance_basis", "nearest_layer", "nearest_id",
-    "nearest_name", "assumption",
+    "nearest_name", "nearest_source", "area_m2", "assumption",
 )
 LINE_COLUMN = "nearest_line"
 
@@ -30,6 +30,7 @@ BASIS_EDGE = "edge (0 when touching or inside)"
 BASIS_BANK = "bank (centre line minus half width_m)"
 BASIS_INSIDE = "inside"
 BASIS_REPORTED = "reported in the field"
+BASIS_NOT_COVERED = "not covered (area_m2 outside)"
 
 
 def violation_id(rule_id: str, rule_version: int | str, subject_layer: str,
@@ -47,7 +48,7 @@ def rule_of(vid: str) -> str:
 def empty_violations(id_columns: Sequence[str]) -> gpd.GeoDataFrame:
     """A violations frame with no rows and every column, geometry in EPSG:4326."""
     cols = list(BASE_COLUMNS) + list(id_columns) + list(DISTANCE_COLUMNS)
-    frame = pd.DataFrame({c: pd.Series(dtype="float64" if c in ("distance_m", "threshold_m")
+    frame = pd.DataFrame({c: pd.Series(dtype="float64" if c in ("distance_m", "threshold_m", "area_m2")
                                        else "bool" if c == "assumption" else "object")
                           for c in cols})
     frame[LINE_COLUMN] = gpd.GeoSeries([], crs="EPSG:4326")

@@ -48,7 +48,8 @@ VIOLATION_SPEC = LayerSpec(
             *(FieldSpec(spec.id_field) for spec in CATALOGUE.values()),
             FieldSpec("distance_m", "float", unit="m"), FieldSpec("threshold_m", "float", unit="m"),
             FieldSpec("distance_basis"), FieldSpec("nearest_layer"), FieldSpec("nearest_id"),
-            FieldSpec("nearest_name"), FieldSpec("assumption", "bool"), FieldSpec(LINE_COLUMN),
+            FieldSpec("nearest_name"), FieldSpec("nearest_source"), FieldSpec("area_m2", "float", unit="m^2"),
+            FieldSpec("assumption", "bool"), FieldSpec(LINE_COLUMN),
             FieldSpec("change"), FieldSpec("rule_version")),
 )
 
