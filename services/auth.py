@@ -121,9 +121,10 @@ def allowed_columns(identity: Identity, layer: str, stored: Collection[str],
 
 
 def may_see_layer(identity: Identity, layer: str) -> bool:
-    """False when ``identity`` may not see layer type ``layer`` at all: a partner and a layer the
-    catalogue marks wholly restricted."""
-    return not (identity.rights.restricted == "none" and wholly_restricted(layer))
+    """False when ``identity`` may not see layer type ``layer`` at all: a layer the catalogue marks
+    wholly restricted, for every role that does not see all restricted data (partner, field:
+    issue 15, only analyst and admin see it)."""
+    return identity.rights.restricted == "all" or not wholly_restricted(layer)
 
 
 def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame:
@@ -133,12 +134,14 @@ def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame
     - ``all`` (admin, analyst): the whole layer.
     - ``none`` (partner): only the columns ``allowed_columns`` gives. On PostGIS, PostgreSQL
       enforces it: the read runs as role ``hgw_partner`` on view ``partner.<layer>``
-      (``PostgisStore.read_partner``); on a GeoPackage the store reads only those columns. A
-      wholly restricted layer is refused (``WorkspaceError``).
+      (``PostgisStore.read_partner``); on a GeoPackage the store reads only those columns.
     - ``areas`` (field): every column in the rows of the account's admin areas; elsewhere the
       columns a partner may not see are empty. On PostGIS by row-level security as role
       ``hgw_field`` (``PostgisStore.read_field``). Those columns come back as ``object`` with
       None on both back ends.
+
+    A layer ``may_see_layer`` denies (a wholly restricted one, below analyst) is refused with
+    ``WorkspaceError``; on PostGIS neither database role has any grant on it.
     """
     sees = identity.rights.restricted
     if sees == "all":
@@ -153,8 +156,6 @@ def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame
     else:
         gdf = store.read(layer)
         inside = gdf[AREA_FIELD].isin(identity.areas) if AREA_FIELD in gdf.columns else pd.Series(False, gdf.index)
-        if wholly_restricted(layer):
-            return gdf[inside.to_numpy()].reset_index(drop=True)
         for name in outside_areas(layer, _attributes(gdf), shareable):
             gdf[name] = gdf[name].astype(object).where(inside.to_numpy(), None)
     if sees == "areas":

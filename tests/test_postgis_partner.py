@@ -29,12 +29,15 @@ from psycopg import errors
 import cli
 from geo.errors import WorkspaceError
 from layers.catalogue import CATALOGUE, spec_for
+from layers.store import pgroles
 from layers.store.base import Store
 from layers.store.open import open_store
-from layers.store.pgschema import MIGRATIONS, connect
+from layers.store.pgschema import MIGRATIONS, connect, head_revision
 from layers.store.postgis import PostgisStore
 from services import audit, auth
 from services.auth import Identity
+from services.hgwatch import HgWatch
+from settings import Settings
 
 SECRET = "SECRET-"  # every planted value a partner may never get starts with it
 EXTRA_SECRETS = ("local_code", "Enumerator Phone", "interview/informant_name")  # undeclared, never marked
@@ -75,7 +78,7 @@ def held(pg_url: str) -> list[str]:
 @pytest.fixture
 def shared(held: list[str]) -> list[str]:
     """The held layer types a partner may see (not wholly restricted)."""
-    return [layer for layer in held if not getattr(spec_for(layer), "restricted", False)]
+    return [layer for layer in held if not spec_for(layer).restricted]
 
 
 @pytest.fixture
@@ -173,19 +176,24 @@ def test_the_partner_read_runs_as_the_partner_role(pg: PostgisStore, pg_url: str
 
 def test_a_field_account_sees_restricted_values_in_its_areas_only(pg: PostgisStore, gpkg: Store,
                                                                   held: list[str], shared: list[str]) -> None:
-    for layer in held:
+    for layer in set(held) - set(shared):  # a wholly restricted layer: only analysts and admins see it
+        for store in (pg, gpkg):
+            with pytest.raises(WorkspaceError, match="restricted"):
+                auth.read_layer(store, layer, FIELD)
+    for layer in shared:
         on_pg = auth.read_layer(pg, layer, FIELD)
         assert_geodataframe_equal(on_pg, auth.read_layer(gpkg, layer, FIELD))
-        if layer not in shared:  # a wholly restricted layer: the rows of the account's areas only
-            assert list(on_pg[spec_for(layer).id_field]) == [f"{layer}-1"]
-            continue
         for name in [*spec_for(layer).restricted_fields, *EXTRA_SECRETS]:
             assert list(on_pg[name]) == [f"{SECRET}{layer}-{name}-1", None, None], (layer, name)
         assert list(on_pg[spec_for(layer).id_field]) == [f"{layer}-{i}" for i in (1, 2, 3)]
 
 
-def test_row_level_security_shows_the_field_role_its_areas_rows_only(pg: PostgisStore, pg_url: str) -> None:
+def test_row_level_security_shows_the_field_role_its_areas_rows_only(pg: PostgisStore, pg_url: str,
+                                                                    held: list[str], shared: list[str]) -> None:
     with as_role(pg_url, "hgw_field", '["A"]') as con:
+        for layer in set(held) - set(shared):  # no grant at all on a wholly restricted layer
+            with pytest.raises(errors.InsufficientPrivilege):
+                con.execute(f'SELECT fid FROM public."{layer}"')
         assert [r[0] for r in con.execute("SELECT site_id FROM public.mining_sites ORDER BY fid")] == ["mining_sites-1"]
         assert [r[0] for r in con.execute("SELECT informant_name FROM public.mining_sites")] == [
             f"{SECRET}mining_sites-informant_name-1"]
@@ -250,7 +258,7 @@ def test_db_upgrade_from_v0003_makes_the_views_and_running_it_twice_is_harmless(
         assert owner.execute("SELECT to_regnamespace('partner')").fetchone() == (None,)
     capsys.readouterr()
     assert cli.main(["--database-url", pg_bare_url, "db", "upgrade"]) == 0
-    assert "from revision v0003_audit to v0004_partner_views" in capsys.readouterr().out
+    assert f"from revision v0003_audit to {head_revision()}" in capsys.readouterr().out
     for _ in range(2):
         store = open_store(pg_bare_url)
         seen = auth.read_layer(store, "mining_sites", PARTNER)
@@ -258,7 +266,34 @@ def test_db_upgrade_from_v0003_makes_the_views_and_running_it_twice_is_harmless(
         with as_role(pg_bare_url, "hgw_partner") as con, pytest.raises(errors.InsufficientPrivilege):
             con.execute("SELECT informant_name FROM public.mining_sites")
         assert cli.main(["--database-url", pg_bare_url, "db", "upgrade"]) == 0
-        assert "already at revision v0004_partner_views" in capsys.readouterr().out
+        assert "already at revision" in capsys.readouterr().out
+
+
+def test_the_migration_downgrades_and_upgrades_again(pg_url: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with connect(pg_url) as con, con.begin():
+        config.attributes["connection"] = con
+        pgroles.drop_views(con)  # what upgrade_schema does first: a later revision may drop a column a view reads
+        command.downgrade(config, "v0003_audit")
+    with psycopg.connect(pg_url) as owner:
+        assert owner.execute("SELECT to_regnamespace('partner')").fetchone() == (None,)
+        assert owner.execute("SELECT count(*) FROM pg_policies WHERE policyname LIKE 'hgw%'").fetchone() == (0,)
+        assert owner.execute("SELECT relrowsecurity FROM pg_class WHERE oid = 'mining_sites'::regclass").fetchone() == (
+            False,)
+    assert cli.main(["--database-url", pg_url, "db", "upgrade"]) == 0
+    with as_role(pg_url, "hgw_partner") as con:
+        assert con.execute("SELECT count(*) FROM partner.mining_sites").fetchone() == (0,)
+
+
+def test_a_workspace_copied_in_keeps_its_shareable_marks_in_the_partner_view(tmp_path: Path, pg_bare_url: str) -> None:
+    ws = fill(open_store(tmp_path / "ws.gpkg"), ["mining_sites"])
+    ws.mark_shareable("mining_sites", ["local_code"])
+    assert cli.main(["--database-url", pg_bare_url, "db", "upgrade", "--from-workspace", str(tmp_path / "ws.gpkg")]) == 0
+    pg = open_store(pg_bare_url)
+    on_pg = auth.read_layer(pg, "mining_sites", PARTNER)
+    assert list(on_pg["local_code"]) == [f"{SECRET}mining_sites-local_code-{i}" for i in (1, 2, 3)]
+    assert_geodataframe_equal(on_pg, auth.read_layer(ws, "mining_sites", PARTNER))
 
 
 # ---------------------------------------------------------------- account changes in the audit trail
@@ -304,3 +339,26 @@ def test_account_changes_are_in_the_audit_trail_without_any_hash(location: str, 
         assert f"{action} (kofi)" in listed
     assert cli.main([*flags, "audit", "verify"]) == 0
     assert "the chain is whole" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- a wholly restricted layer
+def test_only_analysts_see_a_wholly_restricted_layer(tmp_path: Path) -> None:
+    """The service a partner's or a field coordinator's pages use lists and reads no closed
+    layer (issue 15: only analyst and admin see it); an analyst's reads every row. On the
+    GeoPackage; on PostGIS the reads are refused and the roles have no grant (tests above)."""
+    closed = [layer for layer in CATALOGUE if spec_for(layer).restricted]
+    assert "mercury_trade" in closed
+    ws = tmp_path / "ws.gpkg"
+    fill(open_store(ws), ["mining_sites", *closed])
+    seen = {}
+    for identity in (PARTNER, FIELD, Identity("ana", "analyst")):
+        svc = HgWatch(Settings.from_env({}, workspace=ws), identity)
+        assert sorted(i.layer for i in svc.layers()) == sorted(svc.frames())
+        seen[identity.role] = {layer: len(gdf) for layer, gdf in svc.frames().items()}
+        if identity.role == "partner":
+            assert not any(SECRET in gdf.to_json() for gdf in svc.frames().values())
+    assert seen["partner"] == {"mining_sites": 3}
+    assert seen["field"] == {"mining_sites": 3}
+    assert seen["analyst"] == {"mining_sites": 3, **{layer: 3 for layer in closed}}
+    for layer in closed:
+        assert not auth.may_see_layer(PARTNER, layer) and not auth.may_see_layer(FIELD, layer)

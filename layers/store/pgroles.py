@@ -7,7 +7,8 @@
   profile lets out (``layers.store.visibility.partner_columns``), ``extra`` cut to the keys it
   lets out (catalogue fields kept in JSONB, columns marked shareable; never a person-like name)
   and ``geom``. A layer the catalogue marks wholly restricted has no partner view.
-- ``hgw_field`` may select the same views and the layer tables, whose row-level security
+- ``hgw_field`` may select the same views and the layer tables (not a wholly restricted one:
+  issue 15, only analysts and admins see those), whose row-level security
   policy ``hgw_field_areas`` lets it see only the rows whose ``admin_area`` is one of the areas
   in the transaction's setting ``hgwatch.areas`` (a JSON array, set LOCAL by the store's read).
   A field read takes every row from the partner view and the other columns from the table: rows
@@ -16,7 +17,8 @@
   ``hgw_field``), so the owner and outside editors (psql, QGIS) see every row.
 
 The views are made from the live catalogue and the shareable marks, so ``refresh`` runs after
-every schema upgrade (``pgschema.upgrade_schema``), after a change of marks and after a copy,
+every schema upgrade (``pgschema.upgrade_schema``, which drops them first with ``drop_views`` so
+that a migration may change the columns they read), after a change of marks and after a copy,
 inside that transaction. The store's reads switch role with ``SET LOCAL ROLE`` (the database
 user is made a member of both roles by the migration).
 """
@@ -99,10 +101,19 @@ def _area_test(present: Sequence[str]) -> sql.Composable:
         f=sql.Literal(AREA_FIELD))
 
 
-def refresh(con: Connection, layers: Iterable[str] | None = None) -> None:
-    """(Re)make the partner views, grants and row policies of ``layers`` (default: every layer
-    type of the catalogue) from the live catalogue and shareable marks, inside the open
-    transaction of ``con`` (the owner's); drops the partner views of layers no longer shareable."""
+def drop_views(con: Connection) -> None:
+    """Drop every partner view (they are derived: ``refresh`` remakes them), so that a migration
+    may change or drop a column one of them reads; ``upgrade_schema`` calls it first."""
+    for view in con.execute(sa.text("SELECT table_name FROM information_schema.views WHERE table_schema = :s"),
+                            {"s": SCHEMA}).scalars().all():
+        _run(con, sql.SQL("DROP VIEW {}").format(sql.Identifier(SCHEMA, view)))
+
+
+def refresh(con: Connection, layers: Iterable[str] | None = None, *, tables: bool = True) -> None:
+    """(Re)make the partner views of ``layers`` (default: every layer type of the catalogue)
+    from the live catalogue and shareable marks, and with ``tables`` the grants and row policies
+    of their tables, inside the open transaction of ``con`` (the owner's); drops the partner
+    views of layers no longer shareable."""
     schema = base_schema(con)
     shared = marks(con)
     for layer in CATALOGUE if layers is None else layers:
@@ -112,15 +123,8 @@ def refresh(con: Connection, layers: Iterable[str] | None = None) -> None:
         present = table_columns(con, schema, layer)
         if not present:
             continue
-        _run(con, sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(table))
-        _run(con, sql.SQL("GRANT SELECT ON {} TO {}").format(table, sql.Identifier(FIELD)))
-        _run(con, sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(table))
-        for name in (POLICY, OTHERS_POLICY):
-            _run(con, sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(name), table))
-        _run(con, sql.SQL("CREATE POLICY {} ON {} FOR SELECT TO {} USING ({})").format(
-            sql.Identifier(POLICY), table, sql.Identifier(FIELD), _area_test(present)))
-        _run(con, sql.SQL("CREATE POLICY {} ON {} USING (current_user <> {}) WITH CHECK (true)").format(
-            sql.Identifier(OTHERS_POLICY), table, sql.Literal(FIELD)))
+        if tables:
+            _secure(con, table, present, closed=wholly_restricted(layer))
         if wholly_restricted(layer):
             continue
         typed, keys = view_columns(layer, present, shared.get(layer, ()))
@@ -134,6 +138,21 @@ def refresh(con: Connection, layers: Iterable[str] | None = None) -> None:
         for name in META_TABLES:
             if table_columns(con, schema, name):
                 _run(con, sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(sql.Identifier(schema, name)))
+
+
+def _secure(con: Connection, table: sql.Identifier, present: Sequence[str], *, closed: bool) -> None:
+    """No rights on layer ``table`` for PUBLIC; SELECT for ``hgw_field`` under its row policy,
+    unless the layer is ``closed`` (wholly restricted: no right for ``hgw_field`` either)."""
+    _run(con, sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}").format(table, sql.Identifier(FIELD)))
+    if not closed:
+        _run(con, sql.SQL("GRANT SELECT ON {} TO {}").format(table, sql.Identifier(FIELD)))
+    _run(con, sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(table))
+    for name in (POLICY, OTHERS_POLICY):
+        _run(con, sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(name), table))
+    _run(con, sql.SQL("CREATE POLICY {} ON {} FOR SELECT TO {} USING ({})").format(
+        sql.Identifier(POLICY), table, sql.Identifier(FIELD), _area_test(present)))
+    _run(con, sql.SQL("CREATE POLICY {} ON {} USING (current_user <> {}) WITH CHECK (true)").format(
+        sql.Identifier(OTHERS_POLICY), table, sql.Literal(FIELD)))
 
 
 def as_partner(con: Connection) -> None:

@@ -115,6 +115,7 @@ def upgrade_schema(url: str) -> tuple[str | None, str]:
         before = revision(con)
         config.attributes["connection"] = con
         try:
+            pgroles.drop_views(con)  # derived objects: a migration may change the columns they read
             command.upgrade(config, "head")
             pgroles.refresh(con)
         except (sa.exc.DBAPIError, psycopg.Error) as exc:

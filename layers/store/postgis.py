@@ -213,23 +213,22 @@ class PostgisStore:
         """The layer as a field coordinator of admin ``areas`` may see it, read by PostgreSQL role
         ``hgw_field``: every row from the partner view, the other columns from the table, whose
         row-level security shows ``hgw_field`` only the rows of ``areas`` (elsewhere those columns
-        come back empty). A wholly restricted layer: only the rows of ``areas``."""
+        come back empty). A wholly restricted layer is refused (``WorkspaceError``): ``hgw_field``
+        has no grant on it."""
         spec = spec_for(layer)
+        if wholly_restricted(layer):
+            raise WorkspaceError(f"layer {layer!r} is restricted: a field coordinator does not see it")
         with self._reading() as con:
             layout = self._layout(con, layer)
             typed = self._typed(con, layer)
             schema = pgroles.base_schema(con)
             seen = set(partner_columns(layer, [n for n, _ in layout], pgroles.marks(con).get(layer, ())))
             pgroles.as_field(con, areas)
-            if wholly_restricted(layer):
-                names = "".join(f'b."{c}", ' for c in typed)
-                query = f'SELECT {names}b.extra, ST_AsBinary(b.geom) FROM "{schema}"."{layer}" b ORDER BY b.fid'
-            else:
-                names = "".join(f'{"p" if c in seen else "b"}."{c}", ' for c in typed)
-                query = (f"SELECT {names}CASE WHEN b.fid IS NULL THEN p.extra ELSE b.extra END, ST_AsBinary(p.geom)"
-                         f' FROM "{pgroles.SCHEMA}"."{layer}" p LEFT JOIN "{schema}"."{layer}" b ON b.fid = p.fid'
-                         " ORDER BY p.fid")
-            rows = con.execute(sa.text(query)).all()
+            names = "".join(f'{"p" if c in seen else "b"}."{c}", ' for c in typed)
+            rows = con.execute(sa.text(
+                f"SELECT {names}CASE WHEN b.fid IS NULL THEN p.extra ELSE b.extra END, ST_AsBinary(p.geom)"
+                f' FROM "{pgroles.SCHEMA}"."{layer}" p LEFT JOIN "{schema}"."{layer}" b ON b.fid = p.fid'
+                " ORDER BY p.fid")).all()
         return pgframe.frame(rows, layout, typed, spec)
 
     def columns(self, layer: str) -> list[str]:
@@ -358,7 +357,7 @@ class PostgisStore:
                 if not undo:
                     con.execute(sa.text("INSERT INTO hgw_shareable VALUES (:l, :f, :t)"),
                                 {"l": layer, "f": field, "t": now})
-            pgroles.refresh(con, [layer])  # the partner view lets out exactly the marked columns
+            pgroles.refresh(con, [layer], tables=False)  # the partner view lets out exactly the marked columns
         return self.info(layer).shareable
 
     def record_run(self, *, rules_hash: str, input_hashes: dict[str, str], counts: dict[str, int],

@@ -12,7 +12,7 @@ other rows, what a partner sees (``outside_areas``): the issue's "export ``inter
 areas, ``partner`` otherwise".
 
 A layer the catalogue marks wholly restricted (``LayerSpec.restricted``) is never seen by a
-partner (``wholly_restricted``) and has no partner view.
+partner or a field coordinator (``wholly_restricted``) and has no partner view.
 """
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ AREA_FIELD = "admin_area"  # the column that names a row's admin area (a field c
 
 
 def wholly_restricted(layer: str) -> bool:
-    """True when the catalogue marks layer type ``layer`` restricted as a whole (no partner sees it)."""
-    return bool(getattr(spec_for(layer), "restricted", False))
+    """True when the catalogue marks layer type ``layer`` restricted as a whole (only roles that
+    see every restricted field, analyst and admin, see it)."""
+    return spec_for(layer).restricted
 
 
 def partner_columns(layer: str, columns: Collection[str], shareable: Collection[str] = ()) -> list[str]:
