@@ -362,3 +362,29 @@ def test_only_analysts_see_a_wholly_restricted_layer(tmp_path: Path) -> None:
     assert seen["analyst"] == {"mining_sites": 3, **{layer: 3 for layer in closed}}
     for layer in closed:
         assert not auth.may_see_layer(PARTNER, layer) and not auth.may_see_layer(FIELD, layer)
+
+
+# ---------------------------------------------------------------- an owner that is not a superuser
+def test_an_owner_that_is_not_a_superuser_upgrades_and_reads_as_each_role(pg_bare_url: str) -> None:
+    """A superuser bypasses row-level security and may SET ROLE to anything; an agency's
+    database user is neither. With only CREATEROLE and CREATE on the database and on schema
+    public it upgrades, its store's partner and field reads work, and it sees every row itself."""
+    with psycopg.connect(pg_bare_url, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = 'hgw_agency'").fetchone() is None:
+            admin.execute("CREATE ROLE hgw_agency LOGIN CREATEROLE")
+        admin.execute("GRANT CREATE ON SCHEMA public TO hgw_agency")
+        admin.execute(f'GRANT CREATE ON DATABASE "{admin.info.dbname}" TO hgw_agency')
+        url = f"postgresql://hgw_agency@/{admin.info.dbname}?host={admin.info.host}&port={admin.info.port}"
+    assert cli.main(["--database-url", url, "db", "upgrade"]) == 0
+    store = fill(open_store(url), ["mining_sites", "samples"])
+    with psycopg.connect(url) as owner:
+        assert owner.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == (False,)
+        assert owner.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'mining_sites'").fetchone() == (
+            "hgw_agency",)
+    partner = auth.read_layer(store, "mining_sites", PARTNER)
+    assert len(partner) == 3 and SECRET not in partner.to_json()
+    field = auth.read_layer(store, "samples", FIELD)
+    assert list(field["collector_name"]) == [f"{SECRET}samples-collector_name-1", None, None]
+    assert len(auth.read_layer(store, "mining_sites", Identity("ana", "analyst"))) == 3
+    with as_role(url, "hgw_partner") as con, pytest.raises(errors.InsufficientPrivilege):
+        con.execute("SELECT informant_name FROM public.mining_sites")
