@@ -11,6 +11,7 @@ from layers.catalogue import CATALOGUE
 from layers.io.export import FORMATS as EXPORT_FORMATS
 from layers.io.export import PROFILES
 from services import arguments, audit, imports, outputs
+from services.areas import stored_areas
 from services.exports import export_layer, share_fields
 
 
@@ -18,10 +19,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Validate a file and store it in the workspace; nothing changes if any layer has errors."""
     started = time.monotonic()
     progress = lambda m: print(f"[{time.monotonic() - started:6.1f} s] {m}", file=sys.stderr, flush=True)
+    svc = service(args)
     loaded = imports.load_file(args.file, args.layer, source_layer=args.source_layer, crs=args.crs,
                                repair=args.repair, set_values=arguments.set_values(args.set),
-                               progress=progress, warn=print_problems)
-    svc = service(args)
+                               progress=progress, warn=print_problems, admin_areas=stored_areas(svc.store))
     infos = svc.add_layers(loaded, append=args.append, replace_all=args.replace_all,
                            source=args.source or Path(args.file).name, licence=args.licence,
                            accuracy_m=args.accuracy_m, accuracy_note=args.accuracy_note)

@@ -23,6 +23,7 @@ from layers.io.violations import violations_bytes
 from layers.store.base import LayerInfo, Store
 from render.report.document import write_report
 from render.report.tables import Inventory, inventory_tables, select_area
+from services.areas import stored_areas, with_units
 from services.arguments import apply_filters, parse_bbox, parse_filters
 
 FORMATS: dict[str, tuple[str, str]] = {  # fmt -> (file suffix, MIME type)
@@ -152,6 +153,7 @@ def write_inventory_report(out: str | os.PathLike[str], *, factors: Factors, wor
     frames, sources = report_layers(workspace, paths)
     sites = frames["mining_sites"]
     assert sites is not None  # report_layers refuses a report without sites
+    sites = with_units(sites, stored_areas(workspace))  # admin units by location (services.areas)
     when = today or date.today()
     name = paths.get("mining_sites", "mining_sites")
     inv = inventory_tables(sites, factors, area=area, today=when, source=name)

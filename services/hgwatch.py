@@ -35,6 +35,7 @@ from layers.store.postgis import PostgisStore
 from render.report.tables import Inventory, inventory_tables
 from services import audit, checks, contamination, exports
 from services import exposure as ex
+from services.areas import AREA_LAYER, with_units
 from services.arguments import check_metres
 from services.audit import audit_layer, audit_run
 from services.auth import Identity, may_see_layer, profiles_for, read_layer
@@ -235,6 +236,7 @@ class HgWatch:
             sites = self.frames().get("mining_sites")
             if sites is None:
                 raise HgWatchError(f"workspace {self.store.path} holds no mining_sites layer")
+            sites = with_units(sites, self.frames().get(AREA_LAYER))  # admin units by location
             return inventory_tables(sites, self.factors(), area=area, today=today)
         return self._cached("inventory", (area, today), make)
 

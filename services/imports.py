@@ -7,11 +7,13 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from geo.errors import CRSError, HgWatchError, InputError, Problem
 from layers.catalogue import CATALOGUE
 from layers.io.readers import Loaded, load_layer, source_layers
+from services.areas import AREA_LAYER, unit_warnings
 
 SEVERITY_ORDER = ("error", "warning", "info")
 
@@ -33,10 +35,15 @@ def targets(file: str | Path, layer: str | None = None,
 def load_file(file: str | Path, layer: str | None = None, *, source_layer: str | None = None,
               crs: str | None = None, repair: bool = False, set_values: Mapping[str, str] | None = None,
               progress: Callable[[str], None] | None = None,
-              warn: Callable[[list[Problem]], None] | None = None) -> list[Loaded]:
+              warn: Callable[[list[Problem]], None] | None = None,
+              admin_areas: gpd.GeoDataFrame | None = None) -> list[Loaded]:
     """Read and validate every target layer of ``file`` (see ``targets``); InputError at the
     first layer with an error, so nothing is stored from a file with errors. ``progress`` gets
-    a message before and after each layer, ``warn`` each layer's warnings."""
+    a message before and after each layer, ``warn`` each layer's warnings.
+
+    Sites, samples and tailings whose ``admin_area`` disagrees with the admin unit that contains
+    them get a warning naming both (``services.areas.unit_warnings``), against the file's own
+    ``admin_areas`` layer if it has one, else ``admin_areas`` (the workspace's)."""
     loaded = []
     for name, inner in targets(file, layer, source_layer):
         if progress:
@@ -45,9 +52,12 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
                           set_values=dict(set_values or {}), refused="nothing was imported")
         if progress:
             progress(f"validated {len(item.gdf)} {item.layer} features")
+        loaded.append(item)
+    units = next((i.gdf for i in loaded if i.layer == AREA_LAYER), admin_areas)
+    for item in loaded:
+        item.warnings.extend(unit_warnings(item.gdf, item.layer, units, Path(file).name))
         if warn:
             warn(item.warnings)
-        loaded.append(item)
     return loaded
 
 

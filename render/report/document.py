@@ -95,9 +95,21 @@ def _ranged(row: pd.Series, q: str) -> str:
     return f"{fmt(row[f'{q}_kg'])} ({fmt(row[f'{q}_low'])}-{fmt(row[f'{q}_high'])})"
 
 
+def unit_tables(inv: Inventory) -> list[tuple[str, pd.DataFrame]]:
+    """One table per region (or province) with its districts (or communes), print form; none when
+    the sites carry no admin units (``render.report.tables.by_unit``)."""
+    table = inv.tables.get("by_unit")
+    if table is None or table.empty:
+        return []
+    top, sub = table.columns[:2]
+    return [(f"{top.capitalize()} {unit}: {TABLE_TITLES['by_unit'].split(', ', 1)[1]}, by {sub}",
+             _compact("by_unit", part).drop(columns=[top]).reset_index(drop=True))
+            for unit, part in table.groupby(top, sort=True)]
+
+
 def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
     """The print form of a table: ranges as 'central (low-high)', fewer columns."""
-    if name in ("totals", "by_area", "by_method", "by_round"):
+    if name in ("totals", "by_area", "by_method", "by_round", "by_unit"):
         groups = [c for c in table.columns if not c.startswith(("n_", "gold_")) and not
                   c.endswith(("_kg", "_low", "_high"))]
         out = table[groups].copy()
@@ -174,6 +186,8 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
     for name in _MAIN:
         story += _pdf_table(TABLE_TITLES[name], _compact(name, inv.tables[name]), styles, small,
                             doc.width)
+    for title, table in unit_tables(inv):
+        story += _pdf_table(title, table, styles, small, doc.width)
     story.append(Paragraph("Assumptions", styles["Heading2"]))
     story += [Paragraph(escape(f"- {a}"), styles["BodyText"]) for a in assumptions(inv.factors)]
     story.append(Paragraph("Sources", styles["Heading2"]))
@@ -236,6 +250,7 @@ def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
         parts.append("</div>")
     for name in _MAIN:
         parts.append(_html_table(TABLE_TITLES[name], _compact(name, inv.tables[name])))
+    parts += [_html_table(title, table) for title, table in unit_tables(inv)]
     parts.append("<h2>Assumptions</h2><ul>")
     parts += [f"<li>{e(a)}</li>" for a in assumptions(inv.factors)]
     parts.append("</ul><h2>Sources</h2><ul>")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from geo.admin_units import report_levels, unit_labels
 from geo.errors import InputError
 from geo.inventory import (
     METRICS,
@@ -38,6 +39,7 @@ TABLE_TITLES: dict[str, str] = {
     "totals": "Totals, kg of mercury a year",
     "comparison": "Our estimate beside published estimates, kg of mercury a year",
     "by_area": "By admin area, kg of mercury a year",
+    "by_unit": "By region and district (admin units by location), kg of mercury a year",
     "by_method": "By amalgamation practice, kg of mercury a year",
     "by_round": "By survey round, kg of mercury a year",
     "register": "Register counts",
@@ -97,11 +99,33 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
         "factors": pd.DataFrame(factors.sources(), columns=["factor", "central (low-high)",
                                                             "source"]),
         "sites": est[list(SITE_COLUMNS)].copy(),
+        "by_unit": by_unit(est, chosen, factors),
     }
     tables["targets"] = target_status(tables["trends"], factors, today=today, by="admin_area")
     dates = pd.to_datetime(est["survey_date"], errors="coerce")
     data_date = dates.max().date().isoformat() if dates.notna().any() else "not given"
     return Inventory(label, {k: tables[k] for k in TABLE_TITLES}, factors, data_date, len(est))
+
+
+def by_unit(est: pd.DataFrame, chosen: pd.DataFrame, factors: Factors) -> pd.DataFrame:
+    """Roll-up per top unit (region or province) and per unit within it (district or commune), from
+    the ``admin_<level>`` columns ``services.areas.with_units`` adds; empty when they are absent.
+
+    Per top unit, its own row (sub-unit "(all)") comes first, then its sub-units.
+    """
+    levels = report_levels(chosen)
+    if levels is None:
+        return pd.DataFrame(columns=["unit", "within"])
+    top, sub = levels
+    labels = unit_labels(chosen.reset_index(drop=True), levels)
+    est = est.assign(unit=labels[top].to_numpy(), within=labels[sub].to_numpy())
+    whole = rollup(est, factors, by="unit").assign(within="(all)")
+    parts = rollup(est, factors, by=["unit", "within"])
+    table = pd.concat([whole, parts], ignore_index=True)
+    table["_all"] = table["within"] != "(all)"
+    table = table.sort_values(["unit", "_all", "within"], kind="stable").drop(columns="_all")
+    cols = ["unit", "within"] + [c for c in table.columns if c not in ("unit", "within")]
+    return table[cols].rename(columns={"unit": top, "within": sub}).reset_index(drop=True)
 
 
 def select_area(sites: pd.DataFrame, area: str | None, *,
