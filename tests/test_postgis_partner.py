@@ -116,6 +116,10 @@ def test_the_partner_role_gets_a_permission_error_on_every_base_and_metadata_tab
     auth.add_account(pg, "ana", "analyst", PASSWORD)  # so that hgw_accounts and hgw_audit hold rows
     with psycopg.connect(pg_url) as owner:
         restricted = {layer: typed_restricted(owner, layer) for layer in held}
+        meta = [r[0] for r in owner.execute(r"SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                                            r" AND tablename LIKE 'hgw\_%'")]
+    assert {"hgw_accounts", "hgw_audit", "hgw_layers", "hgw_shareable", "hgw_runs", "hgw_state",
+            "hgw_schema_version"} <= set(meta)
     assert restricted["mining_sites"] == ["informant_name", "informant_contact", "inspector_name"]
     assert restricted["samples"] == ["collector_name", "participant_id"]
     with as_role(pg_url, "hgw_partner") as con:
@@ -127,8 +131,7 @@ def test_the_partner_role_gets_a_permission_error_on_every_base_and_metadata_tab
                     con.execute(f'SELECT "{field}" FROM public."{layer}"')
             with pytest.raises(errors.InsufficientPrivilege):
                 con.execute(f'SELECT extra FROM public."{layer}"')
-        for table in ("hgw_accounts", "hgw_audit", "hgw_layers", "hgw_shareable", "hgw_runs", "hgw_state",
-                      "hgw_schema_version"):
+        for table in meta:
             with pytest.raises(errors.InsufficientPrivilege):
                 con.execute(f"SELECT * FROM public.{table}")
         with pytest.raises(errors.UndefinedColumn):
@@ -210,6 +213,18 @@ def test_row_level_security_shows_the_field_role_its_areas_rows_only(pg: Postgis
             con.execute("UPDATE public.mining_sites SET name = 'x'")
     with psycopg.connect(pg_url) as owner:  # the owner (and an outside editor) still sees every row
         assert owner.execute("SELECT count(*) FROM public.mining_sites").fetchone() == (3,)
+
+
+def test_db_upgrade_takes_back_a_grant_to_public(pg: PostgisStore, pg_url: str) -> None:
+    with psycopg.connect(pg_url) as owner:
+        owner.execute("GRANT SELECT ON hgw_accounts, mining_sites TO PUBLIC")
+    with as_role(pg_url, "hgw_partner") as con:
+        con.execute("SELECT * FROM public.hgw_accounts")  # PUBLIC's grant reaches every role
+    assert cli.main(["--database-url", pg_url, "db", "upgrade"]) == 0
+    with as_role(pg_url, "hgw_partner") as con:
+        for table in ("hgw_accounts", "mining_sites"):
+            with pytest.raises(errors.InsufficientPrivilege):
+                con.execute(f"SELECT * FROM public.{table}")
 
 
 # ---------------------------------------------------------------- shareable marks

@@ -2,8 +2,8 @@
 
 - ``hgw_partner`` (NOLOGIN, migration ``v0004_partner_views``) may use schema ``partner`` and
   select its views, and nothing else: no grant on the layer tables, ``hgw_accounts``,
-  ``hgw_audit`` or any other ``hgw_*`` table (``REVOKE ALL ... FROM PUBLIC`` on each, so no
-  default grant can reach it). ``partner.<layer>`` holds ``fid``, the typed columns the partner
+  ``hgw_audit`` or any other ``hgw_*`` table (``REVOKE ALL ... FROM PUBLIC`` on each at every
+  refresh, so no grant to PUBLIC can reach it). ``partner.<layer>`` holds ``fid``, the typed columns the partner
   profile lets out (``layers.store.visibility.partner_columns``), ``extra`` cut to the keys it
   lets out (catalogue fields kept in JSONB, columns marked shareable; never a person-like name)
   and ``geom``. A layer the catalogue marks wholly restricted has no partner view.
@@ -41,8 +41,6 @@ SCHEMA = "partner"  # the schema of the partner views
 AREAS_SETTING = "hgwatch.areas"  # the transaction setting holding a field coordinator's areas (JSON array)
 POLICY = "hgw_field_areas"
 OTHERS_POLICY = "hgw_others"
-META_TABLES = ("hgw_state", "hgw_layers", "hgw_shareable", "hgw_runs", "hgw_accounts", "hgw_audit",
-               "hgw_schema_version")
 _AREAS = (f"(SELECT jsonb_array_elements_text(coalesce(nullif(current_setting('{AREAS_SETTING}', true), ''),"
           " '[]')::jsonb))")
 
@@ -135,9 +133,9 @@ def refresh(con: Connection, layers: Iterable[str] | None = None, *, tables: boo
                                  {"s": SCHEMA}).scalars().all():
             if stale not in CATALOGUE:
                 _run(con, sql.SQL("DROP VIEW {}").format(sql.Identifier(SCHEMA, stale)))
-        for name in META_TABLES:
-            if table_columns(con, schema, name):
-                _run(con, sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(sql.Identifier(schema, name)))
+        for name in con.execute(sa.text(r"SELECT tablename FROM pg_tables WHERE schemaname = :s"
+                                        r" AND tablename LIKE 'hgw\_%'"), {"s": schema}).scalars().all():
+            _run(con, sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(sql.Identifier(schema, name)))
 
 
 def _secure(con: Connection, table: sql.Identifier, present: Sequence[str], *, closed: bool) -> None:
