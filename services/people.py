@@ -4,21 +4,26 @@ Wiring over ``services.exposure.downstream`` (which traces the reach over ``geo.
 ``geo.exposure.reach``). The sources are the mercury-using sites and tailings that pass the sidebar
 filters; settlements are counted wherever they lie, also outside a filtered admin area, since
 a river carries mercury across boundaries. Reach length, settlement distance and entry distance
-come from the exposure settings (config/exposure.toml). No Streamlit here.
+come from the exposure settings (config/exposure.toml). Drinking-water intakes (``receptors`` of
+type ``water_intake``) on a source's reach are listed with its people (``intakes_downstream``), by
+the same test as settlements. No Streamlit here.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
 
+from geo.exposure import RECEPTOR_COLUMNS, receptors_downstream
 from services.exposure import Downstream, downstream
 from settings.exposure import ExposureSettings
 
 DETAIL_COLUMNS = ["name", "area_id", "population", "along_river_m", "distance_to_river_m"]
 SOURCE_LAYERS = {"mining_sites": "mining_site", "tailings": "tailings"}
+INTAKE = "water_intake"  # the receptor_type of a drinking-water intake (layers.catalogue.RECEPTOR_TYPES)
+INTAKE_COLUMNS = ["receptor_id", "name", "population", "along_river_m", "distance_to_river_m"]
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,14 @@ class PeopleFigure:
 @dataclass(frozen=True)
 class SourcePeople:
     """People downstream of one source: ``traced`` is False when it is not a mercury source
-    within the entry distance of a river; ``settlements`` has ``DETAIL_COLUMNS`` (metres)."""
+    within the entry distance of a river; ``settlements`` has ``DETAIL_COLUMNS`` and ``intakes``
+    (the drinking-water intakes on its reach) ``INTAKE_COLUMNS`` (metres)."""
 
     source_id: str
     traced: bool
     people: int
     settlements: pd.DataFrame
+    intakes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INTAKE_COLUMNS))
 
 
 def trace_view(frames: Mapping[str, gpd.GeoDataFrame], settings: ExposureSettings, *,
@@ -103,15 +110,32 @@ def headline_people(frames: Mapping[str, gpd.GeoDataFrame], settings: ExposureSe
     return people_figure(trace_view(frames, settings, areas=areas), settings)
 
 
-def source_people(down: Downstream | None, source_id: str) -> SourcePeople:
+def intakes_downstream(down: Downstream | None, receptors: gpd.GeoDataFrame | None,
+                       settings: ExposureSettings, *, buffer_m: float | None = None) -> pd.DataFrame:
+    """The drinking-water intakes on the reaches of ``down``: within ``buffer_m`` metres (default the
+    settings' settlement distance) of a source's reach, nearest river point on it; one row per
+    (source, intake), ``geo.exposure.reach.RECEPTOR_COLUMNS``."""
+    intakes = None if receptors is None or "receptor_type" not in receptors else \
+        receptors[receptors["receptor_type"] == INTAKE]
+    if down is None or intakes is None or intakes.empty:
+        return pd.DataFrame(columns=RECEPTOR_COLUMNS)
+    return receptors_downstream(down.network, down.reaches, intakes,
+                                buffer_m=float(buffer_m or settings.downstream["settlement_buffer_m"]))
+
+
+def source_people(down: Downstream | None, source_id: str, *, intakes: pd.DataFrame | None = None) -> SourcePeople:
     """The settlements downstream of source ``source_id`` (a site_id or tailings_id), nearest
-    along the river first."""
+    along the river first, with the intakes of ``intakes`` (``intakes_downstream``) on its reach."""
     traced = down is not None and any(r.source_id == source_id for r in down.reaches)
+    mine = pd.DataFrame(columns=INTAKE_COLUMNS)
+    if traced and intakes is not None and not intakes.empty:
+        mine = intakes[intakes["source_id"] == source_id][INTAKE_COLUMNS].sort_values("along_river_m")
+        mine = mine.reset_index(drop=True)
     if not traced or down is None or down.people.empty:
-        return SourcePeople(source_id, traced, 0, pd.DataFrame(columns=DETAIL_COLUMNS))
+        return SourcePeople(source_id, traced, 0, pd.DataFrame(columns=DETAIL_COLUMNS), mine)
     rows = down.people[down.people["source_id"] == source_id]
     table = rows[DETAIL_COLUMNS].sort_values("along_river_m").reset_index(drop=True)
-    return SourcePeople(source_id, True, int(down.people_by_source().get(source_id, 0)), table)
+    return SourcePeople(source_id, True, int(down.people_by_source().get(source_id, 0)), table, mine)
 
 
 def violation_source(record: Mapping[str, object]) -> str | None:
@@ -137,5 +161,11 @@ def detail_lines(found: SourcePeople, figure: PeopleFigure) -> list[str]:
     for row in found.settlements.itertuples(index=False):
         pop = "population unknown" if pd.isna(row.population) else f"{int(row.population):,} people"
         lines.append(f"  {row.name} ({row.area_id}): {pop}, {row.along_river_m / 1000:.2f} km "
+                     f"along the river, {row.distance_to_river_m:,.0f} m from it")
+    if len(found.intakes):
+        lines.append(f"Drinking-water intakes downstream: {len(found.intakes)}")
+    for row in found.intakes.itertuples(index=False):
+        served = "" if pd.isna(row.population) else f", serving {int(row.population):,} people"
+        lines.append(f"  water intake {row.name or ''} ({row.receptor_id}){served}: {row.along_river_m / 1000:.2f} km "
                      f"along the river, {row.distance_to_river_m:,.0f} m from it")
     return lines

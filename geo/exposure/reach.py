@@ -28,6 +28,8 @@ from geo.sites import uses_mercury
 
 PEOPLE_COLUMNS = ["source_id", "area_id", "name", "population", "distance_to_river_m",
                   "along_river_m"]
+RECEPTOR_COLUMNS = ["source_id", "receptor_id", "name", "receptor_type", "population", "distance_to_river_m",
+                    "along_river_m"]
 
 
 @dataclass(frozen=True)
@@ -250,3 +252,24 @@ def trace_downstream(network: RiverNetwork, sources: gpd.GeoDataFrame,
     people = (pd.concat(tables, ignore_index=True) if tables
               else pd.DataFrame(columns=PEOPLE_COLUMNS))
     return reaches, people
+
+
+def receptors_downstream(network: RiverNetwork, reaches: list[Reach], receptors: gpd.GeoDataFrame, *,
+                         buffer_m: float) -> pd.DataFrame:
+    """Receptors (e.g. drinking-water intakes) on the ``reaches``, by the same test as settlements.
+
+    A receptor is listed for a source when it lies within ``buffer_m`` metres of the source's reach
+    and its nearest river point is on that reach (``people_downstream``). Returns one row per
+    (source, receptor) with ``RECEPTOR_COLUMNS``, reach by reach, nearest along the river first.
+    """
+    if not len(receptors) or not reaches:
+        return pd.DataFrame(columns=RECEPTOR_COLUMNS)
+    kinds = dict(zip(receptors["receptor_id"].astype(str), receptors.get("receptor_type", pd.Series(
+        None, index=receptors.index, dtype=object)), strict=True))
+    as_areas = receptors.assign(area_id=receptors["receptor_id"].astype(str))
+    tables = [t for t in (people_downstream(network, r, as_areas, buffer_m=buffer_m) for r in reaches) if len(t)]
+    if not tables:
+        return pd.DataFrame(columns=RECEPTOR_COLUMNS)
+    out = pd.concat(tables, ignore_index=True).rename(columns={"area_id": "receptor_id"})
+    out["receptor_type"] = out["receptor_id"].map(kinds)
+    return out[RECEPTOR_COLUMNS].reset_index(drop=True)

@@ -62,7 +62,9 @@ with right:
             if isinstance(figure, str):
                 st.caption("People downstream: the exposure settings could not be used.")
             else:
-                found = people.source_people(svc.downstream(view.filters), source)
+                down = svc.downstream(view.filters)
+                intakes = people.intakes_downstream(down, svc.frames().get("receptors"), svc.settings.exposure)
+                found = people.source_people(down, source, intakes=intakes)
                 st.text("\n".join(people.detail_lines(found, figure)))
         if len(record):
             detail = record.drop(columns=["geometry", "nearest_line"], errors="ignore").iloc[0]
