@@ -252,6 +252,24 @@ def test_marking_a_column_shareable_puts_it_in_the_partner_view_and_unmarking_re
     assert view_keys() == set()
 
 
+def test_marked_names_with_quotes_colons_and_percent_signs_reach_the_view_intact(
+        pg: PostgisStore, gpkg: Store, pg_url: str) -> None:
+    """The view is composed by psycopg (identifiers and literals quoted), so any name an analyst
+    marks works and cannot change the SQL."""
+    odd = ["it's", 'say "hi"', "a:b", "50%", "{k}", "x); DROP TABLE hgw_audit; --"]
+    frame = layer_frame("deposits").assign(**{name: [f"v{i}-{name}" for i in range(3)] for name in odd})
+    for store in (pg, gpkg):
+        store.write_layer("deposits", frame, source="odd.geojson")
+        store.mark_shareable("deposits", odd)
+    on_pg = auth.read_layer(pg, "deposits", PARTNER)
+    assert_geodataframe_equal(on_pg, auth.read_layer(gpkg, "deposits", PARTNER))
+    assert [list(on_pg[name]) for name in odd] == [[f"v{i}-{name}" for i in range(3)] for name in odd]
+    with as_role(pg_url, "hgw_partner") as con:
+        assert {k for (e,) in con.execute("SELECT extra FROM partner.deposits") for k in e} == set(odd)
+    with psycopg.connect(pg_url) as owner:
+        assert owner.execute("SELECT to_regclass('hgw_audit')").fetchone() == ("hgw_audit",)
+
+
 # ---------------------------------------------------------------- db upgrade from v0003
 def _upgrade_to(url: str, rev: str) -> None:
     config = Config()
