@@ -67,7 +67,8 @@ def apply_profile(gdf: gpd.GeoDataFrame, spec: LayerSpec, profile: str,
     ----------
     gdf : the layer (any columns).
     spec : its catalogue entry: under partner and public only its declared non-restricted
-        fields leave (public also drops ``PUBLIC_EXTRA_DROPS``).
+        fields leave (public also drops ``PUBLIC_EXTRA_DROPS``); a wholly restricted layer
+        (``spec.restricted``) leaves only under internal.
     profile : one of ``PROFILES``.
     shareable : columns an analyst marked shareable for this layer; a person-like name among
         them still never leaves.
@@ -76,6 +77,9 @@ def apply_profile(gdf: gpd.GeoDataFrame, spec: LayerSpec, profile: str,
         raise InputError(f"profile {profile!r} is not known; expected one of {list(PROFILES)}")
     if profile == "internal":
         return gdf
+    if spec.restricted:
+        raise InputError(f"layer {spec.name!r} is wholly restricted: it is exported only under the internal "
+                         f"profile, not {profile!r}")
     allowed = set(spec.shared_fields) | set(shareable)
     if profile == "public":
         allowed -= set(PUBLIC_EXTRA_DROPS)

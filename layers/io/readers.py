@@ -113,16 +113,19 @@ def source_layers(path: str | Path) -> list[str]:
         raise InputError(f"{path.name}: cannot open the file: {_gdal_message(exc)}") from None
 
 
-def read_raw(path: str | Path, *, source_layer: str | None = None,
-             crs: str | None = None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    """Read ``path`` into a GeoDataFrame in EPSG:4326 with a ``_row`` column, unvalidated."""
+def read_raw(path: str | Path, *, source_layer: str | None = None, crs: str | None = None,
+             geometry_optional: bool = False) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Read ``path`` into a GeoDataFrame in EPSG:4326 with a ``_row`` column, unvalidated.
+
+    ``geometry_optional``: a CSV or XLSX without coordinate columns is read as records without
+    geometry (a layer whose spec says ``geometry_optional``, such as a register)."""
     path = _existing(path)
     try:
         found = sniff(path)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notes such as renumbered fids
             if found.kind in ("csv", "xlsx"):
-                gdf, problems = _read_table(path, found, source_layer, crs)
+                gdf, problems = _read_table(path, found, source_layer, crs, geometry_optional)
             elif found.kind == "parquet":
                 gdf, problems = place_crs(_read_parquet(path), path, crs)
             else:
@@ -189,7 +192,7 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
     spec = spec_for(layer)
     if source_layer is None and path.suffix.lower() == ".gpkg" and layer in source_layers(path):
         source_layer = layer
-    gdf, problems = read_raw(path, source_layer=source_layer, crs=crs)
+    gdf, problems = read_raw(path, source_layer=source_layer, crs=crs, geometry_optional=spec.geometry_optional)
     for key, value in (set_values or {}).items():
         if spec.field(key) is None:
             raise InputError(f"--set {key}={value}: {spec.name} has no field {key!r}; expected one "
@@ -272,13 +275,17 @@ def _read_parquet(path: Path) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _read_table(path: Path, found: Sniffed, sheet: str | None,
-                crs: str | None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+def _read_table(path: Path, found: Sniffed, sheet: str | None, crs: str | None,
+                geometry_optional: bool = False) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     if found.kind == "xlsx":
         df, problems = tables.read_xlsx(path, sheet)
     else:
         df, problems = tables.read_csv(path)
     found_geometry = find_geometry(df)
+    if found_geometry is None and geometry_optional:
+        note = Problem(path.name, None, None, None, "no coordinate columns: the records have no location",
+                       "info", kind="coordinates")
+        return gpd.GeoDataFrame(df, geometry=np.full(len(df), None, dtype=object), crs="EPSG:4326"), [*problems, note]
     if found_geometry is None:
         raise InputError(
             f"{path.name}: no coordinate columns found in {list(map(str, df.columns))}; expected "

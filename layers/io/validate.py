@@ -236,12 +236,13 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
     gdf = gdf.drop(columns=[c for c in (OPEN_RING, UNREADABLE) if c in gdf.columns])
     geoms = gdf.geometry.to_numpy()
     missing = geomcheck.missing_mask(geoms)
+    lacking = missing & (not spec.geometry_optional)  # a record without geometry, where the layer needs one
     wrong_kind = ~missing & ~geomcheck.kind_in(geoms, spec.geometry_types)
     swapped = geomcheck.swapped_mask(geoms)
     out_of_range = geomcheck.out_of_range_mask(geoms)
     invalid = geomcheck.invalid_mask(geoms)
     noted = pd.notna(unreadable) | pd.notna(open_rings)
-    flagged = noted | missing | wrong_kind | swapped | out_of_range | invalid
+    flagged = noted | lacking | wrong_kind | swapped | out_of_range | invalid
     allowed = ", ".join(spec.geometry_types)
     repaired = geoms.copy() if repair and invalid.any() else geoms
     for i in np.flatnonzero(flagged):
@@ -254,7 +255,7 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
                 continue
             add(i, "geometry", open_rings[i], f"repaired: the ring was closed ({CLOSED_RING})",
                 "repaired", "warning")
-        if missing[i]:
+        if lacking[i]:
             add(i, "geometry", None if geoms[i] is None else "EMPTY",
                 f"a {allowed} geometry; the geometry is null or empty", "geometry")
             continue

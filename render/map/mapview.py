@@ -37,7 +37,8 @@ TILES = (
      "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
      "Tiles &copy; Esri, Maxar, Earthstar Geographics, and the GIS User Community"),
 )
-DRAW_ORDER = ("deposits", "residential_areas", "water_bodies", "tailings", "samples", "mining_sites")
+DRAW_ORDER = ("admin_areas", "zones", "licences", "deposits", "residential_areas", "water_bodies", "receptors",
+              "tailings", "facilities", "samples", "mercury_trade", "miners", "mining_sites")  # bottom to top
 
 
 @dataclass(frozen=True)
@@ -264,7 +265,9 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
     folium.Map loading Leaflet from the app's own static folder, with a layer switcher,
     a legend, OpenStreetMap / satellite / no-basemap base layers and an offline note.
     """
-    present = {k: v for k, v in layers.items() if k in CATALOGUE and v is not None and len(v)}
+    present = {k: v[v.geometry.notna().to_numpy() & ~v.geometry.is_empty.to_numpy()]
+               for k, v in layers.items() if k in CATALOGUE and v is not None and len(v)}  # records with a location
+    present = {k: v for k, v in present.items() if len(v)}
     frames = list(present.values()) + ([violations] if violations is not None and len(violations) else [])
     total = sum(len(f) for f in frames)
     bounds = _bounds(frames)
