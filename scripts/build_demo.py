@@ -5,10 +5,13 @@ Water: GSHHG 2.3.7 (WDBII rivers, level-2 lake shorelines) for a box in south-we
 
     apt-get install -y gmt gmt-gshhg-full
 
-Everything else (mining sites, tailings, residential areas, deposits, samples) is synthetic,
-made with a fixed seed, placed at known geodesic distances from the real rivers, and flagged as
-synthetic in the workspace metadata, the names ("DEMO ...") and the README. The built file is
-committed, so `make run` needs no system package; run `make demo` to rebuild it.
+Everything else (mining sites, tailings, residential areas, deposits, samples, and the registers of
+issue 15: admin areas, a protected area, licences, receptors, a facility, mercury trade records and
+miners) is synthetic, made with fixed seeds, placed at known geodesic distances from the real rivers
+and sites, and flagged as synthetic in the workspace metadata, the names ("DEMO ...") and the
+README. The built file is committed, so `make run` needs no system package; run `make demo` to
+rebuild it, or `--water-from data/demo_workspace.gpkg` to rebuild it without GMT from the water
+layer already built (the same rivers, so the same synthetic layers).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -57,8 +61,12 @@ def gmt_segments(args: list[str]) -> list[np.ndarray]:
     return segments
 
 
-def water() -> gpd.GeoDataFrame:
-    """GSHHG rivers as lines and lake shorelines as polygons."""
+def water(from_workspace: Path | None = None) -> gpd.GeoDataFrame:
+    """GSHHG rivers as lines and lake shorelines as polygons (read back from ``from_workspace``,
+    a workspace this script built, when given)."""
+    if from_workspace is not None:
+        kept = Workspace(from_workspace).read("water_bodies")
+        return gpd.GeoDataFrame(kept[["water_id", "name", "kind"]], geometry=kept.geometry.to_numpy(), crs=4326)
     lines = [shapely.LineString(s) for s in gmt_segments(["-Ia"])]
     rivers = [g for g in lines if g.length > 0]  # drop GMT's zero-length bin-edge stubs
     lakes = [shapely.Polygon(s) for s in gmt_segments(["-W2", "-A0/2/2"])]
@@ -196,14 +204,119 @@ def samples(rng: np.random.Generator, rivers: list[shapely.LineString]) -> gpd.G
             geoms.append(shapely.Point(x, y))
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
 
+# ---------------------------------------------------------------- the registers (issue 15)
+REGISTER_SEED = 15  # a generator of its own: the layers above stay as they were before issue 15
+DEMO_DATE = date(2026, 11, 26)  # the day the demo was built: one licence expires 45 days after it
+COUNTRY_BOX = (-3.2, 4.9, -0.8, 7.1)  # lon/lat; covers every demo site
+REGIONS = (("DEMO-N", AREAS[0], 6.45, 7.1), ("DEMO-C", AREAS[1], 6.2, 6.45), ("DEMO-S", AREAS[2], 4.9, 6.2))
+DISTRICT_SPLIT = -1.9  # longitude between each region's West and East district
+STEP_DEG = 0.01  # boundary vertices at most this far apart: a geodesic edge then sags < 1 mm off the lon/lat line
+PROTECTED_LEGAL = ("SYNTHETIC demo zone. Bans modelled on the Kyrgyz NAP (003 L972-988): artisanal alluvial "
+                   "mining is banned in specially protected natural areas")
 
-def build(out: Path) -> None:
+
+def _box(w: float, s: float, e: float, n: float) -> shapely.Polygon:
+    """A lon/lat box with a vertex every ``STEP_DEG`` along its edges."""
+    return shapely.Polygon(shapely.segmentize(shapely.box(w, s, e, n), STEP_DEG).exterior)
+
+
+def admin_areas() -> gpd.GeoDataFrame:
+    """A country, three regions (the bands the sites' ``admin_area`` names) and two districts each."""
+    w, s, e, n = COUNTRY_BOX
+    rows = [{"area_code": "DEMO", "name": "DEMO Country", "level": "country", "parent_code": None}]
+    geoms = [_box(w, s, e, n)]
+    for code, name, south, north in REGIONS:
+        rows.append({"area_code": code, "name": name, "level": "region", "parent_code": "DEMO"})
+        geoms.append(_box(w, south, e, north))
+        for side, (west, east) in (("W", (w, DISTRICT_SPLIT)), ("E", (DISTRICT_SPLIT, e))):
+            rows.append({"area_code": f"{code}-{side}", "name": f"{name} {'West' if side == 'W' else 'East'}",
+                         "level": "district", "parent_code": code})
+            geoms.append(_box(west, south, east, north))
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+
+
+def _around(point: shapely.Point, half_m: float) -> shapely.Polygon:
+    return shapely.Polygon(_square(point.x, point.y, half_m))
+
+
+def registers(rng: np.random.Generator, rivers: list[shapely.LineString], sites: gpd.GeoDataFrame,
+              villages: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """Admin areas, a protected area, licences, receptors, a facility, trade records and miners."""
+    active = sites[(sites["status"] == "active") & sites["uses_mercury"]].reset_index(drop=True)
+    where = active.geometry.representative_point()
+    zone = gpd.GeoDataFrame([{"zone_id": "DEMO-Z1", "name": "DEMO protected forest", "zone_type": "protected_area",
+                              "prohibits_mining": True, "legal_source": PROTECTED_LEGAL}],
+                            geometry=[_around(where[0], 3000.0)], crs=4326)
+    statuses = [("valid", date(2023, 1, 1), date(2028, 12, 31)), ("valid", date(2024, 6, 1), date(2029, 5, 31)),
+                ("valid", date(2022, 3, 1), DEMO_DATE + timedelta(days=45)),  # expires within 90 days
+                ("expired", date(2020, 1, 1), date(2025, 6, 30)), ("suspended", date(2023, 5, 1), date(2027, 4, 30)),
+                ("valid", date(2025, 1, 1), None)]
+    licences = gpd.GeoDataFrame([{
+        "licence_id": f"DEMO-L{i + 1}", "holder": f"DEMO holder {i + 1}",
+        "holder_type": ("individual", "cooperative", "company")[i % 3],
+        "licence_type": "processing" if i == 5 else "mining", "valid_from": start, "valid_to": end,
+        "status": status, "authority": "DEMO mining cadastre"} for i, (status, start, end) in enumerate(statuses)],
+        geometry=[_around(where[i + 1], 400.0) for i in range(len(statuses))], crs=4326)
+    school = GEOD.fwd(where[1].x, where[1].y, 90.0, 300.0)[:2]  # 300 m from a mercury-using site
+    intake = beside(rng, rivers, 20.0)
+    receptors = gpd.GeoDataFrame([
+        {"receptor_id": "DEMO-R1", "name": "DEMO primary school", "receptor_type": "school", "population": 240},
+        {"receptor_id": "DEMO-R2", "name": "DEMO water intake", "receptor_type": "water_intake", "population": 3500}],
+        geometry=[shapely.Point(school), shapely.Point(intake)], crs=4326)
+    hub = villages.geometry.representative_point().iloc[0]
+    facility = gpd.GeoDataFrame([{
+        "facility_id": "DEMO-F1", "name": "DEMO centralized amalgamation facility",
+        "facility_type": "centralized_amalgamation", "licence_id": "DEMO-L6", "capacity": 5.0, "storage_kg": 50.0,
+        "operator": "DEMO cooperative", "status": "operating"}], geometry=[shapely.Point(hub.x, hub.y)], crs=4326)
+    return {"admin_areas": admin_areas(), "zones": zone, "licences": licences, "receptors": receptors,
+            "facilities": facility, "mercury_trade": trade(rng, villages), "miners": miners(rng, active)}
+
+
+def trade(rng: np.random.Generator, villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Traders, transactions, a seizure, an entry point and the route from it (all DEMO)."""
+    places = villages.geometry.representative_point().to_numpy()
+    entry = shapely.Point(COUNTRY_BOX[0] + 0.05, 6.0)
+    rows: list[dict[str, object]] = [
+        {"record_type": "entry_point", "place": "DEMO border crossing"},
+        {"record_type": "route", "place": "DEMO border crossing to DEMO village 1", "date": "2025-02-10"},
+        {"record_type": "trader", "seller": "DEMO trader A", "place": "DEMO village 1 market"},
+        {"record_type": "trader", "seller": "DEMO trader B", "place": "DEMO village 2 market"},
+        {"record_type": "seizure", "kg": 40.0, "date": "2025-03-14", "seller": "DEMO trader B",
+         "place": "DEMO road check"}]
+    geoms = [entry, shapely.LineString([(entry.x, entry.y), (places[0].x, places[0].y)]), places[0], places[1],
+             places[2]]
+    for k in range(3):
+        rows.append({"record_type": "transaction", "kg": round(float(rng.uniform(0.15, 3.0)), 2),
+                     "date": f"2025-0{k + 4}-0{k + 1}", "seller": "DEMO trader A", "buyer": f"DEMO buyer {k + 1}",
+                     "place": "DEMO village 1 market"})
+        geoms.append(places[0])
+    for i, row in enumerate(rows):
+        row["record_id"] = f"DEMO-M{i + 1:02d}"
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+
+
+def miners(rng: np.random.Generator, active: gpd.GeoDataFrame, n: int = 40) -> gpd.GeoDataFrame:
+    """Register entries for people at the active sites; a third have no location."""
+    rows, geoms = [], []
+    for i in range(n):
+        k = int(rng.integers(len(active)))
+        rows.append({"miner_id": f"DEMO-P{i + 1:03d}", "site_id": active["site_id"].iloc[k],
+                     "certificate_no": f"DEMO-CERT-{i + 1:04d}",
+                     "registered_on": f"2024-{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 28)):02d}",
+                     "sex": rng.choice(["female", "male"], p=[0.3, 0.7]),
+                     "age_band": rng.choice(["15_17", "18_24", "25_49", "50_plus"], p=[0.05, 0.3, 0.5, 0.15]),
+                     "activity": rng.choice(["digging", "processing", "amalgamation"])})
+        geoms.append(None if rng.random() < 0.33 else active.geometry.representative_point().iloc[k])
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+
+
+def build(out: Path, water_from: Path | None = None) -> None:
     """Build every layer, validate it through the same path as user imports, and store it."""
     from layers.catalogue import spec_for
     from layers.io.validate import validate
 
     rng = np.random.default_rng(7)
-    water_gdf = water()
+    water_gdf = water(water_from)
     rivers = [g for g, kind in zip(water_gdf.geometry, water_gdf["kind"]) if kind == "river"]
     site_gdf = sites(rng, rivers)
     layers = {
@@ -214,6 +327,9 @@ def build(out: Path) -> None:
         "deposits": deposits(rng, rivers),
         "samples": samples(rng, rivers),
     }
+    layers.update(registers(np.random.default_rng(REGISTER_SEED), rivers, site_gdf, layers["residential_areas"]))
+    layers["tailings"]["au_g_per_t"] = np.round(np.random.default_rng(REGISTER_SEED + 1).lognormal(
+        0.0, 0.8, len(layers["tailings"])), 2)
     tmp = out.with_name(out.stem + ".building.gpkg")
     tmp.unlink(missing_ok=True)
     ws = Workspace(tmp)
@@ -234,11 +350,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("data/demo_workspace.gpkg"))
     parser.add_argument("--force", action="store_true", help="rebuild even if the file exists")
+    parser.add_argument("--water-from", type=Path, default=None,
+                        help="read the GSHHG water layer from a workspace this script built, instead of running GMT")
     args = parser.parse_args()
     if args.out.exists() and not args.force:
         print(f"{args.out} exists; use --force to rebuild")
         return
-    build(args.out)
+    build(args.out, args.water_from)
 
 
 if __name__ == "__main__":
