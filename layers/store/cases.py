@@ -1,0 +1,323 @@
+"""Cases, stored beside the data they are about: in the workspace GeoPackage or the PostGIS database.
+
+Five tables (the same columns on both back ends; PostGIS: migration ``v0006_cases``):
+
+- ``hgw_cases``: one row per violation id: the rule, the site (id, name, admin area, a point on it
+  in lon/lat, its geometry as WKB for visit distances), the status, assignee, due date, the last
+  reason, whether the last run still flags it (``flagged``) and a note for review (``review``),
+  the fingerprint of the last run (``geo.cases.Fingerprint``) and of the verdict (``verdict``),
+  when it was opened and last changed, and the first and last run that flagged it.
+- ``hgw_case_comments``: comments (time, who, text).
+- ``hgw_case_visits``: field visits (time, WGS84 position, accuracy and geodesic distance from the
+  site in metres, outcome, notes, who, the submission key and file it came from).
+- ``hgw_case_photos``: evidence photos: the bytes, their SHA-256, the EXIF time and position.
+- ``hgw_case_submissions``: the keys of imported field submissions (re-import is idempotent).
+
+Every change is ONE transaction: on a GeoPackage ``Workspace.writing`` (in place, under the
+writer lock; a one-row change costs a few pages, not a copy of the file), on PostGIS
+``PostgisStore.writing`` (the writers' advisory lock). The SQL is written once with ``:name``
+parameters, which both sqlite3 and SQLAlchemy understand. Reading takes no lock; a store without
+the tables yet holds no case.
+"""
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import astuple, dataclass, fields
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from geo.errors import WorkspaceError
+from layers.store import files, gpkg
+from layers.store.base import Store
+from layers.store.postgis import PostgisStore
+from layers.store.workspace import Workspace
+
+CASES = "hgw_cases"
+COMMENTS = "hgw_case_comments"
+VISITS = "hgw_case_visits"
+PHOTOS = "hgw_case_photos"
+SUBMISSIONS = "hgw_case_submissions"
+TABLES = (CASES, COMMENTS, VISITS, PHOTOS, SUBMISSIONS)
+COUNT_BY = ("admin_area", "status", "rule_id", "assignee", "flagged")  # what counts may be grouped by
+
+_SQLITE_TABLES = (
+    f"""CREATE TABLE IF NOT EXISTS {CASES} (
+        violation_id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, rule_version TEXT NOT NULL,
+        subject_layer TEXT NOT NULL, site_id TEXT NOT NULL, site_name TEXT, admin_area TEXT,
+        status TEXT NOT NULL, assignee TEXT, due_date TEXT, reason TEXT,
+        flagged INTEGER NOT NULL DEFAULT 1, review TEXT, distance_m REAL, lon REAL, lat REAL, site_wkb BLOB,
+        fingerprint TEXT, verdict TEXT, opened_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        first_run INTEGER, last_run INTEGER)""",
+    f"CREATE INDEX IF NOT EXISTS {CASES}_area ON {CASES} (admin_area, status)",
+    f"""CREATE TABLE IF NOT EXISTS {COMMENTS} (
+        id INTEGER PRIMARY KEY, violation_id TEXT NOT NULL, at TEXT NOT NULL, who TEXT NOT NULL, text TEXT NOT NULL)""",
+    f"""CREATE TABLE IF NOT EXISTS {VISITS} (
+        id INTEGER PRIMARY KEY, violation_id TEXT NOT NULL, visited_at TEXT, lat REAL, lon REAL, accuracy_m REAL,
+        distance_m REAL, outcome TEXT, notes TEXT, who TEXT NOT NULL, submission_key TEXT, source TEXT)""",
+    f"CREATE INDEX IF NOT EXISTS {VISITS}_case ON {VISITS} (violation_id)",
+    f"""CREATE TABLE IF NOT EXISTS {PHOTOS} (
+        id INTEGER PRIMARY KEY, violation_id TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL,
+        data BLOB NOT NULL, taken_at TEXT, lat REAL, lon REAL, added_at TEXT NOT NULL, who TEXT NOT NULL,
+        visit_id INTEGER)""",
+    f"CREATE INDEX IF NOT EXISTS {PHOTOS}_case ON {PHOTOS} (violation_id)",
+    f"""CREATE TABLE IF NOT EXISTS {SUBMISSIONS} (
+        key TEXT PRIMARY KEY, violation_id TEXT NOT NULL, source TEXT NOT NULL, file_row INTEGER,
+        applied_at TEXT NOT NULL)""",
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case as stored (see the module docstring for the columns)."""
+
+    violation_id: str
+    rule_id: str
+    rule_version: str
+    subject_layer: str
+    site_id: str
+    site_name: str | None
+    admin_area: str | None
+    status: str
+    assignee: str | None
+    due_date: str | None
+    reason: str | None
+    flagged: bool
+    review: str | None
+    distance_m: float | None
+    lon: float | None
+    lat: float | None
+    site_wkb: bytes | None
+    fingerprint: str | None
+    verdict: str | None
+    opened_at: str
+    updated_at: str
+    first_run: int | None
+    last_run: int | None
+
+
+CASE_COLUMNS = tuple(f.name for f in fields(Case))
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A field visit: time (ISO 8601 UTC), WGS84 position, accuracy and distance from the site in metres."""
+
+    violation_id: str
+    visited_at: str | None
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    distance_m: float | None
+    outcome: str | None
+    notes: str | None
+    who: str
+    submission_key: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Photo:
+    """An evidence photo: its bytes, their SHA-256 (hex) and its EXIF time and position (None: unknown)."""
+
+    violation_id: str
+    name: str
+    sha256: str
+    data: bytes
+    taken_at: str | None
+    lat: float | None
+    lon: float | None
+    added_at: str
+    who: str
+    visit_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment on a case."""
+
+    violation_id: str
+    at: str
+    who: str
+    text: str
+
+
+def _case(row: Sequence[Any]) -> Case:
+    values = list(row)
+    values[11] = bool(values[11])
+    if values[16] is not None:
+        values[16] = bytes(values[16])
+    return Case(*values)
+
+
+class CaseTables:
+    """The case tables inside one open transaction (or read-only connection) of either back end."""
+
+    def __init__(self, con: sqlite3.Connection | Connection) -> None:
+        self.con = con
+
+    def _rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        if isinstance(self.con, sqlite3.Connection):
+            return [tuple(r) for r in self.con.execute(sql, dict(params or {})).fetchall()]
+        result = self.con.execute(sa.text(sql), dict(params or {}))
+        return [tuple(r) for r in result.all()] if result.returns_rows else []
+
+    def _many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        if isinstance(self.con, sqlite3.Connection):
+            self.con.executemany(sql, [dict(r) for r in rows])
+        else:
+            self.con.execute(sa.text(sql), [dict(r) for r in rows])
+
+    # ---------------------------------------------------------------- cases
+    def get(self, violation_id: str) -> Case | None:
+        """The case of ``violation_id``, or None."""
+        found = self._rows(f"SELECT {', '.join(CASE_COLUMNS)} FROM {CASES} WHERE violation_id = :v",
+                           {"v": violation_id})
+        return _case(found[0]) if found else None
+
+    def all(self, *, with_geometry: bool = False) -> list[Case]:
+        """Every case, by violation id (``site_wkb`` None unless ``with_geometry``)."""
+        cols = [c if with_geometry or c != "site_wkb" else "NULL" for c in CASE_COLUMNS]
+        return [_case(r) for r in self._rows(f"SELECT {', '.join(cols)} FROM {CASES} ORDER BY violation_id")]
+
+    def put(self, cases: Iterable[Case]) -> None:
+        """Insert or replace ``cases`` (matched on violation id)."""
+        names = ", ".join(CASE_COLUMNS)
+        values = ", ".join(f":{c}" for c in CASE_COLUMNS)
+        update = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
+        self._many(f"INSERT INTO {CASES} ({names}) VALUES ({values}) ON CONFLICT (violation_id) DO UPDATE SET {update}",
+                   [dict(zip(CASE_COLUMNS, astuple(c))) for c in cases])
+
+    def visit_counts(self) -> dict[str, tuple[int, str | None]]:
+        """Violation id -> (number of visits, time of the last one)."""
+        return {str(v): (int(n), last) for v, n, last in self._rows(
+            f"SELECT violation_id, COUNT(*), MAX(visited_at) FROM {VISITS} GROUP BY violation_id")}
+
+    def counts(self, by: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Rows of (``by`` values..., number of cases), grouped by the columns ``by`` (from ``COUNT_BY``)."""
+        bad = [b for b in by if b not in COUNT_BY]
+        if bad or not by:
+            raise WorkspaceError(f"cases can be counted by {list(COUNT_BY)}; got {list(by)}")
+        cols = ", ".join(by)
+        return self._rows(f"SELECT {cols}, COUNT(*) FROM {CASES} GROUP BY {cols} ORDER BY {cols}")
+
+    # ---------------------------------------------------------------- details
+    def add_comment(self, comment: Comment) -> None:
+        """Add ``comment``."""
+        self._many(f"INSERT INTO {COMMENTS} (violation_id, at, who, text) VALUES (:violation_id, :at, :who, :text)",
+                   [dict(zip([f.name for f in fields(Comment)], astuple(comment)))])
+
+    def comments(self, violation_id: str) -> list[Comment]:
+        """The comments on a case, oldest first."""
+        return [Comment(*r) for r in self._rows(
+            f"SELECT violation_id, at, who, text FROM {COMMENTS} WHERE violation_id = :v ORDER BY id", {"v": violation_id})]
+
+    def add_visit(self, visit: Visit) -> int:
+        """Add ``visit``; returns its id."""
+        names = [f.name for f in fields(Visit)]
+        found = self._rows(f"INSERT INTO {VISITS} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+                           " RETURNING id", dict(zip(names, astuple(visit))))
+        return int(found[0][0])
+
+    def visits(self, violation_id: str) -> list[Visit]:
+        """The visits of a case, in the order recorded."""
+        names = [f.name for f in fields(Visit)]
+        return [Visit(*r) for r in self._rows(
+            f"SELECT {', '.join(names)} FROM {VISITS} WHERE violation_id = :v ORDER BY id", {"v": violation_id})]
+
+    def add_photo(self, photo: Photo) -> int:
+        """Add ``photo`` (its bytes in the store); returns its id."""
+        names = [f.name for f in fields(Photo)]
+        found = self._rows(f"INSERT INTO {PHOTOS} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+                           " RETURNING id", dict(zip(names, astuple(photo))))
+        return int(found[0][0])
+
+    def photos(self, violation_id: str, *, with_data: bool = False) -> list[Photo]:
+        """The photos of a case, in the order added (``data`` empty unless ``with_data``)."""
+        names = [f.name if with_data or f.name != "data" else "NULL" for f in fields(Photo)]
+        out = []
+        for r in self._rows(f"SELECT {', '.join(names)} FROM {PHOTOS} WHERE violation_id = :v ORDER BY id",
+                            {"v": violation_id}):
+            values = list(r)
+            values[3] = bytes(values[3]) if values[3] is not None else b""
+            out.append(Photo(*values))
+        return out
+
+    def imported(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` already imported."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            params = {f"k{i}": k for i, k in enumerate(chunk)}
+            found |= {str(r[0]) for r in self._rows(
+                f"SELECT key FROM {SUBMISSIONS} WHERE key IN ({', '.join(':' + p for p in params)})", params)}
+        return found
+
+    def add_submission(self, key: str, violation_id: str, source: str, row: int | None, applied_at: str) -> None:
+        """Record that submission ``key`` was applied to ``violation_id``."""
+        self._many(f"INSERT INTO {SUBMISSIONS} (key, violation_id, source, file_row, applied_at)"
+                   " VALUES (:key, :violation_id, :source, :file_row, :applied_at)",
+                   [{"key": key, "violation_id": violation_id, "source": source, "file_row": row, "applied_at": applied_at}])
+
+
+class _Empty(CaseTables):
+    """The case tables of a store that has none yet: every read is empty."""
+
+    def __init__(self) -> None:
+        super().__init__(sqlite3.connect(":memory:"))
+        for sql in _SQLITE_TABLES:
+            self.con.execute(sql)  # type: ignore[call-overload]
+
+
+@contextlib.contextmanager
+def writing(store: Store) -> Iterator[CaseTables]:
+    """The case tables of ``store`` in ONE write transaction under its writer lock: committed when
+    the block ends, rolled back (nothing changed) when it raises."""
+    if isinstance(store, PostgisStore):
+        with store.writing() as con:
+            yield CaseTables(con)
+        return
+    if not isinstance(store, Workspace):
+        raise WorkspaceError(f"store {store.path} keeps no cases")
+    files.refuse_unless_geopackage(store.path, store.real)
+    if not store.real.exists():
+        raise WorkspaceError(f"workspace {store.path} does not exist; cases live in the workspace:"
+                             " import layers and run `cli.py check` first")
+    with store.writing() as sqlite_con:  # the workspace's in-place transaction under its writer lock
+        for sql in _SQLITE_TABLES:
+            sqlite_con.execute(sql)
+        yield CaseTables(sqlite_con)
+
+
+@contextlib.contextmanager
+def reading(store: Store) -> Iterator[CaseTables]:
+    """The case tables of ``store`` for reading (one consistent state; no lock); empty when the
+    store or its case tables do not exist yet."""
+    if isinstance(store, PostgisStore):
+        if not store.exists():
+            yield _Empty()
+            return
+        with store.reading() as con:
+            yield CaseTables(con)
+        return
+    if not isinstance(store, Workspace):
+        raise WorkspaceError(f"store {store.path} keeps no cases")
+    if not store.real.exists():
+        yield _Empty()
+        return
+    files.refuse_unless_geopackage(store.path, store.real)
+    try:
+        with contextlib.closing(gpkg.read_only(store.real)) as con:
+            if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (CASES,)).fetchone() is None:
+                yield _Empty()
+                return
+            con.execute("BEGIN")  # one snapshot for every read of the block
+            yield CaseTables(con)
+    except sqlite3.DatabaseError as exc:
+        raise WorkspaceError(f"workspace {store.path} cannot be read as a GeoPackage: {exc}") from None
