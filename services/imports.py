@@ -62,15 +62,20 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
 
 
 def load_upload(name: str, data: bytes, layer: str | None = None, *,
-                crs: str | None = None, source_layer: str | None = None) -> Loaded:
+                crs: str | None = None, source_layer: str | None = None,
+                admin_areas: gpd.GeoDataFrame | None = None) -> Loaded:
     """Read and validate an uploaded file: its bytes saved under its plain name (no folders)
     in a temporary folder, so messages name the file the user chose. ``source_layer`` picks a
-    layer of a GeoPackage or KML, or a sheet of a workbook (see ``upload_layers``)."""
+    layer of a GeoPackage or KML, or a sheet of a workbook (see ``upload_layers``). With
+    ``admin_areas``, a site, sample or tailings whose ``admin_area`` disagrees with its containing
+    unit gets a warning naming both (``services.areas.unit_warnings``)."""
     plain = Path(name).name or "upload"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / plain
         path.write_bytes(data)
-        return load_layer(path, layer, crs=crs, source_layer=source_layer, refused="nothing was imported")
+        item = load_layer(path, layer, crs=crs, source_layer=source_layer, refused="nothing was imported")
+    item.warnings.extend(unit_warnings(item.gdf, item.layer, admin_areas, plain))
+    return item
 
 
 def upload_layers(name: str, data: bytes) -> list[str]:

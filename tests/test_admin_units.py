@@ -18,6 +18,7 @@ from layers.store.workspace import Workspace
 from render.report.document import report_html, unit_tables
 from render.report.tables import inventory_tables
 from services.areas import unit_warnings, with_units
+from services.imports import load_upload
 from settings.factors import load_factors
 
 
@@ -121,3 +122,10 @@ def test_without_admin_areas_nothing_changes() -> None:
     inv = inventory_tables(plain, load_factors(), today=date(2026, 6, 1))
     assert inv.tables["by_unit"].empty and unit_tables(inv) == []
     assert isinstance(inv.tables["by_unit"], pd.DataFrame)
+
+
+def test_an_upload_is_checked_against_the_workspace_units() -> None:
+    data = sites().iloc[[0, 1]].to_json().encode()
+    loaded = load_upload("mining_sites.geojson", data, admin_areas=AREAS)
+    assert [(w.row, w.feature_id, w.value) for w in loaded.warnings if w.kind == "admin_area"] == [(2, "b", "naryn")]
+    assert not [w for w in load_upload("mining_sites.geojson", data).warnings if w.kind == "admin_area"]

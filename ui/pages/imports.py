@@ -37,7 +37,8 @@ if upload is not None:
     name = Path(upload.name).name or "upload"
     try:
         loaded = load_upload(name, upload.getvalue(), None if layer == auto else layer,
-                             crs=crs.strip() or None, source_layer=part)
+                             crs=crs.strip() or None, source_layer=part,
+                             admin_areas=view.service.frames().get("admin_areas"))
     except InputError as exc:
         errors = [p for p in exc.problems if p.severity == "error"]
         st.error(f"{chrome.plain(name)} was not imported: {len(errors)} problem(s) to fix."
