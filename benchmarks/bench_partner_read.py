@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +68,7 @@ def line(what: str, ms: list[float]) -> float:
 
 def reads(store: Store, repeat: int) -> dict[str, float]:
     print(f"  {'read_layer as':<52}{'median ms':>10}{'min':>10}{'max':>10}")
-    return {role: line(role, timed(lambda who=who: auth.read_layer(store, "mining_sites", who), repeat))
+    return {role: line(role, timed(partial(auth.read_layer, store, "mining_sites", who), repeat))
             for role, who in ROLES.items()}
 
 
