@@ -227,6 +227,16 @@ def test_db_upgrade_takes_back_a_grant_to_public(pg: PostgisStore, pg_url: str) 
                 con.execute(f"SELECT * FROM public.{table}")
 
 
+def test_an_outside_reader_still_sees_every_row(pg: PostgisStore, pg_url: str) -> None:
+    """Row-level security limits hgw_field only: a role an agency grants SELECT to (QGIS) sees every row."""
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = 'hgw_qgis'").fetchone() is None:
+            admin.execute("CREATE ROLE hgw_qgis NOLOGIN")
+        admin.execute("GRANT SELECT ON mining_sites TO hgw_qgis")
+    with as_role(pg_url, "hgw_qgis") as con:
+        assert con.execute("SELECT count(*) FROM public.mining_sites").fetchone() == (3,)
+
+
 # ---------------------------------------------------------------- shareable marks
 def test_marking_a_column_shareable_puts_it_in_the_partner_view_and_unmarking_removes_it(
         pg: PostgisStore, gpkg: Store, pg_url: str) -> None:
