@@ -55,15 +55,23 @@ def uncovered_subjects(rule: Rule, subj: gpd.GeoDataFrame, idx: np.ndarray, fram
     """The subjects ``idx`` not wholly covered by the union of every other layer's features that
     count on the subject's day: subject, area_m2 (uncovered, NaN for points), distance_basis."""
     dated = next((ref for ref in rule.other if ref.valid_on is not None), rule.other[0])
-    parts = []
+    parts, bare = [], []
     for day, rows in days_for(dated, subj, idx, today):
         covers = np.concatenate([frames[ref.layer].geometry.to_numpy()[
             qualifying(rule, ref, frames[ref.layer], notes, day)] for ref in rule.other])
         if not covers.size:
-            notes.append(f"no {' or '.join(rule.layers[1:])} features"
-                         + (f" valid on {day.isoformat()}" if day is not None else "") + " to cover a subject")
+            bare.append((day, rows.size))
         found = not_covered(subj.geometry.to_numpy()[rows], covers)
         parts.append(pd.DataFrame({"subject": rows[found["subject"].to_numpy()].astype(np.int64),
                                    "area_m2": found["uncovered_m2"].to_numpy(float),
                                    "distance_basis": BASIS_NOT_COVERED}))
+    if bare:
+        days = [d.isoformat() for d, _ in bare if d is not None]
+        when = f" valid on the day of {sum(n for _, n in bare)} subject(s) ({_span(days)})" if days else ""
+        notes.append(f"no {' or '.join(rule.layers[1:])} features{when}: nothing covers them")
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"subject": np.array([], int)})
+
+
+def _span(days: list[str]) -> str:
+    """A short list of ISO days: all of them up to three, else the first and last and how many."""
+    return ", ".join(days) if len(days) <= 3 else f"{len(days)} days from {days[0]} to {days[-1]}"
