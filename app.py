@@ -22,6 +22,7 @@ PAGES = [
     st.Page("ui/pages/inventory.py", title="Mercury inventory"),
     st.Page("ui/pages/overlays.py", title="Contamination overlays"),
     st.Page("ui/pages/audit.py", title="Audit trail"),
+    st.Page("ui/pages/registers.py", title="Registers"),
 ]
 # ---- end of PAGES -------------------------------------------------------------------------
 # pages only some roles may open: title -> may this identity open it

@@ -290,8 +290,7 @@ def trade(rng: np.random.Generator, villages: gpd.GeoDataFrame) -> gpd.GeoDataFr
                      "date": f"2025-0{k + 4}-0{k + 1}", "seller": "DEMO trader A", "buyer": f"DEMO buyer {k + 1}",
                      "place": "DEMO village 1 market"})
         geoms.append(places[0])
-    for i, row in enumerate(rows):
-        row["record_id"] = f"DEMO-M{i + 1:02d}"
+    rows = [{"record_id": f"DEMO-M{i + 1:02d}", **row} for i, row in enumerate(rows)]
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
 
 
