@@ -5,16 +5,21 @@ for a site in a protected area with no valid licence."""
 from __future__ import annotations
 
 import datetime
+import json
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
-from shapely.geometry import Point, Polygon
+from shapely.geometry import Point, Polygon, box
 
 from geo.errors import ConfigError
 from geo.rules import BASIS_INSIDE, BASIS_NOT_COVERED, RuleSet, example_failures, run_rules
 from geo.rules.evaluate import Evaluation
 from layers.catalogue import CATALOGUE
+from layers.io.violations import write_violations
 from settings.rules import load_rules, parse_rules
 
 G = Geod(ellps="WGS84")
@@ -185,3 +190,37 @@ def test_the_rule_file_refuses_undeclared_validity_and_source_fields() -> None:
     assert "key 'other[0].valid_on.from_field': field 'starts' is not declared for layer 'licences'" in text
     assert "key 'other[0].valid_on.date_field': field 'visited' is not declared for layer 'mining_sites'" in text
     assert "key 'other[0].source_field': field 'law' is not declared for layer 'zones'" in text
+
+
+def near(v: float, *edges: float) -> bool:
+    """Within 1e-9 degrees of an edge but not on it: where the straight reading below, the oracle,
+    and the 1 micrometre boundary tolerance may differ."""
+    return any(0 < abs(v - e) < 1e-9 for e in edges)
+
+
+@settings(max_examples=25, deadline=None)
+@given(xs=st.lists(st.floats(-0.0005, 0.0045).filter(lambda v: not near(v, 0.0, 0.004)), min_size=1, max_size=12),
+       ys=st.lists(st.floats(-0.0005, 0.0025).filter(lambda v: not near(v, 0.0, 0.002)), min_size=12, max_size=12),
+       cut=st.floats(0.0005, 0.0035))
+def test_a_licence_split_in_two_covers_what_the_whole_covered(xs: list[float], ys: list[float], cut: float) -> None:
+    """Coverage is by the union: a licence cut along a meridian (a geodesic) into two adjacent
+    licences covers exactly the same sites, and the answer does not depend on the licences' order."""
+    pts = [Point(x, y) for x, y in zip(xs, ys, strict=False)]
+    sites = frame("mining_sites", pts, ids=[f"S{i}" for i in range(len(pts))], status=["active"] * len(pts),
+                  survey_date=["2026-03-01"] * len(pts))
+    whole = frame("licences", [box(0, 0, 0.004, 0.002)], status=["valid"])
+    halves = frame("licences", [box(cut, 0, 0.004, 0.002), box(0, 0, cut, 0.002)], status=["valid", "valid"])
+    flagged = [sorted(run(NEW[1:2], mining_sites=sites, licences=lic).violations["site_id"])
+               for lic in (whole, halves, halves.iloc[::-1])]
+    assert flagged[0] == flagged[1] == flagged[2]
+    assert flagged[0] == sorted(f"S{i}" for i, p in enumerate(pts) if not (0 <= p.x <= 0.004 and 0 <= p.y <= 0.002))
+
+
+def test_violation_files_carry_the_zone_source_and_area_under_partner(tmp_path: Path) -> None:
+    half = Polygon([(0.0015, 0.0005), (0.0025, 0.0005), (0.0025, 0.0015), (0.0015, 0.0015)])
+    sites = frame("mining_sites", [half], ids=["half"], status=["active"])
+    zones = frame("zones", [box(0, 0, 0.002, 0.002)], prohibits_mining=[True], legal_source=["Decree 7"])
+    v = run(NEW[:1], mining_sites=sites, zones=zones).violations
+    out = json.loads(write_violations(v, tmp_path / "v.geojson", profile="partner").read_text())
+    props = out["features"][0]["properties"]
+    assert props["nearest_source"] == "Decree 7" and props["area_m2"] == pytest.approx(6154.54, abs=0.01)
