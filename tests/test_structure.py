@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import ROOT
 
-FLOORS = {"geo": 0, "layers": 1, "settings": 2, "render": 3, "services": 4, "ui": 5, "app": 5, "cli": 5, "commands": 5}
-PACKAGES = ("geo", "layers", "settings", "render", "services", "ui", "commands")
+FLOORS = {"geo": 0, "layers": 1, "settings": 2, "render": 3, "services": 4, "ui": 5, "app": 5, "cli": 5, "commands": 5,
+          "api": 5}
+PACKAGES = ("geo", "layers", "settings", "render", "services", "ui", "commands", "api")
 GEO_FORBIDDEN = {"streamlit", "folium", "streamlit_folium", "pyogrio", "fiona", "sqlite3", "tomllib",
                  "reportlab", "rasterio", "os", "filelock"}
 BELOW_UI_FORBIDDEN = {"streamlit", "streamlit_folium"}

@@ -1,0 +1,38 @@
+"""Serve the partner API: ``python -m api [--host 127.0.0.1] [--port 8502] [--url URL]``.
+
+The store is the one the app reads ($HGWATCH_DATABASE_URL, else $HGWATCH_WORKSPACE, else the demo);
+``--workspace`` / ``--database-url`` choose another.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+
+from api.app import HOST, PORT, create_app
+from geo.errors import HgWatchError
+from settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and serve until stopped; a store that cannot be read is a message, exit 2."""
+    parser = argparse.ArgumentParser(prog="python -m api", description="HgWatch partner API (OGC API - Features)")
+    parser.add_argument("--host", default=HOST, help=f"address to listen on (default {HOST})")
+    parser.add_argument("--port", type=int, default=PORT, help=f"port (default {PORT})")
+    parser.add_argument("--url", help="the public URL the links point at (default http://HOST:PORT)")
+    parser.add_argument("--workspace", help="workspace GeoPackage (default: $HGWATCH_WORKSPACE or the demo)")
+    parser.add_argument("--database-url", metavar="URL", help="PostGIS store (default: $HGWATCH_DATABASE_URL)")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(None, database_url=args.database_url, workspace=args.workspace)
+        app = create_app(settings, host=args.host, port=args.port, url=args.url)
+    except HgWatchError as exc:
+        print(f"hgwatch api: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""The partner API: pygeoapi's Starlette app behind our API-key gate (an ASGI app for uvicorn).
+
+``create_app(settings, host=, port=)`` writes pygeoapi's configuration and OpenAPI document
+(``api.config``) into a private temporary folder, points ``PYGEOAPI_CONFIG`` / ``PYGEOAPI_OPENAPI``
+at them, imports ``pygeoapi.starlette_app`` (it reads both at import, so once per process) and
+wraps its app in ``KeyGate``:
+
+- every request needs a valid key (``X-API-Key: KEY`` or ``Authorization: Bearer KEY``,
+  ``services.keys.verify``), on every path; otherwise 401 with a JSON body and nothing else;
+- only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
+  ``Accept: text/html`` gets JSON);
+- the request's identity reaches our provider (``api.provider.ASKING``) in pygeoapi's worker
+  thread: the gate makes the event loop's default executor copy the request's context;
+- an exception becomes a 500 with a JSON body (the traceback goes to the server log only);
+- each answered request is one row in the audit trail (``api request``: who, the collection, how
+  many features, the path and status; outputs of the shipped demo workspace are not recorded, as
+  for downloads).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import importlib
+import json
+import logging
+import os
+import tempfile
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from api import config as api_config
+from api.provider import ASKING, Asking, use
+from layers.store.base import Store
+from layers.store.open import open_store
+from services import audit, keys
+from services.features import FeatureSource
+from settings import Settings
+
+LOGGER = logging.getLogger("hgwatch.api")
+HOST = "127.0.0.1"
+PORT = 8502
+FORMATS = ("json", "jsonld")
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+
+
+class _ContextPool(ThreadPoolExecutor):
+    """A thread pool whose tasks run in a copy of the submitting task's context variables."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+def _json(status: int, code: str, description: str, extra: Sequence[tuple[bytes, bytes]] = ()) -> tuple[dict, dict]:
+    body = json.dumps({"code": code, "description": description}).encode("utf-8")
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    return ({"type": "http.response.start", "status": status, "headers": headers},
+            {"type": "http.response.body", "body": body})
+
+
+def _key(headers: dict[bytes, bytes]) -> str | None:
+    given = headers.get(b"x-api-key")
+    if given:
+        return given.decode("latin-1").strip()
+    auth = headers.get(b"authorization", b"").decode("latin-1").strip()
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _collection(path: str) -> str | None:
+    parts = path.strip("/").split("/")
+    return parts[1] if len(parts) > 1 and parts[0] == "collections" else None
+
+
+class KeyGate:
+    """The API-key gate in front of pygeoapi's app (see the module docstring)."""
+
+    def __init__(self, app: Callable[..., Any], store: Store) -> None:
+        self.app = app
+        self.store = store
+        self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+    def _context_pool(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop not in self._loops:
+            loop.set_default_executor(_ContextPool(thread_name_prefix="hgwatch-api"))
+            self._loops.add(loop)
+
+    async def _reply(self, send: Send, status: int, code: str, description: str,
+                     extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
+        start, body = _json(status, code, description, extra)
+        await send(start)
+        await send(body)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            return  # no websockets
+        self._context_pool()
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        try:
+            identity = await asyncio.to_thread(keys.verify, self.store, _key(headers))
+        except Exception:
+            LOGGER.exception("API key check failed")
+            await self._reply(send, 503, "ServiceUnavailable", "the store cannot be read now; try again later")
+            return
+        if identity is None:
+            await self._reply(send, 401, "Unauthorized", "a valid API key is required: send the header"
+                              " 'X-API-Key: KEY' or 'Authorization: Bearer KEY' (cli.py keys create NAME)",
+                              [(b"www-authenticate", b'Bearer realm="HgWatch"')])
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await self._reply(send, 405, "MethodNotAllowed", f"method {scope['method']}: this API is read-only;"
+                              " expected GET or HEAD", [(b"allow", b"GET, HEAD")])
+            return
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        if query.get("f", "json") not in FORMATS:
+            await self._reply(send, 400, "InvalidParameterValue",
+                              f"f={query['f']!r}: this service answers in JSON only; expected one of {list(FORMATS)}")
+            return
+        if b"text/html" in headers.get(b"accept", b""):
+            scope = {**scope, "headers": [(k, b"application/json" if k.lower() == b"accept" else v)
+                                          for k, v in scope["headers"]]}
+        asking = Asking(identity)
+        status: list[int] = []
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(int(message["status"]))
+            await send(message)
+
+        token = ASKING.set(asking)
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            LOGGER.exception("request %s failed", scope.get("path"))
+            if not status:
+                status.append(500)
+                await self._reply(send, 500, "ServerError", "the request failed on the server; it is logged")
+        finally:
+            ASKING.reset(token)
+        await asyncio.to_thread(self._record, asking, scope.get("path", ""), status[0] if status else 0)
+
+    def _record(self, asking: Asking, path: str, status: int) -> None:
+        try:
+            audit.record_output(self.store, "api request", asking.collection or _collection(path) or path,
+                                after={"path": path, "status": status, "features": asking.features},
+                                who=asking.identity.name)
+        except Exception:  # the answer was sent; a failed audit write is logged, never shown
+            LOGGER.exception("audit row for %s not written", path)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (an unknown path: 404) as JSON."""
+    code = exc.status_code if isinstance(exc, HTTPException) else 500
+    return JSONResponse({"code": "NotFound" if code == 404 else "HTTPError", "description": str(exc.detail)
+                         if isinstance(exc, HTTPException) else "error"}, status_code=code)
+
+
+async def _server_error(request: Request, _exc: Exception) -> Response:
+    """An exception inside pygeoapi: a 500 with a JSON body (the traceback is logged by the gate)."""
+    return JSONResponse({"code": "ServerError", "description": "the request failed on the server; it is logged"},
+                        status_code=500)
+
+
+def create_app(settings: Settings, *, host: str = HOST, port: int = PORT, url: str | None = None) -> KeyGate:
+    """The API for the store of ``settings``, its links pointing at ``url`` (default
+    ``http://host:port``). Importing pygeoapi's app happens here, once per process."""
+    source = FeatureSource(settings)
+    use(source)
+    folder = Path(tempfile.mkdtemp(prefix="hgwatch-api-"))
+    cfg, oas = api_config.write(folder, source, host=host, port=port, url=url or f"http://{host}:{port}")
+    os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = str(cfg), str(oas)
+    pygeoapi_app = importlib.import_module("pygeoapi.starlette_app").APP
+    pygeoapi_app.debug = False
+    pygeoapi_app.add_exception_handler(HTTPException, _http_error)
+    pygeoapi_app.add_exception_handler(Exception, _server_error)
+    return KeyGate(pygeoapi_app, open_store(settings.workspace, settings.database_url))

@@ -1,0 +1,124 @@
+"""pygeoapi's configuration and OpenAPI document, made from the store at startup.
+
+One collection per layer a partner may see that the store holds (ids = layer names), plus
+``violations``. Each carries its catalogue title, and in its description and keywords the source,
+licence and expected positional error of its layer (``hgw_layers``), with its extent (bbox and,
+where the layer has a date, the first and last day at startup, in the description; the temporal
+extent itself is left open). Every collection is served by
+``api.provider.HgWatchProvider``; pygeoapi's own data providers are never named.
+
+The metadata is made with a partner identity, so that nothing a partner may not see is in it or in
+the OpenAPI document (which lists each collection's properties). A layer type imported after the
+service started is served after a restart; the data of the layers listed is always current.
+
+Both files are written as JSON (all strings quoted: pygeoapi's YAML loader expands ``${VAR}`` only
+in plain scalars, so a source text cannot pull an environment variable into a page).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from services.auth import Identity
+from services.features import VIOLATIONS, FeatureSource, Served, extent
+
+PARTNER = Identity("api:metadata", "partner")  # whose view the published metadata describes
+PROVIDER = "api.provider.HgWatchProvider"
+DEFAULT_ITEMS = 100
+MAX_ITEMS = 10_000
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def _text(value: object) -> str:
+    """``value`` as text that no template or loader expands."""
+    return str(value).replace("${", "$ {")
+
+
+def _description(served: Served, days: tuple[str | None, str | None]) -> str:
+    sources = "; ".join(f"{p.layer}: {p.source} (licence {p.licence}{', synthetic' if p.synthetic else ''})"
+                        for p in served.provenance) or "not recorded"
+    error = "unknown" if served.accuracy_m is None else f"{served.accuracy_m:g} m"
+    what = ("Rule violations of the current rule file on the current data; geometry: the shortest line to the"
+            " water body or village (else the flagged site); feature id: 20 hex digits of SHA-256(violation_id)"
+            if served.name == VIOLATIONS else f"HgWatch layer {served.name}")
+    dates = f" Dates ({served.time_field}) at startup: {days[0]} to {days[1]}." if days[0] else ""
+    return _text(f"{what}. Source: {sources}. Expected positional error: {error}.{dates}")
+
+
+def _resource(served: Served) -> dict[str, Any]:
+    box, (begin, end) = extent(served)
+    extents: dict[str, Any] = {"spatial": {"bbox": box, "crs": CRS84}}
+    if served.time_field:  # open: pygeoapi would refuse (400) a datetime outside a closed one, and data grows
+        extents["temporal"] = {"begin": None, "end": None}
+    licences = sorted({p.licence for p in served.provenance})
+    provider: dict[str, Any] = {"type": "feature", "name": PROVIDER, "data": served.name, "id_field": "id",
+                                "crs": [CRS84], "storage_crs": CRS84}
+    if served.time_field:
+        provider["time_field"] = served.time_field
+    return {
+        "type": "collection",
+        "title": _text(served.title),
+        "description": _description(served, (begin, end)),
+        "keywords": [_text(k) for k in ["HgWatch", served.name, *(f"licence: {v}" for v in licences),
+                                        f"expected positional error: "
+                                        f"{'unknown' if served.accuracy_m is None else f'{served.accuracy_m:g} m'}"]],
+        "links": [],
+        "extents": extents,
+        "providers": [provider],
+    }
+
+
+def config(source: FeatureSource, *, host: str, port: int, url: str) -> dict[str, Any]:
+    """pygeoapi's configuration for the collections of ``source`` served at ``url``."""
+    collections = source.collections(PARTNER)
+    return {
+        "server": {
+            "bind": {"host": host, "port": port},
+            "url": url.rstrip("/"),
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "languages": ["en-US"],
+            "pretty_print": False,
+            "limits": {"default_items": DEFAULT_ITEMS, "max_items": MAX_ITEMS, "on_exceed": "error"},
+            "map": {"url": "", "attribution": ""},
+        },
+        "logging": {"level": "ERROR"},
+        "metadata": {
+            "identification": {
+                "title": "HgWatch partner API",
+                "description": "OGC API - Features: mercury in artisanal and small-scale gold mining, the layers"
+                               " and rule violations of this HgWatch store as the key's account may see them",
+                "keywords": ["mercury", "ASGM", "Minamata Convention"],
+                "keywords_type": "theme",
+                "terms_of_service": "",
+                "url": url.rstrip("/"),
+            },
+            "license": {"name": "per collection (see each collection's description)", "url": url.rstrip("/")},
+            "provider": {"name": "HgWatch", "url": url.rstrip("/")},
+            "contact": {"name": "the agency that runs this HgWatch"},
+        },
+        "resources": {name: _resource(served) for name, served in collections.items()},
+    }
+
+
+def write(folder: Path, source: FeatureSource, *, host: str, port: int, url: str) -> tuple[Path, Path]:
+    """Write the configuration and the OpenAPI document into ``folder``; returns both paths.
+
+    The OpenAPI document is made by pygeoapi from the configuration; its providers are loaded with
+    the partner identity (``PARTNER``), so the properties it lists are a partner's.
+    """
+    from pygeoapi.openapi import get_oas
+
+    from api.provider import ASKING, Asking
+
+    cfg = config(source, host=host, port=port, url=url)
+    cfg_path, oas_path = folder / "pygeoapi-config.json", folder / "openapi.json"
+    cfg_path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")
+    token = ASKING.set(Asking(PARTNER))
+    try:
+        oas = get_oas(cfg)
+    finally:
+        ASKING.reset(token)
+    oas_path.write_text(json.dumps(oas, ensure_ascii=False, default=str), encoding="utf-8")
+    return cfg_path, oas_path

@@ -1,0 +1,139 @@
+"""Our pygeoapi feature provider: every collection read through HgWatch's role-limited read path.
+
+pygeoapi loads ``api.provider.HgWatchProvider`` (named in its config by this Python path) for
+each request that touches a collection's data, in a worker thread. The request's identity comes
+from the API-key gate (``api.app``) through ``ASKING``, a context variable the gate sets and the
+worker thread inherits; without one the provider refuses to read anything. The features come
+from ``services.features.FeatureSource`` with that identity, so a partner's request never reads a
+restricted column, on either back end; pygeoapi's own GeoPackage and PostgreSQL providers never
+touch the store.
+
+The provider also notes which collection a request read and how many features it returned, for
+the gate's one audit row per request.
+"""
+from __future__ import annotations
+
+import contextvars
+import copy
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderConnectionError,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+)
+from pygeofilter.backends.geopandas.evaluate import to_filter
+
+from geo.errors import HgWatchError
+from services.auth import Identity
+from services.features import FeatureSource, Served, profile_of, select
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Asking:
+    """One request: who asks, and what it read (filled in by the provider)."""
+
+    identity: Identity
+    collection: str | None = None
+    features: int | None = None
+
+
+ASKING: contextvars.ContextVar[Asking | None] = contextvars.ContextVar("hgwatch_api_asking", default=None)
+_source: list[FeatureSource] = []  # the one source of this process (``use``)
+
+
+def use(source: FeatureSource) -> None:
+    """Serve the collections of ``source`` in this process."""
+    _source[:] = [source]
+
+
+def _served(name: str) -> tuple[Asking, Served]:
+    asking = ASKING.get()
+    if asking is None or not _source:
+        raise ProviderConnectionError(user_msg="no identity for this request")
+    try:
+        served = _source[0].collections(asking.identity).get(name)
+    except HgWatchError as exc:
+        LOGGER.error("collection %s: %s", name, exc)
+        raise ProviderConnectionError(user_msg="the store cannot be read now") from None
+    if served is None:
+        raise ProviderItemNotFoundError(user_msg="Collection not found")
+    asking.collection = name
+    return asking, served
+
+
+def _mask(served: Served, filterq: Any) -> np.ndarray:
+    """The CQL2 filter ``filterq`` (a pygeofilter tree) over the collection's own columns."""
+    frame = served.frame
+    try:
+        result = to_filter(frame, filterq, {str(c): str(c) for c in frame.columns})
+        return np.asarray(result, dtype=bool) if np.ndim(result) else np.full(len(frame), bool(result))
+    except KeyError as exc:
+        raise ProviderInvalidQueryError(user_msg=f"filter: unknown property {exc.args[0]!r};"
+                                        f" expected one of {sorted(served.fields)}") from None
+    except Exception:  # a tree the evaluator cannot apply to these columns
+        raise ProviderInvalidQueryError(user_msg="filter: this CQL2 expression cannot be applied here") from None
+
+
+class HgWatchProvider(BaseProvider):
+    """A collection of HgWatch (``data`` is the collection id), as the requesting identity may see it."""
+
+    def __init__(self, provider_def: dict[str, Any]) -> None:
+        super().__init__(provider_def)
+        self.asking, self.served = _served(str(self.data))
+        self._fields = dict(self.served.fields)
+
+    def get_fields(self) -> dict[str, dict[str, str]]:
+        """The properties of the collection for this identity, as JSON Schema types."""
+        return dict(self.served.fields)
+
+    def _meta(self) -> dict[str, object]:
+        return {"generator": "HgWatch", "profile": profile_of(self.asking.identity),
+                "expected_error_m": self.served.accuracy_m,
+                "layers": [asdict(p) for p in self.served.provenance]}
+
+    def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results", bbox: list[float] | None = None,
+              datetime_: str | None = None, properties: list[tuple[str, str]] | None = None,
+              sortby: list[dict[str, str]] | None = None, select_properties: list[str] | None = None,
+              skip_geometry: bool = False, q: str | None = None, filterq: Any = None,
+              **kwargs: Any) -> dict[str, object]:
+        """A page of the features that pass the filters (bbox, datetime, properties, CQL2)."""
+        if q:
+            raise ProviderInvalidQueryError(user_msg="q (free-text search) is not supported; use filter=")
+        try:
+            positions = select(self.served, bbox=bbox or (), datetime_=datetime_, properties=properties or (),
+                               mask=_mask(self.served, filterq) if filterq is not None else None,
+                               sortby=[(s["property"], s.get("order", "+") != "-") for s in sortby or ()])
+        except HgWatchError as exc:
+            raise ProviderInvalidQueryError(user_msg=str(exc)) from None
+        page = [] if resulttype == "hits" else positions[offset:offset + limit]
+        features = [self._feature(i, select_properties, skip_geometry) for i in page]
+        self.asking.features = len(features)
+        return {"type": "FeatureCollection", "features": features, "numberMatched": len(positions),
+                "numberReturned": len(features), "hgwatch": self._meta()}
+
+    def get(self, identifier: str, **kwargs: Any) -> dict[str, object]:
+        """One feature by its id; 404 when there is none."""
+        position = self.served.position(str(identifier))
+        if position is None:
+            raise ProviderItemNotFoundError(user_msg="identifier not found")
+        self.asking.features = 1
+        return self._feature(position, None, False)
+
+    def _feature(self, position: int, select_properties: list[str] | None, skip_geometry: bool) -> dict[str, Any]:
+        feature = dict(self.served.features[position])
+        props: dict[str, Any] = dict(feature["properties"])  # type: ignore[call-overload]
+        if select_properties:
+            props = {k: v for k, v in props.items() if k in select_properties}
+        feature["properties"] = props
+        feature["geometry"] = None if skip_geometry else copy.deepcopy(feature["geometry"])
+        return feature
+
+    def __repr__(self) -> str:
+        return f"<HgWatchProvider> {self.data}"

@@ -1,0 +1,171 @@
+"""API keys, stored beside the accounts they belong to: in the workspace GeoPackage or the PostGIS database.
+
+One table, ``hgw_api_keys``: the SHA-256 (hex) of a key (never the key), the account it acts
+for, when it was made and when it was revoked (NULL while it is valid). What a key may see is the
+account's role (``services.auth``); making and checking keys is ``services.keys``.
+
+- GeoPackage: a plain SQLite table inside the workspace file, changed in one SQLite transaction
+  on the file itself under the workspace's writer lock (``Workspace.writing``). Reading takes no
+  lock. A workspace that does not exist yet holds no key.
+- PostGIS: the table of migration ``v0005_api_keys``, changed in one transaction under the
+  store's writer lock.
+
+``keys_for(store)`` picks the one for a store.
+"""
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from geo.errors import WorkspaceError
+from layers.store import files, gpkg
+from layers.store.base import Store
+from layers.store.postgis import PostgisStore
+from layers.store.workspace import Workspace
+
+TABLE = "hgw_api_keys"
+_COLUMNS = "key_hash, account, created_at, revoked_at"
+_SQLITE_TABLE = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    key_hash TEXT PRIMARY KEY CHECK (length(key_hash) = 64), account TEXT NOT NULL,
+    created_at TEXT NOT NULL, revoked_at TEXT)
+"""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One key as stored.
+
+    Attributes
+    ----------
+    key_hash : SHA-256 of the key, 64 hex digits.
+    account : the account it acts for.
+    created_at : when it was made, ISO 8601 UTC.
+    revoked_at : when it was revoked, ISO 8601 UTC ("" while valid).
+    """
+
+    key_hash: str
+    account: str
+    created_at: str
+    revoked_at: str = ""
+
+    @property
+    def valid(self) -> bool:
+        """True until the key is revoked."""
+        return not self.revoked_at
+
+
+def _key(row: Sequence[Any]) -> ApiKey:
+    return ApiKey(str(row[0]), str(row[1]), str(row[2]), str(row[3] or ""))
+
+
+class Keys(Protocol):
+    """The API keys of one store."""
+
+    def all(self) -> list[ApiKey]:
+        """Every key, by account then time made."""
+
+    def find(self, key_hash: str) -> ApiKey | None:
+        """The key whose hash is ``key_hash`` (revoked or not), or None."""
+
+    def add(self, key: ApiKey) -> None:
+        """Store ``key``."""
+
+    def revoke(self, account: str, at: str) -> int:
+        """Revoke every valid key of ``account`` at time ``at``; returns how many."""
+
+
+class GpkgKeys:
+    """The keys table inside workspace GeoPackage ``ws``."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def _select(self, where: str, params: tuple[object, ...]) -> list[ApiKey]:
+        if not self.ws.real.exists():
+            return []
+        files.refuse_unless_geopackage(self.ws.path, self.ws.real)
+        try:
+            with contextlib.closing(gpkg.read_only(self.ws.real)) as con:
+                if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone() is None:
+                    return []
+                return [_key(r) for r in con.execute(f"SELECT {_COLUMNS} FROM {TABLE} {where}", params)]
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"workspace {self.ws.path} cannot be read as a GeoPackage: {exc}") from None
+
+    def all(self) -> list[ApiKey]:
+        """Every key (none when the workspace or the table does not exist)."""
+        return self._select("ORDER BY account, created_at", ())
+
+    def find(self, key_hash: str) -> ApiKey | None:
+        """The key whose hash is ``key_hash``, or None (one indexed lookup)."""
+        found = self._select("WHERE key_hash = ?", (key_hash,))
+        return found[0] if found else None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        files.refuse_unless_geopackage(self.ws.path, self.ws.real)
+        if not self.ws.real.exists():
+            raise WorkspaceError(f"workspace {self.ws.path} does not exist; keys live in the workspace:"
+                                 " import a layer first or run `make demo`")
+        with self.ws.writing() as con:
+            con.execute(_SQLITE_TABLE)
+            yield con
+
+    def add(self, key: ApiKey) -> None:
+        """Store ``key`` in one transaction."""
+        with self._writing() as con:
+            con.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?)",
+                        (key.key_hash, key.account, key.created_at, key.revoked_at or None))
+
+    def revoke(self, account: str, at: str) -> int:
+        """Revoke every valid key of ``account`` in one transaction."""
+        with self._writing() as con:
+            return con.execute(f"UPDATE {TABLE} SET revoked_at = ? WHERE account = ? AND revoked_at IS NULL",
+                               (at, account)).rowcount
+
+
+class PgKeys:
+    """The keys table of PostGIS store ``store`` (migration ``v0005_api_keys``)."""
+
+    def __init__(self, store: PostgisStore) -> None:
+        self.store = store
+
+    def all(self) -> list[ApiKey]:
+        """Every key (none when the database has no HgWatch schema yet)."""
+        if not self.store.exists():
+            return []
+        with self.store.reading() as con:
+            return [_key(r) for r in con.execute(sa.text(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY account, created_at"))]
+
+    def find(self, key_hash: str) -> ApiKey | None:
+        """The key whose hash is ``key_hash``, or None."""
+        with self.store.reading() as con:
+            row = con.execute(sa.text(f"SELECT {_COLUMNS} FROM {TABLE} WHERE key_hash = :h"), {"h": key_hash}).first()
+        return _key(row) if row else None
+
+    def add(self, key: ApiKey) -> None:
+        """Store ``key`` in one transaction."""
+        with self.store.writing() as con:
+            con.execute(sa.text(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (:h, :a, :c, NULL)"),
+                        {"h": key.key_hash, "a": key.account, "c": key.created_at})
+
+    def revoke(self, account: str, at: str) -> int:
+        """Revoke every valid key of ``account`` in one transaction."""
+        with self.store.writing() as con:
+            return con.execute(sa.text(f"UPDATE {TABLE} SET revoked_at = :at WHERE account = :a AND revoked_at IS NULL"),
+                               {"at": at, "a": account}).rowcount
+
+
+def keys_for(store: Store) -> Keys:
+    """The keys of ``store``: its GeoPackage table or its PostGIS table."""
+    if isinstance(store, PostgisStore):
+        return PgKeys(store)
+    if isinstance(store, Workspace):
+        return GpkgKeys(store)
+    raise WorkspaceError(f"workspace {store.path}: this kind of store keeps no API keys")

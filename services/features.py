@@ -1,0 +1,300 @@
+"""The features the OGC API serves, per identity: each layer as the identity may read it, the
+violations with their shortest lines, and the samples classed against the guidelines.
+
+``FeatureSource(settings).collections(identity)`` reads through the HgWatch service with that
+identity (``services.hgwatch.HgWatch``, so ``services.auth.read_layer``: a partner's read never
+selects a restricted column, on PostGIS it runs as ``hgw_partner`` on the ``partner`` views) and
+turns every collection into RFC 7946 GeoJSON features once (lon/lat, 7 decimals, counter-clockwise
+exterior rings). The result is kept per role and admin areas until the store's layers (source,
+rows, import time, shareable marks) or a settings file change, so that a request costs one small
+read of the layer table; the audit rows the API writes do not count as a change.
+
+Feature ids: a layer's own id field (``site_id``, ``sample_id``...); a violation's id is the first
+20 hex digits of the SHA-256 of its ``violation_id`` (which contains ``/``), so it is URL-safe and
+the same in every run; ``violation_id`` stays a property. A violation's geometry is its shortest
+line to the water body or village when it has one (``nearest_line``, also kept as WKT as in the
+violations export), else the flagged site's own geometry.
+
+``select`` filters a collection (bbox, datetime, property values, a mask) and sorts it, in
+positions of its features.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.errors import HgWatchError, InputError
+from layers.catalogue import CATALOGUE
+from layers.io.export import COORD_DECIMALS, Provenance, apply_profile
+from layers.io.violations import LINE_COLUMN, VIOLATION_SPEC
+from layers.store.base import LayerInfo
+from layers.store.open import open_store
+from services.auth import Identity
+from services.exports import provenance
+from services.hgwatch import HgWatch, Query
+from services.view import Filters
+from settings import Settings
+
+VIOLATIONS = "violations"
+ID = "id"  # the feature id member of each GeoJSON feature
+CACHED = 8  # (role, areas) kept
+
+
+@dataclass(frozen=True)
+class Served:
+    """One collection as one identity may see it.
+
+    Attributes
+    ----------
+    name : the collection id (the layer name, or ``violations``).
+    title : a title for people.
+    frame : the attributes and geometry, in feature order (EPSG:4326).
+    ids : the feature ids, in order.
+    features : the GeoJSON features (dicts), in order.
+    fields : JSON Schema of each property.
+    time_field : the date property ``datetime`` filters on (None: the layer has none).
+    provenance : source and licence of each layer the collection comes from.
+    accuracy_m : the expected positional error of the layer in metres (None: unknown).
+    """
+
+    name: str
+    title: str
+    frame: gpd.GeoDataFrame
+    ids: list[str]
+    features: list[dict[str, object]]
+    fields: dict[str, dict[str, str]]
+    time_field: str | None
+    provenance: list[Provenance]
+    accuracy_m: float | None
+    positions: dict[str, int] = field(default_factory=dict)
+
+    def position(self, feature_id: str) -> int | None:
+        """Where feature ``feature_id`` is, or None."""
+        return self.positions.get(feature_id)
+
+
+def profile_of(identity: Identity) -> str:
+    """The export profile whose fields ``identity`` gets: ``partner`` for a role that sees no
+    restricted field, else ``internal`` (a field coordinator's restricted fields outside its areas
+    are empty already)."""
+    return "partner" if identity.rights.restricted == "none" else "internal"
+
+
+def violation_feature_id(violation_id: str) -> str:
+    """The URL-safe feature id of a violation: 20 hex digits of the SHA-256 of its id."""
+    return hashlib.sha256(violation_id.encode("utf-8")).hexdigest()[:20]
+
+
+class FeatureSource:
+    """The collections of the store ``settings`` names, per identity, kept while the store's
+    layers and the settings files stay the same."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[tuple[object, ...], dict[str, Served]] = OrderedDict()
+
+    def _stamp(self) -> tuple[object, ...]:
+        store = open_store(self.settings.workspace, self.settings.database_url)
+        layers: tuple[LayerInfo, ...] = tuple(store.layers()) if store.exists() else ()
+        s = self.settings
+        files = tuple(p.stat().st_mtime if p.exists() else 0.0
+                      for p in (s.rules_path, s.factors_path, s.guidelines_path, s.exposure_path))
+        return layers, files
+
+    def collections(self, identity: Identity) -> dict[str, Served]:
+        """Every collection ``identity`` may see, by name (see the module docstring)."""
+        key = (identity.role, identity.areas, self._stamp())
+        with self._lock:
+            if key not in self._kept:
+                self._kept[key] = _collections(HgWatch(self.settings, identity), profile_of(identity))
+                while len(self._kept) > CACHED:
+                    self._kept.popitem(last=False)
+            self._kept.move_to_end(key)
+            return self._kept[key]
+
+
+def _collections(hg: HgWatch, profile: str) -> dict[str, Served]:
+    infos = hg.layers()
+    frames = hg.frames()
+    out: dict[str, Served] = {}
+    for info in infos:
+        spec = CATALOGUE[info.layer]
+        frame = frames[info.layer]
+        frame = apply_profile(frame, spec, profile, info.shareable)
+        if info.layer == "samples" and not frame.empty:  # classed as the app shows them
+            try:
+                classed = hg.classed_samples(Filters())
+            except HgWatchError:  # the guideline settings cannot class them: served unclassed
+                classed = None
+            frame = frame if classed is None else classed
+        ids = [str(v) for v in frame[spec.id_field]] if spec.id_field in frame else [str(i) for i in range(len(frame))]
+        dates = [f.name for f in spec.fields if f.dtype == "date" and f.name in frame.columns]
+        out[info.layer] = _served(info.layer, spec.title, frame, ids, dates[0] if dates else None,
+                                  provenance(infos, [info.layer]), info.accuracy_m)
+    found = hg.violations(Query())[0]
+    if len(found) or any(i.layer == "mining_sites" for i in infos):
+        out[VIOLATIONS] = _violations(found, profile, provenance(infos, hg.read_by_rules(Query())))
+    return out
+
+
+def _violations(found: gpd.GeoDataFrame, profile: str, prov: list[Provenance]) -> Served:
+    frame = apply_profile(found.to_crs(4326) if found.crs else found, VIOLATION_SPEC, profile)
+    frame = frame.reset_index(drop=True)
+    if LINE_COLUMN in frame.columns:
+        lines = gpd.GeoSeries(frame[LINE_COLUMN], index=frame.index, crs=4326)
+        has = (lines.notna() & ~lines.is_empty).to_numpy()
+        geometry = np.where(has, lines.to_numpy(), frame.geometry.to_numpy())
+        frame[LINE_COLUMN] = pd.Series(
+            shapely.to_wkt(shapely.set_precision(lines.to_numpy(), 10.0 ** -COORD_DECIMALS, mode="pointwise"),
+                           rounding_precision=COORD_DECIMALS, trim=True), index=frame.index, dtype=object)
+        frame = frame.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs=4326))
+    ids = [violation_feature_id(str(v)) for v in frame.get("violation_id", pd.Series(dtype=object))]
+    return _served(VIOLATIONS, "Rule violations", frame, ids, None, prov, None)
+
+
+def _schema(series: pd.Series) -> dict[str, str]:
+    if pd.api.types.is_bool_dtype(series):
+        return {"type": "boolean"}
+    if pd.api.types.is_integer_dtype(series):
+        return {"type": "integer"}
+    if pd.api.types.is_numeric_dtype(series):
+        return {"type": "number"}
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return {"type": "string", "format": "date"}
+    return {"type": "string"}
+
+
+def _served(name: str, title: str, frame: gpd.GeoDataFrame, ids: list[str], time_field: str | None,
+            prov: list[Provenance], accuracy_m: float | None) -> Served:
+    frame = frame.reset_index(drop=True)
+    attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    fields = {str(c): _schema(attrs[c]) for c in attrs.columns}
+    for col in attrs.columns:
+        if pd.api.types.is_datetime64_any_dtype(attrs[col]):
+            attrs[col] = attrs[col].dt.strftime("%Y-%m-%d").astype(object).where(attrs[col].notna(), None)
+    records = json.loads(attrs.to_json(orient="records", double_precision=15, date_format="iso")) if len(attrs) else []
+    geoms = shapely.force_2d(frame.geometry.to_numpy())
+    geoms = shapely.orient_polygons(shapely.set_precision(geoms, 10.0 ** -COORD_DECIMALS, mode="pointwise"))
+    shapes = [None if g is None or g.is_empty else shapely.geometry.mapping(g) for g in geoms]
+    features: list[dict[str, object]] = [{"type": "Feature", ID: fid, "geometry": shape, "properties": props}
+                                         for fid, shape, props in zip(ids, shapes, records)]
+    return Served(name, title, frame, ids, features, fields, time_field, prov, accuracy_m,
+                  {fid: i for i, fid in enumerate(ids)})
+
+
+# ---------------------------------------------------------------- selecting
+def _boxes(bbox: Sequence[float]) -> list[shapely.Geometry]:
+    west, south, east, north = (float(v) for v in (bbox[0], bbox[1], bbox[-2], bbox[-1]))
+    if west <= east:
+        return [shapely.box(west, south, east, north)]
+    return [shapely.box(west, south, 180.0, north), shapely.box(-180.0, south, east, north)]  # across 180°
+
+
+def _day(text: str) -> pd.Timestamp | None:
+    text = text.strip()
+    if text in ("", ".."):
+        return None
+    try:
+        return pd.Timestamp(text).tz_localize(None) if pd.Timestamp(text).tzinfo else pd.Timestamp(text)
+    except ValueError:
+        raise InputError(f"datetime {text!r}: expected an RFC 3339 date or date-time, e.g. 2024-05-01") from None
+
+
+def _in_time(values: pd.Series, datetime_: str) -> np.ndarray:
+    when = pd.to_datetime(values, errors="coerce")
+    if "/" in datetime_:
+        start_text, end_text = datetime_.split("/", 1)
+        start, end = _day(start_text), _day(end_text)
+        keep = when.notna().to_numpy().copy()
+        if start is not None:
+            keep &= (when >= start.normalize()).to_numpy()
+        if end is not None:
+            keep &= (when <= end).to_numpy()
+        return keep
+    day = _day(datetime_)
+    if day is None:
+        return np.ones(len(values), dtype=bool)
+    return (when.dt.normalize() == day.normalize()).to_numpy()
+
+
+def _equals(values: pd.Series, text: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values):
+        if text.lower() not in ("true", "false"):
+            raise InputError(f"value {text!r}: expected true or false")
+        return (values == (text.lower() == "true")).fillna(False).to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(values):
+        try:
+            number = float(text)
+        except ValueError:
+            raise InputError(f"value {text!r}: expected a number") from None
+        return (values.astype(float) == number).fillna(False).to_numpy(dtype=bool)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return (values.dt.strftime("%Y-%m-%d") == text).fillna(False).to_numpy(dtype=bool)
+    return (values.astype(object) == text).to_numpy(dtype=bool)
+
+
+def select(served: Served, *, bbox: Sequence[float] = (), datetime_: str | None = None,
+           properties: Sequence[tuple[str, str]] = (), mask: np.ndarray | None = None,
+           sortby: Sequence[tuple[str, bool]] = ()) -> list[int]:
+    """Positions of the features of ``served`` that pass every filter, sorted.
+
+    Parameters
+    ----------
+    bbox : W, S, E, N in degrees (a 6-number box: its 2D corners); features intersecting it. W > E
+        crosses the antimeridian.
+    datetime_ : a day or date-time, or an interval ``start/end`` (``..`` or empty: open), on the
+        collection's ``time_field``; rows without a date are left out. A collection without one
+        ignores it.
+    properties : (field, value) pairs, each equal (text compared as given; numbers, true/false and
+        days by value).
+    mask : a boolean array in feature order (a CQL2 filter's result).
+    sortby : (field, ascending) pairs.
+
+    Raises
+    ------
+    InputError
+        A value that cannot be compared with its field, or a bad datetime.
+    """
+    frame = served.frame
+    keep = np.ones(len(frame), dtype=bool)
+    if len(bbox) and len(frame):
+        hits = np.zeros(len(frame), dtype=bool)
+        for box in _boxes(bbox):
+            hits |= np.asarray(shapely.intersects(frame.geometry.to_numpy(), box), dtype=bool)
+        keep &= hits
+    if datetime_ and served.time_field:
+        keep &= _in_time(frame[served.time_field], datetime_)
+    for name, value in properties:
+        keep &= _equals(frame[name], str(value))
+    if mask is not None:
+        keep &= np.asarray(mask, dtype=bool)
+    positions = np.flatnonzero(keep)
+    if sortby and len(positions):
+        order = frame.iloc[positions].sort_values([n for n, _ in sortby], ascending=[a for _, a in sortby],
+                                                  kind="stable", na_position="last")
+        return [int(i) for i in order.index]
+    return [int(i) for i in positions]
+
+
+def extent(served: Served) -> tuple[list[float], tuple[str | None, str | None]]:
+    """The bbox (W, S, E, N; the whole world when empty) and the first and last day of ``served``."""
+    geoms = served.frame.geometry
+    geoms = geoms[geoms.notna() & ~geoms.is_empty]
+    box = [float(v) for v in geoms.total_bounds] if len(geoms) else [-180.0, -90.0, 180.0, 90.0]
+    if not served.time_field:
+        return box, (None, None)
+    days = pd.to_datetime(served.frame[served.time_field], errors="coerce").dropna()
+    if days.empty:
+        return box, (None, None)
+    return box, (days.min().date().isoformat(), days.max().date().isoformat())
+
