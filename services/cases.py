@@ -2,7 +2,8 @@
 
 What the faces (the command line, the workbench, the dossier) call:
 
-- ``sync_run(store, evaluation, frames, run_id=...)``: after a RECORDED rule run (``services.checks``):
+- ``sync_run(store, evaluation, frames, run_id=...)``: after a RECORDED rule run (``services.checks.check``;
+  the run's audit row says what it did to the cases):
   opens a case per new violation id, reopens resolved/closed cases flagged again (a false
   positive only when its fingerprint changed since the verdict), marks cases the run no longer
   flags as "no longer flagged" for review (never closes them).
@@ -154,8 +155,9 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
       (``flagged`` false, a note in ``review``) and keeps its status; rules that did not run
       (``--only``, a missing layer) leave their cases alone.
 
-    One write transaction for every case, then one audit row (``cases sync``) naming the
-    reopened, kept and no-longer-flagged cases.
+    One write transaction for every case. The run's audit row (``rule run``, written by
+    ``services.hgwatch.HgWatch.check``) carries ``SyncReport.audit()`` under ``cases``: the
+    reopened, kept and no-longer-flagged cases by id.
     """
     rules = case_rules()
     v = evaluation.violations
@@ -207,9 +209,7 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
                                        review=f"no longer flagged by {label}: review it (not closed)"))
                 gone.append(vid)
         tables.put(changed)
-    report = SyncReport(run_id, tuple(opened), tuple(reopened), tuple(kept), tuple(gone), tuple(again))
-    audit.record(store, "cases sync", label, after=report.audit())
-    return report
+    return SyncReport(run_id, tuple(opened), tuple(reopened), tuple(kept), tuple(gone), tuple(again))
 
 
 # ------------------------------------------------------------------ reading
@@ -282,9 +282,9 @@ def _history(store: Store, violation_id: str) -> list[audit.AuditRow]:
     for row in audit.trail(store):
         if row.target == violation_id:
             out.append(row)
-        elif row.action == "cases sync" and violation_id in row.after:
-            after = json.loads(row.after)
-            if any(violation_id in after.get(k, ()) for k in ("reopened", "kept", "no_longer_flagged", "flagged_again")):
+        elif row.action == "rule run" and violation_id in row.after:
+            synced = (json.loads(row.after) or {}).get("cases") or {}
+            if any(violation_id in synced.get(k, ()) for k in ("reopened", "kept", "no_longer_flagged", "flagged_again")):
                 out.append(row)
     return out
 

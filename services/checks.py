@@ -3,7 +3,8 @@
 ``check`` is what ``python cli.py check`` calls; ``diff_last_runs`` is ``python cli.py diff``.
 The rule file comes in with the ``settings.Settings`` passed; nothing here reads it.
 A run on the workspace is recorded in it (time, rule file hash, input layer hashes, counts per
-rule, violation ids), so the next run can say what is new, resolved or persisting.
+rule, violation ids), so the next run can say what is new, resolved or persisting, and its
+violations then open, reopen or mark the cases (``services.cases.sync_run``).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from layers.io.export import Provenance
 from layers.io.readers import load_layer
 from layers.store.base import Store
 from layers.store.open import open_store
+from services import cases
 from settings import Settings
 
 
@@ -41,6 +43,7 @@ class CheckOutcome:
     run_id: int | None = None
     warnings: list[Problem] = field(default_factory=list)
     provenance: list[Provenance] = field(default_factory=list)  # of the layers the rules read
+    cases: cases.SyncReport | None = None  # what a recorded run did to the cases (services.cases.sync_run)
 
 
 def check(settings: Settings, *, only: Sequence[str] | None = None,
@@ -82,12 +85,13 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
     evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=only,
                            missing="refuse" if only else "skip", threads=settings.threads)
     digest = settings.rules_hash
-    run_id = None
+    run_id, synced = None, None
     if not files and record:
         run_id = workspace.record_run(
             rules_hash=digest, input_hashes=hashes, counts=evaluation.counts,
             violation_ids=list(evaluation.violations["violation_id"]))
-    return CheckOutcome(evaluation, sources, hashes, digest, run_id, warnings, provenance)
+        synced = cases.sync_run(workspace, evaluation, frames, run_id=run_id)  # one case per violation (issue 12)
+    return CheckOutcome(evaluation, sources, hashes, digest, run_id, warnings, provenance, synced)
 
 
 def _from_files(files: Sequence[tuple[str, str | os.PathLike[str]]],

@@ -293,9 +293,11 @@ class HgWatch:
         outcome = checks.check(self.settings, only=only, files=files, set_values=set_values,
                                repair=repair, record=record)
         if outcome.run_id is not None:
-            self._audit("rule run", f"run {outcome.run_id}", before=audit_run(before),
-                        after=audit_run([{"run_id": outcome.run_id, "rules_hash": outcome.rules_hash,
-                                          "counts": outcome.evaluation.counts}]))
+            after = audit_run([{"run_id": outcome.run_id, "rules_hash": outcome.rules_hash,
+                                "counts": outcome.evaluation.counts}])
+            if after is not None and outcome.cases is not None:  # what the run did to the cases (issue 12)
+                after["cases"] = outcome.cases.audit()
+            self._audit("rule run", f"run {outcome.run_id}", before=audit_run(before), after=after)
         return outcome
 
     def diff(self) -> checks.RunComparison:
