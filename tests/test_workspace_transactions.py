@@ -221,3 +221,49 @@ def test_a_writer_killed_at_any_moment_of_a_large_replace(tmp_path: Path, delay_
         assert np.array_equal(reopened.read("mining_sites")["site_id"], _sites(60_000, 10**6)["site_id"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ws.gpkg", "ws.gpkg.lock"]
     _sound(ws.real)
+
+
+# ---------------------------------------------------------------- cost that does not grow
+def _sqlite_steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A counter of the SQLite VM instructions (in hundreds) run by every connection opened from
+    Python from now on (GDAL's own SQLite is not counted)."""
+    steps = [0]
+    real = sqlite3.connect
+
+    def counted(*args: object, **kwargs: object) -> sqlite3.Connection:
+        con = real(*args, **kwargs)  # type: ignore[arg-type]
+
+        def tick() -> int:
+            steps[0] += 1
+            return 0
+        con.set_progress_handler(tick, 100)
+        return con
+
+    monkeypatch.setattr(sqlite3, "connect", counted)
+    return steps
+
+
+def _one_row_writes(ws: Workspace, n: int, steps: list[int]) -> tuple[int, int, int]:
+    """SQLite work of a one-row append, a shareable mark and a recorded run on ``ws`` (n sites)."""
+    counts = []
+    for write in (lambda: ws.write_layers([("mining_sites", _sites(1, n))], source="one", append=True),
+                  lambda: ws.mark_shareable("mining_sites", ["local_code"]),
+                  lambda: ws.record_run(rules_hash="h", input_hashes={}, counts={}, violation_ids=[])):
+        before = steps[0]
+        write()
+        counts.append(steps[0] - before)
+    return counts[0], counts[1], counts[2]
+
+
+def test_a_one_row_write_does_no_work_that_grows_with_the_layer(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same one-row writes on 1,000 and on 40,000 sites run the same SQLite work: no scan of
+    the layer (the id clash check without its index fails this), no copy."""
+    small, large = Workspace(tmp_path / "small.gpkg"), Workspace(tmp_path / "large.gpkg")
+    small.write_layer("mining_sites", _sites(1000), source="a")
+    large.write_layer("mining_sites", _sites(40_000), source="a")
+    steps = _sqlite_steps(monkeypatch)
+    on_small, on_large = _one_row_writes(small, 1000, steps), _one_row_writes(large, 40_000, steps)
+    assert all(s > 0 for s in on_small)  # the counter counts
+    assert all(big <= 2 * s + 20 for s, big in zip(on_small, on_large, strict=True)), (on_small, on_large)
+    assert large.info("mining_sites").rows == 40_001
