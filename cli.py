@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from commands import audit as audit_commands
+from commands import cases as case_commands
 from commands import db, files, inventory, keys, rules, surface, users
 from commands.common import service
 from geo.errors import HgWatchError, InputError
@@ -25,7 +26,8 @@ SIGNED = ("--bbox", "--accuracy-m", "--cell-m", "--max-distance-m")
 # Each capability adds its subcommands: a module of ``commands/`` whose ``register`` adds its parsers.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     files.register, rules.register, surface.register, inventory.register, db.register,
-    audit_commands.register, users.register, keys.register]
+    audit_commands.register, users.register, keys.register,
+    case_commands.register]
 
 
 def _identity(args: argparse.Namespace) -> Any:
