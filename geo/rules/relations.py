@@ -3,8 +3,9 @@
 Edges are geodesics and the boundary belongs to the polygon (``geo.distance.containment``): a
 point subject is decided exactly near an edge (a point on the edge is inside, a point 1 cm out is
 not; a hole is outside). A line or polygon subject touches a polygon when their geodesic distance
-is 0 (``geo.distance.nearest_within``, within 1 micrometre), and then carries ``area_m2``, the
-geodesic area of its overlap with that polygon. ``not_covered`` flags a subject that the union of
+is 0 (``geo.distance.nearest_within``: distances exact; crossing and containment read on chords
+that stay within about 2 mm of the geodesic edges), and then carries ``area_m2``, the geodesic
+area of its overlap with that polygon (the first such polygon by position). ``not_covered`` flags a subject that the union of
 the polygons does not wholly cover (``geo.distance.not_covered``), with the uncovered area.
 """
 from __future__ import annotations
