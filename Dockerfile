@@ -20,7 +20,8 @@ RUN pip install --no-deps -e . && python scripts/install_assets.py --require-npm
     && useradd --system --home /app hgwatch && chown -R hgwatch /app/data
 USER hgwatch
 
-EXPOSE 8501
+EXPOSE 8501 8502
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"
 # The app serves on every address only once an account exists (cli.py users add ...).
-CMD ["streamlit", "run", "app.py", "--server.headless", "true", "--server.address", "0.0.0.0", "--server.port", "8501"]
+# The dashboard on 8501 and the partner API (OGC API - Features, API keys only) on 8502; either stopping stops both.
+CMD ["python", "cli.py", "serve", "--address", "0.0.0.0", "--port", "8501", "--api-port", "8502"]

@@ -22,8 +22,10 @@ install: $(VENV)/.runtime
 	@command -v npm >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm >/dev/null; }
 	$(BIN)/python scripts/install_assets.py --require-npm
 
+# The dashboard (http://localhost:8501) and the partner API (http://localhost:8502), one command;
+# Ctrl-C stops both (cli.py serve). `streamlit run app.py` alone still works.
 run: install
-	$(BIN)/streamlit run app.py --server.headless true --browser.gatherUsageStats false
+	$(BIN)/python cli.py serve
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

@@ -14,7 +14,7 @@ from typing import Any
 
 from commands import audit as audit_commands
 from commands import cases as case_commands
-from commands import db, dossier, files, inventory, keys, rules, surface, users
+from commands import db, dossier, files, inventory, keys, rules, serve, surface, users
 from commands.common import service
 from geo.errors import HgWatchError, InputError
 from services import arguments, audit
