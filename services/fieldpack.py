@@ -30,12 +30,15 @@ import pyogrio
 from geo.errors import InputError
 from layers.io.csvfile import write_csv
 from layers.io.xlsform import CASES_FILE, write_xlsform
+from layers.store.base import Store
 from render.map.mapview import MapOptions, build_map
 from render.map.standalone import standalone_html
+from services import audit
+from services.auth import Identity
+from services.cases import case_rules, list_cases
 
 FORM_ID = "hgwatch_inspection"
 FILES = ("inspection.xlsx", CASES_FILE, "map.html", "cases.gpkg")
-OPEN_STATUSES = ("new", "triaged", "assigned")  # the cases a visit can still settle
 PACK_COLUMNS = ("name", "label", "violation_id", "site_id", "site_name", "rule_id", "distance_m", "lon", "lat",
                 "status", "assignee", "admin_area")
 
@@ -49,13 +52,18 @@ class FieldPack:
     cases: int
 
 
+def open_statuses() -> tuple[str, ...]:
+    """The statuses a field visit can still settle (``config/cases.toml`` ``open``): the pack holds these."""
+    return case_rules().open
+
+
 def pack_cases(cases: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``cases.csv`` from a case list (``services.cases.list_cases`` columns), open cases only.
 
     ``name`` is the ``violation_id`` (the answer the form records); ``label`` is what the phone
     shows: id, site name, rule and distance in whole metres.
     """
-    frame = cases[cases["status"].isin(OPEN_STATUSES)] if "status" in cases else cases.iloc[0:0]
+    frame = cases[cases["status"].isin(open_statuses())] if "status" in cases else cases.iloc[0:0]
     out = pd.DataFrame({"violation_id": frame["violation_id"].astype(str)}, index=frame.index)
     for column in PACK_COLUMNS[3:]:
         source = "name" if column == "site_name" and "site_name" not in frame and "name" in frame else column
@@ -94,7 +102,7 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
     rows = pack_cases(cases)
     whose = f" for {assignee}" if assignee else ""
     if rows.empty:
-        raise InputError(f"no open case (status {' / '.join(OPEN_STATUSES)}) in area {area!r}{whose}; "
+        raise InputError(f"no open case (status {' / '.join(open_statuses())}) in area {area!r}{whose}; "
                          "nothing written")
     title = f"HgWatch inspection: {area}{whose}"
     version = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d%H%M")
@@ -114,6 +122,18 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return FieldPack(folder, tuple(folder / name for name in FILES), len(rows))
+
+
+def field_pack(store: Store, identity: Identity, *, area: str, assignee: str | None,
+               folder: Path) -> tuple[FieldPack, pd.DataFrame]:
+    """Write the pack of ``area``'s open cases that ``identity`` may see (``services.cases.list_cases``)
+    into ``folder``, record it in the audit trail, and return it with its case rows."""
+    cases = list_cases(store, identity, area=area, assignee=assignee)
+    pack = write_pack(cases, folder, area=area, assignee=assignee)
+    rows = pack_cases(cases)
+    audit.record_output(store, "export", "fieldpack", after={
+        "area": area, "assignee": assignee, "folder": str(pack.folder), "cases": list(rows["violation_id"])})
+    return pack, rows
 
 
 def points(rows: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -29,6 +29,8 @@ from pyodk.errors import PyODKError
 
 from geo.errors import InputError
 from layers.io.xlsform import CASES_LIST
+from layers.store.base import Store
+from services import audit
 from services.fieldpack import FORM_ID, FieldPack
 
 CONFIG_ENV = "HGWATCH_ODK_CONFIG"
@@ -121,3 +123,10 @@ def _reason(exc: Exception) -> str:
     """A short reason without a traceback (the first line of pyodk's or requests' message)."""
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
+
+
+def record_push(store: Store, pushed: OdkPush) -> None:
+    """Name the push in the audit trail: which server, project and form got the cases."""
+    audit.record_output(store, "export", "odk-central", after={
+        "server": pushed.server, "project": pushed.project_id, "form": pushed.form_id, "created": pushed.created,
+        "updated": pushed.updated, "deleted": pushed.deleted})
