@@ -26,7 +26,7 @@ SIGNED = ("--bbox", "--accuracy-m", "--cell-m", "--max-distance-m")
 # Each capability adds its subcommands: a module of ``commands/`` whose ``register`` adds its parsers.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     files.register, rules.register, surface.register, inventory.register, db.register,
-    audit_commands.register, users.register, keys.register,
+    audit_commands.register, users.register, keys.register, serve.register,
     case_commands.register, dossier.register]
 
 
