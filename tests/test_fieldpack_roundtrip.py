@@ -136,3 +136,29 @@ def test_a_field_account_packs_only_its_area(flagged: tuple[Path, dict[str, str]
     pack, rows = fieldpack.field_pack(store, Identity("kofi", "field", ("South",)), area="South", assignee=None,
                                       folder=tmp_path / "q")
     assert list(rows["violation_id"]) == [ids["S3"]] and pack.cases == 1
+
+
+def test_fieldpack_odk_central_from_the_command_line(flagged: tuple[Path, dict[str, str]], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from pyodk._utils import session as pyodk_session
+
+    from services import audit
+    from services.odk import CONFIG_ENV
+    from tests.test_fieldpack_odk import FakeCentral, _config
+
+    ws, ids = flagged
+    central = FakeCentral()
+    monkeypatch.setattr(pyodk_session.Adapter, "send", lambda _self, request, **_kw: central.send(request))
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    assert _run(ws, "fieldpack", "--area", "North", "--out", str(tmp_path / "pack"), "--odk-central") == 2
+    assert "--odk-config" in capsys.readouterr().err
+    assert not (tmp_path / "pack").exists() and central.calls == []  # refused before anything was written or sent
+    monkeypatch.setenv(CONFIG_ENV, str(_config(tmp_path)))
+    assert _run(ws, "fieldpack", "--area", "North", "--out", str(tmp_path / "pack"), "--odk-central") == 0
+    out = capsys.readouterr().out
+    assert "published to ODK Central https://central.agency.example" in out and "2 created" in out
+    assert sorted(e["violation_id"] for e in central.datasets["cases"]["entities"].values()) == sorted(
+        [ids["S1"], ids["S2"]])
+    trail = [(row.action, row.target) for row in audit.trail(open_store(str(ws)))]
+    assert trail[-2:] == [("export", "fieldpack"), ("export", "odk-central")]
