@@ -274,3 +274,48 @@ def test_the_command_line(settings: Settings, location: str, capsys: pytest.Capt
         assert hashlib.sha256(photo.read_bytes()).hexdigest() in out
     assert cli.main([*where, "cases", "set", S1, "--status", "visited", "--photo", "/nonexistent.jpg"]) == 2
     assert "--photo /nonexistent.jpg: cannot be read" in capsys.readouterr().err
+
+
+def test_photos_keep_their_exif_time_and_position(settings: Settings) -> None:
+    from datetime import datetime
+
+    from tests.field_exports import jpeg
+
+    store = _store(settings, _sites(), _water())
+    _run(settings)
+    shot = jpeg(lat=0.0011, lon=0.0005, when=datetime(2026, 11, 20, 9, 31, 5))
+    cases.apply_submissions(store, ANALYST, [_submission("k1", S1, "confirmed", 1, photos=(("a.jpg", shot),))])
+    added = cases.add_photo(store, NORTH, S1, "b.jpg", jpeg())
+    photos = cases.case_file(store, ANALYST, S1).photos
+    assert [(p.name, p.sha256) for p in photos] == [("a.jpg", hashlib.sha256(shot).hexdigest()), ("b.jpg", added.sha256)]
+    assert photos[0].taken_at == "2026-11-20T09:31:05" and photos[0].lat == pytest.approx(0.0011, abs=1e-7)
+    assert photos[0].lon == pytest.approx(0.0005, abs=1e-7) and (photos[1].lat, photos[1].taken_at) == (None, None)
+    assert photos[0].visit_id is not None and photos[1].visit_id is None
+
+
+def test_a_run_of_other_rules_leaves_the_cases_alone_and_history_shows_the_runs(settings: Settings) -> None:
+    store = _store(settings, _sites(), _water())
+    _run(settings)
+    HgWatch(settings).check(only=["WORST-PRACTICE-WHOLE-ORE"])  # HG-WATER-100 did not run: not "no longer flagged"
+    assert _case(store, S1).flagged and _case(store, S2).flagged
+    _store(settings, sites=_sites(s2=(0.02, 0.002)))
+    run = _run(settings)
+    rows = cases.history(store, ANALYST, S2)
+    assert [(r.action, r.target) for r in rows] == [("rule run", f"run {run}")]
+    assert json.loads(rows[0].after)["cases"]["no_longer_flagged"] == [S2]
+
+
+def test_the_database_roles_of_partners_and_field_staff_read_no_case(settings: Settings, location: str) -> None:
+    if not location.startswith("postgresql"):
+        pytest.skip("database roles exist on PostGIS only")
+    import psycopg
+
+    store = _store(settings, _sites(), _water())
+    _run(settings)
+    cases.add_comment(store, ANALYST, S1, SECRET)
+    for role in ("hgw_partner", "hgw_field"):
+        for table in stored.TABLES:
+            with psycopg.connect(location, autocommit=True) as con:
+                con.execute(f"SET ROLE {role}")
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    con.execute(f"SELECT * FROM {table}")

@@ -10,6 +10,8 @@ from dataclasses import replace
 import geopandas as gpd
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import strategies as st
 
 from geo.cases import CaseRules, parse_case_rules, path_for_outcome, refusal
 from geo.errors import ConfigError, InputError
@@ -155,3 +157,17 @@ def test_every_move_through_the_service(workspace: Workspace, current: str, targ
         other = Identity("x", role, ("North",) if role == "field" else ())
         with pytest.raises(InputError, match=f"{CASE}|sees case counts by status only"):
             cases.set_status(workspace, other, CASE, target, reason="checked")
+
+
+@given(st.lists(st.tuples(st.sampled_from(RULES.statuses), st.sampled_from(list(ROLES)),
+                          st.sampled_from([None, "why"])), max_size=30))
+def test_a_walk_of_moves_only_takes_listed_moves(moves: list[tuple[str, str, str | None]]) -> None:
+    """Whatever moves are asked, in any order, by any role: the status only ever follows a listed
+    move by a listed role, with a reason where one is needed."""
+    status = "new"
+    for target, role, reason in moves:
+        if refusal(RULES, case=CASE, current=status, target=target, role=role, reason=reason) is None:
+            move = RULES.find(status, target)
+            assert move is not None and role in move.roles and (reason or not move.reason)
+            status = target
+        assert status in RULES.statuses
