@@ -23,6 +23,7 @@ PAGES = [
     ("inventory", "Mercury inventory", "Mercury inventory and National Action Plan tracking"),
     ("overlays", "Contamination overlays", "Contamination overlays and exposure"),
     ("audit", "Audit trail", "Audit trail"),  # local single-user mode acts as an analyst, who may see it
+    ("registers", "Registers", "Registers"),
 ]
 ARTIFACTS = ROOT / "test-artifacts"
 
