@@ -17,6 +17,7 @@ from pyxform import xls2xform
 
 import cli
 from geo.errors import InputError
+from layers.store.base import Store
 from layers.store.open import open_store
 from services import cases, fieldpack
 from services.auth import Identity
@@ -31,11 +32,13 @@ def _geojson(features: list[dict[str, Any]]) -> str:
     return json.dumps({"type": "FeatureCollection", "features": features})
 
 
-@pytest.fixture
-def flagged(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """A workspace whose recorded check flagged the three sites (HG-WATER-100: 55.66 m, 66.79 m, 55.66 m
-    from a river on the meridian); returns it and the case id of each site."""
-    ws = tmp_path / "ws.gpkg"
+@pytest.fixture(params=["geopackage", "postgis"])
+def flagged(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """A store (a GeoPackage, or a PostGIS database) whose recorded check flagged the three sites
+    (HG-WATER-100: 55.66 m, 66.79 m, 55.66 m from a river on the meridian); returns the command
+    line's store arguments and the case id of each site."""
+    where = (["--workspace", str(tmp_path / "ws.gpkg")] if request.param == "geopackage"
+             else ["--database-url", str(request.getfixturevalue("pg_url"))])
     sites = _geojson([{"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
                        "properties": {"site_id": sid, "name": name, "status": "active", "uses_mercury": True,
                                       "admin_area": area}} for sid, name, lon, lat, area in SITES])
@@ -44,22 +47,26 @@ def flagged(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     (tmp_path / "sites.geojson").write_text(sites)
     (tmp_path / "water.geojson").write_text(water)
     for name, layer in (("sites.geojson", "mining_sites"), ("water.geojson", "water_bodies")):
-        assert cli.main(["--workspace", str(ws), "import", str(tmp_path / name), "--layer", layer]) == 0
-    assert cli.main(["--workspace", str(ws), "check"]) == 0
-    listed = cases.list_cases(open_store(str(ws)), ANALYST)
-    return ws, dict(zip(listed["site_id"], listed["violation_id"]))
+        assert cli.main([*where, "import", str(tmp_path / name), "--layer", layer]) == 0
+    assert cli.main([*where, "check"]) == 0
+    listed = cases.list_cases(_store(where), ANALYST)
+    return where, dict(zip(listed["site_id"], listed["violation_id"]))
 
 
-def _run(ws: Path, *args: str) -> int:
-    return cli.main(["--workspace", str(ws), *args])
+def _store(where: list[str]) -> Store:
+    return open_store(where[1])
 
 
-def _cases(ws: Path) -> dict[str, dict[str, Any]]:
-    frame = cases.list_cases(open_store(str(ws)), ANALYST)
+def _run(where: list[str], *args: str) -> int:
+    return cli.main([*where, *args])
+
+
+def _cases(where: list[str]) -> dict[str, dict[str, Any]]:
+    frame = cases.list_cases(_store(where), ANALYST)
     return {str(r["site_id"]): r for r in frame.to_dict("records")}
 
 
-def test_pack_fill_import_reimport(flagged: tuple[Path, dict[str, str]], tmp_path: Path,
+def test_pack_fill_import_reimport(flagged: tuple[list[str], dict[str, str]], tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     ws, ids = flagged
     assert _run(ws, "fieldpack", "--area", "North", "--out", str(tmp_path / "pack")) == 0
@@ -85,7 +92,7 @@ def test_pack_fill_import_reimport(flagged: tuple[Path, dict[str, str]], tmp_pat
     after = _cases(ws)
     assert (after["S1"]["status"], after["S2"]["status"], after["S3"]["status"]) == ("false_positive", "confirmed", "new")
     assert (after["S1"]["visits"], after["S2"]["visits"]) == (1, 1)
-    store = open_store(str(ws))
+    store = _store(ws)
     dossier = cases.case_file(store, ANALYST, ids["S1"])
     assert [(p.name, p.sha256) for p in dossier.photos] == [("1714550100.jpg", hashlib.sha256(photo).hexdigest())]
     assert [p.data for p in cases.photo_bytes(store, ANALYST, ids["S1"])] == [photo]
@@ -100,10 +107,10 @@ def test_pack_fill_import_reimport(flagged: tuple[Path, dict[str, str]], tmp_pat
     out = capsys.readouterr().out
     assert "applied 0" in out and "duplicates 2" in out
     assert _cases(ws) == after
-    assert len(cases.case_file(open_store(str(ws)), ANALYST, ids["S1"]).photos) == 1
+    assert len(cases.case_file(_store(ws), ANALYST, ids["S1"]).photos) == 1
 
 
-def test_bad_rows_all_or_nothing_then_the_good_ones(flagged: tuple[Path, dict[str, str]], tmp_path: Path,
+def test_bad_rows_all_or_nothing_then_the_good_ones(flagged: tuple[list[str], dict[str, str]], tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     ws, ids = flagged
     before = _cases(ws)
@@ -127,9 +134,9 @@ def test_bad_rows_all_or_nothing_then_the_good_ones(flagged: tuple[Path, dict[st
     assert after["S3"]["status"] == "resolved" and after["S1"]["status"] == before["S1"]["status"]
 
 
-def test_a_field_account_packs_only_its_area(flagged: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+def test_a_field_account_packs_only_its_area(flagged: tuple[list[str], dict[str, str]], tmp_path: Path) -> None:
     ws, ids = flagged
-    store = open_store(str(ws))
+    store = _store(ws)
     with pytest.raises(InputError, match="no open case"):
         fieldpack.field_pack(store, Identity("kofi", "field", ("South",)), area="North", assignee=None,
                              folder=tmp_path / "p")
@@ -138,7 +145,7 @@ def test_a_field_account_packs_only_its_area(flagged: tuple[Path, dict[str, str]
     assert list(rows["violation_id"]) == [ids["S3"]] and pack.cases == 1
 
 
-def test_fieldpack_odk_central_from_the_command_line(flagged: tuple[Path, dict[str, str]], tmp_path: Path,
+def test_fieldpack_odk_central_from_the_command_line(flagged: tuple[list[str], dict[str, str]], tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     from pyodk._utils import session as pyodk_session
@@ -160,5 +167,5 @@ def test_fieldpack_odk_central_from_the_command_line(flagged: tuple[Path, dict[s
     assert "published to ODK Central https://central.agency.example" in out and "2 created" in out
     assert sorted(e["violation_id"] for e in central.datasets["cases"]["entities"].values()) == sorted(
         [ids["S1"], ids["S2"]])
-    trail = [(row.action, row.target) for row in audit.trail(open_store(str(ws)))]
+    trail = [(row.action, row.target) for row in audit.trail(_store(ws))]
     assert trail[-2:] == [("export", "fieldpack"), ("export", "odk-central")]
