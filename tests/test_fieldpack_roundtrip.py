@@ -24,6 +24,7 @@ from services.auth import Identity
 from tests import field_exports as fx
 
 ANALYST = Identity("ana", "analyst")
+SECRET = "PLANTED-SECRET-7f3a"  # restricted fields of the sites: never in a field pack
 SITES = [("S1", "Site <b>1</b>", 0.0005, 0.0, "North"), ("S2", "Site 2", 0.0006, 0.01, "North"),
          ("S3", "Site 3", -0.0005, -0.01, "South")]
 
@@ -41,7 +42,8 @@ def flagged(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[list[str], 
              else ["--database-url", str(request.getfixturevalue("pg_url"))])
     sites = _geojson([{"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
                        "properties": {"site_id": sid, "name": name, "status": "active", "uses_mercury": True,
-                                      "admin_area": area}} for sid, name, lon, lat, area in SITES])
+                                      "admin_area": area, "informant_name": f"{SECRET}-name-{sid}",
+                                      "informant_contact": f"{SECRET}-phone"}} for sid, name, lon, lat, area in SITES])
     water = _geojson([{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[0, -0.02], [0, 0.02]]},
                        "properties": {"water_id": "W1", "name": "River", "kind": "river"}}])
     (tmp_path / "sites.geojson").write_text(sites)
@@ -169,3 +171,36 @@ def test_fieldpack_odk_central_from_the_command_line(flagged: tuple[list[str], d
         [ids["S1"], ids["S2"]])
     trail = [(row.action, row.target) for row in audit.trail(_store(ws))]
     assert trail[-2:] == [("export", "fieldpack"), ("export", "odk-central")]
+
+
+def _pack_bytes(folder: Path) -> bytes:
+    """Every byte of a pack, the workbook's zip members unpacked."""
+    import zipfile
+
+    data = b"".join(p.read_bytes() for p in sorted(folder.iterdir()))
+    with zipfile.ZipFile(folder / "inspection.xlsx") as z:
+        return data + b"".join(z.read(n) for n in z.namelist())
+
+
+def test_a_pack_carries_no_restricted_value_and_a_partner_gets_none(
+        flagged: tuple[list[str], dict[str, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from services import auth
+
+    where, ids = flagged
+    assert _run(where, "fieldpack", "--area", "North", "--out", str(tmp_path / "pack")) == 0
+    everything = _pack_bytes(tmp_path / "pack")
+    assert ids["S1"].encode() in everything  # the search is not vacuous
+    assert SECRET.encode() not in everything and SECRET.encode("utf-16-le") not in everything
+    store = _store(where)
+    auth.add_account(store, "pat", "partner", "a long password")
+    auth.add_account(store, "kofi", "field", "a long password", ["South"])
+    capsys.readouterr()
+    assert _run(where, "--as", "pat", "fieldpack", "--area", "North", "--out", str(tmp_path / "partner")) == 2
+    assert "partner" in capsys.readouterr().err
+    assert not (tmp_path / "partner").exists() or not any((tmp_path / "partner").iterdir())
+    assert _run(where, "--as", "kofi", "fieldpack", "--area", "North", "--out", str(tmp_path / "kofi")) == 2
+    assert "no open case" in capsys.readouterr().err  # North is not one of kofi's areas
+    assert _run(where, "--as", "kofi", "fieldpack", "--area", "South", "--out", str(tmp_path / "kofi")) == 0
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "kofi" / "cases.csv").read_text())))
+    assert [r["name"] for r in rows] == [ids["S3"]]
+    assert SECRET.encode() not in _pack_bytes(tmp_path / "kofi")
