@@ -127,8 +127,8 @@ def dossier(store: Store, identity: Identity, settings: Settings, violation_id: 
         source=str(store.path))
 
 
-def _record(store: Store, violation_id: str, fmt: str, size: int) -> None:
-    audit.record_output(store, "dossier", violation_id, after={"format": fmt, "bytes": size})
+def _record(store: Store, identity: Identity, violation_id: str, fmt: str, size: int) -> None:
+    audit.record_output(store, "dossier", violation_id, after={"format": fmt, "bytes": size}, who=identity.name)
 
 
 def write(store: Store, identity: Identity, settings: Settings, violation_id: str,
@@ -139,12 +139,12 @@ def write(store: Store, identity: Identity, settings: Settings, violation_id: st
     if suffix not in DOSSIER_SUFFIXES:
         raise InputError(f"--out {Path(out).name}: expected a file name ending in .pdf or .html")
     path = write_dossier(dossier(store, identity, settings, violation_id), out)
-    _record(store, violation_id, suffix.lstrip("."), path.stat().st_size)
+    _record(store, identity, violation_id, suffix.lstrip("."), path.stat().st_size)
     return path
 
 
 def dossier_file(store: Store, identity: Identity, settings: Settings, violation_id: str, suffix: str) -> bytes:
     """The dossier as bytes (".pdf" or ".html"), for a download button; recorded like ``write``."""
     data = dossier_bytes(dossier(store, identity, settings, violation_id), suffix)
-    _record(store, violation_id, suffix.lstrip("."), len(data))
+    _record(store, identity, violation_id, suffix.lstrip("."), len(data))
     return data

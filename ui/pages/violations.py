@@ -1,27 +1,51 @@
-"""Violations workbench for field coordinators: table, detail, zoom, CSV and field lists."""
+"""The violations and case workbench: the table with each violation's case (status, assignee,
+last visit, days open), a "my cases" filter, the detail and zoom of a row, and for the chosen case
+the forms that move it (the moves the signed-in role may make), attach a photo, add a comment or
+assign it, its timeline with photos and its dossier. A partner sees only the number of cases by
+status. Widgets only: the logic is in ``services.workbench``, ``services.casework`` and
+``services.cases``.
+"""
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import date
 
 import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError
-from services import people, workbench
+from services import audit, cases, casework, dossier, people, workbench
+from services.auth import LOCAL
 from ui import sidebar as chrome
+
+PHOTO_TYPES = ["jpg", "jpeg", "png", "gif", "webp", "heic"]
+_CASE = "wb_case"  # the violation id of the case worked on (kept while the table changes)
+_FLASH = "wb_flash"
 
 view = chrome.current()
 svc = view.service
+who = svc.identity or LOCAL
+store = svc.store
 st.title("Violations workbench")
+if who.rights.restricted == "none":
+    st.caption("Partners see the number of cases by status, never a case's detail.")
+    counts = cases.case_counts(store, who, by=("status",))
+    st.dataframe(counts, hide_index=True, key="wb_counts")
+    st.stop()
 if view.problem:
     st.error("The rule file could not be used, so there are no violations to list.")
 runs = svc.runs()
-table = workbench.violations_table(view.violations, view.frames.get("mining_sites"),
-                                   workbench.change_status(view.violations, runs),
-                                   view.frames.get("tailings"))
+table = casework.with_cases(
+    workbench.violations_table(view.violations, view.frames.get("mining_sites"),
+                               workbench.change_status(view.violations, runs), view.frames.get("tailings")),
+    cases.list_cases(store, who), today=date.today())
 if runs:
-    st.caption(f"New / persisting compare with the run recorded at {runs[0]['ran_at']}.")
+    st.caption(f"New / persisting compare with the run recorded at {runs[0]['ran_at']}. Each violation of a"
+               " recorded run has a case.")
 else:
     st.caption("No run has been recorded in this workspace yet, so nothing is new or "
-               "persisting. Record one below or with `python cli.py check`.")
+               "persisting and no case is open. Record one below or with `python cli.py check`.")
 
 c1, c2, c3, c4 = st.columns(4)
 shown = workbench.narrow(
@@ -29,17 +53,25 @@ shown = workbench.narrow(
     rules=c2.multiselect("Rule", workbench.options(table, "rule_id"), key="wb_rule"),
     changes=c3.multiselect("Since last run", workbench.options(table, "change"), key="wb_change"),
     text=c4.text_input("Site or water body contains", key="wb_text"))
+c5, c6 = st.columns([3, 1])
+shown = casework.narrow_cases(
+    shown, statuses=c5.multiselect("Case status", workbench.options(table, "status"), key="wb_status"),
+    mine=who.name if c6.toggle("My cases", key="wb_mine", help=f"cases assigned to {who.name}") else None)
 
-st.write(f"{len(shown):,} of {len(table):,} violations. Click a row to zoom the map to it.")
+st.write(f"{len(shown):,} of {len(table):,} violations. Click a row to zoom the map to it and work its case.")
 event = st.dataframe(
     shown, key="wb_table", on_select="rerun", selection_mode="single-row", hide_index=True,
     column_config={"distance_m": st.column_config.NumberColumn("distance (m)", format="%.2f"),
                    "threshold_m": st.column_config.NumberColumn("rule distance (m)",
                                                                 format="%.0f"),
+                   "days_open": st.column_config.NumberColumn("days open", format="%d"),
+                   "last_visit": st.column_config.TextColumn("last visit"),
                    "lat": st.column_config.NumberColumn("lat (deg)", format="%.6f"),
                    "lon": st.column_config.NumberColumn("lon (deg)", format="%.6f")})
 rows = event.selection.rows if event is not None else []
 chosen = shown.iloc[rows[0]] if rows and rows[0] < len(shown) else None
+if chosen is not None and chosen["status"] != casework.NO_CASE:
+    st.session_state[_CASE] = str(chosen["violation_id"])
 
 left, right = st.columns([3, 2])
 with left:
@@ -55,7 +87,8 @@ with right:
         st.subheader(str(chosen["rule_id"]))
         st.text(f"{chosen['title']}\nsite {chosen['site']} {chosen['site_name'] or ''}\n"
                 f"distance {chosen['distance_m']} m (rule {chosen['threshold_m']} m)\n"
-                f"nearest water: {chosen['nearest_water']}\nchange: {chosen['change']}")
+                f"nearest water: {chosen['nearest_water']}\nchange: {chosen['change']}\n"
+                f"case: {chosen['status']}")
         source = people.violation_source(record.iloc[0]) if len(record) else None
         if source is not None:
             figure = svc.people(view.filters)
@@ -69,6 +102,88 @@ with right:
         if len(record):
             detail = record.drop(columns=["geometry", "nearest_line"], errors="ignore").iloc[0]
             st.dataframe(detail.astype(str).rename("value"), width="stretch")
+
+
+def _act(done: str, action: Callable[[], object]) -> None:
+    """Run a case change as the signed-in account; on success rerun with ``done`` shown."""
+    try:
+        with audit.acting_as(who.name):
+            action()
+    except HgWatchError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state[_FLASH] = done
+        st.rerun()
+
+
+def _case_panel(vid: str) -> None:
+    """The chosen case: forms to move it, attach a photo, comment and assign; its timeline; its dossier."""
+    try:
+        found = cases.case_file(store, who, vid)
+    except HgWatchError as exc:
+        st.warning(str(exc))
+        return
+    case = found.case
+    st.subheader(f"Case {vid}")
+    st.text(f"status {case.status}; assignee {case.assignee or '-'}; due {case.due_date or '-'}; "
+            f"reason {case.reason or '-'}\nsite {case.site_id} {case.site_name or ''} ({case.admin_area or 'no area'})")
+    if flash := st.session_state.pop(_FLASH, None):
+        st.success(flash)
+    move, note, photo = st.columns(3)
+    targets = casework.moves(who, case.status)
+    with move.form("case_move", clear_on_submit=True):
+        st.markdown(f"**Move** ({who.role})")
+        target = st.selectbox("New status", targets, key="case_target", disabled=not targets,
+                              help="the moves config/cases.toml allows your role from "
+                                   f"{case.status}" + ("" if targets else ": none"))
+        reason = st.text_input("Reason", key="case_reason",
+                               help="false_positive, not_accessible and some other moves need one")
+        comment = st.text_area("Note (kept as a comment)", key="case_note")
+        upload = st.file_uploader("Photo (stored with its SHA-256)", type=PHOTO_TYPES, key="case_move_photo")
+        if st.form_submit_button("Move the case", disabled=not targets) and target:
+            photos = [(upload.name, upload.getvalue())] if upload is not None else []
+            _act(f"case moved to {target}", lambda: cases.set_status(
+                store, who, vid, str(target), reason=reason or None, note=comment or None, photos=photos))
+    with note.form("case_comment", clear_on_submit=True):
+        st.markdown("**Comment**")
+        text = st.text_area("Comment", key="case_comment_text")
+        if st.form_submit_button("Add the comment"):
+            _act("comment added", lambda: cases.add_comment(store, who, vid, text))
+    with photo.form("case_photo", clear_on_submit=True):
+        st.markdown("**Photo**")
+        picture = st.file_uploader("Photo (stored with its SHA-256)", type=PHOTO_TYPES, key="case_photo_file")
+        if st.form_submit_button("Attach the photo") and picture is not None:
+            _act(f"photo {picture.name} attached",
+                 lambda: cases.add_photo(store, who, vid, picture.name, picture.getvalue()))
+    if casework.may_assign(who):
+        with st.form("case_assign", clear_on_submit=True):
+            a1, a2 = st.columns(2)
+            to = a1.text_input("Assign to (account name)", key="case_assign_to")
+            due = a2.date_input("Due", value=None, key="case_assign_due")
+            if st.form_submit_button("Assign") and to.strip():
+                _act(f"case assigned to {to.strip()}", lambda: cases.assign(
+                    store, who, vid, to.strip(), due_date=due.isoformat() if due else None))
+    d1, d2 = st.columns(2)
+    for column, suffix in ((d1, ".pdf"), (d2, ".html")):
+        column.download_button(f"Dossier ({suffix[1:].upper()})", key=f"case_dossier{suffix}", on_click="ignore",
+                               file_name=f"hgwatch_dossier_{case.rule_id}_{case.site_id}{suffix}",
+                               mime="application/pdf" if suffix == ".pdf" else "text/html",
+                               data=functools.partial(dossier.dossier_file, store, who, svc.settings, vid, suffix))
+    st.markdown("**Timeline**")
+    pictures = {p.sha256: p for p in cases.photo_bytes(store, who, vid)}
+    for entry in casework.timeline(found):
+        st.text(f"{entry.at}  {entry.who}: {entry.what}" + (f" - {entry.detail}" if entry.detail else ""))
+        for digest in entry.photos:
+            if digest in pictures:
+                st.image(pictures[digest].data, width=240)
+                st.caption(chrome.plain(f"{pictures[digest].name}, SHA-256 {digest}"))
+
+
+st.subheader("Case")
+if _CASE in st.session_state:
+    _case_panel(str(st.session_state[_CASE]))
+else:
+    st.info("Select a violation with a case in the table to work on it.")
 
 st.subheader("Exports")
 e1, e2, e3 = st.columns(3)
@@ -88,9 +203,10 @@ e2.download_button(f"Field list: {area} (CSV)", key="wb_field", mime="text/csv",
 st.dataframe(part, hide_index=True, key="wb_field_table")
 if e3.button("Record a full run now", key="wb_record",
              help="Runs every rule on the whole workspace and records it, so the next "
-                  "run can say what is new and what persists."):
+                  "run can say what is new and what persists, and opens a case per violation."):
     try:
-        outcome = svc.check(record=True)
+        with audit.acting_as(who.name):
+            outcome = svc.check(record=True)
         st.success(f"Recorded run {outcome.run_id}: "
                    f"{len(outcome.evaluation.violations):,} violations.")
     except HgWatchError as exc:
