@@ -1,9 +1,8 @@
 """Field submissions as the servers export them: ODK Central's CSV or ZIP with media, KoBoToolbox's CSV or XLSX.
 
-The files are read as-is (which column holds which question: ``layers.io.submission_layout``).
-A CSV may be comma- or semicolon-separated and may start with a UTF-8 byte-order mark. An ODK
-Central ZIP holds the form's CSV (repeat groups in further CSVs, not read) and ``media/`` with
-the photos; a photo is looked up by the file name its row gives, and only those members are read.
+The files are read as-is (their table and media: ``layers.io.form_exports``; which column holds
+which question: ``layers.io.submission_layout``). A photo is looked up in a ZIP's media by the
+file name its row gives, and only those members are read; a KoBo ``photo_URL`` is never fetched.
 
 Every bad value is a ``Problem`` naming the file, the data row (1-based), the column, the value
 and what was expected; the row's submission is then left out. A file that cannot be read at all
@@ -11,27 +10,18 @@ is an ``InputError``, and nothing else is ever raised for any input.
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
-import zipfile
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from geo.errors import InputError, Problem
-from layers.io import tables
-from layers.io.signatures import ZIP
+from layers.io.form_exports import Export, media_file, read_export
 from layers.io.submission_layout import OUTCOMES, POINT, REJECTED, Layout, layout
 
-MAX_TABLE_BYTES = 256 * 2**20   # the export's table, inside or outside a ZIP
-MAX_PHOTO_BYTES = 64 * 2**20    # one photo from a ZIP's media
 Cell = Callable[[str], str]            # part -> the row's stripped text for it
 Report = Callable[..., None]           # (part, value, expected, kind, severity) -> record a Problem
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
-               zlib.error, ValueError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -52,16 +42,6 @@ class Submission:
     row: int                      # 1-based data row in the file, for messages
 
 
-@dataclass
-class _Export:
-    """An export's table as text cells, and the photos it can supply (None: it carries no media)."""
-
-    source: str
-    header: list[str]
-    rows: list[list[str]]
-    media: zipfile.ZipFile | None = None
-
-
 def read_submissions(path: Path) -> tuple[list[Submission], list[Problem]]:
     """The submissions in the export ``path`` and every problem found in it.
 
@@ -75,7 +55,7 @@ def read_submissions(path: Path) -> tuple[list[Submission], list[Problem]]:
     error are left out; a row a reviewer rejected on the server is left out with a warning).
     """
     path = Path(path)
-    export = _read_export(path)
+    export = read_export(path)
     try:
         found = layout(export.source, export.header)
         submissions: list[Submission] = []
@@ -100,110 +80,7 @@ def read_submissions(path: Path) -> tuple[list[Submission], list[Problem]]:
             export.media.close()
 
 
-def _read_export(path: Path) -> _Export:
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise InputError(f"{path.name}: no such file; expected an ODK Central CSV or ZIP, or a KoBoToolbox CSV or XLSX")
-    with path.open("rb") as f:
-        head = f.read(8)
-    if suffix in (".zip", ".xlsx") and not head.startswith(ZIP):
-        raise InputError(f"{path.name}: is not a zip archive, which a {suffix} file is; "
-                         "expected the file as the server exported it")
-    if suffix == ".zip":
-        return _read_zip(path)
-    if suffix == ".xlsx":
-        return _read_xlsx(path)
-    if suffix in (".csv", ".txt"):
-        if path.stat().st_size > MAX_TABLE_BYTES:
-            raise InputError(f"{path.name}: is larger than {MAX_TABLE_BYTES // 2**20} MiB; expected one form's export")
-        header, rows = _csv_rows(path.name, path.read_bytes())
-        return _Export(path.name, header, rows)
-    raise InputError(f"{path.name}: unknown file type {suffix!r}; expected an ODK Central .csv or .zip "
-                     "(with media), or a KoBoToolbox .csv or .xlsx export")
-
-
-def _csv_rows(source: str, data: bytes) -> tuple[list[str], list[list[str]]]:
-    """The header and the rows of CSV ``data`` (UTF-8, BOM or not, ``,`` or ``;`` between values)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{source}: is not UTF-8 text (byte {exc.start}); expected the CSV as the server "
-                         "exported it (UTF-8)") from None
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise InputError(f"{source}: cannot read the file as CSV ({exc}); expected the CSV as the server "
-                         "exported it") from None
-    if not rows:
-        raise InputError(f"{source}: is empty; expected a header row and one row per submission")
-    return rows[0], rows[1:]
-
-
-def _read_xlsx(path: Path) -> _Export:
-    """The first sheet of a KoBoToolbox workbook (repeat groups are in further sheets, not read)."""
-    try:
-        names = tables.sheet_names(path)
-        if not names:
-            raise InputError(f"{path.name}: holds no worksheet; expected KoBoToolbox's XLSX export")
-        frame, problems = tables.read_xlsx(path, names[0])
-    except _ZIP_ERRORS as exc:  # openpyxl lets a damaged zip's own errors through
-        raise InputError(f"{path.name}: cannot read the file as an Excel workbook ({exc}); "
-                         "expected KoBoToolbox's XLSX export") from None
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise InputError(f"{path.name}: cannot be read as a form export", errors)
-    rows = [[_cell_text(v) for v in record] for record in frame.itertuples(index=False, name=None)]
-    return _Export(path.name, [_cell_text(c) for c in frame.columns], rows)
-
-
-def _cell_text(value: object) -> str:
-    """A workbook cell as the text a CSV export would hold."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return str(value)
-
-
-def _read_zip(path: Path) -> _Export:
-    """ODK Central's "all data and media" ZIP: the form's CSV (the shortest CSV name) and ``media/``."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except _ZIP_ERRORS as exc:
-        raise InputError(f"{path.name}: cannot read the zip archive ({exc}); expected ODK Central's ZIP export") from None
-    try:
-        tables_in = sorted((i for i in archive.infolist() if i.filename.lower().endswith(".csv") and not i.is_dir()),
-                           key=lambda i: (len(i.filename), i.filename))
-        if not tables_in:
-            raise InputError(f"{path.name}: holds no .csv; expected ODK Central's ZIP export (the form's CSV and media/)")
-        main = tables_in[0]
-        data = _member(path.name, archive, main, MAX_TABLE_BYTES)
-        header, rows = _csv_rows(f"{path.name}:{main.filename}", data)
-    except BaseException:
-        archive.close()
-        raise
-    return _Export(path.name, header, rows, archive)
-
-
-def _member(source: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """A member's bytes, refused beyond ``limit`` (whatever size its header claims)."""
-    if info.file_size > limit:
-        raise InputError(f"{source}: its member {info.filename!r} is larger than {limit // 2**20} MiB")
-    try:
-        with archive.open(info) as f:
-            data = f.read(limit + 1)
-    except _ZIP_ERRORS as exc:
-        raise InputError(f"{source}: cannot read its member {info.filename!r} ({exc})") from None
-    if len(data) > limit:
-        raise InputError(f"{source}: its member {info.filename!r} is larger than {limit // 2**20} MiB")
-    return data
-
-
-def _submission(export: _Export, found: Layout, number: int,
+def _submission(export: Export, found: Layout, number: int,
                 cells: Sequence[str]) -> tuple[Submission | None, list[Problem]]:
     """One row as a submission, or None and the problems that keep it out."""
     problems: list[Problem] = []
@@ -297,7 +174,7 @@ def _position(found: Layout, get: Cell, report: Report) -> tuple[float | None, f
     return numbers["lat"], numbers["lon"], numbers["accuracy"]
 
 
-def _photos(export: _Export, name: str, report: Report) -> tuple[tuple[str, bytes], ...]:
+def _photos(export: Export, name: str, report: Report) -> tuple[tuple[str, bytes], ...]:
     """The photo a row names, from the ZIP's media; () when it names none."""
     if not name:
         return ()
@@ -306,15 +183,12 @@ def _photos(export: _Export, name: str, report: Report) -> tuple[tuple[str, byte
         report("photo", name, f"the photo itself: {where} carry no media, so it is not attached; import "
                "ODK Central's ZIP with media to attach photos", "no_media", "warning")
         return ()
-    members = [i for i in export.media.infolist() if not i.is_dir() and i.filename.rsplit("/", 1)[-1] == name]
-    members.sort(key=lambda i: (not i.filename.startswith("media/"), i.filename))
-    if not members:
-        report("photo", name, f"the photo in the ZIP's media/ folder ({export.source} has no member named so)", "missing")
-        return ()
     try:
-        data = _member(export.source, export.media, members[0], MAX_PHOTO_BYTES)
+        data = media_file(export, name)
     except InputError as exc:
         report("photo", name, f"a readable photo: {exc}", "photo")
         return ()
+    if data is None:
+        report("photo", name, f"the photo in the ZIP's media/ folder ({export.source} has no member named so)", "missing")
+        return ()
     return ((name, data),)
-
