@@ -204,3 +204,12 @@ def test_a_pack_carries_no_restricted_value_and_a_partner_gets_none(
     rows = list(csv.DictReader(io.StringIO((tmp_path / "kofi" / "cases.csv").read_text())))
     assert [r["name"] for r in rows] == [ids["S3"]]
     assert SECRET.encode() not in _pack_bytes(tmp_path / "kofi")
+
+
+def test_assignee_narrows_the_pack(flagged: tuple[list[str], dict[str, str]], tmp_path: Path) -> None:
+    where, ids = flagged
+    assert _run(where, "cases", "assign", ids["S2"], "--to", "kofi") == 0
+    assert _run(where, "fieldpack", "--area", "North", "--assignee", "kofi", "--out", str(tmp_path / "k")) == 0
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "k" / "cases.csv").read_text())))
+    assert [(r["name"], r["assignee"], r["status"]) for r in rows] == [(ids["S2"], "kofi", "assigned")]
+    assert _run(where, "fieldpack", "--area", "North", "--assignee", "ama", "--out", str(tmp_path / "a")) == 2
