@@ -109,6 +109,11 @@ BAD: dict[str, tuple[str, object, str]] = {
 }
 
 
+@pytest.fixture(params=["geopackage", "postgis"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return str(tmp_path / "ws.gpkg") if request.param == "geopackage" else str(request.getfixturevalue("pg_url"))
+
+
 def _expected(layer: str, field: str) -> list[object]:
     records, _, parsed = RECORDS[layer]
     return parsed.get(field, [r.get(field) for r in records])
@@ -190,6 +195,19 @@ def test_a_new_type_reads_from_csv_with_wkt(layer: str, tmp_path: Path) -> None:
     _assert_reads_as(load_layer(_write_csv(tmp_path / "in.csv", records, geoms), layer).gdf, layer)
 
 
+def test_a_register_without_coordinates_reads_from_xlsx_and_is_stored_on_both_back_ends(location: str,
+                                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "register.xlsx"
+    pd.DataFrame(RECORDS["miners"][0]).to_excel(path, index=False)
+    loaded = load_layer(path, "miners")
+    assert loaded.gdf.geometry.isna().all() and list(loaded.gdf["miner_id"]) == ["M1", "M2", "M3"]
+    store = open_store(location)
+    store.write_layer("miners", loaded.gdf, source="register.xlsx")
+    back = store.read("miners")
+    assert back.geometry.isna().all() and list(back["certificate_no"]) == ["SECRET-cert-001", "SECRET-cert-002", None]
+    assert [_value(v) for v in back["registered_on"]] == _expected("miners", "registered_on")
+
+
 def test_a_register_without_coordinates_reads_from_csv_with_no_geometry(tmp_path: Path) -> None:
     records = RECORDS["miners"][0]
     loaded = load_layer(_write_csv(tmp_path / "register.csv", records, None), "miners")
@@ -252,11 +270,6 @@ def test_a_new_type_round_trips_through_every_export_format(layer: str, fmt: str
         assert not set(spec.restricted_fields) & set(back.columns), (layer, profile)
         assert b"SECRET" not in shared.read_bytes()
         assert list(back[spec.id_field]) == list(loaded[spec.id_field])
-
-
-@pytest.fixture(params=["geopackage", "postgis"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return str(tmp_path / "ws.gpkg") if request.param == "geopackage" else str(request.getfixturevalue("pg_url"))
 
 
 def test_every_new_type_is_stored_and_read_back_on_both_back_ends(location: str, tmp_path: Path) -> None:
