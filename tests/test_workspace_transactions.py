@@ -267,3 +267,38 @@ def test_a_one_row_write_does_no_work_that_grows_with_the_layer(tmp_path: Path,
     assert all(s > 0 for s in on_small)  # the counter counts
     assert all(big <= 2 * s + 20 for s, big in zip(on_small, on_large, strict=True)), (on_small, on_large)
     assert large.info("mining_sites").rows == 40_001
+
+
+# ---------------------------------------------------------------- two SQLite libraries, one process
+def test_a_gdal_read_in_another_thread_waits_for_the_write_transaction(tmp_path: Path) -> None:
+    """GDAL carries its own SQLite, whose POSIX locks do not see Python's in the same process:
+    without ``layers.store.libraries`` this read would run in the middle of the commit."""
+    import threading
+
+    ws = Workspace(tmp_path / "ws.gpkg")
+    ws.write_layer("mining_sites", _sites(50), source="a")
+    inside, times = threading.Event(), {}
+
+    def writer() -> None:
+        with ws.writing() as con:
+            con.execute("UPDATE mining_sites SET name = 'changed'")
+            inside.set()
+            time.sleep(1.0)
+            times["commit"] = time.monotonic()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert inside.wait(30)
+    names = ws.read("mining_sites")["name"]
+    times["read"] = time.monotonic()
+    thread.join(30)
+    assert times["read"] >= times["commit"] and set(names) == {"changed"}  # after the commit, and sees it
+
+
+def test_a_gdal_read_inside_the_same_threads_transaction_does_not_wait_for_itself(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws.gpkg")
+    ws.write_layer("mining_sites", _sites(5), source="a")
+    started = time.monotonic()
+    with ws.writing():
+        assert len(ws.read("mining_sites")) == 5
+    assert time.monotonic() - started < 10  # not the libraries' 30 s give-up

@@ -26,6 +26,7 @@ from pathlib import Path
 import filelock
 
 from geo.errors import WorkspaceError
+from layers.store import libraries
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 GPKG_TABLES = ("gpkg_contents", "gpkg_spatial_ref_sys")  # required by the GeoPackage standard
@@ -77,7 +78,8 @@ def refuse_unless_geopackage(given: Path, real: Path) -> None:
                              f" {_EXPECTED}")
     roll_back_dead_writer(real)
     try:
-        with contextlib.closing(sqlite3.connect(f"{real.as_uri()}?mode=ro", uri=True)) as con:
+        with libraries.using(real, libraries.SQLITE3), \
+                contextlib.closing(sqlite3.connect(f"{real.as_uri()}?mode=ro", uri=True)) as con:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
         raise WorkspaceError(f"workspace {name} cannot be read as a GeoPackage: {exc}") from None
@@ -109,7 +111,7 @@ def roll_back_dead_writer(real: Path) -> bool:
         return False
     journal = real.with_name(real.name + "-journal")
     try:
-        with contextlib.suppress(sqlite3.DatabaseError), \
+        with libraries.using(real, libraries.SQLITE3), contextlib.suppress(sqlite3.DatabaseError), \
                 contextlib.closing(sqlite3.connect(real, timeout=0, isolation_level=None)) as con:
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()  # SQLite rolls a hot journal back here
             # a journal the writer died before syncing is not hot (the file was never touched) but

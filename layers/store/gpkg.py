@@ -32,7 +32,7 @@ import shapely
 
 from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, spec_for
-from layers.store import files
+from layers.store import files, libraries
 
 _ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}  # GeoPackage binary header: envelope indicator -> doubles
 _IDS_PER_QUERY = 500  # ids looked up per SQL statement when checking an append for clashes
@@ -83,11 +83,33 @@ class ReplaceRefused(WorkspaceError):
 
 
 # ---------------------------------------------------------------------- connections
+class _Held(sqlite3.Connection):
+    """A connection that stops holding its file for Python's sqlite3 (``libraries``) when closed."""
+
+    held: tuple[Path, int] | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.held is not None:
+                libraries.release(self.held[0], libraries.SQLITE3, self.held[1])
+                self.held = None
+
+
 def read_only(path: Path) -> sqlite3.Connection:
     """A read-only connection to GeoPackage ``path`` (a dead writer's half-done change is rolled
-    back first, or SQLite could not read it read-only)."""
+    back first, or SQLite could not read it read-only). Until it is closed, GDAL waits to open the
+    file in this process (``layers.store.libraries``): close it (``contextlib.closing``)."""
     files.roll_back_dead_writer(path)
-    return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    token = libraries.acquire(path, libraries.SQLITE3)
+    try:
+        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, factory=_Held)
+    except BaseException:
+        libraries.release(path, libraries.SQLITE3, token)
+        raise
+    con.held = (path, token)
+    return con
 
 
 def _header_envelope(blob: bytes) -> tuple[bool, tuple[float, float, float, float] | None, int]:
@@ -144,7 +166,8 @@ def transaction(path: Path) -> Iterator[sqlite3.Connection]:
     pages are kept in memory until the commit (``cache_spill = OFF``), so that readers are
     kept out only while the commit writes, not for the whole transaction.
     """
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as con:
+    with libraries.using(path, libraries.SQLITE3), \
+            contextlib.closing(sqlite3.connect(path, isolation_level=None)) as con:
         register_functions(con)
         con.execute("PRAGMA cache_spill = OFF")
         con.execute("BEGIN IMMEDIATE")
@@ -279,7 +302,8 @@ def id_index(con: sqlite3.Connection, layer: str) -> None:
 # ---------------------------------------------------------------------- writing through GDAL
 def appended(path: Path, layer: str, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Stored features of ``layer`` in GeoPackage ``path`` followed by ``new``."""
-    old = pyogrio.read_dataframe(path, layer=layer)
+    with libraries.using(path, libraries.GDAL):
+        old = pyogrio.read_dataframe(path, layer=layer)
     return gpd.GeoDataFrame(pd.concat([old, new.to_crs(old.crs)], ignore_index=True), crs=old.crs)
 
 

@@ -48,7 +48,7 @@ import pyogrio
 
 from geo.errors import WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
-from layers.store import files, gpkg, sharing, staging
+from layers.store import files, gpkg, libraries, sharing, staging
 from layers.store.gpkg import Replacement
 
 META_TABLE = "hgw_layers"
@@ -185,12 +185,13 @@ class Workspace:
         them; the others are never read), in stored order."""
         spec_for(layer)
         self.info(layer)
-        if columns is not None:
-            wanted = set(columns)
-            stored = [str(c) for c in pyogrio.read_info(self.real, layer=layer)["fields"]]
-            gdf = pyogrio.read_dataframe(self.real, layer=layer, columns=[c for c in stored if c in wanted])
-        else:
-            gdf = pyogrio.read_dataframe(self.real, layer=layer)
+        with libraries.using(self.real, libraries.GDAL):
+            if columns is not None:
+                wanted = set(columns)
+                stored = [str(c) for c in pyogrio.read_info(self.real, layer=layer)["fields"]]
+                gdf = pyogrio.read_dataframe(self.real, layer=layer, columns=[c for c in stored if c in wanted])
+            else:
+                gdf = pyogrio.read_dataframe(self.real, layer=layer)
         from layers.io.coerce import coerce_types  # local: coerce imports pandas heavy bits
 
         return coerce_types(gdf, spec_for(layer))
@@ -198,7 +199,8 @@ class Workspace:
     def columns(self, layer: str) -> list[str]:
         """The attribute columns of stored ``layer``, as stored (no geometry)."""
         self.info(layer)
-        return [str(c) for c in pyogrio.read_info(self.real, layer=layer)["fields"]]
+        with libraries.using(self.real, libraries.GDAL):
+            return [str(c) for c in pyogrio.read_info(self.real, layer=layer)["fields"]]
 
     def runs(self, limit: int = 2) -> list[dict[str, object]]:
         """The last ``limit`` rule runs, newest first, with counts and violation ids decoded."""
