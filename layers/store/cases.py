@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,7 +42,7 @@ VISITS = "hgw_case_visits"
 PHOTOS = "hgw_case_photos"
 SUBMISSIONS = "hgw_case_submissions"
 TABLES = (CASES, COMMENTS, VISITS, PHOTOS, SUBMISSIONS)
-COUNT_BY = ("admin_area", "status", "rule_id", "assignee", "flagged")  # what counts may be grouped by
+COUNT_BY = ("admin_area", "status", "rule_id", "assignee", "flagged", "site_id")  # what counts may be grouped by
 
 _SQLITE_TABLES = (
     f"""CREATE TABLE IF NOT EXISTS {CASES} (
@@ -191,7 +191,7 @@ class CaseTables:
         values = ", ".join(f":{c}" for c in CASE_COLUMNS)
         update = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
         self._many(f"INSERT INTO {CASES} ({names}) VALUES ({values}) ON CONFLICT (violation_id) DO UPDATE SET {update}",
-                   [dict(zip(CASE_COLUMNS, astuple(c))) for c in cases])
+                   [vars(c) for c in cases])  # vars: astuple deep-copies every value
 
     def visit_counts(self) -> dict[str, tuple[int, str | None]]:
         """Violation id -> (number of visits, time of the last one)."""
@@ -210,7 +210,7 @@ class CaseTables:
     def add_comment(self, comment: Comment) -> None:
         """Add ``comment``."""
         self._many(f"INSERT INTO {COMMENTS} (violation_id, at, who, text) VALUES (:violation_id, :at, :who, :text)",
-                   [dict(zip([f.name for f in fields(Comment)], astuple(comment)))])
+                   [vars(comment)])
 
     def comments(self, violation_id: str) -> list[Comment]:
         """The comments on a case, oldest first."""
@@ -221,7 +221,7 @@ class CaseTables:
         """Add ``visit``; returns its id."""
         names = [f.name for f in fields(Visit)]
         found = self._rows(f"INSERT INTO {VISITS} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
-                           " RETURNING id", dict(zip(names, astuple(visit))))
+                           " RETURNING id", vars(visit))
         return int(found[0][0])
 
     def visits(self, violation_id: str) -> list[Visit]:
@@ -234,7 +234,7 @@ class CaseTables:
         """Add ``photo`` (its bytes in the store); returns its id."""
         names = [f.name for f in fields(Photo)]
         found = self._rows(f"INSERT INTO {PHOTOS} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
-                           " RETURNING id", dict(zip(names, astuple(photo))))
+                           " RETURNING id", vars(photo))
         return int(found[0][0])
 
     def photos(self, violation_id: str, *, with_data: bool = False) -> list[Photo]:
