@@ -14,7 +14,7 @@ import io
 import math
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -36,6 +36,7 @@ class Export:
     header: list[str]
     rows: list[list[str]]
     media: zipfile.ZipFile | None = None
+    by_name: dict[str, zipfile.ZipInfo] = field(default_factory=dict)  # a ZIP member by its file name
 
 
 def read_export(path: Path) -> Export:
@@ -152,8 +153,10 @@ def media_file(export: Export, name: str) -> bytes | None:
     """
     if export.media is None:
         return None
-    members = [i for i in export.media.infolist() if not i.is_dir() and i.filename.rsplit("/", 1)[-1] == name]
-    if not members:
-        return None
-    members.sort(key=lambda i: (not i.filename.startswith("media/"), i.filename))
-    return _member(export.source, export.media, members[0], MAX_PHOTO_BYTES)
+    if not export.by_name:  # once per export: media/ first, then any folder, in name order
+        infos = sorted((i for i in export.media.infolist() if not i.is_dir()),
+                       key=lambda i: (not i.filename.startswith("media/"), i.filename))
+        for info in reversed(infos):
+            export.by_name[info.filename.rsplit("/", 1)[-1]] = info
+    found = export.by_name.get(name)
+    return None if found is None else _member(export.source, export.media, found, MAX_PHOTO_BYTES)
