@@ -92,7 +92,7 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
     folder : where the four files go; files of the same names there are replaced.
     area : the admin area the pack is for (in the form title and the map title).
     assignee : the account the pack is for, when one (in the titles).
-    now : the form version's time (UTC); defaults to now, so a new pack outranks an older one on a server.
+    now : the form version's time (UTC, to the second); defaults to now, so each pack is a new version on a server.
 
     Raises
     ------
@@ -105,7 +105,7 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
         raise InputError(f"no open case (status {' / '.join(open_statuses())}) in area {area!r}{whose}; "
                          "nothing written")
     title = f"HgWatch inspection: {area}{whose}"
-    version = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d%H%M")
+    version = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d%H%M%S")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     blocked = [name for name in FILES if (folder / name).is_dir()]

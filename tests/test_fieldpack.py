@@ -83,7 +83,7 @@ def test_the_pack_holds_the_open_cases_in_four_files(tmp_path: Path) -> None:
     assert [(p.x, p.y) for p in gpkg.geometry] == [(-1.25, -5.5), (-1.3, 6.1), (-1.25, -5.5)]
     title = openpyxl.load_workbook(tmp_path / "pack" / "inspection.xlsx")["settings"]["A2"].value
     assert title == "HgWatch inspection: Amansie West for ama"
-    assert openpyxl.load_workbook(tmp_path / "pack" / "inspection.xlsx")["settings"]["C2"].value == "202405010900"
+    assert openpyxl.load_workbook(tmp_path / "pack" / "inspection.xlsx")["settings"]["C2"].value == "20240501090000"
 
 
 def test_the_map_is_offline_and_escapes_every_value(tmp_path: Path) -> None:
