@@ -208,3 +208,16 @@ def test_a_damaged_real_export_raises_only_input_error(tmp_path: Path, kind: str
         read_submissions(path)
     except InputError:
         pass
+
+
+def test_kobo_xlsx_with_repeat_group_sheets_reads_the_first(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = fx.kobo_xlsx(tmp_path / "kobo.xlsx", GOOD)
+    book = openpyxl.load_workbook(path)
+    repeat = book.create_sheet("samples")
+    repeat.append(["sample_no", "_index", "_parent_table_name", "_parent_index"])
+    repeat.append([1, 1, "HgWatch inspection", 1])
+    book.save(path)
+    subs, _ = read_submissions(path)
+    _check(subs, path.name, photos=False)
