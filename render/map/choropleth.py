@@ -10,7 +10,8 @@ quantile breaks rounded up to two significant figures). Colours: ColorBrewer YlO
 Units travel as encoded polylines (``render.map.polyline``) with their tooltip values as JSON
 inside the script (``render.map.elements.script_json``), and the tooltip is built in the browser
 with ``hgw.esc`` around every value, so a unit named ``<img src=x onerror=alert(1)>`` is shown as
-text. The legend is escaped on the server (``render.map.popups.escape``).
+text. The legend is escaped on the server (``render.map.popups.escape``). The units draw in a
+pane of their own under every other layer, so a site's marker above a unit still takes the click.
 """
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ class UnitShapes(Layer):
             var spec = {{ this.spec|tojson }};
             var styles = {{ this.styles|tojson }};
             var rows = {{ this.rows_json }};
+            var map = {{ this._parent.get_name() }};
+            if (!map.getPane("hgwUnits")) { map.createPane("hgwUnits").style.zIndex = 350; }  // under every layer
             var group = L.featureGroup();
             var cell = function (v, unit) {
                 if (v === null || v === undefined || v === "") { return spec.nodata; }
@@ -69,7 +72,8 @@ class UnitShapes(Layer):
             };
             for (var i = 0; i < rows.length; i++) {
                 var r = rows[i];
-                var shape = L.polygon(r[1].map(function (p) { return p.map(hgw.decode); }), styles[r[0]]);
+                var shape = L.polygon(r[1].map(function (p) { return p.map(hgw.decode); }),
+                                      Object.assign({pane: "hgwUnits"}, styles[r[0]]));
                 shape.hgwRow = r;
                 shape.bindTooltip(tip(r), {sticky: true});
                 group.addLayer(shape);
@@ -175,6 +179,9 @@ def add_choropleth(m: folium.Map, units: gpd.GeoDataFrame, *, value: str, label:
     layer.add_to(m)
     title = f"{label} ({unit})" if unit else label
     HtmlControl(legend_html(title, legend, note), css_class="hgw-choropleth-legend", position="bottomleft").add_to(m)
+    for key, child in list(m._children.items()):  # a layer switcher names its layers: it must come after them
+        if isinstance(child, folium.LayerControl):
+            m._children.move_to_end(key)
     return m
 
 

@@ -1,13 +1,15 @@
 """Inventory page: mercury used and released with ranges, published estimates side by side,
-trends against the National Action Plan targets, register counts, a small map, the assumptions
-and factor sources, CSV and report downloads. Wiring only: the numbers come from the HgWatch service
-(``services.hgwatch``, which runs ``render.report.tables``).
+trends against the National Action Plan targets, register counts, a small map, the roll-up per
+admin unit with its choropleth, the assumptions and factor sources, CSV and report downloads.
+Wiring only: the numbers come from the HgWatch service (``services.hgwatch``, which runs
+``render.report.tables``) and ``services.rollups``.
 """
 from __future__ import annotations
 
 from datetime import date
 
 import streamlit as st
+from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError
 from geo.inventory import METRICS
@@ -15,6 +17,8 @@ from render.report import charts
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.document import report_bytes, summary_lines
 from render.report.tables import TABLE_TITLES, assumptions, select_area, table_csv, tables_zip
+from services.areas import AREA_LAYER
+from services.rollups import MEASURES, default_level, service_rollup, unit_levels, unit_map
 from services.view import choices
 from ui import sidebar as chrome
 
@@ -97,6 +101,30 @@ with tab_register:
     st.dataframe(inv.tables["register"], hide_index=True)
 with tab_sites:
     st.dataframe(inv.tables["sites"], hide_index=True)
+
+st.subheader("By admin unit")
+levels = unit_levels(svc.frames().get(AREA_LAYER))
+level = st.selectbox("Level", levels, index=levels.index(default_level(levels) or levels[0]),
+                     key="inv_unit_level") if levels else None
+try:
+    units = service_rollup(svc, today=date.today(), level=level)
+except HgWatchError as exc:
+    st.error(chrome.plain(exc))
+else:
+    st.caption(f"Every site of the workspace (the Area choice above does not apply), by {units.basis}.")
+    for note in units.notes:
+        st.info(chrome.plain(note))
+    st.dataframe(units.table, hide_index=True, key="inv_units")
+    st.caption(chrome.plain(units.source))
+    measure = st.radio("Colour the units by", list(MEASURES), format_func=lambda k: MEASURES[k].label,
+                       horizontal=True, key="inv_unit_measure")
+    unit_fmap = unit_map(units, measure)
+    if unit_fmap is not None:
+        st_folium(unit_fmap, height=480, use_container_width=True, returned_objects=[], key="inv_unit_map")
+    with st.expander("Targets by unit"):
+        st.dataframe(units.targets, hide_index=True, key="inv_unit_targets")
+    st.download_button("Units table (CSV)", data=table_csv(units.table), key="inv_units_csv",
+                       file_name=f"hgwatch_units_{units.level or 'admin_area'}.csv", mime="text/csv")
 
 st.subheader("Assumptions")
 for text in assumptions(inv.factors):

@@ -1,6 +1,7 @@
 """Map page: headline figures, the map of the filtered view, and downloads for partners."""
 from __future__ import annotations
 
+from datetime import date
 from functools import partial
 
 import streamlit as st
@@ -11,6 +12,7 @@ from render.map.assets import installed
 from render.map.standalone import standalone_html
 from services.auth import LOCAL, profiles_for
 from services.exports import FORMATS
+from services.rollups import MEASURES, overlay, service_rollup
 from ui import sidebar as chrome
 
 view = chrome.current()
@@ -34,6 +36,17 @@ try:
 except HgWatchError as exc:  # a bad HGWATCH_TILES_ABOVE / HGWATCH_BASEMAP value
     st.error(chrome.plain(exc))
     st.stop()
+shade = st.selectbox("Shade admin units by", ["none", "sites", "open_cases"], key="map_units",
+                     format_func=lambda k: "nothing" if k == "none" else MEASURES[k].label + " (sites in view)")
+if shade != "none":
+    try:
+        units = service_rollup(view.service, today=date.today(), filters=view.filters)
+    except HgWatchError as exc:
+        st.warning(chrome.plain(exc))
+    else:
+        m = overlay(m, units, shade)
+        for note in units.notes:
+            st.caption(chrome.plain(note))
 st_folium(m, height=620, use_container_width=True,
           returned_objects=[], key="main_map")
 st.caption("Basemaps: OpenStreetMap and Esri World Imagery when online. With no internet the "
