@@ -70,8 +70,18 @@ event = st.dataframe(
                    "lon": st.column_config.NumberColumn("lon (deg)", format="%.6f")})
 rows = event.selection.rows if event is not None else []
 chosen = shown.iloc[rows[0]] if rows and rows[0] < len(shown) else None
-if chosen is not None and chosen["status"] != casework.NO_CASE:
-    st.session_state[_CASE] = str(chosen["violation_id"])
+picked = str(chosen["violation_id"]) if chosen is not None and chosen["status"] != casework.NO_CASE else None
+if picked is not None and picked != st.session_state.get("wb_row"):  # a newly clicked row: work on its case
+    st.session_state[_CASE] = picked
+st.session_state["wb_row"] = picked
+
+
+def _pick() -> None:
+    st.session_state[_CASE] = st.session_state["wb_pick"]
+
+
+st.selectbox("Work on case", [v for v, s in zip(shown["violation_id"], shown["status"]) if s != casework.NO_CASE],
+             index=None, key="wb_pick", on_change=_pick, placeholder="choose a case, or click its row")
 
 left, right = st.columns([3, 2])
 with left:
@@ -180,7 +190,7 @@ def _case_panel(vid: str) -> None:
 
 
 st.subheader("Case")
-if _CASE in st.session_state:
+if st.session_state.get(_CASE):
     _case_panel(str(st.session_state[_CASE]))
 else:
     st.info("Select a violation with a case in the table to work on it.")
