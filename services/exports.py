@@ -25,6 +25,7 @@ from render.report.document import write_report
 from render.report.tables import Inventory, inventory_tables, select_area
 from services.areas import stored_areas, with_units
 from services.arguments import apply_filters, parse_bbox, parse_filters
+from services.inspection import inspection_table
 
 FORMATS: dict[str, tuple[str, str]] = {  # fmt -> (file suffix, MIME type)
     "geojson": (".geojson", "application/geo+json"),
@@ -156,7 +157,8 @@ def write_inventory_report(out: str | os.PathLike[str], *, factors: Factors, wor
     sites = with_units(sites, stored_areas(workspace))  # admin units by location (services.areas)
     when = today or date.today()
     name = paths.get("mining_sites", "mining_sites")
-    inv = inventory_tables(sites, factors, area=area, today=when, source=name)
+    inv = inventory_tables(sites, factors, area=area, today=when, source=name,
+                           inspection=inspection_table(workspace))  # issue 12: cases per area
     path = write_report(inv, out, sites=select_area(sites, area, source=name),
                         water=frames["water_bodies"], generated=when,
                         data_source="; ".join(sources))

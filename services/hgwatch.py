@@ -39,6 +39,7 @@ from services.areas import AREA_LAYER, with_units
 from services.arguments import check_metres
 from services.audit import audit_layer, audit_run
 from services.auth import Identity, may_see_layer, profiles_for, read_layer
+from services.inspection import inspection_table
 from services.people import PeopleFigure, people_figure, trace_view
 from services.tiles import draw_map
 from services.view import Filters, Headline, filter_layers, headline, violations_for, zone_distance
@@ -237,7 +238,9 @@ class HgWatch:
             if sites is None:
                 raise HgWatchError(f"workspace {self.store.path} holds no mining_sites layer")
             sites = with_units(sites, self.frames().get(AREA_LAYER))  # admin units by location
-            return inventory_tables(sites, self.factors(), area=area, today=today)
+            every_case = self.identity is None or self.identity.rights.restricted == "all"  # reads case rows
+            return inventory_tables(sites, self.factors(), area=area, today=today,  # issue 12: cases per area
+                                    inspection=inspection_table(self.store) if every_case else None)
         return self._cached("inventory", (area, today), make)
 
     def classed_samples(self, filters: Filters) -> gpd.GeoDataFrame | None:

@@ -188,6 +188,8 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
                             doc.width)
     for title, table in unit_tables(inv):
         story += _pdf_table(title, table, styles, small, doc.width)
+    if len(inv.tables.get("inspection", ())):  # issue 12: cases per area (services.inspection)
+        story += _pdf_table(TABLE_TITLES["inspection"], inv.tables["inspection"], styles, small, doc.width)
     story.append(Paragraph("Assumptions", styles["Heading2"]))
     story += [Paragraph(escape(f"- {a}"), styles["BodyText"]) for a in assumptions(inv.factors)]
     story.append(Paragraph("Sources", styles["Heading2"]))
@@ -251,6 +253,8 @@ def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
     for name in _MAIN:
         parts.append(_html_table(TABLE_TITLES[name], _compact(name, inv.tables[name])))
     parts += [_html_table(title, table) for title, table in unit_tables(inv)]
+    if len(inv.tables.get("inspection", ())):  # issue 12: cases per area (services.inspection)
+        parts.append(_html_table(TABLE_TITLES["inspection"], inv.tables["inspection"]))
     parts.append("<h2>Assumptions</h2><ul>")
     parts += [f"<li>{e(a)}</li>" for a in assumptions(inv.factors)]
     parts.append("</ul><h2>Sources</h2><ul>")

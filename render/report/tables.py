@@ -47,6 +47,8 @@ TABLE_TITLES: dict[str, str] = {
     "targets": "Targets: where the latest survey round stands",
     "factors": "Factors and their sources",
     "sites": "Per-site estimates, kg of mercury a year",
+    "inspection": "Inspections per admin area: cases by status, median days from flag to verification,"
+                  " confirmed share",
 }
 
 
@@ -63,7 +65,8 @@ class Inventory:
 
 
 def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None = None,
-                     today: date, source: str = "mining_sites") -> Inventory:
+                     today: date, source: str = "mining_sites",
+                     inspection: pd.DataFrame | None = None) -> Inventory:
     """Compute every inventory table for ``area`` (an ``admin_area`` value; None: all sites).
 
     Parameters
@@ -73,6 +76,8 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
     area : restrict to sites whose ``admin_area`` equals this name.
     today : the date targets are judged on.
     source : file or layer name for error messages.
+    inspection : the inspection figures per admin area (``services.inspection.inspection_table``);
+        the report's ``inspection`` table holds the rows of ``area`` (all of them without one).
 
     Raises
     ------
@@ -100,6 +105,7 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
                                                             "source"]),
         "sites": est[list(SITE_COLUMNS)].copy(),
         "by_unit": by_unit(est, chosen, factors),
+        "inspection": _inspection(inspection, area),
     }
     tables["targets"] = target_status(tables["trends"], factors, today=today, by="admin_area")
     dates = pd.to_datetime(est["survey_date"], errors="coerce")
@@ -126,6 +132,13 @@ def by_unit(est: pd.DataFrame, chosen: pd.DataFrame, factors: Factors) -> pd.Dat
     table = table.sort_values(["unit", "_all", "within"], kind="stable").drop(columns="_all")
     cols = ["unit", "within"] + [c for c in table.columns if c not in ("unit", "within")]
     return table[cols].rename(columns={"unit": top, "within": sub}).reset_index(drop=True)
+
+
+def _inspection(figures: pd.DataFrame | None, area: str | None) -> pd.DataFrame:
+    """The inspection rows of ``area`` (every row without one); empty without figures."""
+    if figures is None or figures.empty:
+        return pd.DataFrame(columns=["admin_area"])
+    return figures if area is None else figures[figures["admin_area"] == area].reset_index(drop=True)
 
 
 def select_area(sites: pd.DataFrame, area: str | None, *,
