@@ -7,7 +7,10 @@ max, in ms):
 - ``services.cases.set_status`` (one case moved between ``false_positive`` and ``triaged``,
   with a reason: the case row under the writer lock in one in-place transaction, then its audit row);
 - ``services.cases.list_cases`` for an analyst (every case, with visit counts);
-- ``services.cases.case_counts`` (by admin area and status, counted by SQLite).
+- ``services.cases.case_counts`` (by admin area and status, counted by SQLite);
+
+and once each: ``services.cases.sync_run`` for a run flagging C sites (opening C cases), then for
+the same run again (nothing changes), as ``cli.py check`` does after recording a run.
 
 A benchmark, not a test: it prints, never asserts.
 
@@ -26,9 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import geopandas as gpd  # noqa: E402
+import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 
 from benchmarks.bench_store_write import sites  # noqa: E402
+from geo.rules import Evaluation, RuleSummary, violation_id  # noqa: E402
 from layers.store import cases as stored  # noqa: E402
 from layers.store.open import open_store  # noqa: E402
 from services import cases  # noqa: E402
@@ -75,6 +81,20 @@ def main() -> None:
         print(f"set_status (one case of {args.cases:,}):      {timed(move, args.repeat)}")
         print(f"list_cases ({args.cases:,} cases, analyst):   {timed(lambda: cases.list_cases(store, LOCAL), 5)}")
         print(f"case_counts (admin_area, status):     {timed(lambda: cases.case_counts(store, LOCAL), args.repeat)}")
+        frames = {"mining_sites": store.read("mining_sites", columns=["site_id", "name", "admin_area"]),
+                  "water_bodies": gpd.GeoDataFrame({"water_id": ["W1"]}, geometry=[shapely.LineString([(0, -1), (0, 1)])],
+                                                   crs=4326)}
+        flagged = frames["mining_sites"].iloc[:args.cases]
+        ids = flagged["site_id"].astype(str).to_numpy()
+        v = gpd.GeoDataFrame({"violation_id": [violation_id("HG-WATER-100", 2, "mining_sites", i) for i in ids],
+                              "rule_id": "HG-WATER-100", "rule_version": "2", "subject_layer": "mining_sites",
+                              "subject_id": ids, "distance_m": np.full(len(ids), 50.0), "nearest_layer": "water_bodies",
+                              "nearest_id": "W1"}, geometry=flagged.geometry.to_numpy(), crs=4326)
+        run = Evaluation(v, (RuleSummary("HG-WATER-100", "critical", "t", "mining_sites", args.n, len(v)),))
+        for what in ("opens", "repeats"):
+            t0 = time.perf_counter()
+            report = cases.sync_run(store, run, frames, run_id=7)
+            print(f"sync_run {what} ({len(report.opened):,} opened): {(time.perf_counter() - t0) * 1000:10.1f} ms")
 
 
 if __name__ == "__main__":

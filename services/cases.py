@@ -172,10 +172,15 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
     with stored.writing(store) as tables:
         before = {c.violation_id: c for c in tables.all(with_geometry=True)}
         changed: list[Case] = []
-        for i, vid in enumerate(v["violation_id"].astype(str)):
-            row, fact = v.iloc[i], facts.iloc[i]
+        table = pd.DataFrame({"vid": v["violation_id"].astype(str), **{c: v[c] for c in (
+            "rule_id", "rule_version", "subject_layer", "subject_id")}, "distance_m": v.get("distance_m")},
+            index=v.index).join(facts)
+        columns = {str(name): values.tolist() for name, values in table.items()}  # plain lists: no per-row pandas
+        rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+        for row in rows:
+            vid, fact = str(row["vid"]), row
             fingerprint = Fingerprint(str(fact["site_sha256"]), str(fact["other_sha256"]), str(row["rule_version"]))
-            distance = None if pd.isna(row.get("distance_m")) else float(row["distance_m"])
+            distance = None if row["distance_m"] is None or pd.isna(row["distance_m"]) else float(row["distance_m"])
             current = dict(rule_id=str(row["rule_id"]), rule_version=str(row["rule_version"]),
                            subject_layer=str(row["subject_layer"]), site_id=str(row["subject_id"]),
                            site_name=fact["site_name"], admin_area=fact["admin_area"], flagged=True,
