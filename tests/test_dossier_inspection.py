@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import io
 import math
+import shutil
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pypdf
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from layers.store.open import open_store
+from layers.store.workspace import DEFAULT_PATH
 from render.report.tables import TABLE_TITLES
-from services import cases, inspection
+from services import auth, cases, inspection
 from services.auth import Identity
 from services.hgwatch import HgWatch
 from settings import Settings
 from tests.test_dossier import ANALYST, NORTH, S1, _flagged
 
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 STATUSES = ("new", "visited", "confirmed", "false_positive", "closed")
 
 
@@ -63,3 +68,17 @@ def test_only_roles_that_see_every_case_get_the_figures(tmp_path: Path, who: Ide
     _flagged(settings)
     table = HgWatch(settings, who).inventory(None, date(2026, 11, 26)).tables["inspection"]
     assert (not table.empty) is shown
+
+
+@pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
+def test_the_inventory_page_shows_the_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = tmp_path / "ws.gpkg"
+    shutil.copyfile(DEFAULT_PATH, ws)
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))
+    HgWatch(Settings(workspace=ws)).check()
+    expected = cases.list_cases(open_store(ws), auth.LOCAL)["status"].value_counts()
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("ui/pages/inventory.py").run()
+    assert not at.exception, at.exception
+    shown = next(d.value for d in at.dataframe if "confirmed_share" in d.value.columns).set_index("admin_area")
+    assert int(shown.loc["All areas", "new"]) == int(expected["new"]) == int(shown.loc["All areas", "cases"])

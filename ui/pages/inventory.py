@@ -99,6 +99,9 @@ with tab_trend:
     st.dataframe(inv.tables["trends"], hide_index=True)
 with tab_register:
     st.dataframe(inv.tables["register"], hide_index=True)
+    if len(inv.tables["inspection"]):  # issue 12: cases per area (services.inspection)
+        st.caption(TABLE_TITLES["inspection"])
+        st.dataframe(inv.tables["inspection"], hide_index=True, key="inv_inspection")
 with tab_sites:
     st.dataframe(inv.tables["sites"], hide_index=True)
 
