@@ -233,18 +233,18 @@ def list_cases(store: Store, identity: Identity, status: str | None = None, area
     rules = case_rules()
     if status is not None and status not in rules.statuses:
         raise InputError(f"--status {status!r} is not a status; expected one of {list(rules.statuses)}")
-    with stored.reading(store) as tables:
-        cases = [c for c in tables.all() if _sees(identity, c)]
-        visits = tables.visit_counts()
-    cases = [c for c in cases if (status is None or c.status == status) and (area is None or c.admin_area == area)
-             and (assignee is None or c.assignee == assignee)]
     columns = list(LIST_COLUMNS) + list(DETAIL_COLUMNS)
-    rows = [{**{k: getattr(c, k) for k in columns if hasattr(c, k)},
-             "visits": visits.get(c.violation_id, (0, None))[0],
-             "last_visit": visits.get(c.violation_id, (0, None))[1]} for c in cases]
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["visits"] = frame["visits"].astype(int)
-    return frame
+    stored_columns = [c for c in columns if c in stored.CASE_COLUMNS]
+    equals = {k: v for k, v in (("status", status), ("admin_area", area), ("assignee", assignee)) if v is not None}
+    areas = list(identity.areas) if identity.rights.restricted == "areas" else None
+    with stored.reading(store) as tables:
+        rows = tables.select(stored_columns, equals=equals, areas=areas)
+        visits = tables.visit_counts()
+    frame = pd.DataFrame(rows, columns=stored_columns)
+    frame["flagged"] = frame["flagged"].astype(bool)
+    frame["visits"] = [visits.get(v, (0, None))[0] for v in frame["violation_id"]]
+    frame["last_visit"] = [visits.get(v, (0, None))[1] for v in frame["violation_id"]]
+    return frame.loc[:, columns].astype({"visits": int})
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,22 @@ class CaseTables:
         cols = [c if with_geometry or c != "site_wkb" else "NULL" for c in CASE_COLUMNS]
         return [_case(r) for r in self._rows(f"SELECT {', '.join(cols)} FROM {CASES} ORDER BY violation_id")]
 
+    def select(self, columns: Sequence[str], *, equals: Mapping[str, object] | None = None,
+               areas: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
+        """Rows of the case columns ``columns`` (no ``site_wkb``), by violation id, where each column
+        of ``equals`` has its value and, when ``areas`` is given, ``admin_area`` is one of them."""
+        named = [*columns, *(equals or {})]
+        bad = [c for c in named if c not in CASE_COLUMNS or c == "site_wkb"]
+        if bad:
+            raise WorkspaceError(f"cases have no column {bad[0]!r}; expected one of {list(CASE_COLUMNS)}")
+        params: dict[str, object] = {f"e{i}": v for i, v in enumerate((equals or {}).values())}
+        where = [f"{c} = :e{i}" for i, c in enumerate(equals or {})]
+        if areas is not None:
+            params.update({f"a{i}": a for i, a in enumerate(areas)})
+            where.append(f"admin_area IN ({', '.join(f':a{i}' for i in range(len(areas)))})" if areas else "1 = 0")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return self._rows(f"SELECT {', '.join(columns)} FROM {CASES}{clause} ORDER BY violation_id", params)
+
     def put(self, cases: Iterable[Case]) -> None:
         """Insert or replace ``cases`` (matched on violation id)."""
         names = ", ".join(CASE_COLUMNS)
