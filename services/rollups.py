@@ -15,7 +15,7 @@ free-text ``admin_area`` as typed, and says so (``UnitRollup.notes``).
   are open is read from the case file (``config/cases.toml``): every status except the final one
   (the status no move leaves) and those a case may be closed from (``open_statuses``). The
   cases are counted by the store (``services.cases.case_counts``, by site and status): no case
-  row is read, so a partner may be given them. NaN when no rule run was recorded (no cases yet).
+  row is read, so a partner may be given them. Missing (NA) when no rule run was recorded (no cases yet).
 - Targets: where the unit's latest survey round stands against each target of the factor file
   (``geo.inventory.trends`` / ``target_status`` by unit).
 
@@ -83,7 +83,7 @@ class UnitRollup:
         fallback), ``unit`` (name), ``within`` (the parent's name), ``sites``, ``estimable_sites``
         (sites with a figure), ``not_estimable``, ``hg_low`` / ``hg_central`` / ``hg_high`` (kg of
         mercury used a year; NaN without an estimate), ``hg_range`` (the range as text),
-        ``open_cases`` (NaN when no cases are known) and ``targets_met`` ("1 of 2", or "no data").
+        ``open_cases`` (whole numbers; NA when no cases are known) and ``targets_met`` ("1 of 2", or "no data").
     shapes : the units of ``level`` with their polygons and the table's columns (None in the fallback).
     targets : per unit and target, where its latest survey round stands.
     source : how the mercury range is made, with its sources.
@@ -181,7 +181,8 @@ def unit_rollup(frames: Mapping[str, gpd.GeoDataFrame], factors: Factors, *, tod
     table["hg_range"] = [_range_text(r) for r in table.to_dict("records")]
     open_by_unit, case_notes = _open_cases(cases, sites, keys, rules or case_rules())
     notes += case_notes
-    table["open_cases"] = table["unit_code"].map(open_by_unit).fillna(0) if open_by_unit is not None else np.nan
+    opened = table["unit_code"].map(open_by_unit).fillna(0) if open_by_unit is not None else np.nan
+    table["open_cases"] = pd.Series(opened, index=table.index, dtype=float).astype("Int64")  # NA: no case known
     targets = _targets(est, factors, today, table)
     met = targets.groupby("unit_code")["status"].agg(
         lambda s: f"{int((s == 'met').sum())} of {len(s)}") if len(targets) else pd.Series(dtype=object)
