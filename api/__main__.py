@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     except HgWatchError as exc:
         print(f"hgwatch api: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
+    finally:
+        app.close()  # the audit rows still queued
     return 0
 
 

@@ -6,7 +6,9 @@ at them, imports ``pygeoapi.starlette_app`` (it reads both at import, so once pe
 wraps its app in ``KeyGate``:
 
 - every request needs a valid key (``X-API-Key: KEY`` or ``Authorization: Bearer KEY``,
-  ``services.keys.verify``), on every path; otherwise 401 with a JSON body and nothing else;
+  ``services.keys.verify``), on every path; otherwise 401 with a JSON body and nothing else. The
+  answer for a key is kept one second (``KEY_RECHECK_S``): a revoked key or a disabled account is
+  refused at most a second later;
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
   ``Accept: text/html`` gets JSON);
 - the request's identity reaches our provider (``api.provider.ASKING``) in pygeoapi's worker
@@ -14,7 +16,9 @@ wraps its app in ``KeyGate``:
 - an exception becomes a 500 with a JSON body (the traceback goes to the server log only);
 - each answered request is one row in the audit trail (``api request``: who, the collection, how
   many features, the path and status; outputs of the shipped demo workspace are not recorded, as
-  for downloads).
+  for downloads), written a moment later by a background thread that appends the waiting rows in
+  one transaction (``AuditWriter``; ``close`` writes the rest at shutdown). A refused request
+  (401) is logged, not recorded: a stranger could otherwise fill the trail.
 """
 from __future__ import annotations
 
@@ -24,7 +28,10 @@ import importlib
 import json
 import logging
 import os
+import queue
 import tempfile
+import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,6 +48,7 @@ from api.provider import ASKING, Asking, use
 from layers.store.base import Store
 from layers.store.open import open_store
 from services import audit, keys
+from services.auth import Identity
 from services.features import FeatureSource
 from settings import Settings
 
@@ -48,6 +56,8 @@ LOGGER = logging.getLogger("hgwatch.api")
 HOST = "127.0.0.1"
 PORT = 8502
 FORMATS = ("json", "jsonld")
+KEY_RECHECK_S = 1.0  # a key's answer is asked of the store again after this long: revoking takes effect within it
+KEYS_KEPT = 4096  # answers kept (forgotten all at once when full)
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
@@ -87,7 +97,21 @@ class KeyGate:
     def __init__(self, app: Callable[..., Any], store: Store) -> None:
         self.app = app
         self.store = store
+        self.audit = AuditWriter(store)
+        self._known: dict[str, tuple[float, Identity | None]] = {}
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+    async def _identity(self, key: str | None) -> Identity | None:
+        """Who ``key`` is (``services.keys.verify``), asked of the store again after ``KEY_RECHECK_S``."""
+        now = time.monotonic()
+        known = self._known.get(key or "")
+        if known is not None and now - known[0] < KEY_RECHECK_S:
+            return known[1]
+        identity = await asyncio.to_thread(keys.verify, self.store, key)
+        if len(self._known) >= KEYS_KEPT:
+            self._known.clear()
+        self._known[key or ""] = (now, identity)
+        return identity
 
     def _context_pool(self) -> None:
         loop = asyncio.get_running_loop()
@@ -110,7 +134,7 @@ class KeyGate:
         self._context_pool()
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         try:
-            identity = await asyncio.to_thread(keys.verify, self.store, _key(headers))
+            identity = await self._identity(_key(headers))
         except Exception:
             LOGGER.exception("API key check failed")
             await self._reply(send, 503, "ServiceUnavailable", "the store cannot be read now; try again later")
@@ -150,15 +174,53 @@ class KeyGate:
                 await self._reply(send, 500, "ServerError", "the request failed on the server; it is logged")
         finally:
             ASKING.reset(token)
-        await asyncio.to_thread(self._record, asking, scope.get("path", ""), status[0] if status else 0)
+        path = scope.get("path", "")
+        self.audit.put((asking.identity.name, "api request", asking.collection or _collection(path) or path,
+                        {"path": path, "status": status[0] if status else 0, "features": asking.features}))
 
-    def _record(self, asking: Asking, path: str, status: int) -> None:
-        try:
-            audit.record_output(self.store, "api request", asking.collection or _collection(path) or path,
-                                after={"path": path, "status": status, "features": asking.features},
-                                who=asking.identity.name)
-        except Exception:  # the answer was sent; a failed audit write is logged, never shown
-            LOGGER.exception("audit row for %s not written", path)
+    def close(self) -> None:
+        """Write the audit rows still queued (at shutdown)."""
+        self.audit.close()
+
+
+class AuditWriter:
+    """One audit row per answered request, written by one background thread: the rows waiting are
+    appended together in one transaction (``services.audit.record_outputs``), so a request never
+    waits for the trail and a busy minute costs a few transactions, not one per request."""
+
+    BATCH = 500
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._queue: queue.Queue[tuple[str, str, str, object] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="hgwatch-api-audit", daemon=True)
+        self._thread.start()
+
+    def put(self, entry: tuple[str, str, str, object]) -> None:
+        """Queue one row: (who, action, target, after)."""
+        self._queue.put(entry)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch = [first]
+            while len(batch) < self.BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            rows = [b for b in batch if b is not None]
+            try:
+                audit.record_outputs(self.store, rows)
+            except Exception:  # the answers were sent; a failed audit write is logged, never shown
+                LOGGER.exception("%d audit row(s) of API requests not written", len(rows))
+            if None in batch:
+                return
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Write what is queued, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout)
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:

@@ -14,7 +14,6 @@ the gate's one audit row per request.
 from __future__ import annotations
 
 import contextvars
-import copy
 import logging
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -132,7 +131,8 @@ class HgWatchProvider(BaseProvider):
         if select_properties:
             props = {k: v for k, v in props.items() if k in select_properties}
         feature["properties"] = props
-        feature["geometry"] = None if skip_geometry else copy.deepcopy(feature["geometry"])
+        if skip_geometry:
+            feature["geometry"] = None  # the shared geometry itself is never changed (pygeoapi does not either)
         return feature
 
     def __repr__(self) -> str:

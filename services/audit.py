@@ -38,7 +38,7 @@ from layers.store.workspace import Workspace
 from settings import DEMO_WORKSPACE
 
 __all__ = ["AuditRow", "Verdict", "acting_as", "actor", "audit_layer", "audit_run", "parse_since", "record",
-           "record_output",
+           "record_output", "record_outputs",
            "set_actor", "trail", "trail_lines", "verify"]
 
 LOCAL = "local"  # who acts in the single-user mode (no account exists yet)
@@ -81,6 +81,14 @@ def record_output(store: Store, action: str, target: str, *, after: object = Non
     if not store.exists():
         return None
     return record(store, action, target, after=after, who=who)
+
+
+def record_outputs(store: Store, entries: list[tuple[str, str, str, object]]) -> int:
+    """``record_output`` for many outputs at once, (who, action, target, after) each, in one
+    transaction (``layers.store.audit.append_many``); returns how many rows were written."""
+    if (isinstance(store, Workspace) and store.real == DEMO_WORKSPACE.resolve()) or not store.exists():
+        return 0
+    return stored.append_many(store, [(who, action, target, None, after) for who, action, target, after in entries])
 
 
 @dataclass(frozen=True)

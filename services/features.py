@@ -6,8 +6,9 @@ identity (``services.hgwatch.HgWatch``, so ``services.auth.read_layer``: a partn
 selects a restricted column, on PostGIS it runs as ``hgw_partner`` on the ``partner`` views) and
 turns every collection into RFC 7946 GeoJSON features once (lon/lat, 7 decimals, counter-clockwise
 exterior rings). The result is kept per role and admin areas until the store's layers (source,
-rows, import time, shareable marks) or a settings file change, so that a request costs one small
-read of the layer table; the audit rows the API writes do not count as a change.
+rows, import time, shareable marks) or a settings file change; that layer table is read again at
+most once a second (``RECHECK_S``), so new data is served within a second and a busy second costs
+one small read. The audit rows the API writes do not count as a change.
 
 Feature ids: a layer's own id field (``site_id``, ``sample_id``...); a violation's id is the first
 20 hex digits of the SHA-256 of its ``violation_id`` (which contains ``/``), so it is URL-safe and
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,6 +49,7 @@ from settings import Settings
 VIOLATIONS = "violations"
 ID = "id"  # the feature id member of each GeoJSON feature
 CACHED = 8  # (role, areas) kept
+RECHECK_S = 1.0  # how often the store's layer table is read again to see whether the data changed, seconds
 
 
 @dataclass(frozen=True)
@@ -98,17 +101,26 @@ class FeatureSource:
     """The collections of the store ``settings`` names, per identity, kept while the store's
     layers and the settings files stay the same."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, recheck_s: float = RECHECK_S) -> None:
         self.settings = settings
+        self.store = open_store(settings.workspace, settings.database_url)
+        self.recheck_s = recheck_s
         self._lock = threading.Lock()
         self._kept: OrderedDict[tuple[object, ...], dict[str, Served]] = OrderedDict()
+        self._checked: tuple[float, tuple[object, ...]] | None = None
 
     def _stamp(self) -> tuple[object, ...]:
-        store = open_store(self.settings.workspace, self.settings.database_url)
-        layers: tuple[LayerInfo, ...] = tuple(store.layers()) if store.exists() else ()
+        """What the collections depend on: the store's layer table and the settings files' times,
+        read again at most every ``recheck_s`` seconds."""
+        now = time.monotonic()
+        checked = self._checked
+        if checked is not None and now - checked[0] < self.recheck_s:
+            return checked[1]
+        layers: tuple[LayerInfo, ...] = tuple(self.store.layers()) if self.store.exists() else ()
         s = self.settings
         files = tuple(p.stat().st_mtime if p.exists() else 0.0
                       for p in (s.rules_path, s.factors_path, s.guidelines_path, s.exposure_path))
+        self._checked = (now, (layers, files))
         return layers, files
 
     def collections(self, identity: Identity) -> dict[str, Served]:

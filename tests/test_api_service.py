@@ -10,6 +10,7 @@ answers; each request is one audit row. The main read runs on both back ends."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,17 +19,19 @@ import geopandas as gpd
 import pytest
 from owslib.ogcapi.features import Features
 
-from services import audit
+from services import audit, auth
 from services.features import violation_feature_id
 from tests.api_kit import (
     CLASSING,
     PARTNER_LAYERS,
+    PASSWORD,
     SECRET,
     Keys,
     fill,
     gdal_read,
     get,
     make_keys,
+    new_key,
     open_location,
     run_cli,
     serving,
@@ -118,6 +121,14 @@ def test_the_main_read_works_on_postgis(pg_url: str, tmp_path: Path) -> None:
         assert SECRET.encode() in get(f"{url}/collections/mining_sites/items", keys.analyst)[2]
         assert get(f"{url}/collections", keys.revoked)[0] == 401
         assert get(f"{url}/collections", keys.disabled)[0] == 401
+        store = open_location(pg_url)
+        deadline = time.monotonic() + 60  # written a moment after the answers, many rows in one transaction
+        while not any(r.who == "ana" and r.action == "api request" for r in audit.trail(store)):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        rows = [r for r in audit.trail(store) if r.action == "api request"]
+        assert {r.who for r in rows} == {"unep", "ana"} and {r.target for r in rows} >= set(COLLECTIONS)
+        assert audit.verify(store).ok
 
 
 # ---------------------------------------------------------------- what a partner never gets
@@ -283,18 +294,53 @@ def test_collection_metadata_carries_source_licence_and_expected_error(served: t
 
 def test_each_request_is_one_audit_row_naming_who_the_collection_and_the_count(
         served: tuple[str, str, Keys, Path]) -> None:
-    url, location, keys, _ = served
+    url, location, _, _ = served
     store = open_location(location)
-    before = len(audit.trail(store))
-    _json(f"{url}/collections/mining_sites/items?limit=2", keys.partner)
-    _json(f"{url}/collections/tailings/items/T1", keys.analyst)
-    _json(f"{url}/conformance", keys.partner)
-    get(f"{url}/collections/nope/items", keys.partner)
+    auth.add_account(store, "who-p", "partner", PASSWORD)  # accounts of this test only: earlier rows never mix in
+    auth.add_account(store, "who-a", "analyst", PASSWORD)
+    partner, analyst = new_key(location, "who-p"), new_key(location, "who-a")
+    _json(f"{url}/collections/mining_sites/items?limit=2", partner)
+    _json(f"{url}/collections/tailings/items/T1", analyst)
+    _json(f"{url}/conformance", partner)
+    get(f"{url}/collections/nope/items", partner)
     get(f"{url}/collections", None)  # refused: not recorded
-    rows = audit.trail(store)[before:]
-    assert [(r.who, r.action, r.target) for r in rows] == [
-        ("unep", "api request", "mining_sites"), ("ana", "api request", "tailings"),
-        ("unep", "api request", "/conformance"), ("unep", "api request", "nope")]
+
+    def mine() -> list[audit.AuditRow]:
+        return [r for r in audit.trail(store) if r.who in ("who-p", "who-a") and r.action == "api request"]
+    deadline = time.monotonic() + 60  # the rows are written a moment after the answers, by one thread
+    while len(mine()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    rows = mine()
+    assert [(r.who, r.target) for r in rows] == [
+        ("who-p", "mining_sites"), ("who-a", "tailings"), ("who-p", "/conformance"), ("who-p", "nope")]
     assert [json.loads(r.after)["features"] for r in rows] == [2, 1, None, None]
     assert [json.loads(r.after)["status"] for r in rows] == [200, 200, 200, 404]
     assert audit.verify(store).ok
+
+
+def _eventually(check: object, what: str) -> None:
+    deadline = time.monotonic() + 60  # the server re-reads keys and the layer table every second
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_while_the_server_runs_revoking_and_disabling_take_effect_and_new_data_is_served(
+        served: tuple[str, str, Keys, Path]) -> None:
+    url, location, _, _ = served
+    store = open_location(location)
+    auth.add_account(store, "live", "partner", PASSWORD)
+    key = new_key(location, "live")
+    assert get(f"{url}/collections", key)[0] == 200
+    assert run_cli(location, "keys", "revoke", "live")[0] == 0
+    _eventually(lambda: get(f"{url}/collections", key)[0] == 401, "a revoked key is refused")
+    key = new_key(location, "live")
+    _eventually(lambda: get(f"{url}/collections", key)[0] == 200, "a new key works")
+    assert run_cli(location, "users", "disable", "live")[0] == 0
+    _eventually(lambda: get(f"{url}/collections", key)[0] == 401, "a disabled account's key is refused")
+    late = gpd.GeoDataFrame({"site_id": ["S9"], "name": ["Late"], "status": ["active"]},
+                            geometry=[gpd.points_from_xy([-1.90], [5.35])[0]], crs=4326)
+    store.write_layers([("mining_sites", late)], source="late.geojson", append=True)
+    assert get(f"{url}/collections/mining_sites/items", None)[0] == 401  # refused, whatever changed
+    partner = new_key(location, "unep")
+    _eventually(lambda: get(f"{url}/collections/mining_sites/items/S9", partner)[0] == 200, "an appended site is served")

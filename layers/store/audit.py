@@ -101,16 +101,21 @@ def _gpkg_writing(ws: Workspace) -> Iterator[sqlite3.Connection]:
         yield con
 
 
+def _gpkg_chain(con: sqlite3.Connection, who: str, action: str, target: str, before: str, after: str) -> AuditRow:
+    """Append one chained row inside the open transaction ``con``."""
+    last = con.execute(f"SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
+    at = now_iso()
+    digest = row_hash(row_text(prev, seq, at, who, action, target, before, after))
+    con.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                (seq, at, who, action, target, before, after, prev, digest))
+    return AuditRow(seq, at, who, action, target, before, after, prev, digest)
+
+
 def _gpkg_append(ws: Workspace, who: str, action: str, target: str, before: str, after: str) -> AuditRow:
     with _gpkg_writing(ws) as con:
         con.execute(_SQLITE_TABLE)
-        last = con.execute(f"SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
-        at = now_iso()
-        digest = row_hash(row_text(prev, seq, at, who, action, target, before, after))
-        con.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (seq, at, who, action, target, before, after, prev, digest))
-    return AuditRow(seq, at, who, action, target, before, after, prev, digest)
+        return _gpkg_chain(con, who, action, target, before, after)
 
 
 def _gpkg_rows(ws: Workspace) -> list[AuditRow]:
@@ -161,6 +166,27 @@ def append(store: Store, *, who: str, action: str, target: str, before: object =
         return _pg_append(store, who, action, target, b, a)
     if isinstance(store, Workspace):
         return _gpkg_append(store, who, action, target, b, a)
+    raise WorkspaceError(f"store {store.path} keeps no audit trail")
+
+
+def append_many(store: Store, entries: list[tuple[str, str, str, object, object]]) -> int:
+    """Append ``entries`` (who, action, target, before, after), chained in order, in ONE transaction
+    (for a writer of many small rows: the OGC API's one row per request); returns how many."""
+    items = [(who, action, target, to_json(b), to_json(a)) for who, action, target, b, a in entries]
+    if not items:
+        return 0
+    if isinstance(store, PostgisStore):
+        with connect(store.url) as con, con.begin():
+            con.execute(sa.text(f"INSERT INTO {TABLE} (who, action, target, before, after)"
+                                " VALUES (:w, :a, :t, CAST(:b AS jsonb), CAST(:f AS jsonb))"),
+                        [{"w": w, "a": a, "t": t, "b": b, "f": f} for w, a, t, b, f in items])
+        return len(items)
+    if isinstance(store, Workspace):
+        with _gpkg_writing(store) as lite:
+            lite.execute(_SQLITE_TABLE)
+            for item in items:
+                _gpkg_chain(lite, *item)
+        return len(items)
     raise WorkspaceError(f"store {store.path} keeps no audit trail")
 
 
