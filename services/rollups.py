@@ -49,7 +49,6 @@ from services.view import Filters, ratio_basis
 NOT_LOCATED = "(not located)"  # sites that no unit of the level contains (and whose admin_area names none)
 BASIS_CONTAINMENT = "containment"
 BASIS_ATTRIBUTE = "attribute"
-_TOP = ("region", "province")  # the level shown first when present (the NAPs report by these)
 COLUMNS = ("unit_code", "unit", "within", "sites", "estimable_sites", "not_estimable", "hg_low", "hg_central",
            "hg_high", "hg_range", "open_cases", "targets_met")
 
@@ -110,9 +109,9 @@ def unit_levels(areas: gpd.GeoDataFrame | None) -> tuple[str, ...]:
 
 
 def default_level(levels: tuple[str, ...]) -> str | None:
-    """The level shown first: region or province when held, else the first below the country."""
-    return next((lev for lev in _TOP if lev in levels), next((lev for lev in levels if lev != "country"),
-                                                             levels[0] if levels else None))
+    """The level shown first: the highest below the country (``levels`` run top first, so region or
+    province when held: the level a NAP reports by), else the country; None without levels."""
+    return next((lev for lev in levels if lev != "country"), levels[0] if levels else None)
 
 
 def open_statuses(rules: CaseRules) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from services.areas import with_units
 from services.auth import ROLES, Identity
 from services.cases import case_rules
 from services.hgwatch import HgWatch
-from services.rollups import NOT_LOCATED, open_statuses, service_rollup, unit_map, unit_rollup
+from services.rollups import NOT_LOCATED, default_level, open_statuses, service_rollup, unit_levels, unit_map, unit_rollup
 from settings import Settings
 from settings.cases import DEFAULT_PATH as CASES_TOML
 from settings.factors import load_factors
@@ -145,6 +145,14 @@ def test_a_level_the_areas_do_not_hold_is_refused_by_name() -> None:
     with pytest.raises(InputError, match=r"admin_areas: field 'level': value 'commune': expected one of "
                                          r"\['region', 'district'\]"):
         unit_rollup(frames(), POINT, today=TODAY, level="commune")
+
+
+def test_levels_held_top_first_and_the_one_shown_first() -> None:
+    assert unit_levels(AREAS) == ("region", "district") and unit_levels(None) == ()
+    assert default_level(("country", "region", "district")) == "region"
+    assert default_level(("country", "province", "commune")) == "province"
+    assert default_level(("country", "district")) == "district"
+    assert (default_level(("country",)), default_level(())) == ("country", None)
 
 
 def test_open_statuses_come_from_the_case_file() -> None:
