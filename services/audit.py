@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+
+import sqlalchemy as sa
 
 from geo.errors import InputError
 from layers.store import audit as stored
@@ -37,7 +40,7 @@ from layers.store.base import Store
 from layers.store.workspace import Workspace
 from settings import DEMO_WORKSPACE
 
-__all__ = ["AuditRow", "Verdict", "acting_as", "actor", "audit_layer", "audit_run", "parse_since", "record",
+__all__ = ["AuditRow", "Verdict", "acting_as", "actor", "audit_layer", "audit_run", "parse_since", "record", "record_in",
            "record_output", "record_outputs",
            "set_actor", "trail", "trail_lines", "verify"]
 
@@ -69,6 +72,13 @@ def record(store: Store, action: str, target: str, *, before: object = None, aft
            who: str | None = None) -> AuditRow:
     """Append one row to the trail of ``store`` (see the module docstring); returns it."""
     return stored.append(store, who=who or actor(), action=action, target=target, before=before, after=after)
+
+
+def record_in(con: sqlite3.Connection | sa.Connection, action: str, target: str, *, before: object = None,
+              after: object = None, who: str | None = None) -> None:
+    """``record`` inside the caller's open write transaction ``con`` (``layers.store.audit.append_in``):
+    the change and its audit row commit together, in one commit."""
+    stored.append_in(con, who=who or actor(), action=action, target=target, before=before, after=after)
 
 
 def record_output(store: Store, action: str, target: str, *, after: object = None,

@@ -11,7 +11,8 @@ What the faces (the command line, the workbench, the dossier) call:
 - ``case_file(store, identity, violation_id) -> CaseFile``: one case with comments, visits, photos
   (their SHA-256, not their bytes) and its history from the audit trail.
 - ``set_status(...)``, ``assign(...)``, ``add_comment(...)``, ``add_photo(...)``: one small
-  in-place transaction each, then one audit row with the values before and after.
+  in-place transaction each, holding its audit row with the values before and after (one commit:
+  the change and its record stand or fall together).
 - ``apply_submissions(store, identity, submissions, ...) -> ApplyReport``: field submissions
   (``layers.io.submissions.Submission``) become visits and moves, idempotent by key.
 - ``case_counts(store, identity, by=...)``: counts by area and status, the one thing a partner sees.
@@ -337,7 +338,7 @@ def set_status(store: Store, identity: Identity, violation_id: str, status: str,
     """Move case ``violation_id`` to ``status`` as ``identity``, with a ``reason`` (required by some
     moves), a ``note`` (a comment) and ``photos`` ((file name, bytes)). A move to ``visited``
     records a visit (now, no position). Refused with a message naming the case, both statuses and
-    what is allowed; one transaction, then one audit row (``case status``)."""
+    what is allowed; one transaction, its audit row (``case status``) included."""
     rules, now, who = case_rules(), _now(), audit.actor()
     with stored.writing(store) as tables:
         before = _visible(tables, identity, violation_id)
@@ -351,8 +352,8 @@ def set_status(store: Store, identity: Identity, violation_id: str, status: str,
         added = [_photo(violation_id, name, data, who, now, visit_id) for name, data in photos]
         for p in added:
             tables.add_photo(p)
-    audit.record(store, "case status", violation_id, before=_state(before),
-                 after={**_state(after), "note": note, "photos": [{"name": p.name, "sha256": p.sha256} for p in added]})
+        audit.record_in(tables.con, "case status", violation_id, before=_state(before), after={
+            **_state(after), "note": note, "photos": [{"name": p.name, "sha256": p.sha256} for p in added]})
     return after
 
 
@@ -386,7 +387,7 @@ def assign(store: Store, identity: Identity, violation_id: str, to: str, *, due_
             after = _move(rules, after, "assigned", identity, None, now)
             after = replace(after, reason=before.reason)
         tables.put([after])
-    audit.record(store, "case assign", violation_id, before=_state(before), after=_state(after))
+        audit.record_in(tables.con, "case assign", violation_id, before=_state(before), after=_state(after))
     return after
 
 
@@ -398,7 +399,7 @@ def add_comment(store: Store, identity: Identity, violation_id: str, text: str) 
     with stored.writing(store) as tables:
         _visible(tables, identity, violation_id)
         tables.add_comment(comment)
-    audit.record(store, "case comment", violation_id, after={"text": text})
+        audit.record_in(tables.con, "case comment", violation_id, after={"text": text})
     return comment
 
 
@@ -411,8 +412,8 @@ def add_photo(store: Store, identity: Identity, violation_id: str, name: str, da
     with stored.writing(store) as tables:
         _visible(tables, identity, violation_id)
         tables.add_photo(photo)
-    audit.record(store, "case photo", violation_id, after={"name": name, "sha256": photo.sha256,
-                                                          "taken_at": photo.taken_at, "lat": photo.lat, "lon": photo.lon})
+        audit.record_in(tables.con, "case photo", violation_id, after={
+            "name": name, "sha256": photo.sha256, "taken_at": photo.taken_at, "lat": photo.lat, "lon": photo.lon})
     return photo
 
 
@@ -545,9 +546,10 @@ def apply_submissions(store: Store, identity: Identity, submissions: Sequence[Su
                 tables.add_comment(Comment(s.violation_id, now, s.submitter or who, s.notes))
             tables.add_submission(s.key, s.violation_id, s.source, s.row, now)
             report.applied.append(s.violation_id)
-    for s, start, after, distance in work:
-        audit.record(store, "case visit", s.violation_id, before=_state(start), after={
-            **_state(after), "submission": s.key, "source": s.source, "row": s.row, "visited_at": str(s.visited_at),
-            "lat": s.lat, "lon": s.lon, "accuracy_m": s.accuracy_m, "distance_m": distance,
-            "photos": [{"name": n, "sha256": hashlib.sha256(d).hexdigest()} for n, d in s.photos]})
+        for s, start, after, distance in work:
+            audit.record_in(tables.con, "case visit", s.violation_id, before=_state(start), after={
+                **_state(after), "submission": s.key, "source": s.source, "row": s.row,
+                "visited_at": str(s.visited_at), "lat": s.lat, "lon": s.lon, "accuracy_m": s.accuracy_m,
+                "distance_m": distance, "photos": [{"name": n, "sha256": hashlib.sha256(d).hexdigest()}
+                                                   for n, d in s.photos]})
     return report

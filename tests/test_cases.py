@@ -180,6 +180,7 @@ def test_roles_field_in_its_areas_analyst_closes_partner_counts_only(settings: S
     assert counts.to_dict("records") == [{"admin_area": "North", "status": "closed", "cases": 1},
                                          {"admin_area": "South", "status": "false_positive", "cases": 1}]
     assert SECRET not in counts.to_csv() and S1 not in counts.to_csv()
+    assert audit.verify(store).ok  # the case rows written inside the case transactions chain on
 
 
 def _submission(key: str, vid: str, outcome: str, row: int, *, reason: str | None = None, lat: float | None = 0.001,

@@ -190,6 +190,21 @@ def append_many(store: Store, entries: list[tuple[str, str, str, object, object]
     raise WorkspaceError(f"store {store.path} keeps no audit trail")
 
 
+def append_in(con: sqlite3.Connection | sa.Connection, *, who: str, action: str, target: str,
+              before: object = None, after: object = None) -> None:
+    """Append one row inside the caller's open write transaction ``con`` (a GeoPackage's
+    ``Workspace.writing`` connection, or a PostGIS connection holding the writers' lock), so that a
+    change and its audit row commit together, or neither does (the cases use it: one commit)."""
+    b, a = to_json(before), to_json(after)
+    if isinstance(con, sqlite3.Connection):
+        con.execute(_SQLITE_TABLE)
+        _gpkg_chain(con, who, action, target, b, a)
+        return
+    con.execute(sa.text(f"INSERT INTO {TABLE} (who, action, target, before, after)"
+                        " VALUES (:w, :a, :t, CAST(:b AS jsonb), CAST(:f AS jsonb))"),
+                {"w": who, "a": action, "t": target, "b": b, "f": a})
+
+
 def rows(store: Store) -> list[AuditRow]:
     """Every row of the trail of ``store``, oldest first (none when it has no trail yet)."""
     if isinstance(store, PostgisStore):
