@@ -14,7 +14,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import box as shapely_box
 
 from geo.cases import parse_case_rules
 from geo.errors import InputError
@@ -145,6 +149,29 @@ def test_a_level_the_areas_do_not_hold_is_refused_by_name() -> None:
     with pytest.raises(InputError, match=r"admin_areas: field 'level': value 'commune': expected one of "
                                          r"\['region', 'district'\]"):
         unit_rollup(frames(), POINT, today=TODAY, level="commune")
+
+
+# points kept 0.001 degree off every edge: a box's east-west edges are geodesics there to far less than that
+COORD = st.tuples(st.sampled_from([-0.4, 0.1, 0.3, 0.6, 0.9, 1.2, 1.7, 2.3]), st.floats(0.001, 0.999))
+FAST = replace(POINT, draws=20)
+
+
+@hypothesis_settings(max_examples=10, deadline=None)
+@given(st.lists(COORD, min_size=1, max_size=25))
+def test_every_site_is_counted_once_and_order_does_not_matter(points: list[tuple[float, float]]) -> None:
+    frame = gpd.GeoDataFrame({"site_id": [f"s{i}" for i in range(len(points))], "status": "active",
+                              "mercury_kg_per_year": 1.0},
+                             geometry=[Point(x, y) for x, y in points], crs=4326)
+    table = unit_rollup({"mining_sites": frame, "admin_areas": AREAS}, FAST, today=TODAY, level="district").table
+    assert table["sites"].sum() == len(points)
+    for unit in ("Alamudun", "Sokuluk", "At-Bashy"):
+        poly = AREAS.loc[AREAS["name"] == unit].geometry.iloc[0]
+        want = sum(shapely_box(*poly.bounds).contains(Point(x, y)) for x, y in points)
+        assert int(table.loc[table["unit"] == unit, "sites"].iloc[0]) == want
+        assert table.loc[table["unit"] == unit, "hg_central"].fillna(0).iloc[0] == pytest.approx(want)
+    shuffled = frame.sample(frac=1.0, random_state=len(points))
+    again = unit_rollup({"mining_sites": shuffled, "admin_areas": AREAS}, FAST, today=TODAY, level="district").table
+    pd.testing.assert_frame_equal(table, again)
 
 
 def test_levels_held_top_first_and_the_one_shown_first() -> None:
