@@ -302,3 +302,25 @@ def test_a_gdal_read_inside_the_same_threads_transaction_does_not_wait_for_itsel
     with ws.writing():
         assert len(ws.read("mining_sites")) == 5
     assert time.monotonic() - started < 10  # not the libraries' 30 s give-up
+
+
+def test_a_plain_sqlite_file_with_a_hot_journal_is_refused_and_never_rolled_back(tmp_path: Path) -> None:
+    from geo.errors import WorkspaceError
+
+    path = tmp_path / "notes.db"
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
+        con.execute("CREATE TABLE t (x)")
+        con.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(20_000)])
+    killed = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import os, sqlite3
+        con = sqlite3.connect({str(path)!r}, isolation_level=None)
+        con.execute("PRAGMA cache_size = 1")
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("UPDATE t SET x = -x")  # pages reach the file: the journal is hot
+        os._exit(0)
+    """)], timeout=60)
+    assert killed.returncode == 0 and (tmp_path / "notes.db-journal").exists()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(WorkspaceError, match="cannot be read as a GeoPackage|not a GeoPackage"):
+        Workspace(path).layers()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # the user's file and journal

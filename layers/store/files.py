@@ -30,6 +30,7 @@ from layers.store import libraries
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 GPKG_TABLES = ("gpkg_contents", "gpkg_spatial_ref_sys")  # required by the GeoPackage standard
+GPKG_APPLICATION_IDS = (b"GPKG", b"GP10", b"GP11")  # the header's application_id (bytes 68-71): 1.2+, 1.0, 1.1
 TEMP_MARK = ".hgw-tmp-"  # staging file of workspace W: ".<W's name>.hgw-tmp-XXXXXXXX.gpkg"
 TEMP_SUFFIX = ".gpkg"
 SIDE_SUFFIXES = ("-journal", "-wal", "-shm")  # files SQLite keeps beside a database it writes
@@ -100,9 +101,17 @@ def roll_back_dead_writer(real: Path) -> bool:
     Such a writer leaves ``<real>-journal`` (a hot journal) and maybe a half-changed file, which
     SQLite can read only once a connection able to write has rolled it back. That is done here
     when the journal is there and no live writer holds the lock (a live writer's journal is not
-    hot, and is left alone). Does nothing, and creates nothing, when there is no journal.
+    hot, and is left alone). Does nothing, and creates nothing, when there is no journal or the
+    file is not a GeoPackage by its header (a user's own SQLite database is never changed).
     """
     if not real.with_name(real.name + "-journal").exists():
+        return False
+    try:
+        with open(real, "rb") as fh:
+            head = fh.read(72)
+    except OSError:
+        return False
+    if head[:16] != SQLITE_HEADER or head[68:72] not in GPKG_APPLICATION_IDS:
         return False
     lock = filelock.FileLock(lock_path(real), timeout=0)
     try:
