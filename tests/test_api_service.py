@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -344,3 +345,12 @@ def test_while_the_server_runs_revoking_and_disabling_take_effect_and_new_data_i
     assert get(f"{url}/collections/mining_sites/items", None)[0] == 401  # refused, whatever changed
     partner = new_key(location, "unep")
     _eventually(lambda: get(f"{url}/collections/mining_sites/items/S9", partner)[0] == 200, "an appended site is served")
+
+
+def test_a_browser_gets_json_not_html(served: tuple[str, str, Keys, Path]) -> None:
+    url, _, keys, _ = served
+    request = urllib.request.Request(f"{url}/collections/mining_sites/items?limit=1",
+                                     headers={"X-API-Key": keys.partner, "Accept": "text/html,application/xhtml+xml"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.headers["content-type"].startswith("application/")
+        assert json.loads(response.read())["type"] == "FeatureCollection"
