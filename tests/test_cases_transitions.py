@@ -13,7 +13,7 @@ import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.cases import CaseRules, parse_case_rules, path_for_outcome, refusal
+from geo.cases import CaseRules, Fingerprint, geometry_sha256, on_flagged, parse_case_rules, path_for_outcome, refusal
 from geo.errors import ConfigError, InputError
 from layers.store import cases as stored
 from layers.store.open import open_store
@@ -171,3 +171,31 @@ def test_a_walk_of_moves_only_takes_listed_moves(moves: list[tuple[str, str, str
             assert move is not None and role in move.roles and (reason or not move.reason)
             status = target
         assert status in RULES.statuses
+
+
+FP = Fingerprint("site", "water", "2")
+
+
+@pytest.mark.parametrize(("status", "verdict", "current", "expected", "named"), [
+    ("false_positive", FP, FP, None, "nothing changed since the verdict"),
+    ("closed", FP, FP, None, "nothing changed since the verdict"),
+    ("false_positive", FP, Fingerprint("site2", "water", "2"), "new", "the site geometry changed"),
+    ("false_positive", FP, Fingerprint("site", "water2", "2"), "new", "the other feature geometry changed"),
+    ("closed", FP, Fingerprint("site", "water", "3"), "new", "the rule version changed"),
+    ("false_positive", FP, Fingerprint("s", "w", "3"), "new",
+     "site geometry, other feature geometry, rule version changed"),
+    ("resolved", None, FP, "new", "run 9 flags it again"),
+    ("closed", None, FP, "new", "run 9 flags it again"),
+    ("confirmed", None, FP, None, "run 9 flags it again"),
+    ("new", None, FP, None, "run 9 flags it again"),
+])
+def test_what_a_run_that_flags_a_case_again_does(status: str, verdict: Fingerprint | None, current: Fingerprint,
+                                                  expected: str | None, named: str) -> None:
+    decision = on_flagged(RULES, status=status, verdict=verdict, current=current, run="run 9")
+    assert decision.status == expected and named in decision.reason
+    assert Fingerprint.from_text(current.as_text()) == current
+
+
+def test_geometry_fingerprints_follow_the_coordinates_only() -> None:
+    a, b, c = geometry_sha256([shapely.Point(1, 2), shapely.Point(1, 2, 5), shapely.Point(1, 2.0000001)])
+    assert a == b != c and len(a) == 64 and geometry_sha256([None]) == [""]
