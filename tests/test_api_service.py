@@ -354,3 +354,13 @@ def test_a_browser_gets_json_not_html(served: tuple[str, str, Keys, Path]) -> No
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.headers["content-type"].startswith("application/")
         assert json.loads(response.read())["type"] == "FeatureCollection"
+
+
+def test_a_field_key_sees_restricted_values_only_in_its_areas(served: tuple[str, str, Keys, Path]) -> None:
+    url, location, _, _ = served
+    auth.add_account(open_location(location), "kofi", "field", PASSWORD, ["B"])
+    key = new_key(location, "kofi")
+    sites = {f["id"]: f["properties"] for f in _json(f"{url}/collections/mining_sites/items", key)["features"]}
+    assert sites["S2"]["informant_name"] == "SECRET-sites-informant_name-1"  # area B: its own
+    assert sites["S1"]["informant_name"] is None and sites["S3/odd id"]["informant_name"] is None  # area A
+    assert _json(f"{url}/collections/mining_sites/items", key)["hgwatch"]["profile"] == "internal"
