@@ -25,6 +25,9 @@ is a count or a sum, so nothing restricted can reach a partner. No Streamlit her
 """
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -281,15 +284,40 @@ def _source(est: pd.DataFrame, factors: Factors) -> str:
             f" factors {Path(factors.source_file).name}.")
 
 
+_KEPT = 4  # roll-ups kept per service (the sidebar's views and levels a user goes back and forth between)
+_memo: weakref.WeakKeyDictionary[HgWatch, OrderedDict[tuple[object, ...], tuple[object, object, UnitRollup]]] = (
+    weakref.WeakKeyDictionary())
+_memo_lock = threading.Lock()
+
+
 def service_rollup(svc: HgWatch, *, today: date, level: str | None = None,
                    filters: Filters | None = None) -> UnitRollup:
     """The roll-up of the workspace as ``svc``'s identity reads it (``filters``: the sidebar's view;
-    None: every site), with the case counts of the store (by site and status, counted by the store)."""
+    None: every site), with the case counts of the store (by site and status, counted by the store).
+
+    A page reruns on every click, so the last few roll-ups of each service are kept: one is used
+    again only while the service still answers with the very same frames and factors (it makes new
+    ones whenever the workspace or a settings file changed) and the store's case counts are equal.
+    """
     frames = svc.frames() if filters is None else svc.view(filters)
+    factors = svc.factors()
     counted = None
     if svc.runs(1):
         counted = case_counts(svc.store, svc.identity or LOCAL, by=("site_id", "status"))
-    return unit_rollup(frames, svc.factors(), today=today, level=level, cases=counted)
+    key = (level, today, filters, None if counted is None else tuple(counted.itertuples(index=False, name=None)))
+    with _memo_lock:
+        kept = _memo.setdefault(svc, OrderedDict())
+        hit = kept.get(key)
+        if hit is not None and hit[0] is frames and hit[1] is factors:
+            kept.move_to_end(key)
+            return hit[2]
+    made = unit_rollup(frames, factors, today=today, level=level, cases=counted)
+    with _memo_lock:
+        kept[key] = (frames, factors, made)
+        kept.move_to_end(key)
+        while len(kept) > _KEPT:
+            kept.popitem(last=False)
+    return made
 
 
 TOOLTIP = (("unit_code", "code", ""), ("within", "within", ""), ("sites", "sites", ""),

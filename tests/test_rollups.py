@@ -26,7 +26,7 @@ from geo.inventory import Range
 from render.report.tables import inventory_tables
 from services.areas import with_units
 from services.auth import ROLES, Identity
-from services.cases import case_rules
+from services.cases import case_rules, list_cases, set_status
 from services.hgwatch import HgWatch
 from services.rollups import NOT_LOCATED, default_level, open_statuses, service_rollup, unit_levels, unit_map, unit_rollup
 from settings import Settings
@@ -244,3 +244,11 @@ def test_a_partner_gets_counts_by_unit_and_nothing_restricted(settings: Settings
     assert "<img src=x" not in html and "\\u003cimg src=x onerror=alert(1)\\u003e" in html
     region = service_rollup(partner, today=TODAY)
     assert rows(region.table)["Chui"]["open_cases"] == 2
+    assert service_rollup(partner, today=TODAY, level="district") is r  # kept while nothing changed
+    analyst = Identity("ana", "analyst")
+    listed = list_cases(svc.store, analyst)
+    set_status(svc.store, analyst, str(listed.loc[listed["site_id"] == "a", "violation_id"].iloc[0]), "false_positive",
+               reason="seen: no mercury")
+    after = service_rollup(partner, today=TODAY, level="district")
+    assert after is not r and rows(after.table)["Alamudun"]["open_cases"] == 0
+    assert rows(after.table)["Sokuluk"]["open_cases"] == 1
