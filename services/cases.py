@@ -265,7 +265,7 @@ def case_file(store: Store, identity: Identity, violation_id: str) -> CaseFile:
     with stored.reading(store) as tables:
         case = _visible(tables, identity, violation_id)
         comments, visits, photos = tables.comments(violation_id), tables.visits(violation_id), tables.photos(violation_id)
-    return CaseFile(case, comments, visits, photos, _history(store, violation_id))
+    return CaseFile(case, comments, visits, photos, _history(store, case))
 
 
 def photo_bytes(store: Store, identity: Identity, violation_id: str) -> list[Photo]:
@@ -276,17 +276,17 @@ def photo_bytes(store: Store, identity: Identity, violation_id: str) -> list[Pho
 
 
 def history(store: Store, identity: Identity, violation_id: str) -> list[audit.AuditRow]:
-    """The audit rows of case ``violation_id``, oldest first: its own changes, and the runs that
-    reopened it, kept its verdict or no longer flagged it."""
+    """The audit rows of case ``violation_id``, oldest first: the run that opened it, its own
+    changes, and the runs that reopened it, kept its verdict or no longer flagged it."""
     with stored.reading(store) as tables:
-        _visible(tables, identity, violation_id)
-    return _history(store, violation_id)
+        case = _visible(tables, identity, violation_id)
+    return _history(store, case)
 
 
-def _history(store: Store, violation_id: str) -> list[audit.AuditRow]:
-    out = []
+def _history(store: Store, case: Case) -> list[audit.AuditRow]:
+    out, violation_id, opened_by = [], case.violation_id, f"run {case.first_run}"
     for row in audit.trail(store):
-        if row.target == violation_id:
+        if row.target == violation_id or (row.action == "rule run" and row.target == opened_by):
             out.append(row)
         elif row.action == "rule run" and violation_id in row.after:
             synced = (json.loads(row.after) or {}).get("cases") or {}

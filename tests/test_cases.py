@@ -226,7 +226,7 @@ def test_submissions_all_or_nothing_idempotent_and_bad_rows_reported(settings: S
     assert [(p.name, p.sha256, p.taken_at) for p in file.photos] == [("p1.jpg", hashlib.sha256(photo).hexdigest(), None)]
     assert cases.photo_bytes(store, ANALYST, S1)[0].data == photo
     assert [c.text for c in file.comments] == ["seen from the bank"]
-    assert [r.action for r in file.history] == ["case visit"]
+    assert [r.action for r in file.history] == ["rule run", "case visit"]  # the run that opened it, the visit
     assert cases.case_file(store, ANALYST, S2).visits[0].distance_m == 0.0
 
     trail = len(audit.trail(store))
@@ -302,8 +302,9 @@ def test_a_run_of_other_rules_leaves_the_cases_alone_and_history_shows_the_runs(
     _store(settings, sites=_sites(s2=(0.02, 0.002)))
     run = _run(settings)
     rows = cases.history(store, ANALYST, S2)
-    assert [(r.action, r.target) for r in rows] == [("rule run", f"run {run}")]
-    assert json.loads(rows[0].after)["cases"]["no_longer_flagged"] == [S2]
+    assert [(r.action, r.target) for r in rows] == [("rule run", "run 1"), ("rule run", f"run {run}")]
+    assert json.loads(rows[0].after)["cases"]["opened"] == 2
+    assert json.loads(rows[1].after)["cases"]["no_longer_flagged"] == [S2]
 
 
 def test_the_database_roles_of_partners_and_field_staff_read_no_case(settings: Settings, location: str) -> None:
