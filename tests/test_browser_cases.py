@@ -11,9 +11,11 @@ import json
 import shutil
 from pathlib import Path
 
+import pypdf
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from layers.store import cases as stored
 from layers.store.open import open_store
@@ -70,12 +72,26 @@ def _move(page: Page, target: str, *, photo: Path | None = None) -> None:
     page.get_by_text(f"case moved to {target}").wait_for(timeout=60_000)
 
 
+def _download(page: Page, label: str) -> bytes:
+    """The file a download button gives (clicked again when a click lands during a re-render)."""
+    for attempt in range(3):
+        try:
+            with page.expect_download(timeout=60_000) as info:
+                page.get_by_role("button", name=label).click()
+            return Path(info.value.path()).read_bytes()
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            _idle(page)
+    raise AssertionError("unreachable")
+
+
 def test_a_field_account_visits_with_a_photo_and_an_analyst_closes_the_case(tmp_path: Path) -> None:
     ws = tmp_path / "ws.gpkg"
     shutil.copyfile(DEFAULT_PATH, ws)
     assert HgWatch(Settings(workspace=ws)).check().run_id is not None  # one case per violation
     store = open_store(ws)
-    case = cases.list_cases(store, auth.LOCAL).iloc[0]
+    case = cases.list_cases(store, auth.LOCAL, status="new").query("rule_id == 'HG-WATER-100'").iloc[0]
     vid, area = str(case["violation_id"]), str(case["admin_area"])
     auth.add_account(store, "kofi", "field", PASSWORD, [area])
     auth.add_account(store, "ana", "analyst", PASSWORD)
@@ -98,7 +114,7 @@ def test_a_field_account_visits_with_a_photo_and_an_analyst_closes_the_case(tmp_
         assert page.locator('[data-testid="stException"]').count() == 0
         page.context.close()
 
-        page = browser.new_context().new_page()
+        page = browser.new_context(accept_downloads=True).new_page()
         page.route("**/*", net.route)
         _sign_in(page, url, "ana")
         _choose(page, "Work on case", vid)
@@ -106,6 +122,7 @@ def test_a_field_account_visits_with_a_photo_and_an_analyst_closes_the_case(tmp_
             _move(page, target)
         page.get_by_text(f"{hashlib.sha256(photo.read_bytes()).hexdigest()}").first.wait_for(timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
+        pdf = _download(page, "Dossier (PDF)")
         browser.close()
     assert not [u for u in net.blocked if "tile" not in u]
 
@@ -120,3 +137,6 @@ def test_a_field_account_visits_with_a_photo_and_an_analyst_closes_the_case(tmp_
     moves = [(r.who, json.loads(r.after)["status"]) for r in audit.trail(open_store(ws))
              if r.target == vid and r.action == "case status"]
     assert moves == [("kofi", "visited")] + [("ana", s) for s in ANALYST_PATH]
+    text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages).split())
+    assert hashlib.sha256(photo.read_bytes()).hexdigest() in text and "closed" in text
+    assert f"{float(case['distance_m']):,.2f} m" in text  # the case's distance, to 0.01 m
