@@ -259,6 +259,12 @@ def test_the_command_line(settings: Settings, location: str, capsys: pytest.Capt
     assert cli.main([*where, "cases", "history", S1]) == 0
     assert "local: case assign" in capsys.readouterr().out  # no accounts: the local analyst
     auth.add_account(store, "kofi", "field", "a long password", ["North"])
+    assert cli.main([*where, "cases", "assign", S2, "--to", "kofi"]) == 2  # S2 is in South
+    assert "field account 'kofi' works areas North; this case's site is in 'South'" in capsys.readouterr().err
+    assert cli.main([*where, "cases", "assign", S2, "--to", "nobody"]) == 2
+    assert "--to 'nobody' is not an enabled account" in capsys.readouterr().err
+    assert cli.main([*where, "cases", "assign", S1, "--to", "kofi", "--due", "1 Dec"]) == 2
+    assert "--due '1 Dec' is not a date" in capsys.readouterr().err
     photo = Path(location).parent / "p.jpg" if not location.startswith("postgresql") else None
     if photo is not None:
         photo.write_bytes(b"\xff\xd8 photo \xff\xd9")
