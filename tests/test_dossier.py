@@ -15,6 +15,9 @@ import geopandas as gpd
 import pypdf
 import pytest
 import shapely
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from PIL import Image
 from pyproj import Geod
 
@@ -22,8 +25,9 @@ import cli
 from geo.errors import InputError
 from geo.rules import violation_id
 from layers.store.base import Store
+from layers.store.cases import Case, Comment, Photo, Visit
 from layers.store.open import open_store
-from render.dossier.document import dossier_html, image_type
+from render.dossier.document import Dossier, Measured, dossier_bytes, dossier_html, image_type
 from services import audit, cases, dossier
 from services.auth import Identity
 from services.hgwatch import HgWatch
@@ -138,3 +142,26 @@ def test_only_real_pictures_are_inlined() -> None:
     assert image_type(_png((1, 2, 3))) == "image/png"
     assert image_type(b"\xff\xd8\xff\xe0rest") == "image/jpeg"
     assert image_type(b"<svg onload=alert(1)>") is None and image_type(b"") is None
+
+
+def _hand_made(text: str) -> Dossier:
+    """A dossier built by hand (no store) whose every user-given value is ``text``."""
+    case = Case(violation_id="HG-WATER-100/0123456789abcdef", rule_id="HG-WATER-100", rule_version="2",
+                subject_layer="mining_sites", site_id=text, site_name=text, admin_area=text, status="visited",
+                assignee=text, due_date=None, reason=text, flagged=True, review=text, distance_m=12.345, lon=0.0005,
+                lat=0.0, site_wkb=None, fingerprint=None, verdict=None, opened_at="2026-01-01T00:00:00+00:00",
+                updated_at="2026-01-02T00:00:00+00:00", first_run=1, last_run=1)
+    photo = Photo(case.violation_id, text, "ab" * 32, b"not a picture", None, None, None, "2026-01-02", text)
+    return Dossier(case, {"id": "HG-WATER-100", "version": "2", "title": text, "citation": text, "severity": "high"},
+                   Measured(12.35, 100.0, text, "water_bodies", text, text, shapely.LineString([(0.0005, 0), (0, 0)]),
+                            shapely.LineString([(0, -0.01), (0, 0.01)])),
+                   shapely.Point(0.0005, 0.0), [Visit(case.violation_id, None, 0.0, 0.0, 3.0, 55.66, text, text, text)],
+                   [photo], [Comment(case.violation_id, "2026-01-02", text, text)], [], [text], "2026-01-03", text, text)
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(min_size=1, max_size=60))
+def test_any_user_text_adds_no_markup_and_never_breaks_the_pdf(text: str) -> None:
+    assert dossier_html(_hand_made(text)).count("<") == dossier_html(_hand_made("x")).count("<")
+    pdf = dossier_bytes(_hand_made(text), ".pdf")
+    assert "12.35 m" in _text(pdf)
