@@ -324,3 +324,30 @@ def test_a_plain_sqlite_file_with_a_hot_journal_is_refused_and_never_rolled_back
     with pytest.raises(WorkspaceError, match="cannot be read as a GeoPackage|not a GeoPackage"):
         Workspace(path).layers()
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # the user's file and journal
+
+
+def test_a_write_gives_up_on_a_reader_that_keeps_the_file_and_changes_nothing(tmp_path: Path) -> None:
+    """Another process reading (an open read transaction) keeps the commit out; after the
+    workspace's timeout the write is a WorkspaceError and nothing changed."""
+    from geo.errors import WorkspaceError
+
+    ws = Workspace(tmp_path / "ws.gpkg", lock_timeout_s=0.5)
+    ws.write_layer("mining_sites", _sites(5), source="a")
+    reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sqlite3, time
+        con = sqlite3.connect({ws.real.as_uri() + '?mode=ro'!r}, uri=True, isolation_level=None)
+        con.execute("BEGIN")
+        con.execute("SELECT count(*) FROM mining_sites").fetchone()  # a shared lock, held
+        print("reading", flush=True)
+        time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+        with pytest.raises(WorkspaceError, match=r"is busy: .* for 0.5 s; nothing was changed"):
+            ws.mark_shareable("mining_sites", ["local_code"])
+    finally:
+        reader.kill()
+        reader.wait(timeout=30)
+    assert ws.info("mining_sites").shareable == ()
+    assert ws.mark_shareable("mining_sites", ["local_code"]) == ("local_code",)  # the reader gone, it goes through
+    _sound(ws.real)

@@ -36,6 +36,7 @@ from layers.store import files, libraries
 
 _ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}  # GeoPackage binary header: envelope indicator -> doubles
 _IDS_PER_QUERY = 500  # ids looked up per SQL statement when checking an append for clashes
+BUSY_TIMEOUT_S = 60.0  # how long a write waits for readers of the file to let go, seconds
 
 
 def _rows(n: int) -> str:
@@ -159,24 +160,36 @@ def register_functions(con: sqlite3.Connection) -> None:
 
 
 @contextlib.contextmanager
-def transaction(path: Path) -> Iterator[sqlite3.Connection]:
+def transaction(path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Iterator[sqlite3.Connection]:
     """One SQLite transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``) on GeoPackage ``path`` itself.
 
     The caller holds the workspace's writer lock. Any exception rolls everything back. Dirty
     pages are kept in memory until the commit (``cache_spill = OFF``), so that readers are
-    kept out only while the commit writes, not for the whole transaction.
+    kept out only while the commit writes, not for the whole transaction. To begin and to
+    commit it waits up to ``busy_timeout_s`` seconds for readers (another process reading a
+    large layer) to let go, then gives up with a ``WorkspaceError`` and changes nothing.
     """
     with libraries.using(path, libraries.SQLITE3), \
-            contextlib.closing(sqlite3.connect(path, isolation_level=None)) as con:
+            contextlib.closing(sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)) as con:
         register_functions(con)
         con.execute("PRAGMA cache_spill = OFF")
-        con.execute("BEGIN IMMEDIATE")
+        _busy(con, "BEGIN IMMEDIATE", path, busy_timeout_s)
         try:
             yield con
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        con.execute("COMMIT")
+        _busy(con, "COMMIT", path, busy_timeout_s)  # on failure closing the connection rolls back
+
+
+def _busy(con: sqlite3.Connection, statement: str, path: Path, timeout_s: float) -> None:
+    try:
+        con.execute(statement)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        raise WorkspaceError(f"workspace {path} is busy: other programs kept it open for reading or writing for"
+                             f" {timeout_s:g} s; nothing was changed. Try again when they have finished") from None
 
 
 def sync_file(path: Path) -> None:

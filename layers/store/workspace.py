@@ -260,7 +260,7 @@ class Workspace:
         the pages the change touches and the commit's journal.
         """
         self._require()
-        with self._locked(), gpkg.transaction(self.real) as con:
+        with self._locked(), gpkg.transaction(self.real, busy_timeout_s=self.lock_timeout_s) as con:
             yield con
 
     @contextlib.contextmanager
@@ -303,7 +303,7 @@ class Workspace:
             if not self.real.exists():
                 return self._create(stage, items, now, source, licence, accuracy_m, accuracy_note, synthetic)
             in_place = self._stage(stage, items, append)
-            with gpkg.transaction(self.real) as con:
+            with gpkg.transaction(self.real, busy_timeout_s=self.lock_timeout_s) as con:
                 con.execute(f"ATTACH DATABASE ? AS {staging.STAGE}", (str(stage),))
                 gpkg.check_write(con, items, self._name, source, append=append, replace_all=replace_all)
                 infos = []
