@@ -1,7 +1,7 @@
 """pygeoapi's configuration and OpenAPI document, made from the store at startup.
 
 One collection per layer a partner may see that the store holds (ids = layer names), plus
-``violations``. Each carries its catalogue title, and in its description and keywords the source,
+``violations`` and ``case_counts``. Each carries its catalogue title, and in its description and keywords the source,
 licence and expected positional error of its layer (``hgw_layers``), with its extent (bbox and,
 where the layer has a date, the first and last day at startup, in the description; the temporal
 extent itself is left open). Every collection is served by
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from services.auth import Identity
-from services.features import VIOLATIONS, FeatureSource, Served, extent
+from services.features import CASE_COUNTS, VIOLATIONS, FeatureSource, Served, case_counts_served, extent
 
 PARTNER = Identity("api:metadata", "partner")  # whose view the published metadata describes
 PROVIDER = "api.provider.HgWatchProvider"
@@ -41,7 +41,8 @@ def _description(served: Served, days: tuple[str | None, str | None]) -> str:
     error = "unknown" if served.accuracy_m is None else f"{served.accuracy_m:g} m"
     what = ("Rule violations of the current rule file on the current data; geometry: the shortest line to the"
             " water body or village (else the flagged site); feature id: 20 hex digits of SHA-256(violation_id)"
-            if served.name == VIOLATIONS else f"HgWatch layer {served.name}")
+            if served.name == VIOLATIONS else "Number of cases by admin area and status, counted at each request;"
+            " no geometry; feature id AREA|STATUS" if served.name == CASE_COUNTS else f"HgWatch layer {served.name}")
     dates = f" Dates ({served.time_field}) at startup: {days[0]} to {days[1]}." if days[0] else ""
     return _text(f"{what}. Source: {sources}. Expected positional error: {error}.{dates}")
 
@@ -71,7 +72,7 @@ def _resource(served: Served) -> dict[str, Any]:
 
 def config(source: FeatureSource, *, host: str, port: int, url: str) -> dict[str, Any]:
     """pygeoapi's configuration for the collections of ``source`` served at ``url``."""
-    collections = source.collections(PARTNER)
+    collections = {**source.collections(PARTNER), CASE_COUNTS: case_counts_served(source.store, PARTNER)}
     return {
         "server": {
             "bind": {"host": host, "port": port},

@@ -57,7 +57,7 @@ def _served(name: str) -> tuple[Asking, Served]:
     if asking is None or not _source:
         raise ProviderConnectionError(user_msg="no identity for this request")
     try:
-        served = _source[0].collections(asking.identity).get(name)
+        served = _source[0].collection(asking.identity, name)
     except HgWatchError as exc:
         LOGGER.error("collection %s: %s", name, exc)
         raise ProviderConnectionError(user_msg="the store cannot be read now") from None

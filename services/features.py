@@ -16,6 +16,9 @@ the same in every run; ``violation_id`` stays a property. A violation's geometry
 line to the water body or village when it has one (``nearest_line``, also kept as WKT as in the
 violations export), else the flagged site's own geometry.
 
+``case_counts`` (cases by admin area and status, no geometry) is counted by the store at each
+request, never cached.
+
 ``select`` filters a collection (bbox, datetime, property values, a mask) and sorts it, in
 positions of its features.
 """
@@ -38,15 +41,17 @@ from geo.errors import HgWatchError, InputError
 from layers.catalogue import CATALOGUE
 from layers.io.export import COORD_DECIMALS, Provenance, apply_profile
 from layers.io.violations import LINE_COLUMN, VIOLATION_SPEC
-from layers.store.base import LayerInfo
+from layers.store.base import UNRECORDED, LayerInfo, Store
 from layers.store.open import open_store
 from services.auth import Identity
+from services.cases import case_counts
 from services.exports import provenance
 from services.hgwatch import HgWatch, Query
 from services.view import Filters
 from settings import Settings
 
 VIOLATIONS = "violations"
+CASE_COUNTS = "case_counts"
 ID = "id"  # the feature id member of each GeoJSON feature
 CACHED = 8  # (role, areas) kept
 RECHECK_S = 1.0  # how often the store's layer table is read again to see whether the data changed, seconds
@@ -123,8 +128,14 @@ class FeatureSource:
         self._checked = (now, (layers, files))
         return layers, files
 
+    def collection(self, identity: Identity, name: str) -> Served | None:
+        """Collection ``name`` as ``identity`` may see it, or None; ``case_counts`` is counted now."""
+        if name == CASE_COUNTS:
+            return case_counts_served(self.store, identity)
+        return self.collections(identity).get(name)
+
     def collections(self, identity: Identity) -> dict[str, Served]:
-        """Every collection ``identity`` may see, by name (see the module docstring)."""
+        """Every layer and ``violations`` as ``identity`` may see them, by name (see the module docstring)."""
         key = (identity.role, identity.areas, self._stamp())
         with self._lock:
             if key not in self._kept:
@@ -157,6 +168,17 @@ def _collections(hg: HgWatch, profile: str) -> dict[str, Served]:
     if len(found) or any(i.layer == "mining_sites" for i in infos):
         out[VIOLATIONS] = _violations(found, profile, provenance(infos, hg.read_by_rules(Query())))
     return out
+
+
+def case_counts_served(store: Store, identity: Identity) -> Served:
+    """The number of cases by admin area and status (``services.cases.case_counts``: counted by the
+    store, no case row read, so every role may have them), counted at each request. Features
+    without geometry; id ``AREA|STATUS`` (``-`` for no area)."""
+    counts = case_counts(store, identity, ("admin_area", "status"))
+    frame = gpd.GeoDataFrame(counts.astype({"cases": "int64"}), geometry=[None] * len(counts), crs=4326)
+    ids = [f"{'-' if pd.isna(a) or a is None else a}|{st}" for a, st in zip(counts["admin_area"], counts["status"])]
+    prov = [Provenance(CASE_COUNTS, "the case register of this store (cases opened by recorded rule runs)", UNRECORDED)]
+    return _served(CASE_COUNTS, "Case counts by admin area and status", frame, ids, None, prov, None)
 
 
 def _violations(found: gpd.GeoDataFrame, profile: str, prov: list[Provenance]) -> Served:

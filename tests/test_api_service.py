@@ -20,7 +20,7 @@ import geopandas as gpd
 import pytest
 from owslib.ogcapi.features import Features
 
-from services import audit, auth
+from services import audit, auth, cases
 from services.features import violation_feature_id
 from tests.api_kit import (
     CLASSING,
@@ -80,7 +80,7 @@ def _reads_like_the_export(url: str, location: str, key: str, folder: Path) -> N
     """OWSLib lists exactly the partner collections and reads each one with the export's count,
     ids and fields; GDAL reads mining sites page by page (next links) to the same."""
     api = Features(url, headers={"X-API-Key": key})
-    assert sorted(c["id"] for c in api.collections()["collections"]) == sorted(COLLECTIONS)
+    assert sorted(c["id"] for c in api.collections()["collections"]) == sorted([*COLLECTIONS, "case_counts"])
     for layer in COLLECTIONS:
         exported = _export(location, layer, folder)
         items = api.collection_items(layer, limit=1000)
@@ -140,7 +140,7 @@ def _every_response(url: str, key: str) -> list[bytes]:
     for path in ("/", "/?f=jsonld", "/conformance", "/openapi", "/openapi?f=json", "/collections",
                  "/collections?f=jsonld"):
         bodies.append(get(url + path, key)[2])
-    for layer in COLLECTIONS:
+    for layer in (*COLLECTIONS, "case_counts"):
         for suffix in ("", "?f=jsonld", "/queryables", "/schema", "/items?f=jsonld"):
             bodies.append(get(f"{url}/collections/{layer}{suffix}", key)[2])
         page = f"{url}/collections/{layer}/items?limit=1"
@@ -364,3 +364,18 @@ def test_a_field_key_sees_restricted_values_only_in_its_areas(served: tuple[str,
     assert sites["S2"]["informant_name"] == "SECRET-sites-informant_name-1"  # area B: its own
     assert sites["S1"]["informant_name"] is None and sites["S3/odd id"]["informant_name"] is None  # area A
     assert _json(f"{url}/collections/mining_sites/items", key)["hgwatch"]["profile"] == "internal"
+
+
+def test_case_counts_by_area_and_status_are_counted_at_each_request(served: tuple[str, str, Keys, Path]) -> None:
+    url, location, keys, _ = served
+    assert run_cli(location, "check")[0] == 0  # a recorded run opens a case per violation
+    want = cases.case_counts(open_location(location), auth.Identity("x", "partner"))
+    assert want["cases"].sum() == len(_export(location, "violations", Path(location).parent)) > 0
+    doc = _json(f"{url}/collections/case_counts/items", keys.partner)
+    got = {(f["properties"]["admin_area"], f["properties"]["status"]): f["properties"]["cases"] for f in doc["features"]}
+    assert got == {(a if isinstance(a, str) else None, st): int(n) for a, st, n in want.itertuples(index=False)}
+    assert (None, "new") in got  # the tailings case has no admin area: its row is kept
+    assert all(f["geometry"] is None for f in doc["features"])
+    one = doc["features"][0]
+    again = _json(f"{url}/collections/case_counts/items/{urllib.parse.quote(one['id'], safe='')}", keys.partner)
+    assert again["properties"] == one["properties"]
