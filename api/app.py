@@ -9,6 +9,7 @@ wraps its app in ``KeyGate``:
   ``services.keys.verify``), on every path; otherwise 401 with a JSON body and nothing else. The
   answer for a key is kept one second (``KEY_RECHECK_S``): a revoked key or a disabled account is
   refused at most a second later;
+- ``filter-lang=cql2-text`` (the standard's name, sent by QGIS) is read as pygeoapi's ``cql-text``;
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
   ``Accept: text/html`` gets JSON);
 - the request's identity reaches our provider (``api.provider.ASKING``) in pygeoapi's worker
@@ -37,7 +38,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -153,6 +154,10 @@ class KeyGate:
             await self._reply(send, 400, "InvalidParameterValue",
                               f"f={query['f']!r}: this service answers in JSON only; expected one of {list(FORMATS)}")
             return
+        if query.get("filter-lang") == "cql2-text":  # OGC API - Features Part 3's name for what pygeoapi calls cql-text
+            pairs = [(k, "cql-text" if k == "filter-lang" else v)
+                     for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)]
+            scope = {**scope, "query_string": urlencode(pairs).encode("latin-1")}
         if b"text/html" in headers.get(b"accept", b""):
             scope = {**scope, "headers": [(k, b"application/json" if k.lower() == b"accept" else v)
                                           for k, v in scope["headers"]]}

@@ -244,6 +244,7 @@ def test_filters_give_the_known_answers(served: tuple[str, str, Keys, Path]) -> 
     assert _ids(url, key, "uses_mercury=false") == ["S2"]
     assert _ids(url, key, "filter=" + urllib.parse.quote("miners > 10 AND status = 'active'")) == ["S1", "S3/odd id"]
     assert _ids(url, key, "filter=" + urllib.parse.quote("name LIKE 'Al%'")) == ["S1"]
+    assert _ids(url, key, "filter-lang=cql2-text&filter=" + urllib.parse.quote("miners < 5")) == ["S2"]
     assert _ids(url, key, "datetime=2025-01-10", "samples") == ["W2"]
     classed = _json(f"{url}/collections/samples/items/W1", key)["properties"]
     assert classed["hg_class"] == "above" and classed["guideline"] == 6.0
