@@ -165,3 +165,18 @@ def test_any_user_text_adds_no_markup_and_never_breaks_the_pdf(text: str) -> Non
     assert dossier_html(_hand_made(text)).count("<") == dossier_html(_hand_made("x")).count("<")
     pdf = dossier_bytes(_hand_made(text), ".pdf")
     assert "12.35 m" in _text(pdf)
+
+
+def test_the_people_downstream_of_the_site_are_in_the_dossier(tmp_path: Path) -> None:
+    """The river flows north (first to last vertex, ``_flagged``); a village 553 m downstream and
+    222 m from the river is listed with its population, one as far upstream is not."""
+    settings = Settings(workspace=tmp_path / "ws.gpkg")
+    store = _flagged(settings)
+    villages = gpd.GeoDataFrame({"area_id": ["V1", "V2"], "name": ["Downstream village", "Upstream village"],
+                                 "population": [1200, 800]},
+                                geometry=[shapely.Point(0.002, 0.005), shapely.Point(0.002, -0.005)], crs=4326)
+    store.write_layers([("residential_areas", villages)], source="test", replace_all=True)
+    lines = dossier.dossier(store, ANALYST, settings, S1).people
+    assert lines[0].startswith("People downstream: 1,200 in 1 settlement(s)")
+    assert any("Downstream village (V1): 1,200 people" in line for line in lines)
+    assert not any("Upstream village" in line for line in lines)
