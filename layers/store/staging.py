@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
+
+import geopandas as gpd
 
 from layers.store import gpkg
 
@@ -58,6 +61,26 @@ def _rtree(con: sqlite3.Connection, schema: str, layer: str) -> str | None:
 
 def _nullable(declared: str) -> bool:
     return declared.split("(")[0].strip() in _NULLABLE_AS_IS
+
+
+def stage_layers(workspace: Path, stage: Path, items: Sequence[tuple[str, gpd.GeoDataFrame]], *,
+                 append: bool) -> set[str]:
+    """Write each layer into ``stage`` through GDAL: the rows to append where they can be
+    inserted in place (``appends_in_place``), else the whole new layer (with ``append``, the
+    stored rows followed by the new ones, as a rewrite always did). Returns the layers to append
+    in place."""
+    in_place = set()
+    with contextlib.closing(gpkg.read_only(workspace)) as con:
+        stored = gpkg.stored_layers(con) if append else set()
+    for layer, gdf in items:
+        gpkg.write_gdf(stage, layer, gdf)
+        if layer not in stored:
+            continue
+        if appends_in_place(workspace, stage, layer):
+            in_place.add(layer)
+        else:
+            gpkg.write_gdf(stage, layer, gpkg.appended(workspace, layer, gdf))
+    return in_place
 
 
 def appends_in_place(workspace: Path, stage: Path, layer: str) -> bool:

@@ -302,7 +302,7 @@ class Workspace:
         with self._locked(), self._staging() as stage:
             if not self.real.exists():
                 return self._create(stage, items, now, source, licence, accuracy_m, accuracy_note, synthetic)
-            in_place = self._stage(stage, items, append)
+            in_place = staging.stage_layers(self.real, stage, items, append=append)
             with gpkg.transaction(self.real, busy_timeout_s=self.lock_timeout_s) as con:
                 con.execute(f"ATTACH DATABASE ? AS {staging.STAGE}", (str(stage),))
                 gpkg.check_write(con, items, self._name, source, append=append, replace_all=replace_all)
@@ -314,22 +314,6 @@ class Workspace:
                                            accuracy_note, synthetic))
                 _record_layers(con, infos)
             return infos
-
-    def _stage(self, stage: Path, items: list[tuple[str, gpd.GeoDataFrame]], append: bool) -> set[str]:
-        """Write each layer into ``stage``: the rows to append where they can be inserted in place,
-        else the whole new layer. Returns the layers to append in place."""
-        in_place = set()
-        with contextlib.closing(gpkg.read_only(self.real)) as con:
-            stored = gpkg.stored_layers(con) if append else set()
-        for layer, gdf in items:
-            gpkg.write_gdf(stage, layer, gdf)
-            if layer not in stored:
-                continue
-            if staging.appends_in_place(self.real, stage, layer):
-                in_place.add(layer)
-            else:  # rewrite the layer whole, exactly as before
-                gpkg.write_gdf(stage, layer, gpkg.appended(self.real, layer, gdf))
-        return in_place
 
     def _create(self, stage: Path, items: list[tuple[str, gpd.GeoDataFrame]], now: str, source: str, licence: str,
                 accuracy_m: float | None, accuracy_note: str, synthetic: bool) -> list[LayerInfo]:
