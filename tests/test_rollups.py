@@ -145,6 +145,17 @@ def test_the_fallback_groups_by_the_free_text_admin_area_and_says_so() -> None:
         unit_rollup(frames(with_areas=False), POINT, today=TODAY, level="district")
 
 
+def test_a_view_with_no_site_lists_every_unit_with_nothing_in_it() -> None:
+    cases = pd.DataFrame({"site_id": ["a"], "status": ["new"], "cases": [1]})
+    r = unit_rollup({"mining_sites": sites().iloc[0:0], "admin_areas": AREAS}, POINT, today=TODAY, level="district",
+                    cases=cases)
+    assert r.table[["unit", "sites", "open_cases", "hg_range"]].values.tolist() == [
+        ["Alamudun", 0, 0, "no sites"], ["Sokuluk", 0, 0, "no sites"], ["At-Bashy", 0, 0, "no sites"]]
+    assert r.table["hg_central"].isna().all()
+    assert r.notes == ["1 open case(s) belong to sites not in view (or no longer in mining_sites) and are not placed"
+                       " in a unit."]
+
+
 def test_a_level_the_areas_do_not_hold_is_refused_by_name() -> None:
     with pytest.raises(InputError, match=r"admin_areas: field 'level': value 'commune': expected one of "
                                          r"\['region', 'district'\]"):
