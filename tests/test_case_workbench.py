@@ -95,6 +95,11 @@ def test_the_table_has_each_cases_status_assignee_last_visit_and_days_open(ws: P
 def test_a_field_account_is_offered_its_moves_and_moves_its_case_to_visited(ws: Path) -> None:
     who, vid = _field_case(ws)
     at = _page(who, wb_case=vid)
+    table = _table(at)
+    seen = cases.list_cases(open_store(ws), who).set_index("violation_id")["status"]
+    assert 0 < len(seen) < len(table) and set(seen) == {"new", "assigned"}
+    assert table["status"].tolist() == [seen.get(v, casework.NO_CASE) for v in table["violation_id"]]
+    assert (table.loc[table["admin_area"] != who.areas[0], "status"] == casework.NO_CASE).all()  # not read for it
     target = at.selectbox(key="case_target")
     assert target.options == casework.moves(who, "assigned") == ["visited"]
     at.text_area(key="case_note").input("pits dug at the river bank")

@@ -42,7 +42,8 @@ table = casework.with_cases(
     cases.list_cases(store, who), today=date.today())
 if runs:
     st.caption(f"New / persisting compare with the run recorded at {runs[0]['ran_at']}. Each violation of a"
-               " recorded run has a case.")
+               f" recorded run has a case; status {casework.NO_CASE} means no case you can see (not flagged by a"
+               " recorded run yet" + (", or outside your areas)." if who.rights.restricted == "areas" else ")."))
 else:
     st.caption("No run has been recorded in this workspace yet, so nothing is new or "
                "persisting and no case is open. Record one below or with `python cli.py check`.")
