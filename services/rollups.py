@@ -188,7 +188,8 @@ def unit_rollup(frames: Mapping[str, gpd.GeoDataFrame], factors: Factors, *, tod
     targets = _targets(est, factors, today, table)
     met = targets.groupby("unit_code")["status"].agg(
         lambda s: f"{int((s == 'met').sum())} of {len(s)}") if len(targets) else pd.Series(dtype=object)
-    table["targets_met"] = table["unit_code"].map(met).fillna("no data")
+    met_by = dict(met.items())
+    table["targets_met"] = [met_by.get(code, "no data") for code in table["unit_code"]]
     table = table[list(COLUMNS)].reset_index(drop=True)
     shapes = None
     if basis == BASIS_CONTAINMENT and areas is not None:
