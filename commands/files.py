@@ -57,7 +57,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Export a layer, or a filtered subset, under a profile."""
     target = outputs.output_file(args.out, flag="--out", suffixes=EXPORT_FORMATS)
     store = service(args).store
-    out, n = export_layer(store, args.layer, target, profile=args.profile,
+    out, n = export_layer(store, args.layer, target, profile=args.profile, identity=args.identity,
                           filters=args.filter, bbox=args.bbox)
     audit.record_output(store, "export", args.layer, after={"profile": args.profile, "rows": n, "file": str(out),
                                                             "filters": args.filter, "bbox": args.bbox})

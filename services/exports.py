@@ -25,6 +25,7 @@ from render.report.document import write_report
 from render.report.tables import Inventory, inventory_tables, select_area
 from services.areas import stored_areas, with_units
 from services.arguments import apply_filters, parse_bbox, parse_filters
+from services.auth import Identity, may_see_layer, read_layer
 from services.inspection import inspection_table
 
 FORMATS: dict[str, tuple[str, str]] = {  # fmt -> (file suffix, MIME type)
@@ -64,13 +65,17 @@ def violations_file(violations: gpd.GeoDataFrame, fmt: str, *, profile: str,
     return violations_bytes(violations, fmt, profile=profile, provenance=provenance(infos, layers))
 
 
-def export_layer(workspace: Store, layer: str, out: str | os.PathLike[str], *, profile: str,
+def export_layer(workspace: Store, layer: str, out: str | os.PathLike[str], *, profile: str, identity: Identity,
                  filters: Iterable[str] = (), bbox: str | None = None) -> tuple[Path, int]:
-    """Write ``layer`` of ``workspace``, or the features that pass ``--filter`` items
-    (``FIELD=V1,V2``) and ``--bbox`` text (``W,S,E,N``), to ``out``; returns the path and the
-    number of features written."""
+    """Write ``layer`` of ``workspace`` as ``identity`` may read it (``services.auth.read_layer``:
+    a partner's read holds no restricted column, a field coordinator's holds them only in its
+    areas), or the features that pass ``--filter`` items (``FIELD=V1,V2``) and ``--bbox`` text
+    (``W,S,E,N``), to ``out``; returns the path and the number of features written."""
     spec = CATALOGUE[layer]
-    gdf = apply_filters(workspace.read(layer), parse_filters(filters, spec),
+    if not may_see_layer(identity, layer):
+        raise InputError(f"export {layer}: role {identity.role!r} may not read layer {layer!r};"
+                         " an analyst or admin may")
+    gdf = apply_filters(read_layer(workspace, layer, identity), parse_filters(filters, spec),
                         bbox=parse_bbox(bbox) if bbox else None)
     infos = workspace.layers()
     path = export.write(gdf, Path(out), spec=spec, profile=profile,

@@ -96,3 +96,24 @@ def test_as_a_partner_limits_the_command_line(monkeypatch: pytest.MonkeyPatch, c
     code, out, _ = run(monkeypatch, capsys, ws, "--as", "boss", "export", "mining_sites", "--profile", "internal",
                        "--out", str(tmp_path / "y.geojson"))
     assert code == 0 and "Ama" in (tmp_path / "y.geojson").read_text()
+
+
+def test_a_field_account_exports_restricted_values_of_its_own_areas_only(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        sites: gpd.GeoDataFrame) -> None:
+    """``export --profile internal --as`` a field coordinator reads the layer as that account may see
+    it: the informant of a site in its area leaves, the one of a site elsewhere does not."""
+    path = tmp_path / "ws.gpkg"
+    open_store(path).write_layer("mining_sites", sites.assign(admin_area=["Tarkwa", "Prestea", "Tarkwa"]),
+                                 source="sites.geojson")
+    auth.add_account(open_store(path), "kofi", "field", PASSWORD, areas=["Tarkwa"])
+    out = tmp_path / "field.geojson"
+    code, _, err = run(monkeypatch, capsys, str(path), "--as", "kofi", "export", "mining_sites",
+                       "--profile", "internal", "--out", str(out))
+    assert code == 0, err
+    text = out.read_text()
+    assert "Ama" in text  # S1 lies in Tarkwa, the account's area
+    assert "Kofi" not in text  # S2's informant, in Prestea: never read for this account
+    code, _, err = run(monkeypatch, capsys, str(path), "export", "mining_sites", "--profile", "internal",
+                       "--out", str(tmp_path / "all.geojson"))
+    assert code == 0 and "Kofi" in (tmp_path / "all.geojson").read_text()  # the analyst's export has it
