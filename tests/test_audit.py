@@ -8,6 +8,7 @@ import contextlib
 import getpass
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,52 @@ def test_an_outside_sql_edit_is_recorded_by_the_trigger(pg_url: str, sites: gpd.
     assert [r["site_id"] for r in json.loads(rows[1].before)] == ["S3"]
     assert audit.verify(store).ok
     assert audit.trail(store, user="local") == []
+
+
+def test_an_outside_editor_who_is_not_the_owner_is_recorded_too(pg_url: str, sites: gpd.GeoDataFrame) -> None:
+    """A QGIS user given UPDATE on a layer table (not the schema owner) can edit, and the trail
+    names that user: the audit functions run with their owner's rights (v0008), not the editor's,
+    and the editor still cannot read or write the trail itself."""
+    store = open_store(pg_url)
+    store.write_layer("mining_sites", sites, source="sites.geojson")
+    editor = f"qgis_{uuid.uuid4().hex[:8]}"  # roles are cluster-wide: one per test
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute(f"CREATE ROLE {editor} LOGIN")
+        con.execute(f"GRANT SELECT, UPDATE ON mining_sites TO {editor}")
+    scheme, rest = pg_url.split("//", 1)
+    editor_url = f"{scheme}//{editor}@{rest.split('@', 1)[1]}"
+    try:
+        with psycopg.connect(editor_url) as con:
+            con.execute("UPDATE mining_sites SET status = 'closed' WHERE site_id = 'S2'")
+        with psycopg.connect(editor_url) as con, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("DELETE FROM hgw_audit")
+        rows = audit.trail(store)
+        assert [(r.who, r.action, r.target) for r in rows] == [(f"db:{editor}", "sql update", "mining_sites")]
+        assert audit.verify(store).ok
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as con:
+            con.execute(f"REVOKE ALL ON mining_sites FROM {editor}")
+            con.execute(f"DROP ROLE {editor}")
+
+
+def test_an_outside_sql_edit_of_a_case_is_recorded(pg_url: str) -> None:
+    store = open_store(pg_url)
+    store.write_layer("mining_sites", gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=gpd.points_from_xy([0], [0]),
+                                                       crs=4326), source="s.geojson")
+    with psycopg.connect(pg_url) as con:
+        columns = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public'"
+            " AND table_name = 'hgw_cases' AND is_nullable = 'NO' AND column_default IS NULL")]
+        assert "violation_id" in columns and "status" in columns
+        values = {c: "2026-01-01T00:00:00+00:00" if c.endswith("_at") else "x" for c in columns}
+        values |= {"violation_id": "R/1", "status": "new"}
+        con.execute(f"INSERT INTO hgw_cases ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))})",
+                    list(values.values()))
+        con.execute("UPDATE hgw_cases SET status = 'triaged' WHERE violation_id = 'R/1'")
+    rows = audit.trail(store)
+    assert [(r.action, r.target) for r in rows] == [("sql insert", "hgw_cases"), ("sql update", "hgw_cases")]
+    assert json.loads(rows[1].after)[0]["status"] == "triaged"
+    assert audit.verify(store).ok
 
 
 def test_outputs_of_the_shipped_demo_are_not_recorded_in_it(tmp_path: Path) -> None:
