@@ -51,14 +51,25 @@ def _sign_in(page: Page, url: str, name: str) -> None:
 
 
 def _choose(page: Page, label: str, option: str) -> None:
-    """Pick ``option`` in the selectbox labelled ``label`` (typed into its search, then clicked)."""
+    """Pick ``option`` in the selectbox labelled ``label``: typed into its search, then Enter (a click
+    can miss a list that opens below the fold); typed again when a re-render swallowed the text."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
     if box.locator(f'[value="{option}"], :text-is("{option}")').count():
         return  # already chosen (the first of the moves offered is preselected)
-    box.locator("input").click()
-    box.locator("input").fill(option)
-    page.get_by_role("option", name=option, exact=True).click()
-    _idle(page)
+    for attempt in range(3):
+        box.locator("input").click()
+        box.locator("input").fill(option)
+        try:
+            page.get_by_role("option", name=option, exact=True).wait_for(timeout=15_000)  # the only one left
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            _idle(page)
+            continue
+        box.locator("input").press("Enter")
+        _idle(page)
+        return
 
 
 def _move(page: Page, target: str, *, photo: Path | None = None) -> None:
