@@ -121,21 +121,25 @@ def _detail(action: str, after: dict[str, object]) -> str:
     return "; ".join(parts)
 
 
-def _run_detail(violation_id: str, after: dict[str, object]) -> str:
-    """What a recorded run did to this case (reopened, kept, no longer flagged, flagged again)."""
+def _run_detail(violation_id: str, after: dict[str, object], *, opening: bool) -> str:
+    """What a recorded run did to this case (opened, reopened, kept, no longer flagged, flagged again)."""
     synced = after.get("cases")
     groups = [k.replace("_", " ") for k, v in synced.items() if isinstance(v, list) and violation_id in v] \
         if isinstance(synced, dict) else []
-    return ", ".join(groups)
+    return ", ".join(groups) or ("opened this case" if opening else "")
 
 
 def timeline(found: CaseFile) -> list[Entry]:
-    """The case's history, newest first: its opening, then every row of its audit trail
-    (``services.cases.CaseFile.history``) with the photos each added."""
+    """The case's history, newest first: every row of its audit trail (``services.cases.CaseFile.history``,
+    from the rule run that opened it) with what a run did to it and the photos each row added; the
+    case's opening time stands in for the opening run when the trail lacks it."""
     case = found.case
-    entries = [Entry(case.opened_at, "rules", "case opened", f"flagged by run {case.first_run}")]
+    opening = f"run {case.first_run}"
+    entries = [] if any(r.action == "rule run" and r.target == opening for r in found.history) else [
+        Entry(case.opened_at, "rules", "case opened", f"flagged by {opening}")]
     for row in found.history:
         after = _after(row.after)
-        detail = _run_detail(case.violation_id, after) if row.action == "rule run" else _detail(row.action, after)
+        detail = _run_detail(case.violation_id, after, opening=row.target == opening) if row.action == "rule run" \
+            else _detail(row.action, after)
         entries.append(Entry(row.at, row.who, row.action, detail, _hashes(after)))
     return entries[::-1]

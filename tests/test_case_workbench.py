@@ -133,6 +133,7 @@ def test_a_comment_goes_on_the_timeline(ws: Path) -> None:
     at.button(key="FormSubmitter:case_comment-Add the comment").click().run()
     assert not at.exception, at.exception
     assert any("case comment - owner met on site; <b>not</b> markup" in t.value for t in at.text)
+    assert any("rule run - opened this case" in t.value for t in at.text)
     assert [c.text for c in cases.case_file(open_store(ws), auth.LOCAL, vid).comments] == [
         "owner met on site; <b>not</b> markup"]
 

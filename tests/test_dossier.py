@@ -103,6 +103,7 @@ def test_the_html_escapes_planted_markup_and_inlines_the_photos(settings: Settin
     assert "55.66 m" in page and hashlib.sha256(data).hexdigest() in page
     assert len(re.findall(r"src='data:image/png;base64,", page)) == 1
     assert "<svg" in page  # the map
+    assert "rule run (run 1): opened this case" in page and "rules_hash" not in page  # what the run did to it
 
 
 def test_a_partner_and_a_field_account_of_another_area_get_no_dossier(settings: Settings, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,8 +153,19 @@ def _photo_lines(p: Photo) -> list[str]:
             f"SHA-256 {p.sha256}"]
 
 
-def _history_line(row: AuditRow) -> str:
-    return f"#{row.seq} {row.at} {row.who}: {row.action} ({row.target}) before {row.before} after {row.after}"
+def _history_line(row: AuditRow, case: Case) -> str:
+    """One audit row as text; a rule run says only what it did to this case (its row counts them all)."""
+    head = f"#{row.seq} {row.at} {row.who}: {row.action} ({row.target})"
+    if row.action != "rule run":
+        return f"{head} before {row.before} after {row.after}"
+    try:
+        synced = (json.loads(row.after) or {}).get("cases") or {}
+    except (ValueError, AttributeError):
+        synced = {}
+    did = [k.replace("_", " ") for k, v in synced.items() if isinstance(v, list) and case.violation_id in v]
+    if not did and row.target == f"run {case.first_run}":
+        did = ["opened this case"]
+    return f"{head}: {', '.join(did) or 'flagged it'}"
 
 
 # ------------------------------------------------------------------ writing
@@ -228,7 +240,7 @@ def _pdf(d: Dossier, target: Path | io.BytesIO) -> None:
     story.append(para("Comments", styles["Heading2"]))
     story += [para(f"{c.at} {c.who}: {c.text}", small) for c in d.comments] or [para("No comment.", small)]
     story.append(para("History (audit trail)", styles["Heading2"]))
-    story += [para(_history_line(r), small) for r in d.history] or [para("No history recorded.", small)]
+    story += [para(_history_line(r, d.case), small) for r in d.history] or [para("No history recorded.", small)]
     doc.build(story)
 
 
@@ -268,6 +280,6 @@ def dossier_html(d: Dossier) -> str:
                  + "</ul>")
     parts.append("<h2>Comments</h2><ul>" + "".join(f"<li>{e(f'{c.at} {c.who}: {c.text}')}</li>" for c in d.comments)
                  + "</ul>" if d.comments else "<h2>Comments</h2><p>No comment.</p>")
-    parts.append("<h2>History (audit trail)</h2><ol>" + "".join(f"<li>{e(_history_line(r))}</li>" for r in d.history)
+    parts.append("<h2>History (audit trail)</h2><ol>" + "".join(f"<li>{e(_history_line(r, d.case))}</li>" for r in d.history)
                  + "</ol></body></html>")
     return "\n".join(parts)
