@@ -49,7 +49,8 @@ def _identity(args: argparse.Namespace) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="hgwatch", description="HgWatch: mercury in artisanal gold mining, checked against exact geodesic rules.")
+    parser = argparse.ArgumentParser(
+        prog="hgwatch", description="HgWatch: mercury in artisanal gold mining, checked against exact geodesic rules.")
     parser.add_argument("--workspace", help="workspace GeoPackage (default: $HGWATCH_WORKSPACE or the demo)")
     parser.add_argument("--database-url", metavar="URL",
                         help="PostGIS store instead of the GeoPackage, postgresql://USER:PASSWORD@HOST/DB"
