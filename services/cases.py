@@ -109,6 +109,28 @@ class SyncReport:
                 "flagged_again": list(self.flagged_again)}
 
 
+SITE_LAYER = "mining_sites"
+
+
+def _text(value: object) -> str | None:
+    """A text cell, or None for a missing one (pandas may hand a missing text over as NaN, which
+    PostgreSQL would store as the text 'NaN')."""
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _areas_of_linked_sites(areas: list[object], rows: Sequence[int], ids: pd.Series, by_id: pd.DataFrame,
+                           sites: gpd.GeoDataFrame | None) -> None:
+    """A subject with no admin area of its own (a tailings record) takes the area of the mining site
+    it names in ``site_id``, so that the case reaches the field coordinator of that area."""
+    if sites is None or "site_id" not in by_id or AREA_FIELD not in sites or "site_id" not in sites:
+        return
+    site_area = sites.drop_duplicates("site_id").set_index(sites["site_id"].astype(str).drop_duplicates())[AREA_FIELD]
+    linked = by_id["site_id"].reindex(ids).astype(object)
+    for i, site in zip(rows, linked.to_numpy(dtype=object)):
+        if areas[i] is None and isinstance(site, str) and site in site_area.index and pd.notna(site_area[site]):
+            areas[i] = str(site_area[site])
+
+
 def _site_facts(violations: gpd.GeoDataFrame, frames: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame:
     """Per violation: the site's name and admin area, a point on it, its WKB and the fingerprint."""
     names: list[object] = [None] * len(violations)
@@ -126,6 +148,7 @@ def _site_facts(violations: gpd.GeoDataFrame, frames: Mapping[str, gpd.GeoDataFr
                 values = by_id[column].reindex(ids).to_numpy(dtype=object)
                 for i, v in zip(rows, values):
                     out[i] = None if v is None or (isinstance(v, float) and np.isnan(v)) or pd.isna(v) else str(v)
+        _areas_of_linked_sites(areas, rows, ids, by_id, frames.get(SITE_LAYER))
     if "nearest_layer" in violations:
         for layer, rows in violations.groupby("nearest_layer").indices.items():
             frame = frames.get(str(layer))
@@ -184,7 +207,7 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
             distance = None if row["distance_m"] is None or pd.isna(row["distance_m"]) else float(row["distance_m"])
             current = dict(rule_id=str(row["rule_id"]), rule_version=str(row["rule_version"]),
                            subject_layer=str(row["subject_layer"]), site_id=str(row["subject_id"]),
-                           site_name=fact["site_name"], admin_area=fact["admin_area"], flagged=True,
+                           site_name=_text(fact["site_name"]), admin_area=_text(fact["admin_area"]), flagged=True,
                            distance_m=distance, lon=float(fact["lon"]), lat=float(fact["lat"]),
                            site_wkb=bytes(fact["site_wkb"]), fingerprint=fingerprint.as_text(), last_run=run_id)
             old = before.get(vid)

@@ -46,6 +46,15 @@ class CheckOutcome:
     cases: cases.SyncReport | None = None  # what a recorded run did to the cases (services.cases.sync_run)
 
 
+def _with_site_areas(workspace: Store, frames: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
+    """``frames`` plus the sites' ids and admin areas when the rules did not read the sites: a
+    tailings case takes the area of the site it names (``services.cases``)."""
+    if cases.SITE_LAYER in frames or not workspace.has(cases.SITE_LAYER):
+        return frames
+    wanted = [c for c in ("site_id", "admin_area") if c in workspace.columns(cases.SITE_LAYER)]
+    return {**frames, cases.SITE_LAYER: workspace.read(cases.SITE_LAYER, columns=wanted)}
+
+
 def check(settings: Settings, *, only: Sequence[str] | None = None,
           files: Sequence[tuple[str, str | os.PathLike[str]]] = (),
           set_values: Mapping[str, Mapping[str, str]] | None = None, repair: bool = False,
@@ -90,7 +99,8 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
         run_id = workspace.record_run(
             rules_hash=digest, input_hashes=hashes, counts=evaluation.counts,
             violation_ids=list(evaluation.violations["violation_id"]))
-        synced = cases.sync_run(workspace, evaluation, frames, run_id=run_id)  # one case per violation (issue 12)
+        synced = cases.sync_run(workspace, evaluation, _with_site_areas(workspace, frames),
+                                run_id=run_id)  # one case per violation (issue 12)
     return CheckOutcome(evaluation, sources, hashes, digest, run_id, warnings, provenance, synced)
 
 

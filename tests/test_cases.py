@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Geod
@@ -327,3 +328,17 @@ def test_the_database_roles_of_partners_and_field_staff_read_no_case(settings: S
                 con.execute(f"SET ROLE {role}")
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     con.execute(f"SELECT * FROM {table}")
+
+
+def test_a_tailings_case_takes_the_area_of_the_site_it_names(settings: Settings) -> None:
+    """Tailings carry no admin_area of their own: their case gets the area of the site in ``site_id``,
+    so the field coordinator of that area sees it (before: no area, so no field account did)."""
+    store = _store(settings, _sites(), _water())
+    tailings = gpd.GeoDataFrame({"tailings_id": ["T1", "T2"], "site_id": ["S2", "nowhere"]},
+                                geometry=[shapely.Point(0.0003, 0.0), shapely.Point(-0.0003, 0.0)], crs=4326)
+    store.write_layer("tailings", tailings, source="test")
+    outcome = HgWatch(settings).check(only=["TAILINGS-WATER-100"])
+    assert outcome.run_id is not None
+    listed = cases.list_cases(store, ANALYST).set_index("site_id")
+    assert listed.loc["T1", "admin_area"] == "South"  # S2 lies in South
+    assert listed.loc["T2", "admin_area"] is None or pd.isna(listed.loc["T2", "admin_area"])  # names no stored site
