@@ -28,6 +28,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -205,7 +206,7 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
             vid, fact = str(row["vid"]), row
             fingerprint = Fingerprint(str(fact["site_sha256"]), str(fact["other_sha256"]), str(row["rule_version"]))
             distance = None if row["distance_m"] is None or pd.isna(row["distance_m"]) else float(row["distance_m"])
-            current = dict(rule_id=str(row["rule_id"]), rule_version=str(row["rule_version"]),
+            current: dict[str, Any] = dict(rule_id=str(row["rule_id"]), rule_version=str(row["rule_version"]),
                            subject_layer=str(row["subject_layer"]), site_id=str(row["subject_id"]),
                            site_name=_text(fact["site_name"]), admin_area=_text(fact["admin_area"]), flagged=True,
                            distance_m=distance, lon=float(fact["lon"]), lat=float(fact["lat"]),
