@@ -110,3 +110,18 @@ def csv_text(frame: pd.DataFrame, *, header_lines: Sequence[str] = ()) -> str:
     """``frame`` as CSV with formula-like text defused in values and header names
     (``layers.io.csvfile``, the one CSV writer); ``header_lines`` become '# ' comments."""
     return csvfile.csv_text(frame, header_lines=header_lines)
+
+
+def distance_text(distance_m: object, threshold_m: object) -> str:
+    """The detail's distance line: metres to 0.01 m and the rule's threshold, or what a rule with no
+    distance (inside a zone, outside a licence, an attribute) measured instead."""
+    def metres(value: object) -> str | None:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return None if number != number else f"{number:.2f} m"  # NaN: not measured
+    found, rule = metres(distance_m), metres(threshold_m)
+    if found is None:
+        return "distance: not measured (this rule tests containment or attributes, not a distance)"
+    return f"distance {found}" + (f" (rule {rule})" if rule else "")

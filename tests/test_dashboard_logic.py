@@ -138,3 +138,12 @@ def test_violation_export_names_profile_and_sources() -> None:
                                          "licence": "LGPL-3.0-or-later", "synthetic": False}]
     assert len(doc["features"]) == 3
     assert doc["features"][0]["properties"]["nearest_line"].startswith("LINESTRING")
+
+
+def test_the_detail_distance_line_says_when_a_rule_measures_no_distance() -> None:
+    from services.workbench import distance_text
+
+    assert distance_text(55.6612, 100) == "distance 55.66 m (rule 100.00 m)"
+    assert distance_text(float("nan"), float("nan")).startswith("distance: not measured")  # was "distance nan m"
+    assert distance_text(None, None).startswith("distance: not measured")
+    assert distance_text(0.0, None) == "distance 0.00 m"

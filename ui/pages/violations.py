@@ -97,7 +97,7 @@ with right:
         record = view.violations[view.violations["violation_id"] == chosen["violation_id"]]
         st.subheader(str(chosen["rule_id"]))
         st.text(f"{chosen['title']}\nsite {chosen['site']} {chosen['site_name'] or ''}\n"
-                f"distance {chosen['distance_m']} m (rule {chosen['threshold_m']} m)\n"
+                f"{workbench.distance_text(chosen['distance_m'], chosen['threshold_m'])}\n"
                 f"nearest water: {chosen['nearest_water']}\nchange: {chosen['change']}\n"
                 f"case: {chosen['status']}")
         source = people.violation_source(record.iloc[0]) if len(record) else None
