@@ -11,11 +11,16 @@ free-text ``admin_area`` as typed, and says so (``UnitRollup.notes``).
   ``estimate_sites`` then ``rollup`` by unit), the central figure and the 5th-95th percentile of
   its seeded Monte Carlo, exactly as the inventory tables compute them. A unit none of whose
   sites has a figure (or with no site) has no estimate (NaN), never zero.
-- Open cases: the cases whose site lies in the unit and whose status is open. Which statuses
+- Open cases: the cases whose subject lies in the unit and whose status is open. A case is placed by
+  the geometry of its subject as the role reads it (a mining site, or a tailings deposit, which has
+  no ``admin_area`` text of its own), by containment like a site; the case's text attribute is not
+  used. Which statuses Which statuses
   are open is read from the case file (``config/cases.toml``): every status except the final one
   (the status no move leaves) and those a case may be closed from (``open_statuses``). The
   cases are counted by the store (``services.cases.case_counts``, by site and status): no case
   row is read, so a partner may be given them. Missing (NA) when no rule run was recorded (no cases yet).
+- Flagged sites: how many subjects (sites, tailings) in the unit have an open case that the last
+  recorded run still flags (NA as for open cases).
 - Targets: where the unit's latest survey round stands against each target of the factor file
   (``geo.inventory.trends`` / ``target_status`` by unit).
 
@@ -41,7 +46,7 @@ import pandas as pd
 from geo.cases import CaseRules
 from geo.errors import InputError
 from geo.inventory import ESTIMATED, NOT_ESTIMABLE, NOT_GIVEN, Factors, estimate_sites, rollup, target_status, trends
-from layers.catalogue import ADMIN_LEVELS
+from layers.catalogue import ADMIN_LEVELS, CATALOGUE
 from render.map.choropleth import add_choropleth, choropleth_map
 from services.areas import AREA_LAYER, with_units
 from services.auth import LOCAL
@@ -53,7 +58,7 @@ NOT_LOCATED = "(not located)"  # sites that no unit of the level contains (and w
 BASIS_CONTAINMENT = "containment"
 BASIS_ATTRIBUTE = "attribute"
 COLUMNS = ("unit_code", "unit", "within", "sites", "estimable_sites", "not_estimable", "hg_low", "hg_central",
-           "hg_high", "hg_range", "open_cases", "targets_met")
+           "hg_high", "hg_range", "open_cases", "flagged_sites", "targets_met")
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,10 @@ MEASURES: dict[str, Measure] = {
     "hg_central": Measure("hg_central", "Mercury used, central estimate", "kg/yr"),
     "open_cases": Measure("open_cases", "Open cases", "cases"),
 }
+CASE_MEASURES: dict[str, Measure] = {  # the case workbench's choropleth
+    "open_cases": MEASURES["open_cases"],
+    "flagged_sites": Measure("flagged_sites", "Sites flagged (open case, still flagged)", "sites"),
+}
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,8 @@ class UnitRollup:
         fallback), ``unit`` (name), ``within`` (the parent's name), ``sites``, ``estimable_sites``
         (sites with a figure), ``not_estimable``, ``hg_low`` / ``hg_central`` / ``hg_high`` (kg of
         mercury used a year; NaN without an estimate), ``hg_range`` (the range as text),
-        ``open_cases`` (whole numbers; NA when no cases are known) and ``targets_met`` ("1 of 2", or "no data").
+        ``open_cases`` and ``flagged_sites`` (whole numbers; NA when no cases are known) and
+        ``targets_met`` ("1 of 2", or "no data").
     shapes : the units of ``level`` with their polygons and the table's columns (None in the fallback).
     targets : per unit and target, where its latest survey round stands.
     source : how the mercury range is made, with its sources.
@@ -137,8 +147,9 @@ def unit_rollup(frames: Mapping[str, gpd.GeoDataFrame], factors: Factors, *, tod
     factors : the inventory factors (ranges with sources, Monte Carlo settings, targets).
     today : the day targets are judged on.
     level : an admin level ``admin_areas`` holds; None: ``default_level``.
-    cases : case counts by ``site_id`` and ``status`` (column ``cases``), as
-        ``services.cases.case_counts`` gives them; None when no case is known (no recorded run).
+    cases : case counts by ``site_id`` and ``status`` (column ``cases``; optionally also by
+        ``subject_layer``, default ``mining_sites``, and ``flagged``), as ``services.cases.case_counts``
+        gives them; None when no case is known (no recorded run).
     rules : the case file, for the open statuses (default: ``services.cases.case_rules()``).
 
     Raises
@@ -157,18 +168,18 @@ def unit_rollup(frames: Mapping[str, gpd.GeoDataFrame], factors: Factors, *, tod
         if level not in levels:
             raise InputError(f"{AREA_LAYER}: field 'level': value {level!r}: expected one of {list(levels)}")
         units = _units(areas, level)
-        keys = _site_units(sites, areas, level)
         basis = BASIS_CONTAINMENT
     else:
         if level is not None:
             raise InputError(f"{AREA_LAYER}: the workspace holds no admin areas, so there is no level {level!r};"
                              " sites are grouped by their free-text admin_area")
-        text = sites["admin_area"] if "admin_area" in sites else pd.Series(None, index=sites.index, dtype=object)
-        keys = text.map(lambda v: v.strip() if isinstance(v, str) and v.strip() else NOT_GIVEN).astype(object)
+        keys = _unit_keys(sites, None, None)
         units = pd.DataFrame({"unit_code": sorted(set(keys)), "unit": sorted(set(keys)), "within": None})
         basis = BASIS_ATTRIBUTE
         notes.append("The workspace has no admin_areas layer: sites are grouped by their free-text admin_area as"
                      " typed (a misspelt name makes a group of its own), and no unit can be drawn on a map.")
+    if basis == BASIS_CONTAINMENT:
+        keys = _unit_keys(sites, areas, level)
     if (keys == NOT_LOCATED).any():
         units = pd.concat([units, pd.DataFrame({"unit_code": [NOT_LOCATED], "unit": [NOT_LOCATED],
                                                 "within": [None]})], ignore_index=True)
@@ -181,10 +192,12 @@ def unit_rollup(frames: Mapping[str, gpd.GeoDataFrame], factors: Factors, *, tod
     for col in ("estimable_sites", "not_estimable"):
         table[col] = table[col].fillna(0).astype(int)
     table["hg_range"] = [_range_text(r) for r in table.to_dict("records")]
-    open_by_unit, case_notes = _open_cases(cases, sites, keys, rules or case_rules())
+    placed, case_notes = _open_cases(cases, frames, keys, areas if basis == BASIS_CONTAINMENT else None, level,
+                                     rules or case_rules(), known=set(table["unit_code"]))
     notes += case_notes
-    opened = table["unit_code"].map(open_by_unit).fillna(0) if open_by_unit is not None else np.nan
-    table["open_cases"] = pd.Series(opened, index=table.index, dtype=float).astype("Int64")  # NA: no case known
+    for col in ("open_cases", "flagged_sites"):
+        got = table["unit_code"].map(placed[col]).fillna(0) if placed is not None else np.nan
+        table[col] = pd.Series(got, index=table.index, dtype=float).astype("Int64")  # NA: no case known
     targets = _targets(est, factors, today, table)
     met = targets.groupby("unit_code")["status"].agg(
         lambda s: f"{int((s == 'met').sum())} of {len(s)}") if len(targets) else pd.Series(dtype=object)
@@ -212,12 +225,18 @@ def _units(areas: gpd.GeoDataFrame, level: str) -> pd.DataFrame:
     return out.sort_values(["within", "unit", "unit_code"], na_position="first").reset_index(drop=True)
 
 
-def _site_units(sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, level: str) -> pd.Series:
-    """Each site's unit code at ``level`` (``NOT_LOCATED`` when none), aligned with ``sites``."""
-    located = with_units(sites, areas)
+def _unit_keys(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None, level: str | None) -> pd.Series:
+    """Each feature's unit key, aligned with ``frame``: its unit code at ``level`` by containment
+    (``NOT_LOCATED`` when none); without ``areas``, its free-text ``admin_area`` (``NOT_GIVEN`` when blank)."""
+    if areas is None or level is None:
+        text = frame["admin_area"] if "admin_area" in frame else pd.Series(None, index=frame.index, dtype=object)
+        return text.map(lambda v: v.strip() if isinstance(v, str) and v.strip() else NOT_GIVEN).astype(object)
+    if not len(frame):
+        return pd.Series(NOT_LOCATED, index=frame.index, dtype=object)
+    located = with_units(frame, areas)
     column = f"admin_{level}"
     if column not in located:
-        return pd.Series(NOT_LOCATED, index=sites.index, dtype=object)
+        return pd.Series(NOT_LOCATED, index=frame.index, dtype=object)
     codes = located[column]
     return codes.where(codes.notna(), NOT_LOCATED).astype(object)
 
@@ -248,19 +267,37 @@ def _range_text(row: Mapping[str, object]) -> str:
     return text + (f"; {missing} site(s) not estimable, not counted" if missing else "")
 
 
-def _open_cases(cases: pd.DataFrame | None, sites: gpd.GeoDataFrame, keys: pd.Series,
-                rules: CaseRules) -> tuple[pd.Series | None, list[str]]:
-    """Open cases per unit key (None when no case is known), and a note on cases not placed."""
+def _open_cases(cases: pd.DataFrame | None, frames: Mapping[str, gpd.GeoDataFrame], site_keys: pd.Series,
+                areas: gpd.GeoDataFrame | None, level: str | None,
+                rules: CaseRules, *, known: set[str]) -> tuple[dict[str, pd.Series] | None, list[str]]:
+    """Per unit key: open cases and flagged subjects (None when no case is known), and a note on
+    cases not placed. A case is placed where its subject (``subject_layer``, ``site_id``) lies in
+    the frames as the role reads them: a mining site by ``site_keys``, any other layer (tailings)
+    by containment of its own geometry. A case whose subject is in no unit of ``known`` is not placed."""
     if cases is None:
         return None, ["No rule run has been recorded, so there are no cases yet: open cases show as no data."]
     wanted = cases[cases["status"].isin(open_statuses(rules))]
-    unit_of = dict(zip(sites["site_id"].astype(str), keys, strict=True)) if "site_id" in sites else {}
-    placed = wanted["site_id"].astype(str).map(unit_of)
+    layer = (wanted["subject_layer"].astype(str) if "subject_layer" in wanted
+             else pd.Series("mining_sites", index=wanted.index, dtype=object))
+    placed = pd.Series(None, index=wanted.index, dtype=object)
+    for name in layer.unique():
+        frame = frames.get(str(name))
+        id_field = CATALOGUE[str(name)].id_field if str(name) in CATALOGUE else None
+        if frame is None or id_field is None or id_field not in frame:
+            continue
+        keys = site_keys if str(name) == "mining_sites" else _unit_keys(frame, areas, level)
+        unit_of = dict(zip(frame[id_field].astype(str), keys, strict=True))
+        mine = layer == name
+        placed[mine] = wanted.loc[mine, "site_id"].astype(str).map(unit_of)
+    placed = placed.where(placed.isin(known))
     counts = wanted["cases"].astype(int).groupby(placed).sum()
+    still = wanted["flagged"].astype(bool) if "flagged" in wanted else pd.Series(True, index=wanted.index)
+    subjects = pd.DataFrame({"unit": placed, "subject": layer + "/" + wanted["site_id"].astype(str)})[still.to_numpy()]
+    flagged = subjects.dropna().drop_duplicates().groupby("unit")["subject"].size()
     lost = int(wanted.loc[placed.isna(), "cases"].sum())
     notes = [f"{lost} open case(s) belong to sites not in view (or no longer in mining_sites) and are not"
              " placed in a unit."] if lost else []
-    return counts, notes
+    return {"open_cases": counts, "flagged_sites": flagged}, notes
 
 
 def _targets(est: pd.DataFrame, factors: Factors, today: date, table: pd.DataFrame) -> pd.DataFrame:
@@ -304,7 +341,7 @@ def service_rollup(svc: HgWatch, *, today: date, level: str | None = None,
     factors = svc.factors()
     counted = None
     if svc.runs(1):
-        counted = case_counts(svc.store, svc.identity or LOCAL, by=("site_id", "status"))
+        counted = case_counts(svc.store, svc.identity or LOCAL, by=("subject_layer", "site_id", "status", "flagged"))
     key = (level, today, filters, None if counted is None else tuple(counted.itertuples(index=False, name=None)))
     with _memo_lock:
         kept = _memo.setdefault(svc, OrderedDict())
@@ -321,14 +358,17 @@ def service_rollup(svc: HgWatch, *, today: date, level: str | None = None,
     return made
 
 
+CASE_TOOLTIP = (("unit_code", "code", ""), ("within", "within", ""), ("sites", "sites", ""),
+                ("open_cases", "open cases", ""), ("flagged_sites", "sites flagged", ""))
 TOOLTIP = (("unit_code", "code", ""), ("within", "within", ""), ("sites", "sites", ""),
            ("hg_range", "mercury used", ""), ("open_cases", "open cases", ""), ("targets_met", "targets met", ""))
 
 
 def _measure(name: str) -> Measure:
-    if name not in MEASURES:
-        raise InputError(f"choropleth measure {name!r}: expected one of {list(MEASURES)}")
-    return MEASURES[name]
+    known = {**MEASURES, **CASE_MEASURES}
+    if name not in known:
+        raise InputError(f"choropleth measure {name!r}: expected one of {list(known)}")
+    return known[name]
 
 
 def _note(r: UnitRollup, measure: Measure) -> str:
@@ -337,13 +377,14 @@ def _note(r: UnitRollup, measure: Measure) -> str:
     return ""
 
 
-def unit_map(r: UnitRollup, measure: str, *, basemap: str = "osm") -> folium.Map | None:
+def unit_map(r: UnitRollup, measure: str, *, basemap: str = "osm",
+             tooltip: tuple[tuple[str, str, str], ...] = TOOLTIP) -> folium.Map | None:
     """A map of the units of ``r`` coloured by ``measure`` (a key of ``MEASURES``); None in the
     fallback, where there are no unit polygons to draw."""
     m = _measure(measure)
     if r.shapes is None:
         return None
-    return choropleth_map(r.shapes, value=m.column, label=m.label, unit=m.unit, tooltip=TOOLTIP,
+    return choropleth_map(r.shapes, value=m.column, label=m.label, unit=m.unit, tooltip=tooltip,
                           note=_note(r, m), basemap=basemap)
 
 

@@ -42,7 +42,8 @@ VISITS = "hgw_case_visits"
 PHOTOS = "hgw_case_photos"
 SUBMISSIONS = "hgw_case_submissions"
 TABLES = (CASES, COMMENTS, VISITS, PHOTOS, SUBMISSIONS)
-COUNT_BY = ("admin_area", "status", "rule_id", "assignee", "flagged", "site_id")  # what counts may be grouped by
+COUNT_BY = ("admin_area", "status", "rule_id", "assignee", "flagged", "site_id",
+            "subject_layer")  # what counts may be grouped by
 
 _SQLITE_TABLES = (
     f"""CREATE TABLE IF NOT EXISTS {CASES} (
