@@ -164,12 +164,25 @@ window.hgwVT = window.hgwVT || (function () {
     if (map._popup && map._popup.isOpen()) { return; }
     var found = pick(map, e);
     if (!found) { return; }
+    openTiled(map, found, e.latlng);
+  };
+  var openTiled = function (map, found, latlng, replacing) {
     var cfg = found.layer.hgwCfg, id = found.id;
     found.layer.hgwRows(Math.floor(id / cfg.chunk)).then(function (rows) {
       var html = hgw.popup(cfg.popup, rows[id % cfg.chunk]);
-      L.popup({maxWidth: 340}).setLatLng(e.latlng).setContent(html).openOn(map);
+      if (replacing) { map.closePopup(replacing); }
+      L.popup({maxWidth: 340}).setLatLng(latlng).setContent(html).openOn(map);
       map.hgwLastPopup = {layer: cfg.layer, id: id};
     }).catch(function (err) { console.error(err); });
+  };
+  // an area drawn as rows (an admin unit, a zone, a licence) takes the click first and stops it
+  // there; when a tiled point or line lies under that click, the smaller feature is what the
+  // user aimed at, so its popup replaces the area's
+  var areaOpened = function (ev) {
+    var map = this, latlng = ev.popup.getLatLng();
+    if (!(ev.popup._source instanceof L.Polygon) || !latlng) { return; }
+    var found = pick(map, {latlng: latlng, containerPoint: map.latLngToContainerPoint(latlng)});
+    if (found && found.score < 40) { openTiled(map, found, latlng, ev.popup); }
   };
   return {
     make: function (cfg) {
@@ -196,6 +209,7 @@ window.hgwVT = window.hgwVT || (function () {
         if (!map.hgwClick) {
           map.hgwClick = true;
           map.on("click", click, map);
+          map.on("popupopen", areaOpened, map);
         }
         return this;
       };
