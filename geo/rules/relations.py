@@ -68,8 +68,11 @@ def uncovered_subjects(rule: Rule, subj: gpd.GeoDataFrame, idx: np.ndarray, fram
                                    "distance_basis": BASIS_NOT_COVERED}))
     if bare:
         days = [d.isoformat() for d, _ in bare if d is not None]
-        when = f" valid on the day of {sum(n for _, n in bare)} subject(s) ({_span(days)})" if days else ""
-        notes.append(f"no {' or '.join(rule.layers[1:])} features{when}: nothing covers them")
+        layers = " or ".join(rule.layers[1:])
+        count = sum(n for _, n in bare)
+        notes.append(f"{count} {rule.layers[0]} feature(s) were checked on a day when no {layers} feature was valid"
+                     f" ({_span(days)}): nothing covers them, so each is flagged" if days else
+                     f"no {layers} feature to cover {count} {rule.layers[0]} feature(s): each is flagged")
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"subject": np.array([], int)})
 
 
