@@ -14,6 +14,12 @@ rules' own definition (``geo.rules.validity``). A site counts as without a licen
 active and the union of the licences valid on the day does not wholly cover it, decided exactly
 with geodesic edges (``geo.distance.area.not_covered``, the ``SITE-OUTSIDE-LICENCE`` rule's
 kernel; the rule also checks each site on its own survey date, this count on one day).
+
+Per admin unit (``LicenceUnits``, issue 15): active sites, those without a valid licence, and
+licences (all, and valid on the day), at a chosen level of the ``admin_areas`` layer by
+containment (a site by its location, a licence by a point on its surface: ``services.areas``),
+every unit listed; without admin areas, by the sites' free-text ``admin_area``, saying so (licences
+carry no area text and are then not counted per unit).
 """
 from __future__ import annotations
 
@@ -21,21 +27,62 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.admin_units import report_levels, unit_labels
 from geo.distance.area import not_covered
+from geo.errors import InputError
 from geo.rules.model import Validity
 from geo.rules.validity import valid_mask
-from services.areas import AREA_LAYER, with_units
+from render.map.choropleth import choropleth_map
+from services.areas import AREA_LAYER
 from services.auth import Identity
+from services.rollups import (
+    BASIS_ATTRIBUTE,
+    BASIS_CONTAINMENT,
+    NOT_LOCATED,
+    default_level,
+    level_units,
+    unit_keys,
+    unit_levels,
+)
 
 EXPIRY_DAYS = 90  # licences ending within this many days are listed (issue 15)
 LICENCE_VALIDITY = Validity()  # valid_from / valid_to, as the rules read them
 NO_AREA = "(no admin unit)"
 NO_SITE = "(no site)"
+UNIT_COLUMNS = ["unit_code", "admin_unit", "within", "active_sites", "without_valid_licence", "licences",
+                "valid_licences"]
+MEASURES = {"without_valid_licence": ("Active sites without a valid licence", "sites"),
+            "licences": ("Licences", "licences"), "valid_licences": ("Licences valid on the day", "licences")}
+TOOLTIP = (("unit_code", "code", ""), ("within", "within", ""), ("active_sites", "active sites", ""),
+           ("without_valid_licence", "without a valid licence", ""), ("licences", "licences", ""),
+           ("valid_licences", "valid licences", ""))
+
+
+@dataclass(frozen=True)
+class LicenceUnits:
+    """Sites without a valid licence and licences per admin unit of one level.
+
+    Attributes
+    ----------
+    level : the admin level; None in the fallback (no admin areas).
+    basis : ``"containment"`` or ``"attribute"`` (the sites' free-text admin_area).
+    table : ``UNIT_COLUMNS``, one row per unit (every unit of the level; ``NOT_LOCATED`` last when a
+        site or licence lies in none); ``licences`` / ``valid_licences`` NA in the fallback.
+    shapes : the units' polygons (EPSG:4326) with the table's columns; None in the fallback.
+    levels : the levels the admin areas hold, top first.
+    note : how the units were found, for the reader.
+    """
+
+    level: str | None
+    basis: str
+    table: pd.DataFrame
+    shapes: gpd.GeoDataFrame | None
+    levels: tuple[str, ...]
+    note: str
 
 
 @dataclass(frozen=True)
@@ -48,6 +95,7 @@ class Registers:
     facilities: pd.DataFrame
     miner_counts: pd.DataFrame
     unlicensed: pd.DataFrame
+    units: LicenceUnits
     miners: pd.DataFrame | None  # one row per person: only for roles that see people
     trade: pd.DataFrame | None  # only for roles that may read the layer
 
@@ -59,7 +107,7 @@ def people_for(identity: Identity | None) -> bool:
 
 
 def registers(frames: Mapping[str, gpd.GeoDataFrame], *, today: date, people: bool,
-              horizon_days: int = EXPIRY_DAYS) -> Registers:
+              horizon_days: int = EXPIRY_DAYS, level: str | None = None) -> Registers:
     """The registers of ``frames`` (as the role reads them) on ``today``.
 
     Parameters
@@ -68,16 +116,25 @@ def registers(frames: Mapping[str, gpd.GeoDataFrame], *, today: date, people: bo
     today : the day licences are judged valid on; ``expiring`` lists the licences valid on it
         whose ``valid_to`` is at most ``horizon_days`` days later.
     people : list the miners person by person (see ``people_for``); counts are always given.
+    level : the admin level of the per-unit table (None: the highest below the country).
+
+    Raises
+    ------
+    InputError
+        when ``level`` is not one the admin areas hold.
     """
     licences = frames.get("licences")
     sites = frames.get("mining_sites")
     valid = _valid(licences, today)
+    units = _licence_units(sites, licences, valid, frames.get(AREA_LAYER), level)
     return Registers(
         licences=_table(licences),
         expiring=_expiring(licences, valid, today, horizon_days),
         facilities=_table(frames.get("facilities")),
         miner_counts=_miner_counts(frames.get("miners")),
-        unlicensed=_unlicensed(sites, licences, valid, frames.get(AREA_LAYER)),
+        unlicensed=units.table.loc[units.table["active_sites"] > 0, ["admin_unit", "active_sites",
+                                                                     "without_valid_licence"]].reset_index(drop=True),
+        units=units,
         miners=_table(frames.get("miners")) if people else None,
         trade=_table(frames["mercury_trade"]) if "mercury_trade" in frames else None,
     )
@@ -122,29 +179,71 @@ def _miner_counts(miners: gpd.GeoDataFrame | None) -> pd.DataFrame:
     return out.reset_index()[columns]
 
 
-def _unlicensed(sites: gpd.GeoDataFrame | None, licences: gpd.GeoDataFrame | None, valid: np.ndarray,
-                areas: gpd.GeoDataFrame | None) -> pd.DataFrame:
-    """Per admin unit (the top reporting level, else the sites' ``admin_area``): active sites and
-    those that the licences valid on the day do not wholly cover."""
-    columns = ["admin_unit", "active_sites", "without_valid_licence"]
-    if sites is None or not len(sites) or "status" not in sites:
-        return pd.DataFrame(columns=columns)
-    active = sites[(sites["status"] == "active").to_numpy(dtype=bool)]
+def _licence_units(sites: gpd.GeoDataFrame | None, licences: gpd.GeoDataFrame | None, valid: np.ndarray,
+                   areas: gpd.GeoDataFrame | None, level: str | None) -> LicenceUnits:
+    """Per unit of ``level`` (see ``LicenceUnits``): active sites, those the licences valid on the
+    day do not wholly cover, and licences."""
+    levels = unit_levels(areas)
+    empty = gpd.GeoDataFrame(geometry=[], crs=4326)
+    sites = sites if sites is not None and "status" in sites else empty
+    active = sites[(sites["status"] == "active").to_numpy(dtype=bool)] if "status" in sites else sites
     covers = licences.geometry.to_numpy()[valid] if licences is not None and len(valid) else np.empty(0, object)
     bare = np.zeros(len(active), dtype=bool)
-    bare[not_covered(active.geometry.to_numpy(), covers)["subject"].to_numpy()] = True
-    unit = _units(active, areas)
-    table = pd.DataFrame({"admin_unit": unit.to_numpy(), "bare": bare})
-    out = table.groupby("admin_unit", sort=True).agg(active_sites=("bare", "size"), without_valid_licence=("bare", "sum"))
-    return out.reset_index()[columns]
+    if len(active):
+        bare[not_covered(active.geometry.to_numpy(), covers)["subject"].to_numpy()] = True
+    if levels and areas is not None:
+        level = level or default_level(levels)
+        if level not in levels:
+            raise InputError(f"{AREA_LAYER}: field 'level': value {level!r}: expected one of {list(levels)}")
+        units = level_units(areas, level)
+        site_keys = unit_keys(active, areas, level)
+        lic = licences if licences is not None else empty
+        lic_keys = unit_keys(lic, areas, level) if len(lic) else pd.Series(dtype=object)
+        basis = BASIS_CONTAINMENT
+        note = (f"Sites and licences per {level}, by the unit that contains them (a licence by a point on its"
+                " surface).")
+    else:
+        if level is not None:
+            raise InputError(f"{AREA_LAYER}: the workspace holds no admin areas, so there is no level {level!r}")
+        site_keys = active["admin_area"].astype(object).where(active["admin_area"].notna(), NO_AREA) \
+            if "admin_area" in active else pd.Series(NO_AREA, index=active.index, dtype=object)
+        codes = sorted(set(site_keys))
+        units = pd.DataFrame({"unit_code": codes, "unit": codes, "within": None})
+        lic_keys = None
+        basis = BASIS_ATTRIBUTE
+        note = ("The workspace has no admin_areas layer: sites are grouped by their free-text admin_area as typed,"
+                " and licences (which name no area) are not counted per unit.")
+    site_keys = pd.Series(site_keys.to_numpy(dtype=object), dtype=object)
+    extra = set(site_keys) | (set(lic_keys) if lic_keys is not None else set())
+    if NOT_LOCATED in extra:
+        units = pd.concat([units, pd.DataFrame({"unit_code": [NOT_LOCATED], "unit": [NOT_LOCATED],
+                                                "within": [None]})], ignore_index=True)
+    table = units.rename(columns={"unit": "admin_unit"})
+    table["active_sites"] = table["unit_code"].map(site_keys.value_counts()).fillna(0).astype(int)
+    table["without_valid_licence"] = table["unit_code"].map(site_keys[bare].value_counts()).fillna(0).astype(int)
+    if lic_keys is not None:
+        lic_keys = pd.Series(lic_keys.to_numpy(dtype=object), dtype=object)
+        table["licences"] = table["unit_code"].map(lic_keys.value_counts()).fillna(0).astype(int).astype("Int64")
+        valid_keys = lic_keys[valid] if len(valid) == len(lic_keys) else lic_keys.iloc[0:0]
+        table["valid_licences"] = table["unit_code"].map(valid_keys.value_counts()).fillna(0).astype(int).astype("Int64")
+    else:
+        table["licences"] = table["valid_licences"] = pd.Series(pd.NA, index=table.index, dtype="Int64")
+    table = table[UNIT_COLUMNS].reset_index(drop=True)
+    shapes = None
+    if basis == BASIS_CONTAINMENT and areas is not None:
+        polys = areas[areas["level"].astype(str) == level][["area_code", "geometry"]].copy()
+        polys["unit_code"] = polys["area_code"].astype(str)
+        shapes = gpd.GeoDataFrame(table.merge(polys.drop(columns="area_code"), on="unit_code"),
+                                  geometry="geometry", crs=areas.crs).to_crs(4326)
+    return LicenceUnits(level, basis, table, shapes, levels, note)
 
 
-def _units(sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> pd.Series:
-    """Each site's unit at the top reporting level by containment (``services.areas``), else its
-    ``admin_area`` text, else ``NO_AREA``."""
-    placed = with_units(sites, areas)
-    levels = report_levels(placed)
-    if levels is not None:
-        return unit_labels(placed, [levels[0]])[levels[0]].replace("(not located)", NO_AREA)
-    text = sites["admin_area"] if "admin_area" in sites else pd.Series(None, index=sites.index)
-    return text.astype(object).where(text.notna(), NO_AREA)
+def unit_map(units: LicenceUnits, measure: str, *, basemap: str = "osm") -> folium.Map | None:
+    """The units of ``units`` coloured by ``measure`` (a key of ``MEASURES``); None in the fallback."""
+    if measure not in MEASURES:
+        raise InputError(f"choropleth measure {measure!r}: expected one of {list(MEASURES)}")
+    if units.shapes is None:
+        return None
+    label, unit = MEASURES[measure]
+    return choropleth_map(units.shapes, value=measure, label=label, unit=unit, name="admin_unit", tooltip=TOOLTIP,
+                          basemap=basemap)

@@ -225,6 +225,18 @@ def _units(areas: gpd.GeoDataFrame, level: str) -> pd.DataFrame:
     return out.sort_values(["within", "unit", "unit_code"], na_position="first").reset_index(drop=True)
 
 
+def level_units(areas: gpd.GeoDataFrame, level: str) -> pd.DataFrame:
+    """The units of ``level`` of ``areas``: ``unit_code``, ``unit`` (the name, else the code) and
+    ``within`` (the parent's name), parents then names in order."""
+    return _units(areas, level)
+
+
+def unit_keys(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None, level: str | None) -> pd.Series:
+    """Each feature's unit key (see ``_unit_keys``): its unit code at ``level`` by containment, or
+    its free-text ``admin_area`` without areas."""
+    return _unit_keys(frame, areas, level)
+
+
 def _unit_keys(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None, level: str | None) -> pd.Series:
     """Each feature's unit key, aligned with ``frame``: its unit code at ``level`` by containment
     (``NOT_LOCATED`` when none); without ``areas``, its free-text ``admin_area`` (``NOT_GIVEN`` when blank)."""

@@ -11,20 +11,36 @@ import json
 import re
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from shapely.geometry import Point, Polygon
+import pytest
+from shapely.geometry import LineString, Point, Polygon
+from streamlit.testing.v1 import AppTest
 
+from geo.errors import InputError
 from geo.inventory import Range
-from services.rollups import CASE_TOOLTIP, unit_map, unit_rollup
+from services import auth
+from services.auth import Identity
+from services.hgwatch import HgWatch
+from services.registers import registers
+from services.registers import unit_map as licence_map
+from services.rollups import CASE_TOOLTIP, NOT_LOCATED, unit_map, unit_rollup
+from settings import Settings
 from settings.factors import load_factors
+from ui import login
 
 TODAY = date(2026, 11, 26)
 FACTORS = load_factors()
 POINT = replace(FACTORS, hg_au_ratio={k: Range(r.central, r.central, r.central, r.source, r.unit)
                                       for k, r in FACTORS.hg_au_ratio.items()})
 MARKUP = "<img src=x onerror=alert(1)>"
+ESCAPED = "\\u003cimg src=x onerror=alert(1)\\u003e"
+SECRET = "SECRET-informant-Aigul"
+HOLDER = "SECRET-holder-Bakyt"
+ANALYST, PARTNER = Identity("ana", "analyst"), Identity("pat", "partner")
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> Polygon:
@@ -46,7 +62,7 @@ def sites() -> gpd.GeoDataFrame:
         "site_id": ["a", "b", "c", "d"], "name": ["A", "B", "C", "D"], "status": ["active"] * 4,
         "uses_mercury": [True] * 4, "amalgamation": ["concentrate"] * 4, "burning": ["open"] * 4,
         "mercury_kg_per_year": [1.0, 2.0, 3.0, 4.0], "admin_area": ["Nowhere"] * 4,
-        "survey_date": ["2025-06-01"] * 4,
+        "survey_date": ["2025-06-01"] * 4, "informant_name": [SECRET] * 4,
     }, geometry=[Point(0.25, 0.5), Point(0.3, 0.5), Point(0.75, 0.5), Point(1.5, 0.5)], crs=4326)
 
 
@@ -109,3 +125,132 @@ def test_the_case_choropleth_carries_each_units_values_and_escapes_markup() -> N
     assert "<img src=x" not in html and "\\u003cimg src=x onerror=alert(1)\\u003e" in html
     flagged = _rows(unit_map(r, "flagged_sites", tooltip=CASE_TOOLTIP).get_root().render())  # type: ignore[union-attr]
     assert {u: v[1] for u, v in flagged.items()} == {"Alamudun": 1, MARKUP: 1, "At-Bashy": 0}
+
+
+# ---------------------------------------------------------------- registers per unit
+def licences() -> gpd.GeoDataFrame:
+    """L1 (valid) covers Alamudun, so a and b; L2 (expired) lies in D12 over c; L3 (valid) lies in no unit."""
+    return gpd.GeoDataFrame({
+        "licence_id": ["L1", "L2", "L3"], "holder": [HOLDER] * 3, "licence_type": ["mining"] * 3,
+        "valid_from": ["2020-01-01", "2020-01-01", "2020-01-01"], "valid_to": ["2030-12-31", "2024-12-31", None],
+        "status": ["valid", "expired", "valid"],
+    }, geometry=[box(0.01, 0.01, 0.49, 0.99), box(0.6, 0.1, 0.9, 0.9), box(9, 9, 9.1, 9.1)], crs=4326)
+
+
+def test_registers_count_sites_without_a_licence_and_licences_per_unit_by_containment() -> None:
+    regs = registers({"mining_sites": sites(), "licences": licences(), "admin_areas": AREAS}, today=TODAY,
+                     people=False, level="district")
+    u = regs.units
+    assert (u.level, u.basis) == ("district", "containment")
+    got = u.table.set_index("admin_unit")[["active_sites", "without_valid_licence", "licences", "valid_licences"]]
+    assert {k: [int(x) for x in v] for k, v in got.T.to_dict("list").items()} == {
+        "Alamudun": [2, 0, 1, 1], MARKUP: [1, 1, 1, 0], "At-Bashy": [1, 1, 0, 0], NOT_LOCATED: [0, 0, 1, 1]}
+    assert regs.unlicensed.to_dict("records") == [  # the sites' table: the units with active sites, by name
+        {"admin_unit": MARKUP, "active_sites": 1, "without_valid_licence": 1},
+        {"admin_unit": "Alamudun", "active_sites": 2, "without_valid_licence": 0},
+        {"admin_unit": "At-Bashy", "active_sites": 1, "without_valid_licence": 1}]
+    region = registers({"mining_sites": sites(), "licences": licences(), "admin_areas": AREAS}, today=TODAY,
+                       people=False).units  # default: the highest level below the country
+    assert region.level == "region"
+    assert dict(zip(region.table["admin_unit"], region.table["without_valid_licence"], strict=True)) == {
+        "Chui": 1, "Naryn": 1, NOT_LOCATED: 0}
+    with pytest.raises(InputError, match="'commune'.*expected one of \\['region', 'district'\\]"):
+        registers({"mining_sites": sites(), "admin_areas": AREAS}, today=TODAY, people=False, level="commune")
+
+
+def test_registers_without_admin_areas_fall_back_to_the_text_and_say_so() -> None:
+    u = registers({"mining_sites": sites(), "licences": licences()}, today=TODAY, people=False).units
+    assert (u.level, u.basis, u.shapes) == (None, "attribute", None)
+    assert u.table[["admin_unit", "active_sites", "without_valid_licence"]].values.tolist() == [["Nowhere", 4, 2]]
+    assert u.table["licences"].isna().all() and "not counted per unit" in u.note
+    assert licence_map(u, "licences") is None
+
+
+def test_the_licence_choropleth_carries_each_units_values_and_escapes_markup() -> None:
+    u = registers({"mining_sites": sites(), "licences": licences(), "admin_areas": AREAS}, today=TODAY,
+                  people=False, level="district").units
+    html = licence_map(u, "without_valid_licence").get_root().render()  # type: ignore[union-attr]
+    got = _rows(html)
+    assert {k: v[1] for k, v in got.items()} == {"Alamudun": 0, MARKUP: 1, "At-Bashy": 1}
+    assert "<img src=x" not in html and ESCAPED in html and HOLDER not in html
+    by_licences = _rows(licence_map(u, "licences").get_root().render())  # type: ignore[union-attr]
+    assert {k: v[1] for k, v in by_licences.items()} == {"Alamudun": 1, MARKUP: 1, "At-Bashy": 0}
+    with pytest.raises(InputError, match="'holder'.*expected one of"):
+        licence_map(u, "holder")
+
+
+# ---------------------------------------------------------------- the pages (AppTest)
+@pytest.fixture()
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Sites a (Alamudun) and c (D12) lie 55 m from a river: a recorded run opens one case each."""
+    path = tmp_path / "ws.gpkg"
+    s = sites()
+    s["geometry"] = [Point(0.2505, 0.5), Point(0.3, 0.5), Point(0.7505, 0.5), Point(1.5, 0.5)]
+    water = gpd.GeoDataFrame({"water_id": ["W1", "W2"], "name": ["River", "Brook"], "kind": ["river", "river"]},
+                             geometry=[LineString([(0.25, 0.4), (0.25, 0.6)]), LineString([(0.75, 0.4), (0.75, 0.6)])],
+                             crs=4326)
+    svc = HgWatch(Settings(workspace=path))
+    svc.store.write_layers([("mining_sites", s), ("water_bodies", water), ("admin_areas", AREAS),
+                            ("licences", licences())], source="test", replace_all=True)
+    assert svc.check(only=["HG-WATER-100"]).run_id is not None
+    auth.add_account(svc.store, "pat", "partner", "a long password")
+    auth.add_account(svc.store, "ana", "analyst", "a long password")
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(path))
+    return path
+
+
+def _page(page: str, who: Identity, **state: object) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[login._KEY] = who
+    at.run()
+    at.switch_page(page)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _everything(at: AppTest) -> str:
+    return " ".join([*(d.value.to_csv() for d in at.dataframe), *(str(e.value) for e in [
+        *at.text, *at.markdown, *at.caption, *at.subheader, *at.info])])
+
+
+def _unit_table(at: AppTest, column: str) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if column in d.value.columns and "unit_code" in d.value.columns)
+
+
+@pytest.mark.parametrize("who", [ANALYST, PARTNER], ids=["analyst", "partner"])
+def test_the_workbench_shows_open_cases_and_sites_flagged_by_unit(workspace: Path, who: Identity) -> None:
+    at = _page("ui/pages/violations.py", who, wb_units_on=True)
+    assert at.selectbox(key="wb_unit_level").value == "region"
+    at.selectbox(key="wb_unit_level").set_value("district").run()
+    assert not at.exception, at.exception
+    table = _unit_table(at, "open_cases")
+    assert list(table.columns) == ["unit_code", "unit", "within", "sites", "open_cases", "flagged_sites"]
+    assert table[["unit", "sites", "open_cases", "flagged_sites"]].values.tolist() == [
+        [MARKUP, 1, 1, 1], ["Alamudun", 2, 1, 1], ["At-Bashy", 1, 0, 0]]
+    assert at.radio(key="wb_unit_measure").options == ["Open cases", "Sites flagged (open case, still flagged)"]
+    shown = _everything(at)
+    assert SECRET not in shown and HOLDER not in shown and "informant" not in shown
+    if who == PARTNER:  # counts only, no case
+        assert all("violation_id" not in d.value.columns for d in at.dataframe) and not at.get("download_button")
+
+
+@pytest.mark.parametrize("who", [ANALYST, PARTNER], ids=["analyst", "partner"])
+def test_the_registers_page_shows_licences_and_unlicensed_sites_by_unit(workspace: Path, who: Identity) -> None:
+    at = _page("ui/pages/registers.py", who)
+    at.date_input(key="reg_day").set_value(TODAY).run()
+    at.selectbox(key="reg_unit_level").set_value("district").run()
+    assert not at.exception, at.exception
+    table = _unit_table(at, "without_valid_licence")
+    assert table[["admin_unit", "active_sites", "without_valid_licence", "licences", "valid_licences"]].values.tolist() \
+        == [[MARKUP, 1, 1, 1, 0], ["Alamudun", 2, 0, 1, 1], ["At-Bashy", 1, 1, 0, 0], [NOT_LOCATED, 0, 0, 1, 1]]
+    assert any("Units by containment" in c.value for c in at.caption)
+    assert at.radio(key="reg_unit_measure").options == [
+        "Active sites without a valid licence", "Licences", "Licences valid on the day"]
+    shown = _everything(at)
+    assert SECRET not in shown and "informant" not in shown
+    if who == PARTNER:
+        assert HOLDER not in shown
+

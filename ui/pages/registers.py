@@ -1,5 +1,7 @@
 """Registers page: licences (and those that expire soon), facilities, miners, mercury trade
-records, and active sites without a valid licence per admin unit. Wiring only: the tables come
+records, and active sites without a valid licence and licences per admin unit, with their
+choropleth (the unit that contains them at a chosen level; the free-text area as the fallback).
+Wiring only: the tables come
 from ``services.registers`` over the layers the signed-in role may read (``HgWatch.frames``); a
 role that does not see people gets the miners as counts, and the trade records only show for a
 role that may read that layer.
@@ -9,8 +11,12 @@ from __future__ import annotations
 from datetime import date
 
 import streamlit as st
+from streamlit_folium import st_folium
 
-from services.registers import EXPIRY_DAYS, people_for, registers
+from geo.errors import HgWatchError
+from services.areas import AREA_LAYER
+from services.registers import EXPIRY_DAYS, MEASURES, people_for, registers, unit_map
+from services.rollups import default_level, unit_levels
 from ui import sidebar as chrome
 
 st.title("Registers")
@@ -19,7 +25,14 @@ day = st.date_input("Licences judged on", value=date.today(), key="reg_day",
                     help=f"valid on this day; 'expiring' lists those ending within {EXPIRY_DAYS} days of it")
 if not isinstance(day, date):  # the input was cleared
     st.stop()
-regs = registers(svc.frames(), today=day, people=people_for(svc.identity))
+levels = unit_levels(svc.frames().get(AREA_LAYER))
+level = st.selectbox("Admin level of the per-unit table", levels, key="reg_unit_level",
+                     index=levels.index(default_level(levels) or levels[0])) if levels else None
+try:
+    regs = registers(svc.frames(), today=day, people=people_for(svc.identity), level=level)
+except HgWatchError as exc:
+    st.error(chrome.plain(exc))
+    st.stop()
 
 st.subheader("Licences")
 if not len(regs.licences):
@@ -29,10 +42,17 @@ else:
     st.dataframe(regs.expiring, hide_index=True, key="reg_expiring")
     st.dataframe(regs.licences, hide_index=True, key="reg_licences")
 
-st.subheader("Active sites without a valid licence, per admin unit")
+st.subheader("Active sites without a valid licence, and licences, per admin unit")
 st.caption("A site counts when the licences valid on the day above do not wholly cover it (geodesic edges, "
-           "boundary inside). The SITE-OUTSIDE-LICENCE rule judges each site on its own survey date.")
-st.dataframe(regs.unlicensed, hide_index=True, key="reg_unlicensed")
+           "boundary inside). The SITE-OUTSIDE-LICENCE rule judges each site on its own survey date. "
+           f"Units by {regs.units.basis}: " + chrome.plain(regs.units.note))
+st.dataframe(regs.units.table, hide_index=True, key="reg_unlicensed")
+if regs.units.shapes is not None:
+    measure = st.radio("Colour the units by", list(MEASURES), format_func=lambda k: MEASURES[k][0], horizontal=True,
+                       key="reg_unit_measure")
+    licence_fmap = unit_map(regs.units, measure)
+    if licence_fmap is not None:
+        st_folium(licence_fmap, height=440, use_container_width=True, returned_objects=[], key="reg_unit_map")
 
 st.subheader("Facilities")
 st.dataframe(regs.facilities, hide_index=True, key="reg_facilities")

@@ -1,8 +1,9 @@
 """The violations and case workbench: the table with each violation's case (status, assignee,
 last visit, days open), a "my cases" filter, the detail and zoom of a row, and for the chosen case
 the forms that move it (the moves the signed-in role may make), attach a photo, add a comment or
-assign it, its timeline with photos and its dossier. A partner sees only the number of cases by
-status. Widgets only: the logic is in ``services.workbench``, ``services.casework`` and
+assign it, its timeline with photos and its dossier; by admin unit, the open cases and the sites
+flagged per unit with their choropleth (``services.rollups``: counts only). A partner sees only the
+number of cases by status and by unit. Widgets only: the logic is in ``services.workbench``, ``services.casework`` and
 ``services.cases``.
 """
 from __future__ import annotations
@@ -15,13 +16,44 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError
-from services import audit, cases, casework, dossier, people, workbench
+from services import audit, cases, casework, dossier, people, rollups, workbench
+from services.areas import AREA_LAYER
 from services.auth import LOCAL
 from ui import sidebar as chrome
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "gif", "webp", "heic"]
 _CASE = "wb_case"  # the violation id of the case worked on (kept while the table changes)
 _FLASH = "wb_flash"
+
+UNIT_COLUMNS = ["unit_code", "unit", "within", "sites", "open_cases", "flagged_sites"]  # counts only
+
+
+def _by_unit() -> None:
+    """Open cases and sites flagged per admin unit at a chosen level: the table and the choropleth."""
+    with st.expander("By admin unit"):
+        if not st.toggle("Show the cases by admin unit", key="wb_units_on",
+                         help="open cases and sites flagged per unit, each placed by the unit that contains it"):
+            return
+        levels = rollups.unit_levels(svc.frames().get(AREA_LAYER))
+        level = st.selectbox("Level", levels, index=levels.index(rollups.default_level(levels) or levels[0]),
+                             key="wb_unit_level") if levels else None
+        try:
+            units = rollups.service_rollup(svc, today=date.today(), level=level)
+        except HgWatchError as exc:
+            st.error(chrome.plain(exc))
+            return
+        st.caption(f"Every case of the workspace, placed by the {units.basis} of its site (or tailings); open ="
+                   " every status but the settled and closed ones (config/cases.toml). Sites flagged: sites with"
+                   " an open case the last recorded run still flags.")
+        for note in units.notes:
+            st.info(chrome.plain(note))
+        st.dataframe(units.table[UNIT_COLUMNS], hide_index=True, key="wb_units")
+        measure = st.radio("Colour the units by", list(rollups.CASE_MEASURES), horizontal=True, key="wb_unit_measure",
+                           format_func=lambda k: rollups.CASE_MEASURES[k].label)
+        fmap = rollups.unit_map(units, measure, tooltip=rollups.CASE_TOOLTIP)
+        if fmap is not None:
+            st_folium(fmap, height=420, use_container_width=True, returned_objects=[], key="wb_unit_map")
+
 
 view = chrome.current()
 svc = view.service
@@ -32,6 +64,7 @@ if who.rights.restricted == "none":
     st.caption("Partners see the number of cases by status, never a case's detail.")
     counts = cases.case_counts(store, who, by=("status",))
     st.dataframe(counts, hide_index=True, key="wb_counts")
+    _by_unit()
     st.stop()
 if view.problem:
     st.error("The rule file could not be used, so there are no violations to list.")
@@ -190,6 +223,7 @@ def _case_panel(vid: str) -> None:
                 st.caption(chrome.plain(f"{pictures[digest].name}, SHA-256 {digest}"))
 
 
+_by_unit()
 st.subheader("Case")
 if st.session_state.get(_CASE):
     _case_panel(str(st.session_state[_CASE]))
