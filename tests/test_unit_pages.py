@@ -182,7 +182,8 @@ def test_the_licence_choropleth_carries_each_units_values_and_escapes_markup() -
 # ---------------------------------------------------------------- the pages (AppTest)
 @pytest.fixture()
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Sites a (Alamudun) and c (D12) lie 55 m from a river: a recorded run opens one case each."""
+    """Sites a (Alamudun) and c (D12) lie 55 m from a river, and tailings T9 (no site, no admin_area
+    text) lie 33 m from the river in Alamudun: a recorded run opens one case each."""
     path = tmp_path / "ws.gpkg"
     s = sites()
     s["geometry"] = [Point(0.2505, 0.5), Point(0.3, 0.5), Point(0.7505, 0.5), Point(1.5, 0.5)]
@@ -190,9 +191,11 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                              geometry=[LineString([(0.25, 0.4), (0.25, 0.6)]), LineString([(0.75, 0.4), (0.75, 0.6)])],
                              crs=4326)
     svc = HgWatch(Settings(workspace=path))
+    pit = gpd.GeoDataFrame({"tailings_id": ["T9"]}, geometry=[box(0.2503, 0.45, 0.2507, 0.46)], crs=4326)
     svc.store.write_layers([("mining_sites", s), ("water_bodies", water), ("admin_areas", AREAS),
-                            ("licences", licences())], source="test", replace_all=True)
-    assert svc.check(only=["HG-WATER-100"]).run_id is not None
+                            ("licences", licences()), ("tailings", pit)], source="test", replace_all=True)
+    outcome = svc.check(only=["HG-WATER-100", "TAILINGS-WATER-100"], record=True)
+    assert sorted(outcome.evaluation.violations["subject_id"]) == ["T9", "a", "c"]
     auth.add_account(svc.store, "pat", "partner", "a long password")
     auth.add_account(svc.store, "ana", "analyst", "a long password")
     monkeypatch.setenv("HGWATCH_WORKSPACE", str(path))
@@ -229,7 +232,7 @@ def test_the_workbench_shows_open_cases_and_sites_flagged_by_unit(workspace: Pat
     table = _unit_table(at, "open_cases")
     assert list(table.columns) == ["unit_code", "unit", "within", "sites", "open_cases", "flagged_sites"]
     assert table[["unit", "sites", "open_cases", "flagged_sites"]].values.tolist() == [
-        [MARKUP, 1, 1, 1], ["Alamudun", 2, 1, 1], ["At-Bashy", 1, 0, 0]]
+        [MARKUP, 1, 1, 1], ["Alamudun", 2, 2, 2], ["At-Bashy", 1, 0, 0]]  # T9 placed by its location
     assert at.radio(key="wb_unit_measure").options == ["Open cases", "Sites flagged (open case, still flagged)"]
     shown = _everything(at)
     assert SECRET not in shown and HOLDER not in shown and "informant" not in shown
