@@ -16,6 +16,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon
 from streamlit.testing.v1 import AppTest
 
@@ -104,6 +107,27 @@ def test_counts_by_site_alone_are_still_read_as_mining_sites() -> None:
     r = unit_rollup(frames(), POINT, today=TODAY, level="district", cases=plain)
     assert by_unit(r.table, "open_cases") == {"Alamudun": 2, MARKUP: 1, "At-Bashy": 0}
     assert by_unit(r.table, "flagged_sites") == {"Alamudun": 1, MARKUP: 1, "At-Bashy": 0}
+
+
+@hypothesis_settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(-0.5, 2.5), st.floats(-0.5, 1.5), st.sampled_from(["new", "closed", "visited"]),
+                          st.integers(1, 3)), min_size=1, max_size=8), st.randoms(use_true_random=False))
+def test_every_open_case_is_placed_once_whatever_the_order(pits: list[tuple[float, float, str, int]],
+                                                           rnd: object) -> None:
+    """Tailings cases at random places: the open cases per unit plus those not placed are all the open
+    cases, and shuffling the tailings rows changes nothing."""
+    ids = [f"T{i}" for i in range(len(pits))]
+    pit = gpd.GeoDataFrame({"tailings_id": ids}, geometry=[Point(x, y) for x, y, _, _ in pits], crs=4326)
+    cases = pd.DataFrame({"subject_layer": "tailings", "site_id": ids, "status": [p[2] for p in pits],
+                          "flagged": True, "cases": [p[3] for p in pits]})
+    got = unit_rollup({**frames(), "tailings": pit}, POINT, today=TODAY, level="district", cases=cases)
+    lost = sum(int(n.split(" ", 1)[0]) for n in got.notes if "open case(s) belong" in n)
+    assert int(got.table["open_cases"].sum()) + lost == sum(p[3] for p in pits if p[2] != "closed")
+    order = list(range(len(pits)))
+    rnd.shuffle(order)  # type: ignore[attr-defined]
+    shuffled = unit_rollup({**frames(), "tailings": pit.iloc[order]}, POINT, today=TODAY, level="district",
+                           cases=cases.iloc[order[::-1]])
+    pd.testing.assert_frame_equal(got.table, shuffled.table)
 
 
 def _rows(html: str) -> dict[str, list[object]]:
