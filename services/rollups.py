@@ -301,14 +301,18 @@ def _open_cases(cases: pd.DataFrame | None, frames: Mapping[str, gpd.GeoDataFram
         unit_of = dict(zip(frame[id_field].astype(str), keys, strict=True))
         mine = layer == name
         placed[mine] = wanted.loc[mine, "site_id"].astype(str).map(unit_of)
+    outside = int(wanted.loc[placed.notna() & ~placed.isin(known), "cases"].sum())
+    lost = int(wanted.loc[placed.isna(), "cases"].sum())
     placed = placed.where(placed.isin(known))
     counts = wanted["cases"].astype(int).groupby(placed).sum()
     still = wanted["flagged"].astype(bool) if "flagged" in wanted else pd.Series(True, index=wanted.index)
     subjects = pd.DataFrame({"unit": placed, "subject": layer + "/" + wanted["site_id"].astype(str)})[still.to_numpy()]
     flagged = subjects.dropna().drop_duplicates().groupby("unit")["subject"].size()
-    lost = int(wanted.loc[placed.isna(), "cases"].sum())
     notes = [f"{lost} open case(s) belong to sites not in view (or no longer in mining_sites) and are not"
              " placed in a unit."] if lost else []
+    if outside:
+        notes.append(f"{outside} open case(s) concern tailings (or other features) that lie in no unit"
+                     f"{f' of the {level} level' if level else ''} listed here and are not placed in a unit.")
     return {"open_cases": counts, "flagged_sites": flagged}, notes
 
 
