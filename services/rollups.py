@@ -78,7 +78,7 @@ MEASURES: dict[str, Measure] = {
 }
 CASE_MEASURES: dict[str, Measure] = {  # the case workbench's choropleth
     "open_cases": MEASURES["open_cases"],
-    "flagged_sites": Measure("flagged_sites", "Sites flagged (open case, still flagged)", "sites"),
+    "flagged_sites": Measure("flagged_sites", "Sites and tailings flagged (open case, still flagged)", "places"),
 }
 
 
@@ -375,7 +375,7 @@ def service_rollup(svc: HgWatch, *, today: date, level: str | None = None,
 
 
 CASE_TOOLTIP = (("unit_code", "code", ""), ("within", "within", ""), ("sites", "sites", ""),
-                ("open_cases", "open cases", ""), ("flagged_sites", "sites flagged", ""))
+                ("open_cases", "open cases", ""), ("flagged_sites", "sites and tailings flagged", ""))
 TOOLTIP = (("unit_code", "code", ""), ("within", "within", ""), ("sites", "sites", ""),
            ("hg_range", "mercury used", ""), ("open_cases", "open cases", ""), ("targets_met", "targets met", ""))
 

@@ -258,7 +258,7 @@ def test_the_workbench_shows_open_cases_and_sites_flagged_by_unit(workspace: Pat
     assert list(table.columns) == ["unit_code", "unit", "within", "sites", "open_cases", "flagged_sites"]
     assert table[["unit", "sites", "open_cases", "flagged_sites"]].values.tolist() == [
         [MARKUP, 1, 1, 1], ["Alamudun", 2, 2, 2], ["At-Bashy", 1, 0, 0]]  # T9 placed by its location
-    assert at.radio(key="wb_unit_measure").options == ["Open cases", "Sites flagged (open case, still flagged)"]
+    assert at.radio(key="wb_unit_measure").options == ["Open cases", "Sites and tailings flagged (open case, still flagged)"]
     shown = _everything(at)
     assert SECRET not in shown and HOLDER not in shown and "informant" not in shown
     if who == PARTNER:  # counts only, no case

@@ -43,8 +43,8 @@ def _by_unit() -> None:
             st.error(chrome.plain(exc))
             return
         st.caption(f"Every case of the workspace, placed by the {units.basis} of its site (or tailings); open ="
-                   " every status but the settled and closed ones (config/cases.toml). Sites flagged: sites with"
-                   " an open case the last recorded run still flags.")
+                   " every status but the settled and closed ones (config/cases.toml). Sites and tailings"
+                   " flagged: those with an open case the last recorded run still flags.")
         for note in units.notes:
             st.info(chrome.plain(note))
         st.dataframe(units.table[UNIT_COLUMNS], hide_index=True, key="wb_units")
