@@ -7,11 +7,12 @@ from commands.common import print_problems, service, typed
 from geo.errors import InputError
 from layers.catalogue import MEDIUM
 from services import arguments, outputs
-from services.contamination import surface_lines
 
 
 def cmd_surface(args: argparse.Namespace) -> int:
     """Interpolate one medium's samples and write a Cloud-Optimized GeoTIFF."""
+    from services.contamination import surface_lines  # scipy and rasterio: loaded by this command only (issue 13)
+
     target = outputs.output_file(args.out, flag="--out", suffixes=(".tif", ".tiff"))
     files = arguments.layer_files(args.layer)
     if any(layer != "samples" for layer, _ in files) or len(files) > 1:

@@ -16,15 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import folium
 import geopandas as gpd
 import pandas as pd
 
-from geo.contamination import Surface
 from geo.errors import HgWatchError, Problem
-from geo.exposure import Pressure
 from geo.inventory import Factors
 from geo.rules import RuleSet
 from layers.io.readers import Loaded, load_layer
@@ -32,18 +29,22 @@ from layers.store.base import LayerInfo, Store
 from layers.store.gpkg import Replacement
 from layers.store.open import open_store
 from layers.store.postgis import PostgisStore
-from render.report.tables import Inventory, inventory_tables
-from services import audit, checks, contamination, exports
-from services import exposure as ex
+from services import audit, checks, exports
 from services.areas import AREA_LAYER, with_units
 from services.arguments import check_metres
 from services.audit import audit_layer, audit_run
 from services.auth import Identity, may_see_layer, profiles_for, read_layer
-from services.inspection import inspection_table
-from services.people import PeopleFigure, people_figure, trace_view
-from services.tiles import draw_map
 from services.view import Filters, Headline, filter_layers, headline, violations_for, zone_distance
 from settings import Settings
+
+if TYPE_CHECKING:  # the map, contamination, exposure and people modules load where they are used (issue 13:
+    import folium  # `check` needs none of them, and importing them cost it ~0.5 s)
+
+    from geo.contamination import Surface
+    from geo.exposure import Pressure
+    from render.report.tables import Inventory
+    from services import exposure as ex
+    from services.people import PeopleFigure
 
 T = TypeVar("T")
 EMPTY_VIOLATIONS = gpd.GeoDataFrame({"severity": []}, geometry=[], crs=4326)
@@ -205,6 +206,8 @@ class HgWatch:
     def map(self, q: Query) -> folium.Map:
         """A fresh folium map of the view: built once per query and kept pickled, since
         ``st_folium`` rewrites element ids while rendering (one Map must never render twice)."""
+        from services.tiles import draw_map
+
         data = self._cached("map", q, lambda: pickle.dumps(draw_map(
             self.view(q.filters), violations=self.violations(q)[0], zone_m=self.zone_m(q))))
         return pickle.loads(data)  # our own bytes, made just above
@@ -215,6 +218,8 @@ class HgWatch:
         """The reach downstream of the mercury sources in view, and the settlements near it
         wherever they lie (a river crosses admin boundaries); None without river lines.
         ``reach_m`` / ``buffer_m`` (metres) default to the exposure settings."""
+        from services.people import trace_view
+
         cfg = self.settings.exposure.downstream
         reach, buffer = float(reach_m or cfg["reach_m"]), float(buffer_m or cfg["settlement_buffer_m"])
         return self._cached("downstream", (filters, reach, buffer), lambda: trace_view(
@@ -224,6 +229,8 @@ class HgWatch:
     def people(self, filters: Filters, reach_m: float | None = None,
                buffer_m: float | None = None) -> PeopleFigure | str:
         """The people-downstream figure of ``downstream``, or the exposure settings' error."""
+        from services.people import people_figure
+
         try:
             down = self.downstream(filters, reach_m, buffer_m)
             return people_figure(down, self.settings.exposure, reach_m=reach_m, buffer_m=buffer_m)
@@ -233,6 +240,9 @@ class HgWatch:
     # ------------------------------------------------------------------ inventory, overlays
     def inventory(self, area: str | None, today: date) -> Inventory:
         """Every inventory table for ``area`` (None: all sites), targets judged on ``today``."""
+        from render.report.tables import inventory_tables
+        from services.inspection import inspection_table
+
         def make() -> Inventory:
             sites = self.frames().get("mining_sites")
             if sites is None:
@@ -245,6 +255,8 @@ class HgWatch:
 
     def classed_samples(self, filters: Filters) -> gpd.GeoDataFrame | None:
         """The samples in view in guideline units and classed; None without samples."""
+        from services import contamination
+
         samples = self.view(filters).get("samples")
         if samples is None or samples.empty:
             return None
@@ -255,6 +267,8 @@ class HgWatch:
     def surface(self, filters: Filters, medium: str, method: str, cell_m: float,
                 max_distance_m: float) -> Surface:
         """The interpolated surface of ``medium`` from the samples in view."""
+        from services import contamination
+
         def make() -> Surface:
             classed = self.classed_samples(filters)
             if classed is None:
@@ -265,6 +279,8 @@ class HgWatch:
 
     def pressure(self, filters: Filters, kernel_width_m: float) -> Pressure | None:
         """Estimated mercury use of the sites in view, spread by a kernel (None without sites)."""
+        from services import exposure as ex
+
         return self._cached("pressure", (filters, kernel_width_m), lambda: ex.pressure(
             self.view(filters).get("mining_sites"), self.settings.exposure, self.factors(),
             kernel_width_m=kernel_width_m))
@@ -273,6 +289,8 @@ class HgWatch:
              buffer_m: float | None = None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
         """Ranked monitoring gaps: of the mercury-using sites in view (None without sites) and of
         the downstream reaches (None without any)."""
+        from services import exposure as ex
+
         frames = self.view(filters)
         sites, samples = frames.get("mining_sites"), frames.get("samples")
         down = self.downstream(filters, reach_m, buffer_m)
@@ -375,6 +393,8 @@ class HgWatch:
         """Interpolate ``medium`` from the samples in the file at ``samples_path`` (else the
         workspace's) and write a Cloud-Optimized GeoTIFF to ``out``; returns the surface, the
         path and the file's warnings. Unset options come from the exposure settings."""
+        from services import contamination
+
         item = load_layer(samples_path, "samples") if samples_path else None
         samples = item.gdf if item else self.store.read("samples")
         source = item.source if item else f"{self.store.path} (samples)"

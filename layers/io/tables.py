@@ -19,19 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import openpyxl
 import pandas as pd
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from pandas.io.parsers import TextParser
 
 from geo.errors import InputError, Problem
 from layers.io.csvfile import restore_formula
 
-# openpyxl turns a damaged workbook into these as well as the usual bad-file errors: a missing
-# zip member is a KeyError, a garbled XML attribute a TypeError. Caught around openpyxl only.
-EXCEL_ERRORS: tuple[type[Exception], ...] = (
-    InvalidFileException, KeyError, TypeError, EOFError, NotImplementedError, zlib.error, OSError, ValueError)
+
+def excel_errors() -> tuple[type[Exception], ...]:
+    """What openpyxl raises for a damaged workbook as well as the usual bad-file errors: a missing
+    zip member is a KeyError, a garbled XML attribute a TypeError. Caught around openpyxl only, which
+    loads on the first workbook (issue 13: ~0.1 s that reading CSV or GeoParquet never needs)."""
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    return (InvalidFileException, KeyError, TypeError, EOFError, NotImplementedError, zlib.error, OSError, ValueError)
 
 
 def read_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
@@ -52,6 +53,8 @@ def duplicate_headers(source: str, header: list[object]) -> list[Problem]:
     problems = []
     for name, count in Counter(n for n in names if n).items():
         if count > 1:
+            from openpyxl.utils import get_column_letter
+
             letters = ", ".join(get_column_letter(i + 1) for i, n in enumerate(names) if n == name)
             problems.append(Problem(source, None, name, None,
                                     f"duplicate column header: {count} columns ({letters}) are named "
@@ -84,7 +87,7 @@ def read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[Problem
                 raise InputError(f"{path.name}: holds no worksheet; expected a sheet with a header row")
             sheet = (filled or names)[0]
         data, formulas = _cells(book[sheet])
-    except EXCEL_ERRORS as exc:
+    except excel_errors() as exc:
         raise InputError(f"{path.name}: cannot read the file as an Excel workbook: "
                          f"{str(exc).strip() or type(exc).__name__}") from None
     finally:
@@ -101,9 +104,11 @@ def read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[Problem
 
 
 def _open(path: Path) -> Any:
+    import openpyxl
+
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
-    except EXCEL_ERRORS as exc:
+    except excel_errors() as exc:
         raise InputError(f"{path.name}: cannot read the file as an Excel workbook: "
                          f"{str(exc).strip() or type(exc).__name__}") from None
 
