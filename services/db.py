@@ -5,15 +5,21 @@ The schema is managed by Alembic migrations (``layers/store/migrations``), run h
 ``layers.store.pgschema.upgrade_schema``; nobody runs the ``alembic`` command. With a GeoPackage
 workspace to copy, every layer (rows, columns, provenance with its import time, shareable marks)
 and every recorded rule run goes into the database in one transaction, so that ``check``,
-``diff`` and the dashboard answer the same on either back end. A database already holding data
-is refused, unchanged.
+``diff`` and the dashboard answer the same on either back end. The same transaction carries the
+accounts (password hashes included), API keys, cases with their comments, visits, photos and
+imported submission keys, and the audit trail verbatim (``layers.store.transfer``); the source
+trail is verified first, and one audit row then records the move. A database already holding
+data is refused, unchanged.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 
-from geo.errors import InputError
+import sqlalchemy as sa
+
+from geo.errors import InputError, WorkspaceError
+from layers.store import audit, transfer
 from layers.store.base import LayerInfo
 from layers.store.pgschema import display_url, is_database_url, upgrade_schema
 from layers.store.postgis import PostgisStore
@@ -30,6 +36,7 @@ class Upgrade:
     copied_from: str | None = None
     layers: list[LayerInfo] = field(default_factory=list)
     runs: int = 0
+    tables: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """One line per step, for the command line."""
@@ -41,11 +48,13 @@ class Upgrade:
             out = [f"upgraded the schema of {self.database} from revision {self.before} to {self.after}"]
         if self.copied_from is not None:
             out += [f"copied {i.layer}: {i.rows} rows ({i.source})" for i in self.layers]
+            out.append("copied " + ", ".join(f"{n} {transfer.KINDS[t]}" for t, n in self.tables.items()))
             out.append(f"copied {len(self.layers)} layer(s) and {self.runs} recorded run(s) from {self.copied_from}")
         return out
 
 
-def upgrade(database_url: str | None, from_workspace: str | os.PathLike[str] | None = None) -> Upgrade:
+def upgrade(database_url: str | None, from_workspace: str | os.PathLike[str] | None = None,
+            who: str = "local") -> Upgrade:
     """Bring the schema at ``database_url`` to the newest revision, then copy the GeoPackage
     ``from_workspace`` into it when given.
 
@@ -55,7 +64,8 @@ def upgrade(database_url: str | None, from_workspace: str | os.PathLike[str] | N
         No database URL, or one that is not ``postgresql://``.
     WorkspaceError
         The database cannot be reached, the upgrade failed (nothing changed), the workspace
-        cannot be read, or the database already holds layers or runs (nothing copied).
+        cannot be read, its audit trail is broken or a photo does not match its SHA-256, or the
+        database already holds layers, runs, accounts, keys, cases or audit rows (nothing copied).
     """
     if not database_url:
         raise InputError("db upgrade needs a PostgreSQL database: give --database-url postgresql://USER@HOST/DB"
@@ -63,12 +73,32 @@ def upgrade(database_url: str | None, from_workspace: str | os.PathLike[str] | N
     if not is_database_url(database_url):
         raise InputError(f"--database-url {database_url!r}: expected a URL starting with postgresql://")
     source = None
+    tables = transfer.Tables()
     if from_workspace is not None:
         source = Workspace(from_workspace)
         source.layers()  # refuse an unreadable or missing workspace before touching the database
+        tables = transfer.read(source)  # verifies the audit chain and the photos first
     before, after = upgrade_schema(database_url)
     done = Upgrade(display_url(database_url), before, after)
     if source is None:
         return done
-    infos, runs = PostgisStore(database_url).copy_from(source)
-    return Upgrade(done.database, before, after, str(source.path), infos, runs)
+    copied: dict[str, int] = {}
+    where = str(source.path)
+
+    def also(con: sa.Connection) -> None:
+        present = {t: n for t, n in transfer.held(con).items() if n}
+        if present:
+            raise WorkspaceError(f"database {done.database} already holds "
+                                 + ", ".join(f"{n} {transfer.KINDS[t]}" for t, n in present.items())
+                                 + f"; copy {where} into an empty database, nothing was copied")
+        copied.update(transfer.copy_into(con, tables))
+        audit.append_in(con, who=who, action="db upgrade", target=where,
+                        after={"database": done.database, "copied": {**copied, "hgw_runs": n_runs(con)}})
+
+    infos, runs = PostgisStore(database_url).copy_from(source, also)
+    return Upgrade(done.database, before, after, where, infos, runs, copied)
+
+
+def n_runs(con: sa.Connection) -> int:
+    """Runs in the database at ``con``."""
+    return int(con.execute(sa.text("SELECT count(*) FROM hgw_runs")).scalar_one())

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -372,7 +372,7 @@ class PostgisStore:
                  "v": json.dumps(sorted(violation_ids))}).scalar_one())
 
     # ----------------------------------------------------------------- copying a workspace in
-    def copy_from(self, other: Store) -> tuple[list[LayerInfo], int]:
+    def copy_from(self, other: Store, also: Callable[[sa.Connection], object] | None = None) -> tuple[list[LayerInfo], int]:
         """Copy every layer (with its provenance, import time included) and every run of the store
         ``other`` into this empty database, in one transaction; returns the layers and the number
         of runs copied. A database that already holds a layer or a run is refused, unchanged."""
@@ -403,5 +403,7 @@ class PostgisStore:
             if runs:
                 con.execute(sa.text("SELECT setval(pg_get_serial_sequence('hgw_runs', 'run_id'),"
                                     " (SELECT max(run_id) FROM hgw_runs))"))
+            if also is not None:  # more tables copied in the same transaction (layers.store.transfer)
+                also(con)
         return [LayerInfo(**{**i.__dict__, "rows": len(frames[i.layer])}) for i in infos], len(runs)
 
