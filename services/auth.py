@@ -19,6 +19,7 @@ doubling per failure up to ``MAX_WAIT_S``, before a password is even checked.
 """
 from __future__ import annotations
 
+import functools
 import getpass
 import re
 import threading
@@ -43,7 +44,6 @@ MAX_WAIT_S = 300.0  # the longest wait between tries, seconds
 MIN_PASSWORD = 8  # characters
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _HASHER = argon2.PasswordHasher()
-_DUMMY = _HASHER.hash("not a password of anyone")  # checked for unknown names: the same time either way
 _unknown: dict[str, tuple[int, float]] = {}
 _unknown_lock = threading.Lock()
 
@@ -178,10 +178,18 @@ def _wait_left(failures: int, last: float, now: float) -> float:
     return max(0.0, last + throttle_s(failures) - now)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked for unknown names: the same time either way. Made on the first sign-in, for any name
+    (issue 13: the hash takes ~0.15 s that commands signing no one in should not pay at start-up)."""
+    return _HASHER.hash("not a password of anyone")
+
+
 def authenticate(store: Store, name: str, password: str, *, now: float | None = None) -> Identity:
     """The identity of account ``name`` when ``password`` is its password; else ``SignInError``
     (one message for an unknown name and a wrong password). Failures are counted and throttled."""
     now = time.time() if now is None else now
+    dummy = _dummy_hash()  # before the name is looked up, so that a first sign-in costs the same for any name
     accounts = accounts_for(store)
     account = accounts.get(name)
     if account is None:
@@ -192,7 +200,7 @@ def authenticate(store: Store, name: str, password: str, *, now: float | None = 
                 _unknown[name] = (failures + 1, now)
         if wait:
             raise SignInError(f"too many failed sign-ins; try again in {wait:.0f} s")
-        _verify(_DUMMY, password)
+        _verify(dummy, password)
         raise SignInError("wrong username or password")
     wait = _wait_left(account.failures, account.last_failure, now)
     if wait:

@@ -30,6 +30,13 @@ def test_the_command_line_loads_no_map_surface_network_or_workbook_module() -> N
     assert sorted(m for m in HEAVY if m in loaded) == []
 
 
+def test_no_password_is_hashed_at_start_up() -> None:
+    """The unknown-name dummy hash (argon2, ~0.15 s and 64 MB) is made on the first sign-in, not on import."""
+    code = "import cli, services.auth as a; print(a._dummy_hash.cache_info().currsize)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0"]
+
+
 def test_the_lazy_names_are_the_same_objects() -> None:
     import geo.contamination as gc
     from geo.contamination import guidelines, surface, units
