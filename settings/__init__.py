@@ -26,6 +26,7 @@ from settings.factors import DEFAULT_PATH as FACTORS_PATH
 from settings.factors import load_factors
 from settings.guidelines import DEFAULT_PATH as GUIDELINES_PATH
 from settings.guidelines import load_guidelines
+from settings.oidc import ENV_NAMES as OIDC_ENV_NAMES
 from settings.rules import DEFAULT_RULES as RULES_PATH
 from settings.rules import load_rules, rules_hash
 from settings.threads import THREADS_ENV, parse_threads
@@ -53,6 +54,7 @@ class Settings:
     exposure_path: Path = EXPOSURE_PATH
     threads_value: str | None = None  # $HGWATCH_THREADS as given; None: every core (see .threads)
     database_url: str | None = None  # the PostGIS store (layers.store.open), used instead of `workspace`
+    oidc_env: tuple[tuple[str, str], ...] = ()  # the $HGWATCH_OIDC_* / $HGWATCH_SIGN_IN variables (settings.oidc)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, database_url: str | None = None,
@@ -66,7 +68,8 @@ class Settings:
         if not database_url and "workspace" not in chosen:
             database_url = env.get(DATABASE_ENV, "").strip() or None
         chosen.setdefault("workspace", workspace_from_env(environ))
-        return cls(**chosen, threads_value=env.get(THREADS_ENV), database_url=database_url or None)
+        oidc_env = tuple((k, env[k]) for k in OIDC_ENV_NAMES if k in env)
+        return cls(**chosen, threads_value=env.get(THREADS_ENV), database_url=database_url or None, oidc_env=oidc_env)
 
     def with_paths(self, **paths: Path | str | None) -> Settings:
         """A copy with other file paths (``None`` keeps the current one); nothing is re-read

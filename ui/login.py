@@ -6,7 +6,12 @@
   every page, and it serves only on a loopback address (``server.address`` 127.0.0.1, ::1 or
   localhost, which ``.streamlit/config.toml`` sets). Asked to serve on any other address, every
   page shows only how to add an account.
-- Once any account exists, a visitor who is not signed in gets only the sign-in form, at ``/``
+- Where the agency has an identity provider (Streamlit's ``[auth]`` section in
+  ``.streamlit/secrets.toml``), the sign-in page offers **Log in with <provider>** (``st.login``)
+  beside the password form, or instead of it (``$HGWATCH_SIGN_IN=idp``). The provider's claims
+  (``st.user``) become an identity through ``services.oidc``; a user it gives no role is refused.
+  With a provider, sign-in is required even while the store holds no account.
+- Once any account exists (or a provider is configured), a visitor who is not signed in gets only the sign-in form, at ``/``
   and at every page's address: no page link, map, table, figure or download. Signed in, the
   sidebar shows the name and role and a **Log out** button; the identity stays in the session
   while the user moves between pages.
@@ -15,18 +20,45 @@ Widgets only: the checks are ``services.auth``'s.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from geo.errors import HgWatchError
 from layers.store.base import Store
 from layers.store.open import open_store
+from services import oidc
 from services.auth import LOCAL, Identity, SignInError, authenticate, has_accounts
 from settings import Settings
+from settings.oidc import OidcSettings
 
 _KEY = "_hgw_identity"
+_VIA_IDP = "_hgw_via_idp"  # True when this session's identity came from the identity provider
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 ADD_ACCOUNT = ("python cli.py users add NAME --role admin --password-stdin   "
                "(the password is one line on standard input)")
+
+
+def providers() -> list[str]:
+    """The identity providers of Streamlit's ``[auth]`` secrets section: the names of its
+    sub-sections (``[auth.okta]``), ``[""]`` for a single unnamed provider, ``[]`` when there is none."""
+    try:
+        auth = st.secrets.get("auth")
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        return []
+    if not isinstance(auth, Mapping) or not auth:
+        return []
+    named = [str(k) for k, v in auth.items() if isinstance(v, Mapping)]
+    return named or [""]
+
+
+def identity_from_user(user: Mapping[str, object], store: Store, config: OidcSettings) -> Identity | None:
+    """The identity for ``st.user``'s claims (``user``): None while not logged in at the provider;
+    ``SignInError`` when the provider's user gets no role here (``services.oidc``)."""
+    if user.get("is_logged_in") is not True:
+        return None
+    return oidc.sign_in(store, {k: v for k, v in user.items() if k != "is_logged_in"}, config)
 
 
 def _store() -> Store:
@@ -53,8 +85,36 @@ def _refuse_network(store: Store) -> None:
     st.stop()
 
 
-def _form(store: Store) -> None:
+def _idp(store: Store, names: list[str]) -> OidcSettings | None:
+    """The provider's sign-in: sets the session's identity when ``st.user`` maps to one, else offers
+    a button per provider; returns the claim settings (None when they cannot be read)."""
+    try:
+        config = oidc.oidc_settings(Settings.from_env(None))
+    except HgWatchError as exc:
+        st.error(f"Sign-in through the identity provider is not available: {exc}")
+        return None
+    try:
+        who = identity_from_user(st.user.to_dict(), store, config)
+    except SignInError as exc:
+        st.error(str(exc))
+        if st.button("Log out of the identity provider", key="idp_log_out"):
+            st.logout()
+        st.stop()
+    if who is not None:
+        st.session_state[_KEY] = who
+        st.session_state[_VIA_IDP] = True
+        st.rerun()
+    for name in names:
+        if st.button(f"Log in with {name or 'the identity provider'}", key=f"idp_{name}"):
+            st.login(name or None)
+    return config
+
+
+def _form(store: Store, names: list[str]) -> None:
     st.title("HgWatch: sign in")
+    config = _idp(store, names) if names else None
+    if config is not None and config.sign_in == "idp":
+        st.stop()
     with st.form("sign_in"):
         name = st.text_input("Username")
         password = st.text_input("Password", type="password")
@@ -62,6 +122,7 @@ def _form(store: Store) -> None:
     if submitted:
         try:
             st.session_state[_KEY] = authenticate(store, name.strip(), password)
+            st.session_state[_VIA_IDP] = False
         except SignInError as exc:
             st.error(str(exc))
         else:
@@ -70,17 +131,19 @@ def _form(store: Store) -> None:
 
 
 def gate() -> Identity:
-    """The identity this run acts for; stops the run on the sign-in form (or the refusal)."""
+    """The identity this run acts for; stops the run on the sign-in form (or the refusal).
+    Sign-in is required when any account exists or an identity provider is configured."""
+    names = providers()
     try:
         store = _store()
         accounts = has_accounts(store)
     except HgWatchError as exc:  # the sidebar explains an unreadable store; no account can exist there
         accounts, store = False, None
         st.session_state.pop(_KEY, None)
-        if not loopback_only(st.get_option("server.address")):
+        if names or not loopback_only(st.get_option("server.address")):
             st.error(f"The store cannot be read, so no account can be checked: {exc}")
             st.stop()
-    if not accounts:
+    if not accounts and not names:
         if store is not None and not loopback_only(st.get_option("server.address")):
             _refuse_network(store)
         st.session_state[_KEY] = LOCAL
@@ -91,7 +154,7 @@ def gate() -> Identity:
     if who is None or who == LOCAL:
         st.session_state.pop(_KEY, None)
         assert store is not None
-        _form(store)
+        _form(store, names)
     assert who is not None
     return who
 
@@ -104,4 +167,6 @@ def account_box(who: Identity) -> None:
     st.sidebar.markdown(f"Signed in as **{who.name}** ({who.role})")
     if st.sidebar.button("Log out", key="log_out"):
         st.session_state.pop(_KEY, None)
+        if st.session_state.pop(_VIA_IDP, False):
+            st.logout()  # also forgets the provider's cookie, then reruns
         st.rerun()
