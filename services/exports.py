@@ -21,7 +21,6 @@ from layers.io import export
 from layers.io.readers import load_layer
 from layers.io.violations import violations_bytes
 from layers.store.base import LayerInfo, Store
-from render.report.document import write_report
 from render.report.tables import Inventory, inventory_tables, select_area
 from services.areas import stored_areas, with_units
 from services.arguments import apply_filters, parse_bbox, parse_filters
@@ -155,6 +154,8 @@ def write_inventory_report(out: str | os.PathLike[str], *, factors: Factors, wor
     """Read the sites (and water, if any) from ``workspace`` or ``layer_paths``
     (``{"mining_sites": PATH}``), compute the inventory for ``area`` with ``factors`` and write
     the report (PDF or HTML, by the suffix of ``out``)."""
+    from render.report.document import write_report  # reportlab: loaded by the report only (issue 13)
+
     paths = dict(layer_paths or {})
     frames, sources = report_layers(workspace, paths)
     sites = frames["mining_sites"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("folium", "networkx", "rasterio", "openpyxl", "scipy.spatial", "geo.contamination.surface",
-         "services.tiles", "services.people", "services.contamination")
+         "services.tiles", "services.people", "services.contamination", "reportlab")
 
 
 def _loaded_after(code: str) -> set[str]:
