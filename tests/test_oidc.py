@@ -108,13 +108,15 @@ def test_garbage_claims_give_a_mapped_role_or_the_refusal(claims: dict[str, obje
     assert (who.role == "field") == bool(who.areas)
 
 
-@pytest.fixture()
-def store(tmp_path: Path) -> Store:
-    if not DEFAULT_PATH.exists():
-        pytest.skip("demo workspace missing (make install builds it)")
-    path = tmp_path / "ws.gpkg"
-    shutil.copyfile(DEFAULT_PATH, path)
-    return open_store(path)
+@pytest.fixture(params=["geopackage", "postgis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A store on each back end: a copy of the demo GeoPackage, or a fresh database."""
+    if request.param == "geopackage":
+        if not DEFAULT_PATH.exists():
+            pytest.skip("demo workspace missing (make install builds it)")
+        shutil.copyfile(DEFAULT_PATH, tmp_path / "ws.gpkg")
+        return open_store(tmp_path / "ws.gpkg")
+    return open_store(str(request.getfixturevalue("pg_url")))
 
 
 def test_a_disabled_local_account_of_the_same_name_blocks_the_provider(store: Store) -> None:
