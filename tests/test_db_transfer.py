@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import cli
 from geo.errors import InputError, WorkspaceError
 from layers.store import audit as stored_audit
 from layers.store import cases as stored_cases
@@ -159,3 +162,54 @@ def test_a_database_holding_an_account_is_refused(pg_url: str, tmp_path: Path) -
     with pytest.raises(WorkspaceError, match=r"already holds 1 account\(s\), .*nothing was copied"):
         db.upgrade(pg_url, ws.path)
     assert PostgisStore(pg_url).layers() == []
+
+
+def test_a_copied_row_edited_on_postgis_still_breaks_the_chain(pg_bare_url: str, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    ws, _ = _workspace(tmp_path)
+    assert cli.main(["--database-url", pg_bare_url, "db", "upgrade", "--from-workspace", str(ws.path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2] == ("copied 2 account(s), 2 API key(s), 1 case(s), 1 comment(s), 1 visit(s), 1 photo(s),"
+                       " 1 imported submission key(s), 6 audit row(s)")
+    pg = PostgisStore(pg_bare_url)
+    assert audit.verify(pg).ok
+    with connect(pg_bare_url) as con, con.begin():
+        con.execute(sa.text("ALTER TABLE hgw_audit DISABLE TRIGGER USER"))
+        con.execute(sa.text("""UPDATE hgw_audit SET before = jsonb_set(before, '{zz}', '2') WHERE seq = 6"""))
+    verdict = audit.verify(pg)
+    assert (verdict.broken_seq, verdict.reason) == (6, "row 6: its content does not match its hash (the row was edited)")
+
+
+TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=6)  # no NUL in PostgreSQL
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | TEXT
+                    | st.floats(allow_nan=False, allow_infinity=False, width=64).map(lambda f: f + 0.0),  # -0.0: see below
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+                    max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=JSON, other=JSON)
+def test_a_gpkg_hashed_row_verifies_in_jsonb_rendering_and_no_other_value_does(pg_url: str, value: object,
+                                                                            other: object) -> None:
+    text = stored_audit.to_json(value)
+    row = stored_audit.AuditRow(1, "2026-01-01T00:00:00+00:00", "ana", "a", "t", text, "null", stored_audit.GENESIS, "")
+    row = stored_audit.AuditRow(**{**row.__dict__, "hash": stored_audit.row_hash(row.content())})
+    with connect(pg_url) as con:
+        rendered = str(con.execute(sa.text("SELECT CAST(:v AS jsonb)::text"), {"v": text}).scalar_one())
+    as_read = stored_audit.AuditRow(**{**row.__dict__, "before": rendered})
+    assert stored_audit.first_break([as_read]) is None
+    if json.loads(stored_audit.to_json(other)) != json.loads(text):
+        edited = stored_audit.AuditRow(**{**row.__dict__, "before": stored_audit.to_json(other)})
+        assert stored_audit.first_break([edited]) is not None
+
+
+def test_a_trail_jsonb_cannot_hold_verbatim_is_refused_whole(pg_bare_url: str, tmp_path: Path) -> None:
+    """PostgreSQL's numeric has no negative zero: a row recording -0.0 would read back as 0.0 and no
+    longer match its hash, so the copy is refused, naming the row, and nothing is left behind."""
+    ws, _ = _workspace(tmp_path)
+    audit.record(ws, "note", "y", after={"v": -0.0})
+    with pytest.raises(WorkspaceError, match=r"copied into the database does not verify at row 7: its content"):
+        db.upgrade(pg_bare_url, ws.path)
+    with connect(pg_bare_url) as con:
+        assert {con.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar_one()
+                for t in (*transfer.TABLES, "hgw_layers", "mining_sites")} == {0}

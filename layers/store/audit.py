@@ -224,19 +224,29 @@ def first_break(trail: list[AuditRow]) -> tuple[int, str] | None:
                        f"row {row.seq}: expected row {expected_seq} here")
         if row.prev_hash != prev:
             return i, f"row {row.seq}: its prev_hash does not match the hash of the row before it"
-        if row_hash(row.content()) != row.hash and row_hash(_as_written(row)) != row.hash:
+        if row_hash(row.content()) != row.hash and all(row_hash(t) != row.hash for t in _as_written(row)):
             return i, f"row {row.seq}: its content does not match its hash (the row was edited)"
         prev, expected_seq = row.hash, row.seq + 1
     return None
 
 
-def _as_written(row: AuditRow) -> str:
+
+def _as_written(row: AuditRow) -> list[str]:
     """``row.content()`` with ``before`` / ``after`` as the GeoPackage writes them (``to_json``): a
     row hashed in a GeoPackage and moved into PostGIS by ``db upgrade`` (``layers.store.transfer``)
-    reads back in JSONB's own rendering of the same values (other key order), so it is checked
-    against the text it was hashed over."""
-    try:
-        before, after = to_json(json.loads(row.before)), to_json(json.loads(row.after))
-    except ValueError:
-        return row.content()
-    return row_text(row.prev_hash, row.seq, row.at, row.who, row.action, row.target, before, after)
+    reads back in JSONB's own rendering of the same values (other key order; a whole float of 1e16
+    or more as an integer), so it is checked against the texts it may have been hashed over."""
+    out: list[str] = []
+    for big in (int, _big_float):
+        try:
+            before, after = (to_json(json.loads(v, parse_int=big)) for v in (row.before, row.after))
+        except ValueError:
+            return out
+        out.append(row_text(row.prev_hash, row.seq, row.at, row.who, row.action, row.target, before, after))
+    return out
+
+
+def _big_float(text: str) -> int | float:
+    """An integer as JSONB writes it, read as the float Python would have written as ``1e+16``."""
+    value = int(text)
+    return float(value) if abs(value) >= 10**16 else value
