@@ -213,3 +213,13 @@ def test_a_trail_jsonb_cannot_hold_verbatim_is_refused_whole(pg_bare_url: str, t
     with connect(pg_bare_url) as con:
         assert {con.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar_one()
                 for t in (*transfer.TABLES, "hgw_layers", "mining_sites")} == {0}
+
+
+def test_a_large_integer_edited_within_float_precision_still_breaks_the_chain() -> None:
+    row = stored_audit.AuditRow(1, "2026-01-01T00:00:00+00:00", "ana", "a", "t", stored_audit.to_json({"n": 1e16}),
+                                "null", stored_audit.GENESIS, "")
+    row = stored_audit.AuditRow(**{**row.__dict__, "hash": stored_audit.row_hash(row.content())})
+    as_jsonb = stored_audit.AuditRow(**{**row.__dict__, "before": '{"n": 10000000000000000}'})
+    edited = stored_audit.AuditRow(**{**row.__dict__, "before": '{"n": 10000000000000001}'})
+    assert stored_audit.first_break([as_jsonb]) is None
+    assert stored_audit.first_break([edited]) == (0, "row 1: its content does not match its hash (the row was edited)")

@@ -26,6 +26,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -247,6 +248,10 @@ def _as_written(row: AuditRow) -> list[str]:
 
 
 def _big_float(text: str) -> int | float:
-    """An integer as JSONB writes it, read as the float Python would have written as ``1e+16``."""
+    """An integer as JSONB writes it, read as the float Python would have written as ``1e+16`` when
+    it is exactly that float's text expanded (any other integer, an edit included, stays itself)."""
     value = int(text)
-    return float(value) if abs(value) >= 10**16 else value
+    if abs(value) < 10**16:
+        return value
+    as_float = float(value)
+    return as_float if int(Decimal(repr(as_float))) == value else value
