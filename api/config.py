@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from services.auth import Identity
-from services.features import CASE_COUNTS, VIOLATIONS, FeatureSource, Served, case_counts_served, extent
+from services.features import CASE_COUNTS, SURFACES, VIOLATIONS, FeatureSource, Served, case_counts_served, extent
 
 PARTNER = Identity("api:metadata", "partner")  # whose view the published metadata describes
 PROVIDER = "api.provider.HgWatchProvider"
@@ -42,7 +42,9 @@ def _description(served: Served, days: tuple[str | None, str | None]) -> str:
     what = ("Rule violations of the current rule file on the current data; geometry: the shortest line to the"
             " water body or village (else the flagged site); feature id: 20 hex digits of SHA-256(violation_id)"
             if served.name == VIOLATIONS else "Number of cases by admin area and status, counted at each request;"
-            " no geometry; feature id AREA|STATUS" if served.name == CASE_COUNTS else f"HgWatch layer {served.name}")
+            " no geometry; feature id AREA|STATUS" if served.name == CASE_COUNTS else "Interpolated surfaces, not"
+            " stored: one feature per sampled medium; geometry: the grid a surface would cover (samples' extent plus"
+            " max_distance_m); feature id: the medium" if served.name == SURFACES else f"HgWatch layer {served.name}")
     dates = f" Dates ({served.time_field}) at startup: {days[0]} to {days[1]}." if days[0] else ""
     return _text(f"{what}. Source: {sources}. Expected positional error: {error}.{dates}")
 

@@ -16,6 +16,10 @@ the same in every run; ``violation_id`` stays a property. A violation's geometry
 line to the water body or village when it has one (``nearest_line``, also kept as WKT as in the
 violations export), else the flagged site's own geometry.
 
+``surfaces`` (one feature per sampled medium: the footprint, sample count, settings and guideline
+of the surface ``cli.py surface`` would write; ``services.surfaces``) comes from the same role-limited
+samples read.
+
 ``case_counts`` (cases by admin area and status, no geometry) is counted by the store at each
 request, never cached.
 
@@ -47,11 +51,13 @@ from services.auth import Identity
 from services.cases import case_counts
 from services.exports import provenance
 from services.hgwatch import HgWatch, Query
+from services.surfaces import surfaces_frame
 from services.view import Filters
 from settings import Settings
 
 VIOLATIONS = "violations"
 CASE_COUNTS = "case_counts"
+SURFACES = "surfaces"
 ID = "id"  # the feature id member of each GeoJSON feature
 CACHED = 8  # (role, areas) kept
 RECHECK_S = 1.0  # how often the store's layer table is read again to see whether the data changed, seconds
@@ -164,6 +170,10 @@ def _collections(hg: HgWatch, profile: str) -> dict[str, Served]:
         dates = [f.name for f in spec.fields if f.dtype == "date" and f.name in frame.columns]
         out[info.layer] = _served(info.layer, spec.title, frame, ids, dates[0] if dates else None,
                                   provenance(infos, [info.layer]), info.accuracy_m)
+    if "samples" in frames and not frames["samples"].empty:  # issue 14: what each medium's surface would be
+        media = surfaces_frame(frames["samples"], hg.settings.guidelines[0], hg.settings.exposure)
+        out[SURFACES] = _served(SURFACES, "Interpolated surfaces (metadata; cli.py surface writes one)", media,
+                                [str(m) for m in media["medium"]], None, provenance(infos, ["samples"]), None)
     found = hg.violations(Query())[0]
     if len(found) or any(i.layer == "mining_sites" for i in infos):
         out[VIOLATIONS] = _violations(found, profile, provenance(infos, hg.read_by_rules(Query())))

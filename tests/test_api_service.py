@@ -80,7 +80,7 @@ def _reads_like_the_export(url: str, location: str, key: str, folder: Path) -> N
     """OWSLib lists exactly the partner collections and reads each one with the export's count,
     ids and fields; GDAL reads mining sites page by page (next links) to the same."""
     api = Features(url, headers={"X-API-Key": key})
-    assert sorted(c["id"] for c in api.collections()["collections"]) == sorted([*COLLECTIONS, "case_counts"])
+    assert sorted(c["id"] for c in api.collections()["collections"]) == sorted([*COLLECTIONS, "case_counts", "surfaces"])
     for layer in COLLECTIONS:
         exported = _export(location, layer, folder)
         items = api.collection_items(layer, limit=1000)
