@@ -19,15 +19,17 @@ from geo.distance import centred_crs
 from settings.exposure import ExposureSettings
 
 
-def footprint(samples: gpd.GeoDataFrame, *, cell_m: float, max_distance_m: float) -> shapely.Polygon:
-    """The lon/lat outline of the grid a surface of ``samples`` (points with a CRS) would cover."""
+def footprint(samples: gpd.GeoDataFrame, *, cell_m: float, max_distance_m: float) -> tuple[shapely.Polygon, int]:
+    """The lon/lat outline of the grid a surface of ``samples`` (points with a CRS) would cover, and its
+    number of cells; also for a grid larger than ``cli.py surface`` accepts (nothing is allocated here),
+    so one wide medium cannot take the collection down."""
     crs = centred_crs(samples)
     pts = samples.to_crs(crs).geometry
     grid = make_grid(np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()]), crs=crs, cell_m=cell_m,
-                     max_distance_m=max_distance_m)
+                     max_distance_m=max_distance_m, max_cells=2**62)
     t = grid.transform
     box = shapely.box(t.c, t.f + grid.height * t.e, t.c + grid.width * t.a, t.f)
-    return gpd.GeoSeries([box], crs=crs).to_crs(4326).iloc[0]
+    return gpd.GeoSeries([box], crs=crs).to_crs(4326).iloc[0], grid.width * grid.height
 
 
 def surfaces_frame(samples: gpd.GeoDataFrame, guidelines: dict[str, Guideline],
@@ -40,13 +42,14 @@ def surfaces_frame(samples: gpd.GeoDataFrame, guidelines: dict[str, Guideline],
     for medium in sorted({str(m) for m in located["medium"].dropna()}):
         chosen = located[located["medium"] == medium]
         g = guidelines.get(medium)
+        shape, cells = footprint(chosen, cell_m=cell, max_distance_m=reach)
         rows.append({"medium": medium, "samples": len(chosen), "method": str(cfg["default_method"]),
-                     "cell_m": cell, "max_distance_m": reach,
+                     "cell_m": cell, "max_distance_m": reach, "cells": cells,
                      "guideline_value": None if g is None else g.value,
                      "guideline_unit": None if g is None else g.unit,
                      "guideline_source": None if g is None else (g.citation or None),
                      "value_unit": None if g is None else g.unit,
                      "command": f"python cli.py surface --medium {medium} --out FILE.tif"})
-        shapes.append(footprint(chosen, cell_m=cell, max_distance_m=reach))
+        shapes.append(shape)
     return gpd.GeoDataFrame(rows, geometry=shapes, crs=4326) if rows else gpd.GeoDataFrame(
         {"medium": []}, geometry=[], crs=4326)

@@ -15,6 +15,8 @@ import shapely
 from pyproj import Geod, Transformer
 
 from geo.distance.localcrs import local_tmerc
+from services.surfaces import surfaces_frame
+from settings.exposure import load_exposure
 from tests.api_kit import SECRET, Keys, fill, get, make_keys, open_location, planted, serving
 
 SEDIMENT = (-1.95, 5.31)  # one sediment sample: its own surface centre
@@ -72,6 +74,7 @@ def test_surfaces_give_each_media_footprint_count_and_settings(served: tuple[str
     x0, y0, x1, y1 = _grid([SEDIMENT], *SEDIMENT)
     ring = got["sediment"]["geometry"]["coordinates"][0]
     edges = sorted(Geod(ellps="WGS84").inv(*a, *b)[2] for a, b in zip(ring, ring[1:]))  # on the ellipsoid, metres
+    assert sed["cells"] == (x1 - x0) // 100 * ((y1 - y0) // 100)
     assert edges == pytest.approx(sorted([x1 - x0, x1 - x0, y1 - y0, y1 - y0]), abs=0.5)
     # two water samples 5.5 km apart: centred on their box, grown by 5000 m, out to whole 100 m cells
     lon0, lat0 = (WATER[0][0] + WATER[1][0]) / 2, (WATER[0][1] + WATER[1][1]) / 2
@@ -89,3 +92,13 @@ def test_surfaces_need_a_key_and_carry_no_restricted_value(served: tuple[str, Ke
         assert status == 200 and SECRET.encode() not in body and b"collector_name" not in body, path
     meta = json.loads(get(f"{url}/collections/surfaces?f=json", keys.partner)[2])
     assert "planted.geojson" in meta["description"] and "CC-BY-4.0" in meta["description"]
+
+
+def test_a_medium_wider_than_a_surface_may_be_still_has_its_footprint() -> None:
+    """Two soil samples 10 degrees apart in longitude and latitude (about 1,100 km each way): ``cli.py surface``
+    refuses that grid at 100 m (over 25 million cells), the collection still describes it."""
+    soil = gpd.GeoDataFrame({"medium": ["soil", "soil"]}, geometry=[shapely.Point(0, 0), shapely.Point(10, 10)], crs=4326)
+    row = surfaces_frame(soil, {}, load_exposure()).iloc[0]
+    assert row["samples"] == 2 and row["cells"] > 25_000_000 and row["guideline_value"] is None
+    west, south, east, north = row.geometry.bounds
+    assert west < 0 < 10 < east and south < 0 < 10 < north
