@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from geo.errors import WorkspaceError
-from layers.store import files, gpkg
+from layers.store import files
 from layers.store.base import Store
 from layers.store.postgis import PostgisStore
 from layers.store.workspace import Workspace
@@ -111,16 +111,7 @@ class GpkgAccounts:
 
     def all(self) -> list[Account]:
         """Every account, by name (none when the workspace or the table does not exist)."""
-        if not self.ws.real.exists():
-            return []
-        files.refuse_unless_geopackage(self.ws.path, self.ws.real)
-        try:
-            with contextlib.closing(gpkg.read_only(self.ws.real)) as con:
-                if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone() is None:
-                    return []
-                return [_account(r) for r in con.execute(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY name")]
-        except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(f"workspace {self.ws.path} cannot be read as a GeoPackage: {exc}") from None
+        return [_account(r) for r in self.ws.table_rows(TABLE, f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY name")]
 
     def get(self, name: str) -> Account | None:
         """The account called ``name``, or None."""

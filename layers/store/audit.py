@@ -31,7 +31,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from geo.errors import WorkspaceError
-from layers.store import files, gpkg
+from layers.store import files
 from layers.store.base import Store
 from layers.store.pgschema import connect
 from layers.store.postgis import PostgisStore
@@ -120,16 +120,7 @@ def _gpkg_append(ws: Workspace, who: str, action: str, target: str, before: str,
 
 
 def _gpkg_rows(ws: Workspace) -> list[AuditRow]:
-    if not ws.real.exists():
-        return []
-    files.refuse_unless_geopackage(ws.path, ws.real)
-    try:
-        with contextlib.closing(gpkg.read_only(ws.real)) as con:
-            if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone() is None:
-                return []
-            rows = con.execute(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY seq").fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise WorkspaceError(f"workspace {ws.path} cannot be read as a GeoPackage: {exc}") from None
+    rows = ws.table_rows(TABLE, f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY seq")
     return [AuditRow(int(r[0]), *(str(v) for v in r[1:])) for r in rows]
 
 

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from geo.errors import WorkspaceError
-from layers.store import files, gpkg
+from layers.store import files
 from layers.store.base import Store
 from layers.store.postgis import PostgisStore
 from layers.store.workspace import Workspace
@@ -87,16 +87,7 @@ class GpkgKeys:
         self.ws = ws
 
     def _select(self, where: str, params: tuple[object, ...]) -> list[ApiKey]:
-        if not self.ws.real.exists():
-            return []
-        files.refuse_unless_geopackage(self.ws.path, self.ws.real)
-        try:
-            with contextlib.closing(gpkg.read_only(self.ws.real)) as con:
-                if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone() is None:
-                    return []
-                return [_key(r) for r in con.execute(f"SELECT {_COLUMNS} FROM {TABLE} {where}", params)]
-        except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(f"workspace {self.ws.path} cannot be read as a GeoPackage: {exc}") from None
+        return [_key(r) for r in self.ws.table_rows(TABLE, f"SELECT {_COLUMNS} FROM {TABLE} {where}", params)]
 
     def all(self) -> list[ApiKey]:
         """Every key (none when the workspace or the table does not exist)."""

@@ -37,10 +37,11 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import filelock
 import geopandas as gpd
@@ -137,6 +138,20 @@ class Workspace:
                 yield con, tables
         except sqlite3.DatabaseError as exc:
             raise WorkspaceError(f"workspace {self._name} cannot be read as a GeoPackage: {exc}") from None
+
+    def table_rows(self, table: str, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows ``sql`` selects from the workspace's own table ``table`` (accounts, keys, the audit
+        trail), read-only and without a lock; none when the workspace or the table does not exist yet."""
+        if not self.real.exists():
+            return []
+        files.refuse_unless_geopackage(self.path, self.real)
+        try:
+            with contextlib.closing(gpkg.read_only(self.real)) as con:
+                if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone() is None:
+                    return []
+                return con.execute(sql, tuple(params)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"workspace {self.path} cannot be read as a GeoPackage: {exc}") from None
 
     def layers(self) -> list[LayerInfo]:
         """Provenance of every layer the workspace holds, in catalogue order.
