@@ -258,14 +258,15 @@ class PostgisStore:
         if not self.exists():
             return Replacement(layer, 0, incoming)
         with self._reading() as con:
-            return Replacement(layer, self._stored(con).get(layer, 0), incoming)
+            return Replacement(layer, self._stored(con, [layer]).get(layer, 0), incoming)
 
     @staticmethod
-    def _stored(con: Connection) -> dict[str, int]:
-        """Rows of every layer held (counted, so that rows added from outside count too)."""
+    def _stored(con: Connection, layers: Sequence[str] | None = None) -> dict[str, int]:
+        """Rows of each layer held (counted, so that rows added from outside count too): of
+        ``layers`` only when given (a write counts what it writes, not the whole database)."""
         held = con.execute(sa.text("SELECT layer FROM hgw_layers")).scalars().all()
         return {layer: int(con.execute(sa.text(f'SELECT count(*) FROM "{layer}"')).scalar_one())
-                for layer in held if layer in CATALOGUE}
+                for layer in held if layer in CATALOGUE and (layers is None or layer in layers)}
 
     # ----------------------------------------------------------------- writing
     def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, **meta: object) -> LayerInfo:
@@ -287,7 +288,7 @@ class PostgisStore:
                 raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._writing() as con:
-            stored = self._stored(con)
+            stored = self._stored(con, [layer for layer, _ in items])
             if append:
                 for layer, gdf in items:
                     if layer in stored:
@@ -299,14 +300,16 @@ class PostgisStore:
                     raise ReplaceRefused(self.path, source, shrinking)
             infos = []
             for layer, gdf in items:
-                rows = self._put(con, layer, gdf, append=append and layer in stored)
+                added = append and layer in stored
+                rows = self._put(con, layer, gdf, append=added) + (stored[layer] if added else 0)
                 info = LayerInfo(layer, source, licence, now, rows, accuracy_m, accuracy_note, synthetic)
                 self._record_info(con, info)
                 infos.append(info)
         return infos
 
     def _put(self, con: Connection, layer: str, gdf: gpd.GeoDataFrame, *, append: bool) -> int:
-        """Write ``gdf`` into ``layer``'s table (after the stored rows when ``append``); the row count."""
+        """Write ``gdf`` into ``layer``'s table (after the stored rows when ``append``); the rows
+        written (the caller adds the rows it counted before an append: no second count)."""
         prepared = pgframe.prepare(gdf, spec_for(layer), self._typed(con, layer))
         columns = prepared.columns
         if append:
@@ -319,7 +322,7 @@ class PostgisStore:
             "INSERT INTO hgw_layers (layer, source, licence, imported_at, \"rows\", columns)"
             " VALUES (:l, '', '', '', 0, CAST(:c AS jsonb)) ON CONFLICT (layer) DO UPDATE SET columns = EXCLUDED.columns"),
             {"l": layer, "c": json.dumps(columns)})
-        return int(con.execute(sa.text(f'SELECT count(*) FROM "{layer}"')).scalar_one())
+        return len(prepared.rows)
 
     @staticmethod
     def _record_info(con: Connection, info: LayerInfo) -> None:
