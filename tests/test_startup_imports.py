@@ -58,6 +58,10 @@ def test_an_xlsx_read_error_is_still_caught_after_the_lazy_openpyxl(tmp_path: Pa
         z.writestr("hello.txt", "no workbook here")
     with pytest.raises(InputError, match="sites.xlsx: cannot read the file as an Excel workbook"):
         tables.read_xlsx(bad, None)
+    garbled = tmp_path / "garbled.xlsx"  # not a zip at all: a BadZipFile from the zip reader
+    garbled.write_bytes(b"PK\x03\x04 this is not a workbook")
+    with pytest.raises(InputError, match="garbled.xlsx: cannot read the file as an Excel workbook"):
+        tables.read_xlsx(garbled, None)
     assert "get_column_letter" not in dir(tables)  # the letters load only for a duplicate header
     problems = tables.duplicate_headers("f.csv", ["a", "b", "a"])
     assert [p.expected for p in problems] == [

@@ -13,6 +13,7 @@ XLSX cells become the values ``pandas.read_excel`` gives (whole numbers as int, 
 """
 from __future__ import annotations
 
+import zipfile
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -32,7 +33,8 @@ def excel_errors() -> tuple[type[Exception], ...]:
     loads on the first workbook (issue 13: ~0.1 s that reading CSV or GeoParquet never needs)."""
     from openpyxl.utils.exceptions import InvalidFileException
 
-    return (InvalidFileException, KeyError, TypeError, EOFError, NotImplementedError, zlib.error, OSError, ValueError)
+    return (InvalidFileException, zipfile.BadZipFile, KeyError, TypeError, EOFError, NotImplementedError, zlib.error,
+            OSError, ValueError)
 
 
 def read_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
