@@ -41,9 +41,10 @@ from layers.store.workspace import Workspace
 from settings import DEMO_WORKSPACE
 
 __all__ = ["AuditRow", "Verdict", "acting_as", "actor", "audit_layer", "audit_run", "parse_since", "record", "record_in",
-           "record_output", "record_outputs",
+           "record_output", "record_outputs", "record_session",
            "set_actor", "trail", "trail_lines", "verify"]
 
+SESSION_NAME_CHARS = 200  # a sign-in row keeps at most this much of the name typed
 LOCAL = "local"  # who acts in the single-user mode (no account exists yet)
 _actor: contextvars.ContextVar[str] = contextvars.ContextVar("hgwatch_actor", default=LOCAL)
 
@@ -91,6 +92,18 @@ def record_output(store: Store, action: str, target: str, *, after: object = Non
     if not store.exists():
         return None
     return record(store, action, target, after=after, who=who)
+
+
+def record_session(store: Store, action: str, name: str, *, via: str, reason: str | None = None) -> AuditRow | None:
+    """A sign-in, a refused sign-in or a log-out of the dashboard: ``action`` is ``sign in``,
+    ``sign in refused`` or ``log out``, ``name`` the name given (``who`` and ``target`` both: a
+    refused name may be no account), ``via`` ``password`` or ``identity provider``, ``reason``
+    the message the user saw on a refusal. Not recorded for the shipped demo (``record_output``)."""
+    after: dict[str, str] = {"via": via}
+    if reason is not None:
+        after["reason"] = reason
+    name = name[:SESSION_NAME_CHARS] if name.isprintable() else ascii(name[:SESSION_NAME_CHARS])  # typed by anyone
+    return record_output(store, action, name or "(no name)", after=after, who=name or "(no name)")
 
 
 def record_outputs(store: Store, entries: list[tuple[str, str, str, object]]) -> int:

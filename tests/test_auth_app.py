@@ -4,6 +4,7 @@ only thing a visitor sees once an account exists, signing in and out, staying si
 pages, and what each role is offered (pages, export profiles, restricted columns)."""
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,3 +119,26 @@ def test_a_partner_is_offered_no_internal_profile_and_reads_no_restricted_column
     # the import page is not registered for a partner at all
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("ui/pages/imports.py")
+
+
+def test_sign_ins_refusals_and_log_outs_are_in_the_audit_trail_without_the_password(ws: Path) -> None:
+    from services import audit
+
+    store = open_store(ws)
+    auth.add_account(store, "kofi", "analyst", PASSWORD)
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    _sign_in(at, "kofi", "wrong password")
+    _sign_in(at, "nobody\x07", "guess")  # an unknown name, with a control character typed in
+    _sign_in(at, "kofi", PASSWORD)
+    at.sidebar.button(key="log_out").click()
+    _run(at)
+    rows = [r for r in audit.trail(store) if r.action in ("sign in", "sign in refused", "log out")]
+    assert [(r.who, r.action, r.target) for r in rows] == [
+        ("kofi", "sign in refused", "kofi"), ("'nobody\\x07'", "sign in refused", "'nobody\\x07'"),
+        ("kofi", "sign in", "kofi"), ("kofi", "log out", "kofi")]
+    assert [json.loads(r.after) for r in rows] == [
+        {"via": "password", "reason": "wrong username or password"},
+        {"via": "password", "reason": "wrong username or password"}, {"via": "password"}, {"via": "password"}]
+    assert audit.verify(store).ok
+    assert not any(secret in (r.after or "") + r.target + r.who
+                   for r in audit.trail(store) for secret in (PASSWORD, "wrong password", "guess"))

@@ -6,6 +6,7 @@ to a role is signed in with it, one whose claims map to none is refused, and Log
 The 'Log in with' button itself is not clicked: st.login redirects to the provider (and needs Authlib)."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,22 @@ def test_a_disabled_local_account_blocks_the_provider_user(ws: Path) -> None:
     at = _app({"is_logged_in": True, "email": "ana@agency.gov", "groups": ["hg-admin"]})
     assert "account 'ana@agency.gov' is disabled" in _texts(at)
     _no_content(at)
+
+
+def test_provider_sign_ins_and_refusals_are_audited_once_per_session(ws: Path) -> None:
+    from services import audit
+
+    at = _app({"is_logged_in": True, "email": "x@agency.gov", "groups": ["staff"]})
+    at.run()  # the refusal shown again on a rerun is not a second attempt
+    at = _app({"is_logged_in": True, "email": "ana@agency.gov", "groups": ["hg-admin"]})
+    at.switch_page("ui/pages/audit.py").run()
+    at.sidebar.button(key="log_out").click().run()
+    assert not at.exception
+    rows = [(r.who, r.action, json.loads(r.after or "{}")) for r in audit.trail(open_store(ws))
+            if r.action in ("sign in", "sign in refused", "log out")]
+    assert rows == [
+        ("x@agency.gov", "sign in refused", {"via": "identity provider", "reason": (
+            "'x@agency.gov' has no HgWatch role: none of the values of claim 'groups' (['staff']) is mapped to a role;"
+            " ask an administrator")}),
+        ("ana@agency.gov", "sign in", {"via": "identity provider"}),
+        ("ana@agency.gov", "log out", {"via": "identity provider"})]

@@ -20,6 +20,7 @@ Widgets only: the checks are ``services.auth``'s.
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 import streamlit as st
@@ -28,13 +29,15 @@ from streamlit.errors import StreamlitSecretNotFoundError
 from geo.errors import HgWatchError
 from layers.store.base import Store
 from layers.store.open import open_store
-from services import oidc
+from services import audit, oidc
 from services.auth import LOCAL, Identity, SignInError, authenticate, has_accounts
 from settings import Settings
 from settings.oidc import OidcSettings
 
 _KEY = "_hgw_identity"
 _VIA_IDP = "_hgw_via_idp"  # True when this session's identity came from the identity provider
+_REFUSED_IDP = "_hgw_refused_idp"  # the provider's user was refused (audited once per session)
+PASSWORD, IDP = "password", "identity provider"  # how a sign-in came (the audit trail's "via")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 ADD_ACCOUNT = ("python cli.py users add NAME --role admin --password-stdin   "
                "(the password is one line on standard input)")
@@ -59,6 +62,12 @@ def identity_from_user(user: Mapping[str, object], store: Store, config: OidcSet
     if user.get("is_logged_in") is not True:
         return None
     return oidc.sign_in(store, {k: v for k, v in user.items() if k != "is_logged_in"}, config)
+
+
+def _claimed_name(user: Mapping[str, object], config: OidcSettings) -> str:
+    """The name the provider's user gives (its name claim), for the audit row of a refusal."""
+    name = user.get(config.name_claim)
+    return name.strip() if isinstance(name, str) and name.strip() else f"(no {config.name_claim!r} claim)"
 
 
 def _store() -> Store:
@@ -93,14 +102,19 @@ def _idp(store: Store, names: list[str]) -> OidcSettings | None:
     except HgWatchError as exc:
         st.error(f"Sign-in through the identity provider is not available: {exc}")
         return None
+    user = st.user.to_dict()
     try:
-        who = identity_from_user(st.user.to_dict(), store, config)
+        who = identity_from_user(user, store, config)
     except SignInError as exc:
+        if not st.session_state.get(_REFUSED_IDP):  # once per session, not on every rerun of the refusal
+            audit.record_session(store, "sign in refused", _claimed_name(user, config), via=IDP, reason=str(exc))
+            st.session_state[_REFUSED_IDP] = True
         st.error(str(exc))
         if st.button("Log out of the identity provider", key="idp_log_out"):
             st.logout()
         st.stop()
     if who is not None:
+        audit.record_session(store, "sign in", who.name, via=IDP)
         st.session_state[_KEY] = who
         st.session_state[_VIA_IDP] = True
         st.rerun()
@@ -124,8 +138,10 @@ def _form(store: Store, names: list[str]) -> None:
             st.session_state[_KEY] = authenticate(store, name.strip(), password)
             st.session_state[_VIA_IDP] = False
         except SignInError as exc:
+            audit.record_session(store, "sign in refused", name.strip(), via=PASSWORD, reason=str(exc))
             st.error(str(exc))
         else:
+            audit.record_session(store, "sign in", name.strip(), via=PASSWORD)
             st.rerun()
     st.stop()
 
@@ -167,6 +183,9 @@ def account_box(who: Identity) -> None:
     st.sidebar.markdown(f"Signed in as **{who.name}** ({who.role})")
     if st.sidebar.button("Log out", key="log_out"):
         st.session_state.pop(_KEY, None)
+        via_idp = st.session_state.get(_VIA_IDP, False)
+        with contextlib.suppress(HgWatchError):  # leaving never fails on an unwritable trail
+            audit.record_session(_store(), "log out", who.name, via=IDP if via_idp else PASSWORD)
         if st.session_state.pop(_VIA_IDP, False):
             st.logout()  # also forgets the provider's cookie, then reruns
         st.rerun()
