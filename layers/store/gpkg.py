@@ -27,6 +27,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 
@@ -320,10 +321,30 @@ def appended(path: Path, layer: str, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.concat([old, new.to_crs(old.crs)], ignore_index=True), crs=old.crs)
 
 
-def write_gdf(path: Path, layer: str, gdf: gpd.GeoDataFrame) -> None:
-    """Write ``gdf`` as table ``layer`` of GeoPackage ``path``, replacing any previous table.
+def write_gdf(path: Path, layer: str, gdf: gpd.GeoDataFrame, *, append: bool = False) -> None:
+    """Write ``gdf`` as table ``layer`` of GeoPackage ``path``, replacing any previous table
+    (``append``: adding its rows to the table a previous call wrote, a chunked import).
 
-    The geometry type is left generic so that a layer may mix points and polygons.
+    The geometry type is left generic so that a layer may mix points and polygons. GDAL gets the
+    rows as Arrow (about twice as fast as feature by feature) unless a text column holds values
+    Arrow would store with another type (dates, bytes): the slow path writes those as text.
     """
-    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", geometry_type="Unknown",
-                            layer_options={"OVERWRITE": "YES"})
+    options = {} if append else {"layer_options": {"OVERWRITE": "YES"}}
+    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", geometry_type="Unknown", append=append,
+                            use_arrow=_arrow_writes_as_text(gdf), **options)
+
+
+def _arrow_writes_as_text(gdf: gpd.GeoDataFrame) -> bool:
+    """True when every object column of ``gdf`` holds only text (or nothing): the Arrow write then
+    declares and stores exactly what the feature-by-feature write does."""
+    for name in gdf.columns:
+        column = gdf[name]
+        if name == gdf.geometry.name or column.dtype != object:
+            continue
+        try:
+            kind = pa.infer_type(column.to_numpy(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return False
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
+            return False
+    return True
