@@ -12,8 +12,12 @@ Figures are wall seconds from start to exit and the child's peak resident memory
 from ``os.wait4``: the child alone). It prints both and the ratios HgWatch / baseline (targets:
 time <= 1.3, memory <= 1.5). A benchmark, not a test: it prints, never asserts.
 
-Usage: ``python benchmarks/bench_import.py [--n 1000000] [--profile]`` (``--profile`` runs the
-HgWatch child under cProfile and prints its top lines).
+Usage: ``python benchmarks/bench_import.py [--n 1000000] [--profile] [--tree DIR] [--chunk-rows K]
+[--skip-baseline]``. ``--profile`` runs the HgWatch child under cProfile and prints its top lines;
+``--tree DIR`` also times the ``cli.py`` of another checkout (``git archive <commit> | tar -x -C DIR``:
+before/after in the same run); ``--chunk-rows K`` passes ``--chunk-rows K`` to this checkout's import
+(e.g. 1e7 points in chunks of 1e6: peak memory bounded by the chunk). The load average is printed
+before the runs.
 """
 from __future__ import annotations
 
@@ -65,20 +69,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--tree", help="also time the cli.py of this other HgWatch checkout (before/after)")
+    parser.add_argument("--chunk-rows", type=int, help="pass --chunk-rows to this checkout's import")
+    parser.add_argument("--skip-baseline", action="store_true", help="do not run the bare read+write baseline")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         sites = folder / "sites.parquet"
         write_sites(sites, args.n)
-        base_s, base_mb, base_err = run_child([sys.executable, "-c", BASELINE, str(sites), str(folder / "base.gpkg")])
+        print(f"load average before the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              f"({os.cpu_count()} cores)")
+        base_s = base_mb = float("nan")
+        base_err = "skipped"
+        if not args.skip_baseline:
+            base_s, base_mb, base_err = run_child([sys.executable, "-c", BASELINE, str(sites),
+                                                   str(folder / "base.gpkg")])
         prefix = [sys.executable] + (["-m", "cProfile", "-o", str(folder / "prof")] if args.profile else [])
+        chunks = ["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows is not None else []
         hgw_s, hgw_mb, hgw_err = run_child([*prefix, str(ROOT / "cli.py"), "--workspace", str(folder / "new.gpkg"),
-                                            "import", str(sites), "--layer", "mining_sites"])
-        print(f"import of {args.n:,} points from GeoParquet into a new workspace, whole process")
+                                            "import", str(sites), "--layer", "mining_sites", *chunks])
+        rows = [("baseline read+write", base_s, base_mb, base_err), ("hgwatch import", hgw_s, hgw_mb, hgw_err)]
+        if args.tree:
+            tree = Path(args.tree).resolve()
+            other = run_child([sys.executable, str(tree / "cli.py"), "--workspace", str(folder / "other.gpkg"),
+                               "import", str(sites), "--layer", "mining_sites"])
+            rows.append(("other tree import", *other))
+        print(f"import of {args.n:,} points from GeoParquet into a new workspace, whole process"
+              + (f", --chunk-rows {args.chunk_rows}" if chunks else ""))
         print(f"{'':<22}{'wall s':>8}{'peak MB':>9}")
-        print(f"{'baseline read+write':<22}{base_s:>8.2f}{base_mb:>9.0f} {base_err}")
-        print(f"{'hgwatch import':<22}{hgw_s:>8.2f}{hgw_mb:>9.0f} {hgw_err}")
+        for name, wall, peak, err in rows:
+            print(f"{name:<22}{wall:>8.2f}{peak:>9.0f} {err}")
         print(f"ratio time {hgw_s / base_s:.2f} (target <= 1.3), memory {hgw_mb / base_mb:.2f} (target <= 1.5)")
+        if args.tree:
+            print(f"other tree / this tree: time {rows[2][1] / hgw_s:.2f}, memory {rows[2][2] / hgw_mb:.2f}")
+        print(f"load average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if args.profile and not hgw_err:
             pstats.Stats(str(folder / "prof")).sort_stats("cumulative").print_stats(30)
 

@@ -20,6 +20,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     started = time.monotonic()
     progress = lambda m: print(f"[{time.monotonic() - started:6.1f} s] {m}", file=sys.stderr, flush=True)
     svc = service(args)
+    rows = imports.chunk_rows(args.file, args.chunk_rows)
+    if rows:
+        progress(f"reading {args.file} {rows} records at a time")
+        name, chunks = imports.load_chunks(args.file, args.layer, rows=rows, crs=args.crs, repair=args.repair,
+                                           set_values=arguments.set_values(args.set), progress=progress,
+                                           warn=print_problems, admin_areas=stored_areas(svc.store))
+        info = svc.add_layer_chunks(name, chunks, append=args.append, replace_all=args.replace_all,
+                                    source=args.source or Path(args.file).name, licence=args.licence,
+                                    accuracy_m=args.accuracy_m, accuracy_note=args.accuracy_note)
+        progress(f"stored {info.rows} features in layer {info.layer} of {svc.store.path}")
+        return 0
     loaded = imports.load_file(args.file, args.layer, source_layer=args.source_layer, crs=args.crs,
                                repair=args.repair, set_values=arguments.set_values(args.set),
                                progress=progress, warn=print_problems, admin_areas=stored_areas(svc.store))
@@ -98,6 +109,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    type=typed(arguments.parse_metres, flag="--accuracy-m", positive=False,
                                what="a positional error", example="10"))
     p.add_argument("--accuracy-note", default="", help="how the accuracy was judged")
+    p.add_argument("--chunk-rows", type=int, metavar="N",
+                   help="read, validate and store a GeoParquet N records at a time (memory for N, not the file); "
+                        f"0: whole. Default: chunks of {imports.CHUNK_ROWS:,} above {imports.AUTO_CHUNK_ABOVE:,} records")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("validate", help="report every problem in a file; change nothing")

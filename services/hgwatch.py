@@ -12,7 +12,7 @@ import os
 import pickle
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -29,6 +29,7 @@ from layers.store.base import LayerInfo, Store
 from layers.store.gpkg import Replacement
 from layers.store.open import open_store
 from layers.store.postgis import PostgisStore
+from layers.store.workspace import Workspace
 from services import audit, checks, exports
 from services.areas import AREA_LAYER, with_units
 from services.arguments import check_metres
@@ -339,6 +340,22 @@ class HgWatch:
                 "rows": info.rows, "source": info.source, "licence": info.licence,
                 "append": bool(meta.get("append"))})
         return infos
+
+    def add_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], **meta: Any) -> LayerInfo:
+        """Store one layer given in chunks of rows (``Workspace.write_layer_chunks``: a file larger
+        than memory), atomically, audited as ``add_layers`` is; a GeoPackage workspace only."""
+        store = self.store
+        if not isinstance(store, Workspace):
+            raise HgWatchError("importing in chunks writes to a GeoPackage workspace, not to PostGIS; "
+                               "import the file whole (--chunk-rows 0)")
+        if meta.get("accuracy_m") is not None:
+            check_metres(float(meta["accuracy_m"]), name="accuracy_m", what="an expected error",
+                         positive=False, example="10")
+        before = audit_layer(store, layer)
+        info = store.write_layer_chunks(layer, chunks, **meta)
+        self._audit("import", info.layer, before=before, after={
+            "rows": info.rows, "source": info.source, "licence": info.licence, "append": bool(meta.get("append"))})
+        return info
 
     def replacement(self, layer: str, incoming: int) -> Replacement:
         """What storing ``incoming`` rows as ``layer`` would replace (read only), so a face can

@@ -4,18 +4,24 @@ problem found (as lines for the CLI, grouped tables for the dashboard). No Strea
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow.parquet as pq
 
 from geo.errors import CRSError, HgWatchError, InputError, Problem
-from layers.catalogue import CATALOGUE
-from layers.io.readers import Loaded, load_layer, source_layers
+from layers.catalogue import CATALOGUE, spec_for
+from layers.io.chunked import read_chunks, validated_chunks
+from layers.io.readers import Loaded, infer_layer, load_layer, set_fields, source_layers
+from layers.io.sniff import sniff
+from layers.io.validate import ROW
 from services.areas import AREA_LAYER, unit_warnings
 
 SEVERITY_ORDER = ("error", "warning", "info")
+AUTO_CHUNK_ABOVE = 2_000_000  # a GeoParquet with more records is imported in chunks ...
+CHUNK_ROWS = 1_000_000  # ... of this many records (about 1 GB of memory for points)
 
 
 def targets(file: str | Path, layer: str | None = None,
@@ -59,6 +65,67 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
         if warn:
             warn(item.warnings)
     return loaded
+
+
+def chunk_rows(file: str | Path, asked: int | None) -> int:
+    """How many records at a time to import ``file``: ``asked`` when given (0: the whole file at
+    once), else ``CHUNK_ROWS`` for a GeoParquet of more than ``AUTO_CHUNK_ABOVE`` records (its
+    footer says how many), else 0."""
+    if asked is not None:
+        if asked < 0:
+            raise InputError(f"--chunk-rows {asked}: expected a number of records >= 1, or 0 to read the file whole")
+        return asked
+    path = Path(file)
+    if not path.is_file() or sniff(path).kind != "parquet":
+        return 0
+    try:
+        records = pq.ParquetFile(path).metadata.num_rows
+    except (OSError, ValueError):
+        return 0  # the whole-file read says why it cannot be read
+    return CHUNK_ROWS if records > AUTO_CHUNK_ABOVE else 0
+
+
+def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: str | None = None,
+                repair: bool = False, set_values: Mapping[str, str] | None = None,
+                progress: Callable[[str], None] | None = None,
+                warn: Callable[[list[Problem]], None] | None = None,
+                admin_areas: gpd.GeoDataFrame | None = None) -> tuple[str, Iterator[gpd.GeoDataFrame]]:
+    """(layer type, chunks): a GeoParquet read and validated ``rows`` records at a time, for a file
+    larger than memory (``layers.io.chunked``). The chunks are the rows ``load_file`` would give,
+    in order; after the last one the iterator raises InputError with every problem of the whole
+    file (the same problems, in the same order, as ``load_file``) when any is an error, so a
+    store writing the chunks as they come must keep nothing then (``Workspace.write_layer_chunks``).
+    ``warn`` gets the warnings at the end, as ``load_file`` gives them."""
+    path = Path(file)
+    name = layer or infer_layer(path)
+    if name is None:
+        raise InputError(f"{path.name}: cannot tell the layer type from the file name; "
+                         f"pass --layer with one of {sorted(CATALOGUE)}")
+    spec = spec_for(name)
+    kind = sniff(path).kind if path.is_file() else None
+    if kind != "parquet":
+        raise InputError(f"{path.name}: --chunk-rows imports GeoParquet in chunks; import this file whole "
+                         "(--chunk-rows 0), or convert it to GeoParquet")
+
+    def chunks() -> Iterator[gpd.GeoDataFrame]:
+        problems: list[Problem] = []
+        units: list[Problem] = []
+        read = ((set_fields(gdf, spec, dict(set_values or {})), notes) for gdf, notes in read_chunks(path, rows, crs))
+        done = 0
+        for part in validated_chunks(read, spec, source=path.name, repair=repair, problems=problems):
+            part = part.drop(columns=[ROW])
+            done += len(part)
+            if progress:
+                progress(f"validated {done} {name} features")
+            units += unit_warnings(part, name, admin_areas, path.name)
+            yield part
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise InputError(f"{path.name}: {len(errors)} problem(s); nothing was imported", problems)
+        if warn:
+            warn([p for p in problems if p.severity != "error"] + units)
+
+    return name, chunks()
 
 
 def load_upload(name: str, data: bytes, layer: str | None = None, *,

@@ -5,6 +5,11 @@ GeoPackage by pages of features (pyogrio ``skip_features``/``max_features``). Ea
 through the same tidying, CRS placement and ``validate`` as a whole-file read; duplicate ids are
 found across chunks from the ids alone (kept as compact Arrow strings, not as the layer), and the
 problems are put in the order of a whole-file run, so that a chunked run equals a whole-file one.
+
+``validated_chunks`` yields each chunk's validated layer as it goes, so that ``cli.py import``
+stores a file larger than memory (``services.imports.load_chunks``). A GeoParquet batch gets the
+column dtypes a whole-file read gives: an integer or true/false column that has a missing value
+anywhere in the file is read as a whole file reads it (float, object) in every batch.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from geo.errors import InputError, Problem
 from layers.catalogue import LayerSpec
 from layers.io.crs import place_crs
 from layers.io.nested import flatten_nested
+from layers.io.readers import tidy
 from layers.io.sniff import sniff
 from layers.io.validate import OPEN_RING, ROW, UNREADABLE, rename_columns, validate
 
@@ -32,7 +38,8 @@ _FIELD_KINDS = {"type": 1, "missing": 2, "allowed": 3, "range": 4}
 
 
 def read_chunks(path: Path, rows: int, crs: str | None = None) -> Iterator[tuple[gpd.GeoDataFrame, list[Problem]]]:
-    """The file's records ``rows`` at a time, in EPSG:4326 with a global ``_row`` column."""
+    """The file's records ``rows`` at a time, in EPSG:4326 with a global ``_row`` column, tidied as
+    ``layers.io.readers.read_raw`` tidies a whole file (no ``hgw_`` columns, 2D)."""
     kind = sniff(path).kind
     if kind not in ("parquet", "geojson", "gpkg"):
         raise InputError(f"{path.name}: reading in chunks handles GeoParquet, GeoJSON and GeoPackage; "
@@ -44,6 +51,7 @@ def read_chunks(path: Path, rows: int, crs: str | None = None) -> Iterator[tuple
         else:
             declared = raw if raw.crs is not None else raw.set_crs(crs or "EPSG:4326")
             gdf, problems = declared.to_crs("EPSG:4326"), []
+        gdf = tidy(gdf)
         gdf[ROW] = np.arange(start + 1, start + len(gdf) + 1)
         start += len(gdf)
         gdf, nested = flatten_nested(gdf, path.name)
@@ -56,13 +64,39 @@ def _parquet_batches(path: Path, rows: int) -> Iterator[gpd.GeoDataFrame]:
     column = meta.get("primary_column", "geometry")
     crs = meta.get("columns", {}).get(column, {}).get("crs", "OGC:CRS84")
     crs = None if crs is None else CRS.from_json_dict(crs) if isinstance(crs, dict) else CRS.from_user_input(crs)
+    widened = _nullable_columns(parquet, column)
     for batch in parquet.iter_batches(batch_size=rows):
         decoded = geomcheck.decode_wkb(np.asarray(batch.column(column).to_pylist(), dtype=object))
         table = pa.Table.from_batches([batch]).drop_columns([column])
-        gdf = gpd.GeoDataFrame(table.to_pandas(), geometry=decoded.geoms, crs=crs)
+        frame = table.to_pandas()
+        for name, dtype in widened.items():
+            if isinstance(frame[name].dtype, np.dtype) and frame[name].dtype.kind in "iub":
+                frame[name] = frame[name].astype(dtype)  # this batch has no missing value; the file has
+        gdf = gpd.GeoDataFrame(frame, geometry=decoded.geoms, crs=crs)
         if any(decoded.open_rings) or any(decoded.unreadable):
             gdf[OPEN_RING], gdf[UNREADABLE] = decoded.open_rings, decoded.unreadable
         yield gdf
+
+
+def _nullable_columns(parquet: pq.ParquetFile, geometry: str) -> dict[str, str]:
+    """{column: dtype} for the integer and true/false columns that hold a missing value somewhere in
+    the file: a whole-file read gives them float64 and object where a batch without one gives a
+    numpy int or bool (pandas' own Int64 and boolean, kept in the file's metadata, need nothing).
+    Row-group statistics answer; a column without them is read alone (one column, not the layer)."""
+    out: dict[str, str] = {}
+    meta = parquet.metadata
+    leaves = [meta.schema.column(i).path for i in range(meta.num_columns)]
+    for field in parquet.schema_arrow:
+        if field.name == geometry or not (pa.types.is_integer(field.type) or pa.types.is_boolean(field.type)):
+            continue
+        stats = [meta.row_group(g).column(leaves.index(field.name)).statistics for g in range(meta.num_row_groups)]
+        if all(s is not None and s.has_null_count for s in stats):
+            nulls = sum(s.null_count for s in stats if s is not None)
+        else:
+            nulls = parquet.read(columns=[field.name]).column(field.name).null_count
+        if nulls:
+            out[field.name] = "float64" if pa.types.is_integer(field.type) else "object"
+    return out
 
 
 def _ogr_pages(path: Path, rows: int) -> Iterator[gpd.GeoDataFrame]:
@@ -78,6 +112,17 @@ def validate_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], sp
     Memory: one chunk at a time, plus every id as Arrow text (about 20 bytes an id).
     """
     problems: list[Problem] = []
+    count = sum(len(layer) for layer in validated_chunks(chunks, spec, source=source, repair=repair,
+                                                         problems=problems))
+    return count, problems
+
+
+def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], spec: LayerSpec, *,
+                     source: str, problems: list[Problem], repair: bool = False) -> Iterator[gpd.GeoDataFrame]:
+    """Each chunk validated (with its ``_row`` column), as it is read; when the last one has been
+    yielded, ``problems`` holds every problem of the whole file in the order of a whole-file run.
+    The caller must not keep a chunk when the file has an error (known only at the end)."""
+    found_all: list[Problem] = []
     file_level: set[str] = set()
     parsed_ids: list[pa.Array] = []
     raw_ids: list[pa.Array] = []
@@ -87,7 +132,7 @@ def validate_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], sp
             if p.row is None and repr(p) in file_level:
                 continue
             file_level.add(repr(p))
-            problems.append(p)
+            found_all.append(p)
         raw = rename_columns(gdf, spec)
         raw_id = raw[spec.id_field] if spec.id_field in raw.columns else None
         layer, found = validate(gdf, spec, source=source, repair=repair)
@@ -96,12 +141,13 @@ def validate_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], sp
                 continue  # duplicates are found across chunks below; whole-file notes once
             if p.row is None:
                 file_level.add(repr(p))
-            problems.append(p)
+            found_all.append(p)
         parsed_ids.append(pa.array(layer[spec.id_field].to_numpy(dtype=object), type=pa.string(), from_pandas=True))
         shown = (raw_id if raw_id is not None else layer[spec.id_field]).to_numpy(dtype=object)
         raw_ids.append(pa.array([None if v is None else str(v) for v in shown], type=pa.string()))
         rows.append(layer[ROW].to_numpy())
-    problems += _duplicates(parsed_ids, raw_ids, rows, spec.id_field, source)
+        yield layer
+    found_all += _duplicates(parsed_ids, raw_ids, rows, spec.id_field, source)
     order = {fs.name: k for k, fs in enumerate(spec.fields)}
 
     def key(p: Problem) -> tuple[int, int]:
@@ -112,7 +158,7 @@ def validate_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], sp
         if p.field in order:
             return order[p.field], 0 if p.row is None else _FIELD_KINDS.get(p.kind, 5)
         return len(order) + 1, 0  # geometry, record by record
-    return int(sum(len(r) for r in rows)), sorted(problems, key=key)
+    problems += sorted(found_all, key=key)
 
 
 def _duplicates(parsed: list[pa.Array], raw: list[pa.Array], rows: list[np.ndarray], field: str,

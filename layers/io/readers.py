@@ -42,7 +42,7 @@ from pyproj.exceptions import CRSError as ProjCRSError
 
 from geo import geomcheck
 from geo.errors import CRSError, InputError, Problem
-from layers.catalogue import CATALOGUE, spec_for
+from layers.catalogue import CATALOGUE, LayerSpec, spec_for
 from layers.io import gdalread, tables
 from layers.io.containers import ZIP_ERRORS, check_gpkg_layer
 from layers.io.coordinates import find_geometry
@@ -136,7 +136,7 @@ def read_raw(path: str | Path, *, source_layer: str | None = None, crs: str | No
         if type(exc).__module__.startswith("pyarrow"):
             raise InputError(f"{path.name}: cannot read the file as GeoParquet: {exc}") from None
         raise
-    gdf = _tidy(gdf)
+    gdf = tidy(gdf)
     gdf[ROW] = np.arange(1, len(gdf) + 1)
     gdf, nested = flatten_nested(gdf, path.name)  # objects become columns; lists are refused
     return gdf, found.notes + problems + nested
@@ -152,7 +152,7 @@ def _existing(path: str | Path) -> Path:
     return path
 
 
-def _tidy(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def tidy(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """2D geometries; drop export metadata columns and KML's empty default columns."""
     drop = [c for c in gdf.columns if str(c).startswith("hgw_")]
     for col in _KML_DEFAULTS:
@@ -193,6 +193,18 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
     if source_layer is None and path.suffix.lower() == ".gpkg" and layer in source_layers(path):
         source_layer = layer
     gdf, problems = read_raw(path, source_layer=source_layer, crs=crs, geometry_optional=spec.geometry_optional)
+    gdf = set_fields(gdf, spec, set_values)
+    gdf, found = validate(gdf, spec, source=path.name, repair=repair)
+    problems += found
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(f"{path.name}: {len(errors)} problem(s); {refused}", problems)
+    return Loaded(layer, gdf.drop(columns=[ROW]), [p for p in problems if p.severity != "error"],
+                  path.name)
+
+
+def set_fields(gdf: gpd.GeoDataFrame, spec: LayerSpec, set_values: dict[str, str] | None) -> gpd.GeoDataFrame:
+    """``gdf`` with each ``--set FIELD=VALUE`` filled in where the field is absent or missing."""
     for key, value in (set_values or {}).items():
         if spec.field(key) is None:
             raise InputError(f"--set {key}={value}: {spec.name} has no field {key!r}; expected one "
@@ -201,13 +213,7 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
             gdf[key] = value
         else:
             gdf[key] = gdf[key].where(gdf[key].notna(), value)
-    gdf, found = validate(gdf, spec, source=path.name, repair=repair)
-    problems += found
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise InputError(f"{path.name}: {len(errors)} problem(s); {refused}", problems)
-    return Loaded(layer, gdf.drop(columns=[ROW]), [p for p in problems if p.severity != "error"],
-                  path.name)
+    return gdf
 
 
 def _read_vector(path: Path, found: Sniffed, source_layer: str | None,

@@ -37,7 +37,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +47,7 @@ import filelock
 import geopandas as gpd
 import pyogrio
 
-from geo.errors import WorkspaceError
+from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
 from layers.store import files, gpkg, libraries, sharing, staging
 from layers.store.gpkg import Replacement
@@ -330,13 +330,60 @@ class Workspace:
                 _record_layers(con, infos)
             return infos
 
-    def _create(self, stage: Path, items: list[tuple[str, gpd.GeoDataFrame]], now: str, source: str, licence: str,
-                accuracy_m: float | None, accuracy_note: str, synthetic: bool) -> list[LayerInfo]:
-        """A new workspace: built whole in ``stage``, then renamed into place."""
-        infos = [LayerInfo(layer, source, licence, now, len(gdf), accuracy_m, accuracy_note, synthetic)
-                 for layer, gdf in items]
+    def write_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], *, source: str,
+                           licence: str = UNRECORDED, accuracy_m: float | None = None, accuracy_note: str = "",
+                           synthetic: bool = False, append: bool = False, replace_all: bool = False) -> LayerInfo:
+        """Store one layer given as chunks of rows (a file larger than memory) in ONE atomic change,
+        as ``write_layers`` would store the chunks concatenated.
+
+        Each chunk is written into the staging GeoPackage as it comes, so memory holds one chunk.
+        An exception raised by ``chunks`` (a validation error found in the last chunk), a refused
+        replacement or an id already stored (``append``) leaves every file as it was. Appending
+        rows whose columns differ from the stored layer's (``staging.appends_in_place`` says no)
+        is refused: it would need the whole layer in memory.
+        """
+        spec_for(layer)
+        files.refuse_unless_geopackage(self.path, self.real)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._locked(), self._staging() as stage:
+            rows = 0
+            for gdf in chunks:
+                if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+                    raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
+                gpkg.write_gdf(stage, layer, gdf, append=rows > 0)
+                rows += len(gdf)
+            if not self.real.exists():
+                return self._create(stage, [(layer, rows)], now, source, licence, accuracy_m, accuracy_note,
+                                    synthetic)[0]
+            with contextlib.closing(gpkg.read_only(self.real)) as con:
+                stored = layer in gpkg.stored_layers(con)
+            if append and stored and not staging.appends_in_place(self.real, stage, layer):
+                raise WorkspaceError(f"{layer}: the file's columns differ from the stored layer's, so its rows "
+                                     "cannot be appended chunk by chunk; append it whole (--chunk-rows 0)")
+            with gpkg.transaction(self.real, busy_timeout_s=self.lock_timeout_s) as con:
+                con.execute(f"ATTACH DATABASE ? AS {staging.STAGE}", (str(stage),))
+                if append and stored:
+                    _refuse_staged_clash(con, layer)
+                elif not append and not replace_all:
+                    wanted = Replacement(layer, gpkg.layer_rows(con).get(layer, 0), rows)
+                    if wanted.needs_replace_all:
+                        raise gpkg.ReplaceRefused(self._name, source, [wanted])
+                (staging.append if append and stored else staging.replace)(con, layer)
+                gpkg.id_index(con, layer)
+                info = LayerInfo(layer, source, licence, now, gpkg.feature_count(con, layer), accuracy_m,
+                                 accuracy_note, synthetic)
+                _record_layers(con, [info])
+            return info
+
+    def _create(self, stage: Path, items: Sequence[tuple[str, gpd.GeoDataFrame | int]], now: str, source: str,
+                licence: str, accuracy_m: float | None, accuracy_note: str, synthetic: bool) -> list[LayerInfo]:
+        """A new workspace: built whole in ``stage``, then renamed into place. An item given as a
+        row count is a layer already written into ``stage`` (``write_layer_chunks``)."""
+        infos = [LayerInfo(layer, source, licence, now, gdf if isinstance(gdf, int) else len(gdf), accuracy_m,
+                           accuracy_note, synthetic) for layer, gdf in items]
         for layer, gdf in items:
-            gpkg.write_gdf(stage, layer, gdf)
+            if not isinstance(gdf, int):
+                gpkg.write_gdf(stage, layer, gdf)
         with contextlib.closing(sqlite3.connect(stage)) as con, con:
             for layer, _ in items:
                 gpkg.id_index(con, layer)
@@ -375,6 +422,22 @@ class Workspace:
                  json.dumps(sorted(violation_ids))),
             )
             return int(cur.lastrowid or 0)
+
+
+def _refuse_staged_clash(con: sqlite3.Connection, layer: str) -> None:
+    """``gpkg.refuse_clash`` for rows staged in the attached stage: InputError naming the ids that
+    are already stored (the same message), found by SQL without the rows in memory."""
+    id_field = spec_for(layer).id_field
+    if id_field not in {c[0] for c in gpkg._columns(con, layer)}:
+        return
+    column, table = '"' + id_field.replace('"', '""') + '"', '"' + layer.replace('"', '""') + '"'
+    clash = {str(r[0]) for r in con.execute(
+        f"SELECT DISTINCT {column} FROM main.{table} WHERE {column} IN (SELECT {column} FROM {staging.STAGE}.{table})")}
+    if clash:
+        raise InputError(
+            f"cannot append to {layer}: {len(clash)} id(s) are already stored; nothing was imported",
+            [Problem("workspace", None, id_field, v, "an id not already in the workspace",
+                     kind="duplicate") for v in sorted(clash)[:50]])
 
 
 def _record_layers(con: sqlite3.Connection, infos: list[LayerInfo]) -> None:
