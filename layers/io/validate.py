@@ -95,7 +95,7 @@ def validate(
     (layer, problems): the layer with declared fields in their dtypes and extra columns kept,
     and every problem found. The layer must not be stored when any problem is an error.
     """
-    gdf = rename_columns(gdf, spec).copy()
+    gdf = rename_columns(gdf, spec)  # a new frame; copy-on-write (pandas 3) keeps the caller's as it was
     rows = gdf[ROW].to_numpy() if ROW in gdf.columns else np.arange(1, len(gdf) + 1)
     problems: list[Problem] = []
     gdf = _ensure_id(gdf, spec, source, problems)
@@ -204,8 +204,10 @@ def _check_range(parsed: pd.Series, fs: FieldSpec, add: _Add) -> None:
 def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add) -> None:
     ids = gdf[id_field]
     try:  # ids are text: Arrow's hash table finds the repeats (pandas hashes Python objects)
-        codes = pc.fill_null(pc.dictionary_encode(pa.array(ids.to_numpy(dtype=object), type=pa.string(),
-                                                           from_pandas=True)).indices, -1)
+        texts = pa.array(ids.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        if pc.count_distinct(texts, mode="only_valid").as_py() == len(texts) - texts.null_count:
+            return  # every present id is distinct (the usual case): no repeat to look for
+        codes = pc.fill_null(pc.dictionary_encode(texts).indices, -1)
         numbers = codes.to_numpy().astype(np.int64)
         dup = pd.Series((numbers >= 0) & pd.Series(numbers).duplicated(keep=False).to_numpy())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
