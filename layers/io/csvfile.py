@@ -12,6 +12,12 @@ Rows end in CRLF (RFC 4180), so the writer quotes any value holding a carriage r
 feed: a lone CR in a value can never start a new row in another program.
 
 Only this module calls ``to_csv`` or the ``csv`` module's writers (a test scans the code).
+
+Speed: a table of text, numbers and booleans (what exports and violation files hold) is written
+column by column with Arrow string kernels, a constant column quoted once; the bytes are those
+pandas' ``to_csv`` writes (``tests/test_csv_writer_identity.py`` keeps that path as the oracle).
+Any other table (dates, nullable numbers, objects that are not all text, a ``float_format``,
+repeated header names) goes through ``to_csv`` itself.
 """
 from __future__ import annotations
 
@@ -20,11 +26,17 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 LINE_END = "\r\n"  # with CRLF rows the csv writer quotes a value holding either character
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_MAYBE_ARMED = r"^ *[=+\-@\t\r']"  # a cell that ``defuse_formula`` may change starts so
+_NEEDS_QUOTES = '[",\r\n]'  # what makes the csv module quote a cell (QUOTE_MINIMAL, CRLF rows)
+_TEXT = pa.large_string()
 
 
 def _armed(text: str) -> bool:
@@ -88,20 +100,25 @@ def csv_text(frame: pd.DataFrame, *, float_format: str | None = None,
     header_lines : lines written first as ``# `` comments (a line break in one becomes a space,
         so a comment can never start a row).
     """
-    buf = io.StringIO()
-    for line in header_lines:
-        buf.write("# " + re.sub(r"[\r\n]+", " ", line) + LINE_END)
-    safe, headers = defused(frame)
-    safe.to_csv(buf, index=False, header=headers, float_format=float_format, lineterminator=LINE_END)
-    return buf.getvalue()
+    table = _arrow_table(frame) if float_format is None else None
+    text = table.decode("utf-8") if table is not None else _pandas_table(frame, float_format)
+    return _comments(header_lines) + text
 
 
 def csv_bytes(frame: pd.DataFrame, *, float_format: str | None = None, bom: bool = True,
               header_lines: Sequence[str] = ()) -> bytes:
     """``csv_text`` as UTF-8 bytes, with a byte-order mark when ``bom`` (spreadsheets then read
     accents right; HgWatch's reader takes either)."""
-    text = csv_text(frame, float_format=float_format, header_lines=header_lines)
-    return text.encode("utf-8-sig" if bom else "utf-8")
+    encoding = "utf-8-sig" if bom else "utf-8"
+    table = _arrow_table(frame) if float_format is None else None
+    if table is None:
+        return (_comments(header_lines) + _pandas_table(frame, float_format)).encode(encoding)
+    return _comments(header_lines).encode(encoding) + table
+
+
+def _comments(header_lines: Sequence[str]) -> str:
+    """The ``# `` comment lines written before the table."""
+    return "".join("# " + re.sub(r"[\r\n]+", " ", line) + LINE_END for line in header_lines)
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None = None,
@@ -111,3 +128,111 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
     path = Path(path)
     path.write_bytes(csv_bytes(frame, float_format=float_format, bom=bom))
     return path
+
+
+def _pandas_table(frame: pd.DataFrame, float_format: str | None) -> str:
+    """The header and rows through pandas' ``to_csv``: any table, any ``float_format``."""
+    buf = io.StringIO()
+    safe, headers = defused(frame)
+    safe.to_csv(buf, index=False, header=headers, float_format=float_format, lineterminator=LINE_END)
+    return buf.getvalue()
+
+
+def _arrow_table(frame: pd.DataFrame) -> bytes | None:
+    """The bytes of ``_pandas_table(frame, None)``, built column by column with Arrow string
+    kernels; None when a column is of a kind this path does not write (then pandas does)."""
+    frame = pd.DataFrame(frame)
+    ncols = len(frame.columns)
+    if not ncols or not frame.columns.is_unique or isinstance(frame.columns, pd.MultiIndex):
+        return None
+    headers = [str(defuse_formula(str(c))) for c in frame.columns]
+    try:
+        cells = [_column_text(frame.iloc[:, i], ncols) for i in range(ncols)]
+        if any(c is None for c in cells):
+            return None
+        head = _join([_quoted(pa.scalar(h, _TEXT), ncols) for h in headers], 1)
+        return head + (_join(cells, len(frame)) if len(frame) else b"")
+    except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate: let pandas raise its own error
+        return None
+
+
+def _column_text(series: pd.Series, ncols: int) -> pa.Array | pa.Scalar | None:
+    """One column as the cells the csv module writes for it (missing values empty, formulas
+    defused, quoted where needed); one scalar when every cell is the same; None when the
+    column is of a kind left to pandas."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):  # already text (Arrow or Python strings); missing is empty
+        text = pc.fill_null(pa.array(series.array, type=_TEXT, from_pandas=True), pa.scalar("", _TEXT))
+        return _cells(_defused_text(text), ncols, quote=True)
+    if dtype == np.dtype(object) or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        text = _object_text(series.astype(object).to_numpy())
+        return None if text is None else _cells(text, ncols, quote=True)
+    if not isinstance(dtype, np.dtype):  # nullable numbers, dates with a zone, periods...
+        return None
+    values = series.to_numpy()
+    if dtype.kind == "b":
+        return _cells(pa.array(np.where(values, "True", "False"), type=_TEXT), ncols, quote=False)
+    if dtype.kind in "iu":
+        return _cells(pa.array(values.astype(str), type=_TEXT), ncols, quote=False)
+    if dtype.kind == "f":  # pandas writes float_format=None floats as numpy's str, NaN empty
+        nan = np.isnan(values)
+        if nan.all():
+            return _cells(pa.array([""] * len(values), type=_TEXT), ncols, quote=False)
+        text = values.astype(str).astype(object)
+        text[nan] = ""
+        return _cells(pa.array(text, type=_TEXT), ncols, quote=False)
+    return None
+
+
+def _object_text(values: np.ndarray) -> pa.Array | None:
+    """Text of an object column of strings (missing values, ``pd.isna``, empty), defused; None
+    for a column holding anything else (numbers, dates, bytes: pandas writes those its own way,
+    some numbers changed by its defusing pass, and its bytes are the reference)."""
+    missing = pd.isna(values)
+    if pd.api.types.infer_dtype(values[~missing], skipna=False) not in ("string", "empty"):
+        return None
+    text = values.copy()
+    text[missing] = ""
+    return _defused_text(pa.array(text, type=_TEXT))
+
+
+def _defused_text(arr: pa.Array) -> pa.Array:
+    """``arr`` with ``defuse_formula`` applied to the cells it changes."""
+    maybe = pc.match_substring_regex(arr, _MAYBE_ARMED).to_numpy(zero_copy_only=False)
+    if not maybe.any():
+        return arr
+    text = arr.to_numpy(zero_copy_only=False).astype(object)
+    at = np.flatnonzero(maybe)
+    text[at] = [defuse_formula(text[i]) for i in at]
+    return pa.array(text, type=_TEXT)
+
+
+def _cells(text: pa.Array, ncols: int, *, quote: bool) -> pa.Array | pa.Scalar:
+    """The written cells of one column; a scalar when they are all the same (a constant column
+    is quoted once, and joined as a scalar)."""
+    if len(text) and pc.all(pc.equal(text, text[0])).as_py():
+        return _quoted(text[0], ncols)
+    return _quoted(text, ncols) if quote or ncols == 1 else text
+
+
+def _quoted(cells: pa.Array | pa.Scalar, ncols: int) -> pa.Array | pa.Scalar:
+    """Cells as the csv module writes them: in double quotes, quotes doubled, when they hold a
+    comma, a quote or a line break; a row of one empty cell is written ``""``."""
+    need = pc.match_substring_regex(cells, _NEEDS_QUOTES)
+    if ncols == 1:
+        need = pc.or_(need, pc.equal(pc.utf8_length(cells), 0))
+    quote = pa.scalar('"', _TEXT)
+    quoted = pc.binary_join_element_wise(quote, pc.replace_substring(cells, '"', '""'), quote, pa.scalar("", _TEXT))
+    return pc.if_else(need, quoted, cells)
+
+
+def _join(columns: list[pa.Array | pa.Scalar], rows: int) -> bytes:
+    """``rows`` rows of ``columns`` joined by commas, each ending in CRLF, as UTF-8 bytes."""
+    line = pc.binary_join_element_wise(*columns, pa.scalar(",", _TEXT)) if len(columns) > 1 else columns[0]
+    line = pc.binary_join_element_wise(line, pa.scalar("", _TEXT), pa.scalar(LINE_END, _TEXT))
+    if isinstance(line, pa.Scalar):  # every column is constant: one row, repeated
+        return line.as_py().encode("utf-8") * rows
+    line = line.combine_chunks() if isinstance(line, pa.ChunkedArray) else line
+    offsets = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset:line.offset + len(line) + 1]
+    data = line.buffers()[2]
+    return data[int(offsets[0]):int(offsets[-1])].to_pybytes() if data is not None else b""
