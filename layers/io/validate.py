@@ -204,10 +204,8 @@ def _check_range(parsed: pd.Series, fs: FieldSpec, add: _Add) -> None:
 def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add) -> None:
     ids = gdf[id_field]
     try:  # ids are text: Arrow's hash table finds the repeats (pandas hashes Python objects)
-        texts = pa.array(ids.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-        if pc.count_distinct(texts, mode="only_valid").as_py() == len(texts) - texts.null_count:
-            return  # every present id is distinct (the usual case): no repeat to look for
-        codes = pc.fill_null(pc.dictionary_encode(texts).indices, -1)
+        codes = pc.fill_null(pc.dictionary_encode(pa.array(ids.to_numpy(dtype=object), type=pa.string(),
+                                                           from_pandas=True)).indices, -1)
         numbers = codes.to_numpy().astype(np.int64)
         dup = pd.Series((numbers >= 0) & pd.Series(numbers).duplicated(keep=False).to_numpy())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
