@@ -21,7 +21,9 @@ _TRUE = {"true", "t", "yes", "y", "1", "oui", "si", "sí", "sim", "ja", "да", 
 _FALSE = {"false", "f", "no", "n", "0", "non", "não", "nao", "nein", "нет", "жок"}
 # '1,234' could be 1.234 (decimal comma) or 1234 (thousands separator): refused, not guessed.
 _AMBIGUOUS_COMMA = re.compile(r"^[-+]?[1-9][0-9]{0,2},[0-9]{3}$")
-_SPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())  # what str.strip() removes
+# what str.strip() removes: Unicode has no white space above U+3000 (tests check every code point),
+# so the scan stops there (70 ms less at every start)
+_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _CENSORED = re.compile(r"^\s*<\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
 
 
