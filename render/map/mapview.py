@@ -89,11 +89,12 @@ def _to_mercator(bounds: tuple[float, float, float, float]) -> tuple[float, floa
     return (r * math.radians(bounds[0]), y(bounds[1]), r * math.radians(bounds[2]), y(bounds[3]))
 
 
-def generalise(geoms: gpd.GeoSeries, zoom: int) -> gpd.GeoSeries:
+def generalise(geoms: gpd.GeoSeries, zoom: int, *, by_part: bool = False) -> gpd.GeoSeries:
     """``geoms`` (EPSG:4326) simplified to one screen pixel at ``zoom`` and rounded to 6 decimals.
 
     The tolerance is in Web Mercator metres (``MERCATOR_M_PER_PX_Z0 / 2**zoom``), so it is one
-    pixel wherever the feature lies. Points are only rounded.
+    pixel wherever the feature lies. Points are only rounded. ``by_part``: a MultiPolygon is
+    simplified polygon by polygon (``simplify_parts``), for one geometry of thousands of parts.
     """
     if geoms.empty:
         return geoms
@@ -101,10 +102,30 @@ def generalise(geoms: gpd.GeoSeries, zoom: int) -> gpd.GeoSeries:
     pts = geoms.geom_type == "Point"
     out = geoms.copy()
     if (~pts).any():
-        merc = geoms[~pts].to_crs(3857).simplify(tolerance_m, preserve_topology=True)
+        merc = geoms[~pts].to_crs(3857)
+        if by_part:
+            merc = gpd.GeoSeries([simplify_parts(g, tolerance_m) for g in merc.values], index=merc.index, crs=3857)
+        else:
+            merc = merc.simplify(tolerance_m, preserve_topology=True)
         out[~pts] = merc.to_crs(4326)
     return gpd.GeoSeries(shapely.transform(out.values, lambda c: np.round(c, 6)),
                          index=geoms.index, crs=4326)
+
+
+def simplify_parts(geom: shapely.Geometry | None, tolerance: float) -> shapely.Geometry | None:
+    """``geom`` simplified (topology preserved, ``tolerance`` in its units), a MultiPolygon one
+    polygon at a time.
+
+    GEOS's topology-preserving simplifier checks every candidate against every ring of the
+    geometry: on the rule zone of a national layer (10,000 disjoint buffers, 1.3 million
+    vertices) it took 102-171 s, polygon by polygon 1.2-1.7 s, with the same vertices in the
+    100,000-site benchmark. The parts are simplified alone only when they still do not overlap
+    afterwards (a valid MultiPolygon); otherwise the whole is simplified as before.
+    """
+    if geom is None or shapely.get_type_id(geom) != 6:  # not a MultiPolygon
+        return shapely.simplify(geom, tolerance, preserve_topology=True)
+    joined = shapely.multipolygons(shapely.simplify(shapely.get_parts(geom), tolerance, preserve_topology=True))
+    return joined if shapely.is_valid(joined) else shapely.simplify(geom, tolerance, preserve_topology=True)
 
 
 def aggregate_water(water: gpd.GeoDataFrame, budget: int) -> gpd.GeoDataFrame:
@@ -157,10 +178,11 @@ def rule_zone(water: gpd.GeoDataFrame, violations: gpd.GeoDataFrame,
 
 def _shape_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, classes: pd.Series,
                  styles: dict[str, dict[str, object]], name: str, zoom: int, show: bool = True,
-                 extra: tuple[tuple[str, str, str], ...] = ()) -> EncodedShapes:
-    """Lines and polygons of one layer as encoded polylines with escaped popups."""
+                 extra: tuple[tuple[str, str, str], ...] = (), by_part: bool = False) -> EncodedShapes:
+    """Lines and polygons of one layer as encoded polylines with escaped popups (``by_part``:
+    see ``generalise``)."""
     fields = popup_fields(spec, gdf.columns, extra)
-    geoms = generalise(gdf.geometry, zoom)
+    geoms = generalise(gdf.geometry, zoom, by_part=by_part)
     values = column_values(gdf, [f[0] for f in fields])
     rows = []
     for key, row, g in zip(classes.tolist(), values, geoms.values):
@@ -223,7 +245,7 @@ def _add_violations(m: folium.Map, violations: gpd.GeoDataFrame, water: gpd.GeoD
         if not zone.empty:
             merged = gpd.GeoDataFrame(geometry=[shapely.union_all(zone.values)], crs=4326)
             _shape_layer(merged, VIOLATION_SPEC, pd.Series("zone", index=merged.index),
-                         {"zone": sym.ZONE_STYLE}, f"rule buffer {zone_m:g} m", 16).add_to(group)
+                         {"zone": sym.ZONE_STYLE}, f"rule buffer {zone_m:g} m", 16, by_part=True).add_to(group)
     spec = VIOLATION_SPEC
     if tiled:
         for element in tiled:
