@@ -6,7 +6,7 @@ import argparse
 from commands.common import print_problems, service
 from layers.io.violations import FORMATS as VIOLATION_FORMATS
 from layers.io.violations import write_violations
-from services import arguments, outputs
+from services import arguments, imports, outputs
 from services.checks import diff_lines, summary_lines
 
 
@@ -17,7 +17,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     svc = service(args, rules_path=args.rules)
     outcome = svc.check(
         only=args.only or None, files=files, set_values=arguments.layer_values(args.set),
-        repair=args.repair, record=not args.no_record)
+        repair=args.repair, record=not args.no_record, chunk_rows=args.chunk_rows)
     print_problems(outcome.warnings)
     for layer, sources in outcome.sources.items():
         print(f"{layer}: {', '.join(sources)}")
@@ -50,6 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run only this rule (repeatable)")
     p.add_argument("--out", help="write the violations to FILE.geojson, .gpkg, .csv or .kml")
     p.add_argument("--no-record", action="store_true", help="do not record the run")
+    p.add_argument("--chunk-rows", type=int, metavar="N",
+                   help="read the rules' subject file N records at a time (GeoParquet, GeoJSON, GeoPackage), the"
+                        " other layers whole; same result as a whole read. 0: whole. Default: chunks of"
+                        f" {imports.CHUNK_ROWS:,} for a GeoParquet of more than {imports.AUTO_CHUNK_ABOVE:,} records"
+                        " when the rules allow it (one subject layer in one file, compared with other layers)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("diff", help="compare the last two rule runs: new, resolved, persisting")

@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.errors import Problem, WorkspaceError
+from geo.errors import HgWatchError, Problem, WorkspaceError
 from geo.rules import Evaluation, RunDiff, diff_runs, run_rules
 from layers.catalogue import CATALOGUE
 from layers.io.export import Provenance
 from layers.io.readers import load_layer
 from layers.store.base import Store
 from layers.store.open import open_store
-from services import cases
+from services import cases, chunked_check
 from settings import Settings
 
 
@@ -58,7 +58,7 @@ def _with_site_areas(workspace: Store, frames: dict[str, gpd.GeoDataFrame]) -> d
 def check(settings: Settings, *, only: Sequence[str] | None = None,
           files: Sequence[tuple[str, str | os.PathLike[str]]] = (),
           set_values: Mapping[str, Mapping[str, str]] | None = None, repair: bool = False,
-          record: bool = True) -> CheckOutcome:
+          record: bool = True, chunk_rows: int | None = None) -> CheckOutcome:
     """Run the rules of ``settings`` on ``files`` (layer type, path) if any are given, else on
     the workspace of ``settings``.
 
@@ -71,16 +71,27 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
     set_values : layer type -> {field: value} for fields the files lack (``--set``).
     repair : repair invalid geometries in the files with make_valid (each repair is a warning).
     record : record a workspace run with ``Store.record_run``.
+    chunk_rows : read the subject file of the rules this many records at a time (0: whole; None:
+        in chunks above a size, see ``services.chunked_check.chunk_rows``); the result is the same.
     """
     ruleset = settings.rules
     selected = [ruleset.rule(r) for r in only] if only else list(ruleset.rules)
     needed = list(dict.fromkeys(lay for r in selected for lay in r.layers))
     warnings: list[Problem] = []
     workspace = open_store(settings.workspace, settings.database_url)
+    rows = chunked_check.chunk_rows(selected, files, chunk_rows)
+    evaluation = None
     if files:
-        frames, sources, hashes, warnings = _from_files(files, set_values or {}, repair)
+        chunked = next(k for k, (lay, _) in enumerate(files) if lay == selected[0].subject.layer) if rows else None
+        frames, sources, hashes, warnings, at = _load_files(files, set_values or {}, repair, chunked=chunked, rows=rows)
         provenance = [Provenance(lay, src, "unknown") for lay, paths in sources.items()
                       for src in paths]
+        if chunked is not None:
+            layer, path = files[chunked]
+            evaluation, found = chunked_check.run_chunked(
+                ruleset, only, frames, layer, Path(path), rows=rows, repair=repair,
+                set_values=(set_values or {}).get(layer, {}), threads=lambda: settings.threads)
+            warnings[at:at] = found  # in file order, as a whole-file run gives them
     else:
         if not workspace.exists():
             raise WorkspaceError(f"workspace {workspace.path} does not exist; import layers"
@@ -91,8 +102,9 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
         hashes = {lay: frame_hash(frame) for lay, frame in frames.items()}
         provenance = [Provenance(i.layer, i.source, i.licence, i.synthetic)
                       for i in held.values() if i.layer in frames]
-    evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=only,
-                           missing="refuse" if only else "skip", threads=settings.threads)
+    if evaluation is None:
+        evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=only,
+                               missing="refuse" if only else "skip", threads=settings.threads)
     digest = settings.rules_hash
     run_id, synced = None, None
     if not files and record:
@@ -106,28 +118,51 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
 
 def _from_files(files: Sequence[tuple[str, str | os.PathLike[str]]],
                 set_values: Mapping[str, Mapping[str, str]], repair: bool,
-                ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, list[str]], dict[str, str],
-                           list[Problem]]:
-    """Load each file once; its SHA-256 is streamed on a side thread while the reader parses it."""
+                ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, list[str]], dict[str, str], list[Problem]]:
+    """Every file loaded whole (``_load_files``): frames, sources, hashes, warnings."""
+    return _load_files(files, set_values, repair)[:4]
+
+
+def _load_files(files: Sequence[tuple[str, str | os.PathLike[str]]],
+                set_values: Mapping[str, Mapping[str, str]], repair: bool, *, chunked: int | None = None,
+                rows: int = 0) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, list[str]], dict[str, str],
+                                        list[Problem], int]:
+    """Load each file once; its SHA-256 is streamed on a side thread while the reader parses it.
+
+    The file at index ``chunked`` is not loaded (it is read in chunks, ``services.chunked_check``):
+    its layer is left out of the frames, and its warnings go at the returned index of the warnings
+    (after those of the files before it). When a later file has an error, that
+    file's own errors, read in chunks of ``rows``, are raised first, as a whole-file run does."""
     loaded: dict[str, list[gpd.GeoDataFrame]] = {}
     sources: dict[str, list[str]] = {}
     digests: dict[str, list[str]] = {}
-    warnings: list[Problem] = []
+    before: list[Problem] = []
+    after: list[Problem] = []
     with ThreadPoolExecutor(1, thread_name_prefix="file-digest") as hasher:
         pending = []
-        for layer, path in files:
-            item = load_layer(Path(path), layer, repair=repair, set_values=dict(set_values.get(layer, {})))
+        for k, (layer, path) in enumerate(files):
             pending.append((layer, hasher.submit(file_digest, Path(path))))
-            warnings += item.warnings
-            loaded.setdefault(layer, []).append(item.gdf)
             sources.setdefault(layer, []).append(str(path))
+            if k == chunked:
+                continue
+            values = dict(set_values.get(layer, {}))
+            try:
+                item = load_layer(Path(path), layer, repair=repair, set_values=values)
+            except HgWatchError:
+                if chunked is not None and k > chunked:
+                    chunked_layer, chunked_path = files[chunked]
+                    chunked_check.file_errors_first(Path(chunked_path), chunked_layer, rows=rows, repair=repair,
+                                                    set_values=set_values.get(chunked_layer, {}))
+                raise
+            (before if chunked is None or k < chunked else after).extend(item.warnings)
+            loaded.setdefault(layer, []).append(item.gdf)
         for layer, digest in pending:
             digests.setdefault(layer, []).append(digest.result())
     frames = {lay: gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
               if len(parts) > 1 else parts[0] for lay, parts in loaded.items()}
     hashes = {lay: hashlib.sha256("".join(sorted(d)).encode()).hexdigest()
               for lay, d in digests.items()}
-    return frames, sources, hashes, warnings
+    return frames, sources, hashes, before + after, len(before)
 
 
 def file_digest(path: Path) -> str:

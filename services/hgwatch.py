@@ -172,7 +172,7 @@ class HgWatch:
             if not ids:
                 return EMPTY_VIOLATIONS, []
             try:
-                return violations_for(ruleset, self.view(q.filters), ids, q.distance_m)
+                return violations_for(ruleset, self.view(q.filters), ids, q.distance_m, threads=self.settings.threads)
             except HgWatchError as exc:
                 return EMPTY_VIOLATIONS, [str(exc)]
         return self._cached("violations", q, run, 32)
@@ -309,11 +309,11 @@ class HgWatch:
 
     def check(self, *, only: Sequence[str] | None = None, files: Sequence[tuple[str, str]] = (),
               set_values: dict[str, dict[str, str]] | None = None, repair: bool = False,
-              record: bool = True) -> checks.CheckOutcome:
+              record: bool = True, chunk_rows: int | None = None) -> checks.CheckOutcome:
         """Run the rules on the workspace (recorded) or on ``files``; see ``services.checks.check``."""
         before = self.runs(1) if record and not files else []
         outcome = checks.check(self.settings, only=only, files=files, set_values=set_values,
-                               repair=repair, record=record)
+                               repair=repair, record=record, chunk_rows=chunk_rows)
         if outcome.run_id is not None:
             after = audit_run([{"run_id": outcome.run_id, "rules_hash": outcome.rules_hash,
                                 "counts": outcome.evaluation.counts}])

@@ -132,14 +132,16 @@ def zone_distance(ruleset: RuleSet, rule_ids: tuple[str, ...],
 
 
 def violations_for(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame],
-                   rule_ids: tuple[str, ...], distance_m: float | None) -> tuple[gpd.GeoDataFrame, list[str]]:
+                   rule_ids: tuple[str, ...], distance_m: float | None, *,
+                   threads: int = 1) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Run the chosen rules on the view; returns the violations and notes (rules not run).
 
-    The rules whose layers are absent are skipped with a note, never silently.
+    The rules whose layers are absent are skipped with a note, never silently. ``threads``: worker
+    threads of the distance kernel (``Settings.threads``); the result is the same for any number.
     """
     rules = with_distance(ruleset, rule_ids, distance_m)
     result = run_rules(rules, {k: v for k, v in frames.items() if v is not None},
-                       schemas=CATALOGUE, only=list(rule_ids), missing="skip")
+                       schemas=CATALOGUE, only=list(rule_ids), missing="skip", threads=threads)
     notes = [f"{s.rule_id}: {n}" for s in result.summaries for n in s.notes]
     return result.violations, notes
 

@@ -1,0 +1,185 @@
+"""``cli.py check`` on a subject file larger than memory: the subject layer read, validated and
+checked a chunk of records at a time (``layers.io.chunked``), the other layers read whole.
+
+A chunked run gives what a whole-file run gives: the same violations in the same order (rule by
+rule, subjects in file order), the same summaries (subjects checked and violations summed over the
+chunks, the same notes), the same warnings, and the same refusal when the file has an error (known
+only when its last chunk has been read, so no violation is given then). That holds for a rule that
+judges each subject on its own against layers read whole; a run is chunked only when every rule
+chosen does (``why_not_chunked``): one subject layer for all of them, read from one file, compared
+with other layers only (never with itself), by ``within_distance``, ``inside`` or ``attribute``, and
+without a ``valid_on`` date (the notes of a dated layer depend on the days of all the subjects).
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.errors import HgWatchError, InputError, Problem
+from geo.rules import Evaluation, run_rules
+from geo.rules.evaluate import RuleSummary
+from geo.rules.model import Rule, RuleSet
+from layers.catalogue import CATALOGUE, spec_for
+from layers.io.chunked import read_chunks, validate_chunks, validated_chunks
+from layers.io.readers import load_layer, set_fields
+from layers.io.validate import ROW
+from services import imports
+
+CHUNKED_RELATIONS = ("within_distance", "inside", "attribute")
+_NO_GEOMETRY = re.compile(r"^(\d+) subject\(s\) without geometry were not compared$")  # counted per chunk
+
+
+def why_not_chunked(rules: Sequence[Rule], files: Sequence[tuple[str, str | os.PathLike[str]]]) -> str | None:
+    """Why ``rules`` cannot be checked with their subject layer read in chunks from ``files``
+    (layer type, path), or None when they can (see the module)."""
+    subjects = list(dict.fromkeys(r.subject.layer for r in rules))
+    if len(subjects) != 1:
+        return (f"the rules {[r.id for r in rules]} check several subject layers ({', '.join(subjects)}); "
+                "choose rules of one subject layer with --only")
+    subject = subjects[0]
+    for rule in rules:
+        if subject in (o.layer for o in rule.other):
+            return f"rule {rule.id} compares {subject} with itself, so it needs the whole layer"
+        if rule.relation not in CHUNKED_RELATIONS:
+            return f"rule {rule.id} is a {rule.relation!r} rule, which is checked on whole layers"
+        dated = [o.layer for o in rule.other if o.valid_on is not None]
+        if dated:
+            return f"rule {rule.id} reads {dated[0]} on each subject's date, which is checked on whole layers"
+    given = [path for layer, path in files if layer == subject]
+    if len(given) != 1:
+        return f"{subject} is given in {len(given)} files; chunks are read from one file"
+    return None
+
+
+@dataclass
+class _Merged:
+    """The evaluations of the chunks, merged as they come."""
+
+    order: dict[str, int]
+    parts: list[gpd.GeoDataFrame]
+    summaries: list[list[RuleSummary]]
+
+    def add(self, evaluation: Evaluation) -> None:
+        if len(evaluation.violations):
+            self.parts.append(evaluation.violations)
+        self.summaries.append(list(evaluation.summaries))
+
+    def evaluation(self, first: Evaluation) -> Evaluation:
+        """One evaluation equal to the whole-file one (``first``: the first chunk's)."""
+        if not self.parts:
+            violations = first.violations
+        else:
+            frame = pd.concat(self.parts, ignore_index=True) if len(self.parts) > 1 else self.parts[0]
+            rank = frame["rule_id"].map(self.order).to_numpy()
+            violations = frame.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+        return Evaluation(violations, tuple(_merge(list(s)) for s in zip(*self.summaries, strict=True)))
+
+
+def _merge(chunks: list[RuleSummary]) -> RuleSummary:
+    """One rule's summary over every chunk: counts summed, the notes of one chunk with the count of
+    subjects without geometry summed over all."""
+    first = chunks[0]
+    bare, at = 0, None
+    notes: list[str] = []
+    for summary in chunks:
+        kept = []
+        for k, note in enumerate(summary.notes):
+            if found := _NO_GEOMETRY.match(note):
+                bare, at = bare + int(found.group(1)), k
+            else:
+                kept.append(note)
+        if not notes:
+            notes = kept
+        elif kept and kept != notes:
+            raise HgWatchError(f"rule {first.rule_id}: the chunks gave different notes ({notes} and {kept}); "
+                               "check this file whole (--chunk-rows 0)")
+    if at is not None:
+        notes.insert(at, f"{bare} subject(s) without geometry were not compared")
+    return RuleSummary(first.rule_id, first.severity, first.title, first.subject_layer,
+                       sum(s.checked for s in chunks), sum(s.violations for s in chunks), first.ran,
+                       first.assumption, tuple(notes))
+
+
+def run_chunked(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[str, gpd.GeoDataFrame],
+                subject: str, path: Path, *, rows: int, repair: bool, set_values: Mapping[str, str],
+                threads: Callable[[], int]) -> tuple[Evaluation, list[Problem]]:
+    """The rules run on ``path`` (layer ``subject``) read ``rows`` records at a time, with the other
+    layers ``frames`` read whole: (evaluation, the file's warnings), both as a whole-file run gives
+    them. InputError with every problem of the file when it has an error, as ``load_layer`` raises it.
+    A rule refusal (a layer missing, a bad ``threads`` setting: ``Settings.threads``) comes after the
+    file's own errors, as in a whole-file run."""
+    spec = spec_for(subject)
+    rules = [ruleset.rule(r) for r in dict.fromkeys(only)] if only else list(ruleset.rules)
+    merged = _Merged({r.id: k for k, r in enumerate(rules)}, [], [])
+    problems: list[Problem] = []
+    read = ((set_fields(gdf, spec, dict(set_values)), notes) for gdf, notes in read_chunks(path, rows))
+    first: Evaluation | None = None
+    refusal: HgWatchError | None = None
+    for part in validated_chunks(read, spec, source=path.name, repair=repair, problems=problems):
+        if refusal is not None or not len(part):
+            continue  # the file is still read to the end: its own errors come first
+        try:
+            evaluation = run_rules(ruleset, {**frames, subject: part.drop(columns=[ROW])}, schemas=CATALOGUE,
+                                   only=only, missing="refuse" if only else "skip", threads=threads())
+        except HgWatchError as exc:
+            refusal = exc
+            continue
+        first = first or evaluation
+        merged.add(evaluation)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(f"{path.name}: {len(errors)} problem(s); the file was not used", problems)
+    if refusal is not None:
+        raise refusal
+    warnings = [p for p in problems if p.severity != "error"]
+    if first is None:  # no record at all: the whole-file read of an empty file says what it says
+        empty = load_layer(path, subject, repair=repair, set_values=dict(set_values))
+        return run_rules(ruleset, {**frames, subject: empty.gdf}, schemas=CATALOGUE, only=only,
+                         missing="refuse" if only else "skip", threads=threads()), empty.warnings
+    return merged.evaluation(first), warnings
+
+
+def file_errors_first(path: Path, subject: str, *, rows: int, repair: bool, set_values: Mapping[str, str]) -> None:
+    """Raise the InputError of ``path`` when it has an error, read in chunks (for a later file's
+    refusal, which a whole-file run gives only after this file's)."""
+    spec = spec_for(subject)
+    read = ((set_fields(gdf, spec, dict(set_values)), notes) for gdf, notes in read_chunks(path, rows))
+    _, problems = validate_chunks(read, spec, source=path.name, repair=repair)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(f"{path.name}: {len(errors)} problem(s); the file was not used", problems)
+
+
+
+def chunk_rows(rules: Sequence[Rule], files: Sequence[tuple[str, str | os.PathLike[str]]], asked: int | None) -> int:
+    """How many subject records at a time to check ``files``: 0 reads every file whole.
+
+    ``asked`` (``--chunk-rows``) is used as given, and refused with the reason when the rules cannot
+    be checked in chunks; without it, a GeoParquet subject file of more than
+    ``services.imports.AUTO_CHUNK_ABOVE`` records is read ``services.imports.CHUNK_ROWS`` at a time
+    when the rules allow it, and anything else whole."""
+    if asked is not None and asked < 0:
+        raise InputError(f"--chunk-rows {asked}: expected a number of records >= 1, or 0 to read the files whole")
+    if asked == 0:
+        return 0
+    if not files:
+        if asked is None:
+            return 0
+        raise InputError(f"--chunk-rows {asked}: chunks are read from --layer files; "
+                         "a run on the workspace reads its layers whole")
+    why = why_not_chunked(rules, files)
+    if why is not None:
+        if asked is None:
+            return 0
+        raise InputError(f"--chunk-rows {asked}: cannot check in chunks: {why}; or read the files whole with --chunk-rows 0")
+    if asked is not None:
+        return asked
+    subject = rules[0].subject.layer
+    return imports.chunk_rows(Path(next(path for layer, path in files if layer == subject)), None)
