@@ -17,6 +17,7 @@ from typing import Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from geo.distance import nearest_within
 from geo.errors import CRSError, InputError, Problem
@@ -25,7 +26,7 @@ from geo.rules.model import LayerSchema, OtherRef, Rule, RuleSet
 from geo.rules.qualify import days_for, qualifying
 from geo.rules.relations import inside_hits, uncovered_subjects
 from geo.rules.validity import bad_bounds
-from geo.rules.violations import BASIS_BANK, BASIS_EDGE, BASIS_REPORTED, LINE_COLUMN, empty_violations, violation_id
+from geo.rules.violations import BASIS_BANK, BASIS_EDGE, BASIS_REPORTED, LINE_COLUMN, empty_violations, violation_ids
 
 
 @dataclass(frozen=True)
@@ -264,24 +265,51 @@ def _closer(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 def _rows(rule: Rule, subj: gpd.GeoDataFrame, hits: pd.DataFrame,
           schemas: Mapping[str, LayerSchema]) -> pd.DataFrame:
-    """Violation rows of one rule (columns as in ``geo.rules.violations``), geometry = the subject."""
+    """Violation rows of one rule (columns as in ``geo.rules.violations``), geometry = the subject.
+
+    Text columns are made as pandas' text arrays directly: the dtypes and values the frame
+    constructor infers from Python strings, without making them (``tests/test_rules_rows.py``
+    keeps that construction as the oracle)."""
     id_field = schemas[rule.subject.layer].id_field
     at = hits["subject"].to_numpy(dtype=int)
-    sid = subj[id_field].iloc[at].astype(str).to_numpy(dtype=object) if len(at) else np.array([], object)
+    n = len(at)
+    sid = subj[id_field].iloc[at].astype(str).reset_index(drop=True)
+    vids = violation_ids(rule.id, rule.version, rule.subject.layer, sid.to_numpy(dtype=object))
+    bulk = n > 0  # with no rows: what the constructor makes of an empty list, scalars and objects
+    no_text = np.array([], object)
     out = pd.DataFrame({
-        "violation_id": [violation_id(rule.id, rule.version, rule.subject.layer, s) for s in sid],
-        "rule_id": rule.id, "rule_version": str(rule.version), "severity": rule.severity,
-        "title": rule.title, "citation": rule.citation, "subject_layer": rule.subject.layer,
-        "subject_id": sid, id_field: sid, "assumption": rule.assumption,
-    }, index=range(len(at)))
+        "violation_id": pd.array(vids, dtype=_TEXT) if bulk else vids,
+        **{name: _repeat(value, n) if bulk else value for name, value in (
+            ("rule_id", rule.id), ("rule_version", str(rule.version)), ("severity", rule.severity),
+            ("title", rule.title), ("citation", rule.citation), ("subject_layer", rule.subject.layer))},
+        "subject_id": sid.array if bulk else no_text, id_field: sid.array.copy() if bulk else no_text,
+        "assumption": rule.assumption,
+    }, index=range(n))
     for col in ("distance_m", "threshold_m", "area_m2"):
         out[col] = pd.to_numeric(hits[col], errors="coerce").round(2).to_numpy() \
             if col in hits else np.nan
     for col in ("distance_basis", "nearest_layer", "nearest_id", "nearest_name", "nearest_source", LINE_COLUMN):
-        out[col] = hits[col].astype(object).where(hits[col].notna(), None).to_numpy() \
-            if col in hits else None
+        out[col] = _cells(hits[col]) if col in hits else None
     out["geometry"] = subj.geometry.to_numpy()[at]
     return out
+
+
+_TEXT = pd.Series(["text"]).dtype  # the dtype pandas infers for Python strings ("str", Arrow-backed)
+
+
+def _repeat(value: str, n: int) -> object:
+    """``n`` times ``value`` as a text array, made once in Arrow."""
+    codes = pa.array(np.zeros(n, np.int32))
+    return pd.array(pa.DictionaryArray.from_arrays(codes, pa.array([value], pa.large_string()))
+                    .cast(pa.large_string()), dtype=_TEXT)
+
+
+def _cells(column: pd.Series) -> object:
+    """A hits column as its violation column: a text column without missing values as it is,
+    anything else as objects with None for a missing value."""
+    if column.dtype == _TEXT and len(column) and not column.hasnans:
+        return column.array
+    return column.astype(object).where(column.notna(), None).to_numpy()
 
 
 def _assemble(parts: list[pd.DataFrame], id_columns: list[str]) -> gpd.GeoDataFrame:

@@ -40,6 +40,14 @@ def violation_id(rule_id: str, rule_version: int | str, subject_layer: str,
     return f"{rule_id}/{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
 
 
+def violation_ids(rule_id: str, rule_version: int | str, subject_layer: str,
+                  subject_ids: Iterable[str]) -> list[str]:
+    """``violation_id`` of each subject id (text), in one tight pass: the same ids, for many subjects."""
+    prefix = "\x1f".join((rule_id, str(rule_version), subject_layer, ""))
+    head, sha256 = f"{rule_id}/", hashlib.sha256
+    return [head + sha256((prefix + s).encode("utf-8")).hexdigest()[:16] for s in subject_ids]
+
+
 def rule_of(vid: str) -> str:
     """The rule id a violation id belongs to."""
     return vid.rsplit("/", 1)[0]
