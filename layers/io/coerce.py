@@ -42,6 +42,21 @@ def _texts(values: pd.Series) -> pd.Series | None:
     return pd.Series(pd.arrays.ArrowStringArray(trimmed), index=values.index)
 
 
+def text_array(values: pd.Series) -> pa.Array | None:
+    """``values`` as ``parse_str`` gives them (stripped, blank as missing) but as Arrow strings, so
+    that no Python string is made (duplicate ids are found on it); None when ``parse_str`` would
+    not read them as text (numbers, mixed values)."""
+    if _numeric(values):
+        return None
+    texts = _texts(values)
+    if texts is None:
+        return None
+    trimmed = pa.array(texts.array)  # one array: a dictionary per chunk would not compare across chunks
+    if isinstance(trimmed, pa.ChunkedArray):
+        trimmed = trimmed.combine_chunks()
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+
+
 def _numeric(values: pd.Series) -> bool:
     """True for a column of numbers (not bools): whole-column arithmetic applies."""
     return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)

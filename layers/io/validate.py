@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from geo import geomcheck
 from geo.errors import Problem
 from layers.catalogue import FieldSpec, LayerSpec
-from layers.io.coerce import coerce_field, is_missing, parse_censored
+from layers.io.coerce import coerce_field, is_missing, parse_censored, text_array
 
 ROW = "_row"  # column readers add: 1-based record number in the source file
 # Columns readers add for records whose geometry GEOS could not build as written (see
@@ -107,9 +107,11 @@ def validate(
         problems.append(Problem(source, None if i is None else int(rows[i]), field, plain(value),
                                 expected, severity, fid, kind))
 
+    id_spec = spec.field(spec.id_field)
+    id_texts = text_array(gdf[spec.id_field]) if id_spec is not None and id_spec.dtype == "str" else None
     for fs in spec.fields:
         _check_field(gdf, fs, add)
-    _check_duplicates(gdf, spec.id_field, add)
+    _check_duplicates(gdf, spec.id_field, add, id_texts)
     gdf = _check_geometry(gdf, spec, repair, add)
     return gdf, problems
 
@@ -201,11 +203,15 @@ def _check_range(parsed: pd.Series, fs: FieldSpec, add: _Add) -> None:
             add(i, fs.name, shown, f"impossible value: expected at most {fs.maximum:g}{unit}", "range")
 
 
-def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add) -> None:
+def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add,
+                      texts: pa.Array | None = None) -> None:
+    """Every repeat of an id; ``texts``: the ids as ``coerce.text_array`` gives them (else made
+    from the parsed ids)."""
     ids = gdf[id_field]
     try:  # ids are text: Arrow's hash table finds the repeats (pandas hashes Python objects)
-        codes = pc.fill_null(pc.dictionary_encode(pa.array(ids.to_numpy(dtype=object), type=pa.string(),
-                                                           from_pandas=True)).indices, -1)
+        if texts is None:
+            texts = pa.array(ids.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        codes = pc.fill_null(pc.dictionary_encode(texts).indices, -1)
         numbers = codes.to_numpy().astype(np.int64)
         dup = pd.Series((numbers >= 0) & pd.Series(numbers).duplicated(keep=False).to_numpy())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
