@@ -14,7 +14,7 @@ from typing import Any
 
 from commands import audit as audit_commands
 from commands import cases as case_commands
-from commands import db, dossier, fieldpack, files, inventory, keys, rules, serve, submissions, surface, users
+from commands import db, dossier, fieldpack, files, inventory, keys, rules, serve, submissions, surface, tiles, users
 from commands.common import service
 from geo.errors import HgWatchError, InputError
 from services import arguments, audit
@@ -27,7 +27,7 @@ SIGNED = ("--bbox", "--accuracy-m", "--cell-m", "--max-distance-m")
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     files.register, rules.register, surface.register, inventory.register, db.register,
     audit_commands.register, users.register, keys.register, serve.register,
-    case_commands.register, dossier.register, fieldpack.register, submissions.register]
+    case_commands.register, dossier.register, fieldpack.register, submissions.register, tiles.register]
 
 
 def _identity(args: argparse.Namespace) -> Any:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
@@ -21,6 +24,10 @@ from geo.errors import InputError
 from render.map.assets import STATIC_DIR, VENDOR_DIR, installed
 from render.map.mapview import MapOptions, build_map
 from render.map.tiles import TileError, TileStore, tippecanoe_path
+from render.map.vectortiles import VectorTiles
+
+if TYPE_CHECKING:
+    from services.hgwatch import HgWatch
 
 LOG = logging.getLogger(__name__)
 
@@ -69,12 +76,12 @@ def available(vendor: Path = VENDOR_DIR) -> bool:
     return tippecanoe_path() is not None and installed(vendor, "protomaps-leaflet")
 
 
-def map_options(folder: Path = TILES_DIR, url: str = TILES_URL) -> MapOptions:
-    """The dashboard's map options: vector tiles in ``folder`` (served at ``url``) above the
-    threshold when they can be built and drawn, else the row-based map."""
+def map_options(folder: Path | None = None, url: str = TILES_URL) -> MapOptions:
+    """The dashboard's map options: vector tiles in ``folder`` (default ``TILES_DIR``, served at
+    ``url``) above the threshold when they can be built and drawn, else the row-based map."""
     if not available():
         return MapOptions(basemap=basemap())
-    return MapOptions(tiles=TileStore(Path(folder), url), tiles_above=tiles_above(),
+    return MapOptions(tiles=TileStore(Path(folder or TILES_DIR), url), tiles_above=tiles_above(),
                       basemap=basemap())
 
 
@@ -90,3 +97,39 @@ def draw_map(layers: Mapping[str, gpd.GeoDataFrame], *, violations: gpd.GeoDataF
         LOG.warning("vector tiles not built, drawing rows instead: %s", exc)
         return build_map(layers, violations=violations, zone_m=zone_m,
                          options=MapOptions(basemap=options.basemap))
+
+
+@dataclass(frozen=True)
+class Prebuilt:
+    """What ``prebuild`` did: the tiled layers of the first map (switcher name, features) and
+    the seconds it took; ``reason`` says why nothing was tiled."""
+
+    layers: tuple[tuple[str, int], ...]
+    seconds: float
+    reason: str = ""
+
+
+def vector_layers(element: object) -> Iterator[VectorTiles]:
+    """Every vector-tile layer of a folium ``element`` and its children."""
+    if isinstance(element, VectorTiles):
+        yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from vector_layers(child)
+
+
+def prebuild(svc: HgWatch) -> Prebuilt:
+    """Build the vector tiles of the dashboard's first map (no filter, every rule, the rule
+    file's distances) for ``svc``'s identity, so that the first visitor after an import finds
+    them on disk: the map of ``svc.map`` for the default query, whose archives land in
+    ``TILES_DIR`` under the same keys the dashboard computes (``render.map.tiles.data_key``:
+    the same data give the same archive whichever rules were picked). Archives already built
+    are reused, so a second run only checks them.
+    """
+    from services.hgwatch import Query  # the service module loads the store and the rules
+
+    start = time.perf_counter()
+    if not available():
+        return Prebuilt((), 0.0, "tippecanoe or the protomaps-leaflet files are not installed (`make install`)")
+    layers = tuple((str(t.layer_name), int(t.bundle.features)) for t in vector_layers(svc.map(Query())))
+    reason = "" if layers else f"no layer has more than {tiles_above():,} features (${ENV_ABOVE})"
+    return Prebuilt(layers, time.perf_counter() - start, reason)
