@@ -39,14 +39,21 @@ def _column(sites: pd.DataFrame, name: str) -> pd.Series:
     return sites[name] if name in sites else pd.Series(None, index=sites.index, dtype=object)
 
 
+def _text_in(sites: pd.DataFrame, name: str, values: tuple[str, ...]) -> np.ndarray:
+    """True where column ``name`` (as text, missing as "") is one of ``values``; all False when
+    the layer has no such column (no text is made for it)."""
+    if name not in sites:
+        return np.zeros(len(sites), dtype=bool)
+    text = sites[name].astype(object).where(lambda s: s.notna(), "").astype(str)
+    return text.isin(values).to_numpy()
+
+
 def mercury_use(sites: pd.DataFrame) -> pd.Series:
     """Per site: ``USES``, ``NONE`` or ``NOT_RECORDED`` (see the module docstring)."""
-    amal = _column(sites, "amalgamation").astype(object).where(lambda s: s.notna(), "").astype(str)
-    burn = _column(sites, "burning").astype(object).where(lambda s: s.notna(), "").astype(str)
     said = _column(sites, "uses_mercury")
-    yes = (_flag(said, True) | amal.isin(AMALGAMATION_WITH_MERCURY).to_numpy()
-           | burn.isin(BURNING_OF_AMALGAM).to_numpy())
-    no = ~yes & (_flag(said, False) | (amal == "none").to_numpy())
+    yes = (_flag(said, True) | _text_in(sites, "amalgamation", AMALGAMATION_WITH_MERCURY)
+           | _text_in(sites, "burning", BURNING_OF_AMALGAM))
+    no = ~yes & (_flag(said, False) | _text_in(sites, "amalgamation", ("none",)))
     out = np.full(len(sites), NOT_RECORDED, dtype=object)
     out[no] = NONE
     out[yes] = USES

@@ -5,7 +5,8 @@ violation ids hashed in one tight pass and text columns made as pandas' text arr
 The straightforward construction of commit b069e77 is kept here as the oracle; Hypothesis makes
 the subjects (unicode, numeric and repeated-looking ids) and the hits (any mix of columns, text
 with and without missing values, numbers, lines), and the frames must be equal in columns,
-dtypes, array kinds, values and order.
+dtypes, array kinds, values and order. ``geo.sites.mercury_use`` (the derived field of the
+mercury rules) is held to its straightforward definition the same way.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from geo.rules import LINE_COLUMN
 from geo.rules.evaluate import _assemble, _rows
 from geo.rules.model import LayerSchema, Rule
 from geo.rules.violations import violation_id, violation_ids
+from geo.sites import AMALGAMATION_WITH_MERCURY, BURNING_OF_AMALGAM, NONE, NOT_RECORDED, USES, mercury_use
 from layers.catalogue import CATALOGUE
 from settings import Settings
 
@@ -118,3 +120,34 @@ def test_the_rows_of_many_hits_are_the_straightforward_rows(rule_id: str) -> Non
     new = _rows(rule, subj, hits, CATALOGUE)
     _same(new, _old_rows(rule, subj, hits, CATALOGUE))
     assert len(new) == len(hits) and new["violation_id"].str.startswith(f"{rule.id}/").all()
+
+
+def _old_mercury_use(sites: pd.DataFrame) -> pd.Series:
+    from geo.sites import _column, _flag
+
+    amal = _column(sites, "amalgamation").astype(object).where(lambda s: s.notna(), "").astype(str)
+    burn = _column(sites, "burning").astype(object).where(lambda s: s.notna(), "").astype(str)
+    said = _column(sites, "uses_mercury")
+    yes = (_flag(said, True) | amal.isin(AMALGAMATION_WITH_MERCURY).to_numpy() | burn.isin(BURNING_OF_AMALGAM).to_numpy())
+    no = ~yes & (_flag(said, False) | (amal == "none").to_numpy())
+    out = np.full(len(sites), NOT_RECORDED, dtype=object)
+    out[no] = NONE
+    out[yes] = USES
+    return pd.Series(out, index=sites.index, dtype=object)
+
+
+WORDS = st.one_of(st.sampled_from([*AMALGAMATION_WITH_MERCURY, *BURNING_OF_AMALGAM, "none", "None", "", "unknown"]),
+                  st.none(), st.just(np.nan), st.integers(-1, 1), NO_SURROGATES)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), n=st.integers(0, 8))
+def test_mercury_use_skips_absent_columns_and_says_the_same(data: st.DataObject, n: int) -> None:
+    """``geo.sites.mercury_use`` makes no text for an absent amalgamation or burning column (1e6
+    empty strings before), with the same answer as the straightforward definition."""
+    columns = {name: data.draw(st.lists(values, min_size=n, max_size=n))
+               for name, values in (("uses_mercury", st.one_of(st.booleans(), st.none(), st.integers(0, 2))),
+                                    ("amalgamation", WORDS), ("burning", WORDS)) if data.draw(st.booleans())}
+    sites = pd.DataFrame(columns, index=pd.RangeIndex(n) + 7)
+    new, old = mercury_use(sites), _old_mercury_use(sites)
+    pd.testing.assert_series_equal(new, old, check_exact=True)
