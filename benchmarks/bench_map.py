@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,9 +26,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-if __package__ in (None, ""):  # run as a script: the project's root holds tests/
+if __package__ in (None, ""):  # run as a script: the project's root holds tests/ ($BENCH_TREE: another tree's code)
     import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, os.environ.get("BENCH_TREE") or str(Path(__file__).resolve().parents[1]))
 
 from layers.store.workspace import DEFAULT_PATH, Workspace
 from services.tiles import TILES_DIR
@@ -170,19 +171,129 @@ def _row(case: str, variant: str, r: dict[str, float]) -> str:
             f"{r['total_mb']:6.2f} MB)  filter change {r['filter_s']:6.2f} s")
 
 
+def _load_avg() -> str:
+    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def stages_child(workspace: Path) -> None:
+    """One map-page run of the dashboard's own path (``services.hgwatch``, the local analyst,
+    every rule) on ``workspace``, step by step: imports, reading the layers, the rules,
+    the headline, the map with its archives built, the map again in a fresh service with the
+    archives on disk (inside it: data_key hashing, the rule zone, the tiled layers), pickling
+    and the st_folium payload. Prints one line per step."""
+    import pickle
+    times: dict[str, float] = {}
+
+    def step(name: str, make):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        out = make()
+        times[name] = time.perf_counter() - t0
+        print(f"  {name:44s} {times[name]:6.2f} s", flush=True)
+        return out
+
+    def timed(module, attr: str, label: str) -> None:  # type: ignore[no-untyped-def]
+        inner = getattr(module, attr)
+
+        def wrapper(*a, **k):  # type: ignore[no-untyped-def]
+            t0 = time.perf_counter()
+            try:
+                return inner(*a, **k)
+            finally:
+                times[label] = times.get(label, 0.0) + time.perf_counter() - t0
+        setattr(module, attr, wrapper)
+    step("import services (store, rules, view)", lambda: __import__("services.hgwatch"))
+    step("import map modules (folium, st_folium)", lambda: (__import__("services.tiles"), __import__("streamlit_folium")))
+    import streamlit_folium as sf
+
+    import render.map.mapview as mv
+    import render.map.tiles as rt
+    import services.tiles as stl
+    from services.auth import LOCAL
+    from services.hgwatch import HgWatch, Query
+    from settings import Settings
+    sub = f"bench-stages-{os.getpid()}"
+    stl.TILES_DIR = stl.TILES_DIR / sub
+    if "folder: Path = TILES_DIR" in __import__("inspect").getsource(stl.map_options):  # an older tree
+        stl.map_options.__defaults__ = (stl.TILES_DIR, stl.TILES_URL)
+    for module, attr, label in ((rt, "data_key", "    inside: data_key hashing"),
+                                (rt, "build", "    inside: tippecanoe + rows files"),
+                                (mv, "rule_zone", "    inside: rule zone buffers"),
+                                (mv, "_add_violations", "    inside: violations (zone, rings)"),
+                                (mv, "tiled_layers", "    inside: tiled layers (lookup or build)")):
+        timed(module, attr, label)
+    try:
+        for fresh in ("archives built", "archives on disk"):
+            svc = HgWatch(Settings.from_env(None, workspace=workspace), LOCAL)
+            q = Query(rule_ids=tuple(r.id for r in svc.rules().rules))
+            step(f"read layers ({fresh})", svc.frames)
+            step("rules (violations)", partial(svc.violations, q))
+            step("headline", partial(svc.headline, q))
+            before = dict(times)
+            m = step(f"map ({fresh})", partial(svc.map, q))
+            for label in sorted(k for k in times if k.startswith("    inside")):
+                print(f"  {label:44s} {times[label] - before.get(label, 0.0):6.2f} s")
+        data = step("pickle.dumps of the map", lambda: pickle.dumps(m))
+        m = step("pickle.loads (every warm rerun)", lambda: pickle.loads(data))
+        payload = step("st_folium payload (render, map script)", lambda: (
+            m.get_root().render(), sf._get_html(m), sf._get_header(m), sf._get_map_string(m))[-1])
+        print(f"  map script {len(payload) / 1e6:.2f} MB, pickled map {len(data) / 1e6:.2f} MB, "
+              f"{len(svc.violations(q)[0]):,} violations", flush=True)
+    finally:
+        shutil.rmtree(stl.TILES_DIR, ignore_errors=True)
+
+
+def server_stages(workspace: Path, tree: str | None) -> None:
+    """``stages_child`` in a new process for this tree and, with ``tree``, for the code in that
+    folder (e.g. ``git archive <commit> | tar -x -C DIR``; its static/vendor linked to ours)."""
+    import subprocess
+    import sys
+    for label, where in (("this tree", None), (f"tree {tree}", tree)):
+        if label != "this tree" and not where:
+            continue
+        env = dict(os.environ, BENCH_TREE=where or "")
+        if where:
+            vendor = Path(where) / "static" / "vendor"
+            if not vendor.exists():
+                vendor.parent.mkdir(parents=True, exist_ok=True)
+                vendor.symlink_to(ROOT / "static" / "vendor", target_is_directory=True)
+        print(f"server stages, {label}, {_load_avg()}:", flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--stages-child", str(workspace)],
+                       env=env, cwd=where or ROOT, check=False)
+        print(f"  (after: {_load_avg()})", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="1,000 + 5,000 and 10,000 + 10,000 instead of 10k + 50k and 100k + 100k")
     parser.add_argument("--skip-rows-100k", action="store_true",
                         help="do not draw the largest case the rows way (it is slow)")
+    parser.add_argument("--server-stages", action="store_true",
+                        help="only time the dashboard's server steps for 100,000 sites + 100,000 segments")
+    parser.add_argument("--tree", help="with --server-stages: also time the code in this folder (before/after)")
+    parser.add_argument("--cases", choices=("all", "large"), default="all",
+                        help="large: only the largest case, vector tiles (with --skip-rows-100k)")
+    parser.add_argument("--stages-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stages_child:
+        stages_child(Path(args.stages_child))
+        return 0
     tmp = Path(tempfile.mkdtemp(prefix="hgw-bench-"))
+    if args.server_stages:
+        try:
+            path = large_workspace(tmp / "large100000.gpkg", sites=100_000, segments=100_000)
+            server_stages(path, args.tree)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return 0
+    print(_load_avg(), flush=True)
     try:
         demo = tmp / "demo.gpkg"
         shutil.copyfile(DEFAULT_PATH, demo)
         sizes = [(1_000, 5_000), (10_000, 10_000)] if args.quick else [(10_000, 50_000), (100_000, 100_000)]
         cases: list[tuple[str, Path, tuple[str, ...]]] = [("demo", demo, ("hgwatch", "naive"))]
+        if args.cases == "large":
+            cases, sizes = [], sizes[-1:]
         for n_sites, n_segs in sizes:
             t = time.perf_counter()
             path = large_workspace(tmp / f"large{n_sites}.gpkg", sites=n_sites, segments=n_segs)
@@ -211,6 +322,7 @@ def main() -> int:
                   f"filter x{b['filter_s'] / a['filter_s']:.1f}")
         case = cases[-1][0]
         big = results[(case, "tiles")]
+        print(_load_avg())
         print(f"\ntargets, {case}, vector tiles: first map {big['first_s']:.2f} s warm "
               f"(< {TARGETS['first_s']} s), {big['built_s']:.2f} s from a cold server with the "
               f"tiles built, {big['cold_s']:.2f} s cold including the first build "
