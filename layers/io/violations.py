@@ -102,8 +102,7 @@ def _split(violations: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoSerie
         frame[LINE_COLUMN] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
         return frame, None
     raw = gpd.GeoSeries(frame[LINE_COLUMN], index=frame.index, crs="EPSG:4326")
-    lines = gpd.GeoSeries(shapely.set_precision(raw.to_numpy(), 10.0 ** -DECIMALS, mode="pointwise"),
-                          index=frame.index, crs="EPSG:4326")
+    lines = gpd.GeoSeries(export.round_coordinates(raw.to_numpy()), index=frame.index, crs="EPSG:4326")
     wkt = shapely.to_wkt(lines.to_numpy(), rounding_precision=DECIMALS, trim=True)
     frame[LINE_COLUMN] = pd.Series(wkt, index=frame.index, dtype=object)
     return frame, lines
