@@ -6,7 +6,7 @@ import argparse
 from commands.common import print_problems, service
 from layers.io.violations import FORMATS as VIOLATION_FORMATS
 from layers.io.violations import write_violations
-from services import arguments, imports, outputs
+from services import arguments, chunked_check, imports, outputs
 from services.checks import diff_lines, summary_lines
 
 
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-rows", type=int, metavar="N",
                    help="read the rules' subject file N records at a time (GeoParquet, GeoJSON, GeoPackage), the"
                         " other layers whole; same result as a whole read. 0: whole. Default: chunks of"
-                        f" {imports.CHUNK_ROWS:,} for a GeoParquet of more than {imports.AUTO_CHUNK_ABOVE:,} records"
+                        f" {chunked_check.CHUNK_ROWS:,} for a GeoParquet of more than {imports.AUTO_CHUNK_ABOVE:,} records"
                         " when the rules allow it (one subject layer in one file, compared with other layers)")
     p.set_defaults(func=cmd_check)
 
