@@ -70,3 +70,18 @@ def test_ties_and_signs_by_hand() -> None:
 def test_z_and_non_finite_coordinates_keep_set_precision() -> None:
     arr = np.array([shapely.Point(1.23456789, 2.0, 3.33333333), shapely.Point(np.inf, 1.0)], dtype=object)
     assert _wkb(round_coordinates(arr)) == _wkb(shapely.set_precision(arr, 1e-7, mode="pointwise"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(geoms=st.lists(st.one_of(geometry(), st.builds(lambda x, y, z: shapely.Point(x, y, z), COORD, COORD, COORD),
+                                st.builds(lambda a, b: shapely.LineString([(*a, 1.0), (*b, 2.0)]), XY, XY)),
+                      min_size=1, max_size=6))
+def test_an_export_rounds_as_force_2d_then_set_precision(geoms: list[shapely.Geometry | None]) -> None:
+    """``export._prepare`` drops z (force_2d, only when some geometry has z or m) and rounds."""
+    import geopandas as gpd
+
+    from layers.io.export import _prepare
+
+    arr = np.array(geoms, dtype=object)
+    got = _prepare(gpd.GeoDataFrame({"n": range(len(geoms))}, geometry=gpd.GeoSeries(arr), crs=4326))
+    assert _wkb(got.geometry.to_numpy()) == _wkb(shapely.set_precision(shapely.force_2d(arr), 1e-7, mode="pointwise"))

@@ -228,6 +228,13 @@ def _quoted(cells: pa.Array | pa.Scalar, ncols: int) -> pa.Array | pa.Scalar:
 
 def _join(columns: list[pa.Array | pa.Scalar], rows: int) -> bytes:
     """``rows`` rows of ``columns`` joined by commas, each ending in CRLF, as UTF-8 bytes."""
+    folded: list[pa.Array | pa.Scalar] = []
+    for column in columns:  # neighbouring constant columns become one constant: fewer cells to join per row
+        if folded and isinstance(column, pa.Scalar) and isinstance(folded[-1], pa.Scalar):
+            folded[-1] = pa.scalar(f"{folded[-1].as_py()},{column.as_py()}", _TEXT)
+        else:
+            folded.append(column)
+    columns = folded
     line = pc.binary_join_element_wise(*columns, pa.scalar(",", _TEXT)) if len(columns) > 1 else columns[0]
     line = pc.binary_join_element_wise(line, pa.scalar("", _TEXT), pa.scalar(LINE_END, _TEXT))
     if isinstance(line, pa.Scalar):  # every column is constant: one row, repeated

@@ -131,7 +131,10 @@ def _prepare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for col in out.columns:
         if col != out.geometry.name and pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d").astype(object).where(out[col].notna(), None)
-    out[out.geometry.name] = round_coordinates(shapely.force_2d(out.geometry.to_numpy()))
+    geoms = out.geometry.to_numpy()
+    if (shapely.has_z(geoms) | shapely.has_m(geoms)).any():  # force_2d rebuilds every geometry: only when needed
+        geoms = shapely.force_2d(geoms)
+    out[out.geometry.name] = round_coordinates(geoms)
     return out
 
 
