@@ -6,7 +6,8 @@ rule, subjects in file order), the same summaries (subjects checked and violatio
 chunks, the same notes), the same warnings, and the same refusal when the file has an error (known
 only when its last chunk has been read, so no violation is given then). That holds for a rule that
 judges each subject on its own against layers read whole; a run is chunked only when every rule
-chosen does (``why_not_chunked``): one subject layer for all of them, read from one file, compared
+chosen does (``why_not_chunked``): one subject layer for all of them, read from one file (a
+GeoPackage of one layer: the chunks are read from its only layer), compared
 with other layers only (never with itself), by ``within_distance``, ``inside`` or ``attribute``, and
 without a ``valid_on`` date (the notes of a dated layer depend on the days of all the subjects).
 """
@@ -21,6 +22,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
+import pyogrio
+import pyogrio.errors
 
 from geo.errors import HgWatchError, InputError, Problem
 from geo.rules import Evaluation, run_rules
@@ -28,7 +32,7 @@ from geo.rules.evaluate import RuleSummary
 from geo.rules.model import Rule, RuleSet
 from layers.catalogue import CATALOGUE, spec_for
 from layers.io.chunked import read_chunks, validate_chunks, validated_chunks
-from layers.io.readers import load_layer, set_fields
+from layers.io.readers import load_layer, set_fields, source_layers
 from layers.io.validate import ROW
 from services import imports
 
@@ -57,6 +61,9 @@ def why_not_chunked(rules: Sequence[Rule], files: Sequence[tuple[str, str | os.P
     given = [path for layer, path in files if layer == subject]
     if len(given) != 1:
         return f"{subject} is given in {len(given)} files; chunks are read from one file"
+    path = Path(given[0])
+    if path.suffix.lower() == ".gpkg" and path.is_file() and len(inside := source_layers(path)) > 1:
+        return f"{path.name} holds {len(inside)} layers; chunks are read from a GeoPackage of one layer"
     return None
 
 
@@ -118,6 +125,8 @@ def run_chunked(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[st
     them. InputError with every problem of the file when it has an error, as ``load_layer`` raises it.
     A rule refusal (a layer missing, a bad ``threads`` setting: ``Settings.threads``) comes after the
     file's own errors, as in a whole-file run."""
+    if _records(path) == 0:  # an empty file: the whole-file read says what it says
+        return _whole(ruleset, only, frames, subject, path, repair=repair, set_values=set_values, threads=threads)
     spec = spec_for(subject)
     rules = [ruleset.rule(r) for r in dict.fromkeys(only)] if only else list(ruleset.rules)
     merged = _Merged({r.id: k for k, r in enumerate(rules)}, [], [])
@@ -142,11 +151,28 @@ def run_chunked(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[st
     if refusal is not None:
         raise refusal
     warnings = [p for p in problems if p.severity != "error"]
-    if first is None:  # no record at all: the whole-file read of an empty file says what it says
-        empty = load_layer(path, subject, repair=repair, set_values=dict(set_values))
-        return run_rules(ruleset, {**frames, subject: empty.gdf}, schemas=CATALOGUE, only=only,
-                         missing="refuse" if only else "skip", threads=threads()), empty.warnings
+    if first is None:  # no record at all
+        return _whole(ruleset, only, frames, subject, path, repair=repair, set_values=set_values, threads=threads)
     return merged.evaluation(first), warnings
+
+
+def _records(path: Path) -> int:
+    """How many records ``path`` holds, from its footer or header (-1 when it cannot be told)."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        return int(pyogrio.read_info(path)["features"])
+    except (OSError, ValueError, pyogrio.errors.DataSourceError):
+        return -1  # reading the file in chunks says why
+
+
+def _whole(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[str, gpd.GeoDataFrame], subject: str,
+           path: Path, *, repair: bool, set_values: Mapping[str, str],
+           threads: Callable[[], int]) -> tuple[Evaluation, list[Problem]]:
+    """The rules run on ``path`` read whole (an empty file)."""
+    item = load_layer(path, subject, repair=repair, set_values=dict(set_values))
+    return run_rules(ruleset, {**frames, subject: item.gdf}, schemas=CATALOGUE, only=only,
+                     missing="refuse" if only else "skip", threads=threads()), item.warnings
 
 
 def file_errors_first(path: Path, subject: str, *, rows: int, repair: bool, set_values: Mapping[str, str]) -> None:

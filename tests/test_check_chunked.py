@@ -241,3 +241,19 @@ def test_the_check_command_prints_and_writes_the_same_in_chunks(tmp_path: Path, 
     pd.testing.assert_frame_equal(layers[0], layers[1], check_exact=True)
     assert cli.main([*base, "--chunk-rows", "4", "--only", "SITE-OUTSIDE-LICENCE"]) == 2
     assert "cannot check in chunks: rule SITE-OUTSIDE-LICENCE is a 'not_covered' rule" in capsys.readouterr().err
+
+
+def test_an_empty_subject_file_and_a_geopackage_of_several_layers(tmp_path: Path) -> None:
+    sites, _ = _sites()
+    empty = _write(sites.iloc[:0], tmp_path / "mining_sites.geojson")
+    files = [("mining_sites", empty), *_others(tmp_path)]
+    whole = _run(tmp_path, files, 0)
+    assert whole.evaluation.summaries[0].notes == ("layer 'mining_sites' is empty: nothing to check",)
+    _assert_same(whole, _run(tmp_path, files, 2), tmp_path)
+    both = tmp_path / "both.gpkg"
+    sites.iloc[:3].to_file(both, layer="tailings")
+    sites.to_file(both, layer="mining_sites")
+    files = [("mining_sites", str(both)), *_others(tmp_path)]
+    assert len(_run(tmp_path, files, 0).evaluation.violations) == 18
+    with pytest.raises(InputError, match="both.gpkg holds 2 layers; chunks are read from a GeoPackage of one layer"):
+        _run(tmp_path, files, 2)
