@@ -118,8 +118,8 @@ def test_a_table_of_text_numbers_and_booleans_takes_the_arrow_path() -> None:
                           "n": [1, 2, 3], "const": "same, text", "none": None})
     built = csvfile._arrow_table(frame)
     assert built is not None
-    assert built == _old_csv_bytes(frame, bom=False)
-    assert built == (b'id,d,ok,n,const,none\r\n\'=a,1.5,True,1,"same, text",\r\n"b,""c""",,False,2,"same, text",'
+    assert b"".join(built) == _old_csv_bytes(frame, bom=False)
+    assert b"".join(built) == (b'id,d,ok,n,const,none\r\n\'=a,1.5,True,1,"same, text",\r\n"b,""c""",,False,2,"same, text",'
                      b'\r\n,-0.0,True,3,"same, text",\r\n')
 
 

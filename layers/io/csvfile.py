@@ -101,7 +101,7 @@ def csv_text(frame: pd.DataFrame, *, float_format: str | None = None,
         so a comment can never start a row).
     """
     table = _arrow_table(frame) if float_format is None else None
-    text = table.decode("utf-8") if table is not None else _pandas_table(frame, float_format)
+    text = b"".join(table).decode("utf-8") if table is not None else _pandas_table(frame, float_format)
     return _comments(header_lines) + text
 
 
@@ -109,11 +109,17 @@ def csv_bytes(frame: pd.DataFrame, *, float_format: str | None = None, bom: bool
               header_lines: Sequence[str] = ()) -> bytes:
     """``csv_text`` as UTF-8 bytes, with a byte-order mark when ``bom`` (spreadsheets then read
     accents right; HgWatch's reader takes either)."""
+    return b"".join(_pieces(frame, float_format, bom, header_lines))
+
+
+def _pieces(frame: pd.DataFrame, float_format: str | None, bom: bool,
+            header_lines: Sequence[str]) -> list[bytes | pa.Buffer]:
+    """The bytes of ``csv_bytes`` in pieces (the rows stay in Arrow's buffer until written)."""
     encoding = "utf-8-sig" if bom else "utf-8"
     table = _arrow_table(frame) if float_format is None else None
     if table is None:
-        return (_comments(header_lines) + _pandas_table(frame, float_format)).encode(encoding)
-    return _comments(header_lines).encode(encoding) + table
+        return [(_comments(header_lines) + _pandas_table(frame, float_format)).encode(encoding)]
+    return [_comments(header_lines).encode(encoding), *table]
 
 
 def _comments(header_lines: Sequence[str]) -> str:
@@ -126,7 +132,9 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
     """Write ``csv_bytes(frame)`` to ``path`` (callers that need atomicity pass a temporary
     path, see ``layers.io.safefile.atomic_path``); returns the path."""
     path = Path(path)
-    path.write_bytes(csv_bytes(frame, float_format=float_format, bom=bom))
+    with path.open("wb") as out:
+        for piece in _pieces(frame, float_format, bom, ()):
+            out.write(piece)
     return path
 
 
@@ -138,9 +146,10 @@ def _pandas_table(frame: pd.DataFrame, float_format: str | None) -> str:
     return buf.getvalue()
 
 
-def _arrow_table(frame: pd.DataFrame) -> bytes | None:
-    """The bytes of ``_pandas_table(frame, None)``, built column by column with Arrow string
-    kernels; None when a column is of a kind this path does not write (then pandas does)."""
+def _arrow_table(frame: pd.DataFrame) -> tuple[bytes, bytes | pa.Buffer] | None:
+    """The header and the rows of ``_pandas_table(frame, None)`` as UTF-8, built column by column
+    with Arrow string kernels; None when a column is of a kind this path does not write (then
+    pandas does)."""
     frame = pd.DataFrame(frame)
     ncols = len(frame.columns)
     if not ncols or not frame.columns.is_unique or isinstance(frame.columns, pd.MultiIndex):
@@ -151,7 +160,7 @@ def _arrow_table(frame: pd.DataFrame) -> bytes | None:
         if any(c is None for c in cells):
             return None
         head = _join([_quoted(pa.scalar(h, _TEXT), ncols) for h in headers], 1)
-        return head + (_join(cells, len(frame)) if len(frame) else b"")
+        return bytes(head), _join(cells, len(frame)) if len(frame) else b""
     except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate: let pandas raise its own error
         return None
 
@@ -226,20 +235,22 @@ def _quoted(cells: pa.Array | pa.Scalar, ncols: int) -> pa.Array | pa.Scalar:
     return pc.if_else(need, quoted, cells)
 
 
-def _join(columns: list[pa.Array | pa.Scalar], rows: int) -> bytes:
-    """``rows`` rows of ``columns`` joined by commas, each ending in CRLF, as UTF-8 bytes."""
+def _join(columns: list[pa.Array | pa.Scalar], rows: int) -> bytes | pa.Buffer:
+    """``rows`` rows of ``columns`` joined by commas, each ending in CRLF, as UTF-8 bytes (a
+    slice of Arrow's buffer: the rows are not copied again)."""
     folded: list[pa.Array | pa.Scalar] = []
     for column in columns:  # neighbouring constant columns become one constant: fewer cells to join per row
         if folded and isinstance(column, pa.Scalar) and isinstance(folded[-1], pa.Scalar):
             folded[-1] = pa.scalar(f"{folded[-1].as_py()},{column.as_py()}", _TEXT)
         else:
             folded.append(column)
-    columns = folded
-    line = pc.binary_join_element_wise(*columns, pa.scalar(",", _TEXT)) if len(columns) > 1 else columns[0]
-    line = pc.binary_join_element_wise(line, pa.scalar("", _TEXT), pa.scalar(LINE_END, _TEXT))
+    last = folded[-1]  # the line end goes on the last cell (on a constant once, not on every row)
+    folded[-1] = pa.scalar(last.as_py() + LINE_END, _TEXT) if isinstance(last, pa.Scalar) \
+        else pc.binary_join_element_wise(last, pa.scalar("", _TEXT), pa.scalar(LINE_END, _TEXT))
+    line = pc.binary_join_element_wise(*folded, pa.scalar(",", _TEXT)) if len(folded) > 1 else folded[0]
     if isinstance(line, pa.Scalar):  # every column is constant: one row, repeated
         return line.as_py().encode("utf-8") * rows
     line = line.combine_chunks() if isinstance(line, pa.ChunkedArray) else line
     offsets = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset:line.offset + len(line) + 1]
     data = line.buffers()[2]
-    return data[int(offsets[0]):int(offsets[-1])].to_pybytes() if data is not None else b""
+    return data.slice(int(offsets[0]), int(offsets[-1] - offsets[0])) if data is not None else b""
