@@ -49,7 +49,7 @@ import pyogrio
 
 from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
-from layers.store import files, gpkg, libraries, sharing, staging
+from layers.store import chunkwrite, files, gpkg, libraries, sharing, staging
 from layers.store.gpkg import Replacement
 
 META_TABLE = "hgw_layers"
@@ -336,7 +336,8 @@ class Workspace:
         """Store one layer given as chunks of rows (a file larger than memory) in ONE atomic change,
         as ``write_layers`` would store the chunks concatenated.
 
-        Each chunk is written into the staging GeoPackage as it comes, so memory holds one chunk.
+        Each chunk is written into the staging GeoPackage as it comes (``layers.store.chunkwrite``:
+        one GDAL session), so memory holds one chunk.
         An exception raised by ``chunks`` (a validation error found in the last chunk), a refused
         replacement or an id already stored (``append``) leaves every file as it was. Appending
         rows whose columns differ from the stored layer's (``staging.appends_in_place`` says no)
@@ -346,12 +347,7 @@ class Workspace:
         files.refuse_unless_geopackage(self.path, self.real)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._locked(), self._staging() as stage:
-            rows = 0
-            for gdf in chunks:
-                if gdf.crs is None or gdf.crs.to_epsg() != 4326:
-                    raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
-                gpkg.write_gdf(stage, layer, gdf, append=rows > 0)
-                rows += len(gdf)
+            rows = chunkwrite.write_chunks(stage, layer, _lonlat(layer, chunks))
             if not self.real.exists():
                 return self._create(stage, [(layer, rows)], now, source, licence, accuracy_m, accuracy_note,
                                     synthetic)[0]
@@ -422,6 +418,14 @@ class Workspace:
                  json.dumps(sorted(violation_ids))),
             )
             return int(cur.lastrowid or 0)
+
+
+def _lonlat(layer: str, chunks: Iterable[gpd.GeoDataFrame]) -> Iterator[gpd.GeoDataFrame]:
+    """``chunks``, refused at the first one not in EPSG:4326."""
+    for gdf in chunks:
+        if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+            raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
+        yield gdf
 
 
 def _refuse_staged_clash(con: sqlite3.Connection, layer: str) -> None:
