@@ -18,8 +18,10 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -184,17 +186,17 @@ def stages_child(workspace: Path) -> None:
     import pickle
     times: dict[str, float] = {}
 
-    def step(name: str, make):  # type: ignore[no-untyped-def]
+    def step(name: str, make: Callable[[], Any]) -> Any:
         t0 = time.perf_counter()
         out = make()
         times[name] = time.perf_counter() - t0
         print(f"  {name:44s} {times[name]:6.2f} s", flush=True)
         return out
 
-    def timed(module, attr: str, label: str) -> None:  # type: ignore[no-untyped-def]
+    def timed(module: object, attr: str, label: str) -> None:
         inner = getattr(module, attr)
 
-        def wrapper(*a, **k):  # type: ignore[no-untyped-def]
+        def wrapper(*a: Any, **k: Any) -> Any:
             t0 = time.perf_counter()
             try:
                 return inner(*a, **k)

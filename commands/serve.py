@@ -75,10 +75,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         env.pop("HGWATCH_DATABASE_URL", None)
     previous = signal.signal(signal.SIGTERM, _on_term)
     procs: list[subprocess.Popen[bytes]] = []
+    warm: subprocess.Popen[bytes] | None = None
     try:
         for name, argv in _children(args):
             procs.append(subprocess.Popen(argv, cwd=ROOT, env=env))
             print(f"{name}: pid {procs[-1].pid}", flush=True)
+        # the vector tiles of the first map, built in the background (commands/tiles.py; nothing when built before)
+        warm = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "tiles"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL)
         shown = "localhost" if args.address in ("127.0.0.1", "0.0.0.0") else args.address
         print(f"dashboard: http://{shown}:{args.port}   partner API (OGC API - Features, needs a key):"
               f" http://{shown}:{args.api_port}   Ctrl-C stops both", flush=True)
@@ -91,7 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, _Stop):
         return 0
     finally:
-        _stop(procs)
+        _stop(procs + ([warm] if warm else []))
         signal.signal(signal.SIGTERM, previous)
 
 
