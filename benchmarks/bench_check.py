@@ -18,7 +18,8 @@ This is a benchmark, not a test: it prints, never asserts.
 Usage: ``python benchmarks/bench_check.py [--n 1000000] [--m 100000] [--threads 2] [--repeat 1]
 [--tree DIR] [--stages K] [--profile FILE]``. ``--tree`` also times the ``cli.py`` of another checkout of HgWatch
 (e.g. ``git archive <commit> | tar -x -C DIR``), run with ``PYTHONPATH=DIR``, on the same data: a
-before/after in one run. ``--stages K`` runs the check path K times more, in a child that times its
+before/after in one run, which also says whether both trees wrote byte-identical violation files.
+``--stages K`` runs the check path K times more, in a child that times its
 stages (imports, rule file, read and validate, rules, write) in wall and CPU seconds, and prints
 the medians. ``--profile`` runs the HgWatch child under cProfile and prints its top lines.
 """
@@ -188,6 +189,7 @@ def main() -> None:
         duck = [sys.executable, str(Path(__file__).resolve()), "--worker", sites.name, water.name, "duck.csv",
                 str(a.threads)]
         results: dict[str, tuple[float, float, float]] = {}
+        outputs: dict[str, bytes] = {}
         contenders = [("hgwatch check", hg, env), ("duckdb spatial", duck, env)]
         if a.tree:
             tree = Path(a.tree).resolve()
@@ -204,6 +206,7 @@ def main() -> None:
             if runs:
                 results[name] = min(runs)
                 out = folder / ("duck.csv" if name.startswith("duck") else "v.csv")
+                outputs[name] = out.read_bytes()
                 wall, cpu, rss = results[name]
                 print(f"{name:<15} wall {wall:6.2f} s   CPU {cpu:6.2f} s   peak {rss:6.0f} MB   {_rows(out)} rows written"
                       f"   (wall of each run: {', '.join(f'{r[0]:.2f}' for r in runs)})")
@@ -214,6 +217,8 @@ def main() -> None:
         if "hgwatch check" in results and "other tree" in results:
             (ow, oc, _), (hw, hc, _) = results["other tree"], results["hgwatch check"]
             print(f"ratio other tree / hgwatch: wall {ow / hw:.2f}, CPU {oc / hc:.2f}")
+            same = outputs["other tree"] == outputs["hgwatch check"]
+            print(f"violation files of both trees byte-identical: {'yes' if same else 'NO'}")
         if a.stages:
             stage_times(folder, sites, water, env, a.stages)
         if a.profile:
