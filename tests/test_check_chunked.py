@@ -257,3 +257,21 @@ def test_an_empty_subject_file_and_a_geopackage_of_several_layers(tmp_path: Path
     assert len(_run(tmp_path, files, 0).evaluation.violations) == 18
     with pytest.raises(InputError, match="both.gpkg holds 2 layers; chunks are read from a GeoPackage of one layer"):
         _run(tmp_path, files, 2)
+
+
+def test_chunks_are_automatic_above_a_number_of_geoparquet_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services import chunked_check, imports
+
+    monkeypatch.setattr(imports, "AUTO_CHUNK_ABOVE", 10)  # instead of 2e6: this file has 19 records
+    monkeypatch.setattr(chunked_check, "CHUNK_ROWS", 4)
+    sites, _ = _sites()
+    others = _others(tmp_path)
+    rules = [Settings().rules.rule(r) for r in RULES]
+    big = [("mining_sites", _write(sites, tmp_path / "mining_sites.parquet")), *others]
+    small = [("mining_sites", _write(sites.iloc[:10], tmp_path / "small.parquet")), *others]
+    geojson = [("mining_sites", _write(sites, tmp_path / "mining_sites.geojson")), *others]
+    assert chunked_check.chunk_rows(rules, big, None) == 4
+    assert chunked_check.chunk_rows(rules, small, None) == 0 and chunked_check.chunk_rows(rules, geojson, None) == 0
+    assert chunked_check.chunk_rows([*rules, Settings().rules.rule("TAILINGS-WATER-100")], big, None) == 0
+    assert chunked_check.chunk_rows(rules, big, 0) == 0 and chunked_check.chunk_rows(rules, big, 7) == 7
+    _assert_same(_run(tmp_path, big, 0), _run(tmp_path, big, None), tmp_path)
