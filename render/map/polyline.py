@@ -13,20 +13,27 @@ PRECISION = 6
 _SCALE = 10 ** PRECISION
 
 
-def _encode_values(values: np.ndarray) -> np.ndarray:
-    """The encoded bytes of signed integers ``values``, as a flat uint8 array."""
-    v = values.astype(np.int64)
-    z = np.where(v < 0, ~(v << 1), v << 1).astype(np.uint64)  # zig-zag
-    chunks = np.zeros((len(z), 7), dtype=np.uint64)
-    for i in range(7):
-        chunks[:, i] = (z >> np.uint64(5 * i)) & np.uint64(31)
-    bits = np.maximum(1, np.ceil(np.log2(z.astype(np.float64) + 1) / 5)).astype(int)
-    bits[z == 0] = 1
-    cols = np.arange(7)
-    used = cols[None, :] < bits[:, None]
-    more = cols[None, :] < (bits[:, None] - 1)
-    out = (chunks | np.where(more, np.uint64(32), np.uint64(0))) + np.uint64(63)
-    return out[used].astype(np.uint8)
+def _byte_counts(z: np.ndarray) -> np.ndarray:
+    """How many 5-bit chunks each zig-zagged value ``z`` (uint64) takes: 1 + the number of
+    powers 32**k (k = 1..6) it reaches."""
+    counts = np.ones(len(z), dtype=np.int64)
+    for k in range(1, 7):
+        counts += z >= np.uint64(32 ** k)
+    return counts
+
+
+def _encode_values(z: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The encoded bytes of zig-zagged values ``z`` taking ``counts`` chunks each, as a flat
+    uint8 array: chunk k of every value that has one, written in place (a value's chunks are
+    consecutive, the continuation bit 32 on all but its last)."""
+    starts = np.cumsum(counts) - counts
+    out = np.empty(int(counts.sum()), dtype=np.uint8)
+    for k in range(int(counts.max(initial=0))):
+        has = counts > k
+        chunk = (z[has] >> np.uint64(5 * k)) & np.uint64(31)
+        chunk |= np.where(counts[has] - 1 > k, np.uint64(32), np.uint64(0))
+        out[starts[has] + k] = (chunk + np.uint64(63)).astype(np.uint8)
+    return out
 
 
 def encode_parts(coords: list[np.ndarray]) -> list[str]:
@@ -40,11 +47,10 @@ def encode_parts(coords: list[np.ndarray]) -> list[str]:
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     deltas[starts[lengths > 0]] = ints[starts[lengths > 0]]
     flat = deltas.reshape(-1)
-    encoded = _encode_values(flat)
+    z = np.where(flat < 0, ~(flat << 1), flat << 1).astype(np.uint64)  # zig-zag
+    per_value = _byte_counts(z)
+    encoded = _encode_values(z, per_value)
     # bytes per value -> split the byte stream per part (2 values per vertex)
-    z = np.where(flat < 0, ~(flat << 1), flat << 1)
-    per_value = np.maximum(1, np.ceil(np.log2(z.astype(np.float64) + 1) / 5)).astype(int)
-    per_value[z == 0] = 1
     per_vertex = per_value.reshape(-1, 2).sum(axis=1)
     nonempty = lengths > 0
     per_part = np.zeros(len(lengths), dtype=np.int64)
@@ -73,11 +79,12 @@ def encode_geometry(geom: shapely.Geometry) -> tuple[str, list[object]]:
         return "L", [script_safe(e) for e in
                      encode_parts([shapely.get_coordinates(p) for p in parts])]
     if kind in ("Polygon", "MultiPolygon"):
-        polys = shapely.get_parts(geom)
-        out: list[object] = []
-        for poly in polys:
-            rings = [poly.exterior, *poly.interiors]
-            out.append([script_safe(e) for e in
-                        encode_parts([shapely.get_coordinates(r) for r in rings])])
-        return "P", out
+        polys = shapely.get_parts(geom)  # every ring of every polygon in one call (a rule zone has 10^4)
+        rings, owner = shapely.get_rings(polys, return_index=True)
+        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+        cuts = np.searchsorted(ring_of, np.arange(1, len(rings)))
+        out: list[list[str]] = [[""] if e else [] for e in shapely.is_empty(polys).tolist()]  # as an empty ring
+        for i, text in zip(owner.tolist(), encode_parts(np.split(coords, cuts))):
+            out[i].append(script_safe(text))
+        return "P", list(out)
     raise ValueError(f"cannot encode a {kind} as a polyline")
