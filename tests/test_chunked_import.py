@@ -8,11 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pytest
 import shapely
 
 import cli
+from geo.errors import InputError
 from layers.store.workspace import Workspace
 from services import imports
 
@@ -133,9 +133,10 @@ def test_when_an_import_goes_in_chunks(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(imports, "AUTO_CHUNK_ABOVE", 10)
     assert imports.chunk_rows(file, None) == imports.CHUNK_ROWS
     assert imports.chunk_rows(file, 0) == 0 and imports.chunk_rows(file, 5) == 5
+    with pytest.raises(InputError, match="--chunk-rows -1: expected a number of records >= 1, or 0"):
+        imports.chunk_rows(file, -1)
     geojson = tmp_path / "sites.geojson"
     gpd.read_parquet(file).drop(columns=["hgw_export"]).to_file(geojson, driver="GeoJSON")
     assert imports.chunk_rows(geojson, None) == 0
     with pytest.raises(Exception, match="sites.geojson: --chunk-rows imports GeoParquet in chunks"):
         imports.load_chunks(geojson, "mining_sites", rows=3)
-    assert np.array_equal(gpd.read_parquet(file)["miners"].to_numpy(), gpd.read_parquet(file)["miners"].to_numpy())
