@@ -100,8 +100,9 @@ def test_vector_tiles_in_chromium(tmp_path: Path) -> None:
         popup = frame.locator(".leaflet-popup-content")
         # an admin unit under the site opens first and gives way (it fades out for 200 ms)
         expect(popup).to_have_count(1, timeout=20_000)
-        assert XSS in popup.inner_text()
-        assert site_id in popup.inner_text()
+        # the site's popup fills once its rows arrive (the unit's may still be fading): wait for its text
+        expect(popup).to_contain_text(XSS, timeout=20_000)
+        expect(popup).to_contain_text(site_id)
         assert popup.locator("img").count() == 0 and frame.locator("img[src='x']").count() == 0
         assert inner.evaluate("() => map_div.hgwLastPopup.layer") == "mining_sites"
         assert any(u.endswith("/rows.json") for u in status), "the popup rows were not fetched"
