@@ -138,3 +138,23 @@ def test_a_lone_surrogate_is_refused_as_before() -> None:
     for write in (csv_text, csv_bytes, _old_csv_text, _old_csv_bytes):
         with pytest.raises(UnicodeEncodeError):
             write(frame)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=frames(), bom=st.booleans(), rows=st.integers(1, 4))
+def test_a_file_written_a_few_rows_at_a_time_has_the_same_bytes(tmp_path_factory: pytest.TempPathFactory,
+                                                                 frame: pd.DataFrame, bom: bool, rows: int) -> None:
+    """``write_csv`` in pieces of ``rows`` rows (a slice may take the Arrow path where a later one
+    needs pandas: the file then starts again whole) writes what the old writer wrote."""
+    path = tmp_path_factory.mktemp("pieces") / "t.csv"
+    path.write_bytes(b"an older, longer content " * 50)
+    csvfile.write_csv(frame, path, bom=bom, rows_per_piece=rows)
+    assert path.read_bytes() == _old_csv_bytes(frame, bom=bom)
+
+
+def test_a_late_slice_of_another_kind_starts_the_file_again() -> None:
+    frame = pd.DataFrame({"v": ["a", "b", "c", 5]}, dtype=object)  # the number is in the second slice
+    assert csvfile._arrow_table(frame.iloc[:2]) is not None and csvfile._arrow_table(frame) is None
+    buf = io.BytesIO()
+    assert not csvfile._write_pieces(frame, buf, False, 2)
+    assert buf.getvalue() == b"v\r\na\r\nb\r\n"  # what the caller truncates before writing whole
