@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, WebSocket, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -103,9 +104,18 @@ def _tour(page: Page, url: str, name: str, *, internal: bool) -> tuple[Seen, lis
     page.locator('[data-testid="stRadio"]').filter(has_text="Export profile").wait_for(timeout=120_000)
     radio = page.locator('[data-testid="stRadio"]').filter(has_text="Export profile")
     offered = [t.strip() for t in radio.locator("label").all_inner_texts()]
-    if internal:  # check() clicks again until the choice holds (a click during a re-render is lost)
-        radio.get_by_role("radio", name="internal", exact=True).check(force=True, timeout=60_000)
-        _idle(page)
+    if internal:  # a click during a re-render is lost: click again until the choice holds
+        choice = radio.get_by_role("radio", name="internal", exact=True)
+        for attempt in range(5):
+            try:
+                choice.check(force=True, timeout=60_000)
+            except PlaywrightError:  # "did not change its state": the page re-rendered under the click
+                if attempt == 4:
+                    raise
+            _idle(page)
+            if choice.is_checked():
+                break
+        assert choice.is_checked(), "the analyst's 'internal' profile was never chosen"
     links = page.locator('[data-testid="stSidebarNavLink"]')
     titles = [t.strip() for t in links.all_inner_texts()]
     for i, title in enumerate(titles):
