@@ -185,3 +185,19 @@ def test_an_unwritable_tile_folder_falls_back_to_rows(tmp_path: Path) -> None:
                  options=MapOptions(tiles=store, tiles_above=1, basemap="none"))
     html = m.get_root().render()
     assert "hgwVT.make(" not in html and "Prestea" in html  # the rows path
+
+
+@needs_tippecanoe
+def test_a_wholly_restricted_layer_is_never_written_to_the_static_folder(tmp_path: Path) -> None:
+    """Mercury trade (the whole layer closed) stays rows on the signed-in page even above the
+    threshold: the static folder serves its archives to anyone who has the address."""
+    trade = gpd.GeoDataFrame({"record_id": ["T1", "T2", "T3"], "kind": ["trader"] * 3,
+                              "notes": ["Secrettrader route"] * 3},
+                             geometry=gpd.points_from_xy([-2.0, -2.1, -2.2], [5.0, 5.1, 5.2]), crs=4326)
+    store = TileStore(tmp_path / "tiles", "/app/static/tiles")
+    html = build_map({"mining_sites": _sites(), "mercury_trade": trade},
+                     options=MapOptions(tiles=store, tiles_above=1)).get_root().render()
+    assert html.count("hgwVT.make(") == 1  # the sites only
+    written = b"".join(f.read_bytes() for f in (tmp_path / "tiles").rglob("*") if f.is_file())
+    assert b"Secrettrader" not in written and b"T2" not in written
+    assert "T2" in html  # drawn, as rows, for the analyst who asked

@@ -148,12 +148,14 @@ def tiled(store: TileStore, zoom: int, items: list[tuple[str, gpd.GeoDataFrame, 
 
 def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFrame],
                  violations: gpd.GeoDataFrame | None, above: int) -> dict[str, list[VectorTiles]]:
-    """The vector-tile elements of every catalogue layer with more than ``above`` features,
-    and of the violations (rings and lines to water) when there are more than ``above``;
-    keyed by layer type (``"violations"`` for those). All archives are built in one go."""
+    """The vector-tile elements of every catalogue layer with more than ``above`` features (never
+    a wholly restricted one) and of the violations (rings and lines to water) when there are more
+    than ``above``; keyed by layer type (``"violations"`` for those). All archives are built in one go."""
     items = []
     for layer, gdf in layers.items():
-        if len(gdf) <= above or layer not in CATALOGUE:
+        # a wholly restricted layer (mercury trade) stays rows on the signed-in page: never an archive
+        # in the static folder, which the server hands to anyone who has its address
+        if len(gdf) <= above or layer not in CATALOGUE or CATALOGUE[layer].restricted:
             continue
         spec = CATALOGUE[layer]
         if layer == "mining_sites":
