@@ -47,6 +47,7 @@ from services.rollups import (
     level_units,
     unit_keys,
     unit_levels,
+    unit_shapes,
 )
 
 EXPIRY_DAYS = 90  # licences ending within this many days are listed (issue 15)
@@ -229,12 +230,7 @@ def _licence_units(sites: gpd.GeoDataFrame | None, licences: gpd.GeoDataFrame | 
     else:
         table["licences"] = table["valid_licences"] = pd.Series(pd.NA, index=table.index, dtype="Int64")
     table = table[UNIT_COLUMNS].reset_index(drop=True)
-    shapes = None
-    if basis == BASIS_CONTAINMENT and areas is not None:
-        polys = areas[areas["level"].astype(str) == level][["area_code", "geometry"]].copy()
-        polys["unit_code"] = polys["area_code"].astype(str)
-        shapes = gpd.GeoDataFrame(table.merge(polys.drop(columns="area_code"), on="unit_code"),
-                                  geometry="geometry", crs=areas.crs).to_crs(4326)
+    shapes = unit_shapes(table, areas, level) if basis == BASIS_CONTAINMENT else None
     return LicenceUnits(level, basis, table, shapes, levels, note)
 
 

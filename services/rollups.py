@@ -204,12 +204,7 @@ def unit_rollup(frames: Mapping[str, gpd.GeoDataFrame], factors: Factors, *, tod
     met_by = dict(met.items())
     table["targets_met"] = [met_by.get(code, "no data") for code in table["unit_code"]]
     table = table[list(COLUMNS)].reset_index(drop=True)
-    shapes = None
-    if basis == BASIS_CONTAINMENT and areas is not None:
-        polys = areas[areas["level"].astype(str) == level][["area_code", "geometry"]].copy()
-        polys["unit_code"] = polys["area_code"].astype(str)
-        shapes = gpd.GeoDataFrame(table.merge(polys.drop(columns="area_code"), on="unit_code"),
-                                  geometry="geometry", crs=areas.crs).to_crs(4326)
+    shapes = unit_shapes(table, areas, level) if basis == BASIS_CONTAINMENT else None
     return UnitRollup(level, basis, table, shapes, targets, _source(est, factors), notes, levels)
 
 
@@ -223,6 +218,17 @@ def _units(areas: gpd.GeoDataFrame, level: str) -> pd.DataFrame:
     out = pd.DataFrame({"unit_code": codes[mine].to_numpy(), "unit": names[mine].to_numpy(dtype=object),
                         "within": [by_code.get(str(p)) if isinstance(p, str) else None for p in parents[mine]]})
     return out.sort_values(["within", "unit", "unit_code"], na_position="first").reset_index(drop=True)
+
+
+def unit_shapes(table: pd.DataFrame, areas: gpd.GeoDataFrame | None, level: str | None) -> gpd.GeoDataFrame | None:
+    """``table`` (one row per ``unit_code``) joined to the polygons of ``level``'s admin units, in
+    EPSG:4326, for a choropleth; None without admin areas."""
+    if areas is None:
+        return None
+    polys = areas[areas["level"].astype(str) == level][["area_code", "geometry"]].copy()
+    polys["unit_code"] = polys["area_code"].astype(str)
+    return gpd.GeoDataFrame(table.merge(polys.drop(columns="area_code"), on="unit_code"),
+                            geometry="geometry", crs=areas.crs).to_crs(4326)
 
 
 def level_units(areas: gpd.GeoDataFrame, level: str) -> pd.DataFrame:
