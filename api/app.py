@@ -15,6 +15,10 @@ wraps its app in ``KeyGate``:
 - the request's identity reaches our provider (``api.provider.ASKING``) in pygeoapi's worker
   thread: the gate makes the event loop's default executor copy the request's context;
 - an exception becomes a 500 with a JSON body (the traceback goes to the server log only);
+- the list of collections follows the store (``LiveCollections``): pygeoapi reads its configuration
+  once, so when a layer type is imported while the service runs, the configuration and
+  OpenAPI document are made again and pygeoapi's API object replaced, before the next request is
+  answered (the store's layer table is read at most once a second for that, as for the data);
 - each answered request is one row in the audit trail (``api request``: who, the collection, how
   many features, the path and status; outputs of the shipped demo workspace are not recorded, as
   for downloads), written a moment later by a background thread that appends the waiting rows in
@@ -92,12 +96,49 @@ def _collection(path: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[0] == "collections" else None
 
 
+class LiveCollections:
+    """pygeoapi's configuration and OpenAPI document for the layer types the store holds now.
+
+    Written into ``folder`` (a private temporary folder) at start; called before each answered
+    request, it writes both again and replaces the API object of pygeoapi's app (``module.api_``,
+    which every pygeoapi route reads at each call) when the store's layer types have changed since.
+    Requests already running finish on the object they started with."""
+
+    def __init__(self, source: FeatureSource, folder: Path, *, host: str, port: int, url: str) -> None:
+        self.source, self.folder = source, folder
+        self.host, self.port, self.url = host, port, url
+        self._lock = threading.Lock()
+        self.module: Any = None  # pygeoapi.starlette_app, once imported
+        self.names = source.layer_names()
+        self.paths = self._write()
+
+    def _write(self) -> tuple[Path, Path]:
+        return api_config.write(self.folder, self.source, host=self.host, port=self.port, url=self.url)
+
+    def __call__(self) -> None:
+        names = self.source.layer_names()
+        if names == self.names or self.module is None:
+            return
+        with self._lock:
+            if names == self.names:
+                return
+            from pygeoapi.api import API
+            from pygeoapi.config import get_config
+            from pygeoapi.openapi import load_openapi_document
+
+            self._write()
+            self.module.api_ = API(get_config(), load_openapi_document())  # the files of PYGEOAPI_CONFIG/OPENAPI
+            LOGGER.warning("collections made again for the store's layer types: %s", ", ".join(sorted(names)))
+            self.names = names
+
+
 class KeyGate:
     """The API-key gate in front of pygeoapi's app (see the module docstring)."""
 
-    def __init__(self, app: Callable[..., Any], store: Store) -> None:
+    def __init__(self, app: Callable[..., Any], store: Store, refresh: Callable[[], None] | None = None) -> None:
         self.app = app
         self.store = store
+        self.refresh = refresh
         self.audit = AuditWriter(store)
         self._known: dict[str, tuple[float, Identity | None]] = {}
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
@@ -161,6 +202,11 @@ class KeyGate:
         if b"text/html" in headers.get(b"accept", b""):
             scope = {**scope, "headers": [(k, b"application/json" if k.lower() == b"accept" else v)
                                           for k, v in scope["headers"]]}
+        if self.refresh is not None:
+            try:
+                await asyncio.to_thread(self.refresh)
+            except Exception:  # the request is answered from the collections made last
+                LOGGER.exception("the collection list could not be made again")
         asking = Asking(identity)
         status: list[int] = []
 
@@ -247,10 +293,11 @@ def create_app(settings: Settings, *, host: str = HOST, port: int = PORT, url: s
     source = FeatureSource(settings)
     use(source)
     folder = Path(tempfile.mkdtemp(prefix="hgwatch-api-"))
-    cfg, oas = api_config.write(folder, source, host=host, port=port, url=url or f"http://{host}:{port}")
-    os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = str(cfg), str(oas)
-    pygeoapi_app = importlib.import_module("pygeoapi.starlette_app").APP
+    live = LiveCollections(source, folder, host=host, port=port, url=url or f"http://{host}:{port}")
+    os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = (str(p) for p in live.paths)
+    live.module = importlib.import_module("pygeoapi.starlette_app")
+    pygeoapi_app = live.module.APP
     pygeoapi_app.debug = False
     pygeoapi_app.add_exception_handler(HTTPException, _http_error)
     pygeoapi_app.add_exception_handler(Exception, _server_error)
-    return KeyGate(pygeoapi_app, open_store(settings.workspace, settings.database_url))
+    return KeyGate(pygeoapi_app, open_store(settings.workspace, settings.database_url), live)

@@ -8,8 +8,9 @@ extent itself is left open). Every collection is served by
 ``api.provider.HgWatchProvider``; pygeoapi's own data providers are never named.
 
 The metadata is made with a partner identity, so that nothing a partner may not see is in it or in
-the OpenAPI document (which lists each collection's properties). A layer type imported after the
-service started is served after a restart; the data of the layers listed is always current.
+the OpenAPI document (which lists each collection's properties). When the store's layer types change
+while the service runs, ``api.app.LiveCollections`` writes both files again; the data of the layers
+listed is always current.
 
 Both files are written as JSON (all strings quoted: pygeoapi's YAML loader expands ``${VAR}`` only
 in plain scalars, so a source text cannot pull an environment variable into a page).

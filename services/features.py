@@ -118,9 +118,9 @@ class FeatureSource:
         self.recheck_s = recheck_s
         self._lock = threading.Lock()
         self._kept: OrderedDict[tuple[object, ...], dict[str, Served]] = OrderedDict()
-        self._checked: tuple[float, tuple[object, ...]] | None = None
+        self._checked: tuple[float, tuple[tuple[LayerInfo, ...], tuple[float, ...]]] | None = None
 
-    def _stamp(self) -> tuple[object, ...]:
+    def _stamp(self) -> tuple[tuple[LayerInfo, ...], tuple[float, ...]]:
         """What the collections depend on: the store's layer table and the settings files' times,
         read again at most every ``recheck_s`` seconds."""
         now = time.monotonic()
@@ -133,6 +133,11 @@ class FeatureSource:
                       for p in (s.rules_path, s.factors_path, s.guidelines_path, s.exposure_path))
         self._checked = (now, (layers, files))
         return layers, files
+
+    def layer_names(self) -> frozenset[str]:
+        """The layer types the store holds now (read again at most every ``recheck_s`` seconds):
+        what the list of collections depends on."""
+        return frozenset(info.layer for info in self._stamp()[0])
 
     def collection(self, identity: Identity, name: str) -> Served | None:
         """Collection ``name`` as ``identity`` may see it, or None; ``case_counts`` is counted now."""
