@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -38,7 +38,11 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _MAYBE_ARMED = r"^ *[=+\-@\t\r']"  # a cell that ``defuse_formula`` may change starts so
 _NEEDS_QUOTES = '[",\r\n]'  # what makes the csv module quote a cell (QUOTE_MINIMAL, CRLF rows)
 _TEXT = pa.large_string()
+_MAYBE_FIRST = np.frombuffer(b" =+-@\t\r'", dtype=np.uint8)  # the first bytes _MAYBE_ARMED can match
+_QUOTED_BYTES = np.frombuffer(b'",\r\n', dtype=np.uint8)  # the characters of _NEEDS_QUOTES, one byte each in UTF-8
 ROWS_PER_PIECE = 200_000  # rows of a long table turned into text at a time by ``write_csv``
+_HUNDREDTHS = pa.array([f".{f // 10}" if f % 10 == 0 else f".{f:02d}" for f in range(100)], _TEXT)  # .0 .01 ... .99
+JOIN_ROWS = 32_768  # rows joined into one line buffer at a time (a few MB, reused: ``_joined``)
 
 
 def _armed(text: str) -> bool:
@@ -137,7 +141,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
     1.4 million violations); the bytes are those of ``csv_bytes``."""
     path = Path(path)
     with path.open("wb") as out:
-        if float_format is None and len(frame) > rows_per_piece and _write_pieces(frame, out, bom, rows_per_piece):
+        if float_format is None and len(frame) and _write_pieces(frame, out, bom, rows_per_piece):
             return path
         out.seek(0)
         out.truncate()
@@ -150,13 +154,18 @@ def _write_pieces(frame: pd.DataFrame, out: BinaryIO, bom: bool, rows: int) -> b
     """The Arrow path of ``csv_bytes`` ``rows`` rows at a time into ``out``; False as soon as a
     slice holds a column that path leaves to pandas (the caller then starts again, whole)."""
     for start in range(0, len(frame), rows):
-        table = _arrow_table(frame.iloc[start:start + rows])
+        part = frame.iloc[start:start + rows]
+        table = _arrow_cells(part)
         if table is None:
             return False
-        head, body = table
+        head, cells = table
         if not start:
             out.write(_comments(()).encode("utf-8-sig" if bom else "utf-8") + head)
-        out.write(body)
+        try:
+            for piece in _joined(cells, len(part)):
+                out.write(piece)
+        except (pa.ArrowException, UnicodeError):
+            return False
     return True
 
 
@@ -172,6 +181,32 @@ def _arrow_table(frame: pd.DataFrame) -> tuple[bytes, bytes | pa.Buffer] | None:
     """The header and the rows of ``_pandas_table(frame, None)`` as UTF-8, built column by column
     with Arrow string kernels; None when a column is of a kind this path does not write (then
     pandas does)."""
+    table = _arrow_cells(frame)
+    if table is None:
+        return None
+    head, cells = table
+    try:
+        pieces = list(_joined(cells, len(frame)))
+    except (pa.ArrowException, UnicodeError):
+        return None
+    return head, pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def _joined(cells: list[pa.Array | pa.Scalar], rows: int) -> Iterator[bytes | pa.Buffer]:
+    """The rows of ``cells`` as UTF-8, ``JOIN_ROWS`` rows at a time: Arrow's memory pool then reuses
+    one buffer of a few megabytes instead of asking the system for fresh pages for the whole table,
+    which cost 0.2 s per 100 MB (issue 13); the bytes are those of one join."""
+    if not rows:
+        yield b""
+        return
+    for start in range(0, rows, JOIN_ROWS):
+        size = min(JOIN_ROWS, rows - start)
+        yield _join([c.slice(start, size) if isinstance(c, pa.Array) else c for c in cells], size)
+
+
+def _arrow_cells(frame: pd.DataFrame) -> tuple[bytes, list[pa.Array | pa.Scalar]] | None:
+    """The header of ``_arrow_table`` and the written cells of each column (see ``_column_text``);
+    None when a column is of a kind left to pandas."""
     frame = pd.DataFrame(frame)
     ncols = len(frame.columns)
     if not ncols or not frame.columns.is_unique or isinstance(frame.columns, pd.MultiIndex):
@@ -182,7 +217,7 @@ def _arrow_table(frame: pd.DataFrame) -> tuple[bytes, bytes | pa.Buffer] | None:
         if any(c is None for c in cells):
             return None
         head = _join([_quoted(pa.scalar(h, _TEXT), ncols) for h in headers], 1)
-        return bytes(head), _join(cells, len(frame)) if len(frame) else b""
+        return bytes(head), [c for c in cells if c is not None]
     except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate: let pandas raise its own error
         return None
 
@@ -202,9 +237,12 @@ def _column_text(series: pd.Series, ncols: int) -> pa.Array | pa.Scalar | None:
         return None
     values = series.to_numpy()
     if dtype.kind == "b":
-        return _cells(pa.array(np.where(values, "True", "False"), type=_TEXT), ncols, quote=False)
+        return _cells(pc.if_else(pa.array(values), pa.scalar("True", _TEXT), pa.scalar("False", _TEXT)), ncols,
+                      quote=False)
     if dtype.kind in "iu":
         return _cells(pa.array(values.astype(str), type=_TEXT), ncols, quote=False)
+    if dtype == np.dtype(np.float64) and (text := _hundredths_text(values)) is not None:
+        return _cells(text, ncols, quote=False)
     if dtype.kind == "f":  # pandas writes float_format=None floats as numpy's str, NaN empty
         nan = np.isnan(values)
         if nan.all():
@@ -213,6 +251,28 @@ def _column_text(series: pd.Series, ncols: int) -> pa.Array | pa.Scalar | None:
         text[nan] = ""
         return _cells(pa.array(text, type=_TEXT), ncols, quote=False)
     return None
+
+
+def _hundredths_text(values: np.ndarray) -> pa.Array | None:
+    """The text of the float branch of ``_column_text`` (numpy's ``str``, NaN empty) for a column
+    whose numbers are all whole hundredths below 1e13 (distances rounded to 0.01 m), written from
+    integers with Arrow kernels instead of one Python float repr each; None for any other column.
+
+    Such a number ``x`` is the double nearest ``k / 100``, so the decimal ``k / 100`` reads back as
+    ``x``, and no shorter decimal does (doubles below 1e13 are less than 0.01 apart): it is the
+    shortest repr that ``str`` writes, in plain decimals from 1e-4 to 1e16."""
+    nan = np.isnan(values)
+    size = np.abs(np.where(nan, 0.0, values))
+    if not (size < 1e13).all():
+        return None
+    steps = np.rint(size * 100.0)
+    if not (steps / 100.0 == size).all():
+        return None
+    units = steps.astype(np.int64)
+    sign = pc.if_else(pa.array(np.signbit(values) & ~nan), pa.scalar("-", _TEXT), pa.scalar("", _TEXT))
+    text = pc.binary_join_element_wise(sign, pc.cast(pa.array(units // 100), _TEXT), _HUNDREDTHS.take(units % 100),
+                                       pa.scalar("", _TEXT))
+    return pc.if_else(pa.array(nan), pa.scalar("", _TEXT), text) if nan.any() else text
 
 
 def _object_text(values: np.ndarray) -> pa.Array | None:
@@ -229,6 +289,8 @@ def _object_text(values: np.ndarray) -> pa.Array | None:
 
 def _defused_text(arr: pa.Array) -> pa.Array:
     """``arr`` with ``defuse_formula`` applied to the cells it changes."""
+    if not _first_bytes(arr, _MAYBE_FIRST).any():  # no cell starts with a byte _MAYBE_ARMED starts with
+        return arr
     maybe = pc.match_substring_regex(arr, _MAYBE_ARMED).to_numpy(zero_copy_only=False)
     if not maybe.any():
         return arr
@@ -249,12 +311,37 @@ def _cells(text: pa.Array, ncols: int, *, quote: bool) -> pa.Array | pa.Scalar:
 def _quoted(cells: pa.Array | pa.Scalar, ncols: int) -> pa.Array | pa.Scalar:
     """Cells as the csv module writes them: in double quotes, quotes doubled, when they hold a
     comma, a quote or a line break; a row of one empty cell is written ``""``."""
+    if isinstance(cells, pa.Array) and ncols > 1 and not _holds_bytes(cells, _QUOTED_BYTES):
+        return cells  # no cell holds a character that is quoted: nothing to look at row by row
     need = pc.match_substring_regex(cells, _NEEDS_QUOTES)
     if ncols == 1:
         need = pc.or_(need, pc.equal(pc.utf8_length(cells), 0))
     quote = pa.scalar('"', _TEXT)
     quoted = pc.binary_join_element_wise(quote, pc.replace_substring(cells, '"', '""'), quote, pa.scalar("", _TEXT))
     return pc.if_else(need, quoted, cells)
+
+
+def _utf8(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The row offsets (``len(arr) + 1``) and the UTF-8 bytes of a large_string array without nulls."""
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    data = arr.buffers()[2]
+    return offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+def _first_bytes(arr: pa.Array, wanted: np.ndarray) -> np.ndarray:
+    """Per cell, whether it is not empty and its first byte is one of ``wanted``."""
+    offsets, data = _utf8(arr)
+    filled = offsets[1:] > offsets[:-1]
+    out = np.zeros(len(filled), bool)
+    out[filled] = np.isin(data[offsets[:-1][filled]], wanted)
+    return out
+
+
+def _holds_bytes(arr: pa.Array, wanted: np.ndarray) -> bool:
+    """Whether any cell of ``arr`` holds one of the bytes ``wanted``."""
+    offsets, data = _utf8(arr)
+    return bool(np.isin(data[offsets[0]:offsets[-1]], wanted).any())
 
 
 def _join(columns: list[pa.Array | pa.Scalar], rows: int) -> bytes | pa.Buffer:

@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -39,6 +38,7 @@ import shapely
 from geo.errors import InputError
 from layers.catalogue import LayerSpec, is_restricted_name
 from layers.io.csvfile import write_csv
+from layers.io.grid import COORD_DECIMALS, grid_wkt, round_coordinates
 from layers.io.kml import write_kml
 from layers.io.safefile import atomic_path
 
@@ -47,7 +47,7 @@ FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".csv": "
            ".kml": "kml"}
 PUBLIC_EXTRA_DROPS = ("notes", "operator")
 META_PREFIX = "hgw_"
-COORD_DECIMALS = 7
+_TEXT = pd.Series(["text"]).dtype  # pandas' Arrow-backed text: grid_wkt's Arrow array kept as it is
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def write(gdf: gpd.GeoDataFrame, path: str | Path, *, spec: LayerSpec, profile: 
     if fmt is None:
         raise InputError(f"{path.name}: cannot export to {path.suffix!r}; expected one of "
                          f"{sorted(FORMATS)}")
-    out = _prepare(apply_profile(gdf, spec, profile, shareable))
+    out = _prepare(apply_profile(gdf, spec, profile, shareable), on_grid=fmt != "csv")  # CSV: grid_wkt rounds
     meta = metadata(profile, provenance)
     with atomic_path(path) as tmp:
         WRITERS[fmt](out, tmp, spec.name, meta)
@@ -125,8 +125,8 @@ def to_bytes(gdf: gpd.GeoDataFrame, fmt: str, *, spec: LayerSpec, profile: str =
         return target.read_bytes()
 
 
-def _prepare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Dates as ISO days, 2D geometries rounded to 7 decimals (about 1 cm)."""
+def _prepare(gdf: gpd.GeoDataFrame, *, on_grid: bool = True) -> gpd.GeoDataFrame:
+    """Dates as ISO days, 2D geometries, rounded to 7 decimals (about 1 cm) when ``on_grid``."""
     out = gdf.copy()
     for col in out.columns:
         if col != out.geometry.name and pd.api.types.is_datetime64_any_dtype(out[col]):
@@ -134,37 +134,8 @@ def _prepare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geoms = out.geometry.to_numpy()
     if (shapely.has_z(geoms) | shapely.has_m(geoms)).any():  # force_2d rebuilds every geometry: only when needed
         geoms = shapely.force_2d(geoms)
-    out[out.geometry.name] = round_coordinates(geoms)
+    out[out.geometry.name] = round_coordinates(geoms) if on_grid else geoms
     return out
-
-
-def round_coordinates(geoms: np.ndarray) -> np.ndarray:
-    """``shapely.set_precision(geoms, 1e-7, mode="pointwise")``: every x and y on the grid of
-    ``COORD_DECIMALS`` decimals, rounded as GEOS rounds (``round(v * 1e7) / 1e7``, a half away
-    upwards), for points, lines and polygons in one pass over their coordinates instead of one
-    geometry rebuild each. Anything else (empty, multi-part and collections, where GEOS drops or
-    retypes empty parts), and every geometry when one has z or a coordinate that is not finite,
-    goes through ``set_precision`` itself."""
-    geoms = np.asarray(geoms, dtype=object)
-    if not np.isfinite(shapely.get_coordinates(geoms)).all() or shapely.has_z(geoms).any():
-        return shapely.set_precision(geoms, 10 ** -COORD_DECIMALS, mode="pointwise")
-    simple = np.isin(shapely.get_type_id(geoms), (0, 1, 3)) & ~shapely.is_empty(geoms)  # Point, LineString, Polygon
-    out = geoms.copy()
-    out[simple] = shapely.transform(geoms[simple], _on_grid)
-    if not simple.all():
-        out[~simple] = shapely.set_precision(geoms[~simple], 10 ** -COORD_DECIMALS, mode="pointwise")
-    return out
-
-
-def _on_grid(coords: np.ndarray) -> np.ndarray:
-    """GEOS's ``PrecisionModel::makePrecise`` at scale 1e7 (``util::round``: Java's Math.round)."""
-    scale = 10.0 ** COORD_DECIMALS
-    val = coords * scale
-    whole = np.trunc(val)
-    frac = np.abs(val - whole)
-    up = np.where(frac < 0.5, np.floor(val), np.where(frac > 0.5, np.ceil(val), whole + 1.0))
-    down = np.where(frac < 0.5, np.ceil(val), np.where(frac > 0.5, np.floor(val), whole))
-    return np.where(val >= 0, up, down) / scale
 
 
 def _geojson(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
@@ -186,8 +157,7 @@ def _gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]
 
 def _csv(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    df["geometry"] = shapely.to_wkt(gdf.geometry.to_numpy(), rounding_precision=COORD_DECIMALS,
-                                    trim=True)
+    df["geometry"] = pd.array(grid_wkt(gdf.geometry.to_numpy()), dtype=_TEXT)  # rounded here, not in _prepare
     df[f"{META_PREFIX}profile"] = meta["profile"]
     df[f"{META_PREFIX}sources"] = json.dumps(meta["layers"], ensure_ascii=False)
     write_csv(df, path, bom=False)

@@ -23,18 +23,19 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-import shapely
 
 from geo.errors import InputError
 from geo.rules import LINE_COLUMN
 from layers.catalogue import CATALOGUE, FieldSpec, LayerSpec, Style
 from layers.io import export
+from layers.io.grid import grid_wkt, round_coordinates
 from layers.io.safefile import atomic_path
 
 FORMATS = {".geojson": "geojson", ".gpkg": "gpkg", ".csv": "csv", ".kml": "kml"}
 DECIMALS = export.COORD_DECIMALS
 LAYER = "violations"
 LINE_LAYER = "violations_nearest_line"
+_TEXT = pd.Series(["text"]).dtype  # pandas' Arrow-backed text
 
 #: The violations "layer": its fields, units and map style (no restricted fields). Under the
 #: partner and public profiles these are the only columns that leave (an allow-list, as for
@@ -76,7 +77,7 @@ def write_violations(violations: gpd.GeoDataFrame, path: str | os.PathLike[str],
     if suffix not in FORMATS:
         raise InputError(f"{path.name}: cannot write violations to {suffix or 'no extension'!r};"
                          f" expected one of {list(FORMATS)}")
-    frame, lines = _split(violations)
+    frame, lines = _split(violations, lines_too=suffix == ".gpkg", arrow_text=suffix == ".csv")
     with atomic_path(path) as tmp:
         export.write(frame, tmp, spec=VIOLATION_SPEC, profile=profile, provenance=provenance)
         if suffix == ".gpkg" and lines is not None:
@@ -94,18 +95,23 @@ def violations_bytes(violations: gpd.GeoDataFrame, fmt: str, *, profile: str = "
                                 provenance=provenance).read_bytes()
 
 
-def _split(violations: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries | None]:
-    """The frame in EPSG:4326 with ``nearest_line`` as WKT text (7 decimals), and the lines
-    themselves (rounded) for the GeoPackage line layer; None when there is no line column."""
+def _split(violations: gpd.GeoDataFrame, *, lines_too: bool = True,
+           arrow_text: bool = False) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries | None]:
+    """The frame in EPSG:4326 with ``nearest_line`` as WKT text (7 decimals; pandas' Arrow-backed
+    text when ``arrow_text``, for the CSV writer, else objects with None for a missing line), and the
+    lines themselves (rounded) for the GeoPackage line layer when ``lines_too``; None when there is
+    no line column or they are not asked for."""
     frame = violations.to_crs("EPSG:4326") if violations.crs is not None else violations.copy()
     if LINE_COLUMN not in frame:
         frame[LINE_COLUMN] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
         return frame, None
-    raw = gpd.GeoSeries(frame[LINE_COLUMN], index=frame.index, crs="EPSG:4326")
-    lines = gpd.GeoSeries(export.round_coordinates(raw.to_numpy()), index=frame.index, crs="EPSG:4326")
-    wkt = shapely.to_wkt(lines.to_numpy(), rounding_precision=DECIMALS, trim=True)
-    frame[LINE_COLUMN] = pd.Series(wkt, index=frame.index, dtype=object)
-    return frame, lines
+    raw = gpd.GeoSeries(frame[LINE_COLUMN], index=frame.index, crs="EPSG:4326").to_numpy()
+    wkt = grid_wkt(raw)  # the WKT of the rounded lines
+    frame[LINE_COLUMN] = pd.Series(pd.array(wkt, dtype=_TEXT), index=frame.index) if arrow_text \
+        else pd.Series(wkt.to_numpy(zero_copy_only=False), index=frame.index, dtype=object)
+    if not lines_too:
+        return frame, None
+    return frame, gpd.GeoSeries(round_coordinates(raw), index=frame.index, crs="EPSG:4326")
 
 
 def _append_lines(frame: gpd.GeoDataFrame, lines: gpd.GeoSeries, path: Path) -> None:
