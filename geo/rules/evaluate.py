@@ -298,10 +298,12 @@ _TEXT = pd.Series(["text"]).dtype  # the dtype pandas infers for Python strings 
 
 
 def _repeat(value: str, n: int) -> object:
-    """``n`` times ``value`` as a text array, made once in Arrow."""
-    codes = pa.array(np.zeros(n, np.int32))
-    return pd.array(pa.DictionaryArray.from_arrays(codes, pa.array([value], pa.large_string()))
-                    .cast(pa.large_string()), dtype=_TEXT)
+    """``n`` times ``value`` as a text array, its Arrow buffers made directly (no compute kernel,
+    whose first call in a process cost 0.2 s)."""
+    data = value.encode("utf-8")
+    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
+    text = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
+    return pd.array(text, dtype=_TEXT)
 
 
 def _cells(column: pd.Series) -> object:
