@@ -13,7 +13,6 @@ from layers.io.export import PROFILES
 from layers.store.workspace import Workspace
 from services import arguments, audit, imports, outputs
 from services.areas import stored_areas
-from services.exports import export_layer, share_fields
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -69,6 +68,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a layer, or a filtered subset, under a profile."""
+    from services.exports import export_layer  # the exporters and report tables: only this command needs them
+
     target = outputs.output_file(args.out, flag="--out", suffixes=EXPORT_FORMATS)
     store = service(args).store
     out, n = export_layer(store, args.layer, target, profile=args.profile, identity=args.identity,
@@ -82,6 +83,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_share(args: argparse.Namespace) -> int:
     """Mark columns the catalogue does not declare as shareable (they then leave under partner
     and public), or unmark them with --undo; a person-like name is refused as restricted."""
+    from services.exports import share_fields
+
     store = service(args).store
     before = store.info(args.layer).shareable
     marks = share_fields(store, args.layer, args.fields, undo=args.undo)

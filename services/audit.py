@@ -30,8 +30,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from geo.errors import InputError
 from layers.store import audit as stored
@@ -39,6 +38,9 @@ from layers.store.audit import AuditRow
 from layers.store.base import Store
 from layers.store.workspace import Workspace
 from settings import DEMO_WORKSPACE
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["AuditRow", "Verdict", "acting_as", "actor", "audit_layer", "audit_run", "parse_since", "record", "record_in",
            "record_output", "record_outputs", "record_session",

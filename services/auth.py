@@ -35,7 +35,7 @@ from geo.errors import HgWatchError, InputError, WorkspaceError
 from layers.io.export import PROFILES
 from layers.store.accounts import Account, accounts_for, changed, now_iso
 from layers.store.base import Store
-from layers.store.postgis import PostgisStore
+from layers.store.open import as_postgis
 from layers.store.visibility import AREA_FIELD, outside_areas, partner_columns, wholly_restricted
 from services import audit
 
@@ -149,8 +149,8 @@ def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame
     if not may_see_layer(identity, layer):
         raise WorkspaceError(f"layer {layer!r} is restricted: role {identity.role!r} does not see it")
     shareable = store.info(layer).shareable
-    if isinstance(store, PostgisStore):
-        gdf = store.read_partner(layer) if sees == "none" else store.read_field(layer, identity.areas)
+    if (pg := as_postgis(store)) is not None:  # PostgreSQL's roles enforce it
+        gdf = pg.read_partner(layer) if sees == "none" else pg.read_field(layer, identity.areas)
     elif sees == "none":
         gdf = store.read(layer, columns=allowed_columns(identity, layer, store.columns(layer), shareable))
     else:

@@ -22,29 +22,29 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.errors import HgWatchError, Problem
-from geo.inventory import Factors
-from geo.rules import RuleSet
 from layers.io.readers import Loaded, load_layer
 from layers.store.base import LayerInfo, Store
 from layers.store.gpkg import Replacement
-from layers.store.open import open_store
-from layers.store.postgis import PostgisStore
+from layers.store.open import as_postgis, open_store
 from layers.store.workspace import Workspace
-from services import audit, checks, exports
+from services import audit
 from services.areas import AREA_LAYER, with_units
 from services.arguments import check_metres
 from services.audit import audit_layer, audit_run
-from services.auth import Identity, may_see_layer, profiles_for, read_layer
 from services.view import Filters, Headline, filter_layers, headline, violations_for, zone_distance
 from settings import Settings
 
-if TYPE_CHECKING:  # the map, contamination, exposure and people modules load where they are used (issue 13:
-    import folium  # `check` needs none of them, and importing them cost it ~0.5 s)
+if TYPE_CHECKING:  # the map, contamination, exposure, people, rule-run and sign-in modules load where they are
+    import folium  # used (issue 13: `import` and `check` need few of them; importing them all cost ~1 s)
 
     from geo.contamination import Surface
     from geo.exposure import Pressure
+    from geo.inventory import Factors
+    from geo.rules import RuleSet
     from render.report.tables import Inventory
+    from services import checks
     from services import exposure as ex
+    from services.auth import Identity
     from services.people import PeopleFigure
 
 T = TypeVar("T")
@@ -100,8 +100,8 @@ class HgWatch:
         modification time is in ``Settings.stamp`` already."""
         if not self._base.database_url:
             return ()
-        store = self.store
-        if not isinstance(store, PostgisStore):
+        store = as_postgis(self.store)
+        if store is None:
             return ()
         try:
             return (float(store.generation()),)
@@ -133,6 +133,8 @@ class HgWatch:
             return [], {}
         infos = ws.layers()
         if self.identity is not None:  # only the layers and columns the identity may see are read
+            from services.auth import may_see_layer, read_layer
+
             infos = [i for i in infos if may_see_layer(self.identity, i.layer)]
             return infos, {i.layer: read_layer(ws, i.layer, self.identity) for i in infos}
         return infos, {i.layer: ws.read(i.layer) for i in infos}
@@ -311,6 +313,8 @@ class HgWatch:
               set_values: dict[str, dict[str, str]] | None = None, repair: bool = False,
               record: bool = True, chunk_rows: int | None = None) -> checks.CheckOutcome:
         """Run the rules on the workspace (recorded) or on ``files``; see ``services.checks.check``."""
+        from services import checks
+
         before = self.runs(1) if record and not files else []
         outcome = checks.check(self.settings, only=only, files=files, set_values=set_values,
                                repair=repair, record=record, chunk_rows=chunk_rows)
@@ -324,6 +328,8 @@ class HgWatch:
 
     def diff(self) -> checks.RunComparison:
         """The last two recorded runs and what changed between them."""
+        from services import checks
+
         return checks.diff_last_runs(self.store)
 
     def add_layers(self, loaded: Sequence[Loaded], **meta: Any) -> list[LayerInfo]:
@@ -364,12 +370,16 @@ class HgWatch:
 
     def _may_export(self, profile: str) -> None:
         """Refuse a profile the identity may not use (a partner: internal)."""
+        from services.auth import profiles_for
+
         if self.identity is not None and profile not in profiles_for(self.identity):
             raise HgWatchError(f"role {self.identity.role!r} may not export under profile {profile!r};"
                                f" expected one of {list(profiles_for(self.identity))}")
 
     def layer_file(self, filters: Filters, layer: str, fmt: str, profile: str) -> bytes:
         """One layer of the view as a download (``services.exports.layer_file``)."""
+        from services import exports
+
         self._may_export(profile)
         frame = self.view(filters)[layer]
         data = exports.layer_file(frame, layer, fmt, profile=profile, infos=self.layers())
@@ -390,6 +400,8 @@ class HgWatch:
 
     def violations_file(self, q: Query, fmt: str, profile: str) -> bytes:
         """The violations of ``q`` as a download, in the layout of ``cli.py check --out``."""
+        from services import exports
+
         self._may_export(profile)
         found = self.violations(q)[0]
         data = exports.violations_file(found, fmt, profile=profile, infos=self.layers(),
@@ -401,6 +413,8 @@ class HgWatch:
                layer_paths: dict[str, str] | None = None, today: date | None = None
                ) -> tuple[Path, Inventory]:
         """Write the inventory report of ``area`` to ``out`` (``services.exports``)."""
+        from services import exports
+
         return exports.write_inventory_report(out, factors=self.settings.factors, workspace=self.store,
                                               area=area, layer_paths=layer_paths, today=today)
 

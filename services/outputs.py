@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo.errors import InputError
 from layers.io.safefile import atomic_path
-from render.report.tables import Inventory, table_csv
+
+if TYPE_CHECKING:  # the report tables load where used (issue 13: the inventory and pint, ~0.2 s of start-up)
+    from render.report.tables import Inventory
 
 
 def _writable_parent(path: Path, flag: str) -> None:
@@ -85,6 +88,8 @@ def output_folder(text: str | os.PathLike[str], *, flag: str) -> Path:
 def write_tables(inventory: Inventory, folder: str | os.PathLike[str]) -> list[Path]:
     """Write every inventory table as ``<name>.csv`` into ``folder``, each file atomically
     (``render.report.tables.table_csv`` makes the bytes); returns the paths written."""
+    from render.report.tables import table_csv
+
     out = output_folder(folder, flag="--csv")
     paths = []
     for name, table in inventory.tables.items():

@@ -6,14 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 
-from geo.inventory import ESTIMATED, MEASURED, NOT_ESTIMABLE, Factors, estimate_sites
-from geo.rules import RuleSet, run_rules
 from geo.sites import mercury_use, uses_mercury
 from layers.catalogue import CATALOGUE
+
+if TYPE_CHECKING:  # the rule engine and the inventory load where used (issue 13: `import` needs neither)
+    from geo.inventory import Factors
+    from geo.rules import RuleSet
 
 SEVERITIES = ("critical", "high", "medium", "low")
 
@@ -139,6 +142,8 @@ def violations_for(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame],
     The rules whose layers are absent are skipped with a note, never silently. ``threads``: worker
     threads of the distance kernel (``Settings.threads``); the result is the same for any number.
     """
+    from geo.rules import run_rules
+
     rules = with_distance(ruleset, rule_ids, distance_m)
     result = run_rules(rules, {k: v for k, v in frames.items() if v is not None},
                        schemas=CATALOGUE, only=list(rule_ids), missing="skip", threads=threads)
@@ -156,6 +161,8 @@ def headline(sites: gpd.GeoDataFrame, violations: gpd.GeoDataFrame,
     n_hg = int(uses_mercury(sites).sum())
     if factors is None or sites.empty:
         return Headline(len(sites), n_hg, counts, problem=problem)
+    from geo.inventory import ESTIMATED, MEASURED, NOT_ESTIMABLE, estimate_sites
+
     est = estimate_sites(pd.DataFrame(sites.drop(columns="geometry")), factors)
     from_gold = est["basis"].isin(ESTIMATED)
     return Headline(

@@ -14,22 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from geo.contamination import ClassSettings, Guideline
-from geo.inventory import Factors
-from geo.rules import RuleSet
 from layers.store.workspace import DEFAULT_PATH as DEMO_WORKSPACE
-from settings.exposure import DEFAULT_PATH as EXPOSURE_PATH
-from settings.exposure import ExposureSettings, load_exposure
-from settings.factors import DEFAULT_PATH as FACTORS_PATH
-from settings.factors import load_factors
-from settings.guidelines import DEFAULT_PATH as GUIDELINES_PATH
-from settings.guidelines import load_guidelines
 from settings.oidc import ENV_NAMES as OIDC_ENV_NAMES
-from settings.rules import DEFAULT_RULES as RULES_PATH
-from settings.rules import load_rules, rules_hash
+from settings.paths import EXPOSURE_PATH, FACTORS_PATH, GUIDELINES_PATH, RULES_PATH
 from settings.threads import THREADS_ENV, parse_threads
+
+if TYPE_CHECKING:  # each file's parser loads on its first use (pydantic, the rule engine, pint: issue 13,
+    from geo.contamination import ClassSettings, Guideline  # ~0.3 s of every command's start-up)
+    from geo.inventory import Factors
+    from geo.rules import RuleSet
+    from settings.exposure import ExposureSettings
 
 WORKSPACE_ENV = "HGWATCH_WORKSPACE"
 DATABASE_ENV = "HGWATCH_DATABASE_URL"  # a postgresql:// URL: the PostGIS store instead of the file
@@ -85,22 +81,32 @@ class Settings:
     @cached_property
     def rules(self) -> RuleSet:
         """The rule set, its examples run (``ConfigError`` if the file is unusable)."""
+        from settings.rules import load_rules
+
         return load_rules(self.rules_path)
 
     @cached_property
     def rules_hash(self) -> str:
+        from settings.rules import rules_hash
+
         return rules_hash(self.rules_path)
 
     @cached_property
     def factors(self) -> Factors:
+        from settings.factors import load_factors
+
         return load_factors(self.factors_path)
 
     @cached_property
     def guidelines(self) -> tuple[dict[str, Guideline], ClassSettings]:
+        from settings.guidelines import load_guidelines
+
         return load_guidelines(self.guidelines_path)
 
     @cached_property
     def exposure(self) -> ExposureSettings:
+        from settings.exposure import load_exposure
+
         return load_exposure(self.exposure_path)
 
     def stamp(self) -> tuple[float, ...]:

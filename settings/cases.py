@@ -8,7 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from geo.cases import CaseRules, parse_case_rules
-from settings.toml import CONFIG_DIR, load_toml
+from settings.paths import CONFIG_DIR
+from settings.toml import load_toml
 
 DEFAULT_PATH = CONFIG_DIR / "cases.toml"
 

@@ -14,9 +14,10 @@ from pydantic import Field, ValidationError
 
 from geo.contamination import MEDIA
 from geo.errors import ConfigError
-from settings.toml import CONFIG_DIR, load_toml, strict_model, validation_message
+from settings.paths import EXPOSURE_PATH
+from settings.toml import load_toml, strict_model, validation_message
 
-DEFAULT_PATH = CONFIG_DIR / "exposure.toml"
+DEFAULT_PATH = EXPOSURE_PATH
 _M = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # metres, years or a factor, >= 0
 _N = Annotated[int, Field(gt=0)]
 _SCHEMA: dict[str, dict[str, Any]] = {

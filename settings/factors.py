@@ -30,9 +30,10 @@ from geo.inventory import DAYS_UNIT, METRICS, RATIO_UNIT, SHARE_UNIT, Factors, P
 from geo.inventory.factors import COUNTED_STATUSES, DISTRIBUTION, PERCENTILES
 from geo.quantities import UNIT_ERRORS, factor
 from layers.catalogue import AMALGAMATION, BURNING, STATUS
-from settings.toml import CONFIG_DIR, Strict, load_toml, strict_model, validation_message
+from settings.paths import FACTORS_PATH
+from settings.toml import Strict, load_toml, strict_model, validation_message
 
-DEFAULT_PATH = CONFIG_DIR / "inventory.toml"
+DEFAULT_PATH = FACTORS_PATH
 
 
 def _mass_per_year(unit: str) -> str:

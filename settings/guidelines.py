@@ -9,9 +9,10 @@ from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from geo.contamination import MEDIA, ClassSettings, Guideline, check_unit
 from geo.errors import ConfigError
-from settings.toml import CONFIG_DIR, Strict, load_toml, strict_model, validation_message
+from settings.paths import GUIDELINES_PATH
+from settings.toml import Strict, load_toml, strict_model, validation_message
 
-DEFAULT_PATH = CONFIG_DIR / "guidelines.toml"
+DEFAULT_PATH = GUIDELINES_PATH
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 

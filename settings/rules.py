@@ -36,11 +36,12 @@ import layers.catalogue
 from geo.errors import ConfigError
 from geo.rules import LayerSchema, RuleSet, example_failures
 from layers.catalogue import CATALOGUE
+from settings.paths import RULES_PATH
 from settings.pydantic_errors import describe, merge
 from settings.rule_check import catalogue_problems
-from settings.toml import CONFIG_DIR, load_toml
+from settings.toml import load_toml
 
-DEFAULT_RULES = CONFIG_DIR / "rules.toml"
+DEFAULT_RULES = RULES_PATH
 CACHE_FILE = "rule-examples.json"
 CACHE_ENTRIES = 64  # rule files remembered; the oldest entries go first
 

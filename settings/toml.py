@@ -11,9 +11,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from geo.errors import ConfigError
 from settings.pydantic_errors import error_lines
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-"""Where the shipped settings files are (rules, inventory factors, guidelines, exposure)."""
-
 
 class Strict(BaseModel):
     """Base of the config file models: unknown keys refused, no silent type coercion."""

@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from geo.contamination.guidelines import ClassSettings, Guideline, classify, classify_samples
+    from geo.contamination.media import MEDIA
     from geo.contamination.surface import Grid, Surface, interpolate, make_grid, surface_inputs
-    from geo.contamination.units import MEDIA, check_unit, convert, convert_samples
+    from geo.contamination.units import check_unit, convert, convert_samples
 
 # Each name loads its module on first use (PEP 562): the surfaces need scipy, which the rule check
 # and the imports never do (issue 13: ~0.2 s of every command's start-up).
 _HOME = {**dict.fromkeys(("ClassSettings", "Guideline", "classify", "classify_samples"), "guidelines"),
          **dict.fromkeys(("Grid", "Surface", "interpolate", "make_grid", "surface_inputs"), "surface"),
-         **dict.fromkeys(("MEDIA", "check_unit", "convert", "convert_samples"), "units")}
+         **dict.fromkeys(("check_unit", "convert", "convert_samples"), "units"), "MEDIA": "media"}
 
 
 def __getattr__(name: str) -> Any:

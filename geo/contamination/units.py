@@ -13,22 +13,11 @@ import numpy as np
 import pandas as pd
 import pint
 
+from geo.contamination.media import MASS_PER_MASS, MASS_PER_VOLUME, MEDIUM_KIND
+from geo.contamination.media import MEDIA as MEDIA  # still importable from here
 from geo.errors import InputError, Problem
 from geo.quantities import UREG
 
-#: The kind of quantity each medium is measured in.
-MASS_PER_VOLUME = "mass per volume"
-MASS_PER_MASS = "mass per mass"
-MEDIUM_KIND: dict[str, str] = {
-    "water": MASS_PER_VOLUME,
-    "sediment": MASS_PER_MASS,
-    "soil": MASS_PER_MASS,
-    "fish": MASS_PER_MASS,
-    "hair": MASS_PER_MASS,
-    "air": MASS_PER_VOLUME,
-}
-MEDIA: tuple[str, ...] = tuple(MEDIUM_KIND)
-"""Every sample medium HgWatch knows, in the order lists show them: the one list of media."""
 _EXAMPLES = {MASS_PER_VOLUME: "e.g. ug/L, ng/L, mg/L, ug/m^3, ng/m^3",
              MASS_PER_MASS: "e.g. mg/kg, ug/g, ng/g, ug/kg, ppm, ppb"}
 _RATIOS = {"ppm", "ppb", "ppt", "percent", "permille"}

@@ -10,7 +10,7 @@ is not here: it is data in ``services.auth``.
   layer write and an account change never lose each other's work.
   Reading takes no lock. A workspace that does not exist yet holds no account.
 - PostGIS: the table of migration ``v0002_accounts``, changed in one transaction under the
-  store's writer lock.
+  store's writer lock (``layers.store.pgaccounts``, loaded only for a PostGIS store).
 
 ``accounts_for(store)`` picks the one for a store.
 """
@@ -24,12 +24,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import sqlalchemy as sa
-
 from geo.errors import WorkspaceError
 from layers.store import files
 from layers.store.base import Store
-from layers.store.postgis import PostgisStore
+from layers.store.open import as_postgis
 from layers.store.workspace import Workspace
 
 TABLE = "hgw_accounts"
@@ -146,46 +144,13 @@ class GpkgAccounts:
                 raise WorkspaceError(f"no account {account.name!r} in workspace {self.ws.path}")
 
 
-class PgAccounts:
-    """The accounts table of PostGIS store ``store`` (migration ``v0002_accounts``)."""
-
-    def __init__(self, store: PostgisStore) -> None:
-        self.store = store
-
-    def all(self) -> list[Account]:
-        """Every account, by name (none when the database has no HgWatch schema yet)."""
-        if not self.store.exists():
-            return []
-        with self.store.reading() as con:
-            return [_account(r) for r in con.execute(sa.text(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY name"))]
-
-    def get(self, name: str) -> Account | None:
-        """The account called ``name``, or None."""
-        return next((a for a in self.all() if a.name == name), None)
-
-    def add(self, account: Account) -> None:
-        """Add ``account`` (refused, unchanged, when the name is taken)."""
-        with self.store.writing() as con:
-            if con.execute(sa.text(f"SELECT 1 FROM {TABLE} WHERE name = :n"), {"n": account.name}).first():
-                raise WorkspaceError(f"account {account.name!r} already exists in workspace {self.store.path}")
-            con.execute(sa.text(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (:name, :role, CAST(:areas AS jsonb),"
-                                " :password_hash, :disabled, :failures, :last_failure, :created_at)"), _values(account))
-
-    def put(self, account: Account) -> None:
-        """Replace the stored account of the same name."""
-        with self.store.writing() as con:
-            done = con.execute(sa.text(
-                f"UPDATE {TABLE} SET role = :role, areas = CAST(:areas AS jsonb), password_hash = :password_hash,"
-                " disabled = :disabled, failures = :failures, last_failure = :last_failure WHERE name = :name"),
-                _values(account))
-            if done.rowcount != 1:
-                raise WorkspaceError(f"no account {account.name!r} in workspace {self.store.path}")
-
-
 def accounts_for(store: Store) -> Accounts:
     """The accounts of ``store``: its GeoPackage table or its PostGIS table."""
-    if isinstance(store, PostgisStore):
-        return PgAccounts(store)
+    pg = as_postgis(store)
+    if pg is not None:
+        from layers.store.pgaccounts import PgAccounts  # SQLAlchemy: only for a PostGIS store
+
+        return PgAccounts(pg)
     if isinstance(store, Workspace):
         return GpkgAccounts(store)
     raise WorkspaceError(f"workspace {store.path}: this kind of store keeps no accounts")

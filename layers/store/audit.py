@@ -27,15 +27,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from geo.errors import WorkspaceError
 from layers.store import files
 from layers.store.base import Store
-from layers.store.pgschema import connect
-from layers.store.postgis import PostgisStore
 from layers.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 TABLE = "hgw_audit"
 GENESIS = "0" * 64  # the prev_hash of the first row
@@ -124,27 +124,6 @@ def _gpkg_rows(ws: Workspace) -> list[AuditRow]:
     return [AuditRow(int(r[0]), *(str(v) for v in r[1:])) for r in rows]
 
 
-# ---------------------------------------------------------------------- PostGIS
-def _pg_append(store: PostgisStore, who: str, action: str, target: str, before: str, after: str) -> AuditRow:
-    with connect(store.url) as con, con.begin():
-        found = con.execute(sa.text(
-            f"INSERT INTO {TABLE} (who, action, target, before, after)"
-            " VALUES (:w, :a, :t, CAST(:b AS jsonb), CAST(:f AS jsonb))"
-            " RETURNING seq, at, who, action, target, before::text, after::text, prev_hash, hash"),
-            {"w": who, "a": action, "t": target, "b": before, "f": after}).one()
-    return AuditRow(int(found[0]), *(str(v) for v in found[1:]))
-
-
-def _pg_rows(store: PostgisStore) -> list[AuditRow]:
-    with connect(store.url) as con, con.begin():
-        if con.execute(sa.text(f"SELECT to_regclass('{TABLE}')")).scalar() is None:
-            return []
-        rows = con.execute(sa.text(
-            f"SELECT seq, at, who, action, target, before::text, after::text, prev_hash, hash"
-            f" FROM {TABLE} ORDER BY seq")).all()
-    return [AuditRow(int(r[0]), *(str(v) for v in r[1:])) for r in rows]
-
-
 # ---------------------------------------------------------------------- either
 def append(store: Store, *, who: str, action: str, target: str, before: object = None,
            after: object = None) -> AuditRow:
@@ -154,11 +133,11 @@ def append(store: Store, *, who: str, action: str, target: str, before: object =
     does not exist yet is a ``WorkspaceError``.
     """
     b, a = to_json(before), to_json(after)
-    if isinstance(store, PostgisStore):
-        return _pg_append(store, who, action, target, b, a)
     if isinstance(store, Workspace):
         return _gpkg_append(store, who, action, target, b, a)
-    raise WorkspaceError(f"store {store.path} keeps no audit trail")
+    from layers.store import pgaudit  # the PostGIS side loads only for a PostGIS store
+
+    return pgaudit.append(store, who, action, target, b, a)
 
 
 def append_many(store: Store, entries: list[tuple[str, str, str, object, object]]) -> int:
@@ -167,19 +146,15 @@ def append_many(store: Store, entries: list[tuple[str, str, str, object, object]
     items = [(who, action, target, to_json(b), to_json(a)) for who, action, target, b, a in entries]
     if not items:
         return 0
-    if isinstance(store, PostgisStore):
-        with connect(store.url) as con, con.begin():
-            con.execute(sa.text(f"INSERT INTO {TABLE} (who, action, target, before, after)"
-                                " VALUES (:w, :a, :t, CAST(:b AS jsonb), CAST(:f AS jsonb))"),
-                        [{"w": w, "a": a, "t": t, "b": b, "f": f} for w, a, t, b, f in items])
-        return len(items)
     if isinstance(store, Workspace):
         with _gpkg_writing(store) as lite:
             lite.execute(_SQLITE_TABLE)
             for item in items:
                 _gpkg_chain(lite, *item)
         return len(items)
-    raise WorkspaceError(f"store {store.path} keeps no audit trail")
+    from layers.store import pgaudit
+
+    return pgaudit.append_many(store, items)
 
 
 def append_in(con: sqlite3.Connection | sa.Connection, *, who: str, action: str, target: str,
@@ -192,18 +167,18 @@ def append_in(con: sqlite3.Connection | sa.Connection, *, who: str, action: str,
         con.execute(_SQLITE_TABLE)
         _gpkg_chain(con, who, action, target, b, a)
         return
-    con.execute(sa.text(f"INSERT INTO {TABLE} (who, action, target, before, after)"
-                        " VALUES (:w, :a, :t, CAST(:b AS jsonb), CAST(:f AS jsonb))"),
-                {"w": who, "a": action, "t": target, "b": b, "f": a})
+    from layers.store import pgaudit
+
+    pgaudit.append_in(con, who, action, target, b, a)
 
 
 def rows(store: Store) -> list[AuditRow]:
     """Every row of the trail of ``store``, oldest first (none when it has no trail yet)."""
-    if isinstance(store, PostgisStore):
-        return _pg_rows(store)
     if isinstance(store, Workspace):
         return _gpkg_rows(store)
-    raise WorkspaceError(f"store {store.path} keeps no audit trail")
+    from layers.store import pgaudit
+
+    return pgaudit.rows(store)
 
 
 def first_break(trail: list[AuditRow]) -> tuple[int, str] | None:

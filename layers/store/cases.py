@@ -25,16 +25,16 @@ import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any
 
 from geo.errors import WorkspaceError
 from layers.store import files, gpkg
 from layers.store.base import Store
-from layers.store.postgis import PostgisStore
+from layers.store.open import as_postgis
 from layers.store.workspace import Workspace
+
+if TYPE_CHECKING:  # a PostGIS connection exists only when the PostGIS modules were loaded (layers.store.open)
+    from sqlalchemy.engine import Connection
 
 CASES = "hgw_cases"
 COMMENTS = "hgw_case_comments"
@@ -154,6 +154,13 @@ def _case(row: Sequence[Any]) -> Case:
     return Case(*values)
 
 
+def _text(sql: str) -> Any:
+    """``sql`` as SQLAlchemy text, for a PostGIS connection (whose owner loaded SQLAlchemy already)."""
+    import sqlalchemy as sa
+
+    return sa.text(sql)
+
+
 class CaseTables:
     """The case tables inside one open transaction (or read-only connection) of either back end."""
 
@@ -163,7 +170,7 @@ class CaseTables:
     def _rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         if isinstance(self.con, sqlite3.Connection):
             return [tuple(r) for r in self.con.execute(sql, dict(params or {})).fetchall()]
-        result = self.con.execute(sa.text(sql), dict(params or {}))
+        result = self.con.execute(_text(sql), dict(params or {}))
         return [tuple(r) for r in result.all()] if result.returns_rows else []
 
     def _many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -172,7 +179,7 @@ class CaseTables:
         if isinstance(self.con, sqlite3.Connection):
             self.con.executemany(sql, [dict(r) for r in rows])
         else:
-            self.con.execute(sa.text(sql), [dict(r) for r in rows])
+            self.con.execute(_text(sql), [dict(r) for r in rows])
 
     # ---------------------------------------------------------------- cases
     def get(self, violation_id: str) -> Case | None:
@@ -296,8 +303,8 @@ class _Empty(CaseTables):
 def writing(store: Store) -> Iterator[CaseTables]:
     """The case tables of ``store`` in ONE write transaction under its writer lock: committed when
     the block ends, rolled back (nothing changed) when it raises."""
-    if isinstance(store, PostgisStore):
-        with store.writing() as con:
+    if (pg := as_postgis(store)) is not None:
+        with pg.writing() as con:
             yield CaseTables(con)
         return
     if not isinstance(store, Workspace):
@@ -316,11 +323,11 @@ def writing(store: Store) -> Iterator[CaseTables]:
 def reading(store: Store) -> Iterator[CaseTables]:
     """The case tables of ``store`` for reading (one consistent state; no lock); empty when the
     store or its case tables do not exist yet."""
-    if isinstance(store, PostgisStore):
-        if not store.exists():
+    if (pg := as_postgis(store)) is not None:
+        if not pg.exists():
             yield _Empty()
             return
-        with store.reading() as con:
+        with pg.reading() as con:
             yield CaseTables(con)
         return
     if not isinstance(store, Workspace):

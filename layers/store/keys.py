@@ -8,7 +8,7 @@ account's role (``services.auth``); making and checking keys is ``services.keys`
   on the file itself under the workspace's writer lock (``Workspace.writing``). Reading takes no
   lock. A workspace that does not exist yet holds no key.
 - PostGIS: the table of migration ``v0005_api_keys``, changed in one transaction under the
-  store's writer lock.
+  store's writer lock (``layers.store.pgkeys``, loaded only for a PostGIS store).
 
 ``keys_for(store)`` picks the one for a store.
 """
@@ -20,12 +20,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import sqlalchemy as sa
-
 from geo.errors import WorkspaceError
 from layers.store import files
 from layers.store.base import Store
-from layers.store.postgis import PostgisStore
+from layers.store.open import as_postgis
 from layers.store.workspace import Workspace
 
 TABLE = "hgw_api_keys"
@@ -121,42 +119,13 @@ class GpkgKeys:
                                (at, account)).rowcount
 
 
-class PgKeys:
-    """The keys table of PostGIS store ``store`` (migration ``v0005_api_keys``)."""
-
-    def __init__(self, store: PostgisStore) -> None:
-        self.store = store
-
-    def all(self) -> list[ApiKey]:
-        """Every key (none when the database has no HgWatch schema yet)."""
-        if not self.store.exists():
-            return []
-        with self.store.reading() as con:
-            return [_key(r) for r in con.execute(sa.text(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY account, created_at"))]
-
-    def find(self, key_hash: str) -> ApiKey | None:
-        """The key whose hash is ``key_hash``, or None."""
-        with self.store.reading() as con:
-            row = con.execute(sa.text(f"SELECT {_COLUMNS} FROM {TABLE} WHERE key_hash = :h"), {"h": key_hash}).first()
-        return _key(row) if row else None
-
-    def add(self, key: ApiKey) -> None:
-        """Store ``key`` in one transaction."""
-        with self.store.writing() as con:
-            con.execute(sa.text(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (:h, :a, :c, NULL)"),
-                        {"h": key.key_hash, "a": key.account, "c": key.created_at})
-
-    def revoke(self, account: str, at: str) -> int:
-        """Revoke every valid key of ``account`` in one transaction."""
-        with self.store.writing() as con:
-            return con.execute(sa.text(f"UPDATE {TABLE} SET revoked_at = :at WHERE account = :a AND revoked_at IS NULL"),
-                               {"at": at, "a": account}).rowcount
-
-
 def keys_for(store: Store) -> Keys:
     """The keys of ``store``: its GeoPackage table or its PostGIS table."""
-    if isinstance(store, PostgisStore):
-        return PgKeys(store)
+    pg = as_postgis(store)
+    if pg is not None:
+        from layers.store.pgkeys import PgKeys  # SQLAlchemy: only for a PostGIS store
+
+        return PgKeys(pg)
     if isinstance(store, Workspace):
         return GpkgKeys(store)
     raise WorkspaceError(f"workspace {store.path}: this kind of store keeps no API keys")

@@ -19,18 +19,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from geo.errors import WorkspaceError
 from layers.store import pgroles
+from layers.store.open import is_database_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "hgw_schema_version"
 WRITE_LOCK = 0x4867_5761_7463_68  # the transaction advisory lock every writer takes ("HgWatch")
-SCHEMES = ("postgresql", "postgresql+psycopg")
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
-
-
-def is_database_url(location: object) -> bool:
-    """True for a ``postgresql://`` (or ``postgresql+psycopg://``) URL."""
-    return isinstance(location, str) and location.split("://", 1)[0] in SCHEMES
 
 
 def _driver_url(url: str) -> sa.URL:

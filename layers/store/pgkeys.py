@@ -1,0 +1,41 @@
+"""The API keys table of a PostGIS store (``layers.store.keys`` for both kinds; migration
+``v0005_api_keys``). Loaded only for a PostGIS store, so a command on a GeoPackage never imports
+SQLAlchemy."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from layers.store.keys import _COLUMNS, TABLE, ApiKey, _key
+from layers.store.postgis import PostgisStore
+
+
+class PgKeys:
+    """The keys table of PostGIS store ``store`` (migration ``v0005_api_keys``)."""
+
+    def __init__(self, store: PostgisStore) -> None:
+        self.store = store
+
+    def all(self) -> list[ApiKey]:
+        """Every key (none when the database has no HgWatch schema yet)."""
+        if not self.store.exists():
+            return []
+        with self.store.reading() as con:
+            return [_key(r) for r in con.execute(sa.text(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY account, created_at"))]
+
+    def find(self, key_hash: str) -> ApiKey | None:
+        """The key whose hash is ``key_hash``, or None."""
+        with self.store.reading() as con:
+            row = con.execute(sa.text(f"SELECT {_COLUMNS} FROM {TABLE} WHERE key_hash = :h"), {"h": key_hash}).first()
+        return _key(row) if row else None
+
+    def add(self, key: ApiKey) -> None:
+        """Store ``key`` in one transaction."""
+        with self.store.writing() as con:
+            con.execute(sa.text(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (:h, :a, :c, NULL)"),
+                        {"h": key.key_hash, "a": key.account, "c": key.created_at})
+
+    def revoke(self, account: str, at: str) -> int:
+        """Revoke every valid key of ``account`` in one transaction."""
+        with self.store.writing() as con:
+            return con.execute(sa.text(f"UPDATE {TABLE} SET revoked_at = :at WHERE account = :a AND revoked_at IS NULL"),
+                               {"at": at, "a": account}).rowcount
