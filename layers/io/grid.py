@@ -3,7 +3,7 @@
 ``round_coordinates`` puts geometries on the grid as ``shapely.set_precision(..., mode="pointwise")``
 does; ``grid_wkt`` is the WKT every export writes, ``shapely.to_wkt(round_coordinates(g),
 rounding_precision=COORD_DECIMALS, trim=True)``, as Arrow text. For points and lines it writes that
-text straight from the integer grid steps with Arrow string kernels (issue 13: 144,430 violations,
+text straight from the integer grid steps as bytes laid out with numpy (issue 13: 144,430 violations,
 two geometries each, spent 0.5 s rebuilding geometries to print them); anything else, and any
 coordinate GEOS would print another way (in scientific notation below 1e-4, or large), goes through
 shapely itself. ``tests/test_export_grid_wkt.py`` keeps shapely's text as the oracle.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
 
 COORD_DECIMALS = 7
@@ -70,12 +69,15 @@ def grid_wkt(geoms: np.ndarray) -> pa.Array:
     steps = _steps(coords)
     size = np.abs(steps) / _SCALE
     odd = (size >= _FIXED[1]) | ((size < _FIXED[0]) & (steps != 0))
-    pairs = pc.binary_join_element_wise(_numbers(steps[:, 0]), _numbers(steps[:, 1]), pa.scalar(" ", _TEXT))
-    offsets = np.zeros(len(geoms) + 1, np.int64)
-    np.cumsum(np.bincount(at, minlength=len(geoms)), out=offsets[1:])
-    body = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), pairs), pa.scalar(", ", _TEXT))
-    head = pc.if_else(pa.array(kind == _POINT), pa.scalar("POINT (", _TEXT), pa.scalar("LINESTRING (", _TEXT))
-    text = pc.binary_join_element_wise(head, body, pa.scalar(")", _TEXT), pa.scalar("", _TEXT))
+    first = np.r_[True, at[1:] != at[:-1]]  # the first coordinate of each geometry (they come in order)
+    last = np.r_[at[1:] != at[:-1], True]
+    head = np.where(first, np.where(kind[at] == _POINT, 1, 2), 0)  # ", ", "POINT (" or "LINESTRING ("
+    chars = np.concatenate([_HEADS[head], _number_bytes(steps[:, 0]), _SPACE[np.zeros(len(at), int)],
+                            _number_bytes(steps[:, 1]), _CLOSE[last.astype(int)]], axis=1)
+    kept = chars != 0  # every coordinate's text, padded with zero bytes: the kept bytes, row after row
+    ends = np.zeros(len(geoms) + 1, np.int64)
+    ends[1:] = np.cumsum(np.bincount(at, weights=kept.sum(axis=1), minlength=len(geoms))).astype(np.int64)
+    text = pa.LargeStringArray.from_buffers(len(geoms), pa.py_buffer(ends), pa.py_buffer(chars[kept].tobytes()))
     redo = np.unique(at[odd.any(axis=1)])
     if not len(redo):
         return text
@@ -84,17 +86,38 @@ def grid_wkt(geoms: np.ndarray) -> pa.Array:
     return pa.array(cells, type=_TEXT)
 
 
-def _numbers(steps: np.ndarray) -> pa.Array:
-    """Whole grid steps as GEOS writes their coordinates in plain decimals with ``trim``: no
-    trailing zeros, no point for a whole number, no sign on zero."""
-    units = np.minimum(np.abs(steps), 1e15).astype(np.int64)  # larger ones (never written from here) kept in range
-    whole = pc.cast(pa.array(units // _SCALE), _TEXT)
-    digits = pc.utf8_slice_codeunits(pc.cast(pa.array(units % _SCALE + _SCALE), _TEXT), 1)  # zero-padded
-    part = pc.if_else(pa.array(units % _SCALE == 0), pa.scalar("", _TEXT),
-                      pc.binary_join_element_wise(pa.scalar(".", _TEXT), pc.utf8_rtrim(digits, characters="0"),
-                                                  pa.scalar("", _TEXT)))
-    sign = pc.if_else(pa.array(steps < 0), pa.scalar("-", _TEXT), pa.scalar("", _TEXT))
-    return pc.binary_join_element_wise(sign, whole, part, pa.scalar("", _TEXT))
+def _padded(*texts: str) -> np.ndarray:
+    """One row of bytes per text, padded with zero bytes to the longest."""
+    width = max(len(t) for t in texts)
+    return np.array([list(t.encode("ascii").ljust(width, b"\0")) for t in texts], dtype=np.uint8)
+
+
+_HEADS = _padded(", ", "POINT (", "LINESTRING (")
+_SPACE = _padded(" ")
+_CLOSE = _padded("", ")")
+_DIGITS = 7  # whole digits written (coordinates below 1e6 need 6) and decimals (COORD_DECIMALS)
+
+
+def _number_bytes(steps: np.ndarray) -> np.ndarray:
+    """Whole grid steps as GEOS writes their coordinates in plain decimals with ``trim`` (no
+    trailing zeros, no point for a whole number, no sign on zero): one row of ASCII bytes per
+    number (sign, whole digits, point, decimals), zero bytes where nothing is written."""
+    units = np.minimum(np.abs(steps), 1e13).astype(np.int64)  # larger ones (never written from here) kept in range
+    whole, frac = np.divmod(units, _SCALE)
+    out = np.zeros((len(steps), 2 + 2 * _DIGITS), np.uint8)
+    out[:, 0] = np.where(steps < 0, ord("-"), 0)
+    wide = np.ones(len(steps), bool)  # whole digits: from the first that is not 0, the units digit always
+    for k in range(_DIGITS):
+        whole, digit = np.divmod(whole, 10)
+        out[:, _DIGITS - k] = np.where(wide, ord("0") + digit, 0)
+        wide = whole > 0
+    shown = np.zeros(len(steps), bool)  # decimals: up to the last that is not 0
+    for k in range(_DIGITS):
+        frac, digit = np.divmod(frac, 10)
+        shown |= digit > 0
+        out[:, 1 + 2 * _DIGITS - k] = np.where(shown, ord("0") + digit, 0)
+    out[:, 1 + _DIGITS] = np.where(shown, ord("."), 0)
+    return out
 
 
 def _shapely_wkt(geoms: np.ndarray) -> pa.Array:
