@@ -38,8 +38,18 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _MAYBE_ARMED = r"^ *[=+\-@\t\r']"  # a cell that ``defuse_formula`` may change starts so
 _NEEDS_QUOTES = '[",\r\n]'  # what makes the csv module quote a cell (QUOTE_MINIMAL, CRLF rows)
 _TEXT = pa.large_string()
-_MAYBE_FIRST = np.frombuffer(b" =+-@\t\r'", dtype=np.uint8)  # the first bytes _MAYBE_ARMED can match
-_QUOTED_BYTES = np.frombuffer(b'",\r\n', dtype=np.uint8)  # the characters of _NEEDS_QUOTES, one byte each in UTF-8
+
+
+def _byte_table(chars: bytes) -> np.ndarray:
+    """A lookup table of the 256 byte values: True for those in ``chars``."""
+    table = np.zeros(256, bool)
+    table[np.frombuffer(chars, dtype=np.uint8)] = True
+    return table
+
+
+_MAYBE_FIRST = _byte_table(b" =+-@\t\r'")  # the first bytes _MAYBE_ARMED can match
+_QUOTED_BYTES = _byte_table(b'",\r\n')  # the characters of _NEEDS_QUOTES, one byte each in UTF-8
+_QUOTE_BYTE = _byte_table(b'"')
 ROWS_PER_PIECE = 200_000  # rows of a long table turned into text at a time by ``write_csv``
 _HUNDREDTHS = pa.array([f".{f // 10}" if f % 10 == 0 else f".{f:02d}" for f in range(100)], _TEXT)  # .0 .01 ... .99
 JOIN_ROWS = 32_768  # rows joined into one line buffer at a time (a few MB, reused: ``_joined``)
@@ -311,14 +321,29 @@ def _cells(text: pa.Array, ncols: int, *, quote: bool) -> pa.Array | pa.Scalar:
 def _quoted(cells: pa.Array | pa.Scalar, ncols: int) -> pa.Array | pa.Scalar:
     """Cells as the csv module writes them: in double quotes, quotes doubled, when they hold a
     comma, a quote or a line break; a row of one empty cell is written ``""``."""
-    if isinstance(cells, pa.Array) and ncols > 1 and not _holds_bytes(cells, _QUOTED_BYTES):
-        return cells  # no cell holds a character that is quoted: nothing to look at row by row
-    need = pc.match_substring_regex(cells, _NEEDS_QUOTES)
-    if ncols == 1:
-        need = pc.or_(need, pc.equal(pc.utf8_length(cells), 0))
+    if isinstance(cells, pa.Scalar) and cells.is_valid:  # a header or a constant column: in Python, once
+        text = cells.as_py()
+        if re.search(_NEEDS_QUOTES, text) or (ncols == 1 and not text):
+            text = '"' + text.replace('"', '""') + '"'
+        return pa.scalar(text, _TEXT)
     quote = pa.scalar('"', _TEXT)
+    if isinstance(cells, pa.Array) and cells.null_count == 0:  # which cells need quotes, from their bytes
+        offsets, data = _utf8(cells)
+        need = np.zeros(len(cells), bool)
+        need[np.searchsorted(offsets, np.flatnonzero(_QUOTED_BYTES[data[offsets[0]:offsets[-1]]]) + offsets[0],
+                             side="right") - 1] = True
+        if ncols == 1:
+            need |= offsets[1:] == offsets[:-1]
+        if not need.any():
+            return cells
+        inner = pc.replace_substring(cells, '"', '""') if _QUOTE_BYTE[data[offsets[0]:offsets[-1]]].any() else cells
+        quoted = pc.binary_join_element_wise(quote, inner, quote, pa.scalar("", _TEXT))
+        return quoted if need.all() else pc.if_else(pa.array(need), quoted, cells)
+    need_ = pc.match_substring_regex(cells, _NEEDS_QUOTES)
+    if ncols == 1:
+        need_ = pc.or_(need_, pc.equal(pc.utf8_length(cells), 0))
     quoted = pc.binary_join_element_wise(quote, pc.replace_substring(cells, '"', '""'), quote, pa.scalar("", _TEXT))
-    return pc.if_else(need, quoted, cells)
+    return pc.if_else(need_, quoted, cells)
 
 
 def _utf8(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -330,18 +355,12 @@ def _utf8(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _first_bytes(arr: pa.Array, wanted: np.ndarray) -> np.ndarray:
-    """Per cell, whether it is not empty and its first byte is one of ``wanted``."""
+    """Per cell, whether it is not empty and its first byte is one ``wanted`` (a ``_byte_table``) marks."""
     offsets, data = _utf8(arr)
     filled = offsets[1:] > offsets[:-1]
     out = np.zeros(len(filled), bool)
-    out[filled] = np.isin(data[offsets[:-1][filled]], wanted)
+    out[filled] = wanted[data[offsets[:-1][filled]]]
     return out
-
-
-def _holds_bytes(arr: pa.Array, wanted: np.ndarray) -> bool:
-    """Whether any cell of ``arr`` holds one of the bytes ``wanted``."""
-    offsets, data = _utf8(arr)
-    return bool(np.isin(data[offsets[0]:offsets[-1]], wanted).any())
 
 
 def _join(columns: list[pa.Array | pa.Scalar], rows: int) -> bytes | pa.Buffer:
