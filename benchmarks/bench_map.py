@@ -47,6 +47,21 @@ DRAWN_JS = """() => { const f = [...document.querySelectorAll('iframe')].find(
     if (tiled) return pending === 0;
     const d = w.document; return d.querySelectorAll(
     'path.leaflet-interactive, canvas.leaflet-zoom-animated, .marker-cluster').length > 0; }"""
+# where the time of one load went: resource timings of the page and of the map's iframe, on one
+# clock (ms since the page's navigation started), and the moment the map was found drawn
+TIMELINE_JS = """() => { const top = performance.timeOrigin, out = [];
+    const add = (t0, es, where) => es.forEach(e => out.push([where, e.name.replace(location.origin, ''),
+        t0 - top + e.startTime, t0 - top + e.responseEnd, e.transferSize || e.encodedBodySize || 0]));
+    add(top, performance.getEntriesByType('resource'), 'page');
+    const f = [...document.querySelectorAll('iframe')].find(i => i.title === 'streamlit_folium.st_folium');
+    let drawn = performance.now();
+    if (f) { const w = f.contentWindow; add(w.performance.timeOrigin, w.performance.getEntriesByType('resource'), 'map');
+        const at = w.performance.timeOrigin - top, nav = w.performance.getEntriesByType('navigation')[0];
+        out.push(['map', '(iframe document)', at, at, 0]);
+        if (nav) out.push(['map', '(iframe DOMContentLoaded)', at + nav.domContentLoadedEventStart,
+                           at + nav.domContentLoadedEventEnd, 0]); }
+    out.push(['page', '(drawn, found by polling)', drawn, drawn, 0]);
+    return out.sort((a, b) => a[2] - b[2]); }"""
 MARK_JS = """() => { const f = [...document.querySelectorAll('iframe')].find(
     i => i.title === 'streamlit_folium.st_folium'); f.contentWindow.map_div.__bench = 1; }"""
 
@@ -98,7 +113,7 @@ def bench_app(tmp: Path) -> Path:
     return script
 
 
-def _load(browser, url: str, timeout_s: float) -> tuple[object, float, dict[str, int]]:
+def _load(browser, url: str, timeout_s: float, trace: bool = False) -> tuple[object, float, dict[str, int]]:
     """Open ``url`` in a fresh context; seconds until the map has drawn, bytes by kind."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     log = NetLog()
@@ -120,18 +135,43 @@ def _load(browser, url: str, timeout_s: float) -> tuple[object, float, dict[str,
         kind(urls.get(e["requestId"], "")),
         got[kind(urls.get(e["requestId"], ""))] + int(e.get("encodedDataLength", 0))))
 
+    frames: list[tuple[float, int]] = []  # (CDP timestamp, bytes) of every WebSocket message
+    start: list[float] = []  # CDP timestamp of the page's own request
+
     def frame(e: dict) -> None:
         data = e["response"].get("payloadData", "")
-        got["websocket"] += len(base64.b64decode(data)) if e["response"].get("opcode") == 2 else len(data)
+        size = len(base64.b64decode(data)) if e["response"].get("opcode") == 2 else len(data)
+        got["websocket"] += size
+        frames.append((float(e["timestamp"]), size))
     cdp.on("Network.webSocketFrameReceived", frame)
+    cdp.on("Network.requestWillBeSent", lambda e: start.append(float(e["timestamp"])) if not start else None)
     t0 = time.perf_counter()
     page.goto(url)
     page.wait_for_function(DRAWN_JS, timeout=timeout_s * 1000, polling=50)
-    return page, time.perf_counter() - t0, dict(got)  # a copy: later traffic is not this load
+    seconds = time.perf_counter() - t0
+    if trace:
+        print_timeline(page.evaluate(TIMELINE_JS), [((t - start[0]) * 1000, n) for t, n in frames] if start else [])
+    return page, seconds, dict(got)  # a copy: later traffic is not this load
+
+
+def print_timeline(entries: list[list[Any]], frames: list[tuple[float, int]]) -> None:
+    """One line per request of the map's iframe (and per group of the page's own), with the
+    WebSocket messages of the script run, in ms since navigation."""
+    rows = [(e[2], e[3], e[0], str(e[1]), int(e[4])) for e in entries if e[0] == "map" or str(e[1]).startswith("(")]
+    shell = [e for e in entries if e[0] == "page" and not str(e[1]).startswith("(")]
+    if shell:
+        rows.append((min(e[2] for e in shell), max(e[3] for e in shell), "page",
+                     f"Streamlit shell: {len(shell)} files", sum(int(e[4]) for e in shell)))
+    big = [f for f in frames if f[1] > 2000]
+    if frames:
+        rows.append((frames[0][0], frames[0][0], "ws", "first WebSocket message", frames[0][1]))
+    rows += [(t, t, "ws", "WebSocket message (> 2 kB)", n) for t, n in big]
+    for begin, end, where, name, size in sorted(rows):
+        print(f"    {begin:8.0f} -> {end:8.0f} ms  {where:4s} {size / 1e3:9.1f} kB  {name[-90:]}")
 
 
 def measure(script: Path, workspace: Path, variant: str,
-            timeout_s: float = 600) -> dict[str, float]:
+            timeout_s: float = 600, trace: bool = False) -> dict[str, float]:
     """In headless Chromium: a cold first visit (server just started: imports and map build
     included), a warm first visit (another visitor; server caches warm), then a filter change
     on the warm page (the filtered map is built for the first time). For vector tiles, a second
@@ -144,8 +184,12 @@ def measure(script: Path, workspace: Path, variant: str,
     try:
         with running_app(str(script), env=env) as url, sync_playwright() as p:
             browser = launch(p)
-            _, cold, _ = _load(browser, url, timeout_s)
-            page, warm, got = _load(browser, url, timeout_s)
+            if trace:
+                print("  timeline of the cold first visit:", flush=True)
+            _, cold, _ = _load(browser, url, timeout_s, trace)
+            if trace:
+                print("  timeline of the warm first visit:", flush=True)
+            page, warm, got = _load(browser, url, timeout_s, trace)
             page.evaluate(MARK_JS)  # type: ignore[attr-defined]
             t1 = time.perf_counter()
             page.get_by_text("active", exact=True).click(timeout=timeout_s * 1000)  # type: ignore[attr-defined]
@@ -156,7 +200,9 @@ def measure(script: Path, workspace: Path, variant: str,
         if variant == "tiles":
             with running_app(str(script), env=env) as url, sync_playwright() as p:
                 browser = launch(p)
-                _, built, _ = _load(browser, url, timeout_s)
+                if trace:
+                    print("  timeline of the cold first visit, archives on disk:", flush=True)
+                _, built, _ = _load(browser, url, timeout_s, trace)
                 browser.close()
     finally:
         shutil.rmtree(TILES_DIR / sub, ignore_errors=True)
@@ -275,6 +321,8 @@ def main() -> int:
     parser.add_argument("--tree", help="with --server-stages: also time the code in this folder (before/after)")
     parser.add_argument("--cases", choices=("all", "large"), default="all",
                         help="large: only the largest case, vector tiles (with --skip-rows-100k)")
+    parser.add_argument("--trace", action="store_true",
+                        help="print where each first visit's time went (requests, WebSocket messages)")
     parser.add_argument("--stages-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stages_child:
@@ -308,7 +356,7 @@ def main() -> int:
         results = {}
         for case, path, variants in cases:
             for variant in variants:
-                results[(case, variant)] = r = measure(script, path, variant)
+                results[(case, variant)] = r = measure(script, path, variant, trace=args.trace)
                 print(_row(case, variant, r), flush=True)
         print("\nmap bytes = WebSocket payload (map data and page protobufs) + Leaflet and "
               "protomaps files + map component + vector tiles fetched before the first draw; "

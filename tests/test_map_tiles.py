@@ -14,6 +14,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
+import shapely.geometry
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -201,3 +203,50 @@ def test_a_wholly_restricted_layer_is_never_written_to_the_static_folder(tmp_pat
     written = b"".join(f.read_bytes() for f in (tmp_path / "tiles").rglob("*") if f.is_file())
     assert b"Secrettrader" not in written and b"T2" not in written
     assert "T2" in html  # drawn, as rows, for the analyst who asked
+
+
+def _configs(html: str) -> list[dict]:
+    return [json.loads(c) for c in re.findall(r'hgwVT\.make\((\{.*?\})\);', html)]
+
+
+@needs_tippecanoe
+def test_the_rule_zone_of_tiled_violations_travels_unmerged_beside_them(tmp_path: Path) -> None:
+    """Above the threshold the rule buffers go into an archive with the violations, one polygon
+    per flagged water body as ``rule_zone`` makes them (W1's and W2's overlap, never merged on
+    the server), painted dissolved and not clickable; no buffer is drawn as rows."""
+    from shapely.geometry import LineString, Point
+
+    water = gpd.GeoDataFrame({"water_id": ["W1", "W2", "W3"], "name": ["A", "B", "C"], "kind": ["river"] * 3},
+                             geometry=[LineString([(-2.0, 6.0), (-2.0, 6.01)]),  # W2 166 m east of W1
+                                       LineString([(-1.9985, 6.0), (-1.9985, 6.01)]),
+                                       LineString([(-1.9, 6.0), (-1.9, 6.01)])], crs=4326)  # not flagged
+    sites = [Point(-2.0005, 6.002), Point(-1.998, 6.004), Point(-2.0004, 6.008)]
+    violations = gpd.GeoDataFrame(
+        {"violation_id": ["V1", "V2", "V3"], "rule_id": ["hg_within_100m_of_water"] * 3, "severity": ["high"] * 3,
+         "site_id": ["S1", "S2", "S3"], "distance_m": [55.3, 55.3, 44.2], "nearest_id": ["W1", "W2", "W1"],
+         "nearest_line": gpd.GeoSeries([LineString([(p.x, p.y), (x, p.y)]) for p, x in
+                                        zip(sites, (-2.0, -1.9985, -2.0))], crs=4326)},
+        geometry=sites, crs=4326)
+    store = TileStore(tmp_path / "tiles", "/app/static/tiles")
+    html = build_map({"mining_sites": _sites(), "water_bodies": water}, violations=violations, zone_m=100,
+                     options=MapOptions(tiles=store, tiles_above=2)).get_root().render()
+    (zone,) = [c for c in _configs(html) if c["layer"] == "violations_zone"]
+    assert zone["popup"] is None and zone["features"] == 2
+    assert [(r["geom"], r["dissolve"], r["dash"]) for r in zone["rules"]] == [(3, True, [2.0, 4.0])]
+    assert 'var styles = {"zone"' not in html  # no merged zone as rows: it is not drawn twice
+    feats = _features(tmp_path / "tiles" / zone["url"].rsplit("/", 1)[1] / PMTILES)
+    assert {f["id"] for f in feats} == {0, 1} and {f["properties"]["c"] for f in feats} == {"zone"}
+    polys = {f["id"]: shapely.geometry.shape(f["geometry"]) for f in feats}
+    between, east, west = Point(-1.99925, 6.005), Point(-2.0 + 0.00045, 6.005), Point(-2.0 - 0.0011, 6.005)
+    assert polys[0].contains(between) and polys[1].contains(between)  # 83 m from both: two polygons overlap there
+    assert polys[0].contains(east) and not polys[1].contains(east)  # 50 m east of W1, 116 m from W2
+    assert not any(p.contains(west) for p in polys.values())  # 122 m west of W1
+    assert not any(p.intersects(Point(-1.9, 6.005).buffer(0.002)) for p in polys.values())  # W3 not flagged
+
+
+@needs_tippecanoe
+def test_few_violations_keep_the_merged_zone_as_rows(tmp_path: Path) -> None:
+    """At or below the threshold the violations, and so their zone, stay rows as before."""
+    html, _ = _tiled(tmp_path, _sites(), above=5)
+    assert not any(c["layer"] == "violations_zone" for c in _configs(html))
+    assert 'var styles = {"zone"' in html

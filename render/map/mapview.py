@@ -240,7 +240,7 @@ def _add_violations(m: folium.Map, violations: gpd.GeoDataFrame, water: gpd.GeoD
     """Rule buffers, site-to-water lines and red rings around every flagged feature (the lines
     and rings as the vector tiles ``tiled`` when given)."""
     group = folium.FeatureGroup(name=f"Violations ({len(violations):,})")
-    if water is not None and zone_m:
+    if water is not None and zone_m and not tiled:  # tiled: the zone is one of ``tiled``
         zone = rule_zone(water, violations, zone_m)
         if not zone.empty:
             merged = gpd.GeoDataFrame(geometry=[shapely.union_all(zone.values)], crs=4326)
@@ -302,7 +302,8 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
                          show=options.basemap == ("osm", "satellite")[i]).add_to(m)
     BlankBase(show=options.basemap == "none").add_to(m)
     tiled: dict[str, list[VectorTiles]] = {} if options.tiles is None else tiled_layers(
-        options.tiles, zoom, present, violations, options.tiles_above)
+        options.tiles, zoom, present, violations, options.tiles_above,
+        zone=_tiled_zone(present.get("water_bodies"), violations, zone_m, options.tiles_above))
     for layer in DRAW_ORDER:
         for element in tiled.get(layer, []):
             element.add_to(m)
@@ -318,6 +319,15 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
                 position="topleft", on_tile_error=True).add_to(m)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
+
+
+def _tiled_zone(water: gpd.GeoDataFrame | None, violations: gpd.GeoDataFrame | None, zone_m: float | None,
+                above: int) -> tuple[gpd.GeoSeries, str] | None:
+    """The rule buffers and their switcher name when the violations are tiled (more than ``above``)
+    and a zone is drawn; else None (the zone, if any, is drawn merged, as rows)."""
+    if water is None or violations is None or not zone_m or len(violations) <= above:
+        return None
+    return rule_zone(water, violations, zone_m), f"rule buffer {zone_m:g} m"
 
 
 def _bounds(frames: list[gpd.GeoDataFrame]) -> tuple[float, float, float, float]:

@@ -2,9 +2,13 @@
 
 It turns a ``render.map.vectortiles.VectorTiles`` configuration into a protomaps-leaflet grid
 layer in the pane ``hgwTiles`` (above the basemap, below the SVG/canvas overlays). protomaps
-fetches, decodes and caches the tiles; our painter draws the features of each style class in
-paths of 64, each filled and stroked once (protomaps' own symbolizers stroke every feature on
-its own, the largest share of the browser's work in the first draw of 100,000 features). A click opens the popup of the
+fetches, decodes and caches the tiles; our painter draws the lines and polygons of each style
+class in paths of 64, each filled and stroked once (protomaps' own symbolizers stroke every
+feature on its own), and stamps points: each point style is drawn once into a small canvas
+(fill, then the stroke centred on the radius, its dash starting afresh on every circle, as
+Leaflet draws a circle marker) and copied to every point at whole device pixels. Skia
+rasterising the arcs of 100,000 sites took 1.5 s of the first draw, the copies 0.45 s
+(``benchmarks/bench_map.py --trace``: the tile canvases' ``FinalizeFrame``). A click opens the popup of the
 nearest feature under the pointer (points by their drawn size, a ring only on its band, then
 lines, then polygons; the topmost layer wins a tie): its chunk of popup values is fetched with
 one range request (or read from the page in the stand-alone map) and shown through
@@ -19,7 +23,73 @@ window.hgwVT = window.hgwVT || (function () {
   // the features of one style class and geometry kind in paths of BATCH, each filled and
   // stroked once (Leaflet's look: the stroke is centred on the radius)
   var BATCH = 64;  // features per canvas path
-  var paintTile = function (ctx, coords, tile, cfg) {
+  // a point style drawn once at ``scale`` device pixels per CSS pixel: {canvas, half}
+  var sprite = function (r, scale) {
+    var key = "sprite" + scale;
+    if (r[key]) { return r[key]; }
+    var half = Math.ceil((r.radius + r.width) * scale) + 1, c = document.createElement("canvas");
+    c.width = c.height = 2 * half;
+    var g = c.getContext("2d");
+    g.setTransform(scale, 0, 0, scale, half, half);
+    g.beginPath();
+    g.arc(0, 0, r.radius, 0, 2 * Math.PI);
+    if (r.fill) { g.fillStyle = r.fill; g.fill(); }
+    if (r.width > 0) {
+      g.strokeStyle = r.stroke;
+      g.lineWidth = r.width;
+      g.setLineDash(r.dash || []);
+      g.stroke();
+    }
+    r[key] = {canvas: c, half: half};
+    return r[key];
+  };
+  // every point of ``fs`` stamped with its style's sprite, at whole device pixels
+  var stamp = function (ctx, fs, r, ps, dx, dy, scale) {
+    var s = sprite(r, scale), c = s.canvas, h = s.half;
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    for (var j = 0; j < fs.length; j++) {
+      var p = fs[j].geom[0][0];
+      ctx.drawImage(c, Math.round((p.x * ps + dx) * scale) - h, Math.round((p.y * ps + dy) * scale) - h);
+    }
+    ctx.restore();
+  };
+  // overlapping polygons drawn as their union (the rule buffers): one path filled once (the
+  // nonzero rule fills an overlap once, as the rings' winding is the tile format's), and the
+  // outline of the union only: every outline stroked twice as wide on a scratch canvas, the
+  // inside of the union erased from it, what is left copied on top
+  var dissolve = function (ctx, fs, r, ps) {
+    var path = new Path2D();
+    fs.forEach(function (f) {
+      f.geom.forEach(function (part) {
+        path.moveTo(part[0].x * ps, part[0].y * ps);
+        for (var v = 1; v < part.length; v++) { path.lineTo(part[v].x * ps, part[v].y * ps); }
+        path.closePath();
+      });
+    });
+    if (r.fill) {
+      ctx.fillStyle = r.fill;
+      ctx.fill(path);
+    }
+    if (!(r.width > 0)) { return; }
+    var scratch = document.createElement("canvas");
+    scratch.width = ctx.canvas.width;
+    scratch.height = ctx.canvas.height;
+    var g = scratch.getContext("2d");
+    g.setTransform(ctx.getTransform());
+    g.lineJoin = "round";
+    g.strokeStyle = r.stroke;
+    g.lineWidth = 2 * r.width;
+    g.setLineDash(r.dash || []);
+    g.stroke(path);
+    g.globalCompositeOperation = "destination-out";
+    g.fill(path);
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(scratch, 0, 0);
+    ctx.restore();
+  };
+  var paintTile = function (ctx, coords, tile, cfg, scale) {
     var feats = tile.data.get(cfg.layer) || [], ps = tile.scale, po = tile.origin;
     var buf = cfg.buffer, minX = 256 * coords.x - buf, minY = 256 * coords.y - buf;
     var maxX = 256 * (coords.x + 1) + buf, maxY = 256 * (coords.y + 1) + buf;
@@ -30,13 +100,22 @@ window.hgwVT = window.hgwVT || (function () {
           || b.minY * ps + po.y > maxY || b.maxY * ps + po.y < minY) { continue; }
       buckets[k].push(f);
     }
+    var dx = po.x - 256 * coords.x, dy = po.y - 256 * coords.y;
     ctx.save();
-    ctx.translate(po.x - 256 * coords.x, po.y - 256 * coords.y);
+    ctx.translate(dx, dy);
     ctx.lineJoin = "round";
     ctx.lineCap = "round";
     cfg.rules.forEach(function (r, k) {
       var fs = buckets[k];
       if (!fs.length) { return; }
+      if (r.geom === 1) {
+        stamp(ctx, fs, r, ps, dx, dy, scale);
+        return;
+      }
+      if (r.dissolve) {
+        dissolve(ctx, fs, r, ps);
+        return;
+      }
       if (r.fill && r.geom !== 2) { ctx.fillStyle = r.fill; }
       ctx.strokeStyle = r.stroke;
       ctx.lineWidth = r.width;
@@ -46,12 +125,6 @@ window.hgwVT = window.hgwVT || (function () {
         ctx.beginPath();
         for (var j = start; j < Math.min(fs.length, start + BATCH); j++) {
           var g = fs[j].geom;
-          if (r.geom === 1) {
-            var x = g[0][0].x * ps, y = g[0][0].y * ps;
-            ctx.moveTo(x + r.radius, y);
-            ctx.arc(x, y, r.radius, 0, 2 * Math.PI);
-            continue;
-          }
           for (var q = 0; q < g.length; q++) {
             var part = g[q];
             ctx.moveTo(part[0].x * ps, part[0].y * ps);
@@ -77,7 +150,7 @@ window.hgwVT = window.hgwVT || (function () {
       var ctx = element.getContext("2d");
       ctx.setTransform(self.tileSize / 256, 0, 0, self.tileSize / 256, 0, 0);
       ctx.clearRect(0, 0, 256, 256);
-      tiles.forEach(function (tile) { paintTile(ctx, coords, tile, cfg); });
+      tiles.forEach(function (tile) { paintTile(ctx, coords, tile, cfg, self.tileSize / 256); });
       if (done) { done(); }
     }, function (err) { if (err.name !== "AbortError") { console.error(err); } });
   };

@@ -141,16 +141,23 @@ def tiled(store: TileStore, zoom: int, items: list[tuple[str, gpd.GeoDataFrame, 
         jobs.append(Job(keep, layer, classes.reset_index(drop=True), fields, zooms))
         kinds = frame.geom_type.map(GEOM_KIND).fillna(0).astype(int)
         present = set(zip(classes.astype(str), kinds))
-        specs.append((layer, paint_rules(styles, order, present), popup_spec(spec.title, fields), name))
+        popup = popup_spec(spec.title, fields) if fields else None  # nothing to show: not clickable
+        specs.append((layer, paint_rules(styles, order, present), popup, name))
     return [VectorTiles(bundle, layer=layer, rules=rules, popup=popup, name=name)
             for bundle, (layer, rules, popup, name) in zip(build_all(store, jobs), specs)]
 
 
 def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFrame],
-                 violations: gpd.GeoDataFrame | None, above: int) -> dict[str, list[VectorTiles]]:
+                 violations: gpd.GeoDataFrame | None, above: int,
+                 zone: tuple[gpd.GeoSeries, str] | None = None) -> dict[str, list[VectorTiles]]:
     """The vector-tile elements of every catalogue layer with more than ``above`` features (never
     a wholly restricted one) and of the violations (rings and lines to water) when there are more
-    than ``above``; keyed by layer type (``"violations"`` for those). All archives are built in one go."""
+    than ``above``; keyed by layer type (``"violations"`` for those). All archives are built in one go.
+
+    ``zone``: the rule buffers around the flagged water (``mapview.rule_zone``) and their switcher
+    name, tiled with the violations, under their lines and rings. The buffers go in as they are,
+    overlapping; the painter dissolves them (``"dissolve"``: one fill, and only the outline of
+    their union), so the server never merges them (a union of 10,000 buffers took about 4 s)."""
     items = []
     for layer, gdf in layers.items():
         # a wholly restricted layer (mercury trade) stays rows on the signed-in page: never an archive
@@ -167,6 +174,10 @@ def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFr
             order = ["default"]
         items.append((layer, gdf, spec, classes, styles, order, f"{spec.title} ({len(gdf):,})"))
     if violations is not None and len(violations) > above:
+        if zone is not None and len(zone[0]):
+            buffers = gpd.GeoDataFrame(geometry=zone[0].reset_index(drop=True), crs=4326)
+            items.append(("violations_zone", buffers, VIOLATION_SPEC, pd.Series("zone", index=buffers.index),
+                          {"zone": sym.ZONE_STYLE}, ["zone"], zone[1]))
         if LINE_COLUMN in violations:
             lines = gpd.GeoSeries(violations[LINE_COLUMN], crs=4326)
             ok = lines.notna() & ~lines.is_empty
@@ -185,5 +196,8 @@ def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFr
                       list(reversed(list(styles))), "flagged"))
     out: dict[str, list[VectorTiles]] = {}
     for item, element in zip(items, tiled(store, zoom, items)):
+        if item[0] == "violations_zone":
+            for rule in element.config["rules"]:
+                rule["dissolve"] = True
         out.setdefault("violations" if item[0].startswith("violations") else item[0], []).append(element)
     return out
