@@ -177,3 +177,12 @@ def test_a_violation_file_is_written_as_before(tmp_path_factory: pytest.TempPath
     path = write_violations(found, tmp_path_factory.mktemp("v") / "v.csv", provenance=prov)
     meta = export.metadata("internal", prov)
     assert path.read_bytes() == _old_violation_csv(found, meta)
+
+
+@settings(max_examples=200, deadline=None)
+@given(coords=st.lists(st.tuples(COORD, COORD), min_size=1, max_size=6))
+def test_rounding_is_geos_rounding_to_the_bit(coords: list[tuple[float, float]]) -> None:
+    """``round_coordinates`` (a half upwards, -0.0 for a negative rounded to zero) is ``set_precision``."""
+    arr = np.array([shapely.Point(xy) for xy in coords] + [shapely.LineString(coords + [(1.0, 1.0)])], dtype=object)
+    got = shapely.to_wkb(grid.round_coordinates(arr))
+    assert list(got) == list(shapely.to_wkb(shapely.set_precision(arr, 1e-7, mode="pointwise")))

@@ -346,6 +346,13 @@ def _quoted(cells: pa.Array | pa.Scalar, ncols: int) -> pa.Array | pa.Scalar:
     return pc.if_else(need_, quoted, cells)
 
 
+def repeated_text(value: str, n: int) -> pa.Array:
+    """``n`` times ``value`` as Arrow text, made from its buffers (offsets and the repeated bytes)."""
+    data = value.encode("utf-8")
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(np.arange(n + 1, dtype=np.int64) * len(data)),
+                                            pa.py_buffer(data * n))
+
+
 def _utf8(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The row offsets (``len(arr) + 1``) and the UTF-8 bytes of a large_string array without nulls."""
     arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr

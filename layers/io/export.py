@@ -37,7 +37,7 @@ import shapely
 
 from geo.errors import InputError
 from layers.catalogue import LayerSpec, is_restricted_name
-from layers.io.csvfile import write_csv
+from layers.io.csvfile import repeated_text, write_csv
 from layers.io.grid import COORD_DECIMALS, grid_wkt, round_coordinates
 from layers.io.kml import write_kml
 from layers.io.safefile import atomic_path
@@ -158,8 +158,10 @@ def _gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]
 def _csv(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     df["geometry"] = pd.array(grid_wkt(gdf.geometry.to_numpy()), dtype=_TEXT)  # rounded here, not in _prepare
-    df[f"{META_PREFIX}profile"] = meta["profile"]
-    df[f"{META_PREFIX}sources"] = json.dumps(meta["layers"], ensure_ascii=False)
+    # the same text on every row, its Arrow buffers made at once (pandas repeats a scalar with a take kernel)
+    df[f"{META_PREFIX}profile"] = pd.array(repeated_text(str(meta["profile"]), len(df)), dtype=_TEXT)
+    df[f"{META_PREFIX}sources"] = pd.array(repeated_text(json.dumps(meta["layers"], ensure_ascii=False), len(df)),
+                                           dtype=_TEXT)
     write_csv(df, path, bom=False)
 
 

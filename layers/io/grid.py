@@ -45,13 +45,12 @@ def on_grid(coords: np.ndarray) -> np.ndarray:
 
 
 def _steps(coords: np.ndarray) -> np.ndarray:
-    """Coordinates in whole grid steps (as floats), rounded as ``util::round`` (Java's Math.round)."""
+    """Coordinates in whole grid steps (as floats), rounded as ``util::round`` (Java's Math.round):
+    to the nearest whole number, a half upwards, a negative one rounded to zero giving -0.0 as GEOS
+    does. ``val - floor(val)`` is exact in floating point."""
     val = coords * float(_SCALE)
-    whole = np.trunc(val)
-    frac = np.abs(val - whole)
-    up = np.where(frac < 0.5, np.floor(val), np.where(frac > 0.5, np.ceil(val), whole + 1.0))
-    down = np.where(frac < 0.5, np.ceil(val), np.where(frac > 0.5, np.floor(val), whole))
-    return np.where(val >= 0, up, down)
+    low = np.floor(val)
+    return np.copysign(low + (val - low >= 0.5), val)
 
 
 def grid_wkt(geoms: np.ndarray) -> pa.Array:
