@@ -99,11 +99,11 @@ def validate(
     rows = gdf[ROW].to_numpy() if ROW in gdf.columns else np.arange(1, len(gdf) + 1)
     problems: list[Problem] = []
     gdf = _ensure_id(gdf, spec, source, problems)
-    ids = gdf[spec.id_field].to_numpy()
+    ids = gdf[spec.id_field]  # as read; looked up only for the rows with a problem
 
     def add(i: int | np.integer | None, field: str | None, value: object, expected: str, kind: str,
             severity: str = "error") -> None:
-        fid = None if i is None or ids[i] is None else str(ids[i])
+        fid = None if i is None or (found := ids.iloc[i]) is None else str(found)
         problems.append(Problem(source, None if i is None else int(rows[i]), field, plain(value),
                                 expected, severity, fid, kind))
 
