@@ -54,10 +54,8 @@ def mercury_use(sites: pd.DataFrame) -> pd.Series:
     yes = (_flag(said, True) | _text_in(sites, "amalgamation", AMALGAMATION_WITH_MERCURY)
            | _text_in(sites, "burning", BURNING_OF_AMALGAM))
     no = ~yes & (_flag(said, False) | _text_in(sites, "amalgamation", ("none",)))
-    out = np.full(len(sites), NOT_RECORDED, dtype=object)
-    out[no] = NONE
-    out[yes] = USES
-    return pd.Series(out, index=sites.index, dtype=object)
+    out = np.array([NOT_RECORDED, NONE, USES], dtype=object)[np.where(yes, 2, np.where(no, 1, 0))]  # np.full of
+    return pd.Series(out, index=sites.index, dtype=object)  # objects took 0.06 s at 1e6 sites
 
 
 def uses_mercury(sites: pd.DataFrame) -> np.ndarray:

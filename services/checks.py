@@ -103,8 +103,10 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
         provenance = [Provenance(i.layer, i.source, i.licence, i.synthetic)
                       for i in held.values() if i.layer in frames]
     if evaluation is None:
+        # a layer read from one file was validated whole (a missing or repeated id refused): its ids are not hashed again
+        single = [lay for lay in frames if [layer for layer, _ in files].count(lay) == 1]
         evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=only,
-                               missing="refuse" if only else "skip", threads=settings.threads)
+                               missing="refuse" if only else "skip", threads=settings.threads, ids_checked=single)
     digest = settings.rules_hash
     run_id, synced = None, None
     if not files and record:

@@ -54,7 +54,13 @@ def with_derived(frame: pd.DataFrame, fields: Iterable[str]) -> pd.DataFrame:
     wanted = [DERIVED_FIELDS[f] for f in dict.fromkeys(fields) if f in DERIVED_FIELDS]
     if not wanted:
         return frame
-    return frame.assign(**{d.name: d.compute(frame).to_numpy() for d in wanted})
+    # each in the dtype it is computed in (text as objects: pandas would turn 1e6 of them into Arrow text first)
+    return frame.assign(**{d.name: _aligned(d.compute(frame), frame) for d in wanted})
+
+
+def _aligned(values: pd.Series, frame: pd.DataFrame) -> pd.Series:
+    """``values`` by position on ``frame``'s index, in their own dtype."""
+    return pd.Series(values.to_numpy(), index=frame.index, dtype=values.dtype)
 
 
 def missing_inputs(frame: pd.DataFrame, fields: Iterable[str]) -> list[str]:

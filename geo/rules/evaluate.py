@@ -10,7 +10,7 @@ ellipsoid in metres, to the bank when a water body is a centre line with ``width
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -67,7 +67,7 @@ def evaluate(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
 def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
               schemas: Mapping[str, LayerSchema], only: Iterable[str] | None = None,
               missing: Literal["refuse", "skip"] = "refuse", threads: int = 1,
-              today: datetime.date | None = None) -> Evaluation:
+              today: datetime.date | None = None, ids_checked: Collection[str] = ()) -> Evaluation:
     """Evaluate every rule (or the rules in ``only``) on the layers in ``frames``.
 
     Parameters
@@ -82,6 +82,9 @@ def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
         result is the same for any number.
     today : the day a subject without a date is checked on, for layers with ``valid_on``
         (``geo.rules.validity``); the current date when None.
+    ids_checked : layers whose subject ids the caller has already found present and unique (one
+        file validated whole by ``layers.io.validate``, which refuses a missing or repeated id):
+        they are not hashed again here (0.12 s at 1e6 sites).
 
     Returns
     -------
@@ -98,7 +101,7 @@ def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
     rules = [ruleset.rule(r) for r in dict.fromkeys(only)] if only is not None \
         else list(ruleset.rules)
     absent = {r.id: [lay for lay in r.layers if lay not in frames] for r in rules}
-    _refuse_bad_layers(rules, frames, schemas, absent if missing == "refuse" else {})
+    _refuse_bad_layers(rules, frames, schemas, absent if missing == "refuse" else {}, set(ids_checked))
     prepared = {name: _prepare(frame) for name, frame in frames.items()}
     id_columns = list(dict.fromkeys(schemas[r.subject.layer].id_field for r in ruleset.rules))
     parts, summaries = [], []
@@ -115,8 +118,10 @@ def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
 
 
 def _refuse_bad_layers(rules: list[Rule], frames: Mapping[str, gpd.GeoDataFrame],
-                       schemas: Mapping[str, LayerSchema], absent: Mapping[str, list[str]]) -> None:
-    """Raise once with every missing layer, CRS-less layer and bad subject id column."""
+                       schemas: Mapping[str, LayerSchema], absent: Mapping[str, list[str]],
+                       ids_checked: Collection[str] = ()) -> None:
+    """Raise once with every missing layer, CRS-less layer and bad subject id column (the ids of
+    the layers in ``ids_checked`` are taken as checked)."""
     problems = [Problem(f"layer {lay}", None, None, None,
                         f"rule {rid} needs layer {lay!r}, which was not given", kind="missing")
                 for rid, lays in absent.items() for lay in lays]
@@ -128,7 +133,8 @@ def _refuse_bad_layers(rules: list[Rule], frames: Mapping[str, gpd.GeoDataFrame]
     problems += [Problem(f"layer {lay}", None, None, None, "a coordinate reference system",
                          kind="crs") for lay in no_crs]
     for lay in sorted({r.subject.layer for r in rules if r.subject.layer in frames}):
-        problems += _id_problems(frames[lay], lay, schemas[lay].id_field)
+        if lay not in ids_checked or schemas[lay].id_field not in frames[lay].columns:
+            problems += _id_problems(frames[lay], lay, schemas[lay].id_field)
     if problems:
         raise InputError("cannot run the rules", problems)
 
