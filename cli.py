@@ -8,6 +8,7 @@ before anything is computed or recorded, and a refused command writes nothing.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -84,4 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # The ~90,000 objects of the modules just imported are never garbage: frozen, every full collection
+    # skips them (an import of 1e6 points ran nine, 0.5 s of the 8 s, each walking them again).
+    gc.freeze()
     sys.exit(main())
