@@ -116,7 +116,8 @@ ruleset = settings.rules
 mark("rule file")
 frames, _, _, _ = checks._from_files([("mining_sites", sys.argv[1]), ("water_bodies", sys.argv[2])], {}, False)
 mark("read + validate")
-evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=[sys.argv[3]], threads=settings.threads)
+evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=[sys.argv[3]], threads=settings.threads,
+                       ids_checked=list(frames))  # as services.checks.check: each layer from one validated file
 mark("rules")
 write_violations(evaluation.violations, "stages.csv")
 mark("write")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 COORD_DECIMALS = 7
@@ -80,9 +81,10 @@ def grid_wkt(geoms: np.ndarray) -> pa.Array:
     redo = np.unique(at[odd.any(axis=1)])
     if not len(redo):
         return text
-    cells = text.to_numpy(zero_copy_only=False).astype(object)
-    cells[redo] = shapely.to_wkt(round_coordinates(geoms[redo]), rounding_precision=COORD_DECIMALS, trim=True)
-    return pa.array(cells, type=_TEXT)
+    mask = np.zeros(len(geoms), bool)
+    mask[redo] = True
+    again = shapely.to_wkt(round_coordinates(geoms[redo]), rounding_precision=COORD_DECIMALS, trim=True)
+    return pc.replace_with_mask(text, pa.array(mask), pa.array(again, type=_TEXT))
 
 
 def _padded(*texts: str) -> np.ndarray:
