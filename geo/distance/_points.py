@@ -88,9 +88,10 @@ def _strip_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | N
         frac = planar_point_segment(zero, zero, ax, ay, bx, by)[1]
     az, length = tp.az_deg[tj], tp.length_m[tj]  # copies: this strip fills in its own
     todo = np.flatnonzero(np.isnan(length))
-    if todo.size:
-        az[todo], length[todo] = segment_lengths_m(tp.lon1[tj[todo]], tp.lat1[tj[todo]], tp.lon2[tj[todo]],
-                                                   tp.lat2[tj[todo]])
+    if todo.size:  # each target piece measured once, however many subjects it is a candidate of (half as many)
+        need, back = np.unique(tj[todo], return_inverse=True)
+        az_need, len_need = segment_lengths_m(tp.lon1[need], tp.lat1[need], tp.lon2[need], tp.lat2[need])
+        az[todo], length[todo] = az_need[back], len_need[back]
     d, flon, flat = point_segment_distance(sp.lon1[si], sp.lat1[si], tp.lon1[tj], tp.lat1[tj], tp.lon2[tj],
                                            tp.lat2[tj], frac0=frac, az_ab=az, len_ab=length)
     return Rows(sp.owner[si], tp.owner[tj], d, sp.lon1[si], sp.lat1[si], flon, flat)
