@@ -52,7 +52,7 @@ _QUOTED_BYTES = _byte_table(b'",\r\n')  # the characters of _NEEDS_QUOTES, one b
 _QUOTE_BYTE = _byte_table(b'"')
 ROWS_PER_PIECE = 200_000  # rows of a long table turned into text at a time by ``write_csv``
 _HUNDREDTHS = pa.array([f".{f // 10}" if f % 10 == 0 else f".{f:02d}" for f in range(100)], _TEXT)  # .0 .01 ... .99
-JOIN_ROWS = 32_768  # rows joined into one line buffer at a time (a few MB, reused: ``_joined``)
+JOIN_ROWS = 4_096  # rows joined into one line buffer at a time (~2.6 MB of violations, reused: ``_joined``)
 
 
 def _armed(text: str) -> bool:
