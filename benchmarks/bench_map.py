@@ -34,7 +34,7 @@ if __package__ in (None, ""):  # run as a script: the project's root holds tests
 
 from layers.store.workspace import DEFAULT_PATH, Workspace
 from services.tiles import TILES_DIR
-from tests.browser_harness import ROOT, NetLog, launch, running_app
+from tests.browser_harness import ROOT, NetLog, launch, running_servers
 
 TARGETS = {"first_s": 3.0, "cold_s": 6.0, "mb": 5.0, "ratio": 5.0}
 # drawn: every vector-tile layer has painted the tiles in view, or (rows) a path, a canvas or a
@@ -104,12 +104,20 @@ def large_workspace(path: Path, *, sites: int = 10_000, segments: int = 50_000,
     return path
 
 
-def bench_app(tmp: Path) -> Path:
-    """bench_app.py in ``tmp`` beside a link to the project's static folder, because Streamlit
+def bench_app(tmp: Path, root: Path = ROOT) -> Path:
+    """bench_app.py in ``tmp`` beside a link to the static folder of ``root`` (this project, or
+    another tree whose code the page then runs: its tiles are written there), because Streamlit
     serves /app/static/ from the folder next to the main script."""
     script = tmp / "bench_app.py"
     shutil.copyfile(Path(__file__).with_name("bench_app.py"), script)
-    (tmp / "static").symlink_to(ROOT / "static", target_is_directory=True)
+    vendor = root / "static" / "vendor"
+    if root != ROOT and (vendor.is_symlink() or not vendor.exists()):
+        # another tree: a copy of our installed Leaflet and protomaps files (Streamlit serves no
+        # file whose real path lies outside the static folder)
+        if vendor.is_symlink():
+            vendor.unlink()
+        shutil.copytree(ROOT / "static" / "vendor", vendor)
+    (tmp / "static").symlink_to(root / "static", target_is_directory=True)
     return script
 
 
@@ -171,7 +179,7 @@ def print_timeline(entries: list[list[Any]], frames: list[tuple[float, int]]) ->
 
 
 def measure(script: Path, workspace: Path, variant: str,
-            timeout_s: float = 600, trace: bool = False) -> dict[str, float]:
+            timeout_s: float = 600, trace: bool = False, root: Path = ROOT) -> dict[str, float]:
     """In headless Chromium: a cold first visit (server just started: imports and map build
     included), a warm first visit (another visitor; server caches warm), then a filter change
     on the warm page (the filtered map is built for the first time). For vector tiles, a second
@@ -179,10 +187,11 @@ def measure(script: Path, workspace: Path, variant: str,
     from playwright.sync_api import sync_playwright
 
     sub = f"bench-{os.getpid()}-{variant}-{workspace.stem}"
-    env = {"BENCH_WORKSPACE": str(workspace), "BENCH_VARIANT": variant, "PYTHONPATH": str(ROOT),
+    env = {"BENCH_WORKSPACE": str(workspace), "BENCH_VARIANT": variant, "PYTHONPATH": str(root),
            "BENCH_TILES": sub}
     try:
-        with running_app(str(script), env=env) as url, sync_playwright() as p:
+        with running_servers(1, str(script), env=env, cwd=root) as (server,), sync_playwright() as p:
+            url = server.url
             browser = launch(p)
             if trace:
                 print("  timeline of the cold first visit:", flush=True)
@@ -198,14 +207,15 @@ def measure(script: Path, workspace: Path, variant: str,
             browser.close()
         built = cold
         if variant == "tiles":
-            with running_app(str(script), env=env) as url, sync_playwright() as p:
+            with running_servers(1, str(script), env=env, cwd=root) as (server,), sync_playwright() as p:
+                url = server.url
                 browser = launch(p)
                 if trace:
                     print("  timeline of the cold first visit, archives on disk:", flush=True)
                 _, built, _ = _load(browser, url, timeout_s, trace)
                 browser.close()
     finally:
-        shutil.rmtree(TILES_DIR / sub, ignore_errors=True)
+        shutil.rmtree(root / TILES_DIR.relative_to(ROOT) / sub, ignore_errors=True)
     map_bytes = got["websocket"] + got["leaflet files"] + got["map component"] + got["tiles"]
     return {"cold_s": cold, "built_s": built, "first_s": warm, "filter_s": change,
             "mb": map_bytes / 1e6, "total_mb": (map_bytes + got["streamlit shell"]) / 1e6,
@@ -213,7 +223,7 @@ def measure(script: Path, workspace: Path, variant: str,
 
 
 def _row(case: str, variant: str, r: dict[str, float]) -> str:
-    built = f", cold built {r['built_s']:5.2f} s" if variant == "tiles" else ""
+    built = f", cold built {r['built_s']:5.2f} s" if variant in ("tiles", "tree") else ""
     return (f"{case:26s} {variant:8s} first map {r['first_s']:6.2f} s (cold {r['cold_s']:6.2f} s"
             f"{built})  map bytes {r['mb']:6.2f} MB (tiles {r['tiles_mb']:5.2f}, page "
             f"{r['total_mb']:6.2f} MB)  filter change {r['filter_s']:6.2f} s")
@@ -318,7 +328,8 @@ def main() -> int:
                         help="do not draw the largest case the rows way (it is slow)")
     parser.add_argument("--server-stages", action="store_true",
                         help="only time the dashboard's server steps for 100,000 sites + 100,000 segments")
-    parser.add_argument("--tree", help="with --server-stages: also time the code in this folder (before/after)")
+    parser.add_argument("--tree", help="also time the code in this folder (before/after): with --server-stages its "
+                        "server steps, else its vector-tile map of every case in the same run")
     parser.add_argument("--cases", choices=("all", "large"), default="all",
                         help="large: only the largest case, vector tiles (with --skip-rows-100k)")
     parser.add_argument("--trace", action="store_true",
@@ -353,16 +364,30 @@ def main() -> int:
             variants: tuple[str, ...] = ("tiles",) if last and args.skip_rows_100k else ("tiles", "hgwatch")
             cases.append((f"{n_sites // 1000}k sites + {n_segs // 1000}k segments", path, variants))
         script = bench_app(tmp)
+        tree = Path(args.tree).resolve() if args.tree else None
+        if tree is not None:
+            (tmp / "tree").mkdir()
+            tree_script = bench_app(tmp / "tree", tree)
         results = {}
         for case, path, variants in cases:
             for variant in variants:
                 results[(case, variant)] = r = measure(script, path, variant, trace=args.trace)
                 print(_row(case, variant, r), flush=True)
+                if tree is not None and variant == "tiles":
+                    print(f"  the tree {tree}, same case, {_load_avg()}:", flush=True)
+                    results[(case, "tree")] = r = measure(tree_script, path, variant, trace=args.trace, root=tree)
+                    print(_row(case, "tree", r), flush=True)
+                    print(f"  {_load_avg()}", flush=True)
         print("\nmap bytes = WebSocket payload (map data and page protobufs) + Leaflet and "
               "protomaps files + map component + vector tiles fetched before the first draw; "
               "the Streamlit shell itself is the same for every variant.")
         print("ratios (other / new): map bytes, first map, cold first map, filter change:")
         for case, _, variants in cases:
+            if (case, "tree") in results:
+                a, b = results[(case, "tiles")], results[(case, "tree")]
+                print(f"  {case:26s} tree / this tree: first x{b['first_s'] / a['first_s']:.2f}  cold built "
+                      f"x{b['built_s'] / a['built_s']:.2f}  cold x{b['cold_s'] / a['cold_s']:.2f}  "
+                      f"filter x{b['filter_s'] / a['filter_s']:.2f}")
             new, old = (("hgwatch", "naive") if "naive" in variants else ("tiles", "hgwatch"))
             if (case, old) not in results:
                 continue

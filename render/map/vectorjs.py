@@ -27,7 +27,9 @@ window.hgwVT = window.hgwVT || (function () {
   var sprite = function (r, scale) {
     var key = "sprite" + scale;
     if (r[key]) { return r[key]; }
-    var half = Math.ceil((r.radius + r.width) * scale) + 1, c = document.createElement("canvas");
+    var half = Math.ceil((r.radius + r.width) * scale) + 1;
+    // an ImageBitmap where there is one: a canvas source is snapshotted at every copy
+    var c = window.OffscreenCanvas ? new OffscreenCanvas(2 * half, 2 * half) : document.createElement("canvas");
     c.width = c.height = 2 * half;
     var g = c.getContext("2d");
     g.setTransform(scale, 0, 0, scale, half, half);
@@ -40,7 +42,7 @@ window.hgwVT = window.hgwVT || (function () {
       g.setLineDash(r.dash || []);
       g.stroke();
     }
-    r[key] = {canvas: c, half: half};
+    r[key] = {canvas: c.transferToImageBitmap ? c.transferToImageBitmap() : c, half: half};
     return r[key];
   };
   // every point of ``fs`` stamped with its style's sprite, at whole device pixels
@@ -95,8 +97,12 @@ window.hgwVT = window.hgwVT || (function () {
     var maxX = 256 * (coords.x + 1) + buf, maxY = 256 * (coords.y + 1) + buf;
     var index = cfg.ruleIndex, buckets = cfg.rules.map(function () { return []; });
     for (var i = 0; i < feats.length; i++) {
-      var f = feats[i], b = f.bbox, k = index[f.props.c + "|" + f.geomType];
-      if (k === undefined || b.maxX * ps + po.x < minX || b.minX * ps + po.x > maxX
+      var f = feats[i], b = f.bbox, k = f.hgwRule;  // a data tile is painted into many display tiles
+      if (k === undefined) {
+        k = f.hgwRule = index[f.props.c + "|" + f.geomType];
+        if (k === undefined) { k = f.hgwRule = -1; }
+      }
+      if (k < 0 || b.maxX * ps + po.x < minX || b.minX * ps + po.x > maxX
           || b.minY * ps + po.y > maxY || b.maxY * ps + po.y < minY) { continue; }
       buckets[k].push(f);
     }
