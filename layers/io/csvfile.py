@@ -211,7 +211,7 @@ def _joined(cells: list[pa.Array | pa.Scalar], rows: int) -> Iterator[bytes | pa
         return
     for start in range(0, rows, JOIN_ROWS):
         size = min(JOIN_ROWS, rows - start)
-        yield _join([c.slice(start, size) if isinstance(c, pa.Array) else c for c in cells], size)
+        yield _join([c.slice(start, size) if isinstance(c, (pa.Array, pa.ChunkedArray)) else c for c in cells], size)
 
 
 def _arrow_cells(frame: pd.DataFrame) -> tuple[bytes, list[pa.Array | pa.Scalar]] | None:
@@ -238,7 +238,9 @@ def _column_text(series: pd.Series, ncols: int) -> pa.Array | pa.Scalar | None:
     column is of a kind left to pandas."""
     dtype = series.dtype
     if isinstance(dtype, pd.StringDtype):  # already text (Arrow or Python strings); missing is empty
-        text = pc.fill_null(pa.array(series.array, type=_TEXT, from_pandas=True), pa.scalar("", _TEXT))
+        text = pa.array(series.array, type=_TEXT, from_pandas=True)
+        text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text  # (a concatenated frame's)
+        text = pc.fill_null(text, pa.scalar("", _TEXT))
         return _cells(_defused_text(text), ncols, quote=True)
     if dtype == np.dtype(object) or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
         text = _object_text(series.astype(object).to_numpy())

@@ -20,6 +20,7 @@ _SCALE = 10 ** COORD_DECIMALS
 _TEXT = pa.large_string()
 _FIXED = (1e-4, 1e6)  # |coordinate| GEOS surely prints in plain decimals (0 too); outside: shapely writes the row
 _POINT, _LINE = 0, 1  # shapely type ids written here
+GRID_ROWS = 250_000  # geometries written at a time by ``grid_wkt``
 
 
 def round_coordinates(geoms: np.ndarray) -> np.ndarray:
@@ -56,8 +57,16 @@ def _steps(coords: np.ndarray) -> np.ndarray:
 
 def grid_wkt(geoms: np.ndarray) -> pa.Array:
     """``shapely.to_wkt(round_coordinates(geoms), rounding_precision=COORD_DECIMALS, trim=True)``
-    as Arrow text (a missing geometry is null)."""
+    as Arrow text (a missing geometry is null), ``GRID_ROWS`` geometries at a time (the byte rows
+    of a part take ~100 bytes per coordinate while they are laid out)."""
     geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) <= GRID_ROWS:
+        return _grid_wkt(geoms)
+    return pa.concat_arrays([_grid_wkt(geoms[k:k + GRID_ROWS]) for k in range(0, len(geoms), GRID_ROWS)])
+
+
+def _grid_wkt(geoms: np.ndarray) -> pa.Array:
+    """``grid_wkt`` of one part."""
     kind = shapely.get_type_id(geoms)
     plain = bool(len(geoms)) and bool(np.isin(kind, (_POINT, _LINE)).all()) and not (
         shapely.is_empty(geoms).any() or shapely.has_z(geoms).any() or shapely.has_m(geoms).any())
