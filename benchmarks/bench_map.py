@@ -273,12 +273,14 @@ def stages_child(workspace: Path) -> None:
     stl.TILES_DIR = stl.TILES_DIR / sub
     if "folder: Path = TILES_DIR" in __import__("inspect").getsource(stl.map_options):  # an older tree
         stl.map_options.__defaults__ = (stl.TILES_DIR, stl.TILES_URL)
-    for module, attr, label in ((rt, "data_key", "    inside: data_key hashing"),
+    for module, attr, label in ((rt, "data_key", "    inside: data_key hashing"),  # (an older tree lacks some)
                                 (rt, "build", "    inside: tippecanoe + rows files"),
                                 (mv, "rule_zone", "    inside: rule zone buffers"),
+                                (mv, "zone_buffers", "    inside: rule zone buffers (tiled violations)"),
                                 (mv, "_add_violations", "    inside: violations (zone, rings)"),
                                 (mv, "tiled_layers", "    inside: tiled layers (lookup or build)")):
-        timed(module, attr, label)
+        if hasattr(module, attr):
+            timed(module, attr, label)
     try:
         for fresh in ("archives built", "archives on disk"):
             svc = HgWatch(Settings.from_env(None, workspace=workspace), LOCAL)

@@ -250,3 +250,26 @@ def test_few_violations_keep_the_merged_zone_as_rows(tmp_path: Path) -> None:
     html, _ = _tiled(tmp_path, _sites(), above=5)
     assert not any(c["layer"] == "violations_zone" for c in _configs(html))
     assert 'var styles = {"zone"' in html
+
+
+@needs_tippecanoe
+def test_the_zone_archive_on_disk_costs_no_buffers_and_follows_the_distance(tmp_path: Path, monkeypatch) -> None:
+    """The zone's archive is keyed by the flagged water and the distance: found on disk, no buffer
+    is made (``zone_buffers`` is not called); another distance is another archive."""
+    import render.map.mapview as mv
+
+    store = TileStore(tmp_path / "tiles", "/app/static/tiles")
+
+    def zone_url(zone_m: float) -> str:
+        html = build_map({"mining_sites": _sites(), "water_bodies": _water()}, violations=_violations(),
+                         zone_m=zone_m, options=MapOptions(tiles=store, tiles_above=0)).get_root().render()
+        (zone,) = [c for c in _configs(html) if c["layer"] == "violations_zone"]
+        return zone["url"]
+    first = zone_url(100)
+
+    def no_buffers(*_a: object) -> None:
+        raise AssertionError("buffers made although the archive is on disk")
+    monkeypatch.setattr(mv, "zone_buffers", no_buffers)
+    assert zone_url(100) == first
+    monkeypatch.undo()
+    assert zone_url(150) != first

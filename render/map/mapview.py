@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import folium
 import geopandas as gpd
@@ -27,7 +28,7 @@ from render.map.elements import BlankBase, EncodedShapes, HtmlControl, PointRows
 from render.map.polyline import encode_geometry
 from render.map.popups import column_values, escape, popup_fields, popup_spec
 from render.map.tiles import TileStore
-from render.map.vectortiles import VectorTiles, tiled_layers
+from render.map.vectortiles import LazyZone, VectorTiles, tiled_layers
 
 MERCATOR_M_PER_PX_Z0 = 156543.03392804097  # Web Mercator metres per 256-px tile pixel at zoom 0
 TILES = (
@@ -154,26 +155,41 @@ def aggregate_water(water: gpd.GeoDataFrame, budget: int) -> gpd.GeoDataFrame:
     return pd.concat([grouped, rest], ignore_index=True)
 
 
+ZONE_METHOD = "UTM zone of each water body's representative point, GEOS buffer of 16 segments a quarter circle"
+
+
 def rule_zone(water: gpd.GeoDataFrame, violations: gpd.GeoDataFrame,
               distance_m: float) -> gpd.GeoSeries:
-    """The rule's buffer (``distance_m`` metres) around each water body a violation points to.
+    """The rule's buffer (``distance_m`` metres) around each water body a violation points to
+    (``zone_buffers`` of ``flagged_water``)."""
+    return zone_buffers(flagged_water(water, violations), distance_m)
 
-    Buffers are made in the UTM zone of each water body (scale error under 0.1 %, a few
-    centimetres at 100 m) and returned in EPSG:4326, for display.
-    """
+
+def flagged_water(water: gpd.GeoDataFrame, violations: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The geometries of the water bodies a violation points to (``nearest_id``), in ``water``'s order."""
     if violations.empty or water.empty or "nearest_id" not in violations:
         return gpd.GeoSeries([], crs=4326)
     ids = set(violations["nearest_id"].dropna().astype(str))
-    near = water[water["water_id"].astype(str).isin(ids)]
+    return water.geometry[water["water_id"].astype(str).isin(ids).to_numpy()]
+
+
+def zone_buffers(near: gpd.GeoSeries, distance_m: float) -> gpd.GeoSeries:
+    """A buffer of ``distance_m`` metres around each geometry of ``near`` (EPSG:4326), in order.
+
+    Buffers are made in the UTM zone of each water body (scale error under 0.1 %, a few
+    centimetres at 100 m) and returned in EPSG:4326, for display (``ZONE_METHOD``).
+    """
     if near.empty:
         return gpd.GeoSeries([], crs=4326)
     lon = near.geometry.representative_point().x
     lat = near.geometry.representative_point().y
     zone = ((lon + 180) // 6).astype(int).clip(0, 59) + 1
     epsg = np.where(lat >= 0, 32600, 32700) + zone
-    pieces = [near.geometry[epsg == code].to_crs(int(code)).buffer(distance_m).to_crs(4326)
-              for code in np.unique(epsg)]
-    return gpd.GeoSeries(pd.concat(pieces), crs=4326)
+    out = np.empty(len(near), dtype=object)
+    for code in np.unique(epsg):
+        sel = epsg == code
+        out[sel] = near[sel].to_crs(int(code)).buffer(distance_m).to_crs(4326).to_numpy()
+    return gpd.GeoSeries(out, index=near.index, crs=4326)
 
 
 def _shape_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, classes: pd.Series,
@@ -322,12 +338,14 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
 
 
 def _tiled_zone(water: gpd.GeoDataFrame | None, violations: gpd.GeoDataFrame | None, zone_m: float | None,
-                above: int) -> tuple[gpd.GeoSeries, str] | None:
-    """The rule buffers and their switcher name when the violations are tiled (more than ``above``)
-    and a zone is drawn; else None (the zone, if any, is drawn merged, as rows)."""
+                above: int) -> LazyZone | None:
+    """The rule buffers, made only if their archive is built, when the violations are tiled (more
+    than ``above``) and a zone is drawn; else None (the zone, if any, is drawn merged, as rows)."""
     if water is None or violations is None or not zone_m or len(violations) <= above:
         return None
-    return rule_zone(water, violations, zone_m), f"rule buffer {zone_m:g} m"
+    near = flagged_water(water, violations)
+    return LazyZone(near, partial(zone_buffers, near, zone_m), f"{zone_m!r} m, {ZONE_METHOD}",
+                    f"rule buffer {zone_m:g} m")
 
 
 def _bounds(frames: list[gpd.GeoDataFrame]) -> tuple[float, float, float, float]:

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,13 +86,17 @@ class Zooms:
 @dataclass(frozen=True)
 class Job:
     """One layer to tile: the frame (EPSG:4326), its archive layer name, the style class of
-    each row and the popup's [field, label, unit] list."""
+    each row and the popup's [field, label, unit] list. With ``make``, ``frame`` and ``salt``
+    only key the archive and ``make()`` gives the geometries written, one per row of ``frame``,
+    when it has to be built (see ``TileStore.bundle``)."""
 
     frame: gpd.GeoDataFrame
     name: str
     classes: pd.Series
     fields: Sequence[Sequence[str]]
     zooms: Zooms
+    make: Callable[[], gpd.GeoSeries] | None = None
+    salt: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,12 +133,18 @@ class TileStore:
     min_age_s: float = 900.0
 
     def bundle(self, frame: gpd.GeoDataFrame, *, name: str, classes: pd.Series,
-               fields: Sequence[Sequence[str]], zooms: Zooms) -> Bundle:
+               fields: Sequence[Sequence[str]], zooms: Zooms,
+               make: Callable[[], gpd.GeoSeries] | None = None, salt: str = "") -> Bundle:
         """The bundle of ``frame`` (EPSG:4326): reused when the same data were built before,
         else built now (see ``build``). ``classes`` is the style class key of each row and
-        ``fields`` the popup's [field, label, unit] list (the only columns written)."""
+        ``fields`` the popup's [field, label, unit] list (the only columns written).
+
+        ``make``: the geometries written are ``make()`` (one per row of ``frame``), made only
+        when the bundle is built; the key is then that of ``frame`` and ``salt``, which must
+        name everything else ``make`` depends on (the rule zone: the flagged water, the
+        distance and how the buffers are made), so that an archive on disk costs no geometry work."""
         names = [f[0] for f in fields]
-        key = data_key(frame, classes, names, zooms, name)
+        key = data_key(frame, classes, names, zooms, name, salt)
         path = self.folder / key
         index = path / INDEX
         if index.is_file():
@@ -147,6 +157,12 @@ class TileStore:
             raise TileError(f"cannot write vector tiles to {self.folder}: {exc.strerror}") from None
         tmp.chmod(0o755)  # mkdtemp makes it private; any server process may read it
         try:
+            if make is not None:
+                made = make()
+                if len(made) != len(frame):
+                    raise ValueError(f"{name}: make() gave {len(made)} geometries for {len(frame)} rows")
+                frame = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name),
+                                         geometry=made.reset_index(drop=True).to_numpy(), crs=4326)
             meta = build(frame, classes, names, zooms, name=name, out=tmp)
             try:
                 os.rename(tmp, path)  # atomic; fails when another process was first
@@ -185,11 +201,11 @@ def _bundle(key: str, url: str, path: Path, meta: dict[str, object]) -> Bundle:
 
 
 def data_key(frame: gpd.GeoDataFrame, classes: pd.Series, names: Sequence[str], zooms: Zooms,
-             name: str) -> str:
+             name: str, salt: str = "") -> str:
     """A hash of everything a bundle holds: geometry (WKB), classes, popup columns and values,
-    zooms and the bundle format. 24 hex digits."""
+    zooms, the bundle format and ``salt`` (what else its geometry is made from). 24 hex digits."""
     h = hashlib.blake2b(digest_size=12)
-    h.update(json.dumps([FORMAT, name, list(names), zooms.__dict__]).encode())
+    h.update(json.dumps([FORMAT, name, list(names), zooms.__dict__] + ([salt] if salt else [])).encode())
     geoms = frame.geometry.values
     for part in (shapely.get_type_id(geoms), shapely.get_num_geometries(geoms),
                  shapely.get_num_interior_rings(geoms), shapely.get_num_coordinates(geoms),
@@ -269,8 +285,8 @@ def build(frame: gpd.GeoDataFrame, classes: pd.Series, names: Sequence[str], zoo
 def build_all(store: TileStore, jobs: Sequence[Job], workers: int = 2) -> list[Bundle]:
     """``store.bundle`` of every job, tippecanoe runs side by side on ``workers`` threads."""
     if len(jobs) <= 1:
-        return [store.bundle(j.frame, name=j.name, classes=j.classes, fields=j.fields, zooms=j.zooms)
-                for j in jobs]
+        return [store.bundle(j.frame, name=j.name, classes=j.classes, fields=j.fields, zooms=j.zooms,
+                             make=j.make, salt=j.salt) for j in jobs]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda j: store.bundle(j.frame, name=j.name, classes=j.classes,
-                                                    fields=j.fields, zooms=j.zooms), jobs))
+        return list(pool.map(lambda j: store.bundle(j.frame, name=j.name, classes=j.classes, fields=j.fields,
+                                                    zooms=j.zooms, make=j.make, salt=j.salt), jobs))

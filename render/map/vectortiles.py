@@ -10,7 +10,8 @@ and escaped by ``hgw.popup``. Nothing is loaded from outside the app: the script
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -124,20 +125,40 @@ def paint_rules(styles: dict[str, dict[str, object]], order: list[str],
     return out
 
 
+@dataclass(frozen=True)
+class LazyZone:
+    """The rule buffers of tiled violations, made only when their archive is built.
+
+    ``water``: the flagged water bodies (the archive's key); ``make()``: their buffers, one
+    per row (``mapview.zone_buffers``); ``salt``: the distance and how the buffers are made;
+    ``name``: the layer switcher's name."""
+
+    water: gpd.GeoSeries
+    make: Callable[[], gpd.GeoSeries]
+    salt: str
+    name: str
+
+
 def tiled(store: TileStore, zoom: int, items: list[tuple[str, gpd.GeoDataFrame, LayerSpec, pd.Series,
                                                        dict[str, dict[str, object]], list[str], str]],
-          extra: tuple[tuple[str, str, str], ...] = ()) -> list[VectorTiles]:
+          extra: tuple[tuple[str, str, str], ...] = (), zone: LazyZone | None = None) -> list[VectorTiles]:
     """One ``VectorTiles`` per item ``(archive layer, frame, spec, classes, styles, draw order,
     switcher name)``; the missing archives are built side by side. Only the geometry, the class
-    and the popup fields (never a restricted one) are written."""
+    and the popup fields (never a restricted one) are written. The item ``violations_zone`` is
+    ``zone``'s: its frame is the flagged water, its polygons ``zone.make()``."""
     zooms = Zooms.for_view(zoom)
-    jobs, specs = [], []
+    jobs: list[Job] = []
+    specs: list[tuple[str, list[dict[str, Any]], dict[str, Any] | None, str]] = []
     for layer, frame, spec, classes, styles, order, name in items:
         fields = popup_fields(spec, frame.columns, extra)
         ok = (frame.geometry.notna() & ~frame.geometry.is_empty).to_numpy()
         frame, classes = frame[ok], classes[ok]
         keep = gpd.GeoDataFrame(frame[[f[0] for f in fields]].reset_index(drop=True),
                                 geometry=frame.geometry.reset_index(drop=True), crs=4326)
+        if layer == "violations_zone" and zone is not None:
+            jobs.append(Job(keep, layer, classes.reset_index(drop=True), fields, zooms, make=zone.make, salt=zone.salt))
+            specs.append((layer, paint_rules(styles, order, {(str(c), 3) for c in classes}), None, name))
+            continue
         jobs.append(Job(keep, layer, classes.reset_index(drop=True), fields, zooms))
         kinds = frame.geom_type.map(GEOM_KIND).fillna(0).astype(int)
         present = set(zip(classes.astype(str), kinds))
@@ -149,15 +170,15 @@ def tiled(store: TileStore, zoom: int, items: list[tuple[str, gpd.GeoDataFrame, 
 
 def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFrame],
                  violations: gpd.GeoDataFrame | None, above: int,
-                 zone: tuple[gpd.GeoSeries, str] | None = None) -> dict[str, list[VectorTiles]]:
+                 zone: LazyZone | None = None) -> dict[str, list[VectorTiles]]:
     """The vector-tile elements of every catalogue layer with more than ``above`` features (never
     a wholly restricted one) and of the violations (rings and lines to water) when there are more
     than ``above``; keyed by layer type (``"violations"`` for those). All archives are built in one go.
 
-    ``zone``: the rule buffers around the flagged water (``mapview.rule_zone``) and their switcher
-    name, tiled with the violations, under their lines and rings. The buffers go in as they are,
-    overlapping; the painter dissolves them (``"dissolve"``: one fill, and only the outline of
-    their union), so the server never merges them (a union of 10,000 buffers took about 4 s)."""
+    ``zone``: the rule buffers around the flagged water, tiled with the violations, under their
+    lines and rings. The buffers go in as they are, overlapping; the painter dissolves them
+    (``"dissolve"``: one fill, and only the outline of their union), so the server never merges
+    them (a union of 10,000 buffers took about 4 s), and makes them only when the archive is built."""
     items = []
     for layer, gdf in layers.items():
         # a wholly restricted layer (mercury trade) stays rows on the signed-in page: never an archive
@@ -174,10 +195,10 @@ def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFr
             order = ["default"]
         items.append((layer, gdf, spec, classes, styles, order, f"{spec.title} ({len(gdf):,})"))
     if violations is not None and len(violations) > above:
-        if zone is not None and len(zone[0]):
-            buffers = gpd.GeoDataFrame(geometry=zone[0].reset_index(drop=True), crs=4326)
-            items.append(("violations_zone", buffers, VIOLATION_SPEC, pd.Series("zone", index=buffers.index),
-                          {"zone": sym.ZONE_STYLE}, ["zone"], zone[1]))
+        if zone is not None and len(zone.water):
+            water = gpd.GeoDataFrame(geometry=zone.water.reset_index(drop=True), crs=4326)
+            items.append(("violations_zone", water, VIOLATION_SPEC, pd.Series("zone", index=water.index),
+                          {"zone": sym.ZONE_STYLE}, ["zone"], zone.name))
         if LINE_COLUMN in violations:
             lines = gpd.GeoSeries(violations[LINE_COLUMN], crs=4326)
             ok = lines.notna() & ~lines.is_empty
@@ -195,7 +216,7 @@ def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFr
         items.append(("violations", rings, VIOLATION_SPEC, severity, styles,
                       list(reversed(list(styles))), "flagged"))
     out: dict[str, list[VectorTiles]] = {}
-    for item, element in zip(items, tiled(store, zoom, items)):
+    for item, element in zip(items, tiled(store, zoom, items, zone=zone)):
         if item[0] == "violations_zone":
             for rule in element.config["rules"]:
                 rule["dissolve"] = True
