@@ -14,8 +14,10 @@ feed: a lone CR in a value can never start a new row in another program.
 Only this module calls ``to_csv`` or the ``csv`` module's writers (a test scans the code).
 
 Speed: a table of text, numbers and booleans (what exports and violation files hold) is written
-column by column with Arrow string kernels, a constant column quoted once; the bytes are those
-pandas' ``to_csv`` writes (``tests/test_csv_writer_identity.py`` keeps that path as the oracle).
+column by column with Arrow string kernels, a constant column quoted once (in Python), which cells
+need defusing or quotes read from their bytes, whole-hundredth floats written from integers, and the
+rows joined ``JOIN_ROWS`` at a time into reused buffers; the bytes are those pandas' ``to_csv``
+writes (``tests/test_csv_writer_identity.py`` and ``tests/test_export_grid_wkt.py`` keep the oracles).
 Any other table (dates, nullable numbers, objects that are not all text, a ``float_format``,
 repeated header names) goes through ``to_csv`` itself.
 """
