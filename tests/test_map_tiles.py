@@ -273,3 +273,23 @@ def test_the_zone_archive_on_disk_costs_no_buffers_and_follows_the_distance(tmp_
     assert zone_url(100) == first
     monkeypatch.undo()
     assert zone_url(150) != first
+
+
+_GEOMS = [shapely.Point(0, 0), shapely.LineString([(0, 0), (1, 1)]), shapely.LinearRing([(0, 0), (1, 0), (1, 1)]),
+          shapely.box(0, 0, 1, 1), shapely.MultiPoint([(0, 0), (1, 1)]),
+          shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3)]]),
+          shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]), shapely.GeometryCollection([shapely.Point(0, 0)])]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["whole_ore", "mercury", "7", None, 1.5, "nan"]),
+                          st.integers(0, len(_GEOMS) - 1)), min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_present_pairs_equal_the_row_by_row_set(rows: list[tuple[object, int]]) -> None:
+    """``_present`` (whole columns) against the set of zipped rows it replaced."""
+    from render.map.vectortiles import GEOM_KIND, _present
+
+    classes = pd.Series([r[0] for r in rows], dtype=object)
+    geoms = gpd.GeoSeries([_GEOMS[r[1]] for r in rows], crs=4326)
+    reference = set(zip(classes.astype(str), geoms.geom_type.map(GEOM_KIND).fillna(0).astype(int)))
+    # a missing class (pandas keeps None missing through astype(str)) matches no paint rule either way
+    assert _present(classes, geoms.values) == {(c, k) for c, k in reference if isinstance(c, str)}

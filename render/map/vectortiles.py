@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
@@ -100,6 +102,21 @@ GEOM_KIND = {"Point": 1, "MultiPoint": 1, "LineString": 2, "MultiLineString": 2,
              "Polygon": 3, "MultiPolygon": 3}
 
 
+# GEOM_KIND by shapely type id (Point, LineString, LinearRing, Polygon, MultiPoint, MultiLineString,
+# MultiPolygon, GeometryCollection)
+KIND_BY_TYPE_ID = np.array([1, 2, 0, 3, 1, 2, 3, 0])
+
+
+def _present(classes: pd.Series, geoms: np.ndarray) -> set[tuple[str, int]]:
+    """The (style class, ``GEOM_KIND``) pairs of a layer, as whole columns (a set of the zipped
+    rows took 0.2 s for the 300,000 tiled features of the national map)."""
+    codes, uniques = pd.factorize(classes.astype(str).to_numpy())  # a missing class (-1) has no rule
+    kinds = KIND_BY_TYPE_ID[shapely.get_type_id(geoms)]
+    pairs = np.unique(codes.astype(np.int64) * 8 + kinds)
+    pairs = pairs[pairs >= 0]
+    return {(str(uniques[p // 8]), int(p % 8)) for p in pairs}
+
+
 def paint_rules(styles: dict[str, dict[str, object]], order: list[str],
                 present: set[tuple[str, int]] | None = None) -> list[dict[str, Any]]:
     """Paint rules from Leaflet path options per style class, in drawing ``order`` (last on
@@ -160,8 +177,7 @@ def tiled(store: TileStore, zoom: int, items: list[tuple[str, gpd.GeoDataFrame, 
             specs.append((layer, paint_rules(styles, order, {(str(c), 3) for c in classes}), None, name))
             continue
         jobs.append(Job(keep, layer, classes.reset_index(drop=True), fields, zooms))
-        kinds = frame.geom_type.map(GEOM_KIND).fillna(0).astype(int)
-        present = set(zip(classes.astype(str), kinds))
+        present = _present(classes, frame.geometry.values)
         popup = popup_spec(spec.title, fields) if fields else None  # nothing to show: not clickable
         specs.append((layer, paint_rules(styles, order, present), popup, name))
     return [VectorTiles(bundle, layer=layer, rules=rules, popup=popup, name=name)
