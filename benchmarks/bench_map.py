@@ -8,7 +8,9 @@ same data in the same run. For vector tiles "cold" is a server just started that
 archive (the first build is included), "cold, built" one that finds the archives on disk.
 Prints figures and ratios; never fails on time.
 
-    .venv/bin/python benchmarks/bench_map.py [--quick] [--skip-rows-100k]
+    .venv/bin/python benchmarks/bench_map.py [--quick] [--skip-rows-100k] [--cases large] [--trace]
+        [--tree DIR]      # DIR: another tree (git archive COMMIT | tar -x -C DIR), timed in the same run
+    .venv/bin/python benchmarks/bench_map.py --server-stages [--tree DIR]
 """
 from __future__ import annotations
 
