@@ -150,3 +150,40 @@ def test_standalone_map_draws_its_tiles_offline(tmp_path: Path) -> None:
         assert popup.locator("img").count() == 0 and not dialogs
         browser.close()
     assert log.blocked == [], log.blocked
+
+
+def test_rule_zone_tiles_draw_dissolved_in_chromium(tmp_path: Path) -> None:
+    """With the violations above the threshold, the rule buffers arrive as their own archive and
+    are painted as one union: the fill (#fb6a4a at 0.15) is laid once, so no pixel of the zone's
+    canvases holds it twice over (an overlap filled twice has alpha ~0.28); nothing leaves the machine."""
+    from playwright.sync_api import sync_playwright
+
+    path = tmp_path / "ws.gpkg"
+    shutil.copyfile(DEFAULT_PATH, path)
+    log = NetLog()
+    env = {"HGWATCH_WORKSPACE": str(path), "HGWATCH_TILES_ABOVE": "5", "HGWATCH_BASEMAP": "none"}
+    with running_app(env=env) as url, sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.route("**/*", log.route)
+        page = context.new_page()
+        page.goto(url)
+        map_frame(page)
+        inner = next(f for f in page.frames if "streamlit_folium" in f.url)
+        names = tiles_drawn(inner)
+        assert {"violations_zone", "violations", "violations_links"} <= set(names), names
+        # zoom to the flagged sites so that the buffers are large enough to overlap on screen
+        inner.evaluate("() => map_div.setZoom(13, {animate: false})")
+        tiles_drawn(inner)
+        fills = inner.evaluate("""() => { let out = {once: 0, twice: 0}; map_div.eachLayer(l => {
+            if (!l.hgwCfg || l.hgwCfg.layer !== 'violations_zone') return;
+            Object.values(l._tiles).forEach(t => { const c = t.el, d = c.getContext('2d')
+                .getImageData(0, 0, c.width, c.height).data;
+              for (let i = 0; i < d.length; i += 4) {
+                if (Math.abs(d[i] - 251) > 3 || Math.abs(d[i + 1] - 106) > 3 || Math.abs(d[i + 2] - 74) > 3) continue;
+                if (Math.abs(d[i + 3] - 38) <= 2) out.once++; else if (d[i + 3] > 50) out.twice++; } }); });
+            return out; }""")
+        browser.close()
+    assert fills["once"] > 0, fills  # the zone is filled
+    assert fills["twice"] == 0, fills  # and never twice where buffers overlap
+    assert log.blocked == [], log.blocked
