@@ -136,7 +136,7 @@ def reference(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool) -> tuple[lis
             first[v] = i
     _geometry(gdf, spec, repair, add)
     rows = gdf[ROW].tolist()
-    problems = [(None if i is None else rows[i], None if i is None or raw_ids[i] is None else str(raw_ids[i]),
+    problems = [(None if i is None else rows[i], None if i is None or absent(raw_ids[i]) else str(raw_ids[i]),
                  field, value, expected, sev, kind) for i, field, value, expected, kind, sev in found]
     return problems, parsed
 

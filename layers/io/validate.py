@@ -103,7 +103,7 @@ def validate(
 
     def add(i: int | np.integer | None, field: str | None, value: object, expected: str, kind: str,
             severity: str = "error") -> None:
-        fid = None if i is None or (found := ids.iloc[i]) is None else str(found)
+        fid = None if i is None else _shown_id(ids.iloc[i])
         problems.append(Problem(source, None if i is None else int(rows[i]), field, plain(value),
                                 expected, severity, fid, kind))
 
@@ -114,6 +114,15 @@ def validate(
     _check_duplicates(gdf, spec.id_field, add, id_texts)
     gdf = _check_geometry(gdf, spec, repair, add)
     return gdf, problems
+
+
+def _shown_id(value: object) -> str | None:
+    """A row's id as its messages show it; None when the row has none (None, NaN, NA or blank text:
+    a GeoParquet or GeoJSON null reads as NaN, which would otherwise show as 'id nan')."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    text = str(value)
+    return text if text.strip() else None
 
 
 def _ensure_id(gdf: gpd.GeoDataFrame, spec: LayerSpec, source: str,
