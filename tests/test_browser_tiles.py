@@ -187,3 +187,35 @@ def test_rule_zone_tiles_draw_dissolved_in_chromium(tmp_path: Path) -> None:
     assert fills["once"] > 0, fills  # the zone is filled
     assert fills["twice"] == 0, fills  # and never twice where buffers overlap
     assert log.blocked == [], log.blocked
+
+
+def test_the_first_tile_requests_need_no_header_round_trip(tmp_path: Path) -> None:
+    """Each archive's header and root directory come with the page: the browser asks the app
+    only for tiles (ranges past the first bytes, answered 206), never for the archive's start,
+    and the layers still draw; nothing leaves the machine."""
+    from playwright.sync_api import sync_playwright
+
+    ws_path, _, _ = _workspace(tmp_path)
+    log, ranges = NetLog(), []
+    env = {"HGWATCH_WORKSPACE": str(ws_path), "HGWATCH_TILES_ABOVE": "25", "HGWATCH_BASEMAP": "none"}
+    with running_app(env=env) as url, sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.route("**/*", log.route)
+        page = context.new_page()
+        page.on("request", lambda r: ranges.append((r.url, r.headers.get("range")))
+                if r.url.endswith("/tiles.pmtiles") else None)
+        page.goto(url)
+        map_frame(page)
+        inner = next(f for f in page.frames if "streamlit_folium" in f.url)
+        names = tiles_drawn(inner)
+        painted = inner.evaluate("""() => [...document.querySelectorAll('.leaflet-hgwTiles-pane canvas')]
+            .some(c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                         for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) return true; }
+                         return false; })""")
+        browser.close()
+    assert {"mining_sites", "tailings", "samples", "residential_areas"} <= set(names), names
+    assert painted, "no vector tile drew a pixel"
+    assert len({u for u, _ in ranges}) >= 4, ranges  # every archive's tiles were fetched
+    assert all(r and r.startswith("bytes=") and not r.startswith("bytes=0-") for _, r in ranges), ranges
+    assert log.blocked == [], log.blocked

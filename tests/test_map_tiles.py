@@ -293,3 +293,20 @@ def test_present_pairs_equal_the_row_by_row_set(rows: list[tuple[object, int]]) 
     reference = set(zip(classes.astype(str), geoms.geom_type.map(GEOM_KIND).fillna(0).astype(int)))
     # a missing class (pandas keeps None missing through astype(str)) matches no paint rule either way
     assert _present(classes, geoms.values) == {(c, k) for c, k in reference if isinstance(c, str)}
+
+
+@needs_tippecanoe
+def test_the_archive_header_travels_with_the_page(tmp_path: Path) -> None:
+    """pmtiles' first read (header and root directory: the first 16 KiB) is in the layer's
+    configuration, so the browser's tile requests need not wait for it; the stand-alone map,
+    which carries the whole archive, does not carry it twice."""
+    import base64
+
+    html, _ = _tiled(tmp_path, _sites(), above=2)
+    (bundle,) = [p for p in (tmp_path / "tiles").iterdir() if not p.name.startswith(".")]
+    config = json.loads(re.search(r'hgwVT\.make\((\{.*?\})\);', html).group(1))
+    data = (bundle / PMTILES).read_bytes()
+    assert base64.b64decode(config["head"]) == data[:16_384] and config["size"] == len(data)
+    store = TileStore(tmp_path / "alone", "/app/static/tiles")
+    doc = standalone_html(build_map({"mining_sites": _sites()}, options=MapOptions(tiles=store, tiles_above=1)))
+    assert '"inline":{"tiles":"' in doc and '"head":' not in doc

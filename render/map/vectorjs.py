@@ -193,6 +193,16 @@ window.hgwVT = window.hgwVT || (function () {
       }
     });
   };
+  // the archive's first bytes come with the page (``cfg.head``): pmtiles' first read (the header
+  // and root directory) is answered from them, and the tile requests go out at once
+  var headFirst = function (view, cfg) {
+    var src = view.tileCache.source.p.source, get = src.getBytes.bind(src), head = b64(cfg.head);
+    src.getBytes = function (offset, length, signal, etag) {
+      var end = Math.min(offset + length, cfg.size);
+      if (offset !== 0 || end > head.length) { return get(offset, length, signal, etag); }
+      return Promise.resolve({data: head.buffer.slice(0, end)});
+    };
+  };
   // where a picked point feature lies: its data tile is the one under the click
   var pointAt = function (l, f, latlng) {
     var map = l._map, cfg = l.hgwCfg;
@@ -274,6 +284,7 @@ window.hgwVT = window.hgwVT || (function () {
         cfg.ruleIndex[r.cls + "|" + r.geom] = k;
         cfg.buffer = Math.max(cfg.buffer, (r.radius || 0) + r.width);
       });
+      if (cfg.head && !cfg.inline) { layer.views.forEach(function (view) { headFirst(view, cfg); }); }
       layer.hgwCfg = cfg;
       layer.renderTile = renderTile;
       layer.hgwRows = rowsOf(cfg);
