@@ -51,12 +51,15 @@ window.hgwVT = window.hgwVT || (function () {
   };
   // every point of ``fs`` stamped with its style's sprite, at whole device pixels
   var stamp = function (ctx, fs, r, ps, dx, dy, scale) {
-    var s = sprite(r, scale), c = s.canvas, h = s.half;
+    var s = sprite(r, scale), c = s.canvas, h = s.half, w = ctx.canvas.width, top = ctx.canvas.height;
     ctx.save();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     for (var j = 0; j < fs.length; j++) {
       var p = fs[j].geom[0][0];
-      ctx.drawImage(c, Math.round((p.x * ps + dx) * scale) - h, Math.round((p.y * ps + dy) * scale) - h);
+      var x = Math.round((p.x * ps + dx) * scale) - h, y = Math.round((p.y * ps + dy) * scale) - h;
+      // a sprite wholly off this canvas (the features' test allows for the widest style) draws nothing
+      if (x >= w || y >= top || x + 2 * h <= 0 || y + 2 * h <= 0) { continue; }
+      ctx.drawImage(c, x, y);
     }
     ctx.restore();
   };
