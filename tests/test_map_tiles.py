@@ -297,16 +297,19 @@ def test_present_pairs_equal_the_row_by_row_set(rows: list[tuple[object, int]]) 
 
 @needs_tippecanoe
 def test_the_archive_header_travels_with_the_page(tmp_path: Path) -> None:
-    """pmtiles' first read (header and root directory: the first 16 KiB) is in the layer's
-    configuration, so the browser's tile requests need not wait for it; the stand-alone map,
-    which carries the whole archive, does not carry it twice."""
+    """What pmtiles reads first (the 127-byte header and the root directory) is in the layer's
+    configuration, so the browser's tile requests need not wait for it; nothing more (no tile,
+    no metadata); the stand-alone map, which carries the whole archive, does not carry it twice."""
     import base64
+    import struct
 
     html, _ = _tiled(tmp_path, _sites(), above=2)
     (bundle,) = [p for p in (tmp_path / "tiles").iterdir() if not p.name.startswith(".")]
     config = json.loads(re.search(r'hgwVT\.make\((\{.*?\})\);', html).group(1))
     data = (bundle / PMTILES).read_bytes()
-    assert base64.b64decode(config["head"]) == data[:16_384] and config["size"] == len(data)
+    root_offset, root_length = struct.unpack_from("<QQ", data, 8)  # PMTiles v3 header fields
+    assert data[:7] == b"PMTiles" and root_offset == 127 and 127 + root_length < len(data)
+    assert base64.b64decode(config["head"]) == data[:127 + root_length]
     store = TileStore(tmp_path / "alone", "/app/static/tiles")
     doc = standalone_html(build_map({"mining_sites": _sites()}, options=MapOptions(tiles=store, tiles_above=1)))
     assert '"inline":{"tiles":"' in doc and '"head":' not in doc

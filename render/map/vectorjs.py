@@ -200,14 +200,14 @@ window.hgwVT = window.hgwVT || (function () {
       }
     });
   };
-  // the archive's first bytes come with the page (``cfg.head``): pmtiles' first read (the header
-  // and root directory) is answered from them, and the tile requests go out at once
+  // the archive's header and root directory come with the page (``cfg.head``): pmtiles' first
+  // read (offset 0, 16 KiB, of which it uses only those) is answered from them, and the tile
+  // requests go out at once
   var headFirst = function (view, cfg) {
     var src = view.tileCache.source.p.source, get = src.getBytes.bind(src), head = b64(cfg.head);
     src.getBytes = function (offset, length, signal, etag) {
-      var end = Math.min(offset + length, cfg.size);
-      if (offset !== 0 || end > head.length) { return get(offset, length, signal, etag); }
-      return Promise.resolve({data: head.buffer.slice(0, end)});
+      if (offset !== 0) { return get(offset, length, signal, etag); }
+      return Promise.resolve({data: head.buffer.slice(0, Math.min(length, head.length))});
     };
   };
   // where a picked point feature lies: its data tile is the one under the click

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -35,6 +36,18 @@ from render.map.vectorjs import VECTOR_JS
 PANE_Z = 350  # between Leaflet's tilePane (200) and overlayPane (400)
 HEAD_BYTES = 16_384  # what pmtiles fetches first: the header and the root directory
 
+
+
+def archive_head(path: Path) -> bytes:
+    """The first bytes of a PMTiles v3 archive up to the end of its root directory (the 127-byte
+    header gives the directory's offset and length, little-endian, at bytes 8 and 16); at most
+    ``HEAD_BYTES``, the first read of pmtiles, which the root directory always lies within."""
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    if len(head) < 24 or head[:7] != b"PMTiles":
+        return head
+    end = int.from_bytes(head[8:16], "little") + int.from_bytes(head[16:24], "little")
+    return head[:min(end, HEAD_BYTES)]
 
 
 class VectorTiles(JSCSSMixin, Layer):
@@ -66,12 +79,9 @@ class VectorTiles(JSCSSMixin, Layer):
             "rules": rules, "popup": popup, "offsets": list(bundle.offsets), "chunk": CHUNK,
             "maxZoom": bundle.zooms.max_zoom, "levelDiff": bundle.zooms.level_diff,
             "paneZ": PANE_Z, "features": bundle.features}
-        # the archive's first bytes (its header and root directory, what pmtiles reads first) travel
-        # with the page: the tile requests start at once instead of after a round trip for them
-        with (bundle.path / PMTILES).open("rb") as f:
-            head = f.read(HEAD_BYTES)
-        self.config["head"] = base64.b64encode(head).decode("ascii")
-        self.config["size"] = (bundle.path / PMTILES).stat().st_size
+        # the archive's header and root directory (what pmtiles reads first) travel with the page:
+        # the tile requests start at once instead of after a round trip for them
+        self.config["head"] = base64.b64encode(archive_head(bundle.path / PMTILES)).decode("ascii")
         self.default_js = assets.js_urls("protomaps-leaflet")
         self.default_css = []
 
