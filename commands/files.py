@@ -10,7 +10,6 @@ from commands.common import print_problems, service, typed
 from layers.catalogue import CATALOGUE
 from layers.io.export import FORMATS as EXPORT_FORMATS
 from layers.io.export import PROFILES
-from layers.store.workspace import Workspace
 from services import arguments, audit, imports, outputs
 from services.areas import stored_areas
 
@@ -20,9 +19,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     started = time.monotonic()
     progress = lambda m: print(f"[{time.monotonic() - started:6.1f} s] {m}", file=sys.stderr, flush=True)
     svc = service(args)
-    # by itself only into a GeoPackage workspace (PostGIS takes a file whole; --chunk-rows there says why)
-    rows = imports.chunk_rows(args.file, args.chunk_rows) \
-        if args.chunk_rows is not None or isinstance(svc.store, Workspace) else 0
+    rows = imports.chunk_rows(args.file, args.chunk_rows)
     if rows:
         progress(f"reading {args.file} {rows} records at a time")
         name, chunks = imports.load_chunks(args.file, args.layer, rows=rows, crs=args.crs, repair=args.repair,

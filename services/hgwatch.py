@@ -26,7 +26,6 @@ from layers.io.readers import Loaded, load_layer
 from layers.store.base import LayerInfo, Store
 from layers.store.gpkg import Replacement
 from layers.store.open import as_postgis, open_store
-from layers.store.workspace import Workspace
 from services import audit
 from services.areas import AREA_LAYER, with_units
 from services.arguments import check_metres
@@ -348,12 +347,9 @@ class HgWatch:
         return infos
 
     def add_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], **meta: Any) -> LayerInfo:
-        """Store one layer given in chunks of rows (``Workspace.write_layer_chunks``: a file larger
-        than memory), atomically, audited as ``add_layers`` is; a GeoPackage workspace only."""
+        """Store one layer given in chunks of rows (``Store.write_layer_chunks``: a file larger than
+        memory), atomically, audited as ``add_layers`` is."""
         store = self.store
-        if not isinstance(store, Workspace):
-            raise HgWatchError("importing in chunks writes to a GeoPackage workspace, not to PostGIS; "
-                               "import the file whole (--chunk-rows 0)")
         if meta.get("accuracy_m") is not None:
             check_metres(float(meta["accuracy_m"]), name="accuracy_m", what="an expected error",
                          positive=False, example="10")

@@ -142,14 +142,3 @@ def test_when_an_import_goes_in_chunks(tmp_path: Path, monkeypatch: pytest.Monke
         imports.load_chunks(geojson, "mining_sites", rows=3)
 
 
-def test_postgis_takes_a_file_whole_and_refuses_chunks_by_name(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
-    file = _clean(tmp_path / "sites.parquet")
-    monkeypatch.setattr(imports, "AUTO_CHUNK_ABOVE", 5)  # above it a GeoPackage workspace would chunk
-    monkeypatch.delenv("HGWATCH_DATABASE_URL", raising=False)
-    base = ["--database-url", pg_url, "import", str(file), "--layer", "mining_sites"]
-    assert cli.main(base) == 0
-    assert "11 features" in capsys.readouterr().err
-    assert cli.main([*base, "--chunk-rows", "3", "--replace-all"]) != 0
-    err = capsys.readouterr().err
-    assert "importing in chunks writes to a GeoPackage workspace, not to PostGIS" in err and "Traceback" not in err

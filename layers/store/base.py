@@ -16,7 +16,7 @@ timeout).
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Protocol, runtime_checkable
 
 import geopandas as gpd
@@ -74,6 +74,13 @@ class Store(Protocol):
         without it each layer is replaced, and a replacement with fewer than half the stored rows
         raises ``ReplaceRefused`` unless ``replace_all``. A refusal changes nothing.
         """
+
+    def write_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], *, source: str,
+                           licence: str = UNRECORDED, accuracy_m: float | None = None, accuracy_note: str = "",
+                           synthetic: bool = False, append: bool = False, replace_all: bool = False) -> LayerInfo:
+        """Store one layer given as chunks of rows (a file larger than memory) in ONE atomic change, as
+        ``write_layers`` stores the chunks concatenated, with its refusals; an exception raised by
+        ``chunks`` (an error found in the last chunk) changes nothing."""
 
     def mark_shareable(self, layer: str, fields: list[str], *, undo: bool = False) -> tuple[str, ...]:
         """Mark columns of ``layer`` shareable (``undo``: unmark them) in one atomic change; returns

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -307,22 +307,77 @@ class PostgisStore:
                 infos.append(info)
         return infos
 
+    def write_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], *, source: str,
+                           licence: str = UNRECORDED, accuracy_m: float | None = None, accuracy_note: str = "",
+                           synthetic: bool = False, append: bool = False, replace_all: bool = False) -> LayerInfo:
+        """Store one layer given as chunks of rows (a file larger than memory) in ONE transaction, as
+        ``write_layers`` stores the chunks concatenated; memory holds one chunk.
+
+        Each chunk is copied into the layer's table as it comes. The rows already stored are checked
+        only when every chunk has been read, as ``write_layers`` checks them before writing, so the
+        refusals and their order are a whole write's: an exception raised by ``chunks`` (a validation
+        error found in the last chunk), then ids already stored (``append``: every one of them, in
+        one message), then a replacement that drops most rows. A refusal, an error or a chunk whose
+        columns differ from the first chunk's (a whole write could store them differently) rolls
+        the transaction back: the previous state stays.
+        """
+        spec = spec_for(layer)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._writing() as con:
+            stored = self._stored(con, [layer])
+            added = append and layer in stored
+            typed = self._typed(con, layer)
+            last_fid = con.execute(sa.text(f'SELECT coalesce(max(fid), 0) FROM "{layer}"')).scalar_one()
+            if not added:
+                con.execute(sa.text(f'DELETE FROM "{layer}"'))
+            layout: list[list[str]] | None = None
+            rows, clash = 0, set()
+            for gdf in chunks:
+                if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+                    raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
+                if added:
+                    clash |= set(self._stored_ids(con, layer, gdf, up_to_fid=last_fid))
+                prepared = pgframe.prepare(gdf, spec, typed)
+                if layout is None:
+                    layout = prepared.columns
+                elif prepared.columns != layout:
+                    raise WorkspaceError(f"{layer}: the columns of a chunk ({prepared.columns}) differ from the first "
+                                         f"chunk's ({layout}); import the file whole (--chunk-rows 0)")
+                copy_rows(con, layer, prepared.table_columns, prepared.rows)
+                rows += len(prepared.rows)
+            if layout is None:
+                raise WorkspaceError(f"{layer}: the file holds no records to store")
+            if clash:
+                raise self._clash_error(layer, sorted(clash))
+            wanted = Replacement(layer, stored.get(layer, 0), rows)
+            if not append and not replace_all and wanted.needs_replace_all:
+                raise ReplaceRefused(self.path, source, [wanted])
+            self._record_columns(con, layer, layout, append=added)
+            info = LayerInfo(layer, source, licence, now, rows + (stored[layer] if added else 0), accuracy_m,
+                             accuracy_note, synthetic)
+            self._record_info(con, info)
+        return info
+
     def _put(self, con: Connection, layer: str, gdf: gpd.GeoDataFrame, *, append: bool) -> int:
         """Write ``gdf`` into ``layer``'s table (after the stored rows when ``append``); the rows
         written (the caller adds the rows it counted before an append: no second count)."""
         prepared = pgframe.prepare(gdf, spec_for(layer), self._typed(con, layer))
-        columns = prepared.columns
+        if not append:
+            con.execute(sa.text(f'DELETE FROM "{layer}"'))
+        copy_rows(con, layer, prepared.table_columns, prepared.rows)
+        self._record_columns(con, layer, prepared.columns, append=append)
+        return len(prepared.rows)
+
+    @staticmethod
+    def _record_columns(con: Connection, layer: str, columns: list[list[str]], *, append: bool) -> None:
+        """Keep the layer's column layout in ``hgw_layers`` (merged with the stored one after an append)."""
         if append:
             old = con.execute(sa.text("SELECT columns FROM hgw_layers WHERE layer = :l"), {"l": layer}).scalar_one()
             columns = pgframe.merged(old, columns)
-        else:
-            con.execute(sa.text(f'DELETE FROM "{layer}"'))
-        copy_rows(con, layer, prepared.table_columns, prepared.rows)
         con.execute(sa.text(
             "INSERT INTO hgw_layers (layer, source, licence, imported_at, \"rows\", columns)"
             " VALUES (:l, '', '', '', 0, CAST(:c AS jsonb)) ON CONFLICT (layer) DO UPDATE SET columns = EXCLUDED.columns"),
             {"l": layer, "c": json.dumps(columns)})
-        return len(prepared.rows)
 
     @staticmethod
     def _record_info(con: Connection, info: LayerInfo) -> None:
@@ -334,16 +389,30 @@ class PostgisStore:
 
     def _refuse_clash(self, con: Connection, layer: str, gdf: gpd.GeoDataFrame) -> None:
         """InputError when an id of ``gdf`` is already stored in ``layer`` (the GeoPackage's message)."""
+        clash = self._stored_ids(con, layer, gdf)
+        if clash:
+            raise self._clash_error(layer, clash)
+
+    @staticmethod
+    def _stored_ids(con: Connection, layer: str, gdf: gpd.GeoDataFrame, *, up_to_fid: int | None = None) -> list[str]:
+        """The ids of ``gdf`` that ``layer`` already stores (in rows up to ``up_to_fid`` when given), sorted."""
         id_field = spec_for(layer).id_field
         new = sorted({str(v) for v in gdf[id_field].dropna()}) if id_field in gdf.columns else []
-        clash = con.execute(sa.text(
-            f'SELECT DISTINCT "{id_field}" FROM "{layer}" WHERE "{id_field}" = ANY(:ids) ORDER BY 1'),
-            {"ids": new}).scalars().all()
-        if clash:
-            raise InputError(
-                f"cannot append to {layer}: {len(clash)} id(s) are already stored; nothing was imported",
-                [Problem("workspace", None, id_field, v, "an id not already in the workspace",
-                         kind="duplicate") for v in clash[:50]])
+        params: dict[str, object] = {"ids": new}
+        if up_to_fid is not None:
+            params["fid"] = up_to_fid
+        before = "" if up_to_fid is None else " AND fid <= :fid"
+        return list(con.execute(sa.text(
+            f'SELECT DISTINCT "{id_field}" FROM "{layer}" WHERE "{id_field}" = ANY(:ids){before} ORDER BY 1'),
+            params).scalars().all())
+
+    @staticmethod
+    def _clash_error(layer: str, clash: list[str]) -> InputError:
+        id_field = spec_for(layer).id_field
+        return InputError(
+            f"cannot append to {layer}: {len(clash)} id(s) are already stored; nothing was imported",
+            [Problem("workspace", None, id_field, v, "an id not already in the workspace",
+                     kind="duplicate") for v in clash[:50]])
 
     def mark_shareable(self, layer: str, fields: list[str], *, undo: bool = False) -> tuple[str, ...]:
         """Mark columns of ``layer`` shareable (``undo``: unmark them) in one transaction; returns
