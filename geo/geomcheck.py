@@ -36,9 +36,10 @@ def kind_in(geoms: NDArray[np.object_], kinds: tuple[str, ...]) -> NDArray[np.bo
     return np.isin(shapely.get_type_id(geoms), [_TYPE_IDS[k] for k in kinds if k in _TYPE_IDS])
 
 
-def invalid_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
-    """True where a present, non-empty geometry is not valid (GEOS ``is_valid``)."""
-    return ~(shapely.is_valid(geoms) | missing_mask(geoms))
+def invalid_mask(geoms: NDArray[np.object_], missing: NDArray[np.bool_] | None = None) -> NDArray[np.bool_]:
+    """True where a present, non-empty geometry is not valid (GEOS ``is_valid``); ``missing``:
+    ``missing_mask(geoms)`` when the caller has it already."""
+    return ~(shapely.is_valid(geoms) | (missing_mask(geoms) if missing is None else missing))
 
 
 def missing_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
@@ -60,9 +61,7 @@ def coordinate_bounds(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
 
 def out_of_range_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
     """True where a coordinate lies outside longitude [-180, 180] or latitude [-90, 90]."""
-    b = coordinate_bounds(geoms)
-    with np.errstate(invalid="ignore"):
-        return (b[:, 0] < -180) | (b[:, 2] > 180) | (b[:, 1] < -90) | (b[:, 3] > 90)
+    return range_masks(geoms)[0]
 
 
 def swapped_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
@@ -70,11 +69,55 @@ def swapped_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
 
     That is the signature of latitude and longitude written in each other's place.
     """
-    b = coordinate_bounds(geoms)
+    return range_masks(geoms)[1]
+
+
+def range_masks(geoms: NDArray[np.object_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(``out_of_range_mask``, ``swapped_mask``) from one pass over the coordinates (issue 13:
+    the bounds of 1e6 geometries were computed four times per read)."""
+    return _range_masks(coordinate_bounds(geoms))
+
+
+def _range_masks(b: NDArray[np.float64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    minx, miny, maxx, maxy = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
     with np.errstate(invalid="ignore"):
-        lat_bad = (b[:, 1] < -90) | (b[:, 3] > 90)
-        fits_swapped = (b[:, 0] >= -90) & (b[:, 2] <= 90) & (b[:, 1] >= -180) & (b[:, 3] <= 180)
-    return lat_bad & fits_swapped
+        lat_bad = (miny < -90) | (maxy > 90)
+        out_of_range = (minx < -180) | (maxx > 180) | lat_bad
+        if not lat_bad.any():  # nothing can look swapped (the usual answer: one cheap pass)
+            return out_of_range, lat_bad
+        fits_swapped = (minx >= -90) & (maxx <= 90) & (miny >= -180) & (maxy <= 180)
+    return out_of_range, lat_bad & fits_swapped
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Per geometry: None or empty (``missing``), of a type not wanted (and present), outside
+    lon/lat, lon/lat swapped, not valid (present and non-empty). Each is ``*_mask`` of this module."""
+
+    missing: NDArray[np.bool_]
+    wrong_kind: NDArray[np.bool_]
+    out_of_range: NDArray[np.bool_]
+    swapped: NDArray[np.bool_]
+    invalid: NDArray[np.bool_]
+
+
+def checks(geoms: NDArray[np.object_], kinds: tuple[str, ...]) -> Checks:
+    """Every whole-column geometry check, each underlying GEOS pass made once (issue 13).
+
+    A layer of points only (type ids read once) needs no GEOS validity pass: a point is valid
+    unless its x or y is not finite (GEOS: 'Invalid Coordinate'), an empty point is valid, and
+    a present point's bounds are its x and y.
+    """
+    types = shapely.get_type_id(geoms)
+    missing = missing_mask(geoms)
+    wrong_kind = ~missing & ~np.isin(types, [_TYPE_IDS[k] for k in kinds if k in _TYPE_IDS])
+    b = coordinate_bounds(geoms)
+    out_of_range, swapped = _range_masks(b)
+    if len(types) and (types == _TYPE_IDS["Point"]).all():
+        invalid = ~missing & ~(np.isfinite(b[:, 0]) & np.isfinite(b[:, 1]))
+    else:
+        invalid = invalid_mask(geoms, missing)
+    return Checks(missing, wrong_kind, out_of_range, swapped, invalid)
 
 
 def fits_lonlat(bounds: tuple[float, float, float, float]) -> bool:

@@ -82,9 +82,10 @@ def place_crs(gdf: gpd.GeoDataFrame, path: Path, crs: str | None) -> tuple[gpd.G
         gdf = gdf.set_crs(given, allow_override=True)
     elif gdf.crs is None:
         geoms = gdf.geometry.to_numpy()
-        present = ~geomcheck.missing_mask(geoms)
-        in_range = ~geomcheck.out_of_range_mask(geoms) | geomcheck.swapped_mask(geoms)
-        if present.any() and (in_range[present].mean() < 0.5):
+        out_of_range, swapped = geomcheck.range_masks(geoms)
+        in_range = ~out_of_range | swapped
+        present = ~geomcheck.missing_mask(geoms) if not in_range.all() else None  # all in range: nothing to count
+        if present is not None and present.any() and (in_range[present].mean() < 0.5):
             bounds = _bounds(gdf, 3)
             raise CRSError(
                 f"{path.name}: has no CRS and its coordinates {bounds} are not longitude/latitude "
@@ -95,9 +96,10 @@ def place_crs(gdf: gpd.GeoDataFrame, path: Path, crs: str | None) -> tuple[gpd.G
                                 "so WGS84 (EPSG:4326) was assumed", "warning", kind="crs"))
     elif CRS(gdf.crs).is_geographic and CRS(gdf.crs).to_epsg() in (4326, None):
         geoms = gdf.geometry.to_numpy()
-        present = ~geomcheck.missing_mask(geoms)
-        bad = geomcheck.out_of_range_mask(geoms) & ~geomcheck.swapped_mask(geoms)
-        if present.any() and bad[present].mean() > 0.5:
+        out_of_range, swapped = geomcheck.range_masks(geoms)
+        bad = out_of_range & ~swapped
+        present = ~geomcheck.missing_mask(geoms) if bad.any() else None  # none out of range: nothing to count
+        if present is not None and present.any() and bad[present].mean() > 0.5:
             raise CRSError(
                 f"{path.name}: claims longitude/latitude but most coordinates (bounds "
                 f"{_bounds(gdf, 1)}) are out of range; it is probably "
