@@ -103,6 +103,8 @@ def _per_target(value: float | ArrayLike | None, n: int, name: str) -> NDArray[n
 
 def _first_vertex(p: Pieces) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Owners that have pieces, with the first vertex of each (its representative point)."""
+    if p.owner.size and (p.owner[1:] > p.owner[:-1]).all():  # one piece per owner (points): all first
+        return p.owner, p.lon1, p.lat1
     if p.owner.size and (p.owner[1:] >= p.owner[:-1]).all():
         first = np.flatnonzero(np.r_[True, p.owner[1:] != p.owner[:-1]])
         owners = p.owner[first]

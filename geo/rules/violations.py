@@ -11,7 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 #: Attribute columns of a violations frame, in order; the subject id columns of the rule set
 #: (``site_id``, ``tailings_id``) follow ``subject_id``, then ``geometry`` and ``nearest_line``.
@@ -46,6 +48,29 @@ def violation_ids(rule_id: str, rule_version: int | str, subject_layer: str,
     prefix = "\x1f".join((rule_id, str(rule_version), subject_layer, ""))
     head, sha256 = f"{rule_id}/", hashlib.sha256
     return [head + sha256((prefix + s).encode("utf-8")).hexdigest()[:16] for s in subject_ids]
+
+
+_HEX = np.frombuffer(b"".join(f"{b:02x}".encode() for b in range(256)), dtype=np.uint8).reshape(256, 2)
+
+
+def violation_id_array(rule_id: str, rule_version: int | str, subject_layer: str,
+                       subject_ids: Iterable[str]) -> pa.LargeStringArray:
+    """``violation_ids`` as one Arrow text array, made without a Python string per id.
+
+    The same SHA-256 as ``violation_id``, of the same text; only the first 8 bytes of each digest
+    are kept, turned into hex digits in one numpy pass and laid after ``<rule id>/`` in one buffer
+    (every id has the same length): no hex string, id string or text array built per id."""
+    prefix, sha256 = "\x1f".join((rule_id, str(rule_version), subject_layer, "")), hashlib.sha256
+    digests = [sha256((prefix + s).encode("utf-8")).digest()[:8] for s in subject_ids]
+    n = len(digests)
+    head = np.frombuffer(f"{rule_id}/".encode(), dtype=np.uint8)
+    width = head.size + 16
+    data = np.empty((n, width), dtype=np.uint8)
+    data[:, :head.size] = head
+    if n:
+        data[:, head.size:] = _HEX[np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(n, 8)].reshape(n, 16)
+    offsets = np.arange(n + 1, dtype=np.int64) * width
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def rule_of(vid: str) -> str:

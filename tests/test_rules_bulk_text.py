@@ -1,0 +1,76 @@
+"""Issue 13: the rule engine's text columns and keys made in bulk equal their straightforward definitions.
+
+``violation_id_array`` (the violation ids as one Arrow buffer), ``evaluate._choose`` (a text column of a
+few constant texts) and ``evaluate._repeat`` are held to the Python construction they replace, and the
+locality keys to their definition with the modulo every longitude goes through.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.distance._locality import NORTH_CAP, SOUTH_CAP, locality_keys
+from geo.rules.evaluate import BASIS_BANK, BASIS_EDGE, _choose, _repeat
+from geo.rules.violations import violation_id, violation_id_array, violation_ids
+
+TEXT = st.text(max_size=12).filter(lambda t: not any(0xD800 <= ord(c) <= 0xDFFF for c in t))
+
+
+def test_a_known_violation_id() -> None:
+    key = "HG-WATER-100\x1f1\x1fmining_sites\x1fS0000042"
+    want = "HG-WATER-100/" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    got = pd.array(violation_id_array("HG-WATER-100", 1, "mining_sites", ["S0000042", "S0000043"]), dtype="str")
+    assert got[0] == want == violation_id("HG-WATER-100", 1, "mining_sites", "S0000042")
+    assert got[1] != want and len(got[1]) == len(want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rule_id=TEXT, version=st.one_of(st.integers(0, 10**6), TEXT), layer=TEXT, ids=st.lists(TEXT, max_size=20))
+def test_the_id_array_is_the_list_of_ids(rule_id: str, version: int | str, layer: str, ids: list[str]) -> None:
+    arr = violation_id_array(rule_id, version, layer, ids)
+    assert arr.to_pylist() == violation_ids(rule_id, version, layer, ids)
+    text = pd.array(arr, dtype=pd.Series(["x"]).dtype)
+    assert text.dtype == pd.Series(violation_ids(rule_id, version, layer, ids) or ["x"]).dtype
+
+
+def _same_text(new: object, texts: list[str]) -> None:
+    old = pd.Series(np.array(texts, dtype=object))  # what the frame inferred from Python strings
+    got = pd.Series(new)
+    pd.testing.assert_series_equal(got, old, check_exact=True)
+    assert type(got.array) is type(old.array)
+
+
+def test_the_distance_bases() -> None:
+    codes = np.array([0, 1, 1, 0, 1], dtype=np.intp)
+    _same_text(_choose(codes, (BASIS_EDGE, BASIS_BANK)), [BASIS_EDGE, BASIS_BANK, BASIS_BANK, BASIS_EDGE, BASIS_BANK])
+    # and as the kernel's hits had them: numpy strings set into a frame
+    frame = pd.DataFrame(index=range(5))
+    frame["a"] = np.where(codes > 0, BASIS_BANK, BASIS_EDGE)
+    frame["b"] = _choose(codes, (BASIS_EDGE, BASIS_BANK))
+    pd.testing.assert_series_equal(frame["a"], frame["b"], check_names=False, check_exact=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(TEXT, min_size=1, max_size=4), picks=st.lists(st.integers(0, 3), min_size=1, max_size=40))
+def test_chosen_texts_are_the_python_strings(texts: list[str], picks: list[int]) -> None:
+    codes = np.array([p % len(texts) for p in picks], dtype=np.intp)
+    _same_text(_choose(codes, tuple(texts)), [texts[c] for c in codes])
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=TEXT, n=st.integers(1, 30))
+def test_a_repeated_text_is_the_python_strings(text: str, n: int) -> None:
+    _same_text(_repeat(text, n), [text] * n)
+
+
+def test_locality_keys_wrap_every_longitude() -> None:
+    lon = np.array([190.0, -190.0, 180.0, -180.0, 0.0, 3.0, 539.0, -725.0, 10.0, 10.0])
+    lat = np.array([0.0, 0.0, 0.0, 0.0, -1.0, 9.0, 0.0, 0.0, 85.0, -81.0])
+    # zone = floor((lon + 180) / 6) mod 60, band = floor((lat + 90) / 8)
+    assert locality_keys(lon, lat).tolist() == [111, 5811, 11, 11, 3011, 3012, 5911, 2911, NORTH_CAP, SOUTH_CAP]
+    inside = np.array([-179.5, 179.5, 6.5])
+    assert locality_keys(inside, np.zeros(3)).tolist() == [11, 5911, 3111]
