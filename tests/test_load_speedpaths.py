@@ -9,18 +9,23 @@ hand-made edge cases and on Hypothesis-generated ones.
 """
 from __future__ import annotations
 
+import gc
 from collections import Counter
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo import geomcheck
+from geo.errors import InputError
 from layers.catalogue import spec_for
+from layers.io.readers import gc_paused, load_layer
 from layers.io.validate import ROW, repeated, validate
 
 NAN, INF = float("nan"), float("inf")
@@ -139,3 +144,26 @@ def test_a_points_layer_gets_the_same_problems_as_through_the_general_path() -> 
     assert (2, "invalid") in kinds and (3, "invalid") in kinds and (4, "invalid") not in kinds
     assert (7, "swapped") in kinds and (13, "swapped") in kinds and (9, "range") in kinds
     assert (5, "geometry") in kinds and (6, "geometry") in kinds and (4, "range") in kinds
+
+
+def test_the_collector_is_paused_while_reading_and_restored_after(tmp_path: Path) -> None:
+    seen: list[bool] = []
+    with gc_paused():
+        seen.append(gc.isenabled())
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
+    bad = tmp_path / "mining_sites.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"site_id": "a"}, '
+                   '"geometry": {"type": "Point", "coordinates": [1, 95]}}]}')
+    with pytest.raises(InputError):
+        load_layer(bad, "mining_sites")
+    assert gc.isenabled()  # restored when the file is refused too
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError("inside")
+    assert gc.isenabled()

@@ -24,9 +24,12 @@ any other exception is a bug in HgWatch and propagates as one.
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -113,12 +116,36 @@ def source_layers(path: str | Path) -> list[str]:
         raise InputError(f"{path.name}: cannot open the file: {_gdal_message(exc)}") from None
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside (restored as it was on leaving, whatever happens).
+
+    Building a layer makes one Python object per geometry and none of them is cyclic garbage;
+    while they pile up, the collector ran again and again, each full pass walking every geometry
+    made so far (issue 13: shapely.from_wkb of 1e6 points 0.58 s with it, 0.24 s without).
+    Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def read_raw(path: str | Path, *, source_layer: str | None = None, crs: str | None = None,
              geometry_optional: bool = False) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Read ``path`` into a GeoDataFrame in EPSG:4326 with a ``_row`` column, unvalidated.
 
     ``geometry_optional``: a CSV or XLSX without coordinate columns is read as records without
     geometry (a layer whose spec says ``geometry_optional``, such as a register)."""
+    with gc_paused():
+        return _read_raw(Path(path), source_layer, crs, geometry_optional)
+
+
+def _read_raw(path: Path, source_layer: str | None, crs: str | None,
+              geometry_optional: bool) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     path = _existing(path)
     try:
         found = sniff(path)
@@ -192,9 +219,10 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
     spec = spec_for(layer)
     if source_layer is None and path.suffix.lower() == ".gpkg" and layer in source_layers(path):
         source_layer = layer
-    gdf, problems = read_raw(path, source_layer=source_layer, crs=crs, geometry_optional=spec.geometry_optional)
-    gdf = set_fields(gdf, spec, set_values)
-    gdf, found = validate(gdf, spec, source=path.name, repair=repair)
+    with gc_paused():  # the read and the checks make no cyclic garbage (see gc_paused)
+        gdf, problems = read_raw(path, source_layer=source_layer, crs=crs, geometry_optional=spec.geometry_optional)
+        gdf = set_fields(gdf, spec, set_values)
+        gdf, found = validate(gdf, spec, source=path.name, repair=repair)
     problems += found
     errors = [p for p in problems if p.severity == "error"]
     if errors:
