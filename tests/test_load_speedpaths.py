@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from geo import geomcheck
 from geo.errors import InputError
 from layers.catalogue import spec_for
+from layers.io.coerce import is_missing, parse_str
 from layers.io.readers import gc_paused, load_layer
 from layers.io.validate import ROW, repeated, validate
 
@@ -167,3 +168,23 @@ def test_the_collector_is_paused_while_reading_and_restored_after(tmp_path: Path
     with pytest.raises(ValueError), gc_paused():
         raise ValueError("inside")
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("column", [
+    pd.Series([" a ", "", None, "b\u3000", "\u00a0", "a", "é "], dtype="str"),  # Arrow-backed text
+    pd.Series([" a ", "", None, float("nan"), "b", "a"], dtype=object),  # text with NaN in an object column
+    pd.Series([1.0, None, 2.5, 1.0], dtype=object),  # numbers: parse_str's general path
+    pd.Series(["x", 3, None, True], dtype=object),  # mixed: parse_str's general path
+])
+def test_a_text_field_read_once_gives_what_parse_str_and_is_missing_give(column: pd.Series) -> None:
+    """validate strips a text column once in Arrow; the stored values and the 'required value is
+    missing' rows are those of coerce.parse_str and coerce.is_missing, the general path."""
+    n = len(column)
+    gdf = gpd.GeoDataFrame({"site_id": column, "name": column, ROW: np.arange(1, n + 1)},
+                           geometry=[shapely.Point(1, 1)] * n, crs="EPSG:4326")
+    out, problems = validate(gdf, spec_for("mining_sites"), source="s.csv")
+    for field in ("site_id", "name"):
+        expected, _ = parse_str(column)
+        assert out[field].dtype == object and out[field].tolist() == expected.tolist()
+    missing_rows = [p.row for p in problems if p.kind == "missing"]
+    assert missing_rows == [i + 1 for i in np.flatnonzero(is_missing(column).to_numpy())]

@@ -107,11 +107,10 @@ def validate(
         problems.append(Problem(source, None if i is None else int(rows[i]), field, plain(value),
                                 expected, severity, fid, kind))
 
-    id_spec = spec.field(spec.id_field)
-    id_texts = text_array(gdf[spec.id_field]) if id_spec is not None and id_spec.dtype == "str" else None
+    texts: dict[str, pa.Array] = {}  # the text fields as coerce.text_array gives them, each made once
     for fs in spec.fields:
-        _check_field(gdf, fs, add)
-    _check_duplicates(gdf, spec.id_field, add, id_texts)
+        _check_field(gdf, fs, add, texts)
+    _check_duplicates(gdf, spec.id_field, add, texts.get(spec.id_field))
     gdf = _check_geometry(gdf, spec, repair, add)
     return gdf, problems
 
@@ -141,7 +140,8 @@ def _ensure_id(gdf: gpd.GeoDataFrame, spec: LayerSpec, source: str,
     return gdf
 
 
-def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add) -> None:
+def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add, texts: dict[str, pa.Array]) -> None:
+    """Check one declared field; a text field read as text is left in ``texts`` (Arrow strings)."""
     if fs.name not in gdf.columns:
         if fs.required:
             names = ", ".join([fs.name, *fs.aliases])
@@ -149,15 +149,22 @@ def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add) -> None:
                 "missing")
         return
     raw = gdf[fs.name]
-    missing = is_missing(raw)
     flag = fs.detection_flag
-    if flag is not None:  # a measurement: '<0.1' is a value below the detection limit
+    text = text_array(raw) if fs.dtype == "str" and flag is None else None
+    if text is not None:  # text: stripped once in Arrow; missing and parsed as is_missing and parse_str give them
+        texts[fs.name] = text
+        missing = pd.Series(text.is_null().to_numpy(zero_copy_only=False), index=raw.index)
+        parsed = pd.Series(text.to_numpy(zero_copy_only=False), index=raw.index, dtype=object)
+        bad = pd.Series(False, index=raw.index)
+    elif flag is not None:  # a measurement: '<0.1' is a value below the detection limit
+        missing = is_missing(raw)
         parsed, below, bad = parse_censored(raw)
         if flag not in gdf.columns or is_missing(gdf[flag]).all():
             gdf[flag] = below
         else:
             gdf[flag] = gdf[flag].where(~below, True)
     else:
+        missing = is_missing(raw)
         parsed, bad = coerce_field(raw, fs)
     for i in np.flatnonzero(bad.to_numpy()):
         add(i, fs.name, raw.iloc[i], f"expected {EXPECTED[fs.dtype]}", "type")
