@@ -2,7 +2,8 @@
 
 ``violation_id_array`` (the violation ids as one Arrow buffer), ``evaluate._choose`` (a text column of a
 few constant texts) and ``evaluate._repeat`` are held to the Python construction they replace, and the
-locality keys to their definition with the modulo every longitude goes through.
+locality keys and the wrapped longitude differences to their definition with the modulo every
+longitude goes through (both skip the modulo when it would change nothing).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.distance._locality import NORTH_CAP, SOUTH_CAP, locality_keys
+from geo.distance._locality import NORTH_CAP, SOUTH_CAP, locality_keys, wrap_lon
 from geo.rules.evaluate import BASIS_BANK, BASIS_EDGE, _choose, _repeat
 from geo.rules.violations import violation_id, violation_id_array, violation_ids
 
@@ -74,3 +75,25 @@ def test_locality_keys_wrap_every_longitude() -> None:
     assert locality_keys(lon, lat).tolist() == [111, 5811, 11, 11, 3011, 3012, 5911, 2911, NORTH_CAP, SOUTH_CAP]
     inside = np.array([-179.5, 179.5, 6.5])
     assert locality_keys(inside, np.zeros(3)).tolist() == [11, 5911, 3111]
+
+
+def _wrapped(d: np.ndarray) -> np.ndarray:
+    return np.mod(d + 180.0, 360.0) - 180.0
+
+
+def test_wrapped_longitudes_on_the_edges() -> None:
+    d = np.array([-180.0, 180.0, -0.0, 0.0, 1e-20, -1e-20, 179.99999999999997, -180.00000000000003, 359.0, -540.0])
+    assert wrap_lon(d).tobytes() == _wrapped(d).tobytes()
+    assert wrap_lon(d[:4]).tolist() == [-180.0, -180.0, 0.0, 0.0]
+    assert wrap_lon(np.array([1e-20]))[0] == 0.0  # (d + 180) - 180, as the modulo gives it, not d itself
+    both = wrap_lon(np.array([np.nan, 10.0]))
+    assert np.isnan(both[0]) and both[1] == 10.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(d=st.lists(st.one_of(st.floats(-200.0, 200.0), st.floats(allow_nan=True, allow_infinity=True),
+                            st.sampled_from([-180.0, 180.0, -0.0, 1e-300, -1e-300])), max_size=12))
+def test_wrapped_longitudes_are_the_modulo(d: list[float]) -> None:
+    arr = np.array(d, dtype=float)
+    with np.errstate(invalid="ignore"):
+        assert wrap_lon(arr).tobytes() == _wrapped(arr).tobytes()

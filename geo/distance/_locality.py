@@ -62,7 +62,10 @@ def centred_transformer(lon: float, lat: float) -> Transformer:
 
 def wrap_lon(dlon: NDArray[np.float64]) -> NDArray[np.float64]:
     """Longitude difference wrapped to [-180, 180) degrees."""
-    return np.mod(dlon + 180.0, 360.0) - 180.0
+    shifted = dlon + 180.0
+    if shifted.size and shifted.min() >= 0.0 and shifted.max() < 360.0:  # the mod would return it as it is
+        return shifted - 180.0  # (np.mod of 1e6 floats: 10 ms; the min and max: 1 ms)
+    return np.mod(shifted, 360.0) - 180.0
 
 
 class Extent:
