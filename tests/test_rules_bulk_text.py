@@ -3,20 +3,26 @@
 ``violation_id_array`` (the violation ids as one Arrow buffer), ``evaluate._choose`` (a text column of a
 few constant texts) and ``evaluate._repeat`` are held to the Python construction they replace, and the
 locality keys and the wrapped longitude differences to their definition with the modulo every
-longitude goes through (both skip the modulo when it would change nothing).
+longitude goes through (both skip the modulo when it would change nothing). ``_assemble`` (one
+rule's part without a concat, no copy into the GeoDataFrame) is held to its former construction.
 """
 from __future__ import annotations
 
 import hashlib
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.distance._locality import NORTH_CAP, SOUTH_CAP, locality_keys, wrap_lon
-from geo.rules.evaluate import BASIS_BANK, BASIS_EDGE, _choose, _repeat
-from geo.rules.violations import violation_id, violation_id_array, violation_ids
+from geo.rules import LINE_COLUMN
+from geo.rules.evaluate import BASIS_BANK, BASIS_EDGE, _assemble, _choose, _repeat, _rows
+from geo.rules.model import Rule
+from geo.rules.violations import empty_violations, violation_id, violation_id_array, violation_ids
+from layers.catalogue import CATALOGUE
+from tests.test_rules_rows import RULES, _same, cases
 
 TEXT = st.text(max_size=12).filter(lambda t: not any(0xD800 <= ord(c) <= 0xDFFF for c in t))
 
@@ -97,3 +103,30 @@ def test_wrapped_longitudes_are_the_modulo(d: list[float]) -> None:
     arr = np.array(d, dtype=float)
     with np.errstate(invalid="ignore"):
         assert wrap_lon(arr).tobytes() == _wrapped(arr).tobytes()
+
+
+def _old_assemble(parts: list[pd.DataFrame], id_columns: list[str]) -> gpd.GeoDataFrame:
+    """``evaluate._assemble`` as it was (commit 4c8be7f): always a concat, a copying GeoDataFrame."""
+    empty = empty_violations(id_columns)
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame.reindex(columns=[c for c in empty.columns])
+    frame[LINE_COLUMN] = gpd.GeoSeries(frame[LINE_COLUMN], crs="EPSG:4326")
+    out = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
+    out["assumption"] = out["assumption"].astype(bool)
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(cases(), min_size=1, max_size=3))
+def test_the_assembled_frame_is_the_concatenated_one(parts: list[tuple[Rule, gpd.GeoDataFrame, pd.DataFrame]]) -> None:
+    rows = [_rows(rule, subj, hits, CATALOGUE) for rule, subj, hits in parts]
+    id_columns = list(dict.fromkeys(CATALOGUE[r.subject.layer].id_field for r in RULES.rules))
+    new, old = _assemble(rows, id_columns), _old_assemble([r.copy() for r in rows], id_columns)
+    _same(new, old)
+    assert type(new) is gpd.GeoDataFrame and new.crs == old.crs and new.geometry.name == old.geometry.name
+    assert new[LINE_COLUMN].crs == old[LINE_COLUMN].crs
+    for row in rows:  # the parts themselves are left as they were
+        assert LINE_COLUMN not in row or not isinstance(row[LINE_COLUMN], gpd.GeoSeries)

@@ -347,9 +347,10 @@ def _assemble(parts: list[pd.DataFrame], id_columns: list[str]) -> gpd.GeoDataFr
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty
-    frame = pd.concat(parts, ignore_index=True)
+    # one rule's part needs no concat (it has a 0..n-1 index already); the frame reindex makes is
+    # new, so the GeoDataFrame takes it without a copy (0.023 s -> 0.009 s for 144,430 rows)
+    frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     frame = frame.reindex(columns=[c for c in empty.columns])
     frame[LINE_COLUMN] = gpd.GeoSeries(frame[LINE_COLUMN], crs="EPSG:4326")
-    out = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
-    out["assumption"] = out["assumption"].astype(bool)
-    return out
+    frame["assumption"] = frame["assumption"].astype(bool)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326", copy=False)
