@@ -188,3 +188,25 @@ def test_a_text_field_read_once_gives_what_parse_str_and_is_missing_give(column:
         assert out[field].dtype == object and out[field].tolist() == expected.tolist()
     missing_rows = [p.row for p in problems if p.kind == "missing"]
     assert missing_rows == [i + 1 for i in np.flatnonzero(is_missing(column).to_numpy())]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["river", " River ", "RIVER", "lake", "Lake Shore", "rivr", "", None, "  ", "canal",
+                                 "reservoir", "ponds", "wet land", "x"]), min_size=1, max_size=12))
+def test_allowed_values_found_in_arrow_equal_the_general_path(values: list[str | None]) -> None:
+    """'kind' as Arrow text (one is_in pass) and as an object column with one number added (parse_str's
+    general path, pandas isin): the same parsed values and the same problems for the same records."""
+    spec = spec_for("water_bodies")
+    line = shapely.LineString([(0, 0), (1, 1)])
+
+    def run(kinds: pd.Series) -> tuple[list[object], list[tuple[object, ...]]]:
+        n = len(kinds)
+        gdf = gpd.GeoDataFrame({"water_id": [f"w{i}" for i in range(n)], "kind": kinds, ROW: np.arange(1, n + 1)},
+                               geometry=[line] * n, crs="EPSG:4326")
+        out, problems = validate(gdf, spec, source="w.parquet")
+        return out["kind"].tolist()[:len(values)], [(p.row, p.field, p.value, p.expected, p.kind, p.feature_id)
+                                                   for p in problems if p.row is not None and p.row <= len(values)]
+
+    fast = run(pd.Series(values, dtype="str"))
+    general = run(pd.Series([*values, 7], dtype=object))
+    assert fast == general

@@ -172,21 +172,27 @@ def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add, texts: dict[st
         for i in np.flatnonzero(missing.to_numpy()):
             add(i, fs.name, None, "required value is missing", "missing")
     if fs.allowed is not None:
-        parsed = _check_allowed(parsed, raw, fs, add)
+        parsed = _check_allowed(parsed, raw, fs, add, text)
     if fs.dtype in ("int", "float"):
         _check_range(parsed, fs, add)
     gdf[fs.name] = parsed
 
 
-def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add: _Add) -> pd.Series:
+def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add: _Add,
+                   text: pa.Array | None = None) -> pd.Series:
     """Accept any case and spaces for underscores; report the rest with the closest value.
 
     Whole-column: each distinct value not written exactly as allowed is keyed once; the closest
-    allowed value is looked for only for the values that stay unknown.
+    allowed value is looked for only for the values that stay unknown. ``text``: ``parsed`` as
+    Arrow strings (``coerce.text_array``), where the exact values are found in one pass.
     """
     allowed = set(fs.allowed or ())
     values = parsed.astype(object).where(parsed.notna(), None)
-    exact = values.isin(allowed).to_numpy() | values.isna().to_numpy()
+    if text is not None:
+        listed = pc.is_in(text, value_set=pa.array(sorted(allowed), type=text.type))
+        exact = listed.to_numpy(zero_copy_only=False) | text.is_null().to_numpy(zero_copy_only=False)
+    else:
+        exact = values.isin(allowed).to_numpy() | values.isna().to_numpy()
     out = values.to_numpy(dtype=object).copy()
     others = np.flatnonzero(~exact)
     if len(others):
@@ -273,9 +279,10 @@ def repeated(texts: pa.Array) -> NDArray[np.bool_]:
         key *= np.uint64(0xBF58476D1CE4E5B9)
         key ^= key >> np.uint64(29)
     candidates = np.flatnonzero(valid)
-    for shift in (0, 21, 42):  # keep the rows whose 21-bit slice of the key is shared: a repeat always is
-        bucket = ((key[candidates] >> np.uint64(shift)) & np.uint64(2 ** 21 - 1)).astype(np.intp)
-        candidates = candidates[np.bincount(bucket, minlength=2 ** 21)[bucket] > 1]
+    bits = min(21, max(8, int(n).bit_length() + 1))  # about two buckets a text
+    for shift in (0, bits, 2 * bits):  # keep the rows whose slice of the key is shared: a repeat's always is
+        bucket = ((key[candidates] >> np.uint64(shift)) & np.uint64(2 ** bits - 1)).astype(np.intp)
+        candidates = candidates[np.bincount(bucket, minlength=2 ** bits)[bucket] > 1]
     candidates = candidates[pd.Series(key[candidates]).duplicated(keep=False).to_numpy()]
     if len(candidates):
         codes = pc.dictionary_encode(texts.take(pa.array(candidates))).indices.to_numpy()
