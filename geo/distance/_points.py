@@ -13,8 +13,8 @@ for each subject are the same for any number of strips or threads, and the calle
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 
 import numpy as np
 import shapely
@@ -97,9 +97,14 @@ def _strip_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | N
     return Rows(sp.owner[si], tp.owner[tj], d, sp.lon1[si], sp.lat1[si], flon, flat)
 
 
-def point_group_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, t_rings: Rings, key: int, box: Extent,
-                     reach_m: float, prune: bool, pool: Executor | None, threads: int) -> Rows:
+def point_group_start(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, t_rings: Rings, key: int, box: Extent,
+                      reach_m: float, prune: bool, pool: Executor | None, threads: int) -> Callable[[], Rows]:
     """Candidate rows for point subjects: grid search in a local frame, then exact distances.
+
+    Returns a function that gives the rows: the strips are handed to ``pool`` at once and this
+    returns without waiting for them, so the caller can prepare the next locality while they run
+    (one wait at the end instead of one per locality). The rows are the same, in the same order
+    (strip by strip, then containment), whenever they are collected.
 
     Outside the polar caps the frame is a local equirectangular :class:`Plate` (numpy only) with
     scale bounds ``k_min..k_max`` and chord error ``chord``; in the caps, the cap's projection.
@@ -109,7 +114,7 @@ def point_group_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, t_rings: Ri
     into strips run on ``pool`` (``threads`` workers; None runs them here, one after the other).
     """
     if s_sel.size == 0 or t_sel.size == 0:
-        return Rows.concat([])
+        return lambda: Rows.concat([])
     frame: Plate | None = None
     if key >= 0:
         frame = Plate(box.lon0, box.lat_lo, box.lat_hi, MAX_PIECE_M)
@@ -124,12 +129,13 @@ def point_group_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, t_rings: Ri
     xy = (px, py, tx1, ty1, tx2, ty2)
     chunks = strips(px, threads * CHUNKS_PER_THREAD if pool is not None else 1)
     run = lambda chunk: _strip_rows(sp, s_sel, tp, t_sel, frame, xy, k, reach_m, prune, chunk)
-    parts: Iterator[Rows] = pool.map(run, chunks) if pool is not None and len(chunks) > 1 else map(run, chunks)
-    rows = list(parts)
+    parts: list[Future[Rows]] | list[Rows] = [pool.submit(run, c) for c in chunks] \
+        if pool is not None and len(chunks) > 1 else [run(c) for c in chunks]
+    inside: list[Rows] = []
     if t_rings.owner_of_part.size:  # containment is decided in the conformal projection
         tr = transformer(key)
         qx, qy = project(tr, sp.lon1[s_sel], sp.lat1[s_sel])
         rx, ry = project(tr, t_rings.lon, t_rings.lat)
-        rows.append(inside_rows(sp.owner[s_sel], sp.lon1[s_sel], sp.lat1[s_sel], shapely.points(qx, qy),
-                                t_rings.owner_of_part, build_polygons(rx, ry, t_rings), points_are_subjects=True))
-    return Rows.concat(rows)
+        inside.append(inside_rows(sp.owner[s_sel], sp.lon1[s_sel], sp.lat1[s_sel], shapely.points(qx, qy),
+                                  t_rings.owner_of_part, build_polygons(rx, ry, t_rings), points_are_subjects=True))
+    return lambda: Rows.concat([p.result() if isinstance(p, Future) else p for p in parts] + inside)

@@ -37,7 +37,7 @@ The result agrees with the geodesic truth to well under 1 cm anywhere on Earth.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 import numpy as np
@@ -68,7 +68,7 @@ from geo.distance._pieces import (
     polygon_rings,
     select_rings,
 )
-from geo.distance._points import point_group_rows
+from geo.distance._points import point_group_start
 from geo.errors import CRSError
 
 SELECT_MARGIN_M = 2000.0  # metres added to the lon/lat preselection box (geodesic bulge, rounding)
@@ -172,7 +172,7 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
     # target pieces by their lower latitude: a locality only scans the pieces of its latitudes
     by_lat = np.argsort(np.minimum(tp.lat1, tp.lat2), kind="stable")
     low_lat = np.minimum(tp.lat1, tp.lat2)[by_lat]
-    rows = []
+    rows: list[Rows | Callable[[], Rows]] = []  # a locality of points gives its rows when they are ready
     # in each locality, point pieces (of points, or a line's repeated vertex) take the grid search
     # and the other pieces the projected one, so a pair is measured the same way whatever else
     # shares the locality
@@ -188,13 +188,13 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
             t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
             t_r, _ = select_rings(t_rings, box.touches(*part_boxes(t_rings, box.lon0)))
             if points:
-                rows.append(point_group_rows(sp, s_sel, tp, t_sel, t_r, key, box, reach, prune, pool, threads))
+                rows.append(point_group_start(sp, s_sel, tp, t_sel, t_r, key, box, reach, prune, pool, threads))
                 continue
             in_group = np.zeros(subjects.size, dtype=bool)
             in_group[sp.owner[s_sel]] = True
             s_r, _ = select_rings(s_rings, in_group[s_rings.owner_of_part])
             rows.append(_group_rows(sp, s_sel, tp, t_sel, s_r, t_r, transformer(key), radius))
-    return Rows.concat(rows)
+    return Rows.concat([r if isinstance(r, Rows) else r() for r in rows])
 
 
 def _nearest_per_pair(rows: Rows) -> Rows:
