@@ -110,7 +110,9 @@ def checks(geoms: NDArray[np.object_], kinds: tuple[str, ...]) -> Checks:
     """
     types = shapely.get_type_id(geoms)
     missing = missing_mask(geoms)
-    wrong_kind = ~missing & ~np.isin(types, [_TYPE_IDS[k] for k in kinds if k in _TYPE_IDS])
+    wanted = np.zeros(len(_TYPE_IDS) + 1, dtype=bool)  # by type id + 1 (None is -1): a lookup, not np.isin
+    wanted[[_TYPE_IDS[k] + 1 for k in kinds if k in _TYPE_IDS]] = True
+    wrong_kind = ~missing & ~wanted[types + 1]
     b = coordinate_bounds(geoms)
     out_of_range, swapped = _range_masks(b)
     if len(types) and (types == _TYPE_IDS["Point"]).all():

@@ -81,7 +81,11 @@ POINTS = [
     shapely.Point(1, 2, NAN), shapely.Point(1, 2, 3), shapely.Point(10, 95),
 ]
 OTHERS = [None, shapely.LineString([(0, 0), (1, 1)]), shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)]),
-          shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 0)]), shapely.LineString([(0, 100), (1, 170)])]
+          shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 0)]), shapely.LineString([(0, 100), (1, 170)]),
+          shapely.MultiPoint([(0, 0), (1, 1)]), shapely.GeometryCollection([shapely.Point(0, 0)]),
+          shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]), shapely.MultiLineString([[(0, 0), (1, 1)]])]
+KINDS = (("Point", "Polygon"), ("LineString", "MultiLineString", "Polygon", "MultiPolygon"), ("Point",),
+         ("GeometryCollection", "MultiPoint"))
 
 
 def reference_checks(geoms: np.ndarray, kinds: tuple[str, ...]) -> dict[str, list[bool]]:
@@ -104,7 +108,7 @@ def as_dict(c: geomcheck.Checks) -> dict[str, list[bool]]:
 
 def test_points_only_shortcut_equals_the_geos_predicates() -> None:
     geoms = np.array(POINTS, dtype=object)
-    for kinds in (("Point", "Polygon"), ("LineString",)):
+    for kinds in KINDS:
         got = as_dict(geomcheck.checks(geoms, kinds))
         assert got == reference_checks(geoms, kinds)
     got = as_dict(geomcheck.checks(geoms, ("Point",)))
@@ -114,11 +118,10 @@ def test_points_only_shortcut_equals_the_geos_predicates() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(range(len(POINTS) + len(OTHERS))), min_size=1, max_size=25))
-def test_checks_equal_the_geos_predicates_on_any_mix(picks: list[int]) -> None:
+@given(st.lists(st.sampled_from(range(len(POINTS) + len(OTHERS))), min_size=1, max_size=25), st.sampled_from(KINDS))
+def test_checks_equal_the_geos_predicates_on_any_mix(picks: list[int], kinds: tuple[str, ...]) -> None:
     pool = POINTS + OTHERS
     geoms = np.array([pool[i] for i in picks], dtype=object)
-    kinds = ("Point", "Polygon")
     assert as_dict(geomcheck.checks(geoms, kinds)) == reference_checks(geoms, kinds)
     reference = reference_checks(geoms, kinds)
     out_of_range, swapped = geomcheck.range_masks(geoms)
