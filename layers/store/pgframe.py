@@ -27,6 +27,7 @@ from layers.io.coerce import coerce_types
 DECLARED = "declared"  # the kind of a column stored in its own typed column
 EXTRA = "extra"  # the JSONB column of the columns the catalogue does not declare
 GEOM = "geom"
+_NOTHING: dict[str, Any] = {}  # the extra values of a row that has none (read only)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def frame(rows: Sequence[Sequence[Any]], columns: Sequence[Sequence[str]], typed
     with the column order and kinds of ``columns`` and its declared fields coerced."""
     cols = list(zip(*rows)) if rows else [()] * (len(typed) + 2)
     by_name = dict(zip(typed, cols))
-    extras: list[dict[str, Any]] = list(cols[len(typed)])
+    extras: list[dict[str, Any]] = [e or _NOTHING for e in cols[len(typed)]]  # NULL: a row without extra values
     data: dict[str, Any] = {}
     for name, kind in columns:
         if kind == DECLARED and name in by_name:
@@ -131,8 +132,8 @@ def frame(rows: Sequence[Sequence[Any]], columns: Sequence[Sequence[str]], typed
                 data[name] = pd.Series(values, dtype=object)
         else:
             data[name] = _restore([e.get(name) for e in extras], "str" if kind == DECLARED else kind)
-    geometry = shapely.from_wkb(np.asarray([None if g is None else bytes(g) for g in cols[len(typed) + 1]],
-                                           dtype=object))
+    geometry = shapely.from_wkb(np.asarray([g if g is None or isinstance(g, bytes) else bytes(g)
+                                            for g in cols[len(typed) + 1]], dtype=object))
     out = pd.DataFrame({n: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v)
                         for n, v in data.items()}, index=pd.RangeIndex(len(rows)))
     out = coerce_types(out, spec)

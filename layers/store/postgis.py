@@ -170,18 +170,20 @@ class PostgisStore:
                 raise WorkspaceError(f"workspace {self.path} holds no {layer!r} layer")
             layout = found[0][0]
             typed = self._typed(con, layer)
-            extra, keys = "extra", []
             if columns is not None:
                 wanted = set(columns)
                 layout = [item for item in layout if item[0] in wanted]
                 typed = [c for c in typed if c in wanted]
-                keys = [str(item[0]) for item in layout if item[0] not in typed]
-                extra = "COALESCE((SELECT jsonb_object_agg(key, value) FROM jsonb_each(extra)" \
-                        " WHERE key = ANY(:keys)), '{}'::jsonb)"
+            keys = [str(item[0]) for item in layout if item[0] not in typed]
+            # of ``extra`` only the keys wanted; none at all when every column has its own (no JSON to send
+            # and parse per row), and NULL for a row without any (psycopg parses the others)
+            extra = "NULL" if not keys else "NULLIF(extra, '{}'::jsonb)" if columns is None else \
+                "(SELECT jsonb_object_agg(key, value) FROM jsonb_each(extra) WHERE key = ANY(%(keys)s))"
             names = "".join(f'"{c}", ' for c in typed)
-            rows = con.execute(sa.text(
-                f'SELECT {names}{extra}, ST_AsBinary(geom) FROM "{layer}" ORDER BY fid'),
-                {"keys": keys} if columns is not None else {}).all()
+            raw: Any = con.connection.driver_connection
+            with raw.cursor(binary=True) as cur:  # psycopg's own rows: no SQLAlchemy Row per record
+                cur.execute(f'SELECT {names}{extra}, ST_AsBinary(geom) FROM "{layer}" ORDER BY fid', {"keys": keys})
+                rows = cur.fetchall()
         return pgframe.frame(rows, layout, typed, spec)
 
     def _layout(self, con: Connection, layer: str) -> list[list[str]]:
