@@ -13,6 +13,8 @@ import hashlib
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -130,3 +132,21 @@ def test_the_assembled_frame_is_the_concatenated_one(parts: list[tuple[Rule, gpd
     assert new[LINE_COLUMN].crs == old[LINE_COLUMN].crs
     for row in rows:  # the parts themselves are left as they were
         assert LINE_COLUMN not in row or not isinstance(row[LINE_COLUMN], gpd.GeoSeries)
+
+
+class _Text(str):
+    def __str__(self) -> str:  # a str subclass whose str() is its own text, as str() of any str is
+        return str.__str__(self)
+
+
+@pytest.mark.parametrize("ids", [[np.str_("S-1"), np.str_("S-\u00e92")], [_Text("S-1"), "S-2"], ["S-1", 2, 3.5],
+                                 [1, 2], ["S-1", "S-2"]])
+def test_violation_ids_of_object_ids_are_those_of_their_text(ids: list[object]) -> None:
+    rule = RULES.rule("HG-WATER-100")
+    id_field = CATALOGUE[rule.subject.layer].id_field
+    subj = gpd.GeoDataFrame({id_field: pd.Series(ids, dtype=object)},
+                            geometry=shapely.points(np.arange(len(ids), dtype=float), np.zeros(len(ids))), crs=4326)
+    out = _rows(rule, subj, pd.DataFrame({"subject": np.arange(len(ids))[::-1]}), CATALOGUE)
+    want = [violation_id(rule.id, rule.version, rule.subject.layer, str(i)) for i in ids[::-1]]
+    assert out["violation_id"].tolist() == want
+    assert out["subject_id"].tolist() == [str(i) for i in ids[::-1]]

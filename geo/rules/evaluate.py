@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pandas.api.types import infer_dtype
 
 from geo.distance import nearest_within
 from geo.errors import CRSError, InputError, Problem
@@ -284,9 +285,12 @@ def _rows(rule: Rule, subj: gpd.GeoDataFrame, hits: pd.DataFrame,
     id_field = schemas[rule.subject.layer].id_field
     at = hits["subject"].to_numpy(dtype=int)
     n = len(at)
-    sid = subj[id_field].iloc[at].astype(str).reset_index(drop=True)
+    picked = subj[id_field].iloc[at]
+    sid = picked.astype(str).reset_index(drop=True)
     bulk = n > 0  # with no rows: what the constructor makes of an empty list, scalars and objects
-    vids = violation_id_array(rule.id, rule.version, rule.subject.layer, sid.to_numpy(dtype=object))
+    raw = picked.to_numpy()  # ids already Python strings are their own text: hashed without a conversion back
+    text = raw if raw.dtype == object and infer_dtype(raw, skipna=False) == "string" else sid.to_numpy(dtype=object)
+    vids = violation_id_array(rule.id, rule.version, rule.subject.layer, text)
     no_text = np.array([], object)
     out = pd.DataFrame({
         "violation_id": pd.array(vids, dtype=_TEXT) if bulk else [],
