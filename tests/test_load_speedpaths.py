@@ -54,6 +54,8 @@ def test_repeats_at_the_edges_of_the_key() -> None:
     sliced = pa.array(["x", "y", *values], type=pa.string()).slice(2)
     assert repeated(sliced).tolist() == reference_repeats(values)
     assert repeated(pa.array([], type=pa.string())).tolist() == []
+    chunked = pa.chunked_array([pa.array(values[:7]), pa.array(values[7:])], type=pa.string())
+    assert repeated(chunked).tolist() == reference_repeats(values)
     assert repeated(pa.array([None, None], type=pa.string())).tolist() == [False, False]
 
 

@@ -246,7 +246,7 @@ def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add,
             first_row[value] = int(i)
 
 
-def repeated(texts: pa.Array) -> NDArray[np.bool_]:
+def repeated(texts: pa.Array | pa.ChunkedArray) -> NDArray[np.bool_]:
     """True for every text that occurs more than once in ``texts``; never for a null.
 
     Exact, and one cheap pass when no text repeats (issue 13: hashing 1e6 ids in Arrow took
@@ -256,6 +256,8 @@ def repeated(texts: pa.Array) -> NDArray[np.bool_]:
     repeat is missed; texts that differ but share a key are told apart by the comparison.
     """
     texts = texts.cast(pa.large_string())  # 64-bit offsets, whichever string type came in
+    if isinstance(texts, pa.ChunkedArray):  # one buffer (Arrow makes chunks of text beyond 2 GB)
+        texts = texts.combine_chunks()
     n = len(texts)
     out = np.zeros(n, dtype=bool)
     valid = texts.is_valid().to_numpy(zero_copy_only=False)
