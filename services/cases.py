@@ -194,6 +194,7 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
     kept: list[str] = []
     gone: list[str] = []
     again: list[str] = []
+    touched: list[str] = []
     with stored.writing(store) as tables:
         before = {c.violation_id: c for c in tables.all(with_geometry=True)}
         changed: list[Case] = []
@@ -218,12 +219,19 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
                                     updated_at=now, first_run=run_id, **current))
                 opened.append(vid)
                 continue
+            decision = on_flagged(rules, status=old.status, verdict=Fingerprint.from_text(old.verdict),
+                                  current=fingerprint, run=label)
+            if decision.status is None and old.flagged and all(
+                    getattr(old, name) == value for name, value in current.items() if name != "last_run"):
+                if old.status in rules.verdicts or (old.verdict and old.status in rules.reopen_from):
+                    kept.append(vid)
+                if old.last_run != run_id:
+                    touched.append(vid)  # flagged again, nothing else changed: only its last run is set
+                continue
             new = replace(old, **current)
             if not old.flagged:
                 new = replace(new, review=None, updated_at=now)
                 again.append(vid)
-            decision = on_flagged(rules, status=old.status, verdict=Fingerprint.from_text(old.verdict),
-                                  current=fingerprint, run=label)
             if decision.status is not None:
                 new = replace(new, status=decision.status, reason=decision.reason, verdict=None, assignee=None,
                               updated_at=now)
@@ -239,6 +247,7 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
                                        review=f"no longer flagged by {label}: review it (not closed)"))
                 gone.append(vid)
         tables.put(changed)
+        tables.set_last_run(touched, run_id)
     return SyncReport(run_id, tuple(opened), tuple(reopened), tuple(kept), tuple(gone), tuple(again))
 
 

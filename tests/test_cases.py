@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -342,3 +343,19 @@ def test_a_tailings_case_takes_the_area_of_the_site_it_names(settings: Settings)
     listed = cases.list_cases(store, ANALYST).set_index("site_id")
     assert listed.loc["T1", "admin_area"] == "South"  # S2 lies in South
     assert listed.loc["T2", "admin_area"] is None or pd.isna(listed.loc["T2", "admin_area"])  # names no stored site
+
+
+def test_a_rerun_sets_the_last_run_of_each_case_flagged_again_and_changes_nothing_else(settings: Settings) -> None:
+    store = _store(settings, _sites(), _water())
+    run1 = _run(settings)
+    first = {vid: _case(store, vid) for vid in (S1, S2)}
+    assert {(c.first_run, c.last_run) for c in first.values()} == {(run1, run1)}
+    run2 = _run(settings)  # nothing changed: only the last run moves
+    for vid, case in first.items():
+        assert _case(store, vid) == replace(case, last_run=run2)
+    _store(settings, _sites(s1=(0.0007, 0.0)))  # S1 moved 22 m further from the river
+    run3 = _run(settings)
+    moved, still = _case(store, S1), _case(store, S2)
+    assert moved.last_run == run3 and moved.distance_m == pytest.approx(77.92, abs=0.01) and moved.lon == 0.0007
+    assert moved.first_run == run1 and moved.updated_at == first[S1].updated_at and moved.status == "new"
+    assert still == replace(first[S2], last_run=run3)

@@ -22,6 +22,7 @@ the tables yet holds no case.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -234,6 +235,18 @@ class CaseTables:
         self.con.execute(_text(f"INSERT INTO {CASES} ({names}) SELECT {names} FROM {_INCOMING} "
                                f"ON CONFLICT (violation_id) DO UPDATE SET {update}"))
         self.con.execute(_text(f"DROP TABLE {_INCOMING}"))
+
+    def set_last_run(self, violation_ids: Sequence[str], run_id: int) -> None:
+        """Set ``last_run`` of the cases ``violation_ids`` to ``run_id``, in one statement (a re-run
+        flags most cases again with nothing else changed)."""
+        if not violation_ids:
+            return
+        if isinstance(self.con, sqlite3.Connection):
+            self.con.execute(f"UPDATE {CASES} SET last_run = ? WHERE violation_id IN (SELECT value FROM json_each(?))",
+                             (run_id, json.dumps(list(violation_ids))))
+        else:
+            self.con.execute(_text(f"UPDATE {CASES} SET last_run = :run WHERE violation_id = ANY(:ids)"),
+                             {"run": run_id, "ids": list(violation_ids)})
 
     def visit_counts(self) -> dict[str, tuple[int, str | None]]:
         """Violation id -> (number of visits, time of the last one)."""
