@@ -150,3 +150,18 @@ def test_violation_ids_of_object_ids_are_those_of_their_text(ids: list[object]) 
     want = [violation_id(rule.id, rule.version, rule.subject.layer, str(i)) for i in ids[::-1]]
     assert out["violation_id"].tolist() == want
     assert out["subject_id"].tolist() == [str(i) for i in ids[::-1]]
+
+
+def test_subjects_without_geometry_are_counted_and_not_compared() -> None:
+    from shapely.geometry import LineString, Point
+
+    from geo.rules import run_rules
+
+    geoms = [Point(0.0, 0.0005), None, Point(), Point(0.0, 0.0002), shapely.from_wkt("POINT EMPTY"), Point(5.0, 5.0)]
+    s = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(6)], "uses_mercury": [True] * 5 + [False]},
+                         geometry=geoms, crs="EPSG:4326")
+    w = gpd.GeoDataFrame({"water_id": ["W0"]}, geometry=[LineString([(-0.01, 0.0), (0.01, 0.0)])], crs="EPSG:4326")
+    result = run_rules(RULES, {"mining_sites": s, "water_bodies": w}, schemas=CATALOGUE, only=["HG-WATER-100"])
+    assert result.violations["site_id"].tolist() == ["S0", "S3"]  # 55.3 m and 22.1 m north of the river
+    (summary,) = result.summaries
+    assert "3 subject(s) without geometry were not compared" in summary.notes  # S1, S2, S4 (S5 is no candidate)

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import shapely
 from pandas.api.types import infer_dtype
 
 from geo.distance import nearest_within
@@ -189,12 +190,12 @@ def _spatial_hits(rule: Rule, subj: gpd.GeoDataFrame, cand: np.ndarray, reported
                   notes: list[str], threads: int, today: datetime.date) -> pd.DataFrame:
     """One row per flagged subject with its nearest qualifying feature over all other layers
     (``not_covered``: one row per subject the qualifying features do not wholly cover)."""
-    has_geom = ~(subj.geometry.isna() | subj.geometry.is_empty).to_numpy()
+    geoms = subj.geometry.to_numpy()
+    has_geom = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))  # what GeoSeries.isna / is_empty compute
     if (cand & ~has_geom).any():
         notes.append(f"{int((cand & ~has_geom).sum())} subject(s) without geometry were not"
                      " compared")
     idx = np.flatnonzero(cand & has_geom)
-    geoms = subj.geometry.to_numpy()
     for ref in rule.other:
         if ref.valid_on is not None and (bad := bad_bounds(frames[ref.layer], ref.valid_on)):
             notes.append(f"{bad} {ref.layer} feature(s) give a validity bound that is not a date;"
