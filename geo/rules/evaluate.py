@@ -237,8 +237,11 @@ def _nearest(rule: Rule, ref: OtherRef, geoms: np.ndarray, frame: gpd.GeoDataFra
     ids = tid.iloc[at].astype(str)
     found["nearest_id"] = ids.array if bulk and ids.dtype == _TEXT else ids.to_numpy(dtype=object)
     label = schema.label_field
-    names = targets[label].iloc[at] if label and label in targets else pd.Series([None] * len(at))
-    found["nearest_name"] = names.astype(object).where(names.notna(), None).to_numpy()
+    if label and label in targets:
+        names = targets[label].iloc[at]
+        found["nearest_name"] = names.astype(object).where(names.notna(), None).to_numpy()
+    else:  # no names: None for every row, as the Series of Nones gave it
+        found["nearest_name"] = np.full(len(at), None, dtype=object)
     if ref.source_field and ref.source_field in targets:
         src = targets[ref.source_field].iloc[at]
         found["nearest_source"] = src.astype(object).where(src.notna(), None).to_numpy()
@@ -343,6 +346,12 @@ def _cells(column: pd.Series) -> object:
     anything else as objects with None for a missing value."""
     if column.dtype == _TEXT and len(column) and not column.hasnans:
         return column.array
+    if column.dtype == object and len(column):  # objects: as they are, or all None (no where() pass)
+        missing = column.isna().to_numpy()
+        if not missing.any():
+            return column.to_numpy(copy=True)
+        if missing.all():
+            return np.full(len(column), None, dtype=object)
     return column.astype(object).where(column.notna(), None).to_numpy()
 
 
