@@ -50,8 +50,7 @@ def _byte_table(chars: bytes) -> np.ndarray:
 
 
 _MAYBE_FIRST = _byte_table(b" =+-@\t\r'")  # the first bytes _MAYBE_ARMED can match
-_QUOTED_BYTES = _byte_table(b'",\r\n')  # the characters of _NEEDS_QUOTES, one byte each in UTF-8
-_QUOTE_BYTE = _byte_table(b'"')
+_QUOTED_BYTES = tuple(b'",\r\n')  # the characters of _NEEDS_QUOTES, one byte each in UTF-8 (the quote first)
 ROWS_PER_PIECE = 200_000  # rows of a long table turned into text at a time by ``write_csv``
 _HUNDREDTHS = pa.array([f".{f // 10}" if f % 10 == 0 else f".{f:02d}" for f in range(100)], _TEXT)  # .0 .01 ... .99
 JOIN_ROWS = 4_096  # rows joined into one line buffer at a time (~2.6 MB of violations, reused: ``_joined``)
@@ -245,11 +244,19 @@ def _column_text(series: pd.Series, ncols: int) -> pa.Array | pa.Scalar | None:
         text = pc.fill_null(text, pa.scalar("", _TEXT))
         return _cells(_defused_text(text), ncols, quote=True)
     if dtype == np.dtype(object) or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-        text = _object_text(series.astype(object).to_numpy())
+        values = series.astype(object).to_numpy()
+        missing = pd.isna(values)
+        if len(values) and missing.all():  # every cell empty: what _cells makes of the empty texts
+            return _quoted(pa.scalar("", _TEXT), ncols)
+        text = _object_text(values, missing)
         return None if text is None else _cells(text, ncols, quote=True)
     if not isinstance(dtype, np.dtype):  # nullable numbers, dates with a zone, periods...
         return None
     values = series.to_numpy()
+    if len(values) > 1 and dtype.kind in "biuf" and dtype.itemsize in (1, 2, 4, 8):
+        bits = values.view(f"u{dtype.itemsize}")
+        if (bits == bits[0]).all():  # the same number in every row (to the bit: -0.0 is not 0.0): write one
+            return _column_text(series.iloc[:1], ncols)  # a column of one row gives the one cell, a scalar
     if dtype.kind == "b":
         return _cells(pc.if_else(pa.array(values), pa.scalar("True", _TEXT), pa.scalar("False", _TEXT)), ncols,
                       quote=False)
@@ -289,11 +296,10 @@ def _hundredths_text(values: np.ndarray) -> pa.Array | None:
     return pc.if_else(pa.array(nan), pa.scalar("", _TEXT), text) if nan.any() else text
 
 
-def _object_text(values: np.ndarray) -> pa.Array | None:
-    """Text of an object column of strings (missing values, ``pd.isna``, empty), defused; None
+def _object_text(values: np.ndarray, missing: np.ndarray) -> pa.Array | None:
+    """Text of an object column of strings (``missing``, ``pd.isna``, empty), defused; None
     for a column holding anything else (numbers, dates, bytes: pandas writes those its own way,
     some numbers changed by its defusing pass, and its bytes are the reference)."""
-    missing = pd.isna(values)
     if pd.api.types.infer_dtype(values[~missing], skipna=False) not in ("string", "empty"):
         return None
     text = values.copy()
@@ -317,7 +323,9 @@ def _defused_text(arr: pa.Array) -> pa.Array:
 def _cells(text: pa.Array, ncols: int, *, quote: bool) -> pa.Array | pa.Scalar:
     """The written cells of one column; a scalar when they are all the same (a constant column
     is quoted once, and joined as a scalar)."""
-    if len(text) and pc.all(pc.equal(text, text[0])).as_py():
+    size = len(text)
+    if size and text[size - 1].as_py() == text[0].as_py() == text[size // 2].as_py() \
+            and pc.all(pc.equal(text, text[0])).as_py():  # (three cells first: most columns differ there)
         return _quoted(text[0], ncols)
     return _quoted(text, ncols) if quote or ncols == 1 else text
 
@@ -333,14 +341,14 @@ def _quoted(cells: pa.Array | pa.Scalar, ncols: int) -> pa.Array | pa.Scalar:
     quote = pa.scalar('"', _TEXT)
     if isinstance(cells, pa.Array) and cells.null_count == 0:  # which cells need quotes, from their bytes
         offsets, data = _utf8(cells)
+        special, has_quote = _special_bytes(data[offsets[0]:offsets[-1]])
         need = np.zeros(len(cells), bool)
-        need[np.searchsorted(offsets, np.flatnonzero(_QUOTED_BYTES[data[offsets[0]:offsets[-1]]]) + offsets[0],
-                             side="right") - 1] = True
+        need[np.searchsorted(offsets, np.flatnonzero(special) + offsets[0], side="right") - 1] = True
         if ncols == 1:
             need |= offsets[1:] == offsets[:-1]
         if not need.any():
             return cells
-        inner = pc.replace_substring(cells, '"', '""') if _QUOTE_BYTE[data[offsets[0]:offsets[-1]]].any() else cells
+        inner = pc.replace_substring(cells, '"', '""') if has_quote else cells
         quoted = pc.binary_join_element_wise(quote, inner, quote, pa.scalar("", _TEXT))
         return quoted if need.all() else pc.if_else(pa.array(need), quoted, cells)
     need_ = pc.match_substring_regex(cells, _NEEDS_QUOTES)
@@ -348,6 +356,17 @@ def _quoted(cells: pa.Array | pa.Scalar, ncols: int) -> pa.Array | pa.Scalar:
         need_ = pc.or_(need_, pc.equal(pc.utf8_length(cells), 0))
     quoted = pc.binary_join_element_wise(quote, pc.replace_substring(cells, '"', '""'), quote, pa.scalar("", _TEXT))
     return pc.if_else(need_, quoted, cells)
+
+
+def _special_bytes(data: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Where UTF-8 ``data`` holds a byte of ``_QUOTED_BYTES`` (compared byte by byte: a lookup
+    table indexed by every byte is several times slower), and whether a quote is among them."""
+    quote, *others = _QUOTED_BYTES
+    special = data == quote
+    has_quote = bool(special.any())
+    for byte in others:
+        special |= data == byte
+    return special, has_quote
 
 
 def repeated_text(value: str, n: int) -> pa.Array:

@@ -132,7 +132,9 @@ def _prepare(gdf: gpd.GeoDataFrame, *, on_grid: bool = True) -> gpd.GeoDataFrame
         if col != out.geometry.name and pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d").astype(object).where(out[col].notna(), None)
     geoms = out.geometry.to_numpy()
-    if (shapely.has_z(geoms) | shapely.has_m(geoms)).any():  # force_2d rebuilds every geometry: only when needed
+    # force_2d rebuilds every geometry: only when needed. A coordinate dimension of 2 (or none) means
+    # neither z nor m (tests/test_export_grid_words.py), so one pass settles the usual case
+    if (shapely.get_coordinate_dimension(geoms) > 2).any() and (shapely.has_z(geoms) | shapely.has_m(geoms)).any():
         geoms = shapely.force_2d(geoms)
     out[out.geometry.name] = round_coordinates(geoms) if on_grid else geoms
     return out

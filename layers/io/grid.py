@@ -21,6 +21,7 @@ _TEXT = pa.large_string()
 _FIXED = (1e-4, 1e6)  # |coordinate| GEOS surely prints in plain decimals (0 too); outside: shapely writes the row
 _POINT, _LINE = 0, 1  # shapely type ids written here
 GRID_ROWS = 250_000  # geometries written at a time by ``grid_wkt``
+BLOCK_ROWS = 8_192  # coordinates laid out at a time by ``_grid_wkt``
 
 
 def round_coordinates(geoms: np.ndarray) -> np.ndarray:
@@ -68,66 +69,140 @@ def grid_wkt(geoms: np.ndarray) -> pa.Array:
 def _grid_wkt(geoms: np.ndarray) -> pa.Array:
     """``grid_wkt`` of one part."""
     kind = shapely.get_type_id(geoms)
-    plain = bool(len(geoms)) and bool(np.isin(kind, (_POINT, _LINE)).all()) and not (
-        shapely.is_empty(geoms).any() or shapely.has_z(geoms).any() or shapely.has_m(geoms).any())
+    # one coordinate-dimension pass stands for has_z and has_m (2: neither; tests/test_export_grid_words.py),
+    # and an empty point or line is one without coordinates
+    plain = bool(len(geoms)) and bool(np.isin(kind, (_POINT, _LINE)).all()) and \
+        bool((shapely.get_coordinate_dimension(geoms) == 2).all())
     if not plain:
         return _shapely_wkt(geoms)
     coords, at = shapely.get_coordinates(geoms, return_index=True)
-    if not np.isfinite(coords).all():
+    if not len(at) or not np.isfinite(coords).all():
         return _shapely_wkt(geoms)
-    steps = _steps(coords)
-    size = np.abs(steps) / _SCALE
-    odd = (size >= _FIXED[1]) | ((size < _FIXED[0]) & (steps != 0))
-    first = np.r_[True, at[1:] != at[:-1]]  # the first coordinate of each geometry (they come in order)
-    last = np.r_[at[1:] != at[:-1], True]
-    head = np.where(first, np.where(kind[at] == _POINT, 1, 2), 0)  # ", ", "POINT (" or "LINESTRING ("
-    chars = np.concatenate([_HEADS[head], _number_bytes(steps[:, 0]), _SPACE[np.zeros(len(at), int)],
-                            _number_bytes(steps[:, 1]), _CLOSE[last.astype(int)]], axis=1)
-    kept = chars != 0  # every coordinate's text, padded with zero bytes: the kept bytes, row after row
+    last = np.empty(len(at), bool)  # the last coordinate of each geometry (they come in order)
+    np.not_equal(at[1:], at[:-1], out=last[:-1])
+    last[-1] = True
+    if int(np.count_nonzero(last)) != len(geoms):  # an empty one among them
+        return _shapely_wkt(geoms)
+    first = np.empty(len(at), bool)
+    first[0] = True
+    first[1:] = last[:-1]
+    point = kind[at] == _POINT
+    size = np.empty(len(at), np.uint8)  # bytes written for each coordinate
+    odd = np.zeros(len(at), bool)  # coordinates GEOS may write another way: shapely writes their geometry
+    chars = np.empty(len(at) * _ROW_WORDS * 4, np.uint8)  # room for every byte (the text takes less)
+    rows = np.empty((min(len(at), BLOCK_ROWS), _ROW_WORDS), np.uint32)  # one block's coordinates, reused
+    filled = 0
+    for start in range(0, len(at), BLOCK_ROWS):  # a block at a time: its temporaries stay in the cache
+        part = slice(start, min(start + BLOCK_ROWS, len(at)))
+        filled += _coordinate_rows(coords[part], point[part], first[part], last[part], rows, size[part], odd[part],
+                                   chars[filled:])
     ends = np.zeros(len(geoms) + 1, np.int64)
-    ends[1:] = np.cumsum(np.bincount(at, weights=kept.sum(axis=1), minlength=len(geoms))).astype(np.int64)
-    text = pa.LargeStringArray.from_buffers(len(geoms), pa.py_buffer(ends), pa.py_buffer(chars[kept].tobytes()))
-    redo = np.unique(at[odd.any(axis=1)])
-    if not len(redo):
+    total = np.cumsum(size, dtype=np.int64)
+    ends[1:] = total if len(at) == len(geoms) else total[last]
+    text = pa.LargeStringArray.from_buffers(len(geoms), pa.py_buffer(ends), pa.py_buffer(chars[:filled]))
+    if not odd.any():
         return text
+    redo = np.unique(at[odd])
     mask = np.zeros(len(geoms), bool)
     mask[redo] = True
     again = shapely.to_wkt(round_coordinates(geoms[redo]), rounding_precision=COORD_DECIMALS, trim=True)
     return pc.replace_with_mask(text, pa.array(mask), pa.array(again, type=_TEXT))
 
 
-def _padded(*texts: str) -> np.ndarray:
-    """One row of bytes per text, padded with zero bytes to the longest."""
-    width = max(len(t) for t in texts)
+def _coordinate_rows(coords: np.ndarray, point: np.ndarray, first: np.ndarray, last: np.ndarray, rows: np.ndarray,
+                     size: np.ndarray, odd: np.ndarray, out: np.ndarray) -> int:
+    """Write the text of a block of coordinates (the head of its geometry before a first one, ", "
+    before any other, ")" after a last one) into ``out``, their sizes into ``size``, mark ``odd``;
+    return the bytes written. ``rows`` is room for the block's words."""
+    steps = _steps(coords)
+    head = np.where(first, 2 - point, 0)  # ", ", "POINT (" or "LINESTRING ("
+    block = rows[:len(coords)]
+    block[:, :3] = _HEADS[head]
+    block[:, 7] = _SEP
+    block[:, _ROW_WORDS - 1] = _CLOSE[last.view(np.uint8)]
+    size[:] = _HEAD_SIZE[head] + last + 1  # the space between x and y, ")" after the last coordinate
+    size += _number_words(steps[:, 0], block[:, 3:7], odd)
+    size += _number_words(steps[:, 1], block[:, 8:12], odd)
+    chars = block.view(np.uint8).reshape(-1)
+    written = chars[chars != 0]
+    out[:len(written)] = written
+    return len(written)
+
+
+def _word_table(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of 4 ASCII bytes (zero where nothing is written) as 32-bit words, and their written sizes."""
+    raw = np.ascontiguousarray(raw, dtype=np.uint8)
+    return raw.view(np.uint32)[:, 0].copy(), np.count_nonzero(raw, axis=1).astype(np.uint8)
+
+
+def _digit_table(count: int, width: int, shown: str) -> np.ndarray:
+    """The digits of 0 .. count - 1, ``width`` of them, as ASCII bytes right-aligned in rows of 4 with
+    zero bytes where a digit is not written: ``shown`` is ``"all"`` (zero-padded), ``"lead"`` (no
+    leading zeros, 0 itself is nothing), ``"units"`` (no leading zeros, 0 is "0") or ``"trail"``
+    (no trailing zeros, 0 is nothing)."""
+    k = np.arange(count)[:, None]
+    weight = 10 ** np.arange(width - 1, -1, -1)[None, :]
+    digits = k // weight % 10 + ord("0")
+    keep = {"all": np.ones_like(digits, bool), "lead": k >= weight, "units": (k >= weight) | (weight == 1),
+            "trail": k % (10 * weight) != 0}[shown]
+    raw = np.zeros((count, 4), np.uint8)
+    raw[:, 4 - width:] = np.where(keep, digits, 0)
+    return raw
+
+
+def _text_table(*texts: str, width: int = 4) -> np.ndarray:
+    """Short ASCII texts as rows of ``width`` bytes, left-aligned, zero bytes after."""
     return np.array([list(t.encode("ascii").ljust(width, b"\0")) for t in texts], dtype=np.uint8)
 
 
-_HEADS = _padded(", ", "POINT (", "LINESTRING (")
-_SPACE = _padded(" ")
-_CLOSE = _padded("", ")")
-_DIGITS = 7  # whole digits written (coordinates below 1e6 need 6) and decimals (COORD_DECIMALS)
+_ROW_WORDS = 13  # a coordinate: head (3 words), x (4), " ", y (4), ")" or nothing
+_HEADS = np.ascontiguousarray(_text_table(", ", "POINT (", "LINESTRING (", width=12)).view(np.uint32)  # 3 words each
+_HEAD_SIZE = np.array([2, 7, 12], np.uint8)
+_SEP = _word_table(_text_table(" "))[0][0]
+_CLOSE = _word_table(_text_table("", ")"))[0]
+_SIGN = _word_table(_text_table("", "-"))[0]  # in the first byte of the word of whole thousands (left free)
+# whole numbers up to 999,999: thousands without leading zeros, then units (zero-padded after thousands)
+_WHOLE_HIGH, _WHOLE_HIGH_SIZE = _word_table(_digit_table(1000, 3, "lead"))
+_WHOLE_LOW, _WHOLE_LOW_SIZE = _word_table(np.concatenate([_digit_table(1000, 3, "units"), _digit_table(1000, 3, "all")]))
 
 
-def _number_bytes(steps: np.ndarray) -> np.ndarray:
-    """Whole grid steps as GEOS writes their coordinates in plain decimals with ``trim`` (no
-    trailing zeros, no point for a whole number, no sign on zero): one row of ASCII bytes per
-    number (sign, whole digits, point, decimals), zero bytes where nothing is written."""
-    units = np.minimum(np.abs(steps), 1e13).astype(np.int64)  # larger ones (never written from here) kept in range
-    whole, frac = np.divmod(units, _SCALE)
-    out = np.zeros((len(steps), 2 + 2 * _DIGITS), np.uint8)
-    out[:, 0] = np.where(steps < 0, ord("-"), 0)
-    wide = np.ones(len(steps), bool)  # whole digits: from the first that is not 0, the units digit always
-    for k in range(_DIGITS):
-        whole, digit = np.divmod(whole, 10)
-        out[:, _DIGITS - k] = np.where(wide, ord("0") + digit, 0)
-        wide = whole > 0
-    shown = np.zeros(len(steps), bool)  # decimals: up to the last that is not 0
-    for k in range(_DIGITS):
-        frac, digit = np.divmod(frac, 10)
-        shown |= digit > 0
-        out[:, 1 + 2 * _DIGITS - k] = np.where(shown, ord("0") + digit, 0)
-    out[:, 1 + _DIGITS] = np.where(shown, ord("."), 0)
-    return out
+def _decimal_table() -> np.ndarray:
+    """The point and three decimals: without trailing zeros (nothing for 0) when nothing follows,
+    then all three when more decimals follow."""
+    trimmed, whole = _digit_table(1000, 3, "trail"), _digit_table(1000, 3, "all")
+    trimmed[1:, 0] = whole[:, 0] = ord(".")
+    return np.concatenate([trimmed, whole])
+
+
+_FRAC_HIGH, _FRAC_HIGH_SIZE = _word_table(_decimal_table())
+_FRAC_LOW, _FRAC_LOW_SIZE = _word_table(_digit_table(10_000, 4, "trail"))  # the last four decimals
+_LARGE = float(_SCALE) * _FIXED[1]  # steps from which GEOS may write a coordinate another way (1e6 degrees)
+_SMALL = float(_SCALE) * _FIXED[0]  # steps below which it writes scientific notation (1e-4), 0 aside
+
+
+def _number_words(steps: np.ndarray, words: np.ndarray, odd: np.ndarray) -> np.ndarray:
+    """Write whole grid steps as GEOS writes their coordinates in plain decimals with ``trim`` (no
+    trailing zeros, no point for a whole number, no sign on zero) into ``words``, 4 words a number
+    (sign and thousands, units, point and three decimals, four decimals; zero bytes where nothing is
+    written); mark in ``odd`` the numbers GEOS may write otherwise; return the bytes written."""
+    size = np.abs(steps)
+    odd |= (size >= _LARGE) | ((size < _SMALL) & (size != 0))
+    clamped = np.minimum(size, _LARGE - 1)  # an odd one (written by shapely) kept in range
+    whole = np.floor(clamped / _SCALE)  # exact: whole steps below 2**53, a quotient below 1e6
+    frac = (clamped - whole * _SCALE).astype(np.int32)
+    high = whole.astype(np.int32)
+    low = high % 1000
+    high //= 1000
+    low += 1000 * (high > 0)  # zero-padded after thousands
+    fhigh = frac // 10_000
+    flow = frac - fhigh * 10_000
+    fhigh += 1000 * (flow > 0)  # all three written when more decimals follow
+    negative = (steps < 0).view(np.uint8)  # -0.0 has no sign
+    words[:, 0] = _SIGN[negative] | _WHOLE_HIGH[high]
+    words[:, 1] = _WHOLE_LOW[low]
+    words[:, 2] = _FRAC_HIGH[fhigh]
+    words[:, 3] = _FRAC_LOW[flow]
+    return negative + _WHOLE_HIGH_SIZE[high] + _WHOLE_LOW_SIZE[low] + _FRAC_HIGH_SIZE[fhigh] + _FRAC_LOW_SIZE[flow]
 
 
 def _shapely_wkt(geoms: np.ndarray) -> pa.Array:
