@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -195,6 +196,7 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
     gone: list[str] = []
     again: list[str] = []
     touched: list[str] = []
+    getters: tuple[Callable[[Any], Any], Callable[[Any], Any]] | None = None
     with stored.writing(store) as tables:
         before = {c.violation_id: c for c in tables.all(with_geometry=True)}
         changed: list[Case] = []
@@ -221,8 +223,10 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
                 continue
             decision = on_flagged(rules, status=old.status, verdict=Fingerprint.from_text(old.verdict),
                                   current=fingerprint, run=label)
-            if decision.status is None and old.flagged and all(
-                    getattr(old, name) == value for name, value in current.items() if name != "last_run"):
+            if getters is None:  # what a run sets on a case it flags besides its last run, read in C below
+                names = [name for name in current if name != "last_run"]
+                getters = operator.attrgetter(*names), operator.itemgetter(*names)
+            if decision.status is None and old.flagged and getters[0](old) == getters[1](current):
                 if old.status in rules.verdicts or (old.verdict and old.status in rules.reopen_from):
                     kept.append(vid)
                 if old.last_run != run_id:
