@@ -242,6 +242,8 @@ def _column_text(series: pd.Series, ncols: int) -> pa.Array | pa.Scalar | None:
         text = pa.array(series.array, type=_TEXT, from_pandas=True)
         text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text  # (a concatenated frame's)
         text = pc.fill_null(text, pa.scalar("", _TEXT))
+        if _constant(text):  # one cell to defuse and quote (defuse_formula works cell by cell)
+            return _quoted(pa.scalar(defuse_formula(text[0].as_py()), _TEXT), ncols)
         return _cells(_defused_text(text), ncols, quote=True)
     if dtype == np.dtype(object) or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
         values = series.astype(object).to_numpy()
@@ -290,9 +292,11 @@ def _hundredths_text(values: np.ndarray) -> pa.Array | None:
     if not (steps / 100.0 == size).all():
         return None
     units = steps.astype(np.int64)
-    sign = pc.if_else(pa.array(np.signbit(values) & ~nan), pa.scalar("-", _TEXT), pa.scalar("", _TEXT))
-    text = pc.binary_join_element_wise(sign, pc.cast(pa.array(units // 100), _TEXT), _HUNDREDTHS.take(units % 100),
-                                       pa.scalar("", _TEXT))
+    negative = np.signbit(values) & ~nan
+    parts = [pc.cast(pa.array(units // 100), _TEXT), _HUNDREDTHS.take(units % 100)]
+    if negative.any():  # (a join with a sign column too takes three times as long: distances have none)
+        parts.insert(0, pc.if_else(pa.array(negative), pa.scalar("-", _TEXT), pa.scalar("", _TEXT)))
+    text = pc.binary_join_element_wise(*parts, pa.scalar("", _TEXT))
     return pc.if_else(pa.array(nan), pa.scalar("", _TEXT), text) if nan.any() else text
 
 
@@ -323,11 +327,16 @@ def _defused_text(arr: pa.Array) -> pa.Array:
 def _cells(text: pa.Array, ncols: int, *, quote: bool) -> pa.Array | pa.Scalar:
     """The written cells of one column; a scalar when they are all the same (a constant column
     is quoted once, and joined as a scalar)."""
-    size = len(text)
-    if size and text[size - 1].as_py() == text[0].as_py() == text[size // 2].as_py() \
-            and pc.all(pc.equal(text, text[0])).as_py():  # (three cells first: most columns differ there)
+    if _constant(text):
         return _quoted(text[0], ncols)
     return _quoted(text, ncols) if quote or ncols == 1 else text
+
+
+def _constant(text: pa.Array) -> bool:
+    """True when ``text`` has cells and they are all the same (three cells first: most columns differ there)."""
+    size = len(text)
+    return bool(size) and text[size - 1].as_py() == text[0].as_py() == text[size // 2].as_py() \
+        and bool(pc.all(pc.equal(text, text[0])).as_py())
 
 
 def _quoted(cells: pa.Array | pa.Scalar, ncols: int) -> pa.Array | pa.Scalar:
