@@ -7,6 +7,7 @@ the bytes of the general path; the oracles are shapely's WKT after ``set_precisi
 """
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from layers.catalogue import CATALOGUE
 from layers.io import csvfile, export, grid
 
 
@@ -49,16 +51,26 @@ def test_a_geometry_with_z_m_or_nothing_among_plain_ones_is_written_by_shapely(t
     assert grid.grid_wkt(arr).to_pylist() == _old_wkt(arr)
 
 
-def test_an_export_with_z_or_m_is_flattened_as_before(tmp_path: pytest.TempPathFactory) -> None:
-    """``_prepare`` tests z and m by coordinate dimension first; a z or m anywhere still flattens."""
-    for extra in ("POINT M (1 2 3)", "POINT Z (1 2 3)", "POINT (5 6)", "GEOMETRYCOLLECTION (POINT M (1 2 3))"):
-        gdf = pd.DataFrame({"site_id": ["a", "b"]})
-        frame = export.gpd.GeoDataFrame(gdf, geometry=[shapely.Point(1, 2), shapely.from_wkt(extra)], crs=4326)
-        out = export._prepare(frame, on_grid=False)
-        flat = shapely.force_2d(frame.geometry.to_numpy()) \
-            if (shapely.has_z(frame.geometry.to_numpy()) | shapely.has_m(frame.geometry.to_numpy())).any() \
-            else frame.geometry.to_numpy()
-        assert list(shapely.to_wkb(out.geometry.to_numpy())) == list(shapely.to_wkb(flat))
+@pytest.mark.parametrize("extra", ["POINT M (1 2 3)", "POINT Z (1 2 3)", "POINT (5 6)", "POINT Z EMPTY", None,
+                                   "GEOMETRYCOLLECTION (POINT M (1 2 3))", "LINESTRING ZM (1 2 3 4, 5.00000005 6 7 8)"])
+def test_an_export_with_z_or_m_is_flattened_as_before(extra: str | None) -> None:
+    """A CSV export's WKT is that of the flattened geometries (``force_2d`` when one has z or m, as
+    ``export._prepare`` did before it left the CSV geometries to ``grid_wkt(flat=True)``)."""
+    arr = np.array([shapely.Point(1.00000004, 2), None if extra is None else shapely.from_wkt(extra)], dtype=object)
+    flat = shapely.force_2d(arr) if (shapely.has_z(arr) | shapely.has_m(arr)).any() else arr
+    assert grid.grid_wkt(arr, flat=True).to_pylist() == _old_wkt(flat)
+    frame = gpd.GeoDataFrame({"site_id": ["a", "b"]}, geometry=list(arr), crs=4326)
+    text = export.to_bytes(frame, "csv", spec=CATALOGUE["mining_sites"], profile="internal").decode()
+    assert text.splitlines()[1:] == [
+        f"{site},{_cell(wkt)},internal,[]" for site, wkt in zip(["a", "b"], _old_wkt(flat), strict=True)]
+    other = export._prepare(frame)  # other formats: flattened and on the grid, as before
+    assert list(shapely.to_wkb(other.geometry.to_numpy())) == \
+        list(shapely.to_wkb(shapely.set_precision(flat, 1e-7, mode="pointwise")))
+
+
+def _cell(wkt: str | None) -> str:
+    """A WKT as the CSV writer writes it (quoted when it holds a comma, empty when missing)."""
+    return "" if wkt is None else f'"{wkt}"' if "," in wkt else wkt
 
 
 def test_known_numbers() -> None:

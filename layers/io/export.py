@@ -126,17 +126,19 @@ def to_bytes(gdf: gpd.GeoDataFrame, fmt: str, *, spec: LayerSpec, profile: str =
 
 
 def _prepare(gdf: gpd.GeoDataFrame, *, on_grid: bool = True) -> gpd.GeoDataFrame:
-    """Dates as ISO days, 2D geometries, rounded to 7 decimals (about 1 cm) when ``on_grid``."""
+    """Dates as ISO days; geometries in 2D, rounded to 7 decimals (about 1 cm) when ``on_grid`` (else
+    as they are: the CSV writer does both as it writes the WKT)."""
     out = gdf.copy()
     for col in out.columns:
         if col != out.geometry.name and pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d").astype(object).where(out[col].notna(), None)
-    geoms = out.geometry.to_numpy()
-    # force_2d rebuilds every geometry: only when needed. A coordinate dimension of 2 (or none) means
-    # neither z nor m (tests/test_export_grid_words.py), so one pass settles the usual case
-    if (shapely.get_coordinate_dimension(geoms) > 2).any() and (shapely.has_z(geoms) | shapely.has_m(geoms)).any():
-        geoms = shapely.force_2d(geoms)
-    out[out.geometry.name] = round_coordinates(geoms) if on_grid else geoms
+    if on_grid:  # (CSV: grid_wkt(flat=True) drops z and m as it writes, without another pass over the geometries)
+        geoms = out.geometry.to_numpy()
+        # force_2d rebuilds every geometry: only when needed. A coordinate dimension of 2 (or none) means
+        # neither z nor m (tests/test_export_grid_words.py), so one pass settles the usual case
+        if (shapely.get_coordinate_dimension(geoms) > 2).any() and (shapely.has_z(geoms) | shapely.has_m(geoms)).any():
+            geoms = shapely.force_2d(geoms)
+        out[out.geometry.name] = round_coordinates(geoms)
     return out
 
 
@@ -159,7 +161,7 @@ def _gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]
 
 def _csv(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    df["geometry"] = pd.array(grid_wkt(gdf.geometry.to_numpy()), dtype=_TEXT)  # rounded here, not in _prepare
+    df["geometry"] = pd.array(grid_wkt(gdf.geometry.to_numpy(), flat=True), dtype=_TEXT)  # 2D, rounded here
     # the same text on every row, its Arrow buffers made at once (pandas repeats a scalar with a take kernel)
     df[f"{META_PREFIX}profile"] = pd.array(repeated_text(str(meta["profile"]), len(df)), dtype=_TEXT)
     df[f"{META_PREFIX}sources"] = pd.array(repeated_text(json.dumps(meta["layers"], ensure_ascii=False), len(df)),

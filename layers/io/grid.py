@@ -56,17 +56,18 @@ def _steps(coords: np.ndarray) -> np.ndarray:
     return np.copysign(low + (val - low >= 0.5), val)
 
 
-def grid_wkt(geoms: np.ndarray) -> pa.Array:
+def grid_wkt(geoms: np.ndarray, *, flat: bool = False) -> pa.Array:
     """``shapely.to_wkt(round_coordinates(geoms), rounding_precision=COORD_DECIMALS, trim=True)``
     as Arrow text (a missing geometry is null), ``GRID_ROWS`` geometries at a time (the byte rows
-    of a part take ~100 bytes per coordinate while they are laid out)."""
+    of a part take ~100 bytes per coordinate while they are laid out). ``flat``: the text of
+    ``shapely.force_2d(geoms)`` when a geometry has z or m (a CSV export's geometry column)."""
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) <= GRID_ROWS:
-        return _grid_wkt(geoms)
-    return pa.concat_arrays([_grid_wkt(geoms[k:k + GRID_ROWS]) for k in range(0, len(geoms), GRID_ROWS)])
+        return _grid_wkt(geoms, flat)
+    return pa.concat_arrays([_grid_wkt(geoms[k:k + GRID_ROWS], flat) for k in range(0, len(geoms), GRID_ROWS)])
 
 
-def _grid_wkt(geoms: np.ndarray) -> pa.Array:
+def _grid_wkt(geoms: np.ndarray, flat: bool) -> pa.Array:
     """``grid_wkt`` of one part."""
     kind = shapely.get_type_id(geoms)
     # one coordinate-dimension pass stands for has_z and has_m (2: neither; tests/test_export_grid_words.py),
@@ -74,15 +75,15 @@ def _grid_wkt(geoms: np.ndarray) -> pa.Array:
     plain = bool(len(geoms)) and bool(np.isin(kind, (_POINT, _LINE)).all()) and \
         bool((shapely.get_coordinate_dimension(geoms) == 2).all())
     if not plain:
-        return _shapely_wkt(geoms)
+        return _shapely_wkt(geoms, flat)
     coords, at = shapely.get_coordinates(geoms, return_index=True)
     if not len(at) or not np.isfinite(coords).all():
-        return _shapely_wkt(geoms)
+        return _shapely_wkt(geoms, flat)
     last = np.empty(len(at), bool)  # the last coordinate of each geometry (they come in order)
     np.not_equal(at[1:], at[:-1], out=last[:-1])
     last[-1] = True
     if int(np.count_nonzero(last)) != len(geoms):  # an empty one among them
-        return _shapely_wkt(geoms)
+        return _shapely_wkt(geoms, flat)
     first = np.empty(len(at), bool)
     first[0] = True
     first[1:] = last[:-1]
@@ -205,7 +206,10 @@ def _number_words(steps: np.ndarray, words: np.ndarray, odd: np.ndarray) -> np.n
     return negative + _WHOLE_HIGH_SIZE[high] + _WHOLE_LOW_SIZE[low] + _FRAC_HIGH_SIZE[fhigh] + _FRAC_LOW_SIZE[flow]
 
 
-def _shapely_wkt(geoms: np.ndarray) -> pa.Array:
-    """The WKT of ``grid_wkt`` through shapely, every geometry."""
+def _shapely_wkt(geoms: np.ndarray, flat: bool) -> pa.Array:
+    """The WKT of ``grid_wkt`` through shapely, every geometry (without z and m when ``flat`` and
+    one has them, as ``export._prepare`` writes other formats)."""
+    if flat and (shapely.has_z(geoms) | shapely.has_m(geoms)).any():
+        geoms = shapely.force_2d(geoms)
     return pa.array(shapely.to_wkt(round_coordinates(geoms), rounding_precision=COORD_DECIMALS, trim=True),
                     type=_TEXT)
