@@ -326,19 +326,9 @@ def _repeat(value: str, n: int) -> object:
 
 
 def _choose(codes: np.ndarray, texts: tuple[str, ...]) -> object:
-    """``texts[code]`` for each code, as a text array whose Arrow buffers are made directly in numpy
-    (what the frame makes of the numpy strings ``np.array(texts)[codes]``, without them)."""
-    encoded = [t.encode("utf-8") for t in texts]
-    lengths = np.array([len(e) for e in encoded], dtype=np.int64)
-    table = np.zeros((len(encoded), max(int(lengths.max()), 1)), dtype=np.uint8)
-    for row, e in zip(table, encoded, strict=True):
-        row[:len(e)] = np.frombuffer(e, dtype=np.uint8)
-    per_row = lengths[codes]
-    offsets = np.zeros(codes.size + 1, dtype=np.int64)
-    np.cumsum(per_row, out=offsets[1:])
-    data = table[codes][np.arange(table.shape[1]) < per_row[:, None]]  # row by row, the bytes in use
-    text = pa.LargeStringArray.from_buffers(codes.size, pa.py_buffer(offsets), pa.py_buffer(data))
-    return pd.array(text, dtype=_TEXT)
+    """``texts[code]`` for each code, as a text array (Arrow's ``take`` of the texts: no Python string
+    per row)."""
+    return pd.array(pa.array(texts, type=pa.large_string()).take(pa.array(codes)), dtype=_TEXT)
 
 
 def _cells(column: pd.Series) -> object:
