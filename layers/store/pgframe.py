@@ -63,6 +63,13 @@ def _natives(values: pd.Series) -> list[Any]:
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         stamps = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
         return [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iub":  # numpy ints and booleans: never missing
+        return values.to_numpy().tolist()
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":  # NaN and the infinities are missing
+        numbers = values.to_numpy()
+        cells = numbers.astype(object)
+        cells[~np.isfinite(numbers)] = None
+        return cells.tolist()
     out = values.astype(object).where(values.notna(), None).tolist()
     return [None if isinstance(v, float) and not math.isfinite(v) else
             v.item() if isinstance(v, np.generic) else v for v in out]
@@ -92,7 +99,7 @@ def prepare(gdf: gpd.GeoDataFrame, spec: LayerSpec, typed: Iterable[str]) -> Pre
         if spec.field(n) is not None and spec.field(n).dtype == "date":  # type: ignore[union-attr]
             data[n] = [v.date() if isinstance(v, datetime) else v for v in data[n]]
     extra_rows = [json.dumps({n: _json_value(data[n][i], k) for n, k in extras if data[n][i] is not None},
-                             ensure_ascii=False) for i in range(len(frame))]
+                             ensure_ascii=False) for i in range(len(frame))] if extras else ["{}"] * len(frame)
     geoms = shapely.force_2d(np.asarray(gdf.geometry.to_numpy(), dtype=object))
     wkb = shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True)
     rows = list(zip(*(data[n] for n in declared), extra_rows, wkb.tolist())) if len(frame) else []
