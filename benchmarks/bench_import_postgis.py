@@ -16,7 +16,10 @@ It prints the figures, the ratios HgWatch / baseline and chunked / whole, and wh
 imports stored the same rows (an MD5 of every stored value and geometry, in row order). A benchmark,
 not a test: it prints, never asserts.
 
-Usage: ``python benchmarks/bench_import_postgis.py [--n 1000000] [--chunk-rows 1000000] [--skip-whole]``
+``--tree DIR`` also runs the whole import with the ``cli.py`` of another checkout (``git archive <commit> |
+tar -x -C DIR``), into the same database: a before/after in one run.
+
+Usage: ``python benchmarks/bench_import_postgis.py [--n 1000000] [--chunk-rows 1000000] [--skip-whole] [--tree DIR]``
 """
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--chunk-rows", type=int, default=1_000_000)
     parser.add_argument("--skip-whole", action="store_true", help="only the chunked import (and the baseline)")
+    parser.add_argument("--tree", help="also run the whole import with the cli.py of this other checkout")
     args = parser.parse_args()
     import psycopg
 
@@ -77,6 +81,10 @@ def main() -> None:
             runs.append(("hgwatch whole", [*cli, "--chunk-rows", "0"]))
         runs.append((f"hgwatch chunks of {args.chunk_rows:,}", [*cli, "--chunk-rows", str(args.chunk_rows),
                                                                 "--replace-all"]))
+        if args.tree:
+            other = Path(args.tree).resolve()
+            runs.append(("other tree whole", [sys.executable, str(other / "cli.py"), *cli[2:], "--chunk-rows", "0",
+                                              "--replace-all"]))
         got: dict[str, tuple[float, float, float]] = {}
         digests: dict[str, tuple[object, ...] | None] = {}
         print(f"{'':<30}{'wall s':>9}{'CPU s':>9}{'peak MB':>9}")
@@ -84,16 +92,17 @@ def main() -> None:
             wall, cpu, peak, err = run_child(cmd)
             got[name] = (wall, cpu, peak)
             print(f"{name:<30}{wall:>9.2f}{cpu:>9.2f}{peak:>9.0f} {err}", flush=True)
-            if name.startswith("hgwatch"):
+            if name.startswith("hgwatch") or name.startswith("other"):
                 with psycopg.connect(url) as con:
                     digests[name] = con.execute(DIGEST).fetchone()
         base = got["baseline to_postgis"]
         for name, (wall, cpu, peak) in got.items():
-            if name.startswith("hgwatch"):
+            if name != "baseline to_postgis":
                 print(f"{name} / baseline: time {wall / base[0]:.2f}, CPU {cpu / base[1]:.2f}, memory {peak / base[2]:.2f}")
-        if len(digests) == 2:
-            (whole, chunked) = digests.values()
-            print(f"both HgWatch imports stored the same rows: {'yes' if whole == chunked else 'NO'} ({whole})")
+        if len(set(digests.values())) == 1:
+            print(f"every HgWatch import stored the same rows: yes ({next(iter(digests.values()))})")
+        elif digests:
+            print(f"the imports stored DIFFERENT rows: {digests}")
         print(f"load average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
