@@ -4,9 +4,11 @@
 does; ``grid_wkt`` is the WKT every export writes, ``shapely.to_wkt(round_coordinates(g),
 rounding_precision=COORD_DECIMALS, trim=True)``, as Arrow text. For points and lines it writes that
 text straight from the integer grid steps as bytes laid out with numpy (issue 13: 144,430 violations,
-two geometries each, spent 0.5 s rebuilding geometries to print them); anything else, and any
-coordinate GEOS would print another way (in scientific notation below 1e-4, or large), goes through
-shapely itself. ``tests/test_export_grid_wkt.py`` keeps shapely's text as the oracle.
+two geometries each, spent 0.5 s rebuilding geometries to print them): each coordinate as 4-byte words
+taken from digit tables (sign and thousands, units, point and three decimals, four decimals), a block
+of coordinates at a time, the zero bytes between them dropped. Anything else, and any coordinate GEOS
+would print another way (in scientific notation below 1e-4, or large), goes through shapely itself.
+``tests/test_export_grid_wkt.py`` and ``tests/test_export_grid_words.py`` keep shapely's text as the oracle.
 """
 from __future__ import annotations
 
