@@ -53,6 +53,21 @@ def copy_rows(con: Connection, table: str, columns: Sequence[str], rows: Sequenc
             copy.write_row(row)
 
 
+def _fetch(con: Connection, sql: str, params: dict[str, object] | None = None) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` (``%(name)s`` parameters) in the open transaction of ``con``, as psycopg's
+    own tuples in its binary format: a layer read makes no SQLAlchemy Row per record. A database
+    error is raised as SQLAlchemy raises it for a statement it runs (a refused grant: ``ProgrammingError``)."""
+    import psycopg
+
+    raw: Any = con.connection.driver_connection
+    with raw.cursor(binary=True) as cur:
+        try:
+            cur.execute(sql, params)
+        except psycopg.Error as exc:
+            raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+        return list(cur.fetchall())
+
+
 class PostgisStore:
     """The workspace in the PostGIS database at ``url`` (``postgresql://user:pw@host/db``).
 
@@ -180,10 +195,7 @@ class PostgisStore:
             extra = "NULL" if not keys else "NULLIF(extra, '{}'::jsonb)" if columns is None else \
                 "(SELECT jsonb_object_agg(key, value) FROM jsonb_each(extra) WHERE key = ANY(%(keys)s))"
             names = "".join(f'"{c}", ' for c in typed)
-            raw: Any = con.connection.driver_connection
-            with raw.cursor(binary=True) as cur:  # psycopg's own rows: no SQLAlchemy Row per record
-                cur.execute(f'SELECT {names}{extra}, ST_AsBinary(geom) FROM "{layer}" ORDER BY fid', {"keys": keys})
-                rows = cur.fetchall()
+            rows = _fetch(con, f'SELECT {names}{extra}, ST_AsBinary(geom) FROM "{layer}" ORDER BY fid', {"keys": keys})
         return pgframe.frame(rows, layout, typed, spec)
 
     def _layout(self, con: Connection, layer: str) -> list[list[str]]:
@@ -207,8 +219,9 @@ class PostgisStore:
             typed = [c for c in self._typed(con, layer) if c in seen]
             pgroles.as_partner(con)
             names = "".join(f'p."{c}", ' for c in typed)
-            rows = con.execute(sa.text(
-                f'SELECT {names}p.extra, ST_AsBinary(p.geom) FROM "{pgroles.SCHEMA}"."{layer}" p ORDER BY p.fid')).all()
+            extra = "NULLIF(p.extra, '{}'::jsonb)" if any(item[0] not in typed for item in layout) else "NULL"
+            rows = _fetch(con, f'SELECT {names}{extra}, ST_AsBinary(p.geom) FROM "{pgroles.SCHEMA}"."{layer}" p'
+                               " ORDER BY p.fid")
         return pgframe.frame(rows, layout, typed, spec)
 
     def read_field(self, layer: str, areas: Collection[str]) -> gpd.GeoDataFrame:
@@ -227,10 +240,9 @@ class PostgisStore:
             seen = set(partner_columns(layer, [n for n, _ in layout], pgroles.marks(con).get(layer, ())))
             pgroles.as_field(con, areas)
             names = "".join(f'{"p" if c in seen else "b"}."{c}", ' for c in typed)
-            rows = con.execute(sa.text(
-                f"SELECT {names}CASE WHEN b.fid IS NULL THEN p.extra ELSE b.extra END, ST_AsBinary(p.geom)"
-                f' FROM "{pgroles.SCHEMA}"."{layer}" p LEFT JOIN "{schema}"."{layer}" b ON b.fid = p.fid'
-                " ORDER BY p.fid")).all()
+            rows = _fetch(con, f"SELECT {names}NULLIF(CASE WHEN b.fid IS NULL THEN p.extra ELSE b.extra END, '{{}}'::jsonb),"
+                               f' ST_AsBinary(p.geom) FROM "{pgroles.SCHEMA}"."{layer}" p'
+                               f' LEFT JOIN "{schema}"."{layer}" b ON b.fid = p.fid ORDER BY p.fid')
         return pgframe.frame(rows, layout, typed, spec)
 
     def columns(self, layer: str) -> list[str]:
