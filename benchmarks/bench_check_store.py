@@ -9,7 +9,8 @@ re-run after an import). Wall seconds, CPU seconds and peak memory of each child
 
 The named alternative, in the same run: the same check on the files themselves (``--layer``, nothing
 read from a store or recorded), and with ``--tree DIR`` the ``cli.py`` of another checkout on the same
-two workspaces (before/after; it runs after this tree's two runs, so its runs update cases as well).
+two workspaces (before/after: it runs after this tree's two runs, so both of its runs update the cases;
+compare them with this tree's run 2).
 A benchmark, not a test: it prints, never asserts.
 
 Usage: ``python benchmarks/bench_check_store.py [--n 1000000] [--m 100000] [--tree DIR] [--no-postgis]``
@@ -60,8 +61,9 @@ def main() -> None:
                 subprocess.run([sys.executable, str(ROOT / "cli.py"), *where, "import", str(path)], cwd=folder,
                                env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             trees = [("this tree", ROOT)] + ([("other tree", Path(args.tree).resolve())] if args.tree else [])
+            runs = iter(["run 1 (opens the cases)", "run 2 (updates them)", "run 3 (updates them)", "run 4 (updates them)"])
             for label, tree in trees:
-                for run in ("first run (opens cases)", "second run (updates them)"):
+                for run in (next(runs), next(runs)):
                     timed(f"{kind}, {label}, {run}", [sys.executable, str(tree / "cli.py"), *where, "check", "--only",
                                                       RULE], dict(env, PYTHONPATH=str(tree)))
 
