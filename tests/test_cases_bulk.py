@@ -25,7 +25,8 @@ N = COPY_ABOVE * 2 + 17
 def _case(i: int, *, status: str = "new", run: int = 1) -> Case:
     """Case ``i``: every kind of value, with missing ones on some cases."""
     return Case(violation_id=f"HG-WATER-100/{i:016x}", rule_id="HG-WATER-100", rule_version="2",
-                subject_layer="mining_sites", site_id=f"S{i}", site_name=None if i % 3 else f"Site <{i}> é",
+                subject_layer="mining_sites", site_id=f"S{i}",
+                site_name=None if i % 3 else f"Site <{i}> é\ttab\nline \\N back\\slash \"q\" ,;",  # COPY's escapes
                 admin_area=None if i % 5 == 0 else "North", status=status, assignee=None if i % 2 else "ana",
                 due_date=None, reason=f"flagged by run {run}", flagged=i % 7 != 0, review=None,
                 distance_m=None if i % 11 == 0 else i / 100 + 0.005, lon=-1.5 + i / 1e6, lat=6.0 + i / 1e7,
