@@ -79,13 +79,13 @@ def _download_all(page: Page, seen: Seen, label: str) -> None:
     for i in range(buttons.count()):
         button = buttons.nth(i)
         name = f"{label}: {button.inner_text().strip()}"
-        for attempt in range(3):  # a click that lands while Streamlit re-renders the button is lost
-            try:
-                with page.expect_download(timeout=40_000) as info:
-                    button.click()
+        for attempt in range(4):  # a click that lands while Streamlit re-renders the button is lost
+            try:  # on a loaded machine the button may not hold still for Playwright's 30 s: wait longer, then
+                with page.expect_download(timeout=60_000) as info:  # click without waiting for it to be stable
+                    button.click(timeout=60_000, force=attempt >= 2)
                 break
             except PlaywrightTimeout:
-                if attempt == 2:
+                if attempt == 3:
                     raise
                 _idle(page)
         seen.downloads[name] = Path(info.value.path()).read_bytes()
