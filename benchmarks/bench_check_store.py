@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_check import run_child, write_inputs  # noqa: E402
-from bench_store_write import durable  # noqa: E402
+from bench_store_write import bench_database  # noqa: E402
 
 RULE = "HG-WATER-100"
 
@@ -69,21 +69,10 @@ def main() -> None:
 
         workspace("GeoPackage", ["--workspace", str(folder / "ws.gpkg")])
         if not args.no_postgis:
-            import psycopg
-
-            from tests.postgis import running_server, url_of
+            from tests.postgis import running_server
 
             with running_server() as server:
-                durable(Path(server.host) / "data")
-                with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres",
-                                     autocommit=True) as con:
-                    con.execute("CREATE DATABASE bench")
-                url = url_of(server.host, server.port, server.user, "bench")
-                with psycopg.connect(url, autocommit=True) as con:
-                    con.execute("CREATE EXTENSION postgis")
-                subprocess.run([sys.executable, str(ROOT / "cli.py"), "--database-url", url, "db", "upgrade"],
-                               env=env, check=True, stdout=subprocess.DEVNULL)
-                workspace("PostGIS", ["--database-url", url])
+                workspace("PostGIS", ["--database-url", bench_database(server, durable_commits=True)])
         print(f"load average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_import import run_child  # noqa: E402
-from bench_store_write import durable  # noqa: E402
+from bench_store_write import bench_database, commit_settings  # noqa: E402
 
 BASELINE = ("import sys, geopandas as gpd, sqlalchemy as sa; "
             "e = sa.create_engine(sys.argv[2].replace('postgresql://', 'postgresql+psycopg://', 1)); "
@@ -54,24 +54,15 @@ def main() -> None:
     args = parser.parse_args()
     import psycopg
 
-    from tests.postgis import running_server, url_of
+    from tests.postgis import running_server
 
     with tempfile.TemporaryDirectory() as tmp, running_server() as server:
         folder = Path(tmp)
         sites = folder / "sites.parquet"
         subprocess.run([sys.executable, str(Path(__file__).parent / "bench_import.py"), "--n", str(args.n),
                         "--write", str(sites)], check=True)
-        durable(Path(server.host) / "data")
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres",
-                             autocommit=True) as con:
-            con.execute("CREATE DATABASE bench")
-        url = url_of(server.host, server.port, server.user, "bench")
-        with psycopg.connect(url, autocommit=True) as con:
-            con.execute("CREATE EXTENSION postgis")
-            durable_now = con.execute("SHOW fsync").fetchone(), con.execute("SHOW synchronous_commit").fetchone()
-        env = {k: v for k, v in os.environ.items() if k != "HGWATCH_DATABASE_URL"}
-        subprocess.run([sys.executable, str(ROOT / "cli.py"), "--database-url", url, "db", "upgrade"], check=True,
-                       stdout=subprocess.DEVNULL, env=env)
+        url = bench_database(server, durable_commits=True)
+        durable_now = commit_settings(url)
         print(f"import of {args.n:,} points from GeoParquet into PostGIS (fsync, synchronous_commit: {durable_now}); "
               f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
         cli = [sys.executable, str(ROOT / "cli.py"), "--database-url", url, "import", str(sites), "--layer",

@@ -90,20 +90,14 @@ def main() -> None:
 
 
 def postgis(frame: gpd.GeoDataFrame, repeat: int) -> None:
-    import psycopg
+    from bench_store_write import bench_database
 
-    from layers.store.pgschema import forget_engine, upgrade_schema
+    from layers.store.pgschema import forget_engine
     from layers.store.postgis import PostgisStore
-    from tests.postgis import running_server, url_of
+    from tests.postgis import running_server
 
     with running_server() as server:
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres",
-                             autocommit=True) as con:
-            con.execute("CREATE DATABASE bench")
-        url = url_of(server.host, server.port, server.user, "bench")
-        with psycopg.connect(url, autocommit=True) as con:
-            con.execute("CREATE EXTENSION postgis")
-        upgrade_schema(url)
+        url = bench_database(server, durable_commits=False)
         store = PostgisStore(url)
         store.write_layer("mining_sites", frame, source="bench")
         print("PostGIS")

@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,6 +39,9 @@ import shapely  # noqa: E402
 
 from layers.store.accounts import Account, accounts_for, changed, now_iso  # noqa: E402
 from layers.store.base import Store  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.postgis import Server
 
 DURABLE = ("fsync", "synchronous_commit", "full_page_writes")  # server settings the tests turn off
 
@@ -125,25 +129,48 @@ def durable(data: Path) -> None:
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
 
 
-def postgis(frame: gpd.GeoDataFrame, n: int, repeat: int, gpkg_acc: float, gpkg_app: float) -> None:
-    """The same on a throwaway PostGIS server (durable commits)."""
+def bench_database(server: Server, *, durable_commits: bool) -> str:
+    """A database ``bench`` with PostGIS and the HgWatch schema on the throwaway ``server``
+    (``tests.postgis.running_server``), restarted first with durable commits when asked; its URL.
+    The schema's connection pool is closed again (a benchmark's own children use their own)."""
     import psycopg
 
     from layers.store.pgschema import forget_engine, upgrade_schema
+    from tests.postgis import url_of
+
+    host, port, user = server.host, server.port, server.user
+    if durable_commits:
+        durable(Path(host) / "data")
+    with psycopg.connect(host=host, port=port, user=user, dbname="postgres", autocommit=True) as con:
+        con.execute("CREATE DATABASE bench")
+    url = url_of(host, port, user, "bench")
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("CREATE EXTENSION postgis")
+    upgrade_schema(url)
+    forget_engine(url)
+    return url
+
+
+def commit_settings(url: str) -> tuple[str, str]:
+    """The server's ``fsync`` and ``synchronous_commit``, to print beside the figures."""
+    import psycopg
+
+    with psycopg.connect(url) as con:
+        row = con.execute("SELECT current_setting('fsync'), current_setting('synchronous_commit')").fetchone()
+    assert row is not None  # a SELECT without FROM gives one row
+    return str(row[0]), str(row[1])
+
+
+def postgis(frame: gpd.GeoDataFrame, n: int, repeat: int, gpkg_acc: float, gpkg_app: float) -> None:
+    """The same on a throwaway PostGIS server (durable commits)."""
+    from layers.store.pgschema import forget_engine
     from layers.store.postgis import PostgisStore
-    from tests.postgis import running_server, url_of
+    from tests.postgis import running_server
 
     with running_server() as server:
-        durable(Path(server.host) / "data")
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres",
-                             autocommit=True) as con:
-            con.execute("CREATE DATABASE bench")
-        url = url_of(server.host, server.port, server.user, "bench")
-        with psycopg.connect(url, autocommit=True) as con:
-            con.execute("CREATE EXTENSION postgis")
-            print(f"  (server: fsync {con.execute('SHOW fsync').fetchone()}, synchronous_commit"
-                  f" {con.execute('SHOW synchronous_commit').fetchone()})")
-        upgrade_schema(url)
+        url = bench_database(server, durable_commits=True)
+        fsync, sync = commit_settings(url)
+        print(f"  (server: fsync {fsync}, synchronous_commit {sync})")
         store = PostgisStore(url)
         start = time.perf_counter()
         store.write_layer("mining_sites", frame, source="bench")
