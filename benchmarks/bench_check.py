@@ -11,12 +11,17 @@ written once as GeoParquet into a temporary folder. Then, each in a fresh child 
   water within 100 m in the UTM zone of the site (``ST_Transform``, ``ST_DWithin``), keeps the
   minimum distance and its water id, and writes a CSV; ``SET threads`` to the given count.
 
+And two floors, what any check on GeoPandas layers pays before it does anything (the design card: GeoPandas
+layers hold the sites and the water): ``floor: import``, a Python that imports geopandas and exits;
+``floor: read``, one that also reads both files with ``geopandas.read_parquet`` (the library's own reader)
+and does nothing else. Their ratios to DuckDB's whole process are printed too (``--no-floor`` skips them).
+
 Figures are wall seconds from start to exit and the child's peak resident memory (``ru_maxrss``
 from ``os.wait4``: the child alone). It prints both and the ratio HgWatch / DuckDB (target <= 1).
 This is a benchmark, not a test: it prints, never asserts.
 
 Usage: ``python benchmarks/bench_check.py [--n 1000000] [--m 100000] [--threads 2] [--repeat 1]
-[--tree DIR] [--stages K] [--profile FILE]``. ``--tree`` also times the ``cli.py`` of another checkout of HgWatch
+[--tree DIR] [--stages K] [--profile FILE] [--no-floor]``. ``--tree`` also times the ``cli.py`` of another checkout of HgWatch
 (e.g. ``git archive <commit> | tar -x -C DIR``), run with ``PYTHONPATH=DIR``, on the same data: a
 before/after in one run, which also says whether both trees wrote byte-identical violation files.
 ``--stages K`` runs the check path K times more, in a child that times its
@@ -97,6 +102,13 @@ def duckdb_job(sites: str, water: str, out: str, threads: int) -> None:
     con.execute(f"COPY ({' UNION ALL '.join(parts)} ORDER BY site_id) TO '{out}' (HEADER)")
 
 
+FLOOR_JOB = """
+import sys
+import geopandas
+geopandas.read_parquet(sys.argv[1])
+geopandas.read_parquet(sys.argv[2])
+"""
+
 STAGE_JOB = """
 import json, sys, time
 marks, t, c = {}, time.perf_counter(), time.process_time()
@@ -172,6 +184,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1, help="runs of each contender; the best is kept")
     p.add_argument("--tree", help="also time the cli.py of this other HgWatch checkout (before/after)")
     p.add_argument("--stages", type=int, default=0, metavar="K", help="also time the stages, K runs")
+    p.add_argument("--no-floor", action="store_true", help="skip the two floor runs (see the module docstring)")
     p.add_argument("--profile", help="also run HgWatch under cProfile, saving the stats to this file")
     p.add_argument("--compile-every-run", action="store_true",
                    help="keep PYTHONDONTWRITEBYTECODE if set (every child compiles its modules; default: cache them)")
@@ -204,6 +217,9 @@ def main() -> None:
         results: dict[str, tuple[float, float, float]] = {}
         outputs: dict[str, bytes] = {}
         contenders = [("hgwatch check", hg, env), ("duckdb spatial", duck, env)]
+        if not a.no_floor:
+            contenders += [("floor: import", [sys.executable, "-c", "import geopandas"], env),
+                           ("floor: read", [sys.executable, "-c", FLOOR_JOB, sites.name, water.name], env)]
         if a.tree:
             tree = Path(a.tree).resolve()
             contenders.append(("other tree", [sys.executable, str(tree / "cli.py"), *hg[2:]],
@@ -220,15 +236,22 @@ def main() -> None:
                 runs.append((wall, cpu, rss))
             if runs:
                 results[name] = min(runs)
-                out = folder / ("duck.csv" if name.startswith("duck") else "v.csv")
-                outputs[name] = out.read_bytes()
                 wall, cpu, rss = results[name]
-                print(f"{name:<15} wall {wall:6.2f} s   CPU {cpu:6.2f} s   peak {rss:6.0f} MB   {_rows(out)} rows written"
+                written = ""
+                if not name.startswith("floor"):
+                    out = folder / ("duck.csv" if name.startswith("duck") else "v.csv")
+                    outputs[name] = out.read_bytes()
+                    written = f"{_rows(out)} rows written"
+                print(f"{name:<15} wall {wall:6.2f} s   CPU {cpu:6.2f} s   peak {rss:6.0f} MB   {written:<18}"
                       f"   (wall of each run: {', '.join(f'{r[0]:.2f}' for r in runs)})")
         if "hgwatch check" in results and "duckdb spatial" in results:
             (hw, hc, hr), (dw, dc, dr) = results["hgwatch check"], results["duckdb spatial"]
             print(f"ratio hgwatch / duckdb: wall {hw / dw:.2f} (target <= 1.0), CPU {hc / dc:.2f}, "
                   f"peak memory {hr / dr:.2f}")
+        if "floor: read" in results and "duckdb spatial" in results:
+            fw, dw = results["floor: read"][0], results["duckdb spatial"][0]
+            print(f"ratio floor (import geopandas, read both files as GeoDataFrames, nothing else) / duckdb: wall "
+                  f"{fw / dw:.2f}; the import alone: {results['floor: import'][0] / dw:.2f}")
         if "hgwatch check" in results and "other tree" in results:
             (ow, oc, _), (hw, hc, _) = results["other tree"], results["hgwatch check"]
             print(f"ratio other tree / hgwatch: wall {ow / hw:.2f}, CPU {oc / hc:.2f}")
