@@ -112,7 +112,7 @@ class HgWatchProvider(BaseProvider):
         except HgWatchError as exc:
             raise ProviderInvalidQueryError(user_msg=str(exc)) from None
         page = [] if resulttype == "hits" else positions[offset:offset + limit]
-        features = [self._feature(i, select_properties, skip_geometry) for i in page]
+        features = [self._trimmed(f, select_properties, skip_geometry) for f in self.served.features(page)]
         self.asking.features = len(features)
         return {"type": "FeatureCollection", "features": features, "numberMatched": len(positions),
                 "numberReturned": len(features), "hgwatch": self._meta()}
@@ -123,16 +123,14 @@ class HgWatchProvider(BaseProvider):
         if position is None:
             raise ProviderItemNotFoundError(user_msg="identifier not found")
         self.asking.features = 1
-        return self._feature(position, None, False)
+        return self.served.features([position])[0]
 
-    def _feature(self, position: int, select_properties: list[str] | None, skip_geometry: bool) -> dict[str, Any]:
-        feature = dict(self.served.features[position])
-        props: dict[str, Any] = dict(feature["properties"])  # type: ignore[call-overload]
+    @staticmethod
+    def _trimmed(feature: dict[str, Any], select_properties: list[str] | None, skip_geometry: bool) -> dict[str, Any]:
         if select_properties:
-            props = {k: v for k, v in props.items() if k in select_properties}
-        feature["properties"] = props
+            feature["properties"] = {k: v for k, v in feature["properties"].items() if k in select_properties}
         if skip_geometry:
-            feature["geometry"] = None  # the shared geometry itself is never changed (pygeoapi does not either)
+            feature["geometry"] = None
         return feature
 
     def __repr__(self) -> str:

@@ -3,9 +3,11 @@ violations with their shortest lines, and the samples classed against the guidel
 
 ``FeatureSource(settings).collections(identity)`` reads through the HgWatch service with that
 identity (``services.hgwatch.HgWatch``, so ``services.auth.read_layer``: a partner's read never
-selects a restricted column, on PostGIS it runs as ``hgw_partner`` on the ``partner`` views) and
-turns every collection into RFC 7946 GeoJSON features once (lon/lat, 7 decimals, counter-clockwise
-exterior rings). The result is kept per role and admin areas until the store's layers (source,
+selects a restricted column, on PostGIS it runs as ``hgw_partner`` on the ``partner`` views).
+A collection keeps its frame; the RFC 7946 GeoJSON features of a request (lon/lat, 7 decimals,
+counter-clockwise exterior rings) are made from the rows that request returns, so a national layer
+of 1e6 sites costs its frame and not a million feature dicts (``Served.features``). The collections
+are kept per role and admin areas until the store's layers (source,
 rows, import time, shareable marks) or a settings file change; that layer table is read again at
 most once a second (``RECHECK_S``), so new data is served within a second and a busy second costs
 one small read. The audit rows the API writes do not count as a change.
@@ -73,7 +75,6 @@ class Served:
     title : a title for people.
     frame : the attributes and geometry, in feature order (EPSG:4326).
     ids : the feature ids, in order.
-    features : the GeoJSON features (dicts), in order.
     fields : JSON Schema of each property.
     time_field : the date property ``datetime`` filters on (None: the layer has none).
     provenance : source and licence of each layer the collection comes from.
@@ -84,7 +85,6 @@ class Served:
     title: str
     frame: gpd.GeoDataFrame
     ids: list[str]
-    features: list[dict[str, object]]
     fields: dict[str, dict[str, str]]
     time_field: str | None
     provenance: list[Provenance]
@@ -94,6 +94,28 @@ class Served:
     def position(self, feature_id: str) -> int | None:
         """Where feature ``feature_id`` is, or None."""
         return self.positions.get(feature_id)
+
+    def features(self, positions: Sequence[int]) -> list[dict[str, object]]:
+        """The GeoJSON features at ``positions`` (new dicts: the caller may change them), in that order.
+
+        Each is made from its own row alone, so a feature is the same whichever page it is on:
+        ``{"type": "Feature", "id": ..., "geometry": ..., "properties": ...}`` with the properties
+        as pandas writes the row to JSON (numbers to 15 significant digits, days as YYYY-MM-DD,
+        missing values as null) and the geometry in 2D, on a 1e-7 degree grid, exterior rings
+        counter-clockwise, null when missing or empty.
+        """
+        at = np.asarray(positions, dtype=np.intp)
+        rows = self.frame.iloc[at]
+        attrs = pd.DataFrame(rows.drop(columns=rows.geometry.name))
+        for col in attrs.columns:
+            if pd.api.types.is_datetime64_any_dtype(attrs[col]):
+                attrs[col] = attrs[col].dt.strftime("%Y-%m-%d").astype(object).where(attrs[col].notna(), None)
+        records = json.loads(attrs.to_json(orient="records", double_precision=15, date_format="iso")) if len(attrs) else []
+        geoms = shapely.force_2d(rows.geometry.to_numpy())
+        geoms = shapely.orient_polygons(shapely.set_precision(geoms, 10.0 ** -COORD_DECIMALS, mode="pointwise"))
+        shapes = [None if g is None or g.is_empty else shapely.geometry.mapping(g) for g in geoms]
+        return [{"type": "Feature", ID: self.ids[i], "geometry": shape, "properties": props}
+                for i, shape, props in zip(at.tolist(), shapes, records)]
 
 
 def profile_of(identity: Identity) -> str:
@@ -226,19 +248,8 @@ def _schema(series: pd.Series) -> dict[str, str]:
 def _served(name: str, title: str, frame: gpd.GeoDataFrame, ids: list[str], time_field: str | None,
             prov: list[Provenance], accuracy_m: float | None) -> Served:
     frame = frame.reset_index(drop=True)
-    attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    fields = {str(c): _schema(attrs[c]) for c in attrs.columns}
-    for col in attrs.columns:
-        if pd.api.types.is_datetime64_any_dtype(attrs[col]):
-            attrs[col] = attrs[col].dt.strftime("%Y-%m-%d").astype(object).where(attrs[col].notna(), None)
-    records = json.loads(attrs.to_json(orient="records", double_precision=15, date_format="iso")) if len(attrs) else []
-    geoms = shapely.force_2d(frame.geometry.to_numpy())
-    geoms = shapely.orient_polygons(shapely.set_precision(geoms, 10.0 ** -COORD_DECIMALS, mode="pointwise"))
-    shapes = [None if g is None or g.is_empty else shapely.geometry.mapping(g) for g in geoms]
-    features: list[dict[str, object]] = [{"type": "Feature", ID: fid, "geometry": shape, "properties": props}
-                                         for fid, shape, props in zip(ids, shapes, records)]
-    return Served(name, title, frame, ids, features, fields, time_field, prov, accuracy_m,
-                  {fid: i for i, fid in enumerate(ids)})
+    fields = {str(c): _schema(frame[c]) for c in frame.columns if c != frame.geometry.name}
+    return Served(name, title, frame, ids, fields, time_field, prov, accuracy_m, dict(zip(ids, range(len(ids)))))
 
 
 # ---------------------------------------------------------------- selecting
