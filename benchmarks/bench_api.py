@@ -1,18 +1,26 @@
-"""Load check of the partner API: 20 concurrent clients make 2,000 requests over items pages and
-single features, on loopback, and the script stops by itself. Prints errors, p50, p95 and the rate.
+"""Load check of the partner API: concurrent clients make requests over items pages and single
+features, on loopback, and the script stops by itself. Prints errors, p50, p95 and the rate, the time from
+the server's start to its first answered items page, and the server's peak memory.
 
     .venv/bin/python benchmarks/bench_api.py [--clients 20] [--requests 2000] [--max-seconds 600]
+        [--sites N] [--postgis] [--tree DIR]
 
-A copy of the demo workspace (150 sites, 325 violations, 180 samples...) gets a partner account
-and key; the real server (``python -m api``) serves it on a free loopback port, and every request
-is a real audit row in the copy. Half the requests are pages (``limit`` 10-100 at a random
-offset of a random collection), half single features by id. A request that takes more than 60 s,
-any status but 200 or a body that is not the JSON asked for counts as an error. Not a test: it
-never fails on time.
+The store: a copy of the demo workspace (150 sites, 325 violations, 180 samples...), or with ``--sites N``
+a national one: the N mining sites and N/10 water segments of ``bench_check.py`` imported with ``cli.py
+import``, then one recorded ``cli.py check --only HG-WATER-100`` (its violations and cases). ``--postgis``
+puts it in a throwaway PostGIS (``tests.postgis.running_server``) instead of a GeoPackage. It gets a
+partner account and key; the real server (``python -m api``) serves it on a free loopback port, and every
+request is a real audit row. The first request is one items page of ``mining_sites``: the server reads
+the store and makes the partner's collections then, so its time is what the first partner waits for.
+Half the requests are pages (``limit`` 10-100 at a random offset of a random collection), half single
+features by id. A request that takes more than 60 s, any status but 200 or a body that is not the JSON
+asked for counts as an error. ``--tree DIR`` serves the same store with another checkout's ``python -m
+api`` afterwards (before/after, same run). Not a test: it never fails on time.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -30,9 +38,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
 
 from layers.store.open import open_store  # noqa: E402
-from services import auth, keys  # noqa: E402
+from services import audit, auth, keys  # noqa: E402
 from settings import DEMO_WORKSPACE  # noqa: E402
 
 COLLECTIONS = ("mining_sites", "violations", "samples", "tailings", "residential_areas", "water_bodies")
@@ -51,10 +60,12 @@ def _get(con: http.client.HTTPConnection, path: str, key: str) -> tuple[int, byt
 
 
 def _plan(port: int, key: str, count: int, seed: int) -> list[tuple[str, str]]:
-    """``count`` (kind, path) requests: half pages, half single features (ids fetched first)."""
-    con = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    """``count`` (kind, path) requests over the collections served: half pages, half single features (ids of
+    the first 10,000 features of each fetched first)."""
+    con = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    served = [c["id"] for c in json.loads(_get(con, "/collections", key)[1])["collections"]]
     ids, sizes = {}, {}
-    for name in COLLECTIONS:
+    for name in (c for c in COLLECTIONS if c in served):
         status, body = _get(con, f"/collections/{name}/items?limit=10000", key)
         doc = json.loads(body)
         ids[name] = [str(f["id"]) for f in doc["features"]]
@@ -63,7 +74,7 @@ def _plan(port: int, key: str, count: int, seed: int) -> list[tuple[str, str]]:
     rng = random.Random(seed)
     plan = []
     for i in range(count):
-        name = rng.choice(COLLECTIONS)
+        name = rng.choice(sorted(ids))
         if i % 2 == 0:
             limit = rng.choice((10, 25, 50, 100))
             plan.append(("page", f"/collections/{name}/items?limit={limit}&offset={rng.randrange(max(1, sizes[name]))}"))
@@ -92,60 +103,105 @@ def _client(port: int, key: str, work: list[tuple[str, str]], deadline: float) -
     return done
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--max-seconds", type=float, default=600.0, help="stop sending after this long")
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="hgwatch-bench-api-"))
-    ws = folder / "ws.gpkg"
-    shutil.copyfile(DEMO_WORKSPACE, ws)
-    store = open_store(ws)
-    auth.add_account(store, "bench", "partner", "bench password 1")
-    key = keys.create(store, "bench")
+def _national(folder: Path, where: list[str], n: int, env: dict[str, str]) -> None:
+    """N sites and N/10 water segments imported into the store ``where`` names, and one recorded check."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_check import write_inputs
+
+    paths = write_inputs(folder, n, max(1, n // 10))
+    for command in [["import", str(p)] for p in paths] + [["check", "--only", "HG-WATER-100"]]:
+        subprocess.run([sys.executable, str(ROOT / "cli.py"), *where, *command], cwd=folder, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _serve(tree: Path, where: list[str], key: str, args: argparse.Namespace, env: dict[str, str]) -> None:
+    """Start ``tree``'s API server on the store, time its first items page, run the load, print the figures."""
     port = _port()
-    env = {**os.environ, "NO_PROXY": "127.0.0.1"}
-    env.pop("HGWATCH_DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port), "--workspace", str(ws)], cwd=ROOT,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    began = time.monotonic()
+    server = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port), *where], cwd=tree,
+                              env=dict(env, PYTHONPATH=str(tree)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        start_deadline = time.monotonic() + 120
-        while True:
+        while True:  # the landing page lists no features: the server is up
             try:
                 if _get(http.client.HTTPConnection("127.0.0.1", port, timeout=5), "/", key)[0] == 200:
                     break
             except OSError:
                 pass
-            if server.poll() is not None or time.monotonic() > start_deadline:
+            if server.poll() is not None or time.monotonic() > began + 600:
                 print("the API server did not start", file=sys.stderr)
-                return 1
+                return
             time.sleep(0.3)
+        up = time.monotonic() - began
+        status, _ = _get(http.client.HTTPConnection("127.0.0.1", port, timeout=600),
+                         "/collections/mining_sites/items?limit=10", key)
+        first = time.monotonic() - began
         plan = _plan(port, key, args.requests, seed=14)
         shares = [plan[i::args.clients] for i in range(args.clients)]
-        began = time.monotonic()
+        start = time.monotonic()
         with ThreadPoolExecutor(args.clients) as pool:
-            results = [r for part in pool.map(lambda w: _client(port, key, w, began + args.max_seconds), shares)
+            results = [r for part in pool.map(lambda w: _client(port, key, w, start + args.max_seconds), shares)
                        for r in part]
-        wall = time.monotonic() - began
+        wall = time.monotonic() - start
+        peak = next((line.split()[1] for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()
+                     if line.startswith("VmHWM:")), "0")
     finally:
         server.terminate()
         server.wait(timeout=30)
-    rows = len(open_store(ws).layers())
-    trail = sum(1 for r in __import__("services.audit", fromlist=["trail"]).trail(open_store(ws))
-                if r.action == "api request")
-    shutil.rmtree(folder, ignore_errors=True)
     errors = sum(not ok for _, _, ok in results)
-    print(f"partner API load check: {args.clients} clients, {len(results)} of {args.requests} requests made"
-          f" in {wall:.1f} s ({len(results) / wall:.0f} requests/s), loopback, {rows} layers in the store")
-    print(f"errors: {errors}   audit rows written: {trail}")
+    print(f"{tree}: server up in {up:.1f} s; first items page (status {status}) {first:.1f} s after the start;"
+          f" server peak memory {int(peak) / 1024:.0f} MB")
+    print(f"  {args.clients} clients, {len(results)} of {args.requests} requests in {wall:.1f} s"
+          f" ({len(results) / wall:.0f} requests/s), errors: {errors}")
     for kind in ("page", "feature", None):
         times = sorted(t for k, t, _ in results if kind is None or k == kind)
         if len(times) < 2:
             continue
         q = statistics.quantiles(times, n=100)
-        print(f"{kind or 'all':<8} n={len(times):<5} p50 {q[49] * 1000:7.1f} ms   p95 {q[94] * 1000:7.1f} ms"
+        print(f"  {kind or 'all':<8} n={len(times):<5} p50 {q[49] * 1000:7.1f} ms   p95 {q[94] * 1000:7.1f} ms"
               f"   max {times[-1] * 1000:7.1f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--max-seconds", type=float, default=600.0, help="stop sending after this long")
+    parser.add_argument("--sites", type=int, default=0, help="a national store of this many sites (0: the demo)")
+    parser.add_argument("--postgis", action="store_true", help="the store on a throwaway PostGIS")
+    parser.add_argument("--tree", help="also serve the store with this other checkout (before/after)")
+    args = parser.parse_args()
+    env = {k: v for k, v in os.environ.items() if k not in ("HGWATCH_DATABASE_URL", "HGWATCH_WORKSPACE")}
+    env["NO_PROXY"] = "127.0.0.1"
+    folder = Path(tempfile.mkdtemp(prefix="hgwatch-bench-api-"))
+    print(f"partner API load check; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+          f" ({os.cpu_count()} cores)")
+    try:
+        with contextlib.ExitStack() as stack:
+            if args.postgis:
+                from bench_store_write import bench_database
+
+                from tests.postgis import running_server
+                where = ["--database-url", bench_database(stack.enter_context(running_server()), durable_commits=True)]
+                if not args.sites:
+                    subprocess.run([sys.executable, str(ROOT / "cli.py"), *where, "db", "upgrade", "--from-workspace",
+                                    str(DEMO_WORKSPACE)], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+            else:
+                where = ["--workspace", str(folder / "ws.gpkg")]
+                if not args.sites:
+                    shutil.copyfile(DEMO_WORKSPACE, folder / "ws.gpkg")
+            if args.sites:
+                _national(folder, where, args.sites, env)
+            store = open_store(where[1])  # a path or a database URL
+            auth.add_account(store, "bench", "partner", "bench password 1")
+            key = keys.create(store, "bench")
+            layers = [(i.layer, i.rows) for i in store.layers()]
+            print(f"store: {'PostGIS' if args.postgis else 'GeoPackage'}, layers {layers}")
+            for tree in [ROOT] + ([Path(args.tree).resolve()] if args.tree else []):
+                _serve(tree, where, key, args, env)
+            trail = sum(1 for r in audit.trail(store) if r.action == "api request")
+            print(f"audit rows of API requests written: {trail}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
