@@ -11,7 +11,7 @@ Nothing here reads a file or a store.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,11 @@ class CaseRules:
     verdicts: tuple[str, ...]
     max_visit_distance_m: float
     assign_roles: tuple[str, ...] = ()
+
+    def rerun_decides(self, status: str) -> bool:
+        """True when a run that flags a case in ``status`` again may reopen it or keep its verdict
+        (``on_flagged``); a case in any other status is left as it is."""
+        return status in self.verdicts or status in self.reopen_from
 
     def find(self, current: str, target: str) -> Transition | None:
         """The transition that allows ``current`` -> ``target``, or None."""
@@ -238,7 +243,12 @@ class Fingerprint:
 
 def geometry_sha256(geoms: Sequence[BaseGeometry | None]) -> list[str]:
     """SHA-256 (hex) of each geometry's 2D little-endian WKB ("" for a missing one)."""
-    wkbs = shapely.to_wkb(list(geoms), output_dimension=2, byte_order=1)
+    return wkb_sha256(shapely.to_wkb(list(geoms), output_dimension=2, byte_order=1))
+
+
+def wkb_sha256(wkbs: Iterable[bytes | None]) -> list[str]:
+    """SHA-256 (hex) of each WKB as ``geometry_sha256`` makes it ("" for a missing one): for
+    geometries whose WKB is at hand already."""
     return ["" if w is None else hashlib.sha256(w).hexdigest() for w in wkbs]
 
 
@@ -259,13 +269,13 @@ def on_flagged(rules: CaseRules, *, status: str, verdict: Fingerprint | None, cu
     - a status in ``reopen_from`` reopens, the run recorded as the reason;
     - any other status is left as it is.
     """
-    if verdict is not None and (status in rules.verdicts or status in rules.reopen_from):
+    if not rules.rerun_decides(status):
+        return Rerun(None, f"{run} flags it again")
+    if verdict is not None:
         changed = verdict.changes(current)
         if not changed:
             return Rerun(None, f"{run} flags it again; nothing changed since the verdict")
         return Rerun(rules.reopen_to, f"{run} flags it again and the {', '.join(changed)} changed since the verdict")
     if status in rules.verdicts:  # a verdict stored before fingerprints: keep it, say so
         return Rerun(None, f"{run} flags it again; no fingerprint stored with the verdict")
-    if status in rules.reopen_from:
-        return Rerun(rules.reopen_to, f"{run} flags it again")
-    return Rerun(None, f"{run} flags it again")
+    return Rerun(rules.reopen_to, f"{run} flags it again")  # a status in reopen_from

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -34,9 +34,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
-from geo.cases import CaseRules, Fingerprint, geometry_sha256, on_flagged, path_for_outcome, refusal
+from geo.cases import CaseRules, Fingerprint, on_flagged, path_for_outcome, refusal, wkb_sha256
 from geo.distance import geodesic_distance
 from geo.errors import InputError, Problem
 from geo.rules import Evaluation
@@ -46,7 +48,7 @@ from layers.io.submissions import Submission
 from layers.store import cases as stored
 from layers.store.accounts import accounts_for
 from layers.store.base import Store
-from layers.store.cases import Case, CaseTables, Comment, Photo, Visit
+from layers.store.cases import CASE_COLUMNS, Case, CaseTables, Comment, Photo, Visit
 from layers.store.visibility import AREA_FIELD
 from services import audit
 from services.auth import ROLES, Identity
@@ -114,60 +116,141 @@ class SyncReport:
 SITE_LAYER = "mining_sites"
 
 
-def _text(value: object) -> str | None:
-    """A text cell, or None for a missing one (pandas may hand a missing text over as NaN, which
-    PostgreSQL would store as the text 'NaN')."""
-    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+def _first_rows(keys: pd.Series, wanted: Sequence[object] | np.ndarray) -> np.ndarray:
+    """For each of ``wanted``, the position of the first row of ``keys`` with that value, both
+    compared as text (-1: none). Arrow's hash lookup (``index_in``): no Python object per key."""
+    def text(values: pd.Series) -> pa.Array:
+        return pa.array(values if pd.api.types.infer_dtype(values, skipna=False) == "string" else values.astype(str))
+
+    found = pc.index_in(text(pd.Series(np.asarray(wanted, dtype=object), dtype=object)), value_set=text(keys))
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
 
 
-def _areas_of_linked_sites(areas: list[object], rows: Sequence[int], ids: pd.Series, by_id: pd.DataFrame,
+def _cells(frame: pd.DataFrame, column: str, pos: np.ndarray) -> np.ndarray:
+    """Column ``column`` of ``frame`` at the row positions ``pos`` (-1: none), as text cells: None
+    for a missing value, else ``str`` of it (an object array)."""
+    values = frame[column].to_numpy(dtype=object)[np.maximum(pos, 0)] if len(frame) else np.full(len(pos), None)
+    missing = (pos < 0) | pd.isna(values)
+    out = np.full(len(pos), None, dtype=object)
+    keep = np.flatnonzero(~missing)
+    out[keep] = [v if type(v) is str else str(v) for v in values[keep]]
+    return out
+
+
+def _areas_of_linked_sites(areas: np.ndarray, rows: np.ndarray, pos: np.ndarray, subjects: pd.DataFrame,
                            sites: gpd.GeoDataFrame | None) -> None:
     """A subject with no admin area of its own (a tailings record) takes the area of the mining site
     it names in ``site_id``, so that the case reaches the field coordinator of that area."""
-    if sites is None or "site_id" not in by_id or AREA_FIELD not in sites or "site_id" not in sites:
+    if sites is None or "site_id" not in subjects or AREA_FIELD not in sites or "site_id" not in sites:
         return
-    site_area = sites.drop_duplicates("site_id").set_index(sites["site_id"].astype(str).drop_duplicates())[AREA_FIELD]
-    linked = by_id["site_id"].reindex(ids).astype(object)
-    for i, site in zip(rows, linked.to_numpy(dtype=object)):
-        if areas[i] is None and isinstance(site, str) and site in site_area.index and pd.notna(site_area[site]):
-            areas[i] = str(site_area[site])
+    held = subjects["site_id"].to_numpy(dtype=object) if len(subjects) else np.full(1, None, dtype=object)
+    linked = np.where(pos < 0, None, held[np.maximum(pos, 0)])
+    named = np.flatnonzero([isinstance(site, str) for site in linked] & pd.isna(areas[rows]))
+    if not len(named):
+        return
+    site_pos = _first_rows(sites["site_id"], linked[named])
+    area = _cells(sites, AREA_FIELD, site_pos)
+    take = np.flatnonzero(area != None)  # noqa: E711 (elementwise)
+    areas[rows[named[take]]] = area[take]
 
 
 def _site_facts(violations: gpd.GeoDataFrame, frames: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame:
-    """Per violation: the site's name and admin area, a point on it, its WKB and the fingerprint."""
-    names: list[object] = [None] * len(violations)
-    areas: list[object] = [None] * len(violations)
-    others: list[object] = [None] * len(violations)
+    """Per violation: the site's name and admin area, a point on it, its WKB and the fingerprint.
+
+    Whole columns: each subject is found in its layer by one hash lookup of its id (the first
+    row with it, as text), each other feature likewise (its first row with a geometry); the WKB
+    of each site and of each distinct other feature is made and hashed once."""
+    n = len(violations)
+    names = np.full(n, None, dtype=object)
+    areas = np.full(n, None, dtype=object)
     for layer, rows in violations.groupby("subject_layer").indices.items():
         frame = frames.get(str(layer))
         if frame is None:
             continue
-        spec = CATALOGUE[str(layer)]
-        by_id = frame.drop_duplicates(spec.id_field).set_index(frame[spec.id_field].astype(str).drop_duplicates())
-        ids = violations["subject_id"].iloc[rows].astype(str)
+        pos = _first_rows(frame[CATALOGUE[str(layer)].id_field], violations["subject_id"].to_numpy(dtype=object)[rows])
         for column, out in (("name", names), (AREA_FIELD, areas)):
-            if column in by_id:
-                values = by_id[column].reindex(ids).to_numpy(dtype=object)
-                for i, v in zip(rows, values):
-                    out[i] = None if v is None or (isinstance(v, float) and np.isnan(v)) or pd.isna(v) else str(v)
-        _areas_of_linked_sites(areas, rows, ids, by_id, frames.get(SITE_LAYER))
+            if column in frame:
+                out[rows] = _cells(frame, column, pos)
+        _areas_of_linked_sites(areas, rows, pos, frame, frames.get(SITE_LAYER))
+    others = np.full(n, "", dtype=object)
     if "nearest_layer" in violations:
         for layer, rows in violations.groupby("nearest_layer").indices.items():
             frame = frames.get(str(layer))
             if frame is None or str(layer) not in CATALOGUE:
                 continue
-            id_field = CATALOGUE[str(layer)].id_field
-            geoms = pd.Series(frame.geometry.to_numpy(), index=frame[id_field].astype(str)).groupby(level=0).first()
-            found = geoms.reindex(violations["nearest_id"].iloc[rows].astype(str)).to_numpy(dtype=object)
-            for i, g in zip(rows, found):
-                others[i] = g if isinstance(g, shapely.Geometry) else None
+            geoms = frame.geometry.to_numpy()
+            present = np.flatnonzero(~pd.isna(geoms))  # the first row of an id WITH a geometry
+            pos = _first_rows(frame[CATALOGUE[str(layer)].id_field].iloc[present],
+                              violations["nearest_id"].to_numpy(dtype=object)[rows])
+            distinct, back = np.unique(pos, return_inverse=True)
+            wkbs = shapely.to_wkb(geoms[present[np.maximum(distinct, 0)]], output_dimension=2, byte_order=1)
+            sha = np.array(wkb_sha256(w if p >= 0 and isinstance(g, shapely.Geometry) else None
+                                      for w, p, g in zip(wkbs, distinct, geoms[present[np.maximum(distinct, 0)]])),
+                           dtype=object)
+            others[rows] = sha[back]
     sites = violations.geometry.to_numpy()
     point = shapely.point_on_surface(sites)
+    site_wkb = list(shapely.to_wkb(sites, output_dimension=2, byte_order=1))
     return pd.DataFrame({
-        "site_name": names, "admin_area": areas, "lon": shapely.get_x(point), "lat": shapely.get_y(point),
-        "site_wkb": list(shapely.to_wkb(sites, output_dimension=2, byte_order=1)),
-        "site_sha256": geometry_sha256(list(sites)), "other_sha256": geometry_sha256(others),
+        "site_name": pd.Series(names, index=violations.index, dtype=object),  # None stays None (not NaN)
+        "admin_area": pd.Series(areas, index=violations.index, dtype=object),
+        "lon": shapely.get_x(point), "lat": shapely.get_y(point),
+        "site_wkb": site_wkb, "site_sha256": wkb_sha256(site_wkb), "other_sha256": others,
     }, index=violations.index)
+
+
+FLAGGED_SETS = ("rule_id", "rule_version", "subject_layer", "site_id", "site_name", "admin_area", "flagged",
+                "distance_m", "lon", "lat", "site_wkb", "fingerprint")  # what a run sets on a case it flags, but last_run
+
+
+def _run_cases(v: gpd.GeoDataFrame, facts: pd.DataFrame, run_id: int) -> dict[str, list[Any]]:
+    """The values run ``run_id`` gives each case it flags, by ``Case`` field, one list each in the
+    order of the violations (plain Python values, as a ``Case`` holds them), and ``violation_id``."""
+    distance = v["distance_m"] if "distance_m" in v else pd.Series(None, index=v.index, dtype=object)
+    gone = pd.isna(distance).to_numpy()
+    fingerprints = [Fingerprint(s, o, r).as_text() for s, o, r in zip(
+        facts["site_sha256"].astype(str).tolist(), facts["other_sha256"].astype(str).tolist(),
+        v["rule_version"].astype(str).tolist())]
+    return {"violation_id": v["violation_id"].astype(str).tolist(),
+            **{c: v[s].astype(str).tolist() for c, s in (("rule_id", "rule_id"), ("rule_version", "rule_version"),
+                                                         ("subject_layer", "subject_layer"), ("site_id", "subject_id"))},
+            "site_name": facts["site_name"].tolist(), "admin_area": facts["admin_area"].tolist(),
+            "flagged": [True] * len(v),
+            "distance_m": [None if g else float(d) for d, g in zip(distance.tolist(), gone)],
+            "lon": facts["lon"].astype(float).tolist(), "lat": facts["lat"].astype(float).tolist(),
+            "site_wkb": [bytes(w) for w in facts["site_wkb"]], "fingerprint": fingerprints,
+            "last_run": [run_id] * len(v)}
+
+
+def _same(a: Sequence[Any], b: Sequence[Any]) -> np.ndarray:
+    """Elementwise ``a[i] == b[i]`` as Python compares two values (None equals None, NaN nothing)."""
+    left, right = np.empty(len(a), dtype=object), np.empty(len(b), dtype=object)
+    left[:], right[:] = a, b
+    return np.asarray(left == right, dtype=bool)
+
+
+def _steady(rules: CaseRules, held: Mapping[str, list[Any]], current: Mapping[str, list[Any]],
+            run_id: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Which violations of the run (``current``) are decided on whole columns, given the stored
+    cases (``held``): masks of the new cases and of the cases that only get the run as their last
+    run, and the ids of those whose last run is not the run yet. A violation id the run flags
+    twice is in neither (decided one row at a time, as before)."""
+    vids = current["violation_id"]
+    at = pd.Index(held["violation_id"]).get_indexer(vids) if vids else np.empty(0, dtype=np.intp)
+    once = ~pd.Series(vids, dtype=object).duplicated(keep=False).to_numpy()
+    usual = (at >= 0) & once
+    if not usual.any():
+        return (at < 0) & once, usual, []
+    rows = at[usual]
+    status = pd.Series(np.asarray(held["status"], dtype=object)[rows], dtype=object)
+    steady = ~status.map({s: rules.rerun_decides(s) for s in status.unique()}).to_numpy(dtype=bool)
+    steady &= np.asarray(held["flagged"], dtype=bool)[rows]
+    for name in FLAGGED_SETS:
+        steady &= _same(np.asarray(held[name], dtype=object)[rows], np.asarray(current[name], dtype=object)[usual])
+    usual[np.flatnonzero(usual)[~steady]] = False
+    last = np.asarray(held["last_run"], dtype=object)[at[usual]]
+    touched = [vid for vid, r in zip(np.asarray(vids, dtype=object)[usual], last) if r != run_id]
+    return (at < 0) & once, usual, touched
 
 
 def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoDataFrame], *,
@@ -184,75 +267,97 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
     One write transaction for every case. The run's audit row (``rule run``, written by
     ``services.hgwatch.HgWatch.check``) carries ``SyncReport.audit()`` under ``cases``: the
     reopened, kept and no-longer-flagged cases by id.
+
+    Decided on whole columns (one SELECT of the columns compared, no ``Case`` per stored row): a
+    violation id flagged once by the run and without a case is opened; a case flagged again,
+    still flagged, in a status the rerun leaves alone (``CaseRules.rerun_decides`` false) and
+    with every value the run sets unchanged only gets its last run. Every other case the run
+    flags, and every case it no longer flags, is read whole and decided one by one as before.
     """
     rules = case_rules()
     v = evaluation.violations
     ran = set(evaluation.counts)
-    facts = _site_facts(v, frames)
     label, now = f"run {run_id}", _now()
-    opened: list[str] = []
-    reopened: list[str] = []
-    kept: list[str] = []
-    gone: list[str] = []
-    again: list[str] = []
-    touched: list[str] = []
-    getters: tuple[Callable[[Any], Any], Callable[[Any], Any]] | None = None
+    current = _run_cases(v, _site_facts(v, frames), run_id)
+    vids = current["violation_id"]
     with stored.writing(store) as tables:
-        before = {c.violation_id: c for c in tables.all(with_geometry=True)}
-        changed: list[Case] = []
-        table = pd.DataFrame({"vid": v["violation_id"].astype(str), **{c: v[c] for c in (
-            "rule_id", "rule_version", "subject_layer", "subject_id")}, "distance_m": v.get("distance_m")},
-            index=v.index).join(facts)
-        columns = {str(name): values.tolist() for name, values in table.items()}  # plain lists: no per-row pandas
-        rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
-        for row in rows:
-            vid, fact = str(row["vid"]), row
-            fingerprint = Fingerprint(str(fact["site_sha256"]), str(fact["other_sha256"]), str(row["rule_version"]))
-            distance = None if row["distance_m"] is None or pd.isna(row["distance_m"]) else float(row["distance_m"])
-            current: dict[str, Any] = dict(rule_id=str(row["rule_id"]), rule_version=str(row["rule_version"]),
-                           subject_layer=str(row["subject_layer"]), site_id=str(row["subject_id"]),
-                           site_name=_text(fact["site_name"]), admin_area=_text(fact["admin_area"]), flagged=True,
-                           distance_m=distance, lon=float(fact["lon"]), lat=float(fact["lat"]),
-                           site_wkb=bytes(fact["site_wkb"]), fingerprint=fingerprint.as_text(), last_run=run_id)
-            old = before.get(vid)
-            if old is None:
-                changed.append(Case(violation_id=vid, status="new", assignee=None, due_date=None,
-                                    reason=f"flagged by {label}", review=None, verdict=None, opened_at=now,
-                                    updated_at=now, first_run=run_id, **current))
-                opened.append(vid)
-                continue
-            decision = on_flagged(rules, status=old.status, verdict=Fingerprint.from_text(old.verdict),
-                                  current=fingerprint, run=label)
-            if getters is None:  # what a run sets on a case it flags besides its last run, read in C below
-                names = [name for name in current if name != "last_run"]
-                getters = operator.attrgetter(*names), operator.itemgetter(*names)
-            if decision.status is None and old.flagged and getters[0](old) == getters[1](current):
-                if old.status in rules.verdicts or (old.verdict and old.status in rules.reopen_from):
-                    kept.append(vid)
-                if old.last_run != run_id:
-                    touched.append(vid)  # flagged again, nothing else changed: only its last run is set
-                continue
-            new = replace(old, **current)
-            if not old.flagged:
-                new = replace(new, review=None, updated_at=now)
-                again.append(vid)
-            if decision.status is not None:
-                new = replace(new, status=decision.status, reason=decision.reason, verdict=None, assignee=None,
-                              updated_at=now)
-                reopened.append(vid)
-            elif old.status in rules.verdicts or (old.verdict and old.status in rules.reopen_from):
-                kept.append(vid)
-            if new != old:
-                changed.append(new)
-        seen = set(v["violation_id"].astype(str))
-        for vid, old in before.items():
-            if vid not in seen and old.flagged and old.rule_id in ran:
-                changed.append(replace(old, flagged=False, updated_at=now,
-                                       review=f"no longer flagged by {label}: review it (not closed)"))
-                gone.append(vid)
-        tables.put(changed)
-        tables.set_last_run(touched, run_id)
-    return SyncReport(run_id, tuple(opened), tuple(reopened), tuple(kept), tuple(gone), tuple(again))
+        held = tables.columns(["violation_id", *FLAGGED_SETS, "status", "last_run"])
+        new, usual, touched = _steady(rules, held, current, run_id)
+        seen = set(vids)
+        gone_ids = [vid for vid, f, r in zip(held["violation_id"], held["flagged"], held["rule_id"])
+                    if vid not in seen and f and r in ran]
+        slow = np.flatnonzero(~new & ~usual)
+        before = {c.violation_id: c for c in tables.many([*(vids[i] for i in slow), *gone_ids])}
+        report, changed, touched_too = _decide(rules, current, slow, before, label, now, run_id)
+        report["opened"] |= new
+        changed.update(zip(np.flatnonzero(new).tolist(), _opened_rows(current, np.flatnonzero(new), label, now, run_id)))
+        gone_set = set(gone_ids)
+        gone = [vid for vid in before if vid in gone_set]  # in the store's order of violation ids
+        rows_out = [changed[k] for k in sorted(changed)] + [tuple(vars(replace(
+            before[vid], flagged=False, updated_at=now, review=f"no longer flagged by {label}: review it (not closed)"
+        )).values()) for vid in gone]
+        tables.put_rows(rows_out)
+        tables.set_last_run([*touched, *touched_too], run_id)
+    picked = {k: tuple(vids[i] for i in np.flatnonzero(mask)) for k, mask in report.items()}
+    return SyncReport(run_id, picked["opened"], picked["reopened"], picked["kept"], tuple(gone), picked["again"])
+
+
+def _opened_rows(current: Mapping[str, list[Any]], positions: np.ndarray, label: str, now: str,
+                 run_id: int) -> list[tuple[Any, ...]]:
+    """The new cases of the violations at ``positions``, as rows in ``CASE_COLUMNS`` order: the
+    run's values and a new case's own (status ``new``, opened now by run ``run_id``)."""
+    own: dict[str, Any] = dict(status="new", assignee=None, due_date=None, reason=f"flagged by {label}", review=None,
+                               verdict=None, opened_at=now, updated_at=now, first_run=run_id)
+    ids = positions.tolist()
+    columns = [[own[c]] * len(ids) if c in own else [current[c][i] for i in ids] for c in CASE_COLUMNS]
+    return list(zip(*columns))
+
+
+def _decide(rules: CaseRules, current: Mapping[str, list[Any]], slow: np.ndarray, before: Mapping[str, Case],
+            label: str, now: str, run_id: int
+            ) -> tuple[dict[str, np.ndarray], dict[int, tuple[Any, ...]], list[str]]:
+    """The flagged cases that are not decided on whole columns, one by one, as every case was
+    before: a violation id flagged twice, a case whose values changed, one in a status the rerun
+    decides (``geo.cases.on_flagged``), one marked "no longer flagged" before.
+
+    Returns masks over the violations (``opened``, ``reopened``, ``kept``, ``again``), the rows
+    to write by violation position, and the ids whose last run only is set."""
+    n = len(current["violation_id"])
+    marks = {k: np.zeros(n, dtype=bool) for k in ("opened", "reopened", "kept", "again")}
+    changed: dict[int, tuple[Any, ...]] = {}
+    touched: list[str] = []
+    mine, theirs = operator.attrgetter(*FLAGGED_SETS), operator.itemgetter(*FLAGGED_SETS)
+    for i in (int(k) for k in slow):
+        vid = current["violation_id"][i]
+        row = {name: current[name][i] for name in (*FLAGGED_SETS, "last_run")}
+        old = before.get(vid)
+        if old is None:  # a violation id the run flags twice (the later row wins, as before)
+            changed[i] = _opened_rows(current, np.array([i]), label, now, run_id)[0]
+            marks["opened"][i] = True
+            continue
+        fingerprint = Fingerprint.from_text(row["fingerprint"])
+        assert fingerprint is not None
+        decision = on_flagged(rules, status=old.status, verdict=Fingerprint.from_text(old.verdict),
+                              current=fingerprint, run=label)
+        if decision.status is None and old.flagged and mine(old) == theirs(row):
+            if old.status in rules.verdicts or (old.verdict and old.status in rules.reopen_from):
+                marks["kept"][i] = True
+            if old.last_run != run_id:
+                touched.append(vid)  # flagged again, nothing else changed: only its last run is set
+            continue
+        new = replace(old, **row)
+        if not old.flagged:
+            new = replace(new, review=None, updated_at=now)
+            marks["again"][i] = True
+        if decision.status is not None:
+            new = replace(new, status=decision.status, reason=decision.reason, verdict=None, assignee=None,
+                          updated_at=now)
+            marks["reopened"][i] = True
+        elif old.status in rules.verdicts or (old.verdict and old.status in rules.reopen_from):
+            marks["kept"][i] = True
+        if new != old:
+            changed[i] = tuple(vars(new).values())
+    return marks, changed, touched
 
 
 # ------------------------------------------------------------------ reading

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -191,6 +192,40 @@ class CaseTables:
                            {"v": violation_id})
         return _case(found[0]) if found else None
 
+    def _fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` (``:name`` parameters) as the driver gives them: sqlite3's tuples, or on
+        PostGIS psycopg's own binary rows (``layers.store.postgis._fetch``, no SQLAlchemy Row each)."""
+        if isinstance(self.con, sqlite3.Connection):
+            return self.con.execute(sql, dict(params or {})).fetchall()
+        from layers.store.postgis import _fetch
+
+        return _fetch(self.con, re.sub(r":(\w+)", r"%(\1)s", sql), dict(params or {}))
+
+    def columns(self, names: Sequence[str]) -> dict[str, list[Any]]:
+        """The case columns ``names`` of every case, each a list (rows in no set order, the same order
+        in every column): one SELECT, no ``Case`` per row. ``flagged`` as bool, ``site_wkb`` as bytes."""
+        bad = [c for c in names if c not in CASE_COLUMNS]
+        if bad:
+            raise WorkspaceError(f"cases have no column {bad[0]!r}; expected one of {list(CASE_COLUMNS)}")
+        rows = self._fetch(f"SELECT {', '.join(names)} FROM {CASES}")
+        out = {name: list(values) for name, values in zip(names, zip(*rows))} if rows else {n: [] for n in names}
+        if "flagged" in out:
+            out["flagged"] = [bool(f) for f in out["flagged"]]
+        if "site_wkb" in out:
+            out["site_wkb"] = [w if w is None or type(w) is bytes else bytes(w) for w in out["site_wkb"]]
+        return out
+
+    def many(self, violation_ids: Sequence[str]) -> list[Case]:
+        """The cases of ``violation_ids`` that exist, by violation id (the store's order, as ``all``)."""
+        if not violation_ids:
+            return []
+        if isinstance(self.con, sqlite3.Connection):
+            where, ids = "violation_id IN (SELECT value FROM json_each(:ids))", json.dumps(list(violation_ids))
+        else:
+            where, ids = "violation_id = ANY(:ids)", list(violation_ids)  # type: ignore[assignment]
+        return [_case(r) for r in self._fetch(
+            f"SELECT {', '.join(CASE_COLUMNS)} FROM {CASES} WHERE {where} ORDER BY violation_id", {"ids": ids})]
+
     def all(self, *, with_geometry: bool = False) -> list[Case]:
         """Every case, by violation id (``site_wkb`` None unless ``with_geometry``)."""
         cols = [c if with_geometry or c != "site_wkb" else "NULL" for c in CASE_COLUMNS]
@@ -218,35 +253,59 @@ class CaseTables:
         On PostGIS more than ``COPY_ABOVE`` cases (a national rule run touches every case) are
         copied into a temporary table and stored by ONE upsert: one statement, where a statement
         per case took 22 s for 144,430 cases (each also ran the audit trigger's check)."""
+        self.put_rows([tuple(vars(c).values()) for c in cases])  # vars: astuple deep-copies every value
+
+    def put_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """``put`` for cases given as tuples of their values in ``CASE_COLUMNS`` order (a recorded run
+        opening 144,430 cases builds no ``Case`` for them)."""
+        if not rows:
+            return
         names = ", ".join(CASE_COLUMNS)
         update = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
-        rows = [vars(c) for c in cases]  # vars: astuple deep-copies every value
-        if isinstance(self.con, sqlite3.Connection) or len(rows) <= COPY_ABOVE:
-            values = ", ".join(f":{c}" for c in CASE_COLUMNS)
-            self._many(f"INSERT INTO {CASES} ({names}) VALUES ({values}) ON CONFLICT (violation_id) "
-                       f"DO UPDATE SET {update}", rows)
+        if isinstance(self.con, sqlite3.Connection):
+            values = ", ".join("?" * len(CASE_COLUMNS))
+            self.con.executemany(f"INSERT INTO {CASES} ({names}) VALUES ({values}) ON CONFLICT (violation_id) "
+                                 f"DO UPDATE SET {update}", rows)
             return
-        latest = list({r["violation_id"]: r for r in rows}.values())  # one upsert may touch a row once
+        if len(rows) <= COPY_ABOVE:
+            self._many(f"INSERT INTO {CASES} ({names}) VALUES ({', '.join(f':{c}' for c in CASE_COLUMNS)}) "
+                       f"ON CONFLICT (violation_id) DO UPDATE SET {update}", [dict(zip(CASE_COLUMNS, r)) for r in rows])
+            return
+        latest = list({r[0]: r for r in rows}.values())  # one upsert may touch a row once
         self.con.execute(_text(f"CREATE TEMP TABLE {_INCOMING} (LIKE {CASES}) ON COMMIT DROP"))
         raw: Any = self.con.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY {_INCOMING} ({names}) FROM STDIN") as copy:
             for row in latest:
-                copy.write_row(tuple(row[c] for c in CASE_COLUMNS))
+                copy.write_row(row)
         self.con.execute(_text(f"INSERT INTO {CASES} ({names}) SELECT {names} FROM {_INCOMING} "
                                f"ON CONFLICT (violation_id) DO UPDATE SET {update}"))
         self.con.execute(_text(f"DROP TABLE {_INCOMING}"))
 
     def set_last_run(self, violation_ids: Sequence[str], run_id: int) -> None:
         """Set ``last_run`` of the cases ``violation_ids`` to ``run_id``, in one statement (a re-run
-        flags most cases again with nothing else changed)."""
+        flags most cases again with nothing else changed).
+
+        On a GeoPackage SQLite is given the shorter list: the ids, or when they are most of the
+        cases, the others (every case but those whose ``last_run`` is not ``run_id`` yet is set).
+        A long list is matched while the table is read in its order (``+violation_id``: not
+        through the key's index, whose order visits the rows at random). 144,430 of 144,430
+        cases: 0.3 s instead of 1.7 s under load."""
         if not violation_ids:
             return
-        if isinstance(self.con, sqlite3.Connection):
-            self.con.execute(f"UPDATE {CASES} SET last_run = ? WHERE violation_id IN (SELECT value FROM json_each(?))",
-                             (run_id, json.dumps(list(violation_ids))))
-        else:
+        if not isinstance(self.con, sqlite3.Connection):
             self.con.execute(_text(f"UPDATE {CASES} SET last_run = :run WHERE violation_id = ANY(:ids)"),
                              {"run": run_id, "ids": list(violation_ids)})
+            return
+        every = [r[0] for r in self.con.execute(f"SELECT violation_id FROM {CASES}").fetchall()]
+        wanted = set(violation_ids)
+        others = [v for v in every if v not in wanted]
+        if len(others) < len(wanted):
+            self.con.execute(f"UPDATE {CASES} SET last_run = ? WHERE last_run IS NOT ? AND +violation_id NOT IN "
+                             "(SELECT value FROM json_each(?))", (run_id, run_id, json.dumps(others)))
+            return
+        key = "+violation_id" if len(wanted) * 8 > len(every) else "violation_id"
+        self.con.execute(f"UPDATE {CASES} SET last_run = ? WHERE {key} IN (SELECT value FROM json_each(?))",
+                         (run_id, json.dumps(list(violation_ids))))
 
     def visit_counts(self) -> dict[str, tuple[int, str | None]]:
         """Violation id -> (number of visits, time of the last one)."""
