@@ -49,7 +49,7 @@ import pyogrio
 
 from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
-from layers.store import chunkwrite, files, gpkg, libraries, sharing, staging
+from layers.store import arrowread, chunkwrite, files, gpkg, libraries, sharing, staging
 from layers.store.gpkg import Replacement
 
 META_TABLE = "hgw_layers"
@@ -197,16 +197,17 @@ class Workspace:
         """The layer as a GeoDataFrame in EPSG:4326, with its declared dtypes.
 
         With ``columns`` only those attribute columns are read from the file (GDAL selects
-        them; the others are never read), in stored order."""
+        them; the others are never read), in stored order. GDAL's Arrow stream carries the rows
+        (``layers.store.arrowread``: the frame pyogrio's feature-by-feature read gives)."""
         spec_for(layer)
         self.info(layer)
         with libraries.using(self.real, libraries.GDAL):
             if columns is not None:
                 wanted = set(columns)
                 stored = [str(c) for c in pyogrio.read_info(self.real, layer=layer)["fields"]]
-                gdf = pyogrio.read_dataframe(self.real, layer=layer, columns=[c for c in stored if c in wanted])
+                gdf = arrowread.read_layer(self.real, layer, columns=[c for c in stored if c in wanted])
             else:
-                gdf = pyogrio.read_dataframe(self.real, layer=layer)
+                gdf = arrowread.read_layer(self.real, layer)
         from layers.io.coerce import coerce_types  # local: coerce imports pandas heavy bits
 
         return coerce_types(gdf, spec_for(layer))
