@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import geopandas as gpd
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.catalogue import LayerSpec
+from layers.catalogue import FieldSpec, LayerSpec
 from layers.io.coerce import coerce_types
 
 DECLARED = "declared"  # the kind of a column stored in its own typed column
@@ -125,26 +126,42 @@ def frame(rows: Sequence[Sequence[Any]], columns: Sequence[Sequence[str]], typed
           spec: LayerSpec) -> gpd.GeoDataFrame:
     """The layer from ``rows`` (the ``typed`` columns, then ``extra`` and the WKB of ``geom``),
     with the column order and kinds of ``columns`` and its declared fields coerced."""
-    cols = list(zip(*rows)) if rows else [()] * (len(typed) + 2)
-    by_name = dict(zip(typed, cols))
-    extras: list[dict[str, Any]] = [e or _NOTHING for e in cols[len(typed)]]  # NULL: a row without extra values
+    def column(k: int) -> list[Any]:  # one column of the rows, without a tuple of every row as arguments
+        return list(map(itemgetter(k), rows))
+
+    by_name = {name: k for k, name in enumerate(typed)}
+    extras: list[dict[str, Any]] = []
+    if any(kind != DECLARED or name not in by_name for name, kind in columns):
+        extras = [e or _NOTHING for e in column(len(typed))]  # NULL: a row without extra values
     data: dict[str, Any] = {}
     for name, kind in columns:
         if kind == DECLARED and name in by_name:
-            values = list(by_name[name])
-            field = spec.field(name)
-            if field is not None and field.dtype == "date":
-                data[name] = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ms]")
-            else:
-                data[name] = pd.Series(values, dtype=object)
+            data[name] = _declared(column(by_name[name]), spec.field(name))
         else:
             data[name] = _restore([e.get(name) for e in extras], "str" if kind == DECLARED else kind)
-    geometry = shapely.from_wkb(np.asarray([g if g is None or isinstance(g, bytes) else bytes(g)
-                                            for g in cols[len(typed) + 1]], dtype=object))
+    wkb = column(len(typed) + 1)
+    if not all(type(g) is bytes for g in wkb):
+        wkb = [g if g is None or isinstance(g, bytes) else bytes(g) for g in wkb]
+    geometry = shapely.from_wkb(np.asarray(wkb, dtype=object))
     out = pd.DataFrame({n: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v)
                         for n, v in data.items()}, index=pd.RangeIndex(len(rows)))
     out = coerce_types(out, spec)
     return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry, crs=4326), crs=4326)
+
+
+def _declared(values: list[Any], field: FieldSpec | None) -> Any:
+    """A typed column's values for ``coerce_types``: a date column as datetime64; a boolean column of
+    booleans (and NULLs) as pandas booleans, a number column of Python floats or ints (and NULLs) as
+    float64 with NaN, which ``coerce_types`` parses whole and would otherwise parse one value at a
+    time into the same values; anything else as Python objects."""
+    dtype = field.dtype if field is not None else "str"
+    if dtype == "date":
+        return pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ms]")
+    if dtype == "bool" and all(v is None or type(v) is bool for v in values):
+        return pd.array(values, dtype="boolean")
+    if dtype in ("float", "int") and all(v is None or type(v) is float or type(v) is int for v in values):
+        return np.asarray(values, dtype="float64")  # None as NaN; an int as Python's float(int)
+    return pd.Series(values, dtype=object)
 
 
 def merged(old: Sequence[Sequence[str]], new: Sequence[Sequence[str]]) -> list[list[str]]:
