@@ -223,7 +223,12 @@ class Fingerprint:
 
     def as_text(self) -> str:
         """The fingerprint as stored: the three values joined by ``|``."""
-        return f"{self.site_sha256}|{self.other_sha256}|{self.rule_version}"
+        return Fingerprint.texts([self.site_sha256], [self.other_sha256], [self.rule_version])[0]
+
+    @staticmethod
+    def texts(site_sha256: Iterable[str], other_sha256: Iterable[str], rule_version: Iterable[str]) -> list[str]:
+        """``as_text`` of the fingerprints of many cases at once, given as three columns."""
+        return ["|".join(values) for values in zip(site_sha256, other_sha256, rule_version)]
 
     @classmethod
     def from_text(cls, text: str | None) -> Fingerprint | None:

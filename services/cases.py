@@ -118,12 +118,20 @@ SITE_LAYER = "mining_sites"
 
 def _first_rows(keys: pd.Series, wanted: Sequence[object] | np.ndarray) -> np.ndarray:
     """For each of ``wanted``, the position of the first row of ``keys`` with that value, both
-    compared as text (-1: none). Arrow's hash lookup (``index_in``): no Python object per key."""
+    compared as text (-1: none). Arrow's hash lookups (``index_in``), no Python object per key:
+    the distinct wanted values are hashed and each key looked up among them (a layer of 10^6
+    sites is not hashed for the 144,430 it is asked about)."""
     def text(values: pd.Series) -> pa.Array:
         return pa.array(values if pd.api.types.infer_dtype(values, skipna=False) == "string" else values.astype(str))
 
-    found = pc.index_in(text(pd.Series(np.asarray(wanted, dtype=object), dtype=object)), value_set=text(keys))
-    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
+    asked = text(pd.Series(np.asarray(wanted, dtype=object), dtype=object))
+    distinct = pc.unique(asked)
+    hit = np.asarray(pc.index_in(text(keys), value_set=distinct).fill_null(-1).to_numpy(zero_copy_only=False))
+    rows = np.flatnonzero(hit >= 0)
+    found, first = np.unique(hit[rows], return_index=True)  # the first key row of each distinct value
+    where = np.full(len(distinct), -1, dtype=np.intp)
+    where[found] = rows[first]
+    return where[np.asarray(pc.index_in(asked, value_set=distinct).to_numpy(zero_copy_only=False), dtype=np.intp)]
 
 
 def _cells(frame: pd.DataFrame, column: str, pos: np.ndarray) -> np.ndarray:
@@ -154,8 +162,9 @@ def _areas_of_linked_sites(areas: np.ndarray, rows: np.ndarray, pos: np.ndarray,
     areas[rows[named[take]]] = area[take]
 
 
-def _site_facts(violations: gpd.GeoDataFrame, frames: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame:
-    """Per violation: the site's name and admin area, a point on it, its WKB and the fingerprint.
+def _site_facts(violations: gpd.GeoDataFrame, frames: Mapping[str, gpd.GeoDataFrame]) -> dict[str, list[Any]]:
+    """Per violation, a list each in their order: the site's name and admin area (text or None), a
+    point on it (``lon``, ``lat``), its WKB and the SHA-256 of its and the other feature's WKB.
 
     Whole columns: each subject is found in its layer by one hash lookup of its id (the first
     row with it, as text), each other feature likewise (its first row with a geometry); the WKB
@@ -191,34 +200,28 @@ def _site_facts(violations: gpd.GeoDataFrame, frames: Mapping[str, gpd.GeoDataFr
     sites = violations.geometry.to_numpy()
     point = shapely.point_on_surface(sites)
     site_wkb = list(shapely.to_wkb(sites, output_dimension=2, byte_order=1))
-    return pd.DataFrame({
-        "site_name": pd.Series(names, index=violations.index, dtype=object),  # None stays None (not NaN)
-        "admin_area": pd.Series(areas, index=violations.index, dtype=object),
-        "lon": shapely.get_x(point), "lat": shapely.get_y(point),
-        "site_wkb": site_wkb, "site_sha256": wkb_sha256(site_wkb), "other_sha256": others,
-    }, index=violations.index)
+    return {"site_name": names.tolist(), "admin_area": areas.tolist(), "lon": shapely.get_x(point).tolist(),
+            "lat": shapely.get_y(point).tolist(), "site_wkb": site_wkb, "site_sha256": wkb_sha256(site_wkb),
+            "other_sha256": others.tolist()}
 
 
 FLAGGED_SETS = ("rule_id", "rule_version", "subject_layer", "site_id", "site_name", "admin_area", "flagged",
                 "distance_m", "lon", "lat", "site_wkb", "fingerprint")  # what a run sets on a case it flags, but last_run
 
 
-def _run_cases(v: gpd.GeoDataFrame, facts: pd.DataFrame, run_id: int) -> dict[str, list[Any]]:
+def _run_cases(v: gpd.GeoDataFrame, facts: Mapping[str, list[Any]], run_id: int) -> dict[str, list[Any]]:
     """The values run ``run_id`` gives each case it flags, by ``Case`` field, one list each in the
     order of the violations (plain Python values, as a ``Case`` holds them), and ``violation_id``."""
     distance = v["distance_m"] if "distance_m" in v else pd.Series(None, index=v.index, dtype=object)
     gone = pd.isna(distance).to_numpy()
-    fingerprints = [Fingerprint(s, o, r).as_text() for s, o, r in zip(
-        facts["site_sha256"].astype(str).tolist(), facts["other_sha256"].astype(str).tolist(),
-        v["rule_version"].astype(str).tolist())]
+    fingerprints = Fingerprint.texts(facts["site_sha256"], facts["other_sha256"], v["rule_version"].astype(str).tolist())
     return {"violation_id": v["violation_id"].astype(str).tolist(),
             **{c: v[s].astype(str).tolist() for c, s in (("rule_id", "rule_id"), ("rule_version", "rule_version"),
                                                          ("subject_layer", "subject_layer"), ("site_id", "subject_id"))},
-            "site_name": facts["site_name"].tolist(), "admin_area": facts["admin_area"].tolist(),
+            "site_name": facts["site_name"], "admin_area": facts["admin_area"],
             "flagged": [True] * len(v),
             "distance_m": [None if g else float(d) for d, g in zip(distance.tolist(), gone)],
-            "lon": facts["lon"].astype(float).tolist(), "lat": facts["lat"].astype(float).tolist(),
-            "site_wkb": [bytes(w) for w in facts["site_wkb"]], "fingerprint": fingerprints,
+            "lon": facts["lon"], "lat": facts["lat"], "site_wkb": facts["site_wkb"], "fingerprint": fingerprints,
             "last_run": [run_id] * len(v)}
 
 
