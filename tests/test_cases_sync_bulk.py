@@ -274,3 +274,19 @@ def test_a_failed_sync_leaves_the_cases_as_they_were(store: Store, monkeypatch: 
         cases.sync_run(store, _run(frames, range(50, 650), shift=True), frames, run_id=2)
     with stored.reading(store) as tables:
         assert tables.all(with_geometry=True) == before
+
+
+@pytest.mark.parametrize("share", [1, 20, 39, 40])  # one id (the key's index), half (the table read), all but one, all
+def test_set_last_run_sets_exactly_the_cases_named(store: Store, share: int) -> None:  # noqa: F811
+    store.write_layer("mining_sites", _frames(False)["mining_sites"].iloc[:1], source="t")
+    every = [Case(f"HG-WATER-100/{i:04d}", "HG-WATER-100", "2", "mining_sites", f"S{i}", None, None, "new", None, None,
+                  None, True, None, None, None, None, None, None, None, NOW, NOW, 1, 5 if i == 7 else 1)
+             for i in range(40)]
+    with stored.writing(store) as tables:
+        tables.put(every)
+    named = [c.violation_id for c in every[::-1][:share]]
+    with stored.writing(store) as tables:
+        tables.set_last_run(named, 5)
+    with stored.reading(store) as tables:
+        after = tables.all()
+    assert after == [replace(c, last_run=5) if c.violation_id in named else c for c in every]
