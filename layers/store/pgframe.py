@@ -140,7 +140,7 @@ def frame(rows: Sequence[Sequence[Any]], columns: Sequence[Sequence[str]], typed
         else:
             data[name] = _restore([e.get(name) for e in extras], "str" if kind == DECLARED else kind)
     wkb = column(len(typed) + 1)
-    if not all(type(g) is bytes for g in wkb):
+    if not set(map(type, wkb)) <= {bytes, type(None)}:
         wkb = [g if g is None or isinstance(g, bytes) else bytes(g) for g in wkb]
     geometry = shapely.from_wkb(np.asarray(wkb, dtype=object))
     out = pd.DataFrame({n: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v)
@@ -157,9 +157,10 @@ def _declared(values: list[Any], field: FieldSpec | None) -> Any:
     dtype = field.dtype if field is not None else "str"
     if dtype == "date":
         return pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ms]")
-    if dtype == "bool" and all(v is None or type(v) is bool for v in values):
+    kinds = set(map(type, values)) - {type(None)}
+    if dtype == "bool" and kinds <= {bool}:
         return pd.array(values, dtype="boolean")
-    if dtype in ("float", "int") and all(v is None or type(v) is float or type(v) is int for v in values):
+    if dtype in ("float", "int") and kinds <= {float, int}:
         return np.asarray(values, dtype="float64")  # None as NaN; an int as Python's float(int)
     return pd.Series(values, dtype=object)
 
