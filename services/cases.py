@@ -118,20 +118,22 @@ SITE_LAYER = "mining_sites"
 
 def _first_rows(keys: pd.Series, wanted: Sequence[object] | np.ndarray) -> np.ndarray:
     """For each of ``wanted``, the position of the first row of ``keys`` with that value, both
-    compared as text (-1: none). Arrow's hash lookups (``index_in``), no Python object per key:
-    the distinct wanted values are hashed and each key looked up among them (a layer of 10^6
-    sites is not hashed for the 144,430 it is asked about)."""
+    compared as text (-1: none; a missing value matches nothing). Arrow's hash lookups
+    (``index_in``), no Python object per key: the distinct wanted values are hashed and each key
+    looked up among them (a layer of 10^6 sites is not hashed for the 144,430 it is asked about)."""
     def text(values: pd.Series) -> pa.Array:
         return pa.array(values if pd.api.types.infer_dtype(values, skipna=False) == "string" else values.astype(str))
 
     asked = text(pd.Series(np.asarray(wanted, dtype=object), dtype=object))
     distinct = pc.unique(asked)
-    hit = np.asarray(pc.index_in(text(keys), value_set=distinct).fill_null(-1).to_numpy(zero_copy_only=False))
+    hit = np.asarray(pc.index_in(text(keys), value_set=distinct, skip_nulls=True).fill_null(-1)
+                     .to_numpy(zero_copy_only=False))
     rows = np.flatnonzero(hit >= 0)
     found, first = np.unique(hit[rows], return_index=True)  # the first key row of each distinct value
     where = np.full(len(distinct), -1, dtype=np.intp)
     where[found] = rows[first]
-    return where[np.asarray(pc.index_in(asked, value_set=distinct).to_numpy(zero_copy_only=False), dtype=np.intp)]
+    back = pc.index_in(asked, value_set=distinct, skip_nulls=True).fill_null(len(distinct))  # a missing value: none
+    return np.append(where, -1)[np.asarray(back.to_numpy(zero_copy_only=False), dtype=np.intp)]
 
 
 def _cells(frame: pd.DataFrame, column: str, pos: np.ndarray) -> np.ndarray:

@@ -290,3 +290,10 @@ def test_set_last_run_sets_exactly_the_cases_named(store: Store, share: int) -> 
     with stored.reading(store) as tables:
         after = tables.all()
     assert after == [replace(c, last_run=5) if c.violation_id in named else c for c in every]
+
+
+def test_first_rows_finds_the_first_row_of_each_id_as_text() -> None:
+    keys = pd.Series(["a", "b", "a", None, "7", "c"], dtype=object)
+    assert cases._first_rows(keys, ["a", "c", "z", None, "b", "a"]).tolist() == [0, 5, -1, -1, 1, 0]
+    assert cases._first_rows(pd.Series([5, 7, 7]), np.array(["7", 5], dtype=object)).tolist() == [1, 0]  # as text
+    assert cases._first_rows(pd.Series([], dtype=object), ["a"]).tolist() == [-1]
