@@ -22,6 +22,8 @@ goes through pint (``geo.quantities``); the factors come in their computing unit
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -116,8 +118,12 @@ def _validate(frame: pd.DataFrame, rows: np.ndarray, factors: Factors,
     for name, (unit, maximum) in _NUMERIC.items():
         raw = frame[name]
         present = _present(raw)
-        if raw.dtype == object:
-            raw = raw.where(~raw.map(lambda v: isinstance(v, bool)))  # True is not 1 kg
+        if raw.dtype == object:  # True is not 1 kg (only given values can be a bool)
+            given = np.flatnonzero(present)
+            cells = raw.to_numpy()[given]
+            flags = np.zeros(len(raw), dtype=bool)
+            flags[given] = np.fromiter((isinstance(v, bool) for v in cells), dtype=bool, count=given.size)
+            raw = raw.where(~flags)
         num = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy()
         bad = present & (np.isnan(num) | np.isinf(num))
         out_of_range = present & ~bad & ((num < 0) | (num > (maximum or np.inf)))
@@ -141,16 +147,27 @@ def _validate(frame: pd.DataFrame, rows: np.ndarray, factors: Factors,
 def _present(values: pd.Series) -> np.ndarray:
     """True where a value is given: not None/NaN/NA and not a blank string."""
     given = values.notna().to_numpy(dtype=bool)
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        blank = (values.astype(str).str.strip() == "").to_numpy(dtype=bool)
-        given = given & ~blank
+    if (values.dtype == object or pd.api.types.is_string_dtype(values)) and given.any():
+        codes, uniques = pd.factorize(values)  # each distinct value tested once (missing: code -1)
+        blank = (pd.Series(uniques, dtype=object).astype(str).str.strip() == "").to_numpy(dtype=bool)
+        given = given & ~np.append(blank, False)[codes]
     return given
 
 
 def _coded(values: pd.Series) -> pd.Series:
     """A coded field as text, empty values as "unknown"."""
-    return pd.Series(np.where(_present(values), values.astype(str), "unknown"),
-                     index=values.index, dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # text: made once per distinct value
+        codes, uniques = pd.factorize(values)  # (not for other objects: 1, 1.0 and True are one key, three texts)
+        text = np.append(pd.Series(uniques, dtype=object).to_numpy(dtype=object), "unknown")[codes]
+    else:
+        text = values.astype(str).to_numpy(dtype=object)
+    return pd.Series(np.where(_present(values), text, "unknown"), index=values.index, dtype=object)
+
+
+def _mapped(values: pd.Series, table: Mapping[str, object]) -> pd.Series:
+    """``values.map(table)``, each distinct value looked up once (a coded field of 1e6 sites has a few)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return pd.Series(uniques, dtype=values.dtype).map(table).take(codes).set_axis(values.index)
 
 
 def _gold(values: dict[str, np.ndarray], factors: Factors) -> dict[str, np.ndarray]:
@@ -194,23 +211,22 @@ def _assemble(frame: pd.DataFrame, values: dict[str, np.ndarray],
     out = frame[list(_CARRIED)].copy()
     out["amalgamation"], out["burning"] = amalg, burning
     out["basis"] = basis
-    out["route"] = burning.map(factors.burning_route)
+    out["route"] = _mapped(burning, factors.burning_route)
     out["gold_kg_per_year"] = np.where(has_gold & ~idle, gold["central"], np.nan)
     out["gold_kg_fixed"] = np.where(no_mercury, 0.0, np.nan_to_num(gold["fixed"]))
     out["gold_kg_per_day_default_days"] = np.where(no_mercury, 0.0, gold["per_day"])
     out["measured_kg"] = np.where(has_measured, measured, 0.0)
     released_share: dict[str, np.ndarray] = {}
     for bound in ("low", "central", "high"):
-        ratio = amalg.map({k: getattr(r, bound) for k, r in factors.hg_au_ratio.items()}
-                          ).to_numpy(dtype=float)
+        ratio = _mapped(amalg, {k: getattr(r, bound) for k, r in factors.hg_au_ratio.items()}
+                        ).to_numpy(dtype=float)
         used = np.select([has_measured, no_mercury, has_gold],
                          [measured, 0.0, gold[bound] * ratio * MERCURY_PER_GOLD], np.nan)
         suffix = "kg" if bound == "central" else bound
-        shares = {c: out["route"].map({r: _share(factors, r, c, bound) for r in factors.routes}
-                                      ).to_numpy(dtype=float) for c in COMPARTMENTS}
-        total = out["route"].map({r: min(sum(getattr(route.share(c), bound)
-                                             for c in COMPARTMENTS), 1.0)
-                                  for r, route in factors.routes.items()}).to_numpy(dtype=float)
+        shares = {c: _mapped(out["route"], {r: _share(factors, r, c, bound) for r in factors.routes}
+                             ).to_numpy(dtype=float) for c in COMPARTMENTS}
+        total = _mapped(out["route"], {r: min(sum(getattr(route.share(c), bound) for c in COMPARTMENTS), 1.0)
+                                       for r, route in factors.routes.items()}).to_numpy(dtype=float)
         for c in COMPARTMENTS:
             out[f"{c}_{suffix}"] = used * shares[c]
         out[f"used_{suffix}"] = used
