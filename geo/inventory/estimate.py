@@ -164,10 +164,22 @@ def _coded(values: pd.Series) -> pd.Series:
     return pd.Series(np.where(_present(values), text, "unknown"), index=values.index, dtype=object)
 
 
+class _Distinct:
+    """A column as its distinct values and which one each row holds, so that ``map`` looks a table up once
+    per distinct value (a coded field of 1e6 sites has a handful) and gives what ``values.map`` gives."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self.codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        self.uniques = pd.Series(uniques, dtype=values.dtype)
+        self.index = values.index
+
+    def map(self, table: Mapping[str, object]) -> pd.Series:
+        return self.uniques.map(table).take(self.codes).set_axis(self.index)
+
+
 def _mapped(values: pd.Series, table: Mapping[str, object]) -> pd.Series:
-    """``values.map(table)``, each distinct value looked up once (a coded field of 1e6 sites has a few)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return pd.Series(uniques, dtype=values.dtype).map(table).take(codes).set_axis(values.index)
+    """``values.map(table)``, each distinct value looked up once."""
+    return _Distinct(values).map(table)
 
 
 def _gold(values: dict[str, np.ndarray], factors: Factors) -> dict[str, np.ndarray]:
@@ -217,16 +229,16 @@ def _assemble(frame: pd.DataFrame, values: dict[str, np.ndarray],
     out["gold_kg_per_day_default_days"] = np.where(no_mercury, 0.0, gold["per_day"])
     out["measured_kg"] = np.where(has_measured, measured, 0.0)
     released_share: dict[str, np.ndarray] = {}
+    practice, route = _Distinct(amalg), _Distinct(out["route"])
     for bound in ("low", "central", "high"):
-        ratio = _mapped(amalg, {k: getattr(r, bound) for k, r in factors.hg_au_ratio.items()}
-                        ).to_numpy(dtype=float)
+        ratio = practice.map({k: getattr(r, bound) for k, r in factors.hg_au_ratio.items()}).to_numpy(dtype=float)
         used = np.select([has_measured, no_mercury, has_gold],
                          [measured, 0.0, gold[bound] * ratio * MERCURY_PER_GOLD], np.nan)
         suffix = "kg" if bound == "central" else bound
-        shares = {c: _mapped(out["route"], {r: _share(factors, r, c, bound) for r in factors.routes}
-                             ).to_numpy(dtype=float) for c in COMPARTMENTS}
-        total = _mapped(out["route"], {r: min(sum(getattr(route.share(c), bound) for c in COMPARTMENTS), 1.0)
-                                       for r, route in factors.routes.items()}).to_numpy(dtype=float)
+        shares = {c: route.map({r: _share(factors, r, c, bound) for r in factors.routes}).to_numpy(dtype=float)
+                  for c in COMPARTMENTS}
+        total = route.map({r: min(sum(getattr(how.share(c), bound) for c in COMPARTMENTS), 1.0)
+                           for r, how in factors.routes.items()}).to_numpy(dtype=float)
         for c in COMPARTMENTS:
             out[f"{c}_{suffix}"] = used * shares[c]
         out[f"used_{suffix}"] = used
