@@ -6,6 +6,7 @@ numbers with NaN, true/false, text with unicode and missing values, days with Na
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layers.io.export import COORD_DECIMALS
-from services.features import _served
+from services.features import MADE_AHEAD, _served
 
 COORD = st.floats(-60, 60, allow_nan=False, allow_infinity=False)
 TEXT = st.none() | st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
@@ -76,12 +77,14 @@ def collections(draw: st.DrawFn) -> gpd.GeoDataFrame:
 def test_the_features_of_any_page_equal_those_built_from_the_whole_collection(frame: gpd.GeoDataFrame,
                                                                               data: st.DataObject) -> None:
     ids = list(frame["site_id"])
-    served = _served("mining_sites", "Mining sites", frame, ids, "survey_date", [], None)
+    ahead = _served("mining_sites", "Mining sites", frame, ids, "survey_date", [], None)
+    assert ahead.made is not None  # a small collection makes its features when it is built
     whole = every_feature(frame, ids)
-    assert served.features(range(len(frame))) == whole
     page = data.draw(st.lists(st.integers(0, len(frame) - 1), max_size=8))  # any order, repeats allowed
-    assert served.features(page) == [whole[i] for i in page]
-    assert served.features([]) == []
+    for served in (ahead, replace(ahead, made=None)):  # and as a collection above MADE_AHEAD does, per request
+        assert served.features(range(len(frame))) == whole
+        assert served.features(page) == [whole[i] for i in page]
+        assert served.features([]) == []
 
 
 def test_a_page_of_hand_made_features_reads_as_geojson() -> None:
@@ -96,5 +99,17 @@ def test_a_page_of_hand_made_features_reads_as_geojson() -> None:
     assert second["properties"] == {"site_id": "B", "name": None, "miners": 4, "survey_date": None}
     ring = second["geometry"]["coordinates"][0]  # type: ignore[index]
     assert np.isclose(shapely.Polygon(ring).area, 1.0) and shapely.Polygon(ring).exterior.is_ccw
-    served.features([0])[0]["properties"]["name"] = "changed"  # type: ignore[index]
-    assert served.features([0])[0]["properties"]["name"] == "Río <b>"  # type: ignore[index]  # new dicts each call
+    for each in (served, replace(served, made=None)):
+        each.features([0])[0]["properties"]["name"] = "changed"  # type: ignore[index]
+        assert each.features([0])[0]["properties"]["name"] == "Río <b>"  # type: ignore[index]  # new dicts each call
+
+
+def test_only_a_collection_above_the_threshold_makes_its_features_per_request() -> None:
+    n = MADE_AHEAD + 1
+    frame = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(n)]}, geometry=shapely.points(np.zeros((n, 2))), crs=4326)
+    large = _served("mining_sites", "Mining sites", frame, list(frame["site_id"]), None, [], None)
+    assert large.made is None
+    assert large.features([n - 1]) == [{"type": "Feature", "id": f"S{n - 1}", "properties": {"site_id": f"S{n - 1}"},
+                                        "geometry": {"type": "Point", "coordinates": (0.0, 0.0)}}]
+    at_most = frame.iloc[:MADE_AHEAD]
+    assert _served("mining_sites", "Mining sites", at_most, list(at_most["site_id"]), None, [], None).made is not None
