@@ -6,9 +6,11 @@ practices, gold figures (kg a year, or g a day with or without working days), so
 mercury and some with no figure. Timed: ``estimate_sites``; ``rollup`` by area and by area x round
 with the shipped 5,000 draws; a naive Monte Carlo that draws per site (sites x draws matrix) for
 the same totals, as the reference the grouped one is checked and timed against; and writing the
-PDF report for one area. This is a benchmark, not a test: it prints, never asserts.
+PDF report for one area. With ``--tree DIR``, each size also times the ``estimate_sites`` of
+another checkout (its ``geo/inventory/estimate.py`` loaded by path, in this process, on the same sites)
+and says whether both gave the same frame. This is a benchmark, not a test: it prints, never asserts.
 
-Usage: ``python benchmarks/bench_inventory.py [--sizes 1000,10000,100000]``
+Usage: ``python benchmarks/bench_inventory.py [--sizes 1000,10000,100000] [--tree DIR]``
 """
 from __future__ import annotations
 
@@ -71,14 +73,27 @@ def timed(fn, *args, **kwargs):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--tree", help="also time the estimate_sites of this other checkout (before/after)")
     args = parser.parse_args()
     factors = load_factors()
+    other = None
+    if args.tree:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("other_estimate", Path(args.tree) / "geo/inventory/estimate.py")
+        assert spec is not None and spec.loader is not None
+        other = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(other)
     print(f"draws={factors.draws} distribution={factors.distribution} seed={factors.seed}")
     print(f"{'sites':>8} {'estimate s':>11} {'by area s':>10} {'area x round s':>15} "
           f"{'naive s':>9} {'speed-up':>9} {'max rel diff':>13}")
     for n in (int(s) for s in args.sizes.split(",")):
         sites = make_sites(n)
         est, t_est = timed(estimate_sites, sites, factors)
+        if other is not None:
+            theirs, t_other = timed(other.estimate_sites, sites, factors)
+            print(f"{n:>8} sites: estimate_sites of {args.tree}: {t_other:.3f} s ({t_other / t_est:.1f}x this tree's"
+                  f" {t_est:.3f} s); the same frame: {'yes' if theirs.equals(est) else 'NO'}")
         total, t_area = timed(rollup, est, factors, by="admin_area")
         _, t_round = timed(rollup, est, factors, by=["admin_area", "survey_round"])
         naive_n = min(n, 10000)
