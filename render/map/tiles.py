@@ -29,6 +29,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from render.map.popups import column_values
@@ -218,7 +219,12 @@ def data_key(frame: gpd.GeoDataFrame, classes: pd.Series, names: Sequence[str], 
 
 
 def _hash_column(col: pd.Series) -> bytes:
-    """pandas' hash of every value of ``col`` (text for mixed objects), as bytes."""
+    """pandas' hash of every value of ``col`` (text for mixed objects), as bytes; a column of Python
+    strings (or missing values) is its Arrow form instead, every buffer of it (which values are
+    missing, where each ends, their UTF-8): 1e6 site ids in 0.1 s, not 0.66 s value by value."""
+    if col.dtype == object and len(col) and pd.api.types.infer_dtype(col, skipna=True) == "string":
+        text = pa.array(col.to_numpy(), type=pa.large_string(), from_pandas=True)  # a new array: offset 0, one chunk
+        return b"".join(b"N" if b is None else b"B" + b.size.to_bytes(8, "little") + bytes(b) for b in text.buffers())
     try:
         hashed = pd.util.hash_pandas_object(col, index=False)
     except TypeError:  # mixed objects: hash their text
