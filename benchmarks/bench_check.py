@@ -21,8 +21,8 @@ from ``os.wait4``: the child alone). It prints both and the ratio HgWatch / Duck
 This is a benchmark, not a test: it prints, never asserts.
 
 Usage: ``python benchmarks/bench_check.py [--n 1000000] [--m 100000] [--threads 2] [--repeat 1]
-[--tree DIR] [--stages K] [--profile FILE] [--no-floor]``. ``--tree`` also times the ``cli.py`` of another checkout of HgWatch
-(e.g. ``git archive <commit> | tar -x -C DIR``), run with ``PYTHONPATH=DIR``, on the same data: a
+[--tree DIR] [--stages K] [--profile FILE] [--no-floor]``. ``--tree`` also times the ``cli.py`` of another
+checkout of HgWatch (e.g. ``git archive <commit> | tar -x -C DIR``), run with ``PYTHONPATH=DIR``, on the same data: a
 before/after in one run, which also says whether both trees wrote byte-identical violation files.
 ``--stages K`` runs the check path K times more, in a child that times its
 stages (imports, rule file, read and validate, rules, write) in wall and CPU seconds, and prints
