@@ -4,9 +4,10 @@ violations with their shortest lines, and the samples classed against the guidel
 ``FeatureSource(settings).collections(identity)`` reads through the HgWatch service with that
 identity (``services.hgwatch.HgWatch``, so ``services.auth.read_layer``: a partner's read never
 selects a restricted column, on PostGIS it runs as ``hgw_partner`` on the ``partner`` views).
-A collection keeps its frame; the RFC 7946 GeoJSON features of a request (lon/lat, 7 decimals,
-counter-clockwise exterior rings) are made from the rows that request returns, so a national layer
-of 1e6 sites costs its frame and not a million feature dicts (``Served.features``). The collections
+A collection keeps its frame and gives the RFC 7946 GeoJSON features of a request (lon/lat, 7
+decimals, counter-clockwise exterior rings; ``Served.features``): one of at most ``MADE_AHEAD``
+features makes them all when it is built, a larger one makes those of each request from the rows it
+returns, so a national layer of 1e6 sites costs its frame and not a million feature dicts. The collections
 are kept per role and admin areas until the store's layers (source,
 rows, import time, shareable marks) or a settings file change; that layer table is read again at
 most once a second (``RECHECK_S``), so new data is served within a second and a busy second costs
