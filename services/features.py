@@ -320,8 +320,9 @@ def _equals(values: pd.Series, text: str) -> np.ndarray:
 
 def select(served: Served, *, bbox: Sequence[float] = (), datetime_: str | None = None,
            properties: Sequence[tuple[str, str]] = (), mask: np.ndarray | None = None,
-           sortby: Sequence[tuple[str, bool]] = ()) -> list[int]:
-    """Positions of the features of ``served`` that pass every filter, sorted.
+           sortby: Sequence[tuple[str, bool]] = ()) -> Sequence[int]:
+    """Positions of the features of ``served`` that pass every filter, sorted: a list, or with no
+    filter and no sort ``range(len(served.frame))`` (a page of a national layer makes no million ints).
 
     Parameters
     ----------
@@ -341,6 +342,8 @@ def select(served: Served, *, bbox: Sequence[float] = (), datetime_: str | None 
         A value that cannot be compared with its field, or a bad datetime.
     """
     frame = served.frame
+    if not (len(bbox) or (datetime_ and served.time_field) or properties or mask is not None or sortby):
+        return range(len(frame))
     keep = np.ones(len(frame), dtype=bool)
     if len(bbox) and len(frame):
         hits = np.zeros(len(frame), dtype=bool)

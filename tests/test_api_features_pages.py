@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layers.io.export import COORD_DECIMALS
-from services.features import MADE_AHEAD, _served
+from services.features import MADE_AHEAD, _served, select
 
 COORD = st.floats(-60, 60, allow_nan=False, allow_infinity=False)
 TEXT = st.none() | st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
@@ -113,3 +113,16 @@ def test_only_a_collection_above_the_threshold_makes_its_features_per_request() 
                                         "geometry": {"type": "Point", "coordinates": (0.0, 0.0)}}]
     at_most = frame.iloc[:MADE_AHEAD]
     assert _served("mining_sites", "Mining sites", at_most, list(at_most["site_id"]), None, [], None).made is not None
+
+
+def test_with_no_filter_the_positions_are_every_feature_in_order_without_a_list() -> None:
+    n = 7
+    frame = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(n)], "miners": [3, 1, 2, 5, 4, 0, 6]},
+                             geometry=shapely.points(np.arange(2 * n, dtype=float).reshape(n, 2)), crs=4326)
+    served = _served("mining_sites", "Mining sites", frame, list(frame["site_id"]), None, [], None)
+    every = select(served)
+    assert isinstance(every, range) and list(every) == list(range(n)) and len(every) == n
+    assert list(every[2:5]) == [2, 3, 4] and list(every[5:100]) == [5, 6]
+    assert served.features(every[5:100]) == served.features([5, 6])
+    assert select(served, sortby=[("miners", True)]) == [5, 1, 2, 0, 4, 3, 6]  # a sort: a list, as before
+    assert select(served, datetime_="2024-01-01") == every  # no date field: the datetime is ignored, as before
