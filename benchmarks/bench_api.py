@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
+from bench_store_write import bench_database, store_free_env  # noqa: E402
+
 from layers.store.open import open_store  # noqa: E402
 from services import audit, auth, keys  # noqa: E402
 from settings import DEMO_WORKSPACE  # noqa: E402
@@ -170,7 +172,7 @@ def main() -> int:
     parser.add_argument("--postgis", action="store_true", help="the store on a throwaway PostGIS")
     parser.add_argument("--tree", help="also serve the store with this other checkout (before/after)")
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if k not in ("HGWATCH_DATABASE_URL", "HGWATCH_WORKSPACE")}
+    env = store_free_env()
     env["NO_PROXY"] = "127.0.0.1"
     folder = Path(tempfile.mkdtemp(prefix="hgwatch-bench-api-"))
     print(f"partner API load check; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
@@ -178,8 +180,6 @@ def main() -> int:
     try:
         with contextlib.ExitStack() as stack:
             if args.postgis:
-                from bench_store_write import bench_database
-
                 from tests.postgis import running_server
                 where = ["--database-url", bench_database(stack.enter_context(running_server()), durable_commits=True)]
                 if not args.sites:

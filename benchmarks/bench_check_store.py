@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_check import run_child, write_inputs  # noqa: E402
-from bench_store_write import bench_database  # noqa: E402
+from bench_store_write import bench_database, store_free_env  # noqa: E402
 
 RULE = "HG-WATER-100"
 
@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--tree", help="also run the cli.py of this other checkout on the same workspaces")
     parser.add_argument("--no-postgis", action="store_true")
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if k not in ("HGWATCH_DATABASE_URL", "HGWATCH_WORKSPACE")}
+    env = store_free_env()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         sites, water = write_inputs(folder, args.n, args.m)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_check import write_inputs  # noqa: E402
-from bench_store_write import bench_database  # noqa: E402
+from bench_store_write import bench_database, store_free_env  # noqa: E402
 
 LAYERS = ("mining_sites", "water_bodies")
 CHILD = """
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--tree", help="also time the reads of this other checkout, in turn with this tree's")
     parser.add_argument("--no-postgis", action="store_true")
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if k not in ("HGWATCH_DATABASE_URL", "HGWATCH_WORKSPACE")}
+    env = store_free_env()
     trees = [("this tree", ROOT)] + ([("other tree", Path(args.tree).resolve())] if args.tree else [])
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

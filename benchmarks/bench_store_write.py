@@ -129,6 +129,12 @@ def durable(data: Path) -> None:
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
 
 
+def store_free_env() -> dict[str, str]:
+    """This process's environment without the store it names (``$HGWATCH_DATABASE_URL``,
+    ``$HGWATCH_WORKSPACE``): a benchmark's children use the store they are given."""
+    return {k: v for k, v in os.environ.items() if k not in ("HGWATCH_DATABASE_URL", "HGWATCH_WORKSPACE")}
+
+
 def bench_database(server: Server, *, durable_commits: bool) -> str:
     """A database ``bench`` with PostGIS and the HgWatch schema on the throwaway ``server``
     (``tests.postgis.running_server``), restarted first with durable commits when asked; its URL.

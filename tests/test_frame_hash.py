@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.checks import _wkb_bytes, frame_hash
+from tests.test_read_arrow import COORD, GEOMETRY
 
 
 def reference(frame: gpd.GeoDataFrame) -> str:
@@ -64,13 +65,6 @@ def column(kind: str, n: int) -> st.SearchStrategy[object]:
 
 KINDS = ["texts", "all_missing", "mixed", "str", "int64", "Int64", "float64", "bool", "boolean", "datetime",
          "midnight"]
-COORD = st.floats(-170, 170, allow_nan=False)
-GEOMETRY = st.one_of(
-    st.builds(shapely.Point, COORD, COORD),
-    st.builds(lambda x, y, z: shapely.Point(x, y, z), COORD, COORD, COORD),
-    st.builds(lambda x, y: shapely.LineString([(x, y), (x + 1, y - 0.5)]), COORD, COORD),
-    st.builds(lambda x, y: shapely.box(x, y, x + 1, y + 1), COORD, COORD),
-    st.just(shapely.Point()), st.none())
 
 
 @st.composite
