@@ -158,10 +158,12 @@ def _coded(values: pd.Series) -> pd.Series:
     """A coded field as text, empty values as "unknown"."""
     if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # text: made once per distinct value
         codes, uniques = pd.factorize(values)  # (not for other objects: 1, 1.0 and True are one key, three texts)
-        text = np.append(pd.Series(uniques, dtype=object).to_numpy(dtype=object), "unknown")[codes]
+        distinct = pd.Series(uniques, dtype=object)  # given: not missing (code -1) and not blank, as _present
+        given = np.append((distinct.str.strip() != "").to_numpy(dtype=bool), False)[codes]
+        text = np.append(distinct.to_numpy(dtype=object), "unknown")[codes]
     else:
-        text = values.astype(str).to_numpy(dtype=object)
-    return pd.Series(np.where(_present(values), text, "unknown"), index=values.index, dtype=object)
+        given, text = _present(values), values.astype(str).to_numpy(dtype=object)
+    return pd.Series(np.where(given, text, "unknown"), index=values.index, dtype=object)
 
 
 class _Distinct:
