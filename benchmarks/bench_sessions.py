@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.async_api import Browser, Route, async_playwright  # noqa: E402
 
-from tests.browser_harness import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, running_app  # noqa: E402
+from tests.browser_harness import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, running_servers  # noqa: E402
 
 PASSWORD = "bench sessions pass"
 # drawn: the map frame's Leaflet holds painted features (vector paths, a canvas, clusters or markers)
@@ -72,21 +72,40 @@ async def session(browser: Browser, url: str, name: str, timeout_s: float) -> tu
         await context.close()
 
 
-async def levels(url: str, counts: list[int], timeout_s: float) -> None:
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the server process has used so far, from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_peak_mb(pid: int) -> float:
+    """The server's peak resident memory so far (``VmHWM``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+async def levels(url: str, pid: int, counts: list[int], timeout_s: float, one_account: bool) -> None:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             warm = await session(browser, url, "bench0", timeout_s)
             print(f"warm-up session (not counted): {warm if isinstance(warm, str) else f'{warm[0]:.2f} s'}", flush=True)
-            print(f"{'sessions':>8} {'open->map p50':>14} {'max':>7} {'login->map p50':>15} {'max':>7}  failed")
+            print(f"{'sessions':>8} {'open->map p50':>14} {'max':>7} {'login->map p50':>15} {'max':>7}  failed"
+                  "  server CPU (per session)  server peak")
             for n in counts:
-                results = await asyncio.gather(*(session(browser, url, f"bench{i}", timeout_s) for i in range(n)))
+                cpu = server_cpu(pid)
+                results = await asyncio.gather(*(session(browser, url, "bench0" if one_account else f"bench{i}",
+                                                         timeout_s) for i in range(n)))
+                used = server_cpu(pid) - cpu
                 ok = [r for r in results if not isinstance(r, str)]
                 failed = [r for r in results if isinstance(r, str)]
                 if ok:
                     total, login = [r[0] for r in ok], [r[1] for r in ok]
                     print(f"{n:>8} {statistics.median(total):>13.2f}s {max(total):>6.2f}s"
-                          f" {statistics.median(login):>14.2f}s {max(login):>6.2f}s  {len(failed)}", flush=True)
+                          f" {statistics.median(login):>14.2f}s {max(login):>6.2f}s  {len(failed):>6}"
+                          f"  {used:8.1f} s ({used / n:5.2f} s)  {server_peak_mb(pid):8.0f} MB", flush=True)
                 for f in failed:
                     print(f"         failed: {f}")
         finally:
@@ -98,6 +117,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 5, 20])
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--one-account", action="store_true",
+                        help="every session signs in as the same analyst (one identity), not one account each")
     args = parser.parse_args()
     from layers.store.open import open_store
     from layers.store.workspace import DEFAULT_PATH
@@ -111,8 +132,8 @@ def main() -> None:
         for i in range(max(args.levels)):
             auth.add_account(store, f"bench{i}", "analyst", PASSWORD)
         env = {"HGWATCH_WORKSPACE": str(ws), "HGWATCH_BASEMAP": "none"}
-        with running_app(env=env, timeout_s=120) as url:
-            asyncio.run(levels(url, args.levels, args.timeout))
+        with running_servers(1, env=env, timeout_s=120) as (server,):
+            asyncio.run(levels(server.url, server.proc.pid, args.levels, args.timeout, args.one_account))
     print(f"load afterwards {os.getloadavg()}")
 
 

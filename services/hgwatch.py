@@ -1,10 +1,16 @@
 """HgWatch as one service: the store opened with its settings, answering what both faces ask.
 
 ``HgWatch(settings)`` reads the workspace and the four settings files ``settings`` names. The
-dashboard keeps one per process, the CLI makes one per command. Every answer is cached here, once,
-and the cache is dropped when the workspace or a settings file changes (``Settings.stamp``); the
-sessions of a dashboard process share it behind one lock. A ``HgWatchError`` (a user's bad file
+CLI makes one per command. Every answer is cached here, once, and the cache is dropped when the
+workspace or a settings file changes (``Settings.stamp``). A ``HgWatchError`` (a user's bad file
 or value) goes to the face, which shows it. No Streamlit here.
+
+The dashboard asks ``HgWatch.shared(settings, identity)`` on every rerun: a service for that
+identity (its name signs what it writes to the audit trail) whose answers are shared, behind one
+lock, by every identity of the same **view** (``view_of``: the role and the admin areas, all that
+the store's reads for an identity depend on). Twenty analysts then read the layers and run the
+rules once, not twenty times, and hold one copy of them; a partner or a field coordinator of
+other areas never shares an analyst's answers. The last ``SHARED_VIEWS`` views are kept.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from geo.errors import HgWatchError, Problem
 from layers.io.readers import Loaded, load_layer
 from layers.store.base import LayerInfo, Store
 from layers.store.gpkg import Replacement
-from layers.store.open import as_postgis, open_store
+from layers.store.open import open_store
 from services import audit
 from services.areas import AREA_LAYER, with_units
 from services.arguments import check_metres
@@ -48,6 +54,30 @@ if TYPE_CHECKING:  # the map, contamination, exposure, people, rule-run and sign
 
 T = TypeVar("T")
 EMPTY_VIOLATIONS = gpd.GeoDataFrame({"severity": []}, geometry=[], crs=4326)
+SHARED_VIEWS = 8  # views whose answers the process keeps for HgWatch.shared (as the API keeps 8 role/area sets)
+
+View = tuple[str, tuple[str, ...]] | None
+
+
+def view_of(identity: Identity | None) -> View:
+    """What the store's reads for ``identity`` depend on, so what its answers depend on: its role
+    (``services.auth.Rights``: which layers and columns) and its admin areas (which rows a field
+    coordinator sees in full); None for the whole store (no identity). Not its name."""
+    return None if identity is None else (identity.role, tuple(identity.areas))
+
+
+@dataclass
+class _Answers:
+    """The cached answers of one view of one store, shared by the services of that view."""
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    stamp: tuple[float, ...] | None = None
+    settings: Settings | None = None
+    memo: dict[str, OrderedDict[Any, tuple[bool, Any]]] = field(default_factory=dict)
+
+
+_SHARED: OrderedDict[tuple[Settings, View], _Answers] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -63,13 +93,25 @@ class Query:
 class HgWatch:
     """The workspace and settings of ``settings``, and every answer the faces ask of them."""
 
-    def __init__(self, settings: Settings, identity: Identity | None = None) -> None:
+    def __init__(self, settings: Settings, identity: Identity | None = None, *,
+                 answers: _Answers | None = None) -> None:
         self._base = settings
         self.identity = identity  # who asks (None: the whole store); its reads are limited by the store
-        self._settings = settings
-        self._stamp: tuple[float, ...] | None = None
-        self._lock = threading.RLock()
-        self._memo: dict[str, OrderedDict[Any, tuple[bool, Any]]] = {}
+        self._answers = answers or _Answers()  # its own, unless ``shared`` gives those of its view
+
+    @classmethod
+    def shared(cls, settings: Settings, identity: Identity | None) -> HgWatch:
+        """A service for ``identity`` whose answers are those every service of the same
+        ``settings`` and ``view_of(identity)`` made in this process (see the module docstring)."""
+        key = (settings, view_of(identity))
+        with _SHARED_LOCK:
+            answers = _SHARED.get(key)
+            if answers is None:
+                answers = _SHARED[key] = _Answers()
+                while len(_SHARED) > SHARED_VIEWS:
+                    _SHARED.popitem(last=False)
+            _SHARED.move_to_end(key)
+        return cls(settings, identity, answers=answers)
 
     @classmethod
     def from_env(cls, *, database_url: str | None = None, **paths: Path | str | None) -> HgWatch:
@@ -83,11 +125,12 @@ class HgWatch:
         """The settings, re-read from their files when one changed since the last call (the
         caches also go when a PostGIS store changed)."""
         stamp = self._base.stamp() + self._store_stamp()
-        with self._lock:
-            if stamp != self._stamp:
-                self._stamp, self._settings = stamp, replace(self._base)
-                self._memo.clear()
-            return self._settings
+        shared = self._answers
+        with shared.lock:
+            if stamp != shared.stamp or shared.settings is None:
+                shared.stamp, shared.settings = stamp, replace(self._base)
+                shared.memo.clear()
+            return shared.settings
 
     @property
     def store(self) -> Store:
@@ -95,23 +138,19 @@ class HgWatch:
         return open_store(self._base.workspace, self._base.database_url)
 
     def _store_stamp(self) -> tuple[float, ...]:
-        """A PostGIS store's change counter (-2 while it cannot be read); a GeoPackage's
-        modification time is in ``Settings.stamp`` already."""
-        if not self._base.database_url:
-            return ()
-        store = as_postgis(self.store)
-        if store is None:
-            return ()
+        """The store's change stamp (``Store.change_stamp``, both back ends): it moves when the layers,
+        runs, shareable marks or cases may have changed, not for audit rows, accounts or API keys;
+        (-2,) while the store cannot be read."""
         try:
-            return (float(store.generation()),)
+            return self.store.change_stamp()
         except HgWatchError:
             return (-2.0,)
 
     def _cached(self, kind: str, key: object, make: Callable[[], T], size: int = 8) -> T:
         """``make()`` once per ``key`` (the last ``size`` kept); a HgWatchError is kept too."""
         _ = self.settings  # drops the caches when a file changed
-        with self._lock:
-            memo = self._memo.setdefault(kind, OrderedDict())
+        with self._answers.lock:
+            memo = self._answers.memo.setdefault(kind, OrderedDict())
             if key not in memo:
                 try:
                     memo[key] = (True, make())

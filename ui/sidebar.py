@@ -5,7 +5,6 @@ only: every figure comes from ``services.hgwatch.HgWatch``, which also keeps the
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
@@ -16,10 +15,10 @@ from geo.errors import HgWatchError
 from geo.rules import RuleSet
 from geo.sites import MERCURY_USE
 from layers.store.workspace import LayerInfo
-from services.auth import LOCAL, Identity
+from services.auth import LOCAL
 from services.hgwatch import HgWatch, Query
 from services.view import SEVERITIES, Filters, Headline, choices, date_range, zone_distance
-from settings import DATABASE_ENV, Settings, workspace_from_env
+from settings import Settings
 from ui import login
 
 _KEY = "_hgw_view"
@@ -49,17 +48,12 @@ class View:
         return self.query.distance_m
 
 
-@st.cache_resource(show_spinner=False)
-def _service(workspace: str, database_url: str, identity: Identity) -> HgWatch:
-    return HgWatch(Settings.from_env(None), identity)
-
-
 def service() -> HgWatch:
-    """The service of this process for the store the environment names ($HGWATCH_DATABASE_URL,
-    else $HGWATCH_WORKSPACE or the demo) and the signed-in identity: one per identity, so that
-    its caches hold only what that identity may see (the store reads nothing else)."""
-    who = login.signed_in() or LOCAL
-    return _service(str(workspace_from_env()), os.environ.get(DATABASE_ENV, "").strip(), who)
+    """The service for the store the environment names ($HGWATCH_DATABASE_URL, else
+    $HGWATCH_WORKSPACE or the demo) and the signed-in identity. Its answers are shared with every
+    session of the same role and admin areas (``HgWatch.shared``), so they hold only what that
+    view may see (the store reads nothing else), and are computed once for all of them."""
+    return HgWatch.shared(Settings.from_env(None), login.signed_in() or LOCAL)
 
 
 def _filters(sites: gpd.GeoDataFrame) -> Filters:

@@ -1,0 +1,107 @@
+"""``HgWatch.shared``: the dashboard's sessions share their answers by view (role and admin areas),
+never across views. Planted restricted values show what each view holds: a partner's or a field
+coordinator's shared answers never hold what only an analyst may read, while two analysts read
+the store once between them. What a service writes to the audit trail is signed by its own
+identity, whoever made the answers it shares."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+from layers.store.workspace import Workspace
+from services import audit
+from services import hgwatch as hgw
+from services.auth import Identity
+from services.hgwatch import HgWatch, Query, view_of
+from settings import Settings
+from tests.api_kit import SECRET, planted
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    ws = Workspace(tmp_path / "ws.gpkg")
+    layers = planted()
+    ws.write_layers([("mining_sites", layers["mining_sites"]), ("water_bodies", layers["water_bodies"])],
+                    source="planted.geojson", licence="CC-BY-4.0")
+    return Settings.from_env({}, workspace=ws.path)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no shared views (the registry is the process's)."""
+    monkeypatch.setattr(hgw, "_SHARED", type(hgw._SHARED)())
+
+
+def _holds_secret(frames: dict[str, gpd.GeoDataFrame]) -> bool:
+    return any(SECRET in frame.drop(columns=frame.geometry.name).astype(str).to_csv() for frame in frames.values())
+
+
+def test_two_analysts_read_once_and_sign_their_own_audit_rows(settings: Settings) -> None:
+    ana, ben = Identity("ana", "analyst"), Identity("ben", "analyst")
+    first, second = HgWatch.shared(settings, ana), HgWatch.shared(settings, ben)
+    frames = first.frames()
+    assert _holds_secret(frames)  # an analyst reads the restricted columns
+    assert second.frames() is frames  # read once for both
+    assert second.violations(Query()) is first.violations(Query())
+    assert (first.identity, second.identity) == (ana, ben)
+    second._audit("test", "shared", before=None, after={"by": "ben"})
+    assert audit.trail(second.store)[-1].who == "ben"  # the answers are shared, the signature is not
+
+
+def test_a_partner_never_shares_an_analyst_answers(settings: Settings) -> None:
+    analyst = HgWatch.shared(settings, Identity("ana", "analyst"))
+    assert _holds_secret(analyst.frames())
+    partner = HgWatch.shared(settings, Identity("unep", "partner"))
+    seen = partner.frames()
+    assert seen and seen is not analyst.frames()
+    assert not _holds_secret(seen)
+    assert "informant_name" not in seen["mining_sites"].columns
+    assert "informant_name" in analyst.frames()["mining_sites"].columns
+    violations = partner.violations(Query())[0]
+    assert len(violations) and SECRET not in violations.drop(columns="geometry").astype(str).to_csv()
+
+
+def test_field_coordinators_share_only_with_the_same_areas(settings: Settings) -> None:
+    a1, a2 = Identity("kofi", "field", ("A",)), Identity("ama", "field", ("A",))
+    b = Identity("yaw", "field", ("B",))
+    assert view_of(a1) == view_of(a2) != view_of(b)
+    in_a = HgWatch.shared(settings, a1).frames()
+    assert HgWatch.shared(settings, a2).frames() is in_a
+    in_b = HgWatch.shared(settings, b).frames()
+    assert in_b is not in_a
+    sites_a, sites_b = in_a["mining_sites"], in_b["mining_sites"]
+    # the restricted columns are filled in the coordinator's own area only (services.auth.read_layer)
+    outside_a = sites_a[sites_a["admin_area"] != "A"]["informant_name"]
+    outside_b = sites_b[sites_b["admin_area"] != "B"]["informant_name"]
+    assert outside_a.isna().all() and outside_b.isna().all()
+    assert sites_a[sites_a["admin_area"] == "A"]["informant_name"].notna().all()
+    assert sites_b[sites_b["admin_area"] == "B"]["informant_name"].notna().all()
+
+
+def test_views_follow_the_store_and_are_kept_to_a_bound(settings: Settings, tmp_path: Path) -> None:
+    other = Workspace(tmp_path / "other.gpkg")
+    other.write_layers([("mining_sites", planted()["mining_sites"])], source="planted.geojson")
+    ana = Identity("ana", "analyst")
+    here = HgWatch.shared(settings, ana).frames()
+    there = HgWatch.shared(Settings.from_env({}, workspace=other.path), ana).frames()
+    assert there is not here and set(there) == {"mining_sites"}
+    for i in range(hgw.SHARED_VIEWS):  # as many other views as are kept: the first one goes
+        HgWatch.shared(settings, Identity(f"f{i}", "field", (f"area {i}",))).layers()
+    assert len(hgw._SHARED) == hgw.SHARED_VIEWS
+    again = HgWatch.shared(settings, ana).frames()
+    assert again is not here  # read again, the same data
+    assert again["mining_sites"].equals(here["mining_sites"])
+
+
+def test_a_layer_import_drops_the_shared_answers_for_every_session(settings: Settings) -> None:
+    first, second = HgWatch.shared(settings, Identity("ana", "analyst")), HgWatch.shared(
+        settings, Identity("ben", "analyst"))
+    before = first.violations(Query())[0]
+    sites = planted()["mining_sites"]
+    sites = sites[sites["site_id"] != "S1"]  # S1 was the violation
+    Workspace(settings.workspace).write_layers([("mining_sites", sites)], source="planted.geojson")
+    after = second.violations(Query())[0]
+    assert "S1" in set(before["subject_id"]) and "S1" not in set(after["subject_id"])
+    assert first.violations(Query())[0] is after
