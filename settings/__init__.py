@@ -110,6 +110,8 @@ class Settings:
         return load_exposure(self.exposure_path)
 
     def stamp(self) -> tuple[float, ...]:
-        """Modification times of the workspace and the four files, for cache keys."""
+        """Modification times of the four settings files, for cache keys. Not the workspace's: a
+        bookkeeping write (an audit row, an account) changes that file too; the store's own
+        ``change_stamp`` says when its data changed."""
         return tuple(p.stat().st_mtime if p.exists() else 0.0 for p in (
-            self.workspace, self.rules_path, self.factors_path, self.guidelines_path, self.exposure_path))
+            self.rules_path, self.factors_path, self.guidelines_path, self.exposure_path))

@@ -122,7 +122,7 @@ class GpkgAccounts:
         if not self.ws.real.exists():
             raise WorkspaceError(f"workspace {self.ws.path} does not exist; accounts live in the workspace:"
                                  " import a layer first or run `make demo`")
-        with self.ws.writing() as con:  # the workspace's in-place transaction under its writer lock
+        with self.ws.writing(data=False) as con:  # in-place, under the writer lock; bookkeeping: caches stay
             con.execute(_SQLITE_TABLE)
             yield con
 

@@ -98,7 +98,7 @@ def _gpkg_writing(ws: Workspace) -> Iterator[sqlite3.Connection]:
     if not ws.real.exists():
         raise WorkspaceError(f"workspace {ws.path} does not exist; the audit trail lives in the workspace:"
                              " import a layer first or run `make demo`")
-    with ws.writing() as con:  # the workspace's in-place transaction under its writer lock
+    with ws.writing(data=False) as con:  # in-place, under the writer lock; bookkeeping: caches stay
         yield con
 
 

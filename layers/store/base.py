@@ -9,7 +9,7 @@ both.
 The interface mirrors ``Workspace`` exactly: layer provenance (``LayerInfo``), whole layers
 read and written as GeoDataFrames in EPSG:4326, the columns marked shareable, rule runs, and the
 check that keeps a replacement from silently dropping most of a layer (``Replacement``;
-``ReplaceRefused`` when refused). Every
+``ReplaceRefused`` when refused), and a change stamp for caches (``change_stamp``). Every
 write is one atomic change, and writers wait for each other (``WorkspaceError`` after the lock
 timeout).
 """
@@ -37,6 +37,12 @@ class Store(Protocol):
 
     def exists(self) -> bool:
         """True when the store is there to read (a GeoPackage file; a database with the schema)."""
+
+    def change_stamp(self) -> tuple[int, ...]:
+        """A stamp that moves when the layers (rows, columns, provenance, shareable marks), the rule
+        runs or the cases may have changed, written by HgWatch or another program, and not for
+        bookkeeping written on its own (audit rows, accounts, API keys); ``(-1,)`` while there is
+        no store. Cheap enough to read before every cached answer (``services.hgwatch``)."""
 
     def layers(self) -> list[LayerInfo]:
         """Provenance of every layer held, in catalogue order."""

@@ -102,7 +102,7 @@ class GpkgKeys:
         if not self.ws.real.exists():
             raise WorkspaceError(f"workspace {self.ws.path} does not exist; keys live in the workspace:"
                                  " import a layer first or run `make demo`")
-        with self.ws.writing() as con:
+        with self.ws.writing(data=False) as con:  # bookkeeping: the caches of the data stay
             con.execute(_SQLITE_TABLE)
             yield con
 

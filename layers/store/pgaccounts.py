@@ -29,7 +29,7 @@ class PgAccounts:
 
     def add(self, account: Account) -> None:
         """Add ``account`` (refused, unchanged, when the name is taken)."""
-        with self.store.writing() as con:
+        with self.store.writing(data=False) as con:  # bookkeeping: the caches of the data stay
             if con.execute(sa.text(f"SELECT 1 FROM {TABLE} WHERE name = :n"), {"n": account.name}).first():
                 raise WorkspaceError(f"account {account.name!r} already exists in workspace {self.store.path}")
             con.execute(sa.text(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (:name, :role, CAST(:areas AS jsonb),"
@@ -37,7 +37,7 @@ class PgAccounts:
 
     def put(self, account: Account) -> None:
         """Replace the stored account of the same name."""
-        with self.store.writing() as con:
+        with self.store.writing(data=False) as con:  # bookkeeping: the caches of the data stay
             done = con.execute(sa.text(
                 f"UPDATE {TABLE} SET role = :role, areas = CAST(:areas AS jsonb), password_hash = :password_hash,"
                 " disabled = :disabled, failures = :failures, last_failure = :last_failure WHERE name = :name"),

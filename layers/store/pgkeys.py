@@ -30,12 +30,12 @@ class PgKeys:
 
     def add(self, key: ApiKey) -> None:
         """Store ``key`` in one transaction."""
-        with self.store.writing() as con:
+        with self.store.writing(data=False) as con:  # bookkeeping: the caches of the data stay
             con.execute(sa.text(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (:h, :a, :c, NULL)"),
                         {"h": key.key_hash, "a": key.account, "c": key.created_at})
 
     def revoke(self, account: str, at: str) -> int:
         """Revoke every valid key of ``account`` in one transaction."""
-        with self.store.writing() as con:
+        with self.store.writing(data=False) as con:  # bookkeeping: the caches of the data stay
             return con.execute(sa.text(f"UPDATE {TABLE} SET revoked_at = :at WHERE account = :a AND revoked_at IS NULL"),
                                {"at": at, "a": account}).rowcount

@@ -5,8 +5,9 @@ schema (``layers/store/migrations``, Alembic) has one table per layer type: ``fi
 one typed column per catalogue field, ``extra`` (JSONB) for the file's other columns, ``geom``
 (EPSG:4326, GiST-indexed); ``hgw_layers`` holds each layer's provenance and column layout,
 ``hgw_shareable`` the columns marked shareable, ``hgw_runs`` the rule runs and ``hgw_state`` a
-counter bumped by every change (for caches). ``layers.store.pgframe`` turns frames into rows and
-back.
+counter bumped by every write transaction of data (for caches: ``change_stamp``), not by one of
+bookkeeping (``writing(data=False)``: accounts, API keys; audit rows appended on their own).
+``layers.store.pgframe`` turns frames into rows and back.
 ``upgrade_schema`` creates or updates it; a store refuses to read or write a database whose schema
 is missing or at another revision, and says to run ``python cli.py db upgrade``.
 
@@ -99,8 +100,9 @@ class PostgisStore:
             yield con
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """One transaction holding the writers' lock; committed only if the block succeeds."""
+    def _writing(self, *, data: bool = True) -> Iterator[Connection]:
+        """One transaction holding the writers' lock; committed only if the block succeeds. It raises
+        ``hgw_state.generation`` unless it writes bookkeeping only (``data=False``: accounts, keys)."""
         with connect(self.url) as con, con.begin():
             self._check_schema(con)
             con.execute(sa.text(f"SET LOCAL lock_timeout = '{int(self.lock_timeout_s * 1000)}ms'"))
@@ -114,15 +116,17 @@ class PostgisStore:
                     " Wait for the other import or rule run to finish, then try again") from None
             con.execute(sa.text("SET LOCAL lock_timeout = 0"))
             yield con
-            con.execute(sa.text("UPDATE hgw_state SET generation = generation + 1"))
+            if data:
+                con.execute(sa.text("UPDATE hgw_state SET generation = generation + 1"))
 
     def reading(self) -> contextlib.AbstractContextManager[Connection]:
         """A read-only transaction on the checked schema (for the accounts table)."""
         return self._reading()
 
-    def writing(self) -> contextlib.AbstractContextManager[Connection]:
-        """One write transaction under the writers' lock (for the accounts table)."""
-        return self._writing()
+    def writing(self, *, data: bool = True) -> contextlib.AbstractContextManager[Connection]:
+        """One write transaction under the writers' lock (accounts, keys, cases); ``data=False``: it
+        writes bookkeeping only (accounts, keys) and ``change_stamp`` does not move for it."""
+        return self._writing(data=data)
 
     # ----------------------------------------------------------------- reading
     def exists(self) -> bool:
@@ -131,11 +135,22 @@ class PostgisStore:
             return revision(con) is not None
 
     def generation(self) -> int:
-        """A counter that every change increases: a cache of what was read is stale when it moved."""
+        """A counter that every data change increases (not bookkeeping: accounts, keys, audit rows
+        appended on their own): a cache of what was read is stale when it moved; -1 without the
+        schema. One statement on a pooled connection (the schema revision is not checked here:
+        every read checks it)."""
         with connect(self.url) as con:
-            if revision(con) is None:
+            try:
+                return int(con.execute(sa.text("SELECT generation FROM hgw_state")).scalar_one())
+            except sa.exc.ProgrammingError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "42P01":  # undefined_table: no schema yet
+                    raise
                 return -1
-            return int(con.execute(sa.text("SELECT generation FROM hgw_state")).scalar_one())
+
+    def change_stamp(self) -> tuple[int, ...]:
+        """``(generation(),)``: moves when the layers, runs, shareable marks or cases may have
+        changed, not for bookkeeping; ``(-1,)`` without the schema."""
+        return (self.generation(),)
 
     @staticmethod
     def _infos(con: Connection) -> dict[str, LayerInfo]:

@@ -49,7 +49,7 @@ import pyogrio
 
 from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
-from layers.store import arrowread, chunkwrite, files, gpkg, libraries, sharing, staging
+from layers.store import arrowread, changes, chunkwrite, files, gpkg, libraries, sharing, staging
 from layers.store.gpkg import Replacement
 
 META_TABLE = "hgw_layers"
@@ -267,17 +267,28 @@ class Workspace:
             lock.release()
 
     @contextlib.contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
+    def writing(self, *, data: bool = True) -> Iterator[sqlite3.Connection]:
         """One SQLite transaction on the workspace file itself, under the writer lock.
 
         Every change to an existing workspace goes through here (accounts, the audit trail and
         cases use it too): the connection is in ``BEGIN IMMEDIATE``; leaving the block commits,
         an exception rolls back. Its cost does not grow with the workspace: a lock, a connection,
-        the pages the change touches and the commit's journal.
+        the pages the change touches and the commit's journal. With ``data=False`` the block
+        writes bookkeeping only (audit rows, accounts, API keys: nothing a layer, a run or a case
+        is read from), and ``change_stamp`` does not move for it (``layers.store.changes``).
         """
         self._require()
         with self._locked(), gpkg.transaction(self.real, busy_timeout_s=self.lock_timeout_s) as con:
+            if not data:
+                changes.count_bookkeeping(con)
             yield con
+
+    def change_stamp(self) -> tuple[int, ...]:
+        """A stamp that moves when the layers, runs, shareable marks or cases may have changed,
+        whoever changed them (GDAL, QGIS, a file copied over the workspace), and not for
+        bookkeeping (``writing(data=False)``); ``(-1,)`` while there is no file. Cheap: one small
+        read of the file's header (``layers.store.changes``)."""
+        return changes.stamp(self.real)
 
     @contextlib.contextmanager
     def _staging(self) -> Iterator[Path]:
