@@ -113,5 +113,12 @@ class Settings:
         """Modification times of the four settings files, for cache keys. Not the workspace's: a
         bookkeeping write (an audit row, an account) changes that file too; the store's own
         ``change_stamp`` says when its data changed."""
-        return tuple(p.stat().st_mtime if p.exists() else 0.0 for p in (
-            self.rules_path, self.factors_path, self.guidelines_path, self.exposure_path))
+        return tuple(_mtime(p) for p in (self.rules_path, self.factors_path, self.guidelines_path, self.exposure_path))
+
+
+def _mtime(path: Path) -> float:
+    """The modification time of ``path``; 0 when it does not exist (one ``stat``: read before every cached answer)."""
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        return 0.0

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import psycopg
 import pyogrio
 import pytest
 from shapely.geometry import LineString, Point
@@ -22,6 +24,7 @@ from layers.store.accounts import Account, accounts_for, changed
 from layers.store.base import Store
 from layers.store.keys import ApiKey, keys_for
 from layers.store.open import open_store
+from layers.store.pgschema import forget_engine
 from layers.store.workspace import Workspace
 from services import audit
 from services.hgwatch import HgWatch, Query
@@ -233,3 +236,31 @@ def test_the_service_keeps_its_answers_through_bookkeeping_and_drops_them_on_an_
     store.write_layer("mining_sites", moved, source="moved")
     again = svc.violations(q)[0]
     assert again is not first and again.empty
+
+
+# ---------------------------------------------------------------------- PostGIS: the stamp's own connection
+def _backends(url: str) -> int:
+    """Connections to the database of ``url`` other than the one asking."""
+    with psycopg.connect(url, autocommit=True) as con:
+        found = con.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND pid <> pg_backend_pid()").fetchone()
+    assert found is not None
+    return int(found[0])
+
+
+def test_the_postgis_stamp_survives_a_lost_connection_and_forget_engine_closes_it(pg_url: str) -> None:
+    store = open_store(pg_url)
+    before = store.change_stamp()
+    with psycopg.connect(pg_url, autocommit=True) as con:  # the server ends every other session (a restart)
+        con.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid()")
+    assert store.change_stamp() == before  # connected again
+    store.write_layer("water_bodies", WATER, source="again")
+    assert store.change_stamp() != before
+    assert _backends(pg_url) >= 1
+    forget_engine(pg_url)
+    for _ in range(100):  # a closed session's server process leaves pg_stat_activity as it exits
+        if _backends(pg_url) == 0:
+            break
+        time.sleep(0.1)
+    assert _backends(pg_url) == 0

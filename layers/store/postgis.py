@@ -38,7 +38,7 @@ from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
 from layers.store import pgframe, pgroles
 from layers.store.base import UNRECORDED, LayerInfo, Replacement, ReplaceRefused, Store
-from layers.store.pgschema import WRITE_LOCK, connect, display_url, head_revision, revision
+from layers.store.pgschema import WRITE_LOCK, connect, display_url, fetch_direct, head_revision, revision
 from layers.store.visibility import partner_columns, wholly_restricted
 
 LOCK_TIMEOUT_S = 60.0  # how long a writer waits for another writer to finish, seconds
@@ -137,15 +137,15 @@ class PostgisStore:
     def generation(self) -> int:
         """A counter that every data change increases (not bookkeeping: accounts, keys, audit rows
         appended on their own): a cache of what was read is stale when it moved; -1 without the
-        schema. One statement on a pooled connection (the schema revision is not checked here:
-        every read checks it)."""
-        with connect(self.url) as con:
-            try:
-                return int(con.execute(sa.text("SELECT generation FROM hgw_state")).scalar_one())
-            except sa.exc.ProgrammingError as exc:
-                if getattr(exc.orig, "sqlstate", None) != "42P01":  # undefined_table: no schema yet
-                    raise
-                return -1
+        schema. One statement on the process's own connection (``pgschema.fetch_direct``; the schema
+        revision is not checked here: every read checks it)."""
+        import psycopg
+
+        try:
+            found = fetch_direct(self.url, "SELECT generation FROM hgw_state")
+        except psycopg.errors.UndefinedTable:  # no schema yet
+            return -1
+        return -1 if found is None else int(found[0])
 
     def change_stamp(self) -> tuple[int, ...]:
         """``(generation(),)``: moves when the layers, runs, shareable marks or cases may have
