@@ -13,6 +13,8 @@ is not here: it is data in ``services.auth``.
   store's writer lock (``layers.store.pgaccounts``, loaded only for a PostGIS store).
 
 ``accounts_for(store)`` picks the one for a store.
+Every change here is bookkeeping (``writing(data=False)`` on both back ends): the store's
+``change_stamp``, and so the dashboard's cached answers, stay.
 """
 from __future__ import annotations
 

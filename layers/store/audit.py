@@ -9,7 +9,9 @@ the table alone.
 
 - GeoPackage: a plain SQLite table inside the workspace file, appended in one SQLite transaction
   on the file itself while holding the workspace's writer lock (``Workspace.writing``); call it
-  after a layer write has committed (the lock is not re-entrant). Reading locks nothing.
+  after a layer write has committed (the lock is not re-entrant). Reading locks nothing. A row
+  appended on its own is bookkeeping (``writing(data=False)``): the store's ``change_stamp``, and
+  so the dashboard's cached answers, stay; one appended inside a change (``append_in``) goes with it.
 - PostGIS: the table of migration ``v0003_audit``. The database itself fills ``seq``, ``at``,
   ``prev_hash`` and ``hash`` (a ``BEFORE INSERT`` trigger, serialised by an advisory lock), and
   statement triggers on the layer and metadata tables record edits made from outside the app

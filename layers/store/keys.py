@@ -11,6 +11,8 @@ account's role (``services.auth``); making and checking keys is ``services.keys`
   store's writer lock (``layers.store.pgkeys``, loaded only for a PostGIS store).
 
 ``keys_for(store)`` picks the one for a store.
+Every change here is bookkeeping (``writing(data=False)`` on both back ends): the store's
+``change_stamp``, and so the dashboard's cached answers, stay.
 """
 from __future__ import annotations
 

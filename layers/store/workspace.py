@@ -29,6 +29,10 @@ most ``lock_timeout_s`` seconds, then gives up with a ``WorkspaceError``. Replac
 fewer than half its rows (or none) raises ``ReplaceRefused`` unless ``replace_all=True``;
 ``Workspace.replacement`` tells a caller beforehand. A refused change writes nothing, not even the
 lock file.
+
+``Workspace.change_stamp`` tells caches when the data may have changed (``layers.store.changes``):
+SQLite's header change counter less the transactions that wrote bookkeeping only
+(``writing(data=False)``: audit rows appended on their own, accounts, API keys).
 """
 from __future__ import annotations
 
