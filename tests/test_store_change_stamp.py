@@ -6,9 +6,11 @@ sqlite3 shell, a file copied over the workspace). The SQLite header counter the 
 rests on is checked here too. Real stores, nothing mocked."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +19,8 @@ import geopandas as gpd
 import psycopg
 import pyogrio
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
 from layers.store import cases, gpkg
@@ -264,3 +268,40 @@ def test_the_postgis_stamp_survives_a_lost_connection_and_forget_engine_closes_i
             break
         time.sleep(0.1)
     assert _backends(pg_url) == 0
+
+
+# ---------------------------------------------------------------------- any sequence of writes
+_REPEATABLE = ["sign in", "refused sign in", "download", "api requests", "audit record", "failure counter", "key revoke"]
+
+
+def _outside_update(ws: Workspace, step: int) -> None:
+    with contextlib.closing(sqlite3.connect(ws.real)) as con, con:
+        gpkg.register_functions(con)
+        con.execute("UPDATE mining_sites SET name = ? WHERE site_id = 'S-far'", (f"edit {step}",))
+
+
+_CHANGES: dict[str, Callable[[Workspace, int], object]] = {
+    "rule run": lambda ws, _: DATA["rule run"](ws),
+    "sqlite update": _outside_update,
+    "gdal append": lambda ws, step: pyogrio.write_dataframe(
+        SITES.assign(site_id=[f"G-{step}-a", f"G-{step}-b"]), ws.real, layer="mining_sites", driver="GPKG", append=True),
+}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_REPEATABLE + list(_CHANGES)), min_size=1, max_size=6))
+def test_in_any_sequence_of_writes_the_stamp_moves_exactly_at_the_data_changes(ops: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp) / "ws.gpkg")
+        ws.write_layers([("mining_sites", SITES), ("water_bodies", WATER)], source="hand-made test layers")
+        accounts_for(ws).add(Account("ana", "analyst", (), "h", created_at=NOW))
+        seen = [ws.change_stamp()]
+        for step, op in enumerate(ops):
+            if op in BOOKKEEPING:
+                BOOKKEEPING[op](ws)
+            else:
+                _CHANGES[op](ws, step)
+            now = ws.change_stamp()
+            assert (now == seen[-1]) == (op in BOOKKEEPING), op
+            assert op in BOOKKEEPING or now not in seen  # a data change never brings back an earlier stamp
+            seen.append(now)
