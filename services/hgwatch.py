@@ -2,8 +2,9 @@
 
 ``HgWatch(settings)`` reads the workspace and the four settings files ``settings`` names. The
 CLI makes one per command. Every answer is cached here, once, and the cache is dropped when the
-workspace or a settings file changes (``Settings.stamp``). A ``HgWatchError`` (a user's bad file
-or value) goes to the face, which shows it. No Streamlit here.
+store's data (``Store.change_stamp``: layers, runs, shareable marks, cases; not an audit row, an
+account or an API key) or a settings file (``Settings.stamp``) changes. A ``HgWatchError`` (a
+user's bad file or value) goes to the face, which shows it. No Streamlit here.
 
 The dashboard asks ``HgWatch.shared(settings, identity)`` on every rerun: a service for that
 identity (its name signs what it writes to the audit trail) whose answers are shared, behind one
@@ -21,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -132,9 +134,10 @@ class HgWatch:
                 shared.memo.clear()
             return shared.settings
 
-    @property
+    @cached_property
     def store(self) -> Store:
-        """The store: the PostGIS database of ``settings.database_url``, else the workspace GeoPackage."""
+        """The store: the PostGIS database of ``settings.database_url``, else the workspace GeoPackage
+        (opened once per service: its change stamp is read before every cached answer)."""
         return open_store(self._base.workspace, self._base.database_url)
 
     def _store_stamp(self) -> tuple[float, ...]:
