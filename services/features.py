@@ -9,9 +9,10 @@ decimals, counter-clockwise exterior rings; ``Served.features``): one of at most
 features makes them all when it is built, a larger one makes those of each request from the rows it
 returns, so a national layer of 1e6 sites costs its frame and not a million feature dicts. The collections
 are kept per role and admin areas until the store's layers (source,
-rows, import time, shareable marks) or a settings file change; that layer table is read again at
-most once a second (``RECHECK_S``), so new data is served within a second and a busy second costs
-one small read. The audit rows the API writes do not count as a change.
+rows, import time, shareable marks), its data (``Store.change_stamp``: also rows edited in place, by
+QGIS for instance) or a settings file change; they are read again at most once a second
+(``RECHECK_S``), so new data is served within a second and a busy second costs one small read. The
+audit rows the API writes do not count as a change.
 
 Feature ids: a layer's own id field (``site_id``, ``sample_id``...); a violation's id is the first
 20 hex digits of the SHA-256 of its ``violation_id`` (which contains ``/``), so it is URL-safe and
@@ -162,9 +163,7 @@ class FeatureSource:
         if checked is not None and now - checked[0] < self.recheck_s:
             return checked[1]
         layers: tuple[LayerInfo, ...] = tuple(self.store.layers()) if self.store.exists() else ()
-        s = self.settings
-        files = tuple(p.stat().st_mtime if p.exists() else 0.0
-                      for p in (s.rules_path, s.factors_path, s.guidelines_path, s.exposure_path))
+        files = self.settings.stamp() + tuple(float(x) for x in self.store.change_stamp())  # rows edited in place too
         self._checked = (now, (layers, files))
         return layers, files
 
