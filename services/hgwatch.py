@@ -38,7 +38,7 @@ from services import audit
 from services.areas import AREA_LAYER, with_units
 from services.arguments import check_metres
 from services.audit import audit_layer, audit_run
-from services.view import Filters, Headline, filter_layers, headline, violations_for, zone_distance
+from services.view import Filters, Headline, choices, date_range, filter_layers, headline, violations_for, zone_distance
 from settings import Settings
 
 if TYPE_CHECKING:  # the map, contamination, exposure, people, rule-run and sign-in modules load where they are
@@ -56,6 +56,7 @@ if TYPE_CHECKING:  # the map, contamination, exposure, people, rule-run and sign
 
 T = TypeVar("T")
 EMPTY_VIOLATIONS = gpd.GeoDataFrame({"severity": []}, geometry=[], crs=4326)
+_NO_SITES = gpd.GeoDataFrame(geometry=[], crs=4326)
 SHARED_VIEWS = 8  # views whose answers the process keeps for HgWatch.shared (as the API keeps 8 role/area sets)
 
 View = tuple[str, tuple[str, ...]] | None
@@ -187,6 +188,15 @@ class HgWatch:
     def frames(self) -> dict[str, gpd.GeoDataFrame]:
         """Every layer of the workspace, whole."""
         return self._cached("store", None, self._read, 1)[1]
+
+    def choices(self, column: str) -> list[str]:
+        """The distinct values of ``column`` of the whole mining_sites layer (``services.view.choices``),
+        for the filters: once per store state, not on every rerun (1e6 sites: each is a pass over them)."""
+        return self._cached("choices", column, lambda: choices(self.frames().get("mining_sites", _NO_SITES), column))
+
+    def date_range(self) -> tuple[date, date] | None:
+        """The earliest and latest survey date of the mining sites (``services.view.date_range``), once."""
+        return self._cached("date range", None, lambda: date_range(self.frames().get("mining_sites", _NO_SITES)), 1)
 
     def view(self, filters: Filters) -> dict[str, gpd.GeoDataFrame]:
         """Every layer as the sidebar ``filters`` select it (see ``services.view.filter_layers``)."""

@@ -5,6 +5,7 @@ the store once between them. What a service writes to the audit trail is signed 
 identity, whoever made the answers it shares."""
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +16,7 @@ from services import audit
 from services import hgwatch as hgw
 from services.auth import Identity
 from services.hgwatch import HgWatch, Query, view_of
+from services.view import choices, date_range
 from settings import Settings
 from tests.api_kit import SECRET, planted
 
@@ -105,3 +107,20 @@ def test_a_layer_import_drops_the_shared_answers_for_every_session(settings: Set
     after = second.violations(Query())[0]
     assert "S1" in set(before["subject_id"]) and "S1" not in set(after["subject_id"])
     assert first.violations(Query())[0] is after
+
+
+def test_filter_options_are_answers_of_the_view(settings: Settings) -> None:
+    """The sidebar's filter options (distinct values, survey-date span) are computed once per store
+    state and view, as ``services.view`` computes them, and follow an import."""
+    svc = HgWatch.shared(settings, Identity("ana", "analyst"))
+    sites = svc.frames()["mining_sites"]
+    areas = svc.choices("admin_area")
+    assert areas == choices(sites, "admin_area") == ["A", "B"]
+    assert svc.choices("admin_area") is areas  # kept, not computed on every rerun
+    assert HgWatch.shared(settings, Identity("ben", "analyst")).choices("admin_area") is areas
+    assert svc.choices("no such column") == []
+    assert svc.date_range() == date_range(sites) == (date(2024, 3, 1), date(2024, 4, 15))
+    more = planted()["mining_sites"].assign(admin_area=["A", "B", "C"], survey_date=["2023-01-02", None, None])
+    Workspace(settings.workspace).write_layers([("mining_sites", more)], source="planted.geojson")
+    assert svc.choices("admin_area") == ["A", "B", "C"]
+    assert svc.date_range() == (date(2023, 1, 2), date(2023, 1, 2))

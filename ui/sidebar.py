@@ -17,7 +17,7 @@ from geo.sites import MERCURY_USE
 from layers.store.workspace import LayerInfo
 from services.auth import LOCAL
 from services.hgwatch import HgWatch, Query
-from services.view import SEVERITIES, Filters, Headline, choices, date_range, zone_distance
+from services.view import SEVERITIES, Filters, Headline, zone_distance
 from settings import Settings
 from ui import login
 
@@ -56,14 +56,14 @@ def service() -> HgWatch:
     return HgWatch.shared(Settings.from_env(None), login.signed_in() or LOCAL)
 
 
-def _filters(sites: gpd.GeoDataFrame) -> Filters:
+def _filters(svc: HgWatch) -> Filters:
     st.sidebar.header("Filters")
-    areas = st.sidebar.multiselect("Admin area", choices(sites, "admin_area"), key="f_admin")
-    status = st.sidebar.multiselect("Status", choices(sites, "status"), key="f_status")
-    methods = st.sidebar.multiselect("Processing method", choices(sites, "processing_method"),
+    areas = st.sidebar.multiselect("Admin area", svc.choices("admin_area"), key="f_admin")
+    status = st.sidebar.multiselect("Status", svc.choices("status"), key="f_status")
+    methods = st.sidebar.multiselect("Processing method", svc.choices("processing_method"),
                                      key="f_method")
     mercury = st.sidebar.multiselect("Mercury use", list(MERCURY_USE), key="f_mercury")
-    span = date_range(sites)
+    span = svc.date_range()
     start = end = None
     if span:
         picked = st.sidebar.date_input("Survey date", value=span, min_value=span[0],
@@ -99,7 +99,7 @@ def sidebar() -> View:
     svc = service()
     try:
         with st.spinner("Reading the workspace..."):
-            infos, frames = svc.layers(), svc.frames()
+            infos = svc.layers()  # reads every layer the identity may see (svc.frames() comes with it)
     except HgWatchError as exc:  # e.g. $HGWATCH_WORKSPACE names a file that is not a GeoPackage
         st.title("HgWatch")
         st.error("The workspace cannot be opened, so nothing can be shown.")
@@ -110,7 +110,7 @@ def sidebar() -> View:
     except HgWatchError as exc:
         ruleset, problem = None, str(exc)
     st.sidebar.title("HgWatch")
-    filters = _filters(frames.get("mining_sites", gpd.GeoDataFrame(geometry=[], crs=4326)))
+    filters = _filters(svc)
     rule_ids, distance = _rule_picker(ruleset)
     query = Query(filters, rule_ids, distance)
     with st.spinner("Checking the rules..."):

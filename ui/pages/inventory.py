@@ -19,7 +19,6 @@ from render.report.document import report_bytes, summary_lines
 from render.report.tables import TABLE_TITLES, assumptions, select_area, table_csv, tables_zip
 from services.areas import AREA_LAYER
 from services.rollups import MEASURES, default_level, service_rollup, unit_levels, unit_map
-from services.view import choices
 from ui import sidebar as chrome
 
 ALL = "All areas"
@@ -32,7 +31,7 @@ if sites is None:
                "'Import data' page, or run `make demo`.")
     st.stop()
 
-choice = st.selectbox("Area", [ALL, *choices(sites, "admin_area")], key="inv_area")
+choice = st.selectbox("Area", [ALL, *svc.choices("admin_area")], key="inv_area")
 area = None if choice == ALL else choice
 try:
     with st.spinner("Running the Monte Carlo..."):
