@@ -136,8 +136,9 @@ def partner_crawl(where: list[str], key: str, rate: float, env: dict[str, str]) 
     from bench_api import _get, _port
 
     port = _port()
+    log = tempfile.TemporaryFile(mode="w+")  # the server's log: the reason of any answer but 200 is printed
     server = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port), *where], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=log)
     statuses: list[int] = []
     stop = threading.Event()
 
@@ -160,6 +161,11 @@ def partner_crawl(where: list[str], key: str, rate: float, env: dict[str, str]) 
         client.join(timeout=150)
         server.terminate()
         server.wait(timeout=30)
+        log.seek(0)
+        errors = [line.rstrip() for line in log if "Error" in line or "error" in line]
+        if errors:
+            print(f"  partner API server log, {len(errors)} error line(s), the last: {errors[-3:]}")
+        log.close()
 
 
 def main() -> None:
