@@ -130,14 +130,14 @@ async def levels(url: str, pid: int, counts: list[int], timeout_s: float, one_ac
 
 
 @contextlib.contextmanager
-def partner_crawl(where: list[str], key: str, rate: float, env: dict[str, str]) -> Iterator[list[int]]:
-    """A partner API server on the store and a client with the partner's ``key`` asking it ``rate``
-    items pages a second (each an audit row) until the block ends; yields the answered statuses."""
+def partner_crawl(tree: Path, where: list[str], key: str, rate: float, env: dict[str, str]) -> Iterator[list[int]]:
+    """``tree``'s partner API server on the store and a client with the partner's ``key`` asking it
+    ``rate`` items pages a second (each an audit row) until the block ends; yields the answered statuses."""
     from bench_api import _get, _port
 
     port = _port()
     log = tempfile.TemporaryFile(mode="w+")  # the server's log: the reason of any answer but 200 is printed
-    server = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port), *where], cwd=ROOT, env=env,
+    server = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port), *where], cwd=tree, env=env,
                               stdout=subprocess.DEVNULL, stderr=log)
     statuses: list[int] = []
     stop = threading.Event()
@@ -149,6 +149,7 @@ def partner_crawl(where: list[str], key: str, rate: float, env: dict[str, str]) 
                 con = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
                 statuses.append(_get(con, f"/collections/mining_sites/items?limit=10&offset={page * 10 % 100}",
                                      key)[0])
+                con.close()
                 page += 1
             except OSError:
                 pass
@@ -216,7 +217,7 @@ def main() -> None:
         for tree in [ROOT] + ([Path(args.tree).resolve()] if args.tree else []):
             tree_env = dict(env, **app_env, PYTHONPATH=str(tree))
             with contextlib.ExitStack() as during:
-                crawled = during.enter_context(partner_crawl(where, key, args.api_rate, tree_env)) \
+                crawled = during.enter_context(partner_crawl(tree, where, key, args.api_rate, tree_env)) \
                     if args.api_rate else None
                 with running_servers(1, env=tree_env, cwd=tree, timeout_s=120) as (server,):
                     print(f"{tree}:", flush=True)

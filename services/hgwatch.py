@@ -125,8 +125,8 @@ class HgWatch:
     # ------------------------------------------------------------------ plumbing
     @property
     def settings(self) -> Settings:
-        """The settings, re-read from their files when one changed since the last call (the
-        caches also go when a PostGIS store changed)."""
+        """The settings, re-read from their files when one changed since the last call; the cached
+        answers (of every service of this view) go then, and when the store's change stamp moved."""
         stamp = self._base.stamp() + self._store_stamp()
         shared = self._answers
         with shared.lock:
