@@ -156,16 +156,16 @@ class FeatureSource:
         self._checked: tuple[float, tuple[tuple[LayerInfo, ...], tuple[float, ...]]] | None = None
 
     def _stamp(self) -> tuple[tuple[LayerInfo, ...], tuple[float, ...]]:
-        """What the collections depend on: the store's layer table and the settings files' times,
-        read again at most every ``recheck_s`` seconds."""
+        """What the collections depend on: the store's layer table, and the settings files' times with
+        the store's change stamp, read again at most every ``recheck_s`` seconds."""
         now = time.monotonic()
         checked = self._checked
         if checked is not None and now - checked[0] < self.recheck_s:
             return checked[1]
         layers: tuple[LayerInfo, ...] = tuple(self.store.layers()) if self.store.exists() else ()
-        files = self.settings.stamp() + tuple(float(x) for x in self.store.change_stamp())  # rows edited in place too
-        self._checked = (now, (layers, files))
-        return layers, files
+        stamps = self.settings.stamp() + tuple(float(x) for x in self.store.change_stamp())  # rows edited in place too
+        self._checked = (now, (layers, stamps))
+        return layers, stamps
 
     def layer_names(self) -> frozenset[str]:
         """The layer types the store holds now (read again at most every ``recheck_s`` seconds):
