@@ -7,11 +7,14 @@ account or an API key) or a settings file (``Settings.stamp``) changes. A ``HgWa
 user's bad file or value) goes to the face, which shows it. No Streamlit here.
 
 The dashboard asks ``HgWatch.shared(settings, identity)`` on every rerun: a service for that
-identity (its name signs what it writes to the audit trail) whose answers are shared, behind one
-lock, by every identity of the same **view** (``view_of``: the role and the admin areas, all that
-the store's reads for an identity depend on). Twenty analysts then read the layers and run the
-rules once, not twenty times, and hold one copy of them; a partner or a field coordinator of
-other areas never shares an analyst's answers. The last ``SHARED_VIEWS`` views are kept.
+identity (its name signs what it writes to the audit trail) whose answers are shared by every
+identity of the same **view** (``view_of``: the role and the admin areas, all that the store's
+reads for an identity depend on). Twenty analysts then read the layers and run the rules once,
+not twenty times, and hold one copy of them; a partner or a field coordinator of other areas
+never shares an analyst's answers. The last ``SHARED_VIEWS`` views are kept.
+
+Each answer is made under its own lock: sessions asking the same answer at once wait for one
+making of it, while a slow answer (a kriging surface) keeps no one from the others.
 """
 from __future__ import annotations
 
@@ -71,12 +74,26 @@ def view_of(identity: Identity | None) -> View:
 
 @dataclass
 class _Answers:
-    """The cached answers of one view of one store, shared by the services of that view."""
+    """The cached answers of one view of one store, shared by the services of that view.
 
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    ``lock`` guards the fields and is held only to look up or store; an answer is made under its
+    own lock in ``making`` (re-entrant: an answer may ask another). ``generation`` counts the
+    times ``memo`` was dropped, so an answer made from an older store state is never kept."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
     stamp: tuple[float, ...] | None = None
     settings: Settings | None = None
     memo: dict[str, OrderedDict[Any, tuple[bool, Any]]] = field(default_factory=dict)
+    making: dict[tuple[str, Any], threading.RLock] = field(default_factory=dict)
+    generation: int = 0
+
+    def found(self, kind: str, key: object) -> tuple[bool, Any] | None:
+        """The kept answer for ``(kind, key)``, if any (marked as the latest used); hold ``lock``."""
+        memo = self.memo.get(kind)
+        if memo is None or key not in memo:
+            return None
+        memo.move_to_end(key)
+        return memo[key]
 
 
 _SHARED: OrderedDict[tuple[Settings, View], _Answers] = OrderedDict()
@@ -133,6 +150,7 @@ class HgWatch:
             if stamp != shared.stamp or shared.settings is None:
                 shared.stamp, shared.settings = stamp, replace(self._base)
                 shared.memo.clear()
+                shared.generation += 1
             return shared.settings
 
     @cached_property
@@ -151,22 +169,46 @@ class HgWatch:
             return (-2.0,)
 
     def _cached(self, kind: str, key: object, make: Callable[[], T], size: int = 8) -> T:
-        """``make()`` once per ``key`` (the last ``size`` kept); a HgWatchError is kept too."""
+        """``make()`` once per ``key`` (the last ``size`` kept); a HgWatchError is kept too.
+
+        Made under the answer's own lock (see ``_Answers``): who asks it meanwhile waits and gets
+        the same answer; other answers are not held up."""
         _ = self.settings  # drops the caches when a file changed
-        with self._answers.lock:
-            memo = self._answers.memo.setdefault(kind, OrderedDict())
-            if key not in memo:
-                try:
-                    memo[key] = (True, make())
-                except HgWatchError as exc:
-                    memo[key] = (False, exc)
-                while len(memo) > size:
-                    memo.popitem(last=False)
-            memo.move_to_end(key)
-            ok, value = memo[key]
+        shared = self._answers
+        with shared.lock:
+            kept = shared.found(kind, key)
+        ok, value = self._make(kind, key, make, size) if kept is None else kept
         if not ok:
             raise value
         return value
+
+    def _make(self, kind: str, key: object, make: Callable[[], T], size: int) -> tuple[bool, Any]:
+        """``make()``'s outcome, made under the answer's own lock and kept unless the store changed
+        meanwhile; whoever held that lock first may have made it already."""
+        shared = self._answers
+        with shared.lock:
+            making = shared.making.setdefault((kind, key), threading.RLock())
+        with making:
+            try:
+                with shared.lock:
+                    kept, generation = shared.found(kind, key), shared.generation
+                if kept is not None:
+                    return kept
+                try:
+                    kept = (True, make())
+                except HgWatchError as exc:
+                    kept = (False, exc)
+                with shared.lock:
+                    if shared.generation == generation:  # the store did not change while it was made
+                        memo = shared.memo.setdefault(kind, OrderedDict())
+                        memo[key] = kept
+                        while len(memo) > size:
+                            memo.popitem(last=False)
+                return kept
+            finally:
+                with shared.lock:
+                    if shared.making.get((kind, key)) is making:
+                        del shared.making[(kind, key)]
 
     # ------------------------------------------------------------------ layers and settings
     def _read(self) -> tuple[list[LayerInfo], dict[str, gpd.GeoDataFrame]]:
