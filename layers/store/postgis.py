@@ -5,7 +5,8 @@ schema (``layers/store/migrations``, Alembic) has one table per layer type: ``fi
 one typed column per catalogue field, ``extra`` (JSONB) for the file's other columns, ``geom``
 (EPSG:4326, GiST-indexed); ``hgw_layers`` holds each layer's provenance and column layout,
 ``hgw_shareable`` the columns marked shareable, ``hgw_runs`` the rule runs and ``hgw_state`` a
-counter bumped by every write transaction of data (for caches: ``change_stamp``), not by one of
+counter bumped by every write transaction of data (for caches: ``change_stamp``), also by an
+edit committed from outside the app (psql, QGIS: triggers, migration v0009), not by one of
 bookkeeping (``writing(data=False)``: accounts, API keys; audit rows appended on their own).
 ``layers.store.pgframe`` turns frames into rows and back.
 ``upgrade_schema`` creates or updates it; a store refuses to read or write a database whose schema
@@ -135,10 +136,11 @@ class PostgisStore:
             return revision(con) is not None
 
     def generation(self) -> int:
-        """A counter that every data change increases (not bookkeeping: accounts, keys, audit rows
-        appended on their own): a cache of what was read is stale when it moved; -1 without the
-        schema. One statement on the process's own connection (``pgschema.fetch_direct``; the schema
-        revision is not checked here: every read checks it)."""
+        """A counter that every data change increases, the app's or one committed from outside it
+        (not bookkeeping: accounts, keys, audit rows appended on their own): a cache of what was
+        read is stale when it moved; -1 without the schema. One statement on the process's own
+        connection (``pgschema.fetch_direct``; the schema revision is not checked here: every
+        read checks it)."""
         import psycopg
 
         try:
