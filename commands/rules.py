@@ -18,6 +18,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     outcome = svc.check(
         only=args.only or None, files=files, set_values=arguments.layer_values(args.set),
         repair=args.repair, record=not args.no_record, chunk_rows=args.chunk_rows)
+    args.made = svc, outcome  # held by cli.main: a process that ends right after does not free them one by one
     print_problems(outcome.warnings)
     for layer, sources in outcome.sources.items():
         print(f"{layer}: {', '.join(sources)}")

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -29,8 +30,11 @@ from layers.io.export import Provenance
 from layers.io.readers import load_layer
 from layers.store.base import Store
 from layers.store.open import open_store
-from services import cases, chunked_check
+from services import chunked_check
 from settings import Settings
+
+if TYPE_CHECKING:  # the cases are loaded only by a recorded run (a check of files never needs them)
+    from services import cases
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,15 @@ class CheckOutcome:
     warnings: list[Problem] = field(default_factory=list)
     provenance: list[Provenance] = field(default_factory=list)  # of the layers the rules read
     cases: cases.SyncReport | None = None  # what a recorded run did to the cases (services.cases.sync_run)
+    # the layers the rules read, as read: freed with the outcome (cli.py's process ends holding it, never freeing them)
+    layers: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
 
 
 def _with_site_areas(workspace: Store, frames: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
     """``frames`` plus the sites' ids and admin areas when the rules did not read the sites: a
     tailings case takes the area of the site it names (``services.cases``)."""
+    from services import cases
+
     if cases.SITE_LAYER in frames or not workspace.has(cases.SITE_LAYER):
         return frames
     wanted = [c for c in ("site_id", "admin_area") if c in workspace.columns(cases.SITE_LAYER)]
@@ -111,12 +119,14 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
     digest = settings.rules_hash
     run_id, synced = None, None
     if not files and record:
+        from services import cases
+
         run_id = workspace.record_run(
             rules_hash=digest, input_hashes=hashes, counts=evaluation.counts,
             violation_ids=list(evaluation.violations["violation_id"]))
         synced = cases.sync_run(workspace, evaluation, _with_site_areas(workspace, frames),
                                 run_id=run_id)  # one case per violation (issue 12)
-    return CheckOutcome(evaluation, sources, hashes, digest, run_id, warnings, provenance, synced)
+    return CheckOutcome(evaluation, sources, hashes, digest, run_id, warnings, provenance, synced, frames)
 
 
 def _from_files(files: Sequence[tuple[str, str | os.PathLike[str]]],
