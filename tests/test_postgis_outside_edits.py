@@ -19,6 +19,8 @@ import psycopg
 import pytest
 from alembic import command
 from alembic.config import Config
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 from shapely.geometry import LineString, Point
 
@@ -199,6 +201,39 @@ def test_an_open_outside_transaction_does_not_hold_the_counter_against_the_app(s
         assert done, "the app's write waited for the open outside transaction"
         assert store.change_stamp() == (start + 1,)
     assert store.change_stamp() == (start + 2,)
+
+
+STATEMENTS = {  # what an outside session may run; each changes rows or not, by the table's state
+    "update site": "UPDATE mining_sites SET status = 'edited'",
+    "insert site": "INSERT INTO mining_sites (site_id) VALUES ('S-x')",
+    "delete site": "DELETE FROM mining_sites WHERE fid = (SELECT min(fid) FROM mining_sites)",
+    "update none": "UPDATE water_bodies SET name = 'none' WHERE false",
+    "truncate river": "TRUNCATE water_bodies",
+    "insert river": "INSERT INTO water_bodies (water_id) VALUES ('W-x')",
+}
+TRANSACTIONS = st.lists(st.tuples(st.lists(st.sampled_from(list(STATEMENTS)), min_size=1, max_size=3), st.booleans()),
+                        min_size=1, max_size=4)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(transactions=TRANSACTIONS)
+def test_the_stamp_moves_once_per_committed_transaction_that_changed_a_row(
+        store: PostgisStore, transactions: list[tuple[list[str], bool]]) -> None:
+    """Any sequence of outside transactions (some rolled back): the stamp rises by exactly the
+    number of committed ones whose statements changed at least one row."""
+    start, expected = store.change_stamp()[0], 0
+    for statements, commit in transactions:
+        changed = False
+        with outside(store.url) as con:
+            for name in statements:
+                held = con.execute("SELECT count(*) FROM water_bodies").fetchone()
+                done = con.execute(STATEMENTS[name])
+                changed |= done.rowcount > 0 or (name == "truncate river" and held != (0,))
+            if not commit:
+                con.rollback()
+        expected += commit and changed
+        assert store.change_stamp() == (start + expected,)
 
 
 # ---------------------------------------------------------------- which tables count
