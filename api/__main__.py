@@ -1,11 +1,13 @@
 """Serve the partner API: ``python -m api [--host 127.0.0.1] [--port 8502] [--url URL]``.
 
 The store is the one the app reads ($HGWATCH_DATABASE_URL, else $HGWATCH_WORKSPACE, else the demo);
-``--workspace`` / ``--database-url`` choose another.
+``--workspace`` / ``--database-url`` choose another. The server's log (errors, with the reason of any
+500 or 503, and HgWatch's warnings) goes to stderr; pygeoapi would otherwise send it to stdout.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 import uvicorn
@@ -24,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", help="workspace GeoPackage (default: $HGWATCH_WORKSPACE or the demo)")
     parser.add_argument("--database-url", metavar="URL", help="PostGIS store (default: $HGWATCH_DATABASE_URL)")
     args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=logging.ERROR,  # pygeoapi's level; its own basicConfig is then a no-op
+                        format="[%(asctime)s] %(name)s %(levelname)s - %(message)s")
+    logging.getLogger("hgwatch").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env(None, database_url=args.database_url, workspace=args.workspace)
         app = create_app(settings, host=args.host, port=args.port, url=args.url)

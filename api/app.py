@@ -8,7 +8,10 @@ wraps its app in ``KeyGate``:
 - every request needs a valid key (``X-API-Key: KEY`` or ``Authorization: Bearer KEY``,
   ``services.keys.verify``), on every path; otherwise 401 with a JSON body and nothing else. The
   answer for a key is kept one second (``KEY_RECHECK_S``): a revoked key or a disabled account is
-  refused at most a second later;
+  refused at most a second later. The check waits for a writer's commit as every reader does
+  (``layers.store.files.READ_WAIT_S``); when the store still cannot be read (it is not a GeoPackage
+  any more, the database is down) the answer is 503 with ``Retry-After`` and a fixed body, and the
+  log line says what failed;
 - ``filter-lang=cql2-text`` (the standard's name, sent by QGIS) is read as pygeoapi's ``cql-text``;
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
   ``Accept: text/html`` gets JSON);
@@ -22,8 +25,9 @@ wraps its app in ``KeyGate``:
 - each answered request is one row in the audit trail (``api request``: who, the collection, how
   many features, the path and status; outputs of the shipped demo workspace are not recorded, as
   for downloads), written a moment later by a background thread that appends the waiting rows in
-  one transaction (``AuditWriter``; ``close`` writes the rest at shutdown). A refused request
-  (401) is logged, not recorded: a stranger could otherwise fill the trail.
+  one transaction (``AuditWriter``; ``close`` writes the rest at shutdown); rows it could not write
+  (another writer held the store longer than its lock wait) are kept and written with the next.
+  A refused request (401) is logged, not recorded: a stranger could otherwise fill the trail.
 """
 from __future__ import annotations
 
@@ -63,6 +67,7 @@ PORT = 8502
 FORMATS = ("json", "jsonld")
 KEY_RECHECK_S = 1.0  # a key's answer is asked of the store again after this long: revoking takes effect within it
 KEYS_KEPT = 4096  # answers kept (forgotten all at once when full)
+RETRY_AFTER_S = 30  # the Retry-After of a 503 (the store could not be read), seconds
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
@@ -177,9 +182,12 @@ class KeyGate:
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         try:
             identity = await self._identity(_key(headers))
-        except Exception:
-            LOGGER.exception("API key check failed")
-            await self._reply(send, 503, "ServiceUnavailable", "the store cannot be read now; try again later")
+        except Exception as exc:  # the body stays fixed: the reason may name the store; it goes to the log
+            LOGGER.error("API key check failed, %s %s answered 503: the store %s cannot be read: %s: %s",
+                         scope["method"], scope.get("path", ""), self.store.path, type(exc).__name__, exc,
+                         exc_info=True)
+            await self._reply(send, 503, "ServiceUnavailable", "the store cannot be read now; try again later",
+                              [(b"retry-after", str(RETRY_AFTER_S).encode())])
             return
         if identity is None:
             await self._reply(send, 401, "Unauthorized", "a valid API key is required: send the header"
@@ -237,12 +245,16 @@ class KeyGate:
 class AuditWriter:
     """One audit row per answered request, written by one background thread: the rows waiting are
     appended together in one transaction (``services.audit.record_outputs``), so a request never
-    waits for the trail and a busy minute costs a few transactions, not one per request."""
+    waits for the trail and a busy minute costs a few transactions, not one per request. Rows that
+    could not be written (an import held the store's writer lock longer than the store's lock wait)
+    are kept, in order, and written with the next rows, or tried again ``RETRY_S`` later."""
 
     BATCH = 500
+    RETRY_S = 5.0  # after a failed write, the kept rows are tried again this long after, seconds
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.unwritten: list[tuple[str, str, str, object]] = []  # rows a write failed for, kept for the next
         self._queue: queue.Queue[tuple[str, str, str, object] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="hgwatch-api-audit", daemon=True)
         self._thread.start()
@@ -253,18 +265,24 @@ class AuditWriter:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            batch = [first]
+            try:
+                batch = [self._queue.get(timeout=self.RETRY_S if self.unwritten else None)]
+            except queue.Empty:
+                batch = []
             while len(batch) < self.BATCH:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            rows = [b for b in batch if b is not None]
+            rows = self.unwritten + [b for b in batch if b is not None]
             try:
                 audit.record_outputs(self.store, rows)
-            except Exception:  # the answers were sent; a failed audit write is logged, never shown
-                LOGGER.exception("%d audit row(s) of API requests not written", len(rows))
+                self.unwritten = []
+            except Exception as exc:  # the answers were sent; a failed audit write is logged, never shown
+                self.unwritten = rows
+                LOGGER.error("%d audit row(s) of API requests not written yet (%s: %s); kept, tried again%s",
+                             len(rows), type(exc).__name__, exc, " no more: the server stops" if None in batch
+                             else f" within {self.RETRY_S:g} s", exc_info=True)
             if None in batch:
                 return
 

@@ -34,6 +34,9 @@ GPKG_APPLICATION_IDS = (b"GPKG", b"GP10", b"GP11")  # the header's application_i
 TEMP_MARK = ".hgw-tmp-"  # staging file of workspace W: ".<W's name>.hgw-tmp-XXXXXXXX.gpkg"
 TEMP_SUFFIX = ".gpkg"
 SIDE_SUFFIXES = ("-journal", "-wal", "-shm")  # files SQLite keeps beside a database it writes
+READ_WAIT_S = 90.0  # how long a reader waits for a writer's commit, seconds: longer than a writer keeps readers out
+# (it waits up to gpkg.BUSY_TIMEOUT_S, 60 s, for readers already in while holding SQLite's PENDING lock,
+# which lets no new reader in, then writes its pages); Python's sqlite3 default of 5 s gave up first
 _RANDOM = r"[a-z0-9_]{8}"  # what tempfile.mkstemp puts between prefix and suffix
 _EXPECTED = ("Give the path of a GeoPackage (.gpkg) made by HgWatch or a GIS, or a path that does not"
              " exist yet to start a new workspace; HgWatch neither reads nor replaces this file")
@@ -80,7 +83,7 @@ def refuse_unless_geopackage(given: Path, real: Path) -> None:
     roll_back_dead_writer(real)
     try:
         with libraries.using(real, libraries.SQLITE3), \
-                contextlib.closing(sqlite3.connect(f"{real.as_uri()}?mode=ro", uri=True)) as con:
+                contextlib.closing(sqlite3.connect(f"{real.as_uri()}?mode=ro", uri=True, timeout=READ_WAIT_S)) as con:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
         raise WorkspaceError(f"workspace {name} cannot be read as a GeoPackage: {exc}") from None

@@ -101,12 +101,13 @@ class _Held(sqlite3.Connection):
 
 def read_only(path: Path) -> sqlite3.Connection:
     """A read-only connection to GeoPackage ``path`` (a dead writer's half-done change is rolled
-    back first, or SQLite could not read it read-only). Until it is closed, GDAL waits to open the
-    file in this process (``layers.store.libraries``): close it (``contextlib.closing``)."""
+    back first, or SQLite could not read it read-only). It waits up to ``files.READ_WAIT_S`` for a
+    writer's commit. Until it is closed, GDAL waits to open the file in this process
+    (``layers.store.libraries``): close it (``contextlib.closing``)."""
     files.roll_back_dead_writer(path)
     token = libraries.acquire(path, libraries.SQLITE3)
     try:
-        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, factory=_Held)
+        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, factory=_Held, timeout=files.READ_WAIT_S)
     except BaseException:
         libraries.release(path, libraries.SQLITE3, token)
         raise
