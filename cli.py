@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None, *, end_process: bool = False) -> int
         sys.argv[1:] if argv is None else argv, SIGNED))
     try:
         args.identity = _identity(args)
+        args.ends_process = end_process  # a command may then leave what it made unfreed (see _end_now)
         with audit.acting_as(args.identity.name):  # who the audit trail names
             code = int(args.func(args))
     except HgWatchError as exc:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 
 from commands.common import print_problems, service
+from layers.io.readers import frozen_after_load
 from layers.io.violations import FORMATS as VIOLATION_FORMATS
 from layers.io.violations import write_violations
 from services import arguments, chunked_check, imports, outputs
@@ -15,9 +17,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     target = outputs.output_file(args.out, flag="--out", suffixes=VIOLATION_FORMATS) if args.out else None
     files = arguments.layer_files(args.layer)
     svc = service(args, rules_path=args.rules)
-    outcome = svc.check(
-        only=args.only or None, files=files, set_values=arguments.layer_values(args.set),
-        repair=args.repair, record=not args.no_record, chunk_rows=args.chunk_rows)
+    with frozen_after_load() if args.ends_process else nullcontext():
+        outcome = svc.check(
+            only=args.only or None, files=files, set_values=arguments.layer_values(args.set),
+            repair=args.repair, record=not args.no_record, chunk_rows=args.chunk_rows)
     args.made = svc, outcome  # held by cli.main: a process that ends right after does not free them one by one
     print_problems(outcome.warnings)
     for layer, sources in outcome.sources.items():

@@ -3,6 +3,7 @@ and the ``atexit`` handlers run, without freeing what it made object by object o
 down; the same output, files and exit codes as a run inside a process that goes on (``cli.main``)."""
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ import pytest
 from shapely.geometry import LineString, Point
 
 import cli
+from layers.io.readers import frozen_after_load, load_layer
 from tests.conftest import ROOT
 
 # Runs cli.py as ``__main__``; the check's outcome carries a sentinel that says when it is freed, and an
@@ -91,3 +93,17 @@ def test_the_process_is_not_ended_while_another_thread_runs(capsys: pytest.Captu
         worker.join()
     print("still here")
     assert capsys.readouterr().out == "still here\n"
+
+
+def test_a_layer_loaded_for_a_process_that_ends_is_out_of_the_collectors_reach(tmp_path: Path) -> None:
+    sites, _ = _inputs(tmp_path)
+    try:
+        with frozen_after_load():
+            kept = load_layer(sites, "mining_sites").gdf.geometry.to_numpy()
+        after = load_layer(sites, "mining_sites").gdf.geometry.to_numpy()  # outside: as any other process
+        walked = {id(o) for o in gc.get_objects()}  # what the collector's passes walk (frozen objects are not)
+        assert all(gc.is_tracked(g) for g in kept)
+        assert not any(id(g) in walked for g in kept)
+        assert all(id(g) in walked for g in after)
+    finally:
+        gc.unfreeze()
