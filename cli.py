@@ -16,6 +16,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+if __name__ == "__main__":  # run as a program: the ~90,000 objects the imports below make are never garbage,
+    gc.disable()  # so no collection walks them while they pile up (0.07 s of 0.65 s); frozen, then enabled, below
+
 from commands import audit as audit_commands
 from commands import cases as case_commands
 from commands import db, dossier, fieldpack, files, inventory, keys, rules, serve, submissions, surface, tiles, users
@@ -120,4 +123,5 @@ if __name__ == "__main__":
     # The ~90,000 objects of the modules just imported are never garbage: frozen, every full collection
     # skips them (an import of 1e6 points ran nine, 0.5 s of the 8 s, each walking them again).
     gc.freeze()
+    gc.enable()
     sys.exit(main(end_process=True))

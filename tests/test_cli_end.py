@@ -107,3 +107,25 @@ def test_a_layer_loaded_for_a_process_that_ends_is_out_of_the_collectors_reach(t
         assert all(id(g) in walked for g in after)
     finally:
         gc.unfreeze()
+
+
+# Runs cli.py as ``__main__`` in a fresh interpreter, noting each collection made while it imports the project's
+# modules (from ``commands`` to its last import, ``services.arguments``), and whether the collector is on at the end.
+IMPORTS = """
+import atexit, gc, os, runpy, sys
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+early = []
+gc.callbacks.append(lambda phase, info: early.append(1) if phase == "start" and "commands" in sys.modules
+                    and "services.arguments" not in sys.modules else None)
+atexit.register(lambda: sys.stderr.write(f"collections during the imports: {len(early)}; on: {gc.isenabled()}"))
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_as_a_program_the_imports_run_no_collection_and_the_command_runs_with_the_collector_on(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", IMPORTS, str(ROOT / "cli.py"), "check", "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "LAYER=PATH" in proc.stdout
+    assert "collections during the imports: 0; on: True" in proc.stderr
