@@ -33,7 +33,9 @@ checkout of HgWatch (e.g. ``git archive <commit> | tar -x -C DIR``), run with ``
 before/after in one run, which also says whether both trees wrote byte-identical violation files.
 ``--stages K`` runs the check path K times more, in a child that times its
 stages (imports, rule file, read and validate, rules, write) in wall and CPU seconds, and prints
-the medians. ``--profile`` runs the HgWatch child under cProfile and prints its top lines.
+the medians; it handles the collector and its exit as ``cli.py`` run as a program does. ``--profile`` runs
+the HgWatch child under cProfile and prints its top lines. ``--repeat`` runs the contenders round by round
+(each once, then each again), so that all of them meet the same stretches of a shared machine's load.
 When the shell sets ``PYTHONDONTWRITEBYTECODE`` (this project's sandbox does), the children cache
 their bytecode in the temporary folder instead, as an installed program does: one untimed run of
 each contender fills that cache first (``--compile-every-run`` keeps the old way).
@@ -154,7 +156,8 @@ json.dump(marks, open("contract.json", "w"))
 """
 
 STAGE_JOB = """
-import json, sys, time
+import gc, json, os, sys, time
+gc.disable()  # as cli.py run as a program: no collection during the imports, then they are frozen
 marks, t, c = {}, time.perf_counter(), time.process_time()
 def mark(name):
     global t, c
@@ -163,21 +166,26 @@ def mark(name):
 import cli
 from geo.rules import run_rules
 from layers.catalogue import CATALOGUE
+from layers.io.readers import frozen_after_load
 from layers.io.violations import write_violations
 from services import checks
 from settings import Settings
+gc.freeze()
+gc.enable()
 mark("imports")
 settings = Settings.from_env()
 ruleset = settings.rules
 mark("rule file")
-frames, _, _, _ = checks._from_files([("mining_sites", sys.argv[1]), ("water_bodies", sys.argv[2])], {}, False)
+with frozen_after_load():  # as cmd_check in a process that ends right after
+    frames, _, _, _ = checks._from_files([("mining_sites", sys.argv[1]), ("water_bodies", sys.argv[2])], {}, False)
 mark("read + validate")
 evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=[sys.argv[3]], threads=settings.threads,
                        ids_checked=list(frames))  # as services.checks.check: each layer from one validated file
 mark("rules")
 write_violations(evaluation.violations, "stages.csv")
 mark("write")
-print(json.dumps(marks))
+print(json.dumps(marks), flush=True)
+os._exit(0)  # as cli.py: nothing freed one by one
 """
 
 
@@ -275,30 +283,36 @@ def main() -> None:
                                                 str(ROOT), str(a.threads)], env)]
         if a.tree:
             tree = Path(a.tree).resolve()
-            contenders.append(("other tree", [sys.executable, str(tree / "cli.py"), *hg[2:]],
-                               dict(env, PYTHONPATH=str(tree))))
-        for name, cmd, child_env in contenders:
-            if "PYTHONPYCACHEPREFIX" in env:  # one untimed run fills the bytecode cache
+            contenders.insert(1, ("other tree", [sys.executable, str(tree / "cli.py"), *hg[2:]],
+                                  dict(env, PYTHONPATH=str(tree))))  # right after this tree's check, in each round
+        if "PYTHONPYCACHEPREFIX" in env:  # one untimed run of each fills the bytecode cache
+            for _, cmd, child_env in contenders:
                 run_child(cmd, folder, child_env)
-            runs = []
-            for _ in range(a.repeat):
+        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in contenders}
+        written: dict[str, str] = {}
+        for done in range(a.repeat):  # round by round (see the module docstring)
+            for name, cmd, child_env in contenders:
+                if len(runs[name]) < done:  # it failed in an earlier round
+                    continue
                 wall, cpu, rss, err = run_child(cmd, folder, child_env)
                 if err:
                     print(f"  {name} failed: {err}")
-                    break
-                runs.append((wall, cpu, rss))
-            if runs:
-                results[name] = min(runs)
-                wall, cpu, rss = results[name]
-                written = ""
+                    continue
+                runs[name].append((wall, cpu, rss))
                 if not name.startswith("floor"):
                     out = folder / ("duck.csv" if name.startswith("duck") else "v.csv")
                     outputs[name] = out.read_bytes()
-                    written = f"{_rows(out)} rows written"
+                    written[name] = f"{_rows(out)} rows written"
                 elif name == "floor: contract":  # the same violations as the check's, by count
-                    written = f"{_rows(folder / 'contract.csv')} rows written"
-                print(f"{name:<15} wall {wall:6.2f} s   CPU {cpu:6.2f} s   peak {rss:6.0f} MB   {written:<18}"
-                      f"   (wall of each run: {', '.join(f'{r[0]:.2f}' for r in runs)})")
+                    written[name] = f"{_rows(folder / 'contract.csv')} rows written"
+        for name, _, _ in contenders:
+            if runs[name]:
+                results[name] = min(runs[name])
+                wall, cpu, rss = results[name]
+                print(f"{name:<15} wall {wall:6.2f} s   CPU {cpu:6.2f} s   peak {rss:6.0f} MB   {written.get(name, ''):<18}"
+                      f"   (wall of each run: {', '.join(f'{r[0]:.2f}' for r in runs[name])})")
+        load = os.getloadavg()
+        print(f"load average after the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         if "hgwatch check" in results and "duckdb spatial" in results:
             (hw, hc, hr), (dw, dc, dr) = results["hgwatch check"], results["duckdb spatial"]
             print(f"ratio hgwatch / duckdb: wall {hw / dw:.2f} (target <= 1.0), CPU {hc / dc:.2f}, "
