@@ -1,0 +1,137 @@
+"""QGIS, headless, doing what a GIS officer does with an HgWatch store: a script run with Debian's
+own Python (``/usr/bin/python3``, where ``python3-qgis`` installs ``qgis.core``), NOT a test module
+and not the project's venv. ``tests/test_qgis.py`` runs it with ``subprocess``.
+
+It reads one JSON job on stdin and prints one JSON answer on stdout. The job::
+
+    {"layers": [{"ogr": "/path/ws.gpkg|layername=mining_sites"}                     # a GeoPackage layer
+                 or {"postgres": "dbname='hgw' host=/tmp/x port=5432 user='postgres' key='fid'
+                                  table=\"public\".\"mining_sites\" (geom)"},     # a QgsDataSourceUri
+                 "id_field": "site_id",             # which attribute names a feature in "wkt" and "edits"
+                 "wkt": ["S1"],                     # report the geometry of these features as WKT
+                 "edits": [{"op": "set", "id": "S1", "field": "name", "value": "x"},
+                           {"op": "move", "id": "S1", "wkt": "POINT (-1.95 5.35)"},
+                           {"op": "add", "values": {"site_id": "S9"}, "wkt": "POINT (0 0)"},
+                           {"op": "delete", "id": "S2"}]}]}     # one edit session, committed at the end
+
+The answer, per layer in order: ``valid`` (the provider opened it; else ``log``, QGIS's messages), ``count``
+(the provider's feature count), ``fields`` (field names as QGIS lists them), ``crs`` (authid),
+``wkt`` (id -> WKT, read before the edits), ``values`` (every attribute value of every feature, as
+strings, read before the edits: what a user of the layer gets), ``commit`` (True/False, only when
+there were edits) and ``errors`` (QGIS's commit errors, the provider's error messages).
+A layer is opened and closed in turn; QGIS exits before the answer is printed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from qgis.core import (  # the platform is set above, before Qt loads
+    QgsApplication,
+    QgsFeature,
+    QgsFeatureRequest,
+    QgsGeometry,
+    QgsVectorLayer,
+)
+
+LOG: list[str] = []  # what QGIS wrote to its message log (why a layer is invalid, for one)
+
+
+def _text(value: Any) -> str | None:
+    """An attribute value as a string (None for NULL), whatever type QGIS gives it."""
+    if value is None or (hasattr(value, "isNull") and value.isNull()):
+        return None
+    if hasattr(value, "toString") and not isinstance(value, str):
+        return str(value.toString())
+    return str(value)
+
+
+def _feature_ids(layer: QgsVectorLayer, id_field: str) -> dict[str, int]:
+    """Attribute ``id_field`` -> QGIS feature id, for every feature."""
+    index = layer.fields().indexOf(id_field)
+    if index < 0:
+        return {}
+    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry).setSubsetOfAttributes([index])
+    return {str(f.attribute(index)): f.id() for f in layer.getFeatures(request)}
+
+
+def _edit(layer: QgsVectorLayer, edits: list[dict[str, Any]], ids: dict[str, int]) -> None:
+    """Apply ``edits`` in the open edit session of ``layer``, as the attribute table and the node tool do."""
+    names = layer.fields().names()
+    for edit in edits:
+        op = edit["op"]
+        if op == "set":
+            layer.changeAttributeValue(ids[edit["id"]], names.index(edit["field"]), edit["value"])
+        elif op == "move":
+            layer.changeGeometry(ids[edit["id"]], QgsGeometry.fromWkt(edit["wkt"]))
+        elif op == "add":
+            feature = QgsFeature(layer.fields())
+            for field, value in edit["values"].items():
+                feature.setAttribute(names.index(field), value)
+            feature.setGeometry(QgsGeometry.fromWkt(edit["wkt"]))
+            layer.addFeature(feature)
+        elif op == "delete":
+            layer.deleteFeature(ids[edit["id"]])
+        else:
+            raise ValueError(f"unknown edit op {op!r}: expected set, move, add or delete")
+
+
+def _commit(layer: QgsVectorLayer) -> dict[str, Any]:
+    """Save the open edit session of ``layer`` (QGIS's *Save Layer Edits*): the result and the messages."""
+    done = {"commit": bool(layer.commitChanges()), "errors": list(layer.commitErrors())}
+    provider = layer.dataProvider()
+    if provider.hasErrors():
+        done["errors"] += list(provider.errors())
+    return done
+
+
+def run_layer(job: dict[str, Any]) -> tuple[dict[str, Any], QgsVectorLayer | None]:
+    """Open one layer of the job, report it and make its edits; save them unless ``"commit": "later"``.
+    Returns the answer and the layer (kept open: QGIS holds a layer while its project is open)."""
+    LOG.clear()
+    provider = "ogr" if "ogr" in job else "postgres"
+    layer = QgsVectorLayer(job[provider], "layer", provider)
+    if not layer.isValid():  # (asking an invalid postgres layer or its provider for its error crashes QGIS 3.22)
+        return {"valid": False, "log": list(LOG)}, None
+    id_field = job.get("id_field", "")
+    ids = _feature_ids(layer, id_field) if id_field else {}
+    wkt = {name: layer.getFeature(ids[name]).geometry().asWkt() for name in job.get("wkt", [])}
+    values = [[_text(v) for v in f.attributes()] for f in layer.getFeatures()]
+    answer: dict[str, Any] = {"valid": True, "count": layer.featureCount(), "fields": layer.fields().names(),
+                              "crs": layer.crs().authid(), "wkt": wkt, "values": values}
+    if job.get("edits"):
+        layer.startEditing()
+        _edit(layer, job["edits"], ids)
+        if job.get("commit", "now") == "now":
+            answer.update(_commit(layer))
+    return answer, layer
+
+
+def main() -> int:
+    """Run the job (argv[1], else stdin). With ``"hold": true`` the answer is printed, then QGIS
+    waits for a line on stdin with every layer open, then saves the layers whose edits were left
+    for ``"later"`` and prints their results as a second line ``{"later": [...]}``."""
+    job = json.loads(sys.argv[1]) if len(sys.argv) > 1 else json.load(sys.stdin)
+    app = QgsApplication([], False)
+    app.initQgis()
+    QgsApplication.messageLog().messageReceived.connect(lambda message, tag, _level: LOG.append(f"{tag}: {message}"))
+    try:
+        done = [run_layer(one) for one in job["layers"]]
+        print(json.dumps({"layers": [answer for answer, _ in done]}), flush=True)
+        if job.get("hold"):
+            sys.stdin.readline()
+            later = [_commit(layer) for (_, layer), one in zip(done, job["layers"])
+                     if layer is not None and one.get("edits") and one.get("commit") == "later"]
+            print(json.dumps({"later": later}), flush=True)
+        del done
+    finally:
+        app.exitQgis()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
