@@ -2,24 +2,27 @@
 own Python (``/usr/bin/python3``, where ``python3-qgis`` installs ``qgis.core``), NOT a test module
 and not the project's venv. ``tests/test_qgis.py`` runs it with ``subprocess``.
 
-It reads one JSON job on stdin and prints one JSON answer on stdout. The job::
+It takes one JSON job (argv[1], else stdin) and prints one JSON answer line on stdout. The job::
 
-    {"layers": [{"ogr": "/path/ws.gpkg|layername=mining_sites"}                     # a GeoPackage layer
-                 or {"postgres": "dbname='hgw' host=/tmp/x port=5432 user='postgres' key='fid'
-                                  table=\"public\".\"mining_sites\" (geom)"},     # a QgsDataSourceUri
-                 "id_field": "site_id",             # which attribute names a feature in "wkt" and "edits"
-                 "wkt": ["S1"],                     # report the geometry of these features as WKT
+    {"layers": [{"ogr": "/path/ws.gpkg|layername=mining_sites",                  # a GeoPackage layer, or
+                 "postgres": "dbname='hgw' host=/tmp/x port=5432 user='me' key='fid' srid=4326 type=Point"
+                             " table=\"public\".\"mining_sites\" (geom)",         # a QgsDataSourceUri
+                 "id_field": "site_id",   # the attribute that names a feature in "wkt" and "edits"
+                 "wkt": ["S1"],           # report the geometry of these features as WKT
                  "edits": [{"op": "set", "id": "S1", "field": "name", "value": "x"},
                            {"op": "move", "id": "S1", "wkt": "POINT (-1.95 5.35)"},
                            {"op": "add", "values": {"site_id": "S9"}, "wkt": "POINT (0 0)"},
-                           {"op": "delete", "id": "S2"}]}]}     # one edit session, committed at the end
+                           {"op": "delete", "id": "S2"}],   # one edit session
+                 "commit": "now"},        # save at once; "later": edit now, save after the hold;
+                                          # "edit later": edit and save after the hold
+     "hold": false}                       # true: keep QGIS open after the answer until a line comes on stdin
 
-The answer, per layer in order: ``valid`` (the provider opened it; else ``log``, QGIS's messages), ``count``
-(the provider's feature count), ``fields`` (field names as QGIS lists them), ``crs`` (authid),
-``wkt`` (id -> WKT, read before the edits), ``values`` (every attribute value of every feature, as
-strings, read before the edits: what a user of the layer gets), ``commit`` (True/False, only when
-there were edits) and ``errors`` (QGIS's commit errors, the provider's error messages).
-A layer is opened and closed in turn; QGIS exits before the answer is printed.
+The answer, per layer in order: ``valid`` (the provider opened it; else ``log``, QGIS's messages),
+``count`` (the provider's feature count), ``fields`` (field names as QGIS lists them), ``crs``
+(authid), ``wkt`` (id -> WKT), ``values`` (every attribute value of every feature as a string,
+read before the edits: what a user of the layer gets), and for a layer saved at once ``commit``
+(what ``commitChanges`` returned) and ``errors`` (QGIS's commit messages, the provider's errors).
+Every layer stays open until the job is done, as in a QGIS project.
 """
 from __future__ import annotations
 
@@ -90,20 +93,21 @@ def _commit(layer: QgsVectorLayer) -> dict[str, Any]:
 
 
 def run_layer(job: dict[str, Any]) -> tuple[dict[str, Any], QgsVectorLayer | None]:
-    """Open one layer of the job, report it and make its edits; save them unless ``"commit": "later"``.
-    Returns the answer and the layer (kept open: QGIS holds a layer while its project is open)."""
+    """Open one layer of the job, report it and make its edits (unless ``"commit": "edit later"``);
+    save them unless ``"commit"`` is ``"later"`` or ``"edit later"``. Returns the answer and the
+    layer (kept open: QGIS holds a layer while its project is open)."""
     LOG.clear()
     provider = "ogr" if "ogr" in job else "postgres"
     layer = QgsVectorLayer(job[provider], "layer", provider)
     if not layer.isValid():  # (asking an invalid postgres layer or its provider for its error crashes QGIS 3.22)
         return {"valid": False, "log": list(LOG)}, None
     id_field = job.get("id_field", "")
-    ids = _feature_ids(layer, id_field) if id_field else {}
+    ids = job["ids"] = _feature_ids(layer, id_field) if id_field else {}
     wkt = {name: layer.getFeature(ids[name]).geometry().asWkt() for name in job.get("wkt", [])}
     values = [[_text(v) for v in f.attributes()] for f in layer.getFeatures()]
     answer: dict[str, Any] = {"valid": True, "count": layer.featureCount(), "fields": layer.fields().names(),
                               "crs": layer.crs().authid(), "wkt": wkt, "values": values}
-    if job.get("edits"):
+    if job.get("edits") and job.get("commit") != "edit later":
         layer.startEditing()
         _edit(layer, job["edits"], ids)
         if job.get("commit", "now") == "now":
@@ -111,10 +115,19 @@ def run_layer(job: dict[str, Any]) -> tuple[dict[str, Any], QgsVectorLayer | Non
     return answer, layer
 
 
+def later(job: dict[str, Any], layer: QgsVectorLayer) -> dict[str, Any]:
+    """What a layer left for later does after the hold: its edits by the ids read when it was
+    opened (as a QGIS user edits what the open layer shows), then the save."""
+    if job["commit"] == "edit later":
+        layer.startEditing()
+        _edit(layer, job["edits"], job["ids"])
+    return _commit(layer)
+
+
 def main() -> int:
     """Run the job (argv[1], else stdin). With ``"hold": true`` the answer is printed, then QGIS
-    waits for a line on stdin with every layer open, then saves the layers whose edits were left
-    for ``"later"`` and prints their results as a second line ``{"later": [...]}``."""
+    waits for a line on stdin with every layer open, then edits and saves the layers left for
+    later (``later``) and prints their results as a second line ``{"later": [...]}``."""
     job = json.loads(sys.argv[1]) if len(sys.argv) > 1 else json.load(sys.stdin)
     app = QgsApplication([], False)
     app.initQgis()
@@ -124,9 +137,9 @@ def main() -> int:
         print(json.dumps({"layers": [answer for answer, _ in done]}), flush=True)
         if job.get("hold"):
             sys.stdin.readline()
-            later = [_commit(layer) for (_, layer), one in zip(done, job["layers"])
-                     if layer is not None and one.get("edits") and one.get("commit") == "later"]
-            print(json.dumps({"later": later}), flush=True)
+            saved = [later(one, layer) for (_, layer), one in zip(done, job["layers"])
+                     if layer is not None and one.get("edits") and one.get("commit") in ("later", "edit later")]
+            print(json.dumps({"later": saved}), flush=True)
         del done
     finally:
         app.exitQgis()
