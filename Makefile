@@ -35,9 +35,12 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 # with PostGIS 3 for the PostGIS store tests (tests/postgis.py starts a throwaway server).
 PG_BIN := /usr/lib/postgresql/15/bin
 POSTGIS_CONTROL := /usr/share/postgresql/15/extension/postgis.control
+# QGIS 3.22 for Debian's /usr/bin/python3 (python3-qgis) with its PostGIS provider (qgis-providers): tests/test_qgis.py
+QGIS_POSTGRES := /usr/lib/qgis/plugins/libprovider_postgres.so
 test-deps: $(VENV)/.dev
 	@command -v chromium >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null; }
 	@{ test -x $(PG_BIN)/initdb && test -f $(POSTGIS_CONTROL); } || { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql-15-postgis-3 >/dev/null; }
+	@{ /usr/bin/python3 -c 'import qgis.core' 2>/dev/null && test -f $(QGIS_POSTGRES); } || { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3-qgis qgis-providers >/dev/null; }
 
 # Lint and types first (seconds), then the suite. A lint or type error fails `make test`.
 lint: $(VENV)/.dev
