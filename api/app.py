@@ -146,15 +146,28 @@ class KeyGate:
         self.refresh = refresh
         self.audit = AuditWriter(store)
         self._known: dict[str, tuple[float, Identity | None]] = {}
+        self._asking: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Task[Identity | None]] = {}
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
     async def _identity(self, key: str | None) -> Identity | None:
-        """Who ``key`` is (``services.keys.verify``), asked of the store again after ``KEY_RECHECK_S``."""
+        """Who ``key`` is (``services.keys.verify``), asked of the store again after ``KEY_RECHECK_S``.
+        Requests with a key whose check is under way share its answer: while a writer keeps the store's
+        readers waiting, one thread of the pool waits per key, not one per request."""
         now = time.monotonic()
         known = self._known.get(key or "")
         if known is not None and now - known[0] < KEY_RECHECK_S:
             return known[1]
-        identity = await asyncio.to_thread(keys.verify, self.store, key)
+        ask = (asyncio.get_running_loop(), key or "")
+        asking = self._asking.get(ask)
+        if asking is None:
+            asking = self._asking[ask] = asyncio.ensure_future(self._check(ask, key, now))
+        return await asyncio.shield(asking)  # a request given up on leaves the check to the others
+
+    async def _check(self, ask: tuple[asyncio.AbstractEventLoop, str], key: str | None, now: float) -> Identity | None:
+        try:
+            identity = await asyncio.to_thread(keys.verify, self.store, key)
+        finally:
+            del self._asking[ask]
         if len(self._known) >= KEYS_KEPT:
             self._known.clear()
         self._known[key or ""] = (now, identity)

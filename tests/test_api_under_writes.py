@@ -11,6 +11,7 @@ the same tests run there.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -25,7 +26,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from api.app import KEY_RECHECK_S, AuditWriter
+from api.app import KEY_RECHECK_S, AuditWriter, create_app
 from layers.store.base import Store
 from layers.store.open import open_store
 from layers.store.pgschema import VERSION_TABLE
@@ -33,6 +34,7 @@ from layers.store.postgis import PostgisStore
 from layers.store.workspace import Workspace
 from services import audit, keys
 from services.auth import Identity
+from settings import Settings
 from tests.api_kit import SECRET, fill, get, make_keys, serving
 
 BACKENDS = ["geopackage", "postgis"]
@@ -153,6 +155,56 @@ def test_the_key_check_itself_waits_for_a_writer_held_up_by_a_long_reader(tmp_pa
         release.set()
     checking.join(120)
     assert found == [Identity("unep", "partner", ())]
+
+
+async def _asgi_get(app: object, path: str, key: str) -> int:
+    """The status the ASGI ``app`` answers a GET of ``path`` with ``key``."""
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"127.0.0.1:8502"), (b"x-api-key", key.encode())],
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8502)}
+    await app(scope, receive, send)  # type: ignore[operator]
+    return next(int(str(m["status"])) for m in sent if m["type"] == "http.response.start")
+
+
+def test_requests_with_one_key_share_one_check_while_a_writer_holds_the_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six requests of a partner arriving while the store's readers wait: one key check, not six
+    threads of the server's pool (which pygeoapi's handlers need too) waiting for the store."""
+    ws = Workspace(tmp_path / "ws.gpkg")
+    fill(ws)
+    key = keys.create(ws, "unep")
+    for name in ("PYGEOAPI_CONFIG", "PYGEOAPI_OPENAPI"):  # create_app sets both: restored afterwards
+        monkeypatch.setenv(name, "")
+    gate = create_app(Settings.from_env({}, workspace=ws.path))
+    checked: list[str | None] = []
+    verify = keys.verify
+
+    def counted(store: Store, given: str | None) -> Identity | None:
+        checked.append(given)
+        return verify(store, given)
+    monkeypatch.setattr(keys, "verify", counted)
+
+    async def six() -> list[int]:
+        return list(await asyncio.gather(*(_asgi_get(gate, "/collections", key) for _ in range(6))))
+    statuses: list[list[int]] = []
+    try:
+        with _writer_held(str(ws.path)):
+            asking = threading.Thread(target=lambda: statuses.append(asyncio.run(six())))
+            asking.start()
+            asking.join(2.0)  # all six arrive while the first check waits
+        asking.join(120)
+    finally:
+        gate.close()
+    assert statuses == [[200] * 6]
+    assert checked == [key]
 
 
 def _unreadable(location: str) -> str:
