@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import sqlite3
 import subprocess
 import uuid
@@ -98,6 +99,8 @@ class Session:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=_env())
         assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], 300)  # a guard against a hang, not a speed test
+        assert ready, "QGIS gave no answer within 300 s"
         line = self.proc.stdout.readline()
         assert line, self.proc.communicate(timeout=60)[1]
         self.layers: list[dict[str, Any]] = json.loads(line)["layers"]
