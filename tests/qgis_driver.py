@@ -13,7 +13,8 @@ It takes one JSON job (argv[1], else stdin) and prints one JSON answer line on s
                            {"op": "move", "id": "S1", "wkt": "POINT (-1.95 5.35)"},
                            {"op": "add", "values": {"site_id": "S9"}, "wkt": "POINT (0 0)"},
                            {"op": "delete", "id": "S2"}],   # one edit session
-                 "commit": "now"},        # save at once; "later": edit now, save after the hold;
+                 "commit": "now"},        # save at once (after the hold, again if that failed);
+                                          # "later": edit now, save after the hold;
                                           # "edit later": edit and save after the hold
      "hold": false}                       # true: keep QGIS open after the answer until a line comes on stdin
 
@@ -116,9 +117,10 @@ def run_layer(job: dict[str, Any]) -> tuple[dict[str, Any], QgsVectorLayer | Non
 
 
 def later(job: dict[str, Any], layer: QgsVectorLayer) -> dict[str, Any]:
-    """What a layer left for later does after the hold: its edits by the ids read when it was
+    """What a layer still being edited does after the hold (its save was left for later, or failed:
+    the user saves again), or one left to ``"edit later"``: its edits by the ids read when it was
     opened (as a QGIS user edits what the open layer shows), then the save."""
-    if job["commit"] == "edit later":
+    if job.get("commit") == "edit later":
         layer.startEditing()
         _edit(layer, job["edits"], job["ids"])
     return _commit(layer)
@@ -126,8 +128,9 @@ def later(job: dict[str, Any], layer: QgsVectorLayer) -> dict[str, Any]:
 
 def main() -> int:
     """Run the job (argv[1], else stdin). With ``"hold": true`` the answer is printed, then QGIS
-    waits for a line on stdin with every layer open, then edits and saves the layers left for
-    later (``later``) and prints their results as a second line ``{"later": [...]}``."""
+    waits for a line on stdin with every layer open, then saves the layers still being edited and
+    edits and saves those left for later (``later``), and prints their results as a second line
+    ``{"later": [...]}``."""
     job = json.loads(sys.argv[1]) if len(sys.argv) > 1 else json.load(sys.stdin)
     app = QgsApplication([], False)
     app.initQgis()
@@ -138,7 +141,7 @@ def main() -> int:
         if job.get("hold"):
             sys.stdin.readline()
             saved = [later(one, layer) for (_, layer), one in zip(done, job["layers"])
-                     if layer is not None and one.get("edits") and one.get("commit") in ("later", "edit later")]
+                     if layer is not None and one.get("edits") and (layer.isEditable() or one["commit"] == "edit later")]
             print(json.dumps({"later": saved}), flush=True)
         del done
     finally:

@@ -9,7 +9,8 @@ lists it). While a layer of a GeoPackage is in an edit session QGIS switches the
 but a save made while ANOTHER layer of the file is still being edited (or by a second QGIS) stays
 in the ``-wal`` until that session ends. The dashboard and the partner API serve such edits without
 a restart, the change stamp moves for them, and HgWatch's own imports and rule runs keep them. A
-QGIS save while HgWatch writes fails with "database is locked" and changes nothing. On PostGIS an
+QGIS save while HgWatch reads or writes the file fails with "database is locked", changes nothing
+and keeps its edits, which a second save puts in. On PostGIS an
 edit saved in QGIS is served and audited as ``db:<user>``; a partner login opening its layers in
 QGIS gets the partner views only, no restricted column and no planted secret.
 
@@ -41,6 +42,7 @@ import psycopg
 import pytest
 import shapely
 
+from layers.store import gpkg
 from layers.store.open import open_store
 from layers.store.postgis import PostgisStore
 from layers.store.workspace import Workspace
@@ -112,14 +114,18 @@ class Session:
 
 
 @contextlib.contextmanager
-def session(job: dict[str, Any]) -> Iterator[Session]:
-    held = Session(job)
+def session_of(held: Session) -> Iterator[Session]:
+    """``held``, killed on the way out if it is still running (a failed test)."""
     try:
         yield held
     finally:
         if held.proc.poll() is None:
             held.proc.kill()
             held.proc.wait()
+
+
+def session(job: dict[str, Any]) -> contextlib.AbstractContextManager[Session]:
+    return session_of(Session(job))
 
 
 def gpkg_layer(path: Path, layer: str, **more: Any) -> dict[str, Any]:
@@ -328,15 +334,39 @@ def test_a_workspace_qgis_left_in_wal_is_back_in_rollback_mode_after_hgwatch_wri
     assert journal(ws.path) == (1, False, False)
 
 
-def test_a_qgis_save_while_hgwatch_writes_fails_loudly_and_changes_nothing(ws: Workspace) -> None:
-    """HgWatch's write transaction (an import's) holds the file: QGIS's save reports the lock and
-    keeps its edits unsaved; HgWatch's write commits, and the file is back in rollback mode."""
+@contextlib.contextmanager
+def _hgwatch_writes(ws: Workspace) -> Iterator[None]:
+    """HgWatch's write transaction (an import's) is open on the workspace."""
     with ws.writing() as con:
         con.execute("UPDATE hgw_layers SET licence = 'CC0-1.0' WHERE layer = 'water_bodies'")
-        (answer,) = qgis({"layers": [gpkg_layer(ws.path, "mining_sites", edits=s1_edits("Alpha (verified)"))]})
-    assert answer["commit"] is False and "database is locked" in " ".join(answer["errors"])
-    assert s1(ws.read("mining_sites"))["name"] == "Alpha"
-    assert ws.info("water_bodies").licence == "CC0-1.0"
+        yield
+
+
+@contextlib.contextmanager
+def _hgwatch_reads(ws: Workspace) -> Iterator[None]:
+    """A read of HgWatch's is under way (the API reading a national layer): its read transaction is open."""
+    with contextlib.closing(gpkg.read_only(ws.path)) as con:
+        con.execute("BEGIN")
+        con.execute("SELECT count(*) FROM mining_sites").fetchone()
+        yield
+        con.execute("COMMIT")
+
+
+@pytest.mark.parametrize("holding", [_hgwatch_writes, _hgwatch_reads], ids=["write", "read"])
+def test_a_qgis_save_while_hgwatch_holds_the_file_fails_loudly_and_succeeds_when_saved_again(
+        ws: Workspace, holding: Any) -> None:
+    """In rollback mode a reader or a writer holds the file: QGIS's save reports the lock, changes
+    nothing and keeps its edits; saved again afterwards, they land, HgWatch's own write too."""
+    with holding(ws):
+        held = Session({"layers": [gpkg_layer(ws.path, "mining_sites", edits=s1_edits("Alpha (verified)"))]})
+    with session_of(held):
+        (answer,) = held.layers
+        assert answer["commit"] is False and "database is locked" in " ".join(answer["errors"])
+        assert s1(ws.read("mining_sites"))["name"] == "Alpha"
+        (again,) = held.save()
+    saved(again)
+    assert s1(ws.read("mining_sites"))["name"] == "Alpha (verified)"
+    assert ws.info("water_bodies").licence == ("CC0-1.0" if holding is _hgwatch_writes else "CC-BY-4.0")
     assert journal(ws.path) == (1, False, False)
 
 
