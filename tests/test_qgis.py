@@ -93,8 +93,8 @@ def qgis(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class Session:
-    """QGIS kept open on a job with ``"hold": true``: its first answer, then (``save``) the results
-    of the edits it was told to save ``"later"``, and its exit."""
+    """QGIS kept open on a job with ``"hold": true``: its first answer (``layers``), then (``save``)
+    the results of the layers still being edited or left for later, and its exit."""
 
     def __init__(self, job: dict[str, Any]) -> None:
         self.proc = subprocess.Popen([QGIS_PYTHON, str(DRIVER), json.dumps({**job, "hold": True})],
@@ -102,9 +102,10 @@ class Session:
                                      text=True, env=_env())
         assert self.proc.stdout is not None
         ready, _, _ = select.select([self.proc.stdout], [], [], 300)  # a guard against a hang, not a speed test
-        assert ready, "QGIS gave no answer within 300 s"
-        line = self.proc.stdout.readline()
-        assert line, self.proc.communicate(timeout=60)[1]
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            self.proc.kill()
+            raise AssertionError(f"QGIS gave no answer: {self.proc.communicate(timeout=60)[1]}")
         self.layers: list[dict[str, Any]] = json.loads(line)["layers"]
 
     def save(self) -> list[dict[str, Any]]:
