@@ -48,9 +48,14 @@ def _contents(path: Path, layer: str) -> tuple[object, ...]:
     with contextlib.closing(sqlite3.connect(path)) as con:
         extent = con.execute("SELECT min_x, min_y, max_x, max_y, srs_id FROM gpkg_contents WHERE table_name = ?",
                              (layer,)).fetchone()
-        rtree = con.execute(f"SELECT * FROM rtree_{layer}_geom ORDER BY id").fetchall()
+        # each feature's R-tree box in row order (a replace keeps stored fids and numbers new rows above the
+        # layer's highest fid, so the R-tree's ids are the workspace's fids, not 1..n), and no box without a feature
+        rtree = con.execute(f'SELECT r.minx, r.maxx, r.miny, r.maxy FROM "{layer}" t JOIN rtree_{layer}_geom r'
+                            " ON r.id = t.fid ORDER BY t.fid").fetchall()
+        stray = con.execute(f'SELECT count(*) FROM rtree_{layer}_geom WHERE id NOT IN (SELECT fid FROM "{layer}")'
+                            ).fetchone()
         count = con.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?", (layer,)).fetchone()
-    return extent, rtree, count
+    return extent, rtree, stray, count
 
 
 def _sound(path: Path) -> None:

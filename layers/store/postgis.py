@@ -1,8 +1,9 @@
 """The PostGIS store: the workspace in a PostgreSQL database, for a server shared by several desks.
 
 It implements ``layers.store.base.Store`` exactly as the GeoPackage ``Workspace`` does. The
-schema (``layers/store/migrations``, Alembic) has one table per layer type: ``fid`` for row order,
-one typed column per catalogue field, ``extra`` (JSONB) for the file's other columns, ``geom``
+schema (``layers/store/migrations``, Alembic) has one table per layer type: ``fid`` for row order
+(a replace keeps each stored id's fid and numbers other rows above every fid the layer had:
+``layers.store.pgfids``), one typed column per catalogue field, ``extra`` (JSONB) for the file's other columns, ``geom``
 (EPSG:4326, GiST-indexed); ``hgw_layers`` holds each layer's provenance and column layout,
 ``hgw_shareable`` the columns marked shareable, ``hgw_runs`` the rule runs and ``hgw_state`` a
 counter bumped by every write transaction of data (for caches: ``change_stamp``), also by an
@@ -37,7 +38,7 @@ from sqlalchemy.engine import Connection
 
 from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
-from layers.store import pgframe, pgroles
+from layers.store import pgfids, pgframe, pgroles
 from layers.store.base import UNRECORDED, LayerInfo, Replacement, ReplaceRefused, Store
 from layers.store.pgschema import WRITE_LOCK, connect, display_url, fetch_direct, head_revision, revision
 from layers.store.visibility import partner_columns, wholly_restricted
@@ -359,6 +360,7 @@ class PostgisStore:
             added = append and layer in stored
             typed = self._typed(con, layer)
             last_fid = con.execute(sa.text(f'SELECT coalesce(max(fid), 0) FROM "{layer}"')).scalar_one()
+            pgfids.start(con, layer, keep=not added)
             if not added:
                 con.execute(sa.text(f'DELETE FROM "{layer}"'))
             layout: list[list[str]] | None = None
@@ -374,7 +376,7 @@ class PostgisStore:
                 elif prepared.columns != layout:
                     raise WorkspaceError(f"{layer}: the columns of a chunk ({prepared.columns}) differ from the first "
                                          f"chunk's ({layout}); import the file whole (--chunk-rows 0)")
-                copy_rows(con, layer, prepared.table_columns, prepared.rows)
+                copy_rows(con, layer, *pgfids.with_fids(prepared, pgfids.assign(con, layer, prepared, keep=not added)))
                 rows += len(prepared.rows)
             if layout is None:
                 raise WorkspaceError(f"{layer}: the file holds no records to store")
@@ -393,9 +395,10 @@ class PostgisStore:
         """Write ``gdf`` into ``layer``'s table (after the stored rows when ``append``); the rows
         written (the caller adds the rows it counted before an append: no second count)."""
         prepared = pgframe.prepare(gdf, spec_for(layer), self._typed(con, layer))
+        pgfids.start(con, layer, keep=not append)
         if not append:
             con.execute(sa.text(f'DELETE FROM "{layer}"'))
-        copy_rows(con, layer, prepared.table_columns, prepared.rows)
+        copy_rows(con, layer, *pgfids.with_fids(prepared, pgfids.assign(con, layer, prepared, keep=not append)))
         self._record_columns(con, layer, prepared.columns, append=append)
         return len(prepared.rows)
 

@@ -10,7 +10,13 @@ connection, and moves it in with SQL in one transaction together with the proven
   ``gpkg_geometry_columns``, ``gpkg_ogr_contents``, ``gpkg_extensions`` and
   ``gpkg_data_columns`` are dropped, and GDAL's own table, R-tree (rows copied as GDAL computed
   them), indexes, triggers and metadata rows are copied from the stage, so that GDAL reads back
-  exactly what it wrote (types, row order, CRS, extent);
+  what it wrote (types, values, CRS, extent). Only the fids change: a row whose id (the
+  catalogue's id field) was stored keeps its stored fid, any other row gets a new one above the
+  highest the layer ever had (its AUTOINCREMENT counter is kept), so that a QGIS session opened
+  before the replace still edits the site it showed; rows read back in fid order. GDAL could
+  write given fids (a column named ``fid``), but they depend on the stored rows, which only this
+  transaction reads consistently (a QGIS edit may come between staging and it), so they are
+  mapped here, in SQL, for the table and its R-tree alike;
 - ``append``: the staged rows are inserted after the stored ones (GDAL's triggers keep the R-tree
   and the feature count; ``gpkg.register_functions`` gives them their ST_* functions), new columns
   are added, and the layer's extent grows to cover them. ``appends_in_place`` says when that reads
@@ -26,12 +32,14 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from layers.catalogue import spec_for
 from layers.store import gpkg
 
 STAGE = "stage"  # the schema name the staging GeoPackage is attached as
 # declared column types whose values read back the same whether a row lacks the column as NULL
 # (in place) or as a missing value in a pandas concat (a rewrite): text, reals and dates
 _NULLABLE_AS_IS = ("TEXT", "REAL", "DOUBLE", "FLOAT", "DATE", "DATETIME")
+_FIDS = "hgw_fids"  # the temporary table of a replace: staged fid -> fid stored
 _META = ("gpkg_contents", "gpkg_geometry_columns", "gpkg_ogr_contents", "gpkg_extensions", "gpkg_data_columns")
 
 
@@ -108,6 +116,7 @@ def appends_in_place(workspace: Path, stage: Path, layer: str) -> bool:
 def replace(con: sqlite3.Connection, layer: str) -> None:
     """Replace (or create) ``layer`` in the workspace by the one staged (see the module docstring)."""
     main_tables = gpkg.table_names(con)
+    highest = _map_fids(con, layer, layer in main_tables)
     old_rtree = _rtree(con, "main", layer)
     if layer in main_tables:
         con.execute(f"DROP TABLE main.{_q(layer)}")  # its triggers and indexes go with it
@@ -118,15 +127,62 @@ def replace(con: sqlite3.Connection, layer: str) -> None:
             con.execute(f"DELETE FROM main.{meta} WHERE lower(table_name) = lower(?)", (layer,))
     [(_, _, create)] = _master(con, STAGE, "type = 'table' AND name = ?", layer)
     con.execute(create)
-    con.execute(f"INSERT INTO main.{_q(layer)} SELECT * FROM stage.{_q(layer)}")
+    columns = gpkg._columns(con, layer, STAGE)
+    names = ", ".join(_q(c[0]) for c in columns)
+    picked = ", ".join("m.fid" if c[2] else f"s.{_q(c[0])}" for c in columns)
+    con.execute(f"INSERT INTO main.{_q(layer)} ({names}) SELECT {picked} FROM stage.{_q(layer)} s"
+                f" JOIN temp.{_FIDS} m ON m.staged = s.{_q(_pk(columns))} ORDER BY m.fid")
     new_rtree = _rtree(con, STAGE, layer)
     if new_rtree:
         [(_, _, create)] = _master(con, STAGE, "type = 'table' AND name = ?", new_rtree)
         con.execute(create)
-        con.execute(f"INSERT INTO main.{_q(new_rtree)} SELECT * FROM stage.{_q(new_rtree)}")
+        con.execute(f"INSERT INTO main.{_q(new_rtree)} SELECT m.fid, r.minx, r.maxx, r.miny, r.maxy"
+                    f" FROM stage.{_q(new_rtree)} r JOIN temp.{_FIDS} m ON m.staged = r.id")
     for _, _, sql in _master(con, STAGE, "type IN ('index', 'trigger') AND tbl_name = ?", layer):
         con.execute(sql)
     _copy_meta(con, layer)
+    if highest:  # AUTOINCREMENT remembers the highest fid ever given; the dropped table's is kept
+        con.execute("INSERT INTO main.sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS"
+                    " (SELECT 1 FROM main.sqlite_sequence WHERE name = ?)", (layer, layer))
+        con.execute("UPDATE main.sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (highest, layer))
+    con.execute(f"DROP TABLE temp.{_FIDS}")
+
+
+def _pk(columns: Sequence[tuple[str, str, int]]) -> str:
+    return next(c[0] for c in columns if c[2])
+
+
+def _map_fids(con: sqlite3.Connection, layer: str, stored: bool) -> int:
+    """Fill ``temp.hgw_fids`` (staged fid -> fid to store) for replacing ``layer`` by the staged
+    one: a staged row whose id (the catalogue's id field) is stored keeps the stored row's fid
+    (the first staged row with that id, the stored row with the lowest fid); every other row gets
+    a new fid above the highest the stored layer ever had, in staged order. Returns that highest
+    fid (0 for a layer not stored): the stored table's AUTOINCREMENT counter or its largest fid."""
+    con.execute(f"DROP TABLE IF EXISTS temp.{_FIDS}")
+    con.execute(f"CREATE TEMP TABLE {_FIDS} (staged INTEGER PRIMARY KEY, fid INTEGER NOT NULL UNIQUE)")
+    staged = gpkg._columns(con, layer, STAGE)
+    spk, table = _q(_pk(staged)), _q(layer)
+    old = gpkg._columns(con, layer) if stored else []
+    highest = 0
+    if old:
+        opk = _q(_pk(old))
+        seq = con.execute("SELECT seq FROM main.sqlite_sequence WHERE name = ?", (layer,)).fetchone() \
+            if "sqlite_sequence" in gpkg.table_names(con) else None
+        top = con.execute(f"SELECT max({opk}) FROM main.{table}").fetchone()[0]
+        highest = max(int(seq[0]) if seq and seq[0] is not None else 0, int(top or 0))
+        id_field = spec_for(layer).id_field
+        if id_field in {c[0] for c in old} and id_field in {c[0] for c in staged}:
+            key = _q(id_field)
+            con.execute(
+                f"INSERT INTO temp.{_FIDS} (staged, fid)"
+                f" SELECT s.staged, k.fid FROM (SELECT {spk} AS staged, {key} AS id,"
+                f" row_number() OVER (PARTITION BY {key} ORDER BY {spk}) AS nth"
+                f" FROM stage.{table} WHERE {key} IS NOT NULL) s"
+                f" JOIN (SELECT {key} AS id, min({opk}) AS fid FROM main.{table} WHERE {key} IS NOT NULL GROUP BY {key}) k"
+                f" ON k.id = s.id WHERE s.nth = 1")
+    con.execute(f"INSERT INTO temp.{_FIDS} (staged, fid) SELECT {spk}, ? + row_number() OVER (ORDER BY {spk})"
+                f" FROM stage.{table} WHERE {spk} NOT IN (SELECT staged FROM temp.{_FIDS})", (highest,))
+    return highest
 
 
 def _copy_meta(con: sqlite3.Connection, layer: str) -> None:
