@@ -89,6 +89,12 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
         # tiles were blocked, so the offline note is shown and the layers still drew
         assert frame.locator(".hgw-offline-note").is_visible()
 
+        # every headline figure is shown whole, none cut off with an ellipsis (the mercury range was)
+        cut = page.locator('[data-testid="stMetricValue"]').evaluate_all(
+            "els => els.filter(e => [e, ...e.querySelectorAll('*')].some(x => x.scrollWidth > x.clientWidth + 1))"
+            ".map(e => e.innerText)")
+        assert page.locator('[data-testid="stMetricValue"]').count() == 6 and not cut, f"cut off: {cut}"
+
         # panning and zooming stay in the browser: nothing goes back to the server (no rerun)
         inner = next(f for f in page.frames if "streamlit_folium" in f.url)
         page.wait_for_timeout(1500)

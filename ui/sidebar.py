@@ -12,12 +12,13 @@ import geopandas as gpd
 import streamlit as st
 
 from geo.errors import HgWatchError
+from geo.quantities import factor
 from geo.rules import RuleSet
 from geo.sites import MERCURY_USE
 from layers.store.workspace import LayerInfo
 from services.auth import LOCAL
 from services.hgwatch import HgWatch, Query
-from services.view import SEVERITIES, Filters, Headline, zone_distance
+from services.view import Filters, Headline, zone_distance
 from settings import Settings
 from ui import login
 
@@ -134,11 +135,22 @@ def current() -> View:
     return view if isinstance(view, View) else sidebar()
 
 
+def _masses(*kg: float) -> tuple[str, list[str]]:
+    """Kilograms as the headline shows them, with their unit: in tonnes, to one decimal, when the
+    largest is 10,000 kg or more, so that a national range fits its column."""
+    if max(kg) >= 10_000:
+        to_t = factor("kg", "t")
+        return "t", [f"{v * to_t:,.1f}" for v in kg]
+    return "kg", [f"{v:,.0f}" for v in kg]
+
+
 def headline_row(view: View) -> None:
     """The headline figures: sites, mercury-using sites, violations by severity, mercury use,
     people downstream of the mercury sources in view."""
     h = view.headline
-    cols = st.columns(4 + len(SEVERITIES) - 2)
+    # the mercury range gets the widest column: a range is longer than a count, and a value that
+    # does not fit is cut off with an ellipsis (the demo's "214-1,104" showed as "214-1,...")
+    cols = st.columns([1.0, 1.0, 1.0, 1.0, 1.7, 1.2])
     cols[0].metric("Sites in view", f"{h.sites:,}")
     cols[1].metric("Using mercury", f"{h.mercury_sites:,}")
     cols[2].metric("Violations", f"{sum(h.violations.values()):,}",
@@ -148,8 +160,8 @@ def headline_row(view: View) -> None:
     if h.problem:
         cols[4].metric("Hg used (kg/yr)", "n/a", help=h.problem)
     else:
-        cols[4].metric("Hg used (kg/yr)", f"{h.hg_low:,.0f}-{h.hg_high:,.0f}",
-                       help=f"central {h.hg_central:,.0f} kg/yr. {h.basis}")
+        unit, (low, central, high) = _masses(h.hg_low, h.hg_central, h.hg_high)
+        cols[4].metric(f"Hg used ({unit}/yr)", f"{low}-{high}", help=f"central {central} {unit}/yr. {h.basis}")
     with st.spinner("Tracing downstream..."):
         people = view.service.people(view.filters)
     if isinstance(people, str):
