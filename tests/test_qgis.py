@@ -17,9 +17,9 @@ QGIS gets the partner views only, no restricted column and no planted secret.
 Edits saved before a QGIS died in an edit session are read and kept. Defects found, left as
 ``xfail(strict=True)`` (their fixes are in files other helpers own): an import of a GeoPackage
 whose saved edits are still in its ``-wal`` reads the file immutable and stores the old rows; a
-replacing import renumbers the layer's fids, so an edit QGIS then saves lands on another site
-(GeoPackage) or is dropped while QGIS reports success (PostGIS); a workspace a dead QGIS left in
-WAL stays in WAL, so every audit row moves its change stamp.
+workspace a dead QGIS left in WAL stays in WAL, so every audit row moves its change stamp. A
+replacing import (the same sites re-imported in another order) keeps each site's fid, so an edit QGIS saves afterwards
+lands on the site it showed (GeoPackage), and is not dropped while QGIS reports success (PostGIS).
 
 Skipped, with the reason, only when ``/usr/bin/python3`` cannot import ``qgis.core``
 (``make test-deps`` installs it)."""
@@ -371,13 +371,6 @@ def test_a_qgis_save_while_hgwatch_holds_the_file_fails_loudly_and_succeeds_when
     assert journal(ws.path) == (1, False, False)
 
 
-REPLACED_UNDER_QGIS = ("DEFECT (layers/store: Workspace.write_layers via staging.replace, PostgisStore.write_layers;"
-                      " not this helper's files): a replacing import gives the layer's rows new fids (GeoPackage: 1..n in"
-                      " the file's order; PostGIS: new serials), while QGIS edits by the fids it read when the layer was"
-                      " opened. On a GeoPackage S1's edit lands on S2; on PostGIS it is dropped while QGIS reports"
-                      " 'SUCCESS: 1 attribute value(s) changed'")
-
-
 def _reordered_sites(folder: Path) -> Path:
     """The same three sites in another order (a new export from the field): the file an analyst re-imports."""
     sites = planted()["mining_sites"].iloc[[1, 0, 2]]
@@ -397,7 +390,6 @@ def _edit_after_a_replacing_import(location: str, layer: dict[str, Any], folder:
     return open_store(location).read("mining_sites").set_index("site_id")
 
 
-@pytest.mark.xfail(strict=True, reason=REPLACED_UNDER_QGIS)
 def test_a_qgis_edit_after_a_replacing_import_reaches_its_site_on_a_geopackage(ws: Workspace, tmp_path: Path) -> None:
     names = _edit_after_a_replacing_import(str(ws.path), gpkg_layer(ws.path, "mining_sites"), tmp_path)
     assert names.loc["S2", "name"] == "Beta <b>"  # fails on 60fb9a4: "Alpha (verified)", S2 renamed
@@ -501,7 +493,6 @@ def test_a_partner_login_in_qgis_sees_no_restricted_column_and_no_secret(pg: Pos
         assert SECRET not in json.dumps(answer)
 
 
-@pytest.mark.xfail(strict=True, reason=REPLACED_UNDER_QGIS)
 def test_a_qgis_edit_after_a_replacing_import_reaches_its_site_on_postgis(pg: PostgisStore, tmp_path: Path) -> None:
     names = _edit_after_a_replacing_import(pg.url, pg_layer(pg.url, "mining_sites"), tmp_path)
     assert names.loc["S2", "name"] == "Beta <b>"
