@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from geo.errors import CRSError, HgWatchError, InputError, Problem
 from layers.catalogue import CATALOGUE, spec_for
 from layers.io.chunked import read_chunks, validated_chunks
+from layers.io.containers import upload_wal_note
 from layers.io.readers import Loaded, infer_layer, load_layer, set_fields, source_layers
 from layers.io.sniff import sniff
 from layers.io.validate import ROW
@@ -135,12 +136,14 @@ def load_upload(name: str, data: bytes, layer: str | None = None, *,
     in a temporary folder, so messages name the file the user chose. ``source_layer`` picks a
     layer of a GeoPackage or KML, or a sheet of a workbook (see ``upload_layers``). With
     ``admin_areas``, a site, sample or tailings whose ``admin_area`` disagrees with its containing
-    unit gets a warning naming both (``services.areas.unit_warnings``)."""
+    unit gets a warning naming both (``services.areas.unit_warnings``). A GeoPackage in WAL mode gets a
+    warning that edits saved in its ``-wal``, which an upload cannot bring, may be missing."""
     plain = Path(name).name or "upload"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / plain
         path.write_bytes(data)
         item = load_layer(path, layer, crs=crs, source_layer=source_layer, refused="nothing was imported")
+    item.warnings.extend(upload_wal_note(plain, data) if path.suffix.lower() == ".gpkg" else [])
     item.warnings.extend(unit_warnings(item.gdf, item.layer, admin_areas, plain))
     return item
 

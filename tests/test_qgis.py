@@ -14,11 +14,10 @@ and keeps its edits, which a second save puts in. On PostGIS an
 edit saved in QGIS is served and audited as ``db:<user>``; a partner login opening its layers in
 QGIS gets the partner views only, no restricted column and no planted secret.
 
-Edits saved before a QGIS died in an edit session are read and kept. Defects found, left as
-``xfail(strict=True)`` (their fixes are in files other helpers own): an import of a GeoPackage
-whose saved edits are still in its ``-wal`` reads the file immutable and stores the old rows; a
-workspace a dead QGIS left in WAL stays in WAL, so every audit row moves its change stamp. A
-replacing import (the same sites re-imported in another order) keeps each site's fid, so an edit QGIS saves afterwards
+Edits saved before a QGIS died in an edit session are read and kept, and HgWatch's next write
+puts the workspace it left in WAL back in rollback mode; an import of a GeoPackage whose saved
+edits are still in its ``-wal`` stores them. A replacing import (the
+same sites re-imported in another order) keeps each site's fid, so an edit QGIS saves afterwards
 lands on the site it showed (GeoPackage), and is not dropped while QGIS reports success (PostGIS).
 
 Skipped, with the reason, only when ``/usr/bin/python3`` cannot import ``qgis.core``
@@ -278,9 +277,6 @@ def test_an_edit_saved_into_the_wal_is_served_and_kept_by_hgwatch_writes(ws: Wor
     assert [r.action for r in audit.trail(fresh)][-2:] == ["import", "rule run"]
 
 
-@pytest.mark.xfail(strict=True, reason="DEFECT (layers/io, not this helper's file): an uploaded GeoPackage is read with"
-                   " SQLite/GDAL's immutable mode (layers/io/containers.sniff_gpkg, gdalread.open_options), which"
-                   " ignores the -wal file holding the edits QGIS saved: the import silently stores the old rows")
 def test_a_geopackage_edited_in_qgis_is_imported_with_its_saved_edits(ws: Workspace, tmp_path: Path) -> None:
     """A GIS officer prepares sites.gpkg in QGIS and saves the sites while still editing its
     tailings; HgWatch then imports the file. The saved edits are in sites.gpkg-wal."""
@@ -321,10 +317,6 @@ def test_edits_saved_before_qgis_died_are_read_and_kept(ws: Workspace) -> None:
     assert ws.read("tailings").set_index("tailings_id").loc["T1", "hg_mg_per_kg"] == 3.5  # never saved
 
 
-@pytest.mark.xfail(strict=True, reason="DEFECT (layers/store/gpkg.transaction or changes, not this helper's files):"
-                   " a workspace QGIS left in WAL stays in WAL; HgWatch never puts it back in rollback mode, so its"
-                   " change stamp stays on the size+mtime fallback and every audit row (a sign-in, an API request)"
-                   " drops every cached answer, and the file is no longer one self-contained file")
 def test_a_workspace_qgis_left_in_wal_is_back_in_rollback_mode_after_hgwatch_writes(ws: Workspace) -> None:
     _left_in_wal(ws)
     code, _, err = run_cli(str(ws.path), "check")

@@ -4,17 +4,30 @@
   lock, nothing written, no trigger can fire), to check that it is one (GeoPackage application
   id, or a ``gpkg_contents`` table) and which of its layers are plain tables: an SQL view or a
   virtual table is never read as a layer, and GeoPackage system tables must be tables.
+- A GeoPackage with a non-empty ``-wal`` file beside it (QGIS switches a file to WAL while one of
+  its layers is in an edit session, and a save made while another layer is still being edited
+  stays in the ``-wal``; a QGIS that died mid-session leaves it there) is read as SQLite reads it,
+  the ``-wal``'s committed pages included (``with_wal``): immutable mode alone ignores the ``-wal``
+  and reads the old rows. Nothing is opened for writing beside the user's file (a plain read-only
+  open would create or write its ``-shm``, and fails on read-only media without one): the file
+  and its ``-wal`` are copied into a private folder, and the copy, checkpointed into a
+  self-contained file, is read immutable. A copy taken while a program wrote either file is taken
+  again, and refused naming both files when they keep changing.
 - A .zip is read as a zipped Shapefile only: its .shp members must start with the .shp
   signature and have their .shx and .dbf beside them; any other member is never opened.
 - A .kmz must hold one .kml (doc.kml, or a single .kml) whose bytes are returned for checking.
 """
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
 import sqlite3
+import tempfile
 import time
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -30,6 +43,9 @@ ZIP_ERRORS: tuple[type[Exception], ...] = (zipfile.BadZipFile, zlib.error, EOFEr
 _MEMBER = re.compile(r"[\w .,()+@~&'=-]+(/[\w .,()+@~&'=-]+)*")
 _MAX_KML = 512 * 2 ** 20  # bytes: a larger doc.kml is refused rather than inflated
 _SQL_SECONDS = 10.0
+WAL_SUFFIX = "-wal"  # SQLite's write-ahead log beside a database in WAL mode
+_COPY_TRIES = 5  # copies of a GeoPackage and its -wal taken while a program keeps writing them, then refused
+_WAL_MODE = 2  # header bytes 18 and 19 (write and read format versions) of an SQLite database in WAL mode
 
 
 @dataclass(frozen=True)
@@ -40,13 +56,98 @@ class Gpkg:
     others: dict[str, str]
 
 
+def pending_wal(path: Path) -> Path | None:
+    """The non-empty ``-wal`` file beside SQLite database ``path``, else None.
+
+    SQLite reads such a file's committed pages as part of the database whatever the header's
+    journal mode says (QGIS keeps there the edits saved during an edit session)."""
+    wal = path.with_name(path.name + WAL_SUFFIX)
+    try:
+        if wal.stat().st_size == 0:
+            return None
+    except FileNotFoundError:
+        return None
+    with path.open("rb") as fh:
+        return wal if fh.read(len(SQLITE)) == SQLITE else None
+
+
+@contextlib.contextmanager
+def with_wal(path: Path, name: str) -> Iterator[Path]:
+    """SQLite database ``path`` as SQLite reads it, to be opened immutable: ``path`` itself, or,
+    when a non-empty ``-wal`` is beside it, a private copy named ``name`` (in a temporary folder,
+    deleted afterwards) into which the copied ``-wal``'s committed pages were checkpointed.
+    Nothing is written beside ``path``. InputError naming both files when they cannot be copied,
+    or kept changing while they were (a program saving into them)."""
+    if pending_wal(path) is None:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="hgwatch-") as folder:
+        copy = Path(folder) / name
+        wal = _copy_with_wal(path, copy)
+        try:
+            with contextlib.closing(sqlite3.connect(copy, isolation_level=None)) as con:
+                mode = str(con.execute("PRAGMA journal_mode = DELETE").fetchone()[0])
+        except sqlite3.Error as exc:
+            mode = str(exc)
+        if mode.lower() != "delete":
+            raise InputError(f"{path.name}: cannot read the file with the edits saved in its {wal.name}: SQLite "
+                             f"cannot apply them ({mode}); open it in QGIS and save, or close its edit session")
+        yield copy
+
+
+def _copy_with_wal(path: Path, copy: Path) -> Path:
+    """Copy ``path`` and its ``-wal`` to ``copy`` and its ``-wal``, both as they were at one moment
+    (neither file changed while they were copied); the ``-wal`` copied."""
+    wal = path.with_name(path.name + WAL_SUFFIX)
+    for _ in range(_COPY_TRIES):
+        try:
+            before = _states(path, wal)
+            shutil.copyfile(path, copy)
+            shutil.copyfile(wal, copy.with_name(copy.name + WAL_SUFFIX))
+            if _states(path, wal) == before:
+                return wal
+        except FileNotFoundError:  # the -wal went (the program saved and closed it): copy again
+            if pending_wal(path) is None:
+                copy.with_name(copy.name + WAL_SUFFIX).unlink(missing_ok=True)
+                shutil.copyfile(path, copy)
+                return wal
+        except OSError as exc:
+            raise InputError(f"{path.name}: cannot read the file with its {wal.name}: {exc.strerror}") from None
+    raise InputError(f"{path.name}: cannot read the file: a program kept saving into it and its {wal.name} while "
+                     f"HgWatch copied them ({_COPY_TRIES} tries); let QGIS finish saving, or close its edit "
+                     "session, and try again")
+
+
+def upload_wal_note(name: str, data: bytes) -> list[Problem]:
+    """A warning for GeoPackage ``name`` uploaded as its bytes alone (no ``-wal`` can come with it)
+    when its header says WAL: edits saved in its ``-wal`` may be missing."""
+    if not (data.startswith(SQLITE) and _WAL_MODE in data[18:20]):
+        return []
+    return [Problem(name, None, None, None, f"the file is in WAL mode (QGIS switches a GeoPackage to it while a layer "
+                    f"is being edited): edits saved in its {name}{WAL_SUFFIX} file do not come with an upload and "
+                    "may be missing; end the QGIS edit sessions on it (save, or stop editing) and upload it again, "
+                    "or import it with `cli.py import` where it lies", "warning", kind="wal")]
+
+
+def _states(*paths: Path) -> tuple[tuple[int, int, int], ...]:
+    """(inode, size, modification time in ns) of each of ``paths``: any write changes one."""
+    return tuple((st.st_ino, st.st_size, st.st_mtime_ns) for st in (p.stat() for p in paths))
+
+
 def sniff_gpkg(path: Path, head: bytes) -> Gpkg:
-    """Check that ``path`` is a GeoPackage whose system tables are tables; read nothing else."""
+    """Check that ``path`` is a GeoPackage whose system tables are tables; read nothing else
+    (the committed pages of a ``-wal`` beside it included: ``with_wal``)."""
     if not head.startswith(SQLITE):
         raise refuse(path, describe(head), "gpkg")
+    with with_wal(path, f"upload{path.suffix.lower()}") as source:
+        return _sniff_tables(path, source, head)
+
+
+def _sniff_tables(path: Path, source: Path, head: bytes) -> Gpkg:
+    """``sniff_gpkg`` of ``path``, read from ``source`` (``path`` itself or its copy with its WAL)."""
     deadline = time.monotonic() + _SQL_SECONDS
     try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        con = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as exc:
         raise InputError(f"{path.name}: cannot read the file: SQLite cannot open it ({exc})") from None
     try:

@@ -4,7 +4,9 @@ Only four kinds of upload reach GDAL, each through a connection string that leav
 driver to choose where it can be told one:
 
 - GeoJSON: ``GeoJSON:<path>`` (the GeoJSON driver only);
-- GeoPackage: ``GPKG:<path>``, opened read-only and immutable (no lock, no journal written);
+- GeoPackage: ``GPKG:<path>``, opened read-only and immutable (no lock, no journal written); one
+  with a non-empty ``-wal`` beside it (QGIS's saved edits) as a private copy holding the ``-wal``'s
+  committed pages (``layers.io.containers.with_wal``), since immutable mode ignores a ``-wal``;
 - zipped Shapefile: ``/vsizip/{<path>}/<member>.shp``, one checked member, never the archive;
 - KML: ``<path>``, or ``/vsizip/{<path>}/<member>.kml`` for a KMZ (checked: root element <kml>).
 
@@ -32,6 +34,7 @@ import pyogrio.raw
 import shapely
 
 from geo import geomcheck
+from layers.io.containers import pending_wal, with_wal
 from layers.io.sniff import Sniffed
 from layers.io.validate import OPEN_RING, UNREADABLE
 
@@ -58,7 +61,12 @@ def lock_network() -> None:
 
 @contextlib.contextmanager
 def plain_path(path: Path) -> Iterator[str]:
-    """``path`` as GDAL must see it: itself when plain, else a copy named 'upload<suffix>'."""
+    """``path`` as GDAL must see it: itself when plain, else a copy named 'upload<suffix>'; an SQLite
+    file with a non-empty ``-wal`` beside it is always a copy, with the ``-wal``'s committed pages in it."""
+    if pending_wal(path) is not None:
+        with with_wal(path, f"upload{path.suffix.lower()}") as copy:
+            yield str(copy)
+        return
     text = str(path.resolve())
     if _PLAIN.fullmatch(text) and not _ARCHIVE_PART.search(text):
         yield text
@@ -85,7 +93,8 @@ def sources(plain: str, sniffed: Sniffed) -> dict[str, str]:
 
 
 def open_options(sniffed: Sniffed) -> dict[str, str]:
-    """GDAL open options: a GeoPackage is read immutable (no lock taken, nothing written)."""
+    """GDAL open options: a GeoPackage is read immutable (no lock taken, nothing written; what a
+    ``-wal`` beside it holds is read from the copy ``plain_path`` makes)."""
     return {"IMMUTABLE": "YES"} if sniffed.kind == "gpkg" else {}
 
 

@@ -17,8 +17,11 @@ SQLite's shared lock), so the pair is consistent.
 
 Where the counter cannot be trusted the stamp falls back to the file's size and modification
 time (and those of its ``-wal`` file), which move on every write, bookkeeping included: a file in
-WAL mode (SQLite leaves the header counter alone there; QGIS may switch a file to WAL while it
-edits it) and a file that is not an SQLite database at all. Not detected: a file copied over the
+WAL mode (SQLite leaves the header counter alone there; QGIS switches a file to WAL while it edits
+it, and HgWatch's next write puts it back: ``layers.store.gpkg.leave_wal``) and a file that is not an
+SQLite database at all. A bookkeeping transaction committed in WAL mode is not counted either (the
+counter does not count it), so that the stamp, once the file is back in rollback mode, never equals
+one it had before: each switch to or from WAL raises the counter. Not detected: a file copied over the
 workspace IN PLACE (same inode, ``cp`` onto it) whose counter less its bookkeeping equals the
 replaced file's.
 """
@@ -42,7 +45,10 @@ _seen_lock = threading.Lock()
 
 
 def count_bookkeeping(con: sqlite3.Connection) -> None:
-    """Count the open write transaction of ``con`` as bookkeeping (call it inside the transaction)."""
+    """Count the open write transaction of ``con`` as bookkeeping (call it inside the transaction),
+    unless the file is in WAL mode, where its commit does not raise the header counter."""
+    if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
     con.execute(_SQLITE_TABLE)
     con.execute(f"INSERT INTO {TABLE} (id, commits) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET commits = commits + 1")
 

@@ -7,7 +7,11 @@ default) makes the change all or nothing, and a writer killed mid-transaction le
 that the next connection able to write rolls back (``files.roll_back_dead_writer``). The rollback
 journal, not WAL, keeps the workspace one self-contained file: it can be copied or e-mailed at any
 time, read from read-only media and by ``mode=ro`` readers without ``-wal``/``-shm`` side files,
-and its header stays the one GDAL and QGIS write.
+and its header stays the one GDAL and QGIS write. QGIS switches the file to WAL while one of its
+layers is in an edit session, and a QGIS that dies mid-session leaves it there: every write puts
+it back first (``leave_wal``: SQLite checkpoints the ``-wal``'s pages into the file before it
+switches, so nothing the ``-wal`` holds is lost); while another program holds the file (a live
+QGIS session) SQLite refuses at once, the write goes on in WAL, and QGIS switches back when it saves.
 
 A write connection knows the SQL functions the GeoPackage R-tree triggers GDAL creates call
 (``ST_IsEmpty``, ``ST_MinX``, ``ST_MaxX``, ``ST_MinY``, ``ST_MaxY``), computed from the GeoPackage
@@ -169,12 +173,14 @@ def transaction(path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Iterat
     pages are kept in memory until the commit (``cache_spill = OFF``), so that readers are
     kept out only while the commit writes, not for the whole transaction. To begin and to
     commit it waits up to ``busy_timeout_s`` seconds for readers (another process reading a
-    large layer) to let go, then gives up with a ``WorkspaceError`` and changes nothing.
+    large layer) to let go, then gives up with a ``WorkspaceError`` and changes nothing. A file
+    left in WAL is put back in rollback mode first where it can be (``leave_wal``).
     """
     with libraries.using(path, libraries.SQLITE3), \
             contextlib.closing(sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)) as con:
         register_functions(con)
         con.execute("PRAGMA cache_spill = OFF")
+        leave_wal(con)
         _busy(con, "BEGIN IMMEDIATE", path, busy_timeout_s)
         try:
             yield con
@@ -182,6 +188,25 @@ def transaction(path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Iterat
             con.execute("ROLLBACK")
             raise
         _busy(con, "COMMIT", path, busy_timeout_s)  # on failure closing the connection rolls back
+
+
+def leave_wal(con: sqlite3.Connection) -> bool:
+    """Put the database of ``con`` (no transaction open) back in rollback-journal mode if it is in
+    WAL; True when it is in rollback mode afterwards.
+
+    SQLite checkpoints every committed page of the ``-wal`` into the file, then deletes the
+    ``-wal`` and ``-shm``. It can only while no other connection has the file open (it needs the
+    exclusive lock): otherwise it says "database is locked" at once (it does not wait for the busy
+    timeout), the file stays in WAL with its ``-wal`` whole, and False is returned.
+    """
+    if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        return True
+    try:
+        return str(con.execute("PRAGMA journal_mode = DELETE").fetchone()[0]).lower() == "delete"
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        return False
 
 
 def _busy(con: sqlite3.Connection, statement: str, path: Path, timeout_s: float) -> None:
