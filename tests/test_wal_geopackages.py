@@ -147,6 +147,14 @@ def test_an_import_stores_the_edits_saved_in_the_wal_and_writes_nothing_beside_t
     assert names(ws) == {"S1": "Alpha (verified)", "S3/odd id": "${HOME} Gamma"}
 
 
+def test_a_symlinked_file_is_read_with_the_wal_beside_its_target(sites: Path, tmp_path: Path) -> None:
+    link = tmp_path / "link.gpkg"
+    link.symlink_to(sites)
+    with program(sites, VERIFIED):
+        loaded = load_layer(link, "mining_sites")
+    assert dict(zip(loaded.gdf["site_id"], loaded.gdf["name"]))["S1"] == "Alpha (verified)"
+
+
 def test_a_file_whose_wal_keeps_changing_while_copied_is_refused_naming_both(
         sites: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     copy = shutil.copyfile

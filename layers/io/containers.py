@@ -60,8 +60,10 @@ def pending_wal(path: Path) -> Path | None:
     """The non-empty ``-wal`` file beside SQLite database ``path``, else None.
 
     SQLite reads such a file's committed pages as part of the database whatever the header's
-    journal mode says (QGIS keeps there the edits saved during an edit session)."""
-    wal = path.with_name(path.name + WAL_SUFFIX)
+    journal mode says (QGIS keeps there the edits saved during an edit session). Beside the file a
+    symlink ``path`` leads to, as SQLite looks for it."""
+    real = path.resolve()
+    wal = real.with_name(real.name + WAL_SUFFIX)
     try:
         if wal.stat().st_size == 0:
             return None
@@ -98,18 +100,19 @@ def with_wal(path: Path, name: str) -> Iterator[Path]:
 def _copy_with_wal(path: Path, copy: Path) -> Path:
     """Copy ``path`` and its ``-wal`` to ``copy`` and its ``-wal``, both as they were at one moment
     (neither file changed while they were copied); the ``-wal`` copied."""
-    wal = path.with_name(path.name + WAL_SUFFIX)
+    real = path.resolve()
+    wal = real.with_name(real.name + WAL_SUFFIX)
     for _ in range(_COPY_TRIES):
         try:
-            before = _states(path, wal)
-            shutil.copyfile(path, copy)
+            before = _states(real, wal)
+            shutil.copyfile(real, copy)
             shutil.copyfile(wal, copy.with_name(copy.name + WAL_SUFFIX))
-            if _states(path, wal) == before:
+            if _states(real, wal) == before:
                 return wal
         except FileNotFoundError:  # the -wal went (the program saved and closed it): copy again
             if pending_wal(path) is None:
                 copy.with_name(copy.name + WAL_SUFFIX).unlink(missing_ok=True)
-                shutil.copyfile(path, copy)
+                shutil.copyfile(real, copy)
                 return wal
         except OSError as exc:
             raise InputError(f"{path.name}: cannot read the file with its {wal.name}: {exc.strerror}") from None
