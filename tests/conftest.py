@@ -85,3 +85,18 @@ from tests.postgis import (  # noqa: E402, F401
     postgis_ready_proc,
     postgis_server,
 )
+
+BACKENDS = ("geopackage", "postgis")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store a test runs on: a test that asks for it (or for ``location``) runs once on each."""
+    return str(request.param)
+
+
+@pytest.fixture
+def location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the test's store lives: a GeoPackage path not yet created, or a fresh PostGIS database
+    with the HgWatch schema (``pg_url``)."""
+    return str(tmp_path / "ws.gpkg") if backend == "geopackage" else str(request.getfixturevalue("pg_url"))

@@ -15,15 +15,13 @@ from layers.store.open import open_store
 from services import auth
 from services.auth import Identity
 
-BACKENDS = ["geopackage", "postgis"]
 PASSWORD = "correct horse"
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path, sites: gpd.GeoDataFrame) -> Store:
-    """A store holding the ``sites`` layer (informant_name filled) and no account."""
-    where = str(tmp_path / "ws.gpkg") if request.param == "geopackage" else str(request.getfixturevalue("pg_url"))
-    opened = open_store(where)
+@pytest.fixture
+def store(location: str, sites: gpd.GeoDataFrame) -> Store:
+    """A store holding the ``sites`` layer (informant_name filled) and no account, on each back end."""
+    opened = open_store(location)
     opened.write_layer("mining_sites", sites, source="sites.geojson")
     return opened
 

@@ -17,24 +17,22 @@ from services import audit, auth, keys
 from services.auth import Identity
 from tests.api_kit import PASSWORD, new_key, run_cli
 
-BACKENDS = ["geopackage", "postgis"]
 
-
-@pytest.fixture(params=BACKENDS)
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store with a layer and three accounts: a GeoPackage or a fresh PostGIS database."""
+@pytest.fixture
+def location(location: str) -> str:
+    """A store with a layer and three accounts: a GeoPackage or a fresh PostGIS database (conftest's
+    ``location``, filled)."""
     import geopandas as gpd
     import shapely
 
-    where = str(tmp_path / "ws.gpkg") if request.param == "geopackage" else str(request.getfixturevalue("pg_url"))
-    store = open_store(where)
+    store = open_store(location)
     store.write_layers([("water_bodies", gpd.GeoDataFrame({"water_id": ["R1"], "name": ["Bonsa"], "kind": ["river"]},
                                                           geometry=[shapely.LineString([(0, 0), (1, 0)])], crs=4326))],
                        source="t.geojson")
     auth.add_account(store, "unep", "partner", PASSWORD)
     auth.add_account(store, "ana", "analyst", PASSWORD)
     auth.add_account(store, "kofi", "field", PASSWORD, ["A"])
-    return where
+    return location
 
 
 def _stored_bytes(location: str) -> bytes:

@@ -37,16 +37,14 @@ from services.auth import Identity
 from settings import Settings
 from tests.api_kit import SECRET, fill, get, make_keys, serving
 
-BACKENDS = ["geopackage", "postgis"]
 HOLD_S = 7.0  # how long the writer is held: longer than the 5 s a reader waited before
 
 
-@pytest.fixture(params=BACKENDS)
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture
+def location(location: str) -> str:
     """A filled store (planted layers, accounts unep, ana and gone): a GeoPackage or a fresh PostGIS database."""
-    where = str(tmp_path / "ws.gpkg") if request.param == "geopackage" else str(request.getfixturevalue("pg_url"))
-    fill(open_store(where))
-    return where
+    fill(open_store(location))
+    return location
 
 
 def _pending(path: str) -> bool:

@@ -27,19 +27,7 @@ from services.hgwatch import HgWatch, Query
 from services.view import Filters
 from settings import DEMO_WORKSPACE, Settings
 
-BACKENDS = ["geopackage", "postgis"]
 WHO = f"cli:{getpass.getuser()}"
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A GeoPackage path not yet created, or a fresh database at the newest schema."""
-    return str(tmp_path / "ws.gpkg") if backend == "geopackage" else str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

@@ -27,22 +27,11 @@ from services.auth import Identity
 from services.hgwatch import HgWatch
 from settings import Settings
 
-BACKENDS = ["geopackage", "postgis"]
 ANALYST = Identity("ana", "analyst")
 NORTH = Identity("kofi", "field", ("North",))
 PARTNER = Identity("unep", "partner")
 S1, S2 = (violation_id("HG-WATER-100", 2, "mining_sites", s) for s in ("S1", "S2"))
 SECRET = "SECRET-informant-Ama-Boateng"
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return str(tmp_path / "ws.gpkg") if backend == "geopackage" else str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

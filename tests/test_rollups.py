@@ -216,15 +216,12 @@ def test_open_cases_per_unit_from_counts_by_site_and_status() -> None:
 
 
 # ---------------------------------------------------------------- through the service, both back ends
-BACKENDS = ["geopackage", "postgis"]
 PARTNER = Identity("unep", "partner")
 
 
-@pytest.fixture(params=BACKENDS)
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "postgis":
-        return Settings(database_url=str(request.getfixturevalue("pg_url")))
-    return Settings(workspace=tmp_path / "ws.gpkg")
+@pytest.fixture
+def settings(backend: str, location: str) -> Settings:
+    return Settings(database_url=location) if backend == "postgis" else Settings(workspace=Path(location))
 
 
 def test_a_partner_gets_counts_by_unit_and_nothing_restricted(settings: Settings) -> None:

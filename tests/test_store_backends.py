@@ -29,21 +29,9 @@ from layers.store.postgis import PostgisStore
 from layers.store.workspace import Workspace
 from tests.conftest import ROOT
 
-BACKENDS = ["geopackage", "postgis"]
 # the function each back end calls while its write transaction is open: a test process slows it
 # down or stops in it to be killed there
 WRITE_HOOK = {"geopackage": ("layers.store.gpkg", "write_gdf"), "postgis": ("layers.store.postgis", "copy_rows")}
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where the test's store lives: a GeoPackage path not yet created, or a fresh database."""
-    return str(tmp_path / "ws.gpkg") if backend == "geopackage" else str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

@@ -34,7 +34,6 @@ from services import audit
 from services.hgwatch import HgWatch, Query
 from settings import Settings
 
-BACKENDS = ["geopackage", "postgis"]
 WATER = gpd.GeoDataFrame({"water_id": ["R"], "name": ["River"], "kind": ["river"]},
                          geometry=[LineString([(0.0, 0.0), (0.3, 0.0)])], crs=4326)
 # S-near lies 0.0005 degrees (55.7 m) from the river: within the 100 m of HG-WATER-100; S-far 5.6 km away
@@ -43,17 +42,6 @@ SITES = gpd.GeoDataFrame({
     "amalgamation": ["concentrate", "whole_ore"],
 }, geometry=[Point(0.05, 0.0005), Point(0.2, 0.05)], crs=4326)
 NOW = "2026-01-01T00:00:00+00:00"
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A GeoPackage path not yet created, or a fresh database with the schema."""
-    return str(tmp_path / "ws.gpkg") if backend == "geopackage" else str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture
