@@ -10,6 +10,8 @@ of rows, in order (a whole write is one batch, a chunked import one per chunk).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -17,6 +19,14 @@ from layers.catalogue import spec_for
 from layers.store.pgframe import Prepared
 
 _KEPT = "hgw_kept"  # temporary table of a replace: stored id -> its fid, until a row takes it
+
+
+def _rows(con: Connection, sql: str, params: dict[str, object]) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` through psycopg's own cursor (binary, no SQLAlchemy row per record)."""
+    raw: Any = con.connection.driver_connection
+    with raw.cursor(binary=True) as cur:
+        cur.execute(sql, params)
+        return list(cur.fetchall())
 
 
 def _sequence(con: Connection, layer: str) -> str:
@@ -48,17 +58,15 @@ def assign(con: Connection, layer: str, prepared: Prepared, *, keep: bool) -> li
     if keep and id_field in prepared.table_columns:
         at = prepared.table_columns.index(id_field)
         ids = [None if row[at] is None else str(row[at]) for row in prepared.rows]
-        wanted = sorted({i for i in ids if i is not None})
-        found = {str(r[0]): int(r[1]) for r in con.execute(sa.text(
-            f"DELETE FROM {_KEPT} WHERE id = ANY(:ids) RETURNING id, fid"), {"ids": wanted})}
+        found = dict(_rows(con, f"DELETE FROM {_KEPT} WHERE id = ANY(%(ids)s) RETURNING id, fid",
+                           {"ids": sorted({i for i in ids if i is not None})}))
         for k, i in enumerate(ids):
             if i is not None and i in found:
                 fids[k] = found.pop(i)
     fresh = [k for k, f in enumerate(fids) if f is None]
     if fresh:
-        new = sorted(int(v) for v in con.execute(sa.text(
-            "SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
-            {"s": _sequence(con, layer), "n": len(fresh)}).scalars())
+        new = sorted(int(r[0]) for r in _rows(con, "SELECT nextval(CAST(%(s)s AS regclass)) FROM generate_series(1, %(n)s)",
+                                              {"s": _sequence(con, layer), "n": len(fresh)}))
         for k, fid in zip(fresh, new):
             fids[k] = fid
     return [int(f) for f in fids if f is not None]

@@ -128,16 +128,19 @@ def replace(con: sqlite3.Connection, layer: str) -> None:
     [(_, _, create)] = _master(con, STAGE, "type = 'table' AND name = ?", layer)
     con.execute(create)
     columns = gpkg._columns(con, layer, STAGE)
+    same = con.execute(f"SELECT 1 FROM temp.{_FIDS} WHERE staged <> fid LIMIT 1").fetchone() is None
     names = ", ".join(_q(c[0]) for c in columns)
     picked = ", ".join("m.fid" if c[2] else f"s.{_q(c[0])}" for c in columns)
-    con.execute(f"INSERT INTO main.{_q(layer)} ({names}) SELECT {picked} FROM stage.{_q(layer)} s"
+    con.execute(f"INSERT INTO main.{_q(layer)} SELECT * FROM stage.{_q(layer)}" if same else
+                f"INSERT INTO main.{_q(layer)} ({names}) SELECT {picked} FROM stage.{_q(layer)} s"
                 f" JOIN temp.{_FIDS} m ON m.staged = s.{_q(_pk(columns))} ORDER BY m.fid")
     new_rtree = _rtree(con, STAGE, layer)
     if new_rtree:
         [(_, _, create)] = _master(con, STAGE, "type = 'table' AND name = ?", new_rtree)
         con.execute(create)
-        con.execute(f"INSERT INTO main.{_q(new_rtree)} SELECT m.fid, r.minx, r.maxx, r.miny, r.maxy"
-                    f" FROM stage.{_q(new_rtree)} r JOIN temp.{_FIDS} m ON m.staged = r.id")
+        con.execute(f"INSERT INTO main.{_q(new_rtree)} SELECT * FROM stage.{_q(new_rtree)}" if same else
+                    f"INSERT INTO main.{_q(new_rtree)} SELECT m.fid, r.minx, r.maxx, r.miny, r.maxy"
+                    f" FROM stage.{_q(new_rtree)} r CROSS JOIN temp.{_FIDS} m ON m.staged = r.id")
     for _, _, sql in _master(con, STAGE, "type IN ('index', 'trigger') AND tbl_name = ?", layer):
         con.execute(sql)
     _copy_meta(con, layer)
@@ -173,13 +176,10 @@ def _map_fids(con: sqlite3.Connection, layer: str, stored: bool) -> int:
         id_field = spec_for(layer).id_field
         if id_field in {c[0] for c in old} and id_field in {c[0] for c in staged}:
             key = _q(id_field)
-            con.execute(
-                f"INSERT INTO temp.{_FIDS} (staged, fid)"
-                f" SELECT s.staged, k.fid FROM (SELECT {spk} AS staged, {key} AS id,"
-                f" row_number() OVER (PARTITION BY {key} ORDER BY {spk}) AS nth"
-                f" FROM stage.{table} WHERE {key} IS NOT NULL) s"
+            con.execute(  # in staged order: a second staged row with the id breaks UNIQUE (fid) and is left out
+                f"INSERT OR IGNORE INTO temp.{_FIDS} (staged, fid) SELECT s.{spk}, k.fid FROM stage.{table} s"
                 f" JOIN (SELECT {key} AS id, min({opk}) AS fid FROM main.{table} WHERE {key} IS NOT NULL GROUP BY {key}) k"
-                f" ON k.id = s.id WHERE s.nth = 1")
+                f" ON k.id = s.{key} ORDER BY s.{spk}")
     con.execute(f"INSERT INTO temp.{_FIDS} (staged, fid) SELECT {spk}, ? + row_number() OVER (ORDER BY {spk})"
                 f" FROM stage.{table} WHERE {spk} NOT IN (SELECT staged FROM temp.{_FIDS})", (highest,))
     return highest
