@@ -19,23 +19,11 @@ from hypothesis import strategies as st
 from layers.store.base import Store
 from layers.store.open import open_store
 
-BACKENDS = ["geopackage", "postgis"]
 POOL = ["S1", "S2", "S3", "S4", "S5", "S6"]
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
-def location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A GeoPackage path not yet created, or a fresh database."""
-    return str(tmp_path / "ws.gpkg") if backend == "geopackage" else str(request.getfixturevalue("pg_url"))
-
-
-@pytest.fixture
-def store(location: str) -> Store:
+def store(location: str) -> Store:  # ``location`` (tests/conftest.py): each test runs on GeoPackage and PostGIS
     return open_store(location)
 
 
