@@ -17,8 +17,9 @@ connection, and moves it in with SQL in one transaction together with the proven
   write given fids (a column named ``fid``), but they depend on the stored rows, which only this
   transaction reads consistently (a QGIS edit may come between staging and it), so they are
   mapped here, in SQL, for the table and its R-tree alike;
-- ``append``: the staged rows are inserted after the stored ones (GDAL's triggers keep the R-tree
-  and the feature count; ``gpkg.register_functions`` gives them their ST_* functions), new columns
+- ``append``: the staged rows are inserted after the stored ones, with fids from the table's
+  AUTOINCREMENT counter (above every fid it ever had, as a replace numbers new rows; GDAL's triggers
+  keep the R-tree and the feature count; ``gpkg.register_functions`` gives them their ST_* functions), new columns
   are added, and the layer's extent grows to cover them. ``appends_in_place`` says when that reads
   back the same as rewriting the whole layer; otherwise the caller stages the whole layer and
   replaces it.
