@@ -1,9 +1,12 @@
 """How ``cli.py`` run as a program ends (issue 13): as soon as the command is done, its output flushed
 and the ``atexit`` handlers run, without freeing what it made object by object or tearing the modules
-down; the same output, files and exit codes as a run inside a process that goes on (``cli.main``)."""
+down; the same output, files and exit codes as a run inside a process that goes on (``cli.main``).
+A ``check`` of files loads none of the case work (cases, their photos and EXIF reader), which only a
+recorded run uses (the recorded runs' cases are tested in ``tests/test_cases*.py``)."""
 from __future__ import annotations
 
 import gc
+import json
 import subprocess
 import sys
 import threading
@@ -16,6 +19,8 @@ from shapely.geometry import LineString, Point
 import cli
 from layers.io.readers import frozen_after_load, load_layer
 from tests.conftest import ROOT
+
+CASE_WORK = ("services.cases", "layers.io.photos", "exifread", "layers.store.cases", "settings.cases")
 
 # Runs cli.py as ``__main__``; the check's outcome carries a sentinel that says when it is freed, and an
 # atexit handler says that it ran.
@@ -129,3 +134,22 @@ def test_as_a_program_the_imports_run_no_collection_and_the_command_runs_with_th
     assert proc.returncode == 0, proc.stderr
     assert "LAYER=PATH" in proc.stdout
     assert "collections during the imports: 0; on: True" in proc.stderr
+
+
+def _loaded_after_main(argv: list[str], cwd: Path) -> tuple[int, set[str]]:
+    code = ("import json, sys, cli\ncode = cli.main(json.loads(sys.argv[1]))\n"
+            "print(json.dumps([code, sorted(sys.modules)]))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(argv)], cwd=cwd, capture_output=True, text=True,
+                         check=True, timeout=300)
+    got, loaded = json.loads(out.stdout.splitlines()[-1])
+    return got, set(loaded)
+
+
+def test_a_check_of_files_loads_no_case_work(tmp_path: Path) -> None:
+    sites, water = _inputs(tmp_path)
+    code, loaded = _loaded_after_main(["--workspace", str(tmp_path / "none.gpkg"), "check", "--layer",
+                                       f"mining_sites={sites}", "--layer", f"water_bodies={water}", "--only",
+                                       "HG-WATER-100", "--no-record"], ROOT)
+    assert code == 0
+    assert "services.checks" in loaded  # the check ran
+    assert sorted(m for m in CASE_WORK if m in loaded) == []
