@@ -17,7 +17,7 @@ from layers.store import cases as stored
 from layers.store.base import Store
 from layers.store.cases import COPY_ABOVE, Case, CaseTables
 from layers.store.open import open_store
-from tests.test_store_backends import backend, location, store  # noqa: F401  (the two-back-end fixtures)
+from tests.test_store_backends import store  # noqa: F401  (the two-back-end store; backend and location: conftest)
 
 N = COPY_ABOVE * 2 + 17
 

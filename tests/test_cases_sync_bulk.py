@@ -30,7 +30,7 @@ from layers.store.base import Store
 from layers.store.cases import Case
 from layers.store.visibility import AREA_FIELD
 from services import cases
-from tests.test_store_backends import backend, location, store  # noqa: F401  (the two-back-end fixtures)
+from tests.test_store_backends import store  # noqa: F401  (the two-back-end store; backend and location: conftest)
 
 NOW = "2026-11-27T01:02:03+00:00"
 N = 700  # sites: more than COPY_ABOVE cases
