@@ -17,9 +17,10 @@ GeoPandas layers hold the sites and the water): ``floor: import``, a Python that
 and does nothing else. The third, ``floor: contract``, does only what the violation file itself asks for, with
 no frame and no validation: reads both files with pyarrow, makes the geometries, runs the exact geodesic kernel
 (``nearest_within``), makes the violation ids and the WKT of each site and nearest line, and writes them as CSV with
-pyarrow (its ratio is also printed without the time it spends importing pandas and geopandas, which the kernel's
-modules load, and so are its steps). It is the straightforward way with the same libraries, not a proof
-that nothing could be faster. Their ratios to DuckDB's whole process are printed too (``--no-floor`` skips them).
+pyarrow, with the cyclic collector off as check's reader has it (its ratio is also printed without the time it
+spends importing pandas and geopandas, which the kernel's modules load, and so are its steps). It is the
+straightforward way with the same libraries, not a proof that nothing could be faster. Their ratios to DuckDB's
+whole process are printed too (``--no-floor`` skips them).
 
 Figures are wall seconds from start to exit and the child's peak resident memory (``ru_maxrss``
 from ``os.wait4``: the child alone; the inputs are written by another child, because a child's
@@ -120,7 +121,8 @@ geopandas.read_parquet(sys.argv[2])
 """
 
 CONTRACT_JOB = """
-import json, sys, time
+import gc, json, sys, time
+gc.disable()  # as check's reader does (layers.io.readers.gc_paused): making 1.1e6 geometries otherwise runs the collector
 marks, t = {}, time.perf_counter()
 def mark(name):
     global t
