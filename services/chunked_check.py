@@ -22,16 +22,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
-import pyogrio
-import pyogrio.errors
 
 from geo.errors import HgWatchError, InputError, Problem
 from geo.rules import Evaluation, run_rules
 from geo.rules.evaluate import RuleSummary
 from geo.rules.model import Rule, RuleSet
 from layers.catalogue import CATALOGUE, spec_for
-from layers.io.chunked import read_chunks, validate_chunks, validated_chunks
+from layers.io.chunked import count_records, read_chunks, validate_chunks, validated_chunks
 from layers.io.readers import load_layer, set_fields, source_layers
 from layers.io.validate import ROW
 from services import imports
@@ -125,7 +122,7 @@ def run_chunked(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[st
     them. InputError with every problem of the file when it has an error, as ``load_layer`` raises it.
     A rule refusal (a layer missing, a bad ``threads`` setting: ``Settings.threads``) comes after the
     file's own errors, as in a whole-file run."""
-    if _records(path) == 0:  # an empty file: the whole-file read says what it says
+    if count_records(path) == 0:  # an empty file: the whole-file read says what it says
         return _whole(ruleset, only, frames, subject, path, repair=repair, set_values=set_values, threads=threads)
     spec = spec_for(subject)
     rules = [ruleset.rule(r) for r in dict.fromkeys(only)] if only else list(ruleset.rules)
@@ -154,16 +151,6 @@ def run_chunked(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[st
     if first is None:  # no record at all
         return _whole(ruleset, only, frames, subject, path, repair=repair, set_values=set_values, threads=threads)
     return merged.evaluation(first), warnings
-
-
-def _records(path: Path) -> int:
-    """How many records ``path`` holds, from its footer or header (-1 when it cannot be told)."""
-    try:
-        if path.suffix.lower() == ".parquet":
-            return int(pq.ParquetFile(path).metadata.num_rows)
-        return int(pyogrio.read_info(path)["features"])
-    except (OSError, ValueError, pyogrio.errors.DataSourceError):
-        return -1  # reading the file in chunks says why
 
 
 def _whole(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[str, gpd.GeoDataFrame], subject: str,

@@ -147,6 +147,31 @@ def test_an_import_stores_the_edits_saved_in_the_wal_and_writes_nothing_beside_t
     assert names(ws) == {"S1": "Alpha (verified)", "S3/odd id": "${HOME} Gamma"}
 
 
+def test_a_chunked_check_takes_the_edits_saved_in_the_wal_and_writes_nothing_beside_the_file(
+        tmp_path: Path, ws: Workspace) -> None:
+    """``check --chunk-rows`` reads a GeoPackage of one layer in pages (``layers.io.chunked``), opened
+    as a whole read opens it."""
+    sites, water, out = tmp_path / "officer" / "sites.gpkg", tmp_path / "water.geojson", tmp_path / "v.csv"
+    sites.parent.mkdir()
+    layers = planted()
+    frame = layers["mining_sites"]
+    frame.drop(columns=[c for c in frame.columns if SECRET in str(frame[c].iloc[0])]).to_file(
+        sites, layer="mining_sites", driver="GPKG")
+    layers["water_bodies"].drop(columns="local_code").to_file(water)
+    moved = ("UPDATE mining_sites SET geom = (SELECT geom FROM mining_sites WHERE site_id = 'S1')"
+             " WHERE site_id = 'S3/odd id'")
+    with program(sites, moved) as other:  # S3 (uses mercury, 2 km away) moved onto S1, 55 m from the river
+        other.kill()
+        before = folder_bytes(sites.parent)
+        code, _, err = run_cli(str(ws.path), "check", "--layer", f"mining_sites={sites}", "--layer",
+                               f"water_bodies={water}", "--only", "HG-WATER-100", "--out", str(out), "--no-record",
+                               "--chunk-rows", "1")
+        assert code == 0, err
+        assert folder_bytes(sites.parent) == before  # no -shm written or made, the -wal untouched
+    flagged = out.read_text()
+    assert ",S1,S1," in flagged and ",S3/odd id,S3/odd id," in flagged
+
+
 def test_a_symlinked_file_is_read_with_the_wal_beside_its_target(sites: Path, tmp_path: Path) -> None:
     link = tmp_path / "link.gpkg"
     link.symlink_to(sites)

@@ -1,7 +1,9 @@
 """Validate a file larger than memory, a chunk of records at a time (issue 13 C, bounded memory).
 
 GeoParquet is read by record batches (``pyarrow.parquet.ParquetFile.iter_batches``), GeoJSON and
-GeoPackage by pages of features (pyogrio ``skip_features``/``max_features``). Each chunk goes
+GeoPackage by pages of features (pyogrio ``skip_features``/``max_features``), opened as a whole-file
+read opens them (``layers.io.gdalread``: the driver named, a GeoPackage immutable and the edits in a
+``-wal`` beside it read from a private copy, nothing written beside the user's file). Each chunk goes
 through the same tidying, CRS placement and ``validate`` as a whole-file read; duplicate ids are
 found across chunks from the ids alone (kept as compact Arrow strings, not as the layer), and the
 problems are put in the order of a whole-file run, so that a chunked run equals a whole-file one.
@@ -23,15 +25,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
+import pyogrio.errors
 from pyproj import CRS
 
 from geo import geomcheck
 from geo.errors import InputError, Problem
 from layers.catalogue import LayerSpec
+from layers.io import gdalread
 from layers.io.crs import place_crs
 from layers.io.nested import flatten_nested
 from layers.io.readers import tidy
-from layers.io.sniff import sniff
+from layers.io.sniff import Sniffed, sniff
 from layers.io.validate import OPEN_RING, ROW, UNREADABLE, rename_columns, validate
 
 _FIELD_KINDS = {"type": 1, "missing": 2, "allowed": 3, "range": 4}
@@ -40,12 +44,13 @@ _FIELD_KINDS = {"type": 1, "missing": 2, "allowed": 3, "range": 4}
 def read_chunks(path: Path, rows: int, crs: str | None = None) -> Iterator[tuple[gpd.GeoDataFrame, list[Problem]]]:
     """The file's records ``rows`` at a time, in EPSG:4326 with a global ``_row`` column, tidied as
     ``layers.io.readers.read_raw`` tidies a whole file (no ``hgw_`` columns, 2D)."""
-    kind = sniff(path).kind
+    found = sniff(path)
+    kind = found.kind
     if kind not in ("parquet", "geojson", "gpkg"):
         raise InputError(f"{path.name}: reading in chunks handles GeoParquet, GeoJSON and GeoPackage; "
                          f"read this {kind} file whole")
     start = 0
-    for raw in (_parquet_batches(path, rows) if kind == "parquet" else _ogr_pages(path, rows)):
+    for raw in (_parquet_batches(path, rows) if kind == "parquet" else _ogr_pages(path, found, rows)):
         if start == 0:  # the CRS is judged once, on the first chunk, as ``read_raw`` judges the file
             gdf, problems = place_crs(raw, path, crs)
         else:
@@ -99,10 +104,29 @@ def _nullable_columns(parquet: pq.ParquetFile, geometry: str) -> dict[str, str]:
     return out
 
 
-def _ogr_pages(path: Path, rows: int) -> Iterator[gpd.GeoDataFrame]:
-    total = pyogrio.read_info(path)["features"]
-    for skip in range(0, max(total, 1), rows):
-        yield pyogrio.read_dataframe(path, skip_features=skip, max_features=rows, use_arrow=True)
+def count_records(path: Path) -> int:
+    """How many records ``path`` holds: a GeoParquet's footer, or GDAL's count of a GeoJSON or
+    GeoPackage opened as a whole read opens it; -1 when it cannot be told (reading it says why)."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        found = sniff(path)
+        with gdalread.plain_path(path) as plain:
+            gdalread.lock_network()
+            return int(pyogrio.read_info(gdalread.sources(plain, found)[""], **gdalread.open_options(found))["features"])
+    except (OSError, ValueError, InputError, pyogrio.errors.DataSourceError):
+        return -1
+
+
+def _ogr_pages(path: Path, found: Sniffed, rows: int) -> Iterator[gpd.GeoDataFrame]:
+    """Pages of ``rows`` features of the GeoJSON or GeoPackage ``path``, opened as ``gdalread`` opens
+    it for a whole read (the checked driver and open options; a GeoPackage's ``-wal`` from a copy)."""
+    with gdalread.plain_path(path) as plain:
+        source, options = gdalread.sources(plain, found)[""], gdalread.open_options(found)
+        gdalread.lock_network()
+        total = pyogrio.read_info(source, **options)["features"]
+        for skip in range(0, max(total, 1), rows):
+            yield pyogrio.read_dataframe(source, skip_features=skip, max_features=rows, use_arrow=True, **options)
 
 
 def validate_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], spec: LayerSpec, *,
