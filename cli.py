@@ -102,7 +102,9 @@ def _end_now(code: int) -> None:
     freed one by one and no module torn down, which is all a normal exit would add (issue 13: a check
     of 1e6 sites spent ~0.3 s CPU freeing its layers, results and modules). Returns, leaving the normal
     exit to the caller, while another thread still runs (it would be cut off) or the output cannot be
-    flushed (the normal exit reports that)."""
+    flushed (the normal exit reports that). Skipped too: C-level exit handlers and the finalizers of
+    objects still alive, so a command must have closed what it wrote (files, GDAL datasets,
+    transactions) before it returns, as every command here does (``with`` blocks)."""
     if threading.active_count() > 1:
         return
     try:
