@@ -18,12 +18,24 @@ It takes one JSON job (argv[1], else stdin) and prints one JSON answer line on s
                                           # "edit later": edit and save after the hold
      "hold": false}                       # true: keep QGIS open after the answer until a line comes on stdin
 
+A layer may also be ``{"oapif": "url='http://HOST:PORT/' typename='mining_sites' authcfg={authcfg}"}``,
+an OGC API - Features collection (QGIS's OAPIF provider), ``"extent": [xmin, ymin, xmax, ymax]`` asking for
+the features in a rectangle as the map canvas does (answer ``extent``: their ``id_field`` values). A job may
+carry ``"auth": {"method": "Basic", "username": "unep", "password": "KEY"}``: an authentication
+configuration made as QGIS's Authentication dialog makes it (in the auth database of
+``$QGIS_AUTH_DB_DIR_PATH``), whose id replaces ``{authcfg}`` in the layers' sources; and
+``"browse": {"url": "http://HOST:PORT/", "id_fields": {...}, "extent": [...]}``: a *WFS / OGC API -
+Features* connection to ``url`` (with that authentication) as the Data Source Manager saves it, its layers
+listed as QGIS's browser lists them (answer ``browsed``: name, source and collection id of each), each then opened from
+its browser source like the job's own layers, after them in ``layers``.
+
 The answer, per layer in order: ``valid`` (the provider opened it; else ``log``, QGIS's messages),
 ``count`` (the provider's feature count), ``fields`` (field names as QGIS lists them), ``crs``
-(authid), ``wkt`` (id -> WKT), ``values`` (every attribute value of every feature as a string,
-read before the edits: what a user of the layer gets), and for a layer saved at once ``commit``
-(what ``commitChanges`` returned) and ``errors`` (QGIS's commit messages, the provider's errors).
-Every layer stays open until the job is done, as in a QGIS project.
+(authid), ``box`` (the layer's extent as opened, before a feature is read: xmin, ymin, xmax, ymax),
+``wkt`` (id -> WKT), ``values`` (every attribute value of every feature as a string, read before the
+edits: what a user of the layer gets), and for a layer saved at once ``commit`` (what
+``commitChanges`` returned) and ``errors`` (QGIS's commit messages, the provider's errors). Every
+layer stays open until the job is done, as in a QGIS project.
 """
 from __future__ import annotations
 
@@ -36,19 +48,26 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from qgis.core import (  # the platform is set above, before Qt loads
     QgsApplication,
+    QgsAuthMethodConfig,
+    QgsDataSourceUri,
     QgsFeature,
     QgsFeatureRequest,
     QgsGeometry,
+    QgsRectangle,
+    QgsSettings,
     QgsVectorLayer,
 )
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt
 
 LOG: list[str] = []  # what QGIS wrote to its message log (why a layer is invalid, for one)
 
 
 def _text(value: Any) -> str | None:
-    """An attribute value as a string (None for NULL), whatever type QGIS gives it."""
+    """An attribute value as a string (None for NULL; a date as ISO 8601), whatever type QGIS gives it."""
     if value is None or (hasattr(value, "isNull") and value.isNull()):
         return None
+    if isinstance(value, (QDate, QDateTime)):
+        return str(value.toString(Qt.ISODate))
     if hasattr(value, "toString") and not isinstance(value, str):
         return str(value.toString())
     return str(value)
@@ -98,16 +117,23 @@ def run_layer(job: dict[str, Any]) -> tuple[dict[str, Any], QgsVectorLayer | Non
     save them unless ``"commit"`` is ``"later"`` or ``"edit later"``. Returns the answer and the
     layer (kept open: QGIS holds a layer while its project is open)."""
     LOG.clear()
-    provider = "ogr" if "ogr" in job else "postgres"
-    layer = QgsVectorLayer(job[provider], "layer", provider)
+    provider = next(p for p in ("ogr", "postgres", "oapif") if p in job)
+    layer = QgsVectorLayer(job[provider], "layer", "OAPIF" if provider == "oapif" else provider)
     if not layer.isValid():  # (asking an invalid postgres layer or its provider for its error crashes QGIS 3.22)
         return {"valid": False, "log": list(LOG)}, None
+    box = layer.extent()  # before any feature is read: what the source declares ("Zoom to Layer")
     id_field = job.get("id_field", "")
+    extent: dict[str, Any] = {}
+    if "extent" in job:  # first, as a map canvas showing part of the layer asks (QGIS has read nothing of it yet)
+        index = layer.fields().indexOf(id_field)
+        request = QgsFeatureRequest().setFilterRect(QgsRectangle(*job["extent"]))
+        extent["extent"] = sorted(_text(f.attribute(index)) or "" for f in layer.getFeatures(request))
     ids = job["ids"] = _feature_ids(layer, id_field) if id_field else {}
     wkt = {name: layer.getFeature(ids[name]).geometry().asWkt() for name in job.get("wkt", [])}
     values = [[_text(v) for v in f.attributes()] for f in layer.getFeatures()]
     answer: dict[str, Any] = {"valid": True, "count": layer.featureCount(), "fields": layer.fields().names(),
-                              "crs": layer.crs().authid(), "wkt": wkt, "values": values}
+                              "crs": layer.crs().authid(), "wkt": wkt, "values": values,
+                              "box": [box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()], **extent}
     if job.get("edits") and job.get("commit") != "edit later":
         layer.startEditing()
         _edit(layer, job["edits"], ids)
@@ -126,6 +152,37 @@ def later(job: dict[str, Any], layer: QgsVectorLayer) -> dict[str, Any]:
     return _commit(layer)
 
 
+def authentication(method: dict[str, str]) -> str:
+    """A new authentication configuration (``method["method"]`` and its settings), as QGIS's
+    Authentication dialog stores it; its id."""
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        manager.setMasterPassword("hgwatch-test-master", True)  # a new auth database: this sets its master password
+    config = QgsAuthMethodConfig(method["method"])
+    config.setName("HgWatch")
+    for name, value in method.items():
+        if name != "method":
+            config.setConfig(name, value)
+    stored, config = manager.storeAuthenticationConfig(config)
+    if not stored:
+        raise RuntimeError(f"QGIS did not store the authentication configuration: {LOG}")
+    return str(config.id())
+
+
+def browse(url: str, authcfg: str) -> list[dict[str, str]]:
+    """A *WFS / OGC API - Features* connection to ``url`` saved as the Data Source Manager saves it, and
+    the layers QGIS's browser lists under it: name, source (``uri``) and collection id (``typename``) of
+    each, or nothing when it lists none."""
+    settings = QgsSettings()
+    settings.setValue("qgis/connections-wfs/HgWatch/url", url)
+    settings.setValue("qgis/connections-wfs/HgWatch/version", "OGC_API_FEATURES")
+    settings.setValue("qgis/WFS/HgWatch/authcfg", authcfg)
+    root = QgsApplication.dataItemProviderRegistry().provider("WFS").createDataItem("", None)
+    connection = next(c for c in root.createChildren() if c.name() == "HgWatch")
+    return [{"name": item.name(), "uri": item.uri(), "typename": QgsDataSourceUri(item.uri()).param("typename")}
+            for item in connection.createChildren() if item.providerKey() == "OAPIF"]
+
+
 def main() -> int:
     """Run the job (argv[1], else stdin). With ``"hold": true`` the answer is printed, then QGIS
     waits for a line on stdin with every layer open, then saves the layers still being edited and
@@ -136,11 +193,18 @@ def main() -> int:
     app.initQgis()
     QgsApplication.messageLog().messageReceived.connect(lambda message, tag, _level: LOG.append(f"{tag}: {message}"))
     try:
-        done = [run_layer(one) for one in job["layers"]]
-        print(json.dumps({"layers": [answer for answer, _ in done]}), flush=True)
+        authcfg = authentication(job["auth"]) if "auth" in job else ""
+        layers = [{**one, "oapif": one["oapif"].replace("{authcfg}", authcfg)} if "oapif" in one else one
+                  for one in job.get("layers", [])]
+        browsed = browse(job["browse"]["url"], authcfg) if "browse" in job else []
+        for item in browsed:
+            layers.append({"oapif": item["uri"], "id_field": job["browse"].get("id_fields", {}).get(item["typename"], ""),
+                           **({"extent": job["browse"]["extent"]} if "extent" in job["browse"] else {})})
+        done = [run_layer(one) for one in layers]
+        print(json.dumps({"layers": [answer for answer, _ in done], "browsed": browsed}), flush=True)
         if job.get("hold"):
             sys.stdin.readline()
-            saved = [later(one, layer) for (_, layer), one in zip(done, job["layers"])
+            saved = [later(one, layer) for (_, layer), one in zip(done, layers)
                      if layer is not None and one.get("edits") and (layer.isEditable() or one["commit"] == "edit later")]
             print(json.dumps({"later": saved}), flush=True)
         del done
