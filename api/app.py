@@ -5,8 +5,9 @@
 at them, imports ``pygeoapi.starlette_app`` (it reads both at import, so once per process) and
 wraps its app in ``KeyGate``:
 
-- every request needs a valid key (``X-API-Key: KEY`` or ``Authorization: Bearer KEY``,
-  ``services.keys.verify``), on every path; otherwise 401 with a JSON body and nothing else. The
+- every request needs a valid key (``X-API-Key: KEY``, ``Authorization: Bearer KEY``, or the key
+  as the password of ``Authorization: Basic``, the user name ignored: what QGIS before 3.26 can
+  send; ``services.keys.verify``), on every path; otherwise 401 with a JSON body and nothing else. The
   answer for a key is kept one second (``KEY_RECHECK_S``): a revoked key or a disabled account is
   refused at most a second later. The check waits for a writer's commit as every reader does
   (``layers.store.files.READ_WAIT_S``); when the store still cannot be read (it is not a GeoPackage
@@ -32,6 +33,7 @@ wraps its app in ``KeyGate``:
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
 import importlib
 import json
@@ -93,7 +95,14 @@ def _key(headers: dict[bytes, bytes]) -> str | None:
         return given.decode("latin-1").strip()
     auth = headers.get(b"authorization", b"").decode("latin-1").strip()
     scheme, _, token = auth.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    if scheme.lower() == "basic":  # QGIS before 3.26 can send no other: the key as the password, any user name
+        try:
+            token = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")[2]
+        except ValueError:  # not base64, or not UTF-8
+            return None
+    elif scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 def _collection(path: str) -> str | None:
@@ -204,7 +213,8 @@ class KeyGate:
             return
         if identity is None:
             await self._reply(send, 401, "Unauthorized", "a valid API key is required: send the header"
-                              " 'X-API-Key: KEY' or 'Authorization: Bearer KEY' (cli.py keys create NAME)",
+                              " 'X-API-Key: KEY' or 'Authorization: Bearer KEY', or the key as the password of a"
+                              " Basic authentication (cli.py keys create NAME)",
                               [(b"www-authenticate", b'Bearer realm="HgWatch"')])
             return
         if scope["method"] not in ("GET", "HEAD"):

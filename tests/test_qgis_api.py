@@ -10,7 +10,10 @@ a wholly restricted layer (``mercury_trade``) and one recorded rule run (its cas
 
 What was found with QGIS 3.22.16: it has no *API Header* authentication (3.26 added it) and its OAPIF
 data source takes no HTTP header, so a 3.22 user can only send the key as a *Basic* authentication's
-password, which the API refused (401 to every request: no collection, no layer).
+password, which the API refused until 2026-11-27 (401 to every request: no collection, no layer); it
+now reads the key from there too. With it, QGIS lists the partner's collections and nothing else, opens
+each with its fields, EPSG:4326 and its declared extent, pages (100 features a page, ``next`` links
+through the proxy's host) and sends its map extent as ``bbox``.
 
 Skipped, with the reason, only when ``/usr/bin/python3`` cannot import ``qgis.core``."""
 from __future__ import annotations
@@ -262,7 +265,6 @@ def partner_collections(location: str) -> dict[str, Served]:
     return {**source.collections(PARTNER), CASE_COUNTS: case_counts_served(source.store, PARTNER)}
 
 
-@pytest.mark.xfail(strict=True, reason="QGIS 3.22 can send the key only as a Basic authentication's password: 401")
 def test_qgis_loads_every_partner_collection_through_the_api_with_a_key(store: tuple[str, str, Path]) -> None:
     location, key, folder = store
     expected = partner_view(location)
@@ -320,7 +322,6 @@ def _basic(url: str, credentials: bytes) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-@pytest.mark.xfail(strict=True, reason="QGIS 3.22 can send the key only as a Basic authentication's password: 401")
 def test_a_basic_authentication_opens_with_a_valid_key_as_its_password_only(tmp_path: Path) -> None:
     """What QGIS 3.22 sends, tried by hand: the key is the password, the user name does not matter;
     a revoked key, a disabled account's key, a wrong or empty password, a password of an account
