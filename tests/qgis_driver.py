@@ -19,15 +19,19 @@ It takes one JSON job (argv[1], else stdin) and prints one JSON answer line on s
      "hold": false}                       # true: keep QGIS open after the answer until a line comes on stdin
 
 A layer may also be ``{"oapif": "url='http://HOST:PORT/' typename='mining_sites' authcfg={authcfg}"}``,
-an OGC API - Features collection (QGIS's OAPIF provider), ``"extent": [xmin, ymin, xmax, ymax]`` asking for
-the features in a rectangle as the map canvas does (answer ``extent``: their ``id_field`` values). A job may
-carry ``"auth": {"method": "Basic", "username": "unep", "password": "KEY"}``: an authentication
-configuration made as QGIS's Authentication dialog makes it (in the auth database of
-``$QGIS_AUTH_DB_DIR_PATH``), whose id replaces ``{authcfg}`` in the layers' sources; and
-``"browse": {"url": "http://HOST:PORT/", "id_fields": {...}, "extent": [...]}``: a *WFS / OGC API -
-Features* connection to ``url`` (with that authentication) as the Data Source Manager saves it, its layers
-listed as QGIS's browser lists them (answer ``browsed``: name, source and collection id of each), each then opened from
-its browser source like the job's own layers, after them in ``layers``.
+an OGC API - Features collection (QGIS's OAPIF provider), with ``"extent": [xmin, ymin, xmax, ymax]``:
+the features in a rectangle asked for first, as a map canvas does (answer ``extent``: their
+``id_field`` values), and ``"subset": "QGIS expression"``: the layer's filter, set after the rest is
+read (answer ``subset``: the ``id_field`` values of the features it then gives).
+
+A job may carry ``"auth": {"method": "Basic", "username": "unep", "password": "KEY"}``: an
+authentication configuration made as QGIS's Authentication dialog makes it (in the auth database of
+``$QGIS_AUTH_DB_DIR_PATH``), whose id replaces ``{authcfg}`` in the layers' sources; and ``"browse":
+{"url": "http://HOST:PORT/", "id_fields": {...}, "extent": [...], "subsets": {...}}``: a *WFS / OGC
+API - Features* connection to ``url`` (with that authentication) as the Data Source Manager saves it,
+its layers listed as QGIS's browser lists them (answer ``browsed``: name, source and collection id of
+each), each then opened from its browser source like the job's own layers (with the extent, and the
+subset given for its collection id), after them in ``layers``.
 
 The answer, per layer in order: ``valid`` (the provider opened it; else ``log``, QGIS's messages),
 ``count`` (the provider's feature count), ``fields`` (field names as QGIS lists them), ``crs``
@@ -134,6 +138,10 @@ def run_layer(job: dict[str, Any]) -> tuple[dict[str, Any], QgsVectorLayer | Non
     answer: dict[str, Any] = {"valid": True, "count": layer.featureCount(), "fields": layer.fields().names(),
                               "crs": layer.crs().authid(), "wkt": wkt, "values": values,
                               "box": [box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()], **extent}
+    if "subset" in job:  # the layer's filter (Layer Properties > Source > Query Builder), then its features again
+        assert layer.setSubsetString(job["subset"]), job["subset"]
+        index = layer.fields().indexOf(id_field)
+        answer["subset"] = sorted(_text(f.attribute(index)) or "" for f in layer.getFeatures())
     if job.get("edits") and job.get("commit") != "edit later":
         layer.startEditing()
         _edit(layer, job["edits"], ids)
@@ -199,7 +207,9 @@ def main() -> int:
         browsed = browse(job["browse"]["url"], authcfg) if "browse" in job else []
         for item in browsed:
             layers.append({"oapif": item["uri"], "id_field": job["browse"].get("id_fields", {}).get(item["typename"], ""),
-                           **({"extent": job["browse"]["extent"]} if "extent" in job["browse"] else {})})
+                           **({"extent": job["browse"]["extent"]} if "extent" in job["browse"] else {}),
+                           **({"subset": job["browse"]["subsets"][item["typename"]]}
+                              if item["typename"] in job["browse"].get("subsets", {}) else {})})
         done = [run_layer(one) for one in layers]
         print(json.dumps({"layers": [answer for answer, _ in done], "browsed": browsed}), flush=True)
         if job.get("hold"):
