@@ -13,7 +13,9 @@ wraps its app in ``KeyGate``:
   (``layers.store.files.READ_WAIT_S``); when the store still cannot be read (it is not a GeoPackage
   any more, the database is down) the answer is 503 with ``Retry-After`` and a fixed body, and the
   log line says what failed;
-- ``filter-lang=cql2-text`` (the standard's name, sent by QGIS) is read as pygeoapi's ``cql-text``;
+- ``filter-lang=cql2-text`` (the standard's name, sent by QGIS) is read as pygeoapi's ``cql-text``,
+  and a ``datetime`` interval from ``0000-01-01`` (QGIS 3.22's "no start"; a year 0 pygeoapi refuses) as
+  one with an open start (``../END``);
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
   ``Accept: text/html`` gets JSON);
 - the request's identity reaches our provider (``api.provider.ASKING``) in pygeoapi's worker
@@ -70,6 +72,7 @@ FORMATS = ("json", "jsonld")
 KEY_RECHECK_S = 1.0  # a key's answer is asked of the store again after this long: revoking takes effect within it
 KEYS_KEPT = 4096  # answers kept (forgotten all at once when full)
 RETRY_AFTER_S = 30  # the Retry-After of a 503 (the store could not be read), seconds
+NO_START = "0000-01-01"  # how QGIS 3.22 starts a datetime interval that has no start (the standard's is "..")
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
@@ -103,6 +106,15 @@ def _key(headers: dict[bytes, bytes]) -> str | None:
     elif scheme.lower() != "bearer":
         return None
     return token.strip() or None
+
+
+def _as_pygeoapi_reads(name: str, value: str) -> str:
+    """A query parameter's value as pygeoapi reads it (``filter-lang``, ``datetime``: see the module docstring)."""
+    if name == "filter-lang" and value == "cql2-text":  # OGC API - Features Part 3's name for pygeoapi's cql-text
+        return "cql-text"
+    if name == "datetime" and value.startswith(NO_START) and "/" in value:
+        return ".." + value[value.index("/"):]
+    return value
 
 
 def _collection(path: str) -> str | None:
@@ -226,8 +238,8 @@ class KeyGate:
             await self._reply(send, 400, "InvalidParameterValue",
                               f"f={query['f']!r}: this service answers in JSON only; expected one of {list(FORMATS)}")
             return
-        if query.get("filter-lang") == "cql2-text":  # OGC API - Features Part 3's name for what pygeoapi calls cql-text
-            pairs = [(k, "cql-text" if k == "filter-lang" else v)
+        if query.get("filter-lang") == "cql2-text" or query.get("datetime", "").startswith(NO_START):
+            pairs = [(k, _as_pygeoapi_reads(k, v))
                      for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)]
             scope = {**scope, "query_string": urlencode(pairs).encode("latin-1")}
         if b"text/html" in headers.get(b"accept", b""):
