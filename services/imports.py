@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 from geo.errors import CRSError, HgWatchError, InputError, Problem
 from layers.catalogue import CATALOGUE, spec_for
 from layers.io.chunked import read_chunks, validated_chunks
-from layers.io.containers import upload_wal_note
+from layers.io.containers import shared_copies, upload_wal_note
 from layers.io.readers import Loaded, infer_layer, load_layer, set_fields, source_layers
-from layers.io.sniff import sniff
+from layers.io.sniff import KINDS, sniff
 from layers.io.validate import ROW
 from services.areas import AREA_LAYER, unit_warnings
 
@@ -50,16 +50,20 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
 
     Sites, samples and tailings whose ``admin_area`` disagrees with the admin unit that contains
     them get a warning naming both (``services.areas.unit_warnings``), against the file's own
-    ``admin_areas`` layer if it has one, else ``admin_areas`` (the workspace's)."""
+    ``admin_areas`` layer if it has one, else ``admin_areas`` (the workspace's).
+
+    A GeoPackage with a ``-wal`` beside it is copied once, and every layer listing, check and read
+    of the import reads that copy (``layers.io.containers.shared_copies``)."""
     loaded = []
-    for name, inner in targets(file, layer, source_layer):
-        if progress:
-            progress(f"reading {file}" + (f" layer {inner}" if inner else ""))
-        item = load_layer(file, name, source_layer=inner, crs=crs, repair=repair,
-                          set_values=dict(set_values or {}), refused="nothing was imported")
-        if progress:
-            progress(f"validated {len(item.gdf)} {item.layer} features")
-        loaded.append(item)
+    with shared_copies():
+        for name, inner in targets(file, layer, source_layer):
+            if progress:
+                progress(f"reading {file}" + (f" layer {inner}" if inner else ""))
+            item = load_layer(file, name, source_layer=inner, crs=crs, repair=repair,
+                              set_values=dict(set_values or {}), refused="nothing was imported")
+            if progress:
+                progress(f"validated {len(item.gdf)} {item.layer} features")
+            loaded.append(item)
     units = next((i.gdf for i in loaded if i.layer == AREA_LAYER), admin_areas)
     for item in loaded:
         item.warnings.extend(unit_warnings(item.gdf, item.layer, units, Path(file).name))
@@ -77,8 +81,8 @@ def chunk_rows(file: str | Path, asked: int | None) -> int:
             raise InputError(f"--chunk-rows {asked}: expected a number of records >= 1, or 0 to read the file whole")
         return asked
     path = Path(file)
-    if not path.is_file() or sniff(path).kind != "parquet":
-        return 0
+    if not path.is_file() or KINDS.get(path.suffix.lower()) != "parquet" or sniff(path).kind != "parquet":
+        return 0  # not sniffed unless named as a GeoParquet: a GeoPackage with a -wal would be copied for nothing
     try:
         records = pq.ParquetFile(path).metadata.num_rows
     except (OSError, ValueError):
@@ -167,7 +171,14 @@ def validate_file(file: str | Path, layer: str | None = None, *, source_layer: s
                   set_values: Mapping[str, str] | None = None) -> tuple[list[str], list[Problem]]:
     """Check every target layer of ``file`` and change nothing: a line per valid layer, and
     every problem of every layer (errors included). A file that cannot be read at all, or
-    whose CRS cannot be used, is an error of the file, not a refusal."""
+    whose CRS cannot be used, is an error of the file, not a refusal. A GeoPackage with a ``-wal``
+    is copied once for all of it, as ``load_file`` does."""
+    with shared_copies():
+        return _validate_file(file, layer, source_layer=source_layer, crs=crs, repair=repair, set_values=set_values)
+
+
+def _validate_file(file: str | Path, layer: str | None, *, source_layer: str | None, crs: str | None, repair: bool,
+                   set_values: Mapping[str, str] | None) -> tuple[list[str], list[Problem]]:
     lines: list[str] = []
     problems: list[Problem] = []
     try:

@@ -15,6 +15,7 @@ anywhere in the file is read as a whole file reads it (float, object) in every b
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ from geo import geomcheck
 from geo.errors import InputError, Problem
 from layers.catalogue import LayerSpec
 from layers.io import gdalread
+from layers.io.containers import WalCopies, shared_copies
 from layers.io.crs import place_crs
 from layers.io.nested import flatten_nested
 from layers.io.readers import tidy
@@ -44,13 +46,20 @@ _FIELD_KINDS = {"type": 1, "missing": 2, "allowed": 3, "range": 4}
 def read_chunks(path: Path, rows: int, crs: str | None = None) -> Iterator[tuple[gpd.GeoDataFrame, list[Problem]]]:
     """The file's records ``rows`` at a time, in EPSG:4326 with a global ``_row`` column, tidied as
     ``layers.io.readers.read_raw`` tidies a whole file (no ``hgw_`` columns, 2D)."""
-    found = sniff(path)
+    with WalCopies() as copies:  # a GeoPackage's -wal: one private copy for the check and the pages
+        with copies.active():
+            found = sniff(path)
+        yield from _tidied(path, found, rows, crs, copies)
+
+
+def _tidied(path: Path, found: Sniffed, rows: int, crs: str | None,
+            copies: WalCopies) -> Iterator[tuple[gpd.GeoDataFrame, list[Problem]]]:
     kind = found.kind
     if kind not in ("parquet", "geojson", "gpkg"):
         raise InputError(f"{path.name}: reading in chunks handles GeoParquet, GeoJSON and GeoPackage; "
                          f"read this {kind} file whole")
     start = 0
-    for raw in (_parquet_batches(path, rows) if kind == "parquet" else _ogr_pages(path, found, rows)):
+    for raw in (_parquet_batches(path, rows) if kind == "parquet" else _ogr_pages(path, found, rows, copies)):
         if start == 0:  # the CRS is judged once, on the first chunk, as ``read_raw`` judges the file
             gdf, problems = place_crs(raw, path, crs)
         else:
@@ -110,18 +119,23 @@ def count_records(path: Path) -> int:
     try:
         if path.suffix.lower() == ".parquet":
             return int(pq.ParquetFile(path).metadata.num_rows)
-        found = sniff(path)
-        with gdalread.plain_path(path) as plain:
-            gdalread.lock_network()
-            return int(pyogrio.read_info(gdalread.sources(plain, found)[""], **gdalread.open_options(found))["features"])
+        with shared_copies():  # the check and the count read one copy of a GeoPackage with a -wal
+            found = sniff(path)
+            with gdalread.plain_path(path) as plain:
+                gdalread.lock_network()
+                return int(pyogrio.read_info(gdalread.sources(plain, found)[""],
+                                             **gdalread.open_options(found))["features"])
     except (OSError, ValueError, InputError, pyogrio.errors.DataSourceError):
         return -1
 
 
-def _ogr_pages(path: Path, found: Sniffed, rows: int) -> Iterator[gpd.GeoDataFrame]:
+def _ogr_pages(path: Path, found: Sniffed, rows: int, copies: WalCopies) -> Iterator[gpd.GeoDataFrame]:
     """Pages of ``rows`` features of the GeoJSON or GeoPackage ``path``, opened as ``gdalread`` opens
-    it for a whole read (the checked driver and open options; a GeoPackage's ``-wal`` from a copy)."""
-    with gdalread.plain_path(path) as plain:
+    it for a whole read (the checked driver and open options; a GeoPackage's ``-wal`` from the copy
+    ``copies`` holds, the one its check read)."""
+    with contextlib.ExitStack() as stack:
+        with copies.active():  # not across the yields below: the caller runs between them
+            plain = stack.enter_context(gdalread.plain_path(path))
         source, options = gdalread.sources(plain, found)[""], gdalread.open_options(found)
         gdalread.lock_network()
         total = pyogrio.read_info(source, **options)["features"]

@@ -12,7 +12,10 @@
   open would create or write its ``-shm``, and fails on read-only media without one): the file
   and its ``-wal`` are copied into a private folder, and the copy, checkpointed into a
   self-contained file, is read immutable. A copy taken while a program wrote either file is taken
-  again, and refused naming both files when they keep changing.
+  again, and refused naming both files when they keep changing. Inside ``shared_copies`` (one import,
+  one validation, one chunked read) every step reads the same copy, made once at the first step that
+  needs it and deleted at the end: the table check, the layer listings and the reads all see the file
+  as it was at that one moment.
 - A .zip is read as a zipped Shapefile only: its .shp members must start with the .shp
   signature and have their .shx and .dbf beside them; any other member is never opened.
 - A .kmz must hold one .kml (doc.kml, or a single .kml) whose bytes are returned for checking.
@@ -20,6 +23,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import re
 import shutil
 import sqlite3
@@ -73,16 +77,90 @@ def pending_wal(path: Path) -> Path | None:
         return wal if fh.read(len(SQLITE)) == SQLITE else None
 
 
+class WalCopies:
+    """The private copies ``with_wal`` made for one read, by the real path of the file copied;
+    deleted on leaving the ``with`` block. ``active()`` makes ``with_wal`` use and keep them (see
+    ``shared_copies``)."""
+
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self._made: dict[Path, Path] = {}
+
+    def __enter__(self) -> WalCopies:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._made.clear()
+        self._stack.close()
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[WalCopies]:
+        """Inside, ``with_wal`` reads this object's copies (made at the first need). Not held across
+        a ``yield`` of a generator: its caller would run inside it too."""
+        token = _ACTIVE.set(self)
+        try:
+            yield self
+        finally:
+            _ACTIVE.reset(token)
+
+    def get(self, path: Path) -> Path | None:
+        return self._made.get(path.resolve())
+
+    def make(self, path: Path, name: str) -> Path:
+        copy = self._stack.enter_context(_private_copy(path, name))
+        self._made[path.resolve()] = copy
+        return copy
+
+
+_ACTIVE: contextvars.ContextVar[WalCopies | None] = contextvars.ContextVar("hgwatch_wal_copies", default=None)
+
+
+@contextlib.contextmanager
+def shared_copies() -> Iterator[None]:
+    """Inside, every read of one SQLite file with a ``-wal`` (``with_wal``) reads one private copy,
+    made at the first read that needs it and deleted on leaving (an enclosing ``shared_copies``
+    keeps them until it ends). Per thread and task (a context variable): another session's read
+    never sees it. Around plain blocks only, never around a ``yield`` (``WalCopies.active``)."""
+    if _ACTIVE.get() is not None:
+        yield
+        return
+    with WalCopies() as copies, copies.active():
+        yield
+
+
+def shared_copy(path: Path) -> Path | None:
+    """The private copy of ``path`` the enclosing ``shared_copies`` holds, else None."""
+    copies = _ACTIVE.get()
+    return None if copies is None else copies.get(path)
+
+
 @contextlib.contextmanager
 def with_wal(path: Path, name: str) -> Iterator[Path]:
     """SQLite database ``path`` as SQLite reads it, to be opened immutable: ``path`` itself, or,
     when a non-empty ``-wal`` is beside it, a private copy named ``name`` (in a temporary folder,
     deleted afterwards) into which the copied ``-wal``'s committed pages were checkpointed.
+    Inside ``shared_copies``, the copy it holds of ``path`` (made now if it has none yet).
     Nothing is written beside ``path``. InputError naming both files when they cannot be copied,
     or kept changing while they were (a program saving into them)."""
+    copies = _ACTIVE.get()
+    held = None if copies is None else copies.get(path)
+    if held is not None:
+        yield held
+        return
     if pending_wal(path) is None:
         yield path
         return
+    if copies is not None:
+        yield copies.make(path, name)
+        return
+    with _private_copy(path, name) as copy:
+        yield copy
+
+
+@contextlib.contextmanager
+def _private_copy(path: Path, name: str) -> Iterator[Path]:
+    """``path`` and its ``-wal`` copied into a temporary folder (deleted afterwards) as ``name``,
+    the ``-wal``'s committed pages checkpointed into it (``with_wal``)."""
     with tempfile.TemporaryDirectory(prefix="hgwatch-") as folder:
         copy = Path(folder) / name
         wal = _copy_with_wal(path, copy)

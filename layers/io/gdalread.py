@@ -34,7 +34,7 @@ import pyogrio.raw
 import shapely
 
 from geo import geomcheck
-from layers.io.containers import pending_wal, with_wal
+from layers.io.containers import pending_wal, shared_copy, with_wal
 from layers.io.sniff import Sniffed
 from layers.io.validate import OPEN_RING, UNREADABLE
 
@@ -62,8 +62,9 @@ def lock_network() -> None:
 @contextlib.contextmanager
 def plain_path(path: Path) -> Iterator[str]:
     """``path`` as GDAL must see it: itself when plain, else a copy named 'upload<suffix>'; an SQLite
-    file with a non-empty ``-wal`` beside it is always a copy, with the ``-wal``'s committed pages in it."""
-    if pending_wal(path) is not None:
+    file with a non-empty ``-wal`` beside it is always a copy, with the ``-wal``'s committed pages in it
+    (inside ``containers.shared_copies``, the one copy every step of the read shares)."""
+    if pending_wal(path) is not None or shared_copy(path) is not None:
         with with_wal(path, f"upload{path.suffix.lower()}") as copy:
             yield str(copy)
         return
