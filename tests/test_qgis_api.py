@@ -4,9 +4,10 @@ partner's key in an authentication configuration, every collection its browser l
 
 The server runs on loopback behind a recording proxy (also on loopback; the server's ``--url`` is the
 proxy's, as behind an agency's reverse proxy), which keeps every byte QGIS sent and received. The store
-is a GeoPackage the project's own code wrote: the planted layers (``tests.api_kit.planted``) with 250
-more sites (more than a page: QGIS must follow the paging), planted restricted values in every layer,
-a wholly restricted layer (``mercury_trade``) and one recorded rule run (its cases).
+(a GeoPackage, then PostGIS) is one the project's own code wrote: the planted layers
+(``tests.api_kit.planted``) with 250 more sites (more than a page: QGIS must follow the paging),
+planted restricted values in every layer, a wholly restricted layer (``mercury_trade``) and one
+recorded rule run (its cases).
 
 What was found with QGIS 3.22.16: it has no *API Header* authentication (3.26 added it) and its OAPIF
 data source takes no HTTP header, so a 3.22 user can only send the key as a *Basic* authentication's
@@ -179,6 +180,10 @@ def recording_proxy(upstream: int, port: int) -> Iterator[Recording]:
             thread.join(timeout=10)
 
 
+def _where(location: str) -> list[str]:
+    return ["--database-url", location] if location.startswith("postgresql") else ["--workspace", location]
+
+
 @contextlib.contextmanager
 def serving_behind_proxy(location: str, folder: Path) -> Iterator[tuple[str, Recording]]:
     """The real API server on a loopback port, its public URL that of a recording proxy in front of it:
@@ -190,7 +195,7 @@ def serving_behind_proxy(location: str, folder: Path) -> Iterator[tuple[str, Rec
     log_path = folder / f"api-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port), "--url", url + "/",
-                                 "--workspace", location], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                                 *_where(location)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 120
             while True:
@@ -233,11 +238,10 @@ def qgis_as_partner(folder: Path, url: str, password: str | None, subsets: dict[
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
-    """The workspace, a partner's key and the folder: (location, key, folder)."""
-    folder = tmp_path_factory.mktemp("qgis-api")
-    location = str(folder / "ws.gpkg")
+@pytest.fixture
+def store(location: str, tmp_path: Path) -> tuple[str, str, Path]:
+    """The store (a GeoPackage, then PostGIS), a partner's key and a folder: (location, key, folder)."""
+    folder = tmp_path
     fill(open_location(location))
     trade = gpd.GeoDataFrame({"record_id": ["M1"], "record_type": ["seizure"], "kg": [2.5], "seller": [TRADE_SECRET],
                               "place": [f"{TRADE_SECRET}-place"]}, geometry=[shapely.Point(-1.95, 5.30)], crs=4326)
@@ -266,7 +270,8 @@ def partner_view(location: str) -> dict[str, list[list[str | None]]]:
 def partner_collections(location: str) -> dict[str, Served]:
     """The collections the API serves a partner (``api.config``): the partner's layers, ``violations``,
     ``surfaces`` and ``case_counts``."""
-    source = FeatureSource(Settings.from_env({}, workspace=location), recheck_s=0.0)
+    where = {"database_url": location} if location.startswith("postgresql") else {"workspace": location}
+    source = FeatureSource(Settings.from_env({}, **where), recheck_s=0.0)
     return {**source.collections(PARTNER), CASE_COUNTS: case_counts_served(source.store, PARTNER)}
 
 
