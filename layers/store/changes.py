@@ -33,10 +33,12 @@ file still carries the run that proves it). The ctime is as fine as the file sys
 one; on older kernels a copy made within the same clock tick (a few ms) as the file's last commit
 could share its ctime.
 
-Reading it costs one ``open``, one ``fstat`` and a 100-byte read while none of the header
+Reading it costs a ``stat``, an ``fstat`` and a 100-byte ``pread`` while none of the header
 counter, inode, size, modification and change times has moved (the last stamp is kept per file in
 this process); when one moved, ``hgw_bookkeeping`` is read and the header again, both inside one
-read transaction (a writer cannot commit while it holds SQLite's shared lock), so they agree.
+read transaction (a writer cannot commit while it holds SQLite's shared lock), so they agree. The
+header is read through a descriptor kept open per file while it is at its path (``_header``):
+closing one would drop every SQLite lock this process holds on the file.
 
 Where the counter cannot be trusted the stamp falls back to the file's size and modification
 time (and those of its ``-wal`` file), which move on every write, bookkeeping included: a file in
@@ -67,6 +69,8 @@ _SQLITE_TABLE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY CH
 _Key = tuple[int, int, int, int, int, int]  # dev, inode, counter, size, mtime_ns, ctime_ns
 _seen: dict[Path, tuple[_Key, tuple[int, ...]]] = {}  # file -> its key when last read, and its stamp
 _seen_lock = threading.Lock()
+_open: dict[Path, tuple[int, int, int]] = {}  # file -> (descriptor kept open, its device, inode): see _header
+_open_lock = threading.Lock()
 
 
 def count_bookkeeping(con: sqlite3.Connection) -> None:
@@ -93,8 +97,34 @@ def count_bookkeeping(con: sqlite3.Connection) -> None:
 
 
 def _header(path: Path) -> tuple[os.stat_result, bytes]:
-    with open(path, "rb") as fh:
-        return os.fstat(fh.fileno()), fh.read(100)
+    """The status and the first 100 bytes of ``path``, read through a descriptor this process keeps
+    open while the file is at ``path``. Closing ANY descriptor of a file drops every POSIX lock the
+    process holds on it, SQLite's included (SQLite's "How To Corrupt An SQLite Database File", 2.2):
+    an ``open``/``close`` here took the locks from under this process's readers and writers, among
+    them ``count_bookkeeping``'s own transaction. FileNotFoundError when there is no file."""
+    st = os.stat(path)
+    with _open_lock:
+        held = _open.get(path)
+        if held is None or held[1:] != (st.st_dev, st.st_ino):
+            _close_replaced()
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            now = os.fstat(fd)
+            held = _open[path] = (fd, now.st_dev, now.st_ino)
+        return os.fstat(held[0]), os.pread(held[0], 100, 0)
+
+
+def _close_replaced() -> None:
+    """Close the kept descriptors of files no longer at their path (removed, or replaced by another
+    file): this process's locks on such a file go with them, and nobody finds it by its name."""
+    for path, (fd, dev, ino) in list(_open.items()):
+        try:
+            st = os.stat(path)
+            if (st.st_dev, st.st_ino) == (dev, ino):
+                continue
+        except OSError:
+            pass
+        os.close(fd)
+        del _open[path]
 
 
 def _counted(head: bytes) -> bool:
