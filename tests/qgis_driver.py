@@ -8,7 +8,7 @@ It takes one JSON job (argv[1], else stdin) and prints one JSON answer line on s
                  "postgres": "dbname='hgw' host=/tmp/x port=5432 user='me' key='fid' srid=4326 type=Point"
                              " table=\"public\".\"mining_sites\" (geom)",         # a QgsDataSourceUri
                  "id_field": "site_id",   # the attribute that names a feature in "wkt" and "edits"
-                 "wkt": ["S1"],           # report the geometry of these features as WKT
+                 "wkt": ["S1"],           # report the geometry of these features as WKT ("*": of every one)
                  "edits": [{"op": "set", "id": "S1", "field": "name", "value": "x"},
                            {"op": "move", "id": "S1", "wkt": "POINT (-1.95 5.35)"},
                            {"op": "add", "values": {"site_id": "S9"}, "wkt": "POINT (0 0)"},
@@ -27,11 +27,11 @@ read (answer ``subset``: the ``id_field`` values of the features it then gives).
 A job may carry ``"auth": {"method": "Basic", "username": "unep", "password": "KEY"}``: an
 authentication configuration made as QGIS's Authentication dialog makes it (in the auth database of
 ``$QGIS_AUTH_DB_DIR_PATH``), whose id replaces ``{authcfg}`` in the layers' sources; and ``"browse":
-{"url": "http://HOST:PORT/", "id_fields": {...}, "extent": [...], "subsets": {...}}``: a *WFS / OGC
+{"url": "http://HOST:PORT/", "id_fields": {...}, "extent": [...], "wkt": "*", "subsets": {...}}``: a *WFS / OGC
 API - Features* connection to ``url`` (with that authentication) as the Data Source Manager saves it,
 its layers listed as QGIS's browser lists them (answer ``browsed``: name, source and collection id of
-each), each then opened from its browser source like the job's own layers (with the extent, and the
-subset given for its collection id), after them in ``layers``.
+each), each then opened from its browser source like the job's own layers (with the extent and
+``wkt``, and the subset given for its collection id), after them in ``layers``.
 
 The answer, per layer in order: ``valid`` (the provider opened it; else ``log``, QGIS's messages),
 ``count`` (the provider's feature count), ``fields`` (field names as QGIS lists them), ``crs``
@@ -133,7 +133,8 @@ def run_layer(job: dict[str, Any]) -> tuple[dict[str, Any], QgsVectorLayer | Non
         request = QgsFeatureRequest().setFilterRect(QgsRectangle(*job["extent"]))
         extent["extent"] = sorted(_text(f.attribute(index)) or "" for f in layer.getFeatures(request))
     ids = job["ids"] = _feature_ids(layer, id_field) if id_field else {}
-    wkt = {name: layer.getFeature(ids[name]).geometry().asWkt() for name in job.get("wkt", [])}
+    wkt = {name: layer.getFeature(ids[name]).geometry().asWkt()
+           for name in (ids if job.get("wkt") == "*" else job.get("wkt", []))}
     values = [[_text(v) for v in f.attributes()] for f in layer.getFeatures()]
     answer: dict[str, Any] = {"valid": True, "count": layer.featureCount(), "fields": layer.fields().names(),
                               "crs": layer.crs().authid(), "wkt": wkt, "values": values,
@@ -208,6 +209,7 @@ def main() -> int:
         for item in browsed:
             layers.append({"oapif": item["uri"], "id_field": job["browse"].get("id_fields", {}).get(item["typename"], ""),
                            **({"extent": job["browse"]["extent"]} if "extent" in job["browse"] else {}),
+                           **({"wkt": job["browse"]["wkt"]} if "wkt" in job["browse"] else {}),
                            **({"subset": job["browse"]["subsets"][item["typename"]]}
                               if item["typename"] in job["browse"].get("subsets", {}) else {})})
         done = [run_layer(one) for one in layers]

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+import shapely.geometry
 
 from services.auth import Identity
 from services.features import CASE_COUNTS, FeatureSource, Served, case_counts_served
@@ -228,7 +229,7 @@ def qgis_as_partner(folder: Path, url: str, password: str | None, subsets: dict[
     env = {**_env(), "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local"),
            "XDG_CACHE_HOME": str(home / ".cache"), "QGIS_AUTH_DB_DIR_PATH": str(home / "auth"),
            "NO_PROXY": "*", "no_proxy": "*"}
-    job: dict[str, Any] = {"browse": {"url": url + "/", "id_fields": ID_FIELDS, "extent": list(GRID),
+    job: dict[str, Any] = {"browse": {"url": url + "/", "id_fields": ID_FIELDS, "extent": list(GRID), "wkt": "*",
                                       "subsets": subsets or {}}}
     if password is not None:
         job["auth"] = {"method": "Basic", "username": "unep", "password": password}
@@ -290,9 +291,14 @@ def test_qgis_loads_every_partner_collection_through_the_api_with_a_key(store: t
         assert layer["count"] == len(expected[name]) == len(layer["values"]), name
         assert layer["fields"] == ["id", *served[name].fields], name
         assert sorted(layer["values"], key=str) == sorted(expected[name], key=str), name
-        if name != CASE_COUNTS:  # no geometry; the others: the CRS, and the extent the collection declares
+        if name != CASE_COUNTS:  # no geometry; the others: the CRS, the extent the collection declares, each geometry
             assert layer["crs"] == "EPSG:4326", name
             assert layer["box"] == pytest.approx(list(served[name].frame.total_bounds), abs=1e-9), name
+            shapes = {str(f["properties"][ID_FIELDS[name]]): shapely.geometry.shape(f["geometry"])
+                      for f in served[name].features(range(len(served[name].frame)))}
+            assert sorted(layer["wkt"]) == sorted(shapes), name
+            for ident, wkt in layer["wkt"].items():
+                assert shapely.from_wkt(wkt).equals_exact(shapes[ident], 1e-9), (name, ident, wkt)
     sites = answer["layers"][listed.index("mining_sites")]
     assert sites["extent"] == IN_GRID  # QGIS's extent filter: exactly the sites inside
     exchanges = record.exchanges()
