@@ -20,9 +20,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
-from layers.store import changes
+from layers.store import changes, gpkg
 from layers.store.workspace import Workspace
 from services import audit
 from services.hgwatch import HgWatch, Query
@@ -165,3 +167,47 @@ def test_bookkeeping_on_a_workspace_from_before_the_anchor_leaves_the_stamp(tmp_
     assert ws.change_stamp() == before
     _rule_run(ws)
     assert ws.change_stamp() != before
+
+
+# ---------------------------------------------------------------------- any sequence, two files
+def _update(ws: Workspace, name: str) -> None:
+    with contextlib.closing(sqlite3.connect(ws.real)) as con, con:
+        gpkg.register_functions(con)
+        con.execute("UPDATE mining_sites SET name = ? WHERE site_id = 'S-2'", (name,))
+
+
+def _seen_data(ws: Workspace) -> tuple[object, ...]:
+    frame = ws.read("mining_sites")
+    return tuple(zip(frame["site_id"], frame["name"], frame.geometry.y)), len(ws.runs(limit=100))
+
+
+_OPS = ["sign in here", "sign in there", "rename here", "rename there", "rule run here", "rule run there",
+        "cp -p there here", "cp there here, times put back", "touch here"]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(_OPS), min_size=1, max_size=7), st.sampled_from(["a", "b"]))
+def test_in_any_sequence_an_unmoved_stamp_means_unchanged_data(tmp_path_factory: pytest.TempPathFactory,
+                                                               ops: list[str], name: str) -> None:
+    here, there = _twins(tmp_path_factory.mktemp("twins"), "both last wrote data")
+    stamp, data = here.change_stamp(), _seen_data(here)
+    for step, op in enumerate(ops):
+        ws = here if op.endswith("here") and not op.startswith("cp") else there
+        if op.startswith("sign in"):
+            _sign_in(ws)
+        elif op.startswith("rename"):
+            _update(ws, f"{name}{step % 2}")  # names of one length: the same size, maybe the same as before
+        elif op.startswith("rule run"):
+            _rule_run(ws)
+        elif op.startswith("cp -p"):
+            _overwrite(there.real, here.real)
+        elif op.startswith("cp"):
+            _overwrite_keeping_times(there.real, here.real)
+        else:
+            os.utime(here.real)
+        now, seen = here.change_stamp(), _seen_data(here)
+        if now == stamp:
+            assert seen == data, (step, op)  # never a stale answer
+        if op.startswith("sign in here"):
+            assert now == stamp, (step, op)  # bookkeeping keeps the answers
+        stamp, data = now, seen
