@@ -338,6 +338,18 @@ def test_a_date_filter_set_in_qgis_is_answered_by_the_server_page_by_page(store:
     assert SECRET.encode() not in record.everything()
 
 
+def test_the_same_qgis_run_with_an_analyst_key_gets_the_planted_values(store: tuple[str, str, Path]) -> None:
+    """The recording and the search are not blind: an analyst's key (every field) in the same QGIS job
+    brings the planted restricted values through the proxy, and QGIS shows the restricted columns."""
+    location, _, folder = store
+    analyst = new_key(location, "ana")
+    with serving_behind_proxy(location, folder) as (url, record):
+        answer = qgis_as_partner(folder, url, analyst)
+    sites = answer["layers"][[item["typename"] for item in answer["browsed"]].index("mining_sites")]
+    assert "informant_name" in sites["fields"] and SECRET in json.dumps(sites["values"])
+    assert SECRET.encode() in record.everything()
+
+
 @pytest.mark.parametrize("password", [None, "hgw_not-a-key", ""], ids=["no key", "wrong key", "empty"])
 def test_qgis_without_a_valid_key_gets_nothing(store: tuple[str, str, Path], password: str | None) -> None:
     location, _, folder = store
