@@ -27,11 +27,12 @@ read (answer ``subset``: the ``id_field`` values of the features it then gives).
 A job may carry ``"auth": {"method": "Basic", "username": "unep", "password": "KEY"}``: an
 authentication configuration made as QGIS's Authentication dialog makes it (in the auth database of
 ``$QGIS_AUTH_DB_DIR_PATH``), whose id replaces ``{authcfg}`` in the layers' sources; and ``"browse":
-{"url": "http://HOST:PORT/", "id_fields": {...}, "extent": [...], "wkt": "*", "subsets": {...}}``: a *WFS / OGC
-API - Features* connection to ``url`` (with that authentication) as the Data Source Manager saves it,
-its layers listed as QGIS's browser lists them (answer ``browsed``: name, source and collection id of
-each), each then opened from its browser source like the job's own layers (with the extent and
-``wkt``, and the subset given for its collection id), after them in ``layers``.
+{"url": "http://HOST:PORT/", "id_fields": {...}, "extent": [...], "wkt": "*", "subsets": {...},
+"page_size": 20000}``: a *WFS / OGC API - Features* connection to ``url`` (with that authentication
+and, if given, that page size) as the Data Source Manager saves it, its layers listed as QGIS's
+browser lists them (answer ``browsed``: name, source and collection id of each), each then opened
+from its browser source like the job's own layers (with the extent and ``wkt``, and the subset given
+for its collection id), after them in ``layers``.
 
 The answer, per layer in order: ``valid`` (the provider opened it; else ``log``, QGIS's messages),
 ``count`` (the provider's feature count), ``fields`` (field names as QGIS lists them), ``crs``
@@ -178,14 +179,18 @@ def authentication(method: dict[str, str]) -> str:
     return str(config.id())
 
 
-def browse(url: str, authcfg: str) -> list[dict[str, str]]:
-    """A *WFS / OGC API - Features* connection to ``url`` saved as the Data Source Manager saves it, and
+def browse(url: str, authcfg: str, page_size: int | None = None) -> list[dict[str, str]]:
+    """A *WFS / OGC API - Features* connection to ``url`` (with the dialog's *Page size* ``page_size``,
+    None: left empty) saved as the Data Source Manager saves it, and
     the layers QGIS's browser lists under it: name, source (``uri``) and collection id (``typename``) of
     each, or nothing when it lists none."""
     settings = QgsSettings()
     settings.setValue("qgis/connections-wfs/HgWatch/url", url)
     settings.setValue("qgis/connections-wfs/HgWatch/version", "OGC_API_FEATURES")
     settings.setValue("qgis/WFS/HgWatch/authcfg", authcfg)
+    if page_size is not None:
+        settings.setValue("qgis/connections-wfs/HgWatch/pagingenabled", "true")
+        settings.setValue("qgis/connections-wfs/HgWatch/pagesize", str(page_size))
     root = QgsApplication.dataItemProviderRegistry().provider("WFS").createDataItem("", None)
     connection = next(c for c in root.createChildren() if c.name() == "HgWatch")
     return [{"name": item.name(), "uri": item.uri(), "typename": QgsDataSourceUri(item.uri()).param("typename")}
@@ -205,7 +210,7 @@ def main() -> int:
         authcfg = authentication(job["auth"]) if "auth" in job else ""
         layers = [{**one, "oapif": one["oapif"].replace("{authcfg}", authcfg)} if "oapif" in one else one
                   for one in job.get("layers", [])]
-        browsed = browse(job["browse"]["url"], authcfg) if "browse" in job else []
+        browsed = browse(job["browse"]["url"], authcfg, job["browse"].get("page_size")) if "browse" in job else []
         for item in browsed:
             layers.append({"oapif": item["uri"], "id_field": job["browse"].get("id_fields", {}).get(item["typename"], ""),
                            **({"extent": job["browse"]["extent"]} if "extent" in job["browse"] else {}),
