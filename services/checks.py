@@ -26,6 +26,7 @@ from pandas.core.util.hashing import combine_hash_arrays
 from geo.errors import HgWatchError, Problem, WorkspaceError
 from geo.rules import Evaluation, RunDiff, diff_runs, run_rules
 from layers.catalogue import CATALOGUE
+from layers.io.containers import shared_copies
 from layers.io.export import Provenance
 from layers.io.readers import load_layer
 from layers.store.base import Store
@@ -160,7 +161,8 @@ def _load_files(files: Sequence[tuple[str, str | os.PathLike[str]]],
                 continue
             values = dict(set_values.get(layer, {}))
             try:
-                item = load_layer(Path(path), layer, repair=repair, set_values=values)
+                with shared_copies():  # a GeoPackage with a -wal: one private copy for its listing, check and read
+                    item = load_layer(Path(path), layer, repair=repair, set_values=values)
             except HgWatchError:
                 if chunked is not None and k > chunked:
                     chunked_layer, chunked_path = files[chunked]

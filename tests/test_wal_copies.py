@@ -148,3 +148,11 @@ def test_a_file_that_keeps_changing_is_still_refused_after_five_tries(
     assert "a program kept saving into it and its sites.gpkg-wal while HgWatch copied them (5 tries)" in str(refused.value)
     assert len(copies.made) == 1  # one copy, taken five times
     assert copies.left() == [] and sorted(os.listdir(in_wal.parent)) == beside
+
+
+def test_a_check_of_a_file_copies_it_once(in_wal: Path, copies: Copies) -> None:
+    from services.checks import _from_files
+
+    frames, _, _, _ = _from_files([("mining_sites", in_wal)], {}, False)
+    assert len(copies.made) == 1 and copies.left() == []
+    assert _names(frames["mining_sites"])["S1"] == "Alpha (verified)"  # the -wal's edits
