@@ -27,7 +27,8 @@ from services.features import CASE_COUNTS, SURFACES, VIOLATIONS, FeatureSource, 
 PARTNER = Identity("api:metadata", "partner")  # whose view the published metadata describes
 PROVIDER = "api.provider.HgWatchProvider"
 DEFAULT_ITEMS = 100
-MAX_ITEMS = 10_000
+MAX_ITEMS = 10_000  # a page's most features: a larger limit gets this many and a next link (OGC API - Features'
+# example; QGIS sends its connection's page size, which may be larger), not a 400
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
@@ -84,7 +85,7 @@ def config(source: FeatureSource, *, host: str, port: int, url: str) -> dict[str
             "encoding": "utf-8",
             "languages": ["en-US"],
             "pretty_print": False,
-            "limits": {"default_items": DEFAULT_ITEMS, "max_items": MAX_ITEMS, "on_exceed": "error"},
+            "limits": {"default_items": DEFAULT_ITEMS, "max_items": MAX_ITEMS, "on_exceed": "throttle"},
             "map": {"url": "", "attribution": ""},
         },
         "logging": {"level": "ERROR"},

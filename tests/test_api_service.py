@@ -208,7 +208,7 @@ BAD = [("/collections/nope", 404), ("/collections/nope/items", 404), ("/collecti
        ("/collections/mining_sites/items?bbox=1,2,3", 400), ("/collections/mining_sites/items?bbox=a,b,c,d", 400),
        ("/collections/mining_sites/items?bbox=0,10,1,5", 400), ("/collections/mining_sites/items?limit=abc", 400),
        ("/collections/mining_sites/items?limit=0", 400), ("/collections/mining_sites/items?limit=-5", 400),
-       ("/collections/mining_sites/items?limit=100000", 400), ("/collections/mining_sites/items?offset=-1", 400),
+       ("/collections/mining_sites/items?offset=-1", 400),
        ("/collections/mining_sites/items?datetime=not-a-date", 400),
        ("/collections/mining_sites/items?filter=miners%20%3E%3E%3E", 400),
        ("/collections/mining_sites/items?filter=informant_name%3D%27x%27", 400),
