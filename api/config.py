@@ -27,8 +27,9 @@ from services.features import CASE_COUNTS, SURFACES, VIOLATIONS, FeatureSource, 
 PARTNER = Identity("api:metadata", "partner")  # whose view the published metadata describes
 PROVIDER = "api.provider.HgWatchProvider"
 DEFAULT_ITEMS = 100
-MAX_ITEMS = 10_000  # a page's most features: a larger limit gets this many and a next link (OGC API - Features'
-# example; QGIS sends its connection's page size, which may be larger), not a 400
+# A page's most features: a larger limit gets this many and a next link (OGC API - Features' own example;
+# QGIS sends its connection's page size as the limit, and it may be larger), not a 400.
+MAX_ITEMS = 10_000
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
