@@ -256,6 +256,9 @@ class KeyGate:
         async def sending(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status.append(int(message["status"]))
+                if status[0] == 503:  # the provider could not read the store (StoreUnreadable): ask again later
+                    message = {**message, "headers": [*message.get("headers", []),
+                                                      (b"retry-after", str(RETRY_AFTER_S).encode())]}
             await send(message)
 
         token = ASKING.set(asking)
@@ -269,6 +272,9 @@ class KeyGate:
         finally:
             ASKING.reset(token)
         path = scope.get("path", "")
+        if status and status[0] == 503 and asking.unreadable:
+            LOGGER.error("%s %s answered 503: the store %s cannot be read: %s", scope["method"], path,
+                         self.store.path, asking.unreadable)
         self.audit.put((asking.identity.name, "api request", asking.collection or _collection(path) or path,
                         {"path": path, "status": status[0] if status else 0, "features": asking.features}))
 

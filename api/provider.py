@@ -9,13 +9,15 @@ restricted column, on either back end; pygeoapi's own GeoPackage and PostgreSQL 
 touch the store.
 
 The provider also notes which collection a request read and how many features it returned, for
-the gate's one audit row per request.
+the gate's one audit row per request, and why the store could not be read when it answers 503
+(``StoreUnreadable``: the gate adds ``Retry-After`` and logs the reason).
 """
 from __future__ import annotations
 
 import contextvars
 import logging
 from dataclasses import asdict, dataclass
+from http import HTTPStatus
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,13 @@ class Asking:
     identity: Identity
     collection: str | None = None
     features: int | None = None
+    unreadable: str | None = None  # why the store could not be read (the request was answered 503)
+
+
+class StoreUnreadable(ProviderConnectionError):
+    """The store cannot be read now (a writer kept it locked too long, it is not a GeoPackage any more): 503."""
+
+    http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
 
 
 ASKING: contextvars.ContextVar[Asking | None] = contextvars.ContextVar("hgwatch_api_asking", default=None)
@@ -60,7 +69,8 @@ def _served(name: str) -> tuple[Asking, Served]:
         served = _source[0].collection(asking.identity, name)
     except HgWatchError as exc:
         LOGGER.error("collection %s: %s", name, exc)
-        raise ProviderConnectionError(user_msg="the store cannot be read now") from None
+        asking.unreadable = f"{type(exc).__name__}: {exc}"
+        raise StoreUnreadable(user_msg="the store cannot be read now; try again later") from None
     if served is None:
         raise ProviderItemNotFoundError(user_msg="Collection not found")
     asking.collection = name

@@ -6,11 +6,26 @@ with missing values, a text field holding nothing), so this module builds, from 
 the columns the feature read would have built: the same names, order, dtypes, values, index,
 geometry and CRS. Field types it does not rebuild (dates, times, binary, lists, JSON) make
 ``read_layer`` fall back to the feature read for that layer.
+
+A read is one snapshot, and waits for a writer's commit as the ``sqlite3`` readers do:
+
+- GDAL's SQLite gives up on a locked file after its ``SQLITE_BUSY_TIMEOUT`` configuration option
+  (milliseconds, 5000 by default, applied by GDAL after ``OGR_SQLITE_PRAGMA``, which is why a
+  ``busy_timeout`` pragma there changed nothing); opening a GeoPackage meets the lock twice, so a
+  read under a writer's held commit failed after about 10 s with "database is locked". Every read
+  here sets it to ``files.READ_WAIT_S`` (``wait_for_writers``);
+- GDAL reads a layer's Arrow stream in batches of 65,536 rows, each its own SQLite read: a writer
+  could commit between two batches, and a read of a larger layer returned old rows followed by new
+  ones. The GeoPackage driver's ``PRELUDE_STATEMENTS`` open option sends ``BEGIN`` before anything
+  else (``SNAPSHOT``), so the whole read, layer definition included, is one read transaction: a
+  commit waits for it (rollback journal) or is not seen by it (WAL);
+- a read that still cannot get in raises ``WorkspaceError`` naming the file and the layer.
 """
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -19,23 +34,45 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyogrio
 import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from geo.errors import WorkspaceError
+from layers.store import files
 
 # (OGR type, OGR subtype) pairs rebuilt here; anything else is read feature by feature
 _TEXT = {("OFTString", "OFSTNone")}
 _NUMBER = {("OFTInteger", "OFSTNone"), ("OFTInteger", "OFSTInt16"), ("OFTInteger", "OFSTBoolean"),
            ("OFTInteger64", "OFSTNone"), ("OFTReal", "OFSTNone"), ("OFTReal", "OFSTFloat32")}
+SNAPSHOT = {"PRELUDE_STATEMENTS": "BEGIN"}  # GPKG open option: the whole read in one SQLite read transaction
+
+
+def wait_for_writers() -> None:
+    """Make GDAL's SQLite wait ``files.READ_WAIT_S`` for a writer's lock, as Python's ``sqlite3``
+    readers do (GDAL's ``SQLITE_BUSY_TIMEOUT``, process-wide; the default is 5 s)."""
+    pyogrio.set_gdal_config_options({"SQLITE_BUSY_TIMEOUT": str(round(files.READ_WAIT_S * 1000))})
+
+
+wait_for_writers()  # every GDAL read of the process (a layer's field list too), not only those made here
 
 
 def read_layer(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
-    """``pyogrio.read_dataframe(path, layer=layer, columns=columns)``, read through Arrow when every
-    field read has a type rebuilt here (text, whole numbers, booleans, reals), else feature by feature."""
-    info = pyogrio.read_info(path, layer=layer)
-    kinds = dict(zip((str(f) for f in info["fields"]), zip(info["ogr_types"], info["ogr_subtypes"])))
-    wanted = list(kinds) if columns is None else [c for c in columns if c in kinds]
-    if info["encoding"].upper() != "UTF-8" or any(kinds[c] not in _TEXT | _NUMBER for c in wanted):
-        return pyogrio.read_dataframe(path, layer=layer, columns=columns)
-    meta, table = pyogrio.read_arrow(path, layer=layer, columns=columns, datetime_as_string=True)
-    fields = [str(f) for f in meta["fields"]]
+    """``pyogrio.read_dataframe(path, layer=layer, columns=columns)`` as one snapshot, read through
+    Arrow when every field read has a type rebuilt here (text, whole numbers, booleans, reals), else
+    feature by feature. Columns the layer lacks are left out. Raises ``WorkspaceError`` when a writer
+    kept the file locked for longer than ``files.READ_WAIT_S`` (GDAL waits that long for each lock it
+    meets; opening the file meets it up to twice)."""
+    wait_for_writers()
+    with _busy_is_workspace_error(path, layer):
+        with pyogrio.raw.open_arrow(path, layer=layer, columns=columns, datetime_as_string=True, use_pyarrow=True,
+                                    **SNAPSHOT) as (meta, stream):
+            fields = [str(f) for f in meta["fields"]]
+            kinds = dict(zip(fields, zip(meta["ogr_types"], meta["ogr_subtypes"])))
+            if meta["encoding"].upper() != "UTF-8" or any(kinds[c] not in _TEXT | _NUMBER for c in fields):
+                table = None
+            else:
+                table = stream.read_all()
+        if table is None:
+            return pyogrio.read_dataframe(path, layer=layer, columns=columns, **SNAPSHOT)
     data = {name: _column(table.column(name), kinds[name]) for name in fields}
     frame = pd.DataFrame(data, columns=fields)
     name = meta["geometry_name"] or "wkb_geometry"
@@ -43,6 +80,28 @@ def read_layer(path: str | os.PathLike[str], layer: str, columns: Sequence[str] 
         return frame
     frame["geometry"] = shapely.from_wkb(table.column(name).to_numpy(zero_copy_only=False))
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=meta["crs"])
+
+
+def field_names(path: str | os.PathLike[str], layer: str) -> list[str]:
+    """The attribute fields of ``layer`` in GeoPackage ``path``, as stored (no geometry); waits for a
+    writer's commit and fails as ``read_layer`` does."""
+    wait_for_writers()
+    with _busy_is_workspace_error(path, layer):
+        return [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
+
+
+@contextlib.contextmanager
+def _busy_is_workspace_error(path: str | os.PathLike[str], layer: str) -> Iterator[None]:
+    """GDAL's "database is locked" (after ``files.READ_WAIT_S``) raised as a ``WorkspaceError`` naming
+    the file and the layer; any other error as it is."""
+    try:
+        yield
+    except (DataSourceError, DataLayerError) as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        raise WorkspaceError(f"workspace {path} is busy: a write kept it locked for more than {files.READ_WAIT_S:g} s,"
+                             f" so layer {layer!r} could not be read; nothing was changed. Try again in a"
+                             f" minute") from None
 
 
 def _column(values: pa.ChunkedArray, kind: tuple[str, str]) -> object:

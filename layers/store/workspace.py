@@ -49,7 +49,6 @@ from typing import Any
 
 import filelock
 import geopandas as gpd
-import pyogrio
 
 from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
@@ -205,13 +204,8 @@ class Workspace:
         (``layers.store.arrowread``: the frame pyogrio's feature-by-feature read gives)."""
         spec_for(layer)
         self.info(layer)
-        with libraries.using(self.real, libraries.GDAL):
-            if columns is not None:
-                wanted = set(columns)
-                stored = [str(c) for c in pyogrio.read_info(self.real, layer=layer)["fields"]]
-                gdf = arrowread.read_layer(self.real, layer, columns=[c for c in stored if c in wanted])
-            else:
-                gdf = arrowread.read_layer(self.real, layer)
+        with libraries.using(self.real, libraries.GDAL):  # one snapshot, waiting for a writer's commit
+            gdf = arrowread.read_layer(self.real, layer, columns=None if columns is None else list(columns))
         from layers.io.coerce import coerce_types  # local: coerce imports pandas heavy bits
 
         return coerce_types(gdf, spec_for(layer))
@@ -220,7 +214,7 @@ class Workspace:
         """The attribute columns of stored ``layer``, as stored (no geometry)."""
         self.info(layer)
         with libraries.using(self.real, libraries.GDAL):
-            return [str(c) for c in pyogrio.read_info(self.real, layer=layer)["fields"]]
+            return arrowread.field_names(self.real, layer)
 
     def runs(self, limit: int = 2) -> list[dict[str, object]]:
         """The last ``limit`` rule runs, newest first, with counts and violation ids decoded."""
