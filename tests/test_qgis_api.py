@@ -79,12 +79,12 @@ IN_SUBSETS = {"mining_sites": sorted(["S2", *(f"L{i}" for i in range(0, MORE, 2)
 
 def more_sites() -> gpd.GeoDataFrame:
     """The planted sites and ``MORE`` more on a 25-column grid of 0.001 degrees from (-1.9, 5.2),
-    every one with planted restricted values."""
+    every one with planted restricted values (the first named in Twi, French, Chinese and an emoji)."""
     base = planted()["mining_sites"]
     n = np.arange(MORE)
     more = gpd.GeoDataFrame({
-        "site_id": [f"L{i}" for i in n], "name": [f"Site {i}" for i in n], "status": "active",
-        "uses_mercury": True, "miners": n % 50, "admin_area": "B",
+        "site_id": [f"L{i}" for i in n], "name": [f"Site {i}" if i else "Nkwanta – Ɔdɔ é 金 🙂" for i in n],
+        "status": "active", "uses_mercury": True, "miners": n % 50, "admin_area": "B",
         "survey_date": np.where(n % 2 == 0, "2024-06-01", "2023-06-01"),
         **{c: [f"{SECRET}-more-{c}-{i}" for i in n] for c in base.columns
            if str(c).startswith(("informant", "inspector", "local", "Enumerator", "interview"))}},
