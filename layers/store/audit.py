@@ -17,7 +17,9 @@ the table alone.
   statement triggers on the layer and metadata tables record edits made from outside the app
   (psql, QGIS) as ``who = "db:<database user>"``, ``action = "sql insert|update|delete"`` with
   the changed rows before and after. Writes made by the app hold the store's writer lock and are
-  not recorded by the triggers: the app records them itself.
+  not recorded by the triggers: the app records them itself. Rows written inside a longer
+  transaction (``append_in``, the triggers) are chained when it commits (``pgaudit``), so the lock
+  is held only from the chaining to the commit.
 """
 from __future__ import annotations
 

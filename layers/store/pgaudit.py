@@ -1,6 +1,15 @@
 """The audit trail of a PostGIS store (``layers.store.audit`` for both kinds): its rows are chained
-by the database itself (migration ``v0003_audit``). Loaded only for a PostGIS store, so a command
-on a GeoPackage never imports SQLAlchemy."""
+by the database itself (migration ``v0003_audit``), under the chain's advisory lock, which is held
+only from the chaining to the commit (migration ``v0010_audit_at_commit``):
+
+- ``append`` / ``append_many`` insert into ``hgw_audit`` in a transaction of their own that
+  commits at once;
+- ``append_in`` (a row that goes with a change) and the triggers that record edits made from
+  outside the app put the row into ``hgw_audit_pending``, and the database chains the
+  transaction's pending rows, in the order written, when it commits. So a change or an outside
+  edit left open keeps no one else's audit row waiting.
+
+Loaded only for a PostGIS store, so a command on a GeoPackage never imports SQLAlchemy."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -11,8 +20,9 @@ from layers.store.base import Store
 from layers.store.pgschema import connect
 from layers.store.postgis import PostgisStore
 
-_INSERT = (f"INSERT INTO {TABLE} (who, action, target, before, after)"
-           " VALUES (:w, :a, :t, CAST(:b AS jsonb), CAST(:f AS jsonb))")
+_VALUES = " (who, action, target, before, after) VALUES (:w, :a, :t, CAST(:b AS jsonb), CAST(:f AS jsonb))"
+_INSERT = f"INSERT INTO {TABLE}{_VALUES}"
+_PENDING = f"INSERT INTO {TABLE}_pending{_VALUES}"  # chained when the transaction commits (v0010)
 
 
 def _postgis(store: Store) -> PostgisStore:
@@ -38,8 +48,9 @@ def append_many(store: Store, items: list[tuple[str, str, str, str, str]]) -> in
 
 
 def append_in(con: sa.Connection, who: str, action: str, target: str, before: str, after: str) -> None:
-    """Append one row inside the caller's open transaction ``con`` (holding the writers' lock)."""
-    con.execute(sa.text(_INSERT), {"w": who, "a": action, "t": target, "b": before, "f": after})
+    """Append one row inside the caller's open transaction ``con`` (holding the writers' lock); it is
+    chained, and shows in ``rows``, when that transaction commits."""
+    con.execute(sa.text(_PENDING), {"w": who, "a": action, "t": target, "b": before, "f": after})
 
 
 def rows(store: Store) -> list[AuditRow]:
