@@ -55,3 +55,7 @@ class ConfigError(HgWatchError):
 
 class WorkspaceError(HgWatchError):
     """The workspace file is missing, locked or unreadable."""
+
+
+class StoreBusy(WorkspaceError):
+    """A writer kept the workspace locked for longer than a reader waits; asking again later may succeed."""

@@ -4,7 +4,8 @@
 CLI makes one per command. Every answer is cached here, once, and the cache is dropped when the
 store's data (``Store.change_stamp``: layers, runs, shareable marks, cases; not an audit row, an
 account or an API key) or a settings file (``Settings.stamp``) changes. A ``HgWatchError`` (a
-user's bad file or value) goes to the face, which shows it. No Streamlit here.
+user's bad file or value) goes to the face, which shows it; it is cached too, except ``StoreBusy`` (a
+writer held the store longer than a reader waits), which is asked again next time. No Streamlit here.
 
 The dashboard asks ``HgWatch.shared(settings, identity)`` on every rerun: a service for that
 identity (its name signs what it writes to the audit trail) whose answers are shared by every
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import geopandas as gpd
 import pandas as pd
 
-from geo.errors import HgWatchError, Problem
+from geo.errors import HgWatchError, Problem, StoreBusy
 from layers.io.readers import Loaded, load_layer
 from layers.store.base import LayerInfo, Store
 from layers.store.gpkg import Replacement
@@ -196,6 +197,8 @@ class HgWatch:
                     return kept
                 try:
                     kept = (True, make())
+                except StoreBusy:  # a writer held the store too long: asked again next time, not kept
+                    raise
                 except HgWatchError as exc:
                     kept = (False, exc)
                 with shared.lock:

@@ -36,10 +36,12 @@ import pytest
 import shapely
 
 from api.app import KEY_RECHECK_S, create_app
+from geo.errors import HgWatchError
 from layers.store import arrowread, files, libraries
 from layers.store.workspace import Workspace
 from services import keys
 from services.features import RECHECK_S
+from services.hgwatch import HgWatch
 from settings import Settings
 from tests.api_kit import SECRET, fill
 from tests.conftest import ROOT
@@ -66,7 +68,8 @@ def _pending(path: str) -> bool:
 
 
 def hold(path: str, name: str) -> None:
-    """Run in another process: a long reader holds the file; a write renames every site ``name``.
+    """Run in another process: a long reader holds the file; a write renames every site ``name`` (or,
+    when ``name`` is empty, counts a refused sign-in of ``ana``: bookkeeping, the change stamp stays).
 
     Says ``ready`` once the write's transaction has changed the rows (not committed: readers still get
     in); on a line from stdin the write commits, and it says ``held`` once that commit waits in
@@ -79,8 +82,11 @@ def hold(path: str, name: str) -> None:
 
     def write() -> None:
         try:
-            with Workspace(path).writing() as con:
-                con.execute("UPDATE mining_sites SET name = ?", (name,))
+            with Workspace(path).writing(data=bool(name)) as con:
+                if name:
+                    con.execute("UPDATE mining_sites SET name = ?", (name,))
+                else:
+                    con.execute("UPDATE hgw_accounts SET failures = failures + 1 WHERE name = 'ana'")
                 ready.set()
                 go.wait(300)
         except Exception as exc:  # said to the test, which fails on it
@@ -275,6 +281,17 @@ def test_a_read_that_cannot_get_in_gives_a_clear_error(ws: Workspace) -> None:
     assert isinstance(got, files.WorkspaceError), got
     assert str(ws.real) in str(got) and "'mining_sites'" in str(got) and "busy" in str(got), got
     assert list(ws.read("mining_sites")["name"]) == ["renamed"] * 3  # the write went through
+
+
+@pytest.mark.usefixtures("impatient")
+def test_the_dashboard_shows_a_store_held_too_long_as_an_error_and_reads_it_again_next_time(ws: Workspace) -> None:
+    """The dashboard's shared service keeps its answers (errors too) until the store's change stamp
+    moves; a bookkeeping write (a refused sign-in) leaves the stamp, so a kept "busy" would stay."""
+    svc = HgWatch.shared(Settings.from_env({}, workspace=ws.path), None)
+    got = _meeting_a_held_commit(ws, "", svc.layers)
+    assert isinstance(got, HgWatchError) and "busy" in str(got) and str(ws.real) in str(got), got
+    assert [i.layer for i in svc.layers()] == ["mining_sites", "water_bodies", "tailings", "samples"]
+    assert list(svc.frames()["mining_sites"]["name"]) == OLD_NAMES
 
 
 # ---------------------------------------------------------------------- the partner API, in this process

@@ -19,7 +19,7 @@ A read is one snapshot, and waits for a writer's commit as the ``sqlite3`` reade
   ones. The GeoPackage driver's ``PRELUDE_STATEMENTS`` open option sends ``BEGIN`` before anything
   else (``SNAPSHOT``), so the whole read, layer definition included, is one read transaction: a
   commit waits for it (rollback journal) or is not seen by it (WAL);
-- a read that still cannot get in raises ``WorkspaceError`` naming the file and the layer.
+- a read that still cannot get in raises ``StoreBusy`` (a ``WorkspaceError``) naming the file and the layer.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
-from geo.errors import WorkspaceError
+from geo.errors import StoreBusy
 from layers.store import files
 
 # (OGR type, OGR subtype) pairs rebuilt here; anything else is read feature by feature
@@ -58,7 +58,7 @@ wait_for_writers()  # every GDAL read of the process (a layer's field list too),
 def read_layer(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
     """``pyogrio.read_dataframe(path, layer=layer, columns=columns)`` as one snapshot, read through
     Arrow when every field read has a type rebuilt here (text, whole numbers, booleans, reals), else
-    feature by feature. Columns the layer lacks are left out. Raises ``WorkspaceError`` when a writer
+    feature by feature. Columns the layer lacks are left out. Raises ``StoreBusy`` when a writer
     kept the file locked for longer than ``files.READ_WAIT_S`` (GDAL waits that long for each lock it
     meets; opening the file meets it up to twice)."""
     wait_for_writers()
@@ -92,14 +92,14 @@ def field_names(path: str | os.PathLike[str], layer: str) -> list[str]:
 
 @contextlib.contextmanager
 def _busy_is_workspace_error(path: str | os.PathLike[str], layer: str) -> Iterator[None]:
-    """GDAL's "database is locked" (after ``files.READ_WAIT_S``) raised as a ``WorkspaceError`` naming
-    the file and the layer; any other error as it is."""
+    """GDAL's "database is locked" (after ``files.READ_WAIT_S``) raised as ``StoreBusy`` (a
+    ``WorkspaceError``) naming the file and the layer; any other error as it is."""
     try:
         yield
     except (DataSourceError, DataLayerError) as exc:
         if "locked" not in str(exc) and "busy" not in str(exc):
             raise
-        raise WorkspaceError(f"workspace {path} is busy: a write kept it locked for more than {files.READ_WAIT_S:g} s,"
+        raise StoreBusy(f"workspace {path} is busy: a write kept it locked for more than {files.READ_WAIT_S:g} s,"
                              f" so layer {layer!r} could not be read; nothing was changed. Try again in a"
                              f" minute") from None
 
