@@ -140,19 +140,24 @@ def _responses(data: bytes) -> list[tuple[int, bytes]]:
 
 
 @contextlib.contextmanager
-def recording_proxy(upstream: int, port: int) -> Iterator[Recording]:
-    """A TCP relay on loopback ``port`` to loopback ``upstream`` that records both directions."""
+def recording_proxy(upstream: int, port: int, prefix: str = "") -> Iterator[Recording]:
+    """A TCP relay on loopback ``port`` to loopback ``upstream`` that records both directions; with a
+    ``prefix`` (``/hgwatch``), it serves the API under that path, as an agency's reverse proxy may:
+    the prefix is taken off each request's target on its way to the server (what QGIS sent is recorded)."""
     record = Recording()
     listener = socket.create_server(("127.0.0.1", port))
     listener.settimeout(0.2)
     stop = threading.Event()
     threads: list[threading.Thread] = []
+    sockets: list[socket.socket] = []
+    request_line = re.compile(rb"(^|\r\n)([A-Z]+ )" + re.escape(prefix.encode()) + rb"(/\S*)? (HTTP/1\.[01]\r\n)")
 
-    def pump(src: socket.socket, dst: socket.socket, into: bytearray) -> None:
+    def pump(src: socket.socket, dst: socket.socket, into: bytearray, to_server: bool) -> None:
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
                 into.extend(data)
-                dst.sendall(data)
+                dst.sendall(request_line.sub(lambda m: m[1] + m[2] + (m[3] or b"/") + b" " + m[4], data)
+                            if to_server and prefix else data)
         with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_WR)
 
@@ -163,10 +168,11 @@ def recording_proxy(upstream: int, port: int) -> Iterator[Recording]:
             except TimeoutError:
                 continue
             server = socket.create_connection(("127.0.0.1", upstream))
+            sockets.extend((client, server))
             sent, received = bytearray(), bytearray()
             record.sent.append(sent)
             record.received.append(received)
-            for args in ((client, server, sent), (server, client, received)):
+            for args in ((client, server, sent, True), (server, client, received, False)):
                 thread = threading.Thread(target=pump, args=args, daemon=True)
                 thread.start()
                 threads.append(thread)
@@ -181,6 +187,8 @@ def recording_proxy(upstream: int, port: int) -> Iterator[Recording]:
         listener.close()
         for thread in threads:
             thread.join(timeout=10)
+        for sock in sockets:
+            sock.close()
 
 
 def _where(location: str) -> list[str]:
@@ -188,11 +196,12 @@ def _where(location: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def serving_behind_proxy(location: str, folder: Path) -> Iterator[tuple[str, Recording]]:
-    """The real API server on a loopback port, its public URL that of a recording proxy in front of it:
-    (the URL QGIS is given, what went through the proxy). Stopped (and waited for) afterwards."""
+def serving_behind_proxy(location: str, folder: Path, prefix: str = "") -> Iterator[tuple[str, Recording]]:
+    """The real API server on a loopback port, its public URL that of a recording proxy in front of it
+    (under ``prefix``): (the URL QGIS is given, what went through the proxy). Stopped (and waited for)
+    afterwards."""
     port, public = free_port(), free_port()
-    url = f"http://127.0.0.1:{public}"
+    url = f"http://127.0.0.1:{public}{prefix}"
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
     env.pop("HGWATCH_DATABASE_URL", None)
     log_path = folder / f"api-{port}.log"
@@ -210,7 +219,7 @@ def serving_behind_proxy(location: str, folder: Path) -> Iterator[tuple[str, Rec
                 if time.monotonic() > deadline:
                     raise AssertionError("the API server did not answer within 120 s")
                 time.sleep(0.3)
-            with recording_proxy(port, public) as record:
+            with recording_proxy(port, public, prefix) as record:
                 yield url, record
         finally:
             proc.terminate()
@@ -374,6 +383,22 @@ def test_qgis_with_a_page_size_above_the_api_maximum_gets_every_feature(store: t
                for target, _, _ in exchanges)
     assert [status for _, status, _ in exchanges] == [200] * len(exchanges), [
         (target, status, body[:300]) for target, status, body in exchanges if status != 200]
+
+
+@needs_qgis
+def test_qgis_reads_the_api_served_under_a_path_by_a_reverse_proxy(store: tuple[str, str, Path]) -> None:
+    """The agency publishes the API at ``/hgwatch/api`` (``--url http://HOST/hgwatch/api/``): every link QGIS
+    follows stays under that path, and it reads every collection whole."""
+    location, key, folder = store
+    expected = partner_view(location)
+    with serving_behind_proxy(location, folder, "/hgwatch/api") as (url, record):
+        answer = qgis_as_partner(folder, url, key)
+    counts = {item["typename"]: (layer["count"], len(layer["values"]))
+              for item, layer in zip(answer["browsed"], answer["layers"])}
+    assert counts == {name: (len(rows), len(rows)) for name, rows in expected.items()}
+    exchanges = record.exchanges()
+    assert len(exchanges) > len(expected) and all(target.startswith("/hgwatch/api/") for target, _, _ in exchanges)
+    assert [status for _, status, _ in exchanges] == [200] * len(exchanges)
 
 
 @needs_qgis
