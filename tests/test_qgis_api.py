@@ -45,6 +45,7 @@ import shapely
 import shapely.geometry
 
 from api.config import MAX_ITEMS
+from services import audit
 from services.auth import Identity
 from services.features import CASE_COUNTS, FeatureSource, Served, case_counts_served
 from settings import Settings
@@ -327,6 +328,8 @@ def test_qgis_loads_every_partner_collection_through_the_api_with_a_key(store: t
     everything = record.everything()
     assert b"Alpha" in everything and b"Site 249" in everything  # not vacuous: the data went through
     assert SECRET.encode() not in everything and b"mercury_trade" not in everything
+    trail = [row for row in audit.trail(open_location(location)) if row.action == "api request"]
+    assert {row.target for row in trail} >= set(expected) and {row.who for row in trail} == {"unep"}  # audited
     fields = {f for layer in answer["layers"] for f in layer["fields"]}
     assert not {"informant_name", "local_code", "inspector_name", "collector_name", "owner_name"} & fields
 
