@@ -142,6 +142,8 @@ def test_two_outside_editors_crossing_each_others_rows_both_commit(store: Postgi
         assert a_edit.finish().error is None
         a.commit()
         b_user = b.info.user
+        with session(editor_url) as forger, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            forger.execute("INSERT INTO hgw_audit_pending (who, action, target) VALUES ('ana', 'sign in', 'ana')")
     rows = store.read("mining_sites").set_index("site_id")
     assert (rows.loc["S1", "name"], rows.loc["S2", "name"], rows.loc["S2", "status"]) == ("by A", "by B", "by A")
     who = f"db:{store.url.split('//', 1)[1].split('@', 1)[0]}"
