@@ -20,6 +20,7 @@ from typing import Any
 import geopandas as gpd
 import psycopg
 import pytest
+import sqlalchemy as sa
 from shapely.geometry import Point
 
 import cli
@@ -150,6 +151,25 @@ def test_two_outside_editors_crossing_each_others_rows_both_commit(store: Postgi
     assert _trail(store) == [(f"db:{b_user}", "sql update", "mining_sites"),
                              (who, "sql update", "mining_sites"), (who, "sql update", "mining_sites")]
     assert audit.verify(store).ok
+
+
+def test_an_outside_commit_and_an_app_change_committing_together_do_not_deadlock(store: PostgisStore) -> None:
+    """The app raises the change counter at the end of its change and links its audit row at its
+    commit; an outside commit does both in the same order (counter, then chain). Here the outside
+    commit waits for the counter's row while the app commits: in the other order it would hold the
+    chain's lock that the app's commit needs, and PostgreSQL would abort one of them."""
+    with session(store.url) as qgis:
+        with store.writing() as con:
+            audit.record_in(con, "case status", "V-2", after={"status": "confirmed"}, who="ana")
+            con.execute(sa.text("UPDATE hgw_state SET generation = generation + 1"))  # as the end of a change does
+            done, saving = run_until_done_or_waiting(store.url, lambda: (
+                qgis.execute("UPDATE mining_sites SET name = 'q' WHERE site_id = 'S6'"), qgis.commit()),
+                qgis.info.backend_pid)
+            assert not done  # the outside save waits for the app's change
+        assert saving.finish().error is None
+        user = qgis.info.user
+    assert [(w, a) for w, a, _ in _trail(store)] == [("ana", "case status"), (f"db:{user}", "sql update")]
+    assert audit.verify(store).ok and _pending(store.url) == 0
 
 
 def test_rows_linked_at_commit_follow_the_commits_in_chain_order(store: PostgisStore) -> None:
