@@ -47,6 +47,7 @@ from tests.api_kit import SECRET, fill
 from tests.conftest import ROOT
 
 HOLD_S = 15.0  # how long the writer's commit is held: longer than the 10 s after which GDAL's read gave up before
+LIBRARY_HOLD_S = 35.0  # how long a commit of this process is held: longer than the 30 s a GDAL read waited for it
 BIG = 200_000  # sites of the layer read while a writer commits: several of GDAL's 65,536-row Arrow batches
 OLD_NAMES = ["Alpha", "Beta <b>", "${HOME} Gamma"]  # the planted sites' names (tests.api_kit)
 _RUN = "import sys; from tests.test_reads_under_writes import {0}; {0}(*sys.argv[1:])"
@@ -106,6 +107,19 @@ def hold(path: str, name: str) -> None:
     reader.close()
     writer.join(300)
     _say(f"failed {failed}" if failed else "done")
+
+
+def read_long(path: str) -> None:
+    """Run in another process: a long reader (QGIS, an export) holds the file until a line on stdin;
+    says ``reading`` once it holds it, ``done`` after."""
+    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM mining_sites").fetchone()  # SHARED, held until COMMIT
+    _say("reading")
+    sys.stdin.readline()
+    reader.execute("COMMIT")
+    reader.close()
+    _say("done")
 
 
 def flip(path: str, stop: str) -> None:
@@ -237,6 +251,43 @@ def test_a_read_made_while_a_write_is_under_way_returns_the_rows_from_before_it(
     assert list(ws.read("mining_sites")["name"]) == ["renamed"] * 3
 
 
+def test_a_read_waits_for_a_commit_of_this_process_held_longer_than_30_s(ws: Workspace) -> None:
+    """A dashboard session's write (Python's sqlite3) and another session's layer read (GDAL) in one
+    process: GDAL's SQLite cannot see the commit's locks, so the read waits for it in
+    ``libraries``; it used to go on after 30 s while the commit still waited for a reader of
+    another process, reading beside it (and its close dropped the commit's locks)."""
+    ready, go, failed = threading.Event(), threading.Event(), []
+
+    def write() -> None:
+        try:
+            with ws.writing() as con:
+                con.execute("UPDATE mining_sites SET name = 'renamed'")
+                ready.set()
+                go.wait(120)
+        except Exception as exc:  # asserted below
+            failed.append(exc)
+            ready.set()
+    with _other("read_long", str(ws.real)) as reader:
+        reader.expect("reading")
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert ready.wait(60) and not failed, failed
+        reading, outcome = _in_thread(lambda: ws.read("mining_sites"))
+        _wait_until(lambda: libraries._waiting.get((str(ws.real), libraries.GDAL), 0) > 0 or not reading.is_alive(),
+                    "the read never came to its GDAL part")
+        go.set()
+        _wait_until(lambda: _pending(str(ws.real)), "the commit never waited for the long reader")
+        reading.join(LIBRARY_HOLD_S)  # the read waits meanwhile (before: it went on after 30 s)
+        reader.tell()
+        reader.expect("done")
+        writer.join(120)
+        reading.join(120)
+    assert not failed, failed
+    got = outcome[0]
+    assert isinstance(got, gpd.GeoDataFrame), got
+    assert list(got["name"]) == ["renamed"] * 3  # before: the names from before the commit
+
+
 def _big(tmp_path: Path) -> Workspace:
     rng = np.random.default_rng(7)
     n = BIG
@@ -268,9 +319,12 @@ def test_a_read_of_a_large_layer_while_another_process_keeps_committing_never_mi
 
 @pytest.fixture
 def impatient() -> Iterator[None]:
-    """Readers give up after 1 s (``files.READ_WAIT_S``) during the test: the commit is held 15 s."""
+    """Readers give up after 1 s (``files.READ_WAIT_S``) during the test: the commit is held 15 s. The
+    test's own pause of a read before its GDAL part (``libraries``) keeps its usual length."""
+    wait = libraries.wait_s()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(files, "READ_WAIT_S", 1.0)
+        patch.setattr(libraries, "wait_s", lambda: wait)
         yield
     arrowread.wait_for_writers()  # GDAL waits files.READ_WAIT_S again
 

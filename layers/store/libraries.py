@@ -14,8 +14,11 @@ apart.
 library (``SQLITE3`` or ``GDAL``) any number of them may, and a thread asking for the other waits
 until they are done. A thread never waits for itself (a ``sqlite3`` reader that also reads with
 GDAL goes on), waiters for the other library are let in before new arrivals, and after
-``WAIT_S`` seconds a thread goes on regardless rather than risk a deadlock between two such
-nested threads.
+``wait_s()`` seconds a thread goes on regardless rather than risk a deadlock between two such
+nested threads. That is as long as any reader waits for a writer (``files.READ_WAIT_S``): a
+``sqlite3`` writer of this process holds the file while its commit waits (up to 60 s) for readers
+of other processes, and a GDAL read that went on after 30 s, as it did, read beside a commit its
+SQLite cannot see, and its close dropped that commit's locks.
 """
 from __future__ import annotations
 
@@ -27,12 +30,18 @@ from pathlib import Path
 
 SQLITE3 = "sqlite3"  # Python's sqlite3 module
 GDAL = "gdal"  # GDAL's own SQLite, through pyogrio
-WAIT_S = 30.0  # the longest a thread waits for the other library's users, seconds
 _OTHER = {SQLITE3: GDAL, GDAL: SQLITE3}
 
 _cond = threading.Condition()
 _held: dict[tuple[str, str], dict[int, int]] = {}  # (file, library) -> thread id -> depth
 _waiting: dict[tuple[str, str], int] = {}  # (file, library) -> threads waiting for it
+
+
+def wait_s() -> float:
+    """The longest a thread waits for the other library's users, seconds: ``files.READ_WAIT_S``."""
+    from layers.store import files  # here, not above: files imports this module
+
+    return files.READ_WAIT_S
 
 
 def _blocked(key: str, library: str, me: int) -> bool:
@@ -47,7 +56,7 @@ def acquire(path: Path, library: str) -> int:
     """Start using ``path`` through ``library`` (see the module docstring); returns the token to
     ``release`` with."""
     key, me = str(path), threading.get_ident()
-    deadline = time.monotonic() + WAIT_S
+    deadline = time.monotonic() + wait_s()
     with _cond:
         if _blocked(key, library, me):
             _waiting[(key, library)] = _waiting.get((key, library), 0) + 1
