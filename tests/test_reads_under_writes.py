@@ -36,7 +36,7 @@ import pytest
 import shapely
 
 from api.app import KEY_RECHECK_S, create_app
-from geo.errors import HgWatchError
+from geo.errors import HgWatchError, WorkspaceError
 from layers.store import arrowread, files, libraries
 from layers.store.workspace import Workspace
 from services import keys
@@ -321,10 +321,9 @@ def test_a_read_of_a_large_layer_while_another_process_keeps_committing_never_mi
 def impatient() -> Iterator[None]:
     """Readers give up after 1 s (``files.READ_WAIT_S``) during the test: the commit is held 15 s. The
     test's own pause of a read before its GDAL part (``libraries``) keeps its usual length."""
-    wait = libraries.wait_s()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(files, "READ_WAIT_S", 1.0)
-        patch.setattr(libraries, "wait_s", lambda: wait)
+        patch.setattr(libraries, "wait_s", lambda: 60.0, raising=False)
         yield
     arrowread.wait_for_writers()  # GDAL waits files.READ_WAIT_S again
 
@@ -332,9 +331,24 @@ def impatient() -> Iterator[None]:
 @pytest.mark.usefixtures("impatient")
 def test_a_read_that_cannot_get_in_gives_a_clear_error(ws: Workspace) -> None:
     got = _meeting_a_held_commit(ws, "renamed", lambda: ws.read("mining_sites"))
-    assert isinstance(got, files.WorkspaceError), got
+    assert isinstance(got, WorkspaceError), got
     assert str(ws.real) in str(got) and "'mining_sites'" in str(got) and "busy" in str(got), got
     assert list(ws.read("mining_sites")["name"]) == ["renamed"] * 3  # the write went through
+
+
+@pytest.mark.usefixtures("impatient")
+def test_a_layer_table_read_that_cannot_get_in_says_the_workspace_is_busy(ws: Workspace) -> None:
+    """The ``sqlite3`` part of a read (the layer table, the key check) says so too, not "cannot be read
+    as a GeoPackage: database is locked"."""
+    with _other("hold", str(ws.real), "renamed") as writer:
+        writer.expect("ready")
+        writer.tell()
+        writer.expect("held")
+        with pytest.raises(WorkspaceError, match=r"is busy: a write kept it locked for more than 1 s") as refused:
+            ws.layers()
+        writer.tell()
+        writer.expect("done")
+    assert str(ws.real) in str(refused.value)
 
 
 @pytest.mark.usefixtures("impatient")

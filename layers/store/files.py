@@ -25,7 +25,7 @@ from pathlib import Path
 
 import filelock
 
-from geo.errors import WorkspaceError
+from geo.errors import StoreBusy, WorkspaceError
 from layers.store import libraries
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
@@ -36,7 +36,8 @@ TEMP_SUFFIX = ".gpkg"
 SIDE_SUFFIXES = ("-journal", "-wal", "-shm")  # files SQLite keeps beside a database it writes
 READ_WAIT_S = 90.0  # how long a reader waits for a writer's commit, seconds: longer than a writer keeps readers out
 # (it waits up to gpkg.BUSY_TIMEOUT_S, 60 s, for readers already in while holding SQLite's PENDING lock,
-# which lets no new reader in, then writes its pages); Python's sqlite3 default of 5 s gave up first
+# which lets no new reader in, then writes its pages); Python's sqlite3 default of 5 s gave up first, and
+# GDAL's (5 s, twice: arrowread.wait_for_writers) and this process's own GDAL-after-sqlite3 wait (libraries)
 _RANDOM = r"[a-z0-9_]{8}"  # what tempfile.mkstemp puts between prefix and suffix
 _EXPECTED = ("Give the path of a GeoPackage (.gpkg) made by HgWatch or a GIS, or a path that does not"
              " exist yet to start a new workspace; HgWatch neither reads nor replaces this file")
@@ -86,11 +87,20 @@ def refuse_unless_geopackage(given: Path, real: Path) -> None:
                 contextlib.closing(sqlite3.connect(f"{real.as_uri()}?mode=ro", uri=True, timeout=READ_WAIT_S)) as con:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
-        raise WorkspaceError(f"workspace {name} cannot be read as a GeoPackage: {exc}") from None
+        raise unreadable(name, exc) from None
     missing = [t for t in GPKG_TABLES if t not in tables]
     if missing:
         raise WorkspaceError(f"workspace {name} is an SQLite database but not a GeoPackage (it has no"
                              f" {' or '.join(missing)} table). {_EXPECTED}")
+
+
+def unreadable(name: str, exc: sqlite3.DatabaseError) -> WorkspaceError:
+    """The error to raise when SQLite refused a read of workspace ``name``: ``StoreBusy`` when a
+    writer kept it locked for longer than ``READ_WAIT_S``, else "cannot be read as a GeoPackage"."""
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+        return StoreBusy(f"workspace {name} is busy: a write kept it locked for more than {READ_WAIT_S:g} s, so it"
+                         f" could not be read; nothing was changed. Try again in a minute")
+    return WorkspaceError(f"workspace {name} cannot be read as a GeoPackage: {exc}")
 
 
 def lock_path(real: Path) -> Path:

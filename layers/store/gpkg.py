@@ -277,7 +277,7 @@ def row_counts(path: Path) -> dict[str, int]:
         with contextlib.closing(read_only(path)) as con:
             return layer_rows(con)
     except sqlite3.DatabaseError as exc:
-        raise WorkspaceError(f"workspace {path} cannot be read as a GeoPackage: {exc}") from None
+        raise files.unreadable(str(path), exc) from None
 
 
 def stored_layers(con: sqlite3.Connection) -> set[str]:

@@ -140,7 +140,7 @@ class Workspace:
                     "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
                 yield con, tables
         except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(f"workspace {self._name} cannot be read as a GeoPackage: {exc}") from None
+            raise files.unreadable(self._name, exc) from None
 
     def table_rows(self, table: str, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """The rows ``sql`` selects from the workspace's own table ``table`` (accounts, keys, the audit
@@ -154,7 +154,7 @@ class Workspace:
                     return []
                 return con.execute(sql, tuple(params)).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(f"workspace {self.path} cannot be read as a GeoPackage: {exc}") from None
+            raise files.unreadable(str(self.path), exc) from None
 
     def layers(self) -> list[LayerInfo]:
         """Provenance of every layer the workspace holds, in catalogue order.
