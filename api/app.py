@@ -12,7 +12,8 @@ wraps its app in ``KeyGate``:
   refused at most a second later. The check waits for a writer's commit as every reader does
   (``layers.store.files.READ_WAIT_S``); when the store still cannot be read (it is not a GeoPackage
   any more, the database is down) the answer is 503 with ``Retry-After`` and a fixed body, and the
-  log line says what failed;
+  log line says what failed; so is a data page whose read of the store fails so
+  (``api.provider.StoreUnreadable``: a writer kept a GeoPackage locked longer than that, say);
 - ``filter-lang=cql2-text`` (the standard's name, sent by QGIS) is read as pygeoapi's ``cql-text``,
   and a ``datetime`` interval from ``0000-01-01`` (QGIS 3.22's "no start"; a year 0 pygeoapi refuses) as
   one with an open start (``../END``);
