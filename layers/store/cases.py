@@ -438,4 +438,4 @@ def reading(store: Store) -> Iterator[CaseTables]:
             con.execute("BEGIN")  # one snapshot for every read of the block
             yield CaseTables(con)
     except sqlite3.DatabaseError as exc:
-        raise WorkspaceError(f"workspace {store.path} cannot be read as a GeoPackage: {exc}") from None
+        raise files.unreadable(str(store.path), exc) from None

@@ -37,7 +37,7 @@ Reading it costs a ``stat``, an ``fstat`` and a 100-byte ``pread`` while none of
 counter, inode, size, modification and change times has moved (the last stamp is kept per file in
 this process); when one moved, ``hgw_bookkeeping`` is read and the header again, both inside one
 read transaction (a writer cannot commit while it holds SQLite's shared lock), so they agree. The
-header is read through a descriptor kept open per file while it is at its path (``_header``):
+header is read through a descriptor kept open per file while it is at its path (``files.header``):
 closing one would drop every SQLite lock this process holds on the file.
 
 Where the counter cannot be trusted the stamp falls back to the file's size and modification
@@ -57,7 +57,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from layers.store import gpkg
+from layers.store import files, gpkg
 
 TABLE = "hgw_bookkeeping"  # one row: how many committed transactions wrote bookkeeping only, and the run's anchor
 _MAGIC = b"SQLite format 3\x00"
@@ -69,8 +69,6 @@ _SQLITE_TABLE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY CH
 _Key = tuple[int, int, int, int, int, int]  # dev, inode, counter, size, mtime_ns, ctime_ns
 _seen: dict[Path, tuple[_Key, tuple[int, ...]]] = {}  # file -> its key when last read, and its stamp
 _seen_lock = threading.Lock()
-_open: dict[Path, tuple[int, int, int]] = {}  # file -> (descriptor kept open, its device, inode): see _header
-_open_lock = threading.Lock()
 
 
 def count_bookkeeping(con: sqlite3.Connection) -> None:
@@ -86,7 +84,7 @@ def count_bookkeeping(con: sqlite3.Connection) -> None:
         if column not in have:  # a workspace from before the anchor: counted from now on
             con.execute(f"ALTER TABLE {TABLE} ADD COLUMN {column} INTEGER")
     main = next(Path(r[2]) for r in con.execute("PRAGMA database_list") if r[1] == "main")
-    st, head = _header(main)  # no other commit until ours: the transaction holds SQLite's RESERVED lock
+    st, head = files.header(main)  # no other commit until ours: the transaction holds SQLite's RESERVED lock
     counter = int.from_bytes(head[_COUNTER], "big")
     row = con.execute(f"SELECT upto, base_ino, base_ctime FROM {TABLE}").fetchone()
     base = (row[1], row[2]) if row is not None and row[0] == counter and row[1] is not None \
@@ -94,37 +92,6 @@ def count_bookkeeping(con: sqlite3.Connection) -> None:
     con.execute(f"INSERT INTO {TABLE} (id, commits, upto, base_ino, base_ctime) VALUES (1, 1, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET commits = commits + 1, upto = excluded.upto, "
                 "base_ino = excluded.base_ino, base_ctime = excluded.base_ctime", (counter + 1, *base))
-
-
-def _header(path: Path) -> tuple[os.stat_result, bytes]:
-    """The status and the first 100 bytes of ``path``, read through a descriptor this process keeps
-    open while the file is at ``path``. Closing ANY descriptor of a file drops every POSIX lock the
-    process holds on it, SQLite's included (SQLite's "How To Corrupt An SQLite Database File", 2.2):
-    an ``open``/``close`` here took the locks from under this process's readers and writers, among
-    them ``count_bookkeeping``'s own transaction. FileNotFoundError when there is no file."""
-    st = os.stat(path)
-    with _open_lock:
-        held = _open.get(path)
-        if held is None or held[1:] != (st.st_dev, st.st_ino):
-            _close_replaced()
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            now = os.fstat(fd)
-            held = _open[path] = (fd, now.st_dev, now.st_ino)
-        return os.fstat(held[0]), os.pread(held[0], 100, 0)
-
-
-def _close_replaced() -> None:
-    """Close the kept descriptors of files no longer at their path (removed, or replaced by another
-    file): this process's locks on such a file go with them, and nobody finds it by its name."""
-    for path, (fd, dev, ino) in list(_open.items()):
-        try:
-            st = os.stat(path)
-            if (st.st_dev, st.st_ino) == (dev, ino):
-                continue
-        except OSError:
-            pass
-        os.close(fd)
-        del _open[path]
 
 
 def _counted(head: bytes) -> bool:
@@ -166,7 +133,7 @@ def _digest(*numbers: int) -> int:
 def stamp(path: Path) -> tuple[int, ...]:
     """The change stamp of GeoPackage ``path`` (see the module docstring); ``(-1,)`` when there is no file."""
     try:
-        st, head = _header(path)
+        st, head = files.header(path)
     except FileNotFoundError:
         return (-1,)
     if not _counted(head):
@@ -179,7 +146,7 @@ def stamp(path: Path) -> tuple[int, ...]:
         with contextlib.closing(gpkg.read_only(path)) as con:
             con.execute("BEGIN")
             commits, upto, base_ino, base_ctime = _bookkeeping(con)
-            st, head = _header(path)  # under the shared lock taken above: no commit in between
+            st, head = files.header(path)  # under the shared lock taken above: no commit in between
             con.execute("COMMIT")
     except (sqlite3.DatabaseError, FileNotFoundError):
         return _fallback(path, st)

@@ -14,13 +14,23 @@ Three guards keep a workspace command from destroying data while exiting 0:
 
 ``roll_back_dead_writer`` undoes the half-done transaction of a writer killed inside the
 workspace file (SQLite's hot journal), so that read-only readers can read it again.
+
+``header`` is the one way Python code here reads the workspace file's own bytes (its SQLite
+header): through a descriptor kept open per file, never an ``open``/``close``. POSIX advisory
+locks, which SQLite takes on the file, belong to the process: closing ANY descriptor of the file
+drops every lock the process holds on it (SQLite's "How To Corrupt An SQLite Database File", 2.2),
+among them those of a write another thread has under way, and another program could then read its
+half-written pages or write at once.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import sqlite3
+import stat
+import threading
 from pathlib import Path
 
 import filelock
@@ -39,6 +49,9 @@ READ_WAIT_S = 90.0  # how long a reader waits for a writer's commit, seconds: lo
 # which lets no new reader in, then writes its pages); Python's sqlite3 default of 5 s gave up first, and
 # GDAL's (5 s, twice: arrowread.wait_for_writers) and this process's own GDAL-after-sqlite3 wait (libraries)
 _RANDOM = r"[a-z0-9_]{8}"  # what tempfile.mkstemp puts between prefix and suffix
+_HEADER_BYTES = 100  # the SQLite database header
+_open: dict[Path, tuple[int, int, int]] = {}  # file -> (descriptor kept open, its device, inode): see header
+_open_lock = threading.Lock()
 _EXPECTED = ("Give the path of a GeoPackage (.gpkg) made by HgWatch or a GIS, or a path that does not"
              " exist yet to start a new workspace; HgWatch neither reads nor replaces this file")
 
@@ -72,8 +85,7 @@ def refuse_unless_geopackage(given: Path, real: Path) -> None:
     if not real.is_file():
         raise WorkspaceError(f"workspace {name} is not a regular file, so not a GeoPackage. {_EXPECTED}")
     try:
-        with open(real, "rb") as fh:
-            head = fh.read(len(SQLITE_HEADER))
+        head = header(real)[1][:len(SQLITE_HEADER)]
     except OSError as exc:
         raise WorkspaceError(f"workspace {name} cannot be read: {exc.strerror}") from None
     if not head:
@@ -120,8 +132,7 @@ def roll_back_dead_writer(real: Path) -> bool:
     if not real.with_name(real.name + "-journal").exists():
         return False
     try:
-        with open(real, "rb") as fh:
-            head = fh.read(72)
+        head = header(real)[1]  # never open/close: this process's own writer may be in its transaction
     except OSError:
         return False
     if head[:16] != SQLITE_HEADER or head[68:72] not in GPKG_APPLICATION_IDS:
@@ -145,6 +156,63 @@ def roll_back_dead_writer(real: Path) -> bool:
     finally:
         lock.release()
     return True
+
+
+def header(path: Path) -> tuple[os.stat_result, bytes]:
+    """The status and the first 100 bytes (fewer in a shorter file) of regular file ``path``, read
+    through a descriptor this process keeps open while the file is at ``path``: closing one would
+    drop every SQLite lock this process holds on the file (see the module docstring), those of a
+    write under way in another thread included. FileNotFoundError when there is no file, another
+    OSError when it cannot be read or is not a regular file (nothing is kept open for it then).
+
+    A descriptor is closed when its file is no longer at its path (removed, or replaced by another
+    file), at the next call that opens a new one: this process's locks on such a file go with it,
+    and nobody finds it by that name. A staging file renamed onto its workspace (``temp_prefix``)
+    is the workspace now: its descriptor is kept, as the workspace's."""
+    st = os.stat(path)
+    with _open_lock:
+        held = _open.get(path)
+        if held is None or held[1:] != (st.st_dev, st.st_ino):
+            _let_go_of_moved()
+            held = _open.get(path)
+        if held is None or held[1:] != (st.st_dev, st.st_ino):
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            now = os.fstat(fd)
+            if not stat.S_ISREG(now.st_mode):  # a folder or a pipe: SQLite holds no lock on it
+                os.close(fd)
+                raise OSError(errno.EINVAL, "not a regular file", str(path))
+            held = _open[path] = (fd, now.st_dev, now.st_ino)
+        return os.fstat(held[0]), os.pread(held[0], _HEADER_BYTES, 0)
+
+
+def _let_go_of_moved() -> None:
+    """Close the kept descriptors of files no longer at their path (call with ``_open_lock`` held),
+    except that of a staging file now at its workspace's path, which is kept for that path."""
+    gone = {}
+    for path, held in list(_open.items()):
+        if _identity(path) != held[1:]:
+            gone[path] = _open.pop(path)
+    for path, (fd, dev, ino) in gone.items():
+        workspace = _workspace_of_stage(path)
+        if workspace is not None and workspace not in _open and _identity(workspace) == (dev, ino):
+            _open[workspace] = (fd, dev, ino)
+        else:
+            os.close(fd)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _workspace_of_stage(path: Path) -> Path | None:
+    """The workspace whose staging file ``path`` is, by its name (``temp_prefix``); None for any other file."""
+    found = re.fullmatch(r"\.(.+)" + re.escape(TEMP_MARK) + _RANDOM + re.escape(TEMP_SUFFIX), path.name)
+    return None if found is None else path.with_name(found.group(1))
 
 
 def temp_prefix(real: Path) -> str:

@@ -71,7 +71,7 @@ def read(ws: Workspace) -> Tables:
                 out.columns[table] = [d[0] for d in cur.description]
                 out.rows[table] = [tuple(r) for r in cur.fetchall()]
     except sqlite3.DatabaseError as exc:
-        raise WorkspaceError(f"workspace {ws.path} cannot be read as a GeoPackage: {exc}") from None
+        raise files.unreadable(str(ws.path), exc) from None
     if cases.PHOTOS in out.rows:
         cols = out.columns[cases.PHOTOS]
         for row in out.rows[cases.PHOTOS]:
