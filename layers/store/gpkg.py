@@ -37,7 +37,7 @@ import shapely
 
 from geo.errors import InputError, Problem, WorkspaceError
 from layers.catalogue import CATALOGUE, spec_for
-from layers.store import files, libraries
+from layers.store import arrowread, files, libraries
 
 _ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}  # GeoPackage binary header: envelope indicator -> doubles
 _IDS_PER_QUERY = 500  # ids looked up per SQL statement when checking an append for clashes
@@ -341,9 +341,11 @@ def id_index(con: sqlite3.Connection, layer: str) -> None:
 
 # ---------------------------------------------------------------------- writing through GDAL
 def appended(path: Path, layer: str, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Stored features of ``layer`` in GeoPackage ``path`` followed by ``new``."""
+    """Stored features of ``layer`` in GeoPackage ``path`` followed by ``new``. The stored ones are
+    read as one snapshot (``arrowread.read_layer``): a commit of another program while they are read
+    is in all of them or in none."""
     with libraries.using(path, libraries.GDAL):
-        old = pyogrio.read_dataframe(path, layer=layer)
+        old = arrowread.read_layer(path, layer)
     return gpd.GeoDataFrame(pd.concat([old, new.to_crs(old.crs)], ignore_index=True), crs=old.crs)
 
 
