@@ -220,7 +220,9 @@ def _busy(con: sqlite3.Connection, statement: str, path: Path, timeout_s: float)
 
 
 def sync_file(path: Path) -> None:
-    """Flush ``path`` to disk."""
+    """Flush ``path`` to disk: a staging file, before it is renamed into place. Never the workspace
+    itself: closing this descriptor drops every SQLite lock this process holds on the file (read its
+    bytes with ``files.header``)."""
     with open(path, "rb+") as fh:
         os.fsync(fh.fileno())
 
