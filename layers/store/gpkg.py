@@ -42,6 +42,7 @@ from layers.store import arrowread, files, libraries
 _ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}  # GeoPackage binary header: envelope indicator -> doubles
 _IDS_PER_QUERY = 500  # ids looked up per SQL statement when checking an append for clashes
 BUSY_TIMEOUT_S = 60.0  # how long a write waits for readers of the file to let go, seconds
+_WAL = 2  # header bytes 18 and 19 (write and read format versions) of a file in WAL mode
 
 
 def _rows(n: int) -> str:
@@ -342,6 +343,17 @@ def id_index(con: sqlite3.Connection, layer: str) -> None:
 
 
 # ---------------------------------------------------------------------- writing through GDAL
+def commit_mark(path: Path) -> int | None:
+    """The file change counter of GeoPackage ``path``'s header, which every commit to the file raises by
+    one, whoever commits (GDAL, QGIS, the ``sqlite3`` shell, HgWatch); None while the file is in WAL mode,
+    where commits leave it (``layers.store.changes`` says more). Read without opening the file for SQLite
+    (``files.header``). Equal marks taken before and after something mean nobody committed in between."""
+    head = files.header(path)[1]
+    if len(head) < 28 or head[18] == _WAL or head[19] == _WAL:
+        return None
+    return int.from_bytes(head[24:28], "big")
+
+
 def appended(path: Path, layer: str, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Stored features of ``layer`` in GeoPackage ``path`` followed by ``new``. The stored ones are
     read as one snapshot (``arrowread.read_layer``): a commit of another program while they are read

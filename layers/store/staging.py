@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -72,13 +73,28 @@ def _nullable(declared: str) -> bool:
     return declared.split("(")[0].strip() in _NULLABLE_AS_IS
 
 
+@dataclass(frozen=True)
+class Staged:
+    """What ``stage_layers`` staged: the layers to append in place, the layers staged whole with their
+    stored rows, and the workspace's ``gpkg.commit_mark`` while those rows were read (None when it
+    moved during the reads or the file was in WAL mode: the rows read cannot be vouched for)."""
+
+    in_place: set[str]
+    rewritten: set[str]
+    read_at: int | None
+
+
 def stage_layers(workspace: Path, stage: Path, items: Sequence[tuple[str, gpd.GeoDataFrame]], *,
-                 append: bool) -> set[str]:
+                 append: bool) -> Staged:
     """Write each layer into ``stage`` through GDAL: the rows to append where they can be
     inserted in place (``appends_in_place``), else the whole new layer (with ``append``, the
-    stored rows followed by the new ones, as a rewrite always did). Returns the layers to append
-    in place."""
-    in_place = set()
+    stored rows followed by the new ones, as a rewrite always did).
+
+    The stored rows are read outside the workspace's write transaction (GDAL cannot join it), so
+    another program may commit before the transaction replaces the layer: the caller compares
+    ``Staged.read_at`` with ``gpkg.commit_mark`` inside the transaction and stages again when it moved."""
+    in_place, rewritten = set(), set()
+    read_at = gpkg.commit_mark(workspace)
     with contextlib.closing(gpkg.read_only(workspace)) as con:
         stored = gpkg.stored_layers(con) if append else set()
     for layer, gdf in items:
@@ -88,8 +104,9 @@ def stage_layers(workspace: Path, stage: Path, items: Sequence[tuple[str, gpd.Ge
         if appends_in_place(workspace, stage, layer):
             in_place.add(layer)
         else:
+            rewritten.add(layer)
             gpkg.write_gdf(stage, layer, gpkg.appended(workspace, layer, gdf))
-    return in_place
+    return Staged(in_place, rewritten, read_at if read_at == gpkg.commit_mark(workspace) else None)
 
 
 def appends_in_place(workspace: Path, stage: Path, layer: str) -> bool:

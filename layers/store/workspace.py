@@ -28,7 +28,11 @@ next ``Workspace`` opened on the file or the next read. An exclusive lock on a s
 most ``lock_timeout_s`` seconds, then gives up with a ``WorkspaceError``. Replacing a layer with
 fewer than half its rows (or none) raises ``ReplaceRefused`` unless ``replace_all=True``;
 ``Workspace.replacement`` tells a caller beforehand. A refused change writes nothing, not even the
-lock file.
+lock file. An append that rewrites a layer (``staging.stage_layers``) reads its stored rows before
+the transaction; if another program (QGIS, GDAL, the ``sqlite3`` shell) committed since
+(``gpkg.commit_mark``), the transaction rolls back and the rows are read again (``RESTAGES`` tries, then
+a ``WorkspaceError``), so its edit is never written over; while another program holds the file in WAL
+mode (a live edit session) such an append is refused.
 
 ``Workspace.change_stamp`` tells caches when the data may have changed (``layers.store.changes``):
 SQLite's header change counter less the transactions that wrote bookkeeping only
@@ -60,6 +64,11 @@ RUNS_TABLE = "hgw_runs"
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "demo_workspace.gpkg"
 LOCK_TIMEOUT_S = 60.0  # how long a writer waits for another writer to finish, seconds
 UNRECORDED = "unknown"  # source and licence of a layer HgWatch did not import
+RESTAGES = 3  # how often an append that rewrites a layer reads it again when another program edited it meanwhile
+
+
+class _Moved(Exception):
+    """Another program committed to the workspace after stored rows were read for a rewrite."""
 
 
 @dataclass(frozen=True)
@@ -327,18 +336,41 @@ class Workspace:
         with self._locked(), self._staging() as stage:
             if not self.real.exists():
                 return self._create(stage, items, now, source, licence, accuracy_m, accuracy_note, synthetic)
-            in_place = staging.stage_layers(self.real, stage, items, append=append)
-            with gpkg.transaction(self.real, busy_timeout_s=self.lock_timeout_s) as con:
-                con.execute(f"ATTACH DATABASE ? AS {staging.STAGE}", (str(stage),))
-                gpkg.check_write(con, items, self._name, source, append=append, replace_all=replace_all)
-                infos = []
-                for layer, _ in items:
-                    (staging.append if layer in in_place else staging.replace)(con, layer)
-                    gpkg.id_index(con, layer)
-                    infos.append(LayerInfo(layer, source, licence, now, gpkg.feature_count(con, layer), accuracy_m,
-                                           accuracy_note, synthetic))
-                _record_layers(con, infos)
-            return infos
+            for _ in range(RESTAGES):
+                staged = staging.stage_layers(self.real, stage, items, append=append)
+                with contextlib.suppress(_Moved), \
+                        gpkg.transaction(self.real, busy_timeout_s=self.lock_timeout_s) as con:
+                    self._unchanged_since(staged)
+                    con.execute(f"ATTACH DATABASE ? AS {staging.STAGE}", (str(stage),))
+                    gpkg.check_write(con, items, self._name, source, append=append, replace_all=replace_all)
+                    infos = []
+                    for layer, _ in items:
+                        (staging.append if layer in staged.in_place else staging.replace)(con, layer)
+                        gpkg.id_index(con, layer)
+                        infos.append(LayerInfo(layer, source, licence, now, gpkg.feature_count(con, layer),
+                                               accuracy_m, accuracy_note, synthetic))
+                    _record_layers(con, infos)
+                    return infos
+            raise WorkspaceError(
+                f"workspace {self._name}: another program kept editing layer {', '.join(sorted(staged.rewritten))}"
+                f" while HgWatch appended to it ({RESTAGES} tries); nothing was changed; try again")
+
+    def _unchanged_since(self, staged: staging.Staged) -> None:
+        """Inside the write transaction (no other program can commit now): raise ``_Moved`` when another
+        program committed since the stored rows of ``staged.rewritten`` were read, so that the change
+        rolls back and they are read again; refuse when the file is in WAL mode (a live edit session of
+        another program), where a commit cannot be seen."""
+        if not staged.rewritten:
+            return  # rows appended in place are inserted by this transaction: nothing stored was read
+        now = gpkg.commit_mark(self.real)
+        if now is None:
+            raise WorkspaceError(
+                f"workspace {self._name}: another program holds the file in an edit session (WAL mode), so HgWatch"
+                f" cannot tell whether it changes layer {', '.join(sorted(staged.rewritten))} while this append"
+                " rewrites it; nothing was changed. Save and stop that edit session (QGIS: Toggle Editing), then"
+                " try again")
+        if now != staged.read_at:
+            raise _Moved
 
     def write_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], *, source: str,
                            licence: str = UNRECORDED, accuracy_m: float | None = None, accuracy_note: str = "",
