@@ -322,7 +322,9 @@ class Workspace:
         With ``append``, features are added to the stored layer; an id already stored is refused.
         Without it each layer is replaced; a replacement with fewer than half the stored rows (or
         none) raises ``ReplaceRefused`` unless ``replace_all``. Every refusal leaves every file
-        as it was.
+        as it was. An append that rewrites a layer keeps an edit another program commits while it
+        runs: it reads the layer again (up to ``RESTAGES`` times), and is refused (``WorkspaceError``)
+        when the edits go on or the file is held in WAL mode (see the module docstring).
         """
         for layer, gdf in items:
             spec_for(layer)
