@@ -36,6 +36,7 @@ from services import audit, keys
 from services.auth import Identity
 from settings import Settings
 from tests.api_kit import SECRET, fill, get, make_keys, serving
+from tests.lock_kit import pending
 
 HOLD_S = 7.0  # how long the writer is held: longer than the 5 s a reader waited before
 
@@ -45,17 +46,6 @@ def location(location: str) -> str:
     """A filled store (planted layers, accounts unep, ana and gone): a GeoPackage or a fresh PostGIS database."""
     fill(open_store(location))
     return location
-
-
-def _pending(path: str) -> bool:
-    """True while a writer holds SQLite's PENDING (or EXCLUSIVE) lock on ``path``: a new reader cannot get in."""
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0)) as probe:
-        try:
-            probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError as exc:
-            assert "locked" in str(exc)
-            return True
-    return False
 
 
 @contextlib.contextmanager
@@ -102,7 +92,7 @@ def _writer_held(location: str) -> Iterator[threading.Event]:
     writer = threading.Thread(target=sign_in)
     writer.start()
     deadline = time.monotonic() + 60
-    while not _pending(location):
+    while not pending(location):
         assert writer.is_alive() and time.monotonic() < deadline, f"the sign-in never waited in its commit: {failed}"
         time.sleep(0.05)
     try:

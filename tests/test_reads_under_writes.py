@@ -45,6 +45,7 @@ from services.hgwatch import HgWatch
 from settings import Settings
 from tests.api_kit import SECRET, fill
 from tests.conftest import ROOT
+from tests.lock_kit import pending, started
 
 HOLD_S = 15.0  # how long the writer's commit is held: longer than the 10 s after which GDAL's read gave up before
 LIBRARY_HOLD_S = 35.0  # how long a commit of this process is held: longer than the 30 s a GDAL read waited for it
@@ -56,16 +57,6 @@ _RUN = "import sys; from tests.test_reads_under_writes import {0}; {0}(*sys.argv
 # ---------------------------------------------------------------------- the other process
 def _say(word: str) -> None:
     print(word, flush=True)
-
-
-def _pending(path: str) -> bool:
-    """True while a writer holds SQLite's PENDING (or EXCLUSIVE) lock on ``path``: no new reader gets in."""
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0)) as probe:
-        try:
-            probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError as exc:
-            return "locked" in str(exc)
-    return False
 
 
 def hold(path: str, name: str) -> None:
@@ -99,7 +90,7 @@ def hold(path: str, name: str) -> None:
     _say("ready")
     sys.stdin.readline()
     go.set()
-    while writer.is_alive() and not _pending(path):
+    while writer.is_alive() and not pending(path):
         time.sleep(0.02)
     _say("held")
     sys.stdin.readline()
@@ -191,27 +182,13 @@ def _gdal_paused(path: Path) -> Iterator[Callable[[], bool]]:
         libraries.release(path, libraries.SQLITE3, token)
 
 
-def _in_thread(work: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
-    """``work()`` started in a thread; the list gets what it returned or raised."""
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            outcome.append(work())
-        except Exception as exc:  # the test asserts on it
-            outcome.append(exc)
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
 def _meeting_a_held_commit(ws: Workspace, name: str, work: Callable[[], object]) -> object:
     """What ``work()`` (a read of ``ws``) gives when its GDAL read starts while another process's write,
     renaming every site ``name``, waits in its commit; the commit is held ``HOLD_S`` seconds, then ends."""
     with _other("hold", str(ws.real), name) as writer:
         writer.expect("ready")
         with _gdal_paused(ws.real) as gdal_waits:
-            thread, outcome = _in_thread(work)
+            thread, outcome = started(work)
             _wait_until(lambda: gdal_waits() or not thread.is_alive(), "the read never came to its GDAL part")
             assert thread.is_alive(), f"the read ended without opening the file with GDAL: {outcome}"
             writer.tell()
@@ -272,11 +249,11 @@ def test_a_read_waits_for_a_commit_of_this_process_held_longer_than_30_s(ws: Wor
         writer = threading.Thread(target=write)
         writer.start()
         assert ready.wait(60) and not failed, failed
-        reading, outcome = _in_thread(lambda: ws.read("mining_sites"))
+        reading, outcome = started(lambda: ws.read("mining_sites"))
         _wait_until(lambda: libraries._waiting.get((str(ws.real), libraries.GDAL), 0) > 0 or not reading.is_alive(),
                     "the read never came to its GDAL part")
         go.set()
-        _wait_until(lambda: _pending(str(ws.real)), "the commit never waited for the long reader")
+        _wait_until(lambda: pending(str(ws.real)), "the commit never waited for the long reader")
         reading.join(LIBRARY_HOLD_S)  # the read waits meanwhile (before: it went on after 30 s)
         reader.tell()
         reader.expect("done")

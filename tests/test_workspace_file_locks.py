@@ -32,6 +32,7 @@ from shapely.geometry import Point
 from geo.errors import StoreBusy, WorkspaceError
 from layers.store import accounts, audit, cases, files, gpkg, transfer
 from layers.store.workspace import Workspace
+from tests.lock_kit import started
 
 SITES = gpd.GeoDataFrame({"site_id": ["S-1", "S-2", "S-3"], "name": ["a", "b", "c"], "status": ["active"] * 3},
                          geometry=[Point(0.0, 0.0), Point(1.0, 0.0), Point(0.0, 1.0)], crs=4326)
@@ -98,15 +99,7 @@ def tell(proc: subprocess.Popen[str]) -> None:
 
 def in_thread(work: Callable[[], object]) -> object:
     """What ``work()`` returned or raised, run in a thread of its own (as a dashboard session's read)."""
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            outcome.append(work())
-        except Exception as exc:  # the test asserts on it
-            outcome.append(exc)
-    thread = threading.Thread(target=run)
-    thread.start()
+    thread, outcome = started(work)
     thread.join(120)
     assert not thread.is_alive()
     return outcome[0]
