@@ -254,6 +254,25 @@ def test_filters_give_the_known_answers(served: tuple[str, str, Keys, Path]) -> 
     assert sum((x2 - x1) * (y2 + y1) for (x1, y1), (x2, y2) in zip(ring, ring[1:])) < 0
 
 
+def test_a_filter_on_a_restricted_column_tells_a_partner_nothing_of_its_values(
+        served: tuple[str, str, Keys, Path]) -> None:
+    """A partner filtering on a column it may not see gets what a filter on a made-up name gets, whether
+    or not the value is really stored: the filter cannot be used to probe restricted values."""
+    url, _, keys, _ = served
+    site = "SECRET-sites-informant_name-0"  # S1's informant, stored
+    assert _ids(url, keys.analyst, "informant_name=nobody") == []  # the analyst's view does filter on it
+    assert _ids(url, keys.analyst, f"informant_name={site}") == ["S1"]
+    every = _ids(url, keys.partner, "")
+    assert every == ["S1", "S2", "S3/odd id"]
+    for value in (site, "nobody"):  # a stored value and one that is not
+        assert _ids(url, keys.partner, f"informant_name={value}") == every == _ids(url, keys.partner, f"made_up={value}")
+        for name in ("informant_name", "made_up"):
+            status, _, body = get(f"{url}/collections/mining_sites/items?filter="
+                                  + urllib.parse.quote(f"{name} = '{value}'"), keys.partner)
+            assert status == 400 and f"unknown property '{name}'".encode() in body, (status, body[:300])
+            assert SECRET.encode() not in body
+
+
 def test_paging_follows_next_links_to_every_feature(served: tuple[str, str, Keys, Path]) -> None:
     url, _, keys, _ = served
     seen, page, pages = [], f"{url}/collections/mining_sites/items?limit=1", 0
