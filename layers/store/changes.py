@@ -60,9 +60,6 @@ from pathlib import Path
 from layers.store import files, gpkg
 
 TABLE = "hgw_bookkeeping"  # one row: how many committed transactions wrote bookkeeping only, and the run's anchor
-_MAGIC = b"SQLite format 3\x00"
-_COUNTER = slice(24, 28)  # the file change counter in the database header
-_WAL = 2  # header bytes 18 and 19 (write and read format versions) in WAL mode
 _RUN = ("upto", "base_ino", "base_ctime")  # the current run of bookkeeping commits (see the module docstring)
 _SQLITE_TABLE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), commits INTEGER NOT NULL, "
                  + ", ".join(f"{c} INTEGER" for c in _RUN) + ")")
@@ -85,7 +82,7 @@ def count_bookkeeping(con: sqlite3.Connection) -> None:
             con.execute(f"ALTER TABLE {TABLE} ADD COLUMN {column} INTEGER")
     main = next(Path(r[2]) for r in con.execute("PRAGMA database_list") if r[1] == "main")
     st, head = files.header(main)  # no other commit until ours: the transaction holds SQLite's RESERVED lock
-    counter = int.from_bytes(head[_COUNTER], "big")
+    counter = gpkg.change_counter(head)
     row = con.execute(f"SELECT upto, base_ino, base_ctime FROM {TABLE}").fetchone()
     base = (row[1], row[2]) if row is not None and row[0] == counter and row[1] is not None \
         else (st.st_ino, st.st_ctime_ns)  # the run goes on, or starts on the file as it is now
@@ -94,14 +91,9 @@ def count_bookkeeping(con: sqlite3.Connection) -> None:
                 "base_ino = excluded.base_ino, base_ctime = excluded.base_ctime", (counter + 1, *base))
 
 
-def _counted(head: bytes) -> bool:
-    """True when ``head`` is an SQLite header whose change counter counts every commit (not WAL)."""
-    return len(head) == 100 and head.startswith(_MAGIC) and not (head[18] == _WAL or head[19] == _WAL)
-
-
 def _key(st: os.stat_result, head: bytes) -> _Key:
     """What moves on any write to the file: the counter, the inode, the size and both times."""
-    return (st.st_dev, st.st_ino, int.from_bytes(head[_COUNTER], "big"), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return (st.st_dev, st.st_ino, gpkg.change_counter(head), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _fallback(path: Path, st: os.stat_result) -> tuple[int, ...]:
@@ -136,7 +128,7 @@ def stamp(path: Path) -> tuple[int, ...]:
         st, head = files.header(path)
     except FileNotFoundError:
         return (-1,)
-    if not _counted(head):
+    if not gpkg.counts_commits(head):
         return _fallback(path, st)
     with _seen_lock:
         seen = _seen.get(path)
@@ -150,7 +142,7 @@ def stamp(path: Path) -> tuple[int, ...]:
             con.execute("COMMIT")
     except (sqlite3.DatabaseError, FileNotFoundError):
         return _fallback(path, st)
-    if not _counted(head):
+    if not gpkg.counts_commits(head):
         return _fallback(path, st)
     key = _key(st, head)
     anchor = (base_ino, base_ctime) if upto == key[2] and base_ino is not None and base_ctime is not None \

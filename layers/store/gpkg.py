@@ -343,15 +343,25 @@ def id_index(con: sqlite3.Connection, layer: str) -> None:
 
 
 # ---------------------------------------------------------------------- writing through GDAL
+def counts_commits(head: bytes) -> bool:
+    """True when ``head`` (a file's first 100 bytes, ``files.header``) is an SQLite database header whose
+    file change counter counts every commit: not in WAL mode (header bytes 18 and 19 are 2 there, and
+    commits leave the counter)."""
+    return len(head) == 100 and head.startswith(files.SQLITE_HEADER) and not (head[18] == _WAL or head[19] == _WAL)
+
+
+def change_counter(head: bytes) -> int:
+    """The file change counter of SQLite database header ``head`` (bytes 24-27, big-endian)."""
+    return int.from_bytes(head[24:28], "big")
+
+
 def commit_mark(path: Path) -> int | None:
     """The file change counter of GeoPackage ``path``'s header, which every commit to the file raises by
     one, whoever commits (GDAL, QGIS, the ``sqlite3`` shell, HgWatch); None while the file is in WAL mode,
     where commits leave it (``layers.store.changes`` says more). Read without opening the file for SQLite
     (``files.header``). Equal marks taken before and after something mean nobody committed in between."""
     head = files.header(path)[1]
-    if len(head) < 28 or head[18] == _WAL or head[19] == _WAL:
-        return None
-    return int.from_bytes(head[24:28], "big")
+    return change_counter(head) if counts_commits(head) else None
 
 
 def appended(path: Path, layer: str, new: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
