@@ -132,11 +132,14 @@ def get(url: str, key: str | None = None, header: str = "X-API-Key") -> tuple[in
 
 
 @contextlib.contextmanager
-def serving(location: str, folder: Path) -> Iterator[str]:
+def serving(location: str, folder: Path, public_url: str | None = None) -> Iterator[str]:
     """The real API server (``python -m api``) on a free loopback port for the store at
-    ``location``; yields its base URL; stopped (and waited for) afterwards."""
+    ``location``; yields its base URL; stopped (and waited for) afterwards. ``public_url``: the
+    URL it is published under (``--url``, e.g. a proxy's), which its links then use."""
     port = free_port()
     where = ["--database-url", location] if location.startswith("postgresql") else ["--workspace", location]
+    if public_url is not None:
+        where += ["--url", public_url]
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
     env.pop("HGWATCH_DATABASE_URL", None)
     log = (folder / f"api-{port}.log").open("wb")

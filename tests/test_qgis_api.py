@@ -23,11 +23,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -62,7 +60,6 @@ from tests.api_kit import (
     run_cli,
     serving,
 )
-from tests.conftest import ROOT
 from tests.test_qgis import DRIVER, QGIS_PYTHON, REASON, _env
 
 needs_qgis = pytest.mark.skipif(REASON is not None, reason=REASON or "")
@@ -192,43 +189,16 @@ def recording_proxy(upstream: int, port: int, prefix: str = "") -> Iterator[Reco
             sock.close()
 
 
-def _where(location: str) -> list[str]:
-    return ["--database-url", location] if location.startswith("postgresql") else ["--workspace", location]
-
-
 @contextlib.contextmanager
 def serving_behind_proxy(location: str, folder: Path, prefix: str = "") -> Iterator[tuple[str, Recording]]:
     """The real API server on a loopback port, its public URL that of a recording proxy in front of it
     (under ``prefix``): (the URL QGIS is given, what went through the proxy). Stopped (and waited for)
     afterwards."""
-    port, public = free_port(), free_port()
+    public = free_port()
     url = f"http://127.0.0.1:{public}{prefix}"
-    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    env.pop("HGWATCH_DATABASE_URL", None)
-    log_path = folder / f"api-{port}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port), "--url", url + "/",
-                                 *_where(location)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                if proc.poll() is not None:
-                    raise AssertionError(f"the API server stopped: {log_path.read_text()}")
-                with contextlib.suppress(OSError):
-                    if get(f"http://127.0.0.1:{port}/")[0] == 401:
-                        break
-                if time.monotonic() > deadline:
-                    raise AssertionError("the API server did not answer within 120 s")
-                time.sleep(0.3)
-            with recording_proxy(port, public, prefix) as record:
-                yield url, record
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with serving(location, folder, public_url=url + "/") as local, \
+            recording_proxy(int(local.rsplit(":", 1)[1]), public, prefix) as record:
+        yield url, record
 
 
 def qgis_as_partner(folder: Path, url: str, password: str | None, subsets: dict[str, str] | None = None,
