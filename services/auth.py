@@ -222,6 +222,20 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
+def current_identity(store: Store, identity: Identity, *, via_provider: bool = False) -> Identity | None:
+    """``identity``, a signed-in session's, as the store's accounts have it now (asked on every
+    rerun of a dashboard session, as the API asks again for a key every second): None when the
+    account no longer exists or is disabled, else its role and areas of now (a demoted or
+    narrowed account reads as such from the next rerun). A session the identity provider signed
+    in keeps the role its claims gave, and ends when a local account of that name is disabled."""
+    account = accounts_for(store).get(identity.name)
+    if via_provider:
+        return None if account is not None and account.disabled else identity
+    if account is None or account.disabled:
+        return None
+    return Identity(account.name, account.role, account.areas)
+
+
 def identity_of(store: Store, name: str) -> Identity:
     """The identity of the enabled account ``name`` (``--as NAME``); InputError otherwise."""
     account = accounts_for(store).get(name)

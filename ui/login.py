@@ -30,7 +30,7 @@ from geo.errors import HgWatchError
 from layers.store.base import Store
 from layers.store.open import open_store
 from services import audit, oidc
-from services.auth import LOCAL, Identity, SignInError, authenticate, has_accounts
+from services.auth import LOCAL, Identity, SignInError, authenticate, current_identity, has_accounts
 from settings import Settings
 from settings.oidc import OidcSettings
 
@@ -167,6 +167,11 @@ def gate() -> Identity:
                 "serves this computer only (127.0.0.1). To share it, add an account: " + ADD_ACCOUNT)
         return LOCAL
     who = signed_in()
+    if who is not None and who != LOCAL and store is not None:  # the account as it is now, on every rerun
+        now = current_identity(store, who, via_provider=bool(st.session_state.get(_VIA_IDP)))
+        if now is None:
+            st.error(f"Account {who.name!r} is disabled or no longer exists: signed out.")
+        st.session_state[_KEY] = who = now
     if who is None or who == LOCAL:
         st.session_state.pop(_KEY, None)
         assert store is not None

@@ -1,0 +1,125 @@
+"""An open dashboard session after its account changes (streamlit.testing AppTest, no browser).
+
+An attacker's road: an analyst (or a field coordinator) who is demoted, narrowed to fewer admin
+areas or disabled keeps a signed-in tab open. The session must read as the account is *now* from
+its next rerun: the planted restricted values (``MARK``) in no answer of a demoted or narrowed
+session, a disabled one back on the sign-in form. The same session before the change holds them
+(the control: the search is not blind). The partner API re-checks keys the same way
+(``tests/test_attack_api.py``)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from layers.store.open import open_store
+from layers.store.workspace import DEFAULT_PATH, Workspace
+from services import auth
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PASSWORD = "correct horse"
+MARK = "PLANTEDSECRET"
+pytestmark = pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
+
+
+@pytest.fixture()
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the demo whose sites carry ``MARK-<admin area>-<field>-<row>`` in every restricted field."""
+    path = tmp_path / "ws.gpkg"
+    shutil.copyfile(DEFAULT_PATH, path)
+    store = Workspace(path)
+    sites = store.read("mining_sites")
+    for name in ("informant_name", "informant_contact", "inspector_name"):
+        sites[name] = [f"{MARK}-{a}-{name}-{i}" for i, a in enumerate(sites["admin_area"])]
+    store.write_layer("mining_sites", sites, source="sites with planted values", replace_all=True)
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(path))
+    monkeypatch.delenv("HGWATCH_DATABASE_URL", raising=False)
+    return path
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    return " ".join(str(e.value) for kind in ("markdown", "info", "error", "caption", "title")
+                    for e in getattr(at, kind))
+
+
+def _signed_in(name: str) -> AppTest:
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    [user, pw] = at.text_input
+    user.input(name)
+    pw.input(PASSWORD)
+    at.button[0].click()
+    return _run(at)
+
+
+def _planted(at: AppTest) -> set[str]:
+    """The planted values in the session's answers: every frame of its service and its view."""
+    view = at.session_state["_hgw_view"]
+    frames = [*view.service.frames().values(), *view.frames.values(), view.violations]
+    return {str(v) for f in frames for c in f.columns if c != "geometry"
+            for v in pd.Series(f[c]).tolist() if MARK in str(v)}
+
+
+def test_a_demoted_analyst_session_reads_as_a_partner_from_its_next_rerun(ws: Path) -> None:
+    store = open_store(ws)
+    auth.add_account(store, "kofi", "analyst", PASSWORD)
+    at = _signed_in("kofi")
+    assert "Signed in as **kofi** (analyst)" in _texts(at)
+    assert len(_planted(at)) == 3 * 150  # the control: the analyst's session holds every planted value
+    auth.set_role(store, "kofi", "partner")
+    _run(at)
+    assert _planted(at) == set()
+    assert "Signed in as **kofi** (partner)" in _texts(at)
+    assert [r.options for r in at.radio if r.label == "Export profile"] == [["partner", "public"]]
+
+
+def test_a_narrowed_field_session_reads_only_its_remaining_area_from_its_next_rerun(ws: Path) -> None:
+    store = open_store(ws)
+    auth.add_account(store, "ama", "field", PASSWORD, ["DEMO North", "DEMO South"])
+    at = _signed_in("ama")
+    assert {v.split("-")[1] for v in _planted(at)} == {"DEMO North", "DEMO South"}
+    auth.set_role(store, "ama", "field", ["DEMO North"])
+    _run(at)
+    assert {v.split("-")[1] for v in _planted(at)} == {"DEMO North"}
+
+
+def test_a_disabled_account_session_is_back_on_the_sign_in_form(ws: Path) -> None:
+    store = open_store(ws)
+    auth.add_account(store, "kofi", "analyst", PASSWORD)
+    at = _signed_in("kofi")
+    assert _planted(at)
+    auth.disable(store, "kofi")
+    _run(at)
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert not at.metric and not at.dataframe and "Signed in as" not in _texts(at)
+    assert "kofi" in _texts(at) and "disabled" in _texts(at)  # says why
+
+
+def test_a_session_identity_is_the_account_as_it_is_now_on_either_back_end(location: str) -> None:
+    """``auth.current_identity`` on GeoPackage and PostGIS: the role and areas of now; None once the
+    account is disabled; a provider's session keeps its claims' role until a local account of its
+    name is disabled (one that never existed changes nothing)."""
+    store = open_store(location)
+    store.write_layers([("mining_sites", Workspace(DEFAULT_PATH).read("mining_sites").head(2))], source="demo")
+    auth.add_account(store, "kofi", "analyst", PASSWORD)
+    signed = auth.Identity("kofi", "analyst")
+    assert auth.current_identity(store, signed) == signed
+    auth.set_role(store, "kofi", "field", ["A", "B"])
+    assert auth.current_identity(store, signed) == auth.Identity("kofi", "field", ("A", "B"))
+    auth.set_role(store, "kofi", "partner")
+    assert auth.current_identity(store, signed) == auth.Identity("kofi", "partner")
+    claimed = auth.Identity("kofi", "analyst")  # what the provider's claims gave
+    assert auth.current_identity(store, claimed, via_provider=True) == claimed
+    assert auth.current_identity(store, auth.Identity("ext@agency", "analyst"), via_provider=True) is not None
+    assert auth.current_identity(store, auth.Identity("ext@agency", "analyst")) is None  # no such local account
+    auth.disable(store, "kofi")
+    assert auth.current_identity(store, signed) is None
+    assert auth.current_identity(store, claimed, via_provider=True) is None
