@@ -24,8 +24,12 @@ from ui import sidebar as chrome
 PHOTO_TYPES = ["jpg", "jpeg", "png", "gif", "webp", "heic"]
 _CASE = "wb_case"  # the violation id of the case worked on (kept while the table changes)
 _FLASH = "wb_flash"
+_RUN_FLASH = "wb_run_flash"  # what the last "Record a full run now" did, shown after the rerun that shows its cases
 
 UNIT_COLUMNS = ["unit_code", "unit", "within", "sites", "open_cases", "flagged_sites"]  # counts only
+# "flagged_sites" counts tailings too, so a unit could show more flagged than it has sites: its header says so
+UNIT_HEADERS = {"flagged_sites": st.column_config.NumberColumn(
+    "sites and tailings flagged", help="sites and tailings with an open case that the last recorded run still flags")}
 
 
 def _by_unit() -> None:
@@ -47,7 +51,7 @@ def _by_unit() -> None:
                    " flagged: those with an open case the last recorded run still flags.")
         for note in units.notes:
             st.info(chrome.plain(note))
-        st.dataframe(units.table[UNIT_COLUMNS], hide_index=True, key="wb_units")
+        st.dataframe(units.table[UNIT_COLUMNS], hide_index=True, key="wb_units", column_config=UNIT_HEADERS)
         measure = st.radio("Colour the units by", list(rollups.CASE_MEASURES), horizontal=True, key="wb_unit_measure",
                            format_func=lambda k: rollups.CASE_MEASURES[k].label)
         fmap = rollups.unit_map(units, measure, tooltip=rollups.CASE_TOOLTIP)
@@ -73,6 +77,8 @@ table = casework.with_cases(
     workbench.violations_table(view.violations, view.frames.get("mining_sites"),
                                workbench.change_status(view.violations, runs), view.frames.get("tailings")),
     cases.list_cases(store, who), today=date.today())
+if flash := st.session_state.pop(_RUN_FLASH, None):
+    st.success(flash)
 if runs:
     st.caption(f"New / persisting compare with the run recorded at {runs[0]['ran_at']}. Each violation of a"
                f" recorded run has a case; status {casework.NO_CASE} means no case you can see (not flagged by a"
@@ -108,6 +114,9 @@ picked = str(chosen["violation_id"]) if chosen is not None and chosen["status"] 
 if picked is not None and picked != st.session_state.get("wb_row"):  # a newly clicked row: work on its case
     st.session_state[_CASE] = picked
 st.session_state["wb_row"] = picked
+if chosen is None and st.session_state.get(_CASE):  # a case chosen under "Work on case": its row, if listed
+    worked = table[table["violation_id"] == st.session_state[_CASE]]
+    chosen = worked.iloc[0] if len(worked) else None
 
 
 def _pick() -> None:
@@ -252,8 +261,10 @@ if e3.button("Record a full run now", key="wb_record",
     try:
         with audit.acting_as(who.name):
             outcome = svc.check(record=True)
-        st.success(f"Recorded run {outcome.run_id}: "
-                   f"{len(outcome.evaluation.violations):,} violations.")
     except HgWatchError as exc:
         st.error("The run could not be recorded.")
         st.code(str(exc), language=None)
+    else:  # run the page again, so the table above shows the run's cases
+        st.session_state[_RUN_FLASH] = (f"Recorded run {outcome.run_id}: "
+                                        f"{len(outcome.evaluation.violations):,} violations.")
+        st.rerun()
