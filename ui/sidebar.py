@@ -135,6 +135,11 @@ def current() -> View:
     return view if isinstance(view, View) else sidebar()
 
 
+# the headline's range is not the inventory page's: say which it is wherever it is shown
+RANGE_MEANS = ("the range puts every site at the low, then at the high end of its factor range together, so it is"
+               " wider than the 5th-95th percentile of the Monte Carlo on the Mercury inventory page.")
+
+
 def _masses(*kg: float) -> tuple[str, list[str]]:
     """Kilograms as the headline shows them, with their unit: in tonnes, to one decimal, when the
     largest is 10,000 kg or more, so that a national range fits its column."""
@@ -161,23 +166,22 @@ def headline_row(view: View) -> None:
         cols[4].metric("Hg used (kg/yr)", "n/a", help=h.problem)
     else:
         unit, (low, central, high) = _masses(h.hg_low, h.hg_central, h.hg_high)
-        cols[4].metric(f"Hg used ({unit}/yr)", f"{low}-{high}", help=f"central {central} {unit}/yr. {h.basis}")
+        cols[4].metric(f"Hg used ({unit}/yr)", f"{low}-{high}",
+                       help=f"central {central} {unit}/yr; {RANGE_MEANS} {h.basis}")
     with st.spinner("Tracing downstream..."):
         people = view.service.people(view.filters)
     if isinstance(people, str):
         cols[5].metric("People downstream", "n/a", help=people)
     else:
         cols[5].metric("People downstream", f"{people.people:,}", help=people.help())
-    st.caption("Violations by severity: " + ", ".join(f"{k} {v:,}" for k, v in h.violations.items())
-               + ".")
     if h.problem:
         st.warning("Mercury use cannot be estimated: the factor file could not be used.")
         st.code(h.problem, language=None)
-    elif h.basis:
-        st.caption(f"Estimated mercury use in view: {h.hg_central:,.0f} kg/yr "
-                   f"(range {h.hg_low:,.0f}-{h.hg_high:,.0f}); {h.measured_sites} sites measured, "
-                   f"{h.estimated_sites} estimated from gold, {h.not_estimable} not estimable. "
-                   f"Basis: {h.basis}.")
+    elif h.basis:  # the basis is long: folded, so that the map below stays in sight on a laptop screen
+        with st.expander(f"Estimated mercury use in view: {h.hg_central:,.0f} kg/yr (range {h.hg_low:,.0f}-"
+                         f"{h.hg_high:,.0f}); {h.measured_sites} sites measured, {h.estimated_sites} estimated "
+                         f"from gold, {h.not_estimable} not estimable"):
+            st.caption(f"The range: {RANGE_MEANS} Basis: {h.basis}.")
     if view.distance_m is not None:
         st.info(f"What if: distance rules re-run with {view.distance_m:g} m instead of their "
                 "own distances. This is not the rule file's result.")

@@ -36,6 +36,7 @@ try:
 except HgWatchError as exc:  # a bad HGWATCH_TILES_ABOVE / HGWATCH_BASEMAP value
     st.error(chrome.plain(exc))
     st.stop()
+drawn = st.container()  # the map comes first, its shading choice under it: on a laptop screen the map stays in sight
 shade = st.selectbox("Shade admin units by", ["none", "sites", "open_cases"], key="map_units",
                      format_func=lambda k: "nothing" if k == "none" else MEASURES[k].label + " (sites in view)")
 if shade != "none":
@@ -47,8 +48,8 @@ if shade != "none":
         m = overlay(m, units, shade)
         for note in units.notes:
             st.caption(chrome.plain(note))
-st_folium(m, height=620, use_container_width=True,
-          returned_objects=[], key="main_map")
+with drawn:
+    st_folium(m, height=620, use_container_width=True, returned_objects=[], key="main_map")
 st.caption("Basemaps: OpenStreetMap and Esri World Imagery when online. With no internet the "
            "tiles stay blank, a note appears on the map, and every layer still draws; choose "
            "'No basemap (offline)' in the layer switcher for a plain background. Lines and "
