@@ -123,3 +123,40 @@ def test_a_session_identity_is_the_account_as_it_is_now_on_either_back_end(locat
     auth.disable(store, "kofi")
     assert auth.current_identity(store, signed) is None
     assert auth.current_identity(store, claimed, via_provider=True) is None
+
+
+PAGES = ["ui/pages/map.py", "ui/pages/violations.py", "ui/pages/provenance.py", "ui/pages/inventory.py",
+         "ui/pages/overlays.py", "ui/pages/registers.py"]
+
+
+def _shown(at: AppTest) -> str:
+    """Everything the pages put on screen: every element's value (tables whole), and the session's answers."""
+    parts = [str(_planted(at))]
+    for kind in ("markdown", "caption", "info", "warning", "error", "metric", "json", "text", "code", "title",
+                 "subheader", "header", "selectbox", "multiselect", "radio", "expander", "tabs"):
+        for element in getattr(at, kind, []):
+            parts.append(repr(getattr(element, "value", element)))
+    for kind in ("dataframe", "table"):
+        for element in getattr(at, kind, []):
+            parts.append(element.value.astype(str).to_csv())
+    return "\n".join(parts)
+
+
+def test_a_partner_session_right_after_an_analysts_on_every_page_shows_none_of_its_answers(ws: Path) -> None:
+    """The dashboard's answers are shared by sessions of one view (``HgWatch.shared``); an analyst's
+    tour of every page fills them, then a partner's tour in the same process shows no planted value."""
+    store = open_store(ws)
+    auth.add_account(store, "ana", "analyst", PASSWORD)
+    auth.add_account(store, "pat", "partner", PASSWORD)
+    tours = {}
+    for name in ("ana", "pat"):
+        at = _signed_in(name)
+        shown = [_shown(at)]
+        for page in PAGES:
+            shown.append(_shown(_run(at.switch_page(page))))
+        tours[name] = "\n".join(shown)
+    assert tours["ana"].count(MARK) >= 3 * 150  # the control: the analyst's pages and answers hold them
+    assert MARK not in tours["pat"]
+    first = Workspace(ws).read("mining_sites")["site_id"].iloc[0]
+    assert first in tours["pat"]  # the partner's tour shows its own data
+    assert "Signed in as **pat** (partner)" in tours["pat"]
