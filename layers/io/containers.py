@@ -49,6 +49,9 @@ _MAX_KML = 512 * 2 ** 20  # bytes: a larger doc.kml is refused rather than infla
 _SQL_SECONDS = 10.0
 WAL_SUFFIX = "-wal"  # SQLite's write-ahead log beside a database in WAL mode
 _COPY_TRIES = 5  # copies of a GeoPackage and its -wal taken while a program keeps writing them, then refused
+USER_WAIT_S = 5.0  # how long a read of a user's GeoPackage waits for a program saving into it, seconds
+LOCKED = ("the file is locked by another program saving into it (QGIS or another GIS, with an edit being saved);"
+          f" HgWatch waited {USER_WAIT_S:g} s. Let it finish saving, or close its edit session, then try again")
 _WAL_MODE = 2  # header bytes 18 and 19 (write and read format versions) of an SQLite database in WAL mode
 
 
@@ -216,12 +219,44 @@ def _states(*paths: Path) -> tuple[tuple[int, int, int], ...]:
 
 
 def sniff_gpkg(path: Path, head: bytes) -> Gpkg:
-    """Check that ``path`` is a GeoPackage whose system tables are tables; read nothing else
-    (the committed pages of a ``-wal`` beside it included: ``with_wal``)."""
+    """Check that ``path`` is a GeoPackage whose system tables are tables, and that no program is
+    saving into it (``not_being_saved``); read nothing else (the committed pages of a ``-wal`` beside
+    it included: ``with_wal``)."""
     if not head.startswith(SQLITE):
         raise refuse(path, describe(head), "gpkg")
+    not_being_saved(path, head)
     with with_wal(path, f"upload{path.suffix.lower()}") as source:
         return _sniff_tables(path, source, head)
+
+
+def not_being_saved(path: Path, head: bytes) -> None:
+    """Wait up to ``USER_WAIT_S`` for a program saving into the user's GeoPackage ``path`` (QGIS
+    committing an edit, which keeps readers out while it writes its pages) to finish. InputError
+    naming the file when it does not, or when a program stopped halfway through a save (its
+    ``-journal`` is hot: the file holds part of that save until SQLite undoes it, which needs a write
+    beside the user's file that HgWatch does not make; the file would otherwise be read half-saved).
+
+    The file is read through SQLite read-only (its schema's first page, under SQLite's shared lock for
+    that moment), never written. A file in WAL mode is not waited for: a writer there keeps no reader
+    out, and its ``-wal`` is read from a copy (``with_wal``)."""
+    if _WAL_MODE in head[18:20]:
+        return
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=USER_WAIT_S)
+    except sqlite3.Error:  # the checks that follow say what is wrong with it
+        return
+    try:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise InputError(f"{path.name}: {LOCKED}") from None
+        if "readonly" in str(exc):
+            raise InputError(f"{path.name}: a program stopped halfway through saving into the file (its"
+                             f" {path.name}-journal is still beside it), so the file holds part of that save."
+                             " HgWatch does not change your file: open it once in QGIS (or any SQLite tool),"
+                             " which undoes the unfinished save, then try again") from None
+    finally:
+        con.close()
 
 
 def _sniff_tables(path: Path, source: Path, head: bytes) -> Gpkg:

@@ -46,8 +46,8 @@ from pyproj.exceptions import CRSError as ProjCRSError
 from geo import geomcheck
 from geo.errors import CRSError, InputError, Problem
 from layers.catalogue import CATALOGUE, LayerSpec, spec_for
-from layers.io import gdalread, tables
-from layers.io.containers import ZIP_ERRORS, check_gpkg_layer
+from layers.io import gdalread, gdalwait, tables
+from layers.io.containers import LOCKED, ZIP_ERRORS, check_gpkg_layer
 from layers.io.coordinates import find_geometry
 from layers.io.crs import crs_name, place_crs
 from layers.io.nested import flatten_nested
@@ -363,5 +363,7 @@ def _gdal_message(exc: BaseException) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return (f"it holds text that is not UTF-8 (byte {exc.object[exc.start:exc.start + 1]!r} "
                 f"at position {exc.start}); save it as UTF-8")
+    if gdalwait.locked(exc):  # a program began saving into the file after ``containers.not_being_saved`` looked
+        return LOCKED
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text.replace(" or file not found", "")

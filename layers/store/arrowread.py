@@ -11,21 +11,24 @@ A read is one snapshot, and waits for a writer's commit as the ``sqlite3`` reade
 
 - GDAL's SQLite gives up on a locked file after its ``SQLITE_BUSY_TIMEOUT`` configuration option
   (milliseconds, 5000 by default, applied by GDAL after ``OGR_SQLITE_PRAGMA``, which is why a
-  ``busy_timeout`` pragma there changed nothing); opening a GeoPackage meets the lock twice, so a
-  read under a writer's held commit failed after about 10 s with "database is locked". Every read
-  here sets it to ``files.READ_WAIT_S`` (``wait_for_writers``);
+  ``busy_timeout`` pragma there changed nothing), and opening a GeoPackage meets a held lock twice.
+  A read here waits ``files.READ_WAIT_S`` in all, open and read (``layers.io.gdalwait.within``: the
+  option set for the reading thread only, so a user's own file elsewhere keeps GDAL's short wait);
 - GDAL reads a layer's Arrow stream in batches of 65,536 rows, each its own SQLite read: a writer
   could commit between two batches, and a read of a larger layer returned old rows followed by new
   ones. The GeoPackage driver's ``PRELUDE_STATEMENTS`` open option sends ``BEGIN`` before anything
   else (``SNAPSHOT``), so the whole read, layer definition included, is one read transaction: a
   commit waits for it (rollback journal) or is not seen by it (WAL);
-- a read that still cannot get in raises ``StoreBusy`` (a ``WorkspaceError``) naming the file and the layer.
+- a read that still cannot get in raises ``StoreBusy`` (a ``WorkspaceError``) naming the file and the layer;
+- a writer killed inside its transaction left a hot journal, which GDAL's read-only open cannot roll
+  back ("attempt to write a readonly database"): it is rolled back first (``files.roll_back_dead_writer``).
 """
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -37,6 +40,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from geo.errors import StoreBusy
+from layers.io import gdalwait
 from layers.store import files
 
 # (OGR type, OGR subtype) pairs rebuilt here; anything else is read feature by feature
@@ -44,35 +48,34 @@ _TEXT = {("OFTString", "OFSTNone")}
 _NUMBER = {("OFTInteger", "OFSTNone"), ("OFTInteger", "OFSTInt16"), ("OFTInteger", "OFSTBoolean"),
            ("OFTInteger64", "OFSTNone"), ("OFTReal", "OFSTNone"), ("OFTReal", "OFSTFloat32")}
 SNAPSHOT = {"PRELUDE_STATEMENTS": "BEGIN"}  # GPKG open option: the whole read in one SQLite read transaction
+T = TypeVar("T")
 
 
 def wait_for_writers() -> None:
-    """Make GDAL's SQLite wait ``files.READ_WAIT_S`` for a writer's lock, as Python's ``sqlite3``
-    readers do (GDAL's ``SQLITE_BUSY_TIMEOUT``, process-wide; the default is 5 s)."""
-    pyogrio.set_gdal_config_options({"SQLITE_BUSY_TIMEOUT": str(round(files.READ_WAIT_S * 1000))})
+    """GDAL reads of this process that are not workspace reads (a user's file, a staging file) wait
+    ``gdalwait.OTHER_WAIT_S`` for each lock they meet: GDAL's own default, set process-wide so that no
+    earlier setting carries over (this module once set the workspace's ``files.READ_WAIT_S`` for the
+    whole process, and an import of a file QGIS held waited twice that, silently). The reads here set
+    their own wait for the reading thread only."""
+    pyogrio.set_gdal_config_options({"SQLITE_BUSY_TIMEOUT": str(round(gdalwait.OTHER_WAIT_S * 1000))})
 
 
-wait_for_writers()  # every GDAL read of the process (a layer's field list too), not only those made here
+wait_for_writers()
 
 
 def read_layer(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
     """``pyogrio.read_dataframe(path, layer=layer, columns=columns)`` as one snapshot, read through
     Arrow when every field read has a type rebuilt here (text, whole numbers, booleans, reals), else
     feature by feature. Columns the layer lacks are left out. Raises ``StoreBusy`` when a writer
-    kept the file locked for longer than ``files.READ_WAIT_S`` (GDAL waits that long for each lock it
-    meets; opening the file meets it up to twice)."""
-    wait_for_writers()
-    with _busy_is_workspace_error(path, layer):
-        with pyogrio.raw.open_arrow(path, layer=layer, columns=columns, datetime_as_string=True, use_pyarrow=True,
-                                    **SNAPSHOT) as (meta, stream):
-            fields = [str(f) for f in meta["fields"]]
-            kinds = dict(zip(fields, zip(meta["ogr_types"], meta["ogr_subtypes"])))
-            if meta["encoding"].upper() != "UTF-8" or any(kinds[c] not in _TEXT | _NUMBER for c in fields):
-                table = None
-            else:
-                table = stream.read_all()
-        if table is None:
-            return pyogrio.read_dataframe(path, layer=layer, columns=columns, **SNAPSHOT)
+    kept the file locked for ``files.READ_WAIT_S`` (the whole read, open included, waits that long
+    at most)."""
+    files.roll_back_dead_writer(Path(path))
+    got = _waiting_for_writers(path, layer, lambda: _arrow(path, layer, columns)
+                               or pyogrio.read_dataframe(path, layer=layer, columns=columns, **SNAPSHOT))
+    if isinstance(got, pd.DataFrame):
+        return got
+    table, meta, kinds = got
+    fields = list(kinds)
     data = {name: _column(table.column(name), kinds[name]) for name in fields}
     frame = pd.DataFrame(data, columns=fields)
     name = meta["geometry_name"] or "wkb_geometry"
@@ -82,26 +85,37 @@ def read_layer(path: str | os.PathLike[str], layer: str, columns: Sequence[str] 
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=meta["crs"])
 
 
+def _arrow(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | None
+           ) -> tuple[pa.Table, dict[str, Any], dict[str, tuple[str, str]]] | None:
+    """(the Arrow table, pyogrio's layer description, each field's OGR type) of ``layer``; None when a
+    field has a type not rebuilt here (the layer is then read feature by feature)."""
+    with pyogrio.raw.open_arrow(path, layer=layer, columns=columns, datetime_as_string=True, use_pyarrow=True,
+                                **SNAPSHOT) as (meta, stream):
+        fields = [str(f) for f in meta["fields"]]
+        kinds = dict(zip(fields, zip(meta["ogr_types"], meta["ogr_subtypes"])))
+        if meta["encoding"].upper() != "UTF-8" or any(kinds[c] not in _TEXT | _NUMBER for c in fields):
+            return None
+        return stream.read_all(), meta, kinds
+
+
 def field_names(path: str | os.PathLike[str], layer: str) -> list[str]:
     """The attribute fields of ``layer`` in GeoPackage ``path``, as stored (no geometry); waits for a
     writer's commit and fails as ``read_layer`` does."""
-    wait_for_writers()
-    with _busy_is_workspace_error(path, layer):
-        return [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
+    files.roll_back_dead_writer(Path(path))
+    return _waiting_for_writers(path, layer, lambda: [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]])
 
 
-@contextlib.contextmanager
-def _busy_is_workspace_error(path: str | os.PathLike[str], layer: str) -> Iterator[None]:
-    """GDAL's "database is locked" (after ``files.READ_WAIT_S``) raised as ``StoreBusy`` (a
-    ``WorkspaceError``) naming the file and the layer; any other error as it is."""
+def _waiting_for_writers(path: str | os.PathLike[str], layer: str, read: Callable[[], T]) -> T:
+    """``read()`` of workspace ``path``, waiting ``files.READ_WAIT_S`` in all for a writer's lock
+    (``gdalwait.within``), then ``StoreBusy`` naming the file and the layer; any other error as it is."""
     try:
-        yield
+        return gdalwait.within(files.READ_WAIT_S, read, gdalwait.locked)
     except (DataSourceError, DataLayerError) as exc:
-        if "locked" not in str(exc) and "busy" not in str(exc):
+        if not gdalwait.locked(exc):
             raise
         raise StoreBusy(f"workspace {path} is busy: a write kept it locked for more than {files.READ_WAIT_S:g} s,"
-                             f" so layer {layer!r} could not be read; nothing was changed. Try again in a"
-                             f" minute") from None
+                        f" so layer {layer!r} could not be read; nothing was changed. Try again in a"
+                        f" minute") from None
 
 
 def _column(values: pa.ChunkedArray, kind: tuple[str, str]) -> object:
