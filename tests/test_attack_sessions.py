@@ -9,12 +9,14 @@ session, a disabled one back on the sign-in form. The same session before the ch
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from geo.errors import HgWatchError
 from layers.store.open import open_store
 from layers.store.workspace import DEFAULT_PATH, Workspace
 from services import auth
@@ -160,3 +162,25 @@ def test_a_partner_session_right_after_an_analysts_on_every_page_shows_none_of_i
     first = Workspace(ws).read("mining_sites")["site_id"].iloc[0]
     assert first in tours["pat"]  # the partner's tour shows its own data
     assert "Signed in as **pat** (partner)" in tours["pat"]
+
+
+def test_a_download_drawn_before_its_account_was_disabled_exports_nothing(location: str) -> None:
+    """A download button runs its export on a thread of its own with the service of the page that
+    drew it (no rerun, so no sign-in check): once the account is disabled, that export is refused,
+    on either back end. Before, the same button gives the restricted values (the control)."""
+    from services.hgwatch import HgWatch, Query
+    from services.view import Filters
+    from settings import Settings
+    from tests.api_kit import SECRET, fill
+
+    store = fill(open_store(location))  # analyst "ana" among its accounts
+    settings = (Settings.from_env({}, database_url=location) if location.startswith("postgresql")
+                else Settings.from_env({}, workspace=location))
+    drawn = HgWatch(settings, auth.Identity("ana", "analyst"))  # the service a page drew its buttons with
+    sites = partial(drawn.layer_file, Filters(), "mining_sites", "geojson", "internal")
+    violations = partial(drawn.violations_file, Query(), "csv", "internal")
+    assert SECRET.encode() in sites() and violations()
+    auth.disable(store, "ana")
+    for button in (sites, violations):
+        with pytest.raises(HgWatchError, match="'ana' is disabled: nothing is exported"):
+            button()
