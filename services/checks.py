@@ -65,6 +65,7 @@ def _with_site_areas(workspace: Store, frames: dict[str, gpd.GeoDataFrame]) -> d
     return {**frames, cases.SITE_LAYER: workspace.read(cases.SITE_LAYER, columns=wanted)}
 
 
+@shared_copies()  # a GeoPackage with a -wal: one private copy for its every look and read in the run
 def check(settings: Settings, *, only: Sequence[str] | None = None,
           files: Sequence[tuple[str, str | os.PathLike[str]]] = (),
           set_values: Mapping[str, Mapping[str, str]] | None = None, repair: bool = False,

@@ -83,11 +83,13 @@ def pending_wal(path: Path) -> Path | None:
 class WalCopies:
     """The private copies ``with_wal`` made for one read, by the real path of the file copied;
     deleted on leaving the ``with`` block. ``active()`` makes ``with_wal`` use and keep them (see
-    ``shared_copies``)."""
+    ``shared_copies``). Made inside a ``shared_copies`` block (a chunked read inside a whole ``check``),
+    it reads and makes that block's copies, which live as long as it does."""
 
     def __init__(self) -> None:
         self._stack = contextlib.ExitStack()
         self._made: dict[Path, Path] = {}
+        self._outer = _ACTIVE.get()
 
     def __enter__(self) -> WalCopies:
         return self
@@ -107,9 +109,11 @@ class WalCopies:
             _ACTIVE.reset(token)
 
     def get(self, path: Path) -> Path | None:
-        return self._made.get(path.resolve())
+        return self._made.get(path.resolve()) or (None if self._outer is None else self._outer.get(path))
 
     def make(self, path: Path, name: str) -> Path:
+        if self._outer is not None:
+            return self._outer.make(path, name)
         copy = self._stack.enter_context(_private_copy(path, name))
         self._made[path.resolve()] = copy
         return copy
