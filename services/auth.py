@@ -236,6 +236,14 @@ def current_identity(store: Store, identity: Identity, *, via_provider: bool = F
     return Identity(account.name, account.role, account.areas)
 
 
+def refuse_if_disabled(store: Store, identity: Identity) -> None:
+    """``SignInError`` when the local account of ``identity``'s name is disabled now: asked by what a
+    dashboard session does off its page's run (a download button's callable runs on a thread of its
+    own with what the page that drew it held, so the page's sign-in check is not asked before it)."""
+    if current_identity(store, identity, via_provider=True) is None:
+        raise SignInError(f"account {identity.name!r} is disabled: nothing is exported; sign in again")
+
+
 def identity_of(store: Store, name: str) -> Identity:
     """The identity of the enabled account ``name`` (``--as NAME``); InputError otherwise."""
     account = accounts_for(store).get(name)

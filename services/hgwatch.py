@@ -463,13 +463,12 @@ class HgWatch:
 
     def _may_export(self, profile: str) -> None:
         """Refuse a profile the identity may not use (a partner: internal), and every export of an
-        account disabled since this service was made: a dashboard download button runs its export
-        on a thread of its own, with the service of the page that drew it, so the page's sign-in
-        check (``services.auth.current_identity``) is not asked again before it."""
-        from services.auth import current_identity, profiles_for
+        account disabled since this service was made (``services.auth.refuse_if_disabled``: a
+        download button runs its export with the service of the page that drew it)."""
+        from services.auth import profiles_for, refuse_if_disabled
 
-        if self.identity is not None and current_identity(self.store, self.identity, via_provider=True) is None:
-            raise HgWatchError(f"account {self.identity.name!r} is disabled: nothing is exported; sign in again")
+        if self.identity is not None:
+            refuse_if_disabled(self.store, self.identity)
         if self.identity is not None and profile not in profiles_for(self.identity):
             raise HgWatchError(f"role {self.identity.role!r} may not export under profile {profile!r};"
                                f" expected one of {list(profiles_for(self.identity))}")

@@ -19,7 +19,11 @@ from streamlit.testing.v1 import AppTest
 from geo.errors import HgWatchError
 from layers.store.open import open_store
 from layers.store.workspace import DEFAULT_PATH, Workspace
-from services import auth
+from services import auth, cases, dossier
+from services.hgwatch import HgWatch, Query
+from services.view import Filters
+from settings import Settings
+from tests.api_kit import SECRET, fill, run_cli
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PASSWORD = "correct horse"
@@ -166,21 +170,23 @@ def test_a_partner_session_right_after_an_analysts_on_every_page_shows_none_of_i
 
 def test_a_download_drawn_before_its_account_was_disabled_exports_nothing(location: str) -> None:
     """A download button runs its export on a thread of its own with the service of the page that
-    drew it (no rerun, so no sign-in check): once the account is disabled, that export is refused,
-    on either back end. Before, the same button gives the restricted values (the control)."""
-    from services.hgwatch import HgWatch, Query
-    from services.view import Filters
-    from settings import Settings
-    from tests.api_kit import SECRET, fill
+    drew it (no rerun, so no sign-in check): once the account is disabled, that export (sites,
+    violations, a case dossier) is refused, on either back end. Before, the same buttons give the
+    restricted values and the dossier (the control)."""
 
     store = fill(open_store(location))  # analyst "ana" among its accounts
     settings = (Settings.from_env({}, database_url=location) if location.startswith("postgresql")
                 else Settings.from_env({}, workspace=location))
-    drawn = HgWatch(settings, auth.Identity("ana", "analyst"))  # the service a page drew its buttons with
+    assert run_cli(location, "check")[0] == 0  # a recorded run: a case per violation, so a dossier
+    ana = auth.Identity("ana", "analyst")
+    drawn = HgWatch(settings, ana)  # the service a page drew its buttons with
     sites = partial(drawn.layer_file, Filters(), "mining_sites", "geojson", "internal")
     violations = partial(drawn.violations_file, Query(), "csv", "internal")
-    assert SECRET.encode() in sites() and violations()
+    listed = cases.list_cases(store, ana)
+    case = str(listed.loc[listed["site_id"] == "S1", "violation_id"].iloc[0])
+    dossier_html = partial(dossier.dossier_file, store, ana, settings, case, ".html")
+    assert SECRET.encode() in sites() and violations() and b"Case dossier: HG-WATER-100 at S1 Alpha" in dossier_html()
     auth.disable(store, "ana")
-    for button in (sites, violations):
+    for button in (sites, violations, dossier_html):
         with pytest.raises(HgWatchError, match="'ana' is disabled: nothing is exported"):
             button()
