@@ -19,6 +19,13 @@ wraps its app in ``KeyGate``:
   one with an open start (``../END``);
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
   ``Accept: text/html`` gets JSON);
+- only the query parameters the path accepts (``api.parameters``: the standard ones pygeoapi reads
+  there and, on items, the collection's properties as the key's identity sees them; the other paths
+  but one feature take those of items too, and ignore them, as QGIS 3.22 sends them); any other, a
+  repeated one, one without a value or a value without a name gets 400 with a JSON body naming each,
+  the closest accepted name and the names accepted (pygeoapi would drop an unknown name silently and
+  answer as if it were not there). That answer is recorded in the audit trail as any answered request;
+  ``<``, ``>`` and ``&`` in the gate's JSON bodies are JSON escapes;
 - the request's identity reaches our provider (``api.provider.ASKING``) in pygeoapi's worker
   thread: the gate makes the event loop's default executor copy the request's context;
 - an exception becomes a 500 with a JSON body (the traceback goes to the server log only);
@@ -58,7 +65,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api import config as api_config
-from api.provider import ASKING, Asking, use
+from api import parameters
+from api.provider import ASKING, Asking, StoreUnreadable, every_served, served_to, use
 from layers.store.base import Store
 from layers.store.open import open_store
 from services import audit, keys
@@ -86,8 +94,14 @@ class _ContextPool(ThreadPoolExecutor):
         return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
+def _escaped(body: bytes) -> bytes:
+    """A JSON document with ``<``, ``>`` and ``&`` written as JSON escapes (in JSON they occur only inside
+    strings): an error that repeats what a request gave holds no markup, even to a client that sniffs."""
+    return body.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+
+
 def _json(status: int, code: str, description: str, extra: Sequence[tuple[bytes, bytes]] = ()) -> tuple[dict, dict]:
-    body = json.dumps({"code": code, "description": description}).encode("utf-8")
+    body = _escaped(json.dumps({"code": code, "description": description}).encode("utf-8"))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
     return ({"type": "http.response.start", "status": status, "headers": headers},
             {"type": "http.response.body", "body": body})
@@ -252,7 +266,47 @@ class KeyGate:
             except Exception:  # the request is answered from the collections made last
                 LOGGER.exception("the collection list could not be made again")
         asking = Asking(identity)
+        answered = await self._parameters(scope, asking, send)
+        status = await self._pygeoapi(scope, receive, send, asking) if answered is None else answered
+        path = scope.get("path", "")
+        if status == 503 and asking.unreadable:
+            LOGGER.error("%s %s answered 503: the store %s cannot be read: %s", scope["method"], path,
+                         self.store.path, asking.unreadable)
+        self.audit.put((asking.identity.name, "api request", asking.collection or _collection(path) or path,
+                        {"path": path, "status": status, "features": asking.features}))
+
+    async def _parameters(self, scope: Scope, asking: Asking, send: Send) -> int | None:
+        """Answer a request whose query ``api.parameters`` refuses: 400 naming each problem (or 503 when
+        the store cannot be read to look up the collection's properties). Returns the status answered, or
+        None when pygeoapi is to answer (every parameter accepted, or a collection not served: 404)."""
+        where = parameters.route(scope.get("path", ""))
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if where is None or not pairs:
+            return None
+        refused = parameters.refusal(where, pairs, None)  # the names every collection's path accepts
+        if refused is not None:  # then with the properties as this identity sees them
+            try:
+                if where.collection is None:
+                    collections = await asyncio.to_thread(every_served, asking)
+                else:
+                    served = await asyncio.to_thread(served_to, asking, where.collection)
+                    if served is None:  # a collection it is not served: pygeoapi's 404, whatever the query
+                        return None
+                    collections = [served]
+            except StoreUnreadable:
+                await self._reply(send, 503, "ServiceUnavailable", "the store cannot be read now; try again later",
+                                  [(b"retry-after", str(RETRY_AFTER_S).encode())])
+                return 503
+            refused = parameters.refusal(where, pairs, collections)
+        if refused is None:
+            return None
+        await self._reply(send, 400, "InvalidParameterValue", refused)
+        return 400
+
+    async def _pygeoapi(self, scope: Scope, receive: Receive, send: Send, asking: Asking) -> int:
+        """pygeoapi's answer, with the identity of ``asking`` for the provider; returns its status (0: none)."""
         status: list[int] = []
+        held: list[dict[str, Any]] = []  # an error's start and body so far: its body is escaped before it is sent
 
         async def sending(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -260,6 +314,21 @@ class KeyGate:
                 if status[0] == 503:  # the provider could not read the store (StoreUnreadable): ask again later
                     message = {**message, "headers": [*message.get("headers", []),
                                                       (b"retry-after", str(RETRY_AFTER_S).encode())]}
+                if status[0] >= 400 and any(k.lower() == b"content-type" and b"json" in v
+                                            for k, v in message.get("headers", [])):
+                    held.append(message)
+                    return
+            elif held:
+                held.append(message)
+                if message.get("more_body"):
+                    return
+                start, given = held[0], b"".join(m.get("body", b"") for m in held[1:])
+                body = _escaped(given)
+                if given:  # (a HEAD's start keeps the length its GET has)
+                    start = {**start, "headers": [(k, str(len(body)).encode() if k.lower() == b"content-length"
+                                                   else v) for k, v in start["headers"]]}
+                await send(start)
+                message = {"type": "http.response.body", "body": body}
             await send(message)
 
         token = ASKING.set(asking)
@@ -272,12 +341,7 @@ class KeyGate:
                 await self._reply(send, 500, "ServerError", "the request failed on the server; it is logged")
         finally:
             ASKING.reset(token)
-        path = scope.get("path", "")
-        if status and status[0] == 503 and asking.unreadable:
-            LOGGER.error("%s %s answered 503: the store %s cannot be read: %s", scope["method"], path,
-                         self.store.path, asking.unreadable)
-        self.audit.put((asking.identity.name, "api request", asking.collection or _collection(path) or path,
-                        {"path": path, "status": status[0] if status else 0, "features": asking.features}))
+        return status[0] if status else 0
 
     def close(self) -> None:
         """Write the audit rows still queued (at shutdown)."""

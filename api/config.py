@@ -108,6 +108,42 @@ def config(source: FeatureSource, *, host: str, port: int, url: str) -> dict[str
     }
 
 
+# Query parameters pygeoapi reads on items but its OpenAPI document does not list (api.parameters.ITEMS accepts them)
+UNLISTED: dict[str, tuple[str, dict[str, Any]]] = {
+    "filter": ("A CQL2 text expression on the collection's properties, e.g. miners > 10 AND status = 'active'",
+               {"type": "string"}),
+    "filter-lang": ("The language of filter", {"type": "string", "enum": ["cql2-text", "cql-text"],
+                                               "default": "cql2-text"}),
+    "filter-crs": ("The CRS of the coordinates in filter", {"type": "string", "format": "uri", "default": CRS84}),
+    "resulttype": ("results: the features; hits: only their number (numberMatched)",
+                   {"type": "string", "enum": ["results", "hits"], "default": "results"}),
+}
+# Listed by pygeoapi but refused by the API: any name at all (the standard's free-form object), and the HTML page
+# choice of /openapi (only JSON is served)
+NOT_ACCEPTED = ("vendorSpecificParameters", "ui")
+
+
+def _name(parameter: dict[str, Any]) -> str:
+    ref = str(parameter.get("$ref", ""))
+    return str(parameter["name"]) if "name" in parameter else ref.rsplit("/", 1)[-1].removesuffix(".yaml")
+
+
+def as_accepted(oas: dict[str, Any]) -> dict[str, Any]:
+    """pygeoapi's OpenAPI document ``oas`` changed to list the query parameters the API accepts
+    (``api.parameters``), no more and no fewer: without ``NOT_ACCEPTED``, and with ``UNLISTED`` on items."""
+    oas.get("components", {}).get("parameters", {}).pop("vendorSpecificParameters", None)
+    for path, item in oas.get("paths", {}).items():
+        operation = item.get("get")
+        if not isinstance(operation, dict):
+            continue
+        listed = [p for p in operation.get("parameters", []) if _name(p) not in NOT_ACCEPTED]
+        if path.startswith("/collections/") and path.endswith("/items"):
+            listed += [{"name": name, "in": "query", "required": False, "description": text, "schema": schema,
+                        "style": "form", "explode": False} for name, (text, schema) in UNLISTED.items()]
+        operation["parameters"] = listed
+    return oas
+
+
 def write(folder: Path, source: FeatureSource, *, host: str, port: int, url: str) -> tuple[Path, Path]:
     """Write the configuration and the OpenAPI document into ``folder``; returns both paths.
 
@@ -126,5 +162,5 @@ def write(folder: Path, source: FeatureSource, *, host: str, port: int, url: str
         oas = get_oas(cfg)
     finally:
         ASKING.reset(token)
-    oas_path.write_text(json.dumps(oas, ensure_ascii=False, default=str), encoding="utf-8")
+    oas_path.write_text(json.dumps(as_accepted(oas), ensure_ascii=False, default=str), encoding="utf-8")
     return cfg_path, oas_path

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from pygeoapi.provider.base import (
@@ -31,9 +32,10 @@ from pygeofilter.backends.geopandas.evaluate import to_filter
 
 from geo.errors import HgWatchError
 from services.auth import Identity
-from services.features import FeatureSource, Served, profile_of, select
+from services.features import FeatureSource, Served, case_counts_served, profile_of, select
 
 LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Asking:
     collection: str | None = None
     features: int | None = None
     unreadable: str | None = None  # why the store could not be read (the request was answered 503)
+    served: Served | None = None  # the collection looked up for this request (``served_to``), kept for the provider
 
 
 class StoreUnreadable(ProviderConnectionError):
@@ -61,19 +64,49 @@ def use(source: FeatureSource) -> None:
     _source[:] = [source]
 
 
-def _served(name: str) -> tuple[Asking, Served]:
-    asking = ASKING.get()
-    if asking is None or not _source:
-        raise ProviderConnectionError(user_msg="no identity for this request")
+def _read(asking: Asking, what: Callable[[FeatureSource], T]) -> T:
+    """``what`` of this process's source; StoreUnreadable (503) when the store cannot be read now."""
+    if not _source:
+        raise ProviderConnectionError(user_msg="no collections are served by this process")
     try:
-        served = _source[0].collection(asking.identity, name)
+        return what(_source[0])
     except HgWatchError as exc:
-        LOGGER.error("collection %s: %s", name, exc)
+        LOGGER.error("collections of %s: %s", asking.identity.name, exc)
         asking.unreadable = f"{type(exc).__name__}: {exc}"
         raise StoreUnreadable(user_msg="the store cannot be read now; try again later") from None
+
+
+def served_to(asking: Asking, name: str) -> Served | None:
+    """Collection ``name`` as the identity of ``asking`` may see it (None: not served to it), looked up
+    once a request: the gate's parameter check (``api.parameters``) and the provider share it.
+
+    Raises
+    ------
+    StoreUnreadable
+        The store cannot be read now (the reason is noted in ``asking.unreadable``): 503.
+    """
+    if asking.served is not None and asking.served.name == name:
+        return asking.served
+    served = _read(asking, lambda source: source.collection(asking.identity, name))
+    if served is not None:
+        asking.collection, asking.served = name, served
+    return served
+
+
+def every_served(asking: Asking) -> list[Served]:
+    """Every collection served to the identity of ``asking``, ``case_counts`` too (StoreUnreadable as
+    ``served_to``)."""
+    return _read(asking, lambda source: [*source.collections(asking.identity).values(),
+                                         case_counts_served(source.store, asking.identity)])
+
+
+def _served(name: str) -> tuple[Asking, Served]:
+    asking = ASKING.get()
+    if asking is None:
+        raise ProviderConnectionError(user_msg="no identity for this request")
+    served = served_to(asking, name)
     if served is None:
         raise ProviderItemNotFoundError(user_msg="Collection not found")
-    asking.collection = name
     return asking, served
 
 
