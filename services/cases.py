@@ -46,7 +46,7 @@ from layers.catalogue import CATALOGUE
 from layers.io.photos import photo_facts
 from layers.io.submissions import Submission
 from layers.store import cases as stored
-from layers.store.accounts import accounts_for
+from layers.store.accounts import Account, accounts_for
 from layers.store.base import Store
 from layers.store.cases import CASE_COLUMNS, Case, CaseTables, Comment, Photo, Visit
 from layers.store.visibility import AREA_FIELD
@@ -504,6 +504,25 @@ def set_status(store: Store, identity: Identity, violation_id: str, status: str,
     return after
 
 
+def _may_not_take(account: Account, admin_area: str | None) -> str | None:
+    """Why the enabled ``account`` may not be given a case whose site is in ``admin_area`` (None: it may)."""
+    if account.role == "field" and admin_area not in account.areas:
+        return (f"field account {account.name!r} works areas {', '.join(account.areas)};"
+                f" this case's site is in {admin_area!r}")
+    if account.role == "partner":
+        return f"{account.name!r} is a partner account; a partner sees counts only"
+    return None
+
+
+def assignees(store: Store, admin_area: str | None) -> list[str] | None:
+    """The enabled accounts a case whose site is in ``admin_area`` may be given to (``assign``'s
+    rules), by name; None when the store holds no account (any name is taken then)."""
+    accounts = accounts_for(store).all()
+    if not accounts:
+        return None
+    return [a.name for a in accounts if not a.disabled and _may_not_take(a, admin_area) is None]
+
+
 def assign(store: Store, identity: Identity, violation_id: str, to: str, *, due_date: str | None = None) -> Case:
     """Give case ``violation_id`` to account ``to`` (and a due date, YYYY-MM-DD); a case that is
     ``new`` or ``triaged`` moves to ``assigned``. Only the roles of ``assign_roles`` may; in a store
@@ -524,11 +543,8 @@ def assign(store: Store, identity: Identity, violation_id: str, to: str, *, due_
             account = accounts.get(to)
             if account is None or account.disabled:
                 raise InputError(f"case {violation_id}: --to {to!r} is not an enabled account; see `cli.py users list`")
-            if account.role == "field" and before.admin_area not in account.areas:
-                raise InputError(f"case {violation_id}: field account {to!r} works areas {', '.join(account.areas)};"
-                                 f" this case's site is in {before.admin_area!r}")
-            if account.role == "partner":
-                raise InputError(f"case {violation_id}: {to!r} is a partner account; a partner sees counts only")
+            if why := _may_not_take(account, before.admin_area):
+                raise InputError(f"case {violation_id}: {why}")
         after = replace(before, assignee=to, due_date=due_date or before.due_date, updated_at=now)
         if before.status != "assigned" and rules.find(before.status, "assigned"):
             after = _move(rules, after, "assigned", identity, None, now)

@@ -21,7 +21,9 @@ from streamlit.testing.v1 import AppTest
 from layers.store.open import open_store
 from layers.store.workspace import DEFAULT_PATH
 from services import auth
+from services.auth import Identity
 from tests.browser_harness import CHROMIUM, NetLog, launch, map_frame, running_app, wait_idle
+from ui import login
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LAPTOP = {"width": 1366, "height": 768}
@@ -67,3 +69,15 @@ def test_the_headline_says_which_mercury_range_it_gives(ws: Path) -> None:
     folded = next(e for e in at.expander if e.label.startswith("Estimated mercury use in view"))
     assert f"range {low}-{high}" in folded.label
     assert any("5th-95th percentile" in c.value and "g/g, source 003" in c.value for c in folded.caption)
+
+
+def test_the_signed_in_name_is_text_not_markdown(ws: Path) -> None:
+    """An identity provider's name claim (any text) shows as typed beside "Signed in as", never as a link."""
+    auth.add_account(open_store(ws), "ana", "analyst", PASSWORD)  # accounts exist: sign-in is required
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[login._KEY] = Identity("[y](http://e.example)", "analyst")
+    at.session_state[login._VIA_IDP] = True
+    at.run()
+    assert not at.exception, at.exception
+    shown = [m.value for m in at.sidebar.markdown if m.value.startswith("Signed in as")]
+    assert shown == [r"Signed in as **\[y\]\(http\://e.example\)** (analyst)"]

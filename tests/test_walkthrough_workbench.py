@@ -103,3 +103,37 @@ def test_the_unit_table_says_its_flagged_count_holds_tailings(recorded: Path, tm
     assert headers.get("flagged_sites") == "sites and tailings flagged"
     south = table.value.set_index("unit").loc["DEMO South"]
     assert south["flagged_sites"] > south["sites"]  # why the header must say so: tailings count too
+
+
+def test_the_assign_form_offers_only_the_accounts_that_may_take_the_case(recorded: Path, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = _copy(recorded, tmp_path, monkeypatch)
+    store = open_store(ws)
+    listed = cases.list_cases(store, auth.LOCAL)
+    row = listed.iloc[0]
+    area, other = str(row["admin_area"]), next(a for a in listed["admin_area"].astype(str) if a != str(row["admin_area"]))
+    for name, role, areas in [("ana", "analyst", ()), ("kofi", "field", (area,)), ("ama", "field", (other,)),
+                              ("pat", "partner", ()), ("old", "analyst", ())]:
+        auth.add_account(store, name, role, "a long password", areas)
+    auth.disable(store, "old")
+    vid = str(row["violation_id"])
+    at = _page(Identity("ana", "analyst"), wb_case=vid)
+    box = at.selectbox(key="case_assign_to")
+    assert box.options == ["ana", "kofi"]  # not a field account of another area, a partner or a disabled account
+    box.set_value("kofi")
+    at.button(key="FormSubmitter:case_assign-Assign").click().run()
+    assert not at.exception, at.exception
+    assert cases.case_file(open_store(ws), auth.LOCAL, vid).case.assignee == "kofi"
+    assert any(s.value == "case assigned to kofi" for s in at.success)
+
+
+def test_a_typed_name_in_a_message_is_text_not_markdown(recorded: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = _copy(recorded, tmp_path, monkeypatch)
+    vid = str(cases.list_cases(open_store(ws), auth.LOCAL)["violation_id"].iloc[0])
+    at = _page(wb_case=vid)  # no accounts: any name is taken, as typed
+    at.text_input(key="case_assign_to").input("[x](http://e.example)")
+    at.button(key="FormSubmitter:case_assign-Assign").click().run()
+    assert not at.exception, at.exception
+    flashes = [s.value for s in at.success if "case assigned to" in s.value]
+    assert flashes == [r"case assigned to \[x\]\(http\://e\.example\)"]  # shows as typed, never as a link

@@ -21,6 +21,7 @@ Widgets only: the checks are ``services.auth``'s.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping
 
 import streamlit as st
@@ -39,6 +40,8 @@ _VIA_IDP = "_hgw_via_idp"  # True when this session's identity came from the ide
 _REFUSED_IDP = "_hgw_refused_idp"  # the provider's user was refused (audited once per session)
 PASSWORD, IDP = "password", "identity provider"  # how a sign-in came (the audit trail's "via")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# what makes a name in bold Markdown a link, an image, code or other formatting (a name's "." and "@" stay as they are)
+_MARKUP = re.compile(r"([\\`*_\[\]()<>!|~$:#])")
 ADD_ACCOUNT = ("python cli.py users add NAME --role admin --password-stdin   "
                "(the password is one line on standard input)")
 
@@ -185,7 +188,8 @@ def account_box(who: Identity) -> None:
     if who == LOCAL:
         st.sidebar.caption("Local single-user mode (no accounts)")
         return
-    st.sidebar.markdown(f"Signed in as **{who.name}** ({who.role})")
+    name = _MARKUP.sub(r"\\\1", who.name)  # a provider's name claim (any text) shows as text, never a link
+    st.sidebar.markdown(f"Signed in as **{name}** ({who.role})")
     if st.sidebar.button("Log out", key="log_out"):
         st.session_state.pop(_KEY, None)
         via_idp = st.session_state.get(_VIA_IDP, False)

@@ -163,9 +163,9 @@ def _act(done: str, action: Callable[[], object]) -> None:
         with audit.acting_as(who.name):
             action()
     except HgWatchError as exc:
-        st.error(str(exc))
+        st.error(chrome.plain(exc))
     else:
-        st.session_state[_FLASH] = done
+        st.session_state[_FLASH] = chrome.plain(done)
         st.rerun()
 
 
@@ -174,7 +174,7 @@ def _case_panel(vid: str) -> None:
     try:
         found = cases.case_file(store, who, vid)
     except HgWatchError as exc:
-        st.warning(str(exc))
+        st.warning(chrome.plain(exc))
         return
     case = found.case
     st.subheader(f"Case {vid}")
@@ -209,9 +209,14 @@ def _case_panel(vid: str) -> None:
             _act(f"photo {picture.name} attached",
                  lambda: cases.add_photo(store, who, vid, picture.name, picture.getvalue()))
     if casework.may_assign(who):
+        takers = cases.assignees(store, case.admin_area)  # None: no accounts, any name goes
         with st.form("case_assign", clear_on_submit=True):
             a1, a2 = st.columns(2)
-            to = a1.text_input("Assign to (account name)", key="case_assign_to")
+            if takers is None:
+                to = a1.text_input("Assign to (account name)", key="case_assign_to")
+            else:  # only the accounts that may take it: enabled, no partner, a field account of its area
+                to = a1.selectbox("Assign to", takers, index=None, key="case_assign_to",
+                                  placeholder="an account that may take this case") or ""
             due = a2.date_input("Due", value=None, key="case_assign_due")
             if st.form_submit_button("Assign") and to.strip():
                 _act(f"case assigned to {to.strip()}", lambda: cases.assign(
