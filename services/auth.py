@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import argon2
 import geopandas as gpd
@@ -82,11 +82,14 @@ class SignInError(HgWatchError):
 
 @dataclass(frozen=True)
 class Identity:
-    """Who is asking: an account's name, its role, and a field coordinator's admin areas."""
+    """Who is asking: an account's name, its role, and a field coordinator's admin areas;
+    ``provider``: signed in through the identity provider, whose claims (not a local account)
+    gave the role (not compared: the same person and rights either way)."""
 
     name: str
     role: str
     areas: tuple[str, ...] = ()
+    provider: bool = field(default=False, compare=False, repr=False)
 
     @property
     def rights(self) -> Rights:
@@ -222,26 +225,36 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
-def current_identity(store: Store, identity: Identity, *, via_provider: bool = False) -> Identity | None:
+def current_identity(store: Store, identity: Identity, *, via_provider: bool | None = None) -> Identity | None:
     """``identity``, a signed-in session's, as the store's accounts have it now (asked on every
     rerun of a dashboard session, as the API asks again for a key every second): None when the
     account no longer exists or is disabled, else its role and areas of now (a demoted or
     narrowed account reads as such from the next rerun). A session the identity provider signed
-    in keeps the role its claims gave, and ends when a local account of that name is disabled."""
+    in (``via_provider``, by default ``identity.provider``) keeps the role its claims gave, and
+    ends when a local account of that name is disabled."""
     account = accounts_for(store).get(identity.name)
-    if via_provider:
+    if identity.provider if via_provider is None else via_provider:
         return None if account is not None and account.disabled else identity
     if account is None or account.disabled:
         return None
     return Identity(account.name, account.role, account.areas)
 
 
-def refuse_if_disabled(store: Store, identity: Identity) -> None:
-    """``SignInError`` when the local account of ``identity``'s name is disabled now: asked by what a
-    dashboard session does off its page's run (a download button's callable runs on a thread of its
-    own with what the page that drew it held, so the page's sign-in check is not asked before it)."""
-    if current_identity(store, identity, via_provider=True) is None:
+def refuse_if_changed(store: Store, identity: Identity) -> None:
+    """``SignInError`` when the local account of ``identity``'s name is disabled now, or (for a
+    password sign-in) has another role or other areas: asked by what a dashboard session does off
+    its page's run (a download button's callable runs on a thread of its own with what the page
+    that drew it held, so the page's sign-in check is not asked before it). No local account of
+    that name (a provider's sign-in, the local single-user mode) changes nothing."""
+    account = accounts_for(store).get(identity.name)
+    if account is None:
+        return
+    if account.disabled:
         raise SignInError(f"account {identity.name!r} is disabled: nothing is exported; sign in again")
+    if not identity.provider and (account.role, tuple(account.areas)) != (identity.role, tuple(identity.areas)):
+        raise SignInError(f"account {identity.name!r} is now {account.role!r}"
+                          + (f" in {', '.join(account.areas)}" if account.areas else "")
+                          + ": nothing is exported; open the page again")
 
 
 def identity_of(store: Store, name: str) -> Identity:

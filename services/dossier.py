@@ -26,7 +26,7 @@ from layers.store.base import Store
 from layers.store.cases import Case
 from render.dossier.document import DOSSIER_SUFFIXES, Dossier, Measured, dossier_bytes, write_dossier
 from services import audit, cases, people
-from services.auth import Identity, may_see_layer, read_layer, refuse_if_disabled
+from services.auth import Identity, may_see_layer, read_layer, refuse_if_changed
 from settings import Settings
 
 __all__ = ["dossier", "dossier_file", "write"]
@@ -145,8 +145,8 @@ def write(store: Store, identity: Identity, settings: Settings, violation_id: st
 
 def dossier_file(store: Store, identity: Identity, settings: Settings, violation_id: str, suffix: str) -> bytes:
     """The dossier as bytes (".pdf" or ".html"), for a download button; recorded like ``write``.
-    Refused once ``identity``'s account is disabled (``services.auth.refuse_if_disabled``)."""
-    refuse_if_disabled(store, identity)
+    Refused once ``identity``'s account is disabled or changed (``services.auth.refuse_if_changed``)."""
+    refuse_if_changed(store, identity)
     data = dossier_bytes(dossier(store, identity, settings, violation_id), suffix)
     _record(store, identity, violation_id, suffix.lstrip("."), len(data))
     return data

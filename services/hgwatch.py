@@ -463,12 +463,13 @@ class HgWatch:
 
     def _may_export(self, profile: str) -> None:
         """Refuse a profile the identity may not use (a partner: internal), and every export of an
-        account disabled since this service was made (``services.auth.refuse_if_disabled``: a
-        download button runs its export with the service of the page that drew it)."""
-        from services.auth import profiles_for, refuse_if_disabled
+        account disabled, or given another role or areas, since this service was made
+        (``services.auth.refuse_if_changed``: a download button runs its export with the service
+        of the page that drew it)."""
+        from services.auth import profiles_for, refuse_if_changed
 
         if self.identity is not None:
-            refuse_if_disabled(self.store, self.identity)
+            refuse_if_changed(self.store, self.identity)
         if self.identity is not None and profile not in profiles_for(self.identity):
             raise HgWatchError(f"role {self.identity.role!r} may not export under profile {profile!r};"
                                f" expected one of {list(profiles_for(self.identity))}")

@@ -58,7 +58,7 @@ def identity_from_claims(claims: Mapping[str, object], config: OidcSettings) -> 
                           "ask an administrator to give one")
     role = roles[0]
     if role != "field":
-        return Identity(name, role)
+        return Identity(name, role, provider=True)
     areas: list[str] = []
     if config.areas_claim is not None:
         for value in _strings(claims.get(config.areas_claim)):
@@ -66,7 +66,7 @@ def identity_from_claims(claims: Mapping[str, object], config: OidcSettings) -> 
     if not areas:
         raise OidcRefused(f"{name!r} is a field coordinator but the claim {config.areas_claim!r} names no admin area; "
                           "ask an administrator")
-    return Identity(name, role, tuple(dict.fromkeys(areas)))
+    return Identity(name, role, tuple(dict.fromkeys(areas)), provider=True)
 
 
 def sign_in(store: Store | None, claims: Mapping[str, object], config: OidcSettings) -> Identity:

@@ -19,15 +19,17 @@ from streamlit.testing.v1 import AppTest
 from geo.errors import HgWatchError
 from layers.store.open import open_store
 from layers.store.workspace import DEFAULT_PATH, Workspace
-from services import auth, cases, dossier
+from services import auth, cases, dossier, oidc
 from services.hgwatch import HgWatch, Query
 from services.view import Filters
 from settings import Settings
+from settings.oidc import OidcSettings
 from tests.api_kit import SECRET, fill, run_cli
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PASSWORD = "correct horse"
 MARK = "PLANTEDSECRET"
+OIDC = OidcSettings(role_claim="groups", roles={"hg-analyst": "analyst"}, name_claim="email")
 pytestmark = pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
 
 
@@ -190,3 +192,33 @@ def test_a_download_drawn_before_its_account_was_disabled_exports_nothing(locati
     for button in (sites, violations, dossier_html):
         with pytest.raises(HgWatchError, match="'ana' is disabled: nothing is exported"):
             button()
+
+
+def test_a_download_drawn_before_its_account_changed_role_or_areas_exports_nothing(location: str) -> None:
+    """The same buttons once the account was demoted (an analyst made a partner) or narrowed (a field
+    coordinator left with fewer areas): refused, naming what the account is now. A session the
+    identity provider signed in keeps the role its claims gave, whatever a local account of its name says."""
+    store = fill(open_store(location))
+    auth.add_account(store, "kofi", "field", PASSWORD, ["A", "B"])
+    assert run_cli(location, "check")[0] == 0
+    settings = (Settings.from_env({}, database_url=location) if location.startswith("postgresql")
+                else Settings.from_env({}, workspace=location))
+    ana, kofi = auth.Identity("ana", "analyst"), auth.Identity("kofi", "field", ("A", "B"))
+    claimed = oidc.identity_from_claims({"email": "ana", "groups": ["hg-analyst"]}, OIDC)
+    assert claimed == ana and claimed.provider and not ana.provider
+    listed = cases.list_cases(store, ana)
+    case = str(listed.loc[listed["site_id"] == "S1", "violation_id"].iloc[0])
+    buttons = [[partial(HgWatch(settings, who).layer_file, Filters(), "mining_sites", "geojson", "internal"),
+                partial(HgWatch(settings, who).violations_file, Query(), "csv", "internal"),
+                partial(dossier.dossier_file, store, who, settings, case, ".html")]
+               for who in (ana, kofi, claimed)]  # a list: claimed == ana (provider is not compared)
+    for drawn in buttons:  # the control: before the change, every button gives its file
+        assert SECRET.encode() in drawn[0]() and drawn[1]() and b"Case dossier" in drawn[2]()
+    auth.set_role(store, "ana", "partner")
+    auth.set_role(store, "kofi", "field", ["B"])
+    for drawn, message in zip(buttons, ("'ana' is now 'partner'", "'kofi' is now 'field' in B")):
+        for button in drawn:
+            with pytest.raises(HgWatchError, match=message):
+                button()
+    assert SECRET.encode() in buttons[2][0]()  # the provider's claims still make ana an analyst
+    assert b"Case dossier" in buttons[2][2]()
