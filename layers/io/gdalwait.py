@@ -69,17 +69,19 @@ def waiting(seconds: float) -> Iterator[None]:
         _GDAL.CPLSetThreadLocalConfigOption(BUSY_TIMEOUT, before)
 
 
-def within(seconds: float, read: Callable[[], T], busy: Callable[[BaseException], bool]) -> T:
+def within(seconds: float, read: Callable[[], T], busy: Callable[..., bool]) -> T:
     """``read()`` (GDAL reads of one file), given up ``seconds`` after the start when the file stays
-    locked: the last error for which ``busy`` is true is raised then; any other error at once."""
+    locked. ``busy(exc, waited=...)`` says whether an error came from a lock (``waited``: the try lasted
+    at least one whole lock wait); the last such error is raised at the end, any other at once."""
     deadline = time.monotonic() + seconds
     while True:
-        left = deadline - time.monotonic()
+        start = time.monotonic()
+        each = max(deadline - start, 0.0) / OPEN_WAITS
         try:
-            with waiting(max(left, 0.0) / OPEN_WAITS):
+            with waiting(each):
                 return read()
         except Exception as exc:
-            if not busy(exc) or deadline - time.monotonic() < LAST_TRY_S:
+            if not busy(exc, waited=time.monotonic() - start >= each) or deadline - time.monotonic() < LAST_TRY_S:
                 raise
             time.sleep(LAST_TRY_S)  # a lock SQLite reported without waiting: not a busy loop
 

@@ -49,6 +49,7 @@ _NUMBER = {("OFTInteger", "OFSTNone"), ("OFTInteger", "OFSTInt16"), ("OFTInteger
            ("OFTInteger64", "OFSTNone"), ("OFTReal", "OFSTNone"), ("OFTReal", "OFSTFloat32")}
 SNAPSHOT = {"PRELUDE_STATEMENTS": "BEGIN"}  # GPKG open option: the whole read in one SQLite read transaction
 T = TypeVar("T")
+MISSING_TABLES = "required GeoPackage tables"  # GDAL's open: "At least one of the required GeoPackage tables ..."
 
 
 def wait_for_writers() -> None:
@@ -108,14 +109,28 @@ def field_names(path: str | os.PathLike[str], layer: str) -> list[str]:
 def _waiting_for_writers(path: str | os.PathLike[str], layer: str, read: Callable[[], T]) -> T:
     """``read()`` of workspace ``path``, waiting ``files.READ_WAIT_S`` in all for a writer's lock
     (``gdalwait.within``), then ``StoreBusy`` naming the file and the layer; any other error as it is."""
+    verdicts: list[bool] = []  # what ``_busy`` said of each failed try
+
+    def busy(exc: BaseException, *, waited: bool) -> bool:
+        verdicts.append(_busy(exc, waited=waited))
+        return verdicts[-1]
     try:
-        return gdalwait.within(files.READ_WAIT_S, read, gdalwait.locked)
-    except (DataSourceError, DataLayerError) as exc:
-        if not gdalwait.locked(exc):
+        return gdalwait.within(files.READ_WAIT_S, read, busy)
+    except (DataSourceError, DataLayerError):
+        if not verdicts or not verdicts[-1]:
             raise
         raise StoreBusy(f"workspace {path} is busy: a write kept it locked for more than {files.READ_WAIT_S:g} s,"
                         f" so layer {layer!r} could not be read; nothing was changed. Try again in a"
                         f" minute") from None
+
+
+def _busy(exc: BaseException, *, waited: bool) -> bool:
+    """Whether GDAL's error on a workspace came from another program's lock: "database is locked", or,
+    after a try that waited a whole lock wait (``waited``), GDAL's open saying the file lacks the
+    GeoPackage tables. The second is what the open says when its look at the schema met a lock it did
+    not get past (seen under another program committing in a tight loop, rollback journal: 2 of 95
+    reads with a 100 ms wait, 18bd24d); a file that really lacks them says so at once, and is not waited for."""
+    return gdalwait.locked(exc) or (waited and MISSING_TABLES in str(exc))
 
 
 def _column(values: pa.ChunkedArray, kind: tuple[str, str]) -> object:
