@@ -170,6 +170,9 @@ class BlankBase(Layer):
         self._name = "BlankBase"
 
 
+MAX_HEIGHT = 0.45  # an HtmlControl's largest height, as a share of its map's
+
+
 class HtmlControl(MacroElement):
     """A Leaflet control holding server-built, already escaped HTML (legend, notes).
 
@@ -180,7 +183,7 @@ class HtmlControl(MacroElement):
     _template = Template("""
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
-        {{ this.get_name() }}.onAdd = function () {
+        {{ this.get_name() }}.onAdd = function (map) {
             var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
             div.innerHTML = {{ this.html|tojson }};
             div.style.background = "rgba(255,255,255,0.92)";
@@ -188,8 +191,13 @@ class HtmlControl(MacroElement):
             div.style.borderRadius = "4px";
             div.style.font = "12px/1.4 sans-serif";
             div.style.maxWidth = "300px";
+            // at most this share of the map's height, scrolled beyond: a long legend on a small map hid the map
+            div.style.maxHeight = Math.round(map.getSize().y * {{ this.max_height }}) + "px";
+            div.style.overflowY = "auto";
+            div.style.boxSizing = "border-box";
             {% if this.on_tile_error %}div.style.display = "none";{% endif %}
             L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
             return div;
         };
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
@@ -213,6 +221,7 @@ class HtmlControl(MacroElement):
         self.css_class = css_class
         self.position = position
         self.on_tile_error = on_tile_error
+        self.max_height = MAX_HEIGHT
 
 
 def offline_map(**kwargs: Any) -> folium.Map:
