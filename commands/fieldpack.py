@@ -23,7 +23,7 @@ def cmd_fieldpack(args: argparse.Namespace) -> int:
         odk.record_push(service(args).store, pushed)
         print(f"published to ODK Central {pushed.server} project {pushed.project_id}: form {pushed.form_id} "
               f"({'created' if pushed.form_created else 'new version'}); entity list cases: {pushed.created} created, "
-              f"{pushed.updated} updated, {pushed.deleted} removed")
+              f"{pushed.updated} updated, {pushed.deleted} removed, {pushed.kept} of other areas or assignees kept")
     return 0
 
 

@@ -50,6 +50,8 @@ class FieldPack:
     folder: Path
     files: tuple[Path, ...]
     cases: int
+    area: str = ""                # the admin area it was made for
+    assignee: str | None = None   # the account it was made for, when one
 
 
 def open_statuses() -> tuple[str, ...]:
@@ -121,13 +123,19 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
             os.replace(staging / name, folder / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return FieldPack(folder, tuple(folder / name for name in FILES), len(rows))
+    return FieldPack(folder, tuple(folder / name for name in FILES), len(rows), area, assignee)
 
 
 def field_pack(store: Store, identity: Identity, *, area: str, assignee: str | None,
                folder: Path) -> tuple[FieldPack, pd.DataFrame]:
     """Write the pack of ``area``'s open cases that ``identity`` may see (``services.cases.list_cases``)
-    into ``folder``, record it in the audit trail, and return it with its case rows."""
+    into ``folder``, record it in the audit trail, and return it with its case rows.
+
+    A field account asking for an area outside its own is refused by name (it would otherwise
+    hear that the area has no open case)."""
+    if identity.rights.restricted == "areas" and area not in identity.areas:
+        raise InputError(f"--area {area!r}: no open case that {identity.name} may see: a field account works only "
+                         f"the cases of its areas ({', '.join(identity.areas) or 'none'}); nothing written")
     cases = list_cases(store, identity, area=area, assignee=assignee)
     pack = write_pack(cases, folder, area=area, assignee=assignee)
     rows = pack_cases(cases)

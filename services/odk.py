@@ -1,8 +1,10 @@
 """Publishing a field pack to an ODK Central server through pyodk (``fieldpack --odk-central``).
 
 The cases go first, as the entity list ``cases`` (one entity per case, matched on its
-``violation_id``: new cases are created, changed ones updated, cases no longer open deleted),
-then the inspection form is created or, when the server has it, replaced by a new version.
+``violation_id``: new cases are created, changed ones updated, and the pack's own cases no longer
+open deleted), then the inspection form is created or, when the server has it, replaced by a new
+version. One list serves every area: a pack for one area (and assignee) deletes only entities of
+that area (and assignee), so publishing the South pack leaves the North phones' cases alone.
 Central links the form's ``cases.csv`` attachment to the entity list of the same name, so the
 phones always get the server's current case list.
 
@@ -49,6 +51,7 @@ class OdkPush:
     created: int            # entities created, updated and deleted in the entity list
     updated: int
     deleted: int
+    kept: int = 0           # entities of other areas (or assignees) on the server, left as they are
 
 
 def config_path(flag_value: str | None) -> Path:
@@ -104,8 +107,12 @@ def push_pack(pack: FieldPack, rows: pd.DataFrame, *, config: Path, project_id: 
                 client.entity_lists.create(entity_list_name=CASES_LIST, project_id=pid)
             actions = client.entities.merge(
                 entity_rows(rows), entity_list_name=CASES_LIST, project_id=pid, match_keys=[MATCH_KEY],
-                add_new_properties=True, update_matched=True, delete_not_matched=True,
+                add_new_properties=True, update_matched=True, delete_not_matched=False,
                 create_source=f"hgwatch fieldpack {pack.folder.name}", source_size=str(len(rows)))
+            others = list(actions.to_delete.values())
+            gone = [entity for entity in others if in_scope(entity, pack, rows)]
+            for entity in gone:
+                client.entities.delete(uuid=entity["__id"], entity_list_name=CASES_LIST, project_id=pid)
             done = f"the entity list {CASES_LIST!r} was updated, the form was not"
             exists = FORM_ID in {f.xmlFormId for f in client.forms.list(project_id=pid)}
             definition = pack.folder / "inspection.xlsx"
@@ -115,8 +122,17 @@ def push_pack(pack: FieldPack, rows: pd.DataFrame, *, config: Path, project_id: 
                 client.forms.create(definition=definition, form_id=FORM_ID, project_id=pid)
     except (PyODKError, requests.RequestException, pydantic.ValidationError) as exc:  # last: an answer unlike Central's
         raise InputError(f"ODK Central {server}: {_reason(exc)}; {done}") from None
-    return OdkPush(server, pid, FORM_ID, not exists, len(actions.to_insert), len(actions.to_update),
-                   len(actions.to_delete))
+    return OdkPush(server, pid, FORM_ID, not exists, len(actions.to_insert), len(actions.to_update), len(gone),
+                   len(others) - len(gone))
+
+
+def in_scope(entity: dict[str, object], pack: FieldPack, rows: pd.DataFrame) -> bool:
+    """Whether a server entity the pack does not hold is the pack's to delete: one of its area
+    (the pack's ``area`` or an area of its rows) and, for a pack made for one assignee, of that assignee."""
+    areas = {pack.area, *(str(a) for a in rows.get("admin_area", pd.Series(dtype=object)).dropna())} - {""}
+    if str(entity.get("admin_area") or "") not in areas:
+        return False
+    return pack.assignee is None or str(entity.get("assignee") or "") == pack.assignee
 
 
 def _reason(exc: Exception) -> str:
@@ -129,4 +145,4 @@ def record_push(store: Store, pushed: OdkPush) -> None:
     """Name the push in the audit trail: which server, project and form got the cases."""
     audit.record_output(store, "export", "odk-central", after={
         "server": pushed.server, "project": pushed.project_id, "form": pushed.form_id, "created": pushed.created,
-        "updated": pushed.updated, "deleted": pushed.deleted})
+        "updated": pushed.updated, "deleted": pushed.deleted, "kept": pushed.kept})

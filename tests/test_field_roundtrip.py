@@ -1,0 +1,139 @@
+"""A case's round trip to the field and back, as a field coordinator meets it (session 11, HF).
+
+ODK Central keeps ONE entity list ``cases`` per project, and every area's pack publishes into it:
+publishing the South pack must not delete the North phones' cases. A field account asking for an
+area outside its own hears its areas, not "no open case". And the messy export a coordinator
+downloads (a far visit, a photo missing from the ZIP, a rejected submission, a case of another
+area, a case reassigned meanwhile, HTML and non-ASCII in notes) is imported on GeoPackage and
+PostGIS with every row accounted for, and a second import changes nothing.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pyodk._utils import session as pyodk_session
+
+from geo.errors import InputError
+from services import audit, auth, cases, fieldpack, odk
+from services.auth import Identity
+from tests import field_exports as fx
+from tests.test_fieldpack_odk import FakeCentral, _config
+from tests.test_fieldpack_roundtrip import _cases, _run, _store, flagged  # noqa: F401 (flagged: the fixture)
+
+
+@pytest.fixture
+def central(monkeypatch: pytest.MonkeyPatch) -> FakeCentral:
+    fake = FakeCentral()
+    monkeypatch.setattr(pyodk_session.Adapter, "send", lambda _self, request, **_kw: fake.send(request))
+    return fake
+
+
+def _frame(rows: list[tuple[str, str, str, str | None]]) -> pd.DataFrame:
+    """Cases (violation id, admin area, status, assignee) at known places, as ``list_cases`` gives them."""
+    return pd.DataFrame({
+        "violation_id": [r[0] for r in rows], "site_id": [f"S-{r[0]}" for r in rows],
+        "rule_id": ["HG-WATER-100"] * len(rows), "status": [r[2] for r in rows], "assignee": [r[3] for r in rows],
+        "site_name": [f"Pit {r[0]}" for r in rows], "distance_m": [50.0] * len(rows),
+        "lon": [-1.5] * len(rows), "lat": [6.5] * len(rows), "admin_area": [r[1] for r in rows]})
+
+
+def _push(frame: pd.DataFrame, tmp_path: Path, area: str, assignee: str | None = None) -> odk.OdkPush:
+    kept = frame[frame["admin_area"] == area]
+    if assignee is not None:
+        kept = kept[kept["assignee"] == assignee]
+    pack = fieldpack.write_pack(kept, tmp_path / f"{area}-{assignee}", area=area, assignee=assignee,
+                                now=datetime(2026, 11, 27, tzinfo=UTC))
+    return odk.push_pack(pack, fieldpack.pack_cases(kept), config=_config(tmp_path))
+
+
+def _on_server(central: FakeCentral) -> dict[str, str]:
+    return {e["violation_id"]: e["assignee"] for e in central.datasets["cases"]["entities"].values()}
+
+
+def test_publishing_one_area_leaves_the_other_areas_cases_on_the_server(tmp_path: Path, central: FakeCentral) -> None:
+    frame = _frame([("N-1", "North", "assigned", "kofi"), ("N-2", "North", "assigned", "yaw"),
+                    ("N-3", "North", "new", None), ("N-4", "North", "assigned", "kofi"),
+                    ("S-1", "South", "assigned", "ama")])
+    _push(frame, tmp_path, "North")
+    south = _push(frame, tmp_path, "South")  # North's phones keep their cases
+    assert _on_server(central) == {"N-1": "kofi", "N-2": "yaw", "N-3": "", "N-4": "kofi", "S-1": "ama"}
+    assert (south.created, south.deleted, south.kept) == (1, 0, 4)
+    frame.loc[frame["violation_id"] == "N-3", "status"] = "closed"  # settled: North's next pack removes it
+    north = _push(frame, tmp_path, "North")
+    assert (north.deleted, north.kept) == (1, 1)
+    assert sorted(_on_server(central)) == ["N-1", "N-2", "N-4", "S-1"]
+    frame.loc[frame["violation_id"] == "N-1", "status"] = "confirmed"  # kofi's pack removes kofi's settled case only
+    kofi = _push(frame, tmp_path, "North", "kofi")
+    assert (kofi.created, kofi.deleted, kofi.kept) == (0, 1, 2)
+    assert _on_server(central) == {"N-2": "yaw", "N-4": "kofi", "S-1": "ama"}
+
+
+def test_a_field_account_asking_for_another_area_hears_its_own(flagged: tuple[list[str], dict[str, str]],  # noqa: F811
+                                                               tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    where, ids = flagged
+    auth.add_account(_store(where), "kofi", "field", "a long password", ["South"])
+    with pytest.raises(InputError) as info:
+        fieldpack.field_pack(_store(where), Identity("kofi", "field", ("South",)), area="North", assignee=None,
+                             folder=tmp_path / "p")
+    assert "'North'" in str(info.value) and "kofi" in str(info.value) and "(South)" in str(info.value)
+    capsys.readouterr()
+    assert _run(where, "--as", "kofi", "fieldpack", "--area", "North", "--out", str(tmp_path / "q")) == 2
+    err = capsys.readouterr().err
+    assert "its areas (South)" in err and "Traceback" not in err
+    assert not (tmp_path / "q").exists() or not any((tmp_path / "q").iterdir())
+
+
+def test_a_messy_export_is_imported_row_by_row_and_a_second_import_changes_nothing(
+        flagged: tuple[list[str], dict[str, str]], tmp_path: Path,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    where, ids = flagged
+    store = _store(where)
+    auth.add_account(store, "kofi", "field", "a long password", ["North"])
+    auth.add_account(store, "yaw", "field", "a long password", ["North"])
+    auth.add_account(store, "ana", "analyst", "a long password")
+    for site in ("S1", "S2"):
+        assert _run(where, "--as", "ana", "cases", "assign", ids[site], "--to", "kofi") == 0
+    assert _run(where, "--as", "ana", "fieldpack", "--area", "North", "--out", str(tmp_path / "pack")) == 0
+    assert _run(where, "--as", "ana", "cases", "assign", ids["S2"], "--to", "yaw") == 0  # reassigned meanwhile
+    notes = "Propriétaire absent — <script>alert('x')</script> 汞"
+    photo = fx.jpeg(0.0, 0.0005, datetime(2024, 5, 1, 10, 0, 0), "+00:00")
+    export = fx.odk_zip(tmp_path / "hgwatch_inspection.zip", [
+        {"key": "uuid:1", "violation_id": ids["S1"], "outcome": "confirmed", "lat": 0.0, "lon": 0.0005, "accuracy": 4.0,
+         "visited_at": "2024-05-01T10:00:00Z", "photo": "one.jpg", "notes": notes, "submitter": "kofi"},
+        {"key": "uuid:2", "violation_id": ids["S2"], "outcome": "not_accessible", "reason": "bridge <i>down</i>",
+         "lat": 0.02, "lon": 0.0006, "visited_at": "2024-05-01T11:00:00Z", "submitter": "kofi"},  # 1.1 km away
+        {"key": "uuid:3", "violation_id": ids["S1"], "outcome": "confirmed", "lat": 0.0, "lon": 0.0005,
+         "visited_at": "2024-05-01T10:05:00Z", "photo": "absent.jpg", "submitter": "kofi"},  # photo not in the ZIP
+        {"key": "uuid:4", "violation_id": ids["S1"], "outcome": "false_positive", "reason": "x", "review": "rejected",
+         "submitter": "kofi"},
+        {"key": "uuid:5", "violation_id": ids["S3"], "outcome": "confirmed", "submitter": "kofi"}],  # South
+        {"one.jpg": photo})
+    capsys.readouterr()
+    assert _run(where, "--as", "kofi", "submissions", "import", str(export)) == 2
+    assert _cases(where)["S1"]["status"] == "assigned"  # all or nothing: nothing applied
+    capsys.readouterr()
+    assert _run(where, "--as", "kofi", "submissions", "import", str(export), "--no-all-or-nothing") == 1
+    out, err = capsys.readouterr()
+    err += out  # the problems after applying go where the report goes
+    assert "applied 2" in out and "far visits 1" in out and "row 2" in out
+    assert "row 3, field 'visit-photo': value 'absent.jpg'" in err
+    assert "row 4, field 'ReviewState': value 'rejected'" in err
+    assert f"row 5, field 'violation_id': value '{ids['S3']}'" in err and "areas of kofi" in err
+    after = _cases(where)
+    assert (after["S1"]["status"], after["S2"]["status"], after["S3"]["status"]) == ("confirmed", "not_accessible", "new")
+    trail = [r for r in audit.trail(_store(where)) if r.action == "case visit"]
+    assert len(trail) == 2
+    assert _run(where, "--as", "kofi", "submissions", "import", str(export), "--no-all-or-nothing") == 1
+    out = capsys.readouterr().out
+    assert "applied 0" in out and "duplicates 2" in out
+    assert _cases(where) == after and len([r for r in audit.trail(_store(where)) if r.action == "case visit"]) == 2
+    html = tmp_path / "s1.html"
+    assert _run(where, "--as", "ana", "dossier", ids["S1"], "--out", str(html)) == 0
+    text = html.read_text(encoding="utf-8")
+    assert "Propriétaire absent" in text and "汞" in text and "<script>alert" not in text
+    assert "&lt;script&gt;" in text
+    assert [p.name for p in cases.case_file(_store(where), Identity("ana", "analyst"), ids["S1"]).photos] == ["one.jpg"]
