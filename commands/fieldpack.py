@@ -14,8 +14,18 @@ def cmd_fieldpack(args: argparse.Namespace) -> int:
 
     folder = outputs.output_folder(args.out, flag="--out")
     config = odk.config_path(args.odk_config) if args.odk_central else None  # refused before anything is written
-    pack, rows = fieldpack.field_pack(service(args).store, args.identity, area=args.area, assignee=args.assignee,
-                                      folder=folder)
+    try:
+        pack, rows = fieldpack.field_pack(service(args).store, args.identity, area=args.area,
+                                          assignee=args.assignee, folder=folder)
+    except fieldpack.NoOpenCase as none_open:
+        if config is None:
+            raise
+        retired = odk.retire(args.area, args.assignee, config=config, project_id=args.odk_project)  # phones forget them
+        odk.record_push(service(args).store, retired)
+        print(f"{none_open.message}; ODK Central {retired.server} project {retired.project_id}: entity list cases: "
+              f"{retired.deleted} settled case(s) removed, {retired.kept} of other areas or assignees kept; "
+              "the form was left as it is")
+        return 0
     print(f"wrote the field pack of {pack.cases} open case(s) in {args.area} to {pack.folder}: "
           f"{', '.join(p.name for p in pack.files)}")
     if config is not None:

@@ -43,6 +43,10 @@ PACK_COLUMNS = ("name", "label", "violation_id", "site_id", "site_name", "rule_i
                 "status", "assignee", "admin_area")
 
 
+class NoOpenCase(InputError):
+    """The pack's area (and assignee) has no open case left: nothing to write."""
+
+
 @dataclass(frozen=True)
 class FieldPack:
     """A written pack: its folder, its files and how many cases it holds."""
@@ -98,13 +102,13 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
 
     Raises
     ------
-    InputError
+    NoOpenCase
         No open case is left to visit.
     """
     rows = pack_cases(cases)
     whose = f" for {assignee}" if assignee else ""
     if rows.empty:
-        raise InputError(f"no open case (status {' / '.join(open_statuses())}) in area {area!r}{whose}; "
+        raise NoOpenCase(f"no open case (status {' / '.join(open_statuses())}) in area {area!r}{whose}; "
                          "nothing written")
     title = f"HgWatch inspection: {area}{whose}"
     version = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d%H%M%S")

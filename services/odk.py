@@ -52,6 +52,7 @@ class OdkPush:
     updated: int
     deleted: int
     kept: int = 0           # entities of other areas (or assignees) on the server, left as they are
+    form_sent: bool = True  # False: only the entity list was changed (``retire``)
 
 
 def config_path(flag_value: str | None) -> Path:
@@ -89,6 +90,38 @@ def push_pack(pack: FieldPack, rows: pd.DataFrame, *, config: Path, project_id: 
         The configuration cannot be read, no project is named, or the server refused a request
         (the message says which, and what was already done).
     """
+    return _publish(rows, Scope(pack.area, pack.assignee, pack.folder.name), pack.folder / "inspection.xlsx",
+                    config=config, project_id=project_id)
+
+
+def retire(area: str, assignee: str | None, *, config: Path, project_id: int | None = None) -> OdkPush:
+    """Delete from Central's entity list the cases of ``area`` (and ``assignee``) when none is open
+    any more (no pack can be made): the phones stop listing settled cases. The form is left as it is."""
+    return _publish(pd.DataFrame({"name": [], "label": [], MATCH_KEY: [], "admin_area": []}),
+                    Scope(area, assignee, "no open case"), None, config=config, project_id=project_id)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which entities a publication owns: those of its admin area and, when given, its assignee."""
+
+    area: str
+    assignee: str | None
+    source: str                 # what Central records as the source of created entities
+
+    def owns(self, entity: dict[str, object], rows: pd.DataFrame) -> bool:
+        """Whether a server entity the rows do not hold is this publication's to delete: one of its
+        area (or an area of its rows) and, for a pack made for one assignee, of that assignee."""
+        areas = {self.area, *(str(a) for a in rows.get("admin_area", pd.Series(dtype=object)).dropna())} - {""}
+        if str(entity.get("admin_area") or "") not in areas:
+            return False
+        return self.assignee is None or str(entity.get("assignee") or "") == self.assignee
+
+
+def _publish(rows: pd.DataFrame, scope: Scope, definition: Path | None, *, config: Path,
+             project_id: int | None) -> OdkPush:
+    """Merge ``rows`` into the entity list (deleting only what ``scope`` owns), then send the form
+    ``definition`` when one is given."""
     try:
         settings = pyodk_config.read_config(config_path=config)
     except (PyODKError, KeyError, TypeError, ValueError) as exc:
@@ -101,6 +134,7 @@ def push_pack(pack: FieldPack, rows: pd.DataFrame, *, config: Path, project_id: 
     session = Session(base_url=server, api_version="v1", username=settings.central.username,
                       password=settings.central.password, cache_path=None)
     done = "nothing was changed"
+    exists = True
     try:
         with Client(config=settings, session=session, project_id=pid) as client:
             if CASES_LIST not in {el.name for el in client.entity_lists.list(project_id=pid)}:
@@ -108,31 +142,22 @@ def push_pack(pack: FieldPack, rows: pd.DataFrame, *, config: Path, project_id: 
             actions = client.entities.merge(
                 entity_rows(rows), entity_list_name=CASES_LIST, project_id=pid, match_keys=[MATCH_KEY],
                 add_new_properties=True, update_matched=True, delete_not_matched=False,
-                create_source=f"hgwatch fieldpack {pack.folder.name}", source_size=str(len(rows)))
+                create_source=f"hgwatch fieldpack {scope.source}", source_size=str(len(rows)))
             others = list(actions.to_delete.values())
-            gone = [entity for entity in others if in_scope(entity, pack, rows)]
+            gone = [entity for entity in others if scope.owns(entity, rows)]
             for entity in gone:
                 client.entities.delete(uuid=entity["__id"], entity_list_name=CASES_LIST, project_id=pid)
             done = f"the entity list {CASES_LIST!r} was updated, the form was not"
-            exists = FORM_ID in {f.xmlFormId for f in client.forms.list(project_id=pid)}
-            definition = pack.folder / "inspection.xlsx"
-            if exists:
-                client.forms.update(FORM_ID, project_id=pid, definition=definition)
-            else:
-                client.forms.create(definition=definition, form_id=FORM_ID, project_id=pid)
+            if definition is not None:
+                exists = FORM_ID in {f.xmlFormId for f in client.forms.list(project_id=pid)}
+                if exists:
+                    client.forms.update(FORM_ID, project_id=pid, definition=definition)
+                else:
+                    client.forms.create(definition=definition, form_id=FORM_ID, project_id=pid)
     except (PyODKError, requests.RequestException, pydantic.ValidationError) as exc:  # last: an answer unlike Central's
         raise InputError(f"ODK Central {server}: {_reason(exc)}; {done}") from None
     return OdkPush(server, pid, FORM_ID, not exists, len(actions.to_insert), len(actions.to_update), len(gone),
-                   len(others) - len(gone))
-
-
-def in_scope(entity: dict[str, object], pack: FieldPack, rows: pd.DataFrame) -> bool:
-    """Whether a server entity the pack does not hold is the pack's to delete: one of its area
-    (the pack's ``area`` or an area of its rows) and, for a pack made for one assignee, of that assignee."""
-    areas = {pack.area, *(str(a) for a in rows.get("admin_area", pd.Series(dtype=object)).dropna())} - {""}
-    if str(entity.get("admin_area") or "") not in areas:
-        return False
-    return pack.assignee is None or str(entity.get("assignee") or "") == pack.assignee
+                   len(others) - len(gone), definition is not None)
 
 
 def _reason(exc: Exception) -> str:
@@ -145,4 +170,5 @@ def record_push(store: Store, pushed: OdkPush) -> None:
     """Name the push in the audit trail: which server, project and form got the cases."""
     audit.record_output(store, "export", "odk-central", after={
         "server": pushed.server, "project": pushed.project_id, "form": pushed.form_id, "created": pushed.created,
-        "updated": pushed.updated, "deleted": pushed.deleted, "kept": pushed.kept})
+        "updated": pushed.updated, "deleted": pushed.deleted, "kept": pushed.kept,
+        "form_sent": pushed.form_sent})

@@ -9,6 +9,7 @@ PostGIS with every row accounted for, and a second import changes nothing.
 """
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -137,3 +138,27 @@ def test_a_messy_export_is_imported_row_by_row_and_a_second_import_changes_nothi
     assert "Propriétaire absent" in text and "汞" in text and "<script>alert" not in text
     assert "&lt;script&gt;" in text
     assert [p.name for p in cases.case_file(_store(where), Identity("ana", "analyst"), ids["S1"]).photos] == ["one.jpg"]
+
+
+def test_when_an_areas_last_case_is_settled_the_phones_forget_it(flagged: tuple[list[str], dict[str, str]],  # noqa: F811
+                                                                  tmp_path: Path, central: FakeCentral,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    where, ids = flagged
+    monkeypatch.setenv(odk.CONFIG_ENV, str(_config(tmp_path)))
+    for area in ("North", "South"):
+        assert _run(where, "fieldpack", "--area", area, "--out", str(tmp_path / area), "--odk-central") == 0
+    assert sorted(_on_server(central)) == sorted(ids.values())
+    for site in ("S1", "S2"):
+        assert _run(where, "cases", "set", ids[site], "--status", "false_positive", "--reason", "an old dry pit") == 0
+    capsys.readouterr()
+    assert _run(where, "fieldpack", "--area", "North", "--out", str(tmp_path / "again"), "--odk-central") == 0
+    out = capsys.readouterr().out
+    assert "no open case" in out and "2 settled case(s) removed, 1 of other areas or assignees kept" in out
+    assert sorted(_on_server(central)) == [ids["S3"]]
+    assert not (tmp_path / "again").exists() or not any((tmp_path / "again").iterdir())
+    pushed = [r for r in audit.trail(_store(where)) if (r.action, r.target) == ("export", "odk-central")]
+    assert len(pushed) == 3
+    assert {k: json.loads(pushed[-1].after)[k] for k in ("deleted", "kept", "form_sent")} == {
+        "deleted": 2, "kept": 1, "form_sent": False}
+    assert _run(where, "fieldpack", "--area", "North", "--out", str(tmp_path / "offline")) == 2  # no server: refused
