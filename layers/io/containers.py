@@ -251,7 +251,7 @@ def not_being_saved(path: Path, head: bytes) -> None:
         return
     try:
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.OperationalError as exc:
+    except sqlite3.Error as exc:  # any other than these two: the checks that follow say what is wrong
         if "locked" in str(exc) or "busy" in str(exc):
             raise InputError(f"{path.name}: {LOCKED}") from None
         if "readonly" in str(exc):
