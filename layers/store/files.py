@@ -47,7 +47,8 @@ SIDE_SUFFIXES = ("-journal", "-wal", "-shm")  # files SQLite keeps beside a data
 READ_WAIT_S = 90.0  # how long a reader waits for a writer's commit, seconds: longer than a writer keeps readers out
 # (it waits up to gpkg.BUSY_TIMEOUT_S, 60 s, for readers already in while holding SQLite's PENDING lock,
 # which lets no new reader in, then writes its pages); Python's sqlite3 default of 5 s gave up first, and
-# GDAL's (5 s, twice: arrowread.wait_for_writers) and this process's own GDAL-after-sqlite3 wait (libraries)
+# GDAL's (5 s, twice; a GDAL read now waits this long in all, open included: arrowread, layers.io.gdalwait)
+# and this process's own GDAL-after-sqlite3 wait (libraries)
 _RANDOM = r"[a-z0-9_]{8}"  # what tempfile.mkstemp puts between prefix and suffix
 _HEADER_BYTES = 100  # the SQLite database header
 _open: dict[Path, tuple[int, int, int]] = {}  # file -> (descriptor kept open, its device, inode): see header
