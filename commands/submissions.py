@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from commands.common import print_problems, service, typed
+from geo.errors import Problem
 from services import arguments
 
 
@@ -22,14 +23,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     submissions, problems = read_submissions(Path(args.file))
     errors = [p for p in problems if p.severity == "error"]
     all_or_nothing = not args.no_all_or_nothing
-    if errors and all_or_nothing:
+    store = service(args).store
+    if errors and all_or_nothing:  # the good rows' problems too (unknown case, refused move): one pass, not two
+        planned = apply_submissions(store, args.identity, submissions, max_visit_distance_m=args.max_visit_distance_m,
+                                    dry_run=True)
+        problems = _by_row(problems + list(planned.problems))
+        errors = [p for p in problems if p.severity == "error"]
         print_problems(problems)
         print(f"{args.file}: {len(errors)} problem(s); nothing applied (all or nothing: fix the rows, "
               "or give --no-all-or-nothing to apply the good ones)", file=sys.stderr)
         return 2
-    report = apply_submissions(service(args).store, args.identity, submissions, all_or_nothing=all_or_nothing,
+    report = apply_submissions(store, args.identity, submissions, all_or_nothing=all_or_nothing,
                                max_visit_distance_m=args.max_visit_distance_m)
-    problems = problems + list(report.problems)
+    problems = _by_row(problems + list(report.problems))
     print(f"applied {len(report.applied)}: {', '.join(map(str, report.applied)) or '-'}")
     print(f"duplicates {len(report.skipped_duplicates)} (already imported, unchanged): "
           f"{', '.join(map(str, report.skipped_duplicates)) or '-'}")
@@ -42,6 +48,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     if errors:
         return 2 if all_or_nothing else 1
     return 0
+
+
+def _by_row(problems: list[Problem]) -> list[Problem]:
+    """The problems in the file's row order (those of the file as a whole first)."""
+    return sorted(problems, key=lambda p: p.row or 0)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -652,7 +652,8 @@ def _distance(case: Case, s: Submission) -> float | None:
 
 
 def apply_submissions(store: Store, identity: Identity, submissions: Sequence[Submission], *,
-                      all_or_nothing: bool = True, max_visit_distance_m: float | None = None) -> ApplyReport:
+                      all_or_nothing: bool = True, max_visit_distance_m: float | None = None,
+                      dry_run: bool = False) -> ApplyReport:
     """Apply field submissions to their cases, as ``identity``.
 
     Each submission becomes a visit on its case (time, position, accuracy, geodesic distance from
@@ -666,6 +667,7 @@ def apply_submissions(store: Store, identity: Identity, submissions: Sequence[Su
     With ``all_or_nothing`` one problem means nothing is applied; otherwise the good rows are
     applied. Either way in ONE transaction. A visit more than ``max_visit_distance_m`` (default:
     the case file's ``[visits] max_distance_m``, 500 m) from its site is in ``far_visits``, kept.
+    ``dry_run``: plan and report only, write nothing (the command line lists every problem in one pass).
     """
     _no_partner(identity)
     rules = case_rules()
@@ -695,6 +697,8 @@ def apply_submissions(store: Store, identity: Identity, submissions: Sequence[Su
             work.append((s, start, after, distance))
             if distance is not None and distance > limit:
                 report.far_visits.append(FarVisit(s.violation_id, s.key, s.source, s.row, distance, limit))
+        if dry_run:
+            return report
         if report.problems and all_or_nothing:
             report.far_visits.clear()
             return report

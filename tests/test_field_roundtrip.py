@@ -115,8 +115,11 @@ def test_a_messy_export_is_imported_row_by_row_and_a_second_import_changes_nothi
         {"one.jpg": photo})
     capsys.readouterr()
     assert _run(where, "--as", "kofi", "submissions", "import", str(export)) == 2
+    first = "".join(capsys.readouterr())
     assert _cases(where)["S1"]["status"] == "assigned"  # all or nothing: nothing applied
-    capsys.readouterr()
+    assert "row 3, field 'visit-photo'" in first and f"row 5, field 'violation_id': value '{ids['S3']}'" in first
+    assert "2 problem(s); nothing applied" in first  # every problem in one pass, not the photo first, then the area
+    assert first.index("row 3,") < first.index("row 5,")
     assert _run(where, "--as", "kofi", "submissions", "import", str(export), "--no-all-or-nothing") == 1
     out, err = capsys.readouterr()
     err += out  # the problems after applying go where the report goes
