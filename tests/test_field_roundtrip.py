@@ -165,3 +165,46 @@ def test_when_an_areas_last_case_is_settled_the_phones_forget_it(flagged: tuple[
     assert {k: json.loads(pushed[-1].after)[k] for k in ("deleted", "kept", "form_sent")} == {
         "deleted": 2, "kept": 1, "form_sent": False}
     assert _run(where, "fieldpack", "--area", "North", "--out", str(tmp_path / "offline")) == 2  # no server: refused
+
+
+def test_a_photo_cut_short_on_upload_is_listed_and_the_case_panel_still_draws(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JPEG cut in half (the phone lost its connection mid-upload) and a file that is no image reach the
+    store from the ZIP's media; the workbench's case panel lists them and goes on drawing the timeline."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from layers.store.workspace import DEFAULT_PATH
+    from services import casework
+    from ui import login
+
+    if not DEFAULT_PATH.exists():
+        pytest.skip("demo workspace missing (make install builds it)")
+    ws = tmp_path / "ws.gpkg"
+    shutil.copyfile(DEFAULT_PATH, ws)
+    where = ["--workspace", str(ws)]
+    assert _run(where, "check") == 0
+    vid = str(cases.list_cases(_store(where), auth.LOCAL)["violation_id"].iloc[0])
+    whole = fx.jpeg(6.5, -2.0, datetime(2026, 11, 20, 10, 0, 0), "+00:00")
+    export = fx.odk_zip(tmp_path / "hgwatch_inspection.zip", [
+        {"key": "uuid:cut", "violation_id": vid, "outcome": "confirmed", "visited_at": "2026-11-20T10:00:00Z",
+         "photo": "cut.jpg", "notes": "photo sent on a bad line", "submitter": "kofi"}],
+        {"cut.jpg": whole[: len(whole) // 2]})
+    assert _run(where, "submissions", "import", str(export)) == 0
+    assert _run(where, "cases", "set", vid, "--status", "remediation_ordered", "--photo", str(export)) == 0
+    stored = {p.name: p.data for p in cases.photo_bytes(_store(where), auth.LOCAL, vid)}
+    assert sorted(stored) == ["cut.jpg", "hgwatch_inspection.zip"]
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180)
+    at.session_state[login._KEY] = auth.LOCAL
+    at.run()
+    at.switch_page("ui/pages/violations.py")
+    at.session_state["wb_case"] = vid
+    at.run()
+    assert not at.exception, at.exception
+    captions = [c.value.replace("\\", "") for c in at.caption]  # chrome.plain escapes markdown
+    assert any(c.startswith("cut.jpg, SHA-256") and c.endswith("not a readable image, not shown") for c in captions)
+    assert any(c.startswith("hgwatch_inspection.zip, SHA-256") for c in captions)
+    assert any("rule run - opened this case" in t.value for t in at.text)  # the oldest entry: drawn after the photos
+    assert not casework.viewable(stored["cut.jpg"]) and casework.viewable(whole)

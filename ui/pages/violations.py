@@ -232,9 +232,11 @@ def _case_panel(vid: str) -> None:
     for entry in casework.timeline(found):
         st.text(f"{entry.at}  {entry.who}: {entry.what}" + (f" - {entry.detail}" if entry.detail else ""))
         for digest in entry.photos:
-            if digest in pictures:
+            if digest in pictures and casework.viewable(pictures[digest].data):
                 st.image(pictures[digest].data, width=240)
                 st.caption(chrome.plain(f"{pictures[digest].name}, SHA-256 {digest}"))
+            elif digest in pictures:  # cut short on upload, or no image: listed, not drawn (the dossier has its bytes)
+                st.caption(chrome.plain(f"{pictures[digest].name}, SHA-256 {digest}: not a readable image, not shown"))
 
 
 _by_unit()
