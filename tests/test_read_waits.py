@@ -236,3 +236,29 @@ def test_a_file_that_really_lacks_the_geopackage_tables_says_so_at_once(ws: Work
     got, took = _timed(lambda: arrowread.read_layer(ws.real, "mining_sites"))
     assert not isinstance(got, StoreBusy) and "required GeoPackage tables" in str(got), got
     assert took < files.READ_WAIT_S / 10, took  # not waited for as a lock
+
+
+_WHICH_GDAL = """
+import threading
+import rasterio  # its wheel loads a GDAL of its own first
+import pyogrio
+from layers.io import gdalwait
+pyogrio.set_gdal_config_options({"SQLITE_BUSY_TIMEOUT": "4321"})  # the process-wide value
+seen = []
+with gdalwait.waiting(1.234):
+    seen.append(pyogrio.get_gdal_config_option("SQLITE_BUSY_TIMEOUT"))
+    other = threading.Thread(target=lambda: seen.append(pyogrio.get_gdal_config_option("SQLITE_BUSY_TIMEOUT")))
+    other.start()
+    other.join()
+seen.append(pyogrio.get_gdal_config_option("SQLITE_BUSY_TIMEOUT"))
+print(seen)
+"""
+
+
+def test_the_wait_is_set_in_pyogrio_s_gdal_for_the_calling_thread_only() -> None:
+    """With rasterio's own GDAL loaded first into the process, the wait is still set in the GDAL pyogrio
+    reads with (``pyogrio.get_gdal_config_option`` reads a thread's own value first), for that thread
+    only, and restored on leaving."""
+    done = subprocess.run([sys.executable, "-c", _WHICH_GDAL], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.strip() == "[1234, 4321, 4321]", done.stdout + done.stderr

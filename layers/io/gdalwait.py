@@ -38,12 +38,17 @@ T = TypeVar("T")
 
 
 def _library() -> ctypes.CDLL:
-    """The GDAL library pyogrio loaded (the same handle: ``dlopen`` of a loaded path returns it)."""
-    loaded = []
-    with contextlib.suppress(OSError), open("/proc/self/maps") as maps:  # Linux: the file really mapped
-        loaded = [line.split()[-1] for line in maps if "libgdal" in line.rsplit("/", 1)[-1]]
-    if not loaded:  # the wheel's bundled copy
-        loaded = glob.glob(os.path.join(os.path.dirname(pyogrio.__file__) + ".libs", "libgdal*.so*"))
+    """The GDAL library pyogrio loaded (the same handle: ``dlopen`` of a loaded path returns it): the one
+    in pyogrio's wheel (``pyogrio.libs``), else a system one; never another package's own copy
+    (rasterio's wheel loads a GDAL of its own into the process too)."""
+    wheel = os.path.realpath(os.path.dirname(pyogrio.__file__) + ".libs")
+    mapped: set[str] = set()
+    with contextlib.suppress(OSError), open("/proc/self/maps") as maps:  # Linux: the files really mapped
+        mapped = {line.split()[-1] for line in maps if "libgdal" in line.rsplit("/", 1)[-1]}
+    loaded = sorted(p for p in mapped if os.path.dirname(p) == wheel) or sorted(
+        p for p in mapped if ".libs" not in os.path.basename(os.path.dirname(p)))
+    if not loaded:  # the wheel's bundled copy, by name
+        loaded = sorted(glob.glob(os.path.join(wheel, "libgdal*.so*")))
     if not loaded:
         raise ImportError("cannot find the GDAL library pyogrio loaded: expected pyogrio's wheel (pyogrio.libs)")
     gdal = ctypes.CDLL(loaded[0])
