@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -22,6 +23,14 @@ from services.rollups import MEASURES, default_level, service_rollup, unit_level
 from ui import sidebar as chrome
 
 ALL = "All areas"
+KG = st.column_config.NumberColumn(format="%.1f")  # kg a year: a Monte Carlo percentile to 4 decimals is false precision
+
+
+def kg_columns(frame: pd.DataFrame) -> dict[str, object]:
+    """Column formats for a table of kilograms (``*_kg``, ``*_low``, ``*_high``, ``hg_*``): one decimal on screen;
+    the CSV downloads keep every digit."""
+    return {c: KG for c in frame.columns if frame[c].dtype.kind == "f"
+            and (c.endswith(("_kg", "_low", "_high")) or c in ("hg_central",))}
 
 st.title("Mercury inventory and National Action Plan tracking")
 svc = chrome.service()
@@ -60,7 +69,7 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader("Our estimate beside the published ones")
     st.altair_chart(charts.comparison_chart(inv.tables["comparison"]), width="stretch")
-    st.dataframe(inv.tables["comparison"], hide_index=True)
+    st.dataframe(inv.tables["comparison"], hide_index=True, column_config=kg_columns(inv.tables["comparison"]))
 with right:
     st.subheader("Map")
     est = inv.tables["sites"]
@@ -80,29 +89,29 @@ tab_area, tab_method, tab_round, tab_trend, tab_register, tab_sites = st.tabs(
 with tab_area:
     st.altair_chart(charts.totals_chart(inv.tables["by_area"], "admin_area"),
                     width="stretch")
-    st.dataframe(inv.tables["by_area"], hide_index=True)
+    st.dataframe(inv.tables["by_area"], hide_index=True, column_config=kg_columns(inv.tables["by_area"]))
 with tab_method:
     st.altair_chart(charts.totals_chart(inv.tables["by_method"], "amalgamation"),
                     width="stretch")
-    st.dataframe(inv.tables["by_method"], hide_index=True)
+    st.dataframe(inv.tables["by_method"], hide_index=True, column_config=kg_columns(inv.tables["by_method"]))
 with tab_round:
     st.altair_chart(charts.totals_chart(inv.tables["by_round"], "survey_round"),
                     width="stretch")
-    st.dataframe(inv.tables["by_round"], hide_index=True)
+    st.dataframe(inv.tables["by_round"], hide_index=True, column_config=kg_columns(inv.tables["by_round"]))
 with tab_trend:
     targets = {tg.metric: tg.value for tg in inv.factors.targets}
     metric = st.selectbox("Measure", list(METRICS), format_func=lambda k: METRICS[k], key="inv_metric")
     st.altair_chart(charts.trend_chart(inv.tables["trends"], metric, targets.get(metric)),
                     width="stretch")
     st.dataframe(inv.tables["targets"], hide_index=True)
-    st.dataframe(inv.tables["trends"], hide_index=True)
+    st.dataframe(inv.tables["trends"], hide_index=True, column_config=kg_columns(inv.tables["trends"]))
 with tab_register:
     st.dataframe(inv.tables["register"], hide_index=True)
     if len(inv.tables["inspection"]):  # issue 12: cases per area (services.inspection)
         st.caption(TABLE_TITLES["inspection"])
         st.dataframe(inv.tables["inspection"], hide_index=True, key="inv_inspection")
 with tab_sites:
-    st.dataframe(inv.tables["sites"], hide_index=True)
+    st.dataframe(inv.tables["sites"], hide_index=True, column_config=kg_columns(inv.tables["sites"]))
 
 st.subheader("By admin unit")
 levels = unit_levels(svc.frames().get(AREA_LAYER))
@@ -116,7 +125,7 @@ else:
     st.caption(f"Every site of the workspace (the Area choice above does not apply), by {units.basis}.")
     for note in units.notes:
         st.info(chrome.plain(note))
-    st.dataframe(units.table, hide_index=True, key="inv_units")
+    st.dataframe(units.table, hide_index=True, key="inv_units", column_config=kg_columns(units.table))
     st.caption(chrome.plain(units.source))
     measure = st.radio("Colour the units by", list(MEASURES), format_func=lambda k: MEASURES[k].label,
                        horizontal=True, key="inv_unit_measure")
