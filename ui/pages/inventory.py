@@ -7,6 +7,7 @@ Wiring only: the numbers come from the HgWatch service (``services.hgwatch``, wh
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -26,7 +27,7 @@ ALL = "All areas"
 KG = st.column_config.NumberColumn(format="%.1f")  # kg a year: a Monte Carlo percentile to 4 decimals is false precision
 
 
-def kg_columns(frame: pd.DataFrame) -> dict[str, object]:
+def kg_columns(frame: pd.DataFrame) -> dict[str, Any]:
     """Column formats for a table of kilograms (``*_kg``, ``*_low``, ``*_high``, ``hg_*``): one decimal on screen;
     the CSV downloads keep every digit."""
     return {c: KG for c in frame.columns if frame[c].dtype.kind == "f"
