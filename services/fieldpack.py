@@ -117,7 +117,7 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
     blocked = [name for name in FILES if (folder / name).is_dir()]
     if blocked:
         raise InputError(f"{folder}: {blocked} are folders, not files; nothing written (move them away)")
-    staging = Path(tempfile.mkdtemp(prefix=".fieldpack-", dir=folder))
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.fieldpack-", dir=_staging_place(folder)))
     try:
         write_xlsform(staging / FILES[0], title=title, form_id=FORM_ID, version=version)
         write_csv(rows, staging / FILES[1], bom=False)
@@ -128,6 +128,16 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return FieldPack(folder, tuple(folder / name for name in FILES), len(rows), area, assignee)
+
+
+def _staging_place(folder: Path) -> Path:
+    """Where the files are made before they are moved in: beside ``folder`` (so a pack killed halfway
+    leaves nothing inside the folder a coordinator copies to the phones), or inside it when the parent
+    is on another file system (a USB stick's mount point) or cannot be written."""
+    parent = folder.resolve().parent
+    if parent != folder.resolve() and os.access(parent, os.W_OK) and parent.stat().st_dev == folder.stat().st_dev:
+        return parent
+    return folder
 
 
 def field_pack(store: Store, identity: Identity, *, area: str, assignee: str | None,

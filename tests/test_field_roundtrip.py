@@ -208,3 +208,29 @@ def test_a_photo_cut_short_on_upload_is_listed_and_the_case_panel_still_draws(tm
     assert any(c.startswith("hgwatch_inspection.zip, SHA-256") for c in captions)
     assert any("rule run - opened this case" in t.value for t in at.text)  # the oldest entry: drawn after the photos
     assert not casework.viewable(stored["cut.jpg"]) and casework.viewable(whole)
+
+
+def test_a_pack_killed_halfway_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    """SIGKILL (no clean-up runs) while the GeoPackage is being written: the folder the coordinator copies
+    to the phones holds the previous pack's four files and nothing else, byte for byte."""
+    import signal
+    import subprocess
+    import sys
+
+    folder = tmp_path / "pack"
+    frame = _frame([("N-1", "North", "assigned", "kofi")])
+    fieldpack.write_pack(frame, folder, area="North", now=datetime(2026, 11, 1, tzinfo=UTC))
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    script = (
+        "import os, signal, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import pandas as pd\n"
+        "from services import fieldpack\n"
+        "from tests.test_field_roundtrip import _frame\n"
+        "fieldpack._write_gpkg = lambda rows, path: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "fieldpack.write_pack(_frame([('N-2', 'North', 'new', None)]), fieldpack.Path(sys.argv[2]), area='North')\n")
+    done = subprocess.run([sys.executable, "-c", script, str(Path(__file__).resolve().parent.parent), str(folder)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == sorted(before)  # no half-made staging folder inside
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
