@@ -63,7 +63,9 @@ st.dataframe(regs.miner_counts, hide_index=True, key="reg_miner_counts")
 if regs.miners is not None:
     st.dataframe(regs.miners, hide_index=True, key="reg_miners")
 else:
-    st.caption("Your role sees the miners' register as counts only.")
+    st.caption("Your role sees the miners' register without its personal fields: counts per site here; the map"
+               " and the partner API carry each entry's id, site, registration date, activity and location,"
+               " never its certificate, sex or age band.")
 
 if regs.trade is not None:
     st.subheader("Mercury trade records (restricted)")
