@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyodk._utils import session as pyodk_session
 
 from geo.errors import InputError
@@ -234,3 +236,86 @@ def test_a_pack_killed_halfway_leaves_the_folder_as_it_was(tmp_path: Path) -> No
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert sorted(p.name for p in folder.iterdir()) == sorted(before)  # no half-made staging folder inside
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def _state(ws: Path) -> tuple[object, ...]:
+    store = _store(["--workspace", str(ws)])
+    listed = cases.list_cases(store, Identity("ana", "analyst"))
+    return (tuple(sorted(zip(listed["violation_id"], listed["status"], listed["visits"]))),
+            len(audit.trail(store)))
+
+
+@pytest.fixture(scope="module")
+def three_cases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A GeoPackage whose recorded check opened the three cases of ``tests.test_fieldpack_roundtrip``."""
+    import json as js
+
+    from tests.test_fieldpack_roundtrip import SITES
+    folder = tmp_path_factory.mktemp("three")
+    where = ["--workspace", str(folder / "ws.gpkg")]
+    sites = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+         "properties": {"site_id": sid, "name": name, "status": "active", "uses_mercury": True, "admin_area": area}}
+        for sid, name, lon, lat, area in SITES]}
+    water = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+        "water_id": "W1", "name": "River", "kind": "river"},
+        "geometry": {"type": "LineString", "coordinates": [[0, -0.02], [0, 0.02]]}}]}
+    (folder / "sites.geojson").write_text(js.dumps(sites))
+    (folder / "water.geojson").write_text(js.dumps(water))
+    for name, layer in (("sites.geojson", "mining_sites"), ("water.geojson", "water_bodies")):
+        assert _run(where, "import", str(folder / name), "--layer", layer) == 0
+    assert _run(where, "check") == 0
+    return folder / "ws.gpkg", sorted(cases.list_cases(_store(where), Identity("ana", "analyst"))["violation_id"])
+
+
+_submission = st.fixed_dictionaries({
+    "key": st.sampled_from(["uuid:1", "uuid:2", "uuid:3", "uuid:4", ""]),
+    "case": st.integers(min_value=0, max_value=3),  # 3: an id no case has
+    "outcome": st.sampled_from(["confirmed", "false_positive", "not_accessible", "remediated", "gone"]),
+    "reason": st.one_of(st.just("an old dry pit"), st.just("<script>x</script> é 汞"), st.none(), st.text(max_size=9)),
+    "position": st.one_of(st.none(), st.tuples(st.floats(min_value=-95, max_value=95, allow_nan=False),
+                                               st.floats(min_value=-0.01, max_value=0.01, allow_nan=False))),
+    "visited_at": st.sampled_from(["2024-05-01T10:00:00Z", "2024-05-01T11:00:00+02:00", "", "yesterday"]),
+})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(_submission, min_size=1, max_size=5), all_or_nothing=st.booleans())
+def test_any_export_applies_all_or_nothing_and_a_second_import_changes_nothing(
+        three_cases: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory,
+        capsys: pytest.CaptureFixture[str], rows: list[dict[str, object]], all_or_nothing: bool) -> None:
+    """Whatever the rows: exit 0, 1 or 2; exit 2 changes nothing; all or nothing names in one pass every
+    row that ``--no-all-or-nothing`` refuses; a second import changes and records nothing."""
+    import re
+    import shutil
+
+    def refused() -> set[int]:
+        text = "".join(capsys.readouterr())
+        return {int(m) for m in re.findall(r"^  error: export\.csv, row (\d+),", text, flags=re.M)}
+
+    base, ids = three_cases
+    folder = tmp_path_factory.mktemp("h")
+    ws = folder / "ws.gpkg"
+    shutil.copyfile(base, ws)
+    where = ["--workspace", str(ws)]
+    export = fx.odk_csv(folder / "export.csv", [
+        {**r, "violation_id": (ids + ["HG-WATER-100/ffffffffffffffff"])[int(str(r["case"]))], "submitter": "kofi",
+         "lat": r["position"][0] if r["position"] else None, "lon": r["position"][1] if r["position"] else None}
+        for r in rows])
+    flags = [] if all_or_nothing else ["--no-all-or-nothing"]
+    before = _state(ws)
+    capsys.readouterr()
+    code = _run(where, "submissions", "import", str(export), *flags)
+    assert code in (0, 1, 2)
+    after = _state(ws)
+    if code == 2:
+        assert after == before  # nothing applied, not even the audit trail
+        named = refused()
+        shutil.copyfile(base, folder / "other.gpkg")
+        assert _run(["--workspace", str(folder / "other.gpkg")], "submissions", "import", str(export),
+                    "--no-all-or-nothing") == 1
+        assert named == refused()
+    visits = sum(v for _, _, v in after[0]) - sum(v for _, _, v in before[0])
+    assert visits <= len({str(r["key"]) for r in rows if r["key"]})  # one visit per distinct key at most
+    assert _run(where, "submissions", "import", str(export), *flags) in (0, 1, 2)
+    assert _state(ws) == after  # a second import applies nothing new, and records nothing
