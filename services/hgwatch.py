@@ -35,7 +35,7 @@ import pandas as pd
 
 from geo.errors import HgWatchError, Problem, StoreBusy
 from layers.io.readers import Loaded, load_layer
-from layers.store.base import LayerInfo, Store
+from layers.store.base import LayerInfo, Store, store_name
 from layers.store.gpkg import Replacement
 from layers.store.open import open_store
 from services import audit
@@ -159,6 +159,14 @@ class HgWatch:
         """The store: the PostGIS database of ``settings.database_url``, else the workspace GeoPackage
         (opened once per service: its change stamp is read before every cached answer)."""
         return open_store(self._base.workspace, self._base.database_url)
+
+    def source_label(self) -> str:
+        """Where a report's sites came from, as the report prints it: the store's short name (its file
+        name, or its database URL without the password) for a role that sees the whole store; for any
+        other (a partner, a field coordinator) no file path, host or user of the server."""
+        if self.identity is None or self.identity.rights.restricted == "all":
+            return store_name(self.store)
+        return "the agency's HgWatch store"
 
     def _store_stamp(self) -> tuple[float, ...]:
         """The store's change stamp (``Store.change_stamp``, both back ends): it moves when the layers,

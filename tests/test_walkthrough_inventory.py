@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,29 @@ def test_the_inventory_tables_show_kilograms_to_one_decimal(tmp_path: Path, monk
     assert checked >= 5  # comparison, by area, method and round, sites (and the units table)
     comparison = next(d.value for d in at.dataframe if "low_kg" in d.value.columns)
     assert (comparison["high_kg"].dropna() % 1 != 0).any()  # the values keep their digits: only the screen rounds
+
+
+def test_a_partners_inventory_report_names_no_path_of_the_server(tmp_path: Path) -> None:
+    """The report's "Sites:" source was the workspace's full path for every role: a partner's PDF or HTML
+    named the server's folders. A partner's and a field coordinator's now name no path; an analyst's
+    names the workspace file."""
+    from render.report.document import report_bytes
+    from render.report.tables import inventory_tables
+    from services.auth import Identity
+    from services.hgwatch import HgWatch
+    from settings import Settings
+
+    secret_dir = tmp_path / "srv-secret-folder-7f3a"
+    secret_dir.mkdir()
+    ws = secret_dir / "agency_store.gpkg"
+    shutil.copyfile(DEFAULT_PATH, ws)
+    for who in (Identity("pat", "partner"), Identity("kofi", "field", ("DEMO North",)), Identity("ana", "analyst")):
+        svc = HgWatch(Settings.from_env(None, workspace=ws), who)
+        label = svc.source_label()
+        sites = svc.frames()["mining_sites"]
+        html = report_bytes(inventory_tables(sites, svc.factors(), today=date(2026, 11, 26)), ".html", sites=sites,
+                            data_source=label).decode("utf-8")
+        if who.role == "analyst":
+            assert "agency_store.gpkg" in html and "srv-secret-folder-7f3a" not in html
+        else:
+            assert "srv-secret-folder-7f3a" not in html and "agency_store" not in html, who

@@ -153,11 +153,11 @@ chosen = select_area(sites, area)
 cols[1].download_button(
     "Report (PDF)", key="inv_pdf", mime="application/pdf", file_name=f"{stem}.pdf",
     on_click="ignore", data=lambda: report_bytes(inv, ".pdf", sites=chosen, water=water,
-                                                 data_source=str(svc.store.path)))
+                                                 data_source=svc.source_label()))
 cols[2].download_button(
     "Report (HTML)", key="inv_html", mime="text/html", file_name=f"{stem}.html",
     on_click="ignore", data=lambda: report_bytes(inv, ".html", sites=chosen, water=water,
-                                                 data_source=str(svc.store.path)))
+                                                 data_source=svc.source_label()))
 name = cols[3].selectbox("One table", list(TABLE_TITLES), format_func=lambda k: TABLE_TITLES[k],
                          key="inv_table")
 cols[3].download_button("Download it (CSV)", data=table_csv(inv.tables[name]), key="inv_csv",
