@@ -58,6 +58,8 @@ class Rights:
         areas) or "none" (read under the partner profile).
     profiles : the export profiles offered to it.
     manage_accounts, may_import, see_audit, edit_settings : what it may do.
+    record_runs : record a rule run of the whole store (it reads every area and opens cases in
+        each): the roles that see the whole store.
     """
 
     restricted: str
@@ -66,13 +68,14 @@ class Rights:
     may_import: bool
     see_audit: bool
     edit_settings: bool
+    record_runs: bool
 
 
 ROLES: dict[str, Rights] = {
-    "admin": Rights("all", PROFILES, True, True, True, True),
-    "analyst": Rights("all", PROFILES, False, True, True, True),
-    "field": Rights("areas", PROFILES, False, True, False, False),
-    "partner": Rights("none", ("partner", "public"), False, False, False, False),
+    "admin": Rights("all", PROFILES, True, True, True, True, True),
+    "analyst": Rights("all", PROFILES, False, True, True, True, True),
+    "field": Rights("areas", PROFILES, False, True, False, False, False),
+    "partner": Rights("none", ("partner", "public"), False, False, False, False, False),
 }
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import geopandas as gpd
 import pandas as pd
 
-from geo.errors import HgWatchError, Problem, StoreBusy
+from geo.errors import HgWatchError, InputError, Problem, StoreBusy
 from layers.io.readers import Loaded, load_layer
 from layers.store.base import LayerInfo, Store, store_name
 from layers.store.gpkg import Replacement
@@ -416,8 +416,15 @@ class HgWatch:
     def check(self, *, only: Sequence[str] | None = None, files: Sequence[tuple[str, str]] = (),
               set_values: dict[str, dict[str, str]] | None = None, repair: bool = False,
               record: bool = True, chunk_rows: int | None = None) -> checks.CheckOutcome:
-        """Run the rules on the workspace (recorded) or on ``files``; see ``services.checks.check``."""
+        """Run the rules on the workspace (recorded) or on ``files``; see ``services.checks.check``.
+        Recording a run of the store is refused to a role without ``Rights.record_runs`` (a field
+        coordinator, a partner): it reads every area and opens cases in each."""
         from services import checks
+
+        if record and not files and self.identity is not None and not self.identity.rights.record_runs:
+            raise InputError(f"account {self.identity.name!r} ({self.identity.role}) may not record a rule run of the"
+                             " whole store: an analyst or an admin records runs; a check of files (--layer) or"
+                             " with --no-record is open to every role")
 
         before = self.runs(1) if record and not files else []
         outcome = checks.check(self.settings, only=only, files=files, set_values=set_values,

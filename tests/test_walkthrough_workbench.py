@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from geo.errors import InputError
 from layers.store.open import open_store
 from layers.store.workspace import DEFAULT_PATH
 from services import auth, cases, casework
@@ -137,3 +138,28 @@ def test_a_typed_name_in_a_message_is_text_not_markdown(recorded: Path, tmp_path
     assert not at.exception, at.exception
     flashes = [s.value for s in at.success if "case assigned to" in s.value]
     assert flashes == [r"case assigned to \[x\]\(http\://e\.example\)"]  # shows as typed, never as a link
+
+
+def test_only_an_analyst_or_an_admin_records_a_full_run(recorded: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field coordinator could press "Record a full run now": a run of the whole store, read in every
+    area and opening cases in each. The button is gone for it, the service refuses it (the CLI's
+    `--as` too), and a check of files or one not recorded stays open to it."""
+    ws = _copy(recorded, tmp_path, monkeypatch)
+    store = open_store(ws)
+    area = str(cases.list_cases(store, auth.LOCAL)["admin_area"].iloc[0])
+    auth.add_account(store, "kofi", "field", "a long password", (area,))
+    auth.add_account(store, "ana", "analyst", "a long password")
+    runs = len(store.runs(10))
+    kofi = Identity("kofi", "field", (area,))
+    at = _page(kofi)
+    assert not [b for b in at.button if b.key == "wb_record"]
+    assert any("An analyst or an admin records" in c.value for c in at.caption)
+    with pytest.raises(InputError, match="may not record a rule run"):
+        HgWatch(Settings(workspace=ws), kofi).check()
+    assert HgWatch(Settings(workspace=ws), kofi).check(record=False).run_id is None
+    assert len(open_store(ws).runs(10)) == runs  # nothing recorded by the field coordinator
+    at = _page(Identity("ana", "analyst"))
+    at.button(key="wb_record").click().run()
+    assert not at.exception, at.exception
+    assert len(open_store(ws).runs(10)) == runs + 1

@@ -262,7 +262,9 @@ e2.download_button(f"Field list: {area} (CSV)", key="wb_field", mime="text/csv",
                        f"HgWatch field list: sites to visit, {area}; lat/lon in degrees "
                        "(WGS84), closest_m in metres"]))
 st.dataframe(part, hide_index=True, key="wb_field_table")
-if e3.button("Record a full run now", key="wb_record",
+if not who.rights.record_runs:
+    e3.caption("An analyst or an admin records the full runs that open the cases.")
+elif e3.button("Record a full run now", key="wb_record",
              help="Runs every rule on the whole workspace and records it, so the next "
                   "run can say what is new and what persists, and opens a case per violation."):
     try:
