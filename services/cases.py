@@ -681,6 +681,11 @@ def apply_submissions(store: Store, identity: Identity, submissions: Sequence[Su
         for s in submissions:
             if s.key in done:
                 report.skipped_duplicates.append(s.key)
+                if s.edits:  # edited on the server since it was imported (the key stays, the data changed)
+                    report.problems.append(Problem(
+                        s.source, s.row, "Edits", s.edits, f"submission {s.key} was imported before; its edits on the"
+                        " server are not applied again: correct case " + s.violation_id + " in HgWatch"
+                        " (`cli.py cases set`, or the workbench)", "warning", kind="edited"))
                 continue
             start = changes[s.violation_id][1] if s.violation_id in changes else tables.get(s.violation_id)
             path, problem = _plan(rules, s, start, identity)

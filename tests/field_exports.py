@@ -67,7 +67,8 @@ def odk_header(group: str | None = "visit") -> list[str]:
 
 
 def odk_row(s: dict[str, Any]) -> list[str]:
-    """One Central CSV row from a dict with the form's answers, ``key``, ``submitter``, ``review``."""
+    """One Central CSV row from a dict with the form's answers, ``key``, ``submitter``, ``review``; ``instance``
+    (the data's meta-instanceID, which each edit on the server changes; default: ``key``) and ``edits``."""
     fields: list[str] = []
     for name in FIELDS:
         if name == "visit_location":
@@ -75,8 +76,8 @@ def odk_row(s: dict[str, Any]) -> list[str]:
         else:
             fields.append(_text(s.get(name)))
     photos = 1 if s.get("photo") else 0
-    return (["2024-05-02T09:00:00.000Z", *fields, s["key"], s["key"], "7", _text(s.get("submitter")),
-             str(photos), str(photos), "", _text(s.get("review")), "collect:abc", "0", "1"])
+    return (["2024-05-02T09:00:00.000Z", *fields, s.get("instance", s["key"]), s["key"], "7", _text(s.get("submitter")),
+             str(photos), str(photos), "", _text(s.get("review")), "collect:abc", str(s.get("edits", 0)), "1"])
 
 
 def kobo_header(group: str | None = "visit") -> list[str]:

@@ -121,10 +121,10 @@ def test_every_bad_value_is_a_problem_naming_file_row_field_value(tmp_path: Path
                      (3, "visit-visited_at", "2024-05-01T10:15:00"), (4, "visit-visit_location-Latitude", "91.0"),
                      (5, "visit-visit_location-Longitude", "east"), (6, "visit-reason", None),
                      (7, "visit-photo", "missing.jpg"), (8, "visit-violation_id", None),
-                     (9, "visit-visit_location-Accuracy", "-1"), (10, "meta-instanceID", "k1"),
+                     (9, "visit-visit_location-Accuracy", "-1"), (10, "KEY", "k1"),
                      (11, "visit-visit_location-Latitude", None)}
     duplicate = [p for p in problems if p.kind == "duplicate"]
-    assert [(p.row, p.field, p.value) for p in duplicate] == [(10, "meta-instanceID", "k1")]
+    assert [(p.row, p.field, p.value) for p in duplicate] == [(10, "KEY", "k1")]
     assert all(p.file == "bad.zip" and p.expected for p in problems)
     assert [s.key for s in subs] == ["k11"]
     shown = str(next(p for p in problems if p.row == 6))

@@ -6,8 +6,8 @@ any name, so a question ``q`` is the column ``q`` or ``<groups><sep>q``:
 ==============  ==========================================  =====================================================
 server          group separator, geopoint ``g``              extra columns (the ones read)
 ==============  ==========================================  =====================================================
-ODK Central     ``-``; ``<groups>-g-Latitude``, ``-Longitude``,  ``meta-instanceID`` (or ``KEY``): the key;
-                ``-Altitude``, ``-Accuracy``                 ``SubmitterName``; ``ReviewState``
+ODK Central     ``-``; ``<groups>-g-Latitude``, ``-Longitude``,  ``KEY`` (or ``meta-instanceID``): the key;
+                ``-Altitude``, ``-Accuracy``                 ``SubmitterName``; ``ReviewState``; ``Edits``
 KoBoToolbox     ``/``; raw ``g`` ("lat lon alt precision",   ``_uuid``: the key; ``_submitted_by``;
                 written without the group path) and          ``_validation_status``
                 ``<groups>/_g_latitude``, ``_longitude``,
@@ -16,6 +16,14 @@ KoBoToolbox     ``/``; raw ``g`` ("lat lon alt precision",   ``_uuid``: the key;
 
 With groups turned off in a KoBo export the group paths disappear (``_g_latitude``, ``outcome``).
 The server is told by its own extra columns, never guessed.
+
+ODK Central's ``KEY`` is the submission's own id, kept when a reviewer edits it on the server; the
+``meta-instanceID`` of the form's data changes with each edit (``KEY`` is written from the
+submission's ``instanceId``: central-backend ``lib/data/briefcase.js``, ``writeMetadata``). So the
+key is ``KEY``: keyed on ``meta-instanceID``, an edited submission was imported a second time (a
+second visit). An unedited submission has the same value in both, so keys stored before stay valid.
+``Edits`` (how many times it was edited on the server) lets an import say that an edit made after
+the submission was imported is not applied.
 """
 from __future__ import annotations
 
@@ -32,7 +40,8 @@ ODK, KOBO = "ODK Central", "KoBoToolbox"
 _MARKERS = {ODK: ("meta-instanceID", "KEY", "SubmissionDate", "SubmitterName", "ReviewState"),
             KOBO: ("_uuid", "_id", "_submission_time", "_submitted_by", "_validation_status")}
 _SEPARATOR = {ODK: "-", KOBO: "/"}
-_KEYS = {ODK: ("meta-instanceID", "KEY"), KOBO: ("_uuid",)}
+_KEYS = {ODK: ("KEY", "meta-instanceID"), KOBO: ("_uuid",)}
+_EDITS = {ODK: "Edits"}  # times the submission was edited on the server (KoBo's exports carry no count)
 _SUBMITTER = {ODK: "SubmitterName", KOBO: "_submitted_by"}
 _REVIEW = {ODK: "ReviewState", KOBO: "_validation_status"}
 # the split geopoint columns, by the part they hold
@@ -48,7 +57,8 @@ class Layout:
 
     server : ``ODK`` or ``KOBO``.
     columns : part -> column index; parts are the ``QUESTIONS`` (``visit_location`` only when the point
-        is one text column), ``lat``/``lon``/``accuracy`` (split geopoint), ``key``, ``submitter``, ``review``.
+        is one text column), ``lat``/``lon``/``accuracy`` (split geopoint), ``key``, ``submitter``, ``review``,
+        ``edits``.
     header : the export's column names, for messages.
     """
 
@@ -84,7 +94,8 @@ def layout(source: str, header: Sequence[str]) -> Layout:
                          f"expected the inspection form's questions {list(QUESTIONS)} (inside any group) and "
                          f"{server}'s own columns, exported with XML names rather than labels")
     columns["key"] = key  # type: ignore[assignment]  # not None: checked above
-    for part, column in (("submitter", _SUBMITTER[server]), ("review", _REVIEW[server])):
+    for part, column in (("submitter", _SUBMITTER[server]), ("review", _REVIEW[server]),
+                         ("edits", _EDITS.get(server, ""))):
         if column in names:
             columns[part] = names.index(column)
     return Layout(server, columns, names)

@@ -27,7 +27,7 @@ Report = Callable[..., None]           # (part, value, expected, kind, severity)
 @dataclass(frozen=True)
 class Submission:
     """One field submission, as read from an ODK Central or KoBoToolbox export (any layout in issue 12)."""
-    key: str                      # meta-instanceID (ODK) or _uuid (KoBo): makes re-import idempotent
+    key: str                      # KEY (ODK; kept across edits on the server) or _uuid (KoBo): makes re-import idempotent
     violation_id: str
     outcome: str                  # confirmed | false_positive | not_accessible | remediated (H4 validates transitions)
     reason: str | None
@@ -40,6 +40,7 @@ class Submission:
     photos: tuple[tuple[str, bytes], ...]   # (file name, bytes) from the ZIP's media; () when none
     source: str                   # file name
     row: int                      # 1-based data row in the file, for messages
+    edits: int = 0                # times it was edited on the server (ODK Central's ``Edits``; 0 when not given)
 
 
 def read_submissions(path: Path) -> tuple[list[Submission], list[Problem]]:
@@ -116,7 +117,8 @@ def _submission(export: Export, found: Layout, number: int,
     if any(p.severity == "error" for p in problems):
         return None, problems
     return Submission(key, violation_id, outcome, reason, visited_at, lat, lon, accuracy, cell("notes") or None,
-                      cell("submitter") or None, photos, export.source, number), problems
+                      cell("submitter") or None, photos, export.source, number,
+                      int(cell("edits")) if cell("edits").isdecimal() else 0), problems
 
 
 def _time(text: str, problem: Callable[[str, str], None]) -> datetime | None:
