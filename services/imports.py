@@ -28,8 +28,11 @@ CHUNK_ROWS = 1_000_000  # ... of this many records (about 1 GB of memory for poi
 def targets(file: str | Path, layer: str | None = None,
             source_layer: str | None = None) -> list[tuple[str | None, str | None]]:
     """(layer type, source layer) pairs to read from ``file``: the one asked for, or every layer
-    of a GeoPackage named after a layer type, or (None, None) to infer it from the file name."""
+    of a GeoPackage named after a layer type, or (None, None) to infer it from the file name.
+    A path that is no file is refused first, before its name is read for a layer type."""
     path = Path(file)
+    if not path.is_file():
+        raise InputError(f"{path}: is a folder; expected a file" if path.is_dir() else f"{path}: no such file")
     if source_layer or path.suffix.lower() != ".gpkg":
         return [(layer, source_layer)]
     inside = source_layers(path)
@@ -199,11 +202,11 @@ def _validate_file(file: str | Path, layer: str | None, *, source_layer: str | N
 
 def _as_problems(file: str | Path, exc: HgWatchError) -> list[Problem]:
     """The problems an error carries, or the error itself as one problem of ``file`` (its
-    message without a leading "<file name>: ", which the problem prints already)."""
+    message without a leading "<file>: " or "<file name>: ", which the problem prints already)."""
     if isinstance(exc, InputError) and exc.problems:
         return exc.problems
     text = exc.message if isinstance(exc, InputError) else str(exc)
-    text = text.removeprefix(f"{Path(file).name}: ")
+    text = text.removeprefix(f"{file}: ").removeprefix(f"{Path(file).name}: ")
     kind = "crs" if isinstance(exc, CRSError) else "unreadable"
     return [Problem(str(file), None, None, None, text, kind=kind)]
 
