@@ -3,8 +3,8 @@
 Run by `make install`. Leaflet and its marker-cluster plugin come from the XStatic packages
 pinned in requirements.txt; protomaps-leaflet and pmtiles (vector tiles for large layers) are
 installed from the npm registry into build/npm/ at the versions and SHA-256 pinned in
-render/map/assets.py. Without npm the vector-tile files are skipped with a warning (large
-layers then draw the row-based way) unless --require-npm is given.
+render/map/assets.py, as are the PDFs' fonts (DejaVu Sans). Without npm those are skipped with a
+warning (large layers then draw the row-based way, and PDFs print Latin-1 only) unless --require-npm is given.
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from reportlab.lib import colors
 from shapely import box
 from shapely.geometry.base import BaseGeometry
 
+from render.fonts import fonts
 from render.report.areamap import _north_arrow, _scale, scale_bar
 
 SITE = "#d7301f"
@@ -49,7 +50,7 @@ def case_map(site: BaseGeometry | None, other: BaseGeometry | None, line: BaseGe
     map_w, map_h = width - legend_w, height
     shown = [g for g in (site, line) if g is not None and not g.is_empty]
     if not shown:
-        drawing.add(String(10, height / 2, "no site geometry to draw", fontSize=9))
+        drawing.add(String(10, height / 2, "no site geometry to draw", fontSize=9, fontName=fonts().sans))
         return drawing
     west, south, east, north = _extent(shown)
     kx = math.cos(math.radians((south + north) / 2.0))
@@ -72,7 +73,7 @@ def case_map(site: BaseGeometry | None, other: BaseGeometry | None, line: BaseGe
         (x0, y0), (x1, y1) = xy(*line.coords[0][:2]), xy(*line.coords[-1][:2])
         if distance_text:
             drawing.add(String((x0 + x1) / 2 + 4, (y0 + y1) / 2 + 4, distance_text, fontSize=8,
-                               fontName="Helvetica-Bold"))
+                               fontName=fonts().bold))
     _north_arrow(drawing, map_w - 22, map_h - 40)
     bar_m, bar_pt = scale_bar((west, south, east, north), (east - west) * kx * s)
     _scale(drawing, 12, 12, bar_m, bar_pt)
@@ -99,11 +100,11 @@ def _draw(drawing: Drawing, geom: BaseGeometry, xy: XY, stroke: str, fill: str) 
 
 
 def _legend(drawing: Drawing, x: float, y: float, other_label: str) -> None:
-    drawing.add(String(x, y, "Legend", fontSize=8, fontName="Helvetica-Bold"))
+    drawing.add(String(x, y, "Legend", fontSize=8, fontName=fonts().bold))
     drawing.add(Circle(x + 4, y - 10, 3.5, fillColor=colors.HexColor(SITE), strokeColor=colors.white))
-    drawing.add(String(x + 12, y - 13, "the site", fontSize=7))
+    drawing.add(String(x + 12, y - 13, "the site", fontSize=7, fontName=fonts().sans))
     drawing.add(Line(x, y - 23, x + 8, y - 23, strokeColor=colors.HexColor(OTHER), strokeWidth=1.5))
-    drawing.add(String(x + 12, y - 26, other_label[:24], fontSize=7))
+    drawing.add(String(x + 12, y - 26, other_label[:24], fontSize=7, fontName=fonts().sans))
     drawing.add(Line(x, y - 36, x + 8, y - 36, strokeColor=colors.HexColor(LINE), strokeWidth=1.2,
                      strokeDashArray=[3, 1.5]))
-    drawing.add(String(x + 12, y - 39, "shortest line (geodesic)", fontSize=7))
+    drawing.add(String(x + 12, y - 39, "shortest line (geodesic)", fontSize=7, fontName=fonts().sans))

@@ -22,7 +22,6 @@ from xml.sax.saxutils import escape
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from shapely.geometry.base import BaseGeometry
@@ -32,6 +31,7 @@ from layers.io.safefile import atomic_path
 from layers.store.audit import AuditRow
 from layers.store.cases import Case, Comment, Photo, Visit
 from render.dossier.casemap import case_map
+from render.fonts import fonts, stylesheet
 from render.report.areamap import map_svg
 
 DOSSIER_SUFFIXES = (".pdf", ".html", ".htm")
@@ -193,9 +193,9 @@ def dossier_bytes(d: Dossier, suffix: str) -> bytes:
 
 
 def _pdf(d: Dossier, target: Path | io.BytesIO) -> None:
-    styles = getSampleStyleSheet()
+    styles = stylesheet()
     body, small = styles["BodyText"], styles["BodyText"].clone("small", fontSize=7.5, leading=9)
-    mono = small.clone("mono", fontName="Courier", fontSize=7, leading=8.5)
+    mono = small.clone("mono", fontName=fonts().mono, fontSize=7, leading=8.5)
     doc = SimpleDocTemplate(target if isinstance(target, io.BytesIO) else str(target), pagesize=A4,
                             leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=14 * mm,
                             title=f"Case dossier {d.case.violation_id}", author="HgWatch")

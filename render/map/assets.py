@@ -5,7 +5,8 @@ requirements.txt); protomaps-leaflet and pmtiles (vector tiles) from the npm reg
 with ``npm install`` of the pinned versions into ``build/npm/`` and checked against the SHA-256
 pinned here. ``scripts/install_assets.py`` copies them at install time into ``static/vendor/``
 (gitignored), which Streamlit serves under ``/app/static/vendor/``. Nothing is loaded from a CDN.
-For the stand-alone HTML export the same files are inlined into one document.
+For the stand-alone HTML export the same files are inlined into one document. The PDFs' fonts
+(DejaVu Sans, npm ``dejavu-fonts-ttf``; ``render.fonts``) are pinned and copied the same way.
 """
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ class Asset:
     js: tuple[str, ...]
     css: tuple[str, ...]
     extra: tuple[str, ...] = ()
-    npm: str | None = None  # the npm package name: files come from its dist/ folder
-    sha256: tuple[str, ...] = ()  # of each file in ``js`` (npm assets)
+    npm: str | None = None  # the npm package name: files come from its ``subdir`` folder
+    sha256: tuple[str, ...] = ()  # of each file in ``js`` then ``files`` (npm assets)
+    files: tuple[str, ...] = ()  # other files copied as they are (the PDF fonts)
+    subdir: str = "dist"  # the npm package's folder holding the files
 
     @property
     def folder(self) -> str:
@@ -56,6 +59,15 @@ ASSETS: tuple[Asset, ...] = (
           sha256=("26af014f7b1af308ec120b791cff76657bb9c3383633b52033e6edf9e5e4cdb5",)),
     Asset("pmtiles", "", "3.2.1", js=("pmtiles.js",), css=(), npm="pmtiles",
           sha256=("367c19f8936d1d6c1b1820b0dee053f793fc29277655c3e471f5ed4d37b5f045",)),
+    # the PDFs' fonts (render.fonts): DejaVu Sans has Cyrillic, Greek and more; Bitstream Vera licence
+    Asset("dejavu-fonts", "", "2.37.3", js=(), css=(), npm="dejavu-fonts-ttf", subdir="ttf",
+          files=("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
+                 "DejaVuSansMono.ttf"),
+          sha256=("7da195a74c55bef988d0d48f9508bd5d849425c1770dba5d7bfc6ce9ed848954",
+                  "e6476c1b80502924294eed40894c5b18e06c181444ca953e5334262df9c27724",
+                  "4af75fa16ee6d3ad43e1ecec41862c24954af26a55c6bb1ebb27bd486a50f5f4",
+                  "eb436dca0c2594b73d8b603b892e374fdfd8d885d25ffb4f18df4c4c0b49e50f",
+                  "b4a6c3e4faab8773f4ff761d56451646409f29abedd68f05d38c2df667d3c582")),
 )
 NPM_ASSETS = tuple(a for a in ASSETS if a.npm)
 
@@ -102,12 +114,12 @@ def source_dir(asset: Asset) -> Path:
         if version != asset.version:
             raise RuntimeError(f"npm package {asset.npm} is version {version}, expected the "
                                f"pinned {asset.version}")
-        for name, digest in zip(asset.js, asset.sha256):
-            got = hashlib.sha256((folder / "dist" / name).read_bytes()).hexdigest()
+        for name, digest in zip(asset.js + asset.files, asset.sha256, strict=True):
+            got = hashlib.sha256((folder / asset.subdir / name).read_bytes()).hexdigest()
             if got != digest:
-                raise RuntimeError(f"{asset.npm}/dist/{name} has SHA-256 {got}, expected the "
+                raise RuntimeError(f"{asset.npm}/{asset.subdir}/{name} has SHA-256 {got}, expected the "
                                    f"pinned {digest}")
-        return folder / "dist"
+        return folder / asset.subdir
     try:
         pkg = importlib.import_module(asset.module)
     except ImportError:
@@ -130,7 +142,7 @@ def install(dest: Path = VENDOR_DIR, *, npm: bool = True) -> list[Path]:
             continue
         src, out = source_dir(asset), dest / asset.folder
         out.mkdir(parents=True, exist_ok=True)
-        for name in asset.js + asset.css:
+        for name in asset.js + asset.css + asset.files:
             written.append(Path(shutil.copy2(src / name, out / name)))
         for name in asset.extra:
             shutil.copytree(src / name, out / name, dirs_exist_ok=True)

@@ -19,6 +19,7 @@ from reportlab.lib import colors
 from shapely.geometry.base import BaseGeometry
 
 from geo.inventory import MERCURY_FREE, NOT_ESTIMABLE, NOT_GIVEN
+from render.fonts import fonts, svg_families
 
 GEOD = Geod(ellps="WGS84")
 CLASSES: dict[str, tuple[str, str]] = {  # class -> (legend text, colour)
@@ -73,7 +74,7 @@ def area_map(sites: gpd.GeoDataFrame, classes: list[str], *,
     legend_w = 110.0 if legend else 0.0
     map_w, map_h = width - legend_w, height
     if sites.empty or sites.geometry.is_empty.all():
-        drawing.add(String(10, height / 2, "no site geometry to draw", fontSize=9))
+        drawing.add(String(10, height / 2, "no site geometry to draw", fontSize=9, fontName=fonts().sans))
         return drawing
     west, south, east, north = _extent(sites)
     kx = math.cos(math.radians((south + north) / 2.0))
@@ -126,7 +127,7 @@ def _north_arrow(drawing: Drawing, x: float, y: float) -> None:
     drawing.add(Polygon([x, y + 24, x - 6, y, x, y + 6, x + 6, y], fillColor=colors.black,
                         strokeColor=colors.black, strokeWidth=0.5))
     drawing.add(String(x, y + 27, "N", fontSize=9, textAnchor="middle",
-                       fontName="Helvetica-Bold"))
+                       fontName=fonts().bold))
 
 
 def _scale(drawing: Drawing, x: float, y: float, metres: float, points: float) -> None:
@@ -136,27 +137,27 @@ def _scale(drawing: Drawing, x: float, y: float, metres: float, points: float) -
     drawing.add(Line(x, y, x + points, y, strokeWidth=2))
     for tick in (x, x + points):
         drawing.add(Line(tick, y - 3, tick, y + 3, strokeWidth=1))
-    drawing.add(String(x + points / 2, y + 5, label, fontSize=7, textAnchor="middle"))
+    drawing.add(String(x + points / 2, y + 5, label, fontSize=7, textAnchor="middle", fontName=fonts().sans))
 
 
 def _legend(drawing: Drawing, x: float, y: float, with_water: bool) -> None:
-    drawing.add(String(x, y, "Sites by release route", fontSize=8, fontName="Helvetica-Bold"))
+    drawing.add(String(x, y, "Sites by release route", fontSize=8, fontName=fonts().bold))
     row = y
     for text, colour in CLASSES.values():
         row -= 13
         drawing.add(Circle(x + 4, row + 3, 3.2, fillColor=colors.HexColor(colour),
                            strokeColor=colors.white, strokeWidth=0.4))
-        drawing.add(String(x + 12, row, text, fontSize=7))
+        drawing.add(String(x + 12, row, text, fontSize=7, fontName=fonts().sans))
     if with_water:
         row -= 13
         drawing.add(Line(x, row + 3, x + 8, row + 3, strokeColor=colors.HexColor(WATER),
                          strokeWidth=1.5))
-        drawing.add(String(x + 12, row, "water", fontSize=7))
+        drawing.add(String(x + 12, row, "water", fontSize=7, fontName=fonts().sans))
 
 
 def map_svg(drawing: Drawing) -> str:
     """The drawing as an SVG document string, for the HTML report."""
-    return renderSVG.drawToString(drawing)
+    return svg_families(renderSVG.drawToString(drawing))
 
 
 def classes_for(estimates_basis: np.ndarray | list[str], routes: np.ndarray | list[str]) -> list[str]:

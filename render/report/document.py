@@ -20,13 +20,13 @@ import geopandas as gpd
 import pandas as pd
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from geo.errors import InputError
 from geo.inventory import QUANTITIES
 from layers.io.safefile import atomic_path
+from render.fonts import stylesheet
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.tables import TABLE_TITLES, Inventory, assumptions
 
@@ -165,7 +165,7 @@ def write_report(inv: Inventory, out: str | os.PathLike[str], *,
 
 def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: str,
          per_area: list[tuple[str, object]]) -> None:
-    styles = getSampleStyleSheet()
+    styles = stylesheet()
     small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm,
                             rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
