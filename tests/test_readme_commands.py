@@ -5,8 +5,8 @@ every inline ``cli.py ...`` and every inline ``COMMAND ... --flag`` span) is res
 ``cli.build_parser`` assembles from ``cli.COMMANDS``: each (sub)command must exist, each ``--flag`` must
 be one that command (or, before the command, ``cli.py`` itself) takes, and a value shown for a flag or a
 positional with fixed choices (``--profile internal/partner/public``, ``users set-role kofi partner``)
-must be among them. Every command ``cli.py`` has must be shown at least once, and every ``make X`` is a
-target of the Makefile. No subprocess: the parser is built once.
+must be among them. Every command ``cli.py`` has must be shown at least once, every flag it takes named
+somewhere in the README, and every ``make X`` is a target of the Makefile. No subprocess: the parser is built once.
 """
 from __future__ import annotations
 
@@ -182,6 +182,19 @@ def test_every_command_is_shown() -> None:
     missing = [leaf for leaf in _leaf_commands(PARSER) if leaf not in resolved]
     assert not missing, f"commands of cli.py the README never shows: {missing}"
     assert len(SHOWN) > 30  # the table and the code blocks were found
+
+
+def _flags(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    found = [(" ".join(path) or "cli.py", o) for a in parser._actions for o in a.option_strings
+             if o.startswith("--") and o not in HELP]
+    return found + [f for name, sub in (_subcommands(parser) or {}).items() for f in _flags(sub, (*path, name))]
+
+
+def test_every_flag_is_in_the_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    missing = [f"{command} {flag}" for command, flag in _flags(PARSER)
+               if not re.search(re.escape(flag) + r"(?![\w-])", text)]
+    assert not missing, f"flags of cli.py the README never names: {missing}"
 
 
 def test_make_targets_exist() -> None:
