@@ -30,9 +30,7 @@ def targets(file: str | Path, layer: str | None = None,
     """(layer type, source layer) pairs to read from ``file``: the one asked for, or every layer
     of a GeoPackage named after a layer type, or (None, None) to infer it from the file name.
     A path that is no file is refused first, before its name is read for a layer type."""
-    path = Path(file)
-    if not path.is_file():
-        raise InputError(f"{path}: is a folder; expected a file" if path.is_dir() else f"{path}: no such file")
+    path = _a_file(file)
     if source_layer or path.suffix.lower() != ".gpkg":
         return [(layer, source_layer)]
     inside = source_layers(path)
@@ -40,6 +38,14 @@ def targets(file: str | Path, layer: str | None = None,
         return [(layer, layer if layer in inside else None)]
     known = [name for name in inside if name in CATALOGUE]
     return [(name, name) for name in known] or [(None, None)]
+
+
+def _a_file(file: str | Path) -> Path:
+    """``file`` as a Path; InputError when it is missing or a folder (said before its name is read for a layer type)."""
+    path = Path(file)
+    if not path.is_file():
+        raise InputError(f"{path}: is a folder; expected a file" if path.is_dir() else f"{path}: no such file")
+    return path
 
 
 def load_file(file: str | Path, layer: str | None = None, *, source_layer: str | None = None,
@@ -104,7 +110,7 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
     file (the same problems, in the same order, as ``load_file``) when any is an error, so a
     store writing the chunks as they come must keep nothing then (``Workspace.write_layer_chunks``).
     ``warn`` gets the warnings at the end, as ``load_file`` gives them."""
-    path = Path(file)
+    path = _a_file(file)
     name = layer or infer_layer(path)
     if name is None:
         raise InputError(f"{path.name}: cannot tell the layer type from the file name; "

@@ -39,3 +39,11 @@ def test_a_folder_is_not_a_file(workspace: Path, tmp_path: Path, capsys: pytest.
     assert cli.main(["--workspace", str(workspace), "validate", str(folder)]) == 1
     said = capsys.readouterr().out
     assert "is a folder" in said and "cannot tell the layer type" not in said, said
+
+
+def test_a_missing_file_in_chunks_is_named_as_missing(workspace: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "national_2026.parquet"
+    assert cli.main(["--workspace", str(workspace), "import", str(missing), "--chunk-rows", "5"]) == 2
+    said = capsys.readouterr().err
+    assert "no such file" in said and "cannot tell the layer type" not in said, said
