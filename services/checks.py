@@ -295,9 +295,11 @@ def diff_lines(comparison: RunComparison, *, show_ids: bool = True) -> list[str]
     lines = [f"run {old['run_id']} ({old['ran_at']}) -> run {new['run_id']} ({new['ran_at']})"]
     if old["rules_hash"] != new["rules_hash"]:
         lines.append("  the rule file changed between the runs")
-    changed = sorted(k for k in set(_keys(old["input_hashes"])) | set(_keys(new["input_hashes"]))
-                     if _get(old["input_hashes"], k) != _get(new["input_hashes"], k))
+    before, after = set(_keys(old["input_hashes"])), set(_keys(new["input_hashes"]))
+    changed = sorted(k for k in before & after if _get(old["input_hashes"], k) != _get(new["input_hashes"], k))
     lines.append(f"  layers changed: {', '.join(changed) if changed else 'none'}")
+    if before ^ after:  # a run of some rules (--only) reads only their layers: nothing to compare for the others
+        lines.append(f"  layers read by one run only (not compared): {', '.join(sorted(before ^ after))}")
     lines.append(f"{'rule':<30} {'new':>6} {'resolved':>9} {'persisting':>11} {'not checked':>12}")
     for rule, c in diff.by_rule().items():
         lines.append(f"{rule:<30} {c['new']:>6} {c['resolved']:>9} {c['persisting']:>11}"

@@ -140,6 +140,22 @@ def test_check_and_diff_on_the_workspace(tmp_path, capsys) -> None:
     assert runs["counts"] == {"HG-WATER-100": 0} and len(str(runs["rules_hash"])) == 64
 
 
+def test_diff_after_a_run_of_some_rules_names_only_the_layers_that_changed(tmp_path, capsys) -> None:
+    """A run of one rule reads only its layers. diff said every layer the other run read had
+    "changed" (its hash was missing on one side); it now compares the layers both runs read and
+    names the others apart."""
+    ws_path = tmp_path / "ws.gpkg"
+    _workspace(ws_path)
+    base = ["--workspace", str(ws_path)]
+    assert cli.main(base + ["check"]) == 0
+    assert cli.main(base + ["check", "--only", "HG-WATER-100"]) == 0  # nothing changed in between
+    capsys.readouterr()
+    assert cli.main(base + ["diff"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  layers changed: none" in lines
+    assert "  layers read by one run only (not compared): residential_areas, tailings" in lines
+
+
 def test_refusals_exit_2_with_a_reason_and_no_traceback(tmp_path, capsys) -> None:
     ws_path = tmp_path / "ws.gpkg"
     Workspace(ws_path).write_layer("mining_sites", _layers()["mining_sites"], source="t")
