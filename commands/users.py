@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from commands.common import service
@@ -45,7 +46,26 @@ def cmd_users(args: argparse.Namespace) -> int:
         acc = auth.disable(store, args.name)
     print(f"{action}: account {acc.name} ({acc.role}{', areas ' + ','.join(acc.areas) if acc.areas else ''}"
           f"{', disabled' if acc.disabled else ''}) in {store.path}")
+    if action in ("add", "set-role") and acc.areas:
+        _warn_unknown_areas(store, acc.areas)
     return 0
+
+
+def _warn_unknown_areas(store: object, areas: Sequence[str]) -> None:
+    """A warning (on stderr) for each of a field account's areas that no row of the store names: such an
+    account sees restricted values nowhere there (a misspelt area is otherwise silent)."""
+    import difflib
+
+    from services.areas import area_names
+
+    known = area_names(store)  # type: ignore[arg-type]
+    for area in areas:
+        if known and area not in known:
+            close = difflib.get_close_matches(area, known, n=1)
+            print(f"warning: --areas {area!r}: no row of the store names this admin area (admin_area); the account"
+                  " sees restricted values only in the rows of its areas. Known areas: " + ", ".join(known[:20])
+                  + (" ..." if len(known) > 20 else "") + (f"; did you mean {close[0]!r}?" if close else ""),
+                  file=sys.stderr)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -28,6 +28,19 @@ def stored_areas(store: Store) -> gpd.GeoDataFrame | None:
     return store.read(AREA_LAYER)
 
 
+def area_names(store: Store) -> list[str]:
+    """Every ``admin_area`` value the store's layers hold (what a field account's areas are matched
+    against: ``services.auth``), sorted; none for an empty store."""
+    if not store.exists():
+        return []
+    found: set[str] = set()
+    for info in store.layers():
+        if ATTRIBUTE in store.columns(info.layer):
+            values = store.read(info.layer, columns=[ATTRIBUTE])[ATTRIBUTE].dropna()
+            found.update(str(v) for v in values.unique())
+    return sorted(found)
+
+
 def with_units(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     """``frame`` with its admin unit at every level (see the module); unchanged without areas."""
     if areas is None or not len(areas) or not len(frame):

@@ -117,3 +117,19 @@ def test_a_field_account_exports_restricted_values_of_its_own_areas_only(
     code, _, err = run(monkeypatch, capsys, str(path), "export", "mining_sites", "--profile", "internal",
                        "--out", str(tmp_path / "all.geojson"))
     assert code == 0 and "Kofi" in (tmp_path / "all.geojson").read_text()  # the analyst's export has it
+
+
+def test_a_field_account_of_an_area_no_row_names_gets_a_warning(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str], ws: str,
+                                                                sites: gpd.GeoDataFrame) -> None:
+    """The README's own example (`--areas Western,Ashanti`) on the demo, whose areas are DEMO North, Centre
+    and South, made an account that saw restricted values nowhere, without a word. The account is still
+    made (areas may be imported later); the command warns, naming the known areas and the closest."""
+    open_store(ws).write_layer("mining_sites", sites.assign(admin_area="DEMO North"), source="sites.geojson")
+    code, out, err = run(monkeypatch, capsys, ws, "users", "add", "kofi", "--role", "field", "--areas",
+                         "DEMO Nort,DEMO North", "--password-stdin", stdin=PASSWORD + "\n")
+    assert code == 0 and "add: account kofi (field, areas DEMO Nort,DEMO North)" in out
+    assert err.count("warning:") == 1
+    assert "--areas 'DEMO Nort'" in err and "Known areas: DEMO North" in err and "did you mean 'DEMO North'?" in err
+    code, _, err = run(monkeypatch, capsys, ws, "users", "set-role", "kofi", "field", "--areas", "DEMO North")
+    assert (code, err) == (0, "")
