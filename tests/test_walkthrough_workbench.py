@@ -25,10 +25,8 @@ from services import auth, cases, casework
 from services.auth import Identity
 from services.hgwatch import HgWatch
 from settings import Settings
-from ui import login
+from tests.test_case_workbench import _page  # the page as the signed-in identity, with session state
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "ui/pages/violations.py"
 pytestmark = pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
 
 
@@ -46,19 +44,6 @@ def _copy(src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copyfile(src, path)
     monkeypatch.setenv("HGWATCH_WORKSPACE", str(path))
     return path
-
-
-def _page(who: Identity | None = None, **state: object) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    if who is not None:
-        at.session_state[login._KEY] = who
-    at.run()
-    at.switch_page(PAGE)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _table(at: AppTest) -> list[str]:
