@@ -74,8 +74,9 @@ def narrow(table: pd.DataFrame, *, severities: Sequence[str] = (), rules: Sequen
         if wanted:
             shown = shown[shown[column].isin(wanted)]
     if text:
-        hay = (shown["site"].astype(str) + " " + shown["site_name"].astype(str) + " "
-               + shown["nearest_water"].astype(str)).str.lower()
+        # a missing value is "" (None + str was missing, so a row with no nearest water never matched)
+        site, name, water = (shown[c].astype(object).fillna("").astype(str) for c in ("site", "site_name", "nearest_water"))
+        hay = (site + " " + name + " " + water).str.lower()
         shown = shown[hay.str.contains(text.lower(), regex=False)]
     return shown.reset_index(drop=True)
 

@@ -2,7 +2,9 @@
 (tests/postgis_agency.py: the demo moved in with ``db upgrade --from-workspace``, a recorded run, one account
 per role, ``streamlit run app.py`` with ``$HGWATCH_DATABASE_URL``), at a laptop's 1366x768.
 
-An analyst and a field coordinator of one area work at once, on one server: the analyst assigns a case of
+An analyst and a field coordinator of one area work at once, on one server: a site of the area renamed from
+psql is found by its new name in the coordinator's open workbench (every row of it, those with no nearest water
+too: until 2026-11-27 the search never matched such a row, 260 of the demo's 325), the analyst assigns a case of
 the area, the coordinator's open page shows it after a rerun, the coordinator records a visit with a photo,
 and the analyst's open page shows that visit after a rerun (the PostGIS change stamp). The coordinator's
 downloads hold the restricted values planted in its area's sites and none of those planted elsewhere; a
@@ -13,8 +15,10 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
+import psycopg
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -24,7 +28,9 @@ from layers.catalogue import spec_for
 from layers.store import cases as stored
 from layers.store.open import open_store
 from layers.store.workspace import DEFAULT_PATH, Workspace
-from services import auth, cases
+from services import auth, cases, casework, workbench
+from services.hgwatch import HgWatch, Query
+from settings import Settings
 from tests.browser_harness import CHROMIUM, ROOT, NetLog, launch, wait_idle
 from tests.postgis import Server
 from tests.postgis_agency import NAMES, PASSWORD, Agency, agency
@@ -158,10 +164,32 @@ def _photo(folder: Path) -> Path:
     return path
 
 
+RENAMED = "verified from psql"
+
+
+def _case_with_no_nearest_water(db_url: str) -> tuple[str, str, int]:
+    """A new case of ``AREA`` whose site has a violation with no nearest water: its violation id, its site and
+    how many rows of the workbench's table that site has."""
+    svc = HgWatch(Settings(database_url=db_url))
+    found, _ = svc.violations(Query())
+    table = casework.with_cases(workbench.violations_table(found, svc.frames()["mining_sites"],
+                                                           workbench.change_status(found, svc.runs()),
+                                                           svc.frames().get("tailings")),
+                                cases.list_cases(svc.store, auth.LOCAL), today=date.today())
+    ours = table[(table["admin_area"] == AREA) & (table["status"] == "new")]
+    site = str(ours[ours["nearest_water"].isna()]["site"].iloc[0])
+    return str(ours[ours["site"] == site]["violation_id"].iloc[0]), site, int((table["site"] == site).sum())
+
+
+def _search(page: Page, text: str) -> None:
+    box = page.get_by_label("Site or water body contains")
+    box.fill(text)
+    box.press("Enter")
+    _idle(page)
+
+
 def test_analyst_and_coordinator_at_once_then_a_partner(office: Agency, tmp_path: Path) -> None:
-    store = open_store("", office.db_url)
-    table = cases.list_cases(store, auth.LOCAL, status="new")
-    vid = str(table[table["admin_area"] == AREA]["violation_id"].iloc[0])
+    vid, site, rows = _case_with_no_nearest_water(office.db_url)
     photo = _photo(tmp_path)
     digest = hashlib.sha256(photo.read_bytes()).hexdigest()
     faults: list[str] = []
@@ -173,6 +201,13 @@ def test_analyst_and_coordinator_at_once_then_a_partner(office: Agency, tmp_path
         for page in (field, analyst):
             _go(page, "Violations workbench")
             page.get_by_text("Work on case").wait_for(timeout=120_000)
+        # a GIS officer renames the site from psql; the coordinator's open page finds every row of it by that name
+        with psycopg.connect(office.db_url) as con:
+            con.execute("UPDATE mining_sites SET name = %s WHERE site_id = %s", [RENAMED, site])
+        _search(field, RENAMED)
+        shown = field.get_by_text(re.compile(r"^[\d,]+ of [\d,]+ violations")).inner_text()
+        assert shown.startswith(f"{rows} of "), f"{site} renamed {RENAMED!r} has {rows} rows; the page says {shown!r}"
+        _search(field, "")
         # the coordinator's "My cases" is empty; the analyst assigns it one, on its own page
         field.get_by_text("My cases", exact=True).click()
         _idle(field)
