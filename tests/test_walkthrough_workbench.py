@@ -148,3 +148,15 @@ def test_only_an_analyst_or_an_admin_records_a_full_run(recorded: Path, tmp_path
     at.button(key="wb_record").click().run()
     assert not at.exception, at.exception
     assert len(open_store(ws).runs(10)) == runs + 1
+
+
+def test_a_bad_basemap_setting_leaves_the_workbench_working(recorded: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """HGWATCH_BASEMAP set to the label the README once gave ("No basemap (offline)") made the
+    workbench raise (its map call had no error handling), where the Map page says what is expected.
+    Now the workbench says it in place of its map, and its table still lists the cases."""
+    _copy(recorded, tmp_path, monkeypatch)
+    monkeypatch.setenv("HGWATCH_BASEMAP", "No basemap (offline)")
+    at = _page()
+    assert any("expected one of" in e.value and "none" in e.value for e in at.error)
+    assert len(_table(at)) > 0

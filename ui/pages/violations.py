@@ -128,10 +128,15 @@ st.selectbox("Work on case", [v for v, s in zip(shown["violation_id"], shown["st
 
 left, right = st.columns([3, 2])
 with left:
-    st_folium(svc.map(view.query), height=480, use_container_width=True,
-              returned_objects=[], key="wb_map",
-              center=(chosen["lat"], chosen["lon"]) if chosen is not None else None,
-              zoom=17 if chosen is not None else None)
+    try:
+        workbench_map = svc.map(view.query)
+    except HgWatchError as exc:  # a bad HGWATCH_TILES_ABOVE / HGWATCH_BASEMAP value: the table and the cases still work
+        st.error(chrome.plain(exc))
+    else:
+        st_folium(workbench_map, height=480, use_container_width=True,
+                  returned_objects=[], key="wb_map",
+                  center=(chosen["lat"], chosen["lon"]) if chosen is not None else None,
+                  zoom=17 if chosen is not None else None)
 with right:
     if chosen is None:
         st.info("Select a violation in the table to see its detail here.")
