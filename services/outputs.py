@@ -9,6 +9,7 @@ before any byte is written. The writers themselves then write through
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,9 +21,11 @@ if TYPE_CHECKING:  # the report tables load where used (issue 13: the inventory 
     from render.report.tables import Inventory
 
 
-def _writable_parent(path: Path, flag: str) -> None:
-    """Refuse ``path`` when its nearest existing ancestor is not a folder we may write in."""
+def _writable_parent(path: Path, flag: str, shown: Path | None = None) -> None:
+    """Refuse ``path`` when its nearest existing ancestor is not a folder we may write in (messages
+    name ``shown``, default ``path``: what the user gave)."""
     parent = path.absolute().parent
+    path = shown or path
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
@@ -30,6 +33,12 @@ def _writable_parent(path: Path, flag: str) -> None:
                          " whose folders are folders")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"{flag} {path}: the folder {parent} cannot be written to")
+    try:  # access() says yes to root everywhere (/proc, a read-only mount): make and drop a file to be sure
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".hgwatch-probe-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{flag} {path}: the folder {parent} cannot be written to ({exc.strerror or exc});"
+                         " expected a path in a folder HgWatch may write in") from None
 
 
 def _either(suffixes: Collection[str]) -> str:
@@ -81,7 +90,7 @@ def output_folder(text: str | os.PathLike[str], *, flag: str) -> Path:
         if not os.access(path, os.W_OK | os.X_OK):
             raise InputError(f"{flag} {path}: the folder cannot be written to")
         return path
-    _writable_parent(path / "x", flag)
+    _writable_parent(path / "x", flag, shown=path)
     return path
 
 

@@ -43,7 +43,8 @@ def read_export(path: Path) -> Export:
     """The table (and, for a ZIP, the media) of the export ``path``; the caller closes ``media``."""
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise InputError(f"{path.name}: no such file; expected an ODK Central CSV or ZIP, or a KoBoToolbox CSV or XLSX")
+        what = "is a folder" if path.is_dir() else "no such file"
+        raise InputError(f"{path}: {what}; expected an ODK Central CSV or ZIP, or a KoBoToolbox CSV or XLSX")
     with path.open("rb") as f:
         head = f.read(8)
     if suffix in (".zip", ".xlsx") and not head.startswith(ZIP):

@@ -7,6 +7,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from geo.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -16,8 +18,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
     symlink, the file it leads to is replaced and the link stays a link.
     """
     path = Path(os.path.realpath(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:  # name the file asked for, never the temporary one beside it
+        raise InputError(f"{path}: cannot be written: the folder {path.parent} does not take new files"
+                         f" ({exc.strerror or exc})") from None
     os.close(fd)
     tmp = Path(name)
     tmp.unlink()
