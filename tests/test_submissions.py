@@ -221,3 +221,15 @@ def test_kobo_xlsx_with_repeat_group_sheets_reads_the_first(tmp_path: Path) -> N
     book.save(path)
     subs, _ = read_submissions(path)
     _check(subs, path.name, photos=False)
+
+
+def test_a_visit_dated_in_the_future_is_read_with_a_warning(tmp_path: Path) -> None:
+    """A phone with a wrong clock or time zone dates a visit in the future: it was taken as given, silently
+    (found by HF's walk-through). It is still read, with a warning naming the row and the value."""
+    rows = [dict(GOOD[0], visited_at="2099-05-01T10:15:00.000+02:00"), GOOD[1]]
+    subs, problems = read_submissions(fx.odk_csv(tmp_path / "future.csv", rows))
+    assert [s.key for s in subs] == ["uuid:0001", "uuid:0002"]
+    future = [p for p in problems if p.kind == "future"]
+    assert [(p.row, p.field, p.value, p.severity) for p in future] == [
+        (1, "visit-visited_at", "2099-05-01T10:15:00.000+02:00", "warning")]
+    assert "dated in the future" in str(future[0])

@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from geo.errors import InputError, Problem
 from layers.io.form_exports import Export, media_file, read_export
 from layers.io.submission_layout import OUTCOMES, POINT, REJECTED, Layout, layout
 
+CLOCK_SLACK = timedelta(hours=1)  # a visit dated later than now by more than this gets a warning
 Cell = Callable[[str], str]            # part -> the row's stripped text for it
 Report = Callable[..., None]           # (part, value, expected, kind, severity) -> record a Problem
 
@@ -112,6 +113,9 @@ def _submission(export: Export, found: Layout, number: int,
     if outcome in OUTCOMES and outcome != "confirmed" and reason is None:
         problem("reason", None, f"a reason: the form requires one when the outcome is {outcome!r}", kind="missing")
     visited_at = _time(cell("visited_at"), lambda v, e: problem("visited_at", v, e, kind="type"))
+    if visited_at is not None and visited_at > datetime.now(UTC) + CLOCK_SLACK:  # a phone whose clock is wrong
+        problem("visited_at", cell("visited_at"), "a time that has passed: this visit is dated in the future (the"
+                " phone's clock or time zone may be wrong); it is imported as given", kind="future", severity="warning")
     lat, lon, accuracy = _position(found, cell, problem)
     photos = _photos(export, cell("photo"), problem)
     if any(p.severity == "error" for p in problems):
@@ -181,8 +185,8 @@ def _photos(export: Export, name: str, report: Report) -> tuple[tuple[str, bytes
     if not name:
         return ()
     if export.media is None:
-        where = "KoBoToolbox exports" if export.source.lower().endswith(".xlsx") else "a CSV export"
-        report("photo", name, f"the photo itself: {where} carry no media, so it is not attached; import "
+        where = "KoBoToolbox exports carry" if export.source.lower().endswith(".xlsx") else "a CSV export carries"
+        report("photo", name, f"the photo itself: {where} no media, so it is not attached; import "
                "ODK Central's ZIP with media to attach photos", "no_media", "warning")
         return ()
     try:
