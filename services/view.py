@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo.sites import mercury_use, uses_mercury
@@ -51,6 +52,7 @@ class Headline:
     measured_sites: int = 0
     estimated_sites: int = 0
     not_estimable: int = 0
+    mercury_not_operating: int = 0  # sites marked as using mercury that are not operating: no mercury in the range
     basis: str = ""
     problem: str | None = None  # why there is no mercury range (the factor file's error)
 
@@ -161,7 +163,7 @@ def headline(sites: gpd.GeoDataFrame, violations: gpd.GeoDataFrame,
     n_hg = int(uses_mercury(sites).sum())
     if factors is None or sites.empty:
         return Headline(len(sites), n_hg, counts, problem=problem)
-    from geo.inventory import ESTIMATED, MEASURED, NOT_ESTIMABLE, estimate_sites
+    from geo.inventory import ESTIMATED, MEASURED, NOT_ESTIMABLE, NOT_OPERATING, estimate_sites
 
     est = estimate_sites(pd.DataFrame(sites.drop(columns="geometry")), factors)
     from_gold = est["basis"].isin(ESTIMATED)
@@ -172,6 +174,7 @@ def headline(sites: gpd.GeoDataFrame, violations: gpd.GeoDataFrame,
         measured_sites=int((est["basis"] == MEASURED).sum()),
         estimated_sites=int(from_gold.sum()),
         not_estimable=int((est["basis"] == NOT_ESTIMABLE).sum()),
+        mercury_not_operating=int(((est["basis"] == NOT_OPERATING).to_numpy() & np.asarray(uses_mercury(sites))).sum()),
         basis=ratio_basis(est.loc[from_gold, "amalgamation"], factors))
 
 

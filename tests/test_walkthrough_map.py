@@ -22,6 +22,8 @@ from layers.store.open import open_store
 from layers.store.workspace import DEFAULT_PATH
 from services import auth
 from services.auth import Identity
+from services.hgwatch import HgWatch, Query
+from settings import Settings
 from tests.browser_harness import CHROMIUM, NetLog, launch, map_frame, running_app, wait_idle
 from ui import login
 
@@ -81,3 +83,18 @@ def test_the_signed_in_name_is_text_not_markdown(ws: Path) -> None:
     assert not at.exception, at.exception
     shown = [m.value for m in at.sidebar.markdown if m.value.startswith("Signed in as")]
     assert shown == [r"Signed in as **\[y\]\(http\://e.example\)** (analyst)"]
+
+
+def test_the_count_of_sites_using_mercury_says_which_the_range_counts(ws: Path) -> None:
+    """'Using mercury 123' beside a range estimated over 117 sites, with nothing saying why (HE's walk): 7
+    of the 123 are not operating, and one measured site is not marked as using mercury. The metric's help
+    says which sites the range counts, from the same headline."""
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, at.exception
+    metric = next(m for m in at.metric if m.label == "Using mercury")
+    h = HgWatch(Settings(workspace=ws)).headline(Query(rule_ids=()))
+    counted = h.measured_sites + h.estimated_sites + h.not_estimable
+    assert metric.value == f"{h.mercury_sites:,}" and counted != h.mercury_sites  # the demo shows the difference
+    assert f"counts the {counted:,} operating sites" in metric.help
+    assert f"{h.mercury_not_operating:,} of those marked as using it are not operating" in metric.help
+    assert h.mercury_not_operating > 0

@@ -157,7 +157,12 @@ def headline_row(view: View) -> None:
     # does not fit is cut off with an ellipsis (the demo's "214-1,104" showed as "214-1,...")
     cols = st.columns([1.0, 1.0, 1.0, 1.0, 1.7, 1.2])
     cols[0].metric("Sites in view", f"{h.sites:,}")
-    cols[1].metric("Using mercury", f"{h.mercury_sites:,}")
+    counted = h.measured_sites + h.estimated_sites + h.not_estimable
+    cols[1].metric("Using mercury", f"{h.mercury_sites:,}", help=(
+        "sites whose record says they use mercury, whatever their status. The mercury range counts the"
+        f" {counted:,} operating sites that use it or have a measured figure ({h.measured_sites:,} measured,"
+        f" {h.estimated_sites:,} estimated from gold, {h.not_estimable:,} not estimable); {h.mercury_not_operating:,}"
+        " of those marked as using it are not operating and add nothing") if not h.problem else None)
     cols[2].metric("Violations", f"{sum(h.violations.values()):,}",
                    help=", ".join(f"{k}: {v}" for k, v in h.violations.items()))
     cols[3].metric("Critical / high", f"{h.violations.get('critical', 0)} / "
