@@ -18,7 +18,9 @@ wraps its app in ``KeyGate``:
   and a ``datetime`` interval from ``0000-01-01`` (QGIS 3.22's "no start"; a year 0 pygeoapi refuses) as
   one with an open start (``../END``);
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
-  ``Accept: text/html`` gets JSON);
+  ``Accept: text/html`` gets JSON); so pygeoapi's answers link to no HTML page and no path it does not
+  serve, and ``/conformance`` claims no class whose requests it refuses (``api.claims``: the links
+  are dropped from the body here, the classes from pygeoapi's lists at start);
 - only the query parameters the path accepts (``api.parameters``: the standard ones pygeoapi reads
   there and, on items, the collection's properties as the key's identity sees them; the other paths
   but one feature take those of items too, and ignore them, as QGIS 3.22 sends them); any other, a
@@ -64,8 +66,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from api import claims, parameters
 from api import config as api_config
-from api import parameters
 from api.provider import ASKING, Asking, StoreUnreadable, every_served, served_to, use
 from layers.store.base import Store
 from layers.store.open import open_store
@@ -77,7 +79,7 @@ from settings import Settings
 LOGGER = logging.getLogger("hgwatch.api")
 HOST = "127.0.0.1"
 PORT = 8502
-FORMATS = ("json", "jsonld")
+FORMATS = claims.FORMATS
 KEY_RECHECK_S = 1.0  # a key's answer is asked of the store again after this long: revoking takes effect within it
 KEYS_KEPT = 4096  # answers kept (forgotten all at once when full)
 RETRY_AFTER_S = 30  # the Retry-After of a 503 (the store could not be read), seconds
@@ -137,6 +139,9 @@ def _collection(path: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[0] == "collections" else None
 
 
+LINKING = ("landing", "collections", "collection", "schema", "queryables", "items", "item")  # answers with links
+
+
 class LiveCollections:
     """pygeoapi's configuration and OpenAPI document for the layer types the store holds now.
 
@@ -176,8 +181,10 @@ class LiveCollections:
 class KeyGate:
     """The API-key gate in front of pygeoapi's app (see the module docstring)."""
 
-    def __init__(self, app: Callable[..., Any], store: Store, refresh: Callable[[], None] | None = None) -> None:
+    def __init__(self, app: Callable[..., Any], store: Store, refresh: Callable[[], None] | None = None,
+                 base: str = "") -> None:
         self.app = app
+        self.base = base.rstrip("/")  # the service's URL, which its links start with (api.claims)
         self.store = store
         self.refresh = refresh
         self.audit = AuditWriter(store)
@@ -306,7 +313,11 @@ class KeyGate:
     async def _pygeoapi(self, scope: Scope, receive: Receive, send: Send, asking: Asking) -> int:
         """pygeoapi's answer, with the identity of ``asking`` for the provider; returns its status (0: none)."""
         status: list[int] = []
-        held: list[dict[str, Any]] = []  # an error's start and body so far: its body is escaped before it is sent
+        held: list[dict[str, Any]] = []  # a start and body so far, changed by ``changed`` before they are sent
+        where = parameters.route(scope.get("path", ""))
+        linking = (where is not None and where.kind in LINKING and self.base
+                   and dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("f") != "jsonld")
+        changed: list[Callable[[bytes], bytes]] = []
 
         async def sending(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -314,8 +325,13 @@ class KeyGate:
                 if status[0] == 503:  # the provider could not read the store (StoreUnreadable): ask again later
                     message = {**message, "headers": [*message.get("headers", []),
                                                       (b"retry-after", str(RETRY_AFTER_S).encode())]}
-                if status[0] >= 400 and any(k.lower() == b"content-type" and b"json" in v
-                                            for k, v in message.get("headers", [])):
+                json_body = any(k.lower() == b"content-type" and b"json" in v for k, v in message.get("headers", []))
+                if status[0] >= 400 and json_body:
+                    changed.append(_escaped)
+                elif status[0] == 200 and json_body and linking and where is not None:
+                    tail_first = where.kind in ("items", "item")
+                    changed.append(lambda body: claims.without_refused(body, self.base, tail_first=tail_first))
+                if changed:
                     held.append(message)
                     return
             elif held:
@@ -323,7 +339,7 @@ class KeyGate:
                 if message.get("more_body"):
                     return
                 start, given = held[0], b"".join(m.get("body", b"") for m in held[1:])
-                body = _escaped(given)
+                body = changed[0](given)
                 if given:  # (a HEAD's start keeps the length its GET has)
                     start = {**start, "headers": [(k, str(len(body)).encode() if k.lower() == b"content-length"
                                                    else v) for k, v in start["headers"]]}
@@ -424,4 +440,5 @@ def create_app(settings: Settings, *, host: str = HOST, port: int = PORT, url: s
     pygeoapi_app.debug = False
     pygeoapi_app.add_exception_handler(HTTPException, _http_error)
     pygeoapi_app.add_exception_handler(Exception, _server_error)
-    return KeyGate(pygeoapi_app, open_store(settings.workspace, settings.database_url), live)
+    claims.configure()
+    return KeyGate(pygeoapi_app, open_store(settings.workspace, settings.database_url), live, base=live.url)

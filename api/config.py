@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from api import claims
 from services.auth import Identity
 from services.features import CASE_COUNTS, SURFACES, VIOLATIONS, FeatureSource, Served, case_counts_served, extent
 
@@ -121,6 +122,7 @@ UNLISTED: dict[str, tuple[str, dict[str, Any]]] = {
 # Listed by pygeoapi but refused by the API: any name at all (the standard's free-form object), and the HTML page
 # choice of /openapi (only JSON is served)
 NOT_ACCEPTED = ("vendorSpecificParameters", "ui")
+OPERATIONS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")  # OpenAPI 3.0's
 
 
 def _name(parameter: dict[str, Any]) -> str:
@@ -130,9 +132,18 @@ def _name(parameter: dict[str, Any]) -> str:
 
 def as_accepted(oas: dict[str, Any]) -> dict[str, Any]:
     """pygeoapi's OpenAPI document ``oas`` changed to list the query parameters the API accepts
-    (``api.parameters``), no more and no fewer: without ``NOT_ACCEPTED``, and with ``UNLISTED`` on items."""
-    oas.get("components", {}).get("parameters", {}).pop("vendorSpecificParameters", None)
-    for path, item in oas.get("paths", {}).items():
+    (``api.parameters``), no more and no fewer: without ``NOT_ACCEPTED``, and with ``UNLISTED`` on items;
+    and only what it serves (``api.claims``): no ``html`` among the values of ``f``, no path of
+    ``claims.UNSERVED`` (pygeoapi's ``/jobs``), no operation but GET (pygeoapi lists OPTIONS, DELETE)."""
+    parameters = oas.get("components", {}).get("parameters", {})
+    parameters.pop("vendorSpecificParameters", None)
+    values = parameters.get("f", {}).get("schema", {}).get("enum")
+    if isinstance(values, list):
+        parameters["f"]["schema"]["enum"] = [v for v in values if v in claims.FORMATS]
+    oas["paths"] = {path: item for path, item in oas.get("paths", {}).items() if not claims.refused_path(path)}
+    for path, item in oas["paths"].items():
+        for method in [m for m in item if m in OPERATIONS and m != "get"]:
+            del item[method]
         operation = item.get("get")
         if not isinstance(operation, dict):
             continue
