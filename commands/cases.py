@@ -33,8 +33,12 @@ def _photo(path: str) -> tuple[str, bytes]:
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"--photo {path}: cannot be read ({exc.strerror or exc}); expected a photo file") from None
-    if not data:
-        raise InputError(f"--photo {path}: the file is empty; expected a photo (JPEG, PNG, HEIC)")
+    from services.cases import check_photo
+
+    try:
+        check_photo(path, data)
+    except InputError as refused:
+        raise InputError(f"--photo {refused.message}") from None
     return p.name, data
 
 

@@ -36,9 +36,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     report = apply_submissions(store, args.identity, submissions, all_or_nothing=all_or_nothing,
                                max_visit_distance_m=args.max_visit_distance_m)
     problems = _by_row(problems + list(report.problems))
-    print(f"applied {len(report.applied)}: {', '.join(map(str, report.applied)) or '-'}")
+    print(f"applied {len(report.applied)}: {', '.join(report.named(report.applied_keys)) or '-'}")
     print(f"duplicates {len(report.skipped_duplicates)} (already imported, unchanged): "
-          f"{', '.join(map(str, report.skipped_duplicates)) or '-'}")
+          f"{', '.join(report.named(report.skipped_duplicates)) or '-'}")
     print(f"far visits {len(report.far_visits)} (flagged, kept):")
     for far in report.far_visits:
         print(f"  {far}")

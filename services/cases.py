@@ -26,6 +26,8 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -43,6 +45,7 @@ from geo.distance import geodesic_distance
 from geo.errors import InputError, Problem
 from geo.rules import Evaluation
 from layers.catalogue import CATALOGUE
+from layers.io.image_types import not_a_photo, unreadable
 from layers.io.photos import photo_facts
 from layers.io.submissions import Submission
 from layers.store import cases as stored
@@ -55,7 +58,8 @@ from services.auth import ROLES, Identity
 from settings.cases import DEFAULT_PATH, load_case_rules
 
 __all__ = ["ApplyReport", "CaseFile", "FarVisit", "SyncReport", "add_comment", "add_photo", "apply_submissions",
-           "assign", "case_counts", "case_file", "case_rules", "history", "list_cases", "set_status", "sync_run"]
+           "assign", "case_counts", "case_file", "case_rules", "check_photo", "history", "list_cases", "same_person",
+           "set_status", "sync_run"]
 
 LIST_COLUMNS = ("violation_id", "site_id", "rule_id", "status", "assignee", "updated_at", "visits")
 DETAIL_COLUMNS = ("site_name", "admin_area", "distance_m", "lon", "lat", "rule_version", "subject_layer", "due_date",
@@ -480,12 +484,26 @@ def _photo(violation_id: str, name: str, data: bytes, who: str, now: str, visit_
                  visit_id)
 
 
+def check_photo(name: str, data: bytes) -> None:
+    """Refuse, naming the file and the types expected, a photo a person attaches (``cases set --photo``,
+    the workbench) that is empty, no JPEG, PNG, GIF, WebP or HEIC/HEIF, or one Pillow cannot open."""
+    if not data:
+        raise InputError(f"{name}: the photo is empty")
+    if expected := not_a_photo(data):
+        raise InputError(f"{name}: not a photo; expected {expected}")
+    if why := unreadable(data):
+        raise InputError(f"{name}: not a photo that opens: {why}")
+
+
 def set_status(store: Store, identity: Identity, violation_id: str, status: str, *, reason: str | None = None,
                note: str | None = None, photos: Sequence[tuple[str, bytes]] = ()) -> Case:
     """Move case ``violation_id`` to ``status`` as ``identity``, with a ``reason`` (required by some
     moves), a ``note`` (a comment) and ``photos`` ((file name, bytes)). A move to ``visited``
     records a visit (now, no position). Refused with a message naming the case, both statuses and
-    what is allowed; one transaction, its audit row (``case status``) included."""
+    what is allowed; one transaction, its audit row (``case status``) included. A photo that is none
+    (``check_photo``) is refused before anything is written."""
+    for name, data in photos:
+        check_photo(name, data)
     rules, now, who = case_rules(), _now(), audit.actor()
     with stored.writing(store) as tables:
         before = _visible(tables, identity, violation_id)
@@ -568,9 +586,8 @@ def add_comment(store: Store, identity: Identity, violation_id: str, text: str) 
 
 def add_photo(store: Store, identity: Identity, violation_id: str, name: str, data: bytes) -> Photo:
     """Attach a photo (its bytes stored with their SHA-256 and EXIF time and position; audit:
-    ``case photo`` with the hash)."""
-    if not data:
-        raise InputError(f"{name}: the photo is empty")
+    ``case photo`` with the hash); a file that is no photo (``check_photo``) is refused."""
+    check_photo(name, data)
     photo = _photo(violation_id, name, data, audit.actor(), _now())
     with stored.writing(store) as tables:
         _visible(tables, identity, violation_id)
@@ -599,17 +616,57 @@ class FarVisit:
 
 @dataclass
 class ApplyReport:
-    """What ``apply_submissions`` did: the cases changed, the keys already imported, the rows
-    refused (each names file, row, field and value) and the far visits."""
+    """What ``apply_submissions`` did: the cases changed (``applied``, one per submission applied,
+    whose keys are ``applied_keys``), the keys already imported, the rows refused (each names file,
+    row, field and value) or warned about, and the far visits. ``case_of``: each of those keys' case."""
 
     applied: list[str] = field(default_factory=list)
     skipped_duplicates: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     far_visits: list[FarVisit] = field(default_factory=list)
+    applied_keys: list[str] = field(default_factory=list)
+    case_of: dict[str, str] = field(default_factory=dict)
+
+    def named(self, keys: Sequence[str]) -> list[str]:
+        """Submission keys as "KEY (case VIOLATION_ID)", for a person to find both."""
+        return [f"{key} (case {self.case_of[key]})" if key in self.case_of else key for key in keys]
 
 
-def _problem(s: Submission, name: str, value: object, expected: str, kind: str = "invalid") -> Problem:
-    return Problem(s.source, s.row, name, value, expected, kind=kind)
+def _problem(s: Submission, part: str, value: object, expected: str, kind: str = "invalid",
+             severity: str = "error") -> Problem:
+    """A problem of submission ``s`` naming the file's column of ``part`` (``visit-violation_id``), as
+    the reader's problems do."""
+    return Problem(s.source, s.row, s.column(part), value, expected, severity, kind=kind)
+
+
+def _words(name: str) -> tuple[str, ...]:
+    """A person's name as lower-case words without accents: 'Kofi Mensah', 'kofi.mensah' and
+    'KOFI_MENSAH' all give ('kofi', 'mensah')."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii") or name
+    return tuple(w for w in re.split(r"[\W_]+", plain.casefold()) if w)
+
+
+def same_person(submitter: str, account: str) -> bool:
+    """Whether a server's submitter name (ODK Central's display name of the app user or web user,
+    KoBoToolbox's user name) can be the HgWatch account ``account``: their words (``_words``) are the
+    same, written together are the same ('kofimensah'), or one's words are all among the other's
+    ('kofi' and 'Kofi Mensah'). Two people whose names share every word of the shorter cannot be
+    told apart this way; a name with nothing in common is another person."""
+    a, b = _words(submitter), _words(account)
+    if not a or not b:
+        return submitter.strip() == account.strip()
+    return a == b or "".join(a) == "".join(b) or set(a) <= set(b) or set(b) <= set(a)
+
+
+def _reassigned(s: Submission, case: Case) -> Problem | None:
+    """A warning when the case is assigned now to someone other than the submission's submitter
+    (reassigned after the pack went out): the visit happened, so it is applied all the same."""
+    if not s.submitter or not case.assignee or same_person(s.submitter, case.assignee):
+        return None
+    return _problem(s, "submitter", s.submitter, (
+        f"case {s.violation_id} is assigned now to {case.assignee!r}, not to the submitter (reassigned after the pack"
+        f" went out?); the visit is applied all the same: tell {case.assignee}, or assign the case back"
+        " (`cli.py cases assign`)"), "reassigned", "warning")
 
 
 def _position_problem(s: Submission) -> Problem | None:
@@ -624,8 +681,10 @@ def _position_problem(s: Submission) -> Problem | None:
     return None
 
 
-def _plan(rules: CaseRules, s: Submission, case: Case | None, identity: Identity) -> tuple[list[str], Problem | None]:
-    """The statuses submission ``s`` moves ``case`` through, or the problem that refuses it."""
+def _plan(rules: CaseRules, s: Submission, case: Case | None, identity: Identity,
+          earlier: int | None = None) -> tuple[list[str], Problem | None]:
+    """The statuses submission ``s`` moves ``case`` through, or the problem that refuses it;
+    ``earlier``: the row of the same file that moved the case last (a refused move names it)."""
     if case is None or not _sees(identity, case):
         where = f" in the areas of {identity.name}" if identity.rights.restricted == "areas" else ""
         return [], _problem(s, "violation_id", s.violation_id, f"the id of a case{where} (`cli.py cases list`)", "unknown")
@@ -637,6 +696,9 @@ def _plan(rules: CaseRules, s: Submission, case: Case | None, identity: Identity
         why = refusal(rules, case=case.violation_id, current=current, target=target, role=identity.role, reason=s.reason)
         if why:
             missing = why.endswith("needs a reason")
+            if earlier is not None and not missing:
+                why += (f"; row {earlier} of {s.source} moved it to {case.status!r} already (a second submission"
+                        " for the same visit?)")
             return [], _problem(s, "reason" if missing else "outcome", s.reason if missing else s.outcome, why,
                                 "missing" if missing else "transition")
         current = target
@@ -675,25 +737,30 @@ def apply_submissions(store: Store, identity: Identity, submissions: Sequence[Su
     report = ApplyReport()
     now, who = _now(), audit.actor()
     changes: dict[str, tuple[Case, Case]] = {}  # violation id -> (before, after)
+    moved_by: dict[str, int] = {}  # violation id -> the row of this file that moved it last
     with stored.writing(store) as tables:
         done = tables.imported(s.key for s in submissions)
         work: list[tuple[Submission, Case, Case, float | None]] = []
         for s in submissions:
             if s.key in done:
                 report.skipped_duplicates.append(s.key)
+                report.case_of.setdefault(s.key, s.violation_id)
                 if s.edits:  # edited on the server since it was imported (the key stays, the data changed)
-                    report.problems.append(Problem(
-                        s.source, s.row, "Edits", s.edits, f"submission {s.key} was imported before; its edits on the"
+                    report.problems.append(_problem(
+                        s, "edits", s.edits, f"submission {s.key} was imported before; its edits on the"
                         " server are not applied again: correct case " + s.violation_id + " in HgWatch"
-                        " (`cli.py cases set`, or the workbench)", "warning", kind="edited"))
+                        " (`cli.py cases set`, or the workbench)", "edited", "warning"))
                 continue
             start = changes[s.violation_id][1] if s.violation_id in changes else tables.get(s.violation_id)
-            path, problem = _plan(rules, s, start, identity)
+            path, problem = _plan(rules, s, start, identity, moved_by.get(s.violation_id))
             if problem is not None:
                 report.problems.append(problem)
                 continue
             assert start is not None  # _plan refuses an unknown case
+            if warning := _reassigned(s, start):
+                report.problems.append(warning)
             done.add(s.key)
+            moved_by[s.violation_id] = s.row
             after = start
             for target in path:
                 after = _move(rules, after, target, identity, s.reason, now)
@@ -704,7 +771,7 @@ def apply_submissions(store: Store, identity: Identity, submissions: Sequence[Su
                 report.far_visits.append(FarVisit(s.violation_id, s.key, s.source, s.row, distance, limit))
         if dry_run:
             return report
-        if report.problems and all_or_nothing:
+        if all_or_nothing and any(p.severity == "error" for p in report.problems):  # a warning blocks nothing
             report.far_visits.clear()
             return report
         tables.put([after for _, after in changes.values()])
@@ -718,6 +785,8 @@ def apply_submissions(store: Store, identity: Identity, submissions: Sequence[Su
                 tables.add_comment(Comment(s.violation_id, now, s.submitter or who, s.notes))
             tables.add_submission(s.key, s.violation_id, s.source, s.row, now)
             report.applied.append(s.violation_id)
+            report.applied_keys.append(s.key)
+            report.case_of[s.key] = s.violation_id
         for s, start, after, distance in work:
             audit.record_in(tables.con, "case visit", s.violation_id, before=_state(start), after={
                 **_state(after), "submission": s.key, "source": s.source, "row": s.row,

@@ -122,7 +122,7 @@ def dossier(store: Store, identity: Identity, settings: Settings, violation_id: 
               "severity": rule.severity} if rule else None,
         measured=_measure(rule, case, frames) if rule else None,
         site=geometry, visits=found.visits, photos=photos, comments=found.comments, history=found.history,
-        people=_people(case, frames, settings, site),
+        people=_people(case, frames, settings, site), far_limit_m=cases.case_rules().max_visit_distance_m,
         made_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"), made_by=identity.name,
         source=str(store.path))
 

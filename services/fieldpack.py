@@ -38,6 +38,8 @@ from services.auth import Identity
 from services.cases import case_rules, list_cases
 
 FORM_ID = "hgwatch_inspection"
+TITLE = "HgWatch inspection"
+SHARED_TITLE = f"{TITLE}: all areas"  # the one form on ODK Central, whose entity list holds every area's cases
 FILES = ("inspection.xlsx", CASES_FILE, "map.html", "cases.gpkg")
 PACK_COLUMNS = ("name", "label", "violation_id", "site_id", "site_name", "rule_id", "distance_m", "lon", "lat",
                 "status", "assignee", "admin_area")
@@ -56,6 +58,7 @@ class FieldPack:
     cases: int
     area: str = ""                # the admin area it was made for
     assignee: str | None = None   # the account it was made for, when one
+    version: str = ""             # the form's version (UTC time to the second)
 
 
 def open_statuses() -> tuple[str, ...]:
@@ -110,7 +113,7 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
     if rows.empty:
         raise NoOpenCase(f"no open case (status {' / '.join(open_statuses())}) in area {area!r}{whose}; "
                          "nothing written")
-    title = f"HgWatch inspection: {area}{whose}"
+    title = f"{TITLE}: {area}{whose}"
     version = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d%H%M%S")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -127,7 +130,16 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
             os.replace(staging / name, folder / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return FieldPack(folder, tuple(folder / name for name in FILES), len(rows), area, assignee)
+    return FieldPack(folder, tuple(folder / name for name in FILES), len(rows), area, assignee, version)
+
+
+def share_form(pack: FieldPack) -> Path:
+    """Title the pack's form for every area (``SHARED_TITLE``), keeping its version, and return it:
+    the form ODK Central serves is one for all areas' phones (its entity list holds every area's
+    cases), so it must not carry the title of the last pack published (the North phones showed
+    "HgWatch inspection: South for ama"). The file in the pack is then byte for byte the server's."""
+    return write_xlsform(pack.folder / FILES[0], title=SHARED_TITLE, form_id=FORM_ID,
+                         version=pack.version or datetime.now(UTC).strftime("%Y%m%d%H%M%S"))
 
 
 def _staging_place(folder: Path) -> Path:

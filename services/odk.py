@@ -33,7 +33,7 @@ from geo.errors import InputError
 from layers.io.xlsform import CASES_LIST
 from layers.store.base import Store
 from services import audit
-from services.fieldpack import FORM_ID, FieldPack
+from services.fieldpack import FORM_ID, FieldPack, share_form
 
 CONFIG_ENV = "HGWATCH_ODK_CONFIG"
 MATCH_KEY = "violation_id"
@@ -84,13 +84,16 @@ def _text(value: object) -> str:
 def push_pack(pack: FieldPack, rows: pd.DataFrame, *, config: Path, project_id: int | None = None) -> OdkPush:
     """Publish ``pack``'s form and its case ``rows`` (``services.fieldpack.pack_cases``) to ODK Central.
 
+    The form is titled for every area first (``services.fieldpack.share_form``): one form serves
+    the phones of every area, through the one entity list.
+
     Raises
     ------
     InputError
         The configuration cannot be read, no project is named, or the server refused a request
         (the message says which, and what was already done).
     """
-    return _publish(rows, Scope(pack.area, pack.assignee, pack.folder.name), pack.folder / "inspection.xlsx",
+    return _publish(rows, Scope(pack.area, pack.assignee, pack.folder.name), share_form(pack),
                     config=config, project_id=project_id)
 
 

@@ -119,7 +119,7 @@ def test_a_messy_export_is_imported_row_by_row_and_a_second_import_changes_nothi
     assert _run(where, "--as", "kofi", "submissions", "import", str(export)) == 2
     first = "".join(capsys.readouterr())
     assert _cases(where)["S1"]["status"] == "assigned"  # all or nothing: nothing applied
-    assert "row 3, field 'visit-photo'" in first and f"row 5, field 'violation_id': value '{ids['S3']}'" in first
+    assert "row 3, field 'visit-photo'" in first and f"row 5, field 'visit-violation_id': value '{ids['S3']}'" in first
     assert "2 problem(s); nothing applied" in first  # every problem in one pass, not the photo first, then the area
     assert first.index("row 3,") < first.index("row 5,")
     assert _run(where, "--as", "kofi", "submissions", "import", str(export), "--no-all-or-nothing") == 1
@@ -128,7 +128,7 @@ def test_a_messy_export_is_imported_row_by_row_and_a_second_import_changes_nothi
     assert "applied 2" in out and "far visits 1" in out and "row 2" in out
     assert "row 3, field 'visit-photo': value 'absent.jpg'" in err
     assert "row 4, field 'ReviewState': value 'rejected'" in err
-    assert f"row 5, field 'violation_id': value '{ids['S3']}'" in err and "areas of kofi" in err
+    assert f"row 5, field 'visit-violation_id': value '{ids['S3']}'" in err and "areas of kofi" in err
     after = _cases(where)
     assert (after["S1"]["status"], after["S2"]["status"], after["S3"]["status"]) == ("confirmed", "not_accessible", "new")
     trail = [r for r in audit.trail(_store(where)) if r.action == "case visit"]
@@ -194,7 +194,19 @@ def test_a_photo_cut_short_on_upload_is_listed_and_the_case_panel_still_draws(tm
          "photo": "cut.jpg", "notes": "photo sent on a bad line", "submitter": "kofi"}],
         {"cut.jpg": whole[: len(whole) // 2]})
     assert _run(where, "submissions", "import", str(export)) == 0
-    assert _run(where, "cases", "set", vid, "--status", "remediation_ordered", "--photo", str(export)) == 0
+    # a file that is no photo is refused on the way in since H2F (session 11) ...
+    assert _run(where, "cases", "set", vid, "--status", "remediation_ordered", "--photo", str(export)) == 2
+    # ... but one stored before that check is still listed, not drawn
+    import hashlib
+
+    from layers.store import cases as stored_cases
+    with stored_cases.writing(_store(where)) as tables:
+        data = export.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        tables.add_photo(stored_cases.Photo(vid, export.name, digest, data, None, None, None,
+                                            "2026-11-20T10:00:00+00:00", "kofi"))
+        audit.record_in(tables.con, "case photo", vid, after={"name": export.name, "sha256": digest})
+    assert _run(where, "cases", "set", vid, "--status", "remediation_ordered") == 0
     stored = {p.name: p.data for p in cases.photo_bytes(_store(where), auth.LOCAL, vid)}
     assert sorted(stored) == ["cut.jpg", "hgwatch_inspection.zip"]
     monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))

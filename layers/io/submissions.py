@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from geo.errors import InputError, Problem
 from layers.io.form_exports import Export, media_file, read_export
+from layers.io.image_types import not_a_photo, unreadable
 from layers.io.submission_layout import OUTCOMES, POINT, REJECTED, Layout, layout
 
 CLOCK_SLACK = timedelta(hours=1)  # a visit dated later than now by more than this gets a warning
@@ -42,6 +43,17 @@ class Submission:
     source: str                   # file name
     row: int                      # 1-based data row in the file, for messages
     edits: int = 0                # times it was edited on the server (ODK Central's ``Edits``; 0 when not given)
+    layout: Layout | None = field(default=None, compare=False, repr=False)  # where each part is in the file
+
+    def column(self, part: str) -> str:
+        """The file's column holding ``part`` (a question of ``QUESTIONS``, or ``key``, ``submitter``,
+        ``edits``), as the file spells it (``visit-violation_id``); the part's own name for a submission
+        made without a file's layout. A split geopoint's ``visit_location`` is its latitude column."""
+        if self.layout is None:
+            return part
+        if part == POINT and part not in self.layout.columns and "lat" in self.layout.columns:
+            part = "lat"
+        return self.layout.name(part) if part in self.layout.columns else part
 
 
 def read_submissions(path: Path) -> tuple[list[Submission], list[Problem]]:
@@ -122,7 +134,7 @@ def _submission(export: Export, found: Layout, number: int,
         return None, problems
     return Submission(key, violation_id, outcome, reason, visited_at, lat, lon, accuracy, cell("notes") or None,
                       cell("submitter") or None, photos, export.source, number,
-                      int(cell("edits")) if cell("edits").isdecimal() else 0), problems
+                      int(cell("edits")) if cell("edits").isdecimal() else 0, found), problems
 
 
 def _time(text: str, problem: Callable[[str, str], None]) -> datetime | None:
@@ -197,4 +209,10 @@ def _photos(export: Export, name: str, report: Report) -> tuple[tuple[str, bytes
     if data is None:
         report("photo", name, f"the photo in the ZIP's media/ folder ({export.source} has no member named so)", "missing")
         return ()
+    if expected := not_a_photo(data):
+        report("photo", name, f"{expected}: media/{name} is not one; nothing of this row is applied", "photo_type")
+        return ()
+    if damaged := unreadable(data):
+        report("photo", name, f"a photo that opens: {damaged}; it is kept as the phone sent it, with its SHA-256, and "
+               "listed in the workbench rather than drawn", "photo_damaged", "warning")
     return ((name, data),)

@@ -27,6 +27,7 @@ from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import InputError
+from layers.io.image_types import image_type as photo_type
 from layers.io.safefile import atomic_path
 from layers.store.audit import AuditRow
 from layers.store.cases import Case, Comment, Photo, Visit
@@ -35,7 +36,7 @@ from render.fonts import fonts, stylesheet
 from render.report.areamap import map_svg
 
 DOSSIER_SUFFIXES = (".pdf", ".html", ".htm")
-IMAGE_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF8", "image/gif"))
+INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")  # what a browser draws (not HEIC)
 MAX_TEXT = 2000  # longest user text printed in one PDF paragraph, characters
 
 
@@ -62,7 +63,8 @@ class Dossier:
     ``rule`` holds the rule's id, version, title, citation and severity as text (None when the
     rule file no longer has it); ``measured`` is None when the current data no longer flag the
     site; ``site`` the site's geometry (EPSG:4326); ``people`` lines from
-    ``services.people.detail_lines``; ``photos`` carry their bytes.
+    ``services.people.detail_lines``; ``photos`` carry their bytes; ``far_limit_m`` the case file's
+    ``[visits] max_distance_m``, beyond which a visit is marked far, as ``submissions import`` flags it.
     """
 
     case: Case
@@ -77,13 +79,31 @@ class Dossier:
     made_at: str = ""
     made_by: str = ""
     source: str = ""
+    far_limit_m: float | None = None  # a visit farther than this from its site is a far visit (flagged)
 
 
 def image_type(data: bytes) -> str | None:
-    """The MIME type of a JPEG, PNG, GIF or WebP by its signature; None for anything else."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return next((mime for sig, mime in IMAGE_TYPES if data.startswith(sig)), None)
+    """The MIME type of a JPEG, PNG, GIF or WebP by its signature (``layers.io.image_types``), the
+    types a browser draws inline; None for anything else (HEIC/HEIF included)."""
+    mime = photo_type(data)
+    return mime if mime in INLINE_TYPES else None
+
+
+def far_visits(d: Dossier) -> list[Visit]:
+    """The visits made farther from the site than ``d.far_limit_m`` (none without a limit)."""
+    limit = d.far_limit_m
+    return [] if limit is None else [v for v in d.visits if v.distance_m is not None and v.distance_m > limit]
+
+
+def _far_fact(d: Dossier) -> tuple[str, str] | None:
+    """The 'Far visits' fact: how many, how far, and which outcome each gave; None when none is far."""
+    far = far_visits(d)
+    if not far:
+        return None
+    each = "; ".join(f"{_v(v.visited_at) or 'time unknown'} by {v.who}, {_v(v.outcome) or 'no outcome'},"
+                     f" {metres(v.distance_m)} from the site" for v in far)
+    return ("Far visits", f"FLAGGED: {len(far)} of {len(d.visits)} visit(s) more than {metres(d.far_limit_m)} from the"
+            f" site (the case file's [visits] max_distance_m): {each}. Check the position before relying on the outcome.")
 
 
 def metres(value: float | None) -> str:
@@ -124,6 +144,8 @@ def facts(d: Dossier) -> list[tuple[str, str]]:
                                      f" last run that flagged it measured (run {_v(c.last_run)})"))
     elif c.distance_m is not None and m.distance_m is not None and round(c.distance_m, 2) != round(m.distance_m, 2):
         rows.append(("At the last run", f"{metres(c.distance_m)} (run {_v(c.last_run)}); the data changed since"))
+    if far := _far_fact(d):
+        rows.append(far)
     if c.review:
         rows.append(("Review", c.review))
     return rows
@@ -139,11 +161,14 @@ def _drawing(d: Dossier) -> Drawing:
 
 def _visit_rows(d: Dossier) -> list[list[str]]:
     rows = [["visited at", "who", "outcome", "position (lat, lon)", "accuracy", "from the site", "notes"]]
+    far = {id(v) for v in far_visits(d)}
     for v in d.visits:
         pos = f"{v.lat:.6f}, {v.lon:.6f}" if v.lat is not None and v.lon is not None else "-"
+        away = metres(v.distance_m) if v.distance_m is not None else "-"
+        if id(v) in far:
+            away += f" FAR (more than {metres(d.far_limit_m)})"
         rows.append([_v(v.visited_at) or "-", v.who, _v(v.outcome) or "-", pos,
-                     metres(v.accuracy_m) if v.accuracy_m is not None else "-",
-                     metres(v.distance_m) if v.distance_m is not None else "-", _v(v.notes)])
+                     metres(v.accuracy_m) if v.accuracy_m is not None else "-", away, _v(v.notes)])
     return rows
 
 
@@ -226,7 +251,7 @@ def _pdf(d: Dossier, target: Path | io.BytesIO) -> None:
     for p in d.photos:
         first, digest = _photo_lines(p)
         block: list[object] = [para(first, small), para(digest, mono)]
-        if image_type(p.data) in ("image/jpeg", "image/png", "image/gif"):
+        if image_type(p.data) in ("image/jpeg", "image/png", "image/gif"):  # what ReportLab draws
             try:
                 picture = Image(io.BytesIO(p.data))
                 scale = min(70 * mm / picture.imageWidth, 55 * mm / picture.imageHeight, 1.0)
