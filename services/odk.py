@@ -84,8 +84,8 @@ def _text(value: object) -> str:
 def push_pack(pack: FieldPack, rows: pd.DataFrame, *, config: Path, project_id: int | None = None) -> OdkPush:
     """Publish ``pack``'s form and its case ``rows`` (``services.fieldpack.pack_cases``) to ODK Central.
 
-    The form is titled for every area first (``services.fieldpack.share_form``): one form serves
-    the phones of every area, through the one entity list.
+    The form is titled for every area before it is sent (``services.fieldpack.share_form``, once the
+    entity list is updated): one form serves the phones of every area, through the one entity list.
 
     Raises
     ------
@@ -93,8 +93,7 @@ def push_pack(pack: FieldPack, rows: pd.DataFrame, *, config: Path, project_id: 
         The configuration cannot be read, no project is named, or the server refused a request
         (the message says which, and what was already done).
     """
-    return _publish(rows, Scope(pack.area, pack.assignee, pack.folder.name), share_form(pack),
-                    config=config, project_id=project_id)
+    return _publish(rows, Scope(pack.area, pack.assignee, pack.folder.name), pack, config=config, project_id=project_id)
 
 
 def retire(area: str, assignee: str | None, *, config: Path, project_id: int | None = None) -> OdkPush:
@@ -121,10 +120,10 @@ class Scope:
         return self.assignee is None or str(entity.get("assignee") or "") == self.assignee
 
 
-def _publish(rows: pd.DataFrame, scope: Scope, definition: Path | None, *, config: Path,
+def _publish(rows: pd.DataFrame, scope: Scope, pack: FieldPack | None, *, config: Path,
              project_id: int | None) -> OdkPush:
     """Merge ``rows`` into the entity list (deleting only what ``scope`` owns), then send the form
-    ``definition`` when one is given."""
+    ``pack``'s form, titled for every area, when one is given."""
     try:
         settings = pyodk_config.read_config(config_path=config)
     except (PyODKError, KeyError, TypeError, ValueError) as exc:
@@ -151,7 +150,8 @@ def _publish(rows: pd.DataFrame, scope: Scope, definition: Path | None, *, confi
             for entity in gone:
                 client.entities.delete(uuid=entity["__id"], entity_list_name=CASES_LIST, project_id=pid)
             done = f"the entity list {CASES_LIST!r} was updated, the form was not"
-            if definition is not None:
+            if pack is not None:
+                definition = share_form(pack)
                 exists = FORM_ID in {f.xmlFormId for f in client.forms.list(project_id=pid)}
                 if exists:
                     client.forms.update(FORM_ID, project_id=pid, definition=definition)
@@ -160,7 +160,7 @@ def _publish(rows: pd.DataFrame, scope: Scope, definition: Path | None, *, confi
     except (PyODKError, requests.RequestException, pydantic.ValidationError) as exc:  # last: an answer unlike Central's
         raise InputError(f"ODK Central {server}: {_reason(exc)}; {done}") from None
     return OdkPush(server, pid, FORM_ID, not exists, len(actions.to_insert), len(actions.to_update), len(gone),
-                   len(others) - len(gone), definition is not None)
+                   len(others) - len(gone), pack is not None)
 
 
 def _reason(exc: Exception) -> str:

@@ -20,10 +20,10 @@ import pytest
 from PIL import Image
 
 from geo.errors import InputError
-from services import auth, cases, fieldpack
+from services import auth, cases, fieldpack, odk
 from tests import field_exports as fx
 from tests.test_field_roundtrip import _frame, _push, central  # noqa: F401 (central: the fixture)
-from tests.test_fieldpack_odk import FakeCentral
+from tests.test_fieldpack_odk import FakeCentral, _config
 from tests.test_fieldpack_roundtrip import _cases, _run, _store, flagged  # noqa: F401 (flagged: the fixture)
 
 Flagged = tuple[list[str], dict[str, str]]
@@ -202,3 +202,6 @@ def test_the_one_central_form_is_titled_for_every_area(tmp_path: Path, central: 
     assert version == "20261127000000"  # the pack's version, kept
     offline = fieldpack.write_pack(frame[frame["admin_area"] == "North"], tmp_path / "offline", area="North")
     assert _title((offline.folder / "inspection.xlsx").read_bytes()) == "HgWatch inspection: North"  # not published
+    with pytest.raises(InputError, match="nothing was changed"):  # a refused login: the pack stays as it was
+        odk.push_pack(offline, fieldpack.pack_cases(frame), config=_config(tmp_path, password="wrong"))
+    assert _title((offline.folder / "inspection.xlsx").read_bytes()) == "HgWatch inspection: North"
