@@ -315,8 +315,8 @@ class KeyGate:
         status: list[int] = []
         held: list[dict[str, Any]] = []  # a start and body so far, changed by ``changed`` before they are sent
         where = parameters.route(scope.get("path", ""))
-        linking = (where is not None and where.kind in LINKING and self.base
-                   and dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("f") != "jsonld")
+        jsonld = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("f") == "jsonld"
+        linking = where is not None and where.kind in LINKING and self.base and not (jsonld and where.kind == "items")
         changed: list[Callable[[bytes], bytes]] = []
 
         async def sending(message: dict[str, Any]) -> None:
@@ -329,7 +329,7 @@ class KeyGate:
                 if status[0] >= 400 and json_body:
                     changed.append(_escaped)
                 elif status[0] == 200 and json_body and linking and where is not None:
-                    tail_first = where.kind in ("items", "item")
+                    tail_first = where.kind in ("items", "item") and not jsonld  # (JSON-LD: no links on items)
                     changed.append(lambda body: claims.without_refused(body, self.base, tail_first=tail_first))
                 if changed:
                     held.append(message)

@@ -10,7 +10,8 @@ method but GET and HEAD), but pygeoapi 0.21 hard-codes, whatever its configurati
 - on the landing page, the collections, a collection, an items page and one feature, links to
   ``?f=html`` alternates and to HTML pages (``type: text/html``: the OpenAPI page, ``about``), and on
   the landing page to ``/processes``, ``/jobs`` and ``/TileMatrixSets``: there are no processes, jobs
-  or tiles here (they answer empty lists). ``without_refused`` drops those links from a body;
+  or tiles here (they answer empty lists); the same as ``distribution`` entries of the JSON-LD of the
+  collections. ``without_refused`` drops those links from a body (a JSON-LD page of items has none);
 - in the OpenAPI document, ``html`` among the values of ``f``, the ``/jobs`` paths and OPTIONS and
   DELETE operations (``api.config.as_accepted`` drops them, with ``refused_path``).
 
@@ -88,6 +89,12 @@ def _kept(node: Any, base: str) -> int:
             kept = [k for k in links if not (isinstance(k, dict) and refused_link(k, base))]
             dropped += len(links) - len(kept)
             node["links"] = kept
+        given = node.get("distribution")  # JSON-LD (schema.org) of a collection: its links as DataDownload
+        if isinstance(given, list):
+            kept = [d for d in given if not (isinstance(d, dict) and refused_link(
+                {"type": d.get("encodingFormat"), "href": d.get("contentURL")}, base))]
+            dropped += len(given) - len(kept)
+            node["distribution"] = kept
         for value in node.values():
             dropped += _kept(value, base)
     elif isinstance(node, list):

@@ -32,6 +32,9 @@ DEFAULT_ITEMS = 100
 # QGIS sends its connection's page size as the limit, and it may be larger), not a 400.
 MAX_ITEMS = 10_000
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+# Templates in place of pygeoapi's: collections/items/index.jsonld (the JSON-LD page of items), whose own was not
+# JSON for a page without features (a comma before the closing brace) and wrote ids between quotes unescaped
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _text(value: object) -> str:
@@ -89,6 +92,7 @@ def config(source: FeatureSource, *, host: str, port: int, url: str) -> dict[str
             "pretty_print": False,
             "limits": {"default_items": DEFAULT_ITEMS, "max_items": MAX_ITEMS, "on_exceed": "throttle"},
             "map": {"url": "", "attribution": ""},
+            "templates": {"path": str(TEMPLATES)},  # searched before pygeoapi's own
         },
         "logging": {"level": "ERROR"},
         "metadata": {

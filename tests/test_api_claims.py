@@ -23,7 +23,9 @@ from tests.api_kit import Keys, fill, get, make_keys, open_location, serving
 START = ("/", "/conformance", "/collections", "/collections/mining_sites", "/collections/mining_sites/queryables",
          "/collections/mining_sites/schema", "/collections/mining_sites/items?limit=1",
          "/collections/mining_sites/items?limit=1&offset=1", "/collections/mining_sites/items/S1",
-         "/collections/samples/items", "/collections/violations/items", "/openapi")
+         "/collections/samples/items", "/collections/violations/items", "/openapi", "/?f=jsonld",
+         "/collections?f=jsonld", "/collections/mining_sites?f=jsonld", "/collections/mining_sites/items?f=jsonld",
+         "/collections/mining_sites/items/S1?f=jsonld")
 REFUSED = ("http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/html",
            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
            "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
@@ -52,6 +54,18 @@ def _links(node: Any) -> Iterator[dict[str, Any]]:
             yield from _links(value)
 
 
+def _distributions(node: Any) -> Iterator[dict[str, Any]]:
+    """The JSON-LD (schema.org) links of a collection: DataDownload entries."""
+    if isinstance(node, dict):
+        for given in node.get("distribution", []) if isinstance(node.get("distribution"), list) else []:
+            yield {"type": given.get("encodingFormat"), "href": given.get("contentURL")}
+        for value in node.values():
+            yield from _distributions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _distributions(value)
+
+
 def _openapi_urls(doc: dict[str, Any]) -> list[str]:
     urls = [s["url"] for s in doc.get("servers", [])]
     urls += [v["url"] for k, v in doc.get("info", {}).items() if isinstance(v, dict) and "url" in v]
@@ -74,11 +88,13 @@ def test_every_link_of_every_answer_answers_200_with_json(served: tuple[str, Key
         kind = headers["content-type"]
         assert "html" not in kind and "json" in kind, (href, kind)
         followed += 1
-        if "ld+json" in kind:
-            continue  # JSON-LD (schema.org): no links member
-        doc = json.loads(body)
-        hrefs = [link["href"] for link in _links(doc)]
-        assert all(link.get("type") != "text/html" for link in _links(doc)), href
+        try:
+            doc = json.loads(body)
+        except ValueError as exc:
+            raise AssertionError(f"{href}: {exc}: {body[:600]!r}") from exc
+        links = [*_links(doc), *_distributions(doc)]
+        hrefs = [link["href"] for link in links]
+        assert all(link.get("type") != "text/html" for link in links), href
         if "openapi" in kind:
             hrefs += _openapi_urls(doc)
         for target in hrefs:
@@ -145,6 +161,22 @@ def test_next_and_prev_links_are_kept_exactly_and_lengths_are_right(served: tupl
         with urllib.request.urlopen(request, timeout=30) as response:
             assert int(response.headers["content-length"]) == len(got), path
             assert b"text/html" not in got, path
+
+
+def test_a_json_ld_page_of_items_is_json_even_without_features(served: tuple[str, Keys]) -> None:
+    """pygeoapi's template left a comma before the closing brace of a page without features (case_counts here)."""
+    url, keys = served
+    names = [c["id"] for c in json.loads(get(f"{url}/collections", keys.partner)[2])["collections"]]
+    assert "case_counts" in names and len(names) >= 5
+    for name in names:
+        for query in ("", "&offset=1&limit=1"):
+            status, _, body = get(f"{url}/collections/{name}/items?f=jsonld{query}", keys.partner)
+            assert status == 200, (name, body[:300])
+            page = json.loads(body)
+            plain = json.loads(get(f"{url}/collections/{name}/items?f=json{query}", keys.partner)[2])
+            quoted = [f"{url}/collections/{name}/items/{f['id']}" for f in plain["features"]]
+            assert [f["@id"] for f in page["features"]] == quoted, name
+            assert page["@id"] == f"{url}/collections/{name}" and page["type"] == "FeatureCollection"
 
 
 # ---------------------------------------------------------------- the rewrite, without a server
