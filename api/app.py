@@ -20,7 +20,8 @@ wraps its app in ``KeyGate``:
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
   ``Accept: text/html`` gets JSON); so pygeoapi's answers link to no HTML page and no path it does not
   serve, and ``/conformance`` claims no class whose requests it refuses (``api.claims``: the links
-  are dropped from the body here, the classes from pygeoapi's lists at start);
+  are dropped from the body here, the classes from pygeoapi's lists at start); pygeoapi's paths with
+  nothing of HgWatch behind them (``/processes``, ``/jobs``, ``/TileMatrixSets``, ``/stac``) get 404;
 - only the query parameters the path accepts (``api.parameters``: the standard ones pygeoapi reads
   there and, on items, the collection's properties as the key's identity sees them; the other paths
   but one feature take those of items too, and ignore them, as QGIS 3.22 sends them); any other, a
@@ -254,6 +255,10 @@ class KeyGate:
         if scope["method"] not in ("GET", "HEAD"):
             await self._reply(send, 405, "MethodNotAllowed", f"method {scope['method']}: this API is read-only;"
                               " expected GET or HEAD", [(b"allow", b"GET, HEAD")])
+            return
+        if claims.refused_path(scope.get("path", "")):  # pygeoapi's processes, jobs, tiling schemes, STAC: empty here
+            await self._reply(send, 404, "NotFound", f"{scope.get('path', '')}: not served by this API; it serves"
+                              " OGC API - Features: /, /conformance, /openapi, /collections")
             return
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if query.get("f", "json") not in FORMATS:

@@ -10,8 +10,9 @@ method but GET and HEAD), but pygeoapi 0.21 hard-codes, whatever its configurati
 - on the landing page, the collections, a collection, an items page and one feature, links to
   ``?f=html`` alternates and to HTML pages (``type: text/html``: the OpenAPI page, ``about``), and on
   the landing page to ``/processes``, ``/jobs`` and ``/TileMatrixSets``: there are no processes, jobs
-  or tiles here (they answer empty lists); the same as ``distribution`` entries of the JSON-LD of the
-  collections. ``without_refused`` drops those links from a body (a JSON-LD page of items has none);
+  or tiles here (pygeoapi answered empty lists; the gate now answers 404); the same as the
+  ``distribution`` entries of the JSON-LD of the collections. ``without_refused`` drops those links
+  from a body (a JSON-LD page of items has none);
 - in the OpenAPI document, ``html`` among the values of ``f``, the ``/jobs`` paths and OPTIONS and
   DELETE operations (``api.config.as_accepted`` drops them, with ``refused_path``).
 

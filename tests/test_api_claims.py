@@ -132,6 +132,17 @@ def test_conformance_claims_no_class_whose_requests_are_refused(served: tuple[st
             assert exc.code == 405
 
 
+def test_pygeoapi_paths_with_nothing_behind_them_are_not_served(served: tuple[str, Keys]) -> None:
+    url, keys = served
+    for path in ("/processes", "/jobs", "/jobs/x/results", "/TileMatrixSets", "/TileMatrixSets/WorldCRS84Quad",
+                 "/stac", "/processes?f=json"):
+        status, headers, body = get(url + path, keys.partner)
+        assert status == 404 and headers["content-type"] == "application/json", (path, status, body[:200])
+        assert json.loads(body)["code"] == "NotFound"
+    assert get(f"{url}/collections/mining_sites/items?limit=1", keys.partner)[0] == 200
+    assert get(f"{url}/processes")[0] == 401  # the key first, as everywhere
+
+
 def test_openapi_lists_no_html_format_no_jobs_and_only_get(served: tuple[str, Keys]) -> None:
     url, keys = served
     status, _, body = get(f"{url}/openapi", keys.partner)
