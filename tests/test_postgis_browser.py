@@ -31,9 +31,10 @@ from layers.store.workspace import DEFAULT_PATH, Workspace
 from services import auth, cases, casework, workbench
 from services.hgwatch import HgWatch, Query
 from settings import Settings
-from tests.browser_harness import CHROMIUM, ROOT, NetLog, launch, wait_idle
+from tests.browser_harness import CHROMIUM, ROOT, NetLog, launch
 from tests.postgis import Server
 from tests.postgis_agency import NAMES, PASSWORD, Agency, agency
+from tests.test_browser_cases import _choose, _idle  # pick a selectbox option; wait for a rerun to settle
 
 AREA = "DEMO North"  # the coordinator's one area (31 of the demo's 150 sites)
 INSIDE, OUTSIDE = b"PLANTEDIN", b"PLANTEDOUT"
@@ -57,11 +58,6 @@ def _plant(ws: Path) -> None:
 def office(postgis_server: Server) -> Iterator[Agency]:
     with agency(postgis_server, "hp_browser", prepare=_plant, area=AREA) as running:
         yield running
-
-
-def _idle(page: Page) -> None:
-    page.wait_for_timeout(400)
-    wait_idle(page)
 
 
 class Seen:
@@ -107,25 +103,6 @@ def _rerun(page: Page) -> None:
 def _faults(page: Page, where: str) -> list[str]:
     shown = page.locator('[data-testid="stException"]').all_inner_texts()
     return [f"{where}: {text[:300]}" for text in shown]
-
-
-def _choose(page: Page, label: str, option: str) -> None:
-    """Pick ``option`` in the selectbox labelled ``label`` (typed into its search, then Enter)."""
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
-    for attempt in range(3):
-        box.locator("input").click()
-        box.locator("input").fill(option)
-        try:
-            page.get_by_role("option", name=option, exact=True).wait_for(timeout=15_000)
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-            _idle(page)
-            continue
-        box.locator("input").press("Enter")
-        _idle(page)
-        return
 
 
 def _download_all(page: Page, seen: Seen, label: str) -> None:
