@@ -58,14 +58,17 @@ def with_cases(table: pd.DataFrame, cases: pd.DataFrame, *, today: date) -> pd.D
     return out
 
 
-def narrow_cases(table: pd.DataFrame, *, statuses: Sequence[str] = (), mine: str | None = None) -> pd.DataFrame:
-    """The rows of ``with_cases`` in one of ``statuses`` (empty: any) and, with ``mine`` (an
-    account name), assigned to it."""
+def narrow_cases(table: pd.DataFrame, *, statuses: Sequence[str] = (), mine: str | None = None,
+                 areas: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows of ``with_cases`` in one of ``statuses`` (empty: any), with ``mine`` (an account
+    name) assigned to it, and with ``areas`` (a field coordinator's) in one of them (``admin_area``)."""
     shown = table
     if statuses:
         shown = shown[shown["status"].isin(statuses)]
     if mine is not None:
         shown = shown[shown["assignee"] == mine]
+    if areas is not None:
+        shown = shown[shown["admin_area"].isin(areas)]
     return shown.reset_index(drop=True)
 
 

@@ -96,10 +96,9 @@ shown = workbench.narrow(
 c5, c6 = st.columns([3, 1])
 shown = casework.narrow_cases(
     shown, statuses=c5.multiselect("Case status", workbench.options(table, "status"), key="wb_status"),
-    mine=who.name if c6.toggle("My cases", key="wb_mine", help=f"cases assigned to {who.name}") else None)
-if who.rights.restricted == "areas" and c6.toggle(  # a field coordinator starts on its own areas
-        "My areas", value=True, key="wb_my_areas", help=f"only the violations in {', '.join(who.areas)}"):
-    shown = shown[shown["admin_area"].isin(who.areas)].reset_index(drop=True)
+    mine=who.name if c6.toggle("My cases", key="wb_mine", help=f"cases assigned to {who.name}") else None,
+    areas=who.areas if who.rights.restricted == "areas" and c6.toggle(  # a field coordinator starts on its own
+        "My areas", value=True, key="wb_my_areas", help=f"only the violations in {', '.join(who.areas)}") else None)
 
 st.write(f"{len(shown):,} of {len(table):,} violations. Click a row to zoom the map to it and work its case.")
 event = st.dataframe(
