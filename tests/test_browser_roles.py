@@ -63,10 +63,14 @@ class Seen:
         except Exception:  # a redirect or a body already gone: nothing to scan
             pass
 
+    def holding(self, mark: bytes) -> list[str]:
+        """Where ``mark`` was received: each websocket frame, HTTP response and download holding it."""
+        found = [f"websocket frame {i}" for i, f in enumerate(self.frames) if mark in f]
+        found += [f"HTTP response {i}" for i, b in enumerate(self.bodies) if mark in b]
+        return found + [f"download {n}" for n, b in self.downloads.items() if mark in b]
+
     def leaks(self) -> list[str]:
-        found = [f"websocket frame {i}" for i, f in enumerate(self.frames) if MARK in f]
-        found += [f"HTTP response {i}" for i, b in enumerate(self.bodies) if MARK in b]
-        return found + [f"download {n}" for n, b in self.downloads.items() if MARK in b]
+        return self.holding(MARK)
 
 
 def _idle(page: Page) -> None:

@@ -22,7 +22,6 @@ import psycopg
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from layers.catalogue import spec_for
 from layers.store import cases as stored
@@ -35,6 +34,7 @@ from tests.browser_harness import CHROMIUM, ROOT, NetLog, launch
 from tests.postgis import Server
 from tests.postgis_agency import NAMES, PASSWORD, Agency, agency
 from tests.test_browser_cases import _choose, _idle  # pick a selectbox option; wait for a rerun to settle
+from tests.test_browser_roles import Seen, _download_all  # what a page received; every download on a page
 
 AREA = "DEMO North"  # the coordinator's one area (31 of the demo's 150 sites)
 INSIDE, OUTSIDE = b"PLANTEDIN", b"PLANTEDOUT"
@@ -58,20 +58,6 @@ def _plant(ws: Path) -> None:
 def office(postgis_server: Server) -> Iterator[Agency]:
     with agency(postgis_server, "hp_browser", prepare=_plant, area=AREA) as running:
         yield running
-
-
-class Seen:
-    """Every websocket frame and download a page received."""
-
-    def __init__(self, page: Page) -> None:
-        self.frames: list[bytes] = []
-        self.downloads: dict[str, bytes] = {}
-        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: self.frames.append(
-            payload.encode() if isinstance(payload, str) else bytes(payload))))
-
-    def holding(self, mark: bytes) -> list[str]:
-        return ([f"frame {i}" for i, f in enumerate(self.frames) if mark in f]
-                + [f"download {n}" for n, b in self.downloads.items() if mark in b])
 
 
 def _open(browser: Browser, office: Agency, role: str) -> tuple[Page, Seen]:
@@ -103,23 +89,6 @@ def _rerun(page: Page) -> None:
 def _faults(page: Page, where: str) -> list[str]:
     shown = page.locator('[data-testid="stException"]').all_inner_texts()
     return [f"{where}: {text[:300]}" for text in shown]
-
-
-def _download_all(page: Page, seen: Seen, label: str) -> None:
-    buttons = page.locator('[data-testid="stDownloadButton"] button')
-    for i in range(buttons.count()):
-        button = buttons.nth(i)
-        name = f"{label}: {button.inner_text().strip()}"
-        for attempt in range(4):  # a click that lands while Streamlit re-renders the button is lost
-            try:
-                with page.expect_download(timeout=60_000) as info:
-                    button.click(timeout=60_000, force=attempt >= 2)
-                break
-            except PlaywrightTimeout:
-                if attempt == 3:
-                    raise
-                _idle(page)
-        seen.downloads[name] = Path(info.value.path()).read_bytes()
 
 
 def _profile(page: Page, name: str) -> None:
