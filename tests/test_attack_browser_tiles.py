@@ -15,18 +15,15 @@ so an archive may hold nothing the least of its readers may not see.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from layers.store.open import open_store
 from layers.store.workspace import DEFAULT_PATH
-from services import auth
 from services.tiles import available
 from tests.browser_harness import CHROMIUM, NetLog, launch, map_frame, running_app
-from tests.test_browser_roles import MARK, PASSWORD, Seen, _idle, _plant
+from tests.test_browser_roles import MARK, PASSWORD, Seen, _idle, _planted_demo
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not DEFAULT_PATH.exists() or not available(),
                                 reason="needs /usr/bin/chromium, the demo workspace, tippecanoe and protomaps-leaflet")
@@ -53,12 +50,7 @@ def _archives(seen: Seen) -> set[bytes]:
 
 
 def test_no_tile_archive_an_analyst_or_a_partner_is_served_holds_a_planted_value(tmp_path: Path) -> None:
-    ws = tmp_path / "ws.gpkg"
-    shutil.copyfile(DEFAULT_PATH, ws)
-    _plant(ws)
-    store = open_store(ws)
-    auth.add_account(store, "pat", "partner", PASSWORD)
-    auth.add_account(store, "ana", "analyst", PASSWORD)
+    ws = _planted_demo(tmp_path)
     env = {"HGWATCH_WORKSPACE": str(ws), "HGWATCH_TILES_ABOVE": "25", "HGWATCH_BASEMAP": "none"}
     with running_app(env=env) as url, sync_playwright() as p:
         browser = launch(p)

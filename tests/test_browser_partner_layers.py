@@ -7,18 +7,15 @@ the same tour under the internal profile receives them, so the scan is not vacuo
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
 from layers.catalogue import spec_for
-from layers.store.open import open_store
 from layers.store.workspace import DEFAULT_PATH, Workspace
-from services import auth
 from tests.browser_harness import CHROMIUM, NetLog, launch, running_app
-from tests.test_browser_roles import MARK, PASSWORD, Seen, _tour
+from tests.test_browser_roles import MARK, Seen, _planted_demo, _tour
 
 PLANTED = {"mercury_trade": ("record_id", "place", "seller", "buyer"), "miners": spec_for("miners").restricted_fields,
            "licences": spec_for("licences").restricted_fields}
@@ -47,12 +44,7 @@ def _names(seen: Seen) -> list[str]:
 
 
 def test_a_partner_gets_no_trade_record_personal_field_or_restricted_layer_and_an_analyst_does(tmp_path: Path) -> None:
-    ws = tmp_path / "ws.gpkg"
-    shutil.copyfile(DEFAULT_PATH, ws)
-    _plant(ws)
-    store = open_store(ws)
-    auth.add_account(store, "pat", "partner", PASSWORD)
-    auth.add_account(store, "ana", "analyst", PASSWORD)
+    ws = _planted_demo(tmp_path, _plant)
     with running_app(env={"HGWATCH_WORKSPACE": str(ws)}) as url, sync_playwright() as p:
         browser = launch(p)
         net = NetLog()

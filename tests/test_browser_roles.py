@@ -6,6 +6,7 @@ A visitor who is not signed in gets only the sign-in form, at every address."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,13 +132,20 @@ def _tour(page: Page, url: str, name: str, *, internal: bool) -> tuple[Seen, lis
     return seen, offered + titles
 
 
-def test_a_partner_receives_no_restricted_value_and_an_analyst_does(tmp_path: Path) -> None:
+def _planted_demo(tmp_path: Path, plant: Callable[[Path], None] = _plant) -> Path:
+    """A copy of the demo workspace in ``tmp_path`` with ``plant``'s values, and accounts pat (partner)
+    and ana (analyst), both with ``PASSWORD``."""
     ws = tmp_path / "ws.gpkg"
     shutil.copyfile(DEFAULT_PATH, ws)
-    _plant(ws)
+    plant(ws)
     store = open_store(ws)
     auth.add_account(store, "pat", "partner", PASSWORD)
     auth.add_account(store, "ana", "analyst", PASSWORD)
+    return ws
+
+
+def test_a_partner_receives_no_restricted_value_and_an_analyst_does(tmp_path: Path) -> None:
+    ws = _planted_demo(tmp_path)
     with running_app(env={"HGWATCH_WORKSPACE": str(ws)}) as url, sync_playwright() as p:
         browser = launch(p)
         net = NetLog()
