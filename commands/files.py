@@ -52,11 +52,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    """List the layers in the workspace with their provenance."""
+    """List the layers in the workspace with their provenance: those the acting identity may see
+    (``--as`` a partner or field account: no wholly restricted layer, not even its name or count)."""
+    from services.auth import may_see_layer
+
     ws = service(args).store
     print(f"workspace {ws.path}")
     print(f"{'layer':<18} {'rows':>7}  {'error':>9}  {'imported':<20} source / licence")
-    for i in ws.layers():
+    for i in (i for i in ws.layers() if may_see_layer(args.identity, i.layer)):
         err = f"±{i.accuracy_m:g} m" if i.accuracy_m is not None else "unknown"
         tag = " [SYNTHETIC]" if i.synthetic else ""
         print(f"{i.layer:<18} {i.rows:>7}  {err:>9}  {i.imported_at:<20} {i.source} / {i.licence}{tag}")

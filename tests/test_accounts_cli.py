@@ -133,3 +133,23 @@ def test_a_field_account_of_an_area_no_row_names_gets_a_warning(monkeypatch: pyt
     assert "--areas 'DEMO Nort'" in err and "Known areas: DEMO North" in err and "did you mean 'DEMO North'?" in err
     code, _, err = run(monkeypatch, capsys, ws, "users", "set-role", "kofi", "field", "--areas", "DEMO North")
     assert (code, err) == (0, "")
+
+
+def test_layers_as_a_partner_or_field_account_never_names_a_wholly_restricted_layer(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ws: str) -> None:
+    """``cli.py --as <partner> layers`` listed ``mercury_trade`` with its count (session 11's note):
+    the layer list of a role that may not see the layer does not name it; an analyst's does."""
+    import shapely
+
+    store = open_store(ws)
+    trade = gpd.GeoDataFrame({"record_id": ["T1", "T2", "T3"], "record_type": ["seizure"] * 3},
+                             geometry=[shapely.Point(0, 0)] * 3, crs=4326)
+    store.write_layer("mercury_trade", trade, source="SECRET-trade-file.geojson")
+    auth.add_account(store, "pat", "partner", PASSWORD)
+    auth.add_account(store, "ama", "field", PASSWORD, areas=["Western"])
+    for name in ("pat", "ama"):
+        code, out, _ = run(monkeypatch, capsys, ws, "--as", name, "layers")
+        assert code == 0 and "mining_sites" in out
+        assert "mercury_trade" not in out and "SECRET-trade-file" not in out, name
+    code, out, _ = run(monkeypatch, capsys, ws, "layers")
+    assert code == 0 and "mercury_trade" in out and "SECRET-trade-file" in out
