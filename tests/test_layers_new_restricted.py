@@ -184,3 +184,17 @@ def test_the_registers_page_shows_an_analyst_everything_and_a_partner_counts(dem
         for secret in ("DEMO-CERT", "DEMO trader", "DEMO buyer", "Mercury trade records", "certificate_no", "age_band"):
             assert secret not in text, (role, secret)
         assert "DEMO holder" not in text  # restricted; licences carry no admin_area, so not even in a field's areas
+
+
+def test_the_registers_page_shows_licence_dates_as_days(demo: Path) -> None:
+    """A ``date`` field (``valid_from``, ``valid_to``) is read as a datetime at midnight; the page showed it as
+    ``2027-01-10 00:00:00``: its tables now show the day (Streamlit's column settings, on the element itself)."""
+    import json
+
+    at = _registers_page(None, demo)
+    shown = {name: json.loads(d.proto.columns or "{}") for d in at.dataframe for name, column in SIGNATURES.items()
+             if column in d.value.columns and not (name == "reg_licences" and "days_left" in d.value.columns)}
+    for table in ("reg_expiring", "reg_licences"):
+        for day in ("valid_from", "valid_to"):
+            assert shown[table][day]["type_config"] == {"type": "date", "format": "YYYY-MM-DD"}, (table, day)
+    assert "days_left" not in shown["reg_expiring"]  # a number stays as it is

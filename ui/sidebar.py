@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from geo.errors import HgWatchError
@@ -127,6 +129,17 @@ def plain(text: object) -> str:
     """``text`` with every Markdown character backslash-escaped, for user values in messages
     (a file name cannot become a link, an image or a formatting trick)."""
     return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def day_columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """``st.dataframe`` column settings that show a column of dates (datetimes all at midnight, as a
+    ``date`` field of the catalogue is read) as ``YYYY-MM-DD``, not with a time of ``00:00:00``."""
+    out: dict[str, Any] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(column) and (column.dropna() == column.dropna().dt.normalize()).all():
+            out[str(name)] = st.column_config.DateColumn(format="YYYY-MM-DD")
+    return out
 
 
 def current() -> View:

@@ -39,8 +39,8 @@ if not len(regs.licences):
     st.info("The workspace holds no licences layer.")
 else:
     st.markdown(f"**{len(regs.expiring)}** valid licence(s) end within {EXPIRY_DAYS} days of {day:%Y-%m-%d}.")
-    st.dataframe(regs.expiring, hide_index=True, key="reg_expiring")
-    st.dataframe(regs.licences, hide_index=True, key="reg_licences")
+    st.dataframe(regs.expiring, hide_index=True, column_config=chrome.day_columns(regs.expiring), key="reg_expiring")
+    st.dataframe(regs.licences, hide_index=True, column_config=chrome.day_columns(regs.licences), key="reg_licences")
 
 st.subheader("Active sites without a valid licence, and licences, per admin unit")
 st.caption("A site counts when the licences valid on the day above do not wholly cover it (geodesic edges, "
@@ -55,13 +55,13 @@ if regs.units.shapes is not None:
         st_folium(licence_fmap, height=440, use_container_width=True, returned_objects=[], key="reg_unit_map")
 
 st.subheader("Facilities")
-st.dataframe(regs.facilities, hide_index=True, key="reg_facilities")
+st.dataframe(regs.facilities, hide_index=True, column_config=chrome.day_columns(regs.facilities), key="reg_facilities")
 
 st.subheader("Miners")
 st.markdown(f"**{int(regs.miner_counts['miners'].sum()) if len(regs.miner_counts) else 0}** miner(s) registered.")
 st.dataframe(regs.miner_counts, hide_index=True, key="reg_miner_counts")
 if regs.miners is not None:
-    st.dataframe(regs.miners, hide_index=True, key="reg_miners")
+    st.dataframe(regs.miners, hide_index=True, column_config=chrome.day_columns(regs.miners), key="reg_miners")
 else:
     st.caption("Your role sees the miners' register without its personal fields: counts per site here; the map"
                " and the partner API carry each entry's id, site, registration date, activity and location,"
@@ -70,4 +70,4 @@ else:
 if regs.trade is not None:
     st.subheader("Mercury trade records (restricted)")
     st.caption("Traders, transactions, seizures, routes and entry points: only analysts and admins see them.")
-    st.dataframe(regs.trade, hide_index=True, key="reg_trade")
+    st.dataframe(regs.trade, hide_index=True, column_config=chrome.day_columns(regs.trade), key="reg_trade")
