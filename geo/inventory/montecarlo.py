@@ -82,8 +82,8 @@ def rollup(estimates: pd.DataFrame, factors: Factors, *, by: str | Sequence[str]
     (gold of the estimated sites, kg a year) and, for each quantity ``q`` in
     ``geo.inventory.factors.QUANTITIES``, ``q_kg`` (central, kg of mercury a year) and ``q_low`` /
     ``q_high`` (the configured percentiles, 5th and 95th by default). Sites that are not
-    estimable add to ``n_not_estimable`` and to no total. ``attrs["percentiles"]`` holds the
-    percentiles.
+    estimable add to ``n_not_estimable`` and to no total; a group whose sites are all not
+    estimable has no total (NaN), never zero. ``attrs["percentiles"]`` holds the percentiles.
     """
     keys = _group_columns(by)
     frame = _grouped_frame(estimates, keys)
@@ -91,12 +91,13 @@ def rollup(estimates: pd.DataFrame, factors: Factors, *, by: str | Sequence[str]
     draws_by_group = _draws_by_group(frame, keys, sample)
     lo, hi = factors.percentiles
     counts = _counts(frame, keys)
+    unknown = (counts["n_not_estimable"] == counts["n_sites"]).to_numpy()  # no figure at all: not zero
     for q in QUANTITIES:
         counted = frame[f"{q}_kg"].where(frame["basis"] != NOT_ESTIMABLE, 0.0)
-        counts[f"{q}_kg"] = counted.groupby([frame[k] for k in keys], sort=True).sum()
+        counts[f"{q}_kg"] = counted.groupby([frame[k] for k in keys], sort=True).sum().where(~unknown)
         pct = {g: np.percentile(d[q], [lo, hi]) for g, d in draws_by_group.items()}
-        counts[f"{q}_low"] = [float(pct[g][0]) for g in counts.index]
-        counts[f"{q}_high"] = [float(pct[g][1]) for g in counts.index]
+        counts[f"{q}_low"] = np.where(unknown, np.nan, [float(pct[g][0]) for g in counts.index])
+        counts[f"{q}_high"] = np.where(unknown, np.nan, [float(pct[g][1]) for g in counts.index])
     out = counts.reset_index()
     out.attrs["percentiles"] = factors.percentiles
     return out

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from geo.inventory._groups import group_labels
-from geo.inventory.estimate import MERCURY_FREE, NOT_ESTIMABLE, NOT_OPERATING
+from geo.inventory.estimate import ESTIMATED, MEASURED, MERCURY_FREE, NOT_ESTIMABLE, NOT_OPERATING
 from geo.inventory.factors import Factors
 
 METRICS: dict[str, str] = {
@@ -51,9 +51,11 @@ def trends(estimates: pd.DataFrame, factors: Factors, *, by: str = "admin_area")
     DataFrame with ``by``, ``survey_round``, ``round_order`` (0 = first), ``n_sites``,
     ``n_operating``, ``n_not_estimable``, the four ``METRICS`` as shares of the operating sites
     between 0 and 1 (NaN where nothing can
-    be measured), ``released_kg`` (central, kg of mercury a year, estimable sites only) and
-    ``baseline_round``. The reduction compares totals of whatever sites each round holds: a
-    round with fewer sites surveyed looks better than it is, so ``n_sites`` is kept beside it.
+    be measured: the gold share when no site using mercury has a gold figure, since the known
+    gold would all be mercury-free), ``released_kg`` (central, kg of mercury a year, estimable
+    sites only; NaN when sites use mercury and none has a figure) and ``baseline_round``.
+    The reduction compares totals of whatever sites each round holds: a round with fewer sites
+    surveyed looks better than it is, so ``n_sites`` is kept beside it.
     """
     frame = estimates.copy()
     frame[by] = group_labels(frame[by])
@@ -79,15 +81,20 @@ def _round_row(area: str, rnd: str, order: int, part: pd.DataFrame, by: str) -> 
     using = ~free
     burning_known = using & part["burning"].ne("unknown")
     estimable = ~part["basis"].eq(NOT_ESTIMABLE)
+    # a site using mercury with no gold figure makes the gold share unknown, not 100 %, when the
+    # known gold is all mercury-free; a round whose sites using mercury have no figure released
+    # nothing known, not zero
+    gold_unknown = using.any() and not gold[known & using].sum() > 0
+    released_unknown = using.any() and not part["basis"].isin([MEASURED, *ESTIMATED]).any()
     return {
         by: area, "survey_round": rnd, "round_order": order, "n_sites": n_sites,
         "n_operating": len(part), "n_not_estimable": n_not_estimable,
         "share_sites_mercury_free": float(free.mean()) if len(part) else np.nan,
         "share_gold_mercury_free": float(gold[known & free].sum() / gold[known].sum())
-        if gold[known].sum() > 0 else np.nan,
+        if gold[known].sum() > 0 and not gold_unknown else np.nan,
         "share_sites_retort": float((part["burning"].eq("retort") & burning_known).sum()
                                     / burning_known.sum()) if burning_known.any() else np.nan,
-        "released_kg": float(part.loc[estimable, "released_kg"].sum()),
+        "released_kg": np.nan if released_unknown else float(part.loc[estimable, "released_kg"].sum()),
     }
 
 

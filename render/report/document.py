@@ -31,6 +31,7 @@ from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.tables import TABLE_TITLES, Inventory, assumptions
 
 MAX_SITE_ROWS = 300
+NOT_ESTIMABLE = "not estimable"  # a total with no figure behind it (every site not estimable)
 REPORT_SUFFIXES = (".pdf", ".html", ".htm")
 CELL_CHARS = 80  # longest text in a PDF table cell, characters
 LINE_CHARS = 240  # longest user text in a PDF heading or caption, characters
@@ -68,6 +69,11 @@ def column_widths(table: pd.DataFrame, width: float) -> list[float]:
     return [floor + spare * w / total for w in weights]
 
 
+def factor_file(inv: Inventory) -> str:
+    """The factor file by its name only: the report names no folder of the server."""
+    return Path(inv.factors.source_file).name
+
+
 def _kg(value: float) -> str:
     return f"{value:,.1f} kg" if value == value else "not estimable"
 
@@ -76,22 +82,26 @@ def summary_lines(inv: Inventory) -> list[str]:
     """The headline figures as sentences (plain text, not escaped)."""
     t = inv.tables["totals"].iloc[0]
     lo, hi = (int(p) for p in inv.factors.percentiles)
-    return [
+    mercury = [
         f"Mercury used: {_kg(t['used_kg'])} a year ({lo}th-{hi}th percentile "
         f"{_kg(t['used_low'])} to {_kg(t['used_high'])}).",
         f"Mercury released: {_kg(t['released_kg'])} a year ({_kg(t['released_low'])} to "
         f"{_kg(t['released_high'])}): to air {_kg(t['air_kg'])}, to water {_kg(t['water_kg'])},"
         f" to tailings and soil {_kg(t['land_kg'])}; recovered {_kg(t['recovered_kg'])}.",
+    ] if t["used_kg"] == t["used_kg"] else [
+        "Mercury used and released: not estimable (no site has a gold or a mercury figure)."]
+    return [
+        *mercury,
         f"Sites: {int(t['n_sites'])} ({int(t['n_measured'])} measured, {int(t['n_estimated'])} "
         f"estimated from gold, {int(t['n_mercury_free'])} mercury-free, "
-        f"{int(t['n_not_estimable'])} not estimable). Gold of the estimated sites: "
-        f"{t['gold_kg']:,.1f} kg a year.",
+        f"{int(t['n_not_operating'])} not operating, {int(t['n_not_estimable'])} not estimable)."
+        + (f" Gold of the estimated sites: {t['gold_kg']:,.1f} kg a year." if t["n_estimated"] else ""),
     ]
 
 
 def _ranged(row: pd.Series, q: str) -> str:
     if row[f"{q}_kg"] != row[f"{q}_kg"]:
-        return ""
+        return NOT_ESTIMABLE
     return f"{fmt(row[f'{q}_kg'])} ({fmt(row[f'{q}_low'])}-{fmt(row[f'{q}_high'])})"
 
 
@@ -124,8 +134,8 @@ def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
     if name == "comparison":
         out = table.drop(columns=["low_kg", "high_kg"]).copy()
         out["range_kg"] = [f"{fmt(lo)}-{fmt(hi)}" if lo == lo and lo is not None else
-                           "no range published" for lo, hi in zip(table["low_kg"],
-                                                                  table["high_kg"])]
+                           NOT_ESTIMABLE if mid != mid else "no range published"
+                           for mid, lo, hi in zip(table["central_kg"], table["low_kg"], table["high_kg"])]
         return out[["quantity", "area", "central_kg", "range_kg", "year", "method", "source"]]
     return table
 
@@ -173,7 +183,7 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
     story: list[object] = [
         Paragraph(escape(f"Mercury inventory: {clip(inv.area, LINE_CHARS)}"), styles["Title"]),
         Paragraph(escape(f"Data date (latest survey): {inv.data_date}. Report made {when}. "
-                         f"Factors: {Path(inv.factors.source_file).name}."), styles["BodyText"]),
+                         f"Factors: {factor_file(inv)}."), styles["BodyText"]),
     ]
     story += [Paragraph(escape(line), styles["BodyText"]) for line in summary_lines(inv)]
     story += [Spacer(1, 4 * mm), drawing, Spacer(1, 4 * mm)]
@@ -194,7 +204,7 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
     story += [Paragraph(escape(f"- {a}"), styles["BodyText"]) for a in assumptions(inv.factors)]
     story.append(Paragraph("Sources", styles["Heading2"]))
     sources = [f"Sites: {data_source or 'workspace'}.",
-               f"Factors: {inv.factors.source_file}.",
+               f"Factors: {factor_file(inv)}.",
                *{f"{p.source}: {p.method}" for p in inv.factors.published},
                *{t.source for t in inv.factors.targets}]
     story += [Paragraph(escape(s), small) for s in sources]
@@ -259,7 +269,7 @@ def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
     parts += [f"<li>{e(a)}</li>" for a in assumptions(inv.factors)]
     parts.append("</ul><h2>Sources</h2><ul>")
     parts.append(f"<li>{e('Sites: ' + (data_source or 'workspace'))}</li>")
-    parts.append(f"<li>{e('Factors: ' + inv.factors.source_file)}</li>")
+    parts.append(f"<li>{e('Factors: ' + factor_file(inv))}</li>")
     parts += [f"<li>{e(p.source + ': ' + p.method)}</li>" for p in inv.factors.published]
     parts += [f"<li>{e(t.source)}</li>" for t in inv.factors.targets]
     parts.append("</ul>")

@@ -33,6 +33,12 @@ def kg_columns(frame: pd.DataFrame) -> dict[str, Any]:
     return {c: KG for c in frame.columns if frame[c].dtype.kind == "f"
             and (c.endswith(("_kg", "_low", "_high")) or c in ("hg_central",))}
 
+
+def kg_text(value: float) -> str:
+    """A total in whole kilograms, or "not estimable" where no site has a figure (NaN, never "nan")."""
+    return f"{value:,.0f}" if value == value else "not estimable"
+
+
 st.title("Mercury inventory and National Action Plan tracking")
 svc = chrome.service()
 sites, water = svc.frames().get("mining_sites"), svc.frames().get("water_bodies")
@@ -54,10 +60,10 @@ except HgWatchError as exc:
 t = inv.tables["totals"].iloc[0]
 lo, hi = (int(p) for p in inv.factors.percentiles)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Mercury used, kg a year", f"{t['used_kg']:,.0f}",
-          help=f"{lo}th-{hi}th percentile {t['used_low']:,.0f} to {t['used_high']:,.0f}")
-c2.metric("Released, kg a year", f"{t['released_kg']:,.0f}",
-          help=f"{lo}th-{hi}th percentile {t['released_low']:,.0f} to {t['released_high']:,.0f}")
+c1.metric("Mercury used, kg a year", kg_text(t["used_kg"]),
+          help=f"{lo}th-{hi}th percentile {kg_text(t['used_low'])} to {kg_text(t['used_high'])}")
+c2.metric("Released, kg a year", kg_text(t["released_kg"]),
+          help=f"{lo}th-{hi}th percentile {kg_text(t['released_low'])} to {kg_text(t['released_high'])}")
 c3.metric("Sites", int(t["n_sites"]))
 c4.metric("Not estimable", int(t["n_not_estimable"]),
           help="no gold figure and no measured mercury: counted, not taken as zero")

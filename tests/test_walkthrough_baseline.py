@@ -1,0 +1,211 @@
+"""The mercury baseline walked as the environment agency's Minamata focal point walks it (session 12, HD):
+hand-made sites whose estimates are worked out by hand below, independently of the code, and checked in
+the CSV, the HTML and the PDF of ``cli.py report``; targets per area and round (no data against zero,
+the deadline's boundary day); every site not estimable; names with markup and in Cyrillic.
+
+Hand arithmetic (config/inventory.toml: concentrate 0.5 (0.2-1) g Hg per g Au; open burning shares
+0.98 + 0.03 + 0.01 = 1.02, scaled to 1; retort 0 + 0.03 + 0.01; nitric acid 0.016 + 0.03 + 0.892;
+default working days 225 (90-300)):
+
+- A: 2 kg gold a year, concentrate, open burning: used 1.0 kg (0.4-2.0); released 1.0 (low 0.4 x 0.98
+  = 0.392; high 2.0 capped at 100 %); air 0.98 / 1.02 = 0.960784 kg.
+- B: 10 g a day x 200 days = 2 kg gold, concentrate, retort: used 1.0; released 0.04 (low 0.4 x 0.02
+  = 0.008, high 2 x 0.06 = 0.12); recovered 0.96.
+- C: 10 g a day, no days: 2.25 kg gold (0.9-3.0), burning none (nitric acid): used 1.125 (0.9 x 0.2 =
+  0.18 to 3.0 x 1.0 = 3.0); released 1.125 x 0.938 = 1.05525; land 1.125 x 0.892 = 1.0035.
+- D: measured 3 kg mercury a year: used 3 (3-3), released 3.
+- E: no figure: not estimable. F: no amalgamation: mercury-free, 0. G: abandoned: not operating, 0.
+- Totals: used 1 + 1 + 1.125 + 3 = 6.125 kg; gold of the estimated sites 2 + 2 + 2.25 = 6.25 kg.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from cli import main
+from render.report.document import report_html, summary_lines
+from render.report.tables import inventory_tables
+from settings.factors import DEFAULT_PATH, load_factors
+
+AREA = "Area <script>alert(1)</script> & Co"
+NARYN = "Нарын"
+HAND = {  # site -> (basis, used low, used, used high, released, recovered)
+    "A": ("gold kg/year", 0.4, 1.0, 2.0, 1.0, 0.0),
+    "B": ("gold g/day x working days", 0.4, 1.0, 2.0, 0.04, 0.96),
+    "C": ("gold g/day x default working days", 0.18, 1.125, 3.0, 1.05525, 0.06975),
+    "D": ("measured", 3.0, 3.0, 3.0, 3.0, 0.0),
+    "F": ("mercury-free", 0.0, 0.0, 0.0, 0.0, 0.0),
+    "G": ("not operating", 0.0, 0.0, 0.0, 0.0, 0.0),
+}
+
+
+def _site(site_id: str, i: int, **fields: object) -> dict[str, object]:
+    props: dict[str, object] = {"site_id": site_id, "name": f"Site {site_id}", "status": "active",
+                                "admin_area": AREA, "survey_date": "2022-05-01", "uses_mercury": True,
+                                "amalgamation": "concentrate", "burning": "open"}
+    props.update(fields)
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-2.0 - i / 100, 5.0]},
+            "properties": props}
+
+
+def _hand_made() -> list[dict[str, object]]:
+    return [
+        _site("A", 0, gold_kg_per_year=2),
+        _site("B", 1, gold_g_per_day=10, working_days_per_year=200, burning="retort"),
+        _site("C", 2, gold_g_per_day=10, burning="none"),
+        _site("D", 3, mercury_kg_per_year=3, amalgamation="whole_ore", admin_area=NARYN),
+        _site("E", 4, admin_area=NARYN),
+        _site("F", 5, uses_mercury=False, amalgamation="none", burning="none", gold_kg_per_year=1),
+        _site("G", 6, status="abandoned", gold_kg_per_year=5),
+    ]
+
+
+def _frame(features: list[dict[str, object]]) -> pd.DataFrame:
+    return pd.DataFrame([f["properties"] for f in features])
+
+
+def _write(path: Path, features: list[dict[str, object]]) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                    encoding="utf-8")
+    return path
+
+
+def test_hand_made_sites_give_the_hand_figures_in_csv_html_and_pdf(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    layer = _write(tmp_path / "sites.geojson", _hand_made())
+    figures = {}
+    for suffix in ("html", "pdf"):
+        code = main(["--workspace", str(tmp_path / "none.gpkg"), "report", "--out", str(tmp_path / f"r.{suffix}"),
+                     "--layer", f"mining_sites={layer}", "--csv", str(tmp_path / f"csv_{suffix}"),
+                     "--today", "2025-03-31"])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        assert "Mercury used: 6.1 kg a year" in out.out
+        assert "Sites: 7 (1 measured, 3 estimated from gold, 1 mercury-free, 1 not operating, 1 not estimable)" \
+            in out.out
+        with (tmp_path / f"csv_{suffix}" / "totals.csv").open(encoding="utf-8-sig") as f:
+            figures[suffix] = next(csv.DictReader(f))
+    assert figures["html"] == figures["pdf"]  # the seeded Monte Carlo gives the same percentiles each run
+    totals = figures["html"]
+    assert float(totals["used_kg"]) == pytest.approx(6.125) and float(totals["gold_kg"]) == pytest.approx(6.25)
+    assert float(totals["used_low"]) < 6.125 < float(totals["used_high"])
+    with (tmp_path / "csv_html" / "sites.csv").open(encoding="utf-8-sig") as f:
+        sites = {r["site_id"]: r for r in csv.DictReader(f)}
+    for site_id, (basis, low, used, high, released, recovered) in HAND.items():
+        row = sites[site_id]
+        assert row["basis"] == basis, site_id
+        got = [float(row[c]) for c in ("used_low", "used_kg", "used_high", "released_kg", "recovered_kg")]
+        assert got == pytest.approx([low, used, high, released, recovered], abs=1e-9), site_id
+    assert sites["E"]["basis"] == "not estimable" and sites["E"]["used_kg"] == ""
+    assert float(sites["A"]["air_kg"]) == pytest.approx(0.98 / 1.02)
+    assert float(sites["C"]["land_kg"]) == pytest.approx(1.0035)
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    pdf = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "r.pdf").pages)
+    for text in (html, pdf):
+        assert "6.125 (" in text and "1.055" in text and NARYN in text  # 4 significant figures in print
+    assert "<script>alert" not in html and "Area &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
+    for raw in ("nan", "None", "[", "/work/"):  # (the --layer file's own path is named: services.exports)
+        assert not re.search(rf"(?<![\w/]){re.escape(raw)}(?!\w)", re.sub(r"<[^>]*>", " ", html)
+                             .replace("[SYNTHETIC", "")), raw
+
+
+def test_the_report_names_no_folder_of_the_factor_file(tmp_path: Path) -> None:
+    """The Sources section printed the factor file's full path (/work/main/config/inventory.toml on the
+    demo server, a user's home folder with --factors): a server path in a minister's report. Now its name."""
+    folder = tmp_path / "srv-private-3c9e"
+    folder.mkdir()
+    shutil.copyfile(DEFAULT_PATH, folder / "national.toml")
+    inv = inventory_tables(_frame(_hand_made()), load_factors(folder / "national.toml"), today=date(2025, 1, 1))
+    page = report_html(inv, "<svg></svg>", "2025-01-01")
+    assert "national.toml" in page and "srv-private-3c9e" not in page and str(tmp_path) not in page
+
+
+def test_a_target_is_not_met_by_what_is_not_known() -> None:
+    """Area X's latest round held a mercury-free site with 1 kg of gold and a site using 30 kg of
+    mercury with no gold figure: the gold share was 1 kg / 1 kg, '100 % of gold mercury-free: met'.
+    Area Y's latest round held one site with no figure at all: 0 kg released against the baseline's
+    1 kg, '70 % less mercury: met'. Both are 'no data' now; a round really free of mercury is met."""
+    rows: list[dict[str, object]] = [
+        {"site_id": "F", "admin_area": "X", "uses_mercury": False, "amalgamation": "none", "burning": "none",
+         "gold_kg_per_year": 1.0, "survey_date": "2024-01-01"},
+        {"site_id": "D", "admin_area": "X", "amalgamation": "whole_ore", "burning": "open",
+         "mercury_kg_per_year": 30.0, "survey_date": "2024-01-01"},
+        {"site_id": "A", "admin_area": "Y", "amalgamation": "concentrate", "burning": "open",
+         "gold_kg_per_year": 2.0, "survey_date": "2022-01-01"},
+        {"site_id": "E", "admin_area": "Y", "amalgamation": "concentrate", "burning": "open",
+         "survey_date": "2024-01-01"},
+        {"site_id": "Z", "admin_area": "Z", "amalgamation": "concentrate", "burning": "open",
+         "gold_kg_per_year": 2.0, "survey_date": "2022-01-01"},
+        {"site_id": "Z2", "admin_area": "Z", "uses_mercury": False, "amalgamation": "none", "burning": "none",
+         "gold_kg_per_year": 3.0, "survey_date": "2024-01-01"},
+    ]
+    for r in rows:
+        r.setdefault("status", "active")
+    inv = inventory_tables(pd.DataFrame(rows), load_factors(), today=date(2025, 1, 1))
+    status = {(r.admin_area, r.target): r.status for r in inv.tables["targets"].itertuples()}
+    assert status[("X", "mercury_free_gold")] == "no data"
+    assert status[("Y", "exposure_reduction")] == "no data"
+    assert status[("Z", "mercury_free_gold")] == "met" and status[("Z", "exposure_reduction")] == "met"
+    trend = inv.tables["trends"].set_index(["admin_area", "survey_round"])
+    assert pd.isna(trend.loc[("Y", "2024"), "released_kg"]) and trend.loc[("Y", "2022"), "released_kg"] > 0
+
+
+@pytest.mark.parametrize(("today", "expected"), [(date(2025, 3, 31), "not met"),
+                                                 (date(2025, 4, 1), "not met, deadline passed")])
+def test_the_deadline_day_itself_is_not_past(today: date, expected: str) -> None:
+    inv = inventory_tables(_frame(_hand_made()), load_factors(), today=today)
+    targets = inv.tables["targets"]
+    row = targets[(targets["admin_area"] == AREA) & (targets["target"] == "mercury_free_gold")].iloc[0]
+    assert row["deadline"] == "2025-03-31" and row["value"] == pytest.approx(1 / 7.25)  # F's 1 kg of 7.25
+    assert row["status"] == expected
+
+
+def test_every_site_not_estimable_is_no_total_not_zero() -> None:
+    """Two sites with neither gold nor mercury figures printed 'Mercury used: 0.0 kg a year (0.0 kg to
+    0.0 kg)' and 0 (0-0) in every table: a known zero where nothing is known. Now 'not estimable'."""
+    features = [_site("E1", 0, admin_area=NARYN), _site("E2", 1, admin_area=NARYN)]
+    inv = inventory_tables(_frame(features), load_factors(), today=date(2025, 1, 1))
+    for name in ("totals", "by_area", "by_method", "by_round"):
+        table = inv.tables[name]
+        assert table[["used_kg", "used_low", "used_high", "released_kg"]].isna().all().all(), name
+    assert summary_lines(inv)[0] == "Mercury used and released: not estimable (no site has a gold or a mercury figure)."
+    page = report_html(inv, "<svg></svg>", "2025-01-01")
+    totals = re.search(r"<tr><td>All areas</td><td>2</td><td>2</td><td>0</td>(.*?)</tr>", page)
+    assert totals is not None and totals.group(1) == "<td>not estimable</td>" * 6, page
+    assert "0.0 kg" not in page
+    ours = re.findall(r"<tr><td>mercury_used</td><td>All areas</td><td>([^<]*)</td><td>([^<]*)</td>", page)
+    assert ours == [("", "not estimable")]
+    mixed = inventory_tables(_frame([*features, _site("F", 2, uses_mercury=False, amalgamation="none",
+                                                      burning="none")]), load_factors(), today=date(2025, 1, 1))
+    assert mixed.tables["totals"].iloc[0]["used_kg"] == 0.0  # a mercury-free site is a known zero
+
+
+def test_one_site_and_no_site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inv = inventory_tables(_frame(_hand_made()[:1]), load_factors(), today=date(2025, 1, 1))
+    assert inv.tables["totals"].iloc[0]["used_kg"] == pytest.approx(1.0)
+    empty = _write(tmp_path / "empty.geojson", [])
+    code = main(["--workspace", str(tmp_path / "none.gpkg"), "report", "--out", str(tmp_path / "r.pdf"),
+                 "--layer", f"mining_sites={empty}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds no sites" in err and "Traceback" not in err and not (tmp_path / "r.pdf").exists()
+
+
+def test_a_bad_factor_entry_names_file_entry_value_and_expectation(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(DEFAULT_PATH.read_text(encoding="utf-8").replace("low = 1.0\ncentral = 3.0", "low = 7.0\ncentral = 3.0"),
+                   encoding="utf-8")
+    layer = _write(tmp_path / "sites.geojson", _hand_made())
+    code = main(["--workspace", str(tmp_path / "none.gpkg"), "report", "--out", str(tmp_path / "r.html"),
+                 "--factors", str(bad), "--layer", f"mining_sites={layer}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "bad.toml" in err and "hg_au_ratio.whole_ore" in err and "7.0" in err and "low <= central <= high" in err
