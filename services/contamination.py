@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo.contamination import (
@@ -74,12 +75,15 @@ def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: Exposure
         raise InputError(f"{source}: no {medium} samples to interpolate", [Problem(
             source, None, "medium", medium,
             f"at least one sample of this medium; found media {sorted(set(classed['medium']))}")])
+    method = method or str(cfg["default_method"])
+    if method == "kriging":
+        _positive_for_kriging(classed, chosen, source)
     crs = centred_crs(chosen)
     xy, values, n_bd = surface_inputs(chosen, medium=medium, crs=crs,
                                       below_detection_fraction=cfg["below_detection_fraction"])
     surface = interpolate(
         xy, values, crs=crs, unit=str(chosen["hg_unit"].iloc[0]),
-        method=method or cfg["default_method"], cell_m=cell, max_distance_m=reach,
+        method=method, cell_m=cell, max_distance_m=reach,
         power=cfg["idw_power"], neighbours=cfg["idw_neighbours"],
         variogram_model=cfg["variogram_model"],
         kriging_min_samples=cfg["kriging_min_samples"],
@@ -89,6 +93,24 @@ def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: Exposure
                 f"{cfg['below_detection_fraction']:g} x the detection limit")
         surface = replace(surface, notes=(*surface.notes, note))
     return surface
+
+
+def _positive_for_kriging(classed: gpd.GeoDataFrame, chosen: gpd.GeoDataFrame, source: str) -> None:
+    """Refuse kriging (of ln Hg) naming every sample of ``chosen`` whose value is not above 0: its
+    row (the ``_row`` column, else its place in ``classed``), id, field and value."""
+    values = chosen["hg_value"].to_numpy(dtype=float)
+    bad = np.flatnonzero(~(values > 0))
+    if not len(bad):
+        return
+    rows = (chosen["_row"].to_numpy() if "_row" in chosen.columns
+            else classed.index.get_indexer(chosen.index) + 1)
+    ids = chosen["sample_id"].to_numpy() if "sample_id" in chosen.columns else [None] * len(chosen)
+    raise InputError(f"{source}: {len(bad)} sample(s) of 0 cannot be kriged (kriging works on ln(Hg))", [
+        Problem(source, int(rows[i]), "hg", float(chosen["hg"].iloc[i] if "hg" in chosen.columns else values[i]),
+                "a value above 0 for kriging on ln(Hg) (a value below the detection limit is written "
+                "'<limit', e.g. '<0.1'); or use --method idw",
+                feature_id=None if ids[i] is None else str(ids[i]))
+        for i in bad])
 
 
 def write_surface(surface: Surface, out: str | Path, *, medium: str,
@@ -116,14 +138,11 @@ def surface_bytes(surface: Surface, *, medium: str, guidelines: dict[str, Guidel
 
 def surface_lines(surface: Surface, *, medium: str) -> list[str]:
     """What a surface is, in plain lines: grid, painted cells, leave-one-out error, notes."""
-    cv = surface.cross_validation
     painted = int((surface.values == surface.values).sum())
     lines = [f"{surface.method} surface of {surface.n_samples} {medium} sample position(s): "
              f"{surface.grid.width} x {surface.grid.height} cells of {surface.grid.cell_m:g} m, "
              f"{painted} within {surface.max_distance_m:g} m of a sample",
-             f"leave-one-out error ({cv.n} samples): RMSE {cv.rmse:.4g} {surface.unit}, "
-             f"MAE {cv.mae:.4g} {surface.unit}"
-             + ("" if cv.rmse_log is None else f", RMSE of ln(Hg) {cv.rmse_log:.4g}")]
+             surface.loo_text()]
     return lines + [f"  {note}" for note in surface.notes]
 
 

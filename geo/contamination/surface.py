@@ -72,6 +72,18 @@ class Surface:
     cross_validation: CrossValidation
     notes: tuple[str, ...] = ()
 
+    def loo_text(self) -> str:
+        """The leave-one-out error in words (units given), or why it cannot be estimated."""
+        cv, unit = self.cross_validation, self.unit
+        if cv.n == 0:
+            return (f"leave-one-out error: cannot be estimated, no sample has another within "
+                    f"{self.max_distance_m:g} m to be predicted from")
+        left = self.n_samples - cv.n
+        return (f"leave-one-out error ({cv.n} samples"
+                + (f"; {left} with no other within {self.max_distance_m:g} m not predicted" if left else "")
+                + f"): RMSE {cv.rmse:.4g} {unit}, MAE {cv.mae:.4g} {unit}"
+                + ("" if cv.rmse_log is None else f", RMSE of ln(Hg) {cv.rmse_log:.4g}"))
+
 
 def make_grid(xy: np.ndarray, *, crs: CRS, cell_m: float, max_distance_m: float,
               max_cells: int = 25_000_000) -> Grid:
@@ -261,15 +273,31 @@ def interpolate(xy: np.ndarray, values: np.ndarray, *, crs: CRS, unit: str, meth
         notes.append(f"ordinary kriging of ln(Hg), {variogram_model} variogram ({params}), "
                      f"nearest {min(kriging_neighbours, len(values))} samples per cell; values "
                      "are exp(kriged ln Hg), a median-type estimate")
+    alone = isolated_positions(xy, max_distance_m)
+    if alone:
+        notes.append(f"{alone} of {len(values)} sample positions have no other sample within "
+                     f"{max_distance_m:g} m: around "
+                     + ("it" if alone == 1 else "each")
+                     + (" the surface is that one sample's value carried outwards, not an "
+                        "interpolation between samples" if method == "idw" else
+                        " the surface leans on samples farther than that"))
     return Surface(out.reshape(grid.height, grid.width), variance, grid, method, unit,
                    len(values), max_distance_m, cv, tuple(notes))
+
+
+def isolated_positions(xy: np.ndarray, max_distance_m: float) -> int:
+    """How many of the (distinct) positions ``xy`` have no other within ``max_distance_m``."""
+    if len(xy) < 2:
+        return len(xy)
+    dist, _ = cKDTree(xy).query(xy, k=2, distance_upper_bound=max_distance_m)
+    return int((~np.isfinite(dist[:, 1])).sum())
 
 
 def _check_kriging(values: np.ndarray, minimum: int, source: str) -> None:
     """Refuse kriging with too few positions or non-positive values (ln undefined)."""
     if len(values) < minimum:
         raise InputError(f"{source}: too few samples for kriging", [Problem(
-            source, None, "hg", len(values),
+            source, None, "geometry", f"{len(values)} distinct sample positions",
             f"at least {minimum} distinct sample positions for kriging; use --method idw")])
     if np.any(values <= 0):
         raise InputError(f"{source}: kriging works on ln(Hg)", [Problem(

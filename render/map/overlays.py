@@ -110,9 +110,9 @@ def surface_legend(surface: Surface, *, medium: str, guideline: Guideline | None
         rows.append(f"Guideline {g:g} {u}: {escape(guideline.citation)}")
     else:
         rows.append("No guideline set for this medium: colours show low to high only.")
-    cv = surface.cross_validation
-    rows.append(f"Leave-one-out error: RMSE {cv.rmse:.3g} {u} ({cv.n} samples). "
-                f"Blank beyond {surface.max_distance_m:g} m from a sample.")
+    loo = surface.loo_text()
+    rows.append(f"{escape(loo[:1].upper() + loo[1:])}. Blank beyond {surface.max_distance_m:g} m "
+                "from a sample.")
     return '<div class="hgw-surface-legend">' + "<br>".join(rows) + "</div>"
 
 

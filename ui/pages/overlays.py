@@ -95,12 +95,11 @@ if classed is not None:
 st_folium(m, height=600, use_container_width=True, returned_objects=[], key="ov_map")
 
 if surface is not None:
-    cv = surface.cross_validation
+    loo = surface.loo_text()
     st.caption(f"{surface.method.upper()} surface of {surface.n_samples} sample positions, "
-               f"{surface.grid.cell_m:g} m cells, blank beyond {surface.max_distance_m:g} m. "
-               f"Leave-one-out error: RMSE {cv.rmse:.3g} {surface.unit}, MAE {cv.mae:.3g} "
-               f"{surface.unit} ({cv.n} samples could be predicted from others within the "
-               f"distance). " + "; ".join(surface.notes) + ".")
+               f"{surface.grid.cell_m:g} m cells, blank beyond {surface.max_distance_m:g} m: an "
+               f"interpolation, an estimate between samples. {loo[:1].upper() + loo[1:]}. "
+               + "; ".join(surface.notes) + ".")
     st.download_button("Surface (Cloud-Optimized GeoTIFF)", key="ov_cog", mime="image/tiff",
                        file_name=f"hgwatch_{medium}_{surface.method}.tif", on_click="ignore",
                        data=partial(surface_bytes, surface, medium=medium, guidelines=guidelines))
