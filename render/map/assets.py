@@ -68,6 +68,22 @@ ASSETS: tuple[Asset, ...] = (
                   "4af75fa16ee6d3ad43e1ecec41862c24954af26a55c6bb1ebb27bd486a50f5f4",
                   "eb436dca0c2594b73d8b603b892e374fdfd8d885d25ffb4f18df4c4c0b49e50f",
                   "b4a6c3e4faab8773f4ff761d56451646409f29abedd68f05d38c2df667d3c582")),
+    # the PDFs' fallback fonts (render.fonts) for what DejaVu lacks, TrueType (glyf) files of Google Fonts'
+    # Noto builds as the Expo packages ship them; SIL Open Font License 1.1 (each package's LICENSE_FONT).
+    # Khmer (Cambodia's names; shaped by uharfbuzz), regular and bold
+    Asset("noto-sans-khmer", "", "0.4.3", js=(), css=(), npm="@expo-google-fonts/noto-sans-khmer",
+          subdir="400Regular", files=("NotoSansKhmer_400Regular.ttf",),
+          sha256=("fff6f415386616d8d99c4f64b876e54e6e231dc0c007c87a61b254b3795957f9",)),
+    Asset("noto-sans-khmer-bold", "", "0.4.3", js=(), css=(), npm="@expo-google-fonts/noto-sans-khmer",
+          subdir="700Bold", files=("NotoSansKhmer_700Bold.ttf",),
+          sha256=("c72f01526f03b16b64a355cc898605c950c0c5bdcef6d00974a8e753358d3a8e",)),
+    # Chinese (and Japanese kana), then Korean (Hangul); regular only (10 MB each), used for bold too
+    Asset("noto-sans-sc", "", "0.4.3", js=(), css=(), npm="@expo-google-fonts/noto-sans-sc",
+          subdir="400Regular", files=("NotoSansSC_400Regular.ttf",),
+          sha256=("d45f67f0a7c0ca3f256950777ce6a61cc7ce5f9696d02900cbbaac25f8aa7d16",)),
+    Asset("noto-sans-kr", "", "0.4.3", js=(), css=(), npm="@expo-google-fonts/noto-sans-kr",
+          subdir="400Regular", files=("NotoSansKR_400Regular.ttf",),
+          sha256=("8cbc9b353bb9ce848fd69bb6a507319dfacc659cf5fd643db5d88f3c4970e1dd",)),
 )
 NPM_ASSETS = tuple(a for a in ASSETS if a.npm)
 
