@@ -44,7 +44,8 @@ class Drawn:
 def _codes(operand: Any) -> bytes:
     if isinstance(operand, bytes):
         return bytes(operand)
-    return bytes(getattr(operand, "original_bytes", str(operand).encode("latin-1")))
+    original = getattr(operand, "original_bytes", None)  # pypdf may have decoded the codes as text
+    return bytes(original) if original is not None else str(operand).encode("latin-1")
 
 
 def drawn(pdf: bytes) -> list[Drawn]:
