@@ -88,11 +88,17 @@ def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: Exposure
         variogram_model=cfg["variogram_model"],
         kriging_min_samples=cfg["kriging_min_samples"],
         kriging_neighbours=cfg["kriging_neighbours"], source=source)
+    notes = []
     if n_bd:
-        note = (f"{n_bd} below-detection value(s) entered as "
-                f"{cfg['below_detection_fraction']:g} x the detection limit")
-        surface = replace(surface, notes=(*surface.notes, note))
-    return surface
+        notes.append(f"{n_bd} below-detection value(s) entered as "
+                     f"{cfg['below_detection_fraction']:g} x the detection limit")
+    bd = chosen["below_detection"].astype("boolean").fillna(False) if "below_detection" in chosen \
+        else pd.Series(False, index=chosen.index)
+    zeros = chosen[(chosen["hg_value"] == 0) & ~bd.to_numpy(dtype=bool)]
+    if len(zeros):  # counted, not named: the notes reach the page's caption (markdown)
+        notes.append(f"{len(zeros)} value(s) recorded as 0 entered as 0: a 0 is no measurement, "
+                     "probably below a detection limit not given (classed inconclusive)")
+    return replace(surface, notes=(*surface.notes, *notes)) if notes else surface
 
 
 def _positive_for_kriging(classed: gpd.GeoDataFrame, chosen: gpd.GeoDataFrame, source: str) -> None:
@@ -149,6 +155,23 @@ def surface_lines(surface: Surface, *, medium: str) -> list[str]:
 def above_guideline(classed: gpd.GeoDataFrame) -> int:
     """How many classed samples lie above their guideline (once or several times)."""
     return int(classed["hg_class"].isin(["above", "several_times_above"]).sum())
+
+
+def above_figure(classed: gpd.GeoDataFrame) -> tuple[str, str]:
+    """The "samples above guideline" figure and its help: out of the samples that have a guideline
+    to be compared with, the others (no guideline set for their medium) said apart."""
+    counts = classed["hg_class"].value_counts()
+    none = int(counts.get("no_guideline", 0))
+    unsure = int(counts.get("inconclusive", 0))
+    compared = len(classed) - none
+    media = sorted({str(m) for m in classed.loc[classed["hg_class"] == "no_guideline", "medium"]})
+    help_text = (f"Samples above their medium's guideline (once or several times), out of the "
+                 f"{compared:,} whose medium has a guideline."
+                 + (f" {none:,} more have no guideline set ({', '.join(media)}): set a national "
+                    "value in config/guidelines.toml to class them." if none else "")
+                 + (f" {unsure:,} of the {compared:,} are inconclusive (a detection limit above "
+                    "the guideline, or a value recorded as 0)." if unsure else ""))
+    return f"{above_guideline(classed):,} of {compared:,}", help_text
 
 
 def guideline_table(guidelines: dict[str, Guideline]) -> pd.DataFrame:

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,9 @@ import pytest
 
 from geo.contamination import ClassSettings, Guideline, interpolate
 from geo.distance import local_tmerc
+from layers.store.workspace import DEFAULT_PATH
 
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CRS_M = local_tmerc(-2.0, 6.0)
 HEADER = "sample_id,medium,hg,unit,lon,lat\n"
 
@@ -73,3 +76,67 @@ def test_samples_alone_within_the_mask_are_said_and_their_error_not_made_up(
         guideline=Guideline("water", 6.0, "ug/L", "inorganic", "guideline", "WHO"),
         settings=ClassSettings())
     assert "Leave-one-out error (2 samples; 1 with no other" in legend and "nan" not in legend
+
+
+def _classed(rows: list[str], tmp_path: Path, header: str = HEADER):
+    from layers.io.readers import load_layer
+    from services.contamination import classed_samples
+    from settings.guidelines import load_guidelines
+
+    path = tmp_path / "s.csv"
+    path.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    guidelines, settings = load_guidelines()
+    return classed_samples(load_layer(str(path), "samples").gdf, guidelines, settings, source="s.csv")
+
+
+def test_a_value_recorded_as_zero_is_inconclusive_and_said(tmp_path: Path) -> None:
+    """'0 ug/L' was classed "below" the 6 ug/L guideline with nothing said: no laboratory measures zero
+    mercury, so it is a non-detect whose limit is not given."""
+    out = _classed(["B,water,0,ug/L,-2.0,6.0", "A,water,<0.1,ug/L,-2.0,6.01",
+                    "G,water,0.012,mg/L,-2.0,6.02", "O,water,2,µg/l,-2.0,6.03"], tmp_path)
+    got = dict(zip(out["sample_id"], zip(out["hg_value"], out["hg_class"], out["hg_text"])))
+    assert got == {"B": (0.0, "inconclusive", "0 ug/L"), "A": (0.1, "below", "<0.1 ug/L"),
+                   "G": (12.0, "above", "12 ug/L"), "O": (2.0, "below", "2 ug/L")}
+    assert out["basis"].iloc[0].startswith("recorded as 0, which is no measurement")
+    assert "compared with an inorganic guideline" in out["basis"].iloc[1]
+
+
+def test_zero_in_a_surface_is_noted(tmp_path: Path) -> None:
+    from services.contamination import medium_surface
+    from settings.exposure import load_exposure
+
+    out = _classed(["B,water,0,ug/L,-2.0,6.0", "C,water,4,ug/L,-2.0,6.01"], tmp_path)
+    surf = medium_surface(out, medium="water", exposure=load_exposure(), cell_m=500.0)
+    assert "1 value(s) recorded as 0 entered as 0" in "; ".join(surf.notes)
+
+
+def test_fish_not_said_predatory_is_compared_with_the_lower_level_and_says_so(tmp_path: Path) -> None:
+    """600 ng/g = 0.6 mg/kg: above Codex's 0.5 mg/kg for non-predatory fish, below 1 mg/kg for
+    predatory. With fish_predatory empty it was compared with 0.5 and the basis did not say why."""
+    out = _classed(["F1,fish,600,ng/g,-2.0,6.0,", "F2,fish,600,ng/g,-2.0,6.01,true",
+                    "F3,fish,600,ng/g,-2.0,6.02,false"], tmp_path,
+                   header="sample_id,medium,hg,unit,lon,lat,fish_predatory\n")
+    assert out["hg_value"].tolist() == [0.6, 0.6, 0.6]
+    assert out["hg_class"].tolist() == ["above", "near", "above"]
+    assert out["guideline"].tolist() == [0.5, 1.0, 0.5]
+    assert ("not said whether the fish is predatory, compared with the non-predatory level 0.5 mg/kg "
+            "(predatory: 1 mg/kg)") in out["basis"].iloc[0]
+    assert "not said whether" not in out["basis"].iloc[1] and "not said whether" not in out["basis"].iloc[2]
+
+
+@pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
+def test_the_page_counts_samples_above_out_of_those_with_a_guideline(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's 180 samples: 34 above their guideline, 60 (40 sediment, 20 soil) with no guideline
+    shipped. The page said "34 of 180", as if the 60 had been compared and found below."""
+    from streamlit.testing.v1 import AppTest
+
+    ws = tmp_path / "ws.gpkg"
+    shutil.copyfile(DEFAULT_PATH, ws)
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("ui/pages/overlays.py").run()
+    assert not at.exception, at.exception
+    metric = next(m for m in at.metric if m.label == "Samples above guideline")
+    assert metric.value == "34 of 120"
+    assert "60 more have no guideline set (sediment, soil)" in metric.help

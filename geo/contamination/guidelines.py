@@ -8,11 +8,14 @@ Classes, from the guideline ``g`` and the two class settings (``near_fraction``,
 - ``above``: g < value < several_times x g
 - ``several_times_above``: value >= several_times x g
 - ``no_guideline``: the medium has no guideline value set (e.g. sediment by default)
-- ``inconclusive``: below the detection limit, but the limit itself is above the guideline
+- ``inconclusive``: below the detection limit, but the limit itself is above the guideline; or
+  recorded as 0 with no detection limit
 
 A value below the detection limit ``d`` is only known to be < d. It is classed by what that
 bound proves: ``below`` when d <= near_fraction x g, ``near`` (cannot be excluded) when
-d <= g, and ``inconclusive`` otherwise. It is never turned into zero.
+d <= g, and ``inconclusive`` otherwise. It is never turned into zero. A value recorded as 0 is no
+measurement (no laboratory measures zero mercury): it is a value below a detection limit that is
+not given, so nothing is proved and it is ``inconclusive``; its basis says to write '<limit'.
 """
 from __future__ import annotations
 
@@ -72,6 +75,8 @@ def classify(
     if level is None or not np.isfinite(value):
         return "no_guideline"
     near = settings.near_fraction * level
+    if value == 0 and not below_detection:  # no measurement: a non-detect whose limit is not given
+        return "inconclusive"
     if below_detection:
         if value <= near:
             return "below"
@@ -113,7 +118,15 @@ def classify_samples(
         levels.append(np.nan if level is None else level)
         unit = out["hg_unit"].iloc[i]
         texts.append(display_value(float(value), str(unit), below_detection=bool(bd[i])))
-        bases.append(_basis(g, out["species"].iloc[i] if "species" in out.columns else None))
+        basis = _basis(g, out["species"].iloc[i] if "species" in out.columns else None)
+        if level is not None and g is not None and g.predatory_value is not None and pd.isna(
+                out["fish_predatory"].iloc[i] if "fish_predatory" in out.columns else None):
+            basis += (f"; not said whether the fish is predatory, compared with the non-predatory "
+                      f"level {g.value:g} {g.unit} (predatory: {g.predatory_value:g} {g.unit})")
+        if float(value) == 0 and not bd[i]:
+            basis = ("recorded as 0, which is no measurement: a value below the detection limit is "
+                     "written '<limit' (e.g. '<0.1'); inconclusive. " + basis)
+        bases.append(basis)
     out["hg_class"] = classes
     out["guideline"] = levels
     out["ratio"] = out["hg_value"].to_numpy(dtype=float) / np.asarray(levels, dtype=float)
@@ -136,9 +149,14 @@ def _basis(guideline: Guideline | None, species: object) -> str:
     text = guideline.citation
     measured = None if species is None or pd.isna(species) else str(species)
     if measured == "total" and guideline.species not in ("total", "unknown"):
-        text += f"; total mercury compared with a {guideline.species} guideline (conservative)"
+        text += f"; total mercury compared with {_a(guideline.species)} guideline (conservative)"
     elif measured in (None, "unknown") and guideline.species not in ("total", "unknown"):
-        text += f"; species not given, compared with a {guideline.species} guideline"
+        text += f"; species not given, compared with {_a(guideline.species)} guideline"
     elif measured is not None and measured != guideline.species and guideline.species != "total":
-        text += f"; {measured} mercury compared with a {guideline.species} guideline"
+        text += f"; {measured} mercury compared with {_a(guideline.species)} guideline"
     return text
+
+
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: 'an inorganic', 'a methyl'."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -26,7 +26,8 @@ CLASS_COLOURS = {
 }
 CLASS_LABELS = {
     "below": "below guideline", "near": "near guideline", "above": "above guideline",
-    "several_times_above": "several times above", "inconclusive": "below detection, limit too high",
+    "several_times_above": "several times above",
+    "inconclusive": "inconclusive: detection limit above the guideline, or 0 with no limit",
     "no_guideline": "no guideline set",
 }
 _NO_GUIDELINE_RAMP = ("#f7fcf5", "#74c476", "#00441b")

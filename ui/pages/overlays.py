@@ -14,7 +14,7 @@ from streamlit_folium import st_folium
 from geo.errors import HgWatchError
 from render.map import mapview
 from render.map import overlays as overlay_map
-from services.contamination import GUIDELINE_NOTE, above_guideline, guideline_table, surface_bytes
+from services.contamination import GUIDELINE_NOTE, above_figure, guideline_table, surface_bytes
 from ui import sidebar as chrome
 
 SURFACE, PRESSURE, NONE = "Measured mercury (interpolated)", "Mercury pressure (estimate)", "None"
@@ -91,7 +91,8 @@ h2.metric("Sources traced", f"{len(down.reaches) if down else 0:,}",
           help=f"within {cfg.downstream['entry_distance_m']:g} m of a river line "
                f"({cfg.downstream['entry_citation']})")
 if classed is not None:
-    h3.metric("Samples above guideline", f"{above_guideline(classed):,} of {len(classed):,}")
+    shown, told = above_figure(classed)
+    h3.metric("Samples above guideline", shown, help=told)
 st_folium(m, height=600, use_container_width=True, returned_objects=[], key="ov_map")
 
 if surface is not None:
