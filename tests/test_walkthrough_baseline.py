@@ -32,7 +32,7 @@ from pypdf import PdfReader
 
 from cli import main
 from render.report.document import report_html, summary_lines
-from render.report.tables import inventory_tables
+from render.report.tables import inventory_tables, table_csv
 from settings.factors import DEFAULT_PATH, load_factors
 
 AREA = "Area <script>alert(1)</script> & Co"
@@ -181,7 +181,7 @@ def test_every_site_not_estimable_is_no_total_not_zero() -> None:
     totals = re.search(r"<tr><td>All areas</td><td>2</td><td>2</td><td>0</td>(.*?)</tr>", page)
     assert totals is not None and totals.group(1) == "<td>not estimable</td>" * 6, page
     assert "0.0 kg" not in page
-    ours = re.findall(r"<tr><td>mercury_used</td><td>All areas</td><td>([^<]*)</td><td>([^<]*)</td>", page)
+    ours = re.findall(r"<tr><td>mercury used</td><td>All areas</td><td>([^<]*)</td><td>([^<]*)</td>", page)
     assert ours == [("", "not estimable")]
     mixed = inventory_tables(_frame([*features, _site("F", 2, uses_mercury=False, amalgamation="none",
                                                       burning="none")]), load_factors(), today=date(2025, 1, 1))
@@ -250,3 +250,19 @@ def test_a_year_or_a_day_the_source_does_not_print_is_labelled_assumed() -> None
             assert "2021 is assumed" in p.source, p.source
     deadline = next(t for t in factors.targets if t.deadline is not None)
     assert deadline.deadline == date(2025, 3, 31) and "assumption" in deadline.source
+
+
+def test_the_printed_targets_read_as_percentages_judged_on_the_day_given(tmp_path: Path) -> None:
+    """The targets table printed 'share_gold_mercury_free | 0.1379 | 1' and the report never said on what
+    day the deadlines were judged (--today): a minister's office read shares as raw fractions and field
+    names. The print form now has words and percentages, the CSV keeps the fields and fractions."""
+    inv = inventory_tables(_frame(_hand_made()), load_factors(), today=date(2025, 4, 1))
+    page = report_html(inv, "<svg></svg>", "2025-04-01")
+    assert "Targets judged on 2025-04-01." in page
+    row = re.search(r"<tr><td>Area &lt;script&gt;alert\(1\)&lt;/script&gt; &amp; Co</td><td>100 % of gold production"
+                    r" free of mercury</td><td>share of gold output \(where known\) from mercury-free sites</td>"
+                    r"<td>2022</td><td>([^<]*)</td><td>([^<]*)</td><td>2025-03-31</td><td>([^<]*)</td></tr>", page)
+    assert row is not None and row.groups() == ("13.8 %", "100.0 %", "not met, deadline passed")
+    assert "<th>admin area</th>" in page and "<th>admin_area</th>" not in page
+    csv_text = table_csv(inv.tables["targets"]).decode("utf-8-sig")
+    assert "share_gold_mercury_free" in csv_text and "0.137931" in csv_text

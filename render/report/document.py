@@ -24,7 +24,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from geo.errors import InputError
-from geo.inventory import QUANTITIES
+from geo.inventory import METRICS, QUANTITIES
 from layers.io.safefile import atomic_path
 from render.fonts import stylesheet
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
@@ -67,6 +67,12 @@ def column_widths(table: pd.DataFrame, width: float) -> list[float]:
     spare = width - floor * cols
     total = sum(weights) or 1.0
     return [floor + spare * w / total for w in weights]
+
+
+def dates_line(inv: Inventory, when: str) -> str:
+    """The data date, the day the targets were judged on (``--today``) and the report date."""
+    judged = f" Targets judged on {inv.judged_on.isoformat()}." if inv.judged_on else ""
+    return f"Data date (latest survey): {inv.data_date}.{judged} Report made {when}."
 
 
 def factor_file(inv: Inventory) -> str:
@@ -113,8 +119,44 @@ def unit_tables(inv: Inventory) -> list[tuple[str, pd.DataFrame]]:
         return []
     top, sub = table.columns[:2]
     return [(f"{top.capitalize()} {unit}: {TABLE_TITLES['by_unit'].split(', ', 1)[1]}, by {sub}",
-             _compact("by_unit", part).drop(columns=[top]).reset_index(drop=True))
+             _printed("by_unit", part.drop(columns=[top])).reset_index(drop=True))
             for unit, part in table.groupby(top, sort=True)]
+
+
+HEADERS = {  # the print form's column headings (the CSV keeps the field names)
+    "admin_area": "admin area", "survey_round": "survey round", "central_kg": "central, kg/yr",
+    "range_kg": "range, kg/yr", "latest_round": "latest round", "target_value": "to reach", "label": "target",
+    "metric": "measured by",
+    "n_sites": "sites", "n_operating": "operating sites", "n_not_estimable": "not estimable",
+    "released_kg": "released, kg/yr", "baseline_round": "baseline round",
+    "gold_kg_per_year": "gold kg/yr", "used_low": "used, low", "used_kg": "used", "used_high": "used, high",
+    "air_kg": "to air", "water_kg": "to water", "land_kg": "to land", "released_low": "released, low",
+    "released_high": "released, high", "recovered_kg": "recovered", "site_id": "site id",
+    "sites_without_miner_count": "sites without a miner count", "registration_unknown": "registration unknown",
+    "retorts_in_use": "retorts in use", "women_miners": "women miners", "mercury_free": "mercury-free",
+    "not_operating": "not operating", "not_estimable": "not estimable",
+}
+_SHARES = ("value", "target_value", *METRICS)  # shares 0-1, printed as percentages
+
+
+def percent(value: object) -> str:
+    """A share 0-1 as a percentage to one decimal ("46.2 %"); "no data" where missing."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "no data"
+    return f"{float(str(value)) * 100:.1f} %"
+
+
+def _printed(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    """The print form of a table with words for headings and shares as percentages."""
+    out = _compact(name, table).copy()
+    for col in out.columns:
+        if col in _SHARES:
+            out[col] = [percent(v) for v in out[col]]
+    if "metric" in out.columns:
+        out["metric"] = out["metric"].map(lambda m: METRICS.get(m, m))
+    if "quantity" in out.columns:
+        out["quantity"] = out["quantity"].map(lambda q: str(q).replace("mercury_", "mercury ").replace("_", " "))
+    return out.rename(columns=lambda c: HEADERS.get(c, c.replace("size_", "size ").replace("_", " ")))
 
 
 def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
@@ -130,7 +172,9 @@ def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
             out[q] = [_ranged(row, q) for _, row in table.iterrows()]
         return out
     if name == "targets":
-        return table.drop(columns=["label", "source"])
+        return table.drop(columns=["target", "source"])  # the label says what the id means
+    if name == "trends":
+        return table.drop(columns=["round_order"])
     if name == "comparison":
         out = table.drop(columns=["low_kg", "high_kg"]).copy()
         out["range_kg"] = [f"{fmt(lo)}-{fmt(hi)}" if lo == lo and lo is not None else
@@ -182,8 +226,7 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
                             title=f"Mercury inventory: {inv.area}", author="HgWatch")
     story: list[object] = [
         Paragraph(escape(f"Mercury inventory: {clip(inv.area, LINE_CHARS)}"), styles["Title"]),
-        Paragraph(escape(f"Data date (latest survey): {inv.data_date}. Report made {when}. "
-                         f"Factors: {factor_file(inv)}."), styles["BodyText"]),
+        Paragraph(escape(f"{dates_line(inv, when)} Factors: {factor_file(inv)}."), styles["BodyText"]),
     ]
     story += [Paragraph(escape(line), styles["BodyText"]) for line in summary_lines(inv)]
     story += [Spacer(1, 4 * mm), drawing, Spacer(1, 4 * mm)]
@@ -194,7 +237,7 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
         rows = [cells[i:i + 3] + [""] * (3 - len(cells[i:i + 3])) for i in range(0, len(cells), 3)]
         story.append(Table(rows, colWidths=[doc.width / 3] * 3))
     for name in _MAIN:
-        story += _pdf_table(TABLE_TITLES[name], _compact(name, inv.tables[name]), styles, small,
+        story += _pdf_table(TABLE_TITLES[name], _printed(name, inv.tables[name]), styles, small,
                             doc.width)
     for title, table in unit_tables(inv):
         story += _pdf_table(title, table, styles, small, doc.width)
@@ -211,7 +254,7 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
     story += _pdf_table(TABLE_TITLES["factors"], inv.tables["factors"], styles, small, doc.width)
     story.append(PageBreak())
     sites = inv.tables["sites"]
-    story += _pdf_table(TABLE_TITLES["sites"], sites.head(MAX_SITE_ROWS), styles, small,
+    story += _pdf_table(TABLE_TITLES["sites"], _printed("sites", sites.head(MAX_SITE_ROWS)), styles, small,
                         doc.width)
     if len(sites) > MAX_SITE_ROWS:
         story.append(Paragraph(escape(f"First {MAX_SITE_ROWS} of {len(sites)} sites; the CSV "
@@ -249,7 +292,7 @@ def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
         "h1,p,li,figcaption{overflow-wrap:anywhere}"
         "th{background:#eee}@media print{.pb{page-break-before:always}}</style></head><body>",
         f"<h1>{e('Mercury inventory: ' + inv.area)}</h1>",
-        f"<p>{e(f'Data date (latest survey): {inv.data_date}. Report made {when}.')}</p>",
+        f"<p>{e(dates_line(inv, when))}</p>",
         *[f"<p>{e(line)}</p>" for line in summary_lines(inv)],
         f"<figure>{svg[svg.find('<svg'):]}<figcaption>Sites by release route, with legend, "
         "scale bar (WGS84 ellipsoid) and north arrow.</figcaption></figure>",
@@ -261,7 +304,7 @@ def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
                   for name, s in small]
         parts.append("</div>")
     for name in _MAIN:
-        parts.append(_html_table(TABLE_TITLES[name], _compact(name, inv.tables[name])))
+        parts.append(_html_table(TABLE_TITLES[name], _printed(name, inv.tables[name])))
     parts += [_html_table(title, table) for title, table in unit_tables(inv)]
     if len(inv.tables.get("inspection", ())):  # issue 12: cases per area (services.inspection)
         parts.append(_html_table(TABLE_TITLES["inspection"], inv.tables["inspection"]))
@@ -275,7 +318,7 @@ def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
     parts.append("</ul>")
     parts.append(_html_table(TABLE_TITLES["factors"], inv.tables["factors"]))
     parts.append("<div class='pb'></div>")
-    parts.append(_html_table(TABLE_TITLES["sites"], inv.tables["sites"]))
+    parts.append(_html_table(TABLE_TITLES["sites"], _printed("sites", inv.tables["sites"])))
     parts.append("</body></html>")
     return "\n".join(parts)
 

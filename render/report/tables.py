@@ -62,6 +62,8 @@ class Inventory:
     data_date: str
     sites_used: int
     notes: list[str] = field(default_factory=list)
+    judged_on: date | None = None
+    """The day the targets were judged on (``--today``)."""
 
 
 def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None = None,
@@ -110,7 +112,8 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
     tables["targets"] = target_status(tables["trends"], factors, today=today, by="admin_area")
     dates = pd.to_datetime(est["survey_date"], errors="coerce")
     data_date = dates.max().date().isoformat() if dates.notna().any() else "not given"
-    return Inventory(label, {k: tables[k] for k in TABLE_TITLES}, factors, data_date, len(est))
+    return Inventory(label, {k: tables[k] for k in TABLE_TITLES}, factors, data_date, len(est),
+                     judged_on=today)
 
 
 def by_unit(est: pd.DataFrame, chosen: pd.DataFrame, factors: Factors) -> pd.DataFrame:
