@@ -140,3 +140,24 @@ def test_the_page_counts_samples_above_out_of_those_with_a_guideline(
     metric = next(m for m in at.metric if m.label == "Samples above guideline")
     assert metric.value == "34 of 120"
     assert "60 more have no guideline set (sediment, soil)" in metric.help
+
+
+def test_shipped_guidelines_are_the_domain_briefs_values_and_none_claims_to_be_law() -> None:
+    """config/guidelines.toml against /work/shared/domain/README.md ("Guideline values") and the seeds
+    digest's Appendix C (L650-653): value, unit, medium, citation. Codex CXS 193-1995 gives
+    methylmercury "guideline levels" (GL), not law, yet the file called them kind "standard" (law),
+    which the page's guideline table showed."""
+    from settings.guidelines import load_guidelines
+
+    guidelines, classes = load_guidelines()
+    got = {m: (g.value, g.predatory_value, g.upper_value, g.unit, g.species, g.kind)
+           for m, g in guidelines.items()}
+    assert got == {"water": (6.0, None, None, "ug/L", "inorganic", "guideline"),
+                   "fish": (0.5, 1.0, None, "mg/kg", "methyl", "guideline"),
+                   "air": (1.0, None, None, "ug/m^3", "inorganic", "guideline"),
+                   "hair": (1.0, None, 2.0, "ug/g", "total", "guideline"),
+                   "sediment": (None, None, None, "mg/kg", "total", "setting"),
+                   "soil": (None, None, None, "mg/kg", "total", "setting")}
+    assert "0.006 mg/L" in guidelines["water"].citation and "CXS 193-1995" in guidelines["fish"].citation
+    assert "2000" in guidelines["air"].citation and "annual mean" in guidelines["air"].citation
+    assert (classes.near_fraction, classes.several_times) == (0.5, 5.0)
