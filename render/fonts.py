@@ -6,12 +6,13 @@ names, e.g. "ខេត្តរតនគិរី"), Noto Sans SC (Chinese, Japa
 
 Khmer needs shaping (a vowel sign drawn before its consonant, subscript consonants stacked): ReportLab
 shapes a paragraph whose style has ``shaping`` on through ``uharfbuzz`` (pinned in requirements.txt),
-one word at a time with the font of the word's first run. ``paragraph`` therefore turns shaping on only
-for text holding Khmer (shaping applies DejaVu's "fi"/"fl" ligatures too, which would read back as
-"ﬁ" elsewhere), and gives a word that mixes Khmer with Latin digits or punctuation one font (Noto Sans
-Khmer has ASCII), so that no word is shaped with a font that lacks its letters. A shaped Khmer word reads
-back from the PDF in drawn order (the vowel sign "េ" before its consonant), with glyphs that have no
-code point of their own (subscript forms) read as private-use characters.
+one word at a time with the font of the word's first run. ``paragraph`` turns shaping on only for text
+holding Khmer; DejaVu's words are never shaped (``_Unshaped``: its ligatures would read back as "ﬁ");
+a word that mixes Khmer with Latin digits or punctuation gets one font (Noto Sans Khmer has ASCII), and
+a word mixing scripts is cut where they meet, so that no word is shaped with a font that lacks its
+letters or as the wrong script. A shaped Khmer word reads back from the PDF in drawn order (the vowel
+sign "េ" before its consonant), with glyphs that have no code point of their own (subscript forms)
+read as private-use characters.
 
 The TrueType files come from the npm packages ``dejavu-fonts-ttf`` and ``@expo-google-fonts/noto-sans-*``
 (SIL Open Font License 1.1), pinned with their SHA-256 in ``render.map.assets``, copied into
@@ -49,6 +50,16 @@ SHAPED = re.compile("[\u1780-\u17ff\u19e0-\u19ff]")  # Khmer and Khmer symbols: 
 _SPACE = re.compile(r"(\s+)")
 
 
+class _Unshaped(TTFont):
+    """A DejaVu face that ReportLab's shaper passes over, as it does a built-in font (``shapeFragWord``
+    leaves a word whose font has no ``hbFont`` as it is): its Latin and Cyrillic need no shaping, and
+    shaped they would take DejaVu's "fi" and "st" ligatures, read back from the PDF as "ﬁ" and "ﬆ"."""
+
+    @property
+    def hbFont(self) -> Any:
+        raise AttributeError("hbFont: DejaVu is drawn unshaped")
+
+
 @dataclass(frozen=True)
 class Fonts:
     """The font names to give ReportLab: DejaVu's when installed, else the built-in ones."""
@@ -76,7 +87,7 @@ def fonts() -> Fonts:
     if not all((folder / file).is_file() for file, _ in FACES.values()):
         return Fonts("Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Helvetica-BoldOblique", "Courier", False)
     for name, (file, _) in FACES.items():
-        pdfmetrics.registerFont(TTFont(name, str(folder / file)))
+        pdfmetrics.registerFont(_Unshaped(name, str(folder / file)))
     pdfmetrics.registerFontFamily("HgSans", normal="HgSans", bold="HgSans-Bold", italic="HgSans-Oblique",
                                   boldItalic="HgSans-BoldOblique")
     fallbacks: list[str] = []
