@@ -3,8 +3,9 @@
 Run by `make install`. Leaflet and its marker-cluster plugin come from the XStatic packages
 pinned in requirements.txt; protomaps-leaflet and pmtiles (vector tiles for large layers) are
 installed from the npm registry into build/npm/ at the versions and SHA-256 pinned in
-render/map/assets.py, as are the PDFs' fonts (DejaVu Sans). Without npm those are skipped with a
-warning (large layers then draw the row-based way, and PDFs print Latin-1 only) unless --require-npm is given.
+render/map/assets.py, as are the PDFs' fonts (DejaVu Sans, and Noto Sans Khmer, SC and KR for the Khmer,
+Chinese, Japanese and Korean it lacks). Without npm those are skipped with a warning (large layers then
+draw the row-based way, and PDFs print Latin-1 only) unless --require-npm is given.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.require_npm:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        print(f"warning: {exc}; large layers will draw without vector tiles", file=sys.stderr)
+        print(f"warning: {exc}; large layers will draw without vector tiles and PDFs print Latin-1 only",
+              file=sys.stderr)
         npm = False
     try:
         files = install(VENDOR_DIR, npm=npm)
