@@ -161,3 +161,27 @@ def test_shipped_guidelines_are_the_domain_briefs_values_and_none_claims_to_be_l
     assert "0.006 mg/L" in guidelines["water"].citation and "CXS 193-1995" in guidelines["fish"].citation
     assert "2000" in guidelines["air"].citation and "annual mean" in guidelines["air"].citation
     assert (classes.near_fraction, classes.several_times) == (0.5, 5.0)
+
+
+@pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
+def test_a_site_id_on_the_page_is_text_not_markdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The people-downstream sentence wrote the chosen site id into st.write (Markdown): a site id
+    '[x](http://e.example/t.png)' became a link (an image would be fetched from outside)."""
+    from streamlit.testing.v1 import AppTest
+
+    import cli
+
+    evil = "![x](http://e.example/t.png)"
+    ws = tmp_path / "ws.gpkg"
+    shutil.copyfile(DEFAULT_PATH, ws)
+    site = tmp_path / "site.csv"  # where demo site DEMO-S004 lies, 100 m from a river, using mercury
+    site.write_text("site_id,name,status,uses_mercury,amalgamation,burning,lon,lat\n"
+                    f"{evil},Evil,active,true,whole_ore,open,-1.2008057,6.1313193\n", encoding="utf-8")
+    assert cli.main(["--workspace", str(ws), "import", str(site), "--layer", "mining_sites", "--append"]) == 0
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("ui/pages/overlays.py").run()
+    at.selectbox(key="ov_source").set_value(evil).run()
+    assert not at.exception, at.exception
+    said = next(m.value for m in at.markdown if "settlement(s) within" in m.value)
+    assert evil not in said and said.endswith(r"downstream of \!\[x\]\(http\://e\.example/t\.png\).")

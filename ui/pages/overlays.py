@@ -73,7 +73,7 @@ try:
             overlay_map.add_pressure(m, pressure, opacity=opacity)
             st.info(pressure.label + f". Kernel width {pressure.kernel_width_m:g} m.")
 except HgWatchError as exc:
-    st.warning(str(exc))
+    st.warning(chrome.plain(exc))
 if classed is not None:
     overlay_map.add_sample_classes(m, classed)
 with st.spinner("Tracing downstream..."):
@@ -113,7 +113,7 @@ else:
     chosen = st.selectbox("Site or tailings", [r.source_id for r in down.reaches], key="ov_source")
     table = down.people[down.people["source_id"] == chosen]
     st.write(f"{int(down.people_by_source().get(chosen, 0)):,} people in {len(table)} settlement(s) "
-             f"within {buffer_m:g} m of the {reach_m / 1000:g} km downstream of {chosen}.")
+             f"within {buffer_m:g} m of the {reach_m / 1000:g} km downstream of {chrome.plain(chosen)}.")
     st.dataframe(table[["name", "area_id", "population", "along_river_m",
                         "distance_to_river_m"]].round(1), hide_index=True)
 
