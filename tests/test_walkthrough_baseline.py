@@ -266,3 +266,26 @@ def test_the_printed_targets_read_as_percentages_judged_on_the_day_given(tmp_pat
     assert "<th>admin area</th>" in page and "<th>admin_area</th>" not in page
     csv_text = table_csv(inv.tables["targets"]).decode("utf-8-sig")
     assert "share_gold_mercury_free" in csv_text and "0.137931" in csv_text
+
+
+def test_the_page_says_not_estimable_where_no_site_has_a_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's headline metrics are made with f"{value:,.0f}": with every site not estimable they read
+    '0' (before the roll-up's fix) and would read 'nan' after it. They say 'not estimable' now."""
+    from streamlit.testing.v1 import AppTest
+
+    from layers.store.workspace import DEFAULT_PATH as DEMO
+
+    if not DEMO.exists():
+        pytest.skip("demo workspace missing (make install builds it)")
+    ws = tmp_path / "ws.gpkg"
+    shutil.copyfile(DEMO, ws)
+    layer = _write(tmp_path / "sites.geojson", [_site("E1", 0), _site("E2", 1)])
+    assert main(["--workspace", str(ws), "import", str(layer), "--layer", "mining_sites", "--replace-all"]) == 0
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
+    at.switch_page("ui/pages/inventory.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: (m.value, m.help) for m in at.metric}
+    assert metrics["Mercury used, kg a year"] == ("not estimable", "no site has a gold or a mercury figure")
+    assert metrics["Released, kg a year"][0] == "not estimable" and metrics["Not estimable"][0] == "2"
+    assert any(m.value.startswith("Mercury used and released: not estimable") for m in at.markdown)

@@ -39,6 +39,13 @@ def kg_text(value: float) -> str:
     return f"{value:,.0f}" if value == value else "not estimable"
 
 
+def range_help(totals: pd.Series, quantity: str, lo: int, hi: int) -> str:
+    """The percentile range of a total, or why there is none."""
+    if totals[f"{quantity}_kg"] != totals[f"{quantity}_kg"]:
+        return "no site has a gold or a mercury figure"
+    return f"{lo}th-{hi}th percentile {kg_text(totals[f'{quantity}_low'])} to {kg_text(totals[f'{quantity}_high'])}"
+
+
 st.title("Mercury inventory and National Action Plan tracking")
 svc = chrome.service()
 sites, water = svc.frames().get("mining_sites"), svc.frames().get("water_bodies")
@@ -60,10 +67,8 @@ except HgWatchError as exc:
 t = inv.tables["totals"].iloc[0]
 lo, hi = (int(p) for p in inv.factors.percentiles)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Mercury used, kg a year", kg_text(t["used_kg"]),
-          help=f"{lo}th-{hi}th percentile {kg_text(t['used_low'])} to {kg_text(t['used_high'])}")
-c2.metric("Released, kg a year", kg_text(t["released_kg"]),
-          help=f"{lo}th-{hi}th percentile {kg_text(t['released_low'])} to {kg_text(t['released_high'])}")
+c1.metric("Mercury used, kg a year", kg_text(t["used_kg"]), help=range_help(t, "used", lo, hi))
+c2.metric("Released, kg a year", kg_text(t["released_kg"]), help=range_help(t, "released", lo, hi))
 c3.metric("Sites", int(t["n_sites"]))
 c4.metric("Not estimable", int(t["n_not_estimable"]),
           help="no gold figure and no measured mercury: counted, not taken as zero")
