@@ -174,6 +174,8 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
         raw = rename_columns(gdf, spec)
         raw_id = raw[spec.id_field] if spec.id_field in raw.columns else None
         layer, found = validate(gdf, spec, source=source, repair=repair)
+        if raw_id is not None and len(raw_id) != len(layer):  # rows --repair left out (nothing left of them)
+            raw_id = raw_id[raw[ROW].isin(layer[ROW]).to_numpy()]
         for p in found:
             if p.kind == "duplicate" or (p.row is None and repr(p) in file_level):
                 continue  # duplicates are found across chunks below; whole-file notes once

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import shapely
 from numpy.typing import NDArray
 
 from geo import geomcheck
@@ -92,8 +93,10 @@ def validate(
 
     Returns
     -------
-    (layer, problems): the layer with declared fields in their dtypes and extra columns kept,
-    and every problem found. The layer must not be stored when any problem is an error.
+    (layer, problems): the layer with declared fields in their dtypes and extra columns kept
+    (without the rows ``repair`` leaves out: make_valid leaves nothing of a line whose points are
+    all the same, each said in a warning), and every problem found. The layer must not be stored
+    when any problem is an error.
     """
     gdf = rename_columns(gdf, spec)  # a new frame; copy-on-write (pandas 3) keeps the caller's as it was
     rows = gdf[ROW].to_numpy() if ROW in gdf.columns else np.arange(1, len(gdf) + 1)
@@ -303,6 +306,12 @@ def _notes(gdf: gpd.GeoDataFrame, column: str) -> tuple[NDArray[np.object_], NDA
     return out, ~absent
 
 
+def _short_wkt(geom: object, limit: int = 120) -> str:
+    """A geometry as WKT for a message, cut to ``limit`` characters."""
+    text = shapely.to_wkt(geom, rounding_precision=-1) if geom is not None else "None"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _Add) -> gpd.GeoDataFrame:
     """Whole-column shapely 2 predicates, each computed once; a message is written only for the rows that fail."""
     (open_rings, has_open_ring), (unreadable, has_unreadable) = _notes(gdf, OPEN_RING), _notes(gdf, UNREADABLE)
@@ -314,6 +323,7 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
     flagged = has_unreadable | has_open_ring | lacking | wrong_kind | swapped | out_of_range | invalid
     allowed = ", ".join(spec.geometry_types)
     repaired = geoms.copy() if repair and invalid.any() else geoms
+    left_out = np.zeros(len(geoms), dtype=bool)  # under --repair, the rows make_valid leaves nothing of
     for i in np.flatnonzero(flagged):
         if unreadable[i] is not None:
             add(i, "geometry", unreadable[i], f"a {allowed} geometry that GEOS can build", "invalid")
@@ -344,8 +354,18 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
             continue
         if invalid[i]:
             reason = geomcheck.invalid_reasons(geoms[i:i + 1])[0]
-            if repair:
-                fixed = geomcheck.repair(np.array([geoms[i]], dtype=object), spec.geometry_types)[0]
+            fixed = geomcheck.repair(np.array([geoms[i]], dtype=object), spec.geometry_types)[0]
+            if fixed is None or fixed.is_empty:  # collapsed: a line whose points are all the same, a flat ring
+                nothing = (f"a {allowed} geometry; {reason}: make_valid leaves nothing of it (its points are "
+                           "all the same, or it has no length or area)")
+                if repair:
+                    left_out[i] = True
+                    add(i, "geometry", _short_wkt(geoms[i]), f"{nothing}: the row was left out",
+                        "repaired", "warning")
+                else:
+                    add(i, "geometry", _short_wkt(geoms[i]),
+                        f"{nothing}; remove the row, or pass --repair to leave it out", "invalid")
+            elif repair:
                 repaired[i] = fixed
                 add(i, "geometry", reason, f"repaired with make_valid into a {fixed.geom_type}",
                     "repaired", "warning")
@@ -354,4 +374,5 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
                     "a valid geometry; pass --repair to fix it with make_valid", "invalid")
     if repaired is geoms:
         return gdf
-    return gdf.set_geometry(gpd.GeoSeries(repaired, index=gdf.index, crs=gdf.crs))
+    gdf = gdf.set_geometry(gpd.GeoSeries(repaired, index=gdf.index, crs=gdf.crs))
+    return gdf[~left_out] if left_out.any() else gdf
