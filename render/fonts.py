@@ -47,7 +47,7 @@ FALLBACKS = {"HgKhmer": ("noto-sans-khmer", "HgKhmer-Bold"), "HgCJK-SC": ("noto-
              "HgCJK-KR": ("noto-sans-kr", "HgCJK-KR")}
 BOLD_FALLBACKS = {"HgKhmer-Bold": "noto-sans-khmer-bold"}
 SHAPED = re.compile("[\u1780-\u17ff\u19e0-\u19ff]")  # Khmer and Khmer symbols: drawn shaped
-_SPACE = re.compile(r"(\s+)")
+_SPACE = re.compile(r"([^\S\xa0]+)")  # white space but the no-break space, which ReportLab keeps inside a word
 
 
 class _Unshaped(TTFont):

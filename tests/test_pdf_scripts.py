@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 from fontTools.ttLib import TTFont
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, ContentStream
 from reportlab.platypus import SimpleDocTemplate
@@ -81,9 +84,8 @@ def drawn(pdf: bytes) -> list[Drawn]:
 
 
 def boxes(pdf: bytes) -> list[Drawn]:
-    """The codes drawn as no real glyph: .notdef (a box), a font not embedded (the built-in Latin-1 ones),
-    or an empty glyph that is not the space."""
-    return [d for d in drawn(pdf) if d.glyph in (".notdef", "(not embedded)") or (d.contours == 0 and d.code != 32)]
+    """The codes drawn as no real glyph: .notdef (a box) or a font not embedded (the built-in Latin-1 ones)."""
+    return [d for d in drawn(pdf) if d.glyph in (".notdef", "(not embedded)")]
 
 
 def text(pdf: bytes) -> str:
@@ -162,3 +164,30 @@ def test_the_fallback_fonts_are_the_pinned_files() -> None:
     for asset in pinned:
         for name, digest in zip(asset.files, asset.sha256, strict=True):
             assert hashlib.sha256((VENDOR_DIR / asset.folder / name).read_bytes()).hexdigest() == digest
+
+
+def test_a_no_break_space_does_not_part_words() -> None:
+    """ReportLab keeps a no-break space inside a word: "汞\\xa0ខេ" is one word to it, shaped with one font,
+    so it is cut where the script changes like any other (it raised AttributeError, or drew "ខេ" as boxes)."""
+    for name in (f"{CHINESE}\xa0{KHMER}", f"{KHMER}\xa0{CHINESE}", f"Кумтор\xa0{KHMER}"):
+        pdf = _pdf(name)
+        assert boxes(pdf) == [] and DRAWN_KHMER in text(pdf)
+
+
+_LETTERS = [chr(c) for c in range(0x1780, 0x17DE)] + list("aZ-(.;0 汞矿ひが한국Кмт&<\xa0\u200b\u3000\t")
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from(_LETTERS), min_size=1, max_size=30))
+def test_any_mix_of_scripts_prints_with_real_glyphs(name: str) -> None:
+    assert boxes(_pdf(name, bold=True)) == []
+    assert boxes(_pdf(name, style="Title")) == []
+
+
+def test_a_map_label_in_a_fallback_font_names_a_css_family() -> None:
+    from render.fonts import face, fonts, svg_families
+
+    assert face(KHMER, fonts().sans) == "HgKhmer" and face(KOREAN, fonts().sans) == "HgCJK-KR"
+    assert face("Кумтор", fonts().sans) == fonts().sans and face(f"{KHMER}{KOREAN}", fonts().sans) == fonts().sans
+    assert svg_families('style="font-family: HgKhmer-Bold; x" y="font-family: HgCJK-SC"') == (
+        'style="font-family: Noto Sans Khmer, sans-serif; font-weight: bold; x" y="font-family: Noto Sans SC, sans-serif"')
