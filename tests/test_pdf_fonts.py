@@ -17,6 +17,7 @@ from render.fonts import fonts
 from render.report.document import report_bytes
 from render.report.tables import inventory_tables
 from settings.factors import load_factors
+from tests.test_pdf_scripts import boxes
 
 AREA, SITE, RIVER = "Чуйская область", "Кумтор", "Нарын"
 pytestmark = pytest.mark.skipif(not fonts().unicode, reason="DejaVu fonts not installed (make install)")
@@ -51,6 +52,7 @@ def test_the_inventory_report_prints_cyrillic_names() -> None:
     assert f"Mercury inventory: {AREA}" in text and "Реестр участков" in text
     assert SITE in text  # the sites table
     assert not any(name.endswith(("Helvetica", "Helvetica-Bold", "Courier")) for name in _fonts(pdf))
+    assert boxes(pdf) == []  # every drawn code a real glyph of an embedded font
 
 
 def test_a_case_dossier_prints_cyrillic_names() -> None:
@@ -60,3 +62,4 @@ def test_a_case_dossier_prints_cyrillic_names() -> None:
     pdf = dossier_bytes(_hand_made(SITE), ".pdf")
     assert _text(pdf).count(SITE) >= 5  # title, facts, visit, comment, the map's legend
     assert not any(name.endswith(("Helvetica", "Helvetica-Bold", "Courier")) for name in _fonts(pdf))
+    assert boxes(pdf) == []
