@@ -185,3 +185,20 @@ def test_a_site_id_on_the_page_is_text_not_markdown(tmp_path: Path, monkeypatch:
     assert not at.exception, at.exception
     said = next(m.value for m in at.markdown if "settlement(s) within" in m.value)
     assert evil not in said and said.endswith(r"downstream of \!\[x\]\(http\://e\.example/t\.png\).")
+
+
+def test_the_pressure_legend_gives_the_estimate_as_a_range_with_its_source() -> None:
+    """The pressure legend gave only the central estimate's peak ("0 to X kg Hg/yr per km²"); every
+    estimate is a range with its source. Two sites using 1/2/4 and 3/5/8 kg a year (low/central/high)
+    spread 4-12 kg a year in all (the kernel keeps each site's mass on the grid)."""
+    import folium
+
+    from geo.exposure import pressure_surface
+    from render.map import overlays as overlay_map
+
+    p = pressure_surface(np.array([[0.0, 0.0], [3000.0, 0.0]]), np.array([1.0, 3.0]),
+                         np.array([2.0, 5.0]), np.array([4.0, 8.0]), crs=CRS_M,
+                         kernel_width_m=1000.0, cell_m=100.0)
+    legend = overlay_map.add_pressure(folium.Map(), p)
+    assert "In all 4-12 kg Hg/yr (central 7)" in legend
+    assert "low and high ends of the inventory factors (config/inventory.toml" in legend

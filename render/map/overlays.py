@@ -207,8 +207,20 @@ def add_pressure(m: folium.Map, pressure: Pressure, *, opacity: float = 0.6) -> 
         'display:inline-block;width:120px">&nbsp;</span> 0 to '
         f"{hi:.3g} kg Hg/yr per km² (central estimate, square-root scale; blank under 1 % "
         "of the peak)<br>"
+        f"{pressure_range(pressure)}<br>"
         f"Kernel width {pressure.kernel_width_m:g} m; {pressure.n_sites} sites; "
         f"{pressure.n_not_estimable} sites not estimable (not counted as zero)</div>")
     HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomleft").add_to(m)
     _control_last(m)
     return legend
+
+
+def pressure_range(pressure: Pressure) -> str:
+    """The estimate as a range with its source: the mercury use spread in all and the peak, at the
+    low, central and high ends of every site's estimate (the inventory factors)."""
+    km2 = (pressure.grid.cell_m / 1000) ** 2
+    low, central, high = (float(b.sum()) * km2 for b in (pressure.low, pressure.central, pressure.high))
+    peaks = [float(b.max()) if b.size else 0.0 for b in (pressure.low, pressure.high)]
+    return (f"In all {low:,.0f}-{high:,.0f} kg Hg/yr (central {central:,.0f}); peak "
+            f"{peaks[0]:.3g}-{peaks[1]:.3g} kg Hg/yr per km²: each site's estimated use at the low "
+            "and high ends of the inventory factors (config/inventory.toml, with their sources)")
