@@ -289,3 +289,22 @@ def test_the_page_says_not_estimable_where_no_site_has_a_figure(tmp_path: Path, 
     assert metrics["Mercury used, kg a year"] == ("not estimable", "no site has a gold or a mercury figure")
     assert metrics["Released, kg a year"][0] == "not estimable" and metrics["Not estimable"][0] == "2"
     assert any(m.value.startswith("Mercury used and released: not estimable") for m in at.markdown)
+
+
+def test_an_abandoned_site_is_not_mapped_as_burning_amalgam() -> None:
+    """Site G (abandoned, burning 'open') was drawn red as 'open burning' on the report's map, though it
+    adds nothing to the totals: the legend had no class for it. It is a hollow grey ring, 'not operating'."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from render.report.areamap import area_map, classes_for, map_svg
+
+    inv = inventory_tables(_frame(_hand_made()), load_factors(), today=date(2025, 1, 1))
+    est = inv.tables["sites"]
+    classes = classes_for(est["basis"], est["route"])
+    assert classes[list(est["site_id"]).index("G")] == "not operating"
+    sites = gpd.GeoDataFrame(geometry=[Point(-2.0 - i / 100, 5.0) for i in range(len(est))], crs=4326)
+    fills = re.findall(r"<circle[^>]*fill: ([^;]+);", map_svg(area_map(sites, classes, legend=False)))
+    assert fills[list(est["site_id"]).index("G")] == "rgb(100%,100%,100%)"
+    assert fills.count("rgb(84%,18%,12%)") == 2  # A and D burn in the open; G no longer
+    assert "not operating" in map_svg(area_map(sites, classes))  # in the legend

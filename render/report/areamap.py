@@ -18,7 +18,7 @@ from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, 
 from reportlab.lib import colors
 from shapely.geometry.base import BaseGeometry
 
-from geo.inventory import MERCURY_FREE, NOT_ESTIMABLE, NOT_GIVEN
+from geo.inventory import MERCURY_FREE, NOT_ESTIMABLE, NOT_GIVEN, NOT_OPERATING
 from render.fonts import fonts, svg_families
 
 GEOD = Geod(ellps="WGS84")
@@ -28,14 +28,16 @@ CLASSES: dict[str, tuple[str, str]] = {  # class -> (legend text, colour)
     "retort": ("retort", "#1a9850"),
     MERCURY_FREE: (MERCURY_FREE, "#2b8cbe"),
     NOT_ESTIMABLE: (NOT_ESTIMABLE, "#969696"),
+    NOT_OPERATING: (NOT_OPERATING, "#ffffff"),  # hollow: an abandoned site releases nothing a year
 }
+_OUTLINE = {NOT_OPERATING: "#636363"}  # class -> ring colour (white for the others)
 WATER = "#6baed6"
 _NICE = (1, 2, 5)
 
 
 def site_class(basis: str, route: str) -> str:
-    """The map class of a site: its route, or mercury-free / not estimable."""
-    return basis if basis in (MERCURY_FREE, NOT_ESTIMABLE) else route
+    """The map class of a site: its route, or mercury-free / not estimable / not operating."""
+    return basis if basis in (MERCURY_FREE, NOT_ESTIMABLE, NOT_OPERATING) else route
 
 
 def nice_length(max_m: float) -> float:
@@ -97,9 +99,7 @@ def area_map(sites: gpd.GeoDataFrame, classes: list[str], *,
         if geom is None or geom.is_empty:
             continue
         x, y = xy(geom.x, geom.y)
-        colour = colors.HexColor(CLASSES.get(cls, CLASSES[NOT_ESTIMABLE])[1])
-        drawing.add(Circle(x, y, 3.2, fillColor=colour, strokeColor=colors.white,
-                           strokeWidth=0.4))
+        drawing.add(_marker(x, y, cls if cls in CLASSES else NOT_ESTIMABLE))
     _north_arrow(drawing, map_w - 22, map_h - 40)
     bar_m, bar_pt = scale_bar((west, south, east, north), (east - west) * kx * s)
     _scale(drawing, 12, 12, bar_m, bar_pt)
@@ -140,13 +140,19 @@ def _scale(drawing: Drawing, x: float, y: float, metres: float, points: float) -
     drawing.add(String(x + points / 2, y + 5, label, fontSize=7, textAnchor="middle", fontName=fonts().sans))
 
 
+def _marker(x: float, y: float, cls: str) -> Circle:
+    """A site's dot in the colour of its class (a grey ring for a site not operating)."""
+    return Circle(x, y, 3.2, fillColor=colors.HexColor(CLASSES[cls][1]),
+                  strokeColor=colors.HexColor(_OUTLINE.get(cls, "#ffffff")),
+                  strokeWidth=0.8 if cls in _OUTLINE else 0.4)
+
+
 def _legend(drawing: Drawing, x: float, y: float, with_water: bool) -> None:
     drawing.add(String(x, y, "Sites by release route", fontSize=8, fontName=fonts().bold))
     row = y
-    for text, colour in CLASSES.values():
+    for cls, (text, _) in CLASSES.items():
         row -= 13
-        drawing.add(Circle(x + 4, row + 3, 3.2, fillColor=colors.HexColor(colour),
-                           strokeColor=colors.white, strokeWidth=0.4))
+        drawing.add(_marker(x + 4, row + 3, cls))
         drawing.add(String(x + 12, row, text, fontSize=7, fontName=fonts().sans))
     if with_water:
         row -= 13
