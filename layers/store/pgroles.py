@@ -20,7 +20,9 @@ The views are made from the live catalogue and the shareable marks, so ``refresh
 every schema upgrade (``pgschema.upgrade_schema``, which drops them first with ``drop_views`` so
 that a migration may change the columns they read), after a change of marks and after a copy,
 inside that transaction. The store's reads switch role with ``SET LOCAL ROLE`` (the database
-user is made a member of both roles by the migration).
+user is made a member of both roles by the migration, and again by ``ensure_roles`` at every
+upgrade: roles belong to the cluster, so a ``pg_dump`` restored on a new server has none, and
+``db upgrade`` then makes them again).
 """
 from __future__ import annotations
 
@@ -97,6 +99,29 @@ def _area_test(present: Sequence[str]) -> sql.Composable:
         return sql.SQL(f"{{}} IN {_AREAS}").format(sql.Identifier(AREA_FIELD))
     return sql.SQL(f"jsonb_typeof(extra -> {{f}}) = 'string' AND extra ->> {{f}} IN {_AREAS}").format(
         f=sql.Literal(AREA_FIELD))
+
+
+def ensure_roles(con: Connection) -> None:
+    """Make ``hgw_partner`` and ``hgw_field`` (NOLOGIN) where the cluster lacks them, make the
+    connection's user a member of both and give both USAGE on schema ``partner``, inside the
+    open transaction of ``con``: what migration ``v0004_partner_views`` did once, done again at
+    every upgrade for a database restored from ``pg_dump`` on another server (the dump holds no
+    role, so its grants to them were refused). Creating a role needs CREATEROLE."""
+    for role in (PARTNER, FIELD):
+        _run(con, sql.SQL("""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {name}) THEN
+        CREATE ROLE {role} NOLOGIN;
+    END IF;
+    IF NOT pg_has_role(current_user, {name}, 'MEMBER') THEN
+        GRANT {role} TO CURRENT_USER;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL;  -- made meanwhile by an upgrade of another database of the cluster
+END
+$$""").format(name=sql.Literal(role), role=sql.Identifier(role)))
+        _run(con, sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(SCHEMA), sql.Identifier(role)))
 
 
 def drop_views(con: Connection) -> None:

@@ -128,7 +128,8 @@ def schema_revision(url: str) -> str | None:
 
 def upgrade_schema(url: str) -> tuple[str | None, str]:
     """Create or update the HgWatch schema at ``url`` to the newest revision in one transaction
-    (PostGIS must be installable there), then (re)make the partner views, grants and row policies
+    (PostGIS must be installable there), then (re)make the partner and field roles where the cluster
+    lacks them (a ``pg_dump`` restored on a new server) and the partner views, grants and row policies
     (``layers.store.pgroles.refresh``; so running it again is harmless); concurrent upgrades and
     writers wait for each other. Returns the revisions before and after."""
     from alembic import command
@@ -143,6 +144,7 @@ def upgrade_schema(url: str) -> tuple[str | None, str]:
         try:
             pgroles.drop_views(con)  # derived objects: a migration may change the columns they read
             command.upgrade(config, "head")
+            pgroles.ensure_roles(con)  # a dump restored on another server has none (cluster objects)
             pgroles.refresh(con)
         except (sa.exc.DBAPIError, psycopg.Error) as exc:
             cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig else exc

@@ -1,0 +1,83 @@
+"""An agency's PostGIS backup restored on a new server (walkthrough HA, session 12).
+
+The agency moved its GeoPackage into PostGIS (`cli.py db upgrade --from-workspace`), backs the
+database up with `pg_dump -Fc`, and after losing the machine restores the dump with `pg_restore`
+on a NEW PostgreSQL server. The roles `hgw_partner` and `hgw_field` belong to the old cluster, not
+to the dump, so the restore cannot grant them anything (pg_restore reports 38 such errors on the
+demo); `cli.py db upgrade` is the repair: it makes the roles again, with their grants and row
+policies. Until session 12 it failed ("role hgw_field does not exist") and a partner's export
+ended in a traceback. Both servers are real (tests/postgis.py); nothing is mocked.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from layers.store.workspace import DEFAULT_PATH
+from tests.conftest import ROOT
+from tests.postgis import PG_BIN, Server, running_server
+from tests.postgis_agency import new_database
+
+
+def _cli(url: str, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), "--database-url", url, *argv], cwd=ROOT,
+                          input=stdin, capture_output=True, text=True, timeout=600)
+
+
+def _tool(name: str, server: Server, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(PG_BIN / name), "-h", server.host, "-p", str(server.port), "-U", server.user, *argv],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_pg_dump_restored_on_a_new_server_works_after_db_upgrade(postgis_server: Server, tmp_path: Path) -> None:
+    source = new_database(postgis_server, "ha_backup_source")
+    ws = tmp_path / "agency.gpkg"
+    shutil.copyfile(DEFAULT_PATH, ws)
+    assert _cli(source, "db", "upgrade", "--from-workspace", str(ws)).returncode == 0
+    assert _cli(source, "users", "add", "pat", "--role", "partner", "--password-stdin",
+                stdin="correct horse battery\n").returncode == 0
+    assert _cli(source, "users", "add", "kofi", "--role", "field", "--areas", "DEMO North", "--password-stdin",
+                stdin="correct horse battery\n").returncode == 0
+    dump = tmp_path / "agency.dump"
+    done = _tool("pg_dump", postgis_server, "-Fc", "-f", str(dump), "ha_backup_source")
+    assert done.returncode == 0, done.stderr
+    with running_server() as fresh:  # another cluster: no hgw_partner, no hgw_field
+        target = new_database(fresh, "agency")
+        restored = _tool("pg_restore", fresh, "-d", "agency", str(dump))
+        assert 'role "hgw_partner" does not exist' in restored.stderr  # what the agency sees
+        upgraded = _cli(target, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        assert "already at revision" in upgraded.stdout
+        out = tmp_path / "partner.geojson"
+        exported = _cli(target, "--as", "pat", "export", "mining_sites", "--out", str(out))
+        assert exported.returncode == 0, exported.stderr
+        features = json.loads(out.read_text())["features"]
+        assert len(features) == 150
+        assert not {"informant_name", "informant_contact", "inspector_name"} & set(features[0]["properties"])
+        assert {"site_id", "status", "uses_mercury"} <= set(features[0]["properties"])
+        out = tmp_path / "field.geojson"  # the row policy again: restricted values in kofi's area only
+        exported = _cli(target, "--as", "kofi", "export", "mining_sites", "--out", str(out), "--profile", "internal")
+        assert exported.returncode == 0, exported.stderr
+        named = {(f["properties"]["admin_area"], f["properties"]["informant_name"] is not None)
+                 for f in json.loads(out.read_text())["features"]}
+        assert named == {("DEMO North", True), ("DEMO Centre", False), ("DEMO South", False)}
+        verified = _cli(target, "audit", "verify")
+        assert verified.returncode == 0 and "the chain is whole" in verified.stdout, verified.stdout
+        from layers.store.pgschema import forget_engine
+        forget_engine(target)
+
+
+@pytest.fixture(autouse=True)
+def _drop_source(postgis_server: Server) -> object:
+    yield None
+    from layers.store.pgschema import forget_engine
+    from tests.postgis import url_of
+    forget_engine(url_of(postgis_server.host, postgis_server.port, postgis_server.user, "ha_backup_source"))
+    _tool("dropdb", postgis_server, "--if-exists", "ha_backup_source")
+    return None
+
