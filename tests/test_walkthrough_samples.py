@@ -202,3 +202,26 @@ def test_the_pressure_legend_gives_the_estimate_as_a_range_with_its_source() -> 
     legend = overlay_map.add_pressure(folium.Map(), p)
     assert "In all 4-12 kg Hg/yr (central 7)" in legend
     assert "low and high ends of the inventory factors (config/inventory.toml" in legend
+
+
+def test_sample_circles_have_a_legend_of_their_classes() -> None:
+    """The overlays page colours every sample circle by its class, but only a surface with a
+    guideline drew those colours' legend: with no overlay, the pressure overlay or a sediment surface
+    the circles' colours were explained nowhere."""
+    import folium
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from render.map import overlays as overlay_map
+
+    classed = gpd.GeoDataFrame({
+        "sample_id": ["<b>x</b>", "B", "C"], "medium": ["water", "water", "sediment"],
+        "hg_class": ["above", "above", "no_guideline"], "hg_text": ["7 ug/L", "9 ug/L", "1 mg/kg"],
+    }, geometry=[Point(-2.0, 6.0), Point(-2.0, 6.01), Point(-2.0, 6.02)], crs=4326)
+    m = folium.Map()
+    legend = overlay_map.add_sample_classes(m, classed)
+    assert legend is not None
+    assert "above guideline (2)" in legend and "no guideline set (1)" in legend
+    assert "below guideline" not in legend  # only the classes present
+    html = m.get_root().render()
+    assert "hgw-sample-legend" in html and "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html

@@ -144,8 +144,21 @@ def add_uncertainty(m: folium.Map, surface: Surface, *, medium: str,
     return legend
 
 
-def add_sample_classes(m: folium.Map, classed: gpd.GeoDataFrame) -> None:
-    """Samples as circles coloured by guideline class, with escaped tooltips."""
+def sample_legend(classed: gpd.GeoDataFrame) -> str:
+    """Legend HTML of the sample circles: each class present, its colour, label and count."""
+    counts = classed["hg_class"].astype(str).value_counts()
+    rows = ["<b>Samples by guideline class</b> (each against its own medium's guideline)"]
+    for cls in [*CLASS_COLOURS, *sorted(set(counts.index) - set(CLASS_COLOURS))]:
+        if cls in counts.index:
+            rows.append(f'<span class="hgw-swatch" style="background:{CLASS_COLOURS.get(cls, "#969696")};'
+                        'border-radius:50%">&nbsp;&nbsp;&nbsp;</span> '
+                        f"{escape(CLASS_LABELS.get(cls, cls))} ({int(counts[cls]):,})")
+    return '<div class="hgw-sample-legend">' + "<br>".join(rows) + "</div>"
+
+
+def add_sample_classes(m: folium.Map, classed: gpd.GeoDataFrame) -> str:
+    """Samples as circles coloured by guideline class, with escaped tooltips and a legend of the
+    classes (returned)."""
     group = folium.FeatureGroup(name="Samples by guideline class", show=True)
     for row in classed.to_crs(4326).itertuples():
         cls = str(row.hg_class)
@@ -157,7 +170,10 @@ def add_sample_classes(m: folium.Map, classed: gpd.GeoDataFrame) -> None:
                             tooltip=folium.Tooltip(tip), class_name=f"hgw-sample hgw-{cls}",
                             ).add_to(group)
     group.add_to(m)
+    legend = sample_legend(classed)
+    HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomright").add_to(m)
     _control_last(m)
+    return legend
 
 
 def add_reaches(m: folium.Map, reaches: list[Reach], people: pd.DataFrame, *,
