@@ -39,7 +39,9 @@ def test_import_real_files_then_list_and_export(capsys: pytest.CaptureFixture[st
     code, _, err = _run(capsys, *ws, "import", str(GHANA / "gshhg_rivers.geojson"), "--set", "kind=river",
                         "--repair", "--licence", "LGPL-3.0-or-later", "--accuracy-m", "500")
     assert code == 0, err
-    assert "stored 76 features in layer water_bodies" in err
+    # 25 of the 76 rivers are two copies of one point (GMT cuts at whole degrees): make_valid leaves nothing of them,
+    # so --repair leaves them out, each named (they were stored with an empty geometry before session 12)
+    assert "stored 51 features in layer water_bodies" in err and err.count("the row was left out") == 25
     code, _, err = _run(capsys, *ws, "import", str(GHANA / "osm_places_2019.geojson"),
                         "--layer", "residential_areas", "--licence", "ODbL-1.0")
     assert code == 0, err
