@@ -81,3 +81,58 @@ def _drop_source(postgis_server: Server) -> object:
     _tool("dropdb", postgis_server, "--if-exists", "ha_backup_source")
     return None
 
+
+def test_db_backup_copies_a_workspace_in_use_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plain `cp` of a GeoPackage being written copied half a commit 7 times in 474 (walkthrough
+    HA); `db backup` copies one commit's state, checks it and then puts it in place."""
+    import threading
+
+    import cli
+    from layers.store import audit as stored_audit
+    from layers.store.workspace import Workspace
+    from services import audit, auth
+
+    ws = tmp_path / "agency.gpkg"
+    shutil.copyfile(DEFAULT_PATH, ws)
+    auth.add_account(Workspace(ws), "ada", "admin", "correct horse battery")
+    auth.add_account(Workspace(ws), "pat", "partner", "correct horse battery")
+    done = threading.Event()
+
+    def writer() -> None:
+        while not done.is_set():
+            audit.record(Workspace(ws), "note", "x" * 2000, after={"pad": "y" * 5000})
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for i in range(25):
+            out = tmp_path / f"copy{i}.gpkg"
+            assert cli.main(["--workspace", str(ws), "db", "backup", "--out", str(out)]) == 0
+            copy = Workspace(out)
+            assert audit.verify(copy).ok
+            assert len(copy.layers()) == 13 and {a.name for a in auth.accounts_for(copy).all()} == {"ada", "pat"}
+            assert f"audit trail of {len(stored_audit.rows(copy))} row(s) whole" in capsys.readouterr().out
+    finally:
+        done.set()
+        thread.join()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]  # no half copy left
+
+
+def test_db_backup_refuses_what_it_cannot_do(pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cli
+    from layers.store.workspace import Workspace
+    from services import auth
+
+    ws = tmp_path / "agency.gpkg"
+    shutil.copyfile(DEFAULT_PATH, ws)
+    auth.add_account(Workspace(ws), "pat", "partner", "correct horse battery")
+    before = ws.read_bytes()
+    assert cli.main(["--database-url", pg_url, "db", "backup", "--out", str(tmp_path / "b.gpkg")]) == 2
+    assert "back it up with `pg_dump -Fc`, restore with `pg_restore`, then run `db upgrade`" in capsys.readouterr().err
+    assert cli.main(["--workspace", str(ws), "db", "backup", "--out", str(ws)]) == 2
+    assert "is the workspace itself" in capsys.readouterr().err
+    assert cli.main(["--workspace", str(ws), "--as", "pat", "db", "backup", "--out", str(tmp_path / "b.gpkg")]) == 2
+    assert "role 'partner' may not back the store up" in capsys.readouterr().err
+    assert cli.main(["--workspace", str(ws), "db", "backup", "--out", str(tmp_path / "b.csv")]) == 2
+    assert "expected a file name ending in .gpkg" in capsys.readouterr().err
+    assert ws.read_bytes() == before and not (tmp_path / "b.gpkg").exists()

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 TABLE = "hgw_audit"
 GENESIS = "0" * 64  # the prev_hash of the first row
 SEP = "\x1f"  # between the fields hashed (the ASCII unit separator; PostgreSQL: E'\x1f')
-_COLUMNS = "seq, at, who, action, target, before, after, prev_hash, hash"
+COLUMNS = "seq, at, who, action, target, before, after, prev_hash, hash"  # of the table, in order
 _SQLITE_TABLE = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     seq INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
@@ -112,7 +112,7 @@ def _gpkg_chain(con: sqlite3.Connection, who: str, action: str, target: str, bef
     seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
     at = now_iso()
     digest = row_hash(row_text(prev, seq, at, who, action, target, before, after))
-    con.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+    con.execute(f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
                 (seq, at, who, action, target, before, after, prev, digest))
     return AuditRow(seq, at, who, action, target, before, after, prev, digest)
 
@@ -124,7 +124,7 @@ def _gpkg_append(ws: Workspace, who: str, action: str, target: str, before: str,
 
 
 def _gpkg_rows(ws: Workspace) -> list[AuditRow]:
-    rows = ws.table_rows(TABLE, f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY seq")
+    rows = ws.table_rows(TABLE, f"SELECT {COLUMNS} FROM {TABLE} ORDER BY seq")
     return [AuditRow(int(r[0]), *(str(v) for v in r[1:])) for r in rows]
 
 
