@@ -5,11 +5,13 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from commands.common import print_problems, service, typed
 from layers.catalogue import CATALOGUE
 from layers.io.export import FORMATS as EXPORT_FORMATS
 from layers.io.export import PROFILES
+from layers.store.base import Store
 from services import arguments, audit, imports, outputs
 from services.areas import stored_areas
 
@@ -26,19 +28,31 @@ def cmd_import(args: argparse.Namespace) -> int:
                                            set_values=arguments.set_values(args.set), progress=progress,
                                            warn=print_problems, admin_areas=stored_areas(svc.store))
         info = svc.add_layer_chunks(name, chunks, append=args.append, replace_all=args.replace_all,
-                                    source=args.source or Path(args.file).name, licence=args.licence,
-                                    accuracy_m=args.accuracy_m, accuracy_note=args.accuracy_note)
+                                    **_provenance(args, svc.store, [name]))
         progress(f"stored {info.rows} features in layer {info.layer} of {svc.store.path}")
         return 0
     loaded = imports.load_file(args.file, args.layer, source_layer=args.source_layer, crs=args.crs,
                                repair=args.repair, set_values=arguments.set_values(args.set),
                                progress=progress, warn=print_problems, admin_areas=stored_areas(svc.store))
     infos = svc.add_layers(loaded, append=args.append, replace_all=args.replace_all,
-                           source=args.source or Path(args.file).name, licence=args.licence,
-                           accuracy_m=args.accuracy_m, accuracy_note=args.accuracy_note)
+                           **_provenance(args, svc.store, [item.layer for item in loaded]))
     for info in infos:
         progress(f"stored {info.rows} features in layer {info.layer} of {svc.store.path}")
     return 0
+
+
+def _provenance(args: argparse.Namespace, store: Store, layers: list[str]) -> dict[str, Any]:
+    """Source, licence and expected error to record: the source says which values ``--set`` gave
+    (``imports.set_source``); an ``--append`` to a layer already held keeps what it held
+    (``imports.appended_provenance``), when every appended layer comes to the same record."""
+    given: dict[str, Any] = {
+        "source": imports.set_source(args.source or Path(args.file).name, arguments.set_values(args.set)),
+        "licence": args.licence, "accuracy_m": args.accuracy_m, "accuracy_note": args.accuracy_note}
+    if not args.append:
+        return given
+    merged = [imports.appended_provenance(store.info(lay) if store.exists() and store.has(lay) else None, **given)
+              for lay in layers]
+    return merged[0] if all(m == merged[0] for m in merged) else given
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

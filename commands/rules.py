@@ -9,7 +9,7 @@ from layers.io.readers import frozen_after_load
 from layers.io.violations import FORMATS as VIOLATION_FORMATS
 from layers.io.violations import write_violations
 from services import arguments, chunked_check, imports, outputs
-from services.checks import diff_lines, summary_lines
+from services.checks import accuracy_lines, diff_lines, summary_lines
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -26,6 +26,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for layer, sources in outcome.sources.items():
         print(f"{layer}: {', '.join(sources)}")
     print("\n".join(summary_lines(outcome.evaluation)))
+    print("\n".join(accuracy_lines(outcome.evaluation, svc.settings.rules, outcome.provenance)))
     if target:
         out = write_violations(outcome.evaluation.violations, target, provenance=outcome.provenance)
         print(f"wrote {len(outcome.evaluation.violations)} violation(s) to {out}")

@@ -24,7 +24,7 @@ import shapely
 from pandas.core.util.hashing import combine_hash_arrays
 
 from geo.errors import HgWatchError, Problem, WorkspaceError
-from geo.rules import Evaluation, RunDiff, diff_runs, run_rules
+from geo.rules import Evaluation, RuleSet, RunDiff, diff_runs, run_rules
 from layers.catalogue import CATALOGUE
 from layers.io.containers import shared_copies
 from layers.io.export import Provenance
@@ -36,6 +36,10 @@ from settings import Settings
 
 if TYPE_CHECKING:  # the cases are loaded only by a recorded run (a check of files never needs them)
     from services import cases
+
+
+UNKNOWN_ERROR = "unknown: no expected error was given at import (import --accuracy-m)"
+UNKNOWN_ERROR_FILE = "unknown: read from a file, whose expected error HgWatch is not told"
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,8 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
     if files:
         chunked = next(k for k, (lay, _) in enumerate(files) if lay == selected[0].subject.layer) if rows else None
         frames, sources, hashes, warnings, at = _load_files(files, set_values or {}, repair, chunked=chunked, rows=rows)
-        provenance = [Provenance(lay, src, "unknown") for lay, paths in sources.items()
-                      for src in paths]
+        provenance = [Provenance(lay, src, "unknown", accuracy_note=UNKNOWN_ERROR_FILE)
+                      for lay, paths in sources.items() for src in paths]
         if chunked is not None:
             layer, path = files[chunked]
             evaluation, found = chunked_check.run_chunked(
@@ -111,7 +115,8 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
         frames = {lay: workspace.read(lay) for lay in needed if lay in held}
         sources = {lay: [held[lay].source] for lay in frames}
         hashes = {lay: frame_hash(frame) for lay, frame in frames.items()}
-        provenance = [Provenance(i.layer, i.source, i.licence, i.synthetic)
+        provenance = [Provenance(i.layer, i.source, i.licence, i.synthetic, i.accuracy_m,
+                                 i.accuracy_note or (UNKNOWN_ERROR if i.accuracy_m is None else ""))
                       for i in held.values() if i.layer in frames]
     if evaluation is None:
         # a layer read from one file was validated whole (a missing or repeated id refused): its ids are not hashed again
@@ -260,6 +265,41 @@ def summary_lines(evaluation: Evaluation) -> list[str]:
         lines += [f"    note: {n}" for n in s.notes]
     lines.append(f"{len(evaluation.violations)} violation(s) in "
                  f"{sum(s.ran for s in evaluation.summaries)} rule(s) run")
+    return lines
+
+
+def accuracy_lines(evaluation: Evaluation, ruleset: RuleSet, provenance: Iterable[Provenance]) -> list[str]:
+    """What each spatial rule that ran is worth, given the data it compared: the expected error of
+    each of its layers (from ``hgw_layers``, ``import --accuracy-m``), and whether its flags can be
+    taken as measured or only as leads for a field visit. The distances are exact; the positions
+    are not: a 100 m rule on water good to 500 m (GSHHG) flags sites that may be far from the
+    real bank and misses others."""
+    parts: dict[str, list[float | None]] = {}
+    for p in provenance:  # a layer read from several files: unknown when any part is, else the largest
+        parts.setdefault(p.layer, []).append(p.accuracy_m)
+    errors = {lay: None if None in found else max(m for m in found if m is not None) for lay, found in parts.items()}
+    lines: list[str] = []
+    for s in evaluation.summaries:
+        rule = next((r for r in ruleset.rules if r.id == s.rule_id), None)
+        if not s.ran or rule is None or rule.relation == "attribute":
+            continue
+        layers = list(dict.fromkeys([rule.subject.layer, *(o.layer for o in rule.other)]))
+        shown = ", ".join(f"{lay} ±{errors[lay]:g} m" if errors.get(lay) is not None
+                          else f"{lay} unknown" for lay in layers)
+        unknown = [lay for lay in layers if errors.get(lay) is None]
+        worth = (f"its {s.violations} flag(s) are leads for a field visit, not proof, and sites may be missed"
+                 if s.violations else "finding no flag is not proof of compliance either")
+        if unknown:
+            verdict = f"the expected error of {', '.join(unknown)} is unknown: {worth}"
+        else:
+            total = sum(errors[lay] or 0.0 for lay in layers)
+            limit = rule.distance_m or 0.0
+            if total >= 0.1 * limit if limit else total > 0:
+                scale = f"the rule's {limit:g} m" if limit else "a boundary"
+                verdict = f"positions may be off by up to {total:g} m together, not small against {scale}: {worth}"
+            else:
+                verdict = f"positions good to {total:g} m together, small against the rule's {limit:g} m"
+        lines.append(f"    accuracy {s.rule_id}: {shown}; {verdict}")
     return lines
 
 

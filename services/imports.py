@@ -18,6 +18,7 @@ from layers.io.containers import shared_copies, upload_wal_note
 from layers.io.readers import Loaded, infer_layer, load_layer, set_fields, source_layers
 from layers.io.sniff import KINDS, sniff
 from layers.io.validate import ROW
+from layers.store.base import LayerInfo
 from services.areas import AREA_LAYER, unit_warnings
 
 SEVERITY_ORDER = ("error", "warning", "info")
@@ -79,6 +80,51 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
         if warn:
             warn(item.warnings)
     return loaded
+
+
+SET_MARK = "not in the file, set at import (assumed, not observed):"
+
+
+def set_source(source: str, set_values: Mapping[str, str] | None) -> str:
+    """``source`` as recorded for a layer whose import filled fields with ``--set``: it says which
+    values are not from the file, so that an attribute given to every row (``uses_mercury=true`` on
+    satellite footprints, which show where mining is, not whether mercury is used) is never read
+    as observed, in the workspace, the checks or an export."""
+    if not set_values:
+        return source
+    given = ", ".join(f"{k}={v}" for k, v in set_values.items())
+    return f"{source} [{SET_MARK} {given}]"
+
+
+def appended_provenance(stored: LayerInfo | None, *, source: str, licence: str, accuracy_m: float | None,
+                        accuracy_note: str) -> dict[str, object]:
+    """The provenance to record when rows from ``source`` are appended to a layer already held
+    (``stored``): both sources and licences, and the larger expected error, or unknown (None) when
+    either part's is unknown, with a note giving each part's. Without it an append recorded only the
+    new file's: rivers (GSHHG, ±500 m) with lakes appended without --accuracy-m became one layer
+    of 'lakes' with an unknown error, and the rivers' source and licence were gone."""
+    mine: dict[str, object] = {"source": source, "licence": licence, "accuracy_m": accuracy_m,
+                               "accuracy_note": accuracy_note}
+    if stored is None:
+        return mine
+
+    def joined(old: str, new: str) -> str:
+        return old if new in old.split("; ") else f"{old}; {new}"
+
+    def error(metres: float | None, note: str) -> str:
+        return ("unknown" if metres is None else f"±{metres:g} m") + (f" ({note})" if note else "")
+
+    same = stored.accuracy_m == accuracy_m and stored.accuracy_note == accuracy_note
+    return {"source": joined(stored.source, source), "licence": joined(stored.licence, licence),
+            "accuracy_m": None if stored.accuracy_m is None or accuracy_m is None else max(stored.accuracy_m, accuracy_m),
+            "accuracy_note": accuracy_note if same else
+            f"{_plain(stored.source)}: {error(stored.accuracy_m, stored.accuracy_note)}; "
+            f"{_plain(source)}: {error(accuracy_m, accuracy_note)}"}
+
+
+def _plain(source: str) -> str:
+    """A recorded source without what ``set_source`` added (the error note names the files only)."""
+    return source.split(f" [{SET_MARK}")[0]
 
 
 def chunk_rows(file: str | Path, asked: int | None) -> int:

@@ -4,6 +4,7 @@ Each test pins a defect that walk found; every file is read from ../shared/data,
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -63,3 +64,75 @@ def test_zero_length_rivers_left_out_in_a_chunked_import_too(tmp_path: Path) -> 
     stored = Workspace(ws).read("water_bodies")
     assert len(stored) == 51 and not stored.geometry.is_empty.any()
     assert set(stored["water_id"]) == {f"rivers-{r}" for r in range(1, 77) if r not in ZERO_LENGTH}
+
+
+def _import(ws: Path, file: Path, *extra: str) -> None:
+    assert cli.main(["--workspace", str(ws), "import", str(file), *extra]) == 0
+
+
+def _ghana(ws: Path, *, lakes_accuracy: tuple[str, ...] = ()) -> None:
+    """The Ghana walk: footprints as mercury sites (what they lack set at import), rivers and lakes."""
+    _import(ws, GHANA / "amw_mining_footprints_2024.geojson", "--layer", "mining_sites", "--repair",
+            "--set", "status=active", "--set", "uses_mercury=true", "--source", "Earth Genome AMW 2024",
+            "--licence", "CC-BY-4.0", "--accuracy-m", "10")
+    _import(ws, GHANA / "gshhg_rivers.geojson", "--layer", "water_bodies", "--repair", "--set", "kind=river",
+            "--source", "GSHHG rivers", "--licence", "LGPL-3.0-or-later", "--accuracy-m", "500",
+            "--accuracy-note", "GSHHG: hundreds of metres")
+    _import(ws, GHANA / "gshhg_lakes.geojson", "--layer", "water_bodies", "--append", "--set", "kind=lake",
+            "--source", "GSHHG lakes", "--licence", "LGPL-3.0-or-later", *lakes_accuracy)
+
+
+@needs_data
+def test_check_says_a_100_m_flag_on_gshhg_water_is_a_lead_not_proof(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The check printed 98 critical HG-WATER-100 flags on water good to 500 m and said nothing of
+    it, and its violation file named each layer's source and licence but not its expected error."""
+    ws, out = tmp_path / "ws.gpkg", tmp_path / "v.geojson"
+    _ghana(ws, lakes_accuracy=("--accuracy-m", "500"))
+    capsys.readouterr()
+    assert cli.main(["--workspace", str(ws), "check", "--only", "HG-WATER-100", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"HG-WATER-100\s+critical\s+685\s+98\b", text)
+    assert ("accuracy HG-WATER-100: mining_sites ±10 m, water_bodies ±500 m; positions may be off by up to "
+            "510 m together, not small against the rule's 100 m: its 98 flag(s) are leads for a field visit, "
+            "not proof") in text
+    meta = {m["layer"]: m for m in json.loads(out.read_text())["hgwatch"]["layers"]}
+    assert meta["water_bodies"]["expected_error_m"] == 500.0 and meta["mining_sites"]["expected_error_m"] == 10.0
+    assert "GSHHG: hundreds of metres" in meta["water_bodies"]["accuracy_note"]
+
+
+@needs_data
+def test_appending_lakes_keeps_the_rivers_provenance_and_unknown_error_stays_unknown(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Appending the lakes (no --accuracy-m) recorded the layer as 'GSHHG lakes' alone, its
+    licence the lakes', and dropped the rivers' ±500 m without a word; a check then said nothing."""
+    ws = tmp_path / "ws.gpkg"
+    _ghana(ws)
+    info = Workspace(ws).info("water_bodies")
+    assert info.source.startswith("GSHHG rivers [") and "; GSHHG lakes [" in info.source
+    assert info.licence == "LGPL-3.0-or-later" and info.accuracy_m is None
+    assert info.accuracy_note == "GSHHG rivers: ±500 m (GSHHG: hundreds of metres); GSHHG lakes: unknown"
+    capsys.readouterr()
+    assert cli.main(["--workspace", str(ws), "check", "--only", "HG-WATER-100", "--no-record"]) == 0
+    assert ("accuracy HG-WATER-100: mining_sites ±10 m, water_bodies unknown; the expected error of "
+            "water_bodies is unknown: its 98 flag(s) are leads for a field visit, not proof") in capsys.readouterr().out
+
+
+@needs_data
+def test_values_set_at_import_are_labelled_as_not_observed_in_the_partner_export(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Satellite footprints show where mining is, not whether mercury is used: the uses_mercury=true
+    given with --set left for a partner as if observed, the layer 'Earth Genome AMW 2024'."""
+    ws, out = tmp_path / "ws.gpkg", tmp_path / "sites.geojson"
+    _import(ws, GHANA / "amw_mining_footprints_2024.geojson", "--layer", "mining_sites", "--repair",
+            "--set", "status=active", "--set", "uses_mercury=true", "--source", "Earth Genome AMW 2024",
+            "--licence", "CC-BY-4.0")
+    assert cli.main(["--workspace", str(ws), "export", "mining_sites", "--out", str(out), "--profile", "partner"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["features"][0]["properties"]["uses_mercury"] is True
+    assert doc["hgwatch"]["layers"][0]["source"] == (
+        "Earth Genome AMW 2024 [not in the file, set at import (assumed, not observed): "
+        "status=active, uses_mercury=true]")
+    capsys.readouterr()
+    assert cli.main(["--workspace", str(ws), "layers"]) == 0
+    assert "uses_mercury=true]" in capsys.readouterr().out

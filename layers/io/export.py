@@ -52,12 +52,15 @@ _TEXT = pd.Series(["text"]).dtype  # pandas' Arrow-backed text: grid_wkt's Arrow
 
 @dataclass(frozen=True)
 class Provenance:
-    """Source and licence of one exported layer."""
+    """Source and licence of one exported layer, and its expected positional error in metres
+    (``accuracy_m``, None when the source gave none) with how it was judged."""
 
     layer: str
     source: str
     licence: str
     synthetic: bool = False
+    accuracy_m: float | None = None
+    accuracy_note: str = ""
 
 
 def apply_profile(gdf: gpd.GeoDataFrame, spec: LayerSpec, profile: str,
@@ -95,8 +98,19 @@ def metadata(profile: str, provenance: Iterable[Provenance]) -> dict[str, object
         "generator": "HgWatch",
         "profile": profile,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "layers": [asdict(p) for p in provenance],
+        "layers": [_described(p) for p in provenance],
     }
+
+
+def _described(p: Provenance) -> dict[str, object]:
+    """A layer's entry in the metadata: source, licence, synthetic, and, when the caller gives an
+    error or a note, its expected error in metres (``expected_error_m``; null with a note saying it
+    is unknown) and the note saying how it was judged."""
+    out = {k: v for k, v in asdict(p).items() if k not in ("accuracy_m", "accuracy_note")}
+    if p.accuracy_m is not None or p.accuracy_note:
+        out["expected_error_m"] = p.accuracy_m
+        out["accuracy_note"] = p.accuracy_note
+    return out
 
 
 def write(gdf: gpd.GeoDataFrame, path: str | Path, *, spec: LayerSpec, profile: str = "partner",
@@ -170,11 +184,20 @@ def _csv(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object])
 
 
 def _kml(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
-    layers: list[dict[str, str]] = meta["layers"]  # type: ignore[assignment]
-    sources = "; ".join(f"{p['layer']}: {p['source']} ({p['licence']})" for p in layers)
+    layers: list[dict[str, object]] = meta["layers"]  # type: ignore[assignment]
+    sources = "; ".join(f"{p['layer']}: {p['source']} ({p['licence']}{_error_text(p)})" for p in layers)
     write_kml(gdf, path, layer, title=f"HgWatch {layer}",
               description=f"HgWatch export, profile {meta['profile']}. Sources: {sources}",
               decimals=COORD_DECIMALS)
+
+
+def _error_text(p: dict[str, object]) -> str:
+    """', expected error ±500 m' for a layer whose metadata gives one (', expected error unknown' when
+    it says it is unknown), else ''."""
+    if "expected_error_m" not in p:
+        return ""
+    metres = p["expected_error_m"]
+    return f", expected error ±{metres:g} m" if isinstance(metres, float | int) else ", expected error unknown"
 
 
 WRITERS = {"geojson": _geojson, "gpkg": _gpkg, "csv": _csv, "kml": _kml}
