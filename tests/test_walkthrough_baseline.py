@@ -308,3 +308,18 @@ def test_an_abandoned_site_is_not_mapped_as_burning_amalgam() -> None:
     assert fills[list(est["site_id"]).index("G")] == "rgb(100%,100%,100%)"
     assert fills.count("rgb(84%,18%,12%)") == 2  # A and D burn in the open; G no longer
     assert "not operating" in map_svg(area_map(sites, classes))  # in the legend
+
+
+def test_each_area_and_round_has_its_released_range_beside_the_central() -> None:
+    """The trend table, where the baseline and each round of an area stand against the reduction target,
+    gave the released mercury as one bare central figure. It now carries the roll-up's 5th-95th percentile
+    of that area and round; with one round per area it is the 'by admin area' range exactly."""
+    inv = inventory_tables(_frame(_hand_made()), load_factors(), today=date(2025, 1, 1))
+    trend = inv.tables["trends"].set_index("admin_area")
+    by_area = inv.tables["by_area"].set_index("admin_area")
+    for area in (AREA, NARYN):
+        for col in ("released_low", "released_kg", "released_high"):
+            assert trend.loc[area, col] == pytest.approx(by_area.loc[area, col]), (area, col)
+    assert trend.loc[AREA, "released_low"] < trend.loc[AREA, "released_kg"] < trend.loc[AREA, "released_high"]
+    page = report_html(inv, "<svg></svg>", "2025-01-01")
+    assert "<td>2.095 (1.123-3.169)</td>" in page  # the seeded Monte Carlo: the same digits every run

@@ -15,6 +15,7 @@ import pandas as pd
 from geo.inventory._groups import group_labels
 from geo.inventory.estimate import ESTIMATED, MEASURED, MERCURY_FREE, NOT_ESTIMABLE, NOT_OPERATING
 from geo.inventory.factors import Factors
+from geo.inventory.montecarlo import rollup
 
 METRICS: dict[str, str] = {
     "share_gold_mercury_free": "share of gold output (where known) from mercury-free sites",
@@ -53,7 +54,8 @@ def trends(estimates: pd.DataFrame, factors: Factors, *, by: str = "admin_area")
     between 0 and 1 (NaN where nothing can
     be measured: the gold share when no site using mercury has a gold figure, since the known
     gold would all be mercury-free), ``released_kg`` (central, kg of mercury a year, estimable
-    sites only; NaN when sites use mercury and none has a figure) and ``baseline_round``.
+    sites only; NaN when sites use mercury and none has a figure) between ``released_low`` and
+    ``released_high`` (the roll-up's percentiles for the area and round) and ``baseline_round``.
     The reduction compares totals of whatever sites each round holds: a round with fewer sites
     surveyed looks better than it is, so ``n_sites`` is kept beside it.
     """
@@ -69,7 +71,22 @@ def trends(estimates: pd.DataFrame, factors: Factors, *, by: str = "admin_area")
     for (area, rnd), part in frame.groupby([by, "survey_round"], sort=False):
         rows.append(_round_row(area, rnd, rank[rnd], part, by))
     out = pd.DataFrame(rows).sort_values([by, "round_order"]).reset_index(drop=True)
+    out = _add_range(out, frame, factors, by)
     return _add_reduction(out, factors, by)
+
+
+def _add_range(out: pd.DataFrame, frame: pd.DataFrame, factors: Factors, by: str) -> pd.DataFrame:
+    """``released_low`` / ``released_high`` beside ``released_kg``: the roll-up's percentiles per area and
+    round (``montecarlo.rollup``), NaN where the round's release is not known."""
+    ranged = rollup(frame.drop(columns="_date"), factors, by=[by, "survey_round"])
+    out = out.merge(ranged[[by, "survey_round", "released_low", "released_high"]], on=[by, "survey_round"],
+                    how="left")
+    unknown = out["released_kg"].isna()
+    out.loc[unknown, ["released_low", "released_high"]] = np.nan
+    cols = list(out.columns)
+    at = cols.index("released_kg")
+    cols = [c for c in cols if c not in ("released_low", "released_high")]
+    return out[cols[:at] + ["released_low", "released_kg", "released_high"] + cols[at + 1:]]
 
 
 def _round_row(area: str, rnd: str, order: int, part: pd.DataFrame, by: str) -> dict[str, object]:

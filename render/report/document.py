@@ -128,7 +128,7 @@ HEADERS = {  # the print form's column headings (the CSV keeps the field names)
     "range_kg": "range, kg/yr", "latest_round": "latest round", "target_value": "to reach", "label": "target",
     "metric": "measured by",
     "n_sites": "sites", "n_operating": "operating sites", "n_not_estimable": "not estimable",
-    "released_kg": "released, kg/yr", "baseline_round": "baseline round",
+    "released_kg": "released", "baseline_round": "baseline round",
     "gold_kg_per_year": "gold kg/yr", "used_low": "used, low", "used_kg": "used", "used_high": "used, high",
     "air_kg": "to air", "water_kg": "to water", "land_kg": "to land", "released_low": "released, low",
     "released_high": "released, high", "recovered_kg": "recovered", "site_id": "site id",
@@ -174,7 +174,9 @@ def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
     if name == "targets":
         return table.drop(columns=["target", "source"])  # the label says what the id means
     if name == "trends":
-        return table.drop(columns=["round_order"])
+        out = table.drop(columns=["round_order", "released_low", "released_high"])
+        out["released_kg"] = [_ranged(row, "released") for _, row in table.iterrows()]
+        return out.rename(columns={"released_kg": "released, kg/yr (5th-95th percentile)"})
     if name == "comparison":
         out = table.drop(columns=["low_kg", "high_kg"]).copy()
         out["range_kg"] = [f"{fmt(lo)}-{fmt(hi)}" if lo == lo and lo is not None else
