@@ -225,3 +225,31 @@ def test_sample_circles_have_a_legend_of_their_classes() -> None:
     assert "below guideline" not in legend  # only the classes present
     html = m.get_root().render()
     assert "hgw-sample-legend" in html and "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_settlements_are_measured_from_the_bank_as_the_sites_are() -> None:
+    """A 300 m wide river given as its centre line: a site 200 m from the line (50 m from the bank)
+    is traced, since the entry distance is measured from the bank, but the settlement buffer was
+    measured from the centre line, so a village 1,100 m from the line (950 m from the bank, inside the
+    1 km buffer) was left out: 0 people downstream instead of 500."""
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point
+
+    from services.people import headline_people, source_people, trace_view
+    from settings.exposure import load_exposure
+
+    m_per_deg_lat = 110_574.0  # at the equator
+    water = gpd.GeoDataFrame({"water_id": ["R"], "name": ["R"], "kind": ["river"], "width_m": [300.0]},
+                             geometry=[LineString([(0.0, 0.0), (0.3, 0.0)])], crs=4326)
+    sites = gpd.GeoDataFrame({"site_id": ["S"], "name": ["S"], "uses_mercury": [True],
+                              "amalgamation": ["whole_ore"]},
+                             geometry=[Point(0.05, 200 / m_per_deg_lat)], crs=4326)
+    areas = gpd.GeoDataFrame({"area_id": ["V-in", "V-out"], "name": ["In", "Out"], "population": [500, 700]},
+                             geometry=[Point(0.1, -1100 / m_per_deg_lat), Point(0.12, 1200 / m_per_deg_lat)],
+                             crs=4326)
+    frames = {"mining_sites": sites, "water_bodies": water, "residential_areas": areas}
+    figure = headline_people(frames, load_exposure())
+    assert (figure.people, figure.settlements, figure.sources) == (500, 1, 1)
+    found = source_people(trace_view(frames, load_exposure()), "S")
+    assert found.settlements["area_id"].tolist() == ["V-in"]
+    assert found.settlements["distance_to_river_m"].iloc[0] == pytest.approx(950.0, abs=1.0)

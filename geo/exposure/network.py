@@ -14,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS, Geod, Transformer
 from scipy.spatial import cKDTree
@@ -30,7 +31,8 @@ EdgeKey = tuple[int, int, int]
 class RiverNetwork:
     """A directed multigraph of river pieces plus a spatial index over them.
 
-    Each edge (u, v, key) carries ``water_id``, ``name``, ``length_m`` (geodesic metres),
+    Each edge (u, v, key) carries ``water_id``, ``name``, ``half_width_m`` (half the line's
+    ``width_m``, 0 when not given: a centre line's bank lies that far off it), ``length_m`` (geodesic metres),
     ``geometry`` (lon/lat LineString in flow order) and ``geometry_m`` (the same in ``crs``).
     """
 
@@ -53,16 +55,18 @@ class RiverNetwork:
         return self._forward
 
 
-def _lines(water: gpd.GeoDataFrame) -> tuple[list[LineString], list[dict[str, object]], int]:
+def _lines(water: gpd.GeoDataFrame) -> tuple[list[LineString], list[dict[str, Any]], int]:
     """Every single line part in flow order, its attributes, and the count of parts skipped
     (polygons, and lines of zero length)."""
     lines: list[LineString] = []
-    attrs: list[dict[str, object]] = []
+    attrs: list[dict[str, Any]] = []
     skipped = 0
     flows = water["flow"] if "flow" in water.columns else [None] * len(water)
     names = water["name"] if "name" in water.columns else [None] * len(water)
     ids = water["water_id"] if "water_id" in water.columns else [str(i) for i in range(len(water))]
-    for geom, flow, wid, name in zip(water.geometry, flows, ids, names):
+    widths = (pd.to_numeric(water["width_m"], errors="coerce").fillna(0.0).clip(lower=0.0).to_numpy(float)
+              if "width_m" in water.columns else np.zeros(len(water)))
+    for geom, flow, wid, name, width in zip(water.geometry, flows, ids, names, widths):
         if geom is None or geom.is_empty:
             continue
         if geom.geom_type not in ("LineString", "MultiLineString"):
@@ -73,7 +77,8 @@ def _lines(water: gpd.GeoDataFrame) -> tuple[list[LineString], list[dict[str, ob
                 skipped += 1  # a line of one repeated point carries no flow
                 continue
             lines.append(part.reverse() if str(flow) == "reverse" else part)
-            attrs.append({"water_id": str(wid), "name": None if name is None else str(name)})
+            attrs.append({"water_id": str(wid), "name": None if name is None else str(name),
+                          "half_width_m": float(width) / 2})
     return lines, attrs, skipped
 
 
@@ -128,7 +133,8 @@ def build_network(water: gpd.GeoDataFrame, *, snap_tolerance_m: float = 25.0) ->
     for idx, (piece, attr) in enumerate(flat):
         geom = shapely.transform(piece, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1])))
         u, v = node_of[2 * idx], node_of[2 * idx + 1]
-        k = graph.add_edge(u, v, water_id=attr["water_id"], name=attr["name"], geometry=geom,
+        k = graph.add_edge(u, v, water_id=attr["water_id"], name=attr["name"],
+                           half_width_m=attr["half_width_m"], geometry=geom,
                            geometry_m=piece, length_m=float(GEOD.geometry_length(geom)))
         keys.append((u, v, k))
         geoms_m.append(piece)

@@ -3,9 +3,9 @@
 A source (a mercury-using site, a tailings) within ``entry_distance_m`` of a river enters the
 network at its nearest river point. The reach follows the flow for ``reach_m`` metres along
 every downstream branch (networkx Dijkstra with a cutoff). A residential area is listed when it
-lies within ``buffer_m`` of the reach AND its nearest river point lies on the reach: a
-settlement nearer to the river upstream of the source, or to a tributary that does not carry
-the source's water, is never reported. Distances are metres, computed in an azimuthal
+lies within ``buffer_m`` of the reach's bank (half the line's ``width_m`` off a centre line) AND
+its nearest river point lies on the reach: a settlement nearer to the river upstream of the source,
+or to a tributary that does not carry the source's water, is never reported. Distances are metres, computed in an azimuthal
 equidistant projection centred on the entry point (exact from that point, < 1e-5 relative
 error across 30 km); lengths along the river are geodesic.
 """
@@ -141,6 +141,9 @@ def people_downstream(network: RiverNetwork, reach: Reach, areas: gpd.GeoDataFra
                       buffer_m: float) -> pd.DataFrame:
     """Residential areas within ``buffer_m`` of ``reach`` whose nearest river point is on it.
 
+    Distances are to the river's bank: half the line's ``width_m`` off a centre line (as the entry
+    distance and the buffer rules measure), 0 inside the river.
+
     Returns one row per area: ``source_id``, ``area_id``, ``name``, ``population`` (may be NA),
     ``distance_to_river_m`` and ``along_river_m`` (river metres from the source's entry point),
     sorted by ``along_river_m``.
@@ -151,14 +154,16 @@ def people_downstream(network: RiverNetwork, reach: Reach, areas: gpd.GeoDataFra
     areas = areas.to_crs(4326)
     to_m = network.to_metric()
     reach_m_geom = _project(reach.geometry, to_m)
+    widest = max((_half_width(network, p.edge) for p in reach.pieces), default=0.0)
     cand = areas.iloc[np.unique(shapely.STRtree(_project(areas.geometry.values, to_m)).query(
-        reach_m_geom, predicate="dwithin", distance=buffer_m * 1.01 + 1.0))]
+        reach_m_geom, predicate="dwithin", distance=(buffer_m + widest) * 1.01 + 1.0))]
     aeqd = aeqd_transformer(reach.entry.point.x, reach.entry.point.y)
     pieces_a = [_project(p.geometry, aeqd) for p in reach.pieces]
+    halves = [_half_width(network, p.edge) for p in reach.pieces]
     rows = []
     for _, area in cand.iterrows():
         geom_a = _project(area.geometry, aeqd)
-        dists = [g.distance(geom_a) for g in pieces_a]
+        dists = [max(0.0, g.distance(geom_a) - h) for g, h in zip(pieces_a, halves)]
         best = int(np.argmin(dists))
         if dists[best] > buffer_m:
             continue
@@ -177,19 +182,26 @@ def people_downstream(network: RiverNetwork, reach: Reach, areas: gpd.GeoDataFra
 
 def _off_reach_distance(network: RiverNetwork, reach: Reach, geom, aeqd: Transformer,
                         within: float) -> float:
-    """Distance (metres) from lon/lat ``geom`` to the river network outside ``reach``."""
+    """Distance (metres) from lon/lat ``geom`` to the banks of the river network outside ``reach``."""
     covered: dict[EdgeKey, list[tuple[float, float]]] = {}
     for p in reach.pieces:
         covered.setdefault(p.edge, []).append((p.start, p.end))
     geom_m = _project(geom, network.to_metric())
+    widest = max((float(network.edge(k).get("half_width_m", 0.0)) for k in network.edges), default=0.0)
     best = np.inf
-    for i in network.tree.query(geom_m, predicate="dwithin", distance=within * 1.01 + 1.0):
+    for i in network.tree.query(geom_m, predicate="dwithin", distance=(within + widest) * 1.01 + 1.0):
         key = network.edges[int(i)]
         line = network.edge(key)["geometry"]
         for a, b in _gaps(sorted(covered.get(key, []))):
             part = substring(line, a, b, normalized=True)
-            best = min(best, float(_project(part, aeqd).distance(_project(geom, aeqd))))
+            d = float(_project(part, aeqd).distance(_project(geom, aeqd)))
+            best = min(best, max(0.0, d - _half_width(network, key)))
     return best
+
+
+def _half_width(network: RiverNetwork, key: EdgeKey) -> float:
+    """Half the river's width on edge ``key`` (metres; 0 when not given): its bank's offset."""
+    return float(network.edge(key).get("half_width_m", 0.0))
 
 
 def _gaps(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
