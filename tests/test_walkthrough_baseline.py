@@ -323,3 +323,11 @@ def test_each_area_and_round_has_its_released_range_beside_the_central() -> None
     assert trend.loc[AREA, "released_low"] < trend.loc[AREA, "released_kg"] < trend.loc[AREA, "released_high"]
     page = report_html(inv, "<svg></svg>", "2025-01-01")
     assert "<td>2.095 (1.123-3.169)</td>" in page  # the seeded Monte Carlo: the same digits every run
+
+
+def test_a_small_release_is_not_printed_as_zero() -> None:
+    """Area Нарын (site D, 3 kg measured, open burning) sends 3 x 0.01 / 1.02 = 0.0294 kg to tailings and
+    soil: the headline said 'to tailings and soil 0.0 kg'. It says 0.029 kg now; a true zero stays 0.0."""
+    inv = inventory_tables(_frame(_hand_made()), load_factors(), area=NARYN, today=date(2025, 1, 1))
+    line = summary_lines(inv)[1]
+    assert "to tailings and soil 0.029 kg" in line and "recovered 0.0 kg" in line, line

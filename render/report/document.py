@@ -81,7 +81,11 @@ def factor_file(inv: Inventory) -> str:
 
 
 def _kg(value: float) -> str:
-    return f"{value:,.1f} kg" if value == value else "not estimable"
+    """Kilograms to one decimal; a quantity under 0.05 kg but not zero to two significant figures, so
+    that 29 g to soil does not read '0.0 kg'."""
+    if value != value:
+        return "not estimable"
+    return f"{value:.2g} kg" if 0 < abs(value) < 0.05 else f"{value:,.1f} kg"
 
 
 def summary_lines(inv: Inventory) -> list[str]:
