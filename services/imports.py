@@ -190,18 +190,21 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
 
 def load_upload(name: str, data: bytes, layer: str | None = None, *,
                 crs: str | None = None, source_layer: str | None = None,
-                admin_areas: gpd.GeoDataFrame | None = None) -> Loaded:
+                admin_areas: gpd.GeoDataFrame | None = None, repair: bool = False,
+                set_values: Mapping[str, str] | None = None) -> Loaded:
     """Read and validate an uploaded file: its bytes saved under its plain name (no folders)
     in a temporary folder, so messages name the file the user chose. ``source_layer`` picks a
     layer of a GeoPackage or KML, or a sheet of a workbook (see ``upload_layers``). With
     ``admin_areas``, a site, sample or tailings whose ``admin_area`` disagrees with its containing
     unit gets a warning naming both (``services.areas.unit_warnings``). A GeoPackage in WAL mode gets a
-    warning that edits saved in its ``-wal``, which an upload cannot bring, may be missing."""
+    warning that edits saved in its ``-wal``, which an upload cannot bring, may be missing.
+    ``repair`` and ``set_values`` are the import's ``--repair`` and ``--set``."""
     plain = Path(name).name or "upload"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / plain
         path.write_bytes(data)
-        item = load_layer(path, layer, crs=crs, source_layer=source_layer, refused="nothing was imported")
+        item = load_layer(path, layer, crs=crs, source_layer=source_layer, refused="nothing was imported",
+                          repair=repair, set_values=dict(set_values or {}))
     item.warnings.extend(upload_wal_note(plain, data) if path.suffix.lower() == ".gpkg" else [])
     item.warnings.extend(unit_warnings(item.gdf, item.layer, admin_areas, plain))
     return item

@@ -136,3 +136,40 @@ def test_values_set_at_import_are_labelled_as_not_observed_in_the_partner_export
     capsys.readouterr()
     assert cli.main(["--workspace", str(ws), "layers"]) == 0
     assert "uses_mercury=true]" in capsys.readouterr().out
+
+
+@needs_data
+def test_import_page_repairs_and_fills_what_the_real_footprints_lack(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the Import data page the Ghana footprints (3 self-intersecting rings) could not be added at
+    all: the page said 'pass --repair' and had no repair, no way to fill what the file lacks (--set),
+    and no accuracy note. A fresh workspace, as a new agency starts."""
+    from streamlit.testing.v1 import AppTest
+
+    ws = tmp_path / "ws.gpkg"
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("ui/pages/imports.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="imp_layer").select("mining_sites").run()
+    data = (GHANA / "amw_mining_footprints_2024.geojson").read_bytes()
+    at.file_uploader[0].set_value(("amw_mining_footprints_2024.geojson", data, "application/geo+json")).run()
+    assert any("3 problem(s)" in e.value for e in at.error), [e.value for e in at.error]
+    at.checkbox(key="imp_repair").check().run()
+    at.text_area(key="imp_set").input("status=active\nuses_mercury=true").run()
+    assert not at.exception, at.exception
+    assert any("685 mining sites are valid" in s.value for s in at.success), [s.value for s in at.success]
+    at.text_input(key="imp_source").input("Earth Genome AMW 2024").run()
+    at.number_input(key="imp_accuracy").set_value(10.0).run()
+    at.text_input(key="imp_accuracy_note").input("Sentinel-2 footprints, 10 m pixels").run()
+    at.button(key="imp_add").click().run()
+    assert not at.exception, at.exception
+    info = Workspace(ws).info("mining_sites")
+    assert info.rows == 685 and info.accuracy_m == 10.0 and info.accuracy_note == "Sentinel-2 footprints, 10 m pixels"
+    assert info.source == ("Earth Genome AMW 2024 [not in the file, set at import (assumed, not observed): "
+                           "status=active, uses_mercury=true]")
+    assert Workspace(ws).read("mining_sites")["uses_mercury"].all()
+    at.switch_page("ui/pages/provenance.py").run()
+    table = at.dataframe[0].value
+    row = table[table["layer"] == "Mining sites"].iloc[0]
+    assert "assumed, not observed" in row["source"] and row["expected error (m)"] == 10.0

@@ -9,7 +9,8 @@ from geo.errors import HgWatchError, InputError, Problem
 from layers.catalogue import CATALOGUE
 from layers.io.readers import Loaded
 from layers.store.base import store_name
-from services.imports import group_problems, load_upload, upload_layers
+from services.arguments import set_values
+from services.imports import group_problems, load_upload, set_source, upload_layers
 from ui import sidebar as chrome
 
 view = chrome.current()
@@ -22,6 +23,10 @@ auto = "(from the file name)"
 layer = st.selectbox("Layer type", [auto, *CATALOGUE], key="imp_layer",
                      format_func=lambda k: k if k == auto else f"{CATALOGUE[k].title} ({k})")
 crs = st.text_input("CRS, only if the file declares none (e.g. EPSG:32630)", key="imp_crs")
+repair = st.checkbox("Repair invalid geometries with make_valid (--repair); each repair is listed",
+                     key="imp_repair")
+filled = st.text_area("Fill fields the file lacks (--set), one FIELD=VALUE a line, e.g. kind=river. They are "
+                      "recorded as set at import, assumed and not observed", key="imp_set", height=80)
 inside = upload_layers(upload.name, upload.getvalue()) if upload is not None else []
 part = st.selectbox("Layer or sheet in the file", inside, key="imp_part") if inside else None
 
@@ -36,9 +41,11 @@ loaded: Loaded | None = None
 if upload is not None:
     name = Path(upload.name).name or "upload"
     try:
+        given = set_values(line.strip() for line in filled.splitlines() if line.strip())
         loaded = load_upload(name, upload.getvalue(), None if layer == auto else layer,
                              crs=crs.strip() or None, source_layer=part,
-                             admin_areas=view.service.frames().get("admin_areas"))
+                             admin_areas=view.service.frames().get("admin_areas"),
+                             repair=repair, set_values=given)
     except InputError as exc:
         errors = [p for p in exc.problems if p.severity == "error"]
         st.error(f"{chrome.plain(name)} was not imported: {len(errors)} problem(s) to fix."
@@ -60,6 +67,8 @@ if upload is not None and loaded is not None:
     licence = st.text_input("Licence", value="unknown", key="imp_licence")
     accuracy = st.number_input("Expected position error (m), 0 if unknown", min_value=0.0,
                                value=0.0, key="imp_accuracy")
+    accuracy_note = st.text_input("How the error was judged (e.g. GSHHG: hundreds of metres)",
+                                  key="imp_accuracy_note")
     change = view.service.replacement(loaded.layer, len(loaded.gdf))
     consent = True
     if change.needs_replace_all:  # most of the stored layer would go: ask, naming how much
@@ -68,8 +77,9 @@ if upload is not None and loaded is not None:
                               f"{change.lost:,} rows will go", key="imp_replace_all")
     if st.button(f"Add to workspace (replaces {loaded.layer})", key="imp_add", disabled=not consent):
         try:
-            view.service.add_layers([loaded], source=source, licence=licence,
-                                    accuracy_m=accuracy or None, replace_all=consent)
+            view.service.add_layers([loaded], source=set_source(source, given), licence=licence,
+                                    accuracy_m=accuracy or None, accuracy_note=accuracy_note,
+                                    replace_all=consent)
             st.success(f"Added {len(loaded.gdf):,} features to {chrome.plain(store_name(view.service.store))}."
                        " The map and rules use them from now on.")
         except HgWatchError as exc:
