@@ -253,3 +253,18 @@ def test_settlements_are_measured_from_the_bank_as_the_sites_are() -> None:
     found = source_people(trace_view(frames, load_exposure()), "S")
     assert found.settlements["area_id"].tolist() == ["V-in"]
     assert found.settlements["distance_to_river_m"].iloc[0] == pytest.approx(950.0, abs=1.0)
+
+
+def test_the_entry_distance_cites_its_source_lines() -> None:
+    """The one figure of config/exposure.toml from the documents (100 m, 003) cited no line; the page
+    shows the citation beside 'Sources traced'. 003 L1549-1551 (mercury work) and L1573 (tailings)."""
+    from settings.exposure import load_exposure
+
+    cfg = load_exposure().downstream
+    assert cfg["entry_distance_m"] == 100.0
+    assert "L1549-1551" in cfg["entry_citation"] and "L1573" in cfg["entry_citation"]
+    source = next(Path("/work/shared/domain/sources").glob("003_*.txt"), None) if Path(
+        "/work/shared/domain/sources").exists() else None
+    if source is not None:  # the lines say what is cited
+        lines = source.read_text(encoding="utf-8").splitlines()
+        assert "less than 100 meters from" in lines[1548] and "100 meters away from any water body" in lines[1572]
