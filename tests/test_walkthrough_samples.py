@@ -268,3 +268,36 @@ def test_the_entry_distance_cites_its_source_lines() -> None:
     if source is not None:  # the lines say what is cited
         lines = source.read_text(encoding="utf-8").splitlines()
         assert "less than 100 meters from" in lines[1548] and "100 meters away from any water body" in lines[1572]
+
+
+def test_downstream_reaches_and_settlements_have_a_legend() -> None:
+    """The overlays map drew the reaches as red lines and the settlements on them as purple circles
+    with no legend saying what either is or how far they reach."""
+    import folium
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import LineString, Point
+
+    from render.map import overlays as overlay_map
+    from services.people import trace_view
+    from settings.exposure import load_exposure
+
+    water = gpd.GeoDataFrame({"water_id": ["R"], "name": ["R"]},
+                             geometry=[LineString([(0.0, 0.0), (0.3, 0.0)])], crs=4326)
+    sites = gpd.GeoDataFrame({"site_id": ["S"], "name": ["S"], "uses_mercury": [True],
+                              "amalgamation": ["whole_ore"]}, geometry=[Point(0.05, 0.0005)], crs=4326)
+    areas = gpd.GeoDataFrame({"area_id": ["V"], "name": ["<b>V</b>"], "population": [500]},
+                             geometry=[Point(0.1, -0.005)], crs=4326)
+    down = trace_view({"mining_sites": sites, "water_bodies": water, "residential_areas": areas},
+                      load_exposure())
+    assert down is not None and len(down.reaches) == 1 and down.people["area_id"].tolist() == ["V"]
+    m = folium.Map()
+    legend = overlay_map.add_reaches(m, down.reaches, down.people, reach_m=20_000.0,
+                                     areas=dict(zip(areas["area_id"], areas.geometry)), buffer_m=1000.0)
+    assert legend is not None
+    assert "river for 20 km downstream of 1 mercury source(s)" in legend
+    assert "settlement within 1,000 m of the river's bank on that reach" in legend
+    html = m.get_root().render()
+    assert "hgw-reach-legend" in html and "&lt;b&gt;V&lt;/b&gt;: 500 people" in html
+    assert overlay_map.add_reaches(folium.Map(), [], pd.DataFrame(columns=down.people.columns),
+                                   reach_m=20_000.0) is None

@@ -177,10 +177,13 @@ def add_sample_classes(m: folium.Map, classed: gpd.GeoDataFrame) -> str:
 
 
 def add_reaches(m: folium.Map, reaches: list[Reach], people: pd.DataFrame, *,
-                reach_m: float, areas: Mapping[str, BaseGeometry] | None = None) -> None:
-    """Downstream reaches as lines and the settlements along them as labelled circles.
+                reach_m: float, areas: Mapping[str, BaseGeometry] | None = None,
+                buffer_m: float | None = None) -> str | None:
+    """Downstream reaches as lines and the settlements along them as labelled circles, with a
+    legend (returned; None when there is no reach to explain).
 
-    ``areas`` maps area_id to its lon/lat geometry (for the settlement markers).
+    ``areas`` maps area_id to its lon/lat geometry (for the settlement markers); ``buffer_m`` is the
+    settlement distance they were found within (metres), said in the legend.
     """
     group = folium.FeatureGroup(name=f"Downstream reach ({reach_m / 1000:g} km)", show=True)
     for reach in reaches:
@@ -202,7 +205,19 @@ def add_reaches(m: folium.Map, reaches: list[Reach], people: pd.DataFrame, *,
                             class_name="hgw-people-downstream",
                             tooltip=folium.Tooltip(tip)).add_to(group)
     group.add_to(m)
+    legend = None
+    if reaches:
+        near = "" if buffer_m is None else f" within {buffer_m:,.0f} m of the river's bank"
+        legend = ('<div class="hgw-reach-legend"><span style="display:inline-block;width:18px;'
+                  'height:4px;background:#d7301f;vertical-align:middle"></span> river for '
+                  f"{reach_m / 1000:g} km downstream of {len(reaches):,} mercury source(s)<br>"
+                  '<span class="hgw-swatch" style="background:#cab2d6;border:2px solid #6a3d9a;'
+                  f'border-radius:50%">&nbsp;&nbsp;</span> settlement{near} on that reach '
+                  "(its population in the tooltip)<br>Both distances are assumptions "
+                  "(config/exposure.toml)</div>")
+        HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomright").add_to(m)
     _control_last(m)
+    return legend
 
 
 def add_pressure(m: folium.Map, pressure: Pressure, *, opacity: float = 0.6) -> str:

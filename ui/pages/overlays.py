@@ -82,7 +82,8 @@ with st.spinner("Tracing downstream..."):
 if down is not None:
     areas = svc.frames().get("residential_areas")  # settlements wherever they lie
     geoms = {} if areas is None else dict(zip(areas["area_id"].astype(str), areas.geometry))
-    overlay_map.add_reaches(m, down.reaches, down.people, reach_m=reach_m, areas=geoms)
+    overlay_map.add_reaches(m, down.reaches, down.people, reach_m=reach_m, areas=geoms,
+                            buffer_m=buffer_m)
 
 h1, h2, h3 = st.columns(3)
 h1.metric("People downstream", "n/a" if isinstance(figure, str) else f"{figure.people:,}",
