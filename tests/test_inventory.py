@@ -245,13 +245,13 @@ def test_every_shipped_factor_is_a_sourced_range() -> None:
         assert "(" in value  # central (low-high)
     for r in FACTORS.hg_au_ratio.values():
         assert r.low <= r.central <= r.high
-    assert {p.central for p in FACTORS.published} == {404, 1300, 2500, 6000}
+    assert {p.central for p in FACTORS.published} == {404, 1182, 1300, 2500, 6000}
 
 
 def test_published_estimate_units_are_converted(tmp_path: Path) -> None:
     path = _factor_file(tmp_path, 'central = 6000\nunit = "kg/year"',
                         'central = 6\nunit = "t/year"')
-    assert {p.central for p in load_factors(path).published} == {404, 1300, 2500, 6000}
+    assert {p.central for p in load_factors(path).published} == {404, 1182, 1300, 2500, 6000}
 
 
 def test_factor_units_go_through_pint() -> None:
