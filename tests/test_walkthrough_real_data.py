@@ -173,3 +173,39 @@ def test_import_page_repairs_and_fills_what_the_real_footprints_lack(
     table = at.dataframe[0].value
     row = table[table["layer"] == "Mining sites"].iloc[0]
     assert "assumed, not observed" in row["source"] and row["expected error (m)"] == 10.0
+
+
+@needs_data
+def test_import_page_appends_the_lakes_to_the_rivers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rivers and lakes are both water bodies: the page could only replace the layer, so an agency
+    could not hold the GSHHG rivers and lakes together without the command line."""
+    from streamlit.testing.v1 import AppTest
+
+    ws = tmp_path / "ws.gpkg"
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("ui/pages/imports.py").run()
+    at.selectbox(key="imp_layer").select("water_bodies").run()
+    at.checkbox(key="imp_repair").check().run()
+    at.text_area(key="imp_set").input("kind=river").run()
+    rivers = (GHANA / "gshhg_rivers.geojson").read_bytes()
+    at.file_uploader[0].set_value(("gshhg_rivers.geojson", rivers, "application/geo+json")).run()
+    at.number_input(key="imp_accuracy").set_value(500.0).run()
+    at.button(key="imp_add").click().run()
+    assert not at.exception, at.exception
+    assert Workspace(ws).info("water_bodies").rows == 51
+    at.text_area(key="imp_set").input("kind=lake").run()
+    lakes = (GHANA / "gshhg_lakes.geojson").read_bytes()
+    at.file_uploader[0].set_value(("gshhg_lakes.geojson", lakes, "application/geo+json")).run()
+    # another file: its source, licence and error start afresh (they were the rivers')
+    assert at.text_input(key="imp_source").value == "gshhg_lakes.geojson"
+    assert at.number_input(key="imp_accuracy").value == 0.0
+    at.number_input(key="imp_accuracy").set_value(500.0).run()
+    at.checkbox(key="imp_append").check().run()
+    assert "adds to water_bodies" in at.button(key="imp_add").label
+    at.button(key="imp_add").click().run()
+    assert not at.exception, at.exception
+    info = Workspace(ws).info("water_bodies")
+    assert info.rows == 55 and info.accuracy_m == 500.0
+    assert info.source.startswith("gshhg_rivers.geojson [") and "; gshhg_lakes.geojson [" in info.source
+    assert sorted(Workspace(ws).read("water_bodies")["kind"].unique()) == ["lake", "river"]

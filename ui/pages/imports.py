@@ -10,7 +10,7 @@ from layers.catalogue import CATALOGUE
 from layers.io.readers import Loaded
 from layers.store.base import store_name
 from services.arguments import set_values
-from services.imports import group_problems, load_upload, set_source, upload_layers
+from services.imports import appended_provenance, group_problems, load_upload, set_source, upload_layers
 from ui import sidebar as chrome
 
 view = chrome.current()
@@ -63,23 +63,34 @@ if upload is not None and loaded is not None:
         st.warning(f"{len(loaded.warnings)} warning(s); the layer can still be added.")
         _show(loaded.warnings, errors=False)
     st.dataframe(loaded.gdf.drop(columns="geometry").head(20), hide_index=True)
-    source = st.text_input("Source (who made the data, when)", value=name, key="imp_source")
-    licence = st.text_input("Licence", value="unknown", key="imp_licence")
-    accuracy = st.number_input("Expected position error (m), 0 if unknown", min_value=0.0,
-                               value=0.0, key="imp_accuracy")
+    if st.session_state.get("imp_for") != name:  # another file: its own provenance, never the last file's
+        st.session_state.update(imp_for=name, imp_source=name, imp_licence="unknown", imp_accuracy=0.0,
+                                imp_accuracy_note="")
+    source = st.text_input("Source (who made the data, when)", key="imp_source")
+    licence = st.text_input("Licence", key="imp_licence")
+    accuracy = st.number_input("Expected position error (m), 0 if unknown", min_value=0.0, key="imp_accuracy")
     accuracy_note = st.text_input("How the error was judged (e.g. GSHHG: hundreds of metres)",
                                   key="imp_accuracy_note")
-    change = view.service.replacement(loaded.layer, len(loaded.gdf))
+    held = next((i for i in view.infos if i.layer == loaded.layer), None)
+    append = held is not None and st.checkbox(
+        f"Add these rows to the {held.rows:,} stored {loaded.layer} (--append; rivers, then lakes) instead of "
+        "replacing them; the layer keeps both sources and the larger expected error", key="imp_append")
+    meta: dict[str, object] = {"source": set_source(source, given), "licence": licence,
+                               "accuracy_m": accuracy or None, "accuracy_note": accuracy_note}
     consent = True
-    if change.needs_replace_all:  # most of the stored layer would go: ask, naming how much
-        st.warning(change.message(name).replace("Pass --replace-all to replace them.", "").strip())
-        consent = st.checkbox(f"Yes, replace all {change.stored:,} stored {loaded.layer}: "
-                              f"{change.lost:,} rows will go", key="imp_replace_all")
-    if st.button(f"Add to workspace (replaces {loaded.layer})", key="imp_add", disabled=not consent):
+    if not append:
+        change = view.service.replacement(loaded.layer, len(loaded.gdf))
+        if change.needs_replace_all:  # most of the stored layer would go: ask, naming how much
+            st.warning(change.message(name).replace("Pass --replace-all to replace them.", "").strip())
+            consent = st.checkbox(f"Yes, replace all {change.stored:,} stored {loaded.layer}: "
+                                  f"{change.lost:,} rows will go", key="imp_replace_all")
+    else:
+        meta = appended_provenance(held, source=set_source(source, given), licence=licence,
+                                   accuracy_m=accuracy or None, accuracy_note=accuracy_note)
+    verb = "adds to" if append else "replaces"
+    if st.button(f"Add to workspace ({verb} {loaded.layer})", key="imp_add", disabled=not consent):
         try:
-            view.service.add_layers([loaded], source=set_source(source, given), licence=licence,
-                                    accuracy_m=accuracy or None, accuracy_note=accuracy_note,
-                                    replace_all=consent)
+            view.service.add_layers([loaded], append=append, replace_all=consent and not append, **meta)
             st.success(f"Added {len(loaded.gdf):,} features to {chrome.plain(store_name(view.service.store))}."
                        " The map and rules use them from now on.")
         except HgWatchError as exc:
