@@ -301,3 +301,21 @@ def test_downstream_reaches_and_settlements_have_a_legend() -> None:
     assert "hgw-reach-legend" in html and "&lt;b&gt;V&lt;/b&gt;: 500 people" in html
     assert overlay_map.add_reaches(folium.Map(), [], pd.DataFrame(columns=down.people.columns),
                                    reach_m=20_000.0) is None
+
+
+def test_a_fish_surface_legend_says_which_codex_level_its_colours_use() -> None:
+    """A fish surface is coloured against 0.5 mg/kg (non-predatory fish) while predatory fish samples
+    are classed against 1 mg/kg; the legend named only 0.5 mg/kg."""
+    import folium
+
+    from render.map import overlays as overlay_map
+    from settings.guidelines import load_guidelines
+
+    guidelines, settings = load_guidelines()
+    surf = interpolate(np.array([[0.0, 0.0], [1000.0, 0.0]]), np.array([0.3, 0.9]), crs=CRS_M,
+                       unit="mg/kg", cell_m=250.0, max_distance_m=2000.0)
+    legend = overlay_map.add_surface(folium.Map(), surf, medium="fish", guideline=guidelines["fish"],
+                                     settings=settings)
+    assert "Guideline 0.5 mg/kg" in legend
+    assert "Predatory fish: 1 mg/kg; the colours use the 0.5 mg/kg of other fish" in legend
+

@@ -108,6 +108,9 @@ def surface_legend(surface: Surface, *, medium: str, guideline: Guideline | None
         if guideline.upper_value is not None:
             rows.append(f"Range of concern {g:g} to {guideline.upper_value:g} {u}; the lower end "
                         "is used")
+        if guideline.predatory_value is not None:
+            rows.append(f"Predatory fish: {guideline.predatory_value:g} {u}; the colours use the "
+                        f"{g:g} {u} of other fish (each sample's circle is classed by its own level)")
         rows.append(f"Guideline {g:g} {u}: {escape(guideline.citation)}")
     else:
         rows.append("No guideline set for this medium: colours show low to high only.")
