@@ -20,12 +20,14 @@ default working days 225 (90-300)):
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import shutil
 from datetime import date
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 from pypdf import PdfReader
@@ -294,7 +296,6 @@ def test_the_page_says_not_estimable_where_no_site_has_a_figure(tmp_path: Path, 
 def test_an_abandoned_site_is_not_mapped_as_burning_amalgam() -> None:
     """Site G (abandoned, burning 'open') was drawn red as 'open burning' on the report's map, though it
     adds nothing to the totals: the legend had no class for it. It is a hollow grey ring, 'not operating'."""
-    import geopandas as gpd
     from shapely.geometry import Point
 
     from render.report.areamap import area_map, classes_for, map_svg
@@ -354,3 +355,25 @@ def test_every_published_estimate_is_on_the_lines_it_cites_and_cambodias_is_ther
     assert [(p.quantity, p.central, p.year) for p in cambodia] == [("mercury_released", 1182.0, 2008)]
     inv = inventory_tables(_frame(_hand_made()), factors, today=date(2025, 1, 1))
     assert "000 L354-358, L482-484" in set(inv.tables["comparison"]["source"])
+
+
+def test_a_report_of_the_demo_says_under_its_title_that_the_sites_are_made_up(tmp_path: Path) -> None:
+    """The README promises the demo is labelled as such everywhere; its inventory report said so only in a
+    source line at the end (CLI) or not at all (the page's download names the workspace file only). A
+    minister's office reading the first page could take the synthetic figures for a country's. The report
+    now says SYNTHETIC DEMO DATA under its title, and only then."""
+    from layers.store.workspace import DEFAULT_PATH as DEMO
+    from render.report.document import SYNTHETIC_NOTE, report_bytes
+
+    inv = inventory_tables(_frame(_hand_made()), load_factors(), today=date(2025, 1, 1))
+    sites = gpd.read_file(_write(tmp_path / "s.geojson", _hand_made()))
+    made_up = report_bytes(inv, ".html", sites=sites, data_source="demo_workspace.gpkg", synthetic=True).decode()
+    assert made_up.index(SYNTHETIC_NOTE) < made_up.index("Data date")
+    assert SYNTHETIC_NOTE not in report_bytes(inv, ".html", sites=sites, data_source="agency.gpkg").decode()
+    pdf = PdfReader(io.BytesIO(report_bytes(inv, ".pdf", sites=sites, synthetic=True)))
+    assert "SYNTHETIC DEMO DATA" in pdf.pages[0].extract_text()
+    if DEMO.exists():  # the command line, on a copy of the demo: its layer provenance says SYNTHETIC
+        ws = tmp_path / "demo.gpkg"
+        shutil.copyfile(DEMO, ws)
+        assert main(["--workspace", str(ws), "report", "--out", str(tmp_path / "demo.html")]) == 0
+        assert SYNTHETIC_NOTE in (tmp_path / "demo.html").read_text(encoding="utf-8")

@@ -31,6 +31,8 @@ from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.tables import TABLE_TITLES, Inventory, assumptions
 
 MAX_SITE_ROWS = 300
+SYNTHETIC_NOTE = ("SYNTHETIC DEMO DATA: the mining sites in this report are made up (scripts/build_demo.py);"
+                  " no figure in it describes a real place.")
 NOT_ESTIMABLE = "not estimable"  # a total with no figure behind it (every site not estimable)
 REPORT_SUFFIXES = (".pdf", ".html", ".htm")
 CELL_CHARS = 80  # longest text in a PDF table cell, characters
@@ -192,7 +194,7 @@ def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
 
 def write_report(inv: Inventory, out: str | os.PathLike[str], *,
                  sites: gpd.GeoDataFrame, water: gpd.GeoDataFrame | None = None,
-                 generated: date | None = None, data_source: str = "") -> Path:
+                 generated: date | None = None, data_source: str = "", synthetic: bool = False) -> Path:
     """Write the report to ``out``: PDF for ``.pdf``, HTML for ``.html``/``.htm``.
 
     Parameters
@@ -202,6 +204,8 @@ def write_report(inv: Inventory, out: str | os.PathLike[str], *,
     water : optional water bodies drawn under the sites.
     generated : the report date (default today).
     data_source : where the sites came from (workspace path or file), printed as a source.
+    synthetic : the sites are made-up demo data (also when ``data_source`` says "SYNTHETIC"): the
+        report says so under its title.
     """
     path = Path(out)
     suffix = path.suffix.lower()
@@ -214,17 +218,18 @@ def write_report(inv: Inventory, out: str | os.PathLike[str], *,
     small = [(name, area_map(part, cls, water=water, width=250, height=160, legend=False))
              for name, part, cls in groups] if len(groups) > 1 else []
     when = (generated or date.today()).isoformat()
+    note = SYNTHETIC_NOTE if synthetic or "SYNTHETIC" in data_source else ""
     with atomic_path(path) as tmp:
         if suffix == ".pdf":
-            _pdf(inv, tmp, drawing, when, data_source, small)
+            _pdf(inv, tmp, drawing, when, data_source, small, note)
         else:
             tmp.write_text(report_html(inv, map_svg(drawing), when, data_source,
-                                       [(n, map_svg(d)) for n, d in small]), encoding="utf-8")
+                                       [(n, map_svg(d)) for n, d in small], note), encoding="utf-8")
     return path
 
 
 def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: str,
-         per_area: list[tuple[str, object]]) -> None:
+         per_area: list[tuple[str, object]], note: str = "") -> None:
     styles = stylesheet()
     small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm,
@@ -234,6 +239,8 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
         Paragraph(escape(f"Mercury inventory: {clip(inv.area, LINE_CHARS)}"), styles["Title"]),
         Paragraph(escape(f"{dates_line(inv, when)} Factors: {factor_file(inv)}."), styles["BodyText"]),
     ]
+    if note:
+        story.insert(1, Paragraph(f"<b>{escape(note)}</b>", styles["BodyText"]))
     story += [Paragraph(escape(line), styles["BodyText"]) for line in summary_lines(inv)]
     story += [Spacer(1, 4 * mm), drawing, Spacer(1, 4 * mm)]
     if per_area:
@@ -286,8 +293,9 @@ def _pdf_table(title: str, table: pd.DataFrame, styles: object, small: object,
 
 
 def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
-                small: list[tuple[str, str]] | None = None) -> str:
-    """The report as one self-contained HTML page; every value is escaped."""
+                small: list[tuple[str, str]] | None = None, note: str = "") -> str:
+    """The report as one self-contained HTML page; every value is escaped. ``note``: a warning shown
+    under the title (``SYNTHETIC_NOTE``)."""
     e = html.escape
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -298,6 +306,7 @@ def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
         "h1,p,li,figcaption{overflow-wrap:anywhere}"
         "th{background:#eee}@media print{.pb{page-break-before:always}}</style></head><body>",
         f"<h1>{e('Mercury inventory: ' + inv.area)}</h1>",
+        f"<p><strong>{e(note)}</strong></p>" if note else "",
         f"<p>{e(dates_line(inv, when))}</p>",
         *[f"<p>{e(line)}</p>" for line in summary_lines(inv)],
         f"<figure>{svg[svg.find('<svg'):]}<figcaption>Sites by release route, with legend, "
@@ -338,11 +347,11 @@ def _html_table(title: str, table: pd.DataFrame) -> str:
 
 
 def report_bytes(inv: Inventory, suffix: str, *, sites: gpd.GeoDataFrame,
-                 water: gpd.GeoDataFrame | None = None, data_source: str = "") -> bytes:
+                 water: gpd.GeoDataFrame | None = None, data_source: str = "", synthetic: bool = False) -> bytes:
     """The report as bytes (``suffix`` ".pdf" or ".html"), for a download button."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
         path = write_report(inv, Path(folder) / f"report{suffix}", sites=sites, water=water,
-                            data_source=data_source)
+                            data_source=data_source, synthetic=synthetic)
         return path.read_bytes()

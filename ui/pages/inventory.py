@@ -161,14 +161,15 @@ cols[0].download_button("Every table (CSV, zip)", data=tables_zip(inv), key="inv
                         file_name="hgwatch_inventory_tables.zip", mime="application/zip")
 stem = f"hgwatch_inventory_{(area or 'all').replace(' ', '_')}"
 chosen = select_area(sites, area)
+made_up = any(i.synthetic for i in svc.layers() if i.layer == "mining_sites")  # the demo says so in its report
 cols[1].download_button(
     "Report (PDF)", key="inv_pdf", mime="application/pdf", file_name=f"{stem}.pdf",
     on_click="ignore", data=lambda: report_bytes(inv, ".pdf", sites=chosen, water=water,
-                                                 data_source=svc.source_label()))
+                                                 data_source=svc.source_label(), synthetic=made_up))
 cols[2].download_button(
     "Report (HTML)", key="inv_html", mime="text/html", file_name=f"{stem}.html",
     on_click="ignore", data=lambda: report_bytes(inv, ".html", sites=chosen, water=water,
-                                                 data_source=svc.source_label()))
+                                                 data_source=svc.source_label(), synthetic=made_up))
 name = cols[3].selectbox("One table", list(TABLE_TITLES), format_func=lambda k: TABLE_TITLES[k],
                          key="inv_table")
 cols[3].download_button("Download it (CSV)", data=table_csv(inv.tables[name]), key="inv_csv",
