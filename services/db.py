@@ -77,16 +77,20 @@ def upgrade(database_url: str | None, from_workspace: str | os.PathLike[str] | N
                          " or set HGWATCH_DATABASE_URL")
     if not is_database_url(database_url):
         raise InputError(f"--database-url {database_url!r}: expected a URL starting with postgresql://")
-    source = None
-    tables = transfer.Tables()
-    if from_workspace is not None:
-        source = Workspace(from_workspace)
-        source.layers()  # refuse an unreadable or missing workspace before touching the database
-        tables = transfer.read(source)  # verifies the audit chain and the photos first
+    if from_workspace is None:
+        before, after = upgrade_schema(database_url)
+        return Upgrade(display_url(database_url), before, after)
+    source = Workspace(from_workspace)
+    source.layers()  # refuse an unreadable or missing workspace before touching the database
+    with source.holding():  # its writers wait: the copy is one state of it (an app or a cron check may run)
+        return _move(database_url, source, who)
+
+
+def _move(database_url: str, source: Workspace, who: str) -> Upgrade:
+    """``upgrade`` with a workspace to copy, whose writer lock the caller holds."""
+    tables = transfer.read(source)  # verifies the audit chain and the photos first
     before, after = upgrade_schema(database_url)
     done = Upgrade(display_url(database_url), before, after)
-    if source is None:
-        return done
     copied: dict[str, int] = {}
     where = str(source.path)
 

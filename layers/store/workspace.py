@@ -273,6 +273,15 @@ class Workspace:
         finally:
             lock.release()
 
+    def holding(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the writer lock without writing (waiting at most ``lock_timeout_s``): while it is
+        held, every other writer waits, so a reader sees one state of the workspace across many
+        reads (``db upgrade --from-workspace``). Reads only inside it: a write would wait for itself.
+        In a folder nobody may write in, no lock is taken: no writer could take it either."""
+        if self.real.parent.is_dir() and not os.access(self.real.parent, os.W_OK):
+            return contextlib.nullcontext()
+        return self._locked()
+
     @contextlib.contextmanager
     def writing(self, *, data: bool = True) -> Iterator[sqlite3.Connection]:
         """One SQLite transaction on the workspace file itself, under the writer lock.
