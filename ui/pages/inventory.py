@@ -34,6 +34,15 @@ def kg_columns(frame: pd.DataFrame) -> dict[str, Any]:
             and (c.endswith(("_kg", "_low", "_high")) or c in ("hg_central",))}
 
 
+SHARE = st.column_config.NumberColumn(format="percent")  # a share 0-1 as '46.21%', not 0.4621
+SHARES = ("value", "target_value", *METRICS)
+
+
+def share_columns(frame: pd.DataFrame, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Column formats showing the shares of ``frame`` (targets and metrics, 0-1) as percentages."""
+    return {**(base or {}), **{c: SHARE for c in frame.columns if c in SHARES}}
+
+
 def kg_text(value: float) -> str:
     """A total in whole kilograms, or "not estimable" where no site has a figure (NaN, never "nan")."""
     return f"{value:,.0f}" if value == value else "not estimable"
@@ -115,8 +124,9 @@ with tab_trend:
     metric = st.selectbox("Measure", list(METRICS), format_func=lambda k: METRICS[k], key="inv_metric")
     st.altair_chart(charts.trend_chart(inv.tables["trends"], metric, targets.get(metric)),
                     width="stretch")
-    st.dataframe(inv.tables["targets"], hide_index=True)
-    st.dataframe(inv.tables["trends"], hide_index=True, column_config=kg_columns(inv.tables["trends"]))
+    st.dataframe(inv.tables["targets"], hide_index=True, column_config=share_columns(inv.tables["targets"]))
+    st.dataframe(inv.tables["trends"], hide_index=True,
+                 column_config=share_columns(inv.tables["trends"], kg_columns(inv.tables["trends"])))
 with tab_register:
     st.dataframe(inv.tables["register"], hide_index=True)
     if len(inv.tables["inspection"]):  # issue 12: cases per area (services.inspection)
@@ -145,7 +155,7 @@ else:
     if unit_fmap is not None:
         st_folium(unit_fmap, height=480, use_container_width=True, returned_objects=[], key="inv_unit_map")
     with st.expander("Targets by unit"):
-        st.dataframe(units.targets, hide_index=True, key="inv_unit_targets")
+        st.dataframe(units.targets, hide_index=True, key="inv_unit_targets", column_config=share_columns(units.targets))
     st.download_button("Units table (CSV)", data=table_csv(units.table), key="inv_units_csv",
                        file_name=f"hgwatch_units_{units.level or 'admin_area'}.csv", mime="text/csv")
 
