@@ -24,7 +24,7 @@ import shapely
 from pandas.core.util.hashing import combine_hash_arrays
 
 from geo.errors import HgWatchError, Problem, WorkspaceError
-from geo.rules import Evaluation, RuleSet, RunDiff, diff_runs, run_rules
+from geo.rules import Evaluation, Rule, RuleSet, RunDiff, diff_runs, run_rules
 from layers.catalogue import CATALOGUE
 from layers.io.containers import shared_copies
 from layers.io.export import Provenance
@@ -281,26 +281,31 @@ def accuracy_lines(evaluation: Evaluation, ruleset: RuleSet, provenance: Iterabl
     lines: list[str] = []
     for s in evaluation.summaries:
         rule = next((r for r in ruleset.rules if r.id == s.rule_id), None)
-        if not s.ran or rule is None or rule.relation == "attribute":
-            continue
-        layers = list(dict.fromkeys([rule.subject.layer, *(o.layer for o in rule.other)]))
-        shown = ", ".join(f"{lay} ±{errors[lay]:g} m" if errors.get(lay) is not None
-                          else f"{lay} unknown" for lay in layers)
-        unknown = [lay for lay in layers if errors.get(lay) is None]
-        worth = (f"its {s.violations} flag(s) are leads for a field visit, not proof, and sites may be missed"
-                 if s.violations else "finding no flag is not proof of compliance either")
-        if unknown:
-            verdict = f"the expected error of {', '.join(unknown)} is unknown: {worth}"
-        else:
-            total = sum(errors[lay] or 0.0 for lay in layers)
-            limit = rule.distance_m or 0.0
-            if total >= 0.1 * limit if limit else total > 0:
-                scale = f"the rule's {limit:g} m" if limit else "a boundary"
-                verdict = f"positions may be off by up to {total:g} m together, not small against {scale}: {worth}"
-            else:
-                verdict = f"positions good to {total:g} m together, small against the rule's {limit:g} m"
-        lines.append(f"    accuracy {s.rule_id}: {shown}; {verdict}")
+        if s.ran and rule is not None and rule.relation != "attribute":
+            lines.append(f"    accuracy {s.rule_id}: {rule_worth(rule, errors, s.violations)}")
     return lines
+
+
+def rule_worth(rule: Rule, errors: Mapping[str, float | None], violations: int | None = None) -> str:
+    """'mining_sites ±10 m, water_bodies ±500 m; positions may be off by up to 510 m together, not
+    small against the rule's 100 m: its flags are leads for a field visit, not proof, ...': the
+    expected error (``errors``, None: unknown) of each layer a spatial rule compares, and what its
+    ``violations`` flags (None: a run not made yet) are worth."""
+    layers = list(dict.fromkeys([rule.subject.layer, *(o.layer for o in rule.other)]))
+    shown = ", ".join(f"{lay} ±{errors[lay]:g} m" if errors.get(lay) is not None else f"{lay} unknown"
+                      for lay in layers)
+    unknown = [lay for lay in layers if errors.get(lay) is None]
+    flags = "its flags are" if violations is None else f"its {violations} flag(s) are"
+    worth = (f"{flags} leads for a field visit, not proof, and sites may be missed" if violations != 0
+             else "finding no flag is not proof of compliance either")
+    if unknown:
+        return f"{shown}; the expected error of {', '.join(unknown)} is unknown: {worth}"
+    total = sum(errors[lay] or 0.0 for lay in layers)
+    limit = rule.distance_m or 0.0
+    if total >= 0.1 * limit if limit else total > 0:
+        scale = f"the rule's {limit:g} m" if limit else "a boundary"
+        return f"{shown}; positions may be off by up to {total:g} m together, not small against {scale}: {worth}"
+    return f"{shown}; positions good to {total:g} m together, small against the rule's {limit:g} m"
 
 
 @dataclass(frozen=True)

@@ -209,3 +209,25 @@ def test_import_page_appends_the_lakes_to_the_rivers(tmp_path: Path, monkeypatch
     assert info.rows == 55 and info.accuracy_m == 500.0
     assert info.source.startswith("gshhg_rivers.geojson [") and "; gshhg_lakes.geojson [" in info.source
     assert sorted(Workspace(ws).read("water_bodies")["kind"].unique()) == ["lake", "river"]
+
+
+@needs_data
+def test_provenance_page_says_what_a_flag_on_gshhg_water_is_worth(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Provenance page listed each layer's error and said, in general, that GSHHG water is good to
+    hundreds of metres; it never put the two layers of a rule together against the rule's distance."""
+    from streamlit.testing.v1 import AppTest
+
+    ws = tmp_path / "ws.gpkg"
+    _ghana(ws, lakes_accuracy=("--accuracy-m", "500"))
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("ui/pages/provenance.py").run()
+    assert not at.exception, at.exception
+    tables = [d.value for d in at.dataframe if "what a flag is worth" in d.value.columns]
+    assert tables, "no table of what each rule's flags are worth"
+    worth = tables[0].set_index("rule")["what a flag is worth"]
+    assert worth["HG-WATER-100"] == (
+        "mining_sites ±10 m, water_bodies ±500 m; positions may be off by up to 510 m together, not small "
+        "against the rule's 100 m: its flags are leads for a field visit, not proof, and sites may be missed")
+    assert "HG-BURN-RESIDENTIAL" not in worth.index  # no residential areas held

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from layers.catalogue import CATALOGUE
+from services.checks import rule_worth
 from ui import sidebar as chrome
 
 view = chrome.current()
@@ -23,6 +24,16 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
 if any(i.synthetic for i in view.infos):
     st.warning("Layers marked synthetic are demo data made by scripts/build_demo.py. They show "
                "how the product works and say nothing about any real site.")
+errors = {i.layer: i.accuracy_m for i in view.infos}
+worth = [{"rule": r.id, "distance (m)": r.distance_m, "what a flag is worth": rule_worth(r, errors)}
+         for r in view.service.settings.rules.rules
+         if r.relation != "attribute" and all(lay in errors for lay in (r.subject.layer, *(o.layer for o in r.other)))]
+if worth:
+    st.subheader("What each rule's flags are worth on these layers")
+    st.write("The error of the two layers a rule compares adds up. When it is unknown, or not small "
+             "against the rule's distance, a flag is a lead for a field visit, not proof, and sites "
+             "near the line may be missed.")
+    st.dataframe(pd.DataFrame(worth), hide_index=True, width="stretch")
 st.subheader("What the error figures mean")
 st.markdown(
     "- **Rivers and lakes from GSHHG** (WDBII) are small-scale: good to **hundreds of metres** "
