@@ -52,6 +52,20 @@ def classed_samples(samples: gpd.GeoDataFrame, guidelines: dict[str, Guideline],
                             geometry=samples.geometry.name, crs=samples.crs)
 
 
+def usable_classed(samples: gpd.GeoDataFrame, guidelines: dict[str, Guideline], settings: ClassSettings,
+                   *, source: str) -> tuple[gpd.GeoDataFrame, InputError | None]:
+    """``classed_samples`` of the rows whose unit (and medium) can be used, and the error naming
+    every other row (None when all can): a unit is refused row by row, the rest still classed.
+    Rows keep their numbers (a ``_row`` column) so later messages name the same rows."""
+    numbered = samples if "_row" in samples.columns else samples.assign(_row=np.arange(1, len(samples) + 1))
+    try:
+        return classed_samples(numbered, guidelines, settings, source=source), None
+    except InputError as exc:
+        refused = {p.row for p in exc.problems}
+        keep = ~numbered["_row"].isin(refused).to_numpy(dtype=bool)
+        return classed_samples(numbered[keep], guidelines, settings, source=source), exc
+
+
 def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: ExposureSettings,
                    method: str | None = None, cell_m: float | None = None,
                    max_distance_m: float | None = None, source: str = "samples") -> Surface:

@@ -319,3 +319,29 @@ def test_a_fish_surface_legend_says_which_codex_level_its_colours_use() -> None:
     assert "Guideline 0.5 mg/kg" in legend
     assert "Predatory fish: 1 mg/kg; the colours use the 0.5 mg/kg of other fish" in legend
 
+
+
+@pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
+def test_one_unusable_unit_leaves_out_its_row_not_every_sample(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sample with unit 'bananas' is imported (the import does not check units against the medium),
+    after which the overlays page classed no sample at all: no circles, no figure, no surface, for
+    the demo's 180 good samples. The README says a unit is refused row by row: the row is now left
+    out and named, the others classed and interpolated."""
+    from streamlit.testing.v1 import AppTest
+
+    import cli
+
+    ws = tmp_path / "ws.gpkg"
+    shutil.copyfile(DEFAULT_PATH, ws)
+    extra = _csv(tmp_path / "more.csv", ["BAD-1,water,3,bananas,-2.0,6.0", "GOOD-1,water,9,ug/L,-2.0,6.01"])
+    assert cli.main(["--workspace", str(ws), "import", str(extra), "--layer", "samples", "--append"]) == 0
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("ui/pages/overlays.py").run()
+    assert not at.exception, at.exception
+    assert any(e.value.startswith("1 sample(s) have a unit or medium that cannot be used") for e in at.error)
+    assert any("id BAD-1, field 'unit': value 'bananas'" in c.value for c in at.code)
+    metric = next(m for m in at.metric if m.label == "Samples above guideline")
+    assert metric.value == "35 of 121" and "1 more are left out" in metric.help
+    assert any(c.value.startswith("IDW surface of 81 sample positions") for c in at.caption)

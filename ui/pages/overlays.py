@@ -11,10 +11,17 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.errors import HgWatchError
+from geo.errors import HgWatchError, InputError
 from render.map import mapview
 from render.map import overlays as overlay_map
-from services.contamination import GUIDELINE_NOTE, above_figure, guideline_table, surface_bytes
+from services.contamination import (
+    GUIDELINE_NOTE,
+    above_figure,
+    guideline_table,
+    medium_surface,
+    surface_bytes,
+    usable_classed,
+)
 from ui import sidebar as chrome
 
 SURFACE, PRESSURE, NONE = "Measured mercury (interpolated)", "Mercury pressure (estimate)", "None"
@@ -28,13 +35,19 @@ st.caption(GUIDELINE_NOTE + " Reach length, settlement distance, kernel width an
            "thresholds are assumptions of this product (config/exposure.toml), not law.")
 
 sites = view.frames.get("mining_sites")
+refused: HgWatchError | None = None
 try:
     with st.spinner("Classing the samples..."):
         classed = svc.classed_samples(filters)
-except HgWatchError as exc:
-    st.error("Some samples have units that cannot be used; fix them and import again.")
-    st.code(str(exc), language=None)
-    classed = None
+except HgWatchError as exc:  # a unit refused row by row: the other samples are still classed
+    classed, refused = None, exc
+    if isinstance(exc, InputError) and view.frames.get("samples") is not None:
+        classed, refused = usable_classed(view.frames["samples"], guidelines, class_settings,
+                                          source="samples layer")
+    left_out = len(refused.problems) if isinstance(refused, InputError) else "Some"
+    st.error(f"{left_out} sample(s) have a unit or medium that cannot be used: they are left out of "
+             "the classes, the figures and the surfaces below. Fix them and import again.")
+    st.code(str(refused), language=None)
 
 c1, c2, c3, c4 = st.columns(4)
 overlay = c1.radio("Overlay", (SURFACE, PRESSURE, NONE), key="ov_overlay")
@@ -51,7 +64,7 @@ cell_m = c4.number_input("Cell (m)", 20.0, 2000.0, float(cfg.surface["cell_m"]),
                          key="ov_cell")
 reach_m = c4.number_input("Downstream reach (m)", 1000.0, 200_000.0,
                           float(cfg.downstream["reach_m"]), 1000.0, key="ov_reach")
-buffer_m = c4.number_input("Settlements within (m of the reach)", 50.0, 10_000.0,
+buffer_m = c4.number_input("Settlements within (m of the bank along the reach)", 50.0, 10_000.0,
                            float(cfg.downstream["settlement_buffer_m"]), 50.0, key="ov_buffer")
 
 m = mapview.build_map({k: v for k, v in view.frames.items() if k != "samples"})
@@ -59,7 +72,9 @@ surface = None
 try:
     if overlay == SURFACE and classed is not None and media:
         with st.spinner("Interpolating..."):
-            surface = svc.surface(filters, medium, method, cell_m, max_distance)
+            surface = svc.surface(filters, medium, method, cell_m, max_distance) if refused is None \
+                else medium_surface(classed, medium=medium, exposure=cfg, method=method, cell_m=cell_m,
+                                    max_distance_m=max_distance, source="samples layer")
         if surface.variance is not None and c2.toggle("Show the kriging uncertainty",
                                                       key="ov_uncertainty"):
             overlay_map.add_uncertainty(m, surface, medium=medium, opacity=opacity)
@@ -93,6 +108,8 @@ h2.metric("Sources traced", f"{len(down.reaches) if down else 0:,}",
                f"({cfg.downstream['entry_citation']})")
 if classed is not None:
     shown, told = above_figure(classed)
+    if isinstance(refused, InputError):
+        told += f" {len(refused.problems):,} more are left out: their unit or medium cannot be used."
     h3.metric("Samples above guideline", shown, help=told)
 st_folium(m, height=600, use_container_width=True, returned_objects=[], key="ov_map")
 
