@@ -8,6 +8,7 @@ socket); the password never appears in a message.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
 import threading
 from collections.abc import Iterator
@@ -149,6 +150,10 @@ def upgrade_schema(url: str) -> tuple[str | None, str]:
         except (sa.exc.DBAPIError, psycopg.Error) as exc:
             cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig else exc
             reason = str(cause).strip().splitlines()[0]
+            if any(s in reason for s in ("permission denied to create role", "must have admin option on role")):
+                user = _driver_url(url).username or getpass.getuser()  # libpq's default: the OS user
+                reason += (f"; the database user needs CREATEROLE once: as a superuser, ALTER ROLE {user} CREATEROLE"
+                           f" (the roles {pgroles.PARTNER} and {pgroles.FIELD} are made or joined)")
             raise WorkspaceError(f"workspace {display_url(url)}: the schema upgrade failed and changed"
                                  f" nothing: {reason}") from None
     return before, head_revision()
