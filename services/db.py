@@ -80,6 +80,9 @@ def upgrade(database_url: str | None, from_workspace: str | os.PathLike[str] | N
     if from_workspace is None:
         before, after = upgrade_schema(database_url)
         return Upgrade(display_url(database_url), before, after)
+    if not Path(from_workspace).exists():
+        raise InputError(f"--from-workspace {from_workspace}: no such file; give the GeoPackage workspace to move"
+                         " (nothing was copied)")
     source = Workspace(from_workspace)
     source.layers()  # refuse an unreadable or missing workspace before touching the database
     with source.holding():  # its writers wait: the copy is one state of it (an app or a cron check may run)

@@ -50,3 +50,17 @@ def test_a_run_recorded_during_the_move_does_not_split_the_copy(pg_bare_url: str
     assert runs == [first] and done.runs == 1
     assert tried == ["tried"]  # the writer was kept out while the move read and copied
     assert Workspace(path).record_run(rules_hash="r", input_hashes={}, counts={"R": 0}, violation_ids=[]) == first + 1
+
+
+def test_a_missing_workspace_is_named_as_the_move_s_source(pg_bare_url: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """It said "workspace ... does not exist; import a layer first or run `make demo`": advice for
+    starting a workspace, not for moving one (a mistyped path)."""
+    import cli
+    from layers.store.pgschema import schema_revision
+
+    missing = tmp_path / "agnecy.gpkg"
+    assert cli.main(["--database-url", pg_bare_url, "db", "upgrade", "--from-workspace", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"--from-workspace {missing}: no such file; give the GeoPackage workspace to move" in err
+    assert "make demo" not in err and schema_revision(pg_bare_url) is None and not missing.exists()
