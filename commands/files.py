@@ -11,6 +11,7 @@ from commands.common import print_problems, service, typed
 from layers.catalogue import CATALOGUE
 from layers.io.export import FORMATS as EXPORT_FORMATS
 from layers.io.export import PROFILES
+from layers.io.readers import Loaded
 from layers.store.base import Store
 from services import arguments, audit, imports, outputs
 from services.areas import stored_areas
@@ -35,24 +36,34 @@ def cmd_import(args: argparse.Namespace) -> int:
                                repair=args.repair, set_values=arguments.set_values(args.set),
                                progress=progress, warn=print_problems, admin_areas=stored_areas(svc.store))
     infos = svc.add_layers(loaded, append=args.append, replace_all=args.replace_all,
-                           **_provenance(args, svc.store, [item.layer for item in loaded]))
+                           **_provenance(args, svc.store, [item.layer for item in loaded], _filled(loaded)))
     for info in infos:
         progress(f"stored {info.rows} features in layer {info.layer} of {svc.store.path}")
     return 0
 
 
-def _provenance(args: argparse.Namespace, store: Store, layers: list[str]) -> dict[str, Any]:
+def _provenance(args: argparse.Namespace, store: Store, layers: list[str],
+                filled: dict[str, int] | None = None) -> dict[str, Any]:
     """Source, licence and expected error to record: the source says which values ``--set`` gave
     (``imports.set_source``); an ``--append`` to a layer already held keeps what it held
     (``imports.appended_provenance``), when every appended layer comes to the same record."""
     given: dict[str, Any] = {
-        "source": imports.set_source(args.source or Path(args.file).name, arguments.set_values(args.set)),
+        "source": imports.set_source(args.source or Path(args.file).name, arguments.set_values(args.set), filled),
         "licence": args.licence, "accuracy_m": args.accuracy_m, "accuracy_note": args.accuracy_note}
     if not args.append:
         return given
     merged = [imports.appended_provenance(store.info(lay) if store.exists() and store.has(lay) else None, **given)
               for lay in layers]
     return merged[0] if all(m == merged[0] for m in merged) else given
+
+
+def _filled(loaded: list[Loaded]) -> dict[str, int]:
+    """Rows each ``--set`` field filled, over every layer read from the file."""
+    out: dict[str, int] = {}
+    for item in loaded:
+        for key, n in item.filled.items():
+            out[key] = out.get(key, 0) + n
+    return out
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

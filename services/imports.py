@@ -85,14 +85,18 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
 SET_MARK = "not in the file, set at import (assumed, not observed):"
 
 
-def set_source(source: str, set_values: Mapping[str, str] | None) -> str:
+def set_source(source: str, set_values: Mapping[str, str] | None, filled: Mapping[str, int] | None = None) -> str:
     """``source`` as recorded for a layer whose import filled fields with ``--set``: it says which
     values are not from the file, so that an attribute given to every row (``uses_mercury=true`` on
     satellite footprints, which show where mining is, not whether mercury is used) is never read
-    as observed, in the workspace, the checks or an export."""
-    if not set_values:
+    as observed, in the workspace, the checks or an export. ``filled``: how many rows each field
+    filled (``Loaded.filled``); a value that filled none is not named, and each named value says
+    how many rows it filled. Without it every value given is named."""
+    named = [(k, v, None if filled is None else filled.get(k, 0)) for k, v in (set_values or {}).items()]
+    named = [(k, v, n) for k, v, n in named if n is None or n > 0]
+    if not named:
         return source
-    given = ", ".join(f"{k}={v}" for k, v in set_values.items())
+    given = ", ".join(f"{k}={v}" + ("" if n is None else f" ({n:,} rows)") for k, v, n in named)
     return f"{source} [{SET_MARK} {given}]"
 
 

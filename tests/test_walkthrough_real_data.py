@@ -132,10 +132,16 @@ def test_values_set_at_import_are_labelled_as_not_observed_in_the_partner_export
     assert doc["features"][0]["properties"]["uses_mercury"] is True
     assert doc["hgwatch"]["layers"][0]["source"] == (
         "Earth Genome AMW 2024 [not in the file, set at import (assumed, not observed): "
-        "status=active, uses_mercury=true]")
+        "status=active (685 rows), uses_mercury=true (685 rows)]")
     capsys.readouterr()
     assert cli.main(["--workspace", str(ws), "layers"]) == 0
-    assert "uses_mercury=true]" in capsys.readouterr().out
+    assert "uses_mercury=true (685 rows)]" in capsys.readouterr().out
+    # a value the file already holds in every row is not named: OSM gives every place its 'place';
+    # the 52 populations OSM gives are kept, the 7,197 missing are said to be set
+    _import(ws, GHANA / "osm_places_2019.geojson", "--layer", "residential_areas", "--set", "place=village",
+            "--set", "population=500", "--source", "OSM 2019")
+    assert Workspace(ws).info("residential_areas").source == (
+        "OSM 2019 [not in the file, set at import (assumed, not observed): population=500 (7,197 rows)]")
 
 
 @needs_data
@@ -167,7 +173,7 @@ def test_import_page_repairs_and_fills_what_the_real_footprints_lack(
     info = Workspace(ws).info("mining_sites")
     assert info.rows == 685 and info.accuracy_m == 10.0 and info.accuracy_note == "Sentinel-2 footprints, 10 m pixels"
     assert info.source == ("Earth Genome AMW 2024 [not in the file, set at import (assumed, not observed): "
-                           "status=active, uses_mercury=true]")
+                           "status=active (685 rows), uses_mercury=true (685 rows)]")
     assert Workspace(ws).read("mining_sites")["uses_mercury"].all()
     at.switch_page("ui/pages/provenance.py").run()
     table = at.dataframe[0].value

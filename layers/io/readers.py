@@ -30,7 +30,7 @@ import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
@@ -85,6 +85,7 @@ class Loaded:
     gdf: gpd.GeoDataFrame
     warnings: list[Problem]
     source: str
+    filled: dict[str, int] = field(default_factory=dict)  # --set FIELD: how many rows it filled (the file lacked)
 
 
 def infer_layer(path: str | Path) -> str | None:
@@ -241,6 +242,7 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
         source_layer = layer
     with gc_paused():  # the read and the checks make no cyclic garbage (see gc_paused)
         gdf, problems = read_raw(path, source_layer=source_layer, crs=crs, geometry_optional=spec.geometry_optional)
+        filled = {k: len(gdf) if k not in gdf.columns else int(gdf[k].isna().sum()) for k in (set_values or {})}
         gdf = set_fields(gdf, spec, set_values)
         gdf, found = validate(gdf, spec, source=path.name, repair=repair)
         if _FROZEN_AFTER_LOAD[0]:
@@ -250,7 +252,7 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
     if errors:
         raise InputError(f"{path.name}: {len(errors)} problem(s); {refused}", problems)
     return Loaded(layer, gdf.drop(columns=[ROW]), [p for p in problems if p.severity != "error"],
-                  path.name)
+                  path.name, {k: n for k, n in filled.items() if n})
 
 
 def set_fields(gdf: gpd.GeoDataFrame, spec: LayerSpec, set_values: dict[str, str] | None) -> gpd.GeoDataFrame:

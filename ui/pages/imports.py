@@ -75,7 +75,7 @@ if upload is not None and loaded is not None:
     append = held is not None and st.checkbox(
         f"Add these rows to the {held.rows:,} stored {loaded.layer} (--append; rivers, then lakes) instead of "
         "replacing them; the layer keeps both sources and the larger expected error", key="imp_append")
-    meta: dict[str, object] = {"source": set_source(source, given), "licence": licence,
+    meta: dict[str, object] = {"source": set_source(source, given, loaded.filled), "licence": licence,
                                "accuracy_m": accuracy or None, "accuracy_note": accuracy_note}
     consent = True
     if not append:
@@ -85,7 +85,7 @@ if upload is not None and loaded is not None:
             consent = st.checkbox(f"Yes, replace all {change.stored:,} stored {loaded.layer}: "
                                   f"{change.lost:,} rows will go", key="imp_replace_all")
     else:
-        meta = appended_provenance(held, source=set_source(source, given), licence=licence,
+        meta = appended_provenance(held, source=set_source(source, given, loaded.filled), licence=licence,
                                    accuracy_m=accuracy or None, accuracy_note=accuracy_note)
     verb = "adds to" if append else "replaces"
     if st.button(f"Add to workspace ({verb} {loaded.layer})", key="imp_add", disabled=not consent):
