@@ -405,3 +405,15 @@ def test_the_page_shows_target_shares_as_percentages(tmp_path: Path, monkeypatch
         assert all(formats.get(c) == "percent" for c in shares), (shares, formats)
         checked += 1
     assert checked == 3  # targets, trends, targets by unit
+
+
+def test_no_printed_heading_is_broken_inside_a_word() -> None:
+    """The PDF's register table printed its headings broken inside words ('registere / d', 'unregister /
+    ed', 'mercury-f / ree'): columns were sized by text length, not by a heading's longest word."""
+    from render.report.document import report_bytes
+
+    inv = inventory_tables(_frame(_hand_made()), load_factors(), today=date(2025, 1, 1))
+    sites = gpd.GeoDataFrame(geometry=gpd.points_from_xy([-2.0 - i / 100 for i in range(7)], [5.0] * 7), crs=4326)
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(report_bytes(inv, ".pdf", sites=sites))).pages)
+    for heading in ("registered", "unregistered", "registration", "mercury-free", "operating", "estimable"):
+        assert re.search(rf"^{heading}$", text, re.M), heading

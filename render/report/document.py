@@ -38,6 +38,8 @@ REPORT_SUFFIXES = (".pdf", ".html", ".htm")
 CELL_CHARS = 80  # longest text in a PDF table cell, characters
 LINE_CHARS = 240  # longest user text in a PDF heading or caption, characters
 _MIN_COL_PT = 24.0  # narrowest PDF table column, points
+_HEAD_PT_PER_CHAR = 4.6  # width of a character of a bold 7 pt heading, points (a generous average)
+_LONG_WORD = 14  # a cell's word longer than this may break (an id, a path): it would take the page
 _MAIN = ("totals", "comparison", "register", "targets", "trends", "by_method", "by_round",
          "by_area")
 
@@ -57,18 +59,23 @@ def clip(text: str, limit: int) -> str:
 
 
 def column_widths(table: pd.DataFrame, width: float) -> list[float]:
-    """Widths in points of ``table``'s columns sharing ``width`` points: each in proportion to
-    its longest text (header or cell, at most ``CELL_CHARS``), none under ``_MIN_COL_PT``
-    unless the page is too narrow for that."""
-    cols = max(len(table.columns), 1)
-    weights = []
+    """Widths in points of ``table``'s columns sharing ``width`` points: each at least as wide as
+    the longest word of its heading and of its cells (up to ``_LONG_WORD`` characters; and
+    ``_MIN_COL_PT``) unless the page is too narrow for that, the rest shared in proportion to its
+    longest text (a heading's longest word or a cell, at most ``CELL_CHARS``)."""
+    weights, floors = [], []
     for i, name in enumerate(table.columns):
-        cells = [len(fmt(v)) for v in table.iloc[:, i]]
-        weights.append(min(max([len(str(name)), *cells, 1]), CELL_CHARS / 2) + 2)
-    floor = min(_MIN_COL_PT, width / cols)
-    spare = width - floor * cols
+        texts = [fmt(v) for v in table.iloc[:, i]]
+        word = max((len(w) for w in str(name).split()), default=1)  # a heading wraps between its words
+        longest = max((len(w) for t in texts for w in t.split()), default=0)  # so does a cell
+        weights.append(min(max([word, *map(len, texts), 1]), CELL_CHARS / 2) + 2)
+        floors.append(max(_MIN_COL_PT, word * _HEAD_PT_PER_CHAR + 6,  # longest words unbroken
+                          min(longest, _LONG_WORD) * _HEAD_PT_PER_CHAR + 6))
+    if sum(floors) > width:  # too narrow a page for every word: share it in proportion
+        floors = [f * width / sum(floors) for f in floors]
+    spare = width - sum(floors)
     total = sum(weights) or 1.0
-    return [floor + spare * w / total for w in weights]
+    return [f + spare * w / total for f, w in zip(floors, weights, strict=True)]
 
 
 def dates_line(inv: Inventory, when: str) -> str:
