@@ -23,18 +23,32 @@ def _admin(server: Server, dbname: str = "postgres") -> psycopg.Connection[tuple
 
 
 @pytest.fixture
-def plain_url(postgis_server: Server) -> Iterator[str]:
+def owner_url(postgis_server: Server) -> Iterator[str]:
+    """A database owned by a LOGIN role with no other right, without PostGIS."""
     with _admin(postgis_server) as con:
         con.execute(f"CREATE ROLE {ROLE} LOGIN")
         con.execute(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
-    with _admin(postgis_server, DATABASE) as con:
-        con.execute("CREATE EXTENSION postgis")
     url = url_of(postgis_server.host, postgis_server.port, ROLE, DATABASE)
     yield url
     forget_engine(url)
     with _admin(postgis_server) as con:
         con.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         con.execute(f"DROP ROLE IF EXISTS {ROLE}")
+
+
+@pytest.fixture
+def plain_url(postgis_server: Server, owner_url: str) -> str:
+    """``owner_url`` with PostGIS created by a superuser."""
+    with _admin(postgis_server, DATABASE) as con:
+        con.execute("CREATE EXTENSION postgis")
+    return owner_url
+
+
+def test_a_database_without_postgis_says_who_must_create_it(owner_url: str) -> None:
+    with pytest.raises(WorkspaceError, match=r'permission denied to create extension "postgis"; a superuser must'
+                                             r" create it in this database first: CREATE EXTENSION postgis"):
+        db.upgrade(owner_url)
+    assert schema_revision(owner_url) is None
 
 
 def test_a_user_without_createrole_is_told_what_to_grant(postgis_server: Server, plain_url: str) -> None:

@@ -154,6 +154,8 @@ def upgrade_schema(url: str) -> tuple[str | None, str]:
                 user = _driver_url(url).username or getpass.getuser()  # libpq's default: the OS user
                 reason += (f"; the database user needs CREATEROLE once: as a superuser, ALTER ROLE {user} CREATEROLE"
                            f" (the roles {pgroles.PARTNER} and {pgroles.FIELD} are made or joined)")
+            if 'permission denied to create extension "postgis"' in reason:
+                reason += "; a superuser must create it in this database first: CREATE EXTENSION postgis"
             raise WorkspaceError(f"workspace {display_url(url)}: the schema upgrade failed and changed"
                                  f" nothing: {reason}") from None
     return before, head_revision()
