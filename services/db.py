@@ -163,6 +163,7 @@ def backup(store: Store, out: str | os.PathLike[str]) -> Backup:
             with contextlib.closing(gpkg.read_only(store.real)) as src, \
                     contextlib.closing(sqlite3.connect(part)) as dst:
                 src.backup(dst)  # one step: every page under one read lock, so one commit's state
+                dst.execute("PRAGMA journal_mode = DELETE")  # a copy of a file QGIS holds in WAL: no -wal beside it
             with contextlib.closing(sqlite3.connect(f"{part.as_uri()}?mode=ro", uri=True)) as con:
                 checked = [str(r[0]) for r in con.execute("PRAGMA integrity_check").fetchall()]
                 has_trail = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",

@@ -136,3 +136,29 @@ def test_db_backup_refuses_what_it_cannot_do(pg_url: str, tmp_path: Path, capsys
     assert cli.main(["--workspace", str(ws), "db", "backup", "--out", str(tmp_path / "b.csv")]) == 2
     assert "expected a file name ending in .gpkg" in capsys.readouterr().err
     assert ws.read_bytes() == before and not (tmp_path / "b.gpkg").exists()
+
+
+def test_db_backup_of_a_workspace_qgis_holds_in_wal_keeps_its_saved_edits(tmp_path: Path) -> None:
+    """QGIS switches a GeoPackage to WAL while it edits; a save sits in the -wal until then. The
+    copy holds the saved edit and is an ordinary rollback-journal file (no -wal made beside it)."""
+    import sqlite3
+    from contextlib import closing
+
+    import cli
+    from layers.store.workspace import Workspace
+    from services import auth
+
+    ws = tmp_path / "agency.gpkg"
+    shutil.copyfile(DEFAULT_PATH, ws)
+    auth.add_account(Workspace(ws), "kofi", "field", "correct horse battery", ["DEMO North"])
+    with closing(sqlite3.connect(ws)) as qgis:  # stays open, as QGIS does while it edits
+        assert qgis.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+        with qgis:
+            qgis.execute("""UPDATE hgw_accounts SET areas = '["DEMO South"]' WHERE name = 'kofi'""")
+        assert (tmp_path / "agency.gpkg-wal").stat().st_size > 0
+        out = tmp_path / "copy.gpkg"
+        assert cli.main(["--workspace", str(ws), "db", "backup", "--out", str(out)]) == 0
+    with closing(sqlite3.connect(out)) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        assert con.execute("SELECT areas FROM hgw_accounts WHERE name = 'kofi'").fetchone() == ('["DEMO South"]',)
+    assert not (tmp_path / "copy.gpkg-wal").exists()
