@@ -99,7 +99,10 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
     if files:
         chunked = next(k for k, (lay, _) in enumerate(files) if lay == selected[0].subject.layer) if rows else None
         frames, sources, hashes, warnings, at = _load_files(files, set_values or {}, repair, chunked=chunked, rows=rows)
-        provenance = [Provenance(lay, src, "unknown", accuracy_note=UNKNOWN_ERROR_FILE)
+        from services.imports import set_source  # what --set gave is said, as an import says it
+
+        provenance = [Provenance(lay, set_source(src, (set_values or {}).get(lay)), "unknown",
+                                 accuracy_note=UNKNOWN_ERROR_FILE)
                       for lay, paths in sources.items() for src in paths]
         if chunked is not None:
             layer, path = files[chunked]

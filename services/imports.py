@@ -82,7 +82,7 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
     return loaded
 
 
-SET_MARK = "not in the file, set at import (assumed, not observed):"
+SET_MARK = "not in the file, given with --set (assumed, not observed):"
 
 
 def set_source(source: str, set_values: Mapping[str, str] | None, filled: Mapping[str, int] | None = None) -> str:

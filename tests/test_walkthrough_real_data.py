@@ -131,7 +131,7 @@ def test_values_set_at_import_are_labelled_as_not_observed_in_the_partner_export
     doc = json.loads(out.read_text())
     assert doc["features"][0]["properties"]["uses_mercury"] is True
     assert doc["hgwatch"]["layers"][0]["source"] == (
-        "Earth Genome AMW 2024 [not in the file, set at import (assumed, not observed): "
+        "Earth Genome AMW 2024 [not in the file, given with --set (assumed, not observed): "
         "status=active (685 rows), uses_mercury=true (685 rows)]")
     capsys.readouterr()
     assert cli.main(["--workspace", str(ws), "layers"]) == 0
@@ -141,7 +141,7 @@ def test_values_set_at_import_are_labelled_as_not_observed_in_the_partner_export
     _import(ws, GHANA / "osm_places_2019.geojson", "--layer", "residential_areas", "--set", "place=village",
             "--set", "population=500", "--source", "OSM 2019")
     assert Workspace(ws).info("residential_areas").source == (
-        "OSM 2019 [not in the file, set at import (assumed, not observed): population=500 (7,197 rows)]")
+        "OSM 2019 [not in the file, given with --set (assumed, not observed): population=500 (7,197 rows)]")
 
 
 @needs_data
@@ -172,7 +172,7 @@ def test_import_page_repairs_and_fills_what_the_real_footprints_lack(
     assert not at.exception, at.exception
     info = Workspace(ws).info("mining_sites")
     assert info.rows == 685 and info.accuracy_m == 10.0 and info.accuracy_note == "Sentinel-2 footprints, 10 m pixels"
-    assert info.source == ("Earth Genome AMW 2024 [not in the file, set at import (assumed, not observed): "
+    assert info.source == ("Earth Genome AMW 2024 [not in the file, given with --set (assumed, not observed): "
                            "status=active (685 rows), uses_mercury=true (685 rows)]")
     assert Workspace(ws).read("mining_sites")["uses_mercury"].all()
     at.switch_page("ui/pages/provenance.py").run()
@@ -237,3 +237,22 @@ def test_provenance_page_says_what_a_flag_on_gshhg_water_is_worth(
         "mining_sites ±10 m, water_bodies ±500 m; positions may be off by up to 510 m together, not small "
         "against the rule's 100 m: its flags are leads for a field visit, not proof, and sites may be missed")
     assert "HG-BURN-RESIDENTIAL" not in worth.index  # no residential areas held
+
+
+@needs_data
+def test_check_of_files_says_what_set_gave_and_that_the_error_is_unknown(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check --layer FILE --set mining_sites.uses_mercury=true`: the violation file named the
+    footprints file as the source of sites 'using mercury', with nothing said of the assumption."""
+    out = tmp_path / "v.geojson"
+    assert cli.main(["check", "--layer", f"mining_sites={GHANA / 'amw_mining_footprints_2024.geojson'}",
+                     "--layer", f"water_bodies={GHANA / 'gshhg_lakes.geojson'}", "--set",
+                     "mining_sites.uses_mercury=true", "--set", "water_bodies.kind=lake", "--repair",
+                     "--only", "HG-WATER-100", "--out", str(out)]) == 0
+    assert ("accuracy HG-WATER-100: mining_sites unknown, water_bodies unknown; the expected error of "
+            "mining_sites, water_bodies is unknown") in capsys.readouterr().out
+    meta = {m["layer"]: m for m in json.loads(out.read_text())["hgwatch"]["layers"]}
+    assert meta["mining_sites"]["source"].endswith(
+        "amw_mining_footprints_2024.geojson [not in the file, given with --set (assumed, not observed): "
+        "uses_mercury=true]")
+    assert meta["water_bodies"]["expected_error_m"] is None
