@@ -295,8 +295,8 @@ def test_downstream_reaches_and_settlements_have_a_legend() -> None:
     legend = overlay_map.add_reaches(m, down.reaches, down.people, reach_m=20_000.0,
                                      areas=dict(zip(areas["area_id"], areas.geometry)), buffer_m=1000.0)
     assert legend is not None
-    assert "river for 20 km downstream of 1 mercury source(s)" in legend
-    assert "settlement within 1,000 m of the river's bank on that reach" in legend
+    assert "20 km downstream of 1 mercury source(s)" in legend and "(assumed distances)" in legend
+    assert "settlement within 1,000 m of the bank" in legend
     html = m.get_root().render()
     assert "hgw-reach-legend" in html and "&lt;b&gt;V&lt;/b&gt;: 500 people" in html
     assert overlay_map.add_reaches(folium.Map(), [], pd.DataFrame(columns=down.people.columns),
@@ -345,3 +345,26 @@ def test_one_unusable_unit_leaves_out_its_row_not_every_sample(tmp_path: Path,
     metric = next(m for m in at.metric if m.label == "Samples above guideline")
     assert metric.value == "35 of 121" and "1 more are left out" in metric.help
     assert any(c.value.startswith("IDW surface of 81 sample positions") for c in at.caption)
+
+
+def test_the_overlay_legends_sit_under_the_layer_switcher() -> None:
+    """Three legends stacked bottom right (the map's, the samples', the reaches') grew up over the
+    layer switcher on a 600 px map (screenshot, demo, 1366x768). The two overlay legends now sit top
+    right after the switcher, whose script still runs after every layer it lists."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point
+
+    from render.map import mapview
+    from render.map import overlays as overlay_map
+
+    classed = gpd.GeoDataFrame({"sample_id": ["A"], "medium": ["water"], "hg_class": ["above"],
+                                "hg_text": ["7 ug/L"]}, geometry=[Point(-2.0, 6.0)], crs=4326)
+    m = mapview.build_map({"samples": gpd.GeoDataFrame(geometry=[Point(-2.0, 6.0)], crs=4326)})
+    overlay_map.add_sample_classes(m, classed)
+    overlay_map.add_reaches(m, [], pd.DataFrame(columns=["source_id", "area_id", "name", "population",
+                                                         "along_river_m"]), reach_m=20_000.0)
+    html = m.get_root().render()
+    switcher = html.index("L.control.layers(")
+    assert html.index("L.circleMarker(") < switcher < html.index("hgw-sample-legend")
+    assert '"topright"' in html[switcher:]

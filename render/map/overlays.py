@@ -40,9 +40,15 @@ def _hex(colour: str) -> np.ndarray:
 
 def _control_last(m: folium.Map) -> None:
     """Move the layer switcher after the overlays just added: its script must run after the
-    layers it lists are defined (build_map adds it before any overlay of ours)."""
+    layers it lists are defined (build_map adds it before any overlay of ours). The legends placed
+    top right follow it, so that it stays at the top of that corner (Leaflet stacks a top corner in
+    the order the controls are added)."""
     for key, child in list(m._children.items()):
         if isinstance(child, folium.LayerControl):
+            del m._children[key]
+            m.add_child(child, name=key)
+    for key, child in list(m._children.items()):
+        if isinstance(child, HtmlControl) and child.position == "topright":
             del m._children[key]
             m.add_child(child, name=key)
 
@@ -150,13 +156,15 @@ def add_uncertainty(m: folium.Map, surface: Surface, *, medium: str,
 def sample_legend(classed: gpd.GeoDataFrame) -> str:
     """Legend HTML of the sample circles: each class present, its colour, label and count."""
     counts = classed["hg_class"].astype(str).value_counts()
-    rows = ["<b>Samples by guideline class</b> (each against its own medium's guideline)"]
+    rows = []
     for cls in [*CLASS_COLOURS, *sorted(set(counts.index) - set(CLASS_COLOURS))]:
         if cls in counts.index:
             rows.append(f'<span class="hgw-swatch" style="background:{CLASS_COLOURS.get(cls, "#969696")};'
                         'border-radius:50%">&nbsp;&nbsp;&nbsp;</span> '
                         f"{escape(CLASS_LABELS.get(cls, cls))} ({int(counts[cls]):,})")
-    return '<div class="hgw-sample-legend">' + "<br>".join(rows) + "</div>"
+    return ('<div class="hgw-sample-legend"><details open><summary style="cursor:pointer" title="each '
+            "against its own medium's guideline\"><b>Samples by guideline class</b></summary>"
+            + "<br>".join(rows) + "</details></div>")
 
 
 def add_sample_classes(m: folium.Map, classed: gpd.GeoDataFrame) -> str:
@@ -173,8 +181,8 @@ def add_sample_classes(m: folium.Map, classed: gpd.GeoDataFrame) -> str:
                             tooltip=folium.Tooltip(tip), class_name=f"hgw-sample hgw-{cls}",
                             ).add_to(group)
     group.add_to(m)
-    legend = sample_legend(classed)
-    HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomright").add_to(m)
+    legend = sample_legend(classed)  # top right, under the layer switcher: the map's legend fills the bottom
+    HtmlControl(legend, css_class="hgw-overlay-legend", position="topright").add_to(m)
     _control_last(m)
     return legend
 
@@ -210,15 +218,15 @@ def add_reaches(m: folium.Map, reaches: list[Reach], people: pd.DataFrame, *,
     group.add_to(m)
     legend = None
     if reaches:
-        near = "" if buffer_m is None else f" within {buffer_m:,.0f} m of the river's bank"
-        legend = ('<div class="hgw-reach-legend"><span style="display:inline-block;width:18px;'
-                  'height:4px;background:#d7301f;vertical-align:middle"></span> river for '
+        near = "" if buffer_m is None else f" within {buffer_m:,.0f} m of the bank"
+        legend = ('<div class="hgw-reach-legend"><details open><summary style="cursor:pointer" title='
+                  '"both distances are assumptions (config/exposure.toml); population in the tooltip">'
+                  '<b>Downstream</b> (assumed distances)</summary><span style="display:inline-block;'
+                  'width:18px;height:4px;background:#d7301f;vertical-align:middle"></span> '
                   f"{reach_m / 1000:g} km downstream of {len(reaches):,} mercury source(s)<br>"
                   '<span class="hgw-swatch" style="background:#cab2d6;border:2px solid #6a3d9a;'
-                  f'border-radius:50%">&nbsp;&nbsp;</span> settlement{near} on that reach '
-                  "(its population in the tooltip)<br>Both distances are assumptions "
-                  "(config/exposure.toml)</div>")
-        HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomright").add_to(m)
+                  f'border-radius:50%">&nbsp;&nbsp;</span> settlement{near}</details></div>')
+        HtmlControl(legend, css_class="hgw-overlay-legend", position="topright").add_to(m)
     _control_last(m)
     return legend
 
