@@ -256,3 +256,20 @@ def test_check_of_files_says_what_set_gave_and_that_the_error_is_unknown(
         "amw_mining_footprints_2024.geojson [not in the file, given with --set (assumed, not observed): "
         "uses_mercury=true]")
     assert meta["water_bodies"]["expected_error_m"] is None
+
+
+@needs_data
+def test_footprints_without_attributes_are_told_which_fields_decide_mercury_use(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The footprints carry no attributes: HG-WATER-100 checked 0 sites and said "field(s)
+    ['mercury_use'] absent", a field no file can give (it is computed). The note names the fields
+    that are read, and that only a survey may give them."""
+    ws = tmp_path / "ws.gpkg"
+    _import(ws, GHANA / "amw_mining_footprints_2024.geojson", "--layer", "mining_sites", "--repair")
+    _import(ws, GHANA / "gshhg_lakes.geojson", "--layer", "water_bodies", "--set", "kind=lake")
+    capsys.readouterr()
+    assert cli.main(["--workspace", str(ws), "check", "--only", "HG-WATER-100", "--no-record"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"HG-WATER-100\s+critical\s+0\s+0\b", out)
+    assert ("note: field 'mercury_use' is computed from ['uses_mercury', 'amalgamation', 'burning'], and layer "
+            "'mining_sites' has none of them") in out and "['mercury_use'] absent" not in out

@@ -170,11 +170,17 @@ def _evaluate_rule(rule: Rule, frames: Mapping[str, gpd.GeoDataFrame], schemas: 
     notes = [] if len(subj) else [f"layer {rule.subject.layer!r} is empty: nothing to check"]
     read = (rule.subject.where.fields() if rule.subject.where else set()) | (
         rule.reported_if.fields() if rule.reported_if else set())
-    lacking = sorted((read - set(subj.columns) - set(DERIVED_FIELDS)) | set(missing_inputs(subj, read)))
+    lacking = sorted(read - set(subj.columns) - set(DERIVED_FIELDS))
+    underived = missing_inputs(subj, read)
     subj = with_derived(subj, read)
     if lacking and len(subj):
         notes.append(f"field(s) {lacking} absent from layer {rule.subject.layer!r}: treated as"
                      " missing, so no subject matched on them")
+    for name in underived if len(subj) else ():  # a derived field: name the fields a user can give
+        inputs = list(DERIVED_FIELDS[name].reads)
+        notes.append(f"field {name!r} is computed from {inputs}, and layer {rule.subject.layer!r} has none of"
+                     f" them: no subject matched on it; give one from a field survey (e.g. import --set"
+                     f" {inputs[0]}=true only where a survey says so)")
     cand = rule.subject.where.mask(subj) if rule.subject.where else np.ones(len(subj), bool)
     reported = rule.reported_if.mask(subj) if rule.reported_if else np.zeros(len(subj), bool)
     hits = pd.DataFrame({"subject": np.flatnonzero(cand)}) if rule.relation == "attribute" \
