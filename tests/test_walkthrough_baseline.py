@@ -417,3 +417,15 @@ def test_no_printed_heading_is_broken_inside_a_word() -> None:
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(report_bytes(inv, ".pdf", sites=sites))).pages)
     for heading in ("registered", "unregistered", "registration", "mercury-free", "operating", "estimable"):
         assert re.search(rf"^{heading}$", text, re.M), heading
+
+
+def test_the_report_says_what_the_baseline_is_and_that_its_year_is_assumed() -> None:
+    """inventory.toml's [baseline] (year 2021, 'the year is not printed in the text: assumption') was read
+    and never shown: the report measured the 70 % reduction from 'the baseline round' without saying which
+    round or that its year is an assumption. The assumptions now say both."""
+    from render.report.tables import assumptions
+
+    line = next(a for a in assumptions(load_factors()) if a.startswith("The baseline"))
+    assert line == ("The baseline the reduction is measured from is each area's first survey round. Baseline"
+                    " year 2021: 003 baseline assessment (about 2021; the year is not printed in the text:"
+                    " assumption).")

@@ -240,6 +240,11 @@ def assumptions(factors: Factors) -> list[str]:
         f"the site or, where none are given, {factors.working_days.text()} days a year.",
         "The trend compares survey rounds as they are: a round that surveyed fewer sites shows "
         "less mercury. The reduction target is measured by the estimated mercury released.",
+        "The baseline the reduction is measured from is "
+        + (f"survey round {factors.baseline_round!r} (an area without it: its first round)"
+           if factors.baseline_round else "each area's first survey round")
+        + "." + (f" Baseline year {factors.baseline_year}" if factors.baseline_year else "")
+        + (f": {factors.baseline_source}." if factors.baseline_source else "." if factors.baseline_year else ""),
         "Factors that are HgWatch assumptions rather than figures from a source: "
         + (", ".join(own) if own else "none") + ".",
         "Metrics: " + "; ".join(f"{k} = {v}" for k, v in METRICS.items()) + ".",
