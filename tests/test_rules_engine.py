@@ -224,9 +224,10 @@ def test_derived_field_on_a_layer_without_its_inputs_matches_nothing_with_a_note
                                  "filter": {"field": "mercury_use", "equals": "uses mercury"}}})
     result = run(ruleset, mining_sites=sites([east(0, 0, 50.0)]), water_bodies=water([RIVER]))
     assert result.violations.empty
-    assert result.summaries[0].notes == (
-        "field(s) ['mercury_use'] absent from layer 'mining_sites': treated as missing, so no"
-        " subject matched on them",)
+    assert result.summaries[0].notes == (  # mercury_use is derived: the note names what it is computed from
+        "field 'mercury_use' is computed from ['uses_mercury', 'amalgamation', 'burning'], and layer"
+        " 'mining_sites' has none of them: no subject matched on it; give one from a field survey (e.g. import"
+        " --set uses_mercury=true only where a survey says so)",)
 
 
 def test_inside_relation() -> None:
