@@ -432,3 +432,21 @@ def test_the_report_says_what_the_baseline_is_and_that_its_year_is_assumed() -> 
     assert line == ("The baseline the reduction is measured from is each area's first survey round. Baseline"
                     " year 2021: 003 baseline assessment (about 2021; the year is not printed in the text:"
                     " assumption).")
+
+
+def test_a_met_target_says_which_sites_it_could_not_count() -> None:
+    """Area W released 10 kg in its 2022 round; in 2024 one site released 1 kg and another had no figure.
+    The reduction (90 %) printed 'met' with nothing said of the site not counted, which may release more
+    than all the rest. The print form now says 'met (1 site(s) of the round not estimable)'."""
+    rows: list[dict[str, object]] = [
+        {"site_id": "W1", "admin_area": "W", "mercury_kg_per_year": 10.0, "survey_date": "2022-01-01"},
+        {"site_id": "W2", "admin_area": "W", "mercury_kg_per_year": 1.0, "survey_date": "2024-01-01"},
+        {"site_id": "W3", "admin_area": "W", "survey_date": "2024-01-01"},
+    ]
+    for r in rows:
+        r.update(status="active", amalgamation="concentrate", burning="open")
+    inv = inventory_tables(pd.DataFrame(rows), load_factors(), today=date(2025, 1, 1))
+    row = inv.tables["targets"].set_index("target").loc["exposure_reduction"]
+    assert row["status"] == "met" and row["value"] == pytest.approx(0.9) and row["not_estimable"] == 1
+    page = report_html(inv, "<svg></svg>", "2025-01-01")
+    assert "<td>90.0 %</td><td>70.0 %</td><td></td><td>met (1 site(s) of the round not estimable)</td>" in page

@@ -138,7 +138,8 @@ def target_status(trend: pd.DataFrame, factors: Factors, *, today: date,
     -------
     DataFrame with ``by``, ``target``, ``label``, ``metric``, ``latest_round``, ``value``
     (share 0-1 in the latest round), ``target_value``, ``deadline``, ``status`` ("met",
-    "not met", "not met, deadline passed" or "no data") and ``source``.
+    "not met", "not met, deadline passed" or "no data"), ``not_estimable`` (sites of the latest
+    round with no figure: a value measured without them may be better than the truth) and ``source``.
     """
     rows = []
     for area, part in trend.groupby(by, sort=True):
@@ -157,5 +158,6 @@ def target_status(trend: pd.DataFrame, factors: Factors, *, today: date,
                          "latest_round": latest["survey_round"], "value": value,
                          "target_value": t.value,
                          "deadline": t.deadline.isoformat() if t.deadline else "",
-                         "status": status, "source": t.source})
+                         "status": status, "not_estimable": int(latest["n_not_estimable"]),
+                         "source": t.source})
     return pd.DataFrame(rows)

@@ -184,8 +184,11 @@ def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
         for q in QUANTITIES:
             out[q] = [_ranged(row, q) for _, row in table.iterrows()]
         return out
-    if name == "targets":
-        return table.drop(columns=["target", "source"])  # the label says what the id means
+    if name == "targets":  # the label says what the id means; a 'met' says what it leaves out
+        out = table.drop(columns=["target", "source", "not_estimable"])
+        out["status"] = [f"{s} ({n} site(s) of the round not estimable)" if s == "met" and n else s
+                         for s, n in zip(table["status"], table["not_estimable"], strict=True)]
+        return out
     if name == "trends":
         out = table.drop(columns=["round_order", "released_low", "released_high"])
         out["released_kg"] = [_ranged(row, "released") for _, row in table.iterrows()]
