@@ -12,7 +12,7 @@ from layers.catalogue import CATALOGUE
 from layers.io.export import FORMATS as EXPORT_FORMATS
 from layers.io.export import PROFILES
 from layers.io.readers import Loaded
-from layers.store.base import Store
+from layers.store.base import LayerInfo, Store
 from services import arguments, audit, imports, outputs
 from services.areas import stored_areas
 
@@ -31,6 +31,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         info = svc.add_layer_chunks(name, chunks, append=args.append, replace_all=args.replace_all,
                                     **_provenance(args, svc.store, [name]))
         progress(f"stored {info.rows} features in layer {info.layer} of {svc.store.path}")
+        print(_recorded(info), file=sys.stderr)
         return 0
     loaded = imports.load_file(args.file, args.layer, source_layer=args.source_layer, crs=args.crs,
                                repair=args.repair, set_values=arguments.set_values(args.set),
@@ -39,6 +40,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                            **_provenance(args, svc.store, [item.layer for item in loaded], _filled(loaded)))
     for info in infos:
         progress(f"stored {info.rows} features in layer {info.layer} of {svc.store.path}")
+        print(_recorded(info), file=sys.stderr)
     return 0
 
 
@@ -55,6 +57,14 @@ def _provenance(args: argparse.Namespace, store: Store, layers: list[str],
     merged = [imports.appended_provenance(store.info(lay) if store.exists() and store.has(lay) else None, **given)
               for lay in layers]
     return merged[0] if all(m == merged[0] for m in merged) else given
+
+
+def _recorded(info: LayerInfo) -> str:
+    """The provenance the layer now carries, as every check and export will show it: after an
+    --append it is both files', and a --set is named in its source."""
+    error = f"±{info.accuracy_m:g} m" if info.accuracy_m is not None else "unknown (give --accuracy-m)"
+    note = f" ({info.accuracy_note})" if info.accuracy_note else ""
+    return f"  recorded: source {info.source}; licence {info.licence}; expected error {error}{note}"
 
 
 def _filled(loaded: list[Loaded]) -> dict[str, int]:

@@ -108,6 +108,9 @@ def test_appending_lakes_keeps_the_rivers_provenance_and_unknown_error_stays_unk
     licence the lakes', and dropped the rivers' ±500 m without a word; a check then said nothing."""
     ws = tmp_path / "ws.gpkg"
     _ghana(ws)
+    assert ("recorded: source GSHHG rivers [not in the file, given with --set (assumed, not observed): kind=river "
+            "(51 rows)]; GSHHG lakes [not in the file, given with --set (assumed, not observed): kind=lake (4 rows)]; "
+            "licence LGPL-3.0-or-later; expected error unknown (give --accuracy-m)") in capsys.readouterr().err
     info = Workspace(ws).info("water_bodies")
     assert info.source.startswith("GSHHG rivers [") and "; GSHHG lakes [" in info.source
     assert info.licence == "LGPL-3.0-or-later" and info.accuracy_m is None

@@ -242,9 +242,10 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
         source_layer = layer
     with gc_paused():  # the read and the checks make no cyclic garbage (see gc_paused)
         gdf, problems = read_raw(path, source_layer=source_layer, crs=crs, geometry_optional=spec.geometry_optional)
-        filled = {k: len(gdf) if k not in gdf.columns else int(gdf[k].isna().sum()) for k in (set_values or {})}
+        lacking = {k: gdf[ROW][gdf[k].isna()] if k in gdf.columns else gdf[ROW] for k in (set_values or {})}
         gdf = set_fields(gdf, spec, set_values)
         gdf, found = validate(gdf, spec, source=path.name, repair=repair)
+        filled = {k: int(rows.isin(gdf[ROW]).sum()) for k, rows in lacking.items()}  # of the rows kept
         if _FROZEN_AFTER_LOAD[0]:
             gc.freeze()  # before the collector runs again: its first young pass would walk the whole layer
     problems += found
