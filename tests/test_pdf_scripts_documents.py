@@ -17,8 +17,7 @@ from settings.factors import load_factors
 from tests.test_pdf_scripts import CHINESE, DRAWN_KHMER, JAPANESE, KHMER, KOREAN, boxes, drawn, text
 from tests.test_pdf_scripts import pytestmark as installed
 
-pytestmark = [installed, pytest.mark.xfail(strict=True, reason="the report and the dossier do not use "
-                                                                "render.fonts.paragraph yet (HK's diff)")]
+pytestmark = [installed]
 
 
 def _fonts(pdf: bytes) -> set[str]:

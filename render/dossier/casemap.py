@@ -17,7 +17,7 @@ from reportlab.lib import colors
 from shapely import box
 from shapely.geometry.base import BaseGeometry
 
-from render.fonts import fonts
+from render.fonts import face, fonts
 from render.report.areamap import _north_arrow, _scale, scale_bar
 
 SITE = "#d7301f"
@@ -104,7 +104,8 @@ def _legend(drawing: Drawing, x: float, y: float, other_label: str) -> None:
     drawing.add(Circle(x + 4, y - 10, 3.5, fillColor=colors.HexColor(SITE), strokeColor=colors.white))
     drawing.add(String(x + 12, y - 13, "the site", fontSize=7, fontName=fonts().sans))
     drawing.add(Line(x, y - 23, x + 8, y - 23, strokeColor=colors.HexColor(OTHER), strokeWidth=1.5))
-    drawing.add(String(x + 12, y - 26, other_label[:24], fontSize=7, fontName=fonts().sans))
+    label = other_label[:24]
+    drawing.add(String(x + 12, y - 26, label, fontSize=7, fontName=face(label, fonts().sans)))
     drawing.add(Line(x, y - 36, x + 8, y - 36, strokeColor=colors.HexColor(LINE), strokeWidth=1.2,
                      strokeDashArray=[3, 1.5]))
     drawing.add(String(x + 12, y - 39, "shortest line (geodesic)", fontSize=7, fontName=fonts().sans))

@@ -17,11 +17,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from shapely.geometry.base import BaseGeometry
@@ -32,7 +32,7 @@ from layers.io.safefile import atomic_path
 from layers.store.audit import AuditRow
 from layers.store.cases import Case, Comment, Photo, Visit
 from render.dossier.casemap import case_map
-from render.fonts import fonts, stylesheet
+from render.fonts import fonts, paragraph, stylesheet
 from render.report.areamap import map_svg
 
 DOSSIER_SUFFIXES = (".pdf", ".html", ".htm")
@@ -225,8 +225,8 @@ def _pdf(d: Dossier, target: Path | io.BytesIO) -> None:
                             leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=14 * mm,
                             title=f"Case dossier {d.case.violation_id}", author="HgWatch")
 
-    def para(text: str, style: object = body) -> Paragraph:
-        return Paragraph(escape(text[:MAX_TEXT]), style)
+    def para(text: str, style: ParagraphStyle = body) -> Paragraph:
+        return paragraph(text[:MAX_TEXT], style)
 
     story: list[object] = [
         para(f"Case dossier: {d.case.rule_id} at {d.case.site_id} {_v(d.case.site_name)}", styles["Title"]),

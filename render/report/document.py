@@ -26,7 +26,7 @@ from reportlab.platypus import LongTable, PageBreak, Paragraph, SimpleDocTemplat
 from geo.errors import InputError
 from geo.inventory import METRICS, QUANTITIES
 from layers.io.safefile import atomic_path
-from render.fonts import stylesheet
+from render.fonts import paragraph, stylesheet
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.tables import TABLE_TITLES, Inventory, assumptions
 
@@ -246,16 +246,16 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
                             rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
                             title=f"Mercury inventory: {inv.area}", author="HgWatch")
     story: list[object] = [
-        Paragraph(escape(f"Mercury inventory: {clip(inv.area, LINE_CHARS)}"), styles["Title"]),
-        Paragraph(escape(f"{dates_line(inv, when)} Factors: {factor_file(inv)}."), styles["BodyText"]),
+        paragraph(f"Mercury inventory: {clip(inv.area, LINE_CHARS)}", styles["Title"]),
+        paragraph(f"{dates_line(inv, when)} Factors: {factor_file(inv)}.", styles["BodyText"]),
     ]
     if note:
         story.insert(1, Paragraph(f"<b>{escape(note)}</b>", styles["BodyText"]))
-    story += [Paragraph(escape(line), styles["BodyText"]) for line in summary_lines(inv)]
+    story += [paragraph(line, styles["BodyText"]) for line in summary_lines(inv)]
     story += [Spacer(1, 4 * mm), drawing, Spacer(1, 4 * mm)]
     if per_area:
         story.append(Paragraph("A small map per area (legend as above)", styles["Heading3"]))
-        cells = [[Paragraph(escape(clip(name, LINE_CHARS)), styles["BodyText"]), d]
+        cells = [[paragraph(clip(name, LINE_CHARS), styles["BodyText"]), d]
                  for name, d in per_area]
         rows = [cells[i:i + 3] + [""] * (3 - len(cells[i:i + 3])) for i in range(0, len(cells), 3)]
         story.append(Table(rows, colWidths=[doc.width / 3] * 3))
@@ -267,13 +267,13 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
     if len(inv.tables.get("inspection", ())):  # issue 12: cases per area (services.inspection)
         story += _pdf_table(TABLE_TITLES["inspection"], inv.tables["inspection"], styles, small, doc.width)
     story.append(Paragraph("Assumptions", styles["Heading2"]))
-    story += [Paragraph(escape(f"- {a}"), styles["BodyText"]) for a in assumptions(inv.factors)]
+    story += [paragraph(f"- {a}", styles["BodyText"]) for a in assumptions(inv.factors)]
     story.append(Paragraph("Sources", styles["Heading2"]))
     sources = [f"Sites: {data_source or 'workspace'}.",
                f"Factors: {factor_file(inv)}.",
                *{f"{p.source}: {p.method}" for p in inv.factors.published},
                *{t.source for t in inv.factors.targets}]
-    story += [Paragraph(escape(s), small) for s in sources]
+    story += [paragraph(s, small) for s in sources]
     story += _pdf_table(TABLE_TITLES["factors"], inv.tables["factors"], styles, small, doc.width)
     story.append(PageBreak())
     sites = inv.tables["sites"]
@@ -288,8 +288,8 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
 def _pdf_table(title: str, table: pd.DataFrame, styles: object, small: object,
                width: float) -> list[object]:
     """A titled table ``width`` points wide; long cells cut (``CELL_CHARS``) and wrapped."""
-    head = [Paragraph(f"<b>{escape(clip(str(c), CELL_CHARS))}</b>", small) for c in table.columns]
-    body = [[Paragraph(escape(clip(fmt(v), CELL_CHARS)), small) for v in row]
+    head = [paragraph(clip(str(c), CELL_CHARS), small, bold=True) for c in table.columns]
+    body = [[paragraph(clip(fmt(v), CELL_CHARS), small) for v in row]
             for row in table.itertuples(index=False)]
     grid = LongTable([head] + body, repeatRows=1, colWidths=column_widths(table, width))
     grid.setStyle(TableStyle([
@@ -299,7 +299,7 @@ def _pdf_table(title: str, table: pd.DataFrame, styles: object, small: object,
         ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 2),
     ]))
     heading = styles["Heading3"]  # type: ignore[index]
-    return [Paragraph(escape(title), heading), grid, Spacer(1, 3 * mm)]
+    return [paragraph(title, heading), grid, Spacer(1, 3 * mm)]
 
 
 def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
