@@ -5,6 +5,7 @@ import argparse
 
 from commands.common import service, typed
 from services import arguments, audit, outputs
+from services.hgwatch import HgWatch
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -14,7 +15,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     target = outputs.output_file(args.out, flag="--out", suffixes=REPORT_SUFFIXES)
     folder = outputs.output_folder(args.csv, flag="--csv") if args.csv else None
-    out, inv = service(args, factors_path=args.factors).report(
+    base = service(args, factors_path=args.factors)
+    out, inv = HgWatch(base.settings, args.identity).report(  # read as --as may see it
         target, area=args.area, layer_paths=dict(arguments.layer_files(args.layer)),
         today=args.today)
     print("\n".join(inventory_lines(inv)))

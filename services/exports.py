@@ -121,10 +121,11 @@ def share_fields(workspace: Store, layer: str, fields: Iterable[str], *,
     return workspace.mark_shareable(layer, names, undo=undo)
 
 
-def report_layers(workspace: Store, paths: Mapping[str, str]
+def report_layers(workspace: Store, paths: Mapping[str, str], identity: Identity | None = None
                   ) -> tuple[dict[str, gpd.GeoDataFrame | None], list[str]]:
-    """The sites and water of a report, each from its file in ``paths`` or else the workspace,
-    and a line per layer saying where it came from (source, licence, import time)."""
+    """The sites and water of a report, each from its file in ``paths`` or else the workspace (read as
+    ``identity`` may see it, ``services.auth.read_layer``; None: whole), and a line per layer saying where
+    it came from (source, licence, import time)."""
     for layer in paths:
         if layer not in REPORT_LAYERS:
             raise InputError(f"--layer {layer}=...: the report reads mining_sites and"
@@ -137,7 +138,7 @@ def report_layers(workspace: Store, paths: Mapping[str, str]
             frames[layer] = load_layer(paths[layer], layer).gdf
             sources.append(f"{layer}: {paths[layer]}")
         elif workspace.exists() and workspace.has(layer):
-            frames[layer] = workspace.read(layer)
+            frames[layer] = workspace.read(layer) if identity is None else read_layer(workspace, layer, identity)
             info = workspace.info(layer)
             tag = " (SYNTHETIC demo data)" if info.synthetic else ""
             sources.append(f"{layer}: {info.source}, licence {info.licence}, imported"
@@ -150,21 +151,24 @@ def report_layers(workspace: Store, paths: Mapping[str, str]
 
 def write_inventory_report(out: str | os.PathLike[str], *, factors: Factors, workspace: Store,
                            area: str | None = None, layer_paths: Mapping[str, str] | None = None,
-                           today: date | None = None) -> tuple[Path, Inventory]:
+                           today: date | None = None, identity: Identity | None = None) -> tuple[Path, Inventory]:
     """Read the sites (and water, if any) from ``workspace`` or ``layer_paths``
     (``{"mining_sites": PATH}``), compute the inventory for ``area`` with ``factors`` and write
-    the report (PDF or HTML, by the suffix of ``out``)."""
+    the report (PDF or HTML, by the suffix of ``out``). With ``identity``, the workspace's layers are
+    read as it may see them, and the cases per area (which read every case) only for a role that sees
+    all restricted data, as the dashboard's inventory does."""
     from render.report.document import write_report  # reportlab: loaded by the report only (issue 13)
 
     paths = dict(layer_paths or {})
-    frames, sources = report_layers(workspace, paths)
+    frames, sources = report_layers(workspace, paths, identity)
     sites = frames["mining_sites"]
     assert sites is not None  # report_layers refuses a report without sites
     sites = with_units(sites, stored_areas(workspace))  # admin units by location (services.areas)
     when = today or date.today()
     name = paths.get("mining_sites", "mining_sites")
-    inv = inventory_tables(sites, factors, area=area, today=when, source=name,
-                           inspection=inspection_table(workspace))  # issue 12: cases per area
+    every_case = identity is None or identity.rights.restricted == "all"
+    inv = inventory_tables(sites, factors, area=area, today=when, source=name,  # issue 12: cases per area
+                           inspection=inspection_table(workspace) if every_case else None)
     path = write_report(inv, out, sites=select_area(sites, area, source=name),
                         water=frames["water_bodies"], generated=when,
                         data_source="; ".join(sources))

@@ -529,7 +529,7 @@ class HgWatch:
         from services import exports
 
         return exports.write_inventory_report(out, factors=self.settings.factors, workspace=self.store,
-                                              area=area, layer_paths=layer_paths, today=today)
+                                              area=area, layer_paths=layer_paths, today=today, identity=self.identity)
 
     def write_surface(self, out: str | os.PathLike[str], *, medium: str, samples_path: str | None = None,
                       method: str | None = None, cell_m: float | None = None,
