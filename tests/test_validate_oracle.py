@@ -21,9 +21,11 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from geo.contamination import check_unit
+from geo.contamination.media import MEDIUM_KIND
 from layers.catalogue import FieldSpec, LayerSpec, spec_for
 from layers.io.coerce import _AMBIGUOUS_COMMA, _CENSORED, _FALSE, _TRUE
-from layers.io.validate import EXPECTED, ROW, UNREADABLE, _key, validate
+from layers.io.validate import BELOW_HINT, EXPECTED, ROW, UNREADABLE, _key, validate
 
 NA = object()  # a value that could not be parsed or was absent
 LONLAT = "longitude in [-180, 180] and latitude in [-90, 90]"
@@ -84,12 +86,21 @@ def reference(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool) -> tuple[lis
     def add(i: int | None, field: str, value: object, expected: str, kind: str, severity: str = "error") -> None:
         found.append((i, field, value, expected, kind, severity))
 
+    # an id column empty in every row is read as no id column: ids generated, one warning
+    if n and all(absent(v) for v in gdf[spec.id_field].astype(object)):
+        stem = "f"
+        gdf[spec.id_field] = [f"{stem}-{r}" for r in gdf[ROW]]
+        add(None, spec.id_field, None,
+            f"the '{spec.id_field}' column is empty in every row; ids were generated as '{stem}-<row>'. "
+            f"Add a '{spec.id_field}' column with values to keep ids stable across imports", "generated", "warning")
     # a '<0.1' measurement sets its detection flag, so the flag's own value is not checked there
     censored: dict[str, set[int]] = {}
+    measured: dict[str, str] = {}
     for fs in spec.fields:
         if fs.detection_flag is not None and fs.name in gdf.columns:
             censored[fs.detection_flag] = {i for i, v in enumerate(gdf[fs.name].astype(object))
                                            if isinstance(v, str) and _CENSORED.match(v)}
+            measured[fs.detection_flag] = fs.name
     for fs in spec.fields:
         if fs.name not in gdf.columns:
             if fs.required:
@@ -104,9 +115,10 @@ def reference(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool) -> tuple[lis
             out, wrong = parse_one(v, fs.dtype)
             values.append(out)
             bad.append(wrong)
+        hint = BELOW_HINT if fs.detection_flag is not None else ""
         for i in range(n):
             if bad[i] and i not in censored.get(fs.name, set()):
-                add(i, fs.name, raw[i], f"expected {EXPECTED[fs.dtype]}", "type")
+                add(i, fs.name, raw[i], f"expected {EXPECTED[fs.dtype]}{hint}", "type")
         if fs.required:
             for i in range(n):
                 if absent(raw[i]):
@@ -123,6 +135,18 @@ def reference(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool) -> tuple[lis
                     add(i, fs.name, raw[i], f"expected one of {allowed}{hint}", "allowed")
         if fs.dtype in ("int", "float"):
             _range(values, fs, add)
+        for i in sorted(censored.get(fs.name, set())):  # '<0.1' with the flag false: both fields contradict
+            if values[i] is False:
+                written = gdf[measured[fs.name]].astype(object).iloc[i]
+                add(i, fs.name, raw[i], f"true or blank: {measured[fs.name]} is written {written!r}, below the "
+                    "detection limit, so the two fields contradict; correct one of them", "contradiction")
+        if fs.name == "unit" and spec.name == "samples" and "medium" in parsed:
+            for i in range(n):  # the unit against the medium, where both are there and the medium known
+                medium = parsed["medium"][i]
+                if values[i] is not NA and medium in MEDIUM_KIND:
+                    why = check_unit(str(medium), str(values[i]))
+                    if why is not None:
+                        add(i, fs.name, values[i], why, "unit")
         parsed[fs.name] = values
     raw_ids = list(gdf[spec.id_field].to_numpy())  # messages name the id as written
     ids = parsed[spec.id_field]
@@ -190,7 +214,8 @@ def _geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: Any) ->
 TRICKY = ["", "  ", " 1,5 ", "1,234", "abc", "inf", "nan", "-4", "3.0", "3.5", "0", "1", "<0.1", "< 2e-3",
           "<x", "yes", "NON", "ооба", "Да", "Active", "in active", "activ", "Whole Ore", "whole-ore",
           "2024-03-31", "2024-03-31T10:00:00Z", "31/03/2024", "\xa0x\u2003", "1e5", "S1", " S1", "S2",
-          "\x1cS3\x1f", "dry", "Total", "methyl", "soil", "Sediment", "367", "-0", "1,5e3"]
+          "\x1cS3\x1f", "dry", "Total", "methyl", "soil", "Sediment", "367", "-0", "1,5e3",
+          "water", "ug/L", " mg/kg", "bananas", "%", "ND", "false", "no"]
 TEXT = st.one_of(st.sampled_from(TRICKY), st.text(max_size=5), st.none())
 ANY = st.one_of(TEXT, st.integers(-3, 400), st.floats(allow_nan=True, allow_infinity=True),
                 st.booleans(), st.sampled_from([1.0, 2.5, -4.0, 0.0]))
@@ -277,3 +302,21 @@ def test_the_oracle_sees_every_kind_on_a_hand_made_frame() -> None:
                      (4, "miners", "type"), (6, "miners", "type"), (3, "miners", "range"),
                      (2, "site_id", "duplicate"), (2, "geometry", "swapped"), (3, "geometry", "range"),
                      (4, "geometry", "geometry"), (5, "geometry", "geometry_type"), (6, "geometry", "invalid")]
+
+
+def test_the_oracle_and_the_validator_agree_on_a_laboratory_file() -> None:
+    """Samples with a unit wrong for the medium, '<0.1' with below_detection false, 'ND' and no ids:
+    the reference finds each (known answer) and the validator reports the same."""
+    frame = pd.DataFrame({"sample_id": [None] * 5,
+                          "medium": ["water", "water", "soil", "Sediment", "water"],
+                          "hg": ["<0.1", "ND", "0.3", "1", "<0.2"],
+                          "below_detection": ["false", None, "no", None, "yes"],
+                          "unit": ["ug/L", "bananas", "ug/L", "mg/kg", "%"], ROW: range(2, 7)})
+    gdf = gpd.GeoDataFrame(frame, geometry=[GEOMS[0]] * 5, crs=4326)
+    spec = spec_for("samples")
+    expected, _ = reference(gdf.copy(), spec, False)
+    kinds = [(row, fid, field, kind) for row, fid, field, _, _, _, kind in expected]
+    assert kinds == [(None, None, "sample_id", "generated"), (3, "f-3", "hg", "type"),
+                     (2, "f-2", "below_detection", "contradiction"), (3, "f-3", "unit", "unit"),
+                     (4, "f-4", "unit", "unit"), (6, "f-6", "unit", "unit")]
+    _check((gdf, spec), False)

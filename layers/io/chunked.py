@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,6 +34,7 @@ from geo import geomcheck
 from geo.errors import InputError, Problem
 from layers.catalogue import LayerSpec
 from layers.io import gdalread
+from layers.io.coerce import is_missing
 from layers.io.containers import WalCopies, shared_copies
 from layers.io.crs import place_crs
 from layers.io.nested import flatten_nested
@@ -165,6 +167,8 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
     parsed_ids: list[pa.Array] = []
     raw_ids: list[pa.Array] = []
     rows: list[np.ndarray] = []
+    has_ids = False  # some chunk has an id: a chunk whose ids are all empty is then not "no id column"
+    empty_chunks: list[tuple[int, int, np.ndarray]] = []  # (its problems in found_all, its rows)
     for gdf, notes in chunks:
         for p in notes:
             if p.row is None and repr(p) in file_level:
@@ -173,20 +177,27 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
             found_all.append(p)
         raw = rename_columns(gdf, spec)
         raw_id = raw[spec.id_field] if spec.id_field in raw.columns else None
+        empty_ids = raw_id is not None and len(raw_id) > 0 and bool(is_missing(raw_id).all())
+        has_ids = has_ids or (raw_id is not None and not empty_ids and len(raw_id) > 0)
         layer, found = validate(gdf, spec, source=source, repair=repair)
         if raw_id is not None and len(raw_id) != len(layer):  # rows --repair left out (nothing left of them)
             raw_id = raw_id[raw[ROW].isin(layer[ROW]).to_numpy()]
+        start = len(found_all)
         for p in found:
             if p.kind == "duplicate" or (p.row is None and repr(p) in file_level):
                 continue  # duplicates are found across chunks below; whole-file notes once
             if p.row is None:
                 file_level.add(repr(p))
             found_all.append(p)
+        if empty_ids:
+            empty_chunks.append((start, len(found_all), layer[ROW].to_numpy()))
         parsed_ids.append(pa.array(layer[spec.id_field].to_numpy(dtype=object), type=pa.string(), from_pandas=True))
         shown = (raw_id if raw_id is not None else layer[spec.id_field]).to_numpy(dtype=object)
         raw_ids.append(pa.array([None if v is None else str(v) for v in shown], type=pa.string()))
         rows.append(layer[ROW].to_numpy())
         yield layer
+    if empty_chunks and has_ids:
+        found_all = _ids_missing(found_all, empty_chunks, spec.id_field, source)
     found_all += _duplicates(parsed_ids, raw_ids, rows, spec.id_field, source)
     order = {fs.name: k for k, fs in enumerate(spec.fields)}
 
@@ -199,6 +210,23 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
             return order[p.field], 0 if p.row is None else _FIELD_KINDS.get(p.kind, 5)
         return len(order) + 1, 0  # geometry, record by record
     problems += sorted(found_all, key=key)
+
+
+def _ids_missing(found: list[Problem], empty_chunks: list[tuple[int, int, np.ndarray]], field: str,
+                 source: str) -> list[Problem]:
+    """``found`` as a whole-file run gives it when some chunks' ids are all empty but the file has ids:
+    ``validate`` read those chunks as having no id column (ids generated, a warning); the file has
+    one, so each of their rows is "required value is missing" and their problems name no id."""
+    out: list[Problem] = []
+    done = 0
+    for start, end, chunk_rows in empty_chunks:
+        out += found[done:start]
+        out += [replace(p, feature_id=None) for p in found[start:end] if p.kind != "generated"]
+        out += [Problem(source, int(r), field, None, "required value is missing", "error", None, "missing")
+                for r in chunk_rows]
+        done = end
+    out += found[done:]
+    return [p for p in out if not (p.kind == "generated" and p.field == field)]
 
 
 def _duplicates(parsed: list[pa.Array], raw: list[pa.Array], rows: list[np.ndarray], field: str,

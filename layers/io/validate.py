@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from geo import geomcheck
 from geo.errors import Problem
 from layers.catalogue import FieldSpec, LayerSpec
-from layers.io.coerce import coerce_field, is_missing, parse_censored, text_array
+from layers.io.coerce import coerce_field, is_missing, parse_bool, parse_censored, text_array
 
 ROW = "_row"  # column readers add: 1-based record number in the source file
 # Columns readers add for records whose geometry GEOS could not build as written (see
@@ -36,6 +36,9 @@ EXPECTED = {"str": "text", "int": "a whole number",
             "float": "a number such as 2.5 or 2,5, without thousands separators",
             "bool": "true or false (yes/no, 1/0)", "date": "a date such as 2024-03-31"}
 _LONLAT = "longitude in [-180, 180] and latitude in [-90, 90]"
+#: what a measurement (a field with a detection flag) that is not a number is told
+BELOW_HINT = "; a value below the detection limit (ND, n.d., BDL) is written '<limit', e.g. '<0.1'"
+UNIT, MEDIUM = "unit", "medium"
 
 
 class _Add(Protocol):
@@ -111,8 +114,11 @@ def validate(
                                 expected, severity, fid, kind))
 
     texts: dict[str, pa.Array] = {}  # the text fields as coerce.text_array gives them, each made once
+    conflicts: dict[str, tuple[NDArray[np.bool_], pd.Series, pd.Series]] = {}
     for fs in spec.fields:
-        _check_field(gdf, fs, add, texts)
+        _check_field(gdf, fs, add, texts, conflicts)
+        if fs.name == UNIT and spec.name == "samples":
+            _check_units(gdf, add)
     _check_duplicates(gdf, spec.id_field, add, texts.get(spec.id_field))
     gdf = _check_geometry(gdf, spec, repair, add)
     return gdf, problems
@@ -129,22 +135,32 @@ def _shown_id(value: object) -> str | None:
 
 def _ensure_id(gdf: gpd.GeoDataFrame, spec: LayerSpec, source: str,
                problems: list[Problem]) -> gpd.GeoDataFrame:
-    """Generate ids '<file stem>-<row>' when the file has no id column at all (a warning)."""
-    if spec.id_field in gdf.columns:
+    """Generate ids '<file stem>-<row>' when the file has no id column, or one empty in every row
+    (a warning): a column with no value holds no id to keep, so it is read as absent rather than
+    as one "required value is missing" per row (Peru's riverbank file: 241 rows, every id null)."""
+    empty = spec.id_field in gdf.columns and len(gdf) > 0 and bool(is_missing(gdf[spec.id_field]).all())
+    if spec.id_field in gdf.columns and not empty:
         return gdf
     stem = Path(source).stem
     rows = gdf[ROW] if ROW in gdf.columns else pd.Series(range(1, len(gdf) + 1), index=gdf.index)
     gdf[spec.id_field] = (f"{stem}-" + pd.Series(rows).astype(str)).to_numpy(dtype=object)
     problems.append(Problem(
         source, None, spec.id_field, None,
-        f"no '{spec.id_field}' column; ids were generated as '{stem}-<row>'. "
-        f"Add a '{spec.id_field}' column to keep ids stable across imports",
+        (f"the '{spec.id_field}' column is empty in every row" if empty else f"no '{spec.id_field}' column")
+        + f"; ids were generated as '{stem}-<row>'. "
+        f"Add a '{spec.id_field}' column{' with values' if empty else ''} to keep ids stable across imports",
         "warning", None, "generated"))
     return gdf
 
 
-def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add, texts: dict[str, pa.Array]) -> None:
-    """Check one declared field; a text field read as text is left in ``texts`` (Arrow strings)."""
+def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add, texts: dict[str, pa.Array],
+                 conflicts: dict[str, tuple[NDArray[np.bool_], pd.Series, pd.Series]] | None = None) -> None:
+    """Check one declared field; a text field read as text is left in ``texts`` (Arrow strings).
+
+    ``conflicts``: a measurement written '<0.1' whose detection flag says false leaves the rows, the
+    flag's values and its own there; they are reported with the flag's field (both fields contradict).
+    """
+    conflicts = {} if conflicts is None else conflicts
     if fs.name not in gdf.columns:
         if fs.required:
             names = ", ".join([fs.name, *fs.aliases])
@@ -165,12 +181,18 @@ def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add, texts: dict[st
         if flag not in gdf.columns or is_missing(gdf[flag]).all():
             gdf[flag] = below
         else:
+            below_now = below.to_numpy(dtype=bool)
+            said, _ = parse_bool(gdf[flag])
+            contradicts = below_now & said.eq(False).to_numpy(dtype=bool, na_value=False)
+            if contradicts.any():
+                conflicts[flag] = (contradicts, gdf[flag], raw)
             gdf[flag] = gdf[flag].where(~below, True)
     else:
         missing = is_missing(raw)
         parsed, bad = coerce_field(raw, fs)
+    hint = BELOW_HINT if flag is not None else ""
     for i in np.flatnonzero(bad.to_numpy()):
-        add(i, fs.name, raw.iloc[i], f"expected {EXPECTED[fs.dtype]}", "type")
+        add(i, fs.name, raw.iloc[i], f"expected {EXPECTED[fs.dtype]}{hint}", "type")
     if fs.required:
         for i in np.flatnonzero(missing.to_numpy()):
             add(i, fs.name, None, "required value is missing", "missing")
@@ -178,7 +200,35 @@ def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add, texts: dict[st
         parsed = _check_allowed(parsed, raw, fs, add, text)
     if fs.dtype in ("int", "float"):
         _check_range(parsed, fs, add)
+    if fs.name in conflicts:
+        contradicts, said, measured = conflicts.pop(fs.name)
+        for i in np.flatnonzero(contradicts):
+            add(i, fs.name, said.iloc[i], f"true or blank: {measured.name} is written {measured.iloc[i]!r}, "
+                "below the detection limit, so the two fields contradict; correct one of them", "contradiction")
     gdf[fs.name] = parsed
+
+
+def _check_units(gdf: gpd.GeoDataFrame, add: _Add) -> None:
+    """A sample's unit against its medium (``geo.contamination.check_unit``): one problem per row whose
+    unit cannot be its medium's (``bananas``, ``mg/kg`` for water), naming the unit and what was
+    expected. Each distinct (medium, unit) pair is checked once; rows whose medium is not known or
+    whose unit is missing are already reported. pint is loaded only here (samples with units)."""
+    if UNIT not in gdf.columns or MEDIUM not in gdf.columns or not len(gdf):
+        return
+    from geo.contamination.media import MEDIUM_KIND
+    from geo.contamination.units import check_unit
+    media = gdf[MEDIUM].astype(object).to_numpy()
+    units = gdf[UNIT].astype(object).to_numpy()
+    known = pd.Series(media).isin(list(MEDIUM_KIND)).to_numpy() & ~pd.isna(units)
+    rows = np.flatnonzero(known)
+    if not len(rows):
+        return
+    pairs = pd.MultiIndex.from_arrays([media[rows].astype(str), units[rows].astype(str)])
+    codes, uniques = pd.factorize(pairs)
+    why = [check_unit(m, u) for m, u in uniques.tolist()]
+    refused = np.array([w is not None for w in why], dtype=bool)
+    for i, code in zip(rows[refused[codes]], codes[refused[codes]]):
+        add(i, UNIT, units[i], str(why[code]), "unit")
 
 
 def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add: _Add,

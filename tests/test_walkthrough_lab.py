@@ -1,0 +1,128 @@
+"""Samples and ids as they come from laboratories and real files (H2W's walk).
+
+A laboratory's CSV with units that cannot be its medium's (``bananas``, ``mg/kg`` for water, ``%``
+for water) used to be stored, and the overlays page then refused it row by row; '<0.1' with
+below_detection false was silently read as below detection; 'ND' was told only "expected a number".
+Peru's riverbank file has an ``id`` column null in all 241 rows: 241 "required value is missing".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+import cli
+from layers.catalogue import spec_for
+from layers.io.chunked import read_chunks, validate_chunks
+from layers.io.readers import read_raw
+from layers.io.validate import validate
+from layers.store.workspace import Workspace
+
+PERU = Path(__file__).resolve().parents[2] / "shared" / "data" / "peru"
+needs_data = pytest.mark.skipif(not (PERU / "riverbank_not_mining_points.geojson").exists(),
+                                reason="needs the real open data in ../shared/data/peru")
+
+LAB = """sample_id,medium,hg,below_detection,unit,lon,lat
+W1,water,0.4,,ug/L,-1.60,6.20
+W2,water,0.5,,bananas,-1.61,6.21
+W3,water,0.6,,mg/kg,-1.62,6.22
+W4,water,2,,%,-1.63,6.23
+S1,soil,1.2,,mg/kg,-1.64,6.24
+S2,soil,<0.1,false,mg/kg,-1.65,6.25
+S3,soil,ND,,mg/kg,-1.66,6.26
+S4,soil,<0.2,true,ug/g,-1.67,6.27
+"""
+
+
+def _lab(tmp_path: Path) -> Path:
+    path = tmp_path / "lab.csv"
+    path.write_text(LAB, encoding="utf-8")
+    return path
+
+
+def test_a_unit_wrong_for_its_medium_a_contradicting_flag_and_nd_are_errors_naming_the_row(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lab, ws = _lab(tmp_path), tmp_path / "ws.gpkg"
+    assert cli.main(["--workspace", str(ws), "validate", str(lab), "--layer", "samples"]) == 1
+    out = capsys.readouterr().out
+    errors = sorted(line.strip() for line in out.splitlines() if line.strip().startswith("error:"))
+    assert errors == sorted([
+        "error: lab.csv, row 2, id W2, field 'unit': value 'bananas': a known unit of mass per volume for "
+        "a water sample (e.g. ug/L, ng/L, mg/L, ug/m^3, ng/m^3)",
+        "error: lab.csv, row 3, id W3, field 'unit': value 'mg/kg': a unit of mass per volume for a water "
+        "sample (e.g. ug/L, ng/L, mg/L, ug/m^3, ng/m^3), not mass per mass",
+        "error: lab.csv, row 4, id W4, field 'unit': value '%': a unit of mass per volume for a water "
+        "sample (e.g. ug/L, ng/L, mg/L, ug/m^3, ng/m^3), not mass per mass",
+        "error: lab.csv, row 6, id S2, field 'below_detection': value 'false': true or blank: hg is "
+        "written '<0.1', below the detection limit, so the two fields contradict; correct one of them",
+        "error: lab.csv, row 7, id S3, field 'hg': value 'ND': expected a number such as 2.5 or 2,5, "
+        "without thousands separators; a value below the detection limit (ND, n.d., BDL) is written "
+        "'<limit', e.g. '<0.1'",
+    ])
+    # nothing is stored; the rows that can be used go in once the others are corrected
+    assert cli.main(["--workspace", str(ws), "import", str(lab), "--layer", "samples"]) == 2
+    capsys.readouterr()
+    fixed = lab.read_text(encoding="utf-8").replace("bananas", "ug/L").replace("0.6,,mg/kg", "0.6,,mg/L") \
+        .replace("2,,%", "2,,ng/L").replace("false", "true").replace("ND,", "<0.05,")
+    lab.write_text(fixed, encoding="utf-8")
+    assert cli.main(["--workspace", str(ws), "import", str(lab), "--layer", "samples"]) == 0
+    stored = Workspace(ws).read("samples").set_index("sample_id")
+    assert len(stored) == 8
+    assert stored.loc["S2", "below_detection"] and stored.loc["S3", "below_detection"]
+    assert stored.loc["S3", "hg"] == 0.05 and not stored["below_detection"].fillna(False)["S1"]
+
+
+def test_the_unit_check_holds_in_a_chunked_run(tmp_path: Path) -> None:
+    """The same problems, in the same order, when a GeoParquet is validated 3 records at a time."""
+    import pandas as pd
+
+    frame = pd.read_csv(_lab(tmp_path), dtype=str)
+    gdf = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]),
+                           geometry=gpd.points_from_xy(frame["lon"].astype(float), frame["lat"].astype(float)),
+                           crs=4326)
+    path = tmp_path / "lab.parquet"
+    gdf.to_parquet(path)
+    spec = spec_for("samples")
+    raw, notes = read_raw(path)
+    _, found = validate(raw, spec, source=path.name)
+    whole = notes + found
+    _, chunked = validate_chunks(read_chunks(path, 3), spec, source=path.name)
+    assert [repr(p) for p in chunked] == [repr(p) for p in whole]
+    assert [(p.row, p.field, p.kind) for p in whole] == [
+        (7, "hg", "type"), (6, "below_detection", "contradiction"), (2, "unit", "unit"),
+        (3, "unit", "unit"), (4, "unit", "unit")]
+
+
+@needs_data
+def test_peru_riverbank_file_with_every_id_null_gets_generated_ids(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its 'id' column is null in all 241 rows: read as no id column (ids generated, one warning),
+    not 241 "required value is missing"."""
+    path, ws = PERU / "riverbank_not_mining_points.geojson", tmp_path / "ws.gpkg"
+    assert cli.main(["--workspace", str(ws), "validate", str(path), "--layer", "mining_sites"]) == 0
+    out = capsys.readouterr().out
+    assert "required value is missing" not in out
+    assert ("warning: riverbank_not_mining_points.geojson, field 'site_id': the 'site_id' column is empty "
+            "in every row; ids were generated as 'riverbank_not_mining_points-<row>'") in out
+    assert cli.main(["--workspace", str(ws), "import", str(path), "--layer", "mining_sites"]) == 0
+    stored = Workspace(ws).read("mining_sites")
+    assert sorted(stored["site_id"]) == sorted(f"riverbank_not_mining_points-{r}" for r in range(1, 242))
+
+
+def test_ids_empty_in_one_chunk_only_are_missing_as_in_a_whole_file_run(tmp_path: Path) -> None:
+    """A chunk whose ids are all null, in a file that has ids: each of its rows is missing its id
+    (not ids generated for that chunk), as a whole-file run says."""
+    gdf = gpd.GeoDataFrame({"site_id": ["A", "B", "C", None, None, None, "G"], "status": ["active"] * 7},
+                           geometry=[shapely.Point(-1.6 + k / 100, 6.2) for k in range(7)], crs=4326)
+    path = tmp_path / "sites.parquet"
+    gdf.to_parquet(path)
+    spec = spec_for("mining_sites")
+    raw, notes = read_raw(path)
+    _, found = validate(raw, spec, source=path.name)
+    whole = notes + found
+    assert [(p.row, p.feature_id, p.kind) for p in whole if p.field == "site_id"] == [
+        (4, None, "missing"), (5, None, "missing"), (6, None, "missing")]
+    _, chunked = validate_chunks(read_chunks(path, 3), spec, source=path.name)
+    assert [repr(p) for p in chunked] == [repr(p) for p in whole]
