@@ -126,3 +126,25 @@ def test_ids_empty_in_one_chunk_only_are_missing_as_in_a_whole_file_run(tmp_path
         (4, None, "missing"), (5, None, "missing"), (6, None, "missing")]
     _, chunked = validate_chunks(read_chunks(path, 3), spec, source=path.name)
     assert [repr(p) for p in chunked] == [repr(p) for p in whole]
+
+
+def test_a_surface_with_no_leave_one_out_estimate_says_so_in_its_tags(tmp_path: Path) -> None:
+    """Two samples 10 km apart with a 2 km reach: neither can be predicted from the other. The GeoTIFF's
+    HGW_LOO_CV tag said 'rmse=nan mae=nan'; it now says what the surface says."""
+    import numpy as np
+    import rasterio
+    from pyproj import CRS
+
+    from geo.contamination import Guideline, interpolate
+    from services.contamination import write_surface
+
+    surf = interpolate(np.array([[0.0, 0.0], [10_000.0, 0.0]]), np.array([0.3, 0.9]), crs=CRS.from_epsg(32630),
+                       unit="ug/L", cell_m=500.0, max_distance_m=2000.0)
+    assert surf.cross_validation.n == 0
+    out = write_surface(surf, tmp_path / "s.tif", medium="water",
+                        guidelines={"water": Guideline("water", 6.0, "ug/L", "total", "guideline", "WHO")})
+    with rasterio.open(out) as src:
+        tag = src.tags()["HGW_LOO_CV"]
+    assert tag == ("n=0: leave-one-out error: cannot be estimated, no sample has another within 2000 m "
+                   "to be predicted from")
+    assert "nan" not in tag

@@ -27,7 +27,9 @@ def surface_tags(surface: Surface, *, medium: str, guideline: float | None = Non
         "HGW_SAMPLES": str(surface.n_samples),
         "HGW_MAX_DISTANCE_M": f"{surface.max_distance_m:g}",
         "HGW_CELL_M": f"{surface.grid.cell_m:g}",
-        "HGW_LOO_CV": f"n={cv.n} rmse={cv.rmse:.6g} mae={cv.mae:.6g} {surface.unit}"
+        # no sample with another within reach: no error to give (not 'rmse=nan'), said as the surface says it
+        "HGW_LOO_CV": f"n=0: {surface.loo_text()}" if cv.n == 0 else
+        f"n={cv.n} rmse={cv.rmse:.6g} mae={cv.mae:.6g} {surface.unit}"
         + ("" if cv.rmse_log is None else f" rmse_ln={cv.rmse_log:.6g}"),
         "HGW_NOTES": "; ".join(surface.notes),
     }
