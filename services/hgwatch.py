@@ -395,11 +395,12 @@ class HgWatch:
     def gaps(self, filters: Filters, today: date, reach_m: float | None = None,
              buffer_m: float | None = None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
         """Ranked monitoring gaps: of the mercury-using sites in view (None without sites) and of
-        the downstream reaches (None without any)."""
+        the downstream reaches (None without any). A site is covered by any sample the identity may
+        see, wherever it lies: a sample just across an admin boundary monitors it too (as the
+        settlements downstream are found wherever they lie)."""
         from services import exposure as ex
 
-        frames = self.view(filters)
-        sites, samples = frames.get("mining_sites"), frames.get("samples")
+        sites, samples = self.view(filters).get("mining_sites"), self.frames().get("samples")
         down = self.downstream(filters, reach_m, buffer_m)
         cfg = self.settings.exposure
         by_site = None if sites is None or sites.empty else ex.gaps(

@@ -148,3 +148,33 @@ def test_a_surface_with_no_leave_one_out_estimate_says_so_in_its_tags(tmp_path: 
     assert tag == ("n=0: leave-one-out error: cannot be estimated, no sample has another within 2000 m "
                    "to be predicted from")
     assert "nan" not in tag
+
+
+def test_a_sample_just_across_the_admin_boundary_covers_a_site(tmp_path: Path) -> None:
+    """Site S1 (area A) has a recent water sample 221 m away, in area B. With the area filter on A the
+    gap list ignored it (the samples were filtered by area too) and listed S1 as unmonitored. Now S1 is
+    covered; S2, 10 km from any sample, is still listed, with its nearest sample at the exact
+    geodesic distance."""
+    from datetime import date
+
+    from pyproj import Geod
+
+    from services.hgwatch import HgWatch
+    from services.view import Filters
+    from settings import Settings
+
+    sites = tmp_path / "sites.csv"
+    sites.write_text("site_id,name,status,uses_mercury,mercury_kg_per_year,admin_area,lon,lat\n"
+                     "S1,One,active,yes,10,A,-1.600,6.200\nS2,Two,active,yes,10,A,-1.700,6.300\n", encoding="utf-8")
+    samples = tmp_path / "samples.csv"
+    samples.write_text("sample_id,medium,hg,unit,sampled_on,admin_area,lon,lat\n"
+                       "W1,water,0.4,ug/L,2026-01-10,B,-1.598,6.200\n", encoding="utf-8")
+    ws = tmp_path / "ws.gpkg"
+    assert cli.main(["--workspace", str(ws), "import", str(sites), "--layer", "mining_sites"]) == 0
+    assert cli.main(["--workspace", str(ws), "import", str(samples), "--layer", "samples"]) == 0
+    svc = HgWatch(Settings.from_env({}, workspace=ws))
+    by_site, _ = svc.gaps(Filters(admin_areas=("A",)), date(2026, 11, 27))
+    assert by_site is not None
+    assert list(by_site["site_id"]) == ["S2"]
+    _, _, metres = Geod(ellps="WGS84").inv(-1.700, 6.300, -1.598, 6.200)
+    assert abs(float(by_site["nearest_sample_m"].iloc[0]) - metres) < 0.01
