@@ -56,7 +56,6 @@ from services.cases import case_counts
 from services.exports import provenance
 from services.hgwatch import HgWatch, Query
 from services.surfaces import surfaces_frame
-from services.view import Filters
 from settings import Settings
 
 VIOLATIONS = "violations"
@@ -190,6 +189,25 @@ class FeatureSource:
             return self._kept[key]
 
 
+def _classed(hg: HgWatch, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The samples ``frame`` (as the profile gives it) with each sample's class columns, as the app
+    shows them: a sample whose unit or medium cannot be used keeps its row with no class (the others
+    are still classed: one bad unit served every sample unclassed); the whole frame unclassed only
+    when the guideline settings cannot be read. The columns are the profile's own and the classes."""
+    from services import contamination
+
+    try:
+        guidelines, classes = hg.settings.guidelines
+    except HgWatchError:  # the guideline settings cannot class them: served unclassed
+        return frame
+    if not {"medium", "hg", "unit"} <= set(frame.columns):
+        return frame
+    classed, _ = contamination.usable_classed(frame.drop(columns=["_row"], errors="ignore"), guidelines, classes,
+                                              source="samples layer")
+    added = [c for c in classed.columns if c not in frame.columns and c not in ("_row", classed.geometry.name)]
+    return frame.join(pd.DataFrame(classed[added]))
+
+
 def _collections(hg: HgWatch, profile: str) -> dict[str, Served]:
     infos = hg.layers()
     frames = hg.frames()
@@ -199,11 +217,7 @@ def _collections(hg: HgWatch, profile: str) -> dict[str, Served]:
         frame = frames[info.layer]
         frame = apply_profile(frame, spec, profile, info.shareable)
         if info.layer == "samples" and not frame.empty:  # classed as the app shows them
-            try:
-                classed = hg.classed_samples(Filters())
-            except HgWatchError:  # the guideline settings cannot class them: served unclassed
-                classed = None
-            frame = frame if classed is None else classed
+            frame = _classed(hg, frame)
         ids = [str(v) for v in frame[spec.id_field]] if spec.id_field in frame else [str(i) for i in range(len(frame))]
         dates = [f.name for f in spec.fields if f.dtype == "date" and f.name in frame.columns]
         out[info.layer] = _served(info.layer, spec.title, frame, ids, dates[0] if dates else None,

@@ -537,16 +537,20 @@ class HgWatch:
                       max_distance_m: float | None = None) -> tuple[Surface, Path, list[Problem]]:
         """Interpolate ``medium`` from the samples in the file at ``samples_path`` (else the
         workspace's) and write a Cloud-Optimized GeoTIFF to ``out``; returns the surface, the
-        path and the file's warnings. Unset options come from the exposure settings."""
+        path and the warnings: the file's, and one per sample left out because its unit (or
+        medium) cannot be used (a row stored before imports checked units), which no longer
+        refuses the surface of every medium. Unset options come from the exposure settings."""
         from services import contamination
 
         item = load_layer(samples_path, "samples") if samples_path else None
         samples = item.gdf if item else self.store.read("samples")
         source = item.source if item else f"{self.store.path} (samples)"
         guidelines, classes = self.settings.guidelines
+        classed, refused = contamination.usable_classed(samples, guidelines, classes, source=source)
+        left_out = [replace(p, severity="warning", expected=f"{p.expected}; the sample was left out")
+                    for p in (refused.problems if refused is not None else [])]
         surface = contamination.medium_surface(
-            contamination.classed_samples(samples, guidelines, classes, source=source), medium=medium,
-            exposure=self.settings.exposure, method=method, cell_m=cell_m, max_distance_m=max_distance_m,
-            source=source)
+            classed, medium=medium, exposure=self.settings.exposure, method=method, cell_m=cell_m,
+            max_distance_m=max_distance_m, source=source)
         path = contamination.write_surface(surface, Path(out), medium=medium, guidelines=guidelines)
-        return surface, path, item.warnings if item else []
+        return surface, path, (item.warnings if item else []) + left_out

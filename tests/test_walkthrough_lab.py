@@ -178,3 +178,58 @@ def test_a_sample_just_across_the_admin_boundary_covers_a_site(tmp_path: Path) -
     assert list(by_site["site_id"]) == ["S2"]
     _, _, metres = Geod(ellps="WGS84").inv(-1.700, 6.300, -1.598, 6.200)
     assert abs(float(by_site["nearest_sample_m"].iloc[0]) - metres) < 0.01
+
+
+def _stored_with_a_bad_soil_unit(tmp_path: Path) -> Path:
+    """A workspace whose samples hold one soil row in ug/L (stored before imports checked units)
+    beside three good water samples, each with an undeclared column 'phone' a partner may not see."""
+    samples = tmp_path / "samples.csv"
+    samples.write_text("sample_id,medium,hg,unit,sampled_on,phone,lon,lat\n"
+                       "W1,water,0.4,ug/L,2026-01-10,555-1,-1.600,6.200\n"
+                       "W2,water,8,ug/L,2026-01-10,555-2,-1.605,6.205\n"
+                       "W3,water,2,ug/L,2026-01-10,555-3,-1.610,6.200\n"
+                       "S1,soil,1.5,mg/kg,2026-01-10,555-4,-1.602,6.203\n", encoding="utf-8")
+    ws = tmp_path / "ws.gpkg"
+    assert cli.main(["--workspace", str(ws), "import", str(samples), "--layer", "samples"]) == 0
+    store = Workspace(ws)
+    stored = store.read("samples")
+    stored.loc[stored["sample_id"] == "S1", "unit"] = "ug/L"
+    store.write_layer("samples", stored, source="samples.csv, S1's unit later edited to ug/L")
+    return ws
+
+
+def test_a_bad_soil_unit_no_longer_refuses_the_water_surface(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """'surface --medium water' was refused because of a soil row's unit (every row was classed, and
+    one bad unit refused them all); the water surface is now written and the soil row named as left out."""
+    import rasterio
+
+    ws = _stored_with_a_bad_soil_unit(tmp_path)
+    out = tmp_path / "water.tif"
+    assert cli.main(["--workspace", str(ws), "surface", "--medium", "water", "--out", str(out),
+                     "--cell-m", "100", "--max-distance-m", "2000"]) == 0
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert ("id S1, field 'unit': value 'ug/L': a unit of mass per mass for a soil sample (e.g. mg/kg, ug/g, "
+            "ng/g, ug/kg, ppm, ppb), not mass per volume; the sample was left out") in printed
+    assert "warning: " in printed
+    assert "surface of 3 water sample position(s)" in printed
+    with rasterio.open(out) as src:
+        assert src.tags()["HGW_SAMPLES"] == "3"
+
+
+def test_the_api_classes_the_usable_samples_when_one_unit_is_bad(tmp_path: Path) -> None:
+    """The partner API served every sample unclassed when any unit was bad; now the three water
+    samples carry their classes against WHO's 6 ug/L and the soil row is served with no class.
+    The partner's columns stay the profile's: the undeclared 'phone' column is not served."""
+    from services import auth
+    from services.features import _collections
+    from services.hgwatch import HgWatch
+    from settings import Settings
+
+    ws = _stored_with_a_bad_soil_unit(tmp_path)
+    served = _collections(HgWatch(Settings.from_env({}, workspace=ws), auth.Identity("pat", "partner")),
+                          "partner")["samples"]
+    classes = dict(zip(served.ids, served.frame["hg_class"].astype(object).where(served.frame["hg_class"].notna(), None)))
+    assert classes == {"W1": "below", "W2": "above", "W3": "below", "S1": None}
+    assert "phone" not in served.frame.columns and "_row" not in served.frame.columns
