@@ -543,7 +543,14 @@ class HgWatch:
         from services import contamination
 
         item = load_layer(samples_path, "samples") if samples_path else None
-        samples = item.gdf if item else self.store.read("samples")
+        if item is not None:
+            samples = item.gdf
+        elif self.identity is not None:  # what the account may see, and only that, is read (as --as gives it)
+            from services.auth import read_layer
+
+            samples = read_layer(self.store, "samples", self.identity)
+        else:
+            samples = self.store.read("samples")
         source = item.source if item else f"{self.store.path} (samples)"
         guidelines, classes = self.settings.guidelines
         classed, refused = contamination.usable_classed(samples, guidelines, classes, source=source)

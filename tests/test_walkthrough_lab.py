@@ -233,3 +233,34 @@ def test_the_api_classes_the_usable_samples_when_one_unit_is_bad(tmp_path: Path)
     classes = dict(zip(served.ids, served.frame["hg_class"].astype(object).where(served.frame["hg_class"].notna(), None)))
     assert classes == {"W1": "below", "W2": "above", "W3": "below", "S1": None}
     assert "phone" not in served.frame.columns and "_row" not in served.frame.columns
+
+
+def test_a_partners_surface_reads_only_the_sample_columns_a_partner_may_see(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HgWatch.write_surface read the whole samples layer (restricted collector names included) for
+    any account; it now reads it as services.auth.read_layer gives it to the account. The real store
+    runs; its reads are only recorded. The surface is the same."""
+    from services import auth
+    from services.hgwatch import HgWatch
+    from settings import Settings
+
+    samples = tmp_path / "samples.csv"
+    samples.write_text("sample_id,medium,hg,unit,collector_name,lon,lat\n"
+                       "W1,water,0.4,ug/L,Ama Mensah,-1.600,6.200\nW2,water,8,ug/L,Kofi Boateng,-1.605,6.205\n",
+                       encoding="utf-8")
+    ws = tmp_path / "ws.gpkg"
+    assert cli.main(["--workspace", str(ws), "import", str(samples), "--layer", "samples"]) == 0
+    reads: list[tuple[str, tuple[str, ...] | None]] = []
+    real = Workspace.read
+
+    def recorded(self: Workspace, layer: str, columns: object = None) -> gpd.GeoDataFrame:
+        reads.append((layer, None if columns is None else tuple(columns)))  # type: ignore[arg-type]
+        return real(self, layer, columns)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Workspace, "read", recorded)
+    svc = HgWatch(Settings.from_env({}, workspace=ws), auth.Identity("pat", "partner"))
+    surface, _, _ = svc.write_surface(tmp_path / "p.tif", medium="water", cell_m=100.0, max_distance_m=1000.0)
+    assert surface.n_samples == 2
+    assert [layer for layer, _ in reads] == ["samples"]
+    columns = reads[0][1]
+    assert columns is not None and "collector_name" not in columns and {"medium", "hg", "unit"} <= set(columns)
