@@ -25,6 +25,7 @@ from render.report.tables import Inventory, inventory_tables, select_area
 from services.areas import stored_areas, with_units
 from services.arguments import apply_filters, parse_bbox, parse_filters
 from services.auth import Identity, may_see_layer, read_layer
+from services.checks import UNKNOWN_ERROR
 from services.inspection import inspection_table
 
 FORMATS: dict[str, tuple[str, str]] = {  # fmt -> (file suffix, MIME type)
@@ -37,9 +38,12 @@ REPORT_LAYERS = ("mining_sites", "water_bodies")
 
 
 def provenance(infos: Iterable[LayerInfo], layers: Iterable[str]) -> list[export.Provenance]:
-    """Source and licence of each of ``layers``, from the workspace's provenance table."""
+    """Source, licence and expected positional error of each of ``layers``, from the workspace's
+    provenance table: a partner told where a layer came from is told what its positions are worth
+    (``accuracy_m`` and its note, or ``services.checks.UNKNOWN_ERROR`` when none was given)."""
     wanted = set(layers)
-    return [export.Provenance(i.layer, i.source, i.licence, i.synthetic)
+    return [export.Provenance(i.layer, i.source, i.licence, i.synthetic, i.accuracy_m,
+                              i.accuracy_note or (UNKNOWN_ERROR if i.accuracy_m is None else ""))
             for i in infos if i.layer in wanted]
 
 

@@ -135,7 +135,8 @@ def test_violation_export_names_profile_and_sources() -> None:
                                      layers=["water_bodies", "mining_sites"]))
     assert doc["hgwatch"]["profile"] == "public"
     assert doc["hgwatch"]["layers"] == [{"layer": "water_bodies", "source": "GSHHG 2.3.7",
-                                         "licence": "LGPL-3.0-or-later", "synthetic": False}]
+                                         "licence": "LGPL-3.0-or-later", "synthetic": False,
+                                         "expected_error_m": 500.0, "accuracy_note": ""}]
     assert len(doc["features"]) == 3
     assert doc["features"][0]["properties"]["nearest_line"].startswith("LINESTRING")
 
