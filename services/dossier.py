@@ -11,7 +11,7 @@ the audit trail.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,11 +22,13 @@ import shapely
 from geo.errors import ConfigError, InputError
 from geo.rules import LINE_COLUMN, Rule, RuleSet, run_rules
 from layers.catalogue import CATALOGUE
-from layers.store.base import Store
+from layers.store.base import LayerInfo, Store
 from layers.store.cases import Case
 from render.dossier.document import DOSSIER_SUFFIXES, Dossier, Measured, dossier_bytes, write_dossier
 from services import audit, cases, people
 from services.auth import Identity, may_see_layer, read_layer, refuse_if_changed
+from services.imports import SET_MARK
+from services.worth import case_worth
 from settings import Settings
 
 __all__ = ["dossier", "dossier_file", "write"]
@@ -84,8 +86,10 @@ def _one_rule(rule: Rule) -> RuleSet:
 
 
 def _people(case: Case, frames: Mapping[str, gpd.GeoDataFrame], settings: Settings,
-            site: gpd.GeoDataFrame) -> list[str]:
-    """``services.people.detail_lines`` for the case's site alone (a site or tailings)."""
+            site: gpd.GeoDataFrame, infos: Sequence[LayerInfo] = ()) -> list[str]:
+    """``services.people.detail_lines`` for the case's site alone (a site or tailings), then, when
+    settlements were found, the settlements layer's recorded source if it says values (a population)
+    were given with ``--set``: those numbers are assumed, not observed."""
     if case.subject_layer not in people.SOURCE_LAYERS:
         return [f"People downstream: not traced ({case.subject_layer} is not a site or tailings)."]
     if site.empty:
@@ -95,7 +99,22 @@ def _people(case: Case, frames: Mapping[str, gpd.GeoDataFrame], settings: Settin
     down = people.trace_view({**view, case.subject_layer: site}, exposure)
     figure = people.people_figure(down, exposure)
     intakes = people.intakes_downstream(down, frames.get("receptors"), exposure)
-    return people.detail_lines(people.source_people(down, case.site_id, intakes=intakes), figure)
+    found = people.source_people(down, case.site_id, intakes=intakes)
+    lines = _unnamed_by_id(people.detail_lines(found, figure), found.settlements)
+    held = next((i for i in infos if i.layer == "residential_areas"), None)
+    if len(found.settlements) and held is not None and SET_MARK in held.source:
+        lines.append(f"  settlements recorded as: {held.source}")
+    return lines
+
+
+def _unnamed_by_id(lines: list[str], settlements: pd.DataFrame) -> list[str]:
+    """``lines`` with each unnamed settlement shown by its id alone: ``detail_lines`` prints one line
+    per settlement, in order, after its head line, and an unnamed one read "None (osm_places_2019-1847)"."""
+    out = list(lines)
+    for at, row in enumerate(settlements.itertuples(index=False), start=1):
+        if not (_text(row.name) or "").strip() and at < len(out):
+            out[at] = out[at].replace(f"  {row.name} ({row.area_id}):", f"  {row.area_id}:", 1)
+    return out
 
 
 def dossier(store: Store, identity: Identity, settings: Settings, violation_id: str, *,
@@ -111,6 +130,7 @@ def dossier(store: Store, identity: Identity, settings: Settings, violation_id: 
     rule = _rule(settings, case.rule_id)
     needed = [case.subject_layer, *(rule.layers[1:] if rule else []), *EXPOSURE_LAYERS]
     frames = _layers(store, identity, needed)
+    infos = store.layers()  # the provenance table: sources and expected errors, no feature
     subject = frames.get(case.subject_layer)
     site = subject[subject[CATALOGUE[case.subject_layer].id_field].astype(str) == case.site_id] \
         if subject is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
@@ -122,9 +142,9 @@ def dossier(store: Store, identity: Identity, settings: Settings, violation_id: 
               "severity": rule.severity} if rule else None,
         measured=_measure(rule, case, frames) if rule else None,
         site=geometry, visits=found.visits, photos=photos, comments=found.comments, history=found.history,
-        people=_people(case, frames, settings, site), far_limit_m=cases.case_rules().max_visit_distance_m,
+        people=_people(case, frames, settings, site, infos), far_limit_m=cases.case_rules().max_visit_distance_m,
         made_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"), made_by=identity.name,
-        source=str(store.path))
+        source=str(store.path), worth=case_worth(rule, infos, identity))
 
 
 def _record(store: Store, identity: Identity, violation_id: str, fmt: str, size: int) -> None:

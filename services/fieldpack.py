@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ import pandas as pd
 import pyogrio
 
 from geo.errors import InputError
+from geo.rules import RuleSet
 from layers.io.csvfile import write_csv
 from layers.io.xlsform import CASES_FILE, write_xlsform
 from layers.store.base import Store
@@ -36,6 +38,8 @@ from render.map.standalone import standalone_html
 from services import audit
 from services.auth import Identity
 from services.cases import case_rules, list_cases
+from services.worth import pack_worth
+from settings import Settings
 
 FORM_ID = "hgwatch_inspection"
 TITLE = "HgWatch inspection"
@@ -66,11 +70,12 @@ def open_statuses() -> tuple[str, ...]:
     return case_rules().open
 
 
-def pack_cases(cases: pd.DataFrame) -> pd.DataFrame:
+def pack_cases(cases: pd.DataFrame, worth: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The rows of ``cases.csv`` from a case list (``services.cases.list_cases`` columns), open cases only.
 
     ``name`` is the ``violation_id`` (the answer the form records); ``label`` is what the phone
-    shows: id, site name, rule and distance in whole metres.
+    shows: id, site name, rule and distance in whole metres, then, per rule id in ``worth``
+    (``services.worth.pack_worth``), what that distance is worth given the layers' expected error.
     """
     frame = cases[cases["status"].isin(open_statuses())] if "status" in cases else cases.iloc[0:0]
     out = pd.DataFrame({"violation_id": frame["violation_id"].astype(str)}, index=frame.index)
@@ -83,6 +88,9 @@ def pack_cases(cases: pd.DataFrame) -> pd.DataFrame:
     out["name"] = out["violation_id"]
     out["label"] = [_label(*values) for values in zip(out["violation_id"], out["site_name"], out["rule_id"],
                                                       out["distance_m"])]
+    if worth:
+        out["label"] = [label + (f" ({worth[str(rule)]})" if str(rule) in worth else "")
+                        for label, rule in zip(out["label"], out["rule_id"])]
     return out.loc[:, list(PACK_COLUMNS)].sort_values("violation_id").reset_index(drop=True)
 
 
@@ -92,7 +100,7 @@ def _label(violation_id: str, site: object, rule: object, distance: float) -> st
 
 
 def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | None = None,
-               now: datetime | None = None) -> FieldPack:
+               now: datetime | None = None, worth: Mapping[str, str] | None = None) -> FieldPack:
     """Write the field pack of ``cases`` (the open ones) into ``folder`` (made when missing).
 
     Parameters
@@ -102,13 +110,14 @@ def write_pack(cases: pd.DataFrame, folder: Path, *, area: str, assignee: str | 
     area : the admin area the pack is for (in the form title and the map title).
     assignee : the account the pack is for, when one (in the titles).
     now : the form version's time (UTC, to the second); defaults to now, so each pack is a new version on a server.
+    worth : per rule id, what a flag is worth (``pack_cases``; ``services.worth.pack_worth``).
 
     Raises
     ------
     NoOpenCase
         No open case is left to visit.
     """
-    rows = pack_cases(cases)
+    rows = pack_cases(cases, worth)
     whose = f" for {assignee}" if assignee else ""
     if rows.empty:
         raise NoOpenCase(f"no open case (status {' / '.join(open_statuses())}) in area {area!r}{whose}; "
@@ -153,18 +162,20 @@ def _staging_place(folder: Path) -> Path:
 
 
 def field_pack(store: Store, identity: Identity, *, area: str, assignee: str | None,
-               folder: Path) -> tuple[FieldPack, pd.DataFrame]:
+               folder: Path, rules: RuleSet | None = None) -> tuple[FieldPack, pd.DataFrame]:
     """Write the pack of ``area``'s open cases that ``identity`` may see (``services.cases.list_cases``)
     into ``folder``, record it in the audit trail, and return it with its case rows.
 
     A field account asking for an area outside its own is refused by name (it would otherwise
-    hear that the area has no open case)."""
+    hear that the area has no open case). Each case's label says what its distance is worth given
+    the expected error of the layers its rule (of ``rules``, else the shipped rule file) compares."""
     if identity.rights.restricted == "areas" and area not in identity.areas:
         raise InputError(f"--area {area!r}: no open case that {identity.name} may see: a field account works only "
                          f"the cases of its areas ({', '.join(identity.areas) or 'none'}); nothing written")
     cases = list_cases(store, identity, area=area, assignee=assignee)
-    pack = write_pack(cases, folder, area=area, assignee=assignee)
-    rows = pack_cases(cases)
+    worth = pack_worth(rules if rules is not None else Settings().rules, store.layers(), cases.get("rule_id", ()))
+    pack = write_pack(cases, folder, area=area, assignee=assignee, worth=worth)
+    rows = pack_cases(cases, worth)
     audit.record_output(store, "export", "fieldpack", after={
         "area": area, "assignee": assignee, "folder": str(pack.folder), "cases": list(rows["violation_id"])})
     return pack, rows

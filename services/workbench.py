@@ -10,8 +10,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.rules import diff_runs
+from geo.rules import RuleSet, diff_runs
 from layers.io import csvfile
+from layers.store.base import LayerInfo
+from services.auth import Identity
+from services.worth import case_worth
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 TABLE_COLUMNS = ("violation_id", "rule_id", "severity", "title", "site", "site_name",
@@ -126,3 +129,12 @@ def distance_text(distance_m: object, threshold_m: object) -> str:
     if found is None:
         return "distance: not measured (this rule tests containment or attributes, not a distance)"
     return f"distance {found}" + (f" (rule {rule})" if rule else "")
+
+
+def worth_text(rules: RuleSet, rule_id: object, infos: Iterable[LayerInfo], identity: Identity) -> str | None:
+    """The detail's accuracy line under its distance (``services.worth.case_worth``): what the flag
+    is worth given the expected error of the layers the rule compares; None for a rule the rule file
+    no longer has or one that measures no place."""
+    rule = next((r for r in rules.rules if r.id == str(rule_id)), None)
+    worth = case_worth(rule, infos, identity)
+    return None if worth is None else f"accuracy: {worth}"

@@ -43,7 +43,9 @@ _SURVEY_HEADER = ("type", "name", "label", "hint", "required", "required_message
                   "constraint_message", "parameters", "appearance")
 # name -> (type, label, hint, required, parameters)
 _QUESTIONS = {
-    "violation_id": (f"select_one_from_file {CASES_FILE}", "Case", "The flagged violation you are at",
+    "violation_id": (f"select_one_from_file {CASES_FILE}", "Case",
+                     "The flagged violation you are at. Its distance is to mapped positions, whose expected error"
+                     " its label gives: a flag is a lead to check on the ground, not proof",
                      "yes", "value=violation_id label=label"),
     "outcome": ("select_one outcome", "What did you find?", "", "yes", ""),
     "reason": ("text", "Reason", "Why: required unless the violation is confirmed", NEEDS_REASON, ""),

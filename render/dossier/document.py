@@ -80,6 +80,7 @@ class Dossier:
     made_by: str = ""
     source: str = ""
     far_limit_m: float | None = None  # a visit farther than this from its site is a far visit (flagged)
+    worth: str | None = None  # what the flag is worth given the layers' expected error (services.worth.case_worth)
 
 
 def image_type(data: bytes) -> str | None:
@@ -139,6 +140,8 @@ def facts(d: Dossier) -> list[tuple[str, str]]:
     ]
     if m is not None and m.nearest_id:
         rows.append(("Measured to", f"{m.nearest_layer} {m.nearest_id} {_v(m.nearest_name)}".strip()))
+    if d.worth:
+        rows.append(("Accuracy", d.worth))
     if m is None:
         rows.append(("Current data", "the current data no longer flag this site; the distance is the one the"
                                      f" last run that flagged it measured (run {_v(c.last_run)})"))

@@ -145,10 +145,13 @@ with right:
     else:
         record = view.violations[view.violations["violation_id"] == chosen["violation_id"]]
         st.subheader(str(chosen["rule_id"]))
+        worth = None if view.problem else workbench.worth_text(svc.settings.rules, chosen["rule_id"], svc.layers(), who)
         st.text(f"{chosen['title']}\nsite {chosen['site']} {chosen['site_name'] or ''}\n"
                 f"{workbench.distance_text(chosen['distance_m'], chosen['threshold_m'])}\n"
                 f"nearest water: {chosen['nearest_water']}\nchange: {chosen['change']}\n"
                 f"case: {chosen['status']}")
+        if worth:  # beside the distance: what it is worth given the layers' expected error (plain text, never markdown)
+            st.text(worth)
         source = people.violation_source(record.iloc[0]) if len(record) else None
         if source is not None:
             figure = svc.people(view.filters)

@@ -1,0 +1,105 @@
+"""The real-data walk (Ghana: Earth Genome footprints ±10 m, GSHHG rivers ±500 m, OSM places) told the
+analyst what a HG-WATER-100 flag is worth (``check`` prints it per rule) but not the people who act on a
+case: the field coordinator's case detail, the case dossier and the field pack said "Distance 0.00 m on
+the WGS84 ellipsoid" with no word on the water's accuracy or on the values assumed with --set, and a
+partner's export named each layer's source without its expected error. Every file is read from
+../shared/data, never copied; the workspace is built once for the module (imports and one check)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+GHANA = ROOT.parent / "shared" / "data" / "ghana"
+pytestmark = pytest.mark.skipif(not GHANA.is_dir(), reason="needs the real open data in ../shared/data/ghana")
+
+CASE = "HG-WATER-100/02035060cd93d533"  # a footprint on a GSHHG river with unnamed OSM places downstream
+WORTH = ("mining_sites ±10 m, water_bodies ±500 m; positions may be off by up to 510 m together, not small "
+         "against the rule's 100 m: its flags are leads for a field visit, not proof")
+RIVERS_SET = "water_bodies: GSHHG rivers [not in the file, given with --set (assumed, not observed): kind=river (51 rows)]"
+
+
+def _cli(ws: Path, *args: str) -> None:
+    assert cli.main(["--workspace", str(ws), *args]) == 0
+
+
+@pytest.fixture(scope="module")
+def ghana(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ws = tmp_path_factory.mktemp("worth") / "ws.gpkg"
+    _cli(ws, "import", str(GHANA / "amw_mining_footprints_2024.geojson"), "--layer", "mining_sites", "--repair",
+         "--set", "status=active", "--set", "uses_mercury=true", "--set", "admin_area=Ashanti",
+         "--source", "Earth Genome AMW 2024", "--licence", "CC-BY-4.0", "--accuracy-m", "10")
+    _cli(ws, "import", str(GHANA / "gshhg_rivers.geojson"), "--layer", "water_bodies", "--repair", "--set", "kind=river",
+         "--source", "GSHHG rivers", "--licence", "LGPL-3.0-or-later", "--accuracy-m", "500")
+    _cli(ws, "import", str(GHANA / "osm_places_2019.geojson"), "--layer", "residential_areas", "--set", "place=village",
+         "--set", "population=500", "--source", "OSM 2019")  # no --accuracy-m: its error is unknown
+    _cli(ws, "check")  # recorded: one case per violation
+    return ws
+
+
+def test_the_dossier_says_what_the_distance_is_worth_and_names_unnamed_places_by_id(
+        ghana: Path, tmp_path: Path) -> None:
+    out = tmp_path / "case.html"
+    _cli(ghana, "dossier", CASE, "--out", str(out))
+    text = out.read_text(encoding="utf-8").replace("&#x27;", "'")
+    assert "<th>Accuracy</th><td>" + WORTH in text
+    assert RIVERS_SET in text  # the values assumed with --set, from the layer's recorded source
+    # an unnamed settlement printed as "None (osm_places_2019-1847)"
+    assert "  osm_places_2019-1847: 500 people, 4.33 km along the river" in text and "None (osm_places" not in text
+    assert ("settlements recorded as: OSM 2019 [not in the file, given with --set (assumed, not observed):"
+            " population=500 (7,197 rows)]") in text  # the 500 people are assumed, not counted
+
+
+def test_the_pdf_dossier_holds_the_accuracy_fact_too(ghana: Path) -> None:
+    from layers.store.workspace import Workspace
+    from render.dossier.document import facts
+    from services.auth import LOCAL
+    from services.dossier import dossier
+    from settings import Settings
+
+    d = dossier(Workspace(ghana), LOCAL, Settings(workspace=ghana), CASE)
+    found = dict(facts(d))  # what the PDF's fact table prints (render.dossier.document._pdf)
+    assert found["Accuracy"].startswith(WORTH) and RIVERS_SET in found["Accuracy"]
+
+
+def test_the_workbench_detail_gives_the_accuracy_line(ghana: Path) -> None:
+    from layers.store.workspace import Workspace
+    from services.auth import LOCAL
+    from services.workbench import worth_text
+    from settings import Settings
+
+    line = worth_text(Settings().rules, "HG-WATER-100", Workspace(ghana).layers(), LOCAL)
+    assert line is not None and line.startswith("accuracy: " + WORTH) and RIVERS_SET in line
+    assert worth_text(Settings().rules, "WORST-PRACTICE-WHOLE-ORE", Workspace(ghana).layers(), LOCAL) is None  # no place
+    assert worth_text(Settings().rules, "NO-SUCH-RULE", Workspace(ghana).layers(), LOCAL) is None
+
+
+def test_the_field_pack_labels_say_the_flag_is_a_lead(ghana: Path, tmp_path: Path) -> None:
+    _cli(ghana, "fieldpack", "--area", "Ashanti", "--out", str(tmp_path / "pack"))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "pack" / "cases.csv").read_text(encoding="utf-8"))))
+    assert len(rows) == 98
+    mine = next(r for r in rows if r["violation_id"] == CASE)
+    assert mine["label"] == f"{CASE} · HG-WATER-100 · 0 m (mining_sites ±10 m, water_bodies ±500 m: a lead, not proof)"
+    survey = openpyxl.load_workbook(tmp_path / "pack" / "inspection.xlsx")["survey"]
+    hints = {r[1]: r[3] for r in survey.iter_rows(values_only=True)}
+    assert "not proof" in str(hints["violation_id"]) and "expected error" in str(hints["violation_id"])
+
+
+def test_a_partner_export_says_each_layers_expected_error(ghana: Path, tmp_path: Path) -> None:
+    from services.checks import UNKNOWN_ERROR
+
+    for layer in ("water_bodies", "residential_areas"):
+        out = tmp_path / f"{layer}.geojson"
+        _cli(ghana, "export", layer, "--out", str(out), "--profile", "partner")
+        (meta,) = json.loads(out.read_text(encoding="utf-8"))["hgwatch"]["layers"]
+        if layer == "water_bodies":
+            assert (meta["expected_error_m"], meta["accuracy_note"]) == (500.0, "")
+        else:
+            assert meta["expected_error_m"] is None and meta["accuracy_note"] == UNKNOWN_ERROR
