@@ -217,18 +217,19 @@ def _check_units(gdf: gpd.GeoDataFrame, add: _Add) -> None:
         return
     from geo.contamination.media import MEDIUM_KIND
     from geo.contamination.units import check_unit
-    media = gdf[MEDIUM].astype(object).to_numpy()
-    units = gdf[UNIT].astype(object).to_numpy()
-    known = pd.Series(media).isin(list(MEDIUM_KIND)).to_numpy() & ~pd.isna(units)
-    rows = np.flatnonzero(known)
-    if not len(rows):
-        return
-    pairs = pd.MultiIndex.from_arrays([media[rows].astype(str), units[rows].astype(str)])
-    codes, uniques = pd.factorize(pairs)
-    why = [check_unit(m, u) for m, u in uniques.tolist()]
-    refused = np.array([w is not None for w in why], dtype=bool)
-    for i, code in zip(rows[refused[codes]], codes[refused[codes]]):
-        add(i, UNIT, units[i], str(why[code]), "unit")
+    medium_codes, media = pd.factorize(gdf[MEDIUM], use_na_sentinel=True)  # a few distinct values each
+    unit_codes, units = pd.factorize(gdf[UNIT], use_na_sentinel=True)
+    known = np.isin(medium_codes, np.flatnonzero(pd.Index(media).isin(list(MEDIUM_KIND)))) & (unit_codes >= 0)
+    pair = medium_codes.astype(np.int64) * max(len(units), 1) + unit_codes
+    why: dict[int, str] = {}
+    for code in np.unique(pair[known]).tolist():
+        reason = check_unit(str(media[code // max(len(units), 1)]), str(units[code % max(len(units), 1)]))
+        if reason is not None:
+            why[code] = reason
+    refused = known & np.isin(pair, np.fromiter(why, dtype=np.int64, count=len(why)))
+    shown = gdf[UNIT].to_numpy(dtype=object)
+    for i in np.flatnonzero(refused):
+        add(i, UNIT, shown[i], why[int(pair[i])], "unit")
 
 
 def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add: _Add,
