@@ -103,3 +103,14 @@ def test_a_partner_export_says_each_layers_expected_error(ghana: Path, tmp_path:
             assert (meta["expected_error_m"], meta["accuracy_note"]) == (500.0, "")
         else:
             assert meta["expected_error_m"] is None and meta["accuracy_note"] == UNKNOWN_ERROR
+
+
+def test_the_violations_page_prints_the_accuracy_line_under_the_distance(
+        ghana: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_case_workbench import _page  # the page with session state (no accounts: the local user)
+
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(ghana))
+    at = _page(wb_case=CASE)
+    texts = [t.value for t in at.text]
+    detail = next(i for i, t in enumerate(texts) if "distance 0.00 m (rule 100.00 m)" in t)
+    assert texts[detail + 1].startswith("accuracy: " + WORTH) and RIVERS_SET in texts[detail + 1]
