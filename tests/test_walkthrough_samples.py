@@ -18,7 +18,7 @@ import pytest
 
 from geo.contamination import ClassSettings, Guideline, interpolate
 from geo.distance import local_tmerc
-from layers.store.workspace import DEFAULT_PATH
+from layers.store.workspace import DEFAULT_PATH, Workspace
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CRS_M = local_tmerc(-2.0, 6.0)
@@ -324,8 +324,9 @@ def test_a_fish_surface_legend_says_which_codex_level_its_colours_use() -> None:
 @pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
 def test_one_unusable_unit_leaves_out_its_row_not_every_sample(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """A sample with unit 'bananas' is imported (the import does not check units against the medium),
-    after which the overlays page classed no sample at all: no circles, no figure, no surface, for
+    """A sample with unit 'bananas' stored (as in a workspace written before imports checked units
+    against the medium, which they do since H2W's b8eb51f), after which the overlays page classed no sample
+    at all: no circles, no figure, no surface, for
     the demo's 180 good samples. The README says a unit is refused row by row: the row is now left
     out and named, the others classed and interpolated."""
     from streamlit.testing.v1 import AppTest
@@ -334,8 +335,12 @@ def test_one_unusable_unit_leaves_out_its_row_not_every_sample(tmp_path: Path,
 
     ws = tmp_path / "ws.gpkg"
     shutil.copyfile(DEFAULT_PATH, ws)
-    extra = _csv(tmp_path / "more.csv", ["BAD-1,water,3,bananas,-2.0,6.0", "GOOD-1,water,9,ug/L,-2.0,6.01"])
+    extra = _csv(tmp_path / "more.csv", ["BAD-1,water,3,ug/L,-2.0,6.0", "GOOD-1,water,9,ug/L,-2.0,6.01"])
     assert cli.main(["--workspace", str(ws), "import", str(extra), "--layer", "samples", "--append"]) == 0
+    store = Workspace(ws)  # the import now refuses 'bananas': a row stored before it checked units
+    stored = store.read("samples")
+    stored.loc[stored["sample_id"] == "BAD-1", "unit"] = "bananas"
+    store.write_layer("samples", stored, source="demo samples; BAD-1's unit edited to bananas")
     monkeypatch.setenv("HGWATCH_WORKSPACE", str(ws))
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("ui/pages/overlays.py").run()
