@@ -114,3 +114,27 @@ def test_the_violations_page_prints_the_accuracy_line_under_the_distance(
     texts = [t.value for t in at.text]
     detail = next(i for i, t in enumerate(texts) if "distance 0.00 m (rule 100.00 m)" in t)
     assert texts[detail + 1].startswith("accuracy: " + WORTH) and RIVERS_SET in texts[detail + 1]
+
+
+def test_a_restricted_value_given_with_set_never_leaves_in_the_provenance(tmp_path: Path) -> None:
+    """import --set informant_name="Kwame Mensah" recorded the name in the layer's source, which a
+    partner export's metadata carried as is (and the accuracy lines above print the source)."""
+    sites = tmp_path / "sites.geojson"
+    sites.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [-1.5, 6.0]},
+        "properties": {"site_id": "S1", "name": "Pit", "status": "active", "uses_mercury": True}}]}))
+    ws, out = tmp_path / "ws.gpkg", tmp_path / "partner.geojson"
+    _cli(ws, "import", str(sites), "--layer", "mining_sites", "--set", "informant_name=Kwame Mensah, Jr",
+         "--set", "admin_area=North", "--accuracy-m", "10")
+    _cli(ws, "export", "mining_sites", "--out", str(out), "--profile", "partner")
+    text = out.read_text(encoding="utf-8")
+    assert "Kwame" not in text
+    (meta,) = json.loads(text)["hgwatch"]["layers"]
+    assert meta["source"] == ("sites.geojson [not in the file, given with --set (assumed, not observed): "
+                              "informant_name=(restricted, not shown) (1 rows), admin_area=North (1 rows)]")
+    from layers.store.workspace import Workspace
+    from services.worth import case_worth
+    from settings import Settings
+
+    line = case_worth(Settings().rules.rule("HG-WATER-100"), Workspace(ws).layers())  # the dossier's, the detail's
+    assert line is not None and "informant_name=(restricted, not shown) (1 rows)" in line and "Kwame" not in line
