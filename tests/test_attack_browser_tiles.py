@@ -61,6 +61,9 @@ def test_no_tile_archive_an_analyst_or_a_partner_is_served_holds_a_planted_value
         page.locator('[data-testid="stRadio"]').filter(has_text="Export profile").get_by_role(
             "radio", name="internal", exact=True).check(force=True)
         _idle(page)
+        # what the analyst's map page received, before its own internal download (whose HTTP response rightly
+        # holds the planted values: when Playwright could read that body, the check below failed on it)
+        analyst_leaks = analyst.leaks()
         with page.expect_download(timeout=120_000) as info:
             page.locator('[data-testid="stDownloadButton"] button').filter(has_text="Sites in view (geojson)").click()
         internal = Path(info.value.path()).read_bytes()
@@ -84,6 +87,6 @@ def test_no_tile_archive_an_analyst_or_a_partner_is_served_holds_a_planted_value
     assert all(status == 200 for status, _ in fetched.values()), {k: s for k, (s, _) in fetched.items()}
     assert any(b"PMTiles" in body[:7] for _, body in fetched.values())  # real archives were fetched
     assert not [k for k, (_, body) in fetched.items() if MARK in body]
-    assert not analyst.leaks() and not partner.leaks(), (analyst.leaks()[:5], partner.leaks()[:5])
+    assert not analyst_leaks and not partner.leaks(), (analyst_leaks[:5], partner.leaks()[:5])
     assert any("/app/static/tiles/" in u and u.endswith("tiles.pmtiles") for u in net.allowed)  # the maps read them
     assert not net.blocked, net.blocked[:5]

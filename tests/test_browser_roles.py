@@ -50,6 +50,7 @@ class Seen:
     def __init__(self, page: Page) -> None:
         self.frames: list[bytes] = []
         self.bodies: list[bytes] = []
+        self.urls: list[str] = []  # the address of each of ``bodies``, for the message
         self.downloads: dict[str, bytes] = {}
         page.on("websocket", self._socket)
         page.on("response", self._response)
@@ -60,14 +61,16 @@ class Seen:
 
     def _response(self, response: Any) -> None:
         try:
-            self.bodies.append(response.body())
+            body = response.body()
         except Exception:  # a redirect or a body already gone: nothing to scan
-            pass
+            return
+        self.bodies.append(body)
+        self.urls.append(str(response.url))
 
     def holding(self, mark: bytes) -> list[str]:
         """Where ``mark`` was received: each websocket frame, HTTP response and download holding it."""
         found = [f"websocket frame {i}" for i, f in enumerate(self.frames) if mark in f]
-        found += [f"HTTP response {i}" for i, b in enumerate(self.bodies) if mark in b]
+        found += [f"HTTP response {i} ({u})" for i, (b, u) in enumerate(zip(self.bodies, self.urls)) if mark in b]
         return found + [f"download {n}" for n, b in self.downloads.items() if mark in b]
 
     def leaks(self) -> list[str]:
