@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from geo.errors import CRSError, HgWatchError, InputError, Problem
-from layers.catalogue import CATALOGUE, spec_for
+from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
 from layers.io.chunked import read_chunks, validated_chunks
 from layers.io.containers import shared_copies, upload_wal_note
 from layers.io.readers import Loaded, infer_layer, load_layer, set_fields, source_layers
@@ -83,6 +83,7 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
 
 
 SET_MARK = "not in the file, given with --set (assumed, not observed):"
+RESTRICTED_SET = "(restricted, not shown)"  # what a source says of a value --set gave a restricted field
 
 
 def set_source(source: str, set_values: Mapping[str, str] | None, filled: Mapping[str, int] | None = None) -> str:
@@ -91,12 +92,15 @@ def set_source(source: str, set_values: Mapping[str, str] | None, filled: Mappin
     satellite footprints, which show where mining is, not whether mercury is used) is never read
     as observed, in the workspace, the checks or an export. ``filled``: how many rows each field
     filled (``Loaded.filled``); a value that filled none is not named, and each named value says
-    how many rows it filled. Without it every value given is named."""
+    how many rows it filled. Without it every value given is named. A value given to a restricted field
+    (``informant_name=...``) is recorded as ``RESTRICTED_SET``: the source reaches every role (the layer
+    list, the Provenance page, partner exports), the value only the layer's own restricted column."""
     named = [(k, v, None if filled is None else filled.get(k, 0)) for k, v in (set_values or {}).items()]
     named = [(k, v, n) for k, v, n in named if n is None or n > 0]
     if not named:
         return source
-    given = ", ".join(f"{k}={v}" + ("" if n is None else f" ({n:,} rows)") for k, v, n in named)
+    given = ", ".join(f"{k}={RESTRICTED_SET if is_restricted_name(k) else v}" + ("" if n is None else f" ({n:,} rows)")
+                      for k, v, n in named)  # a restricted value is never written where every role reads
     return f"{source} [{SET_MARK} {given}]"
 
 

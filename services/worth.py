@@ -16,10 +16,9 @@ from layers.catalogue import is_restricted_name
 from layers.store.base import LayerInfo
 from services.auth import Identity, may_see_layer
 from services.checks import rule_worth
-from services.imports import SET_MARK
+from services.imports import RESTRICTED_SET, SET_MARK
 
 __all__ = ["case_worth", "layer_errors", "pack_worth", "shown_source", "short_worth"]
-RESTRICTED_SET = "(restricted, not shown)"
 _SET_ITEM = re.compile(r"(?<=[:,] )([^\s=,\[\]]+)=(.*?)(?= \(\d[\d,]* rows\)[,\]])")
 
 

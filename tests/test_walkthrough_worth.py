@@ -138,3 +138,27 @@ def test_a_restricted_value_given_with_set_never_leaves_in_the_provenance(tmp_pa
 
     line = case_worth(Settings().rules.rule("HG-WATER-100"), Workspace(ws).layers())  # the dossier's, the detail's
     assert line is not None and "informant_name=(restricted, not shown) (1 rows)" in line and "Kwame" not in line
+
+
+def test_a_restricted_value_given_with_set_is_never_recorded_in_the_source(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The source is read by every role (the layer list, the Provenance & accuracy page, the API's metadata):
+    ``import --set informant_name=...`` recorded the name in it, and only the exports masked it. The import now
+    records the field and its row count, never the value; the value is only in the restricted column."""
+    from layers.store.workspace import Workspace
+
+    sites = tmp_path / "sites.geojson"
+    sites.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [-1.5, 6.0]},
+        "properties": {"site_id": "S1", "name": "Pit", "status": "active", "uses_mercury": True}}]}))
+    ws = tmp_path / "ws.gpkg"
+    _cli(ws, "import", str(sites), "--layer", "mining_sites", "--set", "informant_name=Kwame Mensah",
+         "--set", "admin_area=North")
+    store = Workspace(ws)
+    assert store.info("mining_sites").source == (
+        "sites.geojson [not in the file, given with --set (assumed, not observed): "
+        "informant_name=(restricted, not shown) (1 rows), admin_area=North (1 rows)]")
+    assert list(store.read("mining_sites")["informant_name"]) == ["Kwame Mensah"]  # the value is stored, restricted
+    capsys.readouterr()
+    assert cli.main(["--workspace", str(ws), "layers"]) == 0
+    assert "Kwame" not in capsys.readouterr().out
