@@ -28,7 +28,7 @@ from render.dossier.document import DOSSIER_SUFFIXES, Dossier, Measured, dossier
 from services import audit, cases, people
 from services.auth import Identity, may_see_layer, read_layer, refuse_if_changed
 from services.imports import SET_MARK
-from services.worth import case_worth, shown_source
+from services.worth import case_worth
 from settings import Settings
 
 __all__ = ["dossier", "dossier_file", "write"]
@@ -103,7 +103,7 @@ def _people(case: Case, frames: Mapping[str, gpd.GeoDataFrame], settings: Settin
     lines = _unnamed_by_id(people.detail_lines(found, figure), found.settlements)
     held = next((i for i in infos if i.layer == "residential_areas"), None)
     if len(found.settlements) and held is not None and SET_MARK in held.source:
-        lines.append(f"  settlements recorded as: {shown_source(held.source)}")
+        lines.append(f"  settlements recorded as: {held.source}")
     return lines
 
 

@@ -27,7 +27,6 @@ from services.arguments import apply_filters, parse_bbox, parse_filters
 from services.auth import Identity, may_see_layer, read_layer
 from services.checks import UNKNOWN_ERROR
 from services.inspection import inspection_table
-from services.worth import shown_source
 
 FORMATS: dict[str, tuple[str, str]] = {  # fmt -> (file suffix, MIME type)
     "geojson": (".geojson", "application/geo+json"),
@@ -42,9 +41,9 @@ def provenance(infos: Iterable[LayerInfo], layers: Iterable[str]) -> list[export
     """Source, licence and expected positional error of each of ``layers``, from the workspace's
     provenance table: a partner told where a layer came from is told what its positions are worth
     (``accuracy_m`` and its note, or ``services.checks.UNKNOWN_ERROR`` when none was given). A value
-    given with ``--set`` to a restricted field is not shown (``services.worth.shown_source``)."""
+    given with ``--set`` to a restricted field was never recorded (``services.imports.set_source``)."""
     wanted = set(layers)
-    return [export.Provenance(i.layer, shown_source(i.source), i.licence, i.synthetic, i.accuracy_m,
+    return [export.Provenance(i.layer, i.source, i.licence, i.synthetic, i.accuracy_m,
                               i.accuracy_note or (UNKNOWN_ERROR if i.accuracy_m is None else ""))
             for i in infos if i.layer in wanted]
 

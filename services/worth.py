@@ -8,30 +8,15 @@ read (no feature, so no restricted value); a layer ``identity`` may not see is n
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 from geo.rules import Rule, RuleSet
-from layers.catalogue import is_restricted_name
 from layers.store.base import LayerInfo
 from services.auth import Identity, may_see_layer
 from services.checks import rule_worth
-from services.imports import RESTRICTED_SET, SET_MARK
+from services.imports import SET_MARK
 
-__all__ = ["case_worth", "layer_errors", "pack_worth", "shown_source", "short_worth"]
-_SET_ITEM = re.compile(r"(?<=[:,] )([^\s=,\[\]]+)=(.*?)(?= \(\d[\d,]* rows\)[,\]])")
-
-
-def shown_source(source: str) -> str:
-    """A layer's recorded source with each value given with ``--set`` to a restricted field (a
-    person's name: ``informant_name=Kwame Mensah (685 rows)``) replaced by ``RESTRICTED_SET``:
-    ``services.imports.set_source`` records the values as given, and the source reaches partner
-    exports, the dossier and the field pack. The field and the row count stay."""
-    at = source.find(SET_MARK)
-    if at < 0:
-        return source
-    head, tail = source[:at], source[at:]
-    return head + _SET_ITEM.sub(lambda m: f"{m[1]}={RESTRICTED_SET}" if is_restricted_name(m[1]) else m[0], tail)
+__all__ = ["case_worth", "layer_errors", "pack_worth", "short_worth"]
 
 
 def layer_errors(infos: Iterable[LayerInfo]) -> dict[str, float | None]:
@@ -52,7 +37,7 @@ def case_worth(rule: Rule | None, infos: Iterable[LayerInfo], identity: Identity
     infos = list(infos)
     line = rule_worth(rule, layer_errors(infos))
     held = {i.layer: i for i in infos}
-    assumed = [f"{lay}: {shown_source(held[lay].source)}" for lay in _layers(rule)
+    assumed = [f"{lay}: {held[lay].source}" for lay in _layers(rule)
                if lay in held and SET_MARK in held[lay].source and (identity is None or may_see_layer(identity, lay))]
     return line + (f". Recorded source{'s' if len(assumed) > 1 else ''}: {'; '.join(assumed)}" if assumed else "")
 
