@@ -100,21 +100,11 @@ def _people(case: Case, frames: Mapping[str, gpd.GeoDataFrame], settings: Settin
     figure = people.people_figure(down, exposure)
     intakes = people.intakes_downstream(down, frames.get("receptors"), exposure)
     found = people.source_people(down, case.site_id, intakes=intakes)
-    lines = _unnamed_by_id(people.detail_lines(found, figure), found.settlements)
+    lines = people.detail_lines(found, figure)
     held = next((i for i in infos if i.layer == "residential_areas"), None)
     if len(found.settlements) and held is not None and SET_MARK in held.source:
         lines.append(f"  settlements recorded as: {held.source}")
     return lines
-
-
-def _unnamed_by_id(lines: list[str], settlements: pd.DataFrame) -> list[str]:
-    """``lines`` with each unnamed settlement shown by its id alone: ``detail_lines`` prints one line
-    per settlement, in order, after its head line, and an unnamed one read "None (osm_places_2019-1847)"."""
-    out = list(lines)
-    for at, row in enumerate(settlements.itertuples(index=False), start=1):
-        if not (_text(row.name) or "").strip() and at < len(out):
-            out[at] = out[at].replace(f"  {row.name} ({row.area_id}):", f"  {row.area_id}:", 1)
-    return out
 
 
 def dossier(store: Store, identity: Identity, settings: Settings, violation_id: str, *,

@@ -160,12 +160,18 @@ def detail_lines(found: SourcePeople, figure: PeopleFigure) -> list[str]:
     lines = [head]
     for row in found.settlements.itertuples(index=False):
         pop = "population unknown" if pd.isna(row.population) else f"{int(row.population):,} people"
-        lines.append(f"  {row.name} ({row.area_id}): {pop}, {row.along_river_m / 1000:.2f} km "
+        lines.append(f"  {_labelled(row.name, row.area_id)}: {pop}, {row.along_river_m / 1000:.2f} km "
                      f"along the river, {row.distance_to_river_m:,.0f} m from it")
     if len(found.intakes):
         lines.append(f"Drinking-water intakes downstream: {len(found.intakes)}")
     for row in found.intakes.itertuples(index=False):
         served = "" if pd.isna(row.population) else f", serving {int(row.population):,} people"
-        lines.append(f"  water intake {row.name or ''} ({row.receptor_id}){served}: {row.along_river_m / 1000:.2f} km "
+        lines.append(f"  water intake {_labelled(row.name, row.receptor_id)}{served}: {row.along_river_m / 1000:.2f} km "
                      f"along the river, {row.distance_to_river_m:,.0f} m from it")
     return lines
+
+
+def _labelled(name: object, key: object) -> str:
+    """"Name (id)", or the id alone for a place with no name (an OSM place printed "None (osm_places-1847)")."""
+    text = "" if name is None or pd.isna(name) else str(name).strip()
+    return f"{text} ({key})" if text else str(key)
