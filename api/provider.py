@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from pygeoapi.provider.base import (
 from pygeofilter.backends.geopandas.evaluate import to_filter
 
 from geo.errors import HgWatchError
+from layers.io.export import described
 from services.auth import Identity
 from services.features import FeatureSource, Served, case_counts_served, profile_of, select
 
@@ -138,7 +139,7 @@ class HgWatchProvider(BaseProvider):
     def _meta(self) -> dict[str, object]:
         return {"generator": "HgWatch", "profile": profile_of(self.asking.identity),
                 "expected_error_m": self.served.accuracy_m,
-                "layers": [asdict(p) for p in self.served.provenance]}
+                "layers": [described(p) for p in self.served.provenance]}
 
     def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results", bbox: list[float] | None = None,
               datetime_: str | None = None, properties: list[tuple[str, str]] | None = None,

@@ -314,6 +314,8 @@ def test_collection_metadata_carries_source_licence_and_expected_error(served: t
     items = _json(f"{url}/collections/mining_sites/items", keys.partner)
     assert items["hgwatch"]["profile"] == "partner" and items["hgwatch"]["expected_error_m"] == 5.0
     assert items["hgwatch"]["layers"][0]["source"] == "planted.geojson"
+    # each layer's entry has the keys of an export file's (layers.io.export.described), not the dataclass's own
+    assert items["hgwatch"]["layers"][0]["expected_error_m"] == 5.0 and "accuracy_m" not in items["hgwatch"]["layers"][0]
     assert _json(f"{url}/collections/mining_sites/items", keys.analyst)["hgwatch"]["profile"] == "internal"
 
 

@@ -98,14 +98,14 @@ def metadata(profile: str, provenance: Iterable[Provenance]) -> dict[str, object
         "generator": "HgWatch",
         "profile": profile,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "layers": [_described(p) for p in provenance],
+        "layers": [described(p) for p in provenance],
     }
 
 
-def _described(p: Provenance) -> dict[str, object]:
-    """A layer's entry in the metadata: source, licence, synthetic, and, when the caller gives an
-    error or a note, its expected error in metres (``expected_error_m``; null with a note saying it
-    is unknown) and the note saying how it was judged."""
+def described(p: Provenance) -> dict[str, object]:
+    """A layer's entry in the metadata (of every export, and of the API's answers): source, licence,
+    synthetic, and, when the caller gives an error or a note, its expected error in metres
+    (``expected_error_m``; null with a note saying it is unknown) and the note saying how it was judged."""
     out = {k: v for k, v in asdict(p).items() if k not in ("accuracy_m", "accuracy_note")}
     if p.accuracy_m is not None or p.accuracy_note:
         out["expected_error_m"] = p.accuracy_m
