@@ -15,8 +15,9 @@ def cmd_fieldpack(args: argparse.Namespace) -> int:
     folder = outputs.output_folder(args.out, flag="--out")
     config = odk.config_path(args.odk_config) if args.odk_central else None  # refused before anything is written
     try:
-        pack, rows = fieldpack.field_pack(service(args).store, args.identity, area=args.area,
-                                          assignee=args.assignee, folder=folder)
+        svc = service(args)  # the rule file of --rules / $HGWATCH settings: what each case label says a flag is worth
+        pack, rows = fieldpack.field_pack(svc.store, args.identity, area=args.area,
+                                          assignee=args.assignee, folder=folder, rules=svc.settings.rules)
     except fieldpack.NoOpenCase as none_open:
         if config is None:
             raise
