@@ -141,7 +141,7 @@ def report_layers(workspace: Store, paths: Mapping[str, str], identity: Identity
         frames[layer] = None
         if layer in paths:
             frames[layer] = load_layer(paths[layer], layer).gdf
-            sources.append(f"{layer}: {paths[layer]}")
+            sources.append(f"{layer}: {Path(paths[layer]).name}")  # no folder of the machine that made it
         elif workspace.exists() and workspace.has(layer):
             frames[layer] = workspace.read(layer) if identity is None else read_layer(workspace, layer, identity)
             info = workspace.info(layer)
@@ -175,6 +175,6 @@ def write_inventory_report(out: str | os.PathLike[str], *, factors: Factors, wor
     inv = inventory_tables(sites, factors, area=area, today=when, source=name,  # issue 12: cases per area
                            inspection=inspection_table(workspace) if every_case else None)
     path = write_report(inv, out, sites=select_area(sites, area, source=name),
-                        water=frames["water_bodies"], generated=when,
+                        water=frames["water_bodies"],  # made today; the targets judged on ``when``
                         data_source="; ".join(sources))
     return path, inv
