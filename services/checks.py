@@ -294,7 +294,7 @@ def rule_worth(rule: Rule, errors: Mapping[str, float | None], violations: int |
     small against the rule's 100 m: its flags are leads for a field visit, not proof, ...': the
     expected error (``errors``, None: unknown) of each layer a spatial rule compares, and what its
     ``violations`` flags (None: a run not made yet) are worth."""
-    layers = list(dict.fromkeys([rule.subject.layer, *(o.layer for o in rule.other)]))
+    layers = list(dict.fromkeys(rule.layers))
     shown = ", ".join(f"{lay} ±{errors[lay]:g} m" if errors.get(lay) is not None else f"{lay} unknown"
                       for lay in layers)
     unknown = [lay for lay in layers if errors.get(lay) is None]

@@ -24,10 +24,6 @@ def layer_errors(infos: Iterable[LayerInfo]) -> dict[str, float | None]:
     return {i.layer: i.accuracy_m for i in infos}
 
 
-def _layers(rule: Rule) -> list[str]:
-    return list(dict.fromkeys([rule.subject.layer, *(o.layer for o in rule.other)]))
-
-
 def case_worth(rule: Rule | None, infos: Iterable[LayerInfo], identity: Identity | None = None) -> str | None:
     """The accuracy line printed beside a case's distance: ``rule_worth`` for the rule's layers, then
     the recorded source of each that says values were given with ``--set``. None for a rule that is
@@ -37,7 +33,7 @@ def case_worth(rule: Rule | None, infos: Iterable[LayerInfo], identity: Identity
     infos = list(infos)
     line = rule_worth(rule, layer_errors(infos))
     held = {i.layer: i for i in infos}
-    assumed = [f"{lay}: {held[lay].source}" for lay in _layers(rule)
+    assumed = [f"{lay}: {held[lay].source}" for lay in dict.fromkeys(rule.layers)
                if lay in held and SET_MARK in held[lay].source and (identity is None or may_see_layer(identity, lay))]
     return line + (f". Recorded source{'s' if len(assumed) > 1 else ''}: {'; '.join(assumed)}" if assumed else "")
 

@@ -14,6 +14,7 @@ import pytest
 import shapely
 
 import cli
+from geo.errors import Problem
 from layers.catalogue import spec_for
 from layers.io.chunked import read_chunks, validate_chunks
 from layers.io.readers import read_raw
@@ -74,6 +75,16 @@ def test_a_unit_wrong_for_its_medium_a_contradicting_flag_and_nd_are_errors_nami
     assert stored.loc["S3", "hg"] == 0.05 and not stored["below_detection"].fillna(False)["S1"]
 
 
+def _whole_and_chunked(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> tuple[list[Problem], list[Problem]]:
+    """The problems of ``gdf`` written as a GeoParquet at ``path``, validated whole and 3 records at a time."""
+    gdf.to_parquet(path)
+    spec = spec_for(layer)
+    raw, notes = read_raw(path)
+    _, found = validate(raw, spec, source=path.name)
+    _, chunked = validate_chunks(read_chunks(path, 3), spec, source=path.name)
+    return notes + found, chunked
+
+
 def test_the_unit_check_holds_in_a_chunked_run(tmp_path: Path) -> None:
     """The same problems, in the same order, when a GeoParquet is validated 3 records at a time."""
     import pandas as pd
@@ -82,13 +93,7 @@ def test_the_unit_check_holds_in_a_chunked_run(tmp_path: Path) -> None:
     gdf = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]),
                            geometry=gpd.points_from_xy(frame["lon"].astype(float), frame["lat"].astype(float)),
                            crs=4326)
-    path = tmp_path / "lab.parquet"
-    gdf.to_parquet(path)
-    spec = spec_for("samples")
-    raw, notes = read_raw(path)
-    _, found = validate(raw, spec, source=path.name)
-    whole = notes + found
-    _, chunked = validate_chunks(read_chunks(path, 3), spec, source=path.name)
+    whole, chunked = _whole_and_chunked(gdf, tmp_path / "lab.parquet", "samples")
     assert [repr(p) for p in chunked] == [repr(p) for p in whole]
     assert [(p.row, p.field, p.kind) for p in whole] == [
         (7, "hg", "type"), (6, "below_detection", "contradiction"), (2, "unit", "unit"),
@@ -116,15 +121,9 @@ def test_ids_empty_in_one_chunk_only_are_missing_as_in_a_whole_file_run(tmp_path
     (not ids generated for that chunk), as a whole-file run says."""
     gdf = gpd.GeoDataFrame({"site_id": ["A", "B", "C", None, None, None, "G"], "status": ["active"] * 7},
                            geometry=[shapely.Point(-1.6 + k / 100, 6.2) for k in range(7)], crs=4326)
-    path = tmp_path / "sites.parquet"
-    gdf.to_parquet(path)
-    spec = spec_for("mining_sites")
-    raw, notes = read_raw(path)
-    _, found = validate(raw, spec, source=path.name)
-    whole = notes + found
+    whole, chunked = _whole_and_chunked(gdf, tmp_path / "sites.parquet", "mining_sites")
     assert [(p.row, p.feature_id, p.kind) for p in whole if p.field == "site_id"] == [
         (4, None, "missing"), (5, None, "missing"), (6, None, "missing")]
-    _, chunked = validate_chunks(read_chunks(path, 3), spec, source=path.name)
     assert [repr(p) for p in chunked] == [repr(p) for p in whole]
 
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from layers.catalogue import CATALOGUE
 from services.checks import rule_worth
+from services.worth import layer_errors
 from ui import sidebar as chrome
 
 view = chrome.current()
@@ -24,10 +25,10 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
 if any(i.synthetic for i in view.infos):
     st.warning("Layers marked synthetic are demo data made by scripts/build_demo.py. They show "
                "how the product works and say nothing about any real site.")
-errors = {i.layer: i.accuracy_m for i in view.infos}
+errors = layer_errors(view.infos)
 worth = [{"rule": r.id, "distance (m)": r.distance_m, "what a flag is worth": rule_worth(r, errors)}
          for r in view.service.settings.rules.rules
-         if r.relation != "attribute" and all(lay in errors for lay in (r.subject.layer, *(o.layer for o in r.other)))]
+         if r.relation != "attribute" and all(lay in errors for lay in r.layers)]
 if worth:
     st.subheader("What each rule's flags are worth on these layers")
     st.write("The error of the two layers a rule compares adds up. When it is unknown, or not small "
