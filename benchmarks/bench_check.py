@@ -304,6 +304,25 @@ os._exit(0)  # as cli.py: nothing freed one by one
 """
 
 
+# ``--profile``: ``python -m cProfile cli.py`` never wrote its statistics, because ``cli.py`` run as a
+# program ends with ``os._exit`` (nothing after it runs, cProfile's own dump included). This child imports
+# ``cli`` as a module instead, handles the collector as ``cli.py`` run as a program does (paused while it
+# imports, the imports frozen), profiles ``cli.main`` and dumps the statistics before it ends.
+PROFILE_JOB = r"""
+import cProfile, gc, sys
+root, out, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+sys.path.insert(0, root)
+gc.disable()
+import cli
+gc.freeze()
+gc.enable()
+profiler = cProfile.Profile()
+code = profiler.runcall(cli.main, argv)
+profiler.dump_stats(out)
+sys.exit(code)
+"""
+
+
 def stage_times(folder: Path, sites: Path, water: Path, env: dict[str, str], runs: int) -> None:
     """Median wall and CPU seconds of each stage of the check path over ``runs`` child runs."""
     import json
@@ -462,10 +481,15 @@ def main() -> None:
         if a.stages:
             stage_times(folder, sites, water, env, a.stages)
         if a.profile:
-            prof = [sys.executable, "-m", "cProfile", "-o", str(Path(a.profile).resolve()), *hg[1:]]
+            stats = Path(a.profile).resolve()
+            stats.unlink(missing_ok=True)  # a file left by an earlier run must not pass for this one's
+            prof = [sys.executable, "-c", PROFILE_JOB, str(ROOT), str(stats), *hg[2:]]
             wall, _, _, err = run_child(prof, folder, env)
             print(f"profiled run: {wall:.2f} s {err}")
-            pstats.Stats(str(Path(a.profile).resolve())).sort_stats("cumulative").print_stats(40)
+            if stats.exists():
+                pstats.Stats(str(stats)).sort_stats("cumulative").print_stats(40)
+            else:
+                print(f"the profiled run wrote no statistics to {stats}")
 
 
 if __name__ == "__main__":
