@@ -50,6 +50,7 @@ from layers.io import gdalread, gdalwait, tables
 from layers.io.containers import LOCKED, ZIP_ERRORS, check_gpkg_layer
 from layers.io.coordinates import find_geometry
 from layers.io.crs import crs_name, place_crs
+from layers.io.geoparquet import read_geoparquet
 from layers.io.nested import flatten_nested
 from layers.io.sniff import Sniffed, sniff
 from layers.io.validate import OPEN_RING, ROW, UNREADABLE, plain, validate
@@ -317,7 +318,7 @@ def _geojson_crs(gdf: gpd.GeoDataFrame, path: Path, found: Sniffed, crs: str | N
 def _read_parquet(path: Path) -> gpd.GeoDataFrame:
     """A GeoParquet file; a geometry GEOS cannot build (an open ring) is noted, not raised."""
     try:
-        return gpd.read_parquet(path)
+        return read_geoparquet(path)
     except shapely.errors.GEOSException:
         pass  # read it again, decoding the WKB record by record
     table = pq.read_table(path)
