@@ -12,7 +12,7 @@ from layers.catalogue import CATALOGUE
 from layers.io.export import FORMATS as EXPORT_FORMATS
 from layers.io.export import PROFILES
 from layers.io.readers import Loaded
-from layers.store.base import LayerInfo, Store
+from layers.store.base import IdsStored, LayerInfo, Store
 from services import arguments, audit, imports, outputs
 from services.areas import stored_areas
 
@@ -28,16 +28,24 @@ def cmd_import(args: argparse.Namespace) -> int:
         name, chunks = imports.load_chunks(args.file, args.layer, rows=rows, crs=args.crs, repair=args.repair,
                                            set_values=arguments.set_values(args.set), progress=progress,
                                            warn=print_problems, admin_areas=stored_areas(svc.store))
-        info = svc.add_layer_chunks(name, chunks, append=args.append, replace_all=args.replace_all,
-                                    **_provenance(args, svc.store, [name]))
+        try:
+            info = svc.add_layer_chunks(name, chunks, append=args.append, replace_all=args.replace_all,
+                                        **_provenance(args, svc.store, [name]))
+        except IdsStored as exc:  # the chunks are gone: the file is read again up to the ids to show
+            where = imports.chunked_rows(args.file, exc, rows=rows, crs=args.crs, repair=args.repair,
+                                         set_values=arguments.set_values(args.set))
+            raise imports.placed_clash(exc, args.file, where) from None
         progress(f"stored {info.rows} features in layer {info.layer} of {svc.store.path}")
         print(_recorded(info), file=sys.stderr)
         return 0
     loaded = imports.load_file(args.file, args.layer, source_layer=args.source_layer, crs=args.crs,
                                repair=args.repair, set_values=arguments.set_values(args.set),
                                progress=progress, warn=print_problems, admin_areas=stored_areas(svc.store))
-    infos = svc.add_layers(loaded, append=args.append, replace_all=args.replace_all,
-                           **_provenance(args, svc.store, [item.layer for item in loaded], _filled(loaded)))
+    try:
+        infos = svc.add_layers(loaded, append=args.append, replace_all=args.replace_all,
+                               **_provenance(args, svc.store, [item.layer for item in loaded], _filled(loaded)))
+    except IdsStored as exc:  # the store knows the ids; the rows read from the file say where each is
+        raise imports.placed_clash(exc, args.file, imports.loaded_rows(loaded, exc)) from None
     for info in infos:
         progress(f"stored {info.rows} features in layer {info.layer} of {svc.store.path}")
         print(_recorded(info), file=sys.stderr)

@@ -18,7 +18,7 @@ from layers.io.containers import shared_copies, upload_wal_note
 from layers.io.readers import Loaded, infer_layer, load_layer, set_fields, source_layers
 from layers.io.sniff import KINDS, sniff
 from layers.io.validate import ROW
-from layers.store.base import LayerInfo
+from layers.store.base import SHOWN_IDS, IdsStored, LayerInfo
 from services.areas import AREA_LAYER, unit_warnings
 
 SEVERITY_ORDER = ("error", "warning", "info")
@@ -80,6 +80,59 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
         if warn:
             warn(item.warnings)
     return loaded
+
+
+def placed_clash(exc: IdsStored, file: str | Path, rows: Mapping[str, int]) -> IdsStored:
+    """``exc`` (an append refused: ids the layer already holds) as the file's own problems: the
+    first clashing ids in file order, each with its row in ``file`` (``rows``: id -> row, from
+    ``loaded_rows`` or ``chunked_rows``), and, when the ids are the ones generated for a file with
+    no id column, why they clash and what to do.
+
+    Generated ids are ``<file stem>-<row>``: the same file gives the same ids at every import, so
+    a replacement keeps its sites' ids (``diff``, cases), and so do two files of one name (the
+    Ghana and the Amazon AMW ``amw_mining_footprints_2024.geojson``): the message says so.
+    """
+    name, stem = Path(file).name, Path(file).stem
+    expected = f"a {exc.id_field} that {exc.layer} does not already hold"
+    first = sorted(exc.ids, key=lambda v: (rows.get(v, float("inf")), v))[:SHOWN_IDS]
+    problems = [Problem(name, rows.get(v), exc.id_field, v, expected, kind="duplicate") for v in first]
+    advice = None
+    if all(v == f"{stem}-{rows.get(v)}" for v in first):
+        advice = (f"This file has no '{exc.id_field}' column, so its ids were generated from its name as "
+                  f"'{stem}-<row>', and the layer already holds ids generated from a file of the same name. "
+                  f"If this is another file, give it a name of its own (e.g. <region>_{name}) or add a "
+                  f"'{exc.id_field}' column, then append it again; if it is the same file, its rows are already "
+                  "in the layer")
+    return IdsStored(exc.workspace, name, exc.layer, exc.id_field, exc.ids, problems=problems, advice=advice)
+
+
+def loaded_rows(loaded: Sequence[Loaded], exc: IdsStored) -> dict[str, int]:
+    """Each clashing id of ``exc`` -> its row in the file ``loaded`` was read from (readers number
+    rows from 1 in file order, the frame's index from 0)."""
+    item = next((i for i in loaded if i.layer == exc.layer), None)
+    if item is None or exc.id_field not in item.gdf.columns or not pd.api.types.is_integer_dtype(item.gdf.index):
+        return {}
+    wanted = set(exc.ids)
+    ids = item.gdf[exc.id_field].astype(str)
+    hit = ids[ids.isin(wanted)]
+    return {str(v): int(i) + 1 for i, v in zip(hit.index, hit, strict=True)}
+
+
+def chunked_rows(file: str | Path, exc: IdsStored, *, rows: int, crs: str | None = None, repair: bool = False,
+                 set_values: Mapping[str, str] | None = None) -> dict[str, int]:
+    """``loaded_rows`` for a file imported in chunks (``load_chunks``, whose chunks are gone): the
+    file is read again in chunks of ``rows`` up to the first ``SHOWN_IDS`` clashing ids (the ones
+    a refusal lists), so a refusal found in the first chunk reads only that chunk again."""
+    path, spec = Path(file), spec_for(exc.layer)
+    wanted, found = set(exc.ids), dict[str, int]()
+    read = ((set_fields(gdf, spec, dict(set_values or {})), notes) for gdf, notes in read_chunks(path, rows, crs))
+    for part in validated_chunks(read, spec, source=path.name, repair=repair, problems=[]):
+        ids = part[exc.id_field].astype(str)
+        for value, row in zip(ids[ids.isin(wanted)], part[ROW][ids.isin(wanted)], strict=True):
+            found.setdefault(value, int(row))
+        if len(found) >= min(len(wanted), SHOWN_IDS):
+            break
+    return found
 
 
 SET_MARK = "not in the file, given with --set (assumed, not observed):"

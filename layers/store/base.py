@@ -21,10 +21,11 @@ from typing import Protocol, runtime_checkable
 
 import geopandas as gpd
 
-from layers.store.gpkg import Replacement, ReplaceRefused
+from layers.store.gpkg import SHOWN_IDS, IdsStored, Replacement, ReplaceRefused, source_file
 from layers.store.workspace import UNRECORDED, LayerInfo
 
-__all__ = ["UNRECORDED", "LayerInfo", "ReplaceRefused", "Replacement", "Store", "store_name"]
+__all__ = ["SHOWN_IDS", "UNRECORDED", "IdsStored", "LayerInfo", "ReplaceRefused", "Replacement", "Store", "source_file",
+           "store_name"]
 
 
 @runtime_checkable

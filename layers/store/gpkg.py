@@ -89,6 +89,42 @@ class ReplaceRefused(WorkspaceError):
         super().__init__("\n".join(lines + [f"Nothing was stored; workspace {workspace} is unchanged."]))
 
 
+class IdsStored(InputError):
+    """An append refused because the layer already holds some of its ids: every such id (``ids``),
+    so that a face that still has the file's rows can name the row of each (``services.imports``).
+
+    ``source``: the file (its recorded source); ``workspace``: the store's name. The message says
+    what to do; each problem names the file, the id field and the id, and what was expected.
+    """
+
+    def __init__(self, workspace: str, source: str, layer: str, id_field: str, ids: Sequence[str], *,
+                 problems: Sequence[Problem] | None = None, advice: str | None = None) -> None:
+        self.workspace, self.source, self.layer, self.id_field = workspace, source, layer, id_field
+        self.ids = sorted(ids)
+        shown = list(problems) if problems is not None else [
+            Problem(source, None, id_field, v, f"a {id_field} that {layer} does not already hold", kind="duplicate")
+            for v in self.ids[:SHOWN_IDS]]
+        more = len(self.ids) - len(shown)
+        advice = advice or (f"A {id_field} must be unique in its layer: give these rows ids of their own, "
+                            "or import without --append to replace the layer")
+        super().__init__(
+            f"{source}: cannot append to {layer}: {len(self.ids)} id(s) are already stored; nothing was imported "
+            f"(layer {layer} of {workspace} already holds these {id_field} values). {advice}"
+            + (f"\n  ({more} more not listed)" if more > 0 else ""), shown)
+
+    def __str__(self) -> str:  # the count of ids not listed goes after the listed ones
+        head, _, more = self.message.partition("\n")
+        return "\n".join([head] + [f"  {p}" for p in self.problems] + ([more] if more else []))
+
+
+SHOWN_IDS = 50  # ids an IdsStored lists
+
+
+def source_file(source: str) -> str:
+    """The file name in a recorded ``source`` (which may end with what ``--set`` gave, in brackets)."""
+    return source.split(" [", 1)[0] or source
+
+
 # ---------------------------------------------------------------------- connections
 class _Held(sqlite3.Connection):
     """A connection that stops holding its file for Python's sqlite3 (``libraries``) when closed."""
@@ -301,7 +337,7 @@ def check_write(con: sqlite3.Connection, items: Sequence[tuple[str, gpd.GeoDataF
         stored = stored_layers(con)
         for layer, gdf in items:
             if layer in stored:
-                refuse_clash(con, layer, gdf, spec_for(layer).id_field)
+                refuse_clash(con, layer, gdf, spec_for(layer).id_field, workspace=workspace, source=source)
     elif not replace_all:
         counts = layer_rows(con)
         shrinking = [r for r in (Replacement(layer, counts.get(layer, 0), len(gdf)) for layer, gdf in items)
@@ -315,9 +351,10 @@ def _columns(con: sqlite3.Connection, layer: str, schema: str = "main") -> list[
     return [(str(r[1]), str(r[2]).upper(), int(r[5])) for r in con.execute(f'PRAGMA {schema}.table_info("{layer}")')]
 
 
-def refuse_clash(con: sqlite3.Connection, layer: str, new: gpd.GeoDataFrame, id_field: str) -> None:
-    """InputError when an id of ``new`` is already stored in ``layer`` (looked up by the id index
-    ``id_index`` keeps, so the cost does not grow with the layer)."""
+def refuse_clash(con: sqlite3.Connection, layer: str, new: gpd.GeoDataFrame, id_field: str, *,
+                 workspace: str, source: str) -> None:
+    """``IdsStored`` when an id of ``new`` (from file ``source``) is already stored in ``layer`` of
+    ``workspace`` (looked up by the id index ``id_index`` keeps, so the cost does not grow with the layer)."""
     if id_field not in {c[0] for c in _columns(con, layer)}:
         return
     wanted = sorted(set(new[id_field].astype(str)))
@@ -329,10 +366,7 @@ def refuse_clash(con: sqlite3.Connection, layer: str, new: gpd.GeoDataFrame, id_
         clash.update(str(r[0]) for r in found)
     clash &= set(wanted)
     if clash:
-        raise InputError(
-            f"cannot append to {layer}: {len(clash)} id(s) are already stored; nothing was imported",
-            [Problem("workspace", None, id_field, v, "an id not already in the workspace",
-                     kind="duplicate") for v in sorted(clash)[:50]])
+        raise IdsStored(workspace, source_file(source), layer, id_field, sorted(clash))
 
 
 def id_index(con: sqlite3.Connection, layer: str) -> None:

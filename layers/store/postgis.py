@@ -36,10 +36,10 @@ import geopandas as gpd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geo.errors import InputError, Problem, WorkspaceError
+from geo.errors import WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
 from layers.store import pgfids, pgframe, pgroles
-from layers.store.base import UNRECORDED, LayerInfo, Replacement, ReplaceRefused, Store
+from layers.store.base import UNRECORDED, IdsStored, LayerInfo, Replacement, ReplaceRefused, Store, source_file
 from layers.store.pgschema import WRITE_LOCK, connect, display_url, fetch_direct, head_revision, revision
 from layers.store.visibility import partner_columns, wholly_restricted
 
@@ -324,7 +324,7 @@ class PostgisStore:
             if append:
                 for layer, gdf in items:
                     if layer in stored:
-                        self._refuse_clash(con, layer, gdf)
+                        self._refuse_clash(con, layer, gdf, source)
             elif not replace_all:
                 shrinking = [r for r in (Replacement(layer, stored.get(layer, 0), len(gdf)) for layer, gdf in items)
                              if r.needs_replace_all]
@@ -381,7 +381,7 @@ class PostgisStore:
             if layout is None:
                 raise WorkspaceError(f"{layer}: the file holds no records to store")
             if clash:
-                raise self._clash_error(layer, sorted(clash))
+                raise self._clash_error(layer, sorted(clash), source)
             wanted = Replacement(layer, stored.get(layer, 0), rows)
             if not append and not replace_all and wanted.needs_replace_all:
                 raise ReplaceRefused(self.path, source, [wanted])
@@ -421,11 +421,12 @@ class PostgisStore:
             {"l": info.layer, "s": info.source, "li": info.licence, "t": info.imported_at, "n": info.rows,
              "a": info.accuracy_m, "note": info.accuracy_note, "syn": info.synthetic})
 
-    def _refuse_clash(self, con: Connection, layer: str, gdf: gpd.GeoDataFrame) -> None:
-        """InputError when an id of ``gdf`` is already stored in ``layer`` (the GeoPackage's message)."""
+    def _refuse_clash(self, con: Connection, layer: str, gdf: gpd.GeoDataFrame, source: str) -> None:
+        """``IdsStored`` when an id of ``gdf`` (from ``source``) is already stored in ``layer`` (the
+        GeoPackage's message)."""
         clash = self._stored_ids(con, layer, gdf)
         if clash:
-            raise self._clash_error(layer, clash)
+            raise self._clash_error(layer, clash, source)
 
     @staticmethod
     def _stored_ids(con: Connection, layer: str, gdf: gpd.GeoDataFrame, *, up_to_fid: int | None = None) -> list[str]:
@@ -440,13 +441,8 @@ class PostgisStore:
             f'SELECT DISTINCT "{id_field}" FROM "{layer}" WHERE "{id_field}" = ANY(:ids){before} ORDER BY 1'),
             params).scalars().all())
 
-    @staticmethod
-    def _clash_error(layer: str, clash: list[str]) -> InputError:
-        id_field = spec_for(layer).id_field
-        return InputError(
-            f"cannot append to {layer}: {len(clash)} id(s) are already stored; nothing was imported",
-            [Problem("workspace", None, id_field, v, "an id not already in the workspace",
-                     kind="duplicate") for v in clash[:50]])
+    def _clash_error(self, layer: str, clash: list[str], source: str) -> IdsStored:
+        return IdsStored(self.path, source_file(source), layer, spec_for(layer).id_field, clash)
 
     def mark_shareable(self, layer: str, fields: list[str], *, undo: bool = False) -> tuple[str, ...]:
         """Mark columns of ``layer`` shareable (``undo``: unmark them) in one transaction; returns

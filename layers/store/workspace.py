@@ -54,7 +54,7 @@ from typing import Any
 import filelock
 import geopandas as gpd
 
-from geo.errors import InputError, Problem, WorkspaceError
+from geo.errors import WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
 from layers.store import arrowread, changes, chunkwrite, files, gpkg, libraries, sharing, staging
 from layers.store.gpkg import Replacement
@@ -412,7 +412,7 @@ class Workspace:
             with gpkg.transaction(self.real, busy_timeout_s=self.lock_timeout_s) as con:
                 con.execute(f"ATTACH DATABASE ? AS {staging.STAGE}", (str(stage),))
                 if append and stored:
-                    _refuse_staged_clash(con, layer)
+                    _refuse_staged_clash(con, layer, workspace=self._name, source=source)
                 elif not append and not replace_all:
                     wanted = Replacement(layer, gpkg.layer_rows(con).get(layer, 0), rows)
                     if wanted.needs_replace_all:
@@ -481,8 +481,8 @@ def _lonlat(layer: str, chunks: Iterable[gpd.GeoDataFrame]) -> Iterator[gpd.GeoD
         yield gdf
 
 
-def _refuse_staged_clash(con: sqlite3.Connection, layer: str) -> None:
-    """``gpkg.refuse_clash`` for rows staged in the attached stage: InputError naming the ids that
+def _refuse_staged_clash(con: sqlite3.Connection, layer: str, *, workspace: str, source: str) -> None:
+    """``gpkg.refuse_clash`` for rows staged in the attached stage: ``IdsStored`` naming the ids that
     are already stored (the same message), found by SQL without the rows in memory."""
     id_field = spec_for(layer).id_field
     if id_field not in {c[0] for c in gpkg._columns(con, layer)}:
@@ -491,10 +491,7 @@ def _refuse_staged_clash(con: sqlite3.Connection, layer: str) -> None:
     clash = {str(r[0]) for r in con.execute(
         f"SELECT DISTINCT {column} FROM main.{table} WHERE {column} IN (SELECT {column} FROM {staging.STAGE}.{table})")}
     if clash:
-        raise InputError(
-            f"cannot append to {layer}: {len(clash)} id(s) are already stored; nothing was imported",
-            [Problem("workspace", None, id_field, v, "an id not already in the workspace",
-                     kind="duplicate") for v in sorted(clash)[:50]])
+        raise gpkg.IdsStored(workspace, gpkg.source_file(source), layer, id_field, sorted(clash))
 
 
 def _record_layers(con: sqlite3.Connection, infos: list[LayerInfo]) -> None:
