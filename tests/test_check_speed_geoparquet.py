@@ -151,3 +151,17 @@ def test_check_reads_and_validates_the_same_layer(tmp_path: Path) -> None:
         load_layer(path, "mining_sites")
     shown = sorted((p.row, p.field, p.kind, str(p.value)) for p in refused.value.problems if p.severity == "error")
     assert shown == [(6, "site_id", "duplicate", "S5"), (7, "geometry", "swapped", "(45.000000, 120.000000)")]
+
+
+def test_a_file_in_a_folder_named_like_a_partition(tmp_path: Path) -> None:
+    folder = tmp_path / "year=2024"  # read as one file, as geopandas reads it: no 'year' column
+    folder.mkdir()
+    _points(8).to_parquet(folder / "sites.parquet")
+    assert list(_same(folder / "sites.parquet").columns) == ["site_id", "uses_mercury", "area_ha", "geometry"]
+
+
+def test_several_row_groups_make_one_frame(tmp_path: Path) -> None:
+    path = tmp_path / "sites.parquet"
+    _points(1_000).to_parquet(path, row_group_size=128)
+    assert pq.ParquetFile(path).num_row_groups == 8
+    assert len(_same(path)) == 1_000

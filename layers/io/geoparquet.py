@@ -2,9 +2,14 @@
 common file (issue 13).
 
 A file whose ``geo`` metadata names one geometry column, WKB-encoded, with no bounding-box covering
-and no spherical edges, is read here: the table by ``pyarrow.parquet.read_table``, the attributes by
-``Table.to_pandas`` and the geometry column put back where geopandas puts it, as geopandas'
-``_arrow_to_geopandas`` does. Two steps cost less than in geopandas:
+and no spherical edges, is read here: the table by ``pyarrow.parquet.ParquetFile.read``, the attributes
+by ``Table.to_pandas`` and the geometry column put back where geopandas puts it, as geopandas'
+``_arrow_to_geopandas`` does. Three steps cost less than in geopandas:
+
+- the file is read as the one file it is, not as a ``pyarrow.dataset`` of one file (what geopandas and
+  ``pyarrow.parquet.read_table`` do): the same table, in one chunk per column instead of one per
+  batch, without loading the dataset modules (a check's two files, fresh processes: 68-81 ms against
+  80-89 ms wall in most runs).
 
 - points written as 21-byte little-endian WKB records (2D, finite, none null) are made by
   ``shapely.points`` straight from the coordinates in the records, instead of one Python ``bytes``
@@ -40,10 +45,10 @@ _CRS: dict[str, CRS | None] = {}  # PROJJSON text (keys sorted) -> its CRS, for 
 def read_geoparquet(path: Path) -> gpd.GeoDataFrame:
     """``geopandas.read_parquet(path)``, the common file read with less work (see the module)."""
     try:
-        schema = pq.read_schema(path)
-        metadata = schema.metadata or {}
-        column = _plain_geometry_column(metadata)
-        table = pq.read_table(path) if column is not None and column in schema.names else None
+        with pq.ParquetFile(path) as file:
+            metadata = file.schema_arrow.metadata or {}
+            column = _plain_geometry_column(metadata)
+            table = file.read() if column is not None and column in file.schema_arrow.names else None
     except (pa.ArrowException, OSError, ValueError):  # a damaged file: geopandas reads it and says so, as before
         table = None
     if table is None or column is None:
