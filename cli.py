@@ -7,10 +7,20 @@ before anything is computed or recorded, and a refused command writes nothing.
 """
 from __future__ import annotations
 
-import argparse
+import os
+import signal
+
+if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    def _interrupted_at_start(_signum: int, _frame: object) -> None:
+        """Ctrl-C while the modules below load: nothing is open or written yet, so the process ends
+        at once with ``INTERRUPTED``'s line, not a KeyboardInterrupt inside some import."""
+        os.write(2, b"hgwatch: interrupted; the workspace is unchanged\n")
+        os._exit(130)
+    signal.signal(signal.SIGINT, _interrupted_at_start)  # main() puts Python's own back to run the command
+
+import argparse  # after the handler: Ctrl-C while these load ends with its line, no traceback
 import atexit
 import gc
-import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -25,6 +35,8 @@ from commands import db, dossier, fieldpack, files, inventory, keys, rules, serv
 from commands.common import service
 from geo.errors import HgWatchError, InputError
 from services import arguments, audit
+
+INTERRUPTED = "hgwatch: interrupted; the workspace is unchanged"  # Ctrl-C's line (exit 130), as at start-up
 
 # Flags whose value may start with a minus sign ("--bbox -2.5,5,-1.5,6", "--accuracy-m -inf"):
 # argparse would take such a value for an option, so it is glued on as "--bbox=-2.5,...".
@@ -74,7 +86,25 @@ def main(argv: Sequence[str] | None = None, *, end_process: bool = False) -> int
     """Parse ``argv`` and run the subcommand; user errors become messages and exit code 2.
 
     ``end_process`` (``cli.py`` run as a program): end the process as soon as the command is done,
-    with what it made still held (see ``_end_now``); the exit code is returned only when it cannot."""
+    with what it made still held (see ``_end_now``); the exit code is returned only when it cannot.
+
+    Ctrl-C at any point prints one line and gives 130: the command's ``with`` blocks have undone
+    what it began (a transaction rolled back, a staging or temporary output file removed). Once the
+    command is done, Ctrl-C is ignored while the process ends (it would interrupt the exit handlers)."""
+    if end_process and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # the start-up handler: from here
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # KeyboardInterrupt unwinds the command
+    try:
+        code = _run(argv, end_process=end_process)
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        code = 130
+    if end_process:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
+
+
+def _run(argv: Sequence[str] | None, *, end_process: bool) -> int:
+    """``main`` without its Ctrl-C handling."""
     args = build_parser().parse_args(arguments.glue_signed(
         sys.argv[1:] if argv is None else argv, SIGNED))
     try:
@@ -89,10 +119,8 @@ def main(argv: Sequence[str] | None = None, *, end_process: bool = False) -> int
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"hgwatch: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("hgwatch: interrupted; the workspace is unchanged", file=sys.stderr)
-        return 130
     if end_process:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: a Ctrl-C now would only break the exit
         _end_now(code)  # ``args`` (and what a command left on it) is still held here
     return code
 
