@@ -138,7 +138,7 @@ def _ensure_id(gdf: gpd.GeoDataFrame, spec: LayerSpec, source: str,
     """Generate ids '<file stem>-<row>' when the file has no id column, or one empty in every row
     (a warning): a column with no value holds no id to keep, so it is read as absent rather than
     as one "required value is missing" per row (Peru's riverbank file: 241 rows, every id null)."""
-    empty = spec.id_field in gdf.columns and len(gdf) > 0 and bool(is_missing(gdf[spec.id_field]).all())
+    empty = spec.id_field in gdf.columns and len(gdf) > 0 and _all_missing(gdf[spec.id_field])
     if spec.id_field in gdf.columns and not empty:
         return gdf
     stem = Path(source).stem
@@ -151,6 +151,14 @@ def _ensure_id(gdf: gpd.GeoDataFrame, spec: LayerSpec, source: str,
         f"Add a '{spec.id_field}' column{' with values' if empty else ''} to keep ids stable across imports",
         "warning", None, "generated"))
     return gdf
+
+
+def _all_missing(values: pd.Series, probe: int = 64) -> bool:
+    """``is_missing(values).all()``, answered from the first ``probe`` values when one of them is
+    present (the usual answer: a column of ids), else from the whole column."""
+    if not bool(is_missing(values.iloc[:probe]).all()):
+        return False
+    return len(values) <= probe or bool(is_missing(values).all())
 
 
 def _check_field(gdf: gpd.GeoDataFrame, fs: FieldSpec, add: _Add, texts: dict[str, pa.Array],
