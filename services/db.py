@@ -97,12 +97,7 @@ def _move(database_url: str, source: Workspace, who: str) -> Upgrade:
     copied: dict[str, int] = {}
     where = str(source.path)
 
-    def also(con: sa.Connection) -> None:
-        present = {t: n for t, n in transfer.held(con).items() if n}
-        if present:
-            raise WorkspaceError(f"database {done.database} already holds "
-                                 + ", ".join(f"{n} {transfer.KINDS[t]}" for t, n in present.items())
-                                 + f"; copy {where} into an empty database, nothing was copied")
+    def also(con: sa.Connection) -> None:  # the database is empty: ``copy_from`` refused it otherwise
         copied.update(transfer.copy_into(con, tables))
         audit.append_in(con, who=who, action="db upgrade", target=where,
                         after={"database": done.database, "copied": {**copied, "hgw_runs": n_runs(con)}})

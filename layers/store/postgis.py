@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection
 
 from geo.errors import WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
-from layers.store import pgfids, pgframe, pgroles
+from layers.store import pgfids, pgframe, pgroles, transfer
 from layers.store.base import UNRECORDED, IdsStored, LayerInfo, Replacement, ReplaceRefused, Store, source_file
 from layers.store.pgschema import WRITE_LOCK, connect, display_url, fetch_direct, head_revision, revision
 from layers.store.visibility import partner_columns, wholly_restricted
@@ -474,20 +474,31 @@ class PostgisStore:
                  "v": json.dumps(sorted(violation_ids))}).scalar_one())
 
     # ----------------------------------------------------------------- copying a workspace in
+    def _refuse_unless_empty(self, con: Connection, other: Store) -> None:
+        """WorkspaceError naming what the database holds, kind by kind (layers with their rows, runs,
+        accounts, keys, cases and their comments, visits and photos, submission keys, audit rows),
+        when it holds anything a copy of ``other`` would mix with: the operator then knows what to clear."""
+        layers = self._stored(con)
+        counts = {"run(s)": int(con.execute(sa.text("SELECT count(*) FROM hgw_runs")).scalar_one())}
+        counts |= {transfer.KINDS[t]: n for t, n in transfer.held(con).items()}
+        held = [f"{len(layers)} layer(s) ({', '.join(f'{k}: {n} rows' for k, n in sorted(layers.items()))})"] \
+            if layers else []
+        held += [f"{n} {kind}" for kind, n in counts.items() if n]
+        if held:
+            raise WorkspaceError(
+                f"workspace {self.path} already holds {', '.join(held)}; a move needs a database of its own"
+                " (createdb a new one and give its URL, or empty this one of all of these first):"
+                f" copy {other.path} into an empty database, nothing was copied")
+
     def copy_from(self, other: Store, also: Callable[[sa.Connection], object] | None = None) -> tuple[list[LayerInfo], int]:
         """Copy every layer (with its provenance, import time included) and every run of the store
         ``other`` into this empty database, in one transaction; returns the layers and the number
-        of runs copied. A database that already holds a layer or a run is refused, unchanged."""
+        of runs copied. A database that already holds anything (``_refuse_unless_empty``) is refused, unchanged."""
         infos = other.layers() if other.exists() else []
         frames = {i.layer: other.read(i.layer) for i in infos}
         runs = list(reversed(other.runs(limit=2**62))) if infos else []
         with self._writing() as con:
-            held = sorted(self._stored(con))
-            n_runs = int(con.execute(sa.text("SELECT count(*) FROM hgw_runs")).scalar_one())
-            if held or n_runs:
-                raise WorkspaceError(
-                    f"workspace {self.path} already holds {len(held)} layer(s) {held} and {n_runs} run(s);"
-                    f" copy {other.path} into an empty database, nothing was copied")
+            self._refuse_unless_empty(con, other)
             for info in infos:
                 rows = self._put(con, info.layer, frames[info.layer], append=False)
                 self._record_info(con, LayerInfo(**{**info.__dict__, "rows": rows}))
