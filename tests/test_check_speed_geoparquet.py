@@ -8,7 +8,10 @@ geometry columns, and damaged files (the same error, from geopandas itself).
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +23,8 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
+import cli
+from benchmarks import bench_check
 from geo.errors import InputError
 from layers.io import geoparquet
 from layers.io.geoparquet import read_geoparquet
@@ -165,3 +170,46 @@ def test_several_row_groups_make_one_frame(tmp_path: Path) -> None:
     _points(1_000).to_parquet(path, row_group_size=128)
     assert pq.ParquetFile(path).num_row_groups == 8
     assert len(_same(path)) == 1_000
+
+
+def _big_endian(path: Path) -> None:
+    """Rewrite every point of ``path`` as big-endian WKB: geopandas' decoding path, the same points."""
+    table = pq.read_table(path)
+    wkb = [shapely.to_wkb(g, byte_order=0) for g in shapely.from_wkb(table.column("geometry").to_pylist())]
+    at = table.schema.get_field_index("geometry")
+    pq.write_table(table.set_column(at, "geometry", pa.array(wkb, pa.binary())), path)
+
+
+def _check(folder: Path, *extra: str) -> tuple[int, str, bytes]:
+    out, here = io.StringIO(), os.getcwd()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = cli.main(["check", "--layer", "mining_sites=sites.parquet", "--layer", "water_bodies=water.parquet",
+                             "--only", "HG-WATER-100", "--out", "v.csv", "--no-record", *extra])
+    finally:
+        os.chdir(here)
+    written = (folder / "v.csv").read_bytes() if (folder / "v.csv").exists() else b""
+    return code, out.getvalue(), written
+
+
+@pytest.mark.parametrize("planted", [False, True])
+def test_check_writes_and_refuses_the_same_through_either_decoding(tmp_path: Path, planted: bool) -> None:
+    fast, slow = tmp_path / "fast", tmp_path / "slow"
+    for folder in (fast, slow):
+        folder.mkdir()
+        bench_check.write_inputs(folder, 3_000, 400)
+        if planted:  # a repeated id and a swapped point: the check refuses the file, naming both
+            sites = gpd.read_parquet(folder / "sites.parquet")
+            sites.loc[10, "site_id"] = "S3"
+            sites.loc[20, "geometry"] = shapely.Point(45.0, 120.0)
+            sites.to_parquet(folder / "sites.parquet")
+    _big_endian(slow / "sites.parquet")
+    assert geoparquet._points(pq.read_table(fast / "sites.parquet").column("geometry")) is not None
+    assert geoparquet._points(pq.read_table(slow / "sites.parquet").column("geometry")) is None
+    (code, said, written), (code_slow, said_slow, written_slow) = _check(fast), _check(slow)
+    assert (code, said, written) == (code_slow, said_slow, written_slow)
+    if planted:
+        assert code == 2 and not written and "duplicate id: already used by record 4" in said and "swapped" in said
+    else:
+        assert code == 0 and written.count(b"\n") > 1
