@@ -46,42 +46,65 @@ def _cell_size(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64, radius_m: f
     return float(sizes[np.argmin(work)])
 
 
-def points_near_segments(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64,
-                         radius_m: float) -> tuple[I64, I64, F64, F64]:
-    """All (point, segment) pairs within ``radius_m`` metres in the plane.
+class PointGrid:
+    """The (point, segment) pairs within ``radius_m`` in the plane, built a range at a time.
 
-    Returns point indices, segment indices, planar distances (metres) and foot fractions.
+    Each segment is registered in the grid cells its box, grown by the radius, overlaps; a
+    point's *candidates* are the entries of its cell, numbered point by point (``total`` of them).
+    :meth:`pairs` builds any range of that numbering and keeps the pairs within the radius, so a
+    caller can go through every candidate in batches of bounded size: the ranges of a cut, joined,
+    give exactly what the whole range gives, in the same order (point by point, then by entry).
+    The grid itself holds a few registrations per segment and two integers per point.
     """
-    if px.size == 0 or x1.size == 0:
-        e = np.empty(0, dtype=np.int64)
-        return e, e, np.empty(0), np.empty(0)
-    cell = _cell_size(px, py, x1, y1, x2, y2, radius_m)
-    ox = min(float(px.min()), float(np.minimum(x1, x2).min())) - radius_m - cell
-    oy = min(float(py.min()), float(np.minimum(y1, y2).min())) - radius_m - cell
-    # each segment registers in every cell its box, grown by the radius, overlaps
-    cx0 = np.floor((np.minimum(x1, x2) - radius_m - ox) / cell).astype(np.int64)
-    cx1 = np.floor((np.maximum(x1, x2) + radius_m - ox) / cell).astype(np.int64)
-    cy0 = np.floor((np.minimum(y1, y2) - radius_m - oy) / cell).astype(np.int64)
-    cy1 = np.floor((np.maximum(y1, y2) + radius_m - oy) / cell).astype(np.int64)
-    nx, ny = cx1 - cx0 + 1, cy1 - cy0 + 1
-    seg, k = _ranges(nx * ny)
-    qx = np.floor((px - ox) / cell).astype(np.int64)
-    qy = np.floor((py - oy) / cell).astype(np.int64)
-    width = int(max(int(cx1.max()), int(qx.max()))) + 1
-    height = int(max(int(cy1.max()), int(qy.max()))) + 1
-    keys = (cx0[seg] + k % nx[seg]) * height + (cy0[seg] + k // nx[seg])
-    pkey = qx * height + qy
-    order = np.argsort(keys, kind="stable")
-    if width * height <= min(_DENSE_CELLS, 4 * (keys.size + pkey.size)):  # dense table: cell -> first entry
-        start = np.zeros(width * height + 1, dtype=np.int64)
-        np.cumsum(np.bincount(keys, minlength=width * height), out=start[1:])
-        lo, hi = start[pkey], start[pkey + 1]
-    else:  # a sparse grid: binary search in the sorted keys
-        lo = np.searchsorted(keys[order], pkey, side="left")
-        hi = np.searchsorted(keys[order], pkey, side="right")
-    seg = seg[order]
-    pi, j = _ranges(hi - lo)
-    si = seg[lo[pi] + j]
-    d, t = planar_point_segment(px[pi], py[pi], x1[si], y1[si], x2[si], y2[si])
-    keep = d <= radius_m
-    return pi[keep], si[keep], d[keep], t[keep]
+
+    def __init__(self, px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64, radius_m: float) -> None:
+        self.px, self.py, self.x1, self.y1, self.x2, self.y2 = px, py, x1, y1, x2, y2
+        self.radius_m = radius_m
+        if px.size == 0 or x1.size == 0:
+            self.lo = self.end = self.count = np.zeros(px.size, dtype=np.int64)
+            self.seg = np.empty(0, dtype=np.int64)
+            self.total = 0
+            return
+        cell = _cell_size(px, py, x1, y1, x2, y2, radius_m)
+        ox = min(float(px.min()), float(np.minimum(x1, x2).min())) - radius_m - cell
+        oy = min(float(py.min()), float(np.minimum(y1, y2).min())) - radius_m - cell
+        # each segment registers in every cell its box, grown by the radius, overlaps
+        cx0 = np.floor((np.minimum(x1, x2) - radius_m - ox) / cell).astype(np.int64)
+        cx1 = np.floor((np.maximum(x1, x2) + radius_m - ox) / cell).astype(np.int64)
+        cy0 = np.floor((np.minimum(y1, y2) - radius_m - oy) / cell).astype(np.int64)
+        cy1 = np.floor((np.maximum(y1, y2) + radius_m - oy) / cell).astype(np.int64)
+        nx, ny = cx1 - cx0 + 1, cy1 - cy0 + 1
+        seg, k = _ranges(nx * ny)
+        qx = np.floor((px - ox) / cell).astype(np.int64)
+        qy = np.floor((py - oy) / cell).astype(np.int64)
+        width = int(max(int(cx1.max()), int(qx.max()))) + 1
+        height = int(max(int(cy1.max()), int(qy.max()))) + 1
+        keys = (cx0[seg] + k % nx[seg]) * height + (cy0[seg] + k // nx[seg])
+        pkey = qx * height + qy
+        order = np.argsort(keys, kind="stable")
+        if width * height <= min(_DENSE_CELLS, 4 * (keys.size + pkey.size)):  # dense table: cell -> first entry
+            start = np.zeros(width * height + 1, dtype=np.int64)
+            np.cumsum(np.bincount(keys, minlength=width * height), out=start[1:])
+            lo, hi = start[pkey], start[pkey + 1]
+        else:  # a sparse grid: binary search in the sorted keys
+            lo = np.searchsorted(keys[order], pkey, side="left")
+            hi = np.searchsorted(keys[order], pkey, side="right")
+        self.seg, self.lo, self.count = seg[order], lo, hi - lo
+        self.end = np.cumsum(self.count)  # candidates of points 0..i
+        self.total = int(self.end[-1]) if self.end.size else 0
+
+    def pairs(self, start: int = 0, stop: int | None = None) -> tuple[I64, I64, F64, F64]:
+        """The candidates ``[start, stop)`` within the radius: point indices, segment indices,
+        planar distances (metres) and foot fractions."""
+        stop = self.total if stop is None else stop
+        if start == 0 and stop == self.total:
+            pi, j = _ranges(self.count)
+        else:
+            flat = np.arange(start, stop, dtype=np.int64)
+            pi = np.searchsorted(self.end, flat, side="right")
+            j = flat - (self.end[pi] - self.count[pi])
+        si = self.seg[self.lo[pi] + j]
+        d, t = planar_point_segment(self.px[pi], self.py[pi], self.x1[si], self.y1[si], self.x2[si], self.y2[si])
+        keep = d <= self.radius_m
+        return pi[keep], si[keep], d[keep], t[keep]
+

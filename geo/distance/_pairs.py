@@ -6,6 +6,7 @@ containment. Output rows carry: subject, target, distance in metres, and the nea
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from geo.distance._pieces import Pieces
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+BATCH_PAIRS = 262_144  # candidate pairs built and measured at once (about 100 MB of arrays)
 
 
 @dataclass
@@ -40,6 +42,61 @@ class Rows:
             e = np.empty(0)
             return Rows(np.empty(0, np.int64), np.empty(0, np.int64), e, e, e, e, e)
         return Rows(*(np.concatenate([getattr(p, f) for p in parts]) for f in Rows.__dataclass_fields__))
+
+
+def nearest_per_pair(rows: Rows) -> Rows:
+    """Keep, per (subject, target), the row with the least distance (ties: by nearest points).
+
+    The result is sorted by subject, then target. The choice is a total order on the rows (rows
+    equal in every key are equal in every field), so reducing batches one by one and then their
+    union gives the same rows as reducing all at once.
+    """
+    if rows.subject.size == 0:
+        return rows
+    pair = rows.subject * (int(rows.target.max()) + 1) + rows.target
+    order = np.argsort(pair, kind="stable")
+    same = pair[order][1:] == pair[order][:-1]
+    if same.any():  # several rows for a pair: the nearest, exact ties ordered by the points
+        order = np.lexsort((rows.tlat, rows.tlon, rows.slat, rows.slon, rows.distance_m, pair))
+        same = pair[order][1:] == pair[order][:-1]
+    first = order[np.r_[True, ~same]]
+    return Rows(*(getattr(rows, f)[first] for f in Rows.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many candidate pairs are built and measured at once, and a hook told each batch's size.
+
+    ``on_batch`` (if given) is called with the number of pairs of every batch built, from the
+    thread that built it; it is how a test proves the memory ceiling without timing anything.
+    """
+
+    pairs: int = BATCH_PAIRS
+    on_batch: Callable[[int], None] | None = None
+
+    def spans(self, total: int) -> list[tuple[int, int]]:
+        """``[0, total)`` cut into consecutive ranges of at most ``pairs``."""
+        return [(lo, min(lo + self.pairs, total)) for lo in range(0, total, self.pairs)]
+
+    def built(self, n: int) -> None:
+        """Tell the hook that a batch of ``n`` pairs was built."""
+        if self.on_batch is not None:
+            self.on_batch(n)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What decides which pairs are candidates, per target (positional index) in metres.
+
+    ``reach_m`` is threshold + offset + tolerance (a pair farther than that never counts) and
+    ``offset_m`` the offset taken off the distance. ``prune`` says that every offset is 0 and
+    every threshold the same, so a subject's nearest target is all that matters.
+    """
+
+    reach_m: F64
+    offset_m: F64
+    prune: bool
+    budget: Budget
 
 
 def project(tr: Transformer, lon: F64, lat: F64) -> tuple[F64, F64]:

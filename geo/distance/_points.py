@@ -9,7 +9,7 @@ state. Every candidate pair is decided by its own planar distance in the one fra
 element by element, from a first guess of the foot made in the plane tangent at the point (so
 the measurement depends on the pair alone), and each subject lies in exactly one strip: the rows
 for each subject are the same for any number of strips or threads, and the caller's reduction
-(``geodesic._nearest_per_pair``) orders them by value, so the result is identical bit for bit.
+(``_pairs.nearest_per_pair``) orders them by value, so the result is identical bit for bit.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from geo.distance._grid import planar_point_segment, points_near_segments
+from geo.distance._grid import PointGrid, planar_point_segment
 from geo.distance._kernel import point_segment_distance, segment_lengths_m
 from geo.distance._locality import (
     CHORD_ERROR_M,
@@ -31,7 +31,7 @@ from geo.distance._locality import (
     tangent_plane,
     transformer,
 )
-from geo.distance._pairs import Rows, inside_rows, project
+from geo.distance._pairs import Limits, Rows, inside_rows, nearest_per_pair, project
 from geo.distance._pieces import MAX_PIECE_M, Pieces, Rings, build_polygons
 
 F64 = NDArray[np.float64]
@@ -58,12 +58,20 @@ def strips(x: F64, count: int) -> list[I64]:
 
 
 def _strip_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | None,
-                xy: tuple[F64, ...], k: tuple[float, float, float], reach_m: float, prune: bool,
+                xy: tuple[F64, ...], k: tuple[float, float, float], reach_m: float, lim: Limits,
                 chunk: I64) -> Rows:
     """Rows for the subjects ``s_sel[chunk]``: planar candidates, pruning, exact distances.
 
     ``xy`` holds the frame coordinates of all the locality's subjects and targets
     (``px, py, tx1, ty1, tx2, ty2``) and ``k`` the frame's ``k_min, k_max, chord``.
+
+    Bounded memory: the candidates (pairs within ``k_max * reach + chord`` in the frame) are built
+    ``lim.budget.pairs`` at a time (:class:`PointGrid`). When they do not fit in one batch, a
+    first pass over the batches keeps, per subject, only a bound (the least frame distance, or
+    with offsets the least upper bound of a target's value that surely counts), and a second pass
+    builds them again, drops those the bound rules out and measures the rest exactly. The bound
+    of a subject is over all its candidates whatever the cut, so the pairs kept, and each pair's
+    exact distance (element by element), are those of one single batch.
     """
     px, py, tx1, ty1, tx2, ty2 = xy
     k_min, k_max, chord = k
@@ -72,13 +80,72 @@ def _strip_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | N
     # only the targets whose box, grown by the radius, meets the strip's box can be candidates
     near = np.flatnonzero((np.maximum(tx1, tx2) >= cx.min() - radius) & (np.minimum(tx1, tx2) <= cx.max() + radius)
                           & (np.maximum(ty1, ty2) >= cy.min() - radius) & (np.minimum(ty1, ty2) <= cy.max() + radius))
-    pi, ti, d_p, frac = points_near_segments(cx, cy, tx1[near], ty1[near], tx2[near], ty2[near], radius)
-    if prune and pi.size:
-        least = np.full(chunk.size, np.inf)
-        np.minimum.at(least, pi, d_p)
-        keep = d_p <= k_max * (least[pi] + chord) / k_min + chord + CHORD_ERROR_M
-        pi, ti, frac = pi[keep], ti[keep], frac[keep]
-    pi, ti = chunk[pi], near[ti]
+    grid = PointGrid(cx, cy, tx1[near], ty1[near], tx2[near], ty2[near], radius)
+    spans = lim.budget.spans(grid.total)
+    owner_of = tp.owner[t_sel[near]]  # target of each nearby piece
+    bound = np.full(chunk.size, np.inf)
+    first: tuple[I64, I64, F64, F64] | None = None
+    for lo, hi in spans:  # pass 1: each subject's bound over all its candidates
+        lim.budget.built(hi - lo)
+        found = grid.pairs(lo, hi)
+        if len(spans) == 1:
+            first = found
+        _tighten(bound, found, owner_of, k, lim)
+    parts = []
+    for lo, hi in spans:  # pass 2: the candidates the bound keeps, measured exactly
+        if first is None:
+            lim.budget.built(hi - lo)
+        pi, ti, d_p, frac = first if first is not None else grid.pairs(lo, hi)
+        keep = _kept(bound, pi, ti, d_p, owner_of, k, lim)
+        if not keep.all():
+            pi, ti, frac = pi[keep], ti[keep], frac[keep]
+        rows = _measure(sp, s_sel, tp, t_sel, frame, chunk[pi], near[ti], frac)
+        parts.append(rows if len(spans) == 1 else nearest_per_pair(rows))
+    return Rows.concat(parts)
+
+
+def _tighten(bound: F64, found: tuple[I64, I64, F64, F64], owner_of: I64, k: tuple[float, float, float],
+             lim: Limits) -> None:
+    """Lower each subject's ``bound`` with a batch of its candidates ``found`` (in place).
+
+    With ``lim.prune``: the least frame distance ``d``; a pair's true distance lies between
+    ``(d - chord) / k_max`` and ``(d + chord) / k_min``. Otherwise: the least value (distance
+    less the target's offset, at least 0) that a target surely has and that surely counts
+    (its distance at most ``(d + chord + margin) / k_min``, within the target's reach).
+    """
+    pi, ti, d_p, _ = found
+    if pi.size == 0:
+        return
+    k_min, _, chord = k
+    if lim.prune:
+        np.minimum.at(bound, pi, d_p)
+        return
+    t = owner_of[ti]
+    up = (d_p + chord + CHORD_MARGIN_M) / k_min
+    counts = up <= lim.reach_m[t]
+    np.minimum.at(bound, pi[counts], np.maximum(up - lim.offset_m[t], 0.0)[counts])
+
+
+def _kept(bound: F64, pi: I64, ti: I64, d_p: F64, owner_of: I64, k: tuple[float, float, float],
+          lim: Limits) -> NDArray[np.bool_]:
+    """Which candidates may still be their subject's nearest, given the subjects' ``bound``.
+
+    With ``lim.prune`` (the rule of the code before batching): the frame distance is at most
+    ``k_max * (least + chord) / k_min + chord`` plus the chord error. Otherwise: the pair's least
+    possible value, ``(d - chord - margin) / k_max`` less its offset (at least 0), is not above
+    the subject's bound (a pair above it is beaten by a target that surely counts, strictly).
+    """
+    k_min, k_max, chord = k
+    if lim.prune:
+        return d_p <= k_max * (bound[pi] + chord) / k_min + chord + CHORD_ERROR_M
+    t = owner_of[ti]
+    low = np.maximum((d_p - chord - CHORD_MARGIN_M) / k_max - CHORD_ERROR_M - lim.offset_m[t], 0.0)
+    return low <= bound[pi]
+
+
+def _measure(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | None, pi: I64, ti: I64,
+             frac: F64) -> Rows:
+    """Exact distances of the pairs (subject ``s_sel[pi]``, target piece ``t_sel[ti]``)."""
     si, tj = s_sel[pi], t_sel[ti]
     if frame is not None and pi.size:  # a better first guess of the foot: the plane conformal at P
         plon, plat = sp.lon1[si], sp.lat1[si]
@@ -98,7 +165,7 @@ def _strip_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | N
 
 
 def point_group_start(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, t_rings: Rings, key: int, box: Extent,
-                      reach_m: float, prune: bool, pool: Executor | None, threads: int) -> Callable[[], Rows]:
+                      reach_m: float, lim: Limits, pool: Executor | None, threads: int) -> Callable[[], Rows]:
     """Candidate rows for point subjects: grid search in a local frame, then exact distances.
 
     Returns a function that gives the rows: the strips are handed to ``pool`` at once and this
@@ -109,8 +176,9 @@ def point_group_start(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, t_rings: R
     Outside the polar caps the frame is a local equirectangular :class:`Plate` (numpy only) with
     scale bounds ``k_min..k_max`` and chord error ``chord``; in the caps, the cap's projection.
     A pair is a candidate when its frame distance is at most ``k_max * reach + chord`` (plus the
-    chord margin). With ``prune``, pairs that cannot be a subject's nearest are dropped: the true
-    distance lies between ``(d - chord) / k_max`` and ``(d + chord) / k_min``. The subjects are cut
+    chord margin). Pairs that cannot be a subject's nearest are dropped: the true distance lies
+    between ``(d - chord) / k_max`` and ``(d + chord) / k_min`` (see :func:`_tighten` and
+    :func:`_kept`), and candidates are built ``lim.budget.pairs`` at a time. The subjects are cut
     into strips run on ``pool`` (``threads`` workers; None runs them here, one after the other).
     """
     if s_sel.size == 0 or t_sel.size == 0:
@@ -128,7 +196,7 @@ def point_group_start(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, t_rings: R
     tx2, ty2 = to_xy(tp.lon2[t_sel], tp.lat2[t_sel])
     xy = (px, py, tx1, ty1, tx2, ty2)
     chunks = strips(px, threads * CHUNKS_PER_THREAD if pool is not None else 1)
-    run = lambda chunk: _strip_rows(sp, s_sel, tp, t_sel, frame, xy, k, reach_m, prune, chunk)
+    run = lambda chunk: _strip_rows(sp, s_sel, tp, t_sel, frame, xy, k, reach_m, lim, chunk)
     parts: list[Future[Rows]] | list[Rows] = [pool.submit(run, c) for c in chunks] \
         if pool is not None and len(chunks) > 1 else [run(c) for c in chunks]
     inside: list[Rows] = []

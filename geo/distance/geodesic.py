@@ -23,6 +23,11 @@ Method
    STRtree ``dwithin`` query at ``reach * 1.02 + 1 m`` in a local conformal projection (transverse
    Mercator on the zone's meridian, or azimuthal equidistant at the pole; scale factor between 1
    and 1.02, a 1 km chord within 2 mm of its geodesic).
+   Memory stays bounded whatever the reach: each subject is first bounded by a target it
+   surely has (the nearest chord of its pieces, measured exactly, or for points the least frame
+   distance), candidates that cannot beat that bound are never kept, and candidate pairs are
+   built and measured ``batch_pairs`` at a time (``_bounded_rows``, ``geo.distance._points``);
+   the rows kept are those the whole-reach search would keep, so the answer is the same.
    With ``threads`` > 1, the point subjects of a locality are cut into strips along the frame's
    x axis, searched and measured on a pool of threads (``geo.distance._points``); the frame and
    every bound are fixed per locality, so the answer is the same, bit for bit, for any count.
@@ -57,7 +62,18 @@ from geo.distance._locality import (
     locality_keys,
     transformer,
 )
-from geo.distance._pairs import Rows, chords, crossing_rows, exact_rows, inside_rows, project
+from geo.distance._pairs import (
+    BATCH_PAIRS,
+    Budget,
+    Limits,
+    Rows,
+    chords,
+    crossing_rows,
+    exact_rows,
+    inside_rows,
+    nearest_per_pair,
+    project,
+)
 from geo.distance._pieces import (
     Pieces,
     Rings,
@@ -114,28 +130,30 @@ def _first_vertex(p: Pieces) -> tuple[NDArray[np.int64], NDArray[np.float64], ND
 
 
 def _group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
-                s_rings: Rings, t_rings: Rings, tr: Transformer, radius_m: float | None) -> Rows:
-    """All candidate rows between the selected subject and target pieces in one projection.
-
-    ``radius_m`` None means every pair is a candidate (single-pair use).
-    """
+                s_rings: Rings, t_rings: Rings, tr: Transformer) -> Rows:
+    """Every pair of the selected subject and target pieces, measured (single-pair use)."""
     if s_sel.size == 0 or t_sel.size == 0:
         return Rows.concat([])
-    sx1, sy1 = project(tr, sp.lon1[s_sel], sp.lat1[s_sel])
-    sx2, sy2 = project(tr, sp.lon2[s_sel], sp.lat2[s_sel])
-    tx1, ty1 = project(tr, tp.lon1[t_sel], tp.lat1[t_sel])
-    tx2, ty2 = project(tr, tp.lon2[t_sel], tp.lat2[t_sel])
-    s_geom = chords(sx1, sy1, sx2, sy2, sp.is_point[s_sel])
-    t_geom = chords(tx1, ty1, tx2, ty2, tp.is_point[t_sel])
-    if radius_m is None:
-        a, b = (g.ravel() for g in np.meshgrid(np.arange(s_sel.size), np.arange(t_sel.size), indexing="ij"))
-    else:
-        a, b = shapely.STRtree(t_geom).query(s_geom, predicate="dwithin", distance=radius_m)
-    rows = [exact_rows(sp, tp, s_sel[a], t_sel[b]),
-            crossing_rows(sp, tp, s_sel[a], t_sel[b], s_geom[a], t_geom[b], tr)]
-    # containment: a subject's first vertex inside a target polygon, and vice versa
+    s_geom, t_geom = _chords(tr, sp, s_sel), _chords(tr, tp, t_sel)
+    a, b = (g.ravel() for g in np.meshgrid(np.arange(s_sel.size), np.arange(t_sel.size), indexing="ij"))
+    return Rows.concat([exact_rows(sp, tp, s_sel[a], t_sel[b]),
+                        crossing_rows(sp, tp, s_sel[a], t_sel[b], s_geom[a], t_geom[b], tr),
+                        _containment_rows(sp, s_sel, tp, t_sel, s_rings, t_rings, tr)])
+
+
+def _chords(tr: Transformer, p: Pieces, sel: NDArray[np.int64]) -> NDArray[np.object_]:
+    """The selected pieces projected by ``tr``, as shapely chords."""
+    x1, y1 = project(tr, p.lon1[sel], p.lat1[sel])
+    x2, y2 = project(tr, p.lon2[sel], p.lat2[sel])
+    return chords(x1, y1, x2, y2, p.is_point[sel])
+
+
+def _containment_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
+                      s_rings: Rings, t_rings: Rings, tr: Transformer) -> Rows:
+    """Zero rows where a subject's first vertex lies inside a target polygon, and vice versa."""
     s_own, s_lon, s_lat = _first_vertex(Pieces(*(getattr(sp, f)[s_sel] for f in Pieces.__dataclass_fields__)))
     t_own, t_lon, t_lat = _first_vertex(Pieces(*(getattr(tp, f)[t_sel] for f in Pieces.__dataclass_fields__)))
+    rows = []
     for own, lon, lat, rings, subj in ((s_own, s_lon, s_lat, t_rings, True), (t_own, t_lon, t_lat, s_rings, False)):
         if rings.owner_of_part.size == 0:
             continue
@@ -147,11 +165,77 @@ def _group_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray
     return Rows.concat(rows)
 
 
-def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], reach_m: NDArray[np.float64],
-                prune: bool, pool: Executor | None = None, threads: int = 1) -> Rows:
-    """Rows for every (subject, target) pair whose distance may be within the target's reach.
+def _bounded_rows(sp: Pieces, s_sel: NDArray[np.int64], tp: Pieces, t_sel: NDArray[np.int64],
+                  s_rings: Rings, t_rings: Rings, tr: Transformer, lim: Limits) -> Rows:
+    """Candidate rows of line and polygon subject pieces ``s_sel`` against target pieces ``t_sel``.
 
-    With ``prune`` (one threshold, no offsets) only a subject's possibly-nearest pairs are kept.
+    Exactness. In the locality's conformal projection ``tr`` the scale factor lies in
+    ``[1, SCALE_SAFETY]`` and a piece's chord stays within ``CHORD_MARGIN_M`` of its geodesic, so
+    a pair whose geodesic distance is ``d`` has chords at most ``SCALE_SAFETY * d + CHORD_MARGIN_M``
+    apart: every pair that may lie within ``x`` metres is found by an STRtree ``dwithin`` query
+    at that radius (the code before this bound used ``x = reach`` for every subject).
+
+    Bounded memory, whatever the reach:
+
+    1. Upper bound per subject. Each subject piece's nearest target chord (``query_nearest``
+       within the reach); per subject, the nearest of those pairs is measured exactly. That is the
+       distance between a point of the subject and a point of that target, so the subject's true
+       distance to it is at most ``u``; if ``u`` is within that target's reach the target surely
+       counts, and no target whose value (distance less its offset, at least 0) exceeds
+       ``b = max(u - offset, 0)`` can be the subject's answer.
+    2. A pair can then matter only if its distance is at most ``x = min(reach, b + max offset)``,
+       so the subject's pieces are queried at ``SCALE_SAFETY * x + CHORD_MARGIN_M``, a radius of
+       their own (``reach`` when there is no bound). The pairs found are a subset of those of the
+       whole-reach query; every dropped pair has a value above ``b``, strictly above the
+       subject's answer, so it is never the nearest row of the chosen target.
+    3. The subject pieces are queried a few at a time (fewer when a query returns more than
+       ``lim.budget.pairs`` pairs), and the pairs found are measured ``lim.budget.pairs`` at a
+       time; each batch is reduced to its nearest row per (subject, target) at once
+       (:func:`nearest_per_pair`, a total order, so batch by batch gives the rows of all at once).
+       Every exact distance is element by element, so the rows do not depend on the cut.
+    """
+    if s_sel.size == 0 or t_sel.size == 0:
+        return Rows.concat([])
+    s_geom, t_geom = _chords(tr, sp, s_sel), _chords(tr, tp, t_sel)
+    tree = shapely.STRtree(t_geom)
+    t_owner = tp.owner[t_sel]
+    reach = float(lim.reach_m[t_owner].max())
+    # 1. per subject, an exact distance to one target: the nearest chord of its nearest piece
+    si, ti = tree.query_nearest(s_geom, max_distance=reach * SCALE_SAFETY + CHORD_MARGIN_M, all_matches=False)
+    x_of = np.full(sp.owner.max() + 1, reach)  # per subject owner: the distance that can still matter
+    if si.size:
+        planar = shapely.distance(s_geom[si], t_geom[ti])
+        order = np.lexsort((planar, sp.owner[s_sel[si]]))
+        own = sp.owner[s_sel[si]][order]
+        best = order[np.r_[True, own[1:] != own[:-1]]]
+        u = exact_rows(sp, tp, s_sel[si[best]], t_sel[ti[best]])
+        counts = u.distance_m <= lim.reach_m[u.target]
+        b = np.maximum(u.distance_m - lim.offset_m[u.target], 0.0)[counts]
+        x_of[u.subject[counts]] = np.minimum(reach, b + float(lim.offset_m[t_owner].max()))
+    radius = x_of[sp.owner[s_sel]] * SCALE_SAFETY + CHORD_MARGIN_M
+    rows = [_containment_rows(sp, s_sel, tp, t_sel, s_rings, t_rings, tr)]
+    step, lo = 256, 0
+    while lo < s_sel.size:  # 2-3. query a few subject pieces at a time, measure in bounded batches
+        hi = min(lo + step, s_sel.size)
+        a, b_ = tree.query(s_geom[lo:hi], predicate="dwithin", distance=radius[lo:hi])
+        a = a + lo
+        for first, last in lim.budget.spans(a.size):
+            lim.budget.built(last - first)
+            pa, pb = a[first:last], b_[first:last]
+            found = Rows.concat([exact_rows(sp, tp, s_sel[pa], t_sel[pb]),
+                                 crossing_rows(sp, tp, s_sel[pa], t_sel[pb], s_geom[pa], t_geom[pb], tr)])
+            rows.append(nearest_per_pair(found))
+        step = max(1, step // 2) if a.size > lim.budget.pairs else min(4096, step * 2) \
+            if 4 * a.size < lim.budget.pairs else step
+        lo = hi
+    return Rows.concat(rows)
+
+
+def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], lim: Limits,
+                pool: Executor | None = None, threads: int = 1) -> Rows:
+    """Rows for the (subject, target) pairs whose distance may be within the target's reach and
+    may be the subject's nearest (``lim``: reach and offset per target, the batch budget).
+
     Point subjects are searched in spatial strips on ``pool`` (``threads`` workers), if given.
     """
     s_parts, t_parts = parts_of(subjects), parts_of(targets)
@@ -159,7 +243,7 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
     tp = explode(targets, parts=t_parts, name="targets")
     if len(sp) == 0 or len(tp) == 0:
         return Rows.concat([])
-    reach = float(reach_m[tp.owner].max())
+    reach = float(lim.reach_m[tp.owner].max())
     if reach > MAX_REACH_M:
         raise ValueError(f"max_distance_m + target_offset_m is {reach} m; at most {MAX_REACH_M} m is supported")
     s_rings = polygon_rings(subjects, parts=s_parts)
@@ -168,7 +252,6 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
     key_of = np.full(subjects.size, 0, dtype=np.int64)
     key_of[s_own] = locality_keys(s_lon, s_lat)
     piece_key = key_of[sp.owner]
-    radius = reach * SCALE_SAFETY + CHORD_MARGIN_M
     # target pieces by their lower latitude: a locality only scans the pieces of its latitudes
     by_lat = np.argsort(np.minimum(tp.lat1, tp.lat2), kind="stable")
     low_lat = np.minimum(tp.lat1, tp.lat2)[by_lat]
@@ -188,36 +271,20 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], rea
             t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
             t_r, _ = select_rings(t_rings, box.touches(*part_boxes(t_rings, box.lon0)))
             if points:
-                rows.append(point_group_start(sp, s_sel, tp, t_sel, t_r, key, box, reach, prune, pool, threads))
+                rows.append(point_group_start(sp, s_sel, tp, t_sel, t_r, key, box, reach, lim, pool, threads))
                 continue
             in_group = np.zeros(subjects.size, dtype=bool)
             in_group[sp.owner[s_sel]] = True
             s_r, _ = select_rings(s_rings, in_group[s_rings.owner_of_part])
-            rows.append(_group_rows(sp, s_sel, tp, t_sel, s_r, t_r, transformer(key), radius))
+            rows.append(_bounded_rows(sp, s_sel, tp, t_sel, s_r, t_r, transformer(key), lim))
     return Rows.concat([r if isinstance(r, Rows) else r() for r in rows])
-
-
-def _nearest_per_pair(rows: Rows) -> Rows:
-    """Keep, per (subject, target), the row with the least distance (ties: by nearest points).
-
-    The result is sorted by subject, then target.
-    """
-    if rows.subject.size == 0:
-        return rows
-    pair = rows.subject * (int(rows.target.max()) + 1) + rows.target
-    order = np.argsort(pair, kind="stable")
-    same = pair[order][1:] == pair[order][:-1]
-    if same.any():  # several rows for a pair: the nearest, exact ties ordered by the points
-        order = np.lexsort((rows.tlat, rows.tlon, rows.slat, rows.slon, rows.distance_m, pair))
-        same = pair[order][1:] == pair[order][:-1]
-    first = order[np.r_[True, ~same]]
-    return Rows(*(getattr(rows, f)[first] for f in Rows.__dataclass_fields__))
 
 
 def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
                    targets: Sequence[BaseGeometry | None] | ArrayLike, *,
                    max_distance_m: float | ArrayLike, target_offset_m: ArrayLike | None = None,
-                   tolerance_m: float = TOLERANCE_M, threads: int = 1) -> pd.DataFrame:
+                   tolerance_m: float = TOLERANCE_M, threads: int = 1, batch_pairs: int = BATCH_PAIRS,
+                   on_batch: Callable[[int], None] | None = None) -> pd.DataFrame:
     """The nearest target within its threshold of each subject, by exact geodesic distance.
 
     Parameters
@@ -232,6 +299,12 @@ def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
     threads : worker threads for the search and the exact distances of point subjects, which are
         cut into spatial strips (1: all on the calling thread). The result is identical, bit for
         bit, for any number of threads.
+    batch_pairs : candidate pairs built and measured at once (per thread). Memory stays bounded
+        whatever the reach: a subject's candidates are first bounded by a target it surely has
+        within reach, and then built and measured this many at a time. The result is identical,
+        bit for bit, for any batch size.
+    on_batch : optional hook called with the size of every batch of candidate pairs built
+        (from the thread that built it), e.g. to check the memory ceiling.
 
     Returns
     -------
@@ -247,12 +320,15 @@ def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
     prune = bool((off == 0).all() and (thr == thr[:1]).all())
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
+    if batch_pairs < 1:
+        raise ValueError(f"batch_pairs must be at least 1, got {batch_pairs}")
+    lim = Limits(thr + off + tolerance_m, off, prune, Budget(int(batch_pairs), on_batch))
     if threads == 1:
-        found = _candidates(subj, tgt, thr + off + tolerance_m, prune)
+        found = _candidates(subj, tgt, lim)
     else:
         with ThreadPoolExecutor(threads, thread_name_prefix="geodesic") as pool:
-            found = _candidates(subj, tgt, thr + off + tolerance_m, prune, pool, threads)
-    rows = _nearest_per_pair(found)
+            found = _candidates(subj, tgt, lim, pool, threads)
+    rows = nearest_per_pair(found)
     dist = np.maximum(rows.distance_m - off[rows.target], 0.0)
     ok = dist <= thr[rows.target] + tolerance_m
     r = Rows(*(getattr(rows, f)[ok] for f in Rows.__dataclass_fields__))
@@ -287,5 +363,5 @@ def geodesic_distance(a: BaseGeometry, b: BaseGeometry) -> float:
             return float(nearest_within(subj, tgt, max_distance_m=bound)["distance_m"].iloc[0])
     tr = centred_transformer(float(sp.lon1[0]), float(sp.lat1[0]))
     rows = _group_rows(sp, np.arange(len(sp)), tp, np.arange(len(tp)), polygon_rings(subj),
-                       polygon_rings(tgt), tr, None)
+                       polygon_rings(tgt), tr)
     return float(rows.distance_m.min())
