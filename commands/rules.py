@@ -5,6 +5,7 @@ import argparse
 from contextlib import nullcontext
 
 from commands.common import print_problems, service
+from geo.errors import InputError
 from layers.io.readers import frozen_after_load
 from layers.io.violations import FORMATS as VIOLATION_FORMATS
 from layers.io.violations import write_violations
@@ -16,10 +17,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Run the rules; print a summary per rule; exit 0 whether or not anything was flagged."""
     target = outputs.output_file(args.out, flag="--out", suffixes=VIOLATION_FORMATS) if args.out else None
     files = arguments.layer_files(args.layer)
+    values = arguments.layer_values(args.set)
+    _refuse_unread_values(values, {layer for layer, _ in files})
     svc = service(args, rules_path=args.rules)
     with frozen_after_load() if args.ends_process else nullcontext():
         outcome = svc.check(
-            only=args.only or None, files=files, set_values=arguments.layer_values(args.set),
+            only=args.only or None, files=files, set_values=values,
             repair=args.repair, record=not args.no_record, chunk_rows=args.chunk_rows)
     args.made = svc, outcome  # held by cli.main: a process that ends right after does not free them one by one
     print_problems(outcome.warnings)
@@ -33,6 +36,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     if outcome.run_id is not None:
         print(f"recorded as run {outcome.run_id} in {svc.store.path}")
     return 0
+
+
+def _refuse_unread_values(values: dict[str, dict[str, str]], given: set[str]) -> None:
+    """Refuse ``--set LAYER.FIELD=VALUE`` for a layer no ``--layer`` file gives: it fills fields of
+    files only, and the stored layer would be checked without it, the flag silently unused (a check
+    of the workspace with --set mining_sites.uses_mercury=true flagged nothing, its note saying no
+    site has the field)."""
+    unread = [(layer, field, value) for layer, fields in values.items() if layer not in given
+              for field, value in fields.items()]
+    if unread:
+        layer, field, value = unread[0]
+        raise InputError(
+            f"--set {layer}.{field}={value}: fills field '{field}' of a {layer} file given with --layer"
+            f" {layer}=PATH, and no {layer} file is given: the stored {layer} would be checked without it; expected"
+            f" --layer {layer}=PATH beside it, or the value stored with the layer (import FILE --set {field}={value})")
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -69,8 +69,14 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
         for name, inner in targets(file, layer, source_layer):
             if progress:
                 progress(f"reading {file}" + (f" layer {inner}" if inner else ""))
-            item = load_layer(file, name, source_layer=inner, crs=crs, repair=repair,
-                              set_values=dict(set_values or {}), refused="nothing was imported")
+            try:
+                item = load_layer(file, name, source_layer=inner, crs=crs, repair=repair,
+                                  set_values=dict(set_values or {}), refused="nothing was imported")
+            except InputError as exc:
+                note = inferred_note(file, name, inner, exc)
+                if note is None:
+                    raise
+                raise InputError(f"{exc.message} ({note.expected})", exc.problems) from None
             if progress:
                 progress(f"validated {len(item.gdf)} {item.layer} features")
             loaded.append(item)
@@ -309,11 +315,28 @@ def _validate_file(file: str | Path, layer: str | None, *, source_layer: str | N
             item = load_layer(file, name, source_layer=inner, crs=crs, repair=repair,
                               set_values=dict(set_values or {}))
         except HgWatchError as exc:
-            problems += _as_problems(file, exc)
+            note = inferred_note(file, name, inner, exc)
+            problems += _as_problems(file, exc) + ([note] if note else [])
             continue
         problems += item.warnings
         lines.append(f"{file}: {len(item.gdf)} {item.layer} features are valid")
     return lines, problems
+
+
+def inferred_note(file: str | Path, layer: str | None, source_layer: str | None, exc: HgWatchError) -> Problem | None:
+    """When a file whose layer type was read from its name (no --layer) has errors: a note saying
+    which type was assumed, so that 241 "geometry type LineString, ... for water_bodies" errors on
+    Peru's ``riverbank_not_mining_points.geojson`` (points, named after a river bank) say why water
+    bodies were expected, and what to do. None when the type was given or the file has no problem
+    of its rows (unreadable, no type at all)."""
+    if layer is not None or source_layer is not None or not (isinstance(exc, InputError) and exc.problems):
+        return None
+    assumed = infer_layer(file)
+    if assumed is None:
+        return None
+    return Problem(Path(file).name, None, None, None,
+                   f"read as layer {assumed}, the type its file name suggests; if the file holds another kind of"
+                   f" feature, pass --layer with its type, one of {sorted(CATALOGUE)}", "info", kind="inferred")
 
 
 def _as_problems(file: str | Path, exc: HgWatchError) -> list[Problem]:
