@@ -179,7 +179,7 @@ package.__path__ = [os.path.join(sys.argv[3], "geo", "distance")]
 sys.modules["geo.distance"] = package
 from concurrent.futures import ThreadPoolExecutor
 from geo.distance._locality import SCALE_SAFETY, Extent, groups, locality_keys
-from geo.distance._pairs import Rows
+from geo.distance._pairs import Budget, Limits, Rows
 from geo.distance._pieces import Pieces, explode, part_boxes, polygon_rings, select_rings
 from geo.distance._points import point_group_start
 from layers.io.grid import grid_wkt
@@ -218,6 +218,7 @@ low = np.minimum(tp.lat1, tp.lat2)
 by_lat = np.argsort(low, kind="stable")
 low = low[by_lat]
 threads = int(sys.argv[4])
+lim = Limits(np.full(len(tp), reach), np.zeros(len(tp)), True, Budget())  # as nearest_within makes it
 with ThreadPoolExecutor(threads) as pool:
     parts = []
     for key, sel in groups(locality_keys(sp.lon1, sp.lat1)):
@@ -225,7 +226,7 @@ with ThreadPoolExecutor(threads) as pool:
         span = by_lat[np.searchsorted(low, box.lat_lo - 0.01):np.searchsorted(low, box.lat_hi, side="right")]
         t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
         t_r, _ = select_rings(t_rings, box.touches(*part_boxes(t_rings, box.lon0)))
-        parts.append(point_group_start(sp, sel, tp, t_sel, t_r, key, box, reach, True, pool, threads))
+        parts.append(point_group_start(sp, sel, tp, t_sel, t_r, key, box, reach, lim, pool, threads))
     r = Rows.concat([p() for p in parts])
 pair = r.subject * (int(r.target.max()) + 1) + r.target
 order = np.lexsort((r.tlat, r.tlon, r.slat, r.slon, r.distance_m, pair))
