@@ -66,12 +66,14 @@ def _strip_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | N
     (``px, py, tx1, ty1, tx2, ty2``) and ``k`` the frame's ``k_min, k_max, chord``.
 
     Bounded memory: the candidates (pairs within ``k_max * reach + chord`` in the frame) are built
-    ``lim.budget.pairs`` at a time (:class:`PointGrid`). When they do not fit in one batch, a
-    first pass over the batches keeps, per subject, only a bound (the least frame distance, or
-    with offsets the least upper bound of a target's value that surely counts), and a second pass
-    builds them again, drops those the bound rules out and measures the rest exactly. The bound
-    of a subject is over all its candidates whatever the cut, so the pairs kept, and each pair's
-    exact distance (element by element), are those of one single batch.
+    ``lim.budget.pairs`` at a time (:class:`PointGrid`), cut between subjects (:func:`batches`).
+    In a batch, each subject's bound (the least frame distance, or with offsets the least upper
+    bound of the value of a target that surely counts, :func:`_tighten`) rules out the pairs that
+    cannot be its nearest (:func:`_kept`) and the rest are measured exactly. A subject with more
+    candidates than a batch on its own takes two passes: the bound over all its batches, then its
+    candidates built again, kept or not, and measured. The bound of a subject is over all its
+    candidates whatever the cut, so the pairs kept, and each pair's exact distance (element by
+    element), are those of one single batch.
     """
     px, py, tx1, ty1, tx2, ty2 = xy
     k_min, k_max, chord = k
@@ -81,27 +83,48 @@ def _strip_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | N
     near = np.flatnonzero((np.maximum(tx1, tx2) >= cx.min() - radius) & (np.minimum(tx1, tx2) <= cx.max() + radius)
                           & (np.maximum(ty1, ty2) >= cy.min() - radius) & (np.minimum(ty1, ty2) <= cy.max() + radius))
     grid = PointGrid(cx, cy, tx1[near], ty1[near], tx2[near], ty2[near], radius)
-    spans = lim.budget.spans(grid.total)
     owner_of = tp.owner[t_sel[near]]  # target of each nearby piece
-    bound = np.full(chunk.size, np.inf)
-    first: tuple[I64, I64, F64, F64] | None = None
-    for lo, hi in spans:  # pass 1: each subject's bound over all its candidates
-        lim.budget.built(hi - lo)
-        found = grid.pairs(lo, hi)
-        if len(spans) == 1:
-            first = found
-        _tighten(bound, found, owner_of, k, lim)
     parts = []
-    for lo, hi in spans:  # pass 2: the candidates the bound keeps, measured exactly
-        if first is None:
+    for spans in batches(grid.end, lim.budget.pairs):
+        bound = np.full(chunk.size, np.inf)
+        first: tuple[I64, I64, F64, F64] | None = None
+        for lo, hi in spans:  # pass 1 (one batch: the only pass): each subject's bound over its candidates
             lim.budget.built(hi - lo)
-        pi, ti, d_p, frac = first if first is not None else grid.pairs(lo, hi)
-        keep = _kept(bound, pi, ti, d_p, owner_of, k, lim)
-        if not keep.all():
-            pi, ti, frac = pi[keep], ti[keep], frac[keep]
-        rows = _measure(sp, s_sel, tp, t_sel, frame, chunk[pi], near[ti], frac)
-        parts.append(rows if len(spans) == 1 else nearest_per_pair(rows))
+            found = grid.pairs(lo, hi)
+            first = found if len(spans) == 1 else None
+            _tighten(bound, found, owner_of, k, lim)
+        for lo, hi in spans:  # pass 2 (only for a subject with more candidates than a batch)
+            if first is None:
+                lim.budget.built(hi - lo)
+            pi, ti, d_p, frac = first if first is not None else grid.pairs(lo, hi)
+            keep = _kept(bound, pi, ti, d_p, owner_of, k, lim)
+            if not keep.all():
+                pi, ti, frac = pi[keep], ti[keep], frac[keep]
+            rows = _measure(sp, s_sel, tp, t_sel, frame, chunk[pi], near[ti], frac)
+            parts.append(rows if len(spans) == 1 else nearest_per_pair(rows))
     return Rows.concat(parts)
+
+
+def batches(end: I64, pairs: int) -> list[list[tuple[int, int]]]:
+    """The candidates ``[0, end[-1])`` cut at subject boundaries into batches of at most ``pairs``
+    (``end``: the cumulative candidate counts of the subjects, in order).
+
+    Each batch is a list of ranges: one range holding whole subjects, or, for a subject with more
+    candidates than ``pairs`` on its own, that subject's candidates in ranges of ``pairs``.
+    """
+    out: list[list[tuple[int, int]]] = []
+    total = int(end[-1]) if end.size else 0
+    start = 0
+    while start < total:
+        j = int(np.searchsorted(end, start + pairs, side="right"))  # subjects 0..j-1 end within the batch
+        stop = int(end[j - 1]) if j else 0
+        if stop > start:
+            out.append([(start, stop)])
+        else:  # the next subject alone has more than a batch of candidates
+            stop = int(end[np.searchsorted(end, start, side="right")])
+            out.append([(lo, min(lo + pairs, stop)) for lo in range(start, stop, pairs)])
+        start = stop
+    return out
 
 
 def _tighten(bound: F64, found: tuple[I64, I64, F64, F64], owner_of: I64, k: tuple[float, float, float],
