@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pyarrow as pa
 import pytest
 import shapely
 
 from layers.catalogue import spec_for
-from layers.io.validate import validate
+from layers.io.validate import repeated, validate
 
 
 def _sites(ids: list[object]) -> gpd.GeoDataFrame:
@@ -40,3 +41,14 @@ def test_an_id_column_blank_in_every_row_gives_generated_ids(n: int) -> None:
     assert gdf["site_id"].tolist() == [f"sites-{i + 1}" for i in range(n)]
     assert [p.kind for p in problems] == ["generated"]
     assert "the 'site_id' column is empty in every row" in problems[0].expected
+
+
+@pytest.mark.parametrize("with_null", [False, True])
+def test_repeated_finds_each_repeat_among_many_ids_with_and_without_nulls(with_null: bool) -> None:
+    # no null: the key filter's first pass takes the keys as they are; a null: through the candidates
+    values: list[str | None] = [f"S{i}" for i in range(300_000)]
+    values[250_000], values[299_999], values[7] = "S17", "S250001", "S7-not-a-repeat"
+    if with_null:
+        values[11] = None
+    got = np.flatnonzero(repeated(pa.array(values, type=pa.large_string()))).tolist()
+    assert got == [17, 250_000, 250_001, 299_999]

@@ -342,12 +342,18 @@ def repeated(texts: pa.Array | pa.ChunkedArray) -> NDArray[np.bool_]:
         key ^= key >> np.uint64(31)  # spread every byte over every bit (splitmix64's finaliser)
         key *= np.uint64(0xBF58476D1CE4E5B9)
         key ^= key >> np.uint64(29)
-    candidates = np.flatnonzero(valid)
     bits = min(21, max(8, int(n).bit_length() + 1))  # about two buckets a text
+    mask = np.uint64(2 ** bits - 1)
+    every = bool(valid.all())  # the usual column: the first pass takes the keys as they are, no copy of them
+    candidates = None if every else np.flatnonzero(valid)
+    sub = key if candidates is None else key[candidates]  # the keys of the candidates, in their order
     for shift in (0, bits, 2 * bits):  # keep the rows whose slice of the key is shared: a repeat's always is
-        bucket = ((key[candidates] >> np.uint64(shift)) & np.uint64(2 ** bits - 1)).astype(np.intp)
-        candidates = candidates[np.bincount(bucket, minlength=2 ** bits)[bucket] > 1]
-    candidates = candidates[pd.Series(key[candidates]).duplicated(keep=False).to_numpy()]
+        bucket = ((sub >> np.uint64(shift)) & mask).astype(np.intp)
+        keep = np.bincount(bucket, minlength=2 ** bits)[bucket] > 1
+        candidates = np.flatnonzero(keep) if candidates is None else candidates[keep]
+        sub = key[candidates]
+    assert candidates is not None
+    candidates = candidates[pd.Series(sub).duplicated(keep=False).to_numpy()]
     if len(candidates):
         codes = pc.dictionary_encode(texts.take(pa.array(candidates))).indices.to_numpy()
         out[candidates[np.bincount(codes)[codes] > 1]] = True
