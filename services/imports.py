@@ -73,10 +73,14 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
                 item = load_layer(file, name, source_layer=inner, crs=crs, repair=repair,
                                   set_values=dict(set_values or {}), refused="nothing was imported")
             except InputError as exc:
+                folded = folded_set_errors(exc.problems, set_values)
                 note = inferred_note(file, name, inner, exc)
-                if note is None:
+                if note is None and folded == exc.problems:
                     raise
-                raise InputError(f"{exc.message} ({note.expected})", exc.problems) from None
+                errors = sum(p.severity == "error" for p in folded)
+                message = (f"{Path(file).name}: {errors} problem(s); nothing was imported" if folded != exc.problems
+                           else exc.message)
+                raise InputError(message + (f" ({note.expected})" if note else ""), folded) from None
             if progress:
                 progress(f"validated {len(item.gdf)} {item.layer} features")
             loaded.append(item)
@@ -246,6 +250,7 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
                 progress(f"validated {done} {name} features")
             units += unit_warnings(part, name, admin_areas, path.name)
             yield part
+        problems[:] = folded_set_errors(problems, set_values)
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             raise InputError(f"{path.name}: {len(errors)} problem(s); nothing was imported", problems)
@@ -316,20 +321,42 @@ def _validate_file(file: str | Path, layer: str | None, *, source_layer: str | N
                               set_values=dict(set_values or {}))
         except HgWatchError as exc:
             note = inferred_note(file, name, inner, exc)
-            problems += _as_problems(file, exc) + ([note] if note else [])
+            problems += folded_set_errors(_as_problems(file, exc), set_values) + ([note] if note else [])
             continue
         problems += item.warnings
         lines.append(f"{file}: {len(item.gdf)} {item.layer} features are valid")
     return lines, problems
 
 
+def folded_set_errors(problems: list[Problem], set_values: Mapping[str, str] | None) -> list[Problem]:
+    """``problems`` with the errors of a value given with ``--set`` (the same error on every row it
+    filled: ``--set population=many`` gave 7,197 "expected a whole number" lines for Ghana's places)
+    folded into one, naming the flag and the number of rows, where the first of them was."""
+    given = {field: value.strip() for field, value in (set_values or {}).items()}
+    groups: dict[tuple[str, str], list[Problem]] = {}
+    for p in problems:
+        if p.severity == "error" and p.row is not None and p.field in given and str(p.value) == given[p.field]:
+            groups.setdefault((p.field, p.expected), []).append(p)
+    if not groups:
+        return problems
+    folded = {id(group[0]): Problem(
+        group[0].file, None, field, given[field],
+        f"{expected} (the value given with --set {field}={given[field]}, in the {len(group)} row(s) that lack"
+        f" {field}, from row {group[0].row})", kind=group[0].kind) for (field, expected), group in groups.items()}
+    inside = {id(p) for group in groups.values() for p in group}
+    return [folded.get(id(p), p) for p in problems if id(p) in folded or id(p) not in inside]
+
+
 def inferred_note(file: str | Path, layer: str | None, source_layer: str | None, exc: HgWatchError) -> Problem | None:
     """When a file whose layer type was read from its name (no --layer) has errors: a note saying
     which type was assumed, so that 241 "geometry type LineString, ... for water_bodies" errors on
     Peru's ``riverbank_not_mining_points.geojson`` (points, named after a river bank) say why water
-    bodies were expected, and what to do. None when the type was given or the file has no problem
-    of its rows (unreadable, no type at all)."""
-    if layer is not None or source_layer is not None or not (isinstance(exc, InputError) and exc.problems):
+    bodies were expected, and what to do. None when the type was given, or when no error is one a
+    file of another type gives (a geometry of the wrong type, a required column missing)."""
+    if layer is not None or source_layer is not None or not isinstance(exc, InputError):
+        return None
+    if not any(p.kind == "geometry_type" or (p.kind == "missing" and p.row is None) for p in exc.problems
+               if p.severity == "error"):  # what a file of another type gives: its geometry, or a column it lacks
         return None
     assumed = infer_layer(file)
     if assumed is None:

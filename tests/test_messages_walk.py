@@ -9,12 +9,18 @@ analyst would (2026-11-27):
   ``water_bodies`` from its name, and its 241 errors said "geometry type LineString, ... for
   water_bodies" with no word of why water bodies; validate and import now say the type was read
   from the file name and to pass ``--layer``. A file given ``--layer``, or valid, gets no such note.
+- ``import osm_places_2019.geojson --set population=many`` printed 7,197 errors, one per row the value
+  filled, each naming a row of the file although the value was the flag's: now one error names the
+  flag, the value, the number of rows and the first (whole and chunked imports, validate).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+import shapely
 
 import cli
 
@@ -74,3 +80,63 @@ def test_a_file_read_as_the_layer_its_name_suggests_says_so_when_it_has_errors(
     assert cli.main(["validate", str(RIVERBANK), "--layer", "mining_sites"]) == 0  # what it holds: sites
     assert cli.main(["validate", str(DATA / "ghana" / "gshhg_lakes.geojson")]) == 0
     assert "info" not in capsys.readouterr().out
+
+
+PLACES = DATA / "ghana" / "osm_places_2019.geojson"
+
+
+def _lacking_population() -> tuple[int, int]:
+    """Rows of the OSM places without a population, and the first of them (1-based), read with json."""
+    features = json.loads(PLACES.read_text())["features"]
+    rows = [i for i, f in enumerate(features, 1) if f["properties"].get("population") in (None, "")]
+    return len(rows), rows[0]
+
+
+def test_a_bad_set_value_is_one_error_naming_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    n, first = _lacking_population()
+    assert n > 7000
+    line = (f"  error: osm_places_2019.geojson, field 'population': value 'many': expected a whole number (the value"
+            f" given with --set population=many, in the {n} row(s) that lack population, from row {first})")
+    assert cli.main(["--workspace", str(tmp_path / "ws.gpkg"), "import", str(PLACES), "--set", "population=many"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "hgwatch: osm_places_2019.geojson: 1 problem(s); nothing was imported" in err
+    assert [e for e in err if e.startswith("  error:")] == [line]
+    assert cli.main(["validate", str(PLACES), "--set", "population=many"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["1 error(s):", line] and not any("info" in e for e in out)
+
+
+def test_a_bad_set_value_in_a_chunked_import_is_one_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "villages.parquet"
+    gpd.GeoDataFrame({"area_id": ["a", "b", "c", "d", "e"], "population": [10, None, None, 40, None]},
+                     geometry=[shapely.Point(-1.5, 6 + i / 10) for i in range(5)], crs=4326).to_parquet(file)
+    assert cli.main(["--workspace", str(tmp_path / "ws.gpkg"), "import", str(file), "--layer", "residential_areas",
+                     "--chunk-rows", "2", "--set", "population=many"]) == 2
+    errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith(("  error:", "hgwatch:"))]
+    assert errors == ["hgwatch: villages.parquet: 1 problem(s); nothing was imported",
+                      "  error: villages.parquet, field 'population': value 'many': expected a whole number (the value"
+                      " given with --set population=many, in the 3 row(s) that lack population, from row 2)"]
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_an_error_in_a_later_chunk_of_a_plain_geoparquet_is_a_message(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], existing: bool) -> None:
+    """Found by the test above: text and numbers only, so the chunks go to GDAL as one Arrow stream,
+    and the InputError the chunks raise after the last one came out as pyogrio's traceback
+    "RuntimeError: Error while accessing batch from stream" (with or without --set)."""
+    file = tmp_path / "villages.parquet"
+    gpd.GeoDataFrame({"area_id": ["a", "b", "c", "d", "e"], "population": [10, 20, 30, 40, -5]},
+                     geometry=[shapely.Point(-1.5, 6 + i / 10) for i in range(5)], crs=4326).to_parquet(file)
+    ws = tmp_path / "ws.gpkg"
+    if existing:
+        assert cli.main(["--workspace", str(ws), "import", str(RIVERS), "--repair", "--set", "kind=river"]) == 0
+    before = ws.read_bytes() if existing else None
+    capsys.readouterr()
+    assert cli.main(["--workspace", str(ws), "import", str(file), "--layer", "residential_areas",
+                     "--chunk-rows", "2"]) == 2
+    errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith(("  error:", "hgwatch:"))]
+    assert errors == ["hgwatch: villages.parquet: 1 problem(s); nothing was imported",
+                      "  error: villages.parquet, row 5, id e, field 'population': value -5: impossible value:"
+                      " expected at least 0"]
+    assert (ws.read_bytes() if existing else ws.exists()) == (before if existing else False)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".ws")) == []  # no staging file left

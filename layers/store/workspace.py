@@ -400,7 +400,13 @@ class Workspace:
         files.refuse_unless_geopackage(self.path, self.real)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._locked(), self._staging() as stage:
-            rows = chunkwrite.write_chunks(stage, layer, _lonlat(layer, chunks))
+            raised: list[BaseException] = []
+            try:
+                rows = chunkwrite.write_chunks(stage, layer, _lonlat(layer, chunks, raised))
+            except RuntimeError:
+                if raised:  # pyogrio's Arrow stream turns what the chunks raised into "Error while accessing batch"
+                    raise raised[0] from None
+                raise
             if not self.real.exists():
                 return self._create(stage, [(layer, rows)], now, source, licence, accuracy_m, accuracy_note,
                                     synthetic)[0]
@@ -473,12 +479,18 @@ class Workspace:
             return int(cur.lastrowid or 0)
 
 
-def _lonlat(layer: str, chunks: Iterable[gpd.GeoDataFrame]) -> Iterator[gpd.GeoDataFrame]:
-    """``chunks``, refused at the first one not in EPSG:4326."""
-    for gdf in chunks:
-        if gdf.crs is None or gdf.crs.to_epsg() != 4326:
-            raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
-        yield gdf
+def _lonlat(layer: str, chunks: Iterable[gpd.GeoDataFrame], raised: list[BaseException]) -> Iterator[gpd.GeoDataFrame]:
+    """``chunks``, refused at the first one not in EPSG:4326; what the chunks raise (a validation
+    error found in the last chunk, a Ctrl-C) is also kept in ``raised``: GDAL's Arrow writer, which
+    reads them, reports it only as a RuntimeError without it."""
+    try:
+        for gdf in chunks:
+            if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+                raise WorkspaceError(f"layer {layer!r} must be in EPSG:4326 before it is stored")
+            yield gdf
+    except BaseException as exc:
+        raised.append(exc)
+        raise
 
 
 def _refuse_staged_clash(con: sqlite3.Connection, layer: str, *, workspace: str, source: str) -> None:
