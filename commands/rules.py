@@ -21,9 +21,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     _refuse_unread_values(values, {layer for layer, _ in files})
     svc = service(args, rules_path=args.rules)
     with frozen_after_load() if args.ends_process else nullcontext():
-        outcome = svc.check(
-            only=args.only or None, files=files, set_values=values,
-            repair=args.repair, record=not args.no_record, chunk_rows=args.chunk_rows)
+        try:
+            outcome = svc.check(
+                only=args.only or None, files=files, set_values=values,
+                repair=args.repair, record=not args.no_record, chunk_rows=args.chunk_rows)
+        except InputError as exc:
+            raise _with_files_advice(exc, files) from None
     args.made = svc, outcome  # held by cli.main: a process that ends right after does not free them one by one
     print_problems(outcome.warnings)
     for layer, sources in outcome.sources.items():
@@ -36,6 +39,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     if outcome.run_id is not None:
         print(f"recorded as run {outcome.run_id} in {svc.store.path}")
     return 0
+
+
+def _with_files_advice(exc: InputError, files: list[tuple[str, str]]) -> InputError:
+    """``exc`` with what to do when a check of files (--layer) lacks a layer a rule needs: with
+    --layer every layer comes from a file, none from the workspace, which a user who gave only the
+    sites' file does not expect ("rule HG-WATER-100 needs layer 'water_bodies', which was not given")."""
+    lacking = sorted({p.file.removeprefix("layer ") for p in exc.problems if p.kind == "missing" and p.row is None
+                      and p.file.startswith("layer ")})
+    if not files or not lacking:
+        return exc
+    return InputError(
+        f"{exc.message}: with --layer, every layer the rules read comes from a file, none from the workspace;"
+        f" expected {' '.join(f'--layer {lay}=PATH' for lay in lacking)} too, or --only rules that read only"
+        f" {sorted({lay for lay, _ in files})}", exc.problems)
 
 
 def _refuse_unread_values(values: dict[str, dict[str, str]], given: set[str]) -> None:

@@ -140,3 +140,15 @@ def test_an_error_in_a_later_chunk_of_a_plain_geoparquet_is_a_message(
                       " expected at least 0"]
     assert (ws.read_bytes() if existing else ws.exists()) == (before if existing else False)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".ws")) == []  # no staging file left
+
+
+def test_a_check_of_files_lacking_a_layer_says_the_workspace_is_not_read(
+        workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``check --layer mining_sites=... --only HG-WATER-100`` on a workspace that holds rivers said
+    only "rule HG-WATER-100 needs layer 'water_bodies', which was not given"."""
+    assert cli.main(["--workspace", str(workspace), "check", "--only", "HG-WATER-100",
+                     "--layer", f"mining_sites={DREDGE}", "--set", "mining_sites.uses_mercury=true"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "hgwatch: cannot run the rules: with --layer, every layer the rules read comes from a file, none from the"
+        " workspace; expected --layer water_bodies=PATH too, or --only rules that read only ['mining_sites']",
+        "  error: layer water_bodies: rule HG-WATER-100 needs layer 'water_bodies', which was not given"]
