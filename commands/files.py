@@ -24,10 +24,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     svc = service(args)
     rows = imports.chunk_rows(args.file, args.chunk_rows)
     if rows:
-        progress(f"reading {args.file} {rows} records at a time")
         name, chunks = imports.load_chunks(args.file, args.layer, rows=rows, crs=args.crs, repair=args.repair,
                                            set_values=arguments.set_values(args.set), progress=progress,
                                            warn=print_problems, admin_areas=stored_areas(svc.store))
+        progress(f"reading {args.file} {rows} records at a time")  # after a refusal of the file itself, not before
         try:
             info = svc.add_layer_chunks(name, chunks, append=args.append, replace_all=args.replace_all,
                                         **_provenance(args, svc.store, [name]))
