@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
@@ -36,6 +37,7 @@ from geo.distance._pieces import MAX_PIECE_M, Pieces, Rings, build_polygons
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+LONG_BATCHES = 4  # candidates beyond this many batches: bound each subject first (a long reach)
 MIN_CHUNK = 25_000  # point subjects; below this a strip costs more in overhead than it saves
 CHUNKS_PER_THREAD = 2  # strips per thread, so that a slow strip does not leave a core idle
 
@@ -82,27 +84,105 @@ def _strip_rows(sp: Pieces, s_sel: I64, tp: Pieces, t_sel: I64, frame: Plate | N
     # only the targets whose box, grown by the radius, meets the strip's box can be candidates
     near = np.flatnonzero((np.maximum(tx1, tx2) >= cx.min() - radius) & (np.minimum(tx1, tx2) <= cx.max() + radius)
                           & (np.maximum(ty1, ty2) >= cy.min() - radius) & (np.minimum(ty1, ty2) <= cy.max() + radius))
-    grid = PointGrid(cx, cy, tx1[near], ty1[near], tx2[near], ty2[near], radius)
+    t_xy = (tx1[near], ty1[near], tx2[near], ty2[near])
     owner_of = tp.owner[t_sel[near]]  # target of each nearby piece
+    ctx = _Strip(sp, s_sel, tp, t_sel, frame, chunk, near, owner_of, k, lim)
+    grid = PointGrid(cx, cy, *t_xy, radius)
+    if grid.total <= LONG_BATCHES * lim.budget.pairs:
+        return _grid_rows(grid, np.arange(chunk.size), np.full(chunk.size, np.inf), ctx)
+    # a long reach: bound each subject by a nearby target first, then search only as far as needed
+    bound = _first_bounds(cx, cy, t_xy, radius, grid.total, ctx)
+    need = _needed(bound, k, lim, radius)
     parts = []
-    for spans in batches(grid.end, lim.budget.pairs):
-        bound = np.full(chunk.size, np.inf)
+    for sub in _classes(need):
+        parts.append(_grid_rows(PointGrid(cx[sub], cy[sub], *t_xy, float(need[sub].max())), sub, bound[sub], ctx))
+    return Rows.concat(parts)
+
+
+@dataclass(frozen=True)
+class _Strip:
+    """What a strip's searches share: the pieces, the selections, the frame and the limits."""
+
+    sp: Pieces
+    s_sel: I64
+    tp: Pieces
+    t_sel: I64
+    frame: Plate | None
+    chunk: I64
+    near: I64
+    owner_of: I64
+    k: tuple[float, float, float]
+    lim: Limits
+
+
+def _grid_rows(grid: PointGrid, sub: I64, bound0: F64, c: _Strip) -> Rows:
+    """Rows of the grid's candidates (its points are the strip's subjects ``sub``), batch by batch.
+
+    ``bound0`` holds a bound per subject already known (inf: none); each batch lowers it with its
+    own candidates, keeps what may still be the nearest and measures it.
+    """
+    parts = []
+    for spans in batches(grid.end, c.lim.budget.pairs):
+        bound = bound0.copy()
         first: tuple[I64, I64, F64, F64] | None = None
         for lo, hi in spans:  # pass 1 (one batch: the only pass): each subject's bound over its candidates
-            lim.budget.built(hi - lo)
+            c.lim.budget.built(hi - lo)
             found = grid.pairs(lo, hi)
             first = found if len(spans) == 1 else None
-            _tighten(bound, found, owner_of, k, lim)
+            _tighten(bound, found, c.owner_of, c.k, c.lim)
         for lo, hi in spans:  # pass 2 (only for a subject with more candidates than a batch)
             if first is None:
-                lim.budget.built(hi - lo)
+                c.lim.budget.built(hi - lo)
             pi, ti, d_p, frac = first if first is not None else grid.pairs(lo, hi)
-            keep = _kept(bound, pi, ti, d_p, owner_of, k, lim)
+            keep = _kept(bound, pi, ti, d_p, c.owner_of, c.k, c.lim)
             if not keep.all():
-                pi, ti, frac = pi[keep], ti[keep], frac[keep]
-            rows = _measure(sp, s_sel, tp, t_sel, frame, chunk[pi], near[ti], frac)
+                pi, ti, d_p, frac = pi[keep], ti[keep], d_p[keep], frac[keep]
+            rows = _measure(c.sp, c.s_sel, c.tp, c.t_sel, c.frame, c.chunk[sub[pi]], c.near[ti], frac)
             parts.append(rows if len(spans) == 1 else nearest_per_pair(rows))
     return Rows.concat(parts)
+
+
+def _first_bounds(cx: F64, cy: F64, t_xy: tuple[F64, F64, F64, F64], radius: float, total: int, c: _Strip) -> F64:
+    """Per subject, a bound (:func:`_tighten`) from the candidates within a small frame radius,
+    grown fourfold for the subjects still without one, up to ``radius``.
+
+    With ``prune`` the bound is the least frame distance over *all* the subject's candidates: the
+    least one lies within any radius that found one. The first radius is the reach's radius times
+    a batch over the candidates within it: a batch or fewer when they are spread evenly.
+    """
+    bound = np.full(cx.size, np.inf)
+    pending = np.arange(cx.size)
+    r = max(radius * c.lim.budget.pairs / total, 10.0 * CHORD_MARGIN_M)
+    while pending.size:
+        grid = PointGrid(cx[pending], cy[pending], *t_xy, min(r, radius))
+        found = np.full(pending.size, np.inf)
+        for spans in batches(grid.end, c.lim.budget.pairs):
+            for lo, hi in spans:
+                c.lim.budget.built(hi - lo)
+                _tighten(found, grid.pairs(lo, hi), c.owner_of, c.k, c.lim)
+        bound[pending] = found
+        if r >= radius:
+            break
+        pending, r = pending[~np.isfinite(found)], 4.0 * r
+    return bound
+
+
+def _needed(bound: F64, k: tuple[float, float, float], lim: Limits, radius: float) -> F64:
+    """Per subject, the frame radius within which every pair :func:`_kept` keeps lies (at most
+    ``radius``; ``radius`` with no bound), with slack for rounding."""
+    k_min, k_max, chord = k
+    with np.errstate(invalid="ignore"):
+        if lim.prune:
+            need = k_max * (bound + chord) / k_min + chord + CHORD_ERROR_M
+        else:  # low <= bound needs d <= k_max * (bound + offset + error) + chord + margin
+            need = k_max * (bound + float(lim.offset_m.max()) + CHORD_ERROR_M) + chord + CHORD_MARGIN_M
+    return np.minimum(need * (1.0 + 1e-9) + 1e-6, radius)
+
+
+def _classes(need: F64) -> list[I64]:
+    """Subjects grouped by needed radius, within a factor of 2 of each other (ascending positions)."""
+    cls = np.floor(np.log2(need / max(float(need.min()), 1e-9))).astype(np.int64)
+    return [np.flatnonzero(cls == c) for c in np.unique(cls)]
 
 
 def batches(end: I64, pairs: int) -> list[list[tuple[int, int]]]:
