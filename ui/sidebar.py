@@ -197,8 +197,8 @@ def headline_row(view: View) -> None:
         st.code(h.problem, language=None)
     elif h.basis:  # the basis is long: folded, so that the map below stays in sight on a laptop screen
         with st.expander(f"Estimated mercury use in view: {h.hg_central:,.0f} kg/yr (range {h.hg_low:,.0f}-"
-                         f"{h.hg_high:,.0f}); {h.measured_sites} sites measured, {h.estimated_sites} estimated "
-                         f"from gold, {h.not_estimable} not estimable"):
+                         f"{h.hg_high:,.0f}); {h.measured_sites:,} sites measured, {h.estimated_sites:,} estimated "
+                         f"from gold, {h.not_estimable:,} not estimable"):
             st.caption(f"The range: {RANGE_MEANS} Basis: {h.basis}.")
     if view.distance_m is not None:
         st.info(f"What if: distance rules re-run with {view.distance_m:g} m instead of their "

@@ -79,8 +79,8 @@ lo, hi = (int(p) for p in inv.factors.percentiles)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Mercury used, kg a year", kg_text(t["used_kg"]), help=range_help(t, "used", lo, hi))
 c2.metric("Released, kg a year", kg_text(t["released_kg"]), help=range_help(t, "released", lo, hi))
-c3.metric("Sites", int(t["n_sites"]))
-c4.metric("Not estimable", int(t["n_not_estimable"]),
+c3.metric("Sites", f"{int(t['n_sites']):,}")
+c4.metric("Not estimable", f"{int(t['n_not_estimable']):,}",
           help="no gold figure and no measured mercury: counted, not taken as zero")
 for line in summary_lines(inv):
     st.write(line)
