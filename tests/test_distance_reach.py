@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
@@ -169,3 +170,16 @@ def test_points_at_long_reach_search_only_as_far_as_needed() -> None:
         _same(cut, whole)
         assert max(sizes) <= 2_000
         assert sum(sizes) < sum(whole_sizes) // 2
+
+
+def test_the_longest_reach_is_accepted_and_one_beyond_is_refused() -> None:
+    """500 km (MAX_REACH_M) is supported: the kernel's tolerance of 1 micrometre no longer pushes
+    it over and refuses it. A point 499.9 km north of the segment is found at exactly that reach;
+    500,001 m is refused, naming the metres and the limit."""
+    lat = 1.0 + 499_900.0 / 110_600.0
+    expected = float(GEOD.inv(0.0, 1.0, 0.0, lat)[2])
+    assert 499_000 < expected < 500_000
+    out = nearest_within([Point(0.0, lat)], [SEGMENT], max_distance_m=500_000.0)
+    assert abs(float(out["distance_m"].iloc[0]) - expected) < 1e-6
+    with pytest.raises(ValueError, match=r"is 500001 m; at most 500000 m is supported"):
+        nearest_within([Point(0.0, lat)], [SEGMENT], max_distance_m=500_001.0)

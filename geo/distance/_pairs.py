@@ -88,15 +88,17 @@ class Budget:
 class Limits:
     """What decides which pairs are candidates, per target (positional index) in metres.
 
-    ``reach_m`` is threshold + offset + tolerance (a pair farther than that never counts) and
-    ``offset_m`` the offset taken off the distance. ``prune`` says that every offset is 0 and
-    every threshold the same, so a subject's nearest target is all that matters.
+    ``reach_m`` is threshold + offset + tolerance (a pair farther than that never counts),
+    ``offset_m`` the offset taken off the distance and ``tolerance_m`` the tolerance. ``prune``
+    says that every offset is 0 and every threshold the same, so a subject's nearest target is
+    all that matters.
     """
 
     reach_m: F64
     offset_m: F64
     prune: bool
     budget: Budget
+    tolerance_m: float = 0.0
 
 
 def project(tr: Transformer, lon: F64, lat: F64) -> tuple[F64, F64]:

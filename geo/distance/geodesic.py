@@ -244,8 +244,9 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], lim
     if len(sp) == 0 or len(tp) == 0:
         return Rows.concat([])
     reach = float(lim.reach_m[tp.owner].max())
-    if reach > MAX_REACH_M:
-        raise ValueError(f"max_distance_m + target_offset_m is {reach} m; at most {MAX_REACH_M} m is supported")
+    if reach - lim.tolerance_m > MAX_REACH_M:  # the tolerance is the kernel's slack, not the user's reach
+        raise ValueError(f"max_distance_m + target_offset_m is {reach - lim.tolerance_m:g} m; at most "
+                         f"{MAX_REACH_M:g} m is supported")
     s_rings = polygon_rings(subjects, parts=s_parts)
     t_rings = polygon_rings(targets, parts=t_parts)
     s_own, s_lon, s_lat = _first_vertex(sp)
@@ -322,7 +323,7 @@ def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
         raise ValueError(f"threads must be at least 1, got {threads}")
     if batch_pairs < 1:
         raise ValueError(f"batch_pairs must be at least 1, got {batch_pairs}")
-    lim = Limits(thr + off + tolerance_m, off, prune, Budget(int(batch_pairs), on_batch))
+    lim = Limits(thr + off + tolerance_m, off, prune, Budget(int(batch_pairs), on_batch), tolerance_m)
     if threads == 1:
         found = _candidates(subj, tgt, lim)
     else:
