@@ -3,7 +3,8 @@
 Found walking the dashboard on PostGIS after a move, at 5,382 sites (the demo and the 5,232 Amazon Mining
 Watch footprints): every click on the Mercury inventory page made the roll-up per admin unit again
 (0.7-0.8 s) and drew its maps again (2.3 s), and every click on the Contamination overlays page built its
-base map again (1.4 s), on both back ends. The roll-up was kept per service object, and ``HgWatch.shared``
+base map again (1.4 s), and every click on the Registers page found the sites no licence covers again
+(2-5 s), on both back ends. The roll-up was kept per service object, and ``HgWatch.shared``
 gives each run of a page a new one, so it was never found again. ``services.kept`` keeps such answers
 against the very frames they were made from: found again by the next run, made anew after a change to
 the store, never handed to another view.
@@ -24,13 +25,14 @@ from layers.store.workspace import DEFAULT_PATH, Workspace
 from services.auth import LOCAL, Identity
 from services.hgwatch import HgWatch
 from services.kept import kept
+from services.registers import service_registers
 from services.rollups import service_rollup
 from settings import Settings
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TODAY = date(2026, 11, 27)
 PARTNER = Identity("unep", "partner")
-LAYERS = ("mining_sites", "water_bodies", "residential_areas", "samples", "admin_areas")
+LAYERS = ("mining_sites", "water_bodies", "residential_areas", "samples", "admin_areas", "licences")
 pytestmark = pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
 
 
@@ -94,6 +96,19 @@ def test_the_next_run_finds_the_rollup_and_a_change_makes_it_anew(settings: Sett
     _more_sites(settings, "DEMO North", 7)
     after = service_rollup(HgWatch.shared(settings, LOCAL), today=TODAY)
     assert after is not rolled and _total(after.table) == 157
+
+
+def test_the_next_run_finds_the_registers_and_a_change_makes_them_anew(settings: Settings) -> None:
+    _demo_into(settings)
+    regs = service_registers(HgWatch.shared(settings, LOCAL), today=TODAY)
+    bare = int(regs.units.table["active_sites"].sum())
+    assert len(regs.licences) == 6 and bare > 0
+    assert service_registers(HgWatch.shared(settings, LOCAL), today=TODAY) is regs  # was made again on every click
+    partner = service_registers(HgWatch.shared(settings, PARTNER), today=TODAY)
+    assert partner is not regs and partner.miners is None  # its own frames, no people
+    _more_sites(settings, "DEMO North", 7)  # active, far from every licence
+    after = service_registers(HgWatch.shared(settings, LOCAL), today=TODAY)
+    assert after is not regs and int(after.units.table["active_sites"].sum()) == bare + 7
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError
 from services.areas import AREA_LAYER
-from services.registers import EXPIRY_DAYS, MEASURES, people_for, registers, unit_map
+from services.registers import EXPIRY_DAYS, MEASURES, service_registers, unit_map
 from services.rollups import default_level, unit_levels
 from ui import sidebar as chrome
 
@@ -29,7 +29,7 @@ levels = unit_levels(svc.frames().get(AREA_LAYER))
 level = st.selectbox("Admin level of the per-unit table", levels, key="reg_unit_level",
                      index=levels.index(default_level(levels) or levels[0])) if levels else None
 try:
-    regs = registers(svc.frames(), today=day, people=people_for(svc.identity), level=level)
+    regs = service_registers(svc, today=day, level=level)
 except HgWatchError as exc:
     st.error(chrome.plain(exc))
     st.stop()
