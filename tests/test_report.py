@@ -125,6 +125,9 @@ def test_scale_bar_is_measured_on_the_ellipsoid() -> None:
 def test_unknown_area_or_no_sites_is_a_clear_error() -> None:
     with pytest.raises(InputError, match=r"no site has admin_area 'Nowhere'.*'Other'"):
         inventory_tables(_sites(), load_factors(), area="Nowhere", today=date(2026, 1, 1))
+    with pytest.raises(InputError, match=r"no site has admin_area 'Nowhere': admin_area is empty in all 3 sites;"
+                                         r" import the sites with an admin_area field, or leave out --area"):
+        inventory_tables(_sites().assign(admin_area=None), load_factors(), area="Nowhere", today=date(2026, 1, 1))
     with pytest.raises(InputError, match="holds no sites"):
         inventory_tables(_sites().iloc[:0], load_factors(), today=date(2026, 1, 1))
 

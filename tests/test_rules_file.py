@@ -79,6 +79,8 @@ W = "rule 'HG-WATER-100'"
     ((0,), "distance_m", "100", f"{W}: key 'distance_m': Input should be a valid number; got '100'"),
     ((0,), "distance_m", -5,
      f"{W}: key 'distance_m': Input should be greater than or equal to 0; got -5"),
+    ((0,), "distance_m", 600_000,  # the kernel's reach; a longer rule ended check in a traceback
+     f"{W}: key 'distance_m': Input should be less than or equal to 500000; got 600000"),
     ((0,), "relation", "near", f"{W}: key 'relation': Input should be 'within_distance', 'inside'"
                                ", 'not_covered' or 'attribute'; got 'near'"),
     ((0,), "version", 1.5, f"{W}: key 'version': Input should be a valid integer; got 1.5 or Input"
@@ -150,6 +152,10 @@ def test_unknown_layer_kind_and_example_field_are_refused() -> None:
     assert _refusal(data) == (
         f"{W}: key 'other[0].distance_by_kind': kind 'sea' is not allowed; expected one of ['river',"
         " 'stream', 'canal', 'lake', 'reservoir', 'pond', 'wetland', 'unknown']")
+    data = _data()
+    data["rules"][0]["other"][0]["distance_by_kind"] = {"lake": 750_000}
+    assert _refusal(data) == (f"{W}: key 'other[0]': distance_by_kind.lake must be a distance in metres from 0 to"
+                              " 500,000; got 750000.0")
     data = _data()
     data["rules"][0]["examples"][0]["subject"]["fields"] = {"hg_use": True}
     assert _refusal(data) == f"{W}: example 1: field 'hg_use' is not declared for layer 'mining_sites'"

@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from geo.distance.geodesic import MAX_REACH_M
 from geo.errors import ConfigError
 
 Scalar = bool | int | float | str
@@ -163,9 +164,9 @@ class OtherRef(LayerRef):
     @model_validator(mode="after")
     def _positive(self) -> OtherRef:
         for kind, metres in (self.distance_by_kind or {}).items():
-            if not metres >= 0 or not np.isfinite(metres):
-                raise ValueError(f"distance_by_kind.{kind} must be a finite distance in metres"
-                                 f" >= 0; got {metres!r}")
+            if not 0 <= metres <= MAX_REACH_M:  # NaN fails both comparisons
+                raise ValueError(f"distance_by_kind.{kind} must be a distance in metres from 0 to"
+                                 f" {MAX_REACH_M:,.0f}; got {metres!r}")
         return self
 
 
@@ -208,7 +209,7 @@ class Rule(_Strict):
     citation: str = Field(min_length=1)
     severity: Literal["critical", "high", "medium", "low"]
     relation: Literal["within_distance", "inside", "not_covered", "attribute"]
-    distance_m: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    distance_m: float | None = Field(default=None, ge=0, le=MAX_REACH_M, allow_inf_nan=False)
     subject: LayerRef
     other: list[OtherRef] = Field(default_factory=list)
     reported_if: Condition | None = None

@@ -54,7 +54,10 @@ def _table(gdf: gpd.GeoDataFrame) -> pa.Table:
 def write_chunks(stage: Path, layer: str, chunks: Iterable[gpd.GeoDataFrame]) -> int:
     """Write ``chunks`` as table ``layer`` of GeoPackage ``stage``; returns the rows written.
 
-    An exception raised by ``chunks`` propagates (the caller deletes ``stage``). A file with no
+    An exception raised by ``chunks`` reaches the caller, on the Arrow path wrapped by pyogrio in a
+    RuntimeError ("Error while accessing batch from stream"): the caller
+    (``layers.store.workspace.Workspace.write_layer_chunks``) keeps what ``chunks`` raised and raises
+    that again, and deletes ``stage``. A file with no
     chunk at all is refused: there is no column to create the layer from.
     """
     items = iter(chunks)

@@ -157,6 +157,9 @@ def select_area(sites: pd.DataFrame, area: str | None, *,
     chosen = sites[names == area]
     if chosen.empty:
         known = sorted({str(v) for v in names.dropna()})
+        if not known:
+            raise InputError(f"{source}: no site has admin_area {area!r}: admin_area is empty in all {len(sites)}"
+                             " sites; import the sites with an admin_area field, or leave out --area")
         raise InputError(f"{source}: no site has admin_area {area!r}; expected one of {known}")
     return chosen
 
