@@ -125,6 +125,36 @@ def _run(argv: Sequence[str] | None, *, end_process: bool) -> int:
     return code
 
 
+class _PipeSafe:
+    """A text stream that, once its reader has gone (``cli.py check --out v.csv | head``), writes to
+    ``os.devnull`` instead: the command goes on and finishes its work (its output file, its recorded
+    run), only the text nobody reads is dropped. Anything else is the wrapped stream's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._gone()
+
+    def _gone(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())  # what is still buffered goes there
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _end_now(code: int) -> None:
     """Exit with ``code`` at once: the output flushed and the ``atexit`` handlers run, but no object
     freed one by one and no module torn down, which is all a normal exit would add (issue 13: a check
@@ -154,4 +184,5 @@ if __name__ == "__main__":
     # skips them (an import of 1e6 points ran nine, 0.5 s of the 8 s, each walking them again).
     gc.freeze()
     gc.enable()
+    sys.stdout, sys.stderr = _PipeSafe(sys.stdout), _PipeSafe(sys.stderr)
     sys.exit(main(end_process=True))

@@ -15,8 +15,9 @@ import pytest
 import shapely
 
 import cli
+from tests.conftest import SHARED
 
-DATA = Path("/work/shared/data")
+DATA = SHARED
 GHANA = DATA / "ghana" / "amw_mining_footprints_2024.geojson"
 AMAZON = DATA / "amazon" / "amw_mining_footprints_2024.geojson"
 ERROR = re.compile(r"^  error: (?P<file>[^,]+), row (?P<row>\d+), field 'site_id': value '(?P<value>[^']+)': "

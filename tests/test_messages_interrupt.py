@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 
 import cli
+from tests.conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-GHANA = Path("/work/shared/data/ghana/amw_mining_footprints_2024.geojson")
-RIVERS = Path("/work/shared/data/ghana/gshhg_rivers.geojson")
+GHANA = SHARED / "ghana" / "amw_mining_footprints_2024.geojson"
+RIVERS = SHARED / "ghana" / "gshhg_rivers.geojson"
 LINE = "hgwatch: interrupted; the workspace is unchanged"
 
 DRIVER = '''

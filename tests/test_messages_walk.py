@@ -23,8 +23,9 @@ import pytest
 import shapely
 
 import cli
+from tests.conftest import SHARED
 
-DATA = Path("/work/shared/data")
+DATA = SHARED
 DREDGE = DATA / "peru" / "dredge_mining_points.geojson"
 RIVERBANK = DATA / "peru" / "riverbank_not_mining_points.geojson"
 RIVERS = DATA / "peru" / "gshhg_rivers_madre_de_dios.geojson"
