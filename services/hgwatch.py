@@ -400,14 +400,17 @@ class HgWatch:
         settlements downstream are found wherever they lie)."""
         from services import exposure as ex
 
-        sites, samples = self.view(filters).get("mining_sites"), self.frames().get("samples")
-        down = self.downstream(filters, reach_m, buffer_m)
-        cfg = self.settings.exposure
-        by_site = None if sites is None or sites.empty else ex.gaps(
-            sites, samples, cfg, self.factors(), today=today,
-            people=down.people_by_source() if down is not None else None)
-        by_reach = ex.river_gaps(down, samples, cfg, today=today) if down and down.reaches else None
-        return by_site, by_reach
+        def make() -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+            sites, samples = self.view(filters).get("mining_sites"), self.frames().get("samples")
+            down = self.downstream(filters, reach_m, buffer_m)
+            cfg = self.settings.exposure
+            by_site = None if sites is None or sites.empty else ex.gaps(
+                sites, samples, cfg, self.factors(), today=today,
+                people=down.people_by_source() if down is not None else None)
+            by_reach = ex.river_gaps(down, samples, cfg, today=today) if down and down.reaches else None
+            return by_site, by_reach
+
+        return self._cached("gaps", (filters, today, reach_m, buffer_m), make)  # 0.3-0.5 s a click at 5,382 sites
 
     # ------------------------------------------------------------------ runs, files, writes
     def runs(self, limit: int = 2) -> list[dict[str, object]]:

@@ -450,3 +450,11 @@ def test_a_met_target_says_which_sites_it_could_not_count() -> None:
     assert row["status"] == "met" and row["value"] == pytest.approx(0.9) and row["not_estimable"] == 1
     page = report_html(inv, "<svg></svg>", "2025-01-01")
     assert "<td>90.0 %</td><td>70.0 %</td><td></td><td>met (1 site(s) of the round not estimable)</td>" in page
+
+
+def test_site_counts_of_a_country_carry_thousands_separators() -> None:
+    """'Sites: 10614 (…, 10481 not estimable)' on the inventory page and in the report (H2, 2026-11-27)."""
+    features = [_site(f"N{i}", i % 90, admin_area=NARYN) for i in range(1_200)]
+    inv = inventory_tables(_frame(features), load_factors(), today=date(2025, 1, 1))
+    assert summary_lines(inv)[-1] == ("Sites: 1,200 (0 measured, 0 estimated from gold, 0 mercury-free, 0 not operating,"
+                                      " 1,200 not estimable).")

@@ -111,9 +111,9 @@ def summary_lines(inv: Inventory) -> list[str]:
         "Mercury used and released: not estimable (no site has a gold or a mercury figure)."]
     return [
         *mercury,
-        f"Sites: {int(t['n_sites'])} ({int(t['n_measured'])} measured, {int(t['n_estimated'])} "
-        f"estimated from gold, {int(t['n_mercury_free'])} mercury-free, "
-        f"{int(t['n_not_operating'])} not operating, {int(t['n_not_estimable'])} not estimable)."
+        f"Sites: {int(t['n_sites']):,} ({int(t['n_measured']):,} measured, {int(t['n_estimated']):,} "
+        f"estimated from gold, {int(t['n_mercury_free']):,} mercury-free, "
+        f"{int(t['n_not_operating']):,} not operating, {int(t['n_not_estimable']):,} not estimable)."
         + (f" Gold of the estimated sites: {t['gold_kg']:,.1f} kg a year." if t["n_estimated"] else ""),
     ]
 
