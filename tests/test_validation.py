@@ -215,3 +215,18 @@ def test_numbers_that_are_not_finite_are_bad_values(text: str) -> None:
 def test_a_whole_number_field_shows_its_value_without_a_decimal() -> None:
     p = _one(validate(_frame(site_id=["A"], miners=[-4.0]), SITES, source="s.csv")[1], "range")
     assert str(p) == "error: s.csv, row 1, id A, field 'miners': value -4: impossible value: expected at least 0"
+
+
+def test_a_row_left_out_under_repair_is_grouped_as_left_out_not_as_repaired() -> None:
+    """The Import page grouped the Ghana rivers' 25 one-point lines as 'warning: 25 x repaired in field
+    'geometry'' beside 'Added 51 features' from 76 (H2, 2026-11-27): they are left out, not repaired."""
+    from services.imports import group_problems
+
+    flat = shapely.LineString([(-2.0, 5.0), (-2.0, 5.0)])
+    bowtie = shapely.Polygon([(-2, 5), (-1.9, 5.1), (-1.9, 5), (-2, 5.1), (-2, 5)])
+    gdf = _frame(water_id=["A", "B", "C"], kind=["river", "lake", "river"],
+                 geometry=[flat, bowtie, shapely.LineString([(-2, 5), (-1.9, 5)])])
+    _, problems = validate(gdf, spec_for("water_bodies"), source="s.geojson", repair=True)
+    assert sorted((p.feature_id, p.kind) for p in problems) == [("A", "left out"), ("B", "repaired")]
+    assert [h for h, _ in group_problems(problems)] == ["warning: 1 x left out in field 'geometry'",
+                                                        "warning: 1 x repaired in field 'geometry'"]

@@ -426,7 +426,7 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
                 if repair:
                     left_out[i] = True
                     add(i, "geometry", _short_wkt(geoms[i]), f"{nothing}: the row was left out",
-                        "repaired", "warning")
+                        "left out", "warning")  # not "repaired": the Import page groups warnings by kind
                 else:
                     add(i, "geometry", _short_wkt(geoms[i]),
                         f"{nothing}; remove the row, or pass --repair to leave it out", "invalid")
