@@ -62,10 +62,22 @@ def _dense(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], float]:
     return out, ps.max_sag_m
 
 
+def _dense_once(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
+    """``_dense(geoms)[0]``, densifying each distinct object once (rows holding the same geometry
+    object share its result): a zone of 440 km perimeter is 4,400 pieces of 100 m, and it was cut
+    again for each of the sites that touch it (10^4 footprints against 106 zones: 7.2 GB)."""
+    _, first, back = np.unique(np.fromiter((id(g) for g in geoms), dtype=np.int64, count=geoms.size),
+                               return_index=True, return_inverse=True)
+    return _dense(geoms[first])[0][back.reshape(-1)]
+
+
 def overlap_area_m2(a: Sequence[BaseGeometry | None] | ArrayLike,
                     b: Sequence[BaseGeometry | None] | ArrayLike) -> NDArray[np.float64]:
-    """Element-wise geodesic area in square metres of the overlap of polygons ``a[i]`` and ``b[i]``."""
-    da, db = _dense(_array(a))[0], _dense(_array(b))[0]
+    """Element-wise geodesic area in square metres of the overlap of polygons ``a[i]`` and ``b[i]``.
+
+    A geometry repeated in ``a`` or ``b`` (the same zone hit by many sites) is densified once.
+    """
+    da, db = _dense_once(_array(a)), _dense_once(_array(b))
     both = np.array([x is not None and y is not None for x, y in zip(da, db, strict=True)], dtype=bool)
     out = np.zeros(da.size)
     if both.any():
