@@ -53,6 +53,7 @@ import json
 import logging
 import os
 import queue
+import secrets
 import tempfile
 import threading
 import time
@@ -133,6 +134,52 @@ def _as_pygeoapi_reads(name: str, value: str) -> str:
     if name == "datetime" and value.startswith(NO_START) and "/" in value:
         return ".." + value[value.index("/"):]
     return value
+
+
+def cql_literals(text: str) -> tuple[str, dict[str, str]]:
+    """CQL2 text ``text`` with each string literal that holds a quote (written ``''`` or ``\\'``, as CQL2
+    allows) put as a placeholder literal, and the literal of each placeholder. pygeoapi's parser
+    (pygeofilter's ECQL grammar) reads no quote inside a literal: ``name = 'N''Zerekore'`` was "Bad CQL
+    text" (400), so no place or site whose name has an apostrophe could be filtered on. The provider puts
+    the literals back into the parsed tree (``api.provider.restored``). Text with no such literal, or with
+    one not closed, is returned as it is."""
+    out: list[str] = []
+    literals: dict[str, str] = {}
+    stem = f"hgw-literal-{secrets.token_hex(8)}-"
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == '"':  # a quoted name: to its closing quote
+            end = text.find('"', i + 1)
+            end = len(text) if end < 0 else end + 1
+            out.append(text[i:end])
+            i = end
+            continue
+        if char != "'":
+            out.append(char)
+            i += 1
+            continue
+        value: list[str] = []
+        escaped, j = False, i + 1
+        while j < len(text):
+            if text[j] == "\\" and text[j + 1:j + 2] == "'" or text[j] == "'" and text[j + 1:j + 2] == "'":
+                value.append("'")
+                escaped, j = True, j + 2
+            elif text[j] == "'":
+                break
+            else:
+                value.append(text[j])
+                j += 1
+        if j >= len(text):  # not closed: the parser says so
+            return text, {}
+        if escaped:
+            placeholder = f"{stem}{len(literals)}"
+            literals[placeholder] = "".join(value)
+            out.append(f"'{placeholder}'")
+        else:
+            out.append(text[i:j + 1])
+        i = j + 1
+    return ("".join(out), literals) if literals else (text, {})
 
 
 def _collection(path: str) -> str | None:
@@ -265,8 +312,9 @@ class KeyGate:
             await self._reply(send, 400, "InvalidParameterValue",
                               f"f={query['f']!r}: this service answers in JSON only; expected one of {list(FORMATS)}")
             return
-        if query.get("filter-lang") == "cql2-text" or query.get("datetime", "").startswith(NO_START):
-            pairs = [(k, _as_pygeoapi_reads(k, v))
+        filter_text, literals = cql_literals(query["filter"]) if "filter" in query else ("", {})
+        if query.get("filter-lang") == "cql2-text" or query.get("datetime", "").startswith(NO_START) or literals:
+            pairs = [(k, filter_text if k == "filter" and literals else _as_pygeoapi_reads(k, v))
                      for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)]
             scope = {**scope, "query_string": urlencode(pairs).encode("latin-1")}
         if b"text/html" in headers.get(b"accept", b""):
@@ -277,7 +325,7 @@ class KeyGate:
                 await asyncio.to_thread(self.refresh)
             except Exception:  # the request is answered from the collections made last
                 LOGGER.exception("the collection list could not be made again")
-        asking = Asking(identity)
+        asking = Asking(identity, literals=literals)
         answered = await self._parameters(scope, asking, send)
         status = await self._pygeoapi(scope, receive, send, asking) if answered is None else answered
         path = scope.get("path", "")

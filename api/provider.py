@@ -15,9 +15,10 @@ the gate's one audit row per request, and why the store could not be read when i
 from __future__ import annotations
 
 import contextvars
+import copy
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -28,6 +29,7 @@ from pygeoapi.provider.base import (
     ProviderInvalidQueryError,
     ProviderItemNotFoundError,
 )
+from pygeofilter import ast
 from pygeofilter.backends.geopandas.evaluate import to_filter
 
 from geo.errors import HgWatchError
@@ -48,6 +50,7 @@ class Asking:
     features: int | None = None
     unreadable: str | None = None  # why the store could not be read (the request was answered 503)
     served: Served | None = None  # the collection looked up for this request (``served_to``), kept for the provider
+    literals: dict[str, str] = field(default_factory=dict)  # placeholder -> CQL2 text literal (``api.app.cql_literals``)
 
 
 class StoreUnreadable(ProviderConnectionError):
@@ -111,6 +114,22 @@ def _served(name: str) -> tuple[Asking, Served]:
     return asking, served
 
 
+def restored(node: Any, literals: dict[str, str]) -> Any:
+    """The pygeofilter tree ``node`` with each string that is a placeholder of ``literals`` (the CQL2 text
+    literals holding a quote, ``api.app.cql_literals``) its literal again."""
+    if not literals:
+        return node
+    if isinstance(node, str):
+        return literals.get(node, node)
+    if isinstance(node, (list, tuple)):
+        return type(node)(restored(n, literals) for n in node)
+    if isinstance(node, ast.Node):  # (dataclasses, and plain classes such as Not)
+        node = copy.copy(node)
+        for name, value in vars(node).items():
+            setattr(node, name, restored(value, literals))
+    return node
+
+
 def _mask(served: Served, filterq: Any) -> np.ndarray:
     """The CQL2 filter ``filterq`` (a pygeofilter tree) over the collection's own columns."""
     frame = served.frame
@@ -151,7 +170,8 @@ class HgWatchProvider(BaseProvider):
             raise ProviderInvalidQueryError(user_msg="q (free-text search) is not supported; use filter=")
         try:
             positions = select(self.served, bbox=bbox or (), datetime_=datetime_, properties=properties or (),
-                               mask=_mask(self.served, filterq) if filterq is not None else None,
+                               mask=(_mask(self.served, restored(filterq, self.asking.literals))
+                                     if filterq is not None else None),
                                sortby=[(s["property"], s.get("order", "+") != "-") for s in sortby or ()])
         except HgWatchError as exc:
             raise ProviderInvalidQueryError(user_msg=str(exc)) from None
