@@ -50,3 +50,20 @@ def test_overlap_keeps_rows_apart_when_zones_differ_and_a_site_misses() -> None:
     area = geodesic_area_m2([inside])[0]
     assert got[1] == 0.0 and got[2] == 0.0
     np.testing.assert_allclose(got[[0, 3]], area, rtol=1e-9)
+
+
+def test_not_covered_measures_each_site_against_the_licences_that_touch_it() -> None:
+    """Many licences, few touching each site: a site across two adjoining licences is covered, one
+    half inside a licence has its other half uncovered, one outside all has all of it uncovered,
+    whatever the distant licences (each site is subtracted only the union of those it meets)."""
+    from geo.distance import not_covered
+
+    boxes = [shapely.box(-60.0 + 0.5 * i, -5.0, -59.5 + 0.5 * i, -4.5) for i in range(40)]
+    boxes = [b for i, b in enumerate(boxes) if i != 10]  # a gap from -55.0 to -54.5
+    across = shapely.box(-59.5005, -4.9, -59.4995, -4.899)  # on the edge of licences 0 and 1
+    half = shapely.box(-55.0005, -4.9, -54.9995, -4.899)  # half in licence 9, half in the gap
+    out = shapely.box(-54.8, -4.9, -54.799, -4.899)  # in the gap
+    found = not_covered(np.array([across, half, out], dtype=object), np.array(boxes, dtype=object))
+    assert found["subject"].tolist() == [1, 2]
+    whole = geodesic_area_m2([half, out])
+    np.testing.assert_allclose(found["uncovered_m2"].to_numpy(), [whole[0] / 2, whole[1]], rtol=1e-3)

@@ -115,6 +115,28 @@ def not_covered(subjects: Sequence[BaseGeometry | None] | ArrayLike,
     return pd.DataFrame({"subject": keep.astype(np.int64), "uncovered_m2": area[keep]})
 
 
+def _local_unions(shapes: NDArray[np.object_], parts: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Per shape, the union of the ``parts`` that intersect it (an empty Polygon when none does).
+
+    A shape minus that is the shape minus the union of all the parts. Subtracting the union of all
+    the parts from each shape cost time in the size of the whole union for every shape: 10,464
+    footprints against 1,269 licences (2.8 million vertices once cut into 100 m pieces) took minutes.
+    """
+    out = np.full(shapes.size, shapely.Polygon(), dtype=object)
+    if not parts.size or not shapes.size:
+        return out
+    si, pi = shapely.STRtree(parts).query(shapes, predicate="intersects")
+    order = np.lexsort((pi, si))  # by shape, its parts in their order
+    si, pi = si[order], pi[order]
+    starts = np.flatnonzero(np.r_[True, si[1:] != si[:-1]]) if si.size else si
+    counts = np.diff(np.r_[starts, si.size])
+    one = starts[counts == 1]
+    out[si[one]] = parts[pi[one]]
+    for first, n in zip(starts[counts > 1].tolist(), counts[counts > 1].tolist(), strict=True):
+        out[si[first]] = shapely.union_all(parts[pi[first:first + n]])
+    return out
+
+
 def _shapes_not_covered(shapes: NDArray[np.object_],
                         ps: PolygonSet) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     """Lines and polygons: not covered, and the area outside the union (m2; NaN for lines)."""
@@ -128,9 +150,8 @@ def _shapes_not_covered(shapes: NDArray[np.object_],
     area = np.full(shapes.size, np.nan)
     sag = 0.0
     if polygonal.any():
-        union = shapely.union_all(ps.parts) if ps.parts.size else shapely.Polygon()
         dense, sag = _dense(shapes[polygonal])
-        area[polygonal] = geodesic_area_m2(shapely.difference(dense, union))
+        area[polygonal] = geodesic_area_m2(shapely.difference(dense, _local_unions(dense, ps.parts)))
     width = max(COVER_WIDTH_M, 2.0 * max(sag, ps.max_sag_m))
     perimeter = np.array([_perimeter_m(g) for g in shapes])
     gap = np.where(polygonal, area > width * perimeter, False)
