@@ -14,7 +14,10 @@ wraps its app in ``KeyGate``:
   any more, the database is down) the answer is 503 with ``Retry-After`` and a fixed body, and the
   log line says what failed; so is a data page whose read of the store fails so
   (``api.provider.StoreUnreadable``: a writer kept a GeoPackage locked longer than that, say);
-- ``filter-lang=cql2-text`` (the standard's name, sent by QGIS) is read as pygeoapi's ``cql-text``,
+- ``filter-lang=cql2-text`` (the standard's name, sent by QGIS) is read as pygeoapi's ``cql-text``; any
+  other but ``cql-text`` is 400 naming those two (pygeoapi parses a GET's ``filter`` as text whatever its
+  language: ``cql2-json`` got "Bad CQL text" however right its JSON); a literal holding a quote is handed
+  to the provider beside the text (``cql_literals``);
   and a ``datetime`` interval from ``0000-01-01`` (QGIS 3.22's "no start"; a year 0 pygeoapi refuses) as
   one with an open start (``../END``);
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
@@ -85,6 +88,7 @@ FORMATS = claims.FORMATS
 KEY_RECHECK_S = 1.0  # a key's answer is asked of the store again after this long: revoking takes effect within it
 KEYS_KEPT = 4096  # answers kept (forgotten all at once when full)
 RETRY_AFTER_S = 30  # the Retry-After of a 503 (the store could not be read), seconds
+FILTER_LANGS = ("cql2-text", "cql-text")  # what filter= is read as (the OpenAPI document's enum, api.config)
 NO_START = "0000-01-01"  # how QGIS 3.22 starts a datetime interval that has no start (the standard's is "..")
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
@@ -311,6 +315,11 @@ class KeyGate:
         if query.get("f", "json") not in FORMATS:
             await self._reply(send, 400, "InvalidParameterValue",
                               f"f={query['f']!r}: this service answers in JSON only; expected one of {list(FORMATS)}")
+            return
+        if query.get("filter-lang", FILTER_LANGS[0]) not in FILTER_LANGS:  # pygeoapi: "Bad CQL text" for cql-json
+            await self._reply(send, 400, "InvalidParameterValue",
+                              f"filter-lang={query['filter-lang']!r}: this service reads filter= as CQL2 text only"
+                              f" (e.g. filter=miners > 10 AND status = 'active'); expected one of {list(FILTER_LANGS)}")
             return
         filter_text, literals = cql_literals(query["filter"]) if "filter" in query else ("", {})
         if query.get("filter-lang") == "cql2-text" or query.get("datetime", "").startswith(NO_START) or literals:

@@ -81,3 +81,22 @@ def test_cql_literals_hands_over_only_literals_holding_a_quote() -> None:
     assert text == f"\"a'b\" = '{first}' AND c = 'plain' AND d = '{second}'"
     assert cql_literals("name = 'plain'") == ("name = 'plain'", {})
     assert cql_literals("name = 'not closed''") == ("name = 'not closed''", {})
+
+
+def test_a_filter_language_other_than_cql2_text_is_refused_naming_the_two_read(pg_url: str, tmp_path: Path) -> None:
+    """pygeoapi parses a GET's ``filter`` as text whatever ``filter-lang`` says: right CQL2 JSON with
+    ``filter-lang=cql2-json`` was 400 "Bad CQL text". The gate names what it reads instead."""
+    store = open_location(pg_url)
+    store.write_layers(list(planted().items()), source="planted.geojson")
+    auth.add_account(store, "unep", "partner", PASSWORD)
+    key = new_key(pg_url, "unep")
+    cql_json = urllib.parse.quote(json.dumps({"op": "=", "args": [{"property": "site_id"}, "S1"]}))
+    with serving(pg_url, tmp_path) as url:
+        for lang in ("cql2-json", "cql-json", "sql"):
+            status, _, body = get(f"{url}/collections/mining_sites/items?filter-lang={lang}&filter={cql_json}", key)
+            assert status == 400, (lang, body)
+            described = json.loads(body)["description"]
+            assert described.startswith(f"filter-lang='{lang}': this service reads filter= as CQL2 text only"), described
+            assert "expected one of ['cql2-text', 'cql-text']" in described
+        for lang in ("cql2-text", "cql-text"):
+            assert _count(url, key, f"filter-lang={lang}&filter=" + urllib.parse.quote("site_id = 'S1'")) == 1
