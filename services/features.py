@@ -179,9 +179,12 @@ class FeatureSource:
 
     def collections(self, identity: Identity) -> dict[str, Served]:
         """Every layer and ``violations`` as ``identity`` may see them, by name (see the module docstring)."""
-        key = (identity.role, identity.areas, self._stamp())
+        stamp = self._stamp()
+        key = (identity.role, identity.areas, stamp)
         with self._lock:
             if key not in self._kept:
+                for old in [k for k in self._kept if k[2] != stamp]:  # made before a change: never asked again,
+                    del self._kept[old]  # and a copy of 1e6 sites holds ~0.67 GB (up to CACHED of them were kept)
                 self._kept[key] = _collections(HgWatch(self.settings, identity), profile_of(identity))
                 while len(self._kept) > CACHED:
                     self._kept.popitem(last=False)

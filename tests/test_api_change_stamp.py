@@ -4,7 +4,9 @@ is read again, while the audit rows the API writes leave the collections as they
 from __future__ import annotations
 
 import contextlib
+import gc
 import sqlite3
+import weakref
 from pathlib import Path
 
 from layers.store import gpkg
@@ -39,3 +41,21 @@ def test_a_row_edited_in_place_is_served_and_audit_rows_change_nothing(tmp_path:
     again = source.collections(partner)
     assert again is not first
     assert again["mining_sites"].frame.set_index("site_id").loc["S1", "name"] == "Alpha (verified)"
+
+
+def test_collections_made_before_a_change_are_let_go(tmp_path: Path) -> None:
+    """Every copy made before a change stayed until eight were kept (H6, 2026-11-27: a long-running
+    PostGIS API server peaked at 1.09 GB against 0.43 GB fresh; ~0.67 GB a copy at 1e6 sites)."""
+    ws, source = _source(tmp_path)
+    partner, analyst = Identity("unep", "partner"), Identity("ana", "analyst")
+    old = [weakref.ref(source.collections(who)["mining_sites"].frame) for who in (partner, analyst)]
+    assert all(r() is not None for r in old)
+    with contextlib.closing(sqlite3.connect(ws.path)) as con, con:
+        gpkg.register_functions(con)
+        con.execute("UPDATE mining_sites SET name = 'Alpha (verified)' WHERE site_id = 'S1'")
+    now = source.collections(partner)
+    gc.collect()
+    assert [r() for r in old] == [None, None]  # the partner's and the analyst's old copies are gone
+    assert now["mining_sites"].frame.set_index("site_id").loc["S1", "name"] == "Alpha (verified)"
+    assert source.collections(analyst)["mining_sites"].frame.set_index("site_id").loc["S1", "name"] == \
+        "Alpha (verified)"
