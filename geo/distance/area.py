@@ -153,6 +153,9 @@ def _shapes_not_covered(shapes: NDArray[np.object_],
         dense, sag = _dense(shapes[polygonal])
         area[polygonal] = geodesic_area_m2(shapely.difference(dense, _local_unions(dense, ps.parts)))
     width = max(COVER_WIDTH_M, 2.0 * max(sag, ps.max_sag_m))
-    perimeter = np.array([_perimeter_m(g) for g in shapes])
+    perimeter = np.zeros(shapes.size)  # a gap needs an area above 0: only those need their perimeter
+    with np.errstate(invalid="ignore"):
+        some = np.flatnonzero(polygonal & (area > 0.0))
+    perimeter[some] = [_perimeter_m(g) for g in shapes[some]]
     gap = np.where(polygonal, area > width * perimeter, False)
     return ~all_in | gap, area
