@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_reach import run_child  # the benchmarks import one another from their folder
 
 ROOT = Path(__file__).resolve().parents[1]
 FOOTPRINTS = ROOT.parent / "shared" / "data" / "amazon" / "amw_mining_footprints_2024.geojson"
@@ -118,31 +119,6 @@ j = j.drop_duplicates("site_id")
 j.drop(columns="geometry").to_csv(sys.argv[3], index=False)
 print(len(j))
 '''
-
-
-def run_child(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[float, float, float, str]:
-    """Run ``cmd``; wall seconds, CPU seconds, the child's peak RSS in MB, and what went wrong (or '')."""
-    start = time.perf_counter()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-        killed = False
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > timeout and not killed:
-                os.killpg(proc.pid, signal.SIGKILL)  # this child's own process group only
-                killed = True
-            time.sleep(0.05)
-        wall = time.perf_counter() - start
-        err.seek(0)
-        tail = err.read().decode(errors="replace").strip().splitlines()[-2:]
-    peak = usage.ru_maxrss / 1024.0
-    cpu = usage.ru_utime + usage.ru_stime
-    if killed:
-        return wall, cpu, peak, f"killed after {timeout:.0f} s"
-    code = os.waitstatus_to_exitcode(status)
-    return wall, cpu, peak, "" if code == 0 else f"exit {code}: {' | '.join(tail)}"
 
 
 def _line(job: str, name: str, figures: tuple[float, float, float, str]) -> None:
