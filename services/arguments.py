@@ -77,9 +77,12 @@ def layer_values(items: Iterable[str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def parse_filters(items: Iterable[str], spec: LayerSpec) -> dict[str, list[str]]:
-    """``--filter FIELD=V1,V2`` items as {field: [values]}; the field must be one of the layer's."""
-    pairs = parse_pairs(items, flag="--filter", form="FIELD=V1,V2", keys=spec.field_names,
+def parse_filters(items: Iterable[str], spec: LayerSpec, *,
+                  keys: Collection[str] | None = None) -> dict[str, list[str]]:
+    """``--filter FIELD=V1,V2`` items as {field: [values]}; the field must be one of ``keys``
+    (default: every declared field of the layer)."""
+    pairs = parse_pairs(items, flag="--filter", form="FIELD=V1,V2",
+                        keys=spec.field_names if keys is None else keys,
                         example="status=active,inactive")
     return {field: [v.strip() for v in values.split(",")] for field, values in pairs}
 

@@ -16,7 +16,7 @@ import geopandas as gpd
 
 from geo.errors import InputError
 from geo.inventory import Factors
-from layers.catalogue import CATALOGUE, is_restricted_name
+from layers.catalogue import CATALOGUE, LayerSpec, is_restricted_name
 from layers.io import export
 from layers.io.readers import load_layer
 from layers.io.violations import violations_bytes
@@ -69,6 +69,16 @@ def violations_file(violations: gpd.GeoDataFrame, fmt: str, *, profile: str,
     return violations_bytes(violations, fmt, profile=profile, provenance=provenance(infos, layers))
 
 
+def filter_fields(spec: LayerSpec, profile: str, identity: Identity) -> tuple[str, ...]:
+    """The fields an export's ``--filter`` may name: every declared field for an internal export by
+    a role that sees restricted fields; otherwise only those that may leave (``spec.shared_fields``).
+    A partner or public file chosen by a restricted value would tell its readers that value (which
+    sites one informant named), and a role that reads no restricted column has nothing to filter on."""
+    if profile == "internal" and identity.rights.restricted != "none":
+        return spec.field_names
+    return spec.shared_fields
+
+
 def export_layer(workspace: Store, layer: str, out: str | os.PathLike[str], *, profile: str, identity: Identity,
                  filters: Iterable[str] = (), bbox: str | None = None) -> tuple[Path, int]:
     """Write ``layer`` of ``workspace`` as ``identity`` may read it (``services.auth.read_layer``:
@@ -79,7 +89,14 @@ def export_layer(workspace: Store, layer: str, out: str | os.PathLike[str], *, p
     if not may_see_layer(identity, layer):
         raise InputError(f"export {layer}: role {identity.role!r} may not read layer {layer!r};"
                          " an analyst or admin may")
-    gdf = apply_filters(read_layer(workspace, layer, identity), parse_filters(filters, spec),
+    allowed = filter_fields(spec, profile, identity)
+    for item in filters:
+        name = item.partition("=")[0].strip()
+        if name in spec.field_names and name not in allowed:
+            who = f"a {profile} export" if profile != "internal" else f"role {identity.role!r}"
+            raise InputError(f"--filter {item!r}: {name!r} is a restricted field of {layer}; {who} may"
+                             f" not be chosen by it; expected a field that may leave: {list(allowed)}")
+    gdf = apply_filters(read_layer(workspace, layer, identity), parse_filters(filters, spec, keys=allowed),
                         bbox=parse_bbox(bbox) if bbox else None)
     infos = workspace.layers()
     path = export.write(gdf, Path(out), spec=spec, profile=profile,
