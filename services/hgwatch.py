@@ -23,7 +23,7 @@ import os
 import pickle
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
@@ -190,6 +190,15 @@ class HgWatch:
         if not ok:
             raise value
         return value
+
+    def kept(self, kind: str, key: Hashable, make: Callable[[], T], size: int = 8) -> T:
+        """``make()``, or the answer it gave before for ``(kind, key)`` in this view and store state: an
+        answer a page makes from this service's answers (the inventory page's maps, the overlays base
+        map, a roll-up), kept with them. It is found by the page's next run (``shared`` gives each run a
+        new service of the same answers), made anew once the store or a settings file changed, never
+        given to another view; ``key`` must hold whatever else it depends on (filters, day, choices).
+        The last ``size`` of each ``kind`` are kept; a HgWatchError is kept as ``_cached`` keeps it."""
+        return self._cached(f"page: {kind}", key, make, size)
 
     def _make(self, kind: str, key: object, make: Callable[[], T], size: int) -> tuple[bool, Any]:
         """``make()``'s outcome, made under the answer's own lock and kept unless the store changed

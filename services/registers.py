@@ -40,7 +40,6 @@ from render.map.choropleth import choropleth_map
 from services.areas import AREA_LAYER
 from services.auth import Identity
 from services.hgwatch import HgWatch
-from services.kept import kept
 from services.rollups import (
     BASIS_ATTRIBUTE,
     BASIS_CONTAINMENT,
@@ -110,12 +109,12 @@ def people_for(identity: Identity | None) -> bool:
 
 
 def service_registers(svc: HgWatch, *, today: date, level: str | None = None) -> Registers:
-    """``registers`` of the layers ``svc``'s identity reads, kept while its frames are the same objects
-    (``services.kept``): the page reruns on every click, each run with a new service, and the sites not
+    """``registers`` of the layers ``svc``'s identity reads, kept with the view's answers
+    (``HgWatch.kept``): the page reruns on every click, each run with a new service, and the sites not
     wholly covered by a licence took 2-5 s to find again at 5,382 sites (2026-11-27)."""
-    frames, people = svc.frames(), people_for(svc.identity)
-    return kept("registers", list(frames.values()), (tuple(frames), today, people, level),
-                lambda: registers(frames, today=today, people=people, level=level))
+    people = people_for(svc.identity)
+    return svc.kept("registers", (today, people, level),
+                    lambda: registers(svc.frames(), today=today, people=people, level=level))
 
 
 def registers(frames: Mapping[str, gpd.GeoDataFrame], *, today: date, people: bool,

@@ -49,7 +49,6 @@ from services.areas import AREA_LAYER, with_units
 from services.auth import LOCAL
 from services.cases import case_counts, case_rules
 from services.hgwatch import HgWatch
-from services.kept import kept
 from services.view import Filters, ratio_basis
 
 NOT_LOCATED = "(not located)"  # sites that no unit of the level contains (and whose admin_area names none)
@@ -347,21 +346,19 @@ def service_rollup(svc: HgWatch, *, today: date, level: str | None = None,
     """The roll-up of the workspace as ``svc``'s identity reads it (``filters``: the sidebar's view;
     None: every site), with the case counts of the store (by site and status, counted by the store).
 
-    A page reruns on every click, each run with a new service (``HgWatch.shared``), so roll-ups are
-    kept (``services.kept``): one is used again only while the service still answers with the very
-    same frames and factors (it makes new ones whenever the workspace or a settings file changed) and
-    the store's case counts are equal. Until 2026-11-27 they were kept per service object, so a page
-    never found one again (0.7-0.8 s a click at 5,382 sites).
+    A page reruns on every click, each run with a new service (``HgWatch.shared``), so the roll-up is
+    kept with the view's answers (``HgWatch.kept``): found by the next run, made anew when the store
+    (its layers or cases: the case counts move its change stamp) or a settings file changed. Until
+    2026-11-27 roll-ups were kept per service object, so a page never found one again (0.7-0.8 s a
+    click at 5,382 sites).
     """
-    frames = svc.frames() if filters is None else svc.view(filters)
-    factors = svc.factors()
-    counted = None
-    if svc.runs(1):
-        counted = case_counts(svc.store, svc.identity or LOCAL, by=("subject_layer", "site_id", "status", "flagged"))
-    key = (tuple(frames), level, today, filters,
-           None if counted is None else tuple(counted.itertuples(index=False, name=None)))
-    return kept("rollup", (*frames.values(), factors), key,
-                lambda: unit_rollup(frames, factors, today=today, level=level, cases=counted))
+    def make() -> UnitRollup:
+        frames = svc.frames() if filters is None else svc.view(filters)
+        counted = None
+        if svc.runs(1):
+            counted = case_counts(svc.store, svc.identity or LOCAL, by=("subject_layer", "site_id", "status", "flagged"))
+        return unit_rollup(frames, svc.factors(), today=today, level=level, cases=counted)
+    return svc.kept("rollup", (level, today, filters), make)
 
 
 CASE_TOOLTIP = (("unit_code", "code", ""), ("within", "within", ""), ("sites", "sites", ""),

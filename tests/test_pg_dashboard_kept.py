@@ -5,13 +5,12 @@ Watch footprints): every click on the Mercury inventory page made the roll-up pe
 (0.7-0.8 s) and drew its maps again (2.3 s), and every click on the Contamination overlays page built its
 base map again (1.4 s), and every click on the Registers page found the sites no licence covers again
 (2-5 s), on both back ends. The roll-up was kept per service object, and ``HgWatch.shared``
-gives each run of a page a new one, so it was never found again. ``services.kept`` keeps such answers
-against the very frames they were made from: found again by the next run, made anew after a change to
-the store, never handed to another view.
+gives each run of a page a new one, so it was never found again. ``HgWatch.kept`` keeps such answers
+with the view's shared answers: found again by the next run, made anew after a change to the store,
+never handed to another view.
 """
 from __future__ import annotations
 
-import gc
 import shutil
 from datetime import date
 from pathlib import Path
@@ -24,7 +23,6 @@ from streamlit.testing.v1 import AppTest
 from layers.store.workspace import DEFAULT_PATH, Workspace
 from services.auth import LOCAL, Identity
 from services.hgwatch import HgWatch
-from services.kept import kept
 from services.registers import service_registers
 from services.rollups import service_rollup
 from settings import Settings
@@ -34,29 +32,6 @@ TODAY = date(2026, 11, 27)
 PARTNER = Identity("unep", "partner")
 LAYERS = ("mining_sites", "water_bodies", "residential_areas", "samples", "admin_areas", "licences")
 pytestmark = pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
-
-
-class Frame(dict[str, int]):
-    """A stand-in source object that allows weak references (a dict does not)."""
-
-
-def test_kept_is_found_while_its_sources_live_and_made_anew_after() -> None:
-    made: list[str] = []
-
-    def make(tag: str) -> list[str]:
-        made.append(tag)
-        return [tag]
-
-    a, b = Frame(x=1), Frame(x=1)
-    first = kept("test kept", (a,), "k", lambda: make("a"))
-    assert kept("test kept", (a,), "k", lambda: make("again")) is first
-    assert kept("test kept", (b,), "k", lambda: make("b")) == ["b"]  # an equal but other object: its own answer
-    assert kept("test kept", (a,), "other key", lambda: make("a2")) == ["a2"]
-    del a
-    gc.collect()
-    c = Frame(x=1)  # may get a's id: a dead source never matches
-    assert kept("test kept", (c,), "k", lambda: make("c")) == ["c"]
-    assert made == ["a", "b", "a2", "c"]
 
 
 def _demo_into(settings: Settings) -> int:
@@ -83,6 +58,24 @@ def settings(backend: str, location: str) -> Settings:
     return Settings(database_url=location) if backend == "postgis" else Settings(workspace=Path(location))
 
 
+def test_kept_is_found_by_the_next_run_of_its_view_only_and_made_anew_after_a_change(settings: Settings) -> None:
+    _demo_into(settings)
+    made: list[str] = []
+
+    def make(tag: str) -> list[str]:
+        made.append(tag)
+        return [tag]
+
+    first = HgWatch.shared(settings, LOCAL).kept("test", "k", lambda: make("local"))
+    assert HgWatch.shared(settings, LOCAL).kept("test", "k", lambda: make("again")) is first  # the next run
+    assert HgWatch.shared(settings, PARTNER).kept("test", "k", lambda: make("partner")) == ["partner"]  # its own
+    assert HgWatch.shared(settings, LOCAL).kept("test", "other key", lambda: make("other")) == ["other"]
+    assert HgWatch.shared(settings, LOCAL).kept("other kind", "k", lambda: make("kind")) == ["kind"]
+    _more_sites(settings, "DEMO North", 1)
+    assert HgWatch.shared(settings, LOCAL).kept("test", "k", lambda: make("after")) == ["after"]
+    assert made == ["local", "partner", "other", "kind", "after"]
+
+
 def test_the_next_run_finds_the_rollup_and_a_change_makes_it_anew(settings: Settings) -> None:
     count = _demo_into(settings)
     svc = HgWatch.shared(settings, LOCAL)
@@ -96,6 +89,10 @@ def test_the_next_run_finds_the_rollup_and_a_change_makes_it_anew(settings: Sett
     _more_sites(settings, "DEMO North", 7)
     after = service_rollup(HgWatch.shared(settings, LOCAL), today=TODAY)
     assert after is not rolled and _total(after.table) == 157
+    assert int(after.table["open_cases"].sum()) == 0
+    HgWatch.shared(settings, LOCAL).check()  # a recorded run opens cases: the counts are in the roll-up at once
+    cased = service_rollup(HgWatch.shared(settings, LOCAL), today=TODAY)
+    assert int(cased.table["open_cases"].sum()) > 0
 
 
 def test_the_next_run_finds_the_registers_and_a_change_makes_them_anew(settings: Settings) -> None:

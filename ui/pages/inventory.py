@@ -20,7 +20,6 @@ from render.report.areamap import area_groups, area_map, classes_for, map_svg
 from render.report.document import report_bytes, summary_lines
 from render.report.tables import TABLE_TITLES, assumptions, select_area, table_csv, tables_zip
 from services.areas import AREA_LAYER
-from services.kept import kept
 from services.rollups import MEASURES, default_level, service_rollup, unit_levels, unit_map
 from ui import sidebar as chrome
 
@@ -96,14 +95,13 @@ with right:
     st.subheader("Map")
     est = inv.tables["sites"]
     classes = classes_for(est["basis"], est["route"])
-    # drawn again only when the sites, water or inventory change (each click reruns the page: 2.3 s at 5,382 sites)
-    drawn_from = [frame for frame in (sites, water, inv) if frame is not None]
-    st.image(kept("inventory map", drawn_from, area, lambda: map_svg(area_map(
+    # drawn again only when the store or the day changes (each click reruns the page: 2.3 s at 5,382 sites)
+    st.image(svc.kept("inventory map", (area, date.today()), lambda: map_svg(area_map(
         select_area(sites, area), classes, water=water))), width="stretch")
 if area is None:
     st.subheader("A small map per area")
     grid = st.columns(3)
-    small = kept("inventory area maps", drawn_from, None, lambda: [
+    small = svc.kept("inventory area maps", date.today(), lambda: [
         (name, map_svg(area_map(part, cls, water=water, width=250, height=160, legend=False)))
         for name, part, cls in area_groups(sites, classes)])
     for i, (name, svg) in enumerate(small):

@@ -23,7 +23,6 @@ from services.contamination import (
     surface_bytes,
     usable_classed,
 )
-from services.kept import kept
 from ui import sidebar as chrome
 
 SURFACE, PRESSURE, NONE = "Measured mercury (interpolated)", "Mercury pressure (estimate)", "None"
@@ -72,8 +71,8 @@ buffer_m = c4.number_input("Settlements within (m of the bank along the reach)",
 drawn = {k: v for k, v in view.frames.items() if k != "samples"}
 # built again only when the view's layers change (each click reruns the page: 1.4 s at 5,382 sites), kept
 # pickled as HgWatch.map keeps the Map page's: st_folium rewrites element ids, so a Map never renders twice
-m = pickle.loads(kept("overlays map", list(drawn.values()), tuple(drawn),
-                      lambda: pickle.dumps(mapview.build_map(drawn))))  # our own bytes, made just above
+m = pickle.loads(svc.kept("overlays map", filters,
+                          lambda: pickle.dumps(mapview.build_map(drawn))))  # our own bytes, made just above
 surface = None
 try:
     if overlay == SURFACE and classed is not None and media:
