@@ -25,7 +25,7 @@ from layers.catalogue import CATALOGUE, LayerSpec
 from layers.io.violations import VIOLATION_SPEC
 from render.map import symbology as sym
 from render.map.elements import BlankBase, EncodedShapes, HtmlControl, PointRows, offline_map
-from render.map.polyline import encode_geometry
+from render.map.polyline import encode_geometries
 from render.map.popups import column_values, escape, popup_fields, popup_spec
 from render.map.tiles import TileStore
 from render.map.vectortiles import LazyZone, VectorTiles, tiled_layers
@@ -200,12 +200,10 @@ def _shape_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, classes: pd.Series,
     fields = popup_fields(spec, gdf.columns, extra)
     geoms = generalise(gdf.geometry, zoom, by_part=by_part)
     values = column_values(gdf, [f[0] for f in fields])
-    rows = []
-    for key, row, g in zip(classes.tolist(), values, geoms.values):
-        if g is None or g.is_empty:
-            continue
-        kind, parts = encode_geometry(g)
-        rows.append([key, kind, parts, *row])
+    shown = np.asarray(geoms.to_numpy(), dtype=object)
+    drawn = ~(shapely.is_missing(shown) | shapely.is_empty(shown))
+    encoded = iter(encode_geometries(shown[drawn]))  # one pass: per geometry cost 0.7 ms a site
+    rows = [[key, *next(encoded), *row] for key, row, ok in zip(classes.tolist(), values, drawn.tolist()) if ok]
     return EncodedShapes(rows, styles=styles, popup=popup_spec(spec.title, fields), name=name,
                          show=show)
 

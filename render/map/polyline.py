@@ -42,7 +42,15 @@ def encode_parts(coords: list[np.ndarray]) -> list[str]:
         return []
     lengths = np.array([len(c) for c in coords])
     allc = np.vstack([c[:, :2] for c in coords]) if lengths.sum() else np.zeros((0, 2))
-    ints = np.round(allc[:, ::-1] * _SCALE).astype(np.int64)  # lat, lon
+    return _encode_runs(allc, lengths)
+
+
+def _encode_runs(allc: np.ndarray, lengths: np.ndarray) -> list[str]:
+    """The rows of ``allc`` (lon/lat degrees), cut into consecutive runs of ``lengths`` rows, each
+    run as one encoded polyline string (lat, lon order)."""
+    if not len(lengths):
+        return []
+    ints = np.round(allc[:, 1::-1] * _SCALE).astype(np.int64)  # lat, lon
     deltas = np.diff(ints, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     deltas[starts[lengths > 0]] = ints[starts[lengths > 0]]
@@ -88,3 +96,49 @@ def encode_geometry(geom: shapely.Geometry) -> tuple[str, list[object]]:
             out[i].append(script_safe(text))
         return "P", list(out)
     raise ValueError(f"cannot encode a {kind} as a polyline")
+
+
+_LINES = (shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING)
+_POLYGONS = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+
+
+def encode_geometries(geoms: np.ndarray) -> list[tuple[str, list[object]]]:
+    """``encode_geometry`` of each of ``geoms`` (an array of geometries, none missing), the same
+    answers, with every line and every polygon ring of the array encoded in one pass: called once
+    per geometry it cost 0.7 ms a site, 7 s for a map of 10,614 footprints (2026-11-27)."""
+    geoms = np.asarray(geoms, dtype=object)
+    kinds = shapely.get_type_id(geoms)
+    lines, polygons = np.isin(kinds, _LINES), np.isin(kinds, _POLYGONS)
+    other = ~(lines | polygons)
+    if other.any():
+        raise ValueError(f"cannot encode a {geoms[np.argmax(other)].geom_type} as a polyline")
+    out: list[tuple[str, list[object]]] = [("", [])] * len(geoms)
+    if lines.any():
+        where = np.flatnonzero(lines)
+        parts, owner = shapely.get_parts(geoms[where], return_index=True)
+        texts = _encoded(parts)
+        grouped: list[list[object]] = [[] for _ in where]
+        for i, text in zip(owner.tolist(), texts):
+            grouped[i].append(text)
+        for i, found in zip(where.tolist(), grouped):
+            out[i] = ("L", found)
+    if polygons.any():
+        where = np.flatnonzero(polygons)
+        polys, owner = shapely.get_parts(geoms[where], return_index=True)
+        rings, ring_owner = shapely.get_rings(polys, return_index=True)
+        shapes: list[list[str]] = [[""] if e else [] for e in shapely.is_empty(polys).tolist()]  # as an empty ring
+        for i, text in zip(ring_owner.tolist(), _encoded(rings)):
+            shapes[i].append(text)
+        per_geom: list[list[object]] = [[] for _ in where]
+        for i, shape in zip(owner.tolist(), shapes):
+            per_geom[i].append(shape)
+        for i, found in zip(where.tolist(), per_geom):
+            out[i] = ("P", found)
+    return out
+
+
+def _encoded(paths: np.ndarray) -> list[str]:
+    """Each line or ring of ``paths`` as a script-safe encoded polyline."""
+    coords, path_of = shapely.get_coordinates(paths, return_index=True)
+    lengths = np.bincount(path_of, minlength=len(paths))
+    return [script_safe(e) for e in _encode_runs(coords, lengths)]

@@ -1,0 +1,45 @@
+"""A page's first visit at a country's size: what was done per site in Python is done per layer.
+
+Found profiling the first visit of every page per role at 10,614 sites (the demo and the 5,232 Amazon
+Mining Watch footprints imported twice), in AppTest under cProfile (brief H2, 2026-11-27). Each test
+here holds the faster path to the answers of the slower one, on real footprints where they matter.
+"""
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+
+from render.map.polyline import encode_geometries, encode_geometry
+from tests.conftest import SHARED
+
+AMAZON = SHARED / "amazon" / "amw_mining_footprints_2024.geojson"
+RIVERS = SHARED / "peru" / "gshhg_rivers_madre_de_dios.geojson"
+ODD = [
+    Polygon(), MultiPolygon(),  # empty: an empty ring, no polygon
+    shapely.from_wkt("MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0), (0.1 0.1, 0.2 0.1, 0.2 0.2, 0.1 0.1)), ((5 5, 6 5, 6 6, 5 5)))"),
+    shapely.from_wkt("MULTILINESTRING ((0 0, 1 1), (2 2, 3 3, 4 5))"),
+    LineString([(179.9999996, -89.5), (-179.9, 89.9)]),  # rounds up across the antimeridian
+    shapely.from_wkt("MULTIPOLYGON (((-2.1 5.3, -2.0 5.3, -2.0 5.4, -2.1 5.3)), EMPTY)"),
+]
+
+
+@pytest.mark.skipif(not AMAZON.exists(), reason="shared data missing")
+def test_a_layer_is_encoded_in_one_pass_as_each_geometry_alone() -> None:
+    footprints = gpd.read_file(AMAZON).geometry.to_numpy()
+    rivers = gpd.read_file(RIVERS).geometry.to_numpy()
+    every = np.concatenate([footprints, rivers, np.array(ODD, dtype=object), footprints[:3]])
+    got = encode_geometries(every)
+    assert len(footprints) == 5232 and len(got) == len(every)
+    assert got == [encode_geometry(g) for g in every]  # was 0.7 ms a geometry, one at a time
+    assert got[len(footprints) + len(rivers)] == ("P", [[""]])
+    assert got[len(footprints) + len(rivers) + 1] == ("P", [])
+
+
+def test_a_geometry_that_is_no_line_or_polygon_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="cannot encode a Point as a polyline"):
+        encode_geometries(np.array([Polygon([(0, 0), (1, 0), (1, 1)]), Point(0, 0)], dtype=object))
+    assert encode_geometries(np.array([], dtype=object)) == []
+
