@@ -12,7 +12,9 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
+from layers.store.workspace import DEFAULT_PATH, Workspace
 from render.map.polyline import encode_geometries, encode_geometry
+from render.report.areamap import CLASSES, area_map, area_svg, map_svg
 from tests.conftest import SHARED
 
 AMAZON = SHARED / "amazon" / "amw_mining_footprints_2024.geojson"
@@ -43,3 +45,22 @@ def test_a_geometry_that_is_no_line_or_polygon_is_refused_by_name() -> None:
         encode_geometries(np.array([Polygon([(0, 0), (1, 0), (1, 1)]), Point(0, 0)], dtype=object))
     assert encode_geometries(np.array([], dtype=object)) == []
 
+
+@pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
+def test_the_inventory_maps_svg_is_the_text_reportlab_writes() -> None:
+    demo = Workspace(DEFAULT_PATH)
+    sites, water = demo.read("mining_sites"), demo.read("water_bodies")
+    lake = water[water.geom_type.str.contains("Polygon")]
+    assert len(lake) and len(water) > len(lake)  # lines and a polygon to draw
+    sites.loc[sites.index[3], "geometry"] = None  # left off the map
+    sites.loc[sites.index[4], "geometry"] = Point()
+    sites.loc[sites.index[5], "geometry"] = sites.geometry.iloc[5].buffer(0.01)  # a footprint: its inner point
+    names = [*CLASSES, "no such class"]  # drawn as not estimable
+    classes = [names[i % len(names)] for i in range(len(sites))]
+    for kw in ({}, {"water": water}, {"water": water, "width": 250.0, "height": 160.0, "legend": False}):
+        svg = area_svg(sites, classes, **kw)
+        assert svg == map_svg(area_map(sites, classes, **kw))
+        assert svg.count("<circle") == len(sites) - 2 + (len(CLASSES) if kw.get("legend", True) else 0)
+    one = sites.iloc[:1]
+    assert area_svg(one, classes[:1]) == map_svg(area_map(one, classes[:1]))
+    assert area_svg(sites.iloc[:0], []) == map_svg(area_map(sites.iloc[:0], []))  # "no site geometry to draw"

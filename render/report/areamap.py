@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from pyproj import Geod
 from reportlab.graphics import renderSVG
 from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, Rect, String
@@ -72,12 +73,55 @@ def area_map(sites: gpd.GeoDataFrame, classes: list[str], *,
     """Draw ``sites`` (EPSG:4326) coloured by ``classes`` (one per site, keys of ``CLASSES``),
     over optional ``water``; width and height in points. Legend, scale bar and north arrow
     are drawn inside the frame (the legend only when ``legend``, for small multiples)."""
+    return _drawing(sites, classes, water=water, width=width, height=height, legend=legend)[0]
+
+
+def area_svg(sites: gpd.GeoDataFrame, classes: list[str], *,
+             water: gpd.GeoDataFrame | None = None, width: float = 480.0,
+             height: float = 300.0, legend: bool = True) -> str:
+    """``map_svg(area_map(...))`` of the same arguments, the same text, made without a ReportLab
+    shape and an XML node per site: one dot of each class is drawn (at a place no site has) and its
+    line is written again for every site at the site's place. Per site, the dashboard's inventory
+    maps took 14 s at 10,614 sites (cProfile, 2026-11-27)."""
+    drawing, dots = _drawing(sites, classes, water=water, width=width, height=height, legend=legend, stamps=True)
+    svg = map_svg(drawing)
+    if dots is None:
+        return svg
+    xs, ys, kinds = dots
+    lines = {cls: _stamp_line(svg, i) for i, cls in enumerate(sorted(set(kinds)))}
+    block = "".join(lines[k][0] + repr(x) + lines[k][1] + repr(y) + lines[k][2]
+                    for x, y, k in zip(xs, ys, kinds))
+    first = min(svg.index(line[3]) for line in lines.values())
+    last = max(svg.index(line[3]) + len(line[3]) for line in lines.values())
+    return svg[:first] + block + svg[last:]
+
+
+_STAMP_X, _STAMP_Y = 987_654_321, 876_543_210  # a stamp's place: far outside every map
+
+
+def _stamp_line(svg: str, i: int) -> tuple[str, str, str, str]:
+    """The SVG line of stamp ``i`` cut around its centre: (before cx's value, between cx's and cy's,
+    after cy's, the whole line)."""
+    x, y = f'cx="{_STAMP_X + i}"', f'cy="{_STAMP_Y + i}"'
+    at = svg.index(x)
+    start, end = svg.rindex("\n", 0, at) + 1, svg.index("\n", at) + 1
+    line = svg[start:end]
+    head, rest = line.split(x)
+    middle, tail = rest.split(y)
+    return head + 'cx="', '"' + middle + 'cy="', '"' + tail, line
+
+
+def _drawing(sites: gpd.GeoDataFrame, classes: list[str], *, water: gpd.GeoDataFrame | None,
+             width: float, height: float, legend: bool, stamps: bool = False
+             ) -> tuple[Drawing, tuple[list[float], list[float], list[str]] | None]:
+    """The drawing of ``area_map``; with ``stamps``, one dot per class drawn at a stamp's place instead
+    of the sites' dots, and the sites' dots (x, y in points, class) beside it."""
     drawing = Drawing(width, height)
     legend_w = 110.0 if legend else 0.0
     map_w, map_h = width - legend_w, height
     if sites.empty or sites.geometry.is_empty.all():
         drawing.add(String(10, height / 2, "no site geometry to draw", fontSize=9, fontName=fonts().sans))
-        return drawing
+        return drawing, None
     west, south, east, north = _extent(sites)
     kx = math.cos(math.radians((south + north) / 2.0))
     sx = map_w / ((east - west) * kx)
@@ -95,17 +139,24 @@ def area_map(sites: gpd.GeoDataFrame, classes: list[str], *,
         for geom in water.geometry.clip_by_rect(west, south, east, north):
             if geom is not None and not geom.is_empty:
                 _draw_water(drawing, geom, xy)
-    for geom, cls in zip(sites.geometry.representative_point(), classes):
-        if geom is None or geom.is_empty:
-            continue
-        x, y = xy(geom.x, geom.y)
-        drawing.add(_marker(x, y, cls if cls in CLASSES else NOT_ESTIMABLE))
+    points = np.asarray(sites.geometry.representative_point().to_numpy(), dtype=object)
+    shown = ~(shapely.is_missing(points) | shapely.is_empty(points))
+    xs = (ox + (shapely.get_x(points[shown]) - west) * kx * s).tolist()  # as xy() computes them
+    ys = (oy + (shapely.get_y(points[shown]) - south) * s).tolist()
+    kinds = [cls if cls in CLASSES else NOT_ESTIMABLE for cls, ok in zip(classes, shown.tolist()) if ok]
+    dots = (xs, ys, kinds) if stamps and kinds else None
+    if dots is not None:
+        for i, cls in enumerate(sorted(set(kinds))):
+            drawing.add(_marker(_STAMP_X + i, _STAMP_Y + i, cls))
+    else:
+        for x, y, cls in zip(xs, ys, kinds):
+            drawing.add(_marker(x, y, cls))
     _north_arrow(drawing, map_w - 22, map_h - 40)
     bar_m, bar_pt = scale_bar((west, south, east, north), (east - west) * kx * s)
     _scale(drawing, 12, 12, bar_m, bar_pt)
     if legend:
         _legend(drawing, map_w + 8, map_h - 16, water is not None and not water.empty)
-    return drawing
+    return drawing, dots
 
 
 def _draw_water(drawing: Drawing, geom: BaseGeometry,

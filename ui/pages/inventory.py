@@ -16,7 +16,7 @@ from streamlit_folium import st_folium
 from geo.errors import HgWatchError
 from geo.inventory import METRICS
 from render.report import charts
-from render.report.areamap import area_groups, area_map, classes_for, map_svg
+from render.report.areamap import area_groups, area_svg, classes_for
 from render.report.document import report_bytes, summary_lines
 from render.report.tables import TABLE_TITLES, assumptions, select_area, table_csv, tables_zip
 from services.areas import AREA_LAYER
@@ -96,13 +96,13 @@ with right:
     est = inv.tables["sites"]
     classes = classes_for(est["basis"], est["route"])
     # drawn again only when the store or the day changes (each click reruns the page: 2.3 s at 5,382 sites)
-    st.image(svc.kept("inventory map", (area, date.today()), lambda: map_svg(area_map(
-        select_area(sites, area), classes, water=water))), width="stretch")
+    st.image(svc.kept("inventory map", (area, date.today()), lambda: area_svg(
+        select_area(sites, area), classes, water=water)), width="stretch")
 if area is None:
     st.subheader("A small map per area")
     grid = st.columns(3)
     small = svc.kept("inventory area maps", date.today(), lambda: [
-        (name, map_svg(area_map(part, cls, water=water, width=250, height=160, legend=False)))
+        (name, area_svg(part, cls, water=water, width=250, height=160, legend=False))
         for name, part, cls in area_groups(sites, classes)])
     for i, (name, svg) in enumerate(small):
         with grid[i % 3]:
