@@ -29,6 +29,7 @@ from geo.distance.containment import PolygonSet, points_inside
 
 AREA_PIECE_M = 100.0  # metres: pieces of the polygons an overlap or a remainder is cut from
 COVER_WIDTH_M = 0.001  # metres: a remainder thinner than this along the subject's perimeter is no gap
+COVER_BATCH_VERTICES = 200_000  # subject vertices checked for coverage at a time (memory, not results)
 
 __all__ = ["AREA_PIECE_M", "COVER_WIDTH_M", "area_perimeter_m", "geodesic_area_m2", "not_covered", "overlap_area_m2"]
 
@@ -202,21 +203,38 @@ def _local_unions(shapes: NDArray[np.object_], parts: NDArray[np.object_]) -> ND
     return out
 
 
+def _runs(shapes: NDArray[np.object_]) -> list[NDArray[np.int64]]:
+    """Consecutive positions of ``shapes`` in runs of about ``COVER_BATCH_VERTICES`` vertices (a
+    run ends with the shape whose last vertex is past a multiple of it)."""
+    total = np.cumsum(shapely.get_num_coordinates(shapes))
+    run = (total - 1) // COVER_BATCH_VERTICES  # (a shape's last vertex decides its run)
+    return np.split(np.arange(shapes.size), np.flatnonzero(np.diff(run)) + 1)
+
+
 def _shapes_not_covered(shapes: NDArray[np.object_],
                         ps: PolygonSet) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-    """Lines and polygons: not covered, and the area outside the union (m2; NaN for lines)."""
-    coords, owner = shapely.get_coordinates(shapes, return_index=True)
-    vertex_in = np.zeros(owner.size, dtype=bool)
-    if ps.parts.size:
-        vertex_in[np.unique(points_inside(shapely.points(coords), ps)["point"].to_numpy())] = True
+    """Lines and polygons: not covered, and the area outside the union (m2; NaN for lines).
+
+    The subjects go through in runs of about ``COVER_BATCH_VERTICES`` vertices: their vertices as
+    points, their 100 m pieces and their remainders are made for one run at a time (all at once,
+    104,640 footprints against 1,269 licences peaked at 4 GB). Each subject's answer is its own;
+    only the sag of the pieces (the width of a gap) is taken over all of them, after the runs.
+    """
     all_in = np.ones(shapes.size, dtype=bool)
-    np.logical_and.at(all_in, owner, vertex_in)
     polygonal = np.isin(shapely.get_type_id(shapes), (3, 6))
     area = np.full(shapes.size, np.nan)
     sag = 0.0
-    if polygonal.any():
-        dense, sag = _dense(shapes[polygonal])
-        area[polygonal] = geodesic_area_m2(shapely.difference(dense, _local_unions(dense, ps.parts)))
+    for rows in _runs(shapes):
+        coords, owner = shapely.get_coordinates(shapes[rows], return_index=True)
+        vertex_in = np.zeros(owner.size, dtype=bool)
+        if ps.parts.size and owner.size:
+            vertex_in[np.unique(points_inside(shapely.points(coords), ps)["point"].to_numpy())] = True
+        np.logical_and.at(all_in, rows[owner], vertex_in)
+        poly = rows[polygonal[rows]]
+        if poly.size:
+            dense, run_sag = _dense(shapes[poly])
+            sag = max(sag, run_sag)
+            area[poly] = geodesic_area_m2(shapely.difference(dense, _local_unions(dense, ps.parts)))
     width = max(COVER_WIDTH_M, 2.0 * max(sag, ps.max_sag_m))
     perimeter = np.zeros(shapes.size)  # a gap needs an area above 0: only those need their perimeter
     with np.errstate(invalid="ignore"):

@@ -31,7 +31,6 @@ enclose a pole are not supported.
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,6 +48,7 @@ MIN_BAND_M = 0.05  # metres: points this close to a boundary are always decided 
 ON_BOUNDARY_M = 1e-6  # metres: a point this close to the boundary is on it (inside)
 _R_MIN_M = 6_335_439.0  # metres: the least radius of curvature of WGS84 (meridian, at the equator)
 _M_PER_DEG_MIN = 110_574.0  # metres in one degree of latitude at the equator (the least there is)
+_CELL_DEG = 0.01  # degrees: the grid that picks the pieces near a set of points (geo.distance.containment)
 
 __all__ = ["MAX_PIECE_M", "MIN_BAND_M", "ON_BOUNDARY_M", "PolygonSet", "points_inside", "sag_bound_m"]
 
@@ -124,14 +124,13 @@ class PolygonSet:
         return cls(dense, owner, p.lon1, p.lat1, p.lon2, p.lat2, part_of_ring[ring], prev, nxt,
                    band, geoms.size, float(sag.max(initial=0.0)))
 
-    @functools.cached_property
-    def chords(self) -> NDArray[np.object_]:
-        """Each piece as a lon/lat LineString, made when first asked for: an area needs only the
-        parts (``geo.distance.area``), and 10^5 footprints cut into 100 m pieces are 10^6 of them."""
-        if not self.plon1.size:
+    def chords(self, pieces: NDArray[np.int64]) -> NDArray[np.object_]:
+        """The given pieces as lon/lat LineStrings (made for each query, never kept: 10^5 footprints
+        or 1,269 licences cut into 100 m pieces are millions of them, 0.4 GB per 1.4 million)."""
+        if not pieces.size:
             return np.empty(0, dtype=object)
-        return shapely.linestrings(np.stack([np.column_stack([self.plon1, self.plat1]),
-                                             np.column_stack([self.plon2, self.plat2])], axis=1))
+        return shapely.linestrings(np.stack([np.column_stack([self.plon1[pieces], self.plat1[pieces]]),
+                                             np.column_stack([self.plon2[pieces], self.plat2[pieces]])], axis=1))
 
 
 def points_inside(points: Sequence[BaseGeometry | None] | ArrayLike, polygons: PolygonSet | Sequence[
@@ -176,12 +175,15 @@ def _near_boundary(lon: NDArray[np.float64], lat: NDArray[np.float64], ps: Polyg
     """(point, part) pairs within the band of the part's boundary, decided exactly (column ``exact``)."""
     cols = {"p": np.empty(0, np.int64), "part": np.empty(0, np.int64), "exact": np.empty(0, bool),
             "distance_m": np.empty(0)}
-    if ps.chords.size == 0:
+    if ps.plon1.size == 0:
         return pd.DataFrame(cols)
     # candidates by a lon/lat search whose radius in degrees covers band + sag in metres everywhere
     cos = np.cos(np.radians(np.minimum(np.abs(lat) + 0.01, 89.9)))
     radius_deg = 2.0 * ps.band_m / (_M_PER_DEG_MIN * cos)
-    a, k = shapely.STRtree(ps.chords).query(shapely.points(lon, lat), predicate="dwithin", distance=radius_deg)
+    near = _pieces_near(lon, lat, float(radius_deg.max()), ps)
+    a, k = shapely.STRtree(ps.chords(near)).query(shapely.points(lon, lat), predicate="dwithin",
+                                                  distance=radius_deg)
+    k = near[k]
     if a.size == 0:
         return pd.DataFrame(cols)
     dist, flon, flat = point_segment_distance(lon[a], lat[a], ps.plon1[k], ps.plat1[k], ps.plon2[k], ps.plat2[k])
@@ -193,6 +195,35 @@ def _near_boundary(lon: NDArray[np.float64], lat: NDArray[np.float64], ps: Polyg
                          rows["flat"].to_numpy(), k, ps)
     return pd.DataFrame({"p": p, "part": rows["part"].to_numpy(), "exact": exact,
                          "distance_m": np.where(rows["d"].to_numpy() <= ON_BOUNDARY_M, 0.0, rows["d"].to_numpy())})
+
+
+def _pieces_near(lon: NDArray[np.float64], lat: NDArray[np.float64], radius_deg: float,
+                 ps: PolygonSet) -> NDArray[np.int64]:
+    """The pieces that may lie within ``radius_deg`` (lon/lat degrees, planar) of one of the points:
+    those whose box, widened by the radius, meets a ``_CELL_DEG`` grid cell holding a point, and
+    every piece whose widened box spans more than 2 x 2 cells. A piece within the radius of a point
+    has that point's cell in its widened box, so no candidate is lost; the others are never made
+    into chords (a licence layer's 2.8 million 100 m pieces took 0.9 GB as LineStrings, for the few
+    thousand near a footprint's vertex)."""
+    every = np.arange(ps.plon1.size)
+    far = max(float(np.abs(lon).max()), float(np.abs(ps.plon1).max()), float(np.abs(ps.plon2).max()))
+    if far > 720.0:  # longitudes far off the usual range: no grid, every piece
+        return every
+    occupied = np.unique(_cell(np.floor(lon / _CELL_DEG), np.floor(lat / _CELL_DEG)))
+    radius_deg = 1.01 * radius_deg + 1e-9  # beyond any rounding of the boxes or of GEOS's distance
+    x0 = np.floor((np.minimum(ps.plon1, ps.plon2) - radius_deg) / _CELL_DEG)
+    x1 = np.floor((np.maximum(ps.plon1, ps.plon2) + radius_deg) / _CELL_DEG)
+    y0 = np.floor((np.minimum(ps.plat1, ps.plat2) - radius_deg) / _CELL_DEG)
+    y1 = np.floor((np.maximum(ps.plat1, ps.plat2) + radius_deg) / _CELL_DEG)
+    keep = (x1 - x0 > 1) | (y1 - y0 > 1)
+    for cx, cy in ((x0, y0), (x0, y1), (x1, y0), (x1, y1)):
+        keep |= np.isin(_cell(cx, cy), occupied)
+    return every[keep]
+
+
+def _cell(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.int64]:
+    """One integer per grid cell (column ``x``, row ``y``: |x| <= 72,001, |y| <= 9,001)."""
+    return (x.astype(np.int64) + 100_000) * 1_000_000 + (y.astype(np.int64) + 100_000)
 
 
 def _inside_near(lon: NDArray[np.float64], lat: NDArray[np.float64], d: NDArray[np.float64],
