@@ -6,13 +6,23 @@ here holds the faster path to the answers of the slower one, on real footprints 
 """
 from __future__ import annotations
 
+import itertools
+import pickle
+
+import branca.element
+import folium
 import geopandas as gpd
+import jinja2
 import numpy as np
 import pytest
 import shapely
+from branca.element import MacroElement
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
 from layers.store.workspace import DEFAULT_PATH, Workspace
+from render.map.choropleth import choropleth_map
+from render.map.elements import WrittenOnce
+from render.map.mapview import build_map
 from render.map.polyline import encode_geometries, encode_geometry
 from render.report.areamap import CLASSES, area_map, area_svg, map_svg
 from tests.conftest import SHARED
@@ -64,3 +74,42 @@ def test_the_inventory_maps_svg_is_the_text_reportlab_writes() -> None:
     one = sites.iloc[:1]
     assert area_svg(one, classes[:1]) == map_svg(area_map(one, classes[:1]))
     assert area_svg(sites.iloc[:0], []) == map_svg(area_map(sites.iloc[:0], []))  # "no site geometry to draw"
+
+
+def _page(m: folium.Map, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[int]]:
+    """The map's HTML with element ids counted from 0, and the length of every text compiled as a
+    template while it was written."""
+    count = itertools.count()
+    monkeypatch.setattr(branca.element.Element, "_generate_id", classmethod(lambda cls: f"{next(count):032x}"))
+    compiled: list[int] = []
+
+    def template(source: str) -> jinja2.Template:
+        compiled.append(len(source))
+        return jinja2.Template(source)
+    monkeypatch.setattr(branca.element, "Template", template)
+    fresh = pickle.loads(pickle.dumps(m))  # as HgWatch.map gives it: a Map renders once
+    return fresh.get_root().render(), compiled
+
+
+@pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
+def test_the_map_page_is_written_as_branca_writes_it_without_compiling_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = Workspace(DEFAULT_PATH)
+    frames = {layer: demo.read(layer) for layer in ("mining_sites", "water_bodies", "residential_areas", "admin_areas")}
+    sites = frames["mining_sites"]
+    sites.loc[sites.index[0], "name"] = "{{ 7 * 7 }} {# gone #} {% if 1 %}x{% endif %}\r\n<b>"  # a template in a value
+    sites.loc[sites.index[1], "geometry"] = sites.geometry.iloc[1].buffer(0.01)  # a footprint: an encoded shape
+    violations = gpd.GeoDataFrame({"rule_id": ["HG-WATER-100"], "severity": ["high"], "site_id": [sites["site_id"].iloc[0]],
+                                   "nearest_line": [LineString([sites.geometry.iloc[0].coords[0], (-2.0, 5.3)])]},
+                                  geometry=[sites.geometry.iloc[0]], crs=4326)
+    units = frames["admin_areas"].assign(sites=range(len(frames["admin_areas"])), unit=frames["admin_areas"]["name"])
+    maps = [build_map(frames, violations=violations, zone_m=100.0), choropleth_map(units, value="sites", label="sites")]
+    for m in maps:
+        written, compiled = _page(m, monkeypatch)
+        monkeypatch.setattr(WrittenOnce, "render", MacroElement.render)  # branca's way
+        want, _ = _page(m, monkeypatch)
+        monkeypatch.undo()
+        assert written == want
+        assert max(compiled) < 10_000  # the rows were compiled as a template: 25-40 KB here, 6 MB at 10,614 sites
+    page = _page(maps[0], monkeypatch)[0]
+    assert "{{ 7 * 7 }}" not in page
+    assert "\\u007b\\u007b 7 * 7 \\u007d\\u007d \\u007b# gone #\\u007d" in page  # escaped, never evaluated

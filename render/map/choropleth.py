@@ -26,7 +26,7 @@ import pandas as pd
 from folium.map import Layer
 from folium.template import Template
 
-from render.map.elements import BlankBase, HtmlControl, offline_map, script_json
+from render.map.elements import BlankBase, HtmlControl, WrittenOnce, offline_map, script_json
 from render.map.mapview import TILES, display_zoom, generalise
 from render.map.polyline import encode_geometry
 from render.map.popups import column_values, escape
@@ -44,7 +44,7 @@ STYLES: dict[str, dict[str, Any]] = {
 }
 
 
-class UnitShapes(Layer):
+class UnitShapes(Layer, WrittenOnce):
     """Unit polygons as encoded polylines, one row per unit ``[class, parts, name, value, v0, ...]``,
     each with a tooltip built by ``hgw.esc`` from ``spec`` (``title``: the measure's label and
     unit; ``fields``: [[label, unit], ...] for v0, v1 ...)."""
