@@ -411,13 +411,16 @@ def write_gdf(path: Path, layer: str, gdf: gpd.GeoDataFrame, *, append: bool = F
     """Write ``gdf`` as table ``layer`` of GeoPackage ``path``, replacing any previous table
     (``append``: adding its rows to the table a previous call wrote, a chunked import).
 
-    The geometry type is left generic so that a layer may mix points and polygons. GDAL gets the
+    The geometry type is left generic so that a layer may mix points and polygons, and every geometry
+    is stored as the file gave it: pyogrio would otherwise turn every Polygon of a layer that also
+    holds a MultiPolygon (104,460 of the 104,640 national footprints) into a one-part MultiPolygon,
+    so that a whole import stored other geometries than a chunked one or PostGIS. GDAL gets the
     rows as Arrow (about twice as fast as feature by feature) unless a text column holds values
     Arrow would store with another type (dates, bytes): the slow path writes those as text.
     """
     options = {} if append else {"layer_options": {"OVERWRITE": "YES"}}
     pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", geometry_type="Unknown", append=append,
-                            use_arrow=_arrow_writes_as_text(gdf), **options)
+                            promote_to_multi=False, use_arrow=_arrow_writes_as_text(gdf), **options)
 
 
 def _arrow_writes_as_text(gdf: gpd.GeoDataFrame) -> bool:
