@@ -29,7 +29,7 @@ from geo.distance.containment import PolygonSet, points_inside
 
 AREA_PIECE_M = 100.0  # metres: pieces of the polygons an overlap or a remainder is cut from
 COVER_WIDTH_M = 0.001  # metres: a remainder thinner than this along the subject's perimeter is no gap
-COVER_BATCH_VERTICES = 200_000  # subject vertices checked for coverage at a time (memory, not results)
+COVER_BATCH_VERTICES = 500_000  # subject vertices checked for coverage at a time (memory, not results)
 
 __all__ = ["AREA_PIECE_M", "COVER_WIDTH_M", "area_perimeter_m", "geodesic_area_m2", "not_covered", "overlap_area_m2"]
 

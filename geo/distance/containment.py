@@ -217,7 +217,8 @@ def _pieces_near(lon: NDArray[np.float64], lat: NDArray[np.float64], radius_deg:
     y1 = np.floor((np.maximum(ps.plat1, ps.plat2) + radius_deg) / _CELL_DEG)
     keep = (x1 - x0 > 1) | (y1 - y0 > 1)
     for cx, cy in ((x0, y0), (x0, y1), (x1, y0), (x1, y1)):
-        keep |= np.isin(_cell(cx, cy), occupied)
+        cell = _cell(cx, cy)  # (a search in the sorted cells: np.isin sorted every piece's, 1.4 s a run)
+        keep |= occupied[np.minimum(np.searchsorted(occupied, cell), occupied.size - 1)] == cell
     return every[keep]
 
 
