@@ -18,6 +18,12 @@ if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_
         os._exit(130)
     signal.signal(signal.SIGINT, _interrupted_at_start)  # main() puts Python's own back to run the command
 
+if __name__ == "__main__":  # check's GeoParquet files are read on a side thread while the modules below load
+    import sys
+
+    from layers.io import prefetch
+    prefetch.start(prefetch.check_files(sys.argv[1:]))
+
 import argparse  # after the handler: Ctrl-C while these load ends with its line, no traceback
 import atexit
 import gc

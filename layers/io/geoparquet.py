@@ -38,6 +38,8 @@ import shapely
 from geopandas.array import GeometryArray
 from pyproj import CRS
 
+from layers.io import prefetch
+
 _POINT_WKB = 21  # byte order (1), type (4), x (8), y (8)
 _CRS: dict[str, CRS | None] = {}  # PROJJSON text (keys sorted) -> its CRS, for this process only
 
@@ -48,7 +50,11 @@ def read_geoparquet(path: Path) -> gpd.GeoDataFrame:
         with pq.ParquetFile(path) as file:
             metadata = file.schema_arrow.metadata or {}
             column = _plain_geometry_column(metadata)
-            table = file.read() if column is not None and column in file.schema_arrow.names else None
+            if column is not None and column in file.schema_arrow.names:
+                ahead = prefetch.take(path)  # read on a side thread while cli.py loaded its modules
+                table = file.read() if ahead is None else ahead
+            else:
+                table = None
     except (pa.ArrowException, OSError, ValueError):  # a damaged file: geopandas reads it and says so, as before
         table = None
     if table is None or column is None:
