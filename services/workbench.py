@@ -101,13 +101,24 @@ def field_list(table: pd.DataFrame) -> pd.DataFrame:
     t = table.assign(area=table["admin_area"].fillna("(no area)"),
                      _r=table["severity"].map(SEVERITY_RANK).fillna(9))
     t = t.sort_values(["_r", "distance_m"])
-    grouped = t.groupby(["area", "site"], dropna=False, sort=False).agg(
+    by_site = t.groupby(["area", "site"], dropna=False, sort=False)
+    grouped = by_site.agg(
         site_name=("site_name", "first"), lat=("lat", "first"), lon=("lon", "first"),
-        rules=("rule_id", lambda s: ", ".join(sorted(set(map(str, s))))),
         worst_severity=("severity", "first"), _r=("_r", "min"),
         closest_m=("distance_m", "min"), nearest_water=("nearest_water", "first"))
+    grouped.insert(3, "rules", _rules_per_group(by_site.ngroup().to_numpy(), t["rule_id"], len(grouped)))
     grouped = grouped.reset_index().sort_values(["area", "_r", "closest_m"])
     return grouped.drop(columns="_r").reset_index(drop=True)
+
+
+def _rules_per_group(group: np.ndarray, rule_ids: pd.Series, groups: int) -> list[str]:
+    """Per group number (0 .. ``groups`` - 1) the distinct rule ids of its rows, sorted, joined by ", ".
+    One sort of the whole table: a function called per site took 0.4 s a click at 5,382 sites."""
+    pairs = pd.DataFrame({"g": group, "r": rule_ids.map(str).to_numpy()}).drop_duplicates().sort_values(["g", "r"])
+    found: list[list[str]] = [[] for _ in range(groups)]
+    for g, r in zip(pairs["g"].tolist(), pairs["r"].tolist()):
+        found[g].append(r)
+    return [", ".join(names) for names in found]
 
 
 def csv_text(frame: pd.DataFrame, *, header_lines: Sequence[str] = ()) -> str:

@@ -14,6 +14,7 @@ import folium
 import geopandas as gpd
 import jinja2
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from branca.element import MacroElement
@@ -25,6 +26,7 @@ from render.map.elements import WrittenOnce
 from render.map.mapview import build_map
 from render.map.polyline import encode_geometries, encode_geometry
 from render.report.areamap import CLASSES, area_map, area_svg, map_svg
+from services.workbench import field_list
 from tests.conftest import SHARED
 
 AMAZON = SHARED / "amazon" / "amw_mining_footprints_2024.geojson"
@@ -113,3 +115,22 @@ def test_the_map_page_is_written_as_branca_writes_it_without_compiling_its_rows(
     page = _page(maps[0], monkeypatch)[0]
     assert "{{ 7 * 7 }}" not in page
     assert "\\u007b\\u007b 7 * 7 \\u007d\\u007d \\u007b# gone #\\u007d" in page  # escaped, never evaluated
+
+
+def test_the_field_list_joins_each_sites_distinct_rules_sorted() -> None:
+    rows = [  # rule, severity, site, area, distance
+        ("HG-WATER-100", "high", "S1", "North", 40.0), ("B-RULE", "critical", "S1", "North", 90.0),
+        ("HG-WATER-100", "high", "S1", "North", 60.0), ("A-RULE", "low", "S1", "North", 5.0),
+        ("A-RULE", "low", "S2", None, 10.0), ("A-RULE", "low", None, None, 3.0), ("C-RULE", "high", None, None, 7.0),
+    ]
+    table = pd.DataFrame({"violation_id": [f"v{i}" for i in range(len(rows))], "rule_id": [r[0] for r in rows],
+                          "severity": [r[1] for r in rows], "site": [r[2] for r in rows], "site_name": "n",
+                          "admin_area": [r[3] for r in rows], "distance_m": [r[4] for r in rows],
+                          "nearest_water": "w", "lat": 1.0, "lon": 2.0})
+    fl = field_list(table)
+    assert fl[["area", "site", "rules", "worst_severity", "closest_m"]].astype(object).where(fl.notna(), None
+                                                                                            ).values.tolist() == [
+        ["(no area)", None, "A-RULE, C-RULE", "high", 3.0],
+        ["(no area)", "S2", "A-RULE", "low", 10.0],
+        ["North", "S1", "A-RULE, B-RULE, HG-WATER-100", "critical", 5.0],
+    ]
