@@ -24,13 +24,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     svc = service(args)
     rows = imports.chunk_rows(args.file, args.chunk_rows)
     if rows:
+        filled: dict[str, int] = {}  # known once the chunks are read: the source is then asked for
         name, chunks = imports.load_chunks(args.file, args.layer, rows=rows, crs=args.crs, repair=args.repair,
                                            set_values=arguments.set_values(args.set), progress=progress,
-                                           warn=print_problems, admin_areas=stored_areas(svc.store))
+                                           warn=print_problems, admin_areas=stored_areas(svc.store), filled=filled)
         progress(f"reading {args.file} {rows} records at a time")  # after a refusal of the file itself, not before
+        held = _held(args, svc.store, [name])
+        meta = _provenance(args, held) | {"source": lambda: str(_provenance(args, held, filled)["source"])}
         try:
-            info = svc.add_layer_chunks(name, chunks, append=args.append, replace_all=args.replace_all,
-                                        **_provenance(args, svc.store, [name]))
+            info = svc.add_layer_chunks(name, chunks, append=args.append, replace_all=args.replace_all, **meta)
         except IdsStored as exc:  # the chunks are gone: the file is read again up to the ids to show
             where = imports.chunked_rows(args.file, exc, rows=rows, crs=args.crs, repair=args.repair,
                                          set_values=arguments.set_values(args.set))
@@ -43,7 +45,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                                progress=progress, warn=print_problems, admin_areas=stored_areas(svc.store))
     try:
         infos = svc.add_layers(loaded, append=args.append, replace_all=args.replace_all,
-                               **_provenance(args, svc.store, [item.layer for item in loaded], _filled(loaded)))
+                               **_provenance(args, _held(args, svc.store, [item.layer for item in loaded]),
+                                             _filled(loaded)))
     except IdsStored as exc:  # the store knows the ids; the rows read from the file say where each is
         raise imports.placed_clash(exc, args.file, imports.loaded_rows(loaded, exc)) from None
     for info in infos:
@@ -52,18 +55,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _provenance(args: argparse.Namespace, store: Store, layers: list[str],
+def _held(args: argparse.Namespace, store: Store, layers: list[str]) -> dict[str, LayerInfo | None]:
+    """What ``store`` holds of each of ``layers`` that an ``--append`` adds to (None: nothing)."""
+    return {lay: store.info(lay) if args.append and store.exists() and store.has(lay) else None for lay in layers}
+
+
+def _provenance(args: argparse.Namespace, held: dict[str, LayerInfo | None],
                 filled: dict[str, int] | None = None) -> dict[str, Any]:
     """Source, licence and expected error to record: the source says which values ``--set`` gave
-    (``imports.set_source``); an ``--append`` to a layer already held keeps what it held
-    (``imports.appended_provenance``), when every appended layer comes to the same record."""
+    and, with ``filled``, how many rows each filled (``imports.set_source``); an ``--append`` to a
+    layer already held (``held``, from ``_held``) keeps what it held (``imports.appended_provenance``),
+    when every appended layer comes to the same record."""
     given: dict[str, Any] = {
         "source": imports.set_source(args.source or Path(args.file).name, arguments.set_values(args.set), filled),
         "licence": args.licence, "accuracy_m": args.accuracy_m, "accuracy_note": args.accuracy_note}
     if not args.append:
         return given
-    merged = [imports.appended_provenance(store.info(lay) if store.exists() and store.has(lay) else None, **given)
-              for lay in layers]
+    merged = [imports.appended_provenance(info, **given) for info in held.values()]
     return merged[0] if all(m == merged[0] for m in merged) else given
 
 

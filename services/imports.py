@@ -220,13 +220,16 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
                 repair: bool = False, set_values: Mapping[str, str] | None = None,
                 progress: Callable[[str], None] | None = None,
                 warn: Callable[[list[Problem]], None] | None = None,
-                admin_areas: gpd.GeoDataFrame | None = None) -> tuple[str, Iterator[gpd.GeoDataFrame]]:
+                admin_areas: gpd.GeoDataFrame | None = None,
+                filled: dict[str, int] | None = None) -> tuple[str, Iterator[gpd.GeoDataFrame]]:
     """(layer type, chunks): a GeoParquet read and validated ``rows`` records at a time, for a file
     larger than memory (``layers.io.chunked``). The chunks are the rows ``load_file`` would give,
     in order; after the last one the iterator raises InputError with every problem of the whole
     file (the same problems, in the same order, as ``load_file``) when any is an error, so a
     store writing the chunks as they come must keep nothing then (``Workspace.write_layer_chunks``).
-    ``warn`` gets the warnings at the end, as ``load_file`` gives them."""
+    ``warn`` gets the warnings at the end, as ``load_file`` gives them. ``filled`` gets, once the
+    last chunk is read, how many kept rows each ``--set`` value filled (``Loaded.filled``: a value
+    that filled none is left out), for the source recorded (``set_source``)."""
     path = _a_file(file)
     name = layer or infer_layer(path)
     if name is None:
@@ -238,12 +241,22 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
         raise InputError(f"{path.name}: --chunk-rows imports GeoParquet in chunks; import this file whole "
                          "(--chunk-rows 0), or convert it to GeoParquet")
 
+    counts = {k: 0 for k in set_values or {}}
+    lacking: dict[str, pd.Series] = {}  # the rows of the chunk being read that each --set value fills
+
+    def read() -> Iterator[tuple[gpd.GeoDataFrame, list[Problem]]]:
+        for gdf, notes in read_chunks(path, rows, crs):
+            lacking.clear()
+            lacking.update({k: gdf[ROW][gdf[k].isna()] if k in gdf.columns else gdf[ROW] for k in counts})
+            yield set_fields(gdf, spec, dict(set_values or {})), notes
+
     def chunks() -> Iterator[gpd.GeoDataFrame]:
         problems: list[Problem] = []
         units: list[Problem] = []
-        read = ((set_fields(gdf, spec, dict(set_values or {})), notes) for gdf, notes in read_chunks(path, rows, crs))
         done = 0
-        for part in validated_chunks(read, spec, source=path.name, repair=repair, problems=problems):
+        for part in validated_chunks(read(), spec, source=path.name, repair=repair, problems=problems):
+            for k, lacked in lacking.items():  # of the rows kept, as load_file counts them
+                counts[k] += int(lacked.isin(part[ROW]).sum())
             part = part.drop(columns=[ROW])
             done += len(part)
             if progress:
@@ -254,6 +267,8 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             raise InputError(f"{path.name}: {len(errors)} problem(s); nothing was imported", problems)
+        if filled is not None:
+            filled.update({k: n for k, n in counts.items() if n})
         if warn:
             warn([p for p in problems if p.severity != "error"] + units)
 

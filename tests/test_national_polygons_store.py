@@ -1,7 +1,8 @@
 """A polygon footprint layer stored whole, in chunks and on either back end holds the same rows: found
 at national size (104,640 Amazon footprints copied by whole degrees, 180 of them MultiPolygons), where
 a whole-file import into a GeoPackage stored every Polygon as a one-part MultiPolygon and a chunked
-import, or PostGIS, kept them as the file gave them. Hand-made files with known answers; real PostGIS."""
+import, or PostGIS, kept them as the file gave them; and where a chunked import with ``--set`` recorded
+its source without the rows each value filled. Hand-made files with known answers; real PostGIS."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,3 +46,17 @@ def test_a_mixed_polygon_layer_is_stored_as_the_file_gives_it(tmp_path: Path, wh
     assert list(stored["site_id"]) == ["A", "B", "C", "D"]
     assert list(stored.geom_type) == ["Polygon", "MultiPolygon", "Polygon", "Polygon"]
     assert [g.wkb for g in stored.geometry] == [g.wkb for g in gpd.read_parquet(file).geometry]
+
+
+@pytest.mark.parametrize("rows", ["0", "1", "3"])
+def test_a_chunked_import_records_the_rows_each_set_value_filled(tmp_path: Path, where: list[str], rows: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    file = _sites(tmp_path / "sites.parquet")
+    assert cli.main([*where, "import", str(file), "--layer", "mining_sites", "--chunk-rows", rows,
+                     "--set", "status=abandoned", "--set", "uses_mercury=true", "--set", "site_id=X"]) == 0
+    wanted = ("sites.parquet [not in the file, given with --set (assumed, not observed): status=abandoned (2 rows),"
+              " uses_mercury=true (4 rows)]")
+    assert open_store(where[1]).info("mining_sites").source == wanted
+    assert f"recorded: source {wanted};" in capsys.readouterr().err
+    stored = open_store(where[1]).read("mining_sites")
+    assert list(stored["status"]) == ["active", "abandoned", "inactive", "abandoned"]

@@ -16,7 +16,7 @@ timeout).
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Protocol, runtime_checkable
 
 import geopandas as gpd
@@ -82,12 +82,14 @@ class Store(Protocol):
         raises ``ReplaceRefused`` unless ``replace_all``. A refusal changes nothing.
         """
 
-    def write_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], *, source: str,
+    def write_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], *, source: str | Callable[[], str],
                            licence: str = UNRECORDED, accuracy_m: float | None = None, accuracy_note: str = "",
                            synthetic: bool = False, append: bool = False, replace_all: bool = False) -> LayerInfo:
         """Store one layer given as chunks of rows (a file larger than memory) in ONE atomic change, as
         ``write_layers`` stores the chunks concatenated, with its refusals; an exception raised by
-        ``chunks`` (an error found in the last chunk) changes nothing."""
+        ``chunks`` (an error found in the last chunk) changes nothing. A ``source`` given as a function
+        is asked once every chunk has been read (it may say what the chunks held: the rows a
+        ``--set`` value filled)."""
 
     def mark_shareable(self, layer: str, fields: list[str], *, undo: bool = False) -> tuple[str, ...]:
         """Mark columns of ``layer`` shareable (``undo``: unmark them) in one atomic change; returns

@@ -339,11 +339,12 @@ class PostgisStore:
                 infos.append(info)
         return infos
 
-    def write_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], *, source: str,
+    def write_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], *, source: str | Callable[[], str],
                            licence: str = UNRECORDED, accuracy_m: float | None = None, accuracy_note: str = "",
                            synthetic: bool = False, append: bool = False, replace_all: bool = False) -> LayerInfo:
         """Store one layer given as chunks of rows (a file larger than memory) in ONE transaction, as
-        ``write_layers`` stores the chunks concatenated; memory holds one chunk.
+        ``write_layers`` stores the chunks concatenated; memory holds one chunk. A ``source`` given as
+        a function is asked once the last chunk has been read (``Store.write_layer_chunks``).
 
         Each chunk is copied into the layer's table as it comes. The rows already stored are checked
         only when every chunk has been read, as ``write_layers`` checks them before writing, so the
@@ -380,6 +381,7 @@ class PostgisStore:
                 rows += len(prepared.rows)
             if layout is None:
                 raise WorkspaceError(f"{layer}: the file holds no records to store")
+            source = source if isinstance(source, str) else source()
             if clash:
                 raise self._clash_error(layer, sorted(clash), source)
             wanted = Replacement(layer, stored.get(layer, 0), rows)

@@ -45,7 +45,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -383,11 +383,12 @@ class Workspace:
         if now != staged.read_at:
             raise _Moved
 
-    def write_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], *, source: str,
+    def write_layer_chunks(self, layer: str, chunks: Iterable[gpd.GeoDataFrame], *, source: str | Callable[[], str],
                            licence: str = UNRECORDED, accuracy_m: float | None = None, accuracy_note: str = "",
                            synthetic: bool = False, append: bool = False, replace_all: bool = False) -> LayerInfo:
         """Store one layer given as chunks of rows (a file larger than memory) in ONE atomic change,
-        as ``write_layers`` would store the chunks concatenated.
+        as ``write_layers`` would store the chunks concatenated; a ``source`` given as a function is
+        asked once the last chunk has been read (``Store.write_layer_chunks``).
 
         Each chunk is written into the staging GeoPackage as it comes (``layers.store.chunkwrite``:
         one GDAL session), so memory holds one chunk.
@@ -407,6 +408,7 @@ class Workspace:
                 if raised:  # pyogrio's Arrow stream turns what the chunks raised into "Error while accessing batch"
                     raise raised[0] from None
                 raise
+            source = source if isinstance(source, str) else source()
             if not self.real.exists():
                 return self._create(stage, [(layer, rows)], now, source, licence, accuracy_m, accuracy_note,
                                     synthetic)[0]
