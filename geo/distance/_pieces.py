@@ -146,19 +146,15 @@ def _densify(lon1: NDArray[np.float64], lat1: NDArray[np.float64], lon2: NDArray
     a_lon, a_lat = lon1[seg].copy(), lat1[seg].copy()
     b_lon, b_lat = lon2[seg].copy(), lat2[seg].copy()
     p_az, p_len = az[seg].copy(), length[seg] / n[seg]
-    if long_.any():
-        s_idx = seg[long_]
-        frac_a = k[long_] / n[s_idx]
-        frac_b = (k[long_] + 1) / n[s_idx]
-        lo_a, la_a, back_a = WGS84.fwd(lon1[s_idx], lat1[s_idx], az[s_idx], length[s_idx] * frac_a)
-        lo_b, la_b, _ = WGS84.fwd(lon1[s_idx], lat1[s_idx], az[s_idx], length[s_idx] * frac_b)
-        first_piece = k[long_] == 0
-        last_piece = k[long_] + 1 == n[s_idx]
-        a_lon[long_] = np.where(first_piece, a_lon[long_], lo_a)
-        a_lat[long_] = np.where(first_piece, a_lat[long_], la_a)
-        b_lon[long_] = np.where(last_piece, b_lon[long_], lo_b)
-        b_lat[long_] = np.where(last_piece, b_lat[long_], la_b)
-        p_az[long_] = np.where(first_piece, p_az[long_], np.mod(back_a + 360.0, 360.0) - 180.0)
+    cut = np.flatnonzero(long_ & (k > 0))  # pieces that start at a cut point of their segment
+    if cut.size:
+        # each cut point once: the start of its piece and the end of the piece before it (the end
+        # was computed again, at the same fraction of the same geodesic, for every piece)
+        s_idx = seg[cut]
+        lo_a, la_a, back_a = WGS84.fwd(lon1[s_idx], lat1[s_idx], az[s_idx], length[s_idx] * (k[cut] / n[s_idx]))
+        a_lon[cut], a_lat[cut] = lo_a, la_a
+        b_lon[cut - 1], b_lat[cut - 1] = lo_a, la_a
+        p_az[cut] = np.mod(back_a + 360.0, 360.0) - 180.0
     return a_lon, a_lat, b_lon, b_lat, seg, p_az, p_len
 
 
