@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import shutil
+from pathlib import Path
+from typing import Any
 
 import branca.element
 import folium
@@ -19,6 +22,7 @@ import pytest
 import shapely
 from branca.element import MacroElement
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from streamlit.testing.v1 import AppTest
 
 from layers.store.workspace import DEFAULT_PATH, Workspace
 from render.map.choropleth import choropleth_map
@@ -26,11 +30,14 @@ from render.map.elements import WrittenOnce
 from render.map.mapview import build_map
 from render.map.polyline import encode_geometries, encode_geometry
 from render.report.areamap import CLASSES, area_map, area_svg, map_svg
+from services import hgwatch
+from services.view import violations_for
 from services.workbench import field_list
 from tests.conftest import SHARED
 
 AMAZON = SHARED / "amazon" / "amw_mining_footprints_2024.geojson"
 RIVERS = SHARED / "peru" / "gshhg_rivers_madre_de_dios.geojson"
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 ODD = [
     Polygon(), MultiPolygon(),  # empty: an empty ring, no polygon
     shapely.from_wkt("MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0), (0.1 0.1, 0.2 0.1, 0.2 0.2, 0.1 0.1)), ((5 5, 6 5, 6 6, 5 5)))"),
@@ -134,3 +141,32 @@ def test_the_field_list_joins_each_sites_distinct_rules_sorted() -> None:
         ["(no area)", "S2", "A-RULE", "low", 10.0],
         ["North", "S1", "A-RULE, B-RULE, HG-WATER-100", "critical", 5.0],
     ]
+
+
+@pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
+def test_a_page_that_shows_no_violation_runs_no_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(DEFAULT_PATH, path)
+    monkeypatch.delenv("HGWATCH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(path))
+    runs: list[tuple[str, ...]] = []
+
+    def counted(ruleset: Any, frames: Any, ids: tuple[str, ...], *args: Any, **kwargs: Any) -> Any:
+        runs.append(tuple(ids))
+        return violations_for(ruleset, frames, ids, *args, **kwargs)
+    monkeypatch.setattr(hgwatch, "violations_for", counted)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page("ui/pages/provenance.py").run()  # the first page after start: no violation on it
+    assert not at.exception, at.exception
+    for page in ("provenance", "audit", "imports", "registers"):
+        at.switch_page(f"ui/pages/{page}.py").run()
+        assert not at.exception, (page, at.exception)
+    assert runs == []  # each ran every rule of the view first (9.7 s at 10,614 sites)
+    at.switch_page("ui/pages/map.py").run()
+    assert not at.exception, at.exception
+    assert len(runs) == 1 and len(runs[0]) > 3  # the Map page shows them: run once, every rule
+    sites = int(next(m.value for m in at.metric if m.label == "Sites in view").replace(",", ""))
+    assert sites == 150
+    at.switch_page("ui/pages/violations.py").run()  # the same view: the run is found again
+    assert not at.exception, at.exception
+    assert len(runs) == 1 and len(at.dataframe[0].value) > 0
