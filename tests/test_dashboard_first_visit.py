@@ -26,7 +26,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers.store.workspace import DEFAULT_PATH, Workspace
 from render.map.choropleth import choropleth_map
-from render.map.elements import WrittenOnce
+from render.map.elements import WrittenOnce, script_json
 from render.map.mapview import build_map
 from render.map.polyline import encode_geometries, encode_geometry
 from render.report.areamap import CLASSES, area_map, area_svg, map_svg
@@ -170,3 +170,10 @@ def test_a_page_that_shows_no_violation_runs_no_rule(tmp_path: Path, monkeypatch
     at.switch_page("ui/pages/violations.py").run()  # the same view: the run is found again
     assert not at.exception, at.exception
     assert len(runs) == 1 and len(at.dataframe[0].value) > 0
+
+
+def test_rows_without_a_brace_are_escaped_as_string_by_string() -> None:
+    assert script_json([["<b>&</b>", "a\u2028b", None, 1.5], ["x"]]) == (
+        '[["\\u003cb\\u003e\\u0026\\u003c/b\\u003e","a\\u2028b",null,1.5],["x"]]')
+    assert script_json([["{{ 7 }}", "<"], {"k": "}"}]) == (
+        '[["\\u007b\\u007b 7 \\u007d\\u007d","\\u003c"],{"k":"\\u007d"}]')  # braces: each string on its own

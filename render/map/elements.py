@@ -185,6 +185,10 @@ def script_json(value: object) -> str:
     which branca would otherwise evaluate as Jinja when it assembles the page.
     """
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if "{" not in text and "}" not in text:  # no object, no brace in a string: the others occur only in strings
+        for ch, esc in _IN_STRING.items():  # one pass each over the text, not a call per string (10^5 of them)
+            text = text.replace(ch, esc)
+        return text
 
     def clean(match: re.Match[str]) -> str:
         out = match.group(0)
