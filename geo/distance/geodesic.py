@@ -339,16 +339,28 @@ def nearest_within(subjects: Sequence[BaseGeometry | None] | ArrayLike,
     ok = dist <= thr[rows.target] + tolerance_m
     r = Rows(*(getattr(rows, f)[ok] for f in Rows.__dataclass_fields__))
     dist = dist[ok]
-    order = np.arange(dist.size)  # rows are sorted by subject, then target
-    if (r.subject[1:] == r.subject[:-1]).any():  # several targets for a subject: nearest, ties lowest
-        order = np.lexsort((r.target, dist, r.subject))
-    first = order[np.r_[True, r.subject[order][1:] != r.subject[order][:-1]]] if order.size else order
+    first = nearest_first(r.subject, dist)  # rows are sorted by subject, then target
     lines = shapely.linestrings(np.stack([np.column_stack([r.slon[first], r.slat[first]]),
                                           np.column_stack([r.tlon[first], r.tlat[first]])], axis=1)) \
         if first.size else np.empty(0, dtype=object)
     return pd.DataFrame({"subject": r.subject[first].astype(np.int64), "target": r.target[first].astype(np.int64),
                          "distance_m": dist[first], "centreline_distance_m": r.distance_m[first],
                          "line": lines}, columns=COLUMNS)
+
+
+def nearest_first(subject: NDArray[np.int64], dist: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Per subject, the index of its nearest row (ties: the first), for rows sorted by subject, then
+    target: the first rows of ``np.lexsort((target, dist, subject))``'s order per subject, in subject
+    order, found in one pass over the runs of each subject's rows instead of a three-key sort (which
+    took 0.07 s for 1.4e5 rows, on the one core a check's kernel leaves busy after its threads)."""
+    if subject.size == 0:
+        return np.empty(0, dtype=np.intp)
+    start = np.flatnonzero(np.r_[True, subject[1:] != subject[:-1]])
+    if start.size == subject.size:  # one row per subject (the usual case)
+        return start
+    run = np.repeat(np.arange(start.size), np.diff(np.r_[start, subject.size]))
+    nearest = np.flatnonzero(dist == np.minimum.reduceat(dist, start)[run])  # every row at its run's least distance
+    return nearest[np.r_[True, run[nearest][1:] != run[nearest][:-1]]]
 
 
 def geodesic_distance(a: BaseGeometry, b: BaseGeometry) -> float:
