@@ -60,3 +60,40 @@ def test_a_chunked_import_records_the_rows_each_set_value_filled(tmp_path: Path,
     assert f"recorded: source {wanted};" in capsys.readouterr().err
     stored = open_store(where[1]).read("mining_sites")
     assert list(stored["status"]) == ["active", "abandoned", "inactive", "abandoned"]
+
+
+def _planted(path: Path) -> Path:
+    """Five footprints, four with an error of its own (rows 2-5) that the geodesic kernel cannot take:
+    a polygon in metres, one with an infinite and one with a NaN coordinate, a line."""
+    metres = shapely.transform(shapely.Polygon(_shifted(0.1)), lambda c: c * 111_320.0)
+    wkb = [shapely.Polygon(_shifted(0)).wkb, metres.wkb,
+           shapely.Polygon([(-1.3, 6.0), (-1.29, 6.0), (-1.29, float("inf")), (-1.3, 6.0)]).wkb,
+           shapely.Polygon([(-1.2, 6.0), (-1.19, 6.0), (float("nan"), 6.01), (-1.2, 6.0)]).wkb,
+           shapely.LineString([(-1.1, 6.0), (-1.09, 6.0)]).wkb]
+    frame = gpd.GeoDataFrame({"site_id": ["A", "B", "C", "D", "E"]},
+                             geometry=gpd.GeoSeries.from_wkb(wkb), crs=4326)
+    frame.to_parquet(path)
+    return path
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("rows", ["1", "2", "5"])
+def test_a_chunked_check_of_a_file_with_bad_geometries_lists_its_errors_as_a_whole_check(
+        tmp_path: Path, rows: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HGWATCH_DATABASE_URL", raising=False)
+    sites = _planted(tmp_path / "sites.parquet")
+    gpd.GeoDataFrame({"water_id": ["W1"], "kind": ["river"]},
+                     geometry=[shapely.LineString([(-1.6, 6.005), (-1.0, 6.005)])], crs=4326).to_parquet(
+        tmp_path / "water.parquet")
+    argv = ["--workspace", str(tmp_path / "ws.gpkg"), "check", "--only", "HG-WATER-100", "--no-record",
+            "--layer", f"mining_sites={sites}", "--layer", f"water_bodies={tmp_path / 'water.parquet'}",
+            "--set", "mining_sites.uses_mercury=true", "--out", str(tmp_path / "v.csv")]
+    assert cli.main([*argv, "--chunk-rows", "0"]) == 2
+    whole = capsys.readouterr().err
+    assert cli.main([*argv, "--chunk-rows", rows]) == 2
+    chunked = capsys.readouterr().err
+    assert "Traceback" not in chunked and not (tmp_path / "v.csv").exists()
+    listed = [line for line in whole.splitlines() if line.startswith("  error: sites.parquet")]
+    assert all(f"sites.parquet, row {n}, id {i}, field 'geometry'" in text
+               for n, i, text in zip(range(2, 6), "BCDE", sorted(listed, key=lambda t: t.split(", id ")[1]), strict=True))
+    assert [line for line in chunked.splitlines() if line.startswith("  error:")] == listed

@@ -153,15 +153,23 @@ def validate_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], sp
     """
     problems: list[Problem] = []
     count = sum(len(layer) for layer in validated_chunks(chunks, spec, source=source, repair=repair,
-                                                         problems=problems))
+                                                         problems=problems, with_errors=True))
     return count, problems
 
 
 def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], spec: LayerSpec, *,
-                     source: str, problems: list[Problem], repair: bool = False) -> Iterator[gpd.GeoDataFrame]:
+                     source: str, problems: list[Problem], repair: bool = False,
+                     with_errors: bool = False) -> Iterator[gpd.GeoDataFrame]:
     """Each chunk validated (with its ``_row`` column), as it is read; when the last one has been
     yielded, ``problems`` holds every problem of the whole file in the order of a whole-file run.
-    The caller must not keep a chunk when the file has an error (known only at the end)."""
+    The caller must not keep a chunk when the file has an error (known only at the end).
+
+    A chunk's rows with an error of their own (a geometry out of range, NaN or infinite, a line in a
+    polygon layer) are left out of what is yielded unless ``with_errors``: a chunked ``check`` runs
+    the rules on each chunk before the file's errors are known, and the geodesic kernel met the
+    national footprints' one polygon in metres with a traceback where a whole-file check lists the
+    file's errors. The file is refused at the end all the same; duplicate ids are found on every row.
+    A chunk left with no row is not yielded."""
     found_all: list[Problem] = []
     file_level: set[str] = set()
     parsed_ids: list[pa.Array] = []
@@ -183,11 +191,14 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
         if raw_id is not None and len(raw_id) != len(layer):  # rows --repair left out (nothing left of them)
             raw_id = raw_id[raw[ROW].isin(layer[ROW]).to_numpy()]
         start = len(found_all)
+        wrong: set[int] = set()  # rows with an error of their own (not a duplicate id: found below)
         for p in found:
             if p.kind == "duplicate" or (p.row is None and repr(p) in file_level):
                 continue  # duplicates are found across chunks below; whole-file notes once
             if p.row is None:
                 file_level.add(repr(p))
+            elif p.severity == "error":
+                wrong.add(p.row)
             found_all.append(p)
         if empty_ids:
             empty_chunks.append((start, len(found_all), layer[ROW].to_numpy()))
@@ -195,6 +206,10 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
         shown = (raw_id if raw_id is not None else layer[spec.id_field]).to_numpy(dtype=object)
         raw_ids.append(pa.array([None if v is None else str(v) for v in shown], type=pa.string()))
         rows.append(layer[ROW].to_numpy())
+        if wrong and not with_errors:
+            layer = layer[~layer[ROW].isin(wrong)]
+            if not len(layer):
+                continue
         yield layer
     if empty_chunks and has_ids:
         found_all = _ids_missing(found_all, empty_chunks, spec.id_field, source)
