@@ -50,14 +50,21 @@ def transformer(key: int) -> Transformer:
         proj = "+proj=aeqd +lat_0=-90 +lon_0=0 +ellps=WGS84 +units=m"
     else:
         proj = f"+proj=tmerc +lat_0=0 +lon_0={central_lon(key)} +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m"
-    return Transformer.from_crs("EPSG:4326", proj, always_xy=True)
+    return _from_degrees(proj)
 
 
 @lru_cache(maxsize=256)
 def centred_transformer(lon: float, lat: float) -> Transformer:
     """Azimuthal-equidistant projection centred on one point (for single pairs)."""
-    proj = f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m"
-    return Transformer.from_crs("EPSG:4326", proj, always_xy=True)
+    return _from_degrees(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m")
+
+
+def _from_degrees(proj: str) -> Transformer:
+    """Lon/lat degrees to the WGS84 projection ``proj``: the pipeline ``Transformer.from_crs("EPSG:4326",
+    proj, always_xy=True)`` makes (degrees to radians, then ``proj``), built directly. from_crs searched
+    the PROJ database for it each time, 50-70 ms a locality: 1.8 s of HG-WATER-100 at 52,320 footprints
+    (29 localities); the same coordinates out (``tests/test_polygons_localities.py``)."""
+    return Transformer.from_pipeline(f"+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step {proj}")
 
 
 def wrap_lon(dlon: NDArray[np.float64]) -> NDArray[np.float64]:
