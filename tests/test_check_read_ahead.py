@@ -98,3 +98,21 @@ def test_a_damaged_file_read_ahead_gets_the_message_of_a_read_in_turn(tmp_path: 
     assert ahead.stderr == in_turn.stderr
     assert ahead.stderr.startswith("hgwatch: sites.parquet: cannot read the file")
     assert "Traceback" not in ahead.stderr
+
+
+@pytest.mark.parametrize(("where", "when"), [("pandas", "start-up"), ("layers.io.prefetch:take", "before"),
+                                             ("layers.io.prefetch:take", "after")])
+def test_ctrl_c_while_the_files_are_read_ahead_prints_one_line_and_writes_nothing(
+        tmp_path: Path, where: str, when: str) -> None:
+    """A real SIGINT as pandas starts to load (the files being read ahead), or as the reader takes the
+    table read ahead: the one line, exit 130, no traceback, no output file, no wait on the side thread."""
+    from tests.test_messages_interrupt import LINE, _interrupted
+
+    _sites(4).to_parquet(tmp_path / "sites.parquet")
+    _water().to_parquet(tmp_path / "water.parquet")
+    out = tmp_path / "out" / "v.csv"
+    code, err = _interrupted(tmp_path, where, when, "--workspace", str(tmp_path / "none.gpkg"), "check", "--only",
+                             "HG-WATER-100", "--no-record", "--layer", f"mining_sites={tmp_path / 'sites.parquet'}",
+                             "--layer", f"water_bodies={tmp_path / 'water.parquet'}", "--out", str(out))
+    assert (code, err) == (130, [LINE])
+    assert not out.exists() and not (out.parent.exists() and list(out.parent.iterdir()))
