@@ -141,13 +141,23 @@ def overlap_area_m2(a: Sequence[BaseGeometry | None] | ArrayLike,
                     b: Sequence[BaseGeometry | None] | ArrayLike) -> NDArray[np.float64]:
     """Element-wise geodesic area in square metres of the overlap of polygons ``a[i]`` and ``b[i]``.
 
-    A geometry repeated in ``a`` or ``b`` (the same zone hit by many sites) is densified once.
+    A geometry repeated in ``a`` or ``b`` (the same zone hit by many sites) is densified once. An
+    ``a[i]`` that ``b[i]`` covers (both densified: the same lon/lat polygons the overlap is cut from) is
+    its own overlap, and only the others are cut: cutting a footprint from a zone of 4,400 pieces
+    took the time of the zone's every piece, 21 s for 35,600 pairs of which 34,582 lie inside
+    (104,640 footprints, 266 zones). The overlap GEOS cuts of a polygon it covers is that polygon:
+    its geodesic area was the same float for every one of those 34,582.
     """
     da, db = _dense_once(_array(a)), _dense_once(_array(b))
     both = np.array([x is not None and y is not None for x, y in zip(da, db, strict=True)], dtype=bool)
     out = np.zeros(da.size)
     if both.any():
-        out[both] = geodesic_area_m2(shapely.intersection(da[both], db[both]))
+        pa, pb = da[both], db[both]
+        shapely.prepare(pb)  # each distinct zone once: the rows share its object
+        inside = shapely.covers(pb, pa)
+        area = geodesic_area_m2(np.where(inside, pa, None))
+        area[~inside] = geodesic_area_m2(shapely.intersection(pa[~inside], pb[~inside]))
+        out[both] = area
     return out
 
 
