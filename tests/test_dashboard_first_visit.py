@@ -6,9 +6,12 @@ here holds the faster path to the answers of the slower one, on real footprints 
 """
 from __future__ import annotations
 
+import io
 import itertools
 import pickle
 import shutil
+import zipfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ from render.map.choropleth import choropleth_map
 from render.map.elements import WrittenOnce, script_json
 from render.map.mapview import build_map
 from render.map.polyline import encode_geometries, encode_geometry
+from render.report import tables
 from render.report.areamap import CLASSES, area_map, area_svg, map_svg
 from services import hgwatch
 from services.view import violations_for
@@ -177,3 +181,23 @@ def test_rows_without_a_brace_are_escaped_as_string_by_string() -> None:
         '[["\\u003cb\\u003e\\u0026\\u003c/b\\u003e","a\\u2028b",null,1.5],["x"]]')
     assert script_json([["{{ 7 }}", "<"], {"k": "}"}]) == (
         '[["\\u007b\\u007b 7 \\u007d\\u007d","\\u003c"],{"k":"\\u007d"}]')  # braces: each string on its own
+
+
+@pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
+def test_the_inventory_pages_files_are_made_when_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(DEFAULT_PATH, path)
+    monkeypatch.delenv("HGWATCH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(path))
+    made: list[str] = []
+    for name in ("tables_zip", "table_csv"):
+        real = getattr(tables, name)
+        monkeypatch.setattr(tables, name, lambda *a, _n=name, _f=real, **k: made.append(_n) or _f(*a, **k))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page("ui/pages/inventory.py").run()
+    assert not at.exception, at.exception
+    assert [b.label for b in at.get("download_button")][:1] == ["Units table (CSV)"]
+    at.run()
+    assert made == []  # each run zipped every table and wrote two CSVs (0.3 s a click at 10,614 sites)
+    zipped = tables.tables_zip(at.session_state["_hgw_view"].service.inventory(None, date.today()))
+    assert zipfile.ZipFile(io.BytesIO(zipped)).namelist()  # what the button gives when clicked
