@@ -68,3 +68,27 @@ def test_a_covered_footprint_is_its_own_overlap_to_the_float() -> None:
     cut_as_before = geodesic_area_m2(shapely.intersection(da, db))
     assert np.array_equal(got, cut_as_before)
     np.testing.assert_allclose(got, geodesic_area_m2(sites), rtol=1e-8)
+
+
+def test_only_footprints_across_a_licence_edge_are_cut_for_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """not_covered: a footprint inside the licences has no remainder, one outside all of them is its
+    own remainder, and only the one across an edge is cut."""
+    cut: list[int] = []
+    real = shapely.difference
+
+    def counting(a: Any, b: Any, **kwargs: Any) -> Any:
+        cut.append(int(np.size(a)))
+        return real(a, b, **kwargs)
+
+    licences = [shapely.box(-56.0, -4.0, -55.5, -3.5), shapely.box(-55.5, -4.0, -55.0, -3.5)]  # a shared edge
+    inside = shapely.box(-55.6, -3.8, -55.4, -3.79)  # astride the shared edge: covered
+    across = shapely.box(-55.005, -3.8, -54.995, -3.79)  # half out
+    outside = shapely.box(-54.9, -3.8, -54.89, -3.79)
+    monkeypatch.setattr(shapely, "difference", counting)
+    found = area_module.not_covered([inside, across, outside], licences)
+    assert sum(cut) == 1
+    assert found["subject"].tolist() == [1, 2]
+    got = found["uncovered_m2"].to_numpy()
+    whole = geodesic_area_m2([across, outside])
+    assert got[0] == pytest.approx(whole[0] / 2, rel=1e-4)
+    assert got[1] == pytest.approx(whole[1], rel=1e-9)
