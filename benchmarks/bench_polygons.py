@@ -19,7 +19,8 @@ Jobs, each a whole ``cli.py`` process (one fresh child per run):
   and ``sjoin_nearest(max_distance=100)`` written to CSV (one UTM zone for a whole basin: planar,
   not geodesic, and its distances are wrong far from the zone; it is what a user would try);
 - with ``--all-rules``, also ``check`` of every built-in rule with synthetic zones (1-degree boxes),
-  licences (half-degree boxes, valid), villages and schools near the footprints.
+  licences (half-degree boxes, valid), villages and schools near the footprints; with ``--each-rule``
+  as well, each of those rules alone (``--only``), so that a peak can be laid at one rule's door.
 
 ``--tree DIR`` also runs every ``cli.py`` job with another checkout (e.g. ``/tmp/before13``), right
 after this tree's, killed after ``--tree-timeout`` seconds, and says whether both trees wrote
@@ -29,7 +30,7 @@ Figures: wall seconds from start to exit, CPU seconds and the child's peak resid
 (``ru_maxrss`` from ``os.wait4``: the child alone), and the load average before and after.
 This is a benchmark, not a test: it prints, never asserts.
 
-Usage: ``python benchmarks/bench_polygons.py [--copies 20] [--all-rules] [--tree DIR] [--tree-timeout 600]``
+Usage: ``python benchmarks/bench_polygons.py [--copies 20] [--all-rules [--each-rule]] [--tree DIR] [--tree-timeout 600]``
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -121,9 +123,15 @@ print(len(j))
 '''
 
 
+def _built_in_rules() -> list[str]:
+    """The ids of the rules in ``config/rules.toml``, in file order."""
+    with open(ROOT / "config" / "rules.toml", "rb") as f:
+        return [str(rule["id"]) for rule in tomllib.load(f)["rules"]]
+
+
 def _line(job: str, name: str, figures: tuple[float, float, float, str]) -> None:
     wall, cpu, peak, problem = figures
-    print(f"{job:<28} {name:<34} {wall:8.2f} s wall {cpu:8.2f} s CPU {peak:7.0f} MB" + (f"  ({problem})" if problem
+    print(f"{job:<36} {name:<34} {wall:8.2f} s wall {cpu:8.2f} s CPU {peak:7.0f} MB" + (f"  ({problem})" if problem
                                                                                            else ""))
 
 
@@ -131,6 +139,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--copies", type=int, default=20, help="whole-degree copies of the 5,232 footprints")
     p.add_argument("--all-rules", action="store_true", help="also check every built-in rule (synthetic layers)")
+    p.add_argument("--each-rule", action="store_true", help="with --all-rules, also check each rule alone")
     p.add_argument("--tree", help="also run the cli.py of this other HgWatch checkout (before/after)")
     p.add_argument("--tree-timeout", type=float, default=600.0, help="kill a --tree run after this many seconds")
     a = p.parse_args()
@@ -162,6 +171,9 @@ def main() -> None:
                     "--layer", "tailings=schools.parquet", "--set", "mining_sites.status=active",
                     "--set", "mining_sites.burning=open"]
             jobs.append(("check, all built-in rules", ["check", *files, *more, *sets, "--no-record"], "v_all.csv"))
+            if a.each_rule:
+                jobs += [(f"--only {rule}", ["check", "--only", rule, *files, *more, *sets, "--no-record"], "v_one.csv")
+                         for rule in _built_in_rules()]
         alternatives = {
             "import GeoParquet": ("geopandas read_parquet+to_file", [ALT_IMPORT, "sites.parquet", "alt.gpkg"]),
             "import GeoJSON": ("geopandas read_file+to_file", [ALT_IMPORT, "sites.geojson", "alt.gpkg"]),
