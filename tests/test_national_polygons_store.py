@@ -5,6 +5,7 @@ import, or PostGIS, kept them as the file gave them; and where a chunked import 
 its source without the rows each value filled. Hand-made files with known answers; real PostGIS."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -97,3 +98,39 @@ def test_a_chunked_check_of_a_file_with_bad_geometries_lists_its_errors_as_a_who
     assert all(f"sites.parquet, row {n}, id {i}, field 'geometry'" in text
                for n, i, text in zip(range(2, 6), "BCDE", sorted(listed, key=lambda t: t.split(", id ")[1]), strict=True))
     assert [line for line in chunked.splitlines() if line.startswith("  error:")] == listed
+
+
+def _geojson_with_open_ring(path: Path) -> Path:
+    """Five footprints as GeoJSON text; the ring of row 3 (id C) is left open."""
+    features = []
+    for k, name in enumerate("ABCDE"):
+        ring = [list(c) for c in _shifted(0.1 * k)]
+        if name == "C":
+            ring = ring[:-1]
+        features.append({"type": "Feature", "properties": {"site_id": name},
+                         "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+@pytest.mark.filterwarnings("ignore:Non closed ring detected:RuntimeWarning")
+@pytest.mark.parametrize("rows", ["1", "2", "5"])
+def test_a_chunked_check_of_a_geojson_with_an_open_ring_says_what_a_whole_check_says(
+        tmp_path: Path, rows: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HGWATCH_DATABASE_URL", raising=False)
+    sites = _geojson_with_open_ring(tmp_path / "sites.geojson")
+    gpd.GeoDataFrame({"water_id": ["W1"], "kind": ["river"]},
+                     geometry=[shapely.LineString([(-1.6, 6.005), (-1.0, 6.005)])], crs=4326).to_parquet(
+        tmp_path / "water.parquet")
+    argv = ["--workspace", str(tmp_path / "ws.gpkg"), "check", "--only", "HG-WATER-100", "--no-record",
+            "--layer", f"mining_sites={sites}", "--layer", f"water_bodies={tmp_path / 'water.parquet'}",
+            "--set", "mining_sites.uses_mercury=true", "--out", str(tmp_path / "v.csv")]
+    assert cli.main([*argv, "--chunk-rows", "0"]) == 2
+    whole = [line for line in capsys.readouterr().err.splitlines() if line.startswith("  error:")]
+    assert whole == ["  error: sites.geojson, row 3, id C, field 'geometry': value 'ring 1 of polygon 1 starts at "
+                     "(-1.3, 6.0) but ends at (-1.3, 6.01)': a closed ring (first point = last point); pass --repair"
+                     " to close it"]
+    assert cli.main([*argv, "--chunk-rows", rows]) == 2
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("  error:")] == whole
+    assert cli.main([*argv, "--chunk-rows", rows, "--repair"]) == 0  # closed, reported, and checked
+    assert (tmp_path / "v.csv").exists()

@@ -105,8 +105,10 @@ def list_layers(source: str) -> list[str]:
     return [str(n) for n in pyogrio.list_layers(source)[:, 0]]
 
 
-def read(source: str, layer: str | None, options: dict[str, str]) -> gpd.GeoDataFrame:
-    """One layer; geometries GEOS cannot build as written are noted, not raised.
+def read(source: str, layer: str | None, options: dict[str, str], *, skip_features: int = 0,
+         max_features: int | None = None, use_arrow: bool | None = None) -> gpd.GeoDataFrame:
+    """One layer (``max_features`` of it from ``skip_features``: a page of a chunked read, which
+    also reads through Arrow); geometries GEOS cannot build as written are noted, not raised.
 
     pyogrio 0.13 fails on a CRS whose text is not UTF-8 (a Latin-1 ``.prj``) with an
     UnboundLocalError raised while handling the UnicodeDecodeError; only that case is turned
@@ -114,11 +116,13 @@ def read(source: str, layer: str | None, options: dict[str, str]) -> gpd.GeoData
     """
     lock_network()
     try:
-        frame = pyogrio.read_dataframe(source, layer=layer, on_invalid="ignore", **options)
+        frame = pyogrio.read_dataframe(source, layer=layer, on_invalid="ignore", skip_features=skip_features,
+                                       max_features=max_features, use_arrow=use_arrow, **options)
         geoms = frame.geometry.to_numpy() if isinstance(frame, gpd.GeoDataFrame) else np.array([])
         if not shapely.is_missing(geoms).any():
             return frame
-        blobs = pyogrio.raw.read(source, layer=layer, columns=[], read_geometry=True, **options)[2]
+        blobs = pyogrio.raw.read(source, layer=layer, columns=[], read_geometry=True, skip_features=skip_features,
+                                 max_features=max_features or 0, **options)[2]
     except UnboundLocalError as exc:
         if isinstance(exc.__context__, UnicodeDecodeError):
             raise exc.__context__ from None
