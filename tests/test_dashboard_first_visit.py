@@ -3,6 +3,10 @@
 Found profiling the first visit of every page per role at 10,614 sites (the demo and the 5,232 Amazon
 Mining Watch footprints imported twice), in AppTest under cProfile (brief H2, 2026-11-27). Each test
 here holds the faster path to the answers of the slower one, on real footprints where they matter.
+Measured in headless Chromium with the session's first tree and this one served side by side (each step
+on one then the other, load 3-5 on 2 cores), server CPU seconds of a role's first visit: Map 9.2-11.0 ->
+4.9-6.8, Mercury inventory 4.0-5.1 -> 1.6-2.4, Contamination overlays 5.7-7.4 -> 3.8-4.4, Violations
+workbench 1.6-2.4 -> 0.6-1.3, Registers 2.3-3.0 -> 1.6-2.3 (GeoPackage and PostGIS).
 """
 from __future__ import annotations
 
