@@ -419,6 +419,10 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
             continue
         if invalid[i]:
             reason = geomcheck.invalid_reasons(geoms[i:i + 1])[0]
+            if (reason or "").startswith("Invalid Coordinate"):  # NaN or infinite: make_valid would drop the vertex
+                add(i, "geometry", reason, f"a {allowed} geometry with finite coordinates ({_LONLAT}); "
+                    "--repair does not guess a missing coordinate: fix or remove the row", "invalid")
+                continue
             fixed = geomcheck.repair(np.array([geoms[i]], dtype=object), spec.geometry_types)[0]
             if fixed is None or fixed.is_empty:  # collapsed: a line whose points are all the same, a flat ring
                 nothing = (f"a {allowed} geometry; {reason}: make_valid leaves nothing of it (its points are "
