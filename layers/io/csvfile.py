@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,6 +40,8 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _MAYBE_ARMED = r"^ *[=+\-@\t\r']"  # a cell that ``defuse_formula`` may change starts so
 _NEEDS_QUOTES = '[",\r\n]'  # what makes the csv module quote a cell (QUOTE_MINIMAL, CRLF rows)
 _TEXT = pa.large_string()
+_STR = pd.Series(["text"]).dtype  # pandas' Arrow-backed text
+Added = str | Callable[[int, int], pa.Array]  # a column ``write_csv`` adds: its text on every row, or rows start:stop
 
 
 def _byte_table(chars: bytes) -> np.ndarray:
@@ -145,28 +147,57 @@ def _comments(header_lines: Sequence[str]) -> str:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None = None,
-              bom: bool = True, rows_per_piece: int = ROWS_PER_PIECE) -> Path:
+              bom: bool = True, rows_per_piece: int = ROWS_PER_PIECE,
+              added: Sequence[tuple[str, Added]] = ()) -> Path:
     """Write ``csv_bytes(frame)`` to ``path`` (callers that need atomicity pass a temporary
     path, see ``layers.io.safefile.atomic_path``); returns the path. A long table goes out
     ``rows_per_piece`` rows at a time, so that its text is never all in memory at once (issue 13:
-    1.4 million violations); the bytes are those of ``csv_bytes``."""
+    1.4 million violations); the bytes are those of ``csv_bytes``.
+
+    ``added`` are text columns written after the frame's, each ``(name, text)`` (the same text on
+    every row) or ``(name, make)`` with ``make(start, stop)`` the Arrow text of rows ``start:stop``
+    (missing is empty): the bytes are those of the frame with these columns added as text, but a
+    constant is never built and a made column is made a piece at a time (an export's ``hgw_sources``,
+    1.6 kB a row, was 426 MB of 258,638 violations; a polygon's WKT is ~700 bytes), unless the table
+    goes through pandas (then they are, whole). Their names must not be the frame's."""
     path = Path(path)
+    if set(map(str, frame.columns)) & {name for name, _ in added}:
+        raise ValueError(f"added columns {[n for n, _ in added]} already in the frame")
     with path.open("wb") as out:
-        if float_format is None and len(frame) and _write_pieces(frame, out, bom, rows_per_piece):
+        if float_format is None and len(frame) and _write_pieces(frame, out, bom, rows_per_piece, added):
             return path
         out.seek(0)
         out.truncate()
-        for piece in _pieces(frame, float_format, bom, ()):
+        for piece in _pieces(_with_added(frame, added), float_format, bom, ()):
             out.write(piece)
     return path
 
 
-def _write_pieces(frame: pd.DataFrame, out: BinaryIO, bom: bool, rows: int) -> bool:
+def _with_added(frame: pd.DataFrame, added: Sequence[tuple[str, Added]], start: int = 0) -> pd.DataFrame:
+    """``frame`` (rows ``start:`` of the caller's) with the ``added`` columns of ``write_csv`` as
+    Arrow-backed text."""
+    if not added:
+        return frame
+    whole = pd.DataFrame(frame).copy(deep=False)  # (copy on write: the caller's frame keeps its columns)
+    for name, value in added:
+        text = repeated_text(value, len(whole)) if isinstance(value, str) else value(start, start + len(whole))
+        whole[name] = pd.Series(pd.array(text, dtype=_STR), index=whole.index)
+    return whole
+
+
+def _write_pieces(frame: pd.DataFrame, out: BinaryIO, bom: bool, rows: int,
+                  added: Sequence[tuple[str, Added]] = ()) -> bool:
     """The Arrow path of ``csv_bytes`` ``rows`` rows at a time into ``out``; False as soon as a
     slice holds a column that path leaves to pandas (the caller then starts again, whole)."""
     for start in range(0, len(frame), rows):
         part = frame.iloc[start:start + rows]
-        table = _arrow_cells(part)
+        constants = [(name, value) for name, value in added if isinstance(value, str)]
+        made = [(name, value) for name, value in added if not isinstance(value, str)]
+        if made and constants and added[-len(constants):] != constants:  # (a constant before a made column)
+            part, constants = _with_added(part, added, start), []
+        elif made:
+            part = _with_added(part, made, start)
+        table = _arrow_cells(part, constants)
         if table is None:
             return False
         head, cells = table
@@ -215,16 +246,20 @@ def _joined(cells: list[pa.Array | pa.Scalar], rows: int) -> Iterator[bytes | pa
         yield _join([c.slice(start, size) if isinstance(c, (pa.Array, pa.ChunkedArray)) else c for c in cells], size)
 
 
-def _arrow_cells(frame: pd.DataFrame) -> tuple[bytes, list[pa.Array | pa.Scalar]] | None:
-    """The header of ``_arrow_table`` and the written cells of each column (see ``_column_text``);
-    None when a column is of a kind left to pandas."""
+def _arrow_cells(frame: pd.DataFrame, constants: Sequence[tuple[str, str]] = ()
+                 ) -> tuple[bytes, list[pa.Array | pa.Scalar]] | None:
+    """The header of ``_arrow_table`` and the written cells of each column (see ``_column_text``),
+    then of the ``constants`` of ``write_csv`` (for a frame of at least one row); None when a column
+    is of a kind left to pandas."""
     frame = pd.DataFrame(frame)
-    ncols = len(frame.columns)
+    ncols = len(frame.columns) + len(constants)
     if not ncols or not frame.columns.is_unique or isinstance(frame.columns, pd.MultiIndex):
         return None
-    headers = [str(defuse_formula(str(c))) for c in frame.columns]
+    headers = [str(defuse_formula(str(c))) for c in [*frame.columns, *(name for name, _ in constants)]]
     try:
-        cells = [_column_text(frame.iloc[:, i], ncols) for i in range(ncols)]
+        cells = [_column_text(frame.iloc[:, i], ncols) for i in range(len(frame.columns))]
+        # a constant column's cells as _column_text writes a text column whose cells are all the same
+        cells += [_quoted(pa.scalar(defuse_formula(value), _TEXT), ncols) for _, value in constants]
         if any(c is None for c in cells):
             return None
         head = _join([_quoted(pa.scalar(h, _TEXT), ncols) for h in headers], 1)
