@@ -193,23 +193,52 @@ def explode(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
 
 
 def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_M,
-                  parts: Parts | None = None) -> Rings:
-    """Densified rings of the polygon parts of ``geoms`` (other geometry types are ignored)."""
+                  parts: Parts | None = None, pieces: Pieces | None = None) -> Rings:
+    """Densified rings of the polygon parts of ``geoms`` (other geometry types are ignored).
+
+    ``pieces`` may pass in ``explode(geoms, max_piece_m=max_piece_m, parts=parts)`` when it is
+    already made: the rings are then its pieces of the polygon rings (the same arrays), not cut again.
+    """
     geo_parts, owner, tid = parts if parts is not None else parts_of(geoms)
     is_poly = tid == 3
     polys, owner = geo_parts[is_poly], owner[is_poly]
-    rings, part_of_ring = shapely.get_rings(polys, return_index=True)
-    pieces = explode(rings, max_piece_m=max_piece_m)
-    if len(pieces) == 0:
+    if pieces is None:
+        rings, part_of_ring = shapely.get_rings(polys, return_index=True)
+        pieces = explode(rings, max_piece_m=max_piece_m)
+        lon1, lat1, lon2, lat2, ring_of_piece = pieces.lon1, pieces.lat1, pieces.lon2, pieces.lat2, pieces.owner
+    else:
+        part_of_ring, (lon1, lat1, lon2, lat2, ring_of_piece) = _ring_pieces(pieces, tid, polys)
+    if ring_of_piece.size == 0:
         e = np.empty(0)
         return Rings(e, e, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
     # vertices of ring r: every piece start, then the closing vertex (= first) once more
-    last = np.flatnonzero(np.r_[pieces.owner[1:] != pieces.owner[:-1], True])
-    lon = np.concatenate([pieces.lon1, pieces.lon2[last]])
-    lat = np.concatenate([pieces.lat1, pieces.lat2[last]])
-    ring = np.concatenate([pieces.owner, pieces.owner[last]])
+    last = np.flatnonzero(np.r_[ring_of_piece[1:] != ring_of_piece[:-1], True])
+    lon = np.concatenate([lon1, lon2[last]])
+    lat = np.concatenate([lat1, lat2[last]])
+    ring = np.concatenate([ring_of_piece, ring_of_piece[last]])
     order = np.argsort(ring, kind="stable")
     return Rings(lon[order], lat[order], ring[order], part_of_ring, owner)
+
+
+def _ring_pieces(pieces: Pieces, tid: NDArray[np.int32], polys: NDArray[np.object_]
+                 ) -> tuple[NDArray[np.int64], tuple[NDArray[Any], ...]]:
+    """The part of each ring of ``polys`` (the polygon parts, type ids ``tid``, of ``explode``'s
+    geometries) and, of ``pieces`` (``explode``'s), those of the rings: their ends and ring numbers.
+
+    ``explode`` numbers the chains part by part (``_chains``): one for a point or a line, one per
+    ring of a polygon in ``shapely.get_rings`` order; so the polygon rings, in chain order, are the
+    rings of ``shapely.get_rings(polys)`` in its order, and their pieces are the ones ``explode``
+    of those rings makes (the same edges, densified alone)."""
+    is_poly = tid == 3
+    rings_per_poly = shapely.get_num_interior_rings(polys).astype(np.int64) + 1
+    part_of_ring = np.repeat(np.arange(polys.size, dtype=np.int64), rings_per_poly)
+    chains_per_part = np.ones(tid.size, dtype=np.int64)
+    chains_per_part[is_poly] = rings_per_poly
+    chain_is_ring = np.repeat(is_poly, chains_per_part)
+    ring_of_chain = np.cumsum(chain_is_ring) - 1
+    keep = np.flatnonzero(chain_is_ring[pieces.chain])
+    return part_of_ring, (pieces.lon1[keep], pieces.lat1[keep], pieces.lon2[keep], pieces.lat2[keep],
+                          ring_of_chain[pieces.chain[keep]])
 
 
 def build_polygons(x: NDArray[np.float64], y: NDArray[np.float64], rings: Rings) -> NDArray[np.object_]:

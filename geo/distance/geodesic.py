@@ -252,8 +252,8 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], lim
     if reach - lim.tolerance_m > MAX_REACH_M:  # the tolerance is the kernel's slack, not the user's reach
         raise ValueError(f"max_distance_m + target_offset_m is {reach - lim.tolerance_m:g} m; at most "
                          f"{MAX_REACH_M:g} m is supported")
-    s_rings = polygon_rings(subjects, parts=s_parts)
-    t_rings = polygon_rings(targets, parts=t_parts)
+    s_rings = polygon_rings(subjects, parts=s_parts, pieces=sp)  # the rings of the pieces: not cut again
+    t_rings = polygon_rings(targets, parts=t_parts, pieces=tp)
     s_own, s_lon, s_lat = _first_vertex(sp)
     key_of = np.full(subjects.size, 0, dtype=np.int64)
     key_of[s_own] = locality_keys(s_lon, s_lat)
