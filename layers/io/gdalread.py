@@ -3,7 +3,10 @@
 Only four kinds of upload reach GDAL, each through a connection string that leaves GDAL no
 driver to choose where it can be told one:
 
-- GeoJSON: ``GeoJSON:<path>`` (the GeoJSON driver only);
+- GeoJSON: ``GeoJSON:<path>`` (the GeoJSON driver only), read with ``ARRAY_AS_STRING=YES``: a property
+  that is an array in one feature and text in the others stays a text column (GDAL would otherwise
+  make the whole column a list, every value a one-item list), and ``read`` turns back into a list
+  (or an object) each value GDAL wrote as JSON, for ``layers.io.nested`` to refuse (or flatten) by row;
 - GeoPackage: ``GPKG:<path>``, opened read-only and immutable (no lock, no journal written); one
   with a non-empty ``-wal`` beside it (QGIS's saved edits) as a private copy holding the ``-wal``'s
   committed pages (``layers.io.containers.with_wal``), since immutable mode ignores a ``-wal``;
@@ -20,9 +23,11 @@ to report, never an exception.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -47,6 +52,9 @@ NO_NETWORK = {
     "GDAL_HTTP_CONNECTTIMEOUT": "1",
     "GDAL_VRT_ENABLE_PYTHON": "NO",
 }
+ARRAY_AS_STRING = "ARRAY_AS_STRING"
+# How GDAL (json-c, spaced) writes a JSON array or object as text: '[ 1, "a" ]', '[ ]', '{ "k": 1 }'.
+_GDAL_JSON = re.compile(r"\[ (?:.* )?\]|\{ (?:.* )?\}", re.DOTALL)
 FOLDER = "folder"  # column naming the KML folder a placemark came from
 # A path GDAL and pyogrio take as a plain file: absolute, no '!' (pyogrio's archive syntax), no ':'
 # (GDAL's 'DRIVER:path:layer'), no backslash or control character, no archive or /vsi part in it.
@@ -95,8 +103,43 @@ def sources(plain: str, sniffed: Sniffed) -> dict[str, str]:
 
 def open_options(sniffed: Sniffed) -> dict[str, str]:
     """GDAL open options: a GeoPackage is read immutable (no lock taken, nothing written; what a
-    ``-wal`` beside it holds is read from the copy ``plain_path`` makes)."""
-    return {"IMMUTABLE": "YES"} if sniffed.kind == "gpkg" else {}
+    ``-wal`` beside it holds is read from the copy ``plain_path`` makes); a GeoJSON's arrays as JSON
+    text (see the module's docstring)."""
+    if sniffed.kind == "gpkg":
+        return {"IMMUTABLE": "YES"}
+    return {ARRAY_AS_STRING: "YES"} if sniffed.kind == "geojson" else {}
+
+
+def _json_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each text cell GDAL wrote from a JSON array or object (json-c's spaced form,
+    ``[ "a", "b" ]``, ``{ "k": 1 }``) given back as the list or dict it was.
+
+    A column holding arrays in some features and text in others is a text column under
+    ``ARRAY_AS_STRING``, and one holding objects and text is one whatever the options: GDAL
+    writes the array or object of such a cell as JSON text. Text of that exact form typed by a
+    user in such a column cannot be told from it, and is read as the array it spells.
+    """
+    for col in frame.columns:
+        series = frame[col]
+        if series.dtype != object and not isinstance(series.dtype, pd.StringDtype):
+            continue
+        texts = series[series.map(lambda v: isinstance(v, str))]
+        marked = texts[texts.str.fullmatch(_GDAL_JSON)]
+        if marked.empty:
+            continue
+        parsed = {i: _loaded(v) for i, v in marked.items()}
+        parsed = {i: v for i, v in parsed.items() if isinstance(v, list | dict)}
+        if parsed:
+            values = series.astype(object).where(series.notna(), None)
+            frame[col] = values.where(~values.index.isin(list(parsed)), pd.Series(parsed, dtype=object))
+    return frame
+
+
+def _loaded(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def list_layers(source: str) -> list[str]:
@@ -116,8 +159,12 @@ def read(source: str, layer: str | None, options: dict[str, str], *, skip_featur
     """
     lock_network()
     try:
-        frame = pyogrio.read_dataframe(source, layer=layer, on_invalid="ignore", skip_features=skip_features,
-                                       max_features=max_features, use_arrow=use_arrow, **options)
+        with warnings.catch_warnings():  # a JSON column of arrays and text: pyogrio leaves it text
+            warnings.filterwarnings("ignore", "Could not parse column", UserWarning)
+            frame = pyogrio.read_dataframe(source, layer=layer, on_invalid="ignore", skip_features=skip_features,
+                                           max_features=max_features, use_arrow=use_arrow, **options)
+        if options.get(ARRAY_AS_STRING) == "YES":
+            frame = _json_values(frame)
         geoms = frame.geometry.to_numpy() if isinstance(frame, gpd.GeoDataFrame) else np.array([])
         if not shapely.is_missing(geoms).any():
             return frame
