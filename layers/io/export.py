@@ -167,7 +167,8 @@ def _geojson(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, obje
 
 
 def _gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str, meta: dict[str, object]) -> None:
-    pyogrio.write_dataframe(gdf, path, driver="GPKG", layer=layer, geometry_type="Unknown")
+    pyogrio.write_dataframe(gdf, path, driver="GPKG", layer=layer, geometry_type="Unknown",
+                            promote_to_multi=False)  # a Polygon beside a MultiPolygon stays a Polygon
     with contextlib.closing(sqlite3.connect(path)) as con, con:
         con.execute("CREATE TABLE hgw_export (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         con.executemany("INSERT INTO hgw_export VALUES (?, ?)",
