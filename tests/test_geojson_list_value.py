@@ -55,8 +55,8 @@ def test_one_array_among_text_is_one_error_and_the_other_rows_read_as_written(tm
     with pytest.raises(InputError) as caught:
         load_layer(_planted(tmp_path), "mining_sites")
     assert not [p for p in caught.value.problems if p.kind == "generated"]  # the ids are read, not made up
-    assert str(next(p for p in caught.value.problems if p.field == "status")).startswith(
-        "error: mining_sites.geojson, row 3, field 'status': value \"['active']\": one value")
+    status = next(p for p in caught.value.problems if p.field == "status")
+    assert (status.file, status.row, status.value) == ("mining_sites.geojson", 3, "['active']")
 
 
 @pytest.mark.parametrize("rows", [1, 2, 3])
@@ -100,3 +100,17 @@ def test_an_object_among_text_is_flattened_not_kept_as_json_text(tmp_path: Path)
     assert [None if pd.isna(v) else v for v in gdf["interview"]] == ["none", None]
     assert [None if pd.isna(v) else v for v in gdf["interview.informant_name"]] == [None, "Ama"]
     assert _lists(problems) == [(2, "interview.tags", "['a']")]
+
+
+def test_the_list_error_names_the_id_and_is_the_cells_only_error(tmp_path: Path) -> None:
+    path = _planted(tmp_path)
+    with pytest.raises(InputError) as caught:
+        load_layer(path, "mining_sites")
+    whole = caught.value.problems
+    assert [str(p) for p in whole if p.row == 2 and p.field == "site_id"] == [
+        "error: mining_sites.geojson, row 2, field 'site_id': value \"['a', 'b']\": one value (text, a number,"
+        " true or false); HgWatch stores no lists: put each item in a column of its own"]
+    assert next(p for p in whole if p.field == "status").feature_id == "S3"
+    chunked: list[Problem] = []
+    list(validated_chunks(read_chunks(path, 2), spec_for("mining_sites"), source=path.name, problems=chunked))
+    assert sorted(map(str, chunked)) == sorted(map(str, whole))

@@ -37,7 +37,7 @@ from layers.io import gdalread
 from layers.io.coerce import is_missing
 from layers.io.containers import WalCopies, shared_copies
 from layers.io.crs import place_crs
-from layers.io.nested import flatten_nested
+from layers.io.nested import flatten_nested, settle
 from layers.io.readers import tidy
 from layers.io.sniff import Sniffed, sniff
 from layers.io.validate import OPEN_RING, ROW, UNREADABLE, rename_columns, validate
@@ -179,16 +179,17 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
     has_ids = False  # some chunk has an id: a chunk whose ids are all empty is then not "no id column"
     empty_chunks: list[tuple[int, int, np.ndarray]] = []  # (its problems in found_all, its rows)
     for gdf, notes in chunks:
+        raw = rename_columns(gdf, spec)
+        layer, found = validate(gdf, spec, source=source, repair=repair)
+        found = settle(notes, found, gdf, spec)
         for p in notes:
             if p.row is None and repr(p) in file_level:
                 continue
             file_level.add(repr(p))
             found_all.append(p)
-        raw = rename_columns(gdf, spec)
         raw_id = raw[spec.id_field] if spec.id_field in raw.columns else None
         empty_ids = raw_id is not None and len(raw_id) > 0 and bool(is_missing(raw_id).all())
         has_ids = has_ids or (raw_id is not None and not empty_ids and len(raw_id) > 0)
-        layer, found = validate(gdf, spec, source=source, repair=repair)
         if raw_id is not None and len(raw_id) != len(layer):  # rows --repair left out (nothing left of them)
             raw_id = raw_id[raw[ROW].isin(layer[ROW]).to_numpy()]
         start = len(found_all)
@@ -235,11 +236,12 @@ def _ids_missing(found: list[Problem], empty_chunks: list[tuple[int, int, np.nda
     one, so each of their rows is "required value is missing" and their problems name no id."""
     out: list[Problem] = []
     done = 0
+    listed = {p.row for p in found if p.kind == "nested" and p.field == field}  # a list was there: said so
     for start, end, chunk_rows in empty_chunks:
         out += found[done:start]
         out += [replace(p, feature_id=None) for p in found[start:end] if p.kind != "generated"]
         out += [Problem(source, int(r), field, None, "required value is missing", "error", None, "missing")
-                for r in chunk_rows]
+                for r in chunk_rows if int(r) not in listed]
         done = end
     out += found[done:]
     return [p for p in out if not (p.kind == "generated" and p.field == field)]

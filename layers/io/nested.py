@@ -11,13 +11,15 @@ error naming the file, the row, the field and the value. Nothing nested is ever 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from geo.errors import Problem
-from layers.io.validate import MARKERS, ROW
+from layers.catalogue import LayerSpec
+from layers.io.validate import MARKERS, ROW, rename_columns
 
 SEPARATOR = "."
 _LIST_EXPECTED = ("one value (text, a number, true or false); HgWatch stores no lists: put each item in a"
@@ -103,3 +105,20 @@ def _shown(value: object) -> str:
     items = value.tolist() if isinstance(value, np.ndarray) else list(value)  # type: ignore[call-overload]
     text = repr(items)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def settle(notes: list[Problem], found: list[Problem], read: pd.DataFrame, spec: LayerSpec) -> list[Problem]:
+    """``found`` (``validate``'s problems of the layer ``read`` as read, with its ``_row`` column) without a
+    "required value is missing" for a cell whose list ``flatten_nested`` removed (that cell has its
+    error in ``notes``); each list error of ``notes`` is named by its row's id, in place. Nothing is
+    done (no column renamed) when ``notes`` holds no list error: the usual file."""
+    listed = {(p.row, p.field) for p in notes if p.kind == "nested" and p.row is not None}
+    if not listed:
+        return found
+    raw = rename_columns(read, spec)
+    ids = dict(zip(raw[ROW].tolist(), raw[spec.id_field].tolist(), strict=True)) if spec.id_field in raw.columns else {}
+    for k, p in enumerate(notes):
+        value = ids.get(p.row)
+        if p.kind == "nested" and isinstance(value, str) and value.strip():
+            notes[k] = replace(p, feature_id=value)
+    return [p for p in found if not (p.kind == "missing" and (p.row, p.field) in listed)]

@@ -51,7 +51,7 @@ from layers.io.containers import LOCKED, ZIP_ERRORS, check_gpkg_layer
 from layers.io.coordinates import find_geometry
 from layers.io.crs import crs_name, place_crs
 from layers.io.geoparquet import read_geoparquet
-from layers.io.nested import flatten_nested
+from layers.io.nested import flatten_nested, settle
 from layers.io.sniff import Sniffed, sniff
 from layers.io.validate import OPEN_RING, ROW, UNREADABLE, plain, validate
 
@@ -245,7 +245,10 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
         gdf, problems = read_raw(path, source_layer=source_layer, crs=crs, geometry_optional=spec.geometry_optional)
         lacking = {k: gdf[ROW][gdf[k].isna()] if k in gdf.columns else gdf[ROW] for k in (set_values or {})}
         gdf = set_fields(gdf, spec, set_values)
+        read = gdf
         gdf, found = validate(gdf, spec, source=path.name, repair=repair)
+        found = settle(problems, found, read, spec)
+        del read
         filled = {k: int(rows.isin(gdf[ROW]).sum()) for k, rows in lacking.items()}  # of the rows kept
         if _FROZEN_AFTER_LOAD[0]:
             gc.freeze()  # before the collector runs again: its first young pass would walk the whole layer
