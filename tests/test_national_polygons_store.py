@@ -77,18 +77,23 @@ def _planted(path: Path) -> Path:
     return path
 
 
+def _check_argv(tmp_path: Path, sites: Path) -> list[str]:
+    """``cli.py check`` of HG-WATER-100 on ``sites`` against one river (written beside it), not recorded."""
+    gpd.GeoDataFrame({"water_id": ["W1"], "kind": ["river"]},
+                     geometry=[shapely.LineString([(-1.6, 6.005), (-1.0, 6.005)])], crs=4326).to_parquet(
+        tmp_path / "water.parquet")
+    return ["--workspace", str(tmp_path / "ws.gpkg"), "check", "--only", "HG-WATER-100", "--no-record",
+            "--layer", f"mining_sites={sites}", "--layer", f"water_bodies={tmp_path / 'water.parquet'}",
+            "--set", "mining_sites.uses_mercury=true", "--out", str(tmp_path / "v.csv")]
+
+
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.parametrize("rows", ["1", "2", "5"])
 def test_a_chunked_check_of_a_file_with_bad_geometries_lists_its_errors_as_a_whole_check(
         tmp_path: Path, rows: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HGWATCH_DATABASE_URL", raising=False)
     sites = _planted(tmp_path / "sites.parquet")
-    gpd.GeoDataFrame({"water_id": ["W1"], "kind": ["river"]},
-                     geometry=[shapely.LineString([(-1.6, 6.005), (-1.0, 6.005)])], crs=4326).to_parquet(
-        tmp_path / "water.parquet")
-    argv = ["--workspace", str(tmp_path / "ws.gpkg"), "check", "--only", "HG-WATER-100", "--no-record",
-            "--layer", f"mining_sites={sites}", "--layer", f"water_bodies={tmp_path / 'water.parquet'}",
-            "--set", "mining_sites.uses_mercury=true", "--out", str(tmp_path / "v.csv")]
+    argv = _check_argv(tmp_path, sites)
     assert cli.main([*argv, "--chunk-rows", "0"]) == 2
     whole = capsys.readouterr().err
     assert cli.main([*argv, "--chunk-rows", rows]) == 2
@@ -119,12 +124,7 @@ def test_a_chunked_check_of_a_geojson_with_an_open_ring_says_what_a_whole_check_
         tmp_path: Path, rows: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HGWATCH_DATABASE_URL", raising=False)
     sites = _geojson_with_open_ring(tmp_path / "sites.geojson")
-    gpd.GeoDataFrame({"water_id": ["W1"], "kind": ["river"]},
-                     geometry=[shapely.LineString([(-1.6, 6.005), (-1.0, 6.005)])], crs=4326).to_parquet(
-        tmp_path / "water.parquet")
-    argv = ["--workspace", str(tmp_path / "ws.gpkg"), "check", "--only", "HG-WATER-100", "--no-record",
-            "--layer", f"mining_sites={sites}", "--layer", f"water_bodies={tmp_path / 'water.parquet'}",
-            "--set", "mining_sites.uses_mercury=true", "--out", str(tmp_path / "v.csv")]
+    argv = _check_argv(tmp_path, sites)
     assert cli.main([*argv, "--chunk-rows", "0"]) == 2
     whole = [line for line in capsys.readouterr().err.splitlines() if line.startswith("  error:")]
     assert whole == ["  error: sites.geojson, row 3, id C, field 'geometry': value 'ring 1 of polygon 1 starts at "
