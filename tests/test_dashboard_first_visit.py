@@ -151,12 +151,17 @@ def test_the_field_list_joins_each_sites_distinct_rules_sorted() -> None:
     ]
 
 
-@pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
-def test_a_page_that_shows_no_violation_runs_no_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _on_a_demo_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app opens a copy of the demo workspace (a GeoPackage, whatever the environment says)."""
     path = tmp_path / "demo.gpkg"
     shutil.copyfile(DEFAULT_PATH, path)
     monkeypatch.delenv("HGWATCH_DATABASE_URL", raising=False)
     monkeypatch.setenv("HGWATCH_WORKSPACE", str(path))
+
+
+@pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
+def test_a_page_that_shows_no_violation_runs_no_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _on_a_demo_copy(tmp_path, monkeypatch)
     runs: list[tuple[str, ...]] = []
 
     def counted(ruleset: Any, frames: Any, ids: tuple[str, ...], *args: Any, **kwargs: Any) -> Any:
@@ -189,10 +194,7 @@ def test_rows_without_a_brace_are_escaped_as_string_by_string() -> None:
 
 @pytest.mark.skipif(not DEFAULT_PATH.exists(), reason="demo workspace missing (make install builds it)")
 def test_the_inventory_pages_files_are_made_when_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(DEFAULT_PATH, path)
-    monkeypatch.delenv("HGWATCH_DATABASE_URL", raising=False)
-    monkeypatch.setenv("HGWATCH_WORKSPACE", str(path))
+    _on_a_demo_copy(tmp_path, monkeypatch)
     made: list[str] = []
     def counted(name: str) -> Any:
         real = getattr(tables, name)
