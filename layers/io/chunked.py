@@ -36,7 +36,7 @@ from layers.catalogue import LayerSpec
 from layers.io import gdalread
 from layers.io.coerce import is_missing
 from layers.io.containers import WalCopies, shared_copies
-from layers.io.crs import place_crs
+from layers.io.crs import Placing, Tally
 from layers.io.nested import flatten_nested, settle
 from layers.io.readers import tidy
 from layers.io.sniff import Sniffed, sniff
@@ -60,18 +60,32 @@ def _tidied(path: Path, found: Sniffed, rows: int, crs: str | None,
     if kind not in ("parquet", "geojson", "gpkg"):
         raise InputError(f"{path.name}: reading in chunks handles GeoParquet, GeoJSON and GeoPackage; "
                          f"read this {kind} file whole")
+    def pages() -> Iterator[gpd.GeoDataFrame]:
+        return _parquet_batches(path, rows) if kind == "parquet" else _ogr_pages(path, found, rows, copies)
+
     start = 0
-    for raw in (_parquet_batches(path, rows) if kind == "parquet" else _ogr_pages(path, found, rows, copies)):
-        if start == 0:  # the CRS is judged once, on the first chunk, as ``read_raw`` judges the file
-            gdf, problems = place_crs(raw, path, crs)
-        else:
-            declared = raw if raw.crs is not None else raw.set_crs(crs or "EPSG:4326")
-            gdf, problems = declared.to_crs("EPSG:4326"), []
-        gdf = tidy(gdf)
+    placing: Placing | None = None
+    tally: Tally | None = None  # the chunks' so far, while the file is judged at its end
+    for raw in pages():
+        problems: list[Problem] = []
+        if placing is None:  # the file's CRS (its first chunk declares it), judged on every geometry
+            placing = Placing(path, crs, raw.crs)
+            problems = placing.problems
+            tally = Tally.of(raw) if placing.judged else None
+            if tally is not None and tally.doubtful:  # judged now, on one more read of the whole file,
+                placing.judge(sum((Tally.of(page) for page in pages()), Tally()))  # not after all the work
+                tally = None
+            else:  # the kind of CRS now; the coordinates once every chunk has been tallied
+                placing.judge(Tally())
+        elif tally is not None:
+            tally += Tally.of(raw)
+        gdf = tidy(placing.convert(raw))
         gdf[ROW] = np.arange(start + 1, start + len(gdf) + 1)
         start += len(gdf)
         gdf, nested = flatten_nested(gdf, path.name)
         yield gdf, problems + nested
+    if placing is not None and tally is not None:  # a first chunk that fitted: the whole file decides
+        placing.judge(tally)
 
 
 def _parquet_batches(path: Path, rows: int) -> Iterator[gpd.GeoDataFrame]:

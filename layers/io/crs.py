@@ -13,9 +13,12 @@ Policy: any CRS goes in and everything comes out in longitude/latitude (EPSG:432
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+from numpy.typing import NDArray
 from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 from pyproj.exceptions import ProjError
@@ -46,9 +49,115 @@ def check_kind(crs: CRS, whose: str) -> None:
                    "or projected 2D CRS such as EPSG:4326 or EPSG:32630")
 
 
-def _bounds(gdf: gpd.GeoDataFrame, digits: int) -> tuple[float, ...]:
-    """The layer's total bounds as plain numbers for a message: (500000.0, ...), not np.float64."""
-    return tuple(round(float(b), digits) for b in gdf.total_bounds)
+def _bounds(bounds: NDArray[np.float64], digits: int) -> tuple[float, ...]:
+    """A layer's total bounds as plain numbers for a message: (500000.0, ...), not np.float64."""
+    return tuple(round(float(b), digits) for b in bounds)
+
+
+@dataclass
+class Tally:
+    """What judging a file's CRS counts over its geometries: those present (not None or empty), those
+    that fit longitude/latitude (in range, or with x and y swapped), those out of range and not
+    swapped, and the total bounds. Tallies of a file's chunks add up to the whole file's."""
+
+    present: int = 0
+    fit: int = 0
+    bad: int = 0
+    bounds: NDArray[np.float64] = field(default_factory=lambda: np.full(4, np.nan))
+
+    @classmethod
+    def of(cls, gdf: gpd.GeoDataFrame) -> Tally:
+        geoms = gdf.geometry.to_numpy()
+        out_of_range, swapped = geomcheck.range_masks(geoms)
+        present = ~geomcheck.missing_mask(geoms)
+        fit = present & (~out_of_range | swapped)
+        return cls(int(present.sum()), int(fit.sum()), int((present & out_of_range & ~swapped).sum()),
+                   np.asarray(gdf.total_bounds, dtype=np.float64))
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.present + other.present, self.fit + other.fit, self.bad + other.bad,
+                     np.r_[np.fmin(self.bounds[:2], other.bounds[:2]), np.fmax(self.bounds[2:], other.bounds[2:])])
+
+    @property
+    def doubtful(self) -> bool:
+        """Some present geometry does not fit longitude/latitude."""
+        return self.fit < self.present
+
+
+class Placing:
+    """The CRS a file's coordinates are in, and how they are put into EPSG:4326 (the module's policy).
+
+    ``place_crs`` places a whole layer. ``layers.io.chunked`` places a file a chunk at a time with the
+    same object: made from the first chunk (the CRS a file declares is the file's), each chunk
+    ``convert``-ed, and the file ``judge``-d on the ``Tally`` of all its chunks, so that a chunked read
+    accepts and refuses exactly the files a whole read does, with the same message.
+
+    ``judged``: "assumed" (no CRS declared or given: longitude/latitude if most coordinates fit it),
+    "claimed" (the file says longitude/latitude: refused if most coordinates are out of range), or
+    None (nothing to judge).
+    """
+
+    def __init__(self, path: Path, crs: str | None, declared: object) -> None:
+        self.path = path
+        self.judged: str | None = None
+        if crs is not None:
+            try:
+                given = CRS.from_user_input(crs)
+            except ProjCRSError:
+                raise CRSError(f"--crs {crs!r} is not a CRS PROJ knows; expected e.g. EPSG:32630") from None
+            check_kind(given, f"--crs {crs!r}")
+            if declared is not None and not CRS(declared).equals(given, ignore_axis_order=True):
+                raise CRSError(
+                    f"{path.name}: the file declares its CRS as {crs_name(CRS(declared))} but --crs says "
+                    f"{crs_name(given)}; HgWatch will not pick one. Drop --crs to use the file's "
+                    f"{crs_name(CRS(declared))}, or correct the file")
+            self.crs = given
+        elif declared is None:
+            self.crs, self.judged = LONLAT, "assumed"
+        else:
+            self.crs = CRS(declared)
+            if self.crs.is_geographic and self.crs.to_epsg() in (4326, None):
+                self.judged = "claimed"
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The warnings about what was assumed (said once, with the first chunk)."""
+        if self.judged != "assumed":
+            return []
+        return [Problem(self.path.name, None, None, None,
+                        "the file declares no CRS; its coordinates fit longitude/latitude, "
+                        "so WGS84 (EPSG:4326) was assumed", "warning", kind="crs")]
+
+    def judge(self, tally: Tally) -> None:
+        """Refuse the file, given the ``Tally`` of all its geometries, when its CRS is not what it is
+        taken for; then refuse a CRS that is neither geographic nor projected.
+
+        Raises
+        ------
+        CRSError : the file has no CRS and most of its coordinates are not degrees, or it claims
+            longitude/latitude and most are out of range, or its CRS is of the wrong kind.
+        """
+        if self.judged == "assumed" and tally.present and 2 * tally.fit < tally.present:
+            raise CRSError(
+                f"{self.path.name}: has no CRS and its coordinates {_bounds(tally.bounds, 3)} are not "
+                "longitude/latitude degrees, so HgWatch will not guess one; give it with --crs (e.g. --crs EPSG:32630)")
+        if self.judged == "claimed" and tally.present and 2 * tally.bad > tally.present:
+            raise CRSError(
+                f"{self.path.name}: claims longitude/latitude but most coordinates (bounds "
+                f"{_bounds(tally.bounds, 1)}) are out of range; it is probably "
+                "projected. Re-export it with its CRS, or convert it to WGS84")
+        check_kind(self.crs, f"{self.path.name}: its CRS {crs_name(self.crs)}")
+
+    def convert(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """``gdf`` (a read of the file, or a chunk of it) in EPSG:4326."""
+        gdf = gdf.set_crs(self.crs, allow_override=True)
+        if self.crs.equals(LONLAT):
+            return gdf
+        try:
+            return gdf.to_crs(LONLAT)
+        except ProjError as exc:  # e.g. a CRS of another planet
+            raise CRSError(f"{self.path.name}: its CRS {crs_name(self.crs)} cannot be converted to "
+                           f"longitude/latitude (EPSG:4326): {str(exc).splitlines()[0]}") from None
 
 
 def place_crs(gdf: gpd.GeoDataFrame, path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -65,50 +174,15 @@ def place_crs(gdf: gpd.GeoDataFrame, path: Path, crs: str | None) -> tuple[gpd.G
     CRSError : ``crs`` is unknown, conflicts with the file's CRS, or the file has no CRS and its
         coordinates are not degrees.
     """
-    problems: list[Problem] = []
-    if crs is not None:
-        try:
-            given = CRS.from_user_input(crs)
-        except ProjCRSError:
-            raise CRSError(f"--crs {crs!r} is not a CRS PROJ knows; expected e.g. EPSG:32630") from None
-        check_kind(given, f"--crs {crs!r}")
-        if gdf.crs is not None:
-            declared = CRS(gdf.crs)
-            if not declared.equals(given, ignore_axis_order=True):
-                raise CRSError(
-                    f"{path.name}: the file declares its CRS as {crs_name(declared)} but --crs says "
-                    f"{crs_name(given)}; HgWatch will not pick one. Drop --crs to use the file's "
-                    f"{crs_name(declared)}, or correct the file")
-        gdf = gdf.set_crs(given, allow_override=True)
-    elif gdf.crs is None:
-        geoms = gdf.geometry.to_numpy()
-        out_of_range, swapped = geomcheck.range_masks(geoms)
-        in_range = ~out_of_range | swapped
-        present = ~geomcheck.missing_mask(geoms) if not in_range.all() else None  # all in range: nothing to count
-        if present is not None and present.any() and (in_range[present].mean() < 0.5):
-            bounds = _bounds(gdf, 3)
-            raise CRSError(
-                f"{path.name}: has no CRS and its coordinates {bounds} are not longitude/latitude "
-                "degrees, so HgWatch will not guess one; give it with --crs (e.g. --crs EPSG:32630)")
-        gdf = gdf.set_crs(LONLAT)
-        problems.append(Problem(path.name, None, None, None,
-                                "the file declares no CRS; its coordinates fit longitude/latitude, "
-                                "so WGS84 (EPSG:4326) was assumed", "warning", kind="crs"))
-    elif CRS(gdf.crs).is_geographic and CRS(gdf.crs).to_epsg() in (4326, None):
-        geoms = gdf.geometry.to_numpy()
-        out_of_range, swapped = geomcheck.range_masks(geoms)
-        bad = out_of_range & ~swapped
-        present = ~geomcheck.missing_mask(geoms) if bad.any() else None  # none out of range: nothing to count
-        if present is not None and present.any() and bad[present].mean() > 0.5:
-            raise CRSError(
-                f"{path.name}: claims longitude/latitude but most coordinates (bounds "
-                f"{_bounds(gdf, 1)}) are out of range; it is probably "
-                "projected. Re-export it with its CRS, or convert it to WGS84")
-    check_kind(CRS(gdf.crs), f"{path.name}: its CRS {crs_name(CRS(gdf.crs))}")
-    if not CRS(gdf.crs).equals(LONLAT):
-        try:
-            gdf = gdf.to_crs(LONLAT)
-        except ProjError as exc:  # e.g. a CRS of another planet
-            raise CRSError(f"{path.name}: its CRS {crs_name(CRS(gdf.crs))} cannot be converted to "
-                           f"longitude/latitude (EPSG:4326): {str(exc).splitlines()[0]}") from None
-    return gdf, problems
+    placing = Placing(path, crs, gdf.crs)
+    placing.judge(_whole_tally(gdf) if placing.judged else Tally())
+    return placing.convert(gdf), placing.problems
+
+
+def _whole_tally(gdf: gpd.GeoDataFrame) -> Tally:
+    """``Tally.of(gdf)``, without the pass over missing geometries and bounds when every coordinate
+    fits longitude/latitude (the usual file: nothing to refuse, so nothing else to count)."""
+    out_of_range, swapped = geomcheck.range_masks(gdf.geometry.to_numpy())
+    if not (out_of_range & ~swapped).any():
+        return Tally()
+    return Tally.of(gdf)
