@@ -75,10 +75,11 @@ def swapped_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
 def range_masks(geoms: NDArray[np.object_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(``out_of_range_mask``, ``swapped_mask``) from one pass over the coordinates (issue 13:
     the bounds of 1e6 geometries were computed four times per read)."""
-    return _range_masks(coordinate_bounds(geoms))
+    return bounds_range_masks(coordinate_bounds(geoms))
 
 
-def _range_masks(b: NDArray[np.float64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+def bounds_range_masks(b: NDArray[np.float64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """``range_masks`` from the per-geometry bounds ``coordinate_bounds`` gave."""
     minx, miny, maxx, maxy = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
     with np.errstate(invalid="ignore"):
         lat_bad = (miny < -90) | (maxy > 90)
@@ -114,7 +115,7 @@ def checks(geoms: NDArray[np.object_], kinds: tuple[str, ...]) -> Checks:
     wanted[[_TYPE_IDS[k] + 1 for k in kinds if k in _TYPE_IDS]] = True
     wrong_kind = ~missing & ~wanted[types + 1]
     b = coordinate_bounds(geoms)
-    out_of_range, swapped = _range_masks(b)
+    out_of_range, swapped = bounds_range_masks(b)
     if len(types) and (types == _TYPE_IDS["Point"]).all():
         invalid = ~missing & ~(np.isfinite(b[:, 0]) & np.isfinite(b[:, 1]))
     else:

@@ -13,6 +13,7 @@ Policy: any CRS goes in and everything comes out in longitude/latitude (EPSG:432
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,11 +69,14 @@ class Tally:
     @classmethod
     def of(cls, gdf: gpd.GeoDataFrame) -> Tally:
         geoms = gdf.geometry.to_numpy()
-        out_of_range, swapped = geomcheck.range_masks(geoms)
+        b = geomcheck.coordinate_bounds(geoms)  # NaN for a missing geometry
+        out_of_range, swapped = geomcheck.bounds_range_masks(b)
         present = ~geomcheck.missing_mask(geoms)
         fit = present & (~out_of_range | swapped)
-        return cls(int(present.sum()), int(fit.sum()), int((present & out_of_range & ~swapped).sum()),
-                   np.asarray(gdf.total_bounds, dtype=np.float64))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all missing: NaN bounds, as GeoPandas gives
+            total = np.r_[np.nanmin(b[:, :2], axis=0), np.nanmax(b[:, 2:], axis=0)] if len(b) else np.full(4, np.nan)
+        return cls(int(present.sum()), int(fit.sum()), int((present & out_of_range & ~swapped).sum()), total)
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(self.present + other.present, self.fit + other.fit, self.bad + other.bad,
