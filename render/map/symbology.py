@@ -103,13 +103,13 @@ def _swatch(style: Mapping[str, object], *, line: bool = False) -> str:
 
 
 def legend_html(layers: Mapping[str, gpd.GeoDataFrame],
-                violations: gpd.GeoDataFrame | None) -> str:
+                violations: gpd.GeoDataFrame | None, classes: pd.Series | None = None) -> str:
     """The legend as escaped HTML (collapsible): site classes present, the other layers,
-    violation marks."""
+    violation marks. ``classes``: ``site_classes`` of the sites when the caller has them already."""
     rows: list[str] = []
     if "mining_sites" in layers:
         styles = site_styles(CATALOGUE["mining_sites"].style)
-        present = set(site_classes(layers["mining_sites"]))
+        present = set((site_classes(layers["mining_sites"]) if classes is None else classes).unique())
         rows += [f"{_swatch(styles[k])} {escape(label)}" for k, label in SITE_CLASSES if k in present]
     for name in layers:
         if name == "mining_sites" or name not in CATALOGUE:

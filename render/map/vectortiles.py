@@ -204,7 +204,7 @@ def tiled(store: TileStore, zoom: int, items: list[tuple[str, gpd.GeoDataFrame, 
 
 def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFrame],
                  violations: gpd.GeoDataFrame | None, above: int,
-                 zone: LazyZone | None = None) -> dict[str, list[VectorTiles]]:
+                 zone: LazyZone | None = None, site_classes: pd.Series | None = None) -> dict[str, list[VectorTiles]]:
     """The vector-tile elements of every catalogue layer with more than ``above`` features (never
     a wholly restricted one) and of the violations (rings and lines to water) when there are more
     than ``above``; keyed by layer type (``"violations"`` for those). All archives are built in one go.
@@ -212,7 +212,8 @@ def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFr
     ``zone``: the rule buffers around the flagged water, tiled with the violations, under their
     lines and rings. The buffers go in as they are, overlapping; the painter dissolves them
     (``"dissolve"``: one fill, and only the outline of their union), so the server never merges
-    them (a union of 10,000 buffers took about 4 s), and makes them only when the archive is built."""
+    them (a union of 10,000 buffers took about 4 s), and makes them only when the archive is built.
+    ``site_classes``: ``symbology.site_classes`` of the sites, when the caller has them already."""
     items = []
     for layer, gdf in layers.items():
         # a wholly restricted layer (mercury trade) stays rows on the signed-in page: never an archive
@@ -221,7 +222,8 @@ def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFr
             continue
         spec = CATALOGUE[layer]
         if layer == "mining_sites":
-            classes, styles = sym.site_classes(gdf), sym.site_styles(spec.style)
+            classes = sym.site_classes(gdf) if site_classes is None else site_classes
+            styles = sym.site_styles(spec.style)
             order = [k for k, _ in reversed(sym.SITE_CLASSES)]
         else:
             classes = pd.Series("default", index=gdf.index)
