@@ -16,7 +16,8 @@ Only this module calls ``to_csv`` or the ``csv`` module's writers (a test scans 
 Speed: a table of text, numbers and booleans (what exports and violation files hold) is written
 column by column with Arrow string kernels, a constant column quoted once (in Python), which cells
 need defusing or quotes read from their bytes, whole-hundredth floats written from integers, and the
-rows joined ``JOIN_ROWS`` at a time into reused buffers; the bytes are those pandas' ``to_csv``
+rows joined ``JOIN_ROWS`` at a time into reused buffers (a table of several pieces has each piece's rows
+joined and written on a side thread while the next piece's cells are made); the bytes are those pandas' ``to_csv``
 writes (``tests/test_csv_writer_identity.py`` and ``tests/test_export_grid_wkt.py`` keep the oracles).
 Any other table (dates, nullable numbers, objects that are not all text, a ``float_format``,
 repeated header names) goes through ``to_csv`` itself.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import BinaryIO
 
@@ -188,26 +190,55 @@ def _with_added(frame: pd.DataFrame, added: Sequence[tuple[str, Added]], start: 
 def _write_pieces(frame: pd.DataFrame, out: BinaryIO, bom: bool, rows: int,
                   added: Sequence[tuple[str, Added]] = ()) -> bool:
     """The Arrow path of ``csv_bytes`` ``rows`` rows at a time into ``out``; False as soon as a
-    slice holds a column that path leaves to pandas (the caller then starts again, whole)."""
-    for start in range(0, len(frame), rows):
-        part = frame.iloc[start:start + rows]
-        constants = [(name, value) for name, value in added if isinstance(value, str)]
-        made = [(name, value) for name, value in added if not isinstance(value, str)]
-        if made and constants and added[-len(constants):] != constants:  # (a constant before a made column)
-            part, constants = _with_added(part, added, start), []
-        elif made:
-            part = _with_added(part, made, start)
-        table = _arrow_cells(part, constants)
-        if table is None:
-            return False
-        head, cells = table
-        if not start:
-            out.write(_comments(()).encode("utf-8-sig" if bom else "utf-8") + head)
+    slice holds a column that path leaves to pandas (the caller then starts again, whole).
+
+    With more than one piece, a piece's rows are joined and written on a side thread while the next
+    piece's cells are made (Arrow's kernels and the file's writes release Python's lock); one piece
+    is in flight at a time, and none is left writing when this returns or raises."""
+    if len(frame) <= rows:
+        return _write_piece(frame, out, bom, 0, added, None)
+    with ThreadPoolExecutor(1, thread_name_prefix="csv-rows") as writer:
+        pending: list[Future[bool]] = []
         try:
-            for piece in _joined(cells, len(part)):
-                out.write(piece)
-        except (pa.ArrowException, UnicodeError):
-            return False
+            for start in range(0, len(frame), rows):
+                if not _write_piece(frame.iloc[start:start + rows], out, bom, start, added, (writer, pending)):
+                    return False
+            return all(done.result() for done in pending)
+        finally:
+            wait(pending)
+
+
+def _write_piece(part: pd.DataFrame, out: BinaryIO, bom: bool, start: int, added: Sequence[tuple[str, Added]],
+                 side: tuple[ThreadPoolExecutor, list[Future[bool]]] | None) -> bool:
+    """One piece of ``_write_pieces`` (rows ``start:`` of the frame): its rows written here, or handed to
+    the side thread of ``side`` once the piece before has been written; False as ``_write_pieces``."""
+    constants = [(name, value) for name, value in added if isinstance(value, str)]
+    made = [(name, value) for name, value in added if not isinstance(value, str)]
+    if made and constants and added[-len(constants):] != constants:  # (a constant before a made column)
+        part, constants = _with_added(part, added, start), []
+    elif made:
+        part = _with_added(part, made, start)
+    table = _arrow_cells(part, constants)
+    if table is None:
+        return False
+    head, cells = table
+    if side is not None and side[1] and not side[1].pop().result():
+        return False
+    if not start:
+        out.write(_comments(()).encode("utf-8-sig" if bom else "utf-8") + head)
+    if side is None:
+        return _write_rows(cells, len(part), out)
+    side[1].append(side[0].submit(_write_rows, cells, len(part), out))
+    return True
+
+
+def _write_rows(cells: list[pa.Array | pa.Scalar], rows: int, out: BinaryIO) -> bool:
+    """Write the rows of ``cells`` (``_joined``) to ``out``; False when Arrow cannot join them."""
+    try:
+        for piece in _joined(cells, rows):
+            out.write(piece)
+    except (pa.ArrowException, UnicodeError):
+        return False
     return True
 
 
