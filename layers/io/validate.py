@@ -319,6 +319,12 @@ def _check_duplicates(gdf: gpd.GeoDataFrame, id_field: str, add: _Add,
             first_row[value] = int(i)
 
 
+# per text length 0..7 and 8 or more: the bytes of the 8-byte read at its start that are its own, and
+# whether its last 8 bytes are read apart (only beyond 8; up to 8 the head holds it whole)
+_HEAD_MASK = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2 ** 64 - 1], dtype=np.uint64)
+_TAIL_MASK = np.array([0] * 8 + [2 ** 64 - 1], dtype=np.uint64)
+
+
 def repeated(texts: pa.Array | pa.ChunkedArray) -> NDArray[np.bool_]:
     """True for every text that occurs more than once in ``texts``; never for a null.
 
@@ -343,26 +349,33 @@ def repeated(texts: pa.Array | pa.ChunkedArray) -> NDArray[np.bool_]:
     padded[8:8 + len(data)] = data
     words = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))  # the 8 bytes at each byte
     start, length = offsets[:-1], np.diff(offsets)
-    short = length < 8
-    head = words[start + 8] & np.where(short, (np.uint64(1) << (8 * np.minimum(length, 7)).astype(np.uint64))
-                                       - np.uint64(1), np.uint64(2 ** 64 - 1))
-    tail = np.where(short, np.uint64(0), words[start + length])  # the last 8 bytes (head holds a short text whole)
-    with np.errstate(over="ignore"):
-        key = (head * np.uint64(0x9E3779B97F4A7C15)) ^ (tail * np.uint64(0xC2B2AE3D27D4EB4F)) \
-            ^ (length.astype(np.uint64) * np.uint64(0x165667B19E3779F9))
+    at = np.minimum(length, 8)  # a short text's bytes are masked out of its 8-byte read; its tail is 0
+    head = words[start + 8]
+    head &= _HEAD_MASK[at]
+    tail = words[start + length]  # the last 8 bytes (head holds a short text whole)
+    tail &= _TAIL_MASK[at]
+    with np.errstate(over="ignore"):  # in place: the same key as (head * c1) ^ (tail * c2) ^ (length * c3), mixed
+        head *= np.uint64(0x9E3779B97F4A7C15)
+        tail *= np.uint64(0xC2B2AE3D27D4EB4F)
+        key = head
+        key ^= tail
+        tail[:] = length.view(np.uint64)
+        tail *= np.uint64(0x165667B19E3779F9)
+        key ^= tail
         key ^= key >> np.uint64(31)  # spread every byte over every bit (splitmix64's finaliser)
         key *= np.uint64(0xBF58476D1CE4E5B9)
         key ^= key >> np.uint64(29)
-    bits = min(21, max(8, int(n).bit_length() + 1))  # about two buckets a text
-    mask = np.uint64(2 ** bits - 1)
     every = bool(valid.all())  # the usual column: the first pass takes the keys as they are, no copy of them
     candidates = None if every else np.flatnonzero(valid)
     sub = key if candidates is None else key[candidates]  # the keys of the candidates, in their order
-    for shift in (0, bits, 2 * bits):  # keep the rows whose slice of the key is shared: a repeat's always is
-        bucket = ((sub >> np.uint64(shift)) & mask).astype(np.intp)
-        keep = np.bincount(bucket, minlength=2 ** bits)[bucket] > 1
+    shift = 0
+    for _ in range(3):  # keep the rows whose slice of the key is shared: a repeat's always is
+        bits = min(21, max(8, len(sub).bit_length() + 1))  # about two buckets a candidate left
+        bucket = ((sub >> np.uint64(shift)) & np.uint64(2 ** bits - 1)).view(np.int64)
+        keep = (np.bincount(bucket, minlength=2 ** bits) > 1)[bucket]  # looked up in a table of one byte a bucket
         candidates = np.flatnonzero(keep) if candidates is None else candidates[keep]
         sub = key[candidates]
+        shift += bits
     assert candidates is not None
     candidates = candidates[pd.Series(sub).duplicated(keep=False).to_numpy()]
     if len(candidates):
