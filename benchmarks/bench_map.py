@@ -6,7 +6,10 @@ Cases: the demo workspace (HgWatch rows against a naive folium.GeoJson of the ra
 with vector tiles (PMTiles from tippecanoe, protomaps-leaflet) and with today's rows path on the
 same data in the same run. For vector tiles "cold" is a server just started that finds no
 archive (the first build is included), "cold, built" one that finds the archives on disk.
-Prints figures and ratios; never fails on time.
+Prints figures and ratios; never fails on time. ``--trace`` prints where each first visit's time
+went: the requests of the page and of the map's iframe, the WebSocket messages, and ("srv") the
+script run's own steps on the same clock (the page's imports, every ``Workspace.read``, ``build_map``,
+the end of the run; the page then runs as ``TIMED_APP``, the same page with those steps timed).
 
     .venv/bin/python benchmarks/bench_map.py [--quick] [--skip-rows-100k] [--cases large] [--trace]
         [--tree DIR]      # DIR: another tree (git archive COMMIT | tar -x -C DIR), timed in the same run
@@ -20,7 +23,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -106,6 +109,42 @@ def large_workspace(path: Path, *, sites: int = 10_000, segments: int = 50_000,
     return path
 
 
+# bench_app.py run with the times of its script run written to $BENCH_RUNTIMES (--trace): the page's
+# imports, every Workspace.read and build_map call, and the end of the run, on the machine's clock
+TIMED_APP = """import ast, os, time
+from pathlib import Path
+
+def _mark(what, begin, end=None):
+    with open(os.environ["BENCH_RUNTIMES"], "a") as fh:
+        fh.write(f"{begin:.4f} {end if end is not None else begin:.4f} {what}\\n")
+
+def _timed(what, inner):
+    def wrapper(*a, **k):
+        t0 = time.time()
+        try:
+            return inner(*a, **k)
+        finally:
+            _mark(what, t0, time.time())
+    wrapper.bench_timed = True
+    return wrapper
+
+_t0 = time.time()
+_path = Path(__file__).with_name("bench_app.py")
+_tree = ast.parse(_path.read_text(encoding="utf-8"), str(_path))
+_head = [n for n in _tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+_rest = [n for n in _tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))]
+_ns = dict(globals(), __file__=str(_path))
+exec(compile(ast.Module(_head, []), str(_path), "exec"), _ns)
+_mark("script run: imports of the page", _t0, time.time())
+import layers.store.workspace as _ws
+if not getattr(_ws.Workspace.read, "bench_timed", False):  # once per process, not once per run
+    _ws.Workspace.read = _timed("script run: Workspace.read", _ws.Workspace.read)
+_ns["build_map"] = _timed("script run: build_map (archives looked up or built)", _ns["build_map"])
+exec(compile(ast.Module(_rest, []), str(_path), "exec"), _ns)
+_mark("script run: ends", _t0, time.time())
+"""
+
+
 def bench_app(tmp: Path, root: Path = ROOT) -> Path:
     """bench_app.py in ``tmp`` beside a link to the static folder of ``root`` (this project, or
     another tree whose code the page then runs: its tiles are written there), because Streamlit
@@ -120,11 +159,14 @@ def bench_app(tmp: Path, root: Path = ROOT) -> Path:
             vendor.unlink()
         shutil.copytree(ROOT / "static" / "vendor", vendor)
     (tmp / "static").symlink_to(root / "static", target_is_directory=True)
+    (tmp / "bench_app_timed.py").write_text(TIMED_APP, encoding="utf-8")  # --trace runs this one
     return script
 
 
-def _load(browser, url: str, timeout_s: float, trace: bool = False) -> tuple[object, float, dict[str, int]]:
-    """Open ``url`` in a fresh context; seconds until the map has drawn, bytes by kind."""
+def _load(browser, url: str, timeout_s: float, trace: bool = False,
+          runtimes: Path | None = None) -> tuple[object, float, dict[str, int]]:
+    """Open ``url`` in a fresh context; seconds until the map has drawn, bytes by kind. With
+    ``trace``, print the load's timeline, with the script run's own times from ``runtimes``."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     log = NetLog()
     context.route("**/*", log.route)
@@ -160,13 +202,23 @@ def _load(browser, url: str, timeout_s: float, trace: bool = False) -> tuple[obj
     page.wait_for_function(DRAWN_JS, timeout=timeout_s * 1000, polling=50)
     seconds = time.perf_counter() - t0
     if trace:
-        print_timeline(page.evaluate(TIMELINE_JS), [((t - start[0]) * 1000, n) for t, n in frames] if start else [])
+        server: list[tuple[float, float, str]] = []
+        if runtimes is not None and runtimes.is_file():
+            origin = float(page.evaluate("performance.timeOrigin")) / 1000  # the page's clock, in s since the epoch
+            for line in runtimes.read_text(encoding="utf-8").splitlines():
+                begin, end, what = line.split(" ", 2)
+                if float(begin) >= origin:  # this load's run (an earlier one wrote before it)
+                    server.append(((float(begin) - origin) * 1000, (float(end) - origin) * 1000, what))
+        print_timeline(page.evaluate(TIMELINE_JS), [((t - start[0]) * 1000, n) for t, n in frames] if start else [],
+                       server)
     return page, seconds, dict(got)  # a copy: later traffic is not this load
 
 
-def print_timeline(entries: list[list[Any]], frames: list[tuple[float, int]]) -> None:
+def print_timeline(entries: list[list[Any]], frames: list[tuple[float, int]],
+                   server: Sequence[tuple[float, float, str]] = ()) -> None:
     """One line per request of the map's iframe (and per group of the page's own), with the
-    WebSocket messages of the script run, in ms since navigation."""
+    WebSocket messages of the script run and the script run's own steps (``server``: begin, end,
+    what; "srv"), in ms since navigation."""
     rows = [(e[2], e[3], e[0], str(e[1]), int(e[4])) for e in entries if e[0] == "map" or str(e[1]).startswith("(")]
     shell = [e for e in entries if e[0] == "page" and not str(e[1]).startswith("(")]
     if shell:
@@ -176,6 +228,7 @@ def print_timeline(entries: list[list[Any]], frames: list[tuple[float, int]]) ->
     if frames:
         rows.append((frames[0][0], frames[0][0], "ws", "first WebSocket message", frames[0][1]))
     rows += [(t, t, "ws", "WebSocket message (> 2 kB)", n) for t, n in big]
+    rows += [(begin, end, "srv", what, 0) for begin, end, what in server]
     for begin, end, where, name, size in sorted(rows):
         print(f"    {begin:8.0f} -> {end:8.0f} ms  {where:4s} {size / 1e3:9.1f} kB  {name[-90:]}")
 
@@ -189,18 +242,21 @@ def measure(script: Path, workspace: Path, variant: str,
     from playwright.sync_api import sync_playwright
 
     sub = f"bench-{os.getpid()}-{variant}-{workspace.stem}"
+    runtimes = script.with_name(f"runtimes-{variant}-{workspace.stem}.txt") if trace else None
     env = {"BENCH_WORKSPACE": str(workspace), "BENCH_VARIANT": variant, "PYTHONPATH": str(root),
-           "BENCH_TILES": sub}
+           "BENCH_TILES": sub, "BENCH_RUNTIMES": str(runtimes or "")}
+    if trace:  # the same page, its script run's steps timed (TIMED_APP)
+        script = script.with_name("bench_app_timed.py")
     try:
         with running_servers(1, str(script), env=env, cwd=root) as (server,), sync_playwright() as p:
             url = server.url
             browser = launch(p)
             if trace:
                 print("  timeline of the cold first visit:", flush=True)
-            _, cold, _ = _load(browser, url, timeout_s, trace)
+            _, cold, _ = _load(browser, url, timeout_s, trace, runtimes)
             if trace:
                 print("  timeline of the warm first visit:", flush=True)
-            page, warm, got = _load(browser, url, timeout_s, trace)
+            page, warm, got = _load(browser, url, timeout_s, trace, runtimes)
             page.evaluate(MARK_JS)  # type: ignore[attr-defined]
             t1 = time.perf_counter()
             page.get_by_text("active", exact=True).click(timeout=timeout_s * 1000)  # type: ignore[attr-defined]
@@ -214,7 +270,7 @@ def measure(script: Path, workspace: Path, variant: str,
                 browser = launch(p)
                 if trace:
                     print("  timeline of the cold first visit, archives on disk:", flush=True)
-                _, built, _ = _load(browser, url, timeout_s, trace)
+                _, built, _ = _load(browser, url, timeout_s, trace, runtimes)
                 browser.close()
     finally:
         shutil.rmtree(root / TILES_DIR.relative_to(ROOT) / sub, ignore_errors=True)
@@ -337,7 +393,8 @@ def main() -> int:
     parser.add_argument("--cases", choices=("all", "large"), default="all",
                         help="large: only the largest case, vector tiles (with --skip-rows-100k)")
     parser.add_argument("--trace", action="store_true",
-                        help="print where each first visit's time went (requests, WebSocket messages)")
+                        help="print where each first visit's time went (requests, WebSocket messages, "
+                        "the script run's imports, reads and map build)")
     parser.add_argument("--stages-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stages_child:
