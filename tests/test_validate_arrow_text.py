@@ -67,3 +67,19 @@ def test_generated_ids_stay_python_strings() -> None:
     assert out["site_id"].dtype == object
     assert out["site_id"].tolist() == ["pits-1", "pits-2", "pits-3"]
     assert [p.kind for p in problems] == ["generated"]
+
+
+def test_an_allowed_field_all_allowed_stays_arrow_text_and_one_not_allowed_is_reported_as_before() -> None:
+    gdf = _sites(["A", "B", "C"], ["x", "y", "z"], TEXT)
+    gdf["status"] = pd.Series(["active", " inactive", "abandoned"], dtype=TEXT)
+    out, problems = validate(gdf, SITES, source="sites.parquet")
+    assert out["status"].dtype == TEXT  # before: object
+    assert out["status"].tolist() == ["active", "inactive", "abandoned"]
+    assert not problems
+    gdf["status"] = pd.Series(["active", "Inactive", "activ"], dtype=TEXT)
+    out, problems = validate(gdf, SITES, source="sites.parquet")
+    objects, object_problems = validate(gdf.astype({"status": object}), SITES, source="sites.parquet")
+    assert problems == object_problems
+    assert [(p.row, p.field, p.value, p.kind) for p in problems] == [(3, "status", "activ", "allowed")]
+    assert "did you mean 'active'?" in problems[0].expected
+    assert out["status"].tolist() == objects["status"].tolist() == ["active", "inactive", "activ"]

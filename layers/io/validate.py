@@ -260,11 +260,13 @@ def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add: _Add,
     Arrow strings (``coerce.text_array``), where the exact values are found in one pass.
     """
     allowed = set(fs.allowed or ())
-    values = parsed.astype(object).where(parsed.notna(), None)
     if text is not None:
         listed = pc.is_in(text, value_set=pa.array(sorted(allowed), type=text.type))
+        if parsed.dtype == _STR and pc.all(listed).as_py():  # Arrow text, none missing, every value allowed
+            return parsed  # as it is: no Python string per value (issue 13)
         exact = listed.to_numpy(zero_copy_only=False) | text.is_null().to_numpy(zero_copy_only=False)
-    else:
+    values = parsed.astype(object).where(parsed.notna(), None)
+    if text is None:
         exact = values.isin(allowed).to_numpy() | values.isna().to_numpy()
     out = values.to_numpy(dtype=object).copy()
     others = np.flatnonzero(~exact)
