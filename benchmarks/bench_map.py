@@ -6,10 +6,14 @@ Cases: the demo workspace (HgWatch rows against a naive folium.GeoJson of the ra
 with vector tiles (PMTiles from tippecanoe, protomaps-leaflet) and with today's rows path on the
 same data in the same run. For vector tiles "cold" is a server just started that finds no
 archive (the first build is included), "cold, built" one that finds the archives on disk.
-Prints figures and ratios; never fails on time. ``--trace`` prints where each first visit's time
-went: the requests of the page and of the map's iframe, the WebSocket messages, and ("srv") the
-script run's own steps on the same clock (the page's imports, every ``Workspace.read``, ``build_map``,
-the end of the run; the page then runs as ``TIMED_APP``, the same page with those steps timed).
+Every server (and ``--server-stages``' child) reads its compiled modules from one cache
+(``bytecode_env``), filled before the first one starts (``warm_bytecode``), as a deployed server
+does: the shell's ``PYTHONDONTWRITEBYTECODE`` / ``PYTHONPYCACHEPREFIX`` no longer decide whether a
+cold start compiles every module from source. Prints figures and ratios; never fails on time.
+``--trace`` prints where each first visit's time went: the requests of the page and of the map's
+iframe, the WebSocket messages, and ("srv") the script run's own steps on the same clock (the
+page's imports, every ``Workspace.read``, ``build_map``, the end of the run; the page then runs as
+``TIMED_APP``, the same page with those steps timed).
 
     .venv/bin/python benchmarks/bench_map.py [--quick] [--skip-rows-100k] [--cases large] [--trace]
         [--tree DIR]      # DIR: another tree (git archive COMMIT | tar -x -C DIR), timed in the same run
@@ -145,6 +149,37 @@ _mark("script run: ends", _t0, time.time())
 """
 
 
+PYCACHE = Path(tempfile.gettempdir()) / "hgw-bench-pycache"  # the compiled modules of every server measured
+
+
+def bytecode_env() -> dict[str, str]:
+    """Python's bytecode settings for every process this benchmark times: compiled modules read from
+    and written to ``PYCACHE``, whatever the shell says. With ``PYTHONDONTWRITEBYTECODE`` set and a
+    ``PYTHONPYCACHEPREFIX`` of one's own (this project's helpers' shells), Python looks for compiled
+    modules in that folder only and never writes one, so every server compiled pandas, folium,
+    Streamlit's page modules and the app's own from source on its first script run: seconds of a
+    cold start that a deployed server, whose packages pip compiled and whose own modules its first
+    start compiled, never pays."""
+    return {"PYTHONPYCACHEPREFIX": str(PYCACHE), "PYTHONDONTWRITEBYTECODE": ""}
+
+
+def warm_bytecode(root: Path = ROOT) -> float:
+    """Import the benchmark page's modules (``bench_app.py``'s imports, the server's own, the
+    dashboard's service) once under ``bytecode_env`` with ``root``'s code, so that each server
+    measured afterwards reads them compiled. Seconds taken (the compile, when ``PYCACHE`` lacked them)."""
+    import ast
+    import subprocess
+    import sys
+    tree = ast.parse(Path(__file__).with_name("bench_app.py").read_text(encoding="utf-8"))
+    imports = [ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+               and not (isinstance(n, ast.ImportFrom) and n.module == "__future__")]
+    code = "\n".join(imports + ["import streamlit.web.bootstrap", "import services.hgwatch"])
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, capture_output=True,
+                   env={**os.environ, **bytecode_env(), "PYTHONPATH": str(root)})
+    return time.perf_counter() - t0
+
+
 def bench_app(tmp: Path, root: Path = ROOT) -> Path:
     """bench_app.py in ``tmp`` beside a link to the static folder of ``root`` (this project, or
     another tree whose code the page then runs: its tiles are written there), because Streamlit
@@ -244,7 +279,7 @@ def measure(script: Path, workspace: Path, variant: str,
     sub = f"bench-{os.getpid()}-{variant}-{workspace.stem}"
     runtimes = script.with_name(f"runtimes-{variant}-{workspace.stem}.txt") if trace else None
     env = {"BENCH_WORKSPACE": str(workspace), "BENCH_VARIANT": variant, "PYTHONPATH": str(root),
-           "BENCH_TILES": sub, "BENCH_RUNTIMES": str(runtimes or "")}
+           "BENCH_TILES": sub, "BENCH_RUNTIMES": str(runtimes or ""), **bytecode_env()}
     if trace:  # the same page, its script run's steps timed (TIMED_APP)
         script = script.with_name("bench_app_timed.py")
     try:
@@ -368,7 +403,8 @@ def server_stages(workspace: Path, tree: str | None) -> None:
     for label, where in (("this tree", None), (f"tree {tree}", tree)):
         if label != "this tree" and not where:
             continue
-        env = dict(os.environ, BENCH_TREE=where or "")
+        env = dict(os.environ, BENCH_TREE=where or "", **bytecode_env())
+        print(f"  compiled modules ready in {warm_bytecode(Path(where) if where else ROOT):.1f} s ({PYCACHE})", flush=True)
         if where:
             vendor = Path(where) / "static" / "vendor"
             if not vendor.exists():
@@ -429,6 +465,8 @@ def main() -> int:
         if tree is not None:
             (tmp / "tree").mkdir()
             tree_script = bench_app(tmp / "tree", tree)
+        for where in (ROOT, tree) if tree is not None else (ROOT,):
+            print(f"compiled modules of {where} ready in {warm_bytecode(where):.1f} s ({PYCACHE})", flush=True)
         results = {}
         for case, path, variants in cases:
             for variant in variants:

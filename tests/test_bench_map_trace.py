@@ -5,6 +5,7 @@ first, and writes the imports, every ``Workspace.read``, ``build_map`` and the e
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,27 @@ def test_timed_page_runs_the_page_and_writes_its_steps(tmp_path: Path, monkeypat
     assert sum(line.endswith("script run: Workspace.read") for line in later) == len(Workspace(workspace).layers())
     assert names.count("script run: build_map (archives looked up or built)") == 1
     assert all(float(begin) <= float(end) for begin, end, _ in steps)
+
+
+def test_servers_read_compiled_modules_whatever_the_shell_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``bench_map.warm_bytecode`` compiles the page's modules into the benchmark's own cache, which
+    every measured server reads (``bytecode_env``), also when the shell forbids writing compiled
+    modules and names a cache of its own (a helper's shell: every server compiled pandas, folium and
+    the map modules from source on its first script run)."""
+    import benchmarks.bench_map as bench
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "shell"))
+    monkeypatch.setattr(bench, "PYCACHE", tmp_path / "bench")
+    env = bench.bytecode_env()
+    assert env == {"PYTHONPYCACHEPREFIX": str(tmp_path / "bench"), "PYTHONDONTWRITEBYTECODE": ""}
+    bench.warm_bytecode()
+    import pandas
+
+    import render.map.mapview
+    for module in (render.map.mapview, pandas):
+        source = Path(str(module.__file__)).resolve()
+        # a cache folder mirrors the source's absolute folder: <cache>/<folder>/<stem>.<tag>.pyc
+        want = tmp_path / "bench" / source.parent.relative_to("/") / f"{source.stem}.{sys.implementation.cache_tag}.pyc"
+        assert want.is_file(), f"{source} not compiled into the benchmark's cache"
+    assert not (tmp_path / "shell").exists()  # nothing went to the shell's cache
