@@ -69,6 +69,11 @@ class LayerSpec:
     is one of ``geometry_types``. ``restricted``: the WHOLE layer is closed: only roles that may
     see restricted data (analyst, admin) ever read it; it has no partner view and no export
     profile below internal holds it (``services.auth`` enforces this on the read path).
+    ``personal_rows``: (field, values): a row whose ``field`` holds one of ``values`` is about a
+    person (a hair sample is one person's health record, and its point is where that person lives
+    or works), so the row is restricted as a whole: a partner never reads it and no partner or
+    public export holds it; a field coordinator reads it in its own admin areas only
+    (``layers.store.visibility`` is the one home of the test, for both stores).
     """
 
     name: str
@@ -81,6 +86,7 @@ class LayerSpec:
     label_field: str | None = "name"
     geometry_optional: bool = False
     restricted: bool = False
+    personal_rows: tuple[str, tuple[str, ...]] | None = None
 
     def field(self, name: str) -> FieldSpec | None:
         """The spec of field ``name``, or None if the layer does not declare it."""
@@ -107,6 +113,7 @@ AMALGAMATION = ("none", "whole_ore", "concentrate", "partial", "unknown")
 BURNING = ("none", "open", "retort", "unknown")
 WATER_KIND = ("river", "stream", "canal", "lake", "reservoir", "pond", "wetland", "unknown")
 MEDIUM = MEDIA  # the one list of sample media lives in geo.contamination
+HUMAN_MEDIA = ("hair",)  # media sampled from a person: each such sample is personal health data
 POINT = ("Point",)
 POINT_OR_POLYGON = ("Point", "Polygon", "MultiPolygon")
 POLYGON = ("Polygon", "MultiPolygon")
@@ -261,6 +268,7 @@ SAMPLES = LayerSpec(
     geometry_types=POINT,
     id_field="sample_id",
     description="Mercury measurements by medium. A value below the detection limit is written '<0.1'.",
+    personal_rows=("medium", HUMAN_MEDIA),
     style=Style(color="#006d2c", fill_color="#41ab5d", radius=5),
     fields=(
         FieldSpec("sample_id", required=True, aliases=("id",), description="unique sample identifier"),

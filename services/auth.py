@@ -36,7 +36,7 @@ from layers.io.export import PROFILES
 from layers.store.accounts import Account, accounts_for, changed, now_iso
 from layers.store.base import Store
 from layers.store.open import as_postgis
-from layers.store.visibility import AREA_FIELD, outside_areas, partner_columns, wholly_restricted
+from layers.store.visibility import AREA_FIELD, outside_areas, partner_columns, shared_rows, wholly_restricted
 from services import audit
 
 FREE_FAILURES = 3  # failed sign-ins in a row before the next one must wait
@@ -138,13 +138,15 @@ def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame
     that serves a role (a page, a download, the OGC API) calls.
 
     - ``all`` (admin, analyst): the whole layer.
-    - ``none`` (partner): only the columns ``allowed_columns`` gives. On PostGIS, PostgreSQL
-      enforces it: the read runs as role ``hgw_partner`` on view ``partner.<layer>``
-      (``PostgisStore.read_partner``); on a GeoPackage the store reads only those columns.
+    - ``none`` (partner): only the columns ``allowed_columns`` gives, and no row about a person
+      (``layers.store.visibility.shared_rows``: a hair sample). On PostGIS, PostgreSQL enforces
+      it: the read runs as role ``hgw_partner`` on view ``partner.<layer>``
+      (``PostgisStore.read_partner``); on a GeoPackage the store reads only those columns and
+      SQLite skips those rows.
     - ``areas`` (field): every column in the rows of the account's admin areas; elsewhere the
-      columns a partner may not see are empty. On PostGIS by row-level security as role
-      ``hgw_field`` (``PostgisStore.read_field``). Those columns come back as ``object`` with
-      None on both back ends.
+      columns a partner may not see are empty, and a row about a person is not there at all. On
+      PostGIS by row-level security as role ``hgw_field`` (``PostgisStore.read_field``). Those
+      columns come back as ``object`` with None on both back ends.
 
     A layer ``may_see_layer`` denies (a wholly restricted one, below analyst) is refused with
     ``WorkspaceError``; on PostGIS neither database role has any grant on it.
@@ -158,10 +160,14 @@ def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame
     if (pg := as_postgis(store)) is not None:  # PostgreSQL's roles enforce it
         gdf = pg.read_partner(layer) if sees == "none" else pg.read_field(layer, identity.areas)
     elif sees == "none":
-        gdf = store.read(layer, columns=allowed_columns(identity, layer, store.columns(layer), shareable))
+        gdf = store.read(layer, columns=allowed_columns(identity, layer, store.columns(layer), shareable),
+                         shared_only=True)
     else:
         gdf = store.read(layer)
         inside = gdf[AREA_FIELD].isin(identity.areas) if AREA_FIELD in gdf.columns else pd.Series(False, gdf.index)
+        kept = inside.to_numpy() | shared_rows(gdf, layer)  # a row about a person: in the account's areas only
+        if not kept.all():
+            gdf, inside = gdf[kept].reset_index(drop=True), inside[kept].reset_index(drop=True)
         for name in outside_areas(layer, _attributes(gdf), shareable):
             gdf[name] = gdf[name].astype(object).where(inside.to_numpy(), None)
     if sees == "areas":

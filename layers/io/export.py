@@ -36,7 +36,7 @@ import pyogrio
 import shapely
 
 from geo.errors import InputError
-from layers.catalogue import LayerSpec, is_restricted_name
+from layers.catalogue import CATALOGUE, LayerSpec, is_restricted_name
 from layers.io.csvfile import Added, repeated_text, write_csv
 from layers.io.grid import COORD_DECIMALS, grid_wkt, round_coordinates
 from layers.io.kml import write_kml
@@ -66,14 +66,15 @@ class Provenance:
 
 def apply_profile(gdf: gpd.GeoDataFrame, spec: LayerSpec, profile: str,
                   shareable: Collection[str] = ()) -> gpd.GeoDataFrame:
-    """The columns ``profile`` may see; raise InputError for an unknown profile.
+    """The rows and columns ``profile`` may see; raise InputError for an unknown profile.
 
     Parameters
     ----------
     gdf : the layer (any columns).
     spec : its catalogue entry: under partner and public only its declared non-restricted
-        fields leave (public also drops ``PUBLIC_EXTRA_DROPS``); a wholly restricted layer
-        (``spec.restricted``) leaves only under internal.
+        fields leave (public also drops ``PUBLIC_EXTRA_DROPS``), and no row about a person
+        (``spec.personal_rows``: a hair sample); a wholly restricted layer (``spec.restricted``)
+        leaves only under internal.
     profile : one of ``PROFILES``.
     shareable : columns an analyst marked shareable for this layer; a person-like name among
         them still never leaves.
@@ -90,6 +91,10 @@ def apply_profile(gdf: gpd.GeoDataFrame, spec: LayerSpec, profile: str,
         allowed -= set(PUBLIC_EXTRA_DROPS)
     geometry = gdf.geometry.name
     keep = [c for c in gdf.columns if c == geometry or (c in allowed and not is_restricted_name(c))]
+    if spec.personal_rows is not None and spec.name in CATALOGUE:
+        from layers.store.visibility import shared_rows  # local: visibility applies this profile
+
+        return gdf.loc[shared_rows(gdf, spec.name), keep]
     return gdf[keep]
 
 

@@ -64,15 +64,17 @@ def wait_for_writers() -> None:
 wait_for_writers()
 
 
-def read_layer(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
-    """``pyogrio.read_dataframe(path, layer=layer, columns=columns)`` as one snapshot, read through
-    Arrow when every field read has a type rebuilt here (text, whole numbers, booleans, reals), else
-    feature by feature. Columns the layer lacks are left out. Raises ``StoreBusy`` when a writer
-    kept the file locked for ``files.READ_WAIT_S`` (the whole read, open included, waits that long
-    at most)."""
+def read_layer(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | None = None,
+               where: str | None = None) -> gpd.GeoDataFrame:
+    """``pyogrio.read_dataframe(path, layer=layer, columns=columns, where=where)`` as one snapshot,
+    read through Arrow when every field read has a type rebuilt here (text, whole numbers, booleans,
+    reals), else feature by feature. Columns the layer lacks are left out; ``where`` is an SQLite
+    condition on the layer's columns (rows failing it are never read). Raises ``StoreBusy`` when a
+    writer kept the file locked for ``files.READ_WAIT_S`` (the whole read, open included, waits that
+    long at most)."""
     files.roll_back_dead_writer(Path(path))
-    got = _waiting_for_writers(path, layer, lambda: _arrow(path, layer, columns)
-                               or pyogrio.read_dataframe(path, layer=layer, columns=columns, **SNAPSHOT))
+    got = _waiting_for_writers(path, layer, lambda: _arrow(path, layer, columns, where)
+                               or pyogrio.read_dataframe(path, layer=layer, columns=columns, where=where, **SNAPSHOT))
     if isinstance(got, pd.DataFrame):
         return got
     table, meta, kinds = got
@@ -86,12 +88,12 @@ def read_layer(path: str | os.PathLike[str], layer: str, columns: Sequence[str] 
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=meta["crs"])
 
 
-def _arrow(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | None
+def _arrow(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | None, where: str | None
            ) -> tuple[pa.Table, dict[str, Any], dict[str, tuple[str, str]]] | None:
     """(the Arrow table, pyogrio's layer description, each field's OGR type) of ``layer``; None when a
     field has a type not rebuilt here (the layer is then read feature by feature)."""
-    with pyogrio.raw.open_arrow(path, layer=layer, columns=columns, datetime_as_string=True, use_pyarrow=True,
-                                **SNAPSHOT) as (meta, stream):
+    with pyogrio.raw.open_arrow(path, layer=layer, columns=columns, where=where, datetime_as_string=True,
+                                use_pyarrow=True, **SNAPSHOT) as (meta, stream):
         fields = [str(f) for f in meta["fields"]]
         kinds = dict(zip(fields, zip(meta["ogr_types"], meta["ogr_subtypes"])))
         if meta["encoding"].upper() != "UTF-8" or any(kinds[c] not in _TEXT | _NUMBER for c in fields):

@@ -54,10 +54,12 @@ class Store(Protocol):
     def info(self, layer: str) -> LayerInfo:
         """Provenance of ``layer``; ``WorkspaceError`` when absent."""
 
-    def read(self, layer: str, columns: Collection[str] | None = None) -> gpd.GeoDataFrame:
+    def read(self, layer: str, columns: Collection[str] | None = None, *,
+             shared_only: bool = False) -> gpd.GeoDataFrame:
         """The layer as a GeoDataFrame in EPSG:4326 with its declared dtypes, in stored row order;
         with ``columns`` only those attribute columns are read (the others never leave the store:
-        ``services.auth.allowed_columns`` gives them for an identity)."""
+        ``services.auth.allowed_columns`` gives them for an identity); with ``shared_only`` no row
+        about a person (``layers.store.visibility.shared_rows``) is read: the store's engine skips it."""
 
     def columns(self, layer: str) -> list[str]:
         """The attribute columns of stored ``layer``, as stored (no geometry)."""

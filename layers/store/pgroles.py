@@ -6,7 +6,8 @@
   refresh, so no grant to PUBLIC can reach it). ``partner.<layer>`` holds ``fid``, the typed columns the partner
   profile lets out (``layers.store.visibility.partner_columns``), ``extra`` cut to the keys it
   lets out (catalogue fields kept in JSONB, columns marked shareable; never a person-like name)
-  and ``geom``. A layer the catalogue marks wholly restricted has no partner view.
+  and ``geom``, of the rows not about a person (``visibility.shared_rows_postgres``: no hair
+  sample). A layer the catalogue marks wholly restricted has no partner view.
 - ``hgw_field`` may select the same views and the layer tables (not a wholly restricted one:
   issue 15, only analysts and admins see those), whose row-level security
   policy ``hgw_field_areas`` lets it see only the rows whose ``admin_area`` is one of the areas
@@ -35,7 +36,7 @@ from psycopg import sql
 from sqlalchemy.engine import Connection
 
 from layers.catalogue import CATALOGUE, spec_for
-from layers.store.visibility import AREA_FIELD, partner_columns, wholly_restricted
+from layers.store.visibility import AREA_FIELD, partner_columns, shared_rows_postgres, wholly_restricted
 
 PARTNER = "hgw_partner"  # the database role a partner's reads run as
 FIELD = "hgw_field"  # the database role a field coordinator's reads run as
@@ -83,14 +84,16 @@ def view_columns(layer: str, present: Sequence[str], shareable: Iterable[str]) -
     return [c for c in kept if c in typed], sorted({c for c in kept if c not in typed})
 
 
-def _view(schema: str, layer: str, typed: Sequence[str], keys: Sequence[str]) -> sql.Composed:
+def _view(schema: str, layer: str, typed: Sequence[str], keys: Sequence[str], present: Sequence[str]) -> sql.Composed:
     extra = sql.SQL("coalesce((SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(t.extra) e"
                     " WHERE e.key = ANY({keys}::text[])), '{{}}'::jsonb) AS extra").format(
         keys=sql.Literal(list(keys)))
     columns = sql.SQL(", ").join([sql.SQL("t.fid"), *[sql.SQL("t.{}").format(sql.Identifier(c)) for c in typed],
                                   extra, sql.SQL("t.geom")])
-    return sql.SQL("CREATE VIEW {view} WITH (security_barrier = true) AS SELECT {columns} FROM {table} t").format(
-        view=sql.Identifier(SCHEMA, layer), columns=columns, table=sql.Identifier(schema, layer))
+    shared = shared_rows_postgres(layer, present, "t")  # no row about a person (a catalogue constant)
+    return sql.SQL("CREATE VIEW {view} WITH (security_barrier = true) AS SELECT {columns} FROM {table} t{where}").format(
+        view=sql.Identifier(SCHEMA, layer), columns=columns, table=sql.Identifier(schema, layer),
+        where=sql.SQL(f" WHERE {shared}" if shared else ""))
 
 
 def _area_test(present: Sequence[str]) -> sql.Composable:
@@ -151,7 +154,7 @@ def refresh(con: Connection, layers: Iterable[str] | None = None, *, tables: boo
         if wholly_restricted(layer):
             continue
         typed, keys = view_columns(layer, present, shared.get(layer, ()))
-        _run(con, _view(schema, layer, typed, keys))
+        _run(con, _view(schema, layer, typed, keys, present))
         _run(con, sql.SQL("GRANT SELECT ON {} TO {}, {}").format(view, sql.Identifier(PARTNER), sql.Identifier(FIELD)))
     if layers is None:
         for stale in con.execute(sa.text("SELECT table_name FROM information_schema.views WHERE table_schema = :s"),

@@ -41,7 +41,7 @@ from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
 from layers.store import pgfids, pgframe, pgroles, transfer
 from layers.store.base import UNRECORDED, IdsStored, LayerInfo, Replacement, ReplaceRefused, Store, source_file
 from layers.store.pgschema import WRITE_LOCK, connect, display_url, fetch_direct, head_revision, revision
-from layers.store.visibility import partner_columns, wholly_restricted
+from layers.store.visibility import partner_columns, shared_rows_postgres, wholly_restricted
 
 LOCK_TIMEOUT_S = 60.0  # how long a writer waits for another writer to finish, seconds
 _META_COLUMNS = 'layer, source, licence, imported_at, "rows", accuracy_m, accuracy_note, synthetic'
@@ -189,12 +189,14 @@ class PostgisStore:
             " WHERE table_schema = current_schema() AND table_name = :t"), {"t": layer}).scalars())
         return [f for f in spec_for(layer).field_names if f in present]
 
-    def read(self, layer: str, columns: Collection[str] | None = None) -> gpd.GeoDataFrame:
+    def read(self, layer: str, columns: Collection[str] | None = None, *,
+             shared_only: bool = False) -> gpd.GeoDataFrame:
         """The layer as a GeoDataFrame in EPSG:4326, with its declared dtypes, in stored order.
 
         With ``columns`` only those attribute columns are selected from the database (a typed
         column not named is never read; of ``extra`` only the named keys), so a column a reader
-        may not see never leaves PostgreSQL.
+        may not see never leaves PostgreSQL; with ``shared_only`` no row about a person does
+        (``visibility.shared_rows_postgres``, the partner views' condition).
         """
         spec = spec_for(layer)
         with self._reading() as con:
@@ -203,6 +205,7 @@ class PostgisStore:
                 raise WorkspaceError(f"workspace {self.path} holds no {layer!r} layer")
             layout = found[0][0]
             typed = self._typed(con, layer)
+            shared = shared_rows_postgres(layer, typed, f'"{layer}"') if shared_only else None
             if columns is not None:
                 wanted = set(columns)
                 layout = [item for item in layout if item[0] in wanted]
@@ -213,7 +216,9 @@ class PostgisStore:
             extra = "NULL" if not keys else "NULLIF(extra, '{}'::jsonb)" if columns is None else \
                 "(SELECT jsonb_object_agg(key, value) FROM jsonb_each(extra) WHERE key = ANY(%(keys)s))"
             names = "".join(f'"{c}", ' for c in typed)
-            rows = _fetch(con, f'SELECT {names}{extra}, ST_AsBinary(geom) FROM "{layer}" ORDER BY fid', {"keys": keys})
+            where = f" WHERE {shared}" if shared else ""
+            rows = _fetch(con, f'SELECT {names}{extra}, ST_AsBinary(geom) FROM "{layer}"{where} ORDER BY fid',
+                          {"keys": keys})
         return pgframe.frame(rows, layout, typed, spec)
 
     def _layout(self, con: Connection, layer: str) -> list[list[str]]:
@@ -246,8 +251,9 @@ class PostgisStore:
         """The layer as a field coordinator of admin ``areas`` may see it, read by PostgreSQL role
         ``hgw_field``: every row from the partner view, the other columns from the table, whose
         row-level security shows ``hgw_field`` only the rows of ``areas`` (elsewhere those columns
-        come back empty). A wholly restricted layer is refused (``WorkspaceError``): ``hgw_field``
-        has no grant on it."""
+        come back empty); a row about a person, which the partner view leaves out, comes from the
+        table alone, so only in ``areas``. A wholly restricted layer is refused (``WorkspaceError``):
+        ``hgw_field`` has no grant on it."""
         spec = spec_for(layer)
         if wholly_restricted(layer):
             raise WorkspaceError(f"layer {layer!r} is restricted: a field coordinator does not see it")
@@ -257,10 +263,12 @@ class PostgisStore:
             schema = pgroles.base_schema(con)
             seen = set(partner_columns(layer, [n for n, _ in layout], pgroles.marks(con).get(layer, ())))
             pgroles.as_field(con, areas)
-            names = "".join(f'{"p" if c in seen else "b"}."{c}", ' for c in typed)
+            names = "".join(f'CASE WHEN p.fid IS NULL THEN b."{c}" ELSE p."{c}" END, ' if c in seen else f'b."{c}", '
+                            for c in typed)
             rows = _fetch(con, f"SELECT {names}NULLIF(CASE WHEN b.fid IS NULL THEN p.extra ELSE b.extra END, '{{}}'::jsonb),"
-                               f' ST_AsBinary(p.geom) FROM "{pgroles.SCHEMA}"."{layer}" p'
-                               f' LEFT JOIN "{schema}"."{layer}" b ON b.fid = p.fid ORDER BY p.fid')
+                               " ST_AsBinary(CASE WHEN p.fid IS NULL THEN b.geom ELSE p.geom END)"
+                               f' FROM "{pgroles.SCHEMA}"."{layer}" p'
+                               f' FULL JOIN "{schema}"."{layer}" b ON b.fid = p.fid ORDER BY coalesce(p.fid, b.fid)')
         return pgframe.frame(rows, layout, typed, spec)
 
     def columns(self, layer: str) -> list[str]:

@@ -13,18 +13,84 @@ areas, ``partner`` otherwise".
 
 A layer the catalogue marks wholly restricted (``LayerSpec.restricted``) is never seen by a
 partner or a field coordinator (``wholly_restricted``) and has no partner view.
+
+A row about a person (``LayerSpec.personal_rows``: a hair sample) is restricted as a whole: a
+partner never reads it, a field coordinator only in its own areas. The test is written three
+times, once per engine, and they agree: ``shared_rows`` (pandas), ``shared_rows_sqlite`` (the
+GeoPackage read's attribute filter) and ``shared_rows_postgres`` (the partner views). A value is
+personal when, with ``TRIMMED`` removed from both ends, it equals one of the catalogue's values in
+any ASCII case ("Hair ", "HAIR" as an outside editor may write it); a missing value is not.
 """
 from __future__ import annotations
 
 from collections.abc import Collection
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from layers.catalogue import spec_for
 from layers.io.export import apply_profile
 
 AREA_FIELD = "admin_area"  # the column that names a row's admin area (a field coordinator's areas)
+TRIMMED = " \t\n\v\f\r\u00a0"  # what ``shared_rows`` strips from a value's ends before comparing it
+
+
+def personal_rows(layer: str, columns: Collection[str]) -> tuple[str, tuple[str, ...]] | None:
+    """(field, values) when rows of ``layer`` may be about a person and ``columns`` (its stored
+    attribute columns) hold that field; else None (every row may be shared)."""
+    rule = spec_for(layer).personal_rows
+    return rule if rule is not None and rule[0] in columns else None
+
+
+def shared_rows(frame: pd.DataFrame, layer: str) -> NDArray[np.bool_]:
+    """True for each row of ``frame`` (a read of ``layer``) that is not about a person."""
+    rule = personal_rows(layer, [str(c) for c in frame.columns])
+    if rule is None:
+        return np.ones(len(frame), dtype=bool)
+    field, values = rule
+
+    def personal(value: object) -> bool:
+        if not isinstance(value, str):
+            return False
+        text = value.strip(TRIMMED)
+        return text.isascii() and text.lower() in values
+
+    return ~np.fromiter((personal(v) for v in frame[field].to_numpy(dtype=object)), dtype=bool, count=len(frame))
+
+
+def shared_rows_sqlite(layer: str, columns: Collection[str]) -> str | None:
+    """``shared_rows`` as a SQLite condition (a GeoPackage read's attribute filter), or None."""
+    rule = personal_rows(layer, columns)
+    if rule is None:
+        return None
+    field, values = rule
+    chars = "||".join(f"char({ord(c)})" for c in TRIMMED)
+    listed = ", ".join(_sql_text(v) for v in values)
+    return f'("{field}" IS NULL OR lower(trim("{field}", {chars})) NOT IN ({listed}))'
+
+
+def shared_rows_postgres(layer: str, typed: Collection[str], alias: str) -> str | None:
+    """``shared_rows`` as a PostgreSQL condition on the row of table alias ``alias`` (whose own
+    columns are ``typed``; any other field is a key of its ``extra``), or None for a layer without
+    personal rows."""
+    rule = spec_for(layer).personal_rows
+    if rule is None:
+        return None
+    field, values = rule
+    value = f'{alias}."{field}"' if field in typed else f"({alias}.extra ->> {_sql_text(field, name=True)})"
+    chars = "||".join(f"chr({ord(c)})" for c in TRIMMED)
+    listed = ", ".join(_sql_text(v) for v in values)
+    return f"({value} IS NULL OR lower(btrim({value}, {chars})) NOT IN ({listed}))"
+
+
+def _sql_text(value: str, *, name: bool = False) -> str:
+    """``value`` (a catalogue constant: lower-case ASCII letters, and ``_`` in a field ``name``) as a
+    SQL string literal."""
+    if not (value.isascii() and value.replace("_", "a" if name else "_").isalpha() and value == value.lower()):
+        raise ValueError(f"a personal-row value must be lower-case ASCII letters, got {value!r}")
+    return f"'{value}'"
 
 
 def wholly_restricted(layer: str) -> bool:

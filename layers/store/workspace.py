@@ -56,7 +56,7 @@ import geopandas as gpd
 
 from geo.errors import WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
-from layers.store import arrowread, changes, chunkwrite, files, gpkg, libraries, sharing, staging
+from layers.store import arrowread, changes, chunkwrite, files, gpkg, libraries, sharing, staging, visibility
 from layers.store.gpkg import Replacement
 
 META_TABLE = "hgw_layers"
@@ -205,16 +205,21 @@ class Workspace:
                 return info
         raise WorkspaceError(f"workspace {self._name} holds no {layer!r} layer")
 
-    def read(self, layer: str, columns: Collection[str] | None = None) -> gpd.GeoDataFrame:
+    def read(self, layer: str, columns: Collection[str] | None = None, *,
+             shared_only: bool = False) -> gpd.GeoDataFrame:
         """The layer as a GeoDataFrame in EPSG:4326, with its declared dtypes.
 
         With ``columns`` only those attribute columns are read from the file (GDAL selects
-        them; the others are never read), in stored order. GDAL's Arrow stream carries the rows
-        (``layers.store.arrowread``: the frame pyogrio's feature-by-feature read gives)."""
+        them; the others are never read), in stored order. With ``shared_only`` the rows about a
+        person are left out by SQLite (``visibility.shared_rows_sqlite``, the read's attribute
+        filter). GDAL's Arrow stream carries the rows (``layers.store.arrowread``: the frame
+        pyogrio's feature-by-feature read gives)."""
         spec_for(layer)
         self.info(layer)
+        where = visibility.shared_rows_sqlite(layer, self.columns(layer)) if shared_only else None
         with libraries.using(self.real, libraries.GDAL):  # one snapshot, waiting for a writer's commit
-            gdf = arrowread.read_layer(self.real, layer, columns=None if columns is None else list(columns))
+            gdf = arrowread.read_layer(self.real, layer, columns=None if columns is None else list(columns),
+                                       where=where)
         from layers.io.coerce import coerce_types  # local: coerce imports pandas heavy bits
 
         return coerce_types(gdf, spec_for(layer))

@@ -23,6 +23,7 @@ import shapely
 
 from layers.catalogue import CATALOGUE, LayerSpec
 from layers.io.violations import VIOLATION_SPEC
+from layers.store.visibility import shared_rows
 from render.map import symbology as sym
 from render.map.elements import BlankBase, EncodedShapes, HtmlControl, PointRows, offline_map
 from render.map.polyline import encode_geometries
@@ -328,6 +329,8 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
             element.add_to(m)
         if layer in present and layer not in tiled:
             _add_layer(m, layer, present[layer], zoom + options.zoom_margin, options, classes)
+        elif layer in tiled and not (shared := shared_rows(present[layer], layer)).all():  # never in an archive
+            _add_layer(m, layer, present[layer][~shared], zoom + options.zoom_margin, options, classes)
     if violations is not None and len(violations):
         _add_violations(m, violations, present.get("water_bodies"), zone_m, tiled.get("violations"))
     folium.LayerControl(collapsed=True).add_to(m)

@@ -26,6 +26,7 @@ from folium.template import Template
 from geo.rules import LINE_COLUMN
 from layers.catalogue import CATALOGUE, LayerSpec
 from layers.io.violations import VIOLATION_SPEC
+from layers.store.visibility import shared_rows
 from render.map import assets
 from render.map import symbology as sym
 from render.map.elements import script_json
@@ -206,8 +207,10 @@ def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFr
                  violations: gpd.GeoDataFrame | None, above: int,
                  zone: LazyZone | None = None, site_classes: pd.Series | None = None) -> dict[str, list[VectorTiles]]:
     """The vector-tile elements of every catalogue layer with more than ``above`` features (never
-    a wholly restricted one) and of the violations (rings and lines to water) when there are more
-    than ``above``; keyed by layer type (``"violations"`` for those). All archives are built in one go.
+    a wholly restricted one, nor a row about a person: ``layers.store.visibility.shared_rows``,
+    so that the archive an analyst is served is the one a partner is) and of the violations (rings
+    and lines to water) when there are more than ``above``; keyed by layer type (``"violations"``
+    for those). All archives are built in one go.
 
     ``zone``: the rule buffers around the flagged water, tiled with the violations, under their
     lines and rings. The buffers go in as they are, overlapping; the painter dissolves them
@@ -220,6 +223,12 @@ def tiled_layers(store: TileStore, zoom: int, layers: Mapping[str, gpd.GeoDataFr
         # in the static folder, which the server hands to anyone who has its address
         if len(gdf) <= above or layer not in CATALOGUE or CATALOGUE[layer].restricted:
             continue
+        # nor a row about a person (a hair sample): ``build_map`` draws those as rows for a role that sees them
+        shared = shared_rows(gdf, layer)
+        if not shared.all():
+            gdf = gdf[shared]
+            if len(gdf) <= above:
+                continue
         spec = CATALOGUE[layer]
         if layer == "mining_sites":
             classes = sym.site_classes(gdf) if site_classes is None else site_classes
