@@ -64,3 +64,35 @@ def test_a_column_of_plain_decimals_and_words() -> None:
     assert got.isna().tolist() == [False, False, True, False, True, True, True, False, False]
     assert got.tolist()[3] == 1.5 and got.tolist()[7:] == [0.5, 7.0]
     assert bad.tolist() == [False, False, True, False, True, False, False, False, False]
+
+
+DAYS = st.sampled_from(["2024-03-31", " 2024-03-31", "2024-03-31 ", "2024-03-31T23:30:00-05:00", "2024-03-31T01:00:00+03:00",
+                        "2024-03-31T10:22:13.123Z", "2024-03-31 10:22", "2024-3-31", "2024-02-30", "20240331", "2024-03",
+                        "2024", "31/03/2024", "31/03/2024x", "yesterday", "NaT", "nat", "", "  ", None, "0001-01-01",
+                        "9999-12-31", "2262-04-12", "1677-09-21"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(DAYS, max_size=80), st.sampled_from([object, "str"]))
+def test_dates_parsed_once_per_distinct_text_read_as_the_whole_column(cells: list[str | None], dtype: object) -> None:
+    from layers.io.coerce import _days, is_missing, parse_date
+
+    values = pd.Series(cells, dtype=dtype)
+    missing = is_missing(values)
+    want = _days(values.where(~missing).astype(object))  # the reading before: the whole column at once
+    got, bad = parse_date(values)
+    assert got.dtype == want.dtype
+    assert got.tolist() == want.tolist() or [str(v) for v in got] == [str(v) for v in want]
+    assert bad.tolist() == (~missing & want.isna()).tolist()
+
+
+def test_a_column_of_survey_days_is_parsed_once_per_day() -> None:
+    from layers.io.coerce import _few_dates, is_missing, parse_date
+
+    values = pd.Series(["2024-03-31", "2023-11-02", " 2024-03-31", None, "31/03/2024x", ""] * 500, dtype="str")
+    assert _few_dates(values, is_missing(values)) is not None  # the per-distinct path is the one taken
+    got, bad = parse_date(values)
+    assert [str(v) for v in got[:6]] == ["2024-03-31 00:00:00", "2023-11-02 00:00:00", "2024-03-31 00:00:00",
+                                         "NaT", "NaT", "NaT"]
+    assert bad[:6].tolist() == [False, False, False, False, True, False]
+    assert str(got.dtype) == "datetime64[ms]"

@@ -223,11 +223,35 @@ def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_datetime64_any_dtype(values):
         out = values.dt.tz_localize(None) if values.dt.tz is not None else values
         return out.dt.normalize().astype("datetime64[ms]"), pd.Series(False, index=values.index)
-    parsed = pd.to_datetime(values.where(~missing).astype(object), errors="coerce",
-                            utc=True, format="ISO8601")
-    out = parsed.dt.tz_localize(None).dt.normalize().astype("datetime64[ms]")
+    out = _few_dates(values, missing)
+    if out is None:
+        out = _days(values.where(~missing).astype(object))
     bad = ~missing & out.isna()
     return out, bad
+
+
+def _days(values: pd.Series) -> pd.Series:
+    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    return parsed.dt.tz_localize(None).dt.normalize().astype("datetime64[ms]")
+
+
+def _few_dates(values: pd.Series, missing: pd.Series, probe: int = 1000) -> pd.Series | None:
+    """``_days`` of a text column with few distinct values (survey days), each distinct text parsed
+    once (issue 13: 1e6 dates, 0.21 s against 0.05 s; pandas' own cache still mapped every value
+    through an index of the distinct ones). The same days: ISO 8601 with ``utc=True`` reads each text
+    by itself. None (the caller parses the whole column) for a column that is not all text, or whose
+    first ``probe`` values are more than half distinct (date-times to the second)."""
+    if not (pd.api.types.is_string_dtype(values.dtype)
+            or (values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string")):
+        return None
+    head = values.iloc[:probe]
+    if head.nunique() * 2 > len(head):
+        return None
+    codes, uniques = pd.factorize(values.where(~missing), use_na_sentinel=True)
+    if not len(uniques):
+        return None
+    days = _days(pd.Series(np.asarray(uniques, dtype=object), dtype=object)).to_numpy()
+    return pd.Series(np.append(days, np.datetime64("NaT", "ms"))[codes], index=values.index, name=values.name)
 
 
 PARSERS = {"str": parse_str, "float": parse_float, "int": parse_int, "bool": parse_bool,
