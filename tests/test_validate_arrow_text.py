@@ -83,3 +83,29 @@ def test_an_allowed_field_all_allowed_stays_arrow_text_and_one_not_allowed_is_re
     assert [(p.row, p.field, p.value, p.kind) for p in problems] == [(3, "status", "activ", "allowed")]
     assert "did you mean 'active'?" in problems[0].expected
     assert out["status"].tolist() == objects["status"].tolist() == ["active", "inactive", "activ"]
+
+
+def test_allowed_values_keyed_in_arrow_with_and_without_a_missing_value_as_for_objects() -> None:
+    cases: list[tuple[list[object], object]] = [([" ACTIVE", "Unknown", "activ", "inactive"], TEXT),
+                                                ([" ACTIVE", None, "activ", "Unknown"], object)]
+    for statuses, dtype in cases:
+        gdf = _sites(["A", "B", "C", "D"], ["x", "y", "z", "w"], TEXT)
+        gdf["status"] = pd.Series(statuses, dtype=TEXT)
+        out, problems = validate(gdf, SITES, source="sites.parquet")
+        objects, object_problems = validate(gdf.astype({"status": object}), SITES, source="sites.parquet")
+        assert problems == object_problems
+        assert [(p.row, p.value, p.kind) for p in problems] == [(3, "activ", "allowed")]
+        assert out["status"].tolist() == objects["status"].tolist()
+        assert out["status"].tolist()[:2] == ["active", "unknown" if None not in statuses else None]
+        assert out["status"].dtype == dtype  # Arrow text where nothing is missing, else Python strings and None
+
+
+def test_yes_no_answers_as_arrow_text_and_as_objects_read_the_same() -> None:
+    answers = ["yes", " No", "OUI", "нет", "0", "1", "maybe", "", None, "true"] * 3
+    gdf = _sites([f"S{i}" for i in range(30)], ["x"] * 30, TEXT)
+    for dtype in ("str", object):
+        gdf["uses_mercury"] = pd.Series(answers, dtype=dtype)
+        out, problems = validate(gdf, SITES, source="sites.csv")
+        assert out["uses_mercury"].dtype == "boolean"
+        assert out["uses_mercury"].tolist()[:10] == [True, False, True, False, False, True, pd.NA, pd.NA, pd.NA, True]
+        assert [(p.row, p.value) for p in problems] == [(7, "maybe"), (17, "maybe"), (27, "maybe")]

@@ -191,11 +191,11 @@ def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     texts = _texts(values)
     if texts is not None:
         present = texts.notna() & texts.ne("").to_numpy(dtype=bool, na_value=False)
-        codes, uniques = pd.factorize(texts, use_na_sentinel=True)  # few distinct answers
-        lower = pd.Series(np.array([v.lower() for v in uniques.tolist()] + [""], dtype=object)[codes],
-                          index=values.index)
-        out = pd.Series(pd.NA, index=values.index, dtype="boolean")
-        out[lower.isin(_TRUE) & present], out[lower.isin(_FALSE) & present] = True, False
+        codes, uniques = pd.factorize(texts, use_na_sentinel=True)  # few distinct answers, each looked up once
+        lower = [v.lower() for v in uniques.tolist()] + [""]
+        no = np.array([v in _FALSE for v in lower])[codes] & present.to_numpy(dtype=bool)
+        yes = np.array([v in _TRUE for v in lower])[codes] & present.to_numpy(dtype=bool) & ~no
+        out = pd.Series(pd.arrays.BooleanArray(yes, ~(yes | no)), index=values.index)
         return out, present & out.isna()
     missing = is_missing(values)
 

@@ -260,28 +260,42 @@ def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add: _Add,
     Arrow strings (``coerce.text_array``), where the exact values are found in one pass.
     """
     allowed = set(fs.allowed or ())
-    if text is not None:
-        listed = pc.is_in(text, value_set=pa.array(sorted(allowed), type=text.type))
+    choices = sorted(allowed)
+    hints: dict[str, str] = {}
+
+    def report(rows: NDArray[np.intp], keyed: NDArray[np.object_]) -> None:  # each a value keyed and still unknown
+        for i, v in zip(rows.tolist(), keyed.tolist()):
+            if v not in hints:
+                close = difflib.get_close_matches(v, choices, n=1, cutoff=0.5)
+                hints[v] = f"; did you mean {close[0]!r}?" if close else ""
+            add(i, fs.name, raw.iloc[i], f"expected one of {choices}{hints[v]}", "allowed")
+
+    if text is not None:  # Arrow: the values not written exactly as allowed keyed once each, in Arrow
+        listed = pc.is_in(text, value_set=pa.array(choices, type=text.type))
         if parsed.dtype == _STR and pc.all(listed).as_py():  # Arrow text, none missing, every value allowed
             return parsed  # as it is: no Python string per value (issue 13)
-        exact = listed.to_numpy(zero_copy_only=False) | text.is_null().to_numpy(zero_copy_only=False)
+        off = ~(listed.to_numpy(zero_copy_only=False) | text.is_null().to_numpy(zero_copy_only=False))
+        others = np.flatnonzero(off)
+        if len(others):
+            found = pc.dictionary_encode(text.take(pa.array(others)))
+            keys = np.array([_key(u) for u in found.dictionary.to_pylist()], dtype=object)
+            codes = found.indices.to_numpy()
+            unknown = ~np.isin(keys, choices)[codes]
+            report(others[unknown], keys[codes][unknown])
+            text = pc.replace_with_mask(text, pa.array(off), pa.array(keys[codes], type=text.type))
+        if parsed.dtype == _STR:  # none missing: kept as Arrow text
+            return pd.Series(pd.array(text, dtype=_STR), index=parsed.index)
+        return pd.Series(text.to_numpy(zero_copy_only=False), index=parsed.index, dtype=object)
     values = parsed.astype(object).where(parsed.notna(), None)
-    if text is None:
-        exact = values.isin(allowed).to_numpy() | values.isna().to_numpy()
+    exact = values.isin(allowed).to_numpy() | values.isna().to_numpy()
     out = values.to_numpy(dtype=object).copy()
     others = np.flatnonzero(~exact)
     if len(others):
         codes, uniques = pd.factorize(pd.Series(out[others], dtype=object))
         keyed = np.array([_key(u) for u in uniques.tolist()], dtype=object)
         out[others] = keyed[codes]
-        choices = sorted(allowed)
-        hints: dict[str, str] = {}
-        for i in others[~np.isin(keyed[codes], list(allowed))]:
-            v = out[i]
-            if v not in hints:
-                close = difflib.get_close_matches(v, choices, n=1, cutoff=0.5)
-                hints[v] = f"; did you mean {close[0]!r}?" if close else ""
-            add(i, fs.name, raw.iloc[i], f"expected one of {choices}{hints[v]}", "allowed")
+        unknown = ~np.isin(keyed[codes], list(allowed))
+        report(others[unknown], keyed[codes][unknown])
     return pd.Series(out, index=parsed.index, dtype=object)
 
 
