@@ -250,16 +250,18 @@ def test_a_partners_surface_reads_only_the_sample_columns_a_partner_may_see(
     ws = tmp_path / "ws.gpkg"
     assert cli.main(["--workspace", str(ws), "import", str(samples), "--layer", "samples"]) == 0
     reads: list[tuple[str, tuple[str, ...] | None]] = []
+    shared: list[bool] = []
     real = Workspace.read
 
-    def recorded(self: Workspace, layer: str, columns: object = None) -> gpd.GeoDataFrame:
+    def recorded(self: Workspace, layer: str, columns: object = None, *, shared_only: bool = False) -> gpd.GeoDataFrame:
         reads.append((layer, None if columns is None else tuple(columns)))  # type: ignore[arg-type]
-        return real(self, layer, columns)  # type: ignore[arg-type]
+        shared.append(shared_only)
+        return real(self, layer, columns, shared_only=shared_only)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Workspace, "read", recorded)
     svc = HgWatch(Settings.from_env({}, workspace=ws), auth.Identity("pat", "partner"))
     surface, _, _ = svc.write_surface(tmp_path / "p.tif", medium="water", cell_m=100.0, max_distance_m=1000.0)
     assert surface.n_samples == 2
-    assert [layer for layer, _ in reads] == ["samples"]
+    assert [layer for layer, _ in reads] == ["samples"] and shared == [True]  # no hair sample read either
     columns = reads[0][1]
     assert columns is not None and "collector_name" not in columns and {"medium", "hg", "unit"} <= set(columns)
