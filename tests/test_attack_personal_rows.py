@@ -26,11 +26,10 @@ import shapely
 
 from layers.store import pgroles
 from services import auth
-from services.exports import FORMATS
-from services.hgwatch import HgWatch, Query
-from services.view import Filters
+from services.hgwatch import HgWatch
 from settings import Settings
 from tests.api_kit import PASSWORD, fill, get, make_keys, new_key, open_location, planted, run_cli, serving
+from tests.test_attack_downloads import _files as _downloads
 from tests.test_map_tiles import needs_tippecanoe
 
 MARKS = {1: (b"HAIRPERSON-1", b"LABAREAONE", b"71.4628", b"-1.9314"),  # area A
@@ -65,17 +64,6 @@ def _found(data: bytes) -> set[int]:
 def _settings(location: str) -> Settings:
     return (Settings.from_env({}, database_url=location) if location.startswith("postgresql")
             else Settings.from_env({}, workspace=location))
-
-
-def _downloads(svc: HgWatch) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    for profile in auth.profiles_for(svc.identity or auth.LOCAL):
-        for fmt in FORMATS:
-            for layer in svc.frames():
-                files[f"{layer}.{fmt} ({profile})"] = svc.layer_file(Filters(), layer, fmt, profile)
-            files[f"violations.{fmt} ({profile})"] = svc.violations_file(Query(), fmt, profile)
-    files["map.html"] = svc.map(Query()).get_root().render().encode()
-    return files
 
 
 def test_the_read_of_each_role(store_at: str) -> None:
