@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyogrio
+import pyogrio.geopandas as pyogrio_geopandas
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
@@ -47,6 +48,7 @@ from layers.store import files
 _TEXT = {("OFTString", "OFSTNone")}
 _NUMBER = {("OFTInteger", "OFSTNone"), ("OFTInteger", "OFSTInt16"), ("OFTInteger", "OFSTBoolean"),
            ("OFTInteger64", "OFSTNone"), ("OFTReal", "OFSTNone"), ("OFTReal", "OFSTFloat32")}
+_DATETIME = {("OFTDateTime", "OFSTNone")}  # read as ISO 8601 text, parsed as the feature read parses it
 SNAPSHOT = {"PRELUDE_STATEMENTS": "BEGIN"}  # GPKG open option: the whole read in one SQLite read transaction
 T = TypeVar("T")
 MISSING_TABLES = "required GeoPackage tables"  # GDAL's open: "At least one of the required GeoPackage tables ..."
@@ -96,9 +98,12 @@ def _arrow(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | No
                                 use_pyarrow=True, **SNAPSHOT) as (meta, stream):
         fields = [str(f) for f in meta["fields"]]
         kinds = dict(zip(fields, zip(meta["ogr_types"], meta["ogr_subtypes"])))
-        if meta["encoding"].upper() != "UTF-8" or any(kinds[c] not in _TEXT | _NUMBER for c in fields):
+        if meta["encoding"].upper() != "UTF-8" or any(kinds[c] not in _TEXT | _NUMBER | _DATETIME for c in fields):
             return None
-        return stream.read_all(), meta, kinds
+        table = stream.read_all()
+        if any(kinds[c] in _DATETIME and not pa.types.is_string(table.column(c).type) for c in fields):
+            return None  # not the ISO 8601 text the feature read parses: read feature by feature
+        return table, meta, kinds
 
 
 def field_names(path: str | os.PathLike[str], layer: str) -> list[str]:
@@ -138,7 +143,13 @@ def _busy(exc: BaseException, *, waited: bool) -> bool:
 def _column(values: pa.ChunkedArray, kind: tuple[str, str]) -> object:
     """What the feature read gives for one field: a numpy array (text as Python strings, a number
     or boolean field with missing values as float64 with NaN), or, for text holding at least one
-    value, the pandas ``str`` column pandas infers from those strings, built without them."""
+    value, the pandas ``str`` column pandas infers from those strings, built without them. A date-time
+    field is GDAL's ISO 8601 text, as the feature read gets it, parsed by pyogrio's own parser (its
+    ``datetime64[ms]``, time zones as it treats them; a private function of the pinned pyogrio, which
+    ``tests/test_read_arrow_datetime.py`` holds to the feature read)."""
+    if kind in _DATETIME:
+        text = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
+        return pyogrio_geopandas._try_parse_datetime(text, datetime_as_string=False, mixed_offsets_as_utc=True)
     if kind in _TEXT:
         if values.null_count == len(values):  # nothing to infer a string dtype from: an object column
             return np.full(len(values), None, dtype=object)
