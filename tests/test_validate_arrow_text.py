@@ -13,6 +13,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from layers.catalogue import spec_for
 from layers.io.readers import load_layer
@@ -109,3 +111,21 @@ def test_yes_no_answers_as_arrow_text_and_as_objects_read_the_same() -> None:
         assert out["uses_mercury"].dtype == "boolean"
         assert out["uses_mercury"].tolist()[:10] == [True, False, True, False, False, True, pd.NA, pd.NA, pd.NA, True]
         assert [(p.row, p.value) for p in problems] == [(7, "maybe"), (17, "maybe"), (27, "maybe")]
+
+
+STATUS = st.one_of(st.sampled_from(["active", "inactive", "abandoned", "unknown", " Active", "IN ACTIVE", "in-active",
+                                    "activ", "Unknown ", "closed", "é", "", " "]), st.text(alphabet="aciten _-", max_size=9))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(STATUS, min_size=1, max_size=40), st.booleans())
+def test_statuses_as_arrow_text_read_and_reported_as_python_strings(statuses: list[str], with_missing: bool) -> None:
+    # the Arrow path of the allowed values (none missing: kept as Arrow text) against the object column
+    n = len(statuses)
+    gdf = _sites([f"S{i}" for i in range(n)], ["x"] * n, TEXT)
+    gdf["status"] = pd.Series([None if with_missing and i == n - 1 else v for i, v in enumerate(statuses)], dtype=TEXT)
+    out, problems = validate(gdf, SITES, source="sites.parquet")
+    objects, object_problems = validate(gdf.astype({"status": object}), SITES, source="sites.parquet")
+    assert problems == object_problems
+    shown = out["status"].astype(object).where(out["status"].notna(), None).tolist()
+    assert shown == objects["status"].tolist()
