@@ -24,7 +24,7 @@ CASES = {
     "utc": pd.to_datetime(["2024-01-01T10:00:00Z", None, "2024-05-01T00:00:00.123Z"], format="ISO8601"),
     "one offset": pd.to_datetime(["2024-01-01T10:00:00+02:00", "2024-02-01T10:00:00+02:00", None]),
     "mixed offsets": pd.Series([dt.datetime(2024, 1, 1, 10, tzinfo=PLUS2), None,
-                                dt.datetime(2024, 1, 1, 10, tzinfo=dt.timezone.utc)], dtype=object),
+                                dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)], dtype=object),
     "all missing": pd.Series([None, None, None], dtype="datetime64[ms]"),
 }
 
