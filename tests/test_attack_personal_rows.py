@@ -78,6 +78,8 @@ def test_the_read_of_each_role(store_at: str) -> None:
     assert str(field.loc[1, "collector_name"]).startswith("SECRET")  # area B's: whole
     assert list(analyst["sample_id"]) == ["W1", "W2", "HAIRPERSON-1", "HAIRPERSON-2"]
     assert list(field.index) == [0, 1, 2] and list(partner.index) == [0, 1]
+    assert list(store.read("samples", shared_only=True)["sample_id"]) == ["W1", "W2"]  # the store's own filter
+    assert list(store.read("samples", ["hg"], shared_only=True)["hg"]) == [8.0, 1.0]  # on a column not read
 
 
 def test_every_download_of_a_partner_and_a_field_coordinator(store_at: str) -> None:
