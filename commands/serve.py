@@ -1,6 +1,7 @@
 """serve: the dashboard and the partner API together, one command (``make run``).
 
-Starts ``streamlit run app.py`` and ``python -m api`` as two child processes on the same store
+Starts ``streamlit run app.py`` (through ``ui/launcher.py``: the first page's modules imported on a
+background thread while the first browser loads) and ``python -m api`` as two child processes on the same store
 (``--workspace`` / ``--database-url`` reach both through $HGWATCH_WORKSPACE / $HGWATCH_DATABASE_URL),
 prints where each listens, and stops both when either stops, on Ctrl-C or on SIGTERM (``docker
 stop``). ``streamlit run app.py`` and ``python -m api`` still work on their own.
@@ -43,7 +44,7 @@ def _port(text: str) -> int:
 def _children(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     py = sys.executable
     return [
-        ("dashboard", [py, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        ("dashboard", [py, "-m", "ui.launcher", str(ROOT / "app.py"), "--server.headless", "true",
                        "--browser.gatherUsageStats", "false", "--server.address", args.address,
                        "--server.port", str(args.port)]),
         ("API", [py, "-m", "api", "--host", args.address, "--port", str(args.api_port)]),

@@ -82,7 +82,12 @@ def start_server(script: str = "app.py", *, env: dict[str, str] | None = None,
     """Start ``streamlit run script`` in ``cwd`` (whose ``.streamlit/config.toml`` applies) and
     return at once; call ``wait_ready`` before the first request."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+    # as ``cli.py serve`` starts it: through ui/launcher.py (the first page's modules imported while
+    # the first browser loads), when the tree whose code runs (first on $PYTHONPATH, else ``cwd``)
+    # has one; another tree without it (a benchmark's before-tree) runs ``streamlit run`` as it did
+    tree = Path((env or {}).get("PYTHONPATH", os.environ.get("PYTHONPATH", "")).split(os.pathsep)[0] or cwd)
+    run = ["-m", "ui.launcher"] if (tree / "ui" / "launcher.py").is_file() else ["-m", "streamlit", "run"]
+    cmd = [sys.executable, *run, script, "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     out, err = tempfile.TemporaryFile(mode="w+"), tempfile.TemporaryFile(mode="w+")

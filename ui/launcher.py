@@ -1,0 +1,104 @@
+"""``python -m ui.launcher app.py [streamlit run options]``: ``streamlit run`` with the first page's
+modules imported on a background thread as soon as the server process starts, before any session.
+
+Streamlit runs every script in the server process, so a module imported once stays imported. A
+first visitor's browser spends 1-2 s loading Streamlit's shell while the server does nothing; the
+first script run then spent 1.1-1.5 s importing folium, pandas, geopandas, streamlit-folium, the
+map's modules and pint's registry (issue 13, H2's trace). Here those imports run while the shell
+loads. Nothing else runs: no session, no store opened, no sign-in, no audit row (importing these
+modules has no side effect beyond building module-level objects such as ``geo.quantities.UREG``).
+
+A page that imports a module while this thread is importing it waits on Python's per-module
+import lock and then uses the finished module; it never imports it twice. A module that fails
+to import here is only reported on stderr: Python removes it from ``sys.modules``, so the page
+imports it itself and shows its own error as before. ``cli.py serve`` (``make run``) and the
+browser tests' and benchmarks' servers (tests/browser_harness.py) start the dashboard this way;
+``streamlit run app.py`` still works alone (without the head start).
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from streamlit.web import cli
+
+# the first page's modules (app.py's default page, ui/pages/map.py, and what app.py runs before it)
+# in the order the page imports them; the main script's own top-level imports come first
+FIRST_PAGE = ("ui.login", "ui.sidebar", "folium", "folium.elements", "folium.plugins", "branca", "jinja2",
+              "streamlit.components.v1", "geo.errors", "render.map.assets", "render.map.standalone",
+              "render.map.mapview", "services.auth", "services.exports", "services.rollups", "services.tiles",
+              "geo.quantities")
+# never imported here: a module that declares a Streamlit component registers it with the runtime only
+# when imported inside a script run (streamlit.components.v1.component_registry.declare_component), so
+# imported here its iframe would not be served (its own imports, folium and the rest, are above)
+NEEDS_SCRIPT_RUN = frozenset({"streamlit_folium"})
+DONE = "hgwatch launcher: imported before any session:"  # the line written when the thread ends
+
+
+def script_imports(script: Path) -> list[str]:
+    """The absolute modules ``script`` imports at its top level, in order (none if it cannot be read)."""
+    try:
+        tree = ast.parse(script.read_text(encoding="utf-8"), str(script))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module != "__future__":
+            names.append(node.module)
+    return names
+
+
+def preload(modules: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Import ``modules`` in order; (imported, failed with the reason). Never raises."""
+    done: list[str] = []
+    failed: list[str] = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # a failed preload (even a SystemExit) must not touch the server
+            failed.append(f"{name} ({type(exc).__name__}: {exc})")
+        else:
+            done.append(name)
+    return done, failed
+
+
+def _run(modules: Sequence[str]) -> None:
+    t0 = time.perf_counter()
+    done, failed = preload(modules)
+    for what in failed:
+        print(f"hgwatch launcher: could not import {what}; the page imports it itself", file=sys.stderr, flush=True)
+    print(f"{DONE} {len(done)} of {len(modules)} modules in {time.perf_counter() - t0:.2f} s: {' '.join(done)}",
+          file=sys.stderr, flush=True)
+
+
+def start(script: Path, extra: Sequence[str] = FIRST_PAGE) -> threading.Thread:
+    """Start the preload of ``script``'s imports and then ``extra`` on a daemon thread (it never
+    holds the server up at exit)."""
+    # the script's folder on sys.path first, as Streamlit's bootstrap puts it (a module beside the
+    # script then imports here as it does in the page)
+    sys.path.insert(0, str(script.resolve().parent))
+    modules = [m for m in dict.fromkeys([*script_imports(script), *extra]) if m.split(".")[0] not in NEEDS_SCRIPT_RUN]
+    thread = threading.Thread(target=_run, args=(modules,), name="hgwatch-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``streamlit run`` with the same arguments (the main script first), the preload started first."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0].startswith("-"):
+        sys.exit("usage: python -m ui.launcher SCRIPT [streamlit run options]")
+    start(Path(args[0]))
+    sys.argv = ["streamlit", "run", *args]
+    cli.main(prog_name="streamlit")
+
+
+if __name__ == "__main__":
+    main()
