@@ -164,6 +164,20 @@ mark("write")
 json.dump(marks, open("contract.json", "w"))
 """
 
+# the sites' coordinates straight from their WKB (2D little-endian points only), no point objects: the
+# columnar floor's step, and bench_check_early.py's second process's
+POINTS_FROM_WKB = """
+wkb = s.column("geometry").combine_chunks()
+at = np.frombuffer(wkb.buffers()[1], dtype=np.int32)[wkb.offset:wkb.offset + len(wkb) + 1]
+if wkb.null_count or not (np.diff(at) == 21).all():
+    raise SystemExit("not all 2D points")
+rec = np.frombuffer(wkb.buffers()[2], dtype=np.uint8)[at[0]:at[-1]].view(
+    np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")]))
+if not ((rec["order"] == 1) & (rec["kind"] == 1)).all():
+    raise SystemExit("not all little-endian 2D points")
+lon, lat = rec["x"].copy(), rec["y"].copy()
+"""
+
 COLUMNAR_JOB = """
 import gc, hashlib, json, os, sys, time, types
 gc.disable()
@@ -190,16 +204,7 @@ mark("kernel modules")
 s = pq.read_table(sys.argv[1], columns=["site_id", "uses_mercury", "geometry"])
 w = pq.read_table(sys.argv[2], columns=["water_id", "kind", "geometry"])
 mark("read")
-wkb = s.column("geometry").combine_chunks()
-at = np.frombuffer(wkb.buffers()[1], dtype=np.int32)[wkb.offset:wkb.offset + len(wkb) + 1]
-if not (np.diff(at) == 21).all():
-    raise SystemExit("not all 2D points")
-rec = np.frombuffer(wkb.buffers()[2], dtype=np.uint8)[at[0]:at[-1]].view(
-    np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")]))
-if not ((rec["order"] == 1) & (rec["kind"] == 1)).all():
-    raise SystemExit("not all little-endian 2D points")
-lon, lat = rec["x"].copy(), rec["y"].copy()
-mark("coordinates from the WKB")
+""" + POINTS_FROM_WKB + """mark("coordinates from the WKB")
 ids = s.column("site_id").combine_chunks()
 clean = (ids.null_count == 0 and len(pc.unique(ids)) == len(ids) and s.column("uses_mercury").null_count == 0
          and bool(np.isfinite(lon).all()) and bool((np.abs(lat) <= 90).all()) and bool((np.abs(lon) <= 180).all()))

@@ -60,6 +60,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_check import POINTS_FROM_WKB, write_inputs  # noqa: E402  (the folder put on the path first)
 
 CHILD_JOB = r"""
 import gc, json, os, sys, threading, time
@@ -223,16 +225,7 @@ mark("imports")
 s = pq.read_table(sites, columns=["geometry"])
 w = pq.read_table(water, columns=["geometry"])
 mark("read")
-wkb = s.column("geometry").combine_chunks()
-at = np.frombuffer(wkb.buffers()[1], dtype=np.int32)[wkb.offset:wkb.offset + len(wkb) + 1]
-if wkb.null_count or not (np.diff(at) == 21).all():
-    raise SystemExit("not all 2D points")
-rec = np.frombuffer(wkb.buffers()[2], dtype=np.uint8)[at[0]:at[-1]].view(
-    np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")]))
-if not ((rec["order"] == 1) & (rec["kind"] == 1)).all():
-    raise SystemExit("not all little-endian 2D points")
-lon, lat = rec["x"].copy(), rec["y"].copy()
-n = lon.size
+""" + POINTS_FROM_WKB + r"""n = lon.size
 sp = Pieces(lon, lat, lon, lat, np.arange(n), np.arange(n), np.ones(n, bool), np.zeros(n), np.zeros(n))
 tgt = np.asarray(shapely.from_wkb(np.array(w.column("geometry"))), dtype=object)
 mark("coordinates and lines")
@@ -333,9 +326,6 @@ def main() -> None:
         folder = args.data or Path(tmp)
         if not (folder / "sites.parquet").exists() or not (folder / "water.parquet").exists():
             folder.mkdir(parents=True, exist_ok=True)
-            sys.path.insert(0, str(ROOT / "benchmarks"))
-            from bench_check import write_inputs
-
             write_inputs(folder, args.n, args.m)
         # compiled modules read from and written to one cache, whatever the shell's bytecode settings (bench_map.py's)
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) /
