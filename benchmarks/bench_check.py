@@ -178,6 +178,19 @@ if not ((rec["order"] == 1) & (rec["kind"] == 1)).all():
 lon, lat = rec["x"].copy(), rec["y"].copy()
 """
 
+# the kernel's point search by locality (geo.distance.geodesic._candidates' point path), given the site
+# pieces ``sp``, target pieces ``tp`` and rings, ``by_lat``/``low``, ``reach``, ``lim``, ``pool`` and ``threads``:
+# ``parts``, one callable per locality giving its rows (the columnar floor's and bench_check_early's)
+POINT_SEARCH = """
+parts = []
+for key, sel in groups(locality_keys(sp.lon1, sp.lat1)):
+    box = Extent(key, sp.lon1[sel], sp.lat1[sel], reach * SCALE_SAFETY + 2000.0)
+    span = by_lat[np.searchsorted(low, box.lat_lo - 0.01):np.searchsorted(low, box.lat_hi, side="right")]
+    t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
+    t_r, _ = select_rings(t_rings, box.touches(*part_boxes(t_rings, box.lon0)))
+    parts.append(point_group_start(sp, sel, tp, t_sel, t_r, key, box, reach, lim, pool, threads))
+"""
+
 COLUMNAR_JOB = """
 import gc, hashlib, json, os, sys, time, types
 gc.disable()
@@ -226,15 +239,9 @@ by_lat = np.argsort(low, kind="stable")
 low = low[by_lat]
 threads = int(sys.argv[4])
 lim = Limits(np.full(len(tp), reach), np.zeros(len(tp)), True, Budget())  # as nearest_within makes it
-with ThreadPoolExecutor(threads) as pool:
-    parts = []
-    for key, sel in groups(locality_keys(sp.lon1, sp.lat1)):
-        box = Extent(key, sp.lon1[sel], sp.lat1[sel], reach * SCALE_SAFETY + 2000.0)
-        span = by_lat[np.searchsorted(low, box.lat_lo - 0.01):np.searchsorted(low, box.lat_hi, side="right")]
-        t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
-        t_r, _ = select_rings(t_rings, box.touches(*part_boxes(t_rings, box.lon0)))
-        parts.append(point_group_start(sp, sel, tp, t_sel, t_r, key, box, reach, lim, pool, threads))
-    r = Rows.concat([p() for p in parts])
+pool = ThreadPoolExecutor(threads)
+""" + POINT_SEARCH + """r = Rows.concat([p() for p in parts])
+pool.shutdown()
 pair = r.subject * (int(r.target.max()) + 1) + r.target
 order = np.lexsort((r.tlat, r.tlon, r.slat, r.slon, r.distance_m, pair))
 order = order[np.r_[True, pair[order][1:] != pair[order][:-1]]]

@@ -61,7 +61,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_check import POINTS_FROM_WKB, write_inputs  # noqa: E402  (the folder put on the path first)
+from bench_check import POINT_SEARCH, POINTS_FROM_WKB, write_inputs  # noqa: E402  (the folder put on the path first)
 
 CHILD_JOB = r"""
 import gc, json, os, sys, threading, time
@@ -237,14 +237,8 @@ lim = Limits(thr + off + tolerance, off, True, Budget(), tolerance)
 reach = float(lim.reach_m[tp.owner].max())
 by_lat = np.argsort(np.minimum(tp.lat1, tp.lat2), kind="stable")
 low = np.minimum(tp.lat1, tp.lat2)[by_lat]
-parts = []
-for key, sel in groups(locality_keys(sp.lon1, sp.lat1)):
-    box = Extent(key, sp.lon1[sel], sp.lat1[sel], reach * SCALE_SAFETY + 2000.0)
-    span = by_lat[np.searchsorted(low, box.lat_lo - 0.01):np.searchsorted(low, box.lat_hi, side="right")]
-    t_sel = np.sort(span[box.touches(tp.lon1[span], tp.lat1[span], tp.lon2[span], tp.lat2[span])])
-    t_r, _ = select_rings(t_rings, box.touches(*part_boxes(t_rings, box.lon0)))
-    parts.append(point_group_start(sp, sel, tp, t_sel, t_r, key, box, reach, lim, None, 1))
-rows = nearest_per_pair(Rows.concat([p() for p in parts]))
+pool, threads = None, 1
+""" + POINT_SEARCH + r"""rows = nearest_per_pair(Rows.concat([p() for p in parts]))
 dist = np.maximum(rows.distance_m - off[rows.target], 0.0)
 ok = dist <= thr[rows.target] + tolerance
 r = Rows(*(getattr(rows, f)[ok] for f in Rows.__dataclass_fields__))
