@@ -96,8 +96,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, _Stop):
         return 0
     finally:
-        _stop(procs + ([warm] if warm else []))
-        signal.signal(signal.SIGTERM, previous)
+        # a second Ctrl-C or SIGTERM while the children stop (an impatient user, a supervisor that
+        # signals again) changes nothing: they are stopping already, killed after STOP_WAIT_S
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            _stop(procs + ([warm] if warm else []))
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, interrupt)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -84,3 +84,19 @@ def test_ctrl_c_stops_both(launched: tuple[subprocess.Popen[str], dict[str, int]
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 0
     assert not _alive(pids["API"]) and not _alive(pids["dashboard"])
+
+
+@pytest.mark.parametrize("signals", [(signal.SIGINT, signal.SIGINT), (signal.SIGTERM, signal.SIGTERM, signal.SIGINT)],
+                         ids=["ctrl-c twice", "sigterm twice then ctrl-c"])
+def test_a_second_signal_while_stopping_ends_as_the_first_does(
+        launched: tuple[subprocess.Popen[str], dict[str, int], str, str], signals: tuple[int, ...]) -> None:
+    """An impatient second Ctrl-C, or a supervisor's repeated SIGTERM, arrives while the children stop:
+    the launcher still stops both and exits 0, with no traceback (it used to raise inside its cleanup)."""
+    proc, pids, _, _ = launched
+    for sig in signals:
+        proc.send_signal(sig)
+        time.sleep(0.2)  # the next one lands while the launcher waits for its children
+    assert proc.wait(timeout=60) == 0
+    out = proc.stdout.read() if proc.stdout else ""
+    assert "Traceback" not in out and "_Stop" not in out and "KeyboardInterrupt" not in out, out
+    assert not _alive(pids["API"]) and not _alive(pids["dashboard"])
