@@ -9,14 +9,115 @@ with GEOS's reason.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+
+
+class Known:
+    """Whole-column facts of one array of geometries (type ids, None or empty, bounds, coordinate
+    dimension), each computed at most once: ``known(geoms)`` gives the same ``Known`` to every
+    caller within ``sharing()`` while the array holds the same geometry objects (issue 13: a read
+    and its validation computed the bounds of 1e6 sites twice, their type ids and emptiness twice).
+    Shapely geometries are immutable, so the facts of the same objects in the same order stay true.
+    """
+
+    def __init__(self, geoms: NDArray[np.object_]) -> None:
+        self.geoms = geoms
+        self._types: NDArray[np.int32] | None = None
+        self._missing: NDArray[np.bool_] | None = None
+        self._bounds: NDArray[np.float64] | None = None
+        self._dims: NDArray[np.int32] | None = None
+
+    @property
+    def types(self) -> NDArray[np.int32]:
+        """``shapely.get_type_id`` (-1 for None)."""
+        if self._types is None:
+            self._types = _frozen(np.asarray(shapely.get_type_id(self.geoms), dtype=np.int32))
+        return self._types
+
+    @property
+    def missing(self) -> NDArray[np.bool_]:
+        """``missing_mask``: None or empty."""
+        if self._missing is None:
+            self._missing = _frozen(shapely.is_missing(self.geoms) | shapely.is_empty(self.geoms))
+        return self._missing
+
+    @property
+    def bounds(self) -> NDArray[np.float64]:
+        """``coordinate_bounds``: (minx, miny, maxx, maxy) per geometry, NaN for a missing one."""
+        if self._bounds is None:
+            self._bounds = _frozen(np.asarray(shapely.bounds(self.geoms), dtype=float))
+        return self._bounds
+
+    @property
+    def dims(self) -> NDArray[np.int32]:
+        """``shapely.get_coordinate_dimension`` (-1 for None or empty)."""
+        if self._dims is None:
+            self._dims = _frozen(np.asarray(shapely.get_coordinate_dimension(self.geoms), dtype=np.int32))
+        return self._dims
+
+
+# Within ``sharing()``: (the objects' addresses, a copy of the array holding them, their facts) of the
+# arrays seen. The copy keeps every object alive, so no other geometry can take one's address meanwhile.
+_SHARED: list[list[tuple[NDArray[np.intp], NDArray[np.object_], Known]]] = []
+
+
+@contextlib.contextmanager
+def sharing() -> Iterator[None]:
+    """Within the block, ``known`` of the same geometries (the same objects, in the same order, in
+    any array) is one ``Known``; outside it, each ``known`` computes its own. Nothing is kept after."""
+    _SHARED.append([])
+    try:
+        yield
+    finally:
+        _SHARED.pop()
+
+
+def _addresses(geoms: NDArray[np.object_]) -> NDArray[np.intp]:
+    """The objects' addresses in a 1-D C-contiguous object array, as a view of its buffer (no copy)."""
+    buffer = (ctypes.c_ssize_t * len(geoms)).from_address(geoms.ctypes.data)
+    return np.frombuffer(memoryview(buffer), dtype=np.intp)
+
+
+def known(geoms: NDArray[np.object_]) -> Known:
+    """The ``Known`` facts of ``geoms`` (shared within ``sharing()``, see ``Known``)."""
+    if not _SHARED or geoms.dtype != object or geoms.ndim != 1 or not geoms.flags.c_contiguous or not len(geoms):
+        return Known(geoms)
+    here = _addresses(geoms)
+    for addresses, _, facts in _SHARED[-1]:
+        if len(addresses) == len(here) and np.array_equal(addresses, here):
+            return facts
+    held = geoms.copy()
+    facts = Known(held)
+    _SHARED[-1].append((_addresses(held).copy(), held, facts))
+    return facts
+
+
+def prime_points(geoms: NDArray[np.object_], coords: NDArray[np.float64]) -> None:
+    """Within ``sharing()``, record the facts of ``geoms``, 2D points just made by ``shapely.points``
+    from ``coords`` (n x 2, every value finite): no pass over the geometries is then needed."""
+    if not _SHARED or not len(geoms):
+        return
+    facts = known(geoms)
+    n = len(geoms)
+    facts._types = _frozen(np.zeros(n, dtype=np.int32))
+    facts._missing = _frozen(np.zeros(n, dtype=bool))
+    facts._dims = _frozen(np.full(n, 2, dtype=np.int32))
+    facts._bounds = _frozen(np.concatenate([coords, coords], axis=1))
+
+
+def _frozen(values: Any) -> Any:
+    """``values`` made read-only: a fact shared by several callers is never changed by one of them."""
+    values.flags.writeable = False
+    return values
 
 
 def geometry_kinds(geoms: NDArray[np.object_]) -> NDArray[np.str_]:
@@ -44,7 +145,7 @@ def invalid_mask(geoms: NDArray[np.object_], missing: NDArray[np.bool_] | None =
 
 def missing_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
     """True where a geometry is None or empty."""
-    return shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    return known(geoms).missing
 
 
 def invalid_reasons(geoms: NDArray[np.object_]) -> list[str | None]:
@@ -56,7 +157,7 @@ def invalid_reasons(geoms: NDArray[np.object_]) -> list[str | None]:
 
 def coordinate_bounds(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
     """Per geometry (minx, miny, maxx, maxy) in degrees; NaN for missing geometries."""
-    return np.asarray(shapely.bounds(geoms), dtype=float)
+    return known(geoms).bounds
 
 
 def out_of_range_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
@@ -109,12 +210,12 @@ def checks(geoms: NDArray[np.object_], kinds: tuple[str, ...]) -> Checks:
     unless its x or y is not finite (GEOS: 'Invalid Coordinate'), an empty point is valid, and
     a present point's bounds are its x and y.
     """
-    types = shapely.get_type_id(geoms)
-    missing = missing_mask(geoms)
+    facts = known(geoms)
+    types, missing = facts.types, facts.missing
     wanted = np.zeros(len(_TYPE_IDS) + 1, dtype=bool)  # by type id + 1 (None is -1): a lookup, not np.isin
     wanted[[_TYPE_IDS[k] + 1 for k in kinds if k in _TYPE_IDS]] = True
     wrong_kind = ~missing & ~wanted[types + 1]
-    b = coordinate_bounds(geoms)
+    b = facts.bounds
     out_of_range, swapped = bounds_range_masks(b)
     if len(types) and (types == _TYPE_IDS["Point"]).all():
         invalid = ~missing & ~(np.isfinite(b[:, 0]) & np.isfinite(b[:, 1]))

@@ -38,6 +38,7 @@ import shapely
 from geopandas.array import GeometryArray
 from pyproj import CRS
 
+from geo import geomcheck
 from layers.io import prefetch
 
 _POINT_WKB = 21  # byte order (1), type (4), x (8), y (8)
@@ -108,7 +109,9 @@ def _points(column: pa.ChunkedArray) -> np.ndarray | None:
     coords = np.ascontiguousarray(records[:, 5:]).view("<f8")
     if not np.isfinite(coords).all():  # NaN is an empty point in WKB
         return None
-    return np.asarray(shapely.points(coords), dtype=object)
+    points = np.asarray(shapely.points(coords), dtype=object)
+    geomcheck.prime_points(points, coords)  # their bounds, type and dimension known without a pass over them
+    return points
 
 
 def _crs(value: Any) -> CRS | None:

@@ -212,7 +212,7 @@ def tidy(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         drop.append("id")  # LIBKML's generated '<layer>.<n>' placemark ids
     gdf = gdf.drop(columns=drop)
     geom = gdf.geometry.name
-    if (shapely.get_coordinate_dimension(gdf.geometry.to_numpy()) > 2).any():  # rebuilt only when one has Z
+    if (geomcheck.known(gdf.geometry.to_numpy()).dims > 2).any():  # rebuilt only when one has Z
         gdf[geom] = shapely.force_2d(gdf.geometry.to_numpy())
     return gdf
 
@@ -241,7 +241,9 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
     spec = spec_for(layer)
     if source_layer is None and path.suffix.lower() == ".gpkg" and layer in source_layers(path):
         source_layer = layer
-    with gc_paused():  # the read and the checks make no cyclic garbage (see gc_paused)
+    # the read and the checks make no cyclic garbage (see gc_paused); each whole-column fact of the geometries
+    # (bounds, type ids, None or empty, coordinate dimension) is computed once for the read and its validation
+    with gc_paused(), geomcheck.sharing():
         gdf, problems = read_raw(path, source_layer=source_layer, crs=crs, geometry_optional=spec.geometry_optional)
         lacking = {k: gdf[ROW][gdf[k].isna()] if k in gdf.columns else gdf[ROW] for k in (set_values or {})}
         gdf = set_fields(gdf, spec, set_values)

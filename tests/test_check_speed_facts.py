@@ -1,0 +1,119 @@
+"""Each whole-column fact of a layer's geometries is computed once per read (issue 13, "nothing done twice").
+
+A read and its validation (``load_layer``) used to compute the bounds of every geometry twice (the CRS
+judgement, then ``geomcheck.checks``); for a GeoParquet of points they also took every point's type id,
+emptiness and coordinate dimension with a pass of GEOS each, though the reader had just made the points
+from finite 2D coordinates. Here the real shapely functions are wrapped to count the passes over the layer's
+geometries, and the layer and its problems are compared with what the passes give (``geomcheck.known``
+outside ``sharing()`` computes each fact itself).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from geo import geomcheck
+from geo.errors import InputError
+from layers.io.readers import load_layer
+
+N = 3000
+WATCHED = ("bounds", "get_type_id", "is_empty", "is_missing", "get_coordinate_dimension")
+
+
+def sites(n: int, *, swap: int | None = None, empty: int | None = None) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(7)
+    xy = np.column_stack([rng.uniform(-2, 2, n), rng.uniform(4, 8, n)])
+    if swap is not None:
+        xy[swap] = [3.0, 95.0]  # latitude out of range as (lon, lat), in range as (lat, lon)
+    geoms = np.asarray(shapely.points(xy), dtype=object)
+    if empty is not None:
+        geoms[empty] = shapely.Point()
+    return gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(n)], "uses_mercury": np.ones(n, bool)},
+                            geometry=geoms, crs=4326)
+
+
+def counting(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Wrap the real shapely functions; count their calls on arrays of the layer's length."""
+    calls: Counter[str] = Counter()
+    for name in WATCHED:
+        real: Callable[..., Any] = getattr(shapely, name)
+
+        def wrapper(geoms: Any, *args: Any, _real: Callable[..., Any] = real, _name: str = name,
+                    **kwargs: Any) -> Any:
+            if np.ndim(geoms) == 1 and len(geoms) == N:
+                calls[_name] += 1
+            return _real(geoms, *args, **kwargs)
+        monkeypatch.setattr(shapely, name, wrapper)
+    return calls
+
+
+def test_geoparquet_points_read_and_validated_with_no_pass_over_their_facts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "mining_sites.parquet"
+    sites(N).to_parquet(path)
+    calls = counting(monkeypatch)
+    loaded = load_layer(path, "mining_sites")
+    # before: bounds 2, get_type_id 1, is_empty 1, is_missing 1, get_coordinate_dimension 1
+    assert {k: calls[k] for k in WATCHED} == dict.fromkeys(WATCHED, 0)
+    assert len(loaded.gdf) == N and loaded.warnings == []
+    assert shapely.equals_exact(loaded.gdf.geometry.to_numpy(), sites(N).geometry.to_numpy(), 0).all()
+
+
+def test_geojson_points_each_fact_computed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "mining_sites.geojson"
+    sites(N).to_file(path)
+    calls = counting(monkeypatch)
+    loaded = load_layer(path, "mining_sites")
+    # before: bounds 2 (the CRS judgement and the validation); is_missing 2: one is the WKB decoder's own
+    assert dict(calls) == {"bounds": 1, "get_type_id": 1, "is_empty": 1, "is_missing": 2, "get_coordinate_dimension": 1}
+    assert len(loaded.gdf) == N and loaded.warnings == []
+
+
+def test_shared_facts_give_the_same_errors(tmp_path: Path) -> None:
+    path = tmp_path / "mining_sites.parquet"
+    sites(N, swap=5).to_parquet(path)  # a swapped point: found through the primed bounds
+    with pytest.raises(InputError) as caught:
+        load_layer(path, "mining_sites")
+    kinds = [(p.row, p.kind, p.value) for p in caught.value.problems if p.severity == "error"]
+    assert kinds == [(6, "swapped", "(3.000000, 95.000000)")]
+    path = tmp_path / "mining_sites.geojson"
+    sites(N, empty=9).to_file(path)  # an empty point: not the GeoParquet fast path, facts computed once
+    with pytest.raises(InputError) as caught:
+        load_layer(path, "mining_sites")
+    kinds = [(p.row, p.kind, p.value) for p in caught.value.problems if p.severity == "error"]
+    assert kinds == [(10, "geometry", None)]  # GeoJSON writes an empty point as null
+
+
+def test_known_is_shared_only_for_the_same_objects() -> None:
+    geoms = np.asarray(shapely.points([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]), dtype=object)
+    with geomcheck.sharing():
+        first = geomcheck.known(geoms)
+        assert geomcheck.known(geoms.copy()) is first  # another array holding the same objects
+        assert geomcheck.known(geoms[::-1].copy()) is not first  # the same objects in another order
+        assert first.bounds.tolist() == [[0, 1, 0, 1], [2, 3, 2, 3], [4, 5, 4, 5]]
+        geoms[1] = shapely.Point(7, 8)  # changed in place: new facts, not the old ones
+        changed = geomcheck.known(geoms)
+        assert changed is not first and changed.bounds.tolist()[1] == [7, 8, 7, 8]
+        with pytest.raises(ValueError):  # a shared fact cannot be changed by one of its readers
+            first.bounds[0, 0] = 1.0
+    assert geomcheck.known(geoms) is not geomcheck.known(geoms)  # outside sharing(): nothing kept
+
+
+def test_primed_points_facts_equal_computed_ones() -> None:
+    coords = np.array([[0.5, -1.25], [-180.0, 90.0], [-0.0, 0.0], [1e-300, 179.9]])
+    points = np.asarray(shapely.points(coords), dtype=object)
+    with geomcheck.sharing():
+        geomcheck.prime_points(points, coords)
+        primed = geomcheck.known(points)
+        fresh = geomcheck.Known(points.copy())
+        assert primed.types.tolist() == fresh.types.tolist()
+        assert primed.missing.tolist() == fresh.missing.tolist()
+        assert primed.dims.tolist() == fresh.dims.tolist()
+        assert primed.bounds.tobytes() == fresh.bounds.tobytes()
