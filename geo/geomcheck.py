@@ -35,6 +35,8 @@ class Known:
         self._missing: NDArray[np.bool_] | None = None
         self._bounds: NDArray[np.float64] | None = None
         self._dims: NDArray[np.int32] | None = None
+        self._xy: NDArray[np.float64] | None = None  # points made from these coordinates (``prime_points``)
+        self._ranges: tuple[NDArray[np.bool_], NDArray[np.bool_]] | None = None
 
     @property
     def types(self) -> NDArray[np.int32]:
@@ -54,8 +56,26 @@ class Known:
     def bounds(self) -> NDArray[np.float64]:
         """``coordinate_bounds``: (minx, miny, maxx, maxy) per geometry, NaN for a missing one."""
         if self._bounds is None:
-            self._bounds = _frozen(np.asarray(shapely.bounds(self.geoms), dtype=float))
+            self._bounds = _frozen(np.asarray(shapely.bounds(self.geoms), dtype=float) if self._xy is None
+                                   else np.concatenate([self._xy, self._xy], axis=1))
         return self._bounds
+
+    def columns(self) -> tuple[NDArray[np.float64], ...]:
+        """The columns of ``bounds`` (minx, miny, maxx, maxy); of points made from coordinates, their x
+        and y themselves (no array of bounds made)."""
+        if self._xy is not None and self._bounds is None:
+            x, y = self._xy[:, 0], self._xy[:, 1]
+            return x, y, x, y
+        b = self.bounds
+        return b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+
+    @property
+    def ranges(self) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """``range_masks``: (out of range, swapped)."""
+        if self._ranges is None:
+            out_of_range, swapped = _range_masks(*self.columns())
+            self._ranges = _frozen(out_of_range), _frozen(swapped)
+        return self._ranges
 
     @property
     def dims(self) -> NDArray[np.int32]:
@@ -111,7 +131,7 @@ def prime_points(geoms: NDArray[np.object_], coords: NDArray[np.float64]) -> Non
     facts._types = _frozen(np.zeros(n, dtype=np.int32))
     facts._missing = _frozen(np.zeros(n, dtype=bool))
     facts._dims = _frozen(np.full(n, 2, dtype=np.int32))
-    facts._bounds = _frozen(np.concatenate([coords, coords], axis=1))
+    facts._xy = _frozen(coords.view())  # (a view: the caller's array stays as it was)
 
 
 def _frozen(values: Any) -> Any:
@@ -176,12 +196,17 @@ def swapped_mask(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
 def range_masks(geoms: NDArray[np.object_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(``out_of_range_mask``, ``swapped_mask``) from one pass over the coordinates (issue 13:
     the bounds of 1e6 geometries were computed four times per read)."""
-    return bounds_range_masks(coordinate_bounds(geoms))
+    return known(geoms).ranges
 
 
 def bounds_range_masks(b: NDArray[np.float64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """``range_masks`` from the per-geometry bounds ``coordinate_bounds`` gave."""
-    minx, miny, maxx, maxy = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    return _range_masks(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+
+
+def _range_masks(minx: NDArray[np.float64], miny: NDArray[np.float64], maxx: NDArray[np.float64],
+                 maxy: NDArray[np.float64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """``bounds_range_masks`` from the columns of the bounds."""
     with np.errstate(invalid="ignore"):
         lat_bad = (miny < -90) | (maxy > 90)
         out_of_range = (minx < -180) | (maxx > 180) | lat_bad
@@ -215,10 +240,10 @@ def checks(geoms: NDArray[np.object_], kinds: tuple[str, ...]) -> Checks:
     wanted = np.zeros(len(_TYPE_IDS) + 1, dtype=bool)  # by type id + 1 (None is -1): a lookup, not np.isin
     wanted[[_TYPE_IDS[k] + 1 for k in kinds if k in _TYPE_IDS]] = True
     wrong_kind = ~missing & ~wanted[types + 1]
-    b = facts.bounds
-    out_of_range, swapped = bounds_range_masks(b)
+    out_of_range, swapped = facts.ranges
     if len(types) and (types == _TYPE_IDS["Point"]).all():
-        invalid = ~missing & ~(np.isfinite(b[:, 0]) & np.isfinite(b[:, 1]))
+        minx, miny, _, _ = facts.columns()
+        invalid = ~missing & ~(np.isfinite(minx) & np.isfinite(miny))
     else:
         invalid = invalid_mask(geoms, missing)
     return Checks(missing, wrong_kind, out_of_range, swapped, invalid)

@@ -116,4 +116,13 @@ def test_primed_points_facts_equal_computed_ones() -> None:
         assert primed.types.tolist() == fresh.types.tolist()
         assert primed.missing.tolist() == fresh.missing.tolist()
         assert primed.dims.tolist() == fresh.dims.tolist()
+        assert [c.tolist() for c in primed.columns()] == [c.tolist() for c in fresh.columns()]
+        assert [m.tolist() for m in primed.ranges] == [m.tolist() for m in fresh.ranges]
         assert primed.bounds.tobytes() == fresh.bounds.tobytes()
+        assert coords.flags.writeable  # the caller's coordinates are left as they were
+    swapped = np.array([[3.0, 95.0], [200.0, 5.0], [0.0, 0.0]])  # swapped; out of range, not swapped; fine
+    points = np.asarray(shapely.points(swapped), dtype=object)
+    with geomcheck.sharing():
+        geomcheck.prime_points(points, swapped)
+        assert [m.tolist() for m in geomcheck.known(points).ranges] == [[True, True, False], [True, False, False]]
+        assert [m.tolist() for m in geomcheck.Known(points.copy()).ranges] == [[True, True, False], [True, False, False]]
