@@ -14,12 +14,18 @@ wraps its app in ``KeyGate``:
   any more, the database is down) the answer is 503 with ``Retry-After`` and a fixed body, and the
   log line says what failed; so is a data page whose read of the store fails so
   (``api.provider.StoreUnreadable``: a writer kept a GeoPackage locked longer than that, say);
-- ``filter-lang=cql2-text`` (the standard's name, sent by QGIS) is read as pygeoapi's ``cql-text``; any
-  other but ``cql-text`` is 400 naming those two (pygeoapi parses a GET's ``filter`` as text whatever its
-  language: ``cql2-json`` got "Bad CQL text" however right its JSON); a literal holding a quote is handed
-  to the provider beside the text (``cql_literals``);
-  and a ``datetime`` interval from ``0000-01-01`` (QGIS 3.22's "no start"; a year 0 pygeoapi refuses) as
-  one with an open start (``../END``);
+- ``filter`` on items is read here: as CQL2 text (``api.cql2_text``) when ``filter-lang`` is ``cql2-text``
+  or absent, as pygeoapi's ECQL (``cql-text``, a literal holding a quote put aside first: ``cql_literals``)
+  when it is ``cql-text``; any other language is 400 naming those two (pygeoapi parses a GET's ``filter``
+  as text whatever its language: ``cql2-json`` got "Bad CQL text" however right its JSON), so is a
+  ``filter-crs`` other than CRS84, and text that cannot be read (400 naming the parameter, the value and
+  what was expected). The tree reaches the provider through ``Asking.filterq``; pygeoapi's own parse of
+  the text is replaced by it (``api.provider.read_by_gate``), and ``filter-lang=cql2-text``, a name
+  pygeoapi refuses, is taken out of the query it sees (the default), so its next links read the same;
+  a ``datetime`` interval from ``0000-01-01`` (QGIS 3.22's "no start"; a year 0 pygeoapi refuses) is
+  read as one with an open start (``../END``);
+- a path ending in ``/`` (``/collections/ID/items/``) is answered as the path without it (pygeoapi
+  read ``items/`` as the feature with an empty id: 404 "identifier not found");
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
   ``Accept: text/html`` gets JSON); so pygeoapi's answers link to no HTML page and no path it does not
   serve, and ``/conformance`` claims no class whose requests it refuses (``api.claims``: the links
@@ -67,13 +73,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from pygeofilter.parsers.ecql import parse as parse_ecql
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api import claims, parameters
+from api import claims, cql2_text, parameters
 from api import config as api_config
-from api.provider import ASKING, Asking, StoreUnreadable, every_served, served_to, use
+from api.provider import ASKING, Asking, StoreUnreadable, every_served, read_by_gate, restored, served_to, use
 from layers.store.base import Store
 from layers.store.open import open_store
 from services import audit, keys
@@ -89,6 +96,8 @@ KEY_RECHECK_S = 1.0  # a key's answer is asked of the store again after this lon
 KEYS_KEPT = 4096  # answers kept (forgotten all at once when full)
 RETRY_AFTER_S = 30  # the Retry-After of a 503 (the store could not be read), seconds
 FILTER_LANGS = ("cql2-text", "cql-text")  # what filter= is read as (the OpenAPI document's enum, api.config)
+CRS84 = api_config.CRS84  # the only filter-crs read
+FILTER_SHOWN = 200  # characters of a refused filter repeated in the answer at most
 NO_START = "0000-01-01"  # how QGIS 3.22 starts a datetime interval that has no start (the standard's is "..")
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
@@ -132,12 +141,29 @@ def _key(headers: dict[bytes, bytes]) -> str | None:
 
 
 def _as_pygeoapi_reads(name: str, value: str) -> str:
-    """A query parameter's value as pygeoapi reads it (``filter-lang``, ``datetime``: see the module docstring)."""
-    if name == "filter-lang" and value == "cql2-text":  # OGC API - Features Part 3's name for pygeoapi's cql-text
-        return "cql-text"
+    """A query parameter's value as pygeoapi reads it (``datetime``: see the module docstring)."""
     if name == "datetime" and value.startswith(NO_START) and "/" in value:
         return ".." + value[value.index("/"):]
     return value
+
+
+def read_filter(text: str, lang: str) -> Any:
+    """The pygeofilter tree of ``filter`` text ``text`` in ``lang`` (``cql2-text`` or ``cql-text``).
+
+    Raises
+    ------
+    CqlError
+        The text cannot be read: the message says what was expected and where.
+    """
+    if lang == FILTER_LANGS[0]:
+        return cql2_text.parse(text)
+    ecql, literals = cql_literals(text)
+    try:
+        tree = restored(parse_ecql(ecql), literals)
+    except Exception as exc:  # lark's errors: the first line says where
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise cql2_text.CqlError(f"not ECQL ({said})") from None
+    return cql2_text.shallow(tree)
 
 
 def cql_literals(text: str) -> tuple[str, dict[str, str]]:
@@ -321,11 +347,15 @@ class KeyGate:
                               f"filter-lang={query['filter-lang']!r}: this service reads filter= as CQL2 text only"
                               f" (e.g. filter=miners > 10 AND status = 'active'); expected one of {list(FILTER_LANGS)}")
             return
-        filter_text, literals = cql_literals(query["filter"]) if "filter" in query else ("", {})
-        if query.get("filter-lang") == "cql2-text" or query.get("datetime", "").startswith(NO_START) or literals:
-            pairs = [(k, filter_text if k == "filter" and literals else _as_pygeoapi_reads(k, v))
-                     for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)]
+        if query.get("filter-lang") == FILTER_LANGS[0] or query.get("datetime", "").startswith(NO_START):
+            pairs = [(k, _as_pygeoapi_reads(k, v)) for k, v in parse_qsl(scope["query_string"].decode("latin-1"),
+                                                                        keep_blank_values=True)
+                     if (k, v) != ("filter-lang", FILTER_LANGS[0])]  # pygeoapi's default: read as CQL2 text here
             scope = {**scope, "query_string": urlencode(pairs).encode("latin-1")}
+        path = scope.get("path", "")
+        if len(path) > 1 and path.endswith("/"):  # /collections/ID/items/ is /collections/ID/items
+            trimmed = path.rstrip("/") or "/"
+            scope = {**scope, "path": trimmed, "raw_path": trimmed.encode("latin-1")}
         if b"text/html" in headers.get(b"accept", b""):
             scope = {**scope, "headers": [(k, b"application/json" if k.lower() == b"accept" else v)
                                           for k, v in scope["headers"]]}
@@ -334,8 +364,10 @@ class KeyGate:
                 await asyncio.to_thread(self.refresh)
             except Exception:  # the request is answered from the collections made last
                 LOGGER.exception("the collection list could not be made again")
-        asking = Asking(identity, literals=literals)
+        asking = Asking(identity)
         answered = await self._parameters(scope, asking, send)
+        if answered is None and "filter" in query:
+            answered = await self._filter(scope, query, asking, send)
         status = await self._pygeoapi(scope, receive, send, asking) if answered is None else answered
         path = scope.get("path", "")
         if status == 503 and asking.unreadable:
@@ -371,6 +403,32 @@ class KeyGate:
             return None
         await self._reply(send, 400, "InvalidParameterValue", refused)
         return 400
+
+    async def _filter(self, scope: Scope, query: dict[str, str], asking: Asking, send: Send) -> int | None:
+        """Read the ``filter`` of an items request into ``asking.filterq``; 400 when it cannot be read or its
+        ``filter-crs`` is not CRS84 (returns the status answered, or None when pygeoapi is to answer)."""
+        where = parameters.route(scope.get("path", ""))
+        if where is None or where.kind != "items":
+            return None  # (the paths that take an items parameter ignore it)
+        crs = query.get("filter-crs", CRS84)
+        if crs not in (CRS84, "[OGC:CRS84]", "OGC:CRS84"):
+            await self._reply(send, 400, "InvalidParameterValue", f"filter-crs={crs!r}: the coordinates in filter="
+                              f" are read as CRS84 (longitude, latitude in degrees) only; expected {CRS84}")
+            return 400
+        text, lang = query["filter"], query.get("filter-lang", FILTER_LANGS[0])
+        try:
+            asking.filterq = await asyncio.to_thread(read_filter, text, lang)
+        except (cql2_text.CqlError, RecursionError) as exc:
+            said = str(exc) if isinstance(exc, cql2_text.CqlError) else "nested too deeply"
+            example = ("miners > 10 AND NOT (status = 'active'), S_WITHIN(geometry, POLYGON((-2 5, -1 5, -1 6, -2 5)))"
+                       " or T_AFTER(survey_date, DATE('2025-01-01'))" if lang == FILTER_LANGS[0] else
+                       "miners > 10 AND status = 'active'")
+            shown = text if len(text) <= FILTER_SHOWN else text[:FILTER_SHOWN] + "..."
+            await self._reply(send, 400, "InvalidParameterValue", f"filter={shown!r} (filter-lang={lang}) cannot be"
+                              f" read: {said}. A filter is {'CQL2 text' if lang == FILTER_LANGS[0] else 'ECQL'},"
+                              f" e.g. {example}")
+            return 400
+        return None
 
     async def _pygeoapi(self, scope: Scope, receive: Receive, send: Send, asking: Asking) -> int:
         """pygeoapi's answer, with the identity of ``asking`` for the provider; returns its status (0: none)."""
@@ -503,4 +561,8 @@ def create_app(settings: Settings, *, host: str = HOST, port: int = PORT, url: s
     pygeoapi_app.add_exception_handler(HTTPException, _http_error)
     pygeoapi_app.add_exception_handler(Exception, _server_error)
     claims.configure()
+    from pygeoapi.api import itemtypes  # its filter= parse and CRS rewrite: the gate read the filter already
+
+    itemtypes.parse_ecql_text = read_by_gate
+    itemtypes.modify_pygeofilter = lambda tree, **_: tree
     return KeyGate(pygeoapi_app, open_store(settings.workspace, settings.database_url), live, base=live.url)

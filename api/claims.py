@@ -13,6 +13,8 @@ method but GET and HEAD), but pygeoapi 0.21 hard-codes, whatever its configurati
   or tiles here (pygeoapi answered empty lists; the gate now answers 404); the same as the
   ``distribution`` entries of the JSON-LD of the collections. ``without_refused`` drops those links
   from a body (a JSON-LD page of items has none);
+- nothing of OGC API - Features Part 3 (filter) or CQL2, which the service reads (``api.cql2_text``): the
+  classes of ``FILTER_CLASSES`` are added to its list of features classes;
 - in the OpenAPI document, ``html`` among the values of ``f``, the ``/jobs`` paths and OPTIONS and
   DELETE operations (``api.config.as_accepted`` drops them, with ``refused_path``).
 
@@ -36,6 +38,15 @@ HTML = "text/html"
 UNSERVED = ("/processes", "/jobs", "/TileMatrixSets", "/stac")  # pygeoapi's, with nothing of HgWatch behind them
 REFUSED_CLASS_ENDS = ("/conf/html", "/conf/create-replace-delete")
 TAIL = b',"links":['
+CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
+FILTER_CLASSES = (  # OGC API - Features Part 3 and CQL2 (OGC 21-065r2) classes met by filter= (api.cql2_text, cql2_mask)
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    *(CQL2 + name for name in (
+        "cql2-text", "basic-cql2", "advanced-comparison-operators", "case-insensitive-comparison",
+        "accent-insensitive-comparison", "basic-spatial-functions", "basic-spatial-functions-plus",
+        "spatial-functions", "temporal-functions", "property-property")),
+)  # not claimed: cql2-json (filter-lang is refused), arithmetic (no %, div, ^), array-functions, functions
 
 
 def refused_class(uri: str) -> bool:
@@ -51,7 +62,8 @@ class Classes(list[str]):  # pygeoapi's module list: extended at each /conforman
 
 
 def configure() -> None:
-    """Keep the refused classes out of pygeoapi's conformance lists (once pygeoapi is imported)."""
+    """Keep the refused classes out of pygeoapi's conformance lists, and add the filter classes the gate
+    and provider meet (``FILTER_CLASSES``), once pygeoapi is imported."""
     import pygeoapi.api
     from pygeoapi.api import itemtypes
 
@@ -60,6 +72,8 @@ def configure() -> None:
     pygeoapi.api.CONFORMANCE_CLASSES = classes
     for listed in (itemtypes.CONFORMANCE_CLASSES_FEATURES, itemtypes.CONFORMANCE_CLASSES_RECORDS):
         listed[:] = [c for c in listed if not refused_class(c)]
+    features = itemtypes.CONFORMANCE_CLASSES_FEATURES
+    features.extend(c for c in FILTER_CLASSES if c not in features)
 
 
 def refused_path(path: str) -> bool:

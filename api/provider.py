@@ -11,6 +11,11 @@ touch the store.
 The provider also notes which collection a request read and how many features it returned, for
 the gate's one audit row per request, and why the store could not be read when it answers 503
 (``StoreUnreadable``: the gate adds ``Retry-After`` and logs the reason).
+
+A ``filter`` is read by the gate (``api.cql2_text`` for CQL2 text, pygeofilter's ECQL parser for
+``cql-text``: ``Asking.filterq``) and evaluated here by ``api.cql2_mask`` over the collection's frame as the
+identity is served it, the spatial functions over the geometries its features carry (``received``):
+planar in CRS84, as CQL2 defines them. ``read_by_gate`` stands in for pygeoapi's own parse of ``filter``.
 """
 from __future__ import annotations
 
@@ -18,11 +23,12 @@ import contextvars
 import copy
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 import numpy as np
+import shapely
 from pygeoapi.provider.base import (
     BaseProvider,
     ProviderConnectionError,
@@ -30,10 +36,10 @@ from pygeoapi.provider.base import (
     ProviderItemNotFoundError,
 )
 from pygeofilter import ast
-from pygeofilter.backends.geopandas.evaluate import to_filter
 
+from api import cql2_mask
 from geo.errors import HgWatchError
-from layers.io.export import described
+from layers.io.export import COORD_DECIMALS, described
 from services.auth import Identity
 from services.features import FeatureSource, Served, case_counts_served, profile_of, select
 
@@ -50,7 +56,7 @@ class Asking:
     features: int | None = None
     unreadable: str | None = None  # why the store could not be read (the request was answered 503)
     served: Served | None = None  # the collection looked up for this request (``served_to``), kept for the provider
-    literals: dict[str, str] = field(default_factory=dict)  # placeholder -> CQL2 text literal (``api.app.cql_literals``)
+    filterq: Any = None  # the request's filter, read by the gate (``api.app.KeyGate``: CQL2 text or ECQL)
 
 
 class StoreUnreadable(ProviderConnectionError):
@@ -115,7 +121,7 @@ def _served(name: str) -> tuple[Asking, Served]:
 
 
 def restored(node: Any, literals: dict[str, str]) -> Any:
-    """The pygeofilter tree ``node`` with each string that is a placeholder of ``literals`` (the CQL2 text
+    """The pygeofilter tree ``node`` with each string that is a placeholder of ``literals`` (the ECQL
     literals holding a quote, ``api.app.cql_literals``) its literal again."""
     if not literals:
         return node
@@ -130,16 +136,31 @@ def restored(node: Any, literals: dict[str, str]) -> Any:
     return node
 
 
+def read_by_gate(text: str) -> Any:
+    """The filter of this request as the gate read it (pygeoapi calls this for ``filter``'s text, in place
+    of its ECQL parse: ``api.app.create_app``); ValueError (pygeoapi's 400) when the gate read none."""
+    asking = ASKING.get()
+    if asking is None or asking.filterq is None:
+        raise ValueError(f"filter {text!r} was not read by the gate")
+    return asking.filterq
+
+
+def received(served: Served) -> np.ndarray:
+    """The geometries of ``served`` as its features carry them (``Served.features``: 2D, on the 1e-7 degree
+    grid; orientation aside, which no predicate reads), in feature order: what a spatial filter reads."""
+    geoms = shapely.force_2d(served.frame.geometry.to_numpy())
+    return np.asarray(shapely.set_precision(geoms, 10.0 ** -COORD_DECIMALS, mode="pointwise"))
+
+
 def _mask(served: Served, filterq: Any) -> np.ndarray:
-    """The CQL2 filter ``filterq`` (a pygeofilter tree) over the collection's own columns."""
-    frame = served.frame
+    """The filter ``filterq`` (a pygeofilter tree, ``api.cql2_mask``) over the collection as this identity is
+    served it: its own columns, and the geometries it receives."""
     try:
-        result = to_filter(frame, filterq, {str(c): str(c) for c in frame.columns})
-        return np.asarray(result, dtype=bool) if np.ndim(result) else np.full(len(frame), bool(result))
-    except KeyError as exc:
-        raise ProviderInvalidQueryError(user_msg=f"filter: unknown property {exc.args[0]!r};"
-                                        f" expected one of {sorted(served.fields)}") from None
-    except Exception:  # a tree the evaluator cannot apply to these columns
+        return cql2_mask.mask(served.frame, filterq, geometry=lambda: received(served))
+    except cql2_mask.FilterError as exc:
+        raise ProviderInvalidQueryError(user_msg=str(exc)) from None
+    except Exception:  # a tree the evaluator cannot apply to these columns: logged, and a 400 that names nothing
+        LOGGER.exception("filter %r on %s", filterq, served.name)
         raise ProviderInvalidQueryError(user_msg="filter: this CQL2 expression cannot be applied here") from None
 
 
@@ -170,8 +191,7 @@ class HgWatchProvider(BaseProvider):
             raise ProviderInvalidQueryError(user_msg="q (free-text search) is not supported; use filter=")
         try:
             positions = select(self.served, bbox=bbox or (), datetime_=datetime_, properties=properties or (),
-                               mask=(_mask(self.served, restored(filterq, self.asking.literals))
-                                     if filterq is not None else None),
+                               mask=_mask(self.served, filterq) if filterq is not None else None,
                                sortby=[(s["property"], s.get("order", "+") != "-") for s in sortby or ()])
         except HgWatchError as exc:
             raise ProviderInvalidQueryError(user_msg=str(exc)) from None
