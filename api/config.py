@@ -115,11 +115,14 @@ def config(source: FeatureSource, *, host: str, port: int, url: str) -> dict[str
 
 # Query parameters pygeoapi reads on items but its OpenAPI document does not list (api.parameters.ITEMS accepts them)
 UNLISTED: dict[str, tuple[str, dict[str, Any]]] = {
-    "filter": ("A CQL2 text expression on the collection's properties, e.g. miners > 10 AND status = 'active'",
+    "filter": ("A CQL2 text expression on the collection's properties (see /queryables) and its geometry, e.g."
+               " miners > 10 AND NOT (status = 'active'), S_WITHIN(geometry, POLYGON((-2 5, -1 5, -1 6, -2 5))) or"
+               " T_AFTER(survey_date, DATE('2025-01-01')); spatial functions are planar in CRS84",
                {"type": "string"}),
     "filter-lang": ("The language of filter", {"type": "string", "enum": ["cql2-text", "cql-text"],
                                                "default": "cql2-text"}),
-    "filter-crs": ("The CRS of the coordinates in filter", {"type": "string", "format": "uri", "default": CRS84}),
+    "filter-crs": ("The CRS of the coordinates in filter: CRS84 only", {"type": "string", "format": "uri",
+                                                                       "enum": [CRS84], "default": CRS84}),
     "resulttype": ("results: the features; hits: only their number (numberMatched)",
                    {"type": "string", "enum": ["results", "hits"], "default": "results"}),
 }

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextvars
 import copy
 import logging
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -145,11 +147,30 @@ def read_by_gate(text: str) -> Any:
     return asking.filterq
 
 
+_received: dict[int, tuple[weakref.ref[Served], np.ndarray]] = {}  # id(served) -> its geometries, while it lives
+_received_lock = threading.Lock()
+
+
 def received(served: Served) -> np.ndarray:
     """The geometries of ``served`` as its features carry them (``Served.features``: 2D, on the 1e-7 degree
-    grid; orientation aside, which no predicate reads), in feature order: what a spatial filter reads."""
+    grid; orientation aside, which no predicate reads), in feature order: what a spatial filter reads. Made
+    once per collection (100,000 points: 0.8 s) and kept while the collection is (``FeatureSource`` keeps it
+    until the store or settings change)."""
+    with _received_lock:
+        kept = _received.get(id(served))
+        if kept is not None and kept[0]() is served:
+            return kept[1]
     geoms = shapely.force_2d(served.frame.geometry.to_numpy())
-    return np.asarray(shapely.set_precision(geoms, 10.0 ** -COORD_DECIMALS, mode="pointwise"))
+    geoms = np.asarray(shapely.set_precision(geoms, 10.0 ** -COORD_DECIMALS, mode="pointwise"))
+    key = id(served)
+
+    def forget(_ref: weakref.ref[Served]) -> None:
+        with _received_lock:
+            if _received.get(key, (None,))[0] is _ref:
+                del _received[key]
+    with _received_lock:
+        _received[key] = (weakref.ref(served, forget), geoms)
+    return geoms
 
 
 def _mask(served: Served, filterq: Any) -> np.ndarray:
