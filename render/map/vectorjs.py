@@ -2,7 +2,12 @@
 
 It turns a ``render.map.vectortiles.VectorTiles`` configuration into a protomaps-leaflet grid
 layer in the pane ``hgwTiles`` (above the basemap, below the SVG/canvas overlays). protomaps
-fetches, decodes and caches the tiles; our painter draws the lines and polygons of each style
+fetches and caches the tiles; ``decode`` reads each tile once into one typed array of points per
+tile and one small object per feature (protomaps' own decoder read every feature five times and
+made five objects per point: about half of the 1.3 s between the last tile's arrival and the map
+drawn at 100,000 sites + 100,000 segments went there and to the garbage collector, against
+0.1 s now; a JavaScript CPU profile of ``benchmarks/bench_map.py``'s page). Our painter draws
+the lines and polygons of each style
 class in paths of 64, each filled and stroked once (protomaps' own symbolizers stroke every
 feature on its own), and stamps points: each point style is drawn once into a small canvas
 (fill, then the stroke centred on the radius, its dash starting afresh on every circle, as
@@ -55,13 +60,24 @@ window.hgwVT = window.hgwVT || (function () {
     ctx.save();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     for (var j = 0; j < fs.length; j++) {
-      var p = fs[j].geom[0][0];
-      var x = Math.round((p.x * ps + dx) * scale) - h, y = Math.round((p.y * ps + dy) * scale) - h;
+      var f = fs[j], v = 2 * f.t.parts[f.p0], xy = f.t.xy;  // its first point
+      var x = Math.round((xy[v] * ps + dx) * scale) - h, y = Math.round((xy[v + 1] * ps + dy) * scale) - h;
       // a sprite wholly off this canvas (the features' test allows for the widest style) draws nothing
       if (x >= w || y >= top || x + 2 * h <= 0 || y + 2 * h <= 0) { continue; }
       ctx.drawImage(c, x, y);
     }
     ctx.restore();
+  };
+  // the parts of a decoded feature (``decode``) added to a path (a context or a Path2D), scaled by ``ps``
+  var trace = function (path, f, ps, close) {
+    var xy = f.t.xy, parts = f.t.parts;
+    for (var q = f.p0; q < f.p1; q++) {
+      var v = parts[q], e = parts[q + 1];
+      if (v === e) { continue; }
+      path.moveTo(xy[2 * v] * ps, xy[2 * v + 1] * ps);
+      for (v++; v < e; v++) { path.lineTo(xy[2 * v] * ps, xy[2 * v + 1] * ps); }
+      if (close) { path.closePath(); }
+    }
   };
   // overlapping polygons drawn as their union (the rule buffers): one path filled once (the
   // nonzero rule fills an overlap once, as the rings' winding is the tile format's), and the
@@ -69,13 +85,7 @@ window.hgwVT = window.hgwVT || (function () {
   // inside of the union erased from it, what is left copied on top
   var dissolve = function (ctx, fs, r, ps) {
     var path = new Path2D();
-    fs.forEach(function (f) {
-      f.geom.forEach(function (part) {
-        path.moveTo(part[0].x * ps, part[0].y * ps);
-        for (var v = 1; v < part.length; v++) { path.lineTo(part[v].x * ps, part[v].y * ps); }
-        path.closePath();
-      });
-    });
+    fs.forEach(function (f) { trace(path, f, ps, true); });
     if (r.fill) {
       ctx.fillStyle = r.fill;
       ctx.fill(path);
@@ -104,13 +114,13 @@ window.hgwVT = window.hgwVT || (function () {
     var maxX = 256 * (coords.x + 1) + buf, maxY = 256 * (coords.y + 1) + buf;
     var index = cfg.ruleIndex, buckets = cfg.rules.map(function () { return []; });
     for (var i = 0; i < feats.length; i++) {
-      var f = feats[i], b = f.bbox, k = f.hgwRule;  // a data tile is painted into many display tiles
+      var f = feats[i], k = f.hgwRule;  // a data tile is painted into many display tiles
       if (k === undefined) {
         k = f.hgwRule = index[f.props.c + "|" + f.geomType];
         if (k === undefined) { k = f.hgwRule = -1; }
       }
-      if (k < 0 || b.maxX * ps + po.x < minX || b.minX * ps + po.x > maxX
-          || b.minY * ps + po.y > maxY || b.maxY * ps + po.y < minY) { continue; }
+      if (k < 0 || f.maxX * ps + po.x < minX || f.minX * ps + po.x > maxX
+          || f.minY * ps + po.y > maxY || f.maxY * ps + po.y < minY) { continue; }
       buckets[k].push(f);
     }
     var dx = po.x - 256 * coords.x, dy = po.y - 256 * coords.y;
@@ -136,22 +146,206 @@ window.hgwVT = window.hgwVT || (function () {
       // a few hundred features per path: one path of 50,000 makes Skia's rasteriser crawl
       for (var start = 0; start < fs.length; start += BATCH) {
         ctx.beginPath();
-        for (var j = start; j < Math.min(fs.length, start + BATCH); j++) {
-          var g = fs[j].geom;
-          for (var q = 0; q < g.length; q++) {
-            var part = g[q];
-            ctx.moveTo(part[0].x * ps, part[0].y * ps);
-            for (var v = 1; v < part.length; v++) { ctx.lineTo(part[v].x * ps, part[v].y * ps); }
-            if (r.geom === 3) { ctx.closePath(); }
-          }
-        }
+        for (var j = start; j < Math.min(fs.length, start + BATCH); j++) { trace(ctx, fs[j], ps, r.geom === 3); }
         if (r.fill && r.geom !== 2) { ctx.fill(); }
         if (r.width > 0) { ctx.stroke(); }
       }
     });
     ctx.restore();
   };
-  // protomaps-leaflet fetches, decodes and caches the tiles; our painter draws them
+  // one feature of a decoded tile (``decode``): its parts are ``t.parts[p0 .. p1]`` (vertex
+  // indices into ``t.xy``, x and y pairs, one more than the parts); ``geom`` and ``bbox`` are
+  // protomaps' (parts of {x, y}; made on first use, for its queries under a click)
+  var Feature = function (t, id, type, props, p0, p1, box) {
+    this.id = id;
+    this.geomType = type;
+    this.props = props;
+    this.t = t;
+    this.p0 = p0;
+    this.p1 = p1;
+    this.minX = box[0]; this.minY = box[1]; this.maxX = box[2]; this.maxY = box[3];
+    this.numVertices = t.parts[p1] - t.parts[p0];
+    this.hgwRule = undefined;
+    this.g = null;
+  };
+  Object.defineProperty(Feature.prototype, "geom", {get: function () {
+    if (this.g) { return this.g; }
+    var xy = this.t.xy, parts = this.t.parts, out = [];
+    for (var q = this.p0; q < this.p1; q++) {
+      var part = [];
+      for (var v = parts[q]; v < parts[q + 1]; v++) { part.push({x: xy[2 * v], y: xy[2 * v + 1]}); }
+      out.push(part);
+    }
+    this.g = out;
+    return out;
+  }});
+  Object.defineProperty(Feature.prototype, "bbox", {get: function () {
+    return {minX: this.minX, minY: this.minY, maxX: this.maxX, maxY: this.maxY};
+  }});
+  // a Mapbox Vector Tile as protomaps' parseTile gives it (per layer name, features {id,
+  // geomType, geom, numVertices, bbox, props}, coordinates in ``size`` pixels per tile, with the
+  // same arithmetic: scaled deltas summed), but each feature read once and its points kept in one
+  // typed array per tile: parseTile decodes a feature's fields and properties five times and
+  // makes five objects for a point, which (with the garbage collector) took most of the second
+  // between the tiles' arrival and the map drawn at 100,000 sites. Features with the same tags
+  // share their ``props`` (read only).
+  var decode = function (data, size) {
+    var buf = new Uint8Array(data), pos = 0, out = new Map(), utf8 = new TextDecoder("utf-8");
+    var t = {xy: new Float64Array(Math.max(64, buf.length)), parts: new Int32Array(Math.max(64, buf.length >> 1))};
+    var nv = 0, np = 0;  // vertices and parts written
+    var varint = function () {
+      var b = buf[pos++];
+      if (b < 0x80) { return b; }
+      var v = b & 0x7f;
+      b = buf[pos++]; v |= (b & 0x7f) << 7;
+      if (b < 0x80) { return v; }
+      b = buf[pos++]; v |= (b & 0x7f) << 14;
+      if (b < 0x80) { return v; }
+      b = buf[pos++]; v |= (b & 0x7f) << 21;
+      if (b < 0x80) { return v; }
+      for (var m = 268435456; ; m *= 128) {  // beyond 28 bits: exact up to 2**53
+        b = buf[pos++]; v += (b & 0x7f) * m;
+        if (b < 0x80) { return v; }
+      }
+    };
+    var skip = function (wire) {
+      var n;
+      if (wire === 0) { varint(); } else if (wire === 1) { pos += 8; }
+      else if (wire === 2) { n = varint(); pos += n; }  // (pos += varint() would add the old pos)
+      else if (wire === 5) { pos += 4; }
+      else { throw new Error("unknown wire type " + wire); }
+    };
+    var text = function (end) { var s = utf8.decode(buf.subarray(pos, end)); pos = end; return s; };
+    var view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    var value = function (end) {  // the last field wins, as in pbf's reader
+      var v = null;
+      while (pos < end) {
+        var tag = varint(), field = tag >>> 3;
+        if (field === 1) { v = text(varint() + pos); }
+        else if (field === 2) { v = view.getFloat32(pos, true); pos += 4; }
+        else if (field === 3) { v = view.getFloat64(pos, true); pos += 8; }
+        else if (field === 4 || field === 5) { v = varint(); }
+        else if (field === 6) { var z = varint(); v = z % 2 === 1 ? (z + 1) / -2 : z / 2; }
+        else if (field === 7) { v = Boolean(varint()); }
+        else { skip(tag & 7); v = null; }
+      }
+      return v;
+    };
+    var grow = function (a, need) {
+      if (need <= a.length) { return a; }
+      var b = new a.constructor(Math.max(need, 2 * a.length));
+      b.set(a);
+      return b;
+    };
+    var box = [0, 0, 0, 0];
+    // the geometry up to ``end`` appended to t.xy and t.parts, its bbox in ``box``
+    var geometry = function (end, scale) {
+      var cmd = 1, count = 0, x = 0, y = 0, first = nv;
+      var minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+      while (pos < end) {
+        if (count <= 0) { var c = varint(); cmd = c & 7; count = c >> 3; }
+        count--;
+        if (cmd === 1 || cmd === 2) {
+          var dx = varint(), dy = varint();
+          x += ((dx >>> 1) ^ -(dx & 1)) * scale;
+          y += ((dy >>> 1) ^ -(dy & 1)) * scale;
+          if (x < minX) { minX = x; }
+          if (x > maxX) { maxX = x; }
+          if (y < minY) { minY = y; }
+          if (y > maxY) { maxY = y; }
+          if (cmd === 1 && nv > first) {  // a new part
+            t.parts = grow(t.parts, np + 3);
+            t.parts[++np] = nv;
+          }
+          t.xy = grow(t.xy, 2 * nv + 2);
+          t.xy[2 * nv] = x;
+          t.xy[2 * nv + 1] = y;
+          nv++;
+        } else if (cmd === 7) {
+          var at = t.parts[np];  // the first point of this part, again
+          t.xy = grow(t.xy, 2 * nv + 2);
+          t.xy[2 * nv] = t.xy[2 * at];
+          t.xy[2 * nv + 1] = t.xy[2 * at + 1];
+          nv++;
+        } else { throw new Error("unknown command " + cmd); }
+      }
+      box[0] = minX; box[1] = minY; box[2] = maxX; box[3] = maxY;
+    };
+    t.parts[0] = 0;
+    while (pos < buf.length) {
+      var tag = varint();
+      if (tag >>> 3 !== 3 || (tag & 7) !== 2) { skip(tag & 7); continue; }
+      var end = varint() + pos, name = "", extent = 4096, keys = [], values = [], spans = [];
+      while (pos < end) {  // keys and values follow the features: the features are read after
+        var lt = varint(), field = lt >>> 3;
+        if (field === 1) { name = text(varint() + pos); }
+        else if (field === 2) { var len = varint(); spans.push(pos, pos + len); pos += len; }
+        else if (field === 3) { keys.push(text(varint() + pos)); }
+        else if (field === 4) { values.push(value(varint() + pos)); }
+        else if (field === 5) { extent = varint(); }
+        else { skip(lt & 7); }
+      }
+      var scale = size / extent, features = [], shared = new Map();
+      for (var i = 0; i < spans.length; i += 2) {
+        var id, type = 0, props = null, geom = -1;
+        id = undefined;
+        pos = spans[i];
+        while (pos < spans[i + 1]) {
+          var ft = varint(), ff = ft >>> 3;
+          if (ff === 1) { id = varint(); }
+          else if (ff === 2) {
+            var tagEnd = varint() + pos, n = tagEnd - pos, tags = n;  // the tags' bytes as a key
+            if (n <= 6) { for (var q = pos; q < tagEnd; q++) { tags = tags * 256 + buf[q]; } }
+            else { tags = String.fromCharCode.apply(null, buf.subarray(pos, tagEnd)); }
+            props = shared.get(tags);
+            if (props === undefined) {
+              props = {};
+              shared.set(tags, props);
+              while (pos < tagEnd) { var key = keys[varint()]; props[key] = values[varint()]; }
+            }
+            pos = tagEnd;
+          } else if (ff === 3) { type = varint(); }
+          else if (ff === 4) { geom = pos; skip(2); }
+          else { skip(ft & 7); }
+        }
+        var p0 = np;
+        if (geom >= 0) {
+          var after = pos;
+          pos = geom;
+          geometry(varint() + pos, scale);
+          pos = after;
+        } else {
+          box[0] = box[1] = Infinity;
+          box[2] = box[3] = -Infinity;
+        }
+        t.parts = grow(t.parts, np + 3);
+        t.parts[++np] = nv;  // the end of the feature's last part
+        features.push(new Feature(t, id, type, props || {}, p0, np, box));
+      }
+      out.set(name, features);
+      pos = end;
+    }
+    return out;
+  };
+  // protomaps' PmtilesSource.get (older zooms' requests cancelled) with ``decode``
+  var decoding = function (view) {
+    var src = view.tileCache.source;
+    if (!src.p || !src.p.getZxy || !src.zoomaborts) { return; }  // not the source this was written for
+    src.get = function (c, size) {
+      if (this.shouldCancelZooms) {
+        this.zoomaborts = this.zoomaborts.filter(function (o) {
+          if (o.z !== c.z) { o.controller.abort(); return false; }
+          return true;
+        });
+      }
+      var controller = new AbortController();
+      this.zoomaborts.push({z: c.z, controller: controller});
+      return this.p.getZxy(c.z, c.x, c.y, controller.signal).then(function (r) {
+        return r ? decode(r.data, size) : new Map();
+      });
+    };
+  };
+  // protomaps-leaflet fetches and caches the tiles, ``decode`` decodes them, our painter draws them
   var renderTile = function (coords, element, key, done) {
     var self = this, cfg = this.hgwCfg, views = [];
     this.lastRequestedZ = coords.z;
@@ -281,6 +475,7 @@ window.hgwVT = window.hgwVT || (function () {
     if (found && found.score < 40) { openTiled(map, found, latlng, ev.popup); }
   };
   return {
+    decode: decode,
     make: function (cfg) {
       var layer = P.leafletLayer({url: source(cfg), paintRules: [], labelRules: [],
         maxDataZoom: cfg.maxZoom, levelDiff: cfg.levelDiff, pane: "hgwTiles",
@@ -292,6 +487,7 @@ window.hgwVT = window.hgwVT || (function () {
         cfg.buffer = Math.max(cfg.buffer, (r.radius || 0) + r.width);
       });
       if (cfg.head && !cfg.inline) { layer.views.forEach(function (view) { headFirst(view, cfg); }); }
+      layer.views.forEach(decoding);
       layer.hgwCfg = cfg;
       layer.renderTile = renderTile;
       layer.hgwRows = rowsOf(cfg);

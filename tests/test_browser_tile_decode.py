@@ -1,0 +1,135 @@
+"""The map's own vector-tile decoder (``hgwVT.decode`` in ``render.map.vectorjs``) in headless
+Chromium: every tile of an archive of points, multipoints, lines, multilines, polygons with holes
+and multipolygons decodes to what protomaps-leaflet's own ``PmtilesSource`` gives (ids, kinds,
+parts, vertex counts, boxes, properties), and a stand-alone map drawn through it paints every
+point, line and polygon (hole left empty) where it lies. Stand-alone pages, no server."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from PIL import Image
+
+from render.map.assets import VENDOR_DIR, installed
+from render.map.elements import BlankBase, offline_map
+from render.map.standalone import standalone_html
+from render.map.tiles import TileStore, Zooms, tippecanoe_path
+from render.map.vectortiles import VectorTiles, paint_rules
+from tests.browser_harness import CHROMIUM, launch
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() or not installed() or not installed(VENDOR_DIR, "protomaps-leaflet")
+    or tippecanoe_path() is None,
+    reason="needs /usr/bin/chromium, static/vendor and tippecanoe (`make test`)")
+
+FOLIUM_MAP = "() => window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
+STYLES = {"pt": {"color": "#0000ff", "fillColor": "#ff0000", "fillOpacity": 1.0, "radius": 5, "weight": 1},
+          "ln": {"color": "#00ff00", "weight": 4},
+          "pg": {"color": "#0000ff", "fillColor": "#0000ff", "fillOpacity": 1.0, "weight": 1}}
+POINTS = [(-2.0 + 0.05 * i, 6.0 + 0.04 * (i % 5)) for i in range(20)]
+LINE = ((-2.0, 5.8), (-1.0, 5.8))
+OUTER = ((-1.9, 5.3), (-1.3, 5.3), (-1.3, 5.6), (-1.9, 5.6))
+HOLE = ((-1.7, 5.4), (-1.5, 5.4), (-1.5, 5.5), (-1.7, 5.5))
+
+
+def _frame() -> tuple[gpd.GeoDataFrame, pd.Series]:
+    geoms = [shapely.Point(p) for p in POINTS] + [
+        shapely.MultiPoint([(-1.2, 6.3), (-1.1, 6.35)]),
+        shapely.LineString(LINE),
+        shapely.MultiLineString([[(-2.0, 5.7), (-1.5, 5.75), (-1.2, 5.7)], [(-1.1, 5.7), (-1.0, 5.72)]]),
+        shapely.Polygon(OUTER, [HOLE]),
+        shapely.MultiPolygon([shapely.Polygon([(-1.1, 5.3), (-1.0, 5.3), (-1.0, 5.4)]),
+                              shapely.Polygon([(-0.9, 5.3), (-0.8, 5.3), (-0.8, 5.4)])])]
+    classes = ["pt"] * (len(POINTS) + 1) + ["ln", "ln", "pg", "pg"]
+    frame = gpd.GeoDataFrame({"n": range(len(geoms))}, geometry=geoms, crs=4326)
+    return frame, pd.Series(classes)
+
+
+def _page(tmp: Path) -> Path:
+    """A stand-alone map (archive inside the page, no basemap) of ``_frame`` at display zoom 9."""
+    frame, classes = _frame()
+    bundle = TileStore(tmp / "tiles", "/app/static/tiles").bundle(
+        frame, name="shapes", classes=classes, fields=[], zooms=Zooms.for_view(9))
+    present = {(c, 1 if c == "pt" else 2 if c == "ln" else 3) for c in STYLES}
+    m = offline_map(location=[5.8, -1.5], zoom_start=9)
+    BlankBase(show=True).add_to(m)
+    VectorTiles(bundle, layer="shapes", rules=paint_rules(STYLES, list(STYLES), present), popup=None,
+                name="shapes").add_to(m)
+    doc = tmp / "map.html"
+    doc.write_text(standalone_html(m), encoding="utf-8")
+    return doc
+
+
+def _open(p, doc: Path):
+    browser = launch(p)
+    page = browser.new_page(viewport={"width": 900, "height": 700})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+    page.goto(doc.as_uri())
+    page.wait_for_function(FOLIUM_MAP)
+    page.evaluate(f"() => {{ window.map_div = ({FOLIUM_MAP})(); }}")
+    page.wait_for_function("""() => { let n = 0, done = 0; map_div.eachLayer(l => { if (l.hgwCfg) {
+        n++; if (l.hgwDrawn) done++; } }); return n > 0 && n === done; }""", timeout=60_000)
+    return browser, page, errors
+
+
+def test_decode_gives_what_protomaps_gives(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    doc = _page(tmp_path)
+    with sync_playwright() as p:
+        browser, page, errors = _open(p, doc)
+        result = page.evaluate("""async () => {
+            let layer; map_div.eachLayer(l => { if (l.hgwCfg) layer = l; });
+            const view = [...layer.views.values()][0], pm = view.tileCache.source.p;
+            const theirs = new protomapsL.PmtilesSource(pm, false), h = await pm.getHeader();
+            const shape = m => JSON.stringify([...m].map(([k, fs]) => [k, fs.map(f => ({id: f.id,
+                geomType: f.geomType, geom: f.geom, numVertices: f.numVertices, bbox: f.bbox, props: f.props}))]));
+            const out = {tiles: 0, features: 0, kinds: {}, differ: []};
+            for (let z = h.minZoom; z <= h.maxZoom; z++) {
+                const n = 1 << z, x0 = Math.floor((h.minLon + 180) / 360 * n), x1 = Math.floor((h.maxLon + 180) / 360 * n);
+                const ty = lat => { const r = lat * Math.PI / 180;
+                    return Math.floor((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n); };
+                for (let x = x0; x <= x1; x++) for (let y = ty(h.maxLat); y <= ty(h.minLat); y++) {
+                    const r = await pm.getZxy(z, x, y);
+                    if (!r) continue;
+                    for (const size of [256, 1024]) {
+                        const ours = hgwVT.decode(r.data, size), want = await theirs.get({z, x, y}, size);
+                        out.tiles++;
+                        (ours.get('shapes') || []).forEach(f => { out.features++;
+                            out.kinds[f.geomType + ':' + f.geom.length] = 1; });
+                        if (shape(ours) !== shape(want)) out.differ.push([z, x, y, size]);
+                    }
+                }
+            }
+            return out; }""")
+        browser.close()
+    assert not errors, errors
+    assert result["differ"] == [], result["differ"]
+    assert result["tiles"] >= 8 and result["features"] >= 2 * 25, result
+    # a point, a multipoint, a line, a multiline, a polygon with a hole, a multipolygon
+    assert {"1:1", "1:2", "2:1", "2:2", "3:2"} <= set(result["kinds"]), result["kinds"]
+
+
+def test_every_shape_is_painted_where_it_lies(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    doc = _page(tmp_path)
+    with sync_playwright() as p:
+        browser, page, errors = _open(p, doc)
+        page.wait_for_timeout(600)  # Leaflet's tile fade-in (0.2 s) over
+        at = page.evaluate("pts => pts.map(([lon, lat]) => map_div.latLngToContainerPoint([lat, lon]))",
+                           [*POINTS, ((LINE[0][0] + LINE[1][0]) / 2, LINE[0][1]), (-1.8, 5.45), (-1.6, 5.45)])
+        shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        browser.close()
+    assert not errors, errors
+    px = [shot.getpixel((round(a["x"]), round(a["y"]))) for a in at]
+    assert px[:len(POINTS)] == [(255, 0, 0)] * len(POINTS), px  # every site's fill at its centre
+    assert px[len(POINTS)] == (0, 255, 0), px  # the line
+    assert px[len(POINTS) + 1] == (0, 0, 255), px  # the polygon's fill
+    assert px[len(POINTS) + 2] not in ((0, 0, 255), (255, 0, 0), (0, 255, 0)), px  # its hole left empty
