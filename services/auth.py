@@ -29,14 +29,13 @@ from dataclasses import dataclass, field
 
 import argon2
 import geopandas as gpd
-import pandas as pd
 
 from geo.errors import HgWatchError, InputError, WorkspaceError
 from layers.io.export import PROFILES
 from layers.store.accounts import Account, accounts_for, changed, now_iso
 from layers.store.base import Store
 from layers.store.open import as_postgis
-from layers.store.visibility import AREA_FIELD, outside_areas, partner_columns, shared_rows, wholly_restricted
+from layers.store.visibility import outside_areas, partner_columns, wholly_restricted
 from services import audit
 
 FREE_FAILURES = 3  # failed sign-ins in a row before the next one must wait
@@ -144,9 +143,11 @@ def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame
       (``PostgisStore.read_partner``); on a GeoPackage the store reads only those columns and
       SQLite skips those rows.
     - ``areas`` (field): every column in the rows of the account's admin areas; elsewhere the
-      columns a partner may not see are empty, and a row about a person is not there at all. On
-      PostGIS by row-level security as role ``hgw_field`` (``PostgisStore.read_field``). Those
-      columns come back as ``object`` with None on both back ends.
+      columns a partner may not see are empty, and a row about a person is not there at all
+      (``Store.read_field``): on PostGIS by row-level security as role ``hgw_field``, on a
+      GeoPackage by SQLite's filters (two reads: the account's areas with every column, the other
+      shared rows with the partner's columns), so the other areas' restricted values and hair
+      samples are never read for it. Those columns come back as ``object`` with None on both back ends.
 
     A layer ``may_see_layer`` denies (a wholly restricted one, below analyst) is refused with
     ``WorkspaceError``; on PostGIS neither database role has any grant on it.
@@ -157,19 +158,13 @@ def read_layer(store: Store, layer: str, identity: Identity) -> gpd.GeoDataFrame
     if not may_see_layer(identity, layer):
         raise WorkspaceError(f"layer {layer!r} is restricted: role {identity.role!r} does not see it")
     shareable = store.info(layer).shareable
-    if (pg := as_postgis(store)) is not None:  # PostgreSQL's roles enforce it
-        gdf = pg.read_partner(layer) if sees == "none" else pg.read_field(layer, identity.areas)
-    elif sees == "none":
+    if sees == "areas":  # the store's engine selects it: SQLite's filters, PostgreSQL's row-level security
+        gdf = store.read_field(layer, identity.areas)
+    elif (pg := as_postgis(store)) is not None:  # PostgreSQL's roles enforce it
+        gdf = pg.read_partner(layer)
+    else:
         gdf = store.read(layer, columns=allowed_columns(identity, layer, store.columns(layer), shareable),
                          shared_only=True)
-    else:
-        gdf = store.read(layer)
-        inside = gdf[AREA_FIELD].isin(identity.areas) if AREA_FIELD in gdf.columns else pd.Series(False, gdf.index)
-        kept = inside.to_numpy() | shared_rows(gdf, layer)  # a row about a person: in the account's areas only
-        if not kept.all():
-            gdf, inside = gdf[kept].reset_index(drop=True), inside[kept].reset_index(drop=True)
-        for name in outside_areas(layer, _attributes(gdf), shareable):
-            gdf[name] = gdf[name].astype(object).where(inside.to_numpy(), None)
     if sees == "areas":
         for name in outside_areas(layer, _attributes(gdf), shareable):
             gdf[name] = gdf[name].astype(object).where(gdf[name].notna(), None)

@@ -25,6 +25,7 @@ A read is one snapshot, and waits for a writer's commit as the ``sqlite3`` reade
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -80,22 +81,74 @@ def read_layer(path: str | os.PathLike[str], layer: str, columns: Sequence[str] 
     if isinstance(got, pd.DataFrame):
         return got
     table, meta, kinds = got
+    return _frame({name: table.column(name) for name in table.column_names}, meta, kinds)
+
+
+def read_parts(path: str | os.PathLike[str], layer: str, parts: Sequence[tuple[Sequence[str] | None, str | None]]
+               ) -> gpd.GeoDataFrame:
+    """The rows of ``layer`` that the ``parts`` select, in stored (feature id) order, as ``read_layer``
+    would give them were they the whole layer: each part a ``(columns, where)`` read of its own (the
+    first reads every column: ``columns`` None), a column a part does not read is empty in its rows,
+    never read. The parts are meant to select disjoint rows; each is one snapshot, so a caller that
+    needs them to agree checks that nobody committed meanwhile (``Workspace.read_field``). The dtypes
+    are those of the rows returned (the Arrow tables are joined before pandas columns are built), so
+    they tell nothing of rows not read; a layer with a field type not rebuilt here is read feature by
+    feature and joined in pandas."""
+    files.roll_back_dead_writer(Path(path))
+    if not parts or parts[0][0] is not None:
+        raise ValueError("the first part of a read must read every column (columns None)")
+    got = [_waiting_for_writers(path, layer, functools.partial(_arrow, path, layer, columns, where, fids=True))
+           for columns, where in parts]
+    if any(g is None for g in got):
+        return _joined([_waiting_for_writers(path, layer, functools.partial(
+            pyogrio.read_dataframe, path, layer=layer, columns=columns, where=where, fid_as_index=True, **SNAPSHOT))
+            for columns, where in parts])
+    read = [g for g in got if g is not None]
+    first, meta, kinds = read[0]
+    fid = meta["fid_column"] or "fid"
+    ids = np.concatenate([t.column(fid).to_numpy() for t, _, _ in read])
+    order = pa.array(np.argsort(ids, kind="stable"))
+    data: dict[str, pa.ChunkedArray] = {}
+    for name in first.column_names:
+        if name == fid:
+            continue
+        chunks = [c for t, _, _ in read for c in (t.column(name).chunks if name in t.column_names
+                                                 else [pa.nulls(t.num_rows, first.schema.field(name).type)])]
+        data[name] = pa.chunked_array(chunks, first.schema.field(name).type).take(order)
+    return _frame(data, meta, kinds)
+
+
+def _joined(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """Feature reads of parts (feature ids as index; the first with every column) as one frame in
+    feature id order, a column a part did not read empty in its rows."""
+    first = frames[0]
+    held = [f for f in frames if len(f)] or [first]
+    out = pd.concat([f.reindex(columns=first.columns) for f in held]).sort_index(kind="stable")
+    out = out.reset_index(drop=True)
+    if isinstance(first, gpd.GeoDataFrame):
+        return gpd.GeoDataFrame(out, geometry=first.geometry.name, crs=first.crs)
+    return out
+
+
+def _frame(columns: dict[str, pa.ChunkedArray], meta: dict[str, Any], kinds: dict[str, tuple[str, str]]
+           ) -> gpd.GeoDataFrame:
+    """The frame the feature read gives, from the Arrow columns of a read (its fields and geometry)."""
     fields = list(kinds)
-    data = {name: _column(table.column(name), kinds[name]) for name in fields}
-    frame = pd.DataFrame(data, columns=fields)
+    frame = pd.DataFrame({name: _column(columns[name], kinds[name]) for name in fields}, columns=fields)
     name = meta["geometry_name"] or "wkb_geometry"
-    if name not in table.column_names:
+    if name not in columns:
         return frame
-    frame["geometry"] = shapely.from_wkb(table.column(name).to_numpy(zero_copy_only=False))
+    frame["geometry"] = shapely.from_wkb(columns[name].to_numpy(zero_copy_only=False))
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=meta["crs"])
 
 
-def _arrow(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | None, where: str | None
-           ) -> tuple[pa.Table, dict[str, Any], dict[str, tuple[str, str]]] | None:
-    """(the Arrow table, pyogrio's layer description, each field's OGR type) of ``layer``; None when a
-    field has a type not rebuilt here (the layer is then read feature by feature)."""
+def _arrow(path: str | os.PathLike[str], layer: str, columns: Sequence[str] | None, where: str | None, *,
+           fids: bool = False) -> tuple[pa.Table, dict[str, Any], dict[str, tuple[str, str]]] | None:
+    """(the Arrow table, pyogrio's layer description, each field's OGR type) of ``layer`` (``fids``: with
+    the feature ids, in column ``fid_column``); None when a field has a type not rebuilt here (the layer
+    is then read feature by feature)."""
     with pyogrio.raw.open_arrow(path, layer=layer, columns=columns, where=where, datetime_as_string=True,
-                                use_pyarrow=True, **SNAPSHOT) as (meta, stream):
+                                use_pyarrow=True, return_fids=fids, **SNAPSHOT) as (meta, stream):
         fields = [str(f) for f in meta["fields"]]
         kinds = dict(zip(fields, zip(meta["ogr_types"], meta["ogr_subtypes"])))
         if meta["encoding"].upper() != "UTF-8" or any(kinds[c] not in _TEXT | _NUMBER | _DATETIME for c in fields):

@@ -61,6 +61,13 @@ class Store(Protocol):
         ``services.auth.allowed_columns`` gives them for an identity); with ``shared_only`` no row
         about a person (``layers.store.visibility.shared_rows``) is read: the store's engine skips it."""
 
+    def read_field(self, layer: str, areas: Collection[str]) -> gpd.GeoDataFrame:
+        """The layer as a field coordinator of admin ``areas`` may see it, selected by the store's
+        engine (a GeoPackage's SQLite, PostgreSQL's row-level security): every column in the rows
+        of ``areas`` (``layers.store.visibility.AREA_FIELD``); in the other rows only the partner's
+        columns (the rest empty) and no row about a person. What it may not see is never read;
+        ``services.auth.read_layer`` is the caller. A wholly restricted layer: ``WorkspaceError``."""
+
     def columns(self, layer: str) -> list[str]:
         """The attribute columns of stored ``layer``, as stored (no geometry)."""
 

@@ -9,7 +9,9 @@ made from it, so both back ends let out the same columns.
 
 A field coordinator sees every column in the rows of its admin areas (``AREA_FIELD``); in the
 other rows, what a partner sees (``outside_areas``): the issue's "export ``internal`` for their
-areas, ``partner`` otherwise".
+areas, ``partner`` otherwise". On a GeoPackage SQLite selects them (``Workspace.read_field``): the
+rows ``in_areas_sqlite`` holds with every column, the rows ``outside_areas_sqlite`` holds with the
+partner's columns only, so the other columns of the other rows are never read for it.
 
 A layer the catalogue marks wholly restricted (``LayerSpec.restricted``) is never seen by a
 partner or a field coordinator (``wholly_restricted``) and has no partner view.
@@ -71,6 +73,26 @@ def shared_rows_sqlite(layer: str, columns: Collection[str]) -> str | None:
     return f'("{field}" IS NULL OR lower(trim("{field}", {chars})) NOT IN ({listed}))'
 
 
+def in_areas_sqlite(areas: Collection[str], columns: Collection[str]) -> str:
+    """A SQLite condition true for a row whose ``AREA_FIELD`` is one of ``areas`` (exactly, as
+    ``pandas.Series.isin`` compares text; a NULL area is in none): ``"0"`` when ``areas`` is empty or
+    ``columns`` (the layer's stored attribute columns) lack that field. Each area, a value of an
+    account, goes in as a hex literal of its UTF-8 (``_sql_any_text``), whatever it holds."""
+    if AREA_FIELD not in columns or not areas:
+        return "0"
+    return f'("{AREA_FIELD}" IN ({", ".join(_sql_any_text(a) for a in sorted(set(areas)))}))'
+
+
+def outside_areas_sqlite(layer: str, columns: Collection[str], areas: Collection[str]) -> str | None:
+    """The rows of ``layer`` a field coordinator of ``areas`` sees outside them, as a SQLite
+    condition: not in ``areas`` (``in_areas_sqlite``; a NULL area included) and not about a person
+    (``shared_rows_sqlite``); None when every row qualifies."""
+    inside = in_areas_sqlite(areas, columns)
+    held = [] if inside == "0" else [f'("{AREA_FIELD}" IS NULL OR NOT {inside})']
+    shared = shared_rows_sqlite(layer, columns)
+    return " AND ".join(held + ([] if shared is None else [shared])) or None
+
+
 def shared_rows_postgres(layer: str, typed: Collection[str], alias: str) -> str | None:
     """``shared_rows`` as a PostgreSQL condition on the row of table alias ``alias`` (whose own
     columns are ``typed``; any other field is a key of its ``extra``), or None for a layer without
@@ -91,6 +113,12 @@ def _sql_text(value: str, *, name: bool = False) -> str:
     if not (value.isascii() and value.replace("_", "a" if name else "_").isalpha() and value == value.lower()):
         raise ValueError(f"a personal-row value must be lower-case ASCII letters, got {value!r}")
     return f"'{value}'"
+
+
+def _sql_any_text(value: str) -> str:
+    """Any ``value`` (quotes, ``%``, backslashes, NUL, any script) as a SQLite text expression: a blob
+    literal of its UTF-8, which holds hex digits only, cast to text."""
+    return f"CAST(X'{value.encode('utf-8', 'surrogatepass').hex()}' AS TEXT)"
 
 
 def wholly_restricted(layer: str) -> bool:

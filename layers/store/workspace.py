@@ -54,7 +54,7 @@ from typing import Any
 import filelock
 import geopandas as gpd
 
-from geo.errors import WorkspaceError
+from geo.errors import StoreBusy, WorkspaceError
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
 from layers.store import arrowread, changes, chunkwrite, files, gpkg, libraries, sharing, staging, visibility
 from layers.store.gpkg import Replacement
@@ -223,6 +223,34 @@ class Workspace:
         from layers.io.coerce import coerce_types  # local: coerce imports pandas heavy bits
 
         return coerce_types(gdf, spec_for(layer))
+
+    def read_field(self, layer: str, areas: Collection[str]) -> gpd.GeoDataFrame:
+        """The layer as a field coordinator of admin ``areas`` may see it, selected by SQLite as
+        ``PostgisStore.read_field`` is by PostgreSQL: the rows in ``areas``
+        (``visibility.in_areas_sqlite``) with every column, the other rows not about a person
+        (``visibility.outside_areas_sqlite``) with only the partner's columns
+        (``visibility.partner_columns``; their other columns empty), in stored order
+        (``arrowread.read_parts``). What it may not see is never read. The two reads are two
+        snapshots: when the change stamp moved across them (another program committed), they are
+        read again, at most ``RESTAGES`` times, then ``StoreBusy``. A wholly restricted layer is
+        refused (``WorkspaceError``)."""
+        spec = spec_for(layer)
+        if visibility.wholly_restricted(layer):
+            raise WorkspaceError(f"layer {layer!r} is restricted: a field coordinator does not see it")
+        for _ in range(RESTAGES):
+            before = self.change_stamp()
+            stored = self.columns(layer)
+            seen = visibility.partner_columns(layer, stored, self.info(layer).shareable)
+            with libraries.using(self.real, libraries.GDAL):
+                gdf = arrowread.read_parts(self.real, layer, [
+                    (None, visibility.in_areas_sqlite(areas, stored)),
+                    (seen, visibility.outside_areas_sqlite(layer, stored, areas))])
+            if self.change_stamp() == before:
+                from layers.io.coerce import coerce_types  # local: coerce imports pandas heavy bits
+
+                return coerce_types(gdf, spec)
+        raise StoreBusy(f"workspace {self._name}: another program kept changing it while layer {layer!r} was read"
+                        f" ({RESTAGES} tries); nothing was changed. Try again in a minute")
 
     def columns(self, layer: str) -> list[str]:
         """The attribute columns of stored ``layer``, as stored (no geometry)."""

@@ -1,0 +1,132 @@
+"""A field coordinator's read of a GeoPackage is selected by SQLite (``Workspace.read_field``), and
+gives the frame the Python masking of a whole read gave before (kept here as the oracle,
+``_masked``), over generated layers on the real GeoPackage: rows in and out of the account's areas,
+areas named with quotes, percents, backslashes, an empty name, a NULL area, an account with no
+area or one not in the layer, a layer without ``admin_area``, hair samples in every spelling,
+restricted and undeclared columns with missing values, a column marked shareable.
+
+Where the old frame's dtype came from a row or a value the role may not see (an undeclared whole
+number column read as float because a withheld row lacked it), the new frame cannot follow it
+without reading that row: there its values are compared, and the frame must equal the oracle's read
+of the layer as the role sees it (withheld rows gone, withheld values empty), so its dtypes tell
+nothing of what was withheld.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from geo.errors import WorkspaceError
+from layers.catalogue import CATALOGUE
+from layers.store import visibility
+from layers.store.visibility import AREA_FIELD, outside_areas, shared_rows
+from layers.store.workspace import Workspace
+from services import auth
+
+NAMES = ("A", "B", "O'Brien", "50%", "back\\slash", "it's % \\ _ all", "", "ñandú ", "x') OR 1=1 --")
+MEDIA = ("water", "hair", "HAIR ", " Hair\t", "hAiR\u00a0", "fish", "hairy", None)
+
+
+def _masked(store: Workspace, layer: str, identity: auth.Identity) -> gpd.GeoDataFrame:
+    """The field read as ``services.auth.read_layer`` made it before: the whole layer read, then
+    masked in Python (the oracle)."""
+    shareable = store.info(layer).shareable
+    gdf = store.read(layer)
+    attributes = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    inside = gdf[AREA_FIELD].isin(identity.areas) if AREA_FIELD in gdf.columns else pd.Series(False, gdf.index)
+    kept = inside.to_numpy() | shared_rows(gdf, layer)
+    if not kept.all():
+        gdf, inside = gdf[kept].reset_index(drop=True), inside[kept].reset_index(drop=True)
+    for name in outside_areas(layer, attributes, shareable):
+        gdf[name] = gdf[name].astype(object).where(inside.to_numpy(), None)
+    for name in outside_areas(layer, attributes, shareable):
+        gdf[name] = gdf[name].astype(object).where(gdf[name].notna(), None)
+    return gdf
+
+
+def _visible(gdf: gpd.GeoDataFrame, layer: str, areas: tuple[str, ...], shareable: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """``gdf`` as a field coordinator of ``areas`` sees it: hair samples outside its areas gone, the
+    other rows' non-partner values empty."""
+    inside = gdf[AREA_FIELD].isin(areas).to_numpy() if AREA_FIELD in gdf.columns else np.zeros(len(gdf), bool)
+    keep = inside | shared_rows(gdf, layer)
+    out, inside = gdf[keep].reset_index(drop=True), inside[keep]
+    for name in outside_areas(layer, [c for c in out.columns if c != "geometry"], shareable):
+        out[name] = out[name].astype(object).where(inside, None)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=4326)
+
+
+def _store(folder: Path, name: str, gdf: gpd.GeoDataFrame, shareable: tuple[str, ...]) -> Workspace:
+    store = Workspace(folder / f"{name}.gpkg")
+    store.write_layers([("samples", gdf)], source="generated.geojson")
+    if shareable:
+        store.mark_shareable("samples", list(shareable))
+    return store
+
+
+ROW = st.fixed_dictionaries({
+    "medium": st.sampled_from(MEDIA), "area": st.one_of(st.none(), st.sampled_from(NAMES)),
+    "hg": st.one_of(st.none(), st.floats(0, 100, allow_nan=False)),
+    "collector": st.one_of(st.none(), st.text("abc'%\\\"", max_size=4)),
+    "depth": st.one_of(st.none(), st.integers(-5, 5)),
+    "flag": st.one_of(st.none(), st.booleans()),
+    "lab": st.one_of(st.none(), st.sampled_from(("L1", "L'2"))),
+})
+
+
+def _layer(rows: list[dict[str, object]], with_area: bool) -> gpd.GeoDataFrame:
+    data: dict[str, list[object]] = {
+        "sample_id": [f"S{i}" for i in range(len(rows))], "medium": [r["medium"] for r in rows],
+        "hg": [r["hg"] for r in rows], "unit": ["ug/L"] * len(rows), "lab": [r["lab"] for r in rows],
+        "collector_name": [r["collector"] for r in rows], "depth": [r["depth"] for r in rows],
+        "below_detection": [r["flag"] for r in rows], "note_flag": [r["flag"] for r in rows]}
+    if with_area:
+        data[AREA_FIELD] = [r["area"] for r in rows]
+    return gpd.GeoDataFrame(data, geometry=[shapely.Point(-1.9 + i / 100, 5.3) for i in range(len(rows))], crs=4326)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(ROW, min_size=1, max_size=8),
+       areas=st.lists(st.sampled_from((*NAMES, "nowhere")), max_size=3, unique=True).map(tuple),
+       with_area=st.booleans(), shareable=st.sampled_from(((), ("depth",), ("depth", "note_flag"))))
+def test_the_sqlite_read_equals_the_python_masking(rows: list[dict[str, object]], areas: tuple[str, ...],
+                                                   with_area: bool, shareable: tuple[str, ...]) -> None:
+    gdf = _layer(rows, with_area)
+    identity = auth.Identity("kofi", "field", areas)
+    with tempfile.TemporaryDirectory() as folder:
+        store = _store(Path(folder), "ws", gdf, shareable)
+        new = auth.read_layer(store, "samples", identity)
+        old = _masked(store, "samples", identity)
+        pd.testing.assert_frame_equal(new, old, check_dtype=False)  # the values, None where withheld, the order
+        seen = _store(Path(folder), "seen", _visible(gdf, "samples", areas, shareable), shareable)
+        pd.testing.assert_frame_equal(new, _masked(seen, "samples", identity))  # dtypes of what it sees only
+
+
+def test_the_conditions_quote_any_area_and_select_what_pandas_selects(tmp_path: Path) -> None:
+    gdf = _layer([{"medium": m, "area": a, "hg": 1.0, "collector": "c", "depth": 1, "flag": True, "lab": "L"}
+                  for m in MEDIA for a in (*NAMES, None)], with_area=True)
+    store = _store(tmp_path, "ws", gdf, ())
+    for areas in [(), ("A",), ("O'Brien", "50%"), ("back\\slash", ""), ("x') OR 1=1 --",), ("nowhere",), NAMES]:
+        got = store.read_field("samples", areas)
+        inside = gdf[AREA_FIELD].isin(areas).to_numpy()
+        expected = gdf[inside | shared_rows(gdf, "samples")]
+        assert list(got["sample_id"]) == list(expected["sample_id"]), areas
+        assert list(got["collector_name"].notna()) == list(inside[expected.index]), areas
+    assert visibility.in_areas_sqlite(["A"], ["lab"]) == "0" == visibility.in_areas_sqlite([], [AREA_FIELD])
+    assert "'" not in visibility.in_areas_sqlite(["x') OR 1=1 --"], [AREA_FIELD]).split("X'")[1].split("'")[0]
+
+
+def test_a_wholly_restricted_layer_is_refused(tmp_path: Path) -> None:
+    store = Workspace(tmp_path / "ws.gpkg")
+    store.write_layers([("samples", _layer([{"medium": "water", "area": "A", "hg": 1.0, "collector": "c",
+                                              "depth": 1, "flag": True, "lab": "L"}], True))], source="x")
+    restricted = [name for name in CATALOGUE if visibility.wholly_restricted(name)]
+    with pytest.raises(WorkspaceError, match="restricted"):
+        store.read_field(restricted[0], ("A",))
