@@ -167,12 +167,12 @@ def read_filter(text: str, lang: str) -> Any:
 
 
 def cql_literals(text: str) -> tuple[str, dict[str, str]]:
-    """CQL2 text ``text`` with each string literal that holds a quote (written ``''`` or ``\\'``, as CQL2
-    allows) put as a placeholder literal, and the literal of each placeholder. pygeoapi's parser
-    (pygeofilter's ECQL grammar) reads no quote inside a literal: ``name = 'N''Zerekore'`` was "Bad CQL
-    text" (400), so no place or site whose name has an apostrophe could be filtered on. The provider puts
-    the literals back into the parsed tree (``api.provider.restored``). Text with no such literal, or with
-    one not closed, is returned as it is."""
+    """ECQL text ``text`` (``filter-lang=cql-text``) with each string literal that holds a quote (written
+    ``''`` or ``\\'``) put as a placeholder literal, and the literal of each placeholder. pygeofilter's ECQL
+    grammar reads no quote inside a literal: ``name = 'N''Zerekore'`` was "Bad CQL text" (400), so no place
+    or site whose name has an apostrophe could be filtered on. ``read_filter`` puts the literals back into
+    the parsed tree (``api.provider.restored``); the query pygeoapi sees, and so its next links, keep the
+    text as given. Text with no such literal, or with one not closed, is returned as it is."""
     out: list[str] = []
     literals: dict[str, str] = {}
     stem = f"hgw-literal-{secrets.token_hex(8)}-"
