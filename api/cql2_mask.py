@@ -190,7 +190,9 @@ class _Evaluator:
                     return "number"
                 if pd.api.types.is_datetime64_any_dtype(side):
                     return "date"
-                return "text"
+                inferred = pd.api.types.infer_dtype(side, skipna=True)  # (an object column: booleans with nulls)
+                return {"boolean": "boolean", "integer": "number", "floating": "number", "decimal": "number",
+                        "mixed-integer-float": "number", "empty": "empty"}.get(inferred, "text")
             if isinstance(side, bool):
                 return "boolean"
             if isinstance(side, (int, float)):
@@ -201,6 +203,8 @@ class _Evaluator:
                 return "text"
             return "geometry or interval"
         kinds = kind(lhs), kind(rhs)
+        if "empty" in kinds:  # a column of nulls only: every comparison is unknown, whatever the other side
+            return lhs, rhs
         if "date" in kinds:
             return self._as_time(lhs, rhs), self._as_time(rhs, lhs)
         if kinds[0] != kinds[1]:

@@ -306,7 +306,8 @@ def test_the_mask_is_three_valued_and_reads_nullable_columns() -> None:
     """``api.cql2_mask.mask`` on a frame as the store gives it (nullable integers, missing text and dates):
     a comparison with a missing value is unknown, and NOT of unknown is unknown too."""
     frame = gpd.GeoDataFrame({"miners": pd.array([5, None, 20], dtype="Int64"), "name": ["a", None, "c"],
-                              "day": pd.to_datetime(["2024-01-01", None, "2025-06-01"])},
+                              "day": pd.to_datetime(["2024-01-01", None, "2025-06-01"]),
+                              "uses_mercury": [True, None, False]},  # (booleans with a null: an object column)
                              geometry=[shapely.Point(0, 0), None, shapely.Point(2, 2)], crs=4326)
 
     def passing(cql: str) -> list[int]:
@@ -318,5 +319,6 @@ def test_the_mask_is_three_valued_and_reads_nullable_columns() -> None:
     assert passing("NOT S_INTERSECTS(geometry, POINT(0 0))") == [2] and passing("geometry IS NULL") == [1]
     assert passing("NOT T_BEFORE(day, DATE('2025-01-01'))") == [2]
     assert passing("miners = 5 OR TRUE") == [0, 1, 2] and passing("FALSE") == []
+    assert passing("uses_mercury = TRUE") == [0] and passing("NOT (uses_mercury = TRUE)") == [2]
     with pytest.raises(cql2_mask.FilterError, match="unknown property 'nope'; expected one of"):
         passing("nope = 1")
