@@ -49,9 +49,10 @@ def _frame() -> tuple[gpd.GeoDataFrame, pd.Series]:
     return frame, pd.Series(classes)
 
 
-def _page(tmp: Path) -> Path:
-    """A stand-alone map (archive inside the page, no basemap) of ``_frame`` at display zoom 9."""
-    frame, classes = _frame()
+def _page(tmp: Path, shapes: tuple[gpd.GeoDataFrame, pd.Series] | None = None) -> Path:
+    """A stand-alone map (archive inside the page, no basemap) of ``shapes`` (default ``_frame``)
+    at display zoom 9."""
+    frame, classes = shapes or _frame()
     bundle = TileStore(tmp / "tiles", "/app/static/tiles").bundle(
         frame, name="shapes", classes=classes, fields=[], zooms=Zooms.for_view(9))
     present = {(c, 1 if c == "pt" else 2 if c == "ln" else 3) for c in STYLES}
@@ -64,9 +65,11 @@ def _page(tmp: Path) -> Path:
     return doc
 
 
-def _open(p, doc: Path):
+def _open(p, doc: Path, init: str = ""):
     browser = launch(p)
     page = browser.new_page(viewport={"width": 900, "height": 700})
+    if init:
+        page.add_init_script(init)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
@@ -133,3 +136,33 @@ def test_every_shape_is_painted_where_it_lies(tmp_path: Path) -> None:
     assert px[len(POINTS)] == (0, 255, 0), px  # the line
     assert px[len(POINTS) + 1] == (0, 0, 255), px  # the polygon's fill
     assert px[len(POINTS) + 2] not in ((0, 0, 255), (255, 0, 0), (0, 255, 0)), px  # its hole left empty
+
+
+def test_a_line_keeps_a_vertex_a_pixel_from_the_last(tmp_path: Path) -> None:
+    """A river whose vertices lie 0.4 pixel apart at the first view (a zigzag of 0.6 pixel, which
+    the archive keeps) is stroked through a vertex a pixel or more from the last kept, as Leaflet
+    reduces a polyline's points (smoothFactor 1): about 40 segments, not 99, and still painted
+    from end to end."""
+    from playwright.sync_api import sync_playwright
+
+    px_deg = 360 / (256 * 2 ** 9)  # degrees of longitude per pixel at zoom 9
+    start = (-1.55, 5.8)
+    verts = [(start[0] + 0.4 * i * px_deg, start[1] + (0.3 if i % 2 else -0.3) * px_deg) for i in range(100)]
+    line = gpd.GeoDataFrame({"n": [0]}, geometry=[shapely.LineString(verts)], crs=4326)
+    doc = _page(tmp_path, (line, pd.Series(["ln"])))
+    count = """(() => { const lineTo = CanvasRenderingContext2D.prototype.lineTo; window.hgwLineTo = 0;
+        CanvasRenderingContext2D.prototype.lineTo = function (x, y) { window.hgwLineTo++;
+            return lineTo.call(this, x, y); }; })();"""
+    with sync_playwright() as p:
+        browser, page, errors = _open(p, doc, count)
+        page.wait_for_timeout(600)  # Leaflet's tile fade-in (0.2 s) over
+        calls = page.evaluate("window.hgwLineTo")
+        at = page.evaluate("pts => pts.map(([lon, lat]) => map_div.latLngToContainerPoint([lat, lon]))",
+                           [verts[0], verts[50], verts[-1], (start[0], start[1] + 20 * px_deg)])
+        shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        browser.close()
+    assert not errors, errors
+    assert 30 <= calls <= 45, calls
+    px = [shot.getpixel((round(a["x"]), round(a["y"]))) for a in at]
+    assert px[:3] == [(0, 255, 0)] * 3, px  # both ends and the middle
+    assert px[3] != (0, 255, 0), px  # (and not everywhere)
