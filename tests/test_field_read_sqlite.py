@@ -13,6 +13,8 @@ nothing of what was withheld.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,11 +26,11 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo.errors import WorkspaceError
+from geo.errors import StoreBusy, WorkspaceError
 from layers.catalogue import CATALOGUE
-from layers.store import visibility
+from layers.store import arrowread, visibility
 from layers.store.visibility import AREA_FIELD, outside_areas, shared_rows
-from layers.store.workspace import Workspace
+from layers.store.workspace import RESTAGES, Workspace
 from services import auth
 
 NAMES = ("A", "B", "O'Brien", "50%", "back\\slash", "it's % \\ _ all", "", "ñandú ", "x') OR 1=1 --")
@@ -130,3 +132,40 @@ def test_a_wholly_restricted_layer_is_refused(tmp_path: Path) -> None:
     restricted = [name for name in CATALOGUE if visibility.wholly_restricted(name)]
     with pytest.raises(WorkspaceError, match="restricted"):
         store.read_field(restricted[0], ("A",))
+
+
+def _commit_elsewhere(path: Path, name: str) -> None:
+    """Another program (a process of its own, Python's sqlite3) commits a change to a sample's lab."""
+    script = ("import sys; from pathlib import Path; from layers.store import gpkg\n"
+              "with gpkg.transaction(Path(sys.argv[1])) as con:\n"
+              "    con.execute('UPDATE samples SET lab = ? WHERE sample_id = ?', (sys.argv[2], 'S0'))")
+    subprocess.run([sys.executable, "-c", script, str(path), name], check=True, timeout=60,
+                   cwd=Path(__file__).resolve().parents[1])
+
+
+@pytest.mark.parametrize("commits", [1, RESTAGES])
+def test_a_commit_between_the_two_reads_reads_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    commits: int) -> None:
+    """The two reads are two snapshots: another program commits right after the first (the rows of
+    the areas), every time or once; the read is made again, or refused after ``RESTAGES`` tries."""
+    store = _store(tmp_path, "ws", _layer([{"medium": "water", "area": a, "hg": 1.0, "collector": "c", "depth": 1,
+                                             "flag": True, "lab": "L"} for a in ("A", "B")], True), ())
+    arrow = arrowread._arrow
+    calls: list[str] = []
+
+    def committing(*args: object, **kwargs: object) -> object:
+        got = arrow(*args, **kwargs)  # type: ignore[arg-type]
+        calls.append(str(args[3]))
+        if len(calls) % 2 and len(calls) < 2 * commits:  # after the first part of a try
+            _commit_elsewhere(store.real, f"lab {len(calls)}")
+        return got
+
+    monkeypatch.setattr(arrowread, "_arrow", committing)
+    if commits == RESTAGES:
+        with pytest.raises(StoreBusy, match="kept changing"):
+            store.read_field("samples", ("B",))
+        assert len(calls) == 2 * RESTAGES
+        return
+    got = store.read_field("samples", ("B",))
+    assert len(calls) == 4 and calls[0] == calls[2] and "X'42'" in calls[0]  # both parts, twice
+    assert list(got["lab"]) == ["lab 1", "L"]  # the second try, after the commit: one state
