@@ -37,6 +37,7 @@ from layers.io.export import apply_profile
 
 AREA_FIELD = "admin_area"  # the column that names a row's admin area (a field coordinator's areas)
 TRIMMED = " \t\n\v\f\r\u00a0"  # what ``shared_rows`` strips from a value's ends before comparing it
+AREA_TRIMMED = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())  # what a read strips from text (coerce)
 
 
 def personal_rows(layer: str, columns: Collection[str]) -> tuple[str, tuple[str, ...]] | None:
@@ -74,13 +75,16 @@ def shared_rows_sqlite(layer: str, columns: Collection[str]) -> str | None:
 
 
 def in_areas_sqlite(areas: Collection[str], columns: Collection[str]) -> str:
-    """A SQLite condition true for a row whose ``AREA_FIELD`` is one of ``areas`` (exactly, as
-    ``pandas.Series.isin`` compares text; a NULL area is in none): ``"0"`` when ``areas`` is empty or
-    ``columns`` (the layer's stored attribute columns) lack that field. Each area, a value of an
-    account, goes in as a hex literal of its UTF-8 (``_sql_any_text``), whatever it holds."""
-    if AREA_FIELD not in columns or not areas:
+    """A SQLite condition true for a row whose ``AREA_FIELD`` is one of ``areas``, compared as a read
+    compares it (``layers.io.coerce``: the stored text with ``AREA_TRIMMED`` removed from both ends, a
+    blank one missing; a NULL area is in none): ``"0"`` when no area can match (none, or each blank or
+    padded) or ``columns`` (the layer's stored attribute columns) lack that field. Each area, a value
+    of an account, goes in as a hex literal of its UTF-8 (``_sql_any_text``), whatever it holds."""
+    kept = sorted({a for a in areas if a and a == a.strip(AREA_TRIMMED)})
+    if AREA_FIELD not in columns or not kept:
         return "0"
-    return f'("{AREA_FIELD}" IN ({", ".join(_sql_any_text(a) for a in sorted(set(areas)))}))'
+    chars = "||".join(f"char({ord(c)})" for c in AREA_TRIMMED)
+    return f'(trim("{AREA_FIELD}", {chars}) IN ({", ".join(_sql_any_text(a) for a in kept)}))'
 
 
 def outside_areas_sqlite(layer: str, columns: Collection[str], areas: Collection[str]) -> str | None:
