@@ -21,6 +21,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
@@ -28,7 +29,7 @@ from hypothesis import strategies as st
 
 from geo.errors import StoreBusy, WorkspaceError
 from layers.catalogue import CATALOGUE
-from layers.store import arrowread, visibility
+from layers.store import arrowread, gpkg, visibility
 from layers.store.visibility import AREA_FIELD, outside_areas, shared_rows
 from layers.store.workspace import RESTAGES, Workspace
 from services import auth
@@ -130,7 +131,8 @@ def test_the_conditions_quote_any_area_and_select_what_pandas_selects(tmp_path: 
     gdf = _layer([{"medium": m, "area": a, "hg": 1.0, "collector": "c", "depth": 1, "flag": True, "lab": "L"}
                   for m in MEDIA for a in (*NAMES, None)], with_area=True)
     store = _store(tmp_path, "ws", gdf, ())
-    for areas in [(), ("A",), ("O'Brien", "50%"), ("back\\slash", ""), ("x') OR 1=1 --",), ("nowhere",), NAMES]:
+    for areas in [(), ("A",), ("O'Brien", "50%"), ("back\\slash", ""), ("x') OR 1=1 --",), ("nowhere",),
+                  ("A\x00') OR 1=1 --",), NAMES]:
         got = store.read_field("samples", areas)
         inside = _inside(gdf, areas)
         expected = gdf[inside | shared_rows(gdf, "samples")]
@@ -184,3 +186,22 @@ def test_a_commit_between_the_two_reads_reads_again(tmp_path: Path, monkeypatch:
     got = store.read_field("samples", ("B",))
     assert len(calls) == 4 and calls[0] == calls[2] and "X'42'" in calls[0]  # both parts, twice
     assert list(got["lab"]) == ["lab 1", "L"]  # the second try, after the commit: one state
+
+
+def test_a_layer_read_feature_by_feature_is_joined_the_same_way(tmp_path: Path) -> None:
+    """A field type the Arrow read does not rebuild (a DATE column another program added) makes both
+    reads feature reads (``arrowread._joined``): the same rows, order and values as the old masking."""
+    pairs = [("water", "A"), ("hair", "B"), ("hair", "A"), ("water", None), ("water", "B")]
+    rows: list[dict[str, object]] = [{"medium": m, "area": a, "hg": 1.0, "collector": f"c{i}", "depth": i,
+                                      "flag": None, "lab": "L"} for i, (m, a) in enumerate(pairs)]
+    store = _store(tmp_path, "ws", _layer(rows, True), ())
+    with gpkg.transaction(store.real) as con:
+        con.execute('ALTER TABLE samples ADD COLUMN "visited" DATE')
+        con.execute("UPDATE samples SET visited = '2024-01-0' || fid")
+    assert "OFTDate" in pyogrio.read_info(store.real, layer="samples")["ogr_types"]  # not rebuilt from Arrow
+    identity = auth.Identity("kofi", "field", ("A",))
+    new, old = auth.read_layer(store, "samples", identity), _masked(store, "samples", identity)
+    assert list(new["sample_id"]) == ["S0", "S2", "S3", "S4"] and list(new.index) == [0, 1, 2, 3]
+    assert list(new.columns) == list(old.columns) and _cells(new) == _cells(old)
+    assert list(new["collector_name"]) == ["c0", "c2", None, None]
+    assert [str(v)[:10] if v is not None else None for v in new["visited"]] == ["2024-01-01", "2024-01-03", None, None]
