@@ -57,6 +57,7 @@ _NEGATABLE = {"like", "between", "in", "isNull"}
 _CONDITIONS = {"and", "or", "not", *_NEGATABLE, *(c for c in COMPARISONS if c != "!="),
                *(s.lower() for s in SPATIAL), *(t.lower() for t in TEMPORAL)}
 _KNOWN_WORDS = {*KEYWORDS, *FUNCTIONS, *GEOMETRY_TYPES, "Z", "M", "ZM", "EMPTY"}
+_NO_OPERAND = {"", *"(,=<>!+-*/", *KEYWORDS - {"TRUE", "FALSE", "NULL"}}  # what AND or OR cannot follow
 _FUNCTIONS_LOWER = {name.lower() for name in (*SPATIAL, *TEMPORAL)}
 _SAID = {  # cql2's grammar rules (pest) in a ParseError's "expected ..." as a user reads them
     # (% and ^ are not said: cql2 reads them, this service does not)
@@ -84,6 +85,8 @@ def _scan(text: str) -> str:
             continue
         if previous == "IN" and token != "(":  # (cql2 0.6.0 reads "x IN 1" as "x IN (1)"; CQL2 has the parentheses)
             raise CqlError(f"{token!r} at character {m.start() + 1}: expected '(' (IN ('a', 'b'))")
+        if token.upper() in ("AND", "OR") and previous in _NO_OPERAND:  # (cql2 reads "AND (x)" as x: a function)
+            raise CqlError(f"{token!r} at character {m.start() + 1}: expected a condition before {token.upper()}")
         previous = token.upper()
         if token.startswith("'") and not _CLOSED.fullmatch(token):
             raise CqlError(f"a string opened at character {m.start() + 1} is not closed; expected a closing"
@@ -172,6 +175,36 @@ def _op(node: Any) -> Any:
     return op.lower() if isinstance(op, str) and op.lower() in _FUNCTIONS_LOWER else op
 
 
+def _instant(text: str, what: str, at: int) -> date | datetime:
+    """A DATE's or TIMESTAMP's text, as written, as a date or an aware UTC datetime (as api.cql2_text reads it)."""
+    try:
+        if what == "DATE":
+            if not DATE_RE.fullmatch(text):
+                raise ValueError
+            return date.fromisoformat(text)
+        if not TIMESTAMP_RE.fullmatch(text):
+            raise ValueError
+        return datetime.fromisoformat(text.upper().replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        expected = "a day YYYY-MM-DD" if what == "DATE" else "a UTC time YYYY-MM-DDThh:mm:ssZ"
+        raise CqlError(f"{what}({text!r}) at character {at}: not a date; expected {expected}"
+                       " (RFC 3339)") from None
+
+
+def _rings_closed(node: dict[str, Any]) -> None:
+    """ValueError when a polygon ring of GeoJSON ``node`` does not end where it starts (WKT's readers refuse
+    it; shapely's GeoJSON reader closes it)."""
+    parts = [node]
+    while parts:
+        part = parts.pop()
+        parts += part.get("geometries") or []
+        kind, coordinates = part.get("type"), part.get("coordinates") or []
+        polygons = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
+        for ring in (ring for polygon in polygons for ring in polygon):
+            if ring and ring[0] != ring[-1]:
+                raise ValueError(f"a ring from {ring[0]} ends at {ring[-1]}, not where it starts")
+
+
 def _balanced(combine: Callable[[Any, Any], Any], nodes: list[Any]) -> Any:
     """``a AND b AND c ...`` (or OR) as a balanced tree, as ``api.cql2_text`` builds it."""
     if len(nodes) == 1:
@@ -186,14 +219,12 @@ class _Mapper:
     def __init__(self, text: str) -> None:
         self.text = text
         self.cursor = 0  # where the next literal is looked for (the JSON's pre-order is the text's order)
+        self.quoted = [(m.start(), m.end()) for m in _SCAN.finditer(text) if m.group()[0] in "'\""]  # strings, names
 
     def _at(self, pattern: str) -> int:
         """The character position (from 1) of ``pattern``'s next match in the text (for messages)."""
-        m = re.compile(pattern, re.IGNORECASE).search(self.text, self.cursor)
-        if m is None:
-            return self.cursor + 1
-        self.cursor = m.end()
-        return m.start() + 1
+        m = self._find(pattern)
+        return self.cursor + 1 if m is None else m.start() + 1
 
     def _args(self, node: dict[str, Any], count: int) -> list[Any]:
         """The ``count`` arguments of ``node`` (an operator or a function), or CqlError."""
@@ -259,10 +290,10 @@ class _Mapper:
         if "date" in node or "timestamp" in node:
             return self.instant(node)
         if "interval" in node:
-            ends = node["interval"]
+            ends, interval_at = node["interval"], self._at("INTERVAL" + _OPEN)
             if not isinstance(ends, list) or len(ends) != 2:
-                raise CqlError(f"INTERVAL at character {self._at('INTERVAL' + _OPEN)}: expected 2 ends (start, end)")
-            start, end = (self.bound(b) for b in ends)
+                raise CqlError(f"INTERVAL at character {interval_at}: expected 2 ends (start, end)")
+            start, end = (self.bound(b, interval_at) for b in ends)
             return values.Interval(start, end)
         if "bbox" in node:
             if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in node["bbox"]):
@@ -299,38 +330,41 @@ class _Mapper:
             return f"{str(node['op']).upper()}(...)"
         return repr(node)
 
-    def instant(self, node: dict[str, Any]) -> date | datetime:
-        what = "DATE" if "date" in node else "TIMESTAMP"
-        text = str(node[what.lower()])
-        at = self._at(rf"{what}\s*\(\s*'")
-        try:
-            if what == "DATE":
-                if not DATE_RE.fullmatch(text):
-                    raise ValueError
-                return date.fromisoformat(text)
-            if not TIMESTAMP_RE.fullmatch(text):
-                raise ValueError
-            return datetime.fromisoformat(text.upper().replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
-            expected = "a day YYYY-MM-DD" if what == "DATE" else "a UTC time YYYY-MM-DDThh:mm:ssZ"
-            raise CqlError(f"{what}({text!r}) at character {at}: not a date; expected {expected}"
-                           " (RFC 3339)") from None
+    def _find(self, pattern: str) -> re.Match[str] | None:
+        """``pattern``'s next match in the text from the cursor (moved past it), not inside a string or a
+        quoted name (a match that is a whole string literal is one)."""
+        compiled, start = re.compile(pattern, re.IGNORECASE), self.cursor
+        while (m := compiled.search(self.text, start)) is not None:
+            inside = next(((a, b) for a, b in self.quoted if a <= m.start() < b), None)
+            if inside is None or inside[0] == m.start() and pattern.startswith("'"):
+                self.cursor = m.end()
+                return m
+            start = inside[1]
+        return None
 
-    def bound(self, node: Any) -> date | datetime | None:
+    def instant(self, node: dict[str, Any]) -> date | datetime:
+        """A DATE or TIMESTAMP, read from the text as written (cql2 0.6.0 writes a time without a zone, or with
+        a space for the T, as a UTC one: ``api.cql2_text`` refuses them)."""
+        what = "DATE" if "date" in node else "TIMESTAMP"
+        m = self._find(rf"{what}\s*\(\s*'([^']*)'")
+        text, at = (m.group(1), m.start() + 1) if m else (str(node[what.lower()]), self.cursor + 1)
+        return _instant(text, what, at)
+
+    def bound(self, node: Any, interval_at: int) -> date | datetime | None:
         """One end of an INTERVAL: '..' (open), a quoted date or timestamp, or DATE(...)/TIMESTAMP(...)."""
-        if node == "..":
-            return None
         if isinstance(node, str):
-            return self.instant({"timestamp" if "T" in node.upper() else "date": node})
+            m = self._find(r"'((?:''|\\'|[^'])*)'")
+            text, at = (m.group(1), m.start() + 1) if m else (node, self.cursor + 1)
+            return None if text == ".." else _instant(text, "TIMESTAMP" if "T" in text.upper() else "DATE", at)
         if isinstance(node, dict) and ("date" in node or "timestamp" in node):
             return self.instant(node)
-        raise CqlError(f"INTERVAL at character {self._at('INTERVAL' + _OPEN)}: expected each end a date, a"
-                       " timestamp or '..'")
+        raise CqlError(f"INTERVAL at character {interval_at}: expected each end a date, a timestamp or '..'")
 
     def geometry(self, node: dict[str, Any]) -> values.Geometry:
         kind = str(node.get("type", "")).upper()
         at = self._at(rf"\b{kind}\b")
         try:
+            _rings_closed(node)
             geometry = shapely.geometry.shape(node)
             if not geometry.is_empty:
                 shapely.from_wkt(geometry.wkt)  # (what shapely makes but GEOS refuses to read: a 2-point ring)

@@ -11,7 +11,7 @@ three); each tree is also evaluated by ``api.cql2_mask`` on a small frame and mu
 
 Known differences, each read by the old reader only (see ``DIFFERENT``): a number written ``.5``, a property
 name starting with ``_`` and a minus sign right after ``NOT`` (``NOT -x = 1``), CQL2 that cql2 0.6.0 does not
-read, and a GEOMETRYCOLLECTION
+read, a plus sign before a property (``+x``), and a GEOMETRYCOLLECTION
 inside a GEOMETRYCOLLECTION, which cql2 refuses as CQL2's WKT does. (A quote written ``\\'`` inside a string,
 which the standard's BNF allows beside ``''`` and cql2 does not read, is handed to cql2 as ``''``.)
 """
@@ -315,17 +315,18 @@ DIFFERENT = {
         "a geometry collection in a geometry collection: not CQL2's WKT; old reader only",
     "_miners = 1": "a property name starting with '_': CQL2 (the BNF's identifierStart), refused by cql2 0.6.0"
                    " (write \"_miners\"); old reader only",
+    "+miners = 1": "a plus sign before a property: refused by cql2 0.6.0 (write miners); old reader only",
     "NOT -miners = 1": "a minus sign right after NOT, before a property or a parenthesis: CQL2 text, refused by"
                        " cql2 0.6.0 (write NOT (-miners = 1)); old reader only",
 }
 # the differences but the geometry collection as they appear in drawn (and broken) text: where cql2's refusal points
 CQL2_DOES_NOT_READ = [re.compile(r"\bNOT\s*(-)\s*[^\d\s.]", re.IGNORECASE), re.compile(r"(?<![\w.])(\.)\d"),
-                      re.compile(r"(?<![\w:.\"])(_\w*)")]
+                      re.compile(r"(?<![\w:.\"])(_\w*)"), re.compile(r"(\+)\s*[^\d\s.]")]
 
 
 def cql2_refuses_a_known_difference(text: str, said: str) -> bool:
-    """``said`` (the new reader's refusal) is cql2's of a minus sign right after NOT, a number written ``.5``
-    or a name starting with ``_`` (see ``DIFFERENT``), at the character it points at."""
+    """``said`` (the new reader's refusal) is cql2's of a minus sign right after NOT, a number written ``.5``,
+    a name starting with ``_`` or a plus sign before a name (see ``DIFFERENT``), at the character it points at."""
     return any(said.startswith(f"{m.group(1)!r} at character {m.start(1) + 1}: ")
                for pattern in CQL2_DOES_NOT_READ for m in pattern.finditer(text))
 
@@ -470,6 +471,10 @@ def test_the_known_differences_are_the_old_readers_extras() -> None:
     assert shape(cql2_read.parse(r"name = 'O\'Brien'")) == shape(cql2_read.parse("name = 'O''Brien'"))
     for text in (r"name = '\'", r"name = 'x\' OR name = 'y"):  # (not closed: the quote after \ is the string's)
         assert assert_same(text) == "refused", text
+    # a literal is taken from the text, never from inside a string that looks like one
+    for text in ("name = 'TIMESTAMP(''x'')' AND T_AFTER(survey_date, TIMESTAMP('2000-01-01T00:00:00Z'))",
+                 "name = 'INTERVAL(''x'', ''y'')' AND T_AFTER(survey_date, INTERVAL('2000-01-01', '..'))"):
+        assert assert_same(text, masked=True) == "read", text
 
 
 # ---------------------------------------------------------------- Hypothesis: a small grammar of CQL2 text
@@ -559,6 +564,7 @@ def test_broken_conditions_are_refused_as_the_old_reader_refuses_them(text: str,
     ("T_AFTER(survey_date, DATE('2025-02-30'))", "DATE('2025-02-30') at character 22: not a date; expected a day"),
     ("T_AFTER(survey_date, TIMESTAMP('yesterday'))", "TIMESTAMP('yesterday') at character 22: not a date;"),
     ("S_WITHIN(geometry, POLYGON((0 0, 1 0)))", "POLYGON at character 20: not a WKT geometry"),
+    ("S_WITHIN(geometry, POLYGON((0 0, 1 0, 1 1, 0 0.5)))", "POLYGON at character 20: not a WKT geometry (a ring"),
     ("S_WITHIN(geometry, BBOX(1, 2, 3))", "BBOX at character 20: 3 numbers; expected 4 (W, S, E, N)"),
     ("miners", "the property 'miners' at character 1: expected a comparison"),
     ("name LIKE 5", "LIKE: expected a string pattern"),
@@ -570,6 +576,15 @@ def test_broken_conditions_are_refused_as_the_old_reader_refuses_them(text: str,
     ("miners = 1 ANDROID = 2", "'ANDROID' at character 12: not a keyword, a function or a property name;"),
     ("miners ISNULL", "'ISNULL' at character 8: not a keyword"),
     ("miners = 1 ORDER = 2", "'ORDER' at character 12: not a keyword"),
+    ("AND (miners = 1)", "'AND' at character 1: expected a condition before AND"),  # (cql2: a function AND)
+    ("NOT OR(miners = 1, name = 'x')", "'OR' at character 5: expected a condition before OR"),
+    ("miners IN 1", "'1' at character 11: expected '(' (IN ('a', 'b'))"),
+    # cql2 0.6.0 makes a time without a zone, or with a space for the T, a UTC one: read as written, refused
+    ("T_AFTER(survey_date, TIMESTAMP('2000-01-01T00:00:00'))", "TIMESTAMP('2000-01-01T00:00:00') at character 22:"),
+    ("T_AFTER(survey_date, INTERVAL('..', '2000-01-01 00:00:00Z'))",
+     "DATE('2000-01-01 00:00:00Z') at character 37: not a date"),  # (no T: a day, as api.cql2_text reads it)
+    ("name = 'DATE(''2025-01-01'')' AND T_AFTER(survey_date, DATE('2025-02-30'))",  # (not the string's DATE)
+     "DATE('2025-02-30') at character 56: not a date"),
 ])
 def test_errors_say_in_one_line_what_was_expected_and_where(text: str, said: str) -> None:
     with pytest.raises(cql2_text.CqlError) as caught:
