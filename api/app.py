@@ -14,16 +14,16 @@ wraps its app in ``KeyGate``:
   any more, the database is down) the answer is 503 with ``Retry-After`` and a fixed body, and the
   log line says what failed; so is a data page whose read of the store fails so
   (``api.provider.StoreUnreadable``: a writer kept a GeoPackage locked longer than that, say);
-- ``filter`` on items is read here: as CQL2 text (``api.cql2_text``) when ``filter-lang`` is ``cql2-text``
-  or absent, as pygeoapi's ECQL (``cql-text``, a literal holding a quote put aside first: ``cql_literals``)
-  when it is ``cql-text``; any other language is 400 naming those two (pygeoapi parses a GET's ``filter``
-  as text whatever its language: ``cql2-json`` got "Bad CQL text" however right its JSON), so is a
-  ``filter-crs`` other than CRS84, and text that cannot be read (400 naming the parameter, the value and
-  what was expected). The tree reaches the provider through ``Asking.filterq``; pygeoapi's own parse of
-  the text is replaced by it (``api.provider.read_by_gate``), and ``filter-lang=cql2-text``, a name
-  pygeoapi refuses, is taken out of the query it sees (the default), so its next links read the same;
-  a ``datetime`` interval from ``0000-01-01`` (QGIS 3.22's "no start"; a year 0 pygeoapi refuses) is
-  read as one with an open start (``../END``);
+- ``filter`` on items is read here: as CQL2 text (``api.cql2_read``: the ``cql2`` library) when
+  ``filter-lang`` is ``cql2-text`` or absent, as pygeoapi's ECQL (``cql-text``, a literal holding a quote put
+  aside first: ``cql_literals``) when it is ``cql-text``; any other language is 400 naming those two (pygeoapi
+  parses a GET's ``filter`` as text whatever its language: ``cql2-json`` got "Bad CQL text" however right its
+  JSON), so is a ``filter-crs`` other than CRS84, and text that cannot be read (400 naming the parameter, the
+  value and what was expected). The tree reaches the provider through ``Asking.filterq``; pygeoapi's own parse
+  of the text is replaced by it (``api.provider.read_by_gate``), and ``filter-lang=cql2-text``, a name
+  pygeoapi refuses, is taken out of the query it sees (the default), so its next links read the same; a
+  ``datetime`` interval from ``0000-01-01`` (QGIS 3.22's "no start"; a year 0 pygeoapi refuses) is read as one
+  with an open start (``../END``);
 - a path ending in ``/`` (``/collections/ID/items/``) is answered as the path without it (pygeoapi
   read ``items/`` as the feature with an empty id: 404 "identifier not found");
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
@@ -78,7 +78,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api import claims, cql2_text, parameters
+from api import claims, cql2_read, cql2_text, parameters
 from api import config as api_config
 from api.provider import ASKING, Asking, StoreUnreadable, every_served, read_by_gate, restored, served_to, use
 from layers.store.base import Store
@@ -156,7 +156,7 @@ def read_filter(text: str, lang: str) -> Any:
         The text cannot be read: the message says what was expected and where.
     """
     if lang == FILTER_LANGS[0]:
-        return cql2_text.parse(text)
+        return cql2_read.parse(text)
     ecql, literals = cql_literals(text)
     try:
         tree = restored(parse_ecql(ecql), literals)

@@ -13,7 +13,7 @@ method but GET and HEAD), but pygeoapi 0.21 hard-codes, whatever its configurati
   or tiles here (pygeoapi answered empty lists; the gate now answers 404); the same as the
   ``distribution`` entries of the JSON-LD of the collections. ``without_refused`` drops those links
   from a body (a JSON-LD page of items has none);
-- nothing of OGC API - Features Part 3 (filter) or CQL2, which the service reads (``api.cql2_text``): the
+- nothing of OGC API - Features Part 3 (filter) or CQL2, which the service reads (``api.cql2_read``): the
   classes of ``FILTER_CLASSES`` are added to its list of features classes;
 - in the OpenAPI document, ``html`` among the values of ``f``, the ``/jobs`` paths and OPTIONS and
   DELETE operations (``api.config.as_accepted`` drops them, with ``refused_path``).
@@ -39,7 +39,7 @@ UNSERVED = ("/processes", "/jobs", "/TileMatrixSets", "/stac")  # pygeoapi's, wi
 REFUSED_CLASS_ENDS = ("/conf/html", "/conf/create-replace-delete")
 TAIL = b',"links":['
 CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
-FILTER_CLASSES = (  # OGC API - Features Part 3 and CQL2 (OGC 21-065r2) classes met by filter= (api.cql2_text, cql2_mask)
+FILTER_CLASSES = (  # OGC API - Features Part 3 and CQL2 (OGC 21-065r2) classes met by filter= (api.cql2_read, cql2_mask)
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     *(CQL2 + name for name in (

@@ -1,4 +1,4 @@
-"""A CQL2 filter (a pygeofilter tree: ``api.cql2_text.parse``, or pygeofilter's ECQL parser for
+"""A CQL2 filter (a pygeofilter tree: ``api.cql2_read.parse``, or pygeofilter's ECQL parser for
 ``filter-lang=cql-text``) evaluated over one collection as one identity is served it: which features pass.
 
 ``mask(frame, tree, geometry=...)`` reads only the columns of ``frame`` (the identity's own view,

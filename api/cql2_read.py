@@ -1,5 +1,6 @@
 """CQL2 text (OGC 21-065r2) read with the ``cql2`` library (Development Seed, a Rust parser of the standard's
-grammar) into the pygeofilter tree ``api.cql2_mask`` evaluates: the tree ``api.cql2_text.parse`` builds.
+grammar) into the pygeofilter tree ``api.cql2_mask`` evaluates: the tree the hand-written reader it replaces
+built (``tests/cql2_text_oracle.py``, now the oracle of tests/test_api_cql2_read.py).
 
 ``cql2.parse_text`` reads the text; its CQL2 JSON is mapped here onto ``pygeofilter.ast`` and
 ``pygeofilter.values`` nodes and ``api.cql2_text.Temporal``: ``AND``/``OR`` chains as balanced trees,
@@ -7,7 +8,7 @@ numbers written without a fraction as ints, ``DATE`` a date, ``TIMESTAMP`` an aw
 geometry (GeoJSON in CQL2 JSON) as shapely maps it, ``BBOX`` an Envelope of its 2D corners, ``CASEI`` and
 ``ACCENTI`` as functions, ``x NOT LIKE/BETWEEN/IN ...`` and ``x IS NOT NULL`` as the node with ``not_``
 (CQL2 JSON writes them, and ``NOT x LIKE ...``, as ``not`` of the node: ``api.cql2_mask`` gives both
-the same answer, three-valued). What ``api.cql2_text`` refuses is refused here too: a function that is not
+the same answer, three-valued). What that reader refuses is refused here too: a function that is not
 a CQL2 one this service evaluates (by name), a date that is not one, a geometry shapely does not make, a
 BBOX of neither 4 nor 6 numbers, a property or a literal where a condition is expected, nesting deeper
 than ``MAX_DEPTH``.
@@ -15,7 +16,7 @@ than ``MAX_DEPTH``.
 Before the text reaches ``cql2``, one pass counts its nesting: ``cql2`` 0.6.0 recurses per parenthesis,
 ``NOT`` and sign, and overflows the process's stack (a segmentation fault that ends the server) at about
 2,000 parentheses or 4,000 ``NOT`` s; a text nested more than ``MAX_DEPTH`` parentheses (outside WKT
-geometries, as ``api.cql2_text`` counts them), or more than ``MAX_NESTING`` parentheses and prefix
+geometries, as that reader counts them), or more than ``MAX_NESTING`` parentheses and prefix
 operators together, is refused first.
 
 ``CqlError`` says, in one line, what was expected and where (a character position, from 1).
@@ -72,8 +73,8 @@ _OPERAND = {"GEOMETRY", "Identifier", "Negative", "UnaryNot", "True", "False", "
 def _scan(text: str) -> str:
     """``text`` with each quote written ``\\'`` inside a string written ``''`` (cql2 0.6.0 reads only the
     latter; same length, so positions hold); CqlError when ``text`` is nested too deeply for ``cql2`` (or for
-    ``api.cql2_text``'s limit), or holds a string or a parenthesis that is not closed (said as
-    ``api.cql2_text`` says it)."""
+    the reader's limit), or holds a string or a parenthesis that is not closed (said as
+    that reader says it)."""
     out: list[str] = []
     depth, wkt_from, wkt_next, opened = 0, -1, False, []
     previous = ""
@@ -126,7 +127,7 @@ def _scan(text: str) -> str:
 def _words_read_whole(text: str, expression: Any) -> None:
     """CqlError when a word of ``text`` is neither a keyword, a function, a WKT word nor a property of
     ``expression``: cql2 0.6.0 reads a keyword run into the next name as the two (``a = 1 ANDROID = 2`` as
-    ``a = 1 AND ROID = 2``, ``a ISNULL`` as ``a IS NULL``), which the standard's text (and api.cql2_text)
+    ``a = 1 AND ROID = 2``, ``a ISNULL`` as ``a IS NULL``), which the standard's text (and that reader)
     does not."""
     names: set[str] = set()
     stack = [expression]
@@ -176,7 +177,7 @@ def _op(node: Any) -> Any:
 
 
 def _instant(text: str, what: str, at: int) -> date | datetime:
-    """A DATE's or TIMESTAMP's text, as written, as a date or an aware UTC datetime (as api.cql2_text reads it)."""
+    """A DATE's or TIMESTAMP's text, as written, as a date or an aware UTC datetime (as that reader reads it)."""
     try:
         if what == "DATE":
             if not DATE_RE.fullmatch(text):
@@ -206,7 +207,7 @@ def _rings_closed(node: dict[str, Any]) -> None:
 
 
 def _balanced(combine: Callable[[Any, Any], Any], nodes: list[Any]) -> Any:
-    """``a AND b AND c ...`` (or OR) as a balanced tree, as ``api.cql2_text`` builds it."""
+    """``a AND b AND c ...`` (or OR) as a balanced tree, as that reader builds it."""
     if len(nodes) == 1:
         return nodes[0]
     half = len(nodes) // 2
@@ -344,7 +345,7 @@ class _Mapper:
 
     def instant(self, node: dict[str, Any]) -> date | datetime:
         """A DATE or TIMESTAMP, read from the text as written (cql2 0.6.0 writes a time without a zone, or with
-        a space for the T, as a UTC one: ``api.cql2_text`` refuses them)."""
+        a space for the T, as a UTC one: that reader refuses them)."""
         what = "DATE" if "date" in node else "TIMESTAMP"
         m = self._find(rf"{what}\s*\(\s*'([^']*)'")
         text, at = (m.group(1), m.start() + 1) if m else (str(node[what.lower()]), self.cursor + 1)
@@ -377,7 +378,8 @@ class _Mapper:
 
 
 def parse(text: str) -> Any:
-    """The pygeofilter tree of CQL2 text ``text`` (see the module docstring): ``api.cql2_text.parse``'s.
+    """The pygeofilter tree of CQL2 text ``text`` (see the module docstring): the
+    oracle's (tests/cql2_text_oracle.py).
 
     Raises
     ------

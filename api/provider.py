@@ -12,7 +12,7 @@ The provider also notes which collection a request read and how many features it
 the gate's one audit row per request, and why the store could not be read when it answers 503
 (``StoreUnreadable``: the gate adds ``Retry-After`` and logs the reason).
 
-A ``filter`` is read by the gate (``api.cql2_text`` for CQL2 text, pygeofilter's ECQL parser for
+A ``filter`` is read by the gate (``api.cql2_read`` for CQL2 text, pygeofilter's ECQL parser for
 ``cql-text``: ``Asking.filterq``) and evaluated here by ``api.cql2_mask`` over the collection's frame as the
 identity is served it, the spatial functions over the geometries its features carry (``received``):
 planar in CRS84, as CQL2 defines them. ``read_by_gate`` stands in for pygeoapi's own parse of ``filter``.

@@ -3,7 +3,8 @@
 Before, the gate handed ``filter`` to pygeoapi's ECQL parser: ``NOT (...)``, every ``S_`` and ``T_`` function
 and ``DATE(...)`` compared with a date field were 400 ("Bad CQL text", or "cannot be applied here"), and
 ``/collections/ID/items/`` was 404 "identifier not found". Now ``filter`` is read as CQL2 text
-(``api.cql2_text``) and evaluated over the collection as the key's identity is served it (``api.cql2_mask``).
+(``api.cql2_read``, the ``cql2`` library) and evaluated over the collection as the key's identity is
+served it (``api.cql2_mask``).
 
 Hand-made layers with known answers: a district polygon with a notch (``DISTRICT``) and the sites in it,
 on its edge, in the notch (inside its bounding box, outside the polygon) and outside; survey dates before,
@@ -23,7 +24,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from api import cql2_mask, cql2_text
+from api import cql2_mask, cql2_read, cql2_text
 from services import auth
 from tests.api_kit import PASSWORD, SECRET, get, new_key, open_location, serving
 
@@ -287,19 +288,19 @@ def test_conformance_claims_the_cql2_classes_met(served: Served) -> None:
 
 
 def test_the_reader_builds_the_standards_syntax_into_known_trees() -> None:
-    """``api.cql2_text.parse`` on what pygeofilter 0.4's own CQL2 text parser does not read."""
-    assert repr(cql2_text.parse("T_BEFORE(survey_date, DATE('2025-01-01'))")) == (
+    """``api.cql2_read.parse`` on what pygeofilter 0.4's own CQL2 text parser does not read."""
+    assert repr(cql2_read.parse("T_BEFORE(survey_date, DATE('2025-01-01'))")) == (
         "Temporal(name='T_BEFORE', lhs=ATTRIBUTE survey_date, rhs=datetime.date(2025, 1, 1))")
-    assert repr(cql2_text.parse("name = 'N''Zérékoré'")) == "Equal(lhs=ATTRIBUTE name, rhs=\"N'Zérékoré\")"
-    tree = cql2_text.parse("NOT (miners > 1 AND NOT name IS NULL)")
+    assert repr(cql2_read.parse("name = 'N''Zérékoré'")) == "Equal(lhs=ATTRIBUTE name, rhs=\"N'Zérékoré\")"
+    tree = cql2_read.parse("NOT (miners > 1 AND NOT name IS NULL)")
     assert repr(tree.sub_node.lhs) == "GreaterThan(lhs=ATTRIBUTE miners, rhs=1)"
-    assert repr(cql2_text.parse("S_WITHIN(geometry, BBOX(-2, 5.2, -1.9, 5.3))").rhs) == (
+    assert repr(cql2_read.parse("S_WITHIN(geometry, BBOX(-2, 5.2, -1.9, 5.3))").rhs) == (
         "Envelope(x1=-2.0, x2=-1.9, y1=5.2, y2=5.3)")
-    assert repr(cql2_text.parse("((((miners + 1)))) * 2 > 5").lhs) == "Mul(lhs=Add(lhs=ATTRIBUTE miners, rhs=1), rhs=2)"
-    assert repr(cql2_text.parse("T_INTERSECTS(d, INTERVAL('..', '2025-01-01T10:00:00Z'))").rhs) == (
+    assert repr(cql2_read.parse("((((miners + 1)))) * 2 > 5").lhs) == "Mul(lhs=Add(lhs=ATTRIBUTE miners, rhs=1), rhs=2)"
+    assert repr(cql2_read.parse("T_INTERSECTS(d, INTERVAL('..', '2025-01-01T10:00:00Z'))").rhs) == (
         "Interval(start=None, end=datetime.datetime(2025, 1, 1, 10, 0, tzinfo=datetime.timezone.utc))")
     with pytest.raises(cql2_text.CqlError, match="a string opened at character 8 is not closed"):
-        cql2_text.parse("name = 'x OR 1=1")
+        cql2_read.parse("name = 'x OR 1=1")
 
 
 def test_the_mask_is_three_valued_and_reads_nullable_columns() -> None:
@@ -311,7 +312,7 @@ def test_the_mask_is_three_valued_and_reads_nullable_columns() -> None:
                              geometry=[shapely.Point(0, 0), None, shapely.Point(2, 2)], crs=4326)
 
     def passing(cql: str) -> list[int]:
-        got = cql2_mask.mask(frame, cql2_text.parse(cql), geometry=lambda: frame.geometry.to_numpy())
+        got = cql2_mask.mask(frame, cql2_read.parse(cql), geometry=lambda: frame.geometry.to_numpy())
         return [int(i) for i in np.flatnonzero(got)]
     assert passing("miners > 10") == [2] and passing("NOT (miners > 10)") == [0]
     assert passing("miners > 10 OR name = 'a'") == [0, 2] and passing("NOT (miners > 10 OR name = 'a')") == []
