@@ -323,3 +323,6 @@ def test_the_mask_is_three_valued_and_reads_nullable_columns() -> None:
     assert passing("uses_mercury = TRUE") == [0] and passing("NOT (uses_mercury = TRUE)") == [2]
     with pytest.raises(cql2_mask.FilterError, match="unknown property 'nope'; expected one of"):
         passing("nope = 1")
+    with pytest.raises(cql2_mask.FilterError, match="1 / 0 divides by zero; expected a divisor other than 0"):
+        passing("miners = 1 / 0")  # (a ZeroDivisionError before: a generic 400 and a traceback in the log)
+    assert passing("miners / 0 > 1") == [0, 2]  # a column divided by 0: inf, as numpy does
