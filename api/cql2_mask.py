@@ -146,8 +146,9 @@ class _Evaluator:
                         or isinstance(side, pd.Series) and pd.api.types.is_numeric_dtype(side)
                         and not pd.api.types.is_bool_dtype(side)):
                     raise FilterError(f"filter: arithmetic ({node.op.value}) on {self._said(side)}; expected numbers")
+            apply = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}[node.op.value]
             try:
-                return {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}[node.op.value](lhs, rhs)
+                return apply(lhs, rhs)
             except ZeroDivisionError:  # two literals (a column divided by 0 gives inf or NaN, as numpy does)
                 raise FilterError(f"filter: {lhs!r} / {rhs!r} divides by zero; expected a divisor other than 0") from None
         if isinstance(node, (str, bool, int, float, date, values.Geometry, values.Envelope, values.Interval)):
