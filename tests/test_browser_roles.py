@@ -130,6 +130,9 @@ def _tour(page: Page, url: str, name: str, *, internal: bool) -> tuple[Seen, lis
         if i:
             links.nth(i).click()
             _idle(page)
+        elif title == "Map":  # the first page still draws the map after the sign-in's rerun: its downloads come with it
+            page.wait_for_selector("iframe[title='streamlit_folium.st_folium']", timeout=120_000)
+            _idle(page)
         _download_all(page, seen, title)
     assert page.locator('[data-testid="stException"]').count() == 0
     return seen, offered + titles
