@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from pandas.core.util.hashing import combine_hash_arrays
 
-from geo.errors import HgWatchError, Problem, WorkspaceError
+from geo.errors import HgWatchError, InputError, Problem, WorkspaceError
 from geo.rules import Evaluation, Rule, RuleSet, RunDiff, diff_runs, run_rules
 from layers.catalogue import CATALOGUE
 from layers.io.containers import shared_copies
@@ -73,7 +73,9 @@ def _with_site_areas(workspace: Store, frames: dict[str, gpd.GeoDataFrame]) -> d
 def check(settings: Settings, *, only: Sequence[str] | None = None,
           files: Sequence[tuple[str, str | os.PathLike[str]]] = (),
           set_values: Mapping[str, Mapping[str, str]] | None = None, repair: bool = False,
-          record: bool = True, chunk_rows: int | None = None) -> CheckOutcome:
+          record: bool = True, chunk_rows: int | None = None,
+          read: Callable[[Store, str], gpd.GeoDataFrame] | None = None,
+          visible: Callable[[str], bool] | None = None, who: str = "") -> CheckOutcome:
     """Run the rules of ``settings`` on ``files`` (layer type, path) if any are given, else on
     the workspace of ``settings``.
 
@@ -88,6 +90,12 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
     record : record a workspace run with ``Store.record_run``.
     chunk_rows : read the subject file of the rules this many records at a time (0: whole; None:
         in chunks above a size, see ``services.chunked_check.chunk_rows``); the result is the same.
+    read : how a layer of the store is read, given the store the check opened and the layer (None:
+        whole, ``Store.read``); a role that sees less passes ``services.auth.read_layer`` for itself,
+        so what it may not see is never read for it.
+    visible : False for a stored layer the role may not see at all (``services.auth.may_see_layer``):
+        it is not read and counts as absent (its rules are skipped, with a warning saying why);
+        a rule named in ``only`` that needs it is refused. ``who`` names the role in those messages.
     """
     ruleset = settings.rules
     selected = [ruleset.rule(r) for r in only] if only else list(ruleset.rules)
@@ -115,7 +123,16 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
             raise WorkspaceError(f"workspace {workspace.path} does not exist; import layers"
                                  " first, run `make demo`, or give --layer LAYER=PATH")
         held = {i.layer: i for i in workspace.layers()}
-        frames = {lay: workspace.read(lay) for lay in needed if lay in held}
+        hidden = [lay for lay in needed if lay in held and visible is not None and not visible(lay)]
+        if only and hidden:
+            names = [r.id for r in selected if set(r.layers) & set(hidden)]
+            raise InputError(f"rule(s) {', '.join(names)} read layer(s) {', '.join(hidden)}, which {who or 'this role'}"
+                             " may not see: an analyst or an admin runs them")
+        warnings = [Problem(str(workspace.path), None, None, lay, f"layer restricted: {who or 'this role'} may not"
+                            " see it, so it is not read and the rules on it are not run", "warning",
+                            kind="restricted") for lay in hidden]
+        frames = {lay: read(workspace, lay) if read else workspace.read(lay)
+                  for lay in needed if lay in held and lay not in hidden}
         sources = {lay: [held[lay].source] for lay in frames}
         hashes = {lay: frame_hash(frame) for lay, frame in frames.items()}
         provenance = [Provenance(i.layer, i.source, i.licence, i.synthetic, i.accuracy_m,

@@ -440,8 +440,18 @@ class HgWatch:
                              " with --no-record is open to every role")
 
         before = self.runs(1) if record and not files else []
-        outcome = checks.check(self.settings, only=only, files=files, set_values=set_values,
-                               repair=repair, record=record, chunk_rows=chunk_rows)
+        read, visible = None, None
+        if (ident := self.identity) is not None and ident.rights.restricted != "all":  # as the role sees it
+            from services.auth import may_see_layer, read_layer
+
+            def read(store: Store, layer: str) -> gpd.GeoDataFrame:
+                return read_layer(store, layer, ident)
+
+            def visible(layer: str) -> bool:
+                return may_see_layer(ident, layer)
+        outcome = checks.check(self.settings, only=only, files=files, set_values=set_values, repair=repair,
+                               record=record, chunk_rows=chunk_rows, read=read, visible=visible,
+                               who=f"role {ident.role!r}" if ident is not None else "")
         if outcome.run_id is not None:
             after = audit_run([{"run_id": outcome.run_id, "rules_hash": outcome.rules_hash,
                                 "counts": outcome.evaluation.counts}])

@@ -116,9 +116,6 @@ def test_every_download_reads_and_holds_only_what_the_field_coordinator_may_see(
     assert _hair(analyst["samples.geojson (internal)"]) == {1, 2}
 
 
-
-@pytest.mark.xfail(strict=True, reason="not fixed here (services/checks.py, services/hgwatch.py): a check with"
-                   " --no-record reads the whole store (checks.check: workspace.read) for every role")
 def test_a_check_not_recorded_reads_only_what_the_field_coordinator_may_see(
         workspace: Path, recorded: list[bytes]) -> None:
     outcome = HgWatch(_settings(workspace), FIELD).check(record=False)  # open to every role
