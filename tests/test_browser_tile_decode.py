@@ -14,7 +14,7 @@ import pytest
 import shapely
 from PIL import Image
 
-from render.map.assets import VENDOR_DIR, installed
+from render.map.assets import VENDOR_DIR, installed, js_urls
 from render.map.elements import BlankBase, offline_map
 from render.map.standalone import standalone_html
 from render.map.tiles import TileStore, Zooms, tippecanoe_path
@@ -166,3 +166,32 @@ def test_a_line_keeps_a_vertex_a_pixel_from_the_last(tmp_path: Path) -> None:
     px = [shot.getpixel((round(a["x"]), round(a["y"]))) for a in at]
     assert px[:3] == [(0, 255, 0)] * 3, px  # both ends and the middle
     assert px[3] != (0, 255, 0), px  # (and not everywhere)
+
+
+def test_tiles_are_read_through_pbf(tmp_path: Path) -> None:
+    """The decoder's protocol-buffers reads go through npm ``pbf``'s ``PbfReader`` (pinned in
+    ``render.map.assets``, loaded with protomaps-leaflet): with the reader's varint counted, a tile's
+    decode reads every varint through it, and the page loads pbf's file before protomaps-leaflet's."""
+    from playwright.sync_api import sync_playwright
+
+    urls = [url for _, url in js_urls("protomaps-leaflet")]
+    assert urls == ["/app/static/vendor/pbf-5.1.2/pbf.js",
+                    "/app/static/vendor/protomaps-leaflet-5.1.0/protomaps-leaflet.js"], urls
+    doc = _page(tmp_path)
+    with sync_playwright() as p:
+        browser, page, errors = _open(p, doc)
+        got = page.evaluate("""async () => {
+            let layer; map_div.eachLayer(l => { if (l.hgwCfg) layer = l; });
+            const pm = [...layer.views.values()][0].tileCache.source.p, h = await pm.getHeader();
+            const proto = window.Pbf.PbfReader.prototype, read = proto.readVarint;
+            let calls = 0;
+            proto.readVarint = function (signed) { calls++; return read.call(this, signed); };
+            const n = 1 << h.maxZoom, x = Math.floor((h.centerLon + 180) / 360 * n);
+            const r = h.centerLat * Math.PI / 180;
+            const y = Math.floor((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n);
+            const tile = await pm.getZxy(h.maxZoom, x, y), feats = hgwVT.decode(tile.data, 256).get('shapes');
+            proto.readVarint = read;
+            return {calls: calls, features: feats.length}; }""")
+        browser.close()
+    assert not errors, errors
+    assert got["features"] >= 1 and got["calls"] > 10 * got["features"], got

@@ -1,7 +1,8 @@
 """Offline Leaflet: the pinned JavaScript and CSS the map needs, served by the app itself.
 
 Leaflet and its marker-cluster plugin come from the XStatic packages on PyPI (pinned in
-requirements.txt); protomaps-leaflet and pmtiles (vector tiles) from the npm registry, installed
+requirements.txt); protomaps-leaflet and pmtiles (vector tiles), and pbf (the protocol-buffers reader
+the map's tile decoder ``render.map.vectorjs`` reads tiles with), from the npm registry, installed
 with ``npm install`` of the pinned versions into ``build/npm/`` and checked against the SHA-256
 pinned here. ``scripts/install_assets.py`` copies them at install time into ``static/vendor/``
 (gitignored), which Streamlit serves under ``/app/static/vendor/``. Nothing is loaded from a CDN.
@@ -41,6 +42,7 @@ class Asset:
     sha256: tuple[str, ...] = ()  # of each file in ``js`` then ``files`` (npm assets)
     files: tuple[str, ...] = ()  # other files copied as they are (the PDF fonts)
     subdir: str = "dist"  # the npm package's folder holding the files
+    loads: tuple[str, ...] = ()  # keys of assets a page loading this one loads with it (listed first)
 
     @property
     def folder(self) -> str:
@@ -54,8 +56,12 @@ ASSETS: tuple[Asset, ...] = (
     Asset("markercluster", "xstatic.pkg.leaflet_markercluster", "1.4.1",
           js=("leaflet.markercluster.js",),
           css=("MarkerCluster.css", "MarkerCluster.Default.css")),
+    # pbf's browser bundle (window.Pbf.PbfReader): the vector tiles' decoder (render.map.vectorjs)
+    # reads each tile's protocol buffers with it; every page drawing vector tiles loads it
+    Asset("pbf", "", "5.1.2", js=("pbf.js",), css=(), npm="pbf",
+          sha256=("7245ad659c477bae0bbede8e1776be0bf2f60fd26c34a005e55c3fbd704d2572",)),
     Asset("protomaps-leaflet", "", "5.1.0", js=("protomaps-leaflet.js",), css=(),
-          npm="protomaps-leaflet",
+          npm="protomaps-leaflet", loads=("pbf",),
           sha256=("26af014f7b1af308ec120b791cff76657bb9c3383633b52033e6edf9e5e4cdb5",)),
     Asset("pmtiles", "", "3.2.1", js=("pmtiles.js",), css=(), npm="pmtiles",
           sha256=("367c19f8936d1d6c1b1820b0dee053f793fc29277655c3e471f5ed4d37b5f045",)),
@@ -86,6 +92,11 @@ ASSETS: tuple[Asset, ...] = (
           sha256=("8cbc9b353bb9ce848fd69bb6a507319dfacc659cf5fd643db5d88f3c4970e1dd",)),
 )
 NPM_ASSETS = tuple(a for a in ASSETS if a.npm)
+
+
+def _with_loads(keys: tuple[str, ...]) -> set[str]:
+    """``keys`` and the keys of the assets they load with them (``Asset.loads``)."""
+    return set(keys).union(*(a.loads for a in ASSETS if a.key in keys))
 
 
 def npm_install(build: Path = NPM_DIR) -> Path:
@@ -169,21 +180,24 @@ def install(dest: Path = VENDOR_DIR, *, npm: bool = True) -> list[Path]:
 def installed(dest: Path = VENDOR_DIR, *keys: str) -> bool:
     """True when every pinned file (of assets ``keys``; default: Leaflet and its plugin) is
     present in ``dest``."""
-    wanted = keys or ("leaflet", "markercluster")
+    wanted = _with_loads(keys or ("leaflet", "markercluster"))
     return all((dest / a.folder / n).is_file() for a in ASSETS if a.key in wanted
                for n in a.js + a.css)
 
 
 def js_urls(*keys: str) -> list[tuple[str, str]]:
-    """(name, URL) of the local JavaScript files of assets ``keys``, in load order."""
+    """(name, URL) of the local JavaScript files of assets ``keys`` (and those they load with
+    them), in load order."""
+    wanted = _with_loads(keys)
     return [(f"{a.key}_{n}", f"{URL_PREFIX}/{a.folder}/{n}")
-            for a in ASSETS if a.key in keys for n in a.js]
+            for a in ASSETS if a.key in wanted for n in a.js]
 
 
 def css_urls(*keys: str) -> list[tuple[str, str]]:
-    """(name, URL) of the local stylesheets of assets ``keys``."""
+    """(name, URL) of the local stylesheets of assets ``keys`` (and those they load with them)."""
+    wanted = _with_loads(keys)
     return [(f"{a.key}_{n}", f"{URL_PREFIX}/{a.folder}/{n}")
-            for a in ASSETS if a.key in keys for n in a.css]
+            for a in ASSETS if a.key in wanted for n in a.css]
 
 
 _CSS_URL = re.compile(r"url\((['\"]?)(images/[^)'\"]+)\1\)")
@@ -201,7 +215,8 @@ def _inline_css(folder: Path, text: str) -> str:
 
 
 def inline_bundle(*keys: str) -> tuple[str, str]:
-    """The JavaScript and CSS of assets ``keys`` as text, images as data URIs.
+    """The JavaScript and CSS of assets ``keys`` (and those they load with them) as text, images
+    as data URIs, in the order of ``ASSETS``.
 
     Returns
     -------
@@ -209,8 +224,9 @@ def inline_bundle(*keys: str) -> tuple[str, str]:
     """
     js: list[str] = []
     css: list[str] = []
+    wanted = _with_loads(keys)
     for asset in ASSETS:
-        if asset.key not in keys:
+        if asset.key not in wanted:
             continue
         copied = VENDOR_DIR / asset.folder
         src = copied if asset.npm and all((copied / n).is_file() for n in asset.js) else source_dir(asset)

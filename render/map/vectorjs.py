@@ -1,13 +1,13 @@
 """The browser side of vector tiles: ``hgwVT.make(config)``, defined once per page.
 
-It turns a ``render.map.vectortiles.VectorTiles`` configuration into a protomaps-leaflet grid
-layer in the pane ``hgwTiles`` (above the basemap, below the SVG/canvas overlays). protomaps
-fetches and caches the tiles; ``decode`` reads each tile once into one typed array of points per
-tile and one small object per feature (protomaps' own decoder read every feature five times and
-made five objects per point: about half of the 1.3 s between the last tile's arrival and the map
-drawn at 100,000 sites + 100,000 segments went there and to the garbage collector, against
-0.1 s now; a JavaScript CPU profile of ``benchmarks/bench_map.py``'s page). Our painter draws
-the lines and polygons of each style
+It turns a ``render.map.vectortiles.VectorTiles`` configuration into a protomaps-leaflet grid layer
+in the pane ``hgwTiles`` (above the basemap, below the SVG/canvas overlays). protomaps fetches and
+caches the tiles; ``decode`` reads each tile once (its protocol buffers through npm ``pbf``'s
+reader) into one typed array of points per tile and one small object per feature (protomaps' own
+decoder read every feature five times and made five objects per point: about half of the 1.3 s
+between the last tile's arrival and the map drawn at 100,000 sites + 100,000 segments went there and
+to the garbage collector, against 0.1 s now; a JavaScript CPU profile of
+``benchmarks/bench_map.py``'s page). Our painter draws the lines and polygons of each style
 class in paths of 64, each filled and stroked once (protomaps' own symbolizers stroke every
 feature on its own), and stamps points: each point style is drawn once into a small canvas
 (fill, then the stroke centred on the radius, its dash starting afresh on every circle, as
@@ -200,46 +200,29 @@ window.hgwVT = window.hgwVT || (function () {
   // typed array per tile: parseTile decodes a feature's fields and properties five times and
   // makes five objects for a point, which (with the garbage collector) took most of the second
   // between the tiles' arrival and the map drawn at 100,000 sites. Features with the same tags
-  // share their ``props`` (read only).
+  // share their ``props`` (read only). Every protocol-buffers read (tags, varints, lengths,
+  // strings, numbers, unknown fields skipped) is pbf's ``PbfReader`` (npm ``pbf``, pinned in
+  // ``render.map.assets``); what is written here is the tile format's logic: which field is what,
+  // and the geometry's commands (MoveTo, LineTo, ClosePath) walked into the typed arrays.
+  // (@mapbox/vector-tile, the tile-format library over pbf, gives a feature's geometry only as an
+  // object per vertex, ``loadGeometry``, or GeoJSON arrays, and its properties as an object per
+  // feature: what this decoder exists to avoid.)
   var decode = function (data, size) {
-    var buf = new Uint8Array(data), pos = 0, out = new Map(), utf8 = new TextDecoder("utf-8");
+    var pbf = new window.Pbf.PbfReader(new Uint8Array(data)), buf = pbf.buf, out = new Map();
     var t = {xy: new Float64Array(Math.max(64, buf.length)), parts: new Int32Array(Math.max(64, buf.length >> 1))};
     var nv = 0, np = 0;  // vertices and parts written
-    var varint = function () {
-      var b = buf[pos++];
-      if (b < 0x80) { return b; }
-      var v = b & 0x7f;
-      b = buf[pos++]; v |= (b & 0x7f) << 7;
-      if (b < 0x80) { return v; }
-      b = buf[pos++]; v |= (b & 0x7f) << 14;
-      if (b < 0x80) { return v; }
-      b = buf[pos++]; v |= (b & 0x7f) << 21;
-      if (b < 0x80) { return v; }
-      for (var m = 268435456; ; m *= 128) {  // beyond 28 bits: exact up to 2**53
-        b = buf[pos++]; v += (b & 0x7f) * m;
-        if (b < 0x80) { return v; }
-      }
-    };
-    var skip = function (wire) {
-      var n;
-      if (wire === 0) { varint(); } else if (wire === 1) { pos += 8; }
-      else if (wire === 2) { n = varint(); pos += n; }  // (pos += varint() would add the old pos)
-      else if (wire === 5) { pos += 4; }
-      else { throw new Error("unknown wire type " + wire); }
-    };
-    var text = function (end) { var s = utf8.decode(buf.subarray(pos, end)); pos = end; return s; };
-    var view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     var value = function (end) {  // the last field wins, as in pbf's reader
       var v = null;
-      while (pos < end) {
-        var tag = varint(), field = tag >>> 3;
-        if (field === 1) { v = text(varint() + pos); }
-        else if (field === 2) { v = view.getFloat32(pos, true); pos += 4; }
-        else if (field === 3) { v = view.getFloat64(pos, true); pos += 8; }
-        else if (field === 4 || field === 5) { v = varint(); }
-        else if (field === 6) { var z = varint(); v = z % 2 === 1 ? (z + 1) / -2 : z / 2; }
-        else if (field === 7) { v = Boolean(varint()); }
-        else { skip(tag & 7); v = null; }
+      while (pbf.pos < end) {
+        var tag = pbf.readVarint(), field = tag >>> 3;
+        if (field === 1) { v = pbf.readString(); }
+        else if (field === 2) { v = pbf.readFloat(); }
+        else if (field === 3) { v = pbf.readDouble(); }
+        else if (field === 4) { v = pbf.readVarint(true); }  // int64
+        else if (field === 5) { v = pbf.readVarint(); }
+        else if (field === 6) { v = pbf.readSVarint(); }
+        else if (field === 7) { v = pbf.readBoolean(); }
+        else { pbf.skip(tag); v = null; }
       }
       return v;
     };
@@ -250,17 +233,17 @@ window.hgwVT = window.hgwVT || (function () {
       return b;
     };
     var box = [0, 0, 0, 0];
-    // the geometry up to ``end`` appended to t.xy and t.parts, its bbox in ``box``
+    // the geometry up to ``end`` (its commands and zigzag parameters, a packed uint32 field)
+    // appended to t.xy and t.parts, its bbox in ``box``
     var geometry = function (end, scale) {
       var cmd = 1, count = 0, x = 0, y = 0, first = nv;
       var minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
-      while (pos < end) {
-        if (count <= 0) { var c = varint(); cmd = c & 7; count = c >> 3; }
+      while (pbf.pos < end) {
+        if (count <= 0) { var c = pbf.readVarint(); cmd = c & 7; count = c >> 3; }
         count--;
         if (cmd === 1 || cmd === 2) {
-          var dx = varint(), dy = varint();
-          x += ((dx >>> 1) ^ -(dx & 1)) * scale;
-          y += ((dy >>> 1) ^ -(dy & 1)) * scale;
+          x += pbf.readSVarint() * scale;
+          y += pbf.readSVarint() * scale;
           if (x < minX) { minX = x; }
           if (x > maxX) { maxX = x; }
           if (y < minY) { minY = y; }
@@ -284,48 +267,49 @@ window.hgwVT = window.hgwVT || (function () {
       box[0] = minX; box[1] = minY; box[2] = maxX; box[3] = maxY;
     };
     t.parts[0] = 0;
-    while (pos < buf.length) {
-      var tag = varint();
-      if (tag >>> 3 !== 3 || (tag & 7) !== 2) { skip(tag & 7); continue; }
-      var end = varint() + pos, name = "", extent = 4096, keys = [], values = [], spans = [];
-      while (pos < end) {  // keys and values follow the features: the features are read after
-        var lt = varint(), field = lt >>> 3;
-        if (field === 1) { name = text(varint() + pos); }
-        else if (field === 2) { var len = varint(); spans.push(pos, pos + len); pos += len; }
-        else if (field === 3) { keys.push(text(varint() + pos)); }
-        else if (field === 4) { values.push(value(varint() + pos)); }
-        else if (field === 5) { extent = varint(); }
-        else { skip(lt & 7); }
+    while (pbf.pos < pbf.length) {
+      var tag = pbf.readVarint();
+      if (tag !== 26) { pbf.skip(tag); continue; }  // field 3 (a layer), length-delimited
+      var end = pbf.readVarint() + pbf.pos, name = "", extent = 4096, keys = [], values = [], spans = [];
+      while (pbf.pos < end) {  // keys and values follow the features: the features are read after
+        var lt = pbf.readVarint(), field = lt >>> 3;
+        if (field === 1) { name = pbf.readString(); }
+        else if (field === 2) { var len = pbf.readVarint(); spans.push(pbf.pos, pbf.pos + len); pbf.pos += len; }
+        else if (field === 3) { keys.push(pbf.readString()); }
+        else if (field === 4) { values.push(value(pbf.readVarint() + pbf.pos)); }
+        else if (field === 5) { extent = pbf.readVarint(); }
+        else { pbf.skip(lt); }
       }
       var scale = size / extent, features = [], shared = new Map();
       for (var i = 0; i < spans.length; i += 2) {
         var id, type = 0, props = null, geom = -1;
         id = undefined;
-        pos = spans[i];
-        while (pos < spans[i + 1]) {
-          var ft = varint(), ff = ft >>> 3;
-          if (ff === 1) { id = varint(); }
+        pbf.pos = spans[i];
+        while (pbf.pos < spans[i + 1]) {
+          var ft = pbf.readVarint(), ff = ft >>> 3;
+          if (ff === 1) { id = pbf.readVarint(); }
           else if (ff === 2) {
-            var tagEnd = varint() + pos, n = tagEnd - pos, tags = n;  // the tags' bytes as a key
-            if (n <= 6) { for (var q = pos; q < tagEnd; q++) { tags = tags * 256 + buf[q]; } }
-            else { tags = String.fromCharCode.apply(null, buf.subarray(pos, tagEnd)); }
+            var tagEnd = pbf.readVarint() + pbf.pos, from = pbf.pos, n = tagEnd - from, tags = n;
+            // the tags' bytes as the key of the props they make
+            if (n <= 6) { for (var q = from; q < tagEnd; q++) { tags = tags * 256 + buf[q]; } }
+            else { tags = String.fromCharCode.apply(null, buf.subarray(from, tagEnd)); }
             props = shared.get(tags);
             if (props === undefined) {
               props = {};
               shared.set(tags, props);
-              while (pos < tagEnd) { var key = keys[varint()]; props[key] = values[varint()]; }
+              while (pbf.pos < tagEnd) { var key = keys[pbf.readVarint()]; props[key] = values[pbf.readVarint()]; }
             }
-            pos = tagEnd;
-          } else if (ff === 3) { type = varint(); }
-          else if (ff === 4) { geom = pos; skip(2); }
-          else { skip(ft & 7); }
+            pbf.pos = tagEnd;
+          } else if (ff === 3) { type = pbf.readVarint(); }
+          else if (ff === 4) { geom = pbf.pos; pbf.skip(ft); }  // (the last one counts, as in pbf)
+          else { pbf.skip(ft); }
         }
         var p0 = np;
         if (geom >= 0) {
-          var after = pos;
-          pos = geom;
-          geometry(varint() + pos, scale);
-          pos = after;
+          var after = pbf.pos;
+          pbf.pos = geom;
+          geometry(pbf.readVarint() + pbf.pos, scale);
+          pbf.pos = after;
         } else {
           box[0] = box[1] = Infinity;
           box[2] = box[3] = -Infinity;
@@ -335,7 +319,7 @@ window.hgwVT = window.hgwVT || (function () {
         features.push(new Feature(t, id, type, props || {}, p0, np, box));
       }
       out.set(name, features);
-      pos = end;
+      pbf.pos = end;
     }
     return out;
   };
