@@ -95,7 +95,7 @@ class PolygonSet:
         ``max_piece_m`` is the longest geodesic piece drawn straight in lon/lat (metres).
         """
         geoms = np.asarray(getattr(polygons, "values", polygons), dtype=object).reshape(-1)
-        g, owner, tid = parts_of(geoms)
+        g, owner, tid, _ = parts_of(geoms)
         keep = tid == 3
         parts = shapely.orient_polygons(shapely.remove_repeated_points(g[keep]), exterior_cw=False)
         owner = owner[keep]

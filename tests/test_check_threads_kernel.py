@@ -1,0 +1,89 @@
+"""The kernel's serial start on point subjects (issue 13: ``nearest_within`` scaled only 1.3x on 2 threads).
+
+Before the strips run on the threads, one thread takes every subject's type, emptiness and
+coordinates. For points it did that in four passes of GEOS over the geometries (missing, empty,
+type, then x and y); it now takes two, type ids and bounds (a point's bounds are its x and y, bit
+for bit; an empty point's are NaN, so finite bounds say none is empty). Here the real shapely
+functions are wrapped to count the passes over the subjects, and the answers are compared with
+known distances and with the generic path (a None among the subjects takes it), to the bit,
+-0.0 included; a coordinate that is not lon/lat is refused with the same message as before.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, Point
+
+from geo.distance import nearest_within
+
+A_M = 6_378_137.0  # WGS84 semi-major axis, metres
+N = 1_000
+WATCHED = ("bounds", "get_type_id", "is_empty", "is_missing", "get_x", "get_y", "get_coordinates")
+
+
+def counting(monkeypatch: pytest.MonkeyPatch, n: int) -> Counter[str]:
+    """Wrap the real shapely functions; count their calls on arrays of ``n`` geometries."""
+    calls: Counter[str] = Counter()
+    for name in WATCHED:
+        real: Callable[..., Any] = getattr(shapely, name)
+
+        def wrapper(geoms: Any, *args: Any, _real: Callable[..., Any] = real, _name: str = name,
+                    **kwargs: Any) -> Any:
+            if np.ndim(geoms) == 1 and len(geoms) == n:
+                calls[_name] += 1
+            return _real(geoms, *args, **kwargs)
+        monkeypatch.setattr(shapely, name, wrapper)
+    return calls
+
+
+def equator_sites(n: int) -> tuple[np.ndarray, list[LineString], np.ndarray]:
+    """Sites on the equator east of a meridian river at 0 (the first at -0.0, 0.0), and their known
+    distances: an arc of the equator, ``a * radians(lon)``."""
+    lon = np.linspace(0.0, 0.002, n)
+    lon[0] = -0.0
+    sites = np.asarray(shapely.points(np.column_stack([lon, np.zeros(n)])), dtype=object)
+    return sites, [LineString([(0.0, -0.01), (0.0, 0.01)])], A_M * np.radians(lon)
+
+
+def test_point_subjects_take_two_passes_and_give_the_known_distances(monkeypatch: pytest.MonkeyPatch) -> None:
+    sites, river, known = equator_sites(N)
+    calls = counting(monkeypatch, N)
+    found = nearest_within(sites, river, max_distance_m=150.0)
+    # two passes over the subjects: their type ids, then their bounds (x and y); none for missing,
+    # empty, x or y (before: is_missing, is_empty, get_type_id, get_x, get_y)
+    assert dict(calls) == {"get_type_id": 1, "bounds": 1}
+    within = np.flatnonzero(known <= 150.0)
+    assert found["subject"].tolist() == within.tolist()
+    np.testing.assert_allclose(found["distance_m"], known[within], atol=1e-6)
+    start = shapely.get_coordinates(shapely.get_point(found["line"].to_numpy(), 0))
+    assert np.signbit(start[0, 0])  # the site's own -0.0, as get_x gives it
+    assert start[:, 0].tobytes() == shapely.get_x(sites[within]).tobytes()
+
+
+def test_points_with_a_none_or_an_empty_one_give_the_same_answer() -> None:
+    sites, river, _ = equator_sites(N)
+    whole = nearest_within(sites, river, max_distance_m=150.0)
+    for odd in (None, Point()):
+        mixed = np.concatenate([[odd], sites[:500], [odd], sites[500:]])
+        got = nearest_within(mixed, river, max_distance_m=150.0)
+        shift = np.where(whole["subject"] < 500, 1, 2)
+        assert got["subject"].tolist() == (whole["subject"] + shift).tolist()
+        for col in ("target", "distance_m", "centreline_distance_m"):
+            assert got[col].to_numpy().tobytes() == whole[col].to_numpy().tobytes(), col
+        lines = [shapely.get_coordinates(f["line"].to_numpy()).tobytes() for f in (got, whole)]
+        assert lines[0] == lines[1]
+
+
+@pytest.mark.parametrize(("bad", "shown"), [((math.nan, 5.0), "nan, 5.0"), ((1.0, math.inf), "1.0, inf"),
+                                            ((5.0, 95.0), "5.0, 95.0")])
+def test_a_point_that_is_not_lon_lat_is_refused_naming_its_row(bad: tuple[float, float], shown: str) -> None:
+    with pytest.raises(ValueError) as err:
+        nearest_within([Point(0, 0), Point(*bad)], [Point(0, 0)], max_distance_m=100.0)
+    assert str(err.value) == (f"subjects: rows [1] have coordinates that are not longitude/latitude degrees "
+                              f"(row 1: {shown}); expected finite values with latitude in [-90, 90] (EPSG:4326)")
