@@ -78,8 +78,12 @@ def _grid_wkt(geoms: np.ndarray, flat: bool) -> pa.Array:
         bool((shapely.get_coordinate_dimension(geoms) == 2).all())
     if not plain:
         return _shapely_wkt(geoms, flat)
-    coords, at = shapely.get_coordinates(geoms, return_index=True)
-    if not len(at) or not np.isfinite(coords).all():
+    if (kind == _POINT).all():  # a point's bounds are its x and y, bit for bit (an empty one's NaN): one pass,
+        # a third of get_coordinates' time on the scattered sites of a violation file (15 against 48 ms for 144,430)
+        coords, at = shapely.bounds(geoms)[:, :2], np.arange(len(geoms))
+    else:
+        coords, at = shapely.get_coordinates(geoms, return_index=True)
+    if not len(at) or not np.isfinite(coords).all():  # (an empty point: NaN bounds)
         return _shapely_wkt(geoms, flat)
     last = np.empty(len(at), bool)  # the last coordinate of each geometry (they come in order)
     np.not_equal(at[1:], at[:-1], out=last[:-1])
