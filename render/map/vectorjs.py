@@ -18,10 +18,11 @@ premultiplied pixels onto a tile buffer in JavaScript instead (one putImageData 
 slower in Chromium (first map 3.28 s against 2.91 s), so the copies stay drawImage calls. The
 archive's first bytes (``cfg.head``) answer pmtiles' header read, so the tile requests go out as
 soon as the layer is added. A click opens the popup of the
-nearest feature under the pointer (points by their drawn size, a ring only on its band, then
-lines, then polygons; the topmost layer wins a tie): its chunk of popup values is fetched with
-one range request (or read from the page in the stand-alone map) and shown through
-``hgw.popup``, which escapes every value. A layer sets ``hgwDrawn`` once the tiles in view are
+nearest feature under the pointer (points by their drawn size, each point of a multipoint, a ring
+only on its band, then lines, then polygons; the topmost layer wins a tie), found in the decoded
+tile's typed arrays (``near``, as protomaps' query finds it, without its object per vertex): its
+chunk of popup values is fetched with one range request (or read from the page in the stand-alone
+map) and shown through ``hgw.popup``, which escapes every value. A layer sets ``hgwDrawn`` once the tiles in view are
 painted (tests and benchmarks wait for it).
 """
 from __future__ import annotations
@@ -54,17 +55,21 @@ window.hgwVT = window.hgwVT || (function () {
     r[key] = {canvas: c.transferToImageBitmap ? c.transferToImageBitmap() : c, half: half};
     return r[key];
   };
-  // every point of ``fs`` stamped with its style's sprite, at whole device pixels
+  // every point of ``fs`` (each of a multipoint's) stamped with its style's sprite, at whole
+  // device pixels
   var stamp = function (ctx, fs, r, ps, dx, dy, scale) {
     var s = sprite(r, scale), c = s.canvas, h = s.half, w = ctx.canvas.width, top = ctx.canvas.height;
     ctx.save();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     for (var j = 0; j < fs.length; j++) {
-      var f = fs[j], v = 2 * f.t.parts[f.p0], xy = f.t.xy;  // its first point
-      var x = Math.round((xy[v] * ps + dx) * scale) - h, y = Math.round((xy[v + 1] * ps + dy) * scale) - h;
-      // a sprite wholly off this canvas (the features' test allows for the widest style) draws nothing
-      if (x >= w || y >= top || x + 2 * h <= 0 || y + 2 * h <= 0) { continue; }
-      ctx.drawImage(c, x, y);
+      var f = fs[j], parts = f.t.parts, xy = f.t.xy;
+      for (var q = f.p0; q < f.p1; q++) {  // a point of a multipoint is a part of its own
+        var v = 2 * parts[q];
+        var x = Math.round((xy[v] * ps + dx) * scale) - h, y = Math.round((xy[v + 1] * ps + dy) * scale) - h;
+        // a sprite wholly off this canvas (the features' test allows for the widest style) draws nothing
+        if (x >= w || y >= top || x + 2 * h <= 0 || y + 2 * h <= 0) { continue; }
+        ctx.drawImage(c, x, y);
+      }
     }
     ctx.restore();
   };
@@ -167,7 +172,7 @@ window.hgwVT = window.hgwVT || (function () {
   };
   // one feature of a decoded tile (``decode``): its parts are ``t.parts[p0 .. p1]`` (vertex
   // indices into ``t.xy``, x and y pairs, one more than the parts); ``geom`` and ``bbox`` are
-  // protomaps' (parts of {x, y}; made on first use, for its queries under a click)
+  // protomaps' feature API (parts of {x, y}, made on first use; the click reads the typed arrays)
   var Feature = function (t, id, type, props, p0, p1, box) {
     this.id = id;
     this.geomType = type;
@@ -400,13 +405,90 @@ window.hgwVT = window.hgwVT || (function () {
       return Promise.resolve({data: head.buffer.slice(0, Math.min(length, head.length))});
     };
   };
-  // where a picked point feature lies: its data tile is the one under the click
-  var pointAt = function (l, f, latlng) {
-    var map = l._map, cfg = l.hgwCfg;
-    var dz = Math.max(0, Math.min(Math.round(map.getZoom()) - cfg.levelDiff, cfg.maxZoom));
-    var p = map.project(latlng, dz), size = 256 << cfg.levelDiff, g = f.geom[0][0];
-    var tx = Math.floor(p.x / 256), ty = Math.floor(p.y / 256);
-    return map.unproject(L.point((tx + g.x / size) * 256, (ty + g.y / size) * 256), dz);
+  // the features of layer ``l`` under ``latlng`` within ``brush`` pixels, as protomaps'
+  // ``queryTileFeaturesDebug`` finds them (the data tile under the click in each view; a point or a
+  // line nearer than the brush at that tile's zoom, a polygon holding the click) but read from the
+  // decoded tile's typed arrays, a feature's box first: protomaps' query measured every feature of
+  // the tile through its ``geom``, made of an object per vertex for the whole tile on the first
+  // click (the first click at 100,000 sites took 120-130 ms, a second one 40 ms). Each hit is
+  // {feature} and, for a point feature, vertex (its point nearest the click: a multipoint's own),
+  // x and y (the data tile, in the copy of the world clicked), z (its zoom) and size (its pixels)
+  var near = function (l, latlng, brush) {
+    var map = l._map, zoom = Math.round(map.getZoom()), hits = [];
+    // the click in the world's unit square, with protomaps' arithmetic (so that a click on an edge
+    // falls on the same side): spherical Mercator, R 6378137, latitudes within 85.0511287798
+    var R = 6378137, top = R * Math.PI, d = Math.PI / 180;
+    var sin = Math.sin(Math.max(Math.min(85.0511287798, latlng.lat), -85.0511287798) * d);
+    var ux = (R * latlng.lng * d + top) / (top * 2), uy = 1 - (R * Math.log((1 + sin) / (1 - sin)) / 2 + top) / (top * 2);
+    var world = ux > 1 ? Math.floor(ux) : 0;  // a copy of the world east of the first: the first's tiles
+    ux -= world;
+    l.views.forEach(function (view) {
+      var dz = Math.min(zoom - view.levelDiff, view.maxDataLevel), b = brush / (1 << (zoom - dz));
+      var cache = view.tileCache, size = cache.tileSize, zx = ux * (1 << dz), zy = uy * (1 << dz);
+      var tx = Math.floor(zx), ty = Math.floor(zy), entry = cache.cache.get(tx + ":" + ty + ":" + dz);
+      if (!entry || !entry.data || !entry.data.forEach) { return; }
+      var cx = (zx - tx) * size, cy = (zy - ty) * size;
+      entry.data.forEach(function (fs) {
+        for (var i = 0; i < fs.length; i++) {
+          var f = fs[i], reach = f.geomType === 3 ? 0 : b;
+          if (f.minX - reach > cx || f.maxX + reach < cx || f.minY - reach > cy || f.maxY + reach < cy) {
+            continue;
+          }
+          var xy = f.t.xy, parts = f.t.parts, best = Infinity, vertex = -1, q, v, d;
+          if (f.geomType === 1) {  // each part's first point, as protomaps measures a point
+            for (q = f.p0; q < f.p1; q++) {
+              v = parts[q];
+              d = Math.hypot(xy[2 * v] - cx, xy[2 * v + 1] - cy);
+              if (d < best) { best = d; vertex = v; }
+            }
+            if (best < b) { hits.push({feature: f, vertex: vertex, x: tx + world * (1 << dz), y: ty, z: dz, size: size}); }
+          } else if (f.geomType === 2) {
+            for (q = f.p0; q < f.p1; q++) {
+              for (v = parts[q]; v < parts[q + 1] - 1; v++) {
+                d = toSegment(cx, cy, xy[2 * v], xy[2 * v + 1], xy[2 * v + 2], xy[2 * v + 3]);
+                if (d < best) { best = d; }
+              }
+            }
+            if (best < b) { hits.push({feature: f}); }
+          } else if (inPolygon(cx, cy, f)) {
+            hits.push({feature: f});
+          }
+        }
+      });
+    });
+    return hits;
+  };
+  // the distance from (px, py) to the segment (ax, ay)-(bx, by)
+  var toSegment = function (px, py, ax, ay, bx, by) {
+    var dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy, k = 0;
+    if (l2 > 0) { k = Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / l2)); }
+    return Math.hypot(px - ax - k * dx, py - ay - k * dy);
+  };
+  // protomaps' pointInPolygon on a decoded feature: a clockwise ring (on screen) is an exterior,
+  // an anticlockwise one a hole of the exterior before it
+  var inPolygon = function (px, py, f) {
+    var xy = f.t.xy, parts = f.t.parts, inside = false;
+    for (var q = f.p0; q < f.p1; q++) {
+      var s = parts[q], e = parts[q + 1], area = 0, crossed = false;
+      for (var i = s, j = e - 1; i < e; j = i++) {
+        var xi = xy[2 * i], yi = xy[2 * i + 1], xj = xy[2 * j], yj = xy[2 * j + 1];
+        area += xj * yi - xi * yj;
+        if ((yi > py) !== (yj > py) && px < (xj - xi) * (py - yi) / (yj - yi) + xi) { crossed = !crossed; }
+      }
+      if (area < 0) {  // anticlockwise: a hole
+        if (crossed) { inside = false; }
+      } else {
+        if (inside) { return true; }
+        if (crossed) { inside = true; }
+      }
+    }
+    return inside;
+  };
+  // where a picked point lies: vertex ``h.vertex`` of the data tile ``h`` (``near``)
+  var pointAt = function (map, h) {
+    var xy = h.feature.t.xy;
+    return map.unproject(L.point((h.x + xy[2 * h.vertex] / h.size) * 256,
+                                 (h.y + xy[2 * h.vertex + 1] / h.size) * 256), h.z);
   };
   var circle = function (cfg, cls) {
     var k = cfg.ruleIndex[cls + "|1"];
@@ -420,24 +502,22 @@ window.hgwVT = window.hgwVT || (function () {
     layers.forEach(function (l, order) {
       var seen = {};
       [4, 8, 16].forEach(function (brush) {
-        l.queryTileFeaturesDebug(e.latlng.lng, e.latlng.lat, brush).forEach(function (hits) {
-          hits.forEach(function (h) {
-            var f = h.feature, key = String(f.id), score;
-            if (f.id === undefined || seen[key]) { return; }
-            seen[key] = true;
-            if (f.geomType === 1) {
-              var o = circle(l.hgwCfg, f.props.c), d = map.latLngToContainerPoint(
-                pointAt(l, f, e.latlng)).distanceTo(e.containerPoint);
-              var ring = !o.fill, edge = o.width / 2 + 3;
-              if (ring ? Math.abs(d - o.radius) > edge : d > o.radius + edge) { return; }
-              score = ring ? Math.abs(d - o.radius) : d;
-            } else {
-              score = f.geomType === 2 ? 20 + brush : 40;
-            }
-            if (!best || score < best.score || (score === best.score && order > best.order)) {
-              best = {layer: l, id: Number(f.id), score: score, order: order};
-            }
-          });
+        near(l, e.latlng, brush).forEach(function (h) {
+          var f = h.feature, key = String(f.id), score;
+          if (f.id === undefined || seen[key]) { return; }
+          seen[key] = true;
+          if (f.geomType === 1) {
+            var o = circle(l.hgwCfg, f.props.c), d = map.latLngToContainerPoint(
+              pointAt(map, h)).distanceTo(e.containerPoint);
+            var ring = !o.fill, edge = o.width / 2 + 3;
+            if (ring ? Math.abs(d - o.radius) > edge : d > o.radius + edge) { return; }
+            score = ring ? Math.abs(d - o.radius) : d;
+          } else {
+            score = f.geomType === 2 ? 20 + brush : 40;
+          }
+          if (!best || score < best.score || (score === best.score && order > best.order)) {
+            best = {layer: l, id: Number(f.id), score: score, order: order};
+          }
         });
       });
     });
@@ -472,6 +552,7 @@ window.hgwVT = window.hgwVT || (function () {
   };
   return {
     decode: decode,
+    near: near,
     make: function (cfg) {
       var layer = P.leafletLayer({url: source(cfg), paintRules: [], labelRules: [],
         maxDataZoom: cfg.maxZoom, levelDiff: cfg.levelDiff, pane: "hgwTiles",
