@@ -195,3 +195,91 @@ def test_tiles_are_read_through_pbf(tmp_path: Path) -> None:
         browser.close()
     assert not errors, errors
     assert got["features"] >= 1 and got["calls"] > 10 * got["features"], got
+
+
+def _varint(n: int) -> bytes:
+    n &= (1 << 64) - 1  # a negative int64 as its two's complement, ten bytes
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, wire: int, payload: bytes | int) -> bytes:
+    """One protocol-buffers field: a varint (wire 0) or the payload's bytes (1, 5) or length and
+    bytes (2)."""
+    tag = _varint(number << 3 | wire)
+    if wire == 0:
+        assert isinstance(payload, int)
+        return tag + _varint(payload)
+    assert isinstance(payload, bytes)
+    return tag + (_varint(len(payload)) if wire == 2 else b"") + payload
+
+
+def _packed(*numbers: int) -> bytes:
+    return b"".join(_varint(n) for n in numbers)
+
+
+def _zz(n: int) -> int:
+    return (n << 1) ^ (n >> 63)
+
+
+def _tile() -> bytes:
+    """A hand-made Mapbox Vector Tile holding every kind of property value (a string with
+    non-ASCII letters, float, double, a negative int64, a uint64 beyond 32 bits, a negative sint,
+    a bool) and fields the format does not define, of every wire type, in the tile, a layer and
+    a feature; two layers, one with another extent."""
+    import struct
+
+    values = [_field(1, 2, "Tarkwa–Nsuaem é".encode()), _field(2, 5, struct.pack("<f", 1.5)),
+              _field(3, 1, struct.pack("<d", -2.25)), _field(4, 0, -5), _field(5, 0, 2**40 + 3),
+              _field(6, 0, _zz(-7)), _field(7, 0, 1)]
+    keys = ["s", "f", "d", "i", "u", "z", "b"]
+    point = _packed(9 | 1 << 3, _zz(100), _zz(200))
+    multi = _packed(1 | 3 << 3, _zz(10), _zz(10), _zz(50), _zz(0), _zz(-20), _zz(30))
+    line = _packed(9, _zz(0), _zz(0), 2 | 2 << 3, _zz(300), _zz(40), _zz(-100), _zz(60))
+    square = _packed(9, _zz(1000), _zz(1000), 2 | 3 << 3, _zz(500), 0, 0, _zz(500), _zz(-500), 0, 15)
+    unknown = _field(9, 1, b"\x01" * 8) + _field(10, 5, b"\x02" * 4) + _field(11, 2, b"xyz") + _field(12, 0, 300)
+    features = [
+        _field(1, 0, 7) + _field(2, 2, _packed(*(i // 2 for i in range(14)))) + _field(3, 0, 1) + _field(4, 2, point),
+        unknown + _field(1, 0, 8) + _field(2, 2, _packed(0, 0, 3, 3)) + _field(3, 0, 1) + _field(4, 2, multi),
+        _field(1, 0, 9) + _field(3, 0, 2) + _field(4, 2, line) + unknown,
+        _field(1, 0, 2**33) + _field(2, 2, _packed(6, 6)) + _field(3, 0, 3) + _field(4, 2, square)]
+    layer = (_field(15, 0, 2) + _field(1, 2, b"one") + b"".join(_field(2, 2, f) for f in features)
+             + b"".join(_field(3, 2, k.encode()) for k in keys) + b"".join(_field(4, 2, v) for v in values)
+             + _field(5, 0, 4096) + unknown)
+    other = (_field(15, 0, 2) + _field(1, 2, b"two") + _field(2, 2, features[2]) + _field(5, 0, 512))
+    return _field(3, 2, layer) + unknown + _field(3, 2, other)
+
+
+def test_every_value_kind_and_unknown_field_is_read_as_protomaps_reads_it(tmp_path: Path) -> None:
+    """A hand-made tile (``_tile``) decodes to what protomaps-leaflet's own reader gives (its
+    ``ZxySource`` on the tile as a data: URL): every value kind, a negative int64 read signed, an
+    id beyond 32 bits, unknown fields skipped, two layers of different extents."""
+    import base64
+
+    from playwright.sync_api import sync_playwright
+
+    doc = _page(tmp_path)
+    url = "data:application/octet-stream;base64," + base64.b64encode(_tile()).decode("ascii")
+    with sync_playwright() as p:
+        browser, page, errors = _open(p, doc)
+        got = page.evaluate("""async (url) => {
+            const data = await (await fetch(url)).arrayBuffer();
+            const shape = m => JSON.stringify([...m].map(([k, fs]) => [k, fs.map(f => ({id: f.id,
+                geomType: f.geomType, geom: f.geom, numVertices: f.numVertices, bbox: f.bbox, props: f.props}))]));
+            const out = {};
+            for (const size of [256, 1024]) {
+                const ours = hgwVT.decode(data, size);
+                const theirs = await new protomapsL.ZxySource(url, false).get({z: 0, x: 0, y: 0}, size);
+                out[size] = {same: shape(ours) === shape(theirs), ours: shape(ours), theirs: shape(theirs)};
+            }
+            out.props = hgwVT.decode(data, 256).get('one')[0].props;
+            return out; }""", url)
+        browser.close()
+    assert not errors, errors
+    assert got["256"]["same"] and got["1024"]["same"], got
+    assert got["props"] == {"s": "Tarkwa–Nsuaem é", "f": 1.5, "d": -2.25, "i": -5, "u": 2**40 + 3, "z": -7,
+                            "b": True}, got["props"]
