@@ -21,6 +21,8 @@ import shapely
 from shapely.geometry import LineString, Point
 
 from geo.distance import nearest_within
+from geo.distance._grid import PointGrid, stable_order
+from geo.distance._pieces import explode, polygon_rings
 
 A_M = 6_378_137.0  # WGS84 semi-major axis, metres
 N = 1_000
@@ -87,3 +89,35 @@ def test_a_point_that_is_not_lon_lat_is_refused_naming_its_row(bad: tuple[float,
         nearest_within([Point(0, 0), Point(*bad)], [Point(0, 0)], max_distance_m=100.0)
     assert str(err.value) == (f"subjects: rows [1] have coordinates that are not longitude/latitude degrees "
                               f"(row 1: {shown}); expected finite values with latitude in [-90, 90] (EPSG:4326)")
+
+
+@pytest.mark.parametrize("high", [7, 70_000, 2**32 - 1, 2**40])
+def test_stable_order_is_numpys_stable_argsort(high: int) -> None:
+    keys = np.random.default_rng(high).integers(0, high, 5_000)
+    keys[::7] = keys[0]  # many equal keys: their order is the input's
+    assert stable_order(keys).tolist() == np.argsort(keys, kind="stable").tolist()
+    assert stable_order(keys[:0]).size == 0
+
+
+def test_grid_candidates_cut_anywhere_are_those_of_one_pass() -> None:
+    """``PointGrid.pairs`` of any range (the points of each candidate, no longer found by a binary search
+    per candidate) joined give the whole range's, in its order."""
+    rng = np.random.default_rng(5)
+    px, py = rng.uniform(0, 1000, 400), rng.uniform(0, 1000, 400)
+    x1, y1 = rng.uniform(0, 1000, 60), rng.uniform(0, 1000, 60)
+    grid = PointGrid(px, py, x1, y1, x1 + rng.uniform(-80, 80, 60), y1 + rng.uniform(-80, 80, 60), 120.0)
+    whole = grid.pairs()
+    assert grid.total > 1000 and whole[0].size > 100
+    for cuts in ([0, 1, grid.total], [0, 333, 334, 334, grid.total - 1, grid.total],
+                 sorted({0, grid.total, *rng.integers(0, grid.total, 12).tolist()})):
+        parts = [grid.pairs(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+        for k in range(4):
+            joined = np.concatenate([p[k] for p in parts])
+            assert joined.dtype == whole[k].dtype and joined.tobytes() == whole[k].tobytes()
+
+
+def test_points_and_lines_have_no_rings() -> None:
+    sites, river, _ = equator_sites(10)
+    geoms = np.concatenate([sites, np.asarray(river, dtype=object)])
+    rings = polygon_rings(geoms, pieces=explode(geoms))
+    assert rings.owner_of_part.size == rings.part_of_ring.size == rings.lon.size == 0

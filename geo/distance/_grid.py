@@ -32,6 +32,16 @@ def _ranges(counts: I64) -> tuple[I64, I64]:
     return owner, within
 
 
+def stable_order(keys: I64) -> I64:
+    """``np.argsort(keys, kind="stable")``: the same order, for keys in ``[0, 2**32)`` made by two stable
+    passes of numpy's radix sort over their 16-bit halves (the low half, then the high one), 4x faster
+    than the comparison sort at 3e5 keys (a grid's cell registrations)."""
+    if not keys.size or int(keys.min()) < 0 or int(keys.max()) >= 1 << 32:
+        return np.argsort(keys, kind="stable")
+    low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return low[np.argsort((keys[low] >> 16).astype(np.uint16), kind="stable")]
+
+
 def _cell_size(px: F64, py: F64, x1: F64, y1: F64, x2: F64, y2: F64, radius_m: float) -> float:
     """Grid cell side (metres) that minimises the expected work.
 
@@ -81,7 +91,7 @@ class PointGrid:
         height = int(max(int(cy1.max()), int(qy.max()))) + 1
         keys = (cx0[seg] + k % nx[seg]) * height + (cy0[seg] + k // nx[seg])
         pkey = qx * height + qy
-        order = np.argsort(keys, kind="stable")
+        order = stable_order(keys)
         if width * height <= min(_DENSE_CELLS, 4 * (keys.size + pkey.size)):  # dense table: cell -> first entry
             start = np.zeros(width * height + 1, dtype=np.int64)
             np.cumsum(np.bincount(keys, minlength=width * height), out=start[1:])
@@ -99,10 +109,14 @@ class PointGrid:
         stop = self.total if stop is None else stop
         if start == 0 and stop == self.total:
             pi, j = _ranges(self.count)
-        else:
-            flat = np.arange(start, stop, dtype=np.int64)
-            pi = np.searchsorted(self.end, flat, side="right")
-            j = flat - (self.end[pi] - self.count[pi])
+        elif stop <= start:
+            pi = j = np.empty(0, dtype=np.int64)
+        else:  # the points of the first and the last candidate, each point repeated for its candidates, cut
+            # to the range (a binary search per candidate took 23 of the 76 ms of pairs at 1e6 sites)
+            p0, p1 = (int(p) for p in np.searchsorted(self.end, (start, stop - 1), side="right"))
+            before = int(self.end[p0] - self.count[p0])  # candidates of the points before p0
+            pi = np.repeat(np.arange(p0, p1 + 1), self.count[p0:p1 + 1])[start - before:stop - before]
+            j = np.arange(start, stop, dtype=np.int64) - (self.end[pi] - self.count[pi])
         si = self.seg[self.lo[pi] + j]
         d, t = planar_point_segment(self.px[pi], self.py[pi], self.x1[si], self.y1[si], self.x2[si], self.y2[si])
         keep = d <= self.radius_m

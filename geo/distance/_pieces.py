@@ -217,6 +217,8 @@ def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_
     geo_parts, owner, tid, _ = parts if parts is not None else parts_of(geoms)
     is_poly = tid == 3
     polys, owner = geo_parts[is_poly], owner[is_poly]
+    if not polys.size:  # (points or lines: no ring, without a pass over their pieces)
+        return _no_rings()
     if pieces is None:
         rings, part_of_ring = shapely.get_rings(polys, return_index=True)
         pieces = explode(rings, max_piece_m=max_piece_m)
@@ -224,8 +226,7 @@ def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_
     else:
         part_of_ring, (lon1, lat1, lon2, lat2, ring_of_piece) = _ring_pieces(pieces, tid, polys)
     if ring_of_piece.size == 0:
-        e = np.empty(0)
-        return Rings(e, e, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+        return _no_rings()
     # vertices of ring r: every piece start, then the closing vertex (= first) once more
     last = np.flatnonzero(np.r_[ring_of_piece[1:] != ring_of_piece[:-1], True])
     lon = np.concatenate([lon1, lon2[last]])
@@ -233,6 +234,12 @@ def polygon_rings(geoms: NDArray[np.object_], *, max_piece_m: float = MAX_PIECE_
     ring = np.concatenate([ring_of_piece, ring_of_piece[last]])
     order = np.argsort(ring, kind="stable")
     return Rings(lon[order], lat[order], ring[order], part_of_ring, owner)
+
+
+def _no_rings() -> Rings:
+    """Rings of no polygon."""
+    e = np.empty(0)
+    return Rings(e, e, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
 
 
 def _ring_pieces(pieces: Pieces, tid: NDArray[np.int32], polys: NDArray[np.object_]

@@ -265,8 +265,10 @@ def _candidates(subjects: NDArray[np.object_], targets: NDArray[np.object_], lim
     # in each locality, point pieces (of points, or a line's repeated vertex) take the grid search
     # and the other pieces the projected one, so a pair is measured the same way whatever else
     # shares the locality
+    only_points = bool(sp.is_point.all())  # (then no locality's selection is split: 2 passes a locality fewer)
     for key, sel in groups(piece_key):
-        for points, s_sel in ((True, sel[sp.is_point[sel]]), (False, sel[~sp.is_point[sel]])):
+        for points, s_sel in ((True, sel), (False, sel[:0])) if only_points else \
+                ((True, sel[sp.is_point[sel]]), (False, sel[~sp.is_point[sel]])):
             if s_sel.size == 0:
                 continue
             lon = sp.lon1[s_sel] if points else np.concatenate([sp.lon1[s_sel], sp.lon2[s_sel]])
