@@ -2,7 +2,7 @@
 #   docker run -p 127.0.0.1:8501:8501 hgwatch
 # With PostGIS for a shared server: docker compose up (docker-compose.yml beside this file).
 # The wheels of pyogrio, rasterio and pyproj carry GDAL and PROJ, so no system GIS packages are
-# needed; npm fetches the pinned protomaps-leaflet/pmtiles files (vector tiles) at build time.
+# needed; npm fetches the pinned protomaps-leaflet/pmtiles/pbf files (vector tiles) at build time.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \

@@ -16,7 +16,7 @@ $(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
 	touch $@
 
 # Shared set-up: pinned runtime packages, the demo workspace (if missing), the map's front-end
-# files (Leaflet from PyPI; protomaps-leaflet and pmtiles from the npm registry, so npm is needed).
+# files (Leaflet from PyPI; protomaps-leaflet, pmtiles and pbf from the npm registry, so npm is needed).
 install: $(VENV)/.runtime
 	@test -f $(WORKSPACE) || $(BIN)/python scripts/build_demo.py --out $(WORKSPACE)
 	@command -v npm >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm >/dev/null; }

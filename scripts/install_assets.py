@@ -1,11 +1,12 @@
 """Copy the pinned map assets into static/vendor/ so the app serves them offline.
 
 Run by `make install`. Leaflet and its marker-cluster plugin come from the XStatic packages
-pinned in requirements.txt; protomaps-leaflet and pmtiles (vector tiles for large layers) are
-installed from the npm registry into build/npm/ at the versions and SHA-256 pinned in
-render/map/assets.py, as are the PDFs' fonts (DejaVu Sans, and Noto Sans Khmer, SC and KR for the Khmer,
-Chinese, Japanese and Korean it lacks). Without npm those are skipped with a warning (large layers then
-draw the row-based way, and PDFs print Latin-1 only) unless --require-npm is given.
+pinned in requirements.txt; protomaps-leaflet, pmtiles and pbf (vector tiles for large layers, and
+the protocol-buffers reader the page's tile decoder uses) are installed from the npm registry into
+build/npm/ at the versions and SHA-256 pinned in render/map/assets.py, as are the PDFs' fonts (DejaVu
+Sans, and Noto Sans Khmer, SC and KR for the Khmer, Chinese, Japanese and Korean it lacks). Without npm
+those are skipped with a warning (large layers then draw the row-based way, and PDFs print Latin-1
+only) unless --require-npm is given.
 """
 from __future__ import annotations
 
