@@ -15,16 +15,22 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 from shapely.geometry import LineString, Point
 
+from geo import geomcheck
 from geo.distance import nearest_within
 from geo.distance._grid import PointGrid, stable_order
 from geo.distance._pieces import explode, polygon_rings
+from geo.rules import run_rules
+from layers.catalogue import CATALOGUE
+from settings import Settings
 
 A_M = 6_378_137.0  # WGS84 semi-major axis, metres
+RULES = Settings.from_env().rules
 N = 1_000
 WATCHED = ("bounds", "get_type_id", "is_empty", "is_missing", "get_x", "get_y", "get_coordinates")
 
@@ -121,3 +127,28 @@ def test_points_and_lines_have_no_rings() -> None:
     geoms = np.concatenate([sites, np.asarray(river, dtype=object)])
     rings = polygon_rings(geoms, pieces=explode(geoms))
     assert rings.owner_of_part.size == rings.part_of_ring.size == rings.lon.size == 0
+
+
+def test_within_sharing_the_facts_a_reader_primed_take_no_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Points a reader made from coordinates (``geomcheck.prime_points``) give the kernel their type ids and
+    coordinates, and the rules their None-or-empty mask, with no GEOS pass over them inside one
+    ``geomcheck.sharing()`` (the read's facts: ``check`` can keep them for its rules); the answer is the
+    one computed from the geometries."""
+    sites, river, known = equator_sites(N)
+    coords = shapely.get_coordinates(sites)
+    expected = nearest_within(sites, river, max_distance_m=150.0)
+    calls = counting(monkeypatch, N)
+    with geomcheck.sharing():
+        geomcheck.prime_points(sites, coords)
+        found = nearest_within(sites, river, max_distance_m=150.0)
+        frame = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(N)], "uses_mercury": np.ones(N, bool)},
+                                 geometry=sites, crs=4326)
+        water = gpd.GeoDataFrame({"water_id": ["W1"], "name": ["river"]}, geometry=river, crs=4326)
+        violations = run_rules(RULES, {"mining_sites": frame, "water_bodies": water}, schemas=CATALOGUE,
+                               only=["HG-WATER-100"], threads=2).violations
+    assert not calls  # before: is_missing and is_empty (the rules, the kernel), get_type_id, get_x, get_y (the kernel)
+    for col in ("subject", "target", "distance_m", "centreline_distance_m"):
+        assert found[col].to_numpy().tobytes() == expected[col].to_numpy().tobytes(), col
+    near = np.flatnonzero(known <= 100.0)
+    assert violations["site_id"].tolist() == [f"S{i}" for i in near]
+    np.testing.assert_allclose(violations["distance_m"], np.round(known[near], 2), atol=0.006)

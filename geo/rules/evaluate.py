@@ -18,9 +18,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import shapely
 from pandas.api.types import infer_dtype
 
+from geo import geomcheck
 from geo.distance import nearest_within
 from geo.errors import CRSError, InputError, Problem
 from geo.rules.derived import DERIVED_FIELDS, missing_inputs, with_derived
@@ -197,7 +197,8 @@ def _spatial_hits(rule: Rule, subj: gpd.GeoDataFrame, cand: np.ndarray, reported
     """One row per flagged subject with its nearest qualifying feature over all other layers
     (``not_covered``: one row per subject the qualifying features do not wholly cover)."""
     geoms = subj.geometry.to_numpy()
-    has_geom = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))  # what GeoSeries.isna / is_empty compute
+    # None or empty, what GeoSeries.isna / is_empty compute (within geomcheck.sharing(), the read's: not again)
+    has_geom = ~geomcheck.known(geoms).missing
     if (cand & ~has_geom).any():
         notes.append(f"{int((cand & ~has_geom).sum())} subject(s) without geometry were not"
                      " compared")
