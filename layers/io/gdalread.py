@@ -30,10 +30,12 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import pyogrio.raw
 import shapely
@@ -181,6 +183,114 @@ def read(source: str, layer: str | None, options: dict[str, str], *, skip_featur
     if any(decoded.unreadable):
         frame[UNREADABLE] = decoded.unreadable
     return frame
+
+
+@contextlib.contextmanager
+def _pyogrio_errors() -> Iterator[None]:
+    """pyogrio 0.13's UnboundLocalError on a CRS whose text is not UTF-8 as the UnicodeDecodeError it
+    hides (see ``read``); any other UnboundLocalError propagates."""
+    try:
+        yield
+    except UnboundLocalError as exc:
+        if isinstance(exc.__context__, UnicodeDecodeError):
+            raise exc.__context__ from None
+        raise
+
+
+def stream(source: str, options: dict[str, str], rows: int) -> Iterator[gpd.GeoDataFrame]:
+    """The layer of ``source``, ``rows`` features at a time (the last chunk the rest; an empty layer
+    one empty chunk), read once through GDAL's Arrow stream (``pyogrio.open_arrow``): GDAL opens
+    the file once and reads on, where a page read (``read`` with ``skip_features``) opens it again
+    and reads it from its start for every page. Only the chunk being converted is held as Arrow.
+
+    Each chunk is the frame ``read(source, None, options, skip_features=.., max_features=rows,
+    use_arrow=True)`` gives for the same rows: the Arrow table converted as
+    ``pyogrio.read_dataframe(use_arrow=True)`` converts it (``arrow_frame``), geometries GEOS
+    cannot build noted from the chunk's own WKB (no second read)."""
+    lock_network()
+    with contextlib.ExitStack() as stack:
+        with _pyogrio_errors():
+            meta, reader = stack.enter_context(pyogrio.open_arrow(
+                source, batch_size=rows, use_pyarrow=True, datetime_as_string=True, **options))
+        schema = reader.schema
+        empty = True
+        held: list[pa.RecordBatch] = []
+        count = 0
+        for batch in reader:  # GDAL gives batches of ``rows``; gathered or cut to ``rows`` if not
+            held.append(batch)
+            count += len(batch)
+            while count >= rows:
+                table = pa.Table.from_batches(held, schema=schema)
+                rest = table.slice(rows)
+                held, count = rest.to_batches(), len(rest)
+                empty = False
+                yield arrow_frame(meta, table.slice(0, rows), options)
+                del table
+        if count or empty:
+            yield arrow_frame(meta, pa.Table.from_batches(held, schema=schema), options)
+
+
+def arrow_frame(meta: dict[str, Any], table: pa.Table, options: dict[str, str]) -> gpd.GeoDataFrame:
+    """An Arrow table of ``pyogrio.open_arrow`` (``datetime_as_string=True``) as the frame
+    ``read(..., use_arrow=True)`` gives: ``pyogrio.read_dataframe``'s conversion of its table (no fid
+    index, date-times parsed as ISO 8601 to milliseconds, mixed offsets in UTC, JSON text columns
+    parsed), the geometry last, GDAL's JSON cells given back (``_json_values``), and a geometry GEOS
+    cannot build as written noted in ``OPEN_RING``/``UNREADABLE``."""
+    name = meta["geometry_name"] or "wkb_geometry"
+    blobs = None
+    if name in table.column_names:
+        blobs = table.column(name).to_numpy(zero_copy_only=False)
+        table = table.drop_columns([name])
+    frame = table.to_pandas()
+    del table
+    for dtype, column in zip(meta["dtypes"], meta["fields"], strict=True):
+        if dtype is not None and dtype.startswith("datetime") and dtype != "datetime64[D]":
+            frame[column] = _datetimes(frame[column])
+    for subtype, column in zip(meta["ogr_subtypes"], meta["fields"], strict=True):
+        if subtype == "OFSTJSON" and pd.api.types.infer_dtype(frame[column]) == "string":
+            with contextlib.suppress(ValueError, TypeError):  # pyogrio leaves it text (a warning)
+                frame[column] = frame[column].map(json.loads, na_action="ignore")
+    if blobs is None:
+        return gpd.GeoDataFrame(frame)
+    frame["geometry"] = shapely.from_wkb(blobs, on_invalid="ignore")
+    gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=meta["crs"])
+    if options.get(ARRAY_AS_STRING) == "YES":
+        gdf = _json_values(gdf)
+    if not shapely.is_missing(gdf.geometry.to_numpy()).any():
+        return gdf
+    decoded = geomcheck.decode_wkb(np.asarray(blobs, dtype=object))
+    gdf = gdf.set_geometry(gpd.GeoSeries(decoded.geoms, index=gdf.index, crs=gdf.crs))
+    if any(decoded.open_rings):
+        gdf[OPEN_RING] = decoded.open_rings
+    if any(decoded.unreadable):
+        gdf[UNREADABLE] = decoded.unreadable
+    return gdf
+
+
+def _datetimes(texts: pd.Series) -> pd.Series:
+    """A date-time column GDAL gave as ISO 8601 text, parsed as ``pyogrio.read_dataframe`` parses it
+    (pyogrio 0.13, ``datetime_as_string=False``, ``mixed_offsets_as_utc=True``): milliseconds,
+    mixed offsets in UTC, the text kept (with pyogrio's warning) when it does not parse."""
+    warning = "Error parsing datetimes, original strings are returned: {}"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*parsing datetimes with mixed time zones will raise.*", FutureWarning)
+        try:
+            parsed = pd.to_datetime(texts, format="ISO8601")
+        except Exception as exc:  # as pyogrio: any failure keeps the text
+            if not (isinstance(exc, ValueError) and "Mixed timezones detected" in str(exc)):
+                warnings.warn(warning.format(exc), stacklevel=3)
+                return texts
+            try:
+                parsed = pd.to_datetime(texts, utc=True, format="ISO8601")
+            except Exception as again:
+                warnings.warn(warning.format(again), stacklevel=3)
+                return texts
+    if parsed.dtype in ("object", "string"):
+        try:
+            parsed = pd.to_datetime(texts, utc=True, format="ISO8601")
+        except Exception as exc:
+            warnings.warn(warning.format(exc), stacklevel=3)
+    return parsed.dt.as_unit("ms") if parsed.dtype.kind == "M" else parsed
 
 
 def read_kml_folders(source: str, folders: list[str]) -> gpd.GeoDataFrame:
