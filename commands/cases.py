@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from commands.common import service
 from geo.errors import InputError
-from layers.store.base import Store
-from services.auth import Identity
+
+if TYPE_CHECKING:  # services.auth (argon2) loads when a cases command runs, not with every command's parser
+    from layers.store.base import Store
+    from services.auth import Identity
 
 LIST_FORMATS = ("table", "csv")
 

@@ -26,8 +26,8 @@ import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import argon2
 import geopandas as gpd
 
 from geo.errors import HgWatchError, InputError, WorkspaceError
@@ -38,11 +38,13 @@ from layers.store.open import as_postgis
 from layers.store.visibility import outside_areas, partner_columns, wholly_restricted
 from services import audit
 
+if TYPE_CHECKING:
+    import argon2
+
 FREE_FAILURES = 3  # failed sign-ins in a row before the next one must wait
 MAX_WAIT_S = 300.0  # the longest wait between tries, seconds
 MIN_PASSWORD = 8  # characters
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-_HASHER = argon2.PasswordHasher()
 _unknown: dict[str, tuple[int, float]] = {}
 _unknown_lock = threading.Lock()
 
@@ -186,10 +188,19 @@ def _wait_left(failures: int, last: float, now: float) -> float:
 
 
 @functools.cache
+def _hasher() -> argon2.PasswordHasher:
+    """Argon2id's hasher, made with the first password hashed or checked: argon2 loads then, not
+    with every command (issue 13: a check signs no one in)."""
+    import argon2
+
+    return argon2.PasswordHasher()
+
+
+@functools.cache
 def _dummy_hash() -> str:
     """Checked for unknown names: the same time either way. Made on the first sign-in, for any name
     (issue 13: the hash takes ~0.15 s that commands signing no one in should not pay at start-up)."""
-    return _HASHER.hash("not a password of anyone")
+    return _hasher().hash("not a password of anyone")
 
 
 def authenticate(store: Store, name: str, password: str, *, now: float | None = None) -> Identity:
@@ -223,9 +234,11 @@ def authenticate(store: Store, name: str, password: str, *, now: float | None = 
 
 
 def _verify(hashed: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return _HASHER.verify(hashed, password)
-    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return _hasher().verify(hashed, password)
+    except (VerificationError, InvalidHashError):
         return False
 
 
@@ -288,7 +301,7 @@ def _check_role(role: str, areas: Collection[str]) -> None:
 def _check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise InputError(f"the password has {len(password)} characters; expected at least {MIN_PASSWORD}")
-    return _HASHER.hash(password)
+    return _hasher().hash(password)
 
 
 def _existing(store: Store, name: str) -> Account:

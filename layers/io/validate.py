@@ -6,7 +6,6 @@ what was expected, so that a person can fix a file in one pass.
 """
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Protocol
@@ -264,6 +263,8 @@ def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add: _Add,
     hints: dict[str, str] = {}
 
     def report(rows: NDArray[np.intp], keyed: NDArray[np.object_]) -> None:  # each a value keyed and still unknown
+        import difflib  # its suggestions are for files with an unknown value only (issue 13: start-up)
+
         for i, v in zip(rows.tolist(), keyed.tolist()):
             if v not in hints:
                 close = difflib.get_close_matches(v, choices, n=1, cutoff=0.5)

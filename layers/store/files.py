@@ -32,11 +32,13 @@ import sqlite3
 import stat
 import threading
 from pathlib import Path
-
-import filelock
+from typing import TYPE_CHECKING
 
 from geo.errors import StoreBusy, WorkspaceError
 from layers.store import libraries
+
+if TYPE_CHECKING:
+    import filelock
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 GPKG_TABLES = ("gpkg_contents", "gpkg_spatial_ref_sys")  # required by the GeoPackage standard
@@ -138,10 +140,8 @@ def roll_back_dead_writer(real: Path) -> bool:
         return False
     if head[:16] != SQLITE_HEADER or head[68:72] not in GPKG_APPLICATION_IDS:
         return False
-    lock = filelock.FileLock(lock_path(real), timeout=0)
-    try:
-        lock.acquire()
-    except (filelock.Timeout, OSError):  # a live writer, or a folder we may not write in
+    lock = _lock_now(lock_path(real))
+    if lock is None:  # a live writer, or a folder we may not write in
         return False
     journal = real.with_name(real.name + "-journal")
     try:
@@ -255,6 +255,30 @@ def remove_files(paths: list[Path]) -> list[Path]:
     return removed
 
 
+def try_lock(path: Path, timeout_s: float) -> filelock.BaseFileLock | None:
+    """The writer lock file ``path``, acquired within ``timeout_s`` seconds, or None when a live
+    writer holds it that long. filelock loads here, with a command's first lock: a command that
+    writes nothing (``check --no-record``, ``--help``) does not load it (issue 13: ~20 ms of the
+    start-up)."""
+    import filelock
+
+    lock = filelock.FileLock(path, timeout=timeout_s)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        return None
+    return lock
+
+
+def _lock_now(path: Path) -> filelock.BaseFileLock | None:
+    """The writer lock file ``path`` if it is free at once, else None: a live writer holds it, or
+    it cannot be created (a folder we may not write in)."""
+    try:
+        return try_lock(path, 0)
+    except OSError:
+        return None
+
+
 def remove_strays(real: Path, lock_path: Path) -> list[Path]:
     """Delete the stray staging files of workspace ``real``; returns the paths deleted.
 
@@ -264,10 +288,8 @@ def remove_strays(real: Path, lock_path: Path) -> list[Path]:
     """
     if not strays(real):
         return []
-    lock = filelock.FileLock(lock_path, timeout=0)
-    try:
-        lock.acquire()
-    except (filelock.Timeout, OSError):  # a live writer, or a folder we may not write in
+    lock = _lock_now(lock_path)
+    if lock is None:  # a live writer, or a folder we may not write in
         return []
     try:
         return remove_files(strays(real))

@@ -51,7 +51,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import filelock
 import geopandas as gpd
 
 from geo.errors import StoreBusy, WorkspaceError
@@ -291,14 +290,12 @@ class Workspace:
         """Hold the writer lock (waiting at most ``lock_timeout_s``); strays of dead writers go."""
         files.refuse_unless_geopackage(self.path, self.real)  # before the lock: a refusal writes nothing
         self.real.parent.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(self.lock_path, timeout=self.lock_timeout_s)
-        try:
-            lock.acquire()
-        except filelock.Timeout:
+        lock = files.try_lock(self.lock_path, self.lock_timeout_s)
+        if lock is None:
             raise WorkspaceError(
                 f"workspace {self._name} is locked by another writer; tried for "
                 f"{self.lock_timeout_s:g} s. Wait for the other import or rule run to finish, "
-                f"then try again") from None
+                f"then try again")
         try:
             files.refuse_unless_geopackage(self.path, self.real)  # again: it may have changed meanwhile
             files.remove_files(files.strays(self.real))  # we hold the lock: any left is a dead writer's
