@@ -39,7 +39,7 @@ from layers.io.containers import WalCopies, shared_copies
 from layers.io.crs import Placing, Tally
 from layers.io.nested import flatten_nested, settle
 from layers.io.readers import tidy
-from layers.io.sniff import Sniffed, sniff
+from layers.io.sniff import KINDS, Sniffed, sniff
 from layers.io.validate import OPEN_RING, ROW, UNREADABLE, rename_columns, validate
 
 _FIELD_KINDS = {"type": 1, "missing": 2, "allowed": 3, "range": 4}
@@ -131,12 +131,16 @@ def _nullable_columns(parquet: pq.ParquetFile, geometry: str) -> dict[str, str]:
 
 def count_records(path: Path) -> int:
     """How many records ``path`` holds: a GeoParquet's footer, or GDAL's count of a GeoJSON or
-    GeoPackage opened as a whole read opens it; -1 when it cannot be told (reading it says why)."""
+    GeoPackage opened as a whole read opens it; -1 when it cannot be told (reading it says why).
+
+    A GeoJSON is counted by GDAL's GeoJSON driver alone (``GeoJSON:<path>``: no other driver can
+    open it) without ``sniff``, which parses the whole file into Python objects (about 12 times
+    its size; the chunked read that follows sniffs it, and refuses it as a whole read does)."""
     try:
         if path.suffix.lower() == ".parquet":
             return int(pq.ParquetFile(path).metadata.num_rows)
         with shared_copies():  # the check and the count read one copy of a GeoPackage with a -wal
-            found = sniff(path)
+            found = Sniffed("geojson") if KINDS.get(path.suffix.lower()) == "geojson" else sniff(path)
             with gdalread.plain_path(path) as plain:
                 gdalread.lock_network()
                 return int(pyogrio.read_info(gdalread.sources(plain, found)[""],
