@@ -27,17 +27,16 @@ if __name__ == "__main__":  # check's GeoParquet files are read on a side thread
 import argparse  # after the handler: Ctrl-C while these load ends with its line, no traceback
 import atexit
 import gc
+import importlib
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 if __name__ == "__main__":  # run as a program: the ~90,000 objects the imports below make are never garbage,
     gc.disable()  # so no collection walks them while they pile up (0.07 s of 0.65 s); frozen, then enabled, below
 
-from commands import audit as audit_commands
-from commands import cases as case_commands
-from commands import db, dossier, fieldpack, files, inventory, keys, rules, serve, submissions, surface, tiles, users
 from commands.common import service
 from geo.errors import HgWatchError, InputError
 from services import arguments, audit
@@ -48,11 +47,17 @@ INTERRUPTED = "hgwatch: interrupted; the workspace is unchanged"  # Ctrl-C's lin
 # argparse would take such a value for an option, so it is glued on as "--bbox=-2.5,...".
 SIGNED = ("--bbox", "--accuracy-m", "--cell-m", "--max-distance-m")
 
-# Each capability adds its subcommands: a module of ``commands/`` whose ``register`` adds its parsers.
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    files.register, rules.register, surface.register, inventory.register, db.register,
-    audit_commands.register, users.register, keys.register, serve.register,
-    case_commands.register, dossier.register, fieldpack.register, submissions.register, tiles.register]
+# Each capability adds its subcommands: a module of ``commands/`` whose ``register`` adds its parsers,
+# named with the subcommands it adds (in --help's order). A run loads its subcommand's module only, not
+# the others' (issue 13: start-up time the run has no use for); --help, or no or an unknown subcommand,
+# loads them all.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "commands.files": ("import", "validate", "layers", "export", "share"), "commands.rules": ("check", "diff"),
+    "commands.surface": ("surface",), "commands.inventory": ("report",), "commands.db": ("db",),
+    "commands.audit": ("audit",), "commands.users": ("users",), "commands.keys": ("keys",),
+    "commands.serve": ("serve",), "commands.cases": ("cases",), "commands.dossier": ("dossier",),
+    "commands.fieldpack": ("fieldpack",), "commands.submissions": ("submissions",), "commands.tiles": ("tiles",)}
+VALUED = ("--workspace", "--database-url", "--as")  # the options before the subcommand that take a value
 
 
 def _identity(args: argparse.Namespace) -> Any:
@@ -72,8 +77,31 @@ def _identity(args: argparse.Namespace) -> Any:
     return who
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+def _subcommand(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is neither an option nor the value of one
+    of ``VALUED`` (given whole or, as argparse allows, by a prefix: ``--work PATH``)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":  # argparse takes it for the subcommand, and refuses it
+            return None
+        if word.startswith("-"):
+            if word.startswith("--") and len(word) > 2 and "=" not in word and any(o.startswith(word) for o in VALUED):
+                next(words, None)  # its value
+            continue
+        return word
+    return None
+
+
+def command_modules(argv: Sequence[str] | None = None) -> list[ModuleType]:
+    """The modules of ``commands/`` whose parsers ``argv`` needs: its subcommand's, else every one."""
+    named = None if argv is None else _subcommand(argv)
+    return [importlib.import_module(m) for m in
+            [m for m, subcommands in COMMANDS.items() if named in subcommands] or COMMANDS]
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser for ``argv``: with its subcommand's parsers (see ``COMMANDS``), with
+    every subcommand's when ``argv`` is None or names none (or none that exists)."""
     parser = argparse.ArgumentParser(
         prog="hgwatch", description="HgWatch: mercury in artisanal gold mining, checked against exact geodesic rules.")
     parser.add_argument("--workspace", help="workspace GeoPackage (default: $HGWATCH_WORKSPACE or the demo)")
@@ -82,9 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
                              " (default: $HGWATCH_DATABASE_URL)")
     parser.add_argument("--as", dest="as_name", metavar="NAME",
                         help="act as this account, with its role (default: an analyst, recorded as cli:<OS user>)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    for register in COMMANDS:
-        register(sub)
+    modules = command_modules(argv)
+    every = [name for subcommands in COMMANDS.values() for name in subcommands]
+    sub = parser.add_subparsers(  # the usage line of an error names every subcommand, as the whole parser's
+        dest="command", required=True, metavar=None if len(modules) == len(COMMANDS) else f"{{{','.join(every)}}}")
+    for module in modules:
+        module.register(sub)
     return parser
 
 
@@ -111,8 +142,8 @@ def main(argv: Sequence[str] | None = None, *, end_process: bool = False) -> int
 
 def _run(argv: Sequence[str] | None, *, end_process: bool) -> int:
     """``main`` without its Ctrl-C handling."""
-    args = build_parser().parse_args(arguments.glue_signed(
-        sys.argv[1:] if argv is None else argv, SIGNED))
+    words = arguments.glue_signed(sys.argv[1:] if argv is None else argv, SIGNED)
+    args = build_parser(words).parse_args(words)
     try:
         args.identity = _identity(args)
         args.ends_process = end_process  # a command may then leave what it made unfreed (see _end_now)
@@ -186,6 +217,7 @@ def _end_now(code: int) -> None:
 
 
 if __name__ == "__main__":
+    command_modules(sys.argv[1:])  # the command's own modules load here too: under the start-up handler, uncollected
     # The ~90,000 objects of the modules just imported are never garbage: frozen, every full collection
     # skips them (an import of 1e6 points ran nine, 0.5 s of the 8 s, each walking them again).
     gc.freeze()

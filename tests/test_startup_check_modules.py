@@ -4,13 +4,15 @@ The check is run as a program (``cli.py`` as ``__main__``: its start-up prefetch
 in a fresh interpreter, and the modules loaded by its end are listed from an exit handler (the
 quick exit runs those). A module listed in ``UNUSED`` is one such a check never calls: the writer
 lock (filelock: nothing is written to the workspace), password hashing (argon2: the run acts as
-the command line's analyst, no one signs in), the "did you mean" suggestions
-(difflib: for a file with an unknown value only), and the API, dashboard, ODK, field pack and
-dossier modules. The check's answer is asserted too, so that the test cannot pass on a check
-that failed early.
+the command line's analyst, no one signs in), the "did you mean" suggestions (difflib: for a file
+with an unknown value only), the API, dashboard, ODK, field pack and dossier modules, and the other
+subcommands' modules (``cli.COMMANDS``). The check's answer is asserted too, so that the test
+cannot pass on a check that failed early.
 """
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
 import subprocess
 import sys
@@ -18,12 +20,16 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 from shapely.geometry import LineString, Point
+
+import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 UNUSED = ("filelock", "argon2", "difflib",
           "streamlit", "api", "app", "pygeoapi", "services.odk", "services.fieldpack", "services.dossier",
-          "render.dossier", "render.report", "render.map", "services.tiles")
+          "render.dossier", "render.report", "render.map", "services.tiles",
+          *(m for m in cli.COMMANDS if m != "commands.rules"))  # the other subcommands' modules
 LISTED = """
 import atexit, json, runpy, sys
 listed = sys.argv[1]
@@ -53,3 +59,31 @@ def test_a_check_of_files_loads_no_writer_lock_account_suggestion_or_page_module
     assert "services.hgwatch" in loaded and "geo.rules.evaluate" in loaded  # the check itself ran here
     assert sorted(m for m in loaded if any(m == u or m.startswith(f"{u}.") for u in UNUSED)) == []
     assert not (tmp_path / "ws.gpkg").exists()  # nothing was written to the workspace
+
+
+def test_each_command_module_adds_the_subcommands_cli_names_it_with() -> None:
+    """``cli.COMMANDS`` names each module's subcommands: what picks the module a run loads."""
+    for name, subcommands in cli.COMMANDS.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(name).register(sub)
+        assert tuple(sub.choices) == subcommands, name
+    every = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(every.choices or ()) == [c for subcommands in cli.COMMANDS.values() for c in subcommands]
+
+
+@pytest.mark.parametrize(("argv", "modules"), [
+    (["check", "--layer", "mining_sites=s.parquet"], ["commands.rules"]),
+    (["--workspace", "users", "import", "f.geojson"], ["commands.files"]),  # a workspace named users
+    (["--work", "check", "--as=ana", "--database-url=x", "users", "list"], ["commands.users"]),  # --work: a prefix
+    (["--as", "ana", "-h", "submissions", "import", "f.zip"], ["commands.submissions"]),
+    (["--help"], list(cli.COMMANDS)), ([], list(cli.COMMANDS)), (["chekc"], list(cli.COMMANDS)),
+    (["--", "check"], list(cli.COMMANDS)),  # argparse takes "--" for the subcommand, and refuses it
+])
+def test_a_run_loads_its_subcommands_module_and_help_loads_them_all(argv: list[str], modules: list[str]) -> None:
+    assert [m.__name__ for m in cli.command_modules(argv)] == modules
+
+
+@pytest.mark.parametrize("argv", [["check"], ["--as", "ana", "users", "list"], ["tiles"]])
+def test_the_usage_line_of_a_run_names_every_subcommand(argv: list[str]) -> None:
+    """What an error of a run prints first (``check --bogus``): the whole parser's usage line."""
+    assert cli.build_parser(argv).format_usage() == cli.build_parser().format_usage()
