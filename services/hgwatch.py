@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -59,8 +59,6 @@ if TYPE_CHECKING:  # the map, contamination, exposure, people, rule-run and sign
     from services.people import PeopleFigure
 
 T = TypeVar("T")
-EMPTY_VIOLATIONS = gpd.GeoDataFrame({"severity": []}, geometry=[], crs=4326)
-_NO_SITES = gpd.GeoDataFrame(geometry=[], crs=4326)
 SHARED_VIEWS = 8  # views whose answers the process keeps for HgWatch.shared (as the API keeps 8 role/area sets)
 
 View = tuple[str, tuple[str, ...]] | None
@@ -71,6 +69,13 @@ def view_of(identity: Identity | None) -> View:
     (``services.auth.Rights``: which layers and columns) and its admin areas (which rows a field
     coordinator sees in full); None for the whole store (no identity). Not its name."""
     return None if identity is None else (identity.role, tuple(identity.areas))
+
+
+@cache
+def _empty(*columns: str) -> gpd.GeoDataFrame:
+    """An empty layer in WGS84 with ``columns``: made when first answered, not at import (issue 13:
+    ~3-8 ms of every command's start-up); one object per ``columns``, as the constants it replaces."""
+    return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=4326)
 
 
 @dataclass
@@ -254,11 +259,11 @@ class HgWatch:
     def choices(self, column: str) -> list[str]:
         """The distinct values of ``column`` of the whole mining_sites layer (``services.view.choices``),
         for the filters: once per store state, not on every rerun (1e6 sites: each is a pass over them)."""
-        return self._cached("choices", column, lambda: choices(self.frames().get("mining_sites", _NO_SITES), column))
+        return self._cached("choices", column, lambda: choices(self.frames().get("mining_sites", _empty()), column))
 
     def date_range(self) -> tuple[date, date] | None:
         """The earliest and latest survey date of the mining sites (``services.view.date_range``), once."""
-        return self._cached("date range", None, lambda: date_range(self.frames().get("mining_sites", _NO_SITES)), 1)
+        return self._cached("date range", None, lambda: date_range(self.frames().get("mining_sites", _empty())), 1)
 
     def view(self, filters: Filters) -> dict[str, gpd.GeoDataFrame]:
         """Every layer as the sidebar ``filters`` select it (see ``services.view.filter_layers``)."""
@@ -283,13 +288,13 @@ class HgWatch:
             try:
                 ruleset, ids = self.rules(), self._rule_ids(q)
             except HgWatchError:
-                return EMPTY_VIOLATIONS, []
+                return _empty("severity"), []
             if not ids:
-                return EMPTY_VIOLATIONS, []
+                return _empty("severity"), []
             try:
                 return violations_for(ruleset, self.view(q.filters), ids, q.distance_m, threads=self.settings.threads)
             except HgWatchError as exc:
-                return EMPTY_VIOLATIONS, [str(exc)]
+                return _empty("severity"), [str(exc)]
         return self._cached("violations", q, run, 32)
 
     def zone_m(self, q: Query) -> float | None:

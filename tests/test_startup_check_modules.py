@@ -87,3 +87,34 @@ def test_a_run_loads_its_subcommands_module_and_help_loads_them_all(argv: list[s
 def test_the_usage_line_of_a_run_names_every_subcommand(argv: list[str]) -> None:
     """What an error of a run prints first (``check --bogus``): the whole parser's usage line."""
     assert cli.build_parser(argv).format_usage() == cli.build_parser().format_usage()
+
+
+COUNT_FRAMES = """
+import geopandas as gpd
+made = []
+init = gpd.GeoDataFrame.__init__
+def counting(self, *args, **kwargs):
+    made.append(type(self).__name__)
+    init(self, *args, **kwargs)
+gpd.GeoDataFrame.__init__ = counting
+import cli
+cli.build_parser()
+print(len(made))
+"""
+
+
+def test_loading_the_command_line_builds_no_layer() -> None:
+    """No module builds a GeoDataFrame at import (services.hgwatch built two empty ones, ~3-8 ms of
+    every command's start-up): each is made when first needed."""
+    out = subprocess.run([sys.executable, "-c", COUNT_FRAMES], cwd=ROOT, capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.split() == ["0"]
+
+
+def test_the_empty_answers_are_the_layers_they_were() -> None:
+    from services import hgwatch
+
+    violations, sites = hgwatch._empty("severity"), hgwatch._empty()
+    assert list(violations.columns) == ["severity", "geometry"] and len(violations) == 0
+    assert list(sites.columns) == ["geometry"] and violations.crs == sites.crs == "EPSG:4326"
+    assert hgwatch._empty("severity") is violations  # one object, as the constants were
