@@ -17,6 +17,7 @@ import pytest
 from geo.errors import CRSError, InputError
 from layers.catalogue import spec_for
 from layers.io.chunked import count_records, read_chunks, validate_chunks
+from layers.io.nested import settle
 from layers.io.readers import read_raw
 from layers.io.validate import validate
 
@@ -87,3 +88,24 @@ def test_a_later_chunk_out_of_range_is_judged_as_in_a_whole_read(tmp_path: Path,
     most = _sites(tmp_path / "most.geojson", DEGREES[:2] + METRES[:10])
     refused = _problems(most, None)
     assert isinstance(refused, str) and _problems(most, rows) == refused
+
+
+def test_list_errors_come_in_the_order_of_a_whole_read(tmp_path: Path) -> None:
+    """A list in a property (a field of the layer or not) is an error the read notes; a whole read
+    gives those first, column by column, record by record. The chunked run sorted them with each
+    field's problems, and those of a property outside the layer's fields with the geometry problems
+    (found by tests/test_chunked_stream.py; fails before)."""
+    path = _sites(tmp_path / "mining_sites.geojson", DEGREES)
+    doc = json.loads(path.read_text())
+    for i, name, value in [(4, "status", ["active", "closed"]), (1, "name", ["x"]), (10, "status", ["a"]),
+                           (7, "contact", ["a", 1]), (2, "status", "Activ"), (8, "contact", {"k": [1]})]:
+        doc["features"][i]["properties"][name] = value
+    path.write_text(json.dumps(doc))
+    gdf, notes = read_raw(path)
+    spec = spec_for("mining_sites")
+    found = settle(notes, validate(gdf, spec, source=path.name)[1], gdf, spec)
+    whole = [repr(p) for p in notes + found]  # as load_file gives them
+    lists = [(p.split("row=")[1].split(",")[0], p.split("field=")[1].split(",")[0]) for p in whole if "nested" in p]
+    assert lists == [("2", "'name'"), ("5", "'status'"), ("11", "'status'"), ("8", "'contact'"), ("9", "'contact.k'")]
+    for rows in (1, 2, 5, 100):
+        assert _problems(path, rows) == whole
