@@ -17,12 +17,14 @@ than the machine may spare); ``--no-out`` writes no file, to tell the check's pe
 This is a benchmark, not a test: it prints, never asserts.
 
 Usage: ``python benchmarks/bench_check_chunked.py [--n 1000000] [--m 100000] [--chunk-rows 250000]
-[--threads 2] [--no-whole] [--no-out]``.
+[--threads 2] [--no-whole] [--no-out] [--format parquet|geojson|gpkg]`` (``--format``: the sites'
+file; a chunked GeoJSON or GeoPackage is read as one stream of Arrow batches, ``gdalread.stream``).
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -35,11 +37,13 @@ RULE = "HG-WATER-100"
 BLOCK = 1_000_000  # sites generated and written at a time
 
 
-def write_inputs(folder: Path, n: int, m: int) -> tuple[Path, Path]:
-    """Sites (all using mercury) and water segments as GeoParquet in ``folder``, from fixed seeds."""
+def write_inputs(folder: Path, n: int, m: int, kind: str = "parquet") -> tuple[Path, Path]:
+    """Sites (all using mercury) and water segments as GeoParquet in ``folder``, from fixed seeds; the
+    sites as GeoJSON (a FeatureCollection, written a block at a time) or GeoPackage when ``kind`` says."""
     import geopandas as gpd
     import numpy as np
     import pyarrow.parquet as pq
+    import pyogrio
     import shapely
     from geopandas.io.arrow import _geopandas_to_arrow
 
@@ -49,8 +53,11 @@ def write_inputs(folder: Path, n: int, m: int) -> tuple[Path, Path]:
     d = make_data(0, m)
     water = gpd.GeoDataFrame({"water_id": [f"W{i}" for i in range(m)], "kind": "stream"},
                              geometry=shapely.linestrings(np.stack([d["a"], d["b"]], axis=1)), crs=4326)
-    paths = folder / "sites.parquet", folder / "water.parquet"
+    paths = folder / f"sites.{kind}", folder / "water.parquet"
     water.to_parquet(paths[1])
+    text = paths[0].open("w") if kind == "geojson" else None
+    if text is not None:
+        text.write('{"type": "FeatureCollection", "features": [\n')
     lon0, lat0, lon1, lat1 = BOX
     writer = None
     for k, start in enumerate(range(0, n, BLOCK)):
@@ -59,12 +66,23 @@ def write_inputs(folder: Path, n: int, m: int) -> tuple[Path, Path]:
         xy = np.column_stack([rng.uniform(lon0, lon1, size), rng.uniform(lat0, lat1, size)])
         block = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(start, start + size)],
                                   "uses_mercury": np.ones(size, bool)}, geometry=shapely.points(xy), crs=4326)
+        if text is not None:
+            text.write("".join((",\n" if start + i else "") + json.dumps(
+                {"type": "Feature", "properties": {"site_id": f"S{start + i}", "uses_mercury": True},
+                 "geometry": {"type": "Point", "coordinates": [x, y]}}) for i, (x, y) in enumerate(xy.tolist())))
+            continue
+        if kind == "gpkg":
+            pyogrio.write_dataframe(block, paths[0], layer="mining_sites", append=start > 0)
+            continue
         table = _geopandas_to_arrow(block, index=False)
         if writer is None:
             writer = pq.ParquetWriter(paths[0], table.schema)
         writer.write_table(table.cast(writer.schema))
     if writer is not None:
         writer.close()
+    if text is not None:
+        text.write("\n]}\n")
+        text.close()
     return paths
 
 
@@ -106,6 +124,8 @@ def main() -> None:
     p.add_argument("--chunk-rows", type=int, default=250_000, help="sites per chunk of the chunked run")
     p.add_argument("--threads", type=int, default=2, help="HGWATCH_THREADS of both runs")
     p.add_argument("--no-whole", action="store_true", help="run the chunked check alone")
+    p.add_argument("--format", choices=("parquet", "geojson", "gpkg"), default="parquet",
+                   help="the sites' file (default GeoParquet; the water is GeoParquet)")
     p.add_argument("--no-out", action="store_true",
                    help="write no violations file (the peak of the check without the writer's; no hash then)")
     a = p.parse_args()
@@ -115,7 +135,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         t = time.perf_counter()
-        sites, water = write_inputs(folder, a.n, a.m)
+        sites, water = write_inputs(folder, a.n, a.m, a.format)
         print(f"inputs written in {time.perf_counter() - t:.1f} s: {sites.stat().st_size / 1e6:.1f} MB sites, "
               f"{water.stat().st_size / 1e6:.1f} MB water; {_load()}")
         base = [sys.executable, str(ROOT / "cli.py"), "check", "--layer", f"mining_sites={sites.name}",
