@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import struct
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -85,20 +86,30 @@ class Known:
         return self._dims
 
 
-# Within ``sharing()``: (the objects' addresses, a copy of the array holding them, their facts) of the
-# arrays seen. The copy keeps every object alive, so no other geometry can take one's address meanwhile.
-_SHARED: list[list[tuple[NDArray[np.intp], NDArray[np.object_], Known]]] = []
+class _Block(threading.local):
+    """This thread's ``sharing()`` block: (the objects' addresses, a copy of the array holding them, their
+    facts) of the arrays seen, or None outside a block. The copy keeps every object alive, so no other
+    geometry can take one's address meanwhile. Per thread: the server's sessions read and check at once."""
+
+    seen: list[tuple[NDArray[np.intp], NDArray[np.object_], Known]] | None = None
+
+
+_BLOCK = _Block()
 
 
 @contextlib.contextmanager
 def sharing() -> Iterator[None]:
     """Within the block, ``known`` of the same geometries (the same objects, in the same order, in
-    any array) is one ``Known``; outside it, each ``known`` computes its own. Nothing is kept after."""
-    _SHARED.append([])
+    any array) is one ``Known``; outside it, each ``known`` computes its own. Nothing is kept after.
+    A block inside another is the outer one (a check's read, then its rules, share the read's facts)."""
+    if _BLOCK.seen is not None:
+        yield
+        return
+    _BLOCK.seen = []
     try:
         yield
     finally:
-        _SHARED.pop()
+        _BLOCK.seen = None
 
 
 def _addresses(geoms: NDArray[np.object_]) -> NDArray[np.intp]:
@@ -109,22 +120,23 @@ def _addresses(geoms: NDArray[np.object_]) -> NDArray[np.intp]:
 
 def known(geoms: NDArray[np.object_]) -> Known:
     """The ``Known`` facts of ``geoms`` (shared within ``sharing()``, see ``Known``)."""
-    if not _SHARED or geoms.dtype != object or geoms.ndim != 1 or not geoms.flags.c_contiguous or not len(geoms):
+    seen = _BLOCK.seen
+    if seen is None or geoms.dtype != object or geoms.ndim != 1 or not geoms.flags.c_contiguous or not len(geoms):
         return Known(geoms)
     here = _addresses(geoms)
-    for addresses, _, facts in _SHARED[-1]:
+    for addresses, _, facts in seen:
         if len(addresses) == len(here) and np.array_equal(addresses, here):
             return facts
     held = geoms.copy()
     facts = Known(held)
-    _SHARED[-1].append((_addresses(held).copy(), held, facts))
+    seen.append((_addresses(held).copy(), held, facts))
     return facts
 
 
 def prime_points(geoms: NDArray[np.object_], coords: NDArray[np.float64]) -> None:
     """Within ``sharing()``, record the facts of ``geoms``, 2D points just made by ``shapely.points``
     from ``coords`` (n x 2, every value finite): no pass over the geometries is then needed."""
-    if not _SHARED or not len(geoms):
+    if _BLOCK.seen is None or not len(geoms):
         return
     facts = known(geoms)
     n = len(geoms)

@@ -8,6 +8,7 @@ violations then open, reopen or mark the cases (``services.cases.sync_run``).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -23,6 +24,7 @@ import pandas as pd
 import shapely
 from pandas.core.util.hashing import combine_hash_arrays
 
+from geo import geomcheck
 from geo.errors import HgWatchError, InputError, Problem, WorkspaceError
 from geo.rules import Evaluation, Rule, RuleSet, RunDiff, diff_runs, run_rules
 from layers.catalogue import CATALOGUE
@@ -104,45 +106,48 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
     workspace = open_store(settings.workspace, settings.database_url)
     rows = chunked_check.chunk_rows(selected, files, chunk_rows)
     evaluation = None
-    if files:
-        chunked = next(k for k, (lay, _) in enumerate(files) if lay == selected[0].subject.layer) if rows else None
-        frames, sources, hashes, warnings, at = _load_files(files, set_values or {}, repair, chunked=chunked, rows=rows)
-        from services.imports import set_source  # what --set gave is said, as an import says it
+    # a whole-file check keeps each read's geometry facts (type ids, None or empty, the coordinates a GeoParquet
+    # reader made its points from) for its rules (geomcheck.known): no GEOS pass over the sites again
+    with geomcheck.sharing() if files and not rows else contextlib.nullcontext():
+        if files:
+            chunked = next(k for k, (lay, _) in enumerate(files) if lay == selected[0].subject.layer) if rows else None
+            frames, sources, hashes, warnings, at = _load_files(files, set_values or {}, repair, chunked=chunked, rows=rows)
+            from services.imports import set_source  # what --set gave is said, as an import says it
 
-        provenance = [Provenance(lay, set_source(src, (set_values or {}).get(lay)), "unknown",
-                                 accuracy_note=UNKNOWN_ERROR_FILE)
-                      for lay, paths in sources.items() for src in paths]
-        if chunked is not None:
-            layer, path = files[chunked]
-            evaluation, found = chunked_check.run_chunked(
-                ruleset, only, frames, layer, Path(path), rows=rows, repair=repair,
-                set_values=(set_values or {}).get(layer, {}), threads=lambda: settings.threads)
-            warnings[at:at] = found  # in file order, as a whole-file run gives them
-    else:
-        if not workspace.exists():
-            raise WorkspaceError(f"workspace {workspace.path} does not exist; import layers"
-                                 " first, run `make demo`, or give --layer LAYER=PATH")
-        held = {i.layer: i for i in workspace.layers()}
-        hidden = [lay for lay in needed if lay in held and visible is not None and not visible(lay)]
-        if only and hidden:
-            names = [r.id for r in selected if set(r.layers) & set(hidden)]
-            raise InputError(f"rule(s) {', '.join(names)} read layer(s) {', '.join(hidden)}, which {who or 'this role'}"
-                             " may not see: an analyst or an admin runs them")
-        warnings = [Problem(str(workspace.path), None, None, lay, f"layer restricted: {who or 'this role'} may not"
-                            " see it, so it is not read and the rules on it are not run", "warning",
-                            kind="restricted") for lay in hidden]
-        frames = {lay: read(workspace, lay) if read else workspace.read(lay)
-                  for lay in needed if lay in held and lay not in hidden}
-        sources = {lay: [held[lay].source] for lay in frames}
-        hashes = {lay: frame_hash(frame) for lay, frame in frames.items()}
-        provenance = [Provenance(i.layer, i.source, i.licence, i.synthetic, i.accuracy_m,
-                                 i.accuracy_note or (UNKNOWN_ERROR if i.accuracy_m is None else ""))
-                      for i in held.values() if i.layer in frames]
-    if evaluation is None:
-        # a layer read from one file was validated whole (a missing or repeated id refused): its ids are not hashed again
-        single = [lay for lay in frames if [layer for layer, _ in files].count(lay) == 1]
-        evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=only,
-                               missing="refuse" if only else "skip", threads=settings.threads, ids_checked=single)
+            provenance = [Provenance(lay, set_source(src, (set_values or {}).get(lay)), "unknown",
+                                     accuracy_note=UNKNOWN_ERROR_FILE)
+                          for lay, paths in sources.items() for src in paths]
+            if chunked is not None:
+                layer, path = files[chunked]
+                evaluation, found = chunked_check.run_chunked(
+                    ruleset, only, frames, layer, Path(path), rows=rows, repair=repair,
+                    set_values=(set_values or {}).get(layer, {}), threads=lambda: settings.threads)
+                warnings[at:at] = found  # in file order, as a whole-file run gives them
+        else:
+            if not workspace.exists():
+                raise WorkspaceError(f"workspace {workspace.path} does not exist; import layers"
+                                     " first, run `make demo`, or give --layer LAYER=PATH")
+            held = {i.layer: i for i in workspace.layers()}
+            hidden = [lay for lay in needed if lay in held and visible is not None and not visible(lay)]
+            if only and hidden:
+                names = [r.id for r in selected if set(r.layers) & set(hidden)]
+                raise InputError(f"rule(s) {', '.join(names)} read layer(s) {', '.join(hidden)}, which {who or 'this role'}"
+                                 " may not see: an analyst or an admin runs them")
+            warnings = [Problem(str(workspace.path), None, None, lay, f"layer restricted: {who or 'this role'} may not"
+                                " see it, so it is not read and the rules on it are not run", "warning",
+                                kind="restricted") for lay in hidden]
+            frames = {lay: read(workspace, lay) if read else workspace.read(lay)
+                      for lay in needed if lay in held and lay not in hidden}
+            sources = {lay: [held[lay].source] for lay in frames}
+            hashes = {lay: frame_hash(frame) for lay, frame in frames.items()}
+            provenance = [Provenance(i.layer, i.source, i.licence, i.synthetic, i.accuracy_m,
+                                     i.accuracy_note or (UNKNOWN_ERROR if i.accuracy_m is None else ""))
+                          for i in held.values() if i.layer in frames]
+        if evaluation is None:
+            # a layer read from one file was validated whole (a missing or repeated id refused): its ids are not hashed again
+            single = [lay for lay in frames if [layer for layer, _ in files].count(lay) == 1]
+            evaluation = run_rules(ruleset, frames, schemas=CATALOGUE, only=only,
+                                   missing="refuse" if only else "skip", threads=settings.threads, ids_checked=single)
     digest = settings.rules_hash
     run_id, synced = None, None
     if not files and record:

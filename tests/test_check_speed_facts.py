@@ -9,6 +9,7 @@ outside ``sharing()`` computes each fact itself).
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,11 @@ import shapely
 
 from geo import geomcheck
 from geo.errors import InputError
+from geo.rules import run_rules
+from layers.catalogue import CATALOGUE
 from layers.io.readers import load_layer
+from services.checks import check
+from settings import Settings
 
 N = 3000
 WATCHED = ("bounds", "get_type_id", "is_empty", "is_missing", "get_coordinate_dimension")
@@ -154,3 +159,53 @@ def test_geoparquet_frame_made_without_copying_its_geometries(tmp_path: Path, mo
     assert got.crs == oracle.crs and got.attrs == oracle.attrs == {"note": "kept"}
     assert got.drop(columns="geometry").equals(oracle.drop(columns="geometry"))
     assert shapely.equals_exact(got.geometry.to_numpy(), oracle.geometry.to_numpy(), 0).all()
+
+
+def test_a_block_inside_another_is_the_outer_one_and_each_thread_has_its_own() -> None:
+    """``check`` opens one block around its reads and its rules; each read (``load_layer``) opens its
+    own inside it: the inner block shares the outer's facts and leaves them when it ends. Another
+    thread (a server's other session) has no block of this one's, and its own block ends only its own."""
+    geoms = np.asarray(shapely.points([[0.0, 1.0], [2.0, 3.0]]), dtype=object)
+    seen: dict[str, bool] = {}
+
+    def other_thread() -> None:
+        seen["outside"] = geomcheck.known(geoms) is not geomcheck.known(geoms)
+        with geomcheck.sharing():
+            seen["own block"] = geomcheck.known(geoms) is geomcheck.known(geoms) and geomcheck.known(geoms) is not outer
+
+    with geomcheck.sharing():
+        outer = geomcheck.known(geoms)
+        with geomcheck.sharing():
+            assert geomcheck.known(geoms) is outer  # the read's facts, seen by the rules after it
+        assert geomcheck.known(geoms) is outer  # the inner block's end keeps the outer's
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+        assert geomcheck.known(geoms) is outer  # the other thread's block ended only its own
+    assert seen == {"outside": True, "own block": True}
+    assert geomcheck.known(geoms) is not geomcheck.known(geoms)
+
+
+def test_a_check_of_geoparquet_files_takes_no_pass_over_the_sites_in_its_rules(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check`` of files keeps the read's facts for its rules: the kernel and the rules take the sites'
+    type ids, coordinates and None-or-empty mask from the GeoParquet reader's points, with no GEOS pass
+    over them (before: is_missing, is_empty, get_type_id in the rules and the kernel); the violations are
+    those of the rules run on the same frames outside any block."""
+    frame = sites(N)
+    frame.to_parquet(tmp_path / "sites.parquet")
+    lats = np.arange(4.05, 8.0, 0.1)  # 40 rivers across the sites' band: about 50 of them flagged
+    water = gpd.GeoDataFrame({"water_id": [f"W{i}" for i in range(len(lats))], "kind": "stream"},
+                             geometry=[shapely.LineString([(-2.0, y), (2.0, y)]) for y in lats], crs=4326)
+    water.to_parquet(tmp_path / "water.parquet")
+    settings = Settings(workspace=tmp_path / "absent.gpkg")
+    files = [("mining_sites", str(tmp_path / "sites.parquet")), ("water_bodies", str(tmp_path / "water.parquet"))]
+    calls = counting(monkeypatch)
+    found = check(settings, only=["HG-WATER-100"], files=files, record=False).evaluation.violations
+    assert not calls
+    monkeypatch.undo()
+    expected = run_rules(settings.rules, {"mining_sites": frame, "water_bodies": water}, schemas=CATALOGUE,
+                         only=["HG-WATER-100"]).violations
+    assert len(expected) > 10
+    assert found["site_id"].tolist() == expected["site_id"].tolist()
+    assert found["distance_m"].tolist() == expected["distance_m"].tolist()
