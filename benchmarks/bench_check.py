@@ -339,6 +339,7 @@ gc.disable()
 from layers.io import prefetch  # as cli.py run as a program
 prefetch.start(prefetch.check_files(argv))
 import cli
+getattr(cli, "command_modules", lambda _argv: None)(argv)  # the command's own modules, as cli.py as a program
 gc.freeze()
 gc.enable()
 profiler = cProfile.Profile()
