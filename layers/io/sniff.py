@@ -8,7 +8,8 @@ upload is checked here before any reader sees it, against an allow-list:
 extension           content required
 ==================  ==========================================================================
 .geojson, .json     JSON whose top-level object is a FeatureCollection, a Feature or a geometry;
-                    a ``crs`` member must name a CRS PROJ knows
+                    a ``crs`` member must name a CRS PROJ knows (read a block at a time:
+                    ``layers.io.jsonscan``)
 .gpkg               SQLite with a GeoPackage application_id or a ``gpkg_contents`` table
                     (``layers.io.containers``); views are refused as layers
 .zip                a zipped Shapefile: .shp members with the .shp signature, and their .shx
@@ -26,7 +27,6 @@ ever shown: the messages describe the upload's own bytes.
 """
 from __future__ import annotations
 
-import json
 import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 
 from geo.errors import CRSError, InputError, Problem
-from layers.io import containers
+from layers.io import containers, jsonscan
 from layers.io.containers import Gpkg
 from layers.io.signatures import EXPECTED, PARQUET, ZIP, describe, describe_binary, refuse
 
@@ -116,25 +116,29 @@ def sniff(path: Path) -> Sniffed:
 
 
 def _check_geojson(path: Path, head: bytes) -> Sniffed:
+    """The GeoJSON ``path``'s top-level type and CRS, checked; the whole file read as JSON in bounded
+    memory (``jsonscan``: a block at a time, never the document as Python objects)."""
     try:
-        doc = json.loads(path.read_bytes())
-    except RecursionError:
-        raise refuse(path, "JSON nested too deeply to read", "geojson") from None
-    except ValueError as exc:
-        if isinstance(exc, UnicodeDecodeError) or not describe(head).startswith("JSON"):
-            looks = describe(head) if not isinstance(exc, UnicodeDecodeError) else "text that is not UTF-8"
-            raise refuse(path, looks, "geojson") from None
+        top = jsonscan.scan(path, ("type", "crs"))
+    except jsonscan.TooDeep:
+        raise refuse(path, f"JSON nested too deeply to read (more than {jsonscan.MAX_DEPTH} levels)",
+                     "geojson") from None
+    except (jsonscan.NotUTF8, jsonscan.NotJSON) as exc:
+        if isinstance(exc, jsonscan.NotUTF8):  # UTF-16 (which json.loads read, and GDAL did not) named
+            raise refuse(path, describe_binary(head) or "text that is not UTF-8", "geojson") from None
+        if not describe(head).startswith("JSON"):
+            raise refuse(path, describe(head), "geojson") from None
         raise InputError(f"{path.name}: cannot read the file: Failed to read GeoJSON data: it is not valid "
-                         f"JSON ({exc})") from None
-    kind = doc.get("type") if isinstance(doc, dict) else None
+                         f"JSON: {exc.reason} at line {exc.line}, column {exc.column}, near {exc.near!r}; "
+                         f"expected {EXPECTED['geojson']}") from None
+    kind = top.members.get("type")
     if kind not in GEOJSON_TYPES:
-        what = (f'JSON whose top-level "type" is {str(kind)[:40]!r}' if isinstance(doc, dict) and "type" in doc
-                else 'JSON without a top-level "type"' if isinstance(doc, dict) else "a JSON list or value")
+        what = (f'JSON whose top-level "type" is {str(kind)[:40]!r}' if "type" in top.members
+                else 'JSON without a top-level "type"' if top.kind == "object" else "a JSON list or value")
         raise refuse(path, what, "geojson")
-    member = doc.get("crs")
-    if member is None:
+    if "crs" not in top.members or top.members["crs"] is None:
         return Sniffed("geojson")
-    return Sniffed("geojson", crs_member=True, crs=_geojson_crs(path, member))
+    return Sniffed("geojson", crs_member=True, crs=_geojson_crs(path, top.members["crs"]))
 
 
 def _geojson_crs(path: Path, member: object) -> CRS:
