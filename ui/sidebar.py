@@ -168,6 +168,11 @@ RANGE_MEANS = ("the range puts every site at the low, then at the high end of it
                " wider than the 5th-95th percentile of the Monte Carlo on the Mercury inventory page.")
 
 
+NOT_ESTIMABLE = ("none of the {n:,} operating sites using mercury in view has a measured mercury figure"
+                 " (mercury_kg_per_year) or a gold figure (gold_kg_per_year) to estimate it from, so their"
+                 " mercury use is unknown, not zero; import those figures to estimate it.")
+
+
 def _masses(*kg: float) -> tuple[str, list[str]]:
     """Kilograms as the headline shows them, with their unit: in tonnes, to one decimal, when the
     largest is 10,000 kg or more, so that a national range fits its column."""
@@ -193,10 +198,13 @@ def headline_row(view: View) -> None:
         " of those marked as using it are not operating and add nothing") if not h.problem else None)
     cols[2].metric("Violations", f"{sum(h.violations.values()):,}",
                    help=", ".join(f"{k}: {v}" for k, v in h.violations.items()))
-    cols[3].metric("Critical / high", f"{h.violations.get('critical', 0)} / "
-                   f"{h.violations.get('high', 0)}")
+    cols[3].metric("Critical / high", f"{h.violations.get('critical', 0):,} / "
+                   f"{h.violations.get('high', 0):,}")
+    unknown = not h.problem and h.not_estimable and not h.measured_sites + h.estimated_sites
     if h.problem:
         cols[4].metric("Hg used (kg/yr)", "n/a", help=h.problem)
+    elif unknown:  # no figure to add up: "0-0" would read as "no mercury used" (found on national footprints)
+        cols[4].metric("Hg used (kg/yr)", "not estimable", help=NOT_ESTIMABLE.format(n=h.not_estimable))
     else:
         unit, (low, central, high) = _masses(h.hg_low, h.hg_central, h.hg_high)
         cols[4].metric(f"Hg used ({unit}/yr)", f"{low}-{high}",
@@ -210,6 +218,10 @@ def headline_row(view: View) -> None:
     if h.problem:
         st.warning("Mercury use cannot be estimated: the factor file could not be used.")
         st.code(h.problem, language=None)
+    elif unknown:
+        with st.expander(f"Estimated mercury use in view: not estimable; {h.not_estimable:,} sites using mercury"
+                         " have no gold or mercury figure"):
+            st.caption(NOT_ESTIMABLE.format(n=h.not_estimable) + (f" Basis: {h.basis}." if h.basis else ""))
     elif h.basis:  # the basis is long: folded, so that the map below stays in sight on a laptop screen
         with st.expander(f"Estimated mercury use in view: {h.hg_central:,.0f} kg/yr (range {h.hg_low:,.0f}-"
                          f"{h.hg_high:,.0f}); {h.measured_sites:,} sites measured, {h.estimated_sites:,} estimated "
