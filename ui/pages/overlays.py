@@ -13,7 +13,6 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError, InputError
-from render.map import mapview
 from render.map import overlays as overlay_map
 from services.contamination import (
     GUIDELINE_NOTE,
@@ -23,6 +22,7 @@ from services.contamination import (
     surface_bytes,
     usable_classed,
 )
+from services.tiles import draw_map
 from ui import sidebar as chrome
 
 SURFACE, PRESSURE, NONE = "Measured mercury (interpolated)", "Mercury pressure (estimate)", "None"
@@ -71,8 +71,14 @@ buffer_m = c4.number_input("Settlements within (m of the bank along the reach)",
 drawn = {k: v for k, v in view.frames.items() if k != "samples"}
 # built again only when the view's layers change (each click reruns the page: 1.4 s at 5,382 sites), kept
 # pickled as HgWatch.map keeps the Map page's: st_folium rewrites element ids, so a Map never renders twice
-m = pickle.loads(svc.kept("overlays map", filters,
-                          lambda: pickle.dumps(mapview.build_map(drawn))))  # our own bytes, made just above
+# drawn as the Map page draws (services.tiles.draw_map): the basemap HGWATCH_BASEMAP names (an office with no
+# internet asked OpenStreetMap for tiles here) and a national layer as vector tiles, not 10^4 rows
+try:
+    m = pickle.loads(svc.kept("overlays map", filters,
+                              lambda: pickle.dumps(draw_map(drawn, violations=None, zone_m=None))))  # our own bytes
+except HgWatchError as exc:  # a bad HGWATCH_TILES_ABOVE / HGWATCH_BASEMAP value
+    st.error(chrome.plain(exc))
+    st.stop()
 surface = None
 try:
     if overlay == SURFACE and classed is not None and media:
