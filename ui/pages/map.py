@@ -24,8 +24,19 @@ if not view.infos:
     st.warning(f"The workspace {chrome.plain(view.service.store.path)} holds no layers yet. Import data on the "
                "'Import data' page, or run `make demo` for the demo workspace.")
 chrome.headline_row(view)
-for note in view.notes:
-    st.warning(chrome.plain(note))
+# a national workspace without tailings, zones, licences or receptors gave seven notes, one warning box each,
+# that pushed the map below the fold: more than two are folded under one line naming their rules
+FOLD_NOTES = 2
+if len(view.notes) > FOLD_NOTES:
+    rules = list(dict.fromkeys(n.split(":", 1)[0] for n in view.notes))
+    with st.expander(f"{len(view.notes)} notes: {len(rules)} rule(s) did not run, or ran without a layer or"
+                     " field they need; open to see which", icon=":material/warning:"):
+        st.markdown("\n".join(f"- {chrome.plain(note)}" for note in view.notes))
+        st.caption("Import the missing layers or fields on the Import data page (an analyst, an admin or a field"
+                   " coordinator may), or leave these rules out under 'Rules to check' in the sidebar.")
+else:
+    for note in view.notes:
+        st.warning(chrome.plain(note))
 if not installed():
     st.error("The offline Leaflet files are missing from static/vendor; run `make install` "
              "(scripts/install_assets.py). The map cannot draw without them.")
