@@ -385,7 +385,8 @@ class KeyGate:
         if where is None or not pairs:
             return None
         refused = parameters.refusal(where, pairs, None)  # the names every collection's path accepts
-        if refused is not None:  # then with the properties as this identity sees them
+        if refused is not None or parameters.lists_names(where, pairs):  # then with the properties as this
+            # identity sees them (and the names a sortby or properties value gives checked against them)
             try:
                 if where.collection is None:
                     collections = await asyncio.to_thread(every_served, asking)

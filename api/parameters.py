@@ -31,6 +31,13 @@ Also refused, because pygeoapi would read them other than as written: a name in 
 (``?bbox``, ``?status=``) and a value without a name (``?=x``). Every problem of a request is named
 in one answer, with the closest accepted name (``difflib``) when there is a close one, and the names
 the path accepts.
+
+The values of ``sortby`` and ``properties`` (on items; ``properties`` on queryables too) are lists of
+the collection's properties, and each name in them is checked here too (``listed_names``): pygeoapi
+answered a name it does not know with "bad sort property" or "unknown properties specified", naming
+neither the value nor what it expected, and an empty name (``sortby=status,``, a trailing comma) with
+500 (an IndexError in its reading of ``sortby``). Now each gets a 400 naming the parameter, the value
+and the properties the key may use (a restricted one is answered as a made-up one, as above).
 """
 from __future__ import annotations
 
@@ -50,6 +57,7 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
     "schema": COMMON, "queryables": (*COMMON, "profile", "properties"), "items": (*COMMON, *ITEMS),
     "item": (*COMMON, "crs"),
 }
+LISTS: dict[str, tuple[str, ...]] = {"items": ("sortby", "properties"), "queryables": ("properties",)}
 SHOWN = 10  # problems named in one answer at most
 NAME_CHARS = 80  # characters of a given name repeated in the answer at most
 
@@ -114,9 +122,44 @@ def _closest(name: str, names: Sequence[str]) -> str | None:
     return lower[close[0]] if close else None
 
 
+def lists_names(where: Route, pairs: Sequence[tuple[str, str]]) -> bool:
+    """Whether ``pairs`` give a parameter whose value is a list of the collection's properties on
+    ``where`` (``LISTS``): its names are checked against the collection's (``refusal`` with it)."""
+    return any(name in LISTS.get(where.kind, ()) for name, _ in pairs)
+
+
+def listed_names(where: Route, pairs: Sequence[tuple[str, str]], collections: Sequence[Served]) -> list[str]:
+    """A problem for each ``sortby`` or ``properties`` value (``LISTS``) of ``pairs`` that names an empty or
+    unknown property of ``collections`` (as the identity is served them): parameter, value, name and the
+    names expected. ``sortby`` takes ``-`` (descending) or ``+`` (ascending) before a name; a ``+`` written
+    as is in a URL reads as a space, so a name with a space before it is told to write ``%2B``."""
+    fields = sorted({str(f) for c in collections for f in c.fields}, key=str.lower)
+    problems: list[str] = []
+    for name, value in pairs:
+        if name not in LISTS.get(where.kind, ()) or value == "":
+            continue  # (an empty value is refused by its name)
+        wrong: list[str] = []
+        for item in value.split(","):
+            prop = item[1:] if name == "sortby" and item[:1] in ("-", "+") else item
+            if prop == "":
+                wrong.append("an empty name (a comma at the start or the end, or two commas in a row)")
+            elif prop not in fields:
+                close = _closest(prop.strip(), fields)
+                hint = f" (did you mean {close!r}?)" if close else ""
+                if name == "sortby" and prop.startswith(" ") and prop.strip() in fields:
+                    hint = f" (a '+' written as is in a URL reads as a space: write %2B{prop.strip()})"
+                wrong.append(f"{_shown(prop)} is not a property of {where.collection}{hint}")
+        if wrong:
+            order = " each with '-' before it for descending order or '+' (%2B) for ascending," if name == "sortby" else ""
+            problems.append(f"{name}={_shown(value)}: {'; '.join(wrong)}; expected property names separated by"
+                            f" commas,{order} of: {', '.join(fields)}")
+    return problems
+
+
 def refusal(where: Route, pairs: Sequence[tuple[str, str]], collections: Sequence[Served] | None) -> str | None:
     """The description of the 400 answer to the query ``pairs`` (name, value) on ``where``, or None
-    when ``where`` accepts every one of them (see the module docstring and ``accepted``)."""
+    when ``where`` accepts every one of them (see the module docstring and ``accepted``); with
+    ``collections``, also the names in the values of ``sortby`` and ``properties`` (``listed_names``)."""
     taken = accepted(where, collections)
     allowed = [*taken.names, *taken.properties, *taken.carried]
     counts = Counter(name for name, _ in pairs)
@@ -134,6 +177,11 @@ def refusal(where: Route, pairs: Sequence[tuple[str, str]], collections: Sequenc
             problems.append(f"{name!r} is given {count} times; expected once")
         elif name in empty:
             problems.append(f"{name!r} has no value; expected {name}=VALUE")
+    once = [(n, v) for n, v in pairs if counts[n] == 1 and n in allowed]
+    values = listed_names(where, once, collections) if collections else []
+    if not problems and values:
+        return f"query parameters: {'; '.join(values[:SHOWN])}."
+    problems += values
     if not problems:
         return None
     more = f"; and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
