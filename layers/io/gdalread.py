@@ -29,6 +29,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -36,6 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import pyogrio.raw
 import shapely
@@ -206,13 +208,16 @@ def stream(source: str, options: dict[str, str], rows: int) -> Iterator[gpd.GeoD
     Each chunk is the frame ``read(source, None, options, skip_features=.., max_features=rows,
     use_arrow=True)`` gives for the same rows: the Arrow table converted as
     ``pyogrio.read_dataframe(use_arrow=True)`` converts it (``arrow_frame``), geometries GEOS
-    cannot build noted from the chunk's own WKB (no second read)."""
+    cannot build noted from the chunk's own WKB (no second read); except that a column whose type
+    a whole read decides from all its values (``whole_columns``: one more pass over those columns,
+    no geometry) has that type in every chunk, so that the chunks are the whole read's rows."""
     lock_network()
     with contextlib.ExitStack() as stack:
         with _pyogrio_errors():
             meta, reader = stack.enter_context(pyogrio.open_arrow(
                 source, batch_size=rows, use_pyarrow=True, datetime_as_string=True, **options))
         schema = reader.schema
+        whole = whole_columns(source, options, meta, schema)
         empty = True
         held: list[pa.RecordBatch] = []
         count = 0
@@ -224,13 +229,137 @@ def stream(source: str, options: dict[str, str], rows: int) -> Iterator[gpd.GeoD
                 rest = table.slice(rows)
                 held, count = rest.to_batches(), len(rest)
                 empty = False
-                yield arrow_frame(meta, table.slice(0, rows), options)
+                yield arrow_frame(meta, table.slice(0, rows), options, whole)
                 del table
         if count or empty:
-            yield arrow_frame(meta, pa.Table.from_batches(held, schema=schema), options)
+            yield arrow_frame(meta, pa.Table.from_batches(held, schema=schema), options, whole)
 
 
-def arrow_frame(meta: dict[str, Any], table: pa.Table, options: dict[str, str]) -> gpd.GeoDataFrame:
+@dataclass(frozen=True)
+class WholeColumns:
+    """What a whole read of a layer makes of the columns whose type depends on all their values.
+
+    floats : integer columns with a missing value (float64 in a whole read; a chunk with none: int).
+    objects : true/false columns with a missing value (object; a chunk with none: bool).
+    parsed : JSON-subtype columns (GDAL: numbers in some features, text in others): the dtype of
+        the column parsed as JSON when every value parses, None when one does not (kept text).
+    marked : text columns with a cell GDAL wrote from a JSON array or object (``_json_values``
+        makes the column object, missing values None).
+    """
+
+    floats: frozenset[str] = frozenset()
+    objects: frozenset[str] = frozenset()
+    parsed: dict[str, Any] = field(default_factory=dict)
+    marked: frozenset[str] = frozenset()
+
+
+def whole_columns(source: str, options: dict[str, str], meta: dict[str, Any], schema: pa.Schema) -> WholeColumns:
+    """The ``WholeColumns`` of ``source``'s layer, from one pass over those columns (no geometry):
+    GDAL's Arrow stream, a batch at a time; Python touches only the JSON columns' values and the text
+    cells that look like GDAL's JSON (told by Arrow's RE2)."""
+    names = set(meta["fields"])
+    counted = [f.name for f in schema if f.name in names and (pa.types.is_integer(f.type) or pa.types.is_boolean(f.type))]
+    subtypes = dict(zip(meta["fields"], meta["ogr_subtypes"], strict=True))
+    json_cols = [n for n in meta["fields"] if subtypes[n] == "OFSTJSON"]
+    texts = [f.name for f in schema if f.name in names and _is_text(f.type)] if options.get(ARRAY_AS_STRING) == "YES" else []
+    if not (counted or json_cols or texts):
+        return WholeColumns()
+    nulls: set[str] = set()
+    samples: dict[str, dict[object, str]] = {n: {} for n in json_cols}  # per JSON column: a text per kind
+    failed: set[str] = set()
+    marked: set[str] = set()
+    columns = list(dict.fromkeys(counted + json_cols + texts))
+    with _pyogrio_errors(), pyogrio.open_arrow(source, columns=columns, read_geometry=False, batch_size=65536,
+                                                use_pyarrow=True, datetime_as_string=True, **options) as (_, reader):
+        for batch in reader:
+            for name in columns:
+                values = batch.column(name)
+                if values.null_count:
+                    nulls.add(name)
+                if isinstance(values, pa.ExtensionArray):
+                    values = values.storage
+                if name in samples and name not in failed and not _sampled(values, samples[name]):
+                    failed.add(name)
+                if name in texts and name not in marked and _has_gdal_json(values):
+                    marked.add(name)
+    parsed: dict[str, Any] = {}
+    for name in json_cols:
+        if name in failed:
+            parsed[name] = None
+            continue
+        kinds = list(samples[name].values()) + ([None] if name in nulls else [])
+        parsed[name] = _parsed_dtype(kinds, schema.field(name).type)
+    kinds_of = {f.name: f.type for f in schema}
+    return WholeColumns(frozenset(n for n in counted if n in nulls and pa.types.is_integer(kinds_of[n])),
+                        frozenset(n for n in counted if n in nulls and pa.types.is_boolean(kinds_of[n])),
+                        parsed, frozenset(n for n in marked if n not in parsed or parsed[n] is None))
+
+
+def _parsed_dtype(texts: list[str | None], kind: pa.DataType) -> Any:
+    """The dtype pyogrio's parse of a JSON column gives to one holding ``texts`` (a text of each kind
+    of value in the whole column, None for a missing one), converted from Arrow as the layer is."""
+    storage = kind.storage_type if isinstance(kind, pa.ExtensionType) else kind
+    values = pa.array(texts, type=storage)
+    if isinstance(kind, pa.ExtensionType):
+        values = pa.ExtensionArray.from_storage(kind, values)
+    column = pa.table({"c": values}).to_pandas()["c"]
+    return column.map(json.loads, na_action="ignore").dtype
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    if isinstance(kind, pa.ExtensionType):
+        kind = kind.storage_type
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _sampled(values: pa.Array, kinds: dict[object, str]) -> bool:
+    """Add to ``kinds`` a text of each kind of JSON value in ``values`` (the smallest and largest
+    integer: pandas types a column of large ones otherwise); False when one is not JSON."""
+    for text in values.drop_null().to_pylist():
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            return False
+        kind: object = type(value)
+        if kind is int:
+            low, high = kinds.get("low"), kinds.get("high")
+            if low is None or value < json.loads(low):
+                kinds["low"] = text
+            if high is None or value > json.loads(high):
+                kinds["high"] = text
+            continue
+        kinds.setdefault(kind, text)
+    return True
+
+
+_GDAL_JSON_RE2 = r"(?s)^(?:\[ (?:.* )?\]|\{ (?:.* )?\})$"  # _GDAL_JSON for Arrow's RE2
+
+
+def _has_gdal_json(values: pa.Array) -> bool:
+    """Whether a cell of the text array ``values`` is GDAL's JSON text of an array or object."""
+    found = pc.match_substring_regex(values, _GDAL_JSON_RE2)
+    if not pc.any(found).as_py():
+        return False
+    return any(isinstance(_loaded(t), list | dict) for t in pc.filter(values, found).to_pylist())
+
+
+def _as_whole(frame: pd.DataFrame, whole: WholeColumns) -> pd.DataFrame:
+    """``frame``'s int, bool and JSON-subtype columns typed as a whole read types them."""
+    for name in whole.floats:
+        frame[name] = frame[name].astype("float64")
+    for name in whole.objects:
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    for name, dtype in whole.parsed.items():
+        if dtype is None:
+            continue
+        values = [v if v is None or (isinstance(v, float) and np.isnan(v)) else json.loads(v) for v in frame[name]]
+        column = pd.Series(values, index=frame.index, dtype=object)
+        frame[name] = column if str(dtype) == "object" else column.astype(dtype)
+    return frame
+
+
+def arrow_frame(meta: dict[str, Any], table: pa.Table, options: dict[str, str],
+                whole: WholeColumns | None = None) -> gpd.GeoDataFrame:
     """An Arrow table of ``pyogrio.open_arrow`` (``datetime_as_string=True``) as the frame
     ``read(..., use_arrow=True)`` gives: ``pyogrio.read_dataframe``'s conversion of its table (no fid
     index, date-times parsed as ISO 8601 to milliseconds, mixed offsets in UTC, JSON text columns
@@ -246,7 +375,11 @@ def arrow_frame(meta: dict[str, Any], table: pa.Table, options: dict[str, str]) 
     for dtype, column in zip(meta["dtypes"], meta["fields"], strict=True):
         if dtype is not None and dtype.startswith("datetime") and dtype != "datetime64[D]":
             frame[column] = _datetimes(frame[column])
+    if whole is not None:
+        frame = _as_whole(frame, whole)
     for subtype, column in zip(meta["ogr_subtypes"], meta["fields"], strict=True):
+        if whole is not None and column in whole.parsed:
+            continue
         if subtype == "OFSTJSON" and pd.api.types.infer_dtype(frame[column]) == "string":
             with contextlib.suppress(ValueError, TypeError):  # pyogrio leaves it text (a warning)
                 frame[column] = frame[column].map(json.loads, na_action="ignore")
@@ -256,6 +389,9 @@ def arrow_frame(meta: dict[str, Any], table: pa.Table, options: dict[str, str]) 
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=meta["crs"])
     if options.get(ARRAY_AS_STRING) == "YES":
         gdf = _json_values(gdf)
+    for name in whole.marked if whole is not None else ():
+        if gdf[name].dtype != object:  # no array or object in this chunk's cells: as _json_values leaves it
+            gdf[name] = gdf[name].astype(object).where(gdf[name].notna(), None)
     if not shapely.is_missing(gdf.geometry.to_numpy()).any():
         return gdf
     decoded = geomcheck.decode_wkb(np.asarray(blobs, dtype=object))
