@@ -56,6 +56,17 @@ def range_help(totals: pd.Series, quantity: str, lo: int, hi: int) -> str:
     return f"{lo}th-{hi}th percentile {kg_text(totals[f'{quantity}_low'])} to {kg_text(totals[f'{quantity}_high'])}"
 
 
+def totals_chart(table: pd.DataFrame, group: str) -> None:
+    """The chart of a totals table, or a line saying why there is none: with no site of any group
+    estimable, the chart was an empty frame whose axis read 0.000000 (national footprints, no figures)."""
+    if not len(table) or table["used_kg"].isna().all():
+        st.info("No site in these groups has a gold or a mercury figure, so there is no range to chart: the"
+                " table counts them as not estimable (n_not_estimable). Import gold_kg_per_year or"
+                " mercury_kg_per_year to estimate them.")
+    else:
+        st.altair_chart(charts.totals_chart(table, group), width="stretch")
+
+
 st.title("Mercury inventory and National Action Plan tracking")
 svc = chrome.service()
 sites, water = svc.frames().get("mining_sites"), svc.frames().get("water_bodies")
@@ -113,16 +124,13 @@ if area is None:
 tab_area, tab_method, tab_round, tab_trend, tab_register, tab_sites = st.tabs(
     ["By area", "By method", "By survey round", "Trends and targets", "Register", "Sites"])
 with tab_area:
-    st.altair_chart(charts.totals_chart(inv.tables["by_area"], "admin_area"),
-                    width="stretch")
+    totals_chart(inv.tables["by_area"], "admin_area")
     st.dataframe(inv.tables["by_area"], hide_index=True, column_config=kg_columns(inv.tables["by_area"]))
 with tab_method:
-    st.altair_chart(charts.totals_chart(inv.tables["by_method"], "amalgamation"),
-                    width="stretch")
+    totals_chart(inv.tables["by_method"], "amalgamation")
     st.dataframe(inv.tables["by_method"], hide_index=True, column_config=kg_columns(inv.tables["by_method"]))
 with tab_round:
-    st.altair_chart(charts.totals_chart(inv.tables["by_round"], "survey_round"),
-                    width="stretch")
+    totals_chart(inv.tables["by_round"], "survey_round")
     st.dataframe(inv.tables["by_round"], hide_index=True, column_config=kg_columns(inv.tables["by_round"]))
 with tab_trend:
     targets = {tg.metric: tg.value for tg in inv.factors.targets}
