@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import geopandas as gpd
@@ -122,13 +123,16 @@ def run_chunked(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[st
     them. InputError with every problem of the file when it has an error, as ``load_layer`` raises it.
     A rule refusal (a layer missing, a bad ``threads`` setting: ``Settings.threads``) comes after the
     file's own errors, as in a whole-file run."""
-    if count_records(path) == 0:  # an empty file: the whole-file read says what it says
+    chunks = read_chunks(path, rows)
+    head = next(chunks, None)  # an empty layer is one empty chunk (GeoParquet: none); no count of the file first
+    if head is None or (not len(head[0]) and count_records(path) == 0):  # empty: the whole-file read says what it says
+        chunks.close()
         return _whole(ruleset, only, frames, subject, path, repair=repair, set_values=set_values, threads=threads)
     spec = spec_for(subject)
     rules = [ruleset.rule(r) for r in dict.fromkeys(only)] if only else list(ruleset.rules)
     merged = _Merged({r.id: k for k, r in enumerate(rules)}, [], [])
     problems: list[Problem] = []
-    read = ((set_fields(gdf, spec, dict(set_values)), notes) for gdf, notes in read_chunks(path, rows))
+    read = ((set_fields(gdf, spec, dict(set_values)), notes) for gdf, notes in chain([head], chunks))
     first: Evaluation | None = None
     refusal: HgWatchError | None = None
     for part in validated_chunks(read, spec, source=path.name, repair=repair, problems=problems):

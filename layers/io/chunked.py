@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,7 +45,7 @@ from layers.io.validate import OPEN_RING, ROW, UNREADABLE, rename_columns, valid
 _FIELD_KINDS = {"type": 1, "missing": 2, "allowed": 3, "range": 4}
 
 
-def read_chunks(path: Path, rows: int, crs: str | None = None) -> Iterator[tuple[gpd.GeoDataFrame, list[Problem]]]:
+def read_chunks(path: Path, rows: int, crs: str | None = None) -> Generator[tuple[gpd.GeoDataFrame, list[Problem]]]:
     """The file's records ``rows`` at a time, in EPSG:4326 with a global ``_row`` column, tidied as
     ``layers.io.readers.read_raw`` tidies a whole file (no ``hgw_`` columns, 2D)."""
     with WalCopies() as copies:  # a GeoPackage's -wal: one private copy for the check and the pages
