@@ -5,6 +5,7 @@ Every refusal names the flag, the bad item, the form expected and an example.
 """
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Collection, Iterable, Sequence
@@ -15,7 +16,8 @@ import pandas as pd
 import shapely
 
 from geo.errors import InputError
-from layers.catalogue import CATALOGUE, LayerSpec
+from layers.catalogue import CATALOGUE, FieldSpec, LayerSpec
+from layers.io.coerce import parse_bool
 
 
 def parse_pairs(items: Iterable[str], *, flag: str, form: str, example: str,
@@ -80,11 +82,57 @@ def layer_values(items: Iterable[str]) -> dict[str, dict[str, str]]:
 def parse_filters(items: Iterable[str], spec: LayerSpec, *,
                   keys: Collection[str] | None = None) -> dict[str, list[str]]:
     """``--filter FIELD=V1,V2`` items as {field: [values]}; the field must be one of ``keys``
-    (default: every declared field of the layer)."""
-    pairs = parse_pairs(items, flag="--filter", form="FIELD=V1,V2",
+    (default: every declared field of the layer), and each value one the field can hold
+    (``filter_value``): a coded field's value is one of its allowed values, a yes/no field's is read
+    as the import reads it (``yes``, ``oui``, ``1`` ... become ``true``), a number's is a number. A
+    value no row can hold used to select nothing without a word (``status=actve``: an empty file)."""
+    given = list(items)
+    pairs = parse_pairs(given, flag="--filter", form="FIELD=V1,V2",
                         keys=spec.field_names if keys is None else keys,
-                        example="status=active,inactive")
-    return {field: [v.strip() for v in values.split(",")] for field, values in pairs}
+                        example="status=active,inactive")  # one pair per item, in order
+    return {field: [filter_value(item, spec.field(field), v.strip()) for v in values.split(",")]
+            for item, (field, values) in zip(given, pairs)}
+
+
+def filter_value(item: str, field: FieldSpec | None, value: str) -> str:
+    """``value`` of the ``--filter`` ``item`` on ``field`` as ``apply_filters`` compares it (text, any case):
+    an allowed value of a coded field, ``true``/``false`` for a yes/no field, a whole number without
+    sign or decimals for an int field; unchanged for a field the catalogue does not declare.
+
+    Raises
+    ------
+    InputError
+        naming the item, the value, the field and what was expected (with the closest allowed value).
+    """
+    if field is None:
+        return value
+    problem = ""
+    if field.allowed is not None and value.lower() not in {a.lower() for a in field.allowed}:
+        close = difflib.get_close_matches(value.lower(), [a.lower() for a in field.allowed], n=1)
+        problem = f"expected one of {sorted(field.allowed)}" + (f"; did you mean {close[0]!r}?" if close else "")
+    elif field.dtype == "bool":
+        read, bad = parse_bool(pd.Series([value], dtype=object))
+        if bool(bad.iloc[0]) or pd.isna(read.iloc[0]):
+            problem = "expected true or false (or yes/no, 1/0)"
+        else:
+            return "true" if bool(read.iloc[0]) else "false"
+    elif field.dtype in ("int", "float"):
+        number = _finite(value)
+        if number is None or (field.dtype == "int" and not number.is_integer()):
+            problem = f"expected {'a whole number' if field.dtype == 'int' else 'a number'}"
+        elif field.dtype == "int":
+            return str(int(number))
+    if problem:
+        raise InputError(f"--filter {item!r}: value {value!r} of field {field.name!r}: {problem}")
+    return value
+
+
+def _finite(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
