@@ -46,8 +46,13 @@ st.subheader("Active sites without a valid licence, and licences, per admin unit
 st.caption("A site counts when the licences valid on the day above do not wholly cover it (geodesic edges, "
            "boundary inside). The SITE-OUTSIDE-LICENCE rule judges each site on its own survey date. "
            f"Units by {regs.units.basis}: " + chrome.plain(regs.units.note))
-st.dataframe(regs.units.table, hide_index=True, key="reg_unlicensed")
-if regs.units.shapes is not None:
+if not len(regs.licences):  # every active site counted "without a valid licence" when there is no licence to judge by
+    st.info("With no licences layer no site can be judged against a licence, so none is counted here (the"
+            " SITE-OUTSIDE-LICENCE rule does not run either). Import the licences on the Import data page to count"
+            " the active sites without a valid one.")
+else:
+    st.dataframe(regs.units.table, hide_index=True, key="reg_unlicensed")
+if len(regs.licences) and regs.units.shapes is not None:
     measure = st.radio("Colour the units by", list(MEASURES), format_func=lambda k: MEASURES[k][0], horizontal=True,
                        key="reg_unit_measure")
     licence_fmap = unit_map(regs.units, measure)
@@ -55,17 +60,26 @@ if regs.units.shapes is not None:
         st_folium(licence_fmap, height=440, use_container_width=True, returned_objects=[], key="reg_unit_map")
 
 st.subheader("Facilities")
-st.dataframe(regs.facilities, hide_index=True, column_config=chrome.day_columns(regs.facilities), key="reg_facilities")
+if not len(regs.facilities):  # an empty table with no header said nothing
+    st.info("No facility is recorded: import a facilities layer (amalgamation centres, processing plants, mercury"
+            " storage, gold buyers) on the Import data page.")
+else:
+    st.dataframe(regs.facilities, hide_index=True, column_config=chrome.day_columns(regs.facilities),
+                 key="reg_facilities")
 
 st.subheader("Miners")
-st.markdown(f"**{int(regs.miner_counts['miners'].sum()) if len(regs.miner_counts) else 0}** miner(s) registered.")
-st.dataframe(regs.miner_counts, hide_index=True, key="reg_miner_counts")
-if regs.miners is not None:
-    st.dataframe(regs.miners, hide_index=True, column_config=chrome.day_columns(regs.miners), key="reg_miners")
+if not len(regs.miner_counts) and (regs.miners is None or not len(regs.miners)):  # two empty tables said nothing
+    st.info("No miner is registered: import a miners register (a CSV or XLSX, with or without coordinates) on the"
+            " Import data page.")
 else:
-    st.caption("Your role sees the miners' register without its personal fields: counts per site here; the map"
-               " and the partner API carry each entry's id, site, registration date, activity and location,"
-               " never its certificate, sex or age band.")
+    st.markdown(f"**{int(regs.miner_counts['miners'].sum()) if len(regs.miner_counts) else 0}** miner(s) registered.")
+    st.dataframe(regs.miner_counts, hide_index=True, key="reg_miner_counts")
+    if regs.miners is not None:
+        st.dataframe(regs.miners, hide_index=True, column_config=chrome.day_columns(regs.miners), key="reg_miners")
+    else:
+        st.caption("Your role sees the miners' register without its personal fields: counts per site here; the map"
+                   " and the partner API carry each entry's id, site, registration date, activity and location,"
+                   " never its certificate, sex or age band.")
 
 if regs.trade is not None:
     st.subheader("Mercury trade records (restricted)")
