@@ -134,8 +134,9 @@ def count_records(path: Path) -> int:
     GeoPackage opened as a whole read opens it; -1 when it cannot be told (reading it says why).
 
     A GeoJSON is counted by GDAL's GeoJSON driver alone (``GeoJSON:<path>``: no other driver can
-    open it) without ``sniff``, which parses the whole file into Python objects (about 12 times
-    its size; the chunked read that follows sniffs it, and refuses it as a whole read does)."""
+    open it) without ``sniff``, which would read the whole file once more (the chunked read that
+    follows sniffs it, and refuses it as a whole read does). ``services.chunked_check`` counts only
+    a file whose first chunk is empty."""
     try:
         if path.suffix.lower() == ".parquet":
             return int(pq.ParquetFile(path).metadata.num_rows)
