@@ -108,12 +108,14 @@ def cmd_layers(args: argparse.Namespace) -> int:
     from services.auth import may_see_layer
 
     ws = service(args).store
+    listed = [i for i in ws.layers() if may_see_layer(args.identity, i.layer)]  # read (or refused) before a line
+    wide = max([len("imported"), *(len(i.imported_at) for i in listed)])  # an ISO time with its offset: 25
     print(f"workspace {ws.path}")
-    print(f"{'layer':<18} {'rows':>7}  {'error':>9}  {'imported':<20} source / licence")
-    for i in (i for i in ws.layers() if may_see_layer(args.identity, i.layer)):
+    print(f"{'layer':<18} {'rows':>7}  {'error':>9}  {'imported':<{wide}} source / licence")
+    for i in listed:
         err = f"±{i.accuracy_m:g} m" if i.accuracy_m is not None else "unknown"
         tag = " [SYNTHETIC]" if i.synthetic else ""
-        print(f"{i.layer:<18} {i.rows:>7}  {err:>9}  {i.imported_at:<20} {i.source} / {i.licence}{tag}")
+        print(f"{i.layer:<18} {i.rows:>7}  {err:>9}  {i.imported_at:<{wide}} {i.source} / {i.licence}{tag}")
     return 0
 
 
