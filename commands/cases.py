@@ -60,7 +60,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
             if args.format == "csv":
                 sys.stdout.write(csv_text(frame))
             else:
-                print(frame.to_string(index=False) if len(frame) else "no cases")
+                shown = frame.astype(object).where(frame.notna(), "-")  # no assignee: '-', not an account 'None'
+                print(shown.to_string(index=False) if len(frame) else "no cases")
             return 0
         if action == "counts":
             by = tuple(b.strip() for b in args.by.split(",") if b.strip())
