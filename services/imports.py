@@ -222,24 +222,28 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
                 warn: Callable[[list[Problem]], None] | None = None,
                 admin_areas: gpd.GeoDataFrame | None = None,
                 filled: dict[str, int] | None = None) -> tuple[str, Iterator[gpd.GeoDataFrame]]:
-    """(layer type, chunks): a GeoParquet read and validated ``rows`` records at a time, for a file
-    larger than memory (``layers.io.chunked``). The chunks are the rows ``load_file`` would give,
-    in order; after the last one the iterator raises InputError with every problem of the whole
+    """(layer type, chunks): a GeoParquet, GeoJSON or GeoPackage of one layer read and validated ``rows``
+    records at a time, for a file larger than memory (``layers.io.chunked``). The chunks are the rows
+    ``load_file`` would give, in order; after the last one the iterator raises InputError with every problem of the whole
     file (the same problems, in the same order, as ``load_file``) when any is an error, so a
     store writing the chunks as they come must keep nothing then (``Workspace.write_layer_chunks``).
     ``warn`` gets the warnings at the end, as ``load_file`` gives them. ``filled`` gets, once the
     last chunk is read, how many kept rows each ``--set`` value filled (``Loaded.filled``: a value
     that filled none is left out), for the source recorded (``set_source``)."""
     path = _a_file(file)
-    name = layer or infer_layer(path)
+    kind = KINDS.get(path.suffix.lower())  # the content is sniffed by the chunked read, as by a whole one
+    if kind not in ("parquet", "geojson", "gpkg"):
+        raise InputError(f"{path.name}: --chunk-rows imports GeoParquet, GeoJSON and GeoPackage in chunks; "
+                         "import this file whole (--chunk-rows 0), or convert it to GeoParquet")
+    inside = source_layers(path) if kind == "gpkg" else []
+    if len(inside) > 1:
+        raise InputError(f"{path.name} holds {len(inside)} layers; --chunk-rows imports a GeoPackage of one layer: "
+                         "import it whole (--chunk-rows 0), or one layer to a GeoPackage of its own")
+    name = layer or next((n for n in inside if n in CATALOGUE), None) or infer_layer(path)
     if name is None:
         raise InputError(f"{path.name}: cannot tell the layer type from the file name; "
                          f"pass --layer with one of {sorted(CATALOGUE)}")
     spec = spec_for(name)
-    kind = sniff(path).kind if path.is_file() else None
-    if kind != "parquet":
-        raise InputError(f"{path.name}: --chunk-rows imports GeoParquet in chunks; import this file whole "
-                         "(--chunk-rows 0), or convert it to GeoParquet")
 
     counts = {k: 0 for k in set_values or {}}
     lacking: dict[str, pd.Series] = {}  # the rows of the chunk being read that each --set value fills

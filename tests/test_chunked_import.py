@@ -137,8 +137,10 @@ def test_when_an_import_goes_in_chunks(tmp_path: Path, monkeypatch: pytest.Monke
         imports.chunk_rows(file, -1)
     geojson = tmp_path / "sites.geojson"
     gpd.read_parquet(file).drop(columns=["hgw_export"]).to_file(geojson, driver="GeoJSON")
-    assert imports.chunk_rows(geojson, None) == 0
-    with pytest.raises(Exception, match="sites.geojson: --chunk-rows imports GeoParquet in chunks"):
-        imports.load_chunks(geojson, "mining_sites", rows=3)
+    assert imports.chunk_rows(geojson, None) == 0  # chunks are automatic for a large GeoParquet only
+    csv = tmp_path / "sites.csv"
+    csv.write_text("site_id,lat,lon\nS1,6.0,-1.5\n")
+    with pytest.raises(Exception, match="sites.csv: --chunk-rows imports GeoParquet, GeoJSON and GeoPackage in chunks"):
+        imports.load_chunks(csv, "mining_sites", rows=3)
 
 
