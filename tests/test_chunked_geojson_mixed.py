@@ -4,7 +4,8 @@ A whole read types some columns by all of their values: GDAL marks a property ho
 some features and text in others as a JSON column, which pyogrio parses only when every value in it
 parses; an integer or true/false column with a missing value anywhere is float or object. A chunk
 typed by its own values gave 3.5 or 7 or 1000.0 where the whole file gives '3.5', '7' and '1e3', and
-int or bool where the whole file gives float or object. ``gdalread.whole_columns`` decides these once
+int or bool where the whole file gives float or object, a date-time of one offset where the whole
+file's mixed ones are UTC. ``gdalread.whole_columns`` decides these once
 per file (one pass over those columns, no geometry); every chunk is converted the same way.
 Fails before: the chunks were typed by their own values."""
 from __future__ import annotations
@@ -66,3 +67,14 @@ def test_a_json_column_of_integers_and_a_missing_value_is_float_in_every_chunk(t
     assert str(whole["v"].dtype) == "float64" and whole["v"].tolist()[:3] == [5.0, 6.0, float(2**40)]
     assert [str(c["v"].dtype) for c in chunks] == ["float64"] * 4
     assert [c["v"].tolist()[0] for c in chunks][:3] == [5.0, 6.0, float(2**40)]
+
+
+def test_date_times_of_mixed_offsets_are_utc_in_every_chunk(tmp_path: Path) -> None:
+    """A whole read gives a date-time column of mixed offsets in UTC; a chunk of one offset kept it."""
+    seen = ["2024-03-01T10:00:00+01:00", "2024-03-01T10:00:00Z", None, "2024-03-01T12:30:00+01:00"]
+    path = _file(tmp_path / "mining_sites.geojson", [{"site_id": f"S{i}", "seen": t} for i, t in enumerate(seen)])
+    whole, chunks = _reads(path, 1)
+    assert str(whole["seen"].dtype) == "datetime64[ms, UTC]"
+    assert [str(c["seen"].dtype) for c in chunks] == ["datetime64[ms, UTC]"] * 4
+    assert [str(c["seen"][0]) for c in chunks] == ["2024-03-01 09:00:00+00:00", "2024-03-01 10:00:00+00:00", "NaT",
+                                                   "2024-03-01 11:30:00+00:00"]

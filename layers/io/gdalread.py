@@ -245,12 +245,15 @@ class WholeColumns:
         the column parsed as JSON when every value parses, None when one does not (kept text).
     marked : text columns with a cell GDAL wrote from a JSON array or object (``_json_values``
         makes the column object, missing values None).
+    utc : date-time columns with more than one offset (or none in some values): UTC in a whole
+        read, where a chunk of one offset kept it.
     """
 
     floats: frozenset[str] = frozenset()
     objects: frozenset[str] = frozenset()
     parsed: dict[str, Any] = field(default_factory=dict)
     marked: frozenset[str] = frozenset()
+    utc: frozenset[str] = frozenset()
 
 
 def whole_columns(source: str, options: dict[str, str], meta: dict[str, Any], schema: pa.Schema) -> WholeColumns:
@@ -262,13 +265,16 @@ def whole_columns(source: str, options: dict[str, str], meta: dict[str, Any], sc
     subtypes = dict(zip(meta["fields"], meta["ogr_subtypes"], strict=True))
     json_cols = [n for n in meta["fields"] if subtypes[n] == "OFSTJSON"]
     texts = [f.name for f in schema if f.name in names and _is_text(f.type)] if options.get(ARRAY_AS_STRING) == "YES" else []
-    if not (counted or json_cols or texts):
+    times = [n for n, d in zip(meta["fields"], meta["dtypes"], strict=True)
+             if d is not None and d.startswith("datetime") and d != "datetime64[D]"]
+    offsets: dict[str, set[str]] = {n: set() for n in times}
+    if not (counted or json_cols or texts or times):
         return WholeColumns()
     nulls: set[str] = set()
     samples: dict[str, dict[object, str]] = {n: {} for n in json_cols}  # per JSON column: a text per kind
     failed: set[str] = set()
     marked: set[str] = set()
-    columns = list(dict.fromkeys(counted + json_cols + texts))
+    columns = list(dict.fromkeys(counted + json_cols + texts + times))
     with _pyogrio_errors(), pyogrio.open_arrow(source, columns=columns, read_geometry=False, batch_size=65536,
                                                 use_pyarrow=True, datetime_as_string=True, **options) as (_, reader):
         for batch in reader:
@@ -282,6 +288,9 @@ def whole_columns(source: str, options: dict[str, str], meta: dict[str, Any], sc
                     failed.add(name)
                 if name in texts and name not in marked and _has_gdal_json(values):
                     marked.add(name)
+                if name in offsets and len(offsets[name]) < 2:
+                    offsets[name].update(pc.unique(pc.replace_substring_regex(
+                        values.drop_null(), _OFFSET_RE2, r"\1")).to_pylist())
     parsed: dict[str, Any] = {}
     for name in json_cols:
         if name in failed:
@@ -292,7 +301,8 @@ def whole_columns(source: str, options: dict[str, str], meta: dict[str, Any], sc
     kinds_of = {f.name: f.type for f in schema}
     return WholeColumns(frozenset(n for n in counted if n in nulls and pa.types.is_integer(kinds_of[n])),
                         frozenset(n for n in counted if n in nulls and pa.types.is_boolean(kinds_of[n])),
-                        parsed, frozenset(n for n in marked if n not in parsed or parsed[n] is None))
+                        parsed, frozenset(n for n in marked if n not in parsed or parsed[n] is None),
+                        frozenset(n for n in times if len(offsets[n]) > 1))
 
 
 def _parsed_dtype(texts: list[str | None], kind: pa.DataType) -> Any:
@@ -333,6 +343,7 @@ def _sampled(values: pa.Array, kinds: dict[object, str]) -> bool:
 
 
 _GDAL_JSON_RE2 = r"(?s)^(?:\[ (?:.* )?\]|\{ (?:.* )?\})$"  # _GDAL_JSON for Arrow's RE2
+_OFFSET_RE2 = r"^.*?(Z|[+-]\d\d:?\d\d)?$"  # a date-time text's offset, '' when it has none
 
 
 def _has_gdal_json(values: pa.Array) -> bool:
@@ -374,7 +385,7 @@ def arrow_frame(meta: dict[str, Any], table: pa.Table, options: dict[str, str],
     del table
     for dtype, column in zip(meta["dtypes"], meta["fields"], strict=True):
         if dtype is not None and dtype.startswith("datetime") and dtype != "datetime64[D]":
-            frame[column] = _datetimes(frame[column])
+            frame[column] = _datetimes(frame[column], utc=whole is not None and column in whole.utc)
     if whole is not None:
         frame = _as_whole(frame, whole)
     for subtype, column in zip(meta["ogr_subtypes"], meta["fields"], strict=True):
@@ -403,11 +414,18 @@ def arrow_frame(meta: dict[str, Any], table: pa.Table, options: dict[str, str],
     return gdf
 
 
-def _datetimes(texts: pd.Series) -> pd.Series:
+def _datetimes(texts: pd.Series, *, utc: bool = False) -> pd.Series:
     """A date-time column GDAL gave as ISO 8601 text, parsed as ``pyogrio.read_dataframe`` parses it
     (pyogrio 0.13, ``datetime_as_string=False``, ``mixed_offsets_as_utc=True``): milliseconds,
-    mixed offsets in UTC, the text kept (with pyogrio's warning) when it does not parse."""
+    mixed offsets in UTC, the text kept (with pyogrio's warning) when it does not parse; ``utc``: the
+    whole file's values have mixed offsets, so UTC (as the whole read parses them) whatever this chunk's."""
     warning = "Error parsing datetimes, original strings are returned: {}"
+    if utc:
+        try:
+            return pd.to_datetime(texts, utc=True, format="ISO8601").dt.as_unit("ms")
+        except Exception as exc:  # as pyogrio: any failure keeps the text
+            warnings.warn(warning.format(exc), stacklevel=3)
+            return texts
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*parsing datetimes with mixed time zones will raise.*", FutureWarning)
         try:
