@@ -155,10 +155,14 @@ def test_a_check_of_files_lacking_a_layer_says_the_workspace_is_not_read(
         "  error: layer water_bodies: rule HG-WATER-100 needs layer 'water_bodies', which was not given"]
 
 
-def test_chunk_rows_on_a_geojson_is_refused_before_it_says_it_reads(
+def test_chunk_rows_on_a_csv_is_refused_before_it_says_it_reads(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """It printed "[ 0.0 s] reading ... 5 records at a time" and then refused to read the file so."""
-    assert cli.main(["--workspace", str(tmp_path / "ws.gpkg"), "import", str(PLACES), "--chunk-rows", "5"]) == 2
+    """It printed "[ 0.0 s] reading ... 5 records at a time" and then refused to read the file so (a GeoJSON
+    then; since 38b6b61 a GeoJSON and a GeoPackage of one layer import in chunks, a CSV does not)."""
+    csv = tmp_path / "places.csv"
+    csv.write_text("area_id,lat,lon\nA,6.0,-1.5\n")
+    assert cli.main(["--workspace", str(tmp_path / "ws.gpkg"), "import", str(csv), "--layer", "residential_areas",
+                     "--chunk-rows", "5"]) == 2
     assert capsys.readouterr().err == (
-        "hgwatch: osm_places_2019.geojson: --chunk-rows imports GeoParquet in chunks; import this file whole"
-        " (--chunk-rows 0), or convert it to GeoParquet\n")
+        "hgwatch: places.csv: --chunk-rows imports GeoParquet, GeoJSON and GeoPackage in chunks; import this file"
+        " whole (--chunk-rows 0), or convert it to GeoParquet\n")
