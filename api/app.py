@@ -81,8 +81,10 @@ from starlette.responses import JSONResponse, Response
 from api import claims, cql2_read, cql2_text, parameters
 from api import config as api_config
 from api.provider import ASKING, Asking, StoreUnreadable, every_served, read_by_gate, restored, served_to, use
+from layers.catalogue import CATALOGUE
 from layers.store.base import Store
 from layers.store.open import open_store
+from layers.store.visibility import wholly_restricted
 from services import audit, keys
 from services.auth import Identity
 from services.features import FeatureSource
@@ -365,7 +367,9 @@ class KeyGate:
             except Exception:  # the request is answered from the collections made last
                 LOGGER.exception("the collection list could not be made again")
         asking = Asking(identity)
-        answered = await self._parameters(scope, asking, send)
+        answered = await self._unserved(scope, asking, send)
+        if answered is None:
+            answered = await self._parameters(scope, asking, send)
         if answered is None and "filter" in query:
             answered = await self._filter(scope, query, asking, send)
         status = await self._pygeoapi(scope, receive, send, asking) if answered is None else answered
@@ -375,6 +379,27 @@ class KeyGate:
                          self.store.path, asking.unreadable)
         self.audit.put((asking.identity.name, "api request", asking.collection or _collection(path) or path,
                         {"path": path, "status": status, "features": asking.features}))
+
+    async def _unserved(self, scope: Scope, asking: Asking, send: Send) -> int | None:
+        """404 naming the collection and the collections served to this identity, for a path naming a collection
+        it is not served (one that does not exist, or a wholly restricted layer for a partner: the same answer,
+        which names only what is served; such a layer is served to no key, and the name asked for is not
+        repeated: tests/test_attack_api.py). pygeoapi's own 404 said "Collection not found", naming nothing."""
+        where = parameters.route(scope.get("path", ""))
+        if where is None or where.collection is None:
+            return None
+        try:
+            if await asyncio.to_thread(served_to, asking, where.collection) is not None:
+                return None
+            served = await asyncio.to_thread(every_served, asking)  # a wholly restricted layer is served to no key
+            names = sorted(c.name for c in served if c.name not in CATALOGUE or not wholly_restricted(c.name))
+        except StoreUnreadable:
+            await self._reply(send, 503, "ServiceUnavailable", "the store cannot be read now; try again later",
+                              [(b"retry-after", str(RETRY_AFTER_S).encode())])
+            return 503
+        await self._reply(send, 404, "NotFound", "the collection this path names is not served to this key (nor to"
+                          f" any: not repeated); expected one of {names} (see /collections)")
+        return 404
 
     async def _parameters(self, scope: Scope, asking: Asking, send: Send) -> int | None:
         """Answer a request whose query ``api.parameters`` refuses: 400 naming each problem (or 503 when

@@ -35,9 +35,11 @@ the path accepts.
 The values of ``sortby`` and ``properties`` (on items; ``properties`` on queryables too) are lists of
 the collection's properties, and each name in them is checked here too (``listed_names``): pygeoapi
 answered a name it does not know with "bad sort property" or "unknown properties specified", naming
-neither the value nor what it expected, and an empty name (``sortby=status,``, a trailing comma) with
-500 (an IndexError in its reading of ``sortby``). Now each gets a 400 naming the parameter, the value
-and the properties the key may use (a restricted one is answered as a made-up one, as above).
+neither the name nor what it expected, and an empty name (``sortby=status,``, a trailing comma) with
+500 (an IndexError in its reading of ``sortby``). Now each gets a 400 naming the parameter, which of its
+names is wrong (by position: a name that is no property the key may use, restricted or made up, is not
+repeated, so no answer to a partner holds a restricted layer's field name, ``tests/test_attack_api.py``),
+the closest property and the properties the key may use.
 """
 from __future__ import annotations
 
@@ -112,7 +114,8 @@ def accepted(where: Route, collections: Sequence[Served] | None) -> Accepted:
     return Accepted(sorted(names, key=str.lower), [], carried)
 
 
-def _shown(name: str) -> str:
+def shown(name: str) -> str:
+    """``name`` quoted, cut to ``NAME_CHARS`` characters: a value of the request repeated in an answer."""
     return repr(name if len(name) <= NAME_CHARS else name[:NAME_CHARS] + "...")
 
 
@@ -130,29 +133,32 @@ def lists_names(where: Route, pairs: Sequence[tuple[str, str]]) -> bool:
 
 def listed_names(where: Route, pairs: Sequence[tuple[str, str]], collections: Sequence[Served]) -> list[str]:
     """A problem for each ``sortby`` or ``properties`` value (``LISTS``) of ``pairs`` that names an empty or
-    unknown property of ``collections`` (as the identity is served them): parameter, value, name and the
-    names expected. ``sortby`` takes ``-`` (descending) or ``+`` (ascending) before a name; a ``+`` written
-    as is in a URL reads as a space, so a name with a space before it is told to write ``%2B``."""
+    unknown property of ``collections`` (as the identity is served them): the parameter, the position of
+    each bad name, the closest property and the names expected. ``sortby`` takes ``-`` (descending) or
+    ``+`` (ascending) before a name; a ``+`` written as is in a URL reads as a space, so a name with a
+    space before it is told to write ``%2B``."""
     fields = sorted({str(f) for c in collections for f in c.fields}, key=str.lower)
     problems: list[str] = []
     for name, value in pairs:
         if name not in LISTS.get(where.kind, ()) or value == "":
             continue  # (an empty value is refused by its name)
+        items = value.split(",")
         wrong: list[str] = []
-        for item in value.split(","):
+        for k, item in enumerate(items, 1):
             prop = item[1:] if name == "sortby" and item[:1] in ("-", "+") else item
             if prop == "":
-                wrong.append("an empty name (a comma at the start or the end, or two commas in a row)")
+                wrong.append(f"name {k} of {len(items)} is empty (a comma at the start or the end, or two commas"
+                             " in a row)")
             elif prop not in fields:
                 close = _closest(prop.strip(), fields)
                 hint = f" (did you mean {close!r}?)" if close else ""
                 if name == "sortby" and prop.startswith(" ") and prop.strip() in fields:
                     hint = f" (a '+' written as is in a URL reads as a space: write %2B{prop.strip()})"
-                wrong.append(f"{_shown(prop)} is not a property of {where.collection}{hint}")
+                wrong.append(f"name {k} of {len(items)} is not a property of {where.collection}{hint}")
         if wrong:
             order = " each with '-' before it for descending order or '+' (%2B) for ascending," if name == "sortby" else ""
-            problems.append(f"{name}={_shown(value)}: {'; '.join(wrong)}; expected property names separated by"
-                            f" commas,{order} of: {', '.join(fields)}")
+            problems.append(f"{name}: {'; '.join(wrong)}; expected property names separated by commas,{order} of:"
+                            f" {', '.join(fields)}")
     return problems
 
 
@@ -172,7 +178,7 @@ def refusal(where: Route, pairs: Sequence[tuple[str, str]], collections: Sequenc
             problems.append(f"unknown parameter {DATETIME!r} ({where.collection} has no date field to filter on)")
         elif name not in allowed:
             close = _closest(name, allowed)
-            problems.append(f"unknown parameter {_shown(name)}" + (f" (did you mean {close!r}?)" if close else ""))
+            problems.append(f"unknown parameter {shown(name)}" + (f" (did you mean {close!r}?)" if close else ""))
         elif count > 1:
             problems.append(f"{name!r} is given {count} times; expected once")
         elif name in empty:
