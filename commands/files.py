@@ -27,7 +27,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         filled: dict[str, int] = {}  # known once the chunks are read: the source is then asked for
         name, chunks = imports.load_chunks(args.file, args.layer, rows=rows, crs=args.crs, repair=args.repair,
                                            set_values=arguments.set_values(args.set), progress=progress,
-                                           warn=print_problems, admin_areas=stored_areas(svc.store), filled=filled)
+                                           warn=print_problems, admin_areas=stored_areas(svc.store), filled=filled,
+                                           source_layer=args.source_layer)
         progress(f"reading {args.file} {rows} records at a time")  # after a refusal of the file itself, not before
         held = _held(args, svc.store, [name])
         meta = _provenance(args, held) | {"source": lambda: str(_provenance(args, held, filled)["source"])}

@@ -221,7 +221,8 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
                 progress: Callable[[str], None] | None = None,
                 warn: Callable[[list[Problem]], None] | None = None,
                 admin_areas: gpd.GeoDataFrame | None = None,
-                filled: dict[str, int] | None = None) -> tuple[str, Iterator[gpd.GeoDataFrame]]:
+                filled: dict[str, int] | None = None,
+                source_layer: str | None = None) -> tuple[str, Iterator[gpd.GeoDataFrame]]:
     """(layer type, chunks): a GeoParquet, GeoJSON or GeoPackage of one layer read and validated ``rows``
     records at a time, for a file larger than memory (``layers.io.chunked``). The chunks are the rows
     ``load_file`` would give, in order; after the last one the iterator raises InputError with every problem of the whole
@@ -229,7 +230,8 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
     store writing the chunks as they come must keep nothing then (``Workspace.write_layer_chunks``).
     ``warn`` gets the warnings at the end, as ``load_file`` gives them. ``filled`` gets, once the
     last chunk is read, how many kept rows each ``--set`` value filled (``Loaded.filled``: a value
-    that filled none is left out), for the source recorded (``set_source``)."""
+    that filled none is left out), for the source recorded (``set_source``). ``source_layer`` (``--source-layer``)
+    must name the GeoPackage's one layer: anything else is refused, never ignored."""
     path = _a_file(file)
     kind = KINDS.get(path.suffix.lower())  # the content is sniffed by the chunked read, as by a whole one
     if kind not in ("parquet", "geojson", "gpkg"):
@@ -239,6 +241,10 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
     if len(inside) > 1:
         raise InputError(f"{path.name} holds {len(inside)} layers; --chunk-rows imports a GeoPackage of one layer: "
                          "import it whole (--chunk-rows 0), or one layer to a GeoPackage of its own")
+    if source_layer is not None and inside != [source_layer]:
+        holds = f"holds the layer(s) {', '.join(map(repr, inside))}" if inside else "is not a GeoPackage"
+        raise InputError(f"{path.name}: --source-layer {source_layer!r}: the file {holds}; --chunk-rows imports"
+                         " the one layer of a GeoPackage: name that one, or import the file whole (--chunk-rows 0)")
     name = layer or next((n for n in inside if n in CATALOGUE), None) or infer_layer(path)
     if name is None:
         raise InputError(f"{path.name}: cannot tell the layer type from the file name; "

@@ -63,3 +63,23 @@ def test_a_geopackage_of_several_layers_is_refused_in_chunks(tmp_path: Path, cap
     before = hashlib.sha256(file.read_bytes()).hexdigest()
     assert _import(ws, file, "--chunk-rows", "0") == 0  # whole: both layers
     assert hashlib.sha256(file.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize("kind", ["geojson", "gpkg"])
+def test_source_layer_in_chunks_is_taken_or_refused_never_ignored(tmp_path: Path, kind: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """--source-layer with --chunk-rows: the GeoPackage's one layer named is imported as a whole import
+    imports it; another name, or any name for a GeoJSON, is refused with what the file holds (the chunked
+    import read the file's one layer whatever --source-layer said)."""
+    file = _as(kind, tmp_path)
+    ws = tmp_path / "ws.gpkg"
+    assert _import(ws, file, "--chunk-rows", "4", "--source-layer", "tailings") == 2
+    holds = "holds the layer(s) 'mining_sites'" if kind == "gpkg" else "is not a GeoPackage"
+    assert capsys.readouterr().err == (
+        f"hgwatch: sites.{kind}: --source-layer 'tailings': the file {holds}; --chunk-rows imports the one layer"
+        " of a GeoPackage: name that one, or import the file whole (--chunk-rows 0)\n")
+    assert not ws.exists()
+    if kind == "gpkg":
+        assert _import(ws, file, "--chunk-rows", "4", "--source-layer", "mining_sites") == 0
+        assert _import(tmp_path / "whole.gpkg", file, "--chunk-rows", "0", "--source-layer", "mining_sites") == 0
+        assert _dump(ws) == _dump(tmp_path / "whole.gpkg")
