@@ -178,13 +178,7 @@ def read(source: str, layer: str | None, options: dict[str, str], *, skip_featur
         if isinstance(exc.__context__, UnicodeDecodeError):
             raise exc.__context__ from None
         raise
-    decoded = geomcheck.decode_wkb(np.asarray(blobs, dtype=object))
-    frame = frame.set_geometry(gpd.GeoSeries(decoded.geoms, index=frame.index, crs=frame.crs))
-    if any(decoded.open_rings):
-        frame[OPEN_RING] = decoded.open_rings
-    if any(decoded.unreadable):
-        frame[UNREADABLE] = decoded.unreadable
-    return frame
+    return _decoded(frame, blobs)
 
 
 @contextlib.contextmanager
@@ -405,13 +399,19 @@ def arrow_frame(meta: dict[str, Any], table: pa.Table, options: dict[str, str],
             gdf[name] = gdf[name].astype(object).where(gdf[name].notna(), None)
     if not shapely.is_missing(gdf.geometry.to_numpy()).any():
         return gdf
+    return _decoded(gdf, blobs)
+
+
+def _decoded(frame: gpd.GeoDataFrame, blobs: object) -> gpd.GeoDataFrame:
+    """``frame`` with its geometries made again from their WKB ``blobs`` by ``geomcheck.decode_wkb``: an
+    open ring or a geometry GEOS cannot build noted for validation (``OPEN_RING``, ``UNREADABLE``)."""
     decoded = geomcheck.decode_wkb(np.asarray(blobs, dtype=object))
-    gdf = gdf.set_geometry(gpd.GeoSeries(decoded.geoms, index=gdf.index, crs=gdf.crs))
+    frame = frame.set_geometry(gpd.GeoSeries(decoded.geoms, index=frame.index, crs=frame.crs))
     if any(decoded.open_rings):
-        gdf[OPEN_RING] = decoded.open_rings
+        frame[OPEN_RING] = decoded.open_rings
     if any(decoded.unreadable):
-        gdf[UNREADABLE] = decoded.unreadable
-    return gdf
+        frame[UNREADABLE] = decoded.unreadable
+    return frame
 
 
 def _datetimes(texts: pd.Series, *, utc: bool = False) -> pd.Series:
