@@ -5,7 +5,6 @@ Every refusal names the flag, the bad item, the form expected and an example.
 """
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Collection, Iterable, Sequence
@@ -108,6 +107,8 @@ def filter_value(item: str, field: FieldSpec | None, value: str) -> str:
         return value
     problem = ""
     if field.allowed is not None and value.lower() not in {a.lower() for a in field.allowed}:
+        import difflib  # its suggestions are for a bad value only: cli.py loads this module for every command
+
         close = difflib.get_close_matches(value.lower(), [a.lower() for a in field.allowed], n=1)
         problem = f"expected one of {sorted(field.allowed)}" + (f"; did you mean {close[0]!r}?" if close else "")
     elif field.dtype == "bool":
