@@ -152,13 +152,20 @@ def apply_filters(gdf: gpd.GeoDataFrame, filters: dict[str, list[str]], *,
                   bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
     """Rows whose fields match every filter (any listed value), intersecting ``bbox``.
 
-    Values compare as text, case-insensitively, so ``uses_mercury=true`` matches a boolean.
-    A ``bbox`` whose west edge is east of its east edge crosses the antimeridian.
+    Values compare as text, case-insensitively, so ``uses_mercury=true`` matches a boolean; in a
+    column of numbers, values that are all numbers compare as numbers (``3.50`` matches 3.5, ``2``
+    matches 2.0). A ``bbox`` whose west edge is east of its east edge crosses the antimeridian.
     """
     keep = pd.Series(True, index=gdf.index)
     for field, values in filters.items():
         if field not in gdf.columns:
             keep &= False
+            continue
+        column = gdf[field]
+        numbers = [_finite(v) for v in values]
+        if (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+                and all(n is not None for n in numbers)):
+            keep &= column.isin(numbers).to_numpy()
             continue
         wanted = {v.lower() for v in values}
         keep &= gdf[field].map(lambda v, wanted=wanted: not pd.isna(v) and str(v).lower() in wanted).astype(bool)

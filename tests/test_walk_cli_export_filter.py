@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+from shapely.geometry import Point
 
 from geo.errors import InputError
 from layers.catalogue import CATALOGUE
-from services.arguments import parse_filters
+from services.arguments import apply_filters, parse_filters
 from tests.api_kit import run_cli
 
 SITES = [("A", "active", True, 12), ("B", "inactive", False, 3), ("C", "active", False, 40), ("D", "abandoned", True, 12)]
@@ -83,3 +85,18 @@ def test_parse_filters_reads_each_value_as_the_field_holds_it() -> None:
     with pytest.raises(InputError, match="did you mean 'inactive'"):
         parse_filters(["status=inactiv"], spec)
     assert parse_filters(iter(["status=active"]), spec) == {"status": ["active"]}  # any iterable, read once
+
+
+def test_a_number_filter_compares_numbers_not_their_text() -> None:
+    """``--filter gold_kg_per_year=3.50`` kept no row holding 3.5 (compared as the text '3.5'), nor
+    ``=2`` a row holding 2.0; in a column of numbers, numbers now compare as numbers. Text, yes/no and
+    a number given to a text column compare as text, as before."""
+    frame = gpd.GeoDataFrame({"gold": [3.5, 2.0, float("nan"), 7.25], "count": [1, 2, 3, 4],
+                              "code": ["3.50", "2", "x", "7"], "flag": [True, False, True, False]},
+                             geometry=[Point(0, 0)] * 4, crs=4326)
+    assert apply_filters(frame, {"gold": ["3.50"]}).index.tolist() == [0]
+    assert apply_filters(frame, {"gold": ["2", "7.250"]}).index.tolist() == [1, 3]
+    assert apply_filters(frame, {"count": ["2.0", "+4"]}).index.tolist() == [1, 3]
+    assert apply_filters(frame, {"code": ["3.50"]}).index.tolist() == [0]  # text: as written
+    assert apply_filters(frame, {"flag": ["TRUE"]}).index.tolist() == [0, 2]
+    assert apply_filters(frame, {"gold": ["nan"]}).index.tolist() == []  # no number: text, and NaN is missing
