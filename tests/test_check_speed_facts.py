@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from layers.catalogue import CATALOGUE
 from layers.io.readers import load_layer
 from services.checks import check
 from settings import Settings
+from tests import shapely_calls
 
 N = 3000
 WATCHED = ("bounds", "get_type_id", "is_empty", "is_missing", "get_coordinate_dimension")
@@ -45,18 +45,8 @@ def sites(n: int, *, swap: int | None = None, empty: int | None = None) -> gpd.G
 
 
 def counting(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Wrap the real shapely functions; count their calls on arrays of the layer's length."""
-    calls: Counter[str] = Counter()
-    for name in WATCHED:
-        real: Callable[..., Any] = getattr(shapely, name)
-
-        def wrapper(geoms: Any, *args: Any, _real: Callable[..., Any] = real, _name: str = name,
-                    **kwargs: Any) -> Any:
-            if np.ndim(geoms) == 1 and len(geoms) == N:
-                calls[_name] += 1
-            return _real(geoms, *args, **kwargs)
-        monkeypatch.setattr(shapely, name, wrapper)
-    return calls
+    """Count the calls of the ``WATCHED`` shapely functions on arrays of the layer's length."""
+    return shapely_calls.counting(monkeypatch, WATCHED, N)
 
 
 def test_geoparquet_points_read_and_validated_with_no_pass_over_their_facts(

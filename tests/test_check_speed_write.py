@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
 import shapely
 
 from layers.io import grid
+from tests import shapely_calls
 
 N = 1_000
 
@@ -28,18 +27,8 @@ def old_wkt(geoms: np.ndarray) -> list[str | None]:
 
 
 def counting(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Wrap the real shapely functions that read coordinates; count their calls on ``N`` geometries."""
-    calls: Counter[str] = Counter()
-    for name in ("get_coordinates", "bounds", "get_x", "get_y"):
-        real: Callable[..., Any] = getattr(shapely, name)
-
-        def wrapper(geoms: Any, *args: Any, _real: Callable[..., Any] = real, _name: str = name,
-                    **kwargs: Any) -> Any:
-            if np.ndim(geoms) == 1 and len(geoms) == N:
-                calls[_name] += 1
-            return _real(geoms, *args, **kwargs)
-        monkeypatch.setattr(shapely, name, wrapper)
-    return calls
+    """Count the calls of the shapely functions that read coordinates on ``N`` geometries."""
+    return shapely_calls.counting(monkeypatch, ("get_coordinates", "bounds", "get_x", "get_y"), N)
 
 
 def sites() -> np.ndarray:

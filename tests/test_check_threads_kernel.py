@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +26,7 @@ from geo.distance._pieces import explode, polygon_rings
 from geo.rules import run_rules
 from layers.catalogue import CATALOGUE
 from settings import Settings
+from tests import shapely_calls
 
 A_M = 6_378_137.0  # WGS84 semi-major axis, metres
 RULES = Settings.from_env().rules
@@ -36,18 +35,8 @@ WATCHED = ("bounds", "get_type_id", "is_empty", "is_missing", "get_x", "get_y", 
 
 
 def counting(monkeypatch: pytest.MonkeyPatch, n: int) -> Counter[str]:
-    """Wrap the real shapely functions; count their calls on arrays of ``n`` geometries."""
-    calls: Counter[str] = Counter()
-    for name in WATCHED:
-        real: Callable[..., Any] = getattr(shapely, name)
-
-        def wrapper(geoms: Any, *args: Any, _real: Callable[..., Any] = real, _name: str = name,
-                    **kwargs: Any) -> Any:
-            if np.ndim(geoms) == 1 and len(geoms) == n:
-                calls[_name] += 1
-            return _real(geoms, *args, **kwargs)
-        monkeypatch.setattr(shapely, name, wrapper)
-    return calls
+    """Count the calls of the ``WATCHED`` shapely functions on arrays of ``n`` geometries."""
+    return shapely_calls.counting(monkeypatch, WATCHED, n)
 
 
 def equator_sites(n: int) -> tuple[np.ndarray, list[LineString], np.ndarray]:
