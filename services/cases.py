@@ -524,6 +524,10 @@ def set_status(store: Store, identity: Identity, violation_id: str, status: str,
 
 def _may_not_take(account: Account, admin_area: str | None) -> str | None:
     """Why the enabled ``account`` may not be given a case whose site is in ``admin_area`` (None: it may)."""
+    if account.role == "field" and admin_area is None:
+        return (f"field account {account.name!r} works areas {', '.join(account.areas)}; this case's site has no"
+                " admin area, so only an analyst or an admin may take it: give the sites an admin_area (a column"
+                " in the file, or `import --set admin_area=NAME`) and run the rules again")
     if account.role == "field" and admin_area not in account.areas:
         return (f"field account {account.name!r} works areas {', '.join(account.areas)};"
                 f" this case's site is in {admin_area!r}")
