@@ -129,7 +129,8 @@ SEX = ("female", "male", "unknown")
 #: Age bands of the miners' register: under 15 and 15-17 are the children the NAPs name (000, 003).
 AGE_BANDS = ("under_15", "15_17", "18_24", "25_49", "50_plus", "unknown")
 
-_ADMIN = FieldSpec("admin_area", description="province or region (first administrative level)")
+_ADMIN = FieldSpec("admin_area", aliases=("region",),  # the real Peru mining points: "Region"
+                   description="province or region (first administrative level)")
 _DISTRICT = FieldSpec("district", description="district or commune (second level)")
 
 MINING_SITES = LayerSpec(

@@ -50,3 +50,22 @@ def test_counts_and_assign_name_a_site_without_an_admin_area(settings: Settings,
     err = capsys.readouterr().err
     assert "this case's site has no admin area, so only an analyst or an admin may take it" in err
     assert "import --set admin_area=NAME" in err and "None" not in err
+
+
+def test_a_region_column_is_read_as_the_admin_area(settings: Settings, location: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """The real Peru gold-mining points name their first-level area "Region" (Ucayali, Madre de Dios):
+    imported, their cases take that area, so a field account of the region can be given them."""
+    (tmp_path / "sites.csv").write_text("id,Region,uses_mercury,lon,lat\nP1,Ucayali,yes,0.0005,0.0\n"
+                                        "P2,Madre de Dios,yes,0.0004,0.002\n")
+    (tmp_path / "water.csv").write_text("id,kind,wkt\nW1,river,\"LINESTRING (0 -0.01, 0 0.01)\"\n")
+    where = ["--database-url", location] if location.startswith("postgresql") else ["--workspace", location]
+    for name, layer in (("sites.csv", "mining_sites"), ("water.csv", "water_bodies")):
+        assert cli.main([*where, "import", str(tmp_path / name), "--layer", layer]) == 0, capsys.readouterr().err
+    store = open_store(settings.workspace, settings.database_url)
+    assert list(store.read("mining_sites")["admin_area"]) == ["Ucayali", "Madre de Dios"]
+    assert cli.main([*where, "check", "--only", "HG-WATER-100"]) == 0
+    capsys.readouterr()
+    assert cli.main([*where, "cases", "counts"]) == 0
+    rows = sorted(line.split() for line in capsys.readouterr().out.splitlines()[1:])
+    assert rows == [["Madre", "de", "Dios", "new", "1"], ["Ucayali", "new", "1"]]
