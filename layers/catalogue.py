@@ -216,7 +216,8 @@ RESIDENTIAL_AREAS = LayerSpec(
     description="Villages, towns and camps where people live.",
     style=Style(color="#6a3d9a", fill_color="#cab2d6", radius=4),
     fields=(
-        FieldSpec("area_id", required=True, aliases=("id", "osm_id"), description="unique area identifier"),
+        FieldSpec("area_id", required=True, aliases=("id", "osm_id", "osm_node_id", "osm_way_id"),
+                  description="unique area identifier"),  # osm_node_id: the real OSM places extract
         FieldSpec("name", description="place name"),
         FieldSpec("population", "int", minimum=0, description="people living there"),
         FieldSpec("place", allowed=("city", "town", "village", "hamlet", "camp",
