@@ -36,11 +36,15 @@ wraps its app in ``KeyGate``:
   but one feature take those of items too, and ignore them, as QGIS 3.22 sends them); any other, a
   repeated one, one without a value or a value without a name gets 400 with a JSON body naming each,
   the closest accepted name and the names accepted (pygeoapi would drop an unknown name silently and
-  answer as if it were not there). That answer is recorded in the audit trail as any answered request;
+  answer as if it were not there); on items and one feature, a value its parameter cannot take gets 400 naming
+  the parameter, the value and what is expected (``api.values``: pygeoapi named neither, or read the value as
+  something else and answered 200). That answer is recorded in the audit trail as any answered request;
   ``<``, ``>`` and ``&`` in the gate's JSON bodies are JSON escapes;
 - the request's identity reaches our provider (``api.provider.ASKING``) in pygeoapi's worker
   thread: the gate makes the event loop's default executor copy the request's context;
-- an exception becomes a 500 with a JSON body (the traceback goes to the server log only);
+- an exception, in pygeoapi or in the gate itself, becomes a 500 with a JSON body (the traceback goes to the
+  server log only); a path ending in ``/`` holding a character beyond Latin-1 (``/collections/%E2%82%AC/``)
+  made the gate fail and uvicorn answer a plain-text "Internal Server Error" until 2026-11-28;
 - the list of collections follows the store (``LiveCollections``): pygeoapi reads its configuration
   once, so when a layer type is imported while the service runs, the configuration and
   OpenAPI document are made again and pygeoapi's API object replaced, before the next request is
@@ -78,7 +82,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api import claims, cql2_read, cql2_text, parameters
+from api import claims, cql2_read, cql2_text, parameters, values
 from api import config as api_config
 from api.provider import ASKING, Asking, StoreUnreadable, every_served, read_by_gate, restored, served_to, use
 from layers.catalogue import CATALOGUE
@@ -314,6 +318,21 @@ class KeyGate:
             return
         if scope["type"] != "http":
             return  # no websockets
+        started: list[bool] = []
+
+        async def sending(message: dict[str, Any]) -> None:
+            started.append(True)
+            await send(message)
+
+        try:
+            await self._answer(scope, receive, sending)
+        except Exception:  # a failure of the gate itself: uvicorn's plain-text 500 is no answer for a JSON client
+            LOGGER.exception("%s %s failed in the API gate", scope.get("method"), scope.get("path", ""))
+            if not started:
+                await self._reply(send, 500, "ServerError", "the request failed on the server; it is logged")
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer an HTTP request (see the module docstring)."""
         self._context_pool()
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         try:
@@ -356,8 +375,9 @@ class KeyGate:
             scope = {**scope, "query_string": urlencode(pairs).encode("latin-1")}
         path = scope.get("path", "")
         if len(path) > 1 and path.endswith("/"):  # /collections/ID/items/ is /collections/ID/items
-            trimmed = path.rstrip("/") or "/"
-            scope = {**scope, "path": trimmed, "raw_path": trimmed.encode("latin-1")}
+            trimmed = path.rstrip("/") or "/"  # (raw_path: as sent, percent-encoded; the path may hold any character)
+            raw = scope.get("raw_path") or path.encode("utf-8")
+            scope = {**scope, "path": trimmed, "raw_path": raw.rstrip(b"/") or b"/"}
         if b"text/html" in headers.get(b"accept", b""):
             scope = {**scope, "headers": [(k, b"application/json" if k.lower() == b"accept" else v)
                                           for k, v in scope["headers"]]}
@@ -410,8 +430,9 @@ class KeyGate:
         if where is None or not pairs:
             return None
         refused = parameters.refusal(where, pairs, None)  # the names every collection's path accepts
-        if refused is not None or parameters.lists_names(where, pairs):  # then with the properties as this
-            # identity sees them (and the names a sortby or properties value gives checked against them)
+        valued = where.kind in ("items", "item")  # whose values are checked too (api.values)
+        if refused is not None or valued or parameters.lists_names(where, pairs):  # then with the properties as
+            # this identity sees them (and the names a sortby or properties value gives checked against them)
             try:
                 if where.collection is None:
                     collections = await asyncio.to_thread(every_served, asking)
@@ -425,6 +446,9 @@ class KeyGate:
                                   [(b"retry-after", str(RETRY_AFTER_S).encode())])
                 return 503
             refused = parameters.refusal(where, pairs, collections)
+            if refused is None and valued:
+                bad = values.problems(where, pairs, collections[0])
+                refused = f"query parameters: {'; '.join(bad[:parameters.SHOWN])}." if bad else None
         if refused is None:
             return None
         await self._reply(send, 400, "InvalidParameterValue", refused)

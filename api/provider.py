@@ -43,10 +43,11 @@ from api import cql2_mask
 from geo.errors import HgWatchError
 from layers.io.export import COORD_DECIMALS, described
 from services.auth import Identity
-from services.features import FeatureSource, Served, case_counts_served, profile_of, select
+from services.features import VIOLATIONS, FeatureSource, Served, case_counts_served, profile_of, select
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
+ID_SHOWN = 80  # characters of an unknown feature id repeated in its 404 at most
 
 
 @dataclass
@@ -185,6 +186,18 @@ def _mask(served: Served, filterq: Any) -> np.ndarray:
         raise ProviderInvalidQueryError(user_msg="filter: this CQL2 expression cannot be applied here") from None
 
 
+def not_found(served: Served, identifier: str) -> str:
+    """The 404 of feature ``identifier``, not one of ``served`` (pygeoapi's said "identifier not found", naming
+    neither). The id is the asker's own, repeated as any id no feature of the key has: a feature of a
+    personal row (a hair sample) gets this answer as a made-up id does."""
+    shown = identifier if len(identifier) <= ID_SHOWN else identifier[:ID_SHOWN] + "..."
+    which = ("the first 20 hex digits of the SHA-256 of its violation_id" if served.name == VIOLATIONS
+             else "its id")
+    return (f"feature {shown!r}: no feature of {served.name} served to this key has this id; expected the id of"
+            f" one of its features ({which}: the 'id' of each feature of /collections/{served.name}/items;"
+            " percent-encode a '/' in it as %2F)")
+
+
 class HgWatchProvider(BaseProvider):
     """A collection of HgWatch (``data`` is the collection id), as the requesting identity may see it."""
 
@@ -226,7 +239,7 @@ class HgWatchProvider(BaseProvider):
         """One feature by its id; 404 when there is none."""
         position = self.served.position(str(identifier))
         if position is None:
-            raise ProviderItemNotFoundError(user_msg="identifier not found")
+            raise ProviderItemNotFoundError(user_msg=not_found(self.served, str(identifier)))
         self.asking.features = 1
         return self.served.features([position])[0]
 
