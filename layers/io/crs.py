@@ -26,6 +26,7 @@ from pyproj.exceptions import ProjError
 
 from geo import geomcheck
 from geo.errors import CRSError, Problem
+from layers.io import crs_area
 
 LONLAT = CRS.from_epsg(4326)
 
@@ -59,12 +60,16 @@ def _bounds(bounds: NDArray[np.float64], digits: int) -> tuple[float, ...]:
 class Tally:
     """What judging a file's CRS counts over its geometries: those present (not None or empty), those
     that fit longitude/latitude (in range, or with x and y swapped), those out of range and not
-    swapped, and the total bounds. Tallies of a file's chunks add up to the whole file's."""
+    swapped, the total bounds, the records seen, and (record number, x, y) of the first three present
+    geometries and of the first three that fit. Tallies of a file's chunks add up to the whole file's."""
 
     present: int = 0
     fit: int = 0
     bad: int = 0
     bounds: NDArray[np.float64] = field(default_factory=lambda: np.full(4, np.nan))
+    rows: int = 0
+    first_present: tuple[tuple[int, float, float], ...] = ()
+    first_fit: tuple[tuple[int, float, float], ...] = ()
 
     @classmethod
     def of(cls, gdf: gpd.GeoDataFrame) -> Tally:
@@ -76,16 +81,25 @@ class Tally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all missing: NaN bounds, as GeoPandas gives
             total = np.r_[np.nanmin(b[:, :2], axis=0), np.nanmax(b[:, 2:], axis=0)] if len(b) else np.full(4, np.nan)
-        return cls(int(present.sum()), int(fit.sum()), int((present & out_of_range & ~swapped).sum()), total)
+        return cls(int(present.sum()), int(fit.sum()), int((present & out_of_range & ~swapped).sum()), total,
+                   len(geoms), _firsts(b, present), _firsts(b, fit))
 
     def __add__(self, other: Tally) -> Tally:
+        moved = tuple((row + self.rows, x, y) for row, x, y in other.first_present)
+        moved_fit = tuple((row + self.rows, x, y) for row, x, y in other.first_fit)
         return Tally(self.present + other.present, self.fit + other.fit, self.bad + other.bad,
-                     np.r_[np.fmin(self.bounds[:2], other.bounds[:2]), np.fmax(self.bounds[2:], other.bounds[2:])])
+                     np.r_[np.fmin(self.bounds[:2], other.bounds[:2]), np.fmax(self.bounds[2:], other.bounds[2:])],
+                     self.rows + other.rows, (self.first_present + moved)[:3], (self.first_fit + moved_fit)[:3])
 
     @property
     def doubtful(self) -> bool:
         """Some present geometry does not fit longitude/latitude."""
         return self.fit < self.present
+
+
+def _firsts(b: NDArray[np.float64], where: NDArray[np.bool_], n: int = 3) -> tuple[tuple[int, float, float], ...]:
+    """(record number, minimum x, minimum y) of the first ``n`` geometries ``where`` is true."""
+    return tuple((int(i) + 1, float(b[i, 0]), float(b[i, 1])) for i in np.flatnonzero(where)[:n])
 
 
 class Placing:
@@ -97,13 +111,15 @@ class Placing:
     accepts and refuses exactly the files a whole read does, with the same message.
 
     ``judged``: "assumed" (no CRS declared or given: longitude/latitude if most coordinates fit it),
-    "claimed" (the file says longitude/latitude: refused if most coordinates are out of range), or
-    None (nothing to judge).
+    "claimed" (the file says longitude/latitude: refused if most coordinates are out of range),
+    "placed" (a projected CRS, declared or given: refused when the coordinates look like degrees or
+    lie nowhere near its area of use, ``layers.io.crs_area``), or None (nothing to judge).
     """
 
     def __init__(self, path: Path, crs: str | None, declared: object) -> None:
         self.path = path
         self.judged: str | None = None
+        self.said = "the file declares its CRS as"
         if crs is not None:
             try:
                 given = CRS.from_user_input(crs)
@@ -116,12 +132,15 @@ class Placing:
                     f"{crs_name(given)}; HgWatch will not pick one. Drop --crs to use the file's "
                     f"{crs_name(CRS(declared))}, or correct the file")
             self.crs = given
+            self.said = f"--crs {crs!r} says its CRS is"
         elif declared is None:
             self.crs, self.judged = LONLAT, "assumed"
         else:
             self.crs = CRS(declared)
             if self.crs.is_geographic and self.crs.to_epsg() in (4326, None):
                 self.judged = "claimed"
+        if self.crs.is_projected and self.judged is None:  # metres (or feet) somewhere: see crs_area
+            self.judged = "placed"
 
     @property
     def problems(self) -> list[Problem]:
@@ -150,7 +169,47 @@ class Placing:
                 f"{self.path.name}: claims longitude/latitude but most coordinates (bounds "
                 f"{_bounds(tally.bounds, 1)}) are out of range; it is probably "
                 "projected. Re-export it with its CRS, or convert it to WGS84")
+        if self.judged == "placed" and tally.present:
+            self._judge_placed(tally)
         check_kind(self.crs, f"{self.path.name}: its CRS {crs_name(self.crs)}")
+
+    def doubtful(self, tally: Tally) -> bool:
+        """Whether the ``Tally`` of a file's first chunk may refuse the file, so that the whole file is
+        judged before the rest is read (``layers.io.chunked``): for a projected CRS, a geometry within
+        longitude/latitude range; otherwise ``Tally.doubtful``."""
+        return tally.fit > 0 if self.judged == "placed" else tally.doubtful
+
+    def _judge_placed(self, tally: Tally) -> None:
+        """Refuse a projected CRS's layer whose coordinates look like degrees, or that lies nowhere near
+        the CRS's area of use (``layers.io.crs_area``; a CRS without one is not judged)."""
+        area = crs_area.Area.of(self.crs)
+        if area is None:
+            return
+        code, unit = crs_name(self.crs), crs_area.unit_of(self.crs)
+        head = f"{self.path.name}: {self.said} {code} ({self.crs.name}, in {unit})"
+        fix = ("save the file as EPSG:4326 (longitude/latitude), or reproject it to " + code
+               if self.said.startswith("the file") else "drop --crs if the values are longitude/latitude")
+        outside = tally.fit > 0 and crs_area.origin_outside(self.crs, area)
+        if outside or (tally.fit and tally.fit == tally.present):
+            row, x, y = tally.first_fit[0]
+            raise CRSError(
+                f"{head}, but the coordinates (x, y) of {crs_area.shown_rows(tally.first_fit, tally.fit, tally.present)} "
+                f"are within longitude/latitude range: the values look like degrees, not {unit}. Read in "
+                f"{code}, row {row} would lie {crs_area.where_put(self.crs, x, y)}"
+                + (f", outside the CRS's area of use ({area.shown()})" if outside else
+                   f", within 180 {unit} of the CRS's origin")
+                + f". Expected {code} coordinates in {unit}; {fix}")
+        box = crs_area.lonlat_box(self.crs, crs_area.box_of(tally.bounds))
+        if box is not None and not area.meets(box, crs_area.MARGIN_DEG):
+            row, x, y = tally.first_present[0]
+            raise CRSError(
+                f"{head}, but every coordinate lies far outside the CRS's area of use ({area.shown()}): the layer "
+                f"would lie at longitude {box[0]:.2f} to {box[2]:.2f}, latitude {box[1]:.2f} to {box[3]:.2f} "
+                f"(coordinates (x, y) of {crs_area.shown_rows(tally.first_present, tally.present, tally.present)}; "
+                f"row {row} {crs_area.where_put(self.crs, x, y)}). Expected {code} coordinates within that "
+                "area (more than 1,000 km from it is refused): check the CRS the file was saved in (another "
+                "UTM zone or hemisphere, another unit), and give the right one"
+                + (" with --crs" if not self.said.startswith("the file") else " in the file"))
 
     def convert(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """``gdf`` (a read of the file, or a chunk of it) in EPSG:4326."""
@@ -179,7 +238,8 @@ def place_crs(gdf: gpd.GeoDataFrame, path: Path, crs: str | None) -> tuple[gpd.G
         coordinates are not degrees.
     """
     placing = Placing(path, crs, gdf.crs)
-    placing.judge(_whole_tally(gdf) if placing.judged else Tally())
+    tally = Tally.of(gdf) if placing.judged == "placed" else _whole_tally(gdf) if placing.judged else Tally()
+    placing.judge(tally)
     return placing.convert(gdf), placing.problems
 
 
