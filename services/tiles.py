@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import folium
 import geopandas as gpd
 
-from geo.errors import InputError
+from geo.errors import HgWatchError, InputError
 from render.map.assets import STATIC_DIR, VENDOR_DIR, installed
 from render.map.mapview import MapOptions, build_map
 from render.map.tiles import TileError, TileStore, tippecanoe_path
 from render.map.vectortiles import VectorTiles
+from services.view import map_focus
 
 if TYPE_CHECKING:
-    from services.hgwatch import HgWatch
+    from services.hgwatch import HgWatch, Query
 
 LOG = logging.getLogger(__name__)
 
@@ -86,17 +88,37 @@ def map_options(folder: Path | None = None, url: str = TILES_URL) -> MapOptions:
 
 
 def draw_map(layers: Mapping[str, gpd.GeoDataFrame], *, violations: gpd.GeoDataFrame | None,
-             zone_m: float | None, options: MapOptions | None = None) -> folium.Map:
+             zone_m: float | None, options: MapOptions | None = None, focus: Collection[str] = ()) -> folium.Map:
     """``render.map.mapview.build_map`` with ``options`` (default: the dashboard's
-    ``map_options``); when the tiles cannot be built (tippecanoe failed, the folder cannot be
-    written), the row-based map, and the reason goes to the log."""
+    ``map_options``) and ``focus``; when the tiles cannot be built (tippecanoe failed, the folder
+    cannot be written), the row-based map, and the reason goes to the log."""
     options = options or map_options()
     try:
-        return build_map(layers, violations=violations, zone_m=zone_m, options=options)
+        return build_map(layers, violations=violations, zone_m=zone_m, options=options, focus=focus)
     except TileError as exc:
         LOG.warning("vector tiles not built, drawing rows instead: %s", exc)
         return build_map(layers, violations=violations, zone_m=zone_m,
-                         options=MapOptions(basemap=options.basemap))
+                         options=MapOptions(basemap=options.basemap), focus=focus)
+
+
+def view_map(svc: HgWatch, q: Query) -> folium.Map:
+    """The map of ``q`` as the dashboard shows it: ``svc.map(q)``, framed on what the filters keep
+    (``services.view.map_focus``: a district's sites, one rule's violations) when they keep less
+    than everything. Until 2026-11-28 the first view was the bounds of every layer, rivers and
+    places included, whatever the filter. Kept with ``svc``'s answers (its view), made fresh per
+    call from pickled bytes (``st_folium`` rewrites element ids: one Map must never render twice)."""
+    violations = svc.violations(q)[0]
+    try:
+        every = {r.id for r in svc.rules().rules}
+    except HgWatchError:
+        every = set()
+    narrowed = q.rule_ids is not None and set(q.rule_ids) != every
+    focus = map_focus(q.filters, rules_narrowed=narrowed, flagged=len(violations))
+    if not focus:
+        return svc.map(q)
+    data = svc.kept("focused map", (q, focus), lambda: pickle.dumps(draw_map(
+        svc.view(q.filters), violations=violations, zone_m=svc.zone_m(q), focus=focus)))
+    return cast(folium.Map, pickle.loads(data))  # our own bytes, made just above
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,18 @@ def filter_layers(frames: Mapping[str, gpd.GeoDataFrame], f: Filters) -> dict[st
     return out
 
 
+def map_focus(f: Filters, *, rules_narrowed: bool, flagged: int) -> tuple[str, ...]:
+    """The layers whose features set the map's first view (``render.map.mapview.build_map``'s
+    ``focus``): the violations when fewer rules than all are chosen and they flag something; else,
+    under a filter, what it keeps (the sites, their tailings and violations, and the places and
+    samples of the chosen admin areas); with neither, () (every layer: the whole workspace)."""
+    if rules_narrowed and flagged:
+        return ("violations",)
+    if f == Filters():
+        return ()
+    return ("mining_sites", "tailings", "violations") + (("residential_areas", "samples") if f.admin_areas else ())
+
+
 def with_distance(ruleset: RuleSet, rule_ids: tuple[str, ...], distance_m: float | None) -> RuleSet:
     """``ruleset`` with every distance of the rules in ``rule_ids`` set to ``distance_m`` metres
     ("what if" the buffer were this wide); rules without a distance are unchanged."""

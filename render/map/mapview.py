@@ -11,7 +11,7 @@ Maps with many features draw on a canvas, and large point layers are clustered. 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -27,7 +27,7 @@ from layers.store.visibility import shared_rows
 from render.map import symbology as sym
 from render.map.elements import BlankBase, EncodedShapes, HtmlControl, PointRows, offline_map
 from render.map.polyline import encode_geometries
-from render.map.popups import column_values, escape, popup_fields, popup_spec
+from render.map.popups import SUBJECT_NAME, column_values, escape, popup_fields, popup_spec, with_subject_names
 from render.map.tiles import TileStore
 from render.map.vectortiles import LazyZone, VectorTiles, tiled_layers
 
@@ -39,6 +39,7 @@ TILES = (
      "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
      "Tiles &copy; Esri, Maxar, Earthstar Geographics, and the GIS User Community"),
 )
+FOCUS_MAX_ZOOM = 14  # the deepest first view of a focus (``build_map``): about 10 m a pixel, a site and its surroundings
 DRAW_ORDER = ("admin_areas", "zones", "licences", "deposits", "residential_areas", "water_bodies", "receptors",
               "tailings", "facilities", "samples", "mercury_trade", "miners", "mining_sites")  # bottom to top
 
@@ -197,8 +198,8 @@ def _shape_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, classes: pd.Series,
                  styles: dict[str, dict[str, object]], name: str, zoom: int, show: bool = True,
                  extra: tuple[tuple[str, str, str], ...] = (), by_part: bool = False) -> EncodedShapes:
     """Lines and polygons of one layer as encoded polylines with escaped popups (``by_part``:
-    see ``generalise``)."""
-    fields = popup_fields(spec, gdf.columns, extra)
+    see ``generalise``; a violation's ``subject_name`` comes first)."""
+    fields = popup_fields(spec, gdf.columns, extra, lead=(SUBJECT_NAME,))
     geoms = generalise(gdf.geometry, zoom, by_part=by_part)
     values = column_values(gdf, [f[0] for f in fields])
     shown = np.asarray(geoms.to_numpy(), dtype=object)
@@ -212,8 +213,9 @@ def _shape_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, classes: pd.Series,
 def _point_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, classes: pd.Series,
                  styles: dict[str, dict[str, object]], name: str, cluster_above: int,
                  extra: tuple[tuple[str, str, str], ...] = ()) -> PointRows:
-    """Point features of one layer as compact rows drawn as circle markers."""
-    fields = popup_fields(spec, gdf.columns, extra)
+    """Point features of one layer as compact rows drawn as circle markers (a violation's
+    ``subject_name`` first in its popup)."""
+    fields = popup_fields(spec, gdf.columns, extra, lead=(SUBJECT_NAME,))
     xy = np.round(shapely.get_coordinates(gdf.geometry.values), 6)
     values = column_values(gdf, [f[0] for f in fields])
     rows = [[float(y), float(x), c, *v] for (x, y), c, v in zip(xy, classes.tolist(), values)]
@@ -287,7 +289,7 @@ def _add_violations(m: folium.Map, violations: gpd.GeoDataFrame, water: gpd.GeoD
 
 def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
               violations: gpd.GeoDataFrame | None = None, zone_m: float | None = None,
-              options: MapOptions = MapOptions()) -> folium.Map:
+              options: MapOptions = MapOptions(), focus: Collection[str] = ()) -> folium.Map:
     """A folium map of ``layers`` (EPSG:4326) with ``violations`` highlighted.
 
     Parameters
@@ -297,6 +299,10 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
     zone_m : the rule distance in metres drawn as a buffer around the water bodies that
         violations point to; None draws no buffer.
     options : sizes and budgets, see ``MapOptions``.
+    focus : the layer types (and ``"violations"``) whose features set the first view, and with
+        it the zoom that simplifies the lines and shapes and picks the tile archives' zooms: what
+        a filter keeps (a district's sites, one rule's violations), at most at ``FOCUS_MAX_ZOOM``.
+        Empty, or none of them holding a located feature: every layer.
 
     Returns
     -------
@@ -306,10 +312,16 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
     present = {k: v[v.geometry.notna().to_numpy() & ~v.geometry.is_empty.to_numpy()]
                for k, v in layers.items() if k in CATALOGUE and v is not None and len(v)}  # records with a location
     present = {k: v for k, v in present.items() if len(v)}
+    if violations is not None and len(violations):  # a ring's popup names the site, as the site's does
+        violations = with_subject_names(violations, present)
     frames = list(present.values()) + ([violations] if violations is not None and len(violations) else [])
     total = sum(len(f) for f in frames)
-    bounds = _bounds(frames)
+    named = {**present, **({"violations": violations} if violations is not None else {})}
+    focused = [named[k] for k in focus if k in named and len(named[k])]
+    bounds = _bounds(focused or frames)
     zoom = display_zoom(bounds, width_px=options.width_px, height_px=options.height_px)
+    if focused:  # a single site would give zoom 18 (and tile archives 14 data zooms deep)
+        zoom = min(zoom, FOCUS_MAX_ZOOM)
     m = offline_map(prefer_canvas=total > options.canvas_above, control_scale=True,
                     location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
                     zoom_start=zoom)
@@ -339,7 +351,7 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
     HtmlControl(escape("No basemap tiles could be fetched (offline?). Every layer still draws "
                        "on a plain background."), css_class="hgw-offline-note",
                 position="topleft", on_tile_error=True).add_to(m)
-    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], max_zoom=FOCUS_MAX_ZOOM if focused else None)
     return m
 
 

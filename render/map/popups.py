@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from layers.catalogue import LayerSpec
+from layers.catalogue import CATALOGUE, LayerSpec
+
+F = TypeVar("F", bound=pd.DataFrame)
 
 # Popup helpers, defined once per page; the map elements call hgw.popup(spec, values).
 HELPERS_JS = r"""
@@ -73,17 +75,46 @@ window.hgw = window.hgw || {
 
 
 def popup_fields(spec: LayerSpec, columns: Iterable[str],
-                 extra: Sequence[tuple[str, str, str]] = ()) -> list[list[str]]:
+                 extra: Sequence[tuple[str, str, str]] = (),
+                 lead: Sequence[tuple[str, str, str]] = ()) -> list[list[str]]:
     """[[field, label, unit], ...] for the catalogue fields of ``spec`` present in ``columns``.
 
     Restricted fields (people, contacts) are never put on a map, because a map can be exported.
-    ``extra`` adds (field, label, unit) triples for derived columns.
+    ``extra`` adds (field, label, unit) triples for derived columns after them, ``lead`` before
+    them (a violation's subject name, first in its popup); each only when in ``columns``.
     """
     cols = set(columns)
-    out = [[f.name, f.name.replace("_", " "), f.unit or ""]
-           for f in spec.fields if f.name in cols and not f.restricted]
+    out = [[name, label, unit] for name, label, unit in lead if name in cols]
+    out.extend([f.name, f.name.replace("_", " "), f.unit or ""]
+               for f in spec.fields if f.name in cols and not f.restricted)
     out.extend([name, label, unit] for name, label, unit in extra if name in cols)
     return out
+
+
+#: The name of the feature a violation flags (a site's name), first in the violation's popup
+SUBJECT_NAME = ("subject_name", "subject name", "")
+
+
+def with_subject_names(violations: F, layers: Mapping[str, pd.DataFrame]) -> F:
+    """``violations`` with a ``subject_name`` column: the ``name`` of the feature each one flags
+    (``subject_layer`` and ``subject_id`` looked up in ``layers``, the view the map draws, so only
+    names the role is shown; a catalogue ``name`` that is restricted is never looked up). Unchanged
+    when no flagged layer has a name; a copy otherwise."""
+    if violations.empty or "subject_layer" not in violations or "subject_id" not in violations:
+        return violations
+    names = pd.Series(None, index=violations.index, dtype=object)
+    for layer in violations["subject_layer"].dropna().unique().tolist():
+        frame, spec = layers.get(str(layer)), CATALOGUE.get(str(layer))
+        if frame is None or spec is None or "name" not in frame or spec.id_field not in frame \
+                or any(f.name == "name" and f.restricted for f in spec.fields):
+            continue
+        known = frame[frame[spec.id_field].notna()].drop_duplicates(spec.id_field)
+        lookup = pd.Series(known["name"].to_numpy(dtype=object), index=known[spec.id_field].astype(str).to_numpy())
+        rows = (violations["subject_layer"] == layer).to_numpy()
+        names[rows] = violations.loc[rows, "subject_id"].astype(str).map(lookup).to_numpy(dtype=object)
+    if names.isna().all():
+        return violations
+    return violations.assign(subject_name=names)
 
 
 def popup_spec(title: str, fields: list[list[str]]) -> dict[str, Any]:

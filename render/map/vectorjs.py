@@ -496,15 +496,19 @@ window.hgwVT = window.hgwVT || (function () {
   };
   // the feature under a click: points by their drawn size (a ring only on its band), then
   // lines within 4 or 8 pixels, then polygons; the topmost layer wins a tie
+  // (``near``'s brush reaches 256 / tileSize of its pixels on screen, a quarter at level difference 2:
+  // a last brush, for points only, reaches the largest drawn point and its band; without it a ring of
+  // radius 10, clicked on its band, was never found, and its popup never opened)
   var pick = function (map, e) {
     var best = null, layers = [];
     map.eachLayer(function (l) { if (l.hgwCfg && l.hgwCfg.popup) { layers.push(l); } });
     layers.forEach(function (l, order) {
-      var seen = {};
-      [4, 8, 16].forEach(function (brush) {
+      var seen = {}, size = 256;
+      l.views.forEach(function (view) { size = Math.max(size, view.tileCache.tileSize); });
+      [4, 8, 16, Math.ceil((l.hgwCfg.buffer + 4) * size / 256)].forEach(function (brush, k) {
         near(l, e.latlng, brush).forEach(function (h) {
           var f = h.feature, key = String(f.id), score;
-          if (f.id === undefined || seen[key]) { return; }
+          if (f.id === undefined || seen[key] || (k === 3 && f.geomType !== 1)) { return; }
           seen[key] = true;
           if (f.geomType === 1) {
             var o = circle(l.hgwCfg, f.props.c), d = map.latLngToContainerPoint(

@@ -30,7 +30,7 @@ from layers.store.visibility import shared_rows
 from render.map import assets
 from render.map import symbology as sym
 from render.map.elements import script_json
-from render.map.popups import popup_fields, popup_spec
+from render.map.popups import SUBJECT_NAME, popup_fields, popup_spec
 from render.map.tiles import CHUNK, PMTILES, ROWS, Bundle, Job, TileStore, Zooms, build_all
 from render.map.vectorjs import VECTOR_JS
 
@@ -186,7 +186,7 @@ def tiled(store: TileStore, zoom: int, items: list[tuple[str, gpd.GeoDataFrame, 
     jobs: list[Job] = []
     specs: list[tuple[str, list[dict[str, Any]], dict[str, Any] | None, str]] = []
     for layer, frame, spec, classes, styles, order, name in items:
-        fields = popup_fields(spec, frame.columns, extra)
+        fields = popup_fields(spec, frame.columns, extra, lead=(SUBJECT_NAME,))
         ok = (frame.geometry.notna() & ~frame.geometry.is_empty).to_numpy()
         frame, classes = frame[ok], classes[ok]
         keep = gpd.GeoDataFrame(frame[[f[0] for f in fields]].reset_index(drop=True),
