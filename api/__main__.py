@@ -2,19 +2,46 @@
 
 The store is the one the app reads ($HGWATCH_DATABASE_URL, else $HGWATCH_WORKSPACE, else the demo);
 ``--workspace`` / ``--database-url`` choose another. The server's log (errors, with the reason of any
-500 or 503, and HgWatch's warnings) goes to stderr; pygeoapi would otherwise send it to stdout.
+500 or 503, and HgWatch's warnings) goes to stderr; pygeoapi would otherwise send it to stdout. Once it
+listens, the server logs the address, the store, the collections served, those served to no key, and the
+number of valid keys of each role (``api.app.started``; never a key).
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 
 import uvicorn
 
-from api.app import HOST, PORT, create_app
+from api.app import HOST, PORT, KeyGate, create_app, started
 from geo.errors import HgWatchError
 from settings import Settings
+
+STARTED = "hgwatch.api.started"  # the logger of the lines logged once the server listens (level INFO)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which logs where it listens, the collections and the keys by role once it does
+    (``api.app.started``): at the level uvicorn runs at here it says nothing of that."""
+
+    def __init__(self, config: uvicorn.Config, gate: KeyGate) -> None:
+        super().__init__(config)
+        self.gate = gate
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+            try:
+                said = started(self.gate, f"http://{host}:{self.config.port}")
+            except Exception:  # the server serves on: what it could not say is logged
+                logging.getLogger(STARTED).exception("the server listens on %s:%s; the start could not be described",
+                                                     host, self.config.port)
+                return
+            for line in said.splitlines():
+                logging.getLogger(STARTED).info("%s", line)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,11 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     except HgWatchError as exc:
         print(f"hgwatch api: {exc}", file=sys.stderr)
         return 2
+    logging.getLogger(STARTED).setLevel(logging.INFO)
+    server = _Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                                    lifespan="off"), app)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
+        server.run()
     finally:
         app.close()  # the audit rows still queued
-    return 0
+    return 0 if server.started else 3  # (uvicorn's exit code when it could not start: the port taken, say)
 
 
 if __name__ == "__main__":
