@@ -140,6 +140,14 @@ def sidebar() -> View:
     return view
 
 
+def import_on_page(svc: HgWatch, what: str) -> str:
+    """Where ``what`` (e.g. "the licences") gets imported, told to the role at hand: "Import ... on the
+    Import data page" to a role that may import, else who can (a partner has no such page)."""
+    if (svc.identity or LOCAL).rights.may_import:
+        return f"Import {what} on the Import data page"
+    return f"An analyst, an admin or a field coordinator can import {what} (your role cannot import)"
+
+
 def plain(text: object) -> str:
     """``text`` with every Markdown character backslash-escaped, for user values in messages
     (a file name cannot become a link, an image or a formatting trick)."""

@@ -17,6 +17,7 @@ from pyproj import Geod
 from reportlab.graphics import renderSVG
 from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from shapely.geometry.base import BaseGeometry
 
 from geo.inventory import MERCURY_FREE, NOT_ESTIMABLE, NOT_GIVEN, NOT_OPERATING
@@ -117,7 +118,7 @@ def _drawing(sites: gpd.GeoDataFrame, classes: list[str], *, water: gpd.GeoDataF
     """The drawing of ``area_map``; with ``stamps``, one dot per class drawn at a stamp's place instead
     of the sites' dots, and the sites' dots (x, y in points, class) beside it."""
     drawing = Drawing(width, height)
-    legend_w = 110.0 if legend else 0.0
+    legend_w = legend_width() if legend else 0.0
     map_w, map_h = width - legend_w, height
     if sites.empty or sites.geometry.is_empty.all():
         drawing.add(String(10, height / 2, "no site geometry to draw", fontSize=9, fontName=fonts().sans))
@@ -198,8 +199,22 @@ def _marker(x: float, y: float, cls: str) -> Circle:
                   strokeWidth=0.8 if cls in _OUTLINE else 0.4)
 
 
+LEGEND_TITLE = "Sites by release route"
+# a browser draws an SVG's text in its own fonts (an <img> loads none), up to a fifth wider than ours
+FONT_SLACK = 1.2
+
+
+def legend_width() -> float:
+    """Points the legend takes right of the map: its widest line (the title at 8 pt bold, a class at 7 pt
+    after its 12-pt marker) a fifth wider (``FONT_SLACK``), and 8 pt before it. A fixed 110 pt left 3 pt
+    at the right of the title in our own font, and a browser's wider one cut it at the picture's edge."""
+    widest = max(stringWidth(LEGEND_TITLE, fonts().bold, 8),
+                 *(12 + stringWidth(text, fonts().sans, 7) for text, _ in [*CLASSES.values(), ("water", "")]))
+    return 8 + math.ceil(widest * FONT_SLACK)
+
+
 def _legend(drawing: Drawing, x: float, y: float, with_water: bool) -> None:
-    drawing.add(String(x, y, "Sites by release route", fontSize=8, fontName=fonts().bold))
+    drawing.add(String(x, y, LEGEND_TITLE, fontSize=8, fontName=fonts().bold))
     row = y
     for cls, (text, _) in CLASSES.items():
         row -= 13

@@ -15,7 +15,13 @@ from ui import sidebar as chrome
 
 view = chrome.current()
 st.title("Import data")
-st.write("Upload a layer (GeoJSON, GeoPackage, KML, CSV or Excel with coordinates). Every "
+# what the readers accept (layers.io.sniff.KINDS), and the server's upload limit (Streamlit's
+# server.maxUploadSize, 200 MB unless .streamlit/config.toml sets it): the intro once omitted zipped
+# Shapefiles, GeoParquet, KMZ and the limit
+st.write("Upload a layer: GeoJSON (.geojson, .json), GeoPackage (.gpkg), an ESRI Shapefile zipped with its .shx "
+         "and .dbf (.zip), GeoParquet (.parquet, .geoparquet), KML or KMZ (.kml, .kmz), CSV (.csv, .txt) or Excel "
+         f"(.xlsx) with coordinates; at most {int(st.get_option('server.maxUploadSize')):,} MB a file (a larger one: "
+         "`python cli.py import`). Every "
          "problem in the file is listed at once, by row, field and value, so it can be fixed "
          "in one pass. Nothing is stored until the file is clean and you press 'Add'.")
 upload = st.file_uploader("Layer file", key="imp_file")

@@ -71,8 +71,8 @@ st.title("Mercury inventory and National Action Plan tracking")
 svc = chrome.service()
 sites, water = svc.frames().get("mining_sites"), svc.frames().get("water_bodies")
 if sites is None:
-    st.warning(f"The workspace {svc.store.path} holds no mining_sites layer. Import one on the "
-               "'Import data' page, or run `make demo`.")
+    st.warning(f"The workspace {chrome.plain(svc.store.path)} holds no mining_sites layer. "
+               f"{chrome.import_on_page(svc, 'one')}, or run `make demo`.")
     st.stop()
 
 choice = st.selectbox("Area", [ALL, *svc.choices("admin_area")], key="inv_area")
@@ -112,6 +112,7 @@ with right:
         select_area(sites, area), classes, water=water)), width="stretch")
 if area is None:
     st.subheader("A small map per area")
+    st.caption("Each dot is a site, coloured by its release route as in the legend of the map above; water in blue.")
     grid = st.columns(3)
     small = svc.kept("inventory area maps", date.today(), lambda: [
         (name, area_svg(part, cls, water=water, width=250, height=160, legend=False))

@@ -22,8 +22,8 @@ if view.problem:
     st.error("The rule file could not be used, so no violations are shown.")
     st.code(view.problem, language=None)
 if not view.infos:
-    st.warning(f"The workspace {chrome.plain(view.service.store.path)} holds no layers yet. Import data on the "
-               "'Import data' page, or run `make demo` for the demo workspace.")
+    st.warning(f"The workspace {chrome.plain(view.service.store.path)} holds no layers yet. "
+               f"{chrome.import_on_page(view.service, 'data')}, or run `make demo` for the demo workspace.")
 chrome.headline_row(view)
 # a national workspace without tailings, zones, licences or receptors gave seven notes, one warning box each,
 # that pushed the map below the fold: more than two are folded under one line naming their rules
@@ -33,8 +33,8 @@ if len(view.notes) > FOLD_NOTES:
     with st.expander(f"{len(view.notes)} notes: {len(rules)} rule(s) did not run, or ran without a layer or"
                      " field they need; open to see which", icon=":material/warning:"):
         st.markdown("\n".join(f"- {chrome.plain(note)}" for note in view.notes))
-        st.caption("Import the missing layers or fields on the Import data page (an analyst, an admin or a field"
-                   " coordinator may), or leave these rules out under 'Rules to check' in the sidebar.")
+        st.caption(chrome.import_on_page(view.service, "the missing layers or fields") + ", or leave these rules"
+                   " out under 'Rules to check' in the sidebar.")
 else:
     for note in view.notes:
         st.warning(chrome.plain(note))

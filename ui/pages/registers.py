@@ -48,7 +48,7 @@ st.caption("A site counts when the licences valid on the day above do not wholly
            f"Units by {regs.units.basis}: " + chrome.plain(regs.units.note))
 if not len(regs.licences):  # every active site counted "without a valid licence" when there is no licence to judge by
     st.info("With no licences layer no site can be judged against a licence, so none is counted here (the"
-            " SITE-OUTSIDE-LICENCE rule does not run either). Import the licences on the Import data page to count"
+            f" SITE-OUTSIDE-LICENCE rule does not run either). {chrome.import_on_page(svc, 'the licences')} to count"
             " the active sites without a valid one.")
 else:
     st.dataframe(regs.units.table, hide_index=True, key="reg_unlicensed")
@@ -61,16 +61,16 @@ if len(regs.licences) and regs.units.shapes is not None:
 
 st.subheader("Facilities")
 if not len(regs.facilities):  # an empty table with no header said nothing
-    st.info("No facility is recorded: import a facilities layer (amalgamation centres, processing plants, mercury"
-            " storage, gold buyers) on the Import data page.")
+    st.info("No facility is recorded. " + chrome.import_on_page(svc, "a facilities layer (amalgamation centres,"
+                                                                 " processing plants, mercury storage, gold buyers)") + ".")
 else:
     st.dataframe(regs.facilities, hide_index=True, column_config=chrome.day_columns(regs.facilities),
                  key="reg_facilities")
 
 st.subheader("Miners")
 if not len(regs.miner_counts) and (regs.miners is None or not len(regs.miners)):  # two empty tables said nothing
-    st.info("No miner is registered: import a miners register (a CSV or XLSX, with or without coordinates) on the"
-            " Import data page.")
+    st.info("No miner is registered. " + chrome.import_on_page(svc, "a miners register (a CSV or XLSX, with or"
+                                                                " without coordinates)") + ".")
 else:
     st.markdown(f"**{int(regs.miner_counts['miners'].sum()) if len(regs.miner_counts) else 0}** miner(s) registered.")
     st.dataframe(regs.miner_counts, hide_index=True, key="reg_miner_counts")
