@@ -13,10 +13,14 @@ without a ``valid_on`` date (the notes of a dated layer depend on the days of al
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from pathlib import Path
 
@@ -24,13 +28,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo import geomcheck
 from geo.errors import HgWatchError, InputError, Problem
 from geo.rules import Evaluation, run_rules
 from geo.rules.evaluate import RuleSummary
 from geo.rules.model import Rule, RuleSet
 from layers.catalogue import CATALOGUE, spec_for
 from layers.io.chunked import count_records, read_chunks, validate_chunks, validated_chunks
-from layers.io.readers import load_layer, set_fields, source_layers
+from layers.io.readers import gc_paused, load_layer, set_fields, source_layers
 from layers.io.validate import ROW
 from services import imports
 
@@ -73,15 +78,19 @@ class _Merged:
     parts: list[gpd.GeoDataFrame]
     summaries: list[list[RuleSummary]]
 
+    first: Evaluation | None = None
+
     def add(self, evaluation: Evaluation) -> None:
+        self.first = self.first or evaluation
         if len(evaluation.violations):
             self.parts.append(evaluation.violations)
         self.summaries.append(list(evaluation.summaries))
 
-    def evaluation(self, first: Evaluation) -> Evaluation:
-        """One evaluation equal to the whole-file one (``first``: the first chunk's)."""
+    def evaluation(self) -> Evaluation:
+        """One evaluation equal to the whole-file one."""
+        assert self.first is not None, "no chunk was added"
         if not self.parts:
-            violations = first.violations
+            violations = self.first.violations
         else:
             frame = pd.concat(self.parts, ignore_index=True) if len(self.parts) > 1 else self.parts[0]
             rank = frame["rule_id"].map(self.order).to_numpy()
@@ -115,6 +124,7 @@ def _merge(chunks: list[RuleSummary]) -> RuleSummary:
                        first.assumption, tuple(notes))
 
 
+@gc_paused()  # while the chunks are made and checked: one young pass a chunk instead (see below)
 def run_chunked(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[str, gpd.GeoDataFrame],
                 subject: str, path: Path, *, rows: int, repair: bool, set_values: Mapping[str, str],
                 threads: Callable[[], int]) -> tuple[Evaluation, list[Problem]]:
@@ -122,39 +132,91 @@ def run_chunked(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[st
     layers ``frames`` read whole: (evaluation, the file's warnings), both as a whole-file run gives
     them. InputError with every problem of the file when it has an error, as ``load_layer`` raises it.
     A rule refusal (a layer missing, a bad ``threads`` setting: ``Settings.threads``) comes after the
-    file's own errors, as in a whole-file run."""
+    file's own errors, as in a whole-file run.
+
+    With more than one thread (``threads``), the rules of a chunk run on a worker thread, started
+    once, while the next chunk is read and validated on this one (two chunks in memory at most);
+    the evaluations are merged in chunk order all the same. Each chunk's read, validation and rules
+    share its geometries' facts (``geomcheck.sharing``: points made from their coordinates need no
+    pass over them). The cyclic collector is paused (``layers.io.readers.gc_paused``, as a whole read
+    pauses it): it walked every geometry alive (the other layers, the chunks' violations) again and
+    again while each chunk's were made; one young pass per chunk collects what a chunk leaves."""
+    block = _sharing()  # the first chunk's, from its read on
     chunks = read_chunks(path, rows)
     head = next(chunks, None)  # an empty layer is one empty chunk (GeoParquet: none); no count of the file first
     if head is None or (not len(head[0]) and count_records(path) == 0):  # empty: the whole-file read says what it says
         chunks.close()
+        block.close()
         return _whole(ruleset, only, frames, subject, path, repair=repair, set_values=set_values, threads=threads)
     spec = spec_for(subject)
     rules = [ruleset.rule(r) for r in dict.fromkeys(only)] if only else list(ruleset.rules)
     merged = _Merged({r.id: k for k, r in enumerate(rules)}, [], [])
     problems: list[Problem] = []
     read = ((set_fields(gdf, spec, dict(set_values)), notes) for gdf, notes in chain([head], chunks))
-    first: Evaluation | None = None
+    parts = validated_chunks(read, spec, source=path.name, repair=repair, problems=problems)
+
+    def rules_on(part: gpd.GeoDataFrame) -> Evaluation:
+        with geomcheck.sharing():  # the block of this chunk's read when on this thread; the worker's own on the worker
+            return run_rules(ruleset, {**frames, subject: part.drop(columns=[ROW])}, schemas=CATALOGUE, only=only,
+                             missing="refuse" if only else "skip", threads=threads(),
+                             ids_checked=[subject])  # present and unique over the whole file, or it is refused at its end
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="chunk-rules") if _threads_or_one(threads) > 1 else None
+    pending: Future[Evaluation] | None = None  # the rules of the last chunk, running on the worker
     refusal: HgWatchError | None = None
-    for part in validated_chunks(read, spec, source=path.name, repair=repair, problems=problems):
-        if refusal is not None or not len(part):
-            continue  # the file is still read to the end: its own errors come first
-        try:
-            evaluation = run_rules(ruleset, {**frames, subject: part.drop(columns=[ROW])}, schemas=CATALOGUE,
-                                   only=only, missing="refuse" if only else "skip", threads=threads())
-        except HgWatchError as exc:
-            refusal = exc
-            continue
-        first = first or evaluation
-        merged.add(evaluation)
+    try:
+        while True:
+            part = next(parts, None)  # read and validated in ``block``
+            if part is not None and refusal is None and len(part):  # else the file is still read to the end:
+                if pool is None:  # its own errors come first
+                    refusal = _add(merged, partial(rules_on, part))
+                else:
+                    refusal = _add(merged, pending.result) if pending is not None else None
+                    pending = pool.submit(rules_on, part) if refusal is None else None
+            block.close()
+            gc.collect(0)  # the chunk's cyclic garbage, if any
+            if part is None:
+                break
+            block = _sharing()
+        if pending is not None and refusal is None:
+            refusal = _add(merged, pending.result)
+    finally:
+        block.close()
+        if pool is not None:
+            pool.shutdown(wait=pending is None or pending.done(), cancel_futures=True)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InputError(f"{path.name}: {len(errors)} problem(s); the file was not used", problems)
     if refusal is not None:
         raise refusal
     warnings = [p for p in problems if p.severity != "error"]
-    if first is None:  # no record at all
+    if not merged.summaries:  # no record at all
         return _whole(ruleset, only, frames, subject, path, repair=repair, set_values=set_values, threads=threads)
-    return merged.evaluation(first), warnings
+    return merged.evaluation(), warnings
+
+
+def _sharing() -> contextlib.ExitStack:
+    """An open ``geomcheck.sharing()`` block of this thread, closed by the caller (``close``)."""
+    block = contextlib.ExitStack()
+    block.enter_context(geomcheck.sharing())
+    return block
+
+
+def _add(merged: _Merged, evaluated: Callable[[], Evaluation]) -> HgWatchError | None:
+    """``evaluated()`` added to ``merged``; the rules' refusal instead, if they refuse."""
+    try:
+        merged.add(evaluated())
+    except HgWatchError as exc:
+        return exc
+    return None
+
+
+def _threads_or_one(threads: Callable[[], int]) -> int:
+    """``threads()``, or 1 when the setting is bad (the rules refuse it, after the file's errors)."""
+    try:
+        return threads()
+    except HgWatchError:
+        return 1
 
 
 def _whole(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[str, gpd.GeoDataFrame], subject: str,

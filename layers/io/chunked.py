@@ -37,6 +37,7 @@ from layers.io import gdalread
 from layers.io.coerce import is_missing
 from layers.io.containers import WalCopies, shared_copies
 from layers.io.crs import Placing, Tally
+from layers.io.geoparquet import _points as plain_points
 from layers.io.nested import flatten_nested, settle
 from layers.io.readers import tidy
 from layers.io.sniff import KINDS, Sniffed, sniff
@@ -96,14 +97,16 @@ def _parquet_batches(path: Path, rows: int) -> Iterator[gpd.GeoDataFrame]:
     crs = None if crs is None else CRS.from_json_dict(crs) if isinstance(crs, dict) else CRS.from_user_input(crs)
     widened = _nullable_columns(parquet, column)
     for batch in parquet.iter_batches(batch_size=rows):
-        decoded = geomcheck.decode_wkb(np.asarray(batch.column(column).to_pylist(), dtype=object))
+        points = plain_points(pa.chunked_array([batch.column(column)]))  # a batch of 2D points: from their coordinates
+        decoded = None if points is not None else \
+            geomcheck.decode_wkb(np.asarray(batch.column(column).to_pylist(), dtype=object))
         table = pa.Table.from_batches([batch]).drop_columns([column])
         frame = table.to_pandas()
         for name, dtype in widened.items():
             if isinstance(frame[name].dtype, np.dtype) and frame[name].dtype.kind in "iub":
                 frame[name] = frame[name].astype(dtype)  # this batch has no missing value; the file has
-        gdf = gpd.GeoDataFrame(frame, geometry=decoded.geoms, crs=crs)
-        if any(decoded.open_rings) or any(decoded.unreadable):
+        gdf = gpd.GeoDataFrame(frame, geometry=points if decoded is None else decoded.geoms, crs=crs)
+        if decoded is not None and (any(decoded.open_rings) or any(decoded.unreadable)):
             gdf[OPEN_RING], gdf[UNREADABLE] = decoded.open_rings, decoded.unreadable
         yield gdf
 
