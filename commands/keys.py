@@ -15,9 +15,20 @@ def cmd_keys(args: argparse.Namespace) -> int:
         raise InputError(f"--as {args.as_name!r}: role {args.identity.role!r} may not manage API keys; an admin may")
     store = service(args).store
     if args.keys_command == "list":
-        for key in keys.listing(store):
-            state = f"revoked {key.revoked_at}" if key.revoked_at else "valid"
-            print(f"{key.account:<20} {key.created_at:<26} {state:<34} sha256 {key.key_hash[:12]}...")
+        if not store.exists():  # (a misspelt --workspace listed no key, as if the store had none)
+            raise InputError(f"{store.path} does not exist: no key is kept there; check --workspace or"
+                             " --database-url ($HGWATCH_WORKSPACE, $HGWATCH_DATABASE_URL)")
+        rows = keys.listed(store)
+        if not rows:
+            print(f"no API key in {store.path}; make one with: python cli.py keys create ACCOUNT")
+            return 0
+        width = max(len(f"{r.account} #{r.number}") for r in rows)
+        print(f"{'account (key #)':<{max(width, 15)}}  {'role':<8}  {'made (UTC)':<25}  state")
+        for r in rows:
+            print(f"{f'{r.account} #{r.number}':<{max(width, 15)}}  {r.role or '-':<8}  {r.created_at:<25}  {r.state}")
+        usable = sum(r.usable for r in rows)
+        print(f"{len(rows)} key(s), {usable} valid, in {store.path}. A key is never shown again after it is made;"
+              " `keys revoke ACCOUNT` revokes every key of an account.")
         return 0
     if args.keys_command == "revoke":
         count = keys.revoke(store, args.name)
@@ -34,8 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("keys", help="API keys for the OGC API - Features service (kept in the workspace)")
     keys = p.add_subparsers(dest="keys_command", required=True)
     q = keys.add_parser("create", help="make a key for an account; printed once, alone on the last line")
-    q.add_argument("name")
+    q.add_argument("name", metavar="ACCOUNT", help="an enabled account (python cli.py users list); the key acts as it,"
+                   " with its role")
     q = keys.add_parser("revoke", help="revoke every key of an account")
-    q.add_argument("name")
-    keys.add_parser("list", help="list the keys (account, when made, revoked or valid; never the key)")
+    q.add_argument("name", metavar="ACCOUNT", help="the account whose keys are revoked")
+    keys.add_parser("list", help="list the keys: account and key number, role, when made, and whether a request with"
+                    " it is answered (valid, revoked, or refused: account disabled); never a key or its hash")
     p.set_defaults(func=cmd_keys)

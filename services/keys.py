@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from geo.errors import InputError
 from layers.store.accounts import accounts_for, now_iso
@@ -63,6 +64,47 @@ def revoke(store: Store, name: str) -> int:
 def listing(store: Store) -> list[ApiKey]:
     """Every key as stored (hashes, never keys), by account."""
     return keys_for(store).all()
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One key as ``cli.py keys list`` shows it: what an operator needs, never the key or its hash.
+
+    Attributes
+    ----------
+    account : the account it acts as.
+    number : its place among the account's keys, by time made (1, 2, ...): which of them this is.
+    role : the account's role ("" when the account no longer exists).
+    created_at : when it was made, ISO 8601 UTC.
+    state : ``valid``; ``revoked AT``; ``refused: account disabled`` or ``refused: no such account`` (a
+        key not revoked that no request can use: ``verify`` refuses it).
+    """
+
+    account: str
+    number: int
+    role: str
+    created_at: str
+    state: str
+
+    @property
+    def usable(self) -> bool:
+        """True when a request with this key is answered (the state is ``valid``)."""
+        return self.state == "valid"
+
+
+def listed(store: Store) -> list[Listed]:
+    """Every key of ``store`` as an operator needs it (``Listed``), by account then time made. The hash is
+    left out: it identifies the key to anyone holding the key, and to no one else it says anything useful."""
+    accounts = accounts_for(store)
+    out: list[Listed] = []
+    numbers: dict[str, int] = {}
+    for key in keys_for(store).all():
+        account = accounts.get(key.account)
+        numbers[key.account] = numbers.get(key.account, 0) + 1
+        state = (f"revoked {key.revoked_at}" if not key.valid else "refused: no such account" if account is None
+                 else "refused: account disabled" if account.disabled else "valid")
+        out.append(Listed(key.account, numbers[key.account], account.role if account else "", key.created_at, state))
+    return out
 
 
 def verify(store: Store, key: str | None) -> Identity | None:
