@@ -28,6 +28,7 @@ from services.features import Served
 CRS84_NAMES = (CRS84, "[OGC:CRS84]", "OGC:CRS84")
 TRUE_FALSE = ("true", "false")
 RESULT_TYPES = ("results", "hits")
+DIGITS = 18  # of a limit or an offset, at most
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?")
 DATETIME_EXPECTED = ("expected an RFC 3339 date or date-time (2024-05-01, 2024-05-01T10:00:00Z) or an interval"
                      " START/END of two of them, '..' or nothing for an open end (2024-01-01/.., ../2024-12-31)")
@@ -37,7 +38,9 @@ BBOX_EXPECTED = ("expected 4 numbers W,S,E,N (or 6: W,S,LOW,E,N,HIGH) in degrees
 
 
 def _whole(value: str) -> int | None:
-    return int(value) if value.isascii() and value.isdigit() else None
+    """``value`` as a whole number of at most ``DIGITS`` digits (Python reads no more than 4,300: a longer one
+    made the gate fail, a JSON 500), else None."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= DIGITS else None
 
 
 def _bbox(value: str) -> str | None:
@@ -121,10 +124,12 @@ def problems(where: Route, pairs: Sequence[tuple[str, str]], served: Served) -> 
     if "bbox-crs" in given and "bbox" not in given:
         found.append(f"bbox-crs={shown(given['bbox-crs'])} without bbox: expected bbox=W,S,E,N with it, or no bbox-crs")
     if "limit" in given and (_whole(given["limit"]) or 0) < 1:
-        found.append(f"limit={shown(given['limit'])}: expected a whole number of features a page, 1 or more (at most"
-                     f" {MAX_ITEMS} are returned a page: a larger limit gets {MAX_ITEMS} and a next link)")
+        found.append(f"limit={shown(given['limit'])}: expected a whole number of features a page, 1 or more, of at"
+                     f" most {DIGITS} digits (at most {MAX_ITEMS} are returned a page: a larger limit gets {MAX_ITEMS}"
+                     " and a next link)")
     if "offset" in given and _whole(given["offset"]) is None:
-        found.append(f"offset={shown(given['offset'])}: expected a whole number of features to skip, 0 or more")
+        found.append(f"offset={shown(given['offset'])}: expected a whole number of features to skip, 0 or more, of"
+                     f" at most {DIGITS} digits")
     if "bbox" in given and (why := _bbox(given["bbox"])):
         found.append(f"bbox={shown(given['bbox'])}: {why}; {BBOX_EXPECTED}")
     if "datetime" in given and (why := _datetime(given["datetime"])):

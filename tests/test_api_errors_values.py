@@ -33,6 +33,8 @@ REFUSED = (
     ("limit=-1", ("limit='-1'", "1 or more")),
     ("limit=0", ("limit='0'", "1 or more")),
     ("limit=1.5", ("limit='1.5'", "whole number")),
+    ("limit=" + "1" * 5000, ("limit='11111", "of at most 18 digits")),  # (int() refuses 4,301 digits: a 500)
+    ("offset=" + "9" * 19, ("offset='99999", "of at most 18 digits")),
     ("offset=x", ("offset='x'", "0 or more")),
     ("offset=-3", ("offset='-3'", "0 or more")),
     ("bbox=1,2,3", ("bbox='1,2,3'", "3 value(s)", "W,S,E,N")),
@@ -56,6 +58,7 @@ REFUSED = (
 ACCEPTED = ("limit=1&offset=0", "bbox=-2,5,-1,6&bbox-crs=" + urllib.parse.quote(CRS84), "bbox=170,-10,-170,10",
             "datetime=2024-03-01", "datetime=2024-03-01T00:00:00Z/..", "datetime=../2024-12-31", "datetime=2024-01-01/",
             "skipGeometry=TRUE", "resulttype=hits", "miners=12", "uses_mercury=false", "limit=20000",
+            "limit=" + "9" * 18, "offset=" + "9" * 18,
             "datetime=0000-01-01T00:00:00Z/2024-12-31T00:00:00Z")  # (QGIS 3.22's open start)
 
 
