@@ -110,3 +110,52 @@ def test_the_rules_do_not_hash_the_ids_of_a_chunk_again_yet_a_repeated_id_is_ref
     with pytest.raises(InputError) as refused:
         check(settings, only=[RULE], files=files, record=False, chunk_rows=ROWS)
     assert any(p.kind == "duplicate" and p.row == 3 * ROWS + 6 for p in refused.value.problems)
+
+
+def test_with_two_threads_the_rules_run_on_a_worker_and_give_the_whole_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from geo.rules import evaluate
+
+    files = [("mining_sites", _points_file(tmp_path, 20 * ROWS)), *_others(tmp_path)]
+    settings = Settings(workspace=tmp_path / "none.gpkg", threads_value="2")
+    whole = check(settings, only=[RULE], files=files, record=False, chunk_rows=0)
+    where: list[str] = []
+    real = chunked_check.run_rules
+
+    def noted(*args: object, **kwargs: object) -> evaluate.Evaluation:
+        where.append(threading.current_thread().name)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(chunked_check, "run_rules", noted)
+    chunked = check(settings, only=[RULE], files=files, record=False, chunk_rows=ROWS)
+    assert len(where) == 20 and all(name.startswith("chunk-rules") for name in where), where  # before: MainThread
+    pd.testing.assert_frame_equal(chunked.evaluation.violations, whole.evaluation.violations, check_exact=True)
+    assert chunked.evaluation.summaries == whole.evaluation.summaries
+    assert chunked.warnings == whole.warnings
+
+
+def test_with_a_worker_an_error_in_the_last_chunk_refuses_the_file_and_a_missing_layer_comes_after_it(
+        tmp_path: Path) -> None:
+    from geo.errors import InputError
+
+    path = _points_file(tmp_path, 6 * ROWS)
+    water = _others(tmp_path)[:1]
+    settings = Settings(workspace=tmp_path / "none.gpkg", threads_value="2")
+    sites = gpd.read_parquet(path)
+    sites.loc[6 * ROWS - 2, "geometry"] = shapely.Point(200.0, 0.0)  # out of range, in the last chunk
+    sites.to_parquet(path)
+    outcomes = []
+    for rows in (0, ROWS):
+        with pytest.raises(InputError) as refused:
+            check(settings, only=[RULE], files=[("mining_sites", path), *water], record=False, chunk_rows=rows)
+        outcomes.append(refused.value)
+    whole, chunked = outcomes
+    assert str(chunked) == str(whole) and chunked.problems == whole.problems
+    assert [p.row for p in chunked.problems if p.severity == "error"] == [6 * ROWS - 1]
+    sites.loc[6 * ROWS - 2, "geometry"] = shapely.Point(0.0, 0.0)
+    sites.to_parquet(path)
+    with pytest.raises(InputError) as missing:  # the rule needs the protected areas: refused once the file is read
+        check(settings, only=["SITE-IN-PROHIBITED-ZONE"], files=[("mining_sites", path), *water], record=False,
+              chunk_rows=ROWS)
+    assert [(p.file, p.kind) for p in missing.value.problems] == [("layer zones", "missing")]
