@@ -624,6 +624,16 @@ async def _server_error(request: Request, _exc: Exception) -> Response:
                         status_code=500)
 
 
+class _ClientErrors(logging.Filter):
+    """Leaves out pygeoapi's log record of an answer refused to the client (a provider error whose status is below
+    500: a filter naming an unknown property, an unknown feature id): pygeoapi logged each at ERROR with its
+    traceback, so a partner's typo filled the operator's log with tracebacks. The refusal is in the audit trail."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or int(getattr(exc, "http_status_code", 500)) >= 500
+
+
 def create_app(settings: Settings, *, host: str = HOST, port: int = PORT, url: str | None = None) -> KeyGate:
     """The API for the store of ``settings``, its links pointing at ``url`` (default
     ``http://host:port``). Importing pygeoapi's app happens here, once per process."""
@@ -633,6 +643,8 @@ def create_app(settings: Settings, *, host: str = HOST, port: int = PORT, url: s
     live = LiveCollections(source, folder, host=host, port=port, url=url or f"http://{host}:{port}")
     os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = (str(p) for p in live.paths)
     live.module = importlib.import_module("pygeoapi.starlette_app")
+    if not any(isinstance(f, _ClientErrors) for f in logging.getLogger("pygeoapi.api").filters):
+        logging.getLogger("pygeoapi.api").addFilter(_ClientErrors())
     pygeoapi_app = live.module.APP
     pygeoapi_app.debug = False
     pygeoapi_app.add_exception_handler(HTTPException, _http_error)

@@ -103,7 +103,7 @@ def test_each_bad_value_gets_a_400_naming_the_parameter_the_value_and_what_is_ex
 
 def test_an_unknown_feature_id_and_a_path_the_gate_could_not_read_get_a_json_404(
         served: tuple[str, dict[str, str], Path]) -> None:
-    url, keys, _ = served
+    url, keys, folder = served
     status, headers, body = get(f"{url}{ITEMS}/nope", keys["partner"])
     said = _json(status, headers, body)
     assert status == 404 and "'nope'" in said["description"] and "mining_sites" in said["description"]
@@ -114,6 +114,10 @@ def test_an_unknown_feature_id_and_a_path_the_gate_could_not_read_get_a_json_404
         assert status == 404 and _json(status, headers, body)["code"] == "NotFound", (path, status, body)
     status, _, body = get(f"{url}{ITEMS}/S1/", keys["partner"])  # a trailing '/' is still trimmed
     assert status == 200 and json.loads(body)["id"] == "S1"
+    status, _, body = get(f"{url}{ITEMS}?filter=" + urllib.parse.quote("nosuch > 1"), keys["partner"])
+    assert status == 400 and b"'nosuch'" in body
+    (log,) = folder.glob("api-*.log")  # a client's error is no traceback in the operator's log (pygeoapi logged one)
+    assert "Traceback" not in log.read_text() and "listening on" in log.read_text()
 
 
 def test_a_partner_asking_for_a_personal_row_by_id_learns_what_a_made_up_id_tells(
