@@ -21,6 +21,7 @@ import shapely
 
 from geo import geomcheck
 from layers.io.coerce import is_missing, parse_float
+from layers.io.validate import empty_note
 
 WKT_NAMES = ("geometry", "wkt", "geom", "the_geom")
 PAIRS = (("latitude", "longitude"), ("lat", "lon"), ("lat", "lng"), ("lat", "long"), ("y", "x"))
@@ -36,6 +37,7 @@ class Found:
     bad_rows: list[tuple[int, str, object, str]]  # (index, column, value, expected)
     used_columns: tuple[str, ...]
     open_rings: tuple[str | None, ...] = ()  # per row: the WKT of a polygon ring left open (built closed)
+    empty: tuple[str | None, ...] = ()  # per row: a coordinate cell left empty (``validate.empty_note``), else None
 
 
 def find_geometry(df: pd.DataFrame) -> Found | None:
@@ -71,7 +73,10 @@ def _find_pair(df: pd.DataFrame, lower: dict[str, object]) -> tuple[object, obje
     return None
 
 
-def _points(lat: pd.Series, lon: pd.Series, lat_name: str, lon_name: str) -> Found:
+def _points(lat: pd.Series, lon: pd.Series, lat_name: str, lon_name: str,
+            shown: pd.Series | None = None) -> Found:
+    """Points from a latitude and a longitude column (one column for both when the names are the same:
+    ``shown`` then holds its cells as written, for the messages)."""
     y, bad_y = parse_float(lat)
     x, bad_x = parse_float(lon)
     bad: list[tuple[int, str, object, str]] = []
@@ -83,8 +88,46 @@ def _points(lat: pd.Series, lon: pd.Series, lat_name: str, lon_name: str) -> Fou
     ok = ~(np.isnan(xs) | np.isnan(ys))
     geoms = np.full(len(xs), None, dtype=object)
     geoms[ok] = shapely.points(xs[ok], ys[ok])
+    no_y, no_x = np.isnan(ys) & ~bad_y.to_numpy(), np.isnan(xs) & ~bad_x.to_numpy()
+    empty = _empty_notes(no_y, no_x, (lat, lon, shown), (ys, xs), (lat_name, lon_name))
     return Found(f"columns '{lat_name}' (latitude) and '{lon_name}' (longitude)", geoms, bad,
-                 (lat_name, lon_name))
+                 (lat_name, lon_name), empty=empty)
+
+
+def _empty_notes(no_y: np.ndarray, no_x: np.ndarray, cells: tuple[pd.Series, pd.Series, pd.Series | None],
+                 values: tuple[np.ndarray, np.ndarray], names: tuple[str, str]) -> tuple[str | None, ...]:
+    """Per row, what ``validate`` says of a coordinate left empty: the column, its cell as written and
+    what was expected (``validate.empty_note``); () when no row has one."""
+    lat, lon, shown = cells
+    ys, xs = values
+    lat_name, lon_name = names
+    if not (no_y | no_x).any():
+        return ()
+    notes: list[str | None] = [None] * len(no_y)
+    for i in np.flatnonzero(no_y | no_x).tolist():
+        if lat_name == lon_name:  # one column for both: a KoBoToolbox _geolocation, an ODK geopoint
+            cell = _cell(shown if shown is not None else lat, i)
+            what = "is empty" if cell == "" else "holds no latitude and longitude"
+            notes[i] = empty_note(lat_name, cell, f"a latitude and a longitude; the cell {what}, so the record "
+                                  "has no location", half=not (no_y[i] and no_x[i]))
+        elif no_y[i] and no_x[i]:
+            notes[i] = empty_note(f"{lat_name}, {lon_name}", _cell(lon, i),
+                                  "a latitude and a longitude in decimal degrees; both cells are empty, so "
+                                  "the record has no location", half=False)
+        else:
+            name, other, value, axis = ((lat_name, lon_name, xs[i], "latitude") if no_y[i]
+                                        else (lon_name, lat_name, ys[i], "longitude"))
+            given = f"'{other}' holds {value:g}" if not np.isnan(value) else f"'{other}' is not a number either"
+            notes[i] = empty_note(name, _cell(lat if no_y[i] else lon, i),
+                                  f"a {axis} in decimal degrees; the cell is empty while {given}: fill it in, "
+                                  "or empty both if the record has no location", half=True)
+    return tuple(notes)
+
+
+def _cell(values: pd.Series, i: int) -> str:
+    """A cell as its file holds it: '' for an empty one."""
+    v = values.iloc[i]
+    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
 
 
 def _from_pair(df: pd.DataFrame, lat: object, lon: object) -> Found:
@@ -98,12 +141,21 @@ def _from_wkt(df: pd.DataFrame, col: object) -> Found:
     decoded = geomcheck.decode_wkt(texts)
     bad = [(int(i), str(col), values.iloc[i], "expected a WKT geometry such as POINT (-1.5 6.2)")
            for i, reason in enumerate(decoded.unreadable) if reason is not None]
-    return Found(f"WKT column '{col}'", decoded.geoms, bad, (str(col),), tuple(decoded.open_rings))
+    empty = tuple(empty_note(str(col), _cell(values, i), "a WKT geometry such as POINT (-1.5 6.2); the cell is "
+                             "empty, so the record has no location", half=False) if m else None
+                  for i, m in enumerate(missing.tolist())) if missing.any() else ()
+    return Found(f"WKT column '{col}'", decoded.geoms, bad, (str(col),), tuple(decoded.open_rings), empty)
 
 
 def _from_geolocation(df: pd.DataFrame, col: object) -> Found:
-    lat, lon, bad = [], [], []
+    lat: list[float | None] = []
+    lon: list[float | None] = []
+    bad: list[tuple[int, str, object, str]] = []
     for i, v in enumerate(df[col]):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
+            lat.append(None)  # an empty cell: the record has no location (said by ``_points``)
+            lon.append(None)
+            continue
         try:
             pair = json.loads(v) if isinstance(v, str) else v
             la, lo = (float(pair[0]), float(pair[1])) if pair and pair[0] is not None else (None, None)
@@ -112,13 +164,15 @@ def _from_geolocation(df: pd.DataFrame, col: object) -> Found:
             la = lo = None
         lat.append(la)
         lon.append(lo)
-    found = _points(pd.Series(lat, dtype=object), pd.Series(lon, dtype=object), str(col), str(col))
+    found = _points(pd.Series(lat, dtype=object), pd.Series(lon, dtype=object), str(col), str(col), df[col])
+    unparsed = {i for i, *_ in bad}  # a cell that is not a list: said once, as such
+    empty = tuple(None if i in unparsed else note for i, note in enumerate(found.empty)) if found.empty else ()
     return Found(f"KoBoToolbox column '{col}' ([latitude, longitude])", found.geometries,
-                 bad + found.bad_rows, (str(col),))
+                 bad + found.bad_rows, (str(col),), empty=empty)
 
 
 def _from_geopoint(df: pd.DataFrame, col: object) -> Found:
     parts = df[col].astype("string").str.split(expand=True)
-    found = _points(parts[0].astype(object), parts[1].astype(object), str(col), str(col))
+    found = _points(parts[0].astype(object), parts[1].astype(object), str(col), str(col), df[col])
     return Found(f"geopoint column '{col}' (latitude longitude altitude accuracy)",
-                 found.geometries, found.bad_rows, (str(col),))
+                 found.geometries, found.bad_rows, (str(col),), empty=found.empty)

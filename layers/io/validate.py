@@ -29,7 +29,10 @@ ROW = "_row"  # column readers add: 1-based record number in the source file
 # geometry that could not be built at all (None; GEOS's reason here). ``validate`` drops them.
 OPEN_RING = "_open_ring"
 UNREADABLE = "_unreadable"
-MARKERS = (ROW, OPEN_RING, UNREADABLE)
+# A CSV or XLSX record whose coordinate cells are empty (``layers.io.coordinates``): the column, the
+# cell and what was expected, so that the message names the file's own column, not 'geometry'.
+EMPTY = "_empty_coordinates"
+MARKERS = (ROW, OPEN_RING, UNREADABLE, EMPTY)
 CLOSED_RING = "a closed ring (first point = last point)"
 EXPECTED = {"str": "text", "int": "a whole number",
             "float": "a number such as 2.5 or 2,5, without thousands separators",
@@ -52,6 +55,26 @@ class _Add(Protocol):
 def plain(value: object) -> object:
     """``value`` as a message shows it: numpy scalars as Python ones (inf, -4, 3.0, not np.float64(3.0))."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def empty_note(field: str, cell: str, expected: str, *, half: bool) -> str:
+    """What an ``EMPTY`` column holds for a record: the coordinate column(s), the cell as written, what
+    was expected, and whether only one of the two coordinates is there (``half``: an error even in a
+    layer whose records may have no location)."""
+    return "\t".join(("half" if half else "none", field, cell, expected))
+
+
+def _empty_notes(gdf: gpd.GeoDataFrame) -> dict[int, tuple[bool, str, str, str]]:
+    """The ``EMPTY`` column, read back: {record index: (half, field, cell, expected)} for the records
+    that have a note (none, without looking at a record, when the reader added no such column)."""
+    if EMPTY not in gdf.columns:
+        return {}
+    notes = gdf[EMPTY].to_numpy(dtype=object)
+    out: dict[int, tuple[bool, str, str, str]] = {}
+    for i in np.flatnonzero(pd.notna(notes)).tolist():
+        half, field, cell, expected = str(notes[i]).split("\t", 3)
+        out[i] = (half == "half", field, cell, expected)
+    return out
 
 
 def _key(text: str) -> str:
@@ -421,12 +444,15 @@ def _short_wkt(geom: object, limit: int = 120) -> str:
 def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _Add) -> gpd.GeoDataFrame:
     """Whole-column shapely 2 predicates, each computed once; a message is written only for the rows that fail."""
     (open_rings, has_open_ring), (unreadable, has_unreadable) = _notes(gdf, OPEN_RING), _notes(gdf, UNREADABLE)
-    gdf = gdf.drop(columns=[c for c in (OPEN_RING, UNREADABLE) if c in gdf.columns])
+    empty = _empty_notes(gdf)
+    gdf = gdf.drop(columns=[c for c in (OPEN_RING, UNREADABLE, EMPTY) if c in gdf.columns])
     geoms = gdf.geometry.to_numpy()
     checked = geomcheck.checks(geoms, spec.geometry_types)
     lacking = checked.missing & (not spec.geometry_optional)  # a record without geometry, where the layer needs one
     wrong_kind, out_of_range, swapped, invalid = checked.wrong_kind, checked.out_of_range, checked.swapped, checked.invalid
-    flagged = has_unreadable | has_open_ring | lacking | wrong_kind | swapped | out_of_range | invalid
+    half = np.zeros(len(geoms), dtype=bool)  # one coordinate of two: an error in any layer
+    half[[i for i, e in empty.items() if e[0]]] = True
+    flagged = has_unreadable | has_open_ring | lacking | half | wrong_kind | swapped | out_of_range | invalid
     allowed = ", ".join(spec.geometry_types)
     repaired = geoms.copy() if repair and invalid.any() else geoms
     left_out = np.zeros(len(geoms), dtype=bool)  # under --repair, the rows make_valid leaves nothing of
@@ -440,6 +466,11 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
                 continue
             add(i, "geometry", open_rings[i], f"repaired: the ring was closed ({CLOSED_RING})",
                 "repaired", "warning")
+        note = empty.get(int(i))
+        if note is not None and (lacking[i] or half[i]):  # the file's own coordinate column(s), named
+            add(i, note[1], note[2], note[3] if half[i] else f"{note[3]}; {spec.name} need a location "
+                "(a {allowed} geometry) in every record".replace("{allowed}", allowed), "geometry")
+            continue
         if lacking[i]:
             add(i, "geometry", None if geoms[i] is None else "EMPTY",
                 f"a {allowed} geometry; the geometry is null or empty", "geometry")
