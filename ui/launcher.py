@@ -32,7 +32,14 @@ from streamlit.web import cli
 FIRST_PAGE = ("ui.login", "ui.sidebar", "folium", "folium.elements", "folium.plugins", "branca", "jinja2",
               "streamlit.components.v1", "geo.errors", "render.map.assets", "render.map.standalone",
               "render.map.mapview", "services.auth", "services.exports", "services.rollups", "services.tiles",
-              "geo.quantities")
+              "geo.quantities", "services.people")
+# services.people: the headline's people downstream (geo.exposure, networkx and scipy: 0.8-1.2 s of the
+# first map after sign-in at 5,917 sites, cProfile in AppTest, 2026-11-28). Then the other pages' imports
+# (``PAGES``: altair, ReportLab's SVG renderer, the case and surface modules) and the PDF/SVG fonts
+# (``render.fonts.fonts``, 0.5 s of the inventory page's first visit): a first visit to those pages
+# imported them in its own run.
+PAGES = Path(__file__).resolve().parent / "pages"
+WARM = ("render.fonts",)  # modules whose ``fonts()`` cache is filled once imported (``_warm``)
 # never imported here: a module that declares a Streamlit component registers it with the runtime only
 # when imported inside a script run (streamlit.components.v1.component_registry.declare_component), so
 # imported here its iframe would not be served (its own imports, folium and the rest, are above)
@@ -69,22 +76,54 @@ def preload(modules: Sequence[str]) -> tuple[list[str], list[str]]:
     return done, failed
 
 
+def page_imports(folder: Path = PAGES) -> list[str]:
+    """The absolute modules every page script in ``folder`` imports at its top level, pages in name order,
+    with the project's modules a ``from package import module`` names (``from render.report import charts``)."""
+    root = folder.parent.parent
+    out: list[str] = []
+    for page in sorted(folder.glob("*.py")):
+        out += script_imports(page)
+        try:
+            tree = ast.parse(page.read_text(encoding="utf-8"), str(page))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        out += [f"{node.module}.{alias.name}" for node in tree.body
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                for alias in node.names if (root / node.module.replace(".", "/") / f"{alias.name}.py").is_file()]
+    return out
+
+
+def _warm(warmed: list[str], failed: list[str]) -> None:
+    """Fill the caches of ``WARM`` (ReportLab's font registry: reads the font files, opens no store)."""
+    for name in WARM:
+        try:
+            importlib.import_module(name).fonts()
+        except BaseException as exc:  # as ``preload``: never touch the server
+            failed.append(f"{name}.fonts() ({type(exc).__name__}: {exc})")
+        else:
+            warmed.append(f"{name}.fonts()")
+
+
 def _run(modules: Sequence[str]) -> None:
     t0 = time.perf_counter()
     done, failed = preload(modules)
+    warmed: list[str] = []
+    _warm(warmed, failed)
     for what in failed:
         print(f"hgwatch launcher: could not import {what}; the page imports it itself", file=sys.stderr, flush=True)
-    print(f"{DONE} {len(done)} of {len(modules)} modules in {time.perf_counter() - t0:.2f} s: {' '.join(done)}",
-          file=sys.stderr, flush=True)
+    print(f"{DONE} {len(done)} of {len(modules)} modules in {time.perf_counter() - t0:.2f} s: {' '.join(done)}"
+          + (f" (and {' '.join(warmed)})" if warmed else ""), file=sys.stderr, flush=True)
 
 
 def start(script: Path, extra: Sequence[str] = FIRST_PAGE) -> threading.Thread:
-    """Start the preload of ``script``'s imports and then ``extra`` on a daemon thread (it never
-    holds the server up at exit)."""
+    """Start the preload of ``script``'s imports and then ``extra`` (by default ``FIRST_PAGE``, then the
+    other pages' imports and ``WARM``) on a daemon thread (it never holds the server up at exit)."""
     # the script's folder on sys.path first, as Streamlit's bootstrap puts it (a module beside the
     # script then imports here as it does in the page)
     sys.path.insert(0, str(script.resolve().parent))
-    modules = [m for m in dict.fromkeys([*script_imports(script), *extra]) if m.split(".")[0] not in NEEDS_SCRIPT_RUN]
+    later = page_imports() if extra is FIRST_PAGE else []
+    modules = [m for m in dict.fromkeys([*script_imports(script), *extra, *later])
+               if m.split(".")[0] not in NEEDS_SCRIPT_RUN]
     thread = threading.Thread(target=_run, args=(modules,), name="hgwatch-preload", daemon=True)
     thread.start()
     return thread

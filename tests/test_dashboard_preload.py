@@ -1,0 +1,49 @@
+"""The dashboard's first visits at a country's size (5,917 real footprints, 100 rivers, 7,249 places):
+what the launcher imports before any session.
+
+Profiled on 2026-11-28 (AppTest under cProfile, and the server's CPU seconds of a first visit in
+headless Chromium, this tree against /tmp/before18 alternately, load 6-9 from other work): the first
+map after sign-in imported the headline's people-downstream modules (geo.exposure with networkx and
+scipy, 0.8-1.2 s), and the inventory page's first visit imported altair and ReportLab's SVG renderer
+and registered the fonts (0.7 + 0.5 + 0.5 s). The launcher now imports them, and every page's modules,
+on its thread before any session: server CPU of the first map 1.34-1.43 s -> 1.02-1.26 s, of the
+inventory's first visit 1.51-1.67 s -> 0.93-1.04 s.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tests.browser_harness import ROOT, Server, running_servers
+from ui.launcher import DONE, page_imports
+
+
+def _done_line(server: Server, timeout_s: float = 180) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        lines = [line for line in server.stderr().splitlines() if line.startswith(DONE)]
+        if lines:
+            return lines[0]
+        time.sleep(0.3)
+    raise AssertionError(f"no launcher line:\n{server.stderr()[-3000:]}")
+
+
+def test_every_pages_modules_and_the_fonts_are_ready_before_any_session(tmp_path: Path) -> None:
+    ws = tmp_path / "never-opened.gpkg"
+    with running_servers(1, "app.py", env={"HGWATCH_WORKSPACE": str(ws), "PYTHONPATH": str(ROOT)}) as (server,):
+        line = _done_line(server)
+        stderr = server.stderr()
+    imported = line[len(DONE):].split(": ", 1)[1].split(" (and ")[0].split()
+    for module in ("services.people", "render.report.charts", "render.report.areamap", "services.registers",
+                   "services.cases", "services.contamination"):
+        assert module in imported, line
+    assert "(and render.fonts.fonts())" in line, line
+    assert "streamlit_folium" not in imported  # registered by the page's own run
+    assert "could not import" not in stderr
+    assert not ws.exists()  # no store was opened (nor created)
+
+
+def test_a_from_import_of_a_project_module_is_named() -> None:
+    names = page_imports()
+    assert "render.report.charts" in names and "services.workbench" in names  # ``from x import module``
+    assert "render.report.charts.altair" not in names and not [n for n in names if n.startswith("ui.pages")]
