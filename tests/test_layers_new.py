@@ -99,13 +99,13 @@ RECORDS: dict[str, tuple[list[dict[str, object]], list[shapely.Geometry | None],
 }
 # layer -> (row 2's field, a bad value, what the message must say was expected)
 BAD: dict[str, tuple[str, object, str]] = {
-    "admin_areas": ("level", "state", "expected one of ['commune', 'country', 'district', 'province', 'region']"),
-    "zones": ("zone_type", "national park", "expected one of ['asm_zone', 'border', 'competitive_auction',"),
+    "admin_areas": ("level", "state", "expected one of: commune, country, district, province, region"),
+    "zones": ("zone_type", "national park", "expected one of: asm_zone, border, competitive_auction,"),
     "receptors": ("population", -5, "impossible value: expected at least 0"),
-    "licences": ("status", "active", "expected one of ['expired', 'revoked', 'suspended', 'valid']"),
+    "licences": ("status", "active", "expected one of: expired, revoked, suspended, valid"),
     "facilities": ("capacity", -1.5, "impossible value: expected at least 0 t/day"),
     "mercury_trade": ("kg", "a lot", "expected a number"),
-    "miners": ("age_band", "adult", "expected one of ['15_17', '18_24', '25_49', '50_plus', 'under_15', 'unknown']"),
+    "miners": ("age_band", "adult", "expected one of: 15_17, 18_24, 25_49, 50_plus, under_15, unknown"),
 }
 
 

@@ -173,7 +173,8 @@ def test_refusals_exit_2_with_a_reason_and_no_traceback(tmp_path, capsys) -> Non
         err = capsys.readouterr().err
         assert needle in err and "Traceback" not in err
     assert cli.main(["--workspace", str(ws_path), "check"]) == 0
-    assert "not run: layer(s) ['water_bodies'] not given" in capsys.readouterr().out
+    assert ("not run: layer water_bodies not given; import it into the workspace, or give it with "
+            "check --layer water_bodies=FILE") in capsys.readouterr().out
 
 
 def _densified(geom: shapely.Geometry, step_m: float = 25.0) -> shapely.Geometry:

@@ -202,7 +202,10 @@ def test_subject_and_other_filters_and_the_note_for_an_absent_field() -> None:
     assert result.summaries[0].checked == 1
     result = run(ruleset, mining_sites=sites([east(0, 0, 50.0)]), water_bodies=water([RIVER]))
     assert result.violations.empty
-    assert "field(s) ['uses_mercury'] absent" in result.summaries[0].notes[0]
+    assert result.summaries[0].notes[0] == (  # the field named in words, and what the user can do
+        "field uses_mercury, which this rule reads, is absent from layer 'mining_sites': treated as missing, so "
+        "no subject matched on it; add the column to the file, or, where a survey says so, fill it with import "
+        "--set uses_mercury=VALUE (check --set mining_sites.uses_mercury=VALUE for a --layer file)")
 
 
 def test_derived_mercury_use_is_the_one_definition_and_beats_a_column_of_that_name() -> None:
@@ -225,7 +228,7 @@ def test_derived_field_on_a_layer_without_its_inputs_matches_nothing_with_a_note
     result = run(ruleset, mining_sites=sites([east(0, 0, 50.0)]), water_bodies=water([RIVER]))
     assert result.violations.empty
     assert result.summaries[0].notes == (  # mercury_use is derived: the note names what it is computed from
-        "field 'mercury_use' is computed from ['uses_mercury', 'amalgamation', 'burning'], and layer"
+        "field 'mercury_use' is computed from uses_mercury, amalgamation or burning, and layer"
         " 'mining_sites' has none of them: no subject matched on it; give one from a field survey (e.g. import"
         " --set uses_mercury=true only where a survey says so)",)
 
@@ -306,7 +309,7 @@ def test_missing_layer_no_crs_and_bad_ids_are_refused_by_name() -> None:
     skipped = run_rules(rules({}), {"mining_sites": sites([Point(0, 0)])}, schemas=CATALOGUE,
                         missing="skip")
     assert not skipped.summaries[0].ran and "not run" in skipped.summaries[0].notes[0]
-    with pytest.raises(CRSError, match=r"\['water_bodies'\] have no coordinate reference"):
+    with pytest.raises(CRSError, match=r"^layer water_bodies has no coordinate reference system"):
         run(rules({}), mining_sites=sites([Point(0, 0)]),
             water_bodies=water([RIVER]).set_crs(None, allow_override=True))
     with pytest.raises(InputError) as err:

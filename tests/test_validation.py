@@ -63,7 +63,7 @@ def test_value_outside_allowed_set_suggests_the_closest() -> None:
     by_field = {p.field: str(p) for p in problems}
     assert "did you mean 'active'?" in by_field["status"]
     assert "value 'actve'" in by_field["status"]
-    assert "expected one of ['abandoned', 'active', 'inactive', 'unknown']" in by_field["status"]
+    assert "expected one of: abandoned, active, inactive, unknown" in by_field["status"]
     assert "did you mean 'whole_ore'?" in by_field["amalgamation"]
 
 

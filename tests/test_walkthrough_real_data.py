@@ -274,5 +274,5 @@ def test_footprints_without_attributes_are_told_which_fields_decide_mercury_use(
     assert cli.main(["--workspace", str(ws), "check", "--only", "HG-WATER-100", "--no-record"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"HG-WATER-100\s+critical\s+0\s+0\b", out)
-    assert ("note: field 'mercury_use' is computed from ['uses_mercury', 'amalgamation', 'burning'], and layer "
-            "'mining_sites' has none of them") in out and "['mercury_use'] absent" not in out
+    assert ("note: field 'mercury_use' is computed from uses_mercury, amalgamation or burning, and layer "
+            "'mining_sites' has none of them") in out and "mercury_use, which this rule reads, is absent" not in out

@@ -80,7 +80,7 @@ def sniff(path: Path) -> Sniffed:
         raise InputError(f"{path.name}: old Excel 97-2003 (.xls) workbooks are not read; "
                          "save it as .xlsx or .csv")
     if suffix not in KINDS:
-        raise InputError(f"{path.name}: unknown file type {suffix!r}; expected one of {sorted(KINDS)}")
+        raise InputError(f"{path.name}: unknown file type {suffix!r}; expected one of: {', '.join(sorted(KINDS))}")
     if path.is_dir():
         raise InputError(f"{path.name}: is a directory, not a file; expected one {suffix} file")
     kind = KINDS[suffix]

@@ -292,7 +292,7 @@ def _check_allowed(parsed: pd.Series, raw: pd.Series, fs: FieldSpec, add: _Add,
             if v not in hints:
                 close = difflib.get_close_matches(v, choices, n=1, cutoff=0.5)
                 hints[v] = f"; did you mean {close[0]!r}?" if close else ""
-            add(i, fs.name, raw.iloc[i], f"expected one of {choices}{hints[v]}", "allowed")
+            add(i, fs.name, raw.iloc[i], f"expected one of: {', '.join(choices)}{hints[v]}", "allowed")
 
     if text is not None:  # Arrow: the values not written exactly as allowed keyed once each, in Arrow
         listed = pc.is_in(text, value_set=pa.array(choices, type=text.type))
