@@ -44,11 +44,19 @@ class _Server(uvicorn.Server):
                 logging.getLogger(STARTED).info("%s", line)
 
 
+def _port(text: str) -> int:
+    """A port number 1-65535 (``--port 99999`` ended in uvicorn's OverflowError traceback, after the start)."""
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 5 else -1
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a port number 1-65535")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and serve until stopped; a store that cannot be read is a message, exit 2."""
     parser = argparse.ArgumentParser(prog="python -m api", description="HgWatch partner API (OGC API - Features)")
     parser.add_argument("--host", default=HOST, help=f"address to listen on (default {HOST})")
-    parser.add_argument("--port", type=int, default=PORT, help=f"port (default {PORT})")
+    parser.add_argument("--port", type=_port, default=PORT, help=f"port, 1-65535 (default {PORT})")
     parser.add_argument("--url", help="the public URL the links point at (default http://HOST:PORT)")
     parser.add_argument("--workspace", help="workspace GeoPackage (default: $HGWATCH_WORKSPACE or the demo)")
     parser.add_argument("--database-url", metavar="URL", help="PostGIS store (default: $HGWATCH_DATABASE_URL)")

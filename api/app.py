@@ -606,6 +606,8 @@ def started(gate: KeyGate, address: str) -> str:
              " account's role may see it: partner keys without restricted fields, field keys with those of their"
              " areas only, analyst and admin keys with every field",
              f"served to no key: {', '.join(hidden)} (wholly restricted)" if hidden else "",
+             "" if gate.store.exists() else f"the store {gate.store.path} does not exist (yet): no collection but"
+             " case_counts and no key until it is made (a misspelt --workspace or --database-url?)",
              ("valid keys by role: " + ", ".join(f"{r} {n}" for r, n in sorted(roles.items()))) if roles else
              "no valid key: every request gets 401 until one is made (python cli.py keys create NAME)"]
     return "\n".join(line for line in lines if line)

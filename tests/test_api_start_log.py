@@ -7,10 +7,13 @@ from its log whether it had started, where, or on which store, nor that no key c
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 from layers.store.open import open_store
 from tests.api_kit import fill, make_keys, open_location, serving
+from tests.conftest import ROOT
 from tests.test_postgis_partner import layer_frame
 
 STARTED = "hgwatch.api.started INFO - "
@@ -43,3 +46,15 @@ def test_a_server_no_key_can_get_into_says_so(tmp_path: Path) -> None:
     with serving(location, tmp_path):
         said = _said(tmp_path)
     assert said[-1] == "no valid key: every request gets 401 until one is made (python cli.py keys create NAME)"
+
+
+def test_a_store_that_does_not_exist_is_named_and_a_port_out_of_range_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "misspelt.gpkg"
+    with serving(str(missing), tmp_path):
+        said = _said(tmp_path)
+    assert any(line.startswith(f"the store {missing} does not exist (yet)") for line in said), said
+    assert said[-1].startswith("no valid key")
+    done = subprocess.run([sys.executable, "-m", "api", "--port", "99999", "--workspace", str(missing)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "'99999': expected a port number 1-65535" in done.stderr
+    assert "Traceback" not in done.stderr and not missing.exists()
