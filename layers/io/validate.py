@@ -7,6 +7,7 @@ what was expected, so that a person can fix a file in one pass.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -145,6 +146,19 @@ def validate(
     _check_duplicates(gdf, spec.id_field, add, texts.get(spec.id_field))
     gdf = _check_geometry(gdf, spec, repair, add)
     return gdf, problems
+
+
+def in_file_order(problems: Sequence[Problem], fields: Sequence[str] = ()) -> list[Problem]:
+    """``problems`` in one order for every command (``validate``, ``import``, the Import page): the
+    file's own problems (no row) first, then record by record, and within a record field by field in
+    ``fields``' order (a layer's declared fields; the others, the geometry among them, after). Stable:
+    problems of one record and field keep the order they were found in."""
+    rank = {name: k for k, name in enumerate(fields)}
+
+    def key(p: Problem) -> tuple[int, int, int]:
+        return (0, 0, 0) if p.row is None else (1, p.row, rank.get(p.field or "", len(rank)))
+
+    return sorted(problems, key=key)
 
 
 def _shown_id(value: object) -> str | None:
