@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
-from geo.sites import mercury_use, uses_mercury
+from geo.sites import NOT_RECORDED, USES, mercury_use
 from layers.catalogue import CATALOGUE
 
 if TYPE_CHECKING:  # the rule engine and the inventory load where used (issue 13: `import` needs neither)
@@ -52,6 +51,7 @@ class Headline:
     measured_sites: int = 0
     estimated_sites: int = 0
     not_estimable: int = 0
+    not_estimable_unrecorded: int = 0  # of those, sites whose record does not say whether they use mercury
     mercury_not_operating: int = 0  # sites marked as using mercury that are not operating: no mercury in the range
     basis: str = ""
     problem: str | None = None  # why there is no mercury range (the factor file's error)
@@ -113,13 +113,14 @@ def filter_layers(frames: Mapping[str, gpd.GeoDataFrame], f: Filters) -> dict[st
 def map_focus(f: Filters, *, rules_narrowed: bool, flagged: int) -> tuple[str, ...]:
     """The layers whose features set the map's first view (``render.map.mapview.build_map``'s
     ``focus``): the violations when fewer rules than all are chosen and they flag something; else,
-    under a filter, what it keeps (the sites, their tailings and violations, and the places and
-    samples of the chosen admin areas); with neither, () (every layer: the whole workspace)."""
+    under a filter, the sites it keeps, their tailings and violations (not the places and samples: a
+    layer without ``admin_area`` is kept whole, and a national places layer framed the whole country
+    again); with neither, () (every layer: the whole workspace)."""
     if rules_narrowed and flagged:
         return ("violations",)
     if f == Filters():
         return ()
-    return ("mining_sites", "tailings", "violations") + (("residential_areas", "samples") if f.admin_areas else ())
+    return ("mining_sites", "tailings", "violations")
 
 
 def with_distance(ruleset: RuleSet, rule_ids: tuple[str, ...], distance_m: float | None) -> RuleSet:
@@ -172,7 +173,8 @@ def headline(sites: gpd.GeoDataFrame, violations: gpd.GeoDataFrame,
     range in kg a year. Without ``factors`` (``problem`` says why) there is no range."""
     counts = {s: int((violations["severity"] == s).sum()) if len(violations) else 0
               for s in SEVERITIES}
-    n_hg = int(uses_mercury(sites).sum())
+    use = mercury_use(sites).to_numpy()
+    n_hg = int((use == USES).sum())
     if factors is None or sites.empty:
         return Headline(len(sites), n_hg, counts, problem=problem)
     from geo.inventory import ESTIMATED, MEASURED, NOT_ESTIMABLE, NOT_OPERATING, estimate_sites
@@ -186,7 +188,8 @@ def headline(sites: gpd.GeoDataFrame, violations: gpd.GeoDataFrame,
         measured_sites=int((est["basis"] == MEASURED).sum()),
         estimated_sites=int(from_gold.sum()),
         not_estimable=int((est["basis"] == NOT_ESTIMABLE).sum()),
-        mercury_not_operating=int(((est["basis"] == NOT_OPERATING).to_numpy() & np.asarray(uses_mercury(sites))).sum()),
+        not_estimable_unrecorded=int(((est["basis"] == NOT_ESTIMABLE).to_numpy() & (use == NOT_RECORDED)).sum()),
+        mercury_not_operating=int(((est["basis"] == NOT_OPERATING).to_numpy() & (use == USES)).sum()),
         basis=ratio_basis(est.loc[from_gold, "amalgamation"], factors))
 
 

@@ -90,3 +90,28 @@ def test_the_inventory_maps_legend_has_room_for_a_wider_font() -> None:
     ends = {t: float(x) + SLACK * stringWidth(t, fonts().bold if t.startswith("Sites") else fonts().sans,
                                                     8 if t.startswith("Sites") else 7) for x, t in texts}
     assert {t: e for t, e in ends.items() if e > width} == {}, (width, ends)
+
+
+@pytest.mark.parametrize(("said", "which"), [
+    ([None, None, None], "3 sites whose mercury use is not recorded"),
+    ([True, None, None], "3 sites using mercury or not recording it (2 not recorded)"),
+    ([True, True, True], "3 sites using mercury")], ids=["none-said", "one-said", "all-said"])
+def test_the_headline_does_not_call_unrecorded_sites_mercury_users(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, said: list[bool | None], which: str) -> None:
+    """Footprints without uses_mercury (the national walk: 685 Ghana sites) showed "Using mercury 0" beside
+    "685 sites using mercury have no gold or mercury figure"."""
+    path = tmp_path / "ws.gpkg"
+    sites = gpd.GeoDataFrame({"site_id": ["S1", "S2", "S3"], "status": ["active"] * 3, "uses_mercury": said},
+                             geometry=[shapely.Point(-2.0 - i / 10, 5.0) for i in range(3)], crs=4326)
+    if all(v is None for v in said):
+        sites = sites.drop(columns="uses_mercury")  # as imported footprints: no such column
+    HgWatch(Settings(workspace=path)).store.write_layers([("mining_sites", sites)], source="test")
+    monkeypatch.setenv("HGWATCH_WORKSPACE", str(path))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, at.exception
+    using = next(m for m in at.metric if m.label == "Using mercury")
+    assert using.value == str(sum(v is True for v in said))
+    folded = [e.label for e in at.expander if e.label.startswith("Estimated mercury use in view")]
+    assert folded == [f"Estimated mercury use in view: not estimable; {which} have no gold or mercury figure"], folded
+    hg = next(m for m in at.metric if m.label.startswith("Hg used"))
+    assert f"none of the 3 operating sites {which.removeprefix('3 sites ')} in view" in hg.help, hg.help

@@ -176,9 +176,20 @@ RANGE_MEANS = ("the range puts every site at the low, then at the high end of it
                " wider than the 5th-95th percentile of the Monte Carlo on the Mercury inventory page.")
 
 
-NOT_ESTIMABLE = ("none of the {n:,} operating sites using mercury in view has a measured mercury figure"
+NOT_ESTIMABLE = ("none of the {n:,} operating sites {which} in view has a measured mercury figure"
                  " (mercury_kg_per_year) or a gold figure (gold_kg_per_year) to estimate it from, so their"
                  " mercury use is unknown, not zero; import those figures to estimate it.")
+
+
+def unestimated(h: Headline) -> str:
+    """Which sites the not-estimable ones are: "using mercury", or not recorded as using it or not (on
+    national footprints without uses_mercury the headline said "685 sites using mercury" beside "Using
+    mercury 0")."""
+    if not h.not_estimable_unrecorded:
+        return "using mercury"
+    if h.not_estimable_unrecorded == h.not_estimable:
+        return "whose mercury use is not recorded"
+    return f"using mercury or not recording it ({h.not_estimable_unrecorded:,} not recorded)"
 
 
 def _masses(*kg: float) -> tuple[str, list[str]]:
@@ -201,7 +212,7 @@ def headline_row(view: View) -> None:
     counted = h.measured_sites + h.estimated_sites + h.not_estimable
     cols[1].metric("Using mercury", f"{h.mercury_sites:,}", help=(
         "sites whose record says they use mercury, whatever their status. The mercury range counts the"
-        f" {counted:,} operating sites that use it or have a measured figure ({h.measured_sites:,} measured,"
+        f" {counted:,} operating sites that use it, do not say, or have a measured figure ({h.measured_sites:,} measured,"
         f" {h.estimated_sites:,} estimated from gold, {h.not_estimable:,} not estimable); {h.mercury_not_operating:,}"
         " of those marked as using it are not operating and add nothing") if not h.problem else None)
     cols[2].metric("Violations", f"{sum(h.violations.values()):,}",
@@ -212,7 +223,8 @@ def headline_row(view: View) -> None:
     if h.problem:
         cols[4].metric("Hg used (kg/yr)", "n/a", help=h.problem)
     elif unknown:  # no figure to add up: "0-0" would read as "no mercury used" (found on national footprints)
-        cols[4].metric("Hg used (kg/yr)", "not estimable", help=NOT_ESTIMABLE.format(n=h.not_estimable))
+        cols[4].metric("Hg used (kg/yr)", "not estimable",
+                       help=NOT_ESTIMABLE.format(n=h.not_estimable, which=unestimated(h)))
     else:
         unit, (low, central, high) = _masses(h.hg_low, h.hg_central, h.hg_high)
         cols[4].metric(f"Hg used ({unit}/yr)", f"{low}-{high}",
@@ -227,9 +239,10 @@ def headline_row(view: View) -> None:
         st.warning("Mercury use cannot be estimated: the factor file could not be used.")
         st.code(h.problem, language=None)
     elif unknown:
-        with st.expander(f"Estimated mercury use in view: not estimable; {h.not_estimable:,} sites using mercury"
+        which = unestimated(h)
+        with st.expander(f"Estimated mercury use in view: not estimable; {h.not_estimable:,} sites {which}"
                          " have no gold or mercury figure"):
-            st.caption(NOT_ESTIMABLE.format(n=h.not_estimable) + (f" Basis: {h.basis}." if h.basis else ""))
+            st.caption(NOT_ESTIMABLE.format(n=h.not_estimable, which=which) + (f" Basis: {h.basis}." if h.basis else ""))
     elif h.basis:  # the basis is long: folded, so that the map below stays in sight on a laptop screen
         with st.expander(f"Estimated mercury use in view: {h.hg_central:,.0f} kg/yr (range {h.hg_low:,.0f}-"
                          f"{h.hg_high:,.0f}); {h.measured_sites:,} sites measured, {h.estimated_sites:,} estimated "
