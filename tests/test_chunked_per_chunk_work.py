@@ -159,3 +159,33 @@ def test_with_a_worker_an_error_in_the_last_chunk_refuses_the_file_and_a_missing
         check(settings, only=["SITE-IN-PROHIBITED-ZONE"], files=[("mining_sites", path), *water], record=False,
               chunk_rows=ROWS)
     assert [(p.file, p.kind) for p in missing.value.problems] == [("layer zones", "missing")]
+
+
+def test_the_ids_of_a_chunk_become_arrow_text_without_a_python_string_each_and_repeats_are_found(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo.errors import InputError
+
+    path = _points_file(tmp_path, 4 * ROWS)
+    files = [("mining_sites", path), *_others(tmp_path)]
+    settings = Settings(workspace=tmp_path / "none.gpkg", threads_value="1")
+    made: list[int] = []
+    real = pd.arrays.ArrowStringArray.to_numpy
+
+    def counted(self: pd.arrays.ArrowStringArray, *args: object, **kwargs: object) -> np.ndarray:
+        made.append(len(self))
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(pd.arrays.ArrowStringArray, "to_numpy", counted)
+    check(settings, only=[RULE], files=files, record=False, chunk_rows=ROWS)
+    assert ROWS not in made  # before: the parsed ids and the ids as written, each chunk
+    sites = gpd.read_parquet(path)
+    sites.loc[[ROWS + 3, 3 * ROWS + 9], "site_id"] = ["S2", "S2"]  # a first chunk's id, again in two later chunks
+    sites.to_parquet(path)
+    refusals = []
+    for rows in (0, ROWS):
+        with pytest.raises(InputError) as refused:
+            check(settings, only=[RULE], files=files, record=False, chunk_rows=rows)
+        refusals.append(refused.value.problems)
+    assert refusals[1] == refusals[0]
+    assert [(p.row, p.feature_id, p.expected) for p in refusals[1]] == [
+        (ROWS + 4, "S2", "duplicate id: already used by record 3"),
+        (3 * ROWS + 10, "S2", "duplicate id: already used by record 3")]

@@ -230,9 +230,13 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
             found_all.append(p)
         if empty_ids:
             empty_chunks.append((start, len(found_all), layer[ROW].to_numpy()))
-        parsed_ids.append(pa.array(layer[spec.id_field].to_numpy(dtype=object), type=pa.string(), from_pandas=True))
-        shown = (raw_id if raw_id is not None else layer[spec.id_field]).to_numpy(dtype=object)
-        raw_ids.append(pa.array([None if v is None else str(v) for v in shown], type=pa.string()))
+        parsed = _arrow_text(layer[spec.id_field])  # Arrow-backed text as it is: no Python string per id
+        parsed_ids.append(parsed if parsed is not None else
+                          pa.array(layer[spec.id_field].to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+        shown = raw_id if raw_id is not None else layer[spec.id_field]
+        text = _arrow_text(shown, nulls=False)
+        raw_ids.append(text if text is not None else
+                       pa.array([None if v is None else str(v) for v in shown.to_numpy(dtype=object)], type=pa.string()))
         rows.append(layer[ROW].to_numpy())
         if wrong and not with_errors:
             layer = layer[~layer[ROW].isin(wrong)]
@@ -310,3 +314,16 @@ def _duplicates(parsed: list[pa.Array], raw: list[pa.Array], rows: list[np.ndarr
                              f"duplicate id: already used by record {first_at[value] + 1}", "error", text,
                              "duplicate"))
     return found
+
+
+def _arrow_text(values: pd.Series, *, nulls: bool = True) -> pa.Array | None:
+    """``values`` as Arrow text without a Python object per value, when they are Arrow-backed text
+    (and, unless ``nulls``, none is missing); else None."""
+    made = getattr(values.array, "__arrow_array__", None)
+    if made is None or not pd.api.types.is_string_dtype(values.dtype):
+        return None
+    text = made()
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)) or (not nulls and text.null_count):
+        return None
+    return text.cast(pa.string())
