@@ -351,7 +351,10 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
     HtmlControl(escape("No basemap tiles could be fetched (offline?). Every layer still draws "
                        "on a plain background."), css_class="hgw-offline-note",
                 position="topleft", on_tile_error=True).add_to(m)
-    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], max_zoom=FOCUS_MAX_ZOOM if focused else None)
+    if focused:  # a margin: the focused features are the point of the view, none drawn half off its edge
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(24, 24), max_zoom=FOCUS_MAX_ZOOM)
+    else:
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
 
 
