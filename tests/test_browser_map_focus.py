@@ -82,6 +82,9 @@ def test_a_filter_frames_the_map_and_a_ring_names_its_site(tmp_path: Path) -> No
         frame = _map(page)
         page.wait_for_timeout(500)
         north = frame.evaluate(BOUNDS)
+        inset = frame.evaluate("""([w, s, e, n]) => { const size = map_div.getSize();
+            const a = map_div.latLngToContainerPoint([s, w]), b = map_div.latLngToContainerPoint([n, e]);
+            return Math.min(a.x, size.y - a.y, size.x - b.x, b.y); }""", list(NORTH))
         page.screenshot(path=str(tmp_path / "north.png"))
         browser.close()
     assert not errors, errors
@@ -94,6 +97,8 @@ def test_a_filter_frames_the_map_and_a_ring_names_its_site(tmp_path: Path) -> No
         faults.append(f"the name is not escaped: {markup!r}")
     if not (north[0] <= NORTH[0] and north[1] <= NORTH[1] and north[2] >= NORTH[2] and north[3] >= NORTH[3]):
         faults.append(f"the filtered map does not show the district's sites: {north}")
+    if inset < 20:
+        faults.append(f"a filtered site is drawn {inset} px from the map's edge")
     if north[2] - north[0] > 0.6 or north[3] - north[1] > 0.6:
         faults.append(f"the filtered map shows the whole country: {north}")
     assert faults == []
