@@ -132,7 +132,7 @@ def reference(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool) -> tuple[lis
                 if values[i] not in allowed:
                     close = difflib.get_close_matches(str(values[i]), allowed, n=1, cutoff=0.5)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
-                    add(i, fs.name, raw[i], f"expected one of {allowed}{hint}", "allowed")
+                    add(i, fs.name, raw[i], f"expected one of: {', '.join(allowed)}{hint}", "allowed")
         if fs.dtype in ("int", "float"):
             _range(values, fs, add)
         for i in sorted(censored.get(fs.name, set())):  # '<0.1' with the flag false: both fields contradict
