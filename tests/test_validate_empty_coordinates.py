@@ -77,3 +77,38 @@ def test_a_record_without_location_is_fine_where_the_layer_allows_it_but_half_a_
 def test_a_file_without_empty_cells_carries_no_notes() -> None:
     found = find_geometry(pd.DataFrame({"lat": [6.7], "lon": [-1.6]}))
     assert found is not None and found.empty == ()
+
+
+def test_a_cell_that_is_not_a_coordinate_is_said_once_and_degrees_minutes_seconds_are_converted_for_the_user() -> None:
+    """A coordinate written as 6°42'30"N was "expected a latitude in decimal degrees" plus a second error,
+    "field 'geometry': the geometry is null or empty", on the same record. Now the reader's error alone,
+    with the value in decimal degrees for the user to write (the cell is not read as it: never guessed)."""
+    df = pd.DataFrame({"site_id": ["A", "B", "C"], "lon": ["1°36'W", "-1.5", "1°36'E"],
+                       "lat": ["6°42'30\"N", "x", "6°N"],
+                       "_geolocation": ["[6.7, -1.6]", "[6.7]", None]})
+    found = find_geometry(df[["site_id", "lon", "lat"]])
+    assert found is not None
+    assert sorted(found.bad_rows, key=lambda b: (b[0], b[1])) == [
+        (0, "lat", "6°42'30\"N", "expected a latitude in decimal degrees; '6°42\\'30\"N' is 6.708333 in decimal "
+         "degrees: write that"),
+        (0, "lon", "1°36'W", "expected a longitude in decimal degrees; \"1°36'W\" is -1.6 in decimal degrees: write that"),
+        (1, "lat", "x", "expected a latitude in decimal degrees"),
+        (2, "lat", "6°N", "expected a latitude in decimal degrees; '6°N' is 6 in decimal degrees: write that"),
+        (2, "lon", "1°36'E", "expected a longitude in decimal degrees; \"1°36'E\" is 1.6 in decimal degrees: write that"),
+    ]
+    assert _validated(df[["site_id", "lon", "lat"]]) == []  # no second error on the same records
+    kobo = df[["site_id", "_geolocation"]]
+    assert _validated(kobo) == [(3, "_geolocation", "", "a latitude and a longitude; the cell is empty, so the record "
+                                 "has no location; mining_sites need a location (a Point, Polygon, MultiPolygon "
+                                 "geometry) in every record")]  # row 2's '[6.7]' is the reader's error alone
+    kobo_found = find_geometry(kobo)
+    assert kobo_found is not None and [(i, f) for i, f, _, _ in kobo_found.bad_rows] == [(1, "_geolocation")]
+
+
+def test_a_hemisphere_of_the_other_axis_is_named() -> None:
+    found = find_geometry(pd.DataFrame({"site_id": ["A"], "lon": ["6°42'N"], "lat": ["1°36'W"]}))
+    assert found is not None
+    assert sorted(b[3] for b in found.bad_rows) == [
+        "expected a latitude in decimal degrees; \"1°36'W\" names W, which is not a hemisphere of this axis (N or S)",
+        "expected a longitude in decimal degrees; \"6°42'N\" names N, which is not a hemisphere of this axis (E or W)",
+    ]

@@ -21,7 +21,7 @@ import shapely
 
 from geo import geomcheck
 from layers.io.coerce import is_missing, parse_float
-from layers.io.validate import empty_note
+from layers.io.validate import SAID, empty_note
 
 WKT_NAMES = ("geometry", "wkt", "geom", "the_geom")
 PAIRS = (("latitude", "longitude"), ("lat", "lon"), ("lat", "lng"), ("lat", "long"), ("y", "x"))
@@ -81,17 +81,43 @@ def _points(lat: pd.Series, lon: pd.Series, lat_name: str, lon_name: str,
     x, bad_x = parse_float(lon)
     bad: list[tuple[int, str, object, str]] = []
     for i in np.flatnonzero(bad_y.to_numpy()):
-        bad.append((int(i), lat_name, lat.iloc[i], "expected a latitude in decimal degrees"))
+        bad.append((int(i), lat_name, lat.iloc[i], "expected a latitude in decimal degrees" + _dms_hint(lat.iloc[i], "NS")))
     for i in np.flatnonzero(bad_x.to_numpy()):
-        bad.append((int(i), lon_name, lon.iloc[i], "expected a longitude in decimal degrees"))
+        bad.append((int(i), lon_name, lon.iloc[i], "expected a longitude in decimal degrees" + _dms_hint(lon.iloc[i], "EW")))
     xs, ys = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
     ok = ~(np.isnan(xs) | np.isnan(ys))
     geoms = np.full(len(xs), None, dtype=object)
     geoms[ok] = shapely.points(xs[ok], ys[ok])
     no_y, no_x = np.isnan(ys) & ~bad_y.to_numpy(), np.isnan(xs) & ~bad_x.to_numpy()
     empty = _empty_notes(no_y, no_x, (lat, lon, shown), (ys, xs), (lat_name, lon_name))
+    said = np.flatnonzero(bad_y.to_numpy() | bad_x.to_numpy())
+    if len(said):  # the record's coordinate error is said above: no "geometry is null" beside it
+        notes: list[str | None] = list(empty) if empty else [None] * len(xs)
+        for k in said.tolist():
+            notes[k] = notes[k] or SAID
+        empty = tuple(notes)
     return Found(f"columns '{lat_name}' (latitude) and '{lon_name}' (longitude)", geoms, bad,
                  (lat_name, lon_name), empty=empty)
+
+
+_DMS = re.compile(r"^\s*(?P<h1>[NSEW])?\s*(?P<sign>-)?\s*(?P<d>\d+(?:[.,]\d+)?)\s*[°º]\s*"
+                  r"(?:(?P<m>\d+(?:[.,]\d+)?)\s*['′]\s*)?(?:(?P<s>\d+(?:[.,]\d+)?)\s*(?:[\"″]|'')\s*)?"
+                  r"(?P<h2>[NSEW])?\s*$", re.IGNORECASE)
+
+
+def _dms_hint(value: object, hemispheres: str) -> str:
+    """For a cell written in degrees, minutes and seconds (6°42'N, 1°36'30"W): what it is in decimal
+    degrees, for the message (the cell itself is not read as that: the user writes it)."""
+    m = _DMS.match(str(value)) if isinstance(value, str) else None
+    if m is None:
+        return ""
+    side = (m["h1"] or m["h2"] or "").upper()
+    if side and side not in hemispheres:
+        return f"; {value!r} names {side}, which is not a hemisphere of this axis ({' or '.join(hemispheres)})"
+    number = sum(float((m[k] or "0").replace(",", ".")) / d for k, d in (("d", 1), ("m", 60), ("s", 3600)))
+    number = -number if side in ("S", "W") or m["sign"] else number
+    shown = f"{number:.6f}".rstrip("0").rstrip(".")
+    return f"; {value!r} is {shown} in decimal degrees: write that"
 
 
 def _empty_notes(no_y: np.ndarray, no_x: np.ndarray, cells: tuple[pd.Series, pd.Series, pd.Series | None],
@@ -166,7 +192,7 @@ def _from_geolocation(df: pd.DataFrame, col: object) -> Found:
         lon.append(lo)
     found = _points(pd.Series(lat, dtype=object), pd.Series(lon, dtype=object), str(col), str(col), df[col])
     unparsed = {i for i, *_ in bad}  # a cell that is not a list: said once, as such
-    empty = tuple(None if i in unparsed else note for i, note in enumerate(found.empty)) if found.empty else ()
+    empty = tuple(SAID if i in unparsed else note for i, note in enumerate(found.empty)) if found.empty else ()
     return Found(f"KoBoToolbox column '{col}' ([latitude, longitude])", found.geometries,
                  bad + found.bad_rows, (str(col),), empty=empty)
 

@@ -65,16 +65,22 @@ def empty_note(field: str, cell: str, expected: str, *, half: bool) -> str:
     return "\t".join(("half" if half else "none", field, cell, expected))
 
 
-def _empty_notes(gdf: gpd.GeoDataFrame) -> dict[int, tuple[bool, str, str, str]]:
-    """The ``EMPTY`` column, read back: {record index: (half, field, cell, expected)} for the records
-    that have a note (none, without looking at a record, when the reader added no such column)."""
+#: an ``EMPTY`` note for a record whose coordinate cell the reader has already said is not a number: the
+#: record has no geometry, and "the geometry is null or empty" would say it a second time
+SAID = "said\t\t\t"
+
+
+def _empty_notes(gdf: gpd.GeoDataFrame) -> dict[int, tuple[str, str, str, str]]:
+    """The ``EMPTY`` column, read back: {record index: (kind, field, cell, expected)} for the records
+    that have a note (none, without looking at a record, when the reader added no such column); kind
+    is "half", "none" or "said" (``empty_note``, ``SAID``)."""
     if EMPTY not in gdf.columns:
         return {}
     notes = gdf[EMPTY].to_numpy(dtype=object)
-    out: dict[int, tuple[bool, str, str, str]] = {}
+    out: dict[int, tuple[str, str, str, str]] = {}
     for i in np.flatnonzero(pd.notna(notes)).tolist():
-        half, field, cell, expected = str(notes[i]).split("\t", 3)
-        out[i] = (half == "half", field, cell, expected)
+        kind, field, cell, expected = str(notes[i]).split("\t", 3)
+        out[i] = (kind, field, cell, expected)
     return out
 
 
@@ -465,7 +471,7 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
     lacking = checked.missing & (not spec.geometry_optional)  # a record without geometry, where the layer needs one
     wrong_kind, out_of_range, swapped, invalid = checked.wrong_kind, checked.out_of_range, checked.swapped, checked.invalid
     half = np.zeros(len(geoms), dtype=bool)  # one coordinate of two: an error in any layer
-    half[[i for i, e in empty.items() if e[0]]] = True
+    half[[i for i, e in empty.items() if e[0] == "half"]] = True
     flagged = has_unreadable | has_open_ring | lacking | half | wrong_kind | swapped | out_of_range | invalid
     allowed = ", ".join(spec.geometry_types)
     repaired = geoms.copy() if repair and invalid.any() else geoms
@@ -481,6 +487,8 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, repair: bool, add: _
             add(i, "geometry", open_rings[i], f"repaired: the ring was closed ({CLOSED_RING})",
                 "repaired", "warning")
         note = empty.get(int(i))
+        if note is not None and note[0] == "said" and lacking[i]:
+            continue  # the reader's error names the cell that is not a coordinate
         if note is not None and (lacking[i] or half[i]):  # the file's own coordinate column(s), named
             add(i, note[1], note[2], note[3] if half[i] else f"{note[3]}; {spec.name} need a location "
                 "(a {allowed} geometry) in every record".replace("{allowed}", allowed), "geometry")
