@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geo.errors import Problem
 from services import chunked_check
 from services.checks import check
 from settings import Settings
@@ -189,3 +190,26 @@ def test_the_ids_of_a_chunk_become_arrow_text_without_a_python_string_each_and_r
     assert [(p.row, p.feature_id, p.expected) for p in refusals[1]] == [
         (ROWS + 4, "S2", "duplicate id: already used by record 3"),
         (3 * ROWS + 10, "S2", "duplicate id: already used by record 3")]
+
+
+def test_each_chunk_s_ids_are_hashed_as_it_is_validated_not_all_at_the_end(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from layers.catalogue import spec_for
+    from layers.io.chunked import read_chunks, validated_chunks
+
+    path = Path(_points_file(tmp_path, 3 * ROWS))
+    hashed: list[int] = []
+    real = pd.util.hash_array
+
+    def counted(values: np.ndarray, *args: object, **kwargs: object) -> np.ndarray:
+        hashed.append(len(values))
+        return real(values, *args, **kwargs)
+    monkeypatch.setattr(pd.util, "hash_array", counted)
+    problems: list[Problem] = []
+    seen = []
+    for part in validated_chunks(read_chunks(path, ROWS), spec_for("mining_sites"), source=path.name,
+                                 problems=problems):
+        seen.append(list(hashed))
+        assert len(part) == ROWS
+    assert seen == [[ROWS], [ROWS, ROWS], [ROWS, ROWS, ROWS]]  # before: none until the last chunk was read
+    assert problems == []

@@ -194,6 +194,7 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
     found_all: list[Problem] = []
     file_level: set[str] = set()
     parsed_ids: list[pa.Array] = []
+    hashes: list[np.ndarray] = []  # of the parsed ids, chunk by chunk (while a chunked check's worker runs the rules)
     raw_ids: list[pa.Array] = []
     rows: list[np.ndarray] = []
     has_ids = False  # some chunk has an id: a chunk whose ids are all empty is then not "no id column"
@@ -233,6 +234,7 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
         parsed = _arrow_text(layer[spec.id_field])  # Arrow-backed text as it is: no Python string per id
         parsed_ids.append(parsed if parsed is not None else
                           pa.array(layer[spec.id_field].to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+        hashes.append(pd.util.hash_array(parsed_ids[-1].to_numpy(zero_copy_only=False), categorize=False))
         shown = raw_id if raw_id is not None else layer[spec.id_field]
         text = _arrow_text(shown, nulls=False)
         raw_ids.append(text if text is not None else
@@ -245,7 +247,7 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
         yield layer
     if empty_chunks and has_ids:
         found_all = _ids_missing(found_all, empty_chunks, spec.id_field, source)
-    found_all += _duplicates(parsed_ids, raw_ids, rows, spec.id_field, source)
+    found_all += _duplicates(parsed_ids, hashes, raw_ids, rows, spec.id_field, source)
     order = {fs.name: k for k, fs in enumerate(spec.fields)}
 
     def key(p: Problem) -> tuple[int, int, int, int]:
@@ -280,19 +282,19 @@ def _ids_missing(found: list[Problem], empty_chunks: list[tuple[int, int, np.nda
     return [p for p in out if not (p.kind == "generated" and p.field == field)]
 
 
-def _duplicates(parsed: list[pa.Array], raw: list[pa.Array], rows: list[np.ndarray], field: str,
-                source: str) -> list[Problem]:
+def _duplicates(parsed: list[pa.Array], hashed: list[np.ndarray], raw: list[pa.Array], rows: list[np.ndarray],
+                field: str, source: str) -> list[Problem]:
     """'duplicate id: already used by record N' for every repeat of an id, across all chunks.
 
     Memory: the ids are hashed to 64 bits and the hashes sorted (about 25 bytes an id, where a
     dictionary of the ids took 120); only the ids whose hash another id shares are compared as
-    text, in file order, so a hash collision never makes a false repeat.
+    text, in file order, so a hash collision never makes a false repeat. ``hashed``: each chunk's
+    hashes, made as it was validated.
     """
     if not parsed:
         return []
     ids = pa.chunked_array(parsed, type=pa.string())
-    hashes = np.concatenate([pd.util.hash_array(chunk.to_numpy(zero_copy_only=False), categorize=False)
-                             for chunk in ids.chunks]) if ids.num_chunks else np.zeros(0, np.uint64)
+    hashes = np.concatenate(hashed)
     order = np.argsort(hashes, kind="stable")
     same = np.flatnonzero(hashes[order[1:]] == hashes[order[:-1]])
     candidates = np.unique(np.concatenate([order[same], order[same + 1]]))  # positions, in file order
