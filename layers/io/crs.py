@@ -163,7 +163,9 @@ class Placing:
         if self.judged == "assumed" and tally.present and 2 * tally.fit < tally.present:
             raise CRSError(
                 f"{self.path.name}: has no CRS and its coordinates {_bounds(tally.bounds, 3)} are not "
-                "longitude/latitude degrees, so HgWatch will not guess one; give it with --crs (e.g. --crs EPSG:32630)")
+                "longitude/latitude degrees, so HgWatch will not guess one; give it with --crs (e.g. --crs EPSG:32630)"
+                + ("; or put the Shapefile's .prj (the file beside its .shp that names its CRS) in the zip"
+                   if self.path.suffix.lower() == ".zip" else ""))
         if self.judged == "claimed" and tally.present and 2 * tally.bad > tally.present:
             raise CRSError(
                 f"{self.path.name}: claims longitude/latitude but most coordinates (bounds "
