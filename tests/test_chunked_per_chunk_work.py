@@ -131,6 +131,7 @@ def test_with_two_threads_the_rules_run_on_a_worker_and_give_the_whole_run(
     monkeypatch.setattr(chunked_check, "run_rules", noted)
     chunked = check(settings, only=[RULE], files=files, record=False, chunk_rows=ROWS)
     assert len(where) == 20 and all(name.startswith("chunk-rules") for name in where), where  # before: MainThread
+    assert not [t for t in threading.enumerate() if t.name.startswith("chunk-rules")]  # joined: cli.py may end at once
     pd.testing.assert_frame_equal(chunked.evaluation.violations, whole.evaluation.violations, check_exact=True)
     assert chunked.evaluation.summaries == whole.evaluation.summaries
     assert chunked.warnings == whole.warnings
