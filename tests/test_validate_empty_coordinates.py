@@ -112,3 +112,18 @@ def test_a_hemisphere_of_the_other_axis_is_named() -> None:
         "expected a latitude in decimal degrees; \"1°36'W\" names W, which is not a hemisphere of this axis (N or S)",
         "expected a longitude in decimal degrees; \"6°42'N\" names N, which is not a hemisphere of this axis (E or W)",
     ]
+
+
+def test_a_geopoint_column_with_a_few_bad_cells_is_read_and_each_bad_cell_named() -> None:
+    """An ODK geopoint column 'gps' with one empty, one half and one unreadable cell was not recognised
+    at all ("no coordinate columns found"): the whole file refused for three cells."""
+    df = pd.DataFrame({"site_id": ["A", "B", "C", "D", "E"],
+                       "gps": ["6.7 -1.6 0 5", None, "6.8", "6.9 -1.4", "here"]})
+    found = find_geometry(df)
+    assert found is not None and found.used_columns == ("gps",)
+    assert found.bad_rows == [(4, "gps", "here", "expected 'latitude longitude [altitude accuracy]' in decimal "
+                               "degrees, such as '6.7 -1.6 120 5'")]
+    assert [(row, field, value) for row, field, value, _ in _validated(df)] == [(2, "gps", ""), (3, "gps", "6.8")]
+    assert _validated(df)[1][3] == ("a latitude and a longitude; the cell holds one number, not a latitude and a "
+                                   "longitude, so the record has no location")
+    assert find_geometry(pd.DataFrame({"site_id": ["A"], "remarks": ["here"]})) is None  # no number pair: not coordinates

@@ -53,9 +53,15 @@ def find_geometry(df: pd.DataFrame) -> Found | None:
         return _from_geolocation(df, lower["_geolocation"])
     for col in df.columns:
         values = df[col].dropna().astype(str).head(20)
-        if len(values) and values.str.fullmatch(r"\s*-?\d+(\.\d+)?\s+-?\d+(\.\d+)?(\s+\S+){0,2}\s*").all():
-            return _from_geopoint(df, col)
+        values = values[values.str.strip() != ""]
+        matched = values.str.fullmatch(_GEOPOINT)
+        if len(values) and (matched.all() or (_GEOPOINT_NAME.search(str(col)) and matched.any())):
+            return _from_geopoint(df, col)  # a column named like one may hold a few bad cells: each is named
     return None
+
+
+_GEOPOINT = r"\s*-?\d+(\.\d+)?\s+-?\d+(\.\d+)?(\s+\S+){0,2}\s*"
+_GEOPOINT_NAME = re.compile(r"gps|geopoint|location|coord", re.IGNORECASE)
 
 
 def _find_pair(df: pd.DataFrame, lower: dict[str, object]) -> tuple[object, object] | None:
@@ -93,8 +99,8 @@ def _points(lat: pd.Series, lon: pd.Series, lat_name: str, lon_name: str,
     said = np.flatnonzero(bad_y.to_numpy() | bad_x.to_numpy())
     if len(said):  # the record's coordinate error is said above: no "geometry is null" beside it
         notes: list[str | None] = list(empty) if empty else [None] * len(xs)
-        for k in said.tolist():
-            notes[k] = notes[k] or SAID
+        for k in said.tolist():  # one column for both: its cell's error is said once, by the reader
+            notes[k] = SAID if lat_name == lon_name else notes[k] or SAID
         empty = tuple(notes)
     return Found(f"columns '{lat_name}' (latitude) and '{lon_name}' (longitude)", geoms, bad,
                  (lat_name, lon_name), empty=empty)
@@ -133,7 +139,8 @@ def _empty_notes(no_y: np.ndarray, no_x: np.ndarray, cells: tuple[pd.Series, pd.
     for i in np.flatnonzero(no_y | no_x).tolist():
         if lat_name == lon_name:  # one column for both: a KoBoToolbox _geolocation, an ODK geopoint
             cell = _cell(shown if shown is not None else lat, i)
-            what = "is empty" if cell == "" else "holds no latitude and longitude"
+            what = ("is empty" if cell == "" else "holds one number, not a latitude and a longitude"
+                    if not (no_y[i] and no_x[i]) else "holds no latitude and longitude")
             notes[i] = empty_note(lat_name, cell, f"a latitude and a longitude; the cell {what}, so the record "
                                   "has no location", half=not (no_y[i] and no_x[i]))
         elif no_y[i] and no_x[i]:
@@ -199,6 +206,11 @@ def _from_geolocation(df: pd.DataFrame, col: object) -> Found:
 
 def _from_geopoint(df: pd.DataFrame, col: object) -> Found:
     parts = df[col].astype("string").str.split(expand=True)
+    for k in (0, 1):  # every cell one number (or none): the missing part is missing everywhere
+        if k not in parts.columns:
+            parts[k] = pd.NA
     found = _points(parts[0].astype(object), parts[1].astype(object), str(col), str(col), df[col])
+    bad = {i: (i, str(col), df[col].iloc[i], "expected 'latitude longitude [altitude accuracy]' in decimal degrees, "
+               "such as '6.7 -1.6 120 5'") for i, *_ in found.bad_rows}  # one error a cell, naming the cell
     return Found(f"geopoint column '{col}' (latitude longitude altitude accuracy)",
-                 found.geometries, found.bad_rows, (str(col),), empty=found.empty)
+                 found.geometries, list(bad.values()), (str(col),), empty=found.empty)
