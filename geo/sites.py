@@ -28,6 +28,10 @@ def _flag(values: pd.Series, wanted: bool) -> np.ndarray:
     """True where a value is the boolean ``wanted`` (True/False, numpy bools, 1/0)."""
     if pd.api.types.is_bool_dtype(values.dtype):  # a boolean column (missing values are neither)
         return values.to_numpy(dtype=bool, na_value=not wanted) == wanted
+    if pd.api.types.is_numeric_dtype(values.dtype):  # numbers: 1 or 0 (NaN, NA: neither), compared whole
+        return values.to_numpy(dtype="float64", na_value=np.nan) == float(wanted)
+    if bool(values.isna().all()):  # a layer without the column: one value each was tested, 7 times a headline
+        return np.zeros(len(values), dtype=bool)
     def test(v: object) -> bool:
         if isinstance(v, (bool, np.bool_)):
             return bool(v) is wanted
