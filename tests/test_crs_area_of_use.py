@@ -22,6 +22,7 @@ import pytest
 import shapely
 from hypothesis import given
 from hypothesis import strategies as st
+from pyproj import CRS
 
 import cli
 from geo.errors import CRSError
@@ -108,6 +109,20 @@ def test_a_csv_given_a_projected_crs_for_its_degrees_is_refused(tmp_path: Path) 
     assert "rows 1 (-1.6, 6.7), 2 (-1.5, 6.8) (2 of 2 geometries)" in message
     assert message.endswith("drop --crs if the values are longitude/latitude")
     assert _refusal(path) is None  # without --crs: longitude/latitude, as the file is
+
+
+@pytest.mark.parametrize("given", ["+proj=utm +zone=30 +datum=WGS84 +units=m +no_defs",
+                                   CRS.from_epsg(32630).to_wkt(version="WKT1_ESRI")])
+def test_a_crs_without_an_area_of_its_own_is_judged_by_the_epsg_crs_it_is(tmp_path: Path, given: str) -> None:
+    """A PROJ string or ESRI WKT (a Shapefile's .prj) carries no area of use: that of EPSG:32630 is used."""
+    path = tmp_path / "sites.csv"
+    pd.DataFrame({"site_id": ["A", "B"], "lon": [-1.6, -1.5], "lat": [6.7, 6.8]}).to_csv(path, index=False)
+    message = _refusal(path, crs=given)
+    assert message is not None and "the values look like degrees, not metres" in message
+    metres = tmp_path / "metres.csv"
+    xy = _projected([(-1.6, 6.7), (-1.5, 6.8)], "EPSG:32630")
+    pd.DataFrame({"site_id": ["A", "B"], "x": [p[0] for p in xy], "y": [p[1] for p in xy]}).to_csv(metres, index=False)
+    assert _refusal(metres, crs=given) is None
 
 
 def test_the_wrong_hemisphere_is_refused_as_far_outside_the_area_of_use(tmp_path: Path) -> None:

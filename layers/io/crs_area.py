@@ -44,7 +44,12 @@ class Area:
 
     @classmethod
     def of(cls, crs: CRS) -> Area | None:
+        """The area of ``crs``, or of the EPSG CRS it is (a PROJ string or ESRI WKT, as a Shapefile's
+        .prj holds, carries none of its own); None when neither is known."""
         aou = crs.area_of_use
+        if aou is None:
+            code = crs.to_epsg(min_confidence=70)
+            aou = CRS.from_epsg(code).area_of_use if code is not None else None
         if aou is None:
             return None
         return cls(aou.west, aou.south, aou.east, aou.north)
