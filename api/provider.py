@@ -47,7 +47,6 @@ from services.features import VIOLATIONS, FeatureSource, Served, case_counts_ser
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
-ID_SHOWN = 80  # characters of an unknown feature id repeated in its 404 at most
 
 
 @dataclass
@@ -187,14 +186,15 @@ def _mask(served: Served, filterq: Any) -> np.ndarray:
 
 
 def not_found(served: Served, identifier: str) -> str:
-    """The 404 of feature ``identifier``, not one of ``served`` (pygeoapi's said "identifier not found", naming
-    neither). The id is the asker's own, repeated as any id no feature of the key has: a feature of a
-    personal row (a hair sample) gets this answer as a made-up id does."""
-    shown = identifier if len(identifier) <= ID_SHOWN else identifier[:ID_SHOWN] + "..."
+    """The 404 of a feature id that is not one of ``served`` (pygeoapi's said "identifier not found", naming
+    neither the collection nor what an id is). The id is not repeated: the answer is the same for every id no
+    feature of the key has, a personal row's (a hair sample) as a made-up one's, and holds neither
+    (tests/test_attack_personal_rows.py searches every answer for such ids)."""
+    del identifier  # (not repeated)
     which = ("the first 20 hex digits of the SHA-256 of its violation_id" if served.name == VIOLATIONS
              else "its id")
-    return (f"feature {shown!r}: no feature of {served.name} served to this key has this id; expected the id of"
-            f" one of its features ({which}: the 'id' of each feature of /collections/{served.name}/items;"
+    return (f"no feature of {served.name} served to this key has the id this path names (not repeated); expected"
+            f" the id of one of its features ({which}: the 'id' of each feature of /collections/{served.name}/items;"
             " percent-encode a '/' in it as %2F)")
 
 
