@@ -7,7 +7,8 @@ string format: garbage" (no parameter), ``bbox-crs=foo`` alone "bbox-crs specifi
 parameter"; and it answered 200 to ``skipGeometry=maybe`` (read as false), ``resulttype=foo`` (read as
 ``results``), a latitude beyond 90 or a non-finite number in ``bbox`` (no feature, as if the box were
 right), and an interval whose start is after its end (none). An equality filter whose value its
-property cannot hold (``?miners=abc``) got "value 'abc': expected a number", naming no property.
+property cannot hold (``?miners=abc``) got "value 'abc': expected a number", naming no property, and one on a
+date property written otherwise than YYYY-MM-DD (``?survey_date=2024-3-1``) found nothing, with 200.
 
 ``problems`` names each bad value: the parameter, the value given (cut to ``parameters.NAME_CHARS``
 characters) and what is expected. The gate (``api.app.KeyGate``) answers 400 with them after the names
@@ -29,6 +30,7 @@ CRS84_NAMES = (CRS84, "[OGC:CRS84]", "OGC:CRS84")
 TRUE_FALSE = ("true", "false")
 RESULT_TYPES = ("results", "hits")
 DIGITS = 18  # of a limit or an offset, at most
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # the value of an equality filter on a date property
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?")
 DATETIME_EXPECTED = ("expected an RFC 3339 date or date-time (2024-05-01, 2024-05-01T10:00:00Z) or an interval"
                      " START/END of two of them, '..' or nothing for an open end (2024-01-01/.., ../2024-12-31)")
@@ -98,6 +100,8 @@ def _datetime(value: str) -> str | None:
 
 def _equality(value: str, schema: dict[str, str]) -> str | None:
     kind = schema.get("type")
+    if schema.get("format") == "date" and (DAY.fullmatch(value) is None or _instant(value) is None):
+        return "expected a day YYYY-MM-DD (a day is compared whole: 2024-03-01)"
     if kind == "boolean" and value.lower() not in TRUE_FALSE:
         return "expected true or false"
     if kind in ("integer", "number"):

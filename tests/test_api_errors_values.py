@@ -55,11 +55,13 @@ REFUSED = (
     ("resulttype=foo", ("resulttype='foo'", "results", "hits")),
     ("miners=abc", ("miners='abc'", "a number", "integer property of mining_sites")),
     ("uses_mercury=maybe", ("uses_mercury='maybe'", "true or false", "boolean property")),
+    ("survey_date=2024-3-1", ("survey_date='2024-3-1'", "YYYY-MM-DD")),
+    ("survey_date=2024-02-30", ("survey_date='2024-02-30'", "YYYY-MM-DD")),
 )
 ACCEPTED = ("limit=1&offset=0", "bbox=-2,5,-1,6&bbox-crs=" + urllib.parse.quote(CRS84), "bbox=170,-10,-170,10",
             "datetime=2024-03-01", "datetime=2024-03-01T00:00:00Z/..", "datetime=../2024-12-31", "datetime=2024-01-01/",
             "skipGeometry=TRUE", "resulttype=hits", "miners=12", "uses_mercury=false", "limit=20000",
-            "limit=" + "9" * 18, "offset=" + "9" * 18,
+            "limit=" + "9" * 18, "offset=" + "9" * 18, "survey_date=2024-03-01",
             "datetime=0000-01-01T00:00:00Z/2024-12-31T00:00:00Z")  # (QGIS 3.22's open start)
 
 
