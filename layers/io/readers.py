@@ -53,7 +53,7 @@ from layers.io.crs import crs_name, place_crs
 from layers.io.geoparquet import read_geoparquet
 from layers.io.nested import flatten_nested, settle
 from layers.io.sniff import Sniffed, sniff
-from layers.io.validate import OPEN_RING, ROW, UNREADABLE, plain, validate
+from layers.io.validate import EMPTY, OPEN_RING, ROW, UNREADABLE, plain, validate
 
 # The errors that mean "this file is bad", from GDAL (pyogrio), pandas, pyarrow and the csv and
 # zipfile modules. ValueError covers UnicodeDecodeError, pandas' ParserError and EmptyDataError
@@ -364,6 +364,8 @@ def _read_table(path: Path, found: Sniffed, sheet: str | None, crs: str | None,
                            geometry=found_geometry.geometries)
     if any(found_geometry.open_rings):
         gdf[OPEN_RING] = found_geometry.open_rings
+    if any(note is not None for note in found_geometry.empty):  # an empty coordinate cell, named by its column
+        gdf[EMPTY] = list(found_geometry.empty)
     gdf, crs_problems = place_crs(gdf, path, crs)
     return gdf, problems + crs_problems
 
