@@ -237,7 +237,7 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
     layer = layer or infer_layer(source_layer or path) or (infer_layer(path) if source_layer else None)
     if layer is None:
         raise InputError(f"{path.name}: cannot tell the layer type from the file name; "
-                         f"pass --layer with one of {sorted(CATALOGUE)}")
+                         f"pass --layer with one of: {', '.join(sorted(CATALOGUE))}")
     spec = spec_for(layer)
     if source_layer is None and path.suffix.lower() == ".gpkg" and layer in source_layers(path):
         source_layer = layer
@@ -267,7 +267,7 @@ def set_fields(gdf: gpd.GeoDataFrame, spec: LayerSpec, set_values: dict[str, str
     for key, value in (set_values or {}).items():
         if spec.field(key) is None:
             raise InputError(f"--set {key}={value}: {spec.name} has no field {key!r}; expected one "
-                             f"of {list(spec.field_names)}")
+                             f"of: {', '.join(spec.field_names)}")
         if key not in gdf.columns:
             gdf[key] = value
         else:
@@ -353,7 +353,8 @@ def _read_table(path: Path, found: Sniffed, sheet: str | None, crs: str | None,
         return gpd.GeoDataFrame(df, geometry=np.full(len(df), None, dtype=object), crs="EPSG:4326"), [*problems, note]
     if found_geometry is None:
         raise InputError(
-            f"{path.name}: no coordinate columns found in {list(map(str, df.columns))}; expected "
+            f"{path.name}: no coordinate columns found among its columns {', '.join(repr(str(c)) for c in df.columns)};"
+            " expected "
             "'lat'/'lon', 'latitude'/'longitude', 'y'/'x', KoBoToolbox '_<field>_latitude'/"
             "'_<field>_longitude' or '_geolocation', or a WKT column named 'geometry'")
     problems += [Problem(path.name, i + 1, col, plain(value), expected, kind="type")
