@@ -33,6 +33,6 @@ def test_missing_registers_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     infos = [i.value for i in at.info if not i.value.startswith("Local single-user mode")]
     assert infos[0] == "The workspace holds no licences layer."
     assert infos[1].startswith("With no licences layer no site can be judged against a licence")
-    assert infos[2].startswith("No facility is recorded: import a facilities layer")
-    assert infos[3].startswith("No miner is registered: import a miners register")
+    assert infos[2].startswith("No facility is recorded. Import a facilities layer")  # HD's wording (8b1f8c6)
+    assert infos[3].startswith("No miner is registered. Import a miners register")
     assert not [m.value for m in at.markdown if "miner(s) registered" in m.value]

@@ -51,8 +51,8 @@ def test_the_dossier_says_what_the_distance_is_worth_and_names_unnamed_places_by
     text = out.read_text(encoding="utf-8").replace("&#x27;", "'")
     assert "<th>Accuracy</th><td>" + WORTH in text
     assert RIVERS_SET in text  # the values assumed with --set, from the layer's recorded source
-    # an unnamed settlement printed as "None (osm_places_2019-1847)"
-    assert "  osm_places_2019-1847: 500 people, 4.33 km along the river" in text and "None (osm_places" not in text
+    # an unnamed settlement printed as "None (osm_places_2019-1847)"; its id is now its OSM node id (row 1847)
+    assert "  1830247679: 500 people, 4.33 km along the river" in text and "None (" not in text
     assert ("settlements recorded as: OSM 2019 [not in the file, given with --set (assumed, not observed):"
             " population=500 (7,197 rows)]") in text  # the 500 people are assumed, not counted
 
