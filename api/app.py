@@ -74,11 +74,12 @@ import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 from pygeofilter.parsers.ecql import parse as parse_ecql
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -94,6 +95,9 @@ from services.auth import Identity
 from services.features import FeatureSource
 from settings import Settings
 
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
 LOGGER = logging.getLogger("hgwatch.api")
 HOST = "127.0.0.1"
 PORT = 8502
@@ -104,6 +108,8 @@ RETRY_AFTER_S = 30  # the Retry-After of a 503 (the store could not be read), se
 FILTER_LANGS = ("cql2-text", "cql-text")  # what filter= is read as (the OpenAPI document's enum, api.config)
 CRS84 = api_config.CRS84  # the only filter-crs read
 FILTER_SHOWN = 200  # characters of a refused filter repeated in the answer at most
+ORIGINS_VARIABLE = "HGWATCH_API_ORIGINS"  # the web origins whose pages may call the API (comma-separated; '*' any; '' none)
+CORS_HEADERS = ("X-API-Key", "Authorization", "Accept", "Accept-Language")  # what a browser's request may carry
 NO_START = "0000-01-01"  # how QGIS 3.22 starts a datetime interval that has no start (the standard's is "..")
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
@@ -266,8 +272,15 @@ class KeyGate:
     """The API-key gate in front of pygeoapi's app (see the module docstring)."""
 
     def __init__(self, app: Callable[..., Any], store: Store, refresh: Callable[[], None] | None = None,
-                 base: str = "") -> None:
+                 base: str = "", origins: Sequence[str] = ("*",)) -> None:
         self.app = app
+        # a partner's web map (Leaflet, OpenLayers) calls the API from its own page: the browser asks first
+        # (a preflight OPTIONS, which carries no key) and shows the answer only when it names the page's origin.
+        # Starlette answers the preflight before the gate and names the origins on every answer; nothing is
+        # read without a key, and no cookie is ever involved (a key is sent only by code that holds it).
+        self._http: Callable[..., Any] = CORSMiddleware(
+            cast("ASGIApp", self._gated), allow_origins=list(origins), allow_methods=["GET", "HEAD", "OPTIONS"],
+            allow_headers=list(CORS_HEADERS), max_age=600) if origins else self._gated
         self.base = base.rstrip("/")  # the service's URL, which its links start with (api.claims)
         self.store = store
         self.refresh = refresh
@@ -318,6 +331,10 @@ class KeyGate:
             return
         if scope["type"] != "http":
             return  # no websockets
+        await self._http(scope, receive, send)
+
+    async def _gated(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An HTTP request through the gate; a failure of the gate itself becomes a JSON 500."""
         started: list[bool] = []
 
         async def sending(message: dict[str, Any]) -> None:
@@ -656,4 +673,12 @@ def create_app(settings: Settings, *, host: str = HOST, port: int = PORT, url: s
 
     itemtypes.parse_ecql_text = read_by_gate
     itemtypes.modify_pygeofilter = lambda tree, **_: tree
-    return KeyGate(pygeoapi_app, open_store(settings.workspace, settings.database_url), live, base=live.url)
+    return KeyGate(pygeoapi_app, open_store(settings.workspace, settings.database_url), live, base=live.url,
+                   origins=origins())
+
+
+def origins() -> tuple[str, ...]:
+    """The web origins whose pages may call the API (``$HGWATCH_API_ORIGINS``, comma-separated): any (``*``)
+    when unset, none when empty."""
+    given = os.environ.get(ORIGINS_VARIABLE, "*")
+    return tuple(o.strip().rstrip("/") for o in given.split(",") if o.strip())
