@@ -73,7 +73,7 @@ def _tidied(path: Path, found: Sniffed, rows: int, crs: str | None,
             placing = Placing(path, crs, raw.crs)
             problems = placing.problems
             tally = Tally.of(raw) if placing.judged else None
-            if tally is not None and tally.doubtful:  # judged now, on one more read of the whole file,
+            if tally is not None and placing.doubtful(tally):  # judged now, on one more read of the whole file,
                 placing.judge(sum((Tally.of(page) for page in pages()), Tally()))  # not after all the work
                 tally = None
             else:  # the kind of CRS now; the coordinates once every chunk has been tallied
