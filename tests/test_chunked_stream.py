@@ -247,6 +247,18 @@ def test_any_file_streams_as_the_whole_read(tmp_path: Path, features: list[Featu
         _same_frames(_stream(path, rows), _whole(path, rows))
 
 
+@pytest.mark.parametrize("value", ["2024-01-01T10:00:00Z", "2024-01-01T10:00:00+02:00", "2024-01-01T10:00:00"])
+def test_a_chunk_with_no_date_time_is_typed_as_the_whole_file(tmp_path: Path, value: str) -> None:
+    """Found by the test above (Hypothesis, in the lead's run): a file whose one date-time is "...Z" reads as
+    UTC whole, and a chunk holding none of its values read as a date-time without a zone."""
+    features: list[Feature] = [{"type": "Feature", "properties": {}, "geometry": None},
+                               {"type": "Feature", "properties": {"site_id": value}, "geometry": None}]
+    path = _geojson(tmp_path / "mining_sites.geojson", features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _same_frames(_stream(path, 1), _whole(path, 1))
+
+
 def test_the_rows_are_numbered_across_chunks_as_a_whole_read(files: dict[str, Path]) -> None:
     whole, _ = read_raw(files["geojson"])
     chunks = [gdf for gdf, _ in read_chunks(files["geojson"], 5)]

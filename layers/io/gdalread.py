@@ -241,6 +241,8 @@ class WholeColumns:
         makes the column object, missing values None).
     utc : date-time columns with more than one offset (or none in some values): UTC in a whole
         read, where a chunk of one offset kept it.
+    sample : per date-time column, one of its values: a chunk where the column is empty takes the
+        dtype that value parses to (a whole read of one offset is zoned, an empty chunk was not).
     """
 
     floats: frozenset[str] = frozenset()
@@ -248,6 +250,7 @@ class WholeColumns:
     parsed: dict[str, Any] = field(default_factory=dict)
     marked: frozenset[str] = frozenset()
     utc: frozenset[str] = frozenset()
+    sample: dict[str, str] = field(default_factory=dict)
 
 
 def whole_columns(source: str, options: dict[str, str], meta: dict[str, Any], schema: pa.Schema) -> WholeColumns:
@@ -262,6 +265,7 @@ def whole_columns(source: str, options: dict[str, str], meta: dict[str, Any], sc
     times = [n for n, d in zip(meta["fields"], meta["dtypes"], strict=True)
              if d is not None and d.startswith("datetime") and d != "datetime64[D]"]
     offsets: dict[str, set[str]] = {n: set() for n in times}
+    sample: dict[str, str] = {}
     if not (counted or json_cols or texts or times):
         return WholeColumns()
     nulls: set[str] = set()
@@ -285,6 +289,8 @@ def whole_columns(source: str, options: dict[str, str], meta: dict[str, Any], sc
                 if name in offsets and len(offsets[name]) < 2:
                     offsets[name].update(pc.unique(pc.replace_substring_regex(
                         values.drop_null(), _OFFSET_RE2, r"\1")).to_pylist())
+                if name in offsets and name not in sample and len(values) > values.null_count:
+                    sample[name] = str(values.drop_null()[0].as_py())
     parsed: dict[str, Any] = {}
     for name in json_cols:
         if name in failed:
@@ -296,7 +302,7 @@ def whole_columns(source: str, options: dict[str, str], meta: dict[str, Any], sc
     return WholeColumns(frozenset(n for n in counted if n in nulls and pa.types.is_integer(kinds_of[n])),
                         frozenset(n for n in counted if n in nulls and pa.types.is_boolean(kinds_of[n])),
                         parsed, frozenset(n for n in marked if n not in parsed or parsed[n] is None),
-                        frozenset(n for n in times if len(offsets[n]) > 1))
+                        frozenset(n for n in times if len(offsets[n]) > 1), sample)
 
 
 def _parsed_dtype(texts: list[str | None], kind: pa.DataType) -> Any:
@@ -380,6 +386,8 @@ def arrow_frame(meta: dict[str, Any], table: pa.Table, options: dict[str, str],
     for dtype, column in zip(meta["dtypes"], meta["fields"], strict=True):
         if dtype is not None and dtype.startswith("datetime") and dtype != "datetime64[D]":
             frame[column] = _datetimes(frame[column], utc=whole is not None and column in whole.utc)
+            if whole is not None and column in whole.sample and not frame[column].notna().any():
+                frame[column] = _empty_as_whole(frame[column], whole.sample[column], column in whole.utc)
     if whole is not None:
         frame = _as_whole(frame, whole)
     for subtype, column in zip(meta["ogr_subtypes"], meta["fields"], strict=True):
@@ -412,6 +420,17 @@ def _decoded(frame: gpd.GeoDataFrame, blobs: object) -> gpd.GeoDataFrame:
     if any(decoded.unreadable):
         frame[UNREADABLE] = decoded.unreadable
     return frame
+
+
+def _empty_as_whole(empty: pd.Series, sample: str, utc: bool) -> pd.Series:
+    """A chunk's date-time column with no value, in the dtype the whole file's values parse to (``sample``:
+    one of them): a file whose one value is "...Z" reads as UTC whole, and its empty chunks did not."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a sample that does not parse leaves the chunk as it is
+        model = _datetimes(pd.Series([sample], dtype=object), utc=utc)
+    if model.dtype.kind != "M" or model.dtype == empty.dtype:
+        return empty
+    return pd.Series(pd.NaT, index=empty.index, dtype=model.dtype)
 
 
 def _datetimes(texts: pd.Series, *, utc: bool = False) -> pd.Series:
