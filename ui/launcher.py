@@ -104,14 +104,38 @@ def _warm(warmed: list[str], failed: list[str]) -> None:
             warmed.append(f"{name}.fonts()")
 
 
-def _run(modules: Sequence[str]) -> None:
+IDLE_SHARE = 0.1  # the other pages wait until the server's process used less than this share of a core ...
+IDLE_WINDOW_S = 0.5  # ... over this long: a first session's map is not slowed by imports it does not need
+IDLE_WAIT_S = 600.0  # then they are imported anyway
+
+
+def _when_idle(window_s: float = IDLE_WINDOW_S, share: float = IDLE_SHARE, give_up_s: float = IDLE_WAIT_S) -> float:
+    """Wait until this process (the server, every session in it) has been about idle for ``window_s``;
+    the seconds waited. The other pages' imports hold Python's lock for seconds: on a 2-core server they
+    slowed a first session that had just signed in (bench_map.py: cold first map with the archives built
+    4.38 -> 5.01 s, 2026-11-28)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < give_up_s:
+        cpu, wall = time.process_time(), time.perf_counter()
+        time.sleep(window_s)
+        if time.process_time() - cpu < share * (time.perf_counter() - wall):
+            break
+    return time.perf_counter() - t0
+
+
+def _run(modules: Sequence[str], later: Sequence[str] = ()) -> None:
     t0 = time.perf_counter()
     done, failed = preload(modules)
     warmed: list[str] = []
-    _warm(warmed, failed)
+    if later:  # the other pages' modules and the fonts, once no session is busy
+        _when_idle()
+        more, failed_later = preload(later)
+        done += more
+        failed += failed_later
+        _warm(warmed, failed)
     for what in failed:
         print(f"hgwatch launcher: could not import {what}; the page imports it itself", file=sys.stderr, flush=True)
-    print(f"{DONE} {len(done)} of {len(modules)} modules in {time.perf_counter() - t0:.2f} s: {' '.join(done)}"
+    print(f"{DONE} {len(done)} of {len(modules) + len(later)} modules in {time.perf_counter() - t0:.2f} s: {' '.join(done)}"
           + (f" (and {' '.join(warmed)})" if warmed else ""), file=sys.stderr, flush=True)
 
 
@@ -121,10 +145,10 @@ def start(script: Path, extra: Sequence[str] = FIRST_PAGE) -> threading.Thread:
     # the script's folder on sys.path first, as Streamlit's bootstrap puts it (a module beside the
     # script then imports here as it does in the page)
     sys.path.insert(0, str(script.resolve().parent))
-    later = page_imports() if extra is FIRST_PAGE else []
-    modules = [m for m in dict.fromkeys([*script_imports(script), *extra, *later])
-               if m.split(".")[0] not in NEEDS_SCRIPT_RUN]
-    thread = threading.Thread(target=_run, args=(modules,), name="hgwatch-preload", daemon=True)
+    modules = [m for m in dict.fromkeys([*script_imports(script), *extra]) if m.split(".")[0] not in NEEDS_SCRIPT_RUN]
+    later = [m for m in dict.fromkeys(page_imports() if extra is FIRST_PAGE else [])
+             if m not in modules and m.split(".")[0] not in NEEDS_SCRIPT_RUN]
+    thread = threading.Thread(target=_run, args=(modules, later), name="hgwatch-preload", daemon=True)
     thread.start()
     return thread
 
