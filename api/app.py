@@ -74,7 +74,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 from pygeofilter.parsers.ecql import parse as parse_ecql
@@ -82,6 +82,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from api import claims, cql2_read, cql2_text, parameters, values
 from api import config as api_config
@@ -94,9 +95,6 @@ from services import audit, keys
 from services.auth import Identity
 from services.features import FeatureSource
 from settings import Settings
-
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp
 
 LOGGER = logging.getLogger("hgwatch.api")
 HOST = "127.0.0.1"
@@ -279,7 +277,7 @@ class KeyGate:
         # Starlette answers the preflight before the gate and names the origins on every answer; nothing is
         # read without a key, and no cookie is ever involved (a key is sent only by code that holds it).
         self._http: Callable[..., Any] = CORSMiddleware(
-            cast("ASGIApp", self._gated), allow_origins=list(origins), allow_methods=["GET", "HEAD", "OPTIONS"],
+            cast(ASGIApp, self._gated), allow_origins=list(origins), allow_methods=["GET", "HEAD", "OPTIONS"],
             allow_headers=list(CORS_HEADERS), max_age=600) if origins else self._gated
         self.base = base.rstrip("/")  # the service's URL, which its links start with (api.claims)
         self.store = store

@@ -51,7 +51,8 @@ def one_origin() -> object:
     del os.environ["HGWATCH_API_ORIGINS"]
 
 
-def test_the_origins_can_be_narrowed(tmp_path: Path, one_origin: object) -> None:
+@pytest.mark.usefixtures("one_origin")
+def test_the_origins_can_be_narrowed(tmp_path: Path) -> None:
     location = str(tmp_path / "ws.gpkg")
     fill(open_location(location))
     keys = make_keys(location)
