@@ -12,21 +12,11 @@ inventory's first visit 1.51-1.67 s -> 0.93-1.04 s.
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
-from tests.browser_harness import ROOT, Server, running_servers
+from tests.browser_harness import ROOT, running_servers
+from tests.test_launcher_preload import _done_line
 from ui.launcher import DONE, page_imports
-
-
-def _done_line(server: Server, timeout_s: float = 180) -> str:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        lines = [line for line in server.stderr().splitlines() if line.startswith(DONE)]
-        if lines:
-            return lines[0]
-        time.sleep(0.3)
-    raise AssertionError(f"no launcher line:\n{server.stderr()[-3000:]}")
 
 
 def test_every_pages_modules_and_the_fonts_are_ready_before_any_session(tmp_path: Path) -> None:
