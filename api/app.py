@@ -604,17 +604,13 @@ def started(gate: KeyGate, address: str) -> str:
     collections (as pygeoapi's configuration lists them: every key is served these, each as its account's role
     may see them), those served to no key, and how many valid keys each role has (never a key or its hash).
     Until 2026-11-28 ``python -m api`` logged nothing until a request failed."""
-    from layers.store.accounts import accounts_for
-
     live = gate.refresh if isinstance(gate.refresh, LiveCollections) else None
     names = sorted(json.loads(live.paths[0].read_text(encoding="utf-8"))["resources"]) if live else []
     hidden = sorted(n for n in (live.names if live else ()) if n in CATALOGUE and wholly_restricted(n))
-    accounts = accounts_for(gate.store).all()
-    enabled = {a.name: a.role for a in accounts if not a.disabled}
     roles: dict[str, int] = {}
-    for key in keys.listing(gate.store):
-        if key.valid and key.account in enabled:
-            roles[enabled[key.account]] = roles.get(enabled[key.account], 0) + 1
+    for key in keys.listed(gate.store):  # a key a request can use: not revoked, its account there and enabled
+        if key.usable:
+            roles[key.role] = roles.get(key.role, 0) + 1
     links = f" (its links point at {gate.base})" if gate.base and gate.base != address else ""
     lines = [f"HgWatch partner API (OGC API - Features) listening on {address}{links}; store {gate.store.path}",
              f"{len(names)} collection(s): {', '.join(names) or 'none'}; each served to every valid key as its"
