@@ -29,6 +29,7 @@ from geo.rules.qualify import days_for, qualifying
 from geo.rules.relations import inside_hits, uncovered_subjects
 from geo.rules.validity import bad_bounds
 from geo.rules.violations import BASIS_BANK, BASIS_EDGE, BASIS_REPORTED, LINE_COLUMN, empty_violations, violation_id_array
+from geo.words import listed, plural
 
 
 @dataclass(frozen=True)
@@ -119,20 +120,10 @@ def run_rules(ruleset: RuleSet, frames: Mapping[str, gpd.GeoDataFrame], *,
     return Evaluation(_assemble(parts, id_columns), tuple(summaries))
 
 
-def _words(items: Iterable[str], last: str = "and") -> str:
-    """'a', 'a and b', 'a, b and c': names for a message, not a Python list."""
-    names = [str(i) for i in items]
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
-
-
-def _plural(word: str, items: Collection[str]) -> str:
-    return word if len(items) == 1 else f"{word}s"
-
-
 def _not_given(layers: list[str]) -> str:
     """A rule's note when layers it needs were not given, with what to do."""
     one = len(layers) == 1
-    return (f"not run: {_plural('layer', layers)} {_words(layers)} not given; import "
+    return (f"not run: {plural('layer', len(layers))} {listed(layers)} not given; import "
             f"{'it' if one else 'them'} into the workspace, or give {'it' if one else 'each'} with "
             f"check --layer {layers[0]}=FILE")
 
@@ -148,7 +139,7 @@ def _refuse_bad_layers(rules: list[Rule], frames: Mapping[str, gpd.GeoDataFrame]
     no_crs = sorted({lay for r in rules for lay in r.layers
                      if lay in frames and frames[lay].crs is None})
     if no_crs and not problems:
-        raise CRSError(f"{_plural('layer', no_crs)} {_words(no_crs)} {'has' if len(no_crs) == 1 else 'have'} no "
+        raise CRSError(f"{plural('layer', len(no_crs))} {listed(no_crs)} {'has' if len(no_crs) == 1 else 'have'} no "
                        "coordinate reference system; HgWatch never"
                        " guesses one: set it in the source file (GeoJSON is lon/lat EPSG:4326)")
     problems += [Problem(f"layer {lay}", None, None, None, "a coordinate reference system",
@@ -194,14 +185,14 @@ def _evaluate_rule(rule: Rule, frames: Mapping[str, gpd.GeoDataFrame], schemas: 
     subj = with_derived(subj, read)
     if lacking and len(subj):
         layer, one = rule.subject.layer, len(lacking) == 1
-        notes.append(f"{_plural('field', lacking)} {_words(lacking)}, which this rule reads, "
+        notes.append(f"{plural('field', len(lacking))} {listed(lacking)}, which this rule reads, "
                      f"{'is' if one else 'are'} absent from layer {layer!r}: treated as missing, so no subject "
                      f"matched on {'it' if one else 'them'}; add {'the column' if one else 'the columns'} to the "
                      f"file, or, where a survey says so, fill {'it' if one else 'them'} with import --set "
                      f"{lacking[0]}=VALUE (check --set {layer}.{lacking[0]}=VALUE for a --layer file)")
     for name in underived if len(subj) else ():  # a derived field: name the fields a user can give
         inputs = list(DERIVED_FIELDS[name].reads)
-        notes.append(f"field {name!r} is computed from {_words(inputs, 'or')}, and layer {rule.subject.layer!r} has none of"
+        notes.append(f"field {name!r} is computed from {listed(inputs, 'or')}, and layer {rule.subject.layer!r} has none of"
                      f" them: no subject matched on it; give one from a field survey (e.g. import --set"
                      f" {inputs[0]}=true only where a survey says so)")
     cand = rule.subject.where.mask(subj) if rule.subject.where else np.ones(len(subj), bool)
