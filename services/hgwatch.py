@@ -42,7 +42,17 @@ from services import audit
 from services.areas import AREA_LAYER, with_units
 from services.arguments import check_metres
 from services.audit import audit_layer, audit_run
-from services.view import Filters, Headline, choices, date_range, filter_layers, headline, violations_for, zone_distance
+from services.view import (
+    Filters,
+    Headline,
+    choices,
+    date_range,
+    filter_layers,
+    headline,
+    map_focus,
+    violations_for,
+    zone_distance,
+)
 from settings import Settings
 
 if TYPE_CHECKING:  # the map, contamination, exposure, people, rule-run and sign-in modules load where they are
@@ -325,13 +335,33 @@ class HgWatch:
         return self._cached("headline", q, make, 16)
 
     def map(self, q: Query) -> folium.Map:
-        """A fresh folium map of the view: built once per query and kept pickled, since
-        ``st_folium`` rewrites element ids while rendering (one Map must never render twice)."""
+        """A fresh folium map of ``q`` as the dashboard shows it: the layers of the filtered view
+        (``view``), the chosen rules' violations and buffer, and a first view framed on what the
+        filters keep (``services.view.map_focus``: a district's sites, one rule's violations), or the
+        whole workspace when nothing is narrowed. Every face (the pages, the HTML download, the
+        ``tiles`` command) draws through here; until 2026-11-28 only the pages framed the map, by a
+        second function around this one, and ``HgWatch.map`` kept the whole workspace's extent under
+        any filter. Built once per query and kept pickled, since ``st_folium`` rewrites element ids
+        while rendering (one Map must never render twice)."""
         from services.tiles import draw_map
 
-        data = self._cached("map", q, lambda: pickle.dumps(draw_map(
-            self.view(q.filters), violations=self.violations(q)[0], zone_m=self.zone_m(q))))
-        return pickle.loads(data)  # our own bytes, made just above
+        def make() -> bytes:
+            violations = self.violations(q)[0]
+            focus = map_focus(q.filters, rules_narrowed=self._narrowed(q), flagged=len(violations))
+            return pickle.dumps(draw_map(self.view(q.filters), violations=violations, zone_m=self.zone_m(q),
+                                         focus=focus))
+
+        return pickle.loads(self._cached("map", q, make))  # our own bytes, made just above
+
+    def _narrowed(self, q: Query) -> bool:
+        """True when ``q`` picks fewer rules than the rule file holds (an unusable file: any pick)."""
+        if q.rule_ids is None:
+            return False
+        try:
+            every = {r.id for r in self.rules().rules}
+        except HgWatchError:
+            every = set()
+        return set(q.rule_ids) != every
 
     # ------------------------------------------------------------------ people downstream
     def downstream(self, filters: Filters, reach_m: float | None = None,

@@ -11,25 +11,23 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import time
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
 
-from geo.errors import HgWatchError, InputError
+from geo.errors import InputError
 from render.map.assets import STATIC_DIR, VENDOR_DIR, installed
 from render.map.mapview import MapOptions, build_map
 from render.map.tiles import TileError, TileStore, tippecanoe_path
 from render.map.vectortiles import VectorTiles
-from services.view import map_focus
 
 if TYPE_CHECKING:
-    from services.hgwatch import HgWatch, Query
+    from services.hgwatch import HgWatch
 
 LOG = logging.getLogger(__name__)
 
@@ -99,26 +97,6 @@ def draw_map(layers: Mapping[str, gpd.GeoDataFrame], *, violations: gpd.GeoDataF
         LOG.warning("vector tiles not built, drawing rows instead: %s", exc)
         return build_map(layers, violations=violations, zone_m=zone_m,
                          options=MapOptions(basemap=options.basemap), focus=focus)
-
-
-def view_map(svc: HgWatch, q: Query) -> folium.Map:
-    """The map of ``q`` as the dashboard shows it: ``svc.map(q)``, framed on what the filters keep
-    (``services.view.map_focus``: a district's sites, one rule's violations) when they keep less
-    than everything. Until 2026-11-28 the first view was the bounds of every layer, rivers and
-    places included, whatever the filter. Kept with ``svc``'s answers (its view), made fresh per
-    call from pickled bytes (``st_folium`` rewrites element ids: one Map must never render twice)."""
-    violations = svc.violations(q)[0]
-    try:
-        every = {r.id for r in svc.rules().rules}
-    except HgWatchError:
-        every = set()
-    narrowed = q.rule_ids is not None and set(q.rule_ids) != every
-    focus = map_focus(q.filters, rules_narrowed=narrowed, flagged=len(violations))
-    if not focus:
-        return svc.map(q)
-    data = svc.kept("focused map", (q, focus), lambda: pickle.dumps(draw_map(
-        svc.view(q.filters), violations=violations, zone_m=svc.zone_m(q), focus=focus)))
-    return cast(folium.Map, pickle.loads(data))  # our own bytes, made just above
 
 
 @dataclass(frozen=True)

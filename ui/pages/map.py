@@ -13,7 +13,6 @@ from render.map.standalone import standalone_html
 from services.auth import LOCAL, profiles_for
 from services.exports import FORMATS
 from services.rollups import MEASURES, overlay, service_rollup
-from services.tiles import view_map
 from ui import sidebar as chrome
 
 view = chrome.current()
@@ -44,7 +43,7 @@ if not installed():
 
 try:
     with st.spinner("Drawing the map..."):
-        m = view_map(view.service, view.query)  # framed on what the filters keep
+        m = view.service.map(view.query)  # framed on what the filters keep
 except HgWatchError as exc:  # a bad HGWATCH_TILES_ABOVE / HGWATCH_BASEMAP value
     st.error(chrome.plain(exc))
     st.stop()
@@ -91,6 +90,6 @@ for col, (fmt, (suffix, mime)) in zip(cols, FORMATS.items()):
             data=partial(svc.violations_file, query, fmt, profile))
 cols[-1].download_button(
     "Map (stand-alone HTML)", key="dl_map_html", mime="text/html", on_click="ignore",
-    file_name="hgwatch_map.html", data=lambda: standalone_html(view_map(svc, query), title="HgWatch map"))
+    file_name="hgwatch_map.html", data=lambda: standalone_html(svc.map(query), title="HgWatch map"))
 st.caption("The stand-alone map is one self-contained file (Leaflet inlined) for a laptop in "
            "the field; it shows no restricted fields.")

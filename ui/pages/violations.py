@@ -19,7 +19,6 @@ from geo.errors import HgWatchError
 from services import audit, cases, casework, dossier, people, rollups, workbench
 from services.areas import AREA_LAYER
 from services.auth import LOCAL
-from services.tiles import view_map
 from ui import sidebar as chrome
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "gif", "webp", "heic"]
@@ -132,7 +131,7 @@ st.selectbox("Work on case", [v for v, s in zip(shown["violation_id"], shown["st
 left, right = st.columns([3, 2])
 with left:
     try:
-        workbench_map = view_map(svc, view.query)
+        workbench_map = svc.map(view.query)
     except HgWatchError as exc:  # a bad HGWATCH_TILES_ABOVE / HGWATCH_BASEMAP value: the table and the cases still work
         st.error(chrome.plain(exc))
     else:
