@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from commands.common import service
+from geo.words import counted
 from services import outputs
 
 
@@ -24,10 +25,10 @@ def cmd_fieldpack(args: argparse.Namespace) -> int:
         retired = odk.retire(args.area, args.assignee, config=config, project_id=args.odk_project)  # phones forget them
         odk.record_push(service(args).store, retired)
         print(f"{none_open.message}; ODK Central {retired.server} project {retired.project_id}: entity list cases: "
-              f"{retired.deleted} settled case(s) removed, {retired.kept} of other areas or assignees kept; "
+              f"{counted(retired.deleted, 'settled case')} removed, {retired.kept:,} of other areas or assignees kept; "
               "the form was left as it is")
         return 0
-    print(f"wrote the field pack of {pack.cases} open case(s) in {args.area} to {pack.folder}: "
+    print(f"wrote the field pack of {counted(pack.cases, 'open case')} in {args.area} to {pack.folder}: "
           f"{', '.join(p.name for p in pack.files)}")
     if config is not None:
         pushed = odk.push_pack(pack, rows, config=config, project_id=args.odk_project)

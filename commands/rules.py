@@ -6,6 +6,7 @@ from contextlib import nullcontext
 
 from commands.common import print_problems, service
 from geo.errors import InputError
+from geo.words import counted
 from layers.io.readers import frozen_after_load
 from layers.io.violations import FORMATS as VIOLATION_FORMATS
 from layers.io.violations import write_violations
@@ -35,7 +36,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     print("\n".join(accuracy_lines(outcome.evaluation, svc.settings.rules, outcome.provenance)))
     if target:
         out = write_violations(outcome.evaluation.violations, target, provenance=outcome.provenance)
-        print(f"wrote {len(outcome.evaluation.violations)} violation(s) to {out}")
+        print(f"wrote {counted(len(outcome.evaluation.violations), 'violation')} to {out}")
     if outcome.run_id is not None:
         print(f"recorded as run {outcome.run_id} in {svc.store.path}")
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from commands.common import print_problems, service, typed
 from geo.errors import Problem
+from geo.words import counted
 from services import arguments
 
 
@@ -30,7 +31,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         problems = _by_row(problems + list(planned.problems))
         errors = [p for p in problems if p.severity == "error"]
         print_problems(problems)
-        print(f"{args.file}: {len(errors)} problem(s); nothing applied (all or nothing: fix the rows, "
+        print(f"{args.file}: {counted(len(errors), 'problem')}; nothing applied (all or nothing: fix the rows, "
               "or give --no-all-or-nothing to apply the good ones)", file=sys.stderr)
         return 2
     report = apply_submissions(store, args.identity, submissions, all_or_nothing=all_or_nothing,

@@ -33,6 +33,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from geo.errors import InputError
+from geo.words import counted
 from layers.store import audit as stored
 from layers.store.audit import AuditRow
 from layers.store.base import Store
@@ -139,7 +140,7 @@ class Verdict:
     def line(self, where: str) -> str:
         """One line for a person."""
         if self.ok:
-            return f"audit trail of {where}: {self.rows} row(s), the chain is whole"
+            return f"audit trail of {where}: {counted(self.rows, 'row')}, the chain is whole"
         return f"audit trail of {where}: BROKEN at {self.reason}"
 
 

@@ -24,6 +24,7 @@ from geo.contamination import (
 )
 from geo.distance import centred_crs
 from geo.errors import InputError, Problem
+from geo.words import counted
 from layers.io.raster import surface_tags, write_cog
 from layers.io.safefile import atomic_path
 from services.arguments import check_metres
@@ -104,13 +105,13 @@ def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: Exposure
         kriging_neighbours=cfg["kriging_neighbours"], source=source)
     notes = []
     if n_bd:
-        notes.append(f"{n_bd} below-detection value(s) entered as "
+        notes.append(f"{counted(n_bd, 'below-detection value')} entered as "
                      f"{cfg['below_detection_fraction']:g} x the detection limit")
     bd = chosen["below_detection"].astype("boolean").fillna(False) if "below_detection" in chosen \
         else pd.Series(False, index=chosen.index)
     zeros = chosen[(chosen["hg_value"] == 0) & ~bd.to_numpy(dtype=bool)]
     if len(zeros):  # counted, not named: the notes reach the page's caption (markdown)
-        notes.append(f"{len(zeros)} value(s) recorded as 0 entered as 0: a 0 is no measurement, "
+        notes.append(f"{counted(len(zeros), 'value')} recorded as 0 entered as 0: a 0 is no measurement, "
                      "probably below a detection limit not given (classed inconclusive)")
     return replace(surface, notes=(*surface.notes, *notes)) if notes else surface
 
@@ -125,7 +126,7 @@ def _positive_for_kriging(classed: gpd.GeoDataFrame, chosen: gpd.GeoDataFrame, s
     rows = (chosen["_row"].to_numpy() if "_row" in chosen.columns
             else classed.index.get_indexer(chosen.index) + 1)
     ids = chosen["sample_id"].to_numpy() if "sample_id" in chosen.columns else [None] * len(chosen)
-    raise InputError(f"{source}: {len(bad)} sample(s) of 0 cannot be kriged (kriging works on ln(Hg))", [
+    raise InputError(f"{source}: {counted(len(bad), 'sample')} of 0 cannot be kriged (kriging works on ln(Hg))", [
         Problem(source, int(rows[i]), "hg", float(chosen["hg"].iloc[i] if "hg" in chosen.columns else values[i]),
                 "a value above 0 for kriging on ln(Hg) (a value below the detection limit is written "
                 "'<limit', e.g. '<0.1'); or use --method idw",
@@ -159,7 +160,7 @@ def surface_bytes(surface: Surface, *, medium: str, guidelines: dict[str, Guidel
 def surface_lines(surface: Surface, *, medium: str) -> list[str]:
     """What a surface is, in plain lines: grid, painted cells, leave-one-out error, notes."""
     painted = int((surface.values == surface.values).sum())
-    lines = [f"{surface.method} surface of {surface.n_samples} {medium} sample position(s): "
+    lines = [f"{surface.method} surface of {counted(surface.n_samples, f'{medium} sample position')}: "
              f"{surface.grid.width} x {surface.grid.height} cells of {surface.grid.cell_m:g} m, "
              f"{painted} within {surface.max_distance_m:g} m of a sample",
              surface.loo_text()]

@@ -23,6 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from geo.errors import InputError, WorkspaceError
+from geo.words import counted
 from layers.store import audit, files, gpkg, transfer
 from layers.store.base import LayerInfo, Store
 from layers.store.pgschema import display_url, is_database_url, upgrade_schema
@@ -54,7 +55,8 @@ class Upgrade:
         if self.copied_from is not None:
             out += [f"copied {i.layer}: {i.rows} rows ({i.source})" for i in self.layers]
             out.append("copied " + ", ".join(f"{n} {transfer.KINDS[t]}" for t, n in self.tables.items()))
-            out.append(f"copied {len(self.layers)} layer(s) and {self.runs} recorded run(s) from {self.copied_from}")
+            out.append(f"copied {counted(len(self.layers), 'layer')} and {counted(self.runs, 'recorded run')}"
+                       f" from {self.copied_from}")
         return out
 
 
@@ -123,7 +125,7 @@ class Backup:
     def lines(self) -> list[str]:
         """One line for the command line."""
         return [f"backed up {self.source} to {self.out}: {self.size} bytes, integrity checked,"
-                f" audit trail of {self.audit_rows} row(s) whole"]
+                f" audit trail of {counted(self.audit_rows, 'row')} whole"]
 
 
 def backup(store: Store, out: str | os.PathLike[str]) -> Backup:

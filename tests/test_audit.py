@@ -103,7 +103,7 @@ def test_audit_verify_exits_1_naming_the_first_broken_row(store: Store, location
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     _three(store)
     assert cli.main([*_flags(location), "audit", "verify"]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("3 row(s), the chain is whole")
+    assert capsys.readouterr().out.rstrip().endswith("3 rows, the chain is whole")
     with sql(location) as con:
         con.execute("DELETE FROM hgw_audit WHERE seq = 1")
     assert cli.main([*_flags(location), "audit", "verify"]) == 1

@@ -120,7 +120,7 @@ def test_a_messy_export_is_imported_row_by_row_and_a_second_import_changes_nothi
     first = "".join(capsys.readouterr())
     assert _cases(where)["S1"]["status"] == "assigned"  # all or nothing: nothing applied
     assert "row 3, field 'visit-photo'" in first and f"row 5, field 'visit-violation_id': value '{ids['S3']}'" in first
-    assert "2 problem(s); nothing applied" in first  # every problem in one pass, not the photo first, then the area
+    assert "2 problems; nothing applied" in first  # every problem in one pass, not the photo first, then the area
     assert first.index("row 3,") < first.index("row 5,")
     assert _run(where, "--as", "kofi", "submissions", "import", str(export), "--no-all-or-nothing") == 1
     out, err = capsys.readouterr()
@@ -159,7 +159,7 @@ def test_when_an_areas_last_case_is_settled_the_phones_forget_it(flagged: tuple[
     capsys.readouterr()
     assert _run(where, "fieldpack", "--area", "North", "--out", str(tmp_path / "again"), "--odk-central") == 0
     out = capsys.readouterr().out
-    assert "no open case" in out and "2 settled case(s) removed, 1 of other areas or assignees kept" in out
+    assert "no open case" in out and "2 settled cases removed, 1 of other areas or assignees kept" in out
     assert sorted(_on_server(central)) == [ids["S3"]]
     assert not (tmp_path / "again").exists() or not any((tmp_path / "again").iterdir())
     pushed = [r for r in audit.trail(_store(where)) if (r.action, r.target) == ("export", "odk-central")]

@@ -212,7 +212,7 @@ def test_a_bad_soil_unit_no_longer_refuses_the_water_surface(
     assert ("id S1, field 'unit': value 'ug/L': a unit of mass per mass for a soil sample (e.g. mg/kg, ug/g, "
             "ng/g, ug/kg, ppm, ppb), not mass per volume; the sample was left out") in printed
     assert "warning: " in printed
-    assert "surface of 3 water sample position(s)" in printed
+    assert "surface of 3 water sample positions" in printed
     with rasterio.open(out) as src:
         assert src.tags()["HGW_SAMPLES"] == "3"
 

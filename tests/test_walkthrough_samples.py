@@ -107,7 +107,7 @@ def test_zero_in_a_surface_is_noted(tmp_path: Path) -> None:
 
     out = _classed(["B,water,0,ug/L,-2.0,6.0", "C,water,4,ug/L,-2.0,6.01"], tmp_path)
     surf = medium_surface(out, medium="water", exposure=load_exposure(), cell_m=500.0)
-    assert "1 value(s) recorded as 0 entered as 0" in "; ".join(surf.notes)
+    assert "1 value recorded as 0 entered as 0" in "; ".join(surf.notes)
 
 
 def test_fish_not_said_predatory_is_compared_with_the_lower_level_and_says_so(tmp_path: Path) -> None:
