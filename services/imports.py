@@ -17,7 +17,7 @@ from layers.io.chunked import read_chunks, validated_chunks
 from layers.io.containers import shared_copies, upload_wal_note
 from layers.io.readers import Loaded, infer_layer, load_layer, set_fields, source_layers
 from layers.io.sniff import KINDS, sniff
-from layers.io.validate import ROW
+from layers.io.validate import ROW, in_file_order
 from layers.store.base import SHOWN_IDS, IdsStored, LayerInfo
 from services.areas import AREA_LAYER, unit_warnings
 
@@ -86,7 +86,8 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
             loaded.append(item)
     units = next((i.gdf for i in loaded if i.layer == AREA_LAYER), admin_areas)
     for item in loaded:
-        item.warnings.extend(unit_warnings(item.gdf, item.layer, units, Path(file).name))
+        item.warnings[:] = in_file_order(item.warnings + unit_warnings(item.gdf, item.layer, units, Path(file).name),
+                                         spec_for(item.layer).field_names)
         if warn:
             warn(item.warnings)
     return loaded
@@ -280,7 +281,7 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
         if filled is not None:
             filled.update({k: n for k, n in counts.items() if n})
         if warn:
-            warn([p for p in problems if p.severity != "error"] + units)
+            warn(in_file_order([p for p in problems if p.severity != "error"] + units, spec.field_names))
 
     return name, chunks()
 
@@ -302,8 +303,9 @@ def load_upload(name: str, data: bytes, layer: str | None = None, *,
         path.write_bytes(data)
         item = load_layer(path, layer, crs=crs, source_layer=source_layer, refused="nothing was imported",
                           repair=repair, set_values=dict(set_values or {}))
-    item.warnings.extend(upload_wal_note(plain, data) if path.suffix.lower() == ".gpkg" else [])
-    item.warnings.extend(unit_warnings(item.gdf, item.layer, admin_areas, plain))
+    item.warnings[:] = in_file_order(item.warnings + (upload_wal_note(plain, data) if path.suffix.lower() == ".gpkg"
+                                                      else []) + unit_warnings(item.gdf, item.layer, admin_areas, plain),
+                                     spec_for(item.layer).field_names)
     return item
 
 
@@ -369,7 +371,7 @@ def folded_set_errors(problems: list[Problem], set_values: Mapping[str, str] | N
         f"{expected} (the value given with --set {field}={given[field]}, in the {len(group)} row(s) that lack"
         f" {field}, from row {group[0].row})", kind=group[0].kind) for (field, expected), group in groups.items()}
     inside = {id(p) for group in groups.values() for p in group}
-    return [folded.get(id(p), p) for p in problems if id(p) in folded or id(p) not in inside]
+    return in_file_order([folded.get(id(p), p) for p in problems if id(p) in folded or id(p) not in inside])
 
 
 def inferred_note(file: str | Path, layer: str | None, source_layer: str | None, exc: HgWatchError) -> Problem | None:
@@ -403,13 +405,16 @@ def _as_problems(file: str | Path, exc: HgWatchError) -> list[Problem]:
 
 
 def problem_lines(problems: Sequence[Problem]) -> list[str]:
-    """Problems grouped by severity, then by kind, each on one line under a count."""
+    """Problems grouped by severity, each on one line under a count, in the order given: a file's
+    problems come in file order (``layers.io.validate.in_file_order``: record by record, field by field,
+    as ``load_layer``, ``load_file``, ``load_chunks`` and ``validate_file`` give them), so that
+    ``validate`` lists them as ``import``'s refusal and the Import page do."""
     lines = []
     for severity in SEVERITY_ORDER:
         group = [p for p in problems if p.severity == severity]
         if group:
             lines.append(f"{len(group)} {severity}(s):")
-            lines += [f"  {p}" for p in sorted(group, key=lambda p: (p.kind, p.row or 0))]
+            lines += [f"  {p}" for p in group]
     return lines
 
 

@@ -19,7 +19,7 @@ from geo.errors import CRSError
 from layers.catalogue import spec_for
 from layers.io.chunked import read_chunks, validate_chunks
 from layers.io.readers import read_raw
-from layers.io.validate import validate
+from layers.io.validate import in_file_order, validate
 
 DEGREES = [shapely.Point(-1.5 + i / 100, 6.0 + i / 100) for i in range(8)]
 METRES = [shapely.Point(500_000.0 + 10 * i, 700_000.0 + 10 * i) for i in range(8)]
@@ -52,7 +52,7 @@ def _whole(path: Path) -> list[str] | str:
     except CRSError as exc:
         return str(exc)
     _, found = validate(gdf, spec_for("mining_sites"), source=path.name)
-    return [repr(p) for p in notes + found]
+    return [repr(p) for p in in_file_order(notes + found, spec_for("mining_sites").field_names)]
 
 
 def _chunked(path: Path, rows: int) -> list[str] | str:

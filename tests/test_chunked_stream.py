@@ -36,7 +36,7 @@ from layers.io.chunked import read_chunks, validate_chunks
 from layers.io.nested import settle
 from layers.io.readers import read_raw
 from layers.io.sniff import sniff
-from layers.io.validate import OPEN_RING, UNREADABLE, validate
+from layers.io.validate import OPEN_RING, UNREADABLE, in_file_order, validate
 from layers.store.gpkg import register_functions
 
 Feature = dict[str, Any]
@@ -134,7 +134,7 @@ def _problems_whole(path: Path) -> list[str] | str:
     spec = spec_for("mining_sites")
     _, found = validate(gdf, spec, source=path.name)
     found = settle(notes, found, gdf, spec)
-    return [repr(p) for p in notes + found]
+    return [repr(p) for p in in_file_order(notes + found, spec.field_names)]
 
 
 def _problems_chunked(path: Path, rows: int) -> list[str] | str:

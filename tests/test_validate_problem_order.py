@@ -30,6 +30,8 @@ def test_problems_come_record_by_record_then_field_by_field(tmp_path: Path) -> N
     spec = spec_for("mining_sites")
     ordered = [(p.row, p.field) for p in in_file_order(problems, spec.field_names) if p.severity == "error"]
     assert ordered == [(1, "status"), (1, "miners"), (2, "geometry"), (3, "site_id"), (3, "status"), (3, "miners")]
-    notes = [p for p in in_file_order(problems, spec.field_names) if p.row is None]
-    assert notes and in_file_order(problems, spec.field_names)[:len(notes)] == notes  # the file's own first
+    assert [p.severity for p in in_file_order(problems, spec.field_names)] == ["error"] * 6 + ["warning", "info"]
+    notes = [p for p in in_file_order(problems, spec.field_names) if p.row is None and p.severity != "error"]
+    assert [p.kind for p in notes] == ["crs", "coordinates"]  # each severity's file-wide problems before its rows
+    assert problems == in_file_order(problems, spec.field_names)  # load_layer gives them in this order (HR, s19)
     assert sorted(map(repr, in_file_order(problems))) == sorted(map(repr, problems))  # nothing lost or added

@@ -41,9 +41,7 @@ from layers.io.geoparquet import _points as plain_points
 from layers.io.nested import flatten_nested, settle
 from layers.io.readers import tidy
 from layers.io.sniff import KINDS, Sniffed, sniff
-from layers.io.validate import OPEN_RING, ROW, UNREADABLE, rename_columns, validate
-
-_FIELD_KINDS = {"type": 1, "missing": 2, "allowed": 3, "range": 4}
+from layers.io.validate import OPEN_RING, ROW, UNREADABLE, in_file_order, rename_columns, validate
 
 
 def read_chunks(path: Path, rows: int, crs: str | None = None) -> Generator[tuple[gpd.GeoDataFrame, list[Problem]]]:
@@ -199,11 +197,7 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
     rows: list[np.ndarray] = []
     has_ids = False  # some chunk has an id: a chunk whose ids are all empty is then not "no id column"
     empty_chunks: list[tuple[int, int, np.ndarray]] = []  # (its problems in found_all, its rows)
-    columns: dict[str, int] = {}  # the chunks' columns in order of first appearance
-    noted: dict[int, tuple[int, int]] = {}  # id of a problem of the read's notes: (0, 0), or (1, its column) for a list
     for gdf, notes in chunks:
-        for name in gdf.columns:
-            columns.setdefault(str(name), len(columns))
         raw = rename_columns(gdf, spec)
         layer, found = validate(gdf, spec, source=source, repair=repair)
         found = settle(notes, found, gdf, spec)
@@ -212,8 +206,6 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
                 continue
             file_level.add(repr(p))
             found_all.append(p)
-            nested = p.kind == "nested" and p.field is not None
-            noted[id(p)] = (1, columns.get(str(p.field), len(columns))) if nested else (0, 0)
         raw_id = raw[spec.id_field] if spec.id_field in raw.columns else None
         empty_ids = raw_id is not None and len(raw_id) > 0 and bool(is_missing(raw_id).all())
         has_ids = has_ids or (raw_id is not None and not empty_ids and len(raw_id) > 0)
@@ -248,20 +240,7 @@ def validated_chunks(chunks: Iterator[tuple[gpd.GeoDataFrame, list[Problem]]], s
     if empty_chunks and has_ids:
         found_all = _ids_missing(found_all, empty_chunks, spec.id_field, source)
     found_all += _duplicates(parsed_ids, hashes, raw_ids, rows, spec.id_field, source)
-    order = {fs.name: k for k, fs in enumerate(spec.fields)}
-
-    def key(p: Problem) -> tuple[int, int, int, int]:
-        if id(p) in noted:  # the read's notes first, as a whole read gives them: a list or an object's
-            group, column = noted[id(p)]  # errors after the others, column by column, record by record
-            return -1, group, column, p.row or 0
-        if p.kind == "generated" or p.field is None:
-            return -1, 2, 0, 0
-        if p.kind == "duplicate":
-            return len(order), 0, 0, 0
-        if p.field in order:
-            return order[p.field], 0 if p.row is None else _FIELD_KINDS.get(p.kind, 5), 0, 0
-        return len(order) + 1, 0, 0, 0  # geometry, record by record
-    problems += sorted(found_all, key=key)
+    problems += in_file_order(found_all, spec.field_names)  # as a whole-file read orders them
 
 
 def _ids_missing(found: list[Problem], empty_chunks: list[tuple[int, int, np.ndarray]], field: str,

@@ -53,7 +53,7 @@ from layers.io.crs import crs_name, place_crs
 from layers.io.geoparquet import read_geoparquet
 from layers.io.nested import flatten_nested, settle
 from layers.io.sniff import Sniffed, sniff
-from layers.io.validate import EMPTY, OPEN_RING, ROW, UNREADABLE, plain, validate
+from layers.io.validate import EMPTY, OPEN_RING, ROW, UNREADABLE, in_file_order, plain, validate
 
 # The errors that mean "this file is bad", from GDAL (pyogrio), pandas, pyarrow and the csv and
 # zipfile modules. ValueError covers UnicodeDecodeError, pandas' ParserError and EmptyDataError
@@ -254,7 +254,7 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
         filled = {k: int(rows.isin(gdf[ROW]).sum()) for k, rows in lacking.items()}  # of the rows kept
         if _FROZEN_AFTER_LOAD[0]:
             gc.freeze()  # before the collector runs again: its first young pass would walk the whole layer
-    problems += found
+    problems = in_file_order(problems + found, spec.field_names)  # one order for every command
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InputError(f"{path.name}: {len(errors)} problem(s); {refused}", problems)

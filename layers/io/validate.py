@@ -42,6 +42,7 @@ _LONLAT = "longitude in [-180, 180] and latitude in [-90, 90]"
 #: what a measurement (a field with a detection flag) that is not a number is told
 BELOW_HINT = "; a value below the detection limit (ND, n.d., BDL) is written '<limit', e.g. '<0.1'"
 UNIT, MEDIUM = "unit", "medium"
+SEVERITIES = ("error", "warning", "info")  # the order problems are listed in (``in_file_order``)
 _STR = pd.Series(["text"]).dtype  # pandas' Arrow-backed text ("str")
 
 
@@ -155,14 +156,18 @@ def validate(
 
 
 def in_file_order(problems: Sequence[Problem], fields: Sequence[str] = ()) -> list[Problem]:
-    """``problems`` in one order for every command (``validate``, ``import``, the Import page): the
-    file's own problems (no row) first, then record by record, and within a record field by field in
-    ``fields``' order (a layer's declared fields; the others, the geometry among them, after). Stable:
-    problems of one record and field keep the order they were found in."""
+    """``problems`` in one order for every command (``validate``, ``import``, the Import page, a run in
+    chunks): errors, then warnings, then notes (``validate`` prints them under one heading each, and an
+    import's refusal lists them so); within each, the file's own problems (no row) first, then record by
+    record, and within a record field by field in ``fields``' order (a layer's declared fields; the
+    others, the geometry among them, after). Stable: problems of one record and field keep the order
+    they were found in, so that without ``fields`` a list already in this order within each record stays
+    so (a problem of the whole file put among them moves to the front)."""
     rank = {name: k for k, name in enumerate(fields)}
 
-    def key(p: Problem) -> tuple[int, int, int]:
-        return (0, 0, 0) if p.row is None else (1, p.row, rank.get(p.field or "", len(rank)))
+    def key(p: Problem) -> tuple[int, int, int, int]:
+        level = SEVERITIES.index(p.severity) if p.severity in SEVERITIES else len(SEVERITIES)
+        return (level, 0, 0, 0) if p.row is None else (level, 1, p.row, rank.get(p.field or "", len(rank)))
 
     return sorted(problems, key=key)
 
