@@ -27,7 +27,9 @@ wraps its app in ``KeyGate``:
 - a path ending in ``/`` (``/collections/ID/items/``) is answered as the path without it (pygeoapi
   read ``items/`` as the feature with an empty id: 404 "identifier not found");
 - only GET and HEAD (405 otherwise), and only JSON (``f=html`` is 400; a browser's
-  ``Accept: text/html`` gets JSON); so pygeoapi's answers link to no HTML page and no path it does not
+  ``Accept: text/html`` gets JSON); items and one item come as ``application/geo+json`` (``geojson_type``;
+  pygeoapi sent ``application/json``), every other answer, errors included, as ``application/json``;
+  so pygeoapi's answers link to no HTML page and no path it does not
   serve, and ``/conformance`` claims no class whose requests it refuses (``api.claims``: the links
   are dropped from the body here, the classes from pygeoapi's lists at start); pygeoapi's paths with
   nothing of HgWatch behind them (``/processes``, ``/jobs``, ``/TileMatrixSets``, ``/stac``) get 404;
@@ -225,6 +227,18 @@ def cql_literals(text: str) -> tuple[str, dict[str, str]]:
 def _collection(path: str) -> str | None:
     parts = path.strip("/").split("/")
     return parts[1] if len(parts) > 1 and parts[0] == "collections" else None
+
+
+GEOJSON_ANSWERS = ("items", "item")  # paths whose JSON answer is GeoJSON (OGC 17-069r4 /req/geojson/content)
+
+
+def geojson_type(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` of a GeoJSON answer (items, one item) with ``Content-Type: application/json`` made
+    ``application/geo+json`` (RFC 7946; OGC API - Features Part 1, /req/geojson/content). pygeoapi 0.21 links
+    to items as ``application/geo+json`` but sends them as ``application/json`` (its ``FORMAT_TYPES``; pygeoapi
+    issue 1108); a JSON-LD answer (``application/ld+json``) is left as it is."""
+    return [(k, b"application/geo+json" if k.lower() == b"content-type" and v.split(b";")[0].strip().lower()
+             == b"application/json" else v) for k, v in headers]
 
 
 LINKING = ("landing", "collections", "collection", "schema", "queryables", "items", "item")  # answers with links
@@ -510,6 +524,8 @@ class KeyGate:
                 if status[0] == 503:  # the provider could not read the store (StoreUnreadable): ask again later
                     message = {**message, "headers": [*message.get("headers", []),
                                                       (b"retry-after", str(RETRY_AFTER_S).encode())]}
+                elif status[0] == 200 and where is not None and where.kind in GEOJSON_ANSWERS:
+                    message = {**message, "headers": geojson_type(message.get("headers", []))}
                 json_body = any(k.lower() == b"content-type" and b"json" in v for k, v in message.get("headers", []))
                 if status[0] >= 400 and json_body:
                     changed.append(_escaped)
