@@ -185,12 +185,11 @@ def _mask(served: Served, filterq: Any) -> np.ndarray:
         raise ProviderInvalidQueryError(user_msg="filter: this CQL2 expression cannot be applied here") from None
 
 
-def not_found(served: Served, identifier: str) -> str:
+def not_found(served: Served) -> str:
     """The 404 of a feature id that is not one of ``served`` (pygeoapi's said "identifier not found", naming
     neither the collection nor what an id is). The id is not repeated: the answer is the same for every id no
     feature of the key has, a personal row's (a hair sample) as a made-up one's, and holds neither
     (tests/test_attack_personal_rows.py searches every answer for such ids)."""
-    del identifier  # (not repeated)
     which = ("the first 20 hex digits of the SHA-256 of its violation_id" if served.name == VIOLATIONS
              else "its id")
     return (f"no feature of {served.name} served to this key has the id this path names (not repeated); expected"
@@ -239,7 +238,7 @@ class HgWatchProvider(BaseProvider):
         """One feature by its id; 404 when there is none."""
         position = self.served.position(str(identifier))
         if position is None:
-            raise ProviderItemNotFoundError(user_msg=not_found(self.served, str(identifier)))
+            raise ProviderItemNotFoundError(user_msg=not_found(self.served))
         self.asking.features = 1
         return self.served.features([position])[0]
 

@@ -61,11 +61,6 @@ def revoke(store: Store, name: str) -> int:
     return count
 
 
-def listing(store: Store) -> list[ApiKey]:
-    """Every key as stored (hashes, never keys), by account."""
-    return keys_for(store).all()
-
-
 @dataclass(frozen=True)
 class Listed:
     """One key as ``cli.py keys list`` shows it: what an operator needs, never the key or its hash.

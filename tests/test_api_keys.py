@@ -94,7 +94,7 @@ def test_keys_are_refused_for_unknown_and_disabled_accounts_and_only_an_admin_as
     assert code == 2 and "is disabled" in err
     code, _, err = run_cli(location, "--as", "ana", "keys", "create", "unep")
     assert code == 2 and "may not manage API keys" in err
-    assert keys.listing(open_store(location)) == []
+    assert keys.listed(open_store(location)) == []
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
