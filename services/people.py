@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.exposure import RECEPTOR_COLUMNS, receptors_downstream
+from geo.words import counted
 from services.exposure import Downstream, downstream
 from settings.exposure import ExposureSettings
 
@@ -48,11 +49,11 @@ class PeopleFigure:
         """What the figure counts and the assumptions it rests on, in one paragraph."""
         if not self.rivers:
             return "No river lines in the workspace, so nothing can be traced downstream."
-        unknown = (f" {self.unknown_population} of them have no population recorded and "
-                   "add 0." if self.unknown_population else "")
-        return (f"Known population of the {self.settlements} residential areas within "
+        unknown = (" Of them, those with no population recorded add 0: "
+                   f"{counted(self.unknown_population, 'area')}." if self.unknown_population else "")
+        return (f"Known population of the {counted(self.settlements, 'residential area')} within "
                 f"{self.buffer_m / 1000:g} km of the river for {self.reach_m / 1000:g} km "
-                f"downstream of the {self.sources} mercury-using sites and tailings in view "
+                f"downstream of the {counted(self.sources, 'mercury source')} in view (mercury-using sites and tailings) "
                 f"that lie within {self.entry_m:g} m of a river line; each area counted once, "
                 f"wherever it lies; areas upstream are never counted.{unknown} The reach "
                 "and the buffer are assumptions of this product (config/exposure.toml), "
@@ -154,18 +155,18 @@ def detail_lines(found: SourcePeople, figure: PeopleFigure) -> list[str]:
     if not found.traced:
         return [f"People downstream: not traced ({found.source_id} is not a mercury-using "
                 f"site or tailings within {figure.entry_m:g} m of a river line)."]
-    head = (f"People downstream: {found.people:,} in {len(found.settlements)} settlement(s) "
+    head = (f"People downstream: {found.people:,} in {counted(len(found.settlements), 'settlement')} "
             f"within {figure.buffer_m / 1000:g} km of the river, "
             f"{figure.reach_m / 1000:g} km downstream (assumptions, config/exposure.toml)")
     lines = [head]
     for row in found.settlements.itertuples(index=False):
-        pop = "population unknown" if pd.isna(row.population) else f"{int(row.population):,} people"
+        pop = "population unknown" if pd.isna(row.population) else counted(int(row.population), "person")
         lines.append(f"  {_labelled(row.name, row.area_id)}: {pop}, {row.along_river_m / 1000:.2f} km "
                      f"along the river, {row.distance_to_river_m:,.0f} m from it")
     if len(found.intakes):
         lines.append(f"Drinking-water intakes downstream: {len(found.intakes)}")
     for row in found.intakes.itertuples(index=False):
-        served = "" if pd.isna(row.population) else f", serving {int(row.population):,} people"
+        served = "" if pd.isna(row.population) else f", serving {counted(int(row.population), 'person')}"
         lines.append(f"  water intake {_labelled(row.name, row.receptor_id)}{served}: {row.along_river_m / 1000:.2f} km "
                      f"along the river, {row.distance_to_river_m:,.0f} m from it")
     return lines

@@ -21,6 +21,7 @@ import folium
 import geopandas as gpd
 
 from geo.errors import InputError
+from geo.words import counted
 from render.map.assets import STATIC_DIR, VENDOR_DIR, installed
 from render.map.mapview import MapOptions, build_map
 from render.map.tiles import TileError, TileStore, tippecanoe_path
@@ -131,5 +132,5 @@ def prebuild(svc: HgWatch) -> Prebuilt:
     if not available():
         return Prebuilt((), 0.0, "tippecanoe or the protomaps-leaflet files are not installed (`make install`)")
     layers = tuple((str(t.layer_name), int(t.bundle.features)) for t in vector_layers(svc.map(Query())))
-    reason = "" if layers else f"no layer has more than {tiles_above():,} features (${ENV_ABOVE})"
+    reason = "" if layers else f"no layer has more than {counted(tiles_above(), 'feature')} (${ENV_ABOVE})"
     return Prebuilt(layers, time.perf_counter() - start, reason)

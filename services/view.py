@@ -12,6 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.sites import NOT_RECORDED, USES, mercury_use
+from geo.words import counted
 from layers.catalogue import CATALOGUE
 
 if TYPE_CHECKING:  # the rule engine and the inventory load where used (issue 13: `import` needs neither)
@@ -198,7 +199,7 @@ def ratio_basis(practices: pd.Series, factors: Factors) -> str:
     applied to the sites estimated from gold (``practices``: one value per such site), with the
     number of sites, the range in g/g and its source."""
     used = practices.astype(str).value_counts()
-    ratios = [f"{int(used[name])} site(s) {name.replace('_', ' ')}: {r.central:g} "
+    ratios = [f"{counted(int(used[name]), 'site')} {name.replace('_', ' ')}: {r.central:g} "
               f"({r.low:g}-{r.high:g}) g/g, source {r.source}"
               for name, r in factors.hg_au_ratio.items() if name in used.index]
     text = "measured mercury_kg_per_year where given"

@@ -189,7 +189,7 @@ def test_people_downstream_and_what_if_on_a_hand_made_river() -> None:
     at.run()
     assert not at.exception
     detail = next(t.value for t in at.text if t.value.startswith("People downstream")).splitlines()
-    assert detail[0].startswith("People downstream: 1,500 in 2 settlement(s) within 1 km of the "
+    assert detail[0].startswith("People downstream: 1,500 in 2 settlements within 1 km of the "
                                 "river, 20 km downstream"), detail
     rows = [re.fullmatch(r"\s*(.+) \((A\d)\): ([\d,]+) people, ([\d.]+) km along the river, "
                          r"([\d,]+) m from it", line) for line in detail[1:]]

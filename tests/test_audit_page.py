@@ -38,7 +38,7 @@ def _page() -> AppTest:
 
 def test_the_local_user_sees_the_trail_newest_first(ws_path: Path) -> None:
     at = _page()
-    assert [s.value for s in at.success] == ["The chain is whole: 2 row(s)."]
+    assert [s.value for s in at.success] == ["The chain is whole: 2 rows."]
     table = at.dataframe[0].value
     assert list(table["who"]) == ["local", "cli:ana"]
     assert list(table["action"]) == ["export", "import"]

@@ -112,6 +112,6 @@ def test_the_headline_does_not_call_unrecorded_sites_mercury_users(
     using = next(m for m in at.metric if m.label == "Using mercury")
     assert using.value == str(sum(v is True for v in said))
     folded = [e.label for e in at.expander if e.label.startswith("Estimated mercury use in view")]
-    assert folded == [f"Estimated mercury use in view: not estimable; {which} have no gold or mercury figure"], folded
+    assert folded == [f"Estimated mercury use in view: not estimable; {which} without a gold or mercury figure"], folded
     hg = next(m for m in at.metric if m.label.startswith("Hg used"))
     assert f"none of the 3 operating sites {which.removeprefix('3 sites ')} in view" in hg.help, hg.help

@@ -178,6 +178,6 @@ def test_the_people_downstream_of_the_site_are_in_the_dossier(tmp_path: Path) ->
                                 geometry=[shapely.Point(0.002, 0.005), shapely.Point(0.002, -0.005)], crs=4326)
     store.write_layers([("residential_areas", villages)], source="test", replace_all=True)
     lines = dossier.dossier(store, ANALYST, settings, S1).people
-    assert lines[0].startswith("People downstream: 1,200 in 1 settlement(s)")
+    assert lines[0].startswith("People downstream: 1,200 in 1 settlement within")
     assert any("Downstream village (V1): 1,200 people" in line for line in lines)
     assert not any("Upstream village" in line for line in lines)

@@ -63,8 +63,8 @@ def test_headline_basis_quotes_every_ratio_applied(tmp_path: Path) -> None:
     h = _service(tmp_path).headline(Query())
     assert (h.measured_sites, h.estimated_sites, h.not_estimable) == (1, 2, 0)
     assert h.hg_central == pytest.approx(4.0 + 2.0 * 0.5 + 1.0 * 3.0)  # measured + 2 ratios
-    assert "1 site(s) concentrate: 0.5 (0.2-1) g/g, source 003" in h.basis
-    assert "1 site(s) whole ore: 3 (1-5) g/g, source assumption" in h.basis
+    assert "1 site concentrate: 0.5 (0.2-1) g/g, source 003" in h.basis
+    assert "1 site whole ore: 3 (1-5) g/g, source assumption" in h.basis
     assert "partial" not in h.basis and "unknown" not in h.basis  # ratios nobody used
 
 

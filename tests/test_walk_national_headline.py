@@ -43,7 +43,7 @@ def test_no_figure_at_all_is_not_estimable_not_zero(tmp_path: Path, monkeypatch:
     assert metric.value == "not estimable"
     assert "none of the 3 operating sites" in metric.help and "unknown, not zero" in metric.help
     folded = [e.label for e in at.expander if e.label.startswith("Estimated mercury use in view")]
-    assert folded == ["Estimated mercury use in view: not estimable; 3 sites using mercury have no gold or"
+    assert folded == ["Estimated mercury use in view: not estimable; 3 sites using mercury without a gold or"
                       " mercury figure"]
     assert not any("0-0" in m.value for m in at.metric)
 

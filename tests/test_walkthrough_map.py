@@ -95,6 +95,6 @@ def test_the_count_of_sites_using_mercury_says_which_the_range_counts(ws: Path) 
     h = HgWatch(Settings(workspace=ws)).headline(Query(rule_ids=()))
     counted = h.measured_sites + h.estimated_sites + h.not_estimable
     assert metric.value == f"{h.mercury_sites:,}" and counted != h.mercury_sites  # the demo shows the difference
-    assert f"counts the {counted:,} operating sites" in metric.help
-    assert f"{h.mercury_not_operating:,} of those marked as using it are not operating" in metric.help
+    assert f"or have a measured figure: {counted:,} sites (" in metric.help
+    assert f"that are not operating add nothing: {h.mercury_not_operating:,} sites." in metric.help
     assert h.mercury_not_operating > 0

@@ -163,7 +163,7 @@ def test_import_page_repairs_and_fills_what_the_real_footprints_lack(
     at.selectbox(key="imp_layer").select("mining_sites").run()
     data = (GHANA / "amw_mining_footprints_2024.geojson").read_bytes()
     at.file_uploader[0].set_value(("amw_mining_footprints_2024.geojson", data, "application/geo+json")).run()
-    assert any("3 problem(s)" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("3 problems to fix" in e.value for e in at.error), [e.value for e in at.error]
     at.checkbox(key="imp_repair").check().run()
     at.text_area(key="imp_set").input("status=active\nuses_mercury=true").run()
     assert not at.exception, at.exception

@@ -183,7 +183,7 @@ def test_a_site_id_on_the_page_is_text_not_markdown(tmp_path: Path, monkeypatch:
     at.switch_page("ui/pages/overlays.py").run()
     at.selectbox(key="ov_source").set_value(evil).run()
     assert not at.exception, at.exception
-    said = next(m.value for m in at.markdown if "settlement(s) within" in m.value)
+    said = next(m.value for m in at.markdown if "within" in m.value and "settlement" in m.value)
     assert evil not in said and said.endswith(r"downstream of \!\[x\]\(http\://e\.example/t\.png\).")
 
 
@@ -295,7 +295,7 @@ def test_downstream_reaches_and_settlements_have_a_legend() -> None:
     legend = overlay_map.add_reaches(m, down.reaches, down.people, reach_m=20_000.0,
                                      areas=dict(zip(areas["area_id"], areas.geometry)), buffer_m=1000.0)
     assert legend is not None
-    assert "20 km downstream of 1 mercury source(s)" in legend and "(assumed distances)" in legend
+    assert "20 km downstream of 1 mercury source<br>" in legend and "(assumed distances)" in legend
     assert "settlement within 1,000 m of the bank" in legend
     html = m.get_root().render()
     assert "hgw-reach-legend" in html and "&lt;b&gt;V&lt;/b&gt;: 500 people" in html
@@ -345,10 +345,10 @@ def test_one_unusable_unit_leaves_out_its_row_not_every_sample(tmp_path: Path,
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("ui/pages/overlays.py").run()
     assert not at.exception, at.exception
-    assert any(e.value.startswith("1 sample(s) have a unit or medium that cannot be used") for e in at.error)
+    assert any(e.value.startswith("1 sample left out of the classes, the figures and the surfaces below: a unit or medium that cannot be used") for e in at.error)
     assert any("id BAD-1, field 'unit': value 'bananas'" in c.value for c in at.code)
     metric = next(m for m in at.metric if m.label == "Samples above guideline")
-    assert metric.value == "35 of 121" and "1 more are left out" in metric.help
+    assert metric.value == "35 of 121" and "Left out besides, their unit or medium cannot be used: 1 sample." in metric.help
     assert any(c.value.startswith("IDW surface of 81 sample positions") for c in at.caption)
 
 

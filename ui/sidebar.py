@@ -18,6 +18,7 @@ from geo.errors import HgWatchError
 from geo.quantities import factor
 from geo.rules import RuleSet
 from geo.sites import MERCURY_USE
+from geo.words import counted
 from layers.store.workspace import LayerInfo
 from services.auth import LOCAL
 from services.hgwatch import HgWatch, Query
@@ -176,9 +177,17 @@ RANGE_MEANS = ("the range puts every site at the low, then at the high end of it
                " wider than the 5th-95th percentile of the Monte Carlo on the Mercury inventory page.")
 
 
-NOT_ESTIMABLE = ("none of the {n:,} operating sites {which} in view has a measured mercury figure"
-                 " (mercury_kg_per_year) or a gold figure (gold_kg_per_year) to estimate it from, so their"
-                 " mercury use is unknown, not zero; import those figures to estimate it.")
+def not_estimable(h: Headline) -> str:
+    """Why the mercury range is "not estimable": no operating site in view has a figure to add up
+    ("none of the 1 operating sites ... so their" was said of one site until 2026-11-28)."""
+    which, n = unestimated(h), h.not_estimable
+    if n == 1:
+        return (f"the one operating site {which} in view has no measured mercury figure (mercury_kg_per_year) and"
+                " no gold figure (gold_kg_per_year) to estimate it from, so its mercury use is unknown, not zero;"
+                " import those figures to estimate it.")
+    return (f"none of the {n:,} operating sites {which} in view has a measured mercury figure (mercury_kg_per_year)"
+            " or a gold figure (gold_kg_per_year) to estimate it from, so their mercury use is unknown, not zero;"
+            " import those figures to estimate it.")
 
 
 def unestimated(h: Headline) -> str:
@@ -190,6 +199,17 @@ def unestimated(h: Headline) -> str:
     if h.not_estimable_unrecorded == h.not_estimable:
         return "whose mercury use is not recorded"
     return f"using mercury or not recording it ({h.not_estimable_unrecorded:,} not recorded)"
+
+
+def using_mercury(h: Headline) -> str:
+    """The help of the "Using mercury" figure: what it counts, and which sites the mercury range counts."""
+    in_range = h.measured_sites + h.estimated_sites + h.not_estimable
+    idle = h.mercury_not_operating
+    return ("sites whose record says they use mercury, whatever their status. The mercury range counts the"
+            f" operating sites that use it, do not say, or have a measured figure: {counted(in_range, 'site')}"
+            f" ({h.measured_sites:,} measured, {h.estimated_sites:,} estimated from gold, {h.not_estimable:,} not"
+            f" estimable)." + (f" Sites marked as using it that are not operating add nothing: {counted(idle, 'site')}."
+                               if idle else ""))
 
 
 def _masses(*kg: float) -> tuple[str, list[str]]:
@@ -209,22 +229,16 @@ def headline_row(view: View) -> None:
     # does not fit is cut off with an ellipsis (the demo's "214-1,104" showed as "214-1,...")
     cols = st.columns([1.0, 1.0, 1.0, 1.0, 1.7, 1.2])
     cols[0].metric("Sites in view", f"{h.sites:,}")
-    counted = h.measured_sites + h.estimated_sites + h.not_estimable
-    cols[1].metric("Using mercury", f"{h.mercury_sites:,}", help=(
-        "sites whose record says they use mercury, whatever their status. The mercury range counts the"
-        f" {counted:,} operating sites that use it, do not say, or have a measured figure ({h.measured_sites:,} measured,"
-        f" {h.estimated_sites:,} estimated from gold, {h.not_estimable:,} not estimable); {h.mercury_not_operating:,}"
-        " of those marked as using it are not operating and add nothing") if not h.problem else None)
+    cols[1].metric("Using mercury", f"{h.mercury_sites:,}", help=using_mercury(h) if not h.problem else None)
     cols[2].metric("Violations", f"{sum(h.violations.values()):,}",
-                   help=", ".join(f"{k}: {v}" for k, v in h.violations.items()))
+                   help=", ".join(f"{k}: {v:,}" for k, v in h.violations.items()))
     cols[3].metric("Critical / high", f"{h.violations.get('critical', 0):,} / "
                    f"{h.violations.get('high', 0):,}")
     unknown = not h.problem and h.not_estimable and not h.measured_sites + h.estimated_sites
     if h.problem:
         cols[4].metric("Hg used (kg/yr)", "n/a", help=h.problem)
     elif unknown:  # no figure to add up: "0-0" would read as "no mercury used" (found on national footprints)
-        cols[4].metric("Hg used (kg/yr)", "not estimable",
-                       help=NOT_ESTIMABLE.format(n=h.not_estimable, which=unestimated(h)))
+        cols[4].metric("Hg used (kg/yr)", "not estimable", help=not_estimable(h))
     else:
         unit, (low, central, high) = _masses(h.hg_low, h.hg_central, h.hg_high)
         cols[4].metric(f"Hg used ({unit}/yr)", f"{low}-{high}",
@@ -239,14 +253,13 @@ def headline_row(view: View) -> None:
         st.warning("Mercury use cannot be estimated: the factor file could not be used.")
         st.code(h.problem, language=None)
     elif unknown:
-        which = unestimated(h)
-        with st.expander(f"Estimated mercury use in view: not estimable; {h.not_estimable:,} sites {which}"
-                         " have no gold or mercury figure"):
-            st.caption(NOT_ESTIMABLE.format(n=h.not_estimable, which=which) + (f" Basis: {h.basis}." if h.basis else ""))
+        with st.expander(f"Estimated mercury use in view: not estimable; {counted(h.not_estimable, 'site')}"
+                         f" {unestimated(h)} without a gold or mercury figure"):
+            st.caption(not_estimable(h) + (f" Basis: {h.basis}." if h.basis else ""))
     elif h.basis:  # the basis is long: folded, so that the map below stays in sight on a laptop screen
         with st.expander(f"Estimated mercury use in view: {h.hg_central:,.0f} kg/yr (range {h.hg_low:,.0f}-"
-                         f"{h.hg_high:,.0f}); {h.measured_sites:,} sites measured, {h.estimated_sites:,} estimated "
-                         f"from gold, {h.not_estimable:,} not estimable"):
+                         f"{h.hg_high:,.0f}); {counted(h.measured_sites, 'site')} measured, {h.estimated_sites:,}"
+                         f" estimated from gold, {h.not_estimable:,} not estimable"):
             st.caption(f"The range: {RANGE_MEANS} Basis: {h.basis}.")
     if view.distance_m is not None:
         st.info(f"What if: distance rules re-run with {view.distance_m:g} m instead of their "

@@ -16,6 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.contamination import ClassSettings, Guideline, Surface
 from geo.exposure import Pressure, Reach
+from geo.words import counted
 from layers.io.raster import to_web_mercator
 from render.map.elements import HtmlControl
 from render.map.popups import escape
@@ -204,7 +205,7 @@ def add_reaches(m: folium.Map, reaches: list[Reach], people: pd.DataFrame, *,
                             tooltip=folium.Tooltip(f"downstream of {escape(reach.source_id)}"),
                             ).add_to(group)
     for row in people.itertuples():
-        pop = "population unknown" if pd.isna(row.population) else f"{int(row.population):,} people"
+        pop = "population unknown" if pd.isna(row.population) else counted(int(row.population), "person")
         tip = (f"{escape(row.name if isinstance(row.name, str) else row.area_id)}: {pop}, "
                f"{row.along_river_m / 1000:.1f} km downstream of {escape(row.source_id)}")
         area = areas.get(str(row.area_id)) if areas is not None else None
@@ -223,7 +224,7 @@ def add_reaches(m: folium.Map, reaches: list[Reach], people: pd.DataFrame, *,
                   '"both distances are assumptions (config/exposure.toml); population in the tooltip">'
                   '<b>Downstream</b> (assumed distances)</summary><span style="display:inline-block;'
                   'width:18px;height:4px;background:#d7301f;vertical-align:middle"></span> '
-                  f"{reach_m / 1000:g} km downstream of {len(reaches):,} mercury source(s)<br>"
+                  f"{reach_m / 1000:g} km downstream of {counted(len(reaches), 'mercury source')}<br>"
                   '<span class="hgw-swatch" style="background:#cab2d6;border:2px solid #6a3d9a;'
                   f'border-radius:50%">&nbsp;&nbsp;</span> settlement{near}</details></div>')
         HtmlControl(legend, css_class="hgw-overlay-legend", position="topright").add_to(m)
@@ -250,8 +251,8 @@ def add_pressure(m: folium.Map, pressure: Pressure, *, opacity: float = 0.6) -> 
         f"{hi:.3g} kg Hg/yr per km² (central estimate, square-root scale; blank under 1 % "
         "of the peak)<br>"
         f"{pressure_range(pressure)}<br>"
-        f"Kernel width {pressure.kernel_width_m:g} m; {pressure.n_sites} sites; "
-        f"{pressure.n_not_estimable} sites not estimable (not counted as zero)</div>")
+        f"Kernel width {pressure.kernel_width_m:g} m; {counted(pressure.n_sites, 'site')}; "
+        f"{counted(pressure.n_not_estimable, 'site')} not estimable (not counted as zero)</div>")
     HtmlControl(legend, css_class="hgw-overlay-legend", position="bottomleft").add_to(m)
     _control_last(m)
     return legend

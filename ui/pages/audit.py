@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.errors import HgWatchError
+from geo.words import counted
 from services import audit, auth
 from ui import login
 from ui import sidebar as chrome
@@ -32,7 +33,7 @@ except HgWatchError as exc:
     st.error(str(exc))
     st.stop()
 if verdict.ok:
-    st.success(f"The chain is whole: {verdict.rows} row(s).")
+    st.success(f"The chain is whole: {counted(verdict.rows, 'row')}.")
 else:
     st.error(f"The chain is broken at {verdict.reason}. Rows from there on cannot be trusted.")
 cols = st.columns(2)

@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo.errors import HgWatchError, InputError, Problem
+from geo.words import counted
 from layers.catalogue import CATALOGUE
 from layers.io.readers import Loaded
 from layers.store.base import store_name
@@ -54,7 +55,7 @@ if upload is not None:
                              repair=repair, set_values=given)
     except InputError as exc:
         errors = [p for p in exc.problems if p.severity == "error"]
-        st.error(f"{chrome.plain(name)} was not imported: {len(errors)} problem(s) to fix."
+        st.error(f"{chrome.plain(name)} was not imported: {counted(len(errors), 'problem')} to fix."
                  if exc.problems else f"{chrome.plain(name)} was not imported.")
         if not exc.problems:
             st.code(exc.message, language=None)
@@ -66,7 +67,7 @@ if upload is not None and loaded is not None:
     spec = CATALOGUE[loaded.layer]
     st.success(f"{chrome.plain(name)}: {len(loaded.gdf):,} {spec.title.lower()} are valid.")
     if loaded.warnings:
-        st.warning(f"{len(loaded.warnings)} warning(s); the layer can still be added.")
+        st.warning(f"{counted(len(loaded.warnings), 'warning')}; the layer can still be added.")
         _show(loaded.warnings, errors=False)
     st.dataframe(loaded.gdf.drop(columns="geometry").head(20), hide_index=True)
     if st.session_state.get("imp_for") != name:  # another file: its own provenance, never the last file's
@@ -89,7 +90,7 @@ if upload is not None and loaded is not None:
         if change.needs_replace_all:  # most of the stored layer would go: ask, naming how much
             st.warning(change.message(name).replace("Pass --replace-all to replace them.", "").strip())
             consent = st.checkbox(f"Yes, replace all {change.stored:,} stored {loaded.layer}: "
-                                  f"{change.lost:,} rows will go", key="imp_replace_all")
+                                  f"{counted(change.lost, 'row')} will go", key="imp_replace_all")
     else:
         meta = appended_provenance(held, source=set_source(source, given, loaded.filled), licence=licence,
                                    accuracy_m=accuracy or None, accuracy_note=accuracy_note)
@@ -97,7 +98,7 @@ if upload is not None and loaded is not None:
     if st.button(f"Add to workspace ({verb} {loaded.layer})", key="imp_add", disabled=not consent):
         try:
             view.service.add_layers([loaded], append=append, replace_all=consent and not append, **meta)
-            st.success(f"Added {len(loaded.gdf):,} features to {chrome.plain(store_name(view.service.store))}."
+            st.success(f"Added {counted(len(loaded.gdf), 'feature')} to {chrome.plain(store_name(view.service.store))}."
                        " The map and rules use them from now on.")
         except HgWatchError as exc:
             st.error(f"{chrome.plain(name)} was not added.")

@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError
+from geo.words import counted
 from render.map.assets import installed
 from render.map.standalone import standalone_html
 from services.auth import LOCAL, profiles_for
@@ -29,7 +30,7 @@ chrome.headline_row(view)
 FOLD_NOTES = 2
 if len(view.notes) > FOLD_NOTES:
     rules = list(dict.fromkeys(n.split(":", 1)[0] for n in view.notes))
-    with st.expander(f"{len(view.notes)} notes: {len(rules)} rule(s) did not run, or ran without a layer or"
+    with st.expander(f"{len(view.notes)} notes: {counted(len(rules), 'rule')} did not run, or ran without a layer or"
                      " field they need; open to see which", icon=":material/warning:"):
         st.markdown("\n".join(f"- {chrome.plain(note)}" for note in view.notes))
         st.caption(chrome.import_on_page(view.service, "the missing layers or fields") + ", or leave these rules"

@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError, InputError
+from geo.words import counted
 from render.map import overlays as overlay_map
 from services.contamination import (
     GUIDELINE_NOTE,
@@ -45,9 +46,9 @@ except HgWatchError as exc:  # a unit refused row by row: the other samples are 
     if isinstance(exc, InputError) and view.frames.get("samples") is not None:
         classed, refused = usable_classed(view.frames["samples"], guidelines, class_settings,
                                           source="samples layer")
-    left_out = len(refused.problems) if isinstance(refused, InputError) else "Some"
-    st.error(f"{left_out} sample(s) have a unit or medium that cannot be used: they are left out of "
-             "the classes, the figures and the surfaces below. Fix them and import again.")
+    left_out = counted(len(refused.problems), "sample") if isinstance(refused, InputError) else "Some samples"
+    st.error(f"{left_out} left out of the classes, the figures and the surfaces below: a unit or medium that"
+             " cannot be used. Fix them and import again.")
     st.code(str(refused), language=None)
 
 c1, c2, c3, c4 = st.columns(4)
@@ -57,7 +58,7 @@ medium = c2.selectbox("Medium", media or ["water"], key="ov_medium", disabled=no
                       index=media.index("water") if "water" in media else 0)
 method = c2.radio("Method", ("idw", "kriging"), horizontal=True, key="ov_method",
                   help="IDW by default; ordinary kriging of ln(Hg) needs "
-                       f"{cfg.surface['kriging_min_samples']} samples and adds an uncertainty map")
+                       f"{counted(cfg.surface['kriging_min_samples'], 'sample')} and adds an uncertainty map")
 opacity = c3.slider("Opacity", 0.0, 1.0, 0.6, 0.05, key="ov_opacity")
 max_distance = c3.number_input("Blank beyond (m from a sample)", 100.0, 50_000.0,
                                float(cfg.surface["max_distance_m"]), 100.0, key="ov_maxd")
@@ -120,13 +121,13 @@ h2.metric("Sources traced", f"{len(down.reaches) if down else 0:,}",
 if classed is not None:
     shown, told = above_figure(classed)
     if isinstance(refused, InputError):
-        told += f" {len(refused.problems):,} more are left out: their unit or medium cannot be used."
+        told += f" Left out besides, their unit or medium cannot be used: {counted(len(refused.problems), 'sample')}."
     h3.metric("Samples above guideline", shown, help=told)
 st_folium(m, height=600, use_container_width=True, returned_objects=[], key="ov_map")
 
 if surface is not None:
     loo = surface.loo_text()
-    st.caption(f"{surface.method.upper()} surface of {surface.n_samples} sample positions, "
+    st.caption(f"{surface.method.upper()} surface of {counted(surface.n_samples, 'sample position')}, "
                f"{surface.grid.cell_m:g} m cells, blank beyond {surface.max_distance_m:g} m: an "
                f"interpolation, an estimate between samples. {loo[:1].upper() + loo[1:]}. "
                + "; ".join(surface.notes) + ".")
@@ -141,7 +142,7 @@ if down is None or not down.reaches:
 else:
     chosen = st.selectbox("Site or tailings", [r.source_id for r in down.reaches], key="ov_source")
     table = down.people[down.people["source_id"] == chosen]
-    st.write(f"{int(down.people_by_source().get(chosen, 0)):,} people in {len(table)} settlement(s) "
+    st.write(f"{int(down.people_by_source().get(chosen, 0)):,} people in {counted(len(table), 'settlement')} "
              f"within {buffer_m:g} m of the {reach_m / 1000:g} km downstream of {chrome.plain(chosen)}.")
     st.dataframe(table[["name", "area_id", "population", "along_river_m",
                         "distance_to_river_m"]].round(1), hide_index=True)

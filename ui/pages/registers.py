@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError
+from geo.words import counted
 from services.areas import AREA_LAYER
 from services.registers import EXPIRY_DAYS, MEASURES, service_registers, unit_map
 from services.rollups import default_level, unit_levels
@@ -38,7 +39,7 @@ st.subheader("Licences")
 if not len(regs.licences):
     st.info("The workspace holds no licences layer.")
 else:
-    st.markdown(f"**{len(regs.expiring)}** valid licence(s) end within {EXPIRY_DAYS} days of {day:%Y-%m-%d}.")
+    st.markdown(f"Valid licences ending within {EXPIRY_DAYS} days of {day:%Y-%m-%d}: **{len(regs.expiring):,}**.")
     st.dataframe(regs.expiring, hide_index=True, column_config=chrome.day_columns(regs.expiring), key="reg_expiring")
     st.dataframe(regs.licences, hide_index=True, column_config=chrome.day_columns(regs.licences), key="reg_licences")
 
@@ -72,7 +73,8 @@ if not len(regs.miner_counts) and (regs.miners is None or not len(regs.miners)):
     st.info("No miner is registered. " + chrome.import_on_page(svc, "a miners register (a CSV or XLSX, with or"
                                                                 " without coordinates)") + ".")
 else:
-    st.markdown(f"**{int(regs.miner_counts['miners'].sum()) if len(regs.miner_counts) else 0}** miner(s) registered.")
+    st.markdown(f"**{counted(int(regs.miner_counts['miners'].sum()) if len(regs.miner_counts) else 0, 'miner')}**"
+                " registered.")
     st.dataframe(regs.miner_counts, hide_index=True, key="reg_miner_counts")
     if regs.miners is not None:
         st.dataframe(regs.miners, hide_index=True, column_config=chrome.day_columns(regs.miners), key="reg_miners")

@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError
+from geo.words import counted
 from services import audit, cases, casework, dossier, people, rollups, workbench
 from services.areas import AREA_LAYER
 from services.auth import LOCAL
@@ -100,7 +101,7 @@ shown = casework.narrow_cases(
     areas=who.areas if who.rights.restricted == "areas" and c6.toggle(  # a field coordinator starts on its own
         "My areas", value=True, key="wb_my_areas", help=f"only the violations in {', '.join(who.areas)}") else None)
 
-st.write(f"{len(shown):,} of {len(table):,} violations. Click a row to zoom the map to it and work its case.")
+st.write(f"{len(shown):,} of {counted(len(table), 'violation')}. Click a row to zoom the map to it and work its case.")
 event = st.dataframe(
     shown, key="wb_table", on_select="rerun", selection_mode="single-row", hide_index=True,
     column_config={"distance_m": st.column_config.NumberColumn("distance (m)", format="%.2f"),
@@ -285,5 +286,5 @@ elif e3.button("Record a full run now", key="wb_record",
         st.code(str(exc), language=None)
     else:  # run the page again, so the table above shows the run's cases
         st.session_state[_RUN_FLASH] = (f"Recorded run {outcome.run_id}: "
-                                        f"{len(outcome.evaluation.violations):,} violations.")
+                                        f"{counted(len(outcome.evaluation.violations), 'violation')}.")
         st.rerun()
