@@ -71,6 +71,16 @@ def _fetch(con: Connection, sql: str, params: dict[str, object] | None = None) -
         return list(cur.fetchall())
 
 
+def _in_layout(typed: Sequence[str], layout: Sequence[Sequence[str]]) -> list[str]:
+    """The typed columns ``typed`` that the column layout ``layout`` holds: a read selects only those.
+    A frame holds the layout's columns alone, and a layer's table has a typed column for every
+    catalogue field (63 for the sites), most of them NULL for a file that gave a few: selecting them
+    all sent, and made a Python None of, every one of those cells (200,000 sites of 2 columns:
+    0.87 s to fetch instead of 0.30 s)."""
+    held = {str(item[0]) for item in layout}
+    return [c for c in typed if c in held]
+
+
 class PostgisStore:
     """The workspace in the PostGIS database at ``url`` (``postgresql://user:pw@host/db``).
 
@@ -209,7 +219,7 @@ class PostgisStore:
             if columns is not None:
                 wanted = set(columns)
                 layout = [item for item in layout if item[0] in wanted]
-                typed = [c for c in typed if c in wanted]
+            typed = _in_layout(typed, layout)
             keys = [str(item[0]) for item in layout if item[0] not in typed]
             # of ``extra`` only the keys wanted; none at all when every column has its own (no JSON to send
             # and parse per row), and NULL for a row without any (psycopg parses the others)
@@ -259,7 +269,7 @@ class PostgisStore:
             raise WorkspaceError(f"layer {layer!r} is restricted: a field coordinator does not see it")
         with self._reading() as con:
             layout = self._layout(con, layer)
-            typed = self._typed(con, layer)
+            typed = _in_layout(self._typed(con, layer), layout)
             schema = pgroles.base_schema(con)
             seen = set(partner_columns(layer, [n for n, _ in layout], pgroles.marks(con).get(layer, ())))
             pgroles.as_field(con, areas)
