@@ -39,6 +39,7 @@ if __name__ == "__main__":  # run as a program: the ~90,000 objects the imports 
 
 from commands.common import service
 from geo.errors import HgWatchError, InputError
+from geo.words import one_of
 from services import arguments, audit
 
 INTERRUPTED = "hgwatch: interrupted; the workspace is unchanged"  # Ctrl-C's line (exit 130), as at start-up
@@ -73,7 +74,7 @@ def _identity(args: argparse.Namespace) -> Any:
     profile = getattr(args, "profile", None)
     if profile is not None and profile not in auth.profiles_for(who):
         raise InputError(f"--as {args.as_name!r}: role {who.role!r} may not export under profile {profile!r};"
-                         f" expected one of {list(auth.profiles_for(who))}")
+                         f" expected {one_of(auth.profiles_for(who))}")
     return who
 
 

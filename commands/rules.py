@@ -6,7 +6,7 @@ from contextlib import nullcontext
 
 from commands.common import print_problems, service
 from geo.errors import InputError
-from geo.words import counted
+from geo.words import counted, listed
 from layers.io.readers import frozen_after_load
 from layers.io.violations import FORMATS as VIOLATION_FORMATS
 from layers.io.violations import write_violations
@@ -53,7 +53,7 @@ def _with_files_advice(exc: InputError, files: list[tuple[str, str]]) -> InputEr
     return InputError(
         f"{exc.message}: with --layer, every layer the rules read comes from a file, none from the workspace;"
         f" expected {' '.join(f'--layer {lay}=PATH' for lay in lacking)} too, or --only rules that read only"
-        f" {sorted({lay for lay, _ in files})}", exc.problems)
+        f" {listed(sorted({lay for lay, _ in files}), 'or')}", exc.problems)
 
 
 def _refuse_unread_values(values: dict[str, dict[str, str]], given: set[str]) -> None:

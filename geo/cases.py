@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import ConfigError
+from geo.words import listed, one_of
 
 TOP_KEYS = {"statuses", "open", "assign_roles", "outcomes", "rerun", "visits", "transition"}
 TRANSITION_KEYS = {"from", "to", "roles", "reason"}
@@ -91,7 +92,7 @@ def _strings(value: object, where: str, problems: list[str]) -> tuple[str, ...]:
 
 
 def _unknown(table: Mapping[str, Any], allowed: set[str], where: str, problems: list[str]) -> None:
-    problems += [f"{where}: unknown key {k!r}; expected one of {sorted(allowed)}" for k in table if k not in allowed]
+    problems += [f"{where}: unknown key {k!r}; expected {one_of(sorted(allowed))}" for k in table if k not in allowed]
 
 
 def parse_case_rules(data: Mapping[str, Any], *, source: str, roles: Collection[str]) -> CaseRules:
@@ -106,11 +107,11 @@ def parse_case_rules(data: Mapping[str, Any], *, source: str, roles: Collection[
     statuses = _strings(data.get("statuses"), f"{source}: statuses", problems)
     known = set(statuses)
     if len(known) != len(statuses):
-        problems.append(f"{source}: statuses: a status is listed twice in {list(statuses)}")
+        problems.append(f"{source}: statuses: a status is listed twice in {listed(statuses)}")
 
     def status(value: object, where: str) -> None:
         if value not in known:
-            problems.append(f"{where}: status {value!r} is not in statuses {list(statuses)}")
+            problems.append(f"{where}: status {value!r} is not in statuses {listed(statuses)}")
 
     open_ = _strings(data.get("open"), f"{source}: open", problems)
     for s in open_:
@@ -143,7 +144,7 @@ def parse_case_rules(data: Mapping[str, Any], *, source: str, roles: Collection[
         problems.append(f"{source}: visits.max_distance_m: expected a number of metres > 0; got {far!r}")
         far = 0.0
     assign_roles = _strings(data.get("assign_roles"), f"{source}: assign_roles", problems)
-    problems += [f"{source}: assign_roles: role {r!r} is not known; expected one of {sorted(roles)}"
+    problems += [f"{source}: assign_roles: role {r!r} is not known; expected {one_of(sorted(roles))}"
                  for r in assign_roles if r not in roles]
     transitions = _transitions(data.get("transition"), source, status, set(roles), problems)
     if problems:
@@ -170,7 +171,7 @@ def _transitions(raw: object, source: str, status: Any, roles: set[str], problem
         reason = item.get("reason", False)
         for s in (*sources, target):
             status(s, where)
-        problems += [f"{where}: role {r!r} is not known; expected one of {sorted(roles)}" for r in who if r not in roles]
+        problems += [f"{where}: role {r!r} is not known; expected {one_of(sorted(roles))}" for r in who if r not in roles]
         if not isinstance(reason, bool):
             problems.append(f"{where}: reason: expected true or false; got {reason!r}")
         for s in sources:
@@ -187,7 +188,7 @@ def refusal(rules: CaseRules, *, case: str, current: str, target: str, role: str
     move, no role checked), or None when it may. The message names the case, both statuses and
     what is allowed."""
     if target not in rules.statuses:
-        return f"case {case}: {target!r} is not a status; expected one of {list(rules.statuses)}"
+        return f"case {case}: {target!r} is not a status; expected {one_of(rules.statuses)}"
     move = rules.find(current, target)
     if move is None:
         allowed = rules.targets(current)

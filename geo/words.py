@@ -47,3 +47,8 @@ def listed(items: Iterable[object], last: str = "and") -> str:
     if len(names) <= 1:
         return names[0] if names else ""
     return f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
+def one_of(items: Iterable[object]) -> str:
+    """The choices a value may take, for "expected one of: a, b, c" (in the order given)."""
+    return f"one of: {', '.join(str(i) for i in items)}"

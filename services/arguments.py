@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 
 from geo.errors import InputError
+from geo.words import one_of
 from layers.catalogue import CATALOGUE, FieldSpec, LayerSpec
 from layers.io.coerce import parse_bool
 
@@ -51,7 +52,7 @@ def parse_pairs(items: Iterable[str], *, flag: str, form: str, example: str,
         if ok and keys is not None:
             ok = (head if dotted else key) in keys
         if not ok:
-            allowed = f" with {name.partition('.')[0]} one of {sorted(keys)}" if keys is not None else ""
+            allowed = f" with {name.partition('.')[0]} {one_of(sorted(keys))}" if keys is not None else ""
             raise InputError(f"{flag} {item!r}: expected {form}{allowed}, e.g. {flag} {example}")
         pairs.append((key, value))
     return pairs
@@ -110,7 +111,7 @@ def filter_value(item: str, field: FieldSpec | None, value: str) -> str:
         import difflib  # its suggestions are for a bad value only: cli.py loads this module for every command
 
         close = difflib.get_close_matches(value.lower(), [a.lower() for a in field.allowed], n=1)
-        problem = f"expected one of {sorted(field.allowed)}" + (f"; did you mean {close[0]!r}?" if close else "")
+        problem = f"expected {one_of(sorted(field.allowed))}" + (f"; did you mean {close[0]!r}?" if close else "")
     elif field.dtype == "bool":
         read, bad = parse_bool(pd.Series([value], dtype=object))
         if bool(bad.iloc[0]) or pd.isna(read.iloc[0]):

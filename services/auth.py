@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 
 from geo.errors import HgWatchError, InputError, WorkspaceError
+from geo.words import one_of
 from layers.io.export import PROFILES
 from layers.store.accounts import Account, accounts_for, changed, now_iso
 from layers.store.base import Store
@@ -291,7 +292,7 @@ def has_accounts(store: Store) -> bool:
 # ---------------------------------------------------------------- managing accounts
 def _check_role(role: str, areas: Collection[str]) -> None:
     if role not in ROLES:
-        raise InputError(f"role {role!r} is not known; expected one of {list(ROLES)}")
+        raise InputError(f"role {role!r} is not known; expected {one_of(ROLES)}")
     if areas and role != "field":
         raise InputError(f"--areas {','.join(areas)!r}: only a field account has admin areas, not {role!r}")
     if role == "field" and not areas:

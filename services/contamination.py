@@ -24,7 +24,7 @@ from geo.contamination import (
 )
 from geo.distance import centred_crs
 from geo.errors import InputError, Problem
-from geo.words import counted
+from geo.words import counted, listed
 from layers.io.raster import surface_tags, write_cog
 from layers.io.safefile import atomic_path
 from services.arguments import check_metres
@@ -89,7 +89,7 @@ def medium_surface(classed: gpd.GeoDataFrame, *, medium: str, exposure: Exposure
     if chosen.empty:
         raise InputError(f"{source}: no {medium} samples to interpolate", [Problem(
             source, None, "medium", medium,
-            f"at least one sample of this medium; found media {sorted(set(classed['medium']))}")])
+            f"at least one sample of this medium; found media {listed(sorted(set(classed['medium'])))}")])
     method = method or str(cfg["default_method"])
     if method == "kriging":
         _positive_for_kriging(classed, chosen, source)

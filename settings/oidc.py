@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from geo.errors import ConfigError
+from geo.words import one_of
 
 ROLE_CLAIM_ENV = "HGWATCH_OIDC_ROLE_CLAIM"
 ROLES_ENV = "HGWATCH_OIDC_ROLES"
@@ -47,14 +48,14 @@ def parse_oidc(environ: Mapping[str, str], known_roles: tuple[str, ...]) -> Oidc
     for pair in (p.strip() for p in text.split(",") if p.strip()):
         value, sep, role = (s.strip() for s in pair.partition("="))
         if not sep or not value or role not in known_roles:
-            problems.append(f"${ROLES_ENV}: {pair!r} is not VALUE=ROLE with ROLE one of {list(known_roles)}")
+            problems.append(f"${ROLES_ENV}: {pair!r} is not VALUE=ROLE with ROLE {one_of(known_roles)}")
         elif roles.get(value, role) != role:
             problems.append(f"${ROLES_ENV}: claim value {value!r} is given two roles, {roles[value]!r} and {role!r}")
         else:
             roles[value] = role
     sign_in = environ.get(SIGN_IN_ENV, "").strip() or "both"
     if sign_in not in SIGN_IN_MODES:
-        problems.append(f"${SIGN_IN_ENV}: {sign_in!r} is not one of {list(SIGN_IN_MODES)}")
+        problems.append(f"${SIGN_IN_ENV}: {sign_in!r} is not {one_of(SIGN_IN_MODES)}")
     if problems:
         raise ConfigError("; ".join(problems))
     return OidcSettings(role_claim=environ.get(ROLE_CLAIM_ENV, "").strip() or None, roles=roles,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from geo.rules import DERIVED_FIELDS, Condition, Example, FieldSchema, LayerSchema, OtherRef, Rule
+from geo.words import listed, one_of
 
 
 def catalogue_problems(rule: Rule, schemas: Mapping[str, LayerSchema]) -> list[str]:
@@ -24,8 +25,8 @@ def catalogue_problems(rule: Rule, schemas: Mapping[str, LayerSchema]) -> list[s
                                                      for i, o in enumerate(rule.other)]:
         schema = schemas.get(ref.layer)
         if schema is None:
-            out.append(f"{at}: key '{role}.layer': unknown layer {ref.layer!r}; expected one"
-                       f" of {sorted(schemas)}")
+            out.append(f"{at}: key '{role}.layer': unknown layer {ref.layer!r}; expected"
+                       f" {one_of(sorted(schemas))}")
             continue
         conds = [("filter", ref.where)]
         if role == "subject":
@@ -52,7 +53,7 @@ def _condition_problems(cond: Condition, schema: LayerSchema, at: str, layer: st
     derived = DERIVED_FIELDS.get(cond.field)
     spec: FieldSchema | None = derived or schema.field(cond.field)
     if derived is not None and not any(schema.field(f) is not None for f in derived.reads):
-        return [f"{at}: derived field {cond.field!r} is computed from {list(derived.reads)},"
+        return [f"{at}: derived field {cond.field!r} is computed from {listed(derived.reads, 'or')},"
                 f" none of which layer {layer!r} declares"]
     if spec is None:
         return [f"{at}: field {cond.field!r} is not declared for layer {layer!r}"]
@@ -71,7 +72,7 @@ def _value_problem(value: object, spec: FieldSchema) -> str | None:
     if not isinstance(value, types) or (spec.dtype != "bool" and isinstance(value, bool)):
         return f"is not {'an' if spec.dtype[:1] in 'aeiou' else 'a'} {spec.dtype}"
     if spec.allowed is not None and value not in spec.allowed:
-        return f"is not allowed; expected one of {list(spec.allowed)}"
+        return f"is not allowed; expected {one_of(spec.allowed)}"
     return None
 
 
@@ -112,7 +113,7 @@ def _example_problems(ex: Example, rule: Rule, schemas: Mapping[str, LayerSchema
             spec = schema.field(name)
             if name in DERIVED_FIELDS:
                 out.append(f"{at}: field {name!r} is derived (computed from"
-                           f" {list(DERIVED_FIELDS[name].reads)}); give those fields instead")
+                           f" {listed(DERIVED_FIELDS[name].reads, 'or')}); give those fields instead")
             elif spec is None:
                 out.append(f"{at}: field {name!r} is not declared for layer {layer!r}")
             elif why := _value_problem(value, spec):

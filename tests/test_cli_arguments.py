@@ -38,7 +38,7 @@ def test_pairs_are_stripped_and_kept_in_order() -> None:
     (lambda: layer_values(["mining_sites.=true"]), "e.g. --set mining_sites.uses_mercury=true"),
     (lambda: layer_values(["sites.status=active"]), "expected LAYER.FIELD=VALUE"),
     (lambda: parse_filters(["nosuch=1"], spec_for("mining_sites")),
-     "--filter 'nosuch=1': expected FIELD=V1,V2 with FIELD one of ["),
+     "--filter 'nosuch=1': expected FIELD=V1,V2 with FIELD one of: "),
     (lambda: parse_filters(["status"], spec_for("mining_sites")),
      "e.g. --filter status=active,inactive"),
 ])

@@ -151,7 +151,7 @@ def test_a_check_of_files_lacking_a_layer_says_the_workspace_is_not_read(
                      "--layer", f"mining_sites={DREDGE}", "--set", "mining_sites.uses_mercury=true"]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "hgwatch: cannot run the rules: with --layer, every layer the rules read comes from a file, none from the"
-        " workspace; expected --layer water_bodies=PATH too, or --only rules that read only ['mining_sites']",
+        " workspace; expected --layer water_bodies=PATH too, or --only rules that read only mining_sites",
         "  error: layer water_bodies: rule HG-WATER-100 needs layer 'water_bodies', which was not given"]
 
 

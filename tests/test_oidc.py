@@ -37,7 +37,7 @@ def test_settings_from_the_environment() -> None:
     ({"HGWATCH_OIDC_ROLES": "hg-admin"}, "'hg-admin' is not VALUE=ROLE"),
     ({"HGWATCH_OIDC_ROLES": "=admin"}, "'=admin' is not VALUE=ROLE"),
     ({"HGWATCH_OIDC_ROLES": "g=admin,g=partner"}, "claim value 'g' is given two roles, 'admin' and 'partner'"),
-    ({"HGWATCH_SIGN_IN": "password"}, "$HGWATCH_SIGN_IN: 'password' is not one of ['both', 'idp']"),
+    ({"HGWATCH_SIGN_IN": "password"}, "$HGWATCH_SIGN_IN: 'password' is not one of: both, idp"),
 ])
 def test_a_bad_setting_names_the_variable_the_value_and_what_is_expected(env: dict[str, str], says: str) -> None:
     with pytest.raises(ConfigError) as err:

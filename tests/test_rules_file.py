@@ -103,15 +103,15 @@ def test_unknown_keys_and_bad_values_are_refused_by_name(path, key, value, messa
     ({"field": "mercury_used", "is_true": True},
      "key 'subject.filter': field 'mercury_used' is not declared for layer 'mining_sites'"),
     ({"field": "amalgamation", "in": ["wholeore"]},
-     "key 'subject.filter': field 'amalgamation': value 'wholeore' is not allowed; expected one of"
-     " ['none', 'whole_ore', 'concentrate', 'partial', 'unknown']"),
+     "key 'subject.filter': field 'amalgamation': value 'wholeore' is not allowed; expected one of:"
+     " none, whole_ore, concentrate, partial, unknown"),
     ({"field": "burning", "is_true": True}, "key 'subject.filter': 'is_true' needs a bool field;"
                                             " 'burning' is str"),
     ({"field": "miners", "equals": "many"},
      "key 'subject.filter': field 'miners': value 'many' is not an int"),
     ({"field": "mercury_use", "equals": "yes"},
-     "key 'subject.filter': field 'mercury_use': value 'yes' is not allowed; expected one of"
-     " ['uses mercury', 'no mercury', 'not recorded']"),
+     "key 'subject.filter': field 'mercury_use': value 'yes' is not allowed; expected one of:"
+     " uses mercury, no mercury, not recorded"),
 ])
 def test_bad_filters_and_undeclared_fields_and_values_are_refused(filt, message) -> None:
     data = _data()
@@ -129,20 +129,20 @@ def test_the_derived_field_is_accepted_where_its_inputs_are_declared_and_nowhere
     data["rules"][0]["other"][0]["filter"] = {"field": "mercury_use", "equals": "uses mercury"}
     assert _refusal(data) == (
         f"{W}: key 'other[0].filter': derived field 'mercury_use' is computed from"
-        " ['uses_mercury', 'amalgamation', 'burning'], none of which layer 'water_bodies' declares")
+        " uses_mercury, amalgamation or burning, none of which layer 'water_bodies' declares")
     data = _data()
     data["rules"][0]["examples"][0]["subject"]["fields"] = {"mercury_use": "uses mercury"}
     assert _refusal(data) == (
-        f"{W}: example 1: field 'mercury_use' is derived (computed from ['uses_mercury',"
-        " 'amalgamation', 'burning']); give those fields instead")
+        f"{W}: example 1: field 'mercury_use' is derived (computed from uses_mercury,"
+        " amalgamation or burning); give those fields instead")
 
 
 def test_unknown_layer_kind_and_example_field_are_refused() -> None:
     data = _data()
     data["rules"][0]["other"][0]["layer"] = "rivers"
     lines = _refusal(data).splitlines()
-    assert lines[0] == (f"{W}: key 'other[0].layer': unknown layer 'rivers'; expected one of"
-                        f" {sorted(CATALOGUE)}")
+    assert lines[0] == (f"{W}: key 'other[0].layer': unknown layer 'rivers'; expected one of:"
+                        f" {', '.join(sorted(CATALOGUE))}")
     n = len(data["rules"][0]["examples"])
     assert lines[1:] == [f"{W}: example {i}: key 'other': layers ['water_bodies'] are not among the"
                          " rule's other layers ['rivers']" for i in range(1, n + 1)
@@ -150,8 +150,8 @@ def test_unknown_layer_kind_and_example_field_are_refused() -> None:
     data = _data()
     data["rules"][0]["other"][0]["distance_by_kind"] = {"sea": 200}
     assert _refusal(data) == (
-        f"{W}: key 'other[0].distance_by_kind': kind 'sea' is not allowed; expected one of ['river',"
-        " 'stream', 'canal', 'lake', 'reservoir', 'pond', 'wetland', 'unknown']")
+        f"{W}: key 'other[0].distance_by_kind': kind 'sea' is not allowed; expected one of: river,"
+        " stream, canal, lake, reservoir, pond, wetland, unknown")
     data = _data()
     data["rules"][0]["other"][0]["distance_by_kind"] = {"lake": 750_000}
     assert _refusal(data) == (f"{W}: key 'other[0]': distance_by_kind.lake must be a distance in metres from 0 to"
@@ -175,7 +175,7 @@ def test_inconsistent_rules_are_refused() -> None:
     data["rules"][0]["examples"] = [e for e in data["rules"][0]["examples"]
                                     if e["expect"] == "flagged"]
     assert _refusal(data) == (f"{W}: 'examples' needs at least one with expect = \"flagged\" and"
-                              " one with expect = \"clear\"; got ['flagged']")
+                              " one with expect = \"clear\"; got flagged")
     data = _data()
     data["rules"][1]["id"] = "HG-WATER-100"
     assert _refusal(data) == "rule file: rule ids must be unique; repeated: ['HG-WATER-100']"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.words import counted, listed, plural
+from geo.words import counted, listed, one_of, plural
 
 
 def test_plural_known_answers() -> None:
@@ -51,3 +51,9 @@ def test_listed_keeps_every_name_in_order(names: list[str]) -> None:
 @given(st.integers(min_value=-10**9, max_value=10**9))
 def test_only_one_is_singular(count: int) -> None:
     assert (plural("site", count) == "site") == (count == 1)
+
+
+def test_one_of_known_answers() -> None:
+    assert one_of(["active", "inactive"]) == "one of: active, inactive"
+    assert one_of(sorted({"b", "a"})) == "one of: a, b"
+    assert one_of([]) == "one of: "

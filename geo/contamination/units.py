@@ -17,6 +17,7 @@ from geo.contamination.media import MASS_PER_MASS, MASS_PER_VOLUME, MEDIUM_KIND
 from geo.contamination.media import MEDIA as MEDIA  # still importable from here
 from geo.errors import InputError, Problem
 from geo.quantities import UREG
+from geo.words import one_of
 
 _EXAMPLES = {MASS_PER_VOLUME: "e.g. ug/L, ng/L, mg/L, ug/m^3, ng/m^3",
              MASS_PER_MASS: "e.g. mg/kg, ug/g, ng/g, ug/kg, ppm, ppb"}
@@ -67,7 +68,7 @@ def check_unit(medium: str, text: object) -> str | None:
     """Why ``text`` cannot be a unit of ``medium``, or None when it can."""
     kind = MEDIUM_KIND.get(str(medium))
     if kind is None:
-        return f"a medium in {sorted(MEDIUM_KIND)}"
+        return f"a medium, {one_of(sorted(MEDIUM_KIND))}"
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return f"a unit of {kind} for a {medium} sample ({_EXAMPLES[kind]})"
     try:
@@ -133,7 +134,7 @@ def convert_samples(
         why = check_unit(medium, unit)
         target = target_units.get(str(medium))
         if why is None and target is None:
-            why = f"a medium with a target unit, one of {sorted(target_units)}"
+            why = f"a medium with a target unit, {one_of(sorted(target_units))}"
         if why is not None:
             field = "medium" if str(medium) not in MEDIUM_KIND or target is None else "unit"
             problems.append(Problem(source, int(rows[i]), field,

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from geo.distance.geodesic import MAX_REACH_M
 from geo.errors import ConfigError
+from geo.words import listed
 
 Scalar = bool | int | float | str
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -238,7 +239,7 @@ class Rule(_Strict):
         kinds = {e.expect for e in self.examples}
         if kinds != {"flagged", "clear"}:
             raise ValueError("'examples' needs at least one with expect = \"flagged\" and one"
-                             f" with expect = \"clear\"; got {sorted(kinds) or 'none'}")
+                             f" with expect = \"clear\"; got {listed(sorted(kinds)) or 'none'}")
         return self
 
     @property
