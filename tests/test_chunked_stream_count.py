@@ -19,7 +19,7 @@ from layers.catalogue import spec_for
 from layers.io.chunked import count_records, read_chunks, validate_chunks
 from layers.io.nested import settle
 from layers.io.readers import read_raw
-from layers.io.validate import validate
+from layers.io.validate import in_file_order, validate
 
 
 def _sites(path: Path, coords: list[tuple[float, float]]) -> Path:
@@ -67,7 +67,7 @@ def _problems(path: Path, rows: int | None) -> list[str] | str:
     try:
         if rows is None:
             gdf, notes = read_raw(path)
-            return [repr(p) for p in notes + validate(gdf, spec, source=path.name)[1]]
+            return [repr(p) for p in in_file_order(notes + validate(gdf, spec, source=path.name)[1], spec.field_names)]
         return [repr(p) for p in validate_chunks(read_chunks(path, rows), spec, source=path.name)[1]]
     except CRSError as exc:
         return str(exc)
@@ -107,5 +107,6 @@ def test_list_errors_come_in_the_order_of_a_whole_read(tmp_path: Path) -> None:
     whole = [repr(p) for p in notes + found]  # as load_file gives them
     lists = [(p.split("row=")[1].split(",")[0], p.split("field=")[1].split(",")[0]) for p in whole if "nested" in p]
     assert lists == [("2", "'name'"), ("5", "'status'"), ("11", "'status'"), ("8", "'contact'"), ("9", "'contact.k'")]
+    whole = [repr(p) for p in in_file_order(notes + found, spec.field_names)]  # as load_layer orders them
     for rows in (1, 2, 5, 100):
         assert _problems(path, rows) == whole
