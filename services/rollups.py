@@ -6,7 +6,9 @@ site's unit is found by containment (``services.areas.with_units``; its free-tex
 only where no unit contains it). A workspace without ``admin_areas`` falls back to the sites'
 free-text ``admin_area`` as typed, and says so (``UnitRollup.notes``).
 
-- Sites: how many sites lie in the unit (0 is a count, not missing data).
+- Sites: how many sites lie in the unit (0 is a count, not missing data). A site surveyed again in a
+  later round and linked to its earlier record (``resurvey_of``, ``geo.inventory.resurvey``) counts
+  once, at its latest survey, here and in the mercury range; the targets compare the rounds.
 - Mercury used, kg a year: the inventory's own estimate and roll-up (``geo.inventory``:
   ``estimate_sites`` then ``rollup`` by unit), the central figure and the 5th-95th percentile of
   its seeded Monte Carlo, exactly as the inventory tables compute them. A unit none of whose
@@ -42,7 +44,18 @@ import pandas as pd
 
 from geo.cases import CaseRules
 from geo.errors import InputError
-from geo.inventory import ESTIMATED, NOT_ESTIMABLE, NOT_GIVEN, Factors, estimate_sites, rollup, target_status, trends
+from geo.inventory import (
+    ESTIMATED,
+    NOT_ESTIMABLE,
+    NOT_GIVEN,
+    SAME_SITE,
+    Factors,
+    estimate_sites,
+    resolve_links,
+    rollup,
+    target_status,
+    trends,
+)
 from layers.catalogue import ADMIN_LEVELS, CATALOGUE
 from render.map.choropleth import add_choropleth, choropleth_map
 from services.areas import AREA_LAYER, with_units
@@ -182,9 +195,13 @@ def unit_rollup(frames: Mapping[str, gpd.GeoDataFrame], factors: Factors, *, tod
                                                 "within": [None]})], ignore_index=True)
         notes.append(f"{int((keys == NOT_LOCATED).sum())} site(s) lie in no {level} and their admin_area names"
                      f" none: they are counted under {NOT_LOCATED!r}.")
-    est = estimate_sites(pd.DataFrame(sites.drop(columns="geometry", errors="ignore")), factors)
+    records = pd.DataFrame(sites.drop(columns="geometry", errors="ignore"))
+    links = resolve_links(records, strict=False)  # a view may leave out an earlier record: no link then
+    est = estimate_sites(records, factors)
     est["_unit"] = keys.to_numpy()
-    table = units.merge(_mercury(est, factors), how="left", left_on="unit_code", right_index=True)
+    est[SAME_SITE] = links.same_site.to_numpy()
+    current = est[~links.superseded.to_numpy(dtype=bool)]  # a site surveyed again: once, at its latest survey
+    table = units.merge(_mercury(current, factors), how="left", left_on="unit_code", right_index=True)
     table["sites"] = table["sites"].fillna(0).astype(int)
     for col in ("estimable_sites", "not_estimable"):
         table[col] = table[col].fillna(0).astype(int)
@@ -202,7 +219,7 @@ def unit_rollup(frames: Mapping[str, gpd.GeoDataFrame], factors: Factors, *, tod
     table["targets_met"] = [met_by.get(code, "no data") for code in table["unit_code"]]
     table = table[list(COLUMNS)].reset_index(drop=True)
     shapes = unit_shapes(table, areas, level) if basis == BASIS_CONTAINMENT else None
-    return UnitRollup(level, basis, table, shapes, targets, _source(est, factors), notes, levels)
+    return UnitRollup(level, basis, table, shapes, targets, _source(current, factors), notes, levels)
 
 
 def _units(areas: gpd.GeoDataFrame, level: str) -> pd.DataFrame:

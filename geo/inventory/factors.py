@@ -29,6 +29,15 @@ PERCENTILES: tuple[float, float] = (5.0, 95.0)
 COUNTED_STATUSES: tuple[str, ...] = ("active", "inactive", "unknown")
 """The site statuses that add to the yearly totals when the factor file names none."""
 
+RESURVEY_DISTANCE_M = 100.0
+"""Metres within which a later round's site may be an earlier round's site surveyed again, when the
+factor file names none (``[resurvey] distance_m``); the layer's expected error is added twice."""
+RESURVEY_SOURCE = (
+    "assumption: the source documents give no distance; a small digging site (1-2 diggers, 003 L556) spans tens"
+    " of metres and two surveys may fix different points of it (pit, sluice, camp); handheld GPS is good to a"
+    " few metres. Twice the layer's expected error is added when it is recorded")
+"""Why ``RESURVEY_DISTANCE_M`` is what it is."""
+
 COMPARTMENTS: tuple[str, ...] = ("air", "water", "land")
 """Where released mercury goes: air, water, and land (tailings and soil)."""
 
@@ -144,6 +153,9 @@ class Factors:
     percentiles: tuple[float, float] = PERCENTILES
     counted_statuses: tuple[str, ...] = COUNTED_STATUSES
     source_file: str = "config/inventory.toml"
+    resurvey_distance_m: float = RESURVEY_DISTANCE_M
+    """Metres (geodesic) within which two sites of different rounds are listed as a possible re-survey."""
+    resurvey_source: str = RESURVEY_SOURCE
 
     def __post_init__(self) -> None:
         """Every range in the unit the computations use (see the module docstring)."""

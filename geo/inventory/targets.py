@@ -22,8 +22,12 @@ METRICS: dict[str, str] = {
     "share_sites_mercury_free": "share of sites that do not use mercury",
     "share_sites_retort": "share of mercury-using sites that burn amalgam in a retort",
     "released_reduction_vs_baseline": "fall in estimated mercury released since the baseline round",
+    "released_reduction_same_sites": "fall in estimated mercury released by the same sites since the baseline"
+                                     " round (sites surveyed in both, linked by resurvey_of, with a figure in both)",
 }
 UNDATED = "(undated)"
+SAME_SITE = "same_site"
+"""Column of the estimates naming each record's site (``geo.inventory.resurvey``); ``site_id`` without it."""
 
 
 def survey_rounds(estimates: pd.DataFrame) -> pd.Series:
@@ -36,6 +40,22 @@ def survey_rounds(estimates: pd.DataFrame) -> pd.Series:
     given = rounds.map(lambda v: isinstance(v, str) and bool(v.strip()) or (
         v is not None and not isinstance(v, str) and not pd.isna(v)))
     return rounds.where(given, years).map(str)
+
+
+def _dates(frame: pd.DataFrame) -> pd.Series:
+    """Each site's survey date (NaT where not given or not a date)."""
+    if "survey_date" not in frame.columns:
+        return pd.Series(pd.NaT, index=frame.index)
+    return pd.to_datetime(frame["survey_date"], errors="coerce")
+
+
+def round_ranks(estimates: pd.DataFrame) -> dict[str, int]:
+    """Each survey round's place in time, 0 the first: rounds ordered by their earliest survey date,
+    then by name, a round with no date last (as ``trends`` orders them)."""
+    order = (pd.DataFrame({"survey_round": survey_rounds(estimates), "_date": _dates(estimates)})
+             .groupby("survey_round")["_date"].min().reset_index()
+             .sort_values(["_date", "survey_round"], na_position="last"))
+    return {str(r): i for i, r in enumerate(order["survey_round"])}
 
 
 def trends(estimates: pd.DataFrame, factors: Factors, *, by: str = "admin_area") -> pd.DataFrame:
@@ -62,17 +82,14 @@ def trends(estimates: pd.DataFrame, factors: Factors, *, by: str = "admin_area")
     frame = estimates.copy()
     frame[by] = group_labels(frame[by])
     frame["survey_round"] = survey_rounds(frame)
-    frame["_date"] = pd.to_datetime(frame.get("survey_date"), errors="coerce") if (
-        "survey_date" in frame.columns) else pd.NaT
-    order = (frame.groupby("survey_round")["_date"].min().reset_index()
-             .sort_values(["_date", "survey_round"], na_position="last"))
-    rank = {r: i for i, r in enumerate(order["survey_round"])}
+    frame["_date"] = _dates(frame)
+    rank = round_ranks(frame)
     rows = []
     for (area, rnd), part in frame.groupby([by, "survey_round"], sort=False):
         rows.append(_round_row(area, rnd, rank[rnd], part, by))
     out = pd.DataFrame(rows).sort_values([by, "round_order"]).reset_index(drop=True)
     out = _add_range(out, frame, factors, by)
-    return _add_reduction(out, factors, by)
+    return _add_same_sites(_add_reduction(out, factors, by), frame, by)
 
 
 def _add_range(out: pd.DataFrame, frame: pd.DataFrame, factors: Factors, by: str) -> pd.DataFrame:
@@ -127,6 +144,31 @@ def _add_reduction(out: pd.DataFrame, factors: Factors, by: str) -> pd.DataFrame
                           if base["released_kg"] > 0 else np.nan)
     out["baseline_round"] = base_rounds
     out["released_reduction_vs_baseline"] = reductions
+    return out
+
+
+_NONE = pd.Series(dtype=float)  # no site of an area in a round
+
+
+def _add_same_sites(out: pd.DataFrame, frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """``n_same_sites`` (sites of the area's round also surveyed in its baseline round, each with a figure
+    in both) and ``released_reduction_same_sites``, the fall in their released mercury (share 0-1; NaN
+    when no site is in both, or they released nothing at the baseline)."""
+    site = (frame[SAME_SITE] if SAME_SITE in frame.columns else frame["site_id"]).astype(str)
+    figured = frame["basis"].isin([MEASURED, *ESTIMATED, MERCURY_FREE, NOT_OPERATING])  # 0 is a figure
+    released = pd.to_numeric(frame["released_kg"], errors="coerce").where(figured, np.nan)
+    per = pd.DataFrame({"area": frame[by], "round": frame["survey_round"], "site": site,
+                        "released": released})[figured.to_numpy()]
+    kg = {key: part.groupby("site")["released"].sum() for key, part in per.groupby(["area", "round"])}
+    counts, falls = [], []
+    for area, rnd, base in zip(out[by], out["survey_round"], out["baseline_round"], strict=True):
+        now, then = kg.get((area, rnd), _NONE), kg.get((area, base), _NONE)
+        both = now.index.intersection(then.index)
+        before = float(then[both].sum())
+        counts.append(len(both))
+        falls.append(1.0 - float(now[both].sum()) / before if len(both) and before > 0 else np.nan)
+    out["n_same_sites"] = counts
+    out["released_reduction_same_sites"] = falls
     return out
 
 

@@ -40,7 +40,7 @@ LINE_CHARS = 240  # longest user text in a PDF heading or caption, characters
 _MIN_COL_PT = 24.0  # narrowest PDF table column, points
 _HEAD_PT_PER_CHAR = 4.6  # width of a character of a bold 7 pt heading, points (a generous average)
 _LONG_WORD = 14  # a cell's word longer than this may break (an id, a path): it would take the page
-_MAIN = ("totals", "comparison", "register", "targets", "trends", "by_method", "by_round",
+_MAIN = ("totals", "resurveys", "comparison", "register", "targets", "trends", "by_method", "by_round",
          "by_area")
 
 
@@ -115,7 +115,41 @@ def summary_lines(inv: Inventory) -> list[str]:
         f"estimated from gold, {int(t['n_mercury_free']):,} mercury-free, "
         f"{int(t['n_not_operating']):,} not operating, {int(t['n_not_estimable']):,} not estimable)."
         + (f" Gold of the estimated sites: {t['gold_kg']:,.1f} kg a year." if t["n_estimated"] else ""),
+        *resurvey_lines(inv),
     ]
+
+
+def _metres(value: float) -> str:
+    return f"{value:,.0f} m" if value == round(value) else f"{value:,.1f} m"
+
+
+def resurvey_lines(inv: Inventory) -> list[str]:
+    """What the totals did with re-surveys and the pairs a person must look at (plain text): nothing
+    when the sites hold one survey round and no link."""
+    r = inv.resurvey
+    if r is None or (len(inv.tables["by_round"]) < 2 and not r.linked):
+        return []
+    lines = []
+    if r.superseded:
+        lines.append(f"Re-surveys: {r.superseded:,} record(s) of a site surveyed again in a later round (linked by"
+                     f" resurvey_of) are left out of the totals, which count each site once, at its latest survey;"
+                     f" each survey round still counts its own records.")
+    elif r.linked:
+        lines.append(f"Re-surveys: {r.linked:,} site(s) linked by resurvey_of to a site of an earlier round outside"
+                     " this area; the totals count each site once, at its latest survey.")
+    error = (f"{_metres(r.distance_m)} plus twice the layer's expected error of {_metres(r.expected_error_m)}"
+             if r.expected_error_m is not None else
+             f"{_metres(r.distance_m)}; the layer's expected error is not recorded, so positions further apart"
+             " may still be one site")
+    if r.candidates:
+        lines.append(f"Possible re-surveys, not linked: {r.candidates:,} pair(s) of sites of different survey rounds"
+                     f" lie within {_metres(r.within_m)} of each other ({error}) under different ids (table"
+                     f" 'Possible re-surveys'). Each may be one site counted twice in the totals and the baseline:"
+                     f" give the later site's resurvey_of the earlier site's id, or leave both if they are two sites.")
+    else:
+        lines.append(f"Possible re-surveys: no sites of different survey rounds lie within {_metres(r.within_m)} of"
+                     f" each other under different ids ({error}).")
+    return lines
 
 
 def _ranged(row: pd.Series, q: str) -> str:
@@ -148,6 +182,9 @@ HEADERS = {  # the print form's column headings (the CSV keeps the field names)
     "sites_without_miner_count": "sites without a miner count", "registration_unknown": "registration unknown",
     "retorts_in_use": "retorts in use", "women_miners": "women miners", "mercury_free": "mercury-free",
     "not_operating": "not operating", "not_estimable": "not estimable",
+    "resurvey_of": "re-survey of (earlier site id)", "same_site": "site (first survey's id)", "counted": "in totals",
+    "earlier_round": "earlier round", "earlier_name": "earlier name", "earlier_admin_area": "earlier admin area",
+    "distance_m": "distance, m", "n_resurveys": "re-surveys", "n_same_sites": "same sites as baseline",
 }
 _SHARES = ("value", "target_value", *METRICS)  # shares 0-1, printed as percentages
 
@@ -193,6 +230,8 @@ def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
         out = table.drop(columns=["round_order", "released_low", "released_high"])
         out["released_kg"] = [_ranged(row, "released") for _, row in table.iterrows()]
         return out.rename(columns={"released_kg": "released, kg/yr (5th-95th percentile)"})
+    if name == "resurveys":
+        return table.drop(columns=["within_m"])
     if name == "comparison":
         out = table.drop(columns=["low_kg", "high_kg"]).copy()
         out["range_kg"] = [f"{fmt(lo)}-{fmt(hi)}" if lo == lo and lo is not None else
@@ -200,6 +239,11 @@ def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
                            for mid, lo, hi in zip(table["central_kg"], table["low_kg"], table["high_kg"])]
         return out[["quantity", "area", "central_kg", "range_kg", "year", "method", "source"]]
     return table
+
+
+def _shown(inv: Inventory) -> list[str]:
+    """The main tables in print order; the possible re-surveys only when there are some."""
+    return [n for n in _MAIN if n != "resurveys" or len(inv.tables.get(n, ()))]
 
 
 def write_report(inv: Inventory, out: str | os.PathLike[str], *,
@@ -259,7 +303,7 @@ def _pdf(inv: Inventory, path: Path, drawing: object, when: str, data_source: st
                  for name, d in per_area]
         rows = [cells[i:i + 3] + [""] * (3 - len(cells[i:i + 3])) for i in range(0, len(cells), 3)]
         story.append(Table(rows, colWidths=[doc.width / 3] * 3))
-    for name in _MAIN:
+    for name in _shown(inv):
         story += _pdf_table(TABLE_TITLES[name], _printed(name, inv.tables[name]), styles, small,
                             doc.width)
     for title, table in unit_tables(inv):
@@ -328,7 +372,7 @@ def report_html(inv: Inventory, svg: str, when: str, data_source: str = "",
         parts += [f"<figure>{s[s.find('<svg'):]}<figcaption>{e(name)}</figcaption></figure>"
                   for name, s in small]
         parts.append("</div>")
-    for name in _MAIN:
+    for name in _shown(inv):
         parts.append(_html_table(TABLE_TITLES[name], _printed(name, inv.tables[name])))
     parts += [_html_table(title, table) for title, table in unit_tables(inv)]
     if len(inv.tables.get("inspection", ())):  # issue 12: cases per area (services.inspection)

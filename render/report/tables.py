@@ -18,12 +18,18 @@ import pandas as pd
 from geo.admin_units import report_levels, unit_labels
 from geo.errors import InputError
 from geo.inventory import (
+    CANDIDATE_COLUMNS,
+    LINK_FIELD,
     METRICS,
     NOT_ESTIMABLE,
+    SAME_SITE,
     Factors,
     estimate_sites,
     register_counts,
+    resolve_links,
+    resurvey_candidates,
     rollup,
+    search_distance_m,
     survey_rounds,
     target_status,
     trends,
@@ -34,7 +40,7 @@ SITE_COLUMNS = (
     "site_id", "name", "admin_area", "district", "survey_round", "status", "amalgamation",
     "burning", "route", "basis", "gold_kg_per_year", "used_low", "used_kg", "used_high",
     "air_kg", "water_kg", "land_kg", "released_low", "released_kg", "released_high",
-    "recovered_kg")
+    "recovered_kg", LINK_FIELD, SAME_SITE, "counted")
 TABLE_TITLES: dict[str, str] = {
     "totals": "Totals, kg of mercury a year",
     "comparison": "Our estimate beside published estimates, kg of mercury a year",
@@ -47,6 +53,8 @@ TABLE_TITLES: dict[str, str] = {
     "targets": "Targets: where the latest survey round stands",
     "factors": "Factors and their sources",
     "sites": "Per-site estimates, kg of mercury a year",
+    "resurveys": "Possible re-surveys: sites of different survey rounds within the re-survey distance of each other,"
+                 " under different ids and not linked (resurvey_of)",
     "inspection": "Inspections per admin area: cases by status, median days from flag to verification,"
                   " confirmed share",
 }
@@ -64,11 +72,34 @@ class Inventory:
     notes: list[str] = field(default_factory=list)
     judged_on: date | None = None
     """The day the targets were judged on (``--today``)."""
+    resurvey: ResurveyNote | None = None
+    """The re-survey links and candidates behind the tables."""
+
+
+@dataclass(frozen=True)
+class ResurveyNote:
+    """What the inventory did with re-surveys: the links it applied and how it searched for others.
+
+    ``linked``: records given as a re-survey of an earlier round's site (``resurvey_of``);
+    ``superseded``: records of the area a later survey of the same site replaces in the totals;
+    ``candidates``: pairs listed in the ``resurveys`` table; ``within_m``: the distance searched, metres;
+    ``distance_m``: the factor file's distance; ``expected_error_m``: the layer's expected error (None:
+    not recorded); ``source``: why the distance is what it is.
+    """
+
+    linked: int
+    superseded: int
+    candidates: int
+    within_m: float
+    distance_m: float
+    expected_error_m: float | None
+    source: str
 
 
 def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None = None,
                      today: date, source: str = "mining_sites",
-                     inspection: pd.DataFrame | None = None) -> Inventory:
+                     inspection: pd.DataFrame | None = None,
+                     expected_error_m: float | None = None) -> Inventory:
     """Compute every inventory table for ``area`` (an ``admin_area`` value; None: all sites).
 
     Parameters
@@ -80,6 +111,16 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
     source : file or layer name for error messages.
     inspection : the inspection figures per admin area (``services.inspection.inspection_table``);
         the report's ``inspection`` table holds the rows of ``area`` (all of them without one).
+    expected_error_m : the layer's expected positional error, metres (None: not recorded); twice it is
+        added to the factor file's re-survey distance.
+
+    Re-surveys (``geo.inventory.resurvey``): the links (``resurvey_of``) are read over every site, so
+    that a link may cross areas. The totals, the tables by area, practice and unit and the register
+    count each site once, at its latest survey (``counted`` in the sites table); the tables by round
+    and the trends count every record in its round, so a linked site counts once per round, and the
+    trends compare the same sites with the baseline round (``n_same_sites``). The ``resurveys`` table
+    lists the pairs of sites of different rounds within the distance that are not linked (a pair with a
+    site of ``area``). Without links every record is its own site and every figure is as before.
 
     Raises
     ------
@@ -87,33 +128,71 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
         when there are no sites, no site lies in ``area`` (naming the areas there are) or a
         site value is unusable.
     """
-    chosen = _select(sites, area, source)
+    if not len(sites):
+        raise InputError(f"{source}: holds no sites; there is nothing to report")
+    links = resolve_links(pd.DataFrame(sites.drop(columns="geometry", errors="ignore")), source=source)
+    linked = sites.assign(**{SAME_SITE: links.same_site, "counted": ~links.superseded,
+                             LINK_FIELD: links.resurvey_of})
+    chosen = _select(linked, area, source)
     if chosen.empty:
         raise InputError(f"{source}: holds no sites; there is nothing to report")
     est = estimate_sites(chosen, factors, source=source)
     est["survey_round"] = survey_rounds(est)
+    for col in (LINK_FIELD, SAME_SITE, "counted"):
+        est[col] = chosen[col].to_numpy()
+    counted = est["counted"].to_numpy(dtype=bool)
+    current = est[counted].reset_index(drop=True)  # each site once, at its latest survey
     label = area or "All areas"
-    totals = rollup(est, factors)
+    totals = rollup(current, factors)
     totals["group"] = label
+    within = search_distance_m(factors.resurvey_distance_m, expected_error_m)
+    pairs = _resurveys(select_area(linked, area, source=source) if area is not None else linked, linked,
+                       links.same_site, within)
     tables = {
         "totals": totals.rename(columns={"group": "area"}),
-        "comparison": _comparison(totals.iloc[0], factors, label, est),
-        "by_area": rollup(est, factors, by="admin_area"),
-        "by_method": rollup(est, factors, by="amalgamation"),
-        "by_round": rollup(est, factors, by="survey_round"),
-        "register": register_counts(est, by="admin_area"),
+        "comparison": _comparison(totals.iloc[0], factors, label, current),
+        "by_area": rollup(current, factors, by="admin_area"),
+        "by_method": rollup(current, factors, by="amalgamation"),
+        "by_round": _by_round(est, factors),
+        "register": register_counts(current, by="admin_area"),
         "trends": trends(est, factors, by="admin_area"),
         "factors": pd.DataFrame(factors.sources(), columns=["factor", "central (low-high)",
                                                             "source"]),
         "sites": est[list(SITE_COLUMNS)].copy(),
-        "by_unit": by_unit(est, chosen, factors),
+        "by_unit": by_unit(current, chosen[counted], factors),
         "inspection": _inspection(inspection, area),
+        "resurveys": pairs,
     }
     tables["targets"] = target_status(tables["trends"], factors, today=today, by="admin_area")
     dates = pd.to_datetime(est["survey_date"], errors="coerce")
     data_date = dates.max().date().isoformat() if dates.notna().any() else "not given"
+    note = ResurveyNote(int(est[LINK_FIELD].notna().sum()), int((~counted).sum()), len(pairs), within,
+                        factors.resurvey_distance_m, expected_error_m, factors.resurvey_source)
     return Inventory(label, {k: tables[k] for k in TABLE_TITLES}, factors, data_date, len(est),
-                     judged_on=today)
+                     judged_on=today, resurvey=note)
+
+
+def _by_round(est: pd.DataFrame, factors: Factors) -> pd.DataFrame:
+    """The roll-up by survey round, every record in its round, with ``n_resurveys``: the sites of the
+    round linked to a site of an earlier round (``resurvey_of``)."""
+    table = rollup(est, factors, by="survey_round")
+    linked = est[LINK_FIELD].notna().groupby(est["survey_round"]).sum()
+    at = list(table.columns).index("n_sites") + 1
+    table.insert(at, "n_resurveys", table["survey_round"].map(linked).fillna(0).astype(int).to_numpy())
+    return table
+
+
+def _resurveys(chosen: pd.DataFrame, every: pd.DataFrame, same_site: pd.Series, within_m: float) -> pd.DataFrame:
+    """The pairs of sites of different rounds within ``within_m`` metres, not linked, with a site among
+    ``chosen`` (the report's area), searched among ``every`` site."""
+    if "geometry" not in every.columns:
+        return pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
+    pairs = resurvey_candidates(pd.DataFrame(every), same_site, distance_m=within_m)
+    if len(chosen) == len(every):
+        return pairs
+    mine = set(chosen["site_id"].astype(str))
+    keep = pairs["site_id"].astype(str).isin(mine) | pairs["resurvey_of"].astype(str).isin(mine)
+    return pairs[keep].reset_index(drop=True)
 
 
 def by_unit(est: pd.DataFrame, chosen: pd.DataFrame, factors: Factors) -> pd.DataFrame:

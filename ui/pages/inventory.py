@@ -97,6 +97,16 @@ for line in summary_lines(inv):
     st.write(line)
 st.caption(f"Data date (latest survey): {inv.data_date}. Ranges are the {lo}th-{hi}th "
            f"percentile of {inv.factors.draws} Monte Carlo draws over the factor ranges.")
+pairs = inv.tables["resurveys"]
+if len(pairs):  # before any figure is published: each pair may be one site counted twice
+    st.warning(f"{len(pairs):,} possible re-survey(s): sites of different survey rounds close to each other under"
+               " different ids. Each may be one site counted twice in the totals and the baseline. Give the later"
+               " site's resurvey_of the earlier site's id (and import it again), or leave both if they are two sites.")
+    st.dataframe(pairs, hide_index=True, key="inv_resurveys",
+                 column_config={"distance_m": st.column_config.NumberColumn("distance, m", format="%.1f"),
+                                "within_m": st.column_config.NumberColumn("searched within, m", format="%.1f")})
+    st.download_button("Possible re-surveys (CSV)", data=partial(table_csv, pairs), key="inv_resurveys_csv",
+                       on_click="ignore", file_name="hgwatch_possible_resurveys.csv", mime="text/csv")
 
 left, right = st.columns([3, 2])
 with left:

@@ -1,0 +1,243 @@
+"""Re-surveys: one site surveyed in several rounds, each time as a record with its own ``site_id``.
+
+A layer refuses a repeated ``site_id``, so a site surveyed again in a later round is a new record with
+a new id, and the inventory would count it twice. Two things settle it:
+
+- ``resurvey_of`` (``LINK_FIELD``): the ``site_id`` of the same site in an earlier round, given on the
+  later record (a field form fills it, or an analyst from the candidates below). ``resolve_links``
+  checks every link (an id the layer holds, another record's, of an earlier round, one record of a
+  site per round) and names the row, field and value of each bad one; it gives every record the
+  ``site_id`` of the first survey of its site (``SAME_SITE``) and marks the records a later survey of
+  the same site replaces (``SUPERSEDED``). The inventory's totals count each site once, at its
+  latest survey; a round counts each of its records, so a linked site counts once per round.
+- ``candidates``: the pairs of records of different rounds, not linked, whose geometries (points or
+  polygons) lie within a distance of each other, in exact geodesic metres on WGS84
+  (``geo.distance.geodesic_distance``). The distance is the factor file's ``resurvey_distance_m``
+  plus twice the layer's expected error when it is recorded (each of the two positions may be off
+  by it). A pair is a lead for a person to decide on, never a link by itself.
+
+Candidate pairs are found without degrees: each geometry is bounded by a ball in Earth-centred
+(ECEF) coordinates on the WGS84 ellipsoid (a point: radius 0; a polygon: its vertices, plus the
+most its geodesic edges can bow away from their chords), and the straight line between two points
+of the ellipsoid is never longer than the geodesic between them, so every pair within the distance
+is among the pairs whose balls lie within it of each other (a k-d tree finds those); each of these
+is then measured exactly. The antimeridian and the poles need nothing special.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from geo.distance import geodesic_distance
+from geo.errors import InputError, Problem
+from geo.inventory.targets import round_ranks, survey_rounds
+
+LINK_FIELD = "resurvey_of"
+"""The field of a later record naming the ``site_id`` of the same site in an earlier round."""
+SUPERSEDED = "superseded"
+"""Column added to the sites: True where a later survey of the same site replaces the record."""
+CANDIDATE_COLUMNS = ("site_id", "survey_round", "name", "admin_area", "resurvey_of", "earlier_round",
+                     "earlier_name", "earlier_admin_area", "distance_m", "within_m")
+"""The candidates table: the later record, the earlier one (``resurvey_of``: its ``site_id``, so that a
+confirmed row is a link as it stands), their geodesic distance and the distance searched, metres."""
+
+_A, _F = 6_378_137.0, 1 / 298.257223563  # the WGS84 ellipsoid: semi-major axis (m), flattening
+_E2 = _F * (2 - _F)
+_MIN_RADIUS_M = _A * (1 - _F) ** 2  # the least radius of curvature of WGS84 (meridian, equator): b^2/a
+_SLACK_M = 1e-3  # metres added to every bound: rounding of the ECEF coordinates (~1e-9 m) and more
+_TOLERANCE_M = 1e-6  # metres: "within" is inclusive up to the arithmetic noise of the kernel
+
+
+@dataclass(frozen=True)
+class Links:
+    """The sites' links resolved, per record (aligned with the sites): the ``site_id`` of the first
+    survey of its site (``SAME_SITE``), whether a later survey of the site replaces it, and the earlier
+    record it re-surveys (its ``site_id``; None when it is the site's first survey)."""
+
+    same_site: pd.Series
+    superseded: pd.Series
+    resurvey_of: pd.Series
+
+
+def _text(value: object) -> str | None:
+    """A cell as an id: stripped text, None where empty (None, NaN, NA, blank)."""
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _given(values: pd.Series) -> np.ndarray:
+    """True where a cell holds an id (see ``_text``), each distinct value tested once."""
+    codes, uniques = pd.factorize(values)  # missing values: code -1
+    return np.append(np.array([_text(u) is not None for u in uniques], dtype=bool), False)[codes]
+
+
+def resolve_links(sites: pd.DataFrame, *, source: str = "mining_sites", strict: bool = True) -> Links:
+    """Resolve ``resurvey_of`` over every record of ``sites`` (all areas: a link may cross them).
+
+    Parameters
+    ----------
+    sites : the ``mining_sites`` records, with ``site_id``, ``survey_round`` / ``survey_date`` and
+        optionally ``resurvey_of``; an optional ``_row`` column gives the records' row numbers.
+    source : file or layer name used in error messages.
+    strict : raise on a bad link; False: a bad link is no link (for a filtered view of the sites, which
+        may leave out the earlier record; the inventory of the whole layer reports it).
+
+    Returns
+    -------
+    Links. Without a ``resurvey_of`` value every record is its own site (``SAME_SITE`` is its
+    ``site_id``) and none is superseded.
+
+    Raises
+    ------
+    InputError
+        naming the row, id, field and value of every link that is not the ``site_id`` of another
+        record of an earlier round, and every second record of one site in the same round.
+    """
+    if LINK_FIELD not in sites.columns or not _given(sites[LINK_FIELD]).any():  # no link: each record a site
+        own = sites["site_id"] if "site_id" in sites.columns else pd.Series(None, index=sites.index)
+        return Links(own.map(_text).astype(object), pd.Series(False, index=sites.index, dtype=bool),
+                     pd.Series(None, index=sites.index, dtype=object))
+    ids = [_text(v) for v in sites["site_id"]] if "site_id" in sites.columns else [None] * len(sites)
+    links = [_text(v) for v in sites[LINK_FIELD]]
+    rounds = survey_rounds(sites).tolist()
+    rank = round_ranks(sites)
+    rows = sites["_row"].tolist() if "_row" in sites.columns else list(range(1, len(sites) + 1))
+    where = {i: k for k, i in enumerate(ids) if i is not None}
+    problems: list[Problem] = []
+
+    def bad(k: int, expected: str) -> None:
+        problems.append(Problem(source, int(rows[k]), LINK_FIELD, links[k], expected, feature_id=ids[k],
+                                kind="link"))
+
+    parent: list[int | None] = [None] * len(sites)
+    for k, target in enumerate(links):
+        if target is None:
+            continue
+        j = where.get(target)
+        if j is None:
+            bad(k, "the site_id of the same site in an earlier survey round: no site has this id")
+        elif j == k:
+            bad(k, "the site_id of the same site in an earlier survey round, not the record's own id")
+        elif rank[rounds[j]] >= rank[rounds[k]]:
+            bad(k, f"the site_id of the same site in an earlier survey round: {target} is of round"
+                   f" {rounds[j]}, not before this record's round {rounds[k]}")
+        else:
+            parent[k] = j
+    root = list(range(len(sites)))
+    seen: dict[tuple[int, str], int] = {}
+    for k in sorted(range(len(sites)), key=lambda k: (rank[rounds[k]], k)):  # earlier rounds first: parents done
+        p = parent[k]
+        root[k] = root[p] if p is not None else k
+        first = seen.setdefault((root[k], rounds[k]), k)
+        if first != k:  # only a linked record can meet its site again in its own round
+            bad(k, f"one record of a site per survey round: row {rows[first]} ({ids[first]}) is already"
+                   f" this site in round {rounds[k]}")
+            parent[k], root[k] = None, k
+    if problems and strict:
+        raise InputError(f"{source}: {len(problems)} re-survey link(s) ({LINK_FIELD}) cannot be used", problems)
+    latest: dict[int, int] = {}
+    for k in range(len(sites)):
+        best = latest.get(root[k])
+        if best is None or rank[rounds[k]] > rank[rounds[best]]:
+            latest[root[k]] = k
+    same = [ids[root[k]] for k in range(len(sites))]
+    return Links(pd.Series(same, index=sites.index, dtype=object),
+                 pd.Series([latest[root[k]] != k for k in range(len(sites))], index=sites.index, dtype=bool),
+                 pd.Series([ids[p] if p is not None else None for p in parent], index=sites.index, dtype=object))
+
+
+def search_distance_m(distance_m: float, expected_error_m: float | None) -> float:
+    """The distance searched, metres: ``distance_m`` plus twice the layer's expected error when known."""
+    return float(distance_m) + (2.0 * float(expected_error_m) if expected_error_m is not None else 0.0)
+
+
+def _ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Earth-centred coordinates in metres of points on the WGS84 ellipsoid (height 0), shape (n, 3)."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    n = _A / np.sqrt(1.0 - _E2 * np.sin(phi) ** 2)
+    return np.column_stack([n * np.cos(phi) * np.cos(lam), n * np.cos(phi) * np.sin(lam),
+                            n * (1.0 - _E2) * np.sin(phi)])
+
+
+def _balls(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per geometry, an ECEF centre and a radius (metres) of a ball holding every point of it: its
+    vertices, and its geodesic edges, which bow at most L^2 / (8 R) from their chords (L the chord,
+    R the least radius of curvature of WGS84)."""
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    xyz = _ecef(coords[:, 0], coords[:, 1])
+    n = len(geoms)
+    counts = np.bincount(owner, minlength=n)
+    sums = np.column_stack([np.bincount(owner, weights=xyz[:, i], minlength=n) for i in range(3)])
+    centre = sums / np.maximum(counts, 1)[:, None].astype(float)
+    reach = np.zeros(n)
+    np.maximum.at(reach, owner, np.linalg.norm(xyz - centre[owner], axis=1))
+    same = owner[1:] == owner[:-1]  # consecutive vertices of one geometry: its edges (and a few joins)
+    chord = np.linalg.norm(xyz[1:] - xyz[:-1], axis=1)
+    bow = np.zeros(n)
+    np.maximum.at(bow, owner[1:][same], chord[same] ** 2 / (8.0 * _MIN_RADIUS_M))
+    return centre, reach + bow + _SLACK_M
+
+
+def candidates(sites: pd.DataFrame, same_site: pd.Series, *, distance_m: float) -> pd.DataFrame:
+    """Pairs of records of different survey rounds, of different sites, within ``distance_m``.
+
+    Parameters
+    ----------
+    sites : the records with ``site_id``, the survey round fields and ``geometry`` (shapely, lon/lat
+        degrees, EPSG:4326; points or polygons); empty or missing geometries are left out.
+    same_site : per record, its site (``Links.same_site``): records of one site are no candidates.
+    distance_m : the distance searched (``search_distance_m``), metres, inclusive.
+
+    Returns
+    -------
+    DataFrame with ``CANDIDATE_COLUMNS``, one row per pair (the later record first), nearest first,
+    then by ``site_id`` and ``resurvey_of``; ``distance_m`` exact geodesic metres on WGS84.
+    """
+    empty = pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
+    if "geometry" not in sites.columns or not len(sites):
+        return empty
+    geoms = np.asarray(sites["geometry"].to_numpy(), dtype=object)
+    usable = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    rounds = survey_rounds(sites).to_numpy(dtype=object)
+    rank = round_ranks(sites)
+    if usable.size < 2 or len({rounds[k] for k in usable}) < 2:
+        return empty
+    centre, radius = _balls(geoms[usable])
+    tree = cKDTree(centre)
+    near = tree.query_ball_point(centre, distance_m + radius + radius.max() + _SLACK_M)
+    a = np.repeat(np.arange(usable.size), [len(h) for h in near])
+    b = np.fromiter((h for hits in near for h in hits), dtype=np.int64, count=a.size)
+    order = np.array([rank[r] for r in rounds[usable]])
+    same = same_site.to_numpy(dtype=object)[usable]
+    keep = (order[a] > order[b]) & (same[a] != same[b])  # each pair once, the later record first; never one site
+    a, b = a[keep], b[keep]
+    gap = np.linalg.norm(centre[a] - centre[b], axis=1)
+    keep = gap <= distance_m + radius[a] + radius[b] + _SLACK_M
+    found = []
+    for i, j in zip(usable[a[keep]], usable[b[keep]], strict=True):
+        d = geodesic_distance(geoms[i], geoms[j])
+        if d <= distance_m + _TOLERANCE_M:
+            found.append((int(i), int(j), d))
+    if not found:
+        return empty
+    return _table(sites, rounds, found, distance_m)
+
+
+def _table(sites: pd.DataFrame, rounds: np.ndarray, found: list[tuple[int, int, float]],
+           distance_m: float) -> pd.DataFrame:
+    def col(name: str, k: int) -> object:
+        return sites[name].iloc[k] if name in sites.columns else None
+
+    rows = [{"site_id": col("site_id", i), "survey_round": rounds[i], "name": col("name", i),
+             "admin_area": col("admin_area", i), "resurvey_of": col("site_id", j), "earlier_round": rounds[j],
+             "earlier_name": col("name", j), "earlier_admin_area": col("admin_area", j), "distance_m": d,
+             "within_m": distance_m} for i, j, d in found]
+    out = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
+    out["_a"], out["_b"] = out["site_id"].astype(str), out["resurvey_of"].astype(str)
+    return out.sort_values(["distance_m", "_a", "_b"]).drop(columns=["_a", "_b"]).reset_index(drop=True)
