@@ -52,3 +52,8 @@ def listed(items: Iterable[object], last: str = "and") -> str:
 def one_of(items: Iterable[object]) -> str:
     """The choices a value may take, for "expected one of: a, b, c" (in the order given)."""
     return f"one of: {', '.join(str(i) for i in items)}"
+
+
+def agree(count: int, one: str, many: str) -> str:
+    """The word that agrees with ``count``: ``agree(1, "was", "were")`` is "was", else "were"."""
+    return one if count == 1 else many

@@ -164,4 +164,4 @@ def test_subjects_without_geometry_are_counted_and_not_compared() -> None:
     result = run_rules(RULES, {"mining_sites": s, "water_bodies": w}, schemas=CATALOGUE, only=["HG-WATER-100"])
     assert result.violations["site_id"].tolist() == ["S0", "S3"]  # 55.3 m and 22.1 m north of the river
     (summary,) = result.summaries
-    assert "3 subject(s) without geometry were not compared" in summary.notes  # S1, S2, S4 (S5 is no candidate)
+    assert "3 subjects without geometry were not compared" in summary.notes  # S1, S2, S4 (S5 is no candidate)

@@ -244,7 +244,7 @@ def test_inside_relation() -> None:
     found = result.violations
     assert list(found["site_id"]) == ["S0"] and found["distance_basis"].iloc[0] == BASIS_INSIDE
     assert found["distance_m"].iloc[0] == 0.0 and found["nearest_id"].iloc[0] == "T"
-    assert any("not polygons" in n for n in result.summaries[0].notes)
+    assert any("is not a polygon and cannot contain anything; it was left out" in n for n in result.summaries[0].notes)
 
 
 def test_attribute_rule_and_reported_if() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.words import counted, listed, one_of, plural
+from geo.words import agree, counted, listed, one_of, plural
 
 
 def test_plural_known_answers() -> None:
@@ -57,3 +57,9 @@ def test_one_of_known_answers() -> None:
     assert one_of(["active", "inactive"]) == "one of: active, inactive"
     assert one_of(sorted({"b", "a"})) == "one of: a, b"
     assert one_of([]) == "one of: "
+
+
+def test_agree_known_answers() -> None:
+    assert agree(1, "was", "were") == "was"
+    assert agree(0, "was", "were") == "were"
+    assert agree(2, "it is", "each is") == "each is"

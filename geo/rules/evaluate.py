@@ -29,7 +29,7 @@ from geo.rules.qualify import days_for, qualifying
 from geo.rules.relations import inside_hits, uncovered_subjects
 from geo.rules.validity import bad_bounds
 from geo.rules.violations import BASIS_BANK, BASIS_EDGE, BASIS_REPORTED, LINE_COLUMN, empty_violations, violation_id_array
-from geo.words import listed, plural
+from geo.words import agree, counted, listed, plural
 
 
 @dataclass(frozen=True)
@@ -214,13 +214,13 @@ def _spatial_hits(rule: Rule, subj: gpd.GeoDataFrame, cand: np.ndarray, reported
     # None or empty, what GeoSeries.isna / is_empty compute (within geomcheck.sharing(), the read's: not again)
     has_geom = ~geomcheck.known(geoms).missing
     if (cand & ~has_geom).any():
-        notes.append(f"{int((cand & ~has_geom).sum())} subject(s) without geometry were not"
-                     " compared")
+        n = int((cand & ~has_geom).sum())
+        notes.append(f"{counted(n, 'subject')} without geometry {agree(n, 'was', 'were')} not compared")
     idx = np.flatnonzero(cand & has_geom)
     for ref in rule.other:
         if ref.valid_on is not None and (bad := bad_bounds(frames[ref.layer], ref.valid_on)):
-            notes.append(f"{bad} {ref.layer} feature(s) give a validity bound that is not a date;"
-                         " they count on no day")
+            notes.append(f"{bad:,} {ref.layer} {plural('feature', bad)} {agree(bad, 'gives', 'give')} a validity"
+                         f" bound that is not a date; {agree(bad, 'it counts', 'they count')} on no day")
     if rule.relation == "not_covered":
         spatial = uncovered_subjects(rule, subj, idx, frames, notes, today)
     else:

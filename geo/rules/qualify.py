@@ -14,6 +14,7 @@ import numpy as np
 from geo.rules.derived import with_derived
 from geo.rules.model import OtherRef, Rule
 from geo.rules.validity import subject_days, valid_mask
+from geo.words import agree, plural
 
 POLYGONS = ("Polygon", "MultiPolygon")
 
@@ -36,8 +37,9 @@ def qualifying(rule: Rule, ref: OtherRef, frame: gpd.GeoDataFrame, notes: list[s
     if rule.relation in ("inside", "not_covered"):
         polygonal = frame.geom_type.isin(POLYGONS).to_numpy()
         if (keep & ~polygonal).any():
-            notes.append(f"{int((keep & ~polygonal).sum())} {ref.layer} feature(s) are not"
-                         " polygons and cannot contain anything; they were left out")
+            n = int((keep & ~polygonal).sum())
+            notes.append(f"{n:,} {ref.layer} {plural('feature', n)} {agree(n, 'is not a polygon', 'are not polygons')}"
+                         f" and cannot contain anything; {agree(n, 'it was', 'they were')} left out")
         keep &= polygonal
     if ref.valid_on is not None and day is not None:
         keep &= valid_mask(frame, ref.valid_on, day)

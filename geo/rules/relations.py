@@ -22,6 +22,7 @@ from geo.distance import nearest_within, not_covered, overlap_area_m2, points_in
 from geo.rules.model import Rule
 from geo.rules.qualify import days_for, qualifying
 from geo.rules.violations import BASIS_INSIDE, BASIS_NOT_COVERED, LINE_COLUMN
+from geo.words import agree, plural
 
 
 def inside_hits(geoms: np.ndarray, polygons: np.ndarray) -> pd.DataFrame:
@@ -70,9 +71,10 @@ def uncovered_subjects(rule: Rule, subj: gpd.GeoDataFrame, idx: np.ndarray, fram
         days = [d.isoformat() for d, _ in bare if d is not None]
         layers = " or ".join(rule.layers[1:])
         count = sum(n for _, n in bare)
-        notes.append(f"{count} {rule.layers[0]} feature(s) were checked on a day when no {layers} feature was valid"
-                     f" ({_span(days)}): nothing covers them, so each is flagged" if days else
-                     f"no {layers} feature to cover {count} {rule.layers[0]} feature(s): each is flagged")
+        said = f"{count:,} {rule.layers[0]} {plural('feature', count)}"
+        notes.append(f"{said} {agree(count, 'was', 'were')} checked on a day when no {layers} feature was valid"
+                     f" ({_span(days)}): nothing covers {agree(count, 'it, so it is', 'them, so each is')} flagged"
+                     if days else f"no {layers} feature to cover {said}: {agree(count, 'it is', 'each is')} flagged")
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"subject": np.array([], int)})
 
 
