@@ -56,7 +56,9 @@ wraps its app in ``KeyGate``:
   for downloads), written a moment later by a background thread that appends the waiting rows in
   one transaction (``AuditWriter``; ``close`` writes the rest at shutdown); rows it could not write
   (another writer held the store longer than its lock wait) are kept and written with the next.
-  A refused request (401) is logged, not recorded: a stranger could otherwise fill the trail.
+  A refused request (401) is logged, not recorded: a stranger could otherwise fill the trail;
+- when each valid key was last used is noted in memory per request and written to the store at most once
+  per key every few minutes (``api.uses.KeyUses``; ``cli.py keys list`` shows it), never in the request.
 """
 from __future__ import annotations
 
@@ -89,6 +91,7 @@ from starlette.types import ASGIApp
 from api import claims, cql2_read, cql2_text, parameters, values
 from api import config as api_config
 from api.provider import ASKING, Asking, StoreUnreadable, every_served, read_by_gate, restored, served_to, use
+from api.uses import KeyUses
 from layers.catalogue import CATALOGUE
 from layers.store.base import Store
 from layers.store.open import open_store
@@ -297,6 +300,7 @@ class KeyGate:
         self.store = store
         self.refresh = refresh
         self.audit = AuditWriter(store)
+        self.uses = KeyUses(store)  # when each key was last used: noted per request, written every few minutes
         self._known: dict[str, tuple[float, Identity | None]] = {}
         self._asking: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Task[Identity | None]] = {}
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
@@ -365,7 +369,8 @@ class KeyGate:
         self._context_pool()
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         try:
-            identity = await self._identity(_key(headers))
+            key = _key(headers)
+            identity = await self._identity(key)
         except Exception as exc:  # the body stays fixed: the reason may name the store; it goes to the log
             LOGGER.error("API key check failed, %s %s answered 503: the store %s cannot be read: %s: %s",
                          scope["method"], scope.get("path", ""), self.store.path, type(exc).__name__, exc,
@@ -373,6 +378,8 @@ class KeyGate:
             await self._reply(send, 503, "ServiceUnavailable", "the store cannot be read now; try again later",
                               [(b"retry-after", str(RETRY_AFTER_S).encode())])
             return
+        if identity is not None and key is not None:
+            self.uses.used(key)  # (in memory; api.uses writes it at most every few minutes)
         if identity is None:
             await self._reply(send, 401, "Unauthorized", "a valid API key is required: send the header"
                               " 'X-API-Key: KEY' or 'Authorization: Bearer KEY', or the key as the password of a"
@@ -561,8 +568,9 @@ class KeyGate:
         return status[0] if status else 0
 
     def close(self) -> None:
-        """Write the audit rows still queued (at shutdown)."""
+        """Write the audit rows still queued and the keys' last uses noted (at shutdown)."""
         self.audit.close()
+        self.uses.close()
 
 
 class AuditWriter:

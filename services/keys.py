@@ -10,20 +10,30 @@ A key acts as its account, with the account's role (``services.auth.Identity``):
 reads the ``partner`` profile, an analyst's or admin's every field, a field coordinator's what the
 field role may see. A revoked key, a key of a disabled or deleted account, or an unknown key is
 refused: ``verify`` returns None. Making and revoking keys is recorded in the audit trail
-(``api key create``, ``api key revoke``: the account and how many keys, never a key or its hash).
+(``api key create``, ``api key revoke``: the account, the key's number when one key is revoked, and how
+many keys are valid, never a key or its hash).
+
+A key is known to an operator by its account and its number (``listed``: ``unep #2``, the second key made
+for ``unep``), which ``revoke`` takes to revoke that key alone. Numbers never change: keys are never
+deleted, and they are ordered by the time made (to the microsecond since 2026-11-28; two older keys made in
+the same second by their hashes, so the same on every listing).
 """
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from geo.errors import InputError
 from layers.store.accounts import accounts_for, now_iso
 from layers.store.base import Store
 from layers.store.keys import ApiKey, keys_for
+from layers.store.workspace import Workspace
 from services import audit
 from services.auth import Identity
+from settings import DEMO_WORKSPACE
 
 PREFIX = "hgw_"
 KEY_BYTES = 32  # 256 bits
@@ -46,19 +56,54 @@ def create(store: Store, name: str) -> str:
     key = PREFIX + secrets.token_urlsafe(KEY_BYTES)
     keys = keys_for(store)
     before = sum(k.valid for k in keys.all() if k.account == name)
-    keys.add(ApiKey(key_hash(key), name, now_iso()))
+    keys.add(ApiKey(key_hash(key), name, datetime.now(UTC).isoformat(timespec="microseconds")))  # (numbers: _numbered)
     audit.record(store, "api key create", name, before={"valid_keys": before}, after={"valid_keys": before + 1})
     return key
 
 
-def revoke(store: Store, name: str) -> int:
-    """Revoke every valid key of account ``name``; returns how many (0 is not an error). Recorded."""
+def revoke(store: Store, name: str, number: int | None = None) -> int:
+    """Revoke every valid key of account ``name``, or with ``number`` only its key of that number (as
+    ``listed`` numbers them: ``cli.py keys list``), leaving its other keys valid; returns how many were
+    revoked (0 is not an error: revoked already). Recorded in the audit trail.
+
+    Raises
+    ------
+    InputError
+        No such account, or no key of that number (the message names the account's key numbers).
+    """
     keys = keys_for(store)
-    if accounts_for(store).get(name) is None and not any(k.account == name for k in keys.all()):
+    numbered = [(n, k) for n, k in _numbered(keys.all()) if k.account == name]
+    if accounts_for(store).get(name) is None and not numbered:
         raise InputError(f"account {name!r} does not exist in workspace {store.path}; see `cli.py users list`")
-    count = keys.revoke(name, now_iso())
-    audit.record(store, "api key revoke", name, before={"valid_keys": count}, after={"valid_keys": 0})
+    valid = sum(k.valid for _, k in numbered)
+    if number is None:
+        count = keys.revoke(name, now_iso())
+        audit.record(store, "api key revoke", name, before={"valid_keys": count}, after={"valid_keys": 0})
+        return count
+    chosen = [k for n, k in numbered if n == number]
+    if not chosen:
+        have = f"its keys are #1 to #{len(numbered)}" if numbered else "it has no key"
+        raise InputError(f"account {name!r} has no key #{number} in {store.path}: {have}; see `cli.py keys list`")
+    count = keys.revoke_one(chosen[0].key_hash, now_iso())
+    audit.record(store, "api key revoke", name, before={"key": f"#{number}", "valid_keys": valid},
+                 after={"key": f"#{number}", "valid_keys": valid - count})
     return count
+
+
+def _numbered(stored: list[ApiKey]) -> list[tuple[int, ApiKey]]:
+    """``stored`` by account then time made (then hash: two keys made in the same second before times were
+    kept to the microsecond), each with its number among its account's keys (1, 2, ...)."""
+    numbers: dict[str, int] = {}
+    out: list[tuple[int, ApiKey]] = []
+    for key in sorted(stored, key=lambda k: (k.account, k.created_at, k.key_hash)):
+        numbers[key.account] = numbers.get(key.account, 0) + 1
+        out.append((numbers[key.account], key))
+    return out
+
+
+def shown_time(at: str) -> str:
+    """An ISO 8601 time as ``keys list`` shows it: to the second (``2026-11-28T15:20:01+00:00``)."""
+    return re.sub(r"\.\d+", "", at)
 
 
 @dataclass(frozen=True)
@@ -70,9 +115,11 @@ class Listed:
     account : the account it acts as.
     number : its place among the account's keys, by time made (1, 2, ...): which of them this is.
     role : the account's role ("" when the account no longer exists).
-    created_at : when it was made, ISO 8601 UTC.
+    created_at : when it was made, ISO 8601 UTC (to the microsecond since 2026-11-28).
     state : ``valid``; ``revoked AT``; ``refused: account disabled`` or ``refused: no such account`` (a
         key not revoked that no request can use: ``verify`` refuses it).
+    last_used : when a request last used it, ISO 8601 UTC to the minute, as the API server recorded it (at
+        most a few minutes late while it runs, ``api.uses``); "" never (or not since this was recorded).
     """
 
     account: str
@@ -80,6 +127,7 @@ class Listed:
     role: str
     created_at: str
     state: str
+    last_used: str = ""
 
     @property
     def usable(self) -> bool:
@@ -92,14 +140,22 @@ def listed(store: Store) -> list[Listed]:
     left out: it identifies the key to anyone holding the key, and to no one else it says anything useful."""
     accounts = accounts_for(store)
     out: list[Listed] = []
-    numbers: dict[str, int] = {}
-    for key in keys_for(store).all():
+    for number, key in _numbered(keys_for(store).all()):
         account = accounts.get(key.account)
-        numbers[key.account] = numbers.get(key.account, 0) + 1
         state = (f"revoked {key.revoked_at}" if not key.valid else "refused: no such account" if account is None
                  else "refused: account disabled" if account.disabled else "valid")
-        out.append(Listed(key.account, numbers[key.account], account.role if account else "", key.created_at, state))
+        out.append(Listed(key.account, number, account.role if account else "", key.created_at, state,
+                          key.last_used_at))
     return out
+
+
+def record_uses(store: Store, uses: dict[str, str]) -> int:
+    """Record when keys were last used, ``{key hash: ISO 8601 UTC}``, in one transaction (``api.uses`` calls
+    it); returns how many keys changed. Nothing is written to the shipped demo workspace (as for the audit of
+    outputs: each write would change the shipped file) or to a store not made yet."""
+    if not uses or not store.exists() or isinstance(store, Workspace) and store.real == DEMO_WORKSPACE.resolve():
+        return 0
+    return keys_for(store).used(uses)
 
 
 def verify(store: Store, key: str | None) -> Identity | None:

@@ -21,12 +21,13 @@ def test_keys_list_shows_account_role_made_and_state_and_never_a_key_or_its_hash
     code, out, err = run_cli(location, "keys", "list")
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0].split() == ["account", "(key", "#)", "role", "made", "(UTC)", "state"]
-    rows = [line.split(None, 4) for line in lines[1:-1]]
-    assert [(r[0], r[1], r[2], r[4].split()[0]) for r in rows] == [
+    assert lines[0].split() == ["account", "(key", "#)", "role", "made", "(UTC)", "last", "used", "(UTC)", "state"]
+    rows = [line.split(None, 5) for line in lines[1:-1]]
+    assert {r[4] for r in rows} == {"never"}  # no request yet (tests/test_keys_last_use.py: after one)
+    assert [(r[0], r[1], r[2], r[5].split()[0]) for r in rows] == [
         ("ana", "#1", "admin", "valid"), ("gone", "#1", "partner", "refused:"), ("unep", "#1", "partner", "revoked"),
         ("unep", "#2", "partner", "valid")]
-    assert rows[1][4] == "refused: account disabled"
+    assert rows[1][5] == "refused: account disabled"
     assert lines[-1].startswith("4 key(s), 2 valid, in ")
     for key in (keys.partner, keys.analyst, keys.revoked, keys.disabled):
         digest = hashlib.sha256(key.encode()).hexdigest()

@@ -1,11 +1,11 @@
-"""The API keys table of a PostGIS store (``layers.store.keys`` for both kinds; migration
-``v0005_api_keys``). Loaded only for a PostGIS store, so a command on a GeoPackage never imports
+"""The API keys table of a PostGIS store (``layers.store.keys`` for both kinds; migrations
+``v0005_api_keys`` and ``v0012_key_last_use``). Loaded only for a PostGIS store, so a command on a GeoPackage never imports
 SQLAlchemy."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from layers.store.keys import _COLUMNS, TABLE, ApiKey, _key
+from layers.store.keys import _COLUMNS, LAST_USED, TABLE, USED_SQL, ApiKey, _key
 from layers.store.postgis import PostgisStore
 
 
@@ -20,7 +20,8 @@ class PgKeys:
         if not self.store.exists():
             return []
         with self.store.reading() as con:
-            return [_key(r) for r in con.execute(sa.text(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY account, created_at"))]
+            return [_key(r) for r in con.execute(sa.text(
+                f"SELECT {_COLUMNS}, {LAST_USED} FROM {TABLE} ORDER BY account, created_at, key_hash"))]
 
     def find(self, key_hash: str) -> ApiKey | None:
         """The key whose hash is ``key_hash``, or None."""
@@ -39,3 +40,15 @@ class PgKeys:
         with self.store.writing(data=False) as con:  # bookkeeping: the caches of the data stay
             return con.execute(sa.text(f"UPDATE {TABLE} SET revoked_at = :at WHERE account = :a AND revoked_at IS NULL"),
                                {"at": at, "a": account}).rowcount
+
+    def revoke_one(self, key_hash: str, at: str) -> int:
+        """Revoke the key whose hash is ``key_hash`` if it is valid, in one transaction."""
+        with self.store.writing(data=False) as con:  # bookkeeping: the caches of the data stay
+            return con.execute(sa.text(f"UPDATE {TABLE} SET revoked_at = :at WHERE key_hash = :h AND revoked_at IS NULL"),
+                               {"at": at, "h": key_hash}).rowcount
+
+    def used(self, uses: dict[str, str]) -> int:
+        """Record the keys' last uses in one transaction, as the store's own database user (the one that
+        writes the API's audit rows); ``hgw_partner`` and ``hgw_field`` get no right on this table."""
+        with self.store.writing(data=False) as con:  # bookkeeping: the caches of the data stay
+            return sum(con.execute(sa.text(USED_SQL), {"h": h, "at": at}).rowcount for h, at in uses.items())
