@@ -3,6 +3,7 @@ refusal of a bad link, the roll-up per admin unit, and the inventory page on the
 2024 rounds hold two pairs of sites within 100 m under different ids)."""
 from __future__ import annotations
 
+import io
 import shutil
 from datetime import date
 from pathlib import Path
@@ -10,13 +11,14 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from pypdf import PdfReader
 from pyproj import Geod
 from shapely.geometry import Point
 from streamlit.testing.v1 import AppTest
 
 from cli import main
 from layers.store.workspace import DEFAULT_PATH
-from render.report.document import report_html, summary_lines
+from render.report.document import report_bytes, report_html, summary_lines
 from render.report.tables import inventory_tables
 from services.rollups import unit_rollup
 from settings.factors import load_factors
@@ -55,6 +57,17 @@ def test_the_report_lists_the_pairs_with_the_names_escaped_until_they_are_linked
     with_error = inventory_tables(sites(None), FACTORS, today=TODAY, expected_error_m=15.0)
     assert "within 130 m of each other (100 m plus twice the layer's expected error of 15 m)" in summary_lines(
         with_error)[-1]
+
+
+def test_the_pdf_prints_the_pairs_and_the_factors_table_the_distance_with_its_source() -> None:
+    inv = inventory_tables(sites(None), FACTORS, today=TODAY, expected_error_m=15.0)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(report_bytes(
+        inv, ".pdf", sites=sites(None)))).pages).split())
+    assert "Possible re-surveys: sites of different survey rounds" in text
+    assert "Old <b>pit</b>" in text and "New pit" in text
+    row = inv.tables["factors"].iloc[-1]
+    assert row["central (low-high)"] == "100 + 2 x 15 m expected error"
+    assert row["source"].startswith("assumption: the source documents give no distance")
 
 
 def test_one_round_says_nothing_of_re_surveys() -> None:

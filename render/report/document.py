@@ -232,6 +232,9 @@ def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
         return out.rename(columns={"released_kg": "released, kg/yr (5th-95th percentile)"})
     if name == "resurveys":
         return table.drop(columns=["within_m"])
+    if name == "sites":  # the link, only where there is one (the page and the CSV keep the site and the count)
+        drop = ["same_site", "counted"] + (["resurvey_of"] if table["resurvey_of"].isna().all() else [])
+        return table.drop(columns=[c for c in drop if c in table.columns])
     if name == "comparison":
         out = table.drop(columns=["low_kg", "high_kg"]).copy()
         out["range_kg"] = [f"{fmt(lo)}-{fmt(hi)}" if lo == lo and lo is not None else

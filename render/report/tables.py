@@ -156,8 +156,8 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
         "by_round": _by_round(est, factors),
         "register": register_counts(current, by="admin_area"),
         "trends": trends(est, factors, by="admin_area"),
-        "factors": pd.DataFrame(factors.sources(), columns=["factor", "central (low-high)",
-                                                            "source"]),
+        "factors": pd.DataFrame([*factors.sources(), _resurvey_setting(factors, expected_error_m)],
+                                columns=["factor", "central (low-high)", "source"]),
         "sites": est[list(SITE_COLUMNS)].copy(),
         "by_unit": by_unit(current, chosen[counted], factors),
         "inspection": _inspection(inspection, area),
@@ -170,6 +170,14 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
                         factors.resurvey_distance_m, expected_error_m, factors.resurvey_source)
     return Inventory(label, {k: tables[k] for k in TABLE_TITLES}, factors, data_date, len(est),
                      judged_on=today, resurvey=note)
+
+
+def _resurvey_setting(factors: Factors, expected_error_m: float | None) -> tuple[str, str, str]:
+    """The re-survey search distance as a row of the factors table."""
+    error = (f" + 2 x {expected_error_m:g} m expected error" if expected_error_m is not None
+             else "; expected error not recorded")
+    return ("distance within which sites of different rounds are listed as possible re-surveys, m",
+            f"{factors.resurvey_distance_m:g}{error}", factors.resurvey_source)
 
 
 def _by_round(est: pd.DataFrame, factors: Factors) -> pd.DataFrame:
@@ -322,6 +330,14 @@ def assumptions(factors: Factors) -> list[str]:
         f"the site or, where none are given, {factors.working_days.text()} days a year.",
         "The trend compares survey rounds as they are: a round that surveyed fewer sites shows "
         "less mercury. The reduction target is measured by the estimated mercury released.",
+        "A site surveyed again in a later round gets a new record with a new site_id (a layer refuses a repeated"
+        " id). It is one site when the later record names the earlier one in resurvey_of: the totals, the tables"
+        " by area, practice and unit and the register then count it once, at its latest survey; each survey round"
+        " counts its own records, and the trend also compares the same sites with the baseline round (same sites"
+        " as baseline). Sites of different rounds within "
+        f"{factors.resurvey_distance_m:g} m of each other (plus twice the layer's expected error) that are not"
+        " linked are listed as possible re-surveys: until a person links them or judges them two sites, such a"
+        " pair may be one site counted twice.",
         "The baseline the reduction is measured from is "
         + (f"survey round {factors.baseline_round!r} (an area without it: its first round)"
            if factors.baseline_round else "each area's first survey round")
