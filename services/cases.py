@@ -299,13 +299,13 @@ def sync_run(store: Store, evaluation: Evaluation, frames: Mapping[str, gpd.GeoD
         before = {c.violation_id: c for c in tables.many([*(vids[i] for i in slow), *gone_ids])}
         report, changed, touched_too = _decide(rules, current, slow, before, label, now, run_id)
         report["opened"] |= new
-        changed.update(zip(np.flatnonzero(new).tolist(), _opened_rows(current, np.flatnonzero(new), label, now, run_id)))
         gone_set = set(gone_ids)
         gone = [vid for vid in before if vid in gone_set]  # in the store's order of violation ids
         rows_out = [changed[k] for k in sorted(changed)] + [tuple(vars(replace(
             before[vid], flagged=False, updated_at=now, review=f"no longer flagged by {label}: review it (not closed)"
         )).values()) for vid in gone]
         tables.put_rows(rows_out)
+        tables.add_rows(_opened_rows(current, np.flatnonzero(new), label, now, run_id))  # no case holds their ids
         tables.set_last_run([*touched, *touched_too], run_id)
     picked = {k: tuple(vids[i] for i in np.flatnonzero(mask)) for k, mask in report.items()}
     return SyncReport(run_id, picked["opened"], picked["reopened"], picked["kept"], tuple(gone), picked["again"])
