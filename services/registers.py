@@ -15,6 +15,9 @@ active and the union of the licences valid on the day does not wholly cover it, 
 with geodesic edges (``geo.distance.area.not_covered``, the ``SITE-OUTSIDE-LICENCE`` rule's
 kernel; the rule also checks each site on its own survey date, this count on one day).
 
+A site surveyed again in a later round under a new id and linked to its earlier record
+(``resurvey_of``, ``geo.inventory.resurvey``) is counted once, by its latest survey.
+
 Per admin unit (``LicenceUnits``, issue 15): active sites, those without a valid licence, and
 licences (all, and valid on the day), at a chosen level of the ``admin_areas`` layer by
 containment (a site by its location, a licence by a point on its surface: ``services.areas``),
@@ -34,6 +37,7 @@ import pandas as pd
 
 from geo.distance.area import not_covered
 from geo.errors import InputError
+from geo.inventory import resolve_links
 from geo.rules.model import Validity
 from geo.rules.validity import valid_mask
 from render.map.choropleth import choropleth_map
@@ -197,6 +201,9 @@ def _licence_units(sites: gpd.GeoDataFrame | None, licences: gpd.GeoDataFrame | 
     levels = unit_levels(areas)
     empty = gpd.GeoDataFrame(geometry=[], crs=4326)
     sites = sites if sites is not None and "status" in sites else empty
+    if len(sites):  # a site surveyed again (resurvey_of): its latest survey says whether it is active now
+        latest = ~resolve_links(pd.DataFrame(sites.drop(columns="geometry")), strict=False).superseded
+        sites = sites[latest.to_numpy(dtype=bool)]
     active = sites[(sites["status"] == "active").to_numpy(dtype=bool)] if "status" in sites else sites
     covers = licences.geometry.to_numpy()[valid] if licences is not None and len(valid) else np.empty(0, object)
     bare = np.zeros(len(active), dtype=bool)

@@ -121,3 +121,16 @@ def test_the_inventory_page_warns_of_the_demos_possible_re_surveys(tmp_path: Pat
     assert pairs[["site_id", "resurvey_of"]].values.tolist() == [["DEMO-S140", "DEMO-S049"],
                                                                  ["DEMO-S040", "DEMO-S032"]]
     assert pairs["distance_m"].round(1).tolist() == [14.6, 88.2]
+
+
+def test_the_registers_count_a_linked_active_site_once_by_its_latest_survey() -> None:
+    from services.registers import registers
+
+    def active(link: str | None, later: str) -> int:
+        frame = sites(link).assign(status=["active", later])
+        table = registers({"mining_sites": frame}, today=TODAY, people=False).units.table.set_index("unit_code")
+        return int(table["active_sites"].get("North", 0))  # without admin areas: units of the active sites only
+
+    assert (active(None, "active"), active("A", "active")) == (2, 1)
+    assert active("A", "abandoned") == 0  # abandoned at its latest survey: not active now
+    assert active(None, "abandoned") == 1
