@@ -48,7 +48,7 @@ def test_the_report_lists_the_pairs_with_the_names_escaped_until_they_are_linked
     assert "<b>pit</b>" not in page
     lines = summary_lines(inv)
     assert lines[-1].startswith("Possible re-surveys, not linked: 1 pair(s) of sites of different survey rounds lie"
-                                " within 100 m of each other (100 m; the layer's expected error is not recorded")
+                                " within 100 m of each other (100 m; no expected error of the layer is added")
     linked = inventory_tables(sites("A"), FACTORS, today=TODAY)
     page = report_html(linked, "<svg></svg>", "2026-01-01")
     assert "Possible re-surveys: sites" not in page  # no table once linked

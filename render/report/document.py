@@ -139,7 +139,7 @@ def resurvey_lines(inv: Inventory) -> list[str]:
                      " this area; the totals count each site once, at its latest survey.")
     error = (f"{_metres(r.distance_m)} plus twice the layer's expected error of {_metres(r.expected_error_m)}"
              if r.expected_error_m is not None else
-             f"{_metres(r.distance_m)}; the layer's expected error is not recorded, so positions further apart"
+             f"{_metres(r.distance_m)}; no expected error of the layer is added, so positions further apart"
              " may still be one site")
     if r.candidates:
         lines.append(f"Possible re-surveys, not linked: {r.candidates:,} pair(s) of sites of different survey rounds"

@@ -175,7 +175,7 @@ def inventory_tables(sites: pd.DataFrame, factors: Factors, *, area: str | None 
 def _resurvey_setting(factors: Factors, expected_error_m: float | None) -> tuple[str, str, str]:
     """The re-survey search distance as a row of the factors table."""
     error = (f" + 2 x {expected_error_m:g} m expected error" if expected_error_m is not None
-             else "; expected error not recorded")
+             else "; no expected error added")
     return ("distance within which sites of different rounds are listed as possible re-surveys, m",
             f"{factors.resurvey_distance_m:g}{error}", factors.resurvey_source)
 
