@@ -319,12 +319,17 @@ class CaseTables:
         ``last_run`` is ``run_id`` already).
         A long list is matched while the table is read in its order (``+violation_id``: not
         through the key's index, whose order visits the rows at random). 144,430 of 144,430
-        cases: 0.3 s instead of 1.7 s under load."""
+        cases: 0.3 s instead of 1.7 s under load.
+
+        On PostGIS the ids go as one binary ``text[]`` parameter: psycopg's text form quoted each id
+        through a regular expression (144,430 ids sent in 0.08 s instead of 0.27-0.43 s)."""
         if not violation_ids:
             return
-        if not isinstance(self.con, sqlite3.Connection):
-            self.con.execute(_text(f"UPDATE {CASES} SET last_run = :run WHERE violation_id = ANY(:ids)"),
-                             {"run": run_id, "ids": list(violation_ids)})
+        if not isinstance(self.con, sqlite3.Connection):  # the ids as a binary text[] (%b): no quoting of each in Python
+            raw: Any = self.con.connection.driver_connection
+            with raw.cursor() as cur:
+                cur.execute(f"UPDATE {CASES} SET last_run = %(run)s WHERE violation_id = ANY(%(ids)b)",
+                            {"run": run_id, "ids": list(violation_ids)})
             return
         every = [r[0] for r in self.con.execute(f"SELECT violation_id FROM {CASES}").fetchall()]
         wanted = set(violation_ids)
