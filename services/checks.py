@@ -155,7 +155,7 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
 
         run_id = workspace.record_run(
             rules_hash=digest, input_hashes=hashes, counts=evaluation.counts,
-            violation_ids=list(evaluation.violations["violation_id"]))
+            violation_ids=evaluation.violations["violation_id"].tolist())  # not list(): one Python step per id
         synced = cases.sync_run(workspace, evaluation, _with_site_areas(workspace, frames),
                                 run_id=run_id)  # one case per violation (issue 12)
     return CheckOutcome(evaluation, sources, hashes, digest, run_id, warnings, provenance, synced, frames)
