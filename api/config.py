@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from api import claims
+from api.parameters import LANGUAGES
 from services.auth import Identity
 from services.features import CASE_COUNTS, SURFACES, VIOLATIONS, FeatureSource, Served, case_counts_served, extent
 
@@ -128,7 +129,7 @@ UNLISTED: dict[str, tuple[str, dict[str, Any]]] = {
 }
 # Listed by pygeoapi but refused by the API: any name at all (the standard's free-form object), and the HTML page
 # choice of /openapi (only JSON is served)
-NOT_ACCEPTED = ("vendorSpecificParameters", "ui")
+NOT_ACCEPTED = ("vendorSpecificParameters", "ui", "profile")  # (profile: api.parameters says why)
 OPERATIONS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")  # OpenAPI 3.0's
 
 
@@ -144,6 +145,10 @@ def as_accepted(oas: dict[str, Any]) -> dict[str, Any]:
     ``claims.UNSERVED`` (pygeoapi's ``/jobs``), no operation but GET (pygeoapi lists OPTIONS, DELETE)."""
     parameters = oas.get("components", {}).get("parameters", {})
     parameters.pop("vendorSpecificParameters", None)
+    if isinstance(parameters.get("lang"), dict):  # pygeoapi's says another language falls back to the default
+        parameters["lang"]["description"] = ("The language of the answer: English only (another value is refused"
+                                             " with 400); without lang, English")
+        parameters["lang"]["schema"] = {"type": "string", "enum": list(LANGUAGES), "default": LANGUAGES[0]}
     values = parameters.get("f", {}).get("schema", {}).get("enum")
     if isinstance(values, list):
         parameters["f"]["schema"]["enum"] = [v for v in values if v in claims.FORMATS]

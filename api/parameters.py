@@ -9,14 +9,20 @@ standard's way to allow any name; ``api.config`` takes it out), so a typo such a
 asks ``refusal`` before pygeoapi sees the request.
 
 What each path accepts is what pygeoapi reads there and the OpenAPI document lists (``ACCEPTED``):
-``f`` and ``lang`` everywhere; ``profile`` and ``properties`` on ``queryables``; ``crs`` on one item;
+``f`` and ``lang`` everywhere; ``properties`` on ``queryables``; ``crs`` on one item;
 on ``items`` the standard names of ``ITEMS``, ``datetime`` when the collection has a date field
 (``Served.time_field``: a collection without one used to ignore it), and the collection's properties
 as the asking identity sees them (``Served.fields``, the provider's own), each an equality filter. So
 a partner's answer never names a restricted field, and a restricted name given by a partner is
 answered as a made-up one. ``q`` (free-text search) is read by pygeoapi but not implemented here, and
-``ui`` of ``/openapi`` only picks an HTML page: neither is accepted. Any other path (``/static``, an
-unknown one) is left to pygeoapi, as is a collection the identity is not served (404 first).
+``ui`` of ``/openapi`` only picks an HTML page: neither is accepted. Nor is ``profile`` of ``queryables``
+(accepted until 2026-11-28): pygeoapi 0.21 does nothing for ``valid-domain`` and asks the provider for
+``actual-domain``, which HgWatch's does not give, so either answer was the plain document, and a client asking
+for the values a property takes would take it that there are no bounds. ``lang`` must name the one language the
+service answers in (``LANGUAGES``, any case): ``lang=fr`` or ``lang=xx`` got English with 200, as if it had
+been served; it gets 400 naming the value and ``en-US`` now (the OpenAPI document's enum; an
+``Accept-Language`` header is negotiated as HTTP does it: English, said by ``Content-Language``).
+Any other path (``/static``, an unknown one) is left to pygeoapi, as is a collection the identity is not served (404 first).
 
 QGIS 3.22 sends the parameters of a layer's source URL (``url='http://HOST:8502/?uses_mercury=false'``,
 the per-layer filter the README describes) with every request it makes for that layer: the landing
@@ -51,12 +57,13 @@ from dataclasses import dataclass
 from services.features import Served
 
 COMMON = ("f", "lang")
+LANGUAGES = ("en-US", "en")  # the values of lang: the one language the service answers in (api.config)
 ITEMS = ("bbox", "bbox-crs", "crs", "filter", "filter-crs", "filter-lang", "limit", "offset", "properties",
          "resulttype", "skipGeometry", "sortby")
 DATETIME = "datetime"  # on items of a collection with a date field
 ACCEPTED: dict[str, tuple[str, ...]] = {
     "landing": COMMON, "openapi": COMMON, "conformance": COMMON, "collections": COMMON, "collection": COMMON,
-    "schema": COMMON, "queryables": (*COMMON, "profile", "properties"), "items": (*COMMON, *ITEMS),
+    "schema": COMMON, "queryables": (*COMMON, "properties"), "items": (*COMMON, *ITEMS),
     "item": (*COMMON, "crs"),
 }
 LISTS: dict[str, tuple[str, ...]] = {"items": ("sortby", "properties"), "queryables": ("properties",)}
@@ -183,6 +190,9 @@ def refusal(where: Route, pairs: Sequence[tuple[str, str]], collections: Sequenc
             problems.append(f"{name!r} is given {count} times; expected once")
         elif name in empty:
             problems.append(f"{name!r} has no value; expected {name}=VALUE")
+        elif name == "lang" and dict(pairs)[name].lower() not in {n.lower() for n in LANGUAGES}:
+            problems.append(f"lang={shown(dict(pairs)[name])}: this service answers in English only; expected"
+                            f" {' or '.join(LANGUAGES)}, or no lang")
     once = [(n, v) for n, v in pairs if counts[n] == 1 and n in allowed]
     values = listed_names(where, once, collections) if collections else []
     if not problems and values:

@@ -257,7 +257,7 @@ def _value(name: str, fields: dict[str, object]) -> str:
     """A valid value of query parameter ``name`` (``fields``: the properties of a feature of the collection)."""
     given = {"f": "json", "lang": "en-US", "bbox": "-180,-90,180,90", "bbox-crs": CRS84, "crs": CRS84,
              "datetime": "2000-01-01/..", "limit": "5", "offset": "0", "skipGeometry": "true", "resulttype": "hits",
-             "filter": "1 = 1", "filter-lang": "cql2-text", "filter-crs": CRS84, "profile": "actual-domain"}
+             "filter": "1 = 1", "filter-lang": "cql2-text", "filter-crs": CRS84}
     if name in ("properties", "sortby"):
         return next(iter(fields))
     if name in given:

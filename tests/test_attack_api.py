@@ -39,6 +39,8 @@ SUFFIXES = ("", "/items?limit=1000", "/queryables", "/schema", "/items?f=jsonld"
             *(f"/items?sortby={s}" for s in ("informant_name", "-informant_name", "%69nformant_name", "Informant_Name",
                                              "local_code", "owner_name", "record_type")),
             "/items?properties=informant_name,name", "/items?properties=local_code",
+            "/items?lang=informant_name", "/items?lang=fr&informant_name=x", "/queryables?profile=actual-domain",
+            "/queryables?profile=informant_name&properties=informant_name",
             "/items?filter=" + urllib.parse.quote("informant_name IS NOT NULL"),
             "/items?filter=" + urllib.parse.quote("informant_name LIKE 'SECRET%'"),
             "/items?filter-lang=cql2-json&filter=" + urllib.parse.quote(json.dumps(
