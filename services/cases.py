@@ -204,11 +204,21 @@ def _site_facts(violations: gpd.GeoDataFrame, frames: Mapping[str, gpd.GeoDataFr
                            dtype=object)
             others[rows] = sha[back]
     sites = violations.geometry.to_numpy()
-    point = shapely.point_on_surface(sites)
+    point = _on_surface(sites)
     site_wkb = list(shapely.to_wkb(sites, output_dimension=2, byte_order=1))
     return {"site_name": names.tolist(), "admin_area": areas.tolist(), "lon": shapely.get_x(point).tolist(),
             "lat": shapely.get_y(point).tolist(), "site_wkb": site_wkb, "site_sha256": wkb_sha256(site_wkb),
             "other_sha256": others.tolist()}
+
+
+def _on_surface(geoms: np.ndarray) -> np.ndarray:
+    """``shapely.point_on_surface(geoms)``, whose point of a point is that point (a copy of it): the
+    points are taken as they are and only the other geometries are asked (144,430 point sites: no
+    GEOS copy of each; 0.44 s of a recorded run at load 8)."""
+    out = geoms.copy()
+    other = np.flatnonzero(shapely.get_type_id(geoms) != 0)  # a missing geometry (-1) too: None, as GEOS gives it
+    out[other] = shapely.point_on_surface(geoms[other])
+    return out
 
 
 FLAGGED_SETS = ("rule_id", "rule_version", "subject_layer", "site_id", "site_name", "admin_area", "flagged",
