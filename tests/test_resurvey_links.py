@@ -256,3 +256,41 @@ def test_linking_changes_no_rounds_figures_and_counts_each_site_once(case: tuple
     assert per_round.to_dict() == b.tables["by_round"].set_index("survey_round")["n_sites"].to_dict()
     trend_cols = [c for c in a.tables["trends"].columns if c not in ("n_same_sites", "released_reduction_same_sites")]
     pd.testing.assert_frame_equal(a.tables["trends"][trend_cols], b.tables["trends"][trend_cols])
+
+
+# ------------------------------------------------------------------------------ the search misses no pair
+@st.composite
+def near_sites(draw: st.DrawFn) -> gpd.GeoDataFrame:
+    """Up to 7 points or small squares (made on the ellipsoid, so they may straddle the antimeridian) within
+    a few hundred metres of one place anywhere from 85 S to 85 N, in two or three rounds."""
+    lon = draw(st.sampled_from([-180.0, 179.9995, 0.0])) + draw(st.floats(-0.001, 0.001))
+    lat = draw(st.floats(-85.0, 85.0))
+    records = []
+    for k in range(draw(st.integers(2, 7))):
+        c = away(lon, lat, draw(st.floats(0, 360)), draw(st.floats(0, 250)))
+        size = draw(st.sampled_from([0.0, 20.0, 150.0]))
+        shape = c if size == 0 else Polygon([away(c.x, c.y, az, size).coords[0] for az in (45, 135, 225, 315)])
+        r = draw(st.sampled_from([R1, R2, R3]))
+        records.append(rec(f"s{k}", r, shape))
+    return layer(records)
+
+
+@settings(max_examples=30, deadline=None)
+@given(near_sites(), st.sampled_from([50.0, 100.0, 200.0]))
+def test_every_pair_within_the_distance_is_found_and_no_other(sites: gpd.GeoDataFrame, within: float) -> None:
+    """The oracle measures every pair of different rounds with the kernel; the search prefilters in ECEF."""
+    from geo.distance import geodesic_distance
+
+    rounds = survey_rounds(sites).tolist()
+    rank = {r: i for i, r in enumerate(sorted(set(rounds)))}
+    expected = {}
+    for i in range(len(sites)):
+        for j in range(len(sites)):
+            if rank[rounds[i]] > rank[rounds[j]]:
+                d = geodesic_distance(sites.geometry.iloc[i], sites.geometry.iloc[j])
+                if d <= within + NM:
+                    expected[str(sites["site_id"].iloc[i]), str(sites["site_id"].iloc[j])] = d
+    found = pairs(sites, within)
+    assert set(found) == set(expected)
+    for key, d in found.items():
+        assert d == pytest.approx(expected[key], abs=NM)
