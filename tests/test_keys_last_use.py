@@ -136,3 +136,26 @@ def test_a_workspace_made_before_the_column_lists_keys_never_used_then_records_u
     assert _listed(location)["ana #1"][0] == "never"
     assert new_key(location, "ana").startswith(keys.PREFIX)
     assert _listed(location)["ana #2"][0] == "never"
+
+
+def test_db_upgrade_from_v0011_keeps_the_keys_and_records_their_uses(pg_bare_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from layers.store.pgschema import MIGRATIONS, connect, upgrade_schema
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with connect(pg_bare_url) as con, con.begin():
+        config.attributes["connection"] = con
+        command.upgrade(config, "v0011_personal_rows")
+    key = keys.PREFIX + "A" * 43
+    with psycopg.connect(pg_bare_url) as owner:  # a key an older HgWatch made
+        owner.execute("INSERT INTO hgw_api_keys (key_hash, account, created_at) VALUES (%s, 'unep', %s)",
+                      (keys.key_hash(key), "2026-11-27T10:00:00+00:00"))
+    assert upgrade_schema(pg_bare_url) == ("v0011_personal_rows", "v0012_key_last_use")
+    store = open_store(pg_bare_url)
+    assert [(k.account, k.number, k.last_used) for k in keys.listed(store)] == [("unep", 1, "")]
+    assert keys.record_uses(store, {keys.key_hash(key): "2026-11-28T15:20+00:00"}) == 1
+    assert keys.record_uses(store, {keys.key_hash(key): "2026-11-28T15:19+00:00"}) == 0  # an earlier use: kept
+    assert [k.last_used for k in keys.listed(store)] == ["2026-11-28T15:20+00:00"]
