@@ -261,14 +261,14 @@ def test_linking_changes_no_rounds_figures_and_counts_each_site_once(case: tuple
 # ------------------------------------------------------------------------------ the search misses no pair
 @st.composite
 def near_sites(draw: st.DrawFn) -> gpd.GeoDataFrame:
-    """Up to 7 points or small squares (made on the ellipsoid, so they may straddle the antimeridian) within
+    """Up to 7 points or squares (made on the ellipsoid, so they may straddle the antimeridian) within
     a few hundred metres of one place anywhere from 85 S to 85 N, in two or three rounds."""
     lon = draw(st.sampled_from([-180.0, 179.9995, 0.0])) + draw(st.floats(-0.001, 0.001))
     lat = draw(st.floats(-85.0, 85.0))
     records = []
     for k in range(draw(st.integers(2, 7))):
         c = away(lon, lat, draw(st.floats(0, 360)), draw(st.floats(0, 250)))
-        size = draw(st.sampled_from([0.0, 20.0, 150.0]))
+        size = draw(st.sampled_from([0.0, 20.0, 150.0, 3000.0]))  # 3 km: a large ball (searched on its own)
         shape = c if size == 0 else Polygon([away(c.x, c.y, az, size).coords[0] for az in (45, 135, 225, 315)])
         r = draw(st.sampled_from([R1, R2, R3]))
         records.append(rec(f"s{k}", r, shape))
@@ -294,3 +294,18 @@ def test_every_pair_within_the_distance_is_found_and_no_other(sites: gpd.GeoData
     assert set(found) == set(expected)
     for key, d in found.items():
         assert d == pytest.approx(expected[key], abs=NM)
+
+
+def test_one_large_polygon_does_not_widen_every_sites_search() -> None:
+    """A 30 km concession typed as a site: every point used to search 30 km around itself (its pairs with
+    every other point then measured); now only the large polygon searches that far."""
+    from geo.inventory.resurvey import _balls, _near
+
+    line = [away(-1.5, 5.5, 90, 50.0 * k) for k in range(2000)]  # 100 km of points 50 m apart
+    big = Polygon([away(-1.3, 5.5, az, 30_000).coords[0] for az in (45, 135, 225, 315)])
+    centre, radius = _balls(np.array([*line, big], dtype=object))
+    a, b = _near(centre, radius, 100.0)
+    near_points = int((b != 2000).sum())
+    assert near_points == 1999 + 1998  # the neighbours at 50 m and at 100 m, each pair once (was: within 30 km)
+    assert int((b == 2000).sum()) <= 2000  # the polygon's own search
+    assert ((a >= 0) & (a < b)).all()

@@ -50,6 +50,7 @@ _E2 = _F * (2 - _F)
 _MIN_RADIUS_M = _A * (1 - _F) ** 2  # the least radius of curvature of WGS84 (meridian, equator): b^2/a
 _SLACK_M = 1e-3  # metres added to every bound: rounding of the ECEF coordinates (~1e-9 m) and more
 _TOLERANCE_M = 1e-6  # metres: "within" is inclusive up to the arithmetic noise of the kernel
+_SMALL_M = 1_000.0  # metres: a ball up to this radius (a point, a site's footprint) is searched for in bulk
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,27 @@ def _balls(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centre, reach + bow + _SLACK_M
 
 
+def _near(centre: np.ndarray, radius: np.ndarray, distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (once) of balls whose gap may be at most ``distance_m``: centres within ``distance_m``
+    plus both radii. Small balls (up to ``_SMALL_M``) are found in a tree of the small ones, each ball
+    searching its own radius plus the largest small one; a large ball searches every ball within its
+    radius plus the largest, so one large polygon does not widen every point's search."""
+    small = radius <= _SMALL_M
+    found = []
+    for mine, theirs in ((np.arange(radius.size), np.flatnonzero(small)), (np.flatnonzero(~small),
+                                                                           np.arange(radius.size))):
+        if not mine.size or not theirs.size:
+            continue
+        hits = cKDTree(centre[theirs]).query_ball_point(
+            centre[mine], distance_m + radius[mine] + radius[theirs].max() + _SLACK_M)
+        a = np.repeat(mine, [len(h) for h in hits])
+        b = theirs[np.fromiter((h for row in hits for h in row), dtype=np.int64, count=a.size)]
+        found.append(np.column_stack([np.minimum(a, b), np.maximum(a, b)]))
+    both = np.unique(np.concatenate(found), axis=0) if found else np.empty((0, 2), dtype=np.int64)
+    both = both[both[:, 0] != both[:, 1]]
+    return both[:, 0], both[:, 1]
+
+
 def candidates(sites: pd.DataFrame, same_site: pd.Series, *, distance_m: float) -> pd.DataFrame:
     """Pairs of records of different survey rounds, of different sites, within ``distance_m``.
 
@@ -209,13 +231,12 @@ def candidates(sites: pd.DataFrame, same_site: pd.Series, *, distance_m: float) 
     if usable.size < 2 or len({rounds[k] for k in usable}) < 2:
         return empty
     centre, radius = _balls(geoms[usable])
-    tree = cKDTree(centre)
-    near = tree.query_ball_point(centre, distance_m + radius + radius.max() + _SLACK_M)
-    a = np.repeat(np.arange(usable.size), [len(h) for h in near])
-    b = np.fromiter((h for hits in near for h in hits), dtype=np.int64, count=a.size)
+    a, b = _near(centre, radius, distance_m)
     order = np.array([rank[r] for r in rounds[usable]])
+    flip = order[a] < order[b]  # the later record first
+    a, b = np.where(flip, b, a), np.where(flip, a, b)
     same = same_site.to_numpy(dtype=object)[usable]
-    keep = (order[a] > order[b]) & (same[a] != same[b])  # each pair once, the later record first; never one site
+    keep = (order[a] > order[b]) & (same[a] != same[b])  # rounds differ; never two records of one site
     a, b = a[keep], b[keep]
     gap = np.linalg.norm(centre[a] - centre[b], axis=1)
     keep = gap <= distance_m + radius[a] + radius[b] + _SLACK_M
