@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from layers.catalogue import CATALOGUE, LayerSpec
 
@@ -98,8 +100,13 @@ SUBJECT_NAME = ("subject_name", "subject name", "")
 def with_subject_names(violations: F, layers: Mapping[str, pd.DataFrame]) -> F:
     """``violations`` with a ``subject_name`` column: the ``name`` of the feature each one flags
     (``subject_layer`` and ``subject_id`` looked up in ``layers``, the view the map draws, so only
-    names the role is shown; a catalogue ``name`` that is restricted is never looked up). Unchanged
-    when no flagged layer has a name; a copy otherwise."""
+    names the role is shown; a catalogue ``name`` that is restricted is never looked up; an id given
+    twice takes the name of its first record). Unchanged when no flagged layer has a name; a copy
+    otherwise.
+
+    The lookup is Arrow's (``_first_rows``): until 2026-11-28 every layer's ids and names were turned
+    into numpy objects and de-duplicated first, 0.12-0.44 s of each map build at 1e5 sites and 15,000
+    violations."""
     if violations.empty or "subject_layer" not in violations or "subject_id" not in violations:
         return violations
     names = pd.Series(None, index=violations.index, dtype=object)
@@ -108,13 +115,44 @@ def with_subject_names(violations: F, layers: Mapping[str, pd.DataFrame]) -> F:
         if frame is None or spec is None or "name" not in frame or spec.id_field not in frame \
                 or any(f.name == "name" and f.restricted for f in spec.fields):
             continue
-        known = frame[frame[spec.id_field].notna()].drop_duplicates(spec.id_field)
-        lookup = pd.Series(known["name"].to_numpy(dtype=object), index=known[spec.id_field].astype(str).to_numpy())
         rows = (violations["subject_layer"] == layer).to_numpy()
-        names[rows] = violations.loc[rows, "subject_id"].astype(str).map(lookup).to_numpy(dtype=object)
+        found = _first_rows(frame[spec.id_field], violations.loc[rows, "subject_id"])
+        if (found < 0).all():
+            continue
+        got = frame["name"].take(np.maximum(found, 0)).to_numpy(dtype=object, copy=True)
+        got[found < 0] = None
+        names[rows] = got
     if names.isna().all():
         return violations
     return violations.assign(subject_name=names)
+
+
+def _text_ids(column: pd.Series) -> pa.Array:
+    """``column`` as an Arrow text array, missing values null: as it is when it already holds text (an
+    Arrow string column is not copied), else each value as ``str`` gives it (numbers, mixed objects)."""
+    try:
+        ids = pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        ids = None
+    if ids is None or not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        text = column.astype(str).to_numpy(dtype=object, copy=True)
+        text[column.isna().to_numpy()] = None
+        ids = pa.array(text, type=pa.string())
+    return ids
+
+
+def _first_rows(ids: pd.Series, wanted: pd.Series) -> np.ndarray:
+    """For each of ``wanted``, the position in ``ids`` of its first record, or -1 (none, or missing);
+    both compared as text. Only the records whose id is wanted are hashed by position: the ids are
+    scanned once against the (fewer) distinct wanted ids."""
+    have, asked = _text_ids(ids), _text_ids(wanted)
+    asked = asked.cast(have.type)
+    hit = np.flatnonzero(pc.is_in(have, value_set=pc.unique(asked), skip_nulls=True).to_numpy(zero_copy_only=False))
+    if not len(hit):
+        return np.full(len(asked), -1, dtype=np.int64)
+    at = pc.index_in(asked, value_set=have.take(pa.array(hit, type=pa.int64())), skip_nulls=True)
+    found = at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.where(found >= 0, hit[np.maximum(found, 0)], -1)
 
 
 def popup_spec(title: str, fields: list[list[str]]) -> dict[str, Any]:
