@@ -181,6 +181,8 @@ MINING_SITES = LayerSpec(
         FieldSpec("survey_date", "date", aliases=("date", "today", "_submission_time"),
                   description="date of the survey visit"),
         FieldSpec("survey_round", description="survey round or campaign"),
+        FieldSpec("resurvey_of", aliases=("previous_site_id",),
+                  description="site_id of the same site in an earlier survey round (this record re-surveys it)"),
         FieldSpec("last_inspected", "date", description="date of the last inspection"),
         FieldSpec("informant_name", restricted=True, description="person interviewed"),
         FieldSpec("informant_contact", restricted=True, description="phone or address of the informant"),

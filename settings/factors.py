@@ -27,7 +27,7 @@ from pydantic import (
 
 from geo.errors import ConfigError
 from geo.inventory import DAYS_UNIT, METRICS, RATIO_UNIT, SHARE_UNIT, Factors, PublishedEstimate, Range, Route, Target
-from geo.inventory.factors import COUNTED_STATUSES, DISTRIBUTION, PERCENTILES
+from geo.inventory.factors import COUNTED_STATUSES, DISTRIBUTION, PERCENTILES, RESURVEY_DISTANCE_M, RESURVEY_SOURCE
 from geo.quantities import UNIT_ERRORS, factor
 from layers.catalogue import AMALGAMATION, BURNING, STATUS
 from settings.paths import FACTORS_PATH
@@ -182,6 +182,14 @@ class _Target(Strict):
     source: Text
 
 
+class _Resurvey(Strict):
+    """Records of different rounds within ``distance_m`` (geodesic metres; twice the layer's expected
+    error is added) are listed as possible re-surveys of one site (``geo.inventory.resurvey``)."""
+
+    distance_m: float = Field(default=RESURVEY_DISTANCE_M, ge=0, le=10_000, allow_inf_nan=False)
+    source: Text = RESURVEY_SOURCE
+
+
 class _Baseline(Strict):
     year: int | None = None
     round: str = ""
@@ -202,6 +210,7 @@ class _FactorFile(Strict):
     published: list[_Published] = []
     baseline: _Baseline = _Baseline()
     targets: list[_Target] = []
+    resurvey: _Resurvey = _Resurvey()
 
 
 def load_factors(path: str | os.PathLike[str] | None = None) -> Factors:
@@ -232,4 +241,5 @@ def load_factors(path: str | os.PathLike[str] | None = None) -> Factors:
         baseline_year=m.baseline.year, baseline_round=m.baseline.round,
         baseline_source=m.baseline.source, draws=s.draws, seed=s.seed,
         distribution=s.distribution, percentiles=(s.percentiles[0], s.percentiles[1]),
-        counted_statuses=tuple(s.counted_statuses), source_file=str(file))
+        counted_statuses=tuple(s.counted_statuses), source_file=str(file),
+        resurvey_distance_m=m.resurvey.distance_m, resurvey_source=m.resurvey.source)
