@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from geo.errors import InputError
-from layers.io import tables
+from layers.io import tables, textcheck
 from layers.io.signatures import ZIP
 
 MAX_TABLE_BYTES = 256 * 2**20   # the export's table, inside or outside a ZIP
@@ -67,9 +67,12 @@ def _csv_rows(source: str, data: bytes) -> tuple[list[str], list[list[str]]]:
     """The header and the rows of CSV ``data`` (UTF-8, BOM or not, ``,`` or ``;`` between values)."""
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{source}: is not UTF-8 text (byte {exc.start}); expected the CSV as the server "
-                         "exported it (UTF-8)") from None
+    except UnicodeDecodeError:
+        found = textcheck.not_utf8(data)
+        assert found is not None  # what failed to decode
+        advice = ("Download the CSV from the server again (it exports UTF-8; a spreadsheet that saved it again "
+                  f"changed it), or {textcheck.ADVICE['csv'][0].lower()}{textcheck.ADVICE['csv'][1:]}")
+        raise InputError(f"{source}: {textcheck.message(found, advice)}") from None
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     try:

@@ -27,6 +27,8 @@ ever shown: the messages describe the upload's own bytes.
 """
 from __future__ import annotations
 
+import codecs
+import re
 import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +37,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 
 from geo.errors import CRSError, InputError, Problem
-from layers.io import containers, jsonscan
+from layers.io import containers, jsonscan, textcheck
 from layers.io.containers import Gpkg
 from layers.io.signatures import EXPECTED, PARQUET, ZIP, describe, describe_binary, refuse
 
@@ -125,6 +127,10 @@ def _check_geojson(path: Path, head: bytes) -> Sniffed:
                      "geojson") from None
     except (jsonscan.NotUTF8, jsonscan.NotJSON) as exc:
         if isinstance(exc, jsonscan.NotUTF8):  # UTF-16 (which json.loads read, and GDAL did not) named
+            found = None if describe_binary(head) else textcheck.not_utf8(path)
+            if found is not None:  # Latin-1 text: where, and what to do
+                raise InputError(f"{path.name}: cannot read the file: "
+                                 f"{textcheck.message(found, textcheck.ADVICE['geojson'])}") from None
             raise refuse(path, describe_binary(head) or "text that is not UTF-8", "geojson") from None
         if not describe(head).startswith("JSON"):
             raise refuse(path, describe(head), "geojson") from None
@@ -184,6 +190,11 @@ def _check_kml(path: Path, data: bytes, part: str = "its content") -> list[Probl
     except _Stop:
         raise refuse(path, describe(data[:_HEAD]), "kml", part=part) from None
     except (xml.parsers.expat.ExpatError, ValueError) as exc:
+        found = textcheck.not_utf8(data) if _declared_utf8(data) else None
+        if found is not None:  # a Latin-1 name in a file that says (or by default is) UTF-8: where, what to do
+            inside = "" if part == "its content" else f"{part}: "
+            raise InputError(f"{path.name}: cannot read the file: {inside}"
+                             f"{textcheck.message(found, textcheck.ADVICE['kml'])}") from None
         if not names:
             raise refuse(path, describe(data[:_HEAD]), "kml", part=part) from None
         raise InputError(f"{path.name}: cannot read the file: it is not well-formed XML ({exc}); "
@@ -195,3 +206,12 @@ def _check_kml(path: Path, data: bytes, part: str = "its content") -> list[Probl
         return []
     return [Problem(path.name, None, None, None, f"{links} NetworkLink(s) to other KML were not followed; "
                     "only the placemarks in this file were read", "warning", kind="link")]
+
+
+def _declared_utf8(data: bytes) -> bool:
+    """Whether XML ``data`` is UTF-8 by its declaration (none, or ``encoding="UTF-8"``): a file that
+    declares another encoding is read in it, and its errors are XML's."""
+    if not data.lstrip(codecs.BOM_UTF8).startswith(b"<?xml"):
+        return True
+    declared = re.search(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", data[:data.find(b"?>") + 1])
+    return declared is None or declared.group(1).lower().replace(b"_", b"-") in (b"utf-8", b"utf8")

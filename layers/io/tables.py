@@ -24,6 +24,7 @@ import pandas as pd
 from pandas.io.parsers import TextParser
 
 from geo.errors import InputError, Problem
+from layers.io import textcheck
 from layers.io.csvfile import restore_formula
 
 
@@ -42,7 +43,14 @@ def read_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     header names)."""
     options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig",
                                "sep": None, "engine": "python"}
-    df = pd.read_csv(path, **options).map(restore_formula)
+    try:
+        df = pd.read_csv(path, **options).map(restore_formula)
+    except UnicodeDecodeError:  # pandas names a byte position in a buffer of its own: the line and column instead
+        found = textcheck.not_utf8(path)
+        if found is None:
+            raise
+        raise InputError(f"{path.name}: cannot read the file: {textcheck.message(found, textcheck.ADVICE['csv'])}") \
+            from None
     df.columns = [restore_formula(c) for c in df.columns]
     header = pd.read_csv(path, header=None, nrows=1, **options).iloc[0].map(restore_formula).tolist() \
         if len(df.columns) else []
