@@ -33,6 +33,7 @@ from geo.errors import HgWatchError, InputError, Problem
 from geo.rules import Evaluation, run_rules
 from geo.rules.evaluate import RuleSummary
 from geo.rules.model import Rule, RuleSet
+from geo.words import listed
 from layers.catalogue import CATALOGUE, spec_for
 from layers.io.chunked import count_records, read_chunks, validate_chunks, validated_chunks
 from layers.io.readers import gc_paused, load_layer, set_fields, source_layers
@@ -50,7 +51,7 @@ def why_not_chunked(rules: Sequence[Rule], files: Sequence[tuple[str, str | os.P
     (layer type, path), or None when they can (see the module)."""
     subjects = list(dict.fromkeys(r.subject.layer for r in rules))
     if len(subjects) != 1:
-        return (f"the rules {[r.id for r in rules]} check several subject layers ({', '.join(subjects)}); "
+        return (f"the rules {listed(r.id for r in rules)} check several subject layers ({listed(subjects)}); "
                 "choose rules of one subject layer with --only")
     subject = subjects[0]
     for rule in rules:
@@ -115,7 +116,8 @@ def _merge(chunks: list[RuleSummary]) -> RuleSummary:
         if not notes:
             notes = kept
         elif kept and kept != notes:
-            raise HgWatchError(f"rule {first.rule_id}: the chunks gave different notes ({notes} and {kept}); "
+            raise HgWatchError(f"rule {first.rule_id}: the chunks gave different notes ({'; '.join(notes)}, then "
+                               f"{'; '.join(kept)}); "
                                "check this file whole (--chunk-rows 0)")
     if at is not None:
         notes.insert(at, f"{bare} subject(s) without geometry were not compared")

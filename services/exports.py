@@ -16,6 +16,7 @@ import geopandas as gpd
 
 from geo.errors import InputError
 from geo.inventory import Factors
+from geo.words import listed, one_of
 from layers.catalogue import CATALOGUE, LayerSpec, is_restricted_name
 from layers.io import export
 from layers.io.readers import load_layer
@@ -95,7 +96,7 @@ def export_layer(workspace: Store, layer: str, out: str | os.PathLike[str], *, p
         if name in spec.field_names and name not in allowed:
             who = f"a {profile} export" if profile != "internal" else f"role {identity.role!r}"
             raise InputError(f"--filter {item!r}: {name!r} is a restricted field of {layer}; {who} may"
-                             f" not be chosen by it; expected a field that may leave: {list(allowed)}")
+                             f" not be chosen by it; expected a field that may leave, {one_of(allowed)}")
     gdf = apply_filters(read_layer(workspace, layer, identity), parse_filters(filters, spec, keys=allowed),
                         bbox=parse_bbox(bbox) if bbox else None)
     infos = workspace.layers()
@@ -123,7 +124,7 @@ def share_fields(workspace: Store, layer: str, fields: Iterable[str], *,
     for name in names:
         if undo:
             if name not in info.shareable:
-                problems.append(f"'{name}' is not marked shareable; marked: {list(info.shareable)}")
+                problems.append(f"'{name}' is not marked shareable; marked: {listed(info.shareable) or 'none'}")
         elif is_restricted_name(name):
             problems.append(f"'{name}' is restricted: its name means a person or a way to reach one "
                             "(informant, inspector, collector, participant, enumerator, respondent, "
@@ -131,7 +132,7 @@ def share_fields(workspace: Store, layer: str, fields: Iterable[str], *,
                             " leaves under partner or public and cannot be marked shareable")
         elif spec.field(name) is not None:
             problems.append(f"'{name}' is a field the catalogue declares for {layer}: it leaves under"
-                            f" partner already (public leaves out {list(export.PUBLIC_EXTRA_DROPS)});"
+                            f" partner already (public leaves out {listed(export.PUBLIC_EXTRA_DROPS)});"
                             " share marks the columns the catalogue does not declare")
     if not undo and not problems:
         columns = workspace.columns(layer)

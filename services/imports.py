@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from geo.errors import CRSError, HgWatchError, InputError, Problem
+from geo.words import one_of
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
 from layers.io.chunked import read_chunks, validated_chunks
 from layers.io.containers import shared_copies, upload_wal_note
@@ -249,7 +250,7 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
     name = layer or next((n for n in inside if n in CATALOGUE), None) or infer_layer(path)
     if name is None:
         raise InputError(f"{path.name}: cannot tell the layer type from the file name; "
-                         f"pass --layer with one of {sorted(CATALOGUE)}")
+                         f"pass --layer with {one_of(sorted(CATALOGUE))}")
     spec = spec_for(name)
 
     counts = {k: 0 for k in set_values or {}}
@@ -390,7 +391,7 @@ def inferred_note(file: str | Path, layer: str | None, source_layer: str | None,
         return None
     return Problem(Path(file).name, None, None, None,
                    f"read as layer {assumed}, the type its file name suggests; if the file holds another kind of"
-                   f" feature, pass --layer with its type, one of {sorted(CATALOGUE)}", "info", kind="inferred")
+                   f" feature, pass --layer with its type, {one_of(sorted(CATALOGUE))}", "info", kind="inferred")
 
 
 def _as_problems(file: str | Path, exc: HgWatchError) -> list[Problem]:

@@ -159,7 +159,8 @@ def test_rules_that_need_whole_layers_are_refused_by_name_when_chunks_are_asked(
     sites, _ = _sites()
     files = [("mining_sites", _write(sites, tmp_path / "mining_sites.parquet")), *_others(tmp_path)]
     cases = {
-        ("HG-WATER-100", "TAILINGS-WATER-100"): "check several subject layers (mining_sites, tailings)",
+        ("HG-WATER-100", "TAILINGS-WATER-100"): "the rules HG-WATER-100 and TAILINGS-WATER-100 check several subject "
+                                                "layers (mining_sites and tailings)",  # in words, not a Python list
         ("SITE-OUTSIDE-LICENCE",): "rule SITE-OUTSIDE-LICENCE is a 'not_covered' rule",
     }
     for only, why in cases.items():

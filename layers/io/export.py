@@ -36,6 +36,7 @@ import pyogrio
 import shapely
 
 from geo.errors import InputError
+from geo.words import one_of
 from layers.catalogue import CATALOGUE, LayerSpec, is_restricted_name
 from layers.io.csvfile import Added, repeated_text, write_csv
 from layers.io.grid import COORD_DECIMALS, grid_wkt, round_coordinates
@@ -80,7 +81,7 @@ def apply_profile(gdf: gpd.GeoDataFrame, spec: LayerSpec, profile: str,
         them still never leaves.
     """
     if profile not in PROFILES:
-        raise InputError(f"profile {profile!r} is not known; expected one of {list(PROFILES)}")
+        raise InputError(f"profile {profile!r} is not known; expected {one_of(PROFILES)}")
     if profile == "internal":
         return gdf
     if spec.restricted:
@@ -126,8 +127,8 @@ def write(gdf: gpd.GeoDataFrame, path: str | Path, *, spec: LayerSpec, profile: 
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(f"{path.name}: cannot export to {path.suffix!r}; expected one of "
-                         f"{sorted(FORMATS)}")
+        raise InputError(f"{path.name}: cannot export to {path.suffix!r}; expected "
+                         f"{one_of(sorted(FORMATS))}")
     out = _prepare(apply_profile(gdf, spec, profile, shareable), on_grid=fmt != "csv")  # CSV: grid_wkt rounds
     meta = metadata(profile, provenance)
     with atomic_path(path) as tmp:

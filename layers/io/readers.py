@@ -45,6 +45,7 @@ from pyproj.exceptions import CRSError as ProjCRSError
 
 from geo import geomcheck
 from geo.errors import CRSError, InputError, Problem
+from geo.words import listed
 from layers.catalogue import CATALOGUE, LayerSpec, spec_for
 from layers.io import gdalread, gdalwait, tables
 from layers.io.containers import LOCKED, ZIP_ERRORS, check_gpkg_layer
@@ -288,13 +289,13 @@ def _read_vector(path: Path, found: Sniffed, source_layer: str | None,
             source = named[""]
             layers = gdalread.list_layers(source)
         if source_layer is not None and source_layer not in layers:
-            raise InputError(f"{path.name}: has no layer {source_layer!r}; it holds {layers}")
+            raise InputError(f"{path.name}: has no layer {source_layer!r}; it holds {listed(layers) or 'none'}")
         if not layers:
             raise InputError(f"{path.name}: holds no layer; nothing to read")
         if source_layer is None and len(layers) > 1:
             if found.kind in ("kml", "kmz"):
                 return gdalread.read_kml_folders(source, layers)
-            raise InputError(f"{path.name}: holds several layers {layers}; name one with --source-layer")
+            raise InputError(f"{path.name}: holds several layers ({listed(layers)}); name one with --source-layer")
         if found.gpkg is not None:
             check_gpkg_layer(path, found.gpkg, source_layer or layers[0])
         gdf = gdalread.read(source, None if found.kind == "shapefile" else source_layer, options)

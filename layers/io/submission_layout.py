@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from geo.errors import InputError
+from geo.words import listed
 
 QUESTIONS = ("violation_id", "outcome", "reason", "visit_location", "visited_at", "photo", "notes")
 OUTCOMES = ("confirmed", "false_positive", "not_accessible", "remediated")  # the outcome question's choices
@@ -91,7 +92,7 @@ def layout(source: str, header: Sequence[str]) -> Layout:
     missing = [q for q in REQUIRED if q not in columns] + ([] if key is not None else [" or ".join(_KEYS[server])])
     if missing:
         raise InputError(f"{source}: this {server} export has no column for {', '.join(map(repr, missing))}; "
-                         f"expected the inspection form's questions {list(QUESTIONS)} (inside any group) and "
+                         f"expected the inspection form's questions {listed(QUESTIONS)} (inside any group) and "
                          f"{server}'s own columns, exported with XML names rather than labels")
     columns["key"] = key  # type: ignore[assignment]  # not None: checked above
     for part, column in (("submitter", _SUBMITTER[server]), ("review", _REVIEW[server]),
@@ -106,7 +107,7 @@ def _server(source: str, names: tuple[str, ...]) -> str:
     if len(found) != 1:
         what = "columns of both" if found else "none of the columns"
         raise InputError(f"{source}: cannot tell which server exported it: it has {what} "
-                         f"ODK Central's {list(_MARKERS[ODK])} and KoBoToolbox's {list(_MARKERS[KOBO])}; "
+                         f"ODK Central's ({listed(_MARKERS[ODK])}) and KoBoToolbox's ({listed(_MARKERS[KOBO])}); "
                          "expected an ODK Central CSV or ZIP, or a KoBoToolbox CSV or XLSX export, as downloaded")
     return found[0]
 

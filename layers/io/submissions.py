@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from geo.errors import InputError, Problem
+from geo.words import one_of
 from layers.io.form_exports import Export, media_file, read_export
 from layers.io.image_types import not_a_photo, unreadable
 from layers.io.submission_layout import OUTCOMES, POINT, REJECTED, Layout, layout
@@ -120,7 +121,7 @@ def _submission(export: Export, found: Layout, number: int,
         if not value:
             problem(part, None, "a value: every submission names it", kind="missing")
     if outcome not in OUTCOMES:
-        problem("outcome", outcome or None, f"one of {list(OUTCOMES)}", kind="allowed" if outcome else "missing")
+        problem("outcome", outcome or None, one_of(OUTCOMES), kind="allowed" if outcome else "missing")
     reason = cell("reason") or None
     if outcome in OUTCOMES and outcome != "confirmed" and reason is None:
         problem("reason", None, f"a reason: the form requires one when the outcome is {outcome!r}", kind="missing")

@@ -24,6 +24,7 @@ import pandas as pd
 from pandas.io.parsers import TextParser
 
 from geo.errors import InputError, Problem
+from geo.words import listed
 from layers.io import textcheck
 from layers.io.csvfile import restore_formula
 
@@ -87,7 +88,7 @@ def read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[Problem
     try:
         names = [ws.title for ws in book.worksheets]
         if sheet is not None and sheet not in names:
-            raise InputError(f"{path.name}: has no sheet {sheet!r}; it holds {names}")
+            raise InputError(f"{path.name}: has no sheet {sheet!r}; it holds {listed(names) or 'none'}")
         if sheet is None:
             filled = [ws.title for ws in book.worksheets if _has_values(ws)]
             if len(filled) > 1:

@@ -26,6 +26,7 @@ import pyogrio
 
 from geo.errors import InputError
 from geo.rules import LINE_COLUMN
+from geo.words import one_of
 from layers.catalogue import CATALOGUE, FieldSpec, LayerSpec, Style
 from layers.io import export
 from layers.io.grid import grid_wkt, round_coordinates
@@ -76,7 +77,7 @@ def write_violations(violations: gpd.GeoDataFrame, path: str | os.PathLike[str],
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise InputError(f"{path.name}: cannot write violations to {suffix or 'no extension'!r};"
-                         f" expected one of {list(FORMATS)}")
+                         f" expected {one_of(FORMATS)}")
     frame, lines = _split(violations, lines_too=suffix == ".gpkg", arrow_text=suffix == ".csv")
     with atomic_path(path) as tmp:
         export.write(frame, tmp, spec=VIOLATION_SPEC, profile=profile, provenance=provenance)
