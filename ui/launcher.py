@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import sys
 import threading
 import time
@@ -153,13 +154,21 @@ def start(script: Path, extra: Sequence[str] = FIRST_PAGE) -> threading.Thread:
     return thread
 
 
+SERVED = Path(__file__).resolve().parent.parent / "served_app.py"  # SCRIPT as a streamlit.App behind ui.gate
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """``streamlit run`` with the same arguments (the main script first), the preload started first."""
+    """``streamlit run`` of SCRIPT with the same options, the preload started first; SCRIPT is served as
+    ``served_app.py`` serves it (``$HGWATCH_MAIN_SCRIPT``): behind ``ui.gate.Gate``, so that
+    ``/_stcore/metrics`` answers no one (until 2026-11-28 it told anyone, signed in or not, how many
+    sessions were open and the cached functions by name)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0].startswith("-"):
         sys.exit("usage: python -m ui.launcher SCRIPT [streamlit run options]")
-    start(Path(args[0]))
-    sys.argv = ["streamlit", "run", *args]
+    script = Path(args[0]).resolve()
+    start(script)
+    os.environ["HGWATCH_MAIN_SCRIPT"] = str(script)
+    sys.argv = ["streamlit", "run", str(SERVED), *args[1:]]
     cli.main(prog_name="streamlit")
 
 
