@@ -14,6 +14,7 @@ import pytest
 from shapely.geometry import LineString, Point
 from streamlit.testing.v1 import AppTest
 
+from geo.words import counted
 from layers.store.open import open_store
 from services.hgwatch import HgWatch, Query
 from settings import Settings
@@ -49,7 +50,7 @@ def test_many_notes_fold_under_one_line(tmp_path: Path, monkeypatch: pytest.Monk
     at = _page(path, monkeypatch)
     assert not [w.value for w in at.warning if "not run" in w.value or "absent from layer" in w.value]
     rules = {n.split(":", 1)[0] for n in notes}
-    folded = [e for e in at.expander if e.label.startswith(f"{len(notes)} notes: {len(rules)} rule(s) did not run")]
+    folded = [e for e in at.expander if e.label.startswith(f"{len(notes)} notes: {counted(len(rules), 'rule')} did not run")]
     assert len(folded) == 1, [e.label for e in at.expander]
     listed = folded[0].markdown[0].value
     assert listed.count("\n- ") == len(notes) - 1 and "TAILINGS\\-WATER\\-100\\: not run" in listed
