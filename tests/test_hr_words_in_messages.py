@@ -51,6 +51,10 @@ def test_a_workbook_s_sheets_in_words(tmp_path: Path) -> None:
     book.save(path)
     assert "sites.xlsx: has no sheet 'Visits'; it holds Sites and Notes" in _refused(
         load_layer, path, "mining_sites", source_layer="Visits")
+    book["Notes"].append(["written", "by", "hand"])
+    book.save(path)
+    assert "sites.xlsx: holds several sheets (Sites and Notes); name one with --source-layer" in _refused(
+        load_layer, path, "mining_sites")
 
 
 def test_export_profiles_and_formats_in_words(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ Recognised, in this order:
 
 1. a WKT column: ``geometry``, ``wkt``, ``geom`` or ``the_geom`` (what HgWatch's CSV export writes);
 2. a latitude/longitude column pair: ``lat``/``lon``, ``latitude``/``longitude``, ``lat``/``lng``,
-   ``y``/``x``, KoBoToolbox's ``_<field>_latitude``/``_<field>_longitude`` and ODK Central's
-   ``<group>-<field>-Latitude``/``-Longitude``;
+   ``y``/``x``, KoBoToolbox's ``_<field>_latitude``/``_<field>_longitude``, ODK Central's
+   ``<group>-<field>-Latitude``/``-Longitude``, and any one pair named alike but for a word saying the
+   axis (``POINT_X``/``POINT_Y``, ``X_GEO``/``Y_GEO``, ``GPS_Lat``/``GPS_Long``, ``latitud``/``longitud``);
 3. KoBoToolbox's ``_geolocation`` column, a JSON list ``[lat, lon]``;
 4. an ODK/KoBo geopoint column holding ``"lat lon altitude accuracy"``.
 """
@@ -76,7 +77,27 @@ def _find_pair(df: pd.DataFrame, lower: dict[str, object]) -> tuple[object, obje
     for axes in stems.values():
         if "latitude" in axes and "longitude" in axes:
             return axes["latitude"], axes["longitude"]
-    return None
+    alike = _named_alike(df.columns)
+    return alike[0] if len(alike) == 1 else None
+
+
+#: a word of a column name that says its axis: latitude or northing (y), longitude or easting (x)
+_AXIS_WORDS = {"y": "y", "ycoord": "y", "lat": "y", "latitude": "y", "latitud": "y",
+               "x": "x", "xcoord": "x", "lon": "x", "lng": "x", "long": "x", "longitude": "x", "longitud": "x"}
+
+
+def _named_alike(columns: pd.Index) -> list[tuple[object, object]]:
+    """(y column, x column) pairs named alike but for one word that says the axis: ArcGIS's POINT_X/POINT_Y,
+    the Peru gold-mining points' X_GEO/Y_GEO, QGIS's xcoord/ycoord, GPS_Lat/GPS_Long, a Spanish
+    latitud/longitud. A pair only when both columns are there, and each name has one such word."""
+    found: dict[tuple[str, ...], dict[str, object]] = {}
+    for col in columns:
+        words = [w for w in re.split(r"[-_ .]+", str(col).strip().lower()) if w]
+        axes = [k for k, w in enumerate(words) if w in _AXIS_WORDS]
+        if len(axes) == 1:
+            k = axes[0]
+            found.setdefault((*words[:k], "*", *words[k + 1:]), {})[_AXIS_WORDS[words[k]]] = col
+    return [(axes["y"], axes["x"]) for axes in found.values() if "x" in axes and "y" in axes]
 
 
 def _points(lat: pd.Series, lon: pd.Series, lat_name: str, lon_name: str,

@@ -356,7 +356,8 @@ def _read_table(path: Path, found: Sniffed, sheet: str | None, crs: str | None,
         raise InputError(
             f"{path.name}: no coordinate columns found among its columns {', '.join(repr(str(c)) for c in df.columns)};"
             " expected "
-            "'lat'/'lon', 'latitude'/'longitude', 'y'/'x', KoBoToolbox '_<field>_latitude'/"
+            "'lat'/'lon', 'latitude'/'longitude', 'y'/'x', one pair named alike but for x/y or lat/lon "
+            "('POINT_X'/'POINT_Y', 'gps_lat'/'gps_lon'), KoBoToolbox '_<field>_latitude'/"
             "'_<field>_longitude' or '_geolocation', or a WKT column named 'geometry'")
     problems += [Problem(path.name, i + 1, col, plain(value), expected, kind="type")
                  for i, col, value, expected in found_geometry.bad_rows]

@@ -92,7 +92,7 @@ def read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[Problem
         if sheet is None:
             filled = [ws.title for ws in book.worksheets if _has_values(ws)]
             if len(filled) > 1:
-                raise InputError(f"{path.name}: holds several sheets {filled}; name one with --source-layer "
+                raise InputError(f"{path.name}: holds several sheets ({listed(filled)}); name one with --source-layer "
                                  f"(e.g. --source-layer {filled[0]!r}), so that no sheet is left out")
             if not names:
                 raise InputError(f"{path.name}: holds no worksheet; expected a sheet with a header row")
