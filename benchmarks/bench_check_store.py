@@ -8,9 +8,12 @@ the first run records itself and opens a case per violation, the second updates 
 re-run after an import). Wall seconds, CPU seconds and peak memory of each child are printed.
 
 The named alternative, in the same run: the same check on the files themselves (``--layer``, nothing
-read from a store or recorded), and with ``--tree DIR`` the ``cli.py`` of another checkout on the same
-two workspaces (before/after: it runs after this tree's two runs, so both of its runs update the cases;
-compare them with this tree's run 2).
+read from a store or recorded), and with ``--tree DIR`` the ``cli.py`` of another checkout (before/after),
+on its own copy of each workspace as imported (a copy of the GeoPackage file; a PostGIS database made
+from the imported one as its template), so that its run 1 opens the cases too. The two trees take
+turns (this tree's run 1, the other's run 1, then both runs 2), so a load that changes during the
+benchmark weighs on both alike. The other tree must know the schema revision of this one (PostGIS:
+a tree without this tree's newest migration refuses the database, and its lines say so).
 A benchmark, not a test: it prints, never asserts.
 
 Usage: ``python benchmarks/bench_check_store.py [--n 1000000] [--m 100000] [--tree DIR] [--no-postgis]``
@@ -19,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,23 +61,38 @@ def main() -> None:
         timed("files, not recorded (the alternative)", [sys.executable, str(ROOT / "cli.py"), "check", "--layer",
               f"mining_sites={sites.name}", "--layer", f"water_bodies={water.name}", "--only", RULE, "--no-record"], env)
 
-        def workspace(kind: str, where: list[str]) -> None:
+        trees = [("this tree", ROOT)] + ([("other tree", Path(args.tree).resolve())] if args.tree else [])
+
+        def workspace(kind: str, where: list[str], copy: Callable[[int], list[str]]) -> None:
+            """Import the inputs into the store ``where`` names, then run each tree's two checks on its
+            own copy of it (``copy(k)``: the flags naming tree k's copy), the trees taking turns."""
             for path in (sites, water):
                 subprocess.run([sys.executable, str(ROOT / "cli.py"), *where, "import", str(path)], cwd=folder,
                                env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            trees = [("this tree", ROOT)] + ([("other tree", Path(args.tree).resolve())] if args.tree else [])
-            runs = iter(["run 1 (opens the cases)", "run 2 (updates them)", "run 3 (updates them)", "run 4 (updates them)"])
-            for label, tree in trees:
-                for run in (next(runs), next(runs)):
-                    timed(f"{kind}, {label}, {run}", [sys.executable, str(tree / "cli.py"), *where, "check", "--only",
+            copies = [copy(k) for k in range(len(trees))]
+            for run in ("run 1 (opens the cases)", "run 2 (updates them)"):
+                for (label, tree), own in zip(trees, copies):
+                    timed(f"{kind}, {label}, {run}", [sys.executable, str(tree / "cli.py"), *own, "check", "--only",
                                                       RULE], dict(env, PYTHONPATH=str(tree)))
 
-        workspace("GeoPackage", ["--workspace", str(folder / "ws.gpkg")])
+        def gpkg_copy(k: int) -> list[str]:
+            shutil.copyfile(folder / "ws.gpkg", folder / f"ws{k}.gpkg")
+            return ["--workspace", str(folder / f"ws{k}.gpkg")]
+
+        workspace("GeoPackage", ["--workspace", str(folder / "ws.gpkg")], gpkg_copy)
         if not args.no_postgis:
-            from tests.postgis import running_server
+            import psycopg
+
+            from tests.postgis import running_server, url_of
 
             with running_server() as server:
-                workspace("PostGIS", ["--database-url", bench_database(server, durable_commits=True)])
+                def pg_copy(k: int) -> list[str]:
+                    with psycopg.connect(url_of(server.host, server.port, server.user, "postgres"),
+                                         autocommit=True) as con:
+                        con.execute(f"CREATE DATABASE bench{k} TEMPLATE bench")
+                    return ["--database-url", url_of(server.host, server.port, server.user, f"bench{k}")]
+
+                workspace("PostGIS", ["--database-url", bench_database(server, durable_commits=True)], pg_copy)
         print(f"load average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
