@@ -13,6 +13,7 @@ XLSX cells become the values ``pandas.read_excel`` gives (whole numbers as int, 
 """
 from __future__ import annotations
 
+import re
 import zipfile
 import zlib
 from collections import Counter
@@ -42,8 +43,9 @@ def excel_errors() -> tuple[type[Exception], ...]:
 def read_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     """All cells as text (a CSV written by HgWatch has its formula quotes removed, in values and
     header names)."""
+    skip, sep = _layout(path)
     options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig",
-                               "sep": None, "engine": "python"}
+                               "sep": sep, "engine": "python", "skiprows": skip}
     try:
         df = pd.read_csv(path, **options).map(restore_formula)
     except UnicodeDecodeError:  # pandas names a byte position in a buffer of its own: the line and column instead
@@ -56,6 +58,37 @@ def read_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     header = pd.read_csv(path, header=None, nrows=1, **options).iloc[0].map(restore_formula).tolist() \
         if len(df.columns) else []
     return df, duplicate_headers(path.name, header)
+
+
+_SEP_LINE = re.compile(r'\s*"?sep=(?P<sep>.)"?\s*[,;\t]*\s*', re.IGNORECASE)
+
+
+_SEPARATORS = (",", ";", "\t", "|")  # the first wins a tie
+
+
+def _layout(path: Path) -> tuple[int, str]:
+    """(lines before the header, the separator). Blank lines before the header are passed over, and so is
+    Excel's ``sep=;`` line, which names the separator; else the separator is the one of ``_SEPARATORS``
+    the header holds most of, a comma when it holds none (one column). pandas' own guess read a one-column
+    register ``miner_id`` as the columns 'm', 'ner_' and 'd' (the letter i as separator), a blank first line
+    as "Could not determine delimiter", and ``sep=;`` as the columns 'sep=' and 'Unnamed: 1'. A file with
+    no header is refused, saying so."""
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
+    lines = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace").splitlines()
+    skip = next((k for k, line in enumerate(lines) if line.strip()), len(lines))
+    named = _SEP_LINE.fullmatch(lines[skip]) if skip < len(lines) else None
+    if named is not None:
+        skip += 1 + next((k for k, line in enumerate(lines[skip + 1:]) if line.strip()), len(lines) - skip - 1)
+    if skip >= len(lines):
+        what = "holds only a 'sep=' line" if named else "is empty" if not head.strip() else "holds only blank lines"
+        raise InputError(f"{path.name}: the file {what}; expected a header row naming the columns (e.g. "
+                         "site_id,lat,lon), then one row per record")
+    if named is not None:
+        return skip, named["sep"]
+    header = re.sub(r'"[^"]*"', "", lines[skip])  # a separator inside a quoted name is not one
+    counts = {sep: header.count(sep) for sep in _SEPARATORS}
+    return skip, max(_SEPARATORS, key=lambda sep: counts[sep]) if any(counts.values()) else ","
 
 
 def duplicate_headers(source: str, header: list[object]) -> list[Problem]:
