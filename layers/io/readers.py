@@ -70,7 +70,7 @@ _KML_DEFAULTS = ("Name", "description", "timestamp", "begin", "end", "altitudeMo
                  "tessellate", "extrude", "visibility", "drawOrder", "icon")
 _KML_EMPTY = ("", None, -1, 0, "clampToGround")
 _KEYWORDS = {
-    "mining_sites": ("mining_site", "mine", "site", "asgm", "galamsey", "footprint"),
+    "mining_sites": ("mining_site", "mine", "site", "asgm", "galamsey", "footprint", "gold_mining", "dredge", "mineria"),
     "water_bodies": ("water", "river", "lake", "stream", "hydro", "gshhg"),
     "residential_areas": ("residential", "settlement", "village", "place", "town", "population"),
     "tailings": ("tailing",),
