@@ -43,7 +43,7 @@ def test_db_upgrade_moves_the_demo_in_and_check_gives_identical_violations(
     lines = out.splitlines()
     assert lines[0] == f"created the HgWatch schema (revision {head_revision()}) in {PostgisStore(pg_bare_url).path}"
     layers = Workspace(demo).layers()
-    assert lines[-1] == f"copied {len(layers)} layer(s) and 0 recorded run(s) from {demo}"
+    assert lines[-1] == f"copied {len(layers)} layers and 0 recorded runs from {demo}"
     assert PostgisStore(pg_bare_url).layers() == layers  # provenance, import times and row counts
 
     outputs = {}
