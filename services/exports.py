@@ -190,8 +190,9 @@ def write_inventory_report(out: str | os.PathLike[str], *, factors: Factors, wor
     when = today or date.today()
     name = paths.get("mining_sites", "mining_sites")
     every_case = identity is None or identity.rights.restricted == "all"
+    error = None if "mining_sites" in paths else workspace.info("mining_sites").accuracy_m  # a --layer file: unknown
     inv = inventory_tables(sites, factors, area=area, today=when, source=name,  # issue 12: cases per area
-                           inspection=inspection_table(workspace) if every_case else None)
+                           inspection=inspection_table(workspace) if every_case else None, expected_error_m=error)
     path = write_report(inv, out, sites=select_area(sites, area, source=name),
                         water=frames["water_bodies"],  # made today; the targets judged on ``when``
                         data_source="; ".join(sources))

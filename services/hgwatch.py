@@ -400,8 +400,10 @@ class HgWatch:
                 raise HgWatchError(f"workspace {self.store.path} holds no mining_sites layer")
             sites = with_units(sites, self.frames().get(AREA_LAYER))  # admin units by location
             every_case = self.identity is None or self.identity.rights.restricted == "all"  # reads case rows
+            error = next((i.accuracy_m for i in self.layers() if i.layer == "mining_sites"), None)
             return inventory_tables(sites, self.factors(), area=area, today=today,  # issue 12: cases per area
-                                    inspection=inspection_table(self.store) if every_case else None)
+                                    inspection=inspection_table(self.store) if every_case else None,
+                                    expected_error_m=error)  # widens the re-survey search (geo.inventory.resurvey)
         return self._cached("inventory", (area, today), make)
 
     def classed_samples(self, filters: Filters) -> gpd.GeoDataFrame | None:
