@@ -54,3 +54,24 @@ def test_a_file_without_a_header_is_told_so(tmp_path: Path, text: str, what: str
         load_layer(path, "mining_sites")
     assert str(refused.value) == (f"sites.csv: the file {what}; expected a header row naming the columns "
                                   "(e.g. site_id,lat,lon), then one row per record")
+
+
+def test_a_decimal_comma_between_commas_is_told_by_line_and_record(tmp_path: Path) -> None:
+    """pandas said "Expected 4 fields in line 7, saw 5": no record, no values, nothing to do."""
+    path = tmp_path / "sites.csv"
+    path.write_text('\nsite_id,lat,lon,status\n\nA,6.7,-1.6,active\n"B\nb",6.8,-1.5,active\nC,6,9,-1.4,active\n')
+    with pytest.raises(InputError) as refused:
+        load_layer(path, "mining_sites")
+    assert str(refused.value).startswith(
+        "sites.csv: cannot read the file: line 7 (record 3) holds 5 values where the header names 4 columns: "
+        "'C', '6', '9', '-1.4', 'active'; a value holding the separator ',' must be in quotes")
+
+
+def test_a_quote_never_closed_is_told_where_it_opens(tmp_path: Path) -> None:
+    """pandas said "unexpected end of data"."""
+    path = tmp_path / "sites.csv"
+    path.write_text('site_id,lat,lon,name\nA,6.7,-1.6,ok\nB,6.8,-1.5,"Nkwanta\nC,6.9,-1.4,x\n')
+    with pytest.raises(InputError) as refused:
+        load_layer(path, "mining_sites")
+    assert str(refused.value) == ('sites.csv: cannot read the file: line 3 (record 2) opens a quote (") that is never '
+                                  "closed, so the rest of the file would be one value; close the quote or remove it")

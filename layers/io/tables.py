@@ -13,6 +13,7 @@ XLSX cells become the values ``pandas.read_excel`` gives (whole numbers as int, 
 """
 from __future__ import annotations
 
+import csv
 import re
 import zipfile
 import zlib
@@ -48,6 +49,11 @@ def read_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
                                "sep": sep, "engine": "python", "skiprows": skip}
     try:
         df = pd.read_csv(path, **options).map(restore_formula)
+    except (pd.errors.ParserError, csv.Error):  # pandas: "Expected 4 fields in line 3, saw 6", "unexpected end of data"
+        said = _bad_record(path, skip, sep)
+        if said is None:
+            raise
+        raise InputError(f"{path.name}: cannot read the file: {said}") from None
     except UnicodeDecodeError:  # pandas names a byte position in a buffer of its own: the line and column instead
         found = textcheck.not_utf8(path)
         if found is None:
@@ -89,6 +95,36 @@ def _layout(path: Path) -> tuple[int, str]:
     header = re.sub(r'"[^"]*"', "", lines[skip])  # a separator inside a quoted name is not one
     counts = {sep: header.count(sep) for sep in _SEPARATORS}
     return skip, max(_SEPARATORS, key=lambda sep: counts[sep]) if any(counts.values()) else ","
+
+
+def _bad_record(path: Path, skip: int, sep: str) -> str | None:
+    """Where a CSV cannot be read as a table, said with its line, its record and what to do: the first
+    record holding more values than the header names columns (a decimal comma between commas), or a quote
+    opened and never closed; None when neither is found."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        for _ in range(skip):
+            f.readline()
+        reader = csv.reader(f, delimiter=sep, strict=True)  # strict: a quote left open at the end is an error
+        record, line = 0, skip + 1  # the record being read and the line it starts on
+        try:
+            header = next(reader)
+            line = skip + reader.line_num + 1
+            for cells in reader:
+                if cells:
+                    record += 1
+                if len(cells) > len(header):
+                    shown = ", ".join(repr(c) for c in cells[:12]) + (", ..." if len(cells) > 12 else "")
+                    return (f"line {line} (record {record}) holds {len(cells)} values where the header names "
+                            f"{len(header)} columns: {shown}; a value holding the separator {sep!r} must be in quotes "
+                            "(\"6,8\"): with decimal commas, separate the values with ';' (as Excel does where the "
+                            "decimal sign is a comma), or write decimals with a point")
+                line = skip + reader.line_num + 1
+        except csv.Error as exc:
+            if "end of data" not in str(exc):
+                return None  # a stray quote inside a value, which pandas reads: its own error is another
+            return (f"line {line} (record {record + 1}) opens a quote (\") that is never closed, so the rest of the "
+                    "file would be one value; close the quote or remove it")
+    return None
 
 
 def duplicate_headers(source: str, header: list[object]) -> list[Problem]:
