@@ -5,6 +5,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from commands.common import service, typed
+from geo.words import counted
 from services import arguments, audit, outputs
 from services.hgwatch import HgWatch
 
@@ -48,7 +49,8 @@ def resurvey_pairs(pairs: pd.DataFrame) -> list[str]:
              f" {text(r.earlier_admin_area) or 'no area'}): {float(str(r.distance_m)):,.1f} m apart"
              for r in pairs.head(SHOWN_PAIRS).itertuples(index=False)]
     if len(pairs) > SHOWN_PAIRS:
-        lines.append(f"  ... and {len(pairs) - SHOWN_PAIRS:,} more pair(s) in the report's 'Possible re-surveys' table")
+        lines.append(f"  ... and {counted(len(pairs) - SHOWN_PAIRS, 'more pair')} in the report's"
+                     " 'Possible re-surveys' table")
     return lines
 
 

@@ -56,6 +56,7 @@ from geo.inventory import (
     target_status,
     trends,
 )
+from geo.words import agree, counted, plural
 from layers.catalogue import ADMIN_LEVELS, CATALOGUE
 from render.map.choropleth import add_choropleth, choropleth_map
 from services.areas import AREA_LAYER, with_units
@@ -193,8 +194,10 @@ def unit_rollup(frames: Mapping[str, gpd.GeoDataFrame], factors: Factors, *, tod
     if (keys == NOT_LOCATED).any():
         units = pd.concat([units, pd.DataFrame({"unit_code": [NOT_LOCATED], "unit": [NOT_LOCATED],
                                                 "within": [None]})], ignore_index=True)
-        notes.append(f"{int((keys == NOT_LOCATED).sum())} site(s) lie in no {level} and their admin_area names"
-                     f" none: they are counted under {NOT_LOCATED!r}.")
+        lost_sites = int((keys == NOT_LOCATED).sum())
+        notes.append(f"{counted(lost_sites, 'site')} {agree(lost_sites, 'lies', 'lie')} in no {level} and"
+                     f" {agree(lost_sites, 'its admin_area names', 'their admin_area names')}"
+                     f" none: {agree(lost_sites, 'it is', 'they are')} counted under {NOT_LOCATED!r}.")
     records = pd.DataFrame(sites.drop(columns="geometry", errors="ignore"))
     links = resolve_links(records, strict=False)  # a view may leave out an earlier record: no link then
     est = estimate_sites(records, factors)
@@ -292,11 +295,11 @@ def _range_text(row: Mapping[str, object]) -> str:
     if sites == 0:
         return "no sites"
     if estimable == 0:
-        return f"not estimable ({sites} site(s) with no gold or mercury figure)"
+        return f"not estimable ({counted(sites, 'site')} with no gold or mercury figure)"
     low, central, high = (float(str(row[c])) for c in ("hg_low", "hg_central", "hg_high"))
     text = f"{low:,.1f}-{high:,.1f} kg/yr (central {central:,.1f})"
     missing = sites - estimable
-    return text + (f"; {missing} site(s) not estimable, not counted" if missing else "")
+    return text + (f"; {counted(missing, 'site')} not estimable, not counted" if missing else "")
 
 
 def _open_cases(cases: pd.DataFrame | None, frames: Mapping[str, gpd.GeoDataFrame], site_keys: pd.Series,
@@ -328,11 +331,12 @@ def _open_cases(cases: pd.DataFrame | None, frames: Mapping[str, gpd.GeoDataFram
     still = wanted["flagged"].astype(bool) if "flagged" in wanted else pd.Series(True, index=wanted.index)
     subjects = pd.DataFrame({"unit": placed, "subject": layer + "/" + wanted["site_id"].astype(str)})[still.to_numpy()]
     flagged = subjects.dropna().drop_duplicates().groupby("unit")["subject"].size()
-    notes = [f"{lost} open case(s) belong to sites not in view (or no longer in mining_sites) and are not"
-             " placed in a unit."] if lost else []
+    notes = [f"{counted(lost, 'open case')} {agree(lost, 'belongs to a site', 'belong to sites')} not in view (or no longer"
+             f" in mining_sites) and {agree(lost, 'is', 'are')} not placed in a unit."] if lost else []
     if outside:
-        notes.append(f"{outside} open case(s) concern tailings (or other features) that lie in no unit"
-                     f"{f' of the {level} level' if level else ''} listed here and are not placed in a unit.")
+        notes.append(f"{counted(outside, 'open case')} {agree(outside, 'concerns', 'concern')} tailings (or other features)"
+                     f" that lie in no unit{f' of the {level} level' if level else ''} listed here and"
+                     f" {agree(outside, 'is', 'are')} not placed in a unit.")
     return {"open_cases": counts, "flagged_sites": flagged}, notes
 
 
@@ -353,7 +357,8 @@ def _source(est: pd.DataFrame, factors: Factors) -> str:
     lo, hi = (int(p) for p in factors.percentiles)
     basis = ratio_basis(est.loc[est["basis"].isin(ESTIMATED), "amalgamation"], factors) if len(est) else ""
     n = int((est["basis"] != NOT_ESTIMABLE).sum()) if len(est) else 0
-    return (f"HgWatch inventory ({n} estimable site(s) of {len(est)}): {basis}. Range = {lo}th-{hi}th percentile"
+    return (f"HgWatch inventory ({n:,} estimable {plural('site', len(est))} of {len(est):,}): {basis}."
+            f" Range = {lo}th-{hi}th percentile"
             f" of {factors.draws} Monte Carlo draws over the factor ranges (seed {factors.seed});"
             f" factors {Path(factors.source_file).name}.")
 

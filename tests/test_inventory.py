@@ -178,7 +178,8 @@ def test_bad_sites_are_all_named_at_once() -> None:
                              ("txt", "gold_g_per_day", 3), ("days", "working_days_per_year", 4)}
     text = str(err.value)
     assert "sites.csv" in text and "-5.0" in text and "'whole-ore'" in text
-    assert "'whole_ore'" in text and "zero or more" in text and "at most 366" in text
+    assert "one of: concentrate, none, partial, unknown, whole_ore" in text
+    assert "zero or more" in text and "at most 366" in text
 
 
 def _factor_file(tmp_path: Path, old: str, new: str) -> Path:

@@ -47,12 +47,12 @@ def test_the_report_lists_the_pairs_with_the_names_escaped_until_they_are_linked
         in page
     assert "<b>pit</b>" not in page
     lines = summary_lines(inv)
-    assert lines[-1].startswith("Possible re-surveys, not linked: 1 pair(s) of sites of different survey rounds lie"
+    assert lines[-1].startswith("Possible re-surveys, not linked: 1 pair of sites of different survey rounds lies"
                                 " within 100 m of each other (100 m; no expected error of the layer is added")
     linked = inventory_tables(sites("A"), FACTORS, today=TODAY)
     page = report_html(linked, "<svg></svg>", "2026-01-01")
     assert "Possible re-surveys: sites" not in page  # no table once linked
-    assert summary_lines(linked)[-2].startswith("Re-surveys: 1 record(s) of a site surveyed again in a later round")
+    assert summary_lines(linked)[-2].startswith("Re-surveys: 1 record of a site surveyed again in a later round")
     assert summary_lines(linked)[-1].startswith("Possible re-surveys: no sites of different survey rounds lie within")
     with_error = inventory_tables(sites(None), FACTORS, today=TODAY, expected_error_m=15.0)
     assert "within 130 m of each other (100 m plus twice the layer's expected error of 15 m)" in summary_lines(
@@ -85,7 +85,7 @@ def test_the_report_command_prints_the_pairs_and_refuses_a_bad_link(tmp_path: Pa
     capsys.readouterr()
     assert main(["--workspace", str(ws), "report", "--out", str(tmp_path / "r.html")]) == 0
     out = capsys.readouterr().out
-    assert "Possible re-surveys, not linked: 1 pair(s)" in out
+    assert "Possible re-surveys, not linked: 1 pair " in out
     assert "  B (2023, New pit, North) may be A (2021, Old <b>pit</b>, North): 30.0 m apart" in out
     table.assign(resurvey_of=["", "Z"]).to_csv(tmp_path / "sites.csv", index=False)
     assert main(["--workspace", str(ws), "import", str(tmp_path / "sites.csv"), "--layer", "mining_sites"]) == 0
@@ -116,7 +116,7 @@ def test_the_inventory_page_warns_of_the_demos_possible_re_surveys(tmp_path: Pat
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("ui/pages/inventory.py").run()
     assert not at.exception, at.exception
-    assert any(w.value.startswith("2 possible re-survey(s)") for w in at.warning)
+    assert any(w.value.startswith("2 possible re-surveys:") for w in at.warning)
     pairs = next(d.value for d in at.dataframe if "earlier_round" in d.value.columns)
     assert pairs[["site_id", "resurvey_of"]].values.tolist() == [["DEMO-S140", "DEMO-S049"],
                                                                  ["DEMO-S040", "DEMO-S032"]]

@@ -91,12 +91,12 @@ def test_exact_counts_and_ranges_at_the_district_level() -> None:
     assert (got["Alamudun"]["hg_low"], got["Alamudun"]["hg_central"], got["Alamudun"]["hg_high"]) == (15, 15, 15)
     assert got["Sokuluk"]["hg_central"] == pytest.approx(5.0) and got["Sokuluk"]["hg_high"] == pytest.approx(5.0)
     assert (got["Sokuluk"]["estimable_sites"], got["Sokuluk"]["not_estimable"]) == (2, 1)
-    assert got["Sokuluk"]["hg_range"] == "5.0-5.0 kg/yr (central 5.0); 1 site(s) not estimable, not counted"
+    assert got["Sokuluk"]["hg_range"] == "5.0-5.0 kg/yr (central 5.0); 1 site not estimable, not counted"
     assert got[NOT_LOCATED]["hg_central"] == 7.0
     # a unit with no site: 0 sites, and no mercury figure at all (not zero)
     assert np.isnan(got["At-Bashy"]["hg_central"]) and got["At-Bashy"]["hg_range"] == "no sites"
     assert got["At-Bashy"]["targets_met"] == "no data"
-    assert any("1 site(s) lie in no district" in n for n in r.notes)
+    assert any("1 site lies in no district and its admin_area names none: it is counted" in n for n in r.notes)
 
 
 def test_exact_counts_at_the_region_level_and_the_default_level() -> None:
@@ -115,7 +115,7 @@ def test_a_unit_whose_sites_have_no_figure_has_no_estimate_not_zero() -> None:
     r = unit_rollup({"mining_sites": s, "admin_areas": AREAS}, POINT, today=TODAY, level="district")
     got = rows(r.table)["Sokuluk"]
     assert got["sites"] == 3 and np.isnan(got["hg_central"])
-    assert got["hg_range"] == "not estimable (3 site(s) with no gold or mercury figure)"
+    assert got["hg_range"] == "not estimable (3 sites with no gold or mercury figure)"
 
 
 def test_ranges_with_the_real_factors_are_the_inventory_by_unit_table() -> None:
@@ -152,7 +152,7 @@ def test_a_view_with_no_site_lists_every_unit_with_nothing_in_it() -> None:
     assert r.table[["unit", "sites", "open_cases", "hg_range"]].values.tolist() == [
         ["Alamudun", 0, 0, "no sites"], ["Sokuluk", 0, 0, "no sites"], ["At-Bashy", 0, 0, "no sites"]]
     assert r.table["hg_central"].isna().all()
-    assert r.notes == ["1 open case(s) belong to sites not in view (or no longer in mining_sites) and are not placed"
+    assert r.notes == ["1 open case belongs to a site not in view (or no longer in mining_sites) and is not placed"
                        " in a unit."]
 
 
@@ -209,7 +209,7 @@ def test_open_cases_per_unit_from_counts_by_site_and_status() -> None:
     r = unit_rollup(frames(), POINT, today=TODAY, level="district", cases=cases)
     assert {u: v["open_cases"] for u, v in rows(r.table).items()} == {
         "Alamudun": 1, "Sokuluk": 2, "At-Bashy": 0, NOT_LOCATED: 1}
-    assert any(n.startswith("3 open case(s) belong to sites not in view") for n in r.notes)
+    assert any(n.startswith("3 open cases belong to sites not in view") for n in r.notes)
     none = unit_rollup(frames(), POINT, today=TODAY, level="district")
     assert none.table["open_cases"].isna().all()  # no recorded run: no data, not zero
     assert any("No rule run has been recorded" in n for n in none.notes)

@@ -437,7 +437,7 @@ def test_the_report_says_what_the_baseline_is_and_that_its_year_is_assumed() -> 
 def test_a_met_target_says_which_sites_it_could_not_count() -> None:
     """Area W released 10 kg in its 2022 round; in 2024 one site released 1 kg and another had no figure.
     The reduction (90 %) printed 'met' with nothing said of the site not counted, which may release more
-    than all the rest. The print form now says 'met (1 site(s) of the round not estimable)'."""
+    than all the rest. The print form now says 'met (1 site of the round not estimable)'."""
     rows: list[dict[str, object]] = [
         {"site_id": "W1", "admin_area": "W", "mercury_kg_per_year": 10.0, "survey_date": "2022-01-01"},
         {"site_id": "W2", "admin_area": "W", "mercury_kg_per_year": 1.0, "survey_date": "2024-01-01"},
@@ -449,7 +449,7 @@ def test_a_met_target_says_which_sites_it_could_not_count() -> None:
     row = inv.tables["targets"].set_index("target").loc["exposure_reduction"]
     assert row["status"] == "met" and row["value"] == pytest.approx(0.9) and row["not_estimable"] == 1
     page = report_html(inv, "<svg></svg>", "2025-01-01")
-    assert "<td>90.0 %</td><td>70.0 %</td><td></td><td>met (1 site(s) of the round not estimable)</td>" in page
+    assert "<td>90.0 %</td><td>70.0 %</td><td></td><td>met (1 site of the round not estimable)</td>" in page
 
 
 def test_site_counts_of_a_country_carry_thousands_separators() -> None:

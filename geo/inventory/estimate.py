@@ -32,6 +32,7 @@ from geo.inventory.factors import COMPARTMENTS, DAYS_UNIT, RATIO_UNIT, Factors
 from geo.quantities import factor
 from geo.sites import NONE as NO_MERCURY
 from geo.sites import mercury_use
+from geo.words import counted, one_of
 
 MEASURED = "measured"
 FROM_KG = "gold kg/year"
@@ -137,9 +138,9 @@ def _validate(frame: pd.DataFrame, rows: np.ndarray, factors: Factors,
         raw = frame[name]
         unknown = _present(raw) & ~raw.astype(str).isin(list(allowed)).to_numpy(dtype=bool)
         for i in np.flatnonzero(unknown):
-            add(int(i), name, raw.iloc[i], f"one of {sorted(allowed)}")
+            add(int(i), name, raw.iloc[i], one_of(sorted(allowed)))
     if problems:
-        raise InputError(f"{source}: {len(problems)} value(s) cannot be used for the mercury"
+        raise InputError(f"{source}: {counted(len(problems), 'value')} cannot be used for the mercury"
                          f" inventory", problems)
     return values
 

@@ -35,6 +35,7 @@ from scipy.spatial import cKDTree
 from geo.distance import geodesic_distance
 from geo.errors import InputError, Problem
 from geo.inventory.targets import round_ranks, survey_rounds
+from geo.words import counted
 
 LINK_FIELD = "resurvey_of"
 """The field of a later record naming the ``site_id`` of the same site in an earlier round."""
@@ -141,7 +142,7 @@ def resolve_links(sites: pd.DataFrame, *, source: str = "mining_sites", strict: 
                    f" this site in round {rounds[k]}")
             parent[k], root[k] = None, k
     if problems and strict:
-        raise InputError(f"{source}: {len(problems)} re-survey link(s) ({LINK_FIELD}) cannot be used", problems)
+        raise InputError(f"{source}: {counted(len(problems), 're-survey link')} ({LINK_FIELD}) cannot be used", problems)
     latest: dict[int, int] = {}
     for k in range(len(sites)):
         best = latest.get(root[k])

@@ -25,6 +25,7 @@ from reportlab.platypus import LongTable, PageBreak, Paragraph, SimpleDocTemplat
 
 from geo.errors import InputError
 from geo.inventory import METRICS, QUANTITIES
+from geo.words import agree, counted
 from layers.io.safefile import atomic_path
 from render.fonts import paragraph, stylesheet
 from render.report.areamap import area_groups, area_map, classes_for, map_svg
@@ -131,20 +132,21 @@ def resurvey_lines(inv: Inventory) -> list[str]:
         return []
     lines = []
     if r.superseded:
-        lines.append(f"Re-surveys: {r.superseded:,} record(s) of a site surveyed again in a later round (linked by"
-                     f" resurvey_of) are left out of the totals, which count each site once, at its latest survey;"
-                     f" each survey round still counts its own records.")
+        lines.append(f"Re-surveys: {counted(r.superseded, 'record')} of a site surveyed again in a later round"
+                     f" (linked by resurvey_of) {agree(r.superseded, 'is', 'are')} left out of the totals, which"
+                     " count each site once, at its latest survey; each survey round still counts its own records.")
     elif r.linked:
-        lines.append(f"Re-surveys: {r.linked:,} site(s) linked by resurvey_of to a site of an earlier round outside"
+        lines.append(f"Re-surveys: {counted(r.linked, 'site')} linked by resurvey_of to a site of an earlier round outside"
                      " this area; the totals count each site once, at its latest survey.")
     error = (f"{_metres(r.distance_m)} plus twice the layer's expected error of {_metres(r.expected_error_m)}"
              if r.expected_error_m is not None else
              f"{_metres(r.distance_m)}; no expected error of the layer is added, so positions further apart"
              " may still be one site")
     if r.candidates:
-        lines.append(f"Possible re-surveys, not linked: {r.candidates:,} pair(s) of sites of different survey rounds"
-                     f" lie within {_metres(r.within_m)} of each other ({error}) under different ids (table"
-                     f" 'Possible re-surveys'). Each may be one site counted twice in the totals and the baseline:"
+        lines.append(f"Possible re-surveys, not linked: {counted(r.candidates, 'pair')} of sites of different survey"
+                     f" rounds {agree(r.candidates, 'lies', 'lie')} within {_metres(r.within_m)} of each other ({error})"
+                     f" under different ids (table 'Possible re-surveys'). Each may be one site counted twice in the"
+                     " totals and the baseline:"
                      f" give the later site's resurvey_of the earlier site's id, or leave both if they are two sites.")
     else:
         lines.append(f"Possible re-surveys: no sites of different survey rounds lie within {_metres(r.within_m)} of"
@@ -223,7 +225,7 @@ def _compact(name: str, table: pd.DataFrame) -> pd.DataFrame:
         return out
     if name == "targets":  # the label says what the id means; a 'met' says what it leaves out
         out = table.drop(columns=["target", "source", "not_estimable"])
-        out["status"] = [f"{s} ({n} site(s) of the round not estimable)" if s == "met" and n else s
+        out["status"] = [f"{s} ({counted(n, 'site')} of the round not estimable)" if s == "met" and n else s
                          for s, n in zip(table["status"], table["not_estimable"], strict=True)]
         return out
     if name == "trends":

@@ -16,6 +16,7 @@ from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError
 from geo.inventory import METRICS
+from geo.words import counted
 from render.report import charts
 from render.report.areamap import area_groups, area_svg, classes_for
 from render.report.document import report_bytes, summary_lines
@@ -99,7 +100,7 @@ st.caption(f"Data date (latest survey): {inv.data_date}. Ranges are the {lo}th-{
            f"percentile of {inv.factors.draws} Monte Carlo draws over the factor ranges.")
 pairs = inv.tables["resurveys"]
 if len(pairs):  # before any figure is published: each pair may be one site counted twice
-    st.warning(f"{len(pairs):,} possible re-survey(s): sites of different survey rounds close to each other under"
+    st.warning(f"{counted(len(pairs), 'possible re-survey')}: sites of different survey rounds close to each other under"
                " different ids. Each may be one site counted twice in the totals and the baseline. Give the later"
                " site's resurvey_of the earlier site's id (and import it again), or leave both if they are two sites.")
     st.dataframe(pairs, hide_index=True, key="inv_resurveys",
