@@ -63,8 +63,33 @@ def test_a_decimal_comma_between_commas_is_told_by_line_and_record(tmp_path: Pat
     with pytest.raises(InputError) as refused:
         load_layer(path, "mining_sites")
     assert str(refused.value).startswith(
-        "sites.csv: cannot read the file: line 7 (record 3) holds 5 values where the header names 4 columns: "
+        "sites.csv: cannot read the file: line 7 (record 3) holds 5 values where the header (line 2) names 4 columns: "
         "'C', '6', '9', '-1.4', 'active'; a value holding the separator ',' must be in quotes")
+
+
+def test_a_first_record_longer_than_the_header_is_refused_not_shifted(tmp_path: Path) -> None:
+    """pandas read the extra leading value as an index: site_id took 6.7, lat -1.6 and lon 12, a valid site
+    at the wrong place, imported without a word."""
+    path = tmp_path / "sites.csv"
+    path.write_text("site_id,lat,lon\nA,6.7,-1.6,12\nB,6.8,-1.5,14\n")
+    with pytest.raises(InputError) as refused:
+        load_layer(path, "mining_sites")
+    assert str(refused.value).startswith("sites.csv: cannot read the file: line 2 (record 1) holds 4 values where the "
+                                         "header (line 1) names 3 columns: 'A', '6.7', '-1.6', '12'")
+
+
+def test_a_title_row_above_a_sheet_s_header_is_named(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in (["Mining sites survey, Amansie West, 2024"], [], ["site_id", "lat", "lon"], ["A", 6.7, -1.6]):
+        book.active.append(row)
+    path = tmp_path / "sites.xlsx"
+    book.save(path)
+    with pytest.raises(InputError) as refused:
+        load_layer(path, "mining_sites")
+    assert str(refused.value).endswith("The row holding 'site_id', 'lat', 'lon' looks like the header: remove the rows "
+                                       "above it (a title), so that the header is the first row")
 
 
 def test_a_quote_never_closed_is_told_where_it_opens(tmp_path: Path) -> None:

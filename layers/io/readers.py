@@ -358,7 +358,7 @@ def _read_table(path: Path, found: Sniffed, sheet: str | None, crs: str | None,
             " expected "
             "'lat'/'lon', 'latitude'/'longitude', 'y'/'x', one pair named alike but for x/y or lat/lon "
             "('POINT_X'/'POINT_Y', 'gps_lat'/'gps_lon'), KoBoToolbox '_<field>_latitude'/"
-            "'_<field>_longitude' or '_geolocation', or a WKT column named 'geometry'")
+            "'_<field>_longitude' or '_geolocation', or a WKT column named 'geometry'" + _header_below(df))
     problems += [Problem(path.name, i + 1, col, plain(value), expected, kind="type")
                  for i, col, value, expected in found_geometry.bad_rows]
     problems.append(Problem(path.name, None, None, None,
@@ -371,6 +371,19 @@ def _read_table(path: Path, found: Sniffed, sheet: str | None, crs: str | None,
         gdf[EMPTY] = list(found_geometry.empty)
     gdf, crs_problems = place_crs(gdf, path, crs)
     return gdf, problems + crs_problems
+
+
+def _header_below(df: pd.DataFrame, rows: int = 10) -> str:
+    """When one of the first ``rows`` records of a table without coordinate columns names them (a title
+    row, or a few, above the real header: 'Mining sites survey, 2024'), what to do; else ''. The header is
+    not guessed: the user removes the rows above it."""
+    for k in range(min(rows, len(df))):
+        names = [str(v).strip() for v in df.iloc[k].tolist() if isinstance(v, str) and v.strip()]
+        if len(names) >= 2 and len(set(names)) == len(names) and find_geometry(pd.DataFrame(columns=names)) is not None:
+            shown = ", ".join(repr(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
+            return (f". The row holding {shown} looks like the header: remove the rows above it (a title), so that"
+                    " the header is the first row")
+    return ""
 
 
 def _gdal_message(exc: BaseException) -> str:

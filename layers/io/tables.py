@@ -26,7 +26,7 @@ import pandas as pd
 from pandas.io.parsers import TextParser
 
 from geo.errors import InputError, Problem
-from geo.words import listed
+from geo.words import counted, listed
 from layers.io import textcheck
 from layers.io.csvfile import restore_formula
 
@@ -60,6 +60,10 @@ def read_csv(path: Path) -> tuple[pd.DataFrame, list[Problem]]:
             raise
         raise InputError(f"{path.name}: cannot read the file: {textcheck.message(found, textcheck.ADVICE['csv'])}") \
             from None
+    if not isinstance(df.index, pd.RangeIndex):  # pandas took the first record's extra leading values as an index,
+        said = _bad_record(path, skip, sep)  # shifting every value a column to the right of its name
+        raise InputError(f"{path.name}: cannot read the file: "
+                         f"{said or 'its first record holds more values than the header names columns'}")
     df.columns = [restore_formula(c) for c in df.columns]
     header = pd.read_csv(path, header=None, nrows=1, **options).iloc[0].map(restore_formula).tolist() \
         if len(df.columns) else []
@@ -99,8 +103,9 @@ def _layout(path: Path) -> tuple[int, str]:
 
 def _bad_record(path: Path, skip: int, sep: str) -> str | None:
     """Where a CSV cannot be read as a table, said with its line, its record and what to do: the first
-    record holding more values than the header names columns (a decimal comma between commas), or a quote
-    opened and never closed; None when neither is found."""
+    record holding more values than the header names columns (a decimal comma between commas, a header
+    short of a name: pandas read a first such record's extra values as an index, and moved each value under
+    the next column's name), or a quote opened and never closed; None when neither is found."""
     with path.open(encoding="utf-8-sig", newline="") as f:
         for _ in range(skip):
             f.readline()
@@ -114,10 +119,11 @@ def _bad_record(path: Path, skip: int, sep: str) -> str | None:
                     record += 1
                 if len(cells) > len(header):
                     shown = ", ".join(repr(c) for c in cells[:12]) + (", ..." if len(cells) > 12 else "")
-                    return (f"line {line} (record {record}) holds {len(cells)} values where the header names "
-                            f"{len(header)} columns: {shown}; a value holding the separator {sep!r} must be in quotes "
-                            "(\"6,8\"): with decimal commas, separate the values with ';' (as Excel does where the "
-                            "decimal sign is a comma), or write decimals with a point")
+                    return (f"line {line} (record {record}) holds {len(cells)} values where the header (line "
+                            f"{skip + 1}) names {counted(len(header), 'column')}: {shown}; a value holding the separator "
+                            f"{sep!r} must be in quotes (\"6,8\"): with decimal commas, separate the values with ';' "
+                            "(as Excel does where the decimal sign is a comma) or write decimals with a point; every "
+                            "column needs a name in the header, and a title above the header must be removed")
                 line = skip + reader.line_num + 1
         except csv.Error as exc:
             if "end of data" not in str(exc):
