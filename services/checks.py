@@ -27,6 +27,7 @@ from pandas.core.util.hashing import combine_hash_arrays
 from geo import geomcheck
 from geo.errors import HgWatchError, InputError, Problem, WorkspaceError
 from geo.rules import Evaluation, Rule, RuleSet, RunDiff, diff_runs, run_rules
+from geo.words import agree, counted, listed, plural
 from layers.catalogue import CATALOGUE
 from layers.io.containers import shared_copies
 from layers.io.export import Provenance
@@ -131,7 +132,8 @@ def check(settings: Settings, *, only: Sequence[str] | None = None,
             hidden = [lay for lay in needed if lay in held and visible is not None and not visible(lay)]
             if only and hidden:
                 names = [r.id for r in selected if set(r.layers) & set(hidden)]
-                raise InputError(f"rule(s) {', '.join(names)} read layer(s) {', '.join(hidden)}, which {who or 'this role'}"
+                raise InputError(f"{plural('rule', len(names))} {listed(names)} {agree(len(names), 'reads', 'read')}"
+                                 f" {plural('layer', len(hidden))} {listed(hidden)}, which {who or 'this role'}"
                                  " may not see: an analyst or an admin runs them")
             warnings = [Problem(str(workspace.path), None, None, lay, f"layer restricted: {who or 'this role'} may not"
                                 " see it, so it is not read and the rules on it are not run", "warning",
@@ -288,8 +290,8 @@ def summary_lines(evaluation: Evaluation) -> list[str]:
         checked = f"{s.checked:>8}" if s.ran else f"{'-':>8}"
         lines.append(f"{s.rule_id:<30} {s.severity:<9} {checked} {s.violations:>10}{mark}")
         lines += [f"    note: {n}" for n in s.notes]
-    lines.append(f"{len(evaluation.violations)} violation(s) in "
-                 f"{sum(s.ran for s in evaluation.summaries)} rule(s) run")
+    lines.append(f"{counted(len(evaluation.violations), 'violation')} in "
+                 f"{counted(sum(s.ran for s in evaluation.summaries), 'rule')} run")
     return lines
 
 
@@ -320,7 +322,7 @@ def rule_worth(rule: Rule, errors: Mapping[str, float | None], violations: int |
     shown = ", ".join(f"{lay} ±{errors[lay]:g} m" if errors.get(lay) is not None else f"{lay} unknown"
                       for lay in layers)
     unknown = [lay for lay in layers if errors.get(lay) is None]
-    flags = "its flags are" if violations is None else f"its {violations} flag(s) are"
+    flags = "its flags are" if violations is None else f"its {counted(violations, 'flag')} {agree(violations, 'is', 'are')}"
     worth = (f"{flags} leads for a field visit, not proof, and sites may be missed" if violations != 0
              else "finding no flag is not proof of compliance either")
     if unknown:
@@ -346,7 +348,7 @@ def diff_last_runs(workspace: Store) -> RunComparison:
     """Compare the last two runs recorded in ``workspace``; WorkspaceError if fewer than two."""
     runs = workspace.runs(limit=2)
     if len(runs) < 2:
-        raise WorkspaceError(f"workspace {workspace.path} holds {len(runs)} recorded run(s);"
+        raise WorkspaceError(f"workspace {workspace.path} holds {counted(len(runs), 'recorded run')};"
                              " `cli.py diff` needs two: run `cli.py check` again")
     newer, older = runs
     counts = newer["counts"]

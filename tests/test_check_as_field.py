@@ -94,7 +94,7 @@ def test_a_field_coordinators_check_flags_what_an_analysts_flags(demo: Settings)
 
 
 def test_a_rule_on_a_layer_the_role_may_not_see_is_refused_by_name(demo: Settings) -> None:
-    with pytest.raises(InputError, match=r"TRADE-SEIZURE read layer\(s\) mercury_trade, which role 'field' may not"
+    with pytest.raises(InputError, match=r"rule TRADE-SEIZURE reads layer mercury_trade, which role 'field' may not"
                                          " see: an analyst or an admin runs them"):
         HgWatch(demo, FIELD).check(record=False, only=["TRADE-SEIZURE", "HG-WATER-100"])
     assert HgWatch(demo, ANALYST).check(record=False, only=["TRADE-SEIZURE"]).evaluation.counts["TRADE-SEIZURE"] > 0

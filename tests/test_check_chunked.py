@@ -237,7 +237,7 @@ def test_the_check_command_prints_and_writes_the_same_in_chunks(tmp_path: Path, 
         assert cli.main([*base, "--chunk-rows", rows, "--out", str(tmp_path / out)]) == 0
         got = capsys.readouterr()
         printed.append((got.out.replace(out, "OUT"), got.err))
-    assert printed[0] == printed[1] and "18 violation(s) in 3 rule(s)" in printed[0][0]
+    assert printed[0] == printed[1] and "18 violations in 3 rules" in printed[0][0]
     assert "ids were generated as 'mining_sites-<row>'" in printed[0][1]
     layers = [gpd.read_file(tmp_path / out, layer="violations") for out in ("whole.gpkg", "chunked.gpkg")]
     pd.testing.assert_frame_equal(layers[0], layers[1], check_exact=True)

@@ -76,7 +76,7 @@ def test_check_as_a_program_ends_without_tearing_down_and_writes_what_an_in_proc
     assert cli.main(_argv(tmp_path, tmp_path / "main.csv")) == 0
     out, _ = capsys.readouterr()
     assert proc.stdout == out.replace("main.csv", "program.csv")  # every line, through a pipe
-    assert "2 violation(s) in 1 rule(s) run" in proc.stdout
+    assert "2 violations in 1 rule run" in proc.stdout
     assert (tmp_path / "program.csv").read_bytes() == (tmp_path / "main.csv").read_bytes()
 
 

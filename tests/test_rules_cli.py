@@ -166,7 +166,7 @@ def test_refusals_exit_2_with_a_reason_and_no_traceback(tmp_path, capsys) -> Non
         (["check", "--only", "HG-WATER-100"], "needs layer 'water_bodies'"),
         (["check", "--only", "NO-SUCH-RULE"], "no rule 'NO-SUCH-RULE'"),
         (["check", "--layer", "rivers=x.geojson"], "expected LAYER=PATH"),
-        (["diff"], "holds 0 recorded run(s)"),
+        (["diff"], "holds 0 recorded runs"),
     ]
     for args, needle in cases:
         assert cli.main(["--workspace", str(ws_path)] + args) == 2

@@ -53,7 +53,7 @@ def test_a_check_of_files_loads_no_writer_lock_account_suggestion_or_page_module
          "--only", "HG-WATER-100", "--out", "v.csv", "--no-record"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "1 violation(s) in 1 rule(s) run" in out.stdout  # S1 is ~55 m from the river, S2 ~11 km
+    assert "1 violation in 1 rule run" in out.stdout  # S1 is ~55 m from the river, S2 ~11 km
     assert pd.read_csv(tmp_path / "v.csv")["subject_id"].tolist() == ["S1"]
     loaded = set(json.loads(listed.read_text()))
     assert "services.hgwatch" in loaded and "geo.rules.evaluate" in loaded  # the check itself ran here

@@ -94,7 +94,7 @@ def test_check_says_a_100_m_flag_on_gshhg_water_is_a_lead_not_proof(
     text = capsys.readouterr().out
     assert re.search(r"HG-WATER-100\s+critical\s+685\s+98\b", text)
     assert ("accuracy HG-WATER-100: mining_sites ±10 m, water_bodies ±500 m; positions may be off by up to "
-            "510 m together, not small against the rule's 100 m: its 98 flag(s) are leads for a field visit, "
+            "510 m together, not small against the rule's 100 m: its 98 flags are leads for a field visit, "
             "not proof") in text
     meta = {m["layer"]: m for m in json.loads(out.read_text())["hgwatch"]["layers"]}
     assert meta["water_bodies"]["expected_error_m"] == 500.0 and meta["mining_sites"]["expected_error_m"] == 10.0
@@ -118,7 +118,7 @@ def test_appending_lakes_keeps_the_rivers_provenance_and_unknown_error_stays_unk
     capsys.readouterr()
     assert cli.main(["--workspace", str(ws), "check", "--only", "HG-WATER-100", "--no-record"]) == 0
     assert ("accuracy HG-WATER-100: mining_sites ±10 m, water_bodies unknown; the expected error of "
-            "water_bodies is unknown: its 98 flag(s) are leads for a field visit, not proof") in capsys.readouterr().out
+            "water_bodies is unknown: its 98 flags are leads for a field visit, not proof") in capsys.readouterr().out
 
 
 @needs_data
