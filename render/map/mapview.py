@@ -39,6 +39,7 @@ TILES = (
      "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
      "Tiles &copy; Esri, Maxar, Earthstar Geographics, and the GIS User Community"),
 )
+MAX_ZOOM = 19  # the deepest zoom of the map and its basemaps (OpenStreetMap's and Esri's tiles)
 FOCUS_MAX_ZOOM = 14  # the deepest first view of a focus (``build_map``): about 10 m a pixel, a site and its surroundings
 DRAW_ORDER = ("admin_areas", "zones", "licences", "deposits", "residential_areas", "water_bodies", "receptors",
               "tailings", "facilities", "samples", "mercury_trade", "miners", "mining_sites")  # bottom to top
@@ -322,11 +323,14 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], *,
     zoom = display_zoom(bounds, width_px=options.width_px, height_px=options.height_px)
     if focused:  # a single site would give zoom 18 (and tile archives 14 data zooms deep)
         zoom = min(zoom, FOCUS_MAX_ZOOM)
+    # the map's own largest zoom: with no basemap shown ("none") no tile layer gave one, and the clusters
+    # of a layer of more than ``cluster_above`` points threw "Map has no maxZoom specified": no map drew
     m = offline_map(prefer_canvas=total > options.canvas_above, control_scale=True,
                     location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
                     zoom_start=zoom)
+    m.options["maxZoom"] = MAX_ZOOM  # folium gives its max_zoom to its own default tiles only, not to L.map
     for i, (label, url, attr) in enumerate(TILES):
-        folium.TileLayer(url, name=label, attr=attr, max_zoom=19,
+        folium.TileLayer(url, name=label, attr=attr, max_zoom=MAX_ZOOM,
                          show=options.basemap == ("osm", "satellite")[i]).add_to(m)
     BlankBase(show=options.basemap == "none").add_to(m)
     # the sites' style classes, made once for the layer (tiles or rows) and the legend: 0.06 s a
