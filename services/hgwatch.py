@@ -337,17 +337,16 @@ class HgWatch:
     def map(self, q: Query) -> folium.Map:
         """A fresh folium map of ``q`` as the dashboard shows it: the layers of the filtered view
         (``view``), the chosen rules' violations and buffer, and a first view framed on what the
-        filters keep (``services.view.map_focus``: a district's sites, one rule's violations), or the
-        whole workspace when nothing is narrowed. Every face (the pages, the HTML download, the
-        ``tiles`` command) draws through here; until 2026-11-28 only the pages framed the map, by a
-        second function around this one, and ``HgWatch.map`` kept the whole workspace's extent under
-        any filter. Built once per query and kept pickled, since ``st_folium`` rewrites element ids
-        while rendering (one Map must never render twice)."""
+        filters keep (``services.view.map_focus``: the sites in view, or one rule's violations). Every
+        face (the pages, the HTML download, the ``tiles`` command) draws through here; until 2026-11-28
+        only the pages framed the map, by a second function around this one, and ``HgWatch.map`` kept
+        the whole workspace's extent under any filter. Built once per query and kept pickled, since
+        ``st_folium`` rewrites element ids while rendering (one Map must never render twice)."""
         from services.tiles import draw_map
 
         def make() -> bytes:
             violations = self.violations(q)[0]
-            focus = map_focus(q.filters, rules_narrowed=self._narrowed(q), flagged=len(violations))
+            focus = map_focus(rules_narrowed=self._narrowed(q), flagged=len(violations))
             return pickle.dumps(draw_map(self.view(q.filters), violations=violations, zone_m=self.zone_m(q),
                                          focus=focus))
 

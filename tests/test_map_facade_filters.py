@@ -61,6 +61,6 @@ def test_the_facade_frames_and_draws_what_the_filter_keeps(svc: HgWatch) -> None
     assert _site_ids(svc, south) == {"S1", "S2"}
 
 
-def test_no_filter_frames_the_whole_workspace(svc: HgWatch) -> None:
-    assert _fit(svc, Query()) == (4.8, -3.2, 7.7, -0.3)  # every layer: the river's bounds hold the sites
+def test_no_filter_frames_every_site_not_the_context_layers(svc: HgWatch) -> None:
+    assert _fit(svc, Query()) == (5.0, -2.9, 7.65, -0.45)  # the four sites, not the river's reach to (-3.2, 4.8)
     assert _site_ids(svc, Query()) == set(SITES)
