@@ -24,6 +24,7 @@ from services.contamination import (
     usable_classed,
 )
 from services.tiles import draw_map
+from services.view import map_focus
 from ui import sidebar as chrome
 
 SURFACE, PRESSURE, NONE = "Measured mercury (interpolated)", "Mercury pressure (estimate)", "None"
@@ -73,10 +74,12 @@ drawn = {k: v for k, v in view.frames.items() if k != "samples"}
 # built again only when the view's layers change (each click reruns the page: 1.4 s at 5,382 sites), kept
 # pickled as HgWatch.map keeps the Map page's: st_folium rewrites element ids, so a Map never renders twice
 # drawn as the Map page draws (services.tiles.draw_map): the basemap HGWATCH_BASEMAP names (an office with no
-# internet asked OpenStreetMap for tiles here) and a national layer as vector tiles, not 10^4 rows
+# internet asked OpenStreetMap for tiles here) and a national layer as vector tiles, not 10^4 rows; framed on the
+# sites as the Map page is (a national places layer put them in a corner at the map's bottom edge)
 try:
     m = pickle.loads(svc.kept("overlays map", filters,
-                              lambda: pickle.dumps(draw_map(drawn, violations=None, zone_m=None))))  # our own bytes
+                              lambda: pickle.dumps(draw_map(drawn, violations=None, zone_m=None,  # our own bytes
+                                                            focus=map_focus(rules_narrowed=False, flagged=0)))))
 except HgWatchError as exc:  # a bad HGWATCH_TILES_ABOVE / HGWATCH_BASEMAP value
     st.error(chrome.plain(exc))
     st.stop()
