@@ -92,6 +92,7 @@ from api import claims, cql2_read, cql2_text, parameters, values
 from api import config as api_config
 from api.provider import ASKING, Asking, StoreUnreadable, every_served, read_by_gate, restored, served_to, use
 from api.uses import KeyUses
+from geo.words import one_of
 from layers.catalogue import CATALOGUE
 from layers.store.base import Store
 from layers.store.open import open_store
@@ -397,12 +398,12 @@ class KeyGate:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if query.get("f", "json") not in FORMATS:
             await self._reply(send, 400, "InvalidParameterValue",
-                              f"f={query['f']!r}: this service answers in JSON only; expected one of {list(FORMATS)}")
+                              f"f={query['f']!r}: this service answers in JSON only; expected {one_of(FORMATS)}")
             return
         if query.get("filter-lang", FILTER_LANGS[0]) not in FILTER_LANGS:  # pygeoapi: "Bad CQL text" for cql-json
             await self._reply(send, 400, "InvalidParameterValue",
                               f"filter-lang={query['filter-lang']!r}: this service reads filter= as CQL2 text only"
-                              f" (e.g. filter=miners > 10 AND status = 'active'); expected one of {list(FILTER_LANGS)}")
+                              f" (e.g. filter=miners > 10 AND status = 'active'); expected {one_of(FILTER_LANGS)}")
             return
         if query.get("filter-lang") == FILTER_LANGS[0] or query.get("datetime", "").startswith(NO_START):
             pairs = [(k, _as_pygeoapi_reads(k, v)) for k, v in parse_qsl(scope["query_string"].decode("latin-1"),

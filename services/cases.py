@@ -44,6 +44,7 @@ from geo.cases import CaseRules, Fingerprint, on_flagged, path_for_outcome, refu
 from geo.distance import geodesic_distance
 from geo.errors import InputError, Problem
 from geo.rules import Evaluation
+from geo.words import one_of
 from layers.catalogue import CATALOGUE
 from layers.io.image_types import not_a_photo, unreadable
 from layers.io.photos import photo_facts
@@ -394,7 +395,7 @@ def list_cases(store: Store, identity: Identity, status: str | None = None, area
     _no_partner(identity)
     rules = case_rules()
     if status is not None and status not in rules.statuses:
-        raise InputError(f"--status {status!r} is not a status; expected one of {list(rules.statuses)}")
+        raise InputError(f"--status {status!r} is not a status; expected {one_of(rules.statuses)}")
     columns = list(LIST_COLUMNS) + list(DETAIL_COLUMNS)
     stored_columns = [c for c in columns if c in stored.CASE_COLUMNS]
     equals = {k: v for k, v in (("status", status), ("admin_area", area), ("assignee", assignee)) if v is not None}
@@ -704,7 +705,7 @@ def _plan(rules: CaseRules, s: Submission, case: Case | None, identity: Identity
         return [], _problem(s, "violation_id", s.violation_id, f"the id of a case{where} (`cli.py cases list`)", "unknown")
     path = path_for_outcome(rules, case.status, s.outcome)
     if path is None:
-        return [], _problem(s, "outcome", s.outcome, f"one of {sorted(rules.outcomes)}", "allowed")
+        return [], _problem(s, "outcome", s.outcome, one_of(sorted(rules.outcomes)), "allowed")
     current = case.status
     for target in path:
         why = refusal(rules, case=case.violation_id, current=current, target=target, role=identity.role, reason=s.reason)

@@ -40,6 +40,7 @@ from geo.errors import InputError
 from geo.inventory import resolve_links
 from geo.rules.model import Validity
 from geo.rules.validity import valid_mask
+from geo.words import one_of
 from render.map.choropleth import choropleth_map
 from services.areas import AREA_LAYER
 from services.auth import Identity
@@ -212,7 +213,7 @@ def _licence_units(sites: gpd.GeoDataFrame | None, licences: gpd.GeoDataFrame | 
     if levels and areas is not None:
         level = level or default_level(levels)
         if level not in levels:
-            raise InputError(f"{AREA_LAYER}: field 'level': value {level!r}: expected one of {list(levels)}")
+            raise InputError(f"{AREA_LAYER}: field 'level': value {level!r}: expected {one_of(levels)}")
         units = level_units(areas, level)
         site_keys = unit_keys(active, areas, level)
         lic = licences if licences is not None else empty
@@ -254,7 +255,7 @@ def _licence_units(sites: gpd.GeoDataFrame | None, licences: gpd.GeoDataFrame | 
 def unit_map(units: LicenceUnits, measure: str, *, basemap: str = "osm") -> folium.Map | None:
     """The units of ``units`` coloured by ``measure`` (a key of ``MEASURES``); None in the fallback."""
     if measure not in MEASURES:
-        raise InputError(f"choropleth measure {measure!r}: expected one of {list(MEASURES)}")
+        raise InputError(f"choropleth measure {measure!r}: expected {one_of(MEASURES)}")
     if units.shapes is None:
         return None
     label, unit = MEASURES[measure]

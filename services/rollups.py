@@ -56,7 +56,7 @@ from geo.inventory import (
     target_status,
     trends,
 )
-from geo.words import agree, counted, plural
+from geo.words import agree, counted, one_of, plural
 from layers.catalogue import ADMIN_LEVELS, CATALOGUE
 from render.map.choropleth import add_choropleth, choropleth_map
 from services.areas import AREA_LAYER, with_units
@@ -177,7 +177,7 @@ def unit_rollup(frames: Mapping[str, gpd.GeoDataFrame], factors: Factors, *, tod
     if levels and areas is not None:
         level = level or default_level(levels)
         if level not in levels:
-            raise InputError(f"{AREA_LAYER}: field 'level': value {level!r}: expected one of {list(levels)}")
+            raise InputError(f"{AREA_LAYER}: field 'level': value {level!r}: expected {one_of(levels)}")
         units = _units(areas, level)
         basis = BASIS_CONTAINMENT
     else:
@@ -392,7 +392,7 @@ TOOLTIP = (("unit_code", "code", ""), ("within", "within", ""), ("sites", "sites
 def _measure(name: str) -> Measure:
     known = {**MEASURES, **CASE_MEASURES}
     if name not in known:
-        raise InputError(f"choropleth measure {name!r}: expected one of {list(known)}")
+        raise InputError(f"choropleth measure {name!r}: expected {one_of(known)}")
     return known[name]
 
 

@@ -97,6 +97,6 @@ def test_a_filter_language_other_than_cql2_text_is_refused_naming_the_two_read(p
             assert status == 400, (lang, body)
             described = json.loads(body)["description"]
             assert described.startswith(f"filter-lang='{lang}': this service reads filter= as CQL2 text only"), described
-            assert "expected one of ['cql2-text', 'cql-text']" in described
+            assert "expected one of: cql2-text, cql-text" in described
         for lang in ("cql2-text", "cql-text"):
             assert _count(url, key, f"filter-lang={lang}&filter=" + urllib.parse.quote("site_id = 'S1'")) == 1

@@ -30,8 +30,8 @@ DREDGE = DATA / "peru" / "dredge_mining_points.geojson"
 RIVERBANK = DATA / "peru" / "riverbank_not_mining_points.geojson"
 RIVERS = DATA / "peru" / "gshhg_rivers_madre_de_dios.geojson"
 NOTE = ("read as layer water_bodies, the type its file name suggests; if the file holds another kind of feature, "
-        "pass --layer with its type, one of ['admin_areas', 'deposits', 'facilities', 'licences', 'mercury_trade', "
-        "'miners', 'mining_sites', 'receptors', 'residential_areas', 'samples', 'tailings', 'water_bodies', 'zones']")
+        "pass --layer with its type, one of: admin_areas, deposits, facilities, licences, mercury_trade, "
+        "miners, mining_sites, receptors, residential_areas, samples, tailings, water_bodies, zones")
 
 
 @pytest.fixture
