@@ -19,7 +19,7 @@ COPY . .
 # HgWatch's own modules compiled once here: PYTHONDONTWRITEBYTECODE would otherwise have every command
 # compile them again (about 0.1-0.2 s of each start)
 RUN pip install --no-deps -e . && python scripts/install_assets.py --require-npm \
-    && python -m compileall -q cli.py app.py api commands geo layers render services settings ui \
+    && python -m compileall -q cli.py app.py served_app.py api commands geo layers render services settings ui \
     && useradd --system --home /app hgwatch && chown -R hgwatch /app/data
 USER hgwatch
 

@@ -23,7 +23,7 @@ install: $(VENV)/.runtime
 	@test -f $(WORKSPACE) || $(BIN)/python scripts/build_demo.py --out $(WORKSPACE)
 	@command -v npm >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm >/dev/null; }
 	$(BIN)/python scripts/install_assets.py --require-npm
-	$(BIN)/python -m compileall -q -j 0 cli.py app.py api commands geo layers render services settings ui
+	$(BIN)/python -m compileall -q -j 0 cli.py app.py served_app.py api commands geo layers render services settings ui
 
 # The dashboard (http://localhost:8501) and the partner API (http://localhost:8502), one command;
 # Ctrl-C stops both (cli.py serve). `streamlit run app.py` alone still works.

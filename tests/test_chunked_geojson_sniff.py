@@ -126,7 +126,8 @@ def test_the_scan_reads_what_json_loads_reads(tmp_path: Path, doc: object, inden
      r"not valid JSON: a control character \(a line break, a tab\) inside a string at line 2, column 9"),
     (b'{"type": "Point", /* c */ "coordinates": [1, 2]}', r"not valid JSON: a comment; JSON has none at line 1, "
                                                           r"column 19"),
-    (b'{"type": "Point", "name": "\xe9", "coordinates": [1, 2]}', r"it is not UTF-8 text: line 1, column 28 holds the byte 0xE9"),
+    (b'{"type": "Point", "name": "\xe9", "coordinates": [1, 2]}',
+     r"it is not UTF-8 text: line 1, column 28 holds the byte 0xE9"),
     ('{"type": "Point", "coordinates": [1, 2]}'.encode("utf-16"), r"looks like UTF-16 text \(save it as UTF-8\)"),
     (b"[" * 600 + b"]" * 600, r"looks like JSON nested too deeply to read \(more than 512 levels\)"),
     (b'[{"type": "Point"}]', r"looks like a JSON list or value, not what its extension says"),

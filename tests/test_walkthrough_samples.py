@@ -345,7 +345,8 @@ def test_one_unusable_unit_leaves_out_its_row_not_every_sample(tmp_path: Path,
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("ui/pages/overlays.py").run()
     assert not at.exception, at.exception
-    assert any(e.value.startswith("1 sample left out of the classes, the figures and the surfaces below: a unit or medium that cannot be used") for e in at.error)
+    said = "1 sample left out of the classes, the figures and the surfaces below: a unit or medium that cannot be used"
+    assert any(e.value.startswith(said) for e in at.error)
     assert any("id BAD-1, field 'unit': value 'bananas'" in c.value for c in at.code)
     metric = next(m for m in at.metric if m.label == "Samples above guideline")
     assert metric.value == "35 of 121" and "Left out besides, their unit or medium cannot be used: 1 sample." in metric.help
