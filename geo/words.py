@@ -11,7 +11,7 @@ from collections.abc import Iterable
 _IRREGULAR = {"body": "bodies", "water body": "water bodies", "casualty": "casualties", "entity": "entities",
               "facility": "facilities", "locality": "localities", "property": "properties", "query": "queries",
               "person": "people", "child": "children", "analysis": "analyses", "match": "matches",
-              "mercury": "mercury", "tailings": "tailings", "data": "data"}
+              "mercury": "mercury", "tailings": "tailings", "data": "data", "info": "info"}
 
 
 def plural(word: str, count: int) -> str:

@@ -33,7 +33,7 @@ from geo.errors import HgWatchError, InputError, Problem
 from geo.rules import Evaluation, run_rules
 from geo.rules.evaluate import RuleSummary
 from geo.rules.model import Rule, RuleSet
-from geo.words import listed
+from geo.words import counted, listed
 from layers.catalogue import CATALOGUE, spec_for
 from layers.io.chunked import count_records, read_chunks, validate_chunks, validated_chunks
 from layers.io.readers import gc_paused, load_layer, set_fields, source_layers
@@ -188,7 +188,7 @@ def run_chunked(ruleset: RuleSet, only: Sequence[str] | None, frames: Mapping[st
             pool.shutdown(wait=pending is None or pending.done(), cancel_futures=True)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
-        raise InputError(f"{path.name}: {len(errors)} problem(s); the file was not used", problems)
+        raise InputError(f"{path.name}: {counted(len(errors), 'problem')}; the file was not used", problems)
     if refusal is not None:
         raise refusal
     warnings = [p for p in problems if p.severity != "error"]
@@ -238,7 +238,7 @@ def file_errors_first(path: Path, subject: str, *, rows: int, repair: bool, set_
     _, problems = validate_chunks(read, spec, source=path.name, repair=repair)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
-        raise InputError(f"{path.name}: {len(errors)} problem(s); the file was not used", problems)
+        raise InputError(f"{path.name}: {counted(len(errors), 'problem')}; the file was not used", problems)
 
 
 

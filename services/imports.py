@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from geo.errors import CRSError, HgWatchError, InputError, Problem
-from geo.words import one_of
+from geo.words import counted, listed, one_of, plural
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
 from layers.io.chunked import read_chunks, validated_chunks
 from layers.io.containers import shared_copies, upload_wal_note
@@ -79,7 +79,7 @@ def load_file(file: str | Path, layer: str | None = None, *, source_layer: str |
                 if note is None and folded == exc.problems:
                     raise
                 errors = sum(p.severity == "error" for p in folded)
-                message = (f"{Path(file).name}: {errors} problem(s); nothing was imported" if folded != exc.problems
+                message = (f"{Path(file).name}: {counted(errors, 'problem')}; nothing was imported" if folded != exc.problems
                            else exc.message)
                 raise InputError(message + (f" ({note.expected})" if note else ""), folded) from None
             if progress:
@@ -244,7 +244,7 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
         raise InputError(f"{path.name} holds {len(inside)} layers; --chunk-rows imports a GeoPackage of one layer: "
                          "import it whole (--chunk-rows 0), or one layer to a GeoPackage of its own")
     if source_layer is not None and inside != [source_layer]:
-        holds = f"holds the layer(s) {', '.join(map(repr, inside))}" if inside else "is not a GeoPackage"
+        holds = f"holds the {plural('layer', len(inside))} {listed(inside)}" if inside else "is not a GeoPackage"
         raise InputError(f"{path.name}: --source-layer {source_layer!r}: the file {holds}; --chunk-rows imports"
                          " the one layer of a GeoPackage: name that one, or import the file whole (--chunk-rows 0)")
     name = layer or next((n for n in inside if n in CATALOGUE), None) or infer_layer(path)
@@ -278,7 +278,7 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
         problems[:] = folded_set_errors(problems, set_values)
         errors = [p for p in problems if p.severity == "error"]
         if errors:
-            raise InputError(f"{path.name}: {len(errors)} problem(s); nothing was imported", problems)
+            raise InputError(f"{path.name}: {counted(len(errors), 'problem')}; nothing was imported", problems)
         if filled is not None:
             filled.update({k: n for k, n in counts.items() if n})
         if warn:
@@ -369,7 +369,7 @@ def folded_set_errors(problems: list[Problem], set_values: Mapping[str, str] | N
         return problems
     folded = {id(group[0]): Problem(
         group[0].file, None, field, given[field],
-        f"{expected} (the value given with --set {field}={given[field]}, in the {len(group)} row(s) that lack"
+        f"{expected} (the value given with --set {field}={given[field]}, in the {counted(len(group), 'row')} that lack"
         f" {field}, from row {group[0].row})", kind=group[0].kind) for (field, expected), group in groups.items()}
     inside = {id(p) for group in groups.values() for p in group}
     return in_file_order([folded.get(id(p), p) for p in problems if id(p) in folded or id(p) not in inside])
@@ -414,7 +414,7 @@ def problem_lines(problems: Sequence[Problem]) -> list[str]:
     for severity in SEVERITY_ORDER:
         group = [p for p in problems if p.severity == severity]
         if group:
-            lines.append(f"{len(group)} {severity}(s):")
+            lines.append(f"{counted(len(group), severity)}:")
             lines += [f"  {p}" for p in group]
     return lines
 

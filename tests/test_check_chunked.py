@@ -123,7 +123,7 @@ def test_an_error_in_a_late_chunk_is_refused_as_the_whole_file_is(tmp_path: Path
         with pytest.raises(InputError) as err:
             _run(tmp_path, files, rows)
         refusals.append((str(err.value), [repr(p) for p in err.value.problems]))
-    assert refusals[0][0].startswith("mining_sites.parquet: 2 problem(s); the file was not used\n")
+    assert refusals[0][0].startswith("mining_sites.parquet: 2 problems; the file was not used\n")
     assert any("duplicate id: already used by record 2" in p for p in refusals[0][1])
     assert refusals[1] == refusals[0] and refusals[2] == refusals[0]
 
@@ -140,7 +140,7 @@ def test_the_subject_file_errors_come_before_a_later_file_s_errors(tmp_path: Pat
         with pytest.raises(InputError) as err:
             _run(tmp_path, files, rows, only=["HG-WATER-100"])
         messages.append(str(err.value))
-    assert messages[0].startswith("mining_sites.geojson: 1 problem(s); the file was not used\n")
+    assert messages[0].startswith("mining_sites.geojson: 1 problem; the file was not used\n")
     assert messages[1] == messages[0]
 
 

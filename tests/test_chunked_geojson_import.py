@@ -74,7 +74,7 @@ def test_source_layer_in_chunks_is_taken_or_refused_never_ignored(tmp_path: Path
     file = _as(kind, tmp_path)
     ws = tmp_path / "ws.gpkg"
     assert _import(ws, file, "--chunk-rows", "4", "--source-layer", "tailings") == 2
-    holds = "holds the layer(s) 'mining_sites'" if kind == "gpkg" else "is not a GeoPackage"
+    holds = "holds the layer mining_sites" if kind == "gpkg" else "is not a GeoPackage"
     assert capsys.readouterr().err == (
         f"hgwatch: sites.{kind}: --source-layer 'tailings': the file {holds}; --chunk-rows imports the one layer"
         " of a GeoPackage: name that one, or import the file whole (--chunk-rows 0)\n")

@@ -258,7 +258,7 @@ def test_validate_exits_1_for_crs_errors_and_unreadable_geopackages(tmp_path: Pa
     csv_file = tmp_path / "mining_sites.csv"
     csv_file.write_text("site_id,x,y\nA,500000,600000\n")
     said = _refused(tmp_path, "validate", str(csv_file), code=1)
-    assert "mining_sites.csv" in said and "--crs" in said and "1 error(s)" in said
+    assert "mining_sites.csv" in said and "--crs" in said and "1 error:" in said
     broken = tmp_path / "mining_sites.gpkg"
     broken.write_bytes(b"SQLite format 3\x00" + b"\x13" * 500)
     said = _refused(tmp_path, "validate", str(broken), code=1)

@@ -71,12 +71,12 @@ def test_a_file_read_as_the_layer_its_name_suggests_says_so_when_it_has_errors(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["validate", str(RIVERBANK)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "241 error(s):"
-    assert out[-2:] == ["1 info(s):", f"  info: riverbank_not_mining_points.geojson: {NOTE}"]
+    assert out[0] == "241 errors:"
+    assert out[-2:] == ["1 info:", f"  info: riverbank_not_mining_points.geojson: {NOTE}"]
     ws = tmp_path / "ws.gpkg"
     assert cli.main(["--workspace", str(ws), "import", str(RIVERBANK)]) == 2
     err = capsys.readouterr().err
-    assert f"hgwatch: riverbank_not_mining_points.geojson: 241 problem(s); nothing was imported ({NOTE})\n" in err
+    assert f"hgwatch: riverbank_not_mining_points.geojson: 241 problems; nothing was imported ({NOTE})\n" in err
     assert not ws.exists()
     assert cli.main(["validate", str(RIVERBANK), "--layer", "mining_sites"]) == 0  # what it holds: sites
     assert cli.main(["validate", str(DATA / "ghana" / "gshhg_lakes.geojson")]) == 0
@@ -97,14 +97,14 @@ def test_a_bad_set_value_is_one_error_naming_the_flag(tmp_path: Path, capsys: py
     n, first = _lacking_population()
     assert n > 7000
     line = (f"  error: osm_places_2019.geojson, field 'population': value 'many': expected a whole number (the value"
-            f" given with --set population=many, in the {n} row(s) that lack population, from row {first})")
+            f" given with --set population=many, in the {n:,} rows that lack population, from row {first})")
     assert cli.main(["--workspace", str(tmp_path / "ws.gpkg"), "import", str(PLACES), "--set", "population=many"]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert "hgwatch: osm_places_2019.geojson: 1 problem(s); nothing was imported" in err
+    assert "hgwatch: osm_places_2019.geojson: 1 problem; nothing was imported" in err
     assert [e for e in err if e.startswith("  error:")] == [line]
     assert cli.main(["validate", str(PLACES), "--set", "population=many"]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[:2] == ["1 error(s):", line] and not any("info" in e for e in out)
+    assert out[:2] == ["1 error:", line] and not any("info" in e for e in out)
 
 
 def test_a_bad_set_value_in_a_chunked_import_is_one_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -114,9 +114,9 @@ def test_a_bad_set_value_in_a_chunked_import_is_one_error(tmp_path: Path, capsys
     assert cli.main(["--workspace", str(tmp_path / "ws.gpkg"), "import", str(file), "--layer", "residential_areas",
                      "--chunk-rows", "2", "--set", "population=many"]) == 2
     errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith(("  error:", "hgwatch:"))]
-    assert errors == ["hgwatch: villages.parquet: 1 problem(s); nothing was imported",
+    assert errors == ["hgwatch: villages.parquet: 1 problem; nothing was imported",
                       "  error: villages.parquet, field 'population': value 'many': expected a whole number (the value"
-                      " given with --set population=many, in the 3 row(s) that lack population, from row 2)"]
+                      " given with --set population=many, in the 3 rows that lack population, from row 2)"]
 
 
 @pytest.mark.parametrize("existing", [False, True])
@@ -136,7 +136,7 @@ def test_an_error_in_a_later_chunk_of_a_plain_geoparquet_is_a_message(
     assert cli.main(["--workspace", str(ws), "import", str(file), "--layer", "residential_areas",
                      "--chunk-rows", "2"]) == 2
     errors = [e for e in capsys.readouterr().err.splitlines() if e.startswith(("  error:", "hgwatch:"))]
-    assert errors == ["hgwatch: villages.parquet: 1 problem(s); nothing was imported",
+    assert errors == ["hgwatch: villages.parquet: 1 problem; nothing was imported",
                       "  error: villages.parquet, row 5, id e, field 'population': value -5: impossible value:"
                       " expected at least 0"]
     assert (ws.read_bytes() if existing else ws.exists()) == (before if existing else False)

@@ -111,7 +111,7 @@ def test_db_backup_copies_a_workspace_in_use_whole(tmp_path: Path, capsys: pytes
             copy = Workspace(out)
             assert audit.verify(copy).ok
             assert len(copy.layers()) == 13 and {a.name for a in auth.accounts_for(copy).all()} == {"ada", "pat"}
-            assert f"audit trail of {len(stored_audit.rows(copy))} row(s) whole" in capsys.readouterr().out
+            assert f"audit trail of {len(stored_audit.rows(copy)):,} rows whole" in capsys.readouterr().out
     finally:
         done.set()
         thread.join()

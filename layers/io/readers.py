@@ -45,7 +45,7 @@ from pyproj.exceptions import CRSError as ProjCRSError
 
 from geo import geomcheck
 from geo.errors import CRSError, InputError, Problem
-from geo.words import listed
+from geo.words import counted, listed
 from layers.catalogue import CATALOGUE, LayerSpec, spec_for
 from layers.io import gdalread, gdalwait, tables
 from layers.io.containers import LOCKED, ZIP_ERRORS, check_gpkg_layer
@@ -258,7 +258,7 @@ def load_layer(path: str | Path, layer: str | None = None, *, source_layer: str 
     problems = in_file_order(problems + found, spec.field_names)  # one order for every command
     errors = [p for p in problems if p.severity == "error"]
     if errors:
-        raise InputError(f"{path.name}: {len(errors)} problem(s); {refused}", problems)
+        raise InputError(f"{path.name}: {counted(len(errors), 'problem')}; {refused}", problems)
     return Loaded(layer, gdf.drop(columns=[ROW]), [p for p in problems if p.severity != "error"],
                   path.name, {k: n for k, n in filled.items() if n})
 
