@@ -10,10 +10,12 @@ other than the ones that contain it, naming both. The report's roll-up by region
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 
 from geo.admin_units import attribute_conflicts, units_of
 from geo.errors import Problem
 from layers.catalogue import ADMIN_LEVELS, CATALOGUE
+from layers.io.validate import ROW
 from layers.store.base import Store
 
 AREA_LAYER = "admin_areas"
@@ -57,10 +59,20 @@ def unit_warnings(frame: gpd.GeoDataFrame, layer: str, areas: gpd.GeoDataFrame |
     units = units_of(frame, areas, ADMIN_LEVELS, attribute=ATTRIBUTE)
     bad = attribute_conflicts(frame[ATTRIBUTE], units, ADMIN_LEVELS)
     id_field = CATALOGUE[layer].id_field
-    position = {label: n for n, label in enumerate(frame.index)}
-    return [Problem(file, position[r.row] + 1, ATTRIBUTE, r.attribute,
+    return [Problem(file, _file_row(frame, r.row), ATTRIBUTE, r.attribute,
                     f"admin_area names a unit that does not contain the feature; by its location it lies"
                     f" in {r.contained} (the location is used; fix admin_area or the geometry)",
                     severity="warning", kind="admin_area",
                     feature_id=None if id_field not in frame else str(frame.at[r.row, id_field]))
             for r in bad.itertuples(index=False)]
+
+
+def _file_row(frame: gpd.GeoDataFrame, label: object) -> int:
+    """The record number in the file (1-based) of the feature labelled ``label``: the reader's ``_row``
+    when the frame still holds it (a chunk), else its label + 1 (a whole read keeps the reader's 0-based
+    labels, also when ``--repair`` left a record out), else its place in the frame + 1."""
+    if ROW in frame.columns:
+        return int(frame.at[label, ROW])
+    if isinstance(label, (int, np.integer)):
+        return int(label) + 1
+    return int(frame.index.get_loc(label)) + 1

@@ -269,11 +269,11 @@ def load_chunks(file: str | Path, layer: str | None = None, *, rows: int, crs: s
         for part in validated_chunks(read(), spec, source=path.name, repair=repair, problems=problems):
             for k, lacked in lacking.items():  # of the rows kept, as load_file counts them
                 counts[k] += int(lacked.isin(part[ROW]).sum())
+            units += unit_warnings(part, name, admin_areas, path.name)  # rows from the file's _row
             part = part.drop(columns=[ROW])
             done += len(part)
             if progress:
                 progress(f"validated {done} {name} features")
-            units += unit_warnings(part, name, admin_areas, path.name)
             yield part
         problems[:] = folded_set_errors(problems, set_values)
         errors = [p for p in problems if p.severity == "error"]
