@@ -458,9 +458,10 @@ class HgWatch:
         return self._cached("gaps", (filters, today, reach_m, buffer_m), make)  # 0.3-0.5 s a click at 5,382 sites
 
     # ------------------------------------------------------------------ runs, files, writes
-    def runs(self, limit: int = 2) -> list[dict[str, object]]:
-        """The newest recorded rule runs, newest first (none without a workspace)."""
-        return self.store.runs(limit) if self.store.exists() else []
+    def runs(self, limit: int = 2, *, with_ids: bool = True) -> list[dict[str, object]]:
+        """The newest recorded rule runs, newest first (none without a workspace); ``with_ids=False``
+        leaves out each run's violation ids."""
+        return self.store.runs(limit, with_ids=with_ids) if self.store.exists() else []
 
     def check(self, *, only: Sequence[str] | None = None, files: Sequence[tuple[str, str]] = (),
               set_values: dict[str, dict[str, str]] | None = None, repair: bool = False,
@@ -475,7 +476,7 @@ class HgWatch:
                              " whole store: an analyst or an admin records runs; a check of files (--layer) or"
                              " with --no-record is open to every role")
 
-        before = self.runs(1) if record and not files else []
+        before = self.runs(1, with_ids=False) if record and not files else []  # the audit's run id and counts
         read, visible = None, None
         if (ident := self.identity) is not None and ident.rights.restricted != "all":  # as the role sees it
             from services.auth import may_see_layer, read_layer

@@ -71,9 +71,10 @@ class Store(Protocol):
     def columns(self, layer: str) -> list[str]:
         """The attribute columns of stored ``layer``, as stored (no geometry)."""
 
-    def runs(self, limit: int = 2) -> list[dict[str, object]]:
+    def runs(self, limit: int = 2, *, with_ids: bool = True) -> list[dict[str, object]]:
         """The last ``limit`` rule runs, newest first (``run_id``, ``ran_at``, ``rules_hash``,
-        ``input_hashes``, ``counts``, ``violation_ids``)."""
+        ``input_hashes``, ``counts``, and ``violation_ids`` unless ``with_ids`` is False: a national
+        run holds 1e5 and more, which a caller needing only the rest should not fetch)."""
 
     def replacement(self, layer: str, incoming: int) -> Replacement:
         """What replacing ``layer`` with ``incoming`` rows would do (reads only)."""

@@ -290,17 +290,17 @@ class PostgisStore:
             raise WorkspaceError(f"workspace {self.path} holds no {layer!r} layer")
         return [str(name) for name, _ in found[0][0]]
 
-    def runs(self, limit: int = 2) -> list[dict[str, object]]:
-        """The last ``limit`` rule runs, newest first, with counts and violation ids decoded."""
+    def runs(self, limit: int = 2, *, with_ids: bool = True) -> list[dict[str, object]]:
+        """The last ``limit`` rule runs, newest first, with counts and (``with_ids``) violation ids decoded."""
         if not self.exists():
             return []
         with self._reading() as con:
             rows = con.execute(sa.text(
-                "SELECT run_id, ran_at, rules_hash, input_hashes, counts, violation_ids FROM hgw_runs"
-                " ORDER BY run_id DESC LIMIT :n"), {"n": limit}).all()
+                f"SELECT run_id, ran_at, rules_hash, input_hashes, counts{', violation_ids' if with_ids else ''}"
+                " FROM hgw_runs ORDER BY run_id DESC LIMIT :n"), {"n": limit}).all()
         return [{"run_id": int(r[0]), "ran_at": r[1], "rules_hash": r[2],
                  "input_hashes": dict(sorted(r[3].items())), "counts": dict(sorted(r[4].items())),
-                 "violation_ids": list(r[5])} for r in rows]
+                 **({"violation_ids": list(r[5])} if with_ids else {})} for r in rows]
 
     def replacement(self, layer: str, incoming: int) -> Replacement:
         """What replacing ``layer`` with ``incoming`` rows would do. Reads only."""

@@ -257,22 +257,22 @@ class Workspace:
         with libraries.using(self.real, libraries.GDAL):
             return arrowread.field_names(self.real, layer)
 
-    def runs(self, limit: int = 2) -> list[dict[str, object]]:
-        """The last ``limit`` rule runs, newest first, with counts and violation ids decoded."""
+    def runs(self, limit: int = 2, *, with_ids: bool = True) -> list[dict[str, object]]:
+        """The last ``limit`` rule runs, newest first, with counts and (``with_ids``) violation ids decoded."""
         if not self.exists():
             return []
         with self._reading() as (con, tables):
             if RUNS_TABLE not in tables:
                 return []
             rows = con.execute(
-                f"SELECT run_id, ran_at, rules_hash, input_hashes, counts, violation_ids"
+                f"SELECT run_id, ran_at, rules_hash, input_hashes, counts{', violation_ids' if with_ids else ''}"
                 f" FROM {RUNS_TABLE} ORDER BY run_id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         return [
             {"run_id": r[0], "ran_at": r[1], "rules_hash": r[2],
              "input_hashes": json.loads(r[3]), "counts": json.loads(r[4]),
-             "violation_ids": json.loads(r[5])}
+             **({"violation_ids": json.loads(r[5])} if with_ids else {})}
             for r in rows
         ]
 
