@@ -10,15 +10,17 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from hypothesis import settings
+from hypothesis import settings as hypothesis_settings
+
+from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # CI (CI=true) draws Hypothesis examples from a fixed seed, so a submission's result does not
 # depend on luck; locally every run explores new examples (and keeps failures in .hypothesis/).
-settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
-    settings.load_profile("ci")
+    hypothesis_settings.load_profile("ci")
 SHARED = ROOT.parent / "shared" / "data"
 
 
@@ -100,3 +102,11 @@ def location(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> st
     """Where the test's store lives: a GeoPackage path not yet created, or a fresh PostGIS database
     with the HgWatch schema (``pg_url``)."""
     return str(tmp_path / "ws.gpkg") if backend == "geopackage" else str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def settings(location: str) -> Settings:
+    """HgWatch's settings for the test's store (``location``): on each back end in turn."""
+    if location.startswith("postgresql"):
+        return Settings(database_url=location)
+    return Settings(workspace=Path(location))

@@ -34,13 +34,6 @@ S1, S2 = (violation_id("HG-WATER-100", 2, "mining_sites", s) for s in ("S1", "S2
 SECRET = "SECRET-informant-Ama-Boateng"
 
 
-@pytest.fixture
-def settings(location: str) -> Settings:
-    if location.startswith("postgresql"):
-        return Settings(database_url=location)
-    return Settings(workspace=Path(location))
-
-
 def _sites(s1: tuple[float, float] = (0.0005, 0.0), s2: tuple[float, float] = (0.0004, 0.002)) -> gpd.GeoDataFrame:
     """S1 (North) and S2 (South) use mercury near the river; S3 (North) is 1.1 km away."""
     return gpd.GeoDataFrame({"site_id": ["S1", "S2", "S3"], "name": ["Site 1", "Site 2", "Site 3"],

@@ -16,13 +16,6 @@ from services.hgwatch import HgWatch
 from settings import Settings
 
 
-@pytest.fixture
-def settings(location: str) -> Settings:
-    if location.startswith("postgresql"):
-        return Settings(database_url=location)
-    return Settings(workspace=Path(location))
-
-
 def _flagged(settings: Settings) -> str:
     """One mercury site 55 m from a river, with no admin_area column; a recorded run: its case's id."""
     store = open_store(settings.workspace, settings.database_url)

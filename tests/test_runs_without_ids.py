@@ -5,23 +5,14 @@ names the run before it with its counts."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import geopandas as gpd
-import pytest
 import shapely
 
 from layers.store import audit as stored_audit
 from layers.store.open import open_store
 from services.hgwatch import HgWatch
 from settings import Settings
-
-
-@pytest.fixture
-def settings(location: str) -> Settings:
-    if location.startswith("postgresql"):
-        return Settings(database_url=location)
-    return Settings(workspace=Path(location))
 
 
 def test_runs_without_ids_are_the_runs_less_their_ids(settings: Settings) -> None:
