@@ -28,7 +28,8 @@ def compiled_targets(text: str) -> set[str]:
 def project_code() -> set[str]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = {p.rstrip("*") for p in config["tool"]["setuptools"]["packages"]["find"]["include"]}
-    return packages | {f"{m}.py" for m in config["tool"]["setuptools"]["py-modules"]} | {"app.py"}
+    scripts = {"app.py", "served_app.py"}  # what Streamlit runs
+    return packages | {f"{m}.py" for m in config["tool"]["setuptools"]["py-modules"]} | scripts
 
 
 def test_make_install_and_the_image_compile_every_package_of_the_project() -> None:

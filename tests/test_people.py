@@ -97,7 +97,7 @@ def test_site_detail_lists_settlements_with_distance_along_the_river() -> None:
     assert below["distance_to_river_m"] == pytest.approx(GEOD.inv(0.1, 0, 0.1, -0.005)[2],
                                                          abs=0.01)
     lines = detail_lines(found, people_figure(down, SETTINGS))
-    assert lines[0].startswith("People downstream: 1,200 in 2 settlement(s)")
+    assert lines[0].startswith("People downstream: 1,200 in 2 settlements")
     assert "Below (V-below): 1,200 people, 5.57 km along the river, 553 m from it" in lines[1]
     assert "No count (V-nopop): population unknown" in lines[2]
     clean = source_people(down, "S-clean")
