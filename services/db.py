@@ -54,7 +54,7 @@ class Upgrade:
             out = [f"upgraded the schema of {self.database} from revision {self.before} to {self.after}"]
         if self.copied_from is not None:
             out += [f"copied {i.layer}: {i.rows} rows ({i.source})" for i in self.layers]
-            out.append("copied " + ", ".join(f"{n} {transfer.KINDS[t]}" for t, n in self.tables.items()))
+            out.append("copied " + ", ".join(counted(n, transfer.KINDS[t]) for t, n in self.tables.items()))
             out.append(f"copied {counted(len(self.layers), 'layer')} and {counted(self.runs, 'recorded run')}"
                        f" from {self.copied_from}")
         return out

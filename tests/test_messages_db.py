@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import cli
+from geo.words import counted
 from layers.store import transfer
 from layers.store.postgis import PostgisStore
 from layers.store.workspace import Workspace
@@ -45,11 +46,11 @@ def test_moving_into_a_database_that_holds_data_names_each_kind_and_its_count(
     assert runs == 1 and len(layers) == 13
     assert cli.main(args) == 2
     err = capsys.readouterr().err
-    kinds = [f"{n} {transfer.KINDS[t]}" for t, n in counts.items() if t != "hgw_audit" and n]
+    kinds = [counted(n, transfer.KINDS[t]) for t, n in counts.items() if t != "hgw_audit" and n]
     audit = counts["hgw_audit"] + 1  # the first move's own row
-    listed = ", ".join(f"{k}: {n} rows" for k, n in sorted(layers.items()))
-    assert err == (f"hgwatch: workspace {PostgisStore(pg_bare_url).path} already holds 13 layer(s) ({listed}), "
-                   f"1 run(s), {', '.join(kinds)}, {audit} audit row(s); a move needs a database of its own (createdb "
+    listed = ", ".join(f"{k}: {counted(n, 'row')}" for k, n in sorted(layers.items()))
+    assert err == (f"hgwatch: workspace {PostgisStore(pg_bare_url).path} already holds 13 layers ({listed}), "
+                   f"1 run, {', '.join(kinds)}, {counted(audit, 'audit row')}; a move needs a database of its own (createdb "
                    "a new one and give its URL, or empty this one of all of these first): copy "
                    f"{workspace.path} into an empty database, nothing was copied\n")
 
@@ -59,5 +60,5 @@ def test_a_database_holding_an_account_and_nothing_else_is_named_as_such(
     auth.add_account(PostgisStore(pg_url), "zed", "analyst", "long enough pass")
     assert cli.main(["--database-url", pg_url, "db", "upgrade", "--from-workspace", str(workspace.path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"hgwatch: workspace {PostgisStore(pg_url).path} already holds 1 account(s), 1 audit row(s);")
+    assert err.startswith(f"hgwatch: workspace {PostgisStore(pg_url).path} already holds 1 account, 1 audit row;")
     assert PostgisStore(pg_url).layers() == []

@@ -80,7 +80,7 @@ def test_db_upgrade_again_changes_nothing_and_never_copies_over_data(
     before = PostgisStore(pg_bare_url).layers()
     code, out, err = _run(capsys, "--database-url", pg_bare_url, "db", "upgrade", "--from-workspace", str(DEMO))
     assert code == 2 and err.startswith(f"hgwatch: workspace {PostgisStore(pg_bare_url).path} already holds"
-                                     f" {len(Workspace(DEMO).layers())} layer(s)")
+                                     f" {len(Workspace(DEMO).layers())} layers")
     assert err.rstrip().endswith(f"copy {DEMO} into an empty database, nothing was copied")
     assert PostgisStore(pg_bare_url).layers() == before
 

@@ -190,8 +190,10 @@ def first_break(trail: list[AuditRow]) -> tuple[int, str] | None:
     prev, expected_seq = GENESIS, 1
     for i, row in enumerate(trail):
         if row.seq != expected_seq:
-            return i, (f"row {row.seq}: expected row {expected_seq} here; row(s) {expected_seq}"
-                       f"..{row.seq - 1} were deleted" if row.seq > expected_seq else
+            gone = row.seq - expected_seq
+            return i, (f"row {row.seq}: expected row {expected_seq} here; "
+                       f"{f'row {expected_seq} was' if gone == 1 else f'rows {expected_seq}..{row.seq - 1} were'} deleted"
+                       if row.seq > expected_seq else
                        f"row {row.seq}: expected row {expected_seq} here")
         if row.prev_hash != prev:
             return i, f"row {row.seq}: its prev_hash does not match the hash of the row before it"

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geo.errors import WorkspaceError
+from geo.words import counted
 from layers.catalogue import CATALOGUE, is_restricted_name, spec_for
 from layers.store import pgfids, pgframe, pgroles, transfer
 from layers.store.base import UNRECORDED, IdsStored, LayerInfo, Replacement, ReplaceRefused, Store, source_file
@@ -499,11 +500,11 @@ class PostgisStore:
         accounts, keys, cases and their comments, visits and photos, submission keys, audit rows),
         when it holds anything a copy of ``other`` would mix with: the operator then knows what to clear."""
         layers = self._stored(con)
-        counts = {"run(s)": int(con.execute(sa.text("SELECT count(*) FROM hgw_runs")).scalar_one())}
+        counts = {"run": int(con.execute(sa.text("SELECT count(*) FROM hgw_runs")).scalar_one())}
         counts |= {transfer.KINDS[t]: n for t, n in transfer.held(con).items()}
-        held = [f"{len(layers)} layer(s) ({', '.join(f'{k}: {n} rows' for k, n in sorted(layers.items()))})"] \
-            if layers else []
-        held += [f"{n} {kind}" for kind, n in counts.items() if n]
+        rows = ", ".join(f"{k}: {counted(n, 'row')}" for k, n in sorted(layers.items()))
+        held = [f"{counted(len(layers), 'layer')} ({rows})"] if layers else []
+        held += [counted(n, kind) for kind, n in counts.items() if n]
         if held:
             raise WorkspaceError(
                 f"workspace {self.path} already holds {', '.join(held)}; a move needs a database of its own"

@@ -23,9 +23,9 @@ from layers.store import accounts, audit, cases, files, gpkg, keys
 from layers.store.workspace import Workspace
 
 TABLES = (accounts.TABLE, keys.TABLE, *cases.TABLES, audit.TABLE)  # the copy order
-KINDS = {accounts.TABLE: "account(s)", keys.TABLE: "API key(s)", cases.CASES: "case(s)",
-         cases.COMMENTS: "comment(s)", cases.VISITS: "visit(s)", cases.PHOTOS: "photo(s)",
-         cases.SUBMISSIONS: "imported submission key(s)", audit.TABLE: "audit row(s)"}
+KINDS = {accounts.TABLE: "account", keys.TABLE: "API key", cases.CASES: "case",  # said with geo.words.counted
+         cases.COMMENTS: "comment", cases.VISITS: "visit", cases.PHOTOS: "photo",
+         cases.SUBMISSIONS: "imported submission key", audit.TABLE: "audit row"}
 _IDENTITY = (cases.COMMENTS, cases.VISITS, cases.PHOTOS)  # tables whose id is a PostgreSQL identity
 
 
