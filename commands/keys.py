@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from commands.common import service
 from geo.errors import InputError
+from geo.words import counted
 
 if TYPE_CHECKING:
     from layers.store.base import Store
@@ -27,7 +28,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         name, number = _which(args.name, args.number)
         count = keys.revoke(store, name, number)
         if number is None:
-            print(f"revoked {count} key(s) of account {name} in {store.path}")
+            print(f"revoked {counted(count, 'key')} of account {name} in {store.path}")
         elif count:
             print(f"revoked key {name} #{number} in {store.path}; the account's other keys are unchanged")
         else:
@@ -75,7 +76,7 @@ def _list(store: Store) -> int:
         print(f"{f'{r.account} #{r.number}':<{width}}  {r.role or '-':<8}  {keys.shown_time(r.created_at):<25}"
               f"  {r.last_used or 'never':<22}  {r.state}")
     usable = sum(r.usable for r in rows)
-    print(f"{len(rows)} key(s), {usable} valid, in {store.path}. A key is never shown again after it is made;"
+    print(f"{counted(len(rows), 'key')}, {usable:,} valid, in {store.path}. A key is never shown again after it is made;"
           " `keys revoke ACCOUNT` revokes every key of an account, `keys revoke 'ACCOUNT #N'` only that one."
           " A use is recorded by the API server at most a few minutes late.")
     return 0

@@ -115,7 +115,7 @@ def test_a_chunked_append_and_its_refusals_equal_the_whole_ones(tmp_path: Path, 
         assert _import(ws, first, "--append", "--chunk-rows", size) != 0  # every id is stored already
         assert _import(ws, _small(tmp_path), "--chunk-rows", size) != 0  # 2 rows would replace 22
     out = capsys.readouterr().err
-    assert out.count("cannot append to mining_sites: 11 id(s) are already stored; nothing was imported") == 2
+    assert out.count("cannot append to mining_sites: 11 ids are already stored; nothing was imported") == 2
     assert out.count("--replace-all") >= 2
     assert _dump(tmp_path / "chunked.gpkg") == _dump(tmp_path / "whole.gpkg")
 

@@ -108,8 +108,8 @@ def test_a_chunked_append_into_postgis_and_its_refusals_equal_the_whole_ones(
     assert dumps[1] == dumps[0] and len(dumps[0]["rows"]) == 22  # type: ignore[arg-type]
     assert errors[1] == errors[0]
     text = "\n".join(errors[0])
-    assert "cannot append to mining_sites: 11 id(s) are already stored; nothing was imported" in text
-    assert "cannot append to mining_sites: 2 id(s) are already stored" in text and "--replace-all" in text
+    assert "cannot append to mining_sites: 11 ids are already stored; nothing was imported" in text
+    assert "cannot append to mining_sites: 2 ids are already stored" in text and "--replace-all" in text
 
 
 def test_a_large_geoparquet_goes_into_postgis_in_chunks_by_itself(tmp_path: Path, url: str,

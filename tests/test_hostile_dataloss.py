@@ -353,7 +353,7 @@ def test_a_command_killed_at_any_moment_leaves_no_copy_behind(tmp_path: Path) ->
     (lambda ws: ws.write_layer("mining_sites", sites(3), source="few"), ReplaceRefused, "147 rows would go"),
     (lambda ws: ws.write_layers([("mining_sites", sites(3, site_id=[f"DEMO-S00{i}" for i in (1, 2, 3)]))],
                                 source="dup", append=True), InputError,
-     "3 id(s) are already stored"),
+     "3 ids are already stored"),
     (lambda ws: ws.write_layer("not_a_layer", sites(3), source="x"), KeyError, "unknown layer type"),
 ], ids=["crs", "shrink", "append-clash", "unknown-layer"])
 def test_a_refused_write_changes_no_file_not_even_the_lock(

@@ -28,7 +28,7 @@ def test_keys_list_shows_account_role_made_and_state_and_never_a_key_or_its_hash
         ("ana", "#1", "admin", "valid"), ("gone", "#1", "partner", "refused:"), ("unep", "#1", "partner", "revoked"),
         ("unep", "#2", "partner", "valid")]
     assert rows[1][5] == "refused: account disabled"
-    assert lines[-1].startswith("4 key(s), 2 valid, in ")
+    assert lines[-1].startswith("4 keys, 2 valid, in ")
     for key in (keys.partner, keys.analyst, keys.revoked, keys.disabled):
         digest = hashlib.sha256(key.encode()).hexdigest()
         assert key[4:12] not in out and all(digest[i:i + 6] not in out for i in range(0, 58)), key

@@ -52,7 +52,7 @@ def test_appending_a_second_file_of_the_same_name_says_why_its_ids_clash_and_wha
     head, problems = _refusal(err)
     assert "Traceback" not in err
     assert head.startswith("hgwatch: amw_mining_footprints_2024.geojson: cannot append to mining_sites: "
-                           "685 id(s) are already stored; nothing was imported")
+                           "685 ids are already stored; nothing was imported")
     assert "no 'site_id' column, so its ids were generated from its name as 'amw_mining_footprints_2024-<row>'" in head
     assert "give it a name of its own (e.g. <region>_amw_mining_footprints_2024.geojson)" in head
     # the first 50 clashing ids in file order, each on its row: Amazon's rows 1..50 (the Ghana layer holds 1..685)
@@ -88,7 +88,7 @@ def test_an_id_column_clash_names_each_row_and_says_ids_must_be_unique(
     extra = ["--chunk-rows", chunks] if name.endswith(".parquet") else []
     assert _cli(location, "import", str(more), "--layer", "mining_sites", "--append", *extra) == 2
     head, problems = _refusal(capsys.readouterr().err)
-    assert head == (f"hgwatch: {name}: cannot append to mining_sites: 2 id(s) are already stored; nothing was "
+    assert head == (f"hgwatch: {name}: cannot append to mining_sites: 2 ids are already stored; nothing was "
                     f"imported (layer mining_sites of {_shown(location)} already holds these site_id values). "
                     "A site_id must be unique in its layer: give these rows ids of their own, or import without "
                     "--append to replace the layer")

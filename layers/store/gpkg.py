@@ -36,6 +36,7 @@ import pyogrio
 import shapely
 
 from geo.errors import InputError, Problem, WorkspaceError
+from geo.words import agree, counted
 from layers.catalogue import CATALOGUE, spec_for
 from layers.store import arrowread, files, libraries
 
@@ -108,8 +109,9 @@ class IdsStored(InputError):
         advice = advice or (f"A {id_field} must be unique in its layer: give these rows ids of their own, "
                             "or import without --append to replace the layer")
         super().__init__(
-            f"{source}: cannot append to {layer}: {len(self.ids)} id(s) are already stored; nothing was imported "
-            f"(layer {layer} of {workspace} already holds these {id_field} values). {advice}"
+            f"{source}: cannot append to {layer}: {counted(len(self.ids), 'id')} {agree(len(self.ids), 'is', 'are')}"
+            f" already stored; nothing was imported (layer {layer} of {workspace} already holds"
+            f" {agree(len(self.ids), 'this', 'these')} {id_field} {agree(len(self.ids), 'value', 'values')}). {advice}"
             + (f"\n  ({more} more not listed)" if more > 0 else ""), shown)
 
     def __str__(self) -> str:  # the count of ids not listed goes after the listed ones
