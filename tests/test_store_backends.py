@@ -197,7 +197,7 @@ def test_append_adds_rows_and_refuses_ids_already_stored(store: Store) -> None:
     assert info.rows == 4 and list(back["site_id"]) == ["S1", "S2", "S3", "S9"]
     assert list(back.columns[-2:]) == ["new_col", "geometry"] and back["new_col"].isna().sum() == 3
     before = _state(store)
-    with pytest.raises(InputError, match="1 id\\(s\\) are already stored") as clash:
+    with pytest.raises(InputError, match="1 id is already stored") as clash:
         store.write_layers([("mining_sites", _sites().iloc[[1]])], source="c", append=True)
     assert [p.value for p in clash.value.problems] == ["S2"]
     assert _state(store) == before
