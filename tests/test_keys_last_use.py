@@ -160,3 +160,39 @@ def test_db_upgrade_from_v0011_keeps_the_keys_and_records_their_uses(pg_bare_url
     assert keys.record_uses(store, {keys.key_hash(key): "2026-11-28T15:20+00:00"}) == 1
     assert keys.record_uses(store, {keys.key_hash(key): "2026-11-28T15:19+00:00"}) == 0  # an earlier use: kept
     assert [k.last_used for k in keys.listed(store)] == ["2026-11-28T15:20+00:00"]
+
+
+def test_a_failed_write_of_a_last_use_on_postgis_fails_no_request_loses_no_use_and_is_logged(
+        pg_url: str, tmp_path: Path) -> None:
+    """The PostGIS path of the test above (``layers.store.pgkeys.PgKeys.used``): the database refuses the
+    write (an outside trigger, as the store's owner made it); the requests are answered, the failure is
+    logged without the key or its hash (SQLAlchemy's message listed the statement's parameters: the
+    hash), the use is kept in memory, and once the database takes writes again it is written with the
+    next one (another key's first use wakes the writer): nothing lost."""
+    fill(open_location(pg_url))
+    made = make_keys(pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as owner:
+        owner.execute("CREATE FUNCTION no_key_updates() RETURNS trigger LANGUAGE plpgsql AS"
+                      " $$ BEGIN RAISE EXCEPTION 'key updates refused here'; END $$")
+        owner.execute("CREATE TRIGGER no_key_updates BEFORE UPDATE ON hgw_api_keys"
+                      " FOR EACH ROW EXECUTE FUNCTION no_key_updates()")
+    before = minute(time.time())
+    with serving(pg_url, tmp_path) as url:
+        log = next(tmp_path.glob("api-*.log"))
+        for _ in range(3):
+            status, _, body = get(url + "/collections/mining_sites/items", made.partner)
+            assert status == 200 and b"Alpha" in body
+        _eventually(lambda: "was not recorded" in log.read_text(), "the failed write is logged")
+        assert get(url + "/collections/mining_sites/items/S1", made.partner)[0] == 200
+        assert {v[0] for v in _listed(pg_url).values()} == {"never"}  # the refused write changed nothing
+        said = log.read_text()
+        assert "key updates refused here" in said and "Traceback" not in said
+        assert made.partner not in said and keys.key_hash(made.partner) not in said
+        with psycopg.connect(pg_url, autocommit=True) as owner:
+            owner.execute("DROP TRIGGER no_key_updates ON hgw_api_keys")
+        assert get(url + "/collections", made.analyst)[0] == 200
+        _eventually(lambda: _listed(pg_url)["unep #2"][0] != "never", "the kept use is written")
+        used = _listed(pg_url)
+    assert before <= used["unep #2"][0] <= minute(time.time())
+    assert before <= used["ana #1"][0] <= minute(time.time())
+    assert used["unep #1"][0] == "never"

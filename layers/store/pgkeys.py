@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from geo.errors import WorkspaceError
 from layers.store.keys import _COLUMNS, LAST_USED, TABLE, USED_SQL, ApiKey, _key
 from layers.store.postgis import PostgisStore
 
@@ -49,6 +50,16 @@ class PgKeys:
 
     def used(self, uses: dict[str, str]) -> int:
         """Record the keys' last uses in one transaction, as the store's own database user (the one that
-        writes the API's audit rows); ``hgw_partner`` and ``hgw_field`` get no right on this table."""
-        with self.store.writing(data=False) as con:  # bookkeeping: the caches of the data stay
-            return sum(con.execute(sa.text(USED_SQL), {"h": h, "at": at}).rowcount for h, at in uses.items())
+        writes the API's audit rows); ``hgw_partner`` and ``hgw_field`` get no right on this table.
+
+        A refused write is a ``WorkspaceError`` with the database's reason only: SQLAlchemy's own
+        message lists the statement's parameters, the keys' hashes, which the API's log must not name
+        (``api.uses``)."""
+        try:
+            with self.store.writing(data=False) as con:  # bookkeeping: the caches of the data stay
+                return sum(con.execute(sa.text(USED_SQL), {"h": h, "at": at}).rowcount for h, at in uses.items())
+        except sa.exc.DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() \
+                else type(exc.orig or exc).__name__
+            raise WorkspaceError(f"workspace {self.store.path}: the database refused to record the keys' last"
+                                 f" uses: {reason}") from None
