@@ -80,9 +80,21 @@ def service() -> HgWatch:
     return HgWatch.shared(Settings.from_env(None), login.signed_in() or LOCAL)
 
 
+def _own_areas(svc: HgWatch, choices: list[str]) -> list[str]:
+    """The "Admin area" filter's first value: a field coordinator's own areas among ``choices`` (the
+    Map opened on every area while the workbench starts on "My areas"), nothing for the other roles.
+    It only narrows what the sidebar shows: what the role may read is the store's to decide."""
+    who = svc.identity or LOCAL
+    return [a for a in choices if a in who.areas] if who.rights.restricted == "areas" else []
+
+
 def _filters(svc: HgWatch) -> Filters:
     st.sidebar.header("Filters")
-    areas = st.sidebar.multiselect("Admin area", svc.choices("admin_area"), key="f_admin")
+    names = svc.choices("admin_area")
+    own = _own_areas(svc, names)
+    # the default is the same on every run, so the user's own choice (even none) is kept across reruns and pages
+    areas = st.sidebar.multiselect("Admin area", names, default=own, key="f_admin",
+                                   help="starts on your own areas; clear it to see every area" if own else None)
     status = st.sidebar.multiselect("Status", svc.choices("status"), key="f_status")
     methods = st.sidebar.multiselect("Processing method", svc.choices("processing_method"),
                                      key="f_method")
