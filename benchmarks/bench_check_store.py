@@ -12,8 +12,11 @@ read from a store or recorded), and with ``--tree DIR`` the ``cli.py`` of anothe
 on its own copy of each workspace as imported (a copy of the GeoPackage file; a PostGIS database made
 from the imported one as its template), so that its run 1 opens the cases too. The two trees take
 turns (this tree's run 1, the other's run 1, then both runs 2), so a load that changes during the
-benchmark weighs on both alike. The other tree must know the schema revision of this one (PostGIS:
-a tree without this tree's newest migration refuses the database, and its lines say so).
+benchmark weighs on both alike. An other tree at an older schema revision gets its PostGIS copy
+brought down to its own head by this tree's migrations (as that tree would have made it; v0014's
+downgrade gives ``hgw_cases`` its full pages again). After each run the MD5 of the stored cases
+(every column but the times ``opened_at`` and ``updated_at``, by violation id) is printed: the two
+trees' runs must store the same cases.
 A benchmark, not a test: it prints, never asserts.
 
 Usage: ``python benchmarks/bench_check_store.py [--n 1000000] [--m 100000] [--tree DIR] [--no-postgis]``
@@ -21,8 +24,11 @@ Usage: ``python benchmarks/bench_check_store.py [--n 1000000] [--m 100000] [--tr
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -37,6 +43,49 @@ from bench_check import run_child, write_inputs  # noqa: E402
 from bench_store_write import bench_database, store_free_env  # noqa: E402
 
 RULE = "HG-WATER-100"
+COMPARED = ("violation_id, rule_id, rule_version, subject_layer, site_id, site_name, admin_area, status, assignee,"
+            " due_date, reason, flagged, review, distance_m, lon, lat, site_wkb, fingerprint, verdict, first_run,"
+            " last_run")  # every case column but the times of the run
+
+
+def case_digest(flags: list[str]) -> str:
+    """The MD5 of the cases stored in the store ``flags`` names (``--workspace F``/``--database-url U``):
+    of each row's values (``COMPARED``, by violation id) as Python reprs, bytes as hex, a bool as 0/1."""
+    digest, sql = hashlib.md5(), f"SELECT {COMPARED} FROM hgw_cases ORDER BY violation_id"
+    if flags[0] == "--workspace":
+        with contextlib.closing(sqlite3.connect(flags[1])) as con:
+            rows = con.execute(sql).fetchall()
+    else:
+        import psycopg
+
+        with psycopg.connect(flags[1]) as pg:
+            rows = pg.execute(sql).fetchall()
+    for row in rows:
+        digest.update(repr(tuple(bytes(v).hex() if isinstance(v, bytes | memoryview) else
+                                 int(v) if isinstance(v, bool) else v for v in row)).encode())
+    return f"{digest.hexdigest()[:12]} ({len(rows):,} cases)"
+
+
+def head_of(tree: Path) -> str:
+    """The newest schema revision the HgWatch in ``tree`` knows."""
+    return subprocess.run([sys.executable, "-c", "from layers.store.pgschema import head_revision as h; print(h())"],
+                          cwd=tree, env=dict(store_free_env(), PYTHONPATH=str(tree)), capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def bring_down(url: str, revision: str) -> None:
+    """Downgrade the database at ``url`` to ``revision`` with this tree's migrations."""
+    from alembic import command
+    from alembic.config import Config
+
+    from layers.store.pgschema import MIGRATIONS, connect, forget_engine
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with connect(url) as con, con.begin():
+        config.attributes["connection"] = con
+        command.downgrade(config, revision)
+    forget_engine(url)
 
 
 def main() -> None:
@@ -74,6 +123,7 @@ def main() -> None:
                 for (label, tree), own in zip(trees, copies):
                     timed(f"{kind}, {label}, {run}", [sys.executable, str(tree / "cli.py"), *own, "check", "--only",
                                                       RULE], dict(env, PYTHONPATH=str(tree)))
+                    print(f"{'':<4}cases stored: MD5 {case_digest(own)}", flush=True)
 
         def gpkg_copy(k: int) -> list[str]:
             shutil.copyfile(folder / "ws.gpkg", folder / f"ws{k}.gpkg")
@@ -86,11 +136,16 @@ def main() -> None:
             from tests.postgis import running_server, url_of
 
             with running_server() as server:
+                from layers.store.pgschema import head_revision
+
                 def pg_copy(k: int) -> list[str]:
                     with psycopg.connect(url_of(server.host, server.port, server.user, "postgres"),
                                          autocommit=True) as con:
                         con.execute(f"CREATE DATABASE bench{k} TEMPLATE bench")
-                    return ["--database-url", url_of(server.host, server.port, server.user, f"bench{k}")]
+                    url = url_of(server.host, server.port, server.user, f"bench{k}")
+                    if (theirs := head_of(trees[k][1])) != head_revision():
+                        bring_down(url, theirs)
+                    return ["--database-url", url]
 
                 workspace("PostGIS", ["--database-url", bench_database(server, durable_commits=True)], pg_copy)
         print(f"load average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
