@@ -14,9 +14,12 @@ from geo.rules import RuleSet, diff_runs
 from layers.io import csvfile
 from layers.store.base import LayerInfo
 from services.auth import Identity
+from services.casework import NO_CASE
 from services.worth import case_worth
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+NOT_ASSIGNED = "not assigned"  # on screen, a case's empty assignee and last visit (a grey "None" read as a person)
+NOT_VISITED = "not visited yet"
 TABLE_COLUMNS = ("violation_id", "rule_id", "severity", "title", "site", "site_name",
                  "admin_area", "distance_m", "threshold_m", "nearest_water", "change",
                  "lat", "lon")
@@ -82,6 +85,18 @@ def narrow(table: pd.DataFrame, *, severities: Sequence[str] = (), rules: Sequen
         hay = (site + " " + name + " " + water).str.lower()
         shown = shown[hay.str.contains(text.lower(), regex=False)]
     return shown.reset_index(drop=True)
+
+
+def on_screen(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (``casework.with_cases``) as the page shows it: a case with no assignee says
+    ``NOT_ASSIGNED``, one never visited ``NOT_VISITED``; a violation with no case (status ``NO_CASE``)
+    keeps both empty, as its days open. Only for the screen: downloads keep the empty cells."""
+    case = table["status"] != NO_CASE
+    out = table.copy()
+    for column, words in (("assignee", NOT_ASSIGNED), ("last_visit", NOT_VISITED)):
+        out[column] = out[column].astype(object)
+        out.loc[case & out[column].isna(), column] = words
+    return out
 
 
 def options(table: pd.DataFrame, column: str) -> list[str]:

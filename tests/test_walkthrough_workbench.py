@@ -165,7 +165,8 @@ def test_a_bad_basemap_setting_leaves_the_workbench_working(recorded: Path, tmp_
 def test_a_field_coordinator_starts_on_its_own_areas(recorded: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The workbench listed a field coordinator every area's violations (the demo: 325, 262 of them with no
-    case it could see). It now starts on the coordinator's own areas; "My areas" off shows them all."""
+    case it could see). It now starts on the coordinator's own areas (the sidebar's "Admin area" starts on
+    them too, HW); "My areas" off and that filter cleared show them all."""
     ws = _copy(recorded, tmp_path, monkeypatch)
     store = open_store(ws)
     area = str(cases.list_cases(store, auth.LOCAL)["admin_area"].iloc[0])
@@ -175,6 +176,9 @@ def test_a_field_coordinator_starts_on_its_own_areas(recorded: Path, tmp_path: P
     mine = next(d.value for d in at.dataframe if "violation_id" in d.value.columns)
     assert len(mine) > 0 and set(mine["admin_area"]) == {area}
     assert set(mine["violation_id"]) >= set(cases.list_cases(store, kofi)["violation_id"])  # every case it may work
+    assert at.multiselect(key="f_admin").value == [area]
     at.toggle(key="wb_my_areas").set_value(False).run()
+    assert len(next(d.value for d in at.dataframe if "violation_id" in d.value.columns)) == len(mine)  # the sidebar's
+    at.multiselect(key="f_admin").set_value([]).run()
     every = next(d.value for d in at.dataframe if "violation_id" in d.value.columns)
     assert len(every) > len(mine) and set(every["admin_area"].dropna()) > {area}

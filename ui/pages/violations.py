@@ -102,12 +102,13 @@ shown = casework.narrow_cases(
         "My areas", value=True, key="wb_my_areas", help=f"only the violations in {', '.join(who.areas)}") else None)
 
 st.write(f"{len(shown):,} of {counted(len(table), 'violation')}. Click a row to zoom the map to it and work its case.")
-event = st.dataframe(
-    shown, key="wb_table", on_select="rerun", selection_mode="single-row", hide_index=True,
-    column_config={"distance_m": st.column_config.NumberColumn("distance (m)", format="%.2f"),
+event = st.dataframe(  # the words for a case's empty assignee and last visit; any other empty cell blank, not "None"
+    workbench.on_screen(shown), key="wb_table", on_select="rerun", selection_mode="single-row", hide_index=True,
+    placeholder="", column_config={"distance_m": st.column_config.NumberColumn("distance (m)", format="%.2f"),
                    "threshold_m": st.column_config.NumberColumn("rule distance (m)",
                                                                 format="%.0f"),
-                   "days_open": st.column_config.NumberColumn("days open", format="%d"),
+                   "days_open": st.column_config.NumberColumn("days open", format="%d",
+                                                              help="blank: no case you can see"),
                    "last_visit": st.column_config.TextColumn("last visit"),
                    "lat": st.column_config.NumberColumn("lat (deg)", format="%.6f"),
                    "lon": st.column_config.NumberColumn("lon (deg)", format="%.6f")})
