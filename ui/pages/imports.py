@@ -1,4 +1,5 @@
-"""Import data: upload a file, see every validation problem grouped, add it to the workspace."""
+"""Import data: upload a file, see every validation problem in file order (a table per severity), add it to the
+workspace."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,8 @@ from layers.catalogue import CATALOGUE
 from layers.io.readers import Loaded
 from layers.store.base import store_name
 from services.arguments import set_values
-from services.imports import appended_provenance, group_problems, load_upload, set_source, upload_layers
+from services.imports import appended_provenance, load_upload, set_source, upload_layers
+from services.problem_tables import by_severity
 from ui import sidebar as chrome
 
 view = chrome.current()
@@ -39,9 +41,10 @@ part = st.selectbox("Layer or sheet in the file", inside, key="imp_part") if ins
 
 
 def _show(problems: list[Problem], *, errors: bool) -> None:
-    for heading, table in group_problems(problems):
+    """A table per severity, rows in file order, headed by the count the command line prints ("2 errors")."""
+    for heading, table in by_severity(problems):
         with st.expander(heading, expanded=errors):
-            st.dataframe(table, hide_index=True, width="stretch")
+            st.dataframe(table, hide_index=True, width="stretch", placeholder="")
 
 
 loaded: Loaded | None = None
