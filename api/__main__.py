@@ -43,6 +43,13 @@ class _Server(uvicorn.Server):
             for line in said.splitlines():
                 logging.getLogger(STARTED).info("%s", line)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        # the audit rows still queued and the keys' last uses noted: written here, because once ``serve()``
+        # ends uvicorn raises the SIGTERM or SIGINT it caught again, and the process ends before ``main``'s
+        # ``finally`` runs (the uses noted since a key's last write were lost at every stop)
+        self.gate.close()
+
 
 def _port(text: str) -> int:
     """A port number 1-65535 (``--port 99999`` ended in uvicorn's OverflowError traceback, after the start)."""
@@ -76,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.run()
     finally:
-        app.close()  # the audit rows still queued
+        app.close()  # the audit rows still queued, when the server ended without a signal (closing twice is harmless)
     return 0 if server.started else 3  # (uvicorn's exit code when it could not start: the port taken, say)
 
 

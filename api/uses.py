@@ -23,6 +23,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from geo.words import counted
 from layers.store.base import Store
 from services import keys
 
@@ -85,8 +86,8 @@ class KeyUses:
             with self._lock:
                 for digest, at in due.items():
                     self._noted[digest] = max(at, self._noted.get(digest, -1))
-            LOGGER.error("the last use of %d API key(s) was not recorded in the store %s (%s: %s); kept, tried again"
-                         " %s", len(due), self.store.path, type(exc).__name__, exc,
+            LOGGER.error("the last use of %s was not recorded in the store %s (%s: %s); kept, tried again"
+                         " %s", counted(len(due), "API key"), self.store.path, type(exc).__name__, exc,
                          "no more: the server stops" if everything else f"within {self.check_s:g} s")
             return
         now = time.monotonic()

@@ -196,3 +196,27 @@ def test_a_failed_write_of_a_last_use_on_postgis_fails_no_request_loses_no_use_a
     assert before <= used["unep #2"][0] <= minute(time.time())
     assert before <= used["ana #1"][0] <= minute(time.time())
     assert used["unep #1"][0] == "never"
+
+
+def test_a_use_kept_after_a_failed_write_is_written_when_the_server_is_stopped(tmp_path: Path) -> None:
+    """uvicorn raises the SIGTERM it caught again once it has served, so the process used to end before
+    ``python -m api``'s ``finally`` wrote what was still kept: here a use whose write was refused, the
+    refusal then lifted, and the server stopped (SIGTERM) before its next try 30 s later."""
+    location = str(tmp_path / "ws.gpkg")
+    fill(open_location(location))
+    made = make_keys(location)
+    with contextlib.closing(sqlite3.connect(location)) as con:
+        con.execute("CREATE TRIGGER no_key_updates BEFORE UPDATE ON hgw_api_keys"
+                    " BEGIN SELECT RAISE(ABORT, 'key updates refused here'); END")
+        con.commit()
+    before = minute(time.time())
+    with serving(location, tmp_path) as url:
+        log = next(tmp_path.glob("api-*.log"))
+        assert get(url + "/collections/mining_sites/items", made.partner)[0] == 200
+        _eventually(lambda: "was not recorded" in log.read_text(), "the failed write is logged")
+        with contextlib.closing(sqlite3.connect(location)) as con:
+            con.execute("DROP TRIGGER no_key_updates")
+            con.commit()
+    assert "the last use of 1 API key was not recorded" in log.read_text()
+    used = _listed(location)["unep #2"]
+    assert used[0] != "never" and before <= used[0] <= minute(time.time()), used
