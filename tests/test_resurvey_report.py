@@ -116,7 +116,7 @@ def test_the_inventory_page_warns_of_the_demos_possible_re_surveys(tmp_path: Pat
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("ui/pages/inventory.py").run()
     assert not at.exception, at.exception
-    assert any(w.value.startswith("2 possible re-surveys:") for w in at.warning)
+    assert any(w.value.startswith("Possible re-surveys, not linked: 2 pairs") for w in at.warning)
     pairs = next(d.value for d in at.dataframe if "earlier_round" in d.value.columns)
     assert pairs[["site_id", "resurvey_of"]].values.tolist() == [["DEMO-S140", "DEMO-S049"],
                                                                  ["DEMO-S040", "DEMO-S032"]]

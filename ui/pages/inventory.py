@@ -16,10 +16,9 @@ from streamlit_folium import st_folium
 
 from geo.errors import HgWatchError
 from geo.inventory import METRICS
-from geo.words import counted
 from render.report import charts
 from render.report.areamap import area_groups, area_svg, classes_for
-from render.report.document import report_bytes, summary_lines
+from render.report.document import report_bytes, resurvey_lines, summary_lines
 from render.report.tables import TABLE_TITLES, assumptions, select_area, table_csv, tables_zip
 from services.areas import AREA_LAYER
 from services.rollups import MEASURES, default_level, service_rollup, unit_levels, unit_map
@@ -94,15 +93,16 @@ c2.metric("Released, kg a year", kg_text(t["released_kg"]), help=range_help(t, "
 c3.metric("Sites", f"{int(t['n_sites']):,}")
 c4.metric("Not estimable", f"{int(t['n_not_estimable']):,}",
           help="no gold figure and no measured mercury: counted, not taken as zero")
+pairs = inv.tables["resurveys"]
+# the report's line on the pairs is said once, in the warning above their table (it was also a plain line)
+pairs_line = resurvey_lines(inv)[-1] if len(pairs) else None
 for line in summary_lines(inv):
-    st.write(line)
+    if line != pairs_line:
+        st.write(line)
 st.caption(f"Data date (latest survey): {inv.data_date}. Ranges are the {lo}th-{hi}th "
            f"percentile of {inv.factors.draws} Monte Carlo draws over the factor ranges.")
-pairs = inv.tables["resurveys"]
-if len(pairs):  # before any figure is published: each pair may be one site counted twice
-    st.warning(f"{counted(len(pairs), 'possible re-survey')}: sites of different survey rounds close to each other under"
-               " different ids. Each may be one site counted twice in the totals and the baseline. Give the later"
-               " site's resurvey_of the earlier site's id (and import it again), or leave both if they are two sites.")
+if pairs_line:  # before any figure is published: each pair may be one site counted twice
+    st.warning(f"{pairs_line} Once linked, import the layer again.")
     st.dataframe(pairs, hide_index=True, key="inv_resurveys",
                  column_config={"distance_m": st.column_config.NumberColumn("distance, m", format="%.1f"),
                                 "within_m": st.column_config.NumberColumn("searched within, m", format="%.1f")})
