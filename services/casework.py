@@ -17,7 +17,7 @@ from services.auth import Identity
 from services.cases import CaseFile, case_rules
 
 CASE_COLUMNS = ("status", "assignee", "last_visit", "days_open")
-NO_CASE = "-"  # the status of a violation with no case the role sees (no recorded run yet, or another area)
+NO_CASE = "no case"  # the status of a violation with no case the role sees (no recorded run yet, or another area)
 ENDED = ("closed",)  # a case's days open stop counting at its last change once it is in one of these
 
 

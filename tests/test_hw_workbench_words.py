@@ -84,3 +84,11 @@ def test_the_words_are_for_the_screen_only() -> None:
     assert screen["days_open"].fillna(-1).tolist() == [3, 5, -1]
     pd.testing.assert_frame_equal(table, before)
     assert workbench.csv_text(table).splitlines()[1:3] == ["v1,new,,,3", "v2,visited,kofi,2026-11-28T10:00:00+00:00,5"]
+
+
+def test_a_violation_with_no_case_says_so_in_words_on_screen_and_in_the_csv() -> None:
+    """Its status was "-", which the CSV's formula defusing wrote as "'-" (a spreadsheet's text of a minus)."""
+    table = pd.DataFrame({"violation_id": ["v3"], "status": [casework.NO_CASE], "assignee": [None],
+                          "last_visit": [None], "days_open": pd.array([None], dtype="Int64")})
+    assert workbench.on_screen(table)["status"].tolist() == ["no case"]
+    assert workbench.csv_text(table).splitlines()[1] == "v3,no case,,,"

@@ -82,8 +82,9 @@ if flash := st.session_state.pop(_RUN_FLASH, None):
     st.success(flash)
 if runs:
     st.caption(f"New / persisting compare with the run recorded at {runs[0]['ran_at']}. Each violation of a"
-               f" recorded run has a case; status {casework.NO_CASE} means no case you can see (not flagged by a"
-               " recorded run yet" + (", or outside your areas)." if who.rights.restricted == "areas" else ")."))
+               f" recorded run has a case; status '{casework.NO_CASE}' is a violation with no case you can see"
+               " (not flagged by a recorded run yet"
+               + (", or outside your areas)." if who.rights.restricted == "areas" else ")."))
 else:
     st.caption("No run has been recorded in this workspace yet, so nothing is new or "
                "persisting and no case is open. Record one below or with `python cli.py check`.")
