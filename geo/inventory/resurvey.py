@@ -79,6 +79,12 @@ def _given(values: pd.Series) -> np.ndarray:
     return np.append(np.array([_text(u) is not None for u in uniques], dtype=bool), False)[codes]
 
 
+def _texts(values: pd.Series) -> np.ndarray:
+    """Each cell as an id (see ``_text``): an object array, None where empty."""
+    text = values.astype(str).str.strip().to_numpy(dtype=object)
+    return np.where(values.isna().to_numpy() | (text == ""), None, text)
+
+
 def resolve_links(sites: pd.DataFrame, *, source: str = "mining_sites", strict: bool = True) -> Links:
     """Resolve ``resurvey_of`` over every record of ``sites`` (all areas: a link may cross them).
 
@@ -105,53 +111,57 @@ def resolve_links(sites: pd.DataFrame, *, source: str = "mining_sites", strict: 
         own = sites["site_id"] if "site_id" in sites.columns else pd.Series(None, index=sites.index)
         return Links(own.map(_text).astype(object), pd.Series(False, index=sites.index, dtype=bool),
                      pd.Series(None, index=sites.index, dtype=object))
-    ids = [_text(v) for v in sites["site_id"]] if "site_id" in sites.columns else [None] * len(sites)
-    links = [_text(v) for v in sites[LINK_FIELD]]
-    rounds = survey_rounds(sites).tolist()
-    rank = round_ranks(sites)
-    rows = sites["_row"].tolist() if "_row" in sites.columns else list(range(1, len(sites) + 1))
-    where = {i: k for k, i in enumerate(ids) if i is not None}
+    n = len(sites)
+    ids = _texts(sites["site_id"]) if "site_id" in sites.columns else np.full(n, None, dtype=object)
+    links = _texts(sites[LINK_FIELD])
+    rounds = survey_rounds(sites).to_numpy(dtype=object)
+    rank_of = round_ranks(sites)
+    rank = np.fromiter((rank_of[r] for r in pd.unique(rounds)), dtype=np.int64)[pd.factorize(rounds)[0]]
+    rows = sites["_row"].to_numpy(dtype=object) if "_row" in sites.columns else np.arange(1, n + 1)
     problems: list[Problem] = []
 
     def bad(k: int, expected: str) -> None:
         problems.append(Problem(source, int(rows[k]), LINK_FIELD, links[k], expected, feature_id=ids[k],
                                 kind="link"))
 
-    parent: list[int | None] = [None] * len(sites)
-    for k, target in enumerate(links):
-        if target is None:
-            continue
-        j = where.get(target)
-        if j is None:
+    held = pd.Series(np.arange(n), index=ids)[pd.notna(ids)]
+    held = held[~held.index.duplicated(keep="last")]  # a repeated id: its last record (the layer refuses it)
+    linked = pd.notna(links)
+    target = np.full(n, -1, dtype=np.int64)
+    target[linked] = pd.Index(held.index).get_indexer(links[linked])
+    target[linked & (target >= 0)] = held.to_numpy()[target[linked & (target >= 0)]]
+    ok = linked & (target >= 0)
+    ok[ok] = (target[ok] != np.flatnonzero(ok)) & (rank[target[ok]] < rank[ok])
+    for k in np.flatnonzero(linked & ~ok):  # per row only for the bad links, in row order
+        j = int(target[k])
+        if j < 0:
             bad(k, "the site_id of the same site in an earlier survey round: no site has this id")
         elif j == k:
             bad(k, "the site_id of the same site in an earlier survey round, not the record's own id")
-        elif rank[rounds[j]] >= rank[rounds[k]]:
-            bad(k, f"the site_id of the same site in an earlier survey round: {target} is of round"
-                   f" {rounds[j]}, not before this record's round {rounds[k]}")
         else:
-            parent[k] = j
-    root = list(range(len(sites)))
-    seen: dict[tuple[int, str], int] = {}
-    for k in sorted(range(len(sites)), key=lambda k: (rank[rounds[k]], k)):  # earlier rounds first: parents done
-        p = parent[k]
-        root[k] = root[p] if p is not None else k
-        first = seen.setdefault((root[k], rounds[k]), k)
-        if first != k:  # only a linked record can meet its site again in its own round
-            bad(k, f"one record of a site per survey round: row {rows[first]} ({ids[first]}) is already"
-                   f" this site in round {rounds[k]}")
-            parent[k], root[k] = None, k
+            bad(k, f"the site_id of the same site in an earlier survey round: {links[k]} is of round"
+                   f" {rounds[j]}, not before this record's round {rounds[k]}")
+    parent = np.where(ok, target, -1)
+    root = np.arange(n)
+    for level in np.unique(rank):  # earlier rounds first: a parent's root is final before its children's
+        here = np.flatnonzero(rank == level)
+        mine = parent[here]
+        root[here] = np.where(mine >= 0, root[np.maximum(mine, 0)], here)
+        first = pd.Series(here).groupby(root[here]).transform("min").to_numpy()
+        for k, f in zip(here[first != here], first[first != here], strict=True):  # a second record of a site
+            bad(int(k), f"one record of a site per survey round: row {rows[f]} ({ids[f]}) is already"
+                        f" this site in round {rounds[k]}")
+            parent[k], root[k] = -1, k
     if problems and strict:
         raise InputError(f"{source}: {counted(len(problems), 're-survey link')} ({LINK_FIELD}) cannot be used", problems)
-    latest: dict[int, int] = {}
-    for k in range(len(sites)):
-        best = latest.get(root[k])
-        if best is None or rank[rounds[k]] > rank[rounds[best]]:
-            latest[root[k]] = k
-    same = [ids[root[k]] for k in range(len(sites))]
-    return Links(pd.Series(same, index=sites.index, dtype=object),
-                 pd.Series([latest[root[k]] != k for k in range(len(sites))], index=sites.index, dtype=bool),
-                 pd.Series([ids[p] if p is not None else None for p in parent], index=sites.index, dtype=object))
+    order = np.lexsort((np.arange(n), -rank, root))  # per root: its latest round first, then the first row
+    latest = np.empty(n, dtype=np.int64)
+    starts = np.r_[True, root[order][1:] != root[order][:-1]]
+    latest[root[order][starts]] = order[starts]
+    return Links(pd.Series(ids[root], index=sites.index, dtype=object),
+                 pd.Series(latest[root] != np.arange(n), index=sites.index, dtype=bool),
+                 pd.Series(np.where(parent >= 0, ids[np.maximum(parent, 0)], None), index=sites.index,
+                           dtype=object))
 
 
 def search_distance_m(distance_m: float, expected_error_m: float | None) -> float:
