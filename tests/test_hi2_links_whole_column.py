@@ -9,9 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.errors import InputError, Problem
-from geo.inventory.resurvey import LINK_FIELD, Links, _given, _text, resolve_links
+from geo.inventory.resurvey import LINK_FIELD, Links, _text, resolve_links
 from geo.inventory.targets import round_ranks, survey_rounds
 from geo.words import counted
+
+
+def _given(values: pd.Series) -> np.ndarray:
+    """True where a cell holds an id (see ``_text``), each distinct value tested once."""
+    codes, uniques = pd.factorize(values)  # missing values: code -1
+    return np.append(np.array([_text(u) is not None for u in uniques], dtype=bool), False)[codes]
 
 
 def oracle_links(sites: pd.DataFrame, *, source: str = "mining_sites", strict: bool = True) -> Links:

@@ -73,12 +73,6 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def _given(values: pd.Series) -> np.ndarray:
-    """True where a cell holds an id (see ``_text``), each distinct value tested once."""
-    codes, uniques = pd.factorize(values)  # missing values: code -1
-    return np.append(np.array([_text(u) is not None for u in uniques], dtype=bool), False)[codes]
-
-
 def _texts(values: pd.Series) -> np.ndarray:
     """Each cell as an id (see ``_text``): an object array, None where empty."""
     text = values.astype(str).str.strip().to_numpy(dtype=object)
@@ -107,13 +101,13 @@ def resolve_links(sites: pd.DataFrame, *, source: str = "mining_sites", strict: 
         naming the row, id, field and value of every link that is not the ``site_id`` of another
         record of an earlier round, and every second record of one site in the same round.
     """
-    if LINK_FIELD not in sites.columns or not _given(sites[LINK_FIELD]).any():  # no link: each record a site
+    links = _texts(sites[LINK_FIELD]) if LINK_FIELD in sites.columns else None
+    if links is None or not pd.notna(links).any():  # no link: each record a site
         own = sites["site_id"] if "site_id" in sites.columns else pd.Series(None, index=sites.index)
         return Links(own.map(_text).astype(object), pd.Series(False, index=sites.index, dtype=bool),
                      pd.Series(None, index=sites.index, dtype=object))
     n = len(sites)
     ids = _texts(sites["site_id"]) if "site_id" in sites.columns else np.full(n, None, dtype=object)
-    links = _texts(sites[LINK_FIELD])
     rounds = survey_rounds(sites).to_numpy(dtype=object)
     rank_of = round_ranks(sites)
     rank = np.fromiter((rank_of[r] for r in pd.unique(rounds)), dtype=np.int64)[pd.factorize(rounds)[0]]
