@@ -76,7 +76,8 @@ def _text(value: object) -> str | None:
 def _texts(values: pd.Series) -> np.ndarray:
     """Each cell as an id (see ``_text``): an object array, None where empty."""
     text = values.astype(str).str.strip().to_numpy(dtype=object)
-    return np.where(values.isna().to_numpy() | (text == ""), None, text)
+    text[values.isna().to_numpy() | (text == "")] = None
+    return text
 
 
 def resolve_links(sites: pd.DataFrame, *, source: str = "mining_sites", strict: bool = True) -> Links:
@@ -126,7 +127,7 @@ def resolve_links(sites: pd.DataFrame, *, source: str = "mining_sites", strict: 
     target[linked & (target >= 0)] = held.to_numpy()[target[linked & (target >= 0)]]
     ok = linked & (target >= 0)
     ok[ok] = (target[ok] != np.flatnonzero(ok)) & (rank[target[ok]] < rank[ok])
-    for k in np.flatnonzero(linked & ~ok):  # per row only for the bad links, in row order
+    for k in np.flatnonzero(linked & ~ok).tolist():  # per row only for the bad links, in row order
         j = int(target[k])
         if j < 0:
             bad(k, "the site_id of the same site in an earlier survey round: no site has this id")
@@ -152,10 +153,11 @@ def resolve_links(sites: pd.DataFrame, *, source: str = "mining_sites", strict: 
     latest = np.empty(n, dtype=np.int64)
     starts = np.r_[True, root[order][1:] != root[order][:-1]]
     latest[root[order][starts]] = order[starts]
+    earlier = ids[np.maximum(parent, 0)]
+    earlier[parent < 0] = None
     return Links(pd.Series(ids[root], index=sites.index, dtype=object),
                  pd.Series(latest[root] != np.arange(n), index=sites.index, dtype=bool),
-                 pd.Series(np.where(parent >= 0, ids[np.maximum(parent, 0)], None), index=sites.index,
-                           dtype=object))
+                 pd.Series(earlier, index=sites.index, dtype=object))
 
 
 def search_distance_m(distance_m: float, expected_error_m: float | None) -> float:
